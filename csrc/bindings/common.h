@@ -1,0 +1,42 @@
+// What every binding file shares. Bindings stay thin: they turn Python objects into
+// pointers and sizes, guard the memory contract (so a direct call into sinapse._cpu can
+// never read or write out of bounds), release the GIL and call the kernel. The friendly,
+// detailed argument errors are raised earlier, in one place: python/sinapse/ops/_checks.py.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "../common/cpu_features.h"
+#include "../common/threading.h"
+
+namespace sinapse::bindings {
+
+namespace py = pybind11;
+
+// A float32, C-contiguous NumPy array. Used with py::arg(...).noconvert(), so pybind11
+// raises TypeError instead of silently converting or copying anything else.
+using F32Array = py::array_t<float, py::array::c_style>;
+
+inline void require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+// threads <= 0 means "the library setting" (sinapse.set_num_threads).
+inline int resolve_threads(int threads) { return threads > 0 ? threads : get_num_threads(); }
+
+inline SimdPath resolve_simd(const std::string& name) {
+  SimdPath path;
+  require(parse_simd_path(name, &path), "unknown SIMD path '" + name + "' (expected generic, avx2 or avx512)");
+  require(cpu_supports(path), "SIMD path '" + name + "' is not supported by this CPU");
+  return path;
+}
+
+void bind_config(py::module_& m);
+void bind_gemm(py::module_& m);
+void bind_axpy(py::module_& m);
+
+}  // namespace sinapse::bindings

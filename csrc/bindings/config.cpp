@@ -1,0 +1,68 @@
+// Build facts, CPU features, thread control and the FMA peak micro-benchmark.
+#include "../cpu/fma_peak.h"
+#include "common.h"
+
+#ifndef SINAPSE_VERSION
+#define SINAPSE_VERSION "0+unknown"
+#endif
+
+namespace sinapse::bindings {
+
+namespace {
+std::string compiler_string() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc " + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+         std::to_string(__GNUC_PATCHLEVEL__);
+#else
+  return "unknown";
+#endif
+}
+}  // namespace
+
+void bind_config(py::module_& m) {
+  m.attr("__version__") = SINAPSE_VERSION;
+  m.attr("compiler") = compiler_string();
+  m.attr("openmp") = have_openmp();
+#ifdef SINAPSE_BUILD_TYPE
+  m.attr("build_type") = SINAPSE_BUILD_TYPE;
+#else
+  m.attr("build_type") = "unknown";
+#endif
+
+  m.def("best_simd_path", [] { return std::string(simd_path_name(best_simd_path())); },
+        "The fastest SIMD path this CPU supports.");
+  m.def("supported_simd_paths", [] {
+    py::list out;
+    for (SimdPath p : supported_simd_paths()) out.append(simd_path_name(p));
+    return out;
+  }, "Every SIMD path this CPU supports, slowest first.");
+
+  m.def("get_num_threads", &get_num_threads);
+  m.def("set_num_threads", [](int n) {
+    require(n >= 1, "set_num_threads: n must be >= 1");
+    set_num_threads(n);
+  }, py::arg("n"));
+
+  m.def("fma_peak", [](const std::string& simd, int threads, int64_t iterations) {
+    const SimdPath path = resolve_simd(simd);
+    require(iterations > 0, "fma_peak: iterations must be positive");
+    cpu::FmaPeak r;
+    {
+      py::gil_scoped_release release;
+      r = cpu::measure_fma_peak(path, resolve_threads(threads), iterations);
+    }
+    py::dict d;
+    d["gflops"] = r.gflops;
+    d["seconds"] = r.seconds;
+    d["threads"] = r.threads;
+    d["lanes"] = r.lanes;
+    d["chains"] = r.chains;
+    d["iterations"] = r.iterations;
+    return d;
+  }, py::arg("simd"), py::arg("threads") = 0, py::arg("iterations") = 50'000'000,
+     "Measure the FMA throughput (GFLOP/s) of a SIMD path with `threads` threads.");
+}
+
+}  // namespace sinapse::bindings

@@ -1,0 +1,97 @@
+#include "../cpu/gemm.h"
+
+#include <optional>
+
+#include <pybind11/stl.h>
+
+#include "../cpu/gemm_ukernels.h"
+#include "common.h"
+
+namespace sinapse::bindings {
+
+namespace {
+
+cpu::GemmVariant parse_variant(const std::string& name) {
+  if (name == "naive") return cpu::GemmVariant::naive;
+  if (name == "blocked") return cpu::GemmVariant::blocked;
+  if (name == "tuned") return cpu::GemmVariant::tuned;
+  throw std::invalid_argument("gemm: unknown variant '" + name + "' (expected naive, blocked or tuned)");
+}
+
+void run_gemm(const F32Array& a, const F32Array& b, F32Array& out, const std::optional<F32Array>& bias,
+              bool trans_a, bool trans_b, float alpha, float beta, int activation,
+              const std::string& variant, const std::string& simd, int threads) {
+  require(a.ndim() == 2 && b.ndim() == 2 && out.ndim() == 2, "gemm: a, b and out must be 2-D");
+  require(activation >= 0 && activation <= 3, "gemm: activation code out of range");
+  GemmArgs g;
+  g.trans_a = trans_a;
+  g.trans_b = trans_b;
+  g.M = trans_a ? a.shape(1) : a.shape(0);
+  g.K = trans_a ? a.shape(0) : a.shape(1);
+  g.N = trans_b ? b.shape(0) : b.shape(1);
+  require((trans_b ? b.shape(1) : b.shape(0)) == g.K, "gemm: inner dimensions of a and b differ");
+  require(out.shape(0) == g.M && out.shape(1) == g.N, "gemm: out must have shape (M, N)");
+  g.A = a.data();
+  g.lda = a.shape(1);
+  g.B = b.data();
+  g.ldb = b.shape(1);
+  g.C = out.mutable_data();
+  g.ldc = out.shape(1);
+  g.alpha = alpha;
+  g.beta = beta;
+  g.act = static_cast<Activation>(activation);
+  if (bias) {
+    require(bias->ndim() == 1 && bias->shape(0) == g.N, "gemm: bias must have shape (N,)");
+    g.bias = bias->data();
+  }
+  const cpu::GemmVariant v = parse_variant(variant);
+  const SimdPath path = resolve_simd(simd);
+  const int nthreads = resolve_threads(threads);
+  py::gil_scoped_release release;
+  cpu::gemm(g, v, path, nthreads);
+}
+
+}  // namespace
+
+void bind_gemm(py::module_& m) {
+  m.def("gemm", &run_gemm, py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("out").noconvert(),
+        py::arg("bias").noconvert() = py::none(), py::arg("trans_a") = false, py::arg("trans_b") = false,
+        py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("activation") = 0,
+        py::arg("variant") = "tuned", py::arg("simd") = "generic", py::arg("threads") = 0,
+        "out = act(alpha * op(a) @ op(b) + beta * out + bias). Validated arguments expected: "
+        "use sinapse.ops.gemm.");
+
+  m.def("gemm_blocking", [](const std::string& simd) {
+    const cpu::GemmBlocking& bk = cpu::gemm_blocking(resolve_simd(simd));
+    py::dict d;
+    d["simd"] = simd_path_name(bk.path);
+    d["ukernel"] = bk.ukernel_name;
+    d["MR"] = bk.MR;
+    d["NR"] = bk.NR;
+    d["KC"] = bk.KC;
+    d["MC"] = bk.MC;
+    d["NC"] = bk.NC;
+    return d;
+  }, py::arg("simd"), "The blocksize table entry (and micro-kernel name) of a SIMD path.");
+
+  // The micro-kernel alone, on packed panels, so tests and coursework can exercise it
+  // without the blocking loops around it.
+  m.def("gemm_ukernel", [](const std::string& simd, const F32Array& a_packed, const F32Array& b_packed,
+                           F32Array& c, float alpha, float beta) {
+    const cpu::GemmBlocking& bk = cpu::gemm_blocking(resolve_simd(simd));
+    require(a_packed.ndim() == 2 && a_packed.shape(1) == bk.MR, "gemm_ukernel: a_packed must be (kc, MR)");
+    require(b_packed.ndim() == 2 && b_packed.shape(1) == bk.NR, "gemm_ukernel: b_packed must be (kc, NR)");
+    require(a_packed.shape(0) == b_packed.shape(0), "gemm_ukernel: a_packed and b_packed need the same kc");
+    require(c.ndim() == 2 && c.shape(0) == bk.MR && c.shape(1) >= bk.NR, "gemm_ukernel: c must be (MR, >= NR)");
+    const int64_t kc = a_packed.shape(0), ldc = c.shape(1);
+    const float* ap = a_packed.data();
+    const float* bp = b_packed.data();
+    float* cp = c.mutable_data();
+    py::gil_scoped_release release;
+    bk.ukernel(kc, ap, bp, cp, ldc, alpha, beta);
+  }, py::arg("simd"), py::arg("a_packed").noconvert(), py::arg("b_packed").noconvert(),
+     py::arg("c").noconvert(), py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
+     "Run one micro-kernel: c[:MR, :NR] = alpha * a_packed.T @ b_packed + beta * c.");
+}
+
+}  // namespace sinapse::bindings

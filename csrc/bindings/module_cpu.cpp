@@ -1,0 +1,9 @@
+// sinapse._cpu: the CPU kernels. One bind_<op>() per op family, each in bindings/<op>.cpp.
+#include "common.h"
+
+PYBIND11_MODULE(_cpu, m) {
+  m.doc() = "sinapse CPU kernels (C++/OpenMP, run-time SIMD dispatch)";
+  sinapse::bindings::bind_config(m);
+  sinapse::bindings::bind_gemm(m);
+  sinapse::bindings::bind_axpy(m);
+}

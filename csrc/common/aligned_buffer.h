@@ -1,0 +1,39 @@
+// A grow-only, 64-byte aligned scratch buffer. Kernels keep one per *calling* thread
+// (thread_local), so two Python threads running ops at once never share scratch memory,
+// and a training loop does not pay malloc/free on every call.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+namespace sinapse {
+
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  ~AlignedBuffer() { std::free(data_); }
+
+  // Returns at least `count` floats, 64-byte aligned. Contents are unspecified.
+  float* floats(std::size_t count) {
+    const std::size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
+    if (bytes > capacity_) {
+      std::free(data_);
+      data_ = std::aligned_alloc(64, bytes);
+      if (!data_) {
+        capacity_ = 0;
+        throw std::bad_alloc();
+      }
+      capacity_ = bytes;
+    }
+    return static_cast<float*>(data_);
+  }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+}  // namespace sinapse

@@ -1,0 +1,54 @@
+// The GEMM contract shared by every backend and variant:
+//
+//     C = act( alpha * op(A) @ op(B) + beta * C + bias )
+//
+// op(X) is X or X^T (no transposed copy is ever made: the kernels read with swapped
+// strides); A, B, C are row-major; bias has N entries (one per output column) or is null;
+// act is applied element-wise last. beta == 0 means C is write-only: it is never read, so
+// NaN or garbage in C does not propagate (the BLAS rule).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "macros.h"
+
+namespace sinapse {
+
+enum class Activation : int { none = 0, relu = 1, sigmoid = 2, tanh = 3 };
+
+struct GemmArgs {
+  bool trans_a = false;  // op(A) = A^T; A is stored K x M
+  bool trans_b = false;  // op(B) = B^T; B is stored N x K
+  int64_t M = 0, N = 0, K = 0;
+  float alpha = 1.0f;
+  const float* A = nullptr;
+  int64_t lda = 0;  // row stride of A as stored
+  const float* B = nullptr;
+  int64_t ldb = 0;
+  float beta = 0.0f;
+  float* C = nullptr;
+  int64_t ldc = 0;
+  const float* bias = nullptr;  // length N, or null
+  Activation act = Activation::none;
+
+  // Element (i, k) of op(A) and (k, j) of op(B): the naive loops and the packing
+  // routines read through these strides, which is how transposes cost nothing.
+  int64_t a_row_stride() const { return trans_a ? 1 : lda; }
+  int64_t a_col_stride() const { return trans_a ? lda : 1; }
+  int64_t b_row_stride() const { return trans_b ? 1 : ldb; }
+  int64_t b_col_stride() const { return trans_b ? ldb : 1; }
+  double flops() const { return 2.0 * static_cast<double>(M) * N * K; }
+};
+
+// One activation value. Shared by the CPU epilogue and (through SINAPSE_HD) by nvcc.
+SINAPSE_HD float activate(float x, Activation act) {
+  switch (act) {
+    case Activation::relu: return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as in NumPy/PyTorch
+    case Activation::sigmoid: return 1.0f / (1.0f + expf(-x));
+    case Activation::tanh: return tanhf(x);
+    default: return x;
+  }
+}
+
+}  // namespace sinapse

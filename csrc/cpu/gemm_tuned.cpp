@@ -1,0 +1,138 @@
+// The tuned GEMM: BLIS's five loops around a register-blocked micro-kernel.
+//
+//   loop 5  jc: N in steps of NC   - a KC x NC panel of B fits in L3
+//   loop 4  pc: K in steps of KC   - pack that B panel once; every A block reuses it
+//   loop 3  ic: M in steps of MC   - pack an MC x KC block of A; it stays in L2
+//   loop 2  jr: NC in steps of NR  - one KC x NR B micro-panel, kept in L1 across loop 1
+//   loop 1  ir: MC in steps of MR  - the micro-kernel updates one MR x NR tile of C
+//
+// Threads: all threads pack the B panel and the A block together (split by micro-panel),
+// then split the jr x ir grid of tiles in contiguous, jr-major chunks. With a wide N each
+// thread gets its own B micro-panels; with a narrow N (one or two jr panels) the chunks
+// cut through ir instead, so tall-skinny and short-wide shapes both keep every core busy.
+#include <algorithm>
+#include <cstring>
+
+#include "../common/aligned_buffer.h"
+#include "../common/threading.h"
+#include "gemm.h"
+#include "gemm_pack.h"
+#include "gemm_ukernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace sinapse::cpu {
+
+namespace {
+
+int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+int team_size() {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
+// One MR x NR tile of C (rows mr <= MR, columns nr <= NR valid). Full tiles go straight to
+// the micro-kernel; edge tiles are computed into a scratch tile and the valid part copied,
+// keeping the beta == 0 promise (C not read).
+void compute_tile(const GemmBlocking& bk, int64_t kc, const float* Ap, const float* Bp, float* C,
+                  int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+  if (mr == bk.MR && nr == bk.NR) {
+    bk.ukernel(kc, Ap, Bp, C, ldc, alpha, beta);
+    return;
+  }
+  alignas(64) float tile[16 * 64];  // >= MR * NR of every table entry
+  bk.ukernel(kc, Ap, Bp, tile, bk.NR, alpha, 0.0f);
+  for (int64_t i = 0; i < mr; ++i) {
+    float* c = C + i * ldc;
+    const float* t = tile + i * bk.NR;
+    if (beta == 0.0f) {
+      for (int64_t j = 0; j < nr; ++j) c[j] = t[j];
+    } else {
+      for (int64_t j = 0; j < nr; ++j) c[j] = t[j] + beta * c[j];
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
+  const GemmBlocking& bk = gemm_blocking(path);
+  const int64_t MR = bk.MR, NR = bk.NR;
+  const int64_t KC = bk.KC, MC = bk.MC, NC = bk.NC;
+
+  const int64_t kc_max = std::min<int64_t>(KC, g.K);
+  const int64_t mc_max = std::min<int64_t>(MC, (g.M + MR - 1) / MR * MR);
+  const int64_t nc_max = std::min<int64_t>(NC, (g.N + NR - 1) / NR * NR);
+
+  // Scratch belongs to the calling thread: concurrent calls from two Python threads each
+  // use their own; the OpenMP team of one call shares its caller's.
+  thread_local AlignedBuffer a_buffer, b_buffer;
+  float* const Apack = a_buffer.floats(static_cast<size_t>(mc_max * kc_max));
+  float* const Bpack = b_buffer.floats(static_cast<size_t>(nc_max * kc_max));
+
+  const int64_t a_rs = g.a_row_stride(), a_cs = g.a_col_stride();
+  const int64_t b_rs = g.b_row_stride(), b_cs = g.b_col_stride();
+  const int nthreads = std::min(max_threads, threads_for(g.flops(), kGemmMinFlopsPerThread));
+
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+    const int tid = thread_id(), nth = team_size();
+    for (int64_t jc = 0; jc < g.N; jc += NC) {                      // loop 5
+      const int64_t nc = std::min(NC, g.N - jc);
+      const int64_t n_jr = (nc + NR - 1) / NR;
+      for (int64_t pc = 0; pc < g.K; pc += KC) {                    // loop 4
+        const int64_t kc = std::min(KC, g.K - pc);
+        const float beta = pc == 0 ? g.beta : 1.0f;  // later K blocks accumulate
+        const bool last_k = pc + kc == g.K;
+
+#pragma omp for schedule(static)
+        for (int64_t p = 0; p < n_jr; ++p) {  // pack B[pc:pc+kc, jc:jc+nc], NR wide
+          const int64_t j = jc + p * NR;
+          pack_micro_panel(kc, std::min(NR, g.N - j), static_cast<int>(NR),
+                           g.B + pc * b_rs + j * b_cs, b_cs, b_rs, Bpack + p * NR * kc);
+        }  // implicit barrier: the B panel is complete
+
+        for (int64_t ic = 0; ic < g.M; ic += MC) {                  // loop 3
+          const int64_t mc = std::min(MC, g.M - ic);
+          const int64_t n_ir = (mc + MR - 1) / MR;
+
+#pragma omp for schedule(static)
+          for (int64_t q = 0; q < n_ir; ++q) {  // pack A[ic:ic+mc, pc:pc+kc], MR tall
+            const int64_t i = ic + q * MR;
+            pack_micro_panel(kc, std::min(MR, g.M - i), static_cast<int>(MR),
+                             g.A + i * a_rs + pc * a_cs, a_rs, a_cs, Apack + q * MR * kc);
+          }  // implicit barrier: the A block is complete
+
+          // Loops 2 and 1 over this thread's contiguous share of the jr x ir tiles.
+          const int64_t tiles = n_jr * n_ir;
+          const int64_t t_begin = tiles * tid / nth, t_end = tiles * (tid + 1) / nth;
+          for (int64_t t = t_begin; t < t_end; ++t) {
+            const int64_t p = t / n_ir, q = t % n_ir;
+            const int64_t i = ic + q * MR, j = jc + p * NR;
+            const int64_t mr = std::min(MR, g.M - i), nr = std::min(NR, g.N - j);
+            float* c = g.C + i * g.ldc + j;
+            compute_tile(bk, kc, Apack + q * MR * kc, Bpack + p * NR * kc, c, g.ldc, mr, nr,
+                         g.alpha, beta);
+            if (last_k && (g.bias || g.act != Activation::none))
+              gemm_epilogue(c, g.ldc, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
+          }
+#pragma omp barrier  // nobody repacks A (or B) while another thread still reads it
+        }
+      }
+    }
+  }
+}
+
+}  // namespace sinapse::cpu
