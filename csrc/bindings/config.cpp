@@ -31,6 +31,15 @@ void bind_config(py::module_& m) {
   m.attr("build_type") = "unknown";
 #endif
 
+  m.def("built_simd_paths", [] {
+    py::list out;
+    out.append("generic");
+#if defined(__x86_64__)
+    out.append("avx2");
+    out.append("avx512");
+#endif
+    return out;
+  }, "SIMD paths compiled into this build (whether or not this CPU runs them).");
   m.def("best_simd_path", [] { return std::string(simd_path_name(best_simd_path())); },
         "The fastest SIMD path this CPU supports.");
   m.def("supported_simd_paths", [] {

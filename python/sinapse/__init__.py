@@ -1,1 +1,45 @@
+"""sinapse: a small deep-learning library whose hot path is hand-written C++/OpenMP and CUDA.
+
+    >>> import numpy as np, sinapse
+    >>> x = np.ones((4, 3), np.float32); w = np.ones((3, 2), np.float32)
+    >>> sinapse.ops.gemm(x, w, activation="relu")
+    array([[3., 3.], ...
+
+Layers: kernels (csrc/) <- bindings (sinapse._cpu, sinapse._cuda) <- sinapse.ops <- layers
+<- models <- CLI. sinapse.reference holds a NumPy implementation of every op.
+"""
+
 from . import _cpu
+from ._config import config, show_config
+from .errors import CudaUnavailableError
+
+__version__ = _cpu.__version__
+
+
+def get_num_threads() -> int:
+    """Threads the CPU kernels may use (initially OpenMP's default, i.e. OMP_NUM_THREADS)."""
+    return _cpu.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Let the CPU kernels use up to ``n`` threads (``n >= 1``); small ops still run on one."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads: n must be an integer >= 1, got {n!r}")
+    _cpu.set_num_threads(n)
+
+
+from . import cpu, cuda, ops, reference, registry  # noqa: E402  (need _cpu first)
+
+__all__ = [
+    "__version__",
+    "config",
+    "show_config",
+    "get_num_threads",
+    "set_num_threads",
+    "CudaUnavailableError",
+    "cpu",
+    "cuda",
+    "ops",
+    "reference",
+    "registry",
+]

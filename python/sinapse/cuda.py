@@ -1,0 +1,55 @@
+"""The CUDA backend: whether it can be used here and, if not, why.
+
+sinapse imports on any machine. CUDA ops need three things: sinapse built with CUDA
+(nvcc present at install time), a GPU with a working driver, and CuPy (``pip install
+sinapse[cuda]``) for the arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+
+
+@functools.lru_cache(maxsize=None)
+def _status() -> tuple[bool, str | None]:
+    try:
+        from . import _cuda
+    except ImportError as exc:
+        return False, f"sinapse was built without CUDA (no nvcc at install time, or SINAPSE_CUDA=OFF): {exc}"
+    count, reason = _cuda.device_status()
+    if count == 0:
+        return False, f"no usable CUDA device: {reason}"
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return False, "CuPy is not installed (pip install 'sinapse[cuda]')"
+    return True, None
+
+
+def built() -> bool:
+    """True when this installation contains the CUDA extension sinapse._cuda."""
+    try:
+        from . import _cuda  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def is_available() -> bool:
+    """True when CUDA ops can run: CUDA built, a device and driver present, CuPy installed."""
+    return _status()[0]
+
+
+def why_unavailable() -> str | None:
+    """None when CUDA is available, otherwise a sentence saying why not."""
+    return _status()[1]
+
+
+def build_info() -> dict:
+    """CUDA build facts: architectures compiled for and the runtime version (empty if not built)."""
+    try:
+        from . import _cuda
+    except ImportError:
+        return {}
+    rt = _cuda.runtime_version
+    return {"archs": _cuda.archs, "runtime": f"{rt // 1000}.{rt % 1000 // 10}"}

@@ -1,0 +1,12 @@
+"""sinapse.ops: the functional API, one function per op.
+
+Every op takes and returns arrays and accepts ``out=`` for a preallocated result.
+NumPy arrays run the CPU kernels (sinapse._cpu); arrays with ``__cuda_array_interface__``
+(CuPy) run the CUDA kernels (sinapse._cuda). Arguments are validated in ops/_checks.py:
+float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how to fix it.
+"""
+
+from .axpy import axpy
+from .gemm import ACTIVATIONS, gemm
+
+__all__ = ["ACTIVATIONS", "axpy", "gemm"]

@@ -1,0 +1,47 @@
+"""sinapse.ops.axpy: ``alpha * x + y`` (the SGD step ``w -= lr * g`` is ``axpy(-lr, g, w, out=w)``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _cpu
+from ._checks import CUDA, as_float, backend, check_float32, check_out, check_shape, inspect
+
+
+def axpy(alpha, x, y, *, out=None):
+    """Return ``alpha * x + y`` for float32 arrays of one shape, on the CPU or the GPU.
+
+    ``out`` may be ``y`` (in place) or a separate array of the same shape; without it a new
+    array is returned. CuPy arrays run the CUDA kernel on CuPy's current stream.
+    """
+    op = "axpy"
+    alpha = as_float(op, "alpha", alpha)
+    xi, yi = inspect(op, "x", x), inspect(op, "y", y)
+    oi = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {"x": xi, "y": yi, **({"out": oi} if oi else {})})
+    check_float32(op, "x", xi)
+    check_float32(op, "y", yi)
+    check_shape(op, "y", yi, xi.shape, "the shape of x")
+    y_is_out = oi is not None and oi.ptr == yi.ptr
+    if oi is not None:
+        check_out(op, oi, xi.shape, {"x": xi} if y_is_out else {"x": xi, "y": yi})
+
+    if device == CUDA:
+        import cupy
+
+        if out is None:
+            out = y.copy()
+        elif not y_is_out:
+            out[...] = y
+        from .. import _cuda
+
+        _cuda.axpy(int(np.prod(xi.shape)), alpha, xi.ptr, inspect(op, "out", out).ptr,
+                   cupy.cuda.get_current_stream().ptr)
+        return out
+
+    if out is None:
+        out = y.copy()
+    elif not y_is_out:
+        np.copyto(out, y)
+    _cpu.axpy(alpha, x, out, 0)
+    return out

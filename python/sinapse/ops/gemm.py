@@ -1,0 +1,87 @@
+"""sinapse.ops.gemm: general matrix multiply with a fused bias + activation epilogue."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _cpu
+from .. import cpu as _cpu_backend
+from ..registry import resolve_variant
+from ._checks import CUDA, as_float, backend, check_float32, check_out, check_shape, inspect
+
+ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bias=None, activation=None,
+         out=None, variant=None, simd=None):
+    """``act(alpha * op(a) @ op(b) + beta * c + bias)``, with op(x) = x or x.T.
+
+    Args:
+        a: (M, K) float32 array, or (K, M) with ``trans_a=True`` (no transposed copy is made).
+        b: (K, N) float32 array, or (N, K) with ``trans_b=True``.
+        c: (M, N) array added as ``beta * c``; required when beta != 0, never read when beta == 0
+            (so NaN in it does not propagate, as in BLAS). May be the same array as ``out``.
+        alpha, beta: scalars.
+        bias: optional (N,) array added to every row, before the activation.
+        activation: None/"linear", "relu", "sigmoid" or "tanh", applied last.
+        out: optional (M, N) float32 array for the result (may be ``c``: in place).
+        variant: "naive", "blocked" or "tuned" (default: $SINAPSE_GEMM, else "tuned").
+        simd: "generic", "avx2" or "avx512" (default: $SINAPSE_SIMD, else the best supported).
+
+    Returns:
+        ``out`` (a new array when not given).
+
+    Raises:
+        TypeError: a non-array or non-float32 argument, or arrays on different devices.
+        ValueError: wrong rank, non-contiguous, mismatched shapes, bad out, unknown activation.
+        sinapse.CudaUnavailableError: CUDA arrays on a machine where CUDA cannot be used.
+    """
+    op = "gemm"
+    alpha, beta = as_float(op, "alpha", alpha), as_float(op, "beta", beta)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{op}: unknown activation {activation!r}; expected one of None, 'linear', 'relu', 'sigmoid', 'tanh'.")
+    arrays = {"a": inspect(op, "a", a), "b": inspect(op, "b", b)}
+    if c is not None:
+        arrays["c"] = inspect(op, "c", c)
+    if bias is not None:
+        arrays["bias"] = inspect(op, "bias", bias)
+    out_info = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {**arrays, **({"out": out_info} if out_info else {})})
+
+    ai, bi = arrays["a"], arrays["b"]
+    check_float32(op, "a", ai, ndim=2)
+    check_float32(op, "b", bi, ndim=2)
+    M, K = (ai.shape[1], ai.shape[0]) if trans_a else ai.shape
+    Kb, N = (bi.shape[1], bi.shape[0]) if trans_b else bi.shape
+    if K != Kb:
+        raise ValueError(
+            f"{op}: inner dimensions differ: op(a) is {M}x{K} (a.shape={ai.shape}, trans_a={trans_a}) "
+            f"but op(b) is {Kb}x{N} (b.shape={bi.shape}, trans_b={trans_b})."
+        )
+    if "c" in arrays:
+        check_float32(op, "c", arrays["c"], ndim=2)
+        check_shape(op, "c", arrays["c"], (M, N), "the shape of op(a) @ op(b)")
+    elif beta != 0.0:
+        raise ValueError(f"{op}: beta={beta} needs `c` (the matrix it scales); pass c=... or beta=0.")
+    if "bias" in arrays:
+        check_float32(op, "bias", arrays["bias"], ndim=1)
+        check_shape(op, "bias", arrays["bias"], (N,), "one value per output column")
+    # `c` may be `out` itself (in place); any other overlap is refused.
+    c_is_out = out_info is not None and c is not None and out_info.ptr == arrays["c"].ptr
+    if out_info is not None:
+        others = {k: v for k, v in arrays.items() if not (k == "c" and c_is_out)}
+        check_out(op, out_info, (M, N), others)
+
+    if device == CUDA:
+        raise NotImplementedError(
+            f"{op}: this build has no CUDA GEMM kernel yet (CUDA ops so far: axpy); "
+            f"use NumPy arrays, or cupy.matmul for CuPy arrays."
+        )
+
+    if out is None:
+        out = np.empty((M, N), dtype=np.float32)
+    if beta != 0.0 and not c_is_out:
+        np.copyto(out, c)  # the kernel computes in place: out = alpha*AB + beta*out
+    _cpu.gemm(a, b, out, bias, bool(trans_a), bool(trans_b), alpha, beta, ACTIVATIONS[activation],
+              resolve_variant(op, variant), _cpu_backend.simd_path(simd), 0)
+    return out

@@ -1,0 +1,12 @@
+"""sinapse.reference: a NumPy implementation of every op sinapse ships.
+
+Written to be read, not to be fast, and independently of the kernels' algorithms (no
+BLAS call, no blocking, no packing), so tests can check the kernels against it. Every
+function works in float32 and in float64; gradient checks use float64.
+"""
+
+from .activations import ACTIVATIONS, activation
+from .axpy import axpy
+from .gemm import gemm
+
+__all__ = ["ACTIVATIONS", "activation", "axpy", "gemm"]

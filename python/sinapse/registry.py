@@ -1,0 +1,55 @@
+"""The one list of ops and kernel variants. The tests, the benchmarks and the docs check
+all read it, so the three can never drift apart.
+
+Each op lists its kernel variants from simplest to fastest; the last one is the default
+(overridable per call with ``variant=`` and per process with the op's environment variable).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    name: str
+    variants: tuple[str, ...]  # simplest first; the last is the default
+    backends: tuple[str, ...]  # where a kernel exists: "cpu", "cuda"
+    env_var: str | None = None  # selects the default variant, e.g. SINAPSE_GEMM=blocked
+    doc: str | None = None  # the kernel's story, relative to the repository root
+    bench_suite: str | None = None  # `python -m bench <suite>`
+
+    @property
+    def default_variant(self) -> str:
+        return self.variants[-1]
+
+
+OPS: dict[str, OpInfo] = {
+    op.name: op
+    for op in (
+        OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu",), "SINAPSE_GEMM", "docs/kernels/gemm.md", "gemm"),
+        OpInfo("axpy", ("default",), ("cpu", "cuda")),
+    )
+}
+
+
+def op_info(name: str) -> OpInfo:
+    try:
+        return OPS[name]
+    except KeyError:
+        raise ValueError(f"unknown op {name!r}; sinapse has {', '.join(sorted(OPS))}") from None
+
+
+def resolve_variant(op: str, variant: str | None) -> str:
+    """The variant an op runs: ``variant`` if given, else the env variable, else the default."""
+    info = op_info(op)
+    source = "variant"
+    if variant is None and info.env_var:
+        variant = os.environ.get(info.env_var) or None
+        source = info.env_var
+    if variant is None:
+        return info.default_variant
+    if variant not in info.variants:
+        raise ValueError(f"{op}: {source}={variant!r} is not a variant; expected one of {', '.join(info.variants)}")
+    return variant
