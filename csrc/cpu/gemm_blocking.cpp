@@ -12,8 +12,8 @@ namespace {
 //                                 path            ukernel name                 ukernel                     MR  NR   KC   MC    NC
 const GemmBlocking kGeneric = {SimdPath::generic, "sgemm_ukernel_generic_4x16", sgemm_ukernel_generic_4x16, 4, 16, 256, 64, 2048};
 #if defined(__x86_64__)
-const GemmBlocking kAvx2 = {SimdPath::avx2, "sgemm_ukernel_avx2_6x16", sgemm_ukernel_avx2_6x16, 6, 16, 256, 120, 3072};
-const GemmBlocking kAvx512 = {SimdPath::avx512, "sgemm_ukernel_avx512_12x32", sgemm_ukernel_avx512_12x32, 12, 32, 256, 144, 3072};
+const GemmBlocking kAvx2 = {SimdPath::avx2, "sgemm_ukernel_avx2_6x16", sgemm_ukernel_avx2_6x16, 6, 16, 512, 96, 3072};
+const GemmBlocking kAvx512 = {SimdPath::avx512, "sgemm_ukernel_avx512_12x32", sgemm_ukernel_avx512_12x32, 12, 32, 1024, 96, 3072};
 #endif
 }  // namespace
 

@@ -65,6 +65,15 @@ void compute_tile(const GemmBlocking& bk, int64_t kc, const float* Ap, const flo
   }
 }
 
+// Asks for the C tile of the *next* micro-kernel call while this one computes: C is
+// read and written once per K block, and for large matrices it lives in DRAM, whose
+// latency the micro-kernel's own prefetch (issued just before it needs C) cannot hide.
+void prefetch_tile(const GemmArgs& g, int64_t i, int64_t j, int64_t MR, int64_t NR) {
+  const int64_t rows = std::min(MR, g.M - i), cols = std::min(NR, g.N - j);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t col = 0; col < cols; col += 16) __builtin_prefetch(g.C + (i + r) * g.ldc + j + col, 1, 3);
+}
+
 }  // namespace
 
 void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
@@ -123,6 +132,7 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
             const int64_t i = ic + q * MR, j = jc + p * NR;
             const int64_t mr = std::min(MR, g.M - i), nr = std::min(NR, g.N - j);
             float* c = g.C + i * g.ldc + j;
+            if (t + 1 < t_end) prefetch_tile(g, ic + (t + 1) % n_ir * MR, jc + (t + 1) / n_ir * NR, MR, NR);
             compute_tile(bk, kc, Apack + q * MR * kc, Bpack + p * NR * kc, c, g.ldc, mr, nr,
                          g.alpha, beta);
             if (last_k && (g.bias || g.act != Activation::none))

@@ -16,6 +16,7 @@ SINAPSE_TARGET_AVX512
 void sgemm_ukernel_avx512_12x32(int64_t kc, const float* __restrict Ap, const float* __restrict Bp,
                                 float* __restrict C, int64_t ldc, float alpha, float beta) {
   constexpr int MR = 12;
+  constexpr int kPrefetchK = 8;
   for (int i = 0; i < MR; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + 16), _MM_HINT_T0);
@@ -27,6 +28,10 @@ void sgemm_ukernel_avx512_12x32(int64_t kc, const float* __restrict Ap, const fl
 
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
+    // Software prefetch kPrefetchK steps ahead: the B row (2 lines) and the A column.
+    _mm_prefetch(reinterpret_cast<const char*>(Bp + kPrefetchK * 32), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(Bp + kPrefetchK * 32 + 16), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(Ap + kPrefetchK * MR), _MM_HINT_T0);
     const __m512 b0 = _mm512_loadu_ps(Bp);
     const __m512 b1 = _mm512_loadu_ps(Bp + 16);
 #pragma GCC unroll 12

@@ -1,0 +1,8 @@
+"""The benchmark suites, by name. A suite is a module with a docstring and run(args) -> exit code.
+
+Later issues add their suites here (conv2d, pooling, rnn, optimizers, ...).
+"""
+
+from . import gemm
+
+SUITES = {"gemm": gemm}
