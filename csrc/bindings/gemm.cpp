@@ -62,7 +62,7 @@ void bind_gemm(py::module_& m) {
         "use sinapse.ops.gemm.");
 
   m.def("gemm_blocking", [](const std::string& simd) {
-    const cpu::GemmBlocking& bk = cpu::gemm_blocking(resolve_simd(simd));
+    const cpu::GemmBlocking bk = cpu::gemm_blocking(resolve_simd(simd));
     py::dict d;
     d["simd"] = simd_path_name(bk.path);
     d["ukernel"] = bk.ukernel_name;
@@ -74,11 +74,18 @@ void bind_gemm(py::module_& m) {
     return d;
   }, py::arg("simd"), "The blocksize table entry (and micro-kernel name) of a SIMD path.");
 
+  m.def("set_gemm_blocking", [](const std::string& simd, int KC, int MC, int NC) {
+    cpu::set_gemm_blocking(resolve_simd(simd), KC, MC, NC);
+  }, py::arg("simd"), py::arg("KC"), py::arg("MC"), py::arg("NC"),
+     "Override KC, MC, NC of a SIMD path's blocksizes (experiments; see reset_gemm_blocking).");
+  m.def("reset_gemm_blocking", [](const std::string& simd) { cpu::reset_gemm_blocking(resolve_simd(simd)); },
+        py::arg("simd"), "Restore the built-in blocksizes of a SIMD path.");
+
   // The micro-kernel alone, on packed panels, so tests and coursework can exercise it
   // without the blocking loops around it.
   m.def("gemm_ukernel", [](const std::string& simd, const F32Array& a_packed, const F32Array& b_packed,
                            F32Array& c, float alpha, float beta) {
-    const cpu::GemmBlocking& bk = cpu::gemm_blocking(resolve_simd(simd));
+    const cpu::GemmBlocking bk = cpu::gemm_blocking(resolve_simd(simd));
     require(a_packed.ndim() == 2 && a_packed.shape(1) == bk.MR, "gemm_ukernel: a_packed must be (kc, MR)");
     require(b_packed.ndim() == 2 && b_packed.shape(1) == bk.NR, "gemm_ukernel: b_packed must be (kc, NR)");
     require(a_packed.shape(0) == b_packed.shape(0), "gemm_ukernel: a_packed and b_packed need the same kc");

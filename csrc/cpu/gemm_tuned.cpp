@@ -77,7 +77,7 @@ void prefetch_tile(const GemmArgs& g, int64_t i, int64_t j, int64_t MR, int64_t 
 }  // namespace
 
 void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
-  const GemmBlocking& bk = gemm_blocking(path);
+  const GemmBlocking bk = gemm_blocking(path);  // one snapshot for the whole call
   const int64_t MR = bk.MR, NR = bk.NR;
   const int64_t KC = bk.KC, MC = bk.MC, NC = bk.NC;
 

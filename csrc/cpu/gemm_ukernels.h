@@ -28,7 +28,7 @@ namespace sinapse::cpu {
 using GemmUkernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
                              float alpha, float beta);
 
-void sgemm_ukernel_generic_4x16(int64_t kc, const float* Ap, const float* Bp, float* C,
+void sgemm_ukernel_generic_6x8(int64_t kc, const float* Ap, const float* Bp, float* C,
                                 int64_t ldc, float alpha, float beta);
 #if defined(__x86_64__)
 void sgemm_ukernel_avx2_6x16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
@@ -49,7 +49,13 @@ struct GemmBlocking {
   int MR, NR, KC, MC, NC;
 };
 
-// The table entry of `path` (which must be supported by this build).
-const GemmBlocking& gemm_blocking(SimdPath path);
+// The current table entry of `path` (a copy: the table can be changed at run time).
+GemmBlocking gemm_blocking(SimdPath path);
+
+// Override KC, MC, NC of a path for experiments (bench/suites/gemm_blocking.py sweeps
+// them without a rebuild); MC must be a multiple of MR and NC of NR. Reset restores the
+// built-in row. Safe to call while other threads run GEMMs: each call reads one snapshot.
+void set_gemm_blocking(SimdPath path, int KC, int MC, int NC);
+void reset_gemm_blocking(SimdPath path);
 
 }  // namespace sinapse::cpu

@@ -16,6 +16,9 @@ from .errors import CudaUnavailableError
 __version__ = _cpu.__version__
 
 
+_MAX_THREADS = 4096
+
+
 def get_num_threads() -> int:
     """Threads the CPU kernels may use (initially OpenMP's default, i.e. OMP_NUM_THREADS)."""
     return _cpu.get_num_threads()
@@ -23,8 +26,8 @@ def get_num_threads() -> int:
 
 def set_num_threads(n: int) -> None:
     """Let the CPU kernels use up to ``n`` threads (``n >= 1``); small ops still run on one."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: n must be an integer >= 1, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_THREADS:
+        raise ValueError(f"set_num_threads: n must be an integer from 1 to {_MAX_THREADS}, got {n!r}")
     _cpu.set_num_threads(n)
 
 

@@ -22,7 +22,7 @@ def axpy(alpha, x, y, *, out=None):
     check_float32(op, "x", xi)
     check_float32(op, "y", yi)
     check_shape(op, "y", yi, xi.shape, "the shape of x")
-    y_is_out = oi is not None and oi.ptr == yi.ptr
+    y_is_out = out is not None and out is y  # in place
     if oi is not None:
         check_out(op, oi, xi.shape, {"x": xi} if y_is_out else {"x": xi, "y": yi})
 

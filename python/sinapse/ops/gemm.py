@@ -38,7 +38,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     """
     op = "gemm"
     alpha, beta = as_float(op, "alpha", alpha), as_float(op, "beta", beta)
-    if activation not in ACTIVATIONS:
+    if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
         raise ValueError(f"{op}: unknown activation {activation!r}; expected one of None, 'linear', 'relu', 'sigmoid', 'tanh'.")
     arrays = {"a": inspect(op, "a", a), "b": inspect(op, "b", b)}
     if c is not None:
@@ -66,8 +66,8 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     if "bias" in arrays:
         check_float32(op, "bias", arrays["bias"], ndim=1)
         check_shape(op, "bias", arrays["bias"], (N,), "one value per output column")
-    # `c` may be `out` itself (in place); any other overlap is refused.
-    c_is_out = out_info is not None and c is not None and out_info.ptr == arrays["c"].ptr
+    # `c` may be `out` itself (the same array object: in place); any other overlap is refused.
+    c_is_out = out is not None and out is c
     if out_info is not None:
         others = {k: v for k, v in arrays.items() if not (k == "c" and c_is_out)}
         check_out(op, out_info, (M, N), others)
@@ -83,5 +83,5 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     if beta != 0.0 and not c_is_out:
         np.copyto(out, c)  # the kernel computes in place: out = alpha*AB + beta*out
     _cpu.gemm(a, b, out, bias, bool(trans_a), bool(trans_b), alpha, beta, ACTIVATIONS[activation],
-              resolve_variant(op, variant), _cpu_backend.simd_path(simd), 0)
+              resolve_variant(op, variant), _cpu_backend.simd_path(simd, op), 0)
     return out

@@ -14,7 +14,8 @@ def relu(x):
 
 
 def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
+    # 1 / (1 + e^-x) written as e^(-log(1 + e^-x)): logaddexp never overflows.
+    return np.exp(-np.logaddexp(0, -x))
 
 
 def tanh(x):

@@ -1,0 +1,383 @@
+"""Bad arguments are refused with the documented exception and a message that says what and where.
+
+Messages are matched on the op name and the argument name (``gemm: `a` ...``), so a
+message that stops naming them fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import sinapse
+from sinapse import _cpu, ops
+from conftest import SIMD_PATHS
+
+
+def f32(*shape):
+    return np.ones(shape, np.float32)
+
+
+def arg(op, name):
+    """Regex for the start of a message about argument `name` of `op`."""
+    return re.escape(f"{op}: `{name}`")
+
+
+class FakeCudaArray:
+    """Just enough of a CuPy array for sinapse to treat it as living on the GPU."""
+
+    def __init__(self, shape=(2, 3), typestr="<f4"):
+        self.__cuda_array_interface__ = {
+            "shape": shape, "typestr": typestr, "data": (0, False), "version": 3, "strides": None,
+        }
+
+
+# ---------------------------------------------------------------------------- gemm
+
+A, B = (4, 3), (3, 5)  # a valid problem: M=4, K=3, N=5
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.float16])
+@pytest.mark.parametrize("name", ["a", "b", "c", "bias", "out"])
+def test_gemm_wrong_dtype(name, dtype):
+    args = {"a": f32(*A), "b": f32(*B), "c": f32(4, 5), "bias": f32(5), "out": f32(4, 5)}
+    args[name] = args[name].astype(dtype)
+    a, b = args.pop("a"), args.pop("b")
+    with pytest.raises(TypeError, match=arg("gemm", name) + r" must be float32, got .*" + np.dtype(dtype).name):
+        ops.gemm(a, b, beta=1.0, **args)
+
+
+@pytest.mark.parametrize("name,shape", [("a", (12,)), ("a", (2, 2, 3)), ("b", (3,)), ("b", (1, 3, 5)),
+                                        ("c", (20,)), ("bias", (1, 5))])
+def test_gemm_wrong_rank(name, shape):
+    args = {"a": f32(*A), "b": f32(*B), "c": f32(4, 5), "bias": f32(5)}
+    args[name] = f32(*shape)
+    a, b = args.pop("a"), args.pop("b")
+    ndim = 1 if name == "bias" else 2
+    with pytest.raises(ValueError, match=arg("gemm", name) + rf" must be {ndim}-D"):
+        ops.gemm(a, b, beta=1.0, **args)
+
+
+@pytest.mark.parametrize("trans_a,trans_b,a_shape,b_shape", [
+    (False, False, (4, 3), (4, 5)),
+    (True, False, (4, 3), (3, 5)),   # op(a) is 3x4: K=4 vs 3
+    (False, True, (4, 3), (3, 5)),   # op(b) is 5x3: K=5 vs 3
+    (True, True, (3, 4), (3, 5)),
+])
+def test_gemm_inner_dimension_mismatch(trans_a, trans_b, a_shape, b_shape):
+    with pytest.raises(ValueError, match=r"gemm: inner dimensions differ.*trans_a=.*trans_b="):
+        ops.gemm(f32(*a_shape), f32(*b_shape), trans_a=trans_a, trans_b=trans_b)
+
+
+@pytest.mark.parametrize("name", ["a", "b", "c", "bias", "out"])
+def test_gemm_non_contiguous(name):
+    args = {"a": f32(*A), "b": f32(*B), "c": f32(4, 5), "bias": f32(5), "out": f32(4, 5)}
+    full = np.ones(args[name].shape[:-1] + (2 * args[name].shape[-1],), np.float32)
+    view = full[..., ::2]
+    args[name] = view
+    a, b = args.pop("a"), args.pop("b")
+    with pytest.raises(ValueError, match=arg("gemm", name) + r" must be C-contiguous.*"
+                       + re.escape(f"strides {view.strides}")):
+        ops.gemm(a, b, beta=1.0, **args)
+
+
+def test_gemm_transposed_view_needs_the_flag():
+    a = f32(3, 4).T  # (4, 3) view with strides (4, 16)
+    with pytest.raises(ValueError, match=arg("gemm", "a") + r" must be C-contiguous.*"
+                       + re.escape(f"strides {a.strides}") + r".*transpose flag"):
+        ops.gemm(a, f32(*B))
+    # the supported way: the untransposed array plus trans_a
+    assert ops.gemm(a.T, f32(*B), trans_a=True).shape == (4, 5)
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (4, 6), (4,), (1, 4, 5)])
+def test_gemm_out_wrong_shape(shape):
+    with pytest.raises(ValueError, match=arg("gemm", "out") + r" must have shape \(4, 5\)"):
+        ops.gemm(f32(*A), f32(*B), out=f32(*shape))
+
+
+def test_gemm_out_float64():
+    with pytest.raises(TypeError, match=arg("gemm", "out") + r" must be float32.*float64"):
+        ops.gemm(f32(*A), f32(*B), out=np.ones((4, 5)))
+
+
+def test_gemm_out_read_only():
+    out = f32(4, 5)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match=arg("gemm", "out") + r" is read-only"):
+        ops.gemm(f32(*A), f32(*B), out=out)
+    np.testing.assert_array_equal(out, 1)
+
+
+@pytest.mark.parametrize("name", ["a", "b", "bias"])
+def test_gemm_out_overlaps_input(name):
+    buf = f32(4, 4)
+    a, b = buf, f32(4, 4)
+    bias = f32(4)
+    if name == "b":
+        a, b = f32(4, 4), buf
+    if name == "bias":
+        a, bias = f32(4, 4), buf[0]
+    with pytest.raises(ValueError, match=arg("gemm", "out") + rf" overlaps input `{name}`"):
+        ops.gemm(a, b, bias=bias, out=buf)
+
+
+def test_gemm_out_overlapping_c_partially():
+    buf = np.ones((5, 5), np.float32)
+    c, out = buf[:4], buf[1:]  # same shape, shifted by a row: not "in place", a real overlap
+    with pytest.raises(ValueError, match=arg("gemm", "out") + " overlaps input `c`"):
+        ops.gemm(f32(4, 3), f32(3, 5), c, beta=1.0, out=out)
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (4, 6), (1, 5)])
+def test_gemm_c_wrong_shape(shape):
+    with pytest.raises(ValueError, match=arg("gemm", "c") + r" must have shape \(4, 5\)"):
+        ops.gemm(f32(*A), f32(*B), f32(*shape), beta=1.0)
+
+
+@pytest.mark.parametrize("beta", [1.0, -0.5, 1e-30])
+def test_gemm_beta_without_c(beta):
+    with pytest.raises(ValueError, match=r"gemm: beta=.* needs `c`"):
+        ops.gemm(f32(*A), f32(*B), beta=beta)
+
+
+def test_gemm_c_without_beta_is_fine():
+    got = ops.gemm(f32(*A), f32(*B), np.full((4, 5), np.nan, np.float32))
+    np.testing.assert_array_equal(got, 3)
+
+
+@pytest.mark.parametrize("shape", [(4,), (6,), (0,)])
+def test_gemm_bias_wrong_shape(shape):
+    with pytest.raises(ValueError, match=arg("gemm", "bias") + r" must have shape \(5,\)"):
+        ops.gemm(f32(*A), f32(*B), bias=f32(*shape))
+
+
+@pytest.mark.parametrize("activation", ["gelu", "ReLU", "", 1, ["relu"], ("relu",)])
+def test_gemm_unknown_activation(activation):
+    with pytest.raises(ValueError, match=r"gemm: unknown activation " + re.escape(repr(activation))):
+        ops.gemm(f32(*A), f32(*B), activation=activation)
+
+
+@pytest.mark.parametrize("name", ["a", "b", "c", "bias", "out"])
+@pytest.mark.parametrize("value", [[[1.0]], 3.0, "abc"], ids=["list", "float", "str"])
+def test_gemm_non_array(name, value):
+    args = {"a": f32(*A), "b": f32(*B), "c": f32(4, 5), "bias": f32(5), "out": f32(4, 5)}
+    args[name] = value
+    a, b = args.pop("a"), args.pop("b")
+    with pytest.raises(TypeError, match=arg("gemm", name) + r" must be a NumPy array .*got "
+                       + type(value).__name__):
+        ops.gemm(a, b, beta=1.0, **args)
+
+
+@pytest.mark.parametrize("name", ["a", "b"])
+def test_gemm_none_operand(name):
+    args = {"a": f32(*A), "b": f32(*B), name: None}
+    with pytest.raises(TypeError, match=arg("gemm", name) + r" must be a NumPy array .*got NoneType"):
+        ops.gemm(args["a"], args["b"])
+
+
+@pytest.mark.parametrize("name", ["alpha", "beta"])
+@pytest.mark.parametrize("value", ["1.0", None, True, 1 + 2j, np.ones(1)])
+def test_gemm_scalar_not_a_number(name, value):
+    with pytest.raises(TypeError, match=arg("gemm", name) + r" must be a real number"):
+        ops.gemm(f32(*A), f32(*B), f32(4, 5), **{name: value})
+
+
+@pytest.mark.parametrize("value", [2, np.float32(0.5), np.int64(3), np.float64(-1.5)])
+def test_gemm_scalar_numeric_types_accepted(value):
+    got = ops.gemm(f32(*A), f32(*B), f32(4, 5), alpha=value, beta=value)
+    np.testing.assert_allclose(got, 3 * float(value) + float(value))
+
+
+@pytest.mark.parametrize("variant", ["fast", "Tuned", "", "default"])
+def test_gemm_unknown_variant(variant):
+    with pytest.raises(ValueError, match=rf"gemm: variant='{variant}' is not a variant; expected one of naive"):
+        ops.gemm(f32(*A), f32(*B), variant=variant)
+
+
+@pytest.mark.parametrize("simd", ["sse9", "AVX512", "neon", ""])
+def test_gemm_unknown_simd(simd):
+    # NB: this message does not name the op (it comes from sinapse.cpu.simd_path).
+    with pytest.raises(ValueError, match=rf"gemm: simd='{simd}' is not a SIMD path; expected one of generic"):
+        ops.gemm(f32(*A), f32(*B), simd=simd)
+
+
+def test_gemm_unsupported_simd(monkeypatch):
+    for path in sinapse.cpu.SIMD_PATHS:  # real ones, where this CPU lacks a path
+        if path not in SIMD_PATHS:  # pragma: no cover (every path is supported on the dev box)
+            with pytest.raises(ValueError, match=rf"gemm: simd='{path}': this CPU does not support it"):
+                ops.gemm(f32(*A), f32(*B), simd=path)
+    # A CPU with only the generic path, simulated at the Python layer (sinapse.cpu may
+    # cache the CPUID answer at import time, so patch the cache as well as the function).
+    monkeypatch.setattr(sinapse.cpu, "supported_simd_paths", lambda: ["generic"])
+    if hasattr(sinapse.cpu, "_SUPPORTED"):
+        monkeypatch.setattr(sinapse.cpu, "_SUPPORTED", ("generic",))
+    for path in ("avx2", "avx512"):
+        with pytest.raises(ValueError, match=rf"gemm: simd='{path}': this CPU does not support it; supported here: generic"):
+            ops.gemm(f32(*A), f32(*B), simd=path)
+    monkeypatch.setenv("SINAPSE_SIMD", "avx512")
+    with pytest.raises(ValueError, match=r"SINAPSE_SIMD='avx512': this CPU does not support it"):
+        ops.gemm(f32(*A), f32(*B))
+
+
+def test_gemm_validation_happens_before_any_write():
+    out = np.full((4, 5), 7.0, np.float32)
+    with pytest.raises(ValueError):
+        ops.gemm(f32(*A), f32(*B), out=out, bias=f32(4))
+    with pytest.raises(ValueError):
+        ops.gemm(f32(*A), f32(*B), out=out, variant="nope")
+    np.testing.assert_array_equal(out, 7.0)
+
+
+# ------------------------------------------------------------------------- devices
+
+
+def test_gemm_cuda_arrays_without_cuda():
+    if sinapse.cuda.is_available():  # pragma: no cover
+        pytest.skip("CUDA is usable here: the CudaUnavailableError path cannot be reached")
+    why = sinapse.cuda.why_unavailable()
+    assert why
+    with pytest.raises(sinapse.CudaUnavailableError, match=r"gemm: .*" + re.escape(why)):
+        ops.gemm(FakeCudaArray((2, 3)), FakeCudaArray((3, 4)))
+    assert issubclass(sinapse.CudaUnavailableError, RuntimeError)
+
+
+def test_axpy_cuda_arrays_without_cuda():
+    if sinapse.cuda.is_available():  # pragma: no cover
+        pytest.skip("CUDA is usable here: the CudaUnavailableError path cannot be reached")
+    why = sinapse.cuda.why_unavailable()
+    with pytest.raises(sinapse.CudaUnavailableError, match=r"axpy: .*" + re.escape(why)):
+        ops.axpy(2.0, FakeCudaArray(), FakeCudaArray())
+    with pytest.raises(sinapse.CudaUnavailableError, match=re.escape(why)):
+        ops.axpy(2.0, FakeCudaArray(), FakeCudaArray(), out=FakeCudaArray())
+
+
+@pytest.mark.parametrize("where", ["a", "b", "c", "bias", "out"])
+def test_gemm_mixed_devices(where):
+    args = {"a": f32(2, 3), "b": f32(3, 4), "c": f32(2, 4), "bias": f32(4), "out": f32(2, 4)}
+    args[where] = FakeCudaArray(args[where].shape)
+    a, b = args.pop("a"), args.pop("b")
+    with pytest.raises(TypeError, match=rf"gemm: arguments are on different devices \(.*`{where}` on cuda"):
+        ops.gemm(a, b, beta=1.0, **args)
+
+
+@pytest.mark.parametrize("where", ["x", "y", "out"])
+def test_axpy_mixed_devices(where):
+    args = {"x": f32(2, 3), "y": f32(2, 3), "out": f32(2, 3)}
+    args[where] = FakeCudaArray()
+    with pytest.raises(TypeError, match=rf"axpy: arguments are on different devices \(.*`{where}` on cuda"):
+        ops.axpy(1.0, args["x"], args["y"], out=args["out"])
+
+
+# ------------------------------------------------------------- the raw bindings
+
+
+def test_cpu_gemm_binding_refuses_instead_of_converting():
+    a, b, out = f32(*A), f32(*B), np.zeros((4, 5), np.float32)
+    _cpu.gemm(a, b, out)  # the valid call works
+    np.testing.assert_array_equal(out, 3)
+    for bad in ({"a": a.astype(np.float64)}, {"b": b.astype(np.int32)}, {"out": np.zeros((4, 5))},
+                {"out": np.zeros((4, 5), np.float32, order="F")},  # a copy would silently drop the result
+                {"a": np.ones((3, 4), np.float32).T},
+                {"bias": np.ones(5)}):
+        kw = {"a": a, "b": b, "out": np.zeros((4, 5), np.float32), **bad}
+        target = kw["out"]
+        with pytest.raises(TypeError):
+            _cpu.gemm(kw.pop("a"), kw.pop("b"), kw.pop("out"), **kw)
+        assert not target.any()
+
+
+def test_cpu_gemm_binding_guards_memory():
+    with pytest.raises(ValueError, match="inner dimensions"):
+        _cpu.gemm(f32(4, 3), f32(4, 5), np.zeros((4, 5), np.float32))
+    with pytest.raises(ValueError, match="out must have shape"):
+        _cpu.gemm(f32(*A), f32(*B), np.zeros((4, 4), np.float32))
+    with pytest.raises(ValueError, match="bias must have shape"):
+        _cpu.gemm(f32(*A), f32(*B), np.zeros((4, 5), np.float32), f32(3))
+    with pytest.raises(ValueError, match="activation code"):
+        _cpu.gemm(f32(*A), f32(*B), np.zeros((4, 5), np.float32), activation=4)
+    with pytest.raises(ValueError, match="unknown variant"):
+        _cpu.gemm(f32(*A), f32(*B), np.zeros((4, 5), np.float32), variant="fast")
+    with pytest.raises(ValueError, match="unknown SIMD path"):
+        _cpu.gemm(f32(*A), f32(*B), np.zeros((4, 5), np.float32), simd="sse9")
+
+
+def test_cpu_axpy_binding_refuses_instead_of_converting():
+    y = np.zeros(4, np.float32)
+    with pytest.raises(TypeError):
+        _cpu.axpy(1.0, np.ones(4), y)
+    with pytest.raises(TypeError):
+        _cpu.axpy(1.0, f32(4), np.zeros(4))
+    with pytest.raises(TypeError):
+        _cpu.axpy(1.0, f32(8)[::2], y)
+    with pytest.raises(ValueError, match="same size"):
+        _cpu.axpy(1.0, f32(5), y)
+    assert not y.any()
+
+
+# ---------------------------------------------------------------------------- axpy
+
+
+@pytest.mark.parametrize("x_shape,y_shape", [((5,), (4,)), ((2, 3), (3, 2)), ((6,), (2, 3)), ((4,), (1, 4))])
+def test_axpy_shape_mismatch(x_shape, y_shape):
+    with pytest.raises(ValueError, match=arg("axpy", "y") + re.escape(f" must have shape {x_shape}")):
+        ops.axpy(1.0, f32(*x_shape), f32(*y_shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32])
+@pytest.mark.parametrize("name", ["x", "y", "out"])
+def test_axpy_wrong_dtype(name, dtype):
+    args = {"x": f32(5), "y": f32(5), "out": f32(5)}
+    args[name] = args[name].astype(dtype)
+    with pytest.raises(TypeError, match=arg("axpy", name) + r" must be float32, got .*" + np.dtype(dtype).name):
+        ops.axpy(1.0, args["x"], args["y"], out=args["out"])
+
+
+@pytest.mark.parametrize("name", ["x", "y", "out"])
+def test_axpy_non_contiguous(name):
+    args = {"x": f32(5), "y": f32(5), "out": f32(5)}
+    args[name] = f32(10)[::2]
+    with pytest.raises(ValueError, match=arg("axpy", name) + r" must be C-contiguous.*strides \(8,\)"):
+        ops.axpy(1.0, args["x"], args["y"], out=args["out"])
+
+
+@pytest.mark.parametrize("shape", [(4,), (6,), (1, 5)])
+def test_axpy_out_wrong_shape(shape):
+    with pytest.raises(ValueError, match=arg("axpy", "out") + r" must have shape \(5,\)"):
+        ops.axpy(1.0, f32(5), f32(5), out=f32(*shape))
+
+
+def test_axpy_out_read_only():
+    out = f32(5)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match=arg("axpy", "out") + " is read-only"):
+        ops.axpy(1.0, f32(5), f32(5), out=out)
+    y = f32(5)
+    y.flags.writeable = False
+    with pytest.raises(ValueError, match=arg("axpy", "out") + " is read-only"):
+        ops.axpy(1.0, f32(5), y, out=y)
+
+
+def test_axpy_out_overlaps():
+    buf = f32(10)
+    with pytest.raises(ValueError, match=arg("axpy", "out") + " overlaps input `x`"):
+        ops.axpy(1.0, buf[:5], f32(5), out=buf[2:7])
+    with pytest.raises(ValueError, match=arg("axpy", "out") + " overlaps input `y`"):
+        ops.axpy(1.0, f32(5), buf[:5], out=buf[1:6])
+
+
+@pytest.mark.parametrize("value", [[1.0, 2.0], 1.0, (1.0,)])
+@pytest.mark.parametrize("name", ["x", "y", "out"])
+def test_axpy_non_array(name, value):
+    args = {"x": f32(2), "y": f32(2), "out": f32(2)}
+    args[name] = value
+    with pytest.raises(TypeError, match=arg("axpy", name) + " must be a NumPy array"):
+        ops.axpy(1.0, args["x"], args["y"], out=args["out"])
+
+
+@pytest.mark.parametrize("alpha", ["2", None, False, [1.0]])
+def test_axpy_alpha_not_a_number(alpha):
+    with pytest.raises(TypeError, match=arg("axpy", "alpha") + " must be a real number"):
+        ops.axpy(alpha, f32(3), f32(3))
