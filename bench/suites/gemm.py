@@ -58,7 +58,8 @@ def run(args) -> int:
     rng = np.random.default_rng(0)
     simd = sinapse.cpu.simd_path()
     print(f"measuring FMA peak ({threads} threads) ...", file=sys.stderr)
-    peaks = peak.measure(threads, runs=3 if args.quick else 5)
+    peak_runs = 2 if args.quick else 3
+    peaks = peak.measure(threads, runs=peak_runs)
     timing_opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=7, min_seconds=1.0)
 
     rows: list[harness.Row] = []
@@ -93,7 +94,7 @@ def run(args) -> int:
 
     env = harness.environment(threads)
     env["fma_peak_gflops"] = peaks
-    env["fma_peak_method"] = peak.METHOD
+    env["fma_peak_method"] = peak.describe(runs=peak_runs)
     md = _markdown(rows, env, peaks, simd)
     print(md)
     out_dir = Path(args.out) if args.out else harness.RESULTS_DIR

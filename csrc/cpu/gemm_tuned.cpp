@@ -7,9 +7,15 @@
 //   loop 1  ir: MC in steps of MR  - the micro-kernel updates one MR x NR tile of C
 //
 // Threads: all threads pack the B panel and the A block together (split by micro-panel),
-// then split the jr x ir grid of tiles in contiguous, jr-major chunks. With a wide N each
-// thread gets its own B micro-panels; with a narrow N (one or two jr panels) the chunks
-// cut through ir instead, so tall-skinny and short-wide shapes both keep every core busy.
+// then split the tiles of the block by rows (ir) — each thread owns whole rows of C, so two
+// threads never write the same cache line (a split by columns would share a line on every
+// row whenever a row's length is not a multiple of 64 bytes) — or, when the block has
+// fewer MR-row panels than threads (short-wide shapes, M = 1..MR), by columns (jr).
+// Within a thread the order stays jr outer, ir inner, so its B micro-panel is reused
+// across its rows.
+//
+// A short M (a batch of 32-256 rows) is not cut into MC blocks at all when the whole A
+// panel fits the L2 budget: every extra MC block costs two barriers and a B-panel re-read.
 #include <algorithm>
 #include <cstring>
 
@@ -74,15 +80,24 @@ void prefetch_tile(const GemmArgs& g, int64_t i, int64_t j, int64_t MR, int64_t 
     for (int64_t col = 0; col < cols; col += 16) __builtin_prefetch(g.C + (i + r) * g.ldc + j + col, 1, 3);
 }
 
+// Budget per thread for packing all of A's rows as one block (see the header comment):
+// half of a 1 MiB L2, leaving room for the B micro-panels and C.
+constexpr int64_t kSingleBlockBytes = 512 * 1024;
+
 }  // namespace
 
 void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
   const GemmBlocking bk = gemm_blocking(path);  // one snapshot for the whole call
   const int64_t MR = bk.MR, NR = bk.NR;
-  const int64_t KC = bk.KC, MC = bk.MC, NC = bk.NC;
+  const int64_t KC = bk.KC, NC = bk.NC;
+  const int nthreads = std::min(max_threads, threads_for(g.flops(), kGemmMinFlopsPerThread));
+  // Each thread reads only its own rows of the A block, so the L2 budget scales with threads.
+  const int64_t m_rounded = (g.M + MR - 1) / MR * MR;
+  const bool single_block = m_rounded * std::min<int64_t>(KC, g.K) * 4 <= kSingleBlockBytes * nthreads;
+  const int64_t MC = single_block ? m_rounded : bk.MC;
 
   const int64_t kc_max = std::min<int64_t>(KC, g.K);
-  const int64_t mc_max = std::min<int64_t>(MC, (g.M + MR - 1) / MR * MR);
+  const int64_t mc_max = std::min<int64_t>(MC, m_rounded);
   const int64_t nc_max = std::min<int64_t>(NC, (g.N + NR - 1) / NR * NR);
 
   // Scratch belongs to the calling thread: concurrent calls from two Python threads each
@@ -93,7 +108,6 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
 
   const int64_t a_rs = g.a_row_stride(), a_cs = g.a_col_stride();
   const int64_t b_rs = g.b_row_stride(), b_cs = g.b_col_stride();
-  const int nthreads = std::min(max_threads, threads_for(g.flops(), kGemmMinFlopsPerThread));
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
@@ -124,19 +138,29 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
                              g.A + i * a_rs + pc * a_cs, a_rs, a_cs, Apack + q * MR * kc);
           }  // implicit barrier: the A block is complete
 
-          // Loops 2 and 1 over this thread's contiguous share of the jr x ir tiles.
-          const int64_t tiles = n_jr * n_ir;
-          const int64_t t_begin = tiles * tid / nth, t_end = tiles * (tid + 1) / nth;
-          for (int64_t t = t_begin; t < t_end; ++t) {
-            const int64_t p = t / n_ir, q = t % n_ir;
-            const int64_t i = ic + q * MR, j = jc + p * NR;
-            const int64_t mr = std::min(MR, g.M - i), nr = std::min(NR, g.N - j);
-            float* c = g.C + i * g.ldc + j;
-            if (t + 1 < t_end) prefetch_tile(g, ic + (t + 1) % n_ir * MR, jc + (t + 1) / n_ir * NR, MR, NR);
-            compute_tile(bk, kc, Apack + q * MR * kc, Bpack + p * NR * kc, c, g.ldc, mr, nr,
-                         g.alpha, beta);
-            if (last_k && (g.bias || g.act != Activation::none))
-              gemm_epilogue(c, g.ldc, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
+          // Loops 2 and 1 over this thread's rows (or, for a short block, columns).
+          int64_t q_begin = 0, q_end = n_ir, p_begin = 0, p_end = n_jr;
+          if (n_ir >= nth) {
+            q_begin = n_ir * tid / nth;
+            q_end = n_ir * (tid + 1) / nth;
+          } else {
+            p_begin = n_jr * tid / nth;
+            p_end = n_jr * (tid + 1) / nth;
+          }
+          for (int64_t p = p_begin; p < p_end; ++p) {
+            for (int64_t q = q_begin; q < q_end; ++q) {
+              const int64_t i = ic + q * MR, j = jc + p * NR;
+              const int64_t mr = std::min(MR, g.M - i), nr = std::min(NR, g.N - j);
+              float* c = g.C + i * g.ldc + j;
+              if (q + 1 < q_end)
+                prefetch_tile(g, i + MR, j, MR, NR);
+              else if (p + 1 < p_end)
+                prefetch_tile(g, ic + q_begin * MR, j + NR, MR, NR);
+              compute_tile(bk, kc, Apack + q * MR * kc, Bpack + p * NR * kc, c, g.ldc, mr, nr,
+                           g.alpha, beta);
+              if (last_k && (g.bias || g.act != Activation::none))
+                gemm_epilogue(c, g.ldc, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
+            }
           }
 #pragma omp barrier  // nobody repacks A (or B) while another thread still reads it
         }
