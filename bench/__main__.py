@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list or not args.suite:
         for name, suite in sorted(SUITES.items()):
-            print(f"{name:10s} {suite.__doc__.strip().splitlines()[0]}")
+            print(f"{name:14s} {suite.__doc__.strip().splitlines()[0]}")
         return 0
     return SUITES[args.suite].run(args)
 

@@ -94,3 +94,19 @@ def test_gemm_releases_the_gil():
     # With the GIL held for the whole call, at most one tick could squeeze in before the
     # kernel starts; released, the ticker runs every few hundred microseconds.
     assert len(inside) >= 5, f"{len(inside)} ticks during a {1e3 * (t1 - t0):.1f} ms GEMM"
+
+
+@pytest.mark.parametrize("batch", [1, 16, 32, 64, 128])
+def test_small_mlp_gemms_stay_serial(restore_threads, batch):
+    # A 60-wide MLP layer (forward and both backward products) must not pay for a
+    # parallel region: with 2 threads allowed it still runs on one.
+    sinapse.set_num_threads(2)
+    for m, n, k in ((batch, 60, 60), (60, 60, batch)):
+        assert sinapse._cpu.gemm_threads(m, n, k) == 1
+
+
+def test_large_gemm_uses_all_threads(restore_threads):
+    sinapse.set_num_threads(2)
+    assert sinapse._cpu.gemm_threads(512, 512, 512) == 2
+    sinapse.set_num_threads(1)
+    assert sinapse._cpu.gemm_threads(512, 512, 512) == 1

@@ -28,6 +28,8 @@ PEER_SHAPES = [
     (2048, 2048, 2048),
 ]
 VARIANT_SHAPE = (512, 512, 512)
+# A 60-wide MLP at several batch sizes, and the seed MLP: 2 threads must never lose to 1.
+THREAD_SHAPES = [(32, 60, 60), (128, 60, 60), (256, 60, 60), (128, 300, 100), (128, 784, 300)]
 
 
 def _peers(a, b, c, threads):
@@ -92,6 +94,23 @@ def run(args) -> int:
         row.timings = harness.time_side_by_side({"sinapse": fn}, **opts)
         rows.append(row)
 
+    if threads > 1:
+        print("  1 vs 2 threads on small shapes ...", file=sys.stderr)
+        for m, k, n in THREAD_SHAPES:
+            a, b, c = _inputs(m, k, n, rng)
+
+            def with_threads(t):
+                def call():
+                    sinapse.set_num_threads(t)
+                    sinapse.ops.gemm(a, b, out=c)
+                return call
+
+            row = harness.Row(f"{m}x{k}x{n}", 2.0 * m * k * n, extra={"kind": "threads"})
+            row.timings = harness.time_side_by_side({"1 thread": with_threads(1), f"{threads} threads": with_threads(threads)},
+                                                    **dict(timing_opts, min_repeats=200 if not args.quick else 50))
+            rows.append(row)
+        sinapse.set_num_threads(threads)
+
     env = harness.environment(threads)
     env["fma_peak_gflops"] = peaks
     env["fma_peak_method"] = peak.describe(runs=peak_runs)
@@ -149,6 +168,13 @@ def _markdown(rows, env, peaks, simd) -> str:
                        f"{100 * _gflops(r, 'sinapse') / peaks[path]:.0f}% of {path}", f"{base / t.median_s:.1f}x"])
         out += "\n\n## Variants on 512x512x512\n\n" + harness.markdown_table(
             ["variant (SIMD path)", "ms", "GFLOP/s", "% of peak", "speed-up vs naive"], vt)
+    trows = [r for r in rows if r.extra["kind"] == "threads"]
+    if trows:
+        many = [p for p in trows[0].timings if p != "1 thread"][0]
+        tt = [[r.label, f"{r.timings['1 thread'].median_s * 1e6:.1f}", f"{r.timings[many].median_s * 1e6:.1f}",
+               f"{r.timings['1 thread'].median_s / r.timings[many].median_s:.2f}x"] for r in trows]
+        out += ("\n\n## Small GEMMs: 1 thread vs " + many + " (ops.gemm call, Python overhead included)\n\n"
+                + harness.markdown_table(["M x K x N", "1 thread us", f"{many} us", "speed-up"], tt))
     return out
 
 

@@ -74,6 +74,11 @@ void bind_gemm(py::module_& m) {
     return d;
   }, py::arg("simd"), "The blocksize table entry (and micro-kernel name) of a SIMD path.");
 
+  m.def("gemm_threads", [](int64_t M, int64_t N, int64_t K) {
+    return threads_for(2.0 * static_cast<double>(M) * N * K, cpu::kGemmMinFlopsPerThread);
+  }, py::arg("M"), py::arg("N"), py::arg("K"),
+     "Threads a GEMM of this shape runs on under the current setting (small ones stay serial).");
+
   m.def("set_gemm_blocking", [](const std::string& simd, int KC, int MC, int NC) {
     cpu::set_gemm_blocking(resolve_simd(simd), KC, MC, NC);
   }, py::arg("simd"), py::arg("KC"), py::arg("MC"), py::arg("NC"),
