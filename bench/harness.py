@@ -40,11 +40,11 @@ class Row:
 
 def time_side_by_side(fns: dict[str, Callable[[], object]], *, warmup: int = 2, min_repeats: int = 5,
                       min_seconds: float = 0.5, max_repeats: int = 200, rounds: int = 2,
-                      settle_s: float = 0.3) -> dict[str, Timing]:
+                      settle_s: float = 1.0) -> dict[str, Timing]:
     """Time each callable in blocks of calls, alternating the order of the blocks (ABC, CBA, ...).
 
     Why blocks and not one call of each in turn: BLAS and OpenMP thread pools busy-wait
-    for a while after each call (OpenBLAS for ~0.1 s). On a 2-core machine, a library
+    for a while after each call (OpenBLAS and OpenMP runtimes for up to ~0.2 s). On a 2-core machine, a library
     called right after another competes with the previous one's spinning threads and runs
     several times slower. So each library gets a block of consecutive calls, after a pause
     that lets the other pools go to sleep; alternating the block order spreads slow phases

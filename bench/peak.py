@@ -1,8 +1,8 @@
 """This machine's FMA peak, per SIMD path: the 100% the GEMM table reports against.
 
 How: sinapse._cpu.fma_peak runs, on every thread, a loop of independent FMAs on
-registers only (16 accumulator chains for AVX-512, 12 for AVX2 — enough to cover 2 FMA
-pipes x 4 cycles of latency — and no memory traffic), times the team with a wall clock, and
+registers only (16 accumulator chains for AVX-512, 12 for AVX2, 48 scalar ones for the
+generic path — enough to cover 2 pipes x 4 cycles of latency — and no memory traffic), times the team with a wall clock, and
 counts 2 flops per lane per FMA. Each run lasts about half a second, like a benchmark row,
 so the cores are at the clock they sustain under load (short bursts read higher or lower
 while the clock settles); we take the best of a few runs: the peak is a ceiling, and a
