@@ -16,10 +16,16 @@ def _blocking(simd):
     return bk["MR"], bk["NR"]
 
 
-@pytest.mark.parametrize("simd", SIMD_PATHS)
+# Every path's main kernel, and the left-half edge kernel of the paths that have one.
+KERNELS = [(simd, False) for simd in SIMD_PATHS] + [
+    (simd, True) for simd in SIMD_PATHS if _cpu.gemm_blocking(simd)["has_left_half"]
+]
+
+
+@pytest.mark.parametrize("simd,left_half", KERNELS)
 @pytest.mark.parametrize("kc", KCS)
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (-0.5, 0.0), (1.0, 1.0), (2.0, -0.75)])
-def test_ukernel(rng, simd, kc, alpha, beta):
+def test_ukernel(rng, simd, left_half, kc, alpha, beta):
     MR, NR = _blocking(simd)
     if kc == "KC":
         kc = _cpu.gemm_blocking(simd)["KC"]
@@ -34,8 +40,12 @@ def test_ukernel(rng, simd, kc, alpha, beta):
     c0 = c.copy()
     ap0, bp0 = ap.copy(), bp.copy()
 
-    ret = _cpu.gemm_ukernel(simd, ap, bp, c, alpha, beta)
+    ret = _cpu.gemm_ukernel(simd, ap, bp, c, alpha, beta, left_half)
     assert ret is None
+    if left_half:  # only columns [0, NR/2) are the tile; the rest must stay untouched
+        NR //= 2
+        bp = bp[:, :NR]
+        bp0 = bp0[:, :NR]
 
     A, B = ap.astype(np.float64), bp.astype(np.float64)
     ref = alpha * (A.T @ B)

@@ -66,6 +66,7 @@ void bind_gemm(py::module_& m) {
     py::dict d;
     d["simd"] = simd_path_name(bk.path);
     d["ukernel"] = bk.ukernel_name;
+    d["has_left_half"] = bk.ukernel_left_half != nullptr;
     d["MR"] = bk.MR;
     d["NR"] = bk.NR;
     d["KC"] = bk.KC;
@@ -89,8 +90,10 @@ void bind_gemm(py::module_& m) {
   // The micro-kernel alone, on packed panels, so tests and coursework can exercise it
   // without the blocking loops around it.
   m.def("gemm_ukernel", [](const std::string& simd, const F32Array& a_packed, const F32Array& b_packed,
-                           F32Array& c, float alpha, float beta) {
+                           F32Array& c, float alpha, float beta, bool left_half) {
     const cpu::GemmBlocking bk = cpu::gemm_blocking(resolve_simd(simd));
+    require(!left_half || bk.ukernel_left_half, "gemm_ukernel: this path has no left-half kernel");
+    const cpu::GemmUkernel kernel = left_half ? bk.ukernel_left_half : bk.ukernel;
     require(a_packed.ndim() == 2 && a_packed.shape(1) == bk.MR, "gemm_ukernel: a_packed must be (kc, MR)");
     require(b_packed.ndim() == 2 && b_packed.shape(1) == bk.NR, "gemm_ukernel: b_packed must be (kc, NR)");
     require(a_packed.shape(0) == b_packed.shape(0), "gemm_ukernel: a_packed and b_packed need the same kc");
@@ -100,10 +103,11 @@ void bind_gemm(py::module_& m) {
     const float* bp = b_packed.data();
     float* cp = c.mutable_data();
     py::gil_scoped_release release;
-    bk.ukernel(kc, ap, bp, cp, ldc, alpha, beta);
+    kernel(kc, ap, bp, cp, ldc, alpha, beta);
   }, py::arg("simd"), py::arg("a_packed").noconvert(), py::arg("b_packed").noconvert(),
-     py::arg("c").noconvert(), py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
-     "Run one micro-kernel: c[:MR, :NR] = alpha * a_packed.T @ b_packed + beta * c.");
+     py::arg("c").noconvert(), py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("left_half") = false,
+     "Run one micro-kernel: c[:MR, :NR] = alpha * a_packed.T @ b_packed + beta * c "
+     "(left_half: only columns [0, NR/2) are computed and written).");
 }
 
 }  // namespace sinapse::bindings

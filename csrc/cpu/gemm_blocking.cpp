@@ -11,11 +11,14 @@ namespace sinapse::cpu {
 namespace {
 // Sizes tuned on AMD EPYC (Zen 5: 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3); the
 // reasoning per number is in docs/kernels/gemm.md.
-//                                 path            ukernel name                 ukernel                     MR  NR   KC   MC    NC
-const GemmBlocking kGeneric = {SimdPath::generic, "sgemm_ukernel_generic_6x8", sgemm_ukernel_generic_6x8, 6, 8, 256, 96, 2048};
+//   path, ukernel name, ukernel, left-half edge ukernel, MR, NR, KC, MC, NC
+const GemmBlocking kGeneric = {SimdPath::generic, "sgemm_ukernel_generic_6x8", sgemm_ukernel_generic_6x8, nullptr,
+                               6, 8, 256, 96, 2048};
 #if defined(__x86_64__)
-const GemmBlocking kAvx2 = {SimdPath::avx2, "sgemm_ukernel_avx2_6x16", sgemm_ukernel_avx2_6x16, 6, 16, 512, 96, 3072};
-const GemmBlocking kAvx512 = {SimdPath::avx512, "sgemm_ukernel_avx512_12x32", sgemm_ukernel_avx512_12x32, 12, 32, 1024, 96, 3072};
+const GemmBlocking kAvx2 = {SimdPath::avx2, "sgemm_ukernel_avx2_6x16", sgemm_ukernel_avx2_6x16,
+                            sgemm_ukernel_avx2_6x16_left8, 6, 16, 512, 96, 3072};
+const GemmBlocking kAvx512 = {SimdPath::avx512, "sgemm_ukernel_avx512_12x32", sgemm_ukernel_avx512_12x32,
+                              sgemm_ukernel_avx512_12x32_left16, 12, 32, 1024, 96, 3072};
 #endif
 
 const GemmBlocking& builtin(SimdPath path) {

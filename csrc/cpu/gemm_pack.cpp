@@ -5,7 +5,7 @@
 namespace sinapse::cpu {
 
 void pack_micro_panel(int64_t kc, int64_t width, int W, const float* __restrict src, int64_t w_stride,
-                      int64_t k_stride, float* __restrict dst) {
+                      int64_t k_stride, float* __restrict dst, SimdPath path) {
   if (w_stride == 1) {
     // The panel's rows are contiguous in the source (B not transposed, or A transposed):
     // one memcpy of `width` floats per k.
@@ -16,6 +16,12 @@ void pack_micro_panel(int64_t kc, int64_t width, int W, const float* __restrict 
     }
     return;
   }
+#if defined(__x86_64__)
+  if (k_stride == 1 && path != SimdPath::generic)
+    return pack_micro_panel_transpose_avx2(kc, width, W, src, w_stride, dst);
+#else
+  (void)path;
+#endif
   // Contiguous along k (A not transposed, or B transposed): read each source row once,
   // scatter it with stride W. Blocks of 8 k keep the writes within a few cache lines.
   constexpr int64_t KB = 8;

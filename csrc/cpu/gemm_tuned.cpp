@@ -51,15 +51,18 @@ int team_size() {
 
 // One MR x NR tile of C (rows mr <= MR, columns nr <= NR valid). Full tiles go straight to
 // the micro-kernel; edge tiles are computed into a scratch tile and the valid part copied,
-// keeping the beta == 0 promise (C not read).
+// keeping the beta == 0 promise (C not read). A tile at most NR/2 wide runs the left-half
+// kernel, when the path has one: half the FMAs for the last panel of N = 100, 10, ...
 void compute_tile(const GemmBlocking& bk, int64_t kc, const float* Ap, const float* Bp, float* C,
                   int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
-  if (mr == bk.MR && nr == bk.NR) {
-    bk.ukernel(kc, Ap, Bp, C, ldc, alpha, beta);
+  const bool half = bk.ukernel_left_half && 2 * nr <= bk.NR;
+  const GemmUkernel kernel = half ? bk.ukernel_left_half : bk.ukernel;
+  if (mr == bk.MR && nr == (half ? bk.NR / 2 : bk.NR)) {
+    kernel(kc, Ap, Bp, C, ldc, alpha, beta);
     return;
   }
   alignas(64) float tile[16 * 64];  // >= MR * NR of every table entry
-  bk.ukernel(kc, Ap, Bp, tile, bk.NR, alpha, 0.0f);
+  kernel(kc, Ap, Bp, tile, bk.NR, alpha, 0.0f);
   for (int64_t i = 0; i < mr; ++i) {
     float* c = C + i * ldc;
     const float* t = tile + i * bk.NR;
@@ -124,7 +127,7 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
         for (int64_t p = 0; p < n_jr; ++p) {  // pack B[pc:pc+kc, jc:jc+nc], NR wide
           const int64_t j = jc + p * NR;
           pack_micro_panel(kc, std::min(NR, g.N - j), static_cast<int>(NR),
-                           g.B + pc * b_rs + j * b_cs, b_cs, b_rs, Bpack + p * NR * kc);
+                           g.B + pc * b_rs + j * b_cs, b_cs, b_rs, Bpack + p * NR * kc, path);
         }  // implicit barrier: the B panel is complete
 
         for (int64_t ic = 0; ic < g.M; ic += MC) {                  // loop 3
@@ -135,7 +138,7 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
           for (int64_t q = 0; q < n_ir; ++q) {  // pack A[ic:ic+mc, pc:pc+kc], MR tall
             const int64_t i = ic + q * MR;
             pack_micro_panel(kc, std::min(MR, g.M - i), static_cast<int>(MR),
-                             g.A + i * a_rs + pc * a_cs, a_rs, a_cs, Apack + q * MR * kc);
+                             g.A + i * a_rs + pc * a_cs, a_rs, a_cs, Apack + q * MR * kc, path);
           }  // implicit barrier: the A block is complete
 
           // Loops 2 and 1 over this thread's rows (or, for a short block, columns).

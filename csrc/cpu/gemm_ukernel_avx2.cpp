@@ -11,46 +11,60 @@
 
 namespace sinapse::cpu {
 
-SINAPSE_TARGET_AVX2
-void sgemm_ukernel_avx2_6x16(int64_t kc, const float* __restrict Ap, const float* __restrict Bp,
-                             float* __restrict C, int64_t ldc, float alpha, float beta) {
-  constexpr int MR = 6;
+namespace {
+
+// The kernel body for NV = 2 ymm columns (the 6x16 kernel) or NV = 1 (its left half, for
+// edge panels of at most 8 columns). Both read the same packed panels (rows 16 floats apart).
+template <int NV>
+SINAPSE_TARGET_AVX2 inline void ukernel_6xNV(int64_t kc, const float* __restrict Ap, const float* __restrict Bp,
+                                             float* __restrict C, int64_t ldc, float alpha, float beta) {
+  constexpr int MR = 6, NR = 16;
   for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);
 
-  __m256 c0[MR], c1[MR];
+  __m256 c[MR][NV];
 #pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) c[i][v] = _mm256_setzero_ps();
 
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(Bp);
-    const __m256 b1 = _mm256_loadu_ps(Bp + 8);
+    __m256 b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(Bp + 8 * v);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
       const __m256 a = _mm256_broadcast_ss(Ap + i);
-      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+      for (int v = 0; v < NV; ++v) c[i][v] = _mm256_fmadd_ps(a, b[v], c[i][v]);
     }
     Ap += MR;
-    Bp += 16;
+    Bp += NR;
   }
 
   const __m256 va = _mm256_set1_ps(alpha);
   if (beta == 0.0f) {  // C is write-only
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      _mm256_storeu_ps(C + i * ldc, _mm256_mul_ps(va, c0[i]));
-      _mm256_storeu_ps(C + i * ldc + 8, _mm256_mul_ps(va, c1[i]));
-    }
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) _mm256_storeu_ps(C + i * ldc + 8 * v, _mm256_mul_ps(va, c[i][v]));
   } else {
     const __m256 vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-      float* c = C + i * ldc;
-      _mm256_storeu_ps(c, _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), _mm256_mul_ps(va, c0[i])));
-      _mm256_storeu_ps(c + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8), _mm256_mul_ps(va, c1[i])));
-    }
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) {
+        float* ci = C + i * ldc + 8 * v;
+        _mm256_storeu_ps(ci, _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), _mm256_mul_ps(va, c[i][v])));
+      }
   }
+}
+
+}  // namespace
+
+void sgemm_ukernel_avx2_6x16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                             float beta) {
+  ukernel_6xNV<2>(kc, Ap, Bp, C, ldc, alpha, beta);
+}
+
+void sgemm_ukernel_avx2_6x16_left8(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                                   float beta) {
+  ukernel_6xNV<1>(kc, Ap, Bp, C, ldc, alpha, beta);
 }
 
 }  // namespace sinapse::cpu
