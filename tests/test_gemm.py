@@ -320,3 +320,16 @@ def test_activation_saturation(variant, simd):
     for act, row in expect.items():
         got = ops.gemm(a, b, activation=act, variant=variant, simd=simd)
         np.testing.assert_array_equal(got, np.tile(np.array(row, np.float32), (5, 1)), err_msg=act)
+
+
+# The tuned variant sends M <= 4 rows (batch-1 inference, GEMV) to a streaming path that
+# does not pack B (csrc/cpu/gemm_small_m.cpp). Wide N gives several column chunks (and
+# threads); K not a multiple of 4 exercises its 4-rows-of-B loop and its remainder.
+@pytest.mark.parametrize("simd", SIMD_PATHS)
+@pytest.mark.parametrize("M", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False), (True, True)])
+def test_small_m_path(rng, restore_threads, simd, M, trans_a, trans_b):
+    sinapse.set_num_threads(2)
+    for beta, activation, out_mode in ((0.0, None, "given"), (0.5, "tanh", "c")):
+        check_gemm(rng, M, 9000, 35, trans_a=trans_a, trans_b=trans_b, alpha=-1.25, beta=beta, bias=True,
+                   activation=activation, variant="tuned", simd=simd, out_mode=out_mode)

@@ -26,6 +26,8 @@ PEER_SHAPES = [
     (512, 512, 512),
     (1024, 1024, 1024),
     (2048, 2048, 2048),
+    (1, 4096, 4096),  # batch-1 inference of a wide Dense layer (a GEMV)
+    (20000, 256, 10),  # tall-skinny: a 10-class output layer over a large batch
 ]
 VARIANT_SHAPE = (512, 512, 512)
 # A 60-wide MLP at several batch sizes, and the seed MLP: 2 threads must never lose to 1.

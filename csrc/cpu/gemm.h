@@ -25,6 +25,9 @@ void gemm(const GemmArgs& args, GemmVariant variant, SimdPath path, int max_thre
 void gemm_naive(const GemmArgs& args, int max_threads);
 void gemm_blocked(const GemmArgs& args, int max_threads);
 void gemm_tuned(const GemmArgs& args, SimdPath path, int max_threads);
+// The tuned variant's path for M <= kSmallM rows (gemm_small_m.cpp): B streamed once, no packing.
+void gemm_small_m(const GemmArgs& args, SimdPath path, int max_threads);
+constexpr int64_t kSmallM = 4;
 
 // The epilogue on rows [0, m) x columns [0, n) of a C block: C = act(C + bias).
 // Runs after the last product term has been added to those elements.

@@ -90,6 +90,7 @@ constexpr int64_t kSingleBlockBytes = 512 * 1024;
 }  // namespace
 
 void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
+  if (g.M <= kSmallM) return gemm_small_m(g, path, max_threads);
   const GemmBlocking bk = gemm_blocking(path);  // one snapshot for the whole call
   const int64_t MR = bk.MR, NR = bk.NR;
   const int64_t KC = bk.KC, NC = bk.NC;
