@@ -11,10 +11,10 @@ namespace sinapse::bindings {
 
 namespace {
 
-cpu::GemmVariant parse_variant(const std::string& name) {
-  if (name == "naive") return cpu::GemmVariant::naive;
-  if (name == "blocked") return cpu::GemmVariant::blocked;
-  if (name == "tuned") return cpu::GemmVariant::tuned;
+GemmVariant parse_variant(const std::string& name) {
+  if (name == "naive") return GemmVariant::naive;
+  if (name == "blocked") return GemmVariant::blocked;
+  if (name == "tuned") return GemmVariant::tuned;
   throw std::invalid_argument("gemm: unknown variant '" + name + "' (expected naive, blocked or tuned)");
 }
 
@@ -44,7 +44,7 @@ void run_gemm(const F32Array& a, const F32Array& b, F32Array& out, const std::op
     require(bias->ndim() == 1 && bias->shape(0) == g.N, "gemm: bias must have shape (N,)");
     g.bias = bias->data();
   }
-  const cpu::GemmVariant v = parse_variant(variant);
+  const GemmVariant v = parse_variant(variant);
   const SimdPath path = resolve_simd(simd);
   const int nthreads = resolve_threads(threads);
   py::gil_scoped_release release;

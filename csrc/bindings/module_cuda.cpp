@@ -1,13 +1,27 @@
-// sinapse._cuda: the CUDA kernels. Arrays arrive as raw device pointers taken from
-// __cuda_array_interface__ by python/sinapse/ops (which also validates them) and run on
-// the caller's stream (CuPy's current stream).
+// sinapse._cuda (nvcc build) and sinapse._cuda_sim (the same kernels built by the host
+// compiler against the SIMT simulator, -DSINAPSE_SIM): one binding file, two modules with
+// the same functions. Arrays arrive as raw addresses (device pointers for _cuda, host
+// pointers of NumPy arrays for _cuda_sim) taken and validated by python/sinapse/ops, and
+// kernels run on the caller's stream (CuPy's current stream).
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
 #include <string>
 
+#include "../common/threading.h"
 #include "../cuda/axpy.h"
 #include "../cuda/check.h"
+#include "../cuda/gemm.h"
+
+#if defined(SINAPSE_SIM)
+namespace sinapse::cuda::selftest {
+void run(const std::string& name, const float* in, float* out, unsigned blocks, unsigned threads);
+}
+#endif
+
+#ifndef SINAPSE_CUDA_MODULE
+#error "SINAPSE_CUDA_MODULE must name the module (_cuda or _cuda_sim)"
+#endif
 
 namespace py = pybind11;
 
@@ -16,17 +30,69 @@ namespace {
 cudaStream_t as_stream(std::uintptr_t handle) { return reinterpret_cast<cudaStream_t>(handle); }
 
 template <typename T>
-T* as_device_ptr(std::uintptr_t p) { return reinterpret_cast<T*>(p); }
+T* as_ptr(std::uintptr_t p) {
+  return reinterpret_cast<T*>(p);
+}
+
+sinapse::GemmVariant parse_variant(const std::string& name) {
+  if (name == "naive") return sinapse::GemmVariant::naive;
+  if (name == "blocked") return sinapse::GemmVariant::blocked;
+  if (name == "tuned") return sinapse::GemmVariant::tuned;
+  throw std::invalid_argument("gemm: unknown variant '" + name + "' (expected naive, blocked or tuned)");
+}
+
+// GemmArgs from the flat argument list (shapes already validated by sinapse.ops.gemm).
+sinapse::GemmArgs gemm_args(int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, float alpha,
+                            std::uintptr_t a, int64_t lda, std::uintptr_t b, int64_t ldb, float beta,
+                            std::uintptr_t c, int64_t ldc, std::uintptr_t bias, int activation) {
+  if (M < 0 || N < 0 || K < 0 || activation < 0 || activation > 3)
+    throw std::invalid_argument("gemm: negative size or activation code out of range");
+  sinapse::GemmArgs g;
+  g.trans_a = trans_a;
+  g.trans_b = trans_b;
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.alpha = alpha;
+  g.A = as_ptr<const float>(a);
+  g.lda = lda;
+  g.B = as_ptr<const float>(b);
+  g.ldb = ldb;
+  g.beta = beta;
+  g.C = as_ptr<float>(c);
+  g.ldc = ldc;
+  g.bias = bias ? as_ptr<const float>(bias) : nullptr;
+  g.act = static_cast<sinapse::Activation>(activation);
+  return g;
+}
+
+#define SINAPSE_GEMM_ARGS                                                                              \
+  py::arg("M"), py::arg("N"), py::arg("K"), py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"), \
+      py::arg("a_ptr"), py::arg("lda"), py::arg("b_ptr"), py::arg("ldb"), py::arg("beta"), py::arg("c_ptr"), \
+      py::arg("ldc"), py::arg("bias_ptr"), py::arg("activation")
 
 }  // namespace
 
-PYBIND11_MODULE(_cuda, m) {
+PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
+#if defined(SINAPSE_SIM)
+  m.doc() = "sinapse CUDA kernels run by the SIMT simulator on the CPU (host memory)";
+  m.attr("is_simulator") = true;
+  m.def("device_status", [] { return py::make_tuple(1, std::string()); });
+  m.def("configure", [](uint64_t seed, int64_t stack_kib) {
+    sinapse::sim::set_seed(seed);
+    if (stack_kib > 0) sinapse::sim::set_stack_bytes(static_cast<size_t>(stack_kib) * 1024);
+  }, py::arg("seed"), py::arg("stack_kib") = 0,
+     "Seed of the fiber schedule (a different seed, a different interleaving) and fiber stack size.");
+  m.def("set_num_threads", [](int n) { sinapse::set_num_threads(n); }, py::arg("n"),
+        "OS threads that run blocks in parallel.");
+  m.def("last_launch", &sinapse::sim::last_launch, "kernel<<<grid, block, shared>>> of the latest launch.");
+#else
   m.doc() = "sinapse CUDA kernels";
+  m.attr("is_simulator") = false;
 #ifdef SINAPSE_CUDA_ARCHS
   m.attr("archs") = SINAPSE_CUDA_ARCHS;
 #endif
   m.attr("runtime_version") = CUDART_VERSION;
-
   // (number of devices, "" or the reason there are none). Never raises: it is how
   // sinapse.cuda.why_unavailable() explains a machine without a GPU or driver.
   m.def("device_status", []() -> py::tuple {
@@ -38,16 +104,42 @@ PYBIND11_MODULE(_cuda, m) {
     }
     return py::make_tuple(count, count > 0 ? std::string() : std::string("no CUDA device found"));
   });
-
   m.def("driver_version", [] {
     int v = 0;
     SINAPSE_CUDA_CHECK(cudaDriverGetVersion(&v));
     return v;
   });
+#endif
 
   m.def("axpy", [](int64_t n, float alpha, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {
     py::gil_scoped_release release;
-    sinapse::cuda::axpy(n, alpha, as_device_ptr<const float>(x), as_device_ptr<float>(y), as_stream(stream));
+    sinapse::cuda::axpy(n, alpha, as_ptr<const float>(x), as_ptr<float>(y), as_stream(stream));
   }, py::arg("n"), py::arg("alpha"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("stream") = 0,
-     "y += alpha * x on device pointers (validated by sinapse.ops.axpy).");
+     "y += alpha * x (validated by sinapse.ops.axpy).");
+
+  m.def("gemm", [](int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, float alpha, std::uintptr_t a,
+                   int64_t lda, std::uintptr_t b, int64_t ldb, float beta, std::uintptr_t c, int64_t ldc,
+                   std::uintptr_t bias, int activation, const std::string& variant, std::uintptr_t stream) {
+    const sinapse::GemmArgs g = gemm_args(M, N, K, trans_a, trans_b, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation);
+    const sinapse::GemmVariant v = parse_variant(variant);
+    py::gil_scoped_release release;
+    sinapse::cuda::gemm(g, v, as_stream(stream));
+  }, SINAPSE_GEMM_ARGS, py::arg("variant"), py::arg("stream") = 0,
+     "c = act(alpha * op(a) @ op(b) + beta * c + bias) on device pointers (validated by sinapse.ops.gemm).");
+
+#if defined(SINAPSE_SIM)
+  m.def("gemm_mutant", [](int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, float alpha,
+                          std::uintptr_t a, int64_t lda, std::uintptr_t b, int64_t ldb, float beta, std::uintptr_t c,
+                          int64_t ldc, std::uintptr_t bias, int activation, const std::string& which) {
+    const sinapse::GemmArgs g = gemm_args(M, N, K, trans_a, trans_b, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation);
+    py::gil_scoped_release release;
+    sinapse::cuda::gemm_mutant(g, which, nullptr);
+  }, SINAPSE_GEMM_ARGS, py::arg("which"), "A deliberately broken GEMM variant (tests prove they catch it).");
+
+  m.def("selftest", [](const std::string& name, std::uintptr_t in, std::uintptr_t out, unsigned blocks, unsigned threads) {
+    py::gil_scoped_release release;
+    sinapse::cuda::selftest::run(name, as_ptr<const float>(in), as_ptr<float>(out), blocks, threads);
+  }, py::arg("name"), py::arg("in_ptr"), py::arg("out_ptr"), py::arg("blocks"), py::arg("threads"),
+     "Run one of the simulator's self-test kernels (csrc/cuda/sim/selftest.cu) on host buffers.");
+#endif
 }

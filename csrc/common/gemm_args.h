@@ -17,6 +17,12 @@ namespace sinapse {
 
 enum class Activation : int { none = 0, relu = 1, sigmoid = 2, tanh = 3 };
 
+// The kernel variants, the same three names on every backend (see docs/kernels/gemm.md):
+// naive = the definition; blocked = cache blocking (CPU) / shared-memory tiles (CUDA);
+// tuned = packed, register-blocked micro-kernels (CPU) / 2D register tiles, float4 loads,
+// double-buffered shared memory (CUDA).
+enum class GemmVariant : int { naive = 0, blocked = 1, tuned = 2 };
+
 struct GemmArgs {
   bool trans_a = false;  // op(A) = A^T; A is stored K x M
   bool trans_b = false;  // op(B) = B^T; B is stored N x K

@@ -16,8 +16,6 @@
 
 namespace sinapse::cpu {
 
-enum class GemmVariant : int { naive = 0, blocked = 1, tuned = 2 };
-
 // Runs the full contract of gemm_args.h with at most `max_threads` threads (the kernel
 // uses fewer when the work is too small to pay for them).
 void gemm(const GemmArgs& args, GemmVariant variant, SimdPath path, int max_threads);

@@ -1,7 +1,7 @@
 // axpy on the GPU: y = alpha * x + y over n floats in device memory. CPU twin: cpu/axpy.h.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "check.h"  // cudaStream_t (real runtime or simulator)
 
 #include <cstdint>
 

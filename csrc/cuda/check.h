@@ -3,7 +3,11 @@
 // launch configuration, instead of a sticky error discovered three ops later.
 #pragma once
 
+#if defined(SINAPSE_SIM)
+#include "sim/sim.h"
+#else
 #include <cuda_runtime_api.h>
+#endif
 
 #include <stdexcept>
 #include <string>
@@ -25,6 +29,11 @@ inline std::string describe(cudaError_t err) {
 
 inline std::string dim3_string(dim3 d) {
   return "(" + std::to_string(d.x) + ", " + std::to_string(d.y) + ", " + std::to_string(d.z) + ")";
+}
+
+inline std::string launch_string(const char* name, dim3 grid, dim3 block, size_t shared_bytes) {
+  return std::string(name) + "<<<grid=" + dim3_string(grid) + ", block=" + dim3_string(block) +
+         ", shared=" + std::to_string(shared_bytes) + " B>>>";
 }
 
 }  // namespace sinapse::cuda

@@ -7,6 +7,8 @@ sinapse[cuda]``) for the arrays.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 
@@ -53,3 +55,46 @@ def build_info() -> dict:
         return {}
     rt = _cuda.runtime_version
     return {"archs": _cuda.archs, "runtime": f"{rt // 1000}.{rt % 1000 // 10}"}
+
+
+_SIMULATING = contextvars.ContextVar("sinapse_cuda_simulating", default=False)
+
+
+def simulator_built() -> bool:
+    """True when this installation contains the SIMT simulator sinapse._cuda_sim."""
+    try:
+        from . import _cuda_sim  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def simulating() -> bool:
+    """True inside ``with sinapse.cuda.simulate():``."""
+    return _SIMULATING.get()
+
+
+@contextlib.contextmanager
+def simulate(seed: int | None = None):
+    """Run ops on NumPy arrays through the CUDA kernels, on the CPU, in the SIMT simulator.
+
+        with sinapse.cuda.simulate():
+            c = sinapse.ops.gemm(a, b, variant="tuned")   # the CUDA tuned kernel, simulated
+
+    Every CUDA thread is a fiber; a different ``seed`` gives a different interleaving of
+    them. Errors a GPU would hit (divergent __syncthreads, bad warp masks, deadlocks) raise
+    RuntimeError naming the kernel, block and thread. No GPU, driver or CuPy is needed.
+    """
+    try:
+        from . import _cuda_sim
+    except ImportError as exc:
+        raise RuntimeError(f"sinapse was built without the CUDA simulator (SINAPSE_CUDA_SIM=OFF): {exc}") from None
+    if seed is not None:
+        _cuda_sim.configure(int(seed))
+    token = _SIMULATING.set(True)
+    try:
+        yield
+    finally:
+        _SIMULATING.reset(token)
+        if seed is not None:
+            _cuda_sim.configure(12345)

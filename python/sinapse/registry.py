@@ -28,7 +28,7 @@ class OpInfo:
 OPS: dict[str, OpInfo] = {
     op.name: op
     for op in (
-        OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu",), "SINAPSE_GEMM", "docs/kernels/gemm.md", "gemm"),
+        OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu", "cuda"), "SINAPSE_GEMM", "docs/kernels/gemm.md", "gemm"),
         OpInfo("axpy", ("default",), ("cpu", "cuda")),
     )
 }

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import CudaUnavailableError
 
-CPU, CUDA = "cpu", "cuda"
+CPU, CUDA, CUDA_SIM = "cpu", "cuda", "cuda_sim"
 
 
 class ArrayInfo:
@@ -117,6 +117,11 @@ def backend(op: str, arrays: dict[str, ArrayInfo]) -> str:
             f"cupy.asarray(x) for the GPU, cupy.asnumpy(x) for the CPU."
         )
     device = devices.pop() if devices else CPU
+    if device == CPU:
+        from .. import cuda
+
+        if cuda.simulating():
+            return CUDA_SIM  # NumPy arrays through the CUDA kernels, on the SIMT simulator
     if device == CUDA:
         from .. import cuda
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _cpu
-from ._checks import CUDA, as_float, backend, check_float32, check_out, check_shape, inspect
+from . import _device
+from ._checks import CPU, as_float, backend, check_float32, check_out, check_shape, inspect
 
 
 def axpy(alpha, x, y, *, out=None):
     """Return ``alpha * x + y`` for float32 arrays of one shape, on the CPU or the GPU.
 
     ``out`` may be ``y`` (in place) or a separate array of the same shape; without it a new
-    array is returned. CuPy arrays run the CUDA kernel on CuPy's current stream.
+    array is returned. CuPy arrays run the CUDA kernel on CuPy's current stream (and NumPy
+    arrays do too, on the simulator, inside ``sinapse.cuda.simulate()``).
     """
     op = "axpy"
     alpha = as_float(op, "alpha", alpha)
@@ -26,22 +28,13 @@ def axpy(alpha, x, y, *, out=None):
     if oi is not None:
         check_out(op, oi, xi.shape, {"x": xi} if y_is_out else {"x": xi, "y": yi})
 
-    if device == CUDA:
-        import cupy
-
-        if out is None:
-            out = y.copy()
-        elif not y_is_out:
-            out[...] = y
-        from .. import _cuda
-
-        _cuda.axpy(int(np.prod(xi.shape)), alpha, xi.ptr, inspect(op, "out", out).ptr,
-                   cupy.cuda.get_current_stream().ptr)
-        return out
-
     if out is None:
         out = y.copy()
     elif not y_is_out:
-        np.copyto(out, y)
-    _cpu.axpy(alpha, x, out, 0)
+        _device.copy_into(out, y)
+    if device == CPU:
+        _cpu.axpy(alpha, x, out, 0)
+        return out
+    _device.kernels(device).axpy(int(np.prod(xi.shape)), alpha, _device.address(xi),
+                                 _device.address(inspect(op, "out", out)), _device.stream(device))
     return out

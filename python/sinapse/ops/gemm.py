@@ -7,7 +7,8 @@ import numpy as np
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
-from ._checks import CUDA, as_float, backend, check_float32, check_out, check_shape, inspect
+from . import _device
+from ._checks import CPU, as_float, backend, check_float32, check_out, check_shape, inspect
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
@@ -26,7 +27,12 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
         activation: None/"linear", "relu", "sigmoid" or "tanh", applied last.
         out: optional (M, N) float32 array for the result (may be ``c``: in place).
         variant: "naive", "blocked" or "tuned" (default: $SINAPSE_GEMM, else "tuned").
-        simd: "generic", "avx2" or "avx512" (default: $SINAPSE_SIMD, else the best supported).
+        simd: "generic", "avx2" or "avx512" (default: $SINAPSE_SIMD, else the best supported);
+            CPU only.
+
+    CuPy arrays run the CUDA kernels (same variants: naive, blocked = shared-memory tiles,
+    tuned) on CuPy's current stream and return a CuPy array; inside
+    ``sinapse.cuda.simulate()`` NumPy arrays run those CUDA kernels on the simulator.
 
     Returns:
         ``out`` (a new array when not given).
@@ -72,16 +78,18 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
         others = {k: v for k, v in arrays.items() if not (k == "c" and c_is_out)}
         check_out(op, out_info, (M, N), others)
 
-    if device == CUDA:
-        raise NotImplementedError(
-            f"{op}: this build has no CUDA GEMM kernel yet (CUDA ops so far: axpy); "
-            f"use NumPy arrays, or cupy.matmul for CuPy arrays."
-        )
-
+    variant = resolve_variant(op, variant)
     if out is None:
-        out = np.empty((M, N), dtype=np.float32)
+        out = _device.empty(device, (M, N))
     if beta != 0.0 and not c_is_out:
-        np.copyto(out, c)  # the kernel computes in place: out = alpha*AB + beta*out
-    _cpu.gemm(a, b, out, bias, bool(trans_a), bool(trans_b), alpha, beta, ACTIVATIONS[activation],
-              resolve_variant(op, variant), _cpu_backend.simd_path(simd, op), 0)
+        _device.copy_into(out, c)  # the kernels compute in place: out = alpha*AB + beta*out
+    if device == CPU:
+        _cpu.gemm(a, b, out, bias, bool(trans_a), bool(trans_b), alpha, beta, ACTIVATIONS[activation],
+                  variant, _cpu_backend.simd_path(simd, op), 0)
+        return out
+    out_info = inspect(op, "out", out)
+    _device.kernels(device).gemm(
+        M, N, K, bool(trans_a), bool(trans_b), alpha, _device.address(ai), ai.shape[1], _device.address(bi),
+        bi.shape[1], beta, _device.address(out_info), N, _device.address(arrays.get("bias")),
+        ACTIVATIONS[activation], variant, _device.stream(device))
     return out

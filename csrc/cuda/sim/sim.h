@@ -1,0 +1,225 @@
+// The SIMT simulator: enough of the CUDA programming model, in plain C++, to run sinapse's
+// .cu kernels on the CPU (built into sinapse._cuda_sim with -DSINAPSE_SIM).
+//
+// Model. A launch runs its blocks in parallel on OpenMP threads; inside a block every CUDA
+// thread is a fiber with its own stack (mmap'd, with a guard page). A fiber runs until it
+// reaches a synchronisation point (__syncthreads, __syncwarp, a warp shuffle), where it
+// yields to the block's scheduler; the scheduler resumes fibers in a seeded random order,
+// so nothing runs in lockstep and code that silently assumes lockstep warps fails here as
+// it could on a GPU. Each block gets fresh shared memory filled with a poison pattern
+// (0xFF bytes: NaN floats, -1 ints).
+//
+// Checks (each becomes a C++ exception, rethrown on the launching thread with the kernel,
+// block and thread; then a Python RuntimeError):
+//   - __syncthreads reached at different places by threads of one block (divergent barrier),
+//     or awaited while other threads of the block have exited;
+//   - a warp operation whose calling lane is not in its mask, whose source lane is outside
+//     the mask, or whose lanes disagree on the mask; a deadlock of any kind;
+//   - shared memory beyond what the block declared; block shapes CUDA would refuse.
+// Not checked: global-memory bounds (the bindings validate shapes before a launch) and
+// shared-memory races (see docs/ARCHITECTURE.md, "The SIMT simulator", for the limits).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <tuple>
+#include <utility>
+
+// ---- host-side runtime surface used by check.h / the bindings ---------------------------
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct uint3 {
+  unsigned x, y, z;
+};
+using cudaStream_t = void*;
+enum cudaError_t { cudaSuccess = 0, cudaErrorLaunchFailure = 719 };
+inline cudaError_t cudaGetLastError() { return cudaSuccess; }
+inline const char* cudaGetErrorName(cudaError_t e) { return e == cudaSuccess ? "cudaSuccess" : "cudaErrorLaunchFailure"; }
+inline const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "simulated launch failure"; }
+
+// ---- qualifiers ---------------------------------------------------------------------------
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __launch_bounds__(...)
+
+namespace sinapse::sim {
+
+struct ThreadState {
+  uint3 thread_idx;
+  uint3 block_idx;
+  dim3 block_dim;
+  dim3 grid_dim;
+  int linear;  // x + y*bx + z*bx*by: the lane is linear % 32, the warp linear / 32
+};
+
+// The CUDA thread running on this OS thread now (set by the scheduler at every switch).
+ThreadState& current();
+
+void syncthreads(const char* file, int line);
+void syncwarp(unsigned mask);
+// Warp rendezvous: every lane in `mask` deposits `value`; each gets back the value of lane
+// `src_lane` of its own group (width), as a 64-bit pattern.
+uint64_t warp_exchange(unsigned mask, uint64_t value, int src_lane, const char* op);
+
+void* shared_static_bytes(const void* key, size_t bytes, size_t align);
+void* shared_dynamic();
+
+template <typename A>
+A* shared_static(const void* key) {
+  return static_cast<A*>(shared_static_bytes(key, sizeof(A), alignof(A) < 16 ? 16 : alignof(A)));
+}
+
+// Runs `body` for every thread of every block (see the header comment); throws on error.
+void run_grid(const std::string& launch, dim3 grid, dim3 block, size_t dynamic_shared,
+              const std::function<void()>& body);
+
+template <typename... KernelArgs, typename... Args>
+void launch(const std::string& launch_desc, void (*kernel)(KernelArgs...), dim3 grid, dim3 block,
+            size_t dynamic_shared, Args&&... args) {
+  std::tuple<KernelArgs...> bound(std::forward<Args>(args)...);
+  run_grid(launch_desc, grid, block, dynamic_shared, [&] { std::apply(kernel, bound); });
+}
+
+// The launch description (kernel<<<grid, block, shared>>>) of the most recent launch from
+// this process: lets tests and students see which kernel an op ran.
+std::string last_launch();
+
+// Simulator settings (sinapse._cuda_sim.configure).
+void set_seed(uint64_t seed);
+void set_stack_bytes(size_t bytes);
+
+}  // namespace sinapse::sim
+
+// ---- built-in variables and device functions ---------------------------------------------
+#define threadIdx (::sinapse::sim::current().thread_idx)
+#define blockIdx (::sinapse::sim::current().block_idx)
+#define blockDim (::sinapse::sim::current().block_dim)
+#define gridDim (::sinapse::sim::current().grid_dim)
+#define warpSize 32
+#define __syncthreads() ::sinapse::sim::syncthreads(__FILE__, __LINE__)
+
+inline void __syncwarp(unsigned mask = 0xffffffffu) { ::sinapse::sim::syncwarp(mask); }
+
+namespace sinapse::sim::detail {
+template <typename T>
+uint64_t to_bits(T v) {
+  static_assert(sizeof(T) <= 8, "warp shuffles move at most 8 bytes");
+  uint64_t b = 0;
+  std::memcpy(&b, &v, sizeof(T));
+  return b;
+}
+template <typename T>
+T from_bits(uint64_t b) {
+  T v;
+  std::memcpy(&v, &b, sizeof(T));
+  return v;
+}
+inline int lane_id() { return current().linear & 31; }
+}  // namespace sinapse::sim::detail
+
+template <typename T>
+T __shfl_sync(unsigned mask, T var, int src_lane, int width = 32) {
+  const int lane = ::sinapse::sim::detail::lane_id();
+  const int src = (lane & ~(width - 1)) + (src_lane & (width - 1));
+  return ::sinapse::sim::detail::from_bits<T>(
+      ::sinapse::sim::warp_exchange(mask, ::sinapse::sim::detail::to_bits(var), src, "__shfl_sync"));
+}
+template <typename T>
+T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = 32) {
+  const int lane = ::sinapse::sim::detail::lane_id();
+  const int in_group = (lane & (width - 1)) + static_cast<int>(delta);
+  const int src = in_group < width ? lane + static_cast<int>(delta) : lane;  // out of range: own value
+  return ::sinapse::sim::detail::from_bits<T>(
+      ::sinapse::sim::warp_exchange(mask, ::sinapse::sim::detail::to_bits(var), src, "__shfl_down_sync"));
+}
+template <typename T>
+T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = 32) {
+  const int lane = ::sinapse::sim::detail::lane_id();
+  const int in_group = (lane & (width - 1)) - static_cast<int>(delta);
+  const int src = in_group >= 0 ? lane - static_cast<int>(delta) : lane;
+  return ::sinapse::sim::detail::from_bits<T>(
+      ::sinapse::sim::warp_exchange(mask, ::sinapse::sim::detail::to_bits(var), src, "__shfl_up_sync"));
+}
+template <typename T>
+T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = 32) {
+  const int lane = ::sinapse::sim::detail::lane_id();
+  int src = lane ^ lane_mask;
+  if ((src & ~(width - 1)) != (lane & ~(width - 1))) src = lane;  // outside the group: own value
+  return ::sinapse::sim::detail::from_bits<T>(
+      ::sinapse::sim::warp_exchange(mask, ::sinapse::sim::detail::to_bits(var), src, "__shfl_xor_sync"));
+}
+
+// Atomics: blocks run on several OS threads, so these are real atomic operations.
+inline float atomicAdd(float* addr, float v) {
+  int* bits = reinterpret_cast<int*>(addr);
+  int expected = __atomic_load_n(bits, __ATOMIC_RELAXED);
+  for (;;) {  // compare-and-swap loop on the float's bit pattern
+    float old, sum;
+    std::memcpy(&old, &expected, sizeof(float));
+    sum = old + v;
+    int desired;
+    std::memcpy(&desired, &sum, sizeof(float));
+    if (__atomic_compare_exchange_n(bits, &expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return old;
+  }
+}
+inline int atomicAdd(int* addr, int v) { return __atomic_fetch_add(addr, v, __ATOMIC_RELAXED); }
+inline unsigned atomicAdd(unsigned* addr, unsigned v) { return __atomic_fetch_add(addr, v, __ATOMIC_RELAXED); }
+inline int atomicMax(int* addr, int v) {
+  int old = __atomic_load_n(addr, __ATOMIC_RELAXED);
+  while (old < v && !__atomic_compare_exchange_n(addr, &old, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  return old;
+}
+inline int atomicCAS(int* addr, int compare, int v) {
+  __atomic_compare_exchange_n(addr, &compare, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  return compare;
+}
+inline int atomicExch(int* addr, int v) { return __atomic_exchange_n(addr, v, __ATOMIC_RELAXED); }
+
+// Vector types.
+struct alignas(8) float2 {
+  float x, y;
+};
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+struct alignas(8) int2 {
+  int x, y;
+};
+struct alignas(16) int4 {
+  int x, y, z, w;
+};
+inline float2 make_float2(float x, float y) { return {x, y}; }
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+inline int2 make_int2(int x, int y) { return {x, y}; }
+inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
+
+// Math intrinsics: the fast-math versions map to the accurate ones.
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+inline int __float_as_int(float f) {
+  int i;
+  std::memcpy(&i, &f, 4);
+  return i;
+}
+inline float __int_as_float(int i) {
+  float f;
+  std::memcpy(&f, &i, 4);
+  return f;
+}
+template <typename T>
+T __ldg(const T* p) {
+  return *p;
+}

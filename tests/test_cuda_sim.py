@@ -1,0 +1,89 @@
+"""The SIMT simulator itself (csrc/cuda/sim/), through its self-test kernels
+(csrc/cuda/sim/selftest.cu): warp shuffles with lane-exact semantics, atomics, static and
+dynamic shared memory (poisoned per block), float4, the exceptions a GPU would hit, and
+the non-lockstep schedule."""
+
+import numpy as np
+import pytest
+
+import sinapse
+
+pytestmark = pytest.mark.skipif(not sinapse.cuda.simulator_built(), reason="built without the CUDA simulator")
+
+
+def run(name, x, n_out, blocks, threads):
+    out = np.zeros(n_out, np.float32)
+    sinapse._cuda_sim.selftest(name, x.ctypes.data, out.ctypes.data, blocks, threads)
+    return out
+
+
+X = np.arange(256, dtype=np.float32) * 0.5
+
+
+def test_shfl_down_reduces_each_warp():
+    got = run("warp_sum_down", X[:128], 4, 2, 64)
+    np.testing.assert_array_equal(got, X[:128].reshape(4, 32).sum(axis=1))
+
+
+def test_shfl_xor_gives_every_lane_the_warp_sum():
+    got = run("warp_sum_xor", X[:128], 128, 2, 64)
+    np.testing.assert_array_equal(got, np.repeat(X[:128].reshape(4, 32).sum(axis=1), 32))
+
+
+def test_shfl_width_8_reads_lane_3_of_each_group():
+    got = run("broadcast_lane3_width8", X[:64], 64, 1, 64)
+    np.testing.assert_array_equal(got, np.repeat(X[:64].reshape(8, 8)[:, 3], 8))
+
+
+def test_shfl_up_inclusive_scan():
+    got = run("scan_up", X[:64], 64, 1, 64)
+    np.testing.assert_array_equal(got, np.cumsum(X[:64].reshape(2, 32), axis=1).ravel())
+
+
+def test_atomic_add_float_and_int_across_blocks():
+    x = np.ones(4096, np.float32)
+    got = run("atomic_sums", x, 2, 32, 128)
+    assert got[0] == 4096.0
+    assert got[1:].view(np.int32)[0] == 4096
+
+
+def test_dynamic_shared_memory_is_per_block():
+    got = run("reverse_dynamic_shared", X[:128], 128, 2, 64)
+    np.testing.assert_array_equal(got, X[:128].reshape(2, 64)[:, ::-1].ravel())
+
+
+def test_shared_memory_is_poisoned_before_each_block():
+    assert np.isnan(run("read_shared_before_write", X[:128], 128, 2, 64)).all()
+
+
+def test_float4_loads_and_stores():
+    np.testing.assert_array_equal(run("copy_float4", X, 256, 2, 32), X)
+
+
+@pytest.mark.parametrize("name,message", [
+    ("divergent_barrier", r"divergent __syncthreads: .* waits at .*selftest.cu:\d+ but .* at .*selftest.cu:\d+"),
+    ("barrier_after_exit", r"__syncthreads at .*selftest.cu:\d+ is awaited while 1 thread\(s\) of the block have already exited"),
+    ("lane_not_in_mask", r"block \(0, 0, 0\) thread \(\d+, 0, 0\): __shfl_sync: the calling lane \d+ is not in the mask"),
+    ("warp_deadlock", r"__shfl_sync: lane \d+ of the mask has already exited"),
+    ("throws", r"block \(1, 0, 0\) thread \(5, 0, 0\): thrown from a kernel"),
+])
+def test_gpu_errors_become_exceptions_naming_kernel_block_and_thread(name, message):
+    with pytest.raises(RuntimeError, match=rf"CUDA kernel {name}<<<grid=\(2, 1, 1\), block=\(32, 1, 1\).*{message}"):
+        run(name, X[:64], 64, 2, 32)
+
+
+def test_code_assuming_lockstep_warps_is_exposed():
+    # Each lane reads its neighbour's shared-memory slot without __syncwarp: threads run in
+    # a seeded random order, so some read the poison before the neighbour wrote.
+    got = run("assumes_lockstep", X[:32], 32, 1, 32)
+    assert np.isnan(got).any()
+
+
+def test_invalid_launch_shapes_are_refused():
+    with pytest.raises(RuntimeError, match="invalid block shape"):
+        run("warp_sum_xor", X, 2048, 1, 2048)
+
+
+def test_unknown_selftest_kernel():
+    with pytest.raises(ValueError, match="unknown kernel"):
+        run("nope", X, 1, 1, 1)
