@@ -87,3 +87,59 @@ def test_invalid_launch_shapes_are_refused():
 def test_unknown_selftest_kernel():
     with pytest.raises(ValueError, match="unknown kernel"):
         run("nope", X, 1, 1, 1)
+
+
+# ---- checked mode: guard pages around global buffers ------------------------------------------
+def run_guarded(name, values, n_out, blocks, threads):
+    x = sinapse._cuda_sim.guarded_array(len(values))
+    x[:] = values
+    out = sinapse._cuda_sim.guarded_array(n_out)
+    out[:] = 0
+    sinapse._cuda_sim.selftest(name, x.ctypes.data, out.ctypes.data, blocks, threads)
+    return out
+
+
+def test_read_past_the_end_is_caught():
+    with pytest.raises(RuntimeError, match=r"read_past_end<<<.*block \(1, 0, 0\) thread \(31, 0, 0\): "
+                                           r"out-of-bounds global memory access 0 bytes past the end of a 256-byte buffer"):
+        run_guarded("read_past_end", X[:64], 64, 2, 32)
+
+
+def test_write_before_the_start_is_caught_by_the_canary():
+    x = sinapse._cuda_sim.guarded_array(64)
+    out = sinapse._cuda_sim.guarded_array(64)
+    assert sinapse._cuda_sim.guarded_intact(out.ctypes.data)
+    sinapse._cuda_sim.selftest("write_before_start", x.ctypes.data, out.ctypes.data, 2, 32)
+    assert not sinapse._cuda_sim.guarded_intact(out.ctypes.data)
+
+
+def test_fiber_stack_overflow_is_reported():
+    with pytest.raises(RuntimeError, match=r"stack_overflow<<<.*fiber stack overflow \(stack 131072 bytes"):
+        run_guarded("stack_overflow", X[:64], 64, 1, 32)
+
+
+def test_in_bounds_kernels_pass_in_checked_mode():
+    got = run_guarded("warp_sum_xor", X[:64], 64, 2, 32)
+    np.testing.assert_array_equal(got, np.repeat(X[:64].reshape(2, 32).sum(axis=1), 32))
+
+
+def test_checked_ops_catch_an_out_of_bounds_gemm(rng):
+    # The naive kernel's k loop run one step too far reads past the end of A: in checked
+    # mode the op fails with the kernel, block and thread; unchecked it would read garbage.
+    from conftest import random_f32
+
+    a, b = random_f32(rng, (20, 30)), random_f32(rng, (30, 10))
+    with sinapse.cuda.simulate(checked=True):
+        from sinapse.ops import _device
+        from sinapse.ops._checks import inspect
+
+        out = np.empty((20, 10), np.float32)
+        buffers = {"a": inspect("gemm", "a", a), "b": inspect("gemm", "b", b), "out": inspect("gemm", "out", out)}
+        with pytest.raises(RuntimeError, match=r"gemm_naive_kernel<past_end>.*out-of-bounds global memory access"):
+            with _device.kernel_addresses("cuda_sim", buffers, written=("out",)) as ptr:
+                sinapse._cuda_sim.gemm_mutant(20, 10, 30, False, False, 1.0, ptr["a"], 30, ptr["b"], 10, 0.0,
+                                              ptr["out"], 10, 0, 0, "naive_past_end")
+        # the correct kernels run clean in checked mode, and the results come back
+        for variant in sinapse.registry.OPS["gemm"].variants:
+            got = sinapse.ops.gemm(a, b, variant=variant)
+            np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)

@@ -30,8 +30,10 @@ def test_shape_list_covers_every_edge():
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("M,N,K", SHAPES)
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
-def test_variants_match_reference(rng, variant, M, N, K, trans_a, trans_b):
-    with sinapse.cuda.simulate():
+@pytest.mark.parametrize("checked", [False, True], ids=["fast", "checked"])
+def test_variants_match_reference(rng, variant, M, N, K, trans_a, trans_b, checked):
+    # checked: every buffer between guard pages, so any out-of-bounds access fails loudly.
+    with sinapse.cuda.simulate(checked=checked):
         check_gemm(rng, M, N, K, trans_a=trans_a, trans_b=trans_b, alpha=1.5, beta=0.0, variant=variant,
                    out_mode="given")
 

@@ -3,6 +3,7 @@
 // the same functions. Arrays arrive as raw addresses (device pointers for _cuda, host
 // pointers of NumPy arrays for _cuda_sim) taken and validated by python/sinapse/ops, and
 // kernels run on the caller's stream (CuPy's current stream).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
@@ -86,6 +87,16 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   m.def("set_num_threads", [](int n) { sinapse::set_num_threads(n); }, py::arg("n"),
         "OS threads that run blocks in parallel.");
   m.def("last_launch", &sinapse::sim::last_launch, "kernel<<<grid, block, shared>>> of the latest launch.");
+  m.def("guarded_array", [](int64_t n) {
+    if (n < 0) throw std::invalid_argument("guarded_array: negative size");
+    void* p = sinapse::sim::guarded_alloc(static_cast<size_t>(n) * sizeof(float));
+    py::capsule owner(p, [](void* q) { sinapse::sim::guarded_free(q); });
+    return py::array_t<float>({n}, {static_cast<int64_t>(sizeof(float))}, static_cast<float*>(p), owner);
+  }, py::arg("n"),
+     "A float32 array of n elements between two PROT_NONE pages: a kernel touching outside it "
+     "fails with an out-of-bounds error (checked mode, sinapse.cuda.simulate(checked=True)).");
+  m.def("guarded_intact", [](std::uintptr_t p) { return sinapse::sim::guarded_intact(reinterpret_cast<const void*>(p)); },
+        py::arg("ptr"), "False when something wrote into the canary bytes before a guarded buffer.");
 #else
   m.doc() = "sinapse CUDA kernels";
   m.attr("is_simulator") = false;

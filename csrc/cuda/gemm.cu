@@ -49,12 +49,13 @@ __device__ __forceinline__ void store_output(const GemmParams& p, int64_t i, int
 }
 
 // ---- variant 1: naive ---------------------------------------------------------------------
-template <bool kOffByOne>
+// kKEnd: 0 = correct; the mutants stop one short (-1) or read one past the end (+1).
+template <int kKEnd>
 __global__ void gemm_naive_kernel(GemmParams p) {
   const int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t i = static_cast<int64_t>(blockIdx.y) * blockDim.y + threadIdx.y;
   if (i >= p.M || j >= p.N) return;
-  const int64_t k_end = kOffByOne ? p.K - 1 : p.K;  // the mutant forgets the last term
+  const int64_t k_end = p.K + kKEnd;
   float acc = 0.0f;
   for (int64_t k = 0; k < k_end; ++k) acc += p.A[i * p.a_rs + k * p.a_cs] * p.B[k * p.b_rs + j * p.b_cs];
   store_output(p, i, j, acc);
@@ -199,7 +200,7 @@ void gemm(const GemmArgs& g, GemmVariant variant, cudaStream_t stream) {
   const GemmParams p = make_params(g);
   switch (variant) {
     case GemmVariant::naive:
-      return launch("gemm_naive_kernel", gemm_naive_kernel<false>, dim3(blocks(g.N, 16), blocks(g.M, 16)), dim3(16, 16),
+      return launch("gemm_naive_kernel", gemm_naive_kernel<0>, dim3(blocks(g.N, 16), blocks(g.M, 16)), dim3(16, 16),
                     0, stream, p);
     case GemmVariant::blocked:
       return launch("gemm_blocked_kernel", gemm_blocked_kernel<true>, dim3(blocks(g.N, kTile), blocks(g.M, kTile)),
@@ -218,7 +219,10 @@ void gemm_mutant(const GemmArgs& g, const std::string& which, cudaStream_t strea
     return launch("gemm_blocked_kernel<nosync>", gemm_blocked_kernel<false>,
                   dim3(blocks(g.N, kTile), blocks(g.M, kTile)), dim3(kTile, kTile), 0, stream, p);
   if (which == "naive_offbyone")
-    return launch("gemm_naive_kernel<offbyone>", gemm_naive_kernel<true>, dim3(blocks(g.N, 16), blocks(g.M, 16)),
+    return launch("gemm_naive_kernel<offbyone>", gemm_naive_kernel<-1>, dim3(blocks(g.N, 16), blocks(g.M, 16)),
+                  dim3(16, 16), 0, stream, p);
+  if (which == "naive_past_end")
+    return launch("gemm_naive_kernel<past_end>", gemm_naive_kernel<+1>, dim3(blocks(g.N, 16), blocks(g.M, 16)),
                   dim3(16, 16), 0, stream, p);
   throw std::invalid_argument("gemm_mutant: unknown mutant '" + which + "'");
 }

@@ -14,8 +14,9 @@ void gemm(const GemmArgs& args, GemmVariant variant, cudaStream_t stream);
 
 #if defined(SINAPSE_SIM)
 // Deliberately broken variants, compiled only into the simulator, that the tests must catch:
-// "blocked_nosync" (the tiled kernel without its __syncthreads) and "naive_offbyone" (the
-// naive kernel's k loop stops one short).
+// "blocked_nosync" (the tiled kernel without its __syncthreads), "naive_offbyone" (the
+// naive kernel's k loop stops one short) and "naive_past_end" (it runs one too far, reading
+// past the end of A and B: caught by the simulator's checked mode).
 void gemm_mutant(const GemmArgs& args, const std::string& which, cudaStream_t stream);
 #endif
 

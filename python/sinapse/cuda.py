@@ -58,6 +58,7 @@ def build_info() -> dict:
 
 
 _SIMULATING = contextvars.ContextVar("sinapse_cuda_simulating", default=False)
+_CHECKED = contextvars.ContextVar("sinapse_cuda_sim_checked", default=False)
 
 
 def simulator_built() -> bool:
@@ -74,8 +75,13 @@ def simulating() -> bool:
     return _SIMULATING.get()
 
 
+def simulating_checked() -> bool:
+    """True inside ``with sinapse.cuda.simulate(checked=True):``."""
+    return _SIMULATING.get() and _CHECKED.get()
+
+
 @contextlib.contextmanager
-def simulate(seed: int | None = None):
+def simulate(seed: int | None = None, checked: bool = False):
     """Run ops on NumPy arrays through the CUDA kernels, on the CPU, in the SIMT simulator.
 
         with sinapse.cuda.simulate():
@@ -84,6 +90,10 @@ def simulate(seed: int | None = None):
     Every CUDA thread is a fiber; a different ``seed`` gives a different interleaving of
     them. Errors a GPU would hit (divergent __syncthreads, bad warp masks, deadlocks) raise
     RuntimeError naming the kernel, block and thread. No GPU, driver or CuPy is needed.
+
+    ``checked=True`` copies every array argument into a buffer fenced by PROT_NONE guard
+    pages (and copies results back): a kernel reading or writing past either end of a
+    buffer fails with an out-of-bounds error instead of touching other memory.
     """
     try:
         from . import _cuda_sim
@@ -91,10 +101,11 @@ def simulate(seed: int | None = None):
         raise RuntimeError(f"sinapse was built without the CUDA simulator (SINAPSE_CUDA_SIM=OFF): {exc}") from None
     if seed is not None:
         _cuda_sim.configure(int(seed))
-    token = _SIMULATING.set(True)
+    token, checked_token = _SIMULATING.set(True), _CHECKED.set(bool(checked))
     try:
         yield
     finally:
         _SIMULATING.reset(token)
+        _CHECKED.reset(checked_token)
         if seed is not None:
             _cuda_sim.configure(12345)

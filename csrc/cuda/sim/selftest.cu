@@ -99,6 +99,22 @@ __global__ void assumes_lockstep(const float* in, float* out) {
   out[t] = buf[t ^ 1];
 }
 
+__global__ void read_past_end(const float* in, float* out) {  // the last thread reads in[n]
+  const int tid = blockIdx.x * blockDim.x + threadIdx.x;
+  out[tid] = in[tid + 1];
+}
+
+__global__ void write_before_start(const float* in, float* out) {  // thread 0 writes out[-1]
+  const int tid = blockIdx.x * blockDim.x + threadIdx.x;
+  out[tid - 1] = in[tid];
+}
+
+__global__ void stack_overflow(const float* in, float* out) {  // 1 MiB of locals
+  volatile float big[256 * 1024];
+  for (int i = 0; i < 256 * 1024; i += 1024) big[i] = in[0];
+  out[threadIdx.x] = big[threadIdx.x];
+}
+
 __global__ void throws(const float*, float*) {
   if (blockIdx.x == 1 && threadIdx.x == 5) throw std::runtime_error("thrown from a kernel");
 }
@@ -126,6 +142,9 @@ const Entry kEntries[] = {
     {"warp_deadlock", warp_deadlock, 0},
     {"assumes_lockstep", assumes_lockstep, 0},
     {"throws", throws, 0},
+    {"read_past_end", read_past_end, 0},
+    {"write_before_start", write_before_start, 0},
+    {"stack_overflow", stack_overflow, 0},
 };
 
 }  // namespace

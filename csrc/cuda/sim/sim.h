@@ -16,8 +16,10 @@
 //   - a warp operation whose calling lane is not in its mask, whose source lane is outside
 //     the mask, or whose lanes disagree on the mask; a deadlock of any kind;
 //   - shared memory beyond what the block declared; block shapes CUDA would refuse.
-// Not checked: global-memory bounds (the bindings validate shapes before a launch) and
-// shared-memory races (see docs/ARCHITECTURE.md, "The SIMT simulator", for the limits).
+//   - in checked mode, global-memory accesses past the end of the launch's buffers (guard
+//     pages) and writes before their start (canary bytes), see guarded_alloc; and any
+//     fault inside a kernel, including a fiber stack overflow.
+// Not checked: shared-memory races (see docs/ARCHITECTURE.md, "The SIMT simulator").
 #pragma once
 
 #include <cmath>
@@ -92,6 +94,18 @@ void launch(const std::string& launch_desc, void (*kernel)(KernelArgs...), dim3 
 // The launch description (kernel<<<grid, block, shared>>>) of the most recent launch from
 // this process: lets tests and students see which kernel an op ran.
 std::string last_launch();
+
+// Checked mode for global memory: buffers whose last byte sits right before a PROT_NONE
+// page (and whose first byte right after one). A kernel reading or writing past either end
+// faults; the simulator turns the fault into an error naming the kernel, block, thread and
+// how far outside the buffer the access was. (Guard pages, not bounds-checked pointers:
+// kernels keep their raw pointers; sinapse.cuda.simulate(checked=True) copies arguments
+// into such buffers.) Accesses that land inside another valid allocation are not caught.
+// A write before the start of a buffer lands in the canary bytes below it (reads there are
+// not caught); guarded_intact() tells whether they are untouched.
+void* guarded_alloc(size_t bytes);
+bool guarded_intact(const void* p);
+void guarded_free(void* p);
 
 // Simulator settings (sinapse._cuda_sim.configure).
 void set_seed(uint64_t seed);

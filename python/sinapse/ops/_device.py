@@ -8,6 +8,8 @@ kernels by the SIMT simulator, sinapse._cuda_sim, inside ``sinapse.cuda.simulate
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ._checks import CUDA, CUDA_SIM, ArrayInfo
@@ -56,3 +58,33 @@ def stream(device: str) -> int:
 
         return cupy.cuda.get_current_stream().ptr
     return 0
+
+
+@contextlib.contextmanager
+def kernel_addresses(device: str, arrays: dict[str, ArrayInfo | None], written: tuple[str, ...]):
+    """Addresses to hand a CUDA kernel for each array (0 for None).
+
+    Under ``sinapse.cuda.simulate(checked=True)`` each array is first copied into a
+    guard-paged buffer (sinapse._cuda_sim.guarded_array) and the ``written`` ones are
+    copied back afterwards, so an out-of-bounds access faults into a clear error.
+    """
+    from .. import cuda
+
+    if device != CUDA_SIM or not cuda.simulating_checked():
+        yield {name: address(info) for name, info in arrays.items()}
+        return
+    sim = kernels(device)
+    guarded = {}
+    for name, info in arrays.items():
+        if info is not None:
+            g = sim.guarded_array(info.obj.size).reshape(info.obj.shape)
+            np.copyto(g, info.obj)
+            guarded[name] = g
+    yield {name: (guarded[name].ctypes.data if name in guarded else 0) for name in arrays}
+    for name, g in guarded.items():
+        if not sim.guarded_intact(g.ctypes.data):
+            raise RuntimeError(f"CUDA kernel {sim.last_launch()} wrote before the start of `{name}` "
+                               f"(simulator, checked mode)")
+    for name in written:
+        if name in guarded:
+            np.copyto(arrays[name].obj, guarded[name])

@@ -35,6 +35,7 @@ def axpy(alpha, x, y, *, out=None):
     if device == CPU:
         _cpu.axpy(alpha, x, out, 0)
         return out
-    _device.kernels(device).axpy(int(np.prod(xi.shape)), alpha, _device.address(xi),
-                                 _device.address(inspect(op, "out", out)), _device.stream(device))
+    buffers = {"x": xi, "out": inspect(op, "out", out)}
+    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
+        _device.kernels(device).axpy(int(np.prod(xi.shape)), alpha, ptr["x"], ptr["out"], _device.stream(device))
     return out

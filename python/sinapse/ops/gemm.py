@@ -87,9 +87,9 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
         _cpu.gemm(a, b, out, bias, bool(trans_a), bool(trans_b), alpha, beta, ACTIVATIONS[activation],
                   variant, _cpu_backend.simd_path(simd, op), 0)
         return out
-    out_info = inspect(op, "out", out)
-    _device.kernels(device).gemm(
-        M, N, K, bool(trans_a), bool(trans_b), alpha, _device.address(ai), ai.shape[1], _device.address(bi),
-        bi.shape[1], beta, _device.address(out_info), N, _device.address(arrays.get("bias")),
-        ACTIVATIONS[activation], variant, _device.stream(device))
+    buffers = {"a": ai, "b": bi, "bias": arrays.get("bias"), "out": inspect(op, "out", out)}
+    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
+        _device.kernels(device).gemm(
+            M, N, K, bool(trans_a), bool(trans_b), alpha, ptr["a"], ai.shape[1], ptr["b"], bi.shape[1], beta,
+            ptr["out"], N, ptr["bias"], ACTIVATIONS[activation], variant, _device.stream(device))
     return out
