@@ -143,3 +143,22 @@ def test_checked_ops_catch_an_out_of_bounds_gemm(rng):
         for variant in sinapse.registry.OPS["gemm"].variants:
             got = sinapse.ops.gemm(a, b, variant=variant)
             np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+
+
+# ---- shared memory: bounds always, races with racecheck ----------------------------------------
+def test_shared_index_out_of_bounds_is_caught():
+    with pytest.raises(RuntimeError, match=r"thread \(31, 0, 0\): shared-memory index 32 out of bounds \[0, 32\) of `buf`"):
+        run("shared_index_out_of_bounds", X[:32], 32, 1, 32)
+
+
+def test_racecheck_catches_a_read_without_barrier():
+    with sinapse.cuda.simulate(racecheck=True):
+        with pytest.raises(RuntimeError, match=r"shared-memory race on `buf`: thread \(\d+, 0, 0\) (reads|overwrites) what "
+                                               r"thread \(\d+, 0, 0\) (wrote|read), with no __syncthreads in between"):
+            run("assumes_lockstep", X[:32], 32, 1, 32)
+
+
+def test_racecheck_passes_correct_kernels():
+    with sinapse.cuda.simulate(racecheck=True):
+        np.testing.assert_array_equal(run("warp_sum_xor", X[:64], 64, 2, 32),
+                                      np.repeat(X[:64].reshape(2, 32).sum(axis=1), 32))

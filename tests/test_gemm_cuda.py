@@ -30,10 +30,12 @@ def test_shape_list_covers_every_edge():
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("M,N,K", SHAPES)
 @pytest.mark.parametrize("trans_a,trans_b", TRANSPOSES)
-@pytest.mark.parametrize("checked", [False, True], ids=["fast", "checked"])
-def test_variants_match_reference(rng, variant, M, N, K, trans_a, trans_b, checked):
-    # checked: every buffer between guard pages, so any out-of-bounds access fails loudly.
-    with sinapse.cuda.simulate(checked=checked):
+@pytest.mark.parametrize("mode", ["fast", "checked"])
+def test_variants_match_reference(rng, variant, M, N, K, trans_a, trans_b, mode):
+    # checked: every buffer between guard pages and the shared-memory race check on, so an
+    # out-of-bounds access or a missing barrier fails loudly.
+    checked = mode == "checked"
+    with sinapse.cuda.simulate(checked=checked, racecheck=checked):
         check_gemm(rng, M, N, K, trans_a=trans_a, trans_b=trans_b, alpha=1.5, beta=0.0, variant=variant,
                    out_mode="given")
 
@@ -99,6 +101,15 @@ def test_mutants_are_caught(rng, which, M, N, K):
     out, ref, tol = _run_mutant(rng, which, M, N, K)
     with pytest.raises(AssertionError):
         assert_within(out, ref, tol, f"mutant {which}")
+
+
+def test_racecheck_names_the_missing_barrier(rng):
+    a, b = random_f32(rng, (32, 32)), random_f32(rng, (32, 32))
+    out = np.empty((32, 32), np.float32)
+    with sinapse.cuda.simulate(racecheck=True):
+        with pytest.raises(RuntimeError, match=r"gemm_blocked_kernel<nosync>.*shared-memory race on `(As|Bs)`"):
+            sinapse._cuda_sim.gemm_mutant(32, 32, 32, False, False, 1.0, a.ctypes.data, 32, b.ctypes.data, 32, 0.0,
+                                          out.ctypes.data, 32, 0, 0, "blocked_nosync")
 
 
 def test_unknown_mutant_is_refused():

@@ -79,11 +79,13 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   m.doc() = "sinapse CUDA kernels run by the SIMT simulator on the CPU (host memory)";
   m.attr("is_simulator") = true;
   m.def("device_status", [] { return py::make_tuple(1, std::string()); });
-  m.def("configure", [](uint64_t seed, int64_t stack_kib) {
+  m.def("configure", [](uint64_t seed, int64_t stack_kib, bool racecheck) {
     sinapse::sim::set_seed(seed);
     if (stack_kib > 0) sinapse::sim::set_stack_bytes(static_cast<size_t>(stack_kib) * 1024);
-  }, py::arg("seed"), py::arg("stack_kib") = 0,
-     "Seed of the fiber schedule (a different seed, a different interleaving) and fiber stack size.");
+    sinapse::sim::set_racecheck(racecheck);
+  }, py::arg("seed"), py::arg("stack_kib") = 0, py::arg("racecheck") = false,
+     "Seed of the fiber schedule (a different seed, a different interleaving), fiber stack size, "
+     "and the shared-memory race check.");
   m.def("set_num_threads", [](int n) { sinapse::set_num_threads(n); }, py::arg("n"),
         "OS threads that run blocks in parallel.");
   m.def("last_launch", &sinapse::sim::last_launch, "kernel<<<grid, block, shared>>> of the latest launch.");

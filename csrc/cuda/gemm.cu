@@ -132,8 +132,11 @@ __device__ __forceinline__ void load_stage(const GemmParams& p, int64_t m0, int6
   }
 }
 
-__device__ __forceinline__ void store_stage(const GemmParams& p, int t, const StageLoad& s,
-                                            float (*As)[kBM + kPad], float (*Bs)[kBN + kPad]) {
+// As, Bs: one stage of the shared tiles (kBK rows); a template so that the simulator's
+// checked shared-memory views pass through as well as plain arrays.
+template <typename StageA, typename StageB>
+__device__ __forceinline__ void store_stage(const GemmParams& p, int t, const StageLoad& s, StageA&& As,
+                                            StageB&& Bs) {
   if (p.a_cs == 1) {
     const int m = t / 4, kq = (t % 4) * 4;
     for (int c = 0; c < 4; ++c) As[kq + c][m] = s.a[c];

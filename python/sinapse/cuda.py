@@ -81,7 +81,7 @@ def simulating_checked() -> bool:
 
 
 @contextlib.contextmanager
-def simulate(seed: int | None = None, checked: bool = False):
+def simulate(seed: int | None = None, checked: bool = False, racecheck: bool = False):
     """Run ops on NumPy arrays through the CUDA kernels, on the CPU, in the SIMT simulator.
 
         with sinapse.cuda.simulate():
@@ -94,18 +94,23 @@ def simulate(seed: int | None = None, checked: bool = False):
     ``checked=True`` copies every array argument into a buffer fenced by PROT_NONE guard
     pages (and copies results back): a kernel reading or writing past either end of a
     buffer fails with an out-of-bounds error instead of touching other memory.
+
+    ``racecheck=True`` tracks, for every 4 bytes of static shared memory, the last writer
+    and readers since the last __syncthreads, and fails on a read-after-write,
+    write-after-read or write-after-write between two threads with no barrier in between.
+    (Shared-memory indices are always bounds-checked.)
     """
     try:
         from . import _cuda_sim
     except ImportError as exc:
         raise RuntimeError(f"sinapse was built without the CUDA simulator (SINAPSE_CUDA_SIM=OFF): {exc}") from None
-    if seed is not None:
-        _cuda_sim.configure(int(seed))
+    if seed is not None or racecheck:
+        _cuda_sim.configure(int(seed) if seed is not None else 12345, racecheck=bool(racecheck))
     token, checked_token = _SIMULATING.set(True), _CHECKED.set(bool(checked))
     try:
         yield
     finally:
         _SIMULATING.reset(token)
         _CHECKED.reset(checked_token)
-        if seed is not None:
-            _cuda_sim.configure(12345)
+        if seed is not None or racecheck:
+            _cuda_sim.configure(12345, racecheck=False)

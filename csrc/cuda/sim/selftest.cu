@@ -115,6 +115,13 @@ __global__ void stack_overflow(const float* in, float* out) {  // 1 MiB of local
   out[threadIdx.x] = big[threadIdx.x];
 }
 
+__global__ void shared_index_out_of_bounds(const float* in, float* out) {
+  SINAPSE_SHARED(float, buf, [32]);
+  buf[threadIdx.x + 1] = in[threadIdx.x];  // thread 31 writes buf[32]
+  __syncthreads();
+  out[threadIdx.x] = buf[threadIdx.x];
+}
+
 __global__ void throws(const float*, float*) {
   if (blockIdx.x == 1 && threadIdx.x == 5) throw std::runtime_error("thrown from a kernel");
 }
@@ -142,6 +149,7 @@ const Entry kEntries[] = {
     {"warp_deadlock", warp_deadlock, 0},
     {"assumes_lockstep", assumes_lockstep, 0},
     {"throws", throws, 0},
+    {"shared_index_out_of_bounds", shared_index_out_of_bounds, 0},
     {"read_past_end", read_past_end, 0},
     {"write_before_start", write_before_start, 0},
     {"stack_overflow", stack_overflow, 0},

@@ -74,6 +74,7 @@ struct KernelError : std::runtime_error {
 };
 
 size_t g_stack_bytes = 128 * 1024;
+std::atomic<bool> g_racecheck{false};
 std::mutex g_last_mutex;
 std::string g_last_launch;
 std::atomic<uint64_t> g_seed{12345};
@@ -134,6 +135,12 @@ struct Block {
   std::vector<unsigned char> arena;
   size_t dynamic_bytes = 0, used = 0;
   std::vector<std::pair<const void*, size_t>> statics;
+  // Race check shadow, one cell per 4 bytes of the arena (only with the race check on).
+  struct Shadow {
+    int writer = -1, reader = -1;  // reader: -2 = several threads
+    uint64_t write_epoch = ~0ULL, read_epoch = ~0ULL;
+  };
+  std::vector<Shadow> shadow;
 };
 
 struct Worker {  // per OS thread
@@ -292,6 +299,7 @@ void run_block(dim3 grid, dim3 block_dim, uint3 block_idx, size_t dynamic_shared
   b.arena.assign(b.dynamic_bytes + kStaticSharedLimit, 0xFF);  // poison: NaN floats, -1 ints
   b.used = b.dynamic_bytes;
   b.statics.clear();
+  b.shadow.assign(g_racecheck ? b.arena.size() / 4 : 0, Block::Shadow{});
 
   while (static_cast<int>(tls.stacks.size()) < n) tls.stacks.push_back(std::make_unique<Stack>(g_stack_bytes));
   for (int i = 0; i < n; ++i) {
@@ -555,6 +563,64 @@ std::string last_launch() {
 }
 
 void set_seed(uint64_t seed) { g_seed = seed ? seed : 1; }
+void set_racecheck(bool on) { g_racecheck = on; }
+
+namespace {
+std::string thread_name(int linear) {
+  const Fiber& f = tls.block->fibers[linear];
+  return "thread (" + std::to_string(f.t.thread_idx.x) + ", " + std::to_string(f.t.thread_idx.y) + ", " +
+         std::to_string(f.t.thread_idx.z) + ")";
+}
+
+// The shadow cells an access covers; empty when the race check is off.
+std::pair<Block::Shadow*, size_t> shadow_of(const void* element, size_t bytes) {
+  Block& b = *tls.block;
+  if (b.shadow.empty()) return {nullptr, 0};
+  const size_t offset = static_cast<const unsigned char*>(element) - b.arena.data();
+  return {&b.shadow[offset / 4], (bytes + 3) / 4};
+}
+}  // namespace
+
+void shared_read(const void* element, size_t bytes, const char* name) {
+  auto [cells, n] = shadow_of(element, bytes);
+  const Block& b = *tls.block;
+  const int me = tls.fiber->t.linear;
+  for (size_t i = 0; i < n; ++i) {
+    Block::Shadow& c = cells[i];
+    if (c.write_epoch == b.bar_generation && c.writer != me)
+      fail("shared-memory race on `" + std::string(name) + "`: " + thread_name(me) + " reads what " +
+           thread_name(c.writer) + " wrote, with no __syncthreads in between");
+    if (c.read_epoch != b.bar_generation) {
+      c.reader = me;
+      c.read_epoch = b.bar_generation;
+    } else if (c.reader != me) {
+      c.reader = -2;
+    }
+  }
+}
+
+void shared_write(const void* element, size_t bytes, const char* name) {
+  auto [cells, n] = shadow_of(element, bytes);
+  const Block& b = *tls.block;
+  const int me = tls.fiber->t.linear;
+  for (size_t i = 0; i < n; ++i) {
+    Block::Shadow& c = cells[i];
+    if (c.write_epoch == b.bar_generation && c.writer != me)
+      fail("shared-memory race on `" + std::string(name) + "`: " + thread_name(me) + " overwrites what " +
+           thread_name(c.writer) + " wrote, with no __syncthreads in between");
+    if (c.read_epoch == b.bar_generation && c.reader != me)
+      fail("shared-memory race on `" + std::string(name) + "`: " + thread_name(me) + " overwrites what " +
+           (c.reader == -2 ? std::string("other threads") : thread_name(c.reader)) +
+           " read, with no __syncthreads in between");
+    c.writer = me;
+    c.write_epoch = b.bar_generation;
+  }
+}
+
+void shared_index_error(const char* name, int64_t index, size_t extent) {
+  fail("shared-memory index " + std::to_string(index) + " out of bounds [0, " + std::to_string(extent) + ") of `" +
+       name + "`");
+}
 void set_stack_bytes(size_t bytes) { g_stack_bytes = std::max<size_t>(bytes, 64 * 1024); }
 
 void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dynamic_shared,

@@ -19,7 +19,9 @@
 //   - in checked mode, global-memory accesses past the end of the launch's buffers (guard
 //     pages) and writes before their start (canary bytes), see guarded_alloc; and any
 //     fault inside a kernel, including a fiber stack overflow.
-// Not checked: shared-memory races (see docs/ARCHITECTURE.md, "The SIMT simulator").
+//   - static shared memory indexed out of its declared bounds, always; and shared-memory
+//     races (two threads, one element, no barrier between, one of them writing) with the
+//     race check on (see SharedView below and docs/ARCHITECTURE.md, "The SIMT simulator").
 #pragma once
 
 #include <cmath>
@@ -110,6 +112,58 @@ void guarded_free(void* p);
 // Simulator settings (sinapse._cuda_sim.configure).
 void set_seed(uint64_t seed);
 void set_stack_bytes(size_t bytes);
+void set_racecheck(bool on);
+
+// ---- checked views of static shared memory --------------------------------------------------
+// SINAPSE_SHARED(float, tile, [16][17]) gives a SharedView<float[16][17]>: it indexes like
+// the array, checks every index against the declared bounds, and, with the race check on
+// (simulate(racecheck=True)), reports any two accesses to one element by different threads
+// between the same pair of __syncthreads where at least one is a write (GPU Ocelot's rule:
+// shadow last writer / readers per 4 bytes, cleared at each barrier).
+void shared_read(const void* element, size_t bytes, const char* name);
+void shared_write(const void* element, size_t bytes, const char* name);
+[[noreturn]] void shared_index_error(const char* name, int64_t index, size_t extent);
+
+template <typename A>
+class SharedView;
+
+template <typename T>
+class SharedView {  // one element
+ public:
+  SharedView(T* p, const char* name) : p_(p), name_(name) {}
+  operator T() const {
+    shared_read(p_, sizeof(T), name_);
+    return *p_;
+  }
+  SharedView& operator=(T v) {
+    shared_write(p_, sizeof(T), name_);
+    *p_ = v;
+    return *this;
+  }
+  SharedView& operator=(const SharedView& other) { return *this = static_cast<T>(other); }
+  SharedView& operator+=(T v) { return *this = static_cast<T>(*this) + v; }
+  SharedView& operator-=(T v) { return *this = static_cast<T>(*this) - v; }
+  SharedView& operator*=(T v) { return *this = static_cast<T>(*this) * v; }
+
+ private:
+  T* p_;
+  const char* name_;
+};
+
+template <typename E, size_t N>
+class SharedView<E[N]> {  // an array dimension
+ public:
+  SharedView(E (*p)[N], const char* name) : p_(reinterpret_cast<E*>(p)), name_(name) {}
+  SharedView(E* p, const char* name) : p_(p), name_(name) {}
+  SharedView<E> operator[](int64_t i) const {
+    if (i < 0 || static_cast<size_t>(i) >= N) shared_index_error(name_, i, N);
+    return SharedView<E>(p_ + i, name_);
+  }
+
+ private:
+  E* p_;
+  const char* name_;
+};
 
 }  // namespace sinapse::sim
 
