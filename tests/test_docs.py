@@ -23,8 +23,9 @@ def test_readme_example_runs(capsys):
     readme = _read("README.md")
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert blocks, "README.md has no python example"
+    namespace: dict = {}  # one namespace, read top to bottom as a reader would
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, "README.md", "exec"), namespace)
     assert "SIMD in use" in capsys.readouterr().out  # the example calls show_config()
 
 

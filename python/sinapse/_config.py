@@ -33,6 +33,7 @@ def config() -> dict:
         "cuda_build": _cuda_backend.build_info(),
         "cuda_available": _cuda_backend.is_available(),
         "cuda_why_unavailable": _cuda_backend.why_unavailable(),
+        "cuda_simulator_built": _cuda_backend.simulator_built(),
     }
 
 
@@ -57,5 +58,6 @@ def show_config(file=None) -> None:
         f"  OpenMP         : {'yes' if c['openmp'] else 'no'}, {c['num_threads']} threads"
         f"{f' (OMP_NUM_THREADS={env})' if env else ''}",
         f"  CUDA           : {cuda_line}",
+        f"  CUDA simulator : {'built (sinapse.cuda.simulate())' if c['cuda_simulator_built'] else 'not built'}",
     ]
     print("\n".join(lines), file=file or sys.stdout)
