@@ -105,52 +105,49 @@ __device__ __forceinline__ void load_quad(const float* p, int64_t step, int64_t 
 }
 
 // This thread's share of one K stage: 4 elements of the A tile (kBM x kBK) and 4 of the B
-// tile (kBK x kBN), read along whichever dimension is contiguous in memory.
+// tile (kBK x kBN). A and B are handled alike as an operand X that is `wide` along M (A)
+// or N (B) and kBK deep; X(w, k) = X[w * w_stride + k * k_stride]. The 4 elements run
+// along whichever of the two is contiguous in memory, so they can be one float4 load.
 struct StageLoad {
   float a[4], b[4];
 };
 
-__device__ __forceinline__ void load_stage(const GemmParams& p, int64_t m0, int64_t n0, int64_t k0, int t,
-                                           StageLoad& s) {
-  if (p.a_cs == 1) {  // A row-major: 4 consecutive k of row m
-    const int m = t / 4, kq = (t % 4) * 4;
-    const bool in = m0 + m < p.M;
-    load_quad(p.A + (m0 + m) * p.a_rs + (k0 + kq), 1, in ? p.K - (k0 + kq) : 0, s.a);
-  } else {  // A transposed: 4 consecutive m of row k
-    const int k = t / 16, mq = (t % 16) * 4;
-    const bool in = k0 + k < p.K;
-    load_quad(p.A + (k0 + k) * p.a_cs + (m0 + mq), 1, in ? p.M - (m0 + mq) : 0, s.a);
-  }
-  if (p.b_cs == 1) {  // B row-major: 4 consecutive n of row k
-    const int k = t / 16, nq = (t % 16) * 4;
-    const bool in = k0 + k < p.K;
-    load_quad(p.B + (k0 + k) * p.b_rs + (n0 + nq), 1, in ? p.N - (n0 + nq) : 0, s.b);
-  } else {  // B transposed: 4 consecutive k of row n
-    const int n = t / 4, kq = (t % 4) * 4;
-    const bool in = n0 + n < p.N;
-    load_quad(p.B + (n0 + n) * p.b_cs + (k0 + kq), 1, in ? p.K - (k0 + kq) : 0, s.b);
+__device__ __forceinline__ void load_operand(const float* X, int64_t w_stride, int64_t k_stride, int64_t wide,
+                                             int64_t depth, int64_t w0, int64_t k0, int t, float out[4]) {
+  if (k_stride == 1) {  // contiguous along k: 4 consecutive k of line w
+    const int w = t / 4, kq = (t % 4) * 4;
+    load_quad(X + (w0 + w) * w_stride + (k0 + kq), 1, w0 + w < wide ? depth - (k0 + kq) : 0, out);
+  } else {  // contiguous along w: 4 consecutive w of line k
+    const int k = t / 16, wq = (t % 16) * 4;
+    load_quad(X + (k0 + k) * k_stride + (w0 + wq), 1, k0 + k < depth ? wide - (w0 + wq) : 0, out);
   }
 }
 
-// As, Bs: one stage of the shared tiles (kBK rows); a template so that the simulator's
+// Stores what load_operand loaded into the k-major shared tile Xs[k][w].
+template <typename Stage>
+__device__ __forceinline__ void store_operand(Stage&& Xs, bool k_contiguous, int t, const float v[4]) {
+  if (k_contiguous) {
+    const int w = t / 4, kq = (t % 4) * 4;
+    for (int c = 0; c < 4; ++c) Xs[kq + c][w] = v[c];
+  } else {
+    const int k = t / 16, wq = (t % 16) * 4;
+    for (int c = 0; c < 4; ++c) Xs[k][wq + c] = v[c];
+  }
+}
+
+__device__ __forceinline__ void load_stage(const GemmParams& p, int64_t m0, int64_t n0, int64_t k0, int t,
+                                           StageLoad& s) {
+  load_operand(p.A, p.a_rs, p.a_cs, p.M, p.K, m0, k0, t, s.a);
+  load_operand(p.B, p.b_cs, p.b_rs, p.N, p.K, n0, k0, t, s.b);
+}
+
+// As, Bs: one stage of the shared tiles (kBK rows); templates so that the simulator's
 // checked shared-memory views pass through as well as plain arrays.
 template <typename StageA, typename StageB>
 __device__ __forceinline__ void store_stage(const GemmParams& p, int t, const StageLoad& s, StageA&& As,
                                             StageB&& Bs) {
-  if (p.a_cs == 1) {
-    const int m = t / 4, kq = (t % 4) * 4;
-    for (int c = 0; c < 4; ++c) As[kq + c][m] = s.a[c];
-  } else {
-    const int k = t / 16, mq = (t % 16) * 4;
-    for (int c = 0; c < 4; ++c) As[k][mq + c] = s.a[c];
-  }
-  if (p.b_cs == 1) {
-    const int k = t / 16, nq = (t % 16) * 4;
-    for (int c = 0; c < 4; ++c) Bs[k][nq + c] = s.b[c];
-  } else {
-    const int n = t / 4, kq = (t % 4) * 4;
-    for (int c = 0; c < 4; ++c) Bs[kq + c][n] = s.b[c];
-  }
+  store_operand(As, p.a_cs == 1, t, s.a);
+  store_operand(Bs, p.b_rs == 1, t, s.b);
 }
 
 __global__ void gemm_tuned_kernel(GemmParams p) {

@@ -579,6 +579,13 @@ std::pair<Block::Shadow*, size_t> shadow_of(const void* element, size_t bytes) {
   const size_t offset = static_cast<const unsigned char*>(element) - b.arena.data();
   return {&b.shadow[offset / 4], (bytes + 3) / 4};
 }
+
+// Another thread wrote this cell since the last barrier: a race for any access by `me`.
+void check_unordered_write(const Block::Shadow& c, uint64_t epoch, int me, const char* name, const char* verb) {
+  if (c.write_epoch == epoch && c.writer != me)
+    fail("shared-memory race on `" + std::string(name) + "`: " + thread_name(me) + " " + verb + " what " +
+         thread_name(c.writer) + " wrote, with no __syncthreads in between");
+}
 }  // namespace
 
 void shared_read(const void* element, size_t bytes, const char* name) {
@@ -587,9 +594,7 @@ void shared_read(const void* element, size_t bytes, const char* name) {
   const int me = tls.fiber->t.linear;
   for (size_t i = 0; i < n; ++i) {
     Block::Shadow& c = cells[i];
-    if (c.write_epoch == b.bar_generation && c.writer != me)
-      fail("shared-memory race on `" + std::string(name) + "`: " + thread_name(me) + " reads what " +
-           thread_name(c.writer) + " wrote, with no __syncthreads in between");
+    check_unordered_write(c, b.bar_generation, me, name, "reads");
     if (c.read_epoch != b.bar_generation) {
       c.reader = me;
       c.read_epoch = b.bar_generation;
@@ -605,9 +610,7 @@ void shared_write(const void* element, size_t bytes, const char* name) {
   const int me = tls.fiber->t.linear;
   for (size_t i = 0; i < n; ++i) {
     Block::Shadow& c = cells[i];
-    if (c.write_epoch == b.bar_generation && c.writer != me)
-      fail("shared-memory race on `" + std::string(name) + "`: " + thread_name(me) + " overwrites what " +
-           thread_name(c.writer) + " wrote, with no __syncthreads in between");
+    check_unordered_write(c, b.bar_generation, me, name, "overwrites");
     if (c.read_epoch == b.bar_generation && c.reader != me)
       fail("shared-memory race on `" + std::string(name) + "`: " + thread_name(me) + " overwrites what " +
            (c.reader == -2 ? std::string("other threads") : thread_name(c.reader)) +
