@@ -381,3 +381,20 @@ def test_axpy_non_array(name, value):
 def test_axpy_alpha_not_a_number(alpha):
     with pytest.raises(TypeError, match=arg("axpy", "alpha") + " must be a real number"):
         ops.axpy(alpha, f32(3), f32(3))
+
+
+def test_out_overlapping_an_input_is_refused_for_cuda_arrays_too():
+    # Address ranges decide for CUDA arrays (no GPU needed to check the rule itself).
+    from sinapse.ops._checks import check_out, inspect
+
+    class FakeCuda:
+        def __init__(self, ptr, shape):
+            self.__cuda_array_interface__ = {"shape": shape, "typestr": "<f4", "data": (ptr, False),
+                                             "version": 3, "strides": None}
+
+    a = inspect("gemm", "a", FakeCuda(4096, (4, 4)))  # bytes [4096, 4160)
+    inside = inspect("gemm", "out", FakeCuda(4096 + 32, (2, 2)))
+    after = inspect("gemm", "out", FakeCuda(4160, (2, 2)))
+    with pytest.raises(ValueError, match="gemm: `out` overlaps input `a`"):
+        check_out("gemm", inside, (2, 2), {"a": a})
+    check_out("gemm", after, (2, 2), {"a": a})  # adjacent, not overlapping

@@ -100,11 +100,22 @@ def check_out(op: str, out: ArrayInfo, shape: tuple[int, ...], inputs: dict[str,
     if not out.writeable:
         raise ValueError(f"{op}: `out` is read-only ({out.describe()}).")
     for name, info in inputs.items():
-        if info.device == CPU and np.may_share_memory(out.obj, info.obj):
+        if _may_overlap(out, info):
             raise ValueError(
                 f"{op}: `out` overlaps input `{name}`; the kernel would read what it already overwrote. "
                 f"Pass a separate output array."
             )
+
+
+def _may_overlap(x: ArrayInfo, y: ArrayInfo) -> bool:
+    """Whether two arrays' memory may overlap (NumPy's bounds test; address ranges on CUDA)."""
+    if x.device == CPU and y.device == CPU:
+        return bool(np.may_share_memory(x.obj, y.obj))
+    if x.device == CUDA and y.device == CUDA:
+        x_end = x.ptr + int(np.prod(x.shape)) * x.dtype.itemsize
+        y_end = y.ptr + int(np.prod(y.shape)) * y.dtype.itemsize
+        return x.ptr < y_end and y.ptr < x_end
+    return False
 
 
 def backend(op: str, arrays: dict[str, ArrayInfo]) -> str:
