@@ -38,5 +38,6 @@ inline SimdPath resolve_simd(const std::string& name) {
 void bind_config(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_axpy(py::module_& m);
+void bind_activation(py::module_& m);
 
 }  // namespace sinapse::bindings

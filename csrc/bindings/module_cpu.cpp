@@ -6,4 +6,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_config(m);
   sinapse::bindings::bind_gemm(m);
   sinapse::bindings::bind_axpy(m);
+  sinapse::bindings::bind_activation(m);
 }

@@ -10,9 +10,11 @@
 #include <string>
 
 #include "../common/threading.h"
+#include "../cuda/activation.h"
 #include "../cuda/axpy.h"
 #include "../cuda/check.h"
 #include "../cuda/gemm.h"
+#include "../cuda/softmax.h"
 
 #if defined(SINAPSE_SIM)
 namespace sinapse::cuda::selftest {
@@ -129,6 +131,37 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
     sinapse::cuda::axpy(n, alpha, as_ptr<const float>(x), as_ptr<float>(y), as_stream(stream));
   }, py::arg("n"), py::arg("alpha"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("stream") = 0,
      "y += alpha * x (validated by sinapse.ops.axpy).");
+
+  m.def("activation_forward", [](int64_t n, std::uintptr_t x, std::uintptr_t y, int kind, float alpha,
+                                 std::uintptr_t stream) {
+    if (kind < 0 || kind >= sinapse::kActKinds) throw std::invalid_argument("activation: kind code out of range");
+    py::gil_scoped_release release;
+    sinapse::cuda::activation_forward(n, as_ptr<const float>(x), as_ptr<float>(y), static_cast<sinapse::ActKind>(kind),
+                                      alpha, as_stream(stream));
+  }, py::arg("n"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("kind"), py::arg("alpha"), py::arg("stream") = 0);
+
+  m.def("activation_backward", [](int64_t n, std::uintptr_t x, std::uintptr_t dy, std::uintptr_t dx, int kind,
+                                  float alpha, std::uintptr_t stream) {
+    if (kind < 0 || kind >= sinapse::kActKinds) throw std::invalid_argument("activation: kind code out of range");
+    py::gil_scoped_release release;
+    sinapse::cuda::activation_backward(n, as_ptr<const float>(x), as_ptr<const float>(dy), as_ptr<float>(dx),
+                                       static_cast<sinapse::ActKind>(kind), alpha, as_stream(stream));
+  }, py::arg("n"), py::arg("x_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("kind"), py::arg("alpha"),
+     py::arg("stream") = 0);
+
+  m.def("softmax_forward", [](int64_t rows, int64_t cols, std::uintptr_t x, std::uintptr_t y, bool log,
+                              std::uintptr_t stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::softmax_forward(rows, cols, as_ptr<const float>(x), as_ptr<float>(y), log, as_stream(stream));
+  }, py::arg("rows"), py::arg("cols"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("log"), py::arg("stream") = 0);
+
+  m.def("softmax_backward", [](int64_t rows, int64_t cols, std::uintptr_t y, std::uintptr_t dy, std::uintptr_t dx,
+                               bool log, std::uintptr_t stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::softmax_backward(rows, cols, as_ptr<const float>(y), as_ptr<const float>(dy), as_ptr<float>(dx),
+                                    log, as_stream(stream));
+  }, py::arg("rows"), py::arg("cols"), py::arg("y_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("log"),
+     py::arg("stream") = 0);
 
   m.def("gemm", [](int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, float alpha, std::uintptr_t a,
                    int64_t lda, std::uintptr_t b, int64_t ldb, float beta, std::uintptr_t c, int64_t ldc,

@@ -8,13 +8,14 @@
 // NaN or garbage in C does not propagate (the BLAS rule).
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 
+#include "activations.h"
 #include "macros.h"
 
 namespace sinapse {
 
+// The GEMM epilogue's activations (the first four ActKind codes of activations.h).
 enum class Activation : int { none = 0, relu = 1, sigmoid = 2, tanh = 3 };
 
 // The kernel variants, the same three names on every backend (see docs/kernels/gemm.md):
@@ -47,14 +48,7 @@ struct GemmArgs {
   double flops() const { return 2.0 * static_cast<double>(M) * N * K; }
 };
 
-// One activation value. Shared by the CPU epilogue and (through SINAPSE_HD) by nvcc.
-SINAPSE_HD float activate(float x, Activation act) {
-  switch (act) {
-    case Activation::relu: return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as in NumPy/PyTorch
-    case Activation::sigmoid: return 1.0f / (1.0f + expf(-x));
-    case Activation::tanh: return tanhf(x);
-    default: return x;
-  }
-}
+// One activation value of the epilogue: the epilogue's codes are ActKind's first four.
+SINAPSE_HD float activate(float x, Activation act) { return act::forward(x, static_cast<ActKind>(act), 0.0f); }
 
 }  // namespace sinapse

@@ -30,6 +30,8 @@ OPS: dict[str, OpInfo] = {
     for op in (
         OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu", "cuda"), "SINAPSE_GEMM", "docs/kernels/gemm.md", "gemm"),
         OpInfo("axpy", ("default",), ("cpu", "cuda")),
+        OpInfo("activation", ("default",), ("cpu", "cuda")),
+        OpInfo("softmax", ("default",), ("cpu", "cuda")),
     )
 }
 

@@ -6,7 +6,19 @@ NumPy arrays run the CPU kernels (sinapse._cpu); arrays with ``__cuda_array_inte
 float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how to fix it.
 """
 
+from .activation import activation, activation_backward
 from .axpy import axpy
 from .gemm import ACTIVATIONS, gemm
+from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
-__all__ = ["ACTIVATIONS", "axpy", "gemm"]
+__all__ = [
+    "ACTIVATIONS",
+    "activation",
+    "activation_backward",
+    "axpy",
+    "gemm",
+    "log_softmax",
+    "log_softmax_backward",
+    "softmax",
+    "softmax_backward",
+]

@@ -5,8 +5,19 @@ BLAS call, no blocking, no packing), so tests can check the kernels against it. 
 function works in float32 and in float64; gradient checks use float64.
 """
 
-from .activations import ACTIVATIONS, activation
+from .activations import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
 from .gemm import gemm
+from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
-__all__ = ["ACTIVATIONS", "activation", "axpy", "gemm"]
+__all__ = [
+    "ACTIVATIONS",
+    "activation",
+    "activation_backward",
+    "axpy",
+    "gemm",
+    "log_softmax",
+    "log_softmax_backward",
+    "softmax",
+    "softmax_backward",
+]

@@ -1,0 +1,92 @@
+// softmax / log_softmax: one block of 128 threads per row. Each thread strides over the
+// row; the block then reduces (max, then sum) with warp shuffles and one shared slot per
+// warp — the pattern every row-wise reduction (losses, batch norm) reuses.
+#include "softmax.h"
+
+#include <cfloat>
+
+#include "launch.cuh"
+
+namespace sinapse::cuda {
+
+namespace {
+
+constexpr int kThreads = 128;  // a multiple of 32: every warp is full
+constexpr int kWarps = kThreads / 32;
+
+struct Max {
+  __device__ float operator()(float a, float b) const { return a > b ? a : b; }
+  static constexpr float identity = -FLT_MAX;
+};
+struct Sum {
+  __device__ float operator()(float a, float b) const { return a + b; }
+  static constexpr float identity = 0.0f;
+};
+
+// Reduces v over the block; every thread gets the result. Ends with a barrier, so the
+// shared slots can be reused by the next call.
+template <typename Op, typename Slots, typename Total>
+__device__ float block_reduce(float v, Op op, Slots&& slots, Total&& total) {
+  for (int m = 16; m > 0; m /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, m));
+  const int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
+  if (lane == 0) slots[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    float w = lane < kWarps ? static_cast<float>(slots[lane]) : Op::identity;
+    for (int m = 16; m > 0; m /= 2) w = op(w, __shfl_xor_sync(0xffffffffu, w, m));
+    if (lane == 0) total[0] = w;
+  }
+  __syncthreads();
+  const float result = total[0];
+  __syncthreads();
+  return result;
+}
+
+__global__ void softmax_forward_kernel(int64_t cols, const float* __restrict__ x, float* __restrict__ y, bool log) {
+  SINAPSE_SHARED(float, slots, [kWarps]);
+  SINAPSE_SHARED(float, total, [1]);
+  const float* xr = x + static_cast<int64_t>(blockIdx.x) * cols;
+  float* yr = y + static_cast<int64_t>(blockIdx.x) * cols;
+  float m = -FLT_MAX;
+  for (int64_t j = threadIdx.x; j < cols; j += kThreads) m = m > xr[j] ? m : xr[j];
+  m = block_reduce(m, Max{}, slots, total);
+  float s = 0.0f;
+  for (int64_t j = threadIdx.x; j < cols; j += kThreads) s += expf(xr[j] - m);
+  s = block_reduce(s, Sum{}, slots, total);
+  if (log) {  // (x - m) - log(sum): both terms small, no cancellation against a large m
+    const float log_sum = logf(s);
+    for (int64_t j = threadIdx.x; j < cols; j += kThreads) yr[j] = (xr[j] - m) - log_sum;
+  } else {
+    const float inv = 1.0f / s;
+    for (int64_t j = threadIdx.x; j < cols; j += kThreads) yr[j] = expf(xr[j] - m) * inv;
+  }
+}
+
+__global__ void softmax_backward_kernel(int64_t cols, const float* __restrict__ y, const float* __restrict__ dy,
+                                        float* __restrict__ dx, bool log) {
+  SINAPSE_SHARED(float, slots, [kWarps]);
+  SINAPSE_SHARED(float, total, [1]);
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * cols;
+  float dot = 0.0f;
+  for (int64_t j = threadIdx.x; j < cols; j += kThreads) dot += log ? dy[base + j] : dy[base + j] * y[base + j];
+  dot = block_reduce(dot, Sum{}, slots, total);
+  for (int64_t j = threadIdx.x; j < cols; j += kThreads)
+    dx[base + j] = log ? dy[base + j] - expf(y[base + j]) * dot : y[base + j] * (dy[base + j] - dot);
+}
+
+}  // namespace
+
+void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, cudaStream_t stream) {
+  if (cols == 0) return;
+  launch("softmax_forward_kernel", softmax_forward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0,
+         stream, cols, x, y, log);
+}
+
+void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
+                      cudaStream_t stream) {
+  if (cols == 0) return;
+  launch("softmax_backward_kernel", softmax_backward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0,
+         stream, cols, y, dy, dx, log);
+}
+
+}  // namespace sinapse::cuda

@@ -1,0 +1,30 @@
+"""Shared set-up of ops whose inputs and output all have one shape (activations, softmax):
+validation, device, the output array and the kernel addresses."""
+
+from __future__ import annotations
+
+from . import _device
+from ._checks import backend, check_float32, check_out, check_shape, inspect
+
+
+def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0):
+    """Validate same-shape float32 arrays and ``out``; returns (device, infos, out, out_info).
+
+    The first array sets the shape; ``out`` is allocated on the device when None.
+    """
+    infos = {name: inspect(op, name, x) for name, x in arrays.items()}
+    out_info = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {**infos, **({"out": out_info} if out_info else {})})
+    first_name, first = next(iter(infos.items()))
+    for name, info in infos.items():
+        check_float32(op, name, info)
+        if name != first_name:
+            check_shape(op, name, info, first.shape, f"the shape of `{first_name}`")
+    if len(first.shape) < min_ndim:
+        raise ValueError(f"{op}: `{first_name}` must have at least {min_ndim} dimension(s), got {first.describe()}.")
+    if out_info is None:
+        out = _device.empty(device, first.shape)
+        out_info = inspect(op, "out", out)
+    else:
+        check_out(op, out_info, first.shape, infos)
+    return device, infos, out, out_info

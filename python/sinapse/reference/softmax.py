@@ -1,0 +1,34 @@
+"""Reference softmax / log_softmax along the last axis, and their gradients through the
+explicit Jacobian (diag(p) - p p^T), not the kernels' shortcut formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def softmax(x):
+    z = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(x):
+    z = x - x.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _jacobian_vector(p, dy):
+    """dx[..., i] = sum_j J[j, i] dy[j] with J = d softmax_j / d x_i = p_j (delta_ji - p_i)."""
+    jac = np.einsum("...j,ji->...ji", p, np.eye(p.shape[-1], dtype=p.dtype)) - np.einsum("...j,...i->...ji", p, p)
+    return np.einsum("...ji,...j->...i", jac, dy)
+
+
+def softmax_backward(dy, y):
+    """Gradient of softmax given its output ``y``."""
+    return _jacobian_vector(y, dy)
+
+
+def log_softmax_backward(dy, y):
+    """Gradient of log_softmax given its output ``y`` (= log p): J = delta_ji - p_i."""
+    p = np.exp(y)
+    return dy - p * dy.sum(axis=-1, keepdims=True)

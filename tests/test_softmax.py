@@ -1,0 +1,70 @@
+"""softmax / log_softmax and their gradients on the CPU kernels and the simulated CUDA
+kernels, against the reference (whose gradients go through the explicit Jacobian), plus a
+finite-difference check of the reference itself."""
+
+import contextlib
+
+import numpy as np
+import pytest
+
+import sinapse
+from sinapse import ops, reference
+
+BACKENDS = ["cpu"] + (["cuda_sim"] if sinapse.cuda.simulator_built() else [])
+# (rows..., cols): 1 column, a block of 128 threads +-1, the MNIST and ImageNet heads.
+SHAPES = [(1, 1), (3, 1), (5, 7), (2, 127), (2, 128), (3, 129), (128, 10), (4, 1000), (2, 3, 5), (0, 4)]
+
+
+def on(backend):
+    return sinapse.cuda.simulate(checked=True, racecheck=True) if backend == "cuda_sim" else contextlib.nullcontext()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("log", [False, True])
+def test_forward_and_backward_match_reference(rng, backend, shape, log):
+    x = (rng.standard_normal(shape) * 5).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    fwd, bwd = (ops.log_softmax, ops.log_softmax_backward) if log else (ops.softmax, ops.softmax_backward)
+    rfwd, rbwd = ((reference.log_softmax, reference.log_softmax_backward) if log
+                  else (reference.softmax, reference.softmax_backward))
+    with on(backend):
+        y = fwd(x)
+        dx = bwd(dy, y)
+    y64 = rfwd(x.astype(np.float64))
+    np.testing.assert_allclose(y, y64, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx, rbwd(dy.astype(np.float64), y64), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_large_logits_are_stable(backend):
+    x = np.array([[1000.0, 1001.0, 1002.0], [-1000.0, -1000.0, -1000.0]], np.float32)
+    with on(backend):
+        p, lp = ops.softmax(x), ops.log_softmax(x)
+    assert np.isfinite(p).all() and np.isfinite(lp).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(lp[1], np.log(1 / 3), rtol=1e-6)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_reference_gradient_matches_finite_differences(rng, log):
+    x = rng.standard_normal((3, 6))
+    dy = rng.standard_normal((3, 6))
+    f = reference.log_softmax if log else reference.softmax
+    grad = (reference.log_softmax_backward if log else reference.softmax_backward)(dy, f(x))
+    h = 1e-6
+    numeric = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = h
+        numeric[idx] = ((f(x + e) - f(x - e)) * dy).sum() / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match=r"softmax: `x` must have at least 1 dimension"):
+        ops.softmax(np.ones((), np.float32))
+    with pytest.raises(TypeError, match=r"log_softmax: `x` must be float32"):
+        ops.log_softmax(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"softmax_backward: `y` must have shape \(2, 3\)"):
+        ops.softmax_backward(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))
