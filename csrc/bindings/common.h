@@ -39,5 +39,6 @@ void bind_config(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_axpy(py::module_& m);
 void bind_activation(py::module_& m);
+void bind_dropout(py::module_& m);
 
 }  // namespace sinapse::bindings

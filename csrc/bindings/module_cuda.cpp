@@ -12,6 +12,7 @@
 #include "../common/threading.h"
 #include "../cuda/activation.h"
 #include "../cuda/axpy.h"
+#include "../cuda/dropout.h"
 #include "../cuda/check.h"
 #include "../cuda/gemm.h"
 #include "../cuda/softmax.h"
@@ -147,6 +148,14 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
     sinapse::cuda::activation_backward(n, as_ptr<const float>(x), as_ptr<const float>(dy), as_ptr<float>(dx),
                                        static_cast<sinapse::ActKind>(kind), alpha, as_stream(stream));
   }, py::arg("n"), py::arg("x_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("kind"), py::arg("alpha"),
+     py::arg("stream") = 0);
+
+  m.def("dropout", [](int64_t n, std::uintptr_t x, std::uintptr_t y, float rate, uint64_t seed, uint64_t offset,
+                      std::uintptr_t stream) {
+    if (!(rate >= 0.0f && rate < 1.0f)) throw std::invalid_argument("dropout: rate must be in [0, 1)");
+    py::gil_scoped_release release;
+    sinapse::cuda::dropout(n, as_ptr<const float>(x), as_ptr<float>(y), rate, seed, offset, as_stream(stream));
+  }, py::arg("n"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("rate"), py::arg("seed"), py::arg("offset"),
      py::arg("stream") = 0);
 
   m.def("softmax_forward", [](int64_t rows, int64_t cols, std::uintptr_t x, std::uintptr_t y, bool log,

@@ -32,6 +32,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("axpy", ("default",), ("cpu", "cuda")),
         OpInfo("activation", ("default",), ("cpu", "cuda")),
         OpInfo("softmax", ("default",), ("cpu", "cuda")),
+        OpInfo("dropout", ("default",), ("cpu", "cuda")),
     )
 }
 

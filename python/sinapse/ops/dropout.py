@@ -1,0 +1,60 @@
+"""sinapse.ops.dropout / dropout_backward: inverted dropout with a counter-based RNG.
+
+The mask of element i is ``u >= rate`` with u the uniform (i % 4) of Philox4x32-10 counter
+block ``offset + i // 4`` under key ``seed`` (csrc/common/philox.h): a pure function of
+(seed, offset, i). So the CPU and CUDA kernels draw bit-identical masks, the backward
+recomputes the forward's mask instead of storing it, and a training loop advances
+``offset`` by ``ceil(x.size / 4)`` per call to get fresh masks.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import _cpu
+from . import _device, _elementwise
+from ._checks import CPU, as_float
+
+
+def _check(op, rate, seed, offset):
+    rate = as_float(op, "rate", rate)
+    if not (0.0 <= rate < 1.0) or math.isnan(rate):
+        raise ValueError(f"{op}: rate must be in [0, 1), got {rate}.")
+    for name, v in (("seed", seed), ("offset", offset)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64:
+            raise ValueError(f"{op}: `{name}` must be an integer in [0, 2**64), got {v!r}.")
+    return rate
+
+
+def _run(op, x, rate, seed, offset, out):
+    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out)
+    if device == CPU:
+        _cpu.dropout(x, out, rate, seed, offset, 0)
+        return out
+    with _device.kernel_addresses(device, {"x": infos["x"], "out": out_info}, written=("out",)) as ptr:
+        _device.kernels(device).dropout(out.size, ptr["x"], ptr["out"], rate, seed, offset, _device.stream(device))
+    return out
+
+
+def dropout(x, rate, seed, offset=0, *, training=True, out=None):
+    """``x * mask / (1 - rate)``, each element dropped with probability ``rate``.
+
+    With ``training=False`` it is the identity: ``x`` itself is returned (or copied into
+    ``out`` when given), as Keras's Dropout does at inference.
+    """
+    op = "dropout"
+    rate = _check(op, rate, seed, offset)
+    if not training:
+        if out is None:
+            return x
+        _elementwise.prepare(op, {"x": x}, out)
+        _device.copy_into(out, x)
+        return out
+    return _run(op, x, rate, seed, offset, out)
+
+
+def dropout_backward(dy, rate, seed, offset=0, *, out=None):
+    """The gradient: ``dy`` through the same mask and scale as the forward (same seed/offset)."""
+    op = "dropout_backward"
+    rate = _check(op, rate, seed, offset)
+    return _run(op, dy, rate, seed, offset, out)
