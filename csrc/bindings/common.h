@@ -40,5 +40,6 @@ void bind_gemm(py::module_& m);
 void bind_axpy(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_dropout(py::module_& m);
+void bind_bias(py::module_& m);
 
 }  // namespace sinapse::bindings

@@ -12,6 +12,7 @@
 #include "../common/threading.h"
 #include "../cuda/activation.h"
 #include "../cuda/axpy.h"
+#include "../cuda/bias.h"
 #include "../cuda/dropout.h"
 #include "../cuda/check.h"
 #include "../cuda/gemm.h"
@@ -149,6 +150,19 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
                                        static_cast<sinapse::ActKind>(kind), alpha, as_stream(stream));
   }, py::arg("n"), py::arg("x_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("kind"), py::arg("alpha"),
      py::arg("stream") = 0);
+
+  m.def("bias_add", [](int64_t rows, int64_t channels, std::uintptr_t x, std::uintptr_t bias, std::uintptr_t y,
+                       std::uintptr_t stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::bias_add(rows, channels, as_ptr<const float>(x), as_ptr<const float>(bias), as_ptr<float>(y),
+                            as_stream(stream));
+  }, py::arg("rows"), py::arg("channels"), py::arg("x_ptr"), py::arg("bias_ptr"), py::arg("y_ptr"),
+     py::arg("stream") = 0);
+
+  m.def("bias_grad", [](int64_t rows, int64_t channels, std::uintptr_t dy, std::uintptr_t db, std::uintptr_t stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::bias_grad(rows, channels, as_ptr<const float>(dy), as_ptr<float>(db), as_stream(stream));
+  }, py::arg("rows"), py::arg("channels"), py::arg("dy_ptr"), py::arg("db_ptr"), py::arg("stream") = 0);
 
   m.def("dropout", [](int64_t n, std::uintptr_t x, std::uintptr_t y, float rate, uint64_t seed, uint64_t offset,
                       std::uintptr_t stream) {

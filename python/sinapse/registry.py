@@ -33,6 +33,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("activation", ("default",), ("cpu", "cuda")),
         OpInfo("softmax", ("default",), ("cpu", "cuda")),
         OpInfo("dropout", ("default",), ("cpu", "cuda")),
+        OpInfo("bias", ("default",), ("cpu", "cuda")),
     )
 }
 

@@ -8,6 +8,7 @@ float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how
 
 from .activation import activation, activation_backward
 from .axpy import axpy
+from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_backward
 from .gemm import ACTIVATIONS, gemm
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
@@ -17,6 +18,8 @@ __all__ = [
     "activation",
     "activation_backward",
     "axpy",
+    "bias_add",
+    "bias_grad",
     "dropout",
     "dropout_backward",
     "gemm",

@@ -7,18 +7,21 @@ from . import _device
 from ._checks import backend, check_float32, check_out, check_shape, inspect
 
 
-def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0):
+def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0, others: dict | None = None):
     """Validate same-shape float32 arrays and ``out``; returns (device, infos, out, out_info).
 
-    The first array sets the shape; ``out`` is allocated on the device when None.
+    The first array sets the shape; ``others`` are further float32 inputs of their own
+    shapes (checked by the caller), on the same device; ``out`` is allocated on the device
+    when None, and must not overlap any input.
     """
-    infos = {name: inspect(op, name, x) for name, x in arrays.items()}
+    shaped = {name: inspect(op, name, x) for name, x in arrays.items()}
+    infos = {**shaped, **{name: inspect(op, name, x) for name, x in (others or {}).items()}}
     out_info = inspect(op, "out", out) if out is not None else None
     device = backend(op, {**infos, **({"out": out_info} if out_info else {})})
-    first_name, first = next(iter(infos.items()))
+    first_name, first = next(iter(shaped.items()))
     for name, info in infos.items():
         check_float32(op, name, info)
-        if name != first_name:
+        if name in shaped and name != first_name:
             check_shape(op, name, info, first.shape, f"the shape of `{first_name}`")
     if len(first.shape) < min_ndim:
         raise ValueError(f"{op}: `{first_name}` must have at least {min_ndim} dimension(s), got {first.describe()}.")

@@ -7,6 +7,7 @@ function works in float32 and in float64; gradient checks use float64.
 
 from .activations import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
+from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_mask
 from .gemm import gemm
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
@@ -16,6 +17,8 @@ __all__ = [
     "activation",
     "activation_backward",
     "axpy",
+    "bias_add",
+    "bias_grad",
     "dropout",
     "dropout_mask",
     "gemm",
