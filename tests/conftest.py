@@ -155,3 +155,17 @@ def check_gemm(rng, M, N, K, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.
     if out_mode != "c":
         np.testing.assert_array_equal(c, c_before, err_msg=f"{what}: c was modified")
     return got
+
+
+# ---- backends for ops that run on both: the CPU kernels, and the CUDA kernels in the simulator
+BACKENDS = ["cpu"] + (["cuda_sim"] if sinapse.cuda.simulator_built() else [])
+
+
+def on(backend: str):
+    """Context in which ops run on ``backend``: the CPU, or the CUDA kernels in the simulator
+    with guard pages and the shared-memory race check (the strictest mode)."""
+    import contextlib
+
+    if backend == "cuda_sim":
+        return sinapse.cuda.simulate(checked=True, racecheck=True)
+    return contextlib.nullcontext()

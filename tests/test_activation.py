@@ -2,22 +2,18 @@
 kernels in the simulator, against sinapse.reference; the reference's hand-written
 derivatives against central finite differences of its own forward, in float64."""
 
-import contextlib
-
 import numpy as np
 import pytest
 
 import sinapse
 from sinapse import ops, reference
+
+from conftest import BACKENDS, on
 from sinapse.ops.activation import ALPHA_DEFAULTS, KINDS
 
 NAMES = sorted(KINDS)
 SIZES = [0, 1, 7, 33, 1000, 100_003]  # the last crosses the threading cut-off (and CUDA grid limits are irrelevant)
-BACKENDS = ["cpu"] + (["cuda_sim"] if sinapse.cuda.simulator_built() else [])
 
-
-def on(backend):
-    return sinapse.cuda.simulate(checked=True) if backend == "cuda_sim" else contextlib.nullcontext()
 
 
 def sample(rng, n):

@@ -1,20 +1,15 @@
 """bias_add / bias_grad on the CPU and the simulated CUDA kernels vs the reference;
 determinism of the gradient; shapes from the seed models; bad input."""
 
-import contextlib
-
 import numpy as np
 import pytest
 
-import sinapse
 from sinapse import ops, reference
 
-BACKENDS = ["cpu"] + (["cuda_sim"] if sinapse.cuda.simulator_built() else [])
+from conftest import BACKENDS, on
+
 SHAPES = [(1,), (7,), (3, 1), (128, 10), (2, 5, 5, 65), (32, 13, 13, 3), (0, 4), (4, 0), (2000, 300)]
 
-
-def on(backend):
-    return sinapse.cuda.simulate(checked=True) if backend == "cuda_sim" else contextlib.nullcontext()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -2,20 +2,16 @@
 bit-identical to each other and to the NumPy reference; mask statistics; the backward masks
 gradients identically; inference is the identity; bad arguments."""
 
-import contextlib
-
 import numpy as np
 import pytest
 
 import sinapse
 from sinapse import ops, reference
+
+from conftest import BACKENDS, on
 from sinapse.reference.dropout import philox4x32_10
 
-BACKENDS = ["cpu"] + (["cuda_sim"] if sinapse.cuda.simulator_built() else [])
 
-
-def on(backend):
-    return sinapse.cuda.simulate(checked=True) if backend == "cuda_sim" else contextlib.nullcontext()
 
 
 def test_philox_known_answers():

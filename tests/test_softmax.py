@@ -2,21 +2,16 @@
 kernels, against the reference (whose gradients go through the explicit Jacobian), plus a
 finite-difference check of the reference itself."""
 
-import contextlib
-
 import numpy as np
 import pytest
 
-import sinapse
 from sinapse import ops, reference
 
-BACKENDS = ["cpu"] + (["cuda_sim"] if sinapse.cuda.simulator_built() else [])
+from conftest import BACKENDS, on
+
 # (rows..., cols): 1 column, a block of 128 threads +-1, the MNIST and ImageNet heads.
 SHAPES = [(1, 1), (3, 1), (5, 7), (2, 127), (2, 128), (3, 129), (128, 10), (4, 1000), (2, 3, 5), (0, 4)]
 
-
-def on(backend):
-    return sinapse.cuda.simulate(checked=True, racecheck=True) if backend == "cuda_sim" else contextlib.nullcontext()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
