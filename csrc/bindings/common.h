@@ -41,5 +41,6 @@ void bind_axpy(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_bias(py::module_& m);
+void bind_pooling(py::module_& m);
 
 }  // namespace sinapse::bindings

@@ -5,6 +5,7 @@
 // kernels run on the caller's stream (CuPy's current stream).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <string>
@@ -15,7 +16,9 @@
 #include "../cuda/bias.h"
 #include "../cuda/dropout.h"
 #include "../cuda/check.h"
+#include "pool_geometry.h"
 #include "../cuda/gemm.h"
+#include "../cuda/pooling.h"
 #include "../cuda/softmax.h"
 
 #if defined(SINAPSE_SIM)
@@ -171,6 +174,30 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
     sinapse::cuda::dropout(n, as_ptr<const float>(x), as_ptr<float>(y), rate, seed, offset, as_stream(stream));
   }, py::arg("n"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("rate"), py::arg("seed"), py::arg("offset"),
      py::arg("stream") = 0);
+
+  using Geometry = std::array<int64_t, 12>;
+  m.def("max_pool_forward", [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {
+    const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+    py::gil_scoped_release release;
+    sinapse::cuda::max_pool_forward(p, as_ptr<const float>(x), as_ptr<float>(y), as_stream(stream));
+  }, py::arg("geometry"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("stream") = 0);
+  m.def("max_pool_backward", [](const Geometry& g, std::uintptr_t x, std::uintptr_t dy, std::uintptr_t dx,
+                                std::uintptr_t stream) {
+    const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+    py::gil_scoped_release release;
+    sinapse::cuda::max_pool_backward(p, as_ptr<const float>(x), as_ptr<const float>(dy), as_ptr<float>(dx),
+                                     as_stream(stream));
+  }, py::arg("geometry"), py::arg("x_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("stream") = 0);
+  m.def("avg_pool_forward", [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {
+    const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+    py::gil_scoped_release release;
+    sinapse::cuda::avg_pool_forward(p, as_ptr<const float>(x), as_ptr<float>(y), as_stream(stream));
+  }, py::arg("geometry"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("stream") = 0);
+  m.def("avg_pool_backward", [](const Geometry& g, std::uintptr_t dy, std::uintptr_t dx, std::uintptr_t stream) {
+    const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+    py::gil_scoped_release release;
+    sinapse::cuda::avg_pool_backward(p, as_ptr<const float>(dy), as_ptr<float>(dx), as_stream(stream));
+  }, py::arg("geometry"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("stream") = 0);
 
   m.def("softmax_forward", [](int64_t rows, int64_t cols, std::uintptr_t x, std::uintptr_t y, bool log,
                               std::uintptr_t stream) {

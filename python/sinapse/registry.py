@@ -34,6 +34,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("softmax", ("default",), ("cpu", "cuda")),
         OpInfo("dropout", ("default",), ("cpu", "cuda")),
         OpInfo("bias", ("default",), ("cpu", "cuda")),
+        OpInfo("pooling", ("default",), ("cpu", "cuda")),
     )
 }
 

@@ -10,12 +10,15 @@ from .axpy import axpy
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_mask
 from .gemm import gemm
+from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
 __all__ = [
     "ACTIVATIONS",
     "activation",
     "activation_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
     "axpy",
     "bias_add",
     "bias_grad",
@@ -24,6 +27,8 @@ __all__ = [
     "gemm",
     "log_softmax",
     "log_softmax_backward",
+    "max_pool2d",
+    "max_pool2d_backward",
     "softmax",
     "softmax_backward",
 ]

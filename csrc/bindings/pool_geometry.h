@@ -1,0 +1,24 @@
+// PoolArgs from the tuple of 12 integers sinapse.ops.pooling computes (N, H, W, C, KH, KW,
+// SH, SW, pad_top, pad_left, OH, OW); shared by the CPU and CUDA bindings.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+
+#include "../common/pool_args.h"
+
+namespace sinapse::bindings {
+
+inline PoolArgs pool_args(const std::array<int64_t, 12>& g) {
+  const PoolArgs p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
+  for (int64_t v : g)
+    if (v < 0) throw std::invalid_argument("pooling: negative geometry");
+  if (p.KH < 1 || p.KW < 1 || p.SH < 1 || p.SW < 1) throw std::invalid_argument("pooling: window and strides must be >= 1");
+  // Every output window must hold at least one real pixel (ops guarantees it).
+  if (p.OH > 0 && ((p.OH - 1) * p.SH - p.pad_top >= p.H || (p.OW - 1) * p.SW - p.pad_left >= p.W))
+    throw std::invalid_argument("pooling: an output window lies outside the image");
+  return p;
+}
+
+}  // namespace sinapse::bindings

@@ -1,0 +1,61 @@
+// Max and average pooling on the CPU.
+#include <pybind11/stl.h>
+
+#include "../cpu/pooling.h"
+#include "common.h"
+#include "pool_geometry.h"
+
+namespace sinapse::bindings {
+
+namespace {
+using Geometry = std::array<int64_t, 12>;
+
+void check_sizes(const PoolArgs& p, const F32Array& in, const F32Array& out, bool backward) {
+  const int64_t in_size = p.N * p.H * p.W * p.C, out_size = p.N * p.OH * p.OW * p.C;
+  require(in.size() == (backward ? out_size : in_size) && out.size() == (backward ? in_size : out_size),
+          "pooling: array sizes do not match the geometry");
+}
+}  // namespace
+
+void bind_pooling(py::module_& m) {
+  m.def("max_pool_forward", [](const Geometry& g, const F32Array& x, F32Array& y, int threads) {
+    const PoolArgs p = pool_args(g);
+    check_sizes(p, x, y, false);
+    const float* xp = x.data();
+    float* yp = y.mutable_data();
+    py::gil_scoped_release release;
+    cpu::max_pool_forward(p, xp, yp, resolve_threads(threads));
+  }, py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
+
+  m.def("max_pool_backward", [](const Geometry& g, const F32Array& x, const F32Array& dy, F32Array& dx, int threads) {
+    const PoolArgs p = pool_args(g);
+    check_sizes(p, dy, dx, true);
+    require(x.size() == dx.size(), "pooling: x and dx must have the same size");
+    const float* xp = x.data();
+    const float* gp = dy.data();
+    float* dp = dx.mutable_data();
+    py::gil_scoped_release release;
+    cpu::max_pool_backward(p, xp, gp, dp, resolve_threads(threads));
+  }, py::arg("geometry"), py::arg("x").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
+     py::arg("threads") = 0);
+
+  m.def("avg_pool_forward", [](const Geometry& g, const F32Array& x, F32Array& y, int threads) {
+    const PoolArgs p = pool_args(g);
+    check_sizes(p, x, y, false);
+    const float* xp = x.data();
+    float* yp = y.mutable_data();
+    py::gil_scoped_release release;
+    cpu::avg_pool_forward(p, xp, yp, resolve_threads(threads));
+  }, py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
+
+  m.def("avg_pool_backward", [](const Geometry& g, const F32Array& dy, F32Array& dx, int threads) {
+    const PoolArgs p = pool_args(g);
+    check_sizes(p, dy, dx, true);
+    const float* gp = dy.data();
+    float* dp = dx.mutable_data();
+    py::gil_scoped_release release;
+    cpu::avg_pool_backward(p, gp, dp, resolve_threads(threads));
+  }, py::arg("geometry"), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("threads") = 0);
+}
+
+}  // namespace sinapse::bindings

@@ -1,0 +1,21 @@
+// Max and average pooling over NHWC images, forward and backward, on the CPU.
+// CUDA twin: cuda/pooling.h. Geometry: common/pool_args.h.
+//
+// Max: the maximum over the window's real pixels (padding never wins). Ties go to the first
+// pixel in row-major window order, on both backends. Backward: each input pixel receives the
+// sum, over the windows whose maximum it is, of their dy — gathered per input pixel in
+// increasing (oh, ow) order, so CPU and CUDA add in the same order with no atomics.
+// Average: the mean of the window's real pixels (with "same" padding the divisor counts
+// only pixels inside the image, as Keras). Backward: dy / count spread over the window.
+#pragma once
+
+#include "../common/pool_args.h"
+
+namespace sinapse::cpu {
+
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threads);
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, int max_threads);
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threads);
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, int max_threads);
+
+}  // namespace sinapse::cpu

@@ -1,0 +1,139 @@
+// One thread per output element (forward) or input element (backward, a gather: no
+// atomics), channel fastest, so a warp reads 32 consecutive channels of one pixel.
+#include "pooling.h"
+
+#include "launch.cuh"
+
+namespace sinapse::cuda {
+
+namespace {
+
+__device__ __forceinline__ int64_t at(const PoolArgs& p, int64_t n, int64_t h, int64_t w, int64_t c) {
+  return ((n * p.H + h) * p.W + w) * p.C + c;
+}
+
+__device__ __forceinline__ int64_t out_at(const PoolArgs& p, int64_t n, int64_t oh, int64_t ow, int64_t c) {
+  return ((n * p.OH + oh) * p.OW + ow) * p.C + c;
+}
+
+// Splits a linear index over (n, a, b, c) with extents (., A, B, C).
+__device__ __forceinline__ void unflatten(int64_t i, int64_t A, int64_t B, int64_t C, int64_t& n, int64_t& a,
+                                          int64_t& b, int64_t& c) {
+  c = i % C;
+  i /= C;
+  b = i % B;
+  i /= B;
+  a = i % A;
+  n = i / A;
+}
+
+__global__ void max_pool_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
+  const int64_t total = p.N * p.OH * p.OW * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    int64_t n, oh, ow, c, h0, h1, w0, w1;
+    unflatten(i, p.OH, p.OW, p.C, n, oh, ow, c);
+    pool_window(p, oh, ow, h0, h1, w0, w1);
+    float best = x[at(p, n, h0, w0, c)];
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t w = w0; w < w1; ++w) {
+        const float v = x[at(p, n, h, w, c)];
+        best = v > best ? v : best;  // strict: the first of equal maxima wins
+      }
+    y[i] = best;
+  }
+}
+
+__device__ bool is_argmax(const PoolArgs& p, const float* x, int64_t n, int64_t oh, int64_t ow, int64_t c, int64_t h,
+                          int64_t w) {
+  int64_t h0, h1, w0, w1;
+  pool_window(p, oh, ow, h0, h1, w0, w1);
+  int64_t best_h = h0, best_w = w0;
+  float best = x[at(p, n, h0, w0, c)];
+  for (int64_t i = h0; i < h1; ++i)
+    for (int64_t j = w0; j < w1; ++j) {
+      const float v = x[at(p, n, i, j, c)];
+      if (v > best) {
+        best = v;
+        best_h = i;
+        best_w = j;
+      }
+    }
+  return best_h == h && best_w == w;
+}
+
+__global__ void max_pool_backward_kernel(PoolArgs p, const float* __restrict__ x, const float* __restrict__ dy,
+                                         float* __restrict__ dx) {
+  const int64_t total = p.N * p.H * p.W * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    int64_t n, h, w, c, oh0, oh1, ow0, ow1;
+    unflatten(i, p.H, p.W, p.C, n, h, w, c);
+    pool_outputs_covering(h, p.KH, p.SH, p.pad_top, p.OH, oh0, oh1);
+    pool_outputs_covering(w, p.KW, p.SW, p.pad_left, p.OW, ow0, ow1);
+    float acc = 0.0f;
+    for (int64_t oh = oh0; oh < oh1; ++oh)
+      for (int64_t ow = ow0; ow < ow1; ++ow)
+        if (is_argmax(p, x, n, oh, ow, c, h, w)) acc += dy[out_at(p, n, oh, ow, c)];
+    dx[i] = acc;
+  }
+}
+
+__global__ void avg_pool_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
+  const int64_t total = p.N * p.OH * p.OW * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    int64_t n, oh, ow, c, h0, h1, w0, w1;
+    unflatten(i, p.OH, p.OW, p.C, n, oh, ow, c);
+    pool_window(p, oh, ow, h0, h1, w0, w1);
+    float sum = 0.0f;
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t w = w0; w < w1; ++w) sum += x[at(p, n, h, w, c)];
+    y[i] = sum * (1.0f / static_cast<float>((h1 - h0) * (w1 - w0)));
+  }
+}
+
+__global__ void avg_pool_backward_kernel(PoolArgs p, const float* __restrict__ dy, float* __restrict__ dx) {
+  const int64_t total = p.N * p.H * p.W * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    int64_t n, h, w, c, oh0, oh1, ow0, ow1;
+    unflatten(i, p.H, p.W, p.C, n, h, w, c);
+    pool_outputs_covering(h, p.KH, p.SH, p.pad_top, p.OH, oh0, oh1);
+    pool_outputs_covering(w, p.KW, p.SW, p.pad_left, p.OW, ow0, ow1);
+    float acc = 0.0f;
+    for (int64_t oh = oh0; oh < oh1; ++oh)
+      for (int64_t ow = ow0; ow < ow1; ++ow) {
+        int64_t h0, h1, w0, w1;
+        pool_window(p, oh, ow, h0, h1, w0, w1);
+        acc += dy[out_at(p, n, oh, ow, c)] * (1.0f / static_cast<float>((h1 - h0) * (w1 - w0)));
+      }
+    dx[i] = acc;
+  }
+}
+
+constexpr int kBlock = 256;
+dim3 grid_for(int64_t total) {
+  const int64_t blocks = (total + kBlock - 1) / kBlock;
+  return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+}
+
+}  // namespace
+
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream) {
+  launch("max_pool_forward_kernel", max_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0,
+         stream, p, x, y);
+}
+
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, cudaStream_t stream) {
+  launch("max_pool_backward_kernel", max_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
+         stream, p, x, dy, dx);
+}
+
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream) {
+  launch("avg_pool_forward_kernel", avg_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0,
+         stream, p, x, y);
+}
+
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, cudaStream_t stream) {
+  launch("avg_pool_backward_kernel", avg_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
+         stream, p, dy, dx);
+}
+
+}  // namespace sinapse::cuda

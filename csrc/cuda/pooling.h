@@ -1,0 +1,15 @@
+// Max and average pooling over NHWC images on the GPU. CPU twin: cpu/pooling.h (same
+// window rules, tie-breaking and summation order, so both give the same bits).
+#pragma once
+
+#include "../common/pool_args.h"
+#include "check.h"
+
+namespace sinapse::cuda {
+
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream);
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, cudaStream_t stream);
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream);
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, cudaStream_t stream);
+
+}  // namespace sinapse::cuda

@@ -1,0 +1,107 @@
+"""sinapse.ops max_pool2d / avg_pool2d and their backward, over NHWC images.
+
+Keras semantics: ``pool_size`` and ``strides`` are ints or pairs (strides default to the
+pool size); padding "valid" (windows inside the image) or "same" (output = ceil(in /
+stride), total padding max((out - 1) * stride + pool - in, 0), the extra row/column at the
+bottom/right). Padding never wins a max, and an average divides by the number of real
+pixels in its window. Max ties go to the first pixel in row-major window order, on every
+backend; the backward gathers per input pixel, so it is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import _cpu
+from . import _device, _elementwise
+from ._checks import CPU, backend, check_float32, check_out, check_shape, inspect
+
+
+def _pair(op: str, name: str, value) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair)):
+        raise ValueError(f"{op}: `{name}` must be a positive int or a pair of positive ints, got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
+    """(N, H, W, C, KH, KW, SH, SW, pad_top, pad_left, OH, OW) for an NHWC input ``shape``."""
+    if len(shape) != 4:
+        raise ValueError(f"{op}: `x` must be 4-D (N, H, W, C), got shape {tuple(shape)}.")
+    n, h, w, c = shape
+    kh, kw = _pair(op, "pool_size", pool_size)
+    sh, sw = _pair(op, "strides", pool_size if strides is None else strides)
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode == "valid":
+        if h < kh or w < kw:
+            raise ValueError(f"{op}: pool_size {(kh, kw)} is larger than the input's {(h, w)} with padding='valid'.")
+        oh, ow, top, left = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
+    elif mode == "same":
+        oh, ow = math.ceil(h / sh), math.ceil(w / sw)
+        top = max((oh - 1) * sh + kh - h, 0) // 2
+        left = max((ow - 1) * sw + kw - w, 0) // 2
+    else:
+        raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}.")
+    return (n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
+
+
+def _forward(op, kind, x, pool_size, strides, padding, out):
+    xi = inspect(op, "x", x)
+    oi = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {"x": xi, **({"out": oi} if oi else {})})
+    check_float32(op, "x", xi)
+    g = geometry(op, xi.shape, pool_size, strides, padding)
+    out_shape = (g[0], g[10], g[11], g[3])
+    if oi is None:
+        out = _device.empty(device, out_shape)
+        oi = inspect(op, "out", out)
+    else:
+        check_out(op, oi, out_shape, {"x": xi})
+    if device == CPU:
+        getattr(_cpu, f"{kind}_pool_forward")(g, x, out, 0)
+        return out
+    with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as ptr:
+        getattr(_device.kernels(device), f"{kind}_pool_forward")(g, ptr["x"], ptr["out"], _device.stream(device))
+    return out
+
+
+def _backward(op, kind, dy, x, pool_size, strides, padding, out):
+    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, others={"dy": dy})
+    g = geometry(op, infos["x"].shape, pool_size, strides, padding)
+    check_float32(op, "dy", infos["dy"])
+    check_shape(op, "dy", infos["dy"], (g[0], g[10], g[11], g[3]), "the forward's output shape")
+    if device == CPU:
+        if kind == "max":
+            _cpu.max_pool_backward(g, x, dy, out, 0)
+        else:
+            _cpu.avg_pool_backward(g, dy, out, 0)
+        return out
+    buffers = {"x": infos["x"], "dy": infos["dy"], "out": out_info}
+    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
+        k = _device.kernels(device)
+        if kind == "max":
+            k.max_pool_backward(g, ptr["x"], ptr["dy"], ptr["out"], _device.stream(device))
+        else:
+            k.avg_pool_backward(g, ptr["dy"], ptr["out"], _device.stream(device))
+    return out
+
+
+def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+    """Max over each window of NHWC ``x``: shape (N, OH, OW, C)."""
+    return _forward("max_pool2d", "max", x, pool_size, strides, padding, out)
+
+
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+    """Mean over each window's real pixels of NHWC ``x``: shape (N, OH, OW, C)."""
+    return _forward("avg_pool2d", "avg", x, pool_size, strides, padding, out)
+
+
+def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+    """Gradient with respect to x: each window's dy goes to its (first) maximum."""
+    return _backward("max_pool2d_backward", "max", dy, x, pool_size, strides, padding, out)
+
+
+def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+    """Gradient with respect to x (x gives the shape): dy / count spread over each window."""
+    return _backward("avg_pool2d_backward", "avg", dy, x, pool_size, strides, padding, out)
