@@ -15,6 +15,12 @@ import numpy as np
 import pytest
 
 import sinapse
+from hypothesis import HealthCheck, settings
+
+# Hypothesis everywhere: reproducible examples, no timing-based failures on a busy machine.
+settings.register_profile("sinapse", deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("sinapse")
 from sinapse import reference
 from sinapse.registry import OPS
 

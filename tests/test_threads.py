@@ -94,7 +94,8 @@ def test_gemm_releases_the_gil(restore_threads):
     inside = [x for x in ticks if t0 < x < t1]
     # With the GIL held for the whole call, at most one tick could squeeze in before the
     # kernel starts; released, the ticker runs every few hundred microseconds.
-    assert len(inside) >= 5, f"{len(inside)} ticks during a {1e3 * (t1 - t0):.1f} ms GEMM"
+    # A kernel that kept the GIL would allow at most one; be lenient about a slow scheduler.
+    assert len(inside) >= 3, f"{len(inside)} ticks during a {1e3 * (t1 - t0):.1f} ms GEMM"
 
 
 @pytest.mark.parametrize("batch", [1, 16, 32, 64, 128])
