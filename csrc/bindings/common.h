@@ -42,5 +42,6 @@ void bind_activation(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_bias(py::module_& m);
 void bind_pooling(py::module_& m);
+void bind_losses(py::module_& m);
 
 }  // namespace sinapse::bindings

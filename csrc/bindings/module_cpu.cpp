@@ -10,4 +10,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_dropout(m);
   sinapse::bindings::bind_bias(m);
   sinapse::bindings::bind_pooling(m);
+  sinapse::bindings::bind_losses(m);
 }

@@ -18,6 +18,7 @@
 #include "../cuda/check.h"
 #include "pool_geometry.h"
 #include "../cuda/gemm.h"
+#include "../cuda/losses.h"
 #include "../cuda/pooling.h"
 #include "../cuda/softmax.h"
 
@@ -174,6 +175,19 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
     sinapse::cuda::dropout(n, as_ptr<const float>(x), as_ptr<float>(y), rate, seed, offset, as_stream(stream));
   }, py::arg("n"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("rate"), py::arg("seed"), py::arg("offset"),
      py::arg("stream") = 0);
+
+  m.def("loss", [](int kind, bool from_logits, int64_t rows, int64_t cols, std::uintptr_t y_true,
+                   std::uintptr_t labels, std::uintptr_t y_pred, std::uintptr_t weights, float delta, float grad_scale,
+                   std::uintptr_t per_row, std::uintptr_t grad, std::uintptr_t total, std::uintptr_t stream) {
+    if (kind < 0 || kind > 5) throw std::invalid_argument("loss: kind code out of range");
+    const sinapse::LossArgs a{static_cast<sinapse::LossKind>(kind), from_logits, rows, cols, as_ptr<const float>(y_true),
+                              as_ptr<const int32_t>(labels), as_ptr<const float>(y_pred), as_ptr<const float>(weights),
+                              delta, grad_scale, as_ptr<float>(per_row), as_ptr<float>(grad)};
+    py::gil_scoped_release release;
+    sinapse::cuda::loss(a, as_ptr<float>(total), as_stream(stream));
+  }, py::arg("kind"), py::arg("from_logits"), py::arg("rows"), py::arg("cols"), py::arg("y_true_ptr"),
+     py::arg("labels_ptr"), py::arg("y_pred_ptr"), py::arg("weights_ptr"), py::arg("delta"), py::arg("grad_scale"),
+     py::arg("per_row_ptr"), py::arg("grad_ptr"), py::arg("total_ptr"), py::arg("stream") = 0);
 
   using Geometry = std::array<int64_t, 12>;
   m.def("max_pool_forward", [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {

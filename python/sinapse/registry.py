@@ -35,6 +35,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("dropout", ("default",), ("cpu", "cuda")),
         OpInfo("bias", ("default",), ("cpu", "cuda")),
         OpInfo("pooling", ("default",), ("cpu", "cuda")),
+        OpInfo("losses", ("default",), ("cpu", "cuda")),
     )
 }
 

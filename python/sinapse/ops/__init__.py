@@ -11,6 +11,7 @@ from .axpy import axpy
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_backward
 from .gemm import ACTIVATIONS, gemm
+from .losses import loss
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
@@ -28,6 +29,7 @@ __all__ = [
     "gemm",
     "log_softmax",
     "log_softmax_backward",
+    "loss",
     "max_pool2d",
     "max_pool2d_backward",
     "softmax",

@@ -88,6 +88,17 @@ def check_float32(op: str, name: str, info: ArrayInfo, ndim: int | None = None) 
         )
 
 
+def check_int32(op: str, name: str, info: ArrayInfo) -> None:
+    """Integer class labels: int32 and C-contiguous (kernels index with them)."""
+    if info.dtype != np.int32:
+        raise TypeError(
+            f"{op}: `{name}` must be int32 class labels, got {info.describe()}. "
+            f"Convert them once: labels.astype(np.int32)."
+        )
+    if not info.c_contiguous:
+        raise ValueError(f"{op}: `{name}` must be C-contiguous, got {info.describe()}. Use np.ascontiguousarray(x).")
+
+
 def check_shape(op: str, name: str, info: ArrayInfo, shape: tuple[int, ...], why: str) -> None:
     if tuple(info.shape) != tuple(shape):
         raise ValueError(f"{op}: `{name}` must have shape {tuple(shape)} ({why}), got {info.describe()}.")

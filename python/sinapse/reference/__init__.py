@@ -10,6 +10,7 @@ from .axpy import axpy
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_mask
 from .gemm import gemm
+from .losses import loss
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
@@ -27,6 +28,7 @@ __all__ = [
     "gemm",
     "log_softmax",
     "log_softmax_backward",
+    "loss",
     "max_pool2d",
     "max_pool2d_backward",
     "softmax",

@@ -1,0 +1,135 @@
+// Losses and their gradients with respect to the prediction, one row (sample) at a time —
+// one SINAPSE_HD definition used by the CPU kernel (a loop over rows) and the CUDA kernel
+// (a thread per row). Definitions follow Keras (keras.losses), including its clipping of
+// probabilities to [eps, 1 - eps] with eps = 1e-7 and the normalisation of categorical
+// probabilities by their sum; with logits, softmax/sigmoid is fused in and the gradient is
+// the (p - y) form.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "macros.h"
+
+namespace sinapse {
+
+enum class LossKind : int { mse = 0, mae = 1, huber = 2, binary_crossentropy = 3, categorical_crossentropy = 4,
+                            sparse_categorical_crossentropy = 5 };
+
+struct LossArgs {
+  LossKind kind;
+  bool from_logits;
+  int64_t rows, cols;       // y_pred is rows x cols; the loss of a row averages (or sums) its cols
+  const float* y_true;      // rows x cols (null for the sparse kind)
+  const int32_t* labels;    // rows (sparse kind only), each in [0, cols)
+  const float* y_pred;      // rows x cols: predictions, probabilities or logits
+  const float* weights;     // rows, or null (all 1)
+  float delta;              // huber
+  float grad_scale;         // 1 / rows for the mean reduction, 1 for sum
+  float* per_row;           // rows: weight * loss of each row
+  float* grad;              // rows x cols, or null: d(reduced loss) / d y_pred
+};
+
+namespace loss_detail {
+constexpr float kEps = 1e-7f;
+SINAPSE_HD float sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); }
+SINAPSE_HD float clip(float x) { return x < kEps ? kEps : (x > 1.0f - kEps ? 1.0f - kEps : x); }
+SINAPSE_HD bool inside(float x) { return x >= kEps && x <= 1.0f - kEps; }  // where clip passes the gradient
+SINAPSE_HD float sigmoid(float x) {
+  if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+  const float e = expf(x);
+  return e / (1.0f + e);
+}
+}  // namespace loss_detail
+
+SINAPSE_HD void loss_row(const LossArgs& a, int64_t i) {
+  using namespace loss_detail;
+  const int64_t D = a.cols;
+  const float* p = a.y_pred + i * D;
+  const float* t = a.y_true ? a.y_true + i * D : nullptr;
+  float* g = a.grad ? a.grad + i * D : nullptr;
+  const float w = a.weights ? a.weights[i] : 1.0f;
+  const float gs = w * a.grad_scale;
+  const int32_t label = a.labels ? a.labels[i] : -1;
+  auto target = [&](int64_t j) { return t ? t[j] : (j == label ? 1.0f : 0.0f); };
+  float loss = 0.0f;
+  switch (a.kind) {
+    case LossKind::mse:
+    case LossKind::mae:
+    case LossKind::huber: {
+      for (int64_t j = 0; j < D; ++j) {
+        const float d = p[j] - t[j], ad = fabsf(d);
+        float l, dl;
+        if (a.kind == LossKind::mse) {
+          l = d * d;
+          dl = 2.0f * d;
+        } else if (a.kind == LossKind::mae) {
+          l = ad;
+          dl = sign(d);
+        } else if (ad <= a.delta) {
+          l = 0.5f * d * d;
+          dl = d;
+        } else {
+          l = a.delta * (ad - 0.5f * a.delta);
+          dl = a.delta * sign(d);
+        }
+        loss += l;
+        if (g) g[j] = gs * dl / static_cast<float>(D);
+      }
+      loss /= static_cast<float>(D);
+      break;
+    }
+    case LossKind::binary_crossentropy: {
+      for (int64_t j = 0; j < D; ++j) {
+        float l, dl;
+        if (a.from_logits) {  // max(z, 0) - z y + log(1 + e^-|z|): stable for any z
+          const float z = p[j];
+          l = fmaxf(z, 0.0f) - z * t[j] + log1pf(expf(-fabsf(z)));
+          dl = sigmoid(z) - t[j];
+        } else {
+          const float q = clip(p[j]);
+          l = -(t[j] * logf(q) + (1.0f - t[j]) * logf(1.0f - q));
+          dl = inside(p[j]) ? (q - t[j]) / (q * (1.0f - q)) : 0.0f;
+        }
+        loss += l;
+        if (g) g[j] = gs * dl / static_cast<float>(D);
+      }
+      loss /= static_cast<float>(D);
+      break;
+    }
+    case LossKind::categorical_crossentropy:
+    case LossKind::sparse_categorical_crossentropy: {
+      float ysum = 0.0f;
+      for (int64_t j = 0; j < D; ++j) ysum += target(j);
+      if (a.from_logits) {  // -sum y log softmax(z) = lse * sum(y) - sum(y z); grad = p sum(y) - y
+        float m = p[0];
+        for (int64_t j = 1; j < D; ++j) m = fmaxf(m, p[j]);
+        float s = 0.0f;
+        for (int64_t j = 0; j < D; ++j) s += expf(p[j] - m);
+        const float lse = m + logf(s);
+        for (int64_t j = 0; j < D; ++j) {
+          loss += target(j) * (lse - p[j]);
+          if (g) g[j] = gs * (expf(p[j] - lse) * ysum - target(j));
+        }
+      } else {  // q = p / sum(p), clipped: -sum y log q; the gradient flows through both
+        float s = 0.0f;
+        for (int64_t j = 0; j < D; ++j) s += p[j];
+        float dot = 0.0f;  // sum_k g_k q_k with g_k = d loss / d q_k
+        for (int64_t j = 0; j < D; ++j) {
+          const float q = p[j] / s, qc = clip(q);
+          loss -= target(j) * logf(qc);
+          dot += (inside(q) ? -target(j) / qc : 0.0f) * q;
+        }
+        if (g)
+          for (int64_t j = 0; j < D; ++j) {
+            const float q = p[j] / s, qc = clip(q);
+            g[j] = gs * ((inside(q) ? -target(j) / qc : 0.0f) - dot) / s;
+          }
+      }
+      break;
+    }
+  }
+  a.per_row[i] = w * loss;
+}
+
+}  // namespace sinapse

@@ -1,0 +1,95 @@
+"""sinapse.ops.loss: a loss and, on request, its gradient with respect to y_pred.
+
+Keras's definitions (keras.losses): each sample's loss averages over the last axis (mse,
+mae, huber, binary_crossentropy) or sums over the classes (categorical_crossentropy,
+sparse_categorical_crossentropy); probabilities are clipped to [1e-7, 1 - 1e-7] and, for
+the categorical kinds, normalised to sum to 1; ``from_logits=True`` fuses the sigmoid or
+softmax in, stably, and the gradient takes the (p - y) form. ``sample_weight`` scales each
+sample; ``reduction="mean"`` divides the weighted sum by the number of samples (Keras's
+"sum_over_batch_size"), ``"sum"`` does not. All leading axes count as samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _cpu
+from . import _device
+from ._checks import CPU, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
+
+KINDS = {
+    "mse": 0, "mean_squared_error": 0, "mae": 1, "mean_absolute_error": 1, "huber": 2,
+    "binary_crossentropy": 3, "categorical_crossentropy": 4, "sparse_categorical_crossentropy": 5,
+}
+_LOGIT_KINDS = {3, 4, 5}
+
+
+def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_weight=None, delta=1.0,
+         grad=False, grad_out=None):
+    """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
+
+    y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
+    (...) for sparse_categorical_crossentropy. sample_weight: float32 of shape (...).
+    grad_out: optional preallocated array for the gradient (shape of y_pred).
+    """
+    op = "loss"
+    if not isinstance(name, str) or name not in KINDS:
+        raise ValueError(f"{op}: unknown loss {name!r}; expected one of {', '.join(KINDS)}.")
+    kind = KINDS[name]
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"{op}: reduction must be 'mean' or 'sum', got {reduction!r}.")
+    if from_logits and kind not in _LOGIT_KINDS:
+        raise ValueError(f"{op}: from_logits applies to the cross-entropies, not to {name!r}.")
+    delta = as_float(op, "delta", delta)
+    if not (delta > 0 and math.isfinite(delta)):
+        raise ValueError(f"{op}: delta must be positive and finite, got {delta}.")
+
+    pi, ti = inspect(op, "y_pred", y_pred), inspect(op, "y_true", y_true)
+    wi = inspect(op, "sample_weight", sample_weight) if sample_weight is not None else None
+    gi = inspect(op, "grad_out", grad_out) if grad_out is not None else None
+    arrays = {"y_pred": pi, "y_true": ti, **({"sample_weight": wi} if wi else {}), **({"grad_out": gi} if gi else {})}
+    device = backend(op, arrays)
+    check_float32(op, "y_pred", pi)
+    if len(pi.shape) < 1 or pi.shape[-1] == 0 or int(np.prod(pi.shape)) == 0:
+        raise ValueError(f"{op}: `y_pred` must hold at least one sample of at least one value, got {pi.describe()}.")
+    lead, cols = tuple(pi.shape[:-1]), pi.shape[-1]
+    rows = int(np.prod(lead)) if lead else 1
+    sparse = kind == KINDS["sparse_categorical_crossentropy"]
+    if sparse:
+        check_int32(op, "y_true", ti)
+        check_shape(op, "y_true", ti, lead, "one class label per sample")
+        if int(y_true.min()) < 0 or int(y_true.max()) >= cols:
+            raise ValueError(f"{op}: labels must be in [0, {cols}), got values in [{int(y_true.min())}, "
+                             f"{int(y_true.max())}].")
+    else:
+        check_float32(op, "y_true", ti)
+        check_shape(op, "y_true", ti, pi.shape, "the shape of y_pred")
+    if wi is not None:
+        check_float32(op, "sample_weight", wi)
+        check_shape(op, "sample_weight", wi, lead, "one weight per sample")
+
+    if grad:
+        if gi is None:
+            grad_out = _device.empty(device, pi.shape)
+            gi = inspect(op, "grad_out", grad_out)
+        else:
+            check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"})
+    per_row = _device.empty(device, (rows,))
+    grad_scale = 1.0 / rows if reduction == "mean" else 1.0
+    if device == CPU:
+        total = _cpu.loss(kind, bool(from_logits), None if sparse else y_true, y_true if sparse else None, y_pred,
+                          sample_weight, delta, grad_scale, per_row, grad_out if grad else None, 0)
+    else:
+        total_buf = _device.empty(device, (1,))
+        buffers = {"y_pred": pi, "y_true": ti, "weights": wi, "per_row": inspect(op, "per_row", per_row),
+                   "grad": gi if grad else None, "total": inspect(op, "total", total_buf)}
+        with _device.kernel_addresses(device, buffers, written=("per_row", "grad", "total")) as ptr:
+            _device.kernels(device).loss(
+                kind, bool(from_logits), rows, cols, 0 if sparse else ptr["y_true"], ptr["y_true"] if sparse else 0,
+                ptr["y_pred"], ptr["weights"], delta, grad_scale, ptr["per_row"], ptr["grad"], ptr["total"],
+                _device.stream(device))
+        total = float(total_buf[0])
+    value = total * grad_scale
+    return (value, grad_out) if grad else value
