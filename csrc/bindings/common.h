@@ -43,5 +43,6 @@ void bind_dropout(py::module_& m);
 void bind_bias(py::module_& m);
 void bind_pooling(py::module_& m);
 void bind_losses(py::module_& m);
+void bind_batch_norm(py::module_& m);
 
 }  // namespace sinapse::bindings

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_bias(m);
   sinapse::bindings::bind_pooling(m);
   sinapse::bindings::bind_losses(m);
+  sinapse::bindings::bind_batch_norm(m);
 }

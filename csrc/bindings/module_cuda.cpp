@@ -13,6 +13,7 @@
 #include "../common/threading.h"
 #include "../cuda/activation.h"
 #include "../cuda/axpy.h"
+#include "../cuda/batch_norm.h"
 #include "../cuda/bias.h"
 #include "../cuda/dropout.h"
 #include "../cuda/check.h"
@@ -188,6 +189,32 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   }, py::arg("kind"), py::arg("from_logits"), py::arg("rows"), py::arg("cols"), py::arg("y_true_ptr"),
      py::arg("labels_ptr"), py::arg("y_pred_ptr"), py::arg("weights_ptr"), py::arg("delta"), py::arg("grad_scale"),
      py::arg("per_row_ptr"), py::arg("grad_ptr"), py::arg("total_ptr"), py::arg("stream") = 0);
+
+  using U = std::uintptr_t;
+  m.def("batch_norm_train", [](int64_t rows, int64_t channels, U x, U gamma, U beta, U running_mean, U running_var,
+                               float momentum, float epsilon, U y, U save_mean, U save_invstd, U stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::batch_norm_train(rows, channels, as_ptr<const float>(x), as_ptr<const float>(gamma),
+                                    as_ptr<const float>(beta), as_ptr<float>(running_mean), as_ptr<float>(running_var),
+                                    momentum, epsilon, as_ptr<float>(y), as_ptr<float>(save_mean),
+                                    as_ptr<float>(save_invstd), as_stream(stream));
+  });
+  m.def("batch_norm_infer", [](int64_t rows, int64_t channels, U x, U gamma, U beta, U running_mean, U running_var,
+                               float epsilon, U y, U save_invstd, U stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::batch_norm_infer(rows, channels, as_ptr<const float>(x), as_ptr<const float>(gamma),
+                                    as_ptr<const float>(beta), as_ptr<const float>(running_mean),
+                                    as_ptr<const float>(running_var), epsilon, as_ptr<float>(y),
+                                    as_ptr<float>(save_invstd), as_stream(stream));
+  });
+  m.def("batch_norm_backward", [](int64_t rows, int64_t channels, U x, U dy, U gamma, U mean, U invstd, bool training,
+                                  U dx, U dgamma, U dbeta, U stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::batch_norm_backward(rows, channels, as_ptr<const float>(x), as_ptr<const float>(dy),
+                                       as_ptr<const float>(gamma), as_ptr<const float>(mean),
+                                       as_ptr<const float>(invstd), training, as_ptr<float>(dx), as_ptr<float>(dgamma),
+                                       as_ptr<float>(dbeta), as_stream(stream));
+  });
 
   using Geometry = std::array<int64_t, 12>;
   m.def("max_pool_forward", [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {

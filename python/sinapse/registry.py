@@ -36,6 +36,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("bias", ("default",), ("cpu", "cuda")),
         OpInfo("pooling", ("default",), ("cpu", "cuda")),
         OpInfo("losses", ("default",), ("cpu", "cuda")),
+        OpInfo("batch_norm", ("default",), ("cpu", "cuda")),
     )
 }
 

@@ -8,6 +8,7 @@ float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how
 
 from .activation import activation, activation_backward
 from .axpy import axpy
+from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_backward
 from .gemm import ACTIVATIONS, gemm
@@ -22,6 +23,8 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",
     "axpy",
+    "batch_norm",
+    "batch_norm_backward",
     "bias_add",
     "bias_grad",
     "dropout",

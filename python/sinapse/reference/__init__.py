@@ -7,6 +7,7 @@ function works in float32 and in float64; gradient checks use float64.
 
 from .activations import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
+from .batch_norm import batch_norm
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_mask
 from .gemm import gemm
@@ -21,6 +22,7 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",
     "axpy",
+    "batch_norm",
     "bias_add",
     "bias_grad",
     "dropout",

@@ -1,0 +1,42 @@
+// Per-column sums over a rows x cols matrix (the channel sums of NHWC tensors), used by
+// bias_grad and batch norm. Deterministic: each thread sums a fixed, contiguous range of
+// rows into its own partial row, in double; the partials are added in thread order. The
+// result depends only on the shape, the data and the thread count — never on timing.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "../common/threading.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace sinapse::cpu {
+
+// out[c] = sum_r value(r, c) for c < cols; `value` returns a double.
+template <typename Value>
+void column_reduce(int64_t rows, int64_t cols, Value value, double* out, int max_threads) {
+  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * cols, 32768));
+  std::vector<double> partial(static_cast<size_t>(nthreads) * cols, 0.0);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    const int t = 0, nt = 1;
+#endif
+    double* acc = partial.data() + static_cast<size_t>(t) * cols;
+    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; ++r)
+      for (int64_t c = 0; c < cols; ++c) acc[c] += value(r, c);
+  }
+  for (int64_t c = 0; c < cols; ++c) {
+    double s = 0.0;
+    for (int t = 0; t < nthreads; ++t) s += partial[static_cast<size_t>(t) * cols + c];
+    out[c] = s;
+  }
+}
+
+}  // namespace sinapse::cpu

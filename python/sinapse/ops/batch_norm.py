@@ -1,0 +1,88 @@
+"""sinapse.ops.batch_norm / batch_norm_backward over the channel (last) axis (NHWC).
+
+Keras's BatchNormalization: momentum 0.99 and epsilon 1e-3 by default; in training the
+batch mean and biased variance normalise x and update the running statistics in place
+(``running = momentum * running + (1 - momentum) * batch``); in inference the running
+statistics normalise x. ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import _cpu
+from . import _device, _elementwise
+from ._checks import CPU, as_float, check_float32, check_shape, inspect
+
+
+def _channel_arrays(op, infos, channels, names):
+    for name in names:
+        check_float32(op, name, infos[name], ndim=1)
+        check_shape(op, name, infos[name], (channels,), "one value per channel (the last axis of x)")
+
+
+def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None):
+    """Returns ``(y, mean, invstd)``; hand mean and invstd to batch_norm_backward.
+
+    training=True: batch statistics, running_mean/running_var updated in place.
+    training=False: the running statistics; nothing is updated.
+    """
+    op = "batch_norm"
+    momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum}.")
+    if not (epsilon > 0 and math.isfinite(epsilon)):
+        raise ValueError(f"{op}: epsilon must be positive and finite, got {epsilon}.")
+    others = {"gamma": gamma, "beta": beta, "running_mean": running_mean, "running_var": running_var}
+    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others=others)
+    channels = infos["x"].shape[-1]
+    if channels == 0 or infos["x"].obj.size == 0:
+        raise ValueError(f"{op}: `x` must hold at least one value per channel, got {infos['x'].describe()}.")
+    _channel_arrays(op, infos, channels, others)
+    rows = infos["x"].obj.size // channels
+    if training and not (infos["running_mean"].writeable and infos["running_var"].writeable):
+        raise ValueError(f"{op}: running_mean and running_var are updated in place in training: they must be writeable.")
+    mean = _device.empty(device, (channels,)) if training else running_mean
+    invstd = _device.empty(device, (channels,))
+    if device == CPU:
+        if training:
+            _cpu.batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, epsilon, out, mean, invstd, 0)
+        else:
+            _cpu.batch_norm_infer(x, gamma, beta, running_mean, running_var, epsilon, out, invstd, 0)
+        return out, mean, invstd
+
+    buffers = {**infos, "out": out_info, "mean": inspect(op, "mean", mean), "invstd": inspect(op, "invstd", invstd)}
+    written = ("out", "mean", "invstd", "running_mean", "running_var") if training else ("out", "invstd")
+    with _device.kernel_addresses(device, buffers, written=written) as p:
+        k, s = _device.kernels(device), _device.stream(device)
+        if training:
+            k.batch_norm_train(rows, channels, p["x"], p["gamma"], p["beta"], p["running_mean"], p["running_var"],
+                               momentum, epsilon, p["out"], p["mean"], p["invstd"], s)
+        else:
+            k.batch_norm_infer(rows, channels, p["x"], p["gamma"], p["beta"], p["running_mean"], p["running_var"],
+                               epsilon, p["out"], p["invstd"], s)
+    return out, mean, invstd
+
+
+def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
+    """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd."""
+    op = "batch_norm_backward"
+    others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
+    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others)
+    check_shape(op, "x", infos["x"], infos["dy"].shape, "the shape of dy")
+    channels = infos["dy"].shape[-1]
+    if channels == 0 or infos["dy"].obj.size == 0:
+        raise ValueError(f"{op}: `dy` must hold at least one value per channel, got {infos['dy'].describe()}.")
+    _channel_arrays(op, infos, channels, ("gamma", "mean", "invstd"))
+    rows = infos["dy"].obj.size // channels
+    dgamma, dbeta = _device.empty(device, (channels,)), _device.empty(device, (channels,))
+    if device == CPU:
+        _cpu.batch_norm_backward(x, dy, gamma, mean, invstd, bool(training), out, dgamma, dbeta, 0)
+        return out, dgamma, dbeta
+
+    buffers = {**infos, "out": out_info, "dgamma": inspect(op, "dgamma", dgamma), "dbeta": inspect(op, "dbeta", dbeta)}
+    with _device.kernel_addresses(device, buffers, written=("out", "dgamma", "dbeta")) as p:
+        _device.kernels(device).batch_norm_backward(rows, channels, p["x"], p["dy"], p["gamma"], p["mean"],
+                                                    p["invstd"], bool(training), p["out"], p["dgamma"], p["dbeta"],
+                                                    _device.stream(device))
+    return out, dgamma, dbeta
