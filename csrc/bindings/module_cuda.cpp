@@ -15,8 +15,10 @@
 #include "../cuda/axpy.h"
 #include "../cuda/batch_norm.h"
 #include "../cuda/bias.h"
+#include "../cuda/conv2d.h"
 #include "../cuda/dropout.h"
 #include "../cuda/check.h"
+#include "conv_geometry.h"
 #include "pool_geometry.h"
 #include "../cuda/gemm.h"
 #include "../cuda/losses.h"
@@ -216,6 +218,21 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
                                        as_ptr<float>(dbeta), as_stream(stream));
   });
 
+  m.def("conv2d_forward", [](const sinapse::bindings::ConvGeometry& g, U x, U w, U bias, int activation, U y,
+                             U stream) {
+    if (activation < 0 || activation > 3) throw std::invalid_argument("conv2d: activation code out of range");
+    const sinapse::ConvArgs a = sinapse::bindings::conv_args(g);
+    py::gil_scoped_release release;
+    sinapse::cuda::conv2d_forward(a, as_ptr<const float>(x), as_ptr<const float>(w), as_ptr<const float>(bias),
+                                  static_cast<sinapse::Activation>(activation), as_ptr<float>(y), as_stream(stream));
+  });
+  m.def("conv2d_backward", [](const sinapse::bindings::ConvGeometry& g, U x, U w, U dy, U dx, U dw, U db, U stream) {
+    const sinapse::ConvArgs a = sinapse::bindings::conv_args(g);
+    py::gil_scoped_release release;
+    sinapse::cuda::conv2d_backward(a, as_ptr<const float>(x), as_ptr<const float>(w), as_ptr<const float>(dy),
+                                   as_ptr<float>(dx), as_ptr<float>(dw), as_ptr<float>(db), as_stream(stream));
+  });
+
   using Geometry = std::array<int64_t, 12>;
   m.def("max_pool_forward", [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {
     const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
@@ -272,6 +289,14 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
     py::gil_scoped_release release;
     sinapse::cuda::gemm_mutant(g, which, nullptr);
   }, SINAPSE_GEMM_ARGS, py::arg("which"), "A deliberately broken GEMM variant (tests prove they catch it).");
+
+  m.def("conv2d_mutant", [](const sinapse::bindings::ConvGeometry& g, std::uintptr_t x, std::uintptr_t w,
+                            std::uintptr_t y, const std::string& which) {
+    const sinapse::ConvArgs a = sinapse::bindings::conv_args(g);
+    py::gil_scoped_release release;
+    sinapse::cuda::conv2d_mutant(a, as_ptr<const float>(x), as_ptr<const float>(w), as_ptr<float>(y), which);
+  }, py::arg("geometry"), py::arg("x_ptr"), py::arg("w_ptr"), py::arg("y_ptr"), py::arg("which"),
+     "A deliberately broken conv2d kernel (tests prove they catch it).");
 
   m.def("selftest", [](const std::string& name, std::uintptr_t in, std::uintptr_t out, unsigned blocks, unsigned threads) {
     py::gil_scoped_release release;

@@ -8,6 +8,7 @@ float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how
 
 from .activation import activation, activation_backward
 from .axpy import axpy
+from .conv2d import conv2d, conv2d_backward
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_backward
@@ -27,6 +28,8 @@ __all__ = [
     "batch_norm_backward",
     "bias_add",
     "bias_grad",
+    "conv2d",
+    "conv2d_backward",
     "dropout",
     "dropout_backward",
     "gemm",

@@ -7,6 +7,7 @@ function works in float32 and in float64; gradient checks use float64.
 
 from .activations import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
+from .conv2d import conv2d, conv2d_backward
 from .batch_norm import batch_norm
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_mask
@@ -25,6 +26,8 @@ __all__ = [
     "batch_norm",
     "bias_add",
     "bias_grad",
+    "conv2d",
+    "conv2d_backward",
     "dropout",
     "dropout_mask",
     "gemm",

@@ -1,0 +1,24 @@
+// ConvArgs from the tuple of 15 integers sinapse.ops.conv2d computes (N, H, W, C, KH, KW,
+// K, SH, SW, DH, DW, pad_top, pad_left, OH, OW); shared by the CPU and CUDA bindings.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+
+#include "../common/conv_args.h"
+
+namespace sinapse::bindings {
+
+using ConvGeometry = std::array<int64_t, 15>;
+
+inline ConvArgs conv_args(const ConvGeometry& g) {
+  const ConvArgs a{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14]};
+  for (int64_t v : g)
+    if (v < 0) throw std::invalid_argument("conv2d: negative geometry");
+  if (a.KH < 1 || a.KW < 1 || a.SH < 1 || a.SW < 1 || a.DH < 1 || a.DW < 1)
+    throw std::invalid_argument("conv2d: kernel, strides and dilations must be >= 1");
+  return a;
+}
+
+}  // namespace sinapse::bindings

@@ -1,0 +1,27 @@
+// conv2d on the CPU: y[n, oh, ow, k] = sum_{i, j, c} x[n, oh*SH - pt + i*DH, ow*SW - pl + j*DW, c] * w[i, j, c, k]
+// (+ bias[k], then an activation). CUDA twin: cuda/conv2d.h. Geometry: common/conv_args.h.
+//
+// The algorithm is im2col + the tuned GEMM: for a tile of images, each output pixel's
+// receptive field is copied into one row of a (pixels x KH*KW*C) matrix, and
+// y_rows = cols @ w_matrix (w is already that KH*KW*C x K matrix in HWIO), written straight
+// into y (NHWC rows). Tiles over the batch keep the workspace bounded (kConvWorkspaceBytes),
+// so AlexNet-size layers never allocate gigabytes. A 1x1 stride-1 unpadded convolution is
+// a plain GEMM on x itself: no copy at all. The backward reuses the same machinery:
+// dW = cols^T @ dy, dcols = dy @ w^T scattered back by col2im (per image: deterministic).
+#pragma once
+
+#include "../common/conv_args.h"
+#include "../common/cpu_features.h"
+#include "../common/gemm_args.h"
+
+namespace sinapse::cpu {
+
+constexpr int64_t kConvWorkspaceBytes = 32 << 20;
+
+void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
+                    SimdPath path, int max_threads);
+// Any of dx, dw, db may be null (not wanted).
+void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* db, SimdPath path, int max_threads);
+
+}  // namespace sinapse::cpu

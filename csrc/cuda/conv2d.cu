@@ -1,0 +1,116 @@
+#include "conv2d.h"
+
+#include "bias.h"
+#include "launch.cuh"
+
+namespace sinapse::cuda {
+
+namespace {
+
+constexpr int kBlock = 256;
+
+dim3 grid_for(int64_t n) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+}
+
+// One thread per output element (n, oh, ow, k), k fastest: a warp reads the same input
+// pixel (broadcast) and consecutive output channels of w (coalesced).
+template <bool kIgnoreLeftPad>
+__global__ void forward_kernel(ConvArgs a, const float* __restrict__ x, const float* __restrict__ w,
+                               const float* __restrict__ bias, int act, float* __restrict__ y) {
+  const int64_t total = a.N * a.OH * a.OW * a.K, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t pad_left = kIgnoreLeftPad ? 0 : a.pad_left;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
+    const int64_t k = e % a.K, ow = (e / a.K) % a.OW, oh = (e / (a.K * a.OW)) % a.OH, n = e / (a.K * a.OW * a.OH);
+    float acc = 0.0f;
+    for (int64_t i = 0; i < a.KH; ++i) {
+      const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
+      if (h < 0 || h >= a.H) continue;
+      for (int64_t j = 0; j < a.KW; ++j) {
+        const int64_t wc = ow * a.SW - pad_left + j * a.DW;
+        if (wc < 0 || wc >= a.W) continue;
+        const float* xp = x + ((n * a.H + h) * a.W + wc) * a.C;
+        const float* wp = w + (i * a.KW + j) * a.C * a.K + k;
+        for (int64_t c = 0; c < a.C; ++c) acc += xp[c] * wp[c * a.K];
+      }
+    }
+    if (bias) acc += bias[k];
+    y[e] = act::forward(acc, static_cast<ActKind>(act), 0.0f);
+  }
+}
+
+// dx: one thread per input element (n, h, w, c) gathers from the outputs that read it.
+__global__ void backward_data_kernel(ConvArgs a, const float* __restrict__ w, const float* __restrict__ dy,
+                                     float* __restrict__ dx) {
+  const int64_t total = a.N * a.H * a.W * a.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
+    const int64_t c = e % a.C, wc = (e / a.C) % a.W, h = (e / (a.C * a.W)) % a.H, n = e / (a.C * a.W * a.H);
+    float acc = 0.0f;
+    for (int64_t i = 0; i < a.KH; ++i) {
+      const int64_t th = h + a.pad_top - i * a.DH;  // = oh * SH
+      if (th < 0 || th % a.SH != 0 || th / a.SH >= a.OH) continue;
+      const int64_t oh = th / a.SH;
+      for (int64_t j = 0; j < a.KW; ++j) {
+        const int64_t tw = wc + a.pad_left - j * a.DW;
+        if (tw < 0 || tw % a.SW != 0 || tw / a.SW >= a.OW) continue;
+        const int64_t ow = tw / a.SW;
+        const float* g = dy + ((n * a.OH + oh) * a.OW + ow) * a.K;
+        const float* wp = w + ((i * a.KW + j) * a.C + c) * a.K;
+        for (int64_t k = 0; k < a.K; ++k) acc += g[k] * wp[k];
+      }
+    }
+    dx[e] = acc;
+  }
+}
+
+// dw: one thread per weight (i, j, c, k) sums over every output position.
+__global__ void backward_filter_kernel(ConvArgs a, const float* __restrict__ x, const float* __restrict__ dy,
+                                       float* __restrict__ dw) {
+  const int64_t total = a.KH * a.KW * a.C * a.K, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
+    const int64_t k = e % a.K, c = (e / a.K) % a.C, j = (e / (a.K * a.C)) % a.KW, i = e / (a.K * a.C * a.KW);
+    float acc = 0.0f;
+    for (int64_t n = 0; n < a.N; ++n)
+      for (int64_t oh = 0; oh < a.OH; ++oh) {
+        const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
+        if (h < 0 || h >= a.H) continue;
+        for (int64_t ow = 0; ow < a.OW; ++ow) {
+          const int64_t wc = ow * a.SW - a.pad_left + j * a.DW;
+          if (wc < 0 || wc >= a.W) continue;
+          acc += x[((n * a.H + h) * a.W + wc) * a.C + c] * dy[((n * a.OH + oh) * a.OW + ow) * a.K + k];
+        }
+      }
+    dw[e] = acc;
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
+                    cudaStream_t stream) {
+  const int64_t total = a.N * a.OH * a.OW * a.K;
+  launch("conv2d_forward_kernel", forward_kernel<false>, grid_for(total), dim3(kBlock), 0, stream, a, x, w, bias,
+         static_cast<int>(act), y);
+}
+
+void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* db, cudaStream_t stream) {
+  if (dx)
+    launch("conv2d_backward_data_kernel", backward_data_kernel, grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0,
+           stream, a, w, dy, dx);
+  if (dw)
+    launch("conv2d_backward_filter_kernel", backward_filter_kernel, grid_for(a.KH * a.KW * a.C * a.K), dim3(kBlock),
+           0, stream, a, x, dy, dw);
+  if (db) bias_grad(a.N * a.OH * a.OW, a.K, dy, db, stream);
+}
+
+#if defined(SINAPSE_SIM)
+void conv2d_mutant(const ConvArgs& a, const float* x, const float* w, float* y, const std::string& which) {
+  if (which != "forward_nopad") throw std::invalid_argument("conv2d_mutant: unknown mutant '" + which + "'");
+  launch("conv2d_forward_kernel<nopad>", forward_kernel<true>, grid_for(a.N * a.OH * a.OW * a.K), dim3(kBlock), 0,
+         nullptr, a, x, w, static_cast<const float*>(nullptr), 0, y);
+}
+#endif
+
+}  // namespace sinapse::cuda

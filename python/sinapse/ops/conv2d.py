@@ -1,0 +1,120 @@
+"""sinapse.ops.conv2d / conv2d_backward: 2-D convolution, NHWC input, HWIO weights.
+
+``padding`` is "valid", "same" (Keras/TensorFlow: output = ceil(in / stride), total padding
+max((out - 1) * stride + (k - 1) * dilation + 1 - in, 0), the extra row/column at the
+bottom/right) or explicit ``(top, bottom, left, right)``. ``strides`` and ``dilation``
+are ints or pairs. The forward can fuse the bias and an activation (linear, relu,
+sigmoid, tanh); the backward takes dy of the pre-activation output.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import _cpu
+from .. import cpu as _cpu_backend
+from . import _device
+from ._checks import CPU, backend, check_float32, check_out, check_shape, inspect
+from .gemm import ACTIVATIONS
+
+
+def _pair(op, name, value):
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair)):
+        raise ValueError(f"{op}: `{name}` must be a positive int or a pair of positive ints, got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...]:
+    """(N, H, W, C, KH, KW, K, SH, SW, DH, DW, pad_top, pad_left, OH, OW)."""
+    if len(x_shape) != 4:
+        raise ValueError(f"{op}: `x` must be 4-D (N, H, W, C), got shape {tuple(x_shape)}.")
+    if len(w_shape) != 4:
+        raise ValueError(f"{op}: `w` must be 4-D (KH, KW, C, K) (HWIO), got shape {tuple(w_shape)}.")
+    n, h, w, c = x_shape
+    kh, kw, wc, k = w_shape
+    if wc != c:
+        raise ValueError(f"{op}: x has {c} channels but w expects {wc} (x.shape={tuple(x_shape)}, "
+                         f"w.shape={tuple(w_shape)}; weights are HWIO).")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{op}: the kernel must be at least 1x1, got w.shape={tuple(w_shape)}.")
+    sh, sw = _pair(op, "strides", strides)
+    dh, dw = _pair(op, "dilation", dilation)
+    ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent
+    if isinstance(padding, str) and padding.lower() == "same":
+        oh, ow = math.ceil(h / sh), math.ceil(w / sw)
+        top = max((oh - 1) * sh + ekh - h, 0) // 2
+        left = max((ow - 1) * sw + ekw - w, 0) // 2
+    else:
+        if isinstance(padding, str) and padding.lower() == "valid":
+            top = bottom = left = right = 0
+        elif (isinstance(padding, (tuple, list)) and len(padding) == 4
+              and all(isinstance(p, int) and not isinstance(p, bool) for p in padding)):
+            top, bottom, left, right = padding
+            if min(padding) < 0:
+                raise ValueError(f"{op}: padding must not be negative, got {tuple(padding)}.")
+        else:
+            raise ValueError(f"{op}: padding must be 'valid', 'same' or (top, bottom, left, right), got {padding!r}.")
+        if h + top + bottom < ekh or w + left + right < ekw:
+            raise ValueError(f"{op}: the kernel ({ekh}x{ekw} with dilation) is larger than the padded input "
+                             f"({h + top + bottom}x{w + left + right}).")
+        oh, ow = (h + top + bottom - ekh) // sh + 1, (w + left + right - ekw) // sw + 1
+    return (n, h, w, c, kh, kw, k, sh, sw, dh, dw, top, left, oh, ow)
+
+
+def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, simd=None):
+    """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K)."""
+    op = "conv2d"
+    if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
+        raise ValueError(f"{op}: unknown activation {activation!r}; expected None, 'linear', 'relu', 'sigmoid' or 'tanh'.")
+    xi, wi = inspect(op, "x", x), inspect(op, "w", w)
+    bi = inspect(op, "bias", bias) if bias is not None else None
+    oi = inspect(op, "out", out) if out is not None else None
+    arrays = {"x": xi, "w": wi, **({"bias": bi} if bi else {})}
+    device = backend(op, {**arrays, **({"out": oi} if oi else {})})
+    check_float32(op, "x", xi)
+    check_float32(op, "w", wi)
+    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation)
+    if bi is not None:
+        check_float32(op, "bias", bi, ndim=1)
+        check_shape(op, "bias", bi, (g[6],), "one value per output channel")
+    out_shape = (g[0], g[13], g[14], g[6])
+    if oi is None:
+        out = _device.empty(device, out_shape)
+        oi = inspect(op, "out", out)
+    else:
+        check_out(op, oi, out_shape, arrays)
+    if out.size == 0:
+        return out
+    if device == CPU:
+        _cpu.conv2d_forward(g, x, w, bias, ACTIVATIONS[activation], out, _cpu_backend.simd_path(simd, op), 0)
+        return out
+    with _device.kernel_addresses(device, {**arrays, "bias": bi, "out": oi}, written=("out",)) as p:
+        _device.kernels(device).conv2d_forward(g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"],
+                                               _device.stream(device))
+    return out
+
+
+def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx=True, need_dw=True,
+                    need_db=True, simd=None):
+    """Returns ``(dx, dw, db)`` (None for the ones not needed), given dy of shape (N, OH, OW, K)."""
+    op = "conv2d_backward"
+    gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
+    device = backend(op, {"dy": gi, "x": xi, "w": wi})
+    for name, info in (("dy", gi), ("x", xi), ("w", wi)):
+        check_float32(op, name, info)
+    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation)
+    check_shape(op, "dy", gi, (g[0], g[13], g[14], g[6]), "the forward's output shape")
+    dx = _device.empty(device, xi.shape) if need_dx else None
+    dw = _device.empty(device, wi.shape) if need_dw else None
+    db = _device.empty(device, (g[6],)) if need_db else None
+    if device == CPU:
+        _cpu.conv2d_backward(g, x, w, dy, dx, dw, db, _cpu_backend.simd_path(simd, op), 0)
+        return dx, dw, db
+    buffers = {"dy": gi, "x": xi, "w": wi, **{n: (inspect(op, n, a) if a is not None else None)
+                                             for n, a in (("dx", dx), ("dw", dw), ("db", db))}}
+    with _device.kernel_addresses(device, buffers, written=("dx", "dw", "db")) as p:
+        _device.kernels(device).conv2d_backward(g, p["x"], p["w"], p["dy"], p["dx"], p["dw"], p["db"],
+                                                _device.stream(device))
+    return dx, dw, db
