@@ -1,0 +1,149 @@
+"""CNN ops: conv2d, pooling, softmax cross-entropy and batch norm vs PyTorch, forward and
+forward+backward, on the seed models' layer shapes.
+
+PyTorch runs each op in NCHW and in channels_last; the faster of the two is the reference
+("torch best"). sinapse works in NHWC. 2 threads for both.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import sinapse
+from sinapse import ops
+
+from .. import harness
+
+# (label, N, H, W, C, K, kernel, strides, padding)
+CONVS = [
+    ("mnist conv1", 128, 28, 28, 1, 32, 3, 1, "valid"),
+    ("mnist conv2", 128, 13, 13, 32, 64, 3, 1, "valid"),
+    ("fashion 7x7", 128, 28, 28, 1, 64, 7, 1, "same"),
+    ("fashion conv2", 128, 14, 14, 64, 128, 3, 1, "same"),
+    ("fashion conv3", 128, 7, 7, 128, 256, 3, 1, "same"),
+    ("lenet C1", 128, 32, 32, 1, 6, 5, 1, "valid"),
+    ("lenet C3", 128, 14, 14, 6, 16, 5, 1, "valid"),
+    ("alexnet conv1", 32, 227, 227, 3, 96, 11, 4, "valid"),
+    ("alexnet conv3", 32, 13, 13, 256, 384, 3, 1, "same"),
+]
+# (label, kind, N, H, W, C, pool, strides)
+POOLS = [
+    ("max 2x2 s2", "max", 128, 26, 26, 32, 2, 2),
+    ("max 3x3 s2", "max", 32, 55, 55, 96, 3, 2),
+    ("avg 2x2 s2", "avg", 128, 28, 28, 6, 2, 2),
+]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _conv_rows(torch, threads, opts, quick):
+    rows = []
+    rng = np.random.default_rng(0)
+    for label, n, h, w, c, k, ks, s, pad in (CONVS[:3] if quick else CONVS):
+        x = rng.standard_normal((n, h, w, c), dtype=np.float32)
+        wt = rng.standard_normal((ks, ks, c, k), dtype=np.float32) * 0.1
+        b = np.zeros(k, np.float32)
+        y = ops.conv2d(x, wt, b, strides=s, padding=pad)
+        dy = rng.standard_normal(y.shape, dtype=np.float32)
+        flops = 2.0 * y.size * ks * ks * c
+        fwd = {"sinapse": lambda: ops.conv2d(x, wt, b, strides=s, padding=pad, out=y)}
+        both = {"sinapse": lambda: (ops.conv2d(x, wt, b, strides=s, padding=pad, out=y),
+                                    ops.conv2d_backward(dy, x, wt, strides=s, padding=pad))}
+        if torch is not None:
+            F = torch.nn.functional
+            tpad = pad if pad == "valid" else ("same" if s == 1 else ks // 2)
+            for fmt in ("NCHW", "NHWC"):
+                mf = torch.channels_last if fmt == "NHWC" else torch.contiguous_format
+                tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_()
+                tw = torch.from_numpy(wt).permute(3, 2, 0, 1).contiguous(memory_format=mf).requires_grad_()
+                tb = torch.from_numpy(b).requires_grad_()
+                tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
+
+                def tf(tx=tx, tw=tw, tb=tb):
+                    with torch.no_grad():
+                        return F.conv2d(tx, tw, tb, stride=s, padding=tpad)
+
+                def tfb(tx=tx, tw=tw, tb=tb, tdy=tdy):
+                    F.conv2d(tx, tw, tb, stride=s, padding=tpad).backward(tdy)
+
+                fwd[f"torch {fmt}"], both[f"torch {fmt}"] = tf, tfb
+        for kind, fns, work in (("forward", fwd, flops), ("forward+backward", both, 3 * flops)):
+            print(f"  conv2d {label} {kind} ...", file=sys.stderr)
+            row = harness.Row(f"{label} N{n} {h}x{w}x{c}->{k} {ks}x{ks} s{s} {pad}", work,
+                              extra={"op": "conv2d", "pass": kind})
+            row.timings = harness.time_side_by_side(fns, **opts)
+            rows.append(row)
+    return rows
+
+
+def _pool_rows(torch, opts):
+    rows = []
+    rng = np.random.default_rng(1)
+    for label, kind, n, h, w, c, p, s in POOLS:
+        x = rng.standard_normal((n, h, w, c), dtype=np.float32)
+        fwd_op, bwd_op = getattr(ops, f"{kind}_pool2d"), getattr(ops, f"{kind}_pool2d_backward")
+        y = fwd_op(x, p, s)
+        dy = rng.standard_normal(y.shape, dtype=np.float32)
+        fwd = {"sinapse": lambda: fwd_op(x, p, s, out=y)}
+        both = {"sinapse": lambda: (fwd_op(x, p, s, out=y), bwd_op(dy, x, p, s))}
+        if torch is not None:
+            F = torch.nn.functional
+            tpool = F.max_pool2d if kind == "max" else F.avg_pool2d
+            for fmt in ("NCHW", "NHWC"):
+                mf = torch.channels_last if fmt == "NHWC" else torch.contiguous_format
+                tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_()
+                tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
+
+                def tf(tx=tx):
+                    with torch.no_grad():
+                        return tpool(tx, p, s)
+
+                def tfb(tx=tx, tdy=tdy):
+                    tpool(tx, p, s).backward(tdy)
+
+                fwd[f"torch {fmt}"], both[f"torch {fmt}"] = tf, tfb
+        for kind_pass, fns in (("forward", fwd), ("forward+backward", both)):
+            print(f"  pool {label} {kind_pass} ...", file=sys.stderr)
+            row = harness.Row(f"{label} N{n} {h}x{w}x{c}", float(x.size), extra={"op": "pool", "pass": kind_pass})
+            row.timings = harness.time_side_by_side(fns, **opts)
+            rows.append(row)
+    return rows
+
+
+def run(args) -> int:
+    threads = args.threads
+    sinapse.set_num_threads(threads)
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=7, min_seconds=0.5)
+    rows = _conv_rows(torch, threads, opts, args.quick) + _pool_rows(torch, opts)
+    env = harness.environment(threads)
+    table = []
+    for r in rows:
+        s = r.timings["sinapse"].median_s
+        torch_times = [t.median_s for name, t in r.timings.items() if name.startswith("torch")]
+        best = min(torch_times) if torch_times else None
+        table.append([r.label, r.extra["pass"], f"{s * 1e3:.2f}"]
+                     + [f"{r.timings[f'torch {f}'].median_s * 1e3:.2f}" if f"torch {f}" in r.timings else "-"
+                        for f in ("NCHW", "NHWC")]
+                     + [f"{s / best:.2f}x" if best else "-"])
+    md = (f"# CNN ops — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+          f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
+          "Medians in ms; ratio = sinapse time / the faster PyTorch layout (< 1: sinapse is faster).\n\n"
+          + harness.markdown_table(["layer", "pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms",
+                                    "sinapse / torch best"], table))
+    print(md)
+    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
+    for path in harness.write_results("conv2d", env, rows, md, out_dir):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
