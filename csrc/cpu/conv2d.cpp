@@ -102,6 +102,7 @@ void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const flo
     g.act = act;
     return gemm(g, GemmVariant::tuned, path, max_threads);
   }
+  if (a.C <= kDirectMaxChannels) return conv2d_forward_direct(a, x, w, bias, act, y, path, max_threads);
   const int64_t tile = images_per_tile(a);
   thread_local AlignedBuffer workspace;
   float* cols = workspace.floats(static_cast<size_t>(tile * a.OH * a.OW * row_len));

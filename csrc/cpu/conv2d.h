@@ -8,6 +8,8 @@
 // so AlexNet-size layers never allocate gigabytes. A 1x1 stride-1 unpadded convolution is
 // a plain GEMM on x itself: no copy at all. The backward reuses the same machinery:
 // dW = cols^T @ dy, dcols = dy @ w^T scattered back by col2im (per image: deterministic).
+// Inputs with few channels (the first layer of image models) take a direct kernel instead
+// of im2col in the forward (conv2d_direct.cpp).
 #pragma once
 
 #include "../common/conv_args.h"
@@ -17,9 +19,14 @@
 namespace sinapse::cpu {
 
 constexpr int64_t kConvWorkspaceBytes = 32 << 20;
+// Inputs with at most this many channels take the direct kernel (conv2d_direct.cpp).
+constexpr int64_t kDirectMaxChannels = 4;
 
 void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
                     SimdPath path, int max_threads);
+// The direct kernel for few input channels (used by conv2d_forward when C <= kDirectMaxChannels).
+void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act,
+                           float* y, SimdPath path, int max_threads);
 // Any of dx, dw, db may be null (not wanted).
 void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
                      float* db, SimdPath path, int max_threads);

@@ -1,0 +1,131 @@
+// Direct conv2d forward for few input channels (C <= kDirectMaxChannels): the first layers
+// of image models, where im2col would hand the GEMM a depth of only KH*KW*C (9-49) and write
+// KH*KW copies of the input. Here each (image, output row) walks its output pixels P at a
+// time and the output channels 16 at a time, keeping a P x 16 tile of y in registers: for
+// every kernel tap (i, j, c) it broadcasts P input pixels and adds them times one 16-wide
+// row of weights. The plain loops are compiled once per SIMD path (target attributes) and
+// vectorised by the compiler along the 16 output channels.
+#include <algorithm>
+#include <cstring>
+
+#include "../common/aligned_buffer.h"
+#include "../common/macros.h"
+#include "../common/threading.h"
+#include "conv2d.h"
+
+namespace sinapse::cpu {
+
+namespace {
+
+constexpr int kP = 8;    // output pixels per register tile
+constexpr int kKB = 16;  // output channels per register tile
+
+// One output row (n, oh): y[n, oh, :, :] from x, the K-padded weights wp (rows of kp) and
+// the K-padded bias bp (zeros when the layer has none).
+// The KH input rows it reads are first copied into `rows` with their zero padding made
+// explicit (width wpad), so the inner loops have no bounds checks.
+[[gnu::always_inline]] inline void direct_row(const ConvArgs& a, const float* __restrict x, const float* __restrict wp,
+                                              int64_t kp, const float* __restrict bp, Activation act,
+                                              float* __restrict y, int64_t n, int64_t oh, float* __restrict rows,
+                                              int64_t wpad) {
+  for (int64_t i = 0; i < a.KH; ++i) {
+    float* r = rows + i * wpad * a.C;
+    std::fill(r, r + wpad * a.C, 0.0f);
+    const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
+    if (h >= 0 && h < a.H) {
+      const int64_t first = std::min(a.pad_left, wpad), count = std::min(a.W, wpad - first);
+      std::memcpy(r + first * a.C, x + (n * a.H + h) * a.W * a.C, sizeof(float) * count * a.C);
+    }
+  }
+  for (int64_t ow0 = 0; ow0 < a.OW; ow0 += kP) {
+    const int np = static_cast<int>(std::min<int64_t>(kP, a.OW - ow0));
+    for (int64_t k0 = 0; k0 < a.K; k0 += kKB) {
+      float acc[kP][kKB];
+      for (int p = 0; p < kP; ++p)
+        for (int t = 0; t < kKB; ++t) acc[p][t] = bp[k0 + t];  // the bias starts the sum
+      for (int64_t i = 0; i < a.KH; ++i) {
+        const float* r = rows + i * wpad * a.C;
+        for (int64_t j = 0; j < a.KW; ++j) {
+          for (int64_t c = 0; c < a.C; ++c) {
+            const float* wv = wp + ((i * a.KW + j) * a.C + c) * kp + k0;
+            const float* xs = r + (ow0 * a.SW + j * a.DW) * a.C + c;
+#pragma GCC unroll 8
+            for (int p = 0; p < kP; ++p) {
+              const float xv = xs[p * a.SW * a.C];
+#pragma omp simd
+              for (int t = 0; t < kKB; ++t) acc[p][t] += xv * wv[t];
+            }
+          }
+        }
+      }
+      // Store: plain (vectorised) loops for the common epilogues, the general one otherwise.
+      const int nk = static_cast<int>(std::min<int64_t>(kKB, a.K - k0));
+      for (int p = 0; p < np; ++p) {
+        float* out = y + ((n * a.OH + oh) * a.OW + ow0 + p) * a.K + k0;
+        if (act == Activation::none) {
+          for (int t = 0; t < nk; ++t) out[t] = acc[p][t];
+        } else if (act == Activation::relu) {
+          for (int t = 0; t < nk; ++t) out[t] = acc[p][t] < 0.0f ? 0.0f : acc[p][t];
+        } else {
+          for (int t = 0; t < nk; ++t) out[t] = activate(acc[p][t], act);
+        }
+      }
+    }
+  }
+}
+
+using RowFn = void (*)(const ConvArgs&, const float*, const float*, int64_t, const float*, Activation, float*, int64_t,
+                       int64_t, float*, int64_t);
+
+void row_generic(const ConvArgs& a, const float* x, const float* wp, int64_t kp, const float* b, Activation act,
+                 float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
+  direct_row(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
+}
+#if SINAPSE_X86
+SINAPSE_TARGET_AVX2 void row_avx2(const ConvArgs& a, const float* x, const float* wp, int64_t kp, const float* b,
+                                  Activation act, float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
+  direct_row(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
+}
+SINAPSE_TARGET_AVX512 void row_avx512(const ConvArgs& a, const float* x, const float* wp, int64_t kp, const float* b,
+                                      Activation act, float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
+  direct_row(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
+}
+#endif
+
+}  // namespace
+
+void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act,
+                           float* y, SimdPath path, int max_threads) {
+  // Weights and bias with K padded to a multiple of 16 (zeros), so every register tile
+  // reads whole rows.
+  const int64_t kp = (a.K + kKB - 1) / kKB * kKB, taps = a.KH * a.KW * a.C;
+  thread_local AlignedBuffer wbuf;
+  float* wp = wbuf.floats(static_cast<size_t>((taps + 1) * kp));
+  for (int64_t r = 0; r < taps; ++r) {
+    std::memcpy(wp + r * kp, w + r * a.K, sizeof(float) * a.K);
+    std::fill(wp + r * kp + a.K, wp + (r + 1) * kp, 0.0f);
+  }
+  float* bp = wp + taps * kp;
+  for (int64_t k = 0; k < kp; ++k) bp[k] = bias && k < a.K ? bias[k] : 0.0f;
+  RowFn row = row_generic;
+#if SINAPSE_X86
+  if (path == SimdPath::avx512) row = row_avx512;
+  if (path == SimdPath::avx2) row = row_avx2;
+#else
+  (void)path;
+#endif
+  const int nthreads = std::min(max_threads, threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, 3.0e6));
+  // Padded row width: every tile of kP pixels reads within it, even past the last output.
+  const int64_t ow_tiles = (a.OW + kP - 1) / kP * kP;
+  const int64_t wpad = std::max<int64_t>((ow_tiles - 1) * a.SW + (a.KW - 1) * a.DW + 1, a.pad_left + a.W);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+    AlignedBuffer rows_buf;  // per OpenMP thread: the padded input rows of one output row
+    float* rows = rows_buf.floats(static_cast<size_t>(a.KH * wpad * a.C));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t n = 0; n < a.N; ++n)
+      for (int64_t oh = 0; oh < a.OH; ++oh) row(a, x, wp, kp, bp, act, y, n, oh, rows, wpad);
+  }
+}
+
+}  // namespace sinapse::cpu
