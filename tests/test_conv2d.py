@@ -62,11 +62,11 @@ def test_configs_match_reference(rng, backend, x_shape, w_shape, strides, paddin
     check(rng, backend, x_shape, w_shape, strides, padding, dilation)
 
 
-@given(n=st.integers(1, 2), h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 4), k=st.integers(1, 4),
+@given(n=st.integers(1, 2), h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 11), k=st.integers(1, 20),
        kh=st.integers(1, 5), kw=st.integers(1, 5), sh=st.integers(1, 3), sw=st.integers(1, 3),
        dh=st.integers(1, 2), dw=st.integers(1, 2), padding=st.sampled_from(["valid", "same", "explicit"]),
        backend=st.sampled_from(BACKENDS), seed=st.integers(0, 2**16))
-@settings(max_examples=60)
+@settings(max_examples=80)  # C up to 11: both the direct (C <= 8) and the im2col path
 def test_random_configurations(n, h, w, c, k, kh, kw, sh, sw, dh, dw, padding, backend, seed):
     rng = np.random.default_rng(seed)
     pad = tuple(int(v) for v in rng.integers(0, 3, 4)) if padding == "explicit" else padding

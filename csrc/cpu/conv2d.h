@@ -20,7 +20,7 @@ namespace sinapse::cpu {
 
 constexpr int64_t kConvWorkspaceBytes = 32 << 20;
 // Inputs with at most this many channels take the direct kernel (conv2d_direct.cpp).
-constexpr int64_t kDirectMaxChannels = 4;
+constexpr int64_t kDirectMaxChannels = 8;
 
 void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
                     SimdPath path, int max_threads);
