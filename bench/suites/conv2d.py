@@ -119,6 +119,58 @@ def _pool_rows(torch, opts):
     return rows
 
 
+def _other_rows(torch, opts):
+    """Softmax cross-entropy (fused, from logits) and batch norm, forward+backward."""
+    rows = []
+    rng = np.random.default_rng(2)
+    for n, c in ((128, 10), (128, 1000)):
+        z = rng.standard_normal((n, c), dtype=np.float32)
+        labels = rng.integers(0, c, n).astype(np.int32)
+        fns = {"sinapse": lambda z=z, labels=labels: ops.loss("sparse_categorical_crossentropy", labels, z,
+                                                             from_logits=True, grad=True)}
+        if torch is not None:
+            tz = torch.from_numpy(z).requires_grad_()
+            tl = torch.from_numpy(labels.astype(np.int64))
+
+            def tce(tz=tz, tl=tl):
+                torch.nn.functional.cross_entropy(tz, tl).backward()
+
+            fns["torch NCHW"] = tce
+        print(f"  softmax CE {n}x{c} ...", file=sys.stderr)
+        row = harness.Row(f"softmax cross-entropy {n}x{c}", float(n * c), extra={"op": "loss", "pass": "forward+backward"})
+        row.timings = harness.time_side_by_side(fns, **opts)
+        rows.append(row)
+
+    x = rng.standard_normal((128, 14, 14, 64), dtype=np.float32)
+    dy = rng.standard_normal(x.shape, dtype=np.float32)
+    g, b = np.ones(64, np.float32), np.zeros(64, np.float32)
+    rm, rv = np.zeros(64, np.float32), np.ones(64, np.float32)
+
+    def sbn():
+        y, mean, invstd = ops.batch_norm(x, g, b, rm, rv, training=True)
+        ops.batch_norm_backward(dy, x, g, mean, invstd, training=True)
+
+    fns = {"sinapse": sbn}
+    if torch is not None:
+        for fmt in ("NCHW", "NHWC"):
+            mf = torch.channels_last if fmt == "NHWC" else torch.contiguous_format
+            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=mf).requires_grad_()
+            tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=mf)
+            tg, tb = torch.ones(64, requires_grad=True), torch.zeros(64, requires_grad=True)
+            trm, trv = torch.zeros(64), torch.ones(64)
+
+            def tbn(tx=tx, tdy=tdy, tg=tg, tb=tb, trm=trm, trv=trv):
+                torch.nn.functional.batch_norm(tx, trm, trv, tg, tb, training=True, momentum=0.01,
+                                               eps=1e-3).backward(tdy)
+
+            fns[f"torch {fmt}"] = tbn
+    print("  batch norm ...", file=sys.stderr)
+    row = harness.Row("batch norm N128 14x14x64", float(x.size), extra={"op": "batch_norm", "pass": "forward+backward"})
+    row.timings = harness.time_side_by_side(fns, **opts)
+    rows.append(row)
+    return rows
+
+
 def run(args) -> int:
     threads = args.threads
     sinapse.set_num_threads(threads)
@@ -126,7 +178,7 @@ def run(args) -> int:
     if torch is not None:
         torch.set_num_threads(threads)
     opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=7, min_seconds=0.5)
-    rows = _conv_rows(torch, threads, opts, args.quick) + _pool_rows(torch, opts)
+    rows = _conv_rows(torch, threads, opts, args.quick) + _pool_rows(torch, opts) + _other_rows(torch, opts)
     env = harness.environment(threads)
     table = []
     for r in rows:
