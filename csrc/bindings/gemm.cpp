@@ -6,17 +6,11 @@
 
 #include "../cpu/gemm_ukernels.h"
 #include "common.h"
+#include "gemm_variant.h"
 
 namespace sinapse::bindings {
 
 namespace {
-
-GemmVariant parse_variant(const std::string& name) {
-  if (name == "naive") return GemmVariant::naive;
-  if (name == "blocked") return GemmVariant::blocked;
-  if (name == "tuned") return GemmVariant::tuned;
-  throw std::invalid_argument("gemm: unknown variant '" + name + "' (expected naive, blocked or tuned)");
-}
 
 void run_gemm(const F32Array& a, const F32Array& b, F32Array& out, const std::optional<F32Array>& bias,
               bool trans_a, bool trans_b, float alpha, float beta, int activation,
@@ -44,7 +38,7 @@ void run_gemm(const F32Array& a, const F32Array& b, F32Array& out, const std::op
     require(bias->ndim() == 1 && bias->shape(0) == g.N, "gemm: bias must have shape (N,)");
     g.bias = bias->data();
   }
-  const GemmVariant v = parse_variant(variant);
+  const GemmVariant v = parse_gemm_variant(variant);
   const SimdPath path = resolve_simd(simd);
   const int nthreads = resolve_threads(threads);
   py::gil_scoped_release release;

@@ -19,6 +19,7 @@
 #include "../cuda/dropout.h"
 #include "../cuda/check.h"
 #include "conv_geometry.h"
+#include "gemm_variant.h"
 #include "pool_geometry.h"
 #include "../cuda/gemm.h"
 #include "../cuda/losses.h"
@@ -44,13 +45,6 @@ cudaStream_t as_stream(std::uintptr_t handle) { return reinterpret_cast<cudaStre
 template <typename T>
 T* as_ptr(std::uintptr_t p) {
   return reinterpret_cast<T*>(p);
-}
-
-sinapse::GemmVariant parse_variant(const std::string& name) {
-  if (name == "naive") return sinapse::GemmVariant::naive;
-  if (name == "blocked") return sinapse::GemmVariant::blocked;
-  if (name == "tuned") return sinapse::GemmVariant::tuned;
-  throw std::invalid_argument("gemm: unknown variant '" + name + "' (expected naive, blocked or tuned)");
 }
 
 // GemmArgs from the flat argument list (shapes already validated by sinapse.ops.gemm).
@@ -275,7 +269,7 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
                    int64_t lda, std::uintptr_t b, int64_t ldb, float beta, std::uintptr_t c, int64_t ldc,
                    std::uintptr_t bias, int activation, const std::string& variant, std::uintptr_t stream) {
     const sinapse::GemmArgs g = gemm_args(M, N, K, trans_a, trans_b, alpha, a, lda, b, ldb, beta, c, ldc, bias, activation);
-    const sinapse::GemmVariant v = parse_variant(variant);
+    const sinapse::GemmVariant v = sinapse::bindings::parse_gemm_variant(variant);
     py::gil_scoped_release release;
     sinapse::cuda::gemm(g, v, as_stream(stream));
   }, SINAPSE_GEMM_ARGS, py::arg("variant"), py::arg("stream") = 0,

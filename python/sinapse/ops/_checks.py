@@ -152,6 +152,15 @@ def backend(op: str, arrays: dict[str, ArrayInfo]) -> str:
     return device
 
 
+def as_pair(op: str, name: str, value: Any) -> tuple[int, int]:
+    """A positive int or a pair of positive ints (window sizes, strides, dilations) as a pair."""
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair)):
+        raise ValueError(f"{op}: `{name}` must be a positive int or a pair of positive ints, got {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
 def as_float(op: str, name: str, value: Any) -> float:
     """A Python or NumPy real scalar as float; TypeError otherwise."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):

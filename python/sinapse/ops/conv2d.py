@@ -14,16 +14,8 @@ import math
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from . import _device
-from ._checks import CPU, backend, check_float32, check_out, check_shape, inspect
+from ._checks import CPU, as_pair, backend, check_float32, check_out, check_shape, inspect
 from .gemm import ACTIVATIONS
-
-
-def _pair(op, name, value):
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair)):
-        raise ValueError(f"{op}: `{name}` must be a positive int or a pair of positive ints, got {value!r}.")
-    return int(pair[0]), int(pair[1])
 
 
 def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...]:
@@ -39,8 +31,8 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
                          f"w.shape={tuple(w_shape)}; weights are HWIO).")
     if kh < 1 or kw < 1:
         raise ValueError(f"{op}: the kernel must be at least 1x1, got w.shape={tuple(w_shape)}.")
-    sh, sw = _pair(op, "strides", strides)
-    dh, dw = _pair(op, "dilation", dilation)
+    sh, sw = as_pair(op, "strides", strides)
+    dh, dw = as_pair(op, "dilation", dilation)
     ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent
     if isinstance(padding, str) and padding.lower() == "same":
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)

@@ -14,15 +14,7 @@ import math
 
 from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, backend, check_float32, check_out, check_shape, inspect
-
-
-def _pair(op: str, name: str, value) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair)):
-        raise ValueError(f"{op}: `{name}` must be a positive int or a pair of positive ints, got {value!r}.")
-    return int(pair[0]), int(pair[1])
+from ._checks import CPU, as_pair, backend, check_float32, check_out, check_shape, inspect
 
 
 def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
@@ -30,8 +22,8 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
     if len(shape) != 4:
         raise ValueError(f"{op}: `x` must be 4-D (N, H, W, C), got shape {tuple(shape)}.")
     n, h, w, c = shape
-    kh, kw = _pair(op, "pool_size", pool_size)
-    sh, sw = _pair(op, "strides", pool_size if strides is None else strides)
+    kh, kw = as_pair(op, "pool_size", pool_size)
+    sh, sw = as_pair(op, "strides", pool_size if strides is None else strides)
     mode = padding.lower() if isinstance(padding, str) else padding
     if mode == "valid":
         if h < kh or w < kw:
