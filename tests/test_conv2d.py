@@ -154,3 +154,16 @@ X4, W4 = np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 5), np.float32)
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_direct_filter_gradient_across_threads(rng, threads):
+    # Few input channels take the direct dW kernel (per-thread accumulators added in thread
+    # order); big enough here that two threads really split the images. K = 20 pads to 32
+    # lanes, OW = 13 leaves a partial tile of 4 pixels.
+    old = sinapse.get_num_threads()
+    sinapse.set_num_threads(threads)
+    try:
+        check(rng, "cpu", (16, 15, 15, 3), (5, 5, 3, 20), 1, "same", 1)
+    finally:
+        sinapse.set_num_threads(old)
