@@ -11,7 +11,7 @@ def embedding(ids, table):
 
 def embedding_backward(ids, dy, vocab_size):
     ids = np.asarray(ids).reshape(-1)
-    rows = dy.reshape(ids.size, -1)
+    rows = dy.reshape(ids.size, dy.shape[-1])
     dtable = np.zeros((vocab_size, rows.shape[1]), dtype=dy.dtype)
     for i, row in enumerate(ids):  # in order: the kernels' summation order
         dtable[row] += rows[i]
