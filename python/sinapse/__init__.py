@@ -37,6 +37,7 @@ def set_num_threads(n: int) -> None:
 
 
 from . import cpu, cuda, ops, reference, registry  # noqa: E402  (need _cpu first)
+from . import optimizers  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -50,4 +51,5 @@ __all__ = [
     "ops",
     "reference",
     "registry",
+    "optimizers",
 ]
