@@ -37,6 +37,10 @@ def set_num_threads(n: int) -> None:
 
 
 from . import cpu, cuda, ops, reference, registry  # noqa: E402  (need _cpu first)
+from . import (callbacks, devices, initializers, layers, losses, metrics, models, regularizers,  # noqa: E402
+               utils)
+from .devices import get_default_device, set_default_device  # noqa: E402
+from .models import Sequential  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -50,4 +54,16 @@ __all__ = [
     "ops",
     "reference",
     "registry",
+    "callbacks",
+    "devices",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "regularizers",
+    "utils",
+    "Sequential",
+    "get_default_device",
+    "set_default_device",
 ]
