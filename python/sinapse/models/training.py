@@ -22,13 +22,14 @@ from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_ite
 class _Plan:
     """What a training step needs, computed once per (model structure, trainable flags)."""
 
-    __slots__ = ("layers", "weights", "need_dx", "fuse", "regularized", "masking")
+    __slots__ = ("layers", "weights", "need_dx", "lowest", "fuse", "regularized", "masking")
 
     def __init__(self, model):
         layers = model._layers
         self.layers = tuple(layers)
         self.weights = tuple(w for layer in layers for w in layer.trainable_weights)
         lowest = next((i for i, layer in enumerate(layers) if layer.trainable_weights), len(layers))
+        self.lowest = lowest  # the backward stops at the lowest layer with trainable weights
         self.need_dx = tuple(i > lowest for i in range(len(layers)))
         loss, head = model.compiled_loss, layers[-1]
         self.fuse = (loss is not None and not loss.from_logits and loss.fusable_activation is not None
@@ -53,9 +54,7 @@ class TrainingMixin:
                 # The trainable set changed: the optimizer's slots (keyed by position) no longer fit.
                 opt = self.optimizer
                 if getattr(opt, "iterations", 0):
-                    fresh = type(opt).from_config(opt.get_config())
-                    fresh.learning_rate = opt.learning_rate
-                    self.optimizer = fresh
+                    self.optimizer = type(opt).from_config(opt.get_config())
             self._plan, self._plan_key, self._plan_params = plan, key, params
         return self._plan
 
@@ -100,10 +99,10 @@ class TrainingMixin:
         loss, g = self._loss_and_grad(plan, out, y, w, grad=True)
         layers, need_dx = plan.layers, plan.need_dx
         i = len(layers) - 1
-        g = layers[i].backward_logits(g, need_dx[i]) if plan.fuse else layers[i].backward(g, need_dx[i])
-        for i in range(i - 1, -1, -1):
-            g = layers[i].backward(g, need_dx[i])
-        if plan.weights:
+        if plan.lowest <= i:
+            g = layers[i].backward_logits(g, need_dx[i]) if plan.fuse else layers[i].backward(g, need_dx[i])
+            for i in range(i - 1, plan.lowest - 1, -1):
+                g = layers[i].backward(g, need_dx[i])
             self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
         return loss, out
 
