@@ -32,19 +32,20 @@ CONFIGS = [
 ]
 
 
-def run(backend, x, w, b, dy_seed, strides, padding, dilation, activation=None):
+def run(backend, x, w, b, dy_seed, strides, padding, dilation, activation=None, variant=None):
     with on(backend):
-        y = ops.conv2d(x, w, b, strides=strides, padding=padding, dilation=dilation, activation=activation)
+        y = ops.conv2d(x, w, b, strides=strides, padding=padding, dilation=dilation, activation=activation,
+                       variant=variant)
         dy = np.random.default_rng(dy_seed).standard_normal(y.shape).astype(np.float32)
-        grads = ops.conv2d_backward(dy, x, w, strides=strides, padding=padding, dilation=dilation)
+        grads = ops.conv2d_backward(dy, x, w, strides=strides, padding=padding, dilation=dilation, variant=variant)
     return y, dy, grads
 
 
-def check(rng, backend, x_shape, w_shape, strides, padding, dilation):
+def check(rng, backend, x_shape, w_shape, strides, padding, dilation, variant=None):
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = rng.standard_normal(w_shape).astype(np.float32)
     b = rng.standard_normal(w_shape[3]).astype(np.float32)
-    y, dy, (dx, dw, db) = run(backend, x, w, b, 1, strides, padding, dilation)
+    y, dy, (dx, dw, db) = run(backend, x, w, b, 1, strides, padding, dilation, variant=variant)
     g = geometry("test", x_shape, w_shape, strides, padding, dilation)
     f64 = lambda a: a.astype(np.float64)  # noqa: E731
     depth = w_shape[0] * w_shape[1] * w_shape[2]
@@ -60,6 +61,23 @@ def check(rng, backend, x_shape, w_shape, strides, padding, dilation):
 @pytest.mark.parametrize("x_shape,w_shape,strides,padding,dilation", CONFIGS)
 def test_configs_match_reference(rng, backend, x_shape, w_shape, strides, padding, dilation):
     check(rng, backend, x_shape, w_shape, strides, padding, dilation)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,strides,padding,dilation", CONFIGS)
+def test_naive_variant_matches_reference(rng, x_shape, w_shape, strides, padding, dilation):
+    check(rng, "cpu", x_shape, w_shape, strides, padding, dilation, variant="naive")
+
+
+def test_variant_from_environment(rng, monkeypatch):
+    x = rng.standard_normal((1, 6, 6, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    monkeypatch.setenv("SINAPSE_CONV2D", "naive")
+    naive = ops.conv2d(x, w)
+    monkeypatch.setenv("SINAPSE_CONV2D", "fastest")
+    with pytest.raises(ValueError, match="SINAPSE_CONV2D='fastest' is not a variant"):
+        ops.conv2d(x, w)
+    monkeypatch.delenv("SINAPSE_CONV2D")
+    np.testing.assert_allclose(naive, ops.conv2d(x, w), rtol=1e-5, atol=1e-5)
 
 
 @given(n=st.integers(1, 2), h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 11), k=st.integers(1, 20),
@@ -154,3 +172,16 @@ X4, W4 = np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 5), np.float32)
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_direct_filter_gradient_across_threads(rng, threads):
+    # Few input channels take the direct dW kernel (per-thread accumulators added in thread
+    # order); big enough here that two threads really split the images. K = 20 pads to 32
+    # lanes, OW = 13 leaves a partial tile of 4 pixels.
+    old = sinapse.get_num_threads()
+    sinapse.set_num_threads(threads)
+    try:
+        check(rng, "cpu", (16, 15, 15, 3), (5, 5, 3, 20), 1, "same", 1)
+    finally:
+        sinapse.set_num_threads(old)

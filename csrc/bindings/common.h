@@ -45,5 +45,7 @@ void bind_pooling(py::module_& m);
 void bind_losses(py::module_& m);
 void bind_batch_norm(py::module_& m);
 void bind_conv2d(py::module_& m);
+void bind_embedding(py::module_& m);
+void bind_optimizers(py::module_& m);
 
 }  // namespace sinapse::bindings

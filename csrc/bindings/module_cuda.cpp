@@ -25,6 +25,8 @@
 #include "../cuda/losses.h"
 #include "../cuda/pooling.h"
 #include "../cuda/softmax.h"
+#include "../cuda/embedding.h"
+#include "../cuda/optimizers.h"
 
 #if defined(SINAPSE_SIM)
 namespace sinapse::cuda::selftest {
@@ -274,6 +276,48 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
     sinapse::cuda::gemm(g, v, as_stream(stream));
   }, SINAPSE_GEMM_ARGS, py::arg("variant"), py::arg("stream") = 0,
      "c = act(alpha * op(a) @ op(b) + beta * c + bias) on device pointers (validated by sinapse.ops.gemm).");
+
+  m.def("embedding_forward", [](int64_t n, int64_t vocab, int64_t dim, U ids, bool ids_64, U table, U out,
+                                U stream) {
+    if (n < 0 || vocab < 0 || dim < 0) throw std::invalid_argument("embedding: negative size");
+    py::gil_scoped_release release;
+    sinapse::cuda::embedding_forward(n, dim, as_ptr<const void>(ids), ids_64, as_ptr<const float>(table),
+                                     as_ptr<float>(out), as_stream(stream));
+  });
+  m.def("embedding_backward", [](int64_t n, int64_t vocab, int64_t dim, U ids, bool ids_64, U dy, U dtable,
+                                 U stream) {
+    if (n < 0 || vocab < 0 || dim < 0) throw std::invalid_argument("embedding_backward: negative size");
+    py::gil_scoped_release release;
+    sinapse::cuda::embedding_backward(n, vocab, dim, as_ptr<const void>(ids), ids_64, as_ptr<const float>(dy),
+                                      as_ptr<float>(dtable), as_stream(stream));
+  });
+
+  m.def("optimizer_update", [](int kind, int64_t n, U param, U grad, U s0, U s1, U s2, float lr, float weight_decay,
+                               float l2, float grad_scale, float clipvalue, float momentum, float rho, float beta_1,
+                               float beta_2, float epsilon, int64_t step, bool nesterov, bool centered, bool amsgrad,
+                               U stream) {
+    if (kind < 0 || kind > 4 || n < 0) throw std::invalid_argument("optimizer_update: bad kind code or size");
+    sinapse::OptimizerArgs a;
+    a.kind = static_cast<sinapse::OptimizerKind>(kind);
+    a.lr = lr, a.weight_decay = weight_decay, a.l2 = l2, a.grad_scale = grad_scale, a.clipvalue = clipvalue;
+    a.momentum = momentum, a.rho = rho, a.beta_1 = beta_1, a.beta_2 = beta_2, a.epsilon = epsilon, a.step = step;
+    a.nesterov = nesterov, a.centered = centered, a.amsgrad = amsgrad;
+    if (const char* err = sinapse::optimizer_slots_error(a, s0 != 0, s1 != 0, s2 != 0))
+      throw std::invalid_argument(std::string("optimizer_update: ") + err);
+    py::gil_scoped_release release;
+    sinapse::cuda::optimizer_update(a, n, as_ptr<float>(param), as_ptr<const float>(grad), as_ptr<float>(s0),
+                                    as_ptr<float>(s1), as_ptr<float>(s2), as_stream(stream));
+  });
+  m.def("sum_squares", [](int64_t n, U x, U partial, int max_partials, U out, U stream) {
+    if (n < 0 || max_partials < 1) throw std::invalid_argument("sum_squares: bad size");
+    py::gil_scoped_release release;
+    sinapse::cuda::sum_squares(n, as_ptr<const float>(x), as_ptr<double>(partial), max_partials, as_ptr<double>(out),
+                               as_stream(stream));
+  });
+  m.def("scale_clip", [](int64_t n, U x, U y, float scale, float clipvalue, U stream) {
+    py::gil_scoped_release release;
+    sinapse::cuda::scale_clip(n, as_ptr<const float>(x), as_ptr<float>(y), scale, clipvalue, as_stream(stream));
+  });
 
 #if defined(SINAPSE_SIM)
   m.def("gemm_mutant", [](int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b, float alpha,

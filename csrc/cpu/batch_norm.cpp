@@ -23,10 +23,11 @@ void batch_norm_apply(int64_t rows, int64_t channels, const float* __restrict x,
   const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * channels, 32768));
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * channels;
-    float* yr = y + r * channels;
-#pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) yr[c] = xr[c] * sc[c] + sh[c];
+    const float* __restrict xr = x + r * channels;
+    float* __restrict yr = y + r * channels;
+    run_simd([&]() SINAPSE_INLINE {
+      for (int64_t c = 0; c < channels; ++c) yr[c] = xr[c] * sc[c] + sh[c];
+    });
   }
 }
 
@@ -81,12 +82,18 @@ void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const f
   }
   const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * channels, 32768));
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < channels; ++c) {
-      const int64_t i = r * channels + c;
-      const float xhat = (x[i] - mean[c]) * invstd[c];
-      dx[i] = k[c] * (dy[i] - a[c] - xhat * b[c]);
-    }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict xr = x + r * channels;
+    const float* __restrict dyr = dy + r * channels;
+    float* __restrict dxr = dx + r * channels;
+    const float *kp = k.data(), *ap = a.data(), *bp = b.data();
+    run_simd([&]() SINAPSE_INLINE {
+      for (int64_t c = 0; c < channels; ++c) {
+        const float xhat = (xr[c] - mean[c]) * invstd[c];
+        dxr[c] = kp[c] * (dyr[c] - ap[c] - xhat * bp[c]);
+      }
+    });
+  }
 }
 
 }  // namespace sinapse::cpu

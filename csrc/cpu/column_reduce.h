@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../common/threading.h"
+#include "simd_run.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,8 +30,11 @@ void column_reduce(int64_t rows, int64_t cols, Value value, double* out, int max
     const int t = 0, nt = 1;
 #endif
     double* acc = partial.data() + static_cast<size_t>(t) * cols;
-    for (int64_t r = rows * t / nt; r < rows * (t + 1) / nt; ++r)
-      for (int64_t c = 0; c < cols; ++c) acc[c] += value(r, c);
+    const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+    run_simd([&]() SINAPSE_INLINE {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = 0; c < cols; ++c) acc[c] += value(r, c);
+    });
   }
   for (int64_t c = 0; c < cols; ++c) {
     double s = 0.0;

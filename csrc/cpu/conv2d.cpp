@@ -94,7 +94,8 @@ GemmArgs gemm_args(int64_t M, int64_t N, int64_t K, const float* A, bool ta, con
 }  // namespace
 
 void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
-                    SimdPath path, int max_threads) {
+                    ConvVariant variant, SimdPath path, int max_threads) {
+  if (variant == ConvVariant::naive) return conv2d_forward_naive(a, x, w, bias, act, y);
   const int64_t row_len = a.KH * a.KW * a.C;
   if (is_pointwise(a)) {  // y = x_rows @ w: no im2col
     GemmArgs g = gemm_args(a.N * a.H * a.W, a.K, a.C, x, false, w, false, y, 0.0f);
@@ -117,7 +118,8 @@ void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const flo
 }
 
 void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                     float* db, SimdPath path, int max_threads) {
+                     float* db, ConvVariant variant, SimdPath path, int max_threads) {
+  if (variant == ConvVariant::naive) return conv2d_backward_naive(a, x, w, dy, dx, dw, db);
   const int64_t row_len = a.KH * a.KW * a.C;
   if (a.N == 0 || a.OH == 0 || a.OW == 0) {  // no output: every gradient is zero
     if (dx) std::fill(dx, dx + a.N * a.H * a.W * a.C, 0.0f);
@@ -131,6 +133,11 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     if (dw) gemm(gemm_args(a.C, a.K, rows, x, true, dy, false, dw, 0.0f), GemmVariant::tuned, path, max_threads);
     if (dx) gemm(gemm_args(rows, a.C, a.K, dy, false, w, true, dx, 0.0f), GemmVariant::tuned, path, max_threads);
     return;
+  }
+  if (dw && conv2d_filter_direct_applies(a)) {
+    conv2d_backward_filter_direct(a, x, dy, dw, max_threads);
+    dw = nullptr;  // done: the loop below computes dx only
+    if (!dx) return;
   }
   if (dx) std::fill(dx, dx + a.N * a.H * a.W * a.C, 0.0f);
   const int64_t tile = images_per_tile(a);

@@ -22,13 +22,27 @@ constexpr int64_t kConvWorkspaceBytes = 32 << 20;
 // Inputs with at most this many channels take the direct kernel (conv2d_direct.cpp).
 constexpr int64_t kDirectMaxChannels = 8;
 
+// The variants, simplest first (registry.py: "naive", "tuned"); tuned is the default.
+enum class ConvVariant : int { naive = 0, tuned = 1 };
+
 void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
-                    SimdPath path, int max_threads);
+                    ConvVariant variant, SimdPath path, int max_threads);
+// The naive variant (conv2d_naive.cpp): the definition as loops, one thread.
+void conv2d_forward_naive(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act,
+                          float* y);
+void conv2d_backward_naive(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                           float* db);
 // The direct kernel for few input channels (used by conv2d_forward when C <= kDirectMaxChannels).
 void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act,
                            float* y, SimdPath path, int max_threads);
+// The direct filter gradient for few input channels (conv2d_direct_filter.cpp), used by
+// conv2d_backward when conv2d_filter_direct_applies(): C <= kDirectMaxChannels and a
+// K-padded dW of at most kFilterDirectMaxBytes (it is accumulated per thread, in cache).
+constexpr int64_t kFilterDirectMaxBytes = 48 << 10;
+bool conv2d_filter_direct_applies(const ConvArgs& a);
+void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const float* dy, float* dw, int max_threads);
 // Any of dx, dw, db may be null (not wanted).
 void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                     float* db, SimdPath path, int max_threads);
+                     float* db, ConvVariant variant, SimdPath path, int max_threads);
 
 }  // namespace sinapse::cpu

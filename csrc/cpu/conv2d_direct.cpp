@@ -12,6 +12,7 @@
 #include "../common/macros.h"
 #include "../common/threading.h"
 #include "conv2d.h"
+#include "conv2d_rows.h"
 
 namespace sinapse::cpu {
 
@@ -22,21 +23,11 @@ constexpr int kKB = 16;  // output channels per register tile
 
 // One output row (n, oh): y[n, oh, :, :] from x, the K-padded weights wp (rows of kp) and
 // the K-padded bias bp (zeros when the layer has none).
-// The KH input rows it reads are first copied into `rows` with their zero padding made
-// explicit (width wpad), so the inner loops have no bounds checks.
 [[gnu::always_inline]] inline void direct_row(const ConvArgs& a, const float* __restrict x, const float* __restrict wp,
                                               int64_t kp, const float* __restrict bp, Activation act,
                                               float* __restrict y, int64_t n, int64_t oh, float* __restrict rows,
                                               int64_t wpad) {
-  for (int64_t i = 0; i < a.KH; ++i) {
-    float* r = rows + i * wpad * a.C;
-    std::fill(r, r + wpad * a.C, 0.0f);
-    const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
-    if (h >= 0 && h < a.H) {
-      const int64_t first = std::min(a.pad_left, wpad), count = std::min(a.W, wpad - first);
-      std::memcpy(r + first * a.C, x + (n * a.H + h) * a.W * a.C, sizeof(float) * count * a.C);
-    }
-  }
+  fill_padded_rows(a, x, n, oh, rows, wpad);
   for (int64_t ow0 = 0; ow0 < a.OW; ow0 += kP) {
     const int np = static_cast<int>(std::min<int64_t>(kP, a.OW - ow0));
     for (int64_t k0 = 0; k0 < a.K; k0 += kKB) {
@@ -115,9 +106,7 @@ void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, co
   (void)path;
 #endif
   const int nthreads = std::min(max_threads, threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, 3.0e6));
-  // Padded row width: every tile of kP pixels reads within it, even past the last output.
-  const int64_t ow_tiles = (a.OW + kP - 1) / kP * kP;
-  const int64_t wpad = std::max<int64_t>((ow_tiles - 1) * a.SW + (a.KW - 1) * a.DW + 1, a.pad_left + a.W);
+  const int64_t wpad = padded_row_width(a, kP);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     AlignedBuffer rows_buf;  // per OpenMP thread: the padded input rows of one output row

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../common/threading.h"
+#include "simd_run.h"
 
 namespace sinapse::cpu {
 
@@ -30,51 +31,74 @@ void max_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threa
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t oh = 0; oh < p.OH; ++oh)
-      for (int64_t ow = 0; ow < p.OW; ++ow) {
-        int64_t h0, h1, w0, w1;
-        pool_window(p, oh, ow, h0, h1, w0, w1);
-        float* out = y + ((n * p.OH + oh) * p.OW + ow) * p.C;
-        std::copy(pixel(p, x, n, h0, w0), pixel(p, x, n, h0, w0) + p.C, out);  // first pixel of the window
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) {
-            const float* v = pixel(p, x, n, h, w);
-            for (int64_t c = 0; c < p.C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];  // strict: first wins
-          }
-      }
-}
-
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, int max_threads) {
-  // Per image: find each window's argmax per channel once (the forward's rule), then add
-  // its dy there. Windows are visited in increasing (oh, ow) order, so every input pixel
-  // receives its contributions in the same order as the CUDA kernel's gather: same bits.
-  const int nt = std::min<int>(threads(p, p.KH * p.KW, max_threads), static_cast<int>(std::max<int64_t>(p.N, 1)));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    std::vector<float> best(p.C);
-    std::vector<int64_t> arg(p.C);
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < p.N; ++n) {
-      float* dxn = dx + n * p.H * p.W * p.C;
-      std::fill(dxn, dxn + p.H * p.W * p.C, 0.0f);
-      for (int64_t oh = 0; oh < p.OH; ++oh)
+      run_simd([&]() SINAPSE_INLINE {
         for (int64_t ow = 0; ow < p.OW; ++ow) {
           int64_t h0, h1, w0, w1;
           pool_window(p, oh, ow, h0, h1, w0, w1);
-          const float* first = pixel(p, x, n, h0, w0);
-          std::copy(first, first + p.C, best.begin());
-          std::fill(arg.begin(), arg.end(), h0 * p.W + w0);
+          float* __restrict out = y + ((n * p.OH + oh) * p.OW + ow) * p.C;
+          const float* __restrict first = pixel(p, x, n, h0, w0);
+          for (int64_t c = 0; c < p.C; ++c) out[c] = first[c];
           for (int64_t h = h0; h < h1; ++h)
             for (int64_t w = w0; w < w1; ++w) {
-              const float* v = pixel(p, x, n, h, w);
-              for (int64_t c = 0; c < p.C; ++c)
-                if (v[c] > best[c]) {  // strict: the first of equal maxima keeps it
-                  best[c] = v[c];
-                  arg[c] = h * p.W + w;
-                }
+              const float* __restrict v = pixel(p, x, n, h, w);
+              for (int64_t c = 0; c < p.C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];  // strict: first wins
             }
-          const float* d = dy + ((n * p.OH + oh) * p.OW + ow) * p.C;
-          for (int64_t c = 0; c < p.C; ++c) dxn[arg[c] * p.C + c] += d[c];
         }
+      });
+}
+
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, int max_threads) {
+  // Per window: recompute the maximum per channel (the forward's rule), then walk the window's
+  // pixels in row-major order and hand dy to the first pixel equal to it ("taken" marks the
+  // channels already served) — ties go to the first maximum in row-major order, as in the
+  // forward and the CUDA kernel. Written as compare-and-select over the channel vector, so it
+  // vectorises (a scatter through a stored argmax would not). Windows are visited in
+  // increasing (oh, ow) order, so every input pixel receives its contributions in the same
+  // order as the CUDA kernel's gather: same bits. A NaN first pixel makes the maximum NaN;
+  // then the first pixel takes the gradient, as the scalar rule "keep the first unless
+  // strictly greater" did.
+  const bool tiles = p.SH == p.KH && p.SW == p.KW && p.pad_top == 0 && p.pad_left == 0 && p.OH * p.SH == p.H &&
+                     p.OW * p.SW == p.W;  // every input pixel in exactly one window: no zero-fill
+  const int nt = std::min<int>(threads(p, p.KH * p.KW, max_threads), static_cast<int>(std::max<int64_t>(p.N, 1)));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    std::vector<float> best_buf(p.C), taken_buf(p.C);
+    float* __restrict best = best_buf.data();
+    float* __restrict taken = taken_buf.data();
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < p.N; ++n) {
+      float* dxn = dx + n * p.H * p.W * p.C;
+      if (!tiles) std::fill(dxn, dxn + p.H * p.W * p.C, 0.0f);
+      for (int64_t oh = 0; oh < p.OH; ++oh)
+        run_simd([&]() SINAPSE_INLINE {
+          for (int64_t ow = 0; ow < p.OW; ++ow) {
+            int64_t h0, h1, w0, w1;
+            pool_window(p, oh, ow, h0, h1, w0, w1);
+            const float* __restrict first = pixel(p, x, n, h0, w0);
+            for (int64_t c = 0; c < p.C; ++c) {
+              best[c] = first[c];
+              taken[c] = 0.0f;
+            }
+            for (int64_t h = h0; h < h1; ++h)
+              for (int64_t w = w0; w < w1; ++w) {
+                const float* __restrict v = pixel(p, x, n, h, w);
+                for (int64_t c = 0; c < p.C; ++c) best[c] = v[c] > best[c] ? v[c] : best[c];
+              }
+            const float* __restrict d = dy + ((n * p.OH + oh) * p.OW + ow) * p.C;
+            for (int64_t h = h0; h < h1; ++h)
+              for (int64_t w = w0; w < w1; ++w) {
+                const float* __restrict v = pixel(p, x, n, h, w);
+                float* __restrict g = dxn + (h * p.W + w) * p.C;
+                for (int64_t c = 0; c < p.C; ++c) {  // branch-free: every load unconditional
+                  const float vc = v[c], bc = best[c], dc = d[c], tc = taken[c];
+                  const bool hit = (tc == 0.0f) & ((vc == bc) | (bc != bc));
+                  const float add = hit ? dc : 0.0f;
+                  g[c] = tiles ? add : g[c] + add;
+                  taken[c] = hit ? 1.0f : tc;
+                }
+              }
+          }
+        });
     }
   }
 }
@@ -84,19 +108,21 @@ void avg_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threa
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t oh = 0; oh < p.OH; ++oh)
-      for (int64_t ow = 0; ow < p.OW; ++ow) {
-        int64_t h0, h1, w0, w1;
-        pool_window(p, oh, ow, h0, h1, w0, w1);
-        float* out = y + ((n * p.OH + oh) * p.OW + ow) * p.C;
-        std::fill(out, out + p.C, 0.0f);
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) {
-            const float* v = pixel(p, x, n, h, w);
-            for (int64_t c = 0; c < p.C; ++c) out[c] += v[c];
-          }
-        const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
-        for (int64_t c = 0; c < p.C; ++c) out[c] *= inv;
-      }
+      run_simd([&]() SINAPSE_INLINE {
+        for (int64_t ow = 0; ow < p.OW; ++ow) {
+          int64_t h0, h1, w0, w1;
+          pool_window(p, oh, ow, h0, h1, w0, w1);
+          float* __restrict out = y + ((n * p.OH + oh) * p.OW + ow) * p.C;
+          for (int64_t c = 0; c < p.C; ++c) out[c] = 0.0f;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w) {
+              const float* __restrict v = pixel(p, x, n, h, w);
+              for (int64_t c = 0; c < p.C; ++c) out[c] += v[c];
+            }
+          const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
+          for (int64_t c = 0; c < p.C; ++c) out[c] *= inv;
+        }
+      });
 }
 
 void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, int max_threads) {
@@ -104,21 +130,23 @@ void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, int max_th
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t h = 0; h < p.H; ++h)
-      for (int64_t w = 0; w < p.W; ++w) {
-        int64_t oh0, oh1, ow0, ow1;
-        pool_outputs_covering(h, p.KH, p.SH, p.pad_top, p.OH, oh0, oh1);
-        pool_outputs_covering(w, p.KW, p.SW, p.pad_left, p.OW, ow0, ow1);
-        float* g = dx + ((n * p.H + h) * p.W + w) * p.C;
-        std::fill(g, g + p.C, 0.0f);
-        for (int64_t oh = oh0; oh < oh1; ++oh)
-          for (int64_t ow = ow0; ow < ow1; ++ow) {
-            int64_t h0, h1, w0, w1;
-            pool_window(p, oh, ow, h0, h1, w0, w1);
-            const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
-            const float* d = dy + ((n * p.OH + oh) * p.OW + ow) * p.C;
-            for (int64_t c = 0; c < p.C; ++c) g[c] += d[c] * inv;
-          }
-      }
+      run_simd([&]() SINAPSE_INLINE {
+        for (int64_t w = 0; w < p.W; ++w) {
+          int64_t oh0, oh1, ow0, ow1;
+          pool_outputs_covering(h, p.KH, p.SH, p.pad_top, p.OH, oh0, oh1);
+          pool_outputs_covering(w, p.KW, p.SW, p.pad_left, p.OW, ow0, ow1);
+          float* __restrict g = dx + ((n * p.H + h) * p.W + w) * p.C;
+          for (int64_t c = 0; c < p.C; ++c) g[c] = 0.0f;
+          for (int64_t oh = oh0; oh < oh1; ++oh)
+            for (int64_t ow = ow0; ow < ow1; ++ow) {
+              int64_t h0, h1, w0, w1;
+              pool_window(p, oh, ow, h0, h1, w0, w1);
+              const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
+              const float* __restrict d = dy + ((n * p.OH + oh) * p.OW + ow) * p.C;
+              for (int64_t c = 0; c < p.C; ++c) g[c] += d[c] * inv;
+            }
+        }
+      });
 }
 
 }  // namespace sinapse::cpu

@@ -37,6 +37,7 @@ def set_num_threads(n: int) -> None:
 
 
 from . import cpu, cuda, ops, reference, registry  # noqa: E402  (need _cpu first)
+from . import optimizers  # noqa: E402
 from . import (callbacks, devices, initializers, layers, losses, metrics, models, regularizers,  # noqa: E402
                utils)
 from .devices import get_default_device, set_default_device  # noqa: E402
@@ -66,4 +67,5 @@ __all__ = [
     "Sequential",
     "get_default_device",
     "set_default_device",
+    "optimizers",
 ]

@@ -37,7 +37,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("pooling", ("default",), ("cpu", "cuda")),
         OpInfo("losses", ("default",), ("cpu", "cuda")),
         OpInfo("batch_norm", ("default",), ("cpu", "cuda")),
-        OpInfo("conv2d", ("default",), ("cpu", "cuda"), None, "docs/kernels/conv2d.md", "conv2d"),
+        OpInfo("conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_CONV2D", "docs/kernels/conv2d.md", "conv2d"),
     )
 }
 

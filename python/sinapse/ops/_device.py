@@ -77,9 +77,9 @@ def kernel_addresses(device: str, arrays: dict[str, ArrayInfo | None], written: 
     guarded = {}
     for name, info in arrays.items():
         if info is not None:
-            if info.dtype.itemsize != 4:  # the guarded buffers are built from 4-byte elements
+            if info.dtype.itemsize % 4:  # the guarded buffers are built from 4-byte elements
                 raise TypeError(f"checked simulation: `{name}` has {info.dtype.itemsize}-byte elements")
-            g = sim.guarded_array(info.obj.size).view(info.dtype).reshape(info.obj.shape)
+            g = sim.guarded_array(info.obj.nbytes // 4).view(info.dtype).reshape(info.obj.shape)
             np.copyto(g, info.obj)
             guarded[name] = g
     yield {name: (guarded[name].ctypes.data if name in guarded else 0) for name in arrays}

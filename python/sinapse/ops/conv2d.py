@@ -16,6 +16,7 @@ from .. import cpu as _cpu_backend
 from . import _device
 from ._checks import CPU, as_pair, backend, check_float32, check_out, check_shape, inspect
 from .gemm import ACTIVATIONS
+from ..registry import resolve_variant
 
 
 def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...]:
@@ -55,9 +56,16 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
     return (n, h, w, c, kh, kw, k, sh, sw, dh, dw, top, left, oh, ow)
 
 
-def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, simd=None):
-    """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K)."""
+def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None,
+           simd=None):
+    """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
+
+    variant: "naive" (the definition as loops, one thread: the coursework baseline) or
+    "tuned" (direct kernels / im2col + GEMM; the default, or $SINAPSE_CONV2D). On CUDA both
+    names run the same direct kernels (there is no tuned CUDA conv2d yet).
+    """
     op = "conv2d"
+    variant = resolve_variant("conv2d", variant)  # validated on every backend
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
         raise ValueError(f"{op}: unknown activation {activation!r}; expected None, 'linear', 'relu', 'sigmoid' or 'tanh'.")
     xi, wi = inspect(op, "x", x), inspect(op, "w", w)
@@ -80,7 +88,7 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
     if out.size == 0:
         return out
     if device == CPU:
-        _cpu.conv2d_forward(g, x, w, bias, ACTIVATIONS[activation], out, _cpu_backend.simd_path(simd, op), 0)
+        _cpu.conv2d_forward(g, x, w, bias, ACTIVATIONS[activation], out, variant, _cpu_backend.simd_path(simd, op), 0)
         return out
     with _device.kernel_addresses(device, {**arrays, "bias": bi, "out": oi}, written=("out",)) as p:
         _device.kernels(device).conv2d_forward(g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"],
@@ -89,9 +97,13 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
 
 
 def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx=True, need_dw=True,
-                    need_db=True, simd=None):
-    """Returns ``(dx, dw, db)`` (None for the ones not needed), given dy of shape (N, OH, OW, K)."""
+                    need_db=True, variant=None, simd=None):
+    """Returns ``(dx, dw, db)`` (None for the ones not needed), given dy of shape (N, OH, OW, K).
+
+    variant: as for conv2d.
+    """
     op = "conv2d_backward"
+    variant = resolve_variant("conv2d", variant)
     gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
     device = backend(op, {"dy": gi, "x": xi, "w": wi})
     for name, info in (("dy", gi), ("x", xi), ("w", wi)):
@@ -102,7 +114,7 @@ def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx
     dw = _device.empty(device, wi.shape) if need_dw else None
     db = _device.empty(device, (g[6],)) if need_db else None
     if device == CPU:
-        _cpu.conv2d_backward(g, x, w, dy, dx, dw, db, _cpu_backend.simd_path(simd, op), 0)
+        _cpu.conv2d_backward(g, x, w, dy, dx, dw, db, variant, _cpu_backend.simd_path(simd, op), 0)
         return dx, dw, db
     buffers = {"dy": gi, "x": xi, "w": wi, **{n: (inspect(op, n, a) if a is not None else None)
                                              for n, a in (("dx", dx), ("dw", dw), ("db", db))}}

@@ -15,6 +15,9 @@ from .gemm import gemm
 from .losses import loss
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from .embedding import embedding, embedding_backward
+from .optimizers import (adadelta_update, adagrad_update, adam_update, clip_by_global_norm, clip_by_norm,
+                         clip_by_value, global_norm, rmsprop_update, sgd_update)
 
 __all__ = [
     "ACTIVATIONS",
@@ -38,4 +41,15 @@ __all__ = [
     "max_pool2d_backward",
     "softmax",
     "softmax_backward",
+    "embedding",
+    "embedding_backward",
+    "sgd_update",
+    "adagrad_update",
+    "adadelta_update",
+    "rmsprop_update",
+    "adam_update",
+    "global_norm",
+    "clip_by_value",
+    "clip_by_norm",
+    "clip_by_global_norm",
 ]

@@ -1,0 +1,97 @@
+// Direct conv2d filter gradient for few input channels: dW[i, j, c, k] =
+//   sum over (n, oh, ow) of x[n, oh*SH - pt + i*DH, ow*SW - pl + j*DW, c] * dy[n, oh, ow, k].
+//
+// Why not im2col + GEMM here: for a first layer the GEMM is (KH*KW*C) x K x (N*OH*OW) —
+// 25 x 6 x 100352 for LeNet C1 — far too thin for the GEMM's register tiles, and im2col writes
+// KH*KW copies of the input first. Here each thread keeps its own dW (taps x K, padded to 16
+// lanes: at most kFilterDirectMaxBytes, so it lives in L1/L2) and walks its images' output
+// pixels kQ at a time: for every tap it reads the accumulator row once, adds kQ products
+// (input value broadcast times the kQ pixels' dy rows, held in a small buffer), and writes it
+// back. The per-thread dWs are added in thread order: deterministic for a thread count.
+#include <algorithm>
+#include <cstring>
+
+#include "../common/aligned_buffer.h"
+#include "../common/threading.h"
+#include "conv2d.h"
+#include "conv2d_rows.h"
+#include "simd_run.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace sinapse::cpu {
+
+namespace {
+
+constexpr int kQ = 4;     // output pixels per pass over the accumulator
+constexpr int kLanes = 16;
+
+// acc[taps][kp] += the contributions of output row (n, oh), whose input rows are in `rows`.
+[[gnu::always_inline]] inline void filter_row(const ConvArgs& a, const float* __restrict rows, int64_t wpad,
+                                              const float* __restrict dy_row, int64_t kp, float* __restrict dyb,
+                                              float* __restrict acc) {
+  for (int64_t ow0 = 0; ow0 < a.OW; ow0 += kQ) {
+    const int nq = static_cast<int>(std::min<int64_t>(kQ, a.OW - ow0));
+    for (int q = 0; q < kQ; ++q)  // the kQ pixels' dy rows, K padded with zeros (missing pixels: all zero)
+      for (int64_t k = 0; k < kp; ++k) dyb[q * kp + k] = q < nq && k < a.K ? dy_row[(ow0 + q) * a.K + k] : 0.0f;
+    const float *d0 = dyb, *d1 = dyb + kp, *d2 = dyb + 2 * kp, *d3 = dyb + 3 * kp;
+    for (int64_t i = 0; i < a.KH; ++i)
+      for (int64_t j = 0; j < a.KW; ++j) {
+        const float* xs = rows + (i * wpad + ow0 * a.SW + j * a.DW) * a.C;
+        const int64_t step = a.SW * a.C;  // next output pixel, same tap
+        for (int64_t c = 0; c < a.C; ++c) {
+          const float x0 = xs[c], x1 = xs[step + c], x2 = xs[2 * step + c], x3 = xs[3 * step + c];
+          float* __restrict out = acc + ((i * a.KW + j) * a.C + c) * kp;
+          for (int64_t k = 0; k < kp; ++k) out[k] += x0 * d0[k] + x1 * d1[k] + x2 * d2[k] + x3 * d3[k];
+        }
+      }
+  }
+}
+
+}  // namespace
+
+bool conv2d_filter_direct_applies(const ConvArgs& a) {
+  const int64_t kp = (a.K + kLanes - 1) / kLanes * kLanes;
+  return a.C <= kDirectMaxChannels &&
+         a.KH * a.KW * a.C * kp * static_cast<int64_t>(sizeof(float)) <= kFilterDirectMaxBytes;
+}
+
+void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const float* dy, float* dw, int max_threads) {
+  const int64_t kp = (a.K + kLanes - 1) / kLanes * kLanes, taps = a.KH * a.KW * a.C;
+  const int64_t wpad = padded_row_width(a, kQ);
+  const int nthreads = std::min<int>(std::min<int64_t>(max_threads, std::max<int64_t>(a.N, 1)),
+                                     threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, 3.0e6));
+  // All scratch is allocated here, outside the parallel region (an exception must not leave it).
+  const int64_t rows_len = a.KH * wpad * a.C, per_thread = taps * kp + rows_len + kQ * kp;
+  thread_local AlignedBuffer scratch;
+  float* base = scratch.floats(static_cast<size_t>(nthreads * per_thread));
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+#ifdef _OPENMP
+    const int t = omp_get_thread_num();
+#else
+    const int t = 0;
+#endif
+    float* acc = base + t * per_thread;
+    float* rows = acc + taps * kp;
+    float* dyb = rows + rows_len;
+    std::fill(acc, acc + taps * kp, 0.0f);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < a.N; ++n)
+      for (int64_t oh = 0; oh < a.OH; ++oh) {
+        fill_padded_rows(a, x, n, oh, rows, wpad);
+        const float* dy_row = dy + (n * a.OH + oh) * a.OW * a.K;
+        run_simd([&]() SINAPSE_INLINE { filter_row(a, rows, wpad, dy_row, kp, dyb, acc); });
+      }
+  }
+  for (int64_t r = 0; r < taps; ++r)  // drop the K padding, add the threads' parts in order
+    for (int64_t k = 0; k < a.K; ++k) {
+      float s = 0.0f;
+      for (int t = 0; t < nthreads; ++t) s += base[t * per_thread + r * kp + k];
+      dw[r * a.K + k] = s;
+    }
+}
+
+}  // namespace sinapse::cpu

@@ -1,0 +1,33 @@
+// The KH input rows that output row (n, oh) of a convolution reads, copied with their zero
+// padding made explicit (each row wpad pixels wide), so the direct kernels' inner loops
+// (conv2d_direct.cpp, conv2d_direct_filter.cpp) need no bounds checks.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+
+#include "../common/conv_args.h"
+
+namespace sinapse::cpu {
+
+[[gnu::always_inline]] inline void fill_padded_rows(const ConvArgs& a, const float* __restrict x, int64_t n, int64_t oh,
+                                                    float* __restrict rows, int64_t wpad) {
+  for (int64_t i = 0; i < a.KH; ++i) {
+    float* r = rows + i * wpad * a.C;
+    std::fill(r, r + wpad * a.C, 0.0f);
+    const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
+    if (h >= 0 && h < a.H) {
+      const int64_t first = std::min(a.pad_left, wpad), count = std::min(a.W, wpad - first);
+      std::memcpy(r + first * a.C, x + (n * a.H + h) * a.W * a.C, sizeof(float) * count * a.C);
+    }
+  }
+}
+
+// Row width that covers every pixel a tile of `tile` output pixels reads, even past the
+// last output (the tail tile), and the whole padded image row.
+inline int64_t padded_row_width(const ConvArgs& a, int64_t tile) {
+  const int64_t ow_tiles = (a.OW + tile - 1) / tile * tile;
+  return std::max<int64_t>((ow_tiles - 1) * a.SW + (a.KW - 1) * a.DW + 1, a.pad_left + a.W);
+}
+
+}  // namespace sinapse::cpu

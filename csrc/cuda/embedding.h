@@ -1,0 +1,18 @@
+// Embedding lookup and its gradient on the GPU. CPU twin: cpu/embedding.h (same contract;
+// all pointers are device pointers; ids are int32 or int64, in [0, vocab)).
+#pragma once
+
+#include <cstdint>
+
+#include "check.h"
+
+namespace sinapse::cuda {
+
+// out[i, :] = table[ids[i], :] for the n ids (int64 when ids_64, else int32).
+void embedding_forward(int64_t n, int64_t dim, const void* ids, bool ids_64, const float* table, float* out,
+                       cudaStream_t stream);
+// dtable = 0; dtable[ids[i], :] += dy[i, :] in the order of i. Deterministic: no atomics.
+void embedding_backward(int64_t n, int64_t vocab, int64_t dim, const void* ids, bool ids_64, const float* dy,
+                        float* dtable, cudaStream_t stream);
+
+}  // namespace sinapse::cuda

@@ -1,0 +1,86 @@
+"""sinapse.ops.embedding / embedding_backward: row lookup in a (vocab_size, dim) table and
+its gradient, a deterministic scatter-add (Keras's Embedding layer; ids of any shape).
+
+    y = embedding(ids, table)              # y[..., :] = table[ids[...], :], shape ids.shape + (dim,)
+    dtable = embedding_backward(ids, dy, vocab_size)
+                                           # dtable[v] = sum of dy[i] over i with ids[i] == v, in order
+
+The backward adds the rows of each id in the order of the ids on every backend (no
+floating-point atomics), so it gives the same bits run after run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _cpu
+from . import _device
+from ._checks import CPU, ArrayInfo, backend, check_float32, check_out, inspect
+
+
+def _check_ids(op: str, info: ArrayInfo, vocab: int) -> None:
+    """int32/int64, C-contiguous, every value in [0, vocab): IndexError naming the op otherwise."""
+    if info.dtype not in (np.int32, np.int64):
+        raise TypeError(f"{op}: `ids` must be int32 or int64, got {info.describe()}. "
+                        f"Convert them once: ids.astype(np.int32).")
+    if not info.c_contiguous:
+        raise ValueError(f"{op}: `ids` must be C-contiguous, got {info.describe()}. Use np.ascontiguousarray(ids).")
+    if info.obj.size == 0:
+        return
+    lo, hi = int(info.obj.min()), int(info.obj.max())  # one reduction each (a sync on CUDA)
+    if lo < 0 or hi >= vocab:
+        raise IndexError(f"{op}: `ids` must lie in [0, {vocab}) (the vocabulary size), "
+                         f"got values from {lo} to {hi}.")
+
+
+def embedding(ids, table, *, out=None):
+    """Rows of ``table`` (vocab_size, dim) picked by ``ids``: shape ``ids.shape + (dim,)``."""
+    op = "embedding"
+    ii, ti = inspect(op, "ids", ids), inspect(op, "table", table)
+    oi = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {"ids": ii, "table": ti, **({"out": oi} if oi else {})})
+    check_float32(op, "table", ti, ndim=2)
+    vocab, dim = ti.shape
+    _check_ids(op, ii, vocab)
+    shape = tuple(ii.shape) + (dim,)
+    if oi is None:
+        out = _device.empty(device, shape)
+        oi = inspect(op, "out", out)
+    else:
+        check_out(op, oi, shape, {"table": ti})
+    if device == CPU:
+        _cpu.embedding_forward(ids, table, out, 0)
+        return out
+    with _device.kernel_addresses(device, {"ids": ii, "table": ti, "out": oi}, written=("out",)) as p:
+        _device.kernels(device).embedding_forward(ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64,
+                                                  p["table"], p["out"], _device.stream(device))
+    return out
+
+
+def embedding_backward(ids, dy, vocab_size, *, out=None):
+    """Gradient of ``embedding`` w.r.t. the table: (vocab_size, dim), rows of unused ids zero."""
+    op = "embedding_backward"
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
+        raise ValueError(f"{op}: `vocab_size` must be a positive int, got {vocab_size!r}.")
+    vocab = int(vocab_size)
+    ii, di = inspect(op, "ids", ids), inspect(op, "dy", dy)
+    oi = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {"ids": ii, "dy": di, **({"out": oi} if oi else {})})
+    check_float32(op, "dy", di)
+    if len(di.shape) != len(ii.shape) + 1 or tuple(di.shape[:-1]) != tuple(ii.shape):
+        raise ValueError(f"{op}: `dy` must have shape ids.shape + (dim,) = {tuple(ii.shape)} + (dim,), "
+                         f"got {di.describe()}.")
+    _check_ids(op, ii, vocab)
+    dim = di.shape[-1]
+    if oi is None:
+        out = _device.empty(device, (vocab, dim))
+        oi = inspect(op, "out", out)
+    else:
+        check_out(op, oi, (vocab, dim), {"dy": di})
+    if device == CPU:
+        _cpu.embedding_backward(ids, dy, out, 0)
+        return out
+    with _device.kernel_addresses(device, {"ids": ii, "dy": di, "out": oi}, written=("out",)) as p:
+        _device.kernels(device).embedding_backward(ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64,
+                                                   p["dy"], p["out"], _device.stream(device))
+    return out

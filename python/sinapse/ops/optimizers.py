@@ -1,0 +1,292 @@
+"""Fused optimizer updates (one kernel pass per step, param and state updated in place) and
+gradient clipping, on the CPU and on CUDA. Formulas are Keras 3's, in Keras's operation
+order (docs/kernels/optimizers.md derives them and lists where PyTorch differs):
+
+    sgd_update       momentum == 0:  w = w - lr * g
+                     momentum > 0:   velocity = momentum * velocity - lr * g
+                                     w = w + velocity                       (nesterov=False)
+                                     w = w + momentum * velocity - lr * g   (nesterov=True)
+    adagrad_update   accumulator += g^2;  w -= lr * g / sqrt(accumulator + epsilon)
+    adadelta_update  accumulated_grad = rho * accumulated_grad + (1 - rho) * g^2
+                     delta = -sqrt(accumulated_delta + epsilon) * g / sqrt(accumulated_grad + epsilon)
+                     accumulated_delta = rho * accumulated_delta + (1 - rho) * delta^2
+                     w += lr * delta
+    rmsprop_update   velocity = rho * velocity + (1 - rho) * g^2
+                     centered: average_grad = rho * average_grad + (1 - rho) * g
+                               denominator = velocity - average_grad^2 + epsilon
+                     else      denominator = velocity + epsilon
+                     increment = lr * g / sqrt(denominator)
+                     momentum > 0: momentum_buffer = momentum * momentum_buffer + increment; w -= momentum_buffer
+                     else          w -= increment
+    adam_update      m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
+                     amsgrad: vhat = max(vhat, v), used in place of v
+                     w -= m * alpha / (sqrt(v) + epsilon),  alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+                     (t = ``step``, the 1-based step count; AdamW is adam_update with weight_decay > 0)
+
+Every update also takes, applied first and in this order:
+
+    g = g * grad_scale                         (clip by norm / global norm: see clip_scale)
+    g = clip(g, -clipvalue, clipvalue)         (clipvalue=None: off)
+    g = g + l2 * w                             (coupled L2, PyTorch's ``weight_decay``)
+    w = w - w * weight_decay * learning_rate   (Keras 3's decoupled weight decay, as AdamW)
+
+Arrays: float32, C-contiguous, one shape (any), one device; the state arrays start as
+zeros (Adagrad's accumulator as ``initial_accumulator_value``, Keras's default 0.1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _cpu
+from .. import cpu as _cpu_backend
+from . import _device
+from ._checks import CPU, _may_overlap, as_float, backend, check_float32, check_shape, inspect
+
+_KINDS = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 3, "adam": 4}
+
+
+def _scalar(op, name, value, *, lo=0.0, hi=math.inf, hi_open=False):
+    """A finite real in [lo, hi] (or [lo, hi)): ValueError naming the op otherwise."""
+    x = as_float(op, name, value)
+    if not (math.isfinite(x) and lo <= x and (x < hi if hi_open else x <= hi)):
+        bracket = ")" if hi_open else "]"
+        raise ValueError(f"{op}: `{name}` must be a finite number in [{lo}, {hi}{bracket}, got {value!r}.")
+    return x
+
+
+def _clipvalue(op, clipvalue):
+    if clipvalue is None:
+        return 0.0
+    x = as_float(op, "clipvalue", clipvalue)
+    if not (x > 0 and math.isfinite(x)):
+        raise ValueError(f"{op}: `clipvalue` must be None or a positive finite number, got {clipvalue!r}.")
+    return x
+
+
+def _grad_scale(op, grad_scale):
+    x = as_float(op, "grad_scale", grad_scale)
+    if x < 0:  # NaN passes: a non-finite global norm makes the step NaN, as in Keras
+        raise ValueError(f"{op}: `grad_scale` must not be negative, got {grad_scale!r}.")
+    return x
+
+
+def _step(op, step):
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ValueError(f"{op}: `step` must be an int >= 1 (iterations + 1), got {step!r}.")
+    return int(step)
+
+
+def _update(op, kind, param, grad, slots, needed, *, learning_rate, weight_decay, l2, grad_scale, clipvalue,
+            momentum=0.0, rho=0.0, beta_1=0.0, beta_2=0.0, epsilon=0.0, step=1, nesterov=False, centered=False,
+            amsgrad=False, simd=None):
+    """Validate and run one update. ``slots``: three (name, array or None); ``needed``: for
+    each, why it is required, or None when the options leave it unused (it must then be None)."""
+    scalars = dict(
+        lr=_scalar(op, "learning_rate", learning_rate), weight_decay=_scalar(op, "weight_decay", weight_decay),
+        l2=_scalar(op, "l2", l2), grad_scale=_grad_scale(op, grad_scale), clipvalue=_clipvalue(op, clipvalue))
+    infos = {"param": inspect(op, "param", param), "grad": inspect(op, "grad", grad)}
+    for (name, arr), why in zip(slots, needed):
+        if why is not None and arr is None:
+            raise ValueError(f"{op}: {why} needs `{name}` (an array like `param`; see the docstring for its "
+                             f"initial value).")
+        if why is None and arr is not None:
+            raise ValueError(f"{op}: `{name}` is not used with these options; pass None.")
+        if arr is not None:
+            infos[name] = inspect(op, name, arr)
+    device = backend(op, infos)
+    shape = infos["param"].shape
+    for name, info in infos.items():
+        check_float32(op, name, info)
+        if name != "param":
+            check_shape(op, name, info, shape, "the shape of `param`")
+        if name != "grad" and not info.writeable:
+            raise ValueError(f"{op}: `{name}` is updated in place: it must be writeable, got a read-only array.")
+    names = list(infos)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if _may_overlap(infos[a], infos[b]):
+                raise ValueError(f"{op}: `{a}` and `{b}` share memory; every array of an update must be separate.")
+    arrays = [arr for (_, arr) in slots]
+    flags = dict(momentum=float(momentum), rho=float(rho), beta_1=float(beta_1), beta_2=float(beta_2),
+                 epsilon=float(epsilon), step=step, nesterov=bool(nesterov), centered=bool(centered),
+                 amsgrad=bool(amsgrad))
+    if device == CPU:
+        _cpu.optimizer_update(kind, param, grad, *arrays, *scalars.values(), *flags.values(),
+                              _cpu_backend.simd_path(simd, op), 0)
+        return
+    names = ("param", "grad") + tuple(name for name, _ in slots)
+    with _device.kernel_addresses(device, infos, written=tuple(n for n in names if n != "grad")) as p:
+        _device.kernels(device).optimizer_update(kind, int(np.prod(shape)), *(p.get(n, 0) for n in names),
+                                                 *scalars.values(), *flags.values(), _device.stream(device))
+
+
+def sgd_update(param, grad, velocity=None, *, learning_rate, momentum=0.0, nesterov=False, weight_decay=0.0,
+               l2=0.0, grad_scale=1.0, clipvalue=None, simd=None):
+    """One Keras SGD step in place. ``velocity`` (zeros at the start) is needed iff momentum > 0."""
+    op = "sgd_update"
+    momentum = _scalar(op, "momentum", momentum, hi=1.0)
+    _update(op, _KINDS["sgd"], param, grad, [("velocity", velocity), ("", None), ("", None)],
+            [f"momentum={momentum}" if momentum != 0 else None, None, None], learning_rate=learning_rate,
+            weight_decay=weight_decay, l2=l2, grad_scale=grad_scale, clipvalue=clipvalue, momentum=momentum,
+            nesterov=nesterov, simd=simd)
+
+
+def adagrad_update(param, grad, accumulator, *, learning_rate, epsilon=1e-7, weight_decay=0.0, l2=0.0,
+                   grad_scale=1.0, clipvalue=None, simd=None):
+    """One Keras Adagrad step in place; ``accumulator`` starts at initial_accumulator_value (Keras: 0.1)."""
+    op = "adagrad_update"
+    _update(op, _KINDS["adagrad"], param, grad, [("accumulator", accumulator), ("", None), ("", None)],
+            ["Adagrad", None, None], learning_rate=learning_rate, weight_decay=weight_decay, l2=l2,
+            grad_scale=grad_scale, clipvalue=clipvalue, epsilon=_scalar(op, "epsilon", epsilon), simd=simd)
+
+
+def adadelta_update(param, grad, accumulated_grad, accumulated_delta, *, learning_rate, rho=0.95, epsilon=1e-7,
+                    weight_decay=0.0, l2=0.0, grad_scale=1.0, clipvalue=None, simd=None):
+    """One Keras Adadelta step in place; both accumulators start at zero."""
+    op = "adadelta_update"
+    _update(op, _KINDS["adadelta"], param, grad,
+            [("accumulated_grad", accumulated_grad), ("accumulated_delta", accumulated_delta), ("", None)],
+            ["Adadelta", "Adadelta", None], learning_rate=learning_rate, weight_decay=weight_decay, l2=l2,
+            grad_scale=grad_scale, clipvalue=clipvalue, rho=_scalar(op, "rho", rho, hi=1.0),
+            epsilon=_scalar(op, "epsilon", epsilon), simd=simd)
+
+
+def rmsprop_update(param, grad, velocity, momentum_buffer=None, average_grad=None, *, learning_rate, rho=0.9,
+                   momentum=0.0, epsilon=1e-7, centered=False, weight_decay=0.0, l2=0.0, grad_scale=1.0,
+                   clipvalue=None, simd=None):
+    """One Keras RMSprop step in place. State, zeros at the start: ``velocity`` always,
+    ``momentum_buffer`` iff momentum > 0, ``average_grad`` iff centered."""
+    op = "rmsprop_update"
+    momentum = _scalar(op, "momentum", momentum, hi=1.0)
+    _update(op, _KINDS["rmsprop"], param, grad,
+            [("velocity", velocity), ("momentum_buffer", momentum_buffer), ("average_grad", average_grad)],
+            ["RMSprop", f"momentum={momentum}" if momentum > 0 else None, "centered=True" if centered else None],
+            learning_rate=learning_rate, weight_decay=weight_decay, l2=l2, grad_scale=grad_scale,
+            clipvalue=clipvalue, rho=_scalar(op, "rho", rho, hi=1.0), momentum=momentum,
+            epsilon=_scalar(op, "epsilon", epsilon), centered=centered, simd=simd)
+
+
+def adam_update(param, grad, m, v, vhat=None, *, learning_rate, step, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                amsgrad=False, weight_decay=0.0, l2=0.0, grad_scale=1.0, clipvalue=None, simd=None):
+    """One Keras Adam (AdamW when weight_decay > 0) step in place. ``step`` is t, 1 on the
+    first step; ``m``, ``v`` (and ``vhat`` iff amsgrad) start at zero."""
+    op = "adam_update"
+    _update(op, _KINDS["adam"], param, grad, [("m", m), ("v", v), ("vhat", vhat)],
+            ["Adam", "Adam", "amsgrad=True" if amsgrad else None], learning_rate=learning_rate,
+            weight_decay=weight_decay, l2=l2, grad_scale=grad_scale, clipvalue=clipvalue,
+            beta_1=_scalar(op, "beta_1", beta_1, hi=1.0, hi_open=True),
+            beta_2=_scalar(op, "beta_2", beta_2, hi=1.0, hi_open=True), epsilon=_scalar(op, "epsilon", epsilon),
+            step=_step(op, step), amsgrad=amsgrad, simd=simd)
+
+
+# ------------------------------------------------------------------------ gradient clipping
+
+SUM_SQUARES_PARTIALS = 256  # CUDA: per-array partial sums, combined in a fixed order
+
+
+def _float32_arrays(op, arrays):
+    if isinstance(arrays, (str, bytes)) or not hasattr(arrays, "__iter__"):
+        raise TypeError(f"{op}: `arrays` must be a list of arrays, got {type(arrays).__name__}.")
+    infos = {f"arrays[{i}]": inspect(op, f"arrays[{i}]", a) for i, a in enumerate(arrays)}
+    device = backend(op, infos)
+    for name, info in infos.items():
+        check_float32(op, name, info)
+    return device, infos
+
+
+def global_norm(arrays, *, simd=None) -> float:
+    """sqrt(sum of x**2 over every element of every array), as a Python float.
+
+    Each array is reduced by its own kernel into a float64 sum (fixed-size blocks combined in
+    a fixed order: the same bits for any thread count or launch), and the per-array sums are
+    added in list order. On CUDA this is one device-to-host copy of len(arrays) doubles.
+    """
+    op = "global_norm"
+    device, infos = _float32_arrays(op, arrays)
+    if device == CPU:
+        path = _cpu_backend.simd_path(simd, op)
+        return math.sqrt(sum(_cpu.sum_squares(info.obj, path, 0) for info in infos.values()))
+    k = len(infos)
+    if device == "cuda":
+        import cupy
+
+        work = cupy.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=cupy.float64)
+    else:
+        work = np.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=np.float64)
+    buffers = {**infos, "work": inspect(op, "work", work)}
+    with _device.kernel_addresses(device, buffers, written=("work",)) as p:
+        kern, stream = _device.kernels(device), _device.stream(device)
+        for i, (name, info) in enumerate(infos.items()):
+            row = p["work"] + i * work.strides[0]
+            kern.sum_squares(int(np.prod(info.shape)), p[name], row + 8, SUM_SQUARES_PARTIALS, row, stream)
+    sums = work[:k, 0] if device != "cuda" else work[:k, 0].get()
+    return math.sqrt(sum(float(s) for s in sums))
+
+
+def clip_scale(norm: float, clipnorm: float) -> float:
+    """Keras's factor ``clipnorm * min(1 / norm, 1 / clipnorm)``: 1 when norm <= clipnorm,
+    clipnorm / norm above; NaN when the norm is not finite (as Keras: the step turns NaN)."""
+    if not math.isfinite(norm):
+        return math.nan
+    return 1.0 if norm <= clipnorm else clipnorm / norm
+
+
+def _scale_clip(op, x, out, scale, clipvalue):
+    xi = inspect(op, "x", x)
+    oi = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {"x": xi, **({"out": oi} if oi else {})})
+    check_float32(op, "x", xi)
+    if oi is None:
+        out = _device.empty(device, xi.shape)
+        oi = inspect(op, "out", out)
+    else:
+        check_float32(op, "out", oi)
+        check_shape(op, "out", oi, xi.shape, "the shape of `x`")
+        if not oi.writeable:
+            raise ValueError(f"{op}: `out` is read-only.")
+    if device == CPU:
+        _cpu.scale_clip(x, out, scale, clipvalue, 0)
+        return out
+    with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as p:
+        _device.kernels(device).scale_clip(int(np.prod(xi.shape)), p["x"], p["out"], scale, clipvalue,
+                                           _device.stream(device))
+    return out
+
+
+def _clipnorm(op, clipnorm):
+    x = as_float(op, "clipnorm", clipnorm)
+    if not (x > 0 and math.isfinite(x)):
+        raise ValueError(f"{op}: `clipnorm` must be a positive finite number, got {clipnorm!r}.")
+    return x
+
+
+def clip_by_value(x, clipvalue, *, out=None):
+    """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` (in place)."""
+    op = "clip_by_value"
+    return _scale_clip(op, x, out, 1.0, _clipvalue(op, clipvalue))
+
+
+def clip_by_norm(x, clipnorm, *, out=None):
+    """Keras's clipnorm for one array: ``x * clipnorm / max(||x||, clipnorm)``."""
+    op = "clip_by_norm"
+    clipnorm = _clipnorm(op, clipnorm)
+    return _scale_clip(op, x, out, clip_scale(global_norm([x]), clipnorm), 0.0)
+
+
+def clip_by_global_norm(arrays, clipnorm, *, out=None):
+    """Keras's global_clipnorm: every array times ``clip_scale(global_norm(arrays), clipnorm)``.
+
+    Returns ``(clipped arrays, global norm)``; ``out`` is a list of arrays (may be ``arrays``).
+    """
+    op = "clip_by_global_norm"
+    clipnorm = _clipnorm(op, clipnorm)
+    arrays = list(arrays)
+    if out is not None and len(out) != len(arrays):
+        raise ValueError(f"{op}: `out` must hold one array per input array ({len(arrays)}), got {len(out)}.")
+    norm = global_norm(arrays)
+    scale = clip_scale(norm, clipnorm)
+    outs = out if out is not None else [None] * len(arrays)
+    return [_scale_clip(op, a, o, scale, 0.0) for a, o in zip(arrays, outs)], norm

@@ -1,0 +1,240 @@
+"""The optimizer base class: Keras 3's behaviour around one fused kernel per parameter.
+
+One step, ``opt.apply(params, grads)``:
+  1. state is created on the first call, next to each parameter (NumPy -> CPU kernels,
+     CuPy -> CUDA kernels, NumPy inside ``sinapse.cuda.simulate()`` -> simulated CUDA);
+     parameters are identified by their position in the list;
+  2. clipping, as Keras (only the first that is set applies): ``clipnorm`` per array,
+     else ``global_clipnorm`` over all arrays, else ``clipvalue`` — folded into the update
+     kernel as a gradient scale / clip, so the gradients are never copied or modified;
+  3. one fused update per parameter (``sinapse.ops.<name>_update``), Keras's decoupled
+     ``weight_decay`` included;
+  4. ``iterations += 1``.
+
+The learning rate is a float (settable: callbacks such as ReduceLROnPlateau assign it) or a
+schedule from ``sinapse.optimizers.schedules``, called with ``iterations``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import _cpu, cuda, ops
+from .. import cpu as _cpu_backend
+from ..ops.optimizers import clip_scale
+from . import schedules
+
+_F32 = np.dtype(np.float32)
+
+# Keras 3 arguments sinapse accepts only at their defaults (so Keras configs load).
+_UNSUPPORTED_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                         "loss_scale_factor": None, "gradient_accumulation_steps": None}
+
+
+def _optional_positive(cls, name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
+            value > 0 and math.isfinite(value)):
+        raise ValueError(f"{cls}: `{name}` must be None or a positive number, got {value!r}.")
+    return float(value)
+
+
+def _zeros_like(param, value=0.0):
+    """A float32 array of param's shape filled with ``value``, on param's device."""
+    if isinstance(param, np.ndarray):
+        return np.full(param.shape, value, np.float32)
+    import cupy
+
+    return cupy.full(param.shape, value, dtype=cupy.float32)
+
+
+def _to_numpy(x):
+    return x.copy() if isinstance(x, np.ndarray) else x.get()
+
+
+class Optimizer:
+    """Base class. Subclasses define ``_slots()`` (state names and initial values, from the
+    options), ``_update(param, grad, state, lr, grad_scale, clipvalue)`` (the validated step
+    through sinapse.ops) and ``_kernel(state)`` (the same step as the kernel's arguments:
+    kind, the three state slots, (momentum, rho, beta_1, beta_2, epsilon, step, nesterov,
+    centered, amsgrad))."""
+
+    def __init__(self, learning_rate, *, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 name=None, **kwargs):
+        cls = type(self).__name__
+        if "lr" in kwargs:  # Keras 1/2 spelling
+            warnings.warn(f"{cls}: `lr` is deprecated, use `learning_rate`.", DeprecationWarning, stacklevel=3)
+            learning_rate = kwargs.pop("lr")
+        for key, default in _UNSUPPORTED_DEFAULTS.items():
+            if key in kwargs and kwargs.pop(key) not in (default, False, None):
+                raise ValueError(f"{cls}: `{key}` is not supported by sinapse (only its default {default!r}).")
+        if kwargs:
+            raise TypeError(f"{cls}: unexpected argument(s) {', '.join(sorted(kwargs))}.")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(f"{cls}: only one of `clipnorm` and `global_clipnorm` can be set.")
+        self.name = name if name is not None else cls.lower()
+        self.weight_decay = None if weight_decay is None else _non_negative(cls, "weight_decay", weight_decay)
+        self.clipnorm = _optional_positive(cls, "clipnorm", clipnorm)
+        self.clipvalue = _optional_positive(cls, "clipvalue", clipvalue)
+        self.global_clipnorm = _optional_positive(cls, "global_clipnorm", global_clipnorm)
+        self._learning_rate = None
+        self.learning_rate = learning_rate
+        self.iterations = 0
+        self._state: list[dict] | None = None  # per parameter: slot name -> array
+        self._pending: dict | None = None  # set_state before the first apply
+        self._validated: set[int] = set()  # parameters whose first step went through sinapse.ops
+
+    # ------------------------------------------------------------------ learning rate
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate of the next step (a schedule's value at ``iterations``)."""
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            return float(self._learning_rate(self.iterations))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        cls = type(self).__name__
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._learning_rate = value
+            return
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            raise TypeError(f"{cls}: the learning rate is a schedule ({self._learning_rate!r}), so it cannot be "
+                            f"set; create the optimizer with a float learning_rate to change it during training.")
+        self._learning_rate = _non_negative(cls, "learning_rate", value)
+
+    # ------------------------------------------------------------------------- a step
+
+    def apply(self, params: list, grads: list) -> None:
+        """Update ``params`` in place from ``grads`` (same order, same shapes, float32)."""
+        cls = type(self).__name__
+        params, grads = list(params), list(grads)
+        if len(params) != len(grads):
+            raise ValueError(f"{cls}.apply: got {len(params)} params and {len(grads)} grads; they pair up one to one.")
+        if self._state is None:
+            self._build(params)
+        elif len(params) != len(self._state):
+            raise ValueError(f"{cls}.apply: got {len(params)} params, but the optimizer was built for "
+                             f"{len(self._state)} (params are identified by their position in the list).")
+        lr = self.learning_rate
+        scales, clipvalue = [1.0] * len(grads), None
+        if self.clipnorm:
+            scales = [clip_scale(ops.global_norm([g]), self.clipnorm) for g in grads]
+        elif self.global_clipnorm:
+            scales = [clip_scale(ops.global_norm(grads), self.global_clipnorm)] * len(grads)
+        elif self.clipvalue:
+            clipvalue = self.clipvalue
+        # After a parameter's first, fully validated step (sinapse.ops), NumPy steps go straight
+        # to the kernel when a few cheap checks pass: the ops' validation costs ~20 us per
+        # array, more than the update of a small layer.
+        simd = None if cuda.simulating() else _cpu_backend.simd_path(None)
+        for i, (p, g, state, scale) in enumerate(zip(params, grads, self._state, scales)):
+            if (simd is not None and i in self._validated and type(g) is np.ndarray and type(p) is np.ndarray
+                    and g.dtype == _F32 and p.dtype == _F32 and g.shape == p.shape and g.flags.c_contiguous):
+                kind, slots, hyper = self._kernel(state)
+                _cpu.optimizer_update(kind, p, g, *slots, lr, self._decay, 0.0, scale, clipvalue or 0.0, *hyper,
+                                      simd, 0)
+            else:
+                self._update(p, g, state, lr, scale, clipvalue)
+                self._validated.add(i)
+        self.iterations += 1
+
+    def _build(self, params):
+        slots = self._slots()
+        state = [{name: _zeros_like(p, init) for name, init in slots} for p in params]
+        self._state = state
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            try:
+                self._copy_state_in(pending)
+            except Exception:
+                self._state = None
+                raise
+
+    @property
+    def _decay(self) -> float:
+        return self.weight_decay or 0.0
+
+    # ---------------------------------------------------------------- state save/restore
+
+    def get_state(self) -> dict:
+        """All state as flat NumPy arrays: ``iterations`` (int64), ``learning_rate`` (float32,
+        unless a schedule), and ``<slot>/<parameter index>`` (float32)."""
+        state = {"iterations": np.array(self.iterations, np.int64)}
+        if not isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            state["learning_rate"] = np.array(self._learning_rate, np.float32)
+        for i, slots in enumerate(self._state or []):
+            for name, arr in slots.items():
+                state[f"{name}/{i}"] = _to_numpy(arr)
+        return state
+
+    def set_state(self, state: dict) -> None:
+        """Restore what get_state returned; the next steps continue bit-identically."""
+        cls = type(self).__name__
+        if "iterations" not in state:
+            raise ValueError(f"{cls}.set_state: the state has no `iterations` entry.")
+        expected = {name for name, _ in self._slots()}
+        for key in state:
+            if key not in ("iterations", "learning_rate") and key.split("/")[0] not in expected:
+                raise ValueError(f"{cls}.set_state: unexpected entry `{key}` (this optimizer's state: "
+                                 f"{', '.join(sorted(expected)) or 'none'}).")
+        if self._state is None:
+            self._pending = dict(state)
+        else:
+            self._copy_state_in(state)
+        self.iterations = int(state["iterations"])
+        if "learning_rate" in state and not isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            self._learning_rate = float(np.float32(state["learning_rate"]))
+
+    def _copy_state_in(self, state):
+        cls = type(self).__name__
+        n_saved = len({key.split("/")[1] for key in state if "/" in key})
+        if self._slots() and n_saved != len(self._state):
+            raise ValueError(f"{cls}.set_state: the state is for {n_saved} parameters, the model has "
+                             f"{len(self._state)}.")
+        for i, slots in enumerate(self._state):
+            for name, arr in slots.items():
+                saved = np.asarray(state[f"{name}/{i}"])
+                if saved.shape != tuple(arr.shape):
+                    raise ValueError(f"{cls}.set_state: `{name}/{i}` has shape {saved.shape}, the parameter "
+                                     f"{tuple(arr.shape)}.")
+                arr[...] = saved.astype(np.float32, copy=False) if isinstance(arr, np.ndarray) else \
+                    _device_array(saved)
+
+    # -------------------------------------------------------------------------- config
+
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        return {"name": self.name,
+                "learning_rate": schedules.serialize(lr) if isinstance(lr, schedules.LearningRateSchedule) else lr,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                "clipvalue": self.clipvalue, **_UNSUPPORTED_DEFAULTS}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self._learning_rate!r}, iterations={self.iterations})"
+
+
+def _non_negative(cls, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{cls}: `{name}` must be a number, got {value!r} ({type(value).__name__}).")
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{cls}: `{name}` must be a finite number >= 0, got {value!r}.")
+    return float(value)
+
+
+def _device_array(saved):
+    import cupy
+
+    return cupy.asarray(saved, dtype=cupy.float32)

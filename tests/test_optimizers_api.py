@@ -1,0 +1,229 @@
+"""sinapse.optimizers (the Keras-style classes) on the CPU and the simulated CUDA kernels:
+several apply() steps of every optimizer and option against the float64 reference, clipping
+as Keras applies it, learning-rate schedules, config round trips, get(), state saved and
+restored continuing bit-identically, and bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sinapse import optimizers, reference
+from sinapse.optimizers import schedules
+
+from conftest import BACKENDS, on
+
+SHAPES = [(4, 3), (5,)]
+
+# (class, its kwargs, reference function, the reference's options, reference state (name, init))
+CASES = [
+    (optimizers.SGD, dict(), "sgd", dict(learning_rate=0.01), []),
+    (optimizers.SGD, dict(learning_rate=0.1, momentum=0.9, nesterov=True), "sgd",
+     dict(learning_rate=0.1, momentum=0.9, nesterov=True), [("velocity", 0.0)]),
+    (optimizers.Adagrad, dict(learning_rate=0.1), "adagrad", dict(learning_rate=0.1), [("accumulator", 0.1)]),
+    (optimizers.Adadelta, dict(learning_rate=1.0), "adadelta", dict(learning_rate=1.0, rho=0.95, epsilon=1e-7),
+     [("accumulated_grad", 0.0), ("accumulated_delta", 0.0)]),
+    (optimizers.RMSprop, dict(momentum=0.5, centered=True), "rmsprop",
+     dict(learning_rate=0.001, momentum=0.5, centered=True), [("velocity", 0.0), ("momentum_buffer", 0.0),
+                                                               ("average_grad", 0.0)]),
+    (optimizers.RMSprop, dict(learning_rate=0.01), "rmsprop", dict(learning_rate=0.01), [("velocity", 0.0)]),
+    (optimizers.Adam, dict(learning_rate=0.01, amsgrad=True), "adam", dict(learning_rate=0.01, amsgrad=True),
+     [("m", 0.0), ("v", 0.0), ("vhat", 0.0)]),
+    (optimizers.AdamW, dict(learning_rate=0.01), "adam", dict(learning_rate=0.01, weight_decay=0.004),
+     [("m", 0.0), ("v", 0.0)]),
+]
+REF_OUTPUTS = {"sgd": ["velocity"], "adagrad": ["accumulator"], "adadelta": ["accumulated_grad", "accumulated_delta"],
+               "rmsprop": ["velocity", "momentum_buffer", "average_grad"], "adam": ["m", "v", "vhat"]}
+CLIPPING = [dict(), dict(clipnorm=1.0), dict(global_clipnorm=1.5), dict(clipvalue=0.5), dict(weight_decay=0.05)]
+
+
+def _reference_steps(kind, ref_opts, slots, params, grads_per_step, clipping):
+    """The float64 reference with Keras's clipping (clipnorm > global_clipnorm > clipvalue)."""
+    ws = [p.astype(np.float64) for p in params]
+    states = [{name: np.full(p.shape, init) for name, init in slots} for p in params]
+    fn = getattr(reference, f"{kind}_update")
+    for t, grads in enumerate(grads_per_step, start=1):
+        grads = [g.astype(np.float64) for g in grads]
+        if clipping.get("clipnorm"):
+            grads = [reference.clip_by_norm(g, clipping["clipnorm"]) for g in grads]
+        elif clipping.get("global_clipnorm"):
+            grads, _ = reference.clip_by_global_norm(grads, clipping["global_clipnorm"])
+        elif clipping.get("clipvalue"):
+            grads = [reference.clip_by_value(g, clipping["clipvalue"]) for g in grads]
+        opts = dict(ref_opts)
+        if clipping.get("weight_decay"):
+            opts["weight_decay"] = clipping["weight_decay"]
+        for i, g in enumerate(grads):
+            out = fn(ws[i], g, **states[i], **opts, **({"step": t} if kind == "adam" else {}))
+            ws[i] = out[0]
+            for name, value in zip(REF_OUTPUTS[kind], out[1:]):
+                if name in states[i]:
+                    states[i][name] = value
+    return ws
+
+
+def _data(rng, steps=3):
+    params = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in SHAPES] for _ in range(steps)]
+    return params, grads
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("clipping", CLIPPING, ids=lambda c: ",".join(c) or "plain")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0].__name__}-{','.join(c[1])}")
+def test_apply_matches_reference(rng, backend, case, clipping):
+    cls, kwargs, kind, ref_opts, slots = case
+    params, grads = _data(rng)
+    want = _reference_steps(kind, ref_opts, slots, params, grads, clipping)
+    opt = cls(**{**kwargs, **clipping})
+    with on(backend):
+        for step_grads in grads:
+            opt.apply(params, step_grads)
+    assert opt.iterations == len(grads)
+    for got, ref in zip(params, want):
+        np.testing.assert_allclose(got, ref, rtol=2e-5, atol=2e-6)
+
+
+def test_keras_documented_rmsprop_example():
+    """keras.optimizers.RMSprop's docstring: lr 0.1, var 10, loss var^2 / 2 -> 9.683772."""
+    var = np.array([10.0], np.float32)
+    optimizers.RMSprop(learning_rate=0.1).apply([var], [var.copy()])
+    np.testing.assert_allclose(var, [9.683772], rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"])
+def test_state_restore_continues_bit_identically(rng, backend, name):
+    params, grads = _data(rng, steps=5)
+    kwargs = {"sgd": dict(momentum=0.9), "rmsprop": dict(momentum=0.5, centered=True),
+              "adam": dict(amsgrad=True)}.get(name, {})
+    cls = type(optimizers.get(name))
+    first = cls(**kwargs)
+    p_two = [p.copy() for p in params]
+    with on(backend):
+        for g in grads[:3]:
+            first.apply(p_two, g)
+        first.learning_rate = first.learning_rate / 3  # a callback changed it: restored too
+        one_lr = first.learning_rate
+        saved = {k: v.copy() for k, v in first.get_state().items()}
+        assert saved["iterations"].dtype == np.int64 and int(saved["iterations"]) == 3
+        assert all(v.dtype == np.float32 for k, v in saved.items() if k != "iterations")
+        second = cls(**kwargs)
+        second.set_state(saved)  # before the first apply: used when the state is built
+        built = cls(**kwargs)
+        p_three = [p.copy() for p in p_two]
+        built.apply([p.copy() for p in params], grads[0])
+        built.set_state(saved)  # after: copied into the existing state
+        for g in grads[3:]:
+            second.apply(p_two, g)
+            built.apply(p_three, g)
+    assert second.iterations == 5 and math.isclose(second.learning_rate, one_lr, rel_tol=1e-7)
+    one_lr_steps = cls(**kwargs)  # the uninterrupted run, with the same learning-rate change
+    p_ref = [p.copy() for p in params]
+    with on(backend):
+        for t, g in enumerate(grads):
+            if t == 3:
+                one_lr_steps.learning_rate = float(np.float32(one_lr))
+            one_lr_steps.apply(p_ref, g)
+    for a, b, c in zip(p_two, p_three, p_ref):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, c)
+
+
+def test_learning_rate_is_settable_and_schedules_are_read_at_iterations():
+    opt = optimizers.SGD(learning_rate=0.1)
+    opt.learning_rate = 0.05
+    assert opt.learning_rate == 0.05 and opt.get_config()["learning_rate"] == 0.05
+    sched = schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    opt = optimizers.Adam(learning_rate=sched)
+    w = np.zeros(3, np.float32)
+    assert opt.learning_rate == 0.1
+    opt.apply([w], [np.ones(3, np.float32)])
+    opt.apply([w], [np.ones(3, np.float32)])
+    assert math.isclose(opt.learning_rate, 0.05)  # 0.1 * 0.5 ** (2 / 2)
+    with pytest.raises(TypeError, match=r"Adam: the learning rate is a schedule"):
+        opt.learning_rate = 0.01
+    assert "learning_rate" not in opt.get_state()
+
+
+def test_schedules():
+    exp = schedules.ExponentialDecay(1.0, 10, 0.5, staircase=False)
+    stair = schedules.ExponentialDecay(1.0, 10, 0.5, staircase=True)
+    step = schedules.StepDecay(1.0, 10, 0.5)
+    piece = schedules.PiecewiseConstantDecay([5, 10], [1.0, 0.5, 0.1])
+    assert math.isclose(exp(5), 0.5 ** 0.5) and stair(19) == 0.5 and stair(20) == 0.25
+    assert [step(s) for s in (0, 9, 10, 25)] == [1.0, 1.0, 0.5, 0.25]
+    assert [piece(s) for s in (0, 5, 6, 10, 11)] == [1.0, 1.0, 0.5, 0.5, 0.1]
+    for s in (exp, stair, step, piece):
+        again = schedules.deserialize(schedules.serialize(s))
+        assert type(again) is type(s) and again.get_config() == s.get_config()
+    with pytest.raises(ValueError, match=r"PiecewiseConstantDecay: `values` must have one more element"):
+        schedules.PiecewiseConstantDecay([5], [1.0])
+    with pytest.raises(ValueError, match=r"ExponentialDecay: `decay_steps` must be a positive number"):
+        schedules.ExponentialDecay(0.1, 0, 0.5)
+
+
+@pytest.mark.parametrize("name, cls", [("sgd", optimizers.SGD), ("Adam", optimizers.Adam),
+                                       ("adamw", optimizers.AdamW), ("RMSprop", optimizers.RMSprop),
+                                       ("adagrad", optimizers.Adagrad), ("adadelta", optimizers.Adadelta)])
+def test_get_and_config_round_trip(name, cls):
+    opt = optimizers.get(name)
+    assert type(opt) is cls and optimizers.get(opt) is opt
+    defaults = {"SGD": 0.01}.get(cls.__name__, 0.001)
+    assert opt.learning_rate == defaults
+    custom = cls(learning_rate=schedules.StepDecay(0.1, 100, 0.5), clipnorm=2.0)
+    again = optimizers.get(optimizers.serialize(custom))
+    assert type(again) is cls and again.get_config() == custom.get_config()
+    assert cls.from_config(custom.get_config()).get_config() == custom.get_config()
+
+
+def test_defaults_match_keras():
+    assert optimizers.Adam().get_config()["epsilon"] == 1e-7
+    assert optimizers.Adadelta().get_config()["rho"] == 0.95
+    assert optimizers.Adagrad().get_config()["initial_accumulator_value"] == 0.1
+    assert optimizers.RMSprop().get_config()["rho"] == 0.9
+    assert optimizers.AdamW().get_config()["weight_decay"] == 0.004
+    assert optimizers.SGD().get_config()["name"] == "SGD"
+
+
+def test_keras2_lr_spelling_warns():
+    with pytest.warns(DeprecationWarning, match=r"SGD: `lr` is deprecated, use `learning_rate`"):
+        opt = optimizers.SGD(lr=0.5)
+    assert opt.learning_rate == 0.5
+
+
+def test_bad_input():
+    w = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match=r"Adam: `learning_rate` must be a finite number >= 0"):
+        optimizers.Adam(learning_rate=-0.1)
+    with pytest.raises(ValueError, match=r"SGD: only one of `clipnorm` and `global_clipnorm`"):
+        optimizers.SGD(clipnorm=1.0, global_clipnorm=1.0)
+    with pytest.raises(ValueError, match=r"Adam: `use_ema` is not supported"):
+        optimizers.Adam(use_ema=True)
+    with pytest.raises(TypeError, match=r"Adam: unexpected argument\(s\) decay"):
+        optimizers.Adam(decay=0.1)
+    with pytest.raises(ValueError, match=r"SGD: `momentum` must be a number in \[0.0, 1.0\]"):
+        optimizers.SGD(momentum=-0.5)
+    with pytest.raises(ValueError, match=r"AdamW: `weight_decay` must be a float"):
+        optimizers.AdamW(weight_decay=None)
+    with pytest.raises(ValueError, match=r"unknown optimizer 'nadam'"):
+        optimizers.get("nadam")
+    with pytest.raises(ValueError, match=r"could not interpret optimizer identifier 3"):
+        optimizers.get(3)
+    opt = optimizers.Adam()
+    with pytest.raises(ValueError, match=r"adam_update: `grad` must have shape \(4,\)"):
+        opt.apply([w], [np.zeros(5, np.float32)])
+    with pytest.raises(TypeError, match=r"adam_update: `grad` must be float32"):
+        opt.apply([w], [np.zeros(4)])
+    with pytest.raises(ValueError, match=r"Adam.apply: got 1 params and 2 grads"):
+        opt.apply([w], [w, w])
+    opt.apply([w], [np.ones(4, np.float32)])
+    with pytest.raises(TypeError, match=r"adam_update: `grad` must be float32"):  # also after the first step
+        opt.apply([w], [np.zeros(4)])
+    with pytest.raises(ValueError, match=r"Adam.apply: got 2 params, but the optimizer was built for 1"):
+        opt.apply([w, w.copy()], [w, w])
+    with pytest.raises(ValueError, match=r"Adam.set_state: `momentum/0` has shape \(3,\)"):
+        opt.set_state({"iterations": np.array(1), "momentum/0": np.zeros(3, np.float32),
+                       "velocity/0": np.zeros(4, np.float32)})
+    with pytest.raises(ValueError, match=r"Adam.set_state: unexpected entry `accumulator/0`"):
+        opt.set_state({"iterations": np.array(1), "accumulator/0": np.zeros(4, np.float32)})
