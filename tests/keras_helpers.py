@@ -4,43 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sinapse import ops
-
-
-class MomentumSGD:
-    """A test double with the sinapse.optimizers interface (apply, learning_rate, iterations,
-    get_state/set_state, get_config/from_config): SGD with momentum, state keyed by position."""
-
-    def __init__(self, learning_rate=0.1, momentum=0.0):
-        self.learning_rate, self.momentum, self.iterations = learning_rate, momentum, 0
-        self._v = {}
-
-    def apply(self, params, grads):
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if self.momentum:
-                v = self._v.get(i)
-                if v is None:
-                    v = self._v[i] = np.zeros_like(p)
-                v *= self.momentum
-                ops.axpy(-self.learning_rate, g, v, out=v)
-                ops.axpy(1.0, v, p, out=p)
-            else:
-                ops.axpy(-self.learning_rate, g, p, out=p)
-        self.iterations += 1
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def get_state(self):
-        return {"iterations": np.array(self.iterations, np.int64), **{f"v/{i}": v for i, v in self._v.items()}}
-
-    def set_state(self, state):
-        self.iterations = int(state["iterations"])
-        self._v = {int(k[2:]): np.array(v) for k, v in state.items() if k.startswith("v/")}
 
 
 def blobs(n, d, classes, rng, spread=0.5):

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import sinapse
-from keras_helpers import MomentumSGD, blobs
+from keras_helpers import blobs
 from sinapse import callbacks, layers
 from sinapse.models import Sequential
+from sinapse.optimizers import SGD
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def problem(rng):
     sinapse.utils.set_random_seed(0)
     x, y = blobs(64, 4, 2, rng)
     model = Sequential([layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(2, activation="softmax")])
-    model.compile(MomentumSGD(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(SGD(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model, x, y
 
 

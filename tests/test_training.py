@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 import sinapse
-from keras_helpers import MomentumSGD, blobs
-from sinapse import layers, losses
+from keras_helpers import blobs
+from sinapse import layers
+from sinapse import losses
+from sinapse.optimizers import SGD
 from sinapse.models import Sequential
 
 
@@ -40,7 +42,7 @@ def test_mlp_fit_reaches_high_accuracy_and_history_is_keras_shaped(rng):
     sinapse.utils.set_random_seed(1)
     x, y = blobs(600, 10, 4, rng)
     model = mlp(10, 4, dropout=0.1)
-    model.compile(MomentumSGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=5, batch_size=32, validation_split=0.2, verbose=0)
     assert history.epoch == [0, 1, 2, 3, 4]
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -55,7 +57,7 @@ def test_convnet_fit_with_one_hot_labels(rng):
     sinapse.utils.set_random_seed(2)
     x, y = images(300, rng)
     model = small_convnet()
-    model.compile(MomentumSGD(0.1, momentum=0.9), "categorical_crossentropy", metrics=["accuracy"])
+    model.compile(SGD(0.1, momentum=0.9), "categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, sinapse.utils.to_categorical(y, 3), epochs=6, batch_size=16, verbose=0)
     assert model.evaluate(x, sinapse.utils.to_categorical(y, 3), verbose=0)[1] > 0.9
 
@@ -63,7 +65,7 @@ def test_convnet_fit_with_one_hot_labels(rng):
 def test_validation_split_takes_the_last_samples_before_shuffling(rng):
     x, y = blobs(100, 4, 2, rng)
     model = mlp(4, 2)
-    model.compile(MomentumSGD(0.0), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(SGD(0.0), "sparse_categorical_crossentropy", metrics=["accuracy"])
     h = model.fit(x, y, epochs=1, validation_split=0.3, verbose=0)
     loss_tail, acc_tail = model.evaluate(x[70:], y[70:], verbose=0)  # lr 0: the weights did not move
     assert h.history["val_loss"][0] == pytest.approx(loss_tail, rel=1e-6)
@@ -73,11 +75,11 @@ def test_validation_split_takes_the_last_samples_before_shuffling(rng):
 def test_inputs_are_converted_and_labels_checked(rng):
     x8 = rng.integers(0, 255, (40, 5), dtype=np.uint8)
     model = mlp(5, 3)
-    model.compile(MomentumSGD(0.01), "categorical_crossentropy")
+    model.compile(SGD(0.01), "categorical_crossentropy")
     with pytest.raises(ValueError, match="use loss='sparse_categorical_crossentropy'"):
         model.fit(x8, rng.integers(0, 3, 40), verbose=0)
     model.fit(x8, sinapse.utils.to_categorical(rng.integers(0, 3, 40), 3), verbose=0)  # uint8 in, one-hot labels
-    model.compile(MomentumSGD(0.01), "sparse_categorical_crossentropy")
+    model.compile(SGD(0.01), "sparse_categorical_crossentropy")
     model.fit(x8.astype(np.float64), rng.integers(0, 3, (40, 1)), verbose=0)  # float64, (N, 1) labels
     with pytest.raises(ValueError, match="x has 40 samples but y has 39"):
         model.fit(x8, rng.integers(0, 3, 39), verbose=0)
@@ -91,12 +93,12 @@ def test_fused_softmax_head_matches_a_separate_softmax_layer(rng):
                     layers.Activation("softmax")])
     b.set_weights(a.get_weights())
     for m in (a, b):
-        m.compile(MomentumSGD(0.1), "sparse_categorical_crossentropy")
+        m.compile(SGD(0.1), "sparse_categorical_crossentropy")
     assert a._training_plan().fuse and b._training_plan().fuse
     c = Sequential([layers.Dense(8, activation="tanh", input_shape=(5,)), layers.Dense(3),
                     layers.Activation("softmax"), layers.Activation("linear")])
     c.set_weights(a.get_weights())
-    c.compile(MomentumSGD(0.1), "sparse_categorical_crossentropy")
+    c.compile(SGD(0.1), "sparse_categorical_crossentropy")
     assert not c._training_plan().fuse  # the softmax is not last: the generic path
     for _ in range(3):
         la, lb, lc = (m.train_on_batch(x, y) for m in (a, b, c))
@@ -110,7 +112,7 @@ def test_regression_and_binary_losses_train(rng, loss):
     x = rng.standard_normal((200, 3)).astype(np.float32)
     y = (x @ np.array([1.0, -2.0, 0.5]) > 0).astype(np.float32)
     model = Sequential([layers.Dense(16, activation="tanh", input_shape=(3,)), layers.Dense(1)])
-    model.compile(MomentumSGD(0.05, momentum=0.9), loss)
+    model.compile(SGD(0.05, momentum=0.9), loss)
     h = model.fit(x, y, epochs=5, batch_size=20, verbose=0)
     assert h.history["loss"][-1] < 0.7 * h.history["loss"][0]
 
@@ -118,7 +120,7 @@ def test_regression_and_binary_losses_train(rng, loss):
 def test_sample_and_class_weights(rng):
     x, y = blobs(50, 4, 2, rng)
     model = mlp(4, 2)
-    model.compile(MomentumSGD(0.0), "sparse_categorical_crossentropy")
+    model.compile(SGD(0.0), "sparse_categorical_crossentropy")
     plain = model.evaluate(x, y, verbose=0)
     weighted = model.evaluate(x, y, sample_weight=np.full(50, 2.0), verbose=0)
     assert weighted == pytest.approx(2 * plain, rel=1e-5)
@@ -131,7 +133,7 @@ def test_regularizer_adds_its_penalty_and_gradient(rng):
     x, y = blobs(32, 4, 2, rng)
     reg = sinapse.regularizers.L2(0.1)
     model = Sequential([layers.Dense(2, activation="softmax", kernel_regularizer=reg, input_shape=(4,))])
-    model.compile(MomentumSGD(0.5), "sparse_categorical_crossentropy")
+    model.compile(SGD(0.5), "sparse_categorical_crossentropy")
     w0 = model.get_weights()
     plain = sinapse.losses.get("sparse_categorical_crossentropy")(y, model.predict(x))
     loss = model.train_on_batch(x, y)
@@ -139,7 +141,7 @@ def test_regularizer_adds_its_penalty_and_gradient(rng):
     # Same step without the regularizer: the difference of the kernels is lr * 2 * l2 * w0.
     free = Sequential([layers.Dense(2, activation="softmax", input_shape=(4,))])
     free.set_weights(w0)
-    free.compile(MomentumSGD(0.5), "sparse_categorical_crossentropy")
+    free.compile(SGD(0.5), "sparse_categorical_crossentropy")
     free.train_on_batch(x, y)
     np.testing.assert_allclose(free.get_weights()[0] - model.get_weights()[0], 0.5 * 2 * 0.1 * w0[0], rtol=1e-4,
                                atol=1e-6)
@@ -148,7 +150,7 @@ def test_regularizer_adds_its_penalty_and_gradient(rng):
 def test_fit_on_a_generator_and_an_iterable(rng):
     x, y = blobs(96, 4, 3, rng)
     model = mlp(4, 3)
-    model.compile(MomentumSGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", metrics=["accuracy"])
 
     def forever():
         while True:
@@ -172,7 +174,7 @@ def test_fit_on_a_generator_and_an_iterable(rng):
 def test_train_on_batch_test_on_batch_and_metric_names(rng):
     x, y = blobs(20, 4, 3, rng)
     model = mlp(4, 3)
-    model.compile(MomentumSGD(0.1), "sparse_categorical_crossentropy",
+    model.compile(SGD(0.1), "sparse_categorical_crossentropy",
                   metrics=["accuracy", "sparse_top_k_categorical_accuracy"])
     loss, acc, top5 = model.train_on_batch(x, y)
     assert top5 == 1.0 and 0 <= acc <= 1
@@ -184,7 +186,7 @@ def test_train_on_batch_test_on_batch_and_metric_names(rng):
 def run_training(seed, x, y, device="cpu"):
     sinapse.utils.set_random_seed(seed)
     model = small_convnet()
-    model.compile(MomentumSGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", device=device)
+    model.compile(SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy", device=device)
     h = model.fit(x, y, epochs=2, batch_size=8, verbose=0)
     return h.history["loss"], model.get_weights()
 

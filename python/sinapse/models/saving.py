@@ -40,7 +40,7 @@ class ModelFileError(ValueError):
 def _checksum(tensors: dict[str, np.ndarray]) -> str:
     h = hashlib.sha256()
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
+        a = np.require(tensors[name], requirements="C")  # (ascontiguousarray would make 0-d arrays 1-d)
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
         h.update(a.tobytes())
     return "sha256:" + h.hexdigest()
@@ -57,7 +57,7 @@ def _write(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path} exists and overwrite=False")
     metadata = {**metadata, "checksum": _checksum(tensors)}
-    data = save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=metadata)
+    data = save({k: np.require(v, requirements="C") for k, v in tensors.items()}, metadata=metadata)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
@@ -161,7 +161,11 @@ def _assign_weights(model, tensors, path) -> None:
                 raise ModelFileError(f"{path}: has no weight {key} for layer {layer.name!r} ({w.name} {w.shape}); "
                                      f"the file was saved from a different architecture")
             arrays.append(tensors[key])
-        layer.set_weights(arrays)
+        try:
+            layer.set_weights(arrays)
+        except ValueError as exc:
+            raise ModelFileError(f"{path}: does not fit this model, it was saved from a different architecture "
+                                 f"({exc})") from None
     extra = sum(1 for k in tensors if k.startswith("weights/")) - sum(len(layer.weights) for layer in layers)
     if extra:
         raise ModelFileError(f"{path}: holds {extra} more weight arrays than the model has; the file was saved "
