@@ -38,6 +38,10 @@ def set_num_threads(n: int) -> None:
 
 from . import cpu, cuda, ops, reference, registry  # noqa: E402  (need _cpu first)
 from . import optimizers  # noqa: E402
+from . import (callbacks, devices, initializers, layers, losses, metrics, models, regularizers,  # noqa: E402
+               utils)
+from .devices import get_default_device, set_default_device  # noqa: E402
+from .models import Sequential  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -51,5 +55,17 @@ __all__ = [
     "ops",
     "reference",
     "registry",
+    "callbacks",
+    "devices",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "regularizers",
+    "utils",
+    "Sequential",
+    "get_default_device",
+    "set_default_device",
     "optimizers",
 ]

@@ -1,0 +1,358 @@
+"""The Layer base class, Weight, InputLayer / Input, and the layer registry.
+
+How to write a layer (the interface every layer, recurrent ones included, follows)
+-------------------------------------------------------------------------------------
+Shapes given to and returned by ``build`` / ``compute_output_shape`` leave out the batch
+axis: a Dense layer on MNIST images flattened to 784 values sees ``input_shape == (784,)``.
+
+``__init__(self, <Keras arguments>, **kwargs)``
+    Store the configuration, pass ``**kwargs`` (name, trainable, input_shape, ...) to
+    ``super().__init__``, which refuses unknown keyword arguments by name.
+``build(self, input_shape)``
+    Create every weight with ``self.add_weight(name, shape, initializer, regularizer,
+    trainable)`` — as many as the layer needs (an LSTM: kernel, recurrent_kernel, bias),
+    in a fixed order: that order is the order of ``get_weights``/``set_weights``, of the
+    saved file and of the optimizer's parameter list. Raise ``self.error(...)`` for an
+    input shape the layer cannot take.
+``compute_output_shape(self, input_shape) -> tuple``
+    The output shape without the batch axis.
+``forward(self, x, training=False, mask=None) -> y``
+    Compute the output with ``sinapse.ops`` (arithmetic belongs in kernels), into buffers
+    from ``self.buffer(key, shape)``, which are allocated once per batch shape and reused
+    at every step (so the output must be consumed before the next forward). Keep what the
+    backward needs on ``self``. ``mask`` is the boolean (N, T) mask of the previous layer
+    (or None): a layer that uses it sets ``supports_masking = True``.
+``backward(self, dy, need_dx=True) -> dx or None``
+    Given dL/dy (shape of the last forward's output), write each *trainable* weight's
+    gradient into ``weight.grad`` (allocated by add_weight; assigning a new array there
+    is fine too) when ``self.trainable`` — frozen layers skip it — add the regularizer's
+    gradient with ``self.add_regularizer_gradients()``, and return dL/dx unless
+    ``need_dx`` is False (the first layers of a model: nothing below needs it).
+``compute_mask(self, x, mask) -> mask or None``
+    The mask the next layer receives; the default passes the mask on when
+    ``supports_masking`` and drops it otherwise. Embedding(mask_zero=True) and Masking
+    create one here.
+``get_config(self) -> dict``
+    ``{**super().get_config(), <every __init__ argument>}``: JSON-serialisable values;
+    ``Layer.from_config(config)`` calls ``cls(**config)``, and the class is found by its
+    name, so any subclass is registered automatically for ``load_model``.
+
+A layer whose output applies softmax or sigmoid can set ``output_activation`` and keep its
+pre-activation in ``self.logits`` and implement ``backward_logits(dz, need_dx)``: the model
+then fuses the activation into a cross-entropy loss (the stable (p - y) gradient), as Keras
+does with a softmax output layer.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+
+from .. import devices
+
+_REGISTRY: dict[str, type] = {}
+_NAME_COUNTS: dict[str, int] = {}
+
+
+def _snake(name: str) -> str:
+    """Keras's to_snake_case: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d."""
+    s = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(base: str) -> str:
+    """Keras's automatic names: dense, dense_1, dense_2, ..."""
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _shape_tuple(shape, what: str, layer: str) -> tuple:
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{layer}: {what} must be a tuple of ints, got {shape!r}") from None
+    if any(d is not None and d < 0 for d in shape):
+        raise ValueError(f"{layer}: {what} must not hold negative sizes, got {shape}")
+    return shape
+
+
+def keras1_arguments(layer: str, kwargs: dict, renames: dict) -> dict:
+    """Accept Keras 1 argument names (``init``, ``border_mode``, ...) with a DeprecationWarning."""
+    for old, new in renames.items():
+        if old in kwargs:
+            warnings.warn(f"{layer}: `{old}` is the Keras 1 name of `{new}`; use `{new}=`.",
+                          DeprecationWarning, stacklevel=4)
+            if new in kwargs:
+                raise TypeError(f"{layer}: got both `{old}` (Keras 1) and `{new}`")
+            kwargs[new] = kwargs.pop(old)
+    return kwargs
+
+
+class Weight:
+    """One weight of a layer: its ``value`` (an array on the model's device) and ``grad``."""
+
+    __slots__ = ("name", "value", "grad", "trainable", "regularizer", "layer")
+
+    def __init__(self, name, value, trainable, regularizer, layer):
+        self.name, self.value, self.trainable, self.regularizer, self.layer = name, value, trainable, regularizer, layer
+        self.grad = None
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.value.shape)
+
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of the value."""
+        return np.array(devices.to_numpy(self.value), copy=True)
+
+    def assign(self, value) -> None:
+        value = np.asarray(devices.to_numpy(value), dtype=np.float32)
+        if value.shape != self.shape:
+            raise ValueError(f"{self.layer.name}: weight `{self.name}` has shape {self.shape}, "
+                             f"cannot assign a value of shape {value.shape}")
+        self.layer.device.copy_into(self.value, np.ascontiguousarray(value))
+
+    def __repr__(self) -> str:
+        return f"<Weight {self.layer.name}/{self.name} shape={self.shape}>"
+
+
+class Layer:
+    """Base class of every layer (see the module docstring for how to write one)."""
+
+    supports_masking = False
+    output_activation: str | None = None  # "softmax"/"sigmoid" when the output can fuse into the loss
+    _trainable_version = 0  # bumped whenever any layer's trainable flag changes (models re-plan)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def __init__(self, *, name=None, trainable=True, input_shape=None, batch_input_shape=None, input_dim=None,
+                 batch_size=None, dtype=None, **kwargs):
+        cls = type(self).__name__
+        if kwargs:
+            raise TypeError(f"{cls}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"{cls}: sinapse layers compute in float32, got dtype={dtype!r}")
+        self.name = name if name is not None else unique_name(_snake(cls))
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"{cls}: name must be a non-empty string, got {name!r}")
+        self._trainable = bool(trainable)
+        self.built = False
+        self._weights: list[Weight] = []
+        self._buffers: dict = {}
+        self.device = devices.get_device("cpu")
+        self.input_shape: tuple | None = None  # set by build, without the batch axis
+        self.output_shape: tuple | None = None
+        self.logits = None
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self._declared_input_shape = (None if input_shape is None
+                                      else _shape_tuple(input_shape, "input_shape", self.name))
+
+    # ------------------------------------------------------------------ subclass interface
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (no batch axis)."""
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        return tuple(input_shape)
+
+    def forward(self, x, training=False, mask=None):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, dy, need_dx=True):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def compute_mask(self, x, mask):
+        return mask if self.supports_masking else None
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+        if self._declared_input_shape is not None:
+            config["batch_input_shape"] = [None, *self._declared_input_shape]
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    def error(self, message: str) -> ValueError:
+        """A ValueError naming this layer: ``raise self.error("...")``."""
+        return ValueError(f"{type(self).__name__} layer {self.name!r}: {message}")
+
+    def add_weight(self, name, shape, initializer, regularizer=None, trainable=True) -> Weight:
+        from .. import initializers
+
+        init = initializers.get(initializer)
+        value = np.asarray(init(tuple(shape)), dtype=np.float32)
+        if value.shape != tuple(shape):
+            raise self.error(f"initializer for `{name}` returned shape {value.shape}, expected {tuple(shape)}")
+        w = Weight(name, self.device.asarray(value), bool(trainable), regularizer, self)
+        if trainable:
+            w.grad = self.device.zeros(w.value.shape)
+        self._weights.append(w)
+        return w
+
+    def add_regularizer_gradients(self) -> None:
+        for w in self._weights:
+            if w.regularizer is not None and w.trainable and w.grad is not None:
+                w.regularizer.add_gradient(w.value, w.grad)
+
+    def buffer(self, key: str, shape: tuple):
+        """A float32 array of ``shape`` on the layer's device, reused for every call with that shape."""
+        k = (key, shape)
+        b = self._buffers.get(k)
+        if b is None:
+            if len(self._buffers) > 64:  # many batch sizes: forget the old ones
+                self._buffers.clear()
+            b = self._buffers[k] = self.device.empty(shape)
+        return b
+
+    # ------------------------------------------------------------------ used by models
+    def ensure_built(self, input_shape) -> tuple:
+        """Build for ``input_shape`` (once); returns the output shape. Clear error on a mismatch."""
+        input_shape = tuple(input_shape)
+        if self.built:
+            if self.input_shape is not None and not _compatible(self.input_shape, input_shape):
+                raise self.error(f"was built for inputs of shape {_fmt(self.input_shape)} but receives "
+                                 f"{_fmt(input_shape)}")
+            return self.output_shape
+        if self._declared_input_shape is not None and not _compatible(self._declared_input_shape, input_shape):
+            raise self.error(f"declared input_shape={_fmt(self._declared_input_shape)} but receives "
+                             f"{_fmt(input_shape)}")
+        self.build(input_shape)
+        self.input_shape = input_shape
+        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.built = True
+        return self.output_shape
+
+    def to_device(self, device) -> None:
+        """Move the weights (and forget the buffers) to ``device``."""
+        device = devices.get_device(device)
+        if device == self.device:
+            return
+        for w in self._weights:
+            host = devices.to_numpy(w.value)
+            w.value = device.asarray(host)
+            if w.grad is not None:
+                w.grad = device.zeros(w.value.shape)
+        self._buffers.clear()
+        self.device = device
+        self._on_device_change()
+
+    def _on_device_change(self) -> None:
+        """Subclasses holding device arrays outside their weights move them here."""
+
+    def __call__(self, x, training=False):
+        """Keras's ``layer(x)``: builds if needed and runs the forward on a NumPy batch; returns a copy."""
+        x = self.device.asarray(x)
+        self.ensure_built(tuple(x.shape[1:]))
+        with self.device.scope():
+            y = self.forward(x, training=training)
+        return np.array(devices.to_numpy(y), copy=True)
+
+    # ------------------------------------------------------------------ Keras's public API
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        Layer._trainable_version += 1
+
+    @property
+    def weights(self) -> list[Weight]:
+        return list(self._weights)
+
+    @property
+    def trainable_weights(self) -> list[Weight]:
+        return [w for w in self._weights if w.trainable and self.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Weight]:
+        return [w for w in self._weights if not (w.trainable and self.trainable)]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy() for w in self._weights]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        if len(weights) != len(self._weights):
+            raise self.error(f"set_weights got {len(weights)} arrays but the layer has {len(self._weights)} weights "
+                             f"({', '.join(f'{w.name} {w.shape}' for w in self._weights) or 'none'})"
+                             + ("" if self.built else "; it is not built yet (give it an input shape first)"))
+        for w, value in zip(self._weights, weights):
+            value = np.asarray(devices.to_numpy(value))
+            if tuple(value.shape) != w.shape:
+                raise self.error(f"set_weights: weight `{w.name}` has shape {w.shape}, got an array of shape "
+                                 f"{tuple(value.shape)}")
+        for w, value in zip(self._weights, weights):
+            w.assign(value)
+
+    def count_params(self) -> int:
+        return int(sum(int(np.prod(w.shape)) for w in self._weights))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _compatible(expected, got) -> bool:
+    return len(expected) == len(got) and all(e is None or g is None or e == g for e, g in zip(expected, got))
+
+
+def _fmt(shape) -> str:
+    return str((None, *shape))
+
+
+class InputLayer(Layer):
+    """The input of a model: its shape without the batch axis. ``Input(shape)`` makes one."""
+
+    def __init__(self, input_shape=None, batch_size=None, name=None, batch_input_shape=None, shape=None, **kwargs):
+        if shape is not None:
+            input_shape = shape
+        if input_shape is None and batch_input_shape is None:
+            raise ValueError("InputLayer: give input_shape (or shape), e.g. InputLayer(input_shape=(28, 28))")
+        super().__init__(name=name, input_shape=input_shape, batch_input_shape=batch_input_shape, **kwargs)
+
+    @property
+    def shape(self) -> tuple:
+        return self._declared_input_shape
+
+    def forward(self, x, training=False, mask=None):
+        return x
+
+    def backward(self, dy, need_dx=True):
+        return dy
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, **kwargs):
+    """``keras.Input(shape=(28, 28, 1))``: in sinapse, an InputLayer for a Sequential model."""
+    if dtype not in (None, "float32", np.float32):
+        raise ValueError(f"Input: sinapse models compute in float32, got dtype={dtype!r}")
+    return InputLayer(input_shape=shape, batch_input_shape=batch_shape, name=name, **kwargs)
+
+
+def get_layer_class(name: str) -> type:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown layer class {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def serialize(layer: Layer) -> dict:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config: dict) -> Layer:
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"a layer config must be {{'class_name': ..., 'config': ...}}, got {config!r}")
+    return get_layer_class(config["class_name"]).from_config(dict(config.get("config", {})))

@@ -1,0 +1,203 @@
+"""Conv2D (and Keras 1's Convolution2D), ZeroPadding2D. Images are NHWC, kernels HWIO."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import initializers, ops, regularizers
+from ..ops.conv2d import geometry
+from ._activations import Act
+from .base import Layer, keras1_arguments
+from .core import _no_constraint
+
+
+def _pair(layer, name, value):
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    try:
+        a, b = (int(v) for v in pair)
+    except (TypeError, ValueError):
+        raise layer.error(f"{name} must be an int or a pair of ints, got {value!r}") from None
+    if a < 1 or b < 1:
+        raise layer.error(f"{name} must be positive, got {value!r}")
+    return a, b
+
+
+def _padding(layer, padding):
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise layer.error(f"padding must be 'valid' or 'same', got {padding!r}")
+    return padding.lower()
+
+
+class Conv2D(Layer):
+    """2-D convolution over NHWC images with HWIO kernels, Keras's arguments and defaults."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1),
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise self.error(f"filters must be a positive integer, got {filters!r}")
+        if data_format not in (None, "channels_last"):
+            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+        if groups != 1:
+            raise self.error(f"groups={groups} is not supported (only 1)")
+        _no_constraint(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                       bias_constraint=bias_constraint)
+        self.filters = int(filters)
+        self.kernel_size = _pair(self, "kernel_size", kernel_size)
+        self.strides = _pair(self, "strides", strides)
+        self.dilation_rate = _pair(self, "dilation_rate", dilation_rate)
+        self.padding = _padding(self, padding)
+        self.act = Act(f"{type(self).__name__} layer {self.name!r}", activation)
+        self.activation = self.act.name
+        self.output_activation = self.act.name if self.act.name == "sigmoid" else None
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def _geometry(self, input_shape):
+        if len(input_shape) != 3:
+            raise self.error(f"expects images (batch, height, width, channels), got input shape {(None, *input_shape)}")
+        try:
+            return geometry(self.name, (1, *input_shape), (*self.kernel_size, input_shape[2], self.filters),
+                            self.strides, self.padding, self.dilation_rate)
+        except ValueError as exc:
+            raise self.error(f"input shape {(None, *input_shape)}: {exc}") from None
+
+    def build(self, input_shape):
+        self._geometry(input_shape)
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, input_shape[2], self.filters),
+                                      self.kernel_initializer, self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
+                     if self.use_bias else None)
+
+    def compute_output_shape(self, input_shape):
+        g = self._geometry(input_shape)
+        return (g[13], g[14], self.filters)
+
+    def forward(self, x, training=False, mask=None):
+        act, b = self.act, (self.bias.value if self.bias is not None else None)
+        out_shape = (x.shape[0], *self.output_shape)
+        kw = dict(strides=self.strides, padding=self.padding, dilation=self.dilation_rate)
+        if act.fused is not None:
+            y = ops.conv2d(x, self.kernel.value, b, activation=act.fused, out=self.buffer("y", out_shape), **kw)
+            z = None
+        else:
+            z = ops.conv2d(x, self.kernel.value, b, out=self.buffer("z", out_shape), **kw)
+            y = act.forward(z, self.buffer("y", out_shape))
+        self._x, self.logits, self._y = x, z, y
+        return y
+
+    def backward(self, dy, need_dx=True):
+        return self.backward_logits(self.act.backward(dy, self.logits, self._y, self.buffer("dz", dy.shape)), need_dx)
+
+    def backward_logits(self, dz, need_dx=True):
+        train = self.trainable
+        if not (train or need_dx):
+            return None
+        dx, dw, db = ops.conv2d_backward(dz, self._x, self.kernel.value, strides=self.strides, padding=self.padding,
+                                         dilation=self.dilation_rate, need_dx=need_dx, need_dw=train,
+                                         need_db=train and self.bias is not None)
+        if train:
+            self.kernel.grad = dw
+            if self.bias is not None:
+                self.bias.grad = db
+            if self.kernel_regularizer is not None or self.bias_regularizer is not None:
+                self.add_regularizer_gradients()
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "data_format": "channels_last",
+                "dilation_rate": list(self.dilation_rate), "activation": self.activation, "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+class Convolution2D(Conv2D):
+    """Keras 1's spelling: ``Convolution2D(filters, rows, cols, border_mode='valid', init=..., subsample=...)``.
+
+    Accepted with a DeprecationWarning; it builds the same layer as ``Conv2D(filters, (rows, cols), ...)``
+    (and saves as Conv2D).
+    """
+
+    def __init__(self, filters=None, nb_row=None, nb_col=None, **kwargs):
+        kwargs = keras1_arguments("Convolution2D", kwargs, {
+            "nb_filter": "filters", "border_mode": "padding", "init": "kernel_initializer", "subsample": "strides",
+            "W_regularizer": "kernel_regularizer", "b_regularizer": "bias_regularizer", "bias": "use_bias"})
+        if kwargs.get("dim_ordering", "tf") not in ("tf", "default"):
+            raise ValueError("Convolution2D: only dim_ordering='tf' (channels last) is supported")
+        kwargs.pop("dim_ordering", None)
+        filters = kwargs.pop("filters", filters)
+        if "kernel_size" not in kwargs and isinstance(nb_row, (tuple, list)):
+            kwargs["kernel_size"] = nb_row
+        elif "kernel_size" not in kwargs:
+            if nb_row is None:
+                raise TypeError("Convolution2D: give the kernel size as Convolution2D(filters, rows, cols) "
+                                "or kernel_size=")
+            import warnings
+
+            warnings.warn("Convolution2D(filters, rows, cols) is Keras 1's spelling; use "
+                          "Conv2D(filters, (rows, cols))", DeprecationWarning, stacklevel=2)
+            kwargs["kernel_size"] = (nb_row, nb_row if nb_col is None else nb_col)
+        super().__init__(filters, **kwargs)
+
+
+
+class ZeroPadding2D(Layer):
+    """Zero rows/columns around NHWC images: int, (rows, cols) or ((top, bottom), (left, right))."""
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+        try:
+            if isinstance(padding, (int, np.integer)):
+                pads = ((padding, padding), (padding, padding))
+            elif all(isinstance(p, (int, np.integer)) for p in padding):
+                (r, c) = padding
+                pads = ((r, r), (c, c))
+            else:
+                (t, b), (l, r) = padding
+                pads = ((t, b), (l, r))
+            pads = tuple(tuple(int(v) for v in p) for p in pads)
+        except (TypeError, ValueError):
+            raise self.error(f"padding must be an int, (rows, cols) or ((top, bottom), (left, right)), "
+                             f"got {padding!r}") from None
+        if min(min(p) for p in pads) < 0:
+            raise self.error(f"padding must not be negative, got {padding!r}")
+        self.padding = pads
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise self.error(f"expects images (batch, height, width, channels), got {(None, *input_shape)}")
+        (t, b), (l, r) = self.padding
+        h, w, c = input_shape
+        return (h + t + b, w + l + r, c)
+
+    def forward(self, x, training=False, mask=None):
+        (t, _), (l, _) = self.padding
+        out = self.buffer("y", (x.shape[0], *self.output_shape))
+        zeroed = self.__dict__.setdefault("_zeroed", {})
+        if zeroed.get(out.shape) is not out:  # the border stays zero: write it once per buffer
+            out[...] = 0
+            zeroed[out.shape] = out
+        out[:, t:t + x.shape[1], l:l + x.shape[2], :] = x  # data movement only
+        return out
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        (t, _), (l, _) = self.padding
+        h, w, c = self.input_shape
+        dx = self.buffer("dx", (dy.shape[0], h, w, c))
+        dx[...] = dy[:, t:t + h, l:l + w, :]
+        return dx
+
+    def get_config(self):
+        return {**super().get_config(), "padding": [list(p) for p in self.padding], "data_format": "channels_last"}

@@ -1,0 +1,256 @@
+"""Dense, Activation, Dropout, Flatten and Reshape."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _cpu, cuda, initializers, ops, regularizers, utils
+from .. import cpu as _cpu_backend
+from ..ops.gemm import ACTIVATIONS
+from ..registry import resolve_variant
+from ._activations import Act
+from .base import Layer, keras1_arguments
+
+
+def _no_constraint(layer, **constraints):
+    for name, value in constraints.items():
+        if value is not None:
+            raise ValueError(f"{layer}: `{name}` is not supported by sinapse (weight constraints); remove it")
+
+
+class Dense(Layer):
+    """``y = activation(x @ kernel + bias)`` over the last axis; kernel (in, units)."""
+
+    supports_masking = True
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        kwargs = keras1_arguments("Dense", kwargs, {"init": "kernel_initializer", "output_dim": "units",
+                                                    "W_regularizer": "kernel_regularizer",
+                                                    "b_regularizer": "bias_regularizer", "bias": "use_bias"})
+        kernel_initializer = kwargs.pop("kernel_initializer", kernel_initializer)
+        kernel_regularizer = kwargs.pop("kernel_regularizer", kernel_regularizer)
+        bias_regularizer = kwargs.pop("bias_regularizer", bias_regularizer)
+        use_bias = kwargs.pop("use_bias", use_bias)
+        units = kwargs.pop("units", units)
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
+            raise self.error(f"units must be a positive integer, got {units!r}")
+        _no_constraint(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                       bias_constraint=bias_constraint)
+        self.units = int(units)
+        self.act = Act(f"Dense layer {self.name!r}", activation)
+        self.activation = self.act.name
+        self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def build(self, input_shape):
+        if len(input_shape) < 1 or input_shape[-1] is None:
+            raise self.error(f"needs inputs with a known last axis, got shape {(None, *input_shape)}")
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                                      self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+                     if self.use_bias else None)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def forward(self, x, training=False, mask=None):
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1]) if x.ndim != 2 else x
+        n = x2.shape[0]
+        act, b = self.act, (self.bias.value if self.bias is not None else None)
+        if act.fused is not None:
+            y = self._gemm(x2, b, act.fused, self.buffer("y", (n, self.units)))
+            z = None
+        else:
+            z = self._gemm(x2, b, None, self.buffer("z", (n, self.units)))
+            y = act.forward(z, self.buffer("y", (n, self.units)))
+        self._x, self.logits, self._y, self._in_shape = x2, z, y, shape
+        return y if x.ndim == 2 else y.reshape(*shape[:-1], self.units)
+
+    def _gemm(self, x2, b, activation, out):
+        """ops.gemm, or — for NumPy arrays on the CPU once ops.gemm has validated this layer's
+        weights and buffers — the kernel directly: at batch 1 the validation costs more than
+        the product. The binding still checks the memory contract, so a bad call cannot overrun."""
+        w = self.kernel.value
+        if (self._validated and type(x2) is np.ndarray and type(w) is np.ndarray and x2.dtype == np.float32
+                and x2.flags.c_contiguous and not cuda.simulating()):
+            _cpu.gemm(x2, w, out, b, False, False, 1.0, 0.0, ACTIVATIONS[activation], resolve_variant("gemm", None),
+                      _cpu_backend.simd_path(None, "gemm"), 0)
+            return out
+        out = ops.gemm(x2, w, bias=b, activation=activation, out=out)
+        self._validated = type(w) is np.ndarray
+        return out
+
+    _validated = False
+
+    def backward(self, dy, need_dx=True):
+        dy2 = dy.reshape(-1, self.units) if dy.ndim != 2 else dy
+        dz = self.act.backward(dy2, self.logits, self._y, self.buffer("dz", dy2.shape))
+        return self.backward_logits(dz, need_dx)
+
+    def backward_logits(self, dz, need_dx=True):
+        """The backward from dL/d(pre-activation): what a fused softmax/sigmoid cross-entropy hands in."""
+        if dz.ndim != 2:
+            dz = dz.reshape(-1, self.units)
+        if self.trainable:
+            ops.gemm(self._x, dz, trans_a=True, out=self.kernel.grad)
+            if self.bias is not None:
+                ops.bias_grad(dz, out=self.bias.grad)
+            if self.kernel_regularizer is not None or self.bias_regularizer is not None:
+                self.add_regularizer_gradients()
+        if not need_dx:
+            return None
+        dx = ops.gemm(dz, self.kernel.value, trans_b=True, out=self.buffer("dx", self._x.shape))
+        return dx if len(self._in_shape) == 2 else dx.reshape(self._in_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+class Activation(Layer):
+    """An activation as a layer: ``Activation('relu')``, ``Activation('softmax')``."""
+
+    supports_masking = True
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.act = Act(f"Activation layer {self.name!r}", activation)
+        self.activation = self.act.name
+        self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
+
+    def forward(self, x, training=False, mask=None):
+        self._x = x
+        if self.act.identity:
+            self._y = x
+            return x
+        self.logits = x
+        self._y = self.act.forward(x, self.buffer("y", x.shape))
+        return self._y
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        return self.act.backward(dy, self._x, self._y, self.buffer("dx", dy.shape))
+
+    def backward_logits(self, dz, need_dx=True):
+        return dz if need_dx else None
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+class Dropout(Layer):
+    """Inverted dropout in training, the identity in inference (Philox masks, ``ops.dropout``).
+
+    The Philox key is ``seed`` when given, else drawn from ``sinapse.utils.global_rng()``
+    when the layer is built; each training call advances the counter offset, so every step
+    draws a fresh mask and the backward recomputes the same one.
+    """
+
+    supports_masking = True
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        kwargs = keras1_arguments("Dropout", kwargs, {"p": "rate"})
+        rate = kwargs.pop("rate", rate)
+        super().__init__(**kwargs)
+        if noise_shape is not None:
+            raise self.error("noise_shape is not supported (masks are drawn per element)")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
+            raise self.error(f"rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.seed = seed
+        self._philox_seed = None
+        self._offset = 0
+
+    def build(self, input_shape):
+        self._philox_seed = (int(self.seed) % 2**63 if self.seed is not None
+                             else int(utils.global_rng().integers(0, 2**63)))
+        self._offset = 0
+
+    def forward(self, x, training=False, mask=None):
+        self._active = training and self.rate > 0
+        if not self._active:
+            return x
+        self._call_offset = self._offset
+        self._offset = (self._offset + math.ceil(x.size / 4)) % 2**64
+        return ops.dropout(x, self.rate, self._philox_seed, self._call_offset, out=self.buffer("y", x.shape))
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        if not self._active:
+            return dy
+        return ops.dropout_backward(dy, self.rate, self._philox_seed, self._call_offset,
+                                    out=self.buffer("dx", dy.shape))
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): a view, no copy."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+
+    def compute_output_shape(self, input_shape):
+        if any(d is None for d in input_shape):
+            raise self.error(f"needs a fully known input shape, got {(None, *input_shape)}")
+        return (int(np.prod(input_shape)),)
+
+    def forward(self, x, training=False, mask=None):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy, need_dx=True):
+        return dy.reshape(self._shape) if need_dx else None
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": "channels_last"}
+
+
+class Reshape(Layer):
+    """Reshape to ``target_shape`` (no batch axis; one entry may be -1): a view, no copy."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        try:
+            self.target_shape = tuple(int(d) for d in target_shape)
+        except (TypeError, ValueError):
+            raise self.error(f"target_shape must be a tuple of ints, got {target_shape!r}") from None
+        if sum(d == -1 for d in self.target_shape) > 1 or any(d == 0 or d < -1 for d in self.target_shape):
+            raise self.error(f"target_shape must hold positive sizes and at most one -1, got {self.target_shape}")
+
+    def compute_output_shape(self, input_shape):
+        total = int(np.prod(input_shape))
+        known = int(np.prod([d for d in self.target_shape if d != -1]))
+        shape = tuple(total // known if d == -1 else d for d in self.target_shape)
+        if int(np.prod(shape)) != total:
+            raise self.error(f"cannot reshape an input of shape {(None, *input_shape)} ({total} values per sample) "
+                             f"to {(None, *self.target_shape)}")
+        return shape
+
+    def forward(self, x, training=False, mask=None):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], *self.output_shape)
+
+    def backward(self, dy, need_dx=True):
+        return dy.reshape(self._shape) if need_dx else None
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}

@@ -1,0 +1,202 @@
+"""Keras losses (keras.losses) on the ``ops.loss`` kernels.
+
+Classes: MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
+CategoricalCrossentropy, SparseCategoricalCrossentropy — and their strings ("mse",
+"mean_squared_error", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
+"sparse_categorical_crossentropy"). ``reduction`` is "sum_over_batch_size" (= "auto", the
+default: weighted sum / number of samples) or "sum".
+
+When a model's last layer ends in softmax (sigmoid) and its loss is a categorical
+(binary) cross-entropy with ``from_logits=False``, the model hands the loss the layer's
+logits instead and sets ``from_logits=True`` — what TensorFlow's Keras does too — so the
+gradient is the stable ``(p - y) / n``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import devices, ops
+
+_REDUCTIONS = {"auto": "mean", "sum_over_batch_size": "mean", "mean": "mean", "sum": "sum"}
+
+
+class Loss:
+    """Base class. ``loss(y_true, y_pred, sample_weight=None) -> float``."""
+
+    kind = ""  # the ops.loss kind
+    fusable_activation: str | None = None  # the output activation this loss can absorb
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, from_logits=False):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be 'sum_over_batch_size' (or 'auto') or 'sum', "
+                             f"got {reduction!r} (per-sample losses, reduction='none', are not supported)")
+        self.reduction = reduction
+        self.name = name or self.kind
+        self.from_logits = bool(from_logits)
+
+    @property
+    def sparse(self) -> bool:
+        return self.kind == "sparse_categorical_crossentropy"
+
+    def compute(self, y_true, y_pred, sample_weight=None, *, from_logits=None, grad=False, grad_out=None):
+        """ops.loss on arrays already in the kernels' form (see prepare_targets)."""
+        return ops.loss(self.kind, y_true, y_pred, from_logits=self.from_logits if from_logits is None else from_logits,
+                        reduction=_REDUCTIONS[self.reduction], sample_weight=sample_weight, grad=grad,
+                        grad_out=grad_out, **self._extra())
+
+    def _extra(self) -> dict:
+        return {}
+
+    def prepare_targets(self, y, output_shape) -> np.ndarray:
+        """Targets as the kernels take them, converted once: int32 labels for the sparse loss,
+        float32 of the output's shape otherwise. ``output_shape`` includes the batch axis."""
+        y = devices.to_numpy(y)
+        n = y.shape[0] if y.ndim else 0
+        if self.sparse:
+            lead = tuple(output_shape[:-1])
+            if y.ndim == len(lead) + 1 and y.shape[-1] == 1:
+                y = y.reshape(y.shape[:-1])
+            if y.ndim != len(lead) or (y.ndim and y.shape[1:] != tuple(lead[1:])):
+                raise ValueError(f"{self.name}: expects integer class labels of shape {(n, *lead[1:])} for outputs of "
+                                 f"shape {(n, *output_shape[1:])}, got labels of shape {y.shape}"
+                                 + (" (one-hot labels go with categorical_crossentropy)" if y.ndim == len(lead) + 1
+                                    else ""))
+            if y.dtype.kind == "f":
+                if not np.all(np.mod(y, 1) == 0):
+                    raise ValueError(f"{self.name}: class labels must be integers")
+            elif y.dtype.kind not in "iub":
+                raise TypeError(f"{self.name}: class labels must be integers, got dtype {y.dtype}")
+            return np.ascontiguousarray(y, dtype=np.int32)
+        want = (n, *output_shape[1:])
+        if y.shape != want:
+            if (self.kind == "categorical_crossentropy" and y.ndim == len(want) - 1 and want[-1] > 1
+                    and y.dtype.kind in "iu"):
+                raise ValueError(f"{self.name}: got integer class labels of shape {y.shape} but outputs of shape "
+                                 f"{want}: use loss='sparse_categorical_crossentropy', or one-hot labels "
+                                 f"(sinapse.utils.to_categorical)")
+            if y.size != int(np.prod(want)):
+                raise ValueError(f"{self.name}: targets of shape {y.shape} do not match the model's outputs of shape "
+                                 f"{want}")
+            y = y.reshape(want)
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        y_pred = np.ascontiguousarray(devices.to_numpy(y_pred), dtype=np.float32)
+        y_true = self.prepare_targets(y_true, y_pred.shape)
+        w = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float32)
+        return self.compute(y_true, y_pred, w)
+
+    def get_config(self) -> dict:
+        return {"reduction": self.reduction, "name": self.name, "from_logits": self.from_logits}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class MeanSquaredError(Loss):
+    kind = "mse"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
+        super().__init__(reduction, name)
+
+    def get_config(self):
+        return {"reduction": self.reduction, "name": self.name}
+
+
+class MeanAbsoluteError(Loss):
+    kind = "mae"
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
+        super().__init__(reduction, name)
+
+    def get_config(self):
+        return {"reduction": self.reduction, "name": self.name}
+
+
+class Huber(Loss):
+    kind = "huber"
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
+        super().__init__(reduction, name)
+        self.delta = float(delta)
+
+    def _extra(self):
+        return {"delta": self.delta}
+
+    def get_config(self):
+        return {"delta": self.delta, "reduction": self.reduction, "name": self.name}
+
+
+def _no_smoothing(cls, label_smoothing, axis=-1):
+    if label_smoothing:
+        raise ValueError(f"{cls}: label_smoothing is not supported")
+    if axis != -1:
+        raise ValueError(f"{cls}: only axis=-1 is supported")
+
+
+class BinaryCrossentropy(Loss):
+    kind = "binary_crossentropy"
+    fusable_activation = "sigmoid"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_crossentropy"):
+        _no_smoothing("BinaryCrossentropy", label_smoothing, axis)
+        super().__init__(reduction, name, from_logits)
+
+
+class CategoricalCrossentropy(Loss):
+    kind = "categorical_crossentropy"
+    fusable_activation = "softmax"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="categorical_crossentropy"):
+        _no_smoothing("CategoricalCrossentropy", label_smoothing, axis)
+        super().__init__(reduction, name, from_logits)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    kind = "sparse_categorical_crossentropy"
+    fusable_activation = "softmax"
+
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy",
+                 ignore_class=None):
+        if ignore_class is not None:
+            raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported")
+        super().__init__(reduction, name, from_logits)
+
+
+_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
+                                    CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+_STRINGS = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError, "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError, "huber": Huber, "huber_loss": Huber,
+    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+MSE = mse = MeanSquaredError
+MAE = mae = MeanAbsoluteError
+
+
+def get(identifier) -> Loss:
+    """A Loss from a string, a config dict or an instance."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str):
+        cls = _STRINGS.get(identifier) or _CLASSES.get(identifier)
+        if cls is None:
+            raise ValueError(f"unknown loss {identifier!r}; expected one of {', '.join(_STRINGS)}")
+        return cls()
+    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
+        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if identifier is None:
+        raise ValueError("compile: a loss is needed to train, e.g. loss='sparse_categorical_crossentropy'")
+    raise TypeError(f"cannot interpret {identifier!r} as a loss; custom Python loss functions are not supported "
+                    f"(the loss and its gradient run in the kernels)")
+
+
+def serialize(loss: Loss) -> dict:
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}

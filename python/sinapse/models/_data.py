@@ -1,0 +1,170 @@
+"""Turning fit/evaluate/predict inputs into batches on the model's device.
+
+Arrays are converted once per call (float32 C-contiguous inputs; targets in the loss's
+form), never per step. A batch is a view of the data (no shuffling) or gathered with
+``np.take`` into a batch buffer preallocated once per call (shuffling), then, on CUDA,
+copied to a device buffer: one host-to-device copy per step. Iterables / generators of
+(x, y) or (x, y, sample_weight) tuples are converted batch by batch.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import devices, utils
+
+
+def as_inputs(x, what="x") -> np.ndarray:
+    """float32, C-contiguous NumPy (a no-op for such arrays)."""
+    x = devices.to_numpy(x)
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except Exception:  # noqa: BLE001
+            raise TypeError(f"{what} must be an array, got {type(x).__name__}") from None
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{what} must hold numbers, got dtype {x.dtype}")
+    if x.ndim < 1:
+        raise ValueError(f"{what} must have a batch axis, got a scalar")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def is_iterable_data(x) -> bool:
+    return not isinstance(x, (np.ndarray, list, tuple)) and not hasattr(x, "__array__") and (
+        hasattr(x, "__iter__") or hasattr(x, "__next__"))
+
+
+def class_weights_for(y: np.ndarray, class_weight: dict, sparse: bool) -> np.ndarray:
+    """Per-sample weights from a {class: weight} dict (classes are labels, or the argmax of one-hot rows)."""
+    labels = y if sparse or y.ndim == 1 or y.shape[-1] == 1 else np.argmax(y, axis=-1)
+    labels = labels.reshape(len(y), -1)[:, 0] if labels.ndim > 1 else labels
+    labels = np.rint(labels).astype(np.int64) if labels.dtype.kind == "f" else labels.astype(np.int64)
+    table = np.ones(max(int(labels.max(initial=0)) + 1, max(class_weight, default=0) + 1), np.float32)
+    for cls, weight in class_weight.items():
+        table[int(cls)] = float(weight)
+    return table[labels]
+
+
+class ArrayData:
+    """Batches of in-memory arrays: x (float32), optional y (prepared) and per-sample weights."""
+
+    def __init__(self, x, y, weights, batch_size, shuffle, device):
+        self.x, self.y, self.w = x, y, weights
+        self.n = len(x)
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.device = device
+        self.steps = -(-self.n // self.batch_size) if self.n else 0
+        self._host = {}
+        self._dev = {}
+
+    def __len__(self):
+        return self.steps
+
+    def _buffer(self, store, key, like, rows, device):
+        k = (key, rows)
+        b = store.get(k)
+        if b is None:
+            b = store[k] = (device.empty((rows, *like.shape[1:]), like.dtype) if device is not None
+                            else np.empty((rows, *like.shape[1:]), like.dtype))
+        return b
+
+    def _move(self, key, host):
+        if not self.device.is_cuda:
+            return host
+        dev = self._buffer(self._dev, key, host, len(host), self.device)
+        dev.set(host)
+        return dev
+
+    def batches(self):
+        """Yields (x, y, w) device arrays (y, w may be None); shuffles with the global generator."""
+        order = utils.global_rng().permutation(self.n) if self.shuffle else None
+        arrays = (("x", self.x), ("y", self.y), ("w", self.w))
+        for start in range(0, self.n, self.batch_size):
+            stop = min(start + self.batch_size, self.n)
+            out = []
+            if order is None:
+                for key, a in arrays:
+                    out.append(None if a is None else self._move(key, a[start:stop]))
+            else:
+                idx = order[start:stop]
+                for key, a in arrays:
+                    if a is None:
+                        out.append(None)
+                        continue
+                    host = self._buffer(self._host, key, a, stop - start, None)
+                    np.take(a, idx, axis=0, out=host)
+                    out.append(self._move(key, host))
+            yield tuple(out)
+
+
+class IterableData:
+    """Batches from an iterable or generator of x, (x, y) or (x, y, sample_weight)."""
+
+    def __init__(self, source, steps, prepare, device, need_targets):
+        self.source = source
+        self.steps = steps
+        self.prepare = prepare  # (x, y, w) NumPy -> (x, y, w) in the kernels' form
+        self.device = device
+        self.need_targets = need_targets
+        self._iterator = None
+        self._first = None
+
+    def __len__(self):
+        if self.steps is not None:
+            return self.steps
+        try:
+            return len(self.source)
+        except TypeError:
+            return 0  # unknown
+
+    def peek(self):
+        """The first batch (kept for the first epoch), to build the model from its shape."""
+        if self._first is None:
+            self._iterator = iter(self.source)
+            try:
+                self._first = self._split(next(self._iterator))
+            except StopIteration:
+                raise ValueError("the data iterable yielded no batch") from None
+        return self._first
+
+    def _split(self, item):
+        if isinstance(item, (tuple, list)) and len(item) in (1, 2, 3) and not np.isscalar(item[0]):
+            x = item[0]
+            y = item[1] if len(item) > 1 else None
+            w = item[2] if len(item) > 2 else None
+        else:
+            x, y, w = item, None, None
+        if self.need_targets and y is None:
+            raise ValueError("each batch must be an (x, y) or (x, y, sample_weight) tuple to train or evaluate")
+        return x, y, w
+
+    def batches(self):
+        if self._first is not None:
+            first, self._first = self._first, None
+            it = self._iterator
+            yield self._to_device(first)
+            produced = 1
+        else:
+            if self._iterator is None or self.steps is None:
+                self._iterator = iter(self.source)
+            it = self._iterator
+            produced = 0
+        while self.steps is None or produced < self.steps:
+            try:
+                item = next(it)
+            except StopIteration:
+                if self.steps is not None:
+                    warnings.warn(f"the data ran out after {produced} of steps={self.steps} batches; "
+                                  f"make the generator repeat (or lower steps_per_epoch)", UserWarning, stacklevel=3)
+                    self.exhausted = True
+                return
+            produced += 1
+            yield self._to_device(self._split(item))
+
+    def _to_device(self, batch):
+        x, y, w = self.prepare(*batch)
+        d = self.device
+        return tuple(None if a is None else (d.asarray(a, a.dtype) if d.is_cuda else a) for a in (x, y, w))

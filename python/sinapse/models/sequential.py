@@ -1,0 +1,264 @@
+"""Sequential: a stack of layers — structure, building, summary, compile, inference call.
+
+The training loops (fit / evaluate / predict and the *_on_batch methods) are in
+``training.py``; saving and loading in ``saving.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import devices
+from .. import losses as losses_mod
+from .. import metrics as metrics_mod
+from ..layers.base import InputLayer, Layer, _fmt, deserialize, serialize, unique_name
+from . import saving
+from .training import TrainingMixin
+
+
+def _get_optimizer(identifier):
+    if hasattr(identifier, "apply") and hasattr(identifier, "learning_rate"):
+        return identifier  # an optimizer object (any class with the optimizers' interface)
+    from .. import optimizers
+
+    return optimizers.get(identifier)
+
+
+class Sequential(TrainingMixin):
+    """A linear stack of layers: ``Sequential([Flatten(input_shape=(28, 28)), Dense(10, activation="softmax")])``.
+
+    The model is built (weights created) as soon as its input shape is known: from
+    ``input_shape=`` on the first layer, an ``Input(shape)`` first, ``build(input_shape)``,
+    or the first batch given to fit/predict/evaluate.
+    """
+
+    def __init__(self, layers=None, name=None):
+        self.name = name if name is not None else unique_name("sequential")
+        self._layers: list[Layer] = []
+        self._input_shape: tuple | None = None
+        self._version = 0  # bumped when layers change: the training plan is rebuilt
+        self.built = False
+        self.device = devices.get_device("cpu")
+        self.optimizer = None
+        self.loss = None
+        self.compiled_loss = None
+        self.compiled_metrics: list = []
+        self._compile_config = None
+        self.stop_training = False
+        self.history = None
+        self._reset_plans()
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._layers)
+
+    def add(self, layer) -> None:
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError(f"{self.name}: an Input/InputLayer can only come first")
+            self._input_shape = layer.shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{self.name}.add: expects a sinapse layer, got {layer!r} ({type(layer).__name__})")
+        if any(existing is layer for existing in self._layers):
+            raise ValueError(f"{self.name}.add: layer {layer.name!r} is already in this model")
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(f"{self.name}.add: the model already has a layer named {layer.name!r}; "
+                             f"layer names must be unique")
+        if not self._layers and self._input_shape is None:
+            if layer._declared_input_shape is not None:
+                self._input_shape = layer._declared_input_shape
+            elif layer.built and layer.input_shape is not None:
+                self._input_shape = layer.input_shape  # a layer taken from another model
+        self._layers.append(layer)
+        self._version += 1
+        if self._input_shape is not None:
+            self._build_layers()
+
+    def pop(self) -> Layer:
+        if not self._layers:
+            raise ValueError(f"{self.name}.pop: the model has no layers")
+        layer = self._layers.pop()
+        self._version += 1
+        return layer
+
+    def get_layer(self, name=None, index=None) -> Layer:
+        if index is not None:
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"{self.name}: no layer named {name!r}; layers: {[l.name for l in self._layers]}")
+
+    def build(self, input_shape=None) -> None:
+        """Create every layer's weights for inputs of ``input_shape`` (Keras passes (None, ...) : both accepted)."""
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            if shape and shape[0] is None:
+                shape = shape[1:]
+            self._input_shape = tuple(shape)
+        if self._input_shape is None:
+            raise ValueError(f"{self.name}: the input shape is unknown; give the first layer input_shape=..., "
+                             f"start with Input(shape), call build(input_shape), or fit/predict on data")
+        self._build_layers()
+
+    def _build_layers(self) -> None:
+        shape = self._input_shape
+        for layer in self._layers:
+            if layer.device != self.device:
+                layer.to_device(self.device)
+            shape = layer.ensure_built(shape)
+        self.built = bool(self._layers)
+
+    def _ensure_input_shape(self, sample_shape) -> None:
+        sample_shape = tuple(sample_shape)
+        if self._input_shape is None:
+            self._input_shape = sample_shape
+        elif len(sample_shape) != len(self._input_shape) or any(
+                e is not None and e != g for e, g in zip(self._input_shape, sample_shape)):
+            raise ValueError(f"{self.name}: expects inputs of shape {_fmt(self._input_shape)}, got data of shape "
+                             f"{_fmt(sample_shape)}")
+        if not self.built or any(not layer.built for layer in self._layers):
+            self._build_layers()
+        if not self._layers:
+            raise ValueError(f"{self.name}: the model has no layers")
+
+    @property
+    def input_shape(self):
+        return None if self._input_shape is None else (None, *self._input_shape)
+
+    @property
+    def output_shape(self):
+        if not self.built:
+            raise AttributeError(f"{self.name}: the model is not built yet, so it has no output shape")
+        return (None, *self._layers[-1].output_shape)
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self):
+        return [w for layer in self._layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self._layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self._layers for w in layer.non_trainable_weights]
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w for layer in self._layers for w in layer.get_weights()]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self._layers)
+        if len(weights) != expected:
+            raise ValueError(f"{self.name}.set_weights: expected {expected} arrays (the model's weights in layer "
+                             f"order), got {len(weights)}")
+        i = 0
+        for layer in self._layers:
+            k = len(layer.weights)
+            layer.set_weights(weights[i:i + k])
+            i += k
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self._layers)
+
+    # ------------------------------------------------------------------ summary
+    def summary(self, line_length=65, positions=None, print_fn=None) -> None:
+        """Keras's table: layer (type), output shape, parameter count, then the totals."""
+        if not self.built:
+            raise ValueError(f"{self.name}: this model has not yet been built. Build it by calling build(input_shape), "
+                             f"by giving the first layer input_shape=..., or by fitting it on data")
+        print_fn = print_fn or print
+        cols = [int(line_length * p) for p in (positions or (0.45, 0.85, 1.0))]
+
+        def row(fields):
+            line = ""
+            for text, end in zip(fields, cols):
+                line = (line + " " + str(text))[:end - 1].ljust(end)
+            return line.rstrip()
+
+        print_fn(f'Model: "{self.name}"')
+        print_fn("_" * line_length)
+        print_fn(row(["Layer (type)", "Output Shape", "Param #"]))
+        print_fn("=" * line_length)
+        for i, layer in enumerate(self._layers):
+            print_fn(row([f"{layer.name} ({type(layer).__name__})", _fmt(layer.output_shape), layer.count_params()]))
+            print_fn("=" * line_length if i == len(self._layers) - 1 else "")
+        trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
+        total = self.count_params()
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {total - trainable:,}")
+        print_fn("_" * line_length)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                run_eagerly=None, steps_per_execution=None, jit_compile=None, device=None, **kwargs) -> None:
+        """Choose the optimizer, loss, metrics and device (see sinapse.devices) for training.
+
+        ``run_eagerly``, ``steps_per_execution`` and ``jit_compile`` are accepted and ignored
+        (there is no graph to compile); ``loss_weights`` and ``weighted_metrics`` (multi-output
+        models) are not supported.
+        """
+        if kwargs:
+            raise TypeError(f"{self.name}.compile: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}"
+                            + (" (the learning rate is an optimizer argument: optimizer=SGD(learning_rate=0.1))"
+                               if any("lr" in k or "learning" in k for k in kwargs) else ""))
+        if loss_weights is not None or weighted_metrics is not None:
+            raise ValueError(f"{self.name}.compile: loss_weights and weighted_metrics are not supported "
+                             f"(Sequential models have one output)")
+        self.optimizer = _get_optimizer(optimizer)
+        self.loss = loss
+        self.compiled_loss = losses_mod.get(loss)
+        self._metric_ids = list(metrics or [])
+        self.compiled_metrics = []
+        self._compile_config = {"loss": loss if isinstance(loss, str) else losses_mod.serialize(self.compiled_loss),
+                                "metrics": [m if isinstance(m, str) else metrics_mod.serialize(m)
+                                            for m in self._metric_ids]}
+        self.device = devices.get_device(device)
+        for layer in self._layers:
+            layer.to_device(self.device)
+        self._reset_plans()
+
+    def _resolve_metrics(self) -> list:
+        if not self.compiled_metrics and self._metric_ids:
+            out_shape = self._layers[-1].output_shape
+            self.compiled_metrics = [metrics_mod.get(m, self.compiled_loss, out_shape) for m in self._metric_ids]
+        return self.compiled_metrics
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss", *(m.name for m in self._resolve_metrics())] if self.built else ["loss"]
+
+    # ------------------------------------------------------------------ config and copies
+    def get_config(self) -> dict:
+        return {"name": self.name, "layers": [serialize(layer) for layer in self._layers],
+                "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Sequential":
+        model = cls(name=config.get("name"))
+        shape = config.get("build_input_shape")
+        if shape is not None:
+            model._input_shape = tuple(shape)
+        for layer_config in config.get("layers", []):
+            model.add(deserialize(layer_config))
+        return model
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None) -> None:
+        """Architecture, weights and optimizer state in one safetensors file (see models/saving.py)."""
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True, save_format=None) -> None:
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        saving.load_weights(self, filepath)
+
+    def __repr__(self) -> str:
+        return f"<Sequential name={self.name!r} layers={len(self._layers)}>"

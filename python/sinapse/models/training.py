@@ -1,0 +1,371 @@
+"""fit / evaluate / predict and the *_on_batch methods of Sequential (a mixin).
+
+One training step (``_train_step``): each layer's forward (kernels into reused buffers),
+the loss and its gradient (``ops.loss``; softmax/sigmoid heads fused with a cross-entropy
+into the (p - y) gradient), each layer's backward in reverse (weight gradients of
+trainable layers; no input gradient below the lowest trainable layer), then one
+``optimizer.apply(params, grads)`` over the trainable weights in a fixed order.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import callbacks as callbacks_mod
+from .. import devices
+from ..layers.base import Layer
+from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
+
+
+class _Plan:
+    """What a training step needs, computed once per (model structure, trainable flags)."""
+
+    __slots__ = ("layers", "weights", "need_dx", "lowest", "fuse", "regularized", "masking")
+
+    def __init__(self, model):
+        layers = model._layers
+        self.layers = tuple(layers)
+        self.weights = tuple(w for layer in layers for w in layer.trainable_weights)
+        lowest = next((i for i, layer in enumerate(layers) if layer.trainable_weights), len(layers))
+        self.lowest = lowest  # the backward stops at the lowest layer with trainable weights
+        self.need_dx = tuple(i > lowest for i in range(len(layers)))
+        loss, head = model.compiled_loss, layers[-1]
+        self.fuse = (loss is not None and not loss.from_logits and loss.fusable_activation is not None
+                     and head.output_activation == loss.fusable_activation and hasattr(head, "backward_logits"))
+        self.regularized = tuple(w for layer in layers for w in layer.weights if w.regularizer is not None)
+        # Masks only flow when some layer makes one (Embedding(mask_zero=True), Masking).
+        self.masking = any(type(layer).compute_mask is not Layer.compute_mask for layer in layers)
+
+
+class TrainingMixin:
+    def _reset_plans(self):
+        self._plan = None
+        self._plan_key = None
+        self._plan_params = None
+
+    def _training_plan(self) -> _Plan:
+        key = (self._version, Layer._trainable_version, id(self.compiled_loss))
+        if self._plan_key != key:
+            plan = _Plan(self)
+            params = [id(w) for w in plan.weights]
+            if self._plan_params is not None and params != self._plan_params and self.optimizer is not None:
+                # The trainable set changed: the optimizer's slots (keyed by position) no longer fit.
+                opt = self.optimizer
+                if getattr(opt, "iterations", 0):
+                    self.optimizer = type(opt).from_config(opt.get_config())
+            self._plan, self._plan_key, self._plan_params = plan, key, params
+        return self._plan
+
+    def _check_compiled(self, what):
+        if self.compiled_loss is None:
+            raise RuntimeError(f"{self.name}: call compile(optimizer, loss, metrics) before {what}")
+
+    # ------------------------------------------------------------------ one step
+    def _forward(self, x, training, plan=None):
+        mask = None
+        if plan is not None and plan.masking:
+            for layer in plan.layers:
+                y = layer.forward(x, training, mask)
+                mask = layer.compute_mask(x, mask)
+                x = y
+            return x
+        for layer in self._layers:
+            x = layer.forward(x, training, mask)
+        return x
+
+    def _loss_and_grad(self, plan, out, y, w, grad):
+        loss = self.compiled_loss
+        if plan.fuse:
+            logits = self._layers[-1].logits
+            if logits.shape != out.shape:
+                logits = logits.reshape(out.shape)
+            result = loss.compute(y, logits, w, from_logits=True, grad=grad,
+                                  grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None)
+        else:
+            result = loss.compute(y, out, w, grad=grad,
+                                  grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None)
+        if plan.regularized:
+            penalty = sum(w.regularizer(w.value) for w in plan.regularized)
+            if grad:
+                return result[0] + penalty, result[1]
+            return result + penalty
+        return result
+
+    def _train_step(self, x, y, w):
+        plan = self._training_plan()
+        out = self._forward(x, True, plan)
+        loss, g = self._loss_and_grad(plan, out, y, w, grad=True)
+        layers, need_dx = plan.layers, plan.need_dx
+        i = len(layers) - 1
+        if plan.lowest <= i:
+            g = layers[i].backward_logits(g, need_dx[i]) if plan.fuse else layers[i].backward(g, need_dx[i])
+            for i in range(i - 1, plan.lowest - 1, -1):
+                g = layers[i].backward(g, need_dx[i])
+            self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
+        return loss, out
+
+    def _update_metrics(self, metrics, y, out):
+        for m in metrics:
+            m.update_state(y, out)
+
+    # ------------------------------------------------------------------ data
+    def _prepare_arrays(self, x, y, sample_weight, class_weight, need_targets):
+        x = as_inputs(x)
+        self._ensure_input_shape(x.shape[1:])
+        if y is None:
+            if need_targets:
+                raise ValueError(f"{self.name}: targets y are needed")
+            return x, None, None
+        y = self.compiled_loss.prepare_targets(y, (len(x), *self._layers[-1].output_shape))
+        if len(y) != len(x):
+            raise ValueError(f"{self.name}: x has {len(x)} samples but y has {len(y)}")
+        lead = (len(x), *self._layers[-1].output_shape[:-1])  # one weight per sample (and time step)
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(devices.to_numpy(sample_weight), dtype=np.float32)
+            if w.shape != lead and w.shape != lead[:1]:
+                raise ValueError(f"{self.name}: sample_weight must have shape {lead[:1]}, got {w.shape}")
+        if class_weight:
+            cw = class_weights_for(y, class_weight, self.compiled_loss.sparse)
+            w = cw if w is None else w * cw.reshape(-1, *([1] * (w.ndim - 1)))
+        if w is not None and w.shape != lead:
+            w = np.broadcast_to(w.reshape(-1, *([1] * (len(lead) - 1))), lead)
+        return x, y, (None if w is None else np.ascontiguousarray(w, dtype=np.float32))
+
+    def _make_data(self, x, y, sample_weight, class_weight, batch_size, shuffle, steps, need_targets):
+        if is_iterable_data(x):
+            if y is not None:
+                raise ValueError(f"{self.name}: with a generator/iterable as x, do not pass y (yield (x, y) batches)")
+
+            def prepare(xb, yb, wb):
+                return self._prepare_arrays(xb, yb, wb, class_weight, need_targets)
+
+            data = IterableData(x, steps, prepare, self.device, need_targets)
+            first = data.peek()
+            self._ensure_input_shape(as_inputs(first[0]).shape[1:])
+            return data
+        if x is None:
+            raise ValueError(f"{self.name}: no input data given")
+        x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, need_targets)
+        return ArrayData(x, y, w, batch_size if batch_size is not None else 32, shuffle, self.device)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+        """Train for ``epochs`` epochs; returns the History (``history.history``, ``history.epoch``).
+
+        ``validation_split`` takes the *last* fraction of x/y (before any shuffling) as
+        validation data, as Keras does. ``shuffle`` reshuffles the training samples every
+        epoch with the global generator (``sinapse.utils.set_random_seed``).
+        """
+        if kwargs:
+            raise TypeError(f"{self.name}.fit: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+        self._check_compiled("fit")
+        if validation_split and validation_data is None:
+            if is_iterable_data(x):
+                raise ValueError(f"{self.name}.fit: validation_split needs arrays, not a generator")
+            if not 0 < validation_split < 1:
+                raise ValueError(f"{self.name}.fit: validation_split must be in (0, 1), got {validation_split}")
+            n = len(x)
+            split = int(n * (1.0 - validation_split))
+            if split == 0 or split == n:
+                raise ValueError(f"{self.name}.fit: validation_split={validation_split} of {n} samples leaves an "
+                                 f"empty training or validation set")
+            validation_data = (x[split:], y[split:]) + ((sample_weight[split:],) if sample_weight is not None else ())
+            x, y = x[:split], y[:split]
+            sample_weight = sample_weight[:split] if sample_weight is not None else None
+        with self.device.scope():
+            data = self._make_data(x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch, True)
+            val = None
+            if validation_data is not None:
+                val = self._validation_data(validation_data, validation_batch_size or batch_size, validation_steps)
+            metrics = self._resolve_metrics()
+            history = callbacks_mod.History()
+            cbs = callbacks_mod.CallbackList(callbacks, model=self, history=history, verbose=verbose, epochs=epochs,
+                                             steps=len(data) or None)
+            self.stop_training = False
+            self.history = history
+            cbs.on_train_begin()
+            logs = {}
+            for epoch in range(initial_epoch, epochs):
+                for m in metrics:
+                    m.reset_state()
+                cbs.on_epoch_begin(epoch)
+                total, seen, step = 0.0, 0, 0
+                for step, (xb, yb, wb) in enumerate(data.batches()):
+                    cbs.on_train_batch_begin(step)
+                    loss, out = self._train_step(xb, yb, wb)
+                    n = len(xb)
+                    total += loss * n
+                    seen += n
+                    self._update_metrics(metrics, yb, out)
+                    logs = {"loss": total / seen, **{m.name: m.result() for m in metrics}}
+                    cbs.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+                if seen == 0:
+                    warnings.warn(f"{self.name}.fit: the data yielded no batch in epoch {epoch + 1}; interrupting "
+                                  f"training (give steps_per_epoch and a repeating generator)", UserWarning,
+                                  stacklevel=2)
+                    break
+                epoch_logs = dict(logs)
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._run_evaluation(val, None)
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training:
+                    break
+            cbs.on_train_end(logs)
+        return history
+
+    def _validation_data(self, validation_data, batch_size, steps):
+        if is_iterable_data(validation_data):
+            return self._make_data(validation_data, None, None, None, batch_size, False, steps, True)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(f"{self.name}.fit: validation_data must be (x_val, y_val) or (x_val, y_val, "
+                             f"sample_weight), got {type(validation_data).__name__}")
+        xv, yv, *wv = validation_data
+        return self._make_data(xv, yv, wv[0] if wv else None, None, batch_size, False, None, True)
+
+    # ------------------------------------------------------------------ evaluate
+    def _run_evaluation(self, data, cbs) -> dict:
+        plan = self._training_plan()
+        metrics = [type(m)(**m.get_config()) for m in self._resolve_metrics()]
+        total, seen = 0.0, 0
+        logs = {}
+        for step, (xb, yb, wb) in enumerate(data.batches()):
+            if cbs is not None:
+                cbs.on_test_batch_begin(step)
+            out = self._forward(xb, False, plan)
+            loss = self._loss_and_grad(plan, out, yb, wb, grad=False)
+            total += loss * len(xb)
+            seen += len(xb)
+            self._update_metrics(metrics, yb, out)
+            logs = {"loss": total / seen, **{m.name: m.result() for m in metrics}}
+            if cbs is not None:
+                cbs.on_test_batch_end(step, logs)
+        if not seen:
+            raise ValueError(f"{self.name}: no data to evaluate")
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics over the data: a float (no metrics), a list [loss, *metrics], or a dict."""
+        if kwargs:
+            raise TypeError(f"{self.name}.evaluate: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+        self._check_compiled("evaluate")
+        with self.device.scope():
+            data = self._make_data(x, y, sample_weight, None, batch_size, False, steps, True)
+            cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, steps=len(data) or None,
+                                             mode="test")
+            cbs.on_test_begin()
+            logs = self._run_evaluation(data, cbs)
+            cbs.on_test_end(logs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
+        """The model's outputs for x, batch by batch, as one NumPy array."""
+        if kwargs:
+            raise TypeError(f"{self.name}.predict: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+        with self.device.scope():
+            data = self._make_data(x, None, None, None, batch_size, False, steps, False)
+            cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, steps=len(data) or None,
+                                             mode="predict")
+            cbs.on_predict_begin()
+            result, parts, start = None, [], 0
+            for step, (xb, _, _) in enumerate(data.batches()):
+                cbs.on_predict_batch_begin(step)
+                out = devices.to_numpy(self._forward(xb, False))
+                if isinstance(data, ArrayData):
+                    if result is None:
+                        result = np.empty((data.n, *out.shape[1:]), np.float32)
+                    result[start:start + len(out)] = out
+                    start += len(out)
+                else:
+                    parts.append(np.array(out, copy=True))
+                cbs.on_predict_batch_end(step, {})
+            cbs.on_predict_end()
+        if result is None:
+            result = np.concatenate(parts) if parts else np.empty((0, *self._layers[-1].output_shape), np.float32)
+        return result
+
+    def __call__(self, x, training=False):
+        """``model(x)``: the forward pass on one batch, as a NumPy array (builds if needed)."""
+        return self.predict_on_batch(x) if not training else self._call_training(x)
+
+    def _call_training(self, x):
+        x = as_inputs(x)
+        self._ensure_input_shape(x.shape[1:])
+        with self.device.scope():
+            return np.array(devices.to_numpy(self._forward(self.device.asarray(x), True)), copy=True)
+
+    def predict_on_batch(self, x):
+        x = as_inputs(x)
+        if not self.built or x.shape[1:] != self._input_shape:
+            self._ensure_input_shape(x.shape[1:])
+        with self.device.scope():
+            out = self._forward(self.device.asarray(x) if self.device.is_cuda else x, False)
+            return np.array(devices.to_numpy(out), copy=True)
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Class indices (argmax), or 0/1 of shape (N, 1) for a single sigmoid unit (Keras 2's rule: > 0.5)."""
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        return self.predict(x, batch_size=batch_size, verbose=verbose)
+
+    # ------------------------------------------------------------------ on_batch
+    def _one_batch(self, x, y, sample_weight, class_weight):
+        x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, True)
+        d = self.device
+        if d.is_cuda:
+            x, y, w = (None if a is None else d.asarray(a, a.dtype) for a in (x, y, w))
+        return x, y, w
+
+    def _batch_logs(self, loss, metrics, return_dict):
+        logs = {"loss": loss, **{m.name: m.result() for m in metrics}}
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
+        """One training step on one batch; returns the loss (and metrics) of that batch."""
+        self._check_compiled("train_on_batch")
+        with self.device.scope():
+            x, y, w = self._one_batch(x, y, sample_weight, class_weight)
+            loss, out = self._train_step(x, y, w)
+            metrics = self._resolve_metrics()
+            if reset_metrics:
+                for m in metrics:
+                    m.reset_state()
+            self._update_metrics(metrics, y, out)
+        return self._batch_logs(loss, metrics, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        self._check_compiled("test_on_batch")
+        with self.device.scope():
+            x, y, w = self._one_batch(x, y, sample_weight, None)
+            plan = self._training_plan()
+            out = self._forward(x, False, plan)
+            loss = self._loss_and_grad(plan, out, y, w, grad=False)
+            metrics = self._resolve_metrics()
+            if reset_metrics:
+                for m in metrics:
+                    m.reset_state()
+            self._update_metrics(metrics, y, out)
+        return self._batch_logs(loss, metrics, return_dict)
+
+    def reset_metrics(self):
+        for m in self.compiled_metrics:
+            m.reset_state()

@@ -1,0 +1,215 @@
+"""Each layer: forward against the NumPy reference, backward against finite differences,
+config round trip, weights, and clear errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import sinapse
+from keras_helpers import check_layer_gradients
+from sinapse import layers, reference
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "tanh", "sigmoid", "softmax", "elu"])
+def test_dense_forward_matches_reference_and_gradients(rng, activation):
+    layer = layers.Dense(5, activation=activation, kernel_initializer="glorot_normal", bias_initializer="random_normal")
+    x = rng.standard_normal((6, 7)).astype(np.float32)
+    y = layer(x)
+    w, b = layer.get_weights()
+    z = reference.gemm(x.astype(np.float64), w.astype(np.float64), bias=b.astype(np.float64))
+    if activation == "softmax":
+        want = reference.softmax(z)
+    else:
+        want = reference.activation(activation or "linear")(z)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
+    check_layer_gradients(layer, x, rng)
+
+
+def test_dense_on_sequences_uses_the_last_axis(rng):
+    layer = layers.Dense(3, activation="tanh")
+    x = rng.standard_normal((2, 4, 5)).astype(np.float32)
+    assert layer(x).shape == (2, 4, 3)
+    check_layer_gradients(layer, x, rng)
+
+
+@pytest.mark.parametrize("kw", [dict(padding="valid"), dict(padding="same", strides=2),
+                                dict(padding="same", activation="relu"), dict(activation="sigmoid", dilation_rate=2)])
+def test_conv2d_forward_and_gradients(rng, kw):
+    layer = layers.Conv2D(4, (3, 2), bias_initializer="random_normal", **kw)
+    x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
+    y = layer(x)
+    w, b = layer.get_weights()
+    ref = sinapse.ops.conv2d(x, w, b, strides=layer.strides, padding=layer.padding, dilation=layer.dilation_rate,
+                             activation=kw.get("activation"))
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+    assert y.shape[1:] == layer.output_shape
+    check_layer_gradients(layer, x, rng)
+
+
+@pytest.mark.parametrize("cls", [layers.MaxPooling2D, layers.AveragePooling2D])
+@pytest.mark.parametrize("kw", [dict(), dict(pool_size=3, strides=2, padding="same")])
+def test_pooling_gradients(rng, cls, kw):
+    layer = cls(**kw)
+    x = rng.standard_normal((2, 6, 5, 3)).astype(np.float32)
+    assert layer(x).shape[1:] == layer.output_shape
+    check_layer_gradients(layer, x, rng)
+
+
+@pytest.mark.parametrize("cls", [layers.GlobalAveragePooling2D, layers.GlobalMaxPooling2D])
+def test_global_pooling(rng, cls):
+    layer = cls()
+    x = rng.standard_normal((3, 4, 5, 2)).astype(np.float32)
+    reduce = np.mean if cls is layers.GlobalAveragePooling2D else np.max
+    np.testing.assert_allclose(layer(x), reduce(x, axis=(1, 2)), rtol=1e-6)
+    check_layer_gradients(layer, x, rng)
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (layers.Flatten(), (2, 3, 4, 2)), (layers.Reshape((-1, 4)), (2, 3, 4)),
+    (layers.ZeroPadding2D(((1, 2), (0, 3))), (2, 3, 4, 2)), (layers.Activation("elu"), (3, 5)),
+    (layers.Activation("softmax"), (3, 5)), (layers.Activation("gelu"), (4, 3)),
+])
+def test_shape_and_activation_layers_gradients(rng, layer, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = layer(x)
+    assert y.shape[1:] == layer.output_shape
+    check_layer_gradients(layer, x, rng)
+
+
+def test_zero_padding_places_the_input(rng):
+    x = rng.standard_normal((1, 2, 3, 1)).astype(np.float32)
+    y = layers.ZeroPadding2D(((1, 0), (2, 1)))(x)
+    np.testing.assert_array_equal(y, np.pad(x, ((0, 0), (1, 0), (2, 1), (0, 0))))
+
+
+def test_batch_normalization_gradients_and_moving_statistics(rng):
+    layer = layers.BatchNormalization(gamma_initializer="random_normal", momentum=0.9)
+    x = (3 + 2 * rng.standard_normal((5, 3, 2, 4))).astype(np.float32)
+    check_layer_gradients(layer, x, rng, training=True)
+    layer2 = layers.BatchNormalization(momentum=0.9)
+    layer2.ensure_built(x.shape[1:])
+    layer2.forward(x, training=True)
+    mean = layer2.moving_mean.numpy()
+    np.testing.assert_allclose(mean, 0.1 * x.reshape(-1, 4).mean(0), rtol=1e-5)
+    layer2.forward(x, training=False)  # inference leaves the moving statistics alone
+    np.testing.assert_array_equal(layer2.moving_mean.numpy(), mean)
+    assert [w.name for w in layer2.non_trainable_weights] == ["moving_mean", "moving_variance"]
+    assert layer2.count_params() == 16
+
+
+def test_dropout_masks_match_the_reference_and_backward_reuses_them(rng):
+    layer = layers.Dropout(0.4, seed=7)
+    x = rng.standard_normal((8, 16)).astype(np.float32)
+    layer.ensure_built(x.shape[1:])
+    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+    y1 = layer.forward(x, training=True).copy()
+    mask = reference.dropout_mask(x.shape, 0.4, layer._philox_seed, 0)
+    np.testing.assert_allclose(y1, x * mask, rtol=1e-6)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    np.testing.assert_allclose(layer.backward(dy), dy * mask, rtol=1e-6)
+    y2 = layer.forward(x, training=True)
+    assert not np.array_equal(y1, y2)  # a fresh mask every step
+
+
+ALL_LAYERS = [
+    layers.Dense(3, activation="relu", kernel_regularizer=sinapse.regularizers.L2(0.01)),
+    layers.Conv2D(2, 3, strides=(1, 2), padding="same", activation="tanh"),
+    layers.MaxPooling2D(pool_size=(2, 3)), layers.AveragePooling2D(padding="same"), layers.GlobalAveragePooling2D(),
+    layers.Flatten(), layers.Dropout(0.25), layers.BatchNormalization(momentum=0.9), layers.Activation("softmax"),
+    layers.ZeroPadding2D(2), layers.Reshape((3, -1)),
+]
+
+
+@pytest.mark.parametrize("layer", ALL_LAYERS, ids=lambda l: type(l).__name__)
+def test_config_round_trip(layer):
+    config = layer.get_config()
+    again = type(layer).from_config(config)
+    assert again.get_config() == config
+    restored = layers.deserialize(layers.serialize(layer))
+    assert type(restored) is type(layer) and restored.get_config() == config
+
+
+def test_weights_get_set_and_trainable_flag(rng):
+    layer = layers.Dense(4)
+    layer.ensure_built((3,))
+    w = [rng.standard_normal((3, 4)).astype(np.float32), np.arange(4, dtype=np.float32)]
+    layer.set_weights(w)
+    for got, want in zip(layer.get_weights(), w):
+        np.testing.assert_array_equal(got, want)
+    assert len(layer.trainable_weights) == 2
+    layer.trainable = False
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 2
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    layer.forward(x)
+    before = [np.array(g) for g in (layer.kernel.grad, layer.bias.grad)]
+    layer.backward(np.ones((2, 4), np.float32))  # a frozen layer computes no weight gradient
+    np.testing.assert_array_equal(layer.kernel.grad, before[0])
+
+
+def test_errors_name_the_layer_the_argument_and_the_shapes():
+    with pytest.raises(TypeError, match="Dense: unexpected keyword argument.*'kernel_size'"):
+        layers.Dense(3, kernel_size=3)
+    with pytest.raises(ValueError, match="units must be a positive integer"):
+        layers.Dense(0)
+    with pytest.raises(ValueError, match="unknown activation 'relux'"):
+        layers.Dense(3, activation="relux")
+    conv = layers.Conv2D(4, 3, name="c1")
+    with pytest.raises(ValueError, match=r"Conv2D layer 'c1': expects images .* got input shape \(None, 10\)"):
+        conv.ensure_built((10,))
+    with pytest.raises(ValueError, match=r"Conv2D layer 'c2'.*larger than the padded input"):
+        layers.Conv2D(4, 5, name="c2").ensure_built((3, 3, 1))
+    dense = layers.Dense(2, name="d")
+    dense.ensure_built((3,))
+    with pytest.raises(ValueError, match=r"'d': set_weights: weight `kernel` has shape \(3, 2\), got .* \(2, 3\)"):
+        dense.set_weights([np.zeros((2, 3)), np.zeros(2)])
+    with pytest.raises(ValueError, match=r"'d': was built for inputs of shape \(None, 3\) but receives \(None, 4\)"):
+        dense.ensure_built((4,))
+    with pytest.raises(ValueError, match="custom Python activations are not supported"):
+        layers.Activation(np.tanh)
+
+
+def test_keras1_spellings_warn_and_build_the_same_layer():
+    with pytest.warns(DeprecationWarning, match="Convolution2D"):
+        conv = layers.Convolution2D(32, 6, 6, border_mode="valid", input_shape=(28, 28, 1))
+    assert conv.kernel_size == (6, 6) and conv.padding == "valid" and conv.filters == 32
+    with pytest.warns(DeprecationWarning, match="`init` is the Keras 1 name of `kernel_initializer`"):
+        dense = layers.Dense(10, init="uniform")
+    assert isinstance(dense.kernel_initializer, sinapse.initializers.RandomUniform)
+    dense.ensure_built((1000,))
+    assert np.abs(dense.kernel.numpy()).max() <= 0.05
+    with pytest.warns(DeprecationWarning, match="border_mode"):
+        layers.MaxPooling2D(border_mode="same")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layers.Conv2D(32, (6, 6), padding="valid")  # the modern spelling does not warn
+
+
+def test_initializers_have_keras_statistics():
+    from sinapse import initializers
+
+    sinapse.utils.set_random_seed(3)
+    fan_in, fan_out = 400, 300
+    w = initializers.get("glorot_uniform")((fan_in, fan_out))
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    assert w.dtype == np.float32 and np.abs(w).max() <= limit and np.abs(w).max() > 0.95 * limit
+    w = initializers.get("he_normal")((fan_in, fan_out))
+    assert abs(w.std() - np.sqrt(2 / fan_in)) < 0.05 * np.sqrt(2 / fan_in)
+    assert np.abs(w).max() <= 2 * np.sqrt(2 / fan_in) / 0.87962566103423978 + 1e-6  # truncated at 2 sigma
+    k = initializers.get("he_uniform")((3, 3, 16, 8))  # conv fans: 3 * 3 * 16
+    assert np.abs(k).max() <= np.sqrt(6 / 144)
+    q = initializers.Orthogonal()((6, 6))
+    np.testing.assert_allclose(q @ q.T, np.eye(6), atol=1e-5)
+    np.testing.assert_array_equal(initializers.Constant(2.5)((2,)), [2.5, 2.5])
+    a = initializers.RandomNormal(seed=5)((4,))
+    np.testing.assert_array_equal(a, initializers.RandomNormal(seed=5)((4,)))  # a seed repeats
+    with pytest.raises(ValueError, match="unknown initializer 'he_normall'"):
+        initializers.get("he_normall")
+
+
+def test_to_categorical():
+    y = sinapse.utils.to_categorical(np.array([[2], [0], [1]]), 4)
+    np.testing.assert_array_equal(y, [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0]])
+    assert y.dtype == np.float32
+    with pytest.raises(ValueError, match="does not fit num_classes"):
+        sinapse.utils.to_categorical([5], 3)
