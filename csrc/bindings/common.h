@@ -45,5 +45,6 @@ void bind_pooling(py::module_& m);
 void bind_losses(py::module_& m);
 void bind_batch_norm(py::module_& m);
 void bind_conv2d(py::module_& m);
+void bind_rnn(py::module_& m);
 
 }  // namespace sinapse::bindings

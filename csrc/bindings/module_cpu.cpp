@@ -13,4 +13,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_losses(m);
   sinapse::bindings::bind_batch_norm(m);
   sinapse::bindings::bind_conv2d(m);
+  sinapse::bindings::bind_rnn(m);
 }

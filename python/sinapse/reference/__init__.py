@@ -15,6 +15,7 @@ from .gemm import gemm
 from .losses import loss
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from .rnn import gru, lstm, rnn_backward, simple_rnn
 
 __all__ = [
     "ACTIVATIONS",
@@ -38,4 +39,8 @@ __all__ = [
     "max_pool2d_backward",
     "softmax",
     "softmax_backward",
+    "simple_rnn",
+    "lstm",
+    "gru",
+    "rnn_backward",
 ]
