@@ -16,6 +16,7 @@ from .gemm import ACTIVATIONS, gemm
 from .losses import loss
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from . import rnn_convert
 from .rnn import gru, gru_backward, lstm, lstm_backward, simple_rnn, simple_rnn_backward
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "lstm_backward",
     "gru",
     "gru_backward",
+    "rnn_convert",
 ]
