@@ -74,8 +74,10 @@ inline RnnForwardLayout rnn_forward_layout(const RnnArgs& a) {
 //   dgr  (N, T, 3H)   GRU reset_after: the same on the recurrent side (h_prev U + b_rec)
 //   dh, dh_next, dc, carry, drh (N, H) each: the state gradients of the current step, the
 //   output gradient carried across masked steps, GRU reset_before's d(r * h_prev)
+//   ut   (G*H, H)     recurrent_kernel transposed, so the per-step GEMM dG U^T reads B
+//                     row by row (the fast GEMV at batch 1) instead of as dot products
 struct RnnBackwardLayout {
-  int64_t dg = 0, dgr = 0, dh = 0, dh_next = 0, dc = 0, carry = 0, drh = 0, total = 0;
+  int64_t dg = 0, dgr = 0, dh = 0, dh_next = 0, dc = 0, carry = 0, drh = 0, ut = 0, total = 0;
 };
 inline RnnBackwardLayout rnn_backward_layout(const RnnArgs& a) {
   RnnBackwardLayout l;
@@ -88,7 +90,8 @@ inline RnnBackwardLayout rnn_backward_layout(const RnnArgs& a) {
   l.dc = l.dh_next + nh;
   l.carry = l.dc + nh;
   l.drh = l.carry + nh;
-  l.total = l.drh + nh;
+  l.ut = l.drh + nh;
+  l.total = l.ut + gh * a.H;
   return l;
 }
 

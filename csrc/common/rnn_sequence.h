@@ -5,6 +5,7 @@
 //   step_backward(cell, RnnStepGrad, phase)
 //   copy_rows(rows, cols, src, src_ld, dst, dst_ld)   src == nullptr: zeros
 //   bias_grad(rows, cols, dy, db)       deterministic column sums
+//   transpose(rows, cols, src, dst)     dst (cols x rows) = src^T
 // The host code below only does pointer arithmetic and calls those, in stream order, so on
 // CUDA the whole sequence is a chain of launches on one stream and on the CPU a chain of
 // OpenMP regions; neither allocates per step.
@@ -129,8 +130,10 @@ void rnn_backward_sequence(B& be, const RnnArgs& a, const float* x, const float*
   const RnnBackwardLayout BL = rnn_backward_layout(a);
   const float *gates = ws + L.gates, *hprev = ws + L.hprev, *cprev = ws + L.cprev, *extra = ws + L.extra;
   float *dg = scratch + BL.dg, *dgr = scratch + BL.dgr, *dc = scratch + BL.dc, *carry = scratch + BL.carry;
-  float *dh = scratch + BL.dh, *dh_next = scratch + BL.dh_next, *drh = scratch + BL.drh;
+  float *dh = scratch + BL.dh, *dh_next = scratch + BL.dh_next, *drh = scratch + BL.drh, *ut = scratch + BL.ut;
   const bool lstm = a.cell == RnnCell::lstm;
+
+  be.transpose(H, GH, rkernel, ut);  // U^T (GH x H): its gate blocks are row blocks
 
   be.copy_rows(N, H, dhT, H, dh, H);
   if (lstm) be.copy_rows(N, H, dcT, H, dc, H);
@@ -171,13 +174,13 @@ void rnn_backward_sequence(B& be, const RnnArgs& a, const float* x, const float*
     st.drh = drh;
     if (a.cell == RnnCell::gru_reset_before) {
       be.step_backward(a.cell, st, 0);  // dz, dhh; dh_next = dh z
-      be.gemm(mm(N, H, H, st.dg + 2 * H, TGH, false, rkernel + 2 * H, GH, true, drh, H, 0.0f));
+      be.gemm(mm(N, H, H, st.dg + 2 * H, TGH, false, ut + 2 * H * H, H, false, drh, H, 0.0f));
       be.step_backward(a.cell, st, 1);  // dr from d(r h_prev); dh_next += r d(r h_prev)
-      be.gemm(mm(N, H, 2 * H, st.dg, TGH, false, rkernel, GH, true, dh_next, H, 1.0f));
+      be.gemm(mm(N, H, 2 * H, st.dg, TGH, false, ut, H, false, dh_next, H, 1.0f));
     } else {
       be.step_backward(a.cell, st, 0);
       const float* dgrec = a.cell == RnnCell::gru ? st.dgr : st.dg;
-      be.gemm(mm(N, H, GH, dgrec, TGH, false, rkernel, GH, true, dh_next, H, 1.0f));
+      be.gemm(mm(N, H, GH, dgrec, TGH, false, ut, H, false, dh_next, H, 1.0f));
     }
     std::swap(dh, dh_next);
   }

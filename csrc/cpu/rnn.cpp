@@ -36,6 +36,13 @@ struct CpuBackend {
   void bias_grad(int64_t rows, int64_t cols, const float* dy, float* db) const {
     cpu::bias_grad(rows, cols, dy, db, max_threads);
   }
+  void transpose(int64_t rows, int64_t cols, const float* src, float* dst) const {
+    constexpr int64_t kTile = 32;  // tiles keep both the reads and the writes in cache lines
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+        for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c)
+          for (int64_t r = r0; r < std::min(rows, r0 + kTile); ++r) dst[c * rows + r] = src[r * cols + c];
+  }
 };
 
 }  // namespace

@@ -142,6 +142,13 @@ __global__ void copy_rows_kernel(int64_t rows, int64_t cols, const float* src, i
   dst[r * dst_ld + c] = src ? src[r * src_ld + c] : 0.0f;
 }
 
+__global__ void transpose_kernel(int64_t rows, int64_t cols, const float* src, float* dst) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows * cols) return;
+  const int64_t c = i / rows, r = i % rows;  // consecutive threads write consecutive dst elements
+  dst[c * rows + r] = src[r * cols + c];
+}
+
 dim3 grid_for(int64_t n) { return dim3(static_cast<unsigned>((n + kBlock - 1) / kBlock)); }
 
 struct CudaBackend {
@@ -162,6 +169,10 @@ struct CudaBackend {
   }
   void bias_grad(int64_t rows, int64_t cols, const float* dy, float* db) const {
     cuda::bias_grad(rows, cols, dy, db, stream);
+  }
+  void transpose(int64_t rows, int64_t cols, const float* src, float* dst) const {
+    launch("rnn_transpose_kernel", transpose_kernel, grid_for(rows * cols), dim3(kBlock), 0, stream, rows, cols, src,
+           dst);
   }
 };
 
