@@ -48,6 +48,60 @@ inline GemmArgs mm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
 
 }  // namespace rnn_detail
 
+// The operands of forward step s (see RnnStep): where its gates, states and output live.
+inline RnnStep rnn_forward_step(const RnnArgs& a, const RnnForwardLayout& L, float* ws, const uint8_t* mask, float* y,
+                                float* hT, float* cT, int64_t s) {
+  const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H, TGH = T * GH;
+  const int64_t t = a.time_of_step(s);
+  const bool last = s == T - 1;
+  const int64_t tn = last ? 0 : a.time_of_step(s + 1);
+  float *gates = ws + L.gates, *hprev = ws + L.hprev, *cprev = ws + L.cprev, *extra = ws + L.extra;
+  RnnStep st;
+  st.N = N;
+  st.H = H;
+  st.mask = mask ? mask + t : nullptr;
+  st.mask_ld = T;
+  st.g = gates + t * GH;
+  st.g_ld = TGH;
+  st.extra = extra + t * H;
+  st.extra_ld = TH;
+  st.h_prev = hprev + t * H;
+  st.h_prev_ld = TH;
+  st.h_new = last ? hT : hprev + tn * H;
+  st.h_new_ld = last ? H : TH;
+  if (a.cell == RnnCell::lstm) {
+    st.c_prev = cprev + t * H;
+    st.c_prev_ld = TH;
+    st.c_new = last ? cT : cprev + tn * H;
+    st.c_new_ld = last ? H : TH;
+  }
+  if (a.return_sequences) {
+    st.y = y + s * H;
+    st.y_prev = s ? y + (s - 1) * H : nullptr;
+    st.y_ld = st.y_prev_ld = TH;
+  } else {
+    st.y = y;
+    st.y_prev = y;
+    st.y_ld = st.y_prev_ld = H;
+  }
+  if (a.cell == RnnCell::gru) st.rec = ws + L.rec;
+  return st;
+}
+
+// Before the loop: the input projection of all steps (x W + b into the gate buffer) and the
+// initial state; the last output starts at zeros when only it is returned.
+template <class B>
+void rnn_forward_prologue(B& be, const RnnArgs& a, const RnnForwardLayout& L, const float* x, const float* kernel,
+                          const float* bias, const float* h0, const float* c0, float* y, float* ws) {
+  using rnn_detail::mm;
+  const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H;
+  be.gemm(mm(N * T, GH, a.D, x, a.D, false, kernel, GH, false, ws + L.gates, GH, 0.0f, bias));
+  const int64_t t0 = a.time_of_step(0);
+  be.copy_rows(N, H, h0, H, ws + L.hprev + t0 * H, TH);
+  if (a.cell == RnnCell::lstm) be.copy_rows(N, H, c0, H, ws + L.cprev + t0 * H, TH);
+  if (!a.return_sequences) be.copy_rows(N, H, nullptr, 0, y, H);
+}
+
 // x (N, T, D); kernel (D, GH); rkernel (H, GH); bias (GH) or (2, GH) for GRU reset_after, or
 // null; mask (N, T) or null; h0, c0 (N, H) or null (zeros). Writes y ((N, T, H) with
 // return_sequences, else (N, H)), hT, cT (LSTM) and the workspace (rnn_forward_layout).
@@ -56,53 +110,13 @@ void rnn_forward_sequence(B& be, const RnnArgs& a, const float* x, const float* 
                           const float* bias, const uint8_t* mask, const float* h0, const float* c0, float* y,
                           float* hT, float* cT, float* ws) {
   using rnn_detail::mm;
-  const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H, TGH = T * GH;
+  const int64_t N = a.N, H = a.H, GH = a.gates() * H, TH = a.T * H, TGH = a.T * GH;
   const RnnForwardLayout L = rnn_forward_layout(a);
-  float *gates = ws + L.gates, *hprev = ws + L.hprev, *cprev = ws + L.cprev, *extra = ws + L.extra;
-  const bool lstm = a.cell == RnnCell::lstm;
-
-  be.gemm(mm(N * T, GH, a.D, x, a.D, false, kernel, GH, false, gates, GH, 0.0f, bias));
-  const int64_t t0 = a.time_of_step(0);
-  be.copy_rows(N, H, h0, H, hprev + t0 * H, TH);
-  if (lstm) be.copy_rows(N, H, c0, H, cprev + t0 * H, TH);
-  if (!a.return_sequences) be.copy_rows(N, H, nullptr, 0, y, H);  // the last output starts at zeros
-
-  for (int64_t s = 0; s < T; ++s) {
-    const int64_t t = a.time_of_step(s);
-    const bool last = s == T - 1;
-    const int64_t tn = last ? 0 : a.time_of_step(s + 1);
-    RnnStep st;
-    st.N = N;
-    st.H = H;
-    st.mask = mask ? mask + t : nullptr;
-    st.mask_ld = T;
-    st.g = gates + t * GH;
-    st.g_ld = TGH;
-    st.extra = extra + t * H;
-    st.extra_ld = TH;
-    st.h_prev = hprev + t * H;
-    st.h_prev_ld = TH;
-    st.h_new = last ? hT : hprev + tn * H;
-    st.h_new_ld = last ? H : TH;
-    if (lstm) {
-      st.c_prev = cprev + t * H;
-      st.c_prev_ld = TH;
-      st.c_new = last ? cT : cprev + tn * H;
-      st.c_new_ld = last ? H : TH;
-    }
-    if (a.return_sequences) {
-      st.y = y + s * H;
-      st.y_prev = s ? y + (s - 1) * H : nullptr;
-      st.y_ld = st.y_prev_ld = TH;
-    } else {
-      st.y = y;
-      st.y_prev = y;
-      st.y_ld = st.y_prev_ld = H;
-    }
+  rnn_forward_prologue(be, a, L, x, kernel, bias, h0, c0, y, ws);
+  for (int64_t s = 0; s < a.T; ++s) {
+    const RnnStep st = rnn_forward_step(a, L, ws, mask, y, hT, cT, s);
     if (a.cell == RnnCell::gru) {
-      float* rec = ws + L.rec;
-      be.gemm(mm(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, rec, GH, 0.0f, bias ? bias + GH : nullptr));
-      st.rec = rec;
+      be.gemm(mm(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, ws + L.rec, GH, 0.0f, bias ? bias + GH : nullptr));
       be.step_forward(a.cell, st, 0);
     } else if (a.cell == RnnCell::gru_reset_before) {
       be.gemm(mm(N, 2 * H, H, st.h_prev, TH, false, rkernel, GH, false, st.g, TGH, 1.0f));

@@ -29,5 +29,7 @@ void rnn_backward(const RnnArgs& a, const float* x, const float* kernel, const f
 // reset_before step (after the U_h GEMM).
 void rnn_step_forward(RnnCell cell, const RnnStep& s, int phase, SimdPath path, int max_threads);
 void rnn_step_backward(RnnCell cell, const RnnStepGrad& s, int phase, SimdPath path, int max_threads);
+// Units [j0, j1) of every row of a step, on the calling thread (phase 0 only).
+void rnn_step_forward_units(RnnCell cell, const RnnStep& s, int64_t j0, int64_t j1, SimdPath path);
 
 }  // namespace sinapse::cpu

@@ -56,7 +56,9 @@ struct FastMath {
 };
 using M = FastMath;
 
-[[gnu::always_inline]] inline void forward_rows(RnnCell cell, const RnnStep& s, int phase, int64_t n0, int64_t n1) {
+// Rows [n0, n1), units [j0, j1) of a step (the small-batch path splits the units over threads).
+[[gnu::always_inline]] inline void forward_rows(RnnCell cell, const RnnStep& s, int phase, int64_t n0, int64_t n1,
+                                                int64_t j0, int64_t j1) {
   const int64_t H = s.H;
   const bool relu = cell == RnnCell::simple_relu;
   for (int64_t n = n0; n < n1; ++n) {
@@ -65,7 +67,7 @@ using M = FastMath;
     if (cell == RnnCell::gru_reset_before && phase == 0) {  // z, r, and r * h_prev for U_h
       float* __restrict ex = s.extra + n * s.extra_ld;
 #pragma omp simd
-      for (int64_t j = 0; j < H; ++j) {
+      for (int64_t j = j0; j < j1; ++j) {
         const float z = M::sigmoid(g[j]), r = M::sigmoid(g[H + j]);
         g[j] = z;
         g[H + j] = r;
@@ -79,18 +81,18 @@ using M = FastMath;
     float* cn = cell == RnnCell::lstm ? s.c_new + n * s.c_new_ld : nullptr;
     if (s.mask && !s.mask[n * s.mask_ld]) {  // masked: carry the state, repeat the output
       const float* yp = s.y_prev ? s.y_prev + n * s.y_prev_ld : nullptr;
-      for (int64_t j = 0; j < H; ++j) {
+      for (int64_t j = j0; j < j1; ++j) {
         hn[j] = hp[j];
         y[j] = yp ? yp[j] : 0.0f;
       }
-      if (cn) std::memcpy(cn, cp, sizeof(float) * H);
+      if (cn) std::memcpy(cn + j0, cp + j0, sizeof(float) * (j1 - j0));
       continue;
     }
     switch (cell) {
       case RnnCell::simple_tanh:
       case RnnCell::simple_relu:
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
+        for (int64_t j = j0; j < j1; ++j) {
           const float h = rnn::simple_forward<M>(g[j], relu);
           g[j] = h;
           hn[j] = h;
@@ -99,7 +101,7 @@ using M = FastMath;
         break;
       case RnnCell::lstm:
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
+        for (int64_t j = j0; j < j1; ++j) {
           float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j], c, h;
           rnn::lstm_forward<M>(i, f, gg, o, cp[j], c, h);
           g[j] = i;
@@ -115,7 +117,7 @@ using M = FastMath;
         const float* __restrict rec = s.rec + n * 3 * H;
         float* __restrict ex = s.extra + n * s.extra_ld;
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
+        for (int64_t j = j0; j < j1; ++j) {
           float z = g[j], r = g[H + j], hh = g[2 * H + j], h;
           rnn::gru_forward<M>(z, r, hh, rec[j], rec[H + j], rec[2 * H + j], hp[j], h);
           g[j] = z;
@@ -129,7 +131,7 @@ using M = FastMath;
       }
       case RnnCell::gru_reset_before:
 #pragma omp simd
-        for (int64_t j = 0; j < H; ++j) {
+        for (int64_t j = j0; j < j1; ++j) {
           const float z = g[j], hh = M::tanh(g[2 * H + j]);
           const float h = z * hp[j] + (1.0f - z) * hh;
           g[2 * H + j] = hh;
@@ -236,19 +238,23 @@ using M = FastMath;
   }
 }
 
-void forward_generic(RnnCell c, const RnnStep& s, int p, int64_t n0, int64_t n1) { forward_rows(c, s, p, n0, n1); }
+void forward_generic(RnnCell c, const RnnStep& s, int p, int64_t n0, int64_t n1, int64_t j0, int64_t j1) {
+  forward_rows(c, s, p, n0, n1, j0, j1);
+}
 void backward_generic(RnnCell c, const RnnStepGrad& s, int p, int64_t n0, int64_t n1) {
   backward_rows(c, s, p, n0, n1);
 }
 #if SINAPSE_X86
-SINAPSE_TARGET_AVX2 void forward_avx2(RnnCell c, const RnnStep& s, int p, int64_t n0, int64_t n1) {
-  forward_rows(c, s, p, n0, n1);
+SINAPSE_TARGET_AVX2 void forward_avx2(RnnCell c, const RnnStep& s, int p, int64_t n0, int64_t n1, int64_t j0,
+                                      int64_t j1) {
+  forward_rows(c, s, p, n0, n1, j0, j1);
 }
 SINAPSE_TARGET_AVX2 void backward_avx2(RnnCell c, const RnnStepGrad& s, int p, int64_t n0, int64_t n1) {
   backward_rows(c, s, p, n0, n1);
 }
-SINAPSE_TARGET_AVX512 void forward_avx512(RnnCell c, const RnnStep& s, int p, int64_t n0, int64_t n1) {
-  forward_rows(c, s, p, n0, n1);
+SINAPSE_TARGET_AVX512 void forward_avx512(RnnCell c, const RnnStep& s, int p, int64_t n0, int64_t n1, int64_t j0,
+                                          int64_t j1) {
+  forward_rows(c, s, p, n0, n1, j0, j1);
 }
 SINAPSE_TARGET_AVX512 void backward_avx512(RnnCell c, const RnnStepGrad& s, int p, int64_t n0, int64_t n1) {
   backward_rows(c, s, p, n0, n1);
@@ -256,26 +262,33 @@ SINAPSE_TARGET_AVX512 void backward_avx512(RnnCell c, const RnnStepGrad& s, int 
 #endif
 
 // Rows in parallel when a step has enough of them: ~16K gate values per thread.
-template <class Rows, class Step>
-void over_rows(Rows rows, RnnCell cell, const Step& s, int phase, int max_threads) {
+template <class Rows, class Step, class... Units>
+void over_rows(Rows rows, RnnCell cell, const Step& s, int phase, int max_threads, Units... all_units) {
   const double work = static_cast<double>(s.N) * rnn_gates(cell) * s.H;
   const int nthreads = std::min<int64_t>(s.N, std::min(max_threads, threads_for(work, 16384)));
-  if (nthreads <= 1) return rows(cell, s, phase, 0, s.N);
+  if (nthreads <= 1) return rows(cell, s, phase, 0, s.N, all_units...);
 #pragma omp parallel for num_threads(nthreads) schedule(static)
-  for (int t = 0; t < nthreads; ++t) rows(cell, s, phase, s.N * t / nthreads, s.N * (t + 1) / nthreads);
+  for (int t = 0; t < nthreads; ++t) rows(cell, s, phase, s.N * t / nthreads, s.N * (t + 1) / nthreads, all_units...);
+}
+
+decltype(&forward_generic) forward_for(SimdPath path) {
+#if SINAPSE_X86
+  if (path == SimdPath::avx512) return forward_avx512;
+  if (path == SimdPath::avx2) return forward_avx2;
+#else
+  (void)path;
+#endif
+  return forward_generic;
 }
 
 }  // namespace
 
 void rnn_step_forward(RnnCell cell, const RnnStep& s, int phase, SimdPath path, int max_threads) {
-  auto rows = forward_generic;
-#if SINAPSE_X86
-  if (path == SimdPath::avx512) rows = forward_avx512;
-  if (path == SimdPath::avx2) rows = forward_avx2;
-#else
-  (void)path;
-#endif
-  over_rows(rows, cell, s, phase, max_threads);
+  over_rows(forward_for(path), cell, s, phase, max_threads, int64_t{0}, s.H);
+}
+
+void rnn_step_forward_units(RnnCell cell, const RnnStep& s, int64_t j0, int64_t j1, SimdPath path) {
+  forward_for(path)(cell, s, 0, 0, s.N, j0, j1);
 }
 
 void rnn_step_backward(RnnCell cell, const RnnStepGrad& s, int phase, SimdPath path, int max_threads) {
