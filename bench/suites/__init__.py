@@ -3,8 +3,7 @@
 Later issues add their suites here (conv2d, pooling, rnn, optimizers, ...).
 """
 
-from . import conv2d, gemm, gemm_blocking, gemm_cuda
-from . import optim
+from . import conv2d, gemm, gemm_blocking, gemm_cuda, optim, rnn
 
 SUITES = {"conv2d": conv2d, "gemm": gemm, "gemm_blocking": gemm_blocking, "gemm_cuda": gemm_cuda,
-          "optim": optim}
+          "optim": optim, "rnn": rnn}
