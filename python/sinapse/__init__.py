@@ -50,4 +50,7 @@ __all__ = [
     "ops",
     "reference",
     "registry",
+    "datasets",
 ]
+
+from . import datasets  # noqa: E402  (pure Python: NumPy only)
