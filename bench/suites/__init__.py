@@ -4,5 +4,7 @@ Later issues add their suites here (conv2d, pooling, rnn, optimizers, ...).
 """
 
 from . import conv2d, gemm, gemm_blocking, gemm_cuda
+from . import torch_baselines
 
-SUITES = {"conv2d": conv2d, "gemm": gemm, "gemm_blocking": gemm_blocking, "gemm_cuda": gemm_cuda}
+SUITES = {"conv2d": conv2d, "gemm": gemm, "gemm_blocking": gemm_blocking, "gemm_cuda": gemm_cuda,
+          "torch_baselines": torch_baselines}
