@@ -68,4 +68,7 @@ __all__ = [
     "get_default_device",
     "set_default_device",
     "optimizers",
+    "datasets",
 ]
+
+from . import datasets  # noqa: E402  (pure Python: NumPy only)
