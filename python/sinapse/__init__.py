@@ -41,6 +41,7 @@ from . import optimizers  # noqa: E402
 from . import (callbacks, devices, initializers, layers, losses, metrics, models, regularizers,  # noqa: E402
                utils)
 from .devices import get_default_device, set_default_device  # noqa: E402
+from .layers import Input  # noqa: E402  (keras.Input)
 from .models import Sequential  # noqa: E402
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "models",
     "regularizers",
     "utils",
+    "Input",
     "Sequential",
     "get_default_device",
     "set_default_device",
