@@ -71,6 +71,8 @@ __all__ = [
     "set_default_device",
     "optimizers",
     "datasets",
+    "viz",
 ]
 
 from . import datasets  # noqa: E402  (pure Python: NumPy only)
+from . import viz  # noqa: E402  (matplotlib is imported only when a plot is drawn)
