@@ -27,6 +27,23 @@ void gemm_tuned(const GemmArgs& args, SimdPath path, int max_threads);
 void gemm_small_m(const GemmArgs& args, SimdPath path, int max_threads);
 constexpr int64_t kSmallM = 4;
 
+// B packed once for many GEMMs that share it — an RNN's recurrent kernel, multiplied at every
+// time step: gemm_tuned would otherwise repack all of B (1 MiB for an LSTM of 256 units) per
+// step. Packed for one SIMD path and blocking; valid_for() says whether a GEMM can use it.
+struct PackedB {
+  const float* source = nullptr;  // the B it was packed from
+  int64_t K = 0, N = 0, ldb = 0, KC = 0, NC = 0, NR = 0;
+  bool trans_b = false;
+  SimdPath path = SimdPath::generic;
+  float* data = nullptr;  // blocks (jc, pc) in loop order, each as gemm_tuned packs it
+  bool valid_for(const GemmArgs& g, SimdPath p) const;
+};
+// Floats PackedB::data needs for B of g; then fills `out` (data must point to that many).
+int64_t gemm_packed_b_floats(const GemmArgs& g, SimdPath path);
+void gemm_pack_b(const GemmArgs& g, SimdPath path, float* data, PackedB& out);
+// gemm_tuned with B taken from `packed` (which must be valid_for(g, path)); M > kSmallM.
+void gemm_tuned_prepacked(const GemmArgs& g, const PackedB& packed, SimdPath path, int max_threads);
+
 // The epilogue on rows [0, m) x columns [0, n) of a C block: C = act(C + bias).
 // Runs after the last product term has been added to those elements.
 void gemm_epilogue(float* C, int64_t ldc, int64_t m, int64_t n, const float* bias, Activation act);

@@ -89,8 +89,67 @@ constexpr int64_t kSingleBlockBytes = 512 * 1024;
 
 }  // namespace
 
+namespace {
+
+// Offset of block (jc, pc) in a PackedB: blocks in loop order (jc outer, pc inner), each
+// n_jr * NR * kc floats.
+int64_t packed_block_offset(int64_t K, int64_t N, int64_t KC, int64_t NC, int64_t NR, int64_t jc, int64_t pc) {
+  int64_t offset = 0;
+  for (int64_t j = 0; j < N; j += NC) {
+    const int64_t n_jr = (std::min(NC, N - j) + NR - 1) / NR;
+    for (int64_t p = 0; p < K; p += KC) {
+      if (j == jc && p == pc) return offset;
+      offset += n_jr * NR * std::min(KC, K - p);
+    }
+  }
+  return offset;  // (jc, pc) past the end: the total size
+}
+
+void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_threads);
+
+}  // namespace
+
+bool PackedB::valid_for(const GemmArgs& g, SimdPath p) const {
+  const GemmBlocking bk = gemm_blocking(p);
+  return data && g.B == source && g.K == K && g.N == N && g.ldb == ldb && g.trans_b == trans_b && p == path &&
+         bk.KC == KC && bk.NC == NC && bk.NR == NR;
+}
+
+int64_t gemm_packed_b_floats(const GemmArgs& g, SimdPath path) {
+  const GemmBlocking bk = gemm_blocking(path);
+  return packed_block_offset(g.K, g.N, bk.KC, bk.NC, bk.NR, g.N, 0);
+}
+
+void gemm_pack_b(const GemmArgs& g, SimdPath path, float* data, PackedB& out) {
+  const GemmBlocking bk = gemm_blocking(path);
+  out = PackedB{g.B, g.K, g.N, g.ldb, bk.KC, bk.NC, bk.NR, g.trans_b, path, data};
+  const int64_t b_rs = g.b_row_stride(), b_cs = g.b_col_stride();
+  for (int64_t jc = 0; jc < g.N; jc += bk.NC) {
+    const int64_t nc = std::min<int64_t>(bk.NC, g.N - jc), n_jr = (nc + bk.NR - 1) / bk.NR;
+    for (int64_t pc = 0; pc < g.K; pc += bk.KC) {
+      const int64_t kc = std::min<int64_t>(bk.KC, g.K - pc);
+      float* block = data + packed_block_offset(g.K, g.N, bk.KC, bk.NC, bk.NR, jc, pc);
+      for (int64_t p = 0; p < n_jr; ++p) {
+        const int64_t j = jc + p * bk.NR;
+        pack_micro_panel(kc, std::min<int64_t>(bk.NR, g.N - j), static_cast<int>(bk.NR),
+                         g.B + pc * b_rs + j * b_cs, b_cs, b_rs, block + p * bk.NR * kc, path);
+      }
+    }
+  }
+}
+
+void gemm_tuned_prepacked(const GemmArgs& g, const PackedB& packed, SimdPath path, int max_threads) {
+  tuned(g, &packed, path, max_threads);
+}
+
 void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
   if (g.M <= kSmallM) return gemm_small_m(g, path, max_threads);
+  tuned(g, nullptr, path, max_threads);
+}
+
+namespace {
+
+void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_threads) {
   const GemmBlocking bk = gemm_blocking(path);  // one snapshot for the whole call
   const int64_t MR = bk.MR, NR = bk.NR;
   const int64_t KC = bk.KC, NC = bk.NC;
@@ -124,12 +183,17 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
         const float beta = pc == 0 ? g.beta : 1.0f;  // later K blocks accumulate
         const bool last_k = pc + kc == g.K;
 
+        const float* Bpanel = Bpack;
+        if (prepacked) {  // packed before the call (PackedB): nothing to do, no barrier
+          Bpanel = prepacked->data + packed_block_offset(g.K, g.N, KC, NC, NR, jc, pc);
+        } else {
 #pragma omp for schedule(static)
-        for (int64_t p = 0; p < n_jr; ++p) {  // pack B[pc:pc+kc, jc:jc+nc], NR wide
-          const int64_t j = jc + p * NR;
-          pack_micro_panel(kc, std::min(NR, g.N - j), static_cast<int>(NR),
-                           g.B + pc * b_rs + j * b_cs, b_cs, b_rs, Bpack + p * NR * kc, path);
-        }  // implicit barrier: the B panel is complete
+          for (int64_t p = 0; p < n_jr; ++p) {  // pack B[pc:pc+kc, jc:jc+nc], NR wide
+            const int64_t j = jc + p * NR;
+            pack_micro_panel(kc, std::min(NR, g.N - j), static_cast<int>(NR),
+                             g.B + pc * b_rs + j * b_cs, b_cs, b_rs, Bpack + p * NR * kc, path);
+          }  // implicit barrier: the B panel is complete
+        }
 
         for (int64_t ic = 0; ic < g.M; ic += MC) {                  // loop 3
           const int64_t mc = std::min(MC, g.M - ic);
@@ -160,7 +224,7 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
                 prefetch_tile(g, i + MR, j, MR, NR);
               else if (p + 1 < p_end)
                 prefetch_tile(g, ic + q_begin * MR, j + NR, MR, NR);
-              compute_tile(bk, kc, Apack + q * MR * kc, Bpack + p * NR * kc, c, g.ldc, mr, nr,
+              compute_tile(bk, kc, Apack + q * MR * kc, Bpanel + p * NR * kc, c, g.ldc, mr, nr,
                            g.alpha, beta);
               if (last_k && (g.bias || g.act != Activation::none))
                 gemm_epilogue(c, g.ldc, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
@@ -172,5 +236,7 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
     }
   }
 }
+
+}  // namespace
 
 }  // namespace sinapse::cpu

@@ -11,6 +11,7 @@
 
 #include "../common/rnn_sequence.h"
 #include "bias.h"
+#include "../common/aligned_buffer.h"
 #include "gemm.h"
 
 namespace sinapse::cpu {
@@ -20,8 +21,24 @@ namespace {
 struct CpuBackend {
   SimdPath path;
   int max_threads;
+  // The time loop multiplies by the same B at every step (U forward, its transpose backward):
+  // the second GEMM in a row with the same B packs it once (PackedB) and the later steps skip
+  // gemm_tuned's per-call packing of B.
+  mutable const float* last_b = nullptr;
+  mutable PackedB packed;
+  mutable AlignedBuffer packed_buf;
 
-  void gemm(const GemmArgs& g) const { cpu::gemm(g, GemmVariant::tuned, path, max_threads); }
+  void gemm(const GemmArgs& g) const {
+    if (g.M > kSmallM) {
+      if (packed.valid_for(g, path)) return gemm_tuned_prepacked(g, packed, path, max_threads);
+      if (g.B == last_b) {
+        gemm_pack_b(g, path, packed_buf.floats(static_cast<size_t>(gemm_packed_b_floats(g, path))), packed);
+        return gemm_tuned_prepacked(g, packed, path, max_threads);
+      }
+    }
+    last_b = g.B;
+    cpu::gemm(g, GemmVariant::tuned, path, max_threads);
+  }
   void step_forward(RnnCell cell, const RnnStep& s, int phase) const {
     rnn_step_forward(cell, s, phase, path, max_threads);
   }
