@@ -5,6 +5,7 @@
 
 #include "../common/threading.h"
 #include "simd_run.h"
+#include "vec_math.h"
 
 namespace sinapse::cpu {
 
@@ -15,6 +16,32 @@ constexpr double kMinElementsPerThread = 32768;
 
 // The kind is a template parameter so each loop body is one straight-line formula the
 // compiler can vectorise (the cheap kinds) instead of a switch per element.
+// The CPU's versions of the exp-based kinds (vec_math.h: no libm call, so the loops vectorise);
+// every other kind is the definition shared with CUDA (common/activations.h).
+template <ActKind K>
+[[gnu::always_inline]] inline float forward_of(float x, float alpha) {
+  if constexpr (K == ActKind::tanh) return tanh_approx(x);
+  else if constexpr (K == ActKind::sigmoid) return sigmoid_approx(x);
+  else if constexpr (K == ActKind::silu) return x * sigmoid_approx(x);
+  else return act::forward(x, K, alpha);
+}
+
+template <ActKind K>
+[[gnu::always_inline]] inline float derivative_of(float x, float alpha) {
+  if constexpr (K == ActKind::tanh) {
+    const float t = tanh_approx(x);
+    return 1.0f - t * t;
+  } else if constexpr (K == ActKind::sigmoid) {
+    const float s = sigmoid_approx(x);
+    return s * (1.0f - s);
+  } else if constexpr (K == ActKind::silu) {
+    const float s = sigmoid_approx(x);
+    return s * (1.0f + x * (1.0f - s));
+  } else {
+    return act::derivative(x, K, alpha);
+  }
+}
+
 // Chunks of this many elements are the unit of work of a thread, each run through
 // run_simd() (simd_run.h) so the loop is vectorised for the CPU's widest SIMD path.
 constexpr int64_t kChunk = 8192;
@@ -26,7 +53,7 @@ void forward_loop(int64_t n, const float* __restrict x, float* __restrict y, flo
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
     run_simd([&]() SINAPSE_INLINE {
-      for (int64_t i = begin; i < end; ++i) y[i] = act::forward(x[i], K, alpha);
+      for (int64_t i = begin; i < end; ++i) y[i] = forward_of<K>(x[i], alpha);
     });
   }
 }
@@ -39,7 +66,7 @@ void backward_loop(int64_t n, const float* __restrict x, const float* __restrict
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
     run_simd([&]() SINAPSE_INLINE {
-      for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * act::derivative(x[i], K, alpha);
+      for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * derivative_of<K>(x[i], alpha);
     });
   }
 }

@@ -62,3 +62,22 @@ inline double sum_exp_shifted(const float* __restrict x, int64_t n, float shift)
 }
 
 }  // namespace sinapse::cpu
+
+namespace sinapse::cpu {
+
+// 1 / (1 + e^-x) with exp_approx: about 3e-7 relative error; for x < -88 it returns about
+// 6e-39 instead of the exact tiny value (both underflow a float's normal range).
+inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+
+// tanh: an odd Taylor polynomial near 0 (where 1 - 2 / (e^2x + 1) would cancel) and that
+// formula elsewhere; both computed and one selected, so the loop stays branch-free.
+// About 2e-7 absolute and relative error.
+inline float tanh_approx(float x) {
+  const float x2 = x * x;
+  // x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835: error < 3e-9 relative for |x| < 0.25
+  const float poly = x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315 + x2 * (62.0f / 2835)))));
+  const float far = 1.0f - 2.0f / (exp_approx(2.0f * x) + 1.0f);
+  return (x2 < 0.0625f) ? poly : far;
+}
+
+}  // namespace sinapse::cpu
