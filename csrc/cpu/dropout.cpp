@@ -66,7 +66,12 @@ void dropout(int64_t n, const float* __restrict x, float* __restrict y, float ra
     alignas(64) float u[4 * kGroups];
     run_simd([&]() SINAPSE_INLINE {
       uniform_blocks(seed, offset + static_cast<uint64_t>(g0), g1 - g0, u);
-      for (int64_t i = i0; i < i1; ++i) y[i] = u[i - i0] >= rate ? x[i] * scale : 0.0f;
+      // Locals, not the lambda's captures: stores through y could alias those, so the compiler
+      // would reload them every iteration and give up vectorising (a 5x slower scalar loop).
+      const float* __restrict xs = x + i0;
+      float* __restrict ys = y + i0;
+      const float r = rate, kept = scale;
+      for (int64_t i = 0; i < i1 - i0; ++i) ys[i] = u[i] >= r ? xs[i] * kept : 0.0f;  // a dropped NaN is 0, as on CUDA
     });
   }
 }
