@@ -46,8 +46,13 @@ struct PaddedImage {
   const int64_t row_taps = a.KW * a.C;
   for (int64_t ow0 = 0; ow0 < a.OW; ow0 += kQ) {
     const int nq = static_cast<int>(std::min<int64_t>(kQ, a.OW - ow0));
-    for (int q = 0; q < kQ; ++q)  // the pixels' dy rows; missing pixels are zeros
-      for (int64_t k = 0; k < a.K; ++k) dyb[q * a.K + k] = q < nq ? dy_row[(ow0 + q) * a.K + k] : 0.0f;
+    // The pixels' dy rows (missing pixels: zeros), contiguous: read in place when all are there.
+    const float* d = dy_row + ow0 * a.K;
+    if (nq < kQ) {
+      std::memcpy(dyb, d, sizeof(float) * nq * a.K);
+      std::fill(dyb + nq * a.K, dyb + kQ * a.K, 0.0f);
+      d = dyb;
+    }
     for (int64_t t0 = 0; t0 < tp; t0 += kLanes) {  // 1. g = dyb @ wt, 16 taps at a time
       float acc[kQ][kLanes];
 #pragma GCC unroll 8
@@ -58,9 +63,9 @@ struct PaddedImage {
         const float* wv = wt + k * tp + t0;
 #pragma GCC unroll 8
         for (int q = 0; q < kQ; ++q) {
-          const float d = dyb[q * a.K + k];
+          const float dq = d[q * a.K + k];
 #pragma omp simd
-          for (int l = 0; l < kLanes; ++l) acc[q][l] += d * wv[l];
+          for (int l = 0; l < kLanes; ++l) acc[q][l] += dq * wv[l];
         }
       }
 #pragma GCC unroll 8

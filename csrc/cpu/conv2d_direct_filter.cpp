@@ -34,9 +34,27 @@ constexpr int kLanes = 16;
                                               float* __restrict acc) {
   for (int64_t ow0 = 0; ow0 < a.OW; ow0 += kQ) {
     const int nq = static_cast<int>(std::min<int64_t>(kQ, a.OW - ow0));
-    for (int q = 0; q < kQ; ++q)  // the kQ pixels' dy rows, K padded with zeros (missing pixels: all zero)
-      for (int64_t k = 0; k < kp; ++k) dyb[q * kp + k] = q < nq && k < a.K ? dy_row[(ow0 + q) * a.K + k] : 0.0f;
-    const float *d0 = dyb, *d1 = dyb + kp, *d2 = dyb + 2 * kp, *d3 = dyb + 3 * kp;
+    const float *d0, *d1, *d2, *d3;
+    if (nq == kQ && a.K == kp) {  // whole rows of dy, read in place
+      d0 = dy_row + ow0 * a.K;
+      d1 = d0 + a.K;
+      d2 = d1 + a.K;
+      d3 = d2 + a.K;
+    } else {  // the kQ pixels' dy rows, K padded with zeros (missing pixels: all zero)
+      for (int q = 0; q < kQ; ++q) {
+        float* dst = dyb + q * kp;
+        if (q < nq) {
+          std::memcpy(dst, dy_row + (ow0 + q) * a.K, sizeof(float) * a.K);
+          std::fill(dst + a.K, dst + kp, 0.0f);
+        } else {
+          std::fill(dst, dst + kp, 0.0f);
+        }
+      }
+      d0 = dyb;
+      d1 = dyb + kp;
+      d2 = dyb + 2 * kp;
+      d3 = dyb + 3 * kp;
+    }
     for (int64_t i = 0; i < a.KH; ++i)
       for (int64_t j = 0; j < a.KW; ++j) {
         const float* xs = rows + (i * wpad + ow0 * a.SW + j * a.DW) * a.C;
