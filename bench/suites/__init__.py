@@ -3,6 +3,6 @@
 Later issues add their suites here (conv2d, pooling, rnn, optimizers, ...).
 """
 
-from . import conv2d, gemm, gemm_blocking, gemm_cuda
+from . import conv2d, gemm, gemm_blocking, gemm_cuda, rnn
 
-SUITES = {"conv2d": conv2d, "gemm": gemm, "gemm_blocking": gemm_blocking, "gemm_cuda": gemm_cuda}
+SUITES = {"conv2d": conv2d, "gemm": gemm, "gemm_blocking": gemm_blocking, "gemm_cuda": gemm_cuda, "rnn": rnn}

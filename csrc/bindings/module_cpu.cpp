@@ -15,4 +15,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_conv2d(m);
   sinapse::bindings::bind_embedding(m);
   sinapse::bindings::bind_optimizers(m);
+  sinapse::bindings::bind_rnn(m);
 }

@@ -27,6 +27,8 @@
 #include "../cuda/softmax.h"
 #include "../cuda/embedding.h"
 #include "../cuda/optimizers.h"
+#include "../cuda/rnn.h"
+#include "rnn_args.h"
 
 #if defined(SINAPSE_SIM)
 namespace sinapse::cuda::selftest {
@@ -342,4 +344,32 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   }, py::arg("name"), py::arg("in_ptr"), py::arg("out_ptr"), py::arg("blocks"), py::arg("threads"),
      "Run one of the simulator's self-test kernels (csrc/cuda/sim/selftest.cu) on host buffers.");
 #endif
+
+  // Recurrent sequence ops (validated by sinapse.ops.rnn).
+  m.def("rnn_forward", [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards,
+                          bool return_sequences, std::uintptr_t x, std::uintptr_t kernel, std::uintptr_t rkernel,
+                          std::uintptr_t bias, std::uintptr_t mask, std::uintptr_t h0, std::uintptr_t c0,
+                          std::uintptr_t y, std::uintptr_t hT, std::uintptr_t cT, std::uintptr_t ws,
+                          std::uintptr_t stream) {
+    const sinapse::RnnArgs a = sinapse::bindings::rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+    py::gil_scoped_release release;
+    sinapse::cuda::rnn_forward(a, as_ptr<const float>(x), as_ptr<const float>(kernel), as_ptr<const float>(rkernel),
+                               as_ptr<const float>(bias), as_ptr<const uint8_t>(mask), as_ptr<const float>(h0),
+                               as_ptr<const float>(c0), as_ptr<float>(y), as_ptr<float>(hT), as_ptr<float>(cT),
+                               as_ptr<float>(ws), as_stream(stream));
+  });
+  m.def("rnn_backward", [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards,
+                           bool return_sequences, std::uintptr_t x, std::uintptr_t kernel, std::uintptr_t rkernel,
+                           std::uintptr_t mask, std::uintptr_t ws, std::uintptr_t dy, std::uintptr_t dhT,
+                           std::uintptr_t dcT, std::uintptr_t dx, std::uintptr_t dkernel, std::uintptr_t drkernel,
+                           std::uintptr_t dbias, std::uintptr_t dh0, std::uintptr_t dc0, std::uintptr_t scratch,
+                           std::uintptr_t stream) {
+    const sinapse::RnnArgs a = sinapse::bindings::rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+    py::gil_scoped_release release;
+    sinapse::cuda::rnn_backward(a, as_ptr<const float>(x), as_ptr<const float>(kernel), as_ptr<const float>(rkernel),
+                                as_ptr<const uint8_t>(mask), as_ptr<const float>(ws), as_ptr<const float>(dy),
+                                as_ptr<const float>(dhT), as_ptr<const float>(dcT), as_ptr<float>(dx),
+                                as_ptr<float>(dkernel), as_ptr<float>(drkernel), as_ptr<float>(dbias),
+                                as_ptr<float>(dh0), as_ptr<float>(dc0), as_ptr<float>(scratch), as_stream(stream));
+  });
 }

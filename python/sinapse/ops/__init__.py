@@ -19,6 +19,8 @@ from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backwar
 from .embedding import embedding, embedding_backward
 from .optimizers import (adadelta_update, adagrad_update, adam_update, clip_by_global_norm, clip_by_norm,
                          clip_by_value, global_norm, rmsprop_update, sgd_update)
+from . import rnn_convert
+from .rnn import gru, gru_backward, lstm, lstm_backward, simple_rnn, simple_rnn_backward
 
 __all__ = [
     "ACTIVATIONS",
@@ -54,4 +56,11 @@ __all__ = [
     "clip_by_value",
     "clip_by_norm",
     "clip_by_global_norm",
+    "simple_rnn",
+    "simple_rnn_backward",
+    "lstm",
+    "lstm_backward",
+    "gru",
+    "gru_backward",
+    "rnn_convert",
 ]

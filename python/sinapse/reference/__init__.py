@@ -18,6 +18,7 @@ from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backwar
 from .embedding import embedding, embedding_backward
 from .optimizers import (adadelta_update, adagrad_update, adam_update, clip_by_global_norm, clip_by_norm,
                          clip_by_value, global_norm, rmsprop_update, sgd_update)
+from .rnn import gru, lstm, rnn_backward, simple_rnn
 
 __all__ = [
     "ACTIVATIONS",
@@ -52,4 +53,8 @@ __all__ = [
     "clip_by_value",
     "clip_by_norm",
     "clip_by_global_norm",
+    "simple_rnn",
+    "lstm",
+    "gru",
+    "rnn_backward",
 ]

@@ -1,0 +1,27 @@
+// RnnArgs from the flat arguments both the CPU and the CUDA bindings take (validated in
+// python/sinapse/ops/rnn.py; re-checked here so a direct call cannot index out of bounds).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+
+#include "../common/rnn_args.h"
+
+namespace sinapse::bindings {
+
+inline RnnArgs rnn_args(int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards,
+                        bool return_sequences) {
+  if (cell < 0 || cell >= kRnnCells) throw std::invalid_argument("rnn: cell code out of range");
+  if (N < 1 || T < 1 || D < 1 || H < 1) throw std::invalid_argument("rnn: N, T, D and H must be positive");
+  RnnArgs a;
+  a.cell = static_cast<RnnCell>(cell);
+  a.N = N;
+  a.T = T;
+  a.D = D;
+  a.H = H;
+  a.go_backwards = go_backwards;
+  a.return_sequences = return_sequences;
+  return a;
+}
+
+}  // namespace sinapse::bindings

@@ -1,0 +1,219 @@
+// The time loop of every recurrent sequence op, written once for both backends. A backend
+// `B` (cpu/rnn.cpp, cuda/rnn.cu) supplies:
+//   gemm(GemmArgs)                      its GEMM (the contract of gemm_args.h)
+//   step_forward(cell, RnnStep, phase)  the fused gate kernel of one step
+//   step_backward(cell, RnnStepGrad, phase)
+//   copy_rows(rows, cols, src, src_ld, dst, dst_ld)   src == nullptr: zeros
+//   bias_grad(rows, cols, dy, db)       deterministic column sums
+//   transpose(rows, cols, src, dst)     dst (cols x rows) = src^T
+// The host code below only does pointer arithmetic and calls those, in stream order, so on
+// CUDA the whole sequence is a chain of launches on one stream and on the CPU a chain of
+// OpenMP regions; neither allocates per step.
+//
+// Forward: one GEMM projects every input (N*T rows) into the gate buffer with the bias;
+// each step adds h_prev U (one GEMM; GRU reset_before needs two, since U_h multiplies
+// r * h_prev) and runs the gate kernel. Backward: each step runs the gate kernel's backward
+// and one GEMM for dL/dh_prev (two for GRU reset_before); the weight gradients are then
+// GEMMs over all N*T rows at once: dkernel = x^T dG, drecurrent = H_prev^T dG, dx = dG W^T.
+#pragma once
+
+#include <utility>
+
+#include "gemm_args.h"
+#include "rnn_args.h"
+
+namespace sinapse {
+
+namespace rnn_detail {
+
+// C (M x N, ldc) = beta C + op(A) op(B) + bias.
+inline GemmArgs mm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool ta, const float* B,
+                   int64_t ldb, bool tb, float* C, int64_t ldc, float beta, const float* bias = nullptr) {
+  GemmArgs g;
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.A = A;
+  g.lda = lda;
+  g.trans_a = ta;
+  g.B = B;
+  g.ldb = ldb;
+  g.trans_b = tb;
+  g.C = C;
+  g.ldc = ldc;
+  g.beta = beta;
+  g.bias = bias;
+  return g;
+}
+
+}  // namespace rnn_detail
+
+// The operands of forward step s (see RnnStep): where its gates, states and output live.
+inline RnnStep rnn_forward_step(const RnnArgs& a, const RnnForwardLayout& L, float* ws, const uint8_t* mask, float* y,
+                                float* hT, float* cT, int64_t s) {
+  const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H, TGH = T * GH;
+  const int64_t t = a.time_of_step(s);
+  const bool last = s == T - 1;
+  const int64_t tn = last ? 0 : a.time_of_step(s + 1);
+  float *gates = ws + L.gates, *hprev = ws + L.hprev, *cprev = ws + L.cprev, *extra = ws + L.extra;
+  RnnStep st;
+  st.N = N;
+  st.H = H;
+  st.mask = mask ? mask + t : nullptr;
+  st.mask_ld = T;
+  st.g = gates + t * GH;
+  st.g_ld = TGH;
+  st.extra = extra + t * H;
+  st.extra_ld = TH;
+  st.h_prev = hprev + t * H;
+  st.h_prev_ld = TH;
+  st.h_new = last ? hT : hprev + tn * H;
+  st.h_new_ld = last ? H : TH;
+  if (a.cell == RnnCell::lstm) {
+    st.c_prev = cprev + t * H;
+    st.c_prev_ld = TH;
+    st.c_new = last ? cT : cprev + tn * H;
+    st.c_new_ld = last ? H : TH;
+  }
+  if (a.return_sequences) {
+    st.y = y + s * H;
+    st.y_prev = s ? y + (s - 1) * H : nullptr;
+    st.y_ld = st.y_prev_ld = TH;
+  } else {
+    st.y = y;
+    st.y_prev = y;
+    st.y_ld = st.y_prev_ld = H;
+  }
+  if (a.cell == RnnCell::gru) st.rec = ws + L.rec;
+  return st;
+}
+
+// Before the loop: the input projection of all steps (x W + b into the gate buffer) and the
+// initial state; the last output starts at zeros when only it is returned.
+template <class B>
+void rnn_forward_prologue(B& be, const RnnArgs& a, const RnnForwardLayout& L, const float* x, const float* kernel,
+                          const float* bias, const float* h0, const float* c0, float* y, float* ws) {
+  using rnn_detail::mm;
+  const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H;
+  be.gemm(mm(N * T, GH, a.D, x, a.D, false, kernel, GH, false, ws + L.gates, GH, 0.0f, bias));
+  const int64_t t0 = a.time_of_step(0);
+  be.copy_rows(N, H, h0, H, ws + L.hprev + t0 * H, TH);
+  if (a.cell == RnnCell::lstm) be.copy_rows(N, H, c0, H, ws + L.cprev + t0 * H, TH);
+  if (!a.return_sequences) be.copy_rows(N, H, nullptr, 0, y, H);
+}
+
+// x (N, T, D); kernel (D, GH); rkernel (H, GH); bias (GH) or (2, GH) for GRU reset_after, or
+// null; mask (N, T) or null; h0, c0 (N, H) or null (zeros). Writes y ((N, T, H) with
+// return_sequences, else (N, H)), hT, cT (LSTM) and the workspace (rnn_forward_layout).
+template <class B>
+void rnn_forward_sequence(B& be, const RnnArgs& a, const float* x, const float* kernel, const float* rkernel,
+                          const float* bias, const uint8_t* mask, const float* h0, const float* c0, float* y,
+                          float* hT, float* cT, float* ws) {
+  using rnn_detail::mm;
+  const int64_t N = a.N, H = a.H, GH = a.gates() * H, TH = a.T * H, TGH = a.T * GH;
+  const RnnForwardLayout L = rnn_forward_layout(a);
+  rnn_forward_prologue(be, a, L, x, kernel, bias, h0, c0, y, ws);
+  for (int64_t s = 0; s < a.T; ++s) {
+    const RnnStep st = rnn_forward_step(a, L, ws, mask, y, hT, cT, s);
+    if (a.cell == RnnCell::gru) {
+      be.gemm(mm(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, ws + L.rec, GH, 0.0f, bias ? bias + GH : nullptr));
+      be.step_forward(a.cell, st, 0);
+    } else if (a.cell == RnnCell::gru_reset_before) {
+      be.gemm(mm(N, 2 * H, H, st.h_prev, TH, false, rkernel, GH, false, st.g, TGH, 1.0f));
+      be.step_forward(a.cell, st, 0);  // z, r and r * h_prev (into extra)
+      be.gemm(mm(N, H, H, st.extra, TH, false, rkernel + 2 * H, GH, false, st.g + 2 * H, TGH, 1.0f));
+      be.step_forward(a.cell, st, 1);
+    } else {
+      be.gemm(mm(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, st.g, TGH, 1.0f));
+      be.step_forward(a.cell, st, 0);
+    }
+  }
+}
+
+// The backward of rnn_forward_sequence given its workspace `ws`. dy has the shape of y;
+// dhT, dcT may be null (zeros). Writes dx, dkernel, drkernel, dbias (when non-null; (2, GH)
+// for GRU reset_after), dh0 and dc0 (LSTM). `scratch` follows rnn_backward_layout.
+template <class B>
+void rnn_backward_sequence(B& be, const RnnArgs& a, const float* x, const float* kernel, const float* rkernel,
+                           const uint8_t* mask, const float* ws, const float* dy, const float* dhT, const float* dcT,
+                           float* dx, float* dkernel, float* drkernel, float* dbias, float* dh0, float* dc0,
+                           float* scratch) {
+  using rnn_detail::mm;
+  const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H, TGH = T * GH;
+  const RnnForwardLayout L = rnn_forward_layout(a);
+  const RnnBackwardLayout BL = rnn_backward_layout(a);
+  const float *gates = ws + L.gates, *hprev = ws + L.hprev, *cprev = ws + L.cprev, *extra = ws + L.extra;
+  float *dg = scratch + BL.dg, *dgr = scratch + BL.dgr, *dc = scratch + BL.dc, *carry = scratch + BL.carry;
+  float *dh = scratch + BL.dh, *dh_next = scratch + BL.dh_next, *drh = scratch + BL.drh, *ut = scratch + BL.ut;
+  const bool lstm = a.cell == RnnCell::lstm;
+
+  be.transpose(H, GH, rkernel, ut);  // U^T (GH x H): its gate blocks are row blocks
+
+  be.copy_rows(N, H, dhT, H, dh, H);
+  if (lstm) be.copy_rows(N, H, dcT, H, dc, H);
+  be.copy_rows(N, H, nullptr, 0, carry, H);
+
+  for (int64_t s = T - 1; s >= 0; --s) {
+    const int64_t t = a.time_of_step(s);
+    RnnStepGrad st;
+    st.N = N;
+    st.H = H;
+    st.mask = mask ? mask + t : nullptr;
+    st.mask_ld = T;
+    st.g = gates + t * GH;
+    st.g_ld = TGH;
+    st.extra = extra + t * H;
+    st.extra_ld = TH;
+    st.h_prev = hprev + t * H;
+    st.h_prev_ld = TH;
+    if (lstm) {
+      st.c_prev = cprev + t * H;
+      st.c_prev_ld = TH;
+    }
+    if (a.return_sequences) {
+      st.dy = dy + s * H;
+      st.dy_ld = TH;
+    } else {
+      st.dy = s == T - 1 ? dy : nullptr;
+      st.dy_ld = H;
+    }
+    st.carry = carry;
+    st.dh = dh;
+    st.dh_next = dh_next;
+    st.dc = dc;
+    st.dg = dg + t * GH;
+    st.dg_ld = TGH;
+    st.dgr = dgr + t * GH;
+    st.dgr_ld = TGH;
+    st.drh = drh;
+    if (a.cell == RnnCell::gru_reset_before) {
+      be.step_backward(a.cell, st, 0);  // dz, dhh; dh_next = dh z
+      be.gemm(mm(N, H, H, st.dg + 2 * H, TGH, false, ut + 2 * H * H, H, false, drh, H, 0.0f));
+      be.step_backward(a.cell, st, 1);  // dr from d(r h_prev); dh_next += r d(r h_prev)
+      be.gemm(mm(N, H, 2 * H, st.dg, TGH, false, ut, H, false, dh_next, H, 1.0f));
+    } else {
+      be.step_backward(a.cell, st, 0);
+      const float* dgrec = a.cell == RnnCell::gru ? st.dgr : st.dg;
+      be.gemm(mm(N, H, GH, dgrec, TGH, false, ut, H, false, dh_next, H, 1.0f));
+    }
+    std::swap(dh, dh_next);
+  }
+
+  const int64_t rows = N * T;
+  be.gemm(mm(a.D, GH, rows, x, a.D, true, dg, GH, false, dkernel, GH, 0.0f));
+  if (a.cell == RnnCell::gru_reset_before) {
+    be.gemm(mm(H, 2 * H, rows, hprev, H, true, dg, GH, false, drkernel, GH, 0.0f));
+    be.gemm(mm(H, H, rows, extra, H, true, dg + 2 * H, GH, false, drkernel + 2 * H, GH, 0.0f));
+  } else {
+    be.gemm(mm(H, GH, rows, hprev, H, true, a.cell == RnnCell::gru ? dgr : dg, GH, false, drkernel, GH, 0.0f));
+  }
+  be.gemm(mm(rows, a.D, GH, dg, GH, false, kernel, GH, true, dx, a.D, 0.0f));
+  if (dbias) {
+    be.bias_grad(rows, GH, dg, dbias);
+    if (a.cell == RnnCell::gru) be.bias_grad(rows, GH, dgr, dbias + GH);
+  }
+  be.copy_rows(N, H, dh, H, dh0, H);
+  if (lstm) be.copy_rows(N, H, dc, H, dc0, H);
+}
+
+}  // namespace sinapse

@@ -1,0 +1,35 @@
+// Recurrent sequence ops (SimpleRNN, LSTM, GRU) on the CPU, forward and backward through
+// time. CUDA twin: cuda/rnn.h. The cells, shapes and workspace layout are in
+// common/rnn_args.h; the time loop, shared with CUDA, in common/rnn_sequence.h: one GEMM
+// for the input projection of all steps, per step one recurrent GEMM (our tuned GEMM,
+// gemm.h) and one fused gate kernel (rnn_cells.cpp), and whole-sequence GEMMs for the
+// weight gradients. docs/kernels/lstm.md tells the story.
+#pragma once
+
+#include <cstdint>
+
+#include "../common/cpu_features.h"
+#include "../common/rnn_args.h"
+
+namespace sinapse::cpu {
+
+// See rnn_forward_sequence in common/rnn_sequence.h for the arguments; `ws` holds
+// rnn_forward_layout(a).total floats and is what the backward needs.
+void rnn_forward(const RnnArgs& a, const float* x, const float* kernel, const float* rkernel, const float* bias,
+                 const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT, float* cT, float* ws,
+                 SimdPath path, int max_threads);
+
+// `scratch` holds rnn_backward_layout(a).total floats.
+void rnn_backward(const RnnArgs& a, const float* x, const float* kernel, const float* rkernel, const uint8_t* mask,
+                  const float* ws, const float* dy, const float* dhT, const float* dcT, float* dx, float* dkernel,
+                  float* drkernel, float* dbias, float* dh0, float* dc0, float* scratch, SimdPath path,
+                  int max_threads);
+
+// One step's fused gate kernel (rnn_cells.cpp). phase: 0, or 1 for the second half of a GRU
+// reset_before step (after the U_h GEMM).
+void rnn_step_forward(RnnCell cell, const RnnStep& s, int phase, SimdPath path, int max_threads);
+void rnn_step_backward(RnnCell cell, const RnnStepGrad& s, int phase, SimdPath path, int max_threads);
+// Units [j0, j1) of every row of a step, on the calling thread (phase 0 only).
+void rnn_step_forward_units(RnnCell cell, const RnnStep& s, int64_t j0, int64_t j1, SimdPath path);
+
+}  // namespace sinapse::cpu

@@ -1,0 +1,264 @@
+"""sinapse.ops recurrent sequence ops: simple_rnn, lstm, gru and their backwards (BPTT).
+
+Shapes (batch-first, as Keras): x (N, T, D); H units; G gates (SimpleRNN 1, LSTM 4, GRU 3).
+Weights use Keras's layout, so Keras weights load unchanged (``ops.rnn_convert`` moves them
+to and from PyTorch's):
+
+==========  ================  ====================  =================================
+op          kernel            recurrent_kernel      bias
+==========  ================  ====================  =================================
+simple_rnn  (D, H)            (H, H)                (H,)
+lstm        (D, 4H) i,f,c,o   (H, 4H)               (4H,)
+gru         (D, 3H) z,r,h     (H, 3H)               (2, 3H) reset_after (input, recurrent)
+                                                    (3H,) reset_after=False
+==========  ================  ====================  =================================
+
+Every forward takes ``h0`` (and ``c0`` for the LSTM), (N, H), zeros when omitted; ``mask``
+(N, T) of bool or uint8, 1 = a real step (Keras's ``mask_zero``/``Masking``: a masked step
+keeps the state and repeats the previous output, zeros before the first real step);
+``go_backwards`` (process the reversed sequence; outputs come back in processing order, as
+Keras returns them); ``return_sequences`` (y is (N, T, H), else the last output (N, H)).
+It returns y, the final state(s) and a ``cache`` to hand to the matching ``*_backward``,
+which returns the gradients of the loss given dy (the shape of y; None = zeros) and
+optionally the final states' gradients.
+
+NumPy arrays run on the CPU, CuPy arrays on the GPU (and NumPy arrays inside
+``sinapse.cuda.simulate()`` through the simulated CUDA kernels): the time loop runs in C++
+(csrc/common/rnn_sequence.h), see docs/kernels/lstm.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _cpu
+from .. import cpu as _cpu_backend
+from . import _device
+from ._checks import CPU, backend, check_float32, check_shape, inspect
+
+_CELL_CODES = {"simple_tanh": 0, "simple_relu": 1, "lstm": 2, "gru": 3, "gru_reset_before": 4}
+_GATES = {"simple_tanh": 1, "simple_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
+
+
+class RnnCache:
+    """What a sequence op's backward needs: its inputs and the forward's workspace (gate
+    activations, states before each step). Opaque; pass it to the matching ``*_backward``."""
+
+    __slots__ = ("op", "cell", "device", "x", "kernel", "recurrent_kernel", "has_bias", "mask", "workspace",
+                 "shape", "go_backwards", "return_sequences", "simd")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+def _bool(op, name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: `{name}` must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def _mask_info(op, mask, n, t):
+    info = inspect(op, "mask", mask)
+    if info.dtype not in (np.bool_, np.uint8):
+        raise TypeError(f"{op}: `mask` must be bool or uint8 (1 = a real step), got {info.describe()}.")
+    if not info.c_contiguous:
+        raise ValueError(f"{op}: `mask` must be C-contiguous, got {info.describe()}.")
+    check_shape(op, "mask", info, (n, t), "one flag per example and time step of x (N, T)")
+    view = mask.view(np.uint8) if info.device == CPU else mask.view("uint8")
+    return inspect(op, "mask", view)
+
+
+def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd):
+    go_backwards = _bool(op, "go_backwards", go_backwards)
+    return_sequences = _bool(op, "return_sequences", return_sequences)
+    gates = _GATES[cell]
+    infos = {"x": inspect(op, "x", x), "kernel": inspect(op, "kernel", kernel),
+             "recurrent_kernel": inspect(op, "recurrent_kernel", recurrent_kernel)}
+    for name, value in (("bias", bias), ("h0", h0), ("c0", c0)):
+        if value is not None:
+            infos[name] = inspect(op, name, value)
+    mi = inspect(op, "mask", mask) if mask is not None else None
+    device = backend(op, {**infos, **({"mask": mi} if mi else {})})
+    xi, ki, ri = infos["x"], infos["kernel"], infos["recurrent_kernel"]
+    check_float32(op, "x", xi)
+    if len(xi.shape) != 3:
+        raise ValueError(f"{op}: `x` must be 3-D (batch, time, features), got {xi.describe()}.")
+    n, t, d = xi.shape
+    if min(n, t, d) < 1:
+        raise ValueError(f"{op}: `x` needs at least one example, one time step and one feature, got {xi.describe()}.")
+    check_float32(op, "kernel", ki, ndim=2)
+    if ki.shape[0] != d:
+        raise ValueError(f"{op}: x has {d} features but `kernel` expects {ki.shape[0]} (kernel.shape="
+                         f"{ki.shape}, x.shape={xi.shape}; kernel is (features, {gates} * units)).")
+    if ki.shape[1] < gates or ki.shape[1] % gates:
+        raise ValueError(f"{op}: `kernel` must have {gates} * units columns (one block per gate), got "
+                         f"{ki.describe()}.")
+    h = ki.shape[1] // gates
+    check_float32(op, "recurrent_kernel", ri, ndim=2)
+    check_shape(op, "recurrent_kernel", ri, (h, gates * h), f"(units, {gates} * units) with units = {h} from kernel")
+    if bias is not None:
+        check_float32(op, "bias", infos["bias"])
+        shape = (2, gates * h) if cell == "gru" else (gates * h,)
+        why = "input and recurrent biases (reset_after=True)" if cell == "gru" else f"{gates} * units"
+        check_shape(op, "bias", infos["bias"], shape, why)
+    for name in ("h0", "c0"):
+        if name in infos:
+            check_float32(op, name, infos[name])
+            check_shape(op, name, infos[name], (n, h), "the initial state, (batch, units)")
+    if mi is not None:
+        mi = _mask_info(op, mask, n, t)
+
+    y_shape = (n, t, h) if return_sequences else (n, h)
+    y, h_t = _device.empty(device, y_shape), _device.empty(device, (n, h))
+    c_t = _device.empty(device, (n, h)) if cell == "lstm" else None
+    code = _CELL_CODES[cell]
+    ws = _device.empty(device, (_cpu.rnn_workspace_floats(code, n, t, d, h, False),))
+    args = (code, n, t, d, h, go_backwards, return_sequences)
+    if device == CPU:
+        simd = _cpu_backend.simd_path(simd, op)
+        _cpu.rnn_forward(*args, x, kernel, recurrent_kernel, bias, None if mi is None else mi.obj, h0, c0, y, h_t,
+                         c_t, ws, simd, 0)
+    else:
+        outs = {"y": y, "h_T": h_t, "c_T": c_t, "ws": ws}
+        buffers = {**infos, **{k: inspect(op, k, v) for k, v in outs.items() if v is not None}}
+        with _device.kernel_addresses(device, buffers, written=("y", "h_T", "c_T", "ws")) as p:
+            _device.kernels(device).rnn_forward(
+                *args, p["x"], p["kernel"], p["recurrent_kernel"], p.get("bias", 0), _mask_address(device, mi),
+                p.get("h0", 0), p.get("c0", 0), p["y"], p["h_T"], p.get("c_T", 0), p["ws"], _device.stream(device))
+    cache = RnnCache(op=op, cell=cell, device=device, x=x, kernel=kernel, recurrent_kernel=recurrent_kernel,
+                     has_bias=bias is not None, mask=None if mi is None else mi.obj, workspace=ws, shape=(n, t, d, h),
+                     go_backwards=go_backwards, return_sequences=return_sequences, simd=simd)
+    return y, h_t, c_t, cache
+
+
+def _mask_address(device, mi):
+    # The mask (1-byte elements) is passed as is even in checked simulation, whose guard pages
+    # hold 4-byte elements; every float array around it is still guarded.
+    return 0 if mi is None else _device.address(mi)
+
+
+def _backward(op, cell, cache, dy, dh_t, dc_t):
+    if not isinstance(cache, RnnCache) or cache.cell != cell:
+        raise TypeError(f"{op}: `cache` must be the cache returned by the matching forward "
+                        f"({op.removesuffix('_backward')}), got {type(cache).__name__}"
+                        + (f" from {cache.op}" if isinstance(cache, RnnCache) else "") + ".")
+    n, t, d, h = cache.shape
+    device = cache.device
+    if dy is None:
+        dy = _device.empty(device, (n, t, h) if cache.return_sequences else (n, h))
+        dy[...] = 0
+    infos = {"dy": inspect(op, "dy", dy)}
+    for name, value in (("dh_T", dh_t), ("dc_T", dc_t)):
+        if value is not None:
+            infos[name] = inspect(op, name, value)
+    got = backend(op, infos)
+    if got != device:
+        raise TypeError(f"{op}: the gradients are on {got} but the forward ran on {device}.")
+    check_float32(op, "dy", infos["dy"])
+    check_shape(op, "dy", infos["dy"], (n, t, h) if cache.return_sequences else (n, h),
+                "the shape of the forward's y")
+    for name in ("dh_T", "dc_T"):
+        if name in infos:
+            check_float32(op, name, infos[name])
+            check_shape(op, name, infos[name], (n, h), "the shape of the final state")
+    gh = _GATES[cell] * h
+    e = lambda shape: _device.empty(device, shape)  # noqa: E731
+    dx, dk, drk, dh0 = e((n, t, d)), e((d, gh)), e((h, gh)), e((n, h))
+    db = e((2, gh) if cell == "gru" else (gh,)) if cache.has_bias else None
+    dc0 = e((n, h)) if cell == "lstm" else None
+    code = _CELL_CODES[cell]
+    scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
+    args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
+    if device == CPU:
+        _cpu.rnn_backward(*args, cache.x, cache.kernel, cache.recurrent_kernel, cache.mask, cache.workspace, dy,
+                          dh_t, dc_t, dx, dk, drk, db, dh0, dc0, scratch, cache.simd, 0)
+    else:
+        arrays = {"x": cache.x, "kernel": cache.kernel, "recurrent_kernel": cache.recurrent_kernel,
+                  "ws": cache.workspace, "dx": dx, "dk": dk, "drk": drk, "db": db, "dh0": dh0, "dc0": dc0,
+                  "scratch": scratch}
+        buffers = {**infos, **{k: inspect(op, k, v) for k, v in arrays.items() if v is not None}}
+        mi = None if cache.mask is None else inspect(op, "mask", cache.mask)
+        with _device.kernel_addresses(device, buffers, written=("dx", "dk", "drk", "db", "dh0", "dc0")) as p:
+            _device.kernels(device).rnn_backward(
+                *args, p["x"], p["kernel"], p["recurrent_kernel"], _mask_address(device, mi), p["ws"], p["dy"],
+                p.get("dh_T", 0), p.get("dc_T", 0), p["dx"], p["dk"], p["drk"], p.get("db", 0), p["dh0"],
+                p.get("dc0", 0), p["scratch"], _device.stream(device))
+    return dx, dk, drk, db, dh0, dc0
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias=None, *, activation="tanh", h0=None, mask=None,
+               go_backwards=False, return_sequences=True, simd=None):
+    """Keras's SimpleRNN over a sequence: ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)``.
+
+    x (N, T, D), kernel (D, H), recurrent_kernel (H, H), bias (H,) or None, h0 (N, H) or None,
+    mask (N, T) bool/uint8 or None; activation "tanh" or "relu".
+    Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H) without return_sequences), h_T (N, H).
+    """
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"simple_rnn: activation must be 'tanh' or 'relu', got {activation!r}.")
+    y, h_t, _, cache = _forward("simple_rnn", f"simple_{activation}", x, kernel, recurrent_kernel, bias, h0, None,
+                                mask, go_backwards, return_sequences, simd)
+    return y, h_t, cache
+
+
+def simple_rnn_backward(cache, dy, dh_T=None):
+    """Gradients of a simple_rnn call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
+
+    dy: the shape of y (None: zeros); dh_T (N, H) or None. dbias is None when the forward had
+    no bias. Shapes: dx (N, T, D), dkernel (D, H), drecurrent_kernel (H, H), dbias (H,), dh0 (N, H).
+    """
+    op = "simple_rnn_backward"
+    cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("simple_") else "simple_tanh"
+    dx, dk, drk, db, dh0, _ = _backward(op, cell, cache, dy, dh_T, None)
+    return dx, dk, drk, db, dh0
+
+
+def lstm(x, kernel, recurrent_kernel, bias=None, *, h0=None, c0=None, mask=None, go_backwards=False,
+         return_sequences=True, simd=None):
+    """Keras's LSTM over a sequence (sigmoid gates, tanh activations, gate order i, f, c, o):
+    ``c_t = f c_{t-1} + i g``, ``h_t = o tanh(c_t)``.
+
+    x (N, T, D), kernel (D, 4H), recurrent_kernel (H, 4H), bias (4H,) or None, h0 and c0
+    (N, H) or None, mask (N, T) bool/uint8 or None. ``unit_forget_bias`` is Keras's
+    initializer setting (forget-gate block of the bias starts at 1): set ``bias[H:2H] = 1``.
+    Returns ``(y, h_T, c_T, cache)``: y (N, T, H) (or (N, H)), h_T and c_T (N, H).
+    """
+    return _forward("lstm", "lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences,
+                    simd)
+
+
+def lstm_backward(cache, dy, dh_T=None, dc_T=None):
+    """Gradients of an lstm call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``.
+
+    dy: the shape of y (None: zeros); dh_T, dc_T (N, H) or None. Shapes: dx (N, T, D), dkernel
+    (D, 4H), drecurrent_kernel (H, 4H), dbias (4H,) (None without a bias), dh0 and dc0 (N, H).
+    """
+    return _backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T)
+
+
+def gru(x, kernel, recurrent_kernel, bias=None, *, reset_after=True, h0=None, mask=None, go_backwards=False,
+        return_sequences=True, simd=None):
+    """Keras's GRU over a sequence (gate order z, r, h; ``h_t = z h_{t-1} + (1 - z) hh``).
+
+    reset_after=True (Keras's default, PyTorch's GRU): ``hh = tanh(x W_h + b_h + r (h U_h + b_rec_h))``,
+    bias (2, 3H) = (input bias, recurrent bias). reset_after=False (the original GRU):
+    ``hh = tanh(x W_h + (r h) U_h + b_h)``, bias (3H,).
+    x (N, T, D), kernel (D, 3H), recurrent_kernel (H, 3H), h0 (N, H) or None, mask (N, T) or None.
+    Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H)), h_T (N, H).
+    """
+    reset_after = _bool("gru", "reset_after", reset_after)
+    y, h_t, _, cache = _forward("gru", "gru" if reset_after else "gru_reset_before", x, kernel, recurrent_kernel,
+                                bias, h0, None, mask, go_backwards, return_sequences, simd)
+    return y, h_t, cache
+
+
+def gru_backward(cache, dy, dh_T=None):
+    """Gradients of a gru call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
+
+    dy: the shape of y (None: zeros); dh_T (N, H) or None. Shapes: dx (N, T, D), dkernel (D, 3H),
+    drecurrent_kernel (H, 3H), dbias (2, 3H) or (3H,) like the forward's bias (None without one), dh0 (N, H).
+    """
+    cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("gru") else "gru"
+    dx, dk, drk, db, dh0, _ = _backward("gru_backward", cell, cache, dy, dh_T, None)
+    return dx, dk, drk, db, dh0
