@@ -136,9 +136,13 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
   }
   if (dw && conv2d_filter_direct_applies(a)) {
     conv2d_backward_filter_direct(a, x, dy, dw, max_threads);
-    dw = nullptr;  // done: the loop below computes dx only
-    if (!dx) return;
+    dw = nullptr;  // done
   }
+  if (dx && a.C <= kDirectMaxChannels) {
+    conv2d_backward_data_direct(a, w, dy, dx, max_threads);
+    dx = nullptr;  // done
+  }
+  if (!dx && !dw) return;
   if (dx) std::fill(dx, dx + a.N * a.H * a.W * a.C, 0.0f);
   const int64_t tile = images_per_tile(a);
   thread_local AlignedBuffer workspace;

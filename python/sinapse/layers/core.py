@@ -6,7 +6,10 @@ import math
 
 import numpy as np
 
-from .. import initializers, ops, regularizers, utils
+from .. import _cpu, cuda, initializers, ops, regularizers, utils
+from .. import cpu as _cpu_backend
+from ..ops.gemm import ACTIVATIONS
+from ..registry import resolve_variant
 from ._activations import Act
 from .base import Layer, keras1_arguments
 
@@ -65,13 +68,29 @@ class Dense(Layer):
         n = x2.shape[0]
         act, b = self.act, (self.bias.value if self.bias is not None else None)
         if act.fused is not None:
-            y = ops.gemm(x2, self.kernel.value, bias=b, activation=act.fused, out=self.buffer("y", (n, self.units)))
+            y = self._gemm(x2, b, act.fused, self.buffer("y", (n, self.units)))
             z = None
         else:
-            z = ops.gemm(x2, self.kernel.value, bias=b, out=self.buffer("z", (n, self.units)))
+            z = self._gemm(x2, b, None, self.buffer("z", (n, self.units)))
             y = act.forward(z, self.buffer("y", (n, self.units)))
         self._x, self.logits, self._y, self._in_shape = x2, z, y, shape
         return y if x.ndim == 2 else y.reshape(*shape[:-1], self.units)
+
+    def _gemm(self, x2, b, activation, out):
+        """ops.gemm, or — for NumPy arrays on the CPU once ops.gemm has validated this layer's
+        weights and buffers — the kernel directly: at batch 1 the validation costs more than
+        the product. The binding still checks the memory contract, so a bad call cannot overrun."""
+        w = self.kernel.value
+        if (self._validated and type(x2) is np.ndarray and type(w) is np.ndarray and x2.dtype == np.float32
+                and x2.flags.c_contiguous and not cuda.simulating()):
+            _cpu.gemm(x2, w, out, b, False, False, 1.0, 0.0, ACTIVATIONS[activation], resolve_variant("gemm", None),
+                      _cpu_backend.simd_path(None, "gemm"), 0)
+            return out
+        out = ops.gemm(x2, w, bias=b, activation=activation, out=out)
+        self._validated = type(w) is np.ndarray
+        return out
+
+    _validated = False
 
     def backward(self, dy, need_dx=True):
         dy2 = dy.reshape(-1, self.units) if dy.ndim != 2 else dy

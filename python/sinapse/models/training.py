@@ -308,7 +308,8 @@ class TrainingMixin:
 
     def predict_on_batch(self, x):
         x = as_inputs(x)
-        self._ensure_input_shape(x.shape[1:])
+        if not self.built or x.shape[1:] != self._input_shape:
+            self._ensure_input_shape(x.shape[1:])
         with self.device.scope():
             out = self._forward(self.device.asarray(x) if self.device.is_cuda else x, False)
             return np.array(devices.to_numpy(out), copy=True)
