@@ -120,6 +120,11 @@ def test_unsupported_arguments_are_refused_clearly():
         layers.GRU(4, activation="relu")
     with pytest.raises(ValueError, match="activation='sigmoid'.*'tanh' or 'relu'"):
         layers.SimpleRNN(4, activation="sigmoid")
+    with pytest.raises(NotImplementedError, match="zero_output_for_mask=True"):
+        layers.LSTM(4, zero_output_for_mask=True)
+    assert layers.GRU(4, implementation=1, zero_output_for_mask=False).units == 4
+    with pytest.raises(TypeError, match="'dropout_W'"):
+        layers.LSTM(4, dropout_W=0.1)
     with pytest.raises(NotImplementedError, match="stateful"):
         layers.SimpleRNN(4, stateful=True)
     with pytest.raises(ValueError, match="units must be a positive integer"):

@@ -42,7 +42,16 @@ class _Recurrent(Layer):
                  bias_regularizer, activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint,
                  dropout, recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
                  time_major, **kwargs):
+        # Keras arguments that change nothing here: `implementation` (1 or 2: how Keras splits
+        # its matrix products; one result) and zero_output_for_mask=False (the default rule).
+        implementation = kwargs.pop("implementation", 2)
+        zero_output_for_mask = kwargs.pop("zero_output_for_mask", False)
         super().__init__(**kwargs)
+        if implementation not in (1, 2):
+            raise self.error(f"implementation must be 1 or 2, got {implementation!r}")
+        if zero_output_for_mask:
+            raise NotImplementedError(f"{type(self).__name__} layer {self.name!r}: zero_output_for_mask=True is not "
+                                      f"supported; a masked step repeats the previous output (Keras's default)")
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
             raise self.error(f"units must be a positive integer, got {units!r}")
         self.units = int(units)
