@@ -71,7 +71,9 @@ def test_keras_weight_layout_and_initial_values():
     assert [w.name for w in rnn.weights] == ["kernel", "recurrent_kernel"]
     bias = lstm.get_weights()[2]
     np.testing.assert_array_equal(bias, np.r_[np.zeros(4), np.ones(4), np.zeros(8)])  # unit_forget_bias
-    assert not layers.LSTM(4, unit_forget_bias=False, input_shape=(2, 3)).built
+    plain = layers.LSTM(4, unit_forget_bias=False)
+    plain.ensure_built((7, 3))
+    np.testing.assert_array_equal(plain.get_weights()[2], np.zeros(16))
     rk = lstm.get_weights()[1]
     np.testing.assert_allclose(rk @ rk.T, np.eye(4), atol=1e-5)  # orthogonal rows (Keras's initializer)
     assert lstm.count_params() == 4 * 4 * (3 + 4 + 1) and lstm.output_shape == (4,)
