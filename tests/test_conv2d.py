@@ -108,8 +108,8 @@ def test_fused_bias_and_activation(rng, backend, activation):
 
 
 def test_batch_tiles_bound_the_workspace(rng):
-    # 64x64x128 images: one image's im2col rows take 18.9 MB, so the 32 MB workspace holds
-    # one image at a time and the 3 images run as 3 tiles (dW accumulates across them).
+    # 64x64x128 images: one image's im2col rows take 18.9 MB, more than the 4 MB
+    # workspace: each tile is one image (the minimum) and the 3 images run as 3 tiles (dW accumulates across them).
     check(rng, "cpu", (3, 64, 64, 128), (3, 3, 128, 2), 1, "same", 1)
 
 

@@ -99,3 +99,36 @@ def test_bad_input(backend):
         ops.embedding_backward(np.array([0], np.int32), np.ones((1, 3), np.float32), 0)
     with pytest.raises(ValueError, match=r"embedding: `out` must have shape \(2, 3\)"):
         ops.embedding(np.array([0, 1], np.int32), table, out=np.ones((2, 4), np.float32))
+
+
+def test_cupy_on_the_gpu(rng):
+    if not sinapse.cuda.is_available():
+        pytest.skip(f"no usable CUDA here: {sinapse.cuda.why_unavailable()}")
+    import cupy
+
+    ids = rng.integers(0, 300, (64, 50)).astype(np.int32)
+    table = rng.standard_normal((300, 32)).astype(np.float32)
+    dy = rng.standard_normal((64, 50, 32)).astype(np.float32)
+    y = ops.embedding(cupy.asarray(ids), cupy.asarray(table))
+    dtable = ops.embedding_backward(cupy.asarray(ids), cupy.asarray(dy), 300)
+    np.testing.assert_array_equal(cupy.asnumpy(y), table[ids])
+    np.testing.assert_array_equal(cupy.asnumpy(dtable), reference.embedding_backward(ids, dy, 300))
+
+
+@pytest.mark.skipif(not sinapse.cuda.simulator_built(), reason="needs the CUDA simulator")
+@pytest.mark.parametrize("which", ["no_zero", "range_gap"])
+def test_simulated_mutants_are_caught(rng, which):
+    """The checks above must fail on deliberately broken CUDA backward kernels: the same
+    comparison as test_forward_and_backward_match_reference, on a NaN-prefilled table."""
+    ids = rng.integers(0, 300, (2, 3, 5)).astype(np.int32)
+    dy = rng.standard_normal((2, 3, 5, 2)).astype(np.float32)
+    good = np.full((300, 2), np.nan, np.float32)
+    bad = good.copy()
+    with sinapse.cuda.simulate():
+        ops.embedding_backward(ids, dy, 300, out=good)
+        sinapse._cuda_sim.embedding_backward_mutant(ids.size, 300, 2, ids.ctypes.data, dy.ctypes.data,
+                                                    bad.ctypes.data, which)
+    want = reference.embedding_backward(ids, dy, 300)
+    np.testing.assert_array_equal(good, want)
+    with pytest.raises(AssertionError):
+        np.testing.assert_array_equal(bad, want)

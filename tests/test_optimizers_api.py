@@ -227,3 +227,23 @@ def test_bad_input():
                        "velocity/0": np.zeros(4, np.float32)})
     with pytest.raises(ValueError, match=r"Adam.set_state: unexpected entry `accumulator/0`"):
         opt.set_state({"iterations": np.array(1), "accumulator/0": np.zeros(4, np.float32)})
+
+
+def test_cupy_parameters_train_on_the_gpu(rng):
+    """On a GPU: CuPy parameters get CuPy state, the CUDA kernels, the same result as the CPU."""
+    import sinapse
+
+    if not sinapse.cuda.is_available():
+        pytest.skip(f"no usable CUDA here: {sinapse.cuda.why_unavailable()}")
+    import cupy
+
+    params, grads = _data(rng)
+    cpu_params = [p.copy() for p in params]
+    gpu_params = [cupy.asarray(p) for p in params]
+    cpu_opt, gpu_opt = optimizers.Adam(clipnorm=1.0), optimizers.Adam(clipnorm=1.0)
+    for step_grads in grads:
+        cpu_opt.apply(cpu_params, step_grads)
+        gpu_opt.apply(gpu_params, [cupy.asarray(g) for g in step_grads])
+    assert all(isinstance(v, np.ndarray) for v in gpu_opt.get_state().values())
+    for got, want in zip(gpu_params, cpu_params):
+        np.testing.assert_allclose(cupy.asnumpy(got), want, rtol=1e-5, atol=1e-6)

@@ -338,6 +338,14 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   }, py::arg("geometry"), py::arg("x_ptr"), py::arg("w_ptr"), py::arg("y_ptr"), py::arg("which"),
      "A deliberately broken conv2d kernel (tests prove they catch it).");
 
+  m.def("embedding_backward_mutant", [](int64_t n, int64_t vocab, int64_t dim, std::uintptr_t ids,
+                                        std::uintptr_t dy, std::uintptr_t dtable, const std::string& which) {
+    py::gil_scoped_release release;
+    sinapse::cuda::embedding_backward_mutant(n, vocab, dim, as_ptr<const int32_t>(ids), as_ptr<const float>(dy),
+                                             as_ptr<float>(dtable), which);
+  }, py::arg("n"), py::arg("vocab"), py::arg("dim"), py::arg("ids_ptr"), py::arg("dy_ptr"), py::arg("dtable_ptr"),
+     py::arg("which"), "A deliberately broken embedding backward kernel (tests prove they catch it).");
+
   m.def("selftest", [](const std::string& name, std::uintptr_t in, std::uintptr_t out, unsigned blocks, unsigned threads) {
     py::gil_scoped_release release;
     sinapse::cuda::selftest::run(name, as_ptr<const float>(in), as_ptr<float>(out), blocks, threads);

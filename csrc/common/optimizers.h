@@ -113,9 +113,10 @@ void visit_variant(const OptimizerArgs& a, Fn&& fn) {
   }
 }
 
-#define SINAPSE_OPTIM_ARRAYS                                                                      \
-  int64_t i, float* __restrict__ w, const float* __restrict__ g, float* __restrict__ s0, \
-      float* __restrict__ s1, float* __restrict__ s2
+// The arrays of every update_element; a rule leaves the slots it has no use for unread.
+#define SINAPSE_OPTIM_ARRAYS                                                                          \
+  int64_t i, float* __restrict__ w, const float* __restrict__ g, [[maybe_unused]] float* __restrict__ s0, \
+      [[maybe_unused]] float* __restrict__ s1, [[maybe_unused]] float* __restrict__ s2
 
 // SGD, momentum == 0:  w = w - g * lr
 // momentum > 0:        velocity = momentum * velocity - lr * g         (s0 = velocity)

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "../common/threading.h"
+#include "simd_run.h"
 
 namespace sinapse::cpu {
 
@@ -14,17 +15,33 @@ constexpr double kMinElementsPerThread = 32768;
 
 // The kind is a template parameter so each loop body is one straight-line formula the
 // compiler can vectorise (the cheap kinds) instead of a switch per element.
+// Chunks of this many elements are the unit of work of a thread, each run through
+// run_simd() (simd_run.h) so the loop is vectorised for the CPU's widest SIMD path.
+constexpr int64_t kChunk = 8192;
+
 template <ActKind K>
 void forward_loop(int64_t n, const float* __restrict x, float* __restrict y, float alpha, int nthreads) {
-#pragma omp parallel for simd num_threads(nthreads) if (nthreads > 1) schedule(static)
-  for (int64_t i = 0; i < n; ++i) y[i] = act::forward(x[i], K, alpha);
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+    run_simd([&]() SINAPSE_INLINE {
+      for (int64_t i = begin; i < end; ++i) y[i] = act::forward(x[i], K, alpha);
+    });
+  }
 }
 
 template <ActKind K>
 void backward_loop(int64_t n, const float* __restrict x, const float* __restrict dy, float* __restrict dx, float alpha,
                    int nthreads) {
-#pragma omp parallel for simd num_threads(nthreads) if (nthreads > 1) schedule(static)
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * act::derivative(x[i], K, alpha);
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
+    run_simd([&]() SINAPSE_INLINE {
+      for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * act::derivative(x[i], K, alpha);
+    });
+  }
 }
 
 // Calls fn(std::integral_constant<ActKind, K>{}) for the run-time kind K.

@@ -29,15 +29,19 @@ __global__ void forward_kernel(int64_t n, int64_t dim, const Id* __restrict__ id
   }
 }
 
-template <typename Id>
+// Mutants (simulator tests only): kMutant 1 forgets to zero the table, 2 leaves the last
+// row of every range to nobody.
+template <typename Id, int kMutant = 0>
 __global__ void backward_kernel(int64_t n, int64_t vocab, int64_t dim, int64_t rows_per_range,
                                 const Id* __restrict__ ids, const float* __restrict__ dy,
                                 float* __restrict__ dtable) {
   const int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   const int64_t lo = static_cast<int64_t>(blockIdx.x) * rows_per_range;
-  const int64_t hi = lo + rows_per_range < vocab ? lo + rows_per_range : vocab;
+  int64_t hi = lo + rows_per_range < vocab ? lo + rows_per_range : vocab;
+  if constexpr (kMutant == 2) hi -= 1;
   if (c >= dim) return;
-  for (int64_t r = lo; r < hi; ++r) dtable[r * dim + c] = 0.0f;
+  if constexpr (kMutant != 1)
+    for (int64_t r = lo; r < hi; ++r) dtable[r * dim + c] = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = ids[i];
     if (row >= lo && row < hi) dtable[row * dim + c] += dy[i * dim + c];
@@ -49,7 +53,7 @@ dim3 grid_for(int64_t n) {
   return dim3(static_cast<unsigned>(std::min<int64_t>(blocks, 65535)));
 }
 
-template <typename Id>
+template <typename Id, int kMutant = 0>
 void backward(int64_t n, int64_t vocab, int64_t dim, const Id* ids, const float* dy, float* dtable,
               cudaStream_t stream) {
   // Blocks just as wide as the row (in warps), at most kBlock threads.
@@ -58,7 +62,7 @@ void backward(int64_t n, int64_t vocab, int64_t dim, const Id* ids, const float*
   const int64_t rows_per_range = ranges > 0 ? (vocab + ranges - 1) / ranges : 0;
   const int64_t used_ranges = rows_per_range > 0 ? (vocab + rows_per_range - 1) / rows_per_range : 0;
   const dim3 grid(static_cast<unsigned>(used_ranges), static_cast<unsigned>((dim + threads - 1) / threads));
-  launch("embedding_backward_kernel", backward_kernel<Id>, grid, dim3(threads), 0, stream, n, vocab, dim,
+  launch("embedding_backward_kernel", backward_kernel<Id, kMutant>, grid, dim3(threads), 0, stream, n, vocab, dim,
          rows_per_range, ids, dy, dtable);
 }
 
@@ -79,5 +83,14 @@ void embedding_backward(int64_t n, int64_t vocab, int64_t dim, const void* ids, 
   if (ids_64) backward(n, vocab, dim, static_cast<const int64_t*>(ids), dy, dtable, stream);
   else backward(n, vocab, dim, static_cast<const int32_t*>(ids), dy, dtable, stream);
 }
+
+#if defined(SINAPSE_SIM)
+void embedding_backward_mutant(int64_t n, int64_t vocab, int64_t dim, const int32_t* ids, const float* dy,
+                               float* dtable, const std::string& which) {
+  if (which == "no_zero") backward<int32_t, 1>(n, vocab, dim, ids, dy, dtable, nullptr);
+  else if (which == "range_gap") backward<int32_t, 2>(n, vocab, dim, ids, dy, dtable, nullptr);
+  else throw std::invalid_argument("embedding_backward_mutant: unknown mutant '" + which + "'");
+}
+#endif
 
 }  // namespace sinapse::cuda

@@ -41,6 +41,7 @@ from . import optimizers  # noqa: E402
 from . import (callbacks, devices, initializers, layers, losses, metrics, models, regularizers,  # noqa: E402
                utils)
 from .devices import get_default_device, set_default_device  # noqa: E402
+from .layers import Input  # noqa: E402  (keras.Input)
 from .models import Sequential  # noqa: E402
 
 __all__ = [
@@ -64,8 +65,14 @@ __all__ = [
     "models",
     "regularizers",
     "utils",
+    "Input",
     "Sequential",
     "get_default_device",
     "set_default_device",
     "optimizers",
+    "datasets",
+    "viz",
 ]
+
+from . import datasets  # noqa: E402  (pure Python: NumPy only)
+from . import viz  # noqa: E402  (matplotlib is imported only when a plot is drawn)

@@ -38,6 +38,8 @@ OPS: dict[str, OpInfo] = {
         OpInfo("losses", ("default",), ("cpu", "cuda")),
         OpInfo("batch_norm", ("default",), ("cpu", "cuda")),
         OpInfo("conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_CONV2D", "docs/kernels/conv2d.md", "conv2d"),
+        OpInfo("embedding", ("default",), ("cpu", "cuda")),
+        OpInfo("optimizers", ("default",), ("cpu", "cuda"), None, "docs/kernels/optimizers.md", "optim"),
         OpInfo("simple_rnn", ("default",), ("cpu", "cuda"), None, "docs/kernels/lstm.md", "rnn"),
         OpInfo("lstm", ("default",), ("cpu", "cuda"), None, "docs/kernels/lstm.md", "rnn"),
         OpInfo("gru", ("default",), ("cpu", "cuda"), None, "docs/kernels/lstm.md", "rnn"),

@@ -1,0 +1,7 @@
+"""``python -m sinapse``: see sinapse/cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,153 @@
+"""``python -m sinapse``: train a seed model, evaluate a saved one, show the configuration.
+
+    python -m sinapse train                      # Keras MNIST convnet on Fashion-MNIST, saved to keras_mnist_cnn_fashion_mnist.safetensors
+    python -m sinapse train --model lenet5 --epochs 5 --device cpu
+    python -m sinapse evaluate keras_mnist_cnn_fashion_mnist.safetensors
+    python -m sinapse info
+
+A bad argument or a missing dataset prints one line (``sinapse: error: ...``) and exits
+with status 2 (usage) or 1 (anything else), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+MODELS = ("mlp", "keras_mnist_cnn", "lenet5", "geron_cnn", "alexnet", "char_lstm")
+DATASETS = ("fashion_mnist", "mnist", "cifar10")
+
+
+class CliError(Exception):
+    """An error to report in one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        print(f"sinapse: error: {message} (see python -m sinapse {self.prog.split()[-1]} --help)"
+              if self.prog.split()[-1] != "sinapse" else f"sinapse: error: {message} (see python -m sinapse --help)",
+              file=sys.stderr)
+        sys.exit(2)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sinapse", description="sinapse: train and evaluate the seed models "
+                     "(hand-written C++/CUDA kernels behind a Keras-style API).")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,info}", parser_class=_Parser)
+    train = sub.add_parser("train", help="train a seed model on a dataset, report test accuracy and wall time, save it",
+                           description="Train a seed model (docs/seed_models.md) with its recipe; print the test "
+                           "accuracy and the wall time; save the model. alexnet trains on a small synthetic batch "
+                           "(227x227x3 inputs); char_lstm on a text file the OS ships.")
+    train.add_argument("--model", choices=MODELS, default="keras_mnist_cnn", help="default: keras_mnist_cnn")
+    train.add_argument("--dataset", choices=DATASETS, default="fashion_mnist", help="default: fashion_mnist")
+    train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
+    train.add_argument("--batch-size", type=_positive_int, help="default: the recipe's")
+    train.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
+    train.add_argument("--out", help="where to save the model (default: MODEL_DATASET.safetensors)")
+    train.add_argument("--limit", type=_positive_int, help="use only the first N training images (quick runs)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras verbosity (default 1)")
+    evaluate = sub.add_parser("evaluate", help="evaluate a saved model on a dataset's test set")
+    evaluate.add_argument("model_file")
+    evaluate.add_argument("--dataset", choices=DATASETS, default="fashion_mnist", help="default: fashion_mnist")
+    evaluate.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
+    sub.add_parser("info", help="show the build and machine configuration (sinapse.show_config())")
+    return parser
+
+
+def _image_data(dataset, limit=None):
+    from . import datasets
+
+    (x_train, y_train), (x_test, y_test) = getattr(datasets, dataset).load_data()
+    if limit:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+
+    def prepare(x):
+        x = x.astype(np.float32) / np.float32(255.0)
+        return x[..., None] if x.ndim == 3 else x  # NHWC: a channel axis for grey images
+
+    return (prepare(x_train), y_train.reshape(-1).astype(np.int32)), (prepare(x_test), y_test.reshape(-1).astype(np.int32))
+
+
+def _train(args) -> int:
+    from . import applications, utils
+
+    utils.set_random_seed(args.seed)
+    if args.model == "char_lstm":
+        from . import char_model
+
+        return char_model.train_cli(args)
+    recipe = applications.RECIPES[args.model]
+    epochs = args.epochs or recipe.epochs
+    batch_size = args.batch_size or recipe.batch_size
+    if args.model == "alexnet":  # no 227x227 dataset on these machines: the seed's shapes on a synthetic batch
+        rng = np.random.default_rng(args.seed)
+        x_train = rng.random((2 * batch_size, 227, 227, 3), dtype=np.float32)
+        y_train = rng.integers(0, 1000, len(x_train)).astype(np.int32)
+        x_test, y_test, dataset = x_train, y_train, "synthetic"
+    else:
+        (x_train, y_train), (x_test, y_test) = _image_data(args.dataset, args.limit)
+        dataset = args.dataset
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    model = applications.build(args.model, input_shape=x_train.shape[1:], classes=classes if args.model != "alexnet" else None)
+    model.compile(**recipe.compile_args(), device=args.device)
+    if args.verbose:
+        model.summary()
+    start = time.perf_counter()
+    model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_split=recipe.validation_split,
+              verbose=args.verbose)
+    train_s = time.perf_counter() - start
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)[:2]
+    out = args.out or f"{args.model}_{dataset}.safetensors"
+    model.save(out)
+    print(f"{args.model} on {dataset}: test accuracy {accuracy:.4f}, test loss {loss:.4f}, "
+          f"{epochs} epochs in {train_s:.1f} s ({args.device}); saved to {out}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .models import load_model
+
+    model = load_model(args.model_file)
+    if args.device != "cpu":
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], device=args.device)
+    _, (x_test, y_test) = _image_data(args.dataset)
+    start = time.perf_counter()
+    results = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    print(f"{args.model_file} on {args.dataset} test set: loss {results[0]:.4f}, accuracy {results[1]:.4f} "
+          f"({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "info":
+            from . import show_config
+
+            show_config()
+            return 0
+        return _train(args) if args.command == "train" else _evaluate(args)
+    except KeyboardInterrupt:
+        print("sinapse: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, TypeError, CliError) as exc:  # missing data, bad files, bad shapes: one line
+        print(f"sinapse: error: {exc}", file=sys.stderr)
+        return 1

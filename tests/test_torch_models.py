@@ -1,0 +1,106 @@
+"""The PyTorch baselines (bench/suites/torch_models.py) match the seed-model specification
+(docs/seed_models.md): parameter counts as Keras counts them, the output shape of each layer,
+Keras initialisation, and working train/predict callables. Skipped without PyTorch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root holds bench/
+from bench.suites import torch_models as tm  # noqa: E402
+
+# From docs/seed_models.md (the seeds' and Keras's numbers).
+PARAMS = {"mlp": 266_610, "keras_mnist_cnn": 34_826, "lenet5": 61_706, "geron_cnn": 1_413_834,
+          "alexnet": 62_378_344, "char_lstm": 360_524}
+# (C, H, W) after every conv / pooling layer, and the flattened size.
+SHAPES = {
+    "keras_mnist_cnn": [(32, 26, 26), (32, 13, 13), (64, 11, 11), (64, 5, 5), (1600,)],
+    "lenet5": [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (120,)],
+    "geron_cnn": [(64, 28, 28), (64, 14, 14), (128, 14, 14), (128, 14, 14), (128, 7, 7), (256, 7, 7), (256, 7, 7),
+                  (256, 3, 3), (2304,)],
+    "alexnet": [(96, 55, 55), (96, 27, 27), (256, 27, 27), (256, 13, 13), (384, 13, 13), (384, 13, 13),
+                (256, 13, 13), (256, 6, 6), (9216,)],
+}
+
+
+@pytest.fixture(scope="module")
+def models():
+    torch.manual_seed(0)
+    return {name: tm.build_model(name) for name in tm.MODELS}
+
+
+@pytest.mark.parametrize("name", tm.MODELS)
+def test_parameter_count(models, name):
+    assert tm.keras_param_count(models[name]) == PARAMS[name]
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_layer_output_shapes(models, name):
+    x, _ = tm.synthetic_batch(name, 1)
+    shapes = []
+    with torch.no_grad():
+        for layer in models[name]:
+            x = layer(x)
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.Flatten)):
+                shapes.append(tuple(x.shape[1:]))
+    assert shapes == SHAPES[name]
+
+
+def test_keras_initialisation(models):
+    conv = models["geron_cnn"][3]  # Conv2D 64 -> 128, 3x3: glorot bound sqrt(6 / (9*64 + 9*128))
+    bound = np.sqrt(6 / (9 * 64 + 9 * 128))
+    w = conv.weight.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound and not conv.bias.detach().any()
+    lstm = models["char_lstm"].lstm
+    h = tm.CHAR_HIDDEN
+    b = lstm.bias_ih_l0.detach().numpy()
+    assert (b[h:2 * h] == 1).all() and not b[:h].any() and not b[2 * h:].any() and not lstm.bias_hh_l0.detach().any()
+    rec = lstm.weight_hh_l0.detach().numpy()  # (4h, h), orthonormal columns
+    np.testing.assert_allclose(rec.T @ rec, np.eye(h), atol=1e-4)
+
+
+@pytest.mark.parametrize("name, channels_last", [("mlp", False), ("lenet5", True), ("char_lstm", False)])
+def test_train_step_lowers_the_loss_on_its_batch(name, channels_last):
+    step = tm.torch_train_step(name, batch=16, channels_last=channels_last)
+    first = float(step().detach())
+    for _ in range(15):
+        last = float(step().detach())
+    assert last < first
+
+
+def test_inference_returns_probabilities():
+    p = tm.torch_inference("keras_mnist_cnn", batch=3, channels_last=True)()
+    assert p.shape == (3, 10)
+    np.testing.assert_allclose(p.sum(1).numpy(), 1, rtol=1e-5)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="channels_last applies to image models"):
+        tm.torch_train_step("mlp", channels_last=True)
+    with pytest.raises(ValueError, match="unknown model 'vgg'"):
+        tm.torch_inference("vgg")
+
+
+def test_fashion_split_follows_the_recipe():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (100, 28, 28), dtype=np.uint8)
+    y = np.arange(100, dtype=np.uint8) % 10
+    data = ((x, y), (x[:10], y[:10]))
+    (xa, ya), (xv, yv), (xt, _) = tm.fashion_arrays("keras_mnist_cnn", data)  # validation_split=0.1: the last 10
+    assert xa.shape == (90, 1, 28, 28) and xa.dtype == np.float32 and xa.max() <= 1.0
+    np.testing.assert_array_equal(yv, y[90:])
+    (xa, ya), (xv, yv), _ = tm.fashion_arrays("mlp", data)  # validation_data: the first 5000 (here all 100)
+    assert len(xv) == 100 and len(xa) == 0
+
+
+def test_char_windows_and_entropy():
+    vocab, windows = tm.char_windows("abcab" * 50, seq=10)
+    assert vocab == ["a", "b", "c"] and windows.shape == (24, 11)
+    assert "".join(vocab[i] for i in windows[1]) == ("abcab" * 50)[10:21]
+    p = np.array([0.4, 0.4, 0.2])
+    assert tm.unigram_entropy("abcab") == pytest.approx(float(-(p * np.log(p)).sum()))
