@@ -10,6 +10,8 @@ from .core import Activation, Dense, Dropout, Flatten, Reshape
 from .normalization import BatchNormalization
 from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
                       GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+from .embedding import Embedding, Masking
+from .recurrent import GRU, LSTM, SimpleRNN
 
 
 __all__ = [
@@ -17,4 +19,5 @@ __all__ = [
     "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D",
     "Input", "InputLayer", "Layer", "MaxPool2D", "MaxPooling2D", "Reshape", "Weight", "ZeroPadding2D",
     "deserialize", "serialize",
+    "Embedding", "Masking", "SimpleRNN", "LSTM", "GRU",
 ]

@@ -1,0 +1,129 @@
+"""Embedding and Masking: the layers that start a sequence model and make its (N, T) mask."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import initializers, ops, regularizers
+from .base import Layer
+from .core import _no_constraint
+
+
+class Embedding(Layer):
+    """Keras's Embedding: integer ids (N, ...) -> rows of ``embeddings`` (input_dim, output_dim).
+
+    The ids arrive as float32 (models convert every input once; integers up to 2**24 are
+    exact) and are truncated to int32, as Keras casts them. ``mask_zero=True`` makes id 0
+    padding: the next layers receive the mask ``ids != 0`` (so the vocabulary holds
+    ``input_dim - 1`` real ids). There is no gradient with respect to the ids, so no
+    trainable layer can sit below an Embedding.
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 activity_regularizer=None, embeddings_constraint=None, mask_zero=False, input_length=None,
+                 **kwargs):
+        if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+            kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise self.error(f"{arg} must be a positive integer, got {value!r}")
+        _no_constraint(self.name, activity_regularizer=activity_regularizer,
+                       embeddings_constraint=embeddings_constraint)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = None if input_length is None else int(input_length)
+        self.supports_masking = self.mask_zero
+
+    def build(self, input_shape):
+        if len(input_shape) < 1:
+            raise self.error(f"expects integer ids of shape (batch, ...), got inputs of shape {(None, *input_shape)}")
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer, self.embeddings_regularizer)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.output_dim)
+
+    def _ids(self, x):
+        """x as int32 ids in a buffer reused per batch shape (Keras casts the same way)."""
+        key = ("ids", tuple(x.shape))
+        ids = self._buffers.get(key)
+        if ids is None:
+            ids = self._buffers[key] = self.device.empty(tuple(x.shape), np.int32)
+        self.device.xp.copyto(ids, x, casting="unsafe")
+        return ids
+
+    def forward(self, x, training=False, mask=None):
+        self._ids_now = ids = self._ids(x)
+        try:
+            return ops.embedding(ids, self.embeddings.value,
+                                 out=self.buffer("y", (*ids.shape, self.output_dim)))
+        except IndexError as e:
+            raise IndexError(f"Embedding layer {self.name!r} (input_dim={self.input_dim}): the ids must lie in "
+                             f"[0, {self.input_dim}); {e}") from None
+
+    def backward(self, dy, need_dx=True):
+        if self.trainable:
+            ops.embedding_backward(self._ids_now, self.device.xp.ascontiguousarray(dy), self.input_dim,
+                                   out=self.embeddings.grad)
+            if self.embeddings_regularizer is not None:
+                self.add_regularizer_gradients()
+        if need_dx:
+            raise self.error("has no gradient with respect to its integer inputs, so the layers below it cannot "
+                             "be trained; put the Embedding first (or freeze the layers below it)")
+        return None
+
+    def compute_mask(self, x, mask):
+        if not self.mask_zero:
+            return None
+        return x != 0
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "mask_zero": self.mask_zero, "input_length": self.input_length}
+
+
+class Masking(Layer):
+    """Keras's Masking: steps whose features all equal ``mask_value`` are masked for the next layers.
+
+    Output ``x * keep`` with ``keep = any(x != mask_value, axis=-1)`` (the identity for the
+    default mask_value 0: masked steps are zeros already); the backward passes dy with the
+    masked steps zeroed, as Keras's gradient of that product.
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.integer, np.floating)):
+            raise self.error(f"mask_value must be a number, got {mask_value!r}")
+        self.mask_value = float(mask_value)
+        self._keep = None
+
+    def build(self, input_shape):
+        if len(input_shape) < 1:
+            raise self.error(f"expects inputs of shape (batch, time, ...), got {(None, *input_shape)}")
+
+    def _keep_mask(self, x):
+        return self.device.xp.any(x != np.float32(self.mask_value), axis=-1)
+
+    def forward(self, x, training=False, mask=None):
+        self._keep = keep = self._keep_mask(x)
+        if self.mask_value == 0.0:
+            return x
+        return self.device.xp.multiply(x, keep[..., None], out=self.buffer("y", tuple(x.shape)))
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        return self.device.xp.multiply(dy, self._keep[..., None], out=self.buffer("dx", tuple(dy.shape)))
+
+    def compute_mask(self, x, mask):
+        return self._keep_mask(x)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
