@@ -311,3 +311,21 @@ def test_cuda_sim_trains_a_recurrent_model_like_the_cpu(rng):
     np.testing.assert_allclose(loss_sim, loss_cpu, rtol=1e-4)
     for a, b in zip(w_sim, w_cpu):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_predict_uses_the_mask_like_evaluate():
+    # Embedding(mask_zero) -> LSTM: predict on a padded row equals predict on the unpadded row.
+    import sinapse
+    from sinapse import layers
+
+    sinapse.utils.set_random_seed(3)
+    model = sinapse.Sequential([layers.Embedding(10, 4, mask_zero=True), layers.LSTM(5), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    short = np.array([[3, 4, 5]], np.int32)
+    padded = np.array([[3, 4, 5, 0, 0]], np.int32)
+    padded_proba = model.predict(padded, verbose=0)
+    twin = sinapse.Sequential([layers.Embedding(10, 4, mask_zero=True), layers.LSTM(5), layers.Dense(2)])
+    twin.build((None, 3))  # the same model for length 3, same weights
+    twin.set_weights(model.get_weights())
+    np.testing.assert_allclose(padded_proba, twin.predict(short, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model(padded), twin.predict_on_batch(short), rtol=1e-5, atol=1e-6)

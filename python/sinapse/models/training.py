@@ -65,13 +65,16 @@ class TrainingMixin:
     # ------------------------------------------------------------------ one step
     def _forward(self, x, training, plan=None):
         mask = None
-        if plan is not None and plan.masking:
-            for layer in plan.layers:
+        layers = plan.layers if plan is not None else self._layers
+        masking = plan.masking if plan is not None else any(
+            type(layer).compute_mask is not Layer.compute_mask for layer in layers)
+        if masking:  # predict and model(x) too: a padded sequence must predict as in fit/evaluate
+            for layer in layers:
                 y = layer.forward(x, training, mask)
                 mask = layer.compute_mask(x, mask)
                 x = y
             return x
-        for layer in self._layers:
+        for layer in layers:
             x = layer.forward(x, training, mask)
         return x
 
