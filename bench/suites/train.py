@@ -54,8 +54,8 @@ def sinapse_call(name: str, kind: str, batch: int):
         return None
     rng = np.random.default_rng(0)
     classes = tm.NUM_CLASSES.get(name, 10)
-    if name == "char_lstm":
-        x = rng.integers(0, classes, (batch, tm.CHAR_SEQ)).astype(np.int32)
+    if name == "char_lstm":  # one-hot characters in, the next character's id at every step out
+        x = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, (batch, tm.CHAR_SEQ))]
         y = rng.integers(0, classes, (batch, tm.CHAR_SEQ)).astype(np.int32)
     else:
         x = rng.standard_normal((batch, *tm.INPUT_SHAPES[name]), dtype=np.float32)
