@@ -99,8 +99,8 @@ def test_fashion_split_follows_the_recipe():
 
 
 def test_char_windows_and_entropy():
-    vocab, windows = tm.char_windows("abcab" * 50, seq=10)
-    assert vocab == ["a", "b", "c"] and windows.shape == (24, 11)
-    assert "".join(vocab[i] for i in windows[1]) == ("abcab" * 50)[10:21]
+    vocab, windows = tm.char_windows("abcab" * 50, seq=10, stride=7)
+    assert vocab == ["a", "b", "c"] and windows.shape == (35, 11)  # starts 0, 7, ..., 238 (< 250 - 10)
+    assert "".join(vocab[i] for i in windows[2]) == ("abcab" * 50)[14:25]
     p = np.array([0.4, 0.4, 0.2])
     assert tm.unigram_entropy("abcab") == pytest.approx(float(-(p * np.log(p)).sum()))
