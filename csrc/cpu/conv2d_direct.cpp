@@ -18,11 +18,16 @@ namespace sinapse::cpu {
 
 namespace {
 
-constexpr int kP = 8;    // output pixels per register tile
-constexpr int kKB = 16;  // output channels per register tile
+constexpr int kP = 8;  // output pixels per register tile
+// Output channels per register tile, KB: 16, or 32 on AVX-512 when K >= 32. Each tap loads
+// KB/16 weight vectors and kP input broadcasts for kP*KB/16 FMAs: 9 loads per 8 FMAs at
+// KB = 16 leave the kernel load-bound near 45% of the FMA peak; 10 per 16 at KB = 32 (16 of
+// the 32 zmm registers hold the tile) approach the FMA limit. AVX2's 16 registers fit only
+// the 16-wide tile.
 
 // One output row (n, oh): y[n, oh, :, :] from x, the K-padded weights wp (rows of kp) and
 // the K-padded bias bp (zeros when the layer has none).
+template <int kKB>
 [[gnu::always_inline]] inline void direct_row(const ConvArgs& a, const float* __restrict x, const float* __restrict wp,
                                               int64_t kp, const float* __restrict bp, Activation act,
                                               float* __restrict y, int64_t n, int64_t oh, float* __restrict rows,
@@ -34,21 +39,23 @@ constexpr int kKB = 16;  // output channels per register tile
       float acc[kP][kKB];
       for (int p = 0; p < kP; ++p)
         for (int t = 0; t < kKB; ++t) acc[p][t] = bp[k0 + t];  // the bias starts the sum
-      for (int64_t i = 0; i < a.KH; ++i) {
-        const float* r = rows + i * wpad * a.C;
-        for (int64_t j = 0; j < a.KW; ++j) {
-          for (int64_t c = 0; c < a.C; ++c) {
-            const float* wv = wp + ((i * a.KW + j) * a.C + c) * kp + k0;
-            const float* xs = r + (ow0 * a.SW + j * a.DW) * a.C + c;
+      const int64_t step = a.SW * a.C;  // next output pixel, same tap
+      // With no dilation along W, a kernel row's taps (j, c) are KW*C consecutive floats of the
+      // padded input row and consecutive rows of wp: one flat loop, one pointer each.
+      const int64_t run = a.DW == 1 ? a.KW * a.C : a.C, runs = a.DW == 1 ? 1 : a.KW;
+      for (int64_t i = 0; i < a.KH; ++i)
+        for (int64_t j = 0; j < runs; ++j) {
+          const float* __restrict xs = rows + i * wpad * a.C + (ow0 * a.SW + j * a.DW) * a.C;
+          const float* __restrict wv = wp + ((i * a.KW + j) * a.C) * kp + k0;
+          for (int64_t e = 0; e < run; ++e, wv += kp) {
 #pragma GCC unroll 8
             for (int p = 0; p < kP; ++p) {
-              const float xv = xs[p * a.SW * a.C];
+              const float xv = xs[p * step + e];
 #pragma omp simd
               for (int t = 0; t < kKB; ++t) acc[p][t] += xv * wv[t];
             }
           }
         }
-      }
       // Store: plain (vectorised) loops for the common epilogues, the general one otherwise.
       const int nk = static_cast<int>(std::min<int64_t>(kKB, a.K - k0));
       for (int p = 0; p < np; ++p) {
@@ -70,16 +77,21 @@ using RowFn = void (*)(const ConvArgs&, const float*, const float*, int64_t, con
 
 void row_generic(const ConvArgs& a, const float* x, const float* wp, int64_t kp, const float* b, Activation act,
                  float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
-  direct_row(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
+  direct_row<16>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
 }
 #if SINAPSE_X86
 SINAPSE_TARGET_AVX2 void row_avx2(const ConvArgs& a, const float* x, const float* wp, int64_t kp, const float* b,
                                   Activation act, float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
-  direct_row(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
+  direct_row<16>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
 }
 SINAPSE_TARGET_AVX512 void row_avx512(const ConvArgs& a, const float* x, const float* wp, int64_t kp, const float* b,
                                       Activation act, float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
-  direct_row(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
+  direct_row<16>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
+}
+SINAPSE_TARGET_AVX512 void row_avx512_wide(const ConvArgs& a, const float* x, const float* wp, int64_t kp,
+                                           const float* b, Activation act, float* y, int64_t n, int64_t oh,
+                                           float* rows, int64_t wpad) {
+  direct_row<32>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
 }
 #endif
 
@@ -89,7 +101,18 @@ void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, co
                            float* y, SimdPath path, int max_threads) {
   // Weights and bias with K padded to a multiple of 16 (zeros), so every register tile
   // reads whole rows.
-  const int64_t kp = (a.K + kKB - 1) / kKB * kKB, taps = a.KH * a.KW * a.C;
+  int kb = 16;
+  RowFn row = row_generic;
+#if SINAPSE_X86
+  if (path == SimdPath::avx2) row = row_avx2;
+  if (path == SimdPath::avx512) {
+    row = a.K >= 32 ? row_avx512_wide : row_avx512;
+    kb = a.K >= 32 ? 32 : 16;
+  }
+#else
+  (void)path;
+#endif
+  const int64_t kp = (a.K + kb - 1) / kb * kb, taps = a.KH * a.KW * a.C;
   thread_local AlignedBuffer wbuf;
   float* wp = wbuf.floats(static_cast<size_t>((taps + 1) * kp));
   for (int64_t r = 0; r < taps; ++r) {
@@ -98,13 +121,6 @@ void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, co
   }
   float* bp = wp + taps * kp;
   for (int64_t k = 0; k < kp; ++k) bp[k] = bias && k < a.K ? bias[k] : 0.0f;
-  RowFn row = row_generic;
-#if SINAPSE_X86
-  if (path == SimdPath::avx512) row = row_avx512;
-  if (path == SimdPath::avx2) row = row_avx2;
-#else
-  (void)path;
-#endif
   const int nthreads = std::min(max_threads, threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, 3.0e6));
   const int64_t wpad = padded_row_width(a, kP);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)

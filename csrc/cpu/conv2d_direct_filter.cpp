@@ -55,13 +55,17 @@ constexpr int kLanes = 16;
       d2 = dyb + 2 * kp;
       d3 = dyb + 3 * kp;
     }
+    const int64_t step = a.SW * a.C;  // next output pixel, same tap
+    // With no dilation along W, a kernel row's taps (j, c) are KW*C consecutive floats of the
+    // padded row and consecutive accumulator rows: one flat loop.
+    const int64_t run = a.DW == 1 ? a.KW * a.C : a.C, runs = a.DW == 1 ? 1 : a.KW;
     for (int64_t i = 0; i < a.KH; ++i)
-      for (int64_t j = 0; j < a.KW; ++j) {
-        const float* xs = rows + (i * wpad + ow0 * a.SW + j * a.DW) * a.C;
-        const int64_t step = a.SW * a.C;  // next output pixel, same tap
-        for (int64_t c = 0; c < a.C; ++c) {
-          const float x0 = xs[c], x1 = xs[step + c], x2 = xs[2 * step + c], x3 = xs[3 * step + c];
-          float* __restrict out = acc + ((i * a.KW + j) * a.C + c) * kp;
+      for (int64_t j = 0; j < runs; ++j) {
+        const float* __restrict xs = rows + (i * wpad + ow0 * a.SW + j * a.DW) * a.C;
+        float* __restrict out = acc + ((i * a.KW + j) * a.C) * kp;
+        for (int64_t e = 0; e < run; ++e, out += kp) {
+          const float x0 = xs[e], x1 = xs[step + e], x2 = xs[2 * step + e], x3 = xs[3 * step + e];
+#pragma omp simd
           for (int64_t k = 0; k < kp; ++k) out[k] += x0 * d0[k] + x1 * d1[k] + x2 * d2[k] + x3 * d3[k];
         }
       }
