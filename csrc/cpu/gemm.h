@@ -26,6 +26,10 @@ void gemm_tuned(const GemmArgs& args, SimdPath path, int max_threads);
 // The tuned variant's path for M <= kSmallM rows (gemm_small_m.cpp): B streamed once, no packing.
 void gemm_small_m(const GemmArgs& args, SimdPath path, int max_threads);
 constexpr int64_t kSmallM = 4;
+// The same on the calling thread only, with no OpenMP region: for callers that are already
+// inside one (the RNN's small-batch time loop, where each thread multiplies its own columns).
+// Needs M <= kSmallM.
+void gemm_small_m_serial(const GemmArgs& args, SimdPath path);
 
 // B packed once for many GEMMs that share it — an RNN's recurrent kernel, multiplied at every
 // time step: gemm_tuned would otherwise repack all of B (1 MiB for an LSTM of 256 units) per

@@ -79,16 +79,28 @@ SINAPSE_TARGET_AVX2 void chunk_avx2(const GemmArgs& g, int64_t j0, int64_t j1) {
 SINAPSE_TARGET_AVX512 void chunk_avx512(const GemmArgs& g, int64_t j0, int64_t j1) { small_m_chunk(g, j0, j1); }
 #endif
 
-}  // namespace
+using ChunkFn = void (*)(const GemmArgs&, int64_t, int64_t);
 
-void gemm_small_m(const GemmArgs& g, SimdPath path, int max_threads) {
-  auto chunk = chunk_generic;
+ChunkFn chunk_for(SimdPath path) {
 #if SINAPSE_X86
-  if (path == SimdPath::avx512) chunk = chunk_avx512;
-  if (path == SimdPath::avx2) chunk = chunk_avx2;
+  if (path == SimdPath::avx512) return chunk_avx512;
+  if (path == SimdPath::avx2) return chunk_avx2;
 #else
   (void)path;
 #endif
+  return chunk_generic;
+}
+
+}  // namespace
+
+void gemm_small_m_serial(const GemmArgs& g, SimdPath path) {
+  const ChunkFn chunk = chunk_for(path);
+  const int64_t width = std::max<int64_t>(64, kChunkFloats / std::max<int64_t>(g.M, 1));
+  for (int64_t j = 0; j < g.N; j += width) chunk(g, j, std::min(g.N, j + width));
+}
+
+void gemm_small_m(const GemmArgs& g, SimdPath path, int max_threads) {
+  const ChunkFn chunk = chunk_for(path);
   const int nthreads = std::min(max_threads, threads_for(g.flops(), kGemmMinFlopsPerThread));
   const int64_t per_thread = ((g.N + nthreads - 1) / nthreads + 63) / 64 * 64;  // whole cache lines
   const int64_t width = std::max<int64_t>(64, std::min(per_thread, kChunkFloats / g.M));

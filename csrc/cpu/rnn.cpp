@@ -96,9 +96,10 @@ void forward_small_batch(const CpuBackend& be, const RnnArgs& a, const float* x,
       for (int64_t q = 0; q < G && j1 > j0; ++q) {
         const int64_t col = q * H + j0;
         float* dst = gru ? ws + L.rec + col : st.g + col;
-        cpu::gemm(rnn_detail::mm(a.N, j1 - j0, H, st.h_prev, st.h_prev_ld, false, rkernel + col, GH, false, dst,
-                                 gru ? GH : st.g_ld, gru ? 0.0f : 1.0f, rec_bias ? rec_bias + col : nullptr),
-                  GemmVariant::tuned, be.path, 1);
+        gemm_small_m_serial(rnn_detail::mm(a.N, j1 - j0, H, st.h_prev, st.h_prev_ld, false, rkernel + col, GH, false,
+                                           dst, gru ? GH : st.g_ld, gru ? 0.0f : 1.0f,
+                                           rec_bias ? rec_bias + col : nullptr),
+                            be.path);
       }
       if (j1 > j0) rnn_step_forward_units(a.cell, st, j0, j1, be.path);
 #pragma omp barrier
