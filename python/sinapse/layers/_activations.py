@@ -10,8 +10,9 @@ Three cases, chosen once per layer:
 
 from __future__ import annotations
 
-from .. import ops
-from ..ops.activation import KINDS
+from .. import _cpu, ops
+from ..ops.activation import KINDS, _kind_and_alpha
+from ._direct import plain_cpu
 
 # Keras names -> kernel names; "gelu" is Keras's default (approximate=False).
 _ALIASES = {None: "linear", "linear": "linear", "softmax": "softmax", "log_softmax": "log_softmax",
@@ -37,6 +38,13 @@ class Act:
 
     def forward(self, z, out):
         """y = f(z) into ``out`` (only for non-fused activations)."""
+        if z.shape == out.shape and z.ndim and plain_cpu(z, out):  # the kernel directly (layers/_direct.py)
+            if self.name in ("softmax", "log_softmax"):
+                _cpu.softmax_forward(z, out, z.shape[-1], self.name == "log_softmax", 0)
+            else:
+                kind, alpha = _kind_and_alpha("activation", self.name, None)
+                _cpu.activation_forward(z, out, kind, alpha, 0)
+            return out
         if self.name == "softmax":
             return ops.softmax(z, out=out)
         if self.name == "log_softmax":

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, ops, regularizers
+from .. import _cpu, initializers, ops, regularizers
+from .. import cpu as _cpu_backend
 from ..ops.conv2d import geometry
+from ..ops.gemm import ACTIVATIONS
+from ._direct import checked_shapes, plain_cpu
 from ._activations import Act
 from .base import Layer, keras1_arguments
 from .core import _no_constraint
@@ -83,13 +86,29 @@ class Conv2D(Layer):
         out_shape = (x.shape[0], *self.output_shape)
         kw = dict(strides=self.strides, padding=self.padding, dilation=self.dilation_rate)
         if act.fused is not None:
-            y = ops.conv2d(x, self.kernel.value, b, activation=act.fused, out=self.buffer("y", out_shape), **kw)
+            y = self._conv(x, b, act.fused, self.buffer("y", out_shape), kw)
             z = None
         else:
-            z = ops.conv2d(x, self.kernel.value, b, out=self.buffer("z", out_shape), **kw)
+            z = self._conv(x, b, None, self.buffer("z", out_shape), kw)
             y = act.forward(z, self.buffer("y", out_shape))
         self._x, self.logits, self._y = x, z, y
         return y
+
+    def _conv(self, x, b, activation, out, kw):
+        """ops.conv2d, or the kernel directly once ops.conv2d has validated this input shape
+        (layers/_direct.py: the batch-1 inference path)."""
+        w = self.kernel.value
+        g = checked_shapes(self).get(x.shape)
+        if g is not None and plain_cpu(x, w, b, out):
+            _cpu.conv2d_forward(g, x, w, b, ACTIVATIONS[activation], out, ops.conv2d_variant(),
+                                _cpu_backend.simd_path(None, "conv2d"), 0)
+            return out
+        out = ops.conv2d(x, w, b, activation=activation, out=out, **kw)
+        if plain_cpu(x, w, b, out):
+            checked_shapes(self)[x.shape] = geometry(self.name, x.shape, w.shape, kw["strides"], kw["padding"],
+                                              kw["dilation"])
+        return out
+
 
     def backward(self, dy, need_dx=True):
         return self.backward_logits(self.act.backward(dy, self.logits, self._y, self.buffer("dz", dy.shape)), need_dx)

@@ -8,7 +8,7 @@ float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how
 
 from .activation import activation, activation_backward
 from .axpy import axpy
-from .conv2d import conv2d, conv2d_backward
+from .conv2d import conv2d, conv2d_backward, conv2d_variant
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_backward
@@ -35,6 +35,7 @@ __all__ = [
     "bias_grad",
     "conv2d",
     "conv2d_backward",
+    "conv2d_variant",
     "dropout",
     "dropout_backward",
     "gemm",

@@ -56,6 +56,11 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
     return (n, h, w, c, kh, kw, k, sh, sw, dh, dw, top, left, oh, ow)
 
 
+def conv2d_variant() -> str:
+    """The variant conv2d runs now (variant= not given): $SINAPSE_CONV2D or the default."""
+    return resolve_variant("conv2d", None)
+
+
 def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None,
            simd=None):
     """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
