@@ -81,6 +81,13 @@ def test_missing_dataset_is_one_clear_message(tmp_path, monkeypatch, capsys):
     assert "data_batch_1.bin" in err
 
 
+@pytest.mark.skipif(sinapse.cuda.is_available(), reason="CUDA is usable here")
+def test_cuda_device_without_cuda_is_one_line(tiny_fashion, capsys):
+    code = cli.main(["train", "--model", "mlp", "--device", "cuda", "--epochs", "1", "--verbose", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "device 'cuda' is not usable here" in err[0]
+
+
 @pytest.mark.parametrize("name,params", [("mlp", 266_610), ("keras_mnist_cnn", 34_826), ("lenet5", 61_706),
                                          ("geron_cnn", 1_413_834)])
 def test_seed_models_have_the_published_parameter_counts(name, params):

@@ -148,6 +148,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("sinapse: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, TypeError, CliError) as exc:  # missing data, bad files, bad shapes: one line
+    except (OSError, ValueError, TypeError, RuntimeError, CliError) as exc:  # missing data, no CUDA, bad files
         print(f"sinapse: error: {exc}", file=sys.stderr)
         return 1
