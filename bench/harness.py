@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import platform
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -131,6 +132,17 @@ def write_results(suite: str, env: dict, rows: list[Row], markdown: str, out_dir
             chart(png)
             written.append(png)
     return written
+
+
+def publish(suite: str, args, env: dict, rows: list[Row], markdown: str,
+            chart: Callable[[Path], None] | None = None) -> int:
+    """The end of every suite: print the table, write the results to ``--out`` (default
+    bench/results/), name the files on stderr; returns the exit code 0."""
+    print(markdown)
+    out_dir = Path(args.out) if args.out else RESULTS_DIR
+    for path in write_results(suite, env, rows, markdown, out_dir, chart=chart):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def _atomic_write(path: Path, text: str) -> None:

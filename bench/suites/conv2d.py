@@ -8,7 +8,6 @@ PyTorch runs each op in NCHW and in channels_last; the faster of the two is the 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -194,8 +193,4 @@ def run(args) -> int:
           "Medians in ms; ratio = sinapse time / the faster PyTorch layout (< 1: sinapse is faster).\n\n"
           + harness.markdown_table(["layer", "pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms",
                                     "sinapse / torch best"], table))
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("conv2d", env, rows, md, out_dir):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("conv2d", args, env, rows, md)

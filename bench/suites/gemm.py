@@ -119,11 +119,7 @@ def run(args) -> int:
     env["fma_peak_gflops"] = peaks
     env["fma_peak_method"] = peak.describe(runs=peak_runs)
     md = _markdown(rows, env, peaks, simd)
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("gemm", env, rows, md, out_dir, chart=lambda p: _chart(rows, peaks, simd, p)):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("gemm", args, env, rows, md, chart=lambda p: _chart(rows, peaks, simd, p))
 
 
 def _gflops(row, peer):

@@ -8,7 +8,6 @@ sinapse.cpu.set_gemm_blocking. The built-in table row is marked with *.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -61,8 +60,4 @@ def run(args) -> int:
           f"{env['fma_peak_method']}: {peaks[simd]:.0f} GFLOP/s on {simd}. NC = {builtin['NC']}. "
           f"* = the built-in table row. {env['date']}.\n\n"
           + harness.markdown_table(["M x K x N", "KC", "MC", "median ms", "GFLOP/s", "% peak"], table))
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("gemm_blocking", env, rows, md, out_dir):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("gemm_blocking", args, env, rows, md)

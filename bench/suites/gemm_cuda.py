@@ -10,7 +10,6 @@ GFLOP/s and % of cuBLAS. Needs a GPU with CuPy; without one it says why and exit
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -82,8 +81,4 @@ def run(args) -> int:
     md = (f"# CUDA GEMM — {device}\n\nCUDA-event medians of {repeats} calls after 3 warm-ups; every variant "
           f"checked against cuBLAS first. {env['date']}.\n\n"
           + harness.markdown_table(["M x K x N", "variant", "ms", "GFLOP/s", "% of cuBLAS"], table))
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("gemm_cuda", env, rows, md, out_dir):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("gemm_cuda", args, env, rows, md)

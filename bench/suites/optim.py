@@ -10,7 +10,6 @@ sinapse's axpy (the library's threads, 12 bytes/element).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -135,8 +134,4 @@ def run(args) -> int:
                                     "torch fused ms", "sinapse / torch best"], table)
           + "\n\nBandwidth references (same run):\n\n"
           + harness.markdown_table(["kernel", "ms", "GB/s"], ref_table))
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("optim", env, rows + refs, md, out_dir):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("optim", args, env, rows + refs, md)

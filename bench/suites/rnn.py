@@ -9,7 +9,6 @@ torch.no_grad() (inference), its forward+backward as a training step's autograd 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -118,8 +117,4 @@ def run(args) -> int:
           "the forward and BPTT for a gradient of every output.\n\n"
           + harness.markdown_table(["layer", "pass", "sinapse ms", "sinapse GFLOP/s", "torch ms", "sinapse / torch"],
                                    table))
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("rnn", env, rows, md, out_dir):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("rnn", args, env, rows, md)

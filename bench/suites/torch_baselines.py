@@ -9,7 +9,6 @@ Models and recipes: bench/suites/torch_models.py.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .. import harness
 from . import torch_models as tm
@@ -36,6 +35,23 @@ def torch_peers(name: str, kind: str, batch: int) -> dict:
     return peers
 
 
+def time_model_rows(args, peers, slow=("alexnet", "geron_cnn")) -> list:
+    """Times every ROWS entry side by side, ``peers(name, kind, batch)`` giving the callables
+    by name; the slow models are skipped by --quick and timed with fewer repeats."""
+    rows = []
+    for name, kind, batch in ROWS:
+        if args.quick and name in slow:
+            continue
+        print(f"  {name} {kind} batch {batch} ...", file=sys.stderr)
+        opts = dict(min_repeats=3, min_seconds=0.1, warmup=1) if args.quick else \
+            dict(min_repeats=5 if name in slow else 9, min_seconds=1.0 if name in slow else 0.5, warmup=2)
+        row = harness.Row(f"{name} {kind} batch {batch}", float(batch),
+                          extra={"model": name, "pass": kind, "batch": batch})
+        row.timings = harness.time_side_by_side(peers(name, kind, batch), **opts)
+        rows.append(row)
+    return rows
+
+
 def run(args) -> int:
     try:
         import torch
@@ -43,18 +59,7 @@ def run(args) -> int:
         print("torch_baselines: PyTorch is not installed", file=sys.stderr)
         return 1
     torch.set_num_threads(args.threads)
-    rows = []
-    for name, kind, batch in ROWS:
-        if args.quick and name in ("alexnet", "geron_cnn"):
-            continue
-        print(f"  {name} {kind} batch {batch} ...", file=sys.stderr)
-        slow = name in ("alexnet", "geron_cnn")
-        opts = dict(min_repeats=3, min_seconds=0.1, warmup=1) if args.quick else \
-            dict(min_repeats=5 if slow else 9, min_seconds=1.0 if slow else 0.5, warmup=2)
-        row = harness.Row(f"{name} {kind} batch {batch}", float(batch),
-                          extra={"model": name, "pass": kind, "batch": batch})
-        row.timings = harness.time_side_by_side(torch_peers(name, kind, batch), **opts)
-        rows.append(row)
+    rows = time_model_rows(args, torch_peers)
     env = harness.environment(args.threads)
     table = []
     for r in rows:
@@ -72,8 +77,4 @@ def run(args) -> int:
           "the faster layout. Models and recipes: docs/seed_models.md.\n\n"
           + harness.markdown_table(["model / pass", "NCHW ms", "channels_last ms", "best", "min / max ms",
                                     "repeats", "samples/s"], table))
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("torch_baselines", env, rows, md, out_dir):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("torch_baselines", args, env, rows, md)

@@ -10,8 +10,6 @@ LeNet-5 steps, <= 1.0x for the rest, <= 0.5x for batch-1 inference.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +17,7 @@ import sinapse
 
 from .. import harness
 from . import torch_models as tm
-from .torch_baselines import ROWS, torch_peers
+from .torch_baselines import time_model_rows, torch_peers
 
 TARGETS = {("mlp", "train step"): 0.8, ("keras_mnist_cnn", "train step"): 0.8, ("lenet5", "train step"): 0.8,
            ("keras_mnist_cnn", "predict", 1): 0.5}
@@ -75,23 +73,17 @@ def run(args) -> int:
     sinapse.set_num_threads(args.threads)
     if torch is not None:
         torch.set_num_threads(args.threads)
-    rows = []
-    for name, kind, batch in ROWS:
-        if args.quick and name in ("alexnet", "geron_cnn", "char_lstm"):
-            continue
-        print(f"  {name} {kind} batch {batch} ...", file=sys.stderr)
-        slow = name in ("alexnet", "geron_cnn", "char_lstm")
-        opts = dict(min_repeats=3, min_seconds=0.1, warmup=1) if args.quick else \
-            dict(min_repeats=5 if slow else 9, min_seconds=1.0 if slow else 0.5, warmup=2)
+
+    def peers(name, kind, batch):
         fns = {}
         ours = sinapse_call(name, kind, batch)
         if ours is not None:
             fns["sinapse"] = ours
         if torch is not None:
             fns.update(torch_peers(name, kind, batch))
-        row = harness.Row(f"{name} {kind} batch {batch}", float(batch), extra={"model": name, "pass": kind})
-        row.timings = harness.time_side_by_side(fns, **opts)
-        rows.append(row)
+        return fns
+
+    rows = time_model_rows(args, peers, slow=("alexnet", "geron_cnn", "char_lstm"))
     env = harness.environment(args.threads)
     table = []
     for r in rows:
@@ -112,8 +104,4 @@ def run(args) -> int:
           "(< 1: sinapse is faster). Models and recipes: docs/seed_models.md.\n\n"
           + harness.markdown_table(["model / pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms", "ratio",
                                     "target", ""], table))
-    print(md)
-    out_dir = Path(args.out) if args.out else harness.RESULTS_DIR
-    for path in harness.write_results("train", env, rows, md, out_dir):
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
+    return harness.publish("train", args, env, rows, md)
