@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 
-from .. import _cpu, cuda, initializers, ops, regularizers, utils
+from .. import _cpu, initializers, ops, regularizers, utils
 from .. import cpu as _cpu_backend
 from ..ops.gemm import ACTIVATIONS
 from ..registry import resolve_variant
 from ._activations import Act
+from ._direct import plain_cpu
 from .base import Layer, keras1_arguments
 
 
@@ -81,8 +82,7 @@ class Dense(Layer):
         weights and buffers — the kernel directly: at batch 1 the validation costs more than
         the product. The binding still checks the memory contract, so a bad call cannot overrun."""
         w = self.kernel.value
-        if (self._validated and type(x2) is np.ndarray and type(w) is np.ndarray and x2.dtype == np.float32
-                and x2.flags.c_contiguous and not cuda.simulating()):
+        if self._validated and plain_cpu(x2, w, b, out):
             _cpu.gemm(x2, w, out, b, False, False, 1.0, 0.0, ACTIVATIONS[activation], resolve_variant("gemm", None),
                       _cpu_backend.simd_path(None, "gemm"), 0)
             return out
