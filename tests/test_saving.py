@@ -72,7 +72,7 @@ def test_the_file_is_safetensors_with_versioned_metadata(rng, tmp_path):
     with safe_open(str(tmp_path / "m"), framework="np") as f:
         meta = f.metadata()
         keys = set(f.keys())
-    assert meta["format"] == "sinapse.model" and meta["format_version"] == "1"
+    assert meta["format"] == "sinapse.model" and meta["format_version"] == "2"
     assert meta["checksum"].startswith("sha256:")
     assert json.loads(meta["config"])["class_name"] == "Sequential"
     assert json.loads(meta["compile"])["optimizer"]["class_name"] == type(model.optimizer).__name__

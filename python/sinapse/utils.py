@@ -4,6 +4,10 @@
 initializer, every epoch's shuffle and every Dropout layer's Philox seed are drawn from,
 so a CPU training run repeats bit for bit with the same seed and thread count. Like
 Keras's, it also seeds Python's ``random`` and NumPy's legacy global generator.
+
+Each model shuffles its batches with its own generator (``training_rng``), seeded from the
+global one at its first shuffled ``fit``: a checkpoint (``model.save``) holds its state, and
+each Dropout layer's seed and offset, so a run resumed with ``load_model`` is bit-identical.
 """
 
 from __future__ import annotations
@@ -18,6 +22,15 @@ _rng = np.random.default_rng()
 def global_rng() -> np.random.Generator:
     """The generator initializers, shuffling and dropout seeds draw from."""
     return _rng
+
+
+def training_rng(model) -> np.random.Generator:
+    """The generator that shuffles ``model``'s batches in fit (created from ``global_rng()`` on
+    first use; saved and restored with the model's checkpoints)."""
+    rng = getattr(model, "_shuffle_rng", None)
+    if rng is None:
+        rng = model._shuffle_rng = np.random.Generator(np.random.PCG64(int(_rng.integers(0, 2**63))))
+    return rng
 
 
 def set_random_seed(seed: int) -> None:

@@ -157,7 +157,8 @@ class Dropout(Layer):
 
     The Philox key is ``seed`` when given, else drawn from ``sinapse.utils.global_rng()``
     when the layer is built; each training call advances the counter offset, so every step
-    draws a fresh mask and the backward recomputes the same one.
+    draws a fresh mask and the backward recomputes the same one. Both are the layer's random
+    state (``get_rng_state``), saved in checkpoints so a resumed run draws the same masks.
     """
 
     supports_masking = True
@@ -171,7 +172,9 @@ class Dropout(Layer):
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
             raise self.error(f"rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self.seed = seed
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise self.error(f"seed must be None or an integer, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
         self._philox_seed = None
         self._offset = 0
 
@@ -195,6 +198,22 @@ class Dropout(Layer):
             return dy
         return ops.dropout_backward(dy, self.rate, self._philox_seed, self._call_offset,
                                     out=self.buffer("dx", dy.shape))
+
+    def get_rng_state(self) -> dict:
+        """{"seed", "offset"}: the Philox key and the next counter offset, uint64 scalars."""
+        return {"seed": np.array(self._philox_seed, np.uint64), "offset": np.array(self._offset, np.uint64)}
+
+    def set_rng_state(self, state: dict) -> None:
+        """Restore ``get_rng_state()`` (after build); ValueError for other names, dtypes or shapes."""
+        if set(state) != {"seed", "offset"}:
+            raise self.error(f"set_rng_state needs exactly 'seed' and 'offset', got {sorted(state)}")
+        for key, value in state.items():
+            value = np.asarray(value)
+            if value.dtype != np.uint64 or value.shape != ():
+                raise self.error(f"set_rng_state: {key!r} must be a uint64 scalar, got {value.dtype} {value.shape}")
+        if int(state["seed"]) >= 2**63:
+            raise self.error(f"set_rng_state: seed must be < 2**63, got {int(state['seed'])}")
+        self._philox_seed, self._offset = int(state["seed"]), int(state["offset"])
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -50,8 +50,9 @@ def class_weights_for(y: np.ndarray, class_weight: dict, sparse: bool) -> np.nda
 class ArrayData:
     """Batches of in-memory arrays: x (float32), optional y (prepared) and per-sample weights."""
 
-    def __init__(self, x, y, weights, batch_size, shuffle, device):
+    def __init__(self, x, y, weights, batch_size, shuffle, device, rng=None):
         self.x, self.y, self.w = x, y, weights
+        self.rng = rng  # the shuffling generator (the model's: utils.training_rng); None: the global one
         self.n = len(x)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -79,8 +80,9 @@ class ArrayData:
         return dev
 
     def batches(self):
-        """Yields (x, y, w) device arrays (y, w may be None); shuffles with the global generator."""
-        order = utils.global_rng().permutation(self.n) if self.shuffle else None
+        """Yields (x, y, w) device arrays (y, w may be None); shuffles with ``rng``."""
+        rng = self.rng if self.rng is not None else utils.global_rng()
+        order = rng.permutation(self.n) if self.shuffle else None
         arrays = (("x", self.x), ("y", self.y), ("w", self.w))
         for start in range(0, self.n, self.batch_size):
             stop = min(start + self.batch_size, self.n)

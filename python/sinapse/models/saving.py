@@ -1,127 +1,36 @@
-"""Model files: architecture + weights + optimizer state in one safetensors file.
+"""model.save / load_model / save_weights / load_weights (the format: docs/model_format.md).
 
-Format ("sinapse.model", version 1). A safetensors file (a JSON header, then raw
-little-endian tensors; loading never executes code) whose header metadata holds:
+A model file is safetensors whose metadata holds ``format`` ("sinapse.model" or
+"sinapse.weights"), ``format_version`` ("2"), ``sinapse_version``, ``config`` (the
+architecture, JSON), ``compile`` (optimizer, loss, metrics, JSON; model files) and
+``checksum`` (SHA-256 over all metadata and all tensors). Tensors: ``weights/<layer>/<i>``,
+``optimizer/<key>`` and ``rng/...`` (models/_state.py). Writes are atomic
+(models/_file_format.py).
 
-- ``format``: "sinapse.model" (``model.save``) or "sinapse.weights" (``save_weights``)
-- ``format_version``: "1"; a file of a newer version is refused
-- ``sinapse_version``: the version that wrote it
-- ``config``: the model's architecture as JSON (``Sequential.get_config()``)
-- ``compile``: JSON of the optimizer (class and config), loss and metrics (model files)
-- ``checksum``: "sha256:<hex>" over every tensor's name, dtype, shape and bytes in name order
-
-Tensors: ``weights/<layer index>/<weight index>`` (float32), and ``optimizer/<key>`` for
-each entry of ``optimizer.get_state()``. Files are written atomically: a temporary file
-in the same directory, flushed and fsync'ed, then renamed over the target.
-Loading checks the header, the format and version, and the checksum, and raises
-``ModelFileError`` (a ValueError) naming the file and what is wrong.
+Loading is ordered so that a file can neither allocate more than its own size nor load as
+something other than what was saved: the file type and sizes are checked before reading,
+the checksum before parsing the config, every config field before a layer is built, and
+each weight's shape (from the config) against the file's tensor before it is allocated.
+Every failure is a ``ModelFileError`` (a ValueError) naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import struct
-import tempfile
 
-import numpy as np
+from ._file_format import (FORMAT_MODEL, FORMAT_VERSION, FORMAT_WEIGHTS, MAX_NDIM, ModelFileError, parse_json,
+                           read_file, write_file)
+from ._state import optimizer_tensors, restore_optimizer, restore_rng, rng_tensors, weights_from_file
 
-from .. import devices
-
-FORMAT_MODEL, FORMAT_WEIGHTS = "sinapse.model", "sinapse.weights"
-FORMAT_VERSION = 1
+__all__ = ["FORMAT_MODEL", "FORMAT_VERSION", "FORMAT_WEIGHTS", "ModelFileError", "load_model", "load_weights",
+           "save_model", "save_weights"]
 
 
-class ModelFileError(ValueError):
-    """A file that is not a (complete, intact, supported) sinapse model file."""
+# ---------------------------------------------------------------------------- saving
 
-
-def _checksum(tensors: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        a = np.require(tensors[name], requirements="C")  # (ascontiguousarray would make 0-d arrays 1-d)
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return "sha256:" + h.hexdigest()
-
-
-def _weights_tensors(model) -> dict[str, np.ndarray]:
+def _weights_tensors(model) -> dict:
     return {f"weights/{i}/{j}": w.numpy() for i, layer in enumerate(model.layers) for j, w in enumerate(layer.weights)}
-
-
-def _write(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
-    from safetensors.numpy import save
-
-    path = os.fspath(path)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} exists and overwrite=False")
-    metadata = {**metadata, "checksum": _checksum(tensors)}
-    data = save({k: np.require(v, requirements="C") for k, v in tensors.items()}, metadata=metadata)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
-def _read(path, expected_formats) -> tuple[dict, dict]:
-    from safetensors.numpy import load
-
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ModelFileError(f"{path} is a directory (a Keras SavedModel?), not a sinapse model file")
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 8:
-        raise ModelFileError(f"{path}: not a sinapse model file (only {len(data)} bytes; truncated?)")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > len(data) - 8:
-        raise ModelFileError(f"{path}: not a sinapse model file, or truncated (its header claims {header_len} bytes, "
-                             f"the file has {len(data) - 8} after the length)")
-    try:
-        header = json.loads(data[8:8 + header_len].decode("utf-8"))
-        metadata = header.get("__metadata__") or {}
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        raise ModelFileError(f"{path}: not a sinapse model file (its header is not safetensors JSON)") from None
-    fmt = metadata.get("format")
-    if fmt not in (FORMAT_MODEL, FORMAT_WEIGHTS):
-        raise ModelFileError(f"{path}: not a sinapse model file (format {fmt!r}; expected {FORMAT_MODEL!r})")
-    if fmt not in expected_formats:
-        raise ModelFileError(f"{path}: holds {fmt!r}, expected {' or '.join(map(repr, expected_formats))} "
-                             f"(weights-only files load with model.load_weights)")
-    try:
-        version = int(metadata.get("format_version", ""))
-    except ValueError:
-        raise ModelFileError(f"{path}: bad format_version {metadata.get('format_version')!r}") from None
-    if version > FORMAT_VERSION or version < 1:
-        raise ModelFileError(f"{path}: format version {version} is not supported by this sinapse "
-                             f"(it reads versions 1 to {FORMAT_VERSION}); upgrade sinapse")
-    try:
-        tensors = load(data)
-    except Exception as exc:  # noqa: BLE001  (safetensors raises its own error type)
-        raise ModelFileError(f"{path}: corrupted or truncated tensor data ({exc})") from None
-    if metadata.get("checksum") != _checksum(tensors):
-        raise ModelFileError(f"{path}: checksum mismatch — the file is corrupted (its tensors do not match the "
-                             f"checksum written with them)")
-    return metadata, tensors
 
 
 def _metadata(model, fmt) -> dict:
@@ -132,6 +41,10 @@ def _metadata(model, fmt) -> dict:
 
 
 def save_model(model, path, overwrite=True, include_optimizer=True) -> None:
+    """Architecture, weights and — with ``include_optimizer`` (a checkpoint) — the compile
+    config, the optimizer's state and every random generator training uses, so that
+    ``load_model`` + ``fit`` continues the run bit for bit. Raises FileExistsError when
+    ``overwrite`` is False and ``path`` exists; OSError from the file system (the old file intact)."""
     metadata = _metadata(model, FORMAT_MODEL)
     tensors = _weights_tensors(model)
     if model._compile_config is not None and model.optimizer is not None:
@@ -139,16 +52,156 @@ def save_model(model, path, overwrite=True, include_optimizer=True) -> None:
         compile_config = dict(model._compile_config)
         if include_optimizer:
             compile_config["optimizer"] = {"class_name": type(opt).__name__, "config": opt.get_config()}
-            for key, value in opt.get_state().items():
-                tensors[f"optimizer/{key}"] = np.asarray(devices.to_numpy(value))
+            tensors.update(optimizer_tensors(opt))
         metadata["compile"] = json.dumps(compile_config)
-    _write(path, tensors, metadata, overwrite)
+    if include_optimizer:
+        tensors.update(rng_tensors(model))
+    write_file(path, tensors, metadata, overwrite)
 
 
 def save_weights(model, path, overwrite=True) -> None:
     if not model.built:
         raise ValueError(f"{model.name}.save_weights: the model is not built, it has no weights yet")
-    _write(path, _weights_tensors(model), _metadata(model, FORMAT_WEIGHTS), overwrite)
+    write_file(path, _weights_tensors(model), _metadata(model, FORMAT_WEIGHTS), overwrite)
+
+
+# ---------------------------------------------------------------------------- checking a config
+
+def _bad(path, what, value) -> ModelFileError:
+    return ModelFileError(f"{path}: {what}, got {str(value)[:120]!r} (the file is damaged or was not written by "
+                          f"sinapse)")
+
+
+def _input_shape(path, shape):
+    if shape is None:
+        return None
+    if not isinstance(shape, list) or len(shape) > MAX_NDIM or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in shape):
+        raise _bad(path, f"build_input_shape must be null or a list of at most {MAX_NDIM} positive ints", shape)
+    return tuple(shape)
+
+
+def _architecture(metadata, path) -> tuple:
+    """(name, [(class_name, config)], input shape) with every structural field type-checked."""
+    if "config" not in metadata:
+        raise ModelFileError(f"{path}: its architecture (config) is missing")
+    config = parse_json(metadata["config"], path, "its architecture (config)")
+    if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
+        raise _bad(path, "the architecture must be {'class_name': ..., 'config': ...}", config)
+    if config["class_name"] != "Sequential":
+        raise ModelFileError(f"{path}: holds a {config['class_name']!r} model; sinapse loads Sequential models")
+    inner = config["config"]
+    if not isinstance(inner, dict) or not set(inner) <= {"name", "layers", "build_input_shape"}:
+        raise _bad(path, "the Sequential config must hold name, layers and build_input_shape only", inner)
+    name, layer_list = inner.get("name"), inner.get("layers", [])
+    if name is not None and not isinstance(name, str):
+        raise _bad(path, "the model name must be a string", name)
+    if not isinstance(layer_list, list):
+        raise _bad(path, "layers must be a list", layer_list)
+    for i, lc in enumerate(layer_list):
+        if not (isinstance(lc, dict) and set(lc) == {"class_name", "config"} and isinstance(lc["class_name"], str)
+                and isinstance(lc["config"], dict)):
+            raise _bad(path, f"layer {i} must be {{'class_name': str, 'config': dict}}", lc)
+    return name, layer_list, _input_shape(path, inner.get("build_input_shape"))
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _make_layer(path, i, layer_config):
+    """The layer, refused unless its own get_config() reads back every field the file gives
+    exactly (so no field is silently coerced: "units": 10.5, "use_bias": "no")."""
+    from ..layers.base import deserialize
+
+    cls = layer_config["class_name"]
+    try:
+        layer = deserialize(layer_config)
+        rebuilt = json.loads(json.dumps(layer.get_config()))
+    except Exception as exc:  # noqa: BLE001  (any constructor's refusal, named with the file)
+        raise ModelFileError(f"{path}: layer {i} ({cls}) cannot be built from its config: {exc}") from None
+    for key, value in layer_config["config"].items():
+        if key in rebuilt and _canonical(rebuilt[key]) != _canonical(value):
+            raise ModelFileError(f"{path}: layer {i} ({cls}): field {key!r} is {str(value)[:80]!r}, which the "
+                                 f"layer reads as {str(rebuilt[key])[:80]!r}; the file was edited or is damaged")
+    return layer
+
+
+def _assemble(path, metadata, tensors):
+    """The Sequential of the file's config, built with its weights taken (shape-checked) from the file."""
+    from .sequential import Sequential
+
+    name, layer_configs, shape = _architecture(metadata, path)
+    layers = [_make_layer(path, i, lc) for i, lc in enumerate(layer_configs)]
+    with weights_from_file(layers, tensors, path) as used:
+        try:
+            model = Sequential(name=name)
+            model._input_shape = shape
+            for layer in layers:
+                model.add(layer)
+            if model._input_shape is not None:
+                model.build()
+        except ModelFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise ModelFileError(f"{path}: the architecture cannot be built: {exc}") from None
+    extra = sorted(k for k in tensors if k.startswith("weights/") and k not in used)
+    if extra:
+        raise ModelFileError(f"{path}: holds {len(extra)} weight tensors the architecture does not use "
+                             f"({', '.join(extra[:5])}); the config and the weights do not match")
+    return model
+
+
+def _compile(model, metadata, path, device) -> None:
+    from .. import optimizers
+
+    cc = parse_json(metadata["compile"], path, "its compile config")
+    if not isinstance(cc, dict) or "loss" not in cc or not set(cc) <= {"loss", "metrics", "optimizer"}:
+        raise _bad(path, "the compile config must hold loss, metrics and optimizer only", cc)
+    opt = cc.get("optimizer")
+    if opt is not None and not (isinstance(opt, dict) and set(opt) == {"class_name", "config"}
+                                and isinstance(opt["class_name"], str) and isinstance(opt["config"], dict)):
+        raise _bad(path, "the optimizer must be {'class_name': str, 'config': dict}", opt)
+    if cc.get("metrics") is not None and not isinstance(cc["metrics"], list):
+        raise _bad(path, "metrics must be a list", cc["metrics"])
+    try:
+        optimizer = optimizers.get(opt) if opt is not None else "rmsprop"
+        model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc.get("metrics") or None, device=device)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelFileError(f"{path}: its compile config (optimizer, loss, metrics) is invalid: {exc}") from None
+
+
+# ---------------------------------------------------------------------------- loading
+
+def _check_names(path, tensors) -> None:
+    unknown = sorted(k for k in tensors if k.split("/")[0] not in ("weights", "optimizer", "rng"))
+    if unknown:
+        raise ModelFileError(f"{path}: unexpected tensors {', '.join(unknown[:5])} (a sinapse file holds "
+                             f"weights/, optimizer/ and rng/ tensors only)")
+
+
+def load_model(path, compile=True, device=None, custom_objects=None, safe_mode=True):
+    """The model saved at ``path`` by ``model.save``: architecture, weights, and (with ``compile``)
+    the optimizer with its state, the loss and the metrics, on ``device`` (default: the default
+    device); a checkpoint's random generators too. Raises ModelFileError (a ValueError) naming
+    the file for anything but an intact sinapse model file; FileNotFoundError if there is none.
+    ``safe_mode=False`` also loads format-version-1 files, whose architecture is not checksummed."""
+    from ..layers.base import get_layer_class  # noqa: F401  (all layer classes registered)
+
+    metadata, tensors = read_file(path, (FORMAT_MODEL,), safe_mode)
+    path = os.fspath(path)
+    _check_names(path, tensors)
+    model = _assemble(path, metadata, tensors)
+    if compile and "compile" in metadata:
+        _compile(model, metadata, path, device)
+        restore_optimizer(model, tensors, path)
+    elif device is not None:
+        from .. import devices
+
+        model.device = devices.get_device(device)
+        model._build_layers()
+    restore_rng(model, tensors, path)
+    return model
 
 
 def _assign_weights(model, tensors, path) -> None:
@@ -173,45 +226,18 @@ def _assign_weights(model, tensors, path) -> None:
 
 
 def load_weights(model, path) -> None:
-    metadata, tensors = _read(path, (FORMAT_WEIGHTS, FORMAT_MODEL))
-    if not model.built:
-        shape = json.loads(metadata["config"])["config"].get("build_input_shape")
-        model.build(shape)
-    _assign_weights(model, tensors, os.fspath(path))
-
-
-def load_model(path, compile=True, device=None, custom_objects=None):
-    """The model saved at ``path`` by ``model.save``: architecture, weights and (with ``compile``)
-    the optimizer with its state, the loss and the metrics, on ``device`` (default: the default device)."""
-    from ..layers.base import get_layer_class  # noqa: F401  (all layer classes registered)
-    from .sequential import Sequential
-
-    metadata, tensors = _read(path, (FORMAT_MODEL,))
+    """Set the model's weights from a file of ``save_weights`` or ``save``. An unbuilt model is
+    built for the file's input shape, each weight checked against the file before it is allocated."""
+    metadata, tensors = read_file(path, (FORMAT_WEIGHTS, FORMAT_MODEL))
     path = os.fspath(path)
-    try:
-        config = json.loads(metadata["config"])
-    except (KeyError, json.JSONDecodeError):
-        raise ModelFileError(f"{path}: its architecture (config) is missing or not JSON") from None
-    if config.get("class_name") != "Sequential":
-        raise ModelFileError(f"{path}: holds a {config.get('class_name')!r} model; sinapse loads Sequential models")
-    model = Sequential.from_config(config["config"])
-    if model._input_shape is not None:
-        model.build()
+    if not model.built:
+        _, _, shape = _architecture(metadata, path)
+        with weights_from_file(model.layers, tensors, path):
+            try:
+                model.build(shape)
+            except ModelFileError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise ModelFileError(f"{path}: cannot build this model for the file's input shape {shape}: "
+                                     f"{exc}") from None
     _assign_weights(model, tensors, path)
-    if compile and "compile" in metadata:
-        cc = json.loads(metadata["compile"])
-        optimizer = cc.get("optimizer")
-        if optimizer is not None:
-            from .. import optimizers
-
-            optimizer = optimizers.get(optimizer)
-        else:
-            optimizer = "rmsprop"
-        model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc.get("metrics") or None, device=device)
-        state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
-        if state:
-            model.optimizer.set_state(state)
-    elif device is not None:
-        model.device = devices.get_device(device)
-        model._build_layers()
-    return model

@@ -171,7 +171,36 @@ class Optimizer:
         for i, slots in enumerate(self._state or []):
             for name, arr in slots.items():
                 state[f"{name}/{i}"] = _to_numpy(arr)
+        if self._state is None and self._pending:  # restored, not yet applied: still this optimizer's state
+            state.update({k: np.array(v, np.float32) for k, v in self._pending.items()
+                          if k not in ("iterations", "learning_rate")})
         return state
+
+    def check_state(self, state: dict, shapes: list) -> None:
+        """Raise ValueError unless ``state`` (as get_state returns it) fits parameters of ``shapes``:
+        an integer ``iterations`` >= 0, a finite float ``learning_rate`` >= 0 (absent with a
+        schedule), and, once a step was taken, every ``<slot>/<i>`` float32 of parameter i's shape."""
+        cls = type(self).__name__
+        it = np.asarray(state.get("iterations", np.float32(0)))
+        if "iterations" not in state or it.shape != () or it.dtype.kind not in "iu" or int(it) < 0:
+            raise ValueError(f"{cls}: `iterations` must be an integer scalar >= 0, got {state.get('iterations')!r}")
+        if "learning_rate" in state:
+            lr = np.asarray(state["learning_rate"])
+            if isinstance(self._learning_rate, schedules.LearningRateSchedule) or lr.shape != () or \
+                    lr.dtype != _F32 or not (np.isfinite(lr) and lr >= 0):
+                raise ValueError(f"{cls}: `learning_rate` must be a float32 scalar >= 0 (and absent when the "
+                                 f"learning rate is a schedule), got {lr!r}")
+        expected = {f"{name}/{i}": tuple(shape) for name, _ in self._slots() for i, shape in enumerate(shapes)}
+        given = set(state) - {"iterations", "learning_rate"}
+        if given != set(expected) and (given or int(it) > 0):
+            missing, extra = sorted(set(expected) - given), sorted(given - set(expected))
+            raise ValueError(f"{cls}: the state does not fit {len(shapes)} parameters: missing "
+                             f"{missing[:4] or 'nothing'}, unexpected {extra[:4] or 'nothing'}")
+        for key in given:
+            a = np.asarray(state[key])
+            if a.dtype != _F32 or a.shape != expected[key]:
+                raise ValueError(f"{cls}: `{key}` is {a.dtype} {a.shape}, its parameter needs float32 "
+                                 f"{expected[key]}")
 
     def set_state(self, state: dict) -> None:
         """Restore what get_state returned; the next steps continue bit-identically."""

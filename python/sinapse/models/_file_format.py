@@ -1,0 +1,254 @@
+"""The bytes of a sinapse model file: bounded reading, the checksum, atomic writing.
+
+A file is safetensors (an 8-byte little-endian header length, a JSON header, then raw
+little-endian tensors; docs/model_format.md). This module parses it itself rather than
+with the safetensors reader so that every size is checked before it is used: the file
+must be a regular file (not a device, FIFO or directory), the header is read only up to
+``MAX_HEADER_BYTES``, every tensor's offsets must tile the data region exactly, and the
+data region is read only after the header has been recognised as a sinapse file of a
+supported version. Memory used while reading is therefore at most the file's own size.
+
+The checksum (format version 2) is SHA-256 over the metadata (every key but the checksum,
+canonical JSON) and every tensor's name, dtype, shape and bytes: nothing that is loaded
+is outside it. Version 1 files hashed the tensors only; they load only with
+``safe_mode=False``. It is an integrity check, not a signature (anyone can recompute it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import struct
+import tempfile
+
+import numpy as np
+
+FORMAT_MODEL, FORMAT_WEIGHTS = "sinapse.model", "sinapse.weights"
+FORMAT_VERSION = 2
+MAX_HEADER_BYTES = 16 * 2**20  # the JSON header (config + tensor index); a 1,000-layer model needs < 1 MiB
+MAX_NDIM = 8
+METADATA_KEYS = {"format", "format_version", "sinapse_version", "config", "compile", "checksum"}
+_DTYPES = {"F32": np.dtype("<f4"), "I64": np.dtype("<i8"), "U64": np.dtype("<u8")}  # all sinapse writes
+
+
+class ModelFileError(ValueError):
+    """A file that is not a (complete, intact, supported) sinapse model file; the message names it."""
+
+
+# ---------------------------------------------------------------------------- checksum
+
+def _hash_tensors(h, tensors: dict) -> None:
+    for name in sorted(tensors):
+        a = np.require(tensors[name], requirements="C")  # (ascontiguousarray would make 0-d arrays 1-d)
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.reshape(-1).view(np.uint8))
+
+
+def checksum(metadata: dict, tensors: dict) -> str:
+    """Version 2: SHA-256 over the metadata (without ``checksum``) and every tensor."""
+    h = hashlib.sha256(b"sinapse.model/2\0")
+    meta = {k: v for k, v in metadata.items() if k != "checksum"}
+    h.update(json.dumps(meta, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode())
+    h.update(b"\0")
+    _hash_tensors(h, tensors)
+    return "sha256:" + h.hexdigest()
+
+
+def _checksum_v1(tensors: dict) -> str:
+    """Version 1 (tensors only): kept to verify the tensors of old files loaded with safe_mode=False."""
+    h = hashlib.sha256()
+    _hash_tensors(h, tensors)
+    return "sha256:" + h.hexdigest()
+
+
+# ---------------------------------------------------------------------------- writing
+
+def write_file(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
+    """Write atomically: a temporary file in the same directory, fsync'ed, renamed over ``path``;
+    on any failure the temporary file is removed and an existing ``path`` is untouched."""
+    from safetensors.numpy import save
+
+    path = os.fspath(path)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists and overwrite=False")
+    tensors = {k: np.require(v, requirements="C") for k, v in tensors.items()}
+    metadata = {**metadata, "checksum": checksum(metadata, tensors)}
+    data = save(tensors, metadata=metadata)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------- reading
+
+def _open_regular(path: str):
+    """Open ``path`` for reading only if it is a regular file (never block on a FIFO)."""
+    kinds = ((stat.S_ISDIR, "a directory (a Keras SavedModel?)"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+    def check(mode):
+        for test, what in kinds:
+            if test(mode):
+                raise ModelFileError(f"{path} is {what}, not a sinapse model file")
+        if not stat.S_ISREG(mode):
+            raise ModelFileError(f"{path} is not a regular file, so not a sinapse model file")
+
+    check(os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        check(os.fstat(fd).st_mode)  # the path may have been swapped since the stat
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _read_exact(f, n: int, path: str, what: str) -> bytearray:
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = f.readinto(view[got:])
+        if not k:
+            raise ModelFileError(f"{path}: truncated ({what}: read {got} of {n} bytes)")
+        got += k
+    return buf
+
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
+def parse_json(text, path: str, what: str):
+    """JSON with duplicate keys refused and deep nesting caught, as a ModelFileError."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: {what} is not valid JSON ({str(exc)[:200]})") from None
+
+
+def _header(f, size: int, path: str) -> tuple[dict, int]:
+    if size < 8:
+        raise ModelFileError(f"{path}: not a sinapse model file (only {size} bytes; truncated?)")
+    (n,) = struct.unpack("<Q", _read_exact(f, 8, path, "header length"))
+    if n > size - 8:
+        raise ModelFileError(f"{path}: not a sinapse model file, or truncated (its header claims {n} bytes, "
+                             f"the file has {size - 8} after the length)")
+    if n > MAX_HEADER_BYTES:
+        raise ModelFileError(f"{path}: not a sinapse model file (its header claims {n} bytes; the limit is "
+                             f"{MAX_HEADER_BYTES})")
+    raw = _read_exact(f, n, path, "header")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ModelFileError(f"{path}: not a sinapse model file (its header is not safetensors JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: not a sinapse model file (its header is not a JSON object)")
+    return header, n
+
+
+def _index(header: dict, data_len: int, path: str) -> dict:
+    """name -> (dtype, shape, begin, end), every field checked; the tensors must tile the data exactly."""
+    index = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise ModelFileError(f"{path}: tensor {name!r} has a malformed header entry {str(entry)[:100]}")
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
+            raise ModelFileError(f"{path}: tensor {name!r} has dtype {dtype!r}; sinapse files hold "
+                                 f"{', '.join(_DTYPES)} only")
+        ints = all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in [*shape, *offsets]) \
+            if isinstance(shape, list) and isinstance(offsets, list) else False
+        if not ints or len(shape) > MAX_NDIM or len(offsets) != 2:
+            raise ModelFileError(f"{path}: tensor {name!r}: shape {shape!r} / data_offsets {offsets!r} must be "
+                                 f"lists of non-negative ints (at most {MAX_NDIM} dimensions, 2 offsets)")
+        nbytes = _DTYPES[dtype].itemsize * int(np.prod(shape, dtype=object))
+        if offsets[1] - offsets[0] != nbytes:
+            raise ModelFileError(f"{path}: tensor {name!r} of shape {shape} {dtype} needs {nbytes} bytes, its "
+                                 f"offsets {offsets} span {offsets[1] - offsets[0]}")
+        index[name] = (_DTYPES[dtype], tuple(shape), offsets[0], offsets[1])
+    end = 0
+    for name, (_, _, begin, stop) in sorted(index.items(), key=lambda kv: (kv[1][2], kv[1][3])):
+        if begin != end:
+            raise ModelFileError(f"{path}: tensor {name!r} starts at byte {begin} of the data, expected {end} "
+                                 f"(tensors overlap or leave gaps)")
+        end = stop
+    if end != data_len:
+        raise ModelFileError(f"{path}: truncated or padded (its tensors hold {end} bytes, the file has "
+                             f"{data_len} after the header)")
+    return index
+
+
+def _check_metadata(metadata, expected_formats, path: str) -> int:
+    """The format and version; returns the version. Runs before the tensors are read."""
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ModelFileError(f"{path}: not a sinapse model file (no string metadata in its header)")
+    fmt = metadata.get("format")
+    if fmt not in (FORMAT_MODEL, FORMAT_WEIGHTS):
+        raise ModelFileError(f"{path}: not a sinapse model file (format {fmt!r}; expected {FORMAT_MODEL!r})")
+    if fmt not in expected_formats:
+        raise ModelFileError(f"{path}: holds {fmt!r}, expected {' or '.join(map(repr, expected_formats))} "
+                             f"(weights-only files load with model.load_weights)")
+    text = metadata.get("format_version", "")
+    if not text.isdigit() or len(text) > 6:
+        raise ModelFileError(f"{path}: bad format_version {text!r} (expected a small integer)")
+    version = int(text)
+    if version > FORMAT_VERSION or version < 1:
+        raise ModelFileError(f"{path}: format version {version} is not supported by this sinapse "
+                             f"(it reads versions 1 to {FORMAT_VERSION}); upgrade sinapse")
+    unknown = set(metadata) - METADATA_KEYS
+    if unknown:
+        raise ModelFileError(f"{path}: unknown metadata {', '.join(sorted(unknown))} (expected only "
+                             f"{', '.join(sorted(METADATA_KEYS))})")
+    return version
+
+
+def read_file(path, expected_formats, safe_mode: bool = True) -> tuple[dict, dict]:
+    """(metadata, tensors) of a verified file; tensors are NumPy views of one buffer of the file's size.
+
+    Raises ModelFileError (naming the file) for anything but an intact file of a supported
+    version and format; FileNotFoundError / PermissionError as open() does."""
+    path = os.fspath(path)
+    with _open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        header, n = _header(f, size, path)
+        metadata = header.get("__metadata__") or {}
+        version = _check_metadata(metadata, expected_formats, path)
+        if version < 2 and safe_mode:
+            raise ModelFileError(f"{path}: written in format version {version}, whose checksum does not cover "
+                                 f"the architecture, so the file cannot be verified. If you trust it, load it with "
+                                 f"safe_mode=False and save it again to upgrade it to version {FORMAT_VERSION}")
+        index = _index(header, size - 8 - n, path)
+        data = _read_exact(f, size - 8 - n, path, "tensor data")
+    tensors = {name: np.frombuffer(data, dtype, int(np.prod(shape, dtype=np.int64)), begin).reshape(shape)
+               for name, (dtype, shape, begin, _) in index.items()}
+    expected = checksum(metadata, tensors) if version >= 2 else _checksum_v1(tensors)
+    if metadata.get("checksum") != expected:
+        raise ModelFileError(f"{path}: checksum mismatch — the file is corrupted or was edited (its contents do "
+                             f"not match the checksum written with them)")
+    return metadata, tensors
