@@ -46,6 +46,7 @@ does with a softmax output layer.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 
 import numpy as np
@@ -121,6 +122,36 @@ class Weight:
         return f"<Weight {self.layer.name}/{self.name} shape={self.shape}>"
 
 
+def _public_build(create_weights):
+    """Keras's ``layer.build(input_shape)`` around a layer's weight-creating ``create_weights``.
+
+    ``input_shape`` includes the batch axis, as in Keras: ``Dense(3).build((None, 4))``. The
+    first call creates the weights and sets ``built``; later calls with a compatible shape do
+    nothing (the weights, and any values given with set_weights, are kept); an incompatible
+    shape raises ValueError. Raises ValueError for a shape without a batch axis.
+    """
+
+    def build(self, input_shape):
+        if self.__dict__.get("_building"):  # super().build(shape) inside a subclass's build
+            return create_weights(self, input_shape)
+        where = f"{type(self).__name__}.build"
+        if input_shape is None or isinstance(input_shape, int):
+            raise ValueError(f"{where}: `input_shape` must be a tuple with the batch axis first, e.g. (None, 4); "
+                             f"got {input_shape!r}")
+        shape = _shape_tuple(input_shape, "`input_shape`", where)
+        if len(shape) < 1:
+            raise ValueError(f"{where}: `input_shape` must include the batch axis, e.g. (None, 4); got {shape}")
+        if self.built and self.input_shape is not None and not _compatible(self.input_shape, shape[1:]):
+            raise ValueError(f"{where}: layer {self.name!r} is already built for inputs of shape "
+                             f"{_fmt(self.input_shape)}, got `input_shape`={shape}; a built layer keeps its "
+                             f"weights: create a new layer for another shape")
+        self.ensure_built(shape[1:])
+
+    build._create_weights = create_weights
+    build.__doc__ = _public_build.__doc__
+    return build
+
+
 class Layer:
     """Base class of every layer (see the module docstring for how to write one)."""
 
@@ -131,6 +162,12 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
+        # A subclass's build() creates weights (no batch axis); the public build() (Keras's
+        # call, with the batch axis) goes through ensure_built, so it is idempotent and sets
+        # `built` for every layer, including user-defined ones.
+        raw = cls.__dict__.get("build")
+        if raw is not None and not hasattr(raw, "_create_weights"):
+            cls.build = _public_build(raw)
 
     def __init__(self, *, name=None, trainable=True, input_shape=None, batch_input_shape=None, input_dim=None,
                  batch_size=None, dtype=None, **kwargs):
@@ -146,6 +183,9 @@ class Layer:
         self.built = False
         self._weights: list[Weight] = []
         self._buffers: dict = {}
+        # Direct calls layer(x) from several threads run one at a time: the forward writes into
+        # the reused buffers and keeps its inputs on self (a model guards its own calls).
+        self._call_lock = threading.Lock()
         self.device = devices.get_device("cpu")
         self.input_shape: tuple | None = None  # set by build, without the batch axis
         self.output_shape: tuple | None = None
@@ -158,8 +198,8 @@ class Layer:
                                       else _shape_tuple(input_shape, "input_shape", self.name))
 
     # ------------------------------------------------------------------ subclass interface
-    def build(self, input_shape) -> None:
-        """Create the weights for inputs of ``input_shape`` (no batch axis)."""
+    def _create_weights(self, input_shape) -> None:
+        """What a subclass's build() does: create the weights for ``input_shape`` (no batch axis)."""
 
     def compute_output_shape(self, input_shape) -> tuple:
         return tuple(input_shape)
@@ -228,7 +268,11 @@ class Layer:
         if self._declared_input_shape is not None and not _compatible(self._declared_input_shape, input_shape):
             raise self.error(f"declared input_shape={_fmt(self._declared_input_shape)} but receives "
                              f"{_fmt(input_shape)}")
-        self.build(input_shape)
+        self.__dict__["_building"] = True  # a subclass's super().build(shape) runs its parent's weights code
+        try:
+            type(self).build._create_weights(self, input_shape)
+        finally:
+            self.__dict__["_building"] = False
         self.input_shape = input_shape
         self.output_shape = tuple(self.compute_output_shape(input_shape))
         self.built = True
@@ -252,12 +296,15 @@ class Layer:
         """Subclasses holding device arrays outside their weights move them here."""
 
     def __call__(self, x, training=False):
-        """Keras's ``layer(x)``: builds if needed and runs the forward on a NumPy batch; returns a copy."""
+        """Keras's ``layer(x)``: builds if needed and runs the forward on a NumPy batch; returns a copy.
+
+        Thread-safe: concurrent calls on one layer run one at a time."""
         x = self.device.asarray(x)
-        self.ensure_built(tuple(x.shape[1:]))
-        with self.device.scope():
-            y = self.forward(x, training=training)
-        return np.array(devices.to_numpy(y), copy=True)
+        with self._call_lock:
+            self.ensure_built(tuple(x.shape[1:]))
+            with self.device.scope():
+                y = self.forward(x, training=training)
+            return np.array(devices.to_numpy(y), copy=True)
 
     # ------------------------------------------------------------------ Keras's public API
     @property
@@ -304,6 +351,8 @@ class Layer:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}>"
 
+
+Layer.build = _public_build(Layer._create_weights)
 
 def _compatible(expected, got) -> bool:
     return len(expected) == len(got) and all(e is None or g is None or e == g for e, g in zip(expected, got))

@@ -191,14 +191,15 @@ class _Recurrent(Layer):
         x = self.device.asarray(x)
         if x.ndim != 3:
             raise self.error(f"expects a batch of sequences (batch, time, features), got shape {tuple(x.shape)}")
-        self.ensure_built(tuple(x.shape[1:]))
-        with self.device.scope():
-            if initial_state is not None:
-                initial_state = self._states_list(initial_state, "initial_state", x.shape[0])
-            if mask is not None:
-                mask = self.device.asarray(mask, dtype=bool)
-            y, states = self._run(x, mask, initial_state)
-        outputs = [np.array(devices.to_numpy(a), copy=True) for a in (y, *states)]
+        with self._call_lock:  # one direct call at a time (Layer.__call__)
+            self.ensure_built(tuple(x.shape[1:]))
+            with self.device.scope():
+                if initial_state is not None:
+                    initial_state = self._states_list(initial_state, "initial_state", x.shape[0])
+                if mask is not None:
+                    mask = self.device.asarray(mask, dtype=bool)
+                y, states = self._run(x, mask, initial_state)
+            outputs = [np.array(devices.to_numpy(a), copy=True) for a in (y, *states)]
         return outputs if self.return_state else outputs[0]
 
     # ------------------------------------------------------------------ config

@@ -11,8 +11,10 @@ import numpy as np
 from .. import devices
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
-from ..layers.base import InputLayer, Layer, _fmt, deserialize, serialize, unique_name
+from ..layers.base import (InputLayer, Layer, _compatible, _fmt, _shape_tuple, deserialize, serialize,
+                           unique_name)
 from . import saving
+from ._guard import ModelGuard, guarded
 from .training import TrainingMixin
 
 
@@ -33,6 +35,7 @@ class Sequential(TrainingMixin):
     """
 
     def __init__(self, layers=None, name=None):
+        self._guard = ModelGuard()  # one thread at a time runs the layers (models/_guard.py)
         self.name = name if name is not None else unique_name("sequential")
         self._layers: list[Layer] = []
         self._input_shape: tuple | None = None
@@ -55,6 +58,7 @@ class Sequential(TrainingMixin):
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
+    @guarded(changes=True)
     def add(self, layer) -> None:
         if isinstance(layer, InputLayer):
             if self._layers:
@@ -78,6 +82,7 @@ class Sequential(TrainingMixin):
         if self._input_shape is not None:
             self._build_layers()
 
+    @guarded(changes=True)
     def pop(self) -> Layer:
         if not self._layers:
             raise ValueError(f"{self.name}.pop: the model has no layers")
@@ -93,13 +98,29 @@ class Sequential(TrainingMixin):
                 return layer
         raise ValueError(f"{self.name}: no layer named {name!r}; layers: {[l.name for l in self._layers]}")
 
+    @guarded(changes=True)
     def build(self, input_shape=None) -> None:
-        """Create every layer's weights for inputs of ``input_shape`` (Keras passes (None, ...) : both accepted)."""
+        """Create every layer's weights for inputs of ``input_shape`` (Keras passes (None, ...) : both accepted).
+
+        Idempotent: building again with a compatible shape keeps the weights (and their
+        values); an incompatible shape raises ValueError, as does a shape that is not a tuple
+        of non-negative ints.
+        """
         if input_shape is not None:
+            where = f"{type(self).__name__}.build"
+            if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
+                raise TypeError(f"{where}: `input_shape` must be a tuple such as (None, 28, 28, 1), "
+                                f"got {input_shape!r}")
             shape = tuple(input_shape)
             if shape and shape[0] is None:
                 shape = shape[1:]
-            self._input_shape = tuple(shape)
+            shape = _shape_tuple(shape, "`input_shape`", where)
+            if self.built and self._input_shape is not None and not _compatible(self._input_shape, shape):
+                raise ValueError(f"{where}: the model is already built for inputs of shape {_fmt(self._input_shape)}, "
+                                 f"got `input_shape`={tuple(input_shape)}; its layers keep their weights: build a new "
+                                 f"model (clone_model) for another shape")
+            if not self.built or self._input_shape is None:
+                self._input_shape = shape
         if self._input_shape is None:
             raise ValueError(f"{self.name}: the input shape is unknown; give the first layer input_shape=..., "
                              f"start with Input(shape), call build(input_shape), or fit/predict on data")
@@ -149,9 +170,11 @@ class Sequential(TrainingMixin):
     def non_trainable_weights(self):
         return [w for layer in self._layers for w in layer.non_trainable_weights]
 
+    @guarded(changes=False)
     def get_weights(self) -> list[np.ndarray]:
         return [w for layer in self._layers for w in layer.get_weights()]
 
+    @guarded(changes=True)
     def set_weights(self, weights) -> None:
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._layers)
@@ -197,6 +220,7 @@ class Sequential(TrainingMixin):
         print_fn("_" * line_length)
 
     # ------------------------------------------------------------------ compile
+    @guarded(changes=True)
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
                 run_eagerly=None, steps_per_execution=None, jit_compile=None, device=None, **kwargs) -> None:
         """Choose the optimizer, loss, metrics and device (see sinapse.devices) for training.
@@ -250,13 +274,16 @@ class Sequential(TrainingMixin):
             model.add(deserialize(layer_config))
         return model
 
+    @guarded(changes=False)
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None) -> None:
         """Architecture, weights and optimizer state in one safetensors file (see models/saving.py)."""
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    @guarded(changes=False)
     def save_weights(self, filepath, overwrite=True, save_format=None) -> None:
         saving.save_weights(self, filepath, overwrite=overwrite)
 
+    @guarded(changes=True)
     def load_weights(self, filepath) -> None:
         saving.load_weights(self, filepath)
 

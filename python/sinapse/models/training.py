@@ -14,8 +14,9 @@ import warnings
 import numpy as np
 
 from .. import callbacks as callbacks_mod
-from .. import devices
+from .. import devices, utils
 from ..layers.base import Layer
+from ._guard import guarded
 from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
 
 
@@ -63,7 +64,8 @@ class TrainingMixin:
             raise RuntimeError(f"{self.name}: call compile(optimizer, loss, metrics) before {what}")
 
     # ------------------------------------------------------------------ one step
-    def _forward(self, x, training, plan=None):
+    def _forward(self, x, training, plan=None, with_mask=False):
+        """The output; with ``with_mask``, (output, its mask or None) for the loss and metrics."""
         mask = None
         layers = plan.layers if plan is not None else self._layers
         masking = plan.masking if plan is not None else any(
@@ -73,21 +75,21 @@ class TrainingMixin:
                 y = layer.forward(x, training, mask)
                 mask = layer.compute_mask(x, mask)
                 x = y
-            return x
+            return (x, mask) if with_mask else x
         for layer in layers:
             x = layer.forward(x, training, mask)
-        return x
+        return (x, None) if with_mask else x
 
-    def _loss_and_grad(self, plan, out, y, w, grad):
+    def _loss_and_grad(self, plan, out, y, w, grad, mask=None):
         loss = self.compiled_loss
         if plan.fuse:
             logits = self._layers[-1].logits
             if logits.shape != out.shape:
                 logits = logits.reshape(out.shape)
-            result = loss.compute(y, logits, w, from_logits=True, grad=grad,
+            result = loss.compute(y, logits, w, from_logits=True, grad=grad, mask=mask,
                                   grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None)
         else:
-            result = loss.compute(y, out, w, grad=grad,
+            result = loss.compute(y, out, w, grad=grad, mask=mask,
                                   grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None)
         if plan.regularized:
             penalty = sum(w.regularizer(w.value) for w in plan.regularized)
@@ -98,8 +100,8 @@ class TrainingMixin:
 
     def _train_step(self, x, y, w):
         plan = self._training_plan()
-        out = self._forward(x, True, plan)
-        loss, g = self._loss_and_grad(plan, out, y, w, grad=True)
+        out, mask = self._forward(x, True, plan, with_mask=True)  # Keras leaves masked steps out of the loss
+        loss, g = self._loss_and_grad(plan, out, y, w, grad=True, mask=mask)
         layers, need_dx = plan.layers, plan.need_dx
         i = len(layers) - 1
         if plan.lowest <= i:
@@ -107,11 +109,11 @@ class TrainingMixin:
             for i in range(i - 1, plan.lowest - 1, -1):
                 g = layers[i].backward(g, need_dx[i])
             self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
-        return loss, out
+        return loss, out, mask
 
-    def _update_metrics(self, metrics, y, out):
+    def _update_metrics(self, metrics, y, out, mask=None):
         for m in metrics:
-            m.update_state(y, out)
+            m.update_state(y, out, mask=mask)
 
     # ------------------------------------------------------------------ data
     def _prepare_arrays(self, x, y, sample_weight, class_weight, need_targets):
@@ -152,17 +154,23 @@ class TrainingMixin:
         if x is None:
             raise ValueError(f"{self.name}: no input data given")
         x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, need_targets)
-        return ArrayData(x, y, w, batch_size if batch_size is not None else 32, shuffle, self.device)
+        return ArrayData(x, y, w, batch_size if batch_size is not None else 32, shuffle, self.device,
+                         rng=utils.training_rng(self) if shuffle else None)  # saved in checkpoints
 
     # ------------------------------------------------------------------ fit
+    @guarded(changes=True)
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
         """Train for ``epochs`` epochs; returns the History (``history.history``, ``history.epoch``).
 
+        Raises RuntimeError when another thread is using the model (predict, evaluate, fit...):
+        a model is trained by one thread at a time (models/_guard.py); its callbacks may call
+        predict / evaluate.
+
         ``validation_split`` takes the *last* fraction of x/y (before any shuffling) as
         validation data, as Keras does. ``shuffle`` reshuffles the training samples every
-        epoch with the global generator (``sinapse.utils.set_random_seed``).
+        epoch with the model's generator (``sinapse.utils.training_rng``).
         """
         if kwargs:
             raise TypeError(f"{self.name}.fit: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
@@ -200,11 +208,11 @@ class TrainingMixin:
                 total, seen, step = 0.0, 0, 0
                 for step, (xb, yb, wb) in enumerate(data.batches()):
                     cbs.on_train_batch_begin(step)
-                    loss, out = self._train_step(xb, yb, wb)
+                    loss, out, mask = self._train_step(xb, yb, wb)
                     n = len(xb)
                     total += loss * n
                     seen += n
-                    self._update_metrics(metrics, yb, out)
+                    self._update_metrics(metrics, yb, out, mask)
                     logs = {"loss": total / seen, **{m.name: m.result() for m in metrics}}
                     cbs.on_train_batch_end(step, logs)
                     if self.stop_training:
@@ -242,11 +250,11 @@ class TrainingMixin:
         for step, (xb, yb, wb) in enumerate(data.batches()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            out = self._forward(xb, False, plan)
-            loss = self._loss_and_grad(plan, out, yb, wb, grad=False)
+            out, mask = self._forward(xb, False, plan, with_mask=True)
+            loss = self._loss_and_grad(plan, out, yb, wb, grad=False, mask=mask)
             total += loss * len(xb)
             seen += len(xb)
-            self._update_metrics(metrics, yb, out)
+            self._update_metrics(metrics, yb, out, mask)
             logs = {"loss": total / seen, **{m.name: m.result() for m in metrics}}
             if cbs is not None:
                 cbs.on_test_batch_end(step, logs)
@@ -254,6 +262,7 @@ class TrainingMixin:
             raise ValueError(f"{self.name}: no data to evaluate")
         return logs
 
+    @guarded(changes=False)
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics over the data: a float (no metrics), a list [loss, *metrics], or a dict."""
@@ -273,8 +282,13 @@ class TrainingMixin:
         return values[0] if len(values) == 1 else values
 
     # ------------------------------------------------------------------ predict
+    @guarded(changes=False)
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
-        """The model's outputs for x, batch by batch, as one NumPy array."""
+        """The model's outputs for x, batch by batch, as one NumPy array (N, *output_shape), float32.
+
+        Thread-safe: calls from several threads on one model run one at a time and each gets
+        its own rows; while another thread fits the model it raises RuntimeError (see
+        models/_guard.py)."""
         if kwargs:
             raise TypeError(f"{self.name}.predict: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         with self.device.scope():
@@ -300,15 +314,21 @@ class TrainingMixin:
         return result
 
     def __call__(self, x, training=False):
-        """``model(x)``: the forward pass on one batch, as a NumPy array (builds if needed)."""
+        """``model(x)``: the forward pass on one batch, as a NumPy array (builds if needed).
+
+        Safe to call from several threads (serialised, see models/_guard.py); with
+        ``training=True`` (BatchNormalization statistics move) it raises RuntimeError while
+        another thread uses the model."""
         return self.predict_on_batch(x) if not training else self._call_training(x)
 
+    @guarded(changes=True, name="__call__")
     def _call_training(self, x):
         x = as_inputs(x)
         self._ensure_input_shape(x.shape[1:])
         with self.device.scope():
             return np.array(devices.to_numpy(self._forward(self.device.asarray(x), True)), copy=True)
 
+    @guarded(changes=False)
     def predict_on_batch(self, x):
         x = as_inputs(x)
         if not self.built or x.shape[1:] != self._input_shape:
@@ -342,31 +362,33 @@ class TrainingMixin:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @guarded(changes=True)
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
         """One training step on one batch; returns the loss (and metrics) of that batch."""
         self._check_compiled("train_on_batch")
         with self.device.scope():
             x, y, w = self._one_batch(x, y, sample_weight, class_weight)
-            loss, out = self._train_step(x, y, w)
+            loss, out, mask = self._train_step(x, y, w)
             metrics = self._resolve_metrics()
             if reset_metrics:
                 for m in metrics:
                     m.reset_state()
-            self._update_metrics(metrics, y, out)
+            self._update_metrics(metrics, y, out, mask)
         return self._batch_logs(loss, metrics, return_dict)
 
+    @guarded(changes=False)
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._check_compiled("test_on_batch")
         with self.device.scope():
             x, y, w = self._one_batch(x, y, sample_weight, None)
             plan = self._training_plan()
-            out = self._forward(x, False, plan)
-            loss = self._loss_and_grad(plan, out, y, w, grad=False)
+            out, mask = self._forward(x, False, plan, with_mask=True)
+            loss = self._loss_and_grad(plan, out, y, w, grad=False, mask=mask)
             metrics = self._resolve_metrics()
             if reset_metrics:
                 for m in metrics:
                     m.reset_state()
-            self._update_metrics(metrics, y, out)
+            self._update_metrics(metrics, y, out, mask)
         return self._batch_logs(loss, metrics, return_dict)
 
     def reset_metrics(self):

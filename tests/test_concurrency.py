@@ -1,0 +1,198 @@
+"""One model used from several Python threads (issue 11, class 4; models/_guard.py).
+
+predict / evaluate / model(x) / predict_on_batch / test_on_batch from 4 threads must give
+exactly the single-threaded results; fit (and every call that changes the model) while
+another thread uses the model raises RuntimeError; predict while another thread fits
+raises RuntimeError; a callback of a fit may call predict / evaluate (same thread).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import sinapse
+from sinapse import callbacks, layers
+from sinapse.models import Sequential
+
+THREADS, CALLS = 4, 12
+
+
+def _dense():
+    m = Sequential([layers.Dense(32, activation="relu", input_shape=(20,)), layers.Dense(7, activation="softmax")])
+    m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m, (lambda rng, n: rng.standard_normal((n, 20)).astype(np.float32)), 7
+
+
+def _conv():
+    m = Sequential([layers.Conv2D(4, 3, activation="relu", input_shape=(10, 10, 2)), layers.MaxPooling2D(),
+                    layers.BatchNormalization(), layers.Dropout(0.5, seed=1), layers.Flatten(),
+                    layers.Dense(5, activation="softmax")])
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m, (lambda rng, n: rng.standard_normal((n, 10, 10, 2)).astype(np.float32)), 5
+
+
+def _lstm():
+    m = Sequential([layers.Embedding(30, 6, mask_zero=True), layers.LSTM(8), layers.Dense(3, activation="softmax")])
+    m.compile("rmsprop", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m, (lambda rng, n: rng.integers(0, 30, (n, 9)).astype(np.float32)), 3
+
+
+MODELS = {"dense": _dense, "conv_pool_bn_dropout": _conv, "embedding_lstm": _lstm}
+
+
+def _jobs(make_x, classes, seed):
+    """Different batch sizes per call: different buffers, different row counts."""
+    rng = np.random.default_rng(seed)
+    return [(make_x(rng, n), rng.integers(0, classes, n)) for n in (1, 3, 17, 40, 2, 33)]
+
+
+def _hammer(fn, jobs):
+    """Run fn over each thread's jobs CALLS times from THREADS threads; returns per-thread results."""
+    start = threading.Barrier(THREADS)
+
+    def worker(t):
+        start.wait()
+        return [fn(*jobs[t][i % len(jobs[t])]) for i in range(CALLS)]
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(worker, range(THREADS)))
+
+
+def _close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", MODELS)
+@pytest.mark.parametrize("call", ["predict", "model_call", "predict_on_batch", "evaluate", "test_on_batch"])
+def test_concurrent_inference_matches_single_threaded(kind, call):
+    sinapse.utils.set_random_seed(5)
+    model, make_x, classes = MODELS[kind]()
+    fns = {"predict": lambda x, y: model.predict(x, batch_size=8, verbose=0),
+           "model_call": lambda x, y: model(x),
+           "predict_on_batch": lambda x, y: model.predict_on_batch(x),
+           "evaluate": lambda x, y: np.array(model.evaluate(x, y, batch_size=16, verbose=0)),
+           "test_on_batch": lambda x, y: np.array(model.test_on_batch(x, y))}
+    fn = fns[call]
+    jobs = [_jobs(make_x, classes, seed) for seed in range(THREADS)]
+    expected = [[fn(*jobs[t][i % len(jobs[t])]) for i in range(CALLS)] for t in range(THREADS)]
+    for got_thread, want_thread in zip(_hammer(fn, jobs), expected):
+        for got, want in zip(got_thread, want_thread):
+            _close(got, want)
+
+
+class _Hold(callbacks.Callback):
+    """Blocks the thread running the model at its first batch until released."""
+
+    def __init__(self):
+        super().__init__()
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def _hold(self, batch, logs=None):
+        self.inside.set()
+        assert self.release.wait(30)
+
+    on_predict_batch_begin = on_train_batch_begin = on_test_batch_begin = _hold
+
+
+def _while_held(start_call, other_calls):
+    """Start ``start_call(hold)`` in a thread, run each of ``other_calls`` while it is inside the model."""
+    hold = _Hold()
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(start_call, hold)
+        assert hold.inside.wait(30)
+        try:
+            for other in other_calls:
+                other()
+        finally:
+            hold.release.set()
+        running.result()
+
+
+def _xy(n=8):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((n, 20)).astype(np.float32), rng.integers(0, 7, n)
+
+
+@pytest.mark.parametrize("busy", ["predict", "evaluate", "fit"])
+def test_changing_calls_raise_while_another_thread_uses_the_model(busy):
+    model, _, _ = _dense()
+    x, y = _xy()
+    before = model.get_weights()
+    start = {"predict": lambda h: model.predict(x, callbacks=[h]),
+             "evaluate": lambda h: model.evaluate(x, y, callbacks=[h], verbose=0),
+             "fit": lambda h: model.fit(x, y, epochs=1, callbacks=[h], verbose=0)}[busy]
+    changes = {"fit": lambda: model.fit(x, y, verbose=0), "train_on_batch": lambda: model.train_on_batch(x, y),
+               "set_weights": lambda: model.set_weights(before), "compile": lambda: model.compile("sgd", "mse"),
+               "model(x, training=True)": lambda: model(x, training=True)}
+
+    def each_raises():
+        for name, call in changes.items():
+            with pytest.raises(RuntimeError, match=r"^Sequential\.\w+: the model is in use by another thread"):
+                call()
+
+    _while_held(start, [each_raises])
+    if busy != "fit":
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b)  # nothing changed them
+    model.fit(x, y, verbose=0)  # free again
+
+
+def test_inference_raises_while_another_thread_fits():
+    model, _, _ = _dense()
+    x, y = _xy()
+
+    def each_raises():
+        for call in (lambda: model.predict(x), lambda: model(x), lambda: model.evaluate(x, y, verbose=0),
+                     lambda: model.predict_on_batch(x), lambda: model.get_weights()):
+            with pytest.raises(RuntimeError, match=r"running fit\); it cannot run while another thread trains"):
+                call()
+
+    _while_held(lambda h: model.fit(x, y, epochs=2, callbacks=[h], verbose=0), [each_raises])
+    assert model.predict(x).shape == (8, 7)
+
+
+def test_inference_waits_for_another_threads_inference():
+    model, _, _ = _dense()
+    x, _ = _xy()
+    want = model.predict(x)
+    got = []
+    with ThreadPoolExecutor(1) as pool:
+        hold = _Hold()
+        running = pool.submit(lambda: model.predict(x, callbacks=[hold]))
+        assert hold.inside.wait(30)
+        waiter = threading.Thread(target=lambda: got.append(model.predict(x)))
+        waiter.start()
+        waiter.join(0.2)
+        assert waiter.is_alive() and not got  # waiting, not running alongside
+        hold.release.set()
+        running.result()
+        waiter.join(30)
+    _close(got[0], want)
+
+
+def test_a_fit_callback_may_predict_and_evaluate():
+    model, _, _ = _dense()
+    x, y = _xy()
+    seen = []
+
+    class Probe(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((self.model.predict(x).shape, self.model.evaluate(x, y, verbose=0)))
+
+    model.fit(x, y, epochs=2, callbacks=[Probe()], verbose=0)
+    assert len(seen) == 2 and seen[0][0] == (8, 7)
+
+
+@pytest.mark.parametrize("layer, shape", [(layers.Dense(16, activation="tanh"), (9,)),
+                                          (layers.Conv2D(3, 3), (7, 7, 2)), (layers.LSTM(5), (6, 4))])
+def test_direct_layer_calls_from_threads(layer, shape):
+    rng = np.random.default_rng(1)
+    jobs = [[(rng.standard_normal((n, *shape)).astype(np.float32),) for n in (1, 5, 12)] for _ in range(THREADS)]
+    expected = [[layer(*jobs[t][i % 3]) for i in range(CALLS)] for t in range(THREADS)]
+    for got_thread, want_thread in zip(_hammer(layer, jobs), expected):
+        for got, want in zip(got_thread, want_thread):
+            _close(got, want)
