@@ -213,3 +213,100 @@ def test_to_categorical():
     assert y.dtype == np.float32
     with pytest.raises(ValueError, match="does not fit num_classes"):
         sinapse.utils.to_categorical([5], 3)
+
+
+# ---------------------------------------------------------------------------- build() (issue 11, class 9)
+
+def _ids(rng, shape):
+    return rng.integers(1, 10, shape).astype(np.float32)
+
+
+# Every layer class of sinapse.layers: a factory and a Keras input shape (batch axis first).
+BUILD_CASES = {
+    layers.Dense: (lambda: layers.Dense(3, bias_initializer="random_normal"), (None, 4)),
+    layers.Activation: (lambda: layers.Activation("tanh"), (None, 4)),
+    layers.Dropout: (lambda: layers.Dropout(0.3, seed=2), (None, 4)),
+    layers.Flatten: (lambda: layers.Flatten(), (None, 2, 3)),
+    layers.Reshape: (lambda: layers.Reshape((3, -1)), (None, 6)),
+    layers.Conv2D: (lambda: layers.Conv2D(2, 3, bias_initializer="random_normal"), (None, 6, 6, 2)),
+    layers.Convolution2D: (lambda: layers.Convolution2D(filters=2, kernel_size=(3, 3)), (None, 6, 6, 2)),
+    layers.ZeroPadding2D: (lambda: layers.ZeroPadding2D(1), (None, 4, 4, 2)),
+    layers.MaxPooling2D: (lambda: layers.MaxPooling2D(), (None, 4, 4, 2)),
+    layers.AveragePooling2D: (lambda: layers.AveragePooling2D(), (None, 4, 4, 2)),
+    layers.GlobalAveragePooling2D: (lambda: layers.GlobalAveragePooling2D(), (None, 4, 4, 2)),
+    layers.GlobalMaxPooling2D: (lambda: layers.GlobalMaxPooling2D(), (None, 4, 4, 2)),
+    layers.BatchNormalization: (lambda: layers.BatchNormalization(), (None, 5)),
+    layers.Embedding: (lambda: layers.Embedding(10, 3), (None, 5)),
+    layers.Masking: (lambda: layers.Masking(), (None, 5, 3)),
+    layers.SimpleRNN: (lambda: layers.SimpleRNN(4), (None, 5, 3)),
+    layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
+    layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
+    layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+}
+
+
+def test_build_cases_cover_every_layer_class():
+    classes = {obj for obj in vars(layers).values()
+               if isinstance(obj, type) and issubclass(obj, layers.Layer) and obj is not layers.Layer}
+    assert classes == set(BUILD_CASES), "add the new layer class to BUILD_CASES"
+
+
+@pytest.mark.parametrize("cls", list(BUILD_CASES), ids=lambda c: c.__name__)
+def test_build_is_idempotent_sets_built_and_keeps_set_weights(rng, cls):
+    make, shape = BUILD_CASES[cls]
+    x = (_ids if cls is layers.Embedding else lambda r, s: r.standard_normal(s).astype(np.float32))(rng, (3, *shape[1:]))
+    layer = make()
+    layer.build(shape)
+    assert layer.built and layer.input_shape == shape[1:]
+    weights, count = layer.weights, layer.count_params()
+    layer.build(shape)  # again: nothing new
+    assert [id(w) for w in layer.weights] == [id(w) for w in weights] and layer.count_params() == count
+    values = [rng.standard_normal(w.shape).astype(np.float32) + 2 for w in weights]
+    if cls is layers.BatchNormalization:
+        values[3] = np.abs(values[3])  # a variance
+    layer.set_weights(values)
+    y = layer(x)
+    assert len(layer.weights) == len(weights) and layer.count_params() == count  # the call did not build again
+    for got, want in zip(layer.get_weights(), values):
+        np.testing.assert_array_equal(got, want)
+    twin = make()  # built by its first call, then given the same values: the same outputs
+    twin(x)
+    twin.set_weights(values)
+    np.testing.assert_allclose(y, twin(x), rtol=1e-6, atol=1e-6)
+    other = (*shape[:-1], shape[-1] + 1)
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}\.build: layer .* is already built for inputs of shape "
+                                         rf"\(None, .*\), got `input_shape`=\(None, "):
+        layer.build(other)
+    assert layer.weights == weights
+
+
+def test_dense_build_then_set_weights_then_call_the_issue_example(tmp_path):
+    layer = layers.Dense(3)
+    layer.build((None, 4))
+    kernel, bias = np.arange(12, dtype=np.float32).reshape(4, 3), np.array([1, 2, 3], np.float32)
+    layer.set_weights([kernel, bias])
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(layer(x), x @ kernel + bias)
+    assert len(layer.weights) == 2 and layer.count_params() == 15
+    model = sinapse.Sequential([layer])
+    model.save(tmp_path / "m.safetensors")
+    np.testing.assert_allclose(sinapse.models.load_model(tmp_path / "m.safetensors").predict(x), x @ kernel + bias)
+
+
+@pytest.mark.parametrize("bad, err", [(4, TypeError), (None, TypeError), ((), ValueError), ("4", TypeError),
+                                      ((None, -1), ValueError), ((None, "a"), ValueError)])
+def test_build_rejects_shapes_without_a_batch_axis(bad, err):
+    with pytest.raises(err, match=r"^Dense\.build: `input_shape` must"):
+        layers.Dense(3).build(bad)
+
+
+def test_subclass_build_calling_super_build():
+    class Scaled(layers.Dense):
+        def build(self, input_shape):
+            super().build(input_shape)
+            self.scale = self.add_weight("scale", (1,), "ones")
+
+    layer = Scaled(2)
+    layer.build((None, 3))
+    layer.build((None, 3))
+    assert [w.name for w in layer.weights] == ["kernel", "bias", "scale"] and layer.built

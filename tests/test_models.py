@@ -135,3 +135,22 @@ def test_model_weights_and_errors(rng):
     assert model.get_layer(model.layers[1].name) is model.layers[1]
     popped = model.pop()
     assert popped.units == 10 and len(model.layers) == 3
+
+
+def test_sequential_build_is_idempotent_and_refuses_another_shape():
+    model = Sequential([layers.Dense(4), layers.Dense(2)])
+    model.build((None, 3))
+    weights, count = model.weights, model.count_params()
+    values = [np.full(w.shape, 0.5, np.float32) for w in weights]
+    model.set_weights(values)
+    model.build((None, 3))
+    model.build((3,))  # the same shape without the batch axis (sinapse accepts both)
+    assert model.weights == weights and model.count_params() == count and model.built
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_allclose(model.predict(x), np.full((2, 2), 4 * (3 * 0.5 + 0.5) * 0.5 + 0.5)))
+    with pytest.raises(ValueError, match=r"^Sequential\.build: the model is already built for inputs of shape "
+                                         r"\(None, 3\), got `input_shape`=\(None, 5\)"):
+        model.build((None, 5))
+    with pytest.raises(TypeError, match=r"^Sequential\.build: `input_shape` must be a tuple"):
+        model.build(3)
+    assert model.input_shape == (None, 3) and model.count_params() == count

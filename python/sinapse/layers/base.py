@@ -128,16 +128,16 @@ def _public_build(create_weights):
     ``input_shape`` includes the batch axis, as in Keras: ``Dense(3).build((None, 4))``. The
     first call creates the weights and sets ``built``; later calls with a compatible shape do
     nothing (the weights, and any values given with set_weights, are kept); an incompatible
-    shape raises ValueError. Raises ValueError for a shape without a batch axis.
+    shape raises ValueError, as does one without a batch axis; a non-tuple raises TypeError.
     """
 
     def build(self, input_shape):
         if self.__dict__.get("_building"):  # super().build(shape) inside a subclass's build
             return create_weights(self, input_shape)
         where = f"{type(self).__name__}.build"
-        if input_shape is None or isinstance(input_shape, int):
-            raise ValueError(f"{where}: `input_shape` must be a tuple with the batch axis first, e.g. (None, 4); "
-                             f"got {input_shape!r}")
+        if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
+            raise TypeError(f"{where}: `input_shape` must be a tuple with the batch axis first, e.g. (None, 4); "
+                            f"got {input_shape!r}")
         shape = _shape_tuple(input_shape, "`input_shape`", where)
         if len(shape) < 1:
             raise ValueError(f"{where}: `input_shape` must include the batch axis, e.g. (None, 4); got {shape}")
