@@ -147,7 +147,7 @@ def test_sequential_build_is_idempotent_and_refuses_another_shape():
     model.build((3,))  # the same shape without the batch axis (sinapse accepts both)
     assert model.weights == weights and model.count_params() == count and model.built
     x = np.ones((2, 3), np.float32)
-    np.testing.assert_allclose(model.predict(x), np.full((2, 2), 4 * (3 * 0.5 + 0.5) * 0.5 + 0.5)))
+    np.testing.assert_allclose(model.predict(x), np.full((2, 2), 4 * (3 * 0.5 + 0.5) * 0.5 + 0.5))
     with pytest.raises(ValueError, match=r"^Sequential\.build: the model is already built for inputs of shape "
                                          r"\(None, 3\), got `input_shape`=\(None, 5\)"):
         model.build((None, 5))
