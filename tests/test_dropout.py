@@ -86,7 +86,7 @@ def test_inference_is_identity(rng):
     (dict(rate=-0.1), ValueError, r"dropout: rate must be in \[0, 1\)"),
     (dict(rate=float("nan")), ValueError, r"dropout: rate must be in \[0, 1\), got nan"),
     (dict(rate=0.5, seed=-1), ValueError, r"dropout: `seed` must be an integer"),
-    (dict(rate=0.5, seed=1.5), ValueError, r"dropout: `seed` must be an integer"),
+    (dict(rate=0.5, seed=1.5), TypeError, r"dropout: `seed` must be an integer"),
     (dict(rate=0.5, offset=2**64), ValueError, r"dropout: `offset` must be an integer"),
     (dict(rate="0.5"), TypeError, r"dropout: `rate` must be a real number"),
 ])

@@ -14,10 +14,17 @@ using ConvGeometry = std::array<int64_t, 15>;
 
 inline ConvArgs conv_args(const ConvGeometry& g) {
   const ConvArgs a{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14]};
+  // Every value, and the dilated kernel and padded input extents, at most 2**31 - 1 (as
+  // sinapse.ops checks first): products of two of them then fit int64, and the kernels'
+  // scratch sizes cannot overflow, whoever calls the binding.
+  constexpr int64_t kMax = (int64_t{1} << 31) - 1;
   for (int64_t v : g)
-    if (v < 0) throw std::invalid_argument("conv2d: negative geometry");
+    if (v < 0 || v > kMax) throw std::invalid_argument("conv2d: geometry value outside [0, 2**31 - 1]");
   if (a.KH < 1 || a.KW < 1 || a.SH < 1 || a.SW < 1 || a.DH < 1 || a.DW < 1)
     throw std::invalid_argument("conv2d: kernel, strides and dilations must be >= 1");
+  if ((a.KH - 1) * a.DH + 1 > kMax || (a.KW - 1) * a.DW + 1 > kMax || a.H + 2 * a.pad_top + a.DH * a.KH > 2 * kMax ||
+      a.W + 2 * a.pad_left + a.DW * a.KW > 2 * kMax)
+    throw std::invalid_argument("conv2d: dilated kernel or padded input beyond 2**31 - 1");
   return a;
 }
 

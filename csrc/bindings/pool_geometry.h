@@ -12,8 +12,9 @@ namespace sinapse::bindings {
 
 inline PoolArgs pool_args(const std::array<int64_t, 12>& g) {
   const PoolArgs p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
+  constexpr int64_t kMax = (int64_t{1} << 31) - 1;  // as sinapse.ops checks: products fit int64
   for (int64_t v : g)
-    if (v < 0) throw std::invalid_argument("pooling: negative geometry");
+    if (v < 0 || v > kMax) throw std::invalid_argument("pooling: geometry value outside [0, 2**31 - 1]");
   if (p.KH < 1 || p.KW < 1 || p.SH < 1 || p.SW < 1) throw std::invalid_argument("pooling: window and strides must be >= 1");
   // Every output window must hold at least one real pixel (ops guarantees it).
   if (p.OH > 0 && ((p.OH - 1) * p.SH - p.pad_top >= p.H || (p.OW - 1) * p.SW - p.pad_left >= p.W))

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <limits>
 #include <new>
 
 namespace sinapse {
@@ -17,7 +18,10 @@ class AlignedBuffer {
   ~AlignedBuffer() { std::free(data_); }
 
   // Returns at least `count` floats, 64-byte aligned. Contents are unspecified.
+  // std::bad_alloc when the request cannot be met, including a byte count that would
+  // overflow size_t (it would wrap to a small buffer and the kernel would overrun it).
   float* floats(std::size_t count) {
+    if (count > (std::numeric_limits<std::size_t>::max() - 63) / sizeof(float)) throw std::bad_alloc();
     const std::size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
     if (bytes > capacity_) {
       std::free(data_);

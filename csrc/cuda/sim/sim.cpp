@@ -22,6 +22,7 @@
 #include <omp.h>
 #endif
 
+#include "../../common/parallel_errors.h"
 #include "../../common/threading.h"
 
 // ---- context switch -------------------------------------------------------------------------
@@ -642,6 +643,7 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
   std::string first_error;
   std::atomic<bool> stop{false};
   const int nthreads = threads_for(static_cast<double>(n_blocks) * threads, 4096);
+  ParallelErrors errors;
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     Block b;
@@ -651,7 +653,12 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
       const uint3 idx{static_cast<unsigned>(id % grid.x), static_cast<unsigned>((id / grid.x) % grid.y),
                       static_cast<unsigned>(id / (int64_t(grid.x) * grid.y))};
       tls.rng = (seed ^ (0x9E3779B97F4A7C15ULL * (id + 1))) | 1;  // per block: reproducible with any threads
-      run_block(grid, block, idx, dynamic_shared, body, b);
+      // Setting up a block allocates (fiber stacks, shared memory): a std::bad_alloc there
+      // must not escape the OpenMP region, so it is carried out and rethrown below.
+      if (!errors.run([&] { run_block(grid, block, idx, dynamic_shared, body, b); })) {
+        stop = true;
+        continue;
+      }
       if (b.failed) {
 #pragma omp critical(sinapse_sim_error)
         if (first_error.empty()) first_error = b.error;
@@ -659,6 +666,7 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
       }
     }
   }
+  errors.rethrow();
   if (!first_error.empty()) throw std::runtime_error("CUDA kernel " + launch_desc + " failed in the simulator: " + first_error);
 }
 

@@ -104,28 +104,80 @@ def check_shape(op: str, name: str, info: ArrayInfo, shape: tuple[int, ...], why
         raise ValueError(f"{op}: `{name}` must have shape {tuple(shape)} ({why}), got {info.describe()}.")
 
 
-def check_out(op: str, out: ArrayInfo, shape: tuple[int, ...], inputs: dict[str, ArrayInfo]) -> None:
-    """``out=``: float32, contiguous, writeable, the result's shape, not overlapping an input."""
-    check_float32(op, "out", out)
-    check_shape(op, "out", out, shape, "the shape of the result")
-    if not out.writeable:
-        raise ValueError(f"{op}: `out` is read-only ({out.describe()}).")
-    for name, info in inputs.items():
-        if _may_overlap(out, info):
-            raise ValueError(
-                f"{op}: `out` overlaps input `{name}`; the kernel would read what it already overwrote. "
-                f"Pass a separate output array."
-            )
+def check_out(op: str, out: ArrayInfo, shape: tuple[int, ...], inputs: dict[str, ArrayInfo],
+              allow: tuple[str, ...] = (), name: str = "out") -> None:
+    """``out=`` (or the op's name for it, ``name``): float32, contiguous, writeable, the
+    result's shape, and not sharing memory with any input (see check_aliasing; ``allow``:
+    inputs it may be exactly, in place)."""
+    check_float32(op, name, out)
+    check_shape(op, name, out, shape, "the shape of the result")
+    check_aliasing(op, {name: out}, inputs, allow=tuple((name, other) for other in allow))
+
+
+def check_aliasing(op: str, written: dict[str, ArrayInfo], others: dict[str, ArrayInfo | None],
+                   allow: tuple[tuple[str, str], ...] = ()) -> None:
+    """The one aliasing rule: every array an op writes must be writeable and share no memory
+    with any other array argument (written or read), partial overlap included.
+
+    ``allow`` lists (written, other) pairs the kernel supports *exactly* in place: the same
+    memory, shape and strides (``out=x`` for an element-wise op). Any other overlap, and any
+    partial overlap of an allowed pair, is a ValueError naming both arguments: the kernel
+    would read what it already overwrote (or write one result over another).
+    """
+    for name, info in written.items():
+        if not info.writeable:
+            role = "is read-only" if name == "out" else "is updated in place: it must be writeable, but it is read-only"
+            raise ValueError(f"{op}: `{name}` {role} ({info.describe()}). Pass a writeable array "
+                             f"(np.array(x) makes a writeable copy).")
+    names = list(written)
+    for i, name in enumerate(names):
+        w = written[name]
+        pairs = [(n, written[n]) for n in names[i + 1:]] + [(n, o) for n, o in others.items() if n not in written]
+        for other, info in pairs:
+            if info is None or not _may_overlap(w, info):
+                continue
+            allowed = (name, other) in allow or (other, name) in allow
+            if allowed and _same_memory(w, info):
+                continue
+            fix = ("Only the very same array is allowed here (in place), not a shifted or reshaped view of it."
+                   if allowed else "Pass separate arrays (a copy: np.array(x)).")
+            both = other in written  # two results written over each other, or a result over an input
+            what = f"`{name}` and `{other}` share memory" if both else f"`{name}` overlaps input `{other}`"
+            raise ValueError(f"{op}: {what} ({w.describe()} vs {info.describe()}); the kernel would read what "
+                             f"it already overwrote. {fix}")
+
+
+def _data_address(info: ArrayInfo) -> int:
+    return info.ptr if info.device == CUDA else info.obj.__array_interface__["data"][0]
+
+
+def _same_memory(x: ArrayInfo, y: ArrayInfo) -> bool:
+    """The same elements at the same places: one address, shape and strides."""
+    return (x.device == y.device and tuple(x.shape) == tuple(y.shape) and tuple(x.strides) == tuple(y.strides)
+            and _data_address(x) == _data_address(y))
+
+
+def _byte_range(info: ArrayInfo) -> tuple[int, int]:
+    """[first, last) byte addresses a CUDA array can touch, from its strides (any sign)."""
+    lo = hi = info.ptr
+    for n, s in zip(info.shape, info.strides):
+        if s >= 0:
+            hi += (n - 1) * s
+        else:
+            lo += (n - 1) * s
+    return lo, hi + info.dtype.itemsize
 
 
 def _may_overlap(x: ArrayInfo, y: ArrayInfo) -> bool:
-    """Whether two arrays' memory may overlap (NumPy's bounds test; address ranges on CUDA)."""
+    """Whether two arrays' memory may overlap (NumPy's bounds test; address ranges on CUDA).
+    Empty arrays overlap nothing."""
     if x.device == CPU and y.device == CPU:
         return bool(np.may_share_memory(x.obj, y.obj))
     if x.device == CUDA and y.device == CUDA:
-        x_end = x.ptr + int(np.prod(x.shape)) * x.dtype.itemsize
-        y_end = y.ptr + int(np.prod(y.shape)) * y.dtype.itemsize
-        return x.ptr < y_end and y.ptr < x_end
+        if 0 in x.shape or 0 in y.shape:
+            return False
+        (x0, x1), (y0, y1) = _byte_range(x), _byte_range(y)
+        return x0 < y1 and y0 < x1
     return False
 
 
@@ -152,12 +204,68 @@ def backend(op: str, arrays: dict[str, ArrayInfo]) -> str:
     return device
 
 
+# Geometry bounds. Every size an op derives from its arguments (strides, dilations, window
+# and kernel extents, padding, padded and output extents) is computed here in Python ints
+# and must be at most MAX_EXTENT, so every product of two of them fits the kernels' int64
+# (and the CUDA kernels' 32-bit grid) arithmetic; element counts must stay below
+# MAX_ELEMENTS, so byte counts fit int64 and size_t. Both are far beyond any real input.
+MAX_EXTENT = 2**31 - 1
+MAX_ELEMENTS = 2**60 // 8
+
+
+def as_int(op: str, name: str, value: Any, *, lo: int = 0, hi: int = 2**63 - 1, what: str = "an int") -> int:
+    """A Python or NumPy integer in [lo, hi], as a Python int.
+
+    TypeError for anything else (bool, float, str, ...), ValueError out of range: the
+    kernels take fixed-width C++ integers, and a value that does not fit would otherwise
+    fail inside the binding with an unreadable message.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}: `{name}` must be {what} in [{lo}, {_bound(hi)}], got {value!r} "
+                        f"({type(value).__name__}). Pass a Python int, e.g. int(x).")
+    value = int(value)
+    if not lo <= value <= hi:
+        raise ValueError(f"{op}: `{name}` must be {what} in [{lo}, {_bound(hi)}], got {value}.")
+    return value
+
+
+def _bound(hi: int) -> str:
+    for k in (31, 32, 63, 64):
+        if hi in (2**k - 1, 2**k):
+            return f"2**{k}" + ("" if hi == 2**k else " - 1")
+    return str(hi)
+
+
+def check_extent(op: str, name: str, value: Any, size: int, what: str) -> None:
+    """A size derived from argument ``name`` (which the user gave as ``value``) must not
+    exceed MAX_EXTENT: ValueError naming the argument and the size it implies."""
+    if size > MAX_EXTENT:
+        raise ValueError(f"{op}: `{name}`={value!r} gives {what} of {size}, more than the {MAX_EXTENT} "
+                         f"(2**31 - 1) sinapse supports. Use a smaller `{name}`.")
+
+
+def check_elements(op: str, name: str, shape: tuple[int, ...], what: str) -> None:
+    """An array the op would allocate (shape from argument ``name``) must stay below MAX_ELEMENTS."""
+    count = 1
+    for n in shape:
+        count *= int(n)
+    if count > MAX_ELEMENTS:
+        raise ValueError(f"{op}: `{name}` gives {what} of shape {tuple(shape)} ({count} elements), more than the "
+                         f"{MAX_ELEMENTS} (2**57) sinapse can allocate. Use a smaller `{name}`.")
+
+
 def as_pair(op: str, name: str, value: Any) -> tuple[int, int]:
-    """A positive int or a pair of positive ints (window sizes, strides, dilations) as a pair."""
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair)):
-        raise ValueError(f"{op}: `{name}` must be a positive int or a pair of positive ints, got {value!r}.")
+    """A positive int or a pair of positive ints (window sizes, strides, dilations) as a
+    pair of Python ints, each at most MAX_EXTENT."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
+        else value
+    what = "a positive int or a pair of positive ints"
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"{op}: `{name}` must be {what}, got {value!r} ({type(value).__name__}).")
+    if any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) for v in pair):
+        raise TypeError(f"{op}: `{name}` must be {what}, got {value!r}. Pass Python ints, e.g. (2, 2).")
+    if not all(1 <= v <= MAX_EXTENT for v in pair):
+        raise ValueError(f"{op}: `{name}` must be {what} (each from 1 to {MAX_EXTENT} = 2**31 - 1), got {value!r}.")
     return int(pair[0]), int(pair[1])
 
 

@@ -7,12 +7,14 @@ from . import _device
 from ._checks import backend, check_float32, check_out, check_shape, inspect
 
 
-def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0, others: dict | None = None):
+def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0, others: dict | None = None,
+            allow: tuple[str, ...] = ()):
     """Validate same-shape float32 arrays and ``out``; returns (device, infos, out, out_info).
 
     The first array sets the shape; ``others`` are further float32 inputs of their own
     shapes (checked by the caller), on the same device; ``out`` is allocated on the device
-    when None, and must not overlap any input.
+    when None, and must not share memory with any input except, exactly (in place), the
+    inputs named in ``allow`` (_checks.check_aliasing).
     """
     shaped = {name: inspect(op, name, x) for name, x in arrays.items()}
     infos = {**shaped, **{name: inspect(op, name, x) for name, x in (others or {}).items()}}
@@ -29,5 +31,5 @@ def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0, others: dict | Non
         out = _device.empty(device, first.shape)
         out_info = inspect(op, "out", out)
     else:
-        check_out(op, out_info, first.shape, infos)
+        check_out(op, out_info, first.shape, infos, allow=allow)
     return device, infos, out, out_info

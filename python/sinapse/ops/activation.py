@@ -37,10 +37,12 @@ def activation(x, name, *, alpha=None, out=None):
     elu (alpha, default 1.0), selu, gelu (exact, x * Phi(x)), gelu_tanh (the tanh
     approximation), hard_sigmoid (clip(x / 6 + 0.5, 0, 1)), softplus, silu / swish.
     Formulas: csrc/common/activations.h (Keras's definitions).
+
+    Aliasing: ``out`` may be ``x`` itself (in place); any other overlap is a ValueError.
     """
     op = "activation"
     kind, alpha = _kind_and_alpha(op, name, alpha)
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out)
+    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, allow=("x",))
     if device == CPU:
         _cpu.activation_forward(x, out, kind, alpha, 0)
         return out
@@ -51,10 +53,13 @@ def activation(x, name, *, alpha=None, out=None):
 
 
 def activation_backward(dy, x, name, *, alpha=None, out=None):
-    """The gradient with respect to x: ``dy * f'(x)`` element-wise (x: the forward input)."""
+    """The gradient with respect to x: ``dy * f'(x)`` element-wise (x: the forward input).
+
+    Aliasing: ``out`` may be ``dy`` or ``x`` itself (in place); any other overlap is a ValueError.
+    """
     op = "activation_backward"
     kind, alpha = _kind_and_alpha(op, name, alpha)
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "x": x}, out)
+    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "x": x}, out, allow=("dy", "x"))
     if device == CPU:
         _cpu.activation_backward(x, dy, out, kind, alpha, 0)
         return out

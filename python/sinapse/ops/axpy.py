@@ -6,14 +6,15 @@ import numpy as np
 
 from .. import _cpu
 from . import _device
-from ._checks import CPU, as_float, backend, check_float32, check_out, check_shape, inspect
+from ._checks import CPU, _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
 
 
 def axpy(alpha, x, y, *, out=None):
     """Return ``alpha * x + y`` for float32 arrays of one shape, on the CPU or the GPU.
 
-    ``out`` may be ``y`` (in place) or a separate array of the same shape; without it a new
-    array is returned. CuPy arrays run the CUDA kernel on CuPy's current stream (and NumPy
+    ``out`` may be ``y`` (in place: the same memory, shape and strides) or a separate array of
+    the same shape; without it a new array is returned. Any other memory ``out`` shares with
+    ``x`` or ``y`` is a ValueError. CuPy arrays run the CUDA kernel on CuPy's current stream (and NumPy
     arrays do too, on the simulator, inside ``sinapse.cuda.simulate()``).
     """
     op = "axpy"
@@ -24,9 +25,9 @@ def axpy(alpha, x, y, *, out=None):
     check_float32(op, "x", xi)
     check_float32(op, "y", yi)
     check_shape(op, "y", yi, xi.shape, "the shape of x")
-    y_is_out = out is not None and out is y  # in place
     if oi is not None:
-        check_out(op, oi, xi.shape, {"x": xi} if y_is_out else {"x": xi, "y": yi})
+        check_out(op, oi, xi.shape, {"x": xi, "y": yi}, allow=("y",))
+    y_is_out = oi is not None and _may_overlap(oi, yi)  # in place (any other overlap was refused)
 
     if out is None:
         out = y.copy()

@@ -12,7 +12,7 @@ import math
 
 from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_float, check_float32, check_shape, inspect
+from ._checks import CPU, as_float, check_aliasing, check_float32, check_shape, inspect
 
 
 def _channel_arrays(op, infos, channels, names):
@@ -26,6 +26,12 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
 
     training=True: batch statistics, running_mean/running_var updated in place.
     training=False: the running statistics; nothing is updated.
+
+    Shapes: x (..., C) float32; gamma, beta, running_mean, running_var (C,) float32.
+    Aliasing: ``out`` may be ``x`` itself (in place); in training, running_mean and
+    running_var must share no memory with each other or with any other argument (in
+    inference they are only read, and read-only arguments may share memory freely).
+    Raises TypeError (dtype, device) and ValueError (shape, layout, aliasing, ranges).
     """
     op = "batch_norm"
     momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
@@ -34,7 +40,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     if not (epsilon > 0 and math.isfinite(epsilon)):
         raise ValueError(f"{op}: epsilon must be positive and finite, got {epsilon}.")
     others = {"gamma": gamma, "beta": beta, "running_mean": running_mean, "running_var": running_var}
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others=others)
+    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others=others, allow=("x",))
     channels = infos["x"].shape[-1]
     if channels == 0 or infos["x"].obj.size == 0:
         raise ValueError(f"{op}: `x` must hold at least one value per channel, got {infos['x'].describe()}.")
@@ -42,6 +48,9 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     rows = infos["x"].obj.size // channels
     if training and not (infos["running_mean"].writeable and infos["running_var"].writeable):
         raise ValueError(f"{op}: running_mean and running_var are updated in place in training: they must be writeable.")
+    if training:  # the running statistics are written too: no overlap with each other or any input
+        written = {"out": out_info, "running_mean": infos["running_mean"], "running_var": infos["running_var"]}
+        check_aliasing(op, written, infos, allow=(("out", "x"),))
     mean = _device.empty(device, (channels,)) if training else running_mean
     invstd = _device.empty(device, (channels,))
     if device == CPU:
@@ -65,10 +74,14 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
 
 
 def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
-    """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd."""
+    """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd.
+
+    Aliasing: ``out`` (dx) may be ``dy`` itself (in place); no other overlap.
+    """
     op = "batch_norm_backward"
     others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others)
+    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others,
+                                                        allow=("dy",))
     check_shape(op, "x", infos["x"], infos["dy"].shape, "the shape of dy")
     channels = infos["dy"].shape[-1]
     if channels == 0 or infos["dy"].obj.size == 0:

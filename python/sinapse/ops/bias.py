@@ -8,9 +8,13 @@ from ._checks import CPU, backend, check_float32, check_out, check_shape, inspec
 
 
 def bias_add(x, bias, *, out=None):
-    """``x + bias`` with bias of shape (C,) and x of shape (..., C) (NHWC, (N, T, D), (N, D))."""
+    """``x + bias`` with bias of shape (C,) and x of shape (..., C) (NHWC, (N, T, D), (N, D)).
+
+    Aliasing: ``out`` may be ``x`` itself (in place); no other overlap.
+    """
     op = "bias_add"
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others={"bias": bias})
+    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others={"bias": bias},
+                                                        allow=("x",))
     bi = infos["bias"]
     check_float32(op, "bias", bi, ndim=1)
     channels = infos["x"].shape[-1]
@@ -28,6 +32,7 @@ def bias_grad(dy, *, out=None):
     """``dy`` summed over all axes but the last: the gradient of bias_add's bias, shape (C,).
 
     Deterministic: the same input gives the same bits on every call (no atomics).
+    Aliasing: ``out`` must not share memory with ``dy``.
     """
     op = "bias_grad"
     gi = inspect(op, "dy", dy)

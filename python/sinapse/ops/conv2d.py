@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from . import _device
-from ._checks import CPU, as_pair, backend, check_float32, check_out, check_shape, inspect
+from ._checks import (CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape,
+                      inspect)
 from .gemm import ACTIVATIONS
 from ..registry import resolve_variant
 
 
 def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...]:
-    """(N, H, W, C, KH, KW, K, SH, SW, DH, DW, pad_top, pad_left, OH, OW)."""
+    """(N, H, W, C, KH, KW, K, SH, SW, DH, DW, pad_top, pad_left, OH, OW), all Python ints.
+
+    Every derived extent (dilated kernel, padded input) is at most _checks.MAX_EXTENT and
+    the output below _checks.MAX_ELEMENTS, checked here before anything is allocated: a
+    ValueError names the argument and the size it implies (so the C++ int64 arithmetic
+    and the kernels' scratch sizes cannot overflow).
+    """
     if len(x_shape) != 4:
         raise ValueError(f"{op}: `x` must be 4-D (N, H, W, C), got shape {tuple(x_shape)}.")
     if len(w_shape) != 4:
@@ -34,26 +43,37 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
         raise ValueError(f"{op}: the kernel must be at least 1x1, got w.shape={tuple(w_shape)}.")
     sh, sw = as_pair(op, "strides", strides)
     dh, dw = as_pair(op, "dilation", dilation)
-    ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent
+    ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent (Python ints: no overflow)
+    check_extent(op, "dilation", dilation, max(ekh, ekw), f"a dilated {kh}x{kw} kernel spanning {ekh}x{ekw} pixels, "
+                 f"an extent")
     if isinstance(padding, str) and padding.lower() == "same":
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
         top = max((oh - 1) * sh + ekh - h, 0) // 2
         left = max((ow - 1) * sw + ekw - w, 0) // 2
+        check_extent(op, "padding", padding, max((oh - 1) * sh + ekh, (ow - 1) * sw + ekw),
+                     "(with this dilation) a padded input extent")
     else:
         if isinstance(padding, str) and padding.lower() == "valid":
             top = bottom = left = right = 0
-        elif (isinstance(padding, (tuple, list)) and len(padding) == 4
-              and all(isinstance(p, int) and not isinstance(p, bool) for p in padding)):
-            top, bottom, left, right = padding
+        elif isinstance(padding, (tuple, list)) and len(padding) == 4:
+            if not all(_is_int(p) for p in padding):
+                raise TypeError(f"{op}: padding (top, bottom, left, right) must hold ints, got {padding!r}.")
+            top, bottom, left, right = (int(p) for p in padding)
             if min(padding) < 0:
                 raise ValueError(f"{op}: padding must not be negative, got {tuple(padding)}.")
         else:
             raise ValueError(f"{op}: padding must be 'valid', 'same' or (top, bottom, left, right), got {padding!r}.")
+        check_extent(op, "padding", padding, max(h + top + bottom, w + left + right), "a padded input extent")
         if h + top + bottom < ekh or w + left + right < ekw:
             raise ValueError(f"{op}: the kernel ({ekh}x{ekw} with dilation) is larger than the padded input "
                              f"({h + top + bottom}x{w + left + right}).")
         oh, ow = (h + top + bottom - ekh) // sh + 1, (w + left + right - ekw) // sw + 1
+    check_elements(op, "x", (n, oh, ow, k), "an output")
     return (n, h, w, c, kh, kw, k, sh, sw, dh, dw, top, left, oh, ow)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 def conv2d_variant() -> str:

@@ -13,25 +13,24 @@ import math
 
 from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_float
+from ._checks import CPU, as_float, as_int
 
 
 def _check(op, rate, seed, offset):
     rate = as_float(op, "rate", rate)
     if not (0.0 <= rate < 1.0) or math.isnan(rate):
         raise ValueError(f"{op}: rate must be in [0, 1), got {rate}.")
-    for name, v in (("seed", seed), ("offset", offset)):
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64:
-            raise ValueError(f"{op}: `{name}` must be an integer in [0, 2**64), got {v!r}.")
-    return rate
+    seed = as_int(op, "seed", seed, hi=2**64 - 1, what="an integer")
+    offset = as_int(op, "offset", offset, hi=2**64 - 1, what="an integer")
+    return rate, seed, offset
 
 
-def _run(op, x, rate, seed, offset, out):
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out)
+def _run(op, name, x, rate, seed, offset, out):
+    device, infos, out, out_info = _elementwise.prepare(op, {name: x}, out, allow=(name,))
     if device == CPU:
         _cpu.dropout(x, out, rate, seed, offset, 0)
         return out
-    with _device.kernel_addresses(device, {"x": infos["x"], "out": out_info}, written=("out",)) as ptr:
+    with _device.kernel_addresses(device, {"x": infos[name], "out": out_info}, written=("out",)) as ptr:
         _device.kernels(device).dropout(out.size, ptr["x"], ptr["out"], rate, seed, offset, _device.stream(device))
     return out
 
@@ -41,20 +40,26 @@ def dropout(x, rate, seed, offset=0, *, training=True, out=None):
 
     With ``training=False`` it is the identity: ``x`` itself is returned (or copied into
     ``out`` when given), as Keras's Dropout does at inference.
+
+    seed, offset: ints in [0, 2**64) (TypeError for non-ints, ValueError out of range).
+    Aliasing: ``out`` may be ``x`` itself (in place); no other overlap.
     """
     op = "dropout"
-    rate = _check(op, rate, seed, offset)
+    rate, seed, offset = _check(op, rate, seed, offset)
     if not training:
         if out is None:
             return x
-        _elementwise.prepare(op, {"x": x}, out)
+        _elementwise.prepare(op, {"x": x}, out, allow=("x",))
         _device.copy_into(out, x)
         return out
-    return _run(op, x, rate, seed, offset, out)
+    return _run(op, "x", x, rate, seed, offset, out)
 
 
 def dropout_backward(dy, rate, seed, offset=0, *, out=None):
-    """The gradient: ``dy`` through the same mask and scale as the forward (same seed/offset)."""
+    """The gradient: ``dy`` through the same mask and scale as the forward (same seed/offset).
+
+    Aliasing: ``out`` may be ``dy`` itself (in place); no other overlap.
+    """
     op = "dropout_backward"
-    rate = _check(op, rate, seed, offset)
-    return _run(op, dy, rate, seed, offset, out)
+    rate, seed, offset = _check(op, rate, seed, offset)
+    return _run(op, "dy", dy, rate, seed, offset, out)

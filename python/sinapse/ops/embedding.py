@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _cpu
 from . import _device
-from ._checks import CPU, ArrayInfo, backend, check_float32, check_out, inspect
+from ._checks import CPU, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
 
 
 def _check_ids(op: str, info: ArrayInfo, vocab: int) -> None:
@@ -34,7 +34,11 @@ def _check_ids(op: str, info: ArrayInfo, vocab: int) -> None:
 
 
 def embedding(ids, table, *, out=None):
-    """Rows of ``table`` (vocab_size, dim) picked by ``ids``: shape ``ids.shape + (dim,)``."""
+    """Rows of ``table`` (vocab_size, dim) picked by ``ids``: shape ``ids.shape + (dim,)``.
+
+    ids: int32/int64, any shape, values in [0, vocab_size) (IndexError otherwise).
+    Aliasing: ``out`` must share no memory with ``ids`` or ``table`` (ValueError).
+    """
     op = "embedding"
     ii, ti = inspect(op, "ids", ids), inspect(op, "table", table)
     oi = inspect(op, "out", out) if out is not None else None
@@ -47,7 +51,7 @@ def embedding(ids, table, *, out=None):
         out = _device.empty(device, shape)
         oi = inspect(op, "out", out)
     else:
-        check_out(op, oi, shape, {"table": ti})
+        check_out(op, oi, shape, {"ids": ii, "table": ti})
     if device == CPU:
         _cpu.embedding_forward(ids, table, out, 0)
         return out
@@ -58,11 +62,13 @@ def embedding(ids, table, *, out=None):
 
 
 def embedding_backward(ids, dy, vocab_size, *, out=None):
-    """Gradient of ``embedding`` w.r.t. the table: (vocab_size, dim), rows of unused ids zero."""
+    """Gradient of ``embedding`` w.r.t. the table: (vocab_size, dim), rows of unused ids zero.
+
+    vocab_size: a positive int (TypeError for non-ints; ValueError when vocab_size * dim
+    exceeds _checks.MAX_ELEMENTS). Aliasing: ``out`` must share no memory with ``ids`` or ``dy``.
+    """
     op = "embedding_backward"
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
-        raise ValueError(f"{op}: `vocab_size` must be a positive int, got {vocab_size!r}.")
-    vocab = int(vocab_size)
+    vocab = as_int(op, "vocab_size", vocab_size, lo=1, what="a positive int")
     ii, di = inspect(op, "ids", ids), inspect(op, "dy", dy)
     oi = inspect(op, "out", out) if out is not None else None
     device = backend(op, {"ids": ii, "dy": di, **({"out": oi} if oi else {})})
@@ -72,11 +78,12 @@ def embedding_backward(ids, dy, vocab_size, *, out=None):
                          f"got {di.describe()}.")
     _check_ids(op, ii, vocab)
     dim = di.shape[-1]
+    check_elements(op, "vocab_size", (vocab, dim), "a gradient table")
     if oi is None:
         out = _device.empty(device, (vocab, dim))
         oi = inspect(op, "out", out)
     else:
-        check_out(op, oi, (vocab, dim), {"dy": di})
+        check_out(op, oi, (vocab, dim), {"ids": ii, "dy": di})
     if device == CPU:
         _cpu.embedding_backward(ids, dy, out, 0)
         return out

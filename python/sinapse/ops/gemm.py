@@ -8,7 +8,7 @@ from .. import _cpu
 from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
 from . import _device
-from ._checks import CPU, as_float, backend, check_float32, check_out, check_shape, inspect
+from ._checks import CPU, _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
@@ -37,9 +37,13 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     Returns:
         ``out`` (a new array when not given).
 
+    Aliasing: ``out`` may be ``c`` itself (same memory, shape and strides: in place); any
+    other memory shared between ``out`` and ``a``, ``b``, ``c`` or ``bias`` is a ValueError.
+
     Raises:
         TypeError: a non-array or non-float32 argument, or arrays on different devices.
-        ValueError: wrong rank, non-contiguous, mismatched shapes, bad out, unknown activation.
+        ValueError: wrong rank, non-contiguous, mismatched shapes, bad out (shape, read-only,
+            sharing memory with an input), unknown activation.
         sinapse.CudaUnavailableError: CUDA arrays on a machine where CUDA cannot be used.
     """
     op = "gemm"
@@ -72,11 +76,10 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     if "bias" in arrays:
         check_float32(op, "bias", arrays["bias"], ndim=1)
         check_shape(op, "bias", arrays["bias"], (N,), "one value per output column")
-    # `c` may be `out` itself (the same array object: in place); any other overlap is refused.
-    c_is_out = out is not None and out is c
+    # `c` may be `out` itself (the same memory: in place); any other overlap is refused.
     if out_info is not None:
-        others = {k: v for k, v in arrays.items() if not (k == "c" and c_is_out)}
-        check_out(op, out_info, (M, N), others)
+        check_out(op, out_info, (M, N), arrays, allow=("c",))
+    c_is_out = out is not None and c is not None and _may_overlap(out_info, arrays["c"])
 
     variant = resolve_variant(op, variant)
     if out is None:

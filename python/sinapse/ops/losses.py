@@ -32,7 +32,8 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
 
     y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
     (...) for sparse_categorical_crossentropy. sample_weight: float32 of shape (...).
-    grad_out: optional preallocated array for the gradient (shape of y_pred).
+    grad_out: optional preallocated array for the gradient (shape of y_pred); it must share
+    no memory with y_true, y_pred or sample_weight (ValueError).
     """
     op = "loss"
     if not isinstance(name, str) or name not in KINDS:
@@ -75,7 +76,7 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
             grad_out = _device.empty(device, pi.shape)
             gi = inspect(op, "grad_out", grad_out)
         else:
-            check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"})
+            check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"}, name="grad_out")
     per_row = _device.empty(device, (rows,))
     grad_scale = 1.0 / rows if reduction == "mean" else 1.0
     if device == CPU:

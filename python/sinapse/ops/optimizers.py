@@ -32,6 +32,10 @@ Every update also takes, applied first and in this order:
 
 Arrays: float32, C-contiguous, one shape (any), one device; the state arrays start as
 zeros (Adagrad's accumulator as ``initial_accumulator_value``, Keras's default 0.1).
+
+Aliasing: an update writes ``param`` and every state array in place, so those and ``grad``
+must all be separate memory (ValueError naming the pair otherwise). The clipping ops'
+``out`` may be their input itself (in place), nothing else.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import numpy as np
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from . import _device
-from ._checks import CPU, _may_overlap, as_float, backend, check_float32, check_shape, inspect
+from ._checks import CPU, as_float, as_int, backend, check_aliasing, check_float32, check_shape, inspect
 
 _KINDS = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 3, "adam": 4}
 
@@ -74,9 +78,7 @@ def _grad_scale(op, grad_scale):
 
 
 def _step(op, step):
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"{op}: `step` must be an int >= 1 (iterations + 1), got {step!r}.")
-    return int(step)
+    return as_int(op, "step", step, lo=1, what="an int >= 1 (iterations + 1)")
 
 
 def _update(op, kind, param, grad, slots, needed, *, learning_rate, weight_decay, l2, grad_scale, clipvalue,
@@ -102,13 +104,8 @@ def _update(op, kind, param, grad, slots, needed, *, learning_rate, weight_decay
         check_float32(op, name, info)
         if name != "param":
             check_shape(op, name, info, shape, "the shape of `param`")
-        if name != "grad" and not info.writeable:
-            raise ValueError(f"{op}: `{name}` is updated in place: it must be writeable, got a read-only array.")
-    names = list(infos)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if _may_overlap(infos[a], infos[b]):
-                raise ValueError(f"{op}: `{a}` and `{b}` share memory; every array of an update must be separate.")
+    # param and every state slot are written: no memory shared with each other or with grad.
+    check_aliasing(op, {n: i for n, i in infos.items() if n != "grad"}, {"grad": infos["grad"]})
     arrays = [arr for (_, arr) in slots]
     flags = dict(momentum=float(momentum), rho=float(rho), beta_1=float(beta_1), beta_2=float(beta_2),
                  epsilon=float(epsilon), step=step, nesterov=bool(nesterov), centered=bool(centered),
@@ -206,6 +203,11 @@ def global_norm(arrays, *, simd=None) -> float:
     """
     op = "global_norm"
     device, infos = _float32_arrays(op, arrays)
+    return _norm(op, device, infos, simd)
+
+
+def _norm(op, device, infos, simd=None) -> float:
+    """global_norm of already validated arrays (infos: name -> ArrayInfo, one device)."""
     if device == CPU:
         path = _cpu_backend.simd_path(simd, op)
         return math.sqrt(sum(_cpu.sum_squares(info.obj, path, 0) for info in infos.values()))
@@ -234,21 +236,26 @@ def clip_scale(norm: float, clipnorm: float) -> float:
     return 1.0 if norm <= clipnorm else clipnorm / norm
 
 
-def _scale_clip(op, x, out, scale, clipvalue):
-    xi = inspect(op, "x", x)
-    oi = inspect(op, "out", out) if out is not None else None
-    device = backend(op, {"x": xi, **({"out": oi} if oi else {})})
-    check_float32(op, "x", xi)
+def _clip_prepare(op, x, out, xname="x", outname="out"):
+    """Validate one clipping input and its ``out`` (which may be the input itself, exactly:
+    in place); returns (device, x_info, out, out_info)."""
+    xi = inspect(op, xname, x)
+    oi = inspect(op, outname, out) if out is not None else None
+    device = backend(op, {xname: xi, **({outname: oi} if oi else {})})
+    check_float32(op, xname, xi)
     if oi is None:
         out = _device.empty(device, xi.shape)
-        oi = inspect(op, "out", out)
+        oi = inspect(op, outname, out)
     else:
-        check_float32(op, "out", oi)
-        check_shape(op, "out", oi, xi.shape, "the shape of `x`")
-        if not oi.writeable:
-            raise ValueError(f"{op}: `out` is read-only.")
+        check_float32(op, outname, oi)
+        check_shape(op, outname, oi, xi.shape, f"the shape of `{xname}`")
+        check_aliasing(op, {outname: oi}, {xname: xi}, allow=((outname, xname),))
+    return device, xi, out, oi
+
+
+def _scale_clip(device, xi, out, oi, scale, clipvalue):
     if device == CPU:
-        _cpu.scale_clip(x, out, scale, clipvalue, 0)
+        _cpu.scale_clip(xi.obj, out, scale, clipvalue, 0)
         return out
     with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as p:
         _device.kernels(device).scale_clip(int(np.prod(xi.shape)), p["x"], p["out"], scale, clipvalue,
@@ -264,16 +271,18 @@ def _clipnorm(op, clipnorm):
 
 
 def clip_by_value(x, clipvalue, *, out=None):
-    """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` (in place)."""
+    """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` itself (in place), no other overlap."""
     op = "clip_by_value"
-    return _scale_clip(op, x, out, 1.0, _clipvalue(op, clipvalue))
+    clipvalue = _clipvalue(op, clipvalue)
+    return _scale_clip(*_clip_prepare(op, x, out), 1.0, clipvalue)
 
 
 def clip_by_norm(x, clipnorm, *, out=None):
     """Keras's clipnorm for one array: ``x * clipnorm / max(||x||, clipnorm)``."""
     op = "clip_by_norm"
     clipnorm = _clipnorm(op, clipnorm)
-    return _scale_clip(op, x, out, clip_scale(global_norm([x]), clipnorm), 0.0)
+    device, xi, out, oi = _clip_prepare(op, x, out)
+    return _scale_clip(device, xi, out, oi, clip_scale(_norm(op, device, {"x": xi}), clipnorm), 0.0)
 
 
 def clip_by_global_norm(arrays, clipnorm, *, out=None):
@@ -283,10 +292,19 @@ def clip_by_global_norm(arrays, clipnorm, *, out=None):
     """
     op = "clip_by_global_norm"
     clipnorm = _clipnorm(op, clipnorm)
+    for name, value in (("arrays", arrays), ("out", out)):
+        if value is not None and (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")):
+            raise TypeError(f"{op}: `{name}` must be a list of arrays, got {type(value).__name__}.")
     arrays = list(arrays)
     if out is not None and len(out) != len(arrays):
         raise ValueError(f"{op}: `out` must hold one array per input array ({len(arrays)}), got {len(out)}.")
-    norm = global_norm(arrays)
+    outs = list(out) if out is not None else [None] * len(arrays)
+    prepared = [_clip_prepare(op, a, o, f"arrays[{i}]", f"out[{i}]") for i, (a, o) in enumerate(zip(arrays, outs))]
+    inputs = {f"arrays[{i}]": p[1] for i, p in enumerate(prepared)}
+    written = {f"out[{i}]": p[3] for i, p in enumerate(prepared)}
+    device = backend(op, {**inputs, **written})
+    # out[i] is written before arrays[i + 1] is read: it may be arrays[i] itself, nothing else.
+    check_aliasing(op, written, inputs, allow=tuple((f"out[{i}]", f"arrays[{i}]") for i in range(len(arrays))))
+    norm = _norm(op, device, inputs)
     scale = clip_scale(norm, clipnorm)
-    outs = out if out is not None else [None] * len(arrays)
-    return [_scale_clip(op, a, o, scale, 0.0) for a, o in zip(arrays, outs)], norm
+    return [_scale_clip(*p, scale, 0.0) for p in prepared], norm

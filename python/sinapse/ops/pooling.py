@@ -6,6 +6,9 @@ stride), total padding max((out - 1) * stride + pool - in, 0), the extra row/col
 bottom/right). Padding never wins a max, and an average divides by the number of real
 pixels in its window. Max ties go to the first pixel in row-major window order, on every
 backend; the backward gathers per input pixel, so it is deterministic.
+
+pool_size and strides: ints from 1 to 2**31 - 1 (TypeError for non-ints, ValueError out of
+range). Aliasing: ``out`` must share no memory with ``x`` (nor, in the backward, ``dy``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import math
 
 from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_pair, backend, check_float32, check_out, check_shape, inspect
+from ._checks import (CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape,
+                      inspect)
 
 
 def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
@@ -33,8 +37,11 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
         top = max((oh - 1) * sh + kh - h, 0) // 2
         left = max((ow - 1) * sw + kw - w, 0) // 2
+        check_extent(op, "pool_size", pool_size, max((oh - 1) * sh + kh, (ow - 1) * sw + kw),
+                     "(with padding='same') a padded input extent")
     else:
         raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}.")
+    check_elements(op, "x", (n, oh, ow, c), "an output")
     return (n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
 
 

@@ -1,4 +1,8 @@
-"""sinapse.ops.softmax / log_softmax and their backward, along the last axis."""
+"""sinapse.ops.softmax / log_softmax and their backward, along the last axis.
+
+Aliasing: the forward's ``out`` may be ``x`` itself, the backward's ``out`` may be ``dy``
+itself (in place); any other overlap is a ValueError.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from ._checks import CPU
 
 
 def _forward(op, x, out, log):
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1)
+    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, allow=("x",))
     cols = infos["x"].shape[-1]
     rows = out.size // cols if cols else 0
     if device == CPU:
@@ -20,7 +24,7 @@ def _forward(op, x, out, log):
 
 
 def _backward(op, dy, y, out, log):
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "y": y}, out, min_ndim=1)
+    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "y": y}, out, min_ndim=1, allow=("dy",))
     cols = infos["y"].shape[-1]
     rows = out.size // cols if cols else 0
     if device == CPU:
