@@ -1,0 +1,388 @@
+"""One hypothesis strategy per public op of sinapse.ops: a *valid* call with small random sizes.
+
+A call is JSON: {"op": name, "kw": {argument: value}} where an array is {"$a": [shape, dtype,
+fill]} (built by worker.py), a forward call whose result feeds a backward op is
+{"$call": [op, kw, index]}. attacks.py then breaks one thing about the call. Each spec also
+names its int arguments (for the huge-int attack) and its written arguments (for aliasing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import strategies as st
+
+
+def arr(shape, dtype="float32", fill="normal"):
+    return {"$a": [list(shape), dtype, fill]}
+
+
+def dim(lo=1, hi=4):
+    """Small sizes, 0 about one time in eight when lo == 0 (zero sizes are an attack class)."""
+    return st.integers(lo, hi) if lo else st.integers(0, 7).map(lambda v: 0 if v == 0 else (v + 1) // 2)
+
+
+@dataclass(frozen=True)
+class Spec:
+    build: object  # strategy of kw dicts
+    ints: tuple = ()  # int arguments: the huge-int attack targets these
+    written: tuple = ()  # arguments the op writes: the aliasing attack targets these
+    float_args: tuple = field(default=())  # float scalars (NaN/Inf scalar attack)
+
+
+SPECS: dict[str, Spec] = {}
+
+
+def spec(name, ints=(), written=(), floats=()):
+    def register(fn):
+        SPECS[name] = Spec(st.composite(fn)(), tuple(ints), tuple(written), tuple(floats))
+        return fn
+    return register
+
+
+ACTS = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "gelu", "gelu_tanh", "hard_sigmoid",
+        "softplus", "silu", "swish"]
+
+
+@spec("gemm", written=("out",), floats=("alpha", "beta"))
+def _gemm(draw):
+    m, k, n = draw(dim(0)), draw(dim(0)), draw(dim(0))
+    ta, tb = draw(st.booleans()), draw(st.booleans())
+    kw = {"a": arr((k, m) if ta else (m, k)), "b": arr((n, k) if tb else (k, n)), "trans_a": ta, "trans_b": tb,
+          "alpha": draw(st.sampled_from([1.0, 0.5, -2.0]))}
+    if draw(st.booleans()):
+        kw.update(c=arr((m, n)), beta=draw(st.sampled_from([0.0, 1.0, 0.5])))
+    if draw(st.booleans()):
+        kw["bias"] = arr((n,))
+    kw["activation"] = draw(st.sampled_from([None, "relu", "sigmoid", "tanh", "linear"]))
+    if draw(st.booleans()):
+        kw["out"] = arr((m, n), fill="zeros")
+    kw["variant"] = draw(st.sampled_from([None, "naive", "blocked", "tuned"]))
+    return kw
+
+
+def _shape(draw, lo_rank=1, hi_rank=3):
+    return [draw(dim(0)) for _ in range(draw(st.integers(lo_rank, hi_rank)))]
+
+
+@spec("axpy", written=("out", "y"), floats=("alpha",))
+def _axpy(draw):
+    s = _shape(draw)
+    kw = {"alpha": draw(st.sampled_from([0.0, 1.0, -0.5, 3.0])), "x": arr(s), "y": arr(s)}
+    if draw(st.booleans()):
+        kw["out"] = arr(s, fill="zeros")
+    return kw
+
+
+@spec("activation", written=("out",), floats=("alpha",))
+def _activation(draw):
+    s, name = _shape(draw), draw(st.sampled_from(ACTS))
+    kw = {"x": arr(s), "name": name}
+    if name in ("leaky_relu", "elu") and draw(st.booleans()):
+        kw["alpha"] = draw(st.sampled_from([0.1, 1.0, 2.0]))
+    if draw(st.booleans()):
+        kw["out"] = arr(s, fill="zeros")
+    return kw
+
+
+@spec("activation_backward", written=("out",), floats=("alpha",))
+def _activation_backward(draw):
+    kw = _activation(draw)
+    kw["dy"] = arr(kw["x"]["$a"][0])
+    return kw
+
+
+def _rows(draw):
+    return _shape(draw, 1, 3)[:-1] + [draw(dim(1))]
+
+
+for _name in ("softmax", "log_softmax"):
+    @spec(_name, written=("out",))
+    def _softmax(draw):
+        s = _rows(draw)
+        return {"x": arr(s), **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+for _name in ("softmax_backward", "log_softmax_backward"):
+    @spec(_name, written=("out",))
+    def _softmax_backward(draw, _fwd=_name.replace("_backward", "")):
+        s = _rows(draw)
+        kw = {"dy": arr(s), "y": {"$call": [_fwd, {"x": arr(s)}, None]}}
+        return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("dropout", ints=("seed", "offset"), written=("out",), floats=("rate",))
+def _dropout(draw):
+    s = _shape(draw)
+    kw = {"x": arr(s), "rate": draw(st.sampled_from([0.0, 0.25, 0.5, 0.9])), "seed": draw(st.integers(0, 2**32 - 1)),
+          "offset": draw(st.integers(0, 100)), "training": draw(st.booleans())}
+    return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("dropout_backward", ints=("seed", "offset"), written=("out",), floats=("rate",))
+def _dropout_backward(draw):
+    kw = _dropout(draw)
+    kw["dy"] = kw.pop("x")
+    kw.pop("training")
+    return kw
+
+
+@spec("bias_add", written=("out",))
+def _bias_add(draw):
+    s = _rows(draw)
+    return {"x": arr(s), "bias": arr(s[-1:]), **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("bias_grad", written=("out",))
+def _bias_grad(draw):
+    s = _rows(draw)
+    return {"dy": arr(s), **({"out": arr(s[-1:], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+def _pool_args(draw):
+    n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
+    pool = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    strides = draw(st.sampled_from([None, 1, 2, [1, 2]]))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    if padding == "valid":
+        pool = [min(pool[0], h), min(pool[1], w)]
+    return [n, h, w, c], {"pool_size": pool, "strides": strides, "padding": padding}
+
+
+def _pool_out(op, shape, kw):
+    from sinapse.ops.pooling import geometry
+    g = geometry(op, shape, kw["pool_size"], kw["strides"], kw["padding"])
+    return [g[0], g[10], g[11], g[3]]
+
+
+for _name in ("max_pool2d", "avg_pool2d"):
+    @spec(_name, ints=("pool_size", "strides"), written=("out",))
+    def _pool(draw, _op=_name):
+        s, kw = _pool_args(draw)
+        out = [arr(_pool_out(_op, s, kw), fill="zeros")] if draw(st.booleans()) else []
+        return {"x": arr(s), **kw, **({"out": out[0]} if out else {})}
+
+    @spec(_name + "_backward", ints=("pool_size", "strides"), written=("out",))
+    def _pool_backward(draw, _op=_name):
+        s, kw = _pool_args(draw)
+        out = {"out": arr(s, fill="zeros")} if draw(st.booleans()) else {}
+        return {"dy": arr(_pool_out(_op, s, kw)), "x": arr(s), **kw, **out}
+
+
+LOSSES = ["mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
+          "sparse_categorical_crossentropy"]
+
+
+@spec("loss", written=("grad_out",), floats=("delta",))
+def _loss(draw):
+    s, name = _rows(draw), draw(st.sampled_from(LOSSES))
+    logits = name.endswith("crossentropy") and draw(st.booleans())
+    fill = "normal" if logits or name in ("mse", "mae", "huber") else "unit"
+    if name == "sparse_categorical_crossentropy":
+        y_true = arr(s[:-1], "int32", f"labels{s[-1]}")
+    else:
+        y_true = arr(s, fill="unit")
+    kw = {"name": name, "y_true": y_true, "y_pred": arr(s, fill=fill), "from_logits": logits,
+          "reduction": draw(st.sampled_from(["mean", "sum"])), "grad": draw(st.booleans())}
+    if draw(st.booleans()):
+        kw["sample_weight"] = arr(s[:-1], fill="unit")
+    if name == "huber":
+        kw["delta"] = draw(st.sampled_from([0.5, 1.0, 2.0]))
+    if kw["grad"] and draw(st.booleans()):
+        kw["grad_out"] = arr(s, fill="zeros")
+    return kw
+
+
+@spec("batch_norm", written=("out", "running_mean", "running_var"), floats=("momentum", "epsilon"))
+def _batch_norm(draw):
+    s = _rows(draw)
+    c = s[-1:]
+    kw = {"x": arr(s), "gamma": arr(c), "beta": arr(c), "running_mean": arr(c), "running_var": arr(c, fill="unit"),
+          "training": draw(st.booleans()), "momentum": draw(st.sampled_from([0.0, 0.9, 0.99, 1.0])),
+          "epsilon": draw(st.sampled_from([1e-3, 1e-5]))}
+    return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("batch_norm_backward", written=("out",))
+def _batch_norm_backward(draw):
+    s = _rows(draw)
+    c = s[-1:]
+    kw = {"dy": arr(s), "x": arr(s), "gamma": arr(c), "mean": arr(c), "invstd": arr(c, fill="unit"),
+          "training": draw(st.booleans())}
+    return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+def _conv_args(draw):
+    n, h, w, c, k = draw(dim(0)), draw(dim(1, 5)), draw(dim(1, 5)), draw(dim(1, 10)), draw(dim(0))
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kw_ = {"strides": draw(st.sampled_from([1, 2, [1, 2]])), "dilation": draw(st.sampled_from([1, 2])),
+           "padding": draw(st.sampled_from(["same", "valid", [1, 0, 0, 1]])),
+           "variant": draw(st.sampled_from([None, "naive", "tuned"]))}
+    if kw_["padding"] != "same":  # keep the dilated kernel inside the input
+        kh, kw = min(kh, (h - 1) // kw_["dilation"] + 1), min(kw, (w - 1) // kw_["dilation"] + 1)
+    return [n, h, w, c], [kh, kw, c, k], kw_
+
+
+def _conv_out(x, w, kw):
+    from sinapse.ops.conv2d import geometry
+    g = geometry("conv2d", x, w, kw["strides"], kw["padding"], kw["dilation"])
+    return [g[0], g[13], g[14], g[6]]
+
+
+@spec("conv2d", ints=("strides", "dilation", "padding"), written=("out",))
+def _conv2d(draw):
+    x, w, kw = _conv_args(draw)
+    kw.update(x=arr(x), w=arr(w), activation=draw(st.sampled_from([None, "relu", "tanh"])))
+    if draw(st.booleans()):
+        kw["bias"] = arr(w[-1:])
+    if draw(st.booleans()):
+        kw["out"] = arr(_conv_out(x, w, kw), fill="zeros")
+    return kw
+
+
+@spec("conv2d_backward", ints=("strides", "dilation", "padding"))
+def _conv2d_backward(draw):
+    x, w, kw = _conv_args(draw)
+    kw.update(dy=arr(_conv_out(x, w, kw)), x=arr(x), w=arr(w), need_dx=draw(st.booleans()),
+              need_dw=draw(st.booleans()), need_db=draw(st.booleans()))
+    return kw
+
+
+@spec("conv2d_variant")
+def _conv2d_variant(draw):
+    return draw(st.just({}))  # no arguments: only the wrong-type attack (an unexpected one) applies
+
+
+@spec("embedding", written=("out",))
+def _embedding(draw):
+    ids, v, d = _shape(draw, 1, 2), draw(dim(1, 6)), draw(dim(0))
+    kw = {"ids": arr(ids, "int32", f"labels{v}"), "table": arr([v, d])}
+    return {**kw, **({"out": arr(ids + [d], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("embedding_backward", ints=("vocab_size",), written=("out",))
+def _embedding_backward(draw):
+    ids, v, d = _shape(draw, 1, 2), draw(dim(1, 6)), draw(dim(0))
+    kw = {"ids": arr(ids, "int32", f"labels{v}"), "dy": arr(ids + [d]), "vocab_size": v}
+    return {**kw, **({"out": arr([v, d], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+def _update_common(draw, s):
+    kw = {"param": arr(s), "grad": arr(s), "learning_rate": draw(st.sampled_from([0.1, 0.01, 1.0]))}
+    for name, values in (("weight_decay", [0.0, 0.01]), ("l2", [0.0, 0.1]), ("grad_scale", [1.0, 0.5]),
+                         ("clipvalue", [None, 0.5])):
+        kw[name] = draw(st.sampled_from(values))
+    return kw
+
+
+OPTIMIZER_STATE = {
+    "sgd_update": ["velocity"], "adagrad_update": ["accumulator"],
+    "adadelta_update": ["accumulated_grad", "accumulated_delta"],
+    "rmsprop_update": ["velocity", "momentum_buffer", "average_grad"], "adam_update": ["m", "v", "vhat"],
+}
+_FLOATS = ("learning_rate", "weight_decay", "l2", "grad_scale", "clipvalue")
+
+for _name, _state in OPTIMIZER_STATE.items():
+    @spec(_name, ints=("step",) if _name == "adam_update" else (), written=("param", *_state), floats=_FLOATS)
+    def _update(draw, _op=_name, _st=_state):
+        s = _shape(draw)
+        kw = _update_common(draw, s)
+        for name in _st:  # squared-gradient accumulators are non-negative
+            kw[name] = arr(s, fill="unit" if name in ("accumulator", "v", "vhat", "velocity") and _op != "sgd_update"
+                           or name.startswith("accumulated") else "normal")
+        if _op == "sgd_update":
+            kw.update(momentum=draw(st.sampled_from([0.0, 0.9])), nesterov=draw(st.booleans()))
+        if _op == "rmsprop_update":
+            kw.update(centered=draw(st.booleans()), momentum=draw(st.sampled_from([0.0, 0.9])))
+            if not kw["centered"]:
+                kw.pop("average_grad")
+            if kw["momentum"] == 0.0:
+                kw.pop("momentum_buffer")
+        if _op == "adam_update":
+            kw.update(step=draw(st.integers(1, 10)), amsgrad=draw(st.booleans()))
+            if not kw["amsgrad"]:
+                kw.pop("vhat")
+        return kw
+
+
+@spec("global_norm")
+def _global_norm(draw):
+    return {"arrays": [arr(_shape(draw)) for _ in range(draw(st.integers(0, 3)))]}
+
+
+@spec("clip_by_value", written=("out",), floats=("clipvalue",))
+def _clip_by_value(draw):
+    s = _shape(draw)
+    kw = {"x": arr(s), "clipvalue": draw(st.sampled_from([0.5, 1.0, 3.0]))}
+    return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("clip_by_norm", written=("out",), floats=("clipnorm",))
+def _clip_by_norm(draw):
+    kw = _clip_by_value(draw)
+    kw["clipnorm"] = kw.pop("clipvalue")
+    return kw
+
+
+@spec("clip_by_global_norm", floats=("clipnorm",))
+def _clip_by_global_norm(draw):
+    shapes = [_shape(draw) for _ in range(draw(st.integers(1, 3)))]
+    kw = {"arrays": [arr(s) for s in shapes], "clipnorm": draw(st.sampled_from([0.5, 1.0, 3.0]))}
+    return {**kw, **({"out": [arr(s, fill="zeros") for s in shapes]} if draw(st.booleans()) else {})}
+
+
+_GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _rnn_kw(draw, cell):
+    n, t, d, h = draw(dim(0)), draw(dim(0)), draw(dim(1)), draw(dim(1))
+    g = _GATES[cell]
+    kw = {"x": arr([n, t, d]), "kernel": arr([d, g * h]), "recurrent_kernel": arr([h, g * h]),
+          "go_backwards": draw(st.booleans()), "return_sequences": draw(st.booleans())}
+    if cell == "gru":
+        kw["reset_after"] = draw(st.booleans())
+    if draw(st.booleans()):
+        kw["bias"] = arr([2, 3 * h] if kw.get("reset_after") else [g * h])
+    if cell == "simple_rnn":
+        kw["activation"] = draw(st.sampled_from(["tanh", "relu"]))
+    if draw(st.booleans()):
+        kw["h0"] = arr([n, h])
+    if cell == "lstm" and draw(st.booleans()):
+        kw["c0"] = arr([n, h])
+    if draw(st.booleans()):
+        kw["mask"] = arr([n, t], "bool", "bool")
+    return kw, (n, t, h)
+
+
+for _cell in _GATES:
+    @spec(_cell)
+    def _rnn(draw, _c=_cell):
+        return _rnn_kw(draw, _c)[0]
+
+    @spec(_cell + "_backward")
+    def _rnn_backward(draw, _c=_cell):
+        kw, (n, t, h) = _rnn_kw(draw, _c)
+        back = {"cache": {"$call": [_c, kw, -1]},
+                "dy": arr([n, t, h] if kw["return_sequences"] else [n, h]) if draw(st.booleans()) else None}
+        if draw(st.booleans()):
+            back["dh_T"] = arr([n, h])
+        if _c == "lstm" and draw(st.booleans()):
+            back["dc_T"] = arr([n, h])
+        return back
+
+
+@spec("rnn_convert.keras_to_torch")
+def _keras_to_torch(draw):
+    cell = draw(st.sampled_from(sorted(_GATES)))
+    kw, _ = _rnn_kw(draw, cell)
+    return {"cell": cell, **{k: kw[k] for k in ("kernel", "recurrent_kernel", "bias") if k in kw}}
+
+
+@spec("rnn_convert.torch_to_keras")
+def _torch_to_keras(draw):
+    cell = draw(st.sampled_from(sorted(_GATES)))
+    d, h = draw(dim(1)), draw(dim(1))
+    g = _GATES[cell] * h
+    kw = {"cell": cell, "weight_ih": arr([g, d]), "weight_hh": arr([g, h])}
+    if draw(st.booleans()):
+        kw.update(bias_ih=arr([g]), bias_hh=arr([g]))
+    return kw
