@@ -1,6 +1,7 @@
 """Learning-rate schedules, Keras-style (keras.optimizers.schedules): a schedule is called
 with the optimizer's step count (``iterations``, 0 on the first step) and returns the
-learning rate for that step.
+learning rate for that step. Formulas from Keras 3's
+keras/src/optimizers/schedules/learning_rate_schedule.py (``step`` = the step count):
 
     ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False)
         initial_learning_rate * decay_rate ** (step / decay_steps)      (floor(...) if staircase)
@@ -10,14 +11,36 @@ learning rate for that step.
     PiecewiseConstantDecay(boundaries, values)
         values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <= boundaries[i],
         values[-1] after boundaries[-1]
+    InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False)
+        initial_learning_rate / (1 + decay_rate * step / decay_steps)     (floor(step / decay_steps)
+        if staircase)
+    PolynomialDecay(initial_learning_rate, decay_steps, end_learning_rate=1e-4, power=1.0, cycle=False)
+        (initial_learning_rate - end_learning_rate) * (1 - s / d) ** power + end_learning_rate, with
+        s = min(step, decay_steps), d = decay_steps; with cycle, s = step and
+        d = decay_steps * max(1, ceil(step / decay_steps))
+    CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0)
+        cos(s, d, lr) = lr * ((1 - alpha) * 0.5 * (1 + cos(pi * s / d)) + alpha).
+        Without warmup_target: cos(min(step, decay_steps), decay_steps, initial_learning_rate).
+        With it, s = min(step, decay_steps + warmup_steps): while s < warmup_steps the linear
+        warmup initial_learning_rate + (warmup_target - initial_learning_rate) * s / warmup_steps,
+        then cos(s - warmup_steps, decay_steps, warmup_target).
+    CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0)
+        f = step / first_decay_steps; period i = floor(f) if t_mul == 1, else the i with
+        (1 - t_mul**i) / (1 - t_mul) <= f < (1 - t_mul**(i+1)) / (1 - t_mul) (Keras:
+        floor(log(1 - f (1 - t_mul)) / log(t_mul))); f' = (f - (1 - t_mul**i) / (1 - t_mul)) / t_mul**i
+        (f - i if t_mul == 1); lr = initial_learning_rate * ((1 - alpha) * 0.5 * m_mul**i *
+        (1 + cos(pi f')) + alpha).
 
 Values are computed in Python floats (Keras computes them in float32; the kernels round the
-result to float32 either way).
+result to float32 either way). Arguments are validated when the schedule is made (ValueError
+or TypeError naming the argument), where Keras checks only the decay steps.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 
 class LearningRateSchedule:
@@ -38,10 +61,37 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
+def _number(cls, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{cls}: `{name}` must be a number, got {value!r} ({type(value).__name__}).")
+    if not math.isfinite(value):
+        raise ValueError(f"{cls}: `{name}` must be finite, got {value!r}.")
+    return value.item() if hasattr(value, "item") else value  # NumPy scalars -> Python, for the JSON config
+
+
 def _positive(cls, name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 and math.isfinite(value)):
+    if _number(cls, name, value) <= 0:
         raise ValueError(f"{cls}: `{name}` must be a positive number, got {value!r}.")
-    return value
+    return _number(cls, name, value)
+
+
+def _non_negative(cls, name, value):
+    if _number(cls, name, value) < 0:
+        raise ValueError(f"{cls}: `{name}` must be a number >= 0, got {value!r}.")
+    return _number(cls, name, value)
+
+
+def _fraction(cls, name, value):
+    if not 0 <= _number(cls, name, value) <= 1:
+        raise ValueError(f"{cls}: `{name}` must be a number in [0, 1] (a fraction of the learning rate), "
+                         f"got {value!r}.")
+    return _number(cls, name, value)
+
+
+def _flag(cls, name, value):
+    if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+        raise TypeError(f"{cls}: `{name}` must be True or False, got {value!r}.")
+    return bool(value)
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -50,7 +100,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.initial_learning_rate = _positive(cls, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
         self.decay_rate = _positive(cls, "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
+        self.staircase = _flag(cls, "staircase", staircase)
         self.name = name
 
     def __call__(self, step):
@@ -94,7 +144,134 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, StepDecay, PiecewiseConstantDecay)}
+class InverseTimeDecay(LearningRateSchedule):
+    """initial_learning_rate / (1 + decay_rate * p), p = step / decay_steps (floored if staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
+        cls = type(self).__name__
+        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive(cls, "decay_steps", decay_steps)
+        self.decay_rate = _non_negative(cls, "decay_rate", decay_rate)
+        self.staircase = _flag(cls, "staircase", staircase)
+        self.name = name
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From initial_learning_rate to end_learning_rate in decay_steps along (1 - p) ** power."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
+                 name="PolynomialDecay"):
+        cls = type(self).__name__
+        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive(cls, "decay_steps", decay_steps)
+        self.end_learning_rate = _non_negative(cls, "end_learning_rate", end_learning_rate)
+        self.power = _non_negative(cls, "power", power)  # a negative power would blow up at the end
+        self.cycle = _flag(cls, "cycle", cycle)
+        self.name = name
+
+    def __call__(self, step):
+        decay_steps = self.decay_steps
+        if self.cycle:  # restart at the next multiple of decay_steps above step (Keras: 1 at step 0)
+            decay_steps *= 1 if step == 0 else math.ceil(step / self.decay_steps)
+        else:
+            step = min(step, decay_steps)
+        return ((self.initial_learning_rate - self.end_learning_rate) * (1.0 - step / decay_steps) ** self.power
+                + self.end_learning_rate)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
+                "name": self.name}
+
+
+def _cosine(step, decay_steps, learning_rate, alpha, m_fac=1.0):
+    """learning_rate * ((1 - alpha) * 0.5 * m_fac * (1 + cos(pi * step / decay_steps)) + alpha)."""
+    return learning_rate * ((1.0 - alpha) * 0.5 * m_fac * (1.0 + math.cos(math.pi * step / decay_steps)) + alpha)
+
+
+class CosineDecay(LearningRateSchedule):
+    """An optional linear warmup to warmup_target, then a cosine decay to alpha times its start."""
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
+                 warmup_steps=0):
+        cls = type(self).__name__
+        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _positive(cls, "decay_steps", decay_steps)
+        self.alpha = _fraction(cls, "alpha", alpha)
+        self.name = name
+        self.warmup_target = None if warmup_target is None else _non_negative(cls, "warmup_target", warmup_target)
+        self.warmup_steps = _non_negative(cls, "warmup_steps", warmup_steps)
+        if self.warmup_target is None and self.warmup_steps:
+            warnings.warn(f"{cls}: `warmup_steps`={warmup_steps} is ignored without `warmup_target` (as in Keras); "
+                          f"set warmup_target to warm up.", UserWarning, stacklevel=2)
+
+    def __call__(self, step):
+        if self.warmup_target is None:
+            return _cosine(min(step, self.decay_steps), self.decay_steps, self.initial_learning_rate, self.alpha)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            delta = self.warmup_target - self.initial_learning_rate
+            return delta * (step / self.warmup_steps) + self.initial_learning_rate
+        return _cosine(step - self.warmup_steps, self.decay_steps, self.warmup_target, self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
+                "warmup_steps": self.warmup_steps}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """SGDR: cosine decays over periods t_mul times longer each, restarting at m_mul ** i times the start."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
+        cls = type(self).__name__
+        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.first_decay_steps = _positive(cls, "first_decay_steps", first_decay_steps)
+        self.t_mul = _number(cls, "t_mul", t_mul)
+        if self.t_mul < 1:  # shrinking periods end after first_decay_steps / (1 - t_mul) steps: Keras gives NaN
+            raise ValueError(f"{cls}: `t_mul` must be >= 1 (each period at least as long as the one before), "
+                             f"got {t_mul!r}.")
+        self.m_mul = _non_negative(cls, "m_mul", m_mul)
+        self.alpha = _fraction(cls, "alpha", alpha)
+        self.name = name
+
+    def _period(self, fraction):
+        """(i, fraction of period i done) for ``fraction`` = step / first_decay_steps."""
+        t = self.t_mul
+        if t == 1.0:
+            i = math.floor(fraction)
+            return i, fraction - i
+        start = lambda k: (1.0 - t ** k) / (1.0 - t)  # noqa: E731 - steps (in first periods) before period k
+        i = math.floor(math.log(1.0 - fraction * (1.0 - t)) / math.log(t))
+        # Keras's floor(log) can land one period off at an exact restart (log rounding): step to the period
+        # whose [start(i), start(i + 1)) holds fraction.
+        while i > 0 and start(i) > fraction:
+            i -= 1
+        while start(i + 1) <= fraction:
+            i += 1
+        return i, (fraction - start(i)) / t ** i
+
+    def __call__(self, step):
+        i, fraction = self._period(step / self.first_decay_steps)
+        return _cosine(fraction, 1.0, self.initial_learning_rate, self.alpha, self.m_mul ** i)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
+                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
+_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, StepDecay, PiecewiseConstantDecay, InverseTimeDecay,
+                                            PolynomialDecay, CosineDecay, CosineDecayRestarts)}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:

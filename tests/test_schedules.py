@@ -1,0 +1,149 @@
+"""Learning-rate schedules (issue 11, item 12): Keras 3's CosineDecay, CosineDecayRestarts,
+InverseTimeDecay and PolynomialDecay — against their formulas written out here, against values
+from real Keras 3.15.1 (tests/golden/keras_masking.json, made by make_keras_masking_goldens.py),
+config round trips, optimizers holding them, and argument validation."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+
+from sinapse import optimizers
+from sinapse.optimizers import schedules as S
+
+GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "keras_masking.json").read_text())["schedules"]
+STEPS = list(range(0, 75)) + [99, 100, 155, 1000]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_schedules_match_keras(name):
+    case = GOLDEN[name]
+    schedule = S.deserialize({"class_name": case["class_name"], "config": case["config"]})
+    got = [schedule(step) for step in case["steps"]]
+    # Keras computes in float32: agreement to its rounding.
+    np.testing.assert_allclose(got, case["values"], rtol=3e-6, atol=1e-8)
+
+
+def _cos(step, n, lr, alpha, m=1.0):
+    return lr * ((1 - alpha) * 0.5 * m * (1 + math.cos(math.pi * step / n)) + alpha)
+
+
+def test_cosine_decay_formula():
+    plain = S.CosineDecay(0.1, 20, alpha=0.1)
+    warm = S.CosineDecay(0.02, 10, alpha=0.0, warmup_target=0.5, warmup_steps=4)
+    for step in STEPS:
+        assert plain(step) == pytest.approx(_cos(min(step, 20), 20, 0.1, 0.1), rel=1e-12)
+        s = min(step, 14)
+        want = 0.02 + (0.5 - 0.02) * s / 4 if s < 4 else _cos(s - 4, 10, 0.5, 0.0)
+        assert warm(step) == pytest.approx(want, rel=1e-12, abs=1e-15)
+    assert plain(20) == pytest.approx(0.01) and plain(10 ** 6) == pytest.approx(0.01)  # ends at alpha * lr
+    assert warm(4) == pytest.approx(0.5)  # the warmup reaches its target, the decay starts there
+
+
+def test_cosine_decay_restarts_formula():
+    sgdr = S.CosineDecayRestarts(1.0, 10, t_mul=2.0, m_mul=0.5, alpha=0.1)
+    # periods [0, 10), [10, 30), [30, 70), [70, 150): restart values 1, 0.5, 0.25, 0.125 (times (1 - alpha)) + alpha
+    starts, lengths = [0, 10, 30, 70], [10, 20, 40, 80]
+    for i, (start, length) in enumerate(zip(starts, lengths)):
+        for k in (0, 1, length // 2, length - 1):
+            assert sgdr(start + k) == pytest.approx(_cos(k, length, 1.0, 0.1, 0.5 ** i), rel=1e-12)
+    flat = S.CosineDecayRestarts(0.3, 7, t_mul=1.0, m_mul=0.9)
+    for step in STEPS:
+        assert flat(step) == pytest.approx(_cos(step % 7, 7, 0.3, 0.0, 0.9 ** (step // 7)), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("t_mul", [1.5, 2.0, 3.0, 10.0])
+def test_cosine_decay_restarts_exact_restart_steps(t_mul):
+    # At each restart the rate is back at m_mul ** i times the start (floor(log) alone can miss by one period).
+    sgdr = S.CosineDecayRestarts(1.0, 4, t_mul=t_mul, m_mul=0.5)
+    start = 0.0
+    for i in range(8):
+        if start == int(start):
+            assert sgdr(int(start)) == pytest.approx(0.5 ** i, rel=1e-9)
+        start += 4 * t_mul ** i
+
+
+def test_inverse_time_and_polynomial_formulas():
+    inv = S.InverseTimeDecay(0.1, 10, 0.5)
+    stair = S.InverseTimeDecay(0.1, 10, 0.5, staircase=True)
+    poly = S.PolynomialDecay(0.1, 20, end_learning_rate=0.01, power=2.0)
+    cyc = S.PolynomialDecay(0.1, 10, end_learning_rate=0.001, power=0.5, cycle=True)
+    for step in STEPS:
+        assert inv(step) == pytest.approx(0.1 / (1 + 0.5 * step / 10), rel=1e-12)
+        assert stair(step) == pytest.approx(0.1 / (1 + 0.5 * (step // 10)), rel=1e-12)
+        assert poly(step) == pytest.approx(0.09 * (1 - min(step, 20) / 20) ** 2 + 0.01, rel=1e-12)
+        d = 10 * max(1, math.ceil(step / 10))
+        assert cyc(step) == pytest.approx(0.099 * (1 - step / d) ** 0.5 + 0.001, rel=1e-12)
+    assert cyc(10) == pytest.approx(0.001) and cyc(11) > cyc(9)  # the end of a cycle, then a restart
+
+
+@pytest.mark.parametrize("schedule", [
+    S.CosineDecay(0.1, 100, alpha=0.05, warmup_target=0.3, warmup_steps=10),
+    S.CosineDecayRestarts(0.1, 50, t_mul=1.5, m_mul=0.8, alpha=0.01),
+    S.InverseTimeDecay(0.1, 10, 0.5, staircase=True),
+    S.PolynomialDecay(0.1, 100, end_learning_rate=0.001, power=2.0, cycle=True),
+], ids=lambda s: type(s).__name__)
+def test_optimizers_take_and_serialize_new_schedules(schedule):
+    opt = optimizers.Adam(learning_rate=schedule)
+    params, grads = [np.ones(4, np.float32)], [np.full(4, 0.5, np.float32)]
+    for _ in range(3):
+        opt.apply(params, grads)
+    assert opt.learning_rate == pytest.approx(schedule(3))
+    config = json.loads(json.dumps(optimizers.serialize(opt)))  # plain JSON, as in a model file
+    again = optimizers.deserialize(config)
+    assert type(again._learning_rate) is type(schedule)
+    assert again._learning_rate.get_config() == schedule.get_config()
+    assert [again._learning_rate(s) for s in STEPS] == [schedule(s) for s in STEPS]
+    assert S.deserialize(S.serialize(schedule)).get_config() == schedule.get_config()
+
+
+def test_keras_default_names_and_configs():
+    assert S.CosineDecay(0.1, 10).get_config() == {"initial_learning_rate": 0.1, "decay_steps": 10, "alpha": 0.0,
+                                                   "name": "CosineDecay", "warmup_target": None, "warmup_steps": 0}
+    assert S.CosineDecayRestarts(0.1, 10).get_config() == {"initial_learning_rate": 0.1, "first_decay_steps": 10,
+                                                           "t_mul": 2.0, "m_mul": 1.0, "alpha": 0.0,
+                                                           "name": "SGDRDecay"}
+    assert S.PolynomialDecay(0.1, 10).get_config()["end_learning_rate"] == 0.0001
+    assert S.InverseTimeDecay(0.1, 10, 1.0).name == "InverseTimeDecay"
+    for case in GOLDEN.values():  # Keras's own configs load unchanged
+        assert S.deserialize({"class_name": case["class_name"], "config": case["config"]}).get_config() == \
+            case["config"]
+
+
+@pytest.mark.parametrize("cls, args, kwargs, arg, error", [
+    ("CosineDecay", (0.1, 0), {}, "decay_steps", ValueError),
+    ("CosineDecay", (0.1, 10), {"alpha": 1.5}, "alpha", ValueError),
+    ("CosineDecay", (-0.1, 10), {}, "initial_learning_rate", ValueError),
+    ("CosineDecay", (0.1, 10), {"warmup_target": float("nan"), "warmup_steps": 3}, "warmup_target", ValueError),
+    ("CosineDecay", (0.1, 10), {"warmup_target": 0.2, "warmup_steps": -1}, "warmup_steps", ValueError),
+    ("CosineDecay", ("0.1", 10), {}, "initial_learning_rate", TypeError),
+    ("CosineDecayRestarts", (0.1, -5), {}, "first_decay_steps", ValueError),
+    ("CosineDecayRestarts", (0.1, 5), {"t_mul": 0.5}, "t_mul", ValueError),
+    ("CosineDecayRestarts", (0.1, 5), {"m_mul": -1.0}, "m_mul", ValueError),
+    ("CosineDecayRestarts", (0.1, 5), {"alpha": None}, "alpha", TypeError),
+    ("InverseTimeDecay", (0.1, 0, 0.5), {}, "decay_steps", ValueError),
+    ("InverseTimeDecay", (0.1, 10, -0.5), {}, "decay_rate", ValueError),
+    ("InverseTimeDecay", (0.1, 10, 0.5), {"staircase": "yes"}, "staircase", TypeError),
+    ("PolynomialDecay", (0.1, 10), {"power": -1.0}, "power", ValueError),
+    ("PolynomialDecay", (0.1, 10), {"end_learning_rate": float("inf")}, "end_learning_rate", ValueError),
+    ("PolynomialDecay", (0.1, 10), {"cycle": 2}, "cycle", TypeError),
+    ("PolynomialDecay", (0.1, True), {}, "decay_steps", TypeError),
+])
+def test_bad_arguments_name_the_class_and_argument(cls, args, kwargs, arg, error):
+    with pytest.raises(error) as info:
+        getattr(S, cls)(*args, **kwargs)
+    message = str(info.value)
+    assert message.startswith(f"{cls}: `{arg}`") and "got" in message
+
+
+def test_warmup_steps_without_target_warns_as_keras_ignores_it():
+    with pytest.warns(UserWarning, match=r"CosineDecay: `warmup_steps`=5 is ignored without `warmup_target`"):
+        sched = S.CosineDecay(0.1, 10, warmup_steps=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sched(0) == pytest.approx(0.1)  # decays from the start, as Keras does
