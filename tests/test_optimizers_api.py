@@ -107,7 +107,8 @@ def test_state_restore_continues_bit_identically(rng, backend, name):
         one_lr = first.learning_rate
         saved = {k: v.copy() for k, v in first.get_state().items()}
         assert saved["iterations"].dtype == np.int64 and int(saved["iterations"]) == 3
-        assert all(v.dtype == np.float32 for k, v in saved.items() if k != "iterations")
+        assert all(v.dtype == np.float32 for k, v in saved.items() if k not in ("iterations", "learning_rate"))
+        assert saved["learning_rate"].dtype == np.float64 and float(saved["learning_rate"]) == one_lr  # exact
         second = cls(**kwargs)
         second.set_state(saved)  # before the first apply: used when the state is built
         built = cls(**kwargs)

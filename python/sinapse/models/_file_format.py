@@ -30,7 +30,7 @@ FORMAT_VERSION = 2
 MAX_HEADER_BYTES = 16 * 2**20  # the JSON header (config + tensor index); a 1,000-layer model needs < 1 MiB
 MAX_NDIM = 8
 METADATA_KEYS = {"format", "format_version", "sinapse_version", "config", "compile", "checksum"}
-_DTYPES = {"F32": np.dtype("<f4"), "I64": np.dtype("<i8"), "U64": np.dtype("<u8")}  # all sinapse writes
+_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"), "U64": np.dtype("<u8")}  # all sinapse writes
 
 
 class ModelFileError(ValueError):
@@ -65,22 +65,43 @@ def _checksum_v1(tensors: dict) -> str:
 
 # ---------------------------------------------------------------------------- writing
 
+def _little_endian(a) -> np.ndarray:
+    a = np.asarray(a)
+    return np.require(a.astype(a.dtype.newbyteorder("<"), copy=False), requirements="C")
+
+
+def _header_bytes(tensors: dict, metadata: dict) -> bytes:
+    """The length prefix and JSON header, deterministic (sorted keys, tensors in name order, padded
+    with spaces to a multiple of 8 as safetensors does), so equal models give equal files."""
+    names = {np.dtype(v): k for k, v in _DTYPES.items()}
+    header, offset = {"__metadata__": dict(sorted(metadata.items()))}, 0
+    for name in sorted(tensors):
+        a = tensors[name]
+        if a.dtype not in names:
+            raise TypeError(f"cannot save tensor {name!r} of dtype {a.dtype} (sinapse files hold float32, float64, int64, uint64)")
+        header[name] = {"dtype": names[a.dtype], "shape": list(a.shape),
+                        "data_offsets": [offset, offset + a.nbytes]}
+        offset += a.nbytes
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text
+
+
 def write_file(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
     """Write atomically: a temporary file in the same directory, fsync'ed, renamed over ``path``;
     on any failure the temporary file is removed and an existing ``path`` is untouched."""
-    from safetensors.numpy import save
-
     path = os.fspath(path)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path} exists and overwrite=False")
-    tensors = {k: np.require(v, requirements="C") for k, v in tensors.items()}
+    tensors = {k: _little_endian(v) for k, v in tensors.items()}
     metadata = {**metadata, "checksum": checksum(metadata, tensors)}
-    data = save(tensors, metadata=metadata)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(_header_bytes(tensors, metadata))
+            for name in sorted(tensors):
+                f.write(tensors[name].reshape(-1).view(np.uint8))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -163,11 +163,11 @@ class Optimizer:
     # ---------------------------------------------------------------- state save/restore
 
     def get_state(self) -> dict:
-        """All state as flat NumPy arrays: ``iterations`` (int64), ``learning_rate`` (float32,
+        """All state as flat NumPy arrays: ``iterations`` (int64), ``learning_rate`` (float64,
         unless a schedule), and ``<slot>/<parameter index>`` (float32)."""
         state = {"iterations": np.array(self.iterations, np.int64)}
         if not isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            state["learning_rate"] = np.array(self._learning_rate, np.float32)
+            state["learning_rate"] = np.array(self._learning_rate, np.float64)  # exact: the config holds it too
         for i, slots in enumerate(self._state or []):
             for name, arr in slots.items():
                 state[f"{name}/{i}"] = _to_numpy(arr)
@@ -187,8 +187,8 @@ class Optimizer:
         if "learning_rate" in state:
             lr = np.asarray(state["learning_rate"])
             if isinstance(self._learning_rate, schedules.LearningRateSchedule) or lr.shape != () or \
-                    lr.dtype != _F32 or not (np.isfinite(lr) and lr >= 0):
-                raise ValueError(f"{cls}: `learning_rate` must be a float32 scalar >= 0 (and absent when the "
+                    lr.dtype not in (_F32, np.float64) or not (np.isfinite(lr) and lr >= 0):
+                raise ValueError(f"{cls}: `learning_rate` must be a float scalar >= 0 (and absent when the "
                                  f"learning rate is a schedule), got {lr!r}")
         expected = {f"{name}/{i}": tuple(shape) for name, _ in self._slots() for i, shape in enumerate(shapes)}
         given = set(state) - {"iterations", "learning_rate"}
@@ -218,7 +218,7 @@ class Optimizer:
             self._copy_state_in(state)
         self.iterations = int(state["iterations"])
         if "learning_rate" in state and not isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            self._learning_rate = float(np.float32(state["learning_rate"]))
+            self._learning_rate = float(state["learning_rate"])
 
     def _copy_state_in(self, state):
         cls = type(self).__name__
