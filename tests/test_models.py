@@ -51,7 +51,7 @@ def test_build_from_input_add_and_first_batch(rng):
         model.summary()
     y = model.predict(rng.standard_normal((5, 3)))
     assert y.shape == (5, 2) and model.built and model.input_shape == (None, 3)
-    with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 3\), got data of shape \(None, 4\)"):
+    with pytest.raises(ValueError, match=r"^Sequential.predict: the model expects inputs of shape \(None, 3\), got `x` of shape \(None, 4\)"):
         model.predict(np.zeros((2, 4)))
     with pytest.raises(TypeError, match="expects a sinapse layer"):
         model.add("dense")

@@ -81,7 +81,7 @@ def test_inputs_are_converted_and_labels_checked(rng):
     model.fit(x8, sinapse.utils.to_categorical(rng.integers(0, 3, 40), 3), verbose=0)  # uint8 in, one-hot labels
     model.compile(SGD(0.01), "sparse_categorical_crossentropy")
     model.fit(x8.astype(np.float64), rng.integers(0, 3, (40, 1)), verbose=0)  # float64, (N, 1) labels
-    with pytest.raises(ValueError, match="x has 40 samples but y has 39"):
+    with pytest.raises(ValueError, match="`x` has 40 samples but `y` has 39"):
         model.fit(x8, rng.integers(0, 3, 39), verbose=0)
 
 

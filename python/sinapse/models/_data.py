@@ -16,8 +16,10 @@ import numpy as np
 from .. import devices, utils
 
 
-def as_inputs(x, what="x") -> np.ndarray:
-    """float32, C-contiguous NumPy (a no-op for such arrays)."""
+def as_inputs(x, what="x", dtype=np.float32) -> np.ndarray:
+    """C-contiguous NumPy of ``dtype`` (None: keep the numeric dtype); a no-op for such arrays.
+    ``what`` starts the messages ("Sequential.fit: `x`"): TypeError for non-numbers, ValueError
+    for a scalar."""
     x = devices.to_numpy(x)
     if not isinstance(x, np.ndarray):
         try:
@@ -28,7 +30,7 @@ def as_inputs(x, what="x") -> np.ndarray:
         raise TypeError(f"{what} must hold numbers, got dtype {x.dtype}")
     if x.ndim < 1:
         raise ValueError(f"{what} must have a batch axis, got a scalar")
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return np.ascontiguousarray(x, dtype=dtype)
 
 
 def is_iterable_data(x) -> bool:
@@ -64,6 +66,13 @@ class ArrayData:
     def __len__(self):
         return self.steps
 
+    def limit_steps(self, steps: int, name: str, where: str) -> None:
+        """Keras's steps_per_epoch / steps on arrays: only the first ``steps`` batches (per epoch)."""
+        if steps > self.steps:
+            raise ValueError(f"{where}: `{name}`={steps} but the data holds only {self.steps} batch(es) of "
+                             f"batch_size={self.batch_size} ({self.n} samples); lower `{name}` or leave it None")
+        self.steps = steps
+
     def _buffer(self, store, key, like, rows, device):
         k = (key, rows)
         b = store.get(k)
@@ -84,7 +93,7 @@ class ArrayData:
         rng = self.rng if self.rng is not None else utils.global_rng()
         order = rng.permutation(self.n) if self.shuffle else None
         arrays = (("x", self.x), ("y", self.y), ("w", self.w))
-        for start in range(0, self.n, self.batch_size):
+        for start in range(0, min(self.n, self.steps * self.batch_size), self.batch_size):
             stop = min(start + self.batch_size, self.n)
             out = []
             if order is None:

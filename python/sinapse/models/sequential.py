@@ -134,18 +134,20 @@ class Sequential(TrainingMixin):
             shape = layer.ensure_built(shape)
         self.built = bool(self._layers)
 
-    def _ensure_input_shape(self, sample_shape) -> None:
+    def _ensure_input_shape(self, sample_shape, where=None) -> None:
+        """Build for samples of ``sample_shape`` (no batch axis), or raise ValueError starting with ``where``."""
         sample_shape = tuple(sample_shape)
+        where = where or self.name
         if self._input_shape is None:
             self._input_shape = sample_shape
         elif len(sample_shape) != len(self._input_shape) or any(
                 e is not None and e != g for e, g in zip(self._input_shape, sample_shape)):
-            raise ValueError(f"{self.name}: expects inputs of shape {_fmt(self._input_shape)}, got data of shape "
-                             f"{_fmt(sample_shape)}")
+            raise ValueError(f"{where}: the model expects inputs of shape {_fmt(self._input_shape)}, got `x` of "
+                             f"shape {_fmt(sample_shape)}")
         if not self.built or any(not layer.built for layer in self._layers):
             self._build_layers()
         if not self._layers:
-            raise ValueError(f"{self.name}: the model has no layers")
+            raise ValueError(f"{where}: the model has no layers")
 
     @property
     def input_shape(self):

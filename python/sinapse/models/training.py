@@ -16,6 +16,7 @@ import numpy as np
 from .. import callbacks as callbacks_mod
 from .. import devices, utils
 from ..layers.base import Layer
+from . import _arguments as args_mod
 from ._guard import guarded
 from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
 
@@ -116,44 +117,56 @@ class TrainingMixin:
             m.update_state(y, out, mask=mask)
 
     # ------------------------------------------------------------------ data
-    def _prepare_arrays(self, x, y, sample_weight, class_weight, need_targets):
-        x = as_inputs(x)
-        self._ensure_input_shape(x.shape[1:])
+    def _prepare_arrays(self, x, y, sample_weight, class_weight, need_targets, where):
+        """x, y, per-sample weights in the kernels' form; ``where`` ("Sequential.fit") starts every error."""
+        x = as_inputs(x, f"{where}: `x`")
+        self._ensure_input_shape(x.shape[1:], where)
+        if need_targets and not len(x):
+            raise ValueError(f"{where}: `x` holds no samples (shape {x.shape})")
         if y is None:
             if need_targets:
-                raise ValueError(f"{self.name}: targets y are needed")
+                raise ValueError(f"{where}: `y` (the targets) is needed to train or evaluate; got y=None")
             return x, None, None
-        y = self.compiled_loss.prepare_targets(y, (len(x), *self._layers[-1].output_shape))
+        y = as_inputs(y, f"{where}: `y`", dtype=None)
         if len(y) != len(x):
-            raise ValueError(f"{self.name}: x has {len(x)} samples but y has {len(y)}")
+            raise ValueError(f"{where}: `x` has {len(x)} samples but `y` has {len(y)}; they must match")
+        try:
+            y = self.compiled_loss.prepare_targets(y, (len(x), *self._layers[-1].output_shape))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{where}: `y` does not fit the loss and the output: {e}") from None
         lead = (len(x), *self._layers[-1].output_shape[:-1])  # one weight per sample (and time step)
-        w = None
-        if sample_weight is not None:
-            w = np.asarray(devices.to_numpy(sample_weight), dtype=np.float32)
-            if w.shape != lead and w.shape != lead[:1]:
-                raise ValueError(f"{self.name}: sample_weight must have shape {lead[:1]}, got {w.shape}")
-        if class_weight:
+        w = args_mod.sample_weight(where, None if sample_weight is None else devices.to_numpy(sample_weight), lead)
+        if class_weight is not None:
+            class_weight = args_mod.class_weight(where, class_weight, self._layers[-1].output_shape)
             cw = class_weights_for(y, class_weight, self.compiled_loss.sparse)
             w = cw if w is None else w * cw.reshape(-1, *([1] * (w.ndim - 1)))
         if w is not None and w.shape != lead:
             w = np.broadcast_to(w.reshape(-1, *([1] * (len(lead) - 1))), lead)
         return x, y, (None if w is None else np.ascontiguousarray(w, dtype=np.float32))
 
-    def _make_data(self, x, y, sample_weight, class_weight, batch_size, shuffle, steps, need_targets):
+    def _make_data(self, x, y, sample_weight, class_weight, batch_size, shuffle, steps, need_targets, where):
         if is_iterable_data(x):
-            if y is not None:
-                raise ValueError(f"{self.name}: with a generator/iterable as x, do not pass y (yield (x, y) batches)")
+            if y is not None or sample_weight is not None:
+                raise ValueError(f"{where}: with a generator/iterable as `x`, do not pass `y` or `sample_weight` "
+                                 f"(yield (x, y) or (x, y, sample_weight) batches)")
 
             def prepare(xb, yb, wb):
-                return self._prepare_arrays(xb, yb, wb, class_weight, need_targets)
+                return self._prepare_arrays(xb, yb, wb, class_weight, need_targets, where)
 
             data = IterableData(x, steps, prepare, self.device, need_targets)
             first = data.peek()
-            self._ensure_input_shape(as_inputs(first[0]).shape[1:])
+            self._ensure_input_shape(as_inputs(first[0], f"{where}: `x`").shape[1:], where)
             return data
         if x is None:
-            raise ValueError(f"{self.name}: no input data given")
-        x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, need_targets)
+            raise ValueError(f"{where}: no input data: pass `x`")
+        x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, need_targets, where)
+        data = self._array_data(x, y, w, batch_size, shuffle)
+        if steps is not None:
+            data.limit_steps(steps, "validation_steps" if "validation_data" in where else
+                             "steps_per_epoch" if where.endswith(".fit") else "steps", where)
+        return data
+
+    def _array_data(self, x, y, w, batch_size, shuffle):
         return ArrayData(x, y, w, batch_size if batch_size is not None else 32, shuffle, self.device,
                          rng=utils.training_rng(self) if shuffle else None)  # saved in checkpoints
 
@@ -172,27 +185,34 @@ class TrainingMixin:
         validation data, as Keras does. ``shuffle`` reshuffles the training samples every
         epoch with the model's generator (``sinapse.utils.training_rng``).
         """
+        where = f"{type(self).__name__}.fit"
         if kwargs:
-            raise TypeError(f"{self.name}.fit: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+            raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         self._check_compiled("fit")
-        if validation_split and validation_data is None:
-            if is_iterable_data(x):
-                raise ValueError(f"{self.name}.fit: validation_split needs arrays, not a generator")
-            if not 0 < validation_split < 1:
-                raise ValueError(f"{self.name}.fit: validation_split must be in (0, 1), got {validation_split}")
+        a = args_mod.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                         shuffle, initial_epoch, steps_per_epoch, validation_steps,
+                         validation_batch_size, validation_freq)
+        batch_size, epochs, initial_epoch, validation_freq = (a["batch_size"], a["epochs"], a["initial_epoch"],
+                                                              a["validation_freq"])
+        if a["validation_split"] and validation_data is None:
+            x, y = as_inputs(x, f"{where}: `x`"), as_inputs(y, f"{where}: `y`", dtype=None)
+            if sample_weight is not None:
+                sample_weight = np.asarray(devices.to_numpy(sample_weight))
             n = len(x)
             split = int(n * (1.0 - validation_split))
             if split == 0 or split == n:
-                raise ValueError(f"{self.name}.fit: validation_split={validation_split} of {n} samples leaves an "
+                raise ValueError(f"{where}: `validation_split`={validation_split} of {n} samples leaves an "
                                  f"empty training or validation set")
             validation_data = (x[split:], y[split:]) + ((sample_weight[split:],) if sample_weight is not None else ())
             x, y = x[:split], y[:split]
             sample_weight = sample_weight[:split] if sample_weight is not None else None
         with self.device.scope():
-            data = self._make_data(x, y, sample_weight, class_weight, batch_size, shuffle, steps_per_epoch, True)
+            data = self._make_data(x, y, sample_weight, class_weight, batch_size, a["shuffle"], steps_per_epoch, True,
+                                   where)
             val = None
             if validation_data is not None:
-                val = self._validation_data(validation_data, validation_batch_size or batch_size, validation_steps)
+                val = self._validation_data(validation_data, validation_batch_size or batch_size, validation_steps,
+                                            where)
             metrics = self._resolve_metrics()
             history = callbacks_mod.History()
             cbs = callbacks_mod.CallbackList(callbacks, model=self, history=history, verbose=verbose, epochs=epochs,
@@ -223,7 +243,8 @@ class TrainingMixin:
                                   stacklevel=2)
                     break
                 epoch_logs = dict(logs)
-                if val is not None and (epoch + 1) % validation_freq == 0:
+                if val is not None and (epoch + 1 in validation_freq if isinstance(validation_freq, frozenset)
+                                        else (epoch + 1) % validation_freq == 0):
                     val_logs = self._run_evaluation(val, None)
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
@@ -232,14 +253,12 @@ class TrainingMixin:
             cbs.on_train_end(logs)
         return history
 
-    def _validation_data(self, validation_data, batch_size, steps):
+    def _validation_data(self, validation_data, batch_size, steps, where):
+        where = f"{where} (`validation_data`)"
         if is_iterable_data(validation_data):
-            return self._make_data(validation_data, None, None, None, batch_size, False, steps, True)
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(f"{self.name}.fit: validation_data must be (x_val, y_val) or (x_val, y_val, "
-                             f"sample_weight), got {type(validation_data).__name__}")
-        xv, yv, *wv = validation_data
-        return self._make_data(xv, yv, wv[0] if wv else None, None, batch_size, False, None, True)
+            return self._make_data(validation_data, None, None, None, batch_size, False, steps, True, where)
+        xv, yv, *wv = validation_data  # its structure was checked by _arguments.validation_data
+        return self._make_data(xv, yv, wv[0] if wv else None, None, batch_size, False, steps, True, where)
 
     # ------------------------------------------------------------------ evaluate
     def _run_evaluation(self, data, cbs) -> dict:
@@ -266,11 +285,14 @@ class TrainingMixin:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics over the data: a float (no metrics), a list [loss, *metrics], or a dict."""
+        where = f"{type(self).__name__}.evaluate"
         if kwargs:
-            raise TypeError(f"{self.name}.evaluate: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+            raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         self._check_compiled("evaluate")
+        batch_size, verbose, steps, callbacks = args_mod.evaluate(self, batch_size, verbose, steps, callbacks,
+                                                                  return_dict)
         with self.device.scope():
-            data = self._make_data(x, y, sample_weight, None, batch_size, False, steps, True)
+            data = self._make_data(x, y, sample_weight, None, batch_size, False, steps, True, where)
             cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, steps=len(data) or None,
                                              mode="test")
             cbs.on_test_begin()
@@ -289,10 +311,12 @@ class TrainingMixin:
         Thread-safe: calls from several threads on one model run one at a time and each gets
         its own rows; while another thread fits the model it raises RuntimeError (see
         models/_guard.py)."""
+        where = f"{type(self).__name__}.predict"
         if kwargs:
-            raise TypeError(f"{self.name}.predict: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+            raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
+        batch_size, verbose, steps, callbacks = args_mod.predict(self, x, batch_size, verbose, steps, callbacks)
         with self.device.scope():
-            data = self._make_data(x, None, None, None, batch_size, False, steps, False)
+            data = self._make_data(x, None, None, None, batch_size, False, steps, False, where)
             cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, steps=len(data) or None,
                                              mode="predict")
             cbs.on_predict_begin()
@@ -302,7 +326,7 @@ class TrainingMixin:
                 out = devices.to_numpy(self._forward(xb, False))
                 if isinstance(data, ArrayData):
                     if result is None:
-                        result = np.empty((data.n, *out.shape[1:]), np.float32)
+                        result = np.empty((min(data.n, len(data) * data.batch_size), *out.shape[1:]), np.float32)
                     result[start:start + len(out)] = out
                     start += len(out)
                 else:
@@ -323,16 +347,17 @@ class TrainingMixin:
 
     @guarded(changes=True, name="__call__")
     def _call_training(self, x):
-        x = as_inputs(x)
-        self._ensure_input_shape(x.shape[1:])
+        x = as_inputs(x, f"{type(self).__name__}.__call__: `x`")
+        self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.__call__")
         with self.device.scope():
             return np.array(devices.to_numpy(self._forward(self.device.asarray(x), True)), copy=True)
 
     @guarded(changes=False)
     def predict_on_batch(self, x):
-        x = as_inputs(x)
+        """The outputs for one batch x (N, ...) as a float32 NumPy array (N, *output_shape)."""
+        x = as_inputs(x, f"{type(self).__name__}.predict_on_batch: `x`")
         if not self.built or x.shape[1:] != self._input_shape:
-            self._ensure_input_shape(x.shape[1:])
+            self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.predict_on_batch")
         with self.device.scope():
             out = self._forward(self.device.asarray(x) if self.device.is_cuda else x, False)
             return np.array(devices.to_numpy(out), copy=True)
@@ -348,8 +373,8 @@ class TrainingMixin:
         return self.predict(x, batch_size=batch_size, verbose=verbose)
 
     # ------------------------------------------------------------------ on_batch
-    def _one_batch(self, x, y, sample_weight, class_weight):
-        x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, True)
+    def _one_batch(self, x, y, sample_weight, class_weight, where):
+        x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, True, where)
         d = self.device
         if d.is_cuda:
             x, y, w = (None if a is None else d.asarray(a, a.dtype) for a in (x, y, w))
@@ -366,8 +391,9 @@ class TrainingMixin:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
         """One training step on one batch; returns the loss (and metrics) of that batch."""
         self._check_compiled("train_on_batch")
+        where = args_mod.on_batch(self, "train_on_batch", x, reset_metrics, return_dict)
         with self.device.scope():
-            x, y, w = self._one_batch(x, y, sample_weight, class_weight)
+            x, y, w = self._one_batch(x, y, sample_weight, class_weight, where)
             loss, out, mask = self._train_step(x, y, w)
             metrics = self._resolve_metrics()
             if reset_metrics:
@@ -379,8 +405,9 @@ class TrainingMixin:
     @guarded(changes=False)
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._check_compiled("test_on_batch")
+        where = args_mod.on_batch(self, "test_on_batch", x, reset_metrics, return_dict)
         with self.device.scope():
-            x, y, w = self._one_batch(x, y, sample_weight, None)
+            x, y, w = self._one_batch(x, y, sample_weight, None, where)
             plan = self._training_plan()
             out, mask = self._forward(x, False, plan, with_mask=True)
             loss = self._loss_and_grad(plan, out, y, w, grad=False, mask=mask)
