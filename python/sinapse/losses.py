@@ -10,6 +10,14 @@ When a model's last layer ends in softmax (sigmoid) and its loss is a categorica
 (binary) cross-entropy with ``from_logits=False``, the model hands the loss the layer's
 logits instead and sets ``from_logits=True`` — what TensorFlow's Keras does too — so the
 gradient is the stable ``(p - y) / n``.
+
+Masks (Keras 3, keras/src/losses/loss.py ``apply_mask`` and ``reduce_weighted_values``):
+when the model's output carries a mask (``Embedding(mask_zero=True)`` or ``Masking`` with
+one output per time step), the mask becomes per-step sample weights. With the default
+reduction the weight of an unmasked step is ``sample_weight * total / valid`` (``total``
+= steps in the batch, ``valid`` = unmasked steps; 0 when none is valid) and of a masked
+step 0, so the loss is ``sum(loss * sample_weight * mask) / valid`` and the kernel's
+gradient follows; with ``reduction="sum"`` the weight is ``sample_weight * mask``.
 """
 
 from __future__ import annotations
@@ -39,8 +47,15 @@ class Loss:
     def sparse(self) -> bool:
         return self.kind == "sparse_categorical_crossentropy"
 
-    def compute(self, y_true, y_pred, sample_weight=None, *, from_logits=None, grad=False, grad_out=None):
-        """ops.loss on arrays already in the kernels' form (see prepare_targets)."""
+    def compute(self, y_true, y_pred, sample_weight=None, *, from_logits=None, grad=False, grad_out=None, mask=None):
+        """ops.loss on arrays already in the kernels' form (see prepare_targets).
+
+        ``mask``: bool (N, ...) — the output's mask, of the shape of y_pred without its last
+        axis (Keras reads it from ``y_pred._keras_mask``); merged into ``sample_weight`` by
+        ``apply_mask``. Returns the loss (float), or ``(loss, dloss/dy_pred)`` with ``grad``.
+        """
+        if mask is not None:
+            sample_weight = apply_mask(sample_weight, mask, self.reduction, y_pred.shape[:-1], type(self).__name__)
         return ops.loss(self.kind, y_true, y_pred, from_logits=self.from_logits if from_logits is None else from_logits,
                         reduction=_REDUCTIONS[self.reduction], sample_weight=sample_weight, grad=grad,
                         grad_out=grad_out, **self._extra())
@@ -81,11 +96,13 @@ class Loss:
             y = y.reshape(want)
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> float:
+        """The reduced loss. ``mask`` (bool, y_pred's shape without the last axis) stands for
+        Keras's ``y_pred._keras_mask``: masked entries are left out (see ``apply_mask``)."""
         y_pred = np.ascontiguousarray(devices.to_numpy(y_pred), dtype=np.float32)
         y_true = self.prepare_targets(y_true, y_pred.shape)
         w = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float32)
-        return self.compute(y_true, y_pred, w)
+        return self.compute(y_true, y_pred, w, mask=None if mask is None else devices.to_numpy(mask))
 
     def get_config(self) -> dict:
         return {"reduction": self.reduction, "name": self.name, "from_logits": self.from_logits}
@@ -93,6 +110,43 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _xp(a):
+    """The array module of ``a`` (NumPy, or CuPy for the model's device arrays on "cuda")."""
+    if isinstance(a, np.ndarray):
+        return np
+    import cupy
+
+    return cupy
+
+
+def apply_mask(sample_weight, mask, reduction, lead_shape, who="apply_mask"):
+    """Keras 3's ``apply_mask`` (keras/src/losses/loss.py): the mask merged into the weights.
+
+    mask: bool or 0/1 array of shape ``lead_shape`` (the outputs' shape without the last axis,
+    e.g. (N, T)). sample_weight: None or float32 of that shape. reduction: a Loss reduction;
+    for "sum_over_batch_size"/"mean"/"auto" the mask is scaled by ``total / valid`` (total =
+    ``mask.size``, valid = its count of True; 0 when valid is 0, Keras's ``divide_no_nan``), so
+    that the kernel's division by ``total`` becomes a division by ``valid``; for "sum" it is not.
+    Returns float32 weights of ``lead_shape`` on the mask's device. Raises ValueError when the
+    mask's shape is not ``lead_shape``.
+    """
+    lead_shape = tuple(lead_shape)
+    if tuple(mask.shape) != lead_shape:
+        raise ValueError(f"{who}: `mask` must have the shape of the outputs without their last axis, "
+                         f"{lead_shape}, got {tuple(mask.shape)}")
+    xp = _xp(mask)
+    weights = mask.astype(np.float32)
+    if _REDUCTIONS.get(reduction, reduction) == "mean":
+        valid = float(weights.sum())
+        weights *= np.float32(weights.size / valid) if valid else np.float32(0.0)
+    if sample_weight is not None:
+        if tuple(sample_weight.shape) != lead_shape:
+            raise ValueError(f"{who}: with a mask, `sample_weight` must have the mask's shape {lead_shape}, "
+                             f"got {tuple(sample_weight.shape)}")
+        weights *= xp.asarray(sample_weight, dtype=np.float32)
+    return xp.ascontiguousarray(weights)
 
 
 class MeanSquaredError(Loss):

@@ -1,33 +1,52 @@
 """Keras metrics (keras.metrics): running means over an epoch, reported in the History.
 
-Strings: "accuracy"/"acc" (resolved from the loss as Keras does: binary for
-binary_crossentropy or a single output unit, sparse categorical for
-sparse_categorical_crossentropy, categorical otherwise), "sparse_categorical_accuracy",
-"categorical_accuracy", "binary_accuracy", "top_k_categorical_accuracy",
-"sparse_top_k_categorical_accuracy", "mae"/"mean_absolute_error", "mse"/"mean_squared_error".
+Strings: "accuracy"/"acc" (any case; resolved from the shapes as Keras 3 does, see
+``resolve_accuracy``), "sparse_categorical_accuracy", "categorical_accuracy",
+"binary_accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
+"mae"/"mean_absolute_error", "mse"/"mean_squared_error".
 
 A metric works on the model's device arrays with their array module (NumPy or CuPy):
-comparisons and means only, no training arithmetic. It is not weighted by sample
-weights or class weights.
+comparisons and means only, no training arithmetic. ``update_state`` follows Keras 3's
+``MeanMetricWrapper`` and ``Mean`` (keras/src/metrics/reduction_metrics.py): the mask of
+the outputs (Keras's ``y_pred._keras_mask``; here the ``mask=`` argument) is merged into
+``sample_weight`` by ``losses.apply_mask`` with reduction "sum"; each sample's values are
+averaged over its non-batch axes, weighted; ``result = total / count``. Models pass the
+mask but, as Keras's ``compile(metrics=...)``, no sample or class weights.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .losses import _xp, apply_mask
 
-def _xp(a):
-    if isinstance(a, np.ndarray):
-        return np
-    import cupy
 
-    return cupy
+def _samplewise(values, sample_weight, xp):
+    """Keras 3's ``reduce_to_samplewise_values`` with ``reduce_fn=mean``: per-sample (N,)
+    values and, when weighted, per-sample weights (N,)."""
+    values = values.astype(np.float32)
+    if sample_weight is not None:
+        w = xp.asarray(sample_weight, dtype=np.float32)
+        if values.ndim == w.ndim + 1 and values.shape[-1] == 1:  # squeeze_or_expand_to_same_rank
+            values = values.reshape(values.shape[:-1])
+        elif w.ndim == values.ndim + 1 and w.shape[-1] == 1:
+            w = w.reshape(w.shape[:-1])
+        if values.ndim > w.ndim:
+            values = values.mean(axis=tuple(range(w.ndim, values.ndim)))
+        w = xp.broadcast_to(w, values.shape)
+        values = values * w
+        sample_weight = w.mean(axis=tuple(range(1, w.ndim))) if w.ndim > 1 else w
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)))
+    return values, sample_weight
 
 
 class Metric:
-    """Base class: ``update_state(y_true, y_pred)``, ``result() -> float``, ``reset_state()``.
+    """Base class: ``update_state(y_true, y_pred, sample_weight=None, mask=None)``,
+    ``result() -> float``, ``reset_state()``.
 
-    Subclasses implement ``values(y_true, y_pred) -> per-sample array``; the metric is their mean.
+    Subclasses implement ``values(y_true, y_pred) -> array`` (one value per sample, per
+    step or per element, as Keras's metric functions); the metric is their weighted mean.
     """
 
     def __init__(self, name=None):
@@ -37,23 +56,38 @@ class Metric:
     def values(self, y_true, y_pred):
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        v = self.values(y_true, y_pred)
-        self._total += float(v.sum())
-        self._count += int(v.size)
+    def _sums(self, y_true, y_pred, sample_weight, mask):
+        """(total, count) this batch adds: Keras's MeanMetricWrapper.update_state + Mean.update_state."""
+        xp = _xp(y_pred)
+        values = self.values(y_true, y_pred)
+        if mask is not None:
+            if sample_weight is not None:
+                sample_weight = xp.broadcast_to(xp.asarray(sample_weight, dtype=np.float32), mask.shape)
+            sample_weight = apply_mask(sample_weight, mask, "sum", mask.shape, type(self).__name__)
+        values, weights = _samplewise(values, sample_weight, xp)
+        count = float(weights.sum()) if weights is not None else (values.shape[0] if values.ndim else 1)
+        return float(values.sum()), count
+
+    def update_state(self, y_true, y_pred, sample_weight=None, mask=None) -> None:
+        """Accumulate one batch. mask: bool of y_pred's shape without the last axis (or None)."""
+        total, count = self._sums(y_true, y_pred, sample_weight, mask)
+        self._total += total
+        self._count += count
 
     def result(self) -> float:
         return self._total / self._count if self._count else 0.0
 
     def reset_state(self) -> None:
-        self._total, self._count = 0.0, 0
+        self._total, self._count = 0.0, 0.0
 
     reset_states = reset_state
 
-    def __call__(self, y_true, y_pred) -> float:
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> float:
         """One-off value on NumPy arrays (the state is left as it was)."""
-        v = self.values(np.asarray(y_true), np.asarray(y_pred))
-        return float(v.mean())
+        sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
+        total, count = self._sums(np.asarray(y_true), np.asarray(y_pred), sw,
+                                  None if mask is None else np.asarray(mask))
+        return total / count if count else 0.0
 
     def get_config(self):
         return {"name": self.name}
@@ -84,7 +118,8 @@ class BinaryAccuracy(Metric):
         super().__init__(name)
 
     def values(self, y_true, y_pred):
-        return (y_pred > self.threshold) == (y_true.reshape(y_pred.shape) > 0.5)
+        # Keras 3's binary_accuracy: y_true == float(y_pred > threshold), element by element.
+        return (y_pred > self.threshold).astype(np.float32) == y_true.reshape(y_pred.shape)
 
     def get_config(self):
         return {"name": self.name, "threshold": self.threshold}
@@ -142,26 +177,56 @@ _CLASSES = {c.__name__: c for c in (SparseCategoricalAccuracy, CategoricalAccura
                                     MeanSquaredError, Accuracy)}
 
 
+def resolve_accuracy(identifier, y_true_shape, y_pred_shape) -> Metric:
+    """Keras 3's rule for "accuracy"/"acc" (keras/src/trainers/compile_utils.py, ``get_metric``
+    and ``is_binary_or_sparse_categorical``), from the shapes alone — the loss plays no part:
+
+    * BinaryAccuracy when y_pred's last axis is 1;
+    * else SparseCategoricalAccuracy when y_true has a lower rank than y_pred, or y_true's
+      last axis is 1 (and y_pred's is > 1);
+    * else CategoricalAccuracy.
+
+    The metric is named ``identifier`` as spelled. Shapes may include the batch axis or not
+    (only ranks and last axes are compared).
+    """
+    y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
+    t_last = y_true_shape[-1] if y_true_shape else None
+    p_last = y_pred_shape[-1] if y_pred_shape else None
+    if p_last == 1:
+        return BinaryAccuracy(name=identifier)
+    if len(y_true_shape) < len(y_pred_shape) or (t_last == 1 and p_last is not None and p_last > 1):
+        return SparseCategoricalAccuracy(name=identifier)
+    return CategoricalAccuracy(name=identifier)
+
+
 def get(identifier, loss=None, output_shape=None) -> Metric:
-    """A Metric from a string (resolving "accuracy" from the loss and output shape), a dict or an instance."""
+    """A Metric from a string, a config dict or an instance.
+
+    "accuracy"/"acc" (any case) go through ``resolve_accuracy`` with the model's outputs of
+    ``output_shape`` (no batch axis) and the targets in ``loss``'s form: class labels of the
+    outputs' shape without the last axis for sparse_categorical_crossentropy, the outputs'
+    shape otherwise (the y sinapse hands the metrics, and the y Keras sees whenever it
+    accepts the targets). Raises ValueError for an unknown name or "accuracy" without
+    ``output_shape``, TypeError for anything that is not a name, dict or Metric.
+    """
     if isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
     if not isinstance(identifier, str):
-        raise TypeError(f"cannot interpret {identifier!r} as a metric; use a name such as 'accuracy' or a "
-                        f"sinapse.metrics.Metric subclass")
-    if identifier in ("accuracy", "acc"):
-        kind = getattr(loss, "kind", "")
-        units = output_shape[-1] if output_shape else None
-        if kind == "binary_crossentropy" or units == 1:
-            return BinaryAccuracy(name=identifier)
-        if kind == "sparse_categorical_crossentropy":
-            return SparseCategoricalAccuracy(name=identifier)
-        return CategoricalAccuracy(name=identifier)
+        raise TypeError(f"metrics.get: cannot interpret `identifier`={identifier!r} as a metric; use a name such "
+                        f"as 'accuracy' or a sinapse.metrics.Metric instance")
+    if identifier.lower() in ("accuracy", "acc"):
+        if output_shape is None:
+            raise ValueError(f"metrics.get: `{identifier}` is resolved from the outputs' shape (Keras 3's rule); "
+                             f"pass `output_shape`, or name the metric (e.g. 'categorical_accuracy')")
+        output_shape = tuple(output_shape)
+        sparse = getattr(loss, "sparse", False)
+        return resolve_accuracy(identifier, output_shape[:-1] if sparse else output_shape, output_shape)
     cls = _STRINGS.get(identifier)
     if cls is None:
-        raise ValueError(f"unknown metric {identifier!r}; expected accuracy, {', '.join(_STRINGS)}")
+        raise ValueError(f"metrics.get: unknown metric `{identifier}`; expected accuracy, acc, "
+                         f"{', '.join(_STRINGS)}")
     return cls(name=identifier)
 
 
