@@ -221,6 +221,12 @@ def test_device_files_are_refused_without_reading(device):
     refused(device, "character device")
 
 
+def test_a_symlink_to_a_device_is_refused(tmp_path):
+    link = tmp_path / "model.safetensors"
+    link.symlink_to("/dev/zero")
+    refused(link, "character device")
+
+
 def test_a_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
