@@ -15,7 +15,8 @@ class Embedding(Layer):
     The ids arrive as float32 (models convert every input once; integers up to 2**24 are
     exact) and are truncated to int32, as Keras casts them. ``mask_zero=True`` makes id 0
     padding: the next layers receive the mask ``ids != 0`` (so the vocabulary holds
-    ``input_dim - 1`` real ids). There is no gradient with respect to the ids, so no
+    ``input_dim - 1`` real ids), and when it reaches the model's output the loss and metrics
+    leave the padded steps out, as Keras (``sinapse.losses.apply_mask``). There is no gradient with respect to the ids, so no
     trainable layer can sit below an Embedding.
     """
 
@@ -92,7 +93,8 @@ class Masking(Layer):
 
     Output ``x * keep`` with ``keep = any(x != mask_value, axis=-1)`` (the identity for the
     default mask_value 0: masked steps are zeros already); the backward passes dy with the
-    masked steps zeroed, as Keras's gradient of that product.
+    masked steps zeroed, as Keras's gradient of that product. A mask that reaches the model's
+    output leaves the masked steps out of the loss and metrics (``sinapse.losses.apply_mask``).
     """
 
     supports_masking = True
