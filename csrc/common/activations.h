@@ -4,11 +4,14 @@
 //
 // Definitions follow Keras (keras.activations); `alpha` is the one parameter of
 // leaky_relu (negative slope) and elu (scale of the negative part); the others ignore it.
+// NaN and Inf (docs/reliability.md): f(NaN) = NaN and f'(NaN) = NaN for every kind; at +-inf
+// each returns its limit (gelu/silu(-inf) = 0, not -inf * 0 = NaN; tanh(inf) = 1, ...).
 #pragma once
 
 #include <cmath>
 
 #include "macros.h"
+#include "nan_rules.h"
 
 namespace sinapse {
 
@@ -52,17 +55,19 @@ SINAPSE_HD float forward(float x, ActKind kind, float alpha) {
     case ActKind::leaky_relu: return x < 0.0f ? alpha * x : x;
     case ActKind::elu: return x > 0.0f ? x : alpha * expm1f(x);
     case ActKind::selu: return kSeluScale * (x > 0.0f ? x : kSeluAlpha * expm1f(x));
-    case ActKind::gelu_tanh: return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluCoeff * x * x * x)));
-    case ActKind::gelu: return 0.5f * x * (1.0f + erff(x * kInvSqrt2));
-    case ActKind::hard_sigmoid: return fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
-    case ActKind::softplus: return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
-    case ActKind::silu: return x * sigmoid(x);
+    case ActKind::gelu_tanh:
+      return times_vanishing(x, 0.5f * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluCoeff * x * x * x))));
+    case ActKind::gelu: return times_vanishing(x, 0.5f * (1.0f + erff(x * kInvSqrt2)));
+    case ActKind::hard_sigmoid: return clamp_keep_nan(x / 6.0f + 0.5f, 0.0f, 1.0f);
+    case ActKind::softplus: return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));  // NaN: the log1p term is NaN
+    case ActKind::silu: return times_vanishing(x, sigmoid(x));
     default: return x;
   }
 }
 
-// d forward(x) / dx.
-SINAPSE_HD float derivative(float x, ActKind kind, float alpha) {
+// d forward(x) / dx for a non-NaN x (derivative() below adds the NaN rule). The products
+// x * (something -> 0) go through times_vanishing so the limits at +-inf stay finite.
+SINAPSE_HD float slope(float x, ActKind kind, float alpha) {
   switch (kind) {
     case ActKind::relu: return x > 0.0f ? 1.0f : 0.0f;
     case ActKind::sigmoid: {
@@ -79,17 +84,26 @@ SINAPSE_HD float derivative(float x, ActKind kind, float alpha) {
     case ActKind::gelu_tanh: {
       const float u = kSqrt2OverPi * (x + kGeluCoeff * x * x * x);
       const float t = tanhf(u);
-      return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * x * x);
+      return 0.5f * (1.0f + t) +
+             times_vanishing(x * kSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * x * x), 0.5f * (1.0f - t * t));
     }
-    case ActKind::gelu: return 0.5f * (1.0f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
+    case ActKind::gelu:
+      return 0.5f * (1.0f + erff(x * kInvSqrt2)) + times_vanishing(x, kInvSqrt2Pi * expf(-0.5f * x * x));
     case ActKind::hard_sigmoid: return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f;
     case ActKind::softplus: return sigmoid(x);
-    case ActKind::silu: {
+    case ActKind::silu: {  // s (1 + x (1 - s)) written so x = +-inf gives the limits 1 and 0
       const float s = sigmoid(x);
-      return s * (1.0f + x * (1.0f - s));
+      return s + times_vanishing(x, s * (1.0f - s));
     }
     default: return 1.0f;
   }
+}
+
+// f'(x), NaN for a NaN x: relu's and hard_sigmoid's flat pieces would otherwise turn a NaN
+// input into a zero gradient (torch's threshold_backward passes dy instead; both hide it).
+SINAPSE_HD float derivative(float x, ActKind kind, float alpha) {
+  const float d = slope(x, kind, alpha);
+  return x == x ? d : x;
 }
 
 }  // namespace act

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "macros.h"
+#include "nan_rules.h"
 
 namespace sinapse {
 
@@ -32,9 +33,11 @@ struct LossArgs {
 
 namespace loss_detail {
 constexpr float kEps = 1e-7f;
-SINAPSE_HD float sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); }
-SINAPSE_HD float clip(float x) { return x < kEps ? kEps : (x > 1.0f - kEps ? 1.0f - kEps : x); }
-SINAPSE_HD bool inside(float x) { return x >= kEps && x <= 1.0f - kEps; }  // where clip passes the gradient
+// NaN in a prediction or target makes that row's loss and gradient NaN (np.sign(NaN) = NaN;
+// clip keeps NaN; inside() is true for NaN, so the gradient is computed, not zeroed).
+SINAPSE_HD float sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+SINAPSE_HD float clip(float x) { return clamp_keep_nan(x, kEps, 1.0f - kEps); }
+SINAPSE_HD bool inside(float x) { return !(x < kEps || x > 1.0f - kEps); }  // where clip passes the gradient
 SINAPSE_HD float sigmoid(float x) {
   if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
   const float e = expf(x);
@@ -82,9 +85,9 @@ SINAPSE_HD void loss_row(const LossArgs& a, int64_t i) {
     case LossKind::binary_crossentropy: {
       for (int64_t j = 0; j < D; ++j) {
         float l, dl;
-        if (a.from_logits) {  // max(z, 0) - z y + log(1 + e^-|z|): stable for any z
-          const float z = p[j];
-          l = fmaxf(z, 0.0f) - z * t[j] + log1pf(expf(-fabsf(z)));
+        if (a.from_logits) {  // z (1 - y) or -z y, + log(1 + e^-|z|): stable for any z, and at
+          const float z = p[j];  // z = +-inf the limit (inf, or 0 when y is 1 or 0), not inf - inf
+          l = (z > 0.0f ? times_vanishing(z, 1.0f - t[j]) : times_vanishing(-z, t[j])) + log1pf(expf(-fabsf(z)));
           dl = sigmoid(z) - t[j];
         } else {
           const float q = clip(p[j]);
@@ -108,7 +111,7 @@ SINAPSE_HD void loss_row(const LossArgs& a, int64_t i) {
         for (int64_t j = 0; j < D; ++j) s += expf(p[j] - m);
         const float lse = m + logf(s);
         for (int64_t j = 0; j < D; ++j) {
-          loss += target(j) * (lse - p[j]);
+          if (t || j == label) loss += target(j) * (lse - p[j]);  // sparse: the label's term (no 0 * inf)
           if (g) g[j] = gs * (expf(p[j] - lse) * ysum - target(j));
         }
       } else {  // q = p / sum(p), clipped: -sum y log q; the gradient flows through both
@@ -117,7 +120,7 @@ SINAPSE_HD void loss_row(const LossArgs& a, int64_t i) {
         float dot = 0.0f;  // sum_k g_k q_k with g_k = d loss / d q_k
         for (int64_t j = 0; j < D; ++j) {
           const float q = p[j] / s, qc = clip(q);
-          loss -= target(j) * logf(qc);
+          if (t || j == label) loss -= target(j) * logf(qc);  // sparse: the label's term alone (a gather)
           dot += (inside(q) ? -target(j) / qc : 0.0f) * q;
         }
         if (g)

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "macros.h"
+#include "nan_rules.h"
 
 namespace sinapse {
 
@@ -74,7 +75,8 @@ namespace optim {
 // The gradient the rule sees: scaled (clip by norm), clipped (clip by value), plus L2.
 SINAPSE_OPTIM_FN float grad_in(const OptimizerArgs& a, float g, float w) {
   g *= a.grad_scale;
-  if (a.clipvalue > 0.0f) g = fminf(fmaxf(g, -a.clipvalue), a.clipvalue);
+  // clamp_keep_nan, not fminf/fmaxf: a NaN gradient must stay NaN (np.clip, torch.clamp).
+  if (a.clipvalue > 0.0f) g = clamp_keep_nan(g, -a.clipvalue, a.clipvalue);
   if (a.l2 != 0.0f) g += a.l2 * w;
   return g;
 }
@@ -211,7 +213,7 @@ SINAPSE_OPTIM_FN void update_element(Variant<OptimizerKind::adam, kAmsgrad, fals
   s0[i] = m;
   s1[i] = v;
   if constexpr (kAmsgrad) {
-    v = fmaxf(s2[i], v);
+    v = max_keep_nan(s2[i], v);  // np.maximum: a NaN v (or vhat) is not dropped
     s2[i] = v;
   }
   w[i] = wi - (m * a.alpha) / (sqrtf(v) + a.epsilon);

@@ -22,7 +22,7 @@ template <ActKind K>
 [[gnu::always_inline]] inline float forward_of(float x, float alpha) {
   if constexpr (K == ActKind::tanh) return tanh_approx(x);
   else if constexpr (K == ActKind::sigmoid) return sigmoid_approx(x);
-  else if constexpr (K == ActKind::silu) return x * sigmoid_approx(x);
+  else if constexpr (K == ActKind::silu) return times_vanishing(x, sigmoid_approx(x));  // silu(-inf) = 0
   else return act::forward(x, K, alpha);
 }
 
@@ -36,7 +36,7 @@ template <ActKind K>
     return s * (1.0f - s);
   } else if constexpr (K == ActKind::silu) {
     const float s = sigmoid_approx(x);
-    return s * (1.0f + x * (1.0f - s));
+    return s + times_vanishing(x, s * (1.0f - s));  // as act::slope: limits 1 and 0 at +-inf
   } else {
     return act::derivative(x, K, alpha);
   }

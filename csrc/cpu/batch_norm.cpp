@@ -88,10 +88,14 @@ void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const f
     float* __restrict dxr = dx + r * channels;
     const float *kp = k.data(), *ap = a.data(), *bp = b.data();
     run_simd([&]() SINAPSE_INLINE {
-      for (int64_t c = 0; c < channels; ++c) {
-        const float xhat = (xr[c] - mean[c]) * invstd[c];
-        dxr[c] = kp[c] * (dyr[c] - ap[c] - xhat * bp[c]);
-      }
+      // Inference: dx = k * dy does not depend on x (xhat * 0 would turn an inf x into NaN).
+      if (training)
+        for (int64_t c = 0; c < channels; ++c) {
+          const float xhat = (xr[c] - mean[c]) * invstd[c];
+          dxr[c] = kp[c] * (dyr[c] - ap[c] - xhat * bp[c]);
+        }
+      else
+        for (int64_t c = 0; c < channels; ++c) dxr[c] = kp[c] * dyr[c];
     });
   }
 }

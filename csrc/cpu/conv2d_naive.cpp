@@ -27,9 +27,10 @@ void conv2d_forward_naive(const ConvArgs& a, const float* x, const float* w, con
           for (int64_t i = 0; i < a.KH; ++i)
             for (int64_t j = 0; j < a.KW; ++j) {
               int64_t h, wc;
-              if (!tap(a, oh, ow, i, j, h, wc)) continue;
+              // Padding is a zero that is multiplied, as in the tuned kernels: 0 * inf = NaN (IEEE).
+              const bool in = tap(a, oh, ow, i, j, h, wc);
               for (int64_t c = 0; c < a.C; ++c)
-                sum += x[((n * a.H + h) * a.W + wc) * a.C + c] * w[((i * a.KW + j) * a.C + c) * a.K + k];
+                sum += (in ? x[((n * a.H + h) * a.W + wc) * a.C + c] : 0.0f) * w[((i * a.KW + j) * a.C + c) * a.K + k];
             }
           y[((n * a.OH + oh) * a.OW + ow) * a.K + k] = activate(sum, act);
         }
@@ -49,11 +50,11 @@ void conv2d_backward_naive(const ConvArgs& a, const float* x, const float* w, co
           for (int64_t i = 0; i < a.KH; ++i)
             for (int64_t j = 0; j < a.KW; ++j) {
               int64_t h, wc;
-              if (!tap(a, oh, ow, i, j, h, wc)) continue;
+              const bool in = tap(a, oh, ow, i, j, h, wc);  // padding: a multiplied zero, as the forward
               for (int64_t c = 0; c < a.C; ++c) {
                 const int64_t xi = ((n * a.H + h) * a.W + wc) * a.C + c, wi = ((i * a.KW + j) * a.C + c) * a.K + k;
-                if (dx) dx[xi] += g * w[wi];
-                if (dw) dw[wi] += g * x[xi];
+                if (dx && in) dx[xi] += g * w[wi];
+                if (dw) dw[wi] += g * (in ? x[xi] : 0.0f);
               }
             }
         }

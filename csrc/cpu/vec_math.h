@@ -7,21 +7,22 @@
 // bits), which vectorises everywhere, unlike nearbyint on baseline SSE2. Max error about
 // 4 ulp (2.4e-7 relative, measured) over the clamped range. Below -87.3 the result stays at
 // e^-87.3 = 1.2e-38 (expf would go denormal, then 0); above 88 it saturates at e^88
-// (1.65e38) instead of +inf. Softmax
+// (1.65e38), and above ln(FLT_MAX) it is +inf. Softmax
 // subtracts the row maximum first, so its arguments are <= 0.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
 namespace sinapse::cpu {
 
-inline float exp_approx(float x) {
+inline float exp_approx(float x_in) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;        // ln 2 split in two: n * kLn2Hi is exact
   constexpr float kLn2Lo = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;         // 1.5 * 2^23
-  x = x < -87.3f ? -87.3f : x;  // two selects, not nested: each becomes a vector blend
+  float x = x_in < -87.3f ? -87.3f : x_in;  // two selects, not nested: each becomes a vector blend
   x = x > 88.0f ? 88.0f : x;
   const float t = x * kLog2e + kRound;
   const float n = t - kRound;
@@ -38,7 +39,9 @@ inline float exp_approx(float x) {
   const int32_t bits = (ti - 0x4B400000 + 127) << 23;  // (n + 127) << 23: the float 2^n
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  // Past ln(FLT_MAX) the true value overflows: +inf, as expf (so 1 / (1 + e^x) is exactly 0
+  // and sigmoid/silu reach their limits). A NaN x is NaN through p.
+  return x_in > 88.72283f ? INFINITY : p * scale;
 }
 
 }  // namespace sinapse::cpu

@@ -66,7 +66,8 @@ __global__ void dx_kernel(int64_t total, int64_t rows, int64_t channels, const f
     const int64_t c = i % channels;
     const float a = training ? dbeta[c] / static_cast<float>(rows) : 0.0f;
     const float b = training ? dgamma[c] / static_cast<float>(rows) : 0.0f;
-    const float xhat = (x[i] - mean[c]) * invstd[c];
+    // Inference: dx = gamma * invstd * dy does not depend on x (xhat * 0 would turn an inf x into NaN).
+    const float xhat = training ? (x[i] - mean[c]) * invstd[c] : 0.0f;
     dx[i] = gamma[c] * invstd[c] * (dy[i] - a - xhat * b);
   }
 }

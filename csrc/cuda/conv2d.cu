@@ -26,12 +26,14 @@ __global__ void forward_kernel(ConvArgs a, const float* __restrict__ x, const fl
     float acc = 0.0f;
     for (int64_t i = 0; i < a.KH; ++i) {
       const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
-      if (h < 0 || h >= a.H) continue;
       for (int64_t j = 0; j < a.KW; ++j) {
         const int64_t wc = ow * a.SW - pad_left + j * a.DW;
-        if (wc < 0 || wc >= a.W) continue;
-        const float* xp = x + ((n * a.H + h) * a.W + wc) * a.C;
         const float* wp = w + (i * a.KW + j) * a.C * a.K + k;
+        if (h < 0 || h >= a.H || wc < 0 || wc >= a.W) {  // padding: a multiplied zero (0 * inf = NaN), as the CPU
+          for (int64_t c = 0; c < a.C; ++c) acc += 0.0f * wp[c * a.K];
+          continue;
+        }
+        const float* xp = x + ((n * a.H + h) * a.W + wc) * a.C;
         for (int64_t c = 0; c < a.C; ++c) acc += xp[c] * wp[c * a.K];
       }
     }
@@ -74,11 +76,10 @@ __global__ void backward_filter_kernel(ConvArgs a, const float* __restrict__ x, 
     for (int64_t n = 0; n < a.N; ++n)
       for (int64_t oh = 0; oh < a.OH; ++oh) {
         const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
-        if (h < 0 || h >= a.H) continue;
         for (int64_t ow = 0; ow < a.OW; ++ow) {
           const int64_t wc = ow * a.SW - a.pad_left + j * a.DW;
-          if (wc < 0 || wc >= a.W) continue;
-          acc += x[((n * a.H + h) * a.W + wc) * a.C + c] * dy[((n * a.OH + oh) * a.OW + ow) * a.K + k];
+          const bool in = h >= 0 && h < a.H && wc >= 0 && wc < a.W;  // padding: a multiplied zero
+          acc += (in ? x[((n * a.H + h) * a.W + wc) * a.C + c] : 0.0f) * dy[((n * a.OH + oh) * a.OW + ow) * a.K + k];
         }
       }
     dw[e] = acc;

@@ -37,7 +37,7 @@ __global__ void max_pool_forward_kernel(PoolArgs p, const float* __restrict__ x,
     for (int64_t h = h0; h < h1; ++h)
       for (int64_t w = w0; w < w1; ++w) {
         const float v = x[at(p, n, h, w, c)];
-        best = v > best ? v : best;  // strict: the first of equal maxima wins
+        best = (v > best || v != v) ? v : best;  // strict: first of equal maxima wins; NaN is kept
       }
     y[i] = best;
   }
@@ -52,7 +52,7 @@ __device__ bool is_argmax(const PoolArgs& p, const float* x, int64_t n, int64_t 
   for (int64_t i = h0; i < h1; ++i)
     for (int64_t j = w0; j < w1; ++j) {
       const float v = x[at(p, n, i, j, c)];
-      if (v > best) {
+      if (v > best || (v != v && best == best)) {  // the first NaN, as the CPU and np.argmax
         best = v;
         best_h = i;
         best_w = j;

@@ -8,7 +8,7 @@ function works in float32 and in float64; gradient checks use float64.
 from .activations import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
 from .conv2d import conv2d, conv2d_backward
-from .batch_norm import batch_norm
+from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_mask
 from .gemm import gemm
@@ -28,6 +28,7 @@ __all__ = [
     "avg_pool2d_backward",
     "axpy",
     "batch_norm",
+    "batch_norm_backward",
     "bias_add",
     "bias_grad",
     "conv2d",

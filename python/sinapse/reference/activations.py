@@ -1,5 +1,9 @@
 """Element-wise activations by their textbook formulas (Keras's definitions), and their
-derivatives written out by hand. Work in float32 and float64."""
+derivatives written out by hand. Work in float32 and float64.
+
+NaN and Inf (the definition the kernels follow, docs/reliability.md): f(NaN) = NaN and
+f'(NaN) = NaN for every activation; at +-inf each gives its limit, so products x * s(x)
+with s -> 0 (silu, gelu, their derivatives) are 0 there, not inf * 0 = NaN."""
 
 from __future__ import annotations
 
@@ -14,6 +18,13 @@ ALPHA_DEFAULTS = {"leaky_relu": 0.2, "elu": 1.0}
 
 def _erf(x):
     return np.vectorize(math.erf, otypes=[np.float64])(x).astype(np.asarray(x).dtype)
+
+
+def _vanish(x, s):
+    """x * s, but 0 where s == 0 and x is not NaN: the limit of x * s(x) when s(x) -> 0 faster
+    than |x| -> inf (csrc/common/nan_rules.h, times_vanishing)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where((s == 0) & ~np.isnan(x), np.zeros_like(x * s), x * s)
 
 
 def linear(x):
@@ -38,11 +49,15 @@ def _forms(alpha):
     c = math.sqrt(2 / math.pi)
 
     def gelu_tanh(x):
-        return 0.5 * x * (1 + np.tanh(c * (x + 0.044715 * x**3)))
+        return _vanish(x, 0.5 * (1 + np.tanh(c * (x + 0.044715 * x**3))))
 
     def gelu_tanh_d(x):
         t = np.tanh(c * (x + 0.044715 * x**3))
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t**2) * c * (1 + 3 * 0.044715 * x**2)
+        return 0.5 * (1 + t) + _vanish(x * c * (1 + 3 * 0.044715 * x**2), 0.5 * (1 - t**2))
+
+    def silu_d(x):  # s (1 + x (1 - s)), written so the limits at +-inf are 1 and 0
+        s = sigmoid(x)
+        return s + _vanish(x, s * (1 - s))
 
     neg = lambda x: np.minimum(x, 0)  # noqa: E731  (expm1 of the negative part only: no overflow)
     return {
@@ -56,12 +71,12 @@ def _forms(alpha):
         "selu": (lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(neg(x))),
                  lambda x: SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(neg(x))).astype(x.dtype)),
         "gelu_tanh": (gelu_tanh, gelu_tanh_d),
-        "gelu": (lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
-                 lambda x: 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)),
+        "gelu": (lambda x: _vanish(x, 0.5 * (1 + _erf(x / math.sqrt(2)))),
+                 lambda x: 0.5 * (1 + _erf(x / math.sqrt(2))) + _vanish(x, np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi))),
         "hard_sigmoid": (lambda x: np.clip(x / 6 + 0.5, 0, 1),
                          lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0).astype(x.dtype)),
         "softplus": (lambda x: np.logaddexp(0, x), sigmoid),
-        "silu": (lambda x: x * sigmoid(x), lambda x: sigmoid(x) * (1 + x * (1 - sigmoid(x)))),
+        "silu": (lambda x: _vanish(x, sigmoid(x)), silu_d),
     }
 
 
@@ -88,5 +103,6 @@ def activation(name, alpha=None):
 
 
 def activation_backward(dy, x, name, alpha=None):
-    """``dy * f'(x)``."""
-    return dy * _lookup(name, alpha)[1](x)
+    """``dy * f'(x)``, with f'(NaN) = NaN (relu's flat piece would otherwise hide a NaN input)."""
+    d = _lookup(name, alpha)[1](x)
+    return dy * np.where(np.isnan(x), x, d)

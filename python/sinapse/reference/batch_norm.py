@@ -17,3 +17,19 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
         new_mean, new_var = running_mean, running_var
     y = gamma * (x - mean) / np.sqrt(var + epsilon) + beta
     return y, new_mean, new_var
+
+
+def batch_norm_backward(dy, x, gamma, mean, invstd, *, training):
+    """Returns (dx, dgamma, dbeta) given the forward's batch (or running) mean and
+    invstd = 1 / sqrt(var + epsilon). In training the gradient also flows through the batch
+    statistics: dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)). A NaN or
+    inf in x or dy of a channel makes that channel's dgamma and dx NaN (it enters the sums)."""
+    axes = tuple(range(x.ndim - 1))
+    xhat = (x - mean) * invstd
+    dbeta, dgamma = dy.sum(axis=axes), (dy * xhat).sum(axis=axes)
+    if training:
+        rows = x.size // x.shape[-1]
+        dx = gamma * invstd * (dy - dbeta / rows - xhat * (dgamma / rows))
+    else:
+        dx = gamma * invstd * dy
+    return dx, dgamma, dbeta

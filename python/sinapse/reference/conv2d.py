@@ -1,5 +1,9 @@
 """Reference conv2d (NHWC, HWIO): pad, take every dilated window, contract with einsum.
-The backward is the same contraction read the other way (np.add.at scatters dx)."""
+The backward is the same contraction read the other way (np.add.at scatters dx).
+
+Padding is zeros that are multiplied like any pixel (IEEE, as TF and PyTorch convolve): an
+inf or NaN weight makes the outputs whose window overlaps the padding NaN (0 * inf), and an
+inf or NaN dy does the same to dw."""
 
 from __future__ import annotations
 

@@ -38,7 +38,13 @@ def dropout_mask(shape, rate, seed, offset=0) -> np.ndarray:
 
 
 def dropout(x, rate, seed, offset=0, training=True):
-    """Inverted dropout (the identity when not training)."""
+    """Inverted dropout (the identity when not training).
+
+    A selection, not a product: a dropped element is 0 whatever x holds (NaN and +-inf
+    included, as Keras's ``where(keep, x / (1 - rate), 0)``); a kept one is x / (1 - rate).
+    The backward is the same function of dy."""
     if not training:
         return x
-    return x * dropout_mask(np.shape(x), rate, seed, offset).astype(np.asarray(x).dtype)
+    x = np.asarray(x)
+    mask = dropout_mask(np.shape(x), rate, seed, offset).astype(x.dtype)
+    return np.where(mask != 0, x * mask, np.zeros_like(x))

@@ -1,10 +1,19 @@
-"""Reference losses in NumPy, vectorised, by Keras's definitions (see sinapse.ops.losses)."""
+"""Reference losses in NumPy, vectorised, by Keras's definitions (see sinapse.ops.losses).
+
+NaN and Inf: a NaN prediction, target or weight makes its row's loss (so the reduced loss)
+NaN; Keras's clipping of probabilities to [eps, 1 - eps] keeps log finite (clip keeps NaN);
+binary cross-entropy from logits at z = +-inf is its limit, not inf - inf."""
 
 from __future__ import annotations
 
 import numpy as np
 
 EPS = 1e-7
+
+
+def _vanish(x, s):
+    """x * s, but 0 where s == 0 and x is not NaN (csrc/common/nan_rules.h, times_vanishing)."""
+    return np.where((s == 0) & ~np.isnan(x), np.zeros_like(x * s), x * s)
 
 
 def _per_sample(name, y_true, y_pred, from_logits, delta):
@@ -16,19 +25,20 @@ def _per_sample(name, y_true, y_pred, from_logits, delta):
         d = np.abs(y_pred - y_true)
         return np.where(d <= delta, 0.5 * d**2, delta * (d - 0.5 * delta)).mean(axis=-1)
     if name == "binary_crossentropy":
-        if from_logits:
-            p = 1 / (1 + np.exp(-y_pred))
-            return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=-1)
+        if from_logits:  # z (1 - y) or -z y, + log(1 + e^-|z|): the limit at z = +-inf, never inf - inf
+            z = y_pred
+            lin = np.where(z > 0, _vanish(z, 1 - y_true), _vanish(-z, y_true))
+            return (lin + np.log1p(np.exp(-np.abs(z)))).mean(axis=-1)
         p = np.clip(y_pred, EPS, 1 - EPS)
         return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p)).mean(axis=-1)
     if name in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
-        if name.startswith("sparse"):
-            y_true = np.eye(y_pred.shape[-1], dtype=y_pred.dtype)[y_true]
         if from_logits:
             z = y_pred - y_pred.max(axis=-1, keepdims=True)
             log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
         else:
             log_p = np.log(np.clip(y_pred / y_pred.sum(axis=-1, keepdims=True), EPS, 1 - EPS))
+        if name.startswith("sparse"):  # the label's term only: other classes' -inf log p do not enter
+            return -np.take_along_axis(log_p, y_true[..., None].astype(np.intp), axis=-1)[..., 0]
         return -(y_true * log_p).sum(axis=-1)
     raise ValueError(f"unknown loss {name!r}")
 

@@ -83,7 +83,8 @@ def adam_update(param, grad, m, v, vhat=None, *, learning_rate, step, beta_1=0.9
 
 
 def global_norm(arrays) -> float:
-    """sqrt of the sum of squares of every element of every array (Keras's global_norm)."""
+    """sqrt of the sum of squares of every element of every array (Keras's global_norm); NaN if
+    any element is NaN, else inf if any is +-inf."""
     return float(np.sqrt(sum(float(np.sum(np.square(np.asarray(a, np.float64)))) for a in arrays)))
 
 
@@ -91,14 +92,23 @@ def clip_by_value(x, clipvalue):
     return np.clip(x, -clipvalue, clipvalue)
 
 
+def _clip_scale(norm, clipnorm):
+    """clipnorm * min(1/norm, 1/clipnorm); NaN when the norm is NaN or inf, so every element
+    turns NaN (tf.clip_by_global_norm's documented rule, which Keras's global_clipnorm adopts
+    with its ``+ (norm - norm)`` term): a non-finite gradient never becomes a finite step."""
+    if not np.isfinite(norm):
+        return np.nan
+    return clipnorm * min(1.0 / norm, 1.0 / clipnorm) if norm > 0 else 1.0
+
+
 def clip_by_norm(x, clipnorm):
-    """Keras's _clip_by_norm: x * clipnorm / max(||x||, clipnorm)."""
-    norm = np.sqrt(np.sum(np.square(x)))
-    return x * clipnorm / np.maximum(norm, clipnorm)
+    """Keras's _clip_by_norm: x * clipnorm / max(||x||, clipnorm); all NaN if ||x|| is not finite."""
+    norm = float(np.sqrt(np.sum(np.square(np.asarray(x, np.float64)))))
+    return x * np.asarray(_clip_scale(norm, clipnorm), dtype=np.asarray(x).dtype)
 
 
 def clip_by_global_norm(arrays, clipnorm):
     """Keras's clip_by_global_norm: every array times clipnorm * min(1/norm, 1/clipnorm)."""
     norm = global_norm(arrays)
-    scale = clipnorm * min(1.0 / norm, 1.0 / clipnorm) if norm > 0 else 1.0
-    return [a * scale for a in arrays], norm
+    scale = _clip_scale(norm, clipnorm)
+    return [a * np.asarray(scale, dtype=np.asarray(a).dtype) for a in arrays], norm

@@ -24,8 +24,15 @@ def _jacobian_vector(p, dy):
 
 
 def softmax_backward(dy, y):
-    """Gradient of softmax given its output ``y``."""
-    return _jacobian_vector(y, dy)
+    """Gradient of softmax given its output ``y``.
+
+    Rows where y and dy are finite go through the explicit Jacobian; a row holding NaN or
+    +-inf follows the definition y * (dy - sum(y * dy)) (PyTorch's formula, the kernels'):
+    an inf dy_k gives inf - inf = NaN at k, not the Jacobian's +inf."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        formula = y * (dy - (y * dy).sum(axis=-1, keepdims=True))
+        finite = np.isfinite(dy).all(axis=-1, keepdims=True) & np.isfinite(y).all(axis=-1, keepdims=True)
+        return np.where(finite, _jacobian_vector(np.where(finite, y, 0), np.where(finite, dy, 0)), formula)
 
 
 def log_softmax_backward(dy, y):
