@@ -5,6 +5,7 @@ save -> load -> save reproduces the file byte for byte. See docs/model_format.md
 
 import json
 import os
+import stat
 import struct
 import subprocess
 import sys
@@ -21,11 +22,11 @@ from sinapse.models import ModelFileError, Sequential, load_model
 from sinapse.models import _file_format as ff
 
 
-def checkpoint(tmp_path, name="m", train=True):
+def checkpoint(tmp_path, name="m", train=True, optimizer=None):
     x, y = blobs(32, 5, 3, np.random.default_rng(1))
     model = Sequential([layers.Dense(8, activation="relu", input_shape=(5,)), layers.BatchNormalization(),
                         layers.Dropout(0.25), layers.Dense(3, activation="softmax")])
-    model.compile(sinapse.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer or sinapse.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
     if train:
         model.fit(x, y, epochs=2, batch_size=8, verbose=0)
     path = tmp_path / name
@@ -281,10 +282,17 @@ def test_unknown_metadata_is_refused(tmp_path):
 
 # ---------------------------------------------------------------------------- round trips and atomic saves
 
+ROUND_TRIP_OPTIMIZERS = [None, lambda: sinapse.optimizers.SGD(0.1, momentum=0.9, nesterov=True, clipnorm=1.0),
+                         lambda: sinapse.optimizers.RMSprop(sinapse.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5),
+                                                            centered=True)]
+
+
+@pytest.mark.parametrize("opt", range(len(ROUND_TRIP_OPTIMIZERS)))
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("include_optimizer", [True, False])
-def test_save_load_save_gives_the_same_file(tmp_path, train, include_optimizer):
-    model, _ = checkpoint(tmp_path, train=train)
+def test_save_load_save_gives_the_same_file(tmp_path, train, include_optimizer, opt):
+    factory = ROUND_TRIP_OPTIMIZERS[opt]
+    model, _ = checkpoint(tmp_path, train=train, optimizer=factory and factory())
     model.save(tmp_path / "a", include_optimizer=include_optimizer)
     load_model(tmp_path / "a").save(tmp_path / "b", include_optimizer=include_optimizer)
     assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
@@ -301,3 +309,21 @@ def test_a_save_that_fails_while_writing_keeps_the_old_file(tmp_path, monkeypatc
     with pytest.raises(OSError, match="I/O error"):
         model.save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["m"]
+
+
+def test_save_never_replaces_a_device_fifo_or_directory(tmp_path):
+    model, _ = checkpoint(tmp_path, train=False)
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "dir").mkdir()
+    for target in (tmp_path / "fifo", tmp_path / "dir"):  # (not /dev/null: a regression would replace it)
+        with pytest.raises(ValueError, match="is not a regular file"):
+            model.save(target)
+    assert stat.S_ISFIFO(os.stat(tmp_path / "fifo").st_mode) and (tmp_path / "dir").is_dir()
+
+
+def test_save_through_a_symlink_replaces_its_target(tmp_path):
+    model, path = checkpoint(tmp_path)
+    link = tmp_path / "latest"
+    link.symlink_to(path.name)
+    model.save(link)
+    assert link.is_symlink() and load_model(link).count_params() == model.count_params()

@@ -90,9 +90,13 @@ def _header_bytes(tensors: dict, metadata: dict) -> bytes:
 def write_file(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
     """Write atomically: a temporary file in the same directory, fsync'ed, renamed over ``path``;
     on any failure the temporary file is removed and an existing ``path`` is untouched."""
-    path = os.fspath(path)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} exists and overwrite=False")
+    path = os.path.realpath(os.fspath(path))  # through a symlink: replace the file it points to
+    if os.path.exists(path):
+        if not overwrite:
+            raise FileExistsError(f"{path} exists and overwrite=False")
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never replace a directory, device or FIFO
+            raise ValueError(f"model.save / save_weights: {path} exists and is not a regular file "
+                             f"({_kind(os.stat(path).st_mode)}); save to a file path")
     tensors = {k: _little_endian(v) for k, v in tensors.items()}
     metadata = {**metadata, "checksum": checksum(metadata, tensors)}
     directory = os.path.dirname(os.path.abspath(path))
@@ -123,17 +127,19 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
 
 # ---------------------------------------------------------------------------- reading
 
+_KINDS = ((stat.S_ISDIR, "a directory (a Keras SavedModel?)"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _kind(mode) -> str:
+    return next((what for test, what in _KINDS if test(mode)), "not a regular file")
+
+
 def _open_regular(path: str):
     """Open ``path`` for reading only if it is a regular file (never block on a FIFO)."""
-    kinds = ((stat.S_ISDIR, "a directory (a Keras SavedModel?)"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
     def check(mode):
-        for test, what in kinds:
-            if test(mode):
-                raise ModelFileError(f"{path} is {what}, not a sinapse model file")
         if not stat.S_ISREG(mode):
-            raise ModelFileError(f"{path} is not a regular file, so not a sinapse model file")
+            raise ModelFileError(f"{path} is {_kind(mode)}, not a sinapse model file")
 
     check(os.stat(path).st_mode)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
