@@ -248,3 +248,29 @@ def test_cupy_parameters_train_on_the_gpu(rng):
     assert all(isinstance(v, np.ndarray) for v in gpu_opt.get_state().values())
     for got, want in zip(gpu_params, cpu_params):
         np.testing.assert_allclose(cupy.asnumpy(got), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("schedule", [
+    schedules.CosineDecay(0.01, 6, alpha=0.1, warmup_target=0.02, warmup_steps=2),
+    schedules.CosineDecayRestarts(0.01, 2, t_mul=1.5, m_mul=0.5),
+    schedules.InverseTimeDecay(0.01, 2, 0.5, staircase=True),
+    schedules.PolynomialDecay(0.01, 3, end_learning_rate=0.001, power=2.0, cycle=True),
+], ids=lambda s: type(s).__name__)
+def test_model_file_keeps_the_new_schedules_and_resumes_identically(schedule, tmp_path):
+    # Issue 11 item 12: a model saved mid-training with a schedule resumes on the same learning rates.
+    from sinapse import layers, models
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 3)).astype(np.float32), rng.integers(0, 2, 8)
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2, activation="softmax")])
+    model.compile(optimizers.SGD(learning_rate=schedule, momentum=0.5), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.sinapse")
+    again = models.load_model(tmp_path / "m.sinapse")
+    assert type(again.optimizer._learning_rate) is type(schedule)
+    assert again.optimizer._learning_rate.get_config() == schedule.get_config()
+    assert again.optimizer.learning_rate == schedule(4)
+    for m in (model, again):
+        m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
