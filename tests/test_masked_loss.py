@@ -225,3 +225,21 @@ def test_issue_example_binary_crossentropy_with_several_sigmoids_is_categorical(
         metrics.get("accuracy")
     with pytest.raises(ValueError, match=r"metrics.get: unknown metric `acuracy`"):
         metrics.get("acuracy")
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: losses.get("crossentropy"), ValueError,
+     r"losses.get: unknown loss `crossentropy`; .*'crossentropy'/'ce' alias is not supported"),
+    (lambda: losses.get("CE"), ValueError, r"losses.get: unknown loss `CE`"),
+    (lambda: losses.get(3), TypeError, r"losses.get: cannot interpret `identifier`=3 as a loss"),
+    (lambda: losses.BinaryCrossentropy(label_smoothing=0.1), ValueError,
+     r"BinaryCrossentropy: `label_smoothing` must be 0 .*got 0.1"),
+    (lambda: losses.CategoricalCrossentropy(axis=1), ValueError, r"CategoricalCrossentropy: `axis` must be -1.*got 1"),
+    (lambda: losses.SparseCategoricalCrossentropy(ignore_class=0), ValueError,
+     r"SparseCategoricalCrossentropy: `ignore_class` must be None .*got 0"),
+    (lambda: losses.MeanSquaredError(reduction="none"), ValueError,
+     r"MeanSquaredError: `reduction` must be .*got 'none'"),
+])
+def test_loss_argument_errors_name_the_argument(make, error, match):
+    with pytest.raises(error, match=match):
+        make()

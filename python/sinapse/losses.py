@@ -37,8 +37,8 @@ class Loss:
 
     def __init__(self, reduction="sum_over_batch_size", name=None, from_logits=False):
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be 'sum_over_batch_size' (or 'auto') or 'sum', "
-                             f"got {reduction!r} (per-sample losses, reduction='none', are not supported)")
+            raise ValueError(f"{type(self).__name__}: `reduction` must be 'sum_over_batch_size' (or 'auto', 'mean') or "
+                             f"'sum', got {reduction!r} (per-sample losses, reduction='none', are not supported)")
         self.reduction = reduction
         self.name = name or self.kind
         self.from_logits = bool(from_logits)
@@ -185,9 +185,9 @@ class Huber(Loss):
 
 def _no_smoothing(cls, label_smoothing, axis=-1):
     if label_smoothing:
-        raise ValueError(f"{cls}: label_smoothing is not supported")
+        raise ValueError(f"{cls}: `label_smoothing` must be 0 (smoothing is not supported), got {label_smoothing!r}")
     if axis != -1:
-        raise ValueError(f"{cls}: only axis=-1 is supported")
+        raise ValueError(f"{cls}: `axis` must be -1 (the class axis is the last), got {axis!r}")
 
 
 class BinaryCrossentropy(Loss):
@@ -217,7 +217,8 @@ class SparseCategoricalCrossentropy(Loss):
     def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy",
                  ignore_class=None):
         if ignore_class is not None:
-            raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported")
+            raise ValueError(f"SparseCategoricalCrossentropy: `ignore_class` must be None (not supported; give the "
+                             f"ignored steps sample_weight 0, or mask them), got {ignore_class!r}")
         super().__init__(reduction, name, from_logits)
 
 
@@ -242,14 +243,16 @@ def get(identifier) -> Loss:
     if isinstance(identifier, str):
         cls = _STRINGS.get(identifier) or _CLASSES.get(identifier)
         if cls is None:
-            raise ValueError(f"unknown loss {identifier!r}; expected one of {', '.join(_STRINGS)}")
+            hint = (" (Keras 3's shape-resolved 'crossentropy'/'ce' alias is not supported: name the cross-entropy)"
+                    if identifier.lower() in ("crossentropy", "ce") else "")
+            raise ValueError(f"losses.get: unknown loss `{identifier}`; expected one of {', '.join(_STRINGS)}{hint}")
         return cls()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     if identifier is None:
         raise ValueError("compile: a loss is needed to train, e.g. loss='sparse_categorical_crossentropy'")
-    raise TypeError(f"cannot interpret {identifier!r} as a loss; custom Python loss functions are not supported "
-                    f"(the loss and its gradient run in the kernels)")
+    raise TypeError(f"losses.get: cannot interpret `identifier`={identifier!r} as a loss; custom Python loss "
+                    f"functions are not supported (the loss and its gradient run in the kernels)")
 
 
 def serialize(loss: Loss) -> dict:
