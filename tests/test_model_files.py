@@ -327,3 +327,20 @@ def test_save_through_a_symlink_replaces_its_target(tmp_path):
     link.symlink_to(path.name)
     model.save(link)
     assert link.is_symlink() and load_model(link).count_params() == model.count_params()
+
+
+def test_a_keyed_file_is_an_hmac_that_only_the_key_verifies(tmp_path):
+    model, _ = checkpoint(tmp_path, train=False)
+    key = b"0123456789abcdef-secret"
+    path = tmp_path / "signed"
+    sinapse.models.save_model(model, path, key=key)
+    meta, tensors = parts(path)
+    assert meta["checksum"].startswith("hmac-sha256:")
+    x = np.random.default_rng(3).random((2, 5), dtype=np.float32)
+    np.testing.assert_array_equal(load_model(path, key=key.decode()).predict(x), model.predict(x))
+    refused(path, "signed with a key")  # no key: cannot verify
+    refused(path, "checksum mismatch", key=b"another key of 16+ bytes")
+    forged = craft(tmp_path / "forged", meta, tensors)  # re-checksummed without the key
+    refused(forged, "not signed", key=key)
+    with pytest.raises(ValueError, match="key must be bytes or a str of at least 16 bytes"):
+        load_model(path, key=b"short")

@@ -1,8 +1,8 @@
-"""sinapse.models: Sequential, load_model, clone_model (keras.models)."""
+"""sinapse.models: Sequential, load_model, save_model, clone_model (keras.models)."""
 
 from __future__ import annotations
 
-from .saving import FORMAT_VERSION, ModelFileError, load_model
+from .saving import FORMAT_VERSION, ModelFileError, load_model, save_model
 from .sequential import Sequential
 
 
@@ -21,4 +21,4 @@ def clone_model(model, input_tensors=None, clone_function=None):
     return clone
 
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "Sequential", "clone_model", "load_model"]
+__all__ = ["FORMAT_VERSION", "ModelFileError", "Sequential", "clone_model", "load_model", "save_model"]

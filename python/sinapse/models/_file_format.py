@@ -11,12 +11,14 @@ supported version. Memory used while reading is therefore at most the file's own
 The checksum (format version 2) is SHA-256 over the metadata (every key but the checksum,
 canonical JSON) and every tensor's name, dtype, shape and bytes: nothing that is loaded
 is outside it. Version 1 files hashed the tensors only; they load only with
-``safe_mode=False``. It is an integrity check, not a signature (anyone can recompute it).
+``safe_mode=False``. It is an integrity check, not a signature (anyone can recompute it),
+unless the file is written and read with a secret ``key``: then it is an HMAC-SHA-256.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import stat
@@ -46,14 +48,25 @@ def _hash_tensors(h, tensors: dict) -> None:
         h.update(a.reshape(-1).view(np.uint8))
 
 
-def checksum(metadata: dict, tensors: dict) -> str:
-    """Version 2: SHA-256 over the metadata (without ``checksum``) and every tensor."""
-    h = hashlib.sha256(b"sinapse.model/2\0")
+def _key_bytes(key) -> bytes:
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+        raise ValueError(f"save_model / load_model: key must be bytes or a str of at least 16 bytes, got "
+                         f"{type(key).__name__} of length {len(key) if hasattr(key, '__len__') else '?'}")
+    return bytes(key)
+
+
+def checksum(metadata: dict, tensors: dict, key=None) -> str:
+    """Version 2: SHA-256 over the metadata (without ``checksum``) and every tensor; with a
+    ``key``, HMAC-SHA-256 of the same bytes ("hmac-sha256:<hex>"), which only the key's holders can make."""
+    h = hmac.new(_key_bytes(key), digestmod="sha256") if key is not None else hashlib.sha256()
+    h.update(b"sinapse.model/2\0")
     meta = {k: v for k, v in metadata.items() if k != "checksum"}
     h.update(json.dumps(meta, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode())
     h.update(b"\0")
     _hash_tensors(h, tensors)
-    return "sha256:" + h.hexdigest()
+    return ("hmac-sha256:" if key is not None else "sha256:") + h.hexdigest()
 
 
 def _checksum_v1(tensors: dict) -> str:
@@ -87,7 +100,7 @@ def _header_bytes(tensors: dict, metadata: dict) -> bytes:
     return struct.pack("<Q", len(text)) + text
 
 
-def write_file(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
+def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None) -> None:
     """Write atomically: a temporary file in the same directory, fsync'ed, renamed over ``path``;
     on any failure the temporary file is removed and an existing ``path`` is untouched."""
     path = os.path.realpath(os.fspath(path))  # through a symlink: replace the file it points to
@@ -98,7 +111,7 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool) -> None:
             raise ValueError(f"model.save / save_weights: {path} exists and is not a regular file "
                              f"({_kind(os.stat(path).st_mode)}); save to a file path")
     tensors = {k: _little_endian(v) for k, v in tensors.items()}
-    metadata = {**metadata, "checksum": checksum(metadata, tensors)}
+    metadata = {**metadata, "checksum": checksum(metadata, tensors, key)}
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
@@ -255,12 +268,23 @@ def _check_metadata(metadata, expected_formats, path: str) -> int:
     return version
 
 
-def read_file(path, expected_formats, safe_mode: bool = True) -> tuple[dict, dict]:
+def _check_signed(path, written: str, key) -> None:
+    """A key given must have signed the file; a signed file cannot be verified without its key."""
+    signed = written.startswith("hmac-sha256:")
+    if key is not None and not signed:
+        raise ModelFileError(f"{path}: is not signed (no HMAC), but a key was given to verify it; it may have been "
+                             f"replaced. Load it without key= only if you trust where it came from")
+    if key is None and signed:
+        raise ModelFileError(f"{path}: is signed with a key (HMAC-SHA-256); pass the same key= to load it")
+
+
+def read_file(path, expected_formats, safe_mode: bool = True, key=None) -> tuple[dict, dict]:
     """(metadata, tensors) of a verified file; tensors are NumPy views of one buffer of the file's size.
 
     Raises ModelFileError (naming the file) for anything but an intact file of a supported
     version and format; FileNotFoundError / PermissionError as open() does."""
     path = os.fspath(path)
+    key = None if key is None else _key_bytes(key)
     with _open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         header, n = _header(f, size, path)
@@ -270,12 +294,13 @@ def read_file(path, expected_formats, safe_mode: bool = True) -> tuple[dict, dic
             raise ModelFileError(f"{path}: written in format version {version}, whose checksum does not cover "
                                  f"the architecture, so the file cannot be verified. If you trust it, load it with "
                                  f"safe_mode=False and save it again to upgrade it to version {FORMAT_VERSION}")
+        _check_signed(path, metadata.get("checksum", ""), key)
         index = _index(header, size - 8 - n, path)
         data = _read_exact(f, size - 8 - n, path, "tensor data")
     tensors = {name: np.frombuffer(data, dtype, int(np.prod(shape, dtype=np.int64)), begin).reshape(shape)
                for name, (dtype, shape, begin, _) in index.items()}
-    expected = checksum(metadata, tensors) if version >= 2 else _checksum_v1(tensors)
-    if metadata.get("checksum") != expected:
+    expected = checksum(metadata, tensors, key) if version >= 2 else _checksum_v1(tensors)
+    if not hmac.compare_digest(metadata.get("checksum", ""), expected):
         raise ModelFileError(f"{path}: checksum mismatch — the file is corrupted or was edited (its contents do "
                              f"not match the checksum written with them)")
     return metadata, tensors

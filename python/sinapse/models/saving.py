@@ -40,11 +40,13 @@ def _metadata(model, fmt) -> dict:
             "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()})}
 
 
-def save_model(model, path, overwrite=True, include_optimizer=True) -> None:
+def save_model(model, path, overwrite=True, include_optimizer=True, key=None) -> None:
     """Architecture, weights and — with ``include_optimizer`` (a checkpoint) — the compile
     config, the optimizer's state and every random generator training uses, so that
     ``load_model`` + ``fit`` continues the run bit for bit. Raises FileExistsError when
-    ``overwrite`` is False and ``path`` exists; OSError from the file system (the old file intact)."""
+    ``overwrite`` is False and ``path`` exists; OSError from the file system (the old file intact).
+    With ``key`` (bytes or str, >= 16 bytes) the checksum is an HMAC: only holders of the key can
+    write a file that ``load_model(path, key=key)`` accepts (docs/model_format.md)."""
     metadata = _metadata(model, FORMAT_MODEL)
     tensors = _weights_tensors(model)
     if model._compile_config is not None and model.optimizer is not None:
@@ -56,7 +58,7 @@ def save_model(model, path, overwrite=True, include_optimizer=True) -> None:
         metadata["compile"] = json.dumps(compile_config)
     if include_optimizer:
         tensors.update(rng_tensors(model))
-    write_file(path, tensors, metadata, overwrite)
+    write_file(path, tensors, metadata, overwrite, key)
 
 
 def save_weights(model, path, overwrite=True) -> None:
@@ -180,15 +182,16 @@ def _check_names(path, tensors) -> None:
                              f"weights/, optimizer/ and rng/ tensors only)")
 
 
-def load_model(path, compile=True, device=None, custom_objects=None, safe_mode=True):
+def load_model(path, compile=True, device=None, custom_objects=None, safe_mode=True, key=None):
     """The model saved at ``path`` by ``model.save``: architecture, weights, and (with ``compile``)
     the optimizer with its state, the loss and the metrics, on ``device`` (default: the default
     device); a checkpoint's random generators too. Raises ModelFileError (a ValueError) naming
     the file for anything but an intact sinapse model file; FileNotFoundError if there is none.
-    ``safe_mode=False`` also loads format-version-1 files, whose architecture is not checksummed."""
+    ``safe_mode=False`` also loads format-version-1 files, whose architecture is not checksummed;
+    ``key``: the file must carry an HMAC made with that key (see save_model)."""
     from ..layers.base import get_layer_class  # noqa: F401  (all layer classes registered)
 
-    metadata, tensors = read_file(path, (FORMAT_MODEL,), safe_mode)
+    metadata, tensors = read_file(path, (FORMAT_MODEL,), safe_mode, key)
     path = os.fspath(path)
     _check_names(path, tensors)
     model = _assemble(path, metadata, tensors)
