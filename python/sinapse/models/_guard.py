@@ -17,7 +17,10 @@ their rows. So every call that runs a model's layers holds the model's ``ModelGu
   minutes; waiting for it would look like a hang). A callback runs in the fitting thread, so
   it may call predict / evaluate: the guard is re-entrant for the thread that holds it.
 
-Cost (AMD EPYC Zen 4, 2 cores): see _guard_cost in the tests' report; well under a microsecond.
+Cost, measured on AMD EPYC (Zen 4, 2 cores), a Dense(64)-Dense(10) model, time.perf_counter
+medians, guard + argument checks on vs off in one process: predict batch 1 25.1 -> 25.5 µs,
+batch 128 101.1 -> 101.8 µs, model(x) batch 1 15.8 -> 16.4 µs, train_on_batch 128 190.8 ->
+192.3 µs. An uncontended call costs one RLock acquire/release.
 """
 
 from __future__ import annotations

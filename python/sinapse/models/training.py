@@ -184,6 +184,9 @@ class TrainingMixin:
         ``validation_split`` takes the *last* fraction of x/y (before any shuffling) as
         validation data, as Keras does. ``shuffle`` reshuffles the training samples every
         epoch with the model's generator (``sinapse.utils.training_rng``).
+
+        Raises TypeError / ValueError, naming the argument, for a bad argument, before any step
+        (models/_arguments.py: batch_size, epochs, class_weight keys in [0, n_classes), ...).
         """
         where = f"{type(self).__name__}.fit"
         if kwargs:
@@ -284,7 +287,9 @@ class TrainingMixin:
     @guarded(changes=False)
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
-        """Loss and metrics over the data: a float (no metrics), a list [loss, *metrics], or a dict."""
+        """Loss and metrics over the data: a float (no metrics), a list [loss, *metrics], or a dict.
+
+        Raises TypeError / ValueError for a bad argument (models/_arguments.py); thread-safe as predict."""
         where = f"{type(self).__name__}.evaluate"
         if kwargs:
             raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
@@ -310,7 +315,7 @@ class TrainingMixin:
 
         Thread-safe: calls from several threads on one model run one at a time and each gets
         its own rows; while another thread fits the model it raises RuntimeError (see
-        models/_guard.py)."""
+        models/_guard.py). Raises TypeError / ValueError for a bad argument (models/_arguments.py)."""
         where = f"{type(self).__name__}.predict"
         if kwargs:
             raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
