@@ -76,8 +76,8 @@ def test_relu_keeps_nan():
 @pytest.mark.parametrize("bad,exc,match", [
     (dict(name="mish"), ValueError, r"activation: unknown activation 'mish'"),
     (dict(name=None), ValueError, r"activation: unknown activation None"),
-    (dict(name="relu", alpha=0.5), ValueError, r"activation: activation 'relu' takes no alpha"),
-    (dict(name="elu", alpha=float("nan")), ValueError, r"activation: alpha must be finite"),
+    (dict(name="relu", alpha=0.5), ValueError, r"activation: activation 'relu' takes no `alpha`"),
+    (dict(name="elu", alpha=float("nan")), ValueError, r"activation: `alpha` must be finite"),
     (dict(name="elu", alpha="1"), TypeError, r"activation: `alpha` must be a real number"),
 ])
 def test_bad_arguments(bad, exc, match):

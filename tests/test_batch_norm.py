@@ -69,13 +69,13 @@ def test_bad_input(rng):
     g = np.ones(3, np.float32)
     with pytest.raises(ValueError, match=r"batch_norm: `gamma` must have shape \(3,\)"):
         ops.batch_norm(x, np.ones(2, np.float32), g, g.copy(), g.copy(), training=True)
-    with pytest.raises(ValueError, match=r"batch_norm: momentum must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"batch_norm: `momentum` must be in \[0, 1\]"):
         ops.batch_norm(x, g, g, g.copy(), g.copy(), training=True, momentum=1.5)
-    with pytest.raises(ValueError, match=r"batch_norm: epsilon must be positive"):
+    with pytest.raises(ValueError, match=r"batch_norm: `epsilon` must be positive"):
         ops.batch_norm(x, g, g, g.copy(), g.copy(), training=True, epsilon=0.0)
     ro = g.copy()
     ro.flags.writeable = False
-    with pytest.raises(ValueError, match=r"batch_norm: running_mean and running_var are updated in place"):
+    with pytest.raises(ValueError, match=r"batch_norm: `running_mean` and `running_var` are updated in place"):
         ops.batch_norm(x, g, g, ro, g.copy(), training=True)
     with pytest.raises(ValueError, match=r"batch_norm_backward: `x` must have shape \(4, 3\)"):
         ops.batch_norm_backward(x, np.ones((2, 3), np.float32), g, g, g, training=True)

@@ -82,9 +82,9 @@ def test_inference_is_identity(rng):
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(rate=1.0), ValueError, r"dropout: rate must be in \[0, 1\), got 1.0"),
-    (dict(rate=-0.1), ValueError, r"dropout: rate must be in \[0, 1\)"),
-    (dict(rate=float("nan")), ValueError, r"dropout: rate must be in \[0, 1\), got nan"),
+    (dict(rate=1.0), ValueError, r"dropout: `rate` must be in \[0, 1\), got 1.0"),
+    (dict(rate=-0.1), ValueError, r"dropout: `rate` must be in \[0, 1\)"),
+    (dict(rate=float("nan")), ValueError, r"dropout: `rate` must be in \[0, 1\), got nan"),
     (dict(rate=0.5, seed=-1), ValueError, r"dropout: `seed` must be an integer"),
     (dict(rate=0.5, seed=1.5), TypeError, r"dropout: `seed` must be an integer"),
     (dict(rate=0.5, offset=2**64), ValueError, r"dropout: `offset` must be an integer"),

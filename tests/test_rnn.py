@@ -217,7 +217,7 @@ def test_bad_input(rng):
     c = np.ascontiguousarray
     with pytest.raises(ValueError, match=r"lstm: `x` must be 3-D"):
         ops.lstm(x[0], k, rk, b)
-    with pytest.raises(ValueError, match=r"lstm: x has 4 features but `kernel` expects 3"):
+    with pytest.raises(ValueError, match=r"lstm: `x` has 4 features but `kernel` expects 3"):
         ops.lstm(x, k[:3], rk, b)
     with pytest.raises(ValueError, match=r"lstm: `kernel` must have 4 \* units columns"):
         ops.lstm(x, c(k[:, :18]), rk, b)
@@ -235,7 +235,7 @@ def test_bad_input(rng):
         ops.lstm(x, k, rk, b, mask=np.ones((2, 3), np.float32))
     with pytest.raises(TypeError, match=r"lstm: `x` must be float32"):
         ops.lstm(x.astype(np.float64), k, rk, b)
-    with pytest.raises(ValueError, match=r"simple_rnn: activation must be 'tanh' or 'relu'"):
+    with pytest.raises(ValueError, match=r"simple_rnn: `activation` must be 'tanh' or 'relu'"):
         ops.simple_rnn(x, c(k[:, :5]), c(rk[:, :5]), activation="sigmoid")
     with pytest.raises(TypeError, match=r"lstm: `go_backwards` must be True or False"):
         ops.lstm(x, k, rk, b, go_backwards="yes")

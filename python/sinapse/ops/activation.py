@@ -19,14 +19,15 @@ ALPHA_DEFAULTS = {"leaky_relu": 0.2, "elu": 1.0}
 
 def _kind_and_alpha(op: str, name, alpha) -> tuple[int, float]:
     if not isinstance(name, str) or name not in KINDS:
-        raise ValueError(f"{op}: unknown activation {name!r}; expected one of {', '.join(KINDS)}.")
+        raise ValueError(f"{op}: unknown activation {name!r} for `name`; expected one of {', '.join(KINDS)}.")
     if name not in ALPHA_DEFAULTS:
         if alpha is not None:
-            raise ValueError(f"{op}: activation {name!r} takes no alpha (only {', '.join(ALPHA_DEFAULTS)} do).")
+            raise ValueError(f"{op}: activation {name!r} takes no `alpha` (only {', '.join(ALPHA_DEFAULTS)} do); "
+                             f"pass alpha=None.")
         return KINDS[name], 0.0
     alpha = ALPHA_DEFAULTS[name] if alpha is None else as_float(op, "alpha", alpha)
     if not math.isfinite(alpha):
-        raise ValueError(f"{op}: alpha must be finite, got {alpha}.")
+        raise ValueError(f"{op}: `alpha` must be finite, got {alpha}.")
     return KINDS[name], alpha
 
 

@@ -36,9 +36,9 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     op = "batch_norm"
     momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
     if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum}.")
+        raise ValueError(f"{op}: `momentum` must be in [0, 1], got {momentum}.")
     if not (epsilon > 0 and math.isfinite(epsilon)):
-        raise ValueError(f"{op}: epsilon must be positive and finite, got {epsilon}.")
+        raise ValueError(f"{op}: `epsilon` must be positive and finite, got {epsilon}.")
     others = {"gamma": gamma, "beta": beta, "running_mean": running_mean, "running_var": running_var}
     device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others=others, allow=("x",))
     channels = infos["x"].shape[-1]
@@ -47,7 +47,8 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     _channel_arrays(op, infos, channels, others)
     rows = infos["x"].obj.size // channels
     if training and not (infos["running_mean"].writeable and infos["running_var"].writeable):
-        raise ValueError(f"{op}: running_mean and running_var are updated in place in training: they must be writeable.")
+        raise ValueError(f"{op}: `running_mean` and `running_var` are updated in place in training: they must be "
+                         f"writeable (np.array(x) makes a writeable copy).")
     if training:  # the running statistics are written too: no overlap with each other or any input
         written = {"out": out_info, "running_mean": infos["running_mean"], "running_var": infos["running_var"]}
         check_aliasing(op, written, infos, allow=(("out", "x"),))

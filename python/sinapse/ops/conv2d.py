@@ -37,10 +37,10 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
     n, h, w, c = x_shape
     kh, kw, wc, k = w_shape
     if wc != c:
-        raise ValueError(f"{op}: x has {c} channels but w expects {wc} (x.shape={tuple(x_shape)}, "
+        raise ValueError(f"{op}: `x` has {c} channels but `w` expects {wc} (x.shape={tuple(x_shape)}, "
                          f"w.shape={tuple(w_shape)}; weights are HWIO).")
     if kh < 1 or kw < 1:
-        raise ValueError(f"{op}: the kernel must be at least 1x1, got w.shape={tuple(w_shape)}.")
+        raise ValueError(f"{op}: `w`: the kernel must be at least 1x1, got w.shape={tuple(w_shape)}.")
     sh, sw = as_pair(op, "strides", strides)
     dh, dw = as_pair(op, "dilation", dilation)
     ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent (Python ints: no overflow)
@@ -50,25 +50,30 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
         top = max((oh - 1) * sh + ekh - h, 0) // 2
         left = max((ow - 1) * sw + ekw - w, 0) // 2
-        check_extent(op, "padding", padding, max((oh - 1) * sh + ekh, (ow - 1) * sw + ekw),
-                     "(with this dilation) a padded input extent")
+        check_extent(op, "dilation", dilation, max((oh - 1) * sh + ekh, (ow - 1) * sw + ekw),
+                     "(with padding='same') a padded input extent")
     else:
         if isinstance(padding, str) and padding.lower() == "valid":
             top = bottom = left = right = 0
         elif isinstance(padding, (tuple, list)) and len(padding) == 4:
             if not all(_is_int(p) for p in padding):
-                raise TypeError(f"{op}: padding (top, bottom, left, right) must hold ints, got {padding!r}.")
+                raise TypeError(f"{op}: `padding` (top, bottom, left, right) must hold ints, got {padding!r}.")
             top, bottom, left, right = (int(p) for p in padding)
             if min(padding) < 0:
-                raise ValueError(f"{op}: padding must not be negative, got {tuple(padding)}.")
+                raise ValueError(f"{op}: `padding` must not be negative, got {tuple(padding)}.")
         else:
-            raise ValueError(f"{op}: padding must be 'valid', 'same' or (top, bottom, left, right), got {padding!r}.")
+            raise ValueError(f"{op}: `padding` must be 'valid', 'same' or (top, bottom, left, right), got {padding!r}.")
         check_extent(op, "padding", padding, max(h + top + bottom, w + left + right), "a padded input extent")
         if h + top + bottom < ekh or w + left + right < ekw:
             raise ValueError(f"{op}: the kernel ({ekh}x{ekw} with dilation) is larger than the padded input "
-                             f"({h + top + bottom}x{w + left + right}).")
+                             f"({h + top + bottom}x{w + left + right}); use a smaller `dilation` or kernel (`w`), "
+                             f"or more `padding`.")
         oh, ow = (h + top + bottom - ekh) // sh + 1, (w + left + right - ekw) // sw + 1
     check_elements(op, "x", (n, oh, ow, k), "an output")
+    # A stride with a single output row/column, or a dilation of a 1-wide kernel, changes
+    # nothing: pass 1, so the kernels' scratch (rows of tiles of strided windows) stays the
+    # size of the input however large the argument.
+    sh, sw, dh, dw = (1 if oh == 1 else sh), (1 if ow == 1 else sw), (1 if kh == 1 else dh), (1 if kw == 1 else dw)
     return (n, h, w, c, kh, kw, k, sh, sw, dh, dw, top, left, oh, ow)
 
 
@@ -92,7 +97,7 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
     op = "conv2d"
     variant = resolve_variant("conv2d", variant)  # validated on every backend
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
-        raise ValueError(f"{op}: unknown activation {activation!r}; expected None, 'linear', 'relu', 'sigmoid' or 'tanh'.")
+        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected None, 'linear', 'relu', 'sigmoid' or 'tanh'.")
     xi, wi = inspect(op, "x", x), inspect(op, "w", w)
     bi = inspect(op, "bias", bias) if bias is not None else None
     oi = inspect(op, "out", out) if out is not None else None

@@ -19,7 +19,7 @@ from ._checks import CPU, as_float, as_int
 def _check(op, rate, seed, offset):
     rate = as_float(op, "rate", rate)
     if not (0.0 <= rate < 1.0) or math.isnan(rate):
-        raise ValueError(f"{op}: rate must be in [0, 1), got {rate}.")
+        raise ValueError(f"{op}: `rate` must be in [0, 1), got {rate}.")
     seed = as_int(op, "seed", seed, hi=2**64 - 1, what="an integer")
     offset = as_int(op, "offset", offset, hi=2**64 - 1, what="an integer")
     return rate, seed, offset

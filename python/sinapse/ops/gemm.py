@@ -8,7 +8,8 @@ from .. import _cpu
 from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
 from . import _device
-from ._checks import CPU, _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
+from ._checks import (CPU, _may_overlap, as_float, backend, check_elements, check_float32, check_out, check_shape,
+                      inspect)
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
@@ -49,7 +50,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     op = "gemm"
     alpha, beta = as_float(op, "alpha", alpha), as_float(op, "beta", beta)
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
-        raise ValueError(f"{op}: unknown activation {activation!r}; expected one of None, 'linear', 'relu', 'sigmoid', 'tanh'.")
+        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected one of None, 'linear', 'relu', 'sigmoid', 'tanh'.")
     arrays = {"a": inspect(op, "a", a), "b": inspect(op, "b", b)}
     if c is not None:
         arrays["c"] = inspect(op, "c", c)
@@ -68,6 +69,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
             f"{op}: inner dimensions differ: op(a) is {M}x{K} (a.shape={ai.shape}, trans_a={trans_a}) "
             f"but op(b) is {Kb}x{N} (b.shape={bi.shape}, trans_b={trans_b})."
         )
+    check_elements(op, "b", (M, N), "an op(a) @ op(b) result")  # empty a, b can imply a huge out
     if "c" in arrays:
         check_float32(op, "c", arrays["c"], ndim=2)
         check_shape(op, "c", arrays["c"], (M, N), "the shape of op(a) @ op(b)")

@@ -37,15 +37,15 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
     """
     op = "loss"
     if not isinstance(name, str) or name not in KINDS:
-        raise ValueError(f"{op}: unknown loss {name!r}; expected one of {', '.join(KINDS)}.")
+        raise ValueError(f"{op}: unknown loss {name!r} for `name`; expected one of {', '.join(KINDS)}.")
     kind = KINDS[name]
     if reduction not in ("mean", "sum"):
-        raise ValueError(f"{op}: reduction must be 'mean' or 'sum', got {reduction!r}.")
+        raise ValueError(f"{op}: `reduction` must be 'mean' or 'sum', got {reduction!r}.")
     if from_logits and kind not in _LOGIT_KINDS:
-        raise ValueError(f"{op}: from_logits applies to the cross-entropies, not to {name!r}.")
+        raise ValueError(f"{op}: `from_logits` applies to the cross-entropies, not to {name!r}.")
     delta = as_float(op, "delta", delta)
     if not (delta > 0 and math.isfinite(delta)):
-        raise ValueError(f"{op}: delta must be positive and finite, got {delta}.")
+        raise ValueError(f"{op}: `delta` must be positive and finite, got {delta}.")
 
     pi, ti = inspect(op, "y_pred", y_pred), inspect(op, "y_true", y_true)
     wi = inspect(op, "sample_weight", sample_weight) if sample_weight is not None else None
@@ -62,7 +62,7 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
         check_int32(op, "y_true", ti)
         check_shape(op, "y_true", ti, lead, "one class label per sample")
         if int(y_true.min()) < 0 or int(y_true.max()) >= cols:
-            raise ValueError(f"{op}: labels must be in [0, {cols}), got values in [{int(y_true.min())}, "
+            raise ValueError(f"{op}: `y_true` labels must be in [0, {cols}), got values in [{int(y_true.min())}, "
                              f"{int(y_true.max())}].")
     else:
         check_float32(op, "y_true", ti)

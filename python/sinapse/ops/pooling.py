@@ -31,7 +31,7 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
     mode = padding.lower() if isinstance(padding, str) else padding
     if mode == "valid":
         if h < kh or w < kw:
-            raise ValueError(f"{op}: pool_size {(kh, kw)} is larger than the input's {(h, w)} with padding='valid'.")
+            raise ValueError(f"{op}: `pool_size` {(kh, kw)} is larger than the input's {(h, w)} with padding='valid'.")
         oh, ow, top, left = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
     elif mode == "same":
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
@@ -40,7 +40,7 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
         check_extent(op, "pool_size", pool_size, max((oh - 1) * sh + kh, (ow - 1) * sw + kw),
                      "(with padding='same') a padded input extent")
     else:
-        raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}.")
+        raise ValueError(f"{op}: `padding` must be 'valid' or 'same', got {padding!r}.")
     check_elements(op, "x", (n, oh, ow, c), "an output")
     return (n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
 

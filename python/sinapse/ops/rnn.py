@@ -34,7 +34,7 @@ import numpy as np
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from . import _device
-from ._checks import CPU, backend, check_float32, check_shape, inspect
+from ._checks import CPU, backend, check_elements, check_float32, check_shape, inspect
 
 _CELL_CODES = {"simple_tanh": 0, "simple_relu": 1, "lstm": 2, "gru": 3, "gru_reset_before": 4}
 _GATES = {"simple_tanh": 1, "simple_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
@@ -89,7 +89,7 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
         raise ValueError(f"{op}: `x` needs at least one example, one time step and one feature, got {xi.describe()}.")
     check_float32(op, "kernel", ki, ndim=2)
     if ki.shape[0] != d:
-        raise ValueError(f"{op}: x has {d} features but `kernel` expects {ki.shape[0]} (kernel.shape="
+        raise ValueError(f"{op}: `x` has {d} features but `kernel` expects {ki.shape[0]} (kernel.shape="
                          f"{ki.shape}, x.shape={xi.shape}; kernel is (features, {gates} * units)).")
     if ki.shape[1] < gates or ki.shape[1] % gates:
         raise ValueError(f"{op}: `kernel` must have {gates} * units columns (one block per gate), got "
@@ -113,7 +113,9 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
     y, h_t = _device.empty(device, y_shape), _device.empty(device, (n, h))
     c_t = _device.empty(device, (n, h)) if cell == "lstm" else None
     code = _CELL_CODES[cell]
-    ws = _device.empty(device, (_cpu.rnn_workspace_floats(code, n, t, d, h, False),))
+    ws_floats = _cpu.rnn_workspace_floats(code, n, t, d, h, False)
+    check_elements(op, "x", (ws_floats,), f"(with {h} units) a workspace")
+    ws = _device.empty(device, (ws_floats,))
     args = (code, n, t, d, h, go_backwards, return_sequences)
     if device == CPU:
         simd = _cpu_backend.simd_path(simd, op)
@@ -154,7 +156,7 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
             infos[name] = inspect(op, name, value)
     got = backend(op, infos)
     if got != device:
-        raise TypeError(f"{op}: the gradients are on {got} but the forward ran on {device}.")
+        raise TypeError(f"{op}: the gradients (`dy`, `dh_T`, `dc_T`) are on {got} but the forward ran on {device}.")
     check_float32(op, "dy", infos["dy"])
     check_shape(op, "dy", infos["dy"], (n, t, h) if cache.return_sequences else (n, h),
                 "the shape of the forward's y")
@@ -196,7 +198,7 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, *, activation="tanh", h0=
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H) without return_sequences), h_T (N, H).
     """
     if activation not in ("tanh", "relu"):
-        raise ValueError(f"simple_rnn: activation must be 'tanh' or 'relu', got {activation!r}.")
+        raise ValueError(f"simple_rnn: `activation` must be 'tanh' or 'relu', got {activation!r}.")
     y, h_t, _, cache = _forward("simple_rnn", f"simple_{activation}", x, kernel, recurrent_kernel, bias, h0, None,
                                 mask, go_backwards, return_sequences, simd)
     return y, h_t, cache
