@@ -5,9 +5,9 @@
 // polynomial (truncation error < 2e-8 relative) in Horner form; 2^n built in the exponent
 // bits. n is rounded with the 1.5 * 2^23 trick (adding it leaves n in the low mantissa
 // bits), which vectorises everywhere, unlike nearbyint on baseline SSE2. Max error about
-// 4 ulp (2.4e-7 relative, measured) over the clamped range. Below -87.3 the result stays at
-// e^-87.3 = 1.2e-38 (expf would go denormal, then 0); above 88 it saturates at e^88
-// (1.65e38), and above ln(FLT_MAX) it is +inf. Softmax
+// 4 ulp (2.4e-7 relative, measured) over the clamped range. Below -87.3 the result is 0
+// (expf would go denormal, then 0); above 88 it saturates at e^88 (1.65e38), and above
+// ln(FLT_MAX) it is +inf. Softmax
 // subtracts the row maximum first, so its arguments are <= 0.
 #pragma once
 
@@ -40,8 +40,10 @@ inline float exp_approx(float x_in) {
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   // Past ln(FLT_MAX) the true value overflows: +inf, as expf (so 1 / (1 + e^x) is exactly 0
-  // and sigmoid/silu reach their limits). A NaN x is NaN through p.
-  return x_in > 88.72283f ? INFINITY : p * scale;
+  // and sigmoid/silu reach their limits); below the clamp it is 0, as expf flushed (so
+  // e^-inf = 0: a -inf logit has probability exactly 0). A NaN x is NaN through p.
+  const float e = x_in < -87.3f ? 0.0f : p * scale;
+  return x_in > 88.72283f ? INFINITY : e;
 }
 
 }  // namespace sinapse::cpu
@@ -68,8 +70,9 @@ inline double sum_exp_shifted(const float* __restrict x, int64_t n, float shift)
 
 namespace sinapse::cpu {
 
-// 1 / (1 + e^-x) with exp_approx: about 3e-7 relative error; for x < -88 it returns about
-// 6e-39 instead of the exact tiny value (both underflow a float's normal range).
+// 1 / (1 + e^-x) with exp_approx: about 3e-7 relative error; for -88.7 < x < -88 it returns
+// about 6e-39 instead of the exact tiny value (both underflow a float's normal range), and
+// exactly 0 below (sigmoid(-inf) = 0).
 inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
 // tanh: an odd Taylor polynomial near 0 (where 1 - 2 / (e^2x + 1) would cancel) and that
