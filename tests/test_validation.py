@@ -398,3 +398,111 @@ def test_out_overlapping_an_input_is_refused_for_cuda_arrays_too():
     with pytest.raises(ValueError, match="gemm: `out` overlaps input `a`"):
         check_out("gemm", inside, (2, 2), {"a": a})
     check_out("gemm", after, (2, 2), {"a": a})  # adjacent, not overlapping
+
+
+# ------------------------------------------- every public op: errors name the op and the argument
+
+def _bad_calls():
+    """(op, call, exception, argument) for every public op: inputs whose error used to name
+    another argument or op, or to fail inside pybind11 ("incompatible function arguments")."""
+    x4, w4, y4 = f32(1, 5, 5, 3), f32(3, 3, 3, 4), f32(1, 3, 3, 4)
+    i32 = np.zeros(3, np.int32)
+    p = [f32(4) for _ in range(5)]
+    cache = ops.lstm(f32(2, 3, 4), f32(4, 8), f32(2, 8))[3]
+    gcache = ops.gru(f32(2, 3, 4), f32(4, 6), f32(2, 6))[2]
+    scache = ops.simple_rnn(f32(2, 3, 4), f32(4, 2), f32(2, 2))[2]
+    return [
+        ("gemm", lambda: ops.gemm(f32(2, 3), f32(3, 2), alpha="1"), TypeError, "alpha"),
+        ("gemm", lambda: ops.gemm(f32(2, 3), f32(3, 2), bias=f32(3)), ValueError, "bias"),
+        ("gemm", lambda: ops.gemm(f32(2, 3), f32(3, 2), alpha=1e39), ValueError, "alpha"),  # inf as float32
+        ("sgd_update", lambda: ops.sgd_update(p[0], p[1], learning_rate=10**400), ValueError, "learning_rate"),
+        ("axpy", lambda: ops.axpy(1.0, f32(3), f32(4)), ValueError, "y"),
+        ("activation", lambda: ops.activation(f32(3), "elu", alpha="x"), TypeError, "alpha"),
+        ("activation", lambda: ops.activation(f32(3), "mish"), ValueError, "name"),
+        ("activation_backward", lambda: ops.activation_backward(f32(3).astype(np.float64), f32(3), "relu"),
+         TypeError, "dy"),
+        ("softmax", lambda: ops.softmax(f32(3), out=f32(4)), ValueError, "out"),
+        ("log_softmax", lambda: ops.log_softmax([1.0]), TypeError, "x"),
+        ("softmax_backward", lambda: ops.softmax_backward(f32(2, 3), f32(2, 4)), ValueError, "y"),
+        ("log_softmax_backward", lambda: ops.log_softmax_backward(f32(2, 3).astype(np.float16), f32(2, 3)),
+         TypeError, "dy"),
+        ("bias_add", lambda: ops.bias_add(f32(2, 3), f32(4)), ValueError, "bias"),
+        ("bias_grad", lambda: ops.bias_grad(f32(2, 3), out=f32(2)), ValueError, "out"),
+        ("dropout", lambda: ops.dropout(f32(3), 0.5, 2**64), ValueError, "seed"),
+        ("dropout", lambda: ops.dropout(f32(3), 0.5, 1, offset=1.0), TypeError, "offset"),
+        ("dropout_backward", lambda: ops.dropout_backward(f32(3).astype(np.float64), 0.5, 1), TypeError, "dy"),
+        ("dropout_backward", lambda: ops.dropout_backward(f32(3), 0.5, 1, out=f32(4)), ValueError, "out"),
+        ("batch_norm", lambda: ops.batch_norm(f32(2, 3), f32(3), f32(3), f32(3), f32(3), training=True,
+                                              momentum=2), ValueError, "momentum"),
+        ("batch_norm_backward", lambda: ops.batch_norm_backward(f32(2, 3), f32(2, 3), f32(3), f32(3), f32(2),
+                                                                training=True), ValueError, "invstd"),
+        ("conv2d", lambda: ops.conv2d(x4, w4, strides=2**63), ValueError, "strides"),
+        ("conv2d", lambda: ops.conv2d(x4, w4, strides=2.0), TypeError, "strides"),
+        ("conv2d", lambda: ops.conv2d(x4, w4, dilation=(1, -2)), ValueError, "dilation"),
+        ("conv2d", lambda: ops.conv2d(x4, w4, padding=(0, 0, 0, 2**63)), ValueError, "padding"),
+        ("conv2d", lambda: ops.conv2d(x4, w4, padding=(0, 0, 0, 1.0)), TypeError, "padding"),
+        ("conv2d_backward", lambda: ops.conv2d_backward(f32(1, 2, 2, 4), x4, w4), ValueError, "dy"),
+        ("conv2d_backward", lambda: ops.conv2d_backward(y4, x4, w4, strides=(1, 2**64)), ValueError, "strides"),
+        ("max_pool2d", lambda: ops.max_pool2d(x4, 2**63), ValueError, "pool_size"),
+        ("avg_pool2d", lambda: ops.avg_pool2d(x4, 2, strides=1.5), TypeError, "strides"),
+        ("max_pool2d_backward", lambda: ops.max_pool2d_backward(f32(1, 3, 3, 3), x4), ValueError, "dy"),
+        ("avg_pool2d_backward", lambda: ops.avg_pool2d_backward(f32(1, 2, 2, 3), x4, strides=0), ValueError,
+         "strides"),
+        ("embedding", lambda: ops.embedding(i32.astype(np.float32), f32(4, 2)), TypeError, "ids"),
+        ("embedding", lambda: ops.embedding(i32 + 9, f32(4, 2)), IndexError, "ids"),
+        ("embedding_backward", lambda: ops.embedding_backward(i32, f32(3, 2), 2**63), ValueError, "vocab_size"),
+        ("embedding_backward", lambda: ops.embedding_backward(i32, f32(3, 2), 4.0), TypeError, "vocab_size"),
+        ("loss", lambda: ops.loss("mse", f32(2, 3), f32(2, 3), sample_weight=f32(3)), ValueError, "sample_weight"),
+        ("loss", lambda: ops.loss("mse", f32(2, 3), f32(2, 3), grad=True, grad_out=f32(2, 2)), ValueError,
+         "grad_out"),
+        ("sgd_update", lambda: ops.sgd_update(p[0], p[1], learning_rate=0.1, momentum=0.9), ValueError, "velocity"),
+        ("adagrad_update", lambda: ops.adagrad_update(p[0], p[1], f32(5), learning_rate=0.1), ValueError,
+         "accumulator"),
+        ("adadelta_update", lambda: ops.adadelta_update(p[0], p[1], p[2], p[3], learning_rate=0.1, rho=2),
+         ValueError, "rho"),
+        ("rmsprop_update", lambda: ops.rmsprop_update(p[0], p[1], p[2], learning_rate=0.1, centered=True),
+         ValueError, "average_grad"),
+        ("adam_update", lambda: ops.adam_update(p[0], p[1], p[2], p[3], learning_rate=0.1, step=2**63),
+         ValueError, "step"),
+        ("adam_update", lambda: ops.adam_update(p[0], p[1], p[2], p[3], learning_rate=0.1, step=1.0), TypeError,
+         "step"),
+        ("global_norm", lambda: ops.global_norm([f32(2), f32(2).astype(np.float64)]), TypeError, "arrays[1]"),
+        ("clip_by_value", lambda: ops.clip_by_value(f32(3), -1.0), ValueError, "clipvalue"),
+        ("clip_by_norm", lambda: ops.clip_by_norm(f32(3).astype(np.float64), 1.0), TypeError, "x"),
+        ("clip_by_global_norm", lambda: ops.clip_by_global_norm([f32(2).astype(np.float64)], 1.0), TypeError,
+         "arrays[0]"),
+        ("clip_by_global_norm", lambda: ops.clip_by_global_norm([f32(2)], 1.0, out=[f32(3)]), ValueError, "out[0]"),
+        ("simple_rnn", lambda: ops.simple_rnn(f32(2, 3, 4), f32(4, 2), f32(2, 3)), ValueError, "recurrent_kernel"),
+        ("simple_rnn_backward", lambda: ops.simple_rnn_backward(scache, f32(2, 3, 3)), ValueError, "dy"),
+        ("lstm", lambda: ops.lstm(f32(2, 3, 4), f32(4, 8), f32(2, 8), c0=f32(2, 3)), ValueError, "c0"),
+        ("lstm_backward", lambda: ops.lstm_backward(cache, None, dc_T=f32(2, 3)), ValueError, "dc_T"),
+        ("gru", lambda: ops.gru(f32(2, 3, 4), f32(4, 6), f32(2, 6), go_backwards=1), TypeError, "go_backwards"),
+        ("gru_backward", lambda: ops.gru_backward(gcache, None, dh_T=f32(3, 2)), ValueError, "dh_T"),
+        ("gru_backward", lambda: ops.gru_backward(scache, None), TypeError, "cache"),
+    ]
+
+
+def _public_ops():
+    return {n for n in ops.__all__ if callable(getattr(ops, n)) and n != "conv2d_variant"}
+
+
+@pytest.mark.parametrize("case", range(len(_bad_calls())))
+def test_every_error_names_the_op_and_the_argument(case):
+    op, call, exc, name = _bad_calls()[case]
+    with pytest.raises(exc) as err:
+        call()
+    msg = str(err.value)
+    assert msg.startswith(f"{op}: "), msg
+    assert f"`{name}`" in msg, msg
+    assert "incompatible function arguments" not in msg, msg
+
+
+def test_every_public_op_has_a_bad_call():
+    assert _public_ops() <= {c[0] for c in _bad_calls()}
+
+
+def test_dropout_backward_names_dy_not_x():
+    """Issue 11, class 8: dropout_backward's errors named `x`, its forward's argument."""
+    for bad in (f32(3).astype(np.float64), f32(4, 3)[:, ::2], [1.0]):
+        with pytest.raises((TypeError, ValueError), match=r"^dropout_backward: `dy`"):
+            ops.dropout_backward(bad, 0.5, 1)

@@ -269,8 +269,23 @@ def as_pair(op: str, name: str, value: Any) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def as_float(op: str, name: str, value: Any) -> float:
-    """A Python or NumPy real scalar as float; TypeError otherwise."""
+    """A Python or NumPy real scalar as float; TypeError otherwise.
+
+    ValueError for a finite value beyond float32's range (the kernels take float32
+    scalars: it would silently become infinite). NaN and ±inf pass (each op decides).
+    """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{op}: `{name}` must be a real number, got {value!r} ({type(value).__name__}).")
-    return float(value)
+    try:
+        x = float(value)
+        too_big = abs(x) > FLOAT32_MAX and abs(x) != float("inf")  # NaN compares False
+    except OverflowError:  # an int beyond float64's range
+        x, too_big = 0.0, True
+    if too_big:
+        raise ValueError(f"{op}: `{name}` must fit float32 (|x| <= {FLOAT32_MAX:.4g}), the kernels' precision, "
+                         f"got {str(value)[:40]}.")
+    return x
