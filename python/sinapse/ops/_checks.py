@@ -141,7 +141,8 @@ def check_aliasing(op: str, written: dict[str, ArrayInfo], others: dict[str, Arr
                 continue
             fix = ("Only the very same array is allowed here (in place), not a shifted or reshaped view of it."
                    if allowed else "Pass separate arrays (a copy: np.array(x)).")
-            both = other in written  # two results written over each other, or a result over an input
+            # two results written over each other (`out` always is one), or a result over an input
+            both = other in written or other == "out"
             what = f"`{name}` and `{other}` share memory" if both else f"`{name}` overlaps input `{other}`"
             raise ValueError(f"{op}: {what} ({w.describe()} vs {info.describe()}); the kernel would read what "
                              f"it already overwrote. {fix}")

@@ -50,8 +50,9 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
         raise ValueError(f"{op}: `running_mean` and `running_var` are updated in place in training: they must be "
                          f"writeable (np.array(x) makes a writeable copy).")
     if training:  # the running statistics are written too: no overlap with each other or any input
-        written = {"out": out_info, "running_mean": infos["running_mean"], "running_var": infos["running_var"]}
-        check_aliasing(op, written, infos, allow=(("out", "x"),))
+        # (out against the inputs was checked by prepare: only the statistics here, ~200 ns a pair)
+        stats = {name: infos[name] for name in ("running_mean", "running_var")}
+        check_aliasing(op, stats, {**infos, "out": out_info})
     mean = _device.empty(device, (channels,)) if training else running_mean
     invstd = _device.empty(device, (channels,))
     if device == CPU:
