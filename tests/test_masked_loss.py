@@ -243,3 +243,21 @@ def test_issue_example_binary_crossentropy_with_several_sigmoids_is_categorical(
 def test_loss_argument_errors_name_the_argument(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+@pytest.mark.skipif(not __import__("sinapse").cuda.simulator_built(), reason="built without the CUDA simulator")
+def test_masked_training_on_cuda_sim_matches_the_cpu():
+    # The mask, the weights it becomes and the masked metrics run with the device's array module.
+    y = np.random.default_rng(0).integers(0, 2, (*IDS.shape, 1)).astype(np.float32)
+    results = []
+    for device in ("cpu", "cuda-sim"):
+        model = models.Sequential([layers.Input((5,)), layers.Embedding(6, 3, mask_zero=True),
+                                   layers.Dense(1, activation="sigmoid")])
+        model.set_weights([np.linspace(-1, 1, 18, dtype=np.float32).reshape(6, 3),
+                           np.array([[0.5], [-0.3], [0.2]], np.float32), np.array([0.1], np.float32)])
+        model.compile(optimizer=optimizers.SGD(0.5), loss="binary_crossentropy", metrics=["accuracy"], device=device)
+        results.append((model.evaluate(IDS, y, verbose=0), model.train_on_batch(IDS, y), model.get_weights()))
+    (ev_cpu, step_cpu, w_cpu), (ev_sim, step_sim, w_sim) = results
+    assert ev_sim == pytest.approx(ev_cpu, rel=1e-6) and step_sim == pytest.approx(step_cpu, rel=1e-6)
+    for a, b in zip(w_cpu, w_sim):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
