@@ -220,11 +220,14 @@ def _loss(rng, kw):
                 got, grad = ops.loss(name, t[r:r + 1], p[r:r + 1], from_logits=from_logits, grad=True)
                 # in float32: Keras's clip to 1 - 1e-7 rounds there as in the kernel
                 ref = reference_of(reference.loss, name, t[r:r + 1], p[r:r + 1], from_logits=from_logits)
-                out.append((f"{what} row {r}", np.float64(got), np.float64(ref)))
-                if np.isnan(p[r]).any():  # NaN in: the gradient is not hidden
-                    assert np.isnan(grad).any(), f"{what} row {r}: NaN prediction, gradient {grad}"
-                elif np.isfinite(p[r]).all():  # finite in: no NaN invented
-                    assert np.isfinite(grad).all(), f"{what} row {r}: finite input, gradient {grad}"
+                rgrad = reference_of(reference.loss_grad, name, t[r:r + 1], p[r:r + 1], from_logits=from_logits)
+                out += [(f"{what} row {r}", np.float64(got), np.float64(ref)), (f"{what} grad row {r}", grad, rgrad)]
+            w = np.array([np.nan, 2.0], np.float32)  # a NaN weight: that row's loss and gradient only
+            got, grad = ops.loss(name, t[3:], p[3:], from_logits=from_logits, sample_weight=w, grad=True)
+            kw = dict(from_logits=from_logits, sample_weight=w)
+            out += [(f"{what} weighted", np.float64(got), np.float64(reference_of(reference.loss, name, t[3:], p[3:],
+                                                                                   **kw))),
+                    (f"{what} weighted grad", grad, reference_of(reference.loss_grad, name, t[3:], p[3:], **kw))]
     return out
 
 

@@ -115,18 +115,23 @@ SINAPSE_HD void loss_row(const LossArgs& a, int64_t i) {
           if (g) g[j] = gs * (expf(p[j] - lse) * ysum - target(j));
         }
       } else {  // q = p / sum(p), clipped: -sum y log q; the gradient flows through both
+        // d loss / d q_j: 0 where the clip is flat, and for the sparse kind 0 off the label (a
+        // gather: a NaN q elsewhere, from an inf probability, does not enter)
+        auto dl_dq = [&](int64_t j, float q, float qc) {
+          return (t || j == label) && inside(q) ? -target(j) / qc : 0.0f;
+        };
         float s = 0.0f;
         for (int64_t j = 0; j < D; ++j) s += p[j];
         float dot = 0.0f;  // sum_k g_k q_k with g_k = d loss / d q_k
         for (int64_t j = 0; j < D; ++j) {
           const float q = p[j] / s, qc = clip(q);
           if (t || j == label) loss -= target(j) * logf(qc);  // sparse: the label's term alone (a gather)
-          dot += (inside(q) ? -target(j) / qc : 0.0f) * q;
+          dot += dl_dq(j, q, qc) * q;
         }
         if (g)
           for (int64_t j = 0; j < D; ++j) {
             const float q = p[j] / s, qc = clip(q);
-            g[j] = gs * ((inside(q) ? -target(j) / qc : 0.0f) - dot) / s;
+            g[j] = gs * (dl_dq(j, q, qc) - dot) / s;
           }
       }
       break;

@@ -12,7 +12,7 @@ from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
 from .dropout import dropout, dropout_mask
 from .gemm import gemm
-from .losses import loss
+from .losses import loss, loss_grad
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 from .embedding import embedding, embedding_backward
@@ -39,6 +39,7 @@ __all__ = [
     "log_softmax",
     "log_softmax_backward",
     "loss",
+    "loss_grad",
     "max_pool2d",
     "max_pool2d_backward",
     "softmax",

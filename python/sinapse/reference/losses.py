@@ -50,3 +50,47 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
         per = per * np.asarray(sample_weight)
     total = per.sum()
     return float(total / per.size if reduction == "mean" else total)
+
+
+def _inside(p):
+    """Where Keras's clip to [eps, 1 - eps] passes the gradient (NaN included: not hidden)."""
+    return ~((p < EPS) | (p > 1 - EPS))
+
+
+def _grad_per_element(name, y_true, y_pred, from_logits, delta):
+    """d(per-sample loss) / d y_pred, for one sample per row (before weights and reduction)."""
+    cols = y_pred.shape[-1]
+    d = y_pred - y_true if not name.startswith(("sparse", "categorical")) else None
+    if name in ("mse", "mean_squared_error"):
+        return 2 * d / cols
+    if name in ("mae", "mean_absolute_error"):
+        return np.sign(d) / cols
+    if name == "huber":
+        return np.where(np.abs(d) <= delta, d, delta * np.sign(d)) / cols
+    if name == "binary_crossentropy":
+        if from_logits:
+            return (1 / (1 + np.exp(-y_pred)) - y_true) / cols
+        q = np.clip(y_pred, EPS, 1 - EPS)
+        return np.where(_inside(y_pred), (q - y_true) / (q * (1 - q)), 0) / cols
+    sparse = name.startswith("sparse")
+    onehot = np.eye(cols, dtype=y_pred.dtype)[y_true] if sparse else y_true
+    if from_logits:  # softmax(z) * sum(y) - y
+        z = y_pred - y_pred.max(axis=-1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+        return p * onehot.sum(axis=-1, keepdims=True) - onehot
+    s = y_pred.sum(axis=-1, keepdims=True)
+    q = y_pred / s
+    a = np.where(_inside(q), -onehot / np.clip(q, EPS, 1 - EPS), 0)  # dL/dq
+    if sparse:  # the label's term alone: other classes contribute exactly 0 (a gather)
+        a = np.where(onehot != 0, a, 0)
+    return (a - (a * q).sum(axis=-1, keepdims=True)) / s
+
+
+def loss_grad(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_weight=None, delta=1.0):
+    """d(reduced loss) / d y_pred (shape of y_pred): the derivative of ``loss``, with Keras's
+    clip passing no gradient outside [eps, 1 - eps] (and passing NaN: it is not hidden)."""
+    y_pred = np.asarray(y_pred)
+    g = _grad_per_element(name, np.asarray(y_true), y_pred, from_logits, delta)
+    rows = y_pred.size // y_pred.shape[-1]
+    w = 1 if sample_weight is None else np.asarray(sample_weight)[..., None]
+    return g * w / (rows if reduction == "mean" else 1)
