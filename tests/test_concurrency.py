@@ -196,3 +196,31 @@ def test_direct_layer_calls_from_threads(layer, shape):
     for got_thread, want_thread in zip(_hammer(layer, jobs), expected):
         for got, want in zip(got_thread, want_thread):
             _close(got, want)
+
+
+def test_models_sharing_layers_share_the_guard():
+    # Transfer learning: head_b reuses base's layers; their buffers are shared, so calls on the
+    # two models from two threads must not overlap either.
+    sinapse.utils.set_random_seed(2)
+    base = Sequential([layers.Dense(256, activation="relu", input_shape=(20,)), layers.Dense(64, activation="tanh")])
+    head_a = Sequential([*base.layers, layers.Dense(3, activation="softmax")])
+    head_b = Sequential([*base.layers, layers.Dense(4, activation="softmax")])
+    models = [base, head_a, head_b, head_a]
+    rng = np.random.default_rng(3)
+    jobs = [[(rng.standard_normal((n, 20)).astype(np.float32),) for n in (2, 90, 310)] for _ in range(THREADS)]
+    expected = [[models[t].predict(*jobs[t][i % 3], batch_size=64) for i in range(CALLS)] for t in range(THREADS)]
+    start = threading.Barrier(THREADS)
+
+    def worker(t):
+        start.wait()
+        return [models[t].predict(*jobs[t][i % 3], batch_size=64) for i in range(CALLS)]
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = list(pool.map(worker, range(THREADS)))
+    for got_thread, want_thread in zip(results, expected):
+        for got, want in zip(got_thread, want_thread):
+            _close(got, want)
+    head_b.compile("sgd", "mse")
+    x = jobs[0][0][0]
+    _while_held(lambda h: head_a.predict(x, callbacks=[h]),
+                [lambda: pytest.raises(RuntimeError, head_b.fit, x, np.zeros((2, 4)), verbose=0)])

@@ -242,3 +242,13 @@ def test_numpy_integers_and_bools_are_accepted():
                         class_weight={np.int64(1): np.float32(2.0)})
     assert len(history.history["loss"]) == 2
     assert model.predict(X, batch_size=np.int16(5)).shape == (N, C)
+
+
+def test_class_weight_is_refused_for_sequence_outputs():
+    # It used to weight every step by the class of the first step, silently.
+    model = Sequential([layers.Embedding(10, 3), layers.LSTM(4, return_sequences=True),
+                        layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"^Sequential\.fit: `class_weight` is not supported for outputs with a "
+                                         r"time axis \(shape \(None, 5, 2\)\); pass `sample_weight`"):
+        model.fit(np.ones((4, 5)), np.ones((4, 5)), class_weight={0: 1.0}, verbose=0)

@@ -14,7 +14,7 @@ from .. import metrics as metrics_mod
 from ..layers.base import (InputLayer, Layer, _compatible, _fmt, _shape_tuple, deserialize, serialize,
                            unique_name)
 from . import saving
-from ._guard import ModelGuard, guarded
+from ._guard import ModelGuard, guarded, share_guard
 from .training import TrainingMixin
 
 
@@ -78,6 +78,7 @@ class Sequential(TrainingMixin):
             elif layer.built and layer.input_shape is not None:
                 self._input_shape = layer.input_shape  # a layer taken from another model
         self._layers.append(layer)
+        share_guard(self, layer)
         self._version += 1
         if self._input_shape is not None:
             self._build_layers()
