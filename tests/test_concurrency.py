@@ -224,3 +224,23 @@ def test_models_sharing_layers_share_the_guard():
     x = jobs[0][0][0]
     _while_held(lambda h: head_a.predict(x, callbacks=[h]),
                 [lambda: pytest.raises(RuntimeError, head_b.fit, x, np.zeros((2, 4)), verbose=0)])
+
+
+def test_direct_calls_on_a_layer_of_a_model_wait_for_the_models_call():
+    model, _, _ = _dense()
+    x, _ = _xy()
+    layer = model.layers[0]
+    want = layer(x)
+    got = []
+    with ThreadPoolExecutor(1) as pool:
+        hold = _Hold()
+        running = pool.submit(lambda: model.predict(x, callbacks=[hold]))
+        assert hold.inside.wait(30)
+        caller = threading.Thread(target=lambda: got.append(layer(x)))
+        caller.start()
+        caller.join(0.2)
+        assert caller.is_alive() and not got  # waits for the model's predict
+        hold.release.set()
+        running.result()
+        caller.join(30)
+    _close(got[0], want)

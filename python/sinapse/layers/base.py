@@ -300,11 +300,17 @@ class Layer:
 
         Thread-safe: concurrent calls on one layer run one at a time."""
         x = self.device.asarray(x)
-        with self._call_lock:
+        with self._direct_call_lock():
             self.ensure_built(tuple(x.shape[1:]))
             with self.device.scope():
                 y = self.forward(x, training=training)
             return np.array(devices.to_numpy(y), copy=True)
+
+    def _direct_call_lock(self):
+        """The lock a direct call layer(x) holds: the guard of the models holding this layer
+        (models/_guard.py; it waits for their running call), else the layer's own."""
+        guard = self.__dict__.get("_model_guard")
+        return self._call_lock if guard is None else guard.root().lock
 
     # ------------------------------------------------------------------ Keras's public API
     @property

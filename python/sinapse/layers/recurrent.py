@@ -191,7 +191,7 @@ class _Recurrent(Layer):
         x = self.device.asarray(x)
         if x.ndim != 3:
             raise self.error(f"expects a batch of sequences (batch, time, features), got shape {tuple(x.shape)}")
-        with self._call_lock:  # one direct call at a time (Layer.__call__)
+        with self._direct_call_lock():  # one direct call at a time (Layer.__call__)
             self.ensure_built(tuple(x.shape[1:]))
             with self.device.scope():
                 if initial_state is not None:
