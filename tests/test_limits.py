@@ -101,3 +101,22 @@ def test_exceptions_never_escape_openmp_regions():
     done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"the process died ({done.returncode}): {done.stderr[-2000:]}"
     assert done.stdout.split("\n")[:2] == ["issue ValueError", "scratch MemoryError"], done.stdout + done.stderr
+
+
+def test_bindings_refuse_sizes_that_overflow_int64():
+    """A direct call into sinapse._cpu with a crafted geometry: the products the binding
+    compares array sizes against would wrap around int64 and pass; now refused."""
+    from sinapse import _cpu
+
+    tiny = np.ones(4, F)
+    big = 2**31 - 1
+    g = (big, big, big, big, 1, 1, 1, 1, 1, 1, 1, 0, 0, big, big)
+    with pytest.raises(ValueError, match="conv2d: a size overflows int64"):
+        _cpu.conv2d_forward(g, tiny, tiny, None, 0, tiny, "tuned", "generic", 0)
+    with pytest.raises(ValueError, match="conv2d: geometry value outside"):
+        _cpu.conv2d_forward((1, 1, 1, 1, 1, 1, 1, 2**40, 1, 1, 1, 0, 0, 1, 1), tiny, tiny, None, 0, tiny, "tuned",
+                            "generic", 0)
+    with pytest.raises(ValueError, match="pooling: a size overflows int64"):
+        _cpu.max_pool_forward((big, big, big, big, 1, 1, 1, 1, 0, 0, big, big), tiny, tiny, 0)
+    with pytest.raises(ValueError, match="rnn: N, T, D and H imply sizes beyond 2\\*\\*60"):
+        _cpu.rnn_workspace_floats(2, 2**40, 2**40, 1, 1, False)

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "../common/conv_args.h"
+#include "checked_size.h"
 
 namespace sinapse::bindings {
 
@@ -25,6 +26,11 @@ inline ConvArgs conv_args(const ConvGeometry& g) {
   if ((a.KH - 1) * a.DH + 1 > kMax || (a.KW - 1) * a.DW + 1 > kMax || a.H + 2 * a.pad_top + a.DH * a.KH > 2 * kMax ||
       a.W + 2 * a.pad_left + a.DW * a.KW > 2 * kMax)
     throw std::invalid_argument("conv2d: dilated kernel or padded input beyond 2**31 - 1");
+  // Array sizes (x, w, y, the direct kernels' rows) must fit int64 before they are compared.
+  checked_product("conv2d", {a.N, a.H, a.W, a.C});
+  checked_product("conv2d", {a.N, a.OH, a.OW, a.K});
+  checked_product("conv2d", {a.KH, a.KW, a.C, a.K + 32});
+  checked_product("conv2d", {a.KH, a.C, (a.OW + 32) * a.SW + a.KW * a.DW + a.pad_left + a.W});  // < 2**63: each term bounded above
   return a;
 }
 

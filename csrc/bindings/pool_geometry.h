@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "../common/pool_args.h"
+#include "checked_size.h"
 
 namespace sinapse::bindings {
 
@@ -16,6 +17,8 @@ inline PoolArgs pool_args(const std::array<int64_t, 12>& g) {
   for (int64_t v : g)
     if (v < 0 || v > kMax) throw std::invalid_argument("pooling: geometry value outside [0, 2**31 - 1]");
   if (p.KH < 1 || p.KW < 1 || p.SH < 1 || p.SW < 1) throw std::invalid_argument("pooling: window and strides must be >= 1");
+  checked_product("pooling", {p.N, p.H, p.W, p.C});  // array sizes must fit int64 before they are compared
+  checked_product("pooling", {p.N, p.OH, p.OW, p.C});
   // Every output window must hold at least one real pixel (ops guarantees it).
   if (p.OH > 0 && ((p.OH - 1) * p.SH - p.pad_top >= p.H || (p.OW - 1) * p.SW - p.pad_left >= p.W))
     throw std::invalid_argument("pooling: an output window lies outside the image");
