@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 
 from sinapse import ops
 from fuzz.attacks import attacked
+from fuzz.files import file_cases, model_cases
 from fuzz.pool import Worker
 from fuzz.specs import SPECS
 
@@ -110,3 +111,23 @@ def test_fuzz_op(name, worker):
         judge(worker.run(case), case)
 
     fuzz()
+
+
+def fuzz_with(worker, strategy, examples, timeout=None):
+    """Run `strategy`'s cases through the worker (the @given function is built here, inside the
+    test, as for the ops: hypothesis's pytest hook then stays out of the failure report)."""
+
+    @settings(FUZZ, max_examples=examples)
+    @given(strategy)
+    def fuzz(case):
+        judge(worker.run(case, timeout=timeout), case)
+
+    fuzz()
+
+
+def test_fuzz_sequential(worker):
+    fuzz_with(worker, model_cases(), 3 * EXAMPLES)
+
+
+def test_fuzz_model_files(worker):
+    fuzz_with(worker, file_cases(), 4 * EXAMPLES, timeout=10.0)

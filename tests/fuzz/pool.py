@@ -38,18 +38,19 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, self.script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True, bufsize=1, env=env, preexec_fn=_limit_memory)
 
-    def run(self, case: dict) -> dict:
+    def run(self, case: dict, timeout: float | None = None) -> dict:
         if self.proc is None or self.proc.poll() is not None:
             self._start()
         self.proc.stdin.write(json.dumps(case) + "\n")
         self.proc.stdin.flush()
-        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout or self.timeout)
         line = self.proc.stdout.readline() if ready else None
-        verdict = json.loads(line) if line else self._dead(line is None)
-        self.counts[(case.get("op", "?"), case.get("attack", "none"), verdict["kind"])] += 1
+        verdict = json.loads(line) if line else self._dead(line is None, timeout or self.timeout)
+        what = case.get("op") or f"{case['entry']}:{case.get('method') or case.get('kind')}"
+        self.counts[(what, case.get("attack") or case.get("craft") or case.get("special") or "", verdict["kind"])] += 1
         return verdict
 
-    def _dead(self, hung: bool) -> dict:
+    def _dead(self, hung: bool, timeout: float) -> dict:
         if hung:
             self.proc.kill()
         rc = self.proc.wait()
@@ -57,7 +58,7 @@ class Worker:
         tail = self.stderr.read()[-3000:]
         self._release()
         if hung:
-            return {"kind": "hang", "detail": f"no answer within {self.timeout:.0f} s"}
+            return {"kind": "hang", "detail": f"no answer within {timeout:.0f} s"}
         how = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
         return {"kind": "crash", "detail": f"worker died ({how}); stderr:\n{tail}"}
 

@@ -228,16 +228,34 @@ def clean_differs(case, name, res, after):
                    + [(f"`{k}` after the call vs clean call", after[k], clean[k]) for k in written])
 
 
+def run_any(case):
+    """Dispatch: an op case, a Sequential case or a model-file case (fuzz/files.py)."""
+    entry = case.get("entry", "op")
+    if entry == "op":
+        return run_case(case)
+    from fuzz import files
+
+    if entry == "file":
+        return files.run_file_case(case, files.file_error)
+    rng = np.random.default_rng(zlib.crc32(json.dumps(case, sort_keys=True).encode()))
+    return files.run_model_case(case, lambda kw: decode(kw, rng, []), compare)
+
+
 def main():
+    # The protocol owns the real stdout; anything the library prints (progress bars, C++
+    # output on fd 1) goes to stderr instead of corrupting a verdict line.
+    proto = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     sinapse.set_num_threads(int(os.environ.get("SINAPSE_FUZZ_THREADS", "2")))
     for line in sys.stdin:
         case = json.loads(line)
         try:
-            verdict = run_case(case)
+            verdict = run_any(case)
         except Exception:  # noqa: BLE001 - a bug in the oracle itself: say so, keep going
             verdict = {"kind": "oracle-error", "detail": traceback.format_exc()[-800:]}
-        sys.stdout.write(json.dumps(verdict) + "\n")
-        sys.stdout.flush()
+        proto.write(json.dumps(verdict) + "\n")
+        proto.flush()
 
 
 if __name__ == "__main__":
