@@ -93,6 +93,10 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
     variant: "naive" (the definition as loops, one thread: the coursework baseline) or
     "tuned" (direct kernels / im2col + GEMM; the default, or $SINAPSE_CONV2D). On CUDA both
     names run the same direct kernels (there is no tuned CUDA conv2d yet).
+
+    strides, dilation: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
+    non-ints). Sizes they imply (dilated kernel, padded input) above 2**31 - 1 are a ValueError
+    naming the argument. Aliasing: ``out`` must share no memory with ``x``, ``w`` or ``bias``.
     """
     op = "conv2d"
     variant = resolve_variant("conv2d", variant)  # validated on every backend

@@ -22,6 +22,8 @@ It returns y, the final state(s) and a ``cache`` to hand to the matching ``*_bac
 which returns the gradients of the loss given dy (the shape of y; None = zeros) and
 optionally the final states' gradients.
 
+No argument is written (every result is a new array), so inputs may share memory freely.
+
 NumPy arrays run on the CPU, CuPy arrays on the GPU (and NumPy arrays inside
 ``sinapse.cuda.simulate()`` through the simulated CUDA kernels): the time loop runs in C++
 (csrc/common/rnn_sequence.h), see docs/kernels/lstm.md.
