@@ -114,6 +114,8 @@ def _gemm(rng, kw):
             got = ops.gemm(sa, sb, nan_c, trans_a=ta, trans_b=tb, activation=act, **kw)
             out.append((f"gemm beta=0 {m}x{n}x{k} {act}", got, reference_of(reference.gemm, f64(a), f64(b),
                                                                              activation=act)))
+            got = ops.gemm(sa, sb, trans_a=ta, trans_b=tb, alpha=0.0, **kw)  # IEEE: 0 * NaN, 0 * inf are NaN
+            out.append((f"gemm alpha=0 {m}x{n}x{k}", got, reference_of(reference.gemm, f64(a), f64(b), alpha=0.0)))
     return out
 
 
