@@ -122,16 +122,22 @@ def _gemm(rng, kw):
 @case("conv2d", "conv2d_backward", paths=("variant", "simd"))
 def _conv2d(rng, kw):
     out = []
-    for xs, ws, padding, act in [((2, 6, 6, 3), (3, 3, 3, 4), "same", "relu"),
-                                 ((1, 5, 5, 10), (3, 3, 10, 6), "same", None),
-                                 ((2, 5, 5, 12), (1, 1, 12, 5), "valid", None)]:
+    # direct kernels (<= 8 channels, with a ragged last group of output pixels), im2col + GEMM,
+    # the 1x1 GEMM, strides and dilation
+    for xs, ws, geo, act in [((2, 6, 6, 3), (3, 3, 3, 4), (1, "same", 1), "relu"),
+                             ((1, 5, 5, 10), (3, 3, 10, 6), (1, "same", 1), None),
+                             ((2, 5, 5, 12), (1, 1, 12, 5), (1, "valid", 1), None),
+                             ((2, 9, 7, 2), (2, 3, 2, 17), (2, "same", 1), "relu"),
+                             ((1, 8, 8, 9), (3, 2, 9, 3), (1, "valid", 2), None)]:
         x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[3]))
-        g = conv_geometry("test", xs, ws, 1, padding, 1)
-        got = ops.conv2d(x, w, b, padding=padding, activation=act, **kw)
+        strides, padding, dilation = geo
+        g = conv_geometry("test", xs, ws, strides, padding, dilation)
+        geo = dict(strides=strides, padding=padding, dilation=dilation)
+        got = ops.conv2d(x, w, b, activation=act, **geo, **kw)
         ref = reference.activation(act)(reference_of(reference.conv2d, f64(x), f64(w), g, f64(b)))
-        out.append((f"conv2d {xs} {ws} {padding} {act}", got, ref))
+        out.append((f"conv2d {xs} {ws} {geo} {act}", got, ref))
         dy = poison(rng, randn(rng, *got.shape), 0.03)
-        dx, dw, db = ops.conv2d_backward(dy, x, w, padding=padding, **kw)
+        dx, dw, db = ops.conv2d_backward(dy, x, w, **geo, **kw)
         rdx, rdw, rdb = reference_of(reference.conv2d_backward, f64(dy), f64(x), f64(w), g)
         out += [(f"conv2d_backward dx {xs}", dx, rdx), (f"conv2d_backward dw {xs}", dw, rdw),
                 (f"conv2d_backward db {xs}", db, rdb)]

@@ -64,7 +64,10 @@ constexpr int kLanes = 16;
         const float* __restrict xs = rows + (i * wpad + ow0 * a.SW + j * a.DW) * a.C;
         float* __restrict out = acc + ((i * a.KW + j) * a.C) * kp;
         for (int64_t e = 0; e < run; ++e, out += kp) {
-          const float x0 = xs[e], x1 = xs[step + e], x2 = xs[2 * step + e], x3 = xs[3 * step + e];
+          // Missing pixels (q >= nq) read 0, not the row's next pixels: their dy is 0, and an
+          // inf or NaN pixel there would make 0 * inf = NaN in dw (no output uses it).
+          const float x0 = xs[e], x1 = nq > 1 ? xs[step + e] : 0.0f, x2 = nq > 2 ? xs[2 * step + e] : 0.0f,
+                      x3 = nq > 3 ? xs[3 * step + e] : 0.0f;
 #pragma omp simd
           for (int64_t k = 0; k < kp; ++k) out[k] += x0 * d0[k] + x1 * d1[k] + x2 * d2[k] + x3 * d3[k];
         }
