@@ -62,6 +62,15 @@ def test_the_largest_accepted_strides_run(backend):
         np.testing.assert_array_equal(ops.max_pool2d(x, 2, strides=np.int64(MAX_EXTENT)), ops.max_pool2d(x, 2, 9))
         np.testing.assert_array_equal(ops.avg_pool2d(x, 2, strides=MAX_EXTENT, padding="same"),
                                       ops.avg_pool2d(x, 2, 9, padding="same"))
+        # Huge padding and strides on few channels: the direct kernels' padded rows would need
+        # ~500 GB; the tuned variant must still run (im2col) and agree with the definition.
+        geo = dict(padding=(0, 0, 2**29, 2**29), strides=(1, 2**30))
+        want = ops.conv2d(x, w, variant="naive", **geo)
+        np.testing.assert_allclose(ops.conv2d(x, w, **geo), want, rtol=1e-5, atol=1e-6)
+        dy = rng.standard_normal(want.shape).astype(F)
+        naive = ops.conv2d_backward(dy, x, w, variant="naive", **geo)
+        for got, ref in zip(ops.conv2d_backward(dy, x, w, **geo), naive):
+            np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
 
 
 def test_numpy_integers_are_accepted_as_ints():
@@ -76,31 +85,41 @@ def test_numpy_integers_are_accepted_as_ints():
 
 _CHILD = textwrap.dedent("""
     import numpy as np
-    from sinapse import ops
+    from sinapse import _cpu, ops
     cases = {
         # the issue's example: std::bad_alloc inside an OpenMP region aborted the interpreter
         "issue": lambda: ops.conv2d(np.ones((1, 5, 5, 3), np.float32), np.ones((3, 3, 3, 4), np.float32),
                                     dilation=2**30, padding="same"),
-        # legal geometry whose per-thread scratch (kernel rows x padded width x channels,
-        # 2**48 bytes, beyond a 47-bit address space) cannot be allocated: it fails inside the region
+        # legal geometry whose direct-kernel scratch (padded rows, 2**48 bytes) could not be
+        # allocated: the im2col path runs instead, and gives the right answer
         "scratch": lambda: ops.conv2d(np.ones((1, 4, 4, 8), np.float32), np.ones((8192, 3, 8, 1), np.float32),
                                       dilation=(1, 2**29), padding="same"),
+        # the carrier itself: a thread of an OpenMP region throws; the others skip the loop
+        "bad_alloc": lambda: _cpu.parallel_errors_selftest(4, 2, 0),
+        "runtime_error": lambda: _cpu.parallel_errors_selftest(3, 0, 1),
+        "none": lambda: _cpu.parallel_errors_selftest(4, -1, 0),
     }
     for name, call in cases.items():
         try:
-            call()
-            print(name, "ok")
+            got = call()
+            print(name, "ok", got if isinstance(got, int) else float(np.asarray(got).sum()))
         except Exception as e:
             print(name, type(e).__name__)
 """)
 
 
 def test_exceptions_never_escape_openmp_regions():
-    """A failed allocation inside an OpenMP region is carried out and raised as MemoryError
-    (csrc/common/parallel_errors.h); before, the process aborted."""
+    """An exception inside an OpenMP region is carried out and raised on the calling thread
+    (csrc/common/parallel_errors.h): std::bad_alloc as MemoryError; before, the process
+    aborted. Geometry whose direct-kernel scratch would explode takes the im2col path."""
     done = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"the process died ({done.returncode}): {done.stderr[-2000:]}"
-    assert done.stdout.split("\n")[:2] == ["issue ValueError", "scratch MemoryError"], done.stdout + done.stderr
+    lines = done.stdout.split("\n")
+    # scratch: x and w all ones, 'same' padding, the dilated taps fall in the padding except
+    # the kernel rows and columns that meet the 4x4 image: a finite, positive sum
+    assert lines[0] == "issue ValueError" and lines[1].startswith("scratch ok "), done.stdout + done.stderr
+    assert float(lines[1].split()[2]) > 0
+    assert lines[2:5] == ["bad_alloc MemoryError", "runtime_error RuntimeError", "none ok 1000"], done.stdout
 
 
 def test_bindings_refuse_sizes_that_overflow_int64():

@@ -1,6 +1,14 @@
 // Build facts, CPU features, thread control and the FMA peak micro-benchmark.
+#include <atomic>
+#include <new>
+
+#include "../common/parallel_errors.h"
 #include "../cpu/fma_peak.h"
 #include "common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #ifndef SINAPSE_VERSION
 #define SINAPSE_VERSION "0+unknown"
@@ -48,6 +56,36 @@ void bind_config(py::module_& m) {
     return out;
   }, "Every SIMD path this CPU supports, slowest first.");
 
+  // Self-test of the exception carrier (common/parallel_errors.h), in its documented pattern:
+  // in a region of `threads` OpenMP threads, thread `failing` throws in the set-up phase
+  // (std::bad_alloc for kind 0, std::runtime_error otherwise); after the barrier every
+  // thread skips the work-shared loop alike, and the exception is rethrown here, on the
+  // calling thread (MemoryError / RuntimeError in Python). Returns the loop iterations run.
+  m.def("parallel_errors_selftest", [](int threads, int failing, int kind) {
+    require(threads >= 1 && threads <= 256, "parallel_errors_selftest: threads must be in [1, 256]");
+    ParallelErrors errors;
+    std::atomic<int64_t> done{0};
+    py::gil_scoped_release release;
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+      const int tid = omp_get_thread_num();
+#else
+      const int tid = 0;
+#endif
+      errors.run([&] {
+        if (tid != failing) return;
+        if (kind == 0) throw std::bad_alloc();
+        throw std::runtime_error("parallel_errors_selftest: thread " + std::to_string(tid) + " failed");
+      });
+#pragma omp barrier
+      const int64_t n = errors.failed() ? 0 : 1000;
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < n; ++i) done.fetch_add(1, std::memory_order_relaxed);
+    }
+    errors.rethrow();
+    return done.load();
+  }, py::arg("threads"), py::arg("failing"), py::arg("kind"));
   m.def("get_num_threads", &get_num_threads);
   m.def("set_num_threads", [](int n) {
     require(n >= 1, "set_num_threads: n must be >= 1");

@@ -30,7 +30,8 @@ inline ConvArgs conv_args(const ConvGeometry& g) {
   checked_product("conv2d", {a.N, a.H, a.W, a.C});
   checked_product("conv2d", {a.N, a.OH, a.OW, a.K});
   checked_product("conv2d", {a.KH, a.KW, a.C, a.K + 32});
-  checked_product("conv2d", {a.KH, a.C, (a.OW + 32) * a.SW + a.KW * a.DW + a.pad_left + a.W});  // < 2**63: each term bounded above
+  // (the sum is < 2**63: each term is bounded by the checks above)
+  checked_product("conv2d", {a.KH, a.C, (a.OW + 32) * a.SW + a.KW * a.DW + a.pad_left + a.W});
   return a;
 }
 

@@ -7,6 +7,7 @@
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
 #include "bias.h"
+#include "conv2d_rows.h"
 #include "gemm.h"
 
 namespace sinapse::cpu {
@@ -16,6 +17,18 @@ namespace {
 bool is_pointwise(const ConvArgs& a) {  // 1x1, stride 1, no padding: x is already the cols matrix
   return a.KH == 1 && a.KW == 1 && a.SH == 1 && a.SW == 1 && a.pad_top == 0 && a.pad_left == 0 && a.OH == a.H &&
          a.OW == a.W;
+}
+
+// The direct kernels keep padded input rows (for dx: a whole padded image) per thread, whose
+// size grows with the padding and strides, not with the data: a legal geometry with huge
+// padding or strides (an extent up to 2**31 - 1) would need terabytes. Past a few times the
+// image (plus 64 MiB) the im2col path runs instead, whose workspace follows the output.
+// Sizes in double: the products may exceed int64.
+bool direct_scratch_ok(const ConvArgs& a) {
+  const double wpad = static_cast<double>(padded_row_width(a, 32));  // the widest tile any direct kernel uses
+  const double hp = std::max<double>((a.OH - 1) * a.SH + (a.KH - 1) * a.DH + 1, a.pad_top + a.H);
+  const double limit = 4.0 * a.H * a.W * a.C + static_cast<double>(1 << 24);
+  return hp * wpad * a.C <= limit && a.KH * wpad * a.C <= limit;
 }
 
 // Rows of the cols matrix for images [n0, n0 + nt): row (n, oh, ow), column (i, j, c).
@@ -103,7 +116,8 @@ void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const flo
     g.act = act;
     return gemm(g, GemmVariant::tuned, path, max_threads);
   }
-  if (a.C <= kDirectMaxChannels) return conv2d_forward_direct(a, x, w, bias, act, y, path, max_threads);
+  if (a.C <= kDirectMaxChannels && direct_scratch_ok(a))
+    return conv2d_forward_direct(a, x, w, bias, act, y, path, max_threads);
   const int64_t tile = images_per_tile(a);
   thread_local AlignedBuffer workspace;
   float* cols = workspace.floats(static_cast<size_t>(tile * a.OH * a.OW * row_len));
@@ -134,11 +148,12 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     if (dx) gemm(gemm_args(rows, a.C, a.K, dy, false, w, true, dx, 0.0f), GemmVariant::tuned, path, max_threads);
     return;
   }
-  if (dw && conv2d_filter_direct_applies(a)) {
+  const bool direct_ok = direct_scratch_ok(a);
+  if (dw && direct_ok && conv2d_filter_direct_applies(a)) {
     conv2d_backward_filter_direct(a, x, dy, dw, max_threads);
     dw = nullptr;  // done
   }
-  if (dx && a.C <= kDirectMaxChannels) {
+  if (dx && direct_ok && a.C <= kDirectMaxChannels) {
     conv2d_backward_data_direct(a, w, dy, dx, max_threads);
     dx = nullptr;  // done
   }

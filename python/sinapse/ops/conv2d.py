@@ -101,7 +101,8 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
     op = "conv2d"
     variant = resolve_variant("conv2d", variant)  # validated on every backend
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
-        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected None, 'linear', 'relu', 'sigmoid' or 'tanh'.")
+        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected None, 'linear', "
+                         f"'relu', 'sigmoid' or 'tanh'.")
     xi, wi = inspect(op, "x", x), inspect(op, "w", w)
     bi = inspect(op, "bias", bias) if bias is not None else None
     oi = inspect(op, "out", out) if out is not None else None

@@ -50,7 +50,8 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     op = "gemm"
     alpha, beta = as_float(op, "alpha", alpha), as_float(op, "beta", beta)
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
-        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected one of None, 'linear', 'relu', 'sigmoid', 'tanh'.")
+        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected one of None, "
+                         f"'linear', 'relu', 'sigmoid', 'tanh'.")
     arrays = {"a": inspect(op, "a", a), "b": inspect(op, "b", b)}
     if c is not None:
         arrays["c"] = inspect(op, "c", c)
