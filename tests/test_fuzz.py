@@ -6,8 +6,9 @@ Oracle per case (tests/fuzz/worker.py): no crash, no hang, and either a clear ex
 function's name and leaks no binding internals) or the result of sinapse.reference, NaN
 positions included; a view or alias must also give what fresh contiguous arrays give.
 
-Examples per test: $SINAPSE_FUZZ_EXAMPLES (default 15, about a minute in all); long mode:
-SINAPSE_FUZZ_EXAMPLES=10000. $SINAPSE_FUZZ_REPORT=path writes the per-op verdict counts as JSON.
+Examples per test: $SINAPSE_FUZZ_EXAMPLES (default 40, under a minute in all); long mode:
+SINAPSE_FUZZ_EXAMPLES=10000. $SINAPSE_FUZZ_SURVEY=1 runs every example instead of stopping at
+the first failure; $SINAPSE_FUZZ_REPORT=path appends the per-op verdict counts as JSON lines.
 Deterministic: hypothesis derandomized, no example database (docs/sanitizers.md).
 """
 
@@ -26,7 +27,10 @@ from fuzz.files import file_cases, model_cases
 from fuzz.pool import Worker
 from fuzz.specs import SPECS
 
-EXAMPLES = int(os.environ.get("SINAPSE_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("SINAPSE_FUZZ_EXAMPLES", "40"))
+# Survey mode: run every example instead of stopping (and shrinking) at the first failure; the
+# test then fails listing, per failure kind, the count and the shortest failing case.
+SURVEY = os.environ.get("SINAPSE_FUZZ_SURVEY") == "1"
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
                 suppress_health_check=list(HealthCheck))
 
@@ -64,10 +68,14 @@ class OracleError(AssertionError):
     pass
 
 
-def judge(verdict: dict, case: dict) -> None:
+def judge(verdict: dict, case: dict, found: dict | None = None) -> None:
     """Raise one exception class per failure kind, each from its own line, so hypothesis keeps
     and shrinks a separate minimal example for each kind."""
     kind, text = verdict["kind"], f"\ncase: {json.dumps(case)}\n{verdict['detail']}"
+    if found is not None and kind not in ("ok", "skip"):
+        count, shortest = found.get(kind, (0, None))
+        found[kind] = (count + 1, text if shortest is None or len(text) < len(shortest) else shortest)
+        return
     if kind == "crash":
         raise Crash(text)
     if kind == "hang":
@@ -103,26 +111,37 @@ def test_fuzz_op(name, worker):
     if name not in SPECS:
         pytest.fail(f"no fuzz generator for sinapse.ops.{name}: add one to tests/fuzz/specs.py")
 
+    found = {} if SURVEY else None
+
     @FUZZ
     @given(attacked(name))
     def fuzz(kind_and_kw):
         kind, kw = kind_and_kw
         case = {"op": name, "attack": kind, "kw": kw, "written": list(SPECS[name].written)}
-        judge(worker.run(case), case)
+        judge(worker.run(case), case, found)
 
     fuzz()
+    survey_report(found)
+
+
+def survey_report(found):
+    if found:
+        pytest.fail("\n".join(f"{kind}: {n} cases; shortest:{text}" for kind, (n, text) in sorted(found.items())))
 
 
 def fuzz_with(worker, strategy, examples, timeout=None):
     """Run `strategy`'s cases through the worker (the @given function is built here, inside the
     test, as for the ops: hypothesis's pytest hook then stays out of the failure report)."""
 
+    found = {} if SURVEY else None
+
     @settings(FUZZ, max_examples=examples)
     @given(strategy)
     def fuzz(case):
-        judge(worker.run(case, timeout=timeout), case)
+        judge(worker.run(case, timeout=timeout), case, found)
 
     fuzz()
+    survey_report(found)
 
 
 def test_fuzz_sequential(worker):

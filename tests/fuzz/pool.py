@@ -17,6 +17,7 @@ import sys
 import tempfile
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+STARTUP_TIMEOUT = 300.0  # a cold start may rebuild the editable install
 MEMORY_LIMIT = 6 << 30  # address space per worker: a runaway allocation fails instead of swapping the host
 
 
@@ -37,6 +38,12 @@ class Worker:
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
         self.proc = subprocess.Popen([sys.executable, self.script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, text=True, bufsize=1, env=env, preexec_fn=_limit_memory)
+        self.proc.stdin.write(json.dumps({"entry": "ping"}) + "\n")  # start-up is not part of a case's time
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], STARTUP_TIMEOUT)
+        if not (ready and self.proc.stdout.readline()):
+            self._dead(not ready, STARTUP_TIMEOUT)
+            raise RuntimeError("the fuzz worker did not start (import sinapse or the base model file failed)")
 
     def run(self, case: dict, timeout: float | None = None) -> dict:
         if self.proc is None or self.proc.poll() is not None:
