@@ -150,3 +150,29 @@ def test_fuzz_sequential(worker):
 
 def test_fuzz_model_files(worker):
     fuzz_with(worker, file_cases(), 4 * EXAMPLES, timeout=10.0)
+
+
+def test_oracle_flags_what_it_must():
+    """The oracle itself: a hidden NaN, an invented NaN, a wrong value, a leaked binding error
+    and a crash are all caught (else every fuzz test above could pass vacuously)."""
+    import numpy as np
+
+    from fuzz.worker import check_error, differ
+
+    assert differ(np.float32([0.0, 1.0]), np.float64([np.nan, 1.0]))  # NaN hidden
+    assert differ(np.float32([np.nan]), np.float64([0.0]))  # NaN invented
+    assert differ(np.float32([1.0, 2.0]), np.float64([1.0, 2.1]))
+    assert differ(np.float32([np.inf]), np.float64([-np.inf]))
+    assert differ(np.zeros((2, 1), np.float32), np.zeros(2))
+    assert differ(np.float32([1.0, np.nan, np.inf]), np.float64([1.0000001, np.nan, np.inf])) is None
+    assert check_error("gemm", TypeError("gemm(): incompatible function arguments. Invoked with: ..."))
+    assert check_error("gemm", ZeroDivisionError("gemm: division by zero"))
+    assert check_error("gemm", ValueError("conv2d: `x` must be 4-D"))
+    assert check_error("gemm", ValueError("gemm: `a` must be float32, got float64")) is None
+    w = Worker()
+    try:
+        verdict = w.run({"op": "crash", "entry": "selftest-crash"})
+        assert verdict["kind"] == "crash" and "SIGSEGV" in verdict["detail"], verdict
+        assert w.run({"entry": "ping"})["kind"] == "ok"  # a fresh worker after the crash
+    finally:
+        w.close()

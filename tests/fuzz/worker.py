@@ -168,7 +168,8 @@ def differ(actual, expected):
     if not np.array_equal(a[~fin & ~np.isnan(e)], e[~fin & ~np.isnan(e)]):
         return "infinities differ"
     scale = max(1.0, float(np.max(np.abs(e[fin]))) if fin.any() else 1.0)
-    bad = fin & ~(np.abs(a - e) <= 1e-3 * np.abs(e) + 1e-4 * scale)
+    with np.errstate(all="ignore"):  # inf - inf where the result is infinite but the reference is not
+        bad = fin & ~(np.abs(a - e) <= 1e-3 * np.abs(e) + 1e-4 * scale)
     if bad.any():
         i = tuple(np.argwhere(bad)[0])
         return f"value at {i}: got {a[i]!r}, expected {e[i]!r}"
@@ -235,6 +236,9 @@ def run_any(case):
         return run_case(case)
     from fuzz import files
 
+    if entry == "selftest-crash":  # test_oracle_flags_what_it_must: a real segfault
+        import ctypes
+        ctypes.string_at(0)
     if entry == "ping":  # start-up, outside any case's timeout: imports done, the base model file saved
         files.base_file()
         return {"kind": "ok", "detail": "ready"}
