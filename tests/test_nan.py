@@ -316,19 +316,27 @@ RNN_CELLS = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 def _rnn(rng, kw):
     out = []
     n, t, d, h = 3, 4, 5, 6
-    for cell, gates in RNN_CELLS.items():
+    for cell, opts in [("simple_rnn", {}), ("lstm", {"go_backwards": True}), ("gru", {}),
+                       ("gru", {"reset_after": False, "return_sequences": False})]:
+        gates = RNN_CELLS[cell]
         x = randn(rng, n, t, d)
         x[0, 1, 2], x[1, 2, 0] = np.nan, np.inf  # row 2 stays finite; row 0 is NaN from step 1 on
+        x[1, 0, 3] = np.nan  # ...but for this one, in a masked (padded) step: the forward skips it
+        mask = np.ones((n, t), bool)
+        mask[1, 0] = mask[2, 3] = False
         kernel, rec = randn(rng, d, gates * h, scale=0.4), randn(rng, h, gates * h, scale=0.4)
-        bias = randn(rng, 2, gates * h) if cell == "gru" else randn(rng, gates * h)
-        y, h_t, *rest = getattr(ops, cell)(x, kernel, rec, bias, **kw)
-        ry, rh, *_ = reference_of(getattr(reference, cell), f64(x), f64(kernel), f64(rec), f64(bias))
-        out += [(f"{cell} y", y, ry), (f"{cell} h_T", h_t, rh)]
+        bias = randn(rng, 2, gates * h) if opts.get("reset_after", True) and cell == "gru" else randn(rng, gates * h)
+        what = f"{cell} {opts}"
+        y, h_t, *rest = getattr(ops, cell)(x, kernel, rec, bias, mask=mask, **opts, **kw)
+        ry, rh, *_ = reference_of(getattr(reference, cell), f64(x), f64(kernel), f64(rec), f64(bias), mask=mask,
+                                  **opts)
+        out += [(f"{what} y", y, ry), (f"{what} h_T", h_t, rh)]
         dy = randn(rng, *y.shape)
-        dy[2, 3, 1] = np.nan  # a NaN gradient reaching the last step of the clean row
+        dy[(2, 3, 1) if y.ndim == 3 else (2, 1)] = np.nan  # a NaN gradient reaching the clean row
         got = getattr(ops, f"{cell}_backward")(rest[-1], dy)
-        ref = reference_of(reference.rnn_backward, cell, f64(x), f64(kernel), f64(rec), f64(bias), dy=f64(dy))
-        out += [(f"{cell}_backward {lbl}", g, r) for lbl, g, r in
+        ref = reference_of(reference.rnn_backward, cell, f64(x), f64(kernel), f64(rec), f64(bias), dy=f64(dy),
+                           mask=mask, **opts)
+        out += [(f"{what} backward {lbl}", g, r) for lbl, g, r in
                 zip(("dx", "dkernel", "drecurrent_kernel", "dbias"), got, ref) if g is not None]
     return out
 

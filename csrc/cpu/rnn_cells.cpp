@@ -6,6 +6,7 @@
 // threads when the step is large enough to pay for the parallel region.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "../common/macros.h"
 #include "../common/threading.h"
@@ -31,9 +32,9 @@ namespace {
 // bits), about 2 ulp; the input is clamped so 2^k stays a normal float. tanh from
 // e = exp(-2|x|): (1 - e) / (1 + e) with x's sign (absolute error ~1e-7 near 0).
 struct FastMath {
-  [[gnu::always_inline]] static inline float exp(float x) {
+  [[gnu::always_inline]] static inline float exp(float x_in) {
     constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-    x = std::min(std::max(x, -87.0f), 88.0f);
+    float x = std::min(std::max(x_in, -87.0f), 88.0f);
     const float kf = x * 1.44269504088896341f + kMagic;
     const int32_t k = float_to_bits(kf) - float_to_bits(kMagic);
     const float kr = kf - kMagic;
@@ -45,7 +46,10 @@ struct FastMath {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    return p * bits_to_float((k + 127) << 23);
+    // Beyond the clamp: 0 and +inf, as expf, so sigmoid(+-inf) is exactly 1 / 0 and its
+    // derivative exactly 0 (an inf input then gives inf * 0 = NaN in dW, as the reference).
+    const float e = x_in < -87.0f ? 0.0f : p * bits_to_float((k + 127) << 23);
+    return x_in > 88.72283f ? std::numeric_limits<float>::infinity() : e;
   }
   [[gnu::always_inline]] static inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }
   [[gnu::always_inline]] static inline float tanh(float x) {

@@ -151,7 +151,15 @@ def _backprop(cell, x, kernel, rk, bias, tape, dy, dh_t, dc_t, return_sequences,
         dh_new = np.where(m, dh + g_out, 0)
         dc_new = np.where(m, dc, 0) if dc is not None else None
         d_out = np.where(m, 0, g_out)
-        dxt, dk, dr, db, dh_prev, dc_prev = step_back(dh_new, dc_new, saved, kernel, rk, bias, option)
+        # A masked step's gradient is exactly 0 (dx_t = 0): its gate values (NaN or inf from a
+        # padded x) do not enter through 0 * NaN. The weight gradients are sum_t x_t^T dz_t and
+        # sum_t h_t^T dz_t over every step, in IEEE: a non-finite x_t or h_t of a masked step
+        # meets its zero dz_t there (0 * NaN = NaN), as the kernels' whole-sequence GEMMs (and
+        # TF's where-gradient) compute it.
+        zeroed = tuple(None if v is None else np.where(m, v, 0) for v in saved)
+        dxt, dk, dr, db, dh_prev, dc_prev = step_back(dh_new, dc_new, zeroed, kernel, rk, bias, option)
+        dk = dk + _mm(np.where(m, 0, saved[0]).T, np.zeros((n, dk.shape[1]), dtype))
+        dr = dr + _mm(np.where(m, 0, saved[1]).T, np.zeros((n, dr.shape[1]), dtype))
         dx[:, t] = dxt
         dkernel += dk
         drk += dr
