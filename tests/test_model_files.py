@@ -344,3 +344,25 @@ def test_a_keyed_file_is_an_hmac_that_only_the_key_verifies(tmp_path):
     refused(forged, "not signed", key=key)
     with pytest.raises(ValueError, match="key must be bytes or a str of at least 16 bytes"):
         load_model(path, key=b"short")
+
+
+def test_model_save_takes_the_key_too(tmp_path):
+    model, _ = checkpoint(tmp_path, train=False)
+    key = b"0123456789abcdef-secret"
+    model.save(tmp_path / "signed", key=key)
+    assert parts(tmp_path / "signed")[0]["checksum"].startswith("hmac-sha256:")
+    load_model(tmp_path / "signed", key=key)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    # mkstemp creates 0600: a new file must get 0666 less the umask, a replaced one keeps its mode
+    model, _ = checkpoint(tmp_path, train=False)
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "new")
+        assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o644
+        os.chmod(tmp_path / "new", 0o640)
+        model.save(tmp_path / "new")
+        assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o640
+    finally:
+        os.umask(old)

@@ -479,6 +479,16 @@ def _bad_calls():
         ("gru", lambda: ops.gru(f32(2, 3, 4), f32(4, 6), f32(2, 6), go_backwards=1), TypeError, "go_backwards"),
         ("gru_backward", lambda: ops.gru_backward(gcache, None, dh_T=f32(3, 2)), ValueError, "dh_T"),
         ("gru_backward", lambda: ops.gru_backward(scache, None), TypeError, "cache"),
+        # flags are True/False only: a string or None read by truthiness would mean the opposite
+        ("gemm", lambda: ops.gemm(f32(2, 3), f32(2, 3), trans_a="no"), TypeError, "trans_a"),
+        ("dropout", lambda: ops.dropout(f32(3), 0.5, 1, training="no"), TypeError, "training"),
+        ("batch_norm", lambda: ops.batch_norm(f32(2, 3), *[f32(3)] * 4, training=None), TypeError, "training"),
+        ("loss", lambda: ops.loss("binary_crossentropy", f32(2, 3), f32(2, 3), from_logits="yes"), TypeError,
+         "from_logits"),
+        ("conv2d_backward", lambda: ops.conv2d_backward(f32(1, 1, 1, 1), f32(1, 1, 1, 1), f32(1, 1, 1, 1),
+                                                        need_dx=0), TypeError, "need_dx"),
+        ("sgd_update", lambda: ops.sgd_update(p[0], p[1], p[2], learning_rate=0.1, momentum=0.9, nesterov="no"),
+         TypeError, "nesterov"),
     ]
 
 
@@ -506,3 +516,10 @@ def test_dropout_backward_names_dy_not_x():
     for bad in (f32(3).astype(np.float64), f32(4, 3)[:, ::2], [1.0]):
         with pytest.raises((TypeError, ValueError), match=r"^dropout_backward: `dy`"):
             ops.dropout_backward(bad, 0.5, 1)
+
+
+def test_an_allocation_that_cannot_succeed_names_the_op_and_the_shape():
+    # below the geometry bounds, but far beyond any machine: NumPy's MemoryError alone
+    # would name neither the op nor which of its arrays did not fit
+    with pytest.raises(MemoryError, match=r"^embedding_backward: cannot allocate .*\(1125899906842624, 2\)"):
+        ops.embedding_backward(np.zeros(3, np.int32), f32(3, 2), 2**50)

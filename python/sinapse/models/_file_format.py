@@ -100,6 +100,17 @@ def _header_bytes(tensors: dict, metadata: dict) -> bytes:
     return struct.pack("<Q", len(text)) + text
 
 
+def _file_mode(path: str) -> int:
+    """The permissions the saved file gets: those of the file it replaces, else what
+    open() would give a new file (0666 less the umask), as NumPy's and Keras's saves do."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)  # the only portable way to read it: set, then restore at once
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None) -> None:
     """Write atomically: a temporary file in the same directory, fsync'ed, renamed over ``path``;
     on any failure the temporary file is removed and an existing ``path`` is untouched."""
@@ -113,8 +124,10 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None) -
     tensors = {k: _little_endian(v) for k, v in tensors.items()}
     metadata = {**metadata, "checksum": checksum(metadata, tensors, key)}
     directory = os.path.dirname(os.path.abspath(path))
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, mode)  # mkstemp makes it 0600; a saved model gets the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(_header_bytes(tensors, metadata))
             for name in sorted(tensors):

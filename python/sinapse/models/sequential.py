@@ -278,9 +278,10 @@ class Sequential(TrainingMixin):
         return model
 
     @guarded(changes=False)
-    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None) -> None:
-        """Architecture, weights and optimizer state in one safetensors file (see models/saving.py)."""
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, key=None) -> None:
+        """Architecture, weights and optimizer state in one safetensors file (see models/saving.py;
+        ``key``: an HMAC key, docs/model_format.md)."""
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, key=key)
 
     @guarded(changes=False)
     def save_weights(self, filepath, overwrite=True, save_format=None) -> None:

@@ -270,6 +270,14 @@ def as_pair(op: str, name: str, value: Any) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def as_bool(op: str, name: str, value: Any) -> bool:
+    """A flag: True/False (Python or NumPy bool) only. TypeError otherwise: a string such
+    as "no" or a None would otherwise be read by truthiness and silently mean the opposite."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: `{name}` must be True or False, got {value!r} ({type(value).__name__}).")
+    return bool(value)
+
+
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 

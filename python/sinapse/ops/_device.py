@@ -35,12 +35,24 @@ def address(info: ArrayInfo | None) -> int:
     return info.obj.ctypes.data
 
 
-def empty(device: str, shape: tuple[int, ...]):
-    if device == CUDA:
-        import cupy
+def empty(op: str, device: str, shape: tuple[int, ...]):
+    """An uninitialised float32 array for op ``op``'s result or workspace.
 
-        return cupy.empty(shape, dtype=cupy.float32)
-    return np.empty(shape, dtype=np.float32)
+    MemoryError names the op, the shape and the bytes it needed (NumPy's and CuPy's own
+    messages name neither the op nor which of its arrays did not fit).
+    """
+    try:
+        if device == CUDA:
+            import cupy
+
+            return cupy.empty(shape, dtype=cupy.float32)
+        return np.empty(shape, dtype=np.float32)
+    except MemoryError as e:  # CuPy's OutOfMemoryError subclasses MemoryError
+        nbytes = 4
+        for n in shape:
+            nbytes *= int(n)
+        raise MemoryError(f"{op}: cannot allocate a float32 array of shape {tuple(shape)} "
+                          f"({nbytes / 2**30:.3g} GiB) on {device}: {e}. Use smaller inputs or sizes.") from None
 
 
 def copy_into(dst, src) -> None:

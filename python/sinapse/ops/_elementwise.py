@@ -28,7 +28,7 @@ def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0, others: dict | Non
     if len(first.shape) < min_ndim:
         raise ValueError(f"{op}: `{first_name}` must have at least {min_ndim} dimension(s), got {first.describe()}.")
     if out_info is None:
-        out = _device.empty(device, first.shape)
+        out = _device.empty(op, device, first.shape)
         out_info = inspect(op, "out", out)
     else:
         check_out(op, out_info, first.shape, infos, allow=allow)

@@ -12,7 +12,7 @@ import math
 
 from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_float, check_aliasing, check_float32, check_shape, inspect
+from ._checks import CPU, as_bool, as_float, check_aliasing, check_float32, check_shape, inspect
 
 
 def _channel_arrays(op, infos, channels, names):
@@ -34,6 +34,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     Raises TypeError (dtype, device) and ValueError (shape, layout, aliasing, ranges).
     """
     op = "batch_norm"
+    training = as_bool(op, "training", training)
     momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"{op}: `momentum` must be in [0, 1], got {momentum}.")
@@ -53,8 +54,8 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
         # (out against the inputs was checked by prepare: only the statistics here, ~200 ns a pair)
         stats = {name: infos[name] for name in ("running_mean", "running_var")}
         check_aliasing(op, stats, {**infos, "out": out_info})
-    mean = _device.empty(device, (channels,)) if training else running_mean
-    invstd = _device.empty(device, (channels,))
+    mean = _device.empty(op, device, (channels,)) if training else running_mean
+    invstd = _device.empty(op, device, (channels,))
     if device == CPU:
         if training:
             _cpu.batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, epsilon, out, mean, invstd, 0)
@@ -81,6 +82,7 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
     Aliasing: ``out`` (dx) may be ``dy`` itself (in place); no other overlap.
     """
     op = "batch_norm_backward"
+    training = as_bool(op, "training", training)
     others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
     device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others,
                                                         allow=("dy",))
@@ -90,14 +92,14 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
         raise ValueError(f"{op}: `dy` must hold at least one value per channel, got {infos['dy'].describe()}.")
     _channel_arrays(op, infos, channels, ("gamma", "mean", "invstd"))
     rows = infos["dy"].obj.size // channels
-    dgamma, dbeta = _device.empty(device, (channels,)), _device.empty(device, (channels,))
+    dgamma, dbeta = _device.empty(op, device, (channels,)), _device.empty(op, device, (channels,))
     if device == CPU:
-        _cpu.batch_norm_backward(x, dy, gamma, mean, invstd, bool(training), out, dgamma, dbeta, 0)
+        _cpu.batch_norm_backward(x, dy, gamma, mean, invstd, training, out, dgamma, dbeta, 0)
         return out, dgamma, dbeta
 
     buffers = {**infos, "out": out_info, "dgamma": inspect(op, "dgamma", dgamma), "dbeta": inspect(op, "dbeta", dbeta)}
     with _device.kernel_addresses(device, buffers, written=("out", "dgamma", "dbeta")) as p:
         _device.kernels(device).batch_norm_backward(rows, channels, p["x"], p["dy"], p["gamma"], p["mean"],
-                                                    p["invstd"], bool(training), p["out"], p["dgamma"], p["dbeta"],
+                                                    p["invstd"], training, p["out"], p["dgamma"], p["dbeta"],
                                                     _device.stream(device))
     return out, dgamma, dbeta

@@ -43,7 +43,7 @@ def bias_grad(dy, *, out=None):
         raise ValueError(f"{op}: `dy` must have at least 1 dimension, got {gi.describe()}.")
     channels = gi.shape[-1]
     if oi is None:
-        out = _device.empty(device, (channels,))
+        out = _device.empty(op, device, (channels,))
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, (channels,), {"dy": gi})

@@ -16,7 +16,7 @@ import numpy as np
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from . import _device
-from ._checks import (CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape,
+from ._checks import (CPU, as_bool, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape,
                       inspect)
 from .gemm import ACTIVATIONS
 from ..registry import resolve_variant
@@ -116,7 +116,7 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
         check_shape(op, "bias", bi, (g[6],), "one value per output channel")
     out_shape = (g[0], g[13], g[14], g[6])
     if oi is None:
-        out = _device.empty(device, out_shape)
+        out = _device.empty(op, device, out_shape)
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, out_shape, arrays)
@@ -138,6 +138,8 @@ def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx
     variant: as for conv2d.
     """
     op = "conv2d_backward"
+    need_dx, need_dw, need_db = (as_bool(op, n, v) for n, v in
+                                 (("need_dx", need_dx), ("need_dw", need_dw), ("need_db", need_db)))
     variant = resolve_variant("conv2d", variant)
     gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
     device = backend(op, {"dy": gi, "x": xi, "w": wi})
@@ -145,9 +147,9 @@ def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx
         check_float32(op, name, info)
     g = geometry(op, xi.shape, wi.shape, strides, padding, dilation)
     check_shape(op, "dy", gi, (g[0], g[13], g[14], g[6]), "the forward's output shape")
-    dx = _device.empty(device, xi.shape) if need_dx else None
-    dw = _device.empty(device, wi.shape) if need_dw else None
-    db = _device.empty(device, (g[6],)) if need_db else None
+    dx = _device.empty(op, device, xi.shape) if need_dx else None
+    dw = _device.empty(op, device, wi.shape) if need_dw else None
+    db = _device.empty(op, device, (g[6],)) if need_db else None
     if device == CPU:
         _cpu.conv2d_backward(g, x, w, dy, dx, dw, db, variant, _cpu_backend.simd_path(simd, op), 0)
         return dx, dw, db

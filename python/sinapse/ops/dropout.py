@@ -13,7 +13,7 @@ import math
 
 from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_float, as_int
+from ._checks import CPU, as_bool, as_float, as_int
 
 
 def _check(op, rate, seed, offset):
@@ -46,7 +46,7 @@ def dropout(x, rate, seed, offset=0, *, training=True, out=None):
     """
     op = "dropout"
     rate, seed, offset = _check(op, rate, seed, offset)
-    if not training:
+    if not as_bool(op, "training", training):
         if out is None:
             return x
         _elementwise.prepare(op, {"x": x}, out, allow=("x",))

@@ -48,7 +48,7 @@ def embedding(ids, table, *, out=None):
     _check_ids(op, ii, vocab)
     shape = tuple(ii.shape) + (dim,)
     if oi is None:
-        out = _device.empty(device, shape)
+        out = _device.empty(op, device, shape)
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, shape, {"ids": ii, "table": ti})
@@ -80,7 +80,7 @@ def embedding_backward(ids, dy, vocab_size, *, out=None):
     dim = di.shape[-1]
     check_elements(op, "vocab_size", (vocab, dim), "a gradient table")
     if oi is None:
-        out = _device.empty(device, (vocab, dim))
+        out = _device.empty(op, device, (vocab, dim))
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, (vocab, dim), {"ids": ii, "dy": di})

@@ -8,7 +8,7 @@ from .. import _cpu
 from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
 from . import _device
-from ._checks import (CPU, _may_overlap, as_float, backend, check_elements, check_float32, check_out, check_shape,
+from ._checks import (CPU, _may_overlap, as_bool, as_float, backend, check_elements, check_float32, check_out, check_shape,
                       inspect)
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
@@ -61,6 +61,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     device = backend(op, {**arrays, **({"out": out_info} if out_info else {})})
 
     ai, bi = arrays["a"], arrays["b"]
+    trans_a, trans_b = as_bool(op, "trans_a", trans_a), as_bool(op, "trans_b", trans_b)
     check_float32(op, "a", ai, ndim=2)
     check_float32(op, "b", bi, ndim=2)
     M, K = (ai.shape[1], ai.shape[0]) if trans_a else ai.shape
@@ -86,16 +87,16 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
 
     variant = resolve_variant(op, variant)
     if out is None:
-        out = _device.empty(device, (M, N))
+        out = _device.empty(op, device, (M, N))
     if beta != 0.0 and not c_is_out:
         _device.copy_into(out, c)  # the kernels compute in place: out = alpha*AB + beta*out
     if device == CPU:
-        _cpu.gemm(a, b, out, bias, bool(trans_a), bool(trans_b), alpha, beta, ACTIVATIONS[activation],
+        _cpu.gemm(a, b, out, bias, trans_a, trans_b, alpha, beta, ACTIVATIONS[activation],
                   variant, _cpu_backend.simd_path(simd, op), 0)
         return out
     buffers = {"a": ai, "b": bi, "bias": arrays.get("bias"), "out": inspect(op, "out", out)}
     with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
         _device.kernels(device).gemm(
-            M, N, K, bool(trans_a), bool(trans_b), alpha, ptr["a"], ai.shape[1], ptr["b"], bi.shape[1], beta,
+            M, N, K, trans_a, trans_b, alpha, ptr["a"], ai.shape[1], ptr["b"], bi.shape[1], beta,
             ptr["out"], N, ptr["bias"], ACTIVATIONS[activation], variant, _device.stream(device))
     return out

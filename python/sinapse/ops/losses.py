@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _cpu
 from . import _device
-from ._checks import CPU, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
+from ._checks import CPU, as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
 
 KINDS = {
     "mse": 0, "mean_squared_error": 0, "mae": 1, "mean_absolute_error": 1, "huber": 2,
@@ -39,6 +39,7 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
     if not isinstance(name, str) or name not in KINDS:
         raise ValueError(f"{op}: unknown loss {name!r} for `name`; expected one of {', '.join(KINDS)}.")
     kind = KINDS[name]
+    from_logits, grad = as_bool(op, "from_logits", from_logits), as_bool(op, "grad", grad)
     if reduction not in ("mean", "sum"):
         raise ValueError(f"{op}: `reduction` must be 'mean' or 'sum', got {reduction!r}.")
     if from_logits and kind not in _LOGIT_KINDS:
@@ -73,22 +74,22 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
 
     if grad:
         if gi is None:
-            grad_out = _device.empty(device, pi.shape)
+            grad_out = _device.empty(op, device, pi.shape)
             gi = inspect(op, "grad_out", grad_out)
         else:
             check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"}, name="grad_out")
-    per_row = _device.empty(device, (rows,))
+    per_row = _device.empty(op, device, (rows,))
     grad_scale = 1.0 / rows if reduction == "mean" else 1.0
     if device == CPU:
-        total = _cpu.loss(kind, bool(from_logits), None if sparse else y_true, y_true if sparse else None, y_pred,
+        total = _cpu.loss(kind, from_logits, None if sparse else y_true, y_true if sparse else None, y_pred,
                           sample_weight, delta, grad_scale, per_row, grad_out if grad else None, 0)
     else:
-        total_buf = _device.empty(device, (1,))
+        total_buf = _device.empty(op, device, (1,))
         buffers = {"y_pred": pi, "y_true": ti, "weights": wi, "per_row": inspect(op, "per_row", per_row),
                    "grad": gi if grad else None, "total": inspect(op, "total", total_buf)}
         with _device.kernel_addresses(device, buffers, written=("per_row", "grad", "total")) as ptr:
             _device.kernels(device).loss(
-                kind, bool(from_logits), rows, cols, 0 if sparse else ptr["y_true"], ptr["y_true"] if sparse else 0,
+                kind, from_logits, rows, cols, 0 if sparse else ptr["y_true"], ptr["y_true"] if sparse else 0,
                 ptr["y_pred"], ptr["weights"], delta, grad_scale, ptr["per_row"], ptr["grad"], ptr["total"],
                 _device.stream(device))
         total = float(total_buf[0])

@@ -47,7 +47,7 @@ import numpy as np
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from . import _device
-from ._checks import CPU, as_float, as_int, backend, check_aliasing, check_float32, check_shape, inspect
+from ._checks import CPU, as_bool, as_float, as_int, backend, check_aliasing, check_float32, check_shape, inspect
 
 _KINDS = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 3, "adam": 4}
 
@@ -108,8 +108,8 @@ def _update(op, kind, param, grad, slots, needed, *, learning_rate, weight_decay
     check_aliasing(op, {n: i for n, i in infos.items() if n != "grad"}, {"grad": infos["grad"]})
     arrays = [arr for (_, arr) in slots]
     flags = dict(momentum=float(momentum), rho=float(rho), beta_1=float(beta_1), beta_2=float(beta_2),
-                 epsilon=float(epsilon), step=step, nesterov=bool(nesterov), centered=bool(centered),
-                 amsgrad=bool(amsgrad))
+                 epsilon=float(epsilon), step=step, nesterov=as_bool(op, "nesterov", nesterov),
+                 centered=as_bool(op, "centered", centered), amsgrad=as_bool(op, "amsgrad", amsgrad))
     if device == CPU:
         _cpu.optimizer_update(kind, param, grad, *arrays, *scalars.values(), *flags.values(),
                               _cpu_backend.simd_path(simd, op), 0)
@@ -244,7 +244,7 @@ def _clip_prepare(op, x, out, xname="x", outname="out"):
     device = backend(op, {xname: xi, **({outname: oi} if oi else {})})
     check_float32(op, xname, xi)
     if oi is None:
-        out = _device.empty(device, xi.shape)
+        out = _device.empty(op, device, xi.shape)
         oi = inspect(op, outname, out)
     else:
         check_float32(op, outname, oi)

@@ -53,7 +53,7 @@ def _forward(op, kind, x, pool_size, strides, padding, out):
     g = geometry(op, xi.shape, pool_size, strides, padding)
     out_shape = (g[0], g[10], g[11], g[3])
     if oi is None:
-        out = _device.empty(device, out_shape)
+        out = _device.empty(op, device, out_shape)
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, out_shape, {"x": xi})

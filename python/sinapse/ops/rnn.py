@@ -36,7 +36,7 @@ import numpy as np
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from . import _device
-from ._checks import CPU, backend, check_elements, check_float32, check_shape, inspect
+from ._checks import CPU, as_bool, backend, check_elements, check_float32, check_shape, inspect
 
 _CELL_CODES = {"simple_tanh": 0, "simple_relu": 1, "lstm": 2, "gru": 3, "gru_reset_before": 4}
 _GATES = {"simple_tanh": 1, "simple_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
@@ -54,12 +54,6 @@ class RnnCache:
             setattr(self, k, v)
 
 
-def _bool(op, name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{op}: `{name}` must be True or False, got {value!r}.")
-    return bool(value)
-
-
 def _mask_info(op, mask, n, t):
     info = inspect(op, "mask", mask)
     if info.dtype not in (np.bool_, np.uint8):
@@ -72,8 +66,8 @@ def _mask_info(op, mask, n, t):
 
 
 def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd):
-    go_backwards = _bool(op, "go_backwards", go_backwards)
-    return_sequences = _bool(op, "return_sequences", return_sequences)
+    go_backwards = as_bool(op, "go_backwards", go_backwards)
+    return_sequences = as_bool(op, "return_sequences", return_sequences)
     gates = _GATES[cell]
     infos = {"x": inspect(op, "x", x), "kernel": inspect(op, "kernel", kernel),
              "recurrent_kernel": inspect(op, "recurrent_kernel", recurrent_kernel)}
@@ -112,12 +106,12 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
         mi = _mask_info(op, mask, n, t)
 
     y_shape = (n, t, h) if return_sequences else (n, h)
-    y, h_t = _device.empty(device, y_shape), _device.empty(device, (n, h))
-    c_t = _device.empty(device, (n, h)) if cell == "lstm" else None
+    y, h_t = _device.empty(op, device, y_shape), _device.empty(op, device, (n, h))
+    c_t = _device.empty(op, device, (n, h)) if cell == "lstm" else None
     code = _CELL_CODES[cell]
     ws_floats = _cpu.rnn_workspace_floats(code, n, t, d, h, False)
     check_elements(op, "x", (ws_floats,), f"(with {h} units) a workspace")
-    ws = _device.empty(device, (ws_floats,))
+    ws = _device.empty(op, device, (ws_floats,))
     args = (code, n, t, d, h, go_backwards, return_sequences)
     if device == CPU:
         simd = _cpu_backend.simd_path(simd, op)
@@ -150,7 +144,7 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
     n, t, d, h = cache.shape
     device = cache.device
     if dy is None:
-        dy = _device.empty(device, (n, t, h) if cache.return_sequences else (n, h))
+        dy = _device.empty(op, device, (n, t, h) if cache.return_sequences else (n, h))
         dy[...] = 0
     infos = {"dy": inspect(op, "dy", dy)}
     for name, value in (("dh_T", dh_t), ("dc_T", dc_t)):
@@ -167,7 +161,7 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
             check_float32(op, name, infos[name])
             check_shape(op, name, infos[name], (n, h), "the shape of the final state")
     gh = _GATES[cell] * h
-    e = lambda shape: _device.empty(device, shape)  # noqa: E731
+    e = lambda shape: _device.empty(op, device, shape)  # noqa: E731
     dx, dk, drk, dh0 = e((n, t, d)), e((d, gh)), e((h, gh)), e((n, h))
     db = e((2, gh) if cell == "gru" else (gh,)) if cache.has_bias else None
     dc0 = e((n, h)) if cell == "lstm" else None
@@ -251,7 +245,7 @@ def gru(x, kernel, recurrent_kernel, bias=None, *, reset_after=True, h0=None, ma
     x (N, T, D), kernel (D, 3H), recurrent_kernel (H, 3H), h0 (N, H) or None, mask (N, T) or None.
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H)), h_T (N, H).
     """
-    reset_after = _bool("gru", "reset_after", reset_after)
+    reset_after = as_bool("gru", "reset_after", reset_after)
     y, h_t, _, cache = _forward("gru", "gru" if reset_after else "gru_reset_before", x, kernel, recurrent_kernel,
                                 bias, h0, None, mask, go_backwards, return_sequences, simd)
     return y, h_t, cache
