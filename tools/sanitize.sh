@@ -34,10 +34,13 @@ PY
 
 # 3. Run. libasan must be loaded before the interpreter's allocator calls; python3 itself is
 #    not instrumented, so leaks (CPython's own) are off. halt/abort: the first report fails the run.
+#    Reports go to files (log_path), not stderr: pytest captures fd 2 and an abort loses it.
+reports="$build/reports"
+rm -rf "$reports" && mkdir -p "$reports"
 export PYTHONPATH="$stage${PYTHONPATH:+:$PYTHONPATH}"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:log_path=$reports/asan}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 cd "$root"
 python3 - <<'PY'
@@ -47,4 +50,13 @@ print("sanitize.sh: modules", sinapse._cpu.__file__, sinapse._cuda_sim.__file__)
 assert "/stage/" in sinapse._cpu.__file__ and "/stage/" in sinapse._cuda_sim.__file__, "not the sanitized build"
 PY
 # -p no:cacheprovider: pytest writes nothing into the tree; rootdir stays the repository.
-exec python3 -m pytest -p no:cacheprovider --rootdir="$root" -c "$root/pyproject.toml" "$@"
+status=0
+python3 -m pytest -p no:cacheprovider --rootdir="$root" -c "$root/pyproject.toml" "$@" || status=$?
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitize.sh: sanitizer reports ($reports):"
+  for f in "$reports"/*; do echo "== $f"; cat "$f"; done
+  status=${status/#0/1}
+else
+  echo "sanitize.sh: no sanitizer report"
+fi
+exit "$status"
