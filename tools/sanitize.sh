@@ -34,13 +34,15 @@ PY
 
 # 3. Run. libasan must be loaded before the interpreter's allocator calls; python3 itself is
 #    not instrumented, so leaks (CPython's own) are off. halt/abort: the first report fails the run.
-#    Reports go to files (log_path), not stderr: pytest captures fd 2 and an abort loses it.
+#    pytest runs with --capture=sys: the sanitizers write to fd 2, which fd capture would hide
+#    (and lose on abort); the whole output is kept in $reports/pytest.log and scanned at the end.
+#    UBSAN_OPTIONS=halt_on_error=0 lists every UB report in one run instead of stopping at the first.
 reports="$build/reports"
 rm -rf "$reports" && mkdir -p "$reports"
 export PYTHONPATH="$stage${PYTHONPATH:+:$PYTHONPATH}"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:log_path=$reports/asan}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 cd "$root"
 python3 - <<'PY'
@@ -50,13 +52,11 @@ print("sanitize.sh: modules", sinapse._cpu.__file__, sinapse._cuda_sim.__file__)
 assert "/stage/" in sinapse._cpu.__file__ and "/stage/" in sinapse._cuda_sim.__file__, "not the sanitized build"
 PY
 # -p no:cacheprovider: pytest writes nothing into the tree; rootdir stays the repository.
-status=0
-python3 -m pytest -p no:cacheprovider --rootdir="$root" -c "$root/pyproject.toml" "$@" || status=$?
-if compgen -G "$reports/*" >/dev/null; then
-  echo "sanitize.sh: sanitizer reports ($reports):"
-  for f in "$reports"/*; do echo "== $f"; cat "$f"; done
-  status=${status/#0/1}
-else
-  echo "sanitize.sh: no sanitizer report"
-fi
+set +e -o pipefail
+python3 -m pytest -p no:cacheprovider --capture=sys --rootdir="$root" -c "$root/pyproject.toml" "$@" 2>&1 \
+  | tee "$reports/pytest.log"
+status=$?
+n=$(grep -c "ERROR: AddressSanitizer\|runtime error:" "$reports/pytest.log")
+echo "sanitize.sh: pytest exit status $status; $n sanitizer report(s) (log: $reports/pytest.log)"
+[ "$n" -eq 0 ] || status=1
 exit "$status"
