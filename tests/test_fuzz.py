@@ -6,7 +6,7 @@ Oracle per case (tests/fuzz/worker.py): no crash, no hang, and either a clear ex
 function's name and leaks no binding internals) or the result of sinapse.reference, NaN
 positions included; a view or alias must also give what fresh contiguous arrays give.
 
-Examples per test: $SINAPSE_FUZZ_EXAMPLES (default 40, under a minute in all); long mode:
+Examples per test: $SINAPSE_FUZZ_EXAMPLES (default 80, about half a minute on a quiet machine); long mode:
 SINAPSE_FUZZ_EXAMPLES=10000. $SINAPSE_FUZZ_SURVEY=1 runs every example instead of stopping at
 the first failure; $SINAPSE_FUZZ_REPORT=path appends the per-op verdict counts as JSON lines.
 Deterministic: hypothesis derandomized, no example database (docs/sanitizers.md).
@@ -27,7 +27,7 @@ from fuzz.files import file_cases, model_cases
 from fuzz.pool import Worker
 from fuzz.specs import SPECS
 
-EXAMPLES = int(os.environ.get("SINAPSE_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("SINAPSE_FUZZ_EXAMPLES", "80"))
 # Survey mode: run every example instead of stopping (and shrinking) at the first failure; the
 # test then fails listing, per failure kind, the count and the shortest failing case.
 SURVEY = os.environ.get("SINAPSE_FUZZ_SURVEY") == "1"
