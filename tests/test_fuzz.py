@@ -172,7 +172,8 @@ def test_oracle_flags_what_it_must():
     w = Worker()
     try:
         verdict = w.run({"op": "crash", "entry": "selftest-crash"})
-        assert verdict["kind"] == "crash" and "SIGSEGV" in verdict["detail"], verdict
+        # SIGSEGV, or under tools/sanitize.sh ASan's "SEGV on unknown address" report and SIGABRT
+        assert verdict["kind"] == "crash" and "SEGV" in verdict["detail"], verdict
         assert w.run({"entry": "ping"})["kind"] == "ok"  # a fresh worker after the crash
     finally:
         w.close()

@@ -34,6 +34,8 @@ PY
 
 # 3. Run. libasan must be loaded before the interpreter's allocator calls; python3 itself is
 #    not instrumented, so leaks (CPython's own) are off. halt/abort: the first report fails the run.
+#    allocator_may_return_null: an impossible allocation is a MemoryError (as without ASan), which
+#    tests of huge sizes expect, not an ASan abort.
 #    pytest runs with --capture=sys: the sanitizers write to fd 2, which fd capture would hide
 #    (and lose on abort); the whole output is kept in $reports/pytest.log and scanned at the end.
 #    UBSAN_OPTIONS=halt_on_error=0 lists every UB report in one run instead of stopping at the first.
@@ -41,7 +43,7 @@ reports="$build/reports"
 rm -rf "$reports" && mkdir -p "$reports"
 export PYTHONPATH="$stage${PYTHONPATH:+:$PYTHONPATH}"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 cd "$root"
