@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../common/parallel_errors.h"
 #include "../common/threading.h"
 #include "simd_run.h"
 
@@ -41,7 +42,8 @@ void max_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threa
           for (int64_t h = h0; h < h1; ++h)
             for (int64_t w = w0; w < w1; ++w) {
               const float* __restrict v = pixel(p, x, n, h, w);
-              for (int64_t c = 0; c < p.C; ++c) out[c] = v[c] > out[c] ? v[c] : out[c];  // strict: first wins
+              // strict: first of equal maxima wins; a NaN is taken and kept (torch.max_pool2d)
+              for (int64_t c = 0; c < p.C; ++c) out[c] = (v[c] > out[c] || v[c] != v[c]) ? v[c] : out[c];
             }
         }
       });
@@ -54,19 +56,22 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
   // forward and the CUDA kernel. Written as compare-and-select over the channel vector, so it
   // vectorises (a scatter through a stored argmax would not). Windows are visited in
   // increasing (oh, ow) order, so every input pixel receives its contributions in the same
-  // order as the CUDA kernel's gather: same bits. A NaN first pixel makes the maximum NaN;
-  // then the first pixel takes the gradient, as the scalar rule "keep the first unless
-  // strictly greater" did.
+  // order as the CUDA kernel's gather: same bits. A NaN anywhere in the window makes the
+  // maximum NaN, and the first NaN pixel takes the gradient (np.argmax's rule).
   const bool tiles = p.SH == p.KH && p.SW == p.KW && p.pad_top == 0 && p.pad_left == 0 && p.OH * p.SH == p.H &&
                      p.OW * p.SW == p.W;  // every input pixel in exactly one window: no zero-fill
   const int nt = std::min<int>(threads(p, p.KH * p.KW, max_threads), static_cast<int>(std::max<int64_t>(p.N, 1)));
+  ParallelErrors errors;  // a failed allocation must not escape the region (std::terminate)
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    std::vector<float> best_buf(p.C), taken_buf(p.C);
+    std::vector<float> best_buf, taken_buf;
+    errors.run([&] { best_buf.resize(p.C), taken_buf.resize(p.C); });
+#pragma omp barrier
+    const int64_t n_end = errors.failed() ? 0 : p.N;  // after the barrier: the same on every thread
     float* __restrict best = best_buf.data();
     float* __restrict taken = taken_buf.data();
 #pragma omp for schedule(static)
-    for (int64_t n = 0; n < p.N; ++n) {
+    for (int64_t n = 0; n < n_end; ++n) {
       float* dxn = dx + n * p.H * p.W * p.C;
       if (!tiles) std::fill(dxn, dxn + p.H * p.W * p.C, 0.0f);
       for (int64_t oh = 0; oh < p.OH; ++oh)
@@ -82,7 +87,7 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
             for (int64_t h = h0; h < h1; ++h)
               for (int64_t w = w0; w < w1; ++w) {
                 const float* __restrict v = pixel(p, x, n, h, w);
-                for (int64_t c = 0; c < p.C; ++c) best[c] = v[c] > best[c] ? v[c] : best[c];
+                for (int64_t c = 0; c < p.C; ++c) best[c] = (v[c] > best[c] || v[c] != v[c]) ? v[c] : best[c];
               }
             const float* __restrict d = dy + ((n * p.OH + oh) * p.OW + ow) * p.C;
             for (int64_t h = h0; h < h1; ++h)
@@ -91,7 +96,7 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
                 float* __restrict g = dxn + (h * p.W + w) * p.C;
                 for (int64_t c = 0; c < p.C; ++c) {  // branch-free: every load unconditional
                   const float vc = v[c], bc = best[c], dc = d[c], tc = taken[c];
-                  const bool hit = (tc == 0.0f) & ((vc == bc) | (bc != bc));
+                  const bool hit = (tc == 0.0f) & ((vc == bc) | (vc != vc));  // NaN max: the first NaN
                   const float add = hit ? dc : 0.0f;
                   g[c] = tiles ? add : g[c] + add;
                   taken[c] = hit ? 1.0f : tc;
@@ -101,6 +106,7 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
         });
     }
   }
+  errors.rethrow();
 }
 
 void avg_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threads) {
