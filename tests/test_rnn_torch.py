@@ -27,6 +27,34 @@ def test_converters_round_trip(rng, cell):
         np.testing.assert_array_equal(got, want)
 
 
+def _bad_conversions():
+    k, rk = np.ones((3, 9)), np.ones((3, 9))
+    return [
+        (lambda: rnn_convert.keras_to_torch("gru", np.ones(1), np.ones((1, 3))), ValueError, "kernel"),
+        (lambda: rnn_convert.keras_to_torch("gru", k, np.ones((2, 9))), ValueError, "recurrent_kernel"),
+        (lambda: rnn_convert.keras_to_torch("gru", k, "x"), TypeError, "recurrent_kernel"),
+        (lambda: rnn_convert.keras_to_torch("gru", k, rk, np.ones(9)), ValueError, "bias"),
+        (lambda: rnn_convert.keras_to_torch(True, k, rk), ValueError, "cell"),
+        (lambda: rnn_convert.keras_to_torch("lstm", np.ones((3, 8), np.int32), np.ones((2, 8))), TypeError,
+         "kernel"),
+        (lambda: rnn_convert.torch_to_keras("gru", np.ones((1, 3, 1)), np.ones((3, 1))), ValueError, "weight_ih"),
+        (lambda: rnn_convert.torch_to_keras("gru", np.ones((9, 2)), np.ones((6, 2))), ValueError, "weight_hh"),
+        (lambda: rnn_convert.torch_to_keras("lstm", np.ones((8, 2)), np.ones((8, 2)), np.ones(8)), ValueError,
+         "bias_hh"),
+        (lambda: rnn_convert.torch_to_keras("lstm", np.ones((8, 2)), np.ones((8, 2)), np.ones(8), np.ones(4)),
+         ValueError, "bias_hh"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_bad_conversions())))
+def test_converter_errors_name_the_function_and_the_argument(case):
+    call, error, name = _bad_conversions()[case]
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    assert message.startswith(("keras_to_torch: ", "torch_to_keras: ")) and f"`{name}`" in message, message
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("cell, activation", [("simple_rnn", "tanh"), ("simple_rnn", "relu"), ("lstm", None),
                                               ("gru", None)])

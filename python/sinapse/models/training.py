@@ -348,7 +348,13 @@ class TrainingMixin:
         Safe to call from several threads (serialised, see models/_guard.py); with
         ``training=True`` (BatchNormalization statistics move) it raises RuntimeError while
         another thread uses the model."""
-        return self.predict_on_batch(x) if not training else self._call_training(x)
+        if training is not False and training is not True:
+            raise TypeError(f"{type(self).__name__}.__call__: `training` must be True or False, got {training!r}.")
+        return self._call_inference(x) if not training else self._call_training(x)
+
+    @guarded(changes=False, name="__call__")
+    def _call_inference(self, x):
+        return self._predict_batch(x, "__call__")
 
     @guarded(changes=True, name="__call__")
     def _call_training(self, x):
@@ -360,9 +366,13 @@ class TrainingMixin:
     @guarded(changes=False)
     def predict_on_batch(self, x):
         """The outputs for one batch x (N, ...) as a float32 NumPy array (N, *output_shape)."""
-        x = as_inputs(x, f"{type(self).__name__}.predict_on_batch: `x`")
+        return self._predict_batch(x, "predict_on_batch")
+
+    def _predict_batch(self, x, where):
+        """predict_on_batch and model(x); ``where`` names the public method in errors."""
+        x = as_inputs(x, f"{type(self).__name__}.{where}: `x`")
         if not self.built or x.shape[1:] != self._input_shape:
-            self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.predict_on_batch")
+            self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.{where}")
         with self.device.scope():
             out = self._forward(self.device.asarray(x) if self.device.is_cuda else x, False)
             return np.array(devices.to_numpy(out), copy=True)

@@ -24,10 +24,33 @@ import numpy as np
 _GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
 
-def _cell(cell):
-    if cell not in _GATES:
-        raise ValueError(f"rnn convert: cell must be 'simple_rnn', 'lstm' or 'gru', got {cell!r}.")
+def _cell(op, cell):
+    if not isinstance(cell, str) or cell not in _GATES:
+        raise ValueError(f"{op}: `cell` must be 'simple_rnn', 'lstm' or 'gru', got {cell!r}.")
     return _GATES[cell]
+
+
+def _matrix(op, name, a, ndim=2):
+    """A real floating array of rank ``ndim`` (any float dtype; nothing else is converted)."""
+    if not isinstance(a, np.ndarray) and not (isinstance(a, (list, tuple))):
+        raise TypeError(f"{op}: `{name}` must be a NumPy array, got {type(a).__name__}.")
+    a = np.asarray(a)
+    if a.dtype.kind != "f":
+        raise TypeError(f"{op}: `{name}` must hold floats, got dtype {a.dtype} (shape {a.shape}).")
+    if a.ndim != ndim:
+        raise ValueError(f"{op}: `{name}` must be {ndim}-D, got shape {a.shape}.")
+    return a
+
+
+def _units(op, gates, rows_name, rows, rec_name, rec_shape, rec_rows_first):
+    """H from the recurrent matrix; every gate block must be H wide (G*H rows/columns)."""
+    h = rec_shape[0] if rec_rows_first else rec_shape[1]
+    gh = rec_shape[1] if rec_rows_first else rec_shape[0]
+    if gh != gates * h or rows != gh:
+        want = "(units, {g} * units)" if rec_rows_first else "({g} * units, units)"
+        raise ValueError(f"{op}: `{rec_name}` must have shape {want.format(g=gates)} with its {gates} * units "
+                         f"matching `{rows_name}`'s {rows}, got {rec_shape}.")
+    return h
 
 
 def _gru_swap_zr(a, axis):
@@ -37,16 +60,27 @@ def _gru_swap_zr(a, axis):
 
 
 def keras_to_torch(cell, kernel, recurrent_kernel, bias=None):
-    """``{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}`` (bias entries only with a bias)."""
-    _cell(cell)
-    w_ih, w_hh = np.asarray(kernel).T, np.asarray(recurrent_kernel).T
+    """``{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}`` (bias entries only with a bias).
+
+    kernel (D, G*H), recurrent_kernel (H, G*H), bias (G*H,) or, for a GRU, (2, 3H); any float
+    dtype. TypeError / ValueError naming the argument for anything else.
+    """
+    op = "keras_to_torch"
+    gates = _cell(op, cell)
+    kernel, recurrent_kernel = _matrix(op, "kernel", kernel), _matrix(op, "recurrent_kernel", recurrent_kernel)
+    _units(op, gates, "kernel", kernel.shape[1], "recurrent_kernel", recurrent_kernel.shape, True)
+    gh = kernel.shape[1]
+    if bias is not None:
+        want = (2, gh) if cell == "gru" else (gh,)
+        bias = _matrix(op, "bias", bias, ndim=len(want))
+        if bias.shape != want:
+            why = " (reset_after=True: input and recurrent biases)" if cell == "gru" else ""
+            raise ValueError(f"{op}: `bias` must have shape {want}{why}, got {bias.shape}.")
+    w_ih, w_hh = kernel.T, recurrent_kernel.T
     out = {}
     if cell == "gru":
         out["weight_ih_l0"], out["weight_hh_l0"] = _gru_swap_zr(w_ih, 0), _gru_swap_zr(w_hh, 0)
         if bias is not None:
-            bias = np.asarray(bias)
-            if bias.shape != (2, w_ih.shape[0]):
-                raise ValueError(f"rnn convert: a GRU bias must be (2, 3H) (reset_after=True), got {bias.shape}.")
             out["bias_ih_l0"], out["bias_hh_l0"] = _gru_swap_zr(bias[0], 0), _gru_swap_zr(bias[1], 0)
         return out
     out["weight_ih_l0"], out["weight_hh_l0"] = np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh)
@@ -57,13 +91,28 @@ def keras_to_torch(cell, kernel, recurrent_kernel, bias=None):
 
 
 def torch_to_keras(cell, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-    """``(kernel, recurrent_kernel, bias)`` in Keras's layout (bias None when PyTorch has none)."""
-    _cell(cell)
-    w_ih, w_hh = np.asarray(weight_ih), np.asarray(weight_hh)
+    """``(kernel, recurrent_kernel, bias)`` in Keras's layout (bias None when PyTorch has none).
+
+    weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,) each, both or neither;
+    any float dtype. TypeError / ValueError naming the argument for anything else.
+    """
+    op = "torch_to_keras"
+    gates = _cell(op, cell)
+    w_ih, w_hh = _matrix(op, "weight_ih", weight_ih), _matrix(op, "weight_hh", weight_hh)
+    _units(op, gates, "weight_ih", w_ih.shape[0], "weight_hh", w_hh.shape, False)
+    gh = w_ih.shape[0]
+    if (bias_ih is None) != (bias_hh is None):
+        raise ValueError(f"{op}: pass both `bias_ih` and `bias_hh` or neither, got only "
+                         f"`{'bias_ih' if bias_hh is None else 'bias_hh'}`.")
+    if bias_ih is not None:
+        bias_ih, bias_hh = _matrix(op, "bias_ih", bias_ih, ndim=1), _matrix(op, "bias_hh", bias_hh, ndim=1)
+        for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+            if b.shape != (gh,):
+                raise ValueError(f"{op}: `{name}` must have shape ({gh},) ({gates} * units), got {b.shape}.")
     if cell == "gru":
         kernel, rk = _gru_swap_zr(w_ih, 0).T, _gru_swap_zr(w_hh, 0).T
         bias = None if bias_ih is None else np.stack([_gru_swap_zr(bias_ih, 0), _gru_swap_zr(bias_hh, 0)])
     else:
         kernel, rk = w_ih.T, w_hh.T
-        bias = None if bias_ih is None else np.asarray(bias_ih) + np.asarray(bias_hh)
+        bias = None if bias_ih is None else bias_ih + bias_hh
     return np.ascontiguousarray(kernel), np.ascontiguousarray(rk), bias
