@@ -36,7 +36,9 @@ inline float exp_approx(float x_in) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = (ti - 0x4B400000 + 127) << 23;  // (n + 127) << 23: the float 2^n
+  // (n + 127) << 23: the float 2^n. Unsigned: for a NaN x, ti is garbage and a signed
+  // shift would be undefined behaviour (UBSan); the NaN still comes through p.
+  const uint32_t bits = (static_cast<uint32_t>(ti) - 0x4B400000u + 127u) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   // Past ln(FLT_MAX) the true value overflows: +inf, as expf (so 1 / (1 + e^x) is exactly 0
