@@ -48,3 +48,14 @@ def test_architecture_names_every_op_and_bench_suite():
         assert name in arch
         if info.bench_suite:
             assert (ROOT / "bench" / "suites" / f"{info.bench_suite}.py").exists()
+
+
+@pytest.mark.parametrize("doc", ["docs/reliability.md", "docs/model_format.md", "docs/sanitizers.md"])
+def test_cited_tests_exist(doc):
+    """A guarantee is only as good as its proof: every `tests/<file>.py::<test>` a doc cites
+    must be a test function in that file (a renamed or deleted test fails here)."""
+    text = _read(doc)
+    cited = set(re.findall(r"(tests/test_\w+\.py)::(test_\w+)", text))
+    for path, name in sorted(cited):
+        source = _read(path)
+        assert re.search(rf"^def {name}\(", source, flags=re.M), f"{doc} cites {path}::{name}, which does not exist"
