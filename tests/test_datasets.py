@@ -193,7 +193,7 @@ def _tar_gz(path: Path, files: dict[str, bytes], prefix=_cifar.ARCHIVE_DIR + "/"
 
 @pytest.mark.parametrize("layout", ["loose", "batches-bin", "archive"])
 def test_cifar10_load_data_layouts(tmp_path, rng, monkeypatch, isolated, layout):
-    monkeypatch.setattr(cifar10, "RECORDS_PER_BATCH", 2)
+    monkeypatch.setattr(_cifar, "RECORDS_PER_BATCH", 2)
     files = write_cifar_files(rng)
     folder = tmp_path / "c"
     if layout == "archive":
@@ -215,7 +215,7 @@ def test_cifar10_load_data_layouts(tmp_path, rng, monkeypatch, isolated, layout)
 
 
 def test_cifar10_archive_errors(tmp_path, rng, monkeypatch, isolated):
-    monkeypatch.setattr(cifar10, "RECORDS_PER_BATCH", 2)
+    monkeypatch.setattr(_cifar, "RECORDS_PER_BATCH", 2)
     files = {n: f[2] for n, f in write_cifar_files(rng).items()}
     for sub in "abc":
         (tmp_path / sub).mkdir()
@@ -226,9 +226,11 @@ def test_cifar10_archive_errors(tmp_path, rng, monkeypatch, isolated):
     write(tmp_path / "b" / _cifar.ARCHIVE, whole[: len(whole) // 2], False)
     with pytest.raises(ValueError, match=r"cifar-10-binary\.tar\.gz: corrupt or truncated archive"):
         cifar10.load_data(path=tmp_path / "b")
-    monkeypatch.setattr(cifar10, "RECORDS_PER_BATCH", 3)
+    monkeypatch.setattr(_cifar, "RECORDS_PER_BATCH", 3)
     _tar_gz(tmp_path / "c" / _cifar.ARCHIVE, files)
-    with pytest.raises(ValueError, match=r"data_batch_1\.bin: holds 2 records, expected 3"):
+    # the member's size (from its tar header) is checked before it is read
+    with pytest.raises(ValueError, match=r"member cifar-10-batches-bin/data_batch_1\.bin: 6146 bytes, expected 9219 "
+                                         r"\(3 records of 3073 bytes\)"):
         cifar10.load_data(path=tmp_path / "c")
 
 
@@ -373,3 +375,86 @@ def test_real_mnist_test_set(isolated):
     if not (folder / "train-images-idx3-ubyte.gz").is_file():
         with pytest.raises(DatasetNotFoundError, match="missing train-images-idx3-ubyte.gz"):
             mnist.load_data(path=folder)
+
+
+# --------------------------------------------------------------------------- bounded reading (issue 11, class 2)
+
+
+def _huge_idx_header(dims, type_code=0x08) -> bytes:
+    return bytes([0, 0, type_code, len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
+
+
+@pytest.mark.parametrize("dims", [(2**32 - 1, 28, 28), (2**32 - 1,) * 3, (2**32 - 1,), (3, 2**31, 2**31)])
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_header_claiming_more_than_the_file_is_refused_before_allocating(tmp_path, dims, compress):
+    """A 16-byte file whose header claims terabytes: a ValueError naming the file, not a MemoryError
+    or NumPy's 'array is too big' (the implied size is checked against the file first)."""
+    path = write(tmp_path / "train-images-idx3-ubyte", _huge_idx_header(dims) + b"\0" * 8, compress)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: truncated IDX data: the header says "
+                                         + "x".join(map(str, dims))):
+        _idx.read_idx(path)
+
+
+def test_mnist_load_data_with_a_huge_idx_header_names_the_file(tmp_path, rng, isolated):
+    write_mnist_folder(tmp_path, rng)
+    write(tmp_path / _idx.TRAIN[0], _huge_idx_header((2**32 - 1, 28, 28)), True)
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz: truncated IDX data"):
+        mnist.load_data(path=tmp_path)
+
+
+def test_idx_gzip_of_zeros_larger_than_its_header_is_refused(tmp_path):
+    """A gzip stream holding far more than the header says is read only up to one byte past it."""
+    path = write(tmp_path / "x.idx", _huge_idx_header((4,)) + b"\0" * (8 << 20), True)
+    with pytest.raises(ValueError, match=r"x\.idx: bytes after the IDX data: the header says 4 uint8 values"):
+        _idx.read_idx(path)
+
+
+@pytest.mark.parametrize("module", [mnist, fashion_mnist, cifar10])
+@pytest.mark.parametrize("bad", [5, 1.5, b"dir", ["a"]])
+def test_load_data_path_must_be_a_folder(module, bad):
+    with pytest.raises(TypeError, match=rf"^{module.SPEC.name}\.load_data: `path` must be a folder \(str or "
+                                        rf"os\.PathLike\) or None, got"):
+        module.load_data(path=bad)
+
+
+def _tar_gz_of_zeros(path: Path, name: str, size: int) -> Path:
+    """An archive with one member of ``size`` zero bytes, streamed (the test itself stays small)."""
+    class Zeros(io.RawIOBase):
+        def __init__(self):
+            self.left = size
+
+        def readinto(self, b):
+            n = min(len(b), self.left)
+            b[:n] = bytes(n)
+            self.left -= n
+            return n
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        info = tarfile.TarInfo(f"{_cifar.ARCHIVE_DIR}/{name}")
+        info.size = size
+        tar.addfile(info, io.BufferedReader(Zeros()))
+    return path
+
+
+def test_cifar10_archive_member_of_the_wrong_size_is_refused_unread(tmp_path, monkeypatch, isolated):
+    """An archive member's size comes from its tar header: one of 60 MB (not 2 records) is refused
+    before a byte of it is read, so memory stays flat."""
+    monkeypatch.setattr(_cifar, "RECORDS_PER_BATCH", 2)
+    read = []
+    monkeypatch.setattr(tarfile.TarFile, "extractfile", lambda self, m: read.append(m.name))
+    _tar_gz_of_zeros(tmp_path / _cifar.ARCHIVE, "data_batch_1.bin", 60 << 20)
+    with pytest.raises(ValueError, match=r"member cifar-10-batches-bin/data_batch_1\.bin: 62914560 bytes, "
+                                         r"expected 6146 \(2 records of 3073 bytes\)"):
+        cifar10.load_data(path=tmp_path)
+    assert read == []
+
+
+def test_cifar10_loose_batch_of_the_wrong_size_is_refused_unread(tmp_path, rng, monkeypatch, isolated):
+    monkeypatch.setattr(_cifar, "RECORDS_PER_BATCH", 2)
+    for name, (_, _, data) in write_cifar_files(rng).items():
+        write(tmp_path / name, data, False)
+    with open(tmp_path / "test_batch.bin", "ab") as f:
+        f.truncate(1 << 30)  # sparse: 1 GiB on paper, nothing on disk
+    with pytest.raises(ValueError, match=r"test_batch\.bin: 1073741824 bytes, expected 6146"):
+        cifar10.load_data(path=tmp_path)

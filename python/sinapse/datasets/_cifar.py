@@ -10,6 +10,7 @@ damaged or hostile archive can write anywhere).
 
 from __future__ import annotations
 
+import os
 import tarfile
 import zlib
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 RECORD_BYTES = 1 + 3 * 32 * 32
+RECORDS_PER_BATCH = 10_000  # every official batch file holds exactly this many images
 ARCHIVE = "cifar-10-binary.tar.gz"
 ARCHIVE_DIR = "cifar-10-batches-bin"
 TRAIN = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
@@ -49,12 +51,30 @@ def probe_cifar_folder(folder: Path, needed: tuple[str, ...]):
     """(a callable name -> bytes when folder holds every needed batch; else None) and the missing names."""
     for where in (folder, folder / ARCHIVE_DIR):
         if all((where / name).is_file() for name in needed):
-            return (lambda name, where=where: (where / name).read_bytes(), str(where)), []
+            return (lambda name, where=where: _read_file(where / name), str(where)), []
     archive = folder / ARCHIVE
     if archive.is_file():
         return _archive_reader(archive, needed), []
     missing = [n for n in needed if not (folder / n).is_file()]
     return None, missing
+
+
+def batch_bytes() -> int:
+    return RECORD_BYTES * RECORDS_PER_BATCH  # (read at call time: the tests make small batches)
+
+
+def _check_size(size: int, name) -> None:
+    """Refuse a batch of the wrong size before reading it (a huge file or archive member would
+    otherwise be read whole into memory before parse_batch could count its records)."""
+    if size != batch_bytes():
+        raise ValueError(f"{name}: {size} bytes, expected {batch_bytes()} ({RECORDS_PER_BATCH} records of "
+                         f"{RECORD_BYTES} bytes); truncated, padded or not a CIFAR-10 binary batch")
+
+
+def _read_file(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        _check_size(os.fstat(f.fileno()).st_size, path)
+        return f.read(batch_bytes())
 
 
 def _archive_reader(archive: Path, needed: tuple[str, ...]):
@@ -65,7 +85,8 @@ def _archive_reader(archive: Path, needed: tuple[str, ...]):
             for member in tar:
                 base = member.name.rsplit("/", 1)[-1]
                 if member.isfile() and base in needed and base not in members:
-                    members[base] = tar.extractfile(member).read()
+                    _check_size(member.size, f"{archive}: member {member.name}")  # the tar header, before reading
+                    members[base] = tar.extractfile(member).read(batch_bytes())
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise ValueError(f"{archive}: corrupt or truncated archive ({exc})") from None
     lacking = [n for n in needed if n not in members]

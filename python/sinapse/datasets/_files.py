@@ -97,6 +97,9 @@ def search_folders(spec: DatasetSpec) -> list[tuple[Path, str]]:
 def locate(spec: DatasetSpec, path: str | os.PathLike | None, needed: tuple[str, ...], probe: Probe) -> Any:
     """Return probe's result for the first folder holding every needed file (downloading if allowed)."""
     if path is not None:
+        if not isinstance(path, (str, os.PathLike)):  # Path(5) would fail with a bare TypeError
+            raise TypeError(f"{spec.name}.load_data: `path` must be a folder (str or os.PathLike) or None, "
+                            f"got {path!r} ({type(path).__name__})")
         folder = Path(path).expanduser()
         folder = folder.parent if folder.is_file() else folder
         found, missing = probe(folder, needed)

@@ -44,13 +44,47 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     try:
         with open(path, "rb") as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
+            size = os.fstat(raw.fileno()).st_size
         with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
-            return _read_idx_stream(f, path, magic)
+            return _read_idx_stream(f, path, magic, None if compressed else size, size)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # gzip stream cut short or damaged
         raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from None
 
 
-def _read_idx_stream(f, path: Path, magic: int | None) -> np.ndarray:
+# deflate expands at most ~1032:1, so a gzip file of n bytes cannot hold more than this many times n
+_MAX_GZIP_RATIO = 1100
+
+
+def _check_size(path: Path, dims, dtype, header: int, plain_size: int | None, file_size: int) -> int:
+    """The data's byte count the header implies, checked (in Python ints, no overflow) against what
+    the file can hold before anything is allocated: a 16-byte file cannot claim 3 TiB of images."""
+    nbytes = dtype.itemsize
+    for d in dims:
+        nbytes *= d
+    shape = f"{'x'.join(map(str, dims))} {dtype.name} values ({nbytes} bytes)"
+    if plain_size is not None and header + nbytes != plain_size:
+        what = "truncated IDX data" if header + nbytes > plain_size else "bytes after the IDX data"
+        raise ValueError(f"{path}: {what}: the header says {shape}, the file has {plain_size - header}")
+    if plain_size is None and nbytes > _MAX_GZIP_RATIO * file_size:
+        raise ValueError(f"{path}: truncated IDX data: the header says {shape}, more than a {file_size}-byte gzip "
+                         f"file can hold")
+    return nbytes
+
+
+def _read_data(f, nbytes: int) -> bytearray:
+    """Up to nbytes + 1 bytes, grown as they arrive: memory follows the data actually present
+    (a gzip stream's decompressed size is not known before it is read)."""
+    buf = bytearray()
+    while len(buf) <= nbytes:
+        chunk = f.read(min(1 << 22, nbytes + 1 - len(buf)))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def _read_idx_stream(f, path: Path, magic: int | None, plain_size: int | None, file_size: int) -> np.ndarray:
+    """``plain_size``: the size of an uncompressed file (None for gzip, of ``file_size`` bytes)."""
     head = f.read(4)
     if len(head) < 4:
         raise ValueError(f"{path}: not an IDX file: {len(head)} bytes, shorter than the 4-byte magic number")
@@ -67,20 +101,14 @@ def _read_idx_stream(f, path: Path, magic: int | None) -> np.ndarray:
         raise ValueError(f"{path}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes, "
                          f"the file has {len(dims_bytes)}")
     dims = struct.unpack(f">{ndim}I", dims_bytes)
-    out = np.empty(dims, dtype=dtype)
-    view = memoryview(out.reshape(-1).view(np.uint8))
-    got = 0
-    while got < len(view):  # a compressed stream may return fewer bytes than asked
-        n = f.readinto(view[got:])
-        if not n:
-            break
-        got += n
-    if got < len(view):
-        raise ValueError(f"{path}: truncated IDX data: the header says {'x'.join(map(str, dims))} "
-                         f"{dtype.name} values ({len(view)} bytes), the file has {got}")
-    if f.read(1):
-        raise ValueError(f"{path}: bytes after the IDX data: the header says {'x'.join(map(str, dims))} "
-                         f"{dtype.name} values ({len(view)} bytes), the file has more")
+    nbytes = _check_size(path, dims, dtype, 4 + 4 * ndim, plain_size, file_size)
+    data = _read_data(f, nbytes)
+    shape = f"{'x'.join(map(str, dims))} {dtype.name} values ({nbytes} bytes)"
+    if len(data) < nbytes:
+        raise ValueError(f"{path}: truncated IDX data: the header says {shape}, the file has {len(data)}")
+    if len(data) > nbytes:
+        raise ValueError(f"{path}: bytes after the IDX data: the header says {shape}, the file has more")
+    out = np.frombuffer(data, dtype=dtype).reshape(dims)  # writeable: a view of the bytearray
     return out.astype(dtype.newbyteorder("="), copy=False)
 
 

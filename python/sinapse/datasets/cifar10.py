@@ -15,7 +15,6 @@ from . import _cifar
 from ._files import DatasetSpec, Download, locate
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-RECORDS_PER_BATCH = 10_000  # every official batch file holds exactly this many images
 
 SPEC = DatasetSpec(
     name="cifar10",
@@ -33,11 +32,11 @@ def load_data(path=None):
     ``path``: a folder holding the six batch files, their cifar-10-batches-bin/ folder, or the archive.
     """
     reader = locate(SPEC, path, _cifar.TRAIN + _cifar.TEST, _cifar.probe_cifar_folder)
-    return (_cifar.load_batches(reader, _cifar.TRAIN, RECORDS_PER_BATCH),
-            _cifar.load_batches(reader, _cifar.TEST, RECORDS_PER_BATCH))
+    return (_cifar.load_batches(reader, _cifar.TRAIN, _cifar.RECORDS_PER_BATCH),
+            _cifar.load_batches(reader, _cifar.TEST, _cifar.RECORDS_PER_BATCH))
 
 
 def load_test_data(path=None):
     """(x_test, y_test) only; needs only test_batch.bin (not in Keras)."""
     reader = locate(SPEC, path, _cifar.TEST, _cifar.probe_cifar_folder)
-    return _cifar.load_batches(reader, _cifar.TEST, RECORDS_PER_BATCH)
+    return _cifar.load_batches(reader, _cifar.TEST, _cifar.RECORDS_PER_BATCH)
