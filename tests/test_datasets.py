@@ -423,6 +423,9 @@ def _tar_gz_of_zeros(path: Path, name: str, size: int) -> Path:
         def __init__(self):
             self.left = size
 
+        def readable(self):
+            return True
+
         def readinto(self, b):
             n = min(len(b), self.left)
             b[:n] = bytes(n)
