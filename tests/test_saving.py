@@ -161,3 +161,72 @@ def test_save_of_an_uncompiled_model_and_overwrite_flag(rng, tmp_path):
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     with pytest.raises(FileExistsError):
         model.save(tmp_path / "m", overwrite=False)
+
+
+# ---------------------------------------------------------------------------- paths and flags (issue 11, class 5/8)
+
+
+def _small_model():
+    model = Sequential([layers.Dense(2, input_shape=(3,))])
+    model.compile("sgd", "mse")
+    return model
+
+
+@pytest.mark.parametrize("method, where", [("save", "Sequential.save"), ("save_weights", "Sequential.save_weights")])
+def test_save_into_a_missing_folder_names_the_users_path(tmp_path, method, where):
+    model = _small_model()
+    target = tmp_path / "missing" / "dir" / "m.s"
+    with pytest.raises(FileNotFoundError) as info:
+        getattr(model, method)(target)
+    message = str(info.value)
+    assert message.startswith(f"{where}: cannot save to {target}: the folder {target.parent} does not exist")
+    assert ".tmp" not in message
+    assert not (tmp_path / "missing").exists()
+
+
+def test_save_model_function_into_a_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"^save_model: cannot save to .*m\.s: the folder"):
+        sinapse.models.save_model(_small_model(), tmp_path / "nope" / "m.s")
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda m: m.save(None), "Sequential.save"), (lambda m: m.save(5), "Sequential.save"),
+    (lambda m: m.save(""), "Sequential.save"), (lambda m: m.save(b"m.s"), "Sequential.save"),
+    (lambda m: m.save_weights(5), "Sequential.save_weights"),
+    (lambda m: m.save_weights(None), "Sequential.save_weights"),
+    (lambda m: m.load_weights(None), "Sequential.load_weights"),
+    (lambda m: load_model(None), "load_model"), (lambda m: load_model(3.5), "load_model"),
+    (lambda m: sinapse.models.save_model(m, None), "save_model"),
+])
+def test_filepath_must_be_a_path(call, where):
+    with pytest.raises(TypeError, match=rf"^{where}: `filepath` must be a"):
+        call(_small_model())
+
+
+@pytest.mark.parametrize("flag", ["no", None, 0, 1, "False"])
+def test_save_overwrite_is_true_or_false_only(tmp_path, flag):
+    model = _small_model()
+    model.save(tmp_path / "m.s")
+    before = (tmp_path / "m.s").read_bytes()
+    model.layers[0].set_weights([np.ones((3, 2), np.float32), np.ones(2, np.float32)])
+    for call in (lambda: model.save(tmp_path / "m.s", overwrite=flag),
+                 lambda: model.save_weights(tmp_path / "m.s", overwrite=flag)):
+        with pytest.raises(TypeError, match=r"`overwrite` must be True or False"):
+            call()
+    assert (tmp_path / "m.s").read_bytes() == before  # the saved file is untouched
+
+
+def test_save_overwrite_false_names_the_method(tmp_path):
+    model = _small_model()
+    model.save(tmp_path / "m.s")
+    with pytest.raises(FileExistsError, match=r"^Sequential\.save: .*m\.s exists and overwrite=False"):
+        model.save(tmp_path / "m.s", overwrite=False)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"compile": "no"}, "compile"), ({"compile": None}, "compile"),
+                                          ({"safe_mode": "no"}, "safe_mode")])
+def test_load_model_flags_are_true_or_false_only(tmp_path, kwargs, name):
+    _small_model().save(tmp_path / "m.s")
+    with pytest.raises(TypeError, match=rf"^load_model: `{name}` must be True or False"):
+        load_model(tmp_path / "m.s", **kwargs)
+    assert load_model(tmp_path / "m.s", compile=False).optimizer is None

@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from . import _callback_arguments as check
+from .ops._checks import as_bool
 
 
 class Callback:
@@ -228,6 +230,7 @@ class History(Callback):
 
 
 def _monitor_op(callback_name, mode, monitor):
+    check.string(callback_name, "monitor", monitor)
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{callback_name}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
@@ -245,11 +248,13 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
                  restore_best_weights=False, start_from_epoch=0):
         super().__init__()
-        self.monitor, self.patience, self.verbose = monitor, int(patience), int(verbose)
-        self.baseline, self.restore_best_weights, self.start_from_epoch = baseline, bool(restore_best_weights), int(
-            start_from_epoch)
-        self.mode = _monitor_op("EarlyStopping", mode, monitor)
-        self.min_delta = abs(float(min_delta)) * (1 if self.mode == "max" else -1)
+        cls = "EarlyStopping"
+        self.monitor, self.mode = monitor, _monitor_op(cls, mode, monitor)
+        self.patience, self.verbose = check.integer(cls, "patience", patience), check.verbosity(cls, verbose)
+        self.baseline = check.number(cls, "baseline", baseline, allow_none=True)
+        self.restore_best_weights = as_bool(cls, "restore_best_weights", restore_best_weights)
+        self.start_from_epoch = check.integer(cls, "start_from_epoch", start_from_epoch)
+        self.min_delta = abs(check.number(cls, "min_delta", min_delta)) * (1 if self.mode == "max" else -1)
 
     def _better(self, current, reference):
         if self.mode == "max":
@@ -304,17 +309,20 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", initial_value_threshold=None):
         super().__init__()
+        cls = "ModelCheckpoint"
         if save_freq != "epoch":
-            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported")
-        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, int(verbose)
-        self.save_best_only, self.save_weights_only = bool(save_best_only), bool(save_weights_only)
-        self.mode = _monitor_op("ModelCheckpoint", mode, monitor)
-        self.best = initial_value_threshold if initial_value_threshold is not None else (
-            math.inf if self.mode == "min" else -math.inf)
+            raise ValueError(f"ModelCheckpoint: only `save_freq`='epoch' is supported, got {save_freq!r}")
+        self.filepath = check.filepath_template(cls, filepath)
+        self.monitor, self.verbose = monitor, check.verbosity(cls, verbose)
+        self.save_best_only = as_bool(cls, "save_best_only", save_best_only)
+        self.save_weights_only = as_bool(cls, "save_weights_only", save_weights_only)
+        self.mode = _monitor_op(cls, mode, monitor)
+        threshold = check.number(cls, "initial_value_threshold", initial_value_threshold, allow_none=True)
+        self.best = threshold if threshold is not None else (math.inf if self.mode == "min" else -math.inf)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        path = check.format_filepath("ModelCheckpoint", self.filepath, epoch + 1, logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
@@ -334,6 +342,9 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:  # Keras 3 creates the checkpoint's folder too
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
@@ -360,11 +371,14 @@ class ReduceLROnPlateau(Callback):
             min_delta = kwargs.pop("epsilon")
         if kwargs:
             raise TypeError(f"ReduceLROnPlateau: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
-        if factor >= 1.0:
-            raise ValueError("ReduceLROnPlateau: factor must be < 1")
-        self.monitor, self.factor, self.patience, self.verbose = monitor, float(factor), int(patience), int(verbose)
-        self.mode = _monitor_op("ReduceLROnPlateau", mode, monitor)
-        self.min_delta, self.cooldown, self.min_lr = float(min_delta), int(cooldown), float(min_lr)
+        cls = "ReduceLROnPlateau"
+        # factor 0 would set the rate to min_lr at once, and 1 would never reduce it
+        self.factor = check.number(cls, "factor", factor, 0.0, 1.0, open_low=True, open_high=True)
+        self.monitor, self.mode = monitor, _monitor_op(cls, mode, monitor)
+        self.patience, self.verbose = check.integer(cls, "patience", patience), check.verbosity(cls, verbose)
+        self.min_delta = check.number(cls, "min_delta", min_delta)
+        self.cooldown = check.integer(cls, "cooldown", cooldown)
+        self.min_lr = check.number(cls, "min_lr", min_lr, 0.0)
 
     def on_train_begin(self, logs=None):
         self.wait, self.cooldown_counter = 0, 0
@@ -403,7 +417,10 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
-        self.schedule, self.verbose = schedule, int(verbose)
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: `schedule` must be a function (epoch, lr) -> lr, got "
+                            f"{schedule!r} ({type(schedule).__name__})")
+        self.schedule, self.verbose = schedule, check.verbosity("LearningRateScheduler", verbose)
 
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
@@ -411,9 +428,7 @@ class LearningRateScheduler(Callback):
             lr = self.schedule(epoch, float(opt.learning_rate))
         except TypeError:  # the Keras 1 signature: schedule(epoch)
             lr = self.schedule(epoch)
-        lr = float(lr)
-        if not math.isfinite(lr):
-            raise ValueError(f"LearningRateScheduler: the schedule returned {lr} for epoch {epoch}")
+        lr = _scheduled_rate(lr, epoch)
         opt.learning_rate = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
@@ -423,12 +438,29 @@ class LearningRateScheduler(Callback):
             logs["lr"] = float(self.model.optimizer.learning_rate)
 
 
+def _scheduled_rate(lr, epoch) -> float:
+    """The schedule's value as a float; errors name the scheduler (not the optimizer it feeds)."""
+    size_one = isinstance(lr, np.ndarray) and lr.size == 1 and lr.dtype.kind in "iuf"
+    if not (size_one or check._is_real(lr)):
+        raise TypeError(f"LearningRateScheduler: the schedule returned {lr!r} ({type(lr).__name__}) for epoch "
+                        f"{epoch}; it must return a number (the learning rate)")
+    value = float(lr.reshape(())) if size_one else float(lr)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"LearningRateScheduler: the schedule returned {value} for epoch {epoch}; the learning "
+                         f"rate must be a finite number >= 0")
+    return value
+
+
 class CSVLogger(Callback):
     """Append each epoch's logs as a CSV row (header: epoch and the log keys)."""
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
-        self.filename, self.sep, self.append = os.fspath(filename), separator, bool(append)
+        cls = "CSVLogger"
+        if not isinstance(separator, str) or len(separator) != 1:  # the csv module's own rule, named here
+            raise TypeError(f"CSVLogger: `separator` must be a 1-character str, got {separator!r}")
+        self.filename, self.sep = check.filepath(cls, "filename", filename), separator
+        self.append = as_bool(cls, "append", append)
         self._file = None
 
     def on_train_begin(self, logs=None):
@@ -461,6 +493,8 @@ class LambdaCallback(Callback):
         for name, fn in hooks.items():
             if not hasattr(Callback, name):
                 raise TypeError(f"LambdaCallback: unknown hook {name!r}")
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback: `{name}` must be a function, got {fn!r} ({type(fn).__name__})")
             setattr(self, name, fn)
 
 

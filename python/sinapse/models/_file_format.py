@@ -111,21 +111,39 @@ def _file_mode(path: str) -> int:
         return 0o666 & ~umask
 
 
-def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None) -> None:
+def check_filepath(where: str, path) -> str:
+    """``path`` as a str; TypeError naming ``where`` and `filepath` for anything but a str or
+    os.PathLike (os.fspath's own error names neither)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{where}: `filepath` must be a file path (str or os.PathLike), got {path!r} "
+                        f"({type(path).__name__})")
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path:
+        raise TypeError(f"{where}: `filepath` must be a non-empty str path, got {path!r}")
+    return path
+
+
+def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, where: str = "save_model") -> None:
     """Write atomically: a temporary file in the same directory, fsync'ed, renamed over ``path``;
-    on any failure the temporary file is removed and an existing ``path`` is untouched."""
-    path = os.path.realpath(os.fspath(path))  # through a symlink: replace the file it points to
+    on any failure the temporary file is removed and an existing ``path`` is untouched.
+    ``where`` (the public method) starts every error, which names the user's path, never the temporary one."""
+    given = check_filepath(where, path)
+    path = os.path.realpath(given)  # through a symlink: replace the file it points to
     if os.path.exists(path):
         if not overwrite:
-            raise FileExistsError(f"{path} exists and overwrite=False")
+            raise FileExistsError(f"{where}: {given} exists and overwrite=False")
         if not stat.S_ISREG(os.stat(path).st_mode):  # never replace a directory, device or FIFO
-            raise ValueError(f"model.save / save_weights: {path} exists and is not a regular file "
+            raise ValueError(f"{where}: {given} exists and is not a regular file "
                              f"({_kind(os.stat(path).st_mode)}); save to a file path")
     tensors = {k: _little_endian(v) for k, v in tensors.items()}
     metadata = {**metadata, "checksum": checksum(metadata, tensors, key)}
     directory = os.path.dirname(os.path.abspath(path))
     mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    except FileNotFoundError:  # else the error would name the temporary file, which the user never chose
+        raise FileNotFoundError(f"{where}: cannot save to {given}: the folder {directory} does not exist; "
+                                f"create it first (e.g. os.makedirs)") from None
     try:
         os.fchmod(fd, mode)  # mkstemp makes it 0600; a saved model gets the usual permissions
         with os.fdopen(fd, "wb") as f:
@@ -291,12 +309,13 @@ def _check_signed(path, written: str, key) -> None:
         raise ModelFileError(f"{path}: is signed with a key (HMAC-SHA-256); pass the same key= to load it")
 
 
-def read_file(path, expected_formats, safe_mode: bool = True, key=None) -> tuple[dict, dict]:
+def read_file(path, expected_formats, safe_mode: bool = True, key=None,
+              where: str = "load_model") -> tuple[dict, dict]:
     """(metadata, tensors) of a verified file; tensors are NumPy views of one buffer of the file's size.
 
     Raises ModelFileError (naming the file) for anything but an intact file of a supported
     version and format; FileNotFoundError / PermissionError as open() does."""
-    path = os.fspath(path)
+    path = check_filepath(where, path)
     key = None if key is None else _key_bytes(key)
     with _open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 
+from ..ops._checks import as_bool
 from ._file_format import (FORMAT_MODEL, FORMAT_VERSION, FORMAT_WEIGHTS, MAX_NDIM, ModelFileError, parse_json,
                            read_file, write_file)
 from ._state import optimizer_tensors, restore_optimizer, restore_rng, rng_tensors, weights_from_file
@@ -40,13 +41,17 @@ def _metadata(model, fmt) -> dict:
             "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()})}
 
 
-def save_model(model, path, overwrite=True, include_optimizer=True, key=None) -> None:
+def save_model(model, filepath, overwrite=True, include_optimizer=True, key=None, where="save_model") -> None:
     """Architecture, weights and — with ``include_optimizer`` (a checkpoint) — the compile
     config, the optimizer's state and every random generator training uses, so that
     ``load_model`` + ``fit`` continues the run bit for bit. Raises FileExistsError when
     ``overwrite`` is False and ``path`` exists; OSError from the file system (the old file intact).
     With ``key`` (bytes or str, >= 16 bytes) the checksum is an HMAC: only holders of the key can
     write a file that ``load_model(path, key=key)`` accepts (docs/model_format.md)."""
+    path = filepath  # (Keras's name for the argument, which errors name)
+    # flags are True/False only: overwrite="no" would otherwise replace the file (truthiness)
+    overwrite, include_optimizer = as_bool(where, "overwrite", overwrite), as_bool(where, "include_optimizer",
+                                                                                  include_optimizer)
     metadata = _metadata(model, FORMAT_MODEL)
     tensors = _weights_tensors(model)
     if model._compile_config is not None and model.optimizer is not None:
@@ -58,13 +63,14 @@ def save_model(model, path, overwrite=True, include_optimizer=True, key=None) ->
         metadata["compile"] = json.dumps(compile_config)
     if include_optimizer:
         tensors.update(rng_tensors(model))
-    write_file(path, tensors, metadata, overwrite, key)
+    write_file(path, tensors, metadata, overwrite, key, where)
 
 
-def save_weights(model, path, overwrite=True) -> None:
+def save_weights(model, path, overwrite=True, where="save_weights") -> None:
+    overwrite = as_bool(where, "overwrite", overwrite)
     if not model.built:
-        raise ValueError(f"{model.name}.save_weights: the model is not built, it has no weights yet")
-    write_file(path, _weights_tensors(model), _metadata(model, FORMAT_WEIGHTS), overwrite)
+        raise ValueError(f"{where}: the model is not built, it has no weights yet")
+    write_file(path, _weights_tensors(model), _metadata(model, FORMAT_WEIGHTS), overwrite, where=where)
 
 
 # ---------------------------------------------------------------------------- checking a config
@@ -182,7 +188,7 @@ def _check_names(path, tensors) -> None:
                              f"weights/, optimizer/ and rng/ tensors only)")
 
 
-def load_model(path, compile=True, device=None, custom_objects=None, safe_mode=True, key=None):
+def load_model(filepath, compile=True, device=None, custom_objects=None, safe_mode=True, key=None):
     """The model saved at ``path`` by ``model.save``: architecture, weights, and (with ``compile``)
     the optimizer with its state, the loss and the metrics, on ``device`` (default: the default
     device); a checkpoint's random generators too. Raises ModelFileError (a ValueError) naming
@@ -191,6 +197,8 @@ def load_model(path, compile=True, device=None, custom_objects=None, safe_mode=T
     ``key``: the file must carry an HMAC made with that key (see save_model)."""
     from ..layers.base import get_layer_class  # noqa: F401  (all layer classes registered)
 
+    path = filepath  # (Keras's name for the argument, which errors name)
+    compile, safe_mode = as_bool("load_model", "compile", compile), as_bool("load_model", "safe_mode", safe_mode)
     metadata, tensors = read_file(path, (FORMAT_MODEL,), safe_mode, key)
     path = os.fspath(path)
     _check_names(path, tensors)
@@ -228,10 +236,10 @@ def _assign_weights(model, tensors, path) -> None:
                              f"from a different architecture")
 
 
-def load_weights(model, path) -> None:
+def load_weights(model, path, where="load_weights") -> None:
     """Set the model's weights from a file of ``save_weights`` or ``save``. An unbuilt model is
     built for the file's input shape, each weight checked against the file before it is allocated."""
-    metadata, tensors = read_file(path, (FORMAT_WEIGHTS, FORMAT_MODEL))
+    metadata, tensors = read_file(path, (FORMAT_WEIGHTS, FORMAT_MODEL), where=where)
     path = os.fspath(path)
     if not model.built:
         _, _, shape = _architecture(metadata, path)

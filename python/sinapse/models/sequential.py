@@ -281,15 +281,16 @@ class Sequential(TrainingMixin):
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, key=None) -> None:
         """Architecture, weights and optimizer state in one safetensors file (see models/saving.py;
         ``key``: an HMAC key, docs/model_format.md)."""
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, key=key)
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, key=key,
+                          where=f"{type(self).__name__}.save")
 
     @guarded(changes=False)
     def save_weights(self, filepath, overwrite=True, save_format=None) -> None:
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        saving.save_weights(self, filepath, overwrite=overwrite, where=f"{type(self).__name__}.save_weights")
 
     @guarded(changes=True)
     def load_weights(self, filepath) -> None:
-        saving.load_weights(self, filepath)
+        saving.load_weights(self, filepath, where=f"{type(self).__name__}.load_weights")
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self._layers)}>"

@@ -1,0 +1,94 @@
+"""Checks of the callbacks' constructor arguments (sinapse.callbacks), made at construction so
+that a typo fails at once rather than epochs into a run. Every error starts with the callback's
+name, names the argument in backticks and says what was received and what is expected.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+
+import numpy as np
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def integer(cls: str, name: str, value, minimum: int = 0) -> int:
+    """An int >= minimum (bools too for ``verbose``-like counts would hide a mistake: refused)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{cls}: `{name}` must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{cls}: `{name}` must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def verbosity(cls: str, value) -> int:
+    """0, 1 or 2; True/False read as 1/0 (Keras code passes verbose=True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return integer(cls, "verbose", value)
+
+
+def number(cls: str, name: str, value, low=-math.inf, high=math.inf, open_low=False, open_high=False,
+           allow_none=False):
+    """A finite real number in the interval [low, high] (ends open when asked); None when allowed."""
+    if value is None and allow_none:
+        return None
+    if not _is_real(value):
+        raise TypeError(f"{cls}: `{name}` must be a number{' or None' if allow_none else ''}, got {value!r} "
+                        f"({type(value).__name__})")
+    x = float(value)
+    too_low = x <= low if open_low else x < low
+    too_high = x >= high if open_high else x > high
+    if not math.isfinite(x) or too_low or too_high:  # (NaN fails isfinite: no comparison would catch it)
+        interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+        raise ValueError(f"{cls}: `{name}` must be a finite number in {interval}, got {value!r}")
+    return x
+
+
+def string(cls: str, name: str, value) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{cls}: `{name}` must be a str, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def filepath(cls: str, name: str, value) -> str:
+    if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str) or not os.fspath(value):
+        raise TypeError(f"{cls}: `{name}` must be a file path (a non-empty str or os.PathLike), got {value!r} "
+                        f"({type(value).__name__})")
+    return os.fspath(value)
+
+
+class _AnyLog(dict):
+    """Stands for the logs when a template is tried at construction: every key is a float."""
+
+    def __missing__(self, key):
+        return 0.5
+
+
+def filepath_template(cls: str, value) -> str:
+    """A path whose ``{epoch:02d}``/``{val_loss:.3f}`` fields are formatted each epoch. Formatted
+    once here with dummy values (epoch and batch ints, every other field a float) so that a bad
+    format spec, a positional ``{}`` or an unbalanced brace fails now; the field names can only be
+    checked against the logs, at the first epoch's end (``format_filepath``)."""
+    path = filepath(cls, "filepath", value)
+    try:
+        path.format_map(_AnyLog(epoch=1, batch=1))
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{cls}: `filepath`={path!r} is not a valid format template ({type(exc).__name__}: "
+                         f"{exc}); fields look like {{epoch:02d}} or {{val_loss:.3f}}, literal braces are doubled "
+                         f"{{{{ }}}}") from None
+    return path
+
+
+def format_filepath(cls: str, template: str, epoch: int, logs: dict) -> str:
+    """The template with this epoch's values; an unknown field names itself and the known ones."""
+    values = {**logs, "epoch": epoch}
+    try:
+        return template.format(**values)
+    except KeyError as exc:
+        raise ValueError(f"{cls}: `filepath`={template!r} has the field {{{exc.args[0]}}}, which is not in the "
+                         f"logs; available: {', '.join(sorted(values))}") from None
