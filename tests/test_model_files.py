@@ -154,7 +154,7 @@ def _edit_layer(config_text, index, **changes):
 
 
 @pytest.mark.parametrize("index,changes,match", [
-    (0, {"units": 8.0}, "units"), (0, {"units": "8"}, "units"), (0, {"use_bias": "yes"}, "'use_bias'"),
+    (0, {"units": 8.0}, "units"), (0, {"units": "8"}, "units"), (0, {"use_bias": "yes"}, "[`']use_bias[`']"),
     (0, {"activation": 5}, "layer 0"), (2, {"rate": "0.25"}, "rate"), (2, {"seed": 1.5}, "seed"),
     (1, {"epsilon": [1e-3]}, "layer 1"), (3, {"bogus": 1}, "bogus")])
 def test_layer_fields_are_type_checked(tmp_path, index, changes, match):
