@@ -123,7 +123,7 @@ def test_keras_default_names_and_configs():
     ("CosineDecay", (0.1, 10), {"warmup_target": 0.2, "warmup_steps": -1}, "warmup_steps", ValueError),
     ("CosineDecay", ("0.1", 10), {}, "initial_learning_rate", TypeError),
     ("CosineDecayRestarts", (0.1, -5), {}, "first_decay_steps", ValueError),
-    ("CosineDecayRestarts", (0.1, 5), {"t_mul": 0.5}, "t_mul", ValueError),
+    ("CosineDecayRestarts", (0.1, 5), {"t_mul": 0.0}, "t_mul", ValueError),
     ("CosineDecayRestarts", (0.1, 5), {"m_mul": -1.0}, "m_mul", ValueError),
     ("CosineDecayRestarts", (0.1, 5), {"alpha": None}, "alpha", TypeError),
     ("InverseTimeDecay", (0.1, 0, 0.5), {}, "decay_steps", ValueError),
@@ -147,3 +147,84 @@ def test_warmup_steps_without_target_warns_as_keras_ignores_it():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert sched(0) == pytest.approx(0.1)  # decays from the start, as Keras does
+
+
+# ---------------------------------------------------------------------------- overflow and invalid values (issue 11)
+
+
+@pytest.mark.parametrize("schedule, step", [
+    (S.ExponentialDecay(0.1, 1, 1e10), 100), (S.ExponentialDecay(1e-3, decay_steps=1, decay_rate=1e200), 2),
+    (S.StepDecay(0.1, 1, 1e300), 5), (S.ExponentialDecay(0.1, 1, 1e10, staircase=True), 10**6),
+    (S.CosineDecayRestarts(1.0, 1, t_mul=1.0, m_mul=1e300), 5),
+])
+def test_overflow_gives_inf_as_keras(schedule, step):
+    """Keras's float maths overflows to inf; Python's float ** would raise OverflowError."""
+    assert schedule(step) == math.inf
+
+
+def test_huge_steps_never_raise():
+    for schedule in (S.ExponentialDecay(0.1, 1, 0.5), S.InverseTimeDecay(0.1, 1, 1e300), S.PolynomialDecay(0.1, 3),
+                     S.PolynomialDecay(0.1, 3, cycle=True, power=1e300), S.CosineDecay(0.1, 7, warmup_target=0.2,
+                                                                                         warmup_steps=3),
+                     S.CosineDecayRestarts(0.1, 2, t_mul=1e10, m_mul=1e-300)):
+        value = schedule(10**15)
+        assert math.isfinite(value) and value >= 0, (schedule, value)
+
+
+def _keras_sgdr(step, lr, first, t_mul, m_mul=1.0, alpha=0.0):
+    """Keras 3's CosineDecayRestarts.__call__, transcribed (float64)."""
+    completed = step / first
+    i = math.floor(math.log(1 - completed * (1 - t_mul)) / math.log(t_mul))
+    sum_r = (1 - t_mul ** i) / (1 - t_mul)
+    completed = (completed - sum_r) / t_mul ** i
+    m_fac = m_mul ** i
+    return lr * ((1 - alpha) * m_fac * 0.5 * (1 + math.cos(math.pi * completed)) + alpha)
+
+
+@pytest.mark.parametrize("t_mul", [0.5, 0.8, 0.25])
+def test_cosine_decay_restarts_shrinking_periods_as_keras(t_mul):
+    sgdr = S.CosineDecayRestarts(1.0, 20, t_mul=t_mul, m_mul=0.9, alpha=0.05)
+    end = 20 / (1 - t_mul)  # the shrinking periods add up to this many steps
+    steps = [s for s in range(int(end)) if s < end - 1e-9]
+    restarts = [(1 - t_mul ** k) / (1 - t_mul) for k in range(80)]
+    for s in steps:
+        if any(abs(s / 20 - r) < 1e-9 for r in restarts):
+            continue  # Keras's floor(log) can land one period off exactly at a restart (see the exact-restart test)
+        assert sgdr(s) == pytest.approx(_keras_sgdr(s, 1.0, 20, t_mul, 0.9, 0.05), rel=1e-9, abs=1e-12), s
+    assert math.isnan(sgdr(int(math.ceil(end)) + 1))  # Keras's log of a negative number
+
+
+@pytest.mark.parametrize("schedule, step, shown", [
+    (S.ExponentialDecay(1e-3, decay_steps=1, decay_rate=1e200), 2, "inf"),
+    (S.CosineDecayRestarts(0.1, 1, t_mul=0.5), 2, "nan"),  # the periods 1 + 0.5 + ... end at step 2
+])
+def test_optimizer_refuses_an_invalid_scheduled_rate_naming_the_schedule(schedule, step, shown):
+    from sinapse import layers
+    from sinapse.models import Sequential
+
+    model = Sequential([layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizers.SGD(schedule), "mse")
+    x, y = np.ones((8, 2), np.float32), np.ones((8, 1), np.float32)
+    with pytest.raises(ValueError, match=rf"^SGD: learning_rate from {type(schedule).__name__} at step {step} is "
+                                         rf"{shown}; it must be a finite number >= 0"):
+        model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+    assert model.optimizer.iterations == step
+
+
+class _Returns(S.LearningRateSchedule):
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, step):
+        return self.value
+
+    def get_config(self):
+        return {}
+
+
+@pytest.mark.parametrize("value, error, shown", [("x", TypeError, "'x'"), (None, TypeError, "None"),
+                                                  (-1.0, ValueError, "-1.0"), (True, TypeError, "True")])
+def test_optimizer_refuses_a_custom_schedule_returning_a_non_rate(value, error, shown):
+    opt = optimizers.SGD(_Returns(value))
+    with pytest.raises(error, match=rf"^SGD: learning_rate from _Returns at step 0 is {shown}"):
+        opt.learning_rate

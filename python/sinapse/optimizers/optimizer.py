@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _cpu, cuda, ops
 from .. import cpu as _cpu_backend
+from ..ops._checks import as_bool
 from ..ops.optimizers import clip_scale
 from . import schedules
 
@@ -32,6 +33,20 @@ _F32 = np.dtype(np.float32)
 # Keras 3 arguments sinapse accepts only at their defaults (so Keras configs load).
 _UNSUPPORTED_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
                          "loss_scale_factor": None, "gradient_accumulation_steps": None}
+
+
+def _is_default(value, default) -> bool:
+    """Keras's default, or None/False meaning "off" — by identity for those: ``0 in (None, False)``
+    is True (0 == False), which let gradient_accumulation_steps=0 and loss_scale_factor=0.0 through."""
+    if value is None or value is False or value is default:
+        return True
+    same_kind = isinstance(value, bool) == isinstance(default, bool) and not isinstance(value, str)
+    return default is not None and same_kind and value == default
+
+
+def flag(cls: str, name: str, value) -> bool:
+    """An optimizer's boolean option: True/False only (nesterov="no" must not switch it on)."""
+    return as_bool(cls, name, value)
 
 
 def _optional_positive(cls, name, value):
@@ -70,7 +85,7 @@ class Optimizer:
             warnings.warn(f"{cls}: `lr` is deprecated, use `learning_rate`.", DeprecationWarning, stacklevel=3)
             learning_rate = kwargs.pop("lr")
         for key, default in _UNSUPPORTED_DEFAULTS.items():
-            if key in kwargs and kwargs.pop(key) not in (default, False, None):
+            if key in kwargs and not _is_default(kwargs.pop(key), default):
                 raise ValueError(f"{cls}: `{key}` is not supported by sinapse (only its default {default!r}).")
         if kwargs:
             raise TypeError(f"{cls}: unexpected argument(s) {', '.join(sorted(kwargs))}.")
@@ -94,7 +109,7 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The learning rate of the next step (a schedule's value at ``iterations``)."""
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            return float(self._learning_rate(self.iterations))
+            return schedules.learning_rate_at(self._learning_rate, self.iterations, type(self).__name__)
         return self._learning_rate
 
     @learning_rate.setter

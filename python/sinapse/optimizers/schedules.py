@@ -32,7 +32,11 @@ keras/src/optimizers/schedules/learning_rate_schedule.py (``step`` = the step co
         (1 + cos(pi f')) + alpha).
 
 Values are computed in Python floats (Keras computes them in float32; the kernels round the
-result to float32 either way). Arguments are validated when the schedule is made (ValueError
+result to float32 either way); a value too large for a float is inf, as in Keras (never an
+OverflowError), and the optimizer refuses a learning rate that is not a finite number >= 0 with
+an error naming the schedule and the step (``learning_rate_at``). CosineDecayRestarts with
+t_mul < 1 follows Keras's formula: its periods shrink and add up to first_decay_steps / (1 - t_mul)
+steps, after which the value is NaN (the optimizer then stops with that error). Arguments are validated when the schedule is made (ValueError
 or TypeError naming the argument), where Keras checks only the decay steps.
 """
 
@@ -41,6 +45,32 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+
+import numpy as np
+
+
+def _pow(base: float, exponent: float) -> float:
+    """base ** exponent, inf where it overflows (Python's float ** raises OverflowError; Keras's
+    float32 maths gives inf)."""
+    try:
+        return base ** exponent
+    except OverflowError:
+        return math.inf
+
+
+def learning_rate_at(schedule, step: int, owner: str) -> float:
+    """``schedule(step)`` as a float, checked: the optimizer ``owner`` ("SGD") refuses a value that
+    is not a finite number >= 0 with an error naming the schedule, rather than training on it."""
+    lr = schedule(step)
+    name = type(schedule).__name__
+    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (numbers.Real, np.integer, np.floating)):
+        raise TypeError(f"{owner}: learning_rate from {name} at step {step} is {lr!r} ({type(lr).__name__}); "
+                        f"a schedule must return a number")
+    value = float(lr)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{owner}: learning_rate from {name} at step {step} is {value}; it must be a finite "
+                         f"number >= 0. Check the schedule's arguments: {schedule!r}")
+    return value
 
 
 class LearningRateSchedule:
@@ -107,7 +137,7 @@ class ExponentialDecay(LearningRateSchedule):
         p = step / self.decay_steps
         if self.staircase:
             p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
+        return self.initial_learning_rate * _pow(self.decay_rate, p)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -185,7 +215,7 @@ class PolynomialDecay(LearningRateSchedule):
             decay_steps *= 1 if step == 0 else math.ceil(step / self.decay_steps)
         else:
             step = min(step, decay_steps)
-        return ((self.initial_learning_rate - self.end_learning_rate) * (1.0 - step / decay_steps) ** self.power
+        return ((self.initial_learning_rate - self.end_learning_rate) * _pow(1.0 - step / decay_steps, self.power)
                 + self.end_learning_rate)
 
     def get_config(self):
@@ -237,10 +267,9 @@ class CosineDecayRestarts(LearningRateSchedule):
         cls = type(self).__name__
         self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
         self.first_decay_steps = _positive(cls, "first_decay_steps", first_decay_steps)
-        self.t_mul = _number(cls, "t_mul", t_mul)
-        if self.t_mul < 1:  # shrinking periods end after first_decay_steps / (1 - t_mul) steps: Keras gives NaN
-            raise ValueError(f"{cls}: `t_mul` must be >= 1 (each period at least as long as the one before), "
-                             f"got {t_mul!r}.")
+        # t_mul < 1 is accepted as in Keras: shrinking periods that end after first_decay_steps / (1 - t_mul)
+        # steps, where the value becomes NaN (Keras's formula; the optimizer then refuses it, naming this schedule)
+        self.t_mul = _positive(cls, "t_mul", t_mul)
         self.m_mul = _non_negative(cls, "m_mul", m_mul)
         self.alpha = _fraction(cls, "alpha", alpha)
         self.name = name
@@ -251,19 +280,24 @@ class CosineDecayRestarts(LearningRateSchedule):
         if t == 1.0:
             i = math.floor(fraction)
             return i, fraction - i
-        start = lambda k: (1.0 - t ** k) / (1.0 - t)  # noqa: E731 - steps (in first periods) before period k
-        i = math.floor(math.log(1.0 - fraction * (1.0 - t)) / math.log(t))
+        start = lambda k: (1.0 - _pow(t, k)) / (1.0 - t)  # noqa: E731 - steps (in first periods) before period k
+        inner = 1.0 - fraction * (1.0 - t)
+        if inner <= 0:  # t_mul < 1 and every (shrinking) period is over: Keras's log gives NaN
+            return None, math.nan
+        i = math.floor(math.log(inner) / math.log(t))
         # Keras's floor(log) can land one period off at an exact restart (log rounding): step to the period
         # whose [start(i), start(i + 1)) holds fraction.
         while i > 0 and start(i) > fraction:
             i -= 1
         while start(i + 1) <= fraction:
             i += 1
-        return i, (fraction - start(i)) / t ** i
+        return i, (fraction - start(i)) / _pow(t, i)
 
     def __call__(self, step):
         i, fraction = self._period(step / self.first_decay_steps)
-        return _cosine(fraction, 1.0, self.initial_learning_rate, self.alpha, self.m_mul ** i)
+        if i is None:
+            return math.nan
+        return _cosine(fraction, 1.0, self.initial_learning_rate, self.alpha, _pow(self.m_mul, i))
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
