@@ -252,3 +252,106 @@ def test_class_weight_is_refused_for_sequence_outputs():
     with pytest.raises(ValueError, match=r"^Sequential\.fit: `class_weight` is not supported for outputs with a "
                                          r"time axis \(shape \(None, 5, 2\)\); pass `sample_weight`"):
         model.fit(np.ones((4, 5)), np.ones((4, 5)), class_weight={0: 1.0}, verbose=0)
+
+
+# ---------------------------------------------------------------------------- compile metrics (issue 11, class 8)
+
+
+def _classifier(loss="sparse_categorical_crossentropy", metrics=None):
+    model = Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
+    model.compile("sgd", loss, metrics=metrics)
+    return model
+
+
+@pytest.mark.parametrize("metrics, error, match", [
+    ([{"a": 1}], TypeError, r"`metrics\[0\]` must be a metric name .* got \{'a': 1\} \(dict\)"),
+    ([None], TypeError, r"`metrics\[0\]` must be a metric name .* got None \(NoneType\)"),
+    ([5], TypeError, r"`metrics\[0\]` must be .* got 5 \(int\)"),
+    (["accuracy", sinapse.metrics.BinaryAccuracy], TypeError, r"`metrics\[1\]` must be"),
+    (["bogus"], ValueError, r"`metrics\[0\]` is an unknown metric 'bogus'"),
+    ([{"class_name": "BinaryAccuracy", "config": {"bogus": 1}}], ValueError, r"`metrics\[0\]`=.* is not a valid"),
+    ("accuracy", TypeError, r"`metrics` must be a list, got 'accuracy'; wrap it"),
+    (5, TypeError, r"`metrics` must be a list of metric names"),
+])
+def test_compile_metrics_are_checked(metrics, error, match):
+    model = _classifier()
+    with pytest.raises(error, match=r"^Sequential\.compile: " + match):
+        model.compile("adam", "mse", metrics=metrics)
+    assert model.compiled_loss.name == "sparse_categorical_crossentropy"  # the failed compile changed nothing
+
+
+def test_compile_metric_config_dicts_are_metrics(tmp_path):
+    model = _classifier(metrics=[{"class_name": "SparseCategoricalAccuracy", "config": {}}, "accuracy"])
+    x, y = np.ones((4, 2), np.float32), np.array([0, 1, 2, 1])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "sparse_categorical_accuracy", "accuracy"}
+    model.save(tmp_path / "m.s")
+    assert sinapse.models.load_model(tmp_path / "m.s").metrics_names == model.metrics_names
+
+
+# ---------------------------------------------------------------------------- label range (issue 11, class 7/8)
+
+_X4 = np.ones((4, 2), np.float32)
+_RANGE = r"`y` does not fit the loss and the output: sparse_categorical_crossentropy: class labels must be in " \
+         r"\[0, 3\) for the model's 3 output classes, got labels in "
+
+
+@pytest.mark.parametrize("labels, found", [
+    ([0, 1, 2, 3], r"\[0, 3\]"), ([0, -1, 2, 1], r"\[-1, 2\]"), ([0, 1, 2, 2**32 + 1], r"\[0, 4294967297\]"),
+    (np.array([0.0, 1, 2, 7]), r"\[0, 7\]"), (np.array([0, 1, 2, 1e30]), r"\[0, 1e\+30\]"),
+    (np.array([[0], [9], [1], [1]], np.uint8), r"\[0, 9\]"),
+])
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
+def test_out_of_range_labels_are_refused_up_front(method, labels, found):
+    model = _classifier()
+    before = [w.copy() for w in model.get_weights()]
+    kwargs = {"verbose": 0} if method in ("fit", "evaluate") else {}
+    with pytest.raises(ValueError, match=rf"^Sequential\.{method}: {_RANGE}{found}$"):
+        getattr(model, method)(_X4, np.asarray(labels), **kwargs)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # nothing trained
+
+
+def test_out_of_range_labels_in_validation_data():
+    model = _classifier()
+    with pytest.raises(ValueError, match=r"`y` does not fit the loss .* got labels in \[0, 4\]"):
+        model.fit(_X4, np.array([0, 1, 2, 0]), validation_data=(_X4, np.array([0, 4, 1, 1])), verbose=0)
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_out_of_range_labels_from_a_generator_are_checked_per_batch(method):
+    def batches():
+        yield _X4, np.array([0, 1, 2, 0])
+        yield _X4, np.array([0, 1, 5, 0])
+
+    model = _classifier()
+    with pytest.raises(ValueError, match=rf"^Sequential\.{method}: {_RANGE}\[0, 5\]$"):
+        getattr(model, method)(batches(), verbose=0)
+
+
+def test_in_range_labels_train():
+    model = _classifier()
+    model.fit(_X4, np.array([0, 1, 2, 1], np.uint8), verbose=0)
+    model.train_on_batch(_X4, np.array([0.0, 1.0, 2.0, 1.0]))
+
+
+# ---------------------------------------------------------------------------- iterable data errors (class 8)
+
+
+@pytest.mark.parametrize("items, match", [
+    ([(_X4,)], r"each batch must be an \(x, y\) or \(x, y, sample_weight\) tuple to train or evaluate, got a "
+               r"tuple of 1: \(ndarray\)"),
+    (["abc"], r"each batch must be an \(x, y\) .* got a str 'abc'"),
+    ([_X4], r"each batch must be an \(x, y\) .* got a ndarray"),
+    ([], r"the data iterable yielded no batch"),
+])
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_iterable_data_errors_name_the_method(method, items, match):
+    with pytest.raises(ValueError, match=rf"^Sequential\.{method}: {match}"):
+        getattr(_classifier(), method)(iter(items), verbose=0)
+
+
+def test_iterable_running_out_warns_naming_the_method():
+    model = _classifier()
+    with pytest.warns(UserWarning, match=r"^Sequential\.fit: the data ran out after 1 of steps=3 batches"):
+        model.fit(iter([(_X4, np.array([0, 1, 2, 0]))]), steps_per_epoch=3, verbose=0)

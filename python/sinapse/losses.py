@@ -82,6 +82,7 @@ class Loss:
                     raise ValueError(f"{self.name}: class labels must be integers")
             elif y.dtype.kind not in "iub":
                 raise TypeError(f"{self.name}: class labels must be integers, got dtype {y.dtype}")
+            _check_label_range(self.name, y, output_shape[-1])
             return np.ascontiguousarray(y, dtype=np.int32)
         want = (n, *output_shape[1:])
         if y.shape != want:
@@ -110,6 +111,18 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _check_label_range(name, y, classes) -> None:
+    """Labels in [0, classes), checked where the targets are converted (once per fit, or per batch
+    of a generator) so the error names the caller's `y`, not the kernel's `y_true` mid-step;
+    also before the int32 cast, which would wrap a label such as 2**32 + 1 to 1."""
+    if y.size:
+        low, high = y.min(), y.max()
+        if low < 0 or high >= classes:
+            show = (lambda v: int(v)) if y.dtype.kind != "f" else (lambda v: int(v) if abs(v) < 2**63 else float(v))
+            raise ValueError(f"{name}: class labels must be in [0, {classes}) for the model's {classes} output "
+                             f"classes, got labels in [{show(low)}, {show(high)}]")
 
 
 def _xp(a):

@@ -230,5 +230,35 @@ def get(identifier, loss=None, output_shape=None) -> Metric:
     return cls(name=identifier)
 
 
+def check_list(where: str, metrics) -> list:
+    """compile's ``metrics``: None or a list of names, Metric instances and Metric config dicts,
+    each checked here (a dict or None would otherwise fail later as an AttributeError); config
+    dicts become Metric instances. Errors start with ``where`` ("Sequential.compile")."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, (str, Metric)):
+        raise TypeError(f"{where}: `metrics` must be a list, got {metrics!r}; wrap it: metrics=[{metrics!r}]")
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"{where}: `metrics` must be a list of metric names or sinapse.metrics.Metric instances, "
+                        f"got {metrics!r} ({type(metrics).__name__})")
+    checked = []
+    for i, m in enumerate(metrics):
+        if isinstance(m, dict) and m.get("class_name") in _CLASSES and isinstance(m.get("config", {}), dict):
+            try:
+                m = get(m)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: `metrics[{i}]`={m!r} is not a valid metric config: {exc}") from None
+        elif isinstance(m, str):
+            if m.lower() not in ("accuracy", "acc") and m not in _STRINGS:
+                raise ValueError(f"{where}: `metrics[{i}]` is an unknown metric {m!r}; expected accuracy, acc, "
+                                 f"{', '.join(_STRINGS)}")
+        elif not isinstance(m, Metric):
+            raise TypeError(f"{where}: `metrics[{i}]` must be a metric name (e.g. 'accuracy'), a "
+                            f"sinapse.metrics.Metric instance or a Metric config dict, got {m!r} "
+                            f"({type(m).__name__})")
+        checked.append(m)
+    return checked
+
+
 def serialize(metric: Metric) -> dict:
     return {"class_name": type(metric).__name__, "config": metric.get_config()}

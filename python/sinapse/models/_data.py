@@ -111,10 +111,18 @@ class ArrayData:
             yield tuple(out)
 
 
+def _describe(item) -> str:
+    """A batch in an error message: its type and, for tuples, the types inside (never the data)."""
+    if isinstance(item, (tuple, list)):
+        return f"a {type(item).__name__} of {len(item)}: ({', '.join(type(v).__name__ for v in item[:4])})"
+    return f"a {type(item).__name__}" + (f" {item[:40]!r}" if isinstance(item, str) else "")
+
+
 class IterableData:
     """Batches from an iterable or generator of x, (x, y) or (x, y, sample_weight)."""
 
-    def __init__(self, source, steps, prepare, device, need_targets):
+    def __init__(self, source, steps, prepare, device, need_targets, where="Sequential.fit"):
+        self.where = where  # the public method ("Sequential.fit") that starts every error
         self.source = source
         self.steps = steps
         self.prepare = prepare  # (x, y, w) NumPy -> (x, y, w) in the kernels' form
@@ -138,7 +146,7 @@ class IterableData:
             try:
                 self._first = self._split(next(self._iterator))
             except StopIteration:
-                raise ValueError("the data iterable yielded no batch") from None
+                raise ValueError(f"{self.where}: the data iterable yielded no batch") from None
         return self._first
 
     def _split(self, item):
@@ -149,7 +157,8 @@ class IterableData:
         else:
             x, y, w = item, None, None
         if self.need_targets and y is None:
-            raise ValueError("each batch must be an (x, y) or (x, y, sample_weight) tuple to train or evaluate")
+            raise ValueError(f"{self.where}: each batch must be an (x, y) or (x, y, sample_weight) tuple to train or "
+                             f"evaluate, got {_describe(item)}")
         return x, y, w
 
     def batches(self):
@@ -168,7 +177,7 @@ class IterableData:
                 item = next(it)
             except StopIteration:
                 if self.steps is not None:
-                    warnings.warn(f"the data ran out after {produced} of steps={self.steps} batches; "
+                    warnings.warn(f"{self.where}: the data ran out after {produced} of steps={self.steps} batches; "
                                   f"make the generator repeat (or lower steps_per_epoch)", UserWarning, stacklevel=3)
                     self.exhausted = True
                 return

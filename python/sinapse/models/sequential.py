@@ -239,10 +239,11 @@ class Sequential(TrainingMixin):
         if loss_weights is not None or weighted_metrics is not None:
             raise ValueError(f"{self.name}.compile: loss_weights and weighted_metrics are not supported "
                              f"(Sequential models have one output)")
+        metric_ids = metrics_mod.check_list(f"{type(self).__name__}.compile", metrics)  # before anything changes
         self.optimizer = _get_optimizer(optimizer)
         self.loss = loss
         self.compiled_loss = losses_mod.get(loss)
-        self._metric_ids = list(metrics or [])
+        self._metric_ids = metric_ids
         self.compiled_metrics = []
         self._compile_config = {"loss": loss if isinstance(loss, str) else losses_mod.serialize(self.compiled_loss),
                                 "metrics": [m if isinstance(m, str) else metrics_mod.serialize(m)
