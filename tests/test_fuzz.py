@@ -72,7 +72,7 @@ def judge(verdict: dict, case: dict, found: dict | None = None) -> None:
     """Raise one exception class per failure kind, each from its own line, so hypothesis keeps
     and shrinks a separate minimal example for each kind."""
     kind, text = verdict["kind"], f"\ncase: {json.dumps(case)}\n{verdict['detail']}"
-    if found is not None and kind not in ("ok", "skip", "overflow"):
+    if found is not None and kind not in ("ok", "skip", "overflow", "saturation"):
         count, shortest = found.get(kind, (0, None))
         found[kind] = (count + 1, text if shortest is None or len(text) < len(shortest) else shortest)
         return
@@ -84,7 +84,7 @@ def judge(verdict: dict, case: dict, found: dict | None = None) -> None:
         raise WrongResult(text)
     if kind == "unclear":
         raise UnclearError(text)
-    if kind not in ("ok", "skip", "overflow"):  # overflow: counted in the report, see fuzz/worker.overflows
+    if kind not in ("ok", "skip", "overflow", "saturation"):  # the last two: reported apart, see fuzz/worker
         raise OracleError(text)
 
 

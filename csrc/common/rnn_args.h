@@ -162,10 +162,12 @@ namespace rnn {
 
 template <class M>
 SINAPSE_HD float simple_forward(float pre, bool relu) {
-  return relu ? (pre > 0.0f ? pre : 0.0f) : M::tanh(pre);
+  return relu ? (pre < 0.0f ? 0.0f : pre) : M::tanh(pre);  // a NaN pre stays NaN (np.maximum)
 }
 SINAPSE_HD float simple_backward(float h, float dh, bool relu) {  // dL/d pre
-  return relu ? (h > 0.0f ? dh : 0.0f) : dh * (1.0f - h * h);
+  // relu: dh times relu' (a product, not a select: an infinite dh on the flat piece is NaN, as
+  // activation_backward and the reference's dh * (h > 0))
+  return relu ? dh * (h > 0.0f ? 1.0f : 0.0f) : dh * (1.0f - h * h);
 }
 
 template <class M>

@@ -12,21 +12,19 @@ namespace sinapse::cpu {
 void batch_norm_apply(int64_t rows, int64_t channels, const float* __restrict x, const float* __restrict gamma,
                       const float* __restrict beta, const float* __restrict mean, const float* __restrict invstd,
                       float* __restrict y, int max_threads) {
-  // Fold into y = x * scale + shift, per channel.
-  std::vector<float> scale(channels), shift(channels);
-  for (int64_t c = 0; c < channels; ++c) {
-    scale[c] = gamma[c] * invstd[c];
-    shift[c] = beta[c] - mean[c] * scale[c];
-  }
+  // y = (x - mean) * scale + beta, scale = gamma * invstd per channel. Not folded into
+  // x * scale + (beta - mean * scale): with an infinite scale the fold computes inf - inf
+  // (NaN) where the formula gives +-inf; the extra subtraction costs nothing here (memory-bound).
+  std::vector<float> scale(channels);
+  for (int64_t c = 0; c < channels; ++c) scale[c] = gamma[c] * invstd[c];
   const float* sc = scale.data();
-  const float* sh = shift.data();
   const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * channels, 32768));
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* __restrict xr = x + r * channels;
     float* __restrict yr = y + r * channels;
     run_simd([&]() SINAPSE_INLINE {
-      for (int64_t c = 0; c < channels; ++c) yr[c] = xr[c] * sc[c] + sh[c];
+      for (int64_t c = 0; c < channels; ++c) yr[c] = (xr[c] - mean[c]) * sc[c] + beta[c];
     });
   }
 }

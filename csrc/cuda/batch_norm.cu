@@ -37,7 +37,7 @@ __global__ void apply_kernel(int64_t total, int64_t channels, const float* __res
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
     const int64_t c = i % channels;
     const float scale = gamma[c] * invstd[c];
-    y[i] = x[i] * scale + (beta[c] - mean[c] * scale);
+    y[i] = (x[i] - mean[c]) * scale + beta[c];  // not folded: an infinite scale would give inf - inf
   }
 }
 

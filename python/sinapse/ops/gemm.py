@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _cpu
@@ -23,7 +25,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
         b: (K, N) float32 array, or (N, K) with ``trans_b=True``.
         c: (M, N) array added as ``beta * c``; required when beta != 0, never read when beta == 0
             (so NaN in it does not propagate, as in BLAS). May be the same array as ``out``.
-        alpha, beta: scalars.
+        alpha, beta: scalars; alpha finite (ValueError otherwise), beta any float.
         bias: optional (N,) array added to every row, before the activation.
         activation: None/"linear", "relu", "sigmoid" or "tanh", applied last.
         out: optional (M, N) float32 array for the result (may be ``c``: in place).
@@ -49,6 +51,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     """
     op = "gemm"
     alpha, beta = as_float(op, "alpha", alpha), as_float(op, "beta", beta)
+    if not math.isfinite(alpha):
+        # Where alpha multiplies is the kernel's choice (packed A in the small-M and blocked
+        # paths, each K block's partial sums in the tuned one): with alpha = +-inf a zero
+        # product would be NaN in some variants and not in others. Refused, not ambiguous.
+        raise ValueError(f"{op}: `alpha` must be finite, got {alpha}.")
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
         raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected one of None, "
                          f"'linear', 'relu', 'sigmoid', 'tanh'.")

@@ -273,6 +273,8 @@ def _clipnorm(op, clipnorm):
 def clip_by_value(x, clipvalue, *, out=None):
     """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` itself (in place), no other overlap."""
     op = "clip_by_value"
+    if clipvalue is None:  # None means "no clipping" to the optimizer updates; here it is a mistake
+        raise TypeError(f"{op}: `clipvalue` must be a positive finite number, got None.")
     clipvalue = _clipvalue(op, clipvalue)
     return _scale_clip(*_clip_prepare(op, x, out), 1.0, clipvalue)
 
@@ -293,7 +295,8 @@ def clip_by_global_norm(arrays, clipnorm, *, out=None):
     op = "clip_by_global_norm"
     clipnorm = _clipnorm(op, clipnorm)
     for name, value in (("arrays", arrays), ("out", out)):
-        if value is not None and (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")):
+        if (value is None and name == "arrays") or (
+                value is not None and (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"))):
             raise TypeError(f"{op}: `{name}` must be a list of arrays, got {type(value).__name__}.")
     arrays = list(arrays)
     if out is not None and len(out) != len(arrays):
