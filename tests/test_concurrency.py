@@ -244,3 +244,125 @@ def test_direct_calls_on_a_layer_of_a_model_wait_for_the_models_call():
         running.result()
         caller.join(30)
     _close(got[0], want)
+
+
+# ---------------------------------------------------------------- layer- and weight-level mutators
+def _layer_mutators():
+    """Every public way to change one layer's weights: each must take the model's guard."""
+    return {
+        "Layer.set_weights": lambda layer, w: layer.set_weights(w),
+        "Weight.assign": lambda layer, w: [v.assign(a) for v, a in zip(layer.weights, w)],
+    }
+
+
+@pytest.mark.parametrize("mutator", sorted(_layer_mutators()))
+def test_layer_mutators_never_interleave_with_predict(mutator):
+    """2 threads predict while a 3rd alternates the first layer's weights: every predict equals
+    the W1 or the W2 result (before the fix, 215/216 matched neither), and a mutation that
+    meets a running predict raises RuntimeError, as Sequential.set_weights does."""
+    rng = np.random.default_rng(0)
+    m = Sequential([layers.Dense(256, input_shape=(256,))])
+    x = rng.standard_normal((64, 256)).astype(np.float32)
+    w1 = [rng.standard_normal((256, 256)).astype(np.float32), np.zeros(256, np.float32)]
+    w2 = [-w1[0], np.ones(256, np.float32)]
+    expected = []
+    for w in (w1, w2):
+        m.set_weights(w)
+        expected.append(m.predict(x, verbose=0))
+    change, stop = _layer_mutators()[mutator], threading.Event()
+    outputs, raised, applied = [], [], [0]
+
+    def predictor():
+        while not stop.is_set():
+            outputs.append(m.predict(x, verbose=0))
+
+    def changer():
+        for i in range(300):
+            try:
+                change(m.layers[0], (w1, w2)[i % 2])
+                applied[0] += 1
+            except RuntimeError as exc:
+                raised.append(str(exc))
+        stop.set()
+
+    threads = [threading.Thread(target=predictor) for _ in range(2)] + [threading.Thread(target=changer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bad = sum(not any(np.array_equal(y, e) for e in expected) for y in outputs)
+    assert outputs and bad == 0, f"{bad}/{len(outputs)} predicts matched neither W1 nor W2"
+    assert raised, "no mutation ever met a running predict: the test did not exercise the guard"
+    assert all("in use by another thread" in r for r in raised)
+
+
+@pytest.mark.parametrize("call", ["set_weights", "assign", "trainable", "build", "to_device"])
+def test_layer_mutators_raise_while_another_thread_holds_the_model(call):
+    m = Sequential([layers.Dense(4, input_shape=(3,))])
+    m.build((None, 3))
+    layer = m.layers[0]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with m._guard.root().lock:  # what a running predict holds
+            holding.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    holding.wait(10)
+    try:
+        actions = {"set_weights": lambda: layer.set_weights([w.numpy() for w in layer._weights]),
+                   "assign": lambda: layer.weights[0].assign(np.zeros((3, 4), np.float32)),
+                   "trainable": lambda: setattr(layer, "trainable", False),
+                   "build": lambda: layer.build((None, 3)),
+                   "to_device": lambda: layer.to_device("cuda-sim")}
+        with pytest.raises(RuntimeError, match="in use by another thread"):
+            actions[call]()
+    finally:
+        release.set()
+        t.join()
+    assert layer.trainable  # nothing changed
+
+
+def test_save_and_get_weights_never_see_half_a_set_weights(tmp_path):
+    """save / get_weights (inference calls) while another thread sets a layer's weights: every
+    snapshot and every saved file is all-W1 or all-W2, never a mix (set_weights holds the guard
+    for all its weights, so a save cannot slip in between the kernel and the bias)."""
+    m = Sequential([layers.Dense(64, input_shape=(64,)), layers.Dense(64)])
+    m.compile("sgd", "mse")
+    w1 = [np.full(w.shape, 1.0, np.float32) for w in m.layers[0].weights]
+    w2 = [np.full(w.shape, 2.0, np.float32) for w in m.layers[0].weights]
+    m.layers[0].set_weights(w1)
+    stop, snapshots, errors, saved = threading.Event(), [], [], []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                snapshots.append(m.layers[0].get_weights())
+                snapshots.append(m.get_weights()[:2])
+                if len(saved) < 5:
+                    path = tmp_path / f"m{len(saved)}.keras"
+                    m.save(path)
+                    saved.append(path)
+            except RuntimeError as exc:  # met the set_weights: refused, not torn
+                errors.append(str(exc))
+
+    def writer():
+        for i in range(400):
+            try:
+                m.layers[0].set_weights((w2, w1)[i % 2])
+            except RuntimeError:
+                pass
+        stop.set()
+
+    threads = [threading.Thread(target=reader), threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    snapshots += [sinapse.models.load_model(p).layers[0].get_weights() for p in saved]
+    assert snapshots and saved
+    for snap in snapshots:
+        assert {float(v) for a in snap for v in np.unique(a)} in ({1.0}, {2.0})
+    assert all("in use by another thread" in e for e in errors)

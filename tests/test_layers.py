@@ -150,7 +150,7 @@ def test_weights_get_set_and_trainable_flag(rng):
 def test_errors_name_the_layer_the_argument_and_the_shapes():
     with pytest.raises(TypeError, match="Dense: unexpected keyword argument.*'kernel_size'"):
         layers.Dense(3, kernel_size=3)
-    with pytest.raises(ValueError, match="units must be a positive integer"):
+    with pytest.raises(ValueError, match="`units` must be a positive integer"):
         layers.Dense(0)
     with pytest.raises(ValueError, match="unknown activation 'relux'"):
         layers.Dense(3, activation="relux")

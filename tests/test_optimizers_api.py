@@ -274,3 +274,35 @@ def test_model_file_keeps_the_new_schedules_and_resumes_identically(schedule, tm
         m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
     for a, b in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- flags and Keras-only options (issue 11)
+@pytest.mark.parametrize("make,name", [
+    (lambda v: optimizers.SGD(momentum=0.9, nesterov=v), "nesterov"),
+    (lambda v: optimizers.Adam(amsgrad=v), "amsgrad"),
+    (lambda v: optimizers.AdamW(amsgrad=v), "amsgrad"),
+    (lambda v: optimizers.RMSprop(centered=v), "centered"),
+])
+@pytest.mark.parametrize("value", ["no", "yes", 0, 1, None])
+def test_optimizer_flags_are_true_or_false_only(make, name, value):
+    with pytest.raises(TypeError, match=rf"^\w+: `{name}` must be True or False, got {value!r}"):
+        make(value)
+
+
+def test_nesterov_false_is_plain_momentum():
+    assert optimizers.SGD(momentum=0.9, nesterov=False).nesterov is False
+    assert optimizers.SGD(momentum=0.9, nesterov=np.bool_(True)).nesterov is True
+
+
+@pytest.mark.parametrize("key,value", [("gradient_accumulation_steps", 0), ("loss_scale_factor", 0.0),
+                                       ("ema_overwrite_frequency", 0), ("use_ema", 0), ("use_ema", True),
+                                       ("ema_momentum", 0.5), ("ema_momentum", "0.99"), ("use_ema", "False")])
+def test_keras_only_options_accept_only_their_default(key, value):
+    with pytest.raises(ValueError, match=rf"Adam: `{key}` is not supported by sinapse"):
+        optimizers.Adam(**{key: value})
+
+
+@pytest.mark.parametrize("key,value", [("gradient_accumulation_steps", None), ("loss_scale_factor", None),
+                                       ("use_ema", False), ("ema_momentum", 0.99), ("ema_overwrite_frequency", None)])
+def test_keras_only_options_at_their_default_load(key, value):
+    optimizers.Adam(**{key: value})

@@ -129,7 +129,7 @@ def test_unsupported_arguments_are_refused_clearly():
         layers.LSTM(4, dropout_W=0.1)
     with pytest.raises(NotImplementedError, match="stateful"):
         layers.SimpleRNN(4, stateful=True)
-    with pytest.raises(ValueError, match="units must be a positive integer"):
+    with pytest.raises(ValueError, match="`units` must be a positive integer"):
         layers.LSTM(0)
     with pytest.raises(ValueError, match="recurrent_constraint"):
         layers.LSTM(2, recurrent_constraint="non_neg")

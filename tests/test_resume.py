@@ -118,5 +118,5 @@ def test_dropout_rng_state_is_validated():
                 {"seed": np.zeros(2, np.uint64), "offset": state["offset"]}):
         with pytest.raises(ValueError, match="Dropout layer"):
             layer.set_rng_state(bad)
-    with pytest.raises(ValueError, match="seed must be None or an integer"):
+    with pytest.raises(TypeError, match="Dropout: `seed` must be a non-negative integer"):
         layers.Dropout(0.5, seed="7")

@@ -45,6 +45,7 @@ does with a softmax output layer.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import warnings
@@ -52,6 +53,7 @@ import warnings
 import numpy as np
 
 from .. import devices
+from ._limits import allocate, check_alloc, flag
 
 _REGISTRY: dict[str, type] = {}
 _NAME_COUNTS: dict[str, int] = {}
@@ -116,7 +118,9 @@ class Weight:
         if value.shape != self.shape:
             raise ValueError(f"{self.layer.name}: weight `{self.name}` has shape {self.shape}, "
                              f"cannot assign a value of shape {value.shape}")
-        self.layer.device.copy_into(self.value, np.ascontiguousarray(value))
+        # A model's predict in another thread must see the old or the new value, never a mix.
+        with self.layer._changing("Weight.assign"):
+            self.layer.device.copy_into(self.value, np.ascontiguousarray(value))
 
     def __repr__(self) -> str:
         return f"<Weight {self.layer.name}/{self.name} shape={self.shape}>"
@@ -132,6 +136,10 @@ def _public_build(create_weights):
     """
 
     def build(self, input_shape):
+        with self._changing(f"{type(self).__name__}.build"):
+            _build(self, input_shape)
+
+    def _build(self, input_shape):
         if self.__dict__.get("_building"):  # super().build(shape) inside a subclass's build
             return create_weights(self, input_shape)
         where = f"{type(self).__name__}.build"
@@ -179,13 +187,13 @@ class Layer:
         self.name = name if name is not None else unique_name(_snake(cls))
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"{cls}: name must be a non-empty string, got {name!r}")
-        self._trainable = bool(trainable)
+        self._trainable = flag(cls, "trainable", trainable)
         self.built = False
         self._weights: list[Weight] = []
         self._buffers: dict = {}
         # Direct calls layer(x) from several threads run one at a time: the forward writes into
         # the reused buffers and keeps its inputs on self (a model guards its own calls).
-        self._call_lock = threading.Lock()
+        self._call_lock = threading.RLock()  # re-entrant: set_weights -> Weight.assign
         self.device = devices.get_device("cpu")
         self.input_shape: tuple | None = None  # set by build, without the batch axis
         self.output_shape: tuple | None = None
@@ -232,12 +240,18 @@ class Layer:
         from .. import initializers
 
         init = initializers.get(initializer)
-        value = np.asarray(init(tuple(shape)), dtype=np.float32)
-        if value.shape != tuple(shape):
-            raise self.error(f"initializer for `{name}` returned shape {value.shape}, expected {tuple(shape)}")
-        w = Weight(name, self.device.asarray(value), bool(trainable), regularizer, self)
+        shape, where, what = tuple(int(d) for d in shape), f"{type(self).__name__}.build", f"`{name}`"
+        # Bounded before the initializer runs: it allocates the full array (and temporaries).
+        check_alloc(where, what, shape, np.float32, self.device)
+        value = allocate(where, what, shape, np.float32, self.device,
+                         lambda: np.asarray(init(shape), dtype=np.float32))
+        if value.shape != shape:
+            raise self.error(f"initializer for `{name}` returned shape {value.shape}, expected {shape}")
+        w = Weight(name, allocate(where, what, shape, np.float32, self.device, lambda: self.device.asarray(value)),
+                   bool(trainable), regularizer, self)
         if trainable:
-            w.grad = self.device.zeros(w.value.shape)
+            w.grad = allocate(where, f"gradient of `{name}`", shape, np.float32, self.device,
+                              lambda: self.device.zeros(shape))
         self._weights.append(w)
         return w
 
@@ -246,14 +260,16 @@ class Layer:
             if w.regularizer is not None and w.trainable and w.grad is not None:
                 w.regularizer.add_gradient(w.value, w.grad)
 
-    def buffer(self, key: str, shape: tuple):
-        """A float32 array of ``shape`` on the layer's device, reused for every call with that shape."""
-        k = (key, shape)
+    def buffer(self, key: str, shape: tuple, dtype=np.float32):
+        """An array of ``shape`` (float32 unless ``dtype``) on the layer's device, reused for every
+        call with that shape; bounded by the device's memory before it is allocated."""
+        k = (key, shape) if dtype is np.float32 else (key, shape, np.dtype(dtype).str)
         b = self._buffers.get(k)
         if b is None:
             if len(self._buffers) > 64:  # many batch sizes: forget the old ones
                 self._buffers.clear()
-            b = self._buffers[k] = self.device.empty(shape)
+            b = self._buffers[k] = allocate(f"{type(self).__name__} layer {self.name!r}", f"buffer `{key}`",
+                                            shape, dtype, self.device, lambda: self.device.empty(shape, dtype))
         return b
 
     # ------------------------------------------------------------------ used by models
@@ -283,6 +299,10 @@ class Layer:
         device = devices.get_device(device)
         if device == self.device:
             return
+        with self._changing(f"{type(self).__name__}.to_device"):
+            self._move_to(device)
+
+    def _move_to(self, device) -> None:
         for w in self._weights:
             host = devices.to_numpy(w.value)
             w.value = device.asarray(host)
@@ -299,12 +319,18 @@ class Layer:
         """Keras's ``layer(x)``: builds if needed and runs the forward on a NumPy batch; returns a copy.
 
         Thread-safe: concurrent calls on one layer run one at a time."""
-        x = self.device.asarray(x)
+        where = f"{type(self).__name__}.__call__"
+        training = flag(where, "training", training)
+        x = self._as_input(x, where)
         with self._direct_call_lock():
             self.ensure_built(tuple(x.shape[1:]))
             with self.device.scope():
                 y = self.forward(x, training=training)
             return np.array(devices.to_numpy(y), copy=True)
+
+    def _as_input(self, x, where: str):
+        """``x`` as a float32 array on the layer's device; clear errors for text or ragged lists."""
+        return self.device.asarray(_numeric(x, where), np.float32)
 
     def _direct_call_lock(self):
         """The lock a direct call layer(x) holds: the guard of the models holding this layer
@@ -319,8 +345,47 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        Layer._trainable_version += 1
+        value = flag(f"{type(self).__name__}.trainable", "trainable", value)
+        with self._changing(f"{type(self).__name__}.trainable"):
+            self._trainable = value
+            Layer._trainable_version += 1
+
+    @contextlib.contextmanager
+    def _changing(self, where: str):
+        """Hold the models' guard (models/_guard.py) as their changing calls do: RuntimeError at
+        once if another thread is running the model. A layer in no model takes its own lock."""
+        guard = self.__dict__.get("_model_guard")
+        if guard is None:
+            with self._call_lock:
+                yield
+            return
+        guard = guard.root()
+        if not guard.lock.acquire(False):
+            guard.contended(where, True)
+        outer = guard.changing
+        guard.changing = where if outer is None else outer
+        try:
+            yield
+        finally:
+            guard.changing = outer
+            guard.lock.release()
+
+    @contextlib.contextmanager
+    def _reading(self, where: str):
+        """Hold the models' guard as an inference call (waits for a running predict; RuntimeError
+        while another thread trains or changes the model)."""
+        guard = self.__dict__.get("_model_guard")
+        if guard is None:
+            with self._call_lock:
+                yield
+            return
+        guard = guard.root()
+        if not guard.lock.acquire(False):
+            guard.contended(where, False)
+        try:
+            yield
+        finally:
+            guard.lock.release()
 
     @property
     def weights(self) -> list[Weight]:
@@ -335,10 +400,14 @@ class Layer:
         return [w for w in self._weights if not (w.trainable and self.trainable)]
 
     def get_weights(self) -> list[np.ndarray]:
-        return [w.numpy() for w in self._weights]
+        with self._reading(f"{type(self).__name__}.get_weights"):  # never half of a set_weights
+            return [w.numpy() for w in self._weights]
 
     def set_weights(self, weights) -> None:
-        weights = list(weights)
+        with self._changing(f"{type(self).__name__}.set_weights"):
+            self._set_weights(list(weights))
+
+    def _set_weights(self, weights) -> None:
         if len(weights) != len(self._weights):
             raise self.error(f"set_weights got {len(weights)} arrays but the layer has {len(self._weights)} weights "
                              f"({', '.join(f'{w.name} {w.shape}' for w in self._weights) or 'none'})"
@@ -359,6 +428,22 @@ class Layer:
 
 
 Layer.build = _public_build(Layer._create_weights)
+
+def _numeric(x, where: str):
+    """x as an array of numbers (host or device): TypeError for text/objects, ValueError for ragged lists."""
+    if hasattr(x, "__cuda_array_interface__"):
+        return x
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except ValueError as exc:
+            raise ValueError(f"{where}: `x` must be a rectangular array of numbers (every row the same length), "
+                             f"got a ragged {type(x).__name__}: {exc}") from None
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{where}: `x` must hold numbers, got an array of dtype {x.dtype}; convert it, "
+                        f"e.g. x.astype('float32')")
+    return x
+
 
 def _compatible(expected, got) -> bool:
     return len(expected) == len(got) and all(e is None or g is None or e == g for e, g in zip(expected, got))

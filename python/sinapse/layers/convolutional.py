@@ -10,6 +10,8 @@ from ..ops.conv2d import geometry
 from ..ops.gemm import ACTIVATIONS
 from ._direct import checked_shapes, plain_cpu
 from ._activations import Act
+from ..ops._checks import MAX_EXTENT
+from ._limits import flag, size
 from .base import Layer, keras1_arguments
 from .core import _no_constraint
 
@@ -20,8 +22,8 @@ def _pair(layer, name, value):
         a, b = (int(v) for v in pair)
     except (TypeError, ValueError):
         raise layer.error(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if a < 1 or b < 1:
-        raise layer.error(f"{name} must be positive, got {value!r}")
+    if not (1 <= a <= MAX_EXTENT and 1 <= b <= MAX_EXTENT):
+        raise layer.error(f"`{name}` must be positive and at most {MAX_EXTENT} (2**31 - 1), got {value!r}")
     return a, b
 
 
@@ -39,8 +41,7 @@ class Conv2D(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
-            raise self.error(f"filters must be a positive integer, got {filters!r}")
+        filters = size(type(self).__name__, "filters", filters)
         if data_format not in (None, "channels_last"):
             raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
         if groups != 1:
@@ -55,7 +56,7 @@ class Conv2D(Layer):
         self.act = Act(f"{type(self).__name__} layer {self.name!r}", activation)
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name == "sigmoid" else None
-        self.use_bias = bool(use_bias)
+        self.use_bias = flag(type(self).__name__, "use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -188,16 +189,18 @@ class ZeroPadding2D(Layer):
         except (TypeError, ValueError):
             raise self.error(f"padding must be an int, (rows, cols) or ((top, bottom), (left, right)), "
                              f"got {padding!r}") from None
-        if min(min(p) for p in pads) < 0:
-            raise self.error(f"padding must not be negative, got {padding!r}")
-        self.padding = pads
+        self.padding = tuple(tuple(size("ZeroPadding2D", "padding", v, lo=0) for v in p) for p in pads)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
             raise self.error(f"expects images (batch, height, width, channels), got {(None, *input_shape)}")
         (t, b), (l, r) = self.padding
         h, w, c = input_shape
-        return (h + t + b, w + l + r, c)
+        out = (h + t + b, w + l + r, c)
+        if max(out[:2]) > MAX_EXTENT:  # checked here, before any buffer of that size is asked for
+            raise ValueError(f"ZeroPadding2D: `padding`={self.padding} on inputs of shape {(None, *input_shape)} "
+                             f"gives images of {out[0]} x {out[1]}, more than {MAX_EXTENT} (2**31 - 1) per side")
+        return out
 
     def forward(self, x, training=False, mask=None):
         (t, _), (l, _) = self.padding

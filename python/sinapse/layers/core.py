@@ -12,6 +12,7 @@ from ..ops.gemm import ACTIVATIONS
 from ..registry import resolve_variant
 from ._activations import Act
 from ._direct import plain_cpu
+from ._limits import flag, size
 from .base import Layer, keras1_arguments
 
 
@@ -38,15 +39,14 @@ class Dense(Layer):
         use_bias = kwargs.pop("use_bias", use_bias)
         units = kwargs.pop("units", units)
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise self.error(f"units must be a positive integer, got {units!r}")
+        units = size("Dense", "units", units)
         _no_constraint(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                        bias_constraint=bias_constraint)
         self.units = int(units)
         self.act = Act(f"Dense layer {self.name!r}", activation)
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
-        self.use_bias = bool(use_bias)
+        self.use_bias = flag("Dense", "use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -152,6 +152,10 @@ class Activation(Layer):
         return {**super().get_config(), "activation": self.activation}
 
 
+_MAX_SEED = 2**63 - 1  # docs/model_format.md: seeds are uint64 < 2**63
+_MAX_OFFSET = 2**63
+
+
 class Dropout(Layer):
     """Inverted dropout in training, the identity in inference (Philox masks, ``ops.dropout``).
 
@@ -172,14 +176,13 @@ class Dropout(Layer):
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
             raise self.error(f"rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise self.error(f"seed must be None or an integer, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        # The Philox key is the seed itself (saved as a uint64 < 2**63): no silent reduction modulo 2**64.
+        self.seed = None if seed is None else size("Dropout", "seed", seed, lo=0, hi=_MAX_SEED)
         self._philox_seed = None
         self._offset = 0
 
     def build(self, input_shape):
-        self._philox_seed = (int(self.seed) % 2**63 if self.seed is not None
+        self._philox_seed = (self.seed if self.seed is not None
                              else int(utils.global_rng().integers(0, 2**63)))
         self._offset = 0
 
@@ -188,7 +191,11 @@ class Dropout(Layer):
         if not self._active:
             return x
         self._call_offset = self._offset
-        self._offset = (self._offset + math.ceil(x.size / 4)) % 2**64
+        step = math.ceil(x.size / 4)
+        if self._offset + step > _MAX_OFFSET:  # wrapping would repeat earlier masks
+            raise self.error(f"the Philox counter offset {self._offset} + {step} passes {_MAX_OFFSET} (2**63): "
+                             f"restore a smaller offset with set_rng_state, or rebuild the layer")
+        self._offset += step
         return ops.dropout(x, self.rate, self._philox_seed, self._call_offset, out=self.buffer("y", x.shape))
 
     def backward(self, dy, need_dx=True):
@@ -213,6 +220,8 @@ class Dropout(Layer):
                 raise self.error(f"set_rng_state: {key!r} must be a uint64 scalar, got {value.dtype} {value.shape}")
         if int(state["seed"]) >= 2**63:
             raise self.error(f"set_rng_state: seed must be < 2**63, got {int(state['seed'])}")
+        if int(state["offset"]) > _MAX_OFFSET:  # so offset + step never wraps past 2**64
+            raise self.error(f"set_rng_state: offset must be <= 2**63, got {int(state['offset'])}")
         self._philox_seed, self._offset = int(state["seed"]), int(state["offset"])
 
     def get_config(self):

@@ -5,15 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers, ops, regularizers
-from .base import Layer
+from ._limits import flag, size
+from .base import Layer, _numeric
 from .core import _no_constraint
 
 
 class Embedding(Layer):
     """Keras's Embedding: integer ids (N, ...) -> rows of ``embeddings`` (input_dim, output_dim).
 
-    The ids arrive as float32 (models convert every input once; integers up to 2**24 are
-    exact) and are truncated to int32, as Keras casts them. ``mask_zero=True`` makes id 0
+    Integer ids (int32/int64, as given) reach ``ops.embedding`` exactly, from a direct call and
+    from a model whose first layer is an Embedding (it keeps x's dtype). Float ids must be whole
+    numbers that the float type represents exactly (up to 2**24 for float32): anything else
+    raises ValueError rather than picking a neighbouring row. ``mask_zero=True`` makes id 0
     padding: the next layers receive the mask ``ids != 0`` (so the vocabulary holds
     ``input_dim - 1`` real ids), and when it reaches the model's output the loss and metrics
     leave the padded steps out, as Keras (``sinapse.losses.apply_mask``). There is no gradient with respect to the ids, so no
@@ -23,12 +26,15 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  activity_regularizer=None, embeddings_constraint=None, mask_zero=False, input_length=None,
                  **kwargs):
+        if input_length is not None:  # checked before it becomes the input shape
+            input_length = size("Embedding", "input_length", input_length)
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
-        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise self.error(f"{arg} must be a positive integer, got {value!r}")
+        # ids are int64 at most; the table's size is bounded where it is allocated (add_weight).
+        input_dim = size("Embedding", "input_dim", input_dim, hi=2**63 - 1)
+        output_dim = size("Embedding", "output_dim", output_dim)
+        mask_zero = flag("Embedding", "mask_zero", mask_zero)
         _no_constraint(self.name, activity_regularizer=activity_regularizer,
                        embeddings_constraint=embeddings_constraint)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
@@ -47,14 +53,44 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
 
+    takes_ids = True  # a model whose first layer this is keeps integer x as integers
+
+    def _as_input(self, x, where):
+        x = _numeric(x, where)
+        return x if hasattr(x, "__cuda_array_interface__") else self.device.asarray(x, x.dtype)
+
     def _ids(self, x):
-        """x as int32 ids in a buffer reused per batch shape (Keras casts the same way)."""
-        key = ("ids", tuple(x.shape))
-        ids = self._buffers.get(key)
-        if ids is None:
-            ids = self._buffers[key] = self.device.empty(tuple(x.shape), np.int32)
-        self.device.xp.copyto(ids, x, casting="unsafe")
+        """x as int32/int64 ids: integer ids as given (no copy), others checked and converted
+        into a buffer reused per batch shape."""
+        xp = self.device.xp
+        if x.dtype in (np.int32, np.int64):
+            return xp.ascontiguousarray(x)
+        if x.dtype.kind == "f":
+            self._check_float_ids(x)
+        elif x.dtype == np.uint64 and x.size and int(x.max()) > 2**63 - 1:
+            raise IndexError(f"Embedding layer {self.name!r} (input_dim={self.input_dim}): the ids must lie in "
+                             f"[0, {self.input_dim}), got {int(x.max())}")
+        small = x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.dtype.itemsize < 4)
+        ids = self.buffer("ids", tuple(x.shape), np.int32 if small else np.int64)
+        xp.copyto(ids, x, casting="unsafe")
         return ids
+
+    def _check_float_ids(self, x) -> None:
+        """Float ids must be whole and exactly representable: 2**24 + 1 in float32 is 2**24."""
+        if not x.size:
+            return
+        xp = self.device.xp
+        exact = 2 ** (np.finfo(x.dtype).nmant + 1)  # every integer up to this is exact
+        where = f"Embedding layer {self.name!r} (input_dim={self.input_dim})"
+        bad = ~xp.isfinite(x) | (x != xp.floor(x))
+        if bool(bad.any()):
+            raise ValueError(f"{where}: the ids must be whole numbers, got {x[bad].ravel()[0].item()!r} "
+                             f"(dtype {x.dtype}); pass integer ids (int32/int64)")
+        big = xp.abs(x) > exact
+        if bool(big.any()):
+            raise ValueError(f"{where}: got the id {x[big].ravel()[0].item():.0f} as {x.dtype}, which represents "
+                             f"integers exactly only up to {exact}, so it may not be the id meant; pass integer ids "
+                             f"(int32/int64)")
 
     def forward(self, x, training=False, mask=None):
         self._ids_now = ids = self._ids(x)

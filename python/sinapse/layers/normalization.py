@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import initializers, ops, regularizers
+from ._limits import flag
 from .base import Layer
 
 
@@ -31,7 +32,8 @@ class BatchNormalization(Layer):
             raise self.error(f"momentum must be in [0, 1], got {momentum}")
         if not self.epsilon > 0:
             raise self.error(f"epsilon must be positive, got {epsilon}")
-        self.center, self.scale = bool(center), bool(scale)
+        self.center = flag("BatchNormalization", "center", center)
+        self.scale = flag("BatchNormalization", "scale", scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import _cpu, ops
 from ..ops.pooling import geometry
 from ._direct import checked_shapes, plain_cpu
+from ._limits import flag
 from .base import Layer, keras1_arguments
 from .convolutional import _padding, _pair
 
@@ -79,13 +80,16 @@ class _GlobalPooling2D(Layer):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
             raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
-        self.keepdims = bool(keepdims)
+        self.keepdims = flag(type(self).__name__, "keepdims", keepdims)
         self._fwd = getattr(ops, f"{self._kind}_pool2d")
         self._bwd = getattr(ops, f"{self._kind}_pool2d_backward")
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
             raise self.error(f"expects images (batch, height, width, channels), got {(None, *input_shape)}")
+        if 0 in input_shape[:2]:  # there is nothing to pool over (the op would blame its pool_size)
+            raise ValueError(f"{type(self).__name__}: inputs of shape {(None, *input_shape)} have no pixels "
+                             f"(height or width 0); the layer needs images at least 1 x 1")
         return (1, 1, input_shape[2]) if self.keepdims else (input_shape[2],)
 
     def forward(self, x, training=False, mask=None):

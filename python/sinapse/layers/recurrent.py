@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import devices, initializers, ops, regularizers
+from ..ops._checks import MAX_EXTENT
+from ._limits import flag, size
 from .base import Layer
 from .core import _no_constraint
 
@@ -52,9 +54,13 @@ class _Recurrent(Layer):
         if zero_output_for_mask:
             raise NotImplementedError(f"{type(self).__name__} layer {self.name!r}: zero_output_for_mask=True is not "
                                       f"supported; a masked step repeats the previous output (Keras's default)")
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-            raise self.error(f"units must be a positive integer, got {units!r}")
-        self.units = int(units)
+        cls = type(self).__name__
+        # The kernels are (D, gates * units): bound units so that product stays a valid extent.
+        self.units = size(cls, "units", units, hi=MAX_EXTENT // self._gates)
+        for arg, value in (("use_bias", use_bias), ("return_sequences", return_sequences),
+                           ("return_state", return_state), ("go_backwards", go_backwards), ("stateful", stateful),
+                           ("unroll", unroll), ("time_major", time_major)):
+            flag(cls, arg, value)
         _no_constraint(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                        recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.activation = self._check_choice("activation", activation, self._activations)
@@ -268,7 +274,7 @@ class LSTM(_Recurrent):
                          activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
                          recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
                          time_major, **kwargs)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = flag("LSTM", "unit_forget_bias", unit_forget_bias)
 
     def _bias_initializer(self):
         if not self.unit_forget_bias:
@@ -311,7 +317,7 @@ class GRU(_Recurrent):
                          activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
                          recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
                          time_major, **kwargs)
-        self.reset_after = bool(reset_after)
+        self.reset_after = flag("GRU", "reset_after", reset_after)
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)

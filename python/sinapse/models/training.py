@@ -117,9 +117,15 @@ class TrainingMixin:
             m.update_state(y, out, mask=mask)
 
     # ------------------------------------------------------------------ data
+    def _x_dtype(self):
+        """None (keep x's dtype) when the first layer takes integer ids (Embedding: ids above 2**24
+        must not go through float32), else float32."""
+        first = next((layer for layer in self._layers if type(layer).__name__ != "InputLayer"), None)
+        return None if getattr(first, "takes_ids", False) else np.float32
+
     def _prepare_arrays(self, x, y, sample_weight, class_weight, need_targets, where):
         """x, y, per-sample weights in the kernels' form; ``where`` ("Sequential.fit") starts every error."""
-        x = as_inputs(x, f"{where}: `x`")
+        x = as_inputs(x, f"{where}: `x`", dtype=self._x_dtype())
         self._ensure_input_shape(x.shape[1:], where)
         if need_targets and not len(x):
             raise ValueError(f"{where}: `x` holds no samples (shape {x.shape})")
@@ -153,7 +159,7 @@ class TrainingMixin:
             def prepare(xb, yb, wb):
                 return self._prepare_arrays(xb, yb, wb, class_weight, need_targets, where)
 
-            data = IterableData(x, steps, prepare, self.device, need_targets)
+            data = IterableData(x, steps, prepare, self.device, need_targets, where)
             first = data.peek()
             self._ensure_input_shape(as_inputs(first[0], f"{where}: `x`").shape[1:], where)
             return data
@@ -198,7 +204,7 @@ class TrainingMixin:
         batch_size, epochs, initial_epoch, validation_freq = (a["batch_size"], a["epochs"], a["initial_epoch"],
                                                               a["validation_freq"])
         if a["validation_split"] and validation_data is None:
-            x, y = as_inputs(x, f"{where}: `x`"), as_inputs(y, f"{where}: `y`", dtype=None)
+            x, y = as_inputs(x, f"{where}: `x`", dtype=self._x_dtype()), as_inputs(y, f"{where}: `y`", dtype=None)
             if sample_weight is not None:
                 sample_weight = np.asarray(devices.to_numpy(sample_weight))
             n = len(x)
@@ -358,10 +364,10 @@ class TrainingMixin:
 
     @guarded(changes=True, name="__call__")
     def _call_training(self, x):
-        x = as_inputs(x, f"{type(self).__name__}.__call__: `x`")
+        x = as_inputs(x, f"{type(self).__name__}.__call__: `x`", dtype=self._x_dtype())
         self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.__call__")
         with self.device.scope():
-            return np.array(devices.to_numpy(self._forward(self.device.asarray(x), True)), copy=True)
+            return np.array(devices.to_numpy(self._forward(self.device.asarray(x, x.dtype), True)), copy=True)
 
     @guarded(changes=False)
     def predict_on_batch(self, x):
@@ -370,11 +376,11 @@ class TrainingMixin:
 
     def _predict_batch(self, x, where):
         """predict_on_batch and model(x); ``where`` names the public method in errors."""
-        x = as_inputs(x, f"{type(self).__name__}.{where}: `x`")
+        x = as_inputs(x, f"{type(self).__name__}.{where}: `x`", dtype=self._x_dtype())
         if not self.built or x.shape[1:] != self._input_shape:
             self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.{where}")
         with self.device.scope():
-            out = self._forward(self.device.asarray(x) if self.device.is_cuda else x, False)
+            out = self._forward(self.device.asarray(x, x.dtype) if self.device.is_cuda else x, False)
             return np.array(devices.to_numpy(out), copy=True)
 
     def predict_classes(self, x, batch_size=32, verbose=0):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from .. import ops
-from .optimizer import Optimizer
+from .optimizer import Optimizer, flag
 
 
 def _in_range(cls, name, value, lo, hi, hi_open=False):
@@ -26,7 +26,7 @@ class SGD(Optimizer):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.momentum = _in_range("SGD", "momentum", momentum, 0.0, 1.0)
-        self.nesterov = bool(nesterov)
+        self.nesterov = flag("SGD", "nesterov", nesterov)
 
     def _slots(self):
         return [("momentum", 0.0)] if self.momentum != 0 else []
@@ -105,7 +105,7 @@ class RMSprop(Optimizer):
         self.rho = _in_range("RMSprop", "rho", rho, 0.0, 1.0)
         self.momentum = _in_range("RMSprop", "momentum", momentum, 0.0, 1.0)
         self.epsilon = _in_range("RMSprop", "epsilon", epsilon, 0.0, math.inf)
-        self.centered = bool(centered)
+        self.centered = flag("RMSprop", "centered", centered)
 
     def _slots(self):
         return [("velocity", 0.0)] + ([("momentum", 0.0)] if self.momentum > 0 else []) + \
@@ -137,7 +137,7 @@ class Adam(Optimizer):
         self.beta_1 = _in_range(cls, "beta_1", beta_1, 0.0, 1.0, hi_open=True)
         self.beta_2 = _in_range(cls, "beta_2", beta_2, 0.0, 1.0, hi_open=True)
         self.epsilon = _in_range(cls, "epsilon", epsilon, 0.0, math.inf)
-        self.amsgrad = bool(amsgrad)
+        self.amsgrad = flag(type(self).__name__, "amsgrad", amsgrad)
 
     def _slots(self):
         return [("momentum", 0.0), ("velocity", 0.0)] + ([("velocity_hat", 0.0)] if self.amsgrad else [])

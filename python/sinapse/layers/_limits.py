@@ -1,0 +1,86 @@
+"""The checks every layer shares: flags, size arguments, and the bound on what a layer allocates.
+
+Every weight goes through ``Layer.add_weight`` and every buffer through ``Layer.buffer``;
+both call ``allocate`` here, which bounds the size *before* anything is allocated (a huge
+``units`` or ``padding`` must not start a 36 GiB allocation that the OS then kills) and
+turns what NumPy / CuPy raise on failure ("array is too big", MemoryError) into an error
+naming the layer, the weight or buffer, its shape and its bytes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..ops._checks import MAX_ELEMENTS, MAX_EXTENT, as_bool
+
+
+class LayerSizeError(MemoryError, ValueError):
+    """A weight or buffer too big to allocate: a MemoryError (what NumPy raises) that is also a
+    ValueError (the size argument is what is wrong)."""
+
+
+def flag(where: str, name: str, value) -> bool:
+    """True/False only (TypeError otherwise): a truthy "no" must not switch a flag on."""
+    return as_bool(where, name, value)
+
+
+def size(where: str, name: str, value, *, lo: int = 1, hi: int = MAX_EXTENT) -> int:
+    """A size argument (units, filters, input_dim, padding, ...): a Python/NumPy int in
+    [lo, hi], so the shapes derived from it fit the kernels' 64-bit arithmetic."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{where}: `{name}` must be {_what(lo)}, got {value!r} ({type(value).__name__})")
+    if not lo <= int(value) <= hi:
+        raise ValueError(f"{where}: `{name}` must be {_what(lo)} (from {lo} to {hi}), got {value!r}")
+    return int(value)
+
+
+def _what(lo: int) -> str:
+    return "a positive integer" if lo >= 1 else "a non-negative integer"
+
+
+def memory_bytes(device) -> int:
+    """The memory of ``device`` (host RAM for "cpu"/"cuda-sim", GPU memory for "cuda"): no
+    single array larger than this can be allocated without swapping or being killed."""
+    if device.is_cuda:
+        import cupy
+
+        return int(cupy.cuda.Device().mem_info[1])
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: only the element bound applies
+        return MAX_ELEMENTS * 8
+
+
+def fmt_bytes(n: int) -> str:
+    for unit, k in (("EiB", 60), ("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 2**k:
+            return f"{n / 2**k:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def check_alloc(where: str, what: str, shape: tuple, dtype, device) -> None:
+    """Refuse, before allocating, an array of ``shape`` beyond MAX_ELEMENTS or the device's memory."""
+    count = 1
+    for d in shape:
+        count *= int(d)
+    nbytes = count * np.dtype(dtype).itemsize
+    limit = memory_bytes(device)
+    if count > MAX_ELEMENTS or nbytes > limit:
+        raise LayerSizeError(f"{where}: the {what} of shape {tuple(shape)} needs {fmt_bytes(nbytes)}, more than "
+                             f"the {fmt_bytes(limit)} of memory on device {device.name!r}; use smaller sizes "
+                             f"(units, filters, padding, input_dim, ...) or a smaller batch")
+
+
+def allocate(where: str, what: str, shape: tuple, dtype, device, make):
+    """``make()`` after ``check_alloc``; an allocation failure becomes a LayerSizeError naming it."""
+    check_alloc(where, what, shape, dtype, device)
+    try:
+        return make()
+    except (MemoryError, ValueError) as exc:
+        if isinstance(exc, ValueError) and "too big" not in str(exc) and "maximum supported" not in str(exc):
+            raise
+        nbytes = int(np.prod([int(d) for d in shape], dtype=object)) * np.dtype(dtype).itemsize if shape else 0
+        raise LayerSizeError(f"{where}: the {what} of shape {tuple(shape)} ({fmt_bytes(nbytes)}) could not be "
+                             f"allocated ({exc}); use smaller sizes or free memory") from None
