@@ -5,10 +5,10 @@
 // polynomial (truncation error < 2e-8 relative) in Horner form; 2^n built in the exponent
 // bits. n is rounded with the 1.5 * 2^23 trick (adding it leaves n in the low mantissa
 // bits), which vectorises everywhere, unlike nearbyint on baseline SSE2. Max error about
-// 4 ulp (2.4e-7 relative, measured) over the clamped range. Below -87.3 the result is 0
-// (expf would go denormal, then 0); above 88 it saturates at e^88 (1.65e38), and above
-// ln(FLT_MAX) it is +inf. Softmax
-// subtracts the row maximum first, so its arguments are <= 0.
+// 4 ulp (2.4e-7 relative, measured) over the normal range. Below about -87.7 the result is
+// exactly 0 (expf goes denormal, then 0 at -103.9); from about 88.38 it is +inf (expf:
+// from 88.72, ln(FLT_MAX) — the last 0.34 of the range, values 2.5e38..3.4e38, overflow
+// early). Softmax subtracts the row maximum first, so its arguments are <= 0.
 #pragma once
 
 #include <cmath>
@@ -22,8 +22,12 @@ inline float exp_approx(float x_in) {
   constexpr float kLn2Hi = 0.693359375f;        // ln 2 split in two: n * kLn2Hi is exact
   constexpr float kLn2Lo = -2.12194440e-4f;
   constexpr float kRound = 12582912.0f;         // 1.5 * 2^23
-  float x = x_in < -87.3f ? -87.3f : x_in;  // two selects, not nested: each becomes a vector blend
-  x = x > 88.0f ? 88.0f : x;
+  // The clamp is also what gives the limits, at no extra cost: at -88, n = -127 and 2^n's
+  // exponent bits are 0, so e^x is exactly 0 (a -inf logit has probability exactly 0,
+  // sigmoid(-inf) = 0); at 88.5, n = 128 and the exponent bits are 255, so e^x is +inf. Two
+  // selects, not nested: each becomes one vector blend. A NaN passes both and comes out NaN.
+  float x = x_in < -88.0f ? -88.0f : x_in;
+  x = x > 88.5f ? 88.5f : x;
   const float t = x * kLog2e + kRound;
   const float n = t - kRound;
   int32_t ti;
@@ -41,11 +45,7 @@ inline float exp_approx(float x_in) {
   const uint32_t bits = (static_cast<uint32_t>(ti) - 0x4B400000u + 127u) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  // Past ln(FLT_MAX) the true value overflows: +inf, as expf (so 1 / (1 + e^x) is exactly 0
-  // and sigmoid/silu reach their limits); below the clamp it is 0, as expf flushed (so
-  // e^-inf = 0: a -inf logit has probability exactly 0). A NaN x is NaN through p.
-  const float e = x_in < -87.3f ? 0.0f : p * scale;
-  return x_in > 88.72283f ? INFINITY : e;
+  return p * scale;
 }
 
 }  // namespace sinapse::cpu

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import CudaUnavailableError
 
 CPU, CUDA, CUDA_SIM = "cpu", "cuda", "cuda_sim"
+_may_share_memory = np.may_share_memory  # bounds test only (max_work=0): O(1)
 
 
 class ArrayInfo:
@@ -111,7 +112,7 @@ def check_out(op: str, out: ArrayInfo, shape: tuple[int, ...], inputs: dict[str,
     inputs it may be exactly, in place)."""
     check_float32(op, name, out)
     check_shape(op, name, out, shape, "the shape of the result")
-    check_aliasing(op, {name: out}, inputs, allow=tuple((name, other) for other in allow))
+    check_aliasing(op, {name: out}, inputs, allow=tuple((name, other) for other in allow) if allow else ())
 
 
 def check_aliasing(op: str, written: dict[str, ArrayInfo], others: dict[str, ArrayInfo | None],
@@ -124,28 +125,38 @@ def check_aliasing(op: str, written: dict[str, ArrayInfo], others: dict[str, Arr
     partial overlap of an allowed pair, is a ValueError naming both arguments: the kernel
     would read what it already overwrote (or write one result over another).
     """
-    for name, info in written.items():
-        if not info.writeable:
-            role = "is read-only" if name == "out" else "is updated in place: it must be writeable, but it is read-only"
-            raise ValueError(f"{op}: `{name}` {role} ({info.describe()}). Pass a writeable array "
-                             f"(np.array(x) makes a writeable copy).")
     names = list(written)
     for i, name in enumerate(names):
         w = written[name]
-        pairs = [(n, written[n]) for n in names[i + 1:]] + [(n, o) for n, o in others.items() if n not in written]
-        for other, info in pairs:
-            if info is None or not _may_overlap(w, info):
+        if not w.writeable:
+            role = "is read-only" if name == "out" else "is updated in place: it must be writeable, but it is read-only"
+            raise ValueError(f"{op}: `{name}` {role} ({w.describe()}). Pass a writeable array "
+                             f"(np.array(x) makes a writeable copy).")
+        # the later written arrays, then every read one (this loop is on the hot path of small
+        # ops: no pair lists are built, and the common case is one cheap bounds test per pair)
+        for other in names[i + 1:]:
+            if _may_overlap(w, written[other]):
+                _overlap(op, name, w, other, written[other], written, allow)
+        on_cpu, wobj = w.device == CPU, w.obj
+        for other, info in others.items():
+            if info is None or other in written:
                 continue
-            allowed = (name, other) in allow or (other, name) in allow
-            if allowed and _same_memory(w, info):
-                continue
-            fix = ("Only the very same array is allowed here (in place), not a shifted or reshaped view of it."
-                   if allowed else "Pass separate arrays (a copy: np.array(x)).")
-            # two results written over each other (`out` always is one), or a result over an input
-            both = other in written or other == "out"
-            what = f"`{name}` and `{other}` share memory" if both else f"`{name}` overlaps input `{other}`"
-            raise ValueError(f"{op}: {what} ({w.describe()} vs {info.describe()}); the kernel would read what "
-                             f"it already overwrote. {fix}")
+            if (_may_share_memory(wobj, info.obj) if on_cpu and info.device == CPU else _may_overlap(w, info)):
+                _overlap(op, name, w, other, info, written, allow)
+
+
+def _overlap(op, name, w, other, info, written, allow) -> None:
+    """Two arguments share memory: fine if an allowed exact in-place pair, else ValueError."""
+    allowed = (name, other) in allow or (other, name) in allow
+    if allowed and _same_memory(w, info):
+        return
+    fix = ("Only the very same array is allowed here (in place), not a shifted or reshaped view of it."
+           if allowed else "Pass separate arrays (a copy: np.array(x)).")
+    # two results written over each other (`out` always is one), or a result over an input
+    both = other in written or other == "out"
+    what = f"`{name}` and `{other}` share memory" if both else f"`{name}` overlaps input `{other}`"
+    raise ValueError(f"{op}: {what} ({w.describe()} vs {info.describe()}); the kernel would read what "
+                     f"it already overwrote. {fix}")
 
 
 def _data_address(info: ArrayInfo) -> int:
@@ -173,7 +184,7 @@ def _may_overlap(x: ArrayInfo, y: ArrayInfo) -> bool:
     """Whether two arrays' memory may overlap (NumPy's bounds test; address ranges on CUDA).
     Empty arrays overlap nothing."""
     if x.device == CPU and y.device == CPU:
-        return bool(np.may_share_memory(x.obj, y.obj))
+        return _may_share_memory(x.obj, y.obj)
     if x.device == CUDA and y.device == CUDA:
         if 0 in x.shape or 0 in y.shape:
             return False
