@@ -354,38 +354,19 @@ class Layer:
     def _changing(self, where: str):
         """Hold the models' guard (models/_guard.py) as their changing calls do: RuntimeError at
         once if another thread is running the model. A layer in no model takes its own lock."""
-        guard = self.__dict__.get("_model_guard")
-        if guard is None:
-            with self._call_lock:
-                yield
-            return
-        guard = guard.root()
-        if not guard.lock.acquire(False):
-            guard.contended(where, True)
-        outer = guard.changing
-        guard.changing = where if outer is None else outer
-        try:
+        with self._holding(where, True):
             yield
-        finally:
-            guard.changing = outer
-            guard.lock.release()
 
     @contextlib.contextmanager
     def _reading(self, where: str):
         """Hold the models' guard as an inference call (waits for a running predict; RuntimeError
         while another thread trains or changes the model)."""
-        guard = self.__dict__.get("_model_guard")
-        if guard is None:
-            with self._call_lock:
-                yield
-            return
-        guard = guard.root()
-        if not guard.lock.acquire(False):
-            guard.contended(where, False)
-        try:
+        with self._holding(where, False):
             yield
-        finally:
-            guard.lock.release()
+
+    def _holding(self, where: str, changes: bool):
+        guard = self.__dict__.get("_model_guard")
+        return self._call_lock if guard is None else guard.hold(where, changes)
 
     @property
     def weights(self) -> list[Weight]:

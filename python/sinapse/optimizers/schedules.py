@@ -124,6 +124,12 @@ def _flag(cls, name, value):
     return bool(value)
 
 
+def _progress(schedule, step):
+    """step / decay_steps, floored with ``staircase`` (ExponentialDecay, InverseTimeDecay)."""
+    p = step / schedule.decay_steps
+    return math.floor(p) if schedule.staircase else p
+
+
 class ExponentialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
         cls = type(self).__name__
@@ -134,10 +140,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * _pow(self.decay_rate, p)
+        return self.initial_learning_rate * _pow(self.decay_rate, _progress(self, step))
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -186,10 +189,7 @@ class InverseTimeDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        p = step / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * _progress(self, step))
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
