@@ -203,7 +203,7 @@ def test_bad_input():
         optimizers.Adam(use_ema=True)
     with pytest.raises(TypeError, match=r"Adam: unexpected argument\(s\) decay"):
         optimizers.Adam(decay=0.1)
-    with pytest.raises(ValueError, match=r"SGD: `momentum` must be a number in \[0.0, 1.0\]"):
+    with pytest.raises(ValueError, match=r"SGD: `momentum` must be a number in \[0, 1\], got -0.5"):
         optimizers.SGD(momentum=-0.5)
     with pytest.raises(ValueError, match=r"AdamW: `weight_decay` must be a float"):
         optimizers.AdamW(weight_decay=None)
@@ -306,3 +306,111 @@ def test_keras_only_options_accept_only_their_default(key, value):
                                        ("use_ema", False), ("ema_momentum", 0.99), ("ema_overwrite_frequency", None)])
 def test_keras_only_options_at_their_default_load(key, value):
     optimizers.Adam(**{key: value})
+
+
+# ------------------------------------------------- hyper-parameters checked at construction (issue 11)
+
+F32_MAX = float(np.finfo(np.float32).max)
+NOT_NUMBERS = [True, "0.1", [0.1]]  # bool and str are not numbers (TypeError)
+NOT_FINITE = [math.nan, math.inf, 1e39, 10**400]  # 1e39 becomes inf in the float32 kernels; 10**400 overflows float
+NON_NEGATIVE = NOT_FINITE + [-1e-3]
+POSITIVE = NON_NEGATIVE + [0.0, 1e-50]  # 1e-50 is 0 in float32
+FRACTION_CLOSED = NOT_FINITE + [-0.1, 1.5]  # [0, 1]
+FRACTION_OPEN = FRACTION_CLOSED + [1.0]  # [0, 1)
+COMMON = {"learning_rate": NON_NEGATIVE + [None], "weight_decay": NON_NEGATIVE, "clipnorm": POSITIVE,
+          "clipvalue": POSITIVE, "global_clipnorm": POSITIVE}
+# Every optimizer class and each of its float hyper-parameters: the bad values it must refuse.
+HYPER = {
+    optimizers.SGD: {"momentum": FRACTION_CLOSED},
+    optimizers.Adagrad: {"initial_accumulator_value": NON_NEGATIVE, "epsilon": NON_NEGATIVE},
+    optimizers.Adadelta: {"rho": FRACTION_OPEN, "epsilon": POSITIVE},
+    optimizers.RMSprop: {"rho": FRACTION_OPEN, "momentum": FRACTION_CLOSED, "epsilon": POSITIVE},
+    optimizers.Adam: {"beta_1": FRACTION_OPEN, "beta_2": FRACTION_OPEN, "epsilon": POSITIVE},
+    optimizers.AdamW: {"beta_1": FRACTION_OPEN, "beta_2": FRACTION_OPEN, "epsilon": POSITIVE},
+}
+
+
+def _optimizer_classes():
+    return [getattr(optimizers, n) for n in optimizers.__all__
+            if isinstance(getattr(optimizers, n), type) and issubclass(getattr(optimizers, n), optimizers.Optimizer)
+            and getattr(optimizers, n) is not optimizers.Optimizer]
+
+
+def test_every_optimizer_and_float_argument_has_bad_value_cases():
+    """A new optimizer, or a new float argument of one, fails here until HYPER lists its bad values."""
+    import inspect
+
+    assert set(_optimizer_classes()) == set(HYPER)
+    for cls, table in HYPER.items():
+        floats = {name for name, p in inspect.signature(cls).parameters.items()
+                  if isinstance(p.default, float) and not isinstance(p.default, bool)}
+        assert floats <= set(table) | set(COMMON), (cls.__name__, floats - set(table) - set(COMMON))
+
+
+def _bad_cases():
+    for cls, table in HYPER.items():
+        for arg, values in {**COMMON, **table}.items():
+            for value in values:
+                if not (cls is optimizers.Adagrad and arg == "epsilon" and value in (0.0, 1e-50)):
+                    yield cls, arg, value
+            for value in NOT_NUMBERS:
+                yield cls, arg, value
+
+
+@pytest.mark.parametrize("cls, arg, value", list(_bad_cases()),
+                         ids=lambda v: v.__name__ if isinstance(v, type) else str(v)[:12])
+def test_bad_hyper_parameters_are_refused_at_construction(cls, arg, value):
+    error = TypeError if value is None or isinstance(value, (bool, str, list)) else ValueError
+    with pytest.raises(error, match=rf"^{cls.__name__}: `{arg}` must be .*, got "):
+        cls(**{arg: value})
+
+
+@pytest.mark.parametrize("cls", list(HYPER), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("value", [1e39, 10**400, -1.0, math.nan, "0.1", True])
+def test_learning_rate_setter_checks_like_the_constructor(cls, value):
+    opt = cls()
+    with pytest.raises((TypeError, ValueError), match=rf"^{cls.__name__}: `learning_rate` must be"):
+        opt.learning_rate = value
+    assert opt.learning_rate == cls().learning_rate  # unchanged
+
+
+def test_edge_values_inside_the_ranges_are_accepted():
+    assert optimizers.SGD(learning_rate=F32_MAX, momentum=1).momentum == 1.0
+    assert optimizers.SGD(learning_rate=np.float32(0.5), momentum=np.float64(0.0)).learning_rate == 0.5
+    assert optimizers.RMSprop(rho=0.0, momentum=1.0, epsilon=1e-45).rho == 0.0
+    assert optimizers.Adam(beta_1=0, beta_2=np.float32(0.5), clipnorm=1e-30).beta_1 == 0.0
+    # Adagrad's accumulator starts above 0 by default and only grows: epsilon = 0 cannot divide 0 by 0
+    assert optimizers.Adagrad(epsilon=0.0).epsilon == 0.0
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.Adadelta(rho=1.0, epsilon=0.0),
+                                  lambda: optimizers.Adadelta(epsilon=0.0),
+                                  lambda: optimizers.RMSprop(epsilon=0.0), lambda: optimizers.Adam(epsilon=0.0),
+                                  lambda: optimizers.AdamW(epsilon=1e-50),
+                                  lambda: optimizers.Adagrad(initial_accumulator_value=0.0, epsilon=0.0)])
+def test_epsilon_that_would_divide_zero_by_zero_is_refused(make):
+    with pytest.raises(ValueError, match=r"`(epsilon|rho)` must be .* got .*"):
+        make()
+
+
+@pytest.mark.parametrize("cls", [optimizers.Adadelta, optimizers.RMSprop, optimizers.Adam, optimizers.Adagrad])
+def test_smallest_accepted_epsilon_keeps_zero_gradients_finite(cls):
+    kwargs = dict(initial_accumulator_value=0.0) if cls is optimizers.Adagrad else {}
+    opt = cls(epsilon=float(np.finfo(np.float32).smallest_subnormal), **kwargs)
+    w = np.ones(3, np.float32)
+    opt.apply([w], [np.zeros(3, np.float32)])
+    np.testing.assert_array_equal(w, np.ones(3, np.float32))
+
+
+def test_restored_learning_rate_is_checked():
+    opt = optimizers.SGD()
+    with pytest.raises(ValueError, match=r"^SGD: `learning_rate` must be a float scalar in \[0, 3.403e\+38\]"):
+        opt.check_state({"iterations": np.array(0, np.int64), "learning_rate": np.array(1e39)}, [])
+    with pytest.raises(ValueError, match=r"^SGD: `learning_rate` must be a finite number >= 0"):
+        opt.set_state({"iterations": np.array(0, np.int64), "learning_rate": np.array(1e39)})
+
+
+@pytest.mark.parametrize("cls", list(HYPER), ids=lambda c: c.__name__)
+def test_optimizer_name_must_be_a_str(cls):
+    with pytest.raises(TypeError, match=rf"^{cls.__name__}: `name` must be a str, got 5 \(int\)"):
+        cls(name=5)

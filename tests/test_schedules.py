@@ -195,7 +195,8 @@ def test_cosine_decay_restarts_shrinking_periods_as_keras(t_mul):
 
 
 @pytest.mark.parametrize("schedule, step, shown", [
-    (S.ExponentialDecay(1e-3, decay_steps=1, decay_rate=1e200), 2, "inf"),
+    (S.ExponentialDecay(1e-3, decay_steps=1, decay_rate=1e200), 1, r"1e\+197"),  # beyond float32: inf to the kernel
+    (S.ExponentialDecay(1e-300, decay_steps=1, decay_rate=1e308), 2, "inf"),  # 1e-300, 1e8, inf
     (S.CosineDecayRestarts(0.1, 1, t_mul=0.5), 2, "nan"),  # the periods 1 + 0.5 + ... end at step 2
 ])
 def test_optimizer_refuses_an_invalid_scheduled_rate_naming_the_schedule(schedule, step, shown):
@@ -228,3 +229,88 @@ def test_optimizer_refuses_a_custom_schedule_returning_a_non_rate(value, error, 
     opt = optimizers.SGD(_Returns(value))
     with pytest.raises(error, match=rf"^SGD: learning_rate from _Returns at step 0 is {shown}"):
         opt.learning_rate
+
+
+# ------------------------------------------- steps and arguments beyond float's range (issue 11)
+
+# One instance of every built-in schedule (a new schedule fails the completeness test until listed).
+EVERY = {"ExponentialDecay": S.ExponentialDecay(0.1, 0.5, 0.5, staircase=True), "StepDecay": S.StepDecay(0.1, 3, 0.5),
+         "PiecewiseConstantDecay": S.PiecewiseConstantDecay([5, 10], [1.0, 0.5, 0.1]),
+         "InverseTimeDecay": S.InverseTimeDecay(0.1, 0.5, 0.0, staircase=True),
+         "PolynomialDecay": S.PolynomialDecay(0.1, 0.5, cycle=True),
+         "CosineDecay": S.CosineDecay(0.1, 10, warmup_target=1.0, warmup_steps=5),
+         "CosineDecayRestarts": S.CosineDecayRestarts(0.1, 10, t_mul=2.0)}
+MORE = [S.PolynomialDecay(0.1, 10, cycle=True), S.PolynomialDecay(0.1, 10), S.ExponentialDecay(0.1, 10, 0.9),
+        S.InverseTimeDecay(0.1, 10, 0.5), S.CosineDecay(0.1, 10), S.CosineDecayRestarts(0.1, 0.5, t_mul=1.0),
+        S.CosineDecayRestarts(0.1, 1, t_mul=1e30), S.CosineDecayRestarts(0.1, 1, t_mul=1 + 1e-12)]
+ALL = list(EVERY.values()) + MORE
+
+
+def test_every_schedule_is_covered():
+    assert set(EVERY) == set(S._SCHEDULES)
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=repr)
+@pytest.mark.parametrize("step", [10**400, -1, -1e-9, math.nan, math.inf, -math.inf])
+def test_a_step_that_is_not_a_float_count_is_a_clear_error(schedule, step):
+    with pytest.raises(ValueError, match=rf"^{type(schedule).__name__}: `step` must be a finite number"):
+        schedule(step)
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=repr)
+@pytest.mark.parametrize("step", ["3", True, None, [1]])
+def test_a_step_that_is_not_a_number_is_a_type_error(schedule, step):
+    with pytest.raises(TypeError, match=rf"^{type(schedule).__name__}: `step` must be a real number"):
+        schedule(step)
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=repr)
+@pytest.mark.parametrize("step", [1e300, 1e308, 1.7e308, 2**1000, np.int64(2**62), np.float32(3e38)])
+def test_huge_finite_steps_give_keras_float_values_not_overflow_errors(schedule, step):
+    value = schedule(step)  # float maths as Keras: a number (NaN where Keras's formula is NaN), never an exception
+    assert isinstance(value, float) and (math.isnan(value) or 0 <= value <= 1.0)
+    if not isinstance(schedule, S.CosineDecayRestarts):  # its restarts are defined for every finite fraction
+        assert math.isfinite(value)
+
+
+def test_the_reported_overflows_are_clear_errors():
+    for schedule in (S.CosineDecayRestarts(0.1, 10, t_mul=2.0), S.PolynomialDecay(0.1, 10, cycle=True)):
+        with pytest.raises(ValueError, match=r"`step` must be a finite number, got 1000.*beyond a float's range"):
+            schedule(10**400)
+
+
+def test_inverse_time_without_decay_stays_at_its_rate_for_any_step():
+    assert S.InverseTimeDecay(0.1, 1e-300, 0.0)(1e308) == 0.1  # not 0 * inf = NaN
+
+
+@pytest.mark.parametrize("name, args", [
+    ("ExponentialDecay", (10**400, 10, 0.5)), ("ExponentialDecay", (1e39, 10, 0.5)),
+    ("ExponentialDecay", (0.1, 10**400, 0.5)), ("InverseTimeDecay", (0.1, 10, 10**400)),
+    ("PolynomialDecay", (0.1, 10, 1e39)), ("CosineDecay", (0.1, 10, 0.0, "c", 1e39)),
+    ("CosineDecayRestarts", (0.1, 10, 10**400)), ("PiecewiseConstantDecay", ([5], [0.1, 1e39])),
+    ("PiecewiseConstantDecay", ([10**400], [0.1, 0.2])),
+])
+def test_arguments_beyond_float_or_float32_range_are_refused(name, args):
+    with pytest.raises(ValueError, match=rf"^{name}: `\w+(\[\d\])?` must be"):
+        getattr(S, name)(*args)
+
+
+@pytest.mark.parametrize("boundaries, values, bad", [
+    ([math.nan], [1.0, 0.5], r"`boundaries\[0\]` must be finite"), ([math.inf], [1.0, 0.5], r"`boundaries\[0\]`"),
+    ([5, 5], [1.0, 0.5, 0.1], "`boundaries` must be strictly increasing"), ([5, 3], [1.0, 0.5, 0.1], "`boundaries` must be strictly increasing"),
+    ([1, math.nan, 3], [1.0, 0.5, 0.1, 0.0], r"`boundaries\[1\]`"), ([5], [1.0, -0.5], r"`values\[1\]` must be"),
+    ([5], [1.0, math.nan], r"`values\[1\]` must be finite"), (["5"], [1.0, 0.5], r"`boundaries\[0\]` must be a real number"),
+    ([5], [True, 0.5], r"`values\[0\]` must be a real number"), (5, [1.0], "`boundaries` must be a list of numbers"),
+    ([5], "ab", "`values` must be a list of numbers"),
+])
+def test_piecewise_constant_boundaries_and_values_are_checked(boundaries, values, bad):
+    with pytest.raises((TypeError, ValueError), match=rf"^PiecewiseConstantDecay: {bad}"):
+        S.PiecewiseConstantDecay(boundaries, values)
+
+
+@pytest.mark.parametrize("name", sorted(EVERY))
+@pytest.mark.parametrize("bad", [5, b"x", ["a"]])
+def test_schedule_name_must_be_a_str(name, bad):
+    config = {**EVERY[name].get_config(), "name": bad}
+    with pytest.raises(TypeError, match=rf"^{name}: `name` must be a str, got"):
+        getattr(S, name).from_config(config)

@@ -4,18 +4,25 @@ docs/kernels/optimizers.md), each step one fused kernel per parameter."""
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 from .. import ops
+from ._numbers import hyper
 from .optimizer import Optimizer, flag
 
 
-def _in_range(cls, name, value, lo, hi, hi_open=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and \
-        lo <= value and (value < hi if hi_open else value <= hi)
-    if not ok:
-        raise ValueError(f"{cls}: `{name}` must be a number in [{lo}, {hi}{')' if hi_open else ']'}, got {value!r}.")
-    return float(value)
+# Keras allows epsilon = 0; sinapse refuses it where a denominator starts at 0 (an accumulator
+# or moment initialised to 0): a zero gradient there makes the update 0/0 and the weight NaN.
+_ZERO_EPSILON = " (epsilon = 0 divides 0 by 0 where a gradient is 0, turning weights into NaN)"
+
+
+def _fraction(cls, name, value, *, hi_open=False):
+    """momentum in [0, 1]; rho, beta_1, beta_2 in [0, 1) (1 would freeze the average)."""
+    return hyper(cls, name, value, 0.0, 1.0, hi_open=hi_open)
+
+
+def _epsilon(cls, value, *, zero_ok=False):
+    return hyper(cls, "epsilon", value, lo_open=not zero_ok, why="" if zero_ok else _ZERO_EPSILON)
 
 
 class SGD(Optimizer):
@@ -25,7 +32,7 @@ class SGD(Optimizer):
                  clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
-        self.momentum = _in_range("SGD", "momentum", momentum, 0.0, 1.0)
+        self.momentum = _fraction("SGD", "momentum", momentum)
         self.nesterov = flag("SGD", "nesterov", nesterov)
 
     def _slots(self):
@@ -50,9 +57,9 @@ class Adagrad(Optimizer):
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name="adagrad", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
-        self.initial_accumulator_value = _in_range("Adagrad", "initial_accumulator_value",
-                                                   initial_accumulator_value, 0.0, math.inf)
-        self.epsilon = _in_range("Adagrad", "epsilon", epsilon, 0.0, math.inf)
+        self.initial_accumulator_value = hyper("Adagrad", "initial_accumulator_value", initial_accumulator_value)
+        # the accumulator only grows from its start: with a start > 0 (in float32) no denominator is 0
+        self.epsilon = _epsilon("Adagrad", epsilon, zero_ok=np.float32(self.initial_accumulator_value) > 0)
 
     def _slots(self):
         return [("accumulator", self.initial_accumulator_value)]
@@ -76,8 +83,8 @@ class Adadelta(Optimizer):
                  clipvalue=None, global_clipnorm=None, name="adadelta", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
-        self.rho = _in_range("Adadelta", "rho", rho, 0.0, 1.0)
-        self.epsilon = _in_range("Adadelta", "epsilon", epsilon, 0.0, math.inf)
+        self.rho = _fraction("Adadelta", "rho", rho, hi_open=True)
+        self.epsilon = _epsilon("Adadelta", epsilon)
 
     def _slots(self):
         return [("accumulated_grad", 0.0), ("accumulated_delta_var", 0.0)]
@@ -102,9 +109,9 @@ class RMSprop(Optimizer):
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
-        self.rho = _in_range("RMSprop", "rho", rho, 0.0, 1.0)
-        self.momentum = _in_range("RMSprop", "momentum", momentum, 0.0, 1.0)
-        self.epsilon = _in_range("RMSprop", "epsilon", epsilon, 0.0, math.inf)
+        self.rho = _fraction("RMSprop", "rho", rho, hi_open=True)
+        self.momentum = _fraction("RMSprop", "momentum", momentum)
+        self.epsilon = _epsilon("RMSprop", epsilon)
         self.centered = flag("RMSprop", "centered", centered)
 
     def _slots(self):
@@ -134,9 +141,9 @@ class Adam(Optimizer):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
         cls = type(self).__name__
-        self.beta_1 = _in_range(cls, "beta_1", beta_1, 0.0, 1.0, hi_open=True)
-        self.beta_2 = _in_range(cls, "beta_2", beta_2, 0.0, 1.0, hi_open=True)
-        self.epsilon = _in_range(cls, "epsilon", epsilon, 0.0, math.inf)
+        self.beta_1 = _fraction(cls, "beta_1", beta_1, hi_open=True)
+        self.beta_2 = _fraction(cls, "beta_2", beta_2, hi_open=True)
+        self.epsilon = _epsilon(cls, epsilon)
         self.amsgrad = flag(type(self).__name__, "amsgrad", amsgrad)
 
     def _slots(self):

@@ -17,7 +17,6 @@ schedule from ``sinapse.optimizers.schedules``, called with ``iterations``.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -27,6 +26,7 @@ from .. import cpu as _cpu_backend
 from ..ops._checks import as_bool
 from ..ops.optimizers import clip_scale
 from . import schedules
+from ._numbers import FLOAT32_MAX, hyper, name_str, optional_positive
 
 _F32 = np.dtype(np.float32)
 
@@ -47,15 +47,6 @@ def _is_default(value, default) -> bool:
 def flag(cls: str, name: str, value) -> bool:
     """An optimizer's boolean option: True/False only (nesterov="no" must not switch it on)."""
     return as_bool(cls, name, value)
-
-
-def _optional_positive(cls, name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
-            value > 0 and math.isfinite(value)):
-        raise ValueError(f"{cls}: `{name}` must be None or a positive number, got {value!r}.")
-    return float(value)
 
 
 def _zeros_like(param, value=0.0):
@@ -91,11 +82,11 @@ class Optimizer:
             raise TypeError(f"{cls}: unexpected argument(s) {', '.join(sorted(kwargs))}.")
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(f"{cls}: only one of `clipnorm` and `global_clipnorm` can be set.")
-        self.name = name if name is not None else cls.lower()
-        self.weight_decay = None if weight_decay is None else _non_negative(cls, "weight_decay", weight_decay)
-        self.clipnorm = _optional_positive(cls, "clipnorm", clipnorm)
-        self.clipvalue = _optional_positive(cls, "clipvalue", clipvalue)
-        self.global_clipnorm = _optional_positive(cls, "global_clipnorm", global_clipnorm)
+        self.name = name_str(cls, name, cls.lower())
+        self.weight_decay = None if weight_decay is None else hyper(cls, "weight_decay", weight_decay)
+        self.clipnorm = optional_positive(cls, "clipnorm", clipnorm)
+        self.clipvalue = optional_positive(cls, "clipvalue", clipvalue)
+        self.global_clipnorm = optional_positive(cls, "global_clipnorm", global_clipnorm)
         self._learning_rate = None
         self.learning_rate = learning_rate
         self.iterations = 0
@@ -121,7 +112,7 @@ class Optimizer:
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
             raise TypeError(f"{cls}: the learning rate is a schedule ({self._learning_rate!r}), so it cannot be "
                             f"set; create the optimizer with a float learning_rate to change it during training.")
-        self._learning_rate = _non_negative(cls, "learning_rate", value)
+        self._learning_rate = hyper(cls, "learning_rate", value)
 
     # ------------------------------------------------------------------------- a step
 
@@ -202,8 +193,8 @@ class Optimizer:
         if "learning_rate" in state:
             lr = np.asarray(state["learning_rate"])
             if isinstance(self._learning_rate, schedules.LearningRateSchedule) or lr.shape != () or \
-                    lr.dtype not in (_F32, np.float64) or not (np.isfinite(lr) and lr >= 0):
-                raise ValueError(f"{cls}: `learning_rate` must be a float scalar >= 0 (and absent when the "
+                    lr.dtype not in (_F32, np.float64) or not (np.isfinite(lr) and 0 <= lr <= FLOAT32_MAX):
+                raise ValueError(f"{cls}: `learning_rate` must be a float scalar in [0, {FLOAT32_MAX:.4g}] (and absent when the "
                                  f"learning rate is a schedule), got {lr!r}")
         expected = {f"{name}/{i}": tuple(shape) for name, _ in self._slots() for i, shape in enumerate(shapes)}
         given = set(state) - {"iterations", "learning_rate"}
@@ -233,7 +224,7 @@ class Optimizer:
             self._copy_state_in(state)
         self.iterations = int(state["iterations"])
         if "learning_rate" in state and not isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            self._learning_rate = float(state["learning_rate"])
+            self._learning_rate = hyper(cls, "learning_rate", np.asarray(state["learning_rate"]).item())
 
     def _copy_state_in(self, state):
         cls = type(self).__name__
@@ -268,14 +259,6 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self._learning_rate!r}, iterations={self.iterations})"
-
-
-def _non_negative(cls, name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{cls}: `{name}` must be a number, got {value!r} ({type(value).__name__}).")
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{cls}: `{name}` must be a finite number >= 0, got {value!r}.")
-    return float(value)
 
 
 def _device_array(saved):

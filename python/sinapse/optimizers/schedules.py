@@ -37,7 +37,10 @@ OverflowError), and the optimizer refuses a learning rate that is not a finite n
 an error naming the schedule and the step (``learning_rate_at``). CosineDecayRestarts with
 t_mul < 1 follows Keras's formula: its periods shrink and add up to first_decay_steps / (1 - t_mul)
 steps, after which the value is NaN (the optimizer then stops with that error). Arguments are validated when the schedule is made (ValueError
-or TypeError naming the argument), where Keras checks only the decay steps.
+or TypeError naming the argument), where Keras checks only the decay steps.. ``step`` must be a finite
+number >= 0 (an int beyond float's range, NaN or a negative step: an error naming the schedule and
+``step``); where step / decay_steps overflows, the float maths goes on as Keras's (inf, then the
+formula's value; NaN for CosineDecayRestarts).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ import numbers
 import warnings
 
 import numpy as np
+
+from ._numbers import FLOAT32_MAX, name_str, real
 
 
 def _pow(base: float, exponent: float) -> float:
@@ -67,16 +72,21 @@ def learning_rate_at(schedule, step: int, owner: str) -> float:
         raise TypeError(f"{owner}: learning_rate from {name} at step {step} is {lr!r} ({type(lr).__name__}); "
                         f"a schedule must return a number")
     value = float(lr)
-    if not (math.isfinite(value) and value >= 0):
+    if not (math.isfinite(value) and 0 <= value <= FLOAT32_MAX):  # the kernels take float32
         raise ValueError(f"{owner}: learning_rate from {name} at step {step} is {value}; it must be a finite "
-                         f"number >= 0. Check the schedule's arguments: {schedule!r}")
+                         f"number >= 0 that fits float32 (<= {FLOAT32_MAX:.4g}). Check the schedule's arguments: {schedule!r}")
     return value
 
 
 class LearningRateSchedule:
-    """Base class: subclasses define ``__call__(step) -> float`` and ``get_config()``."""
+    """Base class: subclasses define ``__call__(step) -> float`` and ``get_config()``. The built-in
+    schedules define ``_value(step)`` instead, so every one gets ``step`` checked and as a float
+    (an int step beyond float's range would raise a bare OverflowError in their maths)."""
 
-    def __call__(self, step: int) -> float:
+    def __call__(self, step) -> float:
+        return self._value(_step(type(self).__name__, step))
+
+    def _value(self, step: float) -> float:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -91,10 +101,25 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
+def _step(cls, step) -> float:
+    """A step count: a finite number >= 0, as a float (Keras computes in floats too)."""
+    x = real(cls, "step", step)
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"{cls}: `step` must be a finite number >= 0 (the optimizer's iterations), got {step!r}.")
+    return x
+
+
+def _floor(x: float) -> float:
+    """floor(x), inf for inf (math.floor(inf) raises OverflowError; Keras's float floor gives inf)."""
+    return math.floor(x) if math.isfinite(x) else x
+
+
+def _ceil(x: float) -> float:
+    return math.ceil(x) if math.isfinite(x) else x
+
+
 def _number(cls, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{cls}: `{name}` must be a number, got {value!r} ({type(value).__name__}).")
-    if not math.isfinite(value):
+    if not math.isfinite(real(cls, name, value)):
         raise ValueError(f"{cls}: `{name}` must be finite, got {value!r}.")
     return value.item() if hasattr(value, "item") else value  # NumPy scalars -> Python, for the JSON config
 
@@ -109,6 +134,21 @@ def _non_negative(cls, name, value):
     if _number(cls, name, value) < 0:
         raise ValueError(f"{cls}: `{name}` must be a number >= 0, got {value!r}.")
     return _number(cls, name, value)
+
+
+def _rate(cls, name, value, positive=False):
+    """A learning rate (initial, end, warmup target, a piecewise value): >= 0 (> 0 if ``positive``)
+    and within float32's range, the kernels' precision."""
+    x = _positive(cls, name, value) if positive else _non_negative(cls, name, value)
+    if x > FLOAT32_MAX:
+        raise ValueError(f"{cls}: `{name}` must be at most {FLOAT32_MAX:.4g} (float32's range), got {value!r}.")
+    return x
+
+
+def _numbers_list(cls, name, value) -> list:
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{cls}: `{name}` must be a list of numbers, got {value!r} ({type(value).__name__}).")
+    return list(value)
 
 
 def _fraction(cls, name, value):
@@ -127,19 +167,19 @@ def _flag(cls, name, value):
 def _progress(schedule, step):
     """step / decay_steps, floored with ``staircase`` (ExponentialDecay, InverseTimeDecay)."""
     p = step / schedule.decay_steps
-    return math.floor(p) if schedule.staircase else p
+    return _floor(p) if schedule.staircase else p
 
 
 class ExponentialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
         cls = type(self).__name__
-        self.initial_learning_rate = _positive(cls, "initial_learning_rate", initial_learning_rate)
+        self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate, positive=True)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
         self.decay_rate = _positive(cls, "decay_rate", decay_rate)
         self.staircase = _flag(cls, "staircase", staircase)
-        self.name = name
+        self.name = name_str(cls, name, cls)
 
-    def __call__(self, step):
+    def _value(self, step):
         return self.initial_learning_rate * _pow(self.decay_rate, _progress(self, step))
 
     def get_config(self):
@@ -159,15 +199,19 @@ class StepDecay(ExponentialDecay):
 
 class PiecewiseConstantDecay(LearningRateSchedule):
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
-        boundaries, values = list(boundaries), list(values)
+        cls = type(self).__name__
+        boundaries, values = _numbers_list(cls, "boundaries", boundaries), _numbers_list(cls, "values", values)
         if len(values) != len(boundaries) + 1:
             raise ValueError(f"PiecewiseConstantDecay: `values` must have one more element than `boundaries`, "
                              f"got {len(values)} values and {len(boundaries)} boundaries.")
-        if boundaries != sorted(boundaries):
-            raise ValueError(f"PiecewiseConstantDecay: `boundaries` must be increasing, got {boundaries}.")
-        self.boundaries, self.values, self.name = boundaries, values, name
+        # Keras documents "strictly increasing"; a NaN would pass a sorted() check (every comparison is False)
+        boundaries = [_number(cls, f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
+        if any(b1 >= b2 for b1, b2 in zip(boundaries, boundaries[1:])):
+            raise ValueError(f"PiecewiseConstantDecay: `boundaries` must be strictly increasing, got {boundaries}.")
+        self.values = [_rate(cls, f"values[{i}]", v) for i, v in enumerate(values)]
+        self.boundaries, self.name = boundaries, name_str(cls, name, cls)
 
-    def __call__(self, step):
+    def _value(self, step):
         for boundary, value in zip(self.boundaries, self.values):
             if step <= boundary:
                 return value
@@ -182,13 +226,15 @@ class InverseTimeDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
         cls = type(self).__name__
-        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
         self.decay_rate = _non_negative(cls, "decay_rate", decay_rate)
         self.staircase = _flag(cls, "staircase", staircase)
-        self.name = name
+        self.name = name_str(cls, name, cls)
 
-    def __call__(self, step):
+    def _value(self, step):
+        if not self.decay_rate:  # no decay: not 0 * inf = NaN when step / decay_steps overflows
+            return self.initial_learning_rate
         return self.initial_learning_rate / (1.0 + self.decay_rate * _progress(self, step))
 
     def get_config(self):
@@ -202,17 +248,17 @@ class PolynomialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
                  name="PolynomialDecay"):
         cls = type(self).__name__
-        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
-        self.end_learning_rate = _non_negative(cls, "end_learning_rate", end_learning_rate)
+        self.end_learning_rate = _rate(cls, "end_learning_rate", end_learning_rate)
         self.power = _non_negative(cls, "power", power)  # a negative power would blow up at the end
         self.cycle = _flag(cls, "cycle", cycle)
-        self.name = name
+        self.name = name_str(cls, name, cls)
 
-    def __call__(self, step):
+    def _value(self, step):
         decay_steps = self.decay_steps
         if self.cycle:  # restart at the next multiple of decay_steps above step (Keras: 1 at step 0)
-            decay_steps *= 1 if step == 0 else math.ceil(step / self.decay_steps)
+            decay_steps *= 1 if step == 0 else _ceil(step / self.decay_steps)
         else:
             step = min(step, decay_steps)
         return ((self.initial_learning_rate - self.end_learning_rate) * _pow(1.0 - step / decay_steps, self.power)
@@ -235,17 +281,17 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
                  warmup_steps=0):
         cls = type(self).__name__
-        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
         self.alpha = _fraction(cls, "alpha", alpha)
-        self.name = name
-        self.warmup_target = None if warmup_target is None else _non_negative(cls, "warmup_target", warmup_target)
+        self.name = name_str(cls, name, cls)
+        self.warmup_target = None if warmup_target is None else _rate(cls, "warmup_target", warmup_target)
         self.warmup_steps = _non_negative(cls, "warmup_steps", warmup_steps)
         if self.warmup_target is None and self.warmup_steps:
             warnings.warn(f"{cls}: `warmup_steps`={warmup_steps} is ignored without `warmup_target` (as in Keras); "
                           f"set warmup_target to warm up.", UserWarning, stacklevel=2)
 
-    def __call__(self, step):
+    def _value(self, step):
         if self.warmup_target is None:
             return _cosine(min(step, self.decay_steps), self.decay_steps, self.initial_learning_rate, self.alpha)
         step = min(step, self.decay_steps + self.warmup_steps)
@@ -265,18 +311,20 @@ class CosineDecayRestarts(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name="SGDRDecay"):
         cls = type(self).__name__
-        self.initial_learning_rate = _non_negative(cls, "initial_learning_rate", initial_learning_rate)
+        self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate)
         self.first_decay_steps = _positive(cls, "first_decay_steps", first_decay_steps)
         # t_mul < 1 is accepted as in Keras: shrinking periods that end after first_decay_steps / (1 - t_mul)
         # steps, where the value becomes NaN (Keras's formula; the optimizer then refuses it, naming this schedule)
         self.t_mul = _positive(cls, "t_mul", t_mul)
         self.m_mul = _non_negative(cls, "m_mul", m_mul)
         self.alpha = _fraction(cls, "alpha", alpha)
-        self.name = name
+        self.name = name_str(cls, name, cls)
 
     def _period(self, fraction):
         """(i, fraction of period i done) for ``fraction`` = step / first_decay_steps."""
         t = self.t_mul
+        if not math.isfinite(fraction):  # step / first_decay_steps overflowed: Keras's float maths gives NaN
+            return None, math.nan
         if t == 1.0:
             i = math.floor(fraction)
             return i, fraction - i
@@ -284,7 +332,9 @@ class CosineDecayRestarts(LearningRateSchedule):
         inner = 1.0 - fraction * (1.0 - t)
         if inner <= 0:  # t_mul < 1 and every (shrinking) period is over: Keras's log gives NaN
             return None, math.nan
-        i = math.floor(math.log(inner) / math.log(t))
+        # inner overflows for a large t_mul and step: log(f (t - 1)) is its log to float precision there
+        log_inner = math.log(inner) if math.isfinite(inner) else math.log(fraction) + math.log(t - 1.0)
+        i = math.floor(log_inner / math.log(t))
         # Keras's floor(log) can land one period off at an exact restart (log rounding): step to the period
         # whose [start(i), start(i + 1)) holds fraction.
         while i > 0 and start(i) > fraction:
@@ -293,7 +343,7 @@ class CosineDecayRestarts(LearningRateSchedule):
             i += 1
         return i, (fraction - start(i)) / _pow(t, i)
 
-    def __call__(self, step):
+    def _value(self, step):
         i, fraction = self._period(step / self.first_decay_steps)
         if i is None:
             return math.nan
