@@ -109,3 +109,48 @@ def test_alexnet_matches_the_seed_table(rng):
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model 'vgg'"):
         applications.build("vgg")
+
+
+def test_evaluate_a_model_compiled_without_metrics_reports_the_loss(tiny_fashion, capsys):
+    model = sinapse.models.Sequential([sinapse.layers.Flatten(input_shape=(28, 28, 1)), sinapse.layers.Dense(10)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")  # no metrics: evaluate returns a float
+    model.save(str(tiny_fashion / "plain.st"))
+    assert cli.main(["evaluate", str(tiny_fashion / "plain.st")]) == 0
+    printed = capsys.readouterr()
+    assert "test set: loss " in printed.out and "accuracy" not in printed.out and not printed.err
+
+
+@pytest.mark.parametrize("out", ["dir", "/dev/full", "missing/m.st"])
+def test_train_checks_out_before_training(tiny_fashion, capsys, monkeypatch, out):
+    (tiny_fashion / "dir").mkdir()
+    monkeypatch.setattr(sinapse.models.Sequential, "fit", lambda *a, **k: pytest.fail("trained before --out check"))
+    assert cli.main(["train", "--model", "mlp", "--epochs", "1", "--out", out, "--verbose", "0"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"sinapse: error: --out {out}:")
+
+
+def test_train_keeps_the_model_when_the_save_fails(tiny_fashion, capsys, monkeypatch):
+    real_save = sinapse.models.Sequential.save
+
+    def save(self, filepath, **kwargs):  # the disk fills up while saving to --out only
+        if str(filepath).endswith("full.st"):
+            raise OSError(28, "No space left on device")
+        real_save(self, filepath, **kwargs)
+
+    monkeypatch.setattr(sinapse.models.Sequential, "save", save)
+    assert cli.main(["train", "--model", "mlp", "--epochs", "1", "--batch-size", "32", "--out", "full.st",
+                     "--verbose", "0"]) == 1
+    err = capsys.readouterr().err
+    rescued = tiny_fashion / "mlp_fashion_mnist.safetensors"
+    assert "could not save the model to full.st" in err and str(rescued) in err
+    assert sinapse.models.load_model(str(rescued)).count_params() == 266610
+
+
+@pytest.mark.parametrize("command", ["info", "evaluate", "train"])
+def test_extra_arguments_point_to_the_subcommand_help(command):
+    args = [command, "m.st", "extra"] if command == "evaluate" else [command, "extra"]
+    result = run_module(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unrecognized arguments: extra" in lines[0], result.stderr
+    assert f"python -m sinapse {command} --help" in lines[0]

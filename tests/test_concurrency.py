@@ -9,6 +9,7 @@ raises RuntimeError; a callback of a fit may call predict / evaluate (same threa
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -366,3 +367,102 @@ def test_save_and_get_weights_never_see_half_a_set_weights(tmp_path):
     for snap in snapshots:
         assert {float(v) for a in snap for v in np.unique(a)} in ({1.0}, {2.0})
     assert all("in use by another thread" in e for e in errors)
+
+
+# ---------------------------------------------------------------- changing a model from inside its own fit
+_STRUCTURAL = {"pop": lambda m, x, y: m.pop(), "add": lambda m, x, y: m.add(layers.Dense(2)),
+               "compile": lambda m, x, y: m.compile("sgd", "mse"), "fit": lambda m, x, y: m.fit(x, y, verbose=0),
+               "train_on_batch": lambda m, x, y: m.train_on_batch(x, y),
+               "build": lambda m, x, y: m.build((None, 20))}
+
+
+@pytest.mark.parametrize("hook", ["on_train_batch_end", "on_epoch_end", "on_train_begin"])
+@pytest.mark.parametrize("name", sorted(_STRUCTURAL))
+def test_structural_calls_from_a_fit_callback_raise(name, hook):
+    # The guard is re-entrant for the fitting thread: without the check, pop() in a callback was
+    # accepted and the run went on training a 1-layer model.
+    model, _, _ = _dense()
+    x, y = _xy()
+    weights = model.get_weights()
+    cb = callbacks.LambdaCallback(**{hook: lambda *args: _STRUCTURAL[name](model, x, y)})
+    with pytest.raises(RuntimeError, match=rf"^Sequential\.{name}: cannot run while Sequential\.fit of this model"):
+        model.fit(x, y, epochs=2, callbacks=[cb], verbose=0)
+    assert len(model.layers) == 2 and model.optimizer.get_config()["name"].lower() == "sgd"
+    if hook == "on_train_begin":  # refused before the first step: nothing trained
+        for a, b in zip(weights, model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    _STRUCTURAL[name](model, x, y)  # allowed again once fit has ended
+
+
+def test_structural_calls_on_a_model_sharing_layers_raise_inside_fit():
+    model, _, _ = _dense()
+    other = Sequential([*model.layers])
+    other.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = _xy()
+    cb = callbacks.LambdaCallback(on_epoch_end=lambda *a: other.fit(x, y, verbose=0))
+    with pytest.raises(RuntimeError, match=r"^Sequential\.fit: cannot run while Sequential\.fit"):
+        model.fit(x, y, callbacks=[cb], verbose=0)
+    other.fit(x, y, verbose=0)
+
+
+def test_what_keras_callbacks_do_inside_fit_still_works(tmp_path):
+    model, _, _ = _dense()
+    x, y = _xy()
+    done = []
+
+    class Everything(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            m = self.model
+            m.set_weights(m.get_weights())  # EarlyStopping(restore_best_weights)
+            m.save(str(tmp_path / "m.st"))  # ModelCheckpoint
+            m.save_weights(str(tmp_path / "w.st"))
+            m.load_weights(str(tmp_path / "w.st"))  # same architecture: values only
+            m.predict(x), m.evaluate(x, y, verbose=0), m(x)
+            m.optimizer.learning_rate = 0.005  # ReduceLROnPlateau
+            done.append(batch)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = epoch == 1
+
+    stock = [callbacks.EarlyStopping(monitor="loss", patience=0, restore_best_weights=True),
+             callbacks.ModelCheckpoint(str(tmp_path / "best.st"), monitor="loss"),
+             callbacks.ReduceLROnPlateau(monitor="loss", patience=0)]
+    history = model.fit(x, y, epochs=5, batch_size=4, callbacks=[Everything(), *stock], verbose=0)
+    assert len(done) >= 4 and len(history.epoch) <= 2 and (tmp_path / "best.st").exists()
+    model.pop()  # the guard is free again
+
+
+def test_train_on_batch_inside_train_on_batch_is_refused():
+    # Not reachable through a callback (train_on_batch has none): a loss whose gradient calls back.
+    model, _, _ = _dense()
+    x, y = _xy()
+    guard = model._guard
+    with guard.hold("Sequential.train_on_batch", True, "train_on_batch", structural=True, trains=True):
+        with pytest.raises(RuntimeError, match=r"^Sequential\.pop: cannot run while Sequential\.train_on_batch"):
+            model.pop()
+        model.set_weights(model.get_weights())
+    assert guard.training is None and guard.changing is None
+
+
+# ---------------------------------------------------------------- a shared layer called directly
+@pytest.mark.parametrize("make", [lambda: layers.Dense(7, activation="softmax"), lambda: layers.LSTM(7)])
+def test_direct_call_on_a_shared_layer_raises_while_another_model_fits(make):
+    # m1 and m2 share `shared`; a direct shared(x) must raise as m2.predict does, not wait for the fit.
+    shared = make()
+    first = layers.Dense(20) if isinstance(shared, layers.Dense) else layers.Reshape((4, 5))
+    m1 = Sequential([layers.Dense(20, input_shape=(20,)), first, shared])
+    m1.compile("sgd", "sparse_categorical_crossentropy")
+    m2 = Sequential([layers.Dense(20, input_shape=(20,)), first, shared])
+    x, y = _xy()
+    inner = m1.predict(x)  # builds; the shared layer's input
+    x_shared = np.zeros((2, 20) if isinstance(shared, layers.Dense) else (2, 4, 5), np.float32)
+
+    def each_raises():
+        for call in (lambda: shared(x_shared), lambda: m2.predict(x)):
+            started = time.perf_counter()
+            with pytest.raises(RuntimeError, match=r"running fit\); it cannot run while another thread trains"):
+                call()
+            assert time.perf_counter() - started < 1.0  # at once, not after the fit
+
+    _while_held(lambda h: m1.fit(x, y, callbacks=[h], verbose=0), [each_raises])
+    assert shared(x_shared).shape == (2, 7) and inner.shape == (8, 7)

@@ -342,7 +342,7 @@ def test_a_keyed_file_is_an_hmac_that_only_the_key_verifies(tmp_path):
     refused(path, "checksum mismatch", key=b"another key of 16+ bytes")
     forged = craft(tmp_path / "forged", meta, tensors)  # re-checksummed without the key
     refused(forged, "not signed", key=key)
-    with pytest.raises(ValueError, match="key must be bytes or a str of at least 16 bytes"):
+    with pytest.raises(ValueError, match="`key` must be bytes or a str of at least 16 bytes"):
         load_model(path, key=b"short")
 
 
@@ -366,3 +366,86 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / "new").st_mode) == 0o640
     finally:
         os.umask(old)
+
+
+# ---------------------------------------------------------------- arguments are checked before the file is read
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"device": 5}, TypeError, r"^load_model: `device` must be 'cpu', 'cuda', 'cuda-sim'"),
+    ({"device": "gpu"}, ValueError, r"^load_model: `device`: unknown device 'gpu'"),
+    ({"device": "tpu"}, ValueError, r"^load_model: `device`: unknown device 'tpu'"),
+    ({"compile": "yes"}, TypeError, r"^load_model: `compile`"),
+    ({"safe_mode": None}, TypeError, r"^load_model: `safe_mode`"),
+    ({"key": "short"}, ValueError, r"^load_model: `key` must be bytes or a str of at least 16 bytes"),
+    ({"custom_objects": ["Dense"]}, TypeError, r"^load_model: `custom_objects` must be None or a dict"),
+])
+@pytest.mark.parametrize("exists", [True, False])
+def test_load_model_checks_its_arguments_before_the_file(tmp_path, kwargs, error, match, exists):
+    path = tmp_path / "m.st"
+    if exists:
+        model = sinapse.models.Sequential([sinapse.layers.Dense(2, input_shape=(3,))])
+        model.compile("sgd", "mse")
+        model.save(str(path))
+    with pytest.raises(error, match=match):  # never a ModelFileError blaming the file, nor FileNotFoundError
+        sinapse.models.load_model(str(path), **kwargs)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda m, p: m.save(p, key=b"short"), r"^Sequential\.save: `key` must be bytes"),
+    (lambda m, p: m.save(p, save_format="h5"), r"^Sequential\.save: `save_format` must be None or 'safetensors'"),
+    (lambda m, p: m.save_weights(p, save_format="tf"), r"^Sequential\.save_weights: `save_format`"),
+])
+def test_save_checks_its_arguments_before_writing(tmp_path, call, match):
+    model = sinapse.models.Sequential([sinapse.layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(ValueError, match=match):
+        call(model, str(tmp_path / "m.st"))
+    assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- a model file saved unbuilt
+def _unbuilt_file(path, units, compile=True):
+    model = sinapse.models.Sequential([sinapse.layers.Dense(units), sinapse.layers.Dense(units)])
+    if compile:
+        model.compile("sgd", "mse")
+    model.save(str(path))  # no input shape: no weights, only the config
+    return path
+
+
+@pytest.mark.parametrize("first_build", ["predict", "build", "fit", "clone"])
+def test_an_unbuilt_file_cannot_build_more_than_the_bound(tmp_path, first_build):
+    # Dense(30_000) twice on 10_000 features: 3e8 + 9e8 weight elements, past 2**28 — a 1.7 kB file
+    # would otherwise allocate gigabytes at the first predict.
+    from sinapse.models._state import UNBUILT_FILE_MAX_ELEMENTS
+
+    assert UNBUILT_FILE_MAX_ELEMENTS == 2**28  # the bound docs/model_format.md states
+    path = _unbuilt_file(tmp_path / "u.st", 30_000)
+    model = sinapse.models.load_model(str(path))
+    x = np.zeros((1, 10_000), np.float32)
+    run = {"predict": lambda m: m.predict(x, verbose=0), "build": lambda m: m.build((None, 10_000)),
+           "fit": lambda m: m.fit(x, np.zeros((1, 30_000), np.float32), verbose=0),
+           "clone": lambda m: sinapse.models.clone_model(m).build((None, 10_000))}[first_build]
+    for _ in range(2):  # refused every time, and no half-built layer is left behind
+        with pytest.raises(ModelFileError, match=r"u\.st: was saved unbuilt \(no weights\); building it would create "
+                                                 r"more than 268,435,456 weight elements .*safe_mode=False"):
+            run(model)
+        assert all(not layer.weights for layer in model.layers)
+
+
+def test_an_unbuilt_file_within_the_bound_builds_and_the_bound_ends(tmp_path):
+    model = sinapse.models.load_model(str(_unbuilt_file(tmp_path / "u.st", 16)))
+    assert model.predict(np.zeros((2, 8), np.float32), verbose=0).shape == (2, 16)
+    assert "_unbuilt_file" not in model.__dict__  # built once: later adds are the user's code
+    model.add(sinapse.layers.Dense(2))
+    assert model.count_params() == 8 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2
+
+
+def test_safe_mode_false_lifts_the_bound_for_a_trusted_unbuilt_file(tmp_path, monkeypatch):
+    from sinapse.models import _state, saving
+
+    monkeypatch.setattr(saving, "UNBUILT_FILE_MAX_ELEMENTS", 100)  # a small bound: no gigabytes in a test
+    path = _unbuilt_file(tmp_path / "u.st", 16, compile=False)
+    with pytest.raises(ModelFileError, match="more than 100 weight elements"):
+        sinapse.models.load_model(str(path)).build((None, 8))
+    model = sinapse.models.load_model(str(path), safe_mode=False)
+    model.build((None, 8))
+    assert model.count_params() == 8 * 16 + 16 + 16 * 16 + 16 and _state.UNBUILT_FILE_MAX_ELEMENTS == 2**28
+    assert sinapse.models.load_model(str(path), device="cpu").built is False  # device= on an unbuilt model

@@ -154,3 +154,87 @@ def test_sequential_build_is_idempotent_and_refuses_another_shape():
     with pytest.raises(TypeError, match=r"^Sequential\.build: `input_shape` must be a tuple"):
         model.build(3)
     assert model.input_shape == (None, 3) and model.count_params() == count
+
+
+@pytest.mark.parametrize("config, match", [
+    (None, r"^Sequential\.from_config: `config` must be a dict .*got None"),
+    ([], r"^Sequential\.from_config: `config` must be a dict .*got \[\]"),
+    ("model", r"^Sequential\.from_config: `config` must be a dict"),
+    ({"layers": 3}, r"^Sequential\.from_config: `config\['layers'\]` must be a list of layer configs, got 3"),
+])
+def test_from_config_refuses_what_is_not_a_config(config, match):
+    with pytest.raises(TypeError, match=match):
+        Sequential.from_config(config)
+
+
+def test_from_config_checks_the_input_shape():
+    with pytest.raises((TypeError, ValueError), match=r"^Sequential\.from_config: .*build_input_shape"):
+        Sequential.from_config({"layers": [], "build_input_shape": [-3]})
+
+
+@pytest.mark.parametrize("model", ["x", None, [layers.Dense(2)], layers.Dense(2)])
+def test_clone_model_refuses_what_is_not_a_model(model):
+    with pytest.raises(TypeError, match=r"^clone_model: `model` must be a sinapse Sequential model"):
+        clone_model(model)
+
+
+def test_clone_model_checks_clone_function():
+    model = Sequential([layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(TypeError, match=r"^clone_model: `clone_function` must be a callable"):
+        clone_model(model, clone_function="copy")
+
+
+def _unnamed_messages():
+    model = Sequential([layers.Dense(2, input_shape=(3,))], name="mine")
+    dense = model.layers[0]
+    return {"pop": (lambda: Sequential(name="mine").pop(), ValueError),
+            "add": (lambda: model.add(dense), ValueError),
+            "add2": (lambda: model.add("dense"), TypeError),
+            "add3": (lambda: model.add(layers.Input((3,))), ValueError),
+            "get_layer": (lambda: model.get_layer("nope"), ValueError),
+            "build": (lambda: Sequential([layers.Dense(2)], name="mine").build(), ValueError),
+            "output_shape": (lambda: Sequential([layers.Dense(2)], name="mine").output_shape, AttributeError),
+            "set_weights": (lambda: model.set_weights([]), ValueError),
+            "summary": (lambda: Sequential([layers.Dense(2)], name="mine").summary(), ValueError),
+            "compile": (lambda: model.compile("sgd", "mse", lr=0.1), TypeError),
+            "compile2": (lambda: model.compile("sgd", "mse", loss_weights=[1]), ValueError),
+            "evaluate": (lambda: model.evaluate(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
+            "fit": (lambda: model.fit(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
+            "train_on_batch": (lambda: model.train_on_batch(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
+            "test_on_batch": (lambda: model.test_on_batch(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError)}
+
+
+@pytest.mark.parametrize("case", sorted(_unnamed_messages()))
+def test_model_errors_name_the_class_and_method_not_the_instance(case):
+    call, error = _unnamed_messages()[case]
+    method = case.rstrip("23")
+    with pytest.raises(error, match=rf"^Sequential\.{method}: ") as info:
+        call()
+    assert "mine" not in str(info.value).split(":")[0]
+
+
+def test_evaluate_before_compile_says_call_compile_first():
+    model = Sequential([layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(RuntimeError, match=r"^Sequential\.evaluate: call compile\(optimizer, loss, metrics\) first$"):
+        model.evaluate(np.zeros((2, 3)), np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("device, error, match", [
+    ("tpu", ValueError, r"^Sequential\.compile: `device`: unknown device 'tpu'; expected one of cpu, cuda, cuda-sim"),
+    ("gpu", ValueError, r"^Sequential\.compile: `device`: unknown device 'gpu'"),
+    (5, TypeError, r"^Sequential\.compile: `device` must be 'cpu', 'cuda', 'cuda-sim' or a sinapse\.devices\.Device, "
+                   r"got 5 \(int\)"),
+])
+def test_compile_names_a_bad_device_and_changes_nothing(device, error, match):
+    model = Sequential([layers.Dense(2, input_shape=(3,))])
+    model.compile("adam", "mse")
+    optimizer = model.optimizer
+    with pytest.raises(error, match=match):
+        model.compile("sgd", "mae", device=device)
+    assert model.optimizer is optimizer and model.loss == "mse"  # checked before anything changed
+
+
+def test_set_default_device_names_itself():
+    with pytest.raises(ValueError, match=r"^set_default_device: `device`: unknown device 'gpu'"):
+        sinapse.set_default_device("gpu")
+    assert sinapse.get_default_device() == "cpu"

@@ -64,8 +64,48 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model_file")
     evaluate.add_argument("--dataset", choices=DATASETS, default="fashion_mnist", help="default: fashion_mnist")
     evaluate.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
-    sub.add_parser("info", help="show the build and machine configuration (sinapse.show_config())")
+    info = sub.add_parser("info", help="show the build and machine configuration (sinapse.show_config())")
+    parser.set_defaults(subparsers={"train": train, "evaluate": evaluate, "info": info})
     return parser
+
+
+def _parse(parser, argv):
+    """Arguments left over are reported by their subcommand's parser, so that the hint names
+    ``python -m sinapse info --help`` rather than the top-level help."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        (args.subparsers.get(args.command) or parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _check_out(out: str) -> None:
+    """Refuse an --out that cannot be saved to before training (minutes) rather than after."""
+    import os
+    import stat
+
+    if os.path.exists(out) and not stat.S_ISREG(os.stat(out).st_mode):
+        raise CliError(f"--out {out}: is not a regular file (a directory or device); give a file path")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise CliError(f"--out {out}: the folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CliError(f"--out {out}: the folder {parent} is not writable")
+
+
+def _save(model, out: str, fallback: str) -> str:
+    """Save to ``out``; if that fails (disk full, ...), keep the trained model in ``fallback``
+    (the current directory) and report both, rather than lose the run."""
+    try:
+        model.save(out)
+        return out
+    except (OSError, ValueError) as exc:
+        import os
+
+        fallback = os.path.abspath(fallback if os.path.abspath(fallback) != os.path.abspath(out)
+                                   else f"sinapse_rescued_{os.getpid()}.safetensors")
+        model.save(fallback)
+        raise CliError(f"could not save the model to {out} ({exc}); the trained model was saved to {fallback} "
+                       f"instead") from None
 
 
 def _image_data(dataset, limit=None):
@@ -86,10 +126,13 @@ def _train(args) -> int:
     from . import applications, utils
 
     utils.set_random_seed(args.seed)
+    if args.out:  # checked before training, which may take minutes
+        _check_out(args.out)
     if args.model == "char_lstm":
         from . import char_model
 
         return char_model.train_cli(args)
+    out = args.out or f"{args.model}_{args.dataset if args.model != 'alexnet' else 'synthetic'}.safetensors"
     recipe = applications.RECIPES[args.model]
     epochs = args.epochs or recipe.epochs
     batch_size = args.batch_size or recipe.batch_size
@@ -111,8 +154,7 @@ def _train(args) -> int:
               verbose=args.verbose)
     train_s = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)[:2]
-    out = args.out or f"{args.model}_{dataset}.safetensors"
-    model.save(out)
+    out = _save(model, out, f"{args.model}_{dataset}.safetensors")
     print(f"{args.model} on {dataset}: test accuracy {accuracy:.4f}, test loss {loss:.4f}, "
           f"{epochs} epochs in {train_s:.1f} s ({args.device}); saved to {out}")
     return 0
@@ -123,18 +165,19 @@ def _evaluate(args) -> int:
 
     model = load_model(args.model_file)
     if args.device != "cpu":
-        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"], device=args.device)
+        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=getattr(model, "_metric_ids", None) or None,
+                      device=args.device)
     _, (x_test, y_test) = _image_data(args.dataset)
     start = time.perf_counter()
-    results = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    print(f"{args.model_file} on {args.dataset} test set: loss {results[0]:.4f}, accuracy {results[1]:.4f} "
-          f"({time.perf_counter() - start:.1f} s)")
+    logs = model.evaluate(x_test, y_test, batch_size=256, verbose=0, return_dict=True)  # whatever metrics it has
+    measures = ", ".join(f"{name} {value:.4f}" for name, value in logs.items())
+    print(f"{args.model_file} on {args.dataset} test set: {measures} ({time.perf_counter() - start:.1f} s)")
     return 0
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command is None:
         parser.print_help()
         return 0

@@ -110,24 +110,35 @@ def to_numpy(x):
 _DEFAULT = "cpu"
 
 
-def get_device(device=None) -> Device:
-    """A Device from a name, a Device, or None (the default device)."""
+def get_device(device=None, where: str | None = None) -> Device:
+    """A Device from a name ("cpu", "cuda", "cuda:N", "cuda-sim" / "cuda_sim"), a Device, or None
+    (the default device). ``where`` (the public call, "Sequential.compile") starts every error,
+    which names the argument `device`. "gpu" is refused: Keras 3 has no such device name, and
+    taking it as "cuda" would hide a typo of "cpu"."""
     if isinstance(device, Device):
         return device
     if device is None:
         device = _DEFAULT
+    prefix = f"{where}: `device`" if where else "`device`"
     if not isinstance(device, str):
-        raise TypeError(f"device must be 'cpu', 'cuda', 'cuda-sim' or a sinapse.devices.Device, got {device!r}")
+        raise TypeError(f"{prefix} must be 'cpu', 'cuda', 'cuda-sim' or a sinapse.devices.Device, got {device!r} "
+                        f"({type(device).__name__})")
     name = device.lower().replace("_", "-")
-    if name.startswith("cuda:") or name == "gpu":
+    if name.startswith("cuda:"):
         name = "cuda"
-    return Device(name)
+    if name not in _NAMES:
+        raise ValueError(f"{prefix}: unknown device {device!r}; expected one of {', '.join(_NAMES)} "
+                         f"('cuda_sim' is accepted for 'cuda-sim')")
+    try:
+        return Device(name)
+    except RuntimeError as exc:  # CUDA not usable here: say which call asked for it
+        raise type(exc)(f"{prefix}={device!r}: {exc}") from None
 
 
 def set_default_device(device) -> None:
     """Device for models compiled without ``device=`` from now on ("cpu", "cuda", "cuda-sim")."""
     global _DEFAULT
-    _DEFAULT = get_device(device).name
+    _DEFAULT = get_device(device, "set_default_device").name
 
 
 def get_default_device() -> str:

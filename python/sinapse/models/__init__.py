@@ -11,11 +11,18 @@ def clone_model(model, input_tensors=None, clone_function=None):
     clone_model; copy the values with ``clone.set_weights(model.get_weights())``."""
     from ..layers.base import deserialize, serialize
 
+    if not isinstance(model, Sequential):
+        raise TypeError(f"clone_model: `model` must be a sinapse Sequential model, got {model!r}"[:200]
+                        + f" ({type(model).__name__})")
     if input_tensors is not None:
-        raise ValueError("clone_model: input_tensors is not supported")
+        raise ValueError("clone_model: `input_tensors` is not supported (sinapse models are Sequential)")
+    if clone_function is not None and not callable(clone_function):
+        raise TypeError(f"clone_model: `clone_function` must be a callable taking a layer, got {clone_function!r}")
     clone = Sequential(name=model.name)
     if model._input_shape is not None:
         clone._input_shape = model._input_shape
+    if "_unbuilt_file" in model.__dict__:  # loaded unbuilt: its clone's first build has the same bound
+        clone._unbuilt_file = model._unbuilt_file
     for layer in model.layers:
         clone.add(clone_function(layer) if clone_function is not None else deserialize(serialize(layer)))
     return clone

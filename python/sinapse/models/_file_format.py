@@ -48,11 +48,11 @@ def _hash_tensors(h, tensors: dict) -> None:
         h.update(a.reshape(-1).view(np.uint8))
 
 
-def _key_bytes(key) -> bytes:
+def _key_bytes(key, where: str = "save_model / load_model") -> bytes:
     if isinstance(key, str):
         key = key.encode("utf-8")
     if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
-        raise ValueError(f"save_model / load_model: key must be bytes or a str of at least 16 bytes, got "
+        raise ValueError(f"{where}: `key` must be bytes or a str of at least 16 bytes, got "
                          f"{type(key).__name__} of length {len(key) if hasattr(key, '__len__') else '?'}")
     return bytes(key)
 
@@ -128,6 +128,7 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, w
     on any failure the temporary file is removed and an existing ``path`` is untouched.
     ``where`` (the public method) starts every error, which names the user's path, never the temporary one."""
     given = check_filepath(where, path)
+    key = None if key is None else _key_bytes(key, where)  # before anything is written
     path = os.path.realpath(given)  # through a symlink: replace the file it points to
     if os.path.exists(path):
         if not overwrite:
@@ -316,7 +317,7 @@ def read_file(path, expected_formats, safe_mode: bool = True, key=None,
     Raises ModelFileError (naming the file) for anything but an intact file of a supported
     version and format; FileNotFoundError / PermissionError as open() does."""
     path = check_filepath(where, path)
-    key = None if key is None else _key_bytes(key)
+    key = None if key is None else _key_bytes(key, where)
     with _open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         header, n = _header(f, size, path)

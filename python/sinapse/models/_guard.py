@@ -17,6 +17,12 @@ their rows. So every call that runs a model's layers holds the model's ``ModelGu
   minutes; waiting for it would look like a hang). A callback runs in the fitting thread, so
   it may call predict / evaluate: the guard is re-entrant for the thread that holds it.
 * Models that share a layer (``Sequential(base.layers + [head])``) share one guard.
+* While a fit / train_on_batch runs, the calls that would change what it is training
+  (fit, train_on_batch, compile, add, pop, build) raise RuntimeError even from its own
+  thread (a callback): the guard is re-entrant, so without this ``self.model.pop()`` in
+  on_train_batch_end would be accepted and the run would go on training another model.
+  What Keras callbacks do stays allowed: set_weights / load_weights (same shapes: restore
+  best weights), save, evaluate, predict, optimizer.learning_rate, stop_training.
 
 Cost, measured on AMD EPYC (Zen 4, 2 cores), a Dense(64)-Dense(10) model, time.perf_counter
 medians, guard + argument checks on vs off in one process: predict batch 1 25.1 -> 25.5 µs,
@@ -37,11 +43,12 @@ class ModelGuard:
     """Re-entrant ownership of a model by one thread (an RLock: an uncontended call costs two C
     calls); ``changing`` names the owner's training / changing call, or is None."""
 
-    __slots__ = ("lock", "changing", "parent")
+    __slots__ = ("lock", "changing", "training", "parent")
 
     def __init__(self):
         self.lock = threading.RLock()
         self.changing: str | None = None
+        self.training: str | None = None  # the running fit / train_on_batch (its thread holds the lock)
         self.parent: ModelGuard | None = None  # set when merged into another model's guard
 
     def root(self) -> "ModelGuard":
@@ -69,21 +76,36 @@ class ModelGuard:
                 return
 
 
+    def refuse_structural(self, where: str) -> None:
+        """A structural call from the thread running a fit / train_on_batch (a callback): raise."""
+        self.lock.release()
+        raise RuntimeError(
+            f"{where}: cannot run while {self.training} of this model (or of a model sharing its layers) is "
+            f"running, e.g. from one of its callbacks: changing the layers, loss or optimizer mid-training would "
+            f"corrupt the run. Call it after fit returns; a callback may call set_weights, save, evaluate, predict, "
+            f"set model.stop_training or change optimizer.learning_rate")
+
     @contextlib.contextmanager
-    def hold(self, where: str, changes: bool, what: str | None = None):
+    def hold(self, where: str, changes: bool, what: str | None = None, structural: bool = False,
+             trains: bool = False):
         """Hold the guard for one call (``guarded`` inlines this for inference calls, the hot
         path): ``changes`` marks a changing call, which raises at once if another thread holds
-        it; ``what`` is the name other threads' errors give it (default ``where``)."""
+        it; ``what`` is the name other threads' errors give it (default ``where``);
+        ``structural`` calls also raise inside a running fit / train_on_batch (``trains``)."""
         guard = self.root()
         if not guard.lock.acquire(False):
             guard.contended(where, changes)
-        outer = guard.changing
+        if structural and guard.training is not None:
+            guard.refuse_structural(where)
+        outer, outer_training = guard.changing, guard.training
         if changes and outer is None:
             guard.changing = what or where
+        if trains:
+            guard.training = where
         try:
             yield
         finally:
-            guard.changing = outer
+            guard.changing, guard.training = outer, outer_training
             guard.lock.release()
 
 
@@ -97,9 +119,10 @@ def share_guard(model, layer) -> None:
     layer._model_guard = theirs or mine
 
 
-def guarded(changes: bool, name: str | None = None):
+def guarded(changes: bool, name: str | None = None, structural: bool = False, trains: bool = False):
     """Method decorator: run the method holding ``self._guard`` (see the module docstring);
-    ``name``: the public name for messages, when the method is a private helper."""
+    ``name``: the public name for messages, when the method is a private helper;
+    ``structural`` / ``trains``: see ModelGuard.hold."""
 
     def wrap(method):
         what = name or method.__name__
@@ -107,7 +130,7 @@ def guarded(changes: bool, name: str | None = None):
         if changes:
             @functools.wraps(method)
             def call(self, *args, **kwargs):
-                with self._guard.hold(f"{type(self).__name__}.{what}", True, what):
+                with self._guard.hold(f"{type(self).__name__}.{what}", True, what, structural, trains):
                     return method(self, *args, **kwargs)
         else:  # inference (predict at batch 1 is ~20 us): hold() inlined, no context manager
             @functools.wraps(method)

@@ -61,6 +61,49 @@ def weights_from_file(layers, tensors: dict, path: str):
             layer.__dict__.pop("add_weight", None)
 
 
+# ---------------------------------------------------------------------------- unbuilt files
+
+# A model file saved unbuilt holds no weights, only its config: the first build (at the first
+# predict / fit / build) creates what the config says. Loaded with safe_mode=True, that build
+# may create at most this many weight elements (1 GiB of float32) in all: a forged 2 kB file
+# asking for Dense(units=30_000_000) is refused instead of allocating gigabytes.
+UNBUILT_FILE_MAX_ELEMENTS = 2**28
+
+
+@contextlib.contextmanager
+def bounded_weights(layers, limit: int, path: str):
+    """While active, building ``layers`` raises ModelFileError (naming ``path``) before allocating
+    a weight that takes the total past ``limit`` elements; layers left half-built are reset."""
+    from ..layers.base import Layer
+
+    total = [sum(int(np.prod(w.shape, dtype=object)) for layer in layers for w in layer.weights)]
+
+    def hook(layer):
+        def add_weight(name, shape, *args, **kwargs):
+            n = int(np.prod([int(d) for d in shape], dtype=object))
+            total[0] += n
+            if total[0] > limit:
+                raise ModelFileError(
+                    f"{path}: was saved unbuilt (no weights); building it would create more than {limit:,} weight "
+                    f"elements (layer {layer.name!r} asks for `{name}` of shape {tuple(shape)}), the bound for such "
+                    f"files loaded with safe_mode=True. If you trust the file, load it with safe_mode=False")
+            return Layer.add_weight(layer, name, shape, *args, **kwargs)
+        return add_weight
+
+    for layer in layers:
+        layer.add_weight = hook(layer)  # an instance attribute shadows Layer.add_weight
+    try:
+        yield
+    except BaseException:
+        for layer in layers:
+            if not layer.built:
+                layer._weights.clear()  # the weights of the refused build
+        raise
+    finally:
+        for layer in layers:
+            layer.__dict__.pop("add_weight", None)
+
+
 # ---------------------------------------------------------------------------- optimizer
 
 def optimizer_tensors(optimizer) -> dict:

@@ -22,7 +22,8 @@ import os
 from ..ops._checks import as_bool
 from ._file_format import (FORMAT_MODEL, FORMAT_VERSION, FORMAT_WEIGHTS, MAX_NDIM, ModelFileError, parse_json,
                            read_file, write_file)
-from ._state import optimizer_tensors, restore_optimizer, restore_rng, rng_tensors, weights_from_file
+from ._state import (UNBUILT_FILE_MAX_ELEMENTS, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors,
+                     weights_from_file)
 
 __all__ = ["FORMAT_MODEL", "FORMAT_VERSION", "FORMAT_WEIGHTS", "ModelFileError", "load_model", "load_weights",
            "save_model", "save_weights"]
@@ -64,6 +65,13 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, key=None
     if include_optimizer:
         tensors.update(rng_tensors(model))
     write_file(path, tensors, metadata, overwrite, key, where)
+
+
+def check_save_format(where: str, save_format) -> None:
+    """Keras 3 writes one format; so does sinapse (safetensors): any other is refused, not ignored."""
+    if save_format is not None and save_format != "safetensors":
+        raise ValueError(f"{where}: `save_format` must be None or 'safetensors' (sinapse writes safetensors "
+                         f"files only), got {save_format!r}")
 
 
 def save_weights(model, path, overwrite=True, where="save_weights") -> None:
@@ -197,20 +205,27 @@ def load_model(filepath, compile=True, device=None, custom_objects=None, safe_mo
     ``key``: the file must carry an HMAC made with that key (see save_model)."""
     from ..layers.base import get_layer_class  # noqa: F401  (all layer classes registered)
 
+    from .. import devices
+
     path = filepath  # (Keras's name for the argument, which errors name)
+    # every argument is checked before the file is read: a bad one is the caller's error, not the file's
     compile, safe_mode = as_bool("load_model", "compile", compile), as_bool("load_model", "safe_mode", safe_mode)
+    device = devices.get_device(device, "load_model") if device is not None else None
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(f"load_model: `custom_objects` must be None or a dict, got {custom_objects!r}"[:200])
     metadata, tensors = read_file(path, (FORMAT_MODEL,), safe_mode, key)
     path = os.fspath(path)
     _check_names(path, tensors)
     model = _assemble(path, metadata, tensors)
+    if not model.built and safe_mode:  # its config alone decides what the first build allocates
+        model._unbuilt_file = (path, UNBUILT_FILE_MAX_ELEMENTS)
     if compile and "compile" in metadata:
         _compile(model, metadata, path, device)
         restore_optimizer(model, tensors, path)
     elif device is not None:
-        from .. import devices
-
-        model.device = devices.get_device(device)
-        model._build_layers()
+        model.device = device
+        if model._input_shape is not None:  # (an unbuilt model's layers move when they are built)
+            model._build_layers()
     restore_rng(model, tensors, path)
     return model
 

@@ -12,9 +12,10 @@ from .. import devices
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
 from ..layers.base import (InputLayer, Layer, _compatible, _fmt, _shape_tuple, deserialize, serialize,
-                           unique_name)
+                           check_name, unique_name)
 from . import saving
 from ._guard import ModelGuard, guarded, share_guard
+from ._state import bounded_weights
 from .training import TrainingMixin
 
 
@@ -36,7 +37,7 @@ class Sequential(TrainingMixin):
 
     def __init__(self, layers=None, name=None):
         self._guard = ModelGuard()  # one thread at a time runs the layers (models/_guard.py)
-        self.name = name if name is not None else unique_name("sequential")
+        self.name = check_name("Sequential", name) if name is not None else unique_name("sequential")
         self._layers: list[Layer] = []
         self._input_shape: tuple | None = None
         self._version = 0  # bumped when layers change: the training plan is rebuilt
@@ -58,19 +59,19 @@ class Sequential(TrainingMixin):
     def layers(self) -> list[Layer]:
         return list(self._layers)
 
-    @guarded(changes=True)
+    @guarded(changes=True, structural=True)
     def add(self, layer) -> None:
         if isinstance(layer, InputLayer):
             if self._layers:
-                raise ValueError(f"{self.name}: an Input/InputLayer can only come first")
+                raise ValueError(f"{type(self).__name__}.add: an Input/InputLayer can only come first")
             self._input_shape = layer.shape
             return
         if not isinstance(layer, Layer):
-            raise TypeError(f"{self.name}.add: expects a sinapse layer, got {layer!r} ({type(layer).__name__})")
+            raise TypeError(f"{type(self).__name__}.add: expects a sinapse layer, got {layer!r} ({type(layer).__name__})")
         if any(existing is layer for existing in self._layers):
-            raise ValueError(f"{self.name}.add: layer {layer.name!r} is already in this model")
+            raise ValueError(f"{type(self).__name__}.add: layer {layer.name!r} is already in this model")
         if any(existing.name == layer.name for existing in self._layers):
-            raise ValueError(f"{self.name}.add: the model already has a layer named {layer.name!r}; "
+            raise ValueError(f"{type(self).__name__}.add: the model already has a layer named {layer.name!r}; "
                              f"layer names must be unique")
         if not self._layers and self._input_shape is None:
             if layer._declared_input_shape is not None:
@@ -83,10 +84,10 @@ class Sequential(TrainingMixin):
         if self._input_shape is not None:
             self._build_layers()
 
-    @guarded(changes=True)
+    @guarded(changes=True, structural=True)
     def pop(self) -> Layer:
         if not self._layers:
-            raise ValueError(f"{self.name}.pop: the model has no layers")
+            raise ValueError(f"{type(self).__name__}.pop: the model has no layers")
         layer = self._layers.pop()
         self._version += 1
         return layer
@@ -97,9 +98,9 @@ class Sequential(TrainingMixin):
         for layer in self._layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"{self.name}: no layer named {name!r}; layers: {[l.name for l in self._layers]}")
+        raise ValueError(f"{type(self).__name__}.get_layer: no layer named {name!r}; layers: {[l.name for l in self._layers]}")
 
-    @guarded(changes=True)
+    @guarded(changes=True, structural=True)
     def build(self, input_shape=None) -> None:
         """Create every layer's weights for inputs of ``input_shape`` (Keras passes (None, ...) : both accepted).
 
@@ -123,11 +124,20 @@ class Sequential(TrainingMixin):
             if not self.built or self._input_shape is None:
                 self._input_shape = shape
         if self._input_shape is None:
-            raise ValueError(f"{self.name}: the input shape is unknown; give the first layer input_shape=..., "
+            raise ValueError(f"{type(self).__name__}.build: the input shape is unknown; give the first layer input_shape=..., "
                              f"start with Input(shape), call build(input_shape), or fit/predict on data")
         self._build_layers()
 
     def _build_layers(self) -> None:
+        bound = self.__dict__.get("_unbuilt_file")  # (path, limit): loaded unbuilt (models/_state.py)
+        if bound is None:
+            return self._build_each()
+        with bounded_weights(self._layers, bound[1], bound[0]):
+            self._build_each()
+        if self.built:
+            del self._unbuilt_file
+
+    def _build_each(self) -> None:
         shape = self._input_shape
         for layer in self._layers:
             if layer.device != self.device:
@@ -138,7 +148,7 @@ class Sequential(TrainingMixin):
     def _ensure_input_shape(self, sample_shape, where=None) -> None:
         """Build for samples of ``sample_shape`` (no batch axis), or raise ValueError starting with ``where``."""
         sample_shape = tuple(sample_shape)
-        where = where or self.name
+        where = where or f"{type(self).__name__}.build"
         if self._input_shape is None:
             self._input_shape = sample_shape
         elif len(sample_shape) != len(self._input_shape) or any(
@@ -157,7 +167,7 @@ class Sequential(TrainingMixin):
     @property
     def output_shape(self):
         if not self.built:
-            raise AttributeError(f"{self.name}: the model is not built yet, so it has no output shape")
+            raise AttributeError(f"{type(self).__name__}.output_shape: the model is not built yet, so it has no output shape")
         return (None, *self._layers[-1].output_shape)
 
     # ------------------------------------------------------------------ weights
@@ -182,7 +192,7 @@ class Sequential(TrainingMixin):
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._layers)
         if len(weights) != expected:
-            raise ValueError(f"{self.name}.set_weights: expected {expected} arrays (the model's weights in layer "
+            raise ValueError(f"{type(self).__name__}.set_weights: expected {expected} arrays (the model's weights in layer "
                              f"order), got {len(weights)}")
         i = 0
         for layer in self._layers:
@@ -197,7 +207,7 @@ class Sequential(TrainingMixin):
     def summary(self, line_length=65, positions=None, print_fn=None) -> None:
         """Keras's table: layer (type), output shape, parameter count, then the totals."""
         if not self.built:
-            raise ValueError(f"{self.name}: this model has not yet been built. Build it by calling build(input_shape), "
+            raise ValueError(f"{type(self).__name__}.summary: this model has not yet been built. Build it by calling build(input_shape), "
                              f"by giving the first layer input_shape=..., or by fitting it on data")
         print_fn = print_fn or print
         cols = [int(line_length * p) for p in (positions or (0.45, 0.85, 1.0))]
@@ -223,7 +233,7 @@ class Sequential(TrainingMixin):
         print_fn("_" * line_length)
 
     # ------------------------------------------------------------------ compile
-    @guarded(changes=True)
+    @guarded(changes=True, structural=True)
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
                 run_eagerly=None, steps_per_execution=None, jit_compile=None, device=None, **kwargs) -> None:
         """Choose the optimizer, loss, metrics and device (see sinapse.devices) for training.
@@ -233,13 +243,14 @@ class Sequential(TrainingMixin):
         models) are not supported.
         """
         if kwargs:
-            raise TypeError(f"{self.name}.compile: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}"
+            raise TypeError(f"{type(self).__name__}.compile: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}"
                             + (" (the learning rate is an optimizer argument: optimizer=SGD(learning_rate=0.1))"
                                if any("lr" in k or "learning" in k for k in kwargs) else ""))
         if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError(f"{self.name}.compile: loss_weights and weighted_metrics are not supported "
+            raise ValueError(f"{type(self).__name__}.compile: loss_weights and weighted_metrics are not supported "
                              f"(Sequential models have one output)")
         metric_ids = metrics_mod.check_list(f"{type(self).__name__}.compile", metrics)  # before anything changes
+        device = devices.get_device(device, f"{type(self).__name__}.compile")
         self.optimizer = _get_optimizer(optimizer)
         self.loss = loss
         self.compiled_loss = losses_mod.get(loss)
@@ -248,7 +259,7 @@ class Sequential(TrainingMixin):
         self._compile_config = {"loss": loss if isinstance(loss, str) else losses_mod.serialize(self.compiled_loss),
                                 "metrics": [m if isinstance(m, str) else metrics_mod.serialize(m)
                                             for m in self._metric_ids]}
-        self.device = devices.get_device(device)
+        self.device = device
         for layer in self._layers:
             layer.to_device(self.device)
         self._reset_plans()
@@ -270,11 +281,18 @@ class Sequential(TrainingMixin):
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
+        where = f"{cls.__name__}.from_config"
+        if not isinstance(config, dict):
+            raise TypeError(f"{where}: `config` must be a dict such as model.get_config() returns "
+                            f"({{'name': ..., 'layers': [...], 'build_input_shape': ...}}), got {config!r}"[:300])
+        layer_configs = config.get("layers", [])
+        if not isinstance(layer_configs, (list, tuple)):
+            raise TypeError(f"{where}: `config['layers']` must be a list of layer configs, got {layer_configs!r}"[:300])
         model = cls(name=config.get("name"))
         shape = config.get("build_input_shape")
         if shape is not None:
-            model._input_shape = tuple(shape)
-        for layer_config in config.get("layers", []):
+            model._input_shape = _shape_tuple(shape, "`config['build_input_shape']`", where)
+        for layer_config in layer_configs:
             model.add(deserialize(layer_config))
         return model
 
@@ -282,11 +300,13 @@ class Sequential(TrainingMixin):
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, key=None) -> None:
         """Architecture, weights and optimizer state in one safetensors file (see models/saving.py;
         ``key``: an HMAC key, docs/model_format.md)."""
+        saving.check_save_format(f"{type(self).__name__}.save", save_format)
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, key=key,
                           where=f"{type(self).__name__}.save")
 
     @guarded(changes=False)
     def save_weights(self, filepath, overwrite=True, save_format=None) -> None:
+        saving.check_save_format(f"{type(self).__name__}.save_weights", save_format)
         saving.save_weights(self, filepath, overwrite=overwrite, where=f"{type(self).__name__}.save_weights")
 
     @guarded(changes=True)

@@ -62,7 +62,7 @@ class TrainingMixin:
 
     def _check_compiled(self, what):
         if self.compiled_loss is None:
-            raise RuntimeError(f"{self.name}: call compile(optimizer, loss, metrics) before {what}")
+            raise RuntimeError(f"{type(self).__name__}.{what}: call compile(optimizer, loss, metrics) first")
 
     # ------------------------------------------------------------------ one step
     def _forward(self, x, training, plan=None, with_mask=False):
@@ -177,7 +177,7 @@ class TrainingMixin:
                          rng=utils.training_rng(self) if shuffle else None)  # saved in checkpoints
 
     # ------------------------------------------------------------------ fit
-    @guarded(changes=True)
+    @guarded(changes=True, structural=True, trains=True)
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
@@ -247,7 +247,7 @@ class TrainingMixin:
                     if self.stop_training:
                         break
                 if seen == 0:
-                    warnings.warn(f"{self.name}.fit: the data yielded no batch in epoch {epoch + 1}; interrupting "
+                    warnings.warn(f"{type(self).__name__}.fit: the data yielded no batch in epoch {epoch + 1}; interrupting "
                                   f"training (give steps_per_epoch and a repeating generator)", UserWarning,
                                   stacklevel=2)
                     break
@@ -287,7 +287,7 @@ class TrainingMixin:
             if cbs is not None:
                 cbs.on_test_batch_end(step, logs)
         if not seen:
-            raise ValueError(f"{self.name}: no data to evaluate")
+            raise ValueError(f"{type(self).__name__}.evaluate: no data to evaluate")
         return logs
 
     @guarded(changes=False)
@@ -408,7 +408,7 @@ class TrainingMixin:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    @guarded(changes=True)
+    @guarded(changes=True, structural=True, trains=True)
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
         """One training step on one batch; returns the loss (and metrics) of that batch."""
         self._check_compiled("train_on_batch")
