@@ -323,8 +323,8 @@ COMMON = {"learning_rate": NON_NEGATIVE + [None], "weight_decay": NON_NEGATIVE, 
 HYPER = {
     optimizers.SGD: {"momentum": FRACTION_CLOSED},
     optimizers.Adagrad: {"initial_accumulator_value": NON_NEGATIVE, "epsilon": NON_NEGATIVE},
-    optimizers.Adadelta: {"rho": FRACTION_OPEN, "epsilon": POSITIVE},
-    optimizers.RMSprop: {"rho": FRACTION_OPEN, "momentum": FRACTION_CLOSED, "epsilon": POSITIVE},
+    optimizers.Adadelta: {"rho": FRACTION_CLOSED, "epsilon": POSITIVE},
+    optimizers.RMSprop: {"rho": FRACTION_CLOSED, "momentum": FRACTION_CLOSED, "epsilon": POSITIVE},
     optimizers.Adam: {"beta_1": FRACTION_OPEN, "beta_2": FRACTION_OPEN, "epsilon": POSITIVE},
     optimizers.AdamW: {"beta_1": FRACTION_OPEN, "beta_2": FRACTION_OPEN, "epsilon": POSITIVE},
 }

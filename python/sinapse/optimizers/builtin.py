@@ -17,7 +17,8 @@ _ZERO_EPSILON = " (epsilon = 0 divides 0 by 0 where a gradient is 0, turning wei
 
 
 def _fraction(cls, name, value, *, hi_open=False):
-    """momentum in [0, 1]; rho, beta_1, beta_2 in [0, 1) (1 would freeze the average)."""
+    """momentum and rho in [0, 1] (as Keras: rho = 1 freezes the average, harmless with epsilon > 0);
+    beta_1, beta_2 in [0, 1) (1 makes Adam's bias correction 1 - beta**t zero: 0/0)."""
     return hyper(cls, name, value, 0.0, 1.0, hi_open=hi_open)
 
 
@@ -83,7 +84,7 @@ class Adadelta(Optimizer):
                  clipvalue=None, global_clipnorm=None, name="adadelta", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
-        self.rho = _fraction("Adadelta", "rho", rho, hi_open=True)
+        self.rho = _fraction("Adadelta", "rho", rho)
         self.epsilon = _epsilon("Adadelta", epsilon)
 
     def _slots(self):
@@ -109,7 +110,7 @@ class RMSprop(Optimizer):
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop", **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
-        self.rho = _fraction("RMSprop", "rho", rho, hi_open=True)
+        self.rho = _fraction("RMSprop", "rho", rho)
         self.momentum = _fraction("RMSprop", "momentum", momentum)
         self.epsilon = _epsilon("RMSprop", epsilon)
         self.centered = flag("RMSprop", "centered", centered)
