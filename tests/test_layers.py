@@ -152,7 +152,7 @@ def test_errors_name_the_layer_the_argument_and_the_shapes():
         layers.Dense(3, kernel_size=3)
     with pytest.raises(ValueError, match="`units` must be a positive integer"):
         layers.Dense(0)
-    with pytest.raises(ValueError, match="unknown activation 'relux'"):
+    with pytest.raises(ValueError, match=r"^Dense: `activation` must be one of .*, got 'relux'"):
         layers.Dense(3, activation="relux")
     conv = layers.Conv2D(4, 3, name="c1")
     with pytest.raises(ValueError, match=r"Conv2D layer 'c1': expects images .* got input shape \(None, 10\)"):
@@ -294,7 +294,8 @@ def test_dense_build_then_set_weights_then_call_the_issue_example(tmp_path):
 
 
 @pytest.mark.parametrize("bad, err", [(4, TypeError), (None, TypeError), ((), ValueError), ("4", TypeError),
-                                      ((None, -1), ValueError), ((None, "a"), ValueError)])
+                                      ((None, -1), ValueError), ((None, "a"), TypeError),
+                                      ((None, 4.5), TypeError), ((None, True), TypeError), ((0, 4), ValueError)])
 def test_build_rejects_shapes_without_a_batch_axis(bad, err):
     with pytest.raises(err, match=r"^Dense\.build: `input_shape` must"):
         layers.Dense(3).build(bad)
@@ -310,3 +311,138 @@ def test_subclass_build_calling_super_build():
     layer.build((None, 3))
     layer.build((None, 3))
     assert [w.name for w in layer.weights] == ["kernel", "bias", "scale"] and layer.built
+
+
+# ---------------------------------------------------------------------------- shape arguments (one helper)
+
+SHAPE_CASES = [
+    (lambda: layers.Input((4.5,)), TypeError, r"^Input: `shape` must be a tuple of positive ints or None, got \(4\.5,\)"),
+    (lambda: layers.Input("4"), TypeError, r"^Input: `shape` must be a tuple .*got '4' \(str\)"),
+    (lambda: layers.Input(4), TypeError, r"^Input: `shape` must be a tuple .*got 4 \(int\); write \(4,\)"),
+    (lambda: layers.Input((True,)), TypeError, r"^Input: `shape` .*entry 0 is a bool"),
+    (lambda: layers.Input((np.float32(4),)), TypeError, r"^Input: `shape` .*entry 0 is a float32"),
+    (lambda: layers.Input((0,)), ValueError, r"^Input: `shape` must be a tuple of positive ints"),
+    (lambda: layers.Input((-1, 4)), ValueError, r"^Input: `shape` must be a tuple of positive ints"),
+    (lambda: layers.Input((2**31,)), ValueError, r"^Input: `shape` .*sizes from 1 to 2147483647"),
+    (lambda: layers.Input((4,), batch_size=0), ValueError, r"^Input: `batch_size` must be a positive integer"),
+    (lambda: layers.Input((4,), batch_size=2.0), TypeError, r"^Input: `batch_size` must be a positive integer"),
+    (lambda: layers.Input(batch_shape=(None, 4.5)), TypeError, r"^Input: `batch_shape` must be a tuple"),
+    (lambda: layers.Input(batch_shape=(0, 4)), ValueError, r"^Input: `batch_shape` must be a tuple"),
+    (lambda: layers.InputLayer(shape=(4.5,)), TypeError, r"^InputLayer: `shape` must be a tuple"),
+    (lambda: layers.InputLayer(input_shape=(4,), batch_size=-1), ValueError, r"^InputLayer: `batch_size` must be"),
+    (lambda: layers.Dense(3, input_shape=(4.5,)), TypeError, r"^Dense: `input_shape` must be a tuple"),
+    (lambda: layers.Dense(3, input_shape=4), TypeError, r"^Dense: `input_shape` must be a tuple"),
+    (lambda: layers.Dense(3, input_dim=4.5), TypeError, r"^Dense: `input_dim` must be a positive integer"),
+    (lambda: layers.Dense(3, input_dim=True), TypeError, r"^Dense: `input_dim` must be a positive integer"),
+    (lambda: layers.Dense(3, input_dim=0), ValueError, r"^Dense: `input_dim` must be a positive integer"),
+    (lambda: layers.Dense(3, batch_input_shape=(None, "4")), TypeError, r"^Dense: `batch_input_shape` must be"),
+    (lambda: layers.Dense(3, batch_input_shape=(None, 0)), ValueError, r"^Dense: `batch_input_shape` must be"),
+    (lambda: layers.Reshape((2.0, 2)), TypeError, r"^Reshape: `target_shape` must be a tuple of positive ints or -1"),
+    (lambda: layers.Reshape(4), TypeError, r"^Reshape: `target_shape` must be a tuple"),
+    (lambda: layers.Reshape((0, 2)), ValueError, r"^Reshape: `target_shape` must be a tuple of positive ints or -1"),
+    (lambda: layers.Reshape((None, 2)), TypeError, r"^Reshape: `target_shape` must be a tuple"),
+    (lambda: layers.Reshape((-1, -1)), ValueError, r"^Reshape: `target_shape` may hold at most one -1"),
+]
+
+
+@pytest.mark.parametrize("make, err, message", SHAPE_CASES)
+def test_shape_arguments_refuse_non_int_and_non_positive_entries(make, err, message):
+    with pytest.raises(err, match=message):
+        make()
+
+
+def test_valid_shape_arguments_still_work():
+    assert layers.Input((None, np.int64(4))).shape == (None, 4)
+    assert layers.Input([28, 28, 1], batch_size=np.int32(8)).shape == (28, 28, 1)
+    assert layers.Input(batch_shape=(32, 4)).shape == (4,)
+    assert layers.Dense(3, input_dim=np.int64(4))._declared_input_shape == (4,)
+    assert layers.Reshape([np.int64(-1), 2]).target_shape == (-1, 2)
+
+
+# ---------------------------------------------------------------------------- registry and from_config
+
+@pytest.mark.parametrize("name", ["_GlobalPooling2D", "_Pooling2D"])
+def test_private_layer_classes_cannot_be_loaded(name):
+    with pytest.raises(ValueError, match=rf"^unknown layer class '{name}'; known: ") as info:
+        layers.deserialize({"class_name": name, "config": {}})
+    known = str(info.value).split("known: ")[1].split(", ")
+    assert "Dense" in known and not any(k.startswith("_") for k in known)
+
+
+def test_private_layer_class_inside_a_model_config_is_refused():
+    import json
+
+    model = sinapse.Sequential([layers.Input((4, 4, 2)), layers.GlobalMaxPooling2D()])
+    config = {"class_name": "Sequential", "config": model.get_config()}
+    text = json.dumps(config).replace('"GlobalMaxPooling2D"', '"_GlobalPooling2D"')
+    assert "_GlobalPooling2D" in text
+    with pytest.raises(ValueError, match="unknown layer class '_GlobalPooling2D'"):
+        sinapse.Sequential.from_config(json.loads(text)["config"])
+
+
+@pytest.mark.parametrize("value", [5, None, "dense", {"class_name": "Dense"}])
+def test_serialize_refuses_non_layers(value):
+    with pytest.raises(TypeError, match=r"^serialize: `layer` must be a Layer, got "):
+        layers.serialize(value)
+
+
+@pytest.mark.parametrize("cls, config, message", [
+    (layers.Dense, {}, r"^Dense\.from_config: missing the required argument `units`"),
+    (layers.Conv2D, {"filters": 2}, r"^Conv2D\.from_config: missing the required argument `kernel_size`"),
+    (layers.Reshape, {}, r"^Reshape\.from_config: missing the required argument `target_shape`"),
+    (layers.Dense, [("units", 3)], r"^Dense\.from_config: `config` must be a dict"),
+    (layers.Dense, {"units": 3, "colour": 1}, r"^Dense: unexpected keyword argument\(s\) 'colour'"),
+])
+def test_from_config_errors_name_the_class_and_the_argument(cls, config, message):
+    with pytest.raises(TypeError, match=message):
+        cls.from_config(config)
+    with pytest.raises(TypeError, match=message):
+        layers.deserialize({"class_name": cls.__name__, "config": config})
+
+
+# ---------------------------------------------------------------------------- names
+
+@pytest.mark.parametrize("name", ["weights/0/0\n\x00", "a/b", "/", "tab\there", "nul\x00", "bell\x07", "", 5, b"x"])
+@pytest.mark.parametrize("make", [lambda n: layers.Dense(3, name=n), lambda n: layers.Input((4,), name=n),
+                                  lambda n: sinapse.Sequential(name=n)])
+def test_names_with_slashes_or_control_characters_are_refused(make, name):
+    with pytest.raises(ValueError, match=r"^(Dense|InputLayer|Sequential): `name` must be a non-empty string of "
+                                         r"printable characters without '/'"):
+        make(name)
+
+
+def test_name_refused_when_loading_a_layer_config():
+    with pytest.raises(ValueError, match=r"^Dense: `name` must be"):
+        layers.deserialize({"class_name": "Dense", "config": {"units": 3, "name": "weights/0"}})
+    assert layers.Dense(3, name="dense-é 1.x").name == "dense-é 1.x"
+
+
+# ---------------------------------------------------------------------------- house-form argument messages
+
+@pytest.mark.parametrize("make, err, message", [
+    (lambda: layers.Dropout(1.5), ValueError, r"^Dropout: `rate` must be a number in \[0, 1\), got 1\.5"),
+    (lambda: layers.Dropout(0.5, noise_shape=(1, 2)), ValueError, r"^Dropout: `noise_shape` is not supported"),
+    (lambda: layers.Flatten(data_format="channels_first"), ValueError, r"^Flatten: `data_format` must be"),
+    (lambda: layers.Conv2D(2, 3, data_format="channels_first"), ValueError, r"^Conv2D: `data_format` must be"),
+    (lambda: layers.Conv2D(2, 3, groups=2), ValueError, r"^Conv2D: `groups` must be 1 .*got 2"),
+    (lambda: layers.MaxPooling2D(data_format="x"), ValueError, r"^MaxPooling2D: `data_format` must be"),
+    (lambda: layers.GlobalAveragePooling2D(data_format="x"), ValueError,
+     r"^GlobalAveragePooling2D: `data_format` must be"),
+    (lambda: layers.ZeroPadding2D("x"), ValueError, r"^ZeroPadding2D: `padding` must be an int"),
+    (lambda: layers.Masking("x"), ValueError, r"^Masking: `mask_value` must be a number, got 'x'"),
+    (lambda: layers.BatchNormalization(axis="x"), ValueError, r"^BatchNormalization: `axis` must be an int"),
+    (lambda: layers.BatchNormalization(momentum=2), ValueError, r"^BatchNormalization: `momentum` must be in"),
+    (lambda: layers.BatchNormalization(momentum="0.9"), TypeError, r"^BatchNormalization: `momentum` must be a real"),
+    (lambda: layers.BatchNormalization(epsilon=0), ValueError, r"^BatchNormalization: `epsilon` must be positive"),
+    (lambda: layers.BatchNormalization(epsilon=float("inf")), ValueError, r"^BatchNormalization: `epsilon` must be"),
+    (lambda: layers.BatchNormalization(beta_constraint="non_neg"), ValueError,
+     r"^BatchNormalization: `beta_constraint` and `gamma_constraint` must be None"),
+    (lambda: layers.LSTM(2, implementation=3), ValueError, r"^LSTM: `implementation` must be 1 or 2, got 3"),
+    (lambda: layers.GRU(2, time_major=True), ValueError, r"^GRU: `time_major` must be False"),
+    (lambda: layers.Dense(2, kernel_constraint="non_neg"), ValueError, r"^Dense: `kernel_constraint` is not supported"),
+    (lambda: layers.Dense(2, activation=5), ValueError, r"^Dense: `activation` must be a name"),
+    (lambda: layers.Activation("nope"), ValueError, r"^Activation: `activation` must be one of .*got 'nope'"),
+])
+def test_layer_argument_errors_use_the_house_form(make, err, message):
+    with pytest.raises(err, match=message):
+        make()

@@ -112,22 +112,22 @@ def test_keras_names_and_defaults():
 
 
 def test_unsupported_arguments_are_refused_clearly():
-    with pytest.raises(NotImplementedError, match="`dropout`=0.2"):
+    with pytest.raises(NotImplementedError, match=r"^LSTM: `dropout` must be 0, got 0.2"):
         layers.LSTM(4, dropout=0.2)
     with pytest.raises(NotImplementedError, match="`recurrent_dropout`"):
         layers.GRU(4, recurrent_dropout=0.1)
-    with pytest.raises(ValueError, match="recurrent_activation='hard_sigmoid' is not supported"):
+    with pytest.raises(ValueError, match=r"^LSTM: `recurrent_activation` must be 'sigmoid' .*got 'hard_sigmoid'"):
         layers.LSTM(4, recurrent_activation="hard_sigmoid")
-    with pytest.raises(ValueError, match="activation='relu' is not supported.*'tanh' only"):
+    with pytest.raises(ValueError, match=r"^GRU: `activation` must be 'tanh' .*got 'relu'"):
         layers.GRU(4, activation="relu")
-    with pytest.raises(ValueError, match="activation='sigmoid'.*'tanh' or 'relu'"):
+    with pytest.raises(ValueError, match=r"^SimpleRNN: `activation` must be 'tanh' or 'relu' .*got 'sigmoid'"):
         layers.SimpleRNN(4, activation="sigmoid")
-    with pytest.raises(NotImplementedError, match="zero_output_for_mask=True"):
+    with pytest.raises(NotImplementedError, match=r"^LSTM: `zero_output_for_mask` must be False"):
         layers.LSTM(4, zero_output_for_mask=True)
     assert layers.GRU(4, implementation=1, zero_output_for_mask=False).units == 4
     with pytest.raises(TypeError, match="'dropout_W'"):
         layers.LSTM(4, dropout_W=0.1)
-    with pytest.raises(NotImplementedError, match="stateful"):
+    with pytest.raises(NotImplementedError, match=r"^SimpleRNN: `stateful` must be False"):
         layers.SimpleRNN(4, stateful=True)
     with pytest.raises(ValueError, match="`units` must be a positive integer"):
         layers.LSTM(0)

@@ -526,3 +526,83 @@ def test_an_allocation_that_cannot_succeed_names_the_op_and_the_shape():
     # would name neither the op nor which of its arrays did not fit
     with pytest.raises(MemoryError, match=r"^embedding_backward: cannot allocate .*\(1125899906842624, 2\)"):
         ops.embedding_backward(np.zeros(3, np.int32), f32(3, 2), 2**50)
+
+
+# ---------------------------------------------------------------------------- malformed __cuda_array_interface__
+
+def _cai(**changes):
+    good = {"shape": (2, 3), "typestr": "<f4", "data": (4096, False), "version": 3, "strides": None}
+    good.update(changes)
+    return {k: v for k, v in good.items() if v is not _MISSING}
+
+
+_MISSING = object()
+
+
+class _Broken(RuntimeError):
+    pass
+
+
+def _fake(interface):
+    class Fake:
+        @property
+        def __cuda_array_interface__(self):
+            if isinstance(interface, Exception):
+                raise interface
+            return interface
+    return Fake()
+
+
+MALFORMED_CAI = [
+    (_cai(data=_MISSING), "'data' is missing"),
+    (_cai(shape=_MISSING), "'shape' is missing"),
+    (_cai(typestr=_MISSING), "'typestr' is missing"),
+    (_cai(version=_MISSING), "'version' is missing"),
+    (_cai(data=5), "'data' must be a tuple"),
+    (_cai(data=(1, 2, 3)), "'data' must be a tuple"),
+    (_cai(data=(None, False)), "'data' must be a tuple"),
+    (_cai(data=(4096, 0)), "'data' must be a tuple"),
+    (_cai(data=(-8, False)), "pointer must be non-negative"),
+    (_cai(shape=None), "'shape' must be a tuple of ints"),
+    (_cai(shape="ab"), "'shape' must be a tuple of ints"),
+    (_cai(shape=(4.5, 4)), "'shape' must be a tuple of ints"),
+    (_cai(shape=(True, 4)), "'shape' must be a tuple of ints"),
+    (_cai(shape=(-1, 4)), "non-negative"),
+    (_cai(typestr="zz"), "'typestr' must be a NumPy type string"),
+    (_cai(typestr=5), "'typestr' must be a NumPy type string"),
+    (_cai(strides=(12,)), "one entry per dimension"),
+    (_cai(strides=(12, 4, 4)), "one entry per dimension"),
+    (_cai(strides=[12, 4]), "'strides' must be a tuple of ints"),
+    (_cai(strides=(12.0, 4)), "'strides' must be a tuple of ints"),
+    (_cai(mask=object()), "'mask' is not supported"),
+    (_cai(version="3"), "'version' must be a non-negative int"),
+    (_cai(version=None), "'version' must be a non-negative int"),
+    (5, "it must be a dict, got int"),
+    ([1, 2], "it must be a dict, got list"),
+    (_Broken("device lost"), "reading it raised _Broken: device lost"),
+]
+
+
+@pytest.mark.parametrize("interface, why", MALFORMED_CAI)
+def test_malformed_cuda_array_interface_is_a_clear_error(interface, why):
+    from sinapse.ops._checks import inspect
+
+    with pytest.raises(ValueError, match=re.escape("activation: `x` has a malformed __cuda_array_interface__: ")
+                       + ".*" + re.escape(why)):
+        inspect("activation", "x", _fake(interface))
+
+
+@pytest.mark.parametrize("interface, why", MALFORMED_CAI[:6])
+def test_malformed_cuda_array_interface_through_a_public_op(interface, why):
+    with pytest.raises(ValueError, match=r"^activation: `x` has a malformed __cuda_array_interface__"):
+        ops.activation(_fake(interface), "relu")
+
+
+def test_well_formed_cuda_array_interfaces_still_pass():
+    from sinapse.ops._checks import inspect
+
+    info = inspect("gemm", "a", _fake(_cai(strides=(12, 4), mask=None, version=2)))
+    assert (info.shape, info.strides, info.c_contiguous, info.ptr, info.writeable) == ((2, 3), (12, 4), True, 4096, True)
+    info = inspect("gemm", "a", _fake(_cai(shape=(np.int64(2), 3), strides=(4, 8), data=(np.uint64(64), True))))
+    assert (info.shape, info.c_contiguous, info.ptr, info.writeable) == ((2, 3), False, 64, False)
+    assert inspect("gemm", "a", _fake(_cai(shape=(0, 3)))).c_contiguous

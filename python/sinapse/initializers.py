@@ -16,6 +16,39 @@ import math
 import numpy as np
 
 from . import utils
+from ._from_config import arguments
+from .ops._checks import FLOAT32_MAX, as_float, as_int
+
+
+def _real(where: str, name: str, value, *, lo: float | None = None, strict: bool = False) -> float:
+    """A finite real number (Python or NumPy; not a bool or a string), optionally >= lo (> lo
+    if ``strict``): a NaN or infinite argument would fill the weights with NaN or Inf."""
+    x = as_float(where, name, value)  # TypeError for "1", [1, 2], True; ValueError beyond float32
+    if not math.isfinite(x):
+        raise ValueError(f"{where}: `{name}` must be a finite number, got {value!r}")
+    if lo is not None and (x < lo or (strict and x == lo)):
+        raise ValueError(f"{where}: `{name}` must be {'>' if strict else '>='} {lo}, got {value!r}")
+    return x
+
+
+def _seed(where: str, seed):
+    """None (the global generator) or an int in [0, 2**63), as NumPy's generators take."""
+    return None if seed is None else as_int(where, "seed", seed, hi=2**63 - 1, what="an int seed")
+
+
+def _shape(where: str, shape, dtype, copies: int = 1) -> tuple:
+    """The shape to fill: a tuple/list of non-negative ints, bounded by the host's memory before
+    anything is allocated (``copies``: how many arrays of that size the initializer holds at once)."""
+    from .devices import get_device
+    from .layers._limits import check_alloc
+
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{where}: `shape` must be a tuple of non-negative ints, got {shape!r} "
+                        f"({type(shape).__name__})")
+    shape = tuple(as_int(where, "shape", d, what="a tuple of non-negative ints, each") for d in shape)
+    what = "array" if copies == 1 else f"work arrays ({copies} of this shape)"
+    check_alloc(where, what, (copies, *shape) if copies > 1 else shape, dtype, get_device("cpu"))
+    return shape
 
 
 def _fans(shape) -> tuple[float, float]:
@@ -41,7 +74,7 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        return cls(**arguments(cls, config))
 
     def _rng(self):
         seed = getattr(self, "seed", None)
@@ -50,20 +83,20 @@ class Initializer:
 
 class Zeros(Initializer):
     def __call__(self, shape, dtype="float32"):
-        return np.zeros(shape, dtype=dtype)
+        return np.zeros(_shape("Zeros", shape, dtype), dtype=dtype)
 
 
 class Ones(Initializer):
     def __call__(self, shape, dtype="float32"):
-        return np.ones(shape, dtype=dtype)
+        return np.ones(_shape("Ones", shape, dtype), dtype=dtype)
 
 
 class Constant(Initializer):
     def __init__(self, value=0.0):
-        self.value = float(value)
+        self.value = _real("Constant", "value", value)
 
     def __call__(self, shape, dtype="float32"):
-        return np.full(shape, self.value, dtype=dtype)
+        return np.full(_shape("Constant", shape, dtype), self.value, dtype=dtype)
 
     def get_config(self):
         return {"value": self.value}
@@ -73,22 +106,31 @@ class RandomUniform(Initializer):
     """Uniform in [minval, maxval); Keras 1's ``init='uniform'`` is this with its defaults."""
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
+        self.minval, self.maxval = _real("RandomUniform", "minval", minval), _real("RandomUniform", "maxval", maxval)
+        if self.minval > self.maxval:
+            raise ValueError(f"RandomUniform: `minval` must be <= `maxval`, got minval={minval!r}, maxval={maxval!r}")
+        if self.maxval - self.minval > FLOAT32_MAX:  # the width is a float32 in __call__
+            raise ValueError(f"RandomUniform: `maxval` - `minval` must fit float32, got {maxval!r} - {minval!r}")
+        self.seed = _seed("RandomUniform", seed)
 
     def __call__(self, shape, dtype="float32"):
-        u = self._rng().random(shape, dtype=np.float32)
+        u = self._rng().random(_shape("RandomUniform", shape, np.float32, 2), dtype=np.float32)
         return (u * np.float32(self.maxval - self.minval) + np.float32(self.minval)).astype(dtype, copy=False)
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
+def _normal_arguments(where: str, mean, stddev, seed) -> tuple:
+    return _real(where, "mean", mean), _real(where, "stddev", stddev, lo=0.0), _seed(where, seed)
+
+
 class RandomNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+        self.mean, self.stddev, self.seed = _normal_arguments("RandomNormal", mean, stddev, seed)
 
     def __call__(self, shape, dtype="float32"):
-        z = self._rng().standard_normal(shape, dtype=np.float32)
+        z = self._rng().standard_normal(_shape("RandomNormal", shape, np.float32, 2), dtype=np.float32)
         return (z * np.float32(self.stddev) + np.float32(self.mean)).astype(dtype, copy=False)
 
     def get_config(self):
@@ -107,10 +149,10 @@ def _truncated_standard_normal(rng, shape) -> np.ndarray:
 
 class TruncatedNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+        self.mean, self.stddev, self.seed = _normal_arguments("TruncatedNormal", mean, stddev, seed)
 
     def __call__(self, shape, dtype="float32"):
-        z = _truncated_standard_normal(self._rng(), shape)
+        z = _truncated_standard_normal(self._rng(), _shape("TruncatedNormal", shape, np.float32, 3))
         return (z * np.float32(self.stddev) + np.float32(self.mean)).astype(dtype, copy=False)
 
     def get_config(self):
@@ -121,17 +163,19 @@ class VarianceScaling(Initializer):
     """Variance ``scale / n`` with n = fan_in, fan_out or their mean (``mode``)."""
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        where = type(self).__name__
         if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"VarianceScaling: mode must be fan_in, fan_out or fan_avg, got {mode!r}")
+            raise ValueError(f"{where}: `mode` must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
         if distribution == "normal":
             distribution = "truncated_normal"  # Keras's alias
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError(f"VarianceScaling: unknown distribution {distribution!r}")
-        if not scale > 0:
-            raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
-        self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+            raise ValueError(f"{where}: `distribution` must be 'truncated_normal', 'untruncated_normal', 'normal' "
+                             f"or 'uniform', got {distribution!r}")
+        self.scale = _real(where, "scale", scale, lo=0.0, strict=True)  # Keras: "must be positive"
+        self.mode, self.distribution, self.seed = mode, distribution, _seed(where, seed)
 
     def __call__(self, shape, dtype="float32"):
+        shape = _shape(type(self).__name__, shape, np.float32, 3)
         fan_in, fan_out = _fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
@@ -175,13 +219,14 @@ class Orthogonal(Initializer):
     """A (semi-)orthogonal matrix times ``gain``, over the last axis vs all others (Keras)."""
 
     def __init__(self, gain=1.0, seed=None):
-        self.gain, self.seed = float(gain), seed
+        self.gain, self.seed = _real("Orthogonal", "gain", gain), _seed("Orthogonal", seed)
 
     def __call__(self, shape, dtype="float32"):
-        shape = tuple(shape)
+        # float64 work arrays: the normal draw, Q and the scaled result (bounded before any exists)
+        shape = _shape("Orthogonal", shape, np.float64, 3)
         if len(shape) < 2:
-            raise ValueError(f"Orthogonal: needs a shape of at least 2 dimensions, got {shape}")
-        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+            raise ValueError(f"Orthogonal: `shape` must have at least 2 dimensions, got {shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
         a = self._rng().standard_normal((max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))  # a uniform distribution over orthogonal matrices
@@ -195,11 +240,12 @@ class Orthogonal(Initializer):
 
 class Identity(Initializer):
     def __init__(self, gain=1.0):
-        self.gain = float(gain)
+        self.gain = _real("Identity", "gain", gain)
 
     def __call__(self, shape, dtype="float32"):
+        shape = _shape("Identity", shape, np.float64, 2)
         if len(shape) != 2:
-            raise ValueError(f"Identity: needs a 2-D shape, got {tuple(shape)}")
+            raise ValueError(f"Identity: `shape` must be 2-D, got {shape}")
         return (self.gain * np.eye(*shape)).astype(dtype)
 
     def get_config(self):
@@ -234,17 +280,20 @@ def get(identifier):
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name")) or _ALIASES.get(identifier.get("class_name"))
+        name = identifier.get("class_name")
+        cls = _CLASSES.get(name) or _ALIASES.get(name) if isinstance(name, str) else None
         if cls is None:
-            raise ValueError(f"unknown initializer {identifier.get('class_name')!r}")
+            raise ValueError(f"initializers.get: unknown initializer class_name {name!r}; expected one of "
+                             f"{', '.join(sorted(_CLASSES))}")
         return cls.from_config(identifier.get("config", {}))
     if isinstance(identifier, str):
         cls = _CLASSES.get(identifier) or _ALIASES.get(identifier.lower())
         if cls is None:
             names = ", ".join(sorted(_ALIASES))
-            raise ValueError(f"unknown initializer {identifier!r}; expected one of {names}")
+            raise ValueError(f"initializers.get: unknown initializer {identifier!r}; expected one of {names}")
         return cls()
-    raise TypeError(f"cannot interpret {identifier!r} as an initializer")
+    raise TypeError(f"initializers.get: cannot interpret {identifier!r} ({type(identifier).__name__}) as an "
+                    f"initializer; pass a name, a config dict, an Initializer or a callable")
 
 
 def serialize(initializer) -> dict | None:

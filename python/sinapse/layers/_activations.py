@@ -27,11 +27,11 @@ class Act:
 
     def __init__(self, layer_name: str, identifier):
         if identifier is not None and not isinstance(identifier, str):
-            raise ValueError(f"{layer_name}: activation must be a name ({', '.join(NAMES)}), got {identifier!r}; "
+            raise ValueError(f"{layer_name}: `activation` must be a name ({', '.join(NAMES)}), got {identifier!r}; "
                              f"custom Python activations are not supported (they would run outside the kernels)")
         key = identifier.lower() if isinstance(identifier, str) else None
         if key not in _ALIASES:
-            raise ValueError(f"{layer_name}: unknown activation {identifier!r}; expected one of {', '.join(NAMES)}")
+            raise ValueError(f"{layer_name}: `activation` must be one of {', '.join(NAMES)}, got {identifier!r}")
         self.name = _ALIASES[key]
         self.identity = self.name == "linear"
         self.fused = self.name if self.name in ("linear", "relu") else None

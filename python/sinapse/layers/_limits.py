@@ -84,3 +84,27 @@ def allocate(where: str, what: str, shape: tuple, dtype, device, make):
         nbytes = int(np.prod([int(d) for d in shape], dtype=object)) * np.dtype(dtype).itemsize if shape else 0
         raise LayerSizeError(f"{where}: the {what} of shape {tuple(shape)} ({fmt_bytes(nbytes)}) could not be "
                              f"allocated ({exc}); use smaller sizes or free memory") from None
+
+
+
+def shape(where: str, name: str, value, *, unknown=None, batch: bool = False) -> tuple:
+    """A shape argument (Input's `shape`, `input_shape`, `batch_input_shape`, Reshape's
+    `target_shape`) as a tuple: a tuple or list of Python/NumPy ints from 1 to MAX_EXTENT, or
+    ``unknown`` (None; -1 for Reshape) for a dimension left open. Keras 3 refuses anything else
+    (a bare int, floats, bools, strings): int(4.5) or int("4") would silently build another model.
+    ``batch``: the first entry is the batch axis (a positive int or None)."""
+    what = f"a tuple of positive ints or {unknown}"
+    if not isinstance(value, (tuple, list)):
+        hint = f"; write ({value},)" if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else ""
+        raise TypeError(f"{where}: `{name}` must be {what}, got {value!r} ({type(value).__name__}){hint}")
+    out = []
+    for i, d in enumerate(value):
+        if d is None and (unknown is None or batch and i == 0):
+            out.append(None)
+            continue
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{where}: `{name}` must be {what}, got {value!r} (entry {i} is a {type(d).__name__})")
+        if not (1 <= d <= MAX_EXTENT or d == unknown):
+            raise ValueError(f"{where}: `{name}` must be {what} (sizes from 1 to {MAX_EXTENT}), got {tuple(value)!r}")
+        out.append(int(d))
+    return tuple(out)

@@ -53,7 +53,8 @@ import warnings
 import numpy as np
 
 from .. import devices
-from ._limits import allocate, check_alloc, flag
+from .._from_config import arguments
+from ._limits import allocate, check_alloc, flag, shape as _shape, size
 
 _REGISTRY: dict[str, type] = {}
 _NAME_COUNTS: dict[str, int] = {}
@@ -73,15 +74,18 @@ def unique_name(base: str) -> str:
 
 
 def _shape_tuple(shape, what: str, layer: str) -> tuple:
-    if isinstance(shape, int):
-        shape = (shape,)
-    try:
-        shape = tuple(None if d is None else int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"{layer}: {what} must be a tuple of ints, got {shape!r}") from None
-    if any(d is not None and d < 0 for d in shape):
-        raise ValueError(f"{layer}: {what} must not hold negative sizes, got {shape}")
-    return shape
+    """A shape without the batch axis (``what``: the argument's name, in backticks or not)."""
+    return _shape(layer, what.strip("`"), shape)
+
+
+def check_name(where: str, name) -> str:
+    """A layer's or model's name: a non-empty printable string without "/" (Keras 3 refuses "/":
+    it separates the layer and the weight in weight paths; a control character would garble
+    summaries and files)."""
+    if not isinstance(name, str) or not name or "/" in name or not name.isprintable():
+        raise ValueError(f"{where}: `name` must be a non-empty string of printable characters without '/', "
+                         f"got {name!r}")
+    return name
 
 
 def keras1_arguments(layer: str, kwargs: dict, renames: dict) -> dict:
@@ -146,7 +150,7 @@ def _public_build(create_weights):
         if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
             raise TypeError(f"{where}: `input_shape` must be a tuple with the batch axis first, e.g. (None, 4); "
                             f"got {input_shape!r}")
-        shape = _shape_tuple(input_shape, "`input_shape`", where)
+        shape = _shape(where, "input_shape", input_shape, batch=True)
         if len(shape) < 1:
             raise ValueError(f"{where}: `input_shape` must include the batch axis, e.g. (None, 4); got {shape}")
         if self.built and self.input_shape is not None and not _compatible(self.input_shape, shape[1:]):
@@ -169,7 +173,8 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):  # private bases (_Pooling2D) are no layers a file may name
+            _REGISTRY[cls.__name__] = cls
         # A subclass's build() creates weights (no batch axis); the public build() (Keras's
         # call, with the batch axis) goes through ensure_built, so it is idempotent and sets
         # `built` for every layer, including user-defined ones.
@@ -184,9 +189,7 @@ class Layer:
             raise TypeError(f"{cls}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         if dtype not in (None, "float32", np.float32):
             raise ValueError(f"{cls}: sinapse layers compute in float32, got dtype={dtype!r}")
-        self.name = name if name is not None else unique_name(_snake(cls))
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"{cls}: name must be a non-empty string, got {name!r}")
+        self.name = check_name(cls, name) if name is not None else unique_name(_snake(cls))
         self._trainable = flag(cls, "trainable", trainable)
         self.built = False
         self._weights: list[Weight] = []
@@ -198,12 +201,7 @@ class Layer:
         self.input_shape: tuple | None = None  # set by build, without the batch axis
         self.output_shape: tuple | None = None
         self.logits = None
-        if input_dim is not None:
-            input_shape = (input_dim,)
-        if batch_input_shape is not None:
-            input_shape = tuple(batch_input_shape)[1:]
-        self._declared_input_shape = (None if input_shape is None
-                                      else _shape_tuple(input_shape, "input_shape", self.name))
+        self._declared_input_shape = _declared_shape(cls, input_shape, batch_input_shape, input_dim, batch_size)
 
     # ------------------------------------------------------------------ subclass interface
     def _create_weights(self, input_shape) -> None:
@@ -229,12 +227,16 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        return cls(**arguments(cls, config))
 
     # ------------------------------------------------------------------ helpers for subclasses
     def error(self, message: str) -> ValueError:
         """A ValueError naming this layer: ``raise self.error("...")``."""
         return ValueError(f"{type(self).__name__} layer {self.name!r}: {message}")
+
+    def arg_error(self, message: str) -> ValueError:
+        """A ValueError about a constructor argument, in the house form "Dropout: `rate` must be ..."."""
+        return ValueError(f"{type(self).__name__}: {message}")
 
     def add_weight(self, name, shape, initializer, regularizer=None, trainable=True) -> Weight:
         from .. import initializers
@@ -333,10 +335,10 @@ class Layer:
         return self.device.asarray(_numeric(x, where), np.float32)
 
     def _direct_call_lock(self):
-        """The lock a direct call layer(x) holds: the guard of the models holding this layer
-        (models/_guard.py; it waits for their running call), else the layer's own."""
-        guard = self.__dict__.get("_model_guard")
-        return self._call_lock if guard is None else guard.root().lock
+        """What a direct call layer(x) holds: the guard of the models holding this layer, as their
+        predict does (models/_guard.py: waits for a running predict, RuntimeError at once while
+        another thread fits or changes them — a fit can last minutes), else the layer's own lock."""
+        return self._holding(f"{type(self).__name__}.__call__", False)
 
     # ------------------------------------------------------------------ Keras's public API
     @property
@@ -426,6 +428,17 @@ def _numeric(x, where: str):
     return x
 
 
+def _declared_shape(where, input_shape, batch_input_shape, input_dim, batch_size) -> tuple | None:
+    """The input shape (no batch axis) a layer's keyword arguments declare, each argument checked."""
+    if batch_size is not None:
+        size(where, "batch_size", batch_size)
+    if input_dim is not None:
+        return (size(where, "input_dim", input_dim),)
+    if batch_input_shape is not None:
+        return _shape(where, "batch_input_shape", batch_input_shape, batch=True)[1:]
+    return None if input_shape is None else _shape(where, "input_shape", input_shape)
+
+
 def _compatible(expected, got) -> bool:
     return len(expected) == len(got) and all(e is None or g is None or e == g for e, g in zip(expected, got))
 
@@ -439,10 +452,11 @@ class InputLayer(Layer):
 
     def __init__(self, input_shape=None, batch_size=None, name=None, batch_input_shape=None, shape=None, **kwargs):
         if shape is not None:
-            input_shape = shape
+            input_shape = _shape("InputLayer", "shape", shape)
         if input_shape is None and batch_input_shape is None:
             raise ValueError("InputLayer: give input_shape (or shape), e.g. InputLayer(input_shape=(28, 28))")
-        super().__init__(name=name, input_shape=input_shape, batch_input_shape=batch_input_shape, **kwargs)
+        super().__init__(name=name, input_shape=input_shape, batch_input_shape=batch_input_shape,
+                         batch_size=batch_size, **kwargs)
 
     @property
     def shape(self) -> tuple:
@@ -459,21 +473,34 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
     """``keras.Input(shape=(28, 28, 1))``: in sinapse, an InputLayer for a Sequential model."""
     if dtype not in (None, "float32", np.float32):
         raise ValueError(f"Input: sinapse models compute in float32, got dtype={dtype!r}")
-    return InputLayer(input_shape=shape, batch_input_shape=batch_shape, name=name, **kwargs)
+    # Checked here so that errors name Input's own arguments (`shape`, not InputLayer's `input_shape`).
+    if shape is not None:
+        _shape("Input", "shape", shape)
+    if batch_shape is not None:
+        _shape("Input", "batch_shape", batch_shape, batch=True)
+    if batch_size is not None:
+        size("Input", "batch_size", batch_size)
+    if shape is None and batch_shape is None:
+        raise ValueError("Input: give `shape` (without the batch axis), e.g. Input(shape=(28, 28, 1))")
+    return InputLayer(input_shape=shape, batch_input_shape=batch_shape, batch_size=batch_size, name=name, **kwargs)
 
 
 def get_layer_class(name: str) -> type:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown layer class {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+    """The public layer class called ``name`` (built in, or a user's Layer subclass)."""
+    cls = _REGISTRY.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown layer class {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return cls
 
 
 def serialize(layer: Layer) -> dict:
+    if not isinstance(layer, Layer):
+        raise TypeError(f"serialize: `layer` must be a Layer, got {layer!r} ({type(layer).__name__})")
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
 def deserialize(config: dict) -> Layer:
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"a layer config must be {{'class_name': ..., 'config': ...}}, got {config!r}")
-    return get_layer_class(config["class_name"]).from_config(dict(config.get("config", {})))
+        raise ValueError(f"deserialize: `config` must be a dict {{'class_name': ..., 'config': {{...}}}}, "
+                         f"got {config!r}")
+    return get_layer_class(config["class_name"]).from_config(config.get("config", {}))

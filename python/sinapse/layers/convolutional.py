@@ -43,17 +43,18 @@ class Conv2D(Layer):
         super().__init__(**kwargs)
         filters = size(type(self).__name__, "filters", filters)
         if data_format not in (None, "channels_last"):
-            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
+                                 f"got {data_format!r}")
         if groups != 1:
-            raise self.error(f"groups={groups} is not supported (only 1)")
-        _no_constraint(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+            raise self.arg_error(f"`groups` must be 1 (grouped convolutions are not supported), got {groups!r}")
+        _no_constraint(type(self).__name__, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                        bias_constraint=bias_constraint)
         self.filters = int(filters)
         self.kernel_size = _pair(self, "kernel_size", kernel_size)
         self.strides = _pair(self, "strides", strides)
         self.dilation_rate = _pair(self, "dilation_rate", dilation_rate)
         self.padding = _padding(self, padding)
-        self.act = Act(f"{type(self).__name__} layer {self.name!r}", activation)
+        self.act = Act(type(self).__name__, activation)
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name == "sigmoid" else None
         self.use_bias = flag(type(self).__name__, "use_bias", use_bias)
@@ -151,7 +152,8 @@ class Convolution2D(Conv2D):
             "nb_filter": "filters", "border_mode": "padding", "init": "kernel_initializer", "subsample": "strides",
             "W_regularizer": "kernel_regularizer", "b_regularizer": "bias_regularizer", "bias": "use_bias"})
         if kwargs.get("dim_ordering", "tf") not in ("tf", "default"):
-            raise ValueError("Convolution2D: only dim_ordering='tf' (channels last) is supported")
+            raise ValueError(f"Convolution2D: `dim_ordering` must be 'tf' (channels last, the only layout supported), "
+                             f"got {kwargs['dim_ordering']!r}")
         kwargs.pop("dim_ordering", None)
         filters = kwargs.pop("filters", filters)
         if "kernel_size" not in kwargs and isinstance(nb_row, (tuple, list)):
@@ -175,7 +177,8 @@ class ZeroPadding2D(Layer):
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
+                                 f"got {data_format!r}")
         try:
             if isinstance(padding, (int, np.integer)):
                 pads = ((padding, padding), (padding, padding))
@@ -187,7 +190,7 @@ class ZeroPadding2D(Layer):
                 pads = ((t, b), (l, r))
             pads = tuple(tuple(int(v) for v in p) for p in pads)
         except (TypeError, ValueError):
-            raise self.error(f"padding must be an int, (rows, cols) or ((top, bottom), (left, right)), "
+            raise self.arg_error(f"`padding` must be an int, (rows, cols) or ((top, bottom), (left, right)), "
                              f"got {padding!r}") from None
         self.padding = tuple(tuple(size("ZeroPadding2D", "padding", v, lo=0) for v in p) for p in pads)
 

@@ -12,7 +12,7 @@ from ..ops.gemm import ACTIVATIONS
 from ..registry import resolve_variant
 from ._activations import Act
 from ._direct import plain_cpu
-from ._limits import flag, size
+from ._limits import flag, shape as _shape, size
 from .base import Layer, keras1_arguments
 
 
@@ -40,10 +40,10 @@ class Dense(Layer):
         units = kwargs.pop("units", units)
         super().__init__(**kwargs)
         units = size("Dense", "units", units)
-        _no_constraint(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        _no_constraint(type(self).__name__, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                        bias_constraint=bias_constraint)
         self.units = int(units)
-        self.act = Act(f"Dense layer {self.name!r}", activation)
+        self.act = Act("Dense", activation)
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
         self.use_bias = flag("Dense", "use_bias", use_bias)
@@ -127,7 +127,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.act = Act(f"Activation layer {self.name!r}", activation)
+        self.act = Act("Activation", activation)
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
 
@@ -172,9 +172,9 @@ class Dropout(Layer):
         rate = kwargs.pop("rate", rate)
         super().__init__(**kwargs)
         if noise_shape is not None:
-            raise self.error("noise_shape is not supported (masks are drawn per element)")
+            raise self.arg_error(f"`noise_shape` is not supported (masks are drawn per element), got {noise_shape!r}")
         if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
-            raise self.error(f"rate must be a number in [0, 1), got {rate!r}")
+            raise self.arg_error(f"`rate` must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
         # The Philox key is the seed itself (saved as a uint64 < 2**63): no silent reduction modulo 2**64.
         self.seed = None if seed is None else size("Dropout", "seed", seed, lo=0, hi=_MAX_SEED)
@@ -234,7 +234,8 @@ class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
+                                 f"got {data_format!r}")
 
     def compute_output_shape(self, input_shape):
         if any(d is None for d in input_shape):
@@ -257,12 +258,10 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        try:
-            self.target_shape = tuple(int(d) for d in target_shape)
-        except (TypeError, ValueError):
-            raise self.error(f"target_shape must be a tuple of ints, got {target_shape!r}") from None
-        if sum(d == -1 for d in self.target_shape) > 1 or any(d == 0 or d < -1 for d in self.target_shape):
-            raise self.error(f"target_shape must hold positive sizes and at most one -1, got {self.target_shape}")
+        self.target_shape = _shape("Reshape", "target_shape", target_shape, unknown=-1)
+        if self.target_shape.count(-1) > 1:
+            raise ValueError(f"Reshape: `target_shape` may hold at most one -1 (an inferred size), "
+                             f"got {self.target_shape}")
 
     def compute_output_shape(self, input_shape):
         total = int(np.prod(input_shape))

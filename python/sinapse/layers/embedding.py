@@ -138,7 +138,7 @@ class Masking(Layer):
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
         if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.integer, np.floating)):
-            raise self.error(f"mask_value must be a number, got {mask_value!r}")
+            raise self.arg_error(f"`mask_value` must be a number, got {mask_value!r}")
         self.mask_value = float(mask_value)
         self._keep = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import initializers, ops, regularizers
+from ..ops._checks import as_float
 from ._limits import flag
 from .base import Layer
 
@@ -23,15 +24,18 @@ class BatchNormalization(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         if axis not in (-1, [-1], (-1,)) and not isinstance(axis, int):
-            raise self.error(f"axis must be an int, got {axis!r}")
+            raise self.arg_error(f"`axis` must be an int, got {axis!r}")
         if beta_constraint is not None or gamma_constraint is not None:
-            raise self.error("weight constraints are not supported")
+            raise self.arg_error("`beta_constraint` and `gamma_constraint` must be None (weight constraints are not "
+                                 f"supported), got {beta_constraint!r}, {gamma_constraint!r}")
         self.axis = axis if isinstance(axis, int) else -1
-        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        # as_float: TypeError for "0.9" or None (float() would take the string)
+        self.momentum, self.epsilon = as_float("BatchNormalization", "momentum", momentum), \
+            as_float("BatchNormalization", "epsilon", epsilon)
         if not 0 <= self.momentum <= 1:
-            raise self.error(f"momentum must be in [0, 1], got {momentum}")
-        if not self.epsilon > 0:
-            raise self.error(f"epsilon must be positive, got {epsilon}")
+            raise self.arg_error(f"`momentum` must be in [0, 1], got {momentum!r}")
+        if not 0 < self.epsilon < float("inf"):
+            raise self.arg_error(f"`epsilon` must be positive, got {epsilon!r}")
         self.center = flag("BatchNormalization", "center", center)
         self.scale = flag("BatchNormalization", "scale", scale)
         self.beta_initializer = initializers.get(beta_initializer)

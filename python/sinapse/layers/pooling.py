@@ -18,7 +18,8 @@ class _Pooling2D(Layer):
         padding = kwargs.pop("padding", padding)
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
+                                 f"got {data_format!r}")
         self.pool_size = _pair(self, "pool_size", pool_size)
         self.strides = self.pool_size if strides is None else _pair(self, "strides", strides)
         self.padding = _padding(self, padding)
@@ -79,7 +80,8 @@ class _GlobalPooling2D(Layer):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.error(f"only data_format='channels_last' (NHWC) is supported, got {data_format!r}")
+            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
+                                 f"got {data_format!r}")
         self.keepdims = flag(type(self).__name__, "keepdims", keepdims)
         self._fwd = getattr(ops, f"{self._kind}_pool2d")
         self._bwd = getattr(ops, f"{self._kind}_pool2d_backward")

@@ -50,10 +50,10 @@ class _Recurrent(Layer):
         zero_output_for_mask = kwargs.pop("zero_output_for_mask", False)
         super().__init__(**kwargs)
         if implementation not in (1, 2):
-            raise self.error(f"implementation must be 1 or 2, got {implementation!r}")
+            raise self.arg_error(f"`implementation` must be 1 or 2, got {implementation!r}")
         if zero_output_for_mask:
-            raise NotImplementedError(f"{type(self).__name__} layer {self.name!r}: zero_output_for_mask=True is not "
-                                      f"supported; a masked step repeats the previous output (Keras's default)")
+            raise NotImplementedError(f"{type(self).__name__}: `zero_output_for_mask` must be False (True is not "
+                                      f"supported); a masked step repeats the previous output (Keras's default)")
         cls = type(self).__name__
         # The kernels are (D, gates * units): bound units so that product stays a valid extent.
         self.units = size(cls, "units", units, hi=MAX_EXTENT // self._gates)
@@ -61,21 +61,22 @@ class _Recurrent(Layer):
                            ("return_state", return_state), ("go_backwards", go_backwards), ("stateful", stateful),
                            ("unroll", unroll), ("time_major", time_major)):
             flag(cls, arg, value)
-        _no_constraint(self.name, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        _no_constraint(type(self).__name__, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                        recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.activation = self._check_choice("activation", activation, self._activations)
         self.recurrent_activation = (None if recurrent_activation is None else
                                      self._check_choice("recurrent_activation", recurrent_activation, ("sigmoid",)))
         for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if value != 0:
-                raise NotImplementedError(f"{type(self).__name__} layer {self.name!r}: `{arg}`={value!r} is not "
+                raise NotImplementedError(f"{type(self).__name__}: `{arg}` must be 0, got {value!r}: it is not "
                                           f"supported (the sequence kernels have no dropout); use {arg}=0, or a "
                                           f"Dropout layer before or after the recurrent layer")
         if stateful:
-            raise NotImplementedError(f"{type(self).__name__} layer {self.name!r}: stateful=True is not supported; "
+            raise NotImplementedError(f"{type(self).__name__}: `stateful` must be False (True is not supported); "
                                       f"pass the previous call's states as initial_state= in a direct call instead")
         if time_major:
-            raise self.error("time_major=True is not supported: sequences are batch-first (N, T, D)")
+            raise self.arg_error("`time_major` must be False (True is not supported): sequences are batch-first "
+                                 "(N, T, D)")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
@@ -93,8 +94,8 @@ class _Recurrent(Layer):
     def _check_choice(self, arg, value, allowed):
         key = value.lower() if isinstance(value, str) else value
         if key not in allowed:
-            raise self.error(f"{arg}={value!r} is not supported: the {type(self).__name__} kernels implement "
-                             f"{' or '.join(map(repr, allowed))} only")
+            raise self.arg_error(f"`{arg}` must be {' or '.join(map(repr, allowed))} (what the "
+                                 f"{type(self).__name__} kernels implement), got {value!r}")
         return key
 
     # ------------------------------------------------------------------ weights

@@ -56,20 +56,69 @@ def inspect(op: str, name: str, x: Any) -> ArrayInfo:
     if isinstance(x, np.ndarray):
         flags = x.flags
         return ArrayInfo(x, CPU, x.dtype, x.shape, x.strides, flags.c_contiguous, flags.writeable, 0)
-    cai = getattr(x, "__cuda_array_interface__", None)
-    if cai is not None:
-        dtype = np.dtype(cai["typestr"])
-        shape = tuple(cai["shape"])
-        c_strides = _c_strides(shape, dtype.itemsize)
-        strides = tuple(cai["strides"]) if cai.get("strides") is not None else c_strides
-        # Dimensions of size 1 (or an empty array) make any stride value contiguous.
-        contiguous = all(s == c or n <= 1 for s, c, n in zip(strides, c_strides, shape)) or 0 in shape
-        ptr, readonly = cai["data"]
-        return ArrayInfo(x, CUDA, dtype, shape, strides, contiguous, not readonly, ptr)
+    if hasattr(type(x), "__cuda_array_interface__") or hasattr(x, "__cuda_array_interface__"):
+        return _cuda_info(op, name, x)
     raise TypeError(
         f"{op}: `{name}` must be a NumPy array (CPU) or a CuPy/CUDA array, got {type(x).__name__}. "
         f"Wrap data with np.asarray(x, dtype=np.float32)."
     )
+
+
+def _cuda_info(op: str, name: str, x: Any) -> ArrayInfo:
+    """An ArrayInfo from ``x.__cuda_array_interface__`` (the slow path: NumPy arrays never get
+    here), each field checked against the CUDA Array Interface (v3) first: a malformed one would
+    otherwise fail with a bare KeyError, or pass with a bogus shape or pointer to a kernel."""
+    def bad(why: str) -> ValueError:
+        return ValueError(f"{op}: `{name}` has a malformed __cuda_array_interface__: {why}")
+
+    try:
+        cai = x.__cuda_array_interface__
+    except Exception as exc:  # a property that raises: any error of the user's object
+        raise bad(f"reading it raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(cai, dict):
+        raise bad(f"it must be a dict, got {type(cai).__name__}")
+    for key in ("shape", "typestr", "data", "version"):
+        if key not in cai:
+            raise bad(f"the required key {key!r} is missing")
+    version = cai["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise bad(f"'version' must be a non-negative int, got {version!r}")
+    shape = _cai_ints(cai["shape"], "shape", bad)
+    if any(n < 0 for n in shape):
+        raise bad(f"'shape' must hold non-negative ints, got {shape}")
+    typestr = cai["typestr"]
+    try:
+        if not isinstance(typestr, str):
+            raise TypeError
+        dtype = np.dtype(typestr)
+    except (TypeError, ValueError):
+        raise bad(f"'typestr' must be a NumPy type string such as '<f4', got {typestr!r}") from None
+    data = cai["data"]
+    if not (isinstance(data, tuple) and len(data) == 2 and _is_int(data[0]) and isinstance(data[1], bool)):
+        raise bad(f"'data' must be a tuple (pointer: int, read_only: bool), got {data!r}")
+    ptr, readonly = int(data[0]), data[1]
+    if ptr < 0:
+        raise bad(f"the data pointer must be non-negative, got {ptr}")
+    if cai.get("mask") is not None:
+        raise bad("a 'mask' is not supported (masked arrays): pass an array without one")
+    c_strides = _c_strides(shape, dtype.itemsize)
+    strides = c_strides if cai.get("strides") is None else _cai_ints(cai["strides"], "strides", bad)
+    if len(strides) != len(shape):
+        raise bad(f"'strides' {strides} must have one entry per dimension of 'shape' {shape}")
+    # Dimensions of size 1 (or an empty array) make any stride value contiguous.
+    contiguous = all(s == c or n <= 1 for s, c, n in zip(strides, c_strides, shape)) or 0 in shape
+    return ArrayInfo(x, CUDA, dtype, shape, strides, contiguous, not readonly, ptr)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _cai_ints(value: Any, key: str, bad) -> tuple[int, ...]:
+    """A CUDA Array Interface ``shape`` or ``strides``: a tuple of ints."""
+    if not isinstance(value, tuple) or not all(_is_int(v) for v in value):
+        raise bad(f"{key!r} must be a tuple of ints, got {value!r}")
+    return tuple(int(v) for v in value)
 
 
 def check_float32(op: str, name: str, info: ArrayInfo, ndim: int | None = None) -> None:
