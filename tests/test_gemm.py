@@ -266,7 +266,7 @@ def test_sinapse_gemm_env_selects_variant(rng, monkeypatch):
 def test_sinapse_gemm_env_invalid(rng, monkeypatch, value):
     a, b = _env_case(rng)
     monkeypatch.setenv("SINAPSE_GEMM", value)
-    with pytest.raises(ValueError, match=r"gemm: SINAPSE_GEMM=.*is not a variant.*naive"):
+    with pytest.raises(ValueError, match=r"gemm: \$SINAPSE_GEMM=.*is not a variant.*naive"):
         ops.gemm(a, b)
 
 

@@ -30,15 +30,14 @@ void softmax_cross_entropy_row(const LossArgs& a, int64_t i) {
     const double s = sum_exp_shifted(z, D, m);
     const float lse = m + static_cast<float>(std::log(s));
     float loss = 0.0f, ysum = 1.0f;
-    if (t) {  // -sum y log softmax(z) = lse * sum(y) - sum(y z)
-      float yz = 0.0f;
+    if (t) {  // -sum y log softmax(z) = sum y (lse - z), term by term as the reference and the
+      // CUDA twin: lse * sum(y) - sum(y z) would also cancel, and give inf - inf for infinite y
       ysum = 0.0f;
-#pragma omp simd reduction(+ : ysum, yz)
+#pragma omp simd reduction(+ : ysum, loss)
       for (int64_t j = 0; j < D; ++j) {
         ysum += t[j];
-        yz += t[j] * z[j];
+        loss += t[j] * (lse - z[j]);
       }
-      loss = lse * ysum - yz;
     } else {
       loss = lse - z[a.labels[i]];
     }

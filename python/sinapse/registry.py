@@ -54,8 +54,9 @@ def op_info(name: str) -> OpInfo:
         raise ValueError(f"unknown op {name!r}; sinapse has {', '.join(sorted(OPS))}") from None
 
 
-def resolve_variant(op: str, variant: str | None) -> str:
-    """The variant an op runs: ``variant`` if given, else the env variable, else the default."""
+def resolve_variant(op: str, variant: str | None, caller: str | None = None) -> str:
+    """The variant an op runs: ``variant`` if given, else the env variable, else the default.
+    ``caller``: the public function named in errors (e.g. conv2d_backward for conv2d's variants)."""
     info = op_info(op)
     source = "variant"
     if variant is None and info.env_var:
@@ -64,5 +65,7 @@ def resolve_variant(op: str, variant: str | None) -> str:
     if variant is None:
         return info.default_variant
     if variant not in info.variants:
-        raise ValueError(f"{op}: {source}={variant!r} is not a variant; expected one of {', '.join(info.variants)}")
+        where = f"`{source}`" if source == "variant" else f"${source}"
+        raise ValueError(f"{caller or op}: {where}={variant!r} is not a variant of {op}; expected one of "
+                         f"{', '.join(info.variants)}")
     return variant

@@ -205,9 +205,9 @@ class TrainingMixin:
                                                               a["validation_freq"])
         if a["validation_split"] and validation_data is None:
             x, y = as_inputs(x, f"{where}: `x`", dtype=self._x_dtype()), as_inputs(y, f"{where}: `y`", dtype=None)
-            if sample_weight is not None:
-                sample_weight = np.asarray(devices.to_numpy(sample_weight))
             n = len(x)
+            if sample_weight is not None:  # checked whole here: it is split with x before _make_data sees it
+                sample_weight = args_mod.sample_weight(where, devices.to_numpy(sample_weight), (n,) + y.shape[1:2])
             split = int(n * (1.0 - validation_split))
             if split == 0 or split == n:
                 raise ValueError(f"{where}: `validation_split`={validation_split} of {n} samples leaves an "

@@ -47,10 +47,13 @@ def empty(op: str, device: str, shape: tuple[int, ...]):
 
             return cupy.empty(shape, dtype=cupy.float32)
         return np.empty(shape, dtype=np.float32)
-    except MemoryError as e:  # CuPy's OutOfMemoryError subclasses MemoryError
+    except (MemoryError, ValueError) as e:  # CuPy's OutOfMemoryError subclasses MemoryError; NumPy
+        # raises ValueError ("array is too big") when the byte count overflows before allocating
         nbytes = 4
         for n in shape:
             nbytes *= int(n)
+        if isinstance(e, ValueError) and "too big" not in str(e):
+            raise
         raise MemoryError(f"{op}: cannot allocate a float32 array of shape {tuple(shape)} "
                           f"({nbytes / 2**30:.3g} GiB) on {device}: {e}. Use smaller inputs or sizes.") from None
 

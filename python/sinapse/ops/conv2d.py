@@ -140,7 +140,7 @@ def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx
     op = "conv2d_backward"
     need_dx, need_dw, need_db = (as_bool(op, n, v) for n, v in
                                  (("need_dx", need_dx), ("need_dw", need_dw), ("need_db", need_db)))
-    variant = resolve_variant("conv2d", variant)
+    variant = resolve_variant("conv2d", variant, op)
     gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
     device = backend(op, {"dy": gi, "x": xi, "w": wi})
     for name, info in (("dy", gi), ("x", xi), ("w", wi)):

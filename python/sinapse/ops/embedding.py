@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _cpu
 from . import _device
-from ._checks import CPU, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
+from ._checks import CPU, MAX_EXTENT, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
 
 
 def _check_ids(op: str, info: ArrayInfo, vocab: int) -> None:
@@ -68,7 +68,7 @@ def embedding_backward(ids, dy, vocab_size, *, out=None):
     exceeds _checks.MAX_ELEMENTS). Aliasing: ``out`` must share no memory with ``ids`` or ``dy``.
     """
     op = "embedding_backward"
-    vocab = as_int(op, "vocab_size", vocab_size, lo=1, what="a positive int")
+    vocab = as_int(op, "vocab_size", vocab_size, lo=1, hi=MAX_EXTENT, what="a positive int")
     ii, di = inspect(op, "ids", ids), inspect(op, "dy", dy)
     oi = inspect(op, "out", out) if out is not None else None
     device = backend(op, {"ids": ii, "dy": di, **({"out": oi} if oi else {})})

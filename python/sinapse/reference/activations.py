@@ -90,8 +90,7 @@ def _lookup(name, alpha):
         name = "linear"
     if name == "swish":
         name = "silu"
-    if alpha is None:
-        alpha = ALPHA_DEFAULTS.get(name, 0.0)
+    alpha = ALPHA_DEFAULTS.get(name, 0.0) if alpha is None else float(alpha)  # a Python int may exceed C long
     forms = _forms(alpha)
     if name not in forms:
         raise ValueError(f"unknown activation {name!r}; expected one of {list(NAMES)}")
