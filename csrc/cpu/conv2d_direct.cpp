@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <cstring>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "../common/aligned_buffer.h"
 #include "../common/macros.h"
-#include "../common/parallel_errors.h"
 #include "../common/threading.h"
 #include "conv2d.h"
 #include "conv2d_rows.h"
@@ -124,20 +127,24 @@ void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, co
   for (int64_t k = 0; k < kp; ++k) bp[k] = bias && k < a.K ? bias[k] : 0.0f;
   const int nthreads = std::min(max_threads, threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, 3.0e6));
   const int64_t wpad = padded_row_width(a, kP);
-  ParallelErrors errors;  // a failed allocation must not escape the region (std::terminate)
+  // Each OpenMP thread's padded input rows of one output row, all allocated here on the
+  // calling thread (grow-only, reused across calls): a failed allocation throws here, where
+  // pybind11 turns it into MemoryError, never inside the parallel region (std::terminate).
+  // Slices rounded to 16 floats keep every thread's rows 64-byte aligned.
+  const int64_t per_thread = (a.KH * wpad * a.C + 15) / 16 * 16;
+  thread_local AlignedBuffer rows_buf;
+  float* rows_all = rows_buf.floats(static_cast<size_t>(nthreads * per_thread));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-    AlignedBuffer rows_buf;  // per OpenMP thread: the padded input rows of one output row
-    float* rows = nullptr;
-    errors.run([&] { rows = rows_buf.floats(static_cast<size_t>(a.KH * wpad * a.C)); });
-#pragma omp barrier
-    if (!errors.failed()) {  // the same answer on every thread: all or none reach the `omp for`
+#ifdef _OPENMP
+    float* rows = rows_all + omp_get_thread_num() * per_thread;
+#else
+    float* rows = rows_all;
+#endif
 #pragma omp for collapse(2) schedule(static)
-      for (int64_t n = 0; n < a.N; ++n)
-        for (int64_t oh = 0; oh < a.OH; ++oh) row(a, x, wp, kp, bp, act, y, n, oh, rows, wpad);
-    }
+    for (int64_t n = 0; n < a.N; ++n)
+      for (int64_t oh = 0; oh < a.OH; ++oh) row(a, x, wp, kp, bp, act, y, n, oh, rows, wpad);
   }
-  errors.rethrow();
 }
 
 }  // namespace sinapse::cpu
