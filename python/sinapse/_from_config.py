@@ -18,7 +18,7 @@ def arguments(cls: type, config) -> dict:
         raise TypeError(f"{where}: `config` must be a dict of argument names to values, got {config!r}")
     try:
         inspect.signature(cls).bind(**config)
-    except TypeError as exc:
+    except TypeError:
         params = inspect.signature(cls).parameters
         missing = [n for n, p in params.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD,
                    p.KEYWORD_ONLY) and n not in config]

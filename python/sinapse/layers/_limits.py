@@ -13,17 +13,12 @@ import os
 
 import numpy as np
 
-from ..ops._checks import MAX_ELEMENTS, MAX_EXTENT, as_bool
+from ..ops._checks import MAX_ELEMENTS, MAX_EXTENT
 
 
 class LayerSizeError(MemoryError, ValueError):
     """A weight or buffer too big to allocate: a MemoryError (what NumPy raises) that is also a
     ValueError (the size argument is what is wrong)."""
-
-
-def flag(where: str, name: str, value) -> bool:
-    """True/False only (TypeError otherwise): a truthy "no" must not switch a flag on."""
-    return as_bool(where, name, value)
 
 
 def size(where: str, name: str, value, *, lo: int = 1, hi: int = MAX_EXTENT) -> int:

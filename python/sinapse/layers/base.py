@@ -54,7 +54,8 @@ import numpy as np
 
 from .. import devices
 from .._from_config import arguments
-from ._limits import allocate, check_alloc, flag, shape as _shape, size
+from ..ops._checks import as_bool
+from ._limits import allocate, check_alloc, shape as _shape, size
 
 _REGISTRY: dict[str, type] = {}
 _NAME_COUNTS: dict[str, int] = {}
@@ -190,7 +191,7 @@ class Layer:
         if dtype not in (None, "float32", np.float32):
             raise ValueError(f"{cls}: sinapse layers compute in float32, got dtype={dtype!r}")
         self.name = check_name(cls, name) if name is not None else unique_name(_snake(cls))
-        self._trainable = flag(cls, "trainable", trainable)
+        self._trainable = as_bool(cls, "trainable", trainable)
         self.built = False
         self._weights: list[Weight] = []
         self._buffers: dict = {}
@@ -322,7 +323,7 @@ class Layer:
 
         Thread-safe: concurrent calls on one layer run one at a time."""
         where = f"{type(self).__name__}.__call__"
-        training = flag(where, "training", training)
+        training = as_bool(where, "training", training)
         x = self._as_input(x, where)
         with self._direct_call_lock():
             self.ensure_built(tuple(x.shape[1:]))
@@ -347,7 +348,7 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        value = flag(f"{type(self).__name__}.trainable", "trainable", value)
+        value = as_bool(f"{type(self).__name__}.trainable", "trainable", value)
         with self._changing(f"{type(self).__name__}.trainable"):
             self._trainable = value
             Layer._trainable_version += 1

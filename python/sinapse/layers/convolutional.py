@@ -11,7 +11,8 @@ from ..ops.gemm import ACTIVATIONS
 from ._direct import checked_shapes, plain_cpu
 from ._activations import Act
 from ..ops._checks import MAX_EXTENT
-from ._limits import flag, size
+from ..ops._checks import as_bool
+from ._limits import size
 from .base import Layer, keras1_arguments
 from .core import _no_constraint
 
@@ -57,7 +58,7 @@ class Conv2D(Layer):
         self.act = Act(type(self).__name__, activation)
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name == "sigmoid" else None
-        self.use_bias = flag(type(self).__name__, "use_bias", use_bias)
+        self.use_bias = as_bool(type(self).__name__, "use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)

@@ -12,7 +12,8 @@ from ..ops.gemm import ACTIVATIONS
 from ..registry import resolve_variant
 from ._activations import Act
 from ._direct import plain_cpu
-from ._limits import flag, shape as _shape, size
+from ..ops._checks import as_bool
+from ._limits import shape as _shape, size
 from .base import Layer, keras1_arguments
 
 
@@ -46,7 +47,7 @@ class Dense(Layer):
         self.act = Act("Dense", activation)
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
-        self.use_bias = flag("Dense", "use_bias", use_bias)
+        self.use_bias = as_bool("Dense", "use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import initializers, ops, regularizers
-from ._limits import flag, size
+from ..ops._checks import as_bool
+from ._limits import size
 from .base import Layer, _numeric
 from .core import _no_constraint
 
@@ -34,7 +35,7 @@ class Embedding(Layer):
         # ids are int64 at most; the table's size is bounded where it is allocated (add_weight).
         input_dim = size("Embedding", "input_dim", input_dim, hi=2**63 - 1)
         output_dim = size("Embedding", "output_dim", output_dim)
-        mask_zero = flag("Embedding", "mask_zero", mask_zero)
+        mask_zero = as_bool("Embedding", "mask_zero", mask_zero)
         _no_constraint(self.name, activity_regularizer=activity_regularizer,
                        embeddings_constraint=embeddings_constraint)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import initializers, ops, regularizers
 from ..ops._checks import as_float
-from ._limits import flag
+from ..ops._checks import as_bool
 from .base import Layer
 
 
@@ -36,8 +36,8 @@ class BatchNormalization(Layer):
             raise self.arg_error(f"`momentum` must be in [0, 1], got {momentum!r}")
         if not 0 < self.epsilon < float("inf"):
             raise self.arg_error(f"`epsilon` must be positive, got {epsilon!r}")
-        self.center = flag("BatchNormalization", "center", center)
-        self.scale = flag("BatchNormalization", "scale", scale)
+        self.center = as_bool("BatchNormalization", "center", center)
+        self.scale = as_bool("BatchNormalization", "scale", scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import _cpu, ops
 from ..ops.pooling import geometry
 from ._direct import checked_shapes, plain_cpu
-from ._limits import flag
+from ..ops._checks import as_bool
 from .base import Layer, keras1_arguments
 from .convolutional import _padding, _pair
 
@@ -82,7 +82,7 @@ class _GlobalPooling2D(Layer):
         if data_format not in (None, "channels_last"):
             raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
                                  f"got {data_format!r}")
-        self.keepdims = flag(type(self).__name__, "keepdims", keepdims)
+        self.keepdims = as_bool(type(self).__name__, "keepdims", keepdims)
         self._fwd = getattr(ops, f"{self._kind}_pool2d")
         self._bwd = getattr(ops, f"{self._kind}_pool2d_backward")
 

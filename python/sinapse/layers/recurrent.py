@@ -26,7 +26,8 @@ import numpy as np
 
 from .. import devices, initializers, ops, regularizers
 from ..ops._checks import MAX_EXTENT
-from ._limits import flag, size
+from ..ops._checks import as_bool
+from ._limits import size
 from .base import Layer
 from .core import _no_constraint
 
@@ -60,7 +61,7 @@ class _Recurrent(Layer):
         for arg, value in (("use_bias", use_bias), ("return_sequences", return_sequences),
                            ("return_state", return_state), ("go_backwards", go_backwards), ("stateful", stateful),
                            ("unroll", unroll), ("time_major", time_major)):
-            flag(cls, arg, value)
+            as_bool(cls, arg, value)
         _no_constraint(type(self).__name__, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                        recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
         self.activation = self._check_choice("activation", activation, self._activations)
@@ -275,7 +276,7 @@ class LSTM(_Recurrent):
                          activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
                          recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
                          time_major, **kwargs)
-        self.unit_forget_bias = flag("LSTM", "unit_forget_bias", unit_forget_bias)
+        self.unit_forget_bias = as_bool("LSTM", "unit_forget_bias", unit_forget_bias)
 
     def _bias_initializer(self):
         if not self.unit_forget_bias:
@@ -318,7 +319,7 @@ class GRU(_Recurrent):
                          activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
                          recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
                          time_major, **kwargs)
-        self.reset_after = flag("GRU", "reset_after", reset_after)
+        self.reset_after = as_bool("GRU", "reset_after", reset_after)
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import callbacks as callbacks_mod
+from ..ops._checks import as_bool
 from ._data import is_iterable_data
 
 def _is_int(value) -> bool:
@@ -31,12 +32,6 @@ def integer(where, name, value, minimum=1, allow_none=True):
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{where}: `{name}` must be {kind}, got {value}")
     return int(value)
-
-
-def flag(where, name, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{where}: `{name}` must be True or False, got {value!r} ({type(value).__name__})")
-    return bool(value)
 
 
 def verbose(where, value):
@@ -164,7 +159,7 @@ def fit(model, x, y, batch_size, epochs, verbose_, callbacks, split, val_data, s
             "validation_steps": integer(where, "validation_steps", validation_steps),
             "validation_batch_size": integer(where, "validation_batch_size", validation_batch_size),
             "validation_freq": validation_freq(where, freq)}
-    args["shuffle"] = flag(where, "shuffle", shuffle)
+    args["shuffle"] = as_bool(where, "shuffle", shuffle)
     if args["initial_epoch"] > args["epochs"]:
         raise ValueError(f"{where}: `initial_epoch`={initial_epoch} is past `epochs`={epochs}; `epochs` is the index "
                          f"of the last epoch (fit runs epochs initial_epoch .. epochs-1), not a number of epochs to add")
@@ -175,7 +170,7 @@ def fit(model, x, y, batch_size, epochs, verbose_, callbacks, split, val_data, s
 
 def evaluate(model, batch_size, verbose_, steps, callbacks, return_dict):
     where = f"{type(model).__name__}.evaluate"
-    flag(where, "return_dict", return_dict)
+    as_bool(where, "return_dict", return_dict)
     return (integer(where, "batch_size", batch_size), verbose(where, verbose_), integer(where, "steps", steps),
             callback_list(where, callbacks))
 
@@ -197,6 +192,6 @@ def on_batch(model, method, x, reset_metrics=False, return_dict=False):
     where = f"{type(model).__name__}.{method}"
     if x is None or is_iterable_data(x):
         raise TypeError(f"{where}: `x` must be one batch (an array), got {type(x).__name__}")
-    flag(where, "reset_metrics", reset_metrics)
-    flag(where, "return_dict", return_dict)
+    as_bool(where, "reset_metrics", reset_metrics)
+    as_bool(where, "return_dict", return_dict)
     return where

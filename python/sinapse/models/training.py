@@ -17,6 +17,7 @@ from .. import callbacks as callbacks_mod
 from .. import devices, utils
 from ..layers.base import Layer
 from . import _arguments as args_mod
+from ..ops._checks import as_bool
 from ._guard import guarded
 from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
 
@@ -354,8 +355,7 @@ class TrainingMixin:
         Safe to call from several threads (serialised, see models/_guard.py); with
         ``training=True`` (BatchNormalization statistics move) it raises RuntimeError while
         another thread uses the model."""
-        if training is not False and training is not True:
-            raise TypeError(f"{type(self).__name__}.__call__: `training` must be True or False, got {training!r}.")
+        training = as_bool(f"{type(self).__name__}.__call__", "training", training)
         return self._call_inference(x) if not training else self._call_training(x)
 
     @guarded(changes=False, name="__call__")

@@ -8,7 +8,8 @@ import numpy as np
 
 from .. import ops
 from ._numbers import hyper
-from .optimizer import Optimizer, flag
+from ..ops._checks import as_bool
+from .optimizer import Optimizer
 
 
 # Keras allows epsilon = 0; sinapse refuses it where a denominator starts at 0 (an accumulator
@@ -34,7 +35,7 @@ class SGD(Optimizer):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
                          global_clipnorm=global_clipnorm, name=name, **kwargs)
         self.momentum = _fraction("SGD", "momentum", momentum)
-        self.nesterov = flag("SGD", "nesterov", nesterov)
+        self.nesterov = as_bool("SGD", "nesterov", nesterov)
 
     def _slots(self):
         return [("momentum", 0.0)] if self.momentum != 0 else []
@@ -113,7 +114,7 @@ class RMSprop(Optimizer):
         self.rho = _fraction("RMSprop", "rho", rho)
         self.momentum = _fraction("RMSprop", "momentum", momentum)
         self.epsilon = _epsilon("RMSprop", epsilon)
-        self.centered = flag("RMSprop", "centered", centered)
+        self.centered = as_bool("RMSprop", "centered", centered)
 
     def _slots(self):
         return [("velocity", 0.0)] + ([("momentum", 0.0)] if self.momentum > 0 else []) + \
@@ -145,7 +146,7 @@ class Adam(Optimizer):
         self.beta_1 = _fraction(cls, "beta_1", beta_1, hi_open=True)
         self.beta_2 = _fraction(cls, "beta_2", beta_2, hi_open=True)
         self.epsilon = _epsilon(cls, epsilon)
-        self.amsgrad = flag(type(self).__name__, "amsgrad", amsgrad)
+        self.amsgrad = as_bool(type(self).__name__, "amsgrad", amsgrad)
 
     def _slots(self):
         return [("momentum", 0.0), ("velocity", 0.0)] + ([("velocity_hat", 0.0)] if self.amsgrad else [])

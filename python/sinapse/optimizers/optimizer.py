@@ -23,7 +23,6 @@ import numpy as np
 
 from .. import _cpu, cuda, ops
 from .. import cpu as _cpu_backend
-from ..ops._checks import as_bool
 from ..ops.optimizers import clip_scale
 from . import schedules
 from ._numbers import FLOAT32_MAX, hyper, name_str, optional_positive
@@ -42,11 +41,6 @@ def _is_default(value, default) -> bool:
         return True
     same_kind = isinstance(value, bool) == isinstance(default, bool) and not isinstance(value, str)
     return default is not None and same_kind and value == default
-
-
-def flag(cls: str, name: str, value) -> bool:
-    """An optimizer's boolean option: True/False only (nesterov="no" must not switch it on)."""
-    return as_bool(cls, name, value)
 
 
 def _zeros_like(param, value=0.0):
