@@ -39,9 +39,16 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-def time_side_by_side(fns: dict[str, Callable[[], object]], *, warmup: int = 2, min_repeats: int = 5,
-                      min_seconds: float = 0.5, max_repeats: int = 200, rounds: int = 2,
-                      settle_s: float = 1.0) -> dict[str, Timing]:
+def time_side_by_side(
+    fns: dict[str, Callable[[], object]],
+    *,
+    warmup: int = 2,
+    min_repeats: int = 5,
+    min_seconds: float = 0.5,
+    max_repeats: int = 200,
+    rounds: int = 2,
+    settle_s: float = 1.0,
+) -> dict[str, Timing]:
     """Time each callable in blocks of calls, alternating the order of the blocks (ABC, CBA, ...).
 
     Why blocks and not one call of each in turn: BLAS and OpenMP thread pools busy-wait
@@ -113,8 +120,14 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def write_results(suite: str, env: dict, rows: list[Row], markdown: str, out_dir: Path = RESULTS_DIR,
-                  chart: Callable[[Path], None] | None = None) -> list[Path]:
+def write_results(
+    suite: str,
+    env: dict,
+    rows: list[Row],
+    markdown: str,
+    out_dir: Path = RESULTS_DIR,
+    chart: Callable[[Path], None] | None = None,
+) -> list[Path]:
     """Save <suite>.json (everything), <suite>.md (the table) and, with matplotlib, <suite>.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / f"{suite}.json", out_dir / f"{suite}.md"
@@ -134,8 +147,9 @@ def write_results(suite: str, env: dict, rows: list[Row], markdown: str, out_dir
     return written
 
 
-def publish(suite: str, args, env: dict, rows: list[Row], markdown: str,
-            chart: Callable[[Path], None] | None = None) -> int:
+def publish(
+    suite: str, args, env: dict, rows: list[Row], markdown: str, chart: Callable[[Path], None] | None = None
+) -> int:
     """The end of every suite: print the table, write the results to ``--out`` (default
     bench/results/), name the files on stderr; returns the exit code 0."""
     print(markdown)

@@ -13,16 +13,21 @@ import zlib
 
 import numpy as np
 import pytest
-
-import sinapse
 from hypothesis import HealthCheck, settings
 
+import sinapse
+
 # Hypothesis everywhere: reproducible examples, no timing-based failures on a busy machine.
-settings.register_profile("sinapse", deadline=None, derandomize=True, database=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "sinapse",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.load_profile("sinapse")
-from sinapse import reference
-from sinapse.registry import OPS
+from sinapse import reference  # noqa: E402  (after the Hypothesis profile is loaded)
+from sinapse.registry import OPS  # noqa: E402
 
 EPS32 = float(np.finfo(np.float32).eps)
 
@@ -79,12 +84,22 @@ def nan_filled(shape) -> np.ndarray:
     return np.full(shape, np.nan, dtype=np.float32)
 
 
-def gemm_reference(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bias=None,
-                   activation=None) -> np.ndarray:
+def gemm_reference(
+    a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bias=None, activation=None
+) -> np.ndarray:
     """``sinapse.reference.gemm`` evaluated in float64 (c is not read when beta == 0)."""
     f64 = lambda x: None if x is None else np.asarray(x, dtype=np.float64)  # noqa: E731
-    return reference.gemm(f64(a), f64(b), f64(c) if beta != 0 else None, alpha=alpha, beta=beta,
-                          trans_a=trans_a, trans_b=trans_b, bias=f64(bias), activation=activation)
+    return reference.gemm(
+        f64(a),
+        f64(b),
+        f64(c) if beta != 0 else None,
+        alpha=alpha,
+        beta=beta,
+        trans_a=trans_a,
+        trans_b=trans_b,
+        bias=f64(bias),
+        activation=activation,
+    )
 
 
 def gemm_tolerance(a, b, c, alpha, beta, K, *, bias=None) -> np.ndarray:
@@ -120,8 +135,23 @@ def assert_within(got: np.ndarray, ref: np.ndarray, tol, what: str = "") -> None
         )
 
 
-def check_gemm(rng, M, N, K, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, bias=False,
-               activation=None, variant=None, simd=None, out_mode="none", c_nan=None):
+def check_gemm(
+    rng,
+    M,
+    N,
+    K,
+    *,
+    trans_a=False,
+    trans_b=False,
+    alpha=1.0,
+    beta=0.0,
+    bias=False,
+    activation=None,
+    variant=None,
+    simd=None,
+    out_mode="none",
+    c_nan=None,
+):
     """Run sinapse.ops.gemm on random data and compare it with the float64 reference.
 
     out_mode: "none" (out omitted), "given" (a separate, NaN-prefilled out) or "c" (out=c).
@@ -139,8 +169,16 @@ def check_gemm(rng, M, N, K, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.
     ref = gemm_reference(op_a, op_b, c, alpha=alpha, beta=beta, bias=bias_arr, activation=activation)
     tol = gemm_tolerance(op_a, op_b, c, alpha, beta, K, bias=bias_arr)
 
-    kwargs = dict(alpha=alpha, beta=beta, trans_a=trans_a, trans_b=trans_b, bias=bias_arr,
-                  activation=activation, variant=variant, simd=simd)
+    kwargs = dict(
+        alpha=alpha,
+        beta=beta,
+        trans_a=trans_a,
+        trans_b=trans_b,
+        bias=bias_arr,
+        activation=activation,
+        variant=variant,
+        simd=simd,
+    )
     if out_mode == "none":
         got = sinapse.ops.gemm(a, b, c, **kwargs)
     elif out_mode == "given":
@@ -153,8 +191,10 @@ def check_gemm(rng, M, N, K, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.
     else:  # pragma: no cover
         raise ValueError(out_mode)
 
-    what = (f"gemm M={M} N={N} K={K} trans_a={trans_a} trans_b={trans_b} alpha={alpha} beta={beta} "
-            f"bias={bias} act={activation} variant={variant} simd={simd} out={out_mode}")
+    what = (
+        f"gemm M={M} N={N} K={K} trans_a={trans_a} trans_b={trans_b} alpha={alpha} beta={beta} "
+        f"bias={bias} act={activation} variant={variant} simd={simd} out={out_mode}"
+    )
     assert_within(got, ref, tol, what)
     np.testing.assert_array_equal(a, a_before, err_msg=f"{what}: a was modified")
     np.testing.assert_array_equal(b, b_before, err_msg=f"{what}: b was modified")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def blobs(n, d, classes, rng, spread=0.5):
     """``classes`` Gaussian clusters in ``d`` dimensions: an easy, learnable problem."""
     centers = rng.standard_normal((classes, d)) * 3
@@ -41,4 +40,5 @@ def check_layer_gradients(layer, x, rng, *, training=False, eps=1e-3, rtol=2e-2,
             numeric = (up - down) / (2 * eps)
             got = analytic.reshape(-1)[i]
             assert abs(numeric - got) <= atol + rtol * abs(numeric), (
-                f"{layer.name}: d{name}[{i}] backward {got} vs finite difference {numeric}")
+                f"{layer.name}: d{name}[{i}] backward {got} vs finite difference {numeric}"
+            )

@@ -5,15 +5,12 @@ derivatives against central finite differences of its own forward, in float64.""
 import numpy as np
 import pytest
 
-import sinapse
-from sinapse import ops, reference
-
 from conftest import BACKENDS, on
+from sinapse import ops, reference
 from sinapse.ops.activation import ALPHA_DEFAULTS, KINDS
 
 NAMES = sorted(KINDS)
 SIZES = [0, 1, 7, 33, 1000, 100_003]  # the last crosses the threading cut-off (and CUDA grid limits are irrelevant)
-
 
 
 def sample(rng, n):
@@ -35,8 +32,9 @@ def test_forward_and_backward_match_reference(rng, backend, name, n):
         dx = ops.activation_backward(dy, x, name, alpha=alpha)
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(y, reference.activation(name, alpha)(x64), rtol=2e-6, atol=2e-6, err_msg=name)
-    np.testing.assert_allclose(dx, reference.activation_backward(dy.astype(np.float64), x64, name, alpha),
-                               rtol=2e-5, atol=2e-6, err_msg=name)
+    np.testing.assert_allclose(
+        dx, reference.activation_backward(dy.astype(np.float64), x64, name, alpha), rtol=2e-5, atol=2e-6, err_msg=name
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -73,13 +71,16 @@ def test_relu_keeps_nan():
     assert np.isnan(y[0]) and y[1] == 0 and y[2] == 2
 
 
-@pytest.mark.parametrize("bad,exc,match", [
-    (dict(name="mish"), ValueError, r"activation: unknown activation 'mish'"),
-    (dict(name=None), ValueError, r"activation: unknown activation None"),
-    (dict(name="relu", alpha=0.5), ValueError, r"activation: activation 'relu' takes no `alpha`"),
-    (dict(name="elu", alpha=float("nan")), ValueError, r"activation: `alpha` must be finite"),
-    (dict(name="elu", alpha="1"), TypeError, r"activation: `alpha` must be a real number"),
-])
+@pytest.mark.parametrize(
+    "bad,exc,match",
+    [
+        (dict(name="mish"), ValueError, r"activation: unknown activation 'mish'"),
+        (dict(name=None), ValueError, r"activation: unknown activation None"),
+        (dict(name="relu", alpha=0.5), ValueError, r"activation: activation 'relu' takes no `alpha`"),
+        (dict(name="elu", alpha=float("nan")), ValueError, r"activation: `alpha` must be finite"),
+        (dict(name="elu", alpha="1"), TypeError, r"activation: `alpha` must be a real number"),
+    ],
+)
 def test_bad_arguments(bad, exc, match):
     with pytest.raises(exc, match=match):
         ops.activation(np.ones(3, np.float32), bad.pop("name"), **bad)

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import ops
 from conftest import BACKENDS
+from sinapse import ops
 
 F = np.float32
 
@@ -34,85 +34,173 @@ def _spec(call, arrays, written, allow=()):
 # op -> how to call it with a dict of arrays, the arrays (kind, shape), which it writes and
 # the exact (written, other) aliases it documents as supported in place.
 SPECS = {
-    "gemm": _spec(lambda a: ops.gemm(a["a"], a["b"], a["c"], beta=0.5, bias=a["bias"], out=a["out"]),
-                  dict(a=_f(4, 3), b=_f(3, 5), c=_f(4, 5), bias=_f(5), out=_f(4, 5)), ["out"], [("out", "c")]),
-    "axpy": _spec(lambda a: ops.axpy(0.5, a["x"], a["y"], out=a["out"]),
-                  dict(x=_f(6), y=_f(6), out=_f(6)), ["out"], [("out", "y")]),
-    "activation": _spec(lambda a: ops.activation(a["x"], "elu", out=a["out"]),
-                        dict(x=_f(3, 8), out=_f(3, 8)), ["out"], [("out", "x")]),
-    "activation_backward": _spec(lambda a: ops.activation_backward(a["dy"], a["x"], "gelu", out=a["out"]),
-                                 dict(dy=_f(3, 8), x=_f(3, 8), out=_f(3, 8)), ["out"],
-                                 [("out", "dy"), ("out", "x")]),
-    "softmax": _spec(lambda a: ops.softmax(a["x"], out=a["out"]), dict(x=_f(3, 7), out=_f(3, 7)), ["out"],
-                     [("out", "x")]),
-    "log_softmax": _spec(lambda a: ops.log_softmax(a["x"], out=a["out"]), dict(x=_f(3, 7), out=_f(3, 7)),
-                         ["out"], [("out", "x")]),
-    "softmax_backward": _spec(lambda a: ops.softmax_backward(a["dy"], a["y"], out=a["out"]),
-                              dict(dy=_f(3, 7), y=_f(3, 7), out=_f(3, 7)), ["out"], [("out", "dy")]),
-    "log_softmax_backward": _spec(lambda a: ops.log_softmax_backward(a["dy"], a["y"], out=a["out"]),
-                                  dict(dy=_f(3, 7), y=_f(3, 7), out=_f(3, 7)), ["out"], [("out", "dy")]),
-    "bias_add": _spec(lambda a: ops.bias_add(a["x"], a["bias"], out=a["out"]),
-                      dict(x=_f(3, 4), bias=_f(4), out=_f(3, 4)), ["out"], [("out", "x")]),
+    "gemm": _spec(
+        lambda a: ops.gemm(a["a"], a["b"], a["c"], beta=0.5, bias=a["bias"], out=a["out"]),
+        dict(a=_f(4, 3), b=_f(3, 5), c=_f(4, 5), bias=_f(5), out=_f(4, 5)),
+        ["out"],
+        [("out", "c")],
+    ),
+    "axpy": _spec(
+        lambda a: ops.axpy(0.5, a["x"], a["y"], out=a["out"]),
+        dict(x=_f(6), y=_f(6), out=_f(6)),
+        ["out"],
+        [("out", "y")],
+    ),
+    "activation": _spec(
+        lambda a: ops.activation(a["x"], "elu", out=a["out"]), dict(x=_f(3, 8), out=_f(3, 8)), ["out"], [("out", "x")]
+    ),
+    "activation_backward": _spec(
+        lambda a: ops.activation_backward(a["dy"], a["x"], "gelu", out=a["out"]),
+        dict(dy=_f(3, 8), x=_f(3, 8), out=_f(3, 8)),
+        ["out"],
+        [("out", "dy"), ("out", "x")],
+    ),
+    "softmax": _spec(
+        lambda a: ops.softmax(a["x"], out=a["out"]), dict(x=_f(3, 7), out=_f(3, 7)), ["out"], [("out", "x")]
+    ),
+    "log_softmax": _spec(
+        lambda a: ops.log_softmax(a["x"], out=a["out"]), dict(x=_f(3, 7), out=_f(3, 7)), ["out"], [("out", "x")]
+    ),
+    "softmax_backward": _spec(
+        lambda a: ops.softmax_backward(a["dy"], a["y"], out=a["out"]),
+        dict(dy=_f(3, 7), y=_f(3, 7), out=_f(3, 7)),
+        ["out"],
+        [("out", "dy")],
+    ),
+    "log_softmax_backward": _spec(
+        lambda a: ops.log_softmax_backward(a["dy"], a["y"], out=a["out"]),
+        dict(dy=_f(3, 7), y=_f(3, 7), out=_f(3, 7)),
+        ["out"],
+        [("out", "dy")],
+    ),
+    "bias_add": _spec(
+        lambda a: ops.bias_add(a["x"], a["bias"], out=a["out"]),
+        dict(x=_f(3, 4), bias=_f(4), out=_f(3, 4)),
+        ["out"],
+        [("out", "x")],
+    ),
     "bias_grad": _spec(lambda a: ops.bias_grad(a["dy"], out=a["out"]), dict(dy=_f(3, 4), out=_f(4)), ["out"]),
-    "dropout": _spec(lambda a: ops.dropout(a["x"], 0.5, 7, out=a["out"]), dict(x=_f(4, 6), out=_f(4, 6)),
-                     ["out"], [("out", "x")]),
-    "dropout_backward": _spec(lambda a: ops.dropout_backward(a["dy"], 0.5, 7, out=a["out"]),
-                              dict(dy=_f(4, 6), out=_f(4, 6)), ["out"], [("out", "dy")]),
-    "batch_norm": _spec(lambda a: ops.batch_norm(a["x"], a["gamma"], a["beta"], a["running_mean"],
-                                                 a["running_var"], training=True, out=a["out"]),
-                        dict(x=_f(6, 3), gamma=_f(3), beta=_f(3), running_mean=_f(3), running_var=_f(3),
-                             out=_f(6, 3)), ["out", "running_mean", "running_var"], [("out", "x")]),
-    "batch_norm(inference)": _spec(lambda a: ops.batch_norm(a["x"], a["gamma"], a["beta"], a["running_mean"],
-                                                            a["running_var"], training=False, out=a["out"]),
-                                   dict(x=_f(6, 3), gamma=_f(3), beta=_f(3), running_mean=_f(3),
-                                        running_var=_f(3), out=_f(6, 3)), ["out"], [("out", "x")]),
-    "batch_norm_backward": _spec(lambda a: ops.batch_norm_backward(a["dy"], a["x"], a["gamma"], a["mean"],
-                                                                   a["invstd"], training=True, out=a["out"]),
-                                 dict(dy=_f(6, 3), x=_f(6, 3), gamma=_f(3), mean=_f(3), invstd=_f(3),
-                                      out=_f(6, 3)), ["out"], [("out", "dy")]),
-    "conv2d": _spec(lambda a: ops.conv2d(a["x"], a["w"], a["bias"], out=a["out"]),
-                    dict(x=_f(1, 5, 5, 2), w=_f(3, 3, 2, 4), bias=_f(4), out=_f(1, 3, 3, 4)), ["out"]),
-    "max_pool2d": _spec(lambda a: ops.max_pool2d(a["x"], 2, out=a["out"]),
-                        dict(x=_f(1, 4, 4, 2), out=_f(1, 2, 2, 2)), ["out"]),
-    "avg_pool2d": _spec(lambda a: ops.avg_pool2d(a["x"], 2, out=a["out"]),
-                        dict(x=_f(1, 4, 4, 2), out=_f(1, 2, 2, 2)), ["out"]),
-    "max_pool2d_backward": _spec(lambda a: ops.max_pool2d_backward(a["dy"], a["x"], 2, out=a["out"]),
-                                 dict(dy=_f(1, 2, 2, 2), x=_f(1, 4, 4, 2), out=_f(1, 4, 4, 2)), ["out"]),
-    "avg_pool2d_backward": _spec(lambda a: ops.avg_pool2d_backward(a["dy"], a["x"], 2, out=a["out"]),
-                                 dict(dy=_f(1, 2, 2, 2), x=_f(1, 4, 4, 2), out=_f(1, 4, 4, 2)), ["out"]),
-    "embedding": _spec(lambda a: ops.embedding(a["ids"], a["table"], out=a["out"]),
-                       dict(ids=("ids", (16,)), table=_f(10, 4), out=_f(16, 4)), ["out"]),
-    "embedding_backward": _spec(lambda a: ops.embedding_backward(a["ids"], a["dy"], 10, out=a["out"]),
-                                dict(ids=("ids", (16,)), dy=_f(16, 4), out=_f(10, 4)), ["out"]),
-    "loss": _spec(lambda a: ops.loss("huber", a["y_true"], a["y_pred"], sample_weight=a["sample_weight"],
-                                     grad=True, grad_out=a["grad_out"]),
-                  dict(y_true=_f(4, 3), y_pred=_f(4, 3), sample_weight=_f(4), grad_out=_f(4, 3)), ["grad_out"]),
-    "sgd_update": _spec(lambda a: ops.sgd_update(a["param"], a["grad"], a["velocity"], learning_rate=0.1,
-                                                 momentum=0.9),
-                        dict(param=_f(8), grad=_f(8), velocity=_f(8)), ["param", "velocity"]),
-    "adagrad_update": _spec(lambda a: ops.adagrad_update(a["param"], a["grad"], a["accumulator"],
-                                                         learning_rate=0.1),
-                            dict(param=_f(8), grad=_f(8), accumulator=_f(8)), ["param", "accumulator"]),
-    "adadelta_update": _spec(lambda a: ops.adadelta_update(a["param"], a["grad"], a["accumulated_grad"],
-                                                           a["accumulated_delta"], learning_rate=0.1),
-                             dict(param=_f(8), grad=_f(8), accumulated_grad=_f(8), accumulated_delta=_f(8)),
-                             ["param", "accumulated_grad", "accumulated_delta"]),
-    "rmsprop_update": _spec(lambda a: ops.rmsprop_update(a["param"], a["grad"], a["velocity"], a["momentum_buffer"],
-                                                         a["average_grad"], learning_rate=0.1, momentum=0.5,
-                                                         centered=True),
-                            dict(param=_f(8), grad=_f(8), velocity=_f(8), momentum_buffer=_f(8),
-                                 average_grad=_f(8)), ["param", "velocity", "momentum_buffer", "average_grad"]),
-    "adam_update": _spec(lambda a: ops.adam_update(a["param"], a["grad"], a["m"], a["v"], a["vhat"],
-                                                   learning_rate=0.1, step=3, amsgrad=True),
-                         dict(param=_f(8), grad=_f(8), m=_f(8), v=_f(8), vhat=_f(8)), ["param", "m", "v", "vhat"]),
-    "clip_by_value": _spec(lambda a: ops.clip_by_value(a["x"], 0.5, out=a["out"]), dict(x=_f(9), out=_f(9)),
-                           ["out"], [("out", "x")]),
-    "clip_by_norm": _spec(lambda a: ops.clip_by_norm(a["x"], 0.5, out=a["out"]), dict(x=_f(9), out=_f(9)),
-                          ["out"], [("out", "x")]),
+    "dropout": _spec(
+        lambda a: ops.dropout(a["x"], 0.5, 7, out=a["out"]), dict(x=_f(4, 6), out=_f(4, 6)), ["out"], [("out", "x")]
+    ),
+    "dropout_backward": _spec(
+        lambda a: ops.dropout_backward(a["dy"], 0.5, 7, out=a["out"]),
+        dict(dy=_f(4, 6), out=_f(4, 6)),
+        ["out"],
+        [("out", "dy")],
+    ),
+    "batch_norm": _spec(
+        lambda a: ops.batch_norm(
+            a["x"], a["gamma"], a["beta"], a["running_mean"], a["running_var"], training=True, out=a["out"]
+        ),
+        dict(x=_f(6, 3), gamma=_f(3), beta=_f(3), running_mean=_f(3), running_var=_f(3), out=_f(6, 3)),
+        ["out", "running_mean", "running_var"],
+        [("out", "x")],
+    ),
+    "batch_norm(inference)": _spec(
+        lambda a: ops.batch_norm(
+            a["x"], a["gamma"], a["beta"], a["running_mean"], a["running_var"], training=False, out=a["out"]
+        ),
+        dict(x=_f(6, 3), gamma=_f(3), beta=_f(3), running_mean=_f(3), running_var=_f(3), out=_f(6, 3)),
+        ["out"],
+        [("out", "x")],
+    ),
+    "batch_norm_backward": _spec(
+        lambda a: ops.batch_norm_backward(
+            a["dy"], a["x"], a["gamma"], a["mean"], a["invstd"], training=True, out=a["out"]
+        ),
+        dict(dy=_f(6, 3), x=_f(6, 3), gamma=_f(3), mean=_f(3), invstd=_f(3), out=_f(6, 3)),
+        ["out"],
+        [("out", "dy")],
+    ),
+    "conv2d": _spec(
+        lambda a: ops.conv2d(a["x"], a["w"], a["bias"], out=a["out"]),
+        dict(x=_f(1, 5, 5, 2), w=_f(3, 3, 2, 4), bias=_f(4), out=_f(1, 3, 3, 4)),
+        ["out"],
+    ),
+    "max_pool2d": _spec(
+        lambda a: ops.max_pool2d(a["x"], 2, out=a["out"]), dict(x=_f(1, 4, 4, 2), out=_f(1, 2, 2, 2)), ["out"]
+    ),
+    "avg_pool2d": _spec(
+        lambda a: ops.avg_pool2d(a["x"], 2, out=a["out"]), dict(x=_f(1, 4, 4, 2), out=_f(1, 2, 2, 2)), ["out"]
+    ),
+    "max_pool2d_backward": _spec(
+        lambda a: ops.max_pool2d_backward(a["dy"], a["x"], 2, out=a["out"]),
+        dict(dy=_f(1, 2, 2, 2), x=_f(1, 4, 4, 2), out=_f(1, 4, 4, 2)),
+        ["out"],
+    ),
+    "avg_pool2d_backward": _spec(
+        lambda a: ops.avg_pool2d_backward(a["dy"], a["x"], 2, out=a["out"]),
+        dict(dy=_f(1, 2, 2, 2), x=_f(1, 4, 4, 2), out=_f(1, 4, 4, 2)),
+        ["out"],
+    ),
+    "embedding": _spec(
+        lambda a: ops.embedding(a["ids"], a["table"], out=a["out"]),
+        dict(ids=("ids", (16,)), table=_f(10, 4), out=_f(16, 4)),
+        ["out"],
+    ),
+    "embedding_backward": _spec(
+        lambda a: ops.embedding_backward(a["ids"], a["dy"], 10, out=a["out"]),
+        dict(ids=("ids", (16,)), dy=_f(16, 4), out=_f(10, 4)),
+        ["out"],
+    ),
+    "loss": _spec(
+        lambda a: ops.loss(
+            "huber", a["y_true"], a["y_pred"], sample_weight=a["sample_weight"], grad=True, grad_out=a["grad_out"]
+        ),
+        dict(y_true=_f(4, 3), y_pred=_f(4, 3), sample_weight=_f(4), grad_out=_f(4, 3)),
+        ["grad_out"],
+    ),
+    "sgd_update": _spec(
+        lambda a: ops.sgd_update(a["param"], a["grad"], a["velocity"], learning_rate=0.1, momentum=0.9),
+        dict(param=_f(8), grad=_f(8), velocity=_f(8)),
+        ["param", "velocity"],
+    ),
+    "adagrad_update": _spec(
+        lambda a: ops.adagrad_update(a["param"], a["grad"], a["accumulator"], learning_rate=0.1),
+        dict(param=_f(8), grad=_f(8), accumulator=_f(8)),
+        ["param", "accumulator"],
+    ),
+    "adadelta_update": _spec(
+        lambda a: ops.adadelta_update(
+            a["param"], a["grad"], a["accumulated_grad"], a["accumulated_delta"], learning_rate=0.1
+        ),
+        dict(param=_f(8), grad=_f(8), accumulated_grad=_f(8), accumulated_delta=_f(8)),
+        ["param", "accumulated_grad", "accumulated_delta"],
+    ),
+    "rmsprop_update": _spec(
+        lambda a: ops.rmsprop_update(
+            a["param"],
+            a["grad"],
+            a["velocity"],
+            a["momentum_buffer"],
+            a["average_grad"],
+            learning_rate=0.1,
+            momentum=0.5,
+            centered=True,
+        ),
+        dict(param=_f(8), grad=_f(8), velocity=_f(8), momentum_buffer=_f(8), average_grad=_f(8)),
+        ["param", "velocity", "momentum_buffer", "average_grad"],
+    ),
+    "adam_update": _spec(
+        lambda a: ops.adam_update(
+            a["param"], a["grad"], a["m"], a["v"], a["vhat"], learning_rate=0.1, step=3, amsgrad=True
+        ),
+        dict(param=_f(8), grad=_f(8), m=_f(8), v=_f(8), vhat=_f(8)),
+        ["param", "m", "v", "vhat"],
+    ),
+    "clip_by_value": _spec(
+        lambda a: ops.clip_by_value(a["x"], 0.5, out=a["out"]), dict(x=_f(9), out=_f(9)), ["out"], [("out", "x")]
+    ),
+    "clip_by_norm": _spec(
+        lambda a: ops.clip_by_norm(a["x"], 0.5, out=a["out"]), dict(x=_f(9), out=_f(9)), ["out"], [("out", "x")]
+    ),
     "clip_by_global_norm": _spec(
         lambda a: ops.clip_by_global_norm([a["arrays[0]"], a["arrays[1]"]], 0.5, out=[a["out[0]"], a["out[1]"]]),
-        {"arrays[0]": _f(9), "arrays[1]": _f(9), "out[0]": _f(9), "out[1]": _f(9)}, ["out[0]", "out[1]"],
-        [("out[0]", "arrays[0]"), ("out[1]", "arrays[1]")]),
+        {"arrays[0]": _f(9), "arrays[1]": _f(9), "out[0]": _f(9), "out[1]": _f(9)},
+        ["out[0]", "out[1]"],
+        [("out[0]", "arrays[0]"), ("out[1]", "arrays[1]")],
+    ),
 }
 
 
@@ -143,8 +231,8 @@ def _aliased(values, w, other, how):
     offset = 0 if how == "exact" else 4  # bytes: one float32 / int32 element
     nbytes = max(values[w].nbytes + offset, values[other].nbytes) + 64
     buf = np.zeros(nbytes // 4 + 1, F).view(np.uint8)
-    arrays[other] = buf[:values[other].nbytes].view(values[other].dtype).reshape(values[other].shape)
-    arrays[w] = buf[offset:offset + values[w].nbytes].view(values[w].dtype).reshape(values[w].shape)
+    arrays[other] = buf[: values[other].nbytes].view(values[other].dtype).reshape(values[other].shape)
+    arrays[w] = buf[offset : offset + values[w].nbytes].view(values[w].dtype).reshape(values[w].shape)
     arrays[other][...] = values[other]  # the input's values (the written one starts as them where shared)
     if how == "exact" and arrays[w].shape == arrays[other].shape and arrays[w].dtype == arrays[other].dtype:
         assert arrays[w].__array_interface__["data"][0] == arrays[other].__array_interface__["data"][0]
@@ -188,8 +276,13 @@ def test_every_op_with_an_out_or_state_argument_is_in_the_table():
     import inspect as pyinspect
 
     writers = {"out", "grad_out", "param", "running_mean"}
-    missing = [name for name in ops.__all__ if callable(getattr(ops, name))
-               and writers & set(pyinspect.signature(getattr(ops, name)).parameters) and name not in SPECS]
+    missing = [
+        name
+        for name in ops.__all__
+        if callable(getattr(ops, name))
+        and writers & set(pyinspect.signature(getattr(ops, name)).parameters)
+        and name not in SPECS
+    ]
     assert not missing, f"ops with a written argument but no aliasing cases: {missing}"
 
 

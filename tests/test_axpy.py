@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import ops, reference
 from conftest import EPS32, random_f32
+from sinapse import ops, reference
 
 # 200_000 elements crosses the kernel's threading threshold (2 x 65536 per thread).
 SIZES = [0, 1, 7, 1000, 200_000]

@@ -5,9 +5,8 @@ Keras), the backward against finite differences of the reference, and bad input.
 import numpy as np
 import pytest
 
-from sinapse import ops, reference
-
 from conftest import BACKENDS, on
+from sinapse import ops, reference
 
 SHAPES = [(1, 1), (4, 3), (2, 5, 5, 65), (8, 7, 7, 1), (3, 4, 16)]
 
@@ -26,8 +25,16 @@ def test_forward_matches_reference(rng, backend, shape, training):
     rm, rv = rmean.copy(), rvar.copy()
     with on(backend):
         y, mean, invstd = ops.batch_norm(x, gamma, beta, rm, rv, training=training, momentum=0.9, epsilon=1e-3)
-    ry, rmean2, rvar2 = reference.batch_norm(x.astype(np.float64), gamma, beta, rmean.astype(np.float64),
-                                             rvar.astype(np.float64), training=training, momentum=0.9, epsilon=1e-3)
+    ry, rmean2, rvar2 = reference.batch_norm(
+        x.astype(np.float64),
+        gamma,
+        beta,
+        rmean.astype(np.float64),
+        rvar.astype(np.float64),
+        training=training,
+        momentum=0.9,
+        epsilon=1e-3,
+    )
     np.testing.assert_allclose(y, ry, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(rm, rmean2, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rv, rvar2, rtol=1e-5, atol=1e-6)

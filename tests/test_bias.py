@@ -4,12 +4,10 @@ determinism of the gradient; shapes from the seed models; bad input."""
 import numpy as np
 import pytest
 
+from conftest import BACKENDS, on
 from sinapse import ops, reference
 
-from conftest import BACKENDS, on
-
 SHAPES = [(1,), (7,), (3, 1), (128, 10), (2, 5, 5, 65), (32, 13, 13, 3), (0, 4), (4, 0), (2000, 300)]
-
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -27,11 +27,20 @@ class Recorder(callbacks.Callback):
         super().__init__()
         self.calls = []
 
-    def on_train_begin(self, logs=None): self.calls.append("train_begin")
-    def on_epoch_begin(self, epoch, logs=None): self.calls.append(f"epoch_begin {epoch}")
-    def on_train_batch_end(self, batch, logs=None): self.calls.append(f"batch_end {batch} {sorted(logs)}")
-    def on_epoch_end(self, epoch, logs=None): self.calls.append(f"epoch_end {epoch} {sorted(logs)}")
-    def on_train_end(self, logs=None): self.calls.append("train_end")
+    def on_train_begin(self, logs=None):
+        self.calls.append("train_begin")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append(f"epoch_begin {epoch}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls.append(f"batch_end {batch} {sorted(logs)}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.calls.append(f"epoch_end {epoch} {sorted(logs)}")
+
+    def on_train_end(self, logs=None):
+        self.calls.append("train_end")
 
 
 def test_hooks_run_in_keras_order(problem):
@@ -39,18 +48,31 @@ def test_hooks_run_in_keras_order(problem):
     rec = Recorder()
     model.fit(x, y, epochs=2, batch_size=32, validation_data=(x, y), callbacks=[rec], verbose=0, initial_epoch=0)
     assert rec.calls == [
-        "train_begin", "epoch_begin 0", "batch_end 0 ['accuracy', 'loss']", "batch_end 1 ['accuracy', 'loss']",
-        "epoch_end 0 ['accuracy', 'loss', 'val_accuracy', 'val_loss']", "epoch_begin 1",
-        "batch_end 0 ['accuracy', 'loss']", "batch_end 1 ['accuracy', 'loss']",
-        "epoch_end 1 ['accuracy', 'loss', 'val_accuracy', 'val_loss']", "train_end"]
+        "train_begin",
+        "epoch_begin 0",
+        "batch_end 0 ['accuracy', 'loss']",
+        "batch_end 1 ['accuracy', 'loss']",
+        "epoch_end 0 ['accuracy', 'loss', 'val_accuracy', 'val_loss']",
+        "epoch_begin 1",
+        "batch_end 0 ['accuracy', 'loss']",
+        "batch_end 1 ['accuracy', 'loss']",
+        "epoch_end 1 ['accuracy', 'loss', 'val_accuracy', 'val_loss']",
+        "train_end",
+    ]
     assert rec.model is model and rec.params["epochs"] == 2 and rec.params["steps"] == 2
 
 
 def test_initial_epoch_and_lambda_callback(problem):
     model, x, y = problem
     seen = []
-    h = model.fit(x, y, epochs=4, initial_epoch=2, verbose=0,
-                  callbacks=[callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))])
+    h = model.fit(
+        x,
+        y,
+        epochs=4,
+        initial_epoch=2,
+        verbose=0,
+        callbacks=[callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))],
+    )
     assert h.epoch == [2, 3] and seen == [2, 3]
 
 
@@ -70,8 +92,14 @@ def test_early_stopping_stops_and_restores_the_best_weights(problem):
     snapshots = []
     snap = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: snapshots.append(model.get_weights()))
     stop = callbacks.EarlyStopping(patience=2, restore_best_weights=True)
-    h = model.fit(x, y, epochs=10, verbose=0, validation_data=(x, y),
-                  callbacks=[ScriptedLoss([1.0, 0.5, 0.6, 0.7, 0.4, 0.3]), snap, stop])
+    h = model.fit(
+        x,
+        y,
+        epochs=10,
+        verbose=0,
+        validation_data=(x, y),
+        callbacks=[ScriptedLoss([1.0, 0.5, 0.6, 0.7, 0.4, 0.3]), snap, stop],
+    )
     assert h.epoch == [0, 1, 2, 3] and stop.stopped_epoch == 3 and stop.best_epoch == 1
     for a, b in zip(model.get_weights(), snapshots[1]):
         np.testing.assert_array_equal(a, b)
@@ -82,8 +110,14 @@ def test_early_stopping_restores_also_when_training_runs_to_the_end(problem):
     snapshots = []
     snap = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: snapshots.append(model.get_weights()))
     stop = callbacks.EarlyStopping(monitor="val_accuracy", patience=5, restore_best_weights=True)
-    model.fit(x, y, epochs=3, verbose=0, validation_data=(x, y),
-              callbacks=[ScriptedLoss([0.5, 0.9, 0.7], key="val_accuracy"), snap, stop])
+    model.fit(
+        x,
+        y,
+        epochs=3,
+        verbose=0,
+        validation_data=(x, y),
+        callbacks=[ScriptedLoss([0.5, 0.9, 0.7], key="val_accuracy"), snap, stop],
+    )
     assert stop.stopped_epoch == 0 and stop.mode == "max"
     for a, b in zip(model.get_weights(), snapshots[1]):
         np.testing.assert_array_equal(a, b)
@@ -92,8 +126,7 @@ def test_early_stopping_restores_also_when_training_runs_to_the_end(problem):
 def test_model_checkpoint_save_best_only(problem, tmp_path):
     model, x, y = problem
     ckpt = callbacks.ModelCheckpoint(str(tmp_path / "best-{epoch:02d}"), save_best_only=True)
-    model.fit(x, y, epochs=4, verbose=0, validation_data=(x, y),
-              callbacks=[ScriptedLoss([0.9, 0.5, 0.7, 0.4]), ckpt])
+    model.fit(x, y, epochs=4, verbose=0, validation_data=(x, y), callbacks=[ScriptedLoss([0.9, 0.5, 0.7, 0.4]), ckpt])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best-01", "best-02", "best-04"]
     loaded = sinapse.models.load_model(tmp_path / "best-04")
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
@@ -113,11 +146,12 @@ def test_terminate_on_nan(problem, capsys):
 def test_reduce_lr_on_plateau_and_scheduler(problem):
     model, x, y = problem
     reduce = callbacks.ReduceLROnPlateau(factor=0.5, patience=1, min_lr=0.01)
-    h = model.fit(x, y, epochs=5, verbose=0, validation_data=(x, y),
-                  callbacks=[ScriptedLoss([1.0, 1.0, 1.0, 0.5, 0.5]), reduce])
+    h = model.fit(
+        x, y, epochs=5, verbose=0, validation_data=(x, y), callbacks=[ScriptedLoss([1.0, 1.0, 1.0, 0.5, 0.5]), reduce]
+    )
     assert h.history["lr"] == pytest.approx([0.05, 0.05, 0.025, 0.0125, 0.0125])
     assert model.optimizer.learning_rate == pytest.approx(0.01)
-    sched = callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** epoch)
+    sched = callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5**epoch)
     h = model.fit(x, y, epochs=3, verbose=0, callbacks=[sched])
     assert h.history["lr"] == pytest.approx([0.1, 0.05, 0.025])
     keras1 = callbacks.LearningRateScheduler(lambda epoch: 0.3)

@@ -47,8 +47,9 @@ def text():
 
 def test_two_epochs_beat_the_unigram_entropy_and_sampling_works(text):
     sinapse.utils.set_random_seed(0)
-    model, vocab, history = cm.train(text, epochs=2, hidden=32, seq_len=25, step=5, batch_size=16,
-                                     optimizer=sinapse.optimizers.Adam(0.02))
+    model, vocab, history = cm.train(
+        text, epochs=2, hidden=32, seq_len=25, step=5, batch_size=16, optimizer=sinapse.optimizers.Adam(0.02)
+    )
     x, y = cm.windows(vocab.encode(text), 25, 5)
     loss = model.evaluate(vocab.one_hot(x), y, verbose=0)
     assert loss < cm.unigram_entropy(text) - 0.1 and history.history["loss"][-1] < history.history["loss"][0]
@@ -64,8 +65,9 @@ def test_two_epochs_beat_the_unigram_entropy_and_sampling_works(text):
 def test_train_cli_prints_loss_sample_and_saves(text, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cm, "SEQ_LEN", 20)  # a tiny run of the real entry point
     monkeypatch.setattr(cm, "HIDDEN", 8)
-    args = argparse.Namespace(epochs=1, batch_size=32, device="cpu", out=str(tmp_path / "c.safetensors"), seed=1,
-                              verbose=0, limit=600)
+    args = argparse.Namespace(
+        epochs=1, batch_size=32, device="cpu", out=str(tmp_path / "c.safetensors"), seed=1, verbose=0, limit=600
+    )
     assert cm.train_cli(args) == 0
     printed = capsys.readouterr().out
     assert "600 characters" in printed and "vs unigram entropy" in printed and "saved" in printed

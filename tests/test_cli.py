@@ -3,12 +3,10 @@
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import sinapse
 from sinapse import applications, cli
-
 from test_datasets import write_mnist_folder
 
 
@@ -26,12 +24,15 @@ def test_help_documents_the_commands():
         assert option in train_help
 
 
-@pytest.mark.parametrize("args,match", [
-    (["train", "--epochs", "0"], "expected a positive integer, got 0"),
-    (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
-    (["train", "--batch-size", "big"], "expected a positive integer, got 'big'"),
-    (["fly"], "invalid choice: 'fly'"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["train", "--epochs", "0"], "expected a positive integer, got 0"),
+        (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
+        (["train", "--batch-size", "big"], "expected a positive integer, got 'big'"),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
 def test_bad_arguments_give_one_line(args, match):
     result = run_module(*args)
     assert result.returncode == 2
@@ -55,8 +56,12 @@ def tiny_fashion(tmp_path, monkeypatch, rng):
 
 def test_train_saves_a_model_that_evaluate_loads(tiny_fashion, capsys):
     out = tiny_fashion / "mlp.safetensors"
-    assert cli.main(["train", "--model", "mlp", "--epochs", "1", "--batch-size", "32", "--out", str(out),
-                     "--verbose", "0"]) == 0
+    assert (
+        cli.main(
+            ["train", "--model", "mlp", "--epochs", "1", "--batch-size", "32", "--out", str(out), "--verbose", "0"]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "mlp on fashion_mnist: test accuracy" in printed and out.exists()
     assert cli.main(["evaluate", str(out)]) == 0
@@ -88,8 +93,9 @@ def test_cuda_device_without_cuda_is_one_line(tiny_fashion, capsys):
     assert code == 1 and len(err) == 1 and "device 'cuda' is not usable here" in err[0]
 
 
-@pytest.mark.parametrize("name,params", [("mlp", 266_610), ("keras_mnist_cnn", 34_826), ("lenet5", 61_706),
-                                         ("geron_cnn", 1_413_834)])
+@pytest.mark.parametrize(
+    "name,params", [("mlp", 266_610), ("keras_mnist_cnn", 34_826), ("lenet5", 61_706), ("geron_cnn", 1_413_834)]
+)
 def test_seed_models_have_the_published_parameter_counts(name, params):
     model = applications.build(name)
     model.build((None, 28, 28, 1))
@@ -101,8 +107,16 @@ def test_alexnet_matches_the_seed_table(rng):
     model = applications.build("alexnet", classes=10)  # 10 classes: a small head, same feature layers
     model.build((None, 227, 227, 3))
     shapes = [layer.output_shape for layer in model.layers]
-    assert shapes[:8] == [(55, 55, 96), (27, 27, 96), (27, 27, 256), (13, 13, 256), (13, 13, 384), (13, 13, 384),
-                          (13, 13, 256), (6, 6, 256)]
+    assert shapes[:8] == [
+        (55, 55, 96),
+        (27, 27, 96),
+        (27, 27, 256),
+        (13, 13, 256),
+        (13, 13, 384),
+        (13, 13, 384),
+        (13, 13, 256),
+        (6, 6, 256),
+    ]
     assert shapes[-1] == (10,)
 
 
@@ -138,8 +152,12 @@ def test_train_keeps_the_model_when_the_save_fails(tiny_fashion, capsys, monkeyp
         real_save(self, filepath, **kwargs)
 
     monkeypatch.setattr(sinapse.models.Sequential, "save", save)
-    assert cli.main(["train", "--model", "mlp", "--epochs", "1", "--batch-size", "32", "--out", "full.st",
-                     "--verbose", "0"]) == 1
+    assert (
+        cli.main(
+            ["train", "--model", "mlp", "--epochs", "1", "--batch-size", "32", "--out", "full.st", "--verbose", "0"]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     rescued = tiny_fashion / "mlp_fashion_mnist.safetensors"
     assert "could not save the model to full.st" in err and str(rescued) in err

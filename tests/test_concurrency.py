@@ -29,9 +29,16 @@ def _dense():
 
 
 def _conv():
-    m = Sequential([layers.Conv2D(4, 3, activation="relu", input_shape=(10, 10, 2)), layers.MaxPooling2D(),
-                    layers.BatchNormalization(), layers.Dropout(0.5, seed=1), layers.Flatten(),
-                    layers.Dense(5, activation="softmax")])
+    m = Sequential(
+        [
+            layers.Conv2D(4, 3, activation="relu", input_shape=(10, 10, 2)),
+            layers.MaxPooling2D(),
+            layers.BatchNormalization(),
+            layers.Dropout(0.5, seed=1),
+            layers.Flatten(),
+            layers.Dense(5, activation="softmax"),
+        ]
+    )
     m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return m, (lambda rng, n: rng.standard_normal((n, 10, 10, 2)).astype(np.float32)), 5
 
@@ -72,11 +79,13 @@ def _close(a, b):
 def test_concurrent_inference_matches_single_threaded(kind, call):
     sinapse.utils.set_random_seed(5)
     model, make_x, classes = MODELS[kind]()
-    fns = {"predict": lambda x, y: model.predict(x, batch_size=8, verbose=0),
-           "model_call": lambda x, y: model(x),
-           "predict_on_batch": lambda x, y: model.predict_on_batch(x),
-           "evaluate": lambda x, y: np.array(model.evaluate(x, y, batch_size=16, verbose=0)),
-           "test_on_batch": lambda x, y: np.array(model.test_on_batch(x, y))}
+    fns = {
+        "predict": lambda x, y: model.predict(x, batch_size=8, verbose=0),
+        "model_call": lambda x, y: model(x),
+        "predict_on_batch": lambda x, y: model.predict_on_batch(x),
+        "evaluate": lambda x, y: np.array(model.evaluate(x, y, batch_size=16, verbose=0)),
+        "test_on_batch": lambda x, y: np.array(model.test_on_batch(x, y)),
+    }
     fn = fns[call]
     jobs = [_jobs(make_x, classes, seed) for seed in range(THREADS)]
     expected = [[fn(*jobs[t][i % len(jobs[t])]) for i in range(CALLS)] for t in range(THREADS)]
@@ -123,15 +132,21 @@ def test_changing_calls_raise_while_another_thread_uses_the_model(busy):
     model, _, _ = _dense()
     x, y = _xy()
     before = model.get_weights()
-    start = {"predict": lambda h: model.predict(x, callbacks=[h]),
-             "evaluate": lambda h: model.evaluate(x, y, callbacks=[h], verbose=0),
-             "fit": lambda h: model.fit(x, y, epochs=1, callbacks=[h], verbose=0)}[busy]
-    changes = {"fit": lambda: model.fit(x, y, verbose=0), "train_on_batch": lambda: model.train_on_batch(x, y),
-               "set_weights": lambda: model.set_weights(before), "compile": lambda: model.compile("sgd", "mse"),
-               "model(x, training=True)": lambda: model(x, training=True)}
+    start = {
+        "predict": lambda h: model.predict(x, callbacks=[h]),
+        "evaluate": lambda h: model.evaluate(x, y, callbacks=[h], verbose=0),
+        "fit": lambda h: model.fit(x, y, epochs=1, callbacks=[h], verbose=0),
+    }[busy]
+    changes = {
+        "fit": lambda: model.fit(x, y, verbose=0),
+        "train_on_batch": lambda: model.train_on_batch(x, y),
+        "set_weights": lambda: model.set_weights(before),
+        "compile": lambda: model.compile("sgd", "mse"),
+        "model(x, training=True)": lambda: model(x, training=True),
+    }
 
     def each_raises():
-        for name, call in changes.items():
+        for call in changes.values():
             with pytest.raises(RuntimeError, match=r"^Sequential\.\w+: the model is in use by another thread"):
                 call()
 
@@ -147,8 +162,13 @@ def test_inference_raises_while_another_thread_fits():
     x, y = _xy()
 
     def each_raises():
-        for call in (lambda: model.predict(x), lambda: model(x), lambda: model.evaluate(x, y, verbose=0),
-                     lambda: model.predict_on_batch(x), lambda: model.get_weights()):
+        for call in (
+            lambda: model.predict(x),
+            lambda: model(x),
+            lambda: model.evaluate(x, y, verbose=0),
+            lambda: model.predict_on_batch(x),
+            lambda: model.get_weights(),
+        ):
             with pytest.raises(RuntimeError, match=r"running fit\); it cannot run while another thread trains"):
                 call()
 
@@ -188,8 +208,10 @@ def test_a_fit_callback_may_predict_and_evaluate():
     assert len(seen) == 2 and seen[0][0] == (8, 7)
 
 
-@pytest.mark.parametrize("layer, shape", [(layers.Dense(16, activation="tanh"), (9,)),
-                                          (layers.Conv2D(3, 3), (7, 7, 2)), (layers.LSTM(5), (6, 4))])
+@pytest.mark.parametrize(
+    "layer, shape",
+    [(layers.Dense(16, activation="tanh"), (9,)), (layers.Conv2D(3, 3), (7, 7, 2)), (layers.LSTM(5), (6, 4))],
+)
 def test_direct_layer_calls_from_threads(layer, shape):
     rng = np.random.default_rng(1)
     jobs = [[(rng.standard_normal((n, *shape)).astype(np.float32),) for n in (1, 5, 12)] for _ in range(THREADS)]
@@ -223,8 +245,10 @@ def test_models_sharing_layers_share_the_guard():
             _close(got, want)
     head_b.compile("sgd", "mse")
     x = jobs[0][0][0]
-    _while_held(lambda h: head_a.predict(x, callbacks=[h]),
-                [lambda: pytest.raises(RuntimeError, head_b.fit, x, np.zeros((2, 4)), verbose=0)])
+    _while_held(
+        lambda h: head_a.predict(x, callbacks=[h]),
+        [lambda: pytest.raises(RuntimeError, head_b.fit, x, np.zeros((2, 4)), verbose=0)],
+    )
 
 
 def test_direct_calls_on_a_layer_of_a_model_wait_for_the_models_call():
@@ -313,11 +337,13 @@ def test_layer_mutators_raise_while_another_thread_holds_the_model(call):
     t.start()
     holding.wait(10)
     try:
-        actions = {"set_weights": lambda: layer.set_weights([w.numpy() for w in layer._weights]),
-                   "assign": lambda: layer.weights[0].assign(np.zeros((3, 4), np.float32)),
-                   "trainable": lambda: setattr(layer, "trainable", False),
-                   "build": lambda: layer.build((None, 3)),
-                   "to_device": lambda: layer.to_device("cuda-sim")}
+        actions = {
+            "set_weights": lambda: layer.set_weights([w.numpy() for w in layer._weights]),
+            "assign": lambda: layer.weights[0].assign(np.zeros((3, 4), np.float32)),
+            "trainable": lambda: setattr(layer, "trainable", False),
+            "build": lambda: layer.build((None, 3)),
+            "to_device": lambda: layer.to_device("cuda-sim"),
+        }
         with pytest.raises(RuntimeError, match="in use by another thread"):
             actions[call]()
     finally:
@@ -370,10 +396,14 @@ def test_save_and_get_weights_never_see_half_a_set_weights(tmp_path):
 
 
 # ---------------------------------------------------------------- changing a model from inside its own fit
-_STRUCTURAL = {"pop": lambda m, x, y: m.pop(), "add": lambda m, x, y: m.add(layers.Dense(2)),
-               "compile": lambda m, x, y: m.compile("sgd", "mse"), "fit": lambda m, x, y: m.fit(x, y, verbose=0),
-               "train_on_batch": lambda m, x, y: m.train_on_batch(x, y),
-               "build": lambda m, x, y: m.build((None, 20))}
+_STRUCTURAL = {
+    "pop": lambda m, x, y: m.pop(),
+    "add": lambda m, x, y: m.add(layers.Dense(2)),
+    "compile": lambda m, x, y: m.compile("sgd", "mse"),
+    "fit": lambda m, x, y: m.fit(x, y, verbose=0),
+    "train_on_batch": lambda m, x, y: m.train_on_batch(x, y),
+    "build": lambda m, x, y: m.build((None, 20)),
+}
 
 
 @pytest.mark.parametrize("hook", ["on_train_batch_end", "on_epoch_end", "on_train_begin"])
@@ -424,9 +454,11 @@ def test_what_keras_callbacks_do_inside_fit_still_works(tmp_path):
         def on_epoch_end(self, epoch, logs=None):
             self.model.stop_training = epoch == 1
 
-    stock = [callbacks.EarlyStopping(monitor="loss", patience=0, restore_best_weights=True),
-             callbacks.ModelCheckpoint(str(tmp_path / "best.st"), monitor="loss"),
-             callbacks.ReduceLROnPlateau(monitor="loss", patience=0)]
+    stock = [
+        callbacks.EarlyStopping(monitor="loss", patience=0, restore_best_weights=True),
+        callbacks.ModelCheckpoint(str(tmp_path / "best.st"), monitor="loss"),
+        callbacks.ReduceLROnPlateau(monitor="loss", patience=0),
+    ]
     history = model.fit(x, y, epochs=5, batch_size=4, callbacks=[Everything(), *stock], verbose=0)
     assert len(done) >= 4 and len(history.epoch) <= 2 and (tmp_path / "best.st").exists()
     model.pop()  # the guard is free again

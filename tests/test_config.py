@@ -7,9 +7,24 @@ import io
 import sinapse
 
 CONFIG_KEYS = {
-    "version", "python", "compiler", "build_type", "cpu_model", "simd_built", "simd_supported", "simd_in_use",
-    "gemm_variant", "gemm_blocking", "openmp", "num_threads", "omp_num_threads_env", "cuda_built",
-    "cuda_build", "cuda_available", "cuda_why_unavailable", "cuda_simulator_built",
+    "version",
+    "python",
+    "compiler",
+    "build_type",
+    "cpu_model",
+    "simd_built",
+    "simd_supported",
+    "simd_in_use",
+    "gemm_variant",
+    "gemm_blocking",
+    "openmp",
+    "num_threads",
+    "omp_num_threads_env",
+    "cuda_built",
+    "cuda_build",
+    "cuda_available",
+    "cuda_why_unavailable",
+    "cuda_simulator_built",
 }
 
 

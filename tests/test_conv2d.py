@@ -9,33 +9,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sinapse
+from conftest import BACKENDS, on
 from sinapse import ops, reference
 from sinapse.ops.conv2d import geometry
 
-from conftest import BACKENDS, on
-
 # (x shape, w shape, strides, padding, dilation)
 CONFIGS = [
-    ((2, 28, 28, 1), (3, 3, 1, 8), 1, "valid", 1),          # Keras MNIST convnet, 1 input channel
-    ((1, 13, 13, 8), (3, 3, 8, 16), 1, "valid", 1),         # ... its second layer (fewer channels)
-    ((2, 28, 28, 1), (7, 7, 1, 4), 1, "same", 1),           # Géron's Fashion-MNIST CNN, 7x7 same
-    ((1, 32, 32, 1), (5, 5, 1, 6), 1, "valid", 1),          # LeNet-5 C1
-    ((1, 14, 14, 6), (5, 5, 6, 16), 1, "valid", 1),         # LeNet-5 C3
-    ((1, 35, 35, 3), (11, 11, 3, 4), 4, "valid", 1),        # AlexNet conv1 geometry (small)
-    ((1, 7, 7, 65), (3, 3, 65, 3), 1, "same", 1),           # 65 channels
-    ((2, 5, 6, 3), (1, 1, 3, 5), 1, "valid", 1),            # 1x1 stride 1: the GEMM path
-    ((1, 6, 5, 2), (1, 1, 2, 3), 2, "valid", 1),            # 1x1 stride 2: not a plain GEMM
-    ((1, 9, 9, 2), (3, 3, 2, 2), (2, 1), "same", (2, 3)),   # dilation and rectangular strides
-    ((1, 4, 4, 1), (3, 3, 1, 1), 1, (2, 3, 0, 4), 1),       # explicit padding larger than needed
-    ((1, 3, 3, 2), (3, 3, 2, 4), 1, "valid", 1),            # output size 1
-    ((3, 8, 8, 2), (2, 2, 2, 3), 3, "same", 1),             # kernel smaller than stride
+    ((2, 28, 28, 1), (3, 3, 1, 8), 1, "valid", 1),  # Keras MNIST convnet, 1 input channel
+    ((1, 13, 13, 8), (3, 3, 8, 16), 1, "valid", 1),  # ... its second layer (fewer channels)
+    ((2, 28, 28, 1), (7, 7, 1, 4), 1, "same", 1),  # Géron's Fashion-MNIST CNN, 7x7 same
+    ((1, 32, 32, 1), (5, 5, 1, 6), 1, "valid", 1),  # LeNet-5 C1
+    ((1, 14, 14, 6), (5, 5, 6, 16), 1, "valid", 1),  # LeNet-5 C3
+    ((1, 35, 35, 3), (11, 11, 3, 4), 4, "valid", 1),  # AlexNet conv1 geometry (small)
+    ((1, 7, 7, 65), (3, 3, 65, 3), 1, "same", 1),  # 65 channels
+    ((2, 5, 6, 3), (1, 1, 3, 5), 1, "valid", 1),  # 1x1 stride 1: the GEMM path
+    ((1, 6, 5, 2), (1, 1, 2, 3), 2, "valid", 1),  # 1x1 stride 2: not a plain GEMM
+    ((1, 9, 9, 2), (3, 3, 2, 2), (2, 1), "same", (2, 3)),  # dilation and rectangular strides
+    ((1, 4, 4, 1), (3, 3, 1, 1), 1, (2, 3, 0, 4), 1),  # explicit padding larger than needed
+    ((1, 3, 3, 2), (3, 3, 2, 4), 1, "valid", 1),  # output size 1
+    ((3, 8, 8, 2), (2, 2, 2, 3), 3, "same", 1),  # kernel smaller than stride
 ]
 
 
 def run(backend, x, w, b, dy_seed, strides, padding, dilation, activation=None, variant=None):
     with on(backend):
-        y = ops.conv2d(x, w, b, strides=strides, padding=padding, dilation=dilation, activation=activation,
-                       variant=variant)
+        y = ops.conv2d(
+            x, w, b, strides=strides, padding=padding, dilation=dilation, activation=activation, variant=variant
+        )
         dy = np.random.default_rng(dy_seed).standard_normal(y.shape).astype(np.float32)
         grads = ops.conv2d_backward(dy, x, w, strides=strides, padding=padding, dilation=dilation, variant=variant)
     return y, dy, grads
@@ -80,10 +80,22 @@ def test_variant_from_environment(rng, monkeypatch):
     np.testing.assert_allclose(naive, ops.conv2d(x, w), rtol=1e-5, atol=1e-5)
 
 
-@given(n=st.integers(1, 2), h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 11), k=st.integers(1, 20),
-       kh=st.integers(1, 5), kw=st.integers(1, 5), sh=st.integers(1, 3), sw=st.integers(1, 3),
-       dh=st.integers(1, 2), dw=st.integers(1, 2), padding=st.sampled_from(["valid", "same", "explicit"]),
-       backend=st.sampled_from(BACKENDS), seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 2),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    c=st.integers(1, 11),
+    k=st.integers(1, 20),
+    kh=st.integers(1, 5),
+    kw=st.integers(1, 5),
+    sh=st.integers(1, 3),
+    sw=st.integers(1, 3),
+    dh=st.integers(1, 2),
+    dw=st.integers(1, 2),
+    padding=st.sampled_from(["valid", "same", "explicit"]),
+    backend=st.sampled_from(BACKENDS),
+    seed=st.integers(0, 2**16),
+)
 @settings(max_examples=80)  # C up to 11: both the direct (C <= 8) and the im2col path
 def test_random_configurations(n, h, w, c, k, kh, kw, sh, sw, dh, dw, padding, backend, seed):
     rng = np.random.default_rng(seed)
@@ -116,8 +128,9 @@ def test_batch_tiles_bound_the_workspace(rng):
 def test_pointwise_convolution_reads_x_in_place(rng):
     x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
     w = rng.standard_normal((1, 1, 6, 3)).astype(np.float32)
-    np.testing.assert_allclose(ops.conv2d(x, w), ops.gemm(x.reshape(-1, 6), w.reshape(6, 3)).reshape(2, 4, 5, 3),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        ops.conv2d(x, w), ops.gemm(x.reshape(-1, 6), w.reshape(6, 3)).reshape(2, 4, 5, 3), rtol=1e-6
+    )
 
 
 @pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
@@ -128,8 +141,9 @@ def test_mutant_is_caught(rng):
     y = np.zeros((1, 6, 6, 2), np.float32)
     sinapse._cuda_sim.conv2d_mutant(g, x.ctypes.data, w.ctypes.data, y.ctypes.data, "forward_nopad")
     with pytest.raises(AssertionError):
-        np.testing.assert_allclose(y, reference.conv2d(x.astype(np.float64), w.astype(np.float64), g),
-                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            y, reference.conv2d(x.astype(np.float64), w.astype(np.float64), g), rtol=1e-4, atol=1e-4
+        )
 
 
 def test_reference_gradient_matches_finite_differences(rng):
@@ -154,21 +168,34 @@ def test_reference_gradient_matches_finite_differences(rng):
 X4, W4 = np.ones((1, 4, 4, 2), np.float32), np.ones((3, 3, 2, 5), np.float32)
 
 
-@pytest.mark.parametrize("call,exc,match", [
-    (lambda: ops.conv2d(X4[0], W4), ValueError, r"conv2d: `x` must be 4-D \(N, H, W, C\)"),
-    (lambda: ops.conv2d(X4, W4[0]), ValueError, r"conv2d: `w` must be 4-D \(KH, KW, C, K\)"),
-    (lambda: ops.conv2d(X4, np.ones((3, 3, 3, 5), np.float32)), ValueError, r"conv2d: `x` has 2 channels but `w` expects 3"),
-    (lambda: ops.conv2d(X4, np.ones((5, 5, 2, 1), np.float32)), ValueError,
-     r"conv2d: the kernel \(5x5 with dilation\) is larger than the padded input \(4x4\)"),
-    (lambda: ops.conv2d(X4, W4, strides=0), ValueError, r"conv2d: `strides` must be a positive int"),
-    (lambda: ops.conv2d(X4, W4, padding=(1, -1, 0, 0)), ValueError, r"conv2d: `padding` must not be negative"),
-    (lambda: ops.conv2d(X4, W4, padding="full"), ValueError, r"conv2d: `padding` must be 'valid', 'same'"),
-    (lambda: ops.conv2d(X4, W4, np.ones(4, np.float32)), ValueError, r"conv2d: `bias` must have shape \(5,\)"),
-    (lambda: ops.conv2d(X4.astype(np.float64), W4), TypeError, r"conv2d: `x` must be float32"),
-    (lambda: ops.conv2d(X4, W4, activation="gelu"), ValueError, r"conv2d: unknown activation 'gelu'"),
-    (lambda: ops.conv2d_backward(np.ones((1, 3, 3, 5), np.float32), X4, W4), ValueError,
-     r"conv2d_backward: `dy` must have shape \(1, 2, 2, 5\)"),
-])
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: ops.conv2d(X4[0], W4), ValueError, r"conv2d: `x` must be 4-D \(N, H, W, C\)"),
+        (lambda: ops.conv2d(X4, W4[0]), ValueError, r"conv2d: `w` must be 4-D \(KH, KW, C, K\)"),
+        (
+            lambda: ops.conv2d(X4, np.ones((3, 3, 3, 5), np.float32)),
+            ValueError,
+            r"conv2d: `x` has 2 channels but `w` expects 3",
+        ),
+        (
+            lambda: ops.conv2d(X4, np.ones((5, 5, 2, 1), np.float32)),
+            ValueError,
+            r"conv2d: the kernel \(5x5 with dilation\) is larger than the padded input \(4x4\)",
+        ),
+        (lambda: ops.conv2d(X4, W4, strides=0), ValueError, r"conv2d: `strides` must be a positive int"),
+        (lambda: ops.conv2d(X4, W4, padding=(1, -1, 0, 0)), ValueError, r"conv2d: `padding` must not be negative"),
+        (lambda: ops.conv2d(X4, W4, padding="full"), ValueError, r"conv2d: `padding` must be 'valid', 'same'"),
+        (lambda: ops.conv2d(X4, W4, np.ones(4, np.float32)), ValueError, r"conv2d: `bias` must have shape \(5,\)"),
+        (lambda: ops.conv2d(X4.astype(np.float64), W4), TypeError, r"conv2d: `x` must be float32"),
+        (lambda: ops.conv2d(X4, W4, activation="gelu"), ValueError, r"conv2d: unknown activation 'gelu'"),
+        (
+            lambda: ops.conv2d_backward(np.ones((1, 3, 3, 5), np.float32), X4, W4),
+            ValueError,
+            r"conv2d_backward: `dy` must have shape \(1, 2, 2, 5\)",
+        ),
+    ],
+)
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()

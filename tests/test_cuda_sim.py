@@ -60,13 +60,22 @@ def test_float4_loads_and_stores():
     np.testing.assert_array_equal(run("copy_float4", X, 256, 2, 32), X)
 
 
-@pytest.mark.parametrize("name,message", [
-    ("divergent_barrier", r"divergent __syncthreads: .* waits at .*selftest.cu:\d+ but .* at .*selftest.cu:\d+"),
-    ("barrier_after_exit", r"__syncthreads at .*selftest.cu:\d+ is awaited while 1 thread\(s\) of the block have already exited"),
-    ("lane_not_in_mask", r"block \(0, 0, 0\) thread \(\d+, 0, 0\): __shfl_sync: the calling lane \d+ is not in the mask"),
-    ("warp_deadlock", r"__shfl_sync: lane \d+ of the mask has already exited"),
-    ("throws", r"block \(1, 0, 0\) thread \(5, 0, 0\): thrown from a kernel"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("divergent_barrier", r"divergent __syncthreads: .* waits at .*selftest.cu:\d+ but .* at .*selftest.cu:\d+"),
+        (
+            "barrier_after_exit",
+            r"__syncthreads at .*selftest.cu:\d+ is awaited while 1 thread\(s\) of the block have already exited",
+        ),
+        (
+            "lane_not_in_mask",
+            r"block \(0, 0, 0\) thread \(\d+, 0, 0\): __shfl_sync: the calling lane \d+ is not in the mask",
+        ),
+        ("warp_deadlock", r"__shfl_sync: lane \d+ of the mask has already exited"),
+        ("throws", r"block \(1, 0, 0\) thread \(5, 0, 0\): thrown from a kernel"),
+    ],
+)
 def test_gpu_errors_become_exceptions_naming_kernel_block_and_thread(name, message):
     with pytest.raises(RuntimeError, match=rf"CUDA kernel {name}<<<grid=\(2, 1, 1\), block=\(32, 1, 1\).*{message}"):
         run(name, X[:64], 64, 2, 32)
@@ -100,8 +109,11 @@ def run_guarded(name, values, n_out, blocks, threads):
 
 
 def test_read_past_the_end_is_caught():
-    with pytest.raises(RuntimeError, match=r"read_past_end<<<.*block \(1, 0, 0\) thread \(31, 0, 0\): "
-                                           r"out-of-bounds global memory access 0 bytes past the end of a 256-byte buffer"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"read_past_end<<<.*block \(1, 0, 0\) thread \(31, 0, 0\): "
+        r"out-of-bounds global memory access 0 bytes past the end of a 256-byte buffer",
+    ):
         run_guarded("read_past_end", X[:64], 64, 2, 32)
 
 
@@ -137,8 +149,24 @@ def test_checked_ops_catch_an_out_of_bounds_gemm(rng):
         buffers = {"a": inspect("gemm", "a", a), "b": inspect("gemm", "b", b), "out": inspect("gemm", "out", out)}
         with pytest.raises(RuntimeError, match=r"gemm_naive_kernel<past_end>.*out-of-bounds global memory access"):
             with _device.kernel_addresses("cuda_sim", buffers, written=("out",)) as ptr:
-                sinapse._cuda_sim.gemm_mutant(20, 10, 30, False, False, 1.0, ptr["a"], 30, ptr["b"], 10, 0.0,
-                                              ptr["out"], 10, 0, 0, "naive_past_end")
+                sinapse._cuda_sim.gemm_mutant(
+                    20,
+                    10,
+                    30,
+                    False,
+                    False,
+                    1.0,
+                    ptr["a"],
+                    30,
+                    ptr["b"],
+                    10,
+                    0.0,
+                    ptr["out"],
+                    10,
+                    0,
+                    0,
+                    "naive_past_end",
+                )
         # the correct kernels run clean in checked mode, and the results come back
         for variant in sinapse.registry.OPS["gemm"].variants:
             got = sinapse.ops.gemm(a, b, variant=variant)
@@ -147,18 +175,24 @@ def test_checked_ops_catch_an_out_of_bounds_gemm(rng):
 
 # ---- shared memory: bounds always, races with racecheck ----------------------------------------
 def test_shared_index_out_of_bounds_is_caught():
-    with pytest.raises(RuntimeError, match=r"thread \(31, 0, 0\): shared-memory index 32 out of bounds \[0, 32\) of `buf`"):
+    with pytest.raises(
+        RuntimeError, match=r"thread \(31, 0, 0\): shared-memory index 32 out of bounds \[0, 32\) of `buf`"
+    ):
         run("shared_index_out_of_bounds", X[:32], 32, 1, 32)
 
 
 def test_racecheck_catches_a_read_without_barrier():
     with sinapse.cuda.simulate(racecheck=True):
-        with pytest.raises(RuntimeError, match=r"shared-memory race on `buf`: thread \(\d+, 0, 0\) (reads|overwrites) what "
-                                               r"thread \(\d+, 0, 0\) (wrote|read), with no __syncthreads in between"):
+        with pytest.raises(
+            RuntimeError,
+            match=r"shared-memory race on `buf`: thread \(\d+, 0, 0\) (reads|overwrites) what "
+            r"thread \(\d+, 0, 0\) (wrote|read), with no __syncthreads in between",
+        ):
             run("assumes_lockstep", X[:32], 32, 1, 32)
 
 
 def test_racecheck_passes_correct_kernels():
     with sinapse.cuda.simulate(racecheck=True):
-        np.testing.assert_array_equal(run("warp_sum_xor", X[:64], 64, 2, 32),
-                                      np.repeat(X[:64].reshape(2, 32).sum(axis=1), 32))
+        np.testing.assert_array_equal(
+            run("warp_sum_xor", X[:64], 64, 2, 32), np.repeat(X[:64].reshape(2, 32).sum(axis=1), 32)
+        )

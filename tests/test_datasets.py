@@ -92,7 +92,8 @@ def isolated(tmp_path, monkeypatch):
 @pytest.mark.parametrize("type_code", [0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E])
 def test_read_idx_round_trips_every_type(tmp_path, rng, compress, type_code):
     a = (rng.standard_normal((3, 5, 7)) * 50).astype(
-        {0x08: np.uint8, 0x09: np.int8, 0x0B: np.int16, 0x0C: np.int32, 0x0D: np.float32, 0x0E: np.float64}[type_code])
+        {0x08: np.uint8, 0x09: np.int8, 0x0B: np.int16, 0x0C: np.int32, 0x0D: np.float32, 0x0E: np.float64}[type_code]
+    )
     path = write(tmp_path / "a.idx", idx_bytes(a, type_code), compress)
     got = _idx.read_idx(path)
     assert got.dtype == a.dtype and got.dtype.isnative and got.flags.writeable
@@ -107,15 +108,22 @@ def test_read_idx_checks_expected_magic(tmp_path, rng):
 
 
 @pytest.mark.parametrize("compress", [True, False])
-@pytest.mark.parametrize("data, match", [
-    (b"\x00\x00", "shorter than the 4-byte magic"),
-    (b"\x12\x34\x08\x03" + bytes(12), "not an IDX file: magic number 0x12340803"),
-    (b"\x00\x00\x07\x01" + bytes(8), "not an IDX file"),  # unknown type byte
-    (b"\x00\x00\x08\x00", "not an IDX file"),  # zero dimensions
-    (b"\x00\x00\x08\x03" + struct.pack(">2I", 2, 28), "truncated IDX header"),
-    (b"\x00\x00\x08\x01" + struct.pack(">I", 10) + bytes(9), r"truncated IDX data: .*10 uint8 values \(10 bytes\), the file has 9"),
-    (b"\x00\x00\x08\x01" + struct.pack(">I", 10) + bytes(11), "bytes after the IDX data"),
-], ids=["short", "wrong-magic", "bad-type", "no-dims", "cut-header", "cut-data", "trailing"])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"\x00\x00", "shorter than the 4-byte magic"),
+        (b"\x12\x34\x08\x03" + bytes(12), "not an IDX file: magic number 0x12340803"),
+        (b"\x00\x00\x07\x01" + bytes(8), "not an IDX file"),  # unknown type byte
+        (b"\x00\x00\x08\x00", "not an IDX file"),  # zero dimensions
+        (b"\x00\x00\x08\x03" + struct.pack(">2I", 2, 28), "truncated IDX header"),
+        (
+            b"\x00\x00\x08\x01" + struct.pack(">I", 10) + bytes(9),
+            r"truncated IDX data: .*10 uint8 values \(10 bytes\), the file has 9",
+        ),
+        (b"\x00\x00\x08\x01" + struct.pack(">I", 10) + bytes(11), "bytes after the IDX data"),
+    ],
+    ids=["short", "wrong-magic", "bad-type", "no-dims", "cut-header", "cut-data", "trailing"],
+)
 def test_read_idx_rejects_damaged_files(tmp_path, data, match, compress):
     path = write(tmp_path / "bad-idx1-ubyte.gz", data, compress)
     with pytest.raises(ValueError, match=match) as info:
@@ -165,11 +173,15 @@ def test_parse_cifar_batch_layout(rng):
     np.testing.assert_array_equal(gy, y)
 
 
-@pytest.mark.parametrize("cut, records, match", [
-    (1, None, r"b\.bin: 6145 bytes is not a whole, nonzero number of 3073-byte"),  # truncated
-    (0, 3, r"b\.bin: holds 2 records, expected 3"),  # wrong count
-    (6146, None, "not a whole, nonzero number"),  # empty file
-], ids=["truncated", "wrong-count", "empty"])
+@pytest.mark.parametrize(
+    "cut, records, match",
+    [
+        (1, None, r"b\.bin: 6145 bytes is not a whole, nonzero number of 3073-byte"),  # truncated
+        (0, 3, r"b\.bin: holds 2 records, expected 3"),  # wrong count
+        (6146, None, "not a whole, nonzero number"),  # empty file
+    ],
+    ids=["truncated", "wrong-count", "empty"],
+)
 def test_parse_cifar_batch_rejects_damaged_files(rng, cut, records, match):
     data = cifar_bytes(rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8), np.array([1, 2]))
     with pytest.raises(ValueError, match=match):
@@ -229,8 +241,11 @@ def test_cifar10_archive_errors(tmp_path, rng, monkeypatch, isolated):
     monkeypatch.setattr(_cifar, "RECORDS_PER_BATCH", 3)
     _tar_gz(tmp_path / "c" / _cifar.ARCHIVE, files)
     # the member's size (from its tar header) is checked before it is read
-    with pytest.raises(ValueError, match=r"member cifar-10-batches-bin/data_batch_1\.bin: 6146 bytes, expected 9219 "
-                                         r"\(3 records of 3073 bytes\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"member cifar-10-batches-bin/data_batch_1\.bin: 6146 bytes, expected 9219 "
+        r"\(3 records of 3073 bytes\)",
+    ):
         cifar10.load_data(path=tmp_path / "c")
 
 
@@ -286,8 +301,9 @@ def test_explicit_path_is_the_only_folder(tmp_path, rng, monkeypatch, isolated):
 
 
 def test_offline_error_message(tmp_path, isolated, monkeypatch):
-    monkeypatch.setattr(fashion_mnist, "SPEC", dataclasses.replace(
-        fashion_mnist.SPEC, system_dirs=(str(tmp_path / "usr-share"),)))
+    monkeypatch.setattr(
+        fashion_mnist, "SPEC", dataclasses.replace(fashion_mnist.SPEC, system_dirs=(str(tmp_path / "usr-share"),))
+    )
     with pytest.raises(DatasetNotFoundError) as info:
         fashion_mnist.load_data()
     assert isinstance(info.value, FileNotFoundError)
@@ -334,8 +350,12 @@ def test_load_data_downloads_into_cache(tmp_path, rng, monkeypatch):
     for var in ("XDG_CACHE_HOME", "SINAPSE_DATA", "SINAPSE_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
     arrays = write_mnist_folder(tmp_path / "mirror", rng)
-    downloads = tuple(_files.Download(n, hashlib.md5((tmp_path / "mirror" / n).read_bytes()).hexdigest(),
-                                      (_mirror(tmp_path / "mirror"),)) for n in MNIST_FILES)
+    downloads = tuple(
+        _files.Download(
+            n, hashlib.md5((tmp_path / "mirror" / n).read_bytes()).hexdigest(), (_mirror(tmp_path / "mirror"),)
+        )
+        for n in MNIST_FILES
+    )
     monkeypatch.setattr(mnist, "SPEC", dataclasses.replace(mnist.SPEC, downloads=downloads))
     (x, y), (xt, yt) = mnist.load_data()
     np.testing.assert_array_equal(x, arrays["train-images-idx3-ubyte.gz"])
@@ -347,11 +367,15 @@ def test_load_data_downloads_into_cache(tmp_path, rng, monkeypatch):
 # --------------------------------------------------------------------------- the real datasets, when present
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-SHARED_DATA = Path(os.environ.get("SINAPSE_TEST_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+SHARED_DATA = Path(
+    os.environ.get("SINAPSE_TEST_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
-@pytest.mark.skipif(not all((FASHION_DIR / f).is_file() for f in MNIST_FILES),
-                    reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not all((FASHION_DIR / f).is_file() for f in MNIST_FILES),
+    reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)",
+)
 def test_real_fashion_mnist(isolated, monkeypatch):
     monkeypatch.setattr(fashion_mnist, "SPEC", dataclasses.replace(fashion_mnist.SPEC, system_dirs=(str(FASHION_DIR),)))
     (x, y), (xt, yt) = fashion_mnist.load_data()  # found through the system folder
@@ -364,14 +388,18 @@ def test_real_fashion_mnist(isolated, monkeypatch):
     assert len(fashion_mnist.CLASS_NAMES) == 10
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").is_file(),
-                    reason="MNIST test set not found (../shared/data/mnist or $SINAPSE_TEST_DATA/mnist)")
+@pytest.mark.skipif(
+    not (SHARED_DATA / "mnist" / "t10k-images-idx3-ubyte.gz").is_file(),
+    reason="MNIST test set not found (../shared/data/mnist or $SINAPSE_TEST_DATA/mnist)",
+)
 def test_real_mnist_test_set(isolated):
     folder = SHARED_DATA / "mnist"
     xt, yt = mnist.load_test_data(path=folder)
     assert xt.shape == (10000, 28, 28) and xt.dtype == yt.dtype == np.uint8
     # The published class counts of the MNIST test set.
-    np.testing.assert_array_equal(np.bincount(yt, minlength=10), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
+    np.testing.assert_array_equal(
+        np.bincount(yt, minlength=10), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    )
     if not (folder / "train-images-idx3-ubyte.gz").is_file():
         with pytest.raises(DatasetNotFoundError, match="missing train-images-idx3-ubyte.gz"):
             mnist.load_data(path=folder)
@@ -390,8 +418,9 @@ def test_idx_header_claiming_more_than_the_file_is_refused_before_allocating(tmp
     """A 16-byte file whose header claims terabytes: a ValueError naming the file, not a MemoryError
     or NumPy's 'array is too big' (the implied size is checked against the file first)."""
     path = write(tmp_path / "train-images-idx3-ubyte", _huge_idx_header(dims) + b"\0" * 8, compress)
-    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: truncated IDX data: the header says "
-                                         + "x".join(map(str, dims))):
+    with pytest.raises(
+        ValueError, match=r"train-images-idx3-ubyte: truncated IDX data: the header says " + "x".join(map(str, dims))
+    ):
         _idx.read_idx(path)
 
 
@@ -412,13 +441,17 @@ def test_idx_gzip_of_zeros_larger_than_its_header_is_refused(tmp_path):
 @pytest.mark.parametrize("module", [mnist, fashion_mnist, cifar10])
 @pytest.mark.parametrize("bad", [5, 1.5, b"dir", ["a"]])
 def test_load_data_path_must_be_a_folder(module, bad):
-    with pytest.raises(TypeError, match=rf"^{module.SPEC.name}\.load_data: `path` must be a folder \(str or "
-                                        rf"os\.PathLike\) or None, got"):
+    with pytest.raises(
+        TypeError,
+        match=rf"^{module.SPEC.name}\.load_data: `path` must be a folder \(str or "
+        rf"os\.PathLike\) or None, got",
+    ):
         module.load_data(path=bad)
 
 
 def _tar_gz_of_zeros(path: Path, name: str, size: int) -> Path:
     """An archive with one member of ``size`` zero bytes, streamed (the test itself stays small)."""
+
     class Zeros(io.RawIOBase):
         def __init__(self):
             self.left = size
@@ -447,8 +480,11 @@ def test_cifar10_archive_member_of_the_wrong_size_is_refused_unread(tmp_path, mo
     read = []
     monkeypatch.setattr(tarfile.TarFile, "extractfile", lambda self, m: read.append(m.name))
     _tar_gz_of_zeros(tmp_path / _cifar.ARCHIVE, "data_batch_1.bin", 60 << 20)
-    with pytest.raises(ValueError, match=r"member cifar-10-batches-bin/data_batch_1\.bin: 62914560 bytes, "
-                                         r"expected 6146 \(2 records of 3073 bytes\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"member cifar-10-batches-bin/data_batch_1\.bin: 62914560 bytes, "
+        r"expected 6146 \(2 records of 3073 bytes\)",
+    ):
         cifar10.load_data(path=tmp_path)
     assert read == []
 

@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import ops, reference
-
 from conftest import BACKENDS, on
+from sinapse import ops, reference
 from sinapse.reference.dropout import philox4x32_10
-
-
 
 
 def test_philox_known_answers():
@@ -81,15 +78,18 @@ def test_inference_is_identity(rng):
     np.testing.assert_array_equal(out, x)
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(rate=1.0), ValueError, r"dropout: `rate` must be in \[0, 1\), got 1.0"),
-    (dict(rate=-0.1), ValueError, r"dropout: `rate` must be in \[0, 1\)"),
-    (dict(rate=float("nan")), ValueError, r"dropout: `rate` must be in \[0, 1\), got nan"),
-    (dict(rate=0.5, seed=-1), ValueError, r"dropout: `seed` must be an integer"),
-    (dict(rate=0.5, seed=1.5), TypeError, r"dropout: `seed` must be an integer"),
-    (dict(rate=0.5, offset=2**64), ValueError, r"dropout: `offset` must be an integer"),
-    (dict(rate="0.5"), TypeError, r"dropout: `rate` must be a real number"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(rate=1.0), ValueError, r"dropout: `rate` must be in \[0, 1\), got 1.0"),
+        (dict(rate=-0.1), ValueError, r"dropout: `rate` must be in \[0, 1\)"),
+        (dict(rate=float("nan")), ValueError, r"dropout: `rate` must be in \[0, 1\), got nan"),
+        (dict(rate=0.5, seed=-1), ValueError, r"dropout: `seed` must be an integer"),
+        (dict(rate=0.5, seed=1.5), TypeError, r"dropout: `seed` must be an integer"),
+        (dict(rate=0.5, offset=2**64), ValueError, r"dropout: `offset` must be an integer"),
+        (dict(rate="0.5"), TypeError, r"dropout: `rate` must be a real number"),
+    ],
+)
 def test_bad_arguments(kwargs, exc, match):
     kwargs.setdefault("seed", 0)
     with pytest.raises(exc, match=match):

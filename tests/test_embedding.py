@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import ops, reference
-
 from conftest import BACKENDS, on
+from sinapse import ops, reference
 
 # (ids shape, vocab, dim): empty, one id, a single-row table, a vocabulary past the CUDA
 # backward's 256 row ranges, a row wider than one 256-thread block.
@@ -126,8 +125,9 @@ def test_simulated_mutants_are_caught(rng, which):
     bad = good.copy()
     with sinapse.cuda.simulate():
         ops.embedding_backward(ids, dy, 300, out=good)
-        sinapse._cuda_sim.embedding_backward_mutant(ids.size, 300, 2, ids.ctypes.data, dy.ctypes.data,
-                                                    bad.ctypes.data, which)
+        sinapse._cuda_sim.embedding_backward_mutant(
+            ids.size, 300, 2, ids.ctypes.data, dy.ctypes.data, bad.ctypes.data, which
+        )
     want = reference.embedding_backward(ids, dy, 300)
     np.testing.assert_array_equal(good, want)
     with pytest.raises(AssertionError):

@@ -168,7 +168,9 @@ def _check(method, kwargs, exc, arg, fragment):
         np.testing.assert_array_equal(a, b)  # refused before any step
 
 
-@pytest.mark.parametrize("kwargs, exc, arg, fragment", FIT_CASES, ids=lambda v: repr(v)[:40] if isinstance(v, dict) else None)
+@pytest.mark.parametrize(
+    "kwargs, exc, arg, fragment", FIT_CASES, ids=lambda v: repr(v)[:40] if isinstance(v, dict) else None
+)
 def test_fit_arguments(kwargs, exc, arg, fragment):
     _check("fit", {"verbose": 0, **kwargs} if "verbose" not in kwargs else kwargs, exc, arg, fragment)
 
@@ -200,8 +202,9 @@ def test_class_weight_equals_the_matching_sample_weight():
     weights = {0: 2.0, 1: 0.5, 2: 1.0}
     a, b = _model(), _model()
     la = a.fit(X, Y, class_weight=weights, batch_size=4, shuffle=False, epochs=2, verbose=0).history["loss"]
-    lb = b.fit(X, Y, sample_weight=np.array([weights[int(c)] for c in Y]), batch_size=4, shuffle=False, epochs=2,
-               verbose=0).history["loss"]
+    lb = b.fit(
+        X, Y, sample_weight=np.array([weights[int(c)] for c in Y]), batch_size=4, shuffle=False, epochs=2, verbose=0
+    ).history["loss"]
     np.testing.assert_allclose(la, lb, rtol=1e-6)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_allclose(wa, wb, rtol=1e-6)
@@ -238,19 +241,30 @@ def test_validation_freq(freq, epochs_validated):
 
 def test_numpy_integers_and_bools_are_accepted():
     model = _model()
-    history = model.fit(X, Y, batch_size=np.int64(8), epochs=np.int32(2), shuffle=np.bool_(False), verbose=0,
-                        class_weight={np.int64(1): np.float32(2.0)})
+    history = model.fit(
+        X,
+        Y,
+        batch_size=np.int64(8),
+        epochs=np.int32(2),
+        shuffle=np.bool_(False),
+        verbose=0,
+        class_weight={np.int64(1): np.float32(2.0)},
+    )
     assert len(history.history["loss"]) == 2
     assert model.predict(X, batch_size=np.int16(5)).shape == (N, C)
 
 
 def test_class_weight_is_refused_for_sequence_outputs():
     # It used to weight every step by the class of the first step, silently.
-    model = Sequential([layers.Embedding(10, 3), layers.LSTM(4, return_sequences=True),
-                        layers.Dense(2, activation="softmax")])
+    model = Sequential(
+        [layers.Embedding(10, 3), layers.LSTM(4, return_sequences=True), layers.Dense(2, activation="softmax")]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"^Sequential\.fit: `class_weight` is not supported for outputs with a "
-                                         r"time axis \(shape \(None, 5, 2\)\); pass `sample_weight`"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Sequential\.fit: `class_weight` is not supported for outputs with a "
+        r"time axis \(shape \(None, 5, 2\)\); pass `sample_weight`",
+    ):
         model.fit(np.ones((4, 5)), np.ones((4, 5)), class_weight={0: 1.0}, verbose=0)
 
 
@@ -263,16 +277,19 @@ def _classifier(loss="sparse_categorical_crossentropy", metrics=None):
     return model
 
 
-@pytest.mark.parametrize("metrics, error, match", [
-    ([{"a": 1}], TypeError, r"`metrics\[0\]` must be a metric name .* got \{'a': 1\} \(dict\)"),
-    ([None], TypeError, r"`metrics\[0\]` must be a metric name .* got None \(NoneType\)"),
-    ([5], TypeError, r"`metrics\[0\]` must be .* got 5 \(int\)"),
-    (["accuracy", sinapse.metrics.BinaryAccuracy], TypeError, r"`metrics\[1\]` must be"),
-    (["bogus"], ValueError, r"`metrics\[0\]` is an unknown metric 'bogus'"),
-    ([{"class_name": "BinaryAccuracy", "config": {"bogus": 1}}], ValueError, r"`metrics\[0\]`=.* is not a valid"),
-    ("accuracy", TypeError, r"`metrics` must be a list, got 'accuracy'; wrap it"),
-    (5, TypeError, r"`metrics` must be a list of metric names"),
-])
+@pytest.mark.parametrize(
+    "metrics, error, match",
+    [
+        ([{"a": 1}], TypeError, r"`metrics\[0\]` must be a metric name .* got \{'a': 1\} \(dict\)"),
+        ([None], TypeError, r"`metrics\[0\]` must be a metric name .* got None \(NoneType\)"),
+        ([5], TypeError, r"`metrics\[0\]` must be .* got 5 \(int\)"),
+        (["accuracy", sinapse.metrics.BinaryAccuracy], TypeError, r"`metrics\[1\]` must be"),
+        (["bogus"], ValueError, r"`metrics\[0\]` is an unknown metric 'bogus'"),
+        ([{"class_name": "BinaryAccuracy", "config": {"bogus": 1}}], ValueError, r"`metrics\[0\]`=.* is not a valid"),
+        ("accuracy", TypeError, r"`metrics` must be a list, got 'accuracy'; wrap it"),
+        (5, TypeError, r"`metrics` must be a list of metric names"),
+    ],
+)
 def test_compile_metrics_are_checked(metrics, error, match):
     model = _classifier()
     with pytest.raises(error, match=r"^Sequential\.compile: " + match):
@@ -292,15 +309,23 @@ def test_compile_metric_config_dicts_are_metrics(tmp_path):
 # ---------------------------------------------------------------------------- label range (issue 11, class 7/8)
 
 _X4 = np.ones((4, 2), np.float32)
-_RANGE = r"`y` does not fit the loss and the output: sparse_categorical_crossentropy: class labels must be in " \
-         r"\[0, 3\) for the model's 3 output classes, got labels in "
+_RANGE = (
+    r"`y` does not fit the loss and the output: sparse_categorical_crossentropy: class labels must be in "
+    r"\[0, 3\) for the model's 3 output classes, got labels in "
+)
 
 
-@pytest.mark.parametrize("labels, found", [
-    ([0, 1, 2, 3], r"\[0, 3\]"), ([0, -1, 2, 1], r"\[-1, 2\]"), ([0, 1, 2, 2**32 + 1], r"\[0, 4294967297\]"),
-    (np.array([0.0, 1, 2, 7]), r"\[0, 7\]"), (np.array([0, 1, 2, 1e30]), r"\[0, 1e\+30\]"),
-    (np.array([[0], [9], [1], [1]], np.uint8), r"\[0, 9\]"),
-])
+@pytest.mark.parametrize(
+    "labels, found",
+    [
+        ([0, 1, 2, 3], r"\[0, 3\]"),
+        ([0, -1, 2, 1], r"\[-1, 2\]"),
+        ([0, 1, 2, 2**32 + 1], r"\[0, 4294967297\]"),
+        (np.array([0.0, 1, 2, 7]), r"\[0, 7\]"),
+        (np.array([0, 1, 2, 1e30]), r"\[0, 1e\+30\]"),
+        (np.array([[0], [9], [1], [1]], np.uint8), r"\[0, 9\]"),
+    ],
+)
 @pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
 def test_out_of_range_labels_are_refused_up_front(method, labels, found):
     model = _classifier()
@@ -338,13 +363,19 @@ def test_in_range_labels_train():
 # ---------------------------------------------------------------------------- iterable data errors (class 8)
 
 
-@pytest.mark.parametrize("items, match", [
-    ([(_X4,)], r"each batch must be an \(x, y\) or \(x, y, sample_weight\) tuple to train or evaluate, got a "
-               r"tuple of 1: \(ndarray\)"),
-    (["abc"], r"each batch must be an \(x, y\) .* got a str 'abc'"),
-    ([_X4], r"each batch must be an \(x, y\) .* got a ndarray"),
-    ([], r"the data iterable yielded no batch"),
-])
+@pytest.mark.parametrize(
+    "items, match",
+    [
+        (
+            [(_X4,)],
+            r"each batch must be an \(x, y\) or \(x, y, sample_weight\) tuple to train or evaluate, got a "
+            r"tuple of 1: \(ndarray\)",
+        ),
+        (["abc"], r"each batch must be an \(x, y\) .* got a str 'abc'"),
+        ([_X4], r"each batch must be an \(x, y\) .* got a ndarray"),
+        ([], r"the data iterable yielded no batch"),
+    ],
+)
 @pytest.mark.parametrize("method", ["fit", "evaluate"])
 def test_iterable_data_errors_name_the_method(method, items, match):
     with pytest.raises(ValueError, match=rf"^Sequential\.{method}: {match}"):

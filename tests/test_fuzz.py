@@ -21,18 +21,19 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from sinapse import ops
 from fuzz.attacks import attacked
 from fuzz.files import file_cases, model_cases
 from fuzz.pool import Worker
 from fuzz.specs import SPECS
+from sinapse import ops
 
 EXAMPLES = int(os.environ.get("SINAPSE_FUZZ_EXAMPLES", "80"))
 # Survey mode: run every example instead of stopping (and shrinking) at the first failure; the
 # test then fails listing, per failure kind, the count and the shortest failing case.
 SURVEY = os.environ.get("SINAPSE_FUZZ_SURVEY") == "1"
-FUZZ = settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def public_ops() -> list[str]:
@@ -41,8 +42,11 @@ def public_ops() -> list[str]:
     for name in ops.__all__:
         obj = getattr(ops, name)
         if pyinspect.ismodule(obj):
-            names += [f"{name}.{f}" for f, fn in vars(obj).items()
-                      if pyinspect.isfunction(fn) and not f.startswith("_") and fn.__module__ == obj.__name__]
+            names += [
+                f"{name}.{f}"
+                for f, fn in vars(obj).items()
+                if pyinspect.isfunction(fn) and not f.startswith("_") and fn.__module__ == obj.__name__
+            ]
         elif callable(obj):
             names.append(name)
     return names

@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 
 import sinapse
+from conftest import (
+    ACTIVATIONS,
+    GEMM_VARIANTS,
+    SIMD_PATHS,
+    assert_within,
+    check_gemm,
+    gemm_reference,
+    gemm_tolerance,
+    nan_filled,
+    random_f32,
+)
 from sinapse import _cpu, ops
-from conftest import (ACTIVATIONS, GEMM_VARIANTS, SIMD_PATHS, assert_within, check_gemm, gemm_reference,
-                      gemm_tolerance, nan_filled, random_f32)
 
 TRANSPOSES = list(itertools.product([False, True], repeat=2))
 TRANS_IDS = [f"{'T' if ta else 'N'}{'T' if tb else 'N'}" for ta, tb in TRANSPOSES]
@@ -55,18 +64,17 @@ def test_shape_list_covers_every_awkward_size():
 def test_awkward_shapes(rng, shape_index, trans_a, trans_b, variant, simd):
     M, N, K = SHAPES[shape_index]
     alpha, beta = ALPHA_BETA_ROTATION[shape_index % len(ALPHA_BETA_ROTATION)]
-    check_gemm(rng, M, N, K, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, variant=variant,
-               simd=simd)
+    check_gemm(rng, M, N, K, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, variant=variant, simd=simd)
 
 
 ALPHA_BETA = [
-    (1.0, 0.0),    # c full of NaN: must not be read
-    (-2.0, 0.0),   # idem, with a negative alpha
+    (1.0, 0.0),  # c full of NaN: must not be read
+    (-2.0, 0.0),  # idem, with a negative alpha
     (1.0, 1.0),
     (0.5, -0.5),
     (-2.0, 1.0),
     (0.5, 0.25),
-    (0.0, 1.0),    # alpha == 0: the result is beta * c
+    (0.0, 1.0),  # alpha == 0: the result is beta * c
 ]
 
 
@@ -76,8 +84,9 @@ ALPHA_BETA = [
 def test_alpha_beta(rng, alpha, beta, variant, simd):
     # K crosses every path's KC: later K blocks must accumulate onto beta * c, not redo it.
     for trans_a, trans_b in TRANSPOSES:
-        check_gemm(rng, 29, 41, 300, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta,
-                   variant=variant, simd=simd)
+        check_gemm(
+            rng, 29, 41, 300, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, variant=variant, simd=simd
+        )
 
 
 @pytest.mark.parametrize("simd", SIMD_PATHS)
@@ -87,8 +96,7 @@ def test_alpha_beta(rng, alpha, beta, variant, simd):
 def test_epilogue(rng, bias, activation, variant, simd):
     # Edge tiles in M and N for every micro-kernel, and K > KC: the epilogue must run once,
     # after the last K block (relu or tanh applied twice would be caught).
-    check_gemm(rng, 29, 41, 300, alpha=1.5, beta=-0.5, bias=bias, activation=activation, variant=variant,
-               simd=simd)
+    check_gemm(rng, 29, 41, 300, alpha=1.5, beta=-0.5, bias=bias, activation=activation, variant=variant, simd=simd)
     check_gemm(rng, 13, 70, 5, trans_a=True, bias=bias, activation=activation, variant=variant, simd=simd)
 
 
@@ -124,8 +132,7 @@ def test_epilogue_actually_applied(rng):
 def test_out_modes(rng, out_mode, beta, variant, simd):
     # check_gemm asserts the returned object is `out`, that c is untouched unless out=c,
     # and (beta == 0) that the NaN in c and in the pre-filled out do not leak.
-    check_gemm(rng, 37, 45, 70, beta=beta, bias=True, activation="tanh", out_mode=out_mode, variant=variant,
-               simd=simd)
+    check_gemm(rng, 37, 45, 70, beta=beta, bias=True, activation="tanh", out_mode=out_mode, variant=variant, simd=simd)
 
 
 @pytest.mark.parametrize("simd", SIMD_PATHS)
@@ -154,8 +161,20 @@ def test_k_zero(rng, out_mode, beta, activation, variant, simd):
         expected = (beta * c.astype(np.float64) if beta != 0 else np.zeros((M, N))) + bias
         expected = sinapse.reference.activation(activation)(expected)
         out = {"none": None, "given": nan_filled((M, N)), "c": c}[out_mode]
-        got = ops.gemm(a, b, c, alpha=2.0, beta=beta, trans_a=trans_a, trans_b=trans_b, bias=bias,
-                       activation=activation, out=out, variant=variant, simd=simd)
+        got = ops.gemm(
+            a,
+            b,
+            c,
+            alpha=2.0,
+            beta=beta,
+            trans_a=trans_a,
+            trans_b=trans_b,
+            bias=bias,
+            activation=activation,
+            out=out,
+            variant=variant,
+            simd=simd,
+        )
         if out is not None:
             assert got is out
         assert_within(got, expected, 1e-6 + 4 * np.finfo(np.float32).eps * np.abs(expected), "K=0")
@@ -170,8 +189,18 @@ def test_empty_result(M, N, K, variant, simd):
         b = np.ones((N, K) if trans_b else (K, N), np.float32)
         c = np.ones((M, N), np.float32)
         bias = np.ones((N,), np.float32)
-        got = ops.gemm(a, b, c, beta=1.0, trans_a=trans_a, trans_b=trans_b, bias=bias, activation="relu",
-                       variant=variant, simd=simd)
+        got = ops.gemm(
+            a,
+            b,
+            c,
+            beta=1.0,
+            trans_a=trans_a,
+            trans_b=trans_b,
+            bias=bias,
+            activation="relu",
+            variant=variant,
+            simd=simd,
+        )
         assert got.shape == (M, N) and got.dtype == np.float32
         out = np.empty((M, N), np.float32)
         assert ops.gemm(a, b, out=out, trans_a=trans_a, trans_b=trans_b, variant=variant, simd=simd) is out
@@ -185,9 +214,9 @@ def big_shapes(simd: str) -> list[tuple[int, int, int]]:
     bk = _cpu.gemm_blocking(simd)
     MR, NR, KC, MC, NC = bk["MR"], bk["NR"], bk["KC"], bk["MC"], bk["NC"]
     return [
-        (MC + MR // 2 + 1, 33, 2 * KC + 5),             # 2 M blocks (ragged), 3 K blocks
-        (11, NC + NR + 3, KC + 13),                      # 2 N blocks (ragged), 2 K blocks
-        (MC + MR + 7, NC + NR // 2 + 1, KC + 44),        # all three at once
+        (MC + MR // 2 + 1, 33, 2 * KC + 5),  # 2 M blocks (ragged), 3 K blocks
+        (11, NC + NR + 3, KC + 13),  # 2 N blocks (ragged), 2 K blocks
+        (MC + MR + 7, NC + NR // 2 + 1, KC + 44),  # all three at once
     ]
 
 
@@ -209,9 +238,20 @@ BIG_CASES = [(simd, shape) for simd in SIMD_PATHS for shape in big_shapes(simd)]
 def test_multi_block_shapes(rng, trans_index, simd, shape, variant):
     M, N, K = shape
     trans_a, trans_b = TRANSPOSES[trans_index]
-    check_gemm(rng, M, N, K, trans_a=trans_a, trans_b=trans_b, alpha=0.75, beta=(0.0, -0.5)[trans_index % 2],
-               bias=trans_index >= 2, activation=(None, "relu", "tanh", "sigmoid")[trans_index], variant=variant,
-               simd=simd)
+    check_gemm(
+        rng,
+        M,
+        N,
+        K,
+        trans_a=trans_a,
+        trans_b=trans_b,
+        alpha=0.75,
+        beta=(0.0, -0.5)[trans_index % 2],
+        bias=trans_index >= 2,
+        activation=(None, "relu", "tanh", "sigmoid")[trans_index],
+        variant=variant,
+        simd=simd,
+    )
 
 
 # ------------------------------------------------------------------- threads & env
@@ -227,8 +267,9 @@ def test_one_and_two_threads_agree(rng, restore_threads, M, N, K, variant, simd)
     results = {}
     for n in (1, 2):
         sinapse.set_num_threads(n)
-        results[n] = ops.gemm(a, b, c, alpha=0.5, beta=2.0, trans_a=True, bias=bias, activation="relu",
-                              variant=variant, simd=simd)
+        results[n] = ops.gemm(
+            a, b, c, alpha=0.5, beta=2.0, trans_a=True, bias=bias, activation="relu", variant=variant, simd=simd
+        )
     ref = gemm_reference(a.T, b, c, alpha=0.5, beta=2.0, bias=bias, activation="relu")
     tol = gemm_tolerance(a.T, b, c, 0.5, 2.0, K, bias=bias)
     assert_within(results[1], ref, tol, "1 thread")
@@ -252,14 +293,17 @@ def test_sinapse_gemm_env_selects_variant(rng, monkeypatch):
         # the env result must be exactly the one of the variant it names.
         np.testing.assert_array_equal(via_env, explicit[v], err_msg=f"SINAPSE_GEMM={v}")
         assert any(not np.array_equal(via_env, explicit[w]) for w in GEMM_VARIANTS if w != v), (
-            "variants indistinguishable; this test cannot tell which one ran")
+            "variants indistinguishable; this test cannot tell which one ran"
+        )
         assert sinapse.config()["gemm_variant"] == v
         # variant= still wins over the environment
-        np.testing.assert_array_equal(ops.gemm(a, b, alpha=0.7, variant=GEMM_VARIANTS[-1], simd=simd),
-                                      explicit[GEMM_VARIANTS[-1]])
+        np.testing.assert_array_equal(
+            ops.gemm(a, b, alpha=0.7, variant=GEMM_VARIANTS[-1], simd=simd), explicit[GEMM_VARIANTS[-1]]
+        )
     monkeypatch.delenv("SINAPSE_GEMM")
-    np.testing.assert_array_equal(ops.gemm(a, b, alpha=0.7, simd=simd),
-                                  explicit[sinapse.registry.OPS["gemm"].default_variant])
+    np.testing.assert_array_equal(
+        ops.gemm(a, b, alpha=0.7, simd=simd), explicit[sinapse.registry.OPS["gemm"].default_variant]
+    )
 
 
 @pytest.mark.parametrize("value", ["fast", "Tuned", "naive "])
@@ -331,5 +375,18 @@ def test_activation_saturation(variant, simd):
 def test_small_m_path(rng, restore_threads, simd, M, trans_a, trans_b):
     sinapse.set_num_threads(2)
     for beta, activation, out_mode in ((0.0, None, "given"), (0.5, "tanh", "c")):
-        check_gemm(rng, M, 9000, 35, trans_a=trans_a, trans_b=trans_b, alpha=-1.25, beta=beta, bias=True,
-                   activation=activation, variant="tuned", simd=simd, out_mode=out_mode)
+        check_gemm(
+            rng,
+            M,
+            9000,
+            35,
+            trans_a=trans_a,
+            trans_b=trans_b,
+            alpha=-1.25,
+            beta=beta,
+            bias=True,
+            activation=activation,
+            variant="tuned",
+            simd=simd,
+            out_mode=out_mode,
+        )

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import ops, reference
-
 from conftest import SIMD_PATHS, gemm_tolerance, random_f32
+from sinapse import ops, reference
 
 
 @pytest.fixture
@@ -29,10 +28,30 @@ def test_tiny_blocks_still_correct(simd, trans_a, trans_b, restore_blocking, rng
     b = random_f32(rng, (N, K) if trans_b else (K, N))
     c = random_f32(rng, (M, N))
     bias = random_f32(rng, (N,))
-    got = ops.gemm(a, b, c, alpha=0.5, beta=-1.5, trans_a=trans_a, trans_b=trans_b, bias=bias,
-                   activation="tanh", simd=simd, variant="tuned")
-    want = reference.gemm(a.astype(np.float64), b.astype(np.float64), c.astype(np.float64), alpha=0.5,
-                          beta=-1.5, trans_a=trans_a, trans_b=trans_b, bias=bias, activation="tanh")
+    got = ops.gemm(
+        a,
+        b,
+        c,
+        alpha=0.5,
+        beta=-1.5,
+        trans_a=trans_a,
+        trans_b=trans_b,
+        bias=bias,
+        activation="tanh",
+        simd=simd,
+        variant="tuned",
+    )
+    want = reference.gemm(
+        a.astype(np.float64),
+        b.astype(np.float64),
+        c.astype(np.float64),
+        alpha=0.5,
+        beta=-1.5,
+        trans_a=trans_a,
+        trans_b=trans_b,
+        bias=bias,
+        activation="tanh",
+    )
     tol = gemm_tolerance(a.T if trans_a else a, b.T if trans_b else b, c, 0.5, -1.5, K, bias=bias)
     assert np.all(np.abs(got - want) <= tol)
 

@@ -8,17 +8,28 @@ import numpy as np
 import pytest
 
 import sinapse
+from conftest import ACTIVATIONS, assert_within, check_gemm, gemm_reference, gemm_tolerance, random_f32
 from sinapse import ops
-
-from conftest import ACTIVATIONS, assert_within, check_gemm, gemm_reference, gemm_tolerance, random_f32, stored
 
 pytestmark = pytest.mark.skipif(not sinapse.cuda.simulator_built(), reason="built without the CUDA simulator")
 
 VARIANTS = sinapse.registry.OPS["gemm"].variants
 # Sizes around the kernels' block boundaries (16 for naive/blocked, 64 for tuned).
 EDGES = [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 129]
-SHAPES = [(1, 1, 1), (31, 33, 17), (32, 32, 32), (33, 31, 65), (63, 65, 64), (64, 64, 63), (65, 17, 129),
-          (127, 64, 33), (129, 129, 16), (1, 129, 15), (129, 1, 127), (16, 63, 1)]
+SHAPES = [
+    (1, 1, 1),
+    (31, 33, 17),
+    (32, 32, 32),
+    (33, 31, 65),
+    (63, 65, 64),
+    (64, 64, 63),
+    (65, 17, 129),
+    (127, 64, 33),
+    (129, 129, 16),
+    (1, 129, 15),
+    (129, 1, 127),
+    (16, 63, 1),
+]
 TRANSPOSES = list(itertools.product([False, True], repeat=2))
 
 
@@ -36,8 +47,9 @@ def test_variants_match_reference(rng, variant, M, N, K, trans_a, trans_b, mode)
     # out-of-bounds access or a missing barrier fails loudly.
     checked = mode == "checked"
     with sinapse.cuda.simulate(checked=checked, racecheck=checked):
-        check_gemm(rng, M, N, K, trans_a=trans_a, trans_b=trans_b, alpha=1.5, beta=0.0, variant=variant,
-                   out_mode="given")
+        check_gemm(
+            rng, M, N, K, trans_a=trans_a, trans_b=trans_b, alpha=1.5, beta=0.0, variant=variant, out_mode="given"
+        )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -46,8 +58,19 @@ def test_variants_match_reference(rng, variant, M, N, K, trans_a, trans_b, mode)
 def test_epilogues_and_beta(rng, variant, activation, bias):
     with sinapse.cuda.simulate():
         for beta, out_mode in ((0.0, "none"), (-0.5, "c"), (1.0, "given")):
-            check_gemm(rng, 65, 33, 40, trans_a=True, alpha=-0.75, beta=beta, bias=bias, activation=activation,
-                       variant=variant, out_mode=out_mode)
+            check_gemm(
+                rng,
+                65,
+                33,
+                40,
+                trans_a=True,
+                alpha=-0.75,
+                beta=beta,
+                bias=bias,
+                activation=activation,
+                variant=variant,
+                out_mode=out_mode,
+            )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -88,8 +111,9 @@ def test_variant_and_env_variable_pick_the_kernel(rng, monkeypatch):
 def _run_mutant(rng, which, M, N, K):
     op_a, op_b = random_f32(rng, (M, K)), random_f32(rng, (K, N))
     out = np.full((M, N), np.nan, np.float32)
-    sinapse._cuda_sim.gemm_mutant(M, N, K, False, False, 1.0, op_a.ctypes.data, K, op_b.ctypes.data, N, 0.0,
-                                  out.ctypes.data, N, 0, 0, which)
+    sinapse._cuda_sim.gemm_mutant(
+        M, N, K, False, False, 1.0, op_a.ctypes.data, K, op_b.ctypes.data, N, 0.0, out.ctypes.data, N, 0, 0, which
+    )
     ref = gemm_reference(op_a, op_b, out, alpha=1.0, beta=0.0)
     tol = gemm_tolerance(op_a, op_b, out, 1.0, 0.0, K)
     return out, ref, tol
@@ -108,15 +132,32 @@ def test_racecheck_names_the_missing_barrier(rng):
     out = np.empty((32, 32), np.float32)
     with sinapse.cuda.simulate(racecheck=True):
         with pytest.raises(RuntimeError, match=r"gemm_blocked_kernel<nosync>.*shared-memory race on `(As|Bs)`"):
-            sinapse._cuda_sim.gemm_mutant(32, 32, 32, False, False, 1.0, a.ctypes.data, 32, b.ctypes.data, 32, 0.0,
-                                          out.ctypes.data, 32, 0, 0, "blocked_nosync")
+            sinapse._cuda_sim.gemm_mutant(
+                32,
+                32,
+                32,
+                False,
+                False,
+                1.0,
+                a.ctypes.data,
+                32,
+                b.ctypes.data,
+                32,
+                0.0,
+                out.ctypes.data,
+                32,
+                0,
+                0,
+                "blocked_nosync",
+            )
 
 
 def test_unknown_mutant_is_refused():
     z = np.zeros((1, 1), np.float32)
     with pytest.raises(ValueError, match="unknown mutant"):
-        sinapse._cuda_sim.gemm_mutant(1, 1, 1, False, False, 1.0, z.ctypes.data, 1, z.ctypes.data, 1, 0.0,
-                                      z.ctypes.data, 1, 0, 0, "nope")
+        sinapse._cuda_sim.gemm_mutant(
+            1, 1, 1, False, False, 1.0, z.ctypes.data, 1, z.ctypes.data, 1, 0.0, z.ctypes.data, 1, 0, 0, "nope"
+        )
 
 
 # ---- CuPy on a real GPU ---------------------------------------------------------------------
@@ -132,8 +173,9 @@ def _cupy_or_skip():
 def test_cupy_dispatch_on_gpu(rng, variant):
     cupy = _cupy_or_skip()
     a, b, bias = random_f32(rng, (129, 65)), random_f32(rng, (129, 33)), random_f32(rng, (33,))
-    got = ops.gemm(cupy.asarray(a), cupy.asarray(b), trans_a=True, bias=cupy.asarray(bias), activation="tanh",
-                   variant=variant)
+    got = ops.gemm(
+        cupy.asarray(a), cupy.asarray(b), trans_a=True, bias=cupy.asarray(bias), activation="tanh", variant=variant
+    )
     assert isinstance(got, cupy.ndarray)
     ref = gemm_reference(a.T, b, None, bias=bias, activation="tanh")
     assert_within(cupy.asnumpy(got), ref, gemm_tolerance(a.T, b, None, 1.0, 0.0, 129, bias=bias), "cupy gemm")

@@ -10,22 +10,31 @@ from hypothesis import strategies as st
 from conftest import SIMD_PATHS, check_gemm
 
 # Reproducible in CI: a fixed example sequence and no example database on disk.
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 dims = st.integers(min_value=1, max_value=80)
-scalars = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 0.5, -2.0]),
-                    st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, width=32))
+scalars = st.one_of(
+    st.sampled_from([0.0, 1.0, -1.0, 0.5, -2.0]), st.floats(min_value=-3.0, max_value=3.0, allow_nan=False, width=32)
+)
 activations = st.sampled_from([None, "linear", "relu", "sigmoid", "tanh"])
 
-gemm_cases = st.fixed_dictionaries({
-    "M": dims, "N": dims, "K": dims,
-    "trans_a": st.booleans(), "trans_b": st.booleans(),
-    "alpha": scalars, "beta": scalars,
-    "bias": st.booleans(), "activation": activations,
-    "out_mode": st.sampled_from(["none", "given", "c"]),
-    "seed": st.integers(min_value=0, max_value=2**32 - 1),
-})
+gemm_cases = st.fixed_dictionaries(
+    {
+        "M": dims,
+        "N": dims,
+        "K": dims,
+        "trans_a": st.booleans(),
+        "trans_b": st.booleans(),
+        "alpha": scalars,
+        "beta": scalars,
+        "bias": st.booleans(),
+        "activation": activations,
+        "out_mode": st.sampled_from(["none", "given", "c"]),
+        "seed": st.integers(min_value=0, max_value=2**32 - 1),
+    }
+)
 
 
 def _run(case, variant, simd):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sinapse import _cpu
 from conftest import EPS32, SIMD_PATHS, assert_within, random_f32
+from sinapse import _cpu
 
 KCS = [0, 1, 3, 4, 17, 256, "KC"]  # "KC": the path's own panel depth
 

@@ -47,12 +47,21 @@ def test_bad_arguments_are_refused_at_construction(make, err, message):
         make()
 
 
-@pytest.mark.parametrize("config, message", [
-    ({"class_name": "Zeros", "config": {"x": 1}}, r"^Zeros\.from_config: unknown argument `x`"),
-    ({"class_name": "RandomNormal", "config": {"stdev": 1}}, r"^RandomNormal\.from_config: unknown argument `stdev`"),
-    ({"class_name": "GlorotUniform", "config": {"scale": 2}}, r"^GlorotUniform\.from_config: unknown argument `scale`"),
-    ({"class_name": "Ones", "config": [1]}, r"^Ones\.from_config: `config` must be a dict"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"class_name": "Zeros", "config": {"x": 1}}, r"^Zeros\.from_config: unknown argument `x`"),
+        (
+            {"class_name": "RandomNormal", "config": {"stdev": 1}},
+            r"^RandomNormal\.from_config: unknown argument `stdev`",
+        ),
+        (
+            {"class_name": "GlorotUniform", "config": {"scale": 2}},
+            r"^GlorotUniform\.from_config: unknown argument `scale`",
+        ),
+        ({"class_name": "Ones", "config": [1]}, r"^Ones\.from_config: `config` must be a dict"),
+    ],
+)
 def test_configs_with_unknown_keys_name_the_class_and_the_key(config, message):
     with pytest.raises(TypeError, match=message):
         I.get(config)
@@ -67,8 +76,21 @@ def test_get_errors_name_get():
         I.get(5)
 
 
-@pytest.mark.parametrize("init", [I.Zeros(), I.Ones(), I.Constant(1), I.RandomNormal(), I.RandomUniform(),
-                                  I.TruncatedNormal(), I.GlorotUniform(), I.HeNormal(), I.Orthogonal(), I.Identity()])
+@pytest.mark.parametrize(
+    "init",
+    [
+        I.Zeros(),
+        I.Ones(),
+        I.Constant(1),
+        I.RandomNormal(),
+        I.RandomUniform(),
+        I.TruncatedNormal(),
+        I.GlorotUniform(),
+        I.HeNormal(),
+        I.Orthogonal(),
+        I.Identity(),
+    ],
+)
 def test_huge_shapes_are_refused_before_allocating(init):
     with pytest.raises(MemoryError, match=rf"^{type(init).__name__}: the .* needs .* more than the"):
         init((2**20, 2**30))
@@ -79,13 +101,18 @@ def test_orthogonal_bounds_its_float64_work_arrays(monkeypatch):
     from sinapse.layers import _limits
 
     monkeypatch.setattr(_limits, "memory_bytes", lambda device: 40 * 2**30)
-    with pytest.raises(MemoryError, match=r"^Orthogonal: the work arrays \(3 of this shape\) of shape "
-                                          r"\(3, 1, 2147483648\) needs 48 GiB"):
+    with pytest.raises(
+        MemoryError,
+        match=r"^Orthogonal: the work arrays \(3 of this shape\) of shape "
+        r"\(3, 1, 2147483648\) needs 48 GiB",
+    ):
         I.Orthogonal()((1, 2**31))
 
 
-@pytest.mark.parametrize("shape, err", [(5, TypeError), ((2.5,), TypeError), (("3",), TypeError),
-                                        ((-1, 3), ValueError), ((True, 2), TypeError)])
+@pytest.mark.parametrize(
+    "shape, err",
+    [(5, TypeError), ((2.5,), TypeError), (("3",), TypeError), ((-1, 3), ValueError), ((True, 2), TypeError)],
+)
 def test_bad_shapes_are_refused(shape, err):
     with pytest.raises(err, match=r"^GlorotUniform: `shape` must be a tuple of non-negative ints"):
         I.GlorotUniform()(shape)

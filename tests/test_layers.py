@@ -33,15 +33,29 @@ def test_dense_on_sequences_uses_the_last_axis(rng):
     check_layer_gradients(layer, x, rng)
 
 
-@pytest.mark.parametrize("kw", [dict(padding="valid"), dict(padding="same", strides=2),
-                                dict(padding="same", activation="relu"), dict(activation="sigmoid", dilation_rate=2)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(padding="valid"),
+        dict(padding="same", strides=2),
+        dict(padding="same", activation="relu"),
+        dict(activation="sigmoid", dilation_rate=2),
+    ],
+)
 def test_conv2d_forward_and_gradients(rng, kw):
     layer = layers.Conv2D(4, (3, 2), bias_initializer="random_normal", **kw)
     x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
     y = layer(x)
     w, b = layer.get_weights()
-    ref = sinapse.ops.conv2d(x, w, b, strides=layer.strides, padding=layer.padding, dilation=layer.dilation_rate,
-                             activation=kw.get("activation"))
+    ref = sinapse.ops.conv2d(
+        x,
+        w,
+        b,
+        strides=layer.strides,
+        padding=layer.padding,
+        dilation=layer.dilation_rate,
+        activation=kw.get("activation"),
+    )
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
     assert y.shape[1:] == layer.output_shape
     check_layer_gradients(layer, x, rng)
@@ -65,11 +79,17 @@ def test_global_pooling(rng, cls):
     check_layer_gradients(layer, x, rng)
 
 
-@pytest.mark.parametrize("layer, shape", [
-    (layers.Flatten(), (2, 3, 4, 2)), (layers.Reshape((-1, 4)), (2, 3, 4)),
-    (layers.ZeroPadding2D(((1, 2), (0, 3))), (2, 3, 4, 2)), (layers.Activation("elu"), (3, 5)),
-    (layers.Activation("softmax"), (3, 5)), (layers.Activation("gelu"), (4, 3)),
-])
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (layers.Flatten(), (2, 3, 4, 2)),
+        (layers.Reshape((-1, 4)), (2, 3, 4)),
+        (layers.ZeroPadding2D(((1, 2), (0, 3))), (2, 3, 4, 2)),
+        (layers.Activation("elu"), (3, 5)),
+        (layers.Activation("softmax"), (3, 5)),
+        (layers.Activation("gelu"), (4, 3)),
+    ],
+)
 def test_shape_and_activation_layers_gradients(rng, layer, shape):
     x = rng.standard_normal(shape).astype(np.float32)
     y = layer(x)
@@ -115,9 +135,15 @@ def test_dropout_masks_match_the_reference_and_backward_reuses_them(rng):
 ALL_LAYERS = [
     layers.Dense(3, activation="relu", kernel_regularizer=sinapse.regularizers.L2(0.01)),
     layers.Conv2D(2, 3, strides=(1, 2), padding="same", activation="tanh"),
-    layers.MaxPooling2D(pool_size=(2, 3)), layers.AveragePooling2D(padding="same"), layers.GlobalAveragePooling2D(),
-    layers.Flatten(), layers.Dropout(0.25), layers.BatchNormalization(momentum=0.9), layers.Activation("softmax"),
-    layers.ZeroPadding2D(2), layers.Reshape((3, -1)),
+    layers.MaxPooling2D(pool_size=(2, 3)),
+    layers.AveragePooling2D(padding="same"),
+    layers.GlobalAveragePooling2D(),
+    layers.Flatten(),
+    layers.Dropout(0.25),
+    layers.BatchNormalization(momentum=0.9),
+    layers.Activation("softmax"),
+    layers.ZeroPadding2D(2),
+    layers.Reshape((3, -1)),
 ]
 
 
@@ -217,6 +243,7 @@ def test_to_categorical():
 
 # ---------------------------------------------------------------------------- build() (issue 11, class 9)
 
+
 def _ids(rng, shape):
     return rng.integers(1, 10, shape).astype(np.float32)
 
@@ -246,15 +273,20 @@ BUILD_CASES = {
 
 
 def test_build_cases_cover_every_layer_class():
-    classes = {obj for obj in vars(layers).values()
-               if isinstance(obj, type) and issubclass(obj, layers.Layer) and obj is not layers.Layer}
+    classes = {
+        obj
+        for obj in vars(layers).values()
+        if isinstance(obj, type) and issubclass(obj, layers.Layer) and obj is not layers.Layer
+    }
     assert classes == set(BUILD_CASES), "add the new layer class to BUILD_CASES"
 
 
 @pytest.mark.parametrize("cls", list(BUILD_CASES), ids=lambda c: c.__name__)
 def test_build_is_idempotent_sets_built_and_keeps_set_weights(rng, cls):
     make, shape = BUILD_CASES[cls]
-    x = (_ids if cls is layers.Embedding else lambda r, s: r.standard_normal(s).astype(np.float32))(rng, (3, *shape[1:]))
+    x = (_ids if cls is layers.Embedding else lambda r, s: r.standard_normal(s).astype(np.float32))(
+        rng, (3, *shape[1:])
+    )
     layer = make()
     layer.build(shape)
     assert layer.built and layer.input_shape == shape[1:]
@@ -274,8 +306,11 @@ def test_build_is_idempotent_sets_built_and_keeps_set_weights(rng, cls):
     twin.set_weights(values)
     np.testing.assert_allclose(y, twin(x), rtol=1e-6, atol=1e-6)
     other = (*shape[:-1], shape[-1] + 1)
-    with pytest.raises(ValueError, match=rf"^{cls.__name__}\.build: layer .* is already built for inputs of shape "
-                                         rf"\(None, .*\), got `input_shape`=\(None, "):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{cls.__name__}\.build: layer .* is already built for inputs of shape "
+        rf"\(None, .*\), got `input_shape`=\(None, ",
+    ):
         layer.build(other)
     assert layer.weights == weights
 
@@ -293,9 +328,20 @@ def test_dense_build_then_set_weights_then_call_the_issue_example(tmp_path):
     np.testing.assert_allclose(sinapse.models.load_model(tmp_path / "m.safetensors").predict(x), x @ kernel + bias)
 
 
-@pytest.mark.parametrize("bad, err", [(4, TypeError), (None, TypeError), ((), ValueError), ("4", TypeError),
-                                      ((None, -1), ValueError), ((None, "a"), TypeError),
-                                      ((None, 4.5), TypeError), ((None, True), TypeError), ((0, 4), ValueError)])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        (4, TypeError),
+        (None, TypeError),
+        ((), ValueError),
+        ("4", TypeError),
+        ((None, -1), ValueError),
+        ((None, "a"), TypeError),
+        ((None, 4.5), TypeError),
+        ((None, True), TypeError),
+        ((0, 4), ValueError),
+    ],
+)
 def test_build_rejects_shapes_without_a_batch_axis(bad, err):
     with pytest.raises(err, match=r"^Dense\.build: `input_shape` must"):
         layers.Dense(3).build(bad)
@@ -316,7 +362,11 @@ def test_subclass_build_calling_super_build():
 # ---------------------------------------------------------------------------- shape arguments (one helper)
 
 SHAPE_CASES = [
-    (lambda: layers.Input((4.5,)), TypeError, r"^Input: `shape` must be a tuple of positive ints or None, got \(4\.5,\)"),
+    (
+        lambda: layers.Input((4.5,)),
+        TypeError,
+        r"^Input: `shape` must be a tuple of positive ints or None, got \(4\.5,\)",
+    ),
     (lambda: layers.Input("4"), TypeError, r"^Input: `shape` must be a tuple .*got '4' \(str\)"),
     (lambda: layers.Input(4), TypeError, r"^Input: `shape` must be a tuple .*got 4 \(int\); write \(4,\)"),
     (lambda: layers.Input((True,)), TypeError, r"^Input: `shape` .*entry 0 is a bool"),
@@ -361,6 +411,7 @@ def test_valid_shape_arguments_still_work():
 
 # ---------------------------------------------------------------------------- registry and from_config
 
+
 @pytest.mark.parametrize("name", ["_GlobalPooling2D", "_Pooling2D"])
 def test_private_layer_classes_cannot_be_loaded(name):
     with pytest.raises(ValueError, match=rf"^unknown layer class '{name}'; known: ") as info:
@@ -386,13 +437,16 @@ def test_serialize_refuses_non_layers(value):
         layers.serialize(value)
 
 
-@pytest.mark.parametrize("cls, config, message", [
-    (layers.Dense, {}, r"^Dense\.from_config: missing the required argument `units`"),
-    (layers.Conv2D, {"filters": 2}, r"^Conv2D\.from_config: missing the required argument `kernel_size`"),
-    (layers.Reshape, {}, r"^Reshape\.from_config: missing the required argument `target_shape`"),
-    (layers.Dense, [("units", 3)], r"^Dense\.from_config: `config` must be a dict"),
-    (layers.Dense, {"units": 3, "colour": 1}, r"^Dense: unexpected keyword argument\(s\) 'colour'"),
-])
+@pytest.mark.parametrize(
+    "cls, config, message",
+    [
+        (layers.Dense, {}, r"^Dense\.from_config: missing the required argument `units`"),
+        (layers.Conv2D, {"filters": 2}, r"^Conv2D\.from_config: missing the required argument `kernel_size`"),
+        (layers.Reshape, {}, r"^Reshape\.from_config: missing the required argument `target_shape`"),
+        (layers.Dense, [("units", 3)], r"^Dense\.from_config: `config` must be a dict"),
+        (layers.Dense, {"units": 3, "colour": 1}, r"^Dense: unexpected keyword argument\(s\) 'colour'"),
+    ],
+)
 def test_from_config_errors_name_the_class_and_the_argument(cls, config, message):
     with pytest.raises(TypeError, match=message):
         cls.from_config(config)
@@ -402,12 +456,18 @@ def test_from_config_errors_name_the_class_and_the_argument(cls, config, message
 
 # ---------------------------------------------------------------------------- names
 
+
 @pytest.mark.parametrize("name", ["weights/0/0\n\x00", "a/b", "/", "tab\there", "nul\x00", "bell\x07", "", 5, b"x"])
-@pytest.mark.parametrize("make", [lambda n: layers.Dense(3, name=n), lambda n: layers.Input((4,), name=n),
-                                  lambda n: sinapse.Sequential(name=n)])
+@pytest.mark.parametrize(
+    "make",
+    [lambda n: layers.Dense(3, name=n), lambda n: layers.Input((4,), name=n), lambda n: sinapse.Sequential(name=n)],
+)
 def test_names_with_slashes_or_control_characters_are_refused(make, name):
-    with pytest.raises(ValueError, match=r"^(Dense|InputLayer|Sequential): `name` must be a non-empty string of "
-                                         r"printable characters without '/'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^(Dense|InputLayer|Sequential): `name` must be a non-empty string of "
+        r"printable characters without '/'",
+    ):
         make(name)
 
 
@@ -419,30 +479,52 @@ def test_name_refused_when_loading_a_layer_config():
 
 # ---------------------------------------------------------------------------- house-form argument messages
 
-@pytest.mark.parametrize("make, err, message", [
-    (lambda: layers.Dropout(1.5), ValueError, r"^Dropout: `rate` must be a number in \[0, 1\), got 1\.5"),
-    (lambda: layers.Dropout(0.5, noise_shape=(1, 2)), ValueError, r"^Dropout: `noise_shape` is not supported"),
-    (lambda: layers.Flatten(data_format="channels_first"), ValueError, r"^Flatten: `data_format` must be"),
-    (lambda: layers.Conv2D(2, 3, data_format="channels_first"), ValueError, r"^Conv2D: `data_format` must be"),
-    (lambda: layers.Conv2D(2, 3, groups=2), ValueError, r"^Conv2D: `groups` must be 1 .*got 2"),
-    (lambda: layers.MaxPooling2D(data_format="x"), ValueError, r"^MaxPooling2D: `data_format` must be"),
-    (lambda: layers.GlobalAveragePooling2D(data_format="x"), ValueError,
-     r"^GlobalAveragePooling2D: `data_format` must be"),
-    (lambda: layers.ZeroPadding2D("x"), ValueError, r"^ZeroPadding2D: `padding` must be an int"),
-    (lambda: layers.Masking("x"), ValueError, r"^Masking: `mask_value` must be a number, got 'x'"),
-    (lambda: layers.BatchNormalization(axis="x"), ValueError, r"^BatchNormalization: `axis` must be an int"),
-    (lambda: layers.BatchNormalization(momentum=2), ValueError, r"^BatchNormalization: `momentum` must be in"),
-    (lambda: layers.BatchNormalization(momentum="0.9"), TypeError, r"^BatchNormalization: `momentum` must be a real"),
-    (lambda: layers.BatchNormalization(epsilon=0), ValueError, r"^BatchNormalization: `epsilon` must be positive"),
-    (lambda: layers.BatchNormalization(epsilon=float("inf")), ValueError, r"^BatchNormalization: `epsilon` must be"),
-    (lambda: layers.BatchNormalization(beta_constraint="non_neg"), ValueError,
-     r"^BatchNormalization: `beta_constraint` and `gamma_constraint` must be None"),
-    (lambda: layers.LSTM(2, implementation=3), ValueError, r"^LSTM: `implementation` must be 1 or 2, got 3"),
-    (lambda: layers.GRU(2, time_major=True), ValueError, r"^GRU: `time_major` must be False"),
-    (lambda: layers.Dense(2, kernel_constraint="non_neg"), ValueError, r"^Dense: `kernel_constraint` is not supported"),
-    (lambda: layers.Dense(2, activation=5), ValueError, r"^Dense: `activation` must be a name"),
-    (lambda: layers.Activation("nope"), ValueError, r"^Activation: `activation` must be one of .*got 'nope'"),
-])
+
+@pytest.mark.parametrize(
+    "make, err, message",
+    [
+        (lambda: layers.Dropout(1.5), ValueError, r"^Dropout: `rate` must be a number in \[0, 1\), got 1\.5"),
+        (lambda: layers.Dropout(0.5, noise_shape=(1, 2)), ValueError, r"^Dropout: `noise_shape` is not supported"),
+        (lambda: layers.Flatten(data_format="channels_first"), ValueError, r"^Flatten: `data_format` must be"),
+        (lambda: layers.Conv2D(2, 3, data_format="channels_first"), ValueError, r"^Conv2D: `data_format` must be"),
+        (lambda: layers.Conv2D(2, 3, groups=2), ValueError, r"^Conv2D: `groups` must be 1 .*got 2"),
+        (lambda: layers.MaxPooling2D(data_format="x"), ValueError, r"^MaxPooling2D: `data_format` must be"),
+        (
+            lambda: layers.GlobalAveragePooling2D(data_format="x"),
+            ValueError,
+            r"^GlobalAveragePooling2D: `data_format` must be",
+        ),
+        (lambda: layers.ZeroPadding2D("x"), ValueError, r"^ZeroPadding2D: `padding` must be an int"),
+        (lambda: layers.Masking("x"), ValueError, r"^Masking: `mask_value` must be a number, got 'x'"),
+        (lambda: layers.BatchNormalization(axis="x"), ValueError, r"^BatchNormalization: `axis` must be an int"),
+        (lambda: layers.BatchNormalization(momentum=2), ValueError, r"^BatchNormalization: `momentum` must be in"),
+        (
+            lambda: layers.BatchNormalization(momentum="0.9"),
+            TypeError,
+            r"^BatchNormalization: `momentum` must be a real",
+        ),
+        (lambda: layers.BatchNormalization(epsilon=0), ValueError, r"^BatchNormalization: `epsilon` must be positive"),
+        (
+            lambda: layers.BatchNormalization(epsilon=float("inf")),
+            ValueError,
+            r"^BatchNormalization: `epsilon` must be",
+        ),
+        (
+            lambda: layers.BatchNormalization(beta_constraint="non_neg"),
+            ValueError,
+            r"^BatchNormalization: `beta_constraint` and `gamma_constraint` must be None",
+        ),
+        (lambda: layers.LSTM(2, implementation=3), ValueError, r"^LSTM: `implementation` must be 1 or 2, got 3"),
+        (lambda: layers.GRU(2, time_major=True), ValueError, r"^GRU: `time_major` must be False"),
+        (
+            lambda: layers.Dense(2, kernel_constraint="non_neg"),
+            ValueError,
+            r"^Dense: `kernel_constraint` is not supported",
+        ),
+        (lambda: layers.Dense(2, activation=5), ValueError, r"^Dense: `activation` must be a name"),
+        (lambda: layers.Activation("nope"), ValueError, r"^Activation: `activation` must be one of .*got 'nope'"),
+    ],
+)
 def test_layer_argument_errors_use_the_house_form(make, err, message):
     with pytest.raises(err, match=message):
         make()

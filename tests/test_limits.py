@@ -16,36 +16,39 @@ import textwrap
 import numpy as np
 import pytest
 
+from conftest import BACKENDS, on
 from sinapse import ops
 from sinapse.ops._checks import MAX_EXTENT
-from conftest import BACKENDS, on
 
 F = np.float32
 X = np.ones((1, 5, 5, 3), F)
 W = np.ones((3, 3, 3, 4), F)
 
 
-@pytest.mark.parametrize("call,arg", [
-    (lambda: ops.conv2d(X, W, dilation=2**30, padding="same"), "dilation"),      # the issue's example
-    (lambda: ops.conv2d(X, W, dilation=(1, 2**40), padding="valid"), "dilation"),
-    (lambda: ops.conv2d(X, W, dilation=2**63), "dilation"),
-    (lambda: ops.conv2d(X, W, strides=2**63), "strides"),
-    (lambda: ops.conv2d(X, W, strides=(1, 2**64 + 1)), "strides"),
-    (lambda: ops.conv2d(X, W, padding=(0, 2**31, 0, 0)), "padding"),
-    (lambda: ops.conv2d(X, W, padding=(0, 0, 2**62, 2**62)), "padding"),
-    (lambda: ops.conv2d(X, W, padding=(0, 0, 0, 2**64)), "padding"),
-    (lambda: ops.conv2d_backward(np.ones((1, 3, 3, 4), F), X, W, dilation=2**31), "dilation"),
-    (lambda: ops.max_pool2d(X, 2**31), "pool_size"),
-    (lambda: ops.avg_pool2d(X, 2, strides=2**63), "strides"),
-    (lambda: ops.avg_pool2d(X, (2**31 - 1, 2), strides=1, padding="same"), "pool_size"),
-    (lambda: ops.max_pool2d_backward(np.ones((1, 1, 1, 3), F), X, 2**64, padding="same"), "pool_size"),
-    (lambda: ops.embedding_backward(np.zeros(2, np.int32), np.ones((2, 4), F), 2**62), "vocab_size"),
-    (lambda: ops.embedding_backward(np.zeros(2, np.int32), np.ones((2, 4), F), 2**64), "vocab_size"),
-    (lambda: ops.gemm(np.ones((2**31, 0), F), np.ones((0, 2**31), F)), "b"),
-    (lambda: ops.dropout(np.ones(4, F), 0.5, 2**64), "seed"),
-    (lambda: ops.dropout(np.ones(4, F), 0.5, 1, offset=-1), "offset"),
-    (lambda: ops.adam_update(*(np.ones(3, F) for _ in range(4)), learning_rate=0.1, step=2**63), "step"),
-])
+@pytest.mark.parametrize(
+    "call,arg",
+    [
+        (lambda: ops.conv2d(X, W, dilation=2**30, padding="same"), "dilation"),  # the issue's example
+        (lambda: ops.conv2d(X, W, dilation=(1, 2**40), padding="valid"), "dilation"),
+        (lambda: ops.conv2d(X, W, dilation=2**63), "dilation"),
+        (lambda: ops.conv2d(X, W, strides=2**63), "strides"),
+        (lambda: ops.conv2d(X, W, strides=(1, 2**64 + 1)), "strides"),
+        (lambda: ops.conv2d(X, W, padding=(0, 2**31, 0, 0)), "padding"),
+        (lambda: ops.conv2d(X, W, padding=(0, 0, 2**62, 2**62)), "padding"),
+        (lambda: ops.conv2d(X, W, padding=(0, 0, 0, 2**64)), "padding"),
+        (lambda: ops.conv2d_backward(np.ones((1, 3, 3, 4), F), X, W, dilation=2**31), "dilation"),
+        (lambda: ops.max_pool2d(X, 2**31), "pool_size"),
+        (lambda: ops.avg_pool2d(X, 2, strides=2**63), "strides"),
+        (lambda: ops.avg_pool2d(X, (2**31 - 1, 2), strides=1, padding="same"), "pool_size"),
+        (lambda: ops.max_pool2d_backward(np.ones((1, 1, 1, 3), F), X, 2**64, padding="same"), "pool_size"),
+        (lambda: ops.embedding_backward(np.zeros(2, np.int32), np.ones((2, 4), F), 2**62), "vocab_size"),
+        (lambda: ops.embedding_backward(np.zeros(2, np.int32), np.ones((2, 4), F), 2**64), "vocab_size"),
+        (lambda: ops.gemm(np.ones((2**31, 0), F), np.ones((0, 2**31), F)), "b"),
+        (lambda: ops.dropout(np.ones(4, F), 0.5, 2**64), "seed"),
+        (lambda: ops.dropout(np.ones(4, F), 0.5, 1, offset=-1), "offset"),
+        (lambda: ops.adam_update(*(np.ones(3, F) for _ in range(4)), learning_rate=0.1, step=2**63), "step"),
+    ],
+)
 def test_huge_sizes_are_value_errors_naming_the_argument(call, arg):
     with pytest.raises(ValueError, match=rf"`{arg}`") as err:
         call()
@@ -60,8 +63,9 @@ def test_the_largest_accepted_strides_run(backend):
     with on(backend):
         np.testing.assert_allclose(ops.conv2d(x, w, strides=MAX_EXTENT), ops.conv2d(x, w, strides=9), rtol=1e-6)
         np.testing.assert_array_equal(ops.max_pool2d(x, 2, strides=np.int64(MAX_EXTENT)), ops.max_pool2d(x, 2, 9))
-        np.testing.assert_array_equal(ops.avg_pool2d(x, 2, strides=MAX_EXTENT, padding="same"),
-                                      ops.avg_pool2d(x, 2, 9, padding="same"))
+        np.testing.assert_array_equal(
+            ops.avg_pool2d(x, 2, strides=MAX_EXTENT, padding="same"), ops.avg_pool2d(x, 2, 9, padding="same")
+        )
         # Huge padding and strides on few channels: the direct kernels' padded rows would need
         # ~500 GB; the tuned variant must still run (im2col) and agree with the definition.
         geo = dict(padding=(0, 0, 2**29, 2**29), strides=(1, 2**30))
@@ -76,8 +80,9 @@ def test_the_largest_accepted_strides_run(backend):
 def test_numpy_integers_are_accepted_as_ints():
     x, w = np.ones((1, 5, 5, 3), F), np.ones((3, 3, 3, 2), F)
     want = ops.conv2d(x, w, strides=2, padding=(1, 1, 1, 1), dilation=1)
-    got = ops.conv2d(x, w, strides=(np.int32(2), np.int64(2)), padding=tuple(np.int64(v) for v in (1, 1, 1, 1)),
-                     dilation=np.uint8(1))
+    got = ops.conv2d(
+        x, w, strides=(np.int32(2), np.int64(2)), padding=tuple(np.int64(v) for v in (1, 1, 1, 1)), dilation=np.uint8(1)
+    )
     np.testing.assert_array_equal(got, want)
     a = ops.dropout(np.ones(8, F), 0.5, np.uint64(2**64 - 1), offset=np.int64(3))
     np.testing.assert_array_equal(a, ops.dropout(np.ones(8, F), 0.5, 2**64 - 1, offset=3))
@@ -133,8 +138,9 @@ def test_bindings_refuse_sizes_that_overflow_int64():
     with pytest.raises(ValueError, match="conv2d: a size overflows int64"):
         _cpu.conv2d_forward(g, tiny, tiny, None, 0, tiny, "tuned", "generic", 0)
     with pytest.raises(ValueError, match="conv2d: geometry value outside"):
-        _cpu.conv2d_forward((1, 1, 1, 1, 1, 1, 1, 2**40, 1, 1, 1, 0, 0, 1, 1), tiny, tiny, None, 0, tiny, "tuned",
-                            "generic", 0)
+        _cpu.conv2d_forward(
+            (1, 1, 1, 1, 1, 1, 1, 2**40, 1, 1, 1, 0, 0, 1, 1), tiny, tiny, None, 0, tiny, "tuned", "generic", 0
+        )
     with pytest.raises(ValueError, match="pooling: a size overflows int64"):
         _cpu.max_pool_forward((big, big, big, big, 1, 1, 1, 1, 0, 0, big, big), tiny, tiny, 0)
     with pytest.raises(ValueError, match="rnn: N, T, D and H imply sizes beyond 2\\*\\*60"):

@@ -5,14 +5,21 @@ reductions, stability with extreme logits, and bad input."""
 import numpy as np
 import pytest
 
+from conftest import BACKENDS, on
 from sinapse import ops, reference
 
-from conftest import BACKENDS, on
-
 # (name, from_logits)
-CASES = [("mse", False), ("mae", False), ("huber", False), ("binary_crossentropy", False),
-         ("binary_crossentropy", True), ("categorical_crossentropy", False), ("categorical_crossentropy", True),
-         ("sparse_categorical_crossentropy", False), ("sparse_categorical_crossentropy", True)]
+CASES = [
+    ("mse", False),
+    ("mae", False),
+    ("huber", False),
+    ("binary_crossentropy", False),
+    ("binary_crossentropy", True),
+    ("categorical_crossentropy", False),
+    ("categorical_crossentropy", True),
+    ("sparse_categorical_crossentropy", False),
+    ("sparse_categorical_crossentropy", True),
+]
 
 
 def make(rng, name, from_logits, shape):
@@ -76,23 +83,36 @@ def test_probabilities_are_clipped_as_keras():
     assert grad[0, 0] == 0.0
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(name="hinge"), ValueError, r"loss: unknown loss 'hinge'"),
-    (dict(reduction="none"), ValueError, r"loss: `reduction` must be 'mean' or 'sum'"),
-    (dict(name="mse", from_logits=True), ValueError, r"loss: `from_logits` applies to the cross-entropies"),
-    (dict(name="huber", delta=0.0), ValueError, r"loss: `delta` must be positive"),
-    (dict(y_true=np.zeros((4, 2), np.float32)), ValueError, r"loss: `y_true` must have shape \(4, 3\)"),
-    (dict(sample_weight=np.ones(3, np.float32)), ValueError, r"loss: `sample_weight` must have shape \(4,\)"),
-    (dict(name="sparse_categorical_crossentropy", y_true=np.zeros(4, np.int64)), TypeError,
-     r"loss: `y_true` must be int32 class labels.*astype\(np.int32\)"),
-    (dict(name="sparse_categorical_crossentropy", y_true=np.array([0, 1, 3, 0], np.int32)), ValueError,
-     r"loss: `y_true` labels must be in \[0, 3\), got values in \[0, 3\]"),
-    (dict(y_pred=np.zeros((0, 3), np.float32), y_true=np.zeros((0, 3), np.float32)), ValueError,
-     r"loss: `y_pred` must hold at least one sample"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(name="hinge"), ValueError, r"loss: unknown loss 'hinge'"),
+        (dict(reduction="none"), ValueError, r"loss: `reduction` must be 'mean' or 'sum'"),
+        (dict(name="mse", from_logits=True), ValueError, r"loss: `from_logits` applies to the cross-entropies"),
+        (dict(name="huber", delta=0.0), ValueError, r"loss: `delta` must be positive"),
+        (dict(y_true=np.zeros((4, 2), np.float32)), ValueError, r"loss: `y_true` must have shape \(4, 3\)"),
+        (dict(sample_weight=np.ones(3, np.float32)), ValueError, r"loss: `sample_weight` must have shape \(4,\)"),
+        (
+            dict(name="sparse_categorical_crossentropy", y_true=np.zeros(4, np.int64)),
+            TypeError,
+            r"loss: `y_true` must be int32 class labels.*astype\(np.int32\)",
+        ),
+        (
+            dict(name="sparse_categorical_crossentropy", y_true=np.array([0, 1, 3, 0], np.int32)),
+            ValueError,
+            r"loss: `y_true` labels must be in \[0, 3\), got values in \[0, 3\]",
+        ),
+        (
+            dict(y_pred=np.zeros((0, 3), np.float32), y_true=np.zeros((0, 3), np.float32)),
+            ValueError,
+            r"loss: `y_pred` must hold at least one sample",
+        ),
+    ],
+)
 def test_bad_input(kwargs, exc, match):
-    args = dict(name="categorical_crossentropy", y_true=np.zeros((4, 3), np.float32),
-                y_pred=np.full((4, 3), 1 / 3, np.float32))
+    args = dict(
+        name="categorical_crossentropy", y_true=np.zeros((4, 3), np.float32), y_pred=np.full((4, 3), 1 / 3, np.float32)
+    )
     args.update(kwargs)
     with pytest.raises(exc, match=match):
         ops.loss(args.pop("name"), args.pop("y_true"), args.pop("y_pred"), **args)

@@ -23,8 +23,12 @@ IDS = np.array([[3, 1, 4, 0, 0], [0, 0, 2, 5, 1], [1, 2, 3, 4, 5], [0, 0, 0, 0, 
 
 def _golden_model(name, weights):
     if name.startswith("embedding_lstm"):
-        stack = [layers.Input((5,)), layers.Embedding(6, 3, mask_zero=True), layers.LSTM(4, return_sequences=True),
-                 layers.Dense(3, activation="softmax")]
+        stack = [
+            layers.Input((5,)),
+            layers.Embedding(6, 3, mask_zero=True),
+            layers.LSTM(4, return_sequences=True),
+            layers.Dense(3, activation="softmax"),
+        ]
         loss, mets = "sparse_categorical_crossentropy", ["accuracy"]
     elif name.startswith("masking"):
         stack, loss, mets = [layers.Input((4, 2)), layers.Masking(0.0), layers.Dense(2)], "mse", ["mae", "accuracy"]
@@ -56,7 +60,8 @@ def test_masked_loss_and_metrics_match_keras(name):
     # the mask for training metrics, as its y_pred comes back through jax.value_and_grad; TF keeps it).
     assert got["loss"] == pytest.approx(case["train_on_batch"]["loss"], rel=2e-6)
     assert {k: v for k, v in got.items() if k != "loss"} == pytest.approx(
-        {k: v for k, v in case["evaluate_bs5"].items() if k != "loss"}, rel=2e-6)
+        {k: v for k, v in case["evaluate_bs5"].items() if k != "loss"}, rel=2e-6
+    )
     for w, want in zip(model.get_weights(), case["weights_after_step"]):
         np.testing.assert_allclose(w, np.array(want, np.float32), rtol=1e-5, atol=1e-7)
     model = _golden_model(name, case["weights"])
@@ -70,8 +75,14 @@ def _softmax(z):
 
 
 def _seq_model(rnn=layers.LSTM):
-    model = models.Sequential([layers.Input((5,)), layers.Embedding(6, 3, mask_zero=True),
-                               rnn(4, return_sequences=True), layers.Dense(3, activation="softmax")])
+    model = models.Sequential(
+        [
+            layers.Input((5,)),
+            layers.Embedding(6, 3, mask_zero=True),
+            rnn(4, return_sequences=True),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=optimizers.SGD(0.1), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -81,8 +92,11 @@ def _seq_model(rnn=layers.LSTM):
 def test_masked_values_by_hand(rnn, weighting):
     rng = np.random.default_rng(3)
     y = rng.integers(0, 3, IDS.shape)
-    sw = {"none": None, "per_step": rng.uniform(0.1, 2, IDS.shape).astype(np.float32),
-          "per_sample": rng.uniform(0.1, 2, len(IDS)).astype(np.float32)}[weighting]
+    sw = {
+        "none": None,
+        "per_step": rng.uniform(0.1, 2, IDS.shape).astype(np.float32),
+        "per_sample": rng.uniform(0.1, 2, len(IDS)).astype(np.float32),
+    }[weighting]
     model = _seq_model(rnn)
     p = model.predict(IDS).astype(np.float64)
     mask = IDS != 0
@@ -105,8 +119,9 @@ def test_padded_steps_get_no_gradient_and_do_not_change_the_loss():
     results = []
     for targets in (y, y_other):
         model = _seq_model()
-        model.set_weights([np.full_like(w, 0.1) + 0.01 * np.arange(w.size).reshape(w.shape) % 0.3
-                           for w in model.get_weights()])
+        model.set_weights(
+            [np.full_like(w, 0.1) + 0.01 * np.arange(w.size).reshape(w.shape) % 0.3 for w in model.get_weights()]
+        )
         logs = model.train_on_batch(IDS, targets, return_dict=True)
         results.append((logs, [w.copy() for w in model.get_weights()]))
     assert results[0][0] == results[1][0]
@@ -132,7 +147,8 @@ def test_loss_api_with_mask_and_reductions():
     scce = losses.SparseCategoricalCrossentropy()
     assert scce(y, p, mask=mask) == pytest.approx((ce * mask).sum() / mask.sum(), rel=1e-5)
     assert losses.SparseCategoricalCrossentropy(reduction="sum")(y, p, mask=mask) == pytest.approx(
-        (ce * mask).sum(), rel=1e-5)
+        (ce * mask).sum(), rel=1e-5
+    )
     sw = rng.uniform(0.5, 2, (3, 4)).astype(np.float32)
     assert scce(y, p, sample_weight=sw, mask=mask) == pytest.approx((ce * sw * mask).sum() / mask.sum(), rel=1e-5)
     mse = losses.MeanSquaredError()
@@ -140,11 +156,17 @@ def test_loss_api_with_mask_and_reductions():
     per_step = ((p.astype(np.float64) - t) ** 2).mean(-1)
     assert mse(t, p, mask=mask) == pytest.approx((per_step * mask).sum() / mask.sum(), rel=1e-5)
     assert scce(y, p, mask=np.zeros((3, 4), bool)) == 0.0
-    with pytest.raises(ValueError, match=r"SparseCategoricalCrossentropy: `mask` must have the shape of the outputs "
-                                         r"without their last axis, \(3, 4\), got \(3, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"SparseCategoricalCrossentropy: `mask` must have the shape of the outputs "
+        r"without their last axis, \(3, 4\), got \(3, 5\)",
+    ):
         scce(y, p, mask=np.ones((3, 5), bool))
-    with pytest.raises(ValueError, match=r"SparseCategoricalCrossentropy: with a mask, `sample_weight` must have "
-                                         r"the mask's shape \(3, 4\), got \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"SparseCategoricalCrossentropy: with a mask, `sample_weight` must have "
+        r"the mask's shape \(3, 4\), got \(3,\)",
+    ):
         scce(y, p, sample_weight=np.ones(3, np.float32), mask=mask)
 
 
@@ -179,12 +201,15 @@ def test_metric_api_follows_keras_mean_metric_wrapper():
 
 
 def _acc_case_loss(name):
-    return {"BinaryCrossentropy_logits": losses.BinaryCrossentropy(from_logits=True),
-            "CategoricalCrossentropy": losses.CategoricalCrossentropy()}.get(name, name)
+    return {
+        "BinaryCrossentropy_logits": losses.BinaryCrossentropy(from_logits=True),
+        "CategoricalCrossentropy": losses.CategoricalCrossentropy(),
+    }.get(name, name)
 
 
-@pytest.mark.parametrize("case", GOLDEN["accuracy"]["cases"],
-                         ids=lambda c: f"{c['loss']}-{c['units']}-{c['identifier']}")
+@pytest.mark.parametrize(
+    "case", GOLDEN["accuracy"]["cases"], ids=lambda c: f"{c['loss']}-{c['units']}-{c['identifier']}"
+)
 def test_accuracy_resolution_matches_keras(case):
     x = np.array(GOLDEN["accuracy"]["x"], np.float32)
     y = np.array(case["y"], np.float32)
@@ -197,17 +222,20 @@ def test_accuracy_resolution_matches_keras(case):
     assert logs[case["identifier"]] == pytest.approx(case["value"], rel=1e-6)
 
 
-@pytest.mark.parametrize("y_true, y_pred, expected", [
-    ((8,), (8, 1), "BinaryAccuracy"),  # y_pred's last axis 1 wins over everything
-    ((8, 1), (8, 1), "BinaryAccuracy"),
-    ((8, 5, 1), (8, 5, 1), "BinaryAccuracy"),
-    ((8,), (8, 4), "SparseCategoricalAccuracy"),  # lower rank
-    ((8, 5), (8, 5, 4), "SparseCategoricalAccuracy"),
-    ((8, 1), (8, 4), "SparseCategoricalAccuracy"),  # last axis 1
-    ((8, 4), (8, 4), "CategoricalAccuracy"),
-    ((8, 5, 4), (8, 5, 4), "CategoricalAccuracy"),
-    ((8, 3, 4), (8, 4), "CategoricalAccuracy"),  # higher rank, last axis > 1
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred, expected",
+    [
+        ((8,), (8, 1), "BinaryAccuracy"),  # y_pred's last axis 1 wins over everything
+        ((8, 1), (8, 1), "BinaryAccuracy"),
+        ((8, 5, 1), (8, 5, 1), "BinaryAccuracy"),
+        ((8,), (8, 4), "SparseCategoricalAccuracy"),  # lower rank
+        ((8, 5), (8, 5, 4), "SparseCategoricalAccuracy"),
+        ((8, 1), (8, 4), "SparseCategoricalAccuracy"),  # last axis 1
+        ((8, 4), (8, 4), "CategoricalAccuracy"),
+        ((8, 5, 4), (8, 5, 4), "CategoricalAccuracy"),
+        ((8, 3, 4), (8, 4), "CategoricalAccuracy"),  # higher rank, last axis > 1
+    ],
+)
 def test_resolve_accuracy_every_branch(y_true, y_pred, expected):
     for name in ("accuracy", "acc", "ACC", "Accuracy"):
         metric = metrics.resolve_accuracy(name, y_true, y_pred)
@@ -219,27 +247,48 @@ def test_issue_example_binary_crossentropy_with_several_sigmoids_is_categorical(
     for loss in ("binary_crossentropy", losses.BinaryCrossentropy(from_logits=True), "mse"):
         assert type(metrics.get("accuracy", losses.get(loss), (3,))).__name__ == "CategoricalAccuracy"
     assert type(metrics.get("acc", losses.get("binary_crossentropy"), (1,))).__name__ == "BinaryAccuracy"
-    assert type(metrics.get("accuracy", losses.get("sparse_categorical_crossentropy"), (7, 4))).__name__ == \
-        "SparseCategoricalAccuracy"
+    assert (
+        type(metrics.get("accuracy", losses.get("sparse_categorical_crossentropy"), (7, 4))).__name__
+        == "SparseCategoricalAccuracy"
+    )
     with pytest.raises(ValueError, match=r"metrics.get: `accuracy` is resolved from the outputs' shape"):
         metrics.get("accuracy")
     with pytest.raises(ValueError, match=r"metrics.get: unknown metric `acuracy`"):
         metrics.get("acuracy")
 
 
-@pytest.mark.parametrize("make, error, match", [
-    (lambda: losses.get("crossentropy"), ValueError,
-     r"losses.get: unknown loss `crossentropy`; .*'crossentropy'/'ce' alias is not supported"),
-    (lambda: losses.get("CE"), ValueError, r"losses.get: unknown loss `CE`"),
-    (lambda: losses.get(3), TypeError, r"losses.get: cannot interpret `identifier`=3 as a loss"),
-    (lambda: losses.BinaryCrossentropy(label_smoothing=0.1), ValueError,
-     r"BinaryCrossentropy: `label_smoothing` must be 0 .*got 0.1"),
-    (lambda: losses.CategoricalCrossentropy(axis=1), ValueError, r"CategoricalCrossentropy: `axis` must be -1.*got 1"),
-    (lambda: losses.SparseCategoricalCrossentropy(ignore_class=0), ValueError,
-     r"SparseCategoricalCrossentropy: `ignore_class` must be None .*got 0"),
-    (lambda: losses.MeanSquaredError(reduction="none"), ValueError,
-     r"MeanSquaredError: `reduction` must be .*got 'none'"),
-])
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (
+            lambda: losses.get("crossentropy"),
+            ValueError,
+            r"losses.get: unknown loss `crossentropy`; .*'crossentropy'/'ce' alias is not supported",
+        ),
+        (lambda: losses.get("CE"), ValueError, r"losses.get: unknown loss `CE`"),
+        (lambda: losses.get(3), TypeError, r"losses.get: cannot interpret `identifier`=3 as a loss"),
+        (
+            lambda: losses.BinaryCrossentropy(label_smoothing=0.1),
+            ValueError,
+            r"BinaryCrossentropy: `label_smoothing` must be 0 .*got 0.1",
+        ),
+        (
+            lambda: losses.CategoricalCrossentropy(axis=1),
+            ValueError,
+            r"CategoricalCrossentropy: `axis` must be -1.*got 1",
+        ),
+        (
+            lambda: losses.SparseCategoricalCrossentropy(ignore_class=0),
+            ValueError,
+            r"SparseCategoricalCrossentropy: `ignore_class` must be None .*got 0",
+        ),
+        (
+            lambda: losses.MeanSquaredError(reduction="none"),
+            ValueError,
+            r"MeanSquaredError: `reduction` must be .*got 'none'",
+        ),
+    ],
+)
 def test_loss_argument_errors_name_the_argument(make, error, match):
     with pytest.raises(error, match=match):
         make()
@@ -251,10 +300,16 @@ def test_masked_training_on_cuda_sim_matches_the_cpu():
     y = np.random.default_rng(0).integers(0, 2, (*IDS.shape, 1)).astype(np.float32)
     results = []
     for device in ("cpu", "cuda-sim"):
-        model = models.Sequential([layers.Input((5,)), layers.Embedding(6, 3, mask_zero=True),
-                                   layers.Dense(1, activation="sigmoid")])
-        model.set_weights([np.linspace(-1, 1, 18, dtype=np.float32).reshape(6, 3),
-                           np.array([[0.5], [-0.3], [0.2]], np.float32), np.array([0.1], np.float32)])
+        model = models.Sequential(
+            [layers.Input((5,)), layers.Embedding(6, 3, mask_zero=True), layers.Dense(1, activation="sigmoid")]
+        )
+        model.set_weights(
+            [
+                np.linspace(-1, 1, 18, dtype=np.float32).reshape(6, 3),
+                np.array([[0.5], [-0.3], [0.2]], np.float32),
+                np.array([0.1], np.float32),
+            ]
+        )
         model.compile(optimizer=optimizers.SGD(0.5), loss="binary_crossentropy", metrics=["accuracy"], device=device)
         results.append((model.evaluate(IDS, y, verbose=0), model.train_on_batch(IDS, y), model.get_weights()))
     (ev_cpu, step_cpu, w_cpu), (ev_sim, step_sim, w_sim) = results

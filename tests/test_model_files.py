@@ -24,8 +24,14 @@ from sinapse.models import _file_format as ff
 
 def checkpoint(tmp_path, name="m", train=True, optimizer=None):
     x, y = blobs(32, 5, 3, np.random.default_rng(1))
-    model = Sequential([layers.Dense(8, activation="relu", input_shape=(5,)), layers.BatchNormalization(),
-                        layers.Dropout(0.25), layers.Dense(3, activation="softmax")])
+    model = Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(5,)),
+            layers.BatchNormalization(),
+            layers.Dropout(0.25),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer or sinapse.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
     if train:
         model.fit(x, y, epochs=2, batch_size=8, verbose=0)
@@ -49,9 +55,16 @@ def craft(path, metadata, tensors):
 
 
 def sequential(layer_list, shape=(5,)):
-    return json.dumps({"class_name": "Sequential", "config": {
-        "name": "m", "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in layer_list],
-        "build_input_shape": None if shape is None else list(shape)}})
+    return json.dumps(
+        {
+            "class_name": "Sequential",
+            "config": {
+                "name": "m",
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in layer_list],
+                "build_input_shape": None if shape is None else list(shape),
+            },
+        }
+    )
 
 
 def refused(path, match, **kwargs):
@@ -63,17 +76,25 @@ def refused(path, match, **kwargs):
 
 # ---------------------------------------------------------------------------- the checksum covers the metadata
 
-@pytest.mark.parametrize("old,new", [(b'\\"relu\\"', b'\\"tanh\\"'), (b'\\"softmax\\"', b'\\"sigmoid\\"'),
-                                     (b'\\"sparse_categorical', b'\\"categorical'), (b'learning_rate\\": 0.01', b'learning_rate\\": 0.02')])
+
+@pytest.mark.parametrize(
+    "old,new",
+    [
+        (b'\\"relu\\"', b'\\"tanh\\"'),
+        (b'\\"softmax\\"', b'\\"sigmoid\\"'),
+        (b'\\"sparse_categorical', b'\\"categorical'),
+        (b'learning_rate\\": 0.01', b'learning_rate\\": 0.02'),
+    ],
+)
 def test_any_edit_of_the_header_is_refused(tmp_path, old, new):
     _, path = checkpoint(tmp_path)
     data = path.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
-    header = data[8:8 + n]
+    header = data[8 : 8 + n]
     assert old in header
     edited = header.replace(old, new, 1)
     edited += b" " * (len(header) - len(edited))  # keep the length: a same-size edit
-    path.write_bytes(data[:8] + edited[:n] + data[8 + n:])
+    path.write_bytes(data[:8] + edited[:n] + data[8 + n :])
     refused(path, "checksum mismatch")
 
 
@@ -98,10 +119,14 @@ def test_format_version_1_files_need_safe_mode_false(tmp_path):
 # ---------------------------------------------------------------------------- sizes bounded by the file's tensors
 
 BIG = [
-    ([layers.Dense(10**9, input_shape=(5,))], {"weights/0/0": np.zeros((5, 3), np.float32),
-                                               "weights/0/1": np.zeros(3, np.float32)}),
-    ([layers.Conv2D(10**5, 999, input_shape=(8, 8, 1), padding="same")], {"weights/0/0": np.zeros((3, 3, 1, 2),
-                                                                                                  np.float32)}),
+    (
+        [layers.Dense(10**9, input_shape=(5,))],
+        {"weights/0/0": np.zeros((5, 3), np.float32), "weights/0/1": np.zeros(3, np.float32)},
+    ),
+    (
+        [layers.Conv2D(10**5, 999, input_shape=(8, 8, 1), padding="same")],
+        {"weights/0/0": np.zeros((3, 3, 1, 2), np.float32)},
+    ),
     ([layers.Embedding(10**9, 10**3)], {"weights/0/0": np.zeros((10, 4), np.float32)}),
     ([layers.LSTM(10**5)], {"weights/0/0": np.zeros((5, 8), np.float32)}),
     ([layers.BatchNormalization()], {}),
@@ -113,8 +138,16 @@ BIG = [
 def test_a_config_larger_than_its_tensors_allocates_nothing(tmp_path, case):
     layer_list, tensors = BIG[case]
     shape = {0: (5,), 1: None, 2: (7,), 3: (6, 5), 4: (10**9,), 5: (10**9,)}[case]
-    path = craft(tmp_path / "crafted", {"format": "sinapse.model", "format_version": "2", "sinapse_version": "x",
-                                        "config": sequential(layer_list, shape)}, tensors)
+    path = craft(
+        tmp_path / "crafted",
+        {
+            "format": "sinapse.model",
+            "format_version": "2",
+            "sinapse_version": "x",
+            "config": sequential(layer_list, shape),
+        },
+        tensors,
+    )
     assert path.stat().st_size < 4096
     tracemalloc.start()
     try:
@@ -128,9 +161,16 @@ def test_a_config_larger_than_its_tensors_allocates_nothing(tmp_path, case):
 
 
 def test_load_weights_into_an_unbuilt_model_is_bounded_too(tmp_path):
-    path = craft(tmp_path / "w", {"format": "sinapse.weights", "format_version": "2", "sinapse_version": "x",
-                                  "config": sequential([layers.Dense(3)], (10**9,))},
-                 {"weights/0/0": np.zeros((5, 3), np.float32), "weights/0/1": np.zeros(3, np.float32)})
+    path = craft(
+        tmp_path / "w",
+        {
+            "format": "sinapse.weights",
+            "format_version": "2",
+            "sinapse_version": "x",
+            "config": sequential([layers.Dense(3)], (10**9,)),
+        },
+        {"weights/0/0": np.zeros((5, 3), np.float32), "weights/0/1": np.zeros(3, np.float32)},
+    )
     model = Sequential([layers.Dense(3)])
     with pytest.raises(ModelFileError, match=r"shape \(1000000000, 3\).*\(5, 3\)"):
         model.load_weights(path)
@@ -139,13 +179,16 @@ def test_load_weights_into_an_unbuilt_model_is_bounded_too(tmp_path):
 def test_extra_and_foreign_tensors_are_refused(tmp_path):
     _, path = checkpoint(tmp_path)
     meta, tensors = parts(path)
-    for extra, match in (({"weights/9/0": np.zeros(2, np.float32)}, "does not use"),
-                         ({"notes/readme": np.zeros(2, np.float32)}, "unexpected tensors"),
-                         ({"rng/0/seed": np.zeros((), np.uint64)}, "no layer of the model has that random state")):
+    for extra, match in (
+        ({"weights/9/0": np.zeros(2, np.float32)}, "does not use"),
+        ({"notes/readme": np.zeros(2, np.float32)}, "unexpected tensors"),
+        ({"rng/0/seed": np.zeros((), np.uint64)}, "no layer of the model has that random state"),
+    ):
         refused(craft(tmp_path / "x", meta, {**tensors, **extra}), match)
 
 
 # ---------------------------------------------------------------------------- every config field type-checked
+
 
 def _edit_layer(config_text, index, **changes):
     config = json.loads(config_text)
@@ -153,10 +196,19 @@ def _edit_layer(config_text, index, **changes):
     return json.dumps(config)
 
 
-@pytest.mark.parametrize("index,changes,match", [
-    (0, {"units": 8.0}, "units"), (0, {"units": "8"}, "units"), (0, {"use_bias": "yes"}, "[`']use_bias[`']"),
-    (0, {"activation": 5}, "layer 0"), (2, {"rate": "0.25"}, "rate"), (2, {"seed": 1.5}, "seed"),
-    (1, {"epsilon": [1e-3]}, "layer 1"), (3, {"bogus": 1}, "bogus")])
+@pytest.mark.parametrize(
+    "index,changes,match",
+    [
+        (0, {"units": 8.0}, "units"),
+        (0, {"units": "8"}, "units"),
+        (0, {"use_bias": "yes"}, "[`']use_bias[`']"),
+        (0, {"activation": 5}, "layer 0"),
+        (2, {"rate": "0.25"}, "rate"),
+        (2, {"seed": 1.5}, "seed"),
+        (1, {"epsilon": [1e-3]}, "layer 1"),
+        (3, {"bogus": 1}, "bogus"),
+    ],
+)
 def test_layer_fields_are_type_checked(tmp_path, index, changes, match):
     _, path = checkpoint(tmp_path)
     meta, tensors = parts(path)
@@ -164,26 +216,38 @@ def test_layer_fields_are_type_checked(tmp_path, index, changes, match):
     refused(craft(tmp_path / "x", meta, tensors), match)
 
 
-@pytest.mark.parametrize("config,match", [
-    ("[" * 100000 + "]" * 100000, "not valid JSON"), ('{"class_name": "Sequential"}', "class_name"),
-    ('{"class_name": "Functional", "config": {}}', "Functional"),
-    ('{"class_name": "Sequential", "config": {"layers": {}}}', "layers must be a list"),
-    ('{"class_name": "Sequential", "config": {"layers": [], "build_input_shape": [-1]}}', "build_input_shape"),
-    ('{"class_name": "Sequential", "config": {"layers": [], "build_input_shape": [true]}}', "build_input_shape"),
-    ('{"class_name": "Sequential", "config": {"layers": [{"class_name": "Nope", "config": {}}]}}', "Nope"),
-    ('{"class_name": "Sequential", "config": {"layers": [], "name": 3}}', "name"),
-    ('{"class_name": "Sequential", "config": {"layers": [], "layers": []}}', "duplicate key")])
+@pytest.mark.parametrize(
+    "config,match",
+    [
+        ("[" * 100000 + "]" * 100000, "not valid JSON"),
+        ('{"class_name": "Sequential"}', "class_name"),
+        ('{"class_name": "Functional", "config": {}}', "Functional"),
+        ('{"class_name": "Sequential", "config": {"layers": {}}}', "layers must be a list"),
+        ('{"class_name": "Sequential", "config": {"layers": [], "build_input_shape": [-1]}}', "build_input_shape"),
+        ('{"class_name": "Sequential", "config": {"layers": [], "build_input_shape": [true]}}', "build_input_shape"),
+        ('{"class_name": "Sequential", "config": {"layers": [{"class_name": "Nope", "config": {}}]}}', "Nope"),
+        ('{"class_name": "Sequential", "config": {"layers": [], "name": 3}}', "name"),
+        ('{"class_name": "Sequential", "config": {"layers": [], "layers": []}}', "duplicate key"),
+    ],
+)
 def test_the_architecture_is_type_checked(tmp_path, config, match):
-    path = craft(tmp_path / "x", {"format": "sinapse.model", "format_version": "2", "sinapse_version": "x",
-                                  "config": config}, {})
+    path = craft(
+        tmp_path / "x", {"format": "sinapse.model", "format_version": "2", "sinapse_version": "x", "config": config}, {}
+    )
     refused(path, match)
 
 
-@pytest.mark.parametrize("compile_config,match", [
-    ({"loss": "mse", "optimizer": {"class_name": "Adam", "config": {"beta_1": "x"}}}, "beta_1"),
-    ({"loss": "mse", "optimizer": {"class_name": "Nope", "config": {}}}, "compile config"),
-    ({"loss": "no_such_loss"}, "compile config"), ({"loss": "mse", "metrics": "accuracy"}, "metrics must be a list"),
-    ({"metrics": []}, "loss"), ({"loss": "mse", "optimizer": "adam"}, "optimizer must be")])
+@pytest.mark.parametrize(
+    "compile_config,match",
+    [
+        ({"loss": "mse", "optimizer": {"class_name": "Adam", "config": {"beta_1": "x"}}}, "beta_1"),
+        ({"loss": "mse", "optimizer": {"class_name": "Nope", "config": {}}}, "compile config"),
+        ({"loss": "no_such_loss"}, "compile config"),
+        ({"loss": "mse", "metrics": "accuracy"}, "metrics must be a list"),
+        ({"metrics": []}, "loss"),
+        ({"loss": "mse", "optimizer": "adam"}, "optimizer must be"),
+    ],
+)
 def test_the_compile_config_is_type_checked(tmp_path, compile_config, match):
     _, path = checkpoint(tmp_path, train=False)
     meta, tensors = parts(path)
@@ -193,19 +257,24 @@ def test_the_compile_config_is_type_checked(tmp_path, compile_config, match):
 
 # ---------------------------------------------------------------------------- optimizer and random state at load
 
-@pytest.mark.parametrize("change,match", [
-    (lambda t: t.update({"optimizer/momentum/0": np.zeros((4, 8), np.float32)}), r"momentum/0.*\(5, 8\)"),
-    (lambda t: t.update({"optimizer/velocity/1": np.zeros(8, np.int64)}), "velocity/1"),
-    (lambda t: t.pop("optimizer/velocity/3"), "missing"),
-    (lambda t: t.update({"optimizer/momentum/99": np.zeros(3, np.float32)}), "unexpected"),
-    (lambda t: t.update({"optimizer/bogus/0": np.zeros(3, np.float32)}), "unexpected"),
-    (lambda t: t.update({"optimizer/iterations": np.array(8.0, np.float32)}), "iterations"),
-    (lambda t: t.update({"optimizer/iterations": np.array(-1, np.int64)}), "iterations"),
-    (lambda t: t.update({"optimizer/learning_rate": np.array(-0.1, np.float32)}), "learning_rate"),
-    (lambda t: t.pop("optimizer/iterations"), "iterations"),
-    (lambda t: t.update({"rng/2/seed": np.zeros(2, np.uint64)}), "random state of layer 2"),
-    (lambda t: t.update({"rng/2/offset": np.array(3, np.int64)}), "random state of layer 2"),
-    (lambda t: t.update({"rng/shuffle": np.zeros(5, np.uint64)}), "rng/shuffle")])
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (lambda t: t.update({"optimizer/momentum/0": np.zeros((4, 8), np.float32)}), r"momentum/0.*\(5, 8\)"),
+        (lambda t: t.update({"optimizer/velocity/1": np.zeros(8, np.int64)}), "velocity/1"),
+        (lambda t: t.pop("optimizer/velocity/3"), "missing"),
+        (lambda t: t.update({"optimizer/momentum/99": np.zeros(3, np.float32)}), "unexpected"),
+        (lambda t: t.update({"optimizer/bogus/0": np.zeros(3, np.float32)}), "unexpected"),
+        (lambda t: t.update({"optimizer/iterations": np.array(8.0, np.float32)}), "iterations"),
+        (lambda t: t.update({"optimizer/iterations": np.array(-1, np.int64)}), "iterations"),
+        (lambda t: t.update({"optimizer/learning_rate": np.array(-0.1, np.float32)}), "learning_rate"),
+        (lambda t: t.pop("optimizer/iterations"), "iterations"),
+        (lambda t: t.update({"rng/2/seed": np.zeros(2, np.uint64)}), "random state of layer 2"),
+        (lambda t: t.update({"rng/2/offset": np.array(3, np.int64)}), "random state of layer 2"),
+        (lambda t: t.update({"rng/shuffle": np.zeros(5, np.uint64)}), "rng/shuffle"),
+    ],
+)
 def test_optimizer_and_random_state_are_validated_at_load(tmp_path, change, match):
     _, path = checkpoint(tmp_path)
     meta, tensors = parts(path)
@@ -214,6 +283,7 @@ def test_optimizer_and_random_state_are_validated_at_load(tmp_path, change, matc
 
 
 # ---------------------------------------------------------------------------- bounded reading
+
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
 def test_device_files_are_refused_without_reading(device):
@@ -231,8 +301,7 @@ def test_a_symlink_to_a_device_is_refused(tmp_path):
 def test_a_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    code = ("import sinapse.models as m\ntry:\n    m.load_model(%r)\nexcept m.ModelFileError as e:\n    print(e)"
-            % str(fifo))
+    code = f"import sinapse.models as m\ntry:\n    m.load_model({str(fifo)!r})\nexcept m.ModelFileError as e:\n    print(e)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "FIFO" in out.stdout and str(fifo) in out.stdout, out.stderr
 
@@ -241,8 +310,17 @@ def test_a_directory_is_refused(tmp_path):
     refused(tmp_path, "a directory")
 
 
-@pytest.mark.parametrize("head", [b"", b"\xff" * 8, struct.pack("<Q", 2**40), struct.pack("<Q", ff.MAX_HEADER_BYTES + 8),
-                                  struct.pack("<Q", 10) + b"not json!!", struct.pack("<Q", 2) + b"[]"])
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"",
+        b"\xff" * 8,
+        struct.pack("<Q", 2**40),
+        struct.pack("<Q", ff.MAX_HEADER_BYTES + 8),
+        struct.pack("<Q", 10) + b"not json!!",
+        struct.pack("<Q", 2) + b"[]",
+    ],
+)
 def test_huge_non_model_files_are_refused_quickly(tmp_path, head):
     path = tmp_path / "huge.bin"
     with open(path, "wb") as f:
@@ -259,15 +337,19 @@ def _header_file(path, header: dict, data: bytes):
     return path
 
 
-@pytest.mark.parametrize("entry,data,match", [
-    ({"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}, 2, "dtype 'F16'"),
-    ({"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}, 4, "needs 8 bytes"),
-    ({"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}, 4, "non-negative"),
-    ({"dtype": "F32", "shape": [1] * 9, "data_offsets": [0, 4]}, 4, "at most 8"),
-    ({"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, 8, "gaps"),
-    ({"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, 12, "padded"),
-    ({"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}, 4, "dtype"),
-    ({"dtype": "F32", "shape": [2**62, 2**62], "data_offsets": [0, 4]}, 4, "needs")])
+@pytest.mark.parametrize(
+    "entry,data,match",
+    [
+        ({"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}, 2, "dtype 'F16'"),
+        ({"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}, 4, "needs 8 bytes"),
+        ({"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}, 4, "non-negative"),
+        ({"dtype": "F32", "shape": [1] * 9, "data_offsets": [0, 4]}, 4, "at most 8"),
+        ({"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, 8, "gaps"),
+        ({"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, 12, "padded"),
+        ({"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}, 4, "dtype"),
+        ({"dtype": "F32", "shape": [2**62, 2**62], "data_offsets": [0, 4]}, 4, "needs"),
+    ],
+)
 def test_the_tensor_index_is_checked_before_reading_the_data(tmp_path, entry, data, match):
     meta = {"format": "sinapse.model", "format_version": "2", "checksum": "sha256:0"}
     refused(_header_file(tmp_path / "x", {"__metadata__": meta, "w": entry}, b"\0" * data), match)
@@ -282,9 +364,11 @@ def test_unknown_metadata_is_refused(tmp_path):
 
 # ---------------------------------------------------------------------------- round trips and atomic saves
 
-ROUND_TRIP_OPTIMIZERS = [None, lambda: sinapse.optimizers.SGD(0.1, momentum=0.9, nesterov=True, clipnorm=1.0),
-                         lambda: sinapse.optimizers.RMSprop(sinapse.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5),
-                                                            centered=True)]
+ROUND_TRIP_OPTIMIZERS = [
+    None,
+    lambda: sinapse.optimizers.SGD(0.1, momentum=0.9, nesterov=True, clipnorm=1.0),
+    lambda: sinapse.optimizers.RMSprop(sinapse.optimizers.schedules.ExponentialDecay(0.01, 3, 0.5), centered=True),
+]
 
 
 @pytest.mark.parametrize("opt", range(len(ROUND_TRIP_OPTIMIZERS)))
@@ -369,15 +453,18 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
 
 
 # ---------------------------------------------------------------- arguments are checked before the file is read
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"device": 5}, TypeError, r"^load_model: `device` must be 'cpu', 'cuda', 'cuda-sim'"),
-    ({"device": "gpu"}, ValueError, r"^load_model: `device`: unknown device 'gpu'"),
-    ({"device": "tpu"}, ValueError, r"^load_model: `device`: unknown device 'tpu'"),
-    ({"compile": "yes"}, TypeError, r"^load_model: `compile`"),
-    ({"safe_mode": None}, TypeError, r"^load_model: `safe_mode`"),
-    ({"key": "short"}, ValueError, r"^load_model: `key` must be bytes or a str of at least 16 bytes"),
-    ({"custom_objects": ["Dense"]}, TypeError, r"^load_model: `custom_objects` must be None or a dict"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"device": 5}, TypeError, r"^load_model: `device` must be 'cpu', 'cuda', 'cuda-sim'"),
+        ({"device": "gpu"}, ValueError, r"^load_model: `device`: unknown device 'gpu'"),
+        ({"device": "tpu"}, ValueError, r"^load_model: `device`: unknown device 'tpu'"),
+        ({"compile": "yes"}, TypeError, r"^load_model: `compile`"),
+        ({"safe_mode": None}, TypeError, r"^load_model: `safe_mode`"),
+        ({"key": "short"}, ValueError, r"^load_model: `key` must be bytes or a str of at least 16 bytes"),
+        ({"custom_objects": ["Dense"]}, TypeError, r"^load_model: `custom_objects` must be None or a dict"),
+    ],
+)
 @pytest.mark.parametrize("exists", [True, False])
 def test_load_model_checks_its_arguments_before_the_file(tmp_path, kwargs, error, match, exists):
     path = tmp_path / "m.st"
@@ -389,11 +476,14 @@ def test_load_model_checks_its_arguments_before_the_file(tmp_path, kwargs, error
         sinapse.models.load_model(str(path), **kwargs)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda m, p: m.save(p, key=b"short"), r"^Sequential\.save: `key` must be bytes"),
-    (lambda m, p: m.save(p, save_format="h5"), r"^Sequential\.save: `save_format` must be None or 'safetensors'"),
-    (lambda m, p: m.save_weights(p, save_format="tf"), r"^Sequential\.save_weights: `save_format`"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda m, p: m.save(p, key=b"short"), r"^Sequential\.save: `key` must be bytes"),
+        (lambda m, p: m.save(p, save_format="h5"), r"^Sequential\.save: `save_format` must be None or 'safetensors'"),
+        (lambda m, p: m.save_weights(p, save_format="tf"), r"^Sequential\.save_weights: `save_format`"),
+    ],
+)
 def test_save_checks_its_arguments_before_writing(tmp_path, call, match):
     model = sinapse.models.Sequential([sinapse.layers.Dense(2, input_shape=(3,))])
     with pytest.raises(ValueError, match=match):
@@ -420,12 +510,18 @@ def test_an_unbuilt_file_cannot_build_more_than_the_bound(tmp_path, first_build)
     path = _unbuilt_file(tmp_path / "u.st", 30_000)
     model = sinapse.models.load_model(str(path))
     x = np.zeros((1, 10_000), np.float32)
-    run = {"predict": lambda m: m.predict(x, verbose=0), "build": lambda m: m.build((None, 10_000)),
-           "fit": lambda m: m.fit(x, np.zeros((1, 30_000), np.float32), verbose=0),
-           "clone": lambda m: sinapse.models.clone_model(m).build((None, 10_000))}[first_build]
+    run = {
+        "predict": lambda m: m.predict(x, verbose=0),
+        "build": lambda m: m.build((None, 10_000)),
+        "fit": lambda m: m.fit(x, np.zeros((1, 30_000), np.float32), verbose=0),
+        "clone": lambda m: sinapse.models.clone_model(m).build((None, 10_000)),
+    }[first_build]
     for _ in range(2):  # refused every time, and no half-built layer is left behind
-        with pytest.raises(ModelFileError, match=r"u\.st: was saved unbuilt \(no weights\); building it would create "
-                                                 r"more than 268,435,456 weight elements .*safe_mode=False"):
+        with pytest.raises(
+            ModelFileError,
+            match=r"u\.st: was saved unbuilt \(no weights\); building it would create "
+            r"more than 268,435,456 weight elements .*safe_mode=False",
+        ):
             run(model)
         assert all(not layer.weights for layer in model.layers)
 

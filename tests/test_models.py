@@ -8,17 +8,19 @@ import pytest
 import sinapse
 from keras_helpers import blobs
 from sinapse import layers
-from sinapse.optimizers import SGD
 from sinapse.models import Sequential, clone_model
+from sinapse.optimizers import SGD
 
 
 def seed_mlp():
-    return sinapse.Sequential([
-        layers.Flatten(input_shape=[28, 28]),
-        layers.Dense(300, activation="relu"),
-        layers.Dense(100, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
+    return sinapse.Sequential(
+        [
+            layers.Flatten(input_shape=[28, 28]),
+            layers.Dense(300, activation="relu"),
+            layers.Dense(100, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def test_summary_of_the_seed_mlp(capsys):
@@ -34,8 +36,15 @@ def test_summary_of_the_seed_mlp(capsys):
 
 
 def test_summary_counts_non_trainable_weights(capsys):
-    model = Sequential([layers.Input(shape=(8, 8, 3)), layers.Conv2D(4, 3), layers.BatchNormalization(),
-                        layers.GlobalAveragePooling2D(), layers.Dense(2)])
+    model = Sequential(
+        [
+            layers.Input(shape=(8, 8, 3)),
+            layers.Conv2D(4, 3),
+            layers.BatchNormalization(),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(2),
+        ]
+    )
     model.summary()
     out = capsys.readouterr().out
     assert "Total params: 138" in out  # conv 3*3*3*4+4 = 112, bn 16 (8 trainable), dense 4*2+2 = 10
@@ -51,7 +60,10 @@ def test_build_from_input_add_and_first_batch(rng):
         model.summary()
     y = model.predict(rng.standard_normal((5, 3)))
     assert y.shape == (5, 2) and model.built and model.input_shape == (None, 3)
-    with pytest.raises(ValueError, match=r"^Sequential.predict: the model expects inputs of shape \(None, 3\), got `x` of shape \(None, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Sequential.predict: the model expects inputs of shape \(None, 3\), got `x` of shape \(None, 4\)",
+    ):
         model.predict(np.zeros((2, 4)))
     with pytest.raises(TypeError, match="expects a sinapse layer"):
         model.add("dense")
@@ -82,8 +94,13 @@ def test_predict_classes_thresholds_a_single_sigmoid_unit(rng):
 
 def test_transfer_learning_trains_the_head_and_leaves_frozen_layers_untouched(rng):
     x, y = blobs(256, 6, 3, rng)
-    model_a = Sequential([layers.Dense(16, activation="relu", input_shape=(6,)), layers.Dense(8, activation="relu"),
-                          layers.Dense(3, activation="softmax")])
+    model_a = Sequential(
+        [
+            layers.Dense(16, activation="relu", input_shape=(6,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model_a.compile(SGD(0.1), "sparse_categorical_crossentropy")
     model_a.fit(x, y, epochs=2, verbose=0)
     model_b = Sequential(model_a.layers[:-1])
@@ -148,20 +165,26 @@ def test_sequential_build_is_idempotent_and_refuses_another_shape():
     assert model.weights == weights and model.count_params() == count and model.built
     x = np.ones((2, 3), np.float32)
     np.testing.assert_allclose(model.predict(x), np.full((2, 2), 4 * (3 * 0.5 + 0.5) * 0.5 + 0.5))
-    with pytest.raises(ValueError, match=r"^Sequential\.build: the model is already built for inputs of shape "
-                                         r"\(None, 3\), got `input_shape`=\(None, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Sequential\.build: the model is already built for inputs of shape "
+        r"\(None, 3\), got `input_shape`=\(None, 5\)",
+    ):
         model.build((None, 5))
     with pytest.raises(TypeError, match=r"^Sequential\.build: `input_shape` must be a tuple"):
         model.build(3)
     assert model.input_shape == (None, 3) and model.count_params() == count
 
 
-@pytest.mark.parametrize("config, match", [
-    (None, r"^Sequential\.from_config: `config` must be a dict .*got None"),
-    ([], r"^Sequential\.from_config: `config` must be a dict .*got \[\]"),
-    ("model", r"^Sequential\.from_config: `config` must be a dict"),
-    ({"layers": 3}, r"^Sequential\.from_config: `config\['layers'\]` must be a list of layer configs, got 3"),
-])
+@pytest.mark.parametrize(
+    "config, match",
+    [
+        (None, r"^Sequential\.from_config: `config` must be a dict .*got None"),
+        ([], r"^Sequential\.from_config: `config` must be a dict .*got \[\]"),
+        ("model", r"^Sequential\.from_config: `config` must be a dict"),
+        ({"layers": 3}, r"^Sequential\.from_config: `config\['layers'\]` must be a list of layer configs, got 3"),
+    ],
+)
 def test_from_config_refuses_what_is_not_a_config(config, match):
     with pytest.raises(TypeError, match=match):
         Sequential.from_config(config)
@@ -187,21 +210,23 @@ def test_clone_model_checks_clone_function():
 def _unnamed_messages():
     model = Sequential([layers.Dense(2, input_shape=(3,))], name="mine")
     dense = model.layers[0]
-    return {"pop": (lambda: Sequential(name="mine").pop(), ValueError),
-            "add": (lambda: model.add(dense), ValueError),
-            "add2": (lambda: model.add("dense"), TypeError),
-            "add3": (lambda: model.add(layers.Input((3,))), ValueError),
-            "get_layer": (lambda: model.get_layer("nope"), ValueError),
-            "build": (lambda: Sequential([layers.Dense(2)], name="mine").build(), ValueError),
-            "output_shape": (lambda: Sequential([layers.Dense(2)], name="mine").output_shape, AttributeError),
-            "set_weights": (lambda: model.set_weights([]), ValueError),
-            "summary": (lambda: Sequential([layers.Dense(2)], name="mine").summary(), ValueError),
-            "compile": (lambda: model.compile("sgd", "mse", lr=0.1), TypeError),
-            "compile2": (lambda: model.compile("sgd", "mse", loss_weights=[1]), ValueError),
-            "evaluate": (lambda: model.evaluate(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
-            "fit": (lambda: model.fit(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
-            "train_on_batch": (lambda: model.train_on_batch(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
-            "test_on_batch": (lambda: model.test_on_batch(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError)}
+    return {
+        "pop": (lambda: Sequential(name="mine").pop(), ValueError),
+        "add": (lambda: model.add(dense), ValueError),
+        "add2": (lambda: model.add("dense"), TypeError),
+        "add3": (lambda: model.add(layers.Input((3,))), ValueError),
+        "get_layer": (lambda: model.get_layer("nope"), ValueError),
+        "build": (lambda: Sequential([layers.Dense(2)], name="mine").build(), ValueError),
+        "output_shape": (lambda: Sequential([layers.Dense(2)], name="mine").output_shape, AttributeError),
+        "set_weights": (lambda: model.set_weights([]), ValueError),
+        "summary": (lambda: Sequential([layers.Dense(2)], name="mine").summary(), ValueError),
+        "compile": (lambda: model.compile("sgd", "mse", lr=0.1), TypeError),
+        "compile2": (lambda: model.compile("sgd", "mse", loss_weights=[1]), ValueError),
+        "evaluate": (lambda: model.evaluate(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
+        "fit": (lambda: model.fit(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
+        "train_on_batch": (lambda: model.train_on_batch(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
+        "test_on_batch": (lambda: model.test_on_batch(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
+    }
 
 
 @pytest.mark.parametrize("case", sorted(_unnamed_messages()))
@@ -219,12 +244,23 @@ def test_evaluate_before_compile_says_call_compile_first():
         model.evaluate(np.zeros((2, 3)), np.zeros((2, 2)))
 
 
-@pytest.mark.parametrize("device, error, match", [
-    ("tpu", ValueError, r"^Sequential\.compile: `device`: unknown device 'tpu'; expected one of cpu, cuda, cuda-sim"),
-    ("gpu", ValueError, r"^Sequential\.compile: `device`: unknown device 'gpu'"),
-    (5, TypeError, r"^Sequential\.compile: `device` must be 'cpu', 'cuda', 'cuda-sim' or a sinapse\.devices\.Device, "
-                   r"got 5 \(int\)"),
-])
+@pytest.mark.parametrize(
+    "device, error, match",
+    [
+        (
+            "tpu",
+            ValueError,
+            r"^Sequential\.compile: `device`: unknown device 'tpu'; expected one of cpu, cuda, cuda-sim",
+        ),
+        ("gpu", ValueError, r"^Sequential\.compile: `device`: unknown device 'gpu'"),
+        (
+            5,
+            TypeError,
+            r"^Sequential\.compile: `device` must be 'cpu', 'cuda', 'cuda-sim' or a sinapse\.devices\.Device, "
+            r"got 5 \(int\)",
+        ),
+    ],
+)
 def test_compile_names_a_bad_device_and_changes_nothing(device, error, match):
     model = Sequential([layers.Dense(2, input_shape=(3,))])
     model.compile("adam", "mse")

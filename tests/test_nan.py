@@ -14,15 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import sinapse
+from conftest import BACKENDS, SIMD_PATHS, on
 from sinapse import ops, reference
 from sinapse.ops.activation import KINDS as ACT_KINDS
 from sinapse.ops.conv2d import geometry as conv_geometry
 from sinapse.ops.losses import KINDS as LOSS_KINDS
 from sinapse.ops.pooling import geometry as pool_geometry
 from sinapse.registry import OPS
-
-from conftest import BACKENDS, SIMD_PATHS, on
 
 SPECIALS = np.array([np.nan, np.inf, -np.inf], np.float32)
 NOT_OPS = {"conv2d_variant"}  # a query of the configuration, not an op on arrays
@@ -53,8 +51,10 @@ def same(got, ref, what, rtol=2e-4, atol=2e-5):
     bad = np.isnan(got) != np.isnan(ref)
     if bad.any():
         i = tuple(int(v) for v in np.argwhere(bad)[0])
-        raise AssertionError(f"{what}: NaN mask differs at {int(bad.sum())} of {bad.size} elements; first at {i}: "
-                             f"got {got[i]!r}, reference {ref[i]!r}")
+        raise AssertionError(
+            f"{what}: NaN mask differs at {int(bad.sum())} of {bad.size} elements; first at {i}: "
+            f"got {got[i]!r}, reference {ref[i]!r}"
+        )
     scale = float(np.abs(ref[np.isfinite(ref)]).max(initial=1.0))
     np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol * max(scale, 1.0), equal_nan=True, err_msg=what)
 
@@ -74,10 +74,12 @@ CASES = {}
 
 def case(*names, paths=()):
     """Register a case for ops ``names``; ``paths``: the keywords it takes ("variant", "simd")."""
+
     def register(fn):
         for name in names:
             CASES[name] = (fn, paths)
         return fn
+
     return register
 
 
@@ -88,8 +90,13 @@ def _activation(rng, kw):
         x = np.concatenate([SPECIALS, poison(rng, randn(rng, 61, scale=2.0))])
         dy = np.concatenate([np.ones(3, np.float32), poison(rng, randn(rng, 61))])
         out.append((f"activation {name}", ops.activation(x, name), reference_of(reference.activation(name), f64(x))))
-        out.append((f"activation_backward {name}", ops.activation_backward(dy, x, name),
-                    reference_of(reference.activation_backward, f64(dy), f64(x), name)))
+        out.append(
+            (
+                f"activation_backward {name}",
+                ops.activation_backward(dy, x, name),
+                reference_of(reference.activation_backward, f64(dy), f64(x), name),
+            )
+        )
     return out
 
 
@@ -112,8 +119,9 @@ def _gemm(rng, kw):
             out.append((f"gemm {m}x{n}x{k} {act} trans={ta}", got, ref))
             nan_c = np.full((m, n), np.nan, np.float32)  # beta = 0: C is never read (BLAS)
             got = ops.gemm(sa, sb, nan_c, trans_a=ta, trans_b=tb, activation=act, **kw)
-            out.append((f"gemm beta=0 {m}x{n}x{k} {act}", got, reference_of(reference.gemm, f64(a), f64(b),
-                                                                             activation=act)))
+            out.append(
+                (f"gemm beta=0 {m}x{n}x{k} {act}", got, reference_of(reference.gemm, f64(a), f64(b), activation=act))
+            )
             got = ops.gemm(sa, sb, trans_a=ta, trans_b=tb, alpha=0.0, **kw)  # IEEE: 0 * NaN, 0 * inf are NaN
             out.append((f"gemm alpha=0 {m}x{n}x{k}", got, reference_of(reference.gemm, f64(a), f64(b), alpha=0.0)))
     return out
@@ -124,11 +132,13 @@ def _conv2d(rng, kw):
     out = []
     # direct kernels (<= 8 channels, with a ragged last group of output pixels), im2col + GEMM,
     # the 1x1 GEMM, strides and dilation
-    for xs, ws, geo, act in [((2, 6, 6, 3), (3, 3, 3, 4), (1, "same", 1), "relu"),
-                             ((1, 5, 5, 10), (3, 3, 10, 6), (1, "same", 1), None),
-                             ((2, 5, 5, 12), (1, 1, 12, 5), (1, "valid", 1), None),
-                             ((2, 9, 7, 2), (2, 3, 2, 17), (2, "same", 1), "relu"),
-                             ((1, 8, 8, 9), (3, 2, 9, 3), (1, "valid", 2), None)]:
+    for xs, ws, geo, act in [
+        ((2, 6, 6, 3), (3, 3, 3, 4), (1, "same", 1), "relu"),
+        ((1, 5, 5, 10), (3, 3, 10, 6), (1, "same", 1), None),
+        ((2, 5, 5, 12), (1, 1, 12, 5), (1, "valid", 1), None),
+        ((2, 9, 7, 2), (2, 3, 2, 17), (2, "same", 1), "relu"),
+        ((1, 8, 8, 9), (3, 2, 9, 3), (1, "valid", 2), None),
+    ]:
         x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[3]))
         strides, padding, dilation = geo
         g = conv_geometry("test", xs, ws, strides, padding, dilation)
@@ -139,16 +149,21 @@ def _conv2d(rng, kw):
         dy = poison(rng, randn(rng, *got.shape), 0.03)
         dx, dw, db = ops.conv2d_backward(dy, x, w, **geo, **kw)
         rdx, rdw, rdb = reference_of(reference.conv2d_backward, f64(dy), f64(x), f64(w), g)
-        out += [(f"conv2d_backward dx {xs}", dx, rdx), (f"conv2d_backward dw {xs}", dw, rdw),
-                (f"conv2d_backward db {xs}", db, rdb)]
+        out += [
+            (f"conv2d_backward dx {xs}", dx, rdx),
+            (f"conv2d_backward dw {xs}", dw, rdw),
+            (f"conv2d_backward db {xs}", db, rdb),
+        ]
     return out
 
 
 @case("bias_add", "bias_grad")
 def _bias(rng, kw):
     x, b, dy = poison(rng, randn(rng, 9, 7)), poison(rng, randn(rng, 7)), poison(rng, randn(rng, 4, 3, 7), 0.05)
-    return [("bias_add", ops.bias_add(x, b), reference_of(reference.bias_add, f64(x), f64(b))),
-            ("bias_grad", ops.bias_grad(dy), reference_of(reference.bias_grad, f64(dy)))]
+    return [
+        ("bias_add", ops.bias_add(x, b), reference_of(reference.bias_add, f64(x), f64(b))),
+        ("bias_grad", ops.bias_grad(dy), reference_of(reference.bias_grad, f64(dy))),
+    ]
 
 
 @case("batch_norm", "batch_norm_backward")
@@ -163,28 +178,40 @@ def _batch_norm(rng, kw):
         rmean, rvar = randn(rng, c), rng.uniform(0.5, 2, c).astype(np.float32)
         rm, rv = rmean.copy(), rvar.copy()
         y, mean, invstd = ops.batch_norm(x, gamma, beta, rm, rv, training=training, momentum=0.9)
-        ry, rm2, rv2 = reference_of(reference.batch_norm, f64(x), f64(gamma), f64(beta), f64(rmean), f64(rvar),
-                                    training=training, momentum=0.9)
-        out += [(f"batch_norm y training={training}", y, ry), (f"running_mean {training}", rm, rm2),
-                (f"running_var {training}", rv, rv2)]
+        ry, rm2, rv2 = reference_of(
+            reference.batch_norm, f64(x), f64(gamma), f64(beta), f64(rmean), f64(rvar), training=training, momentum=0.9
+        )
+        out += [
+            (f"batch_norm y training={training}", y, ry),
+            (f"running_mean {training}", rm, rm2),
+            (f"running_var {training}", rv, rv2),
+        ]
         xc = randn(rng, 4, 3, c)  # the backward: statistics of a clean batch, then poisoned x and dy
         _, mean, invstd = ops.batch_norm(xc, gamma, beta, rmean.copy(), rvar.copy(), training=training)
         xb, dy = poison(rng, xc, 0.04), poison(rng, randn(rng, 4, 3, c), 0.04)
         got = ops.batch_norm_backward(dy, xb, gamma, mean, invstd, training=training)
-        ref = reference_of(reference.batch_norm_backward, f64(dy), f64(xb), f64(gamma), f64(mean), f64(invstd),
-                           training=training)
-        out += [(f"batch_norm_backward {lbl} training={training}", a, r)
-                for lbl, a, r in zip(("dx", "dgamma", "dbeta"), got, ref)]
+        ref = reference_of(
+            reference.batch_norm_backward, f64(dy), f64(xb), f64(gamma), f64(mean), f64(invstd), training=training
+        )
+        out += [
+            (f"batch_norm_backward {lbl} training={training}", a, r)
+            for lbl, a, r in zip(("dx", "dgamma", "dbeta"), got, ref)
+        ]
     return out
 
 
 @case("dropout", "dropout_backward")
 def _dropout(rng, kw):
     x, dy = poison(rng, randn(rng, 257), 0.3), poison(rng, randn(rng, 257), 0.3)
-    return [("dropout", ops.dropout(x, 0.4, 11, 3), reference_of(reference.dropout, f64(x), 0.4, 11, 3)),
-            ("dropout inference", ops.dropout(x, 0.4, 11, 3, training=False), f64(x)),
-            ("dropout_backward", ops.dropout_backward(dy, 0.4, 11, 3), reference_of(reference.dropout, f64(dy), 0.4,
-                                                                                     11, 3))]
+    return [
+        ("dropout", ops.dropout(x, 0.4, 11, 3), reference_of(reference.dropout, f64(x), 0.4, 11, 3)),
+        ("dropout inference", ops.dropout(x, 0.4, 11, 3, training=False), f64(x)),
+        (
+            "dropout_backward",
+            ops.dropout_backward(dy, 0.4, 11, 3),
+            reference_of(reference.dropout, f64(dy), 0.4, 11, 3),
+        ),
+    ]
 
 
 def _softmax_rows(rng, rows, cols):
@@ -217,7 +244,7 @@ def _loss(rng, kw):
     out = []
     for name in sorted(set(LOSS_KINDS) - {"mean_squared_error", "mean_absolute_error"}):
         sparse = name.startswith("sparse")
-        for from_logits in ((False, True) if "crossentropy" in name else (False,)):
+        for from_logits in (False, True) if "crossentropy" in name else (False,):
             p = rng.uniform(0.05, 1, (5, 4)).astype(np.float32) if not from_logits else randn(rng, 5, 4, scale=3)
             p[0, 1], p[1, 2], p[2, 0] = np.nan, np.inf, -np.inf  # rows 3, 4 stay finite
             t = rng.integers(0, 4, 5).astype(np.int32) if sparse else rng.uniform(0, 1, (5, 4)).astype(np.float32)
@@ -225,17 +252,22 @@ def _loss(rng, kw):
                 t = t / t.sum(axis=-1, keepdims=True)
             what = f"loss {name} from_logits={from_logits}"
             for r in range(5):  # row by row: each row's NaN/inf verdict, not just the mean's
-                got, grad = ops.loss(name, t[r:r + 1], p[r:r + 1], from_logits=from_logits, grad=True)
+                got, grad = ops.loss(name, t[r : r + 1], p[r : r + 1], from_logits=from_logits, grad=True)
                 # in float32: Keras's clip to 1 - 1e-7 rounds there as in the kernel
-                ref = reference_of(reference.loss, name, t[r:r + 1], p[r:r + 1], from_logits=from_logits)
-                rgrad = reference_of(reference.loss_grad, name, t[r:r + 1], p[r:r + 1], from_logits=from_logits)
+                ref = reference_of(reference.loss, name, t[r : r + 1], p[r : r + 1], from_logits=from_logits)
+                rgrad = reference_of(reference.loss_grad, name, t[r : r + 1], p[r : r + 1], from_logits=from_logits)
                 out += [(f"{what} row {r}", np.float64(got), np.float64(ref)), (f"{what} grad row {r}", grad, rgrad)]
             w = np.array([np.nan, 2.0], np.float32)  # a NaN weight: that row's loss and gradient only
             got, grad = ops.loss(name, t[3:], p[3:], from_logits=from_logits, sample_weight=w, grad=True)
             kw = dict(from_logits=from_logits, sample_weight=w)
-            out += [(f"{what} weighted", np.float64(got), np.float64(reference_of(reference.loss, name, t[3:], p[3:],
-                                                                                   **kw))),
-                    (f"{what} weighted grad", grad, reference_of(reference.loss_grad, name, t[3:], p[3:], **kw))]
+            out += [
+                (
+                    f"{what} weighted",
+                    np.float64(got),
+                    np.float64(reference_of(reference.loss, name, t[3:], p[3:], **kw)),
+                ),
+                (f"{what} weighted grad", grad, reference_of(reference.loss_grad, name, t[3:], p[3:], **kw)),
+            ]
     return out
 
 
@@ -258,16 +290,24 @@ def _pooling(rng, kw):
 def _embedding(rng, kw):
     ids = rng.integers(0, 9, (4, 5)).astype(np.int32)
     table, dy = poison(rng, randn(rng, 9, 6)), poison(rng, randn(rng, 4, 5, 6), 0.05)
-    return [("embedding", ops.embedding(ids, table), reference_of(reference.embedding, ids, f64(table))),
-            ("embedding_backward", ops.embedding_backward(ids, dy, 9),
-             reference_of(reference.embedding_backward, ids, f64(dy), 9))]
+    return [
+        ("embedding", ops.embedding(ids, table), reference_of(reference.embedding, ids, f64(table))),
+        (
+            "embedding_backward",
+            ops.embedding_backward(ids, dy, 9),
+            reference_of(reference.embedding_backward, ids, f64(dy), 9),
+        ),
+    ]
 
 
 # name -> (state slots, keyword options); every state slot is a valid state (non-negative
 # accumulators), the parameter and the gradient hold NaN and +-inf.
 OPTIMIZERS = {
-    "sgd_update": [(["velocity"], dict(momentum=0.9, nesterov=True)), ([], dict(clipvalue=0.5)),
-                   ([], dict(weight_decay=0.1, l2=0.01))],
+    "sgd_update": [
+        (["velocity"], dict(momentum=0.9, nesterov=True)),
+        ([], dict(clipvalue=0.5)),
+        ([], dict(weight_decay=0.1, l2=0.01)),
+    ],
     "adagrad_update": [(["accumulator"], dict(clipvalue=1.0))],
     "adadelta_update": [(["accumulated_grad", "accumulated_delta"], dict(l2=0.01))],
     "rmsprop_update": [(["velocity", "momentum_buffer", "average_grad"], dict(momentum=0.9, centered=True))],
@@ -282,8 +322,9 @@ def _optimizers(rng, kw):
         for slots, opts in variants:
             param, grad = poison(rng, randn(rng, 300), 0.05), poison(rng, randn(rng, 300), 0.05)
             state = [np.abs(randn(rng, 300)) * 0.1 for _ in slots]
-            ref = reference_of(getattr(reference, name), f64(param), f64(grad), *map(f64, state), learning_rate=0.1,
-                               **opts)
+            ref = reference_of(
+                getattr(reference, name), f64(param), f64(grad), *map(f64, state), learning_rate=0.1, **opts
+            )
             got = [param.copy()] + [s.copy() for s in state]
             getattr(ops, name)(got[0], grad, *got[1:], learning_rate=0.1, **opts, **kw)
             ref = [r for r in ref if r is not None]
@@ -296,12 +337,27 @@ def _clipping(rng, kw):
     out = []
     for values in (SPECIALS, SPECIALS[:1], SPECIALS[1:]):  # NaN and inf, NaN only, +-inf only
         arrays = [poison(rng, randn(rng, 50), 0.05, values), randn(rng, 20)]
-        out.append((f"global_norm {values}", np.float64(ops.global_norm(arrays, **kw)),
-                    np.float64(reference.global_norm(arrays))))
-        out.append((f"clip_by_value {values}", ops.clip_by_value(arrays[0], 0.5),
-                    reference_of(reference.clip_by_value, f64(arrays[0]), 0.5)))
-        out.append((f"clip_by_norm {values}", ops.clip_by_norm(arrays[0], 1.0),
-                    reference_of(reference.clip_by_norm, f64(arrays[0]), 1.0)))
+        out.append(
+            (
+                f"global_norm {values}",
+                np.float64(ops.global_norm(arrays, **kw)),
+                np.float64(reference.global_norm(arrays)),
+            )
+        )
+        out.append(
+            (
+                f"clip_by_value {values}",
+                ops.clip_by_value(arrays[0], 0.5),
+                reference_of(reference.clip_by_value, f64(arrays[0]), 0.5),
+            )
+        )
+        out.append(
+            (
+                f"clip_by_norm {values}",
+                ops.clip_by_norm(arrays[0], 1.0),
+                reference_of(reference.clip_by_norm, f64(arrays[0]), 1.0),
+            )
+        )
         got, norm = ops.clip_by_global_norm(arrays, 1.0)
         ref, rnorm = reference_of(reference.clip_by_global_norm, [f64(a) for a in arrays], 1.0)
         out += [(f"clip_by_global_norm {values} [{i}]", g, r) for i, (g, r) in enumerate(zip(got, ref))]
@@ -316,8 +372,12 @@ RNN_CELLS = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 def _rnn(rng, kw):
     out = []
     n, t, d, h = 3, 4, 5, 6
-    for cell, opts in [("simple_rnn", {}), ("lstm", {"go_backwards": True}), ("gru", {}),
-                       ("gru", {"reset_after": False, "return_sequences": False})]:
+    for cell, opts in [
+        ("simple_rnn", {}),
+        ("lstm", {"go_backwards": True}),
+        ("gru", {}),
+        ("gru", {"reset_after": False, "return_sequences": False}),
+    ]:
         gates = RNN_CELLS[cell]
         x = randn(rng, n, t, d)
         x[0, 1, 2], x[1, 2, 0] = np.nan, np.inf  # row 2 stays finite; row 0 is NaN from step 1 on
@@ -328,16 +388,19 @@ def _rnn(rng, kw):
         bias = randn(rng, 2, gates * h) if opts.get("reset_after", True) and cell == "gru" else randn(rng, gates * h)
         what = f"{cell} {opts}"
         y, h_t, *rest = getattr(ops, cell)(x, kernel, rec, bias, mask=mask, **opts, **kw)
-        ry, rh, *_ = reference_of(getattr(reference, cell), f64(x), f64(kernel), f64(rec), f64(bias), mask=mask,
-                                  **opts)
+        ry, rh, *_ = reference_of(getattr(reference, cell), f64(x), f64(kernel), f64(rec), f64(bias), mask=mask, **opts)
         out += [(f"{what} y", y, ry), (f"{what} h_T", h_t, rh)]
         dy = randn(rng, *y.shape)
         dy[(2, 3, 1) if y.ndim == 3 else (2, 1)] = np.nan  # a NaN gradient reaching the clean row
         got = getattr(ops, f"{cell}_backward")(rest[-1], dy)
-        ref = reference_of(reference.rnn_backward, cell, f64(x), f64(kernel), f64(rec), f64(bias), dy=f64(dy),
-                           mask=mask, **opts)
-        out += [(f"{what} backward {lbl}", g, r) for lbl, g, r in
-                zip(("dx", "dkernel", "drecurrent_kernel", "dbias"), got, ref) if g is not None]
+        ref = reference_of(
+            reference.rnn_backward, cell, f64(x), f64(kernel), f64(rec), f64(bias), dy=f64(dy), mask=mask, **opts
+        )
+        out += [
+            (f"{what} backward {lbl}", g, r)
+            for lbl, g, r in zip(("dx", "dkernel", "drecurrent_kernel", "dbias"), got, ref)
+            if g is not None
+        ]
     return out
 
 
@@ -361,8 +424,11 @@ for _fn in dict.fromkeys(fn for fn, _ in CASES.values()):
     _first = next(n for n, (fn, _) in CASES.items() if fn is _fn)
     for _backend in BACKENDS:
         for _kw in _paths(_first, _backend):
-            RUNS.append(pytest.param(_fn, _backend, _kw, id=f"{_fn.__name__[1:]}-{_backend}-" +
-                                     "-".join(map(str, _kw.values()))))
+            RUNS.append(
+                pytest.param(
+                    _fn, _backend, _kw, id=f"{_fn.__name__[1:]}-{_backend}-" + "-".join(map(str, _kw.values()))
+                )
+            )
 
 
 @pytest.mark.parametrize("fn,backend,kw", RUNS)
@@ -413,8 +479,12 @@ def test_clipvalue_keeps_a_nan_gradient_in_every_optimizer(backend, name):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_amsgrad_keeps_nan_in_the_running_maximum(backend):
-    param, grad, m, v, vhat = (np.ones(9, np.float32), np.ones(9, np.float32), *(np.zeros(9, np.float32),) * 2,
-                               np.zeros(9, np.float32))
+    param, grad, m, v, vhat = (
+        np.ones(9, np.float32),
+        np.ones(9, np.float32),
+        *(np.zeros(9, np.float32),) * 2,
+        np.zeros(9, np.float32),
+    )
     m, v = m.copy(), v.copy()
     grad[4] = np.nan
     with on(backend):
@@ -424,11 +494,19 @@ def test_amsgrad_keeps_nan_in_the_running_maximum(backend):
 
 # name -> (f(+inf), f(-inf), f'(+inf), f'(-inf)): the limits, finite wherever the maths is.
 LIMITS = {
-    "linear": (INF, -INF, 1, 1), "relu": (INF, 0, 1, 0), "sigmoid": (1, 0, 0, 0), "tanh": (1, -1, 0, 0),
-    "leaky_relu": (INF, -INF, 1, 0.2), "elu": (INF, -1, 1, 0), "selu": (INF, -1.0507009873554805 * 1.6732632423543772,
-                                                                        1.0507009873554805, 0),
-    "gelu_tanh": (INF, 0, 1, 0), "gelu": (INF, 0, 1, 0), "hard_sigmoid": (1, 0, 0, 0), "softplus": (INF, 0, 1, 0),
-    "silu": (INF, 0, 1, 0), "swish": (INF, 0, 1, 0),
+    "linear": (INF, -INF, 1, 1),
+    "relu": (INF, 0, 1, 0),
+    "sigmoid": (1, 0, 0, 0),
+    "tanh": (1, -1, 0, 0),
+    "leaky_relu": (INF, -INF, 1, 0.2),
+    "elu": (INF, -1, 1, 0),
+    "selu": (INF, -1.0507009873554805 * 1.6732632423543772, 1.0507009873554805, 0),
+    "gelu_tanh": (INF, 0, 1, 0),
+    "gelu": (INF, 0, 1, 0),
+    "hard_sigmoid": (1, 0, 0, 0),
+    "softplus": (INF, 0, 1, 0),
+    "silu": (INF, 0, 1, 0),
+    "swish": (INF, 0, 1, 0),
 }
 
 
@@ -536,9 +614,9 @@ def test_clip_by_norm_of_a_non_finite_array_is_nan(backend):
 
 
 def test_document_table_names_every_op_and_an_existing_test():
-    from pathlib import Path
     import re
     import sys
+    from pathlib import Path
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
     if not doc.exists():

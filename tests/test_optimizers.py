@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import ops, reference
-
 from conftest import BACKENDS, SIMD_PATHS, on
+from sinapse import ops, reference
 
 # (optimizer, its options, state slots (name, initial value) the options need)
 CASES = [
@@ -20,16 +19,21 @@ CASES = [
     ("sgd", dict(learning_rate=0.1, momentum=0.5, nesterov=True), [("velocity", 0.0)]),
     ("adagrad", dict(learning_rate=0.05), [("accumulator", 0.1)]),
     ("adadelta", dict(learning_rate=1.0), [("accumulated_grad", 0.0), ("accumulated_delta", 0.0)]),
-    ("adadelta", dict(learning_rate=0.5, rho=0.9, epsilon=1e-6), [("accumulated_grad", 0.0),
-                                                                  ("accumulated_delta", 0.0)]),
+    (
+        "adadelta",
+        dict(learning_rate=0.5, rho=0.9, epsilon=1e-6),
+        [("accumulated_grad", 0.0), ("accumulated_delta", 0.0)],
+    ),
     ("rmsprop", dict(learning_rate=0.01), [("velocity", 0.0)]),
     ("rmsprop", dict(learning_rate=0.01, momentum=0.9), [("velocity", 0.0), ("momentum_buffer", 0.0)]),
     ("rmsprop", dict(learning_rate=0.01, centered=True), [("velocity", 0.0), ("average_grad", 0.0)]),
-    ("rmsprop", dict(learning_rate=0.01, momentum=0.5, centered=True, rho=0.8),
-     [("velocity", 0.0), ("momentum_buffer", 0.0), ("average_grad", 0.0)]),
+    (
+        "rmsprop",
+        dict(learning_rate=0.01, momentum=0.5, centered=True, rho=0.8),
+        [("velocity", 0.0), ("momentum_buffer", 0.0), ("average_grad", 0.0)],
+    ),
     ("adam", dict(learning_rate=0.01), [("m", 0.0), ("v", 0.0)]),
-    ("adam", dict(learning_rate=0.01, amsgrad=True, beta_1=0.8, beta_2=0.99), [("m", 0.0), ("v", 0.0),
-                                                                               ("vhat", 0.0)]),
+    ("adam", dict(learning_rate=0.01, amsgrad=True, beta_1=0.8, beta_2=0.99), [("m", 0.0), ("v", 0.0), ("vhat", 0.0)]),
     ("adam", dict(learning_rate=0.01, weight_decay=0.004), [("m", 0.0), ("v", 0.0)]),  # AdamW
 ]
 EXTRAS = [dict(), dict(weight_decay=0.1), dict(l2=0.01), dict(grad_scale=0.5), dict(clipvalue=0.3)]
@@ -58,8 +62,13 @@ def _run(kind, opts, slots, shape, rng, backend, steps=STEPS, simd=None):
 
 
 def _ref_slot_names(kind):
-    return {"sgd": ["velocity"], "adagrad": ["accumulator"], "adadelta": ["accumulated_grad", "accumulated_delta"],
-            "rmsprop": ["velocity", "momentum_buffer", "average_grad"], "adam": ["m", "v", "vhat"]}[kind]
+    return {
+        "sgd": ["velocity"],
+        "adagrad": ["accumulator"],
+        "adadelta": ["accumulated_grad", "accumulated_delta"],
+        "rmsprop": ["velocity", "momentum_buffer", "average_grad"],
+        "adam": ["m", "v", "vhat"],
+    }[kind]
 
 
 def _case_id(case):
@@ -91,8 +100,9 @@ def test_simd_paths_agree_and_threads_do_not_change_bits(rng, case, restore_thre
         by_threads = []
         for threads in (1, 2):
             sinapse.set_num_threads(threads)
-            (w, state), _ = _run(kind, {**opts, "clipvalue": 1.5}, slots, shape,
-                                 np.random.default_rng(7), "cpu", steps=2, simd=simd)
+            (w, state), _ = _run(
+                kind, {**opts, "clipvalue": 1.5}, slots, shape, np.random.default_rng(7), "cpu", steps=2, simd=simd
+            )
             by_threads.append((w, state))
         (w1, s1), (w2, s2) = by_threads
         np.testing.assert_array_equal(w1, w2, err_msg=f"{simd}: 1 vs 2 threads")
@@ -121,8 +131,9 @@ def test_global_norm_and_clipping_match_reference(rng, backend, sizes):
     ref_clipped, _ = reference.clip_by_global_norm(arrays, 0.5 * ref_norm if ref_norm else 1.0)
     for got, want in zip(clipped, ref_clipped):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(by_norm, reference.clip_by_norm(arrays[-1].astype(np.float64), 2.0), rtol=1e-6,
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        by_norm, reference.clip_by_norm(arrays[-1].astype(np.float64), 2.0), rtol=1e-6, atol=1e-7
+    )
     np.testing.assert_array_equal(by_value, reference.clip_by_value(arrays[-1], 0.25))
 
 
@@ -170,17 +181,29 @@ def test_torch_adam_with_epsilon_adaptation(rng):
     eps, b2 = 1e-3, 0.999
     for amsgrad in (False, True):
         slots = [("m", 0.0), ("v", 0.0)] + ([("vhat", 0.0)] if amsgrad else [])
-        got, want = _torch_steps(torch.optim.Adam, "adam", dict(learning_rate=0.01, amsgrad=amsgrad),
-                                 dict(lr=0.01, eps=eps, amsgrad=amsgrad), slots, rng,
-                                 adapt=lambda t: dict(step=t, epsilon=eps * math.sqrt(1 - b2**t)))
+        got, want = _torch_steps(
+            torch.optim.Adam,
+            "adam",
+            dict(learning_rate=0.01, amsgrad=amsgrad),
+            dict(lr=0.01, eps=eps, amsgrad=amsgrad),
+            slots,
+            rng,
+            adapt=lambda t: dict(step=t, epsilon=eps * math.sqrt(1 - b2**t)),
+        )
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_torch_adamw_decoupled_decay_coincides(rng):
     torch = pytest.importorskip("torch")
-    got, want = _torch_steps(torch.optim.AdamW, "adam", dict(learning_rate=0.01, weight_decay=0.1),
-                             dict(lr=0.01, eps=0.0, weight_decay=0.1), [("m", 0.0), ("v", 0.0)], rng,
-                             adapt=lambda t: dict(step=t, epsilon=0.0))
+    got, want = _torch_steps(
+        torch.optim.AdamW,
+        "adam",
+        dict(learning_rate=0.01, weight_decay=0.1),
+        dict(lr=0.01, eps=0.0, weight_decay=0.1),
+        [("m", 0.0), ("v", 0.0)],
+        rng,
+        adapt=lambda t: dict(step=t, epsilon=0.0),
+    )
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -188,8 +211,14 @@ def test_torch_adamw_decoupled_decay_coincides(rng):
 def test_torch_sgd_momentum_coincides(rng, nesterov):
     """PyTorch's buffer b = mu b + g, w -= lr b is Keras's velocity = -lr b for a constant lr."""
     torch = pytest.importorskip("torch")
-    got, want = _torch_steps(torch.optim.SGD, "sgd", dict(learning_rate=0.1, momentum=0.9, nesterov=nesterov),
-                             dict(lr=0.1, momentum=0.9, nesterov=nesterov), [("velocity", 0.0)], rng)
+    got, want = _torch_steps(
+        torch.optim.SGD,
+        "sgd",
+        dict(learning_rate=0.1, momentum=0.9, nesterov=nesterov),
+        dict(lr=0.1, momentum=0.9, nesterov=nesterov),
+        [("velocity", 0.0)],
+        rng,
+    )
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -197,23 +226,42 @@ def test_torch_sgd_momentum_coincides(rng, nesterov):
 def test_torch_rmsprop_coincides_at_zero_epsilon(rng, momentum, centered):
     """PyTorch adds eps outside the square root, Keras inside: equal at epsilon = 0."""
     torch = pytest.importorskip("torch")
-    slots = [("velocity", 0.0)] + ([("momentum_buffer", 0.0)] if momentum else []) + \
-        ([("average_grad", 0.0)] if centered else [])
-    got, want = _torch_steps(torch.optim.RMSprop, "rmsprop",
-                             dict(learning_rate=0.01, rho=0.9, momentum=momentum, centered=centered, epsilon=0.0),
-                             dict(lr=0.01, alpha=0.9, momentum=momentum, centered=centered, eps=0.0), slots, rng)
+    slots = (
+        [("velocity", 0.0)]
+        + ([("momentum_buffer", 0.0)] if momentum else [])
+        + ([("average_grad", 0.0)] if centered else [])
+    )
+    got, want = _torch_steps(
+        torch.optim.RMSprop,
+        "rmsprop",
+        dict(learning_rate=0.01, rho=0.9, momentum=momentum, centered=centered, epsilon=0.0),
+        dict(lr=0.01, alpha=0.9, momentum=momentum, centered=centered, eps=0.0),
+        slots,
+        rng,
+    )
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_torch_adadelta_and_adagrad_coincide(rng):
     torch = pytest.importorskip("torch")
-    got, want = _torch_steps(torch.optim.Adadelta, "adadelta", dict(learning_rate=1.0, rho=0.9, epsilon=1e-6),
-                             dict(lr=1.0, rho=0.9, eps=1e-6), [("accumulated_grad", 0.0),
-                                                                ("accumulated_delta", 0.0)], rng)
+    got, want = _torch_steps(
+        torch.optim.Adadelta,
+        "adadelta",
+        dict(learning_rate=1.0, rho=0.9, epsilon=1e-6),
+        dict(lr=1.0, rho=0.9, eps=1e-6),
+        [("accumulated_grad", 0.0), ("accumulated_delta", 0.0)],
+        rng,
+    )
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     # PyTorch: eps outside the root and the accumulator starting at 0 by default.
-    got, want = _torch_steps(torch.optim.Adagrad, "adagrad", dict(learning_rate=0.1, epsilon=0.0),
-                             dict(lr=0.1, eps=0.0, initial_accumulator_value=0.1), [("accumulator", 0.1)], rng)
+    got, want = _torch_steps(
+        torch.optim.Adagrad,
+        "adagrad",
+        dict(learning_rate=0.1, epsilon=0.0),
+        dict(lr=0.1, eps=0.0, initial_accumulator_value=0.1),
+        [("accumulator", 0.1)],
+        rng,
+    )
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 

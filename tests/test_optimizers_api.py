@@ -8,32 +8,60 @@ import math
 import numpy as np
 import pytest
 
+from conftest import BACKENDS, on
 from sinapse import optimizers, reference
 from sinapse.optimizers import schedules
-
-from conftest import BACKENDS, on
 
 SHAPES = [(4, 3), (5,)]
 
 # (class, its kwargs, reference function, the reference's options, reference state (name, init))
 CASES = [
     (optimizers.SGD, dict(), "sgd", dict(learning_rate=0.01), []),
-    (optimizers.SGD, dict(learning_rate=0.1, momentum=0.9, nesterov=True), "sgd",
-     dict(learning_rate=0.1, momentum=0.9, nesterov=True), [("velocity", 0.0)]),
+    (
+        optimizers.SGD,
+        dict(learning_rate=0.1, momentum=0.9, nesterov=True),
+        "sgd",
+        dict(learning_rate=0.1, momentum=0.9, nesterov=True),
+        [("velocity", 0.0)],
+    ),
     (optimizers.Adagrad, dict(learning_rate=0.1), "adagrad", dict(learning_rate=0.1), [("accumulator", 0.1)]),
-    (optimizers.Adadelta, dict(learning_rate=1.0), "adadelta", dict(learning_rate=1.0, rho=0.95, epsilon=1e-7),
-     [("accumulated_grad", 0.0), ("accumulated_delta", 0.0)]),
-    (optimizers.RMSprop, dict(momentum=0.5, centered=True), "rmsprop",
-     dict(learning_rate=0.001, momentum=0.5, centered=True), [("velocity", 0.0), ("momentum_buffer", 0.0),
-                                                               ("average_grad", 0.0)]),
+    (
+        optimizers.Adadelta,
+        dict(learning_rate=1.0),
+        "adadelta",
+        dict(learning_rate=1.0, rho=0.95, epsilon=1e-7),
+        [("accumulated_grad", 0.0), ("accumulated_delta", 0.0)],
+    ),
+    (
+        optimizers.RMSprop,
+        dict(momentum=0.5, centered=True),
+        "rmsprop",
+        dict(learning_rate=0.001, momentum=0.5, centered=True),
+        [("velocity", 0.0), ("momentum_buffer", 0.0), ("average_grad", 0.0)],
+    ),
     (optimizers.RMSprop, dict(learning_rate=0.01), "rmsprop", dict(learning_rate=0.01), [("velocity", 0.0)]),
-    (optimizers.Adam, dict(learning_rate=0.01, amsgrad=True), "adam", dict(learning_rate=0.01, amsgrad=True),
-     [("m", 0.0), ("v", 0.0), ("vhat", 0.0)]),
-    (optimizers.AdamW, dict(learning_rate=0.01), "adam", dict(learning_rate=0.01, weight_decay=0.004),
-     [("m", 0.0), ("v", 0.0)]),
+    (
+        optimizers.Adam,
+        dict(learning_rate=0.01, amsgrad=True),
+        "adam",
+        dict(learning_rate=0.01, amsgrad=True),
+        [("m", 0.0), ("v", 0.0), ("vhat", 0.0)],
+    ),
+    (
+        optimizers.AdamW,
+        dict(learning_rate=0.01),
+        "adam",
+        dict(learning_rate=0.01, weight_decay=0.004),
+        [("m", 0.0), ("v", 0.0)],
+    ),
 ]
-REF_OUTPUTS = {"sgd": ["velocity"], "adagrad": ["accumulator"], "adadelta": ["accumulated_grad", "accumulated_delta"],
-               "rmsprop": ["velocity", "momentum_buffer", "average_grad"], "adam": ["m", "v", "vhat"]}
+REF_OUTPUTS = {
+    "sgd": ["velocity"],
+    "adagrad": ["accumulator"],
+    "adadelta": ["accumulated_grad", "accumulated_delta"],
+    "rmsprop": ["velocity", "momentum_buffer", "average_grad"],
+    "adam": ["m", "v", "vhat"],
+}
 CLIPPING = [dict(), dict(clipnorm=1.0), dict(global_clipnorm=1.5), dict(clipvalue=0.5), dict(weight_decay=0.05)]
 
 
@@ -95,8 +123,9 @@ def test_keras_documented_rmsprop_example():
 @pytest.mark.parametrize("name", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"])
 def test_state_restore_continues_bit_identically(rng, backend, name):
     params, grads = _data(rng, steps=5)
-    kwargs = {"sgd": dict(momentum=0.9), "rmsprop": dict(momentum=0.5, centered=True),
-              "adam": dict(amsgrad=True)}.get(name, {})
+    kwargs = {"sgd": dict(momentum=0.9), "rmsprop": dict(momentum=0.5, centered=True), "adam": dict(amsgrad=True)}.get(
+        name, {}
+    )
     cls = type(optimizers.get(name))
     first = cls(**kwargs)
     p_two = [p.copy() for p in params]
@@ -152,7 +181,7 @@ def test_schedules():
     stair = schedules.ExponentialDecay(1.0, 10, 0.5, staircase=True)
     step = schedules.StepDecay(1.0, 10, 0.5)
     piece = schedules.PiecewiseConstantDecay([5, 10], [1.0, 0.5, 0.1])
-    assert math.isclose(exp(5), 0.5 ** 0.5) and stair(19) == 0.5 and stair(20) == 0.25
+    assert math.isclose(exp(5), 0.5**0.5) and stair(19) == 0.5 and stair(20) == 0.25
     assert [step(s) for s in (0, 9, 10, 25)] == [1.0, 1.0, 0.5, 0.25]
     assert [piece(s) for s in (0, 5, 6, 10, 11)] == [1.0, 1.0, 0.5, 0.5, 0.1]
     for s in (exp, stair, step, piece):
@@ -164,9 +193,17 @@ def test_schedules():
         schedules.ExponentialDecay(0.1, 0, 0.5)
 
 
-@pytest.mark.parametrize("name, cls", [("sgd", optimizers.SGD), ("Adam", optimizers.Adam),
-                                       ("adamw", optimizers.AdamW), ("RMSprop", optimizers.RMSprop),
-                                       ("adagrad", optimizers.Adagrad), ("adadelta", optimizers.Adadelta)])
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("sgd", optimizers.SGD),
+        ("Adam", optimizers.Adam),
+        ("adamw", optimizers.AdamW),
+        ("RMSprop", optimizers.RMSprop),
+        ("adagrad", optimizers.Adagrad),
+        ("adadelta", optimizers.Adadelta),
+    ],
+)
 def test_get_and_config_round_trip(name, cls):
     opt = optimizers.get(name)
     assert type(opt) is cls and optimizers.get(opt) is opt
@@ -224,8 +261,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"Adam.apply: got 2 params, but the optimizer was built for 1"):
         opt.apply([w, w.copy()], [w, w])
     with pytest.raises(ValueError, match=r"Adam.set_state: `momentum/0` has shape \(3,\)"):
-        opt.set_state({"iterations": np.array(1), "momentum/0": np.zeros(3, np.float32),
-                       "velocity/0": np.zeros(4, np.float32)})
+        opt.set_state(
+            {"iterations": np.array(1), "momentum/0": np.zeros(3, np.float32), "velocity/0": np.zeros(4, np.float32)}
+        )
     with pytest.raises(ValueError, match=r"Adam.set_state: unexpected entry `accumulator/0`"):
         opt.set_state({"iterations": np.array(1), "accumulator/0": np.zeros(4, np.float32)})
 
@@ -250,12 +288,16 @@ def test_cupy_parameters_train_on_the_gpu(rng):
         np.testing.assert_allclose(cupy.asnumpy(got), want, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("schedule", [
-    schedules.CosineDecay(0.01, 6, alpha=0.1, warmup_target=0.02, warmup_steps=2),
-    schedules.CosineDecayRestarts(0.01, 2, t_mul=1.5, m_mul=0.5),
-    schedules.InverseTimeDecay(0.01, 2, 0.5, staircase=True),
-    schedules.PolynomialDecay(0.01, 3, end_learning_rate=0.001, power=2.0, cycle=True),
-], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        schedules.CosineDecay(0.01, 6, alpha=0.1, warmup_target=0.02, warmup_steps=2),
+        schedules.CosineDecayRestarts(0.01, 2, t_mul=1.5, m_mul=0.5),
+        schedules.InverseTimeDecay(0.01, 2, 0.5, staircase=True),
+        schedules.PolynomialDecay(0.01, 3, end_learning_rate=0.001, power=2.0, cycle=True),
+    ],
+    ids=lambda s: type(s).__name__,
+)
 def test_model_file_keeps_the_new_schedules_and_resumes_identically(schedule, tmp_path):
     # Issue 11 item 12: a model saved mid-training with a schedule resumes on the same learning rates.
     from sinapse import layers, models
@@ -277,12 +319,15 @@ def test_model_file_keeps_the_new_schedules_and_resumes_identically(schedule, tm
 
 
 # ---------------------------------------------------------------- flags and Keras-only options (issue 11)
-@pytest.mark.parametrize("make,name", [
-    (lambda v: optimizers.SGD(momentum=0.9, nesterov=v), "nesterov"),
-    (lambda v: optimizers.Adam(amsgrad=v), "amsgrad"),
-    (lambda v: optimizers.AdamW(amsgrad=v), "amsgrad"),
-    (lambda v: optimizers.RMSprop(centered=v), "centered"),
-])
+@pytest.mark.parametrize(
+    "make,name",
+    [
+        (lambda v: optimizers.SGD(momentum=0.9, nesterov=v), "nesterov"),
+        (lambda v: optimizers.Adam(amsgrad=v), "amsgrad"),
+        (lambda v: optimizers.AdamW(amsgrad=v), "amsgrad"),
+        (lambda v: optimizers.RMSprop(centered=v), "centered"),
+    ],
+)
 @pytest.mark.parametrize("value", ["no", "yes", 0, 1, None])
 def test_optimizer_flags_are_true_or_false_only(make, name, value):
     with pytest.raises(TypeError, match=rf"^\w+: `{name}` must be True or False, got {value!r}"):
@@ -294,16 +339,34 @@ def test_nesterov_false_is_plain_momentum():
     assert optimizers.SGD(momentum=0.9, nesterov=np.bool_(True)).nesterov is True
 
 
-@pytest.mark.parametrize("key,value", [("gradient_accumulation_steps", 0), ("loss_scale_factor", 0.0),
-                                       ("ema_overwrite_frequency", 0), ("use_ema", 0), ("use_ema", True),
-                                       ("ema_momentum", 0.5), ("ema_momentum", "0.99"), ("use_ema", "False")])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("gradient_accumulation_steps", 0),
+        ("loss_scale_factor", 0.0),
+        ("ema_overwrite_frequency", 0),
+        ("use_ema", 0),
+        ("use_ema", True),
+        ("ema_momentum", 0.5),
+        ("ema_momentum", "0.99"),
+        ("use_ema", "False"),
+    ],
+)
 def test_keras_only_options_accept_only_their_default(key, value):
     with pytest.raises(ValueError, match=rf"Adam: `{key}` is not supported by sinapse"):
         optimizers.Adam(**{key: value})
 
 
-@pytest.mark.parametrize("key,value", [("gradient_accumulation_steps", None), ("loss_scale_factor", None),
-                                       ("use_ema", False), ("ema_momentum", 0.99), ("ema_overwrite_frequency", None)])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("gradient_accumulation_steps", None),
+        ("loss_scale_factor", None),
+        ("use_ema", False),
+        ("ema_momentum", 0.99),
+        ("ema_overwrite_frequency", None),
+    ],
+)
 def test_keras_only_options_at_their_default_load(key, value):
     optimizers.Adam(**{key: value})
 
@@ -317,8 +380,13 @@ NON_NEGATIVE = NOT_FINITE + [-1e-3]
 POSITIVE = NON_NEGATIVE + [0.0, 1e-50]  # 1e-50 is 0 in float32
 FRACTION_CLOSED = NOT_FINITE + [-0.1, 1.5]  # [0, 1]
 FRACTION_OPEN = FRACTION_CLOSED + [1.0]  # [0, 1)
-COMMON = {"learning_rate": NON_NEGATIVE + [None], "weight_decay": NON_NEGATIVE, "clipnorm": POSITIVE,
-          "clipvalue": POSITIVE, "global_clipnorm": POSITIVE}
+COMMON = {
+    "learning_rate": NON_NEGATIVE + [None],
+    "weight_decay": NON_NEGATIVE,
+    "clipnorm": POSITIVE,
+    "clipvalue": POSITIVE,
+    "global_clipnorm": POSITIVE,
+}
 # Every optimizer class and each of its float hyper-parameters: the bad values it must refuse.
 HYPER = {
     optimizers.SGD: {"momentum": FRACTION_CLOSED},
@@ -331,9 +399,13 @@ HYPER = {
 
 
 def _optimizer_classes():
-    return [getattr(optimizers, n) for n in optimizers.__all__
-            if isinstance(getattr(optimizers, n), type) and issubclass(getattr(optimizers, n), optimizers.Optimizer)
-            and getattr(optimizers, n) is not optimizers.Optimizer]
+    return [
+        getattr(optimizers, n)
+        for n in optimizers.__all__
+        if isinstance(getattr(optimizers, n), type)
+        and issubclass(getattr(optimizers, n), optimizers.Optimizer)
+        and getattr(optimizers, n) is not optimizers.Optimizer
+    ]
 
 
 def test_every_optimizer_and_float_argument_has_bad_value_cases():
@@ -342,8 +414,11 @@ def test_every_optimizer_and_float_argument_has_bad_value_cases():
 
     assert set(_optimizer_classes()) == set(HYPER)
     for cls, table in HYPER.items():
-        floats = {name for name, p in inspect.signature(cls).parameters.items()
-                  if isinstance(p.default, float) and not isinstance(p.default, bool)}
+        floats = {
+            name
+            for name, p in inspect.signature(cls).parameters.items()
+            if isinstance(p.default, float) and not isinstance(p.default, bool)
+        }
         assert floats <= set(table) | set(COMMON), (cls.__name__, floats - set(table) - set(COMMON))
 
 
@@ -357,8 +432,9 @@ def _bad_cases():
                 yield cls, arg, value
 
 
-@pytest.mark.parametrize("cls, arg, value", list(_bad_cases()),
-                         ids=lambda v: v.__name__ if isinstance(v, type) else str(v)[:12])
+@pytest.mark.parametrize(
+    "cls, arg, value", list(_bad_cases()), ids=lambda v: v.__name__ if isinstance(v, type) else str(v)[:12]
+)
 def test_bad_hyper_parameters_are_refused_at_construction(cls, arg, value):
     error = TypeError if value is None or isinstance(value, (bool, str, list)) else ValueError
     with pytest.raises(error, match=rf"^{cls.__name__}: `{arg}` must be .*, got "):
@@ -383,11 +459,17 @@ def test_edge_values_inside_the_ranges_are_accepted():
     assert optimizers.Adagrad(epsilon=0.0).epsilon == 0.0
 
 
-@pytest.mark.parametrize("make", [lambda: optimizers.Adadelta(rho=1.0, epsilon=0.0),
-                                  lambda: optimizers.Adadelta(epsilon=0.0),
-                                  lambda: optimizers.RMSprop(epsilon=0.0), lambda: optimizers.Adam(epsilon=0.0),
-                                  lambda: optimizers.AdamW(epsilon=1e-50),
-                                  lambda: optimizers.Adagrad(initial_accumulator_value=0.0, epsilon=0.0)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: optimizers.Adadelta(rho=1.0, epsilon=0.0),
+        lambda: optimizers.Adadelta(epsilon=0.0),
+        lambda: optimizers.RMSprop(epsilon=0.0),
+        lambda: optimizers.Adam(epsilon=0.0),
+        lambda: optimizers.AdamW(epsilon=1e-50),
+        lambda: optimizers.Adagrad(initial_accumulator_value=0.0, epsilon=0.0),
+    ],
+)
 def test_epsilon_that_would_divide_zero_by_zero_is_refused(make):
     with pytest.raises(ValueError, match=r"`(epsilon|rho)` must be .* got .*"):
         make()

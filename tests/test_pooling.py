@@ -8,22 +8,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import BACKENDS, on
 from sinapse import ops, reference
 from sinapse.ops.pooling import geometry
-
-from conftest import BACKENDS, on
 
 KINDS = ["max", "avg"]
 # (input shape, pool, strides, padding): the seed models' layers, then awkward cases.
 CONFIGS = [
-    ((2, 26, 26, 32), 2, None, "valid"),      # Keras MNIST convnet
-    ((1, 55, 55, 3), 3, 2, "valid"),         # AlexNet's overlapping 3x3 stride 2 (3 channels)
-    ((2, 28, 28, 6), 2, 2, "valid"),         # LeNet-5 average pooling
-    ((1, 7, 5, 65), 3, 2, "same"),           # 65 channels, odd sizes, same padding
-    ((3, 4, 4, 1), 4, 1, "valid"),           # output size 1
+    ((2, 26, 26, 32), 2, None, "valid"),  # Keras MNIST convnet
+    ((1, 55, 55, 3), 3, 2, "valid"),  # AlexNet's overlapping 3x3 stride 2 (3 channels)
+    ((2, 28, 28, 6), 2, 2, "valid"),  # LeNet-5 average pooling
+    ((1, 7, 5, 65), 3, 2, "same"),  # 65 channels, odd sizes, same padding
+    ((3, 4, 4, 1), 4, 1, "valid"),  # output size 1
     ((1, 5, 5, 2), (2, 3), (3, 1), "same"),  # rectangular window and strides
-    ((1, 1, 1, 4), 1, 1, "valid"),           # 1x1 image
-    ((2, 6, 6, 3), 3, 1, "same"),            # window larger than stride
+    ((1, 1, 1, 4), 1, 1, "valid"),  # 1x1 image
+    ((2, 6, 6, 3), 3, 1, "same"),  # window larger than stride
 ]
 
 
@@ -51,10 +50,20 @@ def test_configs_match_reference(rng, backend, kind, shape, pool, strides, paddi
     check_against_reference(kind, backend, rng.standard_normal(shape).astype(np.float32), pool, strides, padding)
 
 
-@given(n=st.integers(1, 2), h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 5),
-       kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3), sw=st.integers(1, 3),
-       padding=st.sampled_from(["valid", "same"]), kind=st.sampled_from(KINDS),
-       backend=st.sampled_from(BACKENDS), seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 2),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    c=st.integers(1, 5),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    sh=st.integers(1, 3),
+    sw=st.integers(1, 3),
+    padding=st.sampled_from(["valid", "same"]),
+    kind=st.sampled_from(KINDS),
+    backend=st.sampled_from(BACKENDS),
+    seed=st.integers(0, 2**16),
+)
 @settings(max_examples=60)  # plus the "sinapse" profile of conftest.py
 def test_random_configurations(n, h, w, c, kh, kw, sh, sw, padding, kind, backend, seed):
     if padding == "valid" and (h < kh or w < kw):
@@ -98,18 +107,39 @@ def test_gradient_matches_finite_differences(rng, kind):
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("call,exc,match", [
-    (lambda x: ops.max_pool2d(x[0]), ValueError, r"max_pool2d: `x` must be 4-D \(N, H, W, C\), got shape \(4, 4, 1\)"),
-    (lambda x: ops.max_pool2d(x, 2, 0), ValueError, r"max_pool2d: `strides` must be a positive int or a pair"),
-    (lambda x: ops.avg_pool2d(x, (2, -1)), ValueError, r"avg_pool2d: `pool_size` must be a positive int"),
-    (lambda x: ops.max_pool2d(x, 5), ValueError, r"max_pool2d: `pool_size` \(5, 5\) is larger than the input's \(4, 4\)"),
-    (lambda x: ops.max_pool2d(x, 2, padding="full"), ValueError, r"max_pool2d: `padding` must be 'valid' or 'same'"),
-    (lambda x: ops.max_pool2d(x.astype(np.float64)), TypeError, r"max_pool2d: `x` must be float32"),
-    (lambda x: ops.max_pool2d_backward(np.ones((1, 3, 3, 1), np.float32), x), ValueError,
-     r"max_pool2d_backward: `dy` must have shape \(1, 2, 2, 1\)"),
-    (lambda x: ops.max_pool2d(x, out=np.empty((1, 3, 3, 1), np.float32)), ValueError,
-     r"max_pool2d: `out` must have shape \(1, 2, 2, 1\)"),
-])
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (
+            lambda x: ops.max_pool2d(x[0]),
+            ValueError,
+            r"max_pool2d: `x` must be 4-D \(N, H, W, C\), got shape \(4, 4, 1\)",
+        ),
+        (lambda x: ops.max_pool2d(x, 2, 0), ValueError, r"max_pool2d: `strides` must be a positive int or a pair"),
+        (lambda x: ops.avg_pool2d(x, (2, -1)), ValueError, r"avg_pool2d: `pool_size` must be a positive int"),
+        (
+            lambda x: ops.max_pool2d(x, 5),
+            ValueError,
+            r"max_pool2d: `pool_size` \(5, 5\) is larger than the input's \(4, 4\)",
+        ),
+        (
+            lambda x: ops.max_pool2d(x, 2, padding="full"),
+            ValueError,
+            r"max_pool2d: `padding` must be 'valid' or 'same'",
+        ),
+        (lambda x: ops.max_pool2d(x.astype(np.float64)), TypeError, r"max_pool2d: `x` must be float32"),
+        (
+            lambda x: ops.max_pool2d_backward(np.ones((1, 3, 3, 1), np.float32), x),
+            ValueError,
+            r"max_pool2d_backward: `dy` must have shape \(1, 2, 2, 1\)",
+        ),
+        (
+            lambda x: ops.max_pool2d(x, out=np.empty((1, 3, 3, 1), np.float32)),
+            ValueError,
+            r"max_pool2d: `out` must have shape \(1, 2, 2, 1\)",
+        ),
+    ],
+)
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call(np.ones((1, 4, 4, 1), np.float32))

@@ -10,8 +10,13 @@ from keras_helpers import check_layer_gradients
 from sinapse import layers, reference
 from sinapse.models import Sequential, load_model
 
-CELLS = [(layers.SimpleRNN, {}, "simple_rnn"), (layers.SimpleRNN, {"activation": "relu"}, "simple_rnn"),
-         (layers.LSTM, {}, "lstm"), (layers.GRU, {}, "gru"), (layers.GRU, {"reset_after": False}, "gru")]
+CELLS = [
+    (layers.SimpleRNN, {}, "simple_rnn"),
+    (layers.SimpleRNN, {"activation": "relu"}, "simple_rnn"),
+    (layers.LSTM, {}, "lstm"),
+    (layers.GRU, {}, "gru"),
+    (layers.GRU, {"reset_after": False}, "gru"),
+]
 
 
 def _reference_options(kw):
@@ -26,8 +31,9 @@ def _randomize(layer, rng):
 
 
 @pytest.mark.parametrize("cls,kw,cell", CELLS)
-@pytest.mark.parametrize("return_sequences,go_backwards,masked", [(True, False, False), (False, True, True),
-                                                                   (True, True, True)])
+@pytest.mark.parametrize(
+    "return_sequences,go_backwards,masked", [(True, False, False), (False, True, True), (True, True, True)]
+)
 def test_forward_and_backward_match_the_reference(rng, cls, kw, cell, return_sequences, go_backwards, masked):
     n, t, d, h = 3, 5, 4, 6
     layer = cls(h, return_sequences=return_sequences, go_backwards=go_backwards, **kw)
@@ -37,8 +43,7 @@ def test_forward_and_backward_match_the_reference(rng, cls, kw, cell, return_seq
     mask = rng.random((n, t)) < 0.7 if masked else None
     y = layer.forward(x, mask=mask)
     weights = [w.astype(np.float64) for w in layer.get_weights()]
-    opts = {"mask": mask, "go_backwards": go_backwards, "return_sequences": return_sequences,
-            **_reference_options(kw)}
+    opts = {"mask": mask, "go_backwards": go_backwards, "return_sequences": return_sequences, **_reference_options(kw)}
     want = getattr(reference, cell)(x.astype(np.float64), *weights, **opts)[0]
     np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
     dy = rng.standard_normal(y.shape).astype(np.float32)
@@ -60,12 +65,19 @@ def test_lstm_gradients_match_finite_differences(rng):
 
 
 def test_keras_weight_layout_and_initial_values():
-    lstm, gru, gru_before, rnn = (layers.LSTM(4), layers.GRU(4), layers.GRU(4, reset_after=False),
-                                  layers.SimpleRNN(4, use_bias=False))
+    lstm, gru, gru_before, rnn = (
+        layers.LSTM(4),
+        layers.GRU(4),
+        layers.GRU(4, reset_after=False),
+        layers.SimpleRNN(4, use_bias=False),
+    )
     for layer in (lstm, gru, gru_before, rnn):
         layer.ensure_built((7, 3))
-    assert [(w.name, w.shape) for w in lstm.weights] == [("kernel", (3, 16)), ("recurrent_kernel", (4, 16)),
-                                                         ("bias", (16,))]
+    assert [(w.name, w.shape) for w in lstm.weights] == [
+        ("kernel", (3, 16)),
+        ("recurrent_kernel", (4, 16)),
+        ("bias", (16,)),
+    ]
     assert [w.shape for w in gru.weights] == [(3, 12), (4, 12), (2, 12)]
     assert [w.shape for w in gru_before.weights] == [(3, 12), (4, 12), (12,)]
     assert [w.name for w in rnn.weights] == ["kernel", "recurrent_kernel"]
@@ -84,13 +96,16 @@ def test_keras_weight_layout_and_initial_values():
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("layer", [
-    layers.SimpleRNN(3, activation="relu", go_backwards=True, name="my_rnn"),
-    layers.LSTM(5, return_sequences=True, unit_forget_bias=False, recurrent_regularizer="l2"),
-    layers.GRU(2, reset_after=False, use_bias=False, return_state=True, kernel_initializer="he_normal"),
-    layers.Embedding(10, 4, mask_zero=True, input_length=6),
-    layers.Masking(mask_value=-1.0),
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        layers.SimpleRNN(3, activation="relu", go_backwards=True, name="my_rnn"),
+        layers.LSTM(5, return_sequences=True, unit_forget_bias=False, recurrent_regularizer="l2"),
+        layers.GRU(2, reset_after=False, use_bias=False, return_state=True, kernel_initializer="he_normal"),
+        layers.Embedding(10, 4, mask_zero=True, input_length=6),
+        layers.Masking(mask_value=-1.0),
+    ],
+)
 def test_config_round_trip(layer):
     config = layer.get_config()
     again = type(layer).from_config(config)
@@ -101,13 +116,22 @@ def test_config_round_trip(layer):
 
 def test_keras_names_and_defaults():
     sinapse.layers.base._NAME_COUNTS.clear()
-    assert [layers.LSTM(2).name, layers.LSTM(2).name, layers.SimpleRNN(2).name, layers.GRU(2).name,
-            layers.Embedding(3, 2).name, layers.Masking().name] == ["lstm", "lstm_1", "simple_rnn", "gru",
-                                                                     "embedding", "masking"]
+    assert [
+        layers.LSTM(2).name,
+        layers.LSTM(2).name,
+        layers.SimpleRNN(2).name,
+        layers.GRU(2).name,
+        layers.Embedding(3, 2).name,
+        layers.Masking().name,
+    ] == ["lstm", "lstm_1", "simple_rnn", "gru", "embedding", "masking"]
     config = layers.LSTM(2).get_config()
-    assert (config["activation"], config["recurrent_activation"], config["return_sequences"],
-            config["kernel_initializer"]["class_name"], config["recurrent_initializer"]["class_name"]) == (
-        "tanh", "sigmoid", False, "GlorotUniform", "Orthogonal")
+    assert (
+        config["activation"],
+        config["recurrent_activation"],
+        config["return_sequences"],
+        config["kernel_initializer"]["class_name"],
+        config["recurrent_initializer"]["class_name"],
+    ) == ("tanh", "sigmoid", False, "GlorotUniform", "Orthogonal")
     assert layers.GRU(2).reset_after is True
 
 
@@ -153,8 +177,19 @@ def test_return_state_in_a_direct_call_and_initial_state(rng):
     # Gradients of the final states flow back to the initial ones.
     dh, dc = (rng.standard_normal((n, h)).astype(np.float32) for _ in range(2))
     dx = lstm.backward(None, dstates=[dh, dc])
-    ref = reference.rnn_backward("lstm", x.astype(np.float64), k, rk, b, dy=np.zeros((n, h)), dh_T=dh, dc_T=dc,
-                                 h0=h0, c0=c0, return_sequences=False)
+    ref = reference.rnn_backward(
+        "lstm",
+        x.astype(np.float64),
+        k,
+        rk,
+        b,
+        dy=np.zeros((n, h)),
+        dh_T=dh,
+        dc_T=dc,
+        h0=h0,
+        c0=c0,
+        return_sequences=False,
+    )
     for got, want in zip((dx, lstm.kernel.grad, *lstm.initial_state_grads), (ref[0], ref[1], ref[4], ref[5])):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     gru = layers.GRU(h, return_sequences=True, return_state=True)
@@ -176,7 +211,7 @@ def padded_ids(rng, lengths, t, vocab, side):
         if side == "post":
             ids[i, :n] = seq
         else:
-            ids[i, t - n:] = seq
+            ids[i, t - n :] = seq
     return ids
 
 
@@ -191,15 +226,17 @@ def test_embedding_mask_zero_into_lstm_equals_the_unpadded_run(rng, side):
     np.testing.assert_array_equal(mask, ids != 0)
     padded = lstm.forward(emb.forward(ids), mask=mask)
     for i, n in enumerate(lengths):
-        real = ids[i:i + 1, :n] if side == "post" else ids[i:i + 1, t - n:]
+        real = ids[i : i + 1, :n] if side == "post" else ids[i : i + 1, t - n :]
         alone = lstm.forward(emb.forward(real))
         np.testing.assert_allclose(padded[i], alone[0], rtol=1e-5, atol=1e-6)
     # Through a model: evaluate on padded batches gives the loss of the unpadded sequences.
     model = Sequential([emb, lstm, layers.Dense(2, activation="softmax")])
     model.compile("sgd", "sparse_categorical_crossentropy")
     labels = np.array([0, 1, 1, 0])
-    per_sample = [model.evaluate(ids[i:i + 1, :n] if side == "post" else ids[i:i + 1, t - n:], labels[i:i + 1],
-                                 verbose=0) for i, n in enumerate(lengths)]
+    per_sample = [
+        model.evaluate(ids[i : i + 1, :n] if side == "post" else ids[i : i + 1, t - n :], labels[i : i + 1], verbose=0)
+        for i, n in enumerate(lengths)
+    ]
     np.testing.assert_allclose(model.evaluate(ids, labels, batch_size=4, verbose=0), np.mean(per_sample), rtol=1e-5)
 
 
@@ -262,8 +299,9 @@ def test_per_step_outputs_train_with_sparse_labels_per_step(rng):
     sinapse.utils.set_random_seed(2)
     ids = rng.integers(0, 4, (64, 7)).astype(np.float32)
     y = np.roll(ids, 1, axis=1).astype(np.int64)  # predict the previous token at every step
-    model = Sequential([layers.Embedding(4, 6), layers.GRU(12, return_sequences=True),
-                        layers.Dense(4, activation="softmax")])
+    model = Sequential(
+        [layers.Embedding(4, 6), layers.GRU(12, return_sequences=True), layers.Dense(4, activation="softmax")]
+    )
     model.compile(sinapse.optimizers.Adam(0.02), "sparse_categorical_crossentropy")
     history = model.fit(ids, y, epochs=15, batch_size=16, verbose=0).history
     assert model.output_shape == (None, 7, 4)
@@ -271,10 +309,15 @@ def test_per_step_outputs_train_with_sparse_labels_per_step(rng):
 
 
 def recurrent_stack(t=5, vocab=6):
-    return Sequential([layers.Embedding(vocab, 3, mask_zero=True, input_length=t),
-                       layers.SimpleRNN(4, return_sequences=True),
-                       layers.GRU(4, return_sequences=True, go_backwards=True),
-                       layers.LSTM(3), layers.Dense(2, activation="softmax")])
+    return Sequential(
+        [
+            layers.Embedding(vocab, 3, mask_zero=True, input_length=t),
+            layers.SimpleRNN(4, return_sequences=True),
+            layers.GRU(4, return_sequences=True, go_backwards=True),
+            layers.LSTM(3),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
 
 
 def test_save_and_load_a_recurrent_model(rng, tmp_path):

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from sinapse import reference
 from conftest import random_f32
+from sinapse import reference
 
 TRANSPOSES = list(itertools.product([False, True], repeat=2))
 
@@ -64,10 +64,12 @@ def test_activations_textbook_values(dtype):
     relu, sigmoid, tanh = (reference.activation(n) for n in ("relu", "sigmoid", "tanh"))
     np.testing.assert_array_equal(relu(x), np.array([0, 0, 0, 0.5, math.log(3.0), 3.0], dtype))
     tol = 1e-6 if dtype == np.float32 else 1e-14
-    np.testing.assert_allclose(sigmoid(x), [1 / (1 + math.e ** 2), 0.5, 0.5, 1 / (1 + math.exp(-0.5)), 0.75,
-                                            1 / (1 + math.exp(-3))], rtol=tol)
-    np.testing.assert_allclose(tanh(x), [math.tanh(-2), 0, 0, math.tanh(0.5), 0.8, math.tanh(3)], rtol=tol,
-                               atol=tol)  # tanh(ln 3) = (9 - 1) / (9 + 1)
+    np.testing.assert_allclose(
+        sigmoid(x), [1 / (1 + math.e**2), 0.5, 0.5, 1 / (1 + math.exp(-0.5)), 0.75, 1 / (1 + math.exp(-3))], rtol=tol
+    )
+    np.testing.assert_allclose(
+        tanh(x), [math.tanh(-2), 0, 0, math.tanh(0.5), 0.8, math.tanh(3)], rtol=tol, atol=tol
+    )  # tanh(ln 3) = (9 - 1) / (9 + 1)
     for f in (relu, sigmoid, tanh):
         assert f(x).dtype == dtype
     assert np.isnan(relu(np.array([np.nan])))[0]  # NaN stays NaN

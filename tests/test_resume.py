@@ -14,9 +14,16 @@ EPOCHS = 4
 
 
 def make_model(dropout_seed, optimizer):
-    model = Sequential([layers.Dense(8, activation="relu", input_shape=(5,)), layers.BatchNormalization(),
-                        layers.Dropout(0.3, seed=dropout_seed), layers.Dense(6, activation="tanh"),
-                        layers.Dropout(0.2), layers.Dense(3, activation="softmax")])
+    model = Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(5,)),
+            layers.BatchNormalization(),
+            layers.Dropout(0.3, seed=dropout_seed),
+            layers.Dense(6, activation="tanh"),
+            layers.Dropout(0.2),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -113,9 +120,12 @@ def test_dropout_rng_state_is_validated():
     layer.build((4,))
     state = layer.get_rng_state()
     assert state["seed"].dtype == np.uint64 and int(state["seed"]) == 3 and int(state["offset"]) == 0
-    for bad in ({"seed": state["seed"]}, {"seed": np.array(1.0), "offset": state["offset"]},
-                {"seed": np.array(2**63, np.uint64), "offset": state["offset"]},
-                {"seed": np.zeros(2, np.uint64), "offset": state["offset"]}):
+    for bad in (
+        {"seed": state["seed"]},
+        {"seed": np.array(1.0), "offset": state["offset"]},
+        {"seed": np.array(2**63, np.uint64), "offset": state["offset"]},
+        {"seed": np.zeros(2, np.uint64), "offset": state["offset"]},
+    ):
         with pytest.raises(ValueError, match="Dropout layer"):
             layer.set_rng_state(bad)
     with pytest.raises(TypeError, match="Dropout: `seed` must be a non-negative integer"):

@@ -7,9 +7,8 @@ and bad input."""
 import numpy as np
 import pytest
 
-from sinapse import ops, reference
-
 from conftest import BACKENDS, on
+from sinapse import ops, reference
 
 # name -> (reference cell, gates, op keyword options)
 CELLS = {
@@ -69,8 +68,21 @@ def run_reference(name, p, **kw):
 
 def reference_backward(name, p, dy, dh, dc, **kw):
     cell, _, opts = CELLS[name]
-    return reference.rnn_backward(cell, p["x"], p["kernel"], p["recurrent_kernel"], p.get("bias"), dy=dy, dh_T=dh,
-                                  dc_T=dc, h0=p.get("h0"), c0=p.get("c0"), mask=p.get("mask"), **opts, **kw)
+    return reference.rnn_backward(
+        cell,
+        p["x"],
+        p["kernel"],
+        p["recurrent_kernel"],
+        p.get("bias"),
+        dy=dy,
+        dh_T=dh,
+        dc_T=dc,
+        h0=p.get("h0"),
+        c0=p.get("c0"),
+        mask=p.get("mask"),
+        **opts,
+        **kw,
+    )
 
 
 def f32(p):
@@ -97,8 +109,9 @@ def check(backend, rng, name, n, t, d, h, *, bias=True, states=True, mask=False,
     dh = rng.standard_normal(rh.shape)
     dc = rng.standard_normal(rh.shape) if rc is not None else None
     with on(backend):
-        got = run_backward(name, cache, dy.astype(np.float32), dh.astype(np.float32),
-                           None if dc is None else dc.astype(np.float32))
+        got = run_backward(
+            name, cache, dy.astype(np.float32), dh.astype(np.float32), None if dc is None else dc.astype(np.float32)
+        )
     ref = reference_backward(name, p, dy, dh, dc, **kw)
     for label, g, r in zip(("dx", "dkernel", "drecurrent_kernel", "dbias", "dh0", "dc0"), got, ref):
         assert (g is None) == (r is None), f"{label} {what}"
@@ -176,10 +189,13 @@ def test_masked_sequence_equals_shorter_sequence(rng, backend, name):
         y, h_t, c_t, cache = run_op(name, p, return_sequences=False)
         dx = run_backward(name, cache, dy_last, None, None)[0]
         for i, length in enumerate(lengths):
-            q = {k: (v[i:i + 1, :length] if k == "x" else v[i:i + 1] if k in ("h0", "c0") else v)
-                 for k, v in p.items() if k != "mask"}
+            q = {
+                k: (v[i : i + 1, :length] if k == "x" else v[i : i + 1] if k in ("h0", "c0") else v)
+                for k, v in p.items()
+                if k != "mask"
+            }
             yi, hi, ci, ci_cache = run_op(name, q, return_sequences=False)
-            dxi = run_backward(name, ci_cache, dy_last[i:i + 1], None, None)[0]
+            dxi = run_backward(name, ci_cache, dy_last[i : i + 1], None, None)[0]
             np.testing.assert_allclose(y[i], yi[0], rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(h_t[i], hi[0], rtol=1e-5, atol=1e-6)
             if c_t is not None:

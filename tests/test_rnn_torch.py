@@ -5,10 +5,9 @@ weights moved by sinapse.ops.rnn_convert give the same outputs, final states and
 import numpy as np
 import pytest
 
+from conftest import BACKENDS, on
 from sinapse import ops
 from sinapse.ops import rnn_convert
-
-from conftest import BACKENDS, on
 
 GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 
@@ -35,14 +34,19 @@ def _bad_conversions():
         (lambda: rnn_convert.keras_to_torch("gru", k, "x"), TypeError, "recurrent_kernel"),
         (lambda: rnn_convert.keras_to_torch("gru", k, rk, np.ones(9)), ValueError, "bias"),
         (lambda: rnn_convert.keras_to_torch(True, k, rk), ValueError, "cell"),
-        (lambda: rnn_convert.keras_to_torch("lstm", np.ones((3, 8), np.int32), np.ones((2, 8))), TypeError,
-         "kernel"),
+        (lambda: rnn_convert.keras_to_torch("lstm", np.ones((3, 8), np.int32), np.ones((2, 8))), TypeError, "kernel"),
         (lambda: rnn_convert.torch_to_keras("gru", np.ones((1, 3, 1)), np.ones((3, 1))), ValueError, "weight_ih"),
         (lambda: rnn_convert.torch_to_keras("gru", np.ones((9, 2)), np.ones((6, 2))), ValueError, "weight_hh"),
-        (lambda: rnn_convert.torch_to_keras("lstm", np.ones((8, 2)), np.ones((8, 2)), np.ones(8)), ValueError,
-         "bias_hh"),
-        (lambda: rnn_convert.torch_to_keras("lstm", np.ones((8, 2)), np.ones((8, 2)), np.ones(8), np.ones(4)),
-         ValueError, "bias_hh"),
+        (
+            lambda: rnn_convert.torch_to_keras("lstm", np.ones((8, 2)), np.ones((8, 2)), np.ones(8)),
+            ValueError,
+            "bias_hh",
+        ),
+        (
+            lambda: rnn_convert.torch_to_keras("lstm", np.ones((8, 2)), np.ones((8, 2)), np.ones(8), np.ones(4)),
+            ValueError,
+            "bias_hh",
+        ),
     ]
 
 
@@ -56,8 +60,9 @@ def test_converter_errors_name_the_function_and_the_argument(case):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("cell, activation", [("simple_rnn", "tanh"), ("simple_rnn", "relu"), ("lstm", None),
-                                              ("gru", None)])
+@pytest.mark.parametrize(
+    "cell, activation", [("simple_rnn", "tanh"), ("simple_rnn", "relu"), ("lstm", None), ("gru", None)]
+)
 def test_matches_torch(rng, backend, cell, activation):
     torch = pytest.importorskip("torch")
     n, t, d, h = 3, 4, 5, 6
@@ -69,7 +74,8 @@ def test_matches_torch(rng, backend, cell, activation):
 
     kw = {"nonlinearity": activation} if cell == "simple_rnn" else {}
     module = {"simple_rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
-        d, h, batch_first=True, **kw).double()
+        d, h, batch_first=True, **kw
+    ).double()
     with torch.no_grad():
         for name, value in rnn_convert.keras_to_torch(cell, k, rk, b).items():
             getattr(module, name).copy_(torch.from_numpy(value.astype(np.float64)))

@@ -11,15 +11,20 @@ import pytest
 import sinapse
 from keras_helpers import blobs
 from sinapse import layers
-from sinapse.models import ModelFileError, Sequential, load_model
-from sinapse.models import saving
+from sinapse.models import ModelFileError, Sequential, load_model, saving
 
 
 def trained_model(rng, optimizer="adam", dropout=True):
     sinapse.utils.set_random_seed(4)
     x, y = blobs(64, 6, 3, rng)
-    model = Sequential([layers.Dense(8, activation="relu", input_shape=(6,)), layers.BatchNormalization(),
-                        layers.Dropout(0.1 if dropout else 0.0), layers.Dense(3, activation="softmax")])
+    model = Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(6,)),
+            layers.BatchNormalization(),
+            layers.Dropout(0.1 if dropout else 0.0),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=2, batch_size=16, verbose=0)
     return model, x, y
@@ -82,11 +87,11 @@ def test_the_file_is_safetensors_with_versioned_metadata(rng, tmp_path):
 def _rewrite_metadata(path, **changes):
     data = path.read_bytes()
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     header["__metadata__"].update(changes)
     text = json.dumps(header).encode()
     text += b" " * ((8 - len(text) % 8) % 8)
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + n:])
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + n :])
 
 
 def test_damaged_and_foreign_files_are_refused(rng, tmp_path):
@@ -96,7 +101,7 @@ def test_damaged_and_foreign_files_are_refused(rng, tmp_path):
     data = good.read_bytes()
 
     truncated = tmp_path / "truncated"
-    truncated.write_bytes(data[:len(data) - 100])
+    truncated.write_bytes(data[: len(data) - 100])
     with pytest.raises(ModelFileError, match="truncated"):
         load_model(truncated)
     header_cut = tmp_path / "header_cut"
@@ -189,15 +194,21 @@ def test_save_model_function_into_a_missing_folder(tmp_path):
         sinapse.models.save_model(_small_model(), tmp_path / "nope" / "m.s")
 
 
-@pytest.mark.parametrize("call, where", [
-    (lambda m: m.save(None), "Sequential.save"), (lambda m: m.save(5), "Sequential.save"),
-    (lambda m: m.save(""), "Sequential.save"), (lambda m: m.save(b"m.s"), "Sequential.save"),
-    (lambda m: m.save_weights(5), "Sequential.save_weights"),
-    (lambda m: m.save_weights(None), "Sequential.save_weights"),
-    (lambda m: m.load_weights(None), "Sequential.load_weights"),
-    (lambda m: load_model(None), "load_model"), (lambda m: load_model(3.5), "load_model"),
-    (lambda m: sinapse.models.save_model(m, None), "save_model"),
-])
+@pytest.mark.parametrize(
+    "call, where",
+    [
+        (lambda m: m.save(None), "Sequential.save"),
+        (lambda m: m.save(5), "Sequential.save"),
+        (lambda m: m.save(""), "Sequential.save"),
+        (lambda m: m.save(b"m.s"), "Sequential.save"),
+        (lambda m: m.save_weights(5), "Sequential.save_weights"),
+        (lambda m: m.save_weights(None), "Sequential.save_weights"),
+        (lambda m: m.load_weights(None), "Sequential.load_weights"),
+        (lambda m: load_model(None), "load_model"),
+        (lambda m: load_model(3.5), "load_model"),
+        (lambda m: sinapse.models.save_model(m, None), "save_model"),
+    ],
+)
 def test_filepath_must_be_a_path(call, where):
     with pytest.raises(TypeError, match=rf"^{where}: `filepath` must be a"):
         call(_small_model())
@@ -209,8 +220,10 @@ def test_save_overwrite_is_true_or_false_only(tmp_path, flag):
     model.save(tmp_path / "m.s")
     before = (tmp_path / "m.s").read_bytes()
     model.layers[0].set_weights([np.ones((3, 2), np.float32), np.ones(2, np.float32)])
-    for call in (lambda: model.save(tmp_path / "m.s", overwrite=flag),
-                 lambda: model.save_weights(tmp_path / "m.s", overwrite=flag)):
+    for call in (
+        lambda: model.save(tmp_path / "m.s", overwrite=flag),
+        lambda: model.save_weights(tmp_path / "m.s", overwrite=flag),
+    ):
         with pytest.raises(TypeError, match=r"`overwrite` must be True or False"):
             call()
     assert (tmp_path / "m.s").read_bytes() == before  # the saved file is untouched
@@ -223,8 +236,9 @@ def test_save_overwrite_false_names_the_method(tmp_path):
         model.save(tmp_path / "m.s", overwrite=False)
 
 
-@pytest.mark.parametrize("kwargs, name", [({"compile": "no"}, "compile"), ({"compile": None}, "compile"),
-                                          ({"safe_mode": "no"}, "safe_mode")])
+@pytest.mark.parametrize(
+    "kwargs, name", [({"compile": "no"}, "compile"), ({"compile": None}, "compile"), ({"safe_mode": "no"}, "safe_mode")]
+)
 def test_load_model_flags_are_true_or_false_only(tmp_path, kwargs, name):
     _small_model().save(tmp_path / "m.s")
     with pytest.raises(TypeError, match=rf"^load_model: `{name}` must be True or False"):

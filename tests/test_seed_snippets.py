@@ -25,7 +25,7 @@ def fashion_slice():
             y = rng.integers(0, 10, n).astype(np.uint8)
             x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
             for i, c in enumerate(y):
-                x[i, (c % 5) * 5:(c % 5) * 5 + 5, (c // 5) * 14:(c // 5) * 14 + 14] = 250
+                x[i, (c % 5) * 5 : (c % 5) * 5 + 5, (c // 5) * 14 : (c // 5) * 14 + 14] = 250
             return x, y
 
         return make(SLICE), make(200)
@@ -46,15 +46,27 @@ def test_s000_fashion_mlp_compile_fit_evaluate_save_load_predict(fashion, tmp_pa
     (X_train_full, y_train_full), (X_test, y_test) = fashion_mnist.load_data()
     X_valid, X_train = X_train_full[:100] / 255.0, X_train_full[100:] / 255.0
     y_valid, y_train = y_train_full[:100], y_train_full[100:]
-    class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    class_names = [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]
     assert class_names[y_train[0]]
-    model = keras.models.Sequential([
-        keras.layers.Flatten(input_shape=[28, 28]),
-        keras.layers.Dense(300, activation="relu"),
-        keras.layers.Dense(100, activation="relu"),
-        keras.layers.Dense(10, activation="softmax")
-    ])
+    model = keras.models.Sequential(
+        [
+            keras.layers.Flatten(input_shape=[28, 28]),
+            keras.layers.Dense(300, activation="relu"),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
     history = model.fit(X_train, y_train, epochs=3, validation_data=(X_valid, y_valid), verbose=0)
     assert history.epoch == [0, 1, 2] and history.history["loss"][-1] < history.history["loss"][0]
@@ -72,20 +84,27 @@ def test_s000_fashion_mlp_compile_fit_evaluate_save_load_predict(fashion, tmp_pa
 def test_s000_first_sequential_and_dropout_mlp(fashion):
     from sinapse.layers import Activation, Dense  # from keras.layers import Dense, Activation
     from sinapse.models import Sequential  # from keras.models import Sequential
+
     keras = sinapse
-    model = Sequential([
-        Dense(32, input_shape=(784,)), Activation('relu'),
-        Dense(10), Activation('softmax'),
-    ])
+    model = Sequential(
+        [
+            Dense(32, input_shape=(784,)),
+            Activation("relu"),
+            Dense(10),
+            Activation("softmax"),
+        ]
+    )
     assert model.count_params() == 784 * 32 + 32 + 330
-    model = keras.models.Sequential([
-        keras.layers.Flatten(input_shape=[28, 28]),
-        keras.layers.Dropout(rate=0.2),
-        keras.layers.Dense(300, activation="elu", kernel_initializer="he_normal"),
-        keras.layers.Dense(100, activation="elu", kernel_initializer="he_normal"),
-        keras.layers.Dense(100, activation="elu", kernel_initializer="he_normal"),
-        keras.layers.Dense(100, activation="softmax")
-    ])
+    model = keras.models.Sequential(
+        [
+            keras.layers.Flatten(input_shape=[28, 28]),
+            keras.layers.Dropout(rate=0.2),
+            keras.layers.Dense(300, activation="elu", kernel_initializer="he_normal"),
+            keras.layers.Dense(100, activation="elu", kernel_initializer="he_normal"),
+            keras.layers.Dense(100, activation="elu", kernel_initializer="he_normal"),
+            keras.layers.Dense(100, activation="softmax"),
+        ]
+    )
     (x, y), _ = keras.datasets.fashion_mnist.load_data()
     model.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
     history = model.fit(x / 255.0, y, epochs=2, verbose=0)
@@ -130,11 +149,13 @@ def test_s000_transfer_learning(fashion, tmp_path):
     keras = sinapse
     (x, y), _ = keras.datasets.fashion_mnist.load_data()
     x = x / 255.0
-    model_A = keras.models.Sequential([
-        keras.layers.Flatten(input_shape=[28, 28]),
-        keras.layers.Dense(30, activation="relu"),
-        keras.layers.Dense(8, activation="softmax"),
-    ])
+    model_A = keras.models.Sequential(
+        [
+            keras.layers.Flatten(input_shape=[28, 28]),
+            keras.layers.Dense(30, activation="relu"),
+            keras.layers.Dense(8, activation="softmax"),
+        ]
+    )
     model_A.compile(loss="sparse_categorical_crossentropy", optimizer="sgd", metrics=["accuracy"])
     keep = y < 8
     model_A.fit(x[keep], y[keep], epochs=1, verbose=0)
@@ -157,10 +178,15 @@ def test_s000_transfer_learning(fashion, tmp_path):
 
 
 def test_s001_convolution2d_keras1_spelling(fashion):
-    from sinapse.layers import Activation, Dense, Flatten  # from keras.layers import ...
-    from sinapse.layers import Convolution2D  # from keras.layers.convolutional import Convolution2D
-    from sinapse.layers import MaxPooling2D  # from keras.layers.convolutional import MaxPooling2D
+    from sinapse.layers import (  # from keras.layers import ...
+        Activation,
+        Convolution2D,  # from keras.layers.convolutional import Convolution2D
+        Dense,
+        Flatten,
+        MaxPooling2D,  # from keras.layers.convolutional import MaxPooling2D
+    )
     from sinapse.models import Sequential
+
     (X_treino, y_treino), (X_teste, y_teste) = sinapse.datasets.mnist.load_data()
     num_filtros = 32
     num_conv = 6
@@ -169,15 +195,13 @@ def test_s001_convolution2d_keras1_spelling(fashion):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         modelo = Sequential()
-        modelo.add(Convolution2D(num_filtros, num_conv, num_conv,
-                                 border_mode='valid',
-                                 input_shape=(28, 28, 1)))
-        modelo.add(Activation('relu'))
+        modelo.add(Convolution2D(num_filtros, num_conv, num_conv, border_mode="valid", input_shape=(28, 28, 1)))
+        modelo.add(Activation("relu"))
         modelo.add(Convolution2D(num_filtros, num_conv, num_conv))
         modelo.add(MaxPooling2D(pool_size=(num_pool, num_pool)))
         modelo.add(Flatten())
-        modelo.add(Dense(100, activation='relu'))
-        modelo.add(Dense(numero_classes_categoricas, activation='softmax'))
+        modelo.add(Dense(100, activation="relu"))
+        modelo.add(Dense(numero_classes_categoricas, activation="softmax"))
     assert any(issubclass(w.category, DeprecationWarning) and "border_mode" in str(w.message) for w in caught)
     assert modelo.count_params() == 90390
     modelo.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])

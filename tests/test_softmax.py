@@ -5,13 +5,11 @@ finite-difference check of the reference itself."""
 import numpy as np
 import pytest
 
-from sinapse import ops, reference
-
 from conftest import BACKENDS, on
+from sinapse import ops, reference
 
 # (rows..., cols): 1 column, a block of 128 threads +-1, the MNIST and ImageNet heads.
 SHAPES = [(1, 1), (3, 1), (5, 7), (2, 127), (2, 128), (3, 129), (128, 10), (4, 1000), (2, 3, 5), (0, 4)]
-
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -21,8 +19,11 @@ def test_forward_and_backward_match_reference(rng, backend, shape, log):
     x = (rng.standard_normal(shape) * 5).astype(np.float32)
     dy = rng.standard_normal(shape).astype(np.float32)
     fwd, bwd = (ops.log_softmax, ops.log_softmax_backward) if log else (ops.softmax, ops.softmax_backward)
-    rfwd, rbwd = ((reference.log_softmax, reference.log_softmax_backward) if log
-                  else (reference.softmax, reference.softmax_backward))
+    rfwd, rbwd = (
+        (reference.log_softmax, reference.log_softmax_backward)
+        if log
+        else (reference.softmax, reference.softmax_backward)
+    )
     with on(backend):
         y = fwd(x)
         dx = bwd(dy, y)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import ops
 from conftest import SIMD_PATHS, random_f32
+from sinapse import ops
 
 
 def test_round_trip(restore_threads):
@@ -25,7 +25,9 @@ def test_round_trip(restore_threads):
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, False, "2", None, 2.0, 4097, 2**31])
 def test_set_num_threads_rejects(restore_threads, bad):
     sinapse.set_num_threads(3)
-    with pytest.raises(ValueError, match=r"set_num_threads: n must be an integer from 1 to 4096, got " + repr(bad).replace("(", r"\(")):
+    with pytest.raises(
+        ValueError, match=r"set_num_threads: n must be an integer from 1 to 4096, got " + repr(bad).replace("(", r"\(")
+    ):
         sinapse.set_num_threads(bad)
     assert sinapse.get_num_threads() == 3  # unchanged
 
@@ -34,8 +36,14 @@ def test_set_num_threads_rejects(restore_threads, bad):
 def test_omp_num_threads_is_honoured(n):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "SINAPSE_"))}
     env["OMP_NUM_THREADS"] = str(n)
-    res = subprocess.run([sys.executable, "-c", "import sinapse; print(sinapse.get_num_threads())"],
-                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    res = subprocess.run(
+        [sys.executable, "-c", "import sinapse; print(sinapse.get_num_threads())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert res.stdout.strip() == str(n)
 
 

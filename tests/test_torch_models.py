@@ -15,16 +15,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 from bench.suites import torch_models as tm  # noqa: E402
 
 # From docs/seed_models.md (the seeds' and Keras's numbers).
-PARAMS = {"mlp": 266_610, "keras_mnist_cnn": 34_826, "lenet5": 61_706, "geron_cnn": 1_413_834,
-          "alexnet": 62_378_344, "char_lstm": 360_524}
+PARAMS = {
+    "mlp": 266_610,
+    "keras_mnist_cnn": 34_826,
+    "lenet5": 61_706,
+    "geron_cnn": 1_413_834,
+    "alexnet": 62_378_344,
+    "char_lstm": 360_524,
+}
 # (C, H, W) after every conv / pooling layer, and the flattened size.
 SHAPES = {
     "keras_mnist_cnn": [(32, 26, 26), (32, 13, 13), (64, 11, 11), (64, 5, 5), (1600,)],
     "lenet5": [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (120,)],
-    "geron_cnn": [(64, 28, 28), (64, 14, 14), (128, 14, 14), (128, 14, 14), (128, 7, 7), (256, 7, 7), (256, 7, 7),
-                  (256, 3, 3), (2304,)],
-    "alexnet": [(96, 55, 55), (96, 27, 27), (256, 27, 27), (256, 13, 13), (384, 13, 13), (384, 13, 13),
-                (256, 13, 13), (256, 6, 6), (9216,)],
+    "geron_cnn": [
+        (64, 28, 28),
+        (64, 14, 14),
+        (128, 14, 14),
+        (128, 14, 14),
+        (128, 7, 7),
+        (256, 7, 7),
+        (256, 7, 7),
+        (256, 3, 3),
+        (2304,),
+    ],
+    "alexnet": [
+        (96, 55, 55),
+        (96, 27, 27),
+        (256, 27, 27),
+        (256, 13, 13),
+        (384, 13, 13),
+        (384, 13, 13),
+        (256, 13, 13),
+        (256, 6, 6),
+        (9216,),
+    ],
 }
 
 
@@ -59,7 +83,7 @@ def test_keras_initialisation(models):
     lstm = models["char_lstm"].lstm
     h = tm.CHAR_HIDDEN
     b = lstm.bias_ih_l0.detach().numpy()
-    assert (b[h:2 * h] == 1).all() and not b[:h].any() and not b[2 * h:].any() and not lstm.bias_hh_l0.detach().any()
+    assert (b[h : 2 * h] == 1).all() and not b[:h].any() and not b[2 * h :].any() and not lstm.bias_hh_l0.detach().any()
     rec = lstm.weight_hh_l0.detach().numpy()  # (4h, h), orthonormal columns
     np.testing.assert_allclose(rec.T @ rec, np.eye(h), atol=1e-4)
 

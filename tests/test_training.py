@@ -6,21 +6,33 @@ import pytest
 
 import sinapse
 from keras_helpers import blobs
-from sinapse import layers
-from sinapse import losses
-from sinapse.optimizers import SGD
+from sinapse import layers, losses
 from sinapse.models import Sequential
+from sinapse.optimizers import SGD
 
 
 def mlp(d, classes, activation="softmax", dropout=0.0):
-    return Sequential([layers.Dense(32, activation="relu", input_shape=(d,)), layers.Dropout(dropout),
-                       layers.Dense(classes, activation=activation)])
+    return Sequential(
+        [
+            layers.Dense(32, activation="relu", input_shape=(d,)),
+            layers.Dropout(dropout),
+            layers.Dense(classes, activation=activation),
+        ]
+    )
 
 
 def small_convnet():
-    return Sequential([layers.Input(shape=(8, 8, 1)), layers.Conv2D(4, 3, activation="relu"),
-                       layers.MaxPooling2D(2), layers.Conv2D(6, 2, padding="same", activation="tanh"),
-                       layers.Flatten(), layers.Dropout(0.2), layers.Dense(3, activation="softmax")])
+    return Sequential(
+        [
+            layers.Input(shape=(8, 8, 1)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(6, 2, padding="same", activation="tanh"),
+            layers.Flatten(),
+            layers.Dropout(0.2),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def images(n, rng):
@@ -89,14 +101,21 @@ def test_fused_softmax_head_matches_a_separate_softmax_layer(rng):
     """Dense(softmax) + CE trains through (p - y); Dense + Activation('softmax') + CE through the Jacobian."""
     x, y = blobs(64, 5, 3, rng)
     a = Sequential([layers.Dense(8, activation="tanh", input_shape=(5,)), layers.Dense(3, activation="softmax")])
-    b = Sequential([layers.Dense(8, activation="tanh", input_shape=(5,)), layers.Dense(3),
-                    layers.Activation("softmax")])
+    b = Sequential(
+        [layers.Dense(8, activation="tanh", input_shape=(5,)), layers.Dense(3), layers.Activation("softmax")]
+    )
     b.set_weights(a.get_weights())
     for m in (a, b):
         m.compile(SGD(0.1), "sparse_categorical_crossentropy")
     assert a._training_plan().fuse and b._training_plan().fuse
-    c = Sequential([layers.Dense(8, activation="tanh", input_shape=(5,)), layers.Dense(3),
-                    layers.Activation("softmax"), layers.Activation("linear")])
+    c = Sequential(
+        [
+            layers.Dense(8, activation="tanh", input_shape=(5,)),
+            layers.Dense(3),
+            layers.Activation("softmax"),
+            layers.Activation("linear"),
+        ]
+    )
     c.set_weights(a.get_weights())
     c.compile(SGD(0.1), "sparse_categorical_crossentropy")
     assert not c._training_plan().fuse  # the softmax is not last: the generic path
@@ -143,8 +162,9 @@ def test_regularizer_adds_its_penalty_and_gradient(rng):
     free.set_weights(w0)
     free.compile(SGD(0.5), "sparse_categorical_crossentropy")
     free.train_on_batch(x, y)
-    np.testing.assert_allclose(free.get_weights()[0] - model.get_weights()[0], 0.5 * 2 * 0.1 * w0[0], rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        free.get_weights()[0] - model.get_weights()[0], 0.5 * 2 * 0.1 * w0[0], rtol=1e-4, atol=1e-6
+    )
 
 
 def test_fit_on_a_generator_and_an_iterable(rng):
@@ -155,16 +175,17 @@ def test_fit_on_a_generator_and_an_iterable(rng):
     def forever():
         while True:
             for i in range(0, 96, 32):
-                yield x[i:i + 32], y[i:i + 32]
+                yield x[i : i + 32], y[i : i + 32]
 
     h = model.fit(forever(), steps_per_epoch=3, epochs=4, verbose=0)
     assert len(h.history["loss"]) == 4
+
     class Batches:  # re-iterable, like a tf.data.Dataset: one pass per epoch
         def __init__(self, n):
             self.n = n
 
         def __iter__(self):
-            return ((x[i:i + 16], y[i:i + 16]) for i in range(0, self.n, 16))
+            return ((x[i : i + 16], y[i : i + 16]) for i in range(0, self.n, 16))
 
     h = model.fit(Batches(96), epochs=2, validation_data=Batches(32), verbose=0)
     assert len(h.history["val_loss"]) == 2
@@ -174,8 +195,9 @@ def test_fit_on_a_generator_and_an_iterable(rng):
 def test_train_on_batch_test_on_batch_and_metric_names(rng):
     x, y = blobs(20, 4, 3, rng)
     model = mlp(4, 3)
-    model.compile(SGD(0.1), "sparse_categorical_crossentropy",
-                  metrics=["accuracy", "sparse_top_k_categorical_accuracy"])
+    model.compile(
+        SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy", "sparse_top_k_categorical_accuracy"]
+    )
     loss, acc, top5 = model.train_on_batch(x, y)
     assert top5 == 1.0 and 0 <= acc <= 1
     assert model.metrics_names == ["loss", "accuracy", "sparse_top_k_categorical_accuracy"]

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import sinapse
-from sinapse import _cpu, ops
 from conftest import SIMD_PATHS
+from sinapse import _cpu, ops
 
 
 def f32(*shape):
@@ -30,7 +30,11 @@ class FakeCudaArray:
 
     def __init__(self, shape=(2, 3), typestr="<f4"):
         self.__cuda_array_interface__ = {
-            "shape": shape, "typestr": typestr, "data": (0, False), "version": 3, "strides": None,
+            "shape": shape,
+            "typestr": typestr,
+            "data": (0, False),
+            "version": 3,
+            "strides": None,
         }
 
 
@@ -49,8 +53,9 @@ def test_gemm_wrong_dtype(name, dtype):
         ops.gemm(a, b, beta=1.0, **args)
 
 
-@pytest.mark.parametrize("name,shape", [("a", (12,)), ("a", (2, 2, 3)), ("b", (3,)), ("b", (1, 3, 5)),
-                                        ("c", (20,)), ("bias", (1, 5))])
+@pytest.mark.parametrize(
+    "name,shape", [("a", (12,)), ("a", (2, 2, 3)), ("b", (3,)), ("b", (1, 3, 5)), ("c", (20,)), ("bias", (1, 5))]
+)
 def test_gemm_wrong_rank(name, shape):
     args = {"a": f32(*A), "b": f32(*B), "c": f32(4, 5), "bias": f32(5)}
     args[name] = f32(*shape)
@@ -60,12 +65,15 @@ def test_gemm_wrong_rank(name, shape):
         ops.gemm(a, b, beta=1.0, **args)
 
 
-@pytest.mark.parametrize("trans_a,trans_b,a_shape,b_shape", [
-    (False, False, (4, 3), (4, 5)),
-    (True, False, (4, 3), (3, 5)),   # op(a) is 3x4: K=4 vs 3
-    (False, True, (4, 3), (3, 5)),   # op(b) is 5x3: K=5 vs 3
-    (True, True, (3, 4), (3, 5)),
-])
+@pytest.mark.parametrize(
+    "trans_a,trans_b,a_shape,b_shape",
+    [
+        (False, False, (4, 3), (4, 5)),
+        (True, False, (4, 3), (3, 5)),  # op(a) is 3x4: K=4 vs 3
+        (False, True, (4, 3), (3, 5)),  # op(b) is 5x3: K=5 vs 3
+        (True, True, (3, 4), (3, 5)),
+    ],
+)
 def test_gemm_inner_dimension_mismatch(trans_a, trans_b, a_shape, b_shape):
     with pytest.raises(ValueError, match=r"gemm: inner dimensions differ.*trans_a=.*trans_b="):
         ops.gemm(f32(*a_shape), f32(*b_shape), trans_a=trans_a, trans_b=trans_b)
@@ -78,15 +86,18 @@ def test_gemm_non_contiguous(name):
     view = full[..., ::2]
     args[name] = view
     a, b = args.pop("a"), args.pop("b")
-    with pytest.raises(ValueError, match=arg("gemm", name) + r" must be C-contiguous.*"
-                       + re.escape(f"strides {view.strides}")):
+    with pytest.raises(
+        ValueError, match=arg("gemm", name) + r" must be C-contiguous.*" + re.escape(f"strides {view.strides}")
+    ):
         ops.gemm(a, b, beta=1.0, **args)
 
 
 def test_gemm_transposed_view_needs_the_flag():
     a = f32(3, 4).T  # (4, 3) view with strides (4, 16)
-    with pytest.raises(ValueError, match=arg("gemm", "a") + r" must be C-contiguous.*"
-                       + re.escape(f"strides {a.strides}") + r".*transpose flag"):
+    with pytest.raises(
+        ValueError,
+        match=arg("gemm", "a") + r" must be C-contiguous.*" + re.escape(f"strides {a.strides}") + r".*transpose flag",
+    ):
         ops.gemm(a, f32(*B))
     # the supported way: the untransposed array plus trans_a
     assert ops.gemm(a.T, f32(*B), trans_a=True).shape == (4, 5)
@@ -166,8 +177,7 @@ def test_gemm_non_array(name, value):
     args = {"a": f32(*A), "b": f32(*B), "c": f32(4, 5), "bias": f32(5), "out": f32(4, 5)}
     args[name] = value
     a, b = args.pop("a"), args.pop("b")
-    with pytest.raises(TypeError, match=arg("gemm", name) + r" must be a NumPy array .*got "
-                       + type(value).__name__):
+    with pytest.raises(TypeError, match=arg("gemm", name) + r" must be a NumPy array .*got " + type(value).__name__):
         ops.gemm(a, b, beta=1.0, **args)
 
 
@@ -193,7 +203,9 @@ def test_gemm_scalar_numeric_types_accepted(value):
 
 @pytest.mark.parametrize("variant", ["fast", "Tuned", "", "default"])
 def test_gemm_unknown_variant(variant):
-    with pytest.raises(ValueError, match=rf"gemm: `variant`='{variant}' is not a variant of gemm; expected one of naive"):
+    with pytest.raises(
+        ValueError, match=rf"gemm: `variant`='{variant}' is not a variant of gemm; expected one of naive"
+    ):
         ops.gemm(f32(*A), f32(*B), variant=variant)
 
 
@@ -215,7 +227,9 @@ def test_gemm_unsupported_simd(monkeypatch):
     if hasattr(sinapse.cpu, "_SUPPORTED"):
         monkeypatch.setattr(sinapse.cpu, "_SUPPORTED", ("generic",))
     for path in ("avx2", "avx512"):
-        with pytest.raises(ValueError, match=rf"gemm: simd='{path}': this CPU does not support it; supported here: generic"):
+        with pytest.raises(
+            ValueError, match=rf"gemm: simd='{path}': this CPU does not support it; supported here: generic"
+        ):
             ops.gemm(f32(*A), f32(*B), simd=path)
     monkeypatch.setenv("SINAPSE_SIMD", "avx512")
     with pytest.raises(ValueError, match=r"SINAPSE_SIMD='avx512': this CPU does not support it"):
@@ -278,10 +292,14 @@ def test_cpu_gemm_binding_refuses_instead_of_converting():
     a, b, out = f32(*A), f32(*B), np.zeros((4, 5), np.float32)
     _cpu.gemm(a, b, out)  # the valid call works
     np.testing.assert_array_equal(out, 3)
-    for bad in ({"a": a.astype(np.float64)}, {"b": b.astype(np.int32)}, {"out": np.zeros((4, 5))},
-                {"out": np.zeros((4, 5), np.float32, order="F")},  # a copy would silently drop the result
-                {"a": np.ones((3, 4), np.float32).T},
-                {"bias": np.ones(5)}):
+    for bad in (
+        {"a": a.astype(np.float64)},
+        {"b": b.astype(np.int32)},
+        {"out": np.zeros((4, 5))},
+        {"out": np.zeros((4, 5), np.float32, order="F")},  # a copy would silently drop the result
+        {"a": np.ones((3, 4), np.float32).T},
+        {"bias": np.ones(5)},
+    ):
         kw = {"a": a, "b": b, "out": np.zeros((4, 5), np.float32), **bad}
         target = kw["out"]
         with pytest.raises(TypeError):
@@ -389,8 +407,13 @@ def test_out_overlapping_an_input_is_refused_for_cuda_arrays_too():
 
     class FakeCuda:
         def __init__(self, ptr, shape):
-            self.__cuda_array_interface__ = {"shape": shape, "typestr": "<f4", "data": (ptr, False),
-                                             "version": 3, "strides": None}
+            self.__cuda_array_interface__ = {
+                "shape": shape,
+                "typestr": "<f4",
+                "data": (ptr, False),
+                "version": 3,
+                "strides": None,
+            }
 
     a = inspect("gemm", "a", FakeCuda(4096, (4, 4)))  # bytes [4096, 4160)
     inside = inspect("gemm", "out", FakeCuda(4096 + 32, (2, 2)))
@@ -401,6 +424,7 @@ def test_out_overlapping_an_input_is_refused_for_cuda_arrays_too():
 
 
 # ------------------------------------------- every public op: errors name the op and the argument
+
 
 def _bad_calls():
     """(op, call, exception, argument) for every public op: inputs whose error used to name
@@ -419,23 +443,39 @@ def _bad_calls():
         ("axpy", lambda: ops.axpy(1.0, f32(3), f32(4)), ValueError, "y"),
         ("activation", lambda: ops.activation(f32(3), "elu", alpha="x"), TypeError, "alpha"),
         ("activation", lambda: ops.activation(f32(3), "mish"), ValueError, "name"),
-        ("activation_backward", lambda: ops.activation_backward(f32(3).astype(np.float64), f32(3), "relu"),
-         TypeError, "dy"),
+        (
+            "activation_backward",
+            lambda: ops.activation_backward(f32(3).astype(np.float64), f32(3), "relu"),
+            TypeError,
+            "dy",
+        ),
         ("softmax", lambda: ops.softmax(f32(3), out=f32(4)), ValueError, "out"),
         ("log_softmax", lambda: ops.log_softmax([1.0]), TypeError, "x"),
         ("softmax_backward", lambda: ops.softmax_backward(f32(2, 3), f32(2, 4)), ValueError, "y"),
-        ("log_softmax_backward", lambda: ops.log_softmax_backward(f32(2, 3).astype(np.float16), f32(2, 3)),
-         TypeError, "dy"),
+        (
+            "log_softmax_backward",
+            lambda: ops.log_softmax_backward(f32(2, 3).astype(np.float16), f32(2, 3)),
+            TypeError,
+            "dy",
+        ),
         ("bias_add", lambda: ops.bias_add(f32(2, 3), f32(4)), ValueError, "bias"),
         ("bias_grad", lambda: ops.bias_grad(f32(2, 3), out=f32(2)), ValueError, "out"),
         ("dropout", lambda: ops.dropout(f32(3), 0.5, 2**64), ValueError, "seed"),
         ("dropout", lambda: ops.dropout(f32(3), 0.5, 1, offset=1.0), TypeError, "offset"),
         ("dropout_backward", lambda: ops.dropout_backward(f32(3).astype(np.float64), 0.5, 1), TypeError, "dy"),
         ("dropout_backward", lambda: ops.dropout_backward(f32(3), 0.5, 1, out=f32(4)), ValueError, "out"),
-        ("batch_norm", lambda: ops.batch_norm(f32(2, 3), f32(3), f32(3), f32(3), f32(3), training=True,
-                                              momentum=2), ValueError, "momentum"),
-        ("batch_norm_backward", lambda: ops.batch_norm_backward(f32(2, 3), f32(2, 3), f32(3), f32(3), f32(2),
-                                                                training=True), ValueError, "invstd"),
+        (
+            "batch_norm",
+            lambda: ops.batch_norm(f32(2, 3), f32(3), f32(3), f32(3), f32(3), training=True, momentum=2),
+            ValueError,
+            "momentum",
+        ),
+        (
+            "batch_norm_backward",
+            lambda: ops.batch_norm_backward(f32(2, 3), f32(2, 3), f32(3), f32(3), f32(2), training=True),
+            ValueError,
+            "invstd",
+        ),
         ("conv2d", lambda: ops.conv2d(x4, w4, strides=2**63), ValueError, "strides"),
         ("conv2d", lambda: ops.conv2d(x4, w4, strides=2.0), TypeError, "strides"),
         ("conv2d", lambda: ops.conv2d(x4, w4, dilation=(1, -2)), ValueError, "dilation"),
@@ -446,31 +486,53 @@ def _bad_calls():
         ("max_pool2d", lambda: ops.max_pool2d(x4, 2**63), ValueError, "pool_size"),
         ("avg_pool2d", lambda: ops.avg_pool2d(x4, 2, strides=1.5), TypeError, "strides"),
         ("max_pool2d_backward", lambda: ops.max_pool2d_backward(f32(1, 3, 3, 3), x4), ValueError, "dy"),
-        ("avg_pool2d_backward", lambda: ops.avg_pool2d_backward(f32(1, 2, 2, 3), x4, strides=0), ValueError,
-         "strides"),
+        ("avg_pool2d_backward", lambda: ops.avg_pool2d_backward(f32(1, 2, 2, 3), x4, strides=0), ValueError, "strides"),
         ("embedding", lambda: ops.embedding(i32.astype(np.float32), f32(4, 2)), TypeError, "ids"),
         ("embedding", lambda: ops.embedding(i32 + 9, f32(4, 2)), IndexError, "ids"),
         ("embedding_backward", lambda: ops.embedding_backward(i32, f32(3, 2), 2**63), ValueError, "vocab_size"),
         ("embedding_backward", lambda: ops.embedding_backward(i32, f32(3, 2), 4.0), TypeError, "vocab_size"),
         ("loss", lambda: ops.loss("mse", f32(2, 3), f32(2, 3), sample_weight=f32(3)), ValueError, "sample_weight"),
-        ("loss", lambda: ops.loss("mse", f32(2, 3), f32(2, 3), grad=True, grad_out=f32(2, 2)), ValueError,
-         "grad_out"),
+        ("loss", lambda: ops.loss("mse", f32(2, 3), f32(2, 3), grad=True, grad_out=f32(2, 2)), ValueError, "grad_out"),
         ("sgd_update", lambda: ops.sgd_update(p[0], p[1], learning_rate=0.1, momentum=0.9), ValueError, "velocity"),
-        ("adagrad_update", lambda: ops.adagrad_update(p[0], p[1], f32(5), learning_rate=0.1), ValueError,
-         "accumulator"),
-        ("adadelta_update", lambda: ops.adadelta_update(p[0], p[1], p[2], p[3], learning_rate=0.1, rho=2),
-         ValueError, "rho"),
-        ("rmsprop_update", lambda: ops.rmsprop_update(p[0], p[1], p[2], learning_rate=0.1, centered=True),
-         ValueError, "average_grad"),
-        ("adam_update", lambda: ops.adam_update(p[0], p[1], p[2], p[3], learning_rate=0.1, step=2**63),
-         ValueError, "step"),
-        ("adam_update", lambda: ops.adam_update(p[0], p[1], p[2], p[3], learning_rate=0.1, step=1.0), TypeError,
-         "step"),
+        (
+            "adagrad_update",
+            lambda: ops.adagrad_update(p[0], p[1], f32(5), learning_rate=0.1),
+            ValueError,
+            "accumulator",
+        ),
+        (
+            "adadelta_update",
+            lambda: ops.adadelta_update(p[0], p[1], p[2], p[3], learning_rate=0.1, rho=2),
+            ValueError,
+            "rho",
+        ),
+        (
+            "rmsprop_update",
+            lambda: ops.rmsprop_update(p[0], p[1], p[2], learning_rate=0.1, centered=True),
+            ValueError,
+            "average_grad",
+        ),
+        (
+            "adam_update",
+            lambda: ops.adam_update(p[0], p[1], p[2], p[3], learning_rate=0.1, step=2**63),
+            ValueError,
+            "step",
+        ),
+        (
+            "adam_update",
+            lambda: ops.adam_update(p[0], p[1], p[2], p[3], learning_rate=0.1, step=1.0),
+            TypeError,
+            "step",
+        ),
         ("global_norm", lambda: ops.global_norm([f32(2), f32(2).astype(np.float64)]), TypeError, "arrays[1]"),
         ("clip_by_value", lambda: ops.clip_by_value(f32(3), -1.0), ValueError, "clipvalue"),
         ("clip_by_norm", lambda: ops.clip_by_norm(f32(3).astype(np.float64), 1.0), TypeError, "x"),
-        ("clip_by_global_norm", lambda: ops.clip_by_global_norm([f32(2).astype(np.float64)], 1.0), TypeError,
-         "arrays[0]"),
+        (
+            "clip_by_global_norm",
+            lambda: ops.clip_by_global_norm([f32(2).astype(np.float64)], 1.0),
+            TypeError,
+            "arrays[0]",
+        ),
         ("clip_by_global_norm", lambda: ops.clip_by_global_norm([f32(2)], 1.0, out=[f32(3)]), ValueError, "out[0]"),
         ("clip_by_global_norm", lambda: ops.clip_by_global_norm(None, 0.5), TypeError, "arrays"),
         ("clip_by_value", lambda: ops.clip_by_value(f32(3), None), TypeError, "clipvalue"),
@@ -486,12 +548,24 @@ def _bad_calls():
         ("gemm", lambda: ops.gemm(f32(2, 3), f32(2, 3), trans_a="no"), TypeError, "trans_a"),
         ("dropout", lambda: ops.dropout(f32(3), 0.5, 1, training="no"), TypeError, "training"),
         ("batch_norm", lambda: ops.batch_norm(f32(2, 3), *[f32(3)] * 4, training=None), TypeError, "training"),
-        ("loss", lambda: ops.loss("binary_crossentropy", f32(2, 3), f32(2, 3), from_logits="yes"), TypeError,
-         "from_logits"),
-        ("conv2d_backward", lambda: ops.conv2d_backward(f32(1, 1, 1, 1), f32(1, 1, 1, 1), f32(1, 1, 1, 1),
-                                                        need_dx=0), TypeError, "need_dx"),
-        ("sgd_update", lambda: ops.sgd_update(p[0], p[1], p[2], learning_rate=0.1, momentum=0.9, nesterov="no"),
-         TypeError, "nesterov"),
+        (
+            "loss",
+            lambda: ops.loss("binary_crossentropy", f32(2, 3), f32(2, 3), from_logits="yes"),
+            TypeError,
+            "from_logits",
+        ),
+        (
+            "conv2d_backward",
+            lambda: ops.conv2d_backward(f32(1, 1, 1, 1), f32(1, 1, 1, 1), f32(1, 1, 1, 1), need_dx=0),
+            TypeError,
+            "need_dx",
+        ),
+        (
+            "sgd_update",
+            lambda: ops.sgd_update(p[0], p[1], p[2], learning_rate=0.1, momentum=0.9, nesterov="no"),
+            TypeError,
+            "nesterov",
+        ),
     ]
 
 
@@ -530,6 +604,7 @@ def test_an_allocation_that_cannot_succeed_names_the_op_and_the_shape():
 
 # ---------------------------------------------------------------------------- malformed __cuda_array_interface__
 
+
 def _cai(**changes):
     good = {"shape": (2, 3), "typestr": "<f4", "data": (4096, False), "version": 3, "strides": None}
     good.update(changes)
@@ -550,6 +625,7 @@ def _fake(interface):
             if isinstance(interface, Exception):
                 raise interface
             return interface
+
     return Fake()
 
 
@@ -587,8 +663,10 @@ MALFORMED_CAI = [
 def test_malformed_cuda_array_interface_is_a_clear_error(interface, why):
     from sinapse.ops._checks import inspect
 
-    with pytest.raises(ValueError, match=re.escape("activation: `x` has a malformed __cuda_array_interface__: ")
-                       + ".*" + re.escape(why)):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("activation: `x` has a malformed __cuda_array_interface__: ") + ".*" + re.escape(why),
+    ):
         inspect("activation", "x", _fake(interface))
 
 
@@ -602,7 +680,13 @@ def test_well_formed_cuda_array_interfaces_still_pass():
     from sinapse.ops._checks import inspect
 
     info = inspect("gemm", "a", _fake(_cai(strides=(12, 4), mask=None, version=2)))
-    assert (info.shape, info.strides, info.c_contiguous, info.ptr, info.writeable) == ((2, 3), (12, 4), True, 4096, True)
+    assert (info.shape, info.strides, info.c_contiguous, info.ptr, info.writeable) == (
+        (2, 3),
+        (12, 4),
+        True,
+        4096,
+        True,
+    )
     info = inspect("gemm", "a", _fake(_cai(shape=(np.int64(2), 3), strides=(4, 8), data=(np.uint64(64), True))))
     assert (info.shape, info.c_contiguous, info.ptr, info.writeable) == ((2, 3), False, 64, False)
     assert inspect("gemm", "a", _fake(_cai(shape=(0, 3)))).c_contiguous

@@ -5,5 +5,13 @@ Later issues add their suites here (conv2d, pooling, rnn, optimizers, ...).
 
 from . import conv2d, gemm, gemm_blocking, gemm_cuda, optim, rnn, torch_baselines, train
 
-SUITES = {"conv2d": conv2d, "gemm": gemm, "gemm_blocking": gemm_blocking, "gemm_cuda": gemm_cuda,
-          "optim": optim, "rnn": rnn, "torch_baselines": torch_baselines, "train": train}
+SUITES = {
+    "conv2d": conv2d,
+    "gemm": gemm,
+    "gemm_blocking": gemm_blocking,
+    "gemm_cuda": gemm_cuda,
+    "optim": optim,
+    "rnn": rnn,
+    "torch_baselines": torch_baselines,
+    "train": train,
+}

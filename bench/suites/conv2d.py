@@ -47,7 +47,7 @@ def _torch():
 def _conv_rows(torch, threads, opts, quick):
     rows = []
     rng = np.random.default_rng(0)
-    for label, n, h, w, c, k, ks, s, pad in (CONVS[:3] if quick else CONVS):
+    for label, n, h, w, c, k, ks, s, pad in CONVS[:3] if quick else CONVS:
         x = rng.standard_normal((n, h, w, c), dtype=np.float32)
         wt = rng.standard_normal((ks, ks, c, k), dtype=np.float32) * 0.1
         b = np.zeros(k, np.float32)
@@ -55,8 +55,12 @@ def _conv_rows(torch, threads, opts, quick):
         dy = rng.standard_normal(y.shape, dtype=np.float32)
         flops = 2.0 * y.size * ks * ks * c
         fwd = {"sinapse": lambda: ops.conv2d(x, wt, b, strides=s, padding=pad, out=y)}
-        both = {"sinapse": lambda: (ops.conv2d(x, wt, b, strides=s, padding=pad, out=y),
-                                    ops.conv2d_backward(dy, x, wt, strides=s, padding=pad))}
+        both = {
+            "sinapse": lambda: (
+                ops.conv2d(x, wt, b, strides=s, padding=pad, out=y),
+                ops.conv2d_backward(dy, x, wt, strides=s, padding=pad),
+            )
+        }
         if torch is not None:
             F = torch.nn.functional
             tpad = pad if pad == "valid" else ("same" if s == 1 else ks // 2)
@@ -77,8 +81,9 @@ def _conv_rows(torch, threads, opts, quick):
                 fwd[f"torch {fmt}"], both[f"torch {fmt}"] = tf, tfb
         for kind, fns, work in (("forward", fwd, flops), ("forward+backward", both, 3 * flops)):
             print(f"  conv2d {label} {kind} ...", file=sys.stderr)
-            row = harness.Row(f"{label} N{n} {h}x{w}x{c}->{k} {ks}x{ks} s{s} {pad}", work,
-                              extra={"op": "conv2d", "pass": kind})
+            row = harness.Row(
+                f"{label} N{n} {h}x{w}x{c}->{k} {ks}x{ks} s{s} {pad}", work, extra={"op": "conv2d", "pass": kind}
+            )
             row.timings = harness.time_side_by_side(fns, **opts)
             rows.append(row)
     return rows
@@ -125,8 +130,11 @@ def _other_rows(torch, opts):
     for n, c in ((128, 10), (128, 1000)):
         z = rng.standard_normal((n, c), dtype=np.float32)
         labels = rng.integers(0, c, n).astype(np.int32)
-        fns = {"sinapse": lambda z=z, labels=labels: ops.loss("sparse_categorical_crossentropy", labels, z,
-                                                             from_logits=True, grad=True)}
+        fns = {
+            "sinapse": lambda z=z, labels=labels: ops.loss(
+                "sparse_categorical_crossentropy", labels, z, from_logits=True, grad=True
+            )
+        }
         if torch is not None:
             tz = torch.from_numpy(z).requires_grad_()
             tl = torch.from_numpy(labels.astype(np.int64))
@@ -136,7 +144,9 @@ def _other_rows(torch, opts):
 
             fns["torch NCHW"] = tce
         print(f"  softmax CE {n}x{c} ...", file=sys.stderr)
-        row = harness.Row(f"softmax cross-entropy {n}x{c}", float(n * c), extra={"op": "loss", "pass": "forward+backward"})
+        row = harness.Row(
+            f"softmax cross-entropy {n}x{c}", float(n * c), extra={"op": "loss", "pass": "forward+backward"}
+        )
         row.timings = harness.time_side_by_side(fns, **opts)
         rows.append(row)
 
@@ -159,8 +169,9 @@ def _other_rows(torch, opts):
             trm, trv = torch.zeros(64), torch.ones(64)
 
             def tbn(tx=tx, tdy=tdy, tg=tg, tb=tb, trm=trm, trv=trv):
-                torch.nn.functional.batch_norm(tx, trm, trv, tg, tb, training=True, momentum=0.01,
-                                               eps=1e-3).backward(tdy)
+                torch.nn.functional.batch_norm(tx, trm, trv, tg, tb, training=True, momentum=0.01, eps=1e-3).backward(
+                    tdy
+                )
 
             fns[f"torch {fmt}"] = tbn
     print("  batch norm ...", file=sys.stderr)
@@ -184,13 +195,20 @@ def run(args) -> int:
         s = r.timings["sinapse"].median_s
         torch_times = [t.median_s for name, t in r.timings.items() if name.startswith("torch")]
         best = min(torch_times) if torch_times else None
-        table.append([r.label, r.extra["pass"], f"{s * 1e3:.2f}"]
-                     + [f"{r.timings[f'torch {f}'].median_s * 1e3:.2f}" if f"torch {f}" in r.timings else "-"
-                        for f in ("NCHW", "NHWC")]
-                     + [f"{s / best:.2f}x" if best else "-"])
-    md = (f"# CNN ops — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
-          f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
-          "Medians in ms; ratio = sinapse time / the faster PyTorch layout (< 1: sinapse is faster).\n\n"
-          + harness.markdown_table(["layer", "pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms",
-                                    "sinapse / torch best"], table))
+        table.append(
+            [r.label, r.extra["pass"], f"{s * 1e3:.2f}"]
+            + [
+                f"{r.timings[f'torch {f}'].median_s * 1e3:.2f}" if f"torch {f}" in r.timings else "-"
+                for f in ("NCHW", "NHWC")
+            ]
+            + [f"{s / best:.2f}x" if best else "-"]
+        )
+    md = (
+        f"# CNN ops — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+        f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
+        "Medians in ms; ratio = sinapse time / the faster PyTorch layout (< 1: sinapse is faster).\n\n"
+        + harness.markdown_table(
+            ["layer", "pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms", "sinapse / torch best"], table
+        )
+    )
     return harness.publish("conv2d", args, env, rows, md)

@@ -87,7 +87,7 @@ def run(args) -> int:
         paths = sinapse.cpu.supported_simd_paths() if variant == "tuned" else [simd]
         for path in paths:
             label = f"{variant} ({path})" if variant == "tuned" else variant
-            variant_fns[label] = (lambda v=variant, p=path: sinapse.ops.gemm(a, b, out=c, variant=v, simd=p))
+            variant_fns[label] = lambda v=variant, p=path: sinapse.ops.gemm(a, b, out=c, variant=v, simd=p)
     print(f"  variants on {m}x{k}x{n} ...", file=sys.stderr)
     slow_opts = dict(timing_opts, min_repeats=2, min_seconds=0.0, warmup=1)
     for label, fn in variant_fns.items():
@@ -105,13 +105,16 @@ def run(args) -> int:
                 def call():
                     sinapse.set_num_threads(t)
                     sinapse.ops.gemm(a, b, out=c)
+
                 return call
 
             sinapse.set_num_threads(threads)
             used = sinapse._cpu.gemm_threads(m, n, k)  # what the serial cut-off grants it
             row = harness.Row(f"{m}x{k}x{n}", 2.0 * m * k * n, extra={"kind": "threads", "threads_used": used})
-            row.timings = harness.time_side_by_side({"1 thread": with_threads(1), f"{threads} threads": with_threads(threads)},
-                                                    **dict(timing_opts, min_repeats=200 if not args.quick else 50))
+            row.timings = harness.time_side_by_side(
+                {"1 thread": with_threads(1), f"{threads} threads": with_threads(threads)},
+                **dict(timing_opts, min_repeats=200 if not args.quick else 50),
+            )
             rows.append(row)
         sinapse.set_num_threads(threads)
 
@@ -149,7 +152,11 @@ def _markdown(rows, env, peaks, simd) -> str:
         line = [r.label]
         for p in peers_present:
             t = r.timings.get(p)
-            line += [f"{t.median_s * 1e3:.3f} ({t.min_s * 1e3:.3f}-{t.max_s * 1e3:.3f})", f"{_gflops(r, p):.1f}"] if t else ["-", "-"]
+            line += (
+                [f"{t.median_s * 1e3:.3f} ({t.min_s * 1e3:.3f}-{t.max_s * 1e3:.3f})", f"{_gflops(r, p):.1f}"]
+                if t
+                else ["-", "-"]
+            )
         line.append(f"{100 * _gflops(r, 'sinapse') / peaks[simd]:.0f}%")
         for p in peers_present:
             if p != "sinapse" and p in r.timings:
@@ -164,22 +171,40 @@ def _markdown(rows, env, peaks, simd) -> str:
         for r in vrows:
             t = r.timings["sinapse"]
             path = r.extra["label"].split("(")[-1].rstrip(")") if "(" in r.extra["label"] else simd
-            vt.append([r.extra["label"], f"{t.median_s * 1e3:.2f}", f"{_gflops(r, 'sinapse'):.1f}",
-                       f"{100 * _gflops(r, 'sinapse') / peaks[path]:.0f}% of {path}", f"{base / t.median_s:.1f}x"])
+            vt.append(
+                [
+                    r.extra["label"],
+                    f"{t.median_s * 1e3:.2f}",
+                    f"{_gflops(r, 'sinapse'):.1f}",
+                    f"{100 * _gflops(r, 'sinapse') / peaks[path]:.0f}% of {path}",
+                    f"{base / t.median_s:.1f}x",
+                ]
+            )
         out += "\n\n## Variants on 512x512x512\n\n" + harness.markdown_table(
-            ["variant (SIMD path)", "ms", "GFLOP/s", "% of peak", "speed-up vs naive"], vt)
+            ["variant (SIMD path)", "ms", "GFLOP/s", "% of peak", "speed-up vs naive"], vt
+        )
     trows = [r for r in rows if r.extra["kind"] == "threads"]
     if trows:
         many = [p for p in trows[0].timings if p != "1 thread"][0]
-        tt = [[r.label, f"{r.timings['1 thread'].median_s * 1e6:.1f}", f"{r.timings[many].median_s * 1e6:.1f}",
-               f"{r.timings['1 thread'].median_s / r.timings[many].median_s:.2f}x", str(r.extra["threads_used"])]
-              for r in trows]
-        out += ("\n\n## Small GEMMs: 1 thread vs " + many + " (ops.gemm call, Python overhead included)\n\n"
-                "Threads used: what the serial cut-off (3 MFLOP per thread) grants the shape with "
-                f"{many} allowed. Where it is 1, both columns run the same serial code, and their "
-                "difference is the machine's noise.\n\n"
-                + harness.markdown_table(["M x K x N", "1 thread us", f"{many} us", "speed-up",
-                                          f"threads used ({many} allowed)"], tt))
+        tt = [
+            [
+                r.label,
+                f"{r.timings['1 thread'].median_s * 1e6:.1f}",
+                f"{r.timings[many].median_s * 1e6:.1f}",
+                f"{r.timings['1 thread'].median_s / r.timings[many].median_s:.2f}x",
+                str(r.extra["threads_used"]),
+            ]
+            for r in trows
+        ]
+        out += (
+            "\n\n## Small GEMMs: 1 thread vs " + many + " (ops.gemm call, Python overhead included)\n\n"
+            "Threads used: what the serial cut-off (3 MFLOP per thread) grants the shape with "
+            f"{many} allowed. Where it is 1, both columns run the same serial code, and their "
+            "difference is the machine's noise.\n\n"
+            + harness.markdown_table(
+                ["M x K x N", "1 thread us", f"{many} us", "speed-up", f"threads used ({many} allowed)"], tt
+            )
+        )
     return out
 
 

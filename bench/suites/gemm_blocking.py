@@ -28,11 +28,15 @@ def run(args) -> int:
     mr = builtin["MR"]
     print("measuring FMA peak ...", file=sys.stderr)
     peaks = peak.measure(threads, runs=2)
-    opts = dict(min_repeats=3, min_seconds=0.2, rounds=1) if args.quick else dict(min_repeats=7, min_seconds=1.0, rounds=1)
+    opts = (
+        dict(min_repeats=3, min_seconds=0.2, rounds=1) if args.quick else dict(min_repeats=7, min_seconds=1.0, rounds=1)
+    )
     shapes = [(1024, 1024, 1024), (128, 784, 300)] if args.quick else SHAPES
     rng = np.random.default_rng(0)
     rows = []
-    configs = [(kc, builtin["MC"]) for kc in KCS] + [(builtin["KC"], f * mr) for f in MC_FACTORS if f * mr != builtin["MC"]]
+    configs = [(kc, builtin["MC"]) for kc in KCS] + [
+        (builtin["KC"], f * mr) for f in MC_FACTORS if f * mr != builtin["MC"]
+    ]
     try:
         for m, k, n in shapes:
             a = rng.standard_normal((m, k), dtype=np.float32)
@@ -54,10 +58,20 @@ def run(args) -> int:
     for r in rows:
         gf = r.work / r.timings["sinapse"].median_s / 1e9
         mark = "*" if (r.extra["KC"], r.extra["MC"]) == (builtin["KC"], builtin["MC"]) else ""
-        table.append([r.label, f"{r.extra['KC']}{mark}", str(r.extra["MC"]), f"{r.timings['sinapse'].median_s * 1e3:.3f}",
-                      f"{gf:.1f}", f"{100 * gf / peaks[simd]:.0f}%"])
-    md = (f"# GEMM blocksize sweep — {env['sinapse']['cpu_model']}, {threads} threads, {builtin['ukernel']}\n\n"
-          f"{env['fma_peak_method']}: {peaks[simd]:.0f} GFLOP/s on {simd}. NC = {builtin['NC']}. "
-          f"* = the built-in table row. {env['date']}.\n\n"
-          + harness.markdown_table(["M x K x N", "KC", "MC", "median ms", "GFLOP/s", "% peak"], table))
+        table.append(
+            [
+                r.label,
+                f"{r.extra['KC']}{mark}",
+                str(r.extra["MC"]),
+                f"{r.timings['sinapse'].median_s * 1e3:.3f}",
+                f"{gf:.1f}",
+                f"{100 * gf / peaks[simd]:.0f}%",
+            ]
+        )
+    md = (
+        f"# GEMM blocksize sweep — {env['sinapse']['cpu_model']}, {threads} threads, {builtin['ukernel']}\n\n"
+        f"{env['fma_peak_method']}: {peaks[simd]:.0f} GFLOP/s on {simd}. NC = {builtin['NC']}. "
+        f"* = the built-in table row. {env['date']}.\n\n"
+        + harness.markdown_table(["M x K x N", "KC", "MC", "median ms", "GFLOP/s", "% peak"], table)
+    )
     return harness.publish("gemm_blocking", args, env, rows, md)

@@ -76,9 +76,18 @@ def run(args) -> int:
     for r in rows:
         base = r.timings["0: cuBLAS"].median_s
         for name, t in r.timings.items():
-            table.append([r.label, name, f"{t.median_s * 1e3:.3f}", f"{r.work / t.median_s / 1e9:.0f}",
-                          f"{100 * base / t.median_s:.0f}%"])
-    md = (f"# CUDA GEMM — {device}\n\nCUDA-event medians of {repeats} calls after 3 warm-ups; every variant "
-          f"checked against cuBLAS first. {env['date']}.\n\n"
-          + harness.markdown_table(["M x K x N", "variant", "ms", "GFLOP/s", "% of cuBLAS"], table))
+            table.append(
+                [
+                    r.label,
+                    name,
+                    f"{t.median_s * 1e3:.3f}",
+                    f"{r.work / t.median_s / 1e9:.0f}",
+                    f"{100 * base / t.median_s:.0f}%",
+                ]
+            )
+    md = (
+        f"# CUDA GEMM — {device}\n\nCUDA-event medians of {repeats} calls after 3 warm-ups; every variant "
+        f"checked against cuBLAS first. {env['date']}.\n\n"
+        + harness.markdown_table(["M x K x N", "variant", "ms", "GFLOP/s", "% of cuBLAS"], table)
+    )
     return harness.publish("gemm_cuda", args, env, rows, md)

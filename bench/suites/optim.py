@@ -33,8 +33,11 @@ def _torch():
 def _torch_variants(torch, make, params):
     """torch.optim flavours on ``params`` (grads set): foreach (the default), single-tensor and fused."""
     out = {}
-    for label, kwargs in (("torch foreach", dict(foreach=True)), ("torch single", dict(foreach=False)),
-                          ("torch fused", dict(fused=True))):
+    for label, kwargs in (
+        ("torch foreach", dict(foreach=True)),
+        ("torch single", dict(foreach=False)),
+        ("torch fused", dict(fused=True)),
+    ):
         try:
             opt = make(params, **kwargs)
             opt.step()
@@ -65,8 +68,11 @@ def _rows(torch, opts, quick):
             if torch is not None:
                 tw = torch.nn.Parameter(torch.from_numpy(w.copy()))
                 tw.grad = torch.from_numpy(g)
-                make = (lambda p, **k: torch.optim.Adam(p, lr=1e-3, **k)) if name == "adam" else \
-                    (lambda p, **k: torch.optim.SGD(p, lr=1e-3, momentum=0.9, **k))
+                make = (
+                    (lambda p, **k: torch.optim.Adam(p, lr=1e-3, **k))
+                    if name == "adam"
+                    else (lambda p, **k: torch.optim.SGD(p, lr=1e-3, momentum=0.9, **k))
+                )
                 fns.update(_torch_variants(torch, make, [tw]))
             print(f"  {name} {n} ...", file=sys.stderr)
             row = harness.Row(f"{name}, {n / 1e6:g}M params", float(bytes_per * n), extra={"params": n})
@@ -84,8 +90,9 @@ def _rows(torch, opts, quick):
         fns.update(_torch_variants(torch, lambda p, **k: torch.optim.Adam(p, lr=1e-3, **k), tps))
     n = sum(p.size for p in params)
     print("  adam MLP ...", file=sys.stderr)
-    row = harness.Row(f"adam, MLP 784-300-100-10 ({n:,} params, 6 tensors), optimizers.Adam.apply",
-                      float(28 * n), extra={"params": n})
+    row = harness.Row(
+        f"adam, MLP 784-300-100-10 ({n:,} params, 6 tensors), optimizers.Adam.apply", float(28 * n), extra={"params": n}
+    )
     row.timings = harness.time_side_by_side(fns, **opts)
     rows.append(row)
     return rows
@@ -96,8 +103,10 @@ def _bandwidth_rows(opts):
     x = np.random.default_rng(1).standard_normal(n, dtype=np.float32)
     y = np.zeros(n, np.float32)
     rows = []
-    for label, fn, bytes_per in (("numpy copy (1 thread)", lambda: np.copyto(y, x), 8),
-                                 ("sinapse axpy", lambda: ops.axpy(1e-3, x, y, out=y), 12)):
+    for label, fn, bytes_per in (
+        ("numpy copy (1 thread)", lambda: np.copyto(y, x), 8),
+        ("sinapse axpy", lambda: ops.axpy(1e-3, x, y, out=y), 12),
+    ):
         row = harness.Row(f"{label}, {n / 1e6:g}M floats", float(bytes_per * n), extra={"reference": True})
         row.timings = harness.time_side_by_side({"sinapse": fn}, **opts)
         rows.append(row)
@@ -120,18 +129,34 @@ def run(args) -> int:
         s = r.timings["sinapse"].median_s
         torch_times = {k: r.timings[k].median_s for k in flavours if k in r.timings}
         best = min(torch_times.values()) if torch_times else None
-        table.append([r.label, f"{s * 1e3:.3f}", f"{r.work / s / 1e9:.1f}"]
-                     + [f"{torch_times[k] * 1e3:.3f}" if k in torch_times else "-" for k in flavours]
-                     + [f"{s / best:.2f}x" if best else "-"])
-    ref_table = [[r.label, f"{r.timings['sinapse'].median_s * 1e3:.3f}",
-                  f"{r.work / r.timings['sinapse'].median_s / 1e9:.1f}"] for r in refs]
-    md = (f"# Optimizer steps — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
-          f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
-          "Medians in ms; GB/s = bytes the step must move (Adam 28 B/param, SGD momentum 20 B/param) / time; "
-          "ratio = sinapse / the fastest torch.optim flavour (< 1: sinapse is faster). "
-          "Command: `python -m bench optim`.\n\n"
-          + harness.markdown_table(["step", "sinapse ms", "sinapse GB/s", "torch foreach ms", "torch single ms",
-                                    "torch fused ms", "sinapse / torch best"], table)
-          + "\n\nBandwidth references (same run):\n\n"
-          + harness.markdown_table(["kernel", "ms", "GB/s"], ref_table))
+        table.append(
+            [r.label, f"{s * 1e3:.3f}", f"{r.work / s / 1e9:.1f}"]
+            + [f"{torch_times[k] * 1e3:.3f}" if k in torch_times else "-" for k in flavours]
+            + [f"{s / best:.2f}x" if best else "-"]
+        )
+    ref_table = [
+        [r.label, f"{r.timings['sinapse'].median_s * 1e3:.3f}", f"{r.work / r.timings['sinapse'].median_s / 1e9:.1f}"]
+        for r in refs
+    ]
+    md = (
+        f"# Optimizer steps — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+        f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
+        "Medians in ms; GB/s = bytes the step must move (Adam 28 B/param, SGD momentum 20 B/param) / time; "
+        "ratio = sinapse / the fastest torch.optim flavour (< 1: sinapse is faster). "
+        "Command: `python -m bench optim`.\n\n"
+        + harness.markdown_table(
+            [
+                "step",
+                "sinapse ms",
+                "sinapse GB/s",
+                "torch foreach ms",
+                "torch single ms",
+                "torch fused ms",
+                "sinapse / torch best",
+            ],
+            table,
+        )
+        + "\n\nBandwidth references (same run):\n\n"
+        + harness.markdown_table(["kernel", "ms", "GB/s"], ref_table)
+    )
     return harness.publish("optim", args, env, rows + refs, md)

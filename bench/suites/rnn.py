@@ -99,8 +99,9 @@ def run(args) -> int:
             tf, tb = _torch_fns(torch, cell, x, k, rk, b, dy)
             fns["torch"] = tf if kind == "forward" else tb
         print(f"  {label} N{n} {kind} ...", file=sys.stderr)
-        row = harness.Row(f"{label} N{n} T{t} D{d} H{h}", _flops(cell, n, t, d, h, kind),
-                          extra={"op": cell, "pass": kind})
+        row = harness.Row(
+            f"{label} N{n} T{t} D{d} H{h}", _flops(cell, n, t, d, h, kind), extra={"op": cell, "pass": kind}
+        )
         row.timings = harness.time_side_by_side(fns, **opts)
         rows.append(row)
     env = harness.environment(threads)
@@ -108,13 +109,24 @@ def run(args) -> int:
     for r in rows:
         s = r.timings["sinapse"].median_s
         tt = r.timings["torch"].median_s if "torch" in r.timings else None
-        table.append([r.label, r.extra["pass"], f"{s * 1e3:.2f}", f"{r.work / s / 1e9:.1f}",
-                      f"{tt * 1e3:.2f}" if tt else "-", f"{s / tt:.2f}x" if tt else "-"])
-    md = (f"# Recurrent layers — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
-          f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'} (batch_first=True, "
-          f"float32); {env['date']}. Medians in ms; GFLOP/s counts the GEMM flops only; ratio = sinapse time / "
-          "PyTorch time (< 1: sinapse is faster). Forward = inference (torch.no_grad()); forward+backward = "
-          "the forward and BPTT for a gradient of every output.\n\n"
-          + harness.markdown_table(["layer", "pass", "sinapse ms", "sinapse GFLOP/s", "torch ms", "sinapse / torch"],
-                                   table))
+        table.append(
+            [
+                r.label,
+                r.extra["pass"],
+                f"{s * 1e3:.2f}",
+                f"{r.work / s / 1e9:.1f}",
+                f"{tt * 1e3:.2f}" if tt else "-",
+                f"{s / tt:.2f}x" if tt else "-",
+            ]
+        )
+    md = (
+        f"# Recurrent layers — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+        f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'} (batch_first=True, "
+        f"float32); {env['date']}. Medians in ms; GFLOP/s counts the GEMM flops only; ratio = sinapse time / "
+        "PyTorch time (< 1: sinapse is faster). Forward = inference (torch.no_grad()); forward+backward = "
+        "the forward and BPTT for a gradient of every output.\n\n"
+        + harness.markdown_table(
+            ["layer", "pass", "sinapse ms", "sinapse GFLOP/s", "torch ms", "sinapse / torch"], table
+        )
+    )
     return harness.publish("rnn", args, env, rows, md)

@@ -43,10 +43,14 @@ def time_model_rows(args, peers, slow=("alexnet", "geron_cnn")) -> list:
         if args.quick and name in slow:
             continue
         print(f"  {name} {kind} batch {batch} ...", file=sys.stderr)
-        opts = dict(min_repeats=3, min_seconds=0.1, warmup=1) if args.quick else \
-            dict(min_repeats=5 if name in slow else 9, min_seconds=1.0 if name in slow else 0.5, warmup=2)
-        row = harness.Row(f"{name} {kind} batch {batch}", float(batch),
-                          extra={"model": name, "pass": kind, "batch": batch})
+        opts = (
+            dict(min_repeats=3, min_seconds=0.1, warmup=1)
+            if args.quick
+            else dict(min_repeats=5 if name in slow else 9, min_seconds=1.0 if name in slow else 0.5, warmup=2)
+        )
+        row = harness.Row(
+            f"{name} {kind} batch {batch}", float(batch), extra={"model": name, "pass": kind, "batch": batch}
+        )
         row.timings = harness.time_side_by_side(peers(name, kind, batch), **opts)
         rows.append(row)
     return rows
@@ -65,16 +69,24 @@ def run(args) -> int:
     for r in rows:
         best = min(r.timings, key=lambda k: r.timings[k].median_s)
         t = r.timings[best]
-        table.append([r.label]
-                     + [f"{r.timings[k].median_s * 1e3:.2f}" if k in r.timings else "-"
-                        for k in ("torch NCHW", "torch NHWC")]
-                     + [best.split()[1], f"{t.min_s * 1e3:.2f} / {t.max_s * 1e3:.2f}", str(t.repeats),
-                        f"{r.work / t.median_s:,.0f}"])
-    md = (f"# PyTorch baselines of the seed models — {env['sinapse']['cpu_model']}, {args.threads} threads\n\n"
-          f"PyTorch {env['torch']}; {env['date']}. `python -m bench torch_baselines`. Median ms per call "
-          "(train step: forward, loss, backward, optimizer update on one synthetic batch; predict: "
-          "softmax probabilities, no autograd); min/max and repeats of the faster layout; samples/s of "
-          "the faster layout. Models and recipes: docs/seed_models.md.\n\n"
-          + harness.markdown_table(["model / pass", "NCHW ms", "channels_last ms", "best", "min / max ms",
-                                    "repeats", "samples/s"], table))
+        table.append(
+            [r.label]
+            + [f"{r.timings[k].median_s * 1e3:.2f}" if k in r.timings else "-" for k in ("torch NCHW", "torch NHWC")]
+            + [
+                best.split()[1],
+                f"{t.min_s * 1e3:.2f} / {t.max_s * 1e3:.2f}",
+                str(t.repeats),
+                f"{r.work / t.median_s:,.0f}",
+            ]
+        )
+    md = (
+        f"# PyTorch baselines of the seed models — {env['sinapse']['cpu_model']}, {args.threads} threads\n\n"
+        f"PyTorch {env['torch']}; {env['date']}. `python -m bench torch_baselines`. Median ms per call "
+        "(train step: forward, loss, backward, optimizer update on one synthetic batch; predict: "
+        "softmax probabilities, no autograd); min/max and repeats of the faster layout; samples/s of "
+        "the faster layout. Models and recipes: docs/seed_models.md.\n\n"
+        + harness.markdown_table(
+            ["model / pass", "NCHW ms", "channels_last ms", "best", "min / max ms", "repeats", "samples/s"], table
+        )
+    )
     return harness.publish("torch_baselines", args, env, rows, md)

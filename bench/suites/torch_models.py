@@ -66,8 +66,14 @@ RECIPES = {
 }
 
 # Input of one sample as the Keras model takes it (NHWC for images; one-hot sequence for the LSTM).
-INPUT_SHAPES = {"mlp": (28, 28), "keras_mnist_cnn": (28, 28, 1), "lenet5": (28, 28, 1), "geron_cnn": (28, 28, 1),
-                "alexnet": (227, 227, 3), "char_lstm": (CHAR_SEQ, CHAR_VOCAB)}
+INPUT_SHAPES = {
+    "mlp": (28, 28),
+    "keras_mnist_cnn": (28, 28, 1),
+    "lenet5": (28, 28, 1),
+    "geron_cnn": (28, 28, 1),
+    "alexnet": (227, 227, 3),
+    "char_lstm": (CHAR_SEQ, CHAR_VOCAB),
+}
 NUM_CLASSES = {"alexnet": 1000, "char_lstm": CHAR_VOCAB}
 
 
@@ -84,34 +90,87 @@ def build_model(name: str):
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
     if name == "mlp":
-        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(),
-                              nn.Linear(100, 10))
+        model = nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10)
+        )
     elif name == "keras_mnist_cnn":
-        model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Dropout(0.5), nn.Linear(5 * 5 * 64, 10))
+        model = nn.Sequential(
+            nn.Conv2d(1, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Dropout(0.5),
+            nn.Linear(5 * 5 * 64, 10),
+        )
     elif name == "lenet5":
-        model = nn.Sequential(nn.ZeroPad2d(2),
-                              nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Tanh(),
-                              nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Tanh(),
-                              nn.Conv2d(16, 120, 5), nn.Tanh(),
-                              nn.Flatten(), nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+        model = nn.Sequential(
+            nn.ZeroPad2d(2),
+            nn.Conv2d(1, 6, 5),
+            nn.Tanh(),
+            nn.AvgPool2d(2),
+            nn.Tanh(),
+            nn.Conv2d(6, 16, 5),
+            nn.Tanh(),
+            nn.AvgPool2d(2),
+            nn.Tanh(),
+            nn.Conv2d(16, 120, 5),
+            nn.Tanh(),
+            nn.Flatten(),
+            nn.Linear(120, 84),
+            nn.Tanh(),
+            nn.Linear(84, 10),
+        )
     elif name == "geron_cnn":
-        model = nn.Sequential(nn.Conv2d(1, 64, 7, padding=3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
-                              nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(128, 256, 3, padding=1), nn.ReLU(),
-                              nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(3 * 3 * 256, 128), nn.ReLU(), nn.Dropout(0.5),
-                              nn.Linear(128, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 10))
+        model = nn.Sequential(
+            nn.Conv2d(1, 64, 7, padding=3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(128, 128, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(128, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(256, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(3 * 3 * 256, 128),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(128, 64),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(64, 10),
+        )
     elif name == "alexnet":
-        model = nn.Sequential(nn.Conv2d(3, 96, 11, stride=4), nn.ReLU(), nn.MaxPool2d(3, 2),
-                              nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-                              nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
-                              nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
-                              nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
-                              nn.Flatten(), nn.Linear(6 * 6 * 256, 4096), nn.ReLU(), nn.Dropout(0.5),
-                              nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4096, 1000))
+        model = nn.Sequential(
+            nn.Conv2d(3, 96, 11, stride=4),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Flatten(),
+            nn.Linear(6 * 6 * 256, 4096),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(4096, 4096),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(4096, 1000),
+        )
     else:
         model = _CharLSTM(nn)
     _keras_init(torch, model)
@@ -146,7 +205,7 @@ def _keras_init(torch, model) -> None:
                 nn.init.orthogonal_(m.weight_hh_l0)
                 nn.init.zeros_(m.bias_ih_l0)
                 nn.init.zeros_(m.bias_hh_l0)
-                m.bias_ih_l0[h:2 * h] = 1.0  # gate order i, f, g, o in both libraries
+                m.bias_ih_l0[h : 2 * h] = 1.0  # gate order i, f, g, o in both libraries
 
 
 def keras_param_count(model) -> int:
@@ -264,10 +323,10 @@ def _evaluate(torch, model, x, y, channels_last, batch=1000) -> tuple[float, flo
     total_loss, correct = 0.0, 0
     with torch.inference_mode():
         for i in range(0, len(x), batch):
-            xb = torch.from_numpy(x[i:i + batch])
+            xb = torch.from_numpy(x[i : i + batch])
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            yb = torch.from_numpy(y[i:i + batch])
+            yb = torch.from_numpy(y[i : i + batch])
             logits = model(xb)
             total_loss += float(torch.nn.functional.cross_entropy(logits, yb, reduction="sum"))
             correct += int((logits.argmax(1) == yb).sum())
@@ -275,9 +334,17 @@ def _evaluate(torch, model, x, y, channels_last, batch=1000) -> tuple[float, flo
     return total_loss / len(x), correct / len(x)
 
 
-def train_to_accuracy(name: str = "keras_mnist_cnn", *, epochs: int | None = None, batch_size: int | None = None,
-                      channels_last: bool = False, stop_at_target: bool = False, seed: int = 0, data=None,
-                      log: Callable[[str], None] = print) -> dict:
+def train_to_accuracy(
+    name: str = "keras_mnist_cnn",
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    channels_last: bool = False,
+    stop_at_target: bool = False,
+    seed: int = 0,
+    data=None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Train ``name`` on Fashion-MNIST with its recipe, as Keras fit() would, and time it.
 
     Each epoch: shuffle the training part, one pass in batches (the last one partial, as Keras),
@@ -303,7 +370,7 @@ def train_to_accuracy(name: str = "keras_mnist_cnn", *, epochs: int | None = Non
         order = rng.permutation(len(x))
         seen, loss_sum, correct = 0, 0.0, 0
         for i in range(0, len(x), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
@@ -321,18 +388,37 @@ def train_to_accuracy(name: str = "keras_mnist_cnn", *, epochs: int | None = Non
         t1 = time.perf_counter()
         test_loss, test_acc = _evaluate(torch, model, xt, yt, channels_last)
         test_s = time.perf_counter() - t1
-        history.append(dict(epoch=epoch, loss=loss_sum / seen, accuracy=correct / seen, val_loss=val_loss,
-                            val_accuracy=val_acc, test_loss=test_loss, test_accuracy=test_acc,
-                            epoch_seconds=epoch_s, train_seconds=train_s, test_seconds=test_s))
-        log(f"epoch {epoch}/{epochs}: loss {loss_sum / seen:.4f} acc {correct / seen:.4f} "
+        history.append(
+            dict(
+                epoch=epoch,
+                loss=loss_sum / seen,
+                accuracy=correct / seen,
+                val_loss=val_loss,
+                val_accuracy=val_acc,
+                test_loss=test_loss,
+                test_accuracy=test_acc,
+                epoch_seconds=epoch_s,
+                train_seconds=train_s,
+                test_seconds=test_s,
+            )
+        )
+        log(
+            f"epoch {epoch}/{epochs}: loss {loss_sum / seen:.4f} acc {correct / seen:.4f} "
             f"val_loss {val_loss:.4f} val_acc {val_acc:.4f} test_acc {test_acc:.4f} "
-            f"{epoch_s:.1f} s (training total {train_s:.1f} s)")
+            f"{epoch_s:.1f} s (training total {train_s:.1f} s)"
+        )
         if reached is None and recipe.target is not None and test_acc >= recipe.target:
             reached = (epoch, train_s)
             if stop_at_target:
                 break
-    return dict(model=name, recipe=recipe, history=history, train_seconds=train_s,
-                epoch_to_target=reached and reached[0], seconds_to_target=reached and reached[1])
+    return dict(
+        model=name,
+        recipe=recipe,
+        history=history,
+        train_seconds=train_s,
+        epoch_to_target=reached and reached[0],
+        seconds_to_target=reached and reached[1],
+    )
 
 
 # --------------------------------------------------------------------------- the char-LSTM on a text
@@ -349,7 +435,7 @@ def char_windows(text: str, seq: int = CHAR_SEQ, stride: int = CHAR_STRIDE):
     vocab = sorted(set(text))
     ids = np.searchsorted(np.array([ord(c) for c in vocab]), np.array([ord(c) for c in text])).astype(np.int64)
     starts = range(0, len(ids) - seq, stride)
-    return vocab, np.stack([ids[i:i + seq + 1] for i in starts])
+    return vocab, np.stack([ids[i : i + seq + 1] for i in starts])
 
 
 def unigram_entropy(text: str) -> float:
@@ -359,8 +445,9 @@ def unigram_entropy(text: str) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def train_char_lstm(path: str = TEXT, *, epochs: int | None = None, seed: int = 0,
-                    log: Callable[[str], None] = print) -> dict:
+def train_char_lstm(
+    path: str = TEXT, *, epochs: int | None = None, seed: int = 0, log: Callable[[str], None] = print
+) -> dict:
     """The char-LSTM recipe on a text: per epoch, every window once in shuffled batches of 64.
 
     Returns the loss per epoch (mean cross-entropy per character, nats), the unigram entropy to
@@ -391,8 +478,12 @@ def train_char_lstm(path: str = TEXT, *, epochs: int | None = None, seed: int = 
         losses.append(total / count)
         log(f"epoch {epoch}: loss {losses[-1]:.3f} nats/char")
     seconds = time.perf_counter() - t0
-    return dict(losses=losses, unigram_entropy=unigram_entropy(text), train_seconds=seconds,
-                sample=_sample(torch, model, vocab, text[:CHAR_SEQ], 200, rng))
+    return dict(
+        losses=losses,
+        unigram_entropy=unigram_entropy(text),
+        train_seconds=seconds,
+        sample=_sample(torch, model, vocab, text[:CHAR_SEQ], 200, rng),
+    )
 
 
 def _sample(torch, model, vocab, prompt: str, n: int, rng) -> str:
@@ -405,4 +496,4 @@ def _sample(torch, model, vocab, prompt: str, n: int, rng) -> str:
             logits = model(torch.from_numpy(eye[ids[-CHAR_SEQ:]][None]))[0, -1].double()
             ids.append(int(rng.choice(len(vocab), p=torch.softmax(logits, 0).numpy())))
     model.train()
-    return "".join(vocab[i] for i in ids[len(prompt):])
+    return "".join(vocab[i] for i in ids[len(prompt) :])

@@ -10,7 +10,6 @@ LeNet-5 steps, <= 1.0x for the rest, <= 0.5x for batch-1 inference.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 import sinapse
@@ -19,8 +18,12 @@ from .. import harness
 from . import torch_models as tm
 from .torch_baselines import time_model_rows, torch_peers
 
-TARGETS = {("mlp", "train step"): 0.8, ("keras_mnist_cnn", "train step"): 0.8, ("lenet5", "train step"): 0.8,
-           ("keras_mnist_cnn", "predict", 1): 0.5}
+TARGETS = {
+    ("mlp", "train step"): 0.8,
+    ("keras_mnist_cnn", "train step"): 0.8,
+    ("lenet5", "train step"): 0.8,
+    ("keras_mnist_cnn", "predict", 1): 0.5,
+}
 
 
 def sinapse_model(name: str):
@@ -90,18 +93,26 @@ def run(args) -> int:
         s = r.timings.get("sinapse")
         torch_times = [t.median_s for k, t in r.timings.items() if k.startswith("torch")]
         best = min(torch_times) if torch_times else None
-        target = TARGETS.get((r.extra["model"], r.extra["pass"], int(r.work)),
-                             TARGETS.get((r.extra["model"], r.extra["pass"]), 1.0))
+        target = TARGETS.get(
+            (r.extra["model"], r.extra["pass"], int(r.work)), TARGETS.get((r.extra["model"], r.extra["pass"]), 1.0)
+        )
         ratio = s.median_s / best if s and best else None
-        table.append([r.label, f"{s.median_s * 1e3:.2f}" if s else "-"]
-                     + [f"{r.timings[k].median_s * 1e3:.2f}" if k in r.timings else "-"
-                        for k in ("torch NCHW", "torch NHWC")]
-                     + [f"{ratio:.2f}x" if ratio else "-", f"{target:.1f}x",
-                        ("met" if ratio <= target else "missed") if ratio else "-"])
-    md = (f"# End-to-end training steps and inference — {env['sinapse']['cpu_model']}, {args.threads} threads\n\n"
-          f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
-          "`python -m bench train`. Median ms per call; ratio = sinapse / the faster PyTorch layout "
-          "(< 1: sinapse is faster). Models and recipes: docs/seed_models.md.\n\n"
-          + harness.markdown_table(["model / pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms", "ratio",
-                                    "target", ""], table))
+        table.append(
+            [r.label, f"{s.median_s * 1e3:.2f}" if s else "-"]
+            + [f"{r.timings[k].median_s * 1e3:.2f}" if k in r.timings else "-" for k in ("torch NCHW", "torch NHWC")]
+            + [
+                f"{ratio:.2f}x" if ratio else "-",
+                f"{target:.1f}x",
+                ("met" if ratio <= target else "missed") if ratio else "-",
+            ]
+        )
+    md = (
+        f"# End-to-end training steps and inference — {env['sinapse']['cpu_model']}, {args.threads} threads\n\n"
+        f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
+        "`python -m bench train`. Median ms per call; ratio = sinapse / the faster PyTorch layout "
+        "(< 1: sinapse is faster). Models and recipes: docs/seed_models.md.\n\n"
+        + harness.markdown_table(
+            ["model / pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms", "ratio", "target", ""], table
+        )
+    )
     return harness.publish("train", args, env, rows, md)

@@ -5,27 +5,33 @@
 namespace sinapse::bindings {
 
 void bind_bias(py::module_& m) {
-  m.def("bias_add", [](const F32Array& x, const F32Array& bias, F32Array& y, int threads) {
-    const int64_t channels = bias.size();
-    require(x.size() == y.size() && (channels == 0 ? x.size() == 0 : x.size() % channels == 0),
-            "bias_add: sizes do not match");
-    const int64_t rows = channels ? x.size() / channels : 0;
-    const float* xp = x.data();
-    const float* bp = bias.data();
-    float* yp = y.mutable_data();
-    py::gil_scoped_release release;
-    cpu::bias_add(rows, channels, xp, bp, yp, resolve_threads(threads));
-  }, py::arg("x").noconvert(), py::arg("bias").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
+  m.def(
+      "bias_add",
+      [](const F32Array& x, const F32Array& bias, F32Array& y, int threads) {
+        const int64_t channels = bias.size();
+        require(x.size() == y.size() && (channels == 0 ? x.size() == 0 : x.size() % channels == 0),
+                "bias_add: sizes do not match");
+        const int64_t rows = channels ? x.size() / channels : 0;
+        const float* xp = x.data();
+        const float* bp = bias.data();
+        float* yp = y.mutable_data();
+        py::gil_scoped_release release;
+        cpu::bias_add(rows, channels, xp, bp, yp, resolve_threads(threads));
+      },
+      py::arg("x").noconvert(), py::arg("bias").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
 
-  m.def("bias_grad", [](const F32Array& dy, F32Array& db, int threads) {
-    const int64_t channels = db.size();
-    require(channels == 0 ? dy.size() == 0 : dy.size() % channels == 0, "bias_grad: sizes do not match");
-    const int64_t rows = channels ? dy.size() / channels : 0;
-    const float* gp = dy.data();
-    float* dp = db.mutable_data();
-    py::gil_scoped_release release;
-    cpu::bias_grad(rows, channels, gp, dp, resolve_threads(threads));
-  }, py::arg("dy").noconvert(), py::arg("db").noconvert(), py::arg("threads") = 0);
+  m.def(
+      "bias_grad",
+      [](const F32Array& dy, F32Array& db, int threads) {
+        const int64_t channels = db.size();
+        require(channels == 0 ? dy.size() == 0 : dy.size() % channels == 0, "bias_grad: sizes do not match");
+        const int64_t rows = channels ? dy.size() / channels : 0;
+        const float* gp = dy.data();
+        float* dp = db.mutable_data();
+        py::gil_scoped_release release;
+        cpu::bias_grad(rows, channels, gp, dp, resolve_threads(threads));
+      },
+      py::arg("dy").noconvert(), py::arg("db").noconvert(), py::arg("threads") = 0);
 }
 
 }  // namespace sinapse::bindings

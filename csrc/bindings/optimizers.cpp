@@ -21,54 +21,61 @@ float* slot(const py::object& obj, int64_t n, const char* name) {
 }  // namespace
 
 void bind_optimizers(py::module_& m) {
-  m.def("optimizer_update", [](int kind, F32Array& param, const F32Array& grad, const py::object& s0,
-                               const py::object& s1, const py::object& s2, float lr, float weight_decay, float l2,
-                               float grad_scale, float clipvalue, float momentum, float rho, float beta_1,
-                               float beta_2, float epsilon, int64_t step, bool nesterov, bool centered, bool amsgrad,
-                               const std::string& simd, int threads) {
-    require(kind >= 0 && kind <= 4, "optimizer_update: kind code out of range");
-    require(grad.size() == param.size(), "optimizer_update: grad and param must have the same size");
-    OptimizerArgs a;
-    a.kind = static_cast<OptimizerKind>(kind);
-    a.lr = lr, a.weight_decay = weight_decay, a.l2 = l2, a.grad_scale = grad_scale, a.clipvalue = clipvalue;
-    a.momentum = momentum, a.rho = rho, a.beta_1 = beta_1, a.beta_2 = beta_2, a.epsilon = epsilon, a.step = step;
-    a.nesterov = nesterov, a.centered = centered, a.amsgrad = amsgrad;
-    cpu::OptimizerBuffers b;
-    b.n = param.size();
-    b.param = param.mutable_data();
-    b.grad = grad.data();
-    b.s0 = slot(s0, b.n, "s0");
-    b.s1 = slot(s1, b.n, "s1");
-    b.s2 = slot(s2, b.n, "s2");
-    const char* err = optimizer_slots_error(a, b.s0, b.s1, b.s2);
-    require(err == nullptr, std::string("optimizer_update: ") + (err ? err : ""));
-    const SimdPath path = resolve_simd(simd);
-    py::gil_scoped_release release;
-    cpu::optimizer_update(a, b, path, resolve_threads(threads));
-  }, py::arg("kind"), py::arg("param").noconvert(), py::arg("grad").noconvert(), py::arg("s0"), py::arg("s1"),
-     py::arg("s2"), py::arg("lr"), py::arg("weight_decay"), py::arg("l2"), py::arg("grad_scale"),
-     py::arg("clipvalue"), py::arg("momentum"), py::arg("rho"), py::arg("beta_1"), py::arg("beta_2"),
-     py::arg("epsilon"), py::arg("step"), py::arg("nesterov"), py::arg("centered"), py::arg("amsgrad"),
-     py::arg("simd"), py::arg("threads") = 0,
-     "One optimizer step over param (in place) and its state slots s0..s2 (common/optimizers.h).");
+  m.def(
+      "optimizer_update",
+      [](int kind, F32Array& param, const F32Array& grad, const py::object& s0, const py::object& s1,
+         const py::object& s2, float lr, float weight_decay, float l2, float grad_scale, float clipvalue,
+         float momentum, float rho, float beta_1, float beta_2, float epsilon, int64_t step, bool nesterov,
+         bool centered, bool amsgrad, const std::string& simd, int threads) {
+        require(kind >= 0 && kind <= 4, "optimizer_update: kind code out of range");
+        require(grad.size() == param.size(), "optimizer_update: grad and param must have the same size");
+        OptimizerArgs a;
+        a.kind = static_cast<OptimizerKind>(kind);
+        a.lr = lr, a.weight_decay = weight_decay, a.l2 = l2, a.grad_scale = grad_scale, a.clipvalue = clipvalue;
+        a.momentum = momentum, a.rho = rho, a.beta_1 = beta_1, a.beta_2 = beta_2, a.epsilon = epsilon, a.step = step;
+        a.nesterov = nesterov, a.centered = centered, a.amsgrad = amsgrad;
+        cpu::OptimizerBuffers b;
+        b.n = param.size();
+        b.param = param.mutable_data();
+        b.grad = grad.data();
+        b.s0 = slot(s0, b.n, "s0");
+        b.s1 = slot(s1, b.n, "s1");
+        b.s2 = slot(s2, b.n, "s2");
+        const char* err = optimizer_slots_error(a, b.s0, b.s1, b.s2);
+        require(err == nullptr, std::string("optimizer_update: ") + (err ? err : ""));
+        const SimdPath path = resolve_simd(simd);
+        py::gil_scoped_release release;
+        cpu::optimizer_update(a, b, path, resolve_threads(threads));
+      },
+      py::arg("kind"), py::arg("param").noconvert(), py::arg("grad").noconvert(), py::arg("s0"), py::arg("s1"),
+      py::arg("s2"), py::arg("lr"), py::arg("weight_decay"), py::arg("l2"), py::arg("grad_scale"), py::arg("clipvalue"),
+      py::arg("momentum"), py::arg("rho"), py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::arg("step"),
+      py::arg("nesterov"), py::arg("centered"), py::arg("amsgrad"), py::arg("simd"), py::arg("threads") = 0,
+      "One optimizer step over param (in place) and its state slots s0..s2 (common/optimizers.h).");
 
-  m.def("sum_squares", [](const F32Array& x, const std::string& simd, int threads) {
-    const SimdPath path = resolve_simd(simd);
-    const float* p = x.data();
-    const int64_t n = x.size();
-    py::gil_scoped_release release;
-    return cpu::sum_squares(n, p, path, resolve_threads(threads));
-  }, py::arg("x").noconvert(), py::arg("simd"), py::arg("threads") = 0, "sum(x**2) in double, deterministic.");
+  m.def(
+      "sum_squares",
+      [](const F32Array& x, const std::string& simd, int threads) {
+        const SimdPath path = resolve_simd(simd);
+        const float* p = x.data();
+        const int64_t n = x.size();
+        py::gil_scoped_release release;
+        return cpu::sum_squares(n, p, path, resolve_threads(threads));
+      },
+      py::arg("x").noconvert(), py::arg("simd"), py::arg("threads") = 0, "sum(x**2) in double, deterministic.");
 
-  m.def("scale_clip", [](const F32Array& x, F32Array& y, float scale, float clipvalue, int threads) {
-    require(x.size() == y.size(), "scale_clip: x and y must have the same size");
-    const float* xp = x.data();
-    float* yp = y.mutable_data();
-    const int64_t n = x.size();
-    py::gil_scoped_release release;
-    cpu::scale_clip(n, xp, yp, scale, clipvalue, resolve_threads(threads));
-  }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("scale"), py::arg("clipvalue"),
-     py::arg("threads") = 0, "y = clip(x * scale, -clipvalue, clipvalue) (clipvalue <= 0: no clip).");
+  m.def(
+      "scale_clip",
+      [](const F32Array& x, F32Array& y, float scale, float clipvalue, int threads) {
+        require(x.size() == y.size(), "scale_clip: x and y must have the same size");
+        const float* xp = x.data();
+        float* yp = y.mutable_data();
+        const int64_t n = x.size();
+        py::gil_scoped_release release;
+        cpu::scale_clip(n, xp, yp, scale, clipvalue, resolve_threads(threads));
+      },
+      py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("scale"), py::arg("clipvalue"),
+      py::arg("threads") = 0, "y = clip(x * scale, -clipvalue, clipvalue) (clipvalue <= 0: no clip).");
 }
 
 }  // namespace sinapse::bindings

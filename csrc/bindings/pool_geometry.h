@@ -16,7 +16,8 @@ inline PoolArgs pool_args(const std::array<int64_t, 12>& g) {
   constexpr int64_t kMax = (int64_t{1} << 31) - 1;  // as sinapse.ops checks: products fit int64
   for (int64_t v : g)
     if (v < 0 || v > kMax) throw std::invalid_argument("pooling: geometry value outside [0, 2**31 - 1]");
-  if (p.KH < 1 || p.KW < 1 || p.SH < 1 || p.SW < 1) throw std::invalid_argument("pooling: window and strides must be >= 1");
+  if (p.KH < 1 || p.KW < 1 || p.SH < 1 || p.SW < 1)
+    throw std::invalid_argument("pooling: window and strides must be >= 1");
   checked_product("pooling", {p.N, p.H, p.W, p.C});  // array sizes must fit int64 before they are compared
   checked_product("pooling", {p.N, p.OH, p.OW, p.C});
   // Every output window must hold at least one real pixel (ops guarantees it).

@@ -15,8 +15,8 @@ inline RnnArgs rnn_args(int cell, int64_t N, int64_t T, int64_t D, int64_t H, bo
   if (N < 1 || T < 1 || D < 1 || H < 1) throw std::invalid_argument("rnn: N, T, D and H must be positive");
   // Every array and workspace size is a product of these (at most ~8 floats per gate unit
   // and step): refuse, in floating point, any that could overflow the int64 arithmetic.
-  const double biggest = static_cast<double>(N) * T * (static_cast<double>(D) + 8.0 * H) +
-                         (static_cast<double>(D) + H) * 8.0 * H;
+  const double biggest =
+      static_cast<double>(N) * T * (static_cast<double>(D) + 8.0 * H) + (static_cast<double>(D) + H) * 8.0 * H;
   if (biggest > 0x1p60) throw std::invalid_argument("rnn: N, T, D and H imply sizes beyond 2**60");
   RnnArgs a;
   a.cell = static_cast<RnnCell>(cell);

@@ -49,19 +49,30 @@ SINAPSE_HD float sigmoid(float x) {  // stable on both sides: exp never overflow
 
 SINAPSE_HD float forward(float x, ActKind kind, float alpha) {
   switch (kind) {
-    case ActKind::relu: return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as in NumPy/PyTorch
-    case ActKind::sigmoid: return sigmoid(x);
-    case ActKind::tanh: return tanhf(x);
-    case ActKind::leaky_relu: return x < 0.0f ? alpha * x : x;
-    case ActKind::elu: return x > 0.0f ? x : alpha * expm1f(x);
-    case ActKind::selu: return kSeluScale * (x > 0.0f ? x : kSeluAlpha * expm1f(x));
+    case ActKind::relu:
+      return x < 0.0f ? 0.0f : x;  // NaN stays NaN, as in NumPy/PyTorch
+    case ActKind::sigmoid:
+      return sigmoid(x);
+    case ActKind::tanh:
+      return tanhf(x);
+    case ActKind::leaky_relu:
+      return x < 0.0f ? alpha * x : x;
+    case ActKind::elu:
+      return x > 0.0f ? x : alpha * expm1f(x);
+    case ActKind::selu:
+      return kSeluScale * (x > 0.0f ? x : kSeluAlpha * expm1f(x));
     case ActKind::gelu_tanh:
       return times_vanishing(x, 0.5f * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluCoeff * x * x * x))));
-    case ActKind::gelu: return times_vanishing(x, 0.5f * (1.0f + erff(x * kInvSqrt2)));
-    case ActKind::hard_sigmoid: return clamp_keep_nan(x / 6.0f + 0.5f, 0.0f, 1.0f);
-    case ActKind::softplus: return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));  // NaN: the log1p term is NaN
-    case ActKind::silu: return times_vanishing(x, sigmoid(x));
-    default: return x;
+    case ActKind::gelu:
+      return times_vanishing(x, 0.5f * (1.0f + erff(x * kInvSqrt2)));
+    case ActKind::hard_sigmoid:
+      return clamp_keep_nan(x / 6.0f + 0.5f, 0.0f, 1.0f);
+    case ActKind::softplus:
+      return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));  // NaN: the log1p term is NaN
+    case ActKind::silu:
+      return times_vanishing(x, sigmoid(x));
+    default:
+      return x;
   }
 }
 
@@ -69,7 +80,8 @@ SINAPSE_HD float forward(float x, ActKind kind, float alpha) {
 // x * (something -> 0) go through times_vanishing so the limits at +-inf stay finite.
 SINAPSE_HD float slope(float x, ActKind kind, float alpha) {
   switch (kind) {
-    case ActKind::relu: return x > 0.0f ? 1.0f : 0.0f;
+    case ActKind::relu:
+      return x > 0.0f ? 1.0f : 0.0f;
     case ActKind::sigmoid: {
       const float s = sigmoid(x);
       return s * (1.0f - s);
@@ -78,9 +90,12 @@ SINAPSE_HD float slope(float x, ActKind kind, float alpha) {
       const float t = tanhf(x);
       return 1.0f - t * t;
     }
-    case ActKind::leaky_relu: return x < 0.0f ? alpha : 1.0f;
-    case ActKind::elu: return x > 0.0f ? 1.0f : alpha * expf(x);
-    case ActKind::selu: return x > 0.0f ? kSeluScale : kSeluScale * kSeluAlpha * expf(x);
+    case ActKind::leaky_relu:
+      return x < 0.0f ? alpha : 1.0f;
+    case ActKind::elu:
+      return x > 0.0f ? 1.0f : alpha * expf(x);
+    case ActKind::selu:
+      return x > 0.0f ? kSeluScale : kSeluScale * kSeluAlpha * expf(x);
     case ActKind::gelu_tanh: {
       const float u = kSqrt2OverPi * (x + kGeluCoeff * x * x * x);
       const float t = tanhf(u);
@@ -89,13 +104,16 @@ SINAPSE_HD float slope(float x, ActKind kind, float alpha) {
     }
     case ActKind::gelu:
       return 0.5f * (1.0f + erff(x * kInvSqrt2)) + times_vanishing(x, kInvSqrt2Pi * expf(-0.5f * x * x));
-    case ActKind::hard_sigmoid: return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f;
-    case ActKind::softplus: return sigmoid(x);
+    case ActKind::hard_sigmoid:
+      return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f;
+    case ActKind::softplus:
+      return sigmoid(x);
     case ActKind::silu: {  // s (1 + x (1 - s)) written so x = +-inf gives the limits 1 and 0
       const float s = sigmoid(x);
       return s + times_vanishing(x, s * (1.0f - s));
     }
-    default: return 1.0f;
+    default:
+      return 1.0f;
   }
 }
 

@@ -8,12 +8,12 @@
 namespace sinapse {
 
 struct ConvArgs {
-  int64_t N, H, W, C;        // input
-  int64_t KH, KW, K;         // kernel rows, columns, output channels (weights KH x KW x C x K)
-  int64_t SH, SW;            // strides
-  int64_t DH, DW;            // dilations
+  int64_t N, H, W, C;         // input
+  int64_t KH, KW, K;          // kernel rows, columns, output channels (weights KH x KW x C x K)
+  int64_t SH, SW;             // strides
+  int64_t DH, DW;             // dilations
   int64_t pad_top, pad_left;  // zero padding before the first row / column
-  int64_t OH, OW;            // output
+  int64_t OH, OW;             // output
 };
 
 }  // namespace sinapse

@@ -34,8 +34,8 @@ CpuFeatures detect() {
   const bool fma = ecx & (1u << 12);
   if (!osxsave || !avx) return f;
   const unsigned long long xcr0 = read_xcr0();
-  const bool os_ymm = (xcr0 & 0x6) == 0x6;     // SSE + AVX state
-  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;   // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return f;
   const bool avx2 = ebx & (1u << 5);
   const bool avx512f = ebx & (1u << 16);
@@ -58,9 +58,12 @@ const CpuFeatures& features() {
 
 const char* simd_path_name(SimdPath path) {
   switch (path) {
-    case SimdPath::avx512: return "avx512";
-    case SimdPath::avx2: return "avx2";
-    case SimdPath::generic: return "generic";
+    case SimdPath::avx512:
+      return "avx512";
+    case SimdPath::avx2:
+      return "avx2";
+    case SimdPath::generic:
+      return "generic";
   }
   return "unknown";
 }
@@ -77,9 +80,12 @@ bool parse_simd_path(const std::string& name, SimdPath* path) {
 
 bool cpu_supports(SimdPath path) {
   switch (path) {
-    case SimdPath::generic: return true;
-    case SimdPath::avx2: return features().avx2_fma;
-    case SimdPath::avx512: return features().avx512;
+    case SimdPath::generic:
+      return true;
+    case SimdPath::avx2:
+      return features().avx2_fma;
+    case SimdPath::avx512:
+      return features().avx512;
   }
   return false;
 }

@@ -14,21 +14,27 @@
 
 namespace sinapse {
 
-enum class LossKind : int { mse = 0, mae = 1, huber = 2, binary_crossentropy = 3, categorical_crossentropy = 4,
-                            sparse_categorical_crossentropy = 5 };
+enum class LossKind : int {
+  mse = 0,
+  mae = 1,
+  huber = 2,
+  binary_crossentropy = 3,
+  categorical_crossentropy = 4,
+  sparse_categorical_crossentropy = 5
+};
 
 struct LossArgs {
   LossKind kind;
   bool from_logits;
-  int64_t rows, cols;       // y_pred is rows x cols; the loss of a row averages (or sums) its cols
-  const float* y_true;      // rows x cols (null for the sparse kind)
-  const int32_t* labels;    // rows (sparse kind only), each in [0, cols)
-  const float* y_pred;      // rows x cols: predictions, probabilities or logits
-  const float* weights;     // rows, or null (all 1)
-  float delta;              // huber
-  float grad_scale;         // 1 / rows for the mean reduction, 1 for sum
-  float* per_row;           // rows: weight * loss of each row
-  float* grad;              // rows x cols, or null: d(reduced loss) / d y_pred
+  int64_t rows, cols;     // y_pred is rows x cols; the loss of a row averages (or sums) its cols
+  const float* y_true;    // rows x cols (null for the sparse kind)
+  const int32_t* labels;  // rows (sparse kind only), each in [0, cols)
+  const float* y_pred;    // rows x cols: predictions, probabilities or logits
+  const float* weights;   // rows, or null (all 1)
+  float delta;            // huber
+  float grad_scale;       // 1 / rows for the mean reduction, 1 for sum
+  float* per_row;         // rows: weight * loss of each row
+  float* grad;            // rows x cols, or null: d(reduced loss) / d y_pred
 };
 
 namespace loss_detail {
@@ -85,7 +91,7 @@ SINAPSE_HD void loss_row(const LossArgs& a, int64_t i) {
     case LossKind::binary_crossentropy: {
       for (int64_t j = 0; j < D; ++j) {
         float l, dl;
-        if (a.from_logits) {  // z (1 - y) or -z y, + log(1 + e^-|z|): stable for any z, and at
+        if (a.from_logits) {     // z (1 - y) or -z y, + log(1 + e^-|z|): stable for any z, and at
           const float z = p[j];  // z = +-inf the limit (inf, or 0 when y is 1 or 0), not inf - inf
           l = (z > 0.0f ? times_vanishing(z, 1.0f - t[j]) : times_vanishing(-z, t[j])) + log1pf(expf(-fabsf(z)));
           dl = sigmoid(z) - t[j];

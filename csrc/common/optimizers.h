@@ -23,19 +23,19 @@ enum class OptimizerKind : int { sgd = 0, adagrad = 1, adadelta = 2, rmsprop = 3
 struct OptimizerArgs {
   OptimizerKind kind = OptimizerKind::sgd;
   float lr = 0.0f;
-  float weight_decay = 0.0f;  // decoupled (Keras 3 / AdamW): w -= w * weight_decay * lr
-  float l2 = 0.0f;            // coupled (PyTorch's weight_decay, Keras 2's L2): g += l2 * w
-  float grad_scale = 1.0f;    // clipnorm / global_clipnorm: g *= grad_scale
-  float clipvalue = 0.0f;     // > 0: g = clip(g, -clipvalue, clipvalue)
-  float momentum = 0.0f;      // sgd, rmsprop
-  float rho = 0.0f;           // adadelta, rmsprop
+  float weight_decay = 0.0f;           // decoupled (Keras 3 / AdamW): w -= w * weight_decay * lr
+  float l2 = 0.0f;                     // coupled (PyTorch's weight_decay, Keras 2's L2): g += l2 * w
+  float grad_scale = 1.0f;             // clipnorm / global_clipnorm: g *= grad_scale
+  float clipvalue = 0.0f;              // > 0: g = clip(g, -clipvalue, clipvalue)
+  float momentum = 0.0f;               // sgd, rmsprop
+  float rho = 0.0f;                    // adadelta, rmsprop
   float beta_1 = 0.0f, beta_2 = 0.0f;  // adam
-  float epsilon = 0.0f;       // adagrad, adadelta, rmsprop, adam
-  float alpha = 0.0f;         // adam: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
-  int64_t step = 1;           // adam: t = iterations + 1
-  bool nesterov = false;      // sgd
-  bool centered = false;      // rmsprop
-  bool amsgrad = false;       // adam
+  float epsilon = 0.0f;                // adagrad, adadelta, rmsprop, adam
+  float alpha = 0.0f;                  // adam: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+  int64_t step = 1;                    // adam: t = iterations + 1
+  bool nesterov = false;               // sgd
+  bool centered = false;               // rmsprop
+  bool amsgrad = false;                // adam
 };
 
 // Adam's step size, computed in float32 as Keras does in the variable's dtype.
@@ -51,12 +51,24 @@ inline float optimizer_alpha(const OptimizerArgs& a) {
 inline const char* optimizer_slots_error(const OptimizerArgs& a, bool s0, bool s1, bool s2) {
   bool need0 = true, need1 = false, need2 = false;
   switch (a.kind) {
-    case OptimizerKind::sgd: need0 = a.momentum != 0.0f; break;
-    case OptimizerKind::adagrad: break;
-    case OptimizerKind::adadelta: need1 = true; break;
-    case OptimizerKind::rmsprop: need1 = a.momentum > 0.0f; need2 = a.centered; break;
-    case OptimizerKind::adam: need1 = true; need2 = a.amsgrad; break;
-    default: return "unknown optimizer kind";
+    case OptimizerKind::sgd:
+      need0 = a.momentum != 0.0f;
+      break;
+    case OptimizerKind::adagrad:
+      break;
+    case OptimizerKind::adadelta:
+      need1 = true;
+      break;
+    case OptimizerKind::rmsprop:
+      need1 = a.momentum > 0.0f;
+      need2 = a.centered;
+      break;
+    case OptimizerKind::adam:
+      need1 = true;
+      need2 = a.amsgrad;
+      break;
+    default:
+      return "unknown optimizer kind";
   }
   if (s0 != need0 || s1 != need1 || s2 != need2) return "the state arrays given do not match the optimizer's options";
   return nullptr;
@@ -97,28 +109,40 @@ void visit_variant(const OptimizerArgs& a, Fn&& fn) {
   using K = OptimizerKind;
   switch (a.kind) {
     case K::sgd:
-      if (a.momentum != 0.0f) fn(Variant<K::sgd, true, false>{});
-      else fn(Variant<K::sgd, false, false>{});
+      if (a.momentum != 0.0f)
+        fn(Variant<K::sgd, true, false>{});
+      else
+        fn(Variant<K::sgd, false, false>{});
       break;
-    case K::adagrad: fn(Variant<K::adagrad, false, false>{}); break;
-    case K::adadelta: fn(Variant<K::adadelta, false, false>{}); break;
+    case K::adagrad:
+      fn(Variant<K::adagrad, false, false>{});
+      break;
+    case K::adadelta:
+      fn(Variant<K::adadelta, false, false>{});
+      break;
     case K::rmsprop:
-      if (a.momentum > 0.0f && a.centered) fn(Variant<K::rmsprop, true, true>{});
-      else if (a.momentum > 0.0f) fn(Variant<K::rmsprop, true, false>{});
-      else if (a.centered) fn(Variant<K::rmsprop, false, true>{});
-      else fn(Variant<K::rmsprop, false, false>{});
+      if (a.momentum > 0.0f && a.centered)
+        fn(Variant<K::rmsprop, true, true>{});
+      else if (a.momentum > 0.0f)
+        fn(Variant<K::rmsprop, true, false>{});
+      else if (a.centered)
+        fn(Variant<K::rmsprop, false, true>{});
+      else
+        fn(Variant<K::rmsprop, false, false>{});
       break;
     case K::adam:
-      if (a.amsgrad) fn(Variant<K::adam, true, false>{});
-      else fn(Variant<K::adam, false, false>{});
+      if (a.amsgrad)
+        fn(Variant<K::adam, true, false>{});
+      else
+        fn(Variant<K::adam, false, false>{});
       break;
   }
 }
 
 // The arrays of every update_element; a rule leaves the slots it has no use for unread.
-#define SINAPSE_OPTIM_ARRAYS                                                                          \
-  int64_t i, float* __restrict__ w, const float* __restrict__ g, [[maybe_unused]] float* __restrict__ s0, \
-      [[maybe_unused]] float* __restrict__ s1, [[maybe_unused]] float* __restrict__ s2
+#define SINAPSE_OPTIM_ARRAYS                                                                              \
+  int64_t i, float *__restrict__ w, const float *__restrict__ g, [[maybe_unused]] float *__restrict__ s0, \
+      [[maybe_unused]] float *__restrict__ s1, [[maybe_unused]] float *__restrict__ s2
 
 // SGD, momentum == 0:  w = w - g * lr
 // momentum > 0:        velocity = momentum * velocity - lr * g         (s0 = velocity)

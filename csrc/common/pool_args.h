@@ -9,11 +9,11 @@
 namespace sinapse {
 
 struct PoolArgs {
-  int64_t N, H, W, C;      // input
-  int64_t KH, KW;          // window
-  int64_t SH, SW;          // strides
+  int64_t N, H, W, C;         // input
+  int64_t KH, KW;             // window
+  int64_t SH, SW;             // strides
   int64_t pad_top, pad_left;  // "same": the extra row/column of padding goes bottom/right
-  int64_t OH, OW;          // output
+  int64_t OH, OW;             // output
 };
 
 // The window of output (oh, ow), clipped to the image: rows [h0, h1), columns [w0, w1).

@@ -27,8 +27,8 @@ namespace sinapse {
 namespace rnn_detail {
 
 // C (M x N, ldc) = beta C + op(A) op(B) + bias.
-inline GemmArgs mm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool ta, const float* B,
-                   int64_t ldb, bool tb, float* C, int64_t ldc, float beta, const float* bias = nullptr) {
+inline GemmArgs mm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool ta, const float* B, int64_t ldb,
+                   bool tb, float* C, int64_t ldc, float beta, const float* bias = nullptr) {
   GemmArgs g;
   g.M = M;
   g.N = N;
@@ -107,8 +107,8 @@ void rnn_forward_prologue(B& be, const RnnArgs& a, const RnnForwardLayout& L, co
 // return_sequences, else (N, H)), hT, cT (LSTM) and the workspace (rnn_forward_layout).
 template <class B>
 void rnn_forward_sequence(B& be, const RnnArgs& a, const float* x, const float* kernel, const float* rkernel,
-                          const float* bias, const uint8_t* mask, const float* h0, const float* c0, float* y,
-                          float* hT, float* cT, float* ws) {
+                          const float* bias, const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT,
+                          float* cT, float* ws) {
   using rnn_detail::mm;
   const int64_t N = a.N, H = a.H, GH = a.gates() * H, TH = a.T * H, TGH = a.T * GH;
   const RnnForwardLayout L = rnn_forward_layout(a);

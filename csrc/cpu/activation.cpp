@@ -20,10 +20,14 @@ constexpr double kMinElementsPerThread = 32768;
 // every other kind is the definition shared with CUDA (common/activations.h).
 template <ActKind K>
 [[gnu::always_inline]] inline float forward_of(float x, float alpha) {
-  if constexpr (K == ActKind::tanh) return tanh_approx(x);
-  else if constexpr (K == ActKind::sigmoid) return sigmoid_approx(x);
-  else if constexpr (K == ActKind::silu) return times_vanishing(x, sigmoid_approx(x));  // silu(-inf) = 0
-  else return act::forward(x, K, alpha);
+  if constexpr (K == ActKind::tanh)
+    return tanh_approx(x);
+  else if constexpr (K == ActKind::sigmoid)
+    return sigmoid_approx(x);
+  else if constexpr (K == ActKind::silu)
+    return times_vanishing(x, sigmoid_approx(x));  // silu(-inf) = 0
+  else
+    return act::forward(x, K, alpha);
 }
 
 template <ActKind K>
@@ -76,18 +80,30 @@ template <typename Fn>
 void dispatch(ActKind kind, Fn&& fn) {
   using K = ActKind;
   switch (kind) {
-    case K::linear: return fn(std::integral_constant<K, K::linear>{});
-    case K::relu: return fn(std::integral_constant<K, K::relu>{});
-    case K::sigmoid: return fn(std::integral_constant<K, K::sigmoid>{});
-    case K::tanh: return fn(std::integral_constant<K, K::tanh>{});
-    case K::leaky_relu: return fn(std::integral_constant<K, K::leaky_relu>{});
-    case K::elu: return fn(std::integral_constant<K, K::elu>{});
-    case K::selu: return fn(std::integral_constant<K, K::selu>{});
-    case K::gelu_tanh: return fn(std::integral_constant<K, K::gelu_tanh>{});
-    case K::gelu: return fn(std::integral_constant<K, K::gelu>{});
-    case K::hard_sigmoid: return fn(std::integral_constant<K, K::hard_sigmoid>{});
-    case K::softplus: return fn(std::integral_constant<K, K::softplus>{});
-    case K::silu: return fn(std::integral_constant<K, K::silu>{});
+    case K::linear:
+      return fn(std::integral_constant<K, K::linear>{});
+    case K::relu:
+      return fn(std::integral_constant<K, K::relu>{});
+    case K::sigmoid:
+      return fn(std::integral_constant<K, K::sigmoid>{});
+    case K::tanh:
+      return fn(std::integral_constant<K, K::tanh>{});
+    case K::leaky_relu:
+      return fn(std::integral_constant<K, K::leaky_relu>{});
+    case K::elu:
+      return fn(std::integral_constant<K, K::elu>{});
+    case K::selu:
+      return fn(std::integral_constant<K, K::selu>{});
+    case K::gelu_tanh:
+      return fn(std::integral_constant<K, K::gelu_tanh>{});
+    case K::gelu:
+      return fn(std::integral_constant<K, K::gelu>{});
+    case K::hard_sigmoid:
+      return fn(std::integral_constant<K, K::hard_sigmoid>{});
+    case K::softplus:
+      return fn(std::integral_constant<K, K::softplus>{});
+    case K::silu:
+      return fn(std::integral_constant<K, K::silu>{});
   }
 }
 

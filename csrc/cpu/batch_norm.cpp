@@ -34,15 +34,19 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
                       float* save_mean, float* save_invstd, int max_threads) {
   std::vector<double> sum(channels), sq(channels);
   // Two passes (mean, then squared deviations): no catastrophic cancellation of E[x^2] - E[x]^2.
-  column_reduce(rows, channels, [x, channels](int64_t r, int64_t c) { return double(x[r * channels + c]); },
-                sum.data(), max_threads);
+  column_reduce(
+      rows, channels, [x, channels](int64_t r, int64_t c) { return double(x[r * channels + c]); }, sum.data(),
+      max_threads);
   std::vector<double> mean(channels);
   for (int64_t c = 0; c < channels; ++c) mean[c] = rows ? sum[c] / rows : 0.0;
   const double* m = mean.data();
-  column_reduce(rows, channels, [x, m, channels](int64_t r, int64_t c) {
-    const double d = x[r * channels + c] - m[c];
-    return d * d;
-  }, sq.data(), max_threads);
+  column_reduce(
+      rows, channels,
+      [x, m, channels](int64_t r, int64_t c) {
+        const double d = x[r * channels + c] - m[c];
+        return d * d;
+      },
+      sq.data(), max_threads);
   for (int64_t c = 0; c < channels; ++c) {
     const double var = rows ? sq[c] / rows : 0.0;
     save_mean[c] = static_cast<float>(mean[c]);
@@ -54,22 +58,26 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
 }
 
 void batch_norm_infer(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
-                      const float* running_mean, const float* running_var, float epsilon, float* y,
-                      float* save_invstd, int max_threads) {
+                      const float* running_mean, const float* running_var, float epsilon, float* y, float* save_invstd,
+                      int max_threads) {
   for (int64_t c = 0; c < channels; ++c) save_invstd[c] = 1.0f / std::sqrt(running_var[c] + epsilon);
   batch_norm_apply(rows, channels, x, gamma, beta, running_mean, save_invstd, y, max_threads);
 }
 
 void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* dy, const float* gamma,
-                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma,
-                         float* dbeta, int max_threads) {
+                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma, float* dbeta,
+                         int max_threads) {
   std::vector<double> sum_dy(channels), sum_dy_xhat(channels);
-  column_reduce(rows, channels, [dy, channels](int64_t r, int64_t c) { return double(dy[r * channels + c]); },
-                sum_dy.data(), max_threads);
-  column_reduce(rows, channels, [x, dy, mean, invstd, channels](int64_t r, int64_t c) {
-    const int64_t i = r * channels + c;
-    return double(dy[i]) * (double(x[i]) - mean[c]) * invstd[c];
-  }, sum_dy_xhat.data(), max_threads);
+  column_reduce(
+      rows, channels, [dy, channels](int64_t r, int64_t c) { return double(dy[r * channels + c]); }, sum_dy.data(),
+      max_threads);
+  column_reduce(
+      rows, channels,
+      [x, dy, mean, invstd, channels](int64_t r, int64_t c) {
+        const int64_t i = r * channels + c;
+        return double(dy[i]) * (double(x[i]) - mean[c]) * invstd[c];
+      },
+      sum_dy_xhat.data(), max_threads);
   std::vector<float> a(channels), b(channels), k(channels);  // dx = k * (dy - a - xhat * b)
   for (int64_t c = 0; c < channels; ++c) {
     dbeta[c] = static_cast<float>(sum_dy[c]);

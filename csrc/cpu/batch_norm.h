@@ -25,14 +25,14 @@ void batch_norm_apply(int64_t rows, int64_t channels, const float* x, const floa
 // Inference forward: invstd = 1 / sqrt(running_var + epsilon) (written to save_invstd for a
 // backward), then batch_norm_apply with the running mean.
 void batch_norm_infer(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
-                      const float* running_mean, const float* running_var, float epsilon, float* y,
-                      float* save_invstd, int max_threads);
+                      const float* running_mean, const float* running_var, float epsilon, float* y, float* save_invstd,
+                      int max_threads);
 
 // Backward. training: the statistics depended on x, so
 //   dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat));
 // otherwise dx = gamma * invstd * dy. Both: dgamma = sum(dy * xhat), dbeta = sum(dy).
 void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* dy, const float* gamma,
-                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma,
-                         float* dbeta, int max_threads);
+                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma, float* dbeta,
+                         int max_threads);
 
 }  // namespace sinapse::cpu

@@ -26,8 +26,9 @@ void bias_add(int64_t rows, int64_t channels, const float* __restrict x, const f
 
 void bias_grad(int64_t rows, int64_t channels, const float* __restrict dy, float* __restrict db, int max_threads) {
   std::vector<double> sums(static_cast<size_t>(channels));
-  column_reduce(rows, channels, [dy, channels](int64_t r, int64_t c) { return double(dy[r * channels + c]); },
-                sums.data(), max_threads);
+  column_reduce(
+      rows, channels, [dy, channels](int64_t r, int64_t c) { return double(dy[r * channels + c]); }, sums.data(),
+      max_threads);
   for (int64_t c = 0; c < channels; ++c) db[c] = static_cast<float>(sums[c]);
 }
 

@@ -59,8 +59,8 @@ void im2col(const ConvArgs& a, const float* x, int64_t n0, int64_t nt, float* co
 // never share dx, and each image adds in a fixed order (deterministic).
 void col2im(const ConvArgs& a, const float* cols, int64_t n0, int64_t nt, float* dx, int max_threads) {
   const int64_t row_len = a.KH * a.KW * a.C;
-  const int nthreads = std::min<int>(max_threads, std::min<int64_t>(nt, threads_for(
-      static_cast<double>(nt) * a.OH * a.OW * row_len, 65536)));
+  const int nthreads = std::min<int>(
+      max_threads, std::min<int64_t>(nt, threads_for(static_cast<double>(nt) * a.OH * a.OW * row_len, 65536)));
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t n = 0; n < nt; ++n)
     for (int64_t oh = 0; oh < a.OH; ++oh)

@@ -43,7 +43,7 @@ template <int kKB>
       float acc[kP][kKB];
       for (int p = 0; p < kP; ++p)
         for (int t = 0; t < kKB; ++t) acc[p][t] = bp[k0 + t];  // the bias starts the sum
-      const int64_t step = a.SW * a.C;  // next output pixel, same tap
+      const int64_t step = a.SW * a.C;                         // next output pixel, same tap
       // With no dilation along W, a kernel row's taps (j, c) are KW*C consecutive floats of the
       // padded input row and consecutive rows of wp: one flat loop, one pointer each.
       const int64_t run = a.DW == 1 ? a.KW * a.C : a.C, runs = a.DW == 1 ? 1 : a.KW;
@@ -93,8 +93,8 @@ SINAPSE_TARGET_AVX512 void row_avx512(const ConvArgs& a, const float* x, const f
   direct_row<16>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
 }
 SINAPSE_TARGET_AVX512 void row_avx512_wide(const ConvArgs& a, const float* x, const float* wp, int64_t kp,
-                                           const float* b, Activation act, float* y, int64_t n, int64_t oh,
-                                           float* rows, int64_t wpad) {
+                                           const float* b, Activation act, float* y, int64_t n, int64_t oh, float* rows,
+                                           int64_t wpad) {
   direct_row<32>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
 }
 #endif

@@ -28,7 +28,7 @@ namespace sinapse::cpu {
 
 namespace {
 
-constexpr int kQ = 6;      // output pixels per register tile
+constexpr int kQ = 6;       // output pixels per register tile
 constexpr int kLanes = 16;  // taps per register tile
 
 // Padded-image geometry: rows [0, hp) x columns [0, wp) cover every tap of every output
@@ -41,8 +41,8 @@ struct PaddedImage {
 };
 
 [[gnu::always_inline]] inline void data_row(const ConvArgs& a, const float* __restrict dy_row,
-                                            const float* __restrict wt, int64_t tp, float* __restrict img,
-                                            int64_t wp, int64_t oh, float* __restrict dyb, float* __restrict g) {
+                                            const float* __restrict wt, int64_t tp, float* __restrict img, int64_t wp,
+                                            int64_t oh, float* __restrict dyb, float* __restrict g) {
   const int64_t row_taps = a.KW * a.C;
   for (int64_t ow0 = 0; ow0 < a.OW; ow0 += kQ) {
     const int nq = static_cast<int>(std::min<int64_t>(kQ, a.OW - ow0));

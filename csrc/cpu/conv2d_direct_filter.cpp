@@ -25,7 +25,7 @@ namespace sinapse::cpu {
 
 namespace {
 
-constexpr int kQ = 4;     // output pixels per pass over the accumulator
+constexpr int kQ = 4;  // output pixels per pass over the accumulator
 constexpr int kLanes = 16;
 
 // acc[taps][kp] += the contributions of output row (n, oh), whose input rows are in `rows`.

@@ -24,8 +24,7 @@ void forward(int64_t n, int64_t dim, const Id* ids, const float* table, float* o
 }
 
 template <typename Id>
-void backward(int64_t n, int64_t vocab, int64_t dim, const Id* ids, const float* dy, float* dtable,
-              int max_threads) {
+void backward(int64_t n, int64_t vocab, int64_t dim, const Id* ids, const float* dy, float* dtable, int max_threads) {
   const double work = static_cast<double>(std::max(n, vocab)) * dim;
   const int nthreads = std::min<int64_t>(vocab, std::min(max_threads, threads_for(work, kMinFloatsPerThread)));
   const int64_t rows_per_thread = (vocab + std::max(nthreads, 1) - 1) / std::max(nthreads, 1);

@@ -66,17 +66,23 @@ SINAPSE_TARGET_AVX512 float run_avx512(int64_t iters) {
 
 int chains_of(SimdPath path) {
   switch (path) {
-    case SimdPath::avx512: return kChains;
-    case SimdPath::avx2: return kChainsAvx2;
-    default: return kChainsGeneric;
+    case SimdPath::avx512:
+      return kChains;
+    case SimdPath::avx2:
+      return kChainsAvx2;
+    default:
+      return kChainsGeneric;
   }
 }
 
 int lanes_of(SimdPath path) {
   switch (path) {
-    case SimdPath::avx512: return 16;
-    case SimdPath::avx2: return 8;
-    default: return 1;  // the generic loop is counted as scalar FMAs
+    case SimdPath::avx512:
+      return 16;
+    case SimdPath::avx2:
+      return 8;
+    default:
+      return 1;  // the generic loop is counted as scalar FMAs
   }
 }
 
@@ -91,7 +97,7 @@ float run(SimdPath path, int64_t iters) {
 }  // namespace
 
 FmaPeak measure_fma_peak(SimdPath path, int threads, int64_t iterations) {
-  volatile float sink = 0;  // keeps the result alive so the loop cannot be removed
+  volatile float sink = 0;         // keeps the result alive so the loop cannot be removed
   run(path, iterations / 16 + 1);  // warm-up: wake the cores and let clocks settle
   int team = 1;
   const auto t0 = std::chrono::steady_clock::now();

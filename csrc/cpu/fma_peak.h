@@ -11,12 +11,12 @@
 namespace sinapse::cpu {
 
 struct FmaPeak {
-  double gflops;         // measured floating-point operations per second / 1e9 (FMA = 2)
-  double seconds;        // wall time of the measured run
-  int threads;           // threads that ran
-  int lanes;             // float lanes per vector on this path
-  int chains;            // independent accumulators per thread
-  int64_t iterations;    // loop trips per thread
+  double gflops;       // measured floating-point operations per second / 1e9 (FMA = 2)
+  double seconds;      // wall time of the measured run
+  int threads;         // threads that ran
+  int lanes;           // float lanes per vector on this path
+  int chains;          // independent accumulators per thread
+  int64_t iterations;  // loop trips per thread
 };
 
 FmaPeak measure_fma_peak(SimdPath path, int threads, int64_t iterations);

@@ -13,7 +13,8 @@ void gemm_epilogue(float* C, int64_t ldc, int64_t m, int64_t n, const float* bia
     if (bias)
       for (int64_t j = 0; j < n; ++j) c[j] += bias[j];
     switch (act) {  // one switch per row, so each loop below is a plain vectorisable loop
-      case Activation::none: break;
+      case Activation::none:
+        break;
       case Activation::relu:
         for (int64_t j = 0; j < n; ++j) c[j] = activate(c[j], Activation::relu);
         break;
@@ -47,9 +48,12 @@ void gemm(const GemmArgs& args, GemmVariant variant, SimdPath path, int max_thre
   if (args.K == 0) return gemm_empty_k(args);
   max_threads = std::max(1, max_threads);
   switch (variant) {
-    case GemmVariant::naive: return gemm_naive(args, max_threads);
-    case GemmVariant::blocked: return gemm_blocked(args, max_threads);
-    case GemmVariant::tuned: return gemm_tuned(args, path, max_threads);
+    case GemmVariant::naive:
+      return gemm_naive(args, max_threads);
+    case GemmVariant::blocked:
+      return gemm_blocked(args, max_threads);
+    case GemmVariant::tuned:
+      return gemm_tuned(args, path, max_threads);
   }
 }
 

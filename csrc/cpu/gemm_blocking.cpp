@@ -12,23 +12,41 @@ namespace {
 // Sizes tuned on AMD EPYC (Zen 5: 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3); the
 // reasoning per number is in docs/kernels/gemm.md.
 //   path, ukernel name, ukernel, left-half edge ukernel, MR, NR, KC, MC, NC
-const GemmBlocking kGeneric = {SimdPath::generic, "sgemm_ukernel_generic_6x8", sgemm_ukernel_generic_6x8, nullptr,
-                               6, 8, 256, 96, 2048};
+const GemmBlocking kGeneric = {
+    SimdPath::generic, "sgemm_ukernel_generic_6x8", sgemm_ukernel_generic_6x8, nullptr, 6, 8, 256, 96, 2048};
 #if defined(__x86_64__)
-const GemmBlocking kAvx2 = {SimdPath::avx2, "sgemm_ukernel_avx2_6x16", sgemm_ukernel_avx2_6x16,
-                            sgemm_ukernel_avx2_6x16_left8, 6, 16, 512, 96, 3072};
-const GemmBlocking kAvx512 = {SimdPath::avx512, "sgemm_ukernel_avx512_12x32", sgemm_ukernel_avx512_12x32,
-                              sgemm_ukernel_avx512_12x32_left16, 12, 32, 1024, 96, 3072};
+const GemmBlocking kAvx2 = {SimdPath::avx2,
+                            "sgemm_ukernel_avx2_6x16",
+                            sgemm_ukernel_avx2_6x16,
+                            sgemm_ukernel_avx2_6x16_left8,
+                            6,
+                            16,
+                            512,
+                            96,
+                            3072};
+const GemmBlocking kAvx512 = {SimdPath::avx512,
+                              "sgemm_ukernel_avx512_12x32",
+                              sgemm_ukernel_avx512_12x32,
+                              sgemm_ukernel_avx512_12x32_left16,
+                              12,
+                              32,
+                              1024,
+                              96,
+                              3072};
 #endif
 
 const GemmBlocking& builtin(SimdPath path) {
   switch (path) {
-    case SimdPath::generic: return kGeneric;
+    case SimdPath::generic:
+      return kGeneric;
 #if defined(__x86_64__)
-    case SimdPath::avx2: return kAvx2;
-    case SimdPath::avx512: return kAvx512;
+    case SimdPath::avx2:
+      return kAvx2;
+    case SimdPath::avx512:
+      return kAvx512;
 #endif
-    default: break;
+    default:
+      break;
   }
   throw std::invalid_argument("gemm: no micro-kernel for this SIMD path in this build");
 }

@@ -4,8 +4,8 @@
 
 namespace sinapse::cpu {
 
-void pack_micro_panel(int64_t kc, int64_t width, int W, const float* __restrict src, int64_t w_stride,
-                      int64_t k_stride, float* __restrict dst, SimdPath path) {
+void pack_micro_panel(int64_t kc, int64_t width, int W, const float* __restrict src, int64_t w_stride, int64_t k_stride,
+                      float* __restrict dst, SimdPath path) {
   if (w_stride == 1) {
     // The panel's rows are contiguous in the source (B not transposed, or A transposed):
     // one memcpy of `width` floats per k.

@@ -52,8 +52,8 @@ SINAPSE_TARGET_AVX2 inline void transpose_4x4(const float* src, int64_t lds, flo
 }  // namespace
 
 SINAPSE_TARGET_AVX2
-void pack_micro_panel_transpose_avx2(int64_t kc, int64_t width, int W, const float* __restrict src,
-                                     int64_t w_stride, float* __restrict dst) {
+void pack_micro_panel_transpose_avx2(int64_t kc, int64_t width, int W, const float* __restrict src, int64_t w_stride,
+                                     float* __restrict dst) {
   int64_t w = 0;
   for (; w + 8 <= width; w += 8) {  // 8 source rows at a time
     int64_t k = 0;

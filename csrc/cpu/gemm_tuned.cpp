@@ -53,8 +53,8 @@ int team_size() {
 // the micro-kernel; edge tiles are computed into a scratch tile and the valid part copied,
 // keeping the beta == 0 promise (C not read). A tile at most NR/2 wide runs the left-half
 // kernel, when the path has one: half the FMAs for the last panel of N = 100, 10, ...
-void compute_tile(const GemmBlocking& bk, int64_t kc, const float* Ap, const float* Bp, float* C,
-                  int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+void compute_tile(const GemmBlocking& bk, int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
+                  int64_t mr, int64_t nr, float alpha, float beta) {
   const bool half = bk.ukernel_left_half && 2 * nr <= bk.NR;
   const GemmUkernel kernel = half ? bk.ukernel_left_half : bk.ukernel;
   if (mr == bk.MR && nr == (half ? bk.NR / 2 : bk.NR)) {
@@ -131,8 +131,8 @@ void gemm_pack_b(const GemmArgs& g, SimdPath path, float* data, PackedB& out) {
       float* block = data + packed_block_offset(g.K, g.N, bk.KC, bk.NC, bk.NR, jc, pc);
       for (int64_t p = 0; p < n_jr; ++p) {
         const int64_t j = jc + p * bk.NR;
-        pack_micro_panel(kc, std::min<int64_t>(bk.NR, g.N - j), static_cast<int>(bk.NR),
-                         g.B + pc * b_rs + j * b_cs, b_cs, b_rs, block + p * bk.NR * kc, path);
+        pack_micro_panel(kc, std::min<int64_t>(bk.NR, g.N - j), static_cast<int>(bk.NR), g.B + pc * b_rs + j * b_cs,
+                         b_cs, b_rs, block + p * bk.NR * kc, path);
       }
     }
   }
@@ -175,10 +175,10 @@ void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_t
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     const int tid = thread_id(), nth = team_size();
-    for (int64_t jc = 0; jc < g.N; jc += NC) {                      // loop 5
+    for (int64_t jc = 0; jc < g.N; jc += NC) {  // loop 5
       const int64_t nc = std::min(NC, g.N - jc);
       const int64_t n_jr = (nc + NR - 1) / NR;
-      for (int64_t pc = 0; pc < g.K; pc += KC) {                    // loop 4
+      for (int64_t pc = 0; pc < g.K; pc += KC) {  // loop 4
         const int64_t kc = std::min(KC, g.K - pc);
         const float beta = pc == 0 ? g.beta : 1.0f;  // later K blocks accumulate
         const bool last_k = pc + kc == g.K;
@@ -190,20 +190,20 @@ void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_t
 #pragma omp for schedule(static)
           for (int64_t p = 0; p < n_jr; ++p) {  // pack B[pc:pc+kc, jc:jc+nc], NR wide
             const int64_t j = jc + p * NR;
-            pack_micro_panel(kc, std::min(NR, g.N - j), static_cast<int>(NR),
-                             g.B + pc * b_rs + j * b_cs, b_cs, b_rs, Bpack + p * NR * kc, path);
+            pack_micro_panel(kc, std::min(NR, g.N - j), static_cast<int>(NR), g.B + pc * b_rs + j * b_cs, b_cs, b_rs,
+                             Bpack + p * NR * kc, path);
           }  // implicit barrier: the B panel is complete
         }
 
-        for (int64_t ic = 0; ic < g.M; ic += MC) {                  // loop 3
+        for (int64_t ic = 0; ic < g.M; ic += MC) {  // loop 3
           const int64_t mc = std::min(MC, g.M - ic);
           const int64_t n_ir = (mc + MR - 1) / MR;
 
 #pragma omp for schedule(static)
           for (int64_t q = 0; q < n_ir; ++q) {  // pack A[ic:ic+mc, pc:pc+kc], MR tall
             const int64_t i = ic + q * MR;
-            pack_micro_panel(kc, std::min(MR, g.M - i), static_cast<int>(MR),
-                             g.A + i * a_rs + pc * a_cs, a_rs, a_cs, Apack + q * MR * kc, path);
+            pack_micro_panel(kc, std::min(MR, g.M - i), static_cast<int>(MR), g.A + i * a_rs + pc * a_cs, a_rs, a_cs,
+                             Apack + q * MR * kc, path);
           }  // implicit barrier: the A block is complete
 
           // Loops 2 and 1 over this thread's rows (or, for a short block, columns).
@@ -224,8 +224,7 @@ void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_t
                 prefetch_tile(g, i + MR, j, MR, NR);
               else if (p + 1 < p_end)
                 prefetch_tile(g, ic + q_begin * MR, j + NR, MR, NR);
-              compute_tile(bk, kc, Apack + q * MR * kc, Bpanel + p * NR * kc, c, g.ldc, mr, nr,
-                           g.alpha, beta);
+              compute_tile(bk, kc, Apack + q * MR * kc, Bpanel + p * NR * kc, c, g.ldc, mr, nr, g.alpha, beta);
               if (last_k && (g.bias || g.act != Activation::none))
                 gemm_epilogue(c, g.ldc, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
             }

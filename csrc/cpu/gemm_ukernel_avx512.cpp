@@ -33,7 +33,8 @@ SINAPSE_TARGET_AVX512 inline void ukernel_12xNV(int64_t kc, const float* __restr
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     // Software prefetch kPrefetchK steps ahead: the B row and the A column.
-    for (int v = 0; v < NV; ++v) _mm_prefetch(reinterpret_cast<const char*>(Bp + kPrefetchK * NR + 16 * v), _MM_HINT_T0);
+    for (int v = 0; v < NV; ++v)
+      _mm_prefetch(reinterpret_cast<const char*>(Bp + kPrefetchK * NR + 16 * v), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(Ap + kPrefetchK * MR), _MM_HINT_T0);
     __m512 b[NV];
     for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(Bp + 16 * v);
@@ -69,8 +70,8 @@ void sgemm_ukernel_avx512_12x32(int64_t kc, const float* Ap, const float* Bp, fl
   ukernel_12xNV<2>(kc, Ap, Bp, C, ldc, alpha, beta);
 }
 
-void sgemm_ukernel_avx512_12x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
-                                       float alpha, float beta) {
+void sgemm_ukernel_avx512_12x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                                       float beta) {
   ukernel_12xNV<1>(kc, Ap, Bp, C, ldc, alpha, beta);
 }
 

@@ -5,8 +5,8 @@
 
 namespace sinapse::cpu {
 
-void sgemm_ukernel_generic_6x8(int64_t kc, const float* __restrict Ap, const float* __restrict Bp,
-                                float* __restrict C, int64_t ldc, float alpha, float beta) {
+void sgemm_ukernel_generic_6x8(int64_t kc, const float* __restrict Ap, const float* __restrict Bp, float* __restrict C,
+                               int64_t ldc, float alpha, float beta) {
   constexpr int MR = 6, NR = 8;  // 12 SSE registers of C (4 lanes), 2 of B, 1 broadcast: no spills
   float acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {

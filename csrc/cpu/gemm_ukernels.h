@@ -25,22 +25,22 @@
 
 namespace sinapse::cpu {
 
-using GemmUkernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
-                             float alpha, float beta);
+using GemmUkernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                             float beta);
 
-void sgemm_ukernel_generic_6x8(int64_t kc, const float* Ap, const float* Bp, float* C,
-                                int64_t ldc, float alpha, float beta);
+void sgemm_ukernel_generic_6x8(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                               float beta);
 #if defined(__x86_64__)
-void sgemm_ukernel_avx2_6x16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc,
-                             float alpha, float beta);
-void sgemm_ukernel_avx512_12x32(int64_t kc, const float* Ap, const float* Bp, float* C,
-                                int64_t ldc, float alpha, float beta);
+void sgemm_ukernel_avx2_6x16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                             float beta);
+void sgemm_ukernel_avx512_12x32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                                float beta);
 // Edge kernels: the same contract on the same packed panels, but only the left NR/2
 // columns are computed and written (for the last column panel when N % NR <= NR/2).
-void sgemm_ukernel_avx2_6x16_left8(int64_t kc, const float* Ap, const float* Bp, float* C,
-                                   int64_t ldc, float alpha, float beta);
-void sgemm_ukernel_avx512_12x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C,
-                                       int64_t ldc, float alpha, float beta);
+void sgemm_ukernel_avx2_6x16_left8(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                                   float beta);
+void sgemm_ukernel_avx512_12x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
+                                       float beta);
 #endif
 
 // The blocksizes of one SIMD path (BLIS notation). Invariants: MC % MR == 0, NC % NR == 0.

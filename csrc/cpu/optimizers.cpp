@@ -27,8 +27,7 @@ constexpr double kMinElementsPerThread = 65536;
 // One loop per update variant V: w and the state are read and written at i only, so the
 // iterations are independent and the restrict-qualified pointers let the compiler vectorise.
 template <class V>
-SINAPSE_ALWAYS_INLINE void update_range(const OptimizerArgs& args, const OptimizerBuffers& b, int64_t lo,
-                                        int64_t hi) {
+SINAPSE_ALWAYS_INLINE void update_range(const OptimizerArgs& args, const OptimizerBuffers& b, int64_t lo, int64_t hi) {
   const OptimizerArgs a = args;  // a local copy: the scalars are provably not stored to
   float* __restrict w = b.param;
   const float* __restrict g = b.grad;
@@ -64,9 +63,7 @@ SINAPSE_TARGET_AVX512 void update_avx512(const OptimizerArgs& a, const Optimizer
   update_range<V>(a, b, lo, hi);
 }
 SINAPSE_TARGET_AVX2 double sum_avx2(const float* x, int64_t lo, int64_t hi) { return sum_squares_range(x, lo, hi); }
-SINAPSE_TARGET_AVX512 double sum_avx512(const float* x, int64_t lo, int64_t hi) {
-  return sum_squares_range(x, lo, hi);
-}
+SINAPSE_TARGET_AVX512 double sum_avx512(const float* x, int64_t lo, int64_t hi) { return sum_squares_range(x, lo, hi); }
 #endif
 
 // The loop of the variant `a` asks for, compiled for `path`.

@@ -20,8 +20,8 @@ namespace {
 constexpr double kMinWorkPerThread = 32768;
 
 int threads(const PoolArgs& p, int64_t work_per_elem, int max_threads) {
-  return std::min(max_threads, threads_for(static_cast<double>(p.N) * p.OH * p.OW * p.C * work_per_elem,
-                                           kMinWorkPerThread));
+  return std::min(max_threads,
+                  threads_for(static_cast<double>(p.N) * p.OH * p.OW * p.C * work_per_elem, kMinWorkPerThread));
 }
 
 const float* pixel(const PoolArgs& p, const float* x, int64_t n, int64_t h, int64_t w) {

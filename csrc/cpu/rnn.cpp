@@ -73,8 +73,8 @@ struct CpuBackend {
 // stays in its own core's L2 from step to step) and runs the gate kernel on its units; one
 // barrier per step publishes h. Not for GRU reset_before, whose U_h product needs all of r.
 void forward_small_batch(const CpuBackend& be, const RnnArgs& a, const float* x, const float* kernel,
-                         const float* rkernel, const float* bias, const uint8_t* mask, const float* h0,
-                         const float* c0, float* y, float* hT, float* cT, float* ws) {
+                         const float* rkernel, const float* bias, const uint8_t* mask, const float* h0, const float* c0,
+                         float* y, float* hT, float* cT, float* ws) {
   const RnnForwardLayout L = rnn_forward_layout(a);
   rnn_forward_prologue(be, a, L, x, kernel, bias, h0, c0, y, ws);
   const int64_t H = a.H, G = a.gates(), GH = G * H;
@@ -106,10 +106,10 @@ void forward_small_batch(const CpuBackend& be, const RnnArgs& a, const float* x,
       for (int64_t q = 0; q < G && width > 0; ++q) {
         const int64_t col = q * H + j0;
         float* dst = gru ? ws + L.rec + col : st.g + col;
-        gemm_small_m_serial(rnn_detail::mm(a.N, width, H, st.h_prev, st.h_prev_ld, false, mine + q * H * width, width,
-                                           false, dst, gru ? GH : st.g_ld, gru ? 0.0f : 1.0f,
-                                           rec_bias ? rec_bias + col : nullptr),
-                            be.path);
+        gemm_small_m_serial(
+            rnn_detail::mm(a.N, width, H, st.h_prev, st.h_prev_ld, false, mine + q * H * width, width, false, dst,
+                           gru ? GH : st.g_ld, gru ? 0.0f : 1.0f, rec_bias ? rec_bias + col : nullptr),
+            be.path);
       }
       if (j1 > j0) rnn_step_forward_units(a.cell, st, j0, j1, be.path);
 #pragma omp barrier

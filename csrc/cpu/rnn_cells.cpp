@@ -50,7 +50,8 @@ struct FastMath {
     // be undefined behaviour; the NaN still comes through p.)
     // Beyond the clamp: 0 and +inf, as expf, so sigmoid(+-inf) is exactly 1 / 0 and its
     // derivative exactly 0 (an inf input then gives inf * 0 = NaN in dW, as the reference).
-    const float e = x_in < -87.0f ? 0.0f : p * bits_to_float(static_cast<int32_t>((static_cast<uint32_t>(k) + 127u) << 23));
+    const float e =
+        x_in < -87.0f ? 0.0f : p * bits_to_float(static_cast<int32_t>((static_cast<uint32_t>(k) + 127u) << 23));
     return x_in > 88.72283f ? std::numeric_limits<float>::infinity() : e;
   }
   [[gnu::always_inline]] static inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }

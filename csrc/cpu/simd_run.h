@@ -23,12 +23,18 @@ namespace sinapse::cpu {
 namespace simd_detail {
 #if SINAPSE_X86
 template <typename Body>
-SINAPSE_TARGET_AVX512 void run_avx512(Body& body) { body(); }
+SINAPSE_TARGET_AVX512 void run_avx512(Body& body) {
+  body();
+}
 template <typename Body>
-SINAPSE_TARGET_AVX2 void run_avx2(Body& body) { body(); }
+SINAPSE_TARGET_AVX2 void run_avx2(Body& body) {
+  body();
+}
 #endif
 template <typename Body>
-void run_generic(Body& body) { body(); }
+void run_generic(Body& body) {
+  body();
+}
 
 // The path every run_simd() call takes: the fastest this CPU supports, looked up once.
 inline SimdPath active_path() {
@@ -41,9 +47,12 @@ template <typename Body>
 inline void run_simd(Body&& body) {
 #if SINAPSE_X86
   switch (simd_detail::active_path()) {
-    case SimdPath::avx512: return simd_detail::run_avx512(body);
-    case SimdPath::avx2: return simd_detail::run_avx2(body);
-    default: break;
+    case SimdPath::avx512:
+      return simd_detail::run_avx512(body);
+    case SimdPath::avx2:
+      return simd_detail::run_avx2(body);
+    default:
+      break;
   }
 #endif
   simd_detail::run_generic(body);

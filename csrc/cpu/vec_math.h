@@ -19,9 +19,9 @@ namespace sinapse::cpu {
 
 inline float exp_approx(float x_in) {
   constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kLn2Hi = 0.693359375f;        // ln 2 split in two: n * kLn2Hi is exact
+  constexpr float kLn2Hi = 0.693359375f;  // ln 2 split in two: n * kLn2Hi is exact
   constexpr float kLn2Lo = -2.12194440e-4f;
-  constexpr float kRound = 12582912.0f;         // 1.5 * 2^23
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
   // The clamp is also what gives the limits, at no extra cost: at -88, n = -127 and 2^n's
   // exponent bits are 0, so e^x is exactly 0 (a -inf logit has probability exactly 0,
   // sigmoid(-inf) = 0); at 88.5, n = 128 and the exponent bits are 255, so e^x is +inf. Two
@@ -31,7 +31,7 @@ inline float exp_approx(float x_in) {
   const float t = x * kLog2e + kRound;
   const float n = t - kRound;
   int32_t ti;
-  std::memcpy(&ti, &t, sizeof ti);              // the low mantissa bits of t hold n
+  std::memcpy(&ti, &t, sizeof ti);  // the low mantissa bits of t hold n
   const float r = (x - n * kLn2Hi) - n * kLn2Lo;
   float p = 1.0f / 720;
   p = p * r + 1.0f / 120;

@@ -37,8 +37,8 @@ void activation_forward(int64_t n, const float* x, float* y, ActKind kind, float
 
 void activation_backward(int64_t n, const float* x, const float* dy, float* dx, ActKind kind, float alpha,
                          cudaStream_t stream) {
-  launch("activation_backward_kernel", activation_backward_kernel, grid_for(n), dim3(kBlock), 0, stream, n, x, dy,
-         dx, static_cast<int>(kind), alpha);
+  launch("activation_backward_kernel", activation_backward_kernel, grid_for(n), dim3(kBlock), 0, stream, n, x, dy, dx,
+         static_cast<int>(kind), alpha);
 }
 
 }  // namespace sinapse::cuda

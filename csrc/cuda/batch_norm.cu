@@ -57,10 +57,9 @@ __global__ void grad_sums_kernel(int64_t rows, int64_t channels, const float* __
 }
 
 __global__ void dx_kernel(int64_t total, int64_t rows, int64_t channels, const float* __restrict__ x,
-                          const float* __restrict__ dy, const float* __restrict__ gamma,
-                          const float* __restrict__ mean, const float* __restrict__ invstd,
-                          const float* __restrict__ dgamma, const float* __restrict__ dbeta, bool training,
-                          float* __restrict__ dx) {
+                          const float* __restrict__ dy, const float* __restrict__ gamma, const float* __restrict__ mean,
+                          const float* __restrict__ invstd, const float* __restrict__ dgamma,
+                          const float* __restrict__ dbeta, bool training, float* __restrict__ dx) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
     const int64_t c = i % channels;
@@ -87,8 +86,8 @@ dim3 grid_for(int64_t n) {
 
 void batch_norm_apply(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
                       const float* mean, const float* invstd, float* y, cudaStream_t stream) {
-  launch("batch_norm_apply_kernel", apply_kernel, grid_for(rows * channels), dim3(kBlock), 0, stream,
-         rows * channels, channels, x, gamma, beta, mean, invstd, y);
+  launch("batch_norm_apply_kernel", apply_kernel, grid_for(rows * channels), dim3(kBlock), 0, stream, rows * channels,
+         channels, x, gamma, beta, mean, invstd, y);
 }
 
 void batch_norm_train(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
@@ -100,16 +99,16 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
 }
 
 void batch_norm_infer(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
-                      const float* running_mean, const float* running_var, float epsilon, float* y,
-                      float* save_invstd, cudaStream_t stream) {
+                      const float* running_mean, const float* running_var, float epsilon, float* y, float* save_invstd,
+                      cudaStream_t stream) {
   launch("batch_norm_invstd_kernel", invstd_kernel, grid_for(channels), dim3(kBlock), 0, stream, channels, running_var,
          epsilon, save_invstd);
   batch_norm_apply(rows, channels, x, gamma, beta, running_mean, save_invstd, y, stream);
 }
 
 void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* dy, const float* gamma,
-                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma,
-                         float* dbeta, cudaStream_t stream) {
+                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma, float* dbeta,
+                         cudaStream_t stream) {
   launch("batch_norm_grad_sums_kernel", grad_sums_kernel, grid_for(channels), dim3(kBlock), 0, stream, rows, channels,
          x, dy, mean, invstd, dgamma, dbeta);
   launch("batch_norm_dx_kernel", dx_kernel, grid_for(rows * channels), dim3(kBlock), 0, stream, rows * channels, rows,

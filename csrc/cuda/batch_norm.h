@@ -14,11 +14,11 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
 void batch_norm_apply(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
                       const float* mean, const float* invstd, float* y, cudaStream_t stream);
 void batch_norm_infer(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
-                      const float* running_mean, const float* running_var, float epsilon, float* y,
-                      float* save_invstd, cudaStream_t stream);
+                      const float* running_mean, const float* running_var, float epsilon, float* y, float* save_invstd,
+                      cudaStream_t stream);
 // dgamma/dbeta are written by one thread per channel; dx element-wise.
 void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* dy, const float* gamma,
-                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma,
-                         float* dbeta, cudaStream_t stream);
+                         const float* mean, const float* invstd, bool training, float* dx, float* dgamma, float* dbeta,
+                         cudaStream_t stream);
 
 }  // namespace sinapse::cuda

@@ -19,12 +19,12 @@ inline std::string describe(cudaError_t err) {
 }
 
 // Wraps a CUDA runtime call: SINAPSE_CUDA_CHECK(cudaMemsetAsync(...)).
-#define SINAPSE_CUDA_CHECK(call)                                                             \
-  do {                                                                                       \
-    const cudaError_t sinapse_err_ = (call);                                                 \
-    if (sinapse_err_ != cudaSuccess)                                                         \
-      throw std::runtime_error(std::string("CUDA call `") + #call + "` failed: " +          \
-                               ::sinapse::cuda::describe(sinapse_err_));                     \
+#define SINAPSE_CUDA_CHECK(call)                                                        \
+  do {                                                                                  \
+    const cudaError_t sinapse_err_ = (call);                                            \
+    if (sinapse_err_ != cudaSuccess)                                                    \
+      throw std::runtime_error(std::string("CUDA call `") + #call +                     \
+                               "` failed: " + ::sinapse::cuda::describe(sinapse_err_)); \
   } while (0)
 
 inline std::string dim3_string(dim3 d) {

@@ -14,9 +14,10 @@
 #if defined(SINAPSE_SIM)
 #include "sim/sim.h"
 // Under the simulator a checked view (bounds, and races with simulate(racecheck=True)).
-#define SINAPSE_SHARED(T, name, dims)                                        \
-  static char sinapse_shared_key_##name;                                     \
-  const ::sinapse::sim::SharedView<T dims> name(::sinapse::sim::shared_static<T dims>(&sinapse_shared_key_##name), #name)
+#define SINAPSE_SHARED(T, name, dims)                                                                              \
+  static char sinapse_shared_key_##name;                                                                           \
+  const ::sinapse::sim::SharedView<T dims> name(::sinapse::sim::shared_static<T dims>(&sinapse_shared_key_##name), \
+                                                #name)
 #define SINAPSE_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::sinapse::sim::shared_dynamic())
 #else
 #include <cuda_runtime.h>

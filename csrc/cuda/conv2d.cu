@@ -101,8 +101,8 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     launch("conv2d_backward_data_kernel", backward_data_kernel, grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0,
            stream, a, w, dy, dx);
   if (dw)
-    launch("conv2d_backward_filter_kernel", backward_filter_kernel, grid_for(a.KH * a.KW * a.C * a.K), dim3(kBlock),
-           0, stream, a, x, dy, dw);
+    launch("conv2d_backward_filter_kernel", backward_filter_kernel, grid_for(a.KH * a.KW * a.C * a.K), dim3(kBlock), 0,
+           stream, a, x, dy, dw);
   if (db) bias_grad(a.N * a.OH * a.OW, a.K, dy, db, stream);
 }
 

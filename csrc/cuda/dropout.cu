@@ -9,8 +9,8 @@ namespace sinapse::cuda {
 
 namespace {
 
-__global__ void dropout_kernel(int64_t n, const float* __restrict__ x, float* __restrict__ y, float rate,
-                               float scale, uint64_t seed, uint64_t offset) {
+__global__ void dropout_kernel(int64_t n, const float* __restrict__ x, float* __restrict__ y, float rate, float scale,
+                               uint64_t seed, uint64_t offset) {
   const int64_t groups = (n + 3) / 4;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; g < groups; g += stride) {

@@ -33,8 +33,7 @@ __global__ void forward_kernel(int64_t n, int64_t dim, const Id* __restrict__ id
 // row of every range to nobody.
 template <typename Id, int kMutant = 0>
 __global__ void backward_kernel(int64_t n, int64_t vocab, int64_t dim, int64_t rows_per_range,
-                                const Id* __restrict__ ids, const float* __restrict__ dy,
-                                float* __restrict__ dtable) {
+                                const Id* __restrict__ ids, const float* __restrict__ dy, float* __restrict__ dtable) {
   const int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
   const int64_t lo = static_cast<int64_t>(blockIdx.x) * rows_per_range;
   int64_t hi = lo + rows_per_range < vocab ? lo + rows_per_range : vocab;
@@ -80,16 +79,21 @@ void embedding_forward(int64_t n, int64_t dim, const void* ids, bool ids_64, con
 
 void embedding_backward(int64_t n, int64_t vocab, int64_t dim, const void* ids, bool ids_64, const float* dy,
                         float* dtable, cudaStream_t stream) {
-  if (ids_64) backward(n, vocab, dim, static_cast<const int64_t*>(ids), dy, dtable, stream);
-  else backward(n, vocab, dim, static_cast<const int32_t*>(ids), dy, dtable, stream);
+  if (ids_64)
+    backward(n, vocab, dim, static_cast<const int64_t*>(ids), dy, dtable, stream);
+  else
+    backward(n, vocab, dim, static_cast<const int32_t*>(ids), dy, dtable, stream);
 }
 
 #if defined(SINAPSE_SIM)
 void embedding_backward_mutant(int64_t n, int64_t vocab, int64_t dim, const int32_t* ids, const float* dy,
                                float* dtable, const std::string& which) {
-  if (which == "no_zero") backward<int32_t, 1>(n, vocab, dim, ids, dy, dtable, nullptr);
-  else if (which == "range_gap") backward<int32_t, 2>(n, vocab, dim, ids, dy, dtable, nullptr);
-  else throw std::invalid_argument("embedding_backward_mutant: unknown mutant '" + which + "'");
+  if (which == "no_zero")
+    backward<int32_t, 1>(n, vocab, dim, ids, dy, dtable, nullptr);
+  else if (which == "range_gap")
+    backward<int32_t, 2>(n, vocab, dim, ids, dy, dtable, nullptr);
+  else
+    throw std::invalid_argument("embedding_backward_mutant: unknown mutant '" + which + "'");
 }
 #endif
 

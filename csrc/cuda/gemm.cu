@@ -35,8 +35,21 @@ struct GemmParams {
 };
 
 GemmParams make_params(const GemmArgs& g) {
-  return {g.M, g.N, g.K, g.alpha, g.beta, g.A, g.a_row_stride(), g.a_col_stride(), g.B, g.b_row_stride(),
-          g.b_col_stride(), g.C, g.ldc, g.bias, static_cast<int>(g.act)};
+  return {g.M,
+          g.N,
+          g.K,
+          g.alpha,
+          g.beta,
+          g.A,
+          g.a_row_stride(),
+          g.a_col_stride(),
+          g.B,
+          g.b_row_stride(),
+          g.b_col_stride(),
+          g.C,
+          g.ldc,
+          g.bias,
+          static_cast<int>(g.act)};
 }
 
 // The epilogue, shared by every variant: C = act(alpha * acc + beta * C + bias).
@@ -85,10 +98,10 @@ __global__ void gemm_blocked_kernel(GemmParams p) {
 }
 
 // ---- variant 3: tuned ---------------------------------------------------------------------
-constexpr int kBM = 64, kBN = 64, kBK = 16;  // C tile per block, K depth per stage
-constexpr int kTM = 4, kTN = 4;              // C tile per thread (registers)
+constexpr int kBM = 64, kBN = 64, kBK = 16;          // C tile per block, K depth per stage
+constexpr int kTM = 4, kTN = 4;                      // C tile per thread (registers)
 constexpr int kThreads = (kBM / kTM) * (kBN / kTN);  // 256
-constexpr int kPad = 4;                      // spreads shared-memory stores over banks
+constexpr int kPad = 4;                              // spreads shared-memory stores over banks
 
 // Four consecutive floats starting at p (element step `step`), `valid` of them inside the
 // matrix: one float4 load when they are contiguous, complete and 16-byte aligned.
@@ -144,8 +157,7 @@ __device__ __forceinline__ void load_stage(const GemmParams& p, int64_t m0, int6
 // As, Bs: one stage of the shared tiles (kBK rows); templates so that the simulator's
 // checked shared-memory views pass through as well as plain arrays.
 template <typename StageA, typename StageB>
-__device__ __forceinline__ void store_stage(const GemmParams& p, int t, const StageLoad& s, StageA&& As,
-                                            StageB&& Bs) {
+__device__ __forceinline__ void store_stage(const GemmParams& p, int t, const StageLoad& s, StageA&& As, StageB&& Bs) {
   store_operand(As, p.a_cs == 1, t, s.a);
   store_operand(Bs, p.b_rs == 1, t, s.b);
 }
@@ -200,14 +212,14 @@ void gemm(const GemmArgs& g, GemmVariant variant, cudaStream_t stream) {
   const GemmParams p = make_params(g);
   switch (variant) {
     case GemmVariant::naive:
-      return launch("gemm_naive_kernel", gemm_naive_kernel<0>, dim3(blocks(g.N, 16), blocks(g.M, 16)), dim3(16, 16),
-                    0, stream, p);
+      return launch("gemm_naive_kernel", gemm_naive_kernel<0>, dim3(blocks(g.N, 16), blocks(g.M, 16)), dim3(16, 16), 0,
+                    stream, p);
     case GemmVariant::blocked:
       return launch("gemm_blocked_kernel", gemm_blocked_kernel<true>, dim3(blocks(g.N, kTile), blocks(g.M, kTile)),
                     dim3(kTile, kTile), 0, stream, p);
     case GemmVariant::tuned:
-      return launch("gemm_tuned_kernel", gemm_tuned_kernel, dim3(blocks(g.N, kBN), blocks(g.M, kBM)), dim3(kThreads),
-                    0, stream, p);
+      return launch("gemm_tuned_kernel", gemm_tuned_kernel, dim3(blocks(g.N, kBN), blocks(g.M, kBM)), dim3(kThreads), 0,
+                    stream, p);
   }
 }
 

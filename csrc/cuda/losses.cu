@@ -22,7 +22,8 @@ __global__ void sum_kernel(int64_t n, const float* __restrict__ x, float* __rest
   partial[threadIdx.x] = s;
   __syncthreads();
   for (int width = kReduceThreads / 2; width > 0; width /= 2) {
-    if (static_cast<int>(threadIdx.x) < width) partial[threadIdx.x] = partial[threadIdx.x] + partial[threadIdx.x + width];
+    if (static_cast<int>(threadIdx.x) < width)
+      partial[threadIdx.x] = partial[threadIdx.x] + partial[threadIdx.x + width];
     __syncthreads();
   }
   if (threadIdx.x == 0) total[0] = partial[0];

@@ -27,7 +27,8 @@ template <typename Shared>
 __device__ double block_sum(Shared& partial) {
   __syncthreads();
   for (int width = kBlock / 2; width > 0; width /= 2) {
-    if (static_cast<int>(threadIdx.x) < width) partial[threadIdx.x] = partial[threadIdx.x] + partial[threadIdx.x + width];
+    if (static_cast<int>(threadIdx.x) < width)
+      partial[threadIdx.x] = partial[threadIdx.x] + partial[threadIdx.x + width];
     __syncthreads();
   }
   return partial[0];
@@ -66,11 +67,16 @@ dim3 grid_for(int64_t n) {
 
 const char* kernel_name(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::sgd: return "sgd_update_kernel";
-    case OptimizerKind::adagrad: return "adagrad_update_kernel";
-    case OptimizerKind::adadelta: return "adadelta_update_kernel";
-    case OptimizerKind::rmsprop: return "rmsprop_update_kernel";
-    case OptimizerKind::adam: return "adam_update_kernel";
+    case OptimizerKind::sgd:
+      return "sgd_update_kernel";
+    case OptimizerKind::adagrad:
+      return "adagrad_update_kernel";
+    case OptimizerKind::adadelta:
+      return "adadelta_update_kernel";
+    case OptimizerKind::rmsprop:
+      return "rmsprop_update_kernel";
+    case OptimizerKind::adam:
+      return "adam_update_kernel";
   }
   return "optimizer_update_kernel";
 }
@@ -83,8 +89,7 @@ void optimizer_update(const OptimizerArgs& args, int64_t n, float* param, const 
   if (a.kind == OptimizerKind::adam) a.alpha = optimizer_alpha(a);
   optim::visit_variant(a, [&](auto variant) {
     using V = decltype(variant);
-    launch(kernel_name(a.kind), update_kernel<V>, grid_for(n), dim3(kBlock), 0, stream, a, n, param, grad, s0, s1,
-           s2);
+    launch(kernel_name(a.kind), update_kernel<V>, grid_for(n), dim3(kBlock), 0, stream, a, n, param, grad, s0, s1, s2);
   });
 }
 

@@ -117,23 +117,23 @@ dim3 grid_for(int64_t total) {
 }  // namespace
 
 void max_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream) {
-  launch("max_pool_forward_kernel", max_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0,
-         stream, p, x, y);
+  launch("max_pool_forward_kernel", max_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0, stream,
+         p, x, y);
 }
 
 void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, cudaStream_t stream) {
-  launch("max_pool_backward_kernel", max_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
-         stream, p, x, dy, dx);
+  launch("max_pool_backward_kernel", max_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream,
+         p, x, dy, dx);
 }
 
 void avg_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream) {
-  launch("avg_pool_forward_kernel", avg_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0,
-         stream, p, x, y);
+  launch("avg_pool_forward_kernel", avg_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0, stream,
+         p, x, y);
 }
 
 void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, cudaStream_t stream) {
-  launch("avg_pool_backward_kernel", avg_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
-         stream, p, dy, dx);
+  launch("avg_pool_backward_kernel", avg_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream,
+         p, dy, dx);
 }
 
 }  // namespace sinapse::cuda

@@ -105,8 +105,8 @@ __global__ void step_backward_kernel(RnnCell cell, RnnStepGrad s, int phase) {
       break;
     case RnnCell::lstm: {
       float* dc = s.dc + n * H + j;
-      rnn::lstm_backward<M>(g[j], g[H + j], g[2 * H + j], g[3 * H + j], s.c_prev[n * s.c_prev_ld + j], dht, *dc,
-                            dg[j], dg[H + j], dg[2 * H + j], dg[3 * H + j]);
+      rnn::lstm_backward<M>(g[j], g[H + j], g[2 * H + j], g[3 * H + j], s.c_prev[n * s.c_prev_ld + j], dht, *dc, dg[j],
+                            dg[H + j], dg[2 * H + j], dg[3 * H + j]);
       *dhn = 0.0f;
       break;
     }

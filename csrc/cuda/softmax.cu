@@ -78,8 +78,8 @@ __global__ void softmax_backward_kernel(int64_t cols, const float* __restrict__ 
 
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, cudaStream_t stream) {
   if (cols == 0) return;
-  launch("softmax_forward_kernel", softmax_forward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0,
-         stream, cols, x, y, log);
+  launch("softmax_forward_kernel", softmax_forward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream,
+         cols, x, y, log);
 }
 
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,

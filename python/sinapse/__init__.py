@@ -36,10 +36,23 @@ def set_num_threads(n: int) -> None:
     _cuda_sim.set_num_threads(n)
 
 
-from . import cpu, cuda, ops, reference, registry  # noqa: E402  (need _cpu first)
-from . import optimizers  # noqa: E402
-from . import (callbacks, devices, initializers, layers, losses, metrics, models, regularizers,  # noqa: E402
-               utils)
+from . import (  # noqa: E402  (need _cpu first)  # noqa: E402
+    callbacks,
+    cpu,
+    cuda,
+    devices,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,  # noqa: E402
+    reference,
+    registry,
+    regularizers,
+    utils,
+)
 from .devices import get_default_device, set_default_device  # noqa: E402
 from .layers import Input  # noqa: E402  (keras.Input)
 from .models import Sequential  # noqa: E402
@@ -74,5 +87,9 @@ __all__ = [
     "viz",
 ]
 
-from . import datasets  # noqa: E402  (pure Python: NumPy only)
-from . import viz  # noqa: E402  (matplotlib is imported only when a plot is drawn)
+# Last, because they import the package's own modules above (datasets: NumPy only; viz: matplotlib
+# only when a plot is drawn).
+from . import (  # noqa: E402
+    datasets,
+    viz,
+)

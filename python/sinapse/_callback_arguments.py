@@ -32,14 +32,15 @@ def verbosity(cls: str, value) -> int:
     return integer(cls, "verbose", value)
 
 
-def number(cls: str, name: str, value, low=-math.inf, high=math.inf, open_low=False, open_high=False,
-           allow_none=False):
+def number(cls: str, name: str, value, low=-math.inf, high=math.inf, open_low=False, open_high=False, allow_none=False):
     """A finite real number in the interval [low, high] (ends open when asked); None when allowed."""
     if value is None and allow_none:
         return None
     if not _is_real(value):
-        raise TypeError(f"{cls}: `{name}` must be a number{' or None' if allow_none else ''}, got {value!r} "
-                        f"({type(value).__name__})")
+        raise TypeError(
+            f"{cls}: `{name}` must be a number{' or None' if allow_none else ''}, got {value!r} "
+            f"({type(value).__name__})"
+        )
     x = float(value)
     too_low = x <= low if open_low else x < low
     too_high = x >= high if open_high else x > high
@@ -57,8 +58,10 @@ def string(cls: str, name: str, value) -> str:
 
 def filepath(cls: str, name: str, value) -> str:
     if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str) or not os.fspath(value):
-        raise TypeError(f"{cls}: `{name}` must be a file path (a non-empty str or os.PathLike), got {value!r} "
-                        f"({type(value).__name__})")
+        raise TypeError(
+            f"{cls}: `{name}` must be a file path (a non-empty str or os.PathLike), got {value!r} "
+            f"({type(value).__name__})"
+        )
     return os.fspath(value)
 
 
@@ -78,9 +81,11 @@ def filepath_template(cls: str, value) -> str:
     try:
         path.format_map(_AnyLog(epoch=1, batch=1))
     except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{cls}: `filepath`={path!r} is not a valid format template ({type(exc).__name__}: "
-                         f"{exc}); fields look like {{epoch:02d}} or {{val_loss:.3f}}, literal braces are doubled "
-                         f"{{{{ }}}}") from None
+        raise ValueError(
+            f"{cls}: `filepath`={path!r} is not a valid format template ({type(exc).__name__}: "
+            f"{exc}); fields look like {{epoch:02d}} or {{val_loss:.3f}}, literal braces are doubled "
+            f"{{{{ }}}}"
+        ) from None
     return path
 
 
@@ -90,5 +95,7 @@ def format_filepath(cls: str, template: str, epoch: int, logs: dict) -> str:
     try:
         return template.format(**values)
     except KeyError as exc:
-        raise ValueError(f"{cls}: `filepath`={template!r} has the field {{{exc.args[0]}}}, which is not in the "
-                         f"logs; available: {', '.join(sorted(values))}") from None
+        raise ValueError(
+            f"{cls}: `filepath`={template!r} has the field {{{exc.args[0]}}}, which is not in the "
+            f"logs; available: {', '.join(sorted(values))}"
+        ) from None

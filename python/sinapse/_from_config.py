@@ -20,12 +20,16 @@ def arguments(cls: type, config) -> dict:
         inspect.signature(cls).bind(**config)
     except TypeError:
         params = inspect.signature(cls).parameters
-        missing = [n for n, p in params.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD,
-                   p.KEYWORD_ONLY) and n not in config]
+        missing = [
+            n
+            for n, p in params.items()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in config
+        ]
         if missing:
             raise TypeError(f"{where}: missing the required argument `{missing[0]}`") from None
         known = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         unknown = [k for k in config if k not in known]
-        raise TypeError(f"{where}: unknown argument `{unknown[0] if unknown else '?'}` "
-                        f"(accepted: {', '.join(known) or 'none'})") from None
+        raise TypeError(
+            f"{where}: unknown argument `{unknown[0] if unknown else '?'}` (accepted: {', '.join(known) or 'none'})"
+        ) from None
     return config

@@ -19,27 +19,33 @@ from .models import Sequential
 
 def mlp(input_shape=(28, 28, 1), classes=10):
     """Seed 000's Fashion-MNIST MLP: Flatten, Dense 300 relu, Dense 100 relu, Dense softmax (266,610 parameters)."""
-    return Sequential([
-        layers.Input(shape=input_shape),
-        layers.Flatten(),
-        layers.Dense(300, activation="relu"),
-        layers.Dense(100, activation="relu"),
-        layers.Dense(classes, activation="softmax"),
-    ], name="mlp")
+    return Sequential(
+        [
+            layers.Input(shape=input_shape),
+            layers.Flatten(),
+            layers.Dense(300, activation="relu"),
+            layers.Dense(100, activation="relu"),
+            layers.Dense(classes, activation="softmax"),
+        ],
+        name="mlp",
+    )
 
 
 def keras_mnist_cnn(input_shape=(28, 28, 1), classes=10):
     """The Keras MNIST convnet (seed 004): two conv + max-pool stages, dropout 0.5, softmax."""
-    return Sequential([
-        layers.Input(shape=input_shape),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(classes, activation="softmax"),
-    ], name="keras_mnist_cnn")
+    return Sequential(
+        [
+            layers.Input(shape=input_shape),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(classes, activation="softmax"),
+        ],
+        name="keras_mnist_cnn",
+    )
 
 
 def lenet5(input_shape=(28, 28, 1), classes=10):
@@ -49,15 +55,15 @@ def lenet5(input_shape=(28, 28, 1), classes=10):
     if pad > 0:
         stack.append(layers.ZeroPadding2D(padding=pad))
     stack += [
-        layers.Conv2D(6, 5, activation="tanh"),      # C1: 28x28x6
-        layers.AveragePooling2D(2),                  # S2: 14x14x6
-        layers.Activation("tanh"),                   # the table's tanh on the pooling layers
-        layers.Conv2D(16, 5, activation="tanh"),     # C3: 10x10x16
-        layers.AveragePooling2D(2),                  # S4: 5x5x16
+        layers.Conv2D(6, 5, activation="tanh"),  # C1: 28x28x6
+        layers.AveragePooling2D(2),  # S2: 14x14x6
+        layers.Activation("tanh"),  # the table's tanh on the pooling layers
+        layers.Conv2D(16, 5, activation="tanh"),  # C3: 10x10x16
+        layers.AveragePooling2D(2),  # S4: 5x5x16
         layers.Activation("tanh"),
-        layers.Conv2D(120, 5, activation="tanh"),    # C5: 1x1x120
+        layers.Conv2D(120, 5, activation="tanh"),  # C5: 1x1x120
         layers.Flatten(),
-        layers.Dense(84, activation="tanh"),         # F6
+        layers.Dense(84, activation="tanh"),  # F6
         layers.Dense(classes, activation="softmax"),
     ]
     return Sequential(stack, name="lenet5")
@@ -65,49 +71,56 @@ def lenet5(input_shape=(28, 28, 1), classes=10):
 
 def geron_cnn(input_shape=(28, 28, 1), classes=10):
     """Géron's Fashion-MNIST CNN (seed 000): 64 7x7, then (2 convs + pool) with 128 and 256 filters."""
-    return Sequential([
-        layers.Input(shape=input_shape),
-        layers.Conv2D(64, 7, activation="relu", padding="same"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(128, 3, activation="relu", padding="same"),
-        layers.Conv2D(128, 3, activation="relu", padding="same"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(256, 3, activation="relu", padding="same"),
-        layers.Conv2D(256, 3, activation="relu", padding="same"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(64, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(classes, activation="softmax"),
-    ], name="geron_cnn")
+    return Sequential(
+        [
+            layers.Input(shape=input_shape),
+            layers.Conv2D(64, 7, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(128, 3, activation="relu", padding="same"),
+            layers.Conv2D(128, 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(256, 3, activation="relu", padding="same"),
+            layers.Conv2D(256, 3, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(64, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(classes, activation="softmax"),
+        ],
+        name="geron_cnn",
+    )
 
 
 def alexnet(input_shape=(227, 227, 3), classes=1000):
     """AlexNet as seed 000's table defines it: 227x227x3, overlapping 3x3/2 max pooling, dropout 0.5 on F9/F10."""
-    return Sequential([
-        layers.Input(shape=input_shape),
-        layers.Conv2D(96, 11, strides=4, activation="relu"),                   # C1: 55x55x96
-        layers.MaxPooling2D(3, strides=2),                                     # S2: 27x27x96
-        layers.Conv2D(256, 5, activation="relu", padding="same"),              # C3: 27x27x256
-        layers.MaxPooling2D(3, strides=2),                                     # S4: 13x13x256
-        layers.Conv2D(384, 3, activation="relu", padding="same"),              # C5
-        layers.Conv2D(384, 3, activation="relu", padding="same"),              # C6
-        layers.Conv2D(256, 3, activation="relu", padding="same"),              # C7
-        layers.MaxPooling2D(3, strides=2),                                     # S8: 6x6x256
-        layers.Flatten(),
-        layers.Dense(4096, activation="relu"),                                 # F9
-        layers.Dropout(0.5),
-        layers.Dense(4096, activation="relu"),                                 # F10
-        layers.Dropout(0.5),
-        layers.Dense(classes, activation="softmax"),
-    ], name="alexnet")
+    return Sequential(
+        [
+            layers.Input(shape=input_shape),
+            layers.Conv2D(96, 11, strides=4, activation="relu"),  # C1: 55x55x96
+            layers.MaxPooling2D(3, strides=2),  # S2: 27x27x96
+            layers.Conv2D(256, 5, activation="relu", padding="same"),  # C3: 27x27x256
+            layers.MaxPooling2D(3, strides=2),  # S4: 13x13x256
+            layers.Conv2D(384, 3, activation="relu", padding="same"),  # C5
+            layers.Conv2D(384, 3, activation="relu", padding="same"),  # C6
+            layers.Conv2D(256, 3, activation="relu", padding="same"),  # C7
+            layers.MaxPooling2D(3, strides=2),  # S8: 6x6x256
+            layers.Flatten(),
+            layers.Dense(4096, activation="relu"),  # F9
+            layers.Dropout(0.5),
+            layers.Dense(4096, activation="relu"),  # F10
+            layers.Dropout(0.5),
+            layers.Dense(classes, activation="softmax"),
+        ],
+        name="alexnet",
+    )
 
 
 @dataclass(frozen=True)
 class Recipe:
     """How a seed compiles and trains its model."""
+
     optimizer: object
     loss: str = "sparse_categorical_crossentropy"
     metrics: tuple = ("accuracy",)
@@ -134,8 +147,13 @@ RECIPES = {
     "alexnet": Recipe(optimizer="sgd", batch_size=32, epochs=1),
 }
 
-BUILDERS = {"mlp": mlp, "keras_mnist_cnn": keras_mnist_cnn, "lenet5": lenet5, "geron_cnn": geron_cnn,
-            "alexnet": alexnet}
+BUILDERS = {
+    "mlp": mlp,
+    "keras_mnist_cnn": keras_mnist_cnn,
+    "lenet5": lenet5,
+    "geron_cnn": geron_cnn,
+    "alexnet": alexnet,
+}
 
 
 def build(name: str, input_shape=None, classes=None):

@@ -39,24 +39,54 @@ class Callback:
     def set_params(self, params):
         self.params = params
 
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
-    def on_test_begin(self, logs=None): pass
-    def on_test_end(self, logs=None): pass
-    def on_test_batch_begin(self, batch, logs=None): pass
-    def on_test_batch_end(self, batch, logs=None): pass
-    def on_predict_begin(self, logs=None): pass
-    def on_predict_end(self, logs=None): pass
-    def on_predict_batch_begin(self, batch, logs=None): pass
-    def on_predict_batch_end(self, batch, logs=None): pass
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
+        pass
 
     # Keras 1/2 names of the training batch hooks
-    def on_batch_begin(self, batch, logs=None): pass
-    def on_batch_end(self, batch, logs=None): pass
+    def on_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_batch_end(self, batch, logs=None):
+        pass
 
 
 def _fmt_logs(logs) -> str:
@@ -97,9 +127,16 @@ class ProgbarLogger(Callback):
         if self.interactive:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=self.steps, file=sys.stdout, unit="step", leave=True, dynamic_ncols=True,
-                             bar_format="{n_fmt}/{total_fmt} [{bar:30}] - ETA: {remaining} - {rate_inv_fmt}{postfix}",
-                             ascii=".=", mininterval=0.1)
+            self._bar = tqdm(
+                total=self.steps,
+                file=sys.stdout,
+                unit="step",
+                leave=True,
+                dynamic_ncols=True,
+                bar_format="{n_fmt}/{total_fmt} [{bar:30}] - ETA: {remaining} - {rate_inv_fmt}{postfix}",
+                ascii=".=",
+                mininterval=0.1,
+            )
 
     def _step(self, logs):
         self._seen += 1
@@ -116,11 +153,15 @@ class ProgbarLogger(Callback):
             self._bar.set_postfix_str(_fmt_logs(logs), refresh=False)
             self._bar.close()
             self._bar = None
-            print(f"{self._seen}/{self._seen} - {elapsed:.0f}s {_per_step(elapsed, self._seen)} - {_fmt_logs(logs)}",
-                  flush=True)
+            print(
+                f"{self._seen}/{self._seen} - {elapsed:.0f}s {_per_step(elapsed, self._seen)} - {_fmt_logs(logs)}",
+                flush=True,
+            )
         elif self.verbose:
-            print(f"{prefix}{self._seen} steps - {elapsed:.1f}s - {_per_step(elapsed, self._seen)} - "
-                  f"{_fmt_logs(logs)}", flush=True)
+            print(
+                f"{prefix}{self._seen} steps - {elapsed:.1f}s - {_per_step(elapsed, self._seen)} - {_fmt_logs(logs)}",
+                flush=True,
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -156,8 +197,16 @@ class ProgbarLogger(Callback):
         self._step(logs)
 
 
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
-                "on_predict_batch_begin", "on_predict_batch_end", "on_batch_begin", "on_batch_end")
+_BATCH_HOOKS = (
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+    "on_batch_begin",
+    "on_batch_end",
+)
 
 
 class CallbackList:
@@ -178,21 +227,42 @@ class CallbackList:
         for cb in callbacks:
             cb.set_model(model)
             cb.set_params(params)
-        self._batch = {hook: [fn for fn in (getattr(cb, hook) for cb in callbacks)
-                              if getattr(fn, "__func__", fn) is not getattr(Callback, hook)] for hook in _BATCH_HOOKS}
+        self._batch = {
+            hook: [
+                fn
+                for fn in (getattr(cb, hook) for cb in callbacks)
+                if getattr(fn, "__func__", fn) is not getattr(Callback, hook)
+            ]
+            for hook in _BATCH_HOOKS
+        }
 
     def _call(self, hook, *args):
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
 
-    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
-    def on_train_end(self, logs=None): self._call("on_train_end", logs)
-    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
-    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
-    def on_test_begin(self, logs=None): self._call("on_test_begin", logs)
-    def on_test_end(self, logs=None): self._call("on_test_end", logs)
-    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs)
-    def on_predict_end(self, logs=None): self._call("on_predict_end", logs)
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs)
 
     def _batch_hook(self, hook, batch, logs):
         for fn in self._batch[hook]:
@@ -206,10 +276,17 @@ class CallbackList:
         self._batch_hook("on_train_batch_end", batch, logs)
         self._batch_hook("on_batch_end", batch, logs)
 
-    def on_test_batch_begin(self, batch, logs=None): self._batch_hook("on_test_batch_begin", batch, logs)
-    def on_test_batch_end(self, batch, logs=None): self._batch_hook("on_test_batch_end", batch, logs)
-    def on_predict_batch_begin(self, batch, logs=None): self._batch_hook("on_predict_batch_begin", batch, logs)
-    def on_predict_batch_end(self, batch, logs=None): self._batch_hook("on_predict_batch_end", batch, logs)
+    def on_test_batch_begin(self, batch, logs=None):
+        self._batch_hook("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._batch_hook("on_test_batch_end", batch, logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._batch_hook("on_predict_batch_begin", batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._batch_hook("on_predict_batch_end", batch, logs)
 
 
 class History(Callback):
@@ -245,8 +322,17 @@ class EarlyStopping(Callback):
     training — when it stops early and also when it runs to its last epoch (Keras 3's rule).
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
-                 restore_best_weights=False, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
         super().__init__()
         cls = "EarlyStopping"
         self.monitor, self.mode = monitor, _monitor_op(cls, mode, monitor)
@@ -271,8 +357,11 @@ class EarlyStopping(Callback):
         if current is None:
             import warnings
 
-            warnings.warn(f"EarlyStopping: metric {self.monitor!r} is not in the logs (available: "
-                          f"{', '.join(logs or {})})", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"EarlyStopping: metric {self.monitor!r} is not in the logs (available: {', '.join(logs or {})})",
+                UserWarning,
+                stacklevel=2,
+            )
             return
         if epoch < self.start_from_epoch:
             return
@@ -306,8 +395,17 @@ class ModelCheckpoint(Callback):
     (epoch counts from 1, as Keras).
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
-                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__()
         cls = "ModelCheckpoint"
         if save_freq != "epoch":
@@ -328,8 +426,11 @@ class ModelCheckpoint(Callback):
             if current is None:
                 import warnings
 
-                warnings.warn(f"ModelCheckpoint: cannot save the best model, {self.monitor!r} is not in the logs",
-                              UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"ModelCheckpoint: cannot save the best model, {self.monitor!r} is not in the logs",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 return
             improved = current > self.best if self.mode == "max" else current < self.best
             if not improved:
@@ -337,8 +438,10 @@ class ModelCheckpoint(Callback):
                     print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
             if self.verbose:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, "
-                      f"saving model to {path}")
+                print(
+                    f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, "
+                    f"saving model to {path}"
+                )
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
@@ -364,8 +467,18 @@ class TerminateOnNaN(Callback):
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs."""
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
-                 cooldown=0, min_lr=0.0, **kwargs):
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        **kwargs,
+    ):
         super().__init__()
         if "epsilon" in kwargs:  # Keras 2.1's name of min_delta
             min_delta = kwargs.pop("epsilon")
@@ -397,7 +510,9 @@ class ReduceLROnPlateau(Callback):
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
-        better = (current < self.best - self.min_delta) if self.mode == "min" else (current > self.best + self.min_delta)
+        better = (
+            (current < self.best - self.min_delta) if self.mode == "min" else (current > self.best + self.min_delta)
+        )
         if better:
             self.best, self.wait = current, 0
         elif self.cooldown_counter <= 0:
@@ -418,8 +533,10 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule, verbose=0):
         super().__init__()
         if not callable(schedule):
-            raise TypeError(f"LearningRateScheduler: `schedule` must be a function (epoch, lr) -> lr, got "
-                            f"{schedule!r} ({type(schedule).__name__})")
+            raise TypeError(
+                f"LearningRateScheduler: `schedule` must be a function (epoch, lr) -> lr, got "
+                f"{schedule!r} ({type(schedule).__name__})"
+            )
         self.schedule, self.verbose = schedule, check.verbosity("LearningRateScheduler", verbose)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -442,12 +559,16 @@ def _scheduled_rate(lr, epoch) -> float:
     """The schedule's value as a float; errors name the scheduler (not the optimizer it feeds)."""
     size_one = isinstance(lr, np.ndarray) and lr.size == 1 and lr.dtype.kind in "iuf"
     if not (size_one or check._is_real(lr)):
-        raise TypeError(f"LearningRateScheduler: the schedule returned {lr!r} ({type(lr).__name__}) for epoch "
-                        f"{epoch}; it must return a number (the learning rate)")
+        raise TypeError(
+            f"LearningRateScheduler: the schedule returned {lr!r} ({type(lr).__name__}) for epoch "
+            f"{epoch}; it must return a number (the learning rate)"
+        )
     value = float(lr.reshape(())) if size_one else float(lr)
     if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"LearningRateScheduler: the schedule returned {value} for epoch {epoch}; the learning "
-                         f"rate must be a finite number >= 0")
+        raise ValueError(
+            f"LearningRateScheduler: the schedule returned {value} for epoch {epoch}; the learning "
+            f"rate must be a finite number >= 0"
+        )
     return value
 
 
@@ -498,5 +619,16 @@ class LambdaCallback(Callback):
             setattr(self, name, fn)
 
 
-__all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint", "TerminateOnNaN",
-           "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "LambdaCallback", "ProgbarLogger"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "History",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "TerminateOnNaN",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "CSVLogger",
+    "LambdaCallback",
+    "ProgbarLogger",
+]

@@ -59,8 +59,10 @@ def load_text(path=None) -> str:
             continue
         if len(text) > SEQ_LEN + 1:
             return text
-    raise FileNotFoundError(f"char_lstm: no text to train on: {TEXT} (Debian/Ubuntu package base-files) and the "
-                            f"other files of {LICENSE_DIR} are missing or unreadable; pass a UTF-8 text file's path")
+    raise FileNotFoundError(
+        f"char_lstm: no text to train on: {TEXT} (Debian/Ubuntu package base-files) and the "
+        f"other files of {LICENSE_DIR} are missing or unreadable; pass a UTF-8 text file's path"
+    )
 
 
 class Vocabulary:
@@ -78,8 +80,10 @@ class Vocabulary:
     def encode(self, text: str) -> np.ndarray:
         unknown = sorted(set(text) - self._index.keys())
         if unknown:
-            raise ValueError(f"Vocabulary: characters {''.join(unknown)!r} are not in the vocabulary "
-                             f"({len(self)} characters of the training text)")
+            raise ValueError(
+                f"Vocabulary: characters {''.join(unknown)!r} are not in the vocabulary "
+                f"({len(self)} characters of the training text)"
+            )
         return np.fromiter((self._index[c] for c in text), np.int32, len(text))
 
     def decode(self, ids) -> str:
@@ -111,22 +115,42 @@ def unigram_entropy(text: str) -> float:
 def build(vocab_size: int, hidden: int = HIDDEN, seq_len: int | None = SEQ_LEN) -> Sequential:
     """(seq_len, vocab) one-hot characters -> LSTM(hidden, return_sequences=True) -> Dense(vocab, softmax)
     at every step. ``seq_len=None`` takes sequences of any length (for sampling)."""
-    return Sequential([layers.Input(shape=(seq_len, vocab_size)), layers.LSTM(hidden, return_sequences=True),
-                       layers.Dense(vocab_size, activation="softmax")], name="char_lstm")
+    return Sequential(
+        [
+            layers.Input(shape=(seq_len, vocab_size)),
+            layers.LSTM(hidden, return_sequences=True),
+            layers.Dense(vocab_size, activation="softmax"),
+        ],
+        name="char_lstm",
+    )
 
 
 def _any_length(model) -> Sequential:
     """The model itself if it takes sequences of any length, else a copy (same weights) that does."""
     if model.input_shape[1] is None:
         return model
-    clone = Sequential([layers.Input(shape=(None, *model.input_shape[2:])),
-                        *(layers.deserialize(layers.serialize(layer)) for layer in model.layers)])
+    clone = Sequential(
+        [
+            layers.Input(shape=(None, *model.input_shape[2:])),
+            *(layers.deserialize(layers.serialize(layer)) for layer in model.layers),
+        ]
+    )
     clone.set_weights(model.get_weights())
     return clone
 
 
-def train(text: str, *, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE, hidden: int = HIDDEN,
-          seq_len: int = SEQ_LEN, step: int | None = STEP, optimizer=None, device=None, verbose=0):
+def train(
+    text: str,
+    *,
+    epochs: int = EPOCHS,
+    batch_size: int = BATCH_SIZE,
+    hidden: int = HIDDEN,
+    seq_len: int = SEQ_LEN,
+    step: int | None = STEP,
+    optimizer=None,
+    device=None,
+    verbose=0,
+):
     """Build and fit the model on ``text`` (optimizer default: Adam(LEARNING_RATE));
     returns ``(model, vocab, history)``."""
     vocab = Vocabulary(text)
@@ -138,8 +162,9 @@ def train(text: str, *, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE, hidd
     return model, vocab, history
 
 
-def sample(model, vocab: Vocabulary, seed_text: str, length: int, temperature: float = 1.0, rng=None,
-           context: int = SEQ_LEN) -> str:
+def sample(
+    model, vocab: Vocabulary, seed_text: str, length: int, temperature: float = 1.0, rng=None, context: int = SEQ_LEN
+) -> str:
     """``length`` characters continuing ``seed_text``, each drawn from the model's softmax over the
     last ``context`` characters, sharpened (temperature < 1) or flattened (> 1): p ** (1 / temperature)."""
     if not seed_text:
@@ -156,7 +181,7 @@ def sample(model, vocab: Vocabulary, seed_text: str, length: int, temperature: f
         logp = np.log(np.maximum(p, 1e-30)) / temperature
         p = np.exp(logp - logp.max())
         ids.append(int(rng.choice(len(p), p=p / p.sum())))
-    return vocab.decode(ids[len(seed_text):])
+    return vocab.decode(ids[len(seed_text) :])
 
 
 def train_cli(args) -> int:
@@ -167,25 +192,36 @@ def train_cli(args) -> int:
         utils.set_random_seed(args.seed)
     text = load_text(getattr(args, "text", None))
     if getattr(args, "limit", None):
-        text = text[:args.limit]
+        text = text[: args.limit]
     epochs = args.epochs or EPOCHS
     batch_size = args.batch_size or BATCH_SIZE
     vocab = Vocabulary(text)
     entropy = unigram_entropy(text)
     step = min(STEP, SEQ_LEN)
     n_windows = len(windows(np.arange(len(text)), SEQ_LEN, step)[0])
-    print(f"char_lstm: {len(text):,} characters, {len(vocab)} distinct; {n_windows} windows of {SEQ_LEN} "
-          f"(+1) characters every {step}, batch {batch_size}, Adam({LEARNING_RATE}), {epochs} epochs, "
-          f"device {args.device or 'default'}")
+    print(
+        f"char_lstm: {len(text):,} characters, {len(vocab)} distinct; {n_windows} windows of {SEQ_LEN} "
+        f"(+1) characters every {step}, batch {batch_size}, Adam({LEARNING_RATE}), {epochs} epochs, "
+        f"device {args.device or 'default'}"
+    )
     start = time.perf_counter()
-    model, vocab, history = train(text, epochs=epochs, batch_size=batch_size, hidden=HIDDEN, seq_len=SEQ_LEN,
-                                  step=step, device=args.device,
-                                  verbose=args.verbose if args.verbose is not None else "auto")
+    model, vocab, history = train(
+        text,
+        epochs=epochs,
+        batch_size=batch_size,
+        hidden=HIDDEN,
+        seq_len=SEQ_LEN,
+        step=step,
+        device=args.device,
+        verbose=args.verbose if args.verbose is not None else "auto",
+    )
     seconds = time.perf_counter() - start
     loss = history.history["loss"][-1]
-    print(f"final loss {loss:.3f} nats/char vs unigram entropy {entropy:.3f} nats/char "
-          f"({loss / entropy:.0%} of it; perplexity {math.exp(loss):.1f} vs {math.exp(entropy):.1f}); "
-          f"trained in {seconds:.1f} s")
+    print(
+        f"final loss {loss:.3f} nats/char vs unigram entropy {entropy:.3f} nats/char "
+        f"({loss / entropy:.0%} of it; perplexity {math.exp(loss):.1f} vs {math.exp(entropy):.1f}); "
+        f"trained in {seconds:.1f} s"
+    )
     prompt = text[:SEQ_LEN]
     print(f"sample (temperature 0.8) after {prompt[-40:]!r}:")
     print(sample(model, vocab, prompt, 300, temperature=0.8, context=SEQ_LEN))

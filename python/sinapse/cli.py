@@ -27,9 +27,12 @@ class CliError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line instead of usage + message
-        print(f"sinapse: error: {message} (see python -m sinapse {self.prog.split()[-1]} --help)"
-              if self.prog.split()[-1] != "sinapse" else f"sinapse: error: {message} (see python -m sinapse --help)",
-              file=sys.stderr)
+        print(
+            f"sinapse: error: {message} (see python -m sinapse {self.prog.split()[-1]} --help)"
+            if self.prog.split()[-1] != "sinapse"
+            else f"sinapse: error: {message} (see python -m sinapse --help)",
+            file=sys.stderr,
+        )
         sys.exit(2)
 
 
@@ -44,13 +47,19 @@ def _positive_int(text):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sinapse", description="sinapse: train and evaluate the seed models "
-                     "(hand-written C++/CUDA kernels behind a Keras-style API).")
+    parser = _Parser(
+        prog="sinapse",
+        description="sinapse: train and evaluate the seed models "
+        "(hand-written C++/CUDA kernels behind a Keras-style API).",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,info}", parser_class=_Parser)
-    train = sub.add_parser("train", help="train a seed model on a dataset, report test accuracy and wall time, save it",
-                           description="Train a seed model (docs/seed_models.md) with its recipe; print the test "
-                           "accuracy and the wall time; save the model. alexnet trains on a small synthetic batch "
-                           "(227x227x3 inputs); char_lstm on a text file the OS ships.")
+    train = sub.add_parser(
+        "train",
+        help="train a seed model on a dataset, report test accuracy and wall time, save it",
+        description="Train a seed model (docs/seed_models.md) with its recipe; print the test "
+        "accuracy and the wall time; save the model. alexnet trains on a small synthetic batch "
+        "(227x227x3 inputs); char_lstm on a text file the OS ships.",
+    )
     train.add_argument("--model", choices=MODELS, default="keras_mnist_cnn", help="default: keras_mnist_cnn")
     train.add_argument("--dataset", choices=DATASETS, default="fashion_mnist", help="default: fashion_mnist")
     train.add_argument("--epochs", type=_positive_int, help="default: the recipe's")
@@ -101,11 +110,15 @@ def _save(model, out: str, fallback: str) -> str:
     except (OSError, ValueError) as exc:
         import os
 
-        fallback = os.path.abspath(fallback if os.path.abspath(fallback) != os.path.abspath(out)
-                                   else f"sinapse_rescued_{os.getpid()}.safetensors")
+        fallback = os.path.abspath(
+            fallback
+            if os.path.abspath(fallback) != os.path.abspath(out)
+            else f"sinapse_rescued_{os.getpid()}.safetensors"
+        )
         model.save(fallback)
-        raise CliError(f"could not save the model to {out} ({exc}); the trained model was saved to {fallback} "
-                       f"instead") from None
+        raise CliError(
+            f"could not save the model to {out} ({exc}); the trained model was saved to {fallback} instead"
+        ) from None
 
 
 def _image_data(dataset, limit=None):
@@ -119,7 +132,10 @@ def _image_data(dataset, limit=None):
         x = x.astype(np.float32) / np.float32(255.0)
         return x[..., None] if x.ndim == 3 else x  # NHWC: a channel axis for grey images
 
-    return (prepare(x_train), y_train.reshape(-1).astype(np.int32)), (prepare(x_test), y_test.reshape(-1).astype(np.int32))
+    return (prepare(x_train), y_train.reshape(-1).astype(np.int32)), (
+        prepare(x_test),
+        y_test.reshape(-1).astype(np.int32),
+    )
 
 
 def _train(args) -> int:
@@ -145,18 +161,28 @@ def _train(args) -> int:
         (x_train, y_train), (x_test, y_test) = _image_data(args.dataset, args.limit)
         dataset = args.dataset
     classes = int(max(y_train.max(), y_test.max())) + 1
-    model = applications.build(args.model, input_shape=x_train.shape[1:], classes=classes if args.model != "alexnet" else None)
+    model = applications.build(
+        args.model, input_shape=x_train.shape[1:], classes=classes if args.model != "alexnet" else None
+    )
     model.compile(**recipe.compile_args(), device=args.device)
     if args.verbose:
         model.summary()
     start = time.perf_counter()
-    model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_split=recipe.validation_split,
-              verbose=args.verbose)
+    model.fit(
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_split=recipe.validation_split,
+        verbose=args.verbose,
+    )
     train_s = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)[:2]
     out = _save(model, out, f"{args.model}_{dataset}.safetensors")
-    print(f"{args.model} on {dataset}: test accuracy {accuracy:.4f}, test loss {loss:.4f}, "
-          f"{epochs} epochs in {train_s:.1f} s ({args.device}); saved to {out}")
+    print(
+        f"{args.model} on {dataset}: test accuracy {accuracy:.4f}, test loss {loss:.4f}, "
+        f"{epochs} epochs in {train_s:.1f} s ({args.device}); saved to {out}"
+    )
     return 0
 
 
@@ -165,8 +191,12 @@ def _evaluate(args) -> int:
 
     model = load_model(args.model_file)
     if args.device != "cpu":
-        model.compile(optimizer=model.optimizer, loss=model.loss, metrics=getattr(model, "_metric_ids", None) or None,
-                      device=args.device)
+        model.compile(
+            optimizer=model.optimizer,
+            loss=model.loss,
+            metrics=getattr(model, "_metric_ids", None) or None,
+            device=args.device,
+        )
     _, (x_test, y_test) = _image_data(args.dataset)
     start = time.perf_counter()
     logs = model.evaluate(x_test, y_test, batch_size=256, verbose=0, return_dict=True)  # whatever metrics it has

@@ -61,8 +61,9 @@ def gemm_blocking(simd: str | None = None) -> dict:
     return dict(_cpu.gemm_blocking(simd_path(simd)))
 
 
-def set_gemm_blocking(simd: str | None = None, *, KC: int | None = None, MC: int | None = None,
-                      NC: int | None = None) -> None:
+def set_gemm_blocking(
+    simd: str | None = None, *, KC: int | None = None, MC: int | None = None, NC: int | None = None
+) -> None:
     """Override KC/MC/NC of a path's tuned GEMM, for experiments (no rebuild needed).
 
     MC must be a multiple of MR and NC of NR (see gemm_blocking()); reset_gemm_blocking()

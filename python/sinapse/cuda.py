@@ -12,7 +12,7 @@ import contextvars
 import functools
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _status() -> tuple[bool, str | None]:
     try:
         from . import _cuda

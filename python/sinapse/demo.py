@@ -45,8 +45,9 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray):
     return float(loss), (p / n).astype(np.float32)
 
 
-def train(epochs: int = 30, hidden: int = 128, batch: int = 64, lr: float = 0.5, seed: int = 0,
-          verbose: bool = True) -> list[float]:
+def train(
+    epochs: int = 30, hidden: int = 128, batch: int = 64, lr: float = 0.5, seed: int = 0, verbose: bool = True
+) -> list[float]:
     """Train and return the mean training loss of each epoch."""
     rng = np.random.default_rng(seed)
     x, y = make_spirals(1000, 14, rng)
@@ -61,7 +62,7 @@ def train(epochs: int = 30, hidden: int = 128, batch: int = 64, lr: float = 0.5,
         order = rng.permutation(len(x))
         total = 0.0
         for start in range(0, len(x), batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             xb, yb = x[idx], y[idx]
             h = ops.gemm(xb, w1, bias=b1, activation="relu")  # (B, hidden), bias + relu fused
             logits = ops.gemm(h, w2, bias=b2)  # (B, 3)
@@ -77,8 +78,10 @@ def train(epochs: int = 30, hidden: int = 128, batch: int = 64, lr: float = 0.5,
         if verbose:
             hidden_all = ops.gemm(x, w1, bias=b1, activation="relu")
             accuracy = (ops.gemm(hidden_all, w2, bias=b2).argmax(axis=1) == y).mean()
-            print(f"epoch {epoch + 1:3d}/{epochs}  loss {losses[-1]:.4f}  accuracy {accuracy:.3f}  "
-                  f"({(time.perf_counter() - t0) * 1e3:.1f} ms)")
+            print(
+                f"epoch {epoch + 1:3d}/{epochs}  loss {losses[-1]:.4f}  accuracy {accuracy:.3f}  "
+                f"({(time.perf_counter() - t0) * 1e3:.1f} ms)"
+            )
     return losses
 
 

@@ -32,8 +32,9 @@ class Device:
 
     def __init__(self, name: str):
         if name not in _NAMES:
-            raise ValueError(f"unknown device {name!r}; expected one of {', '.join(_NAMES)} "
-                             f"('cuda_sim' is accepted for 'cuda-sim').")
+            raise ValueError(
+                f"unknown device {name!r}; expected one of {', '.join(_NAMES)} ('cuda_sim' is accepted for 'cuda-sim')."
+            )
         self.name = name
         self._simulate = name == "cuda-sim"
         if name == "cuda":
@@ -49,8 +50,9 @@ class Device:
                 from . import cuda
 
                 if not cuda.simulator_built():
-                    raise RuntimeError("device 'cuda-sim' needs sinapse built with the CUDA simulator "
-                                       "(SINAPSE_CUDA_SIM=ON, x86-64).")
+                    raise RuntimeError(
+                        "device 'cuda-sim' needs sinapse built with the CUDA simulator (SINAPSE_CUDA_SIM=ON, x86-64)."
+                    )
             self.xp = np
 
     def __repr__(self) -> str:
@@ -121,14 +123,18 @@ def get_device(device=None, where: str | None = None) -> Device:
         device = _DEFAULT
     prefix = f"{where}: `device`" if where else "`device`"
     if not isinstance(device, str):
-        raise TypeError(f"{prefix} must be 'cpu', 'cuda', 'cuda-sim' or a sinapse.devices.Device, got {device!r} "
-                        f"({type(device).__name__})")
+        raise TypeError(
+            f"{prefix} must be 'cpu', 'cuda', 'cuda-sim' or a sinapse.devices.Device, got {device!r} "
+            f"({type(device).__name__})"
+        )
     name = device.lower().replace("_", "-")
     if name.startswith("cuda:"):
         name = "cuda"
     if name not in _NAMES:
-        raise ValueError(f"{prefix}: unknown device {device!r}; expected one of {', '.join(_NAMES)} "
-                         f"('cuda_sim' is accepted for 'cuda-sim')")
+        raise ValueError(
+            f"{prefix}: unknown device {device!r}; expected one of {', '.join(_NAMES)} "
+            f"('cuda_sim' is accepted for 'cuda-sim')"
+        )
     try:
         return Device(name)
     except RuntimeError as exc:  # CUDA not usable here: say which call asked for it

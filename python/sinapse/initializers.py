@@ -43,8 +43,9 @@ def _shape(where: str, shape, dtype, copies: int = 1) -> tuple:
     from .layers._limits import check_alloc
 
     if not isinstance(shape, (tuple, list)):
-        raise TypeError(f"{where}: `shape` must be a tuple of non-negative ints, got {shape!r} "
-                        f"({type(shape).__name__})")
+        raise TypeError(
+            f"{where}: `shape` must be a tuple of non-negative ints, got {shape!r} ({type(shape).__name__})"
+        )
     shape = tuple(as_int(where, "shape", d, what="a tuple of non-negative ints, each") for d in shape)
     what = "array" if copies == 1 else f"work arrays ({copies} of this shape)"
     check_alloc(where, what, (copies, *shape) if copies > 1 else shape, dtype, get_device("cpu"))
@@ -169,8 +170,10 @@ class VarianceScaling(Initializer):
         if distribution == "normal":
             distribution = "truncated_normal"  # Keras's alias
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError(f"{where}: `distribution` must be 'truncated_normal', 'untruncated_normal', 'normal' "
-                             f"or 'uniform', got {distribution!r}")
+            raise ValueError(
+                f"{where}: `distribution` must be 'truncated_normal', 'untruncated_normal', 'normal' "
+                f"or 'uniform', got {distribution!r}"
+            )
         self.scale = _real(where, "scale", scale, lo=0.0, strict=True)  # Keras: "must be positive"
         self.mode, self.distribution, self.seed = mode, distribution, _seed(where, seed)
 
@@ -185,7 +188,9 @@ class VarianceScaling(Initializer):
             u = rng.random(shape, dtype=np.float32)
             return (u * np.float32(2 * limit) - np.float32(limit)).astype(dtype, copy=False)
         if self.distribution == "untruncated_normal":
-            return (rng.standard_normal(shape, dtype=np.float32) * np.float32(math.sqrt(variance))).astype(dtype, copy=False)
+            return (rng.standard_normal(shape, dtype=np.float32) * np.float32(math.sqrt(variance))).astype(
+                dtype, copy=False
+            )
         # The standard deviation of a unit normal truncated at +-2, so the variance is right.
         stddev = math.sqrt(variance) / 0.87962566103423978
         return (_truncated_standard_normal(rng, shape) * np.float32(stddev)).astype(dtype, copy=False)
@@ -252,16 +257,46 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
-_CLASSES = {cls.__name__: cls for cls in (
-    Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal, VarianceScaling, GlorotUniform,
-    GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, Orthogonal, Identity)}
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        Zeros,
+        Ones,
+        Constant,
+        RandomUniform,
+        RandomNormal,
+        TruncatedNormal,
+        VarianceScaling,
+        GlorotUniform,
+        GlorotNormal,
+        HeUniform,
+        HeNormal,
+        LecunUniform,
+        LecunNormal,
+        Orthogonal,
+        Identity,
+    )
+}
 _ALIASES = {
-    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
-    "random_uniform": RandomUniform, "uniform": RandomUniform, "random_normal": RandomNormal,
-    "normal": RandomNormal, "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_uniform": HeUniform,
-    "he_normal": HeNormal, "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
-    "orthogonal": Orthogonal, "identity": Identity,
+    "zeros": Zeros,
+    "zero": Zeros,
+    "ones": Ones,
+    "one": Ones,
+    "constant": Constant,
+    "random_uniform": RandomUniform,
+    "uniform": RandomUniform,
+    "random_normal": RandomNormal,
+    "normal": RandomNormal,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
+    "identity": Identity,
 }
 
 # Keras's functional spellings: sinapse.initializers.glorot_uniform() etc.
@@ -283,8 +318,10 @@ def get(identifier):
         name = identifier.get("class_name")
         cls = _CLASSES.get(name) or _ALIASES.get(name) if isinstance(name, str) else None
         if cls is None:
-            raise ValueError(f"initializers.get: unknown initializer class_name {name!r}; expected one of "
-                             f"{', '.join(sorted(_CLASSES))}")
+            raise ValueError(
+                f"initializers.get: unknown initializer class_name {name!r}; expected one of "
+                f"{', '.join(sorted(_CLASSES))}"
+            )
         return cls.from_config(identifier.get("config", {}))
     if isinstance(identifier, str):
         cls = _CLASSES.get(identifier) or _ALIASES.get(identifier.lower())
@@ -292,8 +329,10 @@ def get(identifier):
             names = ", ".join(sorted(_ALIASES))
             raise ValueError(f"initializers.get: unknown initializer {identifier!r}; expected one of {names}")
         return cls()
-    raise TypeError(f"initializers.get: cannot interpret {identifier!r} ({type(identifier).__name__}) as an "
-                    f"initializer; pass a name, a config dict, an Initializer or a callable")
+    raise TypeError(
+        f"initializers.get: cannot interpret {identifier!r} ({type(identifier).__name__}) as an "
+        f"initializer; pass a name, a config dict, an Initializer or a callable"
+    )
 
 
 def serialize(initializer) -> dict | None:

@@ -37,8 +37,10 @@ class Loss:
 
     def __init__(self, reduction="sum_over_batch_size", name=None, from_logits=False):
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: `reduction` must be 'sum_over_batch_size' (or 'auto', 'mean') or "
-                             f"'sum', got {reduction!r} (per-sample losses, reduction='none', are not supported)")
+            raise ValueError(
+                f"{type(self).__name__}: `reduction` must be 'sum_over_batch_size' (or 'auto', 'mean') or "
+                f"'sum', got {reduction!r} (per-sample losses, reduction='none', are not supported)"
+            )
         self.reduction = reduction
         self.name = name or self.kind
         self.from_logits = bool(from_logits)
@@ -56,9 +58,17 @@ class Loss:
         """
         if mask is not None:
             sample_weight = apply_mask(sample_weight, mask, self.reduction, y_pred.shape[:-1], type(self).__name__)
-        return ops.loss(self.kind, y_true, y_pred, from_logits=self.from_logits if from_logits is None else from_logits,
-                        reduction=_REDUCTIONS[self.reduction], sample_weight=sample_weight, grad=grad,
-                        grad_out=grad_out, **self._extra())
+        return ops.loss(
+            self.kind,
+            y_true,
+            y_pred,
+            from_logits=self.from_logits if from_logits is None else from_logits,
+            reduction=_REDUCTIONS[self.reduction],
+            sample_weight=sample_weight,
+            grad=grad,
+            grad_out=grad_out,
+            **self._extra(),
+        )
 
     def _extra(self) -> dict:
         return {}
@@ -73,10 +83,11 @@ class Loss:
             if y.ndim == len(lead) + 1 and y.shape[-1] == 1:
                 y = y.reshape(y.shape[:-1])
             if y.ndim != len(lead) or (y.ndim and y.shape[1:] != tuple(lead[1:])):
-                raise ValueError(f"{self.name}: expects integer class labels of shape {(n, *lead[1:])} for outputs of "
-                                 f"shape {(n, *output_shape[1:])}, got labels of shape {y.shape}"
-                                 + (" (one-hot labels go with categorical_crossentropy)" if y.ndim == len(lead) + 1
-                                    else ""))
+                raise ValueError(
+                    f"{self.name}: expects integer class labels of shape {(n, *lead[1:])} for outputs of "
+                    f"shape {(n, *output_shape[1:])}, got labels of shape {y.shape}"
+                    + (" (one-hot labels go with categorical_crossentropy)" if y.ndim == len(lead) + 1 else "")
+                )
             if y.dtype.kind == "f":
                 if not np.all(np.mod(y, 1) == 0):
                     raise ValueError(f"{self.name}: class labels must be integers")
@@ -86,14 +97,21 @@ class Loss:
             return np.ascontiguousarray(y, dtype=np.int32)
         want = (n, *output_shape[1:])
         if y.shape != want:
-            if (self.kind == "categorical_crossentropy" and y.ndim == len(want) - 1 and want[-1] > 1
-                    and y.dtype.kind in "iu"):
-                raise ValueError(f"{self.name}: got integer class labels of shape {y.shape} but outputs of shape "
-                                 f"{want}: use loss='sparse_categorical_crossentropy', or one-hot labels "
-                                 f"(sinapse.utils.to_categorical)")
+            if (
+                self.kind == "categorical_crossentropy"
+                and y.ndim == len(want) - 1
+                and want[-1] > 1
+                and y.dtype.kind in "iu"
+            ):
+                raise ValueError(
+                    f"{self.name}: got integer class labels of shape {y.shape} but outputs of shape "
+                    f"{want}: use loss='sparse_categorical_crossentropy', or one-hot labels "
+                    f"(sinapse.utils.to_categorical)"
+                )
             if y.size != int(np.prod(want)):
-                raise ValueError(f"{self.name}: targets of shape {y.shape} do not match the model's outputs of shape "
-                                 f"{want}")
+                raise ValueError(
+                    f"{self.name}: targets of shape {y.shape} do not match the model's outputs of shape {want}"
+                )
             y = y.reshape(want)
         return np.ascontiguousarray(y, dtype=np.float32)
 
@@ -121,8 +139,10 @@ def _check_label_range(name, y, classes) -> None:
         low, high = y.min(), y.max()
         if low < 0 or high >= classes:
             show = (lambda v: int(v)) if y.dtype.kind != "f" else (lambda v: int(v) if abs(v) < 2**63 else float(v))
-            raise ValueError(f"{name}: class labels must be in [0, {classes}) for the model's {classes} output "
-                             f"classes, got labels in [{show(low)}, {show(high)}]")
+            raise ValueError(
+                f"{name}: class labels must be in [0, {classes}) for the model's {classes} output "
+                f"classes, got labels in [{show(low)}, {show(high)}]"
+            )
 
 
 def _xp(a):
@@ -147,8 +167,10 @@ def apply_mask(sample_weight, mask, reduction, lead_shape, who="apply_mask"):
     """
     lead_shape = tuple(lead_shape)
     if tuple(mask.shape) != lead_shape:
-        raise ValueError(f"{who}: `mask` must have the shape of the outputs without their last axis, "
-                         f"{lead_shape}, got {tuple(mask.shape)}")
+        raise ValueError(
+            f"{who}: `mask` must have the shape of the outputs without their last axis, "
+            f"{lead_shape}, got {tuple(mask.shape)}"
+        )
     xp = _xp(mask)
     weights = mask.astype(np.float32)
     if _REDUCTIONS.get(reduction, reduction) == "mean":
@@ -156,8 +178,10 @@ def apply_mask(sample_weight, mask, reduction, lead_shape, who="apply_mask"):
         weights *= np.float32(weights.size / valid) if valid else np.float32(0.0)
     if sample_weight is not None:
         if tuple(sample_weight.shape) != lead_shape:
-            raise ValueError(f"{who}: with a mask, `sample_weight` must have the mask's shape {lead_shape}, "
-                             f"got {tuple(sample_weight.shape)}")
+            raise ValueError(
+                f"{who}: with a mask, `sample_weight` must have the mask's shape {lead_shape}, "
+                f"got {tuple(sample_weight.shape)}"
+            )
         weights *= xp.asarray(sample_weight, dtype=np.float32)
     return xp.ascontiguousarray(weights)
 
@@ -207,8 +231,14 @@ class BinaryCrossentropy(Loss):
     kind = "binary_crossentropy"
     fusable_activation = "sigmoid"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="binary_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+    ):
         _no_smoothing("BinaryCrossentropy", label_smoothing, axis)
         super().__init__(reduction, name, from_logits)
 
@@ -217,8 +247,14 @@ class CategoricalCrossentropy(Loss):
     kind = "categorical_crossentropy"
     fusable_activation = "softmax"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="categorical_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+    ):
         _no_smoothing("CategoricalCrossentropy", label_smoothing, axis)
         super().__init__(reduction, name, from_logits)
 
@@ -227,20 +263,41 @@ class SparseCategoricalCrossentropy(Loss):
     kind = "sparse_categorical_crossentropy"
     fusable_activation = "softmax"
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy",
-                 ignore_class=None):
+    def __init__(
+        self,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="sparse_categorical_crossentropy",
+        ignore_class=None,
+    ):
         if ignore_class is not None:
-            raise ValueError(f"SparseCategoricalCrossentropy: `ignore_class` must be None (not supported; give the "
-                             f"ignored steps sample_weight 0, or mask them), got {ignore_class!r}")
+            raise ValueError(
+                f"SparseCategoricalCrossentropy: `ignore_class` must be None (not supported; give the "
+                f"ignored steps sample_weight 0, or mask them), got {ignore_class!r}"
+            )
         super().__init__(reduction, name, from_logits)
 
 
-_CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
-                                    CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+_CLASSES = {
+    c.__name__: c
+    for c in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        Huber,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
 _STRINGS = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError, "mae": MeanAbsoluteError,
-    "mean_absolute_error": MeanAbsoluteError, "huber": Huber, "huber_loss": Huber,
-    "binary_crossentropy": BinaryCrossentropy, "categorical_crossentropy": CategoricalCrossentropy,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber,
+    "huber_loss": Huber,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
 MSE = mse = MeanSquaredError
@@ -256,16 +313,21 @@ def get(identifier) -> Loss:
     if isinstance(identifier, str):
         cls = _STRINGS.get(identifier) or _CLASSES.get(identifier)
         if cls is None:
-            hint = (" (Keras 3's shape-resolved 'crossentropy'/'ce' alias is not supported: name the cross-entropy)"
-                    if identifier.lower() in ("crossentropy", "ce") else "")
+            hint = (
+                " (Keras 3's shape-resolved 'crossentropy'/'ce' alias is not supported: name the cross-entropy)"
+                if identifier.lower() in ("crossentropy", "ce")
+                else ""
+            )
             raise ValueError(f"losses.get: unknown loss `{identifier}`; expected one of {', '.join(_STRINGS)}{hint}")
         return cls()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     if identifier is None:
         raise ValueError("compile: a loss is needed to train, e.g. loss='sparse_categorical_crossentropy'")
-    raise TypeError(f"losses.get: cannot interpret `identifier`={identifier!r} as a loss; custom Python loss "
-                    f"functions are not supported (the loss and its gradient run in the kernels)")
+    raise TypeError(
+        f"losses.get: cannot interpret `identifier`={identifier!r} as a loss; custom Python loss "
+        f"functions are not supported (the loss and its gradient run in the kernels)"
+    )
 
 
 def serialize(loss: Loss) -> dict:

@@ -85,8 +85,9 @@ class Metric:
     def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> float:
         """One-off value on NumPy arrays (the state is left as it was)."""
         sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
-        total, count = self._sums(np.asarray(y_true), np.asarray(y_pred), sw,
-                                  None if mask is None else np.asarray(mask))
+        total, count = self._sums(
+            np.asarray(y_true), np.asarray(y_pred), sw, None if mask is None else np.asarray(mask)
+        )
         return total / count if count else 0.0
 
     def get_config(self):
@@ -167,14 +168,29 @@ class Accuracy(Metric):
 
 
 _STRINGS = {
-    "sparse_categorical_accuracy": SparseCategoricalAccuracy, "categorical_accuracy": CategoricalAccuracy,
-    "binary_accuracy": BinaryAccuracy, "top_k_categorical_accuracy": TopKCategoricalAccuracy,
-    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy, "mae": MeanAbsoluteError,
-    "mean_absolute_error": MeanAbsoluteError, "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
 }
-_CLASSES = {c.__name__: c for c in (SparseCategoricalAccuracy, CategoricalAccuracy, BinaryAccuracy,
-                                    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanAbsoluteError,
-                                    MeanSquaredError, Accuracy)}
+_CLASSES = {
+    c.__name__: c
+    for c in (
+        SparseCategoricalAccuracy,
+        CategoricalAccuracy,
+        BinaryAccuracy,
+        TopKCategoricalAccuracy,
+        SparseTopKCategoricalAccuracy,
+        MeanAbsoluteError,
+        MeanSquaredError,
+        Accuracy,
+    )
+}
 
 
 def resolve_accuracy(identifier, y_true_shape, y_pred_shape) -> Metric:
@@ -214,19 +230,22 @@ def get(identifier, loss=None, output_shape=None) -> Metric:
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
     if not isinstance(identifier, str):
-        raise TypeError(f"metrics.get: cannot interpret `identifier`={identifier!r} as a metric; use a name such "
-                        f"as 'accuracy' or a sinapse.metrics.Metric instance")
+        raise TypeError(
+            f"metrics.get: cannot interpret `identifier`={identifier!r} as a metric; use a name such "
+            f"as 'accuracy' or a sinapse.metrics.Metric instance"
+        )
     if identifier.lower() in ("accuracy", "acc"):
         if output_shape is None:
-            raise ValueError(f"metrics.get: `{identifier}` is resolved from the outputs' shape (Keras 3's rule); "
-                             f"pass `output_shape`, or name the metric (e.g. 'categorical_accuracy')")
+            raise ValueError(
+                f"metrics.get: `{identifier}` is resolved from the outputs' shape (Keras 3's rule); "
+                f"pass `output_shape`, or name the metric (e.g. 'categorical_accuracy')"
+            )
         output_shape = tuple(output_shape)
         sparse = getattr(loss, "sparse", False)
         return resolve_accuracy(identifier, output_shape[:-1] if sparse else output_shape, output_shape)
     cls = _STRINGS.get(identifier)
     if cls is None:
-        raise ValueError(f"metrics.get: unknown metric `{identifier}`; expected accuracy, acc, "
-                         f"{', '.join(_STRINGS)}")
+        raise ValueError(f"metrics.get: unknown metric `{identifier}`; expected accuracy, acc, {', '.join(_STRINGS)}")
     return cls(name=identifier)
 
 
@@ -239,8 +258,10 @@ def check_list(where: str, metrics) -> list:
     if isinstance(metrics, (str, Metric)):
         raise TypeError(f"{where}: `metrics` must be a list, got {metrics!r}; wrap it: metrics=[{metrics!r}]")
     if not isinstance(metrics, (list, tuple)):
-        raise TypeError(f"{where}: `metrics` must be a list of metric names or sinapse.metrics.Metric instances, "
-                        f"got {metrics!r} ({type(metrics).__name__})")
+        raise TypeError(
+            f"{where}: `metrics` must be a list of metric names or sinapse.metrics.Metric instances, "
+            f"got {metrics!r} ({type(metrics).__name__})"
+        )
     checked = []
     for i, m in enumerate(metrics):
         if isinstance(m, dict) and m.get("class_name") in _CLASSES and isinstance(m.get("config", {}), dict):
@@ -250,12 +271,15 @@ def check_list(where: str, metrics) -> list:
                 raise ValueError(f"{where}: `metrics[{i}]`={m!r} is not a valid metric config: {exc}") from None
         elif isinstance(m, str):
             if m.lower() not in ("accuracy", "acc") and m not in _STRINGS:
-                raise ValueError(f"{where}: `metrics[{i}]` is an unknown metric {m!r}; expected accuracy, acc, "
-                                 f"{', '.join(_STRINGS)}")
+                raise ValueError(
+                    f"{where}: `metrics[{i}]` is an unknown metric {m!r}; expected accuracy, acc, {', '.join(_STRINGS)}"
+                )
         elif not isinstance(m, Metric):
-            raise TypeError(f"{where}: `metrics[{i}]` must be a metric name (e.g. 'accuracy'), a "
-                            f"sinapse.metrics.Metric instance or a Metric config dict, got {m!r} "
-                            f"({type(m).__name__})")
+            raise TypeError(
+                f"{where}: `metrics[{i}]` must be a metric name (e.g. 'accuracy'), a "
+                f"sinapse.metrics.Metric instance or a Metric config dict, got {m!r} "
+                f"({type(m).__name__})"
+            )
         checked.append(m)
     return checked
 

@@ -66,6 +66,7 @@ def resolve_variant(op: str, variant: str | None, caller: str | None = None) -> 
         return info.default_variant
     if variant not in info.variants:
         where = f"`{source}`" if source == "variant" else f"${source}"
-        raise ValueError(f"{caller or op}: {where}={variant!r} is not a variant of {op}; expected one of "
-                         f"{', '.join(info.variants)}")
+        raise ValueError(
+            f"{caller or op}: {where}={variant!r} is not a variant of {op}; expected one of {', '.join(info.variants)}"
+        )
     return variant

@@ -22,7 +22,9 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise ImportError('sinapse.viz needs matplotlib: pip install "sinapse[viz]" (or pip install matplotlib)') from None
+        raise ImportError(
+            'sinapse.viz needs matplotlib: pip install "sinapse[viz]" (or pip install matplotlib)'
+        ) from None
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

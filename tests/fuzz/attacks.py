@@ -59,8 +59,12 @@ def attacked(draw, name):
     arrays = arrays_in(kw)
     if kind == "values" and (arrays or spec_.float_args):
         if spec_.float_args and (not arrays or draw(st.booleans())):
-            return kind, {**kw, draw(st.sampled_from(spec_.float_args)): draw(st.sampled_from(
-                [float("nan"), float("inf"), -float("inf"), 1e39, -1.0]))}
+            return kind, {
+                **kw,
+                draw(st.sampled_from(spec_.float_args)): draw(
+                    st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e39, -1.0])
+                ),
+            }
         path, a = draw(st.sampled_from(arrays))
         return kind, _replace(kw, path, _with(a, fill=draw(st.sampled_from(FILLS))))
     if kind in ("dtype", "rank", "layout") and arrays:

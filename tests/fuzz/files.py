@@ -45,26 +45,48 @@ def model_cases(draw):
         kw["batch_size"] = draw(st.sampled_from(ODD_INTS + WRONG))
     if method == "fit":
         # epochs: no huge values, a huge epoch count is a valid (endless) request, not an attack
-        for name, values in (("epochs", [0, -1, 1, 2, None, 2.5, "1", True]), ("validation_split", [0.0, 0.5, 1.0, -0.1, 1.5, "x"]),
-                             ("class_weight", [None, {0: 1.0, 1: 2.0}, {-1: 5}, {3: 1}, {0: float("nan")}, [1, 2],
-                                               {"a": 1}]),
-                             ("initial_epoch", [0, -1, 5, 2**63]), ("steps_per_epoch", [None, 0, -1, 2**63])):
+        for name, values in (
+            ("epochs", [0, -1, 1, 2, None, 2.5, "1", True]),
+            ("validation_split", [0.0, 0.5, 1.0, -0.1, 1.5, "x"]),
+            ("class_weight", [None, {0: 1.0, 1: 2.0}, {-1: 5}, {3: 1}, {0: float("nan")}, [1, 2], {"a": 1}]),
+            ("initial_epoch", [0, -1, 5, 2**63]),
+            ("steps_per_epoch", [None, 0, -1, 2**63]),
+        ):
             if draw(st.booleans()):
                 kw[name] = draw(st.sampled_from(values))
         kw["verbose"] = 0
     if method in ("fit", "evaluate", "train_on_batch") and draw(st.integers(0, 3)) == 0:
-        kw["sample_weight"] = arr(draw(st.sampled_from([[n], [n, 1], [n + 1], []])),
-                                  fill=draw(st.sampled_from(["unit", "nan", "-inf", "zeros"])))
+        kw["sample_weight"] = arr(
+            draw(st.sampled_from([[n], [n, 1], [n + 1], []])),
+            fill=draw(st.sampled_from(["unit", "nan", "-inf", "zeros"])),
+        )
     if method == "build":
-        kw = {"input_shape": draw(st.sampled_from([[None, 4], [4], [None, 2**31], [None, 0], [None, -1], None,
-                                                     "x", [None, 4, 4], [2**63]]))}
+        kw = {
+            "input_shape": draw(
+                st.sampled_from(
+                    [[None, 4], [4], [None, 2**31], [None, 0], [None, -1], None, "x", [None, 4, 4], [2**63]]
+                )
+            )
+        }
     return {"entry": "model", "method": method, "kw": kw}
 
 
 MUTATIONS = ["truncate", "bitflip", "header_edit", "header_length", "craft", "special", "junk"]
-CRAFT = ["units_huge", "units_negative", "units_string", "activation_unknown", "layers_many", "class_unknown",
-         "input_shape_huge", "optimizer_state_shape", "tensor_dtype", "tensor_extra", "config_not_json",
-         "format_wrong", "version_future"]
+CRAFT = [
+    "units_huge",
+    "units_negative",
+    "units_string",
+    "activation_unknown",
+    "layers_many",
+    "class_unknown",
+    "input_shape_huge",
+    "optimizer_state_shape",
+    "tensor_dtype",
+    "tensor_extra",
+    "config_not_json",
+    "format_wrong",
+    "version_future",
+]
 SPECIAL = ["/dev/zero", "/dev/null", "/dev/urandom", "directory", "missing", "empty", "fifo"]
 
 
@@ -76,9 +98,20 @@ def file_cases(draw):
         case["at"] = draw(st.floats(0, 1, exclude_max=True))
         case["bit"] = draw(st.integers(0, 7))
     elif kind == "header_edit":
-        case["edit"] = draw(st.sampled_from([["relu", "tanh"], ["units\\\": 3", "units\\\": 9"], ["F32", "F64"],
-                                             ["Dense", "Dropo"], ["[null, 4]", "[null, 5]"], ["0.5", "0.9"],
-                                             ["seed\\\": 2", "seed\\\": 7"], ["Adam", "Nada"]]))
+        case["edit"] = draw(
+            st.sampled_from(
+                [
+                    ["relu", "tanh"],
+                    ['units\\": 3', 'units\\": 9'],
+                    ["F32", "F64"],
+                    ["Dense", "Dropo"],
+                    ["[null, 4]", "[null, 5]"],
+                    ["0.5", "0.9"],
+                    ['seed\\": 2', 'seed\\": 7'],
+                    ["Adam", "Nada"],
+                ]
+            )
+        )
     elif kind == "header_length":
         case["value"] = draw(st.sampled_from([0, 1, 2**31, 2**40, 2**63, 2**64 - 1]))
     elif kind == "craft":
@@ -102,8 +135,13 @@ def small_model():
     from sinapse.models import Sequential
 
     sinapse.utils.set_random_seed(1)
-    model = Sequential([layers.Dense(3, activation="relu", input_shape=(4,)), layers.Dropout(0.5, seed=2),
-                        layers.Dense(3, activation="softmax")])
+    model = Sequential(
+        [
+            layers.Dense(3, activation="relu", input_shape=(4,)),
+            layers.Dropout(0.5, seed=2),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -124,7 +162,7 @@ def base_file():
 
 def _split(data):
     n = struct.unpack("<Q", data[:8])[0]
-    return json.loads(data[8:8 + n]), data[8 + n:]
+    return json.loads(data[8 : 8 + n]), data[8 + n :]
 
 
 def _crafted(state, craft):
@@ -136,13 +174,17 @@ def _crafted(state, craft):
     meta = dict(header.pop("__metadata__"))
     meta.pop("checksum", None)
     dt = {"F32": "<f4", "F64": "<f8", "I64": "<i8", "U64": "<u8"}
-    tensors = {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dt[v["dtype"]]).reshape(v["shape"])
-               for k, v in header.items()}
+    tensors = {
+        k: np.frombuffer(body[v["data_offsets"][0] : v["data_offsets"][1]], dt[v["dtype"]]).reshape(v["shape"])
+        for k, v in header.items()
+    }
     config = json.loads(meta["config"])
     dense = config["config"]["layers"][0]["config"]
     edits = {
-        "units_huge": lambda: dense.update(units=10**9), "units_negative": lambda: dense.update(units=-1),
-        "units_string": lambda: dense.update(units="3"), "activation_unknown": lambda: dense.update(activation="nope"),
+        "units_huge": lambda: dense.update(units=10**9),
+        "units_negative": lambda: dense.update(units=-1),
+        "units_string": lambda: dense.update(units="3"),
+        "activation_unknown": lambda: dense.update(activation="nope"),
         "layers_many": lambda: config["config"]["layers"].extend([config["config"]["layers"][1]] * 100000),
         "class_unknown": lambda: config["config"]["layers"][0].update(class_name="os.system"),
         "input_shape_huge": lambda: dense.update(batch_input_shape=[None, 2**40], input_shape=[2**40]),
@@ -173,7 +215,7 @@ def _crafted(state, craft):
 def _mutated(state, case):
     data, kind = bytearray(state["data"]), case["kind"]
     if kind == "truncate":
-        return bytes(data[:int(case["at"] * len(data))])
+        return bytes(data[: int(case["at"] * len(data))])
     if kind == "bitflip":
         data[int(case["at"] * len(data))] ^= 1 << case["bit"]
         return bytes(data)
@@ -279,7 +321,9 @@ def method_error(exc, method, model_name):
 
     msg = str(exc)
     if not isinstance(exc, CLEAR):
-        return f"{type(exc).__name__} is not one of TypeError/ValueError/IndexError/MemoryError/RuntimeError: {msg[:300]}"
+        return (
+            f"{type(exc).__name__} is not one of TypeError/ValueError/IndexError/MemoryError/RuntimeError: {msg[:300]}"
+        )
     head = msg.split(": ", 1)[0][:80]
     names = (method, model_name, "__call__") if method == "call" else (method,)
     if not any(n in head for n in names):

@@ -36,8 +36,16 @@ class Worker:
     def _start(self):
         self.stderr = tempfile.TemporaryFile(mode="w+")
         env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
-        self.proc = subprocess.Popen([sys.executable, self.script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, text=True, bufsize=1, env=env, preexec_fn=_limit_memory)
+        self.proc = subprocess.Popen(
+            [sys.executable, self.script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            bufsize=1,
+            env=env,
+            preexec_fn=_limit_memory,
+        )
         self.proc.stdin.write(json.dumps({"entry": "ping"}) + "\n")  # start-up is not part of a case's time
         self.proc.stdin.flush()
         ready, _, _ = select.select([self.proc.stdout], [], [], STARTUP_TIMEOUT)

@@ -20,6 +20,7 @@ def ref(*names):
         for n in names:
             REFS[n] = fn
         return fn
+
     return register
 
 
@@ -86,6 +87,7 @@ def _bias_grad(kw, res, after):
 
 def _pool_g(op, kw):
     from sinapse.ops.pooling import geometry
+
     return geometry(op, np.shape(kw["x"]), kw.get("pool_size", (2, 2)), kw.get("strides"), kw.get("padding", "valid"))
 
 
@@ -109,15 +111,28 @@ def _loss(kw, res, after):
 
 @ref("batch_norm")
 def _batch_norm(kw, res, after):
-    y, mean, var = R.batch_norm(kw["x"], kw["gamma"], kw["beta"], kw["running_mean"], kw["running_var"],
-                                **_opt(kw, "training", "momentum", "epsilon"))
+    y, mean, var = R.batch_norm(
+        kw["x"],
+        kw["gamma"],
+        kw["beta"],
+        kw["running_mean"],
+        kw["running_var"],
+        **_opt(kw, "training", "momentum", "epsilon"),
+    )
     return [("y", res[0], y), ("running_mean", after["running_mean"], mean), ("running_var", after["running_var"], var)]
 
 
 def _conv_g(kw):
     from sinapse.ops.conv2d import geometry
-    return geometry("conv2d", np.shape(kw["x"]), np.shape(kw["w"]), kw.get("strides", 1), kw.get("padding", "valid"),
-                    kw.get("dilation", 1))
+
+    return geometry(
+        "conv2d",
+        np.shape(kw["x"]),
+        np.shape(kw["w"]),
+        kw.get("strides", 1),
+        kw.get("padding", "valid"),
+        kw.get("dilation", 1),
+    )
 
 
 @ref("conv2d")
@@ -142,9 +157,13 @@ def _embedding_backward(kw, res, after):
     return [("dtable", res, R.embedding_backward(kw["ids"], kw["dy"], kw["vocab_size"]))]
 
 
-_STATE = {"sgd_update": ["velocity"], "adagrad_update": ["accumulator"],
-          "adadelta_update": ["accumulated_grad", "accumulated_delta"],
-          "rmsprop_update": ["velocity", "momentum_buffer", "average_grad"], "adam_update": ["m", "v", "vhat"]}
+_STATE = {
+    "sgd_update": ["velocity"],
+    "adagrad_update": ["accumulator"],
+    "adadelta_update": ["accumulated_grad", "accumulated_delta"],
+    "rmsprop_update": ["velocity", "momentum_buffer", "average_grad"],
+    "adam_update": ["m", "v", "vhat"],
+}
 
 
 @ref(*_STATE)
@@ -195,7 +214,14 @@ def _rnn_backward(kw, res, after):
     dy = kw.get("dy")
     if dy is None:  # None means zeros
         dy = np.zeros((n, t, h) if fwd.get("return_sequences", True) else (n, h))
-    expected = R.rnn_backward(cell, fwd["x"], fwd["kernel"], fwd["recurrent_kernel"], dy=dy,
-                              **_opt(kw, "dh_T", "dc_T"), **_opt(fwd, *_RNN_ARGS))
+    expected = R.rnn_backward(
+        cell,
+        fwd["x"],
+        fwd["kernel"],
+        fwd["recurrent_kernel"],
+        dy=dy,
+        **_opt(kw, "dh_T", "dc_T"),
+        **_opt(fwd, *_RNN_ARGS),
+    )
     names = ("dx", "dkernel", "drecurrent_kernel", "dbias", "dh0", "dc0")
     return [(n_, r, e) for n_, r, e in zip(names, res, expected) if e is not None]

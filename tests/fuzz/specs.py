@@ -37,19 +37,38 @@ def spec(name, ints=(), written=(), floats=()):
     def register(fn):
         SPECS[name] = Spec(st.composite(fn)(), tuple(ints), tuple(written), tuple(floats))
         return fn
+
     return register
 
 
-ACTS = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "gelu", "gelu_tanh", "hard_sigmoid",
-        "softplus", "silu", "swish"]
+ACTS = [
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "gelu_tanh",
+    "hard_sigmoid",
+    "softplus",
+    "silu",
+    "swish",
+]
 
 
 @spec("gemm", written=("out",), floats=("alpha", "beta"))
 def _gemm(draw):
     m, k, n = draw(dim(0)), draw(dim(0)), draw(dim(0))
     ta, tb = draw(st.booleans()), draw(st.booleans())
-    kw = {"a": arr((k, m) if ta else (m, k)), "b": arr((n, k) if tb else (k, n)), "trans_a": ta, "trans_b": tb,
-          "alpha": draw(st.sampled_from([1.0, 0.5, -2.0]))}
+    kw = {
+        "a": arr((k, m) if ta else (m, k)),
+        "b": arr((n, k) if tb else (k, n)),
+        "trans_a": ta,
+        "trans_b": tb,
+        "alpha": draw(st.sampled_from([1.0, 0.5, -2.0])),
+    }
     if draw(st.booleans()):
         kw.update(c=arr((m, n)), beta=draw(st.sampled_from([0.0, 1.0, 0.5])))
     if draw(st.booleans()):
@@ -97,24 +116,32 @@ def _rows(draw):
 
 
 for _name in ("softmax", "log_softmax"):
+
     @spec(_name, written=("out",))
     def _softmax(draw):
         s = _rows(draw)
         return {"x": arr(s), **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
+
 for _name in ("softmax_backward", "log_softmax_backward"):
+
     @spec(_name, written=("out",))
-    def _softmax_backward(draw, _fwd=_name.replace("_backward", "")):
+    def _softmax_backward(draw, _op=_name):
         s = _rows(draw)
-        kw = {"dy": arr(s), "y": {"$call": [_fwd, {"x": arr(s)}, None]}}
+        kw = {"dy": arr(s), "y": {"$call": [_op.removesuffix("_backward"), {"x": arr(s)}, None]}}
         return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
 
 @spec("dropout", ints=("seed", "offset"), written=("out",), floats=("rate",))
 def _dropout(draw):
     s = _shape(draw)
-    kw = {"x": arr(s), "rate": draw(st.sampled_from([0.0, 0.25, 0.5, 0.9])), "seed": draw(st.integers(0, 2**32 - 1)),
-          "offset": draw(st.integers(0, 100)), "training": draw(st.booleans())}
+    kw = {
+        "x": arr(s),
+        "rate": draw(st.sampled_from([0.0, 0.25, 0.5, 0.9])),
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "offset": draw(st.integers(0, 100)),
+        "training": draw(st.booleans()),
+    }
     return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
 
@@ -150,11 +177,13 @@ def _pool_args(draw):
 
 def _pool_out(op, shape, kw):
     from sinapse.ops.pooling import geometry
+
     g = geometry(op, shape, kw["pool_size"], kw["strides"], kw["padding"])
     return [g[0], g[10], g[11], g[3]]
 
 
 for _name in ("max_pool2d", "avg_pool2d"):
+
     @spec(_name, ints=("pool_size", "strides"), written=("out",))
     def _pool(draw, _op=_name):
         s, kw = _pool_args(draw)
@@ -168,8 +197,7 @@ for _name in ("max_pool2d", "avg_pool2d"):
         return {"dy": arr(_pool_out(_op, s, kw)), "x": arr(s), **kw, **out}
 
 
-LOSSES = ["mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
-          "sparse_categorical_crossentropy"]
+LOSSES = ["mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
 
 
 @spec("loss", written=("grad_out",), floats=("delta",))
@@ -181,8 +209,14 @@ def _loss(draw):
         y_true = arr(s[:-1], "int32", f"labels{s[-1]}")
     else:
         y_true = arr(s, fill="unit")
-    kw = {"name": name, "y_true": y_true, "y_pred": arr(s, fill=fill), "from_logits": logits,
-          "reduction": draw(st.sampled_from(["mean", "sum"])), "grad": draw(st.booleans())}
+    kw = {
+        "name": name,
+        "y_true": y_true,
+        "y_pred": arr(s, fill=fill),
+        "from_logits": logits,
+        "reduction": draw(st.sampled_from(["mean", "sum"])),
+        "grad": draw(st.booleans()),
+    }
     if draw(st.booleans()):
         kw["sample_weight"] = arr(s[:-1], fill="unit")
     if name == "huber":
@@ -196,9 +230,16 @@ def _loss(draw):
 def _batch_norm(draw):
     s = _rows(draw)
     c = s[-1:]
-    kw = {"x": arr(s), "gamma": arr(c), "beta": arr(c), "running_mean": arr(c), "running_var": arr(c, fill="unit"),
-          "training": draw(st.booleans()), "momentum": draw(st.sampled_from([0.0, 0.9, 0.99, 1.0])),
-          "epsilon": draw(st.sampled_from([1e-3, 1e-5]))}
+    kw = {
+        "x": arr(s),
+        "gamma": arr(c),
+        "beta": arr(c),
+        "running_mean": arr(c),
+        "running_var": arr(c, fill="unit"),
+        "training": draw(st.booleans()),
+        "momentum": draw(st.sampled_from([0.0, 0.9, 0.99, 1.0])),
+        "epsilon": draw(st.sampled_from([1e-3, 1e-5])),
+    }
     return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
 
@@ -206,17 +247,26 @@ def _batch_norm(draw):
 def _batch_norm_backward(draw):
     s = _rows(draw)
     c = s[-1:]
-    kw = {"dy": arr(s), "x": arr(s), "gamma": arr(c), "mean": arr(c), "invstd": arr(c, fill="unit"),
-          "training": draw(st.booleans())}
+    kw = {
+        "dy": arr(s),
+        "x": arr(s),
+        "gamma": arr(c),
+        "mean": arr(c),
+        "invstd": arr(c, fill="unit"),
+        "training": draw(st.booleans()),
+    }
     return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
 
 def _conv_args(draw):
     n, h, w, c, k = draw(dim(0)), draw(dim(1, 5)), draw(dim(1, 5)), draw(dim(1, 10)), draw(dim(0))
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    kw_ = {"strides": draw(st.sampled_from([1, 2, [1, 2]])), "dilation": draw(st.sampled_from([1, 2])),
-           "padding": draw(st.sampled_from(["same", "valid", [1, 0, 0, 1]])),
-           "variant": draw(st.sampled_from([None, "naive", "tuned"]))}
+    kw_ = {
+        "strides": draw(st.sampled_from([1, 2, [1, 2]])),
+        "dilation": draw(st.sampled_from([1, 2])),
+        "padding": draw(st.sampled_from(["same", "valid", [1, 0, 0, 1]])),
+        "variant": draw(st.sampled_from([None, "naive", "tuned"])),
+    }
     if kw_["padding"] != "same":  # keep the dilated kernel inside the input
         kh, kw = min(kh, (h - 1) // kw_["dilation"] + 1), min(kw, (w - 1) // kw_["dilation"] + 1)
     return [n, h, w, c], [kh, kw, c, k], kw_
@@ -224,6 +274,7 @@ def _conv_args(draw):
 
 def _conv_out(x, w, kw):
     from sinapse.ops.conv2d import geometry
+
     g = geometry("conv2d", x, w, kw["strides"], kw["padding"], kw["dilation"])
     return [g[0], g[13], g[14], g[6]]
 
@@ -242,8 +293,14 @@ def _conv2d(draw):
 @spec("conv2d_backward", ints=("strides", "dilation", "padding"))
 def _conv2d_backward(draw):
     x, w, kw = _conv_args(draw)
-    kw.update(dy=arr(_conv_out(x, w, kw)), x=arr(x), w=arr(w), need_dx=draw(st.booleans()),
-              need_dw=draw(st.booleans()), need_db=draw(st.booleans()))
+    kw.update(
+        dy=arr(_conv_out(x, w, kw)),
+        x=arr(x),
+        w=arr(w),
+        need_dx=draw(st.booleans()),
+        need_dw=draw(st.booleans()),
+        need_db=draw(st.booleans()),
+    )
     return kw
 
 
@@ -268,27 +325,40 @@ def _embedding_backward(draw):
 
 def _update_common(draw, s):
     kw = {"param": arr(s), "grad": arr(s), "learning_rate": draw(st.sampled_from([0.1, 0.01, 1.0]))}
-    for name, values in (("weight_decay", [0.0, 0.01]), ("l2", [0.0, 0.1]), ("grad_scale", [1.0, 0.5]),
-                         ("clipvalue", [None, 0.5])):
+    for name, values in (
+        ("weight_decay", [0.0, 0.01]),
+        ("l2", [0.0, 0.1]),
+        ("grad_scale", [1.0, 0.5]),
+        ("clipvalue", [None, 0.5]),
+    ):
         kw[name] = draw(st.sampled_from(values))
     return kw
 
 
 OPTIMIZER_STATE = {
-    "sgd_update": ["velocity"], "adagrad_update": ["accumulator"],
+    "sgd_update": ["velocity"],
+    "adagrad_update": ["accumulator"],
     "adadelta_update": ["accumulated_grad", "accumulated_delta"],
-    "rmsprop_update": ["velocity", "momentum_buffer", "average_grad"], "adam_update": ["m", "v", "vhat"],
+    "rmsprop_update": ["velocity", "momentum_buffer", "average_grad"],
+    "adam_update": ["m", "v", "vhat"],
 }
 _FLOATS = ("learning_rate", "weight_decay", "l2", "grad_scale", "clipvalue")
 
 for _name, _state in OPTIMIZER_STATE.items():
+
     @spec(_name, ints=("step",) if _name == "adam_update" else (), written=("param", *_state), floats=_FLOATS)
     def _update(draw, _op=_name, _st=_state):
         s = _shape(draw)
         kw = _update_common(draw, s)
         for name in _st:  # squared-gradient accumulators are non-negative
-            kw[name] = arr(s, fill="unit" if name in ("accumulator", "v", "vhat", "velocity") and _op != "sgd_update"
-                           or name.startswith("accumulated") else "normal")
+            kw[name] = arr(
+                s,
+                fill="unit"
+                if name in ("accumulator", "v", "vhat", "velocity")
+                and _op != "sgd_update"
+                or name.startswith("accumulated")
+                else "normal",
+            )
         if _op == "sgd_update":
             kw.update(momentum=draw(st.sampled_from([0.0, 0.9])), nesterov=draw(st.booleans()))
         if _op == "rmsprop_update":
@@ -336,8 +406,13 @@ _GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 def _rnn_kw(draw, cell):
     n, t, d, h = draw(dim(0)), draw(dim(0)), draw(dim(1)), draw(dim(1))
     g = _GATES[cell]
-    kw = {"x": arr([n, t, d]), "kernel": arr([d, g * h]), "recurrent_kernel": arr([h, g * h]),
-          "go_backwards": draw(st.booleans()), "return_sequences": draw(st.booleans())}
+    kw = {
+        "x": arr([n, t, d]),
+        "kernel": arr([d, g * h]),
+        "recurrent_kernel": arr([h, g * h]),
+        "go_backwards": draw(st.booleans()),
+        "return_sequences": draw(st.booleans()),
+    }
     if cell == "gru":
         kw["reset_after"] = draw(st.booleans())
     if draw(st.booleans()):
@@ -354,6 +429,7 @@ def _rnn_kw(draw, cell):
 
 
 for _cell in _GATES:
+
     @spec(_cell)
     def _rnn(draw, _c=_cell):
         return _rnn_kw(draw, _c)[0]
@@ -361,8 +437,10 @@ for _cell in _GATES:
     @spec(_cell + "_backward")
     def _rnn_backward(draw, _c=_cell):
         kw, (n, t, h) = _rnn_kw(draw, _c)
-        back = {"cache": {"$call": [_c, kw, -1]},
-                "dy": arr([n, t, h] if kw["return_sequences"] else [n, h]) if draw(st.booleans()) else None}
+        back = {
+            "cache": {"$call": [_c, kw, -1]},
+            "dy": arr([n, t, h] if kw["return_sequences"] else [n, h]) if draw(st.booleans()) else None,
+        }
         if draw(st.booleans()):
             back["dh_T"] = arr([n, h])
         if _c == "lstm" and draw(st.booleans()):

@@ -20,9 +20,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for `fuzz`
 
 import sinapse  # noqa: E402
-from sinapse import ops  # noqa: E402
-
 from fuzz.refs import REFS  # noqa: E402
+from sinapse import ops  # noqa: E402
 
 CLEAR = (TypeError, ValueError, IndexError, MemoryError, RuntimeError)
 LEAKS = ("incompatible function arguments", "Invoked with", "arg0", "(self:", "std::", "numpy.ndarray[")
@@ -35,6 +34,7 @@ def public(name):
 
 
 # ------------------------------------------------------------------------------ building arrays
+
 
 def values(shape, fill, rng):
     n = int(np.prod(shape))
@@ -82,10 +82,10 @@ def alias(kw, target, mode, shift, shape):
     offset = 0 if mode == "view" else 4 * shift
     base = np.zeros(max(t.nbytes, offset + 4 * size) + 64, np.uint8)
     start = (-base.ctypes.data) % 64  # aligned like a fresh allocation
-    t2 = base[start:start + t.nbytes].view(t.dtype).reshape(t.shape)
+    t2 = base[start : start + t.nbytes].view(t.dtype).reshape(t.shape)
     t2[...] = t
     kw[target] = t2
-    return base[start + offset:start + offset + 4 * size].view(np.float32).reshape(shape)
+    return base[start + offset : start + offset + 4 * size].view(np.float32).reshape(shape)
 
 
 def decode(kw, rng, calls):
@@ -124,10 +124,12 @@ def copy_args(kw):
         if isinstance(v, list):
             return [cp(e) for e in v]
         return v
+
     return {k: cp(v) for k, v in kw.items()}
 
 
 # ------------------------------------------------------------------------------ the oracle
+
 
 def check_error(name, exc):
     msg = str(exc)
@@ -226,8 +228,10 @@ def overflows(case):
     counted apart ("overflow", reported, not failed) rather than as a wrong result."""
     text = json.dumps(case["kw"])
     # ... or a scalar argument whose square overflows float32 (l2 = 1e30 in RMSprop's g**2)
-    big = any(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) > 1.8e19
-              for v in case["kw"].values())
+    big = any(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) > 1.8e19
+        for v in case["kw"].values()
+    )
     return '"huge"' in text or "1e+39" in text or big
 
 
@@ -240,8 +244,11 @@ def saturates(name, case, why):
     the kernels' fast tanh/sigmoid and NumPy's. Both are non-finite; counted apart (reported,
     not failed), like overflow. Only NaN-vs-infinity mismatches qualify."""
     text = json.dumps(case["kw"])
-    return (name in _SATURATING and ('"inf"' in text or '"-inf"' in text or '"mixed"' in text)
-            and re.search(r"NaN at .*: got (nan, expected -?inf|-?inf, expected nan)$", why) is not None)
+    return (
+        name in _SATURATING
+        and ('"inf"' in text or '"-inf"' in text or '"mixed"' in text)
+        and re.search(r"NaN at .*: got (nan, expected -?inf|-?inf, expected nan)$", why) is not None
+    )
 
 
 def clean_differs(case, name, res, after):
@@ -256,11 +263,17 @@ def clean_differs(case, name, res, after):
         return f"accepted a view/alias but refuses the same values as fresh arrays: {exc}"
     # An exact alias (out=y in place) legitimately leaves the result in both names: the result
     # itself is compared above. A partial overlap must have been refused, so everything counts.
-    exact = {n for k, v in case["kw"].items() if isinstance(v, dict) and "$alias" in v
-             and v["$alias"][1] in ("same", "view") for n in (k, v["$alias"][0])}
+    exact = {
+        n
+        for k, v in case["kw"].items()
+        if isinstance(v, dict) and "$alias" in v and v["$alias"][1] in ("same", "view")
+        for n in (k, v["$alias"][0])
+    }
     written = [k for k in case.get("written", ()) if isinstance(after.get(k), np.ndarray) and k not in exact]
-    return compare([("result vs clean call", res, expected)]
-                   + [(f"`{k}` after the call vs clean call", after[k], clean[k]) for k in written])
+    return compare(
+        [("result vs clean call", res, expected)]
+        + [(f"`{k}` after the call vs clean call", after[k], clean[k]) for k in written]
+    )
 
 
 def run_any(case):
@@ -272,6 +285,7 @@ def run_any(case):
 
     if entry == "selftest-crash":  # test_oracle_flags_what_it_must: a real segfault
         import ctypes
+
         ctypes.string_at(0)
     if entry == "ping":  # start-up, outside any case's timeout: imports done, the base model file saved
         files.base_file()

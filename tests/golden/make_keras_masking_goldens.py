@@ -61,14 +61,24 @@ def masked_cases():
     labels = rng.integers(0, 3, ids.shape).astype(np.int32)
     cases = {}
 
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Embedding(6, 3, mask_zero=True),
-                              keras.layers.LSTM(4, return_sequences=True), keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Embedding(6, 3, mask_zero=True),
+            keras.layers.LSTM(4, return_sequences=True),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     w = weights_for(model, rng)
     sw_nt = rng.uniform(0.2, 2.0, ids.shape).astype(np.float32)
     for name, sw in (("plain", None), ("sample_weight_NT", sw_nt)):
         cases[f"embedding_lstm_scce_{name}"] = {
-            "x": ids.tolist(), "y": labels.tolist(), "weights": w, "sample_weight": None if sw is None else arr(sw),
-            **run(model, "sparse_categorical_crossentropy", ["accuracy"], ids, labels, sw)}
+            "x": ids.tolist(),
+            "y": labels.tolist(),
+            "weights": w,
+            "sample_weight": None if sw is None else arr(sw),
+            **run(model, "sparse_categorical_crossentropy", ["accuracy"], ids, labels, sw),
+        }
 
     feats = rng.standard_normal((5, 4, 2)).astype(np.float32)
     feats[0, 2:] = 0.0
@@ -78,22 +88,40 @@ def masked_cases():
     targets = rng.standard_normal((5, 4, 2)).astype(np.float32)
     model = keras.Sequential([keras.Input((4, 2)), keras.layers.Masking(0.0), keras.layers.Dense(2)])
     w = weights_for(model, rng)
-    cases["masking_dense_mse"] = {"x": arr(feats), "y": arr(targets), "weights": w, "sample_weight": None,
-                                  **run(model, "mse", ["mae", "accuracy"], feats, targets)}
+    cases["masking_dense_mse"] = {
+        "x": arr(feats),
+        "y": arr(targets),
+        "weights": w,
+        "sample_weight": None,
+        **run(model, "mse", ["mae", "accuracy"], feats, targets),
+    }
 
-    bin_y = rng.integers(0, 2, (*ids.shape, 1)).astype(np.float32)  # (N, T, 1): Keras squeezes an (N, T) y to per-row values
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Embedding(6, 3, mask_zero=True),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    bin_y = rng.integers(0, 2, (*ids.shape, 1)).astype(
+        np.float32
+    )  # (N, T, 1): Keras squeezes an (N, T) y to per-row values
+    model = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Embedding(6, 3, mask_zero=True), keras.layers.Dense(1, activation="sigmoid")]
+    )
     w = weights_for(model, rng)
     sw_n = rng.uniform(0.5, 2.0, (len(ids),)).astype(np.float32)
-    cases["embedding_dense_bce"] = {"x": ids.tolist(), "y": arr(bin_y), "weights": w, "sample_weight": None,
-                                    **run(model, "binary_crossentropy", ["accuracy"], ids, bin_y)}
+    cases["embedding_dense_bce"] = {
+        "x": ids.tolist(),
+        "y": arr(bin_y),
+        "weights": w,
+        "sample_weight": None,
+        **run(model, "binary_crossentropy", ["accuracy"], ids, bin_y),
+    }
     try:
         res = run(model, "binary_crossentropy", ["accuracy"], ids, bin_y, sw_n)
     except Exception as e:  # noqa: BLE001  (record what Keras does with (N,) weights and an (N, T) mask)
         res = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
-    cases["embedding_dense_bce_sample_weight_N"] = {"x": ids.tolist(), "y": arr(bin_y), "weights": w,
-                                                    "sample_weight": arr(sw_n), **res}
+    cases["embedding_dense_bce_sample_weight_N"] = {
+        "x": ids.tolist(),
+        "y": arr(bin_y),
+        "weights": w,
+        "sample_weight": arr(sw_n),
+        **res,
+    }
     return cases
 
 
@@ -132,13 +160,25 @@ def accuracy_cases():
             y = np.zeros(n, np.float32)
         model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=act)])
         w = weights_for(model, rng)
-        keras_loss = {"BinaryCrossentropy_logits": keras.losses.BinaryCrossentropy(from_logits=True),
-                      "CategoricalCrossentropy": keras.losses.CategoricalCrossentropy()}.get(loss, loss)
+        keras_loss = {
+            "BinaryCrossentropy_logits": keras.losses.BinaryCrossentropy(from_logits=True),
+            "CategoricalCrossentropy": keras.losses.CategoricalCrossentropy(),
+        }.get(loss, loss)
         model.compile(optimizer="sgd", loss=keras_loss, metrics=[ident])
         res = model.evaluate(x, y, verbose=0, return_dict=True)
-        out.append({"loss": loss, "units": units, "activation": act, "y": arr(y), "identifier": ident,
-                    "weights": w, "metric_class": type(model._compile_metrics.metrics[0]).__name__,
-                    "metric_name": model._compile_metrics.metrics[0].name, "value": float(res[ident])})
+        out.append(
+            {
+                "loss": loss,
+                "units": units,
+                "activation": act,
+                "y": arr(y),
+                "identifier": ident,
+                "weights": w,
+                "metric_class": type(model._compile_metrics.metrics[0]).__name__,
+                "metric_name": model._compile_metrics.metrics[0].name,
+                "value": float(res[ident]),
+            }
+        )
     return {"x": arr(x), "cases": out}
 
 
@@ -161,13 +201,25 @@ def schedule_cases():
         "ExponentialDecay": s.ExponentialDecay(0.1, 10, 0.5),
     }
     steps = list(range(0, 75)) + [99, 100, 155, 1000]
-    return {name: {"class_name": type(sch).__name__, "config": sch.get_config(),
-                   "values": [float(sch(st)) for st in steps], "steps": steps} for name, sch in made.items()}
+    return {
+        name: {
+            "class_name": type(sch).__name__,
+            "config": sch.get_config(),
+            "values": [float(sch(st)) for st in steps],
+            "steps": steps,
+        }
+        for name, sch in made.items()
+    }
 
 
 def main():
-    golden = {"keras_version": keras.__version__, "backend": keras.backend.backend(),
-              "masked": masked_cases(), "accuracy": accuracy_cases(), "schedules": schedule_cases()}
+    golden = {
+        "keras_version": keras.__version__,
+        "backend": keras.backend.backend(),
+        "masked": masked_cases(),
+        "accuracy": accuracy_cases(),
+        "schedules": schedule_cases(),
+    }
     with open(OUT, "w") as f:
         json.dump(golden, f, separators=(",", ":"))
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes)", file=sys.stderr)

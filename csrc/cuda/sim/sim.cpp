@@ -63,7 +63,8 @@ sinapse_sim_switch:
 .size sinapse_sim_switch,.-sinapse_sim_switch
 )");
 #else
-#error "the SIMT simulator's context switch is written for x86-64 (add one for this CPU, or build with SINAPSE_CUDA_SIM=OFF)"
+#error \
+    "the SIMT simulator's context switch is written for x86-64 (add one for this CPU, or build with SINAPSE_CUDA_SIM=OFF)"
 #endif
 
 namespace sinapse::sim {
@@ -216,9 +217,9 @@ void* prepare_stack(Stack& s) {
   __asm__ volatile("fnstcw %0" : "=m"(fpucw));
   std::memcpy(reinterpret_cast<char*>(sp), &mxcsr, 4);
   std::memcpy(reinterpret_cast<char*>(sp) + 4, &fpucw, 2);
-  for (int i = 1; i <= 6; ++i) sp[i] = 0;  // r15, r14, r13, r12, rbx, rbp
+  for (int i = 1; i <= 6; ++i) sp[i] = 0;            // r15, r14, r13, r12, rbx, rbp
   sp[7] = reinterpret_cast<uint64_t>(&fiber_entry);  // return address
-  sp[8] = 0;  // fiber_entry's (never used) return address
+  sp[8] = 0;                                         // fiber_entry's (never used) return address
   return sp;
 }
 
@@ -229,8 +230,8 @@ void check_barrier(Block& b) {
   if (b.live < total) {
     for (const Fiber& f : b.fibers)
       if (f.state == FiberState::at_barrier)
-        fail("__syncthreads at " + std::string(f.bar_file) + ":" + std::to_string(f.bar_line) +
-             " is awaited while " + std::to_string(total - b.live) +
+        fail("__syncthreads at " + std::string(f.bar_file) + ":" + std::to_string(f.bar_line) + " is awaited while " +
+             std::to_string(total - b.live) +
              " thread(s) of the block have already exited (undefined behaviour on a GPU)");
   }
   if (b.at_barrier == b.live) {
@@ -278,8 +279,9 @@ bool schedule_block(Block& b, int n, std::vector<int>& order) {
     }
     if (b.live > 0 && b.events == events_before) {
       b.failed = true;
-      b.error = "deadlock: every live thread of the block waits (at __syncthreads or a warp operation) "
-                "for threads that will never arrive";
+      b.error =
+          "deadlock: every live thread of the block waits (at __syncthreads or a warp operation) "
+          "for threads that will never arrive";
     }
   }
   return true;
@@ -346,16 +348,19 @@ void describe_fault(uintptr_t addr, char* out, size_t cap) {
     if (r.map_begin == 0 || addr < r.map_begin || addr >= r.map_end) continue;
     if (addr >= r.data_end)
       std::snprintf(out, cap, "out-of-bounds global memory access %lu bytes past the end of a %lu-byte buffer",
-                    static_cast<unsigned long>(addr - r.data_end), static_cast<unsigned long>(r.data_end - r.data_begin));
+                    static_cast<unsigned long>(addr - r.data_end),
+                    static_cast<unsigned long>(r.data_end - r.data_begin));
     else
       std::snprintf(out, cap, "out-of-bounds global memory access %lu bytes before the start of a %lu-byte buffer",
-                    static_cast<unsigned long>(r.data_begin - addr), static_cast<unsigned long>(r.data_end - r.data_begin));
+                    static_cast<unsigned long>(r.data_begin - addr),
+                    static_cast<unsigned long>(r.data_end - r.data_begin));
     return;
   }
   for (const auto& st : tls.stacks) {
     const uintptr_t base = reinterpret_cast<uintptr_t>(st->base);
     if (addr >= base && addr < base + page_size()) {
-      std::snprintf(out, cap, "fiber stack overflow (stack %lu bytes; raise it with _cuda_sim.configure(seed, stack_kib))",
+      std::snprintf(out, cap,
+                    "fiber stack overflow (stack %lu bytes; raise it with _cuda_sim.configure(seed, stack_kib))",
                     static_cast<unsigned long>(st->bytes - page_size()));
       return;
     }
@@ -386,7 +391,7 @@ void on_fault(int sig, siginfo_t* info, void* ctx) {
 void install_fault_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
-    struct sigaction sa {};
+    struct sigaction sa{};
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
@@ -420,7 +425,7 @@ void* guarded_alloc(size_t bytes) {
   void* base = mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) throw std::bad_alloc();
   const uintptr_t b = reinterpret_cast<uintptr_t>(base);
-  mprotect(base, page, PROT_NONE);                                             // guard before
+  mprotect(base, page, PROT_NONE);                                                  // guard before
   mprotect(reinterpret_cast<void*>(b + (data_pages + 1) * page), page, PROT_NONE);  // guard after
   const uintptr_t data_end = b + (data_pages + 1) * page;
   const uintptr_t data_begin = data_end - bytes;  // the last byte touches the guard page
@@ -667,7 +672,8 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
     }
   }
   errors.rethrow();
-  if (!first_error.empty()) throw std::runtime_error("CUDA kernel " + launch_desc + " failed in the simulator: " + first_error);
+  if (!first_error.empty())
+    throw std::runtime_error("CUDA kernel " + launch_desc + " failed in the simulator: " + first_error);
 }
 
 }  // namespace sinapse::sim

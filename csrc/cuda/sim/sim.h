@@ -44,8 +44,12 @@ struct uint3 {
 using cudaStream_t = void*;
 enum cudaError_t { cudaSuccess = 0, cudaErrorLaunchFailure = 719 };
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
-inline const char* cudaGetErrorName(cudaError_t e) { return e == cudaSuccess ? "cudaSuccess" : "cudaErrorLaunchFailure"; }
-inline const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "simulated launch failure"; }
+inline const char* cudaGetErrorName(cudaError_t e) {
+  return e == cudaSuccess ? "cudaSuccess" : "cudaErrorLaunchFailure";
+}
+inline const char* cudaGetErrorString(cudaError_t e) {
+  return e == cudaSuccess ? "no error" : "simulated launch failure";
+}
 
 // ---- qualifiers ---------------------------------------------------------------------------
 #define __global__
@@ -87,8 +91,8 @@ void run_grid(const std::string& launch, dim3 grid, dim3 block, size_t dynamic_s
               const std::function<void()>& body);
 
 template <typename... KernelArgs, typename... Args>
-void launch(const std::string& launch_desc, void (*kernel)(KernelArgs...), dim3 grid, dim3 block,
-            size_t dynamic_shared, Args&&... args) {
+void launch(const std::string& launch_desc, void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t dynamic_shared,
+            Args&&... args) {
   std::tuple<KernelArgs...> bound(std::forward<Args>(args)...);
   run_grid(launch_desc, grid, block, dynamic_shared, [&] { std::apply(kernel, bound); });
 }

@@ -32,8 +32,10 @@ def parse_batch(data: bytes, name: str, records: int | None = None) -> tuple[np.
     ``name`` goes into every error message.
     """
     if len(data) == 0 or len(data) % RECORD_BYTES:
-        raise ValueError(f"{name}: {len(data)} bytes is not a whole, nonzero number of {RECORD_BYTES}-byte "
-                         f"CIFAR-10 records (truncated or not a CIFAR-10 binary batch)")
+        raise ValueError(
+            f"{name}: {len(data)} bytes is not a whole, nonzero number of {RECORD_BYTES}-byte "
+            f"CIFAR-10 records (truncated or not a CIFAR-10 binary batch)"
+        )
     n = len(data) // RECORD_BYTES
     if records is not None and n != records:
         raise ValueError(f"{name}: holds {n} records, expected {records}")
@@ -41,8 +43,10 @@ def parse_batch(data: bytes, name: str, records: int | None = None) -> tuple[np.
     labels = table[:, 0].copy()
     if int(labels.max()) > 9:
         bad = int(np.argmax(labels > 9))
-        raise ValueError(f"{name}: record {bad} has label {labels[bad]}, not 0-9 (not a CIFAR-10 batch; "
-                         f"CIFAR-100 records have 2 label bytes)")
+        raise ValueError(
+            f"{name}: record {bad} has label {labels[bad]}, not 0-9 (not a CIFAR-10 batch; "
+            f"CIFAR-100 records have 2 label bytes)"
+        )
     images = np.ascontiguousarray(table[:, 1:].reshape(n, 3, 32, 32).transpose(0, 2, 3, 1))
     return images, labels
 
@@ -67,8 +71,10 @@ def _check_size(size: int, name) -> None:
     """Refuse a batch of the wrong size before reading it (a huge file or archive member would
     otherwise be read whole into memory before parse_batch could count its records)."""
     if size != batch_bytes():
-        raise ValueError(f"{name}: {size} bytes, expected {batch_bytes()} ({RECORDS_PER_BATCH} records of "
-                         f"{RECORD_BYTES} bytes); truncated, padded or not a CIFAR-10 binary batch")
+        raise ValueError(
+            f"{name}: {size} bytes, expected {batch_bytes()} ({RECORDS_PER_BATCH} records of "
+            f"{RECORD_BYTES} bytes); truncated, padded or not a CIFAR-10 binary batch"
+        )
 
 
 def _read_file(path: Path) -> bytes:

@@ -98,8 +98,10 @@ def locate(spec: DatasetSpec, path: str | os.PathLike | None, needed: tuple[str,
     """Return probe's result for the first folder holding every needed file (downloading if allowed)."""
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):  # Path(5) would fail with a bare TypeError
-            raise TypeError(f"{spec.name}.load_data: `path` must be a folder (str or os.PathLike) or None, "
-                            f"got {path!r} ({type(path).__name__})")
+            raise TypeError(
+                f"{spec.name}.load_data: `path` must be a folder (str or os.PathLike) or None, "
+                f"got {path!r} ({type(path).__name__})"
+            )
         folder = Path(path).expanduser()
         folder = folder.parent if folder.is_file() else folder
         found, missing = probe(folder, needed)
@@ -146,16 +148,21 @@ def _message(spec: DatasetSpec, needed, looked, reason, *, explicit: bool) -> st
             state = f"missing {', '.join(missing)}"
         lines.append(f"  {folder} ({origin}): {state}")
     if explicit:
-        lines.append(f"Put the files in {looked[0][0]}, or call load_data() without path= to search "
-                     f"SINAPSE_DATA, the cache and the system folders.")
+        lines.append(
+            f"Put the files in {looked[0][0]}, or call load_data() without path= to search "
+            f"SINAPSE_DATA, the cache and the system folders."
+        )
     else:
-        lines.append(f"Put them in {cache_dir(spec)} or in a folder named by the environment variable "
-                     f"SINAPSE_DATA (or its sub-folder {spec.name}/), or pass load_data(path=FOLDER).")
+        lines.append(
+            f"Put them in {cache_dir(spec)} or in a folder named by the environment variable "
+            f"SINAPSE_DATA (or its sub-folder {spec.name}/), or pass load_data(path=FOLDER)."
+        )
         bases = sorted({d.mirrors[0] for d in spec.downloads})
         lines.append(f"Official download: {', '.join(bases)} ({', '.join(d.name for d in spec.downloads)}).")
     if spec.apt_package:
-        lines.append(f"On Debian/Ubuntu: sudo apt-get install {spec.apt_package} "
-                     f"(installs into {spec.system_dirs[0]}).")
+        lines.append(
+            f"On Debian/Ubuntu: sudo apt-get install {spec.apt_package} (installs into {spec.system_dirs[0]})."
+        )
     return "\n".join(lines)
 
 
@@ -168,8 +175,11 @@ def download_file(d: Download, folder: Path, timeout: float | None = None) -> Pa
         except (OSError, ValueError) as exc:  # URLError/HTTPError/timeouts are OSErrors
             reason = str(getattr(exc, "reason", exc))
             errors.setdefault(reason, []).append(urllib.parse.urlsplit(base).hostname or base)
-    raise DownloadError(f"could not download {d.name} (" +
-                        "; ".join(f"{', '.join(hosts)}: {reason}" for reason, hosts in errors.items()) + ")")
+    raise DownloadError(
+        f"could not download {d.name} ("
+        + "; ".join(f"{', '.join(hosts)}: {reason}" for reason, hosts in errors.items())
+        + ")"
+    )
 
 
 def _fetch(url: str, dest: Path, md5: str, timeout: float) -> Path:

@@ -29,8 +29,14 @@ from ._files import DatasetSpec, locate
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
-_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-          0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_TYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -45,7 +51,7 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
         with open(path, "rb") as raw:
             compressed = raw.read(2) == _GZIP_MAGIC
             size = os.fstat(raw.fileno()).st_size
-        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
+        with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
             return _read_idx_stream(f, path, magic, None if compressed else size, size)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # gzip stream cut short or damaged
         raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from None
@@ -66,8 +72,9 @@ def _check_size(path: Path, dims, dtype, header: int, plain_size: int | None, fi
         what = "truncated IDX data" if header + nbytes > plain_size else "bytes after the IDX data"
         raise ValueError(f"{path}: {what}: the header says {shape}, the file has {plain_size - header}")
     if plain_size is None and nbytes > _MAX_GZIP_RATIO * file_size:
-        raise ValueError(f"{path}: truncated IDX data: the header says {shape}, more than a {file_size}-byte gzip "
-                         f"file can hold")
+        raise ValueError(
+            f"{path}: truncated IDX data: the header says {shape}, more than a {file_size}-byte gzip file can hold"
+        )
     return nbytes
 
 
@@ -90,16 +97,21 @@ def _read_idx_stream(f, path: Path, magic: int | None, plain_size: int | None, f
         raise ValueError(f"{path}: not an IDX file: {len(head)} bytes, shorter than the 4-byte magic number")
     found = int.from_bytes(head, "big")
     if head[:2] != b"\0\0" or head[2] not in _TYPES or head[3] == 0:
-        raise ValueError(f"{path}: not an IDX file: magic number 0x{found:08x} "
-                         f"(expected 00 00, a type byte in {sorted(hex(t) for t in _TYPES)}, a dimension count)")
+        raise ValueError(
+            f"{path}: not an IDX file: magic number 0x{found:08x} "
+            f"(expected 00 00, a type byte in {sorted(hex(t) for t in _TYPES)}, a dimension count)"
+        )
     if magic is not None and found != magic:
-        raise ValueError(f"{path}: IDX magic number {found} (type 0x{head[2]:02x}, {head[3]} dimensions), "
-                         f"expected {magic} (type 0x{(magic >> 8) & 0xFF:02x}, {magic & 0xFF} dimensions)")
+        raise ValueError(
+            f"{path}: IDX magic number {found} (type 0x{head[2]:02x}, {head[3]} dimensions), "
+            f"expected {magic} (type 0x{(magic >> 8) & 0xFF:02x}, {magic & 0xFF} dimensions)"
+        )
     ndim, dtype = head[3], _TYPES[head[2]]
     dims_bytes = f.read(4 * ndim)
     if len(dims_bytes) < 4 * ndim:
-        raise ValueError(f"{path}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes, "
-                         f"the file has {len(dims_bytes)}")
+        raise ValueError(
+            f"{path}: truncated IDX header: {ndim} dimensions need {4 * ndim} bytes, the file has {len(dims_bytes)}"
+        )
     dims = struct.unpack(f">{ndim}I", dims_bytes)
     nbytes = _check_size(path, dims, dtype, 4 + 4 * ndim, plain_size, file_size)
     data = _read_data(f, nbytes)

@@ -20,8 +20,14 @@ SPEC = DatasetSpec(
     name="cifar10",
     title="CIFAR-10",
     aliases=("cifar-10",),
-    downloads=(Download(_cifar.ARCHIVE, "c32a1d4ab5d03f1284b67883e8d87530",  # MD5 from the CIFAR page
-                        ("https://www.cs.toronto.edu/~kriz/",), provides=_cifar.TRAIN + _cifar.TEST),),
+    downloads=(
+        Download(
+            _cifar.ARCHIVE,
+            "c32a1d4ab5d03f1284b67883e8d87530",  # MD5 from the CIFAR page
+            ("https://www.cs.toronto.edu/~kriz/",),
+            provides=_cifar.TRAIN + _cifar.TEST,
+        ),
+    ),
     file_hint=f" (loose, in {_cifar.ARCHIVE_DIR}/, or the archive {_cifar.ARCHIVE})",
 )
 
@@ -32,8 +38,10 @@ def load_data(path=None):
     ``path``: a folder holding the six batch files, their cifar-10-batches-bin/ folder, or the archive.
     """
     reader = locate(SPEC, path, _cifar.TRAIN + _cifar.TEST, _cifar.probe_cifar_folder)
-    return (_cifar.load_batches(reader, _cifar.TRAIN, _cifar.RECORDS_PER_BATCH),
-            _cifar.load_batches(reader, _cifar.TEST, _cifar.RECORDS_PER_BATCH))
+    return (
+        _cifar.load_batches(reader, _cifar.TRAIN, _cifar.RECORDS_PER_BATCH),
+        _cifar.load_batches(reader, _cifar.TEST, _cifar.RECORDS_PER_BATCH),
+    )
 
 
 def load_test_data(path=None):

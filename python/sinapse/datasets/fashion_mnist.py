@@ -14,12 +14,13 @@ from __future__ import annotations
 from . import _idx
 from ._files import DatasetSpec, Download
 
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 
 # Keras's copy first, then Zalando's own bucket. MD5s from Zalando's README.
-_MIRRORS = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
-            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/")
+_MIRRORS = (
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
 SPEC = DatasetSpec(
     name="fashion_mnist",
     title="Fashion-MNIST",

@@ -13,9 +13,11 @@ from __future__ import annotations
 from . import _idx
 from ._files import DatasetSpec, Download
 
-_MIRRORS = ("https://storage.googleapis.com/cvdf-datasets/mnist/",
-            "https://ossci-datasets.s3.amazonaws.com/mnist/",
-            "http://yann.lecun.com/exdb/mnist/")
+_MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
 # MD5s as published with the dataset (the only checksums its authors give).
 SPEC = DatasetSpec(
     name="mnist",

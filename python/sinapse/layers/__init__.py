@@ -7,17 +7,47 @@ docstring) for the forward/backward interface a new layer implements.
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Reshape
-from .normalization import BatchNormalization
-from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
-                      GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 from .embedding import Embedding, Masking
+from .normalization import BatchNormalization
+from .pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from .recurrent import GRU, LSTM, SimpleRNN
 
-
 __all__ = [
-    "Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D", "Convolution2D", "Dense",
-    "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D",
-    "Input", "InputLayer", "Layer", "MaxPool2D", "MaxPooling2D", "Reshape", "Weight", "ZeroPadding2D",
-    "deserialize", "serialize",
-    "Embedding", "Masking", "SimpleRNN", "LSTM", "GRU",
+    "Activation",
+    "AveragePooling2D",
+    "AvgPool2D",
+    "BatchNormalization",
+    "Conv2D",
+    "Convolution2D",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling2D",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "MaxPool2D",
+    "MaxPooling2D",
+    "Reshape",
+    "Weight",
+    "ZeroPadding2D",
+    "deserialize",
+    "serialize",
+    "Embedding",
+    "Masking",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
 ]

@@ -15,8 +15,13 @@ from ..ops.activation import KINDS, _kind_and_alpha
 from ._direct import plain_cpu
 
 # Keras names -> kernel names; "gelu" is Keras's default (approximate=False).
-_ALIASES = {None: "linear", "linear": "linear", "softmax": "softmax", "log_softmax": "log_softmax",
-            **{k: k for k in KINDS}}
+_ALIASES = {
+    None: "linear",
+    "linear": "linear",
+    "softmax": "softmax",
+    "log_softmax": "log_softmax",
+    **{k: k for k in KINDS},
+}
 NAMES = tuple(k for k in _ALIASES if k is not None)
 
 
@@ -27,8 +32,10 @@ class Act:
 
     def __init__(self, layer_name: str, identifier):
         if identifier is not None and not isinstance(identifier, str):
-            raise ValueError(f"{layer_name}: `activation` must be a name ({', '.join(NAMES)}), got {identifier!r}; "
-                             f"custom Python activations are not supported (they would run outside the kernels)")
+            raise ValueError(
+                f"{layer_name}: `activation` must be a name ({', '.join(NAMES)}), got {identifier!r}; "
+                f"custom Python activations are not supported (they would run outside the kernels)"
+            )
         key = identifier.lower() if isinstance(identifier, str) else None
         if key not in _ALIASES:
             raise ValueError(f"{layer_name}: `activation` must be one of {', '.join(NAMES)}, got {identifier!r}")

@@ -63,9 +63,11 @@ def check_alloc(where: str, what: str, shape: tuple, dtype, device) -> None:
     nbytes = count * np.dtype(dtype).itemsize
     limit = memory_bytes(device)
     if count > MAX_ELEMENTS or nbytes > limit:
-        raise LayerSizeError(f"{where}: the {what} of shape {tuple(shape)} needs {fmt_bytes(nbytes)}, more than "
-                             f"the {fmt_bytes(limit)} of memory on device {device.name!r}; use smaller sizes "
-                             f"(units, filters, padding, input_dim, ...) or a smaller batch")
+        raise LayerSizeError(
+            f"{where}: the {what} of shape {tuple(shape)} needs {fmt_bytes(nbytes)}, more than "
+            f"the {fmt_bytes(limit)} of memory on device {device.name!r}; use smaller sizes "
+            f"(units, filters, padding, input_dim, ...) or a smaller batch"
+        )
 
 
 def allocate(where: str, what: str, shape: tuple, dtype, device, make):
@@ -77,9 +79,10 @@ def allocate(where: str, what: str, shape: tuple, dtype, device, make):
         if isinstance(exc, ValueError) and "too big" not in str(exc) and "maximum supported" not in str(exc):
             raise
         nbytes = int(np.prod([int(d) for d in shape], dtype=object)) * np.dtype(dtype).itemsize if shape else 0
-        raise LayerSizeError(f"{where}: the {what} of shape {tuple(shape)} ({fmt_bytes(nbytes)}) could not be "
-                             f"allocated ({exc}); use smaller sizes or free memory") from None
-
+        raise LayerSizeError(
+            f"{where}: the {what} of shape {tuple(shape)} ({fmt_bytes(nbytes)}) could not be "
+            f"allocated ({exc}); use smaller sizes or free memory"
+        ) from None
 
 
 def shape(where: str, name: str, value, *, unknown=None, batch: bool = False) -> tuple:

@@ -55,7 +55,8 @@ import numpy as np
 from .. import devices
 from .._from_config import arguments
 from ..ops._checks import as_bool
-from ._limits import allocate, check_alloc, shape as _shape, size
+from ._limits import allocate, check_alloc, size
+from ._limits import shape as _shape
 
 _REGISTRY: dict[str, type] = {}
 _NAME_COUNTS: dict[str, int] = {}
@@ -84,8 +85,9 @@ def check_name(where: str, name) -> str:
     it separates the layer and the weight in weight paths; a control character would garble
     summaries and files)."""
     if not isinstance(name, str) or not name or "/" in name or not name.isprintable():
-        raise ValueError(f"{where}: `name` must be a non-empty string of printable characters without '/', "
-                         f"got {name!r}")
+        raise ValueError(
+            f"{where}: `name` must be a non-empty string of printable characters without '/', got {name!r}"
+        )
     return name
 
 
@@ -93,8 +95,9 @@ def keras1_arguments(layer: str, kwargs: dict, renames: dict) -> dict:
     """Accept Keras 1 argument names (``init``, ``border_mode``, ...) with a DeprecationWarning."""
     for old, new in renames.items():
         if old in kwargs:
-            warnings.warn(f"{layer}: `{old}` is the Keras 1 name of `{new}`; use `{new}=`.",
-                          DeprecationWarning, stacklevel=4)
+            warnings.warn(
+                f"{layer}: `{old}` is the Keras 1 name of `{new}`; use `{new}=`.", DeprecationWarning, stacklevel=4
+            )
             if new in kwargs:
                 raise TypeError(f"{layer}: got both `{old}` (Keras 1) and `{new}`")
             kwargs[new] = kwargs.pop(old)
@@ -121,8 +124,10 @@ class Weight:
     def assign(self, value) -> None:
         value = np.asarray(devices.to_numpy(value), dtype=np.float32)
         if value.shape != self.shape:
-            raise ValueError(f"{self.layer.name}: weight `{self.name}` has shape {self.shape}, "
-                             f"cannot assign a value of shape {value.shape}")
+            raise ValueError(
+                f"{self.layer.name}: weight `{self.name}` has shape {self.shape}, "
+                f"cannot assign a value of shape {value.shape}"
+            )
         # A model's predict in another thread must see the old or the new value, never a mix.
         with self.layer._changing("Weight.assign"):
             self.layer.device.copy_into(self.value, np.ascontiguousarray(value))
@@ -149,15 +154,18 @@ def _public_build(create_weights):
             return create_weights(self, input_shape)
         where = f"{type(self).__name__}.build"
         if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
-            raise TypeError(f"{where}: `input_shape` must be a tuple with the batch axis first, e.g. (None, 4); "
-                            f"got {input_shape!r}")
+            raise TypeError(
+                f"{where}: `input_shape` must be a tuple with the batch axis first, e.g. (None, 4); got {input_shape!r}"
+            )
         shape = _shape(where, "input_shape", input_shape, batch=True)
         if len(shape) < 1:
             raise ValueError(f"{where}: `input_shape` must include the batch axis, e.g. (None, 4); got {shape}")
         if self.built and self.input_shape is not None and not _compatible(self.input_shape, shape[1:]):
-            raise ValueError(f"{where}: layer {self.name!r} is already built for inputs of shape "
-                             f"{_fmt(self.input_shape)}, got `input_shape`={shape}; a built layer keeps its "
-                             f"weights: create a new layer for another shape")
+            raise ValueError(
+                f"{where}: layer {self.name!r} is already built for inputs of shape "
+                f"{_fmt(self.input_shape)}, got `input_shape`={shape}; a built layer keeps its "
+                f"weights: create a new layer for another shape"
+            )
         self.ensure_built(shape[1:])
 
     build._create_weights = create_weights
@@ -183,8 +191,18 @@ class Layer:
         if raw is not None and not hasattr(raw, "_create_weights"):
             cls.build = _public_build(raw)
 
-    def __init__(self, *, name=None, trainable=True, input_shape=None, batch_input_shape=None, input_dim=None,
-                 batch_size=None, dtype=None, **kwargs):
+    def __init__(
+        self,
+        *,
+        name=None,
+        trainable=True,
+        input_shape=None,
+        batch_input_shape=None,
+        input_dim=None,
+        batch_size=None,
+        dtype=None,
+        **kwargs,
+    ):
         cls = type(self).__name__
         if kwargs:
             raise TypeError(f"{cls}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
@@ -246,15 +264,20 @@ class Layer:
         shape, where, what = tuple(int(d) for d in shape), f"{type(self).__name__}.build", f"`{name}`"
         # Bounded before the initializer runs: it allocates the full array (and temporaries).
         check_alloc(where, what, shape, np.float32, self.device)
-        value = allocate(where, what, shape, np.float32, self.device,
-                         lambda: np.asarray(init(shape), dtype=np.float32))
+        value = allocate(where, what, shape, np.float32, self.device, lambda: np.asarray(init(shape), dtype=np.float32))
         if value.shape != shape:
             raise self.error(f"initializer for `{name}` returned shape {value.shape}, expected {shape}")
-        w = Weight(name, allocate(where, what, shape, np.float32, self.device, lambda: self.device.asarray(value)),
-                   bool(trainable), regularizer, self)
+        w = Weight(
+            name,
+            allocate(where, what, shape, np.float32, self.device, lambda: self.device.asarray(value)),
+            bool(trainable),
+            regularizer,
+            self,
+        )
         if trainable:
-            w.grad = allocate(where, f"gradient of `{name}`", shape, np.float32, self.device,
-                              lambda: self.device.zeros(shape))
+            w.grad = allocate(
+                where, f"gradient of `{name}`", shape, np.float32, self.device, lambda: self.device.zeros(shape)
+            )
         self._weights.append(w)
         return w
 
@@ -271,8 +294,14 @@ class Layer:
         if b is None:
             if len(self._buffers) > 64:  # many batch sizes: forget the old ones
                 self._buffers.clear()
-            b = self._buffers[k] = allocate(f"{type(self).__name__} layer {self.name!r}", f"buffer `{key}`",
-                                            shape, dtype, self.device, lambda: self.device.empty(shape, dtype))
+            b = self._buffers[k] = allocate(
+                f"{type(self).__name__} layer {self.name!r}",
+                f"buffer `{key}`",
+                shape,
+                dtype,
+                self.device,
+                lambda: self.device.empty(shape, dtype),
+            )
         return b
 
     # ------------------------------------------------------------------ used by models
@@ -281,12 +310,14 @@ class Layer:
         input_shape = tuple(input_shape)
         if self.built:
             if self.input_shape is not None and not _compatible(self.input_shape, input_shape):
-                raise self.error(f"was built for inputs of shape {_fmt(self.input_shape)} but receives "
-                                 f"{_fmt(input_shape)}")
+                raise self.error(
+                    f"was built for inputs of shape {_fmt(self.input_shape)} but receives {_fmt(input_shape)}"
+                )
             return self.output_shape
         if self._declared_input_shape is not None and not _compatible(self._declared_input_shape, input_shape):
-            raise self.error(f"declared input_shape={_fmt(self._declared_input_shape)} but receives "
-                             f"{_fmt(input_shape)}")
+            raise self.error(
+                f"declared input_shape={_fmt(self._declared_input_shape)} but receives {_fmt(input_shape)}"
+            )
         self.__dict__["_building"] = True  # a subclass's super().build(shape) runs its parent's weights code
         try:
             type(self).build._create_weights(self, input_shape)
@@ -393,14 +424,17 @@ class Layer:
 
     def _set_weights(self, weights) -> None:
         if len(weights) != len(self._weights):
-            raise self.error(f"set_weights got {len(weights)} arrays but the layer has {len(self._weights)} weights "
-                             f"({', '.join(f'{w.name} {w.shape}' for w in self._weights) or 'none'})"
-                             + ("" if self.built else "; it is not built yet (give it an input shape first)"))
+            raise self.error(
+                f"set_weights got {len(weights)} arrays but the layer has {len(self._weights)} weights "
+                f"({', '.join(f'{w.name} {w.shape}' for w in self._weights) or 'none'})"
+                + ("" if self.built else "; it is not built yet (give it an input shape first)")
+            )
         for w, value in zip(self._weights, weights):
             value = np.asarray(devices.to_numpy(value))
             if tuple(value.shape) != w.shape:
-                raise self.error(f"set_weights: weight `{w.name}` has shape {w.shape}, got an array of shape "
-                                 f"{tuple(value.shape)}")
+                raise self.error(
+                    f"set_weights: weight `{w.name}` has shape {w.shape}, got an array of shape {tuple(value.shape)}"
+                )
         for w, value in zip(self._weights, weights):
             w.assign(value)
 
@@ -413,6 +447,7 @@ class Layer:
 
 Layer.build = _public_build(Layer._create_weights)
 
+
 def _numeric(x, where: str):
     """x as an array of numbers (host or device): TypeError for text/objects, ValueError for ragged lists."""
     if hasattr(x, "__cuda_array_interface__"):
@@ -421,11 +456,14 @@ def _numeric(x, where: str):
         try:
             x = np.asarray(x)
         except ValueError as exc:
-            raise ValueError(f"{where}: `x` must be a rectangular array of numbers (every row the same length), "
-                             f"got a ragged {type(x).__name__}: {exc}") from None
+            raise ValueError(
+                f"{where}: `x` must be a rectangular array of numbers (every row the same length), "
+                f"got a ragged {type(x).__name__}: {exc}"
+            ) from None
     if x.dtype.kind not in "fiub":
-        raise TypeError(f"{where}: `x` must hold numbers, got an array of dtype {x.dtype}; convert it, "
-                        f"e.g. x.astype('float32')")
+        raise TypeError(
+            f"{where}: `x` must hold numbers, got an array of dtype {x.dtype}; convert it, e.g. x.astype('float32')"
+        )
     return x
 
 
@@ -456,8 +494,9 @@ class InputLayer(Layer):
             input_shape = _shape("InputLayer", "shape", shape)
         if input_shape is None and batch_input_shape is None:
             raise ValueError("InputLayer: give input_shape (or shape), e.g. InputLayer(input_shape=(28, 28))")
-        super().__init__(name=name, input_shape=input_shape, batch_input_shape=batch_input_shape,
-                         batch_size=batch_size, **kwargs)
+        super().__init__(
+            name=name, input_shape=input_shape, batch_input_shape=batch_input_shape, batch_size=batch_size, **kwargs
+        )
 
     @property
     def shape(self) -> tuple:
@@ -502,6 +541,7 @@ def serialize(layer: Layer) -> dict:
 
 def deserialize(config: dict) -> Layer:
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"deserialize: `config` must be a dict {{'class_name': ..., 'config': {{...}}}}, "
-                         f"got {config!r}")
+        raise ValueError(
+            f"deserialize: `config` must be a dict {{'class_name': ..., 'config': {{...}}}}, got {config!r}"
+        )
     return get_layer_class(config["class_name"]).from_config(config.get("config", {}))

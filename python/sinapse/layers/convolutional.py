@@ -6,12 +6,11 @@ import numpy as np
 
 from .. import _cpu, initializers, ops, regularizers
 from .. import cpu as _cpu_backend
+from ..ops._checks import MAX_EXTENT, as_bool
 from ..ops.conv2d import geometry
 from ..ops.gemm import ACTIVATIONS
-from ._direct import checked_shapes, plain_cpu
 from ._activations import Act
-from ..ops._checks import MAX_EXTENT
-from ..ops._checks import as_bool
+from ._direct import checked_shapes, plain_cpu
 from ._limits import size
 from .base import Layer, keras1_arguments
 from .core import _no_constraint
@@ -37,19 +36,40 @@ def _padding(layer, padding):
 class Conv2D(Layer):
     """2-D convolution over NHWC images with HWIO kernels, Keras's arguments and defaults."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1),
-                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1),
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         filters = size(type(self).__name__, "filters", filters)
         if data_format not in (None, "channels_last"):
-            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
-                                 f"got {data_format!r}")
+            raise self.arg_error(
+                f"`data_format` must be 'channels_last' (NHWC, the only layout supported), got {data_format!r}"
+            )
         if groups != 1:
             raise self.arg_error(f"`groups` must be 1 (grouped convolutions are not supported), got {groups!r}")
-        _no_constraint(type(self).__name__, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                       bias_constraint=bias_constraint)
+        _no_constraint(
+            type(self).__name__,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
         self.filters = int(filters)
         self.kernel_size = _pair(self, "kernel_size", kernel_size)
         self.strides = _pair(self, "strides", strides)
@@ -68,17 +88,30 @@ class Conv2D(Layer):
         if len(input_shape) != 3:
             raise self.error(f"expects images (batch, height, width, channels), got input shape {(None, *input_shape)}")
         try:
-            return geometry(self.name, (1, *input_shape), (*self.kernel_size, input_shape[2], self.filters),
-                            self.strides, self.padding, self.dilation_rate)
+            return geometry(
+                self.name,
+                (1, *input_shape),
+                (*self.kernel_size, input_shape[2], self.filters),
+                self.strides,
+                self.padding,
+                self.dilation_rate,
+            )
         except ValueError as exc:
             raise self.error(f"input shape {(None, *input_shape)}: {exc}") from None
 
     def build(self, input_shape):
         self._geometry(input_shape)
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, input_shape[2], self.filters),
-                                      self.kernel_initializer, self.kernel_regularizer)
-        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
-                     if self.use_bias else None)
+        self.kernel = self.add_weight(
+            "kernel",
+            (*self.kernel_size, input_shape[2], self.filters),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+        )
+        self.bias = (
+            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
+            if self.use_bias
+            else None
+        )
 
     def compute_output_shape(self, input_shape):
         g = self._geometry(input_shape)
@@ -103,15 +136,24 @@ class Conv2D(Layer):
         w = self.kernel.value
         g = checked_shapes(self).get(x.shape)
         if g is not None and plain_cpu(x, w, b, out):
-            _cpu.conv2d_forward(g, x, w, b, ACTIVATIONS[activation], out, ops.conv2d_variant(),
-                                _cpu_backend.simd_path(None, "conv2d"), 0)
+            _cpu.conv2d_forward(
+                g,
+                x,
+                w,
+                b,
+                ACTIVATIONS[activation],
+                out,
+                ops.conv2d_variant(),
+                _cpu_backend.simd_path(None, "conv2d"),
+                0,
+            )
             return out
         out = ops.conv2d(x, w, b, activation=activation, out=out, **kw)
         if plain_cpu(x, w, b, out):
-            checked_shapes(self)[x.shape] = geometry(self.name, x.shape, w.shape, kw["strides"], kw["padding"],
-                                              kw["dilation"])
+            checked_shapes(self)[x.shape] = geometry(
+                self.name, x.shape, w.shape, kw["strides"], kw["padding"], kw["dilation"]
+            )
         return out
-
 
     def backward(self, dy, need_dx=True):
         return self.backward_logits(self.act.backward(dy, self.logits, self._y, self.buffer("dz", dy.shape)), need_dx)
@@ -120,9 +162,17 @@ class Conv2D(Layer):
         train = self.trainable
         if not (train or need_dx):
             return None
-        dx, dw, db = ops.conv2d_backward(dz, self._x, self.kernel.value, strides=self.strides, padding=self.padding,
-                                         dilation=self.dilation_rate, need_dx=need_dx, need_dw=train,
-                                         need_db=train and self.bias is not None)
+        dx, dw, db = ops.conv2d_backward(
+            dz,
+            self._x,
+            self.kernel.value,
+            strides=self.strides,
+            padding=self.padding,
+            dilation=self.dilation_rate,
+            need_dx=need_dx,
+            need_dw=train,
+            need_db=train and self.bias is not None,
+        )
         if train:
             self.kernel.grad = dw
             if self.bias is not None:
@@ -132,13 +182,21 @@ class Conv2D(Layer):
         return dx
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "data_format": "channels_last",
-                "dilation_rate": list(self.dilation_rate), "activation": self.activation, "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "data_format": "channels_last",
+            "dilation_rate": list(self.dilation_rate),
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
 
 
 class Convolution2D(Conv2D):
@@ -149,27 +207,42 @@ class Convolution2D(Conv2D):
     """
 
     def __init__(self, filters=None, nb_row=None, nb_col=None, **kwargs):
-        kwargs = keras1_arguments("Convolution2D", kwargs, {
-            "nb_filter": "filters", "border_mode": "padding", "init": "kernel_initializer", "subsample": "strides",
-            "W_regularizer": "kernel_regularizer", "b_regularizer": "bias_regularizer", "bias": "use_bias"})
+        kwargs = keras1_arguments(
+            "Convolution2D",
+            kwargs,
+            {
+                "nb_filter": "filters",
+                "border_mode": "padding",
+                "init": "kernel_initializer",
+                "subsample": "strides",
+                "W_regularizer": "kernel_regularizer",
+                "b_regularizer": "bias_regularizer",
+                "bias": "use_bias",
+            },
+        )
         if kwargs.get("dim_ordering", "tf") not in ("tf", "default"):
-            raise ValueError(f"Convolution2D: `dim_ordering` must be 'tf' (channels last, the only layout supported), "
-                             f"got {kwargs['dim_ordering']!r}")
+            raise ValueError(
+                f"Convolution2D: `dim_ordering` must be 'tf' (channels last, the only layout supported), "
+                f"got {kwargs['dim_ordering']!r}"
+            )
         kwargs.pop("dim_ordering", None)
         filters = kwargs.pop("filters", filters)
         if "kernel_size" not in kwargs and isinstance(nb_row, (tuple, list)):
             kwargs["kernel_size"] = nb_row
         elif "kernel_size" not in kwargs:
             if nb_row is None:
-                raise TypeError("Convolution2D: give the kernel size as Convolution2D(filters, rows, cols) "
-                                "or kernel_size=")
+                raise TypeError(
+                    "Convolution2D: give the kernel size as Convolution2D(filters, rows, cols) or kernel_size="
+                )
             import warnings
 
-            warnings.warn("Convolution2D(filters, rows, cols) is Keras 1's spelling; use "
-                          "Conv2D(filters, (rows, cols))", DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                "Convolution2D(filters, rows, cols) is Keras 1's spelling; use Conv2D(filters, (rows, cols))",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             kwargs["kernel_size"] = (nb_row, nb_row if nb_col is None else nb_col)
         super().__init__(filters, **kwargs)
-
 
 
 class ZeroPadding2D(Layer):
@@ -178,8 +251,9 @@ class ZeroPadding2D(Layer):
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
-                                 f"got {data_format!r}")
+            raise self.arg_error(
+                f"`data_format` must be 'channels_last' (NHWC, the only layout supported), got {data_format!r}"
+            )
         try:
             if isinstance(padding, (int, np.integer)):
                 pads = ((padding, padding), (padding, padding))
@@ -191,8 +265,9 @@ class ZeroPadding2D(Layer):
                 pads = ((t, b), (l, r))
             pads = tuple(tuple(int(v) for v in p) for p in pads)
         except (TypeError, ValueError):
-            raise self.arg_error(f"`padding` must be an int, (rows, cols) or ((top, bottom), (left, right)), "
-                             f"got {padding!r}") from None
+            raise self.arg_error(
+                f"`padding` must be an int, (rows, cols) or ((top, bottom), (left, right)), got {padding!r}"
+            ) from None
         self.padding = tuple(tuple(size("ZeroPadding2D", "padding", v, lo=0) for v in p) for p in pads)
 
     def compute_output_shape(self, input_shape):
@@ -202,8 +277,10 @@ class ZeroPadding2D(Layer):
         h, w, c = input_shape
         out = (h + t + b, w + l + r, c)
         if max(out[:2]) > MAX_EXTENT:  # checked here, before any buffer of that size is asked for
-            raise ValueError(f"ZeroPadding2D: `padding`={self.padding} on inputs of shape {(None, *input_shape)} "
-                             f"gives images of {out[0]} x {out[1]}, more than {MAX_EXTENT} (2**31 - 1) per side")
+            raise ValueError(
+                f"ZeroPadding2D: `padding`={self.padding} on inputs of shape {(None, *input_shape)} "
+                f"gives images of {out[0]} x {out[1]}, more than {MAX_EXTENT} (2**31 - 1) per side"
+            )
         return out
 
     def forward(self, x, training=False, mask=None):
@@ -213,7 +290,7 @@ class ZeroPadding2D(Layer):
         if zeroed.get(out.shape) is not out:  # the border stays zero: write it once per buffer
             out[...] = 0
             zeroed[out.shape] = out
-        out[:, t:t + x.shape[1], l:l + x.shape[2], :] = x  # data movement only
+        out[:, t : t + x.shape[1], l : l + x.shape[2], :] = x  # data movement only
         return out
 
     def backward(self, dy, need_dx=True):
@@ -222,7 +299,7 @@ class ZeroPadding2D(Layer):
         (t, _), (l, _) = self.padding
         h, w, c = self.input_shape
         dx = self.buffer("dx", (dy.shape[0], h, w, c))
-        dx[...] = dy[:, t:t + h, l:l + w, :]
+        dx[...] = dy[:, t : t + h, l : l + w, :]
         return dx
 
     def get_config(self):

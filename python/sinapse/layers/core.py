@@ -8,12 +8,13 @@ import numpy as np
 
 from .. import _cpu, initializers, ops, regularizers, utils
 from .. import cpu as _cpu_backend
+from ..ops._checks import as_bool
 from ..ops.gemm import ACTIVATIONS
 from ..registry import resolve_variant
 from ._activations import Act
 from ._direct import plain_cpu
-from ..ops._checks import as_bool
-from ._limits import shape as _shape, size
+from ._limits import shape as _shape
+from ._limits import size
 from .base import Layer, keras1_arguments
 
 
@@ -28,12 +29,31 @@ class Dense(Layer):
 
     supports_masking = True
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
-        kwargs = keras1_arguments("Dense", kwargs, {"init": "kernel_initializer", "output_dim": "units",
-                                                    "W_regularizer": "kernel_regularizer",
-                                                    "b_regularizer": "bias_regularizer", "bias": "use_bias"})
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        kwargs = keras1_arguments(
+            "Dense",
+            kwargs,
+            {
+                "init": "kernel_initializer",
+                "output_dim": "units",
+                "W_regularizer": "kernel_regularizer",
+                "b_regularizer": "bias_regularizer",
+                "bias": "use_bias",
+            },
+        )
         kernel_initializer = kwargs.pop("kernel_initializer", kernel_initializer)
         kernel_regularizer = kwargs.pop("kernel_regularizer", kernel_regularizer)
         bias_regularizer = kwargs.pop("bias_regularizer", bias_regularizer)
@@ -41,8 +61,12 @@ class Dense(Layer):
         units = kwargs.pop("units", units)
         super().__init__(**kwargs)
         units = size("Dense", "units", units)
-        _no_constraint(type(self).__name__, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                       bias_constraint=bias_constraint)
+        _no_constraint(
+            type(self).__name__,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
         self.units = int(units)
         self.act = Act("Dense", activation)
         self.activation = self.act.name
@@ -56,10 +80,14 @@ class Dense(Layer):
     def build(self, input_shape):
         if len(input_shape) < 1 or input_shape[-1] is None:
             raise self.error(f"needs inputs with a known last axis, got shape {(None, *input_shape)}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
-                                      self.kernel_regularizer)
-        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
-                     if self.use_bias else None)
+        self.kernel = self.add_weight(
+            "kernel", (input_shape[-1], self.units), self.kernel_initializer, self.kernel_regularizer
+        )
+        self.bias = (
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            if self.use_bias
+            else None
+        )
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
@@ -84,8 +112,20 @@ class Dense(Layer):
         the product. The binding still checks the memory contract, so a bad call cannot overrun."""
         w = self.kernel.value
         if self._validated and plain_cpu(x2, w, b, out):
-            _cpu.gemm(x2, w, out, b, False, False, 1.0, 0.0, ACTIVATIONS[activation], resolve_variant("gemm", None),
-                      _cpu_backend.simd_path(None, "gemm"), 0)
+            _cpu.gemm(
+                x2,
+                w,
+                out,
+                b,
+                False,
+                False,
+                1.0,
+                0.0,
+                ACTIVATIONS[activation],
+                resolve_variant("gemm", None),
+                _cpu_backend.simd_path(None, "gemm"),
+                0,
+            )
             return out
         out = ops.gemm(x2, w, bias=b, activation=activation, out=out)
         self._validated = type(w) is np.ndarray
@@ -114,11 +154,16 @@ class Dense(Layer):
         return dx if len(self._in_shape) == 2 else dx.reshape(self._in_shape)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
 
 
 class Activation(Layer):
@@ -183,8 +228,7 @@ class Dropout(Layer):
         self._offset = 0
 
     def build(self, input_shape):
-        self._philox_seed = (self.seed if self.seed is not None
-                             else int(utils.global_rng().integers(0, 2**63)))
+        self._philox_seed = self.seed if self.seed is not None else int(utils.global_rng().integers(0, 2**63))
         self._offset = 0
 
     def forward(self, x, training=False, mask=None):
@@ -194,8 +238,10 @@ class Dropout(Layer):
         self._call_offset = self._offset
         step = math.ceil(x.size / 4)
         if self._offset + step > _MAX_OFFSET:  # wrapping would repeat earlier masks
-            raise self.error(f"the Philox counter offset {self._offset} + {step} passes {_MAX_OFFSET} (2**63): "
-                             f"restore a smaller offset with set_rng_state, or rebuild the layer")
+            raise self.error(
+                f"the Philox counter offset {self._offset} + {step} passes {_MAX_OFFSET} (2**63): "
+                f"restore a smaller offset with set_rng_state, or rebuild the layer"
+            )
         self._offset += step
         return ops.dropout(x, self.rate, self._philox_seed, self._call_offset, out=self.buffer("y", x.shape))
 
@@ -204,8 +250,9 @@ class Dropout(Layer):
             return None
         if not self._active:
             return dy
-        return ops.dropout_backward(dy, self.rate, self._philox_seed, self._call_offset,
-                                    out=self.buffer("dx", dy.shape))
+        return ops.dropout_backward(
+            dy, self.rate, self._philox_seed, self._call_offset, out=self.buffer("dx", dy.shape)
+        )
 
     def get_rng_state(self) -> dict:
         """{"seed", "offset"}: the Philox key and the next counter offset, uint64 scalars."""
@@ -235,8 +282,9 @@ class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
-                                 f"got {data_format!r}")
+            raise self.arg_error(
+                f"`data_format` must be 'channels_last' (NHWC, the only layout supported), got {data_format!r}"
+            )
 
     def compute_output_shape(self, input_shape):
         if any(d is None for d in input_shape):
@@ -261,16 +309,19 @@ class Reshape(Layer):
         super().__init__(**kwargs)
         self.target_shape = _shape("Reshape", "target_shape", target_shape, unknown=-1)
         if self.target_shape.count(-1) > 1:
-            raise ValueError(f"Reshape: `target_shape` may hold at most one -1 (an inferred size), "
-                             f"got {self.target_shape}")
+            raise ValueError(
+                f"Reshape: `target_shape` may hold at most one -1 (an inferred size), got {self.target_shape}"
+            )
 
     def compute_output_shape(self, input_shape):
         total = int(np.prod(input_shape))
         known = int(np.prod([d for d in self.target_shape if d != -1]))
         shape = tuple(total // known if d == -1 else d for d in self.target_shape)
         if int(np.prod(shape)) != total:
-            raise self.error(f"cannot reshape an input of shape {(None, *input_shape)} ({total} values per sample) "
-                             f"to {(None, *self.target_shape)}")
+            raise self.error(
+                f"cannot reshape an input of shape {(None, *input_shape)} ({total} values per sample) "
+                f"to {(None, *self.target_shape)}"
+            )
         return shape
 
     def forward(self, x, training=False, mask=None):

@@ -24,9 +24,18 @@ class Embedding(Layer):
     trainable layer can sit below an Embedding.
     """
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 activity_regularizer=None, embeddings_constraint=None, mask_zero=False, input_length=None,
-                 **kwargs):
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        activity_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        input_length=None,
+        **kwargs,
+    ):
         if input_length is not None:  # checked before it becomes the input shape
             input_length = size("Embedding", "input_length", input_length)
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
@@ -36,8 +45,9 @@ class Embedding(Layer):
         input_dim = size("Embedding", "input_dim", input_dim, hi=2**63 - 1)
         output_dim = size("Embedding", "output_dim", output_dim)
         mask_zero = as_bool("Embedding", "mask_zero", mask_zero)
-        _no_constraint(self.name, activity_regularizer=activity_regularizer,
-                       embeddings_constraint=embeddings_constraint)
+        _no_constraint(
+            self.name, activity_regularizer=activity_regularizer, embeddings_constraint=embeddings_constraint
+        )
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
@@ -48,8 +58,9 @@ class Embedding(Layer):
     def build(self, input_shape):
         if len(input_shape) < 1:
             raise self.error(f"expects integer ids of shape (batch, ...), got inputs of shape {(None, *input_shape)}")
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer, self.embeddings_regularizer)
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer, self.embeddings_regularizer
+        )
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
@@ -69,8 +80,10 @@ class Embedding(Layer):
         if x.dtype.kind == "f":
             self._check_float_ids(x)
         elif x.dtype == np.uint64 and x.size and int(x.max()) > 2**63 - 1:
-            raise IndexError(f"Embedding layer {self.name!r} (input_dim={self.input_dim}): the ids must lie in "
-                             f"[0, {self.input_dim}), got {int(x.max())}")
+            raise IndexError(
+                f"Embedding layer {self.name!r} (input_dim={self.input_dim}): the ids must lie in "
+                f"[0, {self.input_dim}), got {int(x.max())}"
+            )
         small = x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.dtype.itemsize < 4)
         ids = self.buffer("ids", tuple(x.shape), np.int32 if small else np.int64)
         xp.copyto(ids, x, casting="unsafe")
@@ -85,32 +98,40 @@ class Embedding(Layer):
         where = f"Embedding layer {self.name!r} (input_dim={self.input_dim})"
         bad = ~xp.isfinite(x) | (x != xp.floor(x))
         if bool(bad.any()):
-            raise ValueError(f"{where}: the ids must be whole numbers, got {x[bad].ravel()[0].item()!r} "
-                             f"(dtype {x.dtype}); pass integer ids (int32/int64)")
+            raise ValueError(
+                f"{where}: the ids must be whole numbers, got {x[bad].ravel()[0].item()!r} "
+                f"(dtype {x.dtype}); pass integer ids (int32/int64)"
+            )
         big = xp.abs(x) > exact
         if bool(big.any()):
-            raise ValueError(f"{where}: got the id {x[big].ravel()[0].item():.0f} as {x.dtype}, which represents "
-                             f"integers exactly only up to {exact}, so it may not be the id meant; pass integer ids "
-                             f"(int32/int64)")
+            raise ValueError(
+                f"{where}: got the id {x[big].ravel()[0].item():.0f} as {x.dtype}, which represents "
+                f"integers exactly only up to {exact}, so it may not be the id meant; pass integer ids "
+                f"(int32/int64)"
+            )
 
     def forward(self, x, training=False, mask=None):
         self._ids_now = ids = self._ids(x)
         try:
-            return ops.embedding(ids, self.embeddings.value,
-                                 out=self.buffer("y", (*ids.shape, self.output_dim)))
+            return ops.embedding(ids, self.embeddings.value, out=self.buffer("y", (*ids.shape, self.output_dim)))
         except IndexError as e:
-            raise IndexError(f"Embedding layer {self.name!r} (input_dim={self.input_dim}): the ids must lie in "
-                             f"[0, {self.input_dim}); {e}") from None
+            raise IndexError(
+                f"Embedding layer {self.name!r} (input_dim={self.input_dim}): the ids must lie in "
+                f"[0, {self.input_dim}); {e}"
+            ) from None
 
     def backward(self, dy, need_dx=True):
         if self.trainable:
-            ops.embedding_backward(self._ids_now, self.device.xp.ascontiguousarray(dy), self.input_dim,
-                                   out=self.embeddings.grad)
+            ops.embedding_backward(
+                self._ids_now, self.device.xp.ascontiguousarray(dy), self.input_dim, out=self.embeddings.grad
+            )
             if self.embeddings_regularizer is not None:
                 self.add_regularizer_gradients()
         if need_dx:
-            raise self.error("has no gradient with respect to its integer inputs, so the layers below it cannot "
-                             "be trained; put the Embedding first (or freeze the layers below it)")
+            raise self.error(
+                "has no gradient with respect to its integer inputs, so the layers below it cannot "
+                "be trained; put the Embedding first (or freeze the layers below it)"
+            )
         return None
 
     def compute_mask(self, x, mask):
@@ -119,10 +140,15 @@ class Embedding(Layer):
         return x != 0
 
     def get_config(self):
-        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-                "mask_zero": self.mask_zero, "input_length": self.input_length}
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "mask_zero": self.mask_zero,
+            "input_length": self.input_length,
+        }
 
 
 class Masking(Layer):

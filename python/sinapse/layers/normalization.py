@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from .. import initializers, ops, regularizers
-from ..ops._checks import as_float
-from ..ops._checks import as_bool
+from ..ops._checks import as_bool, as_float
 from .base import Layer
 
 
@@ -18,20 +17,37 @@ class BatchNormalization(Layer):
 
     supports_masking = True
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if axis not in (-1, [-1], (-1,)) and not isinstance(axis, int):
             raise self.arg_error(f"`axis` must be an int, got {axis!r}")
         if beta_constraint is not None or gamma_constraint is not None:
-            raise self.arg_error("`beta_constraint` and `gamma_constraint` must be None (weight constraints are not "
-                                 f"supported), got {beta_constraint!r}, {gamma_constraint!r}")
+            raise self.arg_error(
+                "`beta_constraint` and `gamma_constraint` must be None (weight constraints are not "
+                f"supported), got {beta_constraint!r}, {gamma_constraint!r}"
+            )
         self.axis = axis if isinstance(axis, int) else -1
         # as_float: TypeError for "0.9" or None (float() would take the string)
-        self.momentum, self.epsilon = as_float("BatchNormalization", "momentum", momentum), \
-            as_float("BatchNormalization", "epsilon", epsilon)
+        self.momentum, self.epsilon = (
+            as_float("BatchNormalization", "momentum", momentum),
+            as_float("BatchNormalization", "epsilon", epsilon),
+        )
         if not 0 <= self.momentum <= 1:
             raise self.arg_error(f"`momentum` must be in [0, 1], got {momentum!r}")
         if not 0 < self.epsilon < float("inf"):
@@ -47,19 +63,28 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         if self.axis not in (-1, len(input_shape)):
-            raise self.error(f"only the last axis (channels, NHWC) is normalised; got axis={self.axis} for inputs "
-                             f"of shape {(None, *input_shape)}")
+            raise self.error(
+                f"only the last axis (channels, NHWC) is normalised; got axis={self.axis} for inputs "
+                f"of shape {(None, *input_shape)}"
+            )
         c = input_shape[-1]
-        self.gamma = self.add_weight("gamma", (c,), self.gamma_initializer, self.gamma_regularizer) if self.scale else None
+        self.gamma = (
+            self.add_weight("gamma", (c,), self.gamma_initializer, self.gamma_regularizer) if self.scale else None
+        )
         self.beta = self.add_weight("beta", (c,), self.beta_initializer, self.beta_regularizer) if self.center else None
         self.moving_mean = self.add_weight("moving_mean", (c,), self.moving_mean_initializer, trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", (c,), self.moving_variance_initializer,
-                                               trainable=False)
+        self.moving_variance = self.add_weight(
+            "moving_variance", (c,), self.moving_variance_initializer, trainable=False
+        )
         self._fixed = None
 
     def _gamma_beta(self):
         c = self.moving_mean.value.shape[0]
-        if self._fixed is None or self._fixed[0].shape[0] != c or type(self._fixed[0]) is not type(self.moving_mean.value):
+        if (
+            self._fixed is None
+            or self._fixed[0].shape[0] != c
+            or type(self._fixed[0]) is not type(self.moving_mean.value)
+        ):
             self._fixed = (self.device.asarray(self.device.xp.ones(c)), self.device.zeros((c,)))
         gamma = self.gamma.value if self.gamma is not None else self._fixed[0]
         beta = self.beta.value if self.beta is not None else self._fixed[1]
@@ -72,14 +97,23 @@ class BatchNormalization(Layer):
         self._training = bool(training) and self.trainable
         gamma, beta = self._gamma_beta()
         y, self._mean, self._invstd = ops.batch_norm(
-            x, gamma, beta, self.moving_mean.value, self.moving_variance.value, training=self._training,
-            momentum=self.momentum, epsilon=self.epsilon, out=self.buffer("y", x.shape))
+            x,
+            gamma,
+            beta,
+            self.moving_mean.value,
+            self.moving_variance.value,
+            training=self._training,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            out=self.buffer("y", x.shape),
+        )
         self._x, self._gamma = x, gamma
         return y
 
     def backward(self, dy, need_dx=True):
-        dx, dgamma, dbeta = ops.batch_norm_backward(dy, self._x, self._gamma, self._mean, self._invstd,
-                                                    training=self._training, out=self.buffer("dx", dy.shape))
+        dx, dgamma, dbeta = ops.batch_norm_backward(
+            dy, self._x, self._gamma, self._mean, self._invstd, training=self._training, out=self.buffer("dx", dy.shape)
+        )
         if self.trainable:
             if self.gamma is not None:
                 self.gamma.grad = dgamma
@@ -90,11 +124,17 @@ class BatchNormalization(Layer):
         return dx if need_dx else None
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
-                "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
-                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+        }

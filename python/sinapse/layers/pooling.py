@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .. import _cpu, ops
+from ..ops._checks import as_bool
 from ..ops.pooling import geometry
 from ._direct import checked_shapes, plain_cpu
-from ..ops._checks import as_bool
 from .base import Layer, keras1_arguments
 from .convolutional import _padding, _pair
 
@@ -18,8 +18,9 @@ class _Pooling2D(Layer):
         padding = kwargs.pop("padding", padding)
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
-                                 f"got {data_format!r}")
+            raise self.arg_error(
+                f"`data_format` must be 'channels_last' (NHWC, the only layout supported), got {data_format!r}"
+            )
         self.pool_size = _pair(self, "pool_size", pool_size)
         self.strides = self.pool_size if strides is None else _pair(self, "strides", strides)
         self.padding = _padding(self, padding)
@@ -47,15 +48,19 @@ class _Pooling2D(Layer):
             checked_shapes(self)[x.shape] = geometry(self.name, x.shape, self.pool_size, self.strides, self.padding)
         return out
 
-
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
         return self._bwd(dy, self._x, self.pool_size, self.strides, self.padding, out=self.buffer("dx", self._x.shape))
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": self.padding, "data_format": "channels_last"}
+        return {
+            **super().get_config(),
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "data_format": "channels_last",
+        }
 
 
 class MaxPooling2D(_Pooling2D):
@@ -80,8 +85,9 @@ class _GlobalPooling2D(Layer):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC, the only layout supported), "
-                                 f"got {data_format!r}")
+            raise self.arg_error(
+                f"`data_format` must be 'channels_last' (NHWC, the only layout supported), got {data_format!r}"
+            )
         self.keepdims = as_bool(type(self).__name__, "keepdims", keepdims)
         self._fwd = getattr(ops, f"{self._kind}_pool2d")
         self._bwd = getattr(ops, f"{self._kind}_pool2d_backward")
@@ -90,8 +96,10 @@ class _GlobalPooling2D(Layer):
         if len(input_shape) != 3:
             raise self.error(f"expects images (batch, height, width, channels), got {(None, *input_shape)}")
         if 0 in input_shape[:2]:  # there is nothing to pool over (the op would blame its pool_size)
-            raise ValueError(f"{type(self).__name__}: inputs of shape {(None, *input_shape)} have no pixels "
-                             f"(height or width 0); the layer needs images at least 1 x 1")
+            raise ValueError(
+                f"{type(self).__name__}: inputs of shape {(None, *input_shape)} have no pixels "
+                f"(height or width 0); the layer needs images at least 1 x 1"
+            )
         return (1, 1, input_shape[2]) if self.keepdims else (input_shape[2],)
 
     def forward(self, x, training=False, mask=None):
@@ -104,8 +112,7 @@ class _GlobalPooling2D(Layer):
         if not need_dx:
             return None
         n, h, w, c = self._x.shape
-        return self._bwd(dy.reshape(n, 1, 1, c), self._x, (h, w), (h, w), "valid",
-                         out=self.buffer("dx", self._x.shape))
+        return self._bwd(dy.reshape(n, 1, 1, c), self._x, (h, w), (h, w), "valid", out=self.buffer("dx", self._x.shape))
 
     def get_config(self):
         return {**super().get_config(), "data_format": "channels_last", "keepdims": self.keepdims}

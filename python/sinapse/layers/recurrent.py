@@ -25,8 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import devices, initializers, ops, regularizers
-from ..ops._checks import MAX_EXTENT
-from ..ops._checks import as_bool
+from ..ops._checks import MAX_EXTENT, as_bool
 from ._limits import size
 from .base import Layer
 from .core import _no_constraint
@@ -36,15 +35,36 @@ class _Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share: arguments, weights, masks, states, forward/backward."""
 
     supports_masking = True
-    _gates = 1       # blocks of `units` columns in the kernels
-    _n_states = 1    # h (and c for the LSTM)
+    _gates = 1  # blocks of `units` columns in the kernels
+    _n_states = 1  # h (and c for the LSTM)
     _activations: tuple = ("tanh",)  # what the kernels implement
 
-    def __init__(self, units, activation, recurrent_activation, use_bias, kernel_initializer,
-                 recurrent_initializer, bias_initializer, kernel_regularizer, recurrent_regularizer,
-                 bias_regularizer, activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint,
-                 dropout, recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
-                 time_major, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation,
+        recurrent_activation,
+        use_bias,
+        kernel_initializer,
+        recurrent_initializer,
+        bias_initializer,
+        kernel_regularizer,
+        recurrent_regularizer,
+        bias_regularizer,
+        activity_regularizer,
+        kernel_constraint,
+        recurrent_constraint,
+        bias_constraint,
+        dropout,
+        recurrent_dropout,
+        return_sequences,
+        return_state,
+        go_backwards,
+        stateful,
+        unroll,
+        time_major,
+        **kwargs,
+    ):
         # Keras arguments that change nothing here: `implementation` (1 or 2: how Keras splits
         # its matrix products; one result) and zero_output_for_mask=False (the default rule).
         implementation = kwargs.pop("implementation", 2)
@@ -53,31 +73,52 @@ class _Recurrent(Layer):
         if implementation not in (1, 2):
             raise self.arg_error(f"`implementation` must be 1 or 2, got {implementation!r}")
         if zero_output_for_mask:
-            raise NotImplementedError(f"{type(self).__name__}: `zero_output_for_mask` must be False (True is not "
-                                      f"supported); a masked step repeats the previous output (Keras's default)")
+            raise NotImplementedError(
+                f"{type(self).__name__}: `zero_output_for_mask` must be False (True is not "
+                f"supported); a masked step repeats the previous output (Keras's default)"
+            )
         cls = type(self).__name__
         # The kernels are (D, gates * units): bound units so that product stays a valid extent.
         self.units = size(cls, "units", units, hi=MAX_EXTENT // self._gates)
-        for arg, value in (("use_bias", use_bias), ("return_sequences", return_sequences),
-                           ("return_state", return_state), ("go_backwards", go_backwards), ("stateful", stateful),
-                           ("unroll", unroll), ("time_major", time_major)):
+        for arg, value in (
+            ("use_bias", use_bias),
+            ("return_sequences", return_sequences),
+            ("return_state", return_state),
+            ("go_backwards", go_backwards),
+            ("stateful", stateful),
+            ("unroll", unroll),
+            ("time_major", time_major),
+        ):
             as_bool(cls, arg, value)
-        _no_constraint(type(self).__name__, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                       recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint)
+        _no_constraint(
+            type(self).__name__,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+        )
         self.activation = self._check_choice("activation", activation, self._activations)
-        self.recurrent_activation = (None if recurrent_activation is None else
-                                     self._check_choice("recurrent_activation", recurrent_activation, ("sigmoid",)))
+        self.recurrent_activation = (
+            None
+            if recurrent_activation is None
+            else self._check_choice("recurrent_activation", recurrent_activation, ("sigmoid",))
+        )
         for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if value != 0:
-                raise NotImplementedError(f"{type(self).__name__}: `{arg}` must be 0, got {value!r}: it is not "
-                                          f"supported (the sequence kernels have no dropout); use {arg}=0, or a "
-                                          f"Dropout layer before or after the recurrent layer")
+                raise NotImplementedError(
+                    f"{type(self).__name__}: `{arg}` must be 0, got {value!r}: it is not "
+                    f"supported (the sequence kernels have no dropout); use {arg}=0, or a "
+                    f"Dropout layer before or after the recurrent layer"
+                )
         if stateful:
-            raise NotImplementedError(f"{type(self).__name__}: `stateful` must be False (True is not supported); "
-                                      f"pass the previous call's states as initial_state= in a direct call instead")
+            raise NotImplementedError(
+                f"{type(self).__name__}: `stateful` must be False (True is not supported); "
+                f"pass the previous call's states as initial_state= in a direct call instead"
+            )
         if time_major:
-            raise self.arg_error("`time_major` must be False (True is not supported): sequences are batch-first "
-                                 "(N, T, D)")
+            raise self.arg_error(
+                "`time_major` must be False (True is not supported): sequences are batch-first (N, T, D)"
+            )
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
@@ -95,8 +136,10 @@ class _Recurrent(Layer):
     def _check_choice(self, arg, value, allowed):
         key = value.lower() if isinstance(value, str) else value
         if key not in allowed:
-            raise self.arg_error(f"`{arg}` must be {' or '.join(map(repr, allowed))} (what the "
-                                 f"{type(self).__name__} kernels implement), got {value!r}")
+            raise self.arg_error(
+                f"`{arg}` must be {' or '.join(map(repr, allowed))} (what the "
+                f"{type(self).__name__} kernels implement), got {value!r}"
+            )
         return key
 
     # ------------------------------------------------------------------ weights
@@ -108,15 +151,20 @@ class _Recurrent(Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
-            raise self.error(f"expects sequences of shape (batch, time, features) with a known number of features, "
-                             f"got inputs of shape {(None, *input_shape)}")
+            raise self.error(
+                f"expects sequences of shape (batch, time, features) with a known number of features, "
+                f"got inputs of shape {(None, *input_shape)}"
+            )
         gh = self._gates * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], gh), self.kernel_initializer,
-                                      self.kernel_regularizer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, gh), self.recurrent_initializer,
-                                                self.recurrent_regularizer)
-        self.bias = (self.add_weight("bias", self._bias_shape(), self._bias_initializer(), self.bias_regularizer)
-                     if self.use_bias else None)
+        self.kernel = self.add_weight("kernel", (input_shape[-1], gh), self.kernel_initializer, self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel", (self.units, gh), self.recurrent_initializer, self.recurrent_regularizer
+        )
+        self.bias = (
+            self.add_weight("bias", self._bias_shape(), self._bias_initializer(), self.bias_regularizer)
+            if self.use_bias
+            else None
+        )
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units) if self.return_sequences else (self.units,)
@@ -139,18 +187,23 @@ class _Recurrent(Layer):
         if mask is not None:
             mask = xp.ascontiguousarray(mask, dtype=bool)
             if mask.shape != tuple(x.shape[:2]):
-                raise self.error(f"the mask has shape {tuple(mask.shape)} but the inputs have shape "
-                                 f"{tuple(x.shape)}: it must be (batch, time) = {tuple(x.shape[:2])}")
+                raise self.error(
+                    f"the mask has shape {tuple(mask.shape)} but the inputs have shape "
+                    f"{tuple(x.shape)}: it must be (batch, time) = {tuple(x.shape[:2])}"
+                )
         options = {"mask": mask, "go_backwards": self.go_backwards, "return_sequences": self.return_sequences}
-        y, states, self._cache = self._op(xp.ascontiguousarray(x), None if self.bias is None else self.bias.value,
-                                          initial_state, options)
+        y, states, self._cache = self._op(
+            xp.ascontiguousarray(x), None if self.bias is None else self.bias.value, initial_state, options
+        )
         return y, states
 
     def forward(self, x, training=False, mask=None):
         if self.return_state:
-            raise self.error("return_state=True gives several outputs ([y, h] or [y, h, c]), which a Sequential "
-                             "model cannot pass to its next layer (Keras's Sequential cannot either); call the layer "
-                             "directly, layer(x) -> [y, *states], or use return_state=False")
+            raise self.error(
+                "return_state=True gives several outputs ([y, h] or [y, h, c]), which a Sequential "
+                "model cannot pass to its next layer (Keras's Sequential cannot either); call the layer "
+                "directly, layer(x) -> [y, *states], or use return_state=False"
+            )
         return self._run(x, mask, None)[0]
 
     def backward(self, dy, need_dx=True, dstates=None):
@@ -186,8 +239,9 @@ class _Recurrent(Layer):
         for s in states:
             s = self.device.xp.ascontiguousarray(self.device.asarray(s))
             if tuple(s.shape) != (n, self.units):
-                raise self.error(f"{what}: each state must have shape (batch, units) = {(n, self.units)}, "
-                                 f"got {tuple(s.shape)}")
+                raise self.error(
+                    f"{what}: each state must have shape (batch, units) = {(n, self.units)}, got {tuple(s.shape)}"
+                )
             out.append(s)
         return out
 
@@ -215,15 +269,22 @@ class _Recurrent(Layer):
         config = {**super().get_config(), "units": self.units, "activation": self.activation}
         if self.recurrent_activation is not None:
             config["recurrent_activation"] = self.recurrent_activation
-        return {**config, "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "dropout": 0.0, "recurrent_dropout": 0.0, "return_sequences": self.return_sequences,
-                "return_state": self.return_state, "go_backwards": self.go_backwards, "unroll": self.unroll}
+        return {
+            **config,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "dropout": 0.0,
+            "recurrent_dropout": 0.0,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "unroll": self.unroll,
+        }
 
 
 def _initial(states, i):
@@ -235,21 +296,67 @@ class SimpleRNN(_Recurrent):
 
     _activations = ("tanh", "relu")
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
-                 return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 time_major=False, **kwargs):
-        super().__init__(units, activation, None, use_bias, kernel_initializer, recurrent_initializer,
-                         bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-                         recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
-                         time_major, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        time_major=False,
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            activation,
+            None,
+            use_bias,
+            kernel_initializer,
+            recurrent_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            recurrent_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            recurrent_constraint,
+            bias_constraint,
+            dropout,
+            recurrent_dropout,
+            return_sequences,
+            return_state,
+            go_backwards,
+            stateful,
+            unroll,
+            time_major,
+            **kwargs,
+        )
 
     def _op(self, x, bias, states, options):
-        y, h, cache = ops.simple_rnn(x, self.kernel.value, self.recurrent_kernel.value, bias,
-                                     activation=self.activation, h0=_initial(states, 0), **options)
+        y, h, cache = ops.simple_rnn(
+            x,
+            self.kernel.value,
+            self.recurrent_kernel.value,
+            bias,
+            activation=self.activation,
+            h0=_initial(states, 0),
+            **options,
+        )
         return y, [h], cache
 
     def _op_backward(self, cache, dy, dstates):
@@ -265,17 +372,58 @@ class LSTM(_Recurrent):
 
     _gates, _n_states = 4, 2
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, time_major=False, unroll=False, **kwargs):
-        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
-                         bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-                         recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
-                         time_major, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        time_major=False,
+        unroll=False,
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            activation,
+            recurrent_activation,
+            use_bias,
+            kernel_initializer,
+            recurrent_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            recurrent_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            recurrent_constraint,
+            bias_constraint,
+            dropout,
+            recurrent_dropout,
+            return_sequences,
+            return_state,
+            go_backwards,
+            stateful,
+            unroll,
+            time_major,
+            **kwargs,
+        )
         self.unit_forget_bias = as_bool("LSTM", "unit_forget_bias", unit_forget_bias)
 
     def _bias_initializer(self):
@@ -289,13 +437,19 @@ class LSTM(_Recurrent):
         return forget_gate_ones
 
     def _op(self, x, bias, states, options):
-        y, h, c, cache = ops.lstm(x, self.kernel.value, self.recurrent_kernel.value, bias, h0=_initial(states, 0),
-                                  c0=_initial(states, 1), **options)
+        y, h, c, cache = ops.lstm(
+            x,
+            self.kernel.value,
+            self.recurrent_kernel.value,
+            bias,
+            h0=_initial(states, 0),
+            c0=_initial(states, 1),
+            **options,
+        )
         return y, [h, c], cache
 
     def _op_backward(self, cache, dy, dstates):
-        dx, dk, drk, db, dh0, dc0 = ops.lstm_backward(cache, dy, dh_T=_initial(dstates, 0),
-                                                      dc_T=_initial(dstates, 1))
+        dx, dk, drk, db, dh0, dc0 = ops.lstm_backward(cache, dy, dh_T=_initial(dstates, 0), dc_T=_initial(dstates, 1))
         return dx, dk, drk, db, [dh0, dc0]
 
     def get_config(self):
@@ -308,25 +462,73 @@ class GRU(_Recurrent):
 
     _gates = 3
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, time_major=False, reset_after=True, **kwargs):
-        super().__init__(units, activation, recurrent_activation, use_bias, kernel_initializer, recurrent_initializer,
-                         bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, recurrent_constraint, bias_constraint, dropout,
-                         recurrent_dropout, return_sequences, return_state, go_backwards, stateful, unroll,
-                         time_major, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        time_major=False,
+        reset_after=True,
+        **kwargs,
+    ):
+        super().__init__(
+            units,
+            activation,
+            recurrent_activation,
+            use_bias,
+            kernel_initializer,
+            recurrent_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            recurrent_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            kernel_constraint,
+            recurrent_constraint,
+            bias_constraint,
+            dropout,
+            recurrent_dropout,
+            return_sequences,
+            return_state,
+            go_backwards,
+            stateful,
+            unroll,
+            time_major,
+            **kwargs,
+        )
         self.reset_after = as_bool("GRU", "reset_after", reset_after)
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def _op(self, x, bias, states, options):
-        y, h, cache = ops.gru(x, self.kernel.value, self.recurrent_kernel.value, bias, reset_after=self.reset_after,
-                              h0=_initial(states, 0), **options)
+        y, h, cache = ops.gru(
+            x,
+            self.kernel.value,
+            self.recurrent_kernel.value,
+            bias,
+            reset_after=self.reset_after,
+            h0=_initial(states, 0),
+            **options,
+        )
         return y, [h], cache
 
     def _op_backward(self, cache, dy, dstates):

@@ -12,8 +12,10 @@ def clone_model(model, input_tensors=None, clone_function=None):
     from ..layers.base import deserialize, serialize
 
     if not isinstance(model, Sequential):
-        raise TypeError(f"clone_model: `model` must be a sinapse Sequential model, got {model!r}"[:200]
-                        + f" ({type(model).__name__})")
+        raise TypeError(
+            f"clone_model: `model` must be a sinapse Sequential model, got {model!r}"[:200]
+            + f" ({type(model).__name__})"
+        )
     if input_tensors is not None:
         raise ValueError("clone_model: `input_tensors` is not supported (sinapse models are Sequential)")
     if clone_function is not None and not callable(clone_function):

@@ -34,8 +34,11 @@ def as_inputs(x, what="x", dtype=np.float32) -> np.ndarray:
 
 
 def is_iterable_data(x) -> bool:
-    return not isinstance(x, (np.ndarray, list, tuple)) and not hasattr(x, "__array__") and (
-        hasattr(x, "__iter__") or hasattr(x, "__next__"))
+    return (
+        not isinstance(x, (np.ndarray, list, tuple))
+        and not hasattr(x, "__array__")
+        and (hasattr(x, "__iter__") or hasattr(x, "__next__"))
+    )
 
 
 def class_weights_for(y: np.ndarray, class_weight: dict, sparse: bool) -> np.ndarray:
@@ -69,16 +72,21 @@ class ArrayData:
     def limit_steps(self, steps: int, name: str, where: str) -> None:
         """Keras's steps_per_epoch / steps on arrays: only the first ``steps`` batches (per epoch)."""
         if steps > self.steps:
-            raise ValueError(f"{where}: `{name}`={steps} but the data holds only {self.steps} batch(es) of "
-                             f"batch_size={self.batch_size} ({self.n} samples); lower `{name}` or leave it None")
+            raise ValueError(
+                f"{where}: `{name}`={steps} but the data holds only {self.steps} batch(es) of "
+                f"batch_size={self.batch_size} ({self.n} samples); lower `{name}` or leave it None"
+            )
         self.steps = steps
 
     def _buffer(self, store, key, like, rows, device):
         k = (key, rows)
         b = store.get(k)
         if b is None:
-            b = store[k] = (device.empty((rows, *like.shape[1:]), like.dtype) if device is not None
-                            else np.empty((rows, *like.shape[1:]), like.dtype))
+            b = store[k] = (
+                device.empty((rows, *like.shape[1:]), like.dtype)
+                if device is not None
+                else np.empty((rows, *like.shape[1:]), like.dtype)
+            )
         return b
 
     def _move(self, key, host):
@@ -157,8 +165,10 @@ class IterableData:
         else:
             x, y, w = item, None, None
         if self.need_targets and y is None:
-            raise ValueError(f"{self.where}: each batch must be an (x, y) or (x, y, sample_weight) tuple to train or "
-                             f"evaluate, got {_describe(item)}")
+            raise ValueError(
+                f"{self.where}: each batch must be an (x, y) or (x, y, sample_weight) tuple to train or "
+                f"evaluate, got {_describe(item)}"
+            )
         return x, y, w
 
     def batches(self):
@@ -177,8 +187,12 @@ class IterableData:
                 item = next(it)
             except StopIteration:
                 if self.steps is not None:
-                    warnings.warn(f"{self.where}: the data ran out after {produced} of steps={self.steps} batches; "
-                                  f"make the generator repeat (or lower steps_per_epoch)", UserWarning, stacklevel=3)
+                    warnings.warn(
+                        f"{self.where}: the data ran out after {produced} of steps={self.steps} batches; "
+                        f"make the generator repeat (or lower steps_per_epoch)",
+                        UserWarning,
+                        stacklevel=3,
+                    )
                     self.exhausted = True
                 return
             produced += 1

@@ -32,7 +32,12 @@ FORMAT_VERSION = 2
 MAX_HEADER_BYTES = 16 * 2**20  # the JSON header (config + tensor index); a 1,000-layer model needs < 1 MiB
 MAX_NDIM = 8
 METADATA_KEYS = {"format", "format_version", "sinapse_version", "config", "compile", "checksum"}
-_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"), "U64": np.dtype("<u8")}  # all sinapse writes
+_DTYPES = {
+    "F32": np.dtype("<f4"),
+    "F64": np.dtype("<f8"),
+    "I64": np.dtype("<i8"),
+    "U64": np.dtype("<u8"),
+}  # all sinapse writes
 
 
 class ModelFileError(ValueError):
@@ -40,6 +45,7 @@ class ModelFileError(ValueError):
 
 
 # ---------------------------------------------------------------------------- checksum
+
 
 def _hash_tensors(h, tensors: dict) -> None:
     for name in sorted(tensors):
@@ -52,8 +58,10 @@ def _key_bytes(key, where: str = "save_model / load_model") -> bytes:
     if isinstance(key, str):
         key = key.encode("utf-8")
     if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
-        raise ValueError(f"{where}: `key` must be bytes or a str of at least 16 bytes, got "
-                         f"{type(key).__name__} of length {len(key) if hasattr(key, '__len__') else '?'}")
+        raise ValueError(
+            f"{where}: `key` must be bytes or a str of at least 16 bytes, got "
+            f"{type(key).__name__} of length {len(key) if hasattr(key, '__len__') else '?'}"
+        )
     return bytes(key)
 
 
@@ -78,6 +86,7 @@ def _checksum_v1(tensors: dict) -> str:
 
 # ---------------------------------------------------------------------------- writing
 
+
 def _little_endian(a) -> np.ndarray:
     a = np.asarray(a)
     return np.require(a.astype(a.dtype.newbyteorder("<"), copy=False), requirements="C")
@@ -91,9 +100,10 @@ def _header_bytes(tensors: dict, metadata: dict) -> bytes:
     for name in sorted(tensors):
         a = tensors[name]
         if a.dtype not in names:
-            raise TypeError(f"cannot save tensor {name!r} of dtype {a.dtype} (sinapse files hold float32, float64, int64, uint64)")
-        header[name] = {"dtype": names[a.dtype], "shape": list(a.shape),
-                        "data_offsets": [offset, offset + a.nbytes]}
+            raise TypeError(
+                f"cannot save tensor {name!r} of dtype {a.dtype} (sinapse files hold float32, float64, int64, uint64)"
+            )
+        header[name] = {"dtype": names[a.dtype], "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
         offset += a.nbytes
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=True).encode()
     text += b" " * (-len(text) % 8)
@@ -115,8 +125,9 @@ def check_filepath(where: str, path) -> str:
     """``path`` as a str; TypeError naming ``where`` and `filepath` for anything but a str or
     os.PathLike (os.fspath's own error names neither)."""
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{where}: `filepath` must be a file path (str or os.PathLike), got {path!r} "
-                        f"({type(path).__name__})")
+        raise TypeError(
+            f"{where}: `filepath` must be a file path (str or os.PathLike), got {path!r} ({type(path).__name__})"
+        )
     path = os.fspath(path)
     if not isinstance(path, str) or not path:
         raise TypeError(f"{where}: `filepath` must be a non-empty str path, got {path!r}")
@@ -134,8 +145,10 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, w
         if not overwrite:
             raise FileExistsError(f"{where}: {given} exists and overwrite=False")
         if not stat.S_ISREG(os.stat(path).st_mode):  # never replace a directory, device or FIFO
-            raise ValueError(f"{where}: {given} exists and is not a regular file "
-                             f"({_kind(os.stat(path).st_mode)}); save to a file path")
+            raise ValueError(
+                f"{where}: {given} exists and is not a regular file "
+                f"({_kind(os.stat(path).st_mode)}); save to a file path"
+            )
     tensors = {k: _little_endian(v) for k, v in tensors.items()}
     metadata = {**metadata, "checksum": checksum(metadata, tensors, key)}
     directory = os.path.dirname(os.path.abspath(path))
@@ -143,8 +156,10 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, w
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     except FileNotFoundError:  # else the error would name the temporary file, which the user never chose
-        raise FileNotFoundError(f"{where}: cannot save to {given}: the folder {directory} does not exist; "
-                                f"create it first (e.g. os.makedirs)") from None
+        raise FileNotFoundError(
+            f"{where}: cannot save to {given}: the folder {directory} does not exist; "
+            f"create it first (e.g. os.makedirs)"
+        ) from None
     try:
         os.fchmod(fd, mode)  # mkstemp makes it 0600; a saved model gets the usual permissions
         with os.fdopen(fd, "wb") as f:
@@ -172,8 +187,13 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, w
 
 # ---------------------------------------------------------------------------- reading
 
-_KINDS = ((stat.S_ISDIR, "a directory (a Keras SavedModel?)"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a directory (a Keras SavedModel?)"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _kind(mode) -> str:
@@ -182,6 +202,7 @@ def _kind(mode) -> str:
 
 def _open_regular(path: str):
     """Open ``path`` for reading only if it is a regular file (never block on a FIFO)."""
+
     def check(mode):
         if not stat.S_ISREG(mode):
             raise ModelFileError(f"{path} is {_kind(mode)}, not a sinapse model file")
@@ -227,11 +248,14 @@ def _header(f, size: int, path: str) -> tuple[dict, int]:
         raise ModelFileError(f"{path}: not a sinapse model file (only {size} bytes; truncated?)")
     (n,) = struct.unpack("<Q", _read_exact(f, 8, path, "header length"))
     if n > size - 8:
-        raise ModelFileError(f"{path}: not a sinapse model file, or truncated (its header claims {n} bytes, "
-                             f"the file has {size - 8} after the length)")
+        raise ModelFileError(
+            f"{path}: not a sinapse model file, or truncated (its header claims {n} bytes, "
+            f"the file has {size - 8} after the length)"
+        )
     if n > MAX_HEADER_BYTES:
-        raise ModelFileError(f"{path}: not a sinapse model file (its header claims {n} bytes; the limit is "
-                             f"{MAX_HEADER_BYTES})")
+        raise ModelFileError(
+            f"{path}: not a sinapse model file (its header claims {n} bytes; the limit is {MAX_HEADER_BYTES})"
+        )
     raw = _read_exact(f, n, path, "header")
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
@@ -252,27 +276,38 @@ def _index(header: dict, data_len: int, path: str) -> dict:
             raise ModelFileError(f"{path}: tensor {name!r} has a malformed header entry {str(entry)[:100]}")
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if not isinstance(dtype, str) or dtype not in _DTYPES:
-            raise ModelFileError(f"{path}: tensor {name!r} has dtype {dtype!r}; sinapse files hold "
-                                 f"{', '.join(_DTYPES)} only")
-        ints = all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in [*shape, *offsets]) \
-            if isinstance(shape, list) and isinstance(offsets, list) else False
+            raise ModelFileError(
+                f"{path}: tensor {name!r} has dtype {dtype!r}; sinapse files hold {', '.join(_DTYPES)} only"
+            )
+        ints = (
+            all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in [*shape, *offsets])
+            if isinstance(shape, list) and isinstance(offsets, list)
+            else False
+        )
         if not ints or len(shape) > MAX_NDIM or len(offsets) != 2:
-            raise ModelFileError(f"{path}: tensor {name!r}: shape {shape!r} / data_offsets {offsets!r} must be "
-                                 f"lists of non-negative ints (at most {MAX_NDIM} dimensions, 2 offsets)")
+            raise ModelFileError(
+                f"{path}: tensor {name!r}: shape {shape!r} / data_offsets {offsets!r} must be "
+                f"lists of non-negative ints (at most {MAX_NDIM} dimensions, 2 offsets)"
+            )
         nbytes = _DTYPES[dtype].itemsize * int(np.prod(shape, dtype=object))
         if offsets[1] - offsets[0] != nbytes:
-            raise ModelFileError(f"{path}: tensor {name!r} of shape {shape} {dtype} needs {nbytes} bytes, its "
-                                 f"offsets {offsets} span {offsets[1] - offsets[0]}")
+            raise ModelFileError(
+                f"{path}: tensor {name!r} of shape {shape} {dtype} needs {nbytes} bytes, its "
+                f"offsets {offsets} span {offsets[1] - offsets[0]}"
+            )
         index[name] = (_DTYPES[dtype], tuple(shape), offsets[0], offsets[1])
     end = 0
     for name, (_, _, begin, stop) in sorted(index.items(), key=lambda kv: (kv[1][2], kv[1][3])):
         if begin != end:
-            raise ModelFileError(f"{path}: tensor {name!r} starts at byte {begin} of the data, expected {end} "
-                                 f"(tensors overlap or leave gaps)")
+            raise ModelFileError(
+                f"{path}: tensor {name!r} starts at byte {begin} of the data, expected {end} "
+                f"(tensors overlap or leave gaps)"
+            )
         end = stop
     if end != data_len:
-        raise ModelFileError(f"{path}: truncated or padded (its tensors hold {end} bytes, the file has "
-                             f"{data_len} after the header)")
+        raise ModelFileError(
+            f"{path}: truncated or padded (its tensors hold {end} bytes, the file has {data_len} after the header)"
+        )
     return index
 
 
@@ -284,19 +319,24 @@ def _check_metadata(metadata, expected_formats, path: str) -> int:
     if fmt not in (FORMAT_MODEL, FORMAT_WEIGHTS):
         raise ModelFileError(f"{path}: not a sinapse model file (format {fmt!r}; expected {FORMAT_MODEL!r})")
     if fmt not in expected_formats:
-        raise ModelFileError(f"{path}: holds {fmt!r}, expected {' or '.join(map(repr, expected_formats))} "
-                             f"(weights-only files load with model.load_weights)")
+        raise ModelFileError(
+            f"{path}: holds {fmt!r}, expected {' or '.join(map(repr, expected_formats))} "
+            f"(weights-only files load with model.load_weights)"
+        )
     text = metadata.get("format_version", "")
     if not text.isdigit() or len(text) > 6:
         raise ModelFileError(f"{path}: bad format_version {text!r} (expected a small integer)")
     version = int(text)
     if version > FORMAT_VERSION or version < 1:
-        raise ModelFileError(f"{path}: format version {version} is not supported by this sinapse "
-                             f"(it reads versions 1 to {FORMAT_VERSION}); upgrade sinapse")
+        raise ModelFileError(
+            f"{path}: format version {version} is not supported by this sinapse "
+            f"(it reads versions 1 to {FORMAT_VERSION}); upgrade sinapse"
+        )
     unknown = set(metadata) - METADATA_KEYS
     if unknown:
-        raise ModelFileError(f"{path}: unknown metadata {', '.join(sorted(unknown))} (expected only "
-                             f"{', '.join(sorted(METADATA_KEYS))})")
+        raise ModelFileError(
+            f"{path}: unknown metadata {', '.join(sorted(unknown))} (expected only {', '.join(sorted(METADATA_KEYS))})"
+        )
     return version
 
 
@@ -304,14 +344,15 @@ def _check_signed(path, written: str, key) -> None:
     """A key given must have signed the file; a signed file cannot be verified without its key."""
     signed = written.startswith("hmac-sha256:")
     if key is not None and not signed:
-        raise ModelFileError(f"{path}: is not signed (no HMAC), but a key was given to verify it; it may have been "
-                             f"replaced. Load it without key= only if you trust where it came from")
+        raise ModelFileError(
+            f"{path}: is not signed (no HMAC), but a key was given to verify it; it may have been "
+            f"replaced. Load it without key= only if you trust where it came from"
+        )
     if key is None and signed:
         raise ModelFileError(f"{path}: is signed with a key (HMAC-SHA-256); pass the same key= to load it")
 
 
-def read_file(path, expected_formats, safe_mode: bool = True, key=None,
-              where: str = "load_model") -> tuple[dict, dict]:
+def read_file(path, expected_formats, safe_mode: bool = True, key=None, where: str = "load_model") -> tuple[dict, dict]:
     """(metadata, tensors) of a verified file; tensors are NumPy views of one buffer of the file's size.
 
     Raises ModelFileError (naming the file) for anything but an intact file of a supported
@@ -324,16 +365,22 @@ def read_file(path, expected_formats, safe_mode: bool = True, key=None,
         metadata = header.get("__metadata__") or {}
         version = _check_metadata(metadata, expected_formats, path)
         if version < 2 and safe_mode:
-            raise ModelFileError(f"{path}: written in format version {version}, whose checksum does not cover "
-                                 f"the architecture, so the file cannot be verified. If you trust it, load it with "
-                                 f"safe_mode=False and save it again to upgrade it to version {FORMAT_VERSION}")
+            raise ModelFileError(
+                f"{path}: written in format version {version}, whose checksum does not cover "
+                f"the architecture, so the file cannot be verified. If you trust it, load it with "
+                f"safe_mode=False and save it again to upgrade it to version {FORMAT_VERSION}"
+            )
         _check_signed(path, metadata.get("checksum", ""), key)
         index = _index(header, size - 8 - n, path)
         data = _read_exact(f, size - 8 - n, path, "tensor data")
-    tensors = {name: np.frombuffer(data, dtype, int(np.prod(shape, dtype=np.int64)), begin).reshape(shape)
-               for name, (dtype, shape, begin, _) in index.items()}
+    tensors = {
+        name: np.frombuffer(data, dtype, int(np.prod(shape, dtype=np.int64)), begin).reshape(shape)
+        for name, (dtype, shape, begin, _) in index.items()
+    }
     expected = checksum(metadata, tensors, key) if version >= 2 else _checksum_v1(tensors)
     if not hmac.compare_digest(metadata.get("checksum", ""), expected):
-        raise ModelFileError(f"{path}: checksum mismatch — the file is corrupted or was edited (its contents do "
-                             f"not match the checksum written with them)")
+        raise ModelFileError(
+            f"{path}: checksum mismatch — the file is corrupted or was edited (its contents do "
+            f"not match the checksum written with them)"
+        )
     return metadata, tensors

@@ -51,7 +51,7 @@ class ModelGuard:
         self.training: str | None = None  # the running fit / train_on_batch (its thread holds the lock)
         self.parent: ModelGuard | None = None  # set when merged into another model's guard
 
-    def root(self) -> "ModelGuard":
+    def root(self) -> ModelGuard:
         guard = self
         while guard.parent is not None:
             guard = guard.parent
@@ -68,13 +68,16 @@ class ModelGuard:
                 raise RuntimeError(
                     f"{where}: the model is in use by another thread "
                     + (f"(running {busy}); " if busy else "(predict, evaluate or another call); ")
-                    + ("a model cannot be trained or changed while another thread uses it: wait for that call to "
-                       "end, or give each thread its own model (clone_model + set_weights)" if changes else
-                       "it cannot run while another thread trains or changes the model: call it from a callback of "
-                       "that fit (same thread), after the fit, or on a copy (clone_model + set_weights)"))
+                    + (
+                        "a model cannot be trained or changed while another thread uses it: wait for that call to "
+                        "end, or give each thread its own model (clone_model + set_weights)"
+                        if changes
+                        else "it cannot run while another thread trains or changes the model: call it from a callback of "
+                        "that fit (same thread), after the fit, or on a copy (clone_model + set_weights)"
+                    )
+                )
             if self.lock.acquire(timeout=0.02):
                 return
-
 
     def refuse_structural(self, where: str) -> None:
         """A structural call from the thread running a fit / train_on_batch (a callback): raise."""
@@ -83,11 +86,11 @@ class ModelGuard:
             f"{where}: cannot run while {self.training} of this model (or of a model sharing its layers) is "
             f"running, e.g. from one of its callbacks: changing the layers, loss or optimizer mid-training would "
             f"corrupt the run. Call it after fit returns; a callback may call set_weights, save, evaluate, predict, "
-            f"set model.stop_training or change optimizer.learning_rate")
+            f"set model.stop_training or change optimizer.learning_rate"
+        )
 
     @contextlib.contextmanager
-    def hold(self, where: str, changes: bool, what: str | None = None, structural: bool = False,
-             trains: bool = False):
+    def hold(self, where: str, changes: bool, what: str | None = None, structural: bool = False, trains: bool = False):
         """Hold the guard for one call (``guarded`` inlines this for inference calls, the hot
         path): ``changes`` marks a changing call, which raises at once if another thread holds
         it; ``what`` is the name other threads' errors give it (default ``where``);
@@ -128,11 +131,13 @@ def guarded(changes: bool, name: str | None = None, structural: bool = False, tr
         what = name or method.__name__
 
         if changes:
+
             @functools.wraps(method)
             def call(self, *args, **kwargs):
                 with self._guard.hold(f"{type(self).__name__}.{what}", True, what, structural, trains):
                     return method(self, *args, **kwargs)
         else:  # inference (predict at batch 1 is ~20 us): hold() inlined, no context manager
+
             @functools.wraps(method)
             def call(self, *args, **kwargs):
                 guard = self._guard

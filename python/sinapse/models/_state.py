@@ -23,6 +23,7 @@ SHUFFLE = "rng/shuffle"
 
 # ---------------------------------------------------------------------------- weights
 
+
 @contextlib.contextmanager
 def weights_from_file(layers, tensors: dict, path: str):
     """While active, building a layer takes each weight from the file instead of its initializer,
@@ -41,15 +42,21 @@ def weights_from_file(layers, tensors: dict, path: str):
             shape = tuple(int(d) if isinstance(d, (int, np.integer)) else d for d in shape)
             arr = tensors.get(key)
             if arr is None:
-                raise ModelFileError(f"{path}: layer {i} ({layer.name!r}) needs weight `{name}` of shape {shape}, "
-                                     f"but the file has no tensor {key}; the architecture does not match the weights")
+                raise ModelFileError(
+                    f"{path}: layer {i} ({layer.name!r}) needs weight `{name}` of shape {shape}, "
+                    f"but the file has no tensor {key}; the architecture does not match the weights"
+                )
             if arr.dtype != np.float32 or tuple(arr.shape) != shape:
-                raise ModelFileError(f"{path}: layer {i} ({layer.name!r}): its config asks for weight `{name}` of "
-                                     f"shape {shape} float32, the file's tensor {key} is {tuple(arr.shape)} "
-                                     f"{arr.dtype}; the architecture does not match the weights (edited file?)")
+                raise ModelFileError(
+                    f"{path}: layer {i} ({layer.name!r}): its config asks for weight `{name}` of "
+                    f"shape {shape} float32, the file's tensor {key} is {tuple(arr.shape)} "
+                    f"{arr.dtype}; the architecture does not match the weights (edited file?)"
+                )
             used.add(key)
-            return Layer.add_weight(layer, name, shape, lambda s, dtype=None: np.array(arr, np.float32),
-                                    *args, **kwargs)
+            return Layer.add_weight(
+                layer, name, shape, lambda s, dtype=None: np.array(arr, np.float32), *args, **kwargs
+            )
+
         return add_weight
 
     for i, layer in enumerate(layers):
@@ -86,8 +93,10 @@ def bounded_weights(layers, limit: int, path: str):
                 raise ModelFileError(
                     f"{path}: was saved unbuilt (no weights); building it would create more than {limit:,} weight "
                     f"elements (layer {layer.name!r} asks for `{name}` of shape {tuple(shape)}), the bound for such "
-                    f"files loaded with safe_mode=True. If you trust the file, load it with safe_mode=False")
+                    f"files loaded with safe_mode=True. If you trust the file, load it with safe_mode=False"
+                )
             return Layer.add_weight(layer, name, shape, *args, **kwargs)
+
         return add_weight
 
     for layer in layers:
@@ -106,13 +115,14 @@ def bounded_weights(layers, limit: int, path: str):
 
 # ---------------------------------------------------------------------------- optimizer
 
+
 def optimizer_tensors(optimizer) -> dict:
     return {f"optimizer/{k}": np.asarray(devices.to_numpy(v)) for k, v in optimizer.get_state().items()}
 
 
 def restore_optimizer(model, tensors: dict, path: str) -> None:
     """Validate the saved state against the model's trainable weights now, then hand it over."""
-    state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+    state = {k[len("optimizer/") :]: v for k, v in tensors.items() if k.startswith("optimizer/")}
     if not state:
         return
     opt = model.optimizer
@@ -124,6 +134,7 @@ def restore_optimizer(model, tensors: dict, path: str) -> None:
 
 
 # ---------------------------------------------------------------------------- random generators
+
 
 def _generator_array(gen: np.random.Generator) -> np.ndarray:
     st = gen.bit_generator.state
@@ -138,11 +149,17 @@ def _generator_from(arr, path: str) -> np.random.Generator:
         raise ModelFileError(f"{path}: {SHUFFLE} must be uint64 of shape (6,), got {arr.dtype} {arr.shape}")
     s_hi, s_lo, i_hi, i_lo, has, extra = (int(v) for v in arr)
     if has > 1 or extra > 0xFFFFFFFF or not i_lo & 1:
-        raise ModelFileError(f"{path}: {SHUFFLE} is not a PCG64 state (has_uint32={has}, uinteger={extra}, "
-                             f"increment odd: {bool(i_lo & 1)})")
+        raise ModelFileError(
+            f"{path}: {SHUFFLE} is not a PCG64 state (has_uint32={has}, uinteger={extra}, "
+            f"increment odd: {bool(i_lo & 1)})"
+        )
     bits = np.random.PCG64(0)
-    bits.state = {"bit_generator": "PCG64", "state": {"state": s_hi << 64 | s_lo, "inc": i_hi << 64 | i_lo},
-                  "has_uint32": has, "uinteger": extra}
+    bits.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": s_hi << 64 | s_lo, "inc": i_hi << 64 | i_lo},
+        "has_uint32": has,
+        "uinteger": extra,
+    }
     return np.random.Generator(bits)
 
 
@@ -164,15 +181,20 @@ def restore_rng(model, tensors: dict, path: str) -> None:
         if not key.startswith("rng/") or key == SHUFFLE:
             continue
         parts = key.split("/")
-        if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= len(model.layers) or \
-                not hasattr(model.layers[int(parts[1])], "set_rng_state"):
+        if (
+            len(parts) != 3
+            or not parts[1].isdigit()
+            or int(parts[1]) >= len(model.layers)
+            or not hasattr(model.layers[int(parts[1])], "set_rng_state")
+        ):
             raise ModelFileError(f"{path}: unexpected tensor {key} (no layer of the model has that random state)")
         per_layer.setdefault(int(parts[1]), {})[parts[2]] = value
     for i, state in per_layer.items():
         try:
             model.layers[i].set_rng_state(state)
         except (ValueError, TypeError) as exc:
-            raise ModelFileError(f"{path}: the random state of layer {i} ({model.layers[i].name!r}) is invalid "
-                                 f"({exc})") from None
+            raise ModelFileError(
+                f"{path}: the random state of layer {i} ({model.layers[i].name!r}) is invalid ({exc})"
+            ) from None
     if SHUFFLE in tensors:
         model._shuffle_rng = _generator_from(tensors[SHUFFLE], path)

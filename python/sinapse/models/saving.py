@@ -20,16 +20,39 @@ import json
 import os
 
 from ..ops._checks import as_bool
-from ._file_format import (FORMAT_MODEL, FORMAT_VERSION, FORMAT_WEIGHTS, MAX_NDIM, ModelFileError, parse_json,
-                           read_file, write_file)
-from ._state import (UNBUILT_FILE_MAX_ELEMENTS, optimizer_tensors, restore_optimizer, restore_rng, rng_tensors,
-                     weights_from_file)
+from ._file_format import (
+    FORMAT_MODEL,
+    FORMAT_VERSION,
+    FORMAT_WEIGHTS,
+    MAX_NDIM,
+    ModelFileError,
+    parse_json,
+    read_file,
+    write_file,
+)
+from ._state import (
+    UNBUILT_FILE_MAX_ELEMENTS,
+    optimizer_tensors,
+    restore_optimizer,
+    restore_rng,
+    rng_tensors,
+    weights_from_file,
+)
 
-__all__ = ["FORMAT_MODEL", "FORMAT_VERSION", "FORMAT_WEIGHTS", "ModelFileError", "load_model", "load_weights",
-           "save_model", "save_weights"]
+__all__ = [
+    "FORMAT_MODEL",
+    "FORMAT_VERSION",
+    "FORMAT_WEIGHTS",
+    "ModelFileError",
+    "load_model",
+    "load_weights",
+    "save_model",
+    "save_weights",
+]
 
 
 # ---------------------------------------------------------------------------- saving
+
 
 def _weights_tensors(model) -> dict:
     return {f"weights/{i}/{j}": w.numpy() for i, layer in enumerate(model.layers) for j, w in enumerate(layer.weights)}
@@ -38,8 +61,12 @@ def _weights_tensors(model) -> dict:
 def _metadata(model, fmt) -> dict:
     from .. import __version__
 
-    return {"format": fmt, "format_version": str(FORMAT_VERSION), "sinapse_version": __version__,
-            "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()})}
+    return {
+        "format": fmt,
+        "format_version": str(FORMAT_VERSION),
+        "sinapse_version": __version__,
+        "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()}),
+    }
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, key=None, where="save_model") -> None:
@@ -51,8 +78,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, key=None
     write a file that ``load_model(path, key=key)`` accepts (docs/model_format.md)."""
     path = filepath  # (Keras's name for the argument, which errors name)
     # flags are True/False only: overwrite="no" would otherwise replace the file (truthiness)
-    overwrite, include_optimizer = as_bool(where, "overwrite", overwrite), as_bool(where, "include_optimizer",
-                                                                                  include_optimizer)
+    overwrite, include_optimizer = (
+        as_bool(where, "overwrite", overwrite),
+        as_bool(where, "include_optimizer", include_optimizer),
+    )
     metadata = _metadata(model, FORMAT_MODEL)
     tensors = _weights_tensors(model)
     if model._compile_config is not None and model.optimizer is not None:
@@ -70,8 +99,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, key=None
 def check_save_format(where: str, save_format) -> None:
     """Keras 3 writes one format; so does sinapse (safetensors): any other is refused, not ignored."""
     if save_format is not None and save_format != "safetensors":
-        raise ValueError(f"{where}: `save_format` must be None or 'safetensors' (sinapse writes safetensors "
-                         f"files only), got {save_format!r}")
+        raise ValueError(
+            f"{where}: `save_format` must be None or 'safetensors' (sinapse writes safetensors "
+            f"files only), got {save_format!r}"
+        )
 
 
 def save_weights(model, path, overwrite=True, where="save_weights") -> None:
@@ -83,16 +114,21 @@ def save_weights(model, path, overwrite=True, where="save_weights") -> None:
 
 # ---------------------------------------------------------------------------- checking a config
 
+
 def _bad(path, what, value) -> ModelFileError:
-    return ModelFileError(f"{path}: {what}, got {str(value)[:120]!r} (the file is damaged or was not written by "
-                          f"sinapse)")
+    return ModelFileError(
+        f"{path}: {what}, got {str(value)[:120]!r} (the file is damaged or was not written by sinapse)"
+    )
 
 
 def _input_shape(path, shape):
     if shape is None:
         return None
-    if not isinstance(shape, list) or len(shape) > MAX_NDIM or not all(
-            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in shape):
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_NDIM
+        or not all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in shape)
+    ):
         raise _bad(path, f"build_input_shape must be null or a list of at most {MAX_NDIM} positive ints", shape)
     return tuple(shape)
 
@@ -115,8 +151,12 @@ def _architecture(metadata, path) -> tuple:
     if not isinstance(layer_list, list):
         raise _bad(path, "layers must be a list", layer_list)
     for i, lc in enumerate(layer_list):
-        if not (isinstance(lc, dict) and set(lc) == {"class_name", "config"} and isinstance(lc["class_name"], str)
-                and isinstance(lc["config"], dict)):
+        if not (
+            isinstance(lc, dict)
+            and set(lc) == {"class_name", "config"}
+            and isinstance(lc["class_name"], str)
+            and isinstance(lc["config"], dict)
+        ):
             raise _bad(path, f"layer {i} must be {{'class_name': str, 'config': dict}}", lc)
     return name, layer_list, _input_shape(path, inner.get("build_input_shape"))
 
@@ -138,8 +178,10 @@ def _make_layer(path, i, layer_config):
         raise ModelFileError(f"{path}: layer {i} ({cls}) cannot be built from its config: {exc}") from None
     for key, value in layer_config["config"].items():
         if key in rebuilt and _canonical(rebuilt[key]) != _canonical(value):
-            raise ModelFileError(f"{path}: layer {i} ({cls}): field {key!r} is {str(value)[:80]!r}, which the "
-                                 f"layer reads as {str(rebuilt[key])[:80]!r}; the file was edited or is damaged")
+            raise ModelFileError(
+                f"{path}: layer {i} ({cls}): field {key!r} is {str(value)[:80]!r}, which the "
+                f"layer reads as {str(rebuilt[key])[:80]!r}; the file was edited or is damaged"
+            )
     return layer
 
 
@@ -163,8 +205,10 @@ def _assemble(path, metadata, tensors):
             raise ModelFileError(f"{path}: the architecture cannot be built: {exc}") from None
     extra = sorted(k for k in tensors if k.startswith("weights/") and k not in used)
     if extra:
-        raise ModelFileError(f"{path}: holds {len(extra)} weight tensors the architecture does not use "
-                             f"({', '.join(extra[:5])}); the config and the weights do not match")
+        raise ModelFileError(
+            f"{path}: holds {len(extra)} weight tensors the architecture does not use "
+            f"({', '.join(extra[:5])}); the config and the weights do not match"
+        )
     return model
 
 
@@ -175,8 +219,12 @@ def _compile(model, metadata, path, device) -> None:
     if not isinstance(cc, dict) or "loss" not in cc or not set(cc) <= {"loss", "metrics", "optimizer"}:
         raise _bad(path, "the compile config must hold loss, metrics and optimizer only", cc)
     opt = cc.get("optimizer")
-    if opt is not None and not (isinstance(opt, dict) and set(opt) == {"class_name", "config"}
-                                and isinstance(opt["class_name"], str) and isinstance(opt["config"], dict)):
+    if opt is not None and not (
+        isinstance(opt, dict)
+        and set(opt) == {"class_name", "config"}
+        and isinstance(opt["class_name"], str)
+        and isinstance(opt["config"], dict)
+    ):
         raise _bad(path, "the optimizer must be {'class_name': str, 'config': dict}", opt)
     if cc.get("metrics") is not None and not isinstance(cc["metrics"], list):
         raise _bad(path, "metrics must be a list", cc["metrics"])
@@ -189,11 +237,14 @@ def _compile(model, metadata, path, device) -> None:
 
 # ---------------------------------------------------------------------------- loading
 
+
 def _check_names(path, tensors) -> None:
     unknown = sorted(k for k in tensors if k.split("/")[0] not in ("weights", "optimizer", "rng"))
     if unknown:
-        raise ModelFileError(f"{path}: unexpected tensors {', '.join(unknown[:5])} (a sinapse file holds "
-                             f"weights/, optimizer/ and rng/ tensors only)")
+        raise ModelFileError(
+            f"{path}: unexpected tensors {', '.join(unknown[:5])} (a sinapse file holds "
+            f"weights/, optimizer/ and rng/ tensors only)"
+        )
 
 
 def load_model(filepath, compile=True, device=None, custom_objects=None, safe_mode=True, key=None):
@@ -203,9 +254,8 @@ def load_model(filepath, compile=True, device=None, custom_objects=None, safe_mo
     the file for anything but an intact sinapse model file; FileNotFoundError if there is none.
     ``safe_mode=False`` also loads format-version-1 files, whose architecture is not checksummed;
     ``key``: the file must carry an HMAC made with that key (see save_model)."""
-    from ..layers.base import get_layer_class  # noqa: F401  (all layer classes registered)
-
     from .. import devices
+    from ..layers.base import get_layer_class  # noqa: F401  (all layer classes registered)
 
     path = filepath  # (Keras's name for the argument, which errors name)
     # every argument is checked before the file is read: a bad one is the caller's error, not the file's
@@ -237,18 +287,23 @@ def _assign_weights(model, tensors, path) -> None:
         for j, w in enumerate(layer.weights):
             key = f"weights/{i}/{j}"
             if key not in tensors:
-                raise ModelFileError(f"{path}: has no weight {key} for layer {layer.name!r} ({w.name} {w.shape}); "
-                                     f"the file was saved from a different architecture")
+                raise ModelFileError(
+                    f"{path}: has no weight {key} for layer {layer.name!r} ({w.name} {w.shape}); "
+                    f"the file was saved from a different architecture"
+                )
             arrays.append(tensors[key])
         try:
             layer.set_weights(arrays)
         except ValueError as exc:
-            raise ModelFileError(f"{path}: does not fit this model, it was saved from a different architecture "
-                                 f"({exc})") from None
+            raise ModelFileError(
+                f"{path}: does not fit this model, it was saved from a different architecture ({exc})"
+            ) from None
     extra = sum(1 for k in tensors if k.startswith("weights/")) - sum(len(layer.weights) for layer in layers)
     if extra:
-        raise ModelFileError(f"{path}: holds {extra} more weight arrays than the model has; the file was saved "
-                             f"from a different architecture")
+        raise ModelFileError(
+            f"{path}: holds {extra} more weight arrays than the model has; the file was saved "
+            f"from a different architecture"
+        )
 
 
 def load_weights(model, path, where="load_weights") -> None:
@@ -264,6 +319,7 @@ def load_weights(model, path, where="load_weights") -> None:
             except ModelFileError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                raise ModelFileError(f"{path}: cannot build this model for the file's input shape {shape}: "
-                                     f"{exc}") from None
+                raise ModelFileError(
+                    f"{path}: cannot build this model for the file's input shape {shape}: {exc}"
+                ) from None
     _assign_weights(model, tensors, path)

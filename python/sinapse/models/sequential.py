@@ -11,8 +11,17 @@ import numpy as np
 from .. import devices
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
-from ..layers.base import (InputLayer, Layer, _compatible, _fmt, _shape_tuple, deserialize, serialize,
-                           check_name, unique_name)
+from ..layers.base import (
+    InputLayer,
+    Layer,
+    _compatible,
+    _fmt,
+    _shape_tuple,
+    check_name,
+    deserialize,
+    serialize,
+    unique_name,
+)
 from . import saving
 from ._guard import ModelGuard, guarded, share_guard
 from ._state import bounded_weights
@@ -67,12 +76,16 @@ class Sequential(TrainingMixin):
             self._input_shape = layer.shape
             return
         if not isinstance(layer, Layer):
-            raise TypeError(f"{type(self).__name__}.add: expects a sinapse layer, got {layer!r} ({type(layer).__name__})")
+            raise TypeError(
+                f"{type(self).__name__}.add: expects a sinapse layer, got {layer!r} ({type(layer).__name__})"
+            )
         if any(existing is layer for existing in self._layers):
             raise ValueError(f"{type(self).__name__}.add: layer {layer.name!r} is already in this model")
         if any(existing.name == layer.name for existing in self._layers):
-            raise ValueError(f"{type(self).__name__}.add: the model already has a layer named {layer.name!r}; "
-                             f"layer names must be unique")
+            raise ValueError(
+                f"{type(self).__name__}.add: the model already has a layer named {layer.name!r}; "
+                f"layer names must be unique"
+            )
         if not self._layers and self._input_shape is None:
             if layer._declared_input_shape is not None:
                 self._input_shape = layer._declared_input_shape
@@ -98,7 +111,9 @@ class Sequential(TrainingMixin):
         for layer in self._layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"{type(self).__name__}.get_layer: no layer named {name!r}; layers: {[l.name for l in self._layers]}")
+        raise ValueError(
+            f"{type(self).__name__}.get_layer: no layer named {name!r}; layers: {[l.name for l in self._layers]}"
+        )
 
     @guarded(changes=True, structural=True)
     def build(self, input_shape=None) -> None:
@@ -111,21 +126,26 @@ class Sequential(TrainingMixin):
         if input_shape is not None:
             where = f"{type(self).__name__}.build"
             if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
-                raise TypeError(f"{where}: `input_shape` must be a tuple such as (None, 28, 28, 1), "
-                                f"got {input_shape!r}")
+                raise TypeError(
+                    f"{where}: `input_shape` must be a tuple such as (None, 28, 28, 1), got {input_shape!r}"
+                )
             shape = tuple(input_shape)
             if shape and shape[0] is None:
                 shape = shape[1:]
             shape = _shape_tuple(shape, "`input_shape`", where)
             if self.built and self._input_shape is not None and not _compatible(self._input_shape, shape):
-                raise ValueError(f"{where}: the model is already built for inputs of shape {_fmt(self._input_shape)}, "
-                                 f"got `input_shape`={tuple(input_shape)}; its layers keep their weights: build a new "
-                                 f"model (clone_model) for another shape")
+                raise ValueError(
+                    f"{where}: the model is already built for inputs of shape {_fmt(self._input_shape)}, "
+                    f"got `input_shape`={tuple(input_shape)}; its layers keep their weights: build a new "
+                    f"model (clone_model) for another shape"
+                )
             if not self.built or self._input_shape is None:
                 self._input_shape = shape
         if self._input_shape is None:
-            raise ValueError(f"{type(self).__name__}.build: the input shape is unknown; give the first layer input_shape=..., "
-                             f"start with Input(shape), call build(input_shape), or fit/predict on data")
+            raise ValueError(
+                f"{type(self).__name__}.build: the input shape is unknown; give the first layer input_shape=..., "
+                f"start with Input(shape), call build(input_shape), or fit/predict on data"
+            )
         self._build_layers()
 
     def _build_layers(self) -> None:
@@ -152,9 +172,12 @@ class Sequential(TrainingMixin):
         if self._input_shape is None:
             self._input_shape = sample_shape
         elif len(sample_shape) != len(self._input_shape) or any(
-                e is not None and e != g for e, g in zip(self._input_shape, sample_shape)):
-            raise ValueError(f"{where}: the model expects inputs of shape {_fmt(self._input_shape)}, got `x` of "
-                             f"shape {_fmt(sample_shape)}")
+            e is not None and e != g for e, g in zip(self._input_shape, sample_shape)
+        ):
+            raise ValueError(
+                f"{where}: the model expects inputs of shape {_fmt(self._input_shape)}, got `x` of "
+                f"shape {_fmt(sample_shape)}"
+            )
         if not self.built or any(not layer.built for layer in self._layers):
             self._build_layers()
         if not self._layers:
@@ -167,7 +190,9 @@ class Sequential(TrainingMixin):
     @property
     def output_shape(self):
         if not self.built:
-            raise AttributeError(f"{type(self).__name__}.output_shape: the model is not built yet, so it has no output shape")
+            raise AttributeError(
+                f"{type(self).__name__}.output_shape: the model is not built yet, so it has no output shape"
+            )
         return (None, *self._layers[-1].output_shape)
 
     # ------------------------------------------------------------------ weights
@@ -192,12 +217,14 @@ class Sequential(TrainingMixin):
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._layers)
         if len(weights) != expected:
-            raise ValueError(f"{type(self).__name__}.set_weights: expected {expected} arrays (the model's weights in layer "
-                             f"order), got {len(weights)}")
+            raise ValueError(
+                f"{type(self).__name__}.set_weights: expected {expected} arrays (the model's weights in layer "
+                f"order), got {len(weights)}"
+            )
         i = 0
         for layer in self._layers:
             k = len(layer.weights)
-            layer.set_weights(weights[i:i + k])
+            layer.set_weights(weights[i : i + k])
             i += k
 
     def count_params(self) -> int:
@@ -207,15 +234,17 @@ class Sequential(TrainingMixin):
     def summary(self, line_length=65, positions=None, print_fn=None) -> None:
         """Keras's table: layer (type), output shape, parameter count, then the totals."""
         if not self.built:
-            raise ValueError(f"{type(self).__name__}.summary: this model has not yet been built. Build it by calling build(input_shape), "
-                             f"by giving the first layer input_shape=..., or by fitting it on data")
+            raise ValueError(
+                f"{type(self).__name__}.summary: this model has not yet been built. Build it by calling build(input_shape), "
+                f"by giving the first layer input_shape=..., or by fitting it on data"
+            )
         print_fn = print_fn or print
         cols = [int(line_length * p) for p in (positions or (0.45, 0.85, 1.0))]
 
         def row(fields):
             line = ""
             for text, end in zip(fields, cols):
-                line = (line + " " + str(text))[:end - 1].ljust(end)
+                line = (line + " " + str(text))[: end - 1].ljust(end)
             return line.rstrip()
 
         print_fn(f'Model: "{self.name}"')
@@ -234,8 +263,19 @@ class Sequential(TrainingMixin):
 
     # ------------------------------------------------------------------ compile
     @guarded(changes=True, structural=True)
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                run_eagerly=None, steps_per_execution=None, jit_compile=None, device=None, **kwargs) -> None:
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        run_eagerly=None,
+        steps_per_execution=None,
+        jit_compile=None,
+        device=None,
+        **kwargs,
+    ) -> None:
         """Choose the optimizer, loss, metrics and device (see sinapse.devices) for training.
 
         ``run_eagerly``, ``steps_per_execution`` and ``jit_compile`` are accepted and ignored
@@ -243,12 +283,19 @@ class Sequential(TrainingMixin):
         models) are not supported.
         """
         if kwargs:
-            raise TypeError(f"{type(self).__name__}.compile: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}"
-                            + (" (the learning rate is an optimizer argument: optimizer=SGD(learning_rate=0.1))"
-                               if any("lr" in k or "learning" in k for k in kwargs) else ""))
+            raise TypeError(
+                f"{type(self).__name__}.compile: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}"
+                + (
+                    " (the learning rate is an optimizer argument: optimizer=SGD(learning_rate=0.1))"
+                    if any("lr" in k or "learning" in k for k in kwargs)
+                    else ""
+                )
+            )
         if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError(f"{type(self).__name__}.compile: loss_weights and weighted_metrics are not supported "
-                             f"(Sequential models have one output)")
+            raise ValueError(
+                f"{type(self).__name__}.compile: loss_weights and weighted_metrics are not supported "
+                f"(Sequential models have one output)"
+            )
         metric_ids = metrics_mod.check_list(f"{type(self).__name__}.compile", metrics)  # before anything changes
         device = devices.get_device(device, f"{type(self).__name__}.compile")
         self.optimizer = _get_optimizer(optimizer)
@@ -256,9 +303,10 @@ class Sequential(TrainingMixin):
         self.compiled_loss = losses_mod.get(loss)
         self._metric_ids = metric_ids
         self.compiled_metrics = []
-        self._compile_config = {"loss": loss if isinstance(loss, str) else losses_mod.serialize(self.compiled_loss),
-                                "metrics": [m if isinstance(m, str) else metrics_mod.serialize(m)
-                                            for m in self._metric_ids]}
+        self._compile_config = {
+            "loss": loss if isinstance(loss, str) else losses_mod.serialize(self.compiled_loss),
+            "metrics": [m if isinstance(m, str) else metrics_mod.serialize(m) for m in self._metric_ids],
+        }
         self.device = device
         for layer in self._layers:
             layer.to_device(self.device)
@@ -276,15 +324,20 @@ class Sequential(TrainingMixin):
 
     # ------------------------------------------------------------------ config and copies
     def get_config(self) -> dict:
-        return {"name": self.name, "layers": [serialize(layer) for layer in self._layers],
-                "build_input_shape": None if self._input_shape is None else list(self._input_shape)}
+        return {
+            "name": self.name,
+            "layers": [serialize(layer) for layer in self._layers],
+            "build_input_shape": None if self._input_shape is None else list(self._input_shape),
+        }
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
+    def from_config(cls, config: dict) -> Sequential:
         where = f"{cls.__name__}.from_config"
         if not isinstance(config, dict):
-            raise TypeError(f"{where}: `config` must be a dict such as model.get_config() returns "
-                            f"({{'name': ..., 'layers': [...], 'build_input_shape': ...}}), got {config!r}"[:300])
+            raise TypeError(
+                f"{where}: `config` must be a dict such as model.get_config() returns "
+                f"({{'name': ..., 'layers': [...], 'build_input_shape': ...}}), got {config!r}"[:300]
+            )
         layer_configs = config.get("layers", [])
         if not isinstance(layer_configs, (list, tuple)):
             raise TypeError(f"{where}: `config['layers']` must be a list of layer configs, got {layer_configs!r}"[:300])
@@ -301,8 +354,14 @@ class Sequential(TrainingMixin):
         """Architecture, weights and optimizer state in one safetensors file (see models/saving.py;
         ``key``: an HMAC key, docs/model_format.md)."""
         saving.check_save_format(f"{type(self).__name__}.save", save_format)
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, key=key,
-                          where=f"{type(self).__name__}.save")
+        saving.save_model(
+            self,
+            filepath,
+            overwrite=overwrite,
+            include_optimizer=include_optimizer,
+            key=key,
+            where=f"{type(self).__name__}.save",
+        )
 
     @guarded(changes=False)
     def save_weights(self, filepath, overwrite=True, save_format=None) -> None:

@@ -16,10 +16,10 @@ import numpy as np
 from .. import callbacks as callbacks_mod
 from .. import devices, utils
 from ..layers.base import Layer
-from . import _arguments as args_mod
 from ..ops._checks import as_bool
-from ._guard import guarded
+from . import _arguments as args_mod
 from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
+from ._guard import guarded
 
 
 class _Plan:
@@ -35,8 +35,13 @@ class _Plan:
         self.lowest = lowest  # the backward stops at the lowest layer with trainable weights
         self.need_dx = tuple(i > lowest for i in range(len(layers)))
         loss, head = model.compiled_loss, layers[-1]
-        self.fuse = (loss is not None and not loss.from_logits and loss.fusable_activation is not None
-                     and head.output_activation == loss.fusable_activation and hasattr(head, "backward_logits"))
+        self.fuse = (
+            loss is not None
+            and not loss.from_logits
+            and loss.fusable_activation is not None
+            and head.output_activation == loss.fusable_activation
+            and hasattr(head, "backward_logits")
+        )
         self.regularized = tuple(w for layer in layers for w in layer.weights if w.regularizer is not None)
         # Masks only flow when some layer makes one (Embedding(mask_zero=True), Masking).
         self.masking = any(type(layer).compute_mask is not Layer.compute_mask for layer in layers)
@@ -70,8 +75,11 @@ class TrainingMixin:
         """The output; with ``with_mask``, (output, its mask or None) for the loss and metrics."""
         mask = None
         layers = plan.layers if plan is not None else self._layers
-        masking = plan.masking if plan is not None else any(
-            type(layer).compute_mask is not Layer.compute_mask for layer in layers)
+        masking = (
+            plan.masking
+            if plan is not None
+            else any(type(layer).compute_mask is not Layer.compute_mask for layer in layers)
+        )
         if masking:  # predict and model(x) too: a padded sequence must predict as in fit/evaluate
             for layer in layers:
                 y = layer.forward(x, training, mask)
@@ -88,11 +96,19 @@ class TrainingMixin:
             logits = self._layers[-1].logits
             if logits.shape != out.shape:
                 logits = logits.reshape(out.shape)
-            result = loss.compute(y, logits, w, from_logits=True, grad=grad, mask=mask,
-                                  grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None)
+            result = loss.compute(
+                y,
+                logits,
+                w,
+                from_logits=True,
+                grad=grad,
+                mask=mask,
+                grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None,
+            )
         else:
-            result = loss.compute(y, out, w, grad=grad, mask=mask,
-                                  grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None)
+            result = loss.compute(
+                y, out, w, grad=grad, mask=mask, grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None
+            )
         if plan.regularized:
             penalty = sum(w.regularizer(w.value) for w in plan.regularized)
             if grad:
@@ -108,8 +124,8 @@ class TrainingMixin:
         i = len(layers) - 1
         if plan.lowest <= i:
             g = layers[i].backward_logits(g, need_dx[i]) if plan.fuse else layers[i].backward(g, need_dx[i])
-            for i in range(i - 1, plan.lowest - 1, -1):
-                g = layers[i].backward(g, need_dx[i])
+            for j in range(i - 1, plan.lowest - 1, -1):
+                g = layers[j].backward(g, need_dx[j])
             self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
         return loss, out, mask
 
@@ -154,8 +170,10 @@ class TrainingMixin:
     def _make_data(self, x, y, sample_weight, class_weight, batch_size, shuffle, steps, need_targets, where):
         if is_iterable_data(x):
             if y is not None or sample_weight is not None:
-                raise ValueError(f"{where}: with a generator/iterable as `x`, do not pass `y` or `sample_weight` "
-                                 f"(yield (x, y) or (x, y, sample_weight) batches)")
+                raise ValueError(
+                    f"{where}: with a generator/iterable as `x`, do not pass `y` or `sample_weight` "
+                    f"(yield (x, y) or (x, y, sample_weight) batches)"
+                )
 
             def prepare(xb, yb, wb):
                 return self._prepare_arrays(xb, yb, wb, class_weight, need_targets, where)
@@ -169,19 +187,50 @@ class TrainingMixin:
         x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, need_targets, where)
         data = self._array_data(x, y, w, batch_size, shuffle)
         if steps is not None:
-            data.limit_steps(steps, "validation_steps" if "validation_data" in where else
-                             "steps_per_epoch" if where.endswith(".fit") else "steps", where)
+            data.limit_steps(
+                steps,
+                "validation_steps"
+                if "validation_data" in where
+                else "steps_per_epoch"
+                if where.endswith(".fit")
+                else "steps",
+                where,
+            )
         return data
 
     def _array_data(self, x, y, w, batch_size, shuffle):
-        return ArrayData(x, y, w, batch_size if batch_size is not None else 32, shuffle, self.device,
-                         rng=utils.training_rng(self) if shuffle else None)  # saved in checkpoints
+        return ArrayData(
+            x,
+            y,
+            w,
+            batch_size if batch_size is not None else 32,
+            shuffle,
+            self.device,
+            rng=utils.training_rng(self) if shuffle else None,
+        )  # saved in checkpoints
 
     # ------------------------------------------------------------------ fit
     @guarded(changes=True, structural=True, trains=True)
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1, **kwargs):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+        **kwargs,
+    ):
         """Train for ``epochs`` epochs; returns the History (``history.history``, ``history.epoch``).
 
         Raises RuntimeError when another thread is using the model (predict, evaluate, fit...):
@@ -199,11 +248,29 @@ class TrainingMixin:
         if kwargs:
             raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         self._check_compiled("fit")
-        a = args_mod.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                         shuffle, initial_epoch, steps_per_epoch, validation_steps,
-                         validation_batch_size, validation_freq)
-        batch_size, epochs, initial_epoch, validation_freq = (a["batch_size"], a["epochs"], a["initial_epoch"],
-                                                              a["validation_freq"])
+        a = args_mod.fit(
+            self,
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            initial_epoch,
+            steps_per_epoch,
+            validation_steps,
+            validation_batch_size,
+            validation_freq,
+        )
+        batch_size, epochs, initial_epoch, validation_freq = (
+            a["batch_size"],
+            a["epochs"],
+            a["initial_epoch"],
+            a["validation_freq"],
+        )
         if a["validation_split"] and validation_data is None:
             x, y = as_inputs(x, f"{where}: `x`", dtype=self._x_dtype()), as_inputs(y, f"{where}: `y`", dtype=None)
             n = len(x)
@@ -211,22 +278,27 @@ class TrainingMixin:
                 sample_weight = args_mod.sample_weight(where, devices.to_numpy(sample_weight), (n,) + y.shape[1:2])
             split = int(n * (1.0 - validation_split))
             if split == 0 or split == n:
-                raise ValueError(f"{where}: `validation_split`={validation_split} of {n} samples leaves an "
-                                 f"empty training or validation set")
+                raise ValueError(
+                    f"{where}: `validation_split`={validation_split} of {n} samples leaves an "
+                    f"empty training or validation set"
+                )
             validation_data = (x[split:], y[split:]) + ((sample_weight[split:],) if sample_weight is not None else ())
             x, y = x[:split], y[:split]
             sample_weight = sample_weight[:split] if sample_weight is not None else None
         with self.device.scope():
-            data = self._make_data(x, y, sample_weight, class_weight, batch_size, a["shuffle"], steps_per_epoch, True,
-                                   where)
+            data = self._make_data(
+                x, y, sample_weight, class_weight, batch_size, a["shuffle"], steps_per_epoch, True, where
+            )
             val = None
             if validation_data is not None:
-                val = self._validation_data(validation_data, validation_batch_size or batch_size, validation_steps,
-                                            where)
+                val = self._validation_data(
+                    validation_data, validation_batch_size or batch_size, validation_steps, where
+                )
             metrics = self._resolve_metrics()
             history = callbacks_mod.History()
-            cbs = callbacks_mod.CallbackList(callbacks, model=self, history=history, verbose=verbose, epochs=epochs,
-                                             steps=len(data) or None)
+            cbs = callbacks_mod.CallbackList(
+                callbacks, model=self, history=history, verbose=verbose, epochs=epochs, steps=len(data) or None
+            )
             self.stop_training = False
             self.history = history
             cbs.on_train_begin()
@@ -248,13 +320,19 @@ class TrainingMixin:
                     if self.stop_training:
                         break
                 if seen == 0:
-                    warnings.warn(f"{type(self).__name__}.fit: the data yielded no batch in epoch {epoch + 1}; interrupting "
-                                  f"training (give steps_per_epoch and a repeating generator)", UserWarning,
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"{type(self).__name__}.fit: the data yielded no batch in epoch {epoch + 1}; interrupting "
+                        f"training (give steps_per_epoch and a repeating generator)",
+                        UserWarning,
+                        stacklevel=2,
+                    )
                     break
                 epoch_logs = dict(logs)
-                if val is not None and (epoch + 1 in validation_freq if isinstance(validation_freq, frozenset)
-                                        else (epoch + 1) % validation_freq == 0):
+                if val is not None and (
+                    epoch + 1 in validation_freq
+                    if isinstance(validation_freq, frozenset)
+                    else (epoch + 1) % validation_freq == 0
+                ):
                     val_logs = self._run_evaluation(val, None)
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
@@ -292,8 +370,18 @@ class TrainingMixin:
         return logs
 
     @guarded(changes=False)
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False, **kwargs):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        **kwargs,
+    ):
         """Loss and metrics over the data: a float (no metrics), a list [loss, *metrics], or a dict.
 
         Raises TypeError / ValueError for a bad argument (models/_arguments.py); thread-safe as predict."""
@@ -301,12 +389,14 @@ class TrainingMixin:
         if kwargs:
             raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         self._check_compiled("evaluate")
-        batch_size, verbose, steps, callbacks = args_mod.evaluate(self, batch_size, verbose, steps, callbacks,
-                                                                  return_dict)
+        batch_size, verbose, steps, callbacks = args_mod.evaluate(
+            self, batch_size, verbose, steps, callbacks, return_dict
+        )
         with self.device.scope():
             data = self._make_data(x, y, sample_weight, None, batch_size, False, steps, True, where)
-            cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, steps=len(data) or None,
-                                             mode="test")
+            cbs = callbacks_mod.CallbackList(
+                callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="test"
+            )
             cbs.on_test_begin()
             logs = self._run_evaluation(data, cbs)
             cbs.on_test_end(logs)
@@ -329,8 +419,9 @@ class TrainingMixin:
         batch_size, verbose, steps, callbacks = args_mod.predict(self, x, batch_size, verbose, steps, callbacks)
         with self.device.scope():
             data = self._make_data(x, None, None, None, batch_size, False, steps, False, where)
-            cbs = callbacks_mod.CallbackList(callbacks, model=self, verbose=verbose, steps=len(data) or None,
-                                             mode="predict")
+            cbs = callbacks_mod.CallbackList(
+                callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="predict"
+            )
             cbs.on_predict_begin()
             result, parts, start = None, [], 0
             for step, (xb, _, _) in enumerate(data.batches()):
@@ -339,7 +430,7 @@ class TrainingMixin:
                 if isinstance(data, ArrayData):
                     if result is None:
                         result = np.empty((min(data.n, len(data) * data.batch_size), *out.shape[1:]), np.float32)
-                    result[start:start + len(out)] = out
+                    result[start : start + len(out)] = out
                     start += len(out)
                 else:
                     parts.append(np.array(out, copy=True))

@@ -6,21 +6,30 @@ NumPy arrays run the CPU kernels (sinapse._cpu); arrays with ``__cuda_array_inte
 float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how to fix it.
 """
 
+from . import rnn_convert
 from .activation import activation, activation_backward
 from .axpy import axpy
-from .conv2d import conv2d, conv2d_backward, conv2d_variant
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
+from .conv2d import conv2d, conv2d_backward, conv2d_variant
 from .dropout import dropout, dropout_backward
+from .embedding import embedding, embedding_backward
 from .gemm import ACTIVATIONS, gemm
 from .losses import loss
+from .optimizers import (
+    adadelta_update,
+    adagrad_update,
+    adam_update,
+    clip_by_global_norm,
+    clip_by_norm,
+    clip_by_value,
+    global_norm,
+    rmsprop_update,
+    sgd_update,
+)
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
-from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
-from .embedding import embedding, embedding_backward
-from .optimizers import (adadelta_update, adagrad_update, adam_update, clip_by_global_norm, clip_by_norm,
-                         clip_by_value, global_norm, rmsprop_update, sgd_update)
-from . import rnn_convert
 from .rnn import gru, gru_backward, lstm, lstm_backward, simple_rnn, simple_rnn_backward
+from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
 __all__ = [
     "ACTIVATIONS",

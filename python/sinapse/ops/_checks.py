@@ -68,6 +68,7 @@ def _cuda_info(op: str, name: str, x: Any) -> ArrayInfo:
     """An ArrayInfo from ``x.__cuda_array_interface__`` (the slow path: NumPy arrays never get
     here), each field checked against the CUDA Array Interface (v3) first: a malformed one would
     otherwise fail with a bare KeyError, or pass with a bogus shape or pointer to a kernel."""
+
     def bad(why: str) -> ValueError:
         return ValueError(f"{op}: `{name}` has a malformed __cuda_array_interface__: {why}")
 
@@ -154,8 +155,14 @@ def check_shape(op: str, name: str, info: ArrayInfo, shape: tuple[int, ...], why
         raise ValueError(f"{op}: `{name}` must have shape {tuple(shape)} ({why}), got {info.describe()}.")
 
 
-def check_out(op: str, out: ArrayInfo, shape: tuple[int, ...], inputs: dict[str, ArrayInfo],
-              allow: tuple[str, ...] = (), name: str = "out") -> None:
+def check_out(
+    op: str,
+    out: ArrayInfo,
+    shape: tuple[int, ...],
+    inputs: dict[str, ArrayInfo],
+    allow: tuple[str, ...] = (),
+    name: str = "out",
+) -> None:
     """``out=`` (or the op's name for it, ``name``): float32, contiguous, writeable, the
     result's shape, and not sharing memory with any input (see check_aliasing; ``allow``:
     inputs it may be exactly, in place)."""
@@ -164,8 +171,9 @@ def check_out(op: str, out: ArrayInfo, shape: tuple[int, ...], inputs: dict[str,
     check_aliasing(op, {name: out}, inputs, allow=tuple((name, other) for other in allow) if allow else ())
 
 
-def check_aliasing(op: str, written: dict[str, ArrayInfo], others: dict[str, ArrayInfo | None],
-                   allow: tuple[tuple[str, str], ...] = ()) -> None:
+def check_aliasing(
+    op: str, written: dict[str, ArrayInfo], others: dict[str, ArrayInfo | None], allow: tuple[tuple[str, str], ...] = ()
+) -> None:
     """The one aliasing rule: every array an op writes must be writeable and share no memory
     with any other array argument (written or read), partial overlap included.
 
@@ -179,18 +187,19 @@ def check_aliasing(op: str, written: dict[str, ArrayInfo], others: dict[str, Arr
         w = written[name]
         if not w.writeable:
             role = "is read-only" if name == "out" else "is updated in place: it must be writeable, but it is read-only"
-            raise ValueError(f"{op}: `{name}` {role} ({w.describe()}). Pass a writeable array "
-                             f"(np.array(x) makes a writeable copy).")
+            raise ValueError(
+                f"{op}: `{name}` {role} ({w.describe()}). Pass a writeable array (np.array(x) makes a writeable copy)."
+            )
         # the later written arrays, then every read one (this loop is on the hot path of small
         # ops: no pair lists are built, and the common case is one cheap bounds test per pair)
-        for other in names[i + 1:]:
+        for other in names[i + 1 :]:
             if _may_overlap(w, written[other]):
                 _overlap(op, name, w, other, written[other], written, allow)
         on_cpu, wobj = w.device == CPU, w.obj
         for other, info in others.items():
             if info is None or other in written:
                 continue
-            if (_may_share_memory(wobj, info.obj) if on_cpu and info.device == CPU else _may_overlap(w, info)):
+            if _may_share_memory(wobj, info.obj) if on_cpu and info.device == CPU else _may_overlap(w, info):
                 _overlap(op, name, w, other, info, written, allow)
 
 
@@ -199,13 +208,17 @@ def _overlap(op, name, w, other, info, written, allow) -> None:
     allowed = (name, other) in allow or (other, name) in allow
     if allowed and _same_memory(w, info):
         return
-    fix = ("Only the very same array is allowed here (in place), not a shifted or reshaped view of it."
-           if allowed else "Pass separate arrays (a copy: np.array(x)).")
+    fix = (
+        "Only the very same array is allowed here (in place), not a shifted or reshaped view of it."
+        if allowed
+        else "Pass separate arrays (a copy: np.array(x))."
+    )
     # two results written over each other (`out` always is one), or a result over an input
     both = other in written or other == "out"
     what = f"`{name}` and `{other}` share memory" if both else f"`{name}` overlaps input `{other}`"
-    raise ValueError(f"{op}: {what} ({w.describe()} vs {info.describe()}); the kernel would read what "
-                     f"it already overwrote. {fix}")
+    raise ValueError(
+        f"{op}: {what} ({w.describe()} vs {info.describe()}); the kernel would read what it already overwrote. {fix}"
+    )
 
 
 def _data_address(info: ArrayInfo) -> int:
@@ -214,8 +227,12 @@ def _data_address(info: ArrayInfo) -> int:
 
 def _same_memory(x: ArrayInfo, y: ArrayInfo) -> bool:
     """The same elements at the same places: one address, shape and strides."""
-    return (x.device == y.device and tuple(x.shape) == tuple(y.shape) and tuple(x.strides) == tuple(y.strides)
-            and _data_address(x) == _data_address(y))
+    return (
+        x.device == y.device
+        and tuple(x.shape) == tuple(y.shape)
+        and tuple(x.strides) == tuple(y.strides)
+        and _data_address(x) == _data_address(y)
+    )
 
 
 def _byte_range(info: ArrayInfo) -> tuple[int, int]:
@@ -282,8 +299,10 @@ def as_int(op: str, name: str, value: Any, *, lo: int = 0, hi: int = 2**63 - 1, 
     fail inside the binding with an unreadable message.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{op}: `{name}` must be {what} in [{lo}, {_bound(hi)}], got {value!r} "
-                        f"({type(value).__name__}). Pass a Python int, e.g. int(x).")
+        raise TypeError(
+            f"{op}: `{name}` must be {what} in [{lo}, {_bound(hi)}], got {value!r} "
+            f"({type(value).__name__}). Pass a Python int, e.g. int(x)."
+        )
     value = int(value)
     if not lo <= value <= hi:
         raise ValueError(f"{op}: `{name}` must be {what} in [{lo}, {_bound(hi)}], got {value}.")
@@ -301,8 +320,10 @@ def check_extent(op: str, name: str, value: Any, size: int, what: str) -> None:
     """A size derived from argument ``name`` (which the user gave as ``value``) must not
     exceed MAX_EXTENT: ValueError naming the argument and the size it implies."""
     if size > MAX_EXTENT:
-        raise ValueError(f"{op}: `{name}`={value!r} gives {what} of {size}, more than the {MAX_EXTENT} "
-                         f"(2**31 - 1) sinapse supports. Use a smaller `{name}`.")
+        raise ValueError(
+            f"{op}: `{name}`={value!r} gives {what} of {size}, more than the {MAX_EXTENT} "
+            f"(2**31 - 1) sinapse supports. Use a smaller `{name}`."
+        )
 
 
 def check_elements(op: str, name: str, shape: tuple[int, ...], what: str) -> None:
@@ -311,15 +332,16 @@ def check_elements(op: str, name: str, shape: tuple[int, ...], what: str) -> Non
     for n in shape:
         count *= int(n)
     if count > MAX_ELEMENTS:
-        raise ValueError(f"{op}: `{name}` gives {what} of shape {tuple(shape)} ({count} elements), more than the "
-                         f"{MAX_ELEMENTS} (2**57) sinapse can allocate. Use a smaller `{name}`.")
+        raise ValueError(
+            f"{op}: `{name}` gives {what} of shape {tuple(shape)} ({count} elements), more than the "
+            f"{MAX_ELEMENTS} (2**57) sinapse can allocate. Use a smaller `{name}`."
+        )
 
 
 def as_pair(op: str, name: str, value: Any) -> tuple[int, int]:
     """A positive int or a pair of positive ints (window sizes, strides, dilations) as a
     pair of Python ints, each at most MAX_EXTENT."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
-        else value
+    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) else value
     what = "a positive int or a pair of positive ints"
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise TypeError(f"{op}: `{name}` must be {what}, got {value!r} ({type(value).__name__}).")
@@ -355,6 +377,8 @@ def as_float(op: str, name: str, value: Any) -> float:
     except OverflowError:  # an int beyond float64's range
         x, too_big = 0.0, True
     if too_big:
-        raise ValueError(f"{op}: `{name}` must fit float32 (|x| <= {FLOAT32_MAX:.4g}), the kernels' precision, "
-                         f"got {str(value)[:40]}.")
+        raise ValueError(
+            f"{op}: `{name}` must fit float32 (|x| <= {FLOAT32_MAX:.4g}), the kernels' precision, "
+            f"got {str(value)[:40]}."
+        )
     return x

@@ -54,8 +54,10 @@ def empty(op: str, device: str, shape: tuple[int, ...]):
             nbytes *= int(n)
         if isinstance(e, ValueError) and "too big" not in str(e):
             raise
-        raise MemoryError(f"{op}: cannot allocate a float32 array of shape {tuple(shape)} "
-                          f"({nbytes / 2**30:.3g} GiB) on {device}: {e}. Use smaller inputs or sizes.") from None
+        raise MemoryError(
+            f"{op}: cannot allocate a float32 array of shape {tuple(shape)} "
+            f"({nbytes / 2**30:.3g} GiB) on {device}: {e}. Use smaller inputs or sizes."
+        ) from None
 
 
 def copy_into(dst, src) -> None:
@@ -100,8 +102,9 @@ def kernel_addresses(device: str, arrays: dict[str, ArrayInfo | None], written: 
     yield {name: (guarded[name].ctypes.data if name in guarded else 0) for name in arrays}
     for name, g in guarded.items():
         if not sim.guarded_intact(g.ctypes.data):
-            raise RuntimeError(f"CUDA kernel {sim.last_launch()} wrote before the start of `{name}` "
-                               f"(simulator, checked mode)")
+            raise RuntimeError(
+                f"CUDA kernel {sim.last_launch()} wrote before the start of `{name}` (simulator, checked mode)"
+            )
     for name in written:
         if name in guarded:
             np.copyto(arrays[name].obj, guarded[name])

@@ -7,8 +7,7 @@ from . import _device
 from ._checks import backend, check_float32, check_out, check_shape, inspect
 
 
-def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0, others: dict | None = None,
-            allow: tuple[str, ...] = ()):
+def prepare(op: str, arrays: dict, out, *, min_ndim: int = 0, others: dict | None = None, allow: tuple[str, ...] = ()):
     """Validate same-shape float32 arrays and ``out``; returns (device, infos, out, out_info).
 
     The first array sets the shape; ``others`` are further float32 inputs of their own

@@ -10,8 +10,19 @@ from ._checks import CPU, as_float
 
 # Names -> kernel codes (csrc/common/activations.h, ActKind). "swish" is "silu".
 KINDS = {
-    "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "elu": 5, "selu": 6,
-    "gelu_tanh": 7, "gelu": 8, "hard_sigmoid": 9, "softplus": 10, "silu": 11, "swish": 11,
+    "linear": 0,
+    "relu": 1,
+    "sigmoid": 2,
+    "tanh": 3,
+    "leaky_relu": 4,
+    "elu": 5,
+    "selu": 6,
+    "gelu_tanh": 7,
+    "gelu": 8,
+    "hard_sigmoid": 9,
+    "softplus": 10,
+    "silu": 11,
+    "swish": 11,
 }
 # The activations with a parameter, and its default (Keras's).
 ALPHA_DEFAULTS = {"leaky_relu": 0.2, "elu": 1.0}
@@ -22,8 +33,9 @@ def _kind_and_alpha(op: str, name, alpha) -> tuple[int, float]:
         raise ValueError(f"{op}: unknown activation {name!r} for `name`; expected one of {', '.join(KINDS)}.")
     if name not in ALPHA_DEFAULTS:
         if alpha is not None:
-            raise ValueError(f"{op}: activation {name!r} takes no `alpha` (only {', '.join(ALPHA_DEFAULTS)} do); "
-                             f"pass alpha=None.")
+            raise ValueError(
+                f"{op}: activation {name!r} takes no `alpha` (only {', '.join(ALPHA_DEFAULTS)} do); pass alpha=None."
+            )
         return KINDS[name], 0.0
     alpha = ALPHA_DEFAULTS[name] if alpha is None else as_float(op, "alpha", alpha)
     if not math.isfinite(alpha):
@@ -66,6 +78,7 @@ def activation_backward(dy, x, name, *, alpha=None, out=None):
         return out
     buffers = {"x": infos["x"], "dy": infos["dy"], "out": out_info}
     with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).activation_backward(out.size, ptr["x"], ptr["dy"], ptr["out"], kind, alpha,
-                                                    _device.stream(device))
+        _device.kernels(device).activation_backward(
+            out.size, ptr["x"], ptr["dy"], ptr["out"], kind, alpha, _device.stream(device)
+        )
     return out

@@ -48,8 +48,10 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     _channel_arrays(op, infos, channels, others)
     rows = infos["x"].obj.size // channels
     if training and not (infos["running_mean"].writeable and infos["running_var"].writeable):
-        raise ValueError(f"{op}: `running_mean` and `running_var` are updated in place in training: they must be "
-                         f"writeable (np.array(x) makes a writeable copy).")
+        raise ValueError(
+            f"{op}: `running_mean` and `running_var` are updated in place in training: they must be "
+            f"writeable (np.array(x) makes a writeable copy)."
+        )
     if training:  # the running statistics are written too: no overlap with each other or any input
         # (out against the inputs was checked by prepare: only the statistics here, ~200 ns a pair)
         stats = {name: infos[name] for name in ("running_mean", "running_var")}
@@ -68,11 +70,35 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     with _device.kernel_addresses(device, buffers, written=written) as p:
         k, s = _device.kernels(device), _device.stream(device)
         if training:
-            k.batch_norm_train(rows, channels, p["x"], p["gamma"], p["beta"], p["running_mean"], p["running_var"],
-                               momentum, epsilon, p["out"], p["mean"], p["invstd"], s)
+            k.batch_norm_train(
+                rows,
+                channels,
+                p["x"],
+                p["gamma"],
+                p["beta"],
+                p["running_mean"],
+                p["running_var"],
+                momentum,
+                epsilon,
+                p["out"],
+                p["mean"],
+                p["invstd"],
+                s,
+            )
         else:
-            k.batch_norm_infer(rows, channels, p["x"], p["gamma"], p["beta"], p["running_mean"], p["running_var"],
-                               epsilon, p["out"], p["invstd"], s)
+            k.batch_norm_infer(
+                rows,
+                channels,
+                p["x"],
+                p["gamma"],
+                p["beta"],
+                p["running_mean"],
+                p["running_var"],
+                epsilon,
+                p["out"],
+                p["invstd"],
+                s,
+            )
     return out, mean, invstd
 
 
@@ -84,8 +110,7 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
     op = "batch_norm_backward"
     training = as_bool(op, "training", training)
     others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others,
-                                                        allow=("dy",))
+    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others, allow=("dy",))
     check_shape(op, "x", infos["x"], infos["dy"].shape, "the shape of dy")
     channels = infos["dy"].shape[-1]
     if channels == 0 or infos["dy"].obj.size == 0:
@@ -99,7 +124,18 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
 
     buffers = {**infos, "out": out_info, "dgamma": inspect(op, "dgamma", dgamma), "dbeta": inspect(op, "dbeta", dbeta)}
     with _device.kernel_addresses(device, buffers, written=("out", "dgamma", "dbeta")) as p:
-        _device.kernels(device).batch_norm_backward(rows, channels, p["x"], p["dy"], p["gamma"], p["mean"],
-                                                    p["invstd"], training, p["out"], p["dgamma"], p["dbeta"],
-                                                    _device.stream(device))
+        _device.kernels(device).batch_norm_backward(
+            rows,
+            channels,
+            p["x"],
+            p["dy"],
+            p["gamma"],
+            p["mean"],
+            p["invstd"],
+            training,
+            p["out"],
+            p["dgamma"],
+            p["dbeta"],
+            _device.stream(device),
+        )
     return out, dgamma, dbeta

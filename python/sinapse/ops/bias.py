@@ -13,8 +13,9 @@ def bias_add(x, bias, *, out=None):
     Aliasing: ``out`` may be ``x`` itself (in place); no other overlap.
     """
     op = "bias_add"
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others={"bias": bias},
-                                                        allow=("x",))
+    device, infos, out, out_info = _elementwise.prepare(
+        op, {"x": x}, out, min_ndim=1, others={"bias": bias}, allow=("x",)
+    )
     bi = infos["bias"]
     check_float32(op, "bias", bi, ndim=1)
     channels = infos["x"].shape[-1]

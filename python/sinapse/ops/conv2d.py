@@ -15,11 +15,21 @@ import numpy as np
 
 from .. import _cpu
 from .. import cpu as _cpu_backend
-from . import _device
-from ._checks import (CPU, as_bool, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape,
-                      inspect)
-from .gemm import ACTIVATIONS
 from ..registry import resolve_variant
+from . import _device
+from ._checks import (
+    CPU,
+    as_bool,
+    as_pair,
+    backend,
+    check_elements,
+    check_extent,
+    check_float32,
+    check_out,
+    check_shape,
+    inspect,
+)
+from .gemm import ACTIVATIONS
 
 
 def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...]:
@@ -37,21 +47,29 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
     n, h, w, c = x_shape
     kh, kw, wc, k = w_shape
     if wc != c:
-        raise ValueError(f"{op}: `x` has {c} channels but `w` expects {wc} (x.shape={tuple(x_shape)}, "
-                         f"w.shape={tuple(w_shape)}; weights are HWIO).")
+        raise ValueError(
+            f"{op}: `x` has {c} channels but `w` expects {wc} (x.shape={tuple(x_shape)}, "
+            f"w.shape={tuple(w_shape)}; weights are HWIO)."
+        )
     if kh < 1 or kw < 1:
         raise ValueError(f"{op}: `w`: the kernel must be at least 1x1, got w.shape={tuple(w_shape)}.")
     sh, sw = as_pair(op, "strides", strides)
     dh, dw = as_pair(op, "dilation", dilation)
     ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent (Python ints: no overflow)
-    check_extent(op, "dilation", dilation, max(ekh, ekw), f"a dilated {kh}x{kw} kernel spanning {ekh}x{ekw} pixels, "
-                 f"an extent")
+    check_extent(
+        op, "dilation", dilation, max(ekh, ekw), f"a dilated {kh}x{kw} kernel spanning {ekh}x{ekw} pixels, an extent"
+    )
     if isinstance(padding, str) and padding.lower() == "same":
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
         top = max((oh - 1) * sh + ekh - h, 0) // 2
         left = max((ow - 1) * sw + ekw - w, 0) // 2
-        check_extent(op, "dilation", dilation, max((oh - 1) * sh + ekh, (ow - 1) * sw + ekw),
-                     "(with padding='same') a padded input extent")
+        check_extent(
+            op,
+            "dilation",
+            dilation,
+            max((oh - 1) * sh + ekh, (ow - 1) * sw + ekw),
+            "(with padding='same') a padded input extent",
+        )
     else:
         if isinstance(padding, str) and padding.lower() == "valid":
             top = bottom = left = right = 0
@@ -65,9 +83,11 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
             raise ValueError(f"{op}: `padding` must be 'valid', 'same' or (top, bottom, left, right), got {padding!r}.")
         check_extent(op, "padding", padding, max(h + top + bottom, w + left + right), "a padded input extent")
         if h + top + bottom < ekh or w + left + right < ekw:
-            raise ValueError(f"{op}: the kernel ({ekh}x{ekw} with dilation) is larger than the padded input "
-                             f"({h + top + bottom}x{w + left + right}); use a smaller `dilation` or kernel (`w`), "
-                             f"or more `padding`.")
+            raise ValueError(
+                f"{op}: the kernel ({ekh}x{ekw} with dilation) is larger than the padded input "
+                f"({h + top + bottom}x{w + left + right}); use a smaller `dilation` or kernel (`w`), "
+                f"or more `padding`."
+            )
         oh, ow = (h + top + bottom - ekh) // sh + 1, (w + left + right - ekw) // sw + 1
     check_elements(op, "x", (n, oh, ow, k), "an output")
     # A stride with a single output row/column, or a dilation of a 1-wide kernel, changes
@@ -86,8 +106,9 @@ def conv2d_variant() -> str:
     return resolve_variant("conv2d", None)
 
 
-def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None,
-           simd=None):
+def conv2d(
+    x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None, simd=None
+):
     """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
 
     variant: "naive" (the definition as loops, one thread: the coursework baseline) or
@@ -101,8 +122,10 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
     op = "conv2d"
     variant = resolve_variant("conv2d", variant)  # validated on every backend
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
-        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected None, 'linear', "
-                         f"'relu', 'sigmoid' or 'tanh'.")
+        raise ValueError(
+            f"{op}: unknown activation {activation!r} for `activation`; expected None, 'linear', "
+            f"'relu', 'sigmoid' or 'tanh'."
+        )
     xi, wi = inspect(op, "x", x), inspect(op, "w", w)
     bi = inspect(op, "bias", bias) if bias is not None else None
     oi = inspect(op, "out", out) if out is not None else None
@@ -126,20 +149,34 @@ def conv2d(x, w, bias=None, *, strides=1, padding="valid", dilation=1, activatio
         _cpu.conv2d_forward(g, x, w, bias, ACTIVATIONS[activation], out, variant, _cpu_backend.simd_path(simd, op), 0)
         return out
     with _device.kernel_addresses(device, {**arrays, "bias": bi, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).conv2d_forward(g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"],
-                                               _device.stream(device))
+        _device.kernels(device).conv2d_forward(
+            g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"], _device.stream(device)
+        )
     return out
 
 
-def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx=True, need_dw=True,
-                    need_db=True, variant=None, simd=None):
+def conv2d_backward(
+    dy,
+    x,
+    w,
+    *,
+    strides=1,
+    padding="valid",
+    dilation=1,
+    need_dx=True,
+    need_dw=True,
+    need_db=True,
+    variant=None,
+    simd=None,
+):
     """Returns ``(dx, dw, db)`` (None for the ones not needed), given dy of shape (N, OH, OW, K).
 
     variant: as for conv2d.
     """
     op = "conv2d_backward"
-    need_dx, need_dw, need_db = (as_bool(op, n, v) for n, v in
-                                 (("need_dx", need_dx), ("need_dw", need_dw), ("need_db", need_db)))
+    need_dx, need_dw, need_db = (
+        as_bool(op, n, v) for n, v in (("need_dx", need_dx), ("need_dw", need_dw), ("need_db", need_db))
+    )
     variant = resolve_variant("conv2d", variant, op)
     gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
     device = backend(op, {"dy": gi, "x": xi, "w": wi})
@@ -153,9 +190,14 @@ def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation=1, need_dx
     if device == CPU:
         _cpu.conv2d_backward(g, x, w, dy, dx, dw, db, variant, _cpu_backend.simd_path(simd, op), 0)
         return dx, dw, db
-    buffers = {"dy": gi, "x": xi, "w": wi, **{n: (inspect(op, n, a) if a is not None else None)
-                                             for n, a in (("dx", dx), ("dw", dw), ("db", db))}}
+    buffers = {
+        "dy": gi,
+        "x": xi,
+        "w": wi,
+        **{n: (inspect(op, n, a) if a is not None else None) for n, a in (("dx", dx), ("dw", dw), ("db", db))},
+    }
     with _device.kernel_addresses(device, buffers, written=("dx", "dw", "db")) as p:
-        _device.kernels(device).conv2d_backward(g, p["x"], p["w"], p["dy"], p["dx"], p["dw"], p["db"],
-                                                _device.stream(device))
+        _device.kernels(device).conv2d_backward(
+            g, p["x"], p["w"], p["dy"], p["dx"], p["dw"], p["db"], _device.stream(device)
+        )
     return dx, dw, db

@@ -21,16 +21,16 @@ from ._checks import CPU, MAX_EXTENT, ArrayInfo, as_int, backend, check_elements
 def _check_ids(op: str, info: ArrayInfo, vocab: int) -> None:
     """int32/int64, C-contiguous, every value in [0, vocab): IndexError naming the op otherwise."""
     if info.dtype not in (np.int32, np.int64):
-        raise TypeError(f"{op}: `ids` must be int32 or int64, got {info.describe()}. "
-                        f"Convert them once: ids.astype(np.int32).")
+        raise TypeError(
+            f"{op}: `ids` must be int32 or int64, got {info.describe()}. Convert them once: ids.astype(np.int32)."
+        )
     if not info.c_contiguous:
         raise ValueError(f"{op}: `ids` must be C-contiguous, got {info.describe()}. Use np.ascontiguousarray(ids).")
     if info.obj.size == 0:
         return
     lo, hi = int(info.obj.min()), int(info.obj.max())  # one reduction each (a sync on CUDA)
     if lo < 0 or hi >= vocab:
-        raise IndexError(f"{op}: `ids` must lie in [0, {vocab}) (the vocabulary size), "
-                         f"got values from {lo} to {hi}.")
+        raise IndexError(f"{op}: `ids` must lie in [0, {vocab}) (the vocabulary size), got values from {lo} to {hi}.")
 
 
 def embedding(ids, table, *, out=None):
@@ -56,8 +56,9 @@ def embedding(ids, table, *, out=None):
         _cpu.embedding_forward(ids, table, out, 0)
         return out
     with _device.kernel_addresses(device, {"ids": ii, "table": ti, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).embedding_forward(ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64,
-                                                  p["table"], p["out"], _device.stream(device))
+        _device.kernels(device).embedding_forward(
+            ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64, p["table"], p["out"], _device.stream(device)
+        )
     return out
 
 
@@ -74,8 +75,9 @@ def embedding_backward(ids, dy, vocab_size, *, out=None):
     device = backend(op, {"ids": ii, "dy": di, **({"out": oi} if oi else {})})
     check_float32(op, "dy", di)
     if len(di.shape) != len(ii.shape) + 1 or tuple(di.shape[:-1]) != tuple(ii.shape):
-        raise ValueError(f"{op}: `dy` must have shape ids.shape + (dim,) = {tuple(ii.shape)} + (dim,), "
-                         f"got {di.describe()}.")
+        raise ValueError(
+            f"{op}: `dy` must have shape ids.shape + (dim,) = {tuple(ii.shape)} + (dim,), got {di.describe()}."
+        )
     _check_ids(op, ii, vocab)
     dim = di.shape[-1]
     check_elements(op, "vocab_size", (vocab, dim), "a gradient table")
@@ -88,6 +90,7 @@ def embedding_backward(ids, dy, vocab_size, *, out=None):
         _cpu.embedding_backward(ids, dy, out, 0)
         return out
     with _device.kernel_addresses(device, {"ids": ii, "dy": di, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).embedding_backward(ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64,
-                                                   p["dy"], p["out"], _device.stream(device))
+        _device.kernels(device).embedding_backward(
+            ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64, p["dy"], p["out"], _device.stream(device)
+        )
     return out

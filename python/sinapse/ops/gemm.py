@@ -4,20 +4,41 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import _cpu
 from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
 from . import _device
-from ._checks import (CPU, _may_overlap, as_bool, as_float, backend, check_elements, check_float32, check_out, check_shape,
-                      inspect)
+from ._checks import (
+    CPU,
+    _may_overlap,
+    as_bool,
+    as_float,
+    backend,
+    check_elements,
+    check_float32,
+    check_out,
+    check_shape,
+    inspect,
+)
 
 ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
 
-def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bias=None, activation=None,
-         out=None, variant=None, simd=None):
+def gemm(
+    a,
+    b,
+    c=None,
+    *,
+    alpha=1.0,
+    beta=0.0,
+    trans_a=False,
+    trans_b=False,
+    bias=None,
+    activation=None,
+    out=None,
+    variant=None,
+    simd=None,
+):
     """``act(alpha * op(a) @ op(b) + beta * c + bias)``, with op(x) = x or x.T.
 
     Args:
@@ -57,8 +78,10 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
         # product would be NaN in some variants and not in others. Refused, not ambiguous.
         raise ValueError(f"{op}: `alpha` must be finite, got {alpha}.")
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
-        raise ValueError(f"{op}: unknown activation {activation!r} for `activation`; expected one of None, "
-                         f"'linear', 'relu', 'sigmoid', 'tanh'.")
+        raise ValueError(
+            f"{op}: unknown activation {activation!r} for `activation`; expected one of None, "
+            f"'linear', 'relu', 'sigmoid', 'tanh'."
+        )
     arrays = {"a": inspect(op, "a", a), "b": inspect(op, "b", b)}
     if c is not None:
         arrays["c"] = inspect(op, "c", c)
@@ -98,12 +121,40 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, bia
     if beta != 0.0 and not c_is_out:
         _device.copy_into(out, c)  # the kernels compute in place: out = alpha*AB + beta*out
     if device == CPU:
-        _cpu.gemm(a, b, out, bias, trans_a, trans_b, alpha, beta, ACTIVATIONS[activation],
-                  variant, _cpu_backend.simd_path(simd, op), 0)
+        _cpu.gemm(
+            a,
+            b,
+            out,
+            bias,
+            trans_a,
+            trans_b,
+            alpha,
+            beta,
+            ACTIVATIONS[activation],
+            variant,
+            _cpu_backend.simd_path(simd, op),
+            0,
+        )
         return out
     buffers = {"a": ai, "b": bi, "bias": arrays.get("bias"), "out": inspect(op, "out", out)}
     with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
         _device.kernels(device).gemm(
-            M, N, K, trans_a, trans_b, alpha, ptr["a"], ai.shape[1], ptr["b"], bi.shape[1], beta,
-            ptr["out"], N, ptr["bias"], ACTIVATIONS[activation], variant, _device.stream(device))
+            M,
+            N,
+            K,
+            trans_a,
+            trans_b,
+            alpha,
+            ptr["a"],
+            ai.shape[1],
+            ptr["b"],
+            bi.shape[1],
+            beta,
+            ptr["out"],
+            N,
+            ptr["bias"],
+            ACTIVATIONS[activation],
+            variant,
+            _device.stream(device),
+        )
     return out

@@ -20,14 +20,30 @@ from . import _device
 from ._checks import CPU, as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
 
 KINDS = {
-    "mse": 0, "mean_squared_error": 0, "mae": 1, "mean_absolute_error": 1, "huber": 2,
-    "binary_crossentropy": 3, "categorical_crossentropy": 4, "sparse_categorical_crossentropy": 5,
+    "mse": 0,
+    "mean_squared_error": 0,
+    "mae": 1,
+    "mean_absolute_error": 1,
+    "huber": 2,
+    "binary_crossentropy": 3,
+    "categorical_crossentropy": 4,
+    "sparse_categorical_crossentropy": 5,
 }
 _LOGIT_KINDS = {3, 4, 5}
 
 
-def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_weight=None, delta=1.0,
-         grad=False, grad_out=None):
+def loss(
+    name,
+    y_true,
+    y_pred,
+    *,
+    from_logits=False,
+    reduction="mean",
+    sample_weight=None,
+    delta=1.0,
+    grad=False,
+    grad_out=None,
+):
     """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
 
     y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
@@ -63,8 +79,10 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
         check_int32(op, "y_true", ti)
         check_shape(op, "y_true", ti, lead, "one class label per sample")
         if int(y_true.min()) < 0 or int(y_true.max()) >= cols:
-            raise ValueError(f"{op}: `y_true` labels must be in [0, {cols}), got values in [{int(y_true.min())}, "
-                             f"{int(y_true.max())}].")
+            raise ValueError(
+                f"{op}: `y_true` labels must be in [0, {cols}), got values in [{int(y_true.min())}, "
+                f"{int(y_true.max())}]."
+            )
     else:
         check_float32(op, "y_true", ti)
         check_shape(op, "y_true", ti, pi.shape, "the shape of y_pred")
@@ -81,17 +99,46 @@ def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_we
     per_row = _device.empty(op, device, (rows,))
     grad_scale = 1.0 / rows if reduction == "mean" else 1.0
     if device == CPU:
-        total = _cpu.loss(kind, from_logits, None if sparse else y_true, y_true if sparse else None, y_pred,
-                          sample_weight, delta, grad_scale, per_row, grad_out if grad else None, 0)
+        total = _cpu.loss(
+            kind,
+            from_logits,
+            None if sparse else y_true,
+            y_true if sparse else None,
+            y_pred,
+            sample_weight,
+            delta,
+            grad_scale,
+            per_row,
+            grad_out if grad else None,
+            0,
+        )
     else:
         total_buf = _device.empty(op, device, (1,))
-        buffers = {"y_pred": pi, "y_true": ti, "weights": wi, "per_row": inspect(op, "per_row", per_row),
-                   "grad": gi if grad else None, "total": inspect(op, "total", total_buf)}
+        buffers = {
+            "y_pred": pi,
+            "y_true": ti,
+            "weights": wi,
+            "per_row": inspect(op, "per_row", per_row),
+            "grad": gi if grad else None,
+            "total": inspect(op, "total", total_buf),
+        }
         with _device.kernel_addresses(device, buffers, written=("per_row", "grad", "total")) as ptr:
             _device.kernels(device).loss(
-                kind, from_logits, rows, cols, 0 if sparse else ptr["y_true"], ptr["y_true"] if sparse else 0,
-                ptr["y_pred"], ptr["weights"], delta, grad_scale, ptr["per_row"], ptr["grad"], ptr["total"],
-                _device.stream(device))
+                kind,
+                from_logits,
+                rows,
+                cols,
+                0 if sparse else ptr["y_true"],
+                ptr["y_true"] if sparse else 0,
+                ptr["y_pred"],
+                ptr["weights"],
+                delta,
+                grad_scale,
+                ptr["per_row"],
+                ptr["grad"],
+                ptr["total"],
+                _device.stream(device),
+            )
         total = float(total_buf[0])
     value = total * grad_scale
     return (value, grad_out) if grad else value

@@ -81,19 +81,45 @@ def _step(op, step):
     return as_int(op, "step", step, lo=1, what="an int >= 1 (iterations + 1)")
 
 
-def _update(op, kind, param, grad, slots, needed, *, learning_rate, weight_decay, l2, grad_scale, clipvalue,
-            momentum=0.0, rho=0.0, beta_1=0.0, beta_2=0.0, epsilon=0.0, step=1, nesterov=False, centered=False,
-            amsgrad=False, simd=None):
+def _update(
+    op,
+    kind,
+    param,
+    grad,
+    slots,
+    needed,
+    *,
+    learning_rate,
+    weight_decay,
+    l2,
+    grad_scale,
+    clipvalue,
+    momentum=0.0,
+    rho=0.0,
+    beta_1=0.0,
+    beta_2=0.0,
+    epsilon=0.0,
+    step=1,
+    nesterov=False,
+    centered=False,
+    amsgrad=False,
+    simd=None,
+):
     """Validate and run one update. ``slots``: three (name, array or None); ``needed``: for
     each, why it is required, or None when the options leave it unused (it must then be None)."""
     scalars = dict(
-        lr=_scalar(op, "learning_rate", learning_rate), weight_decay=_scalar(op, "weight_decay", weight_decay),
-        l2=_scalar(op, "l2", l2), grad_scale=_grad_scale(op, grad_scale), clipvalue=_clipvalue(op, clipvalue))
+        lr=_scalar(op, "learning_rate", learning_rate),
+        weight_decay=_scalar(op, "weight_decay", weight_decay),
+        l2=_scalar(op, "l2", l2),
+        grad_scale=_grad_scale(op, grad_scale),
+        clipvalue=_clipvalue(op, clipvalue),
+    )
     infos = {"param": inspect(op, "param", param), "grad": inspect(op, "grad", grad)}
     for (name, arr), why in zip(slots, needed):
         if why is not None and arr is None:
-            raise ValueError(f"{op}: {why} needs `{name}` (an array like `param`; see the docstring for its "
-                             f"initial value).")
+            raise ValueError(
+                f"{op}: {why} needs `{name}` (an array like `param`; see the docstring for its initial value)."
+            )
         if why is None and arr is not None:
             raise ValueError(f"{op}: `{name}` is not used with these options; pass None.")
         if arr is not None:
@@ -107,76 +133,219 @@ def _update(op, kind, param, grad, slots, needed, *, learning_rate, weight_decay
     # param and every state slot are written: no memory shared with each other or with grad.
     check_aliasing(op, {n: i for n, i in infos.items() if n != "grad"}, {"grad": infos["grad"]})
     arrays = [arr for (_, arr) in slots]
-    flags = dict(momentum=float(momentum), rho=float(rho), beta_1=float(beta_1), beta_2=float(beta_2),
-                 epsilon=float(epsilon), step=step, nesterov=as_bool(op, "nesterov", nesterov),
-                 centered=as_bool(op, "centered", centered), amsgrad=as_bool(op, "amsgrad", amsgrad))
+    flags = dict(
+        momentum=float(momentum),
+        rho=float(rho),
+        beta_1=float(beta_1),
+        beta_2=float(beta_2),
+        epsilon=float(epsilon),
+        step=step,
+        nesterov=as_bool(op, "nesterov", nesterov),
+        centered=as_bool(op, "centered", centered),
+        amsgrad=as_bool(op, "amsgrad", amsgrad),
+    )
     if device == CPU:
-        _cpu.optimizer_update(kind, param, grad, *arrays, *scalars.values(), *flags.values(),
-                              _cpu_backend.simd_path(simd, op), 0)
+        _cpu.optimizer_update(
+            kind, param, grad, *arrays, *scalars.values(), *flags.values(), _cpu_backend.simd_path(simd, op), 0
+        )
         return
     names = ("param", "grad") + tuple(name for name, _ in slots)
     with _device.kernel_addresses(device, infos, written=tuple(n for n in names if n != "grad")) as p:
-        _device.kernels(device).optimizer_update(kind, int(np.prod(shape)), *(p.get(n, 0) for n in names),
-                                                 *scalars.values(), *flags.values(), _device.stream(device))
+        _device.kernels(device).optimizer_update(
+            kind,
+            int(np.prod(shape)),
+            *(p.get(n, 0) for n in names),
+            *scalars.values(),
+            *flags.values(),
+            _device.stream(device),
+        )
 
 
-def sgd_update(param, grad, velocity=None, *, learning_rate, momentum=0.0, nesterov=False, weight_decay=0.0,
-               l2=0.0, grad_scale=1.0, clipvalue=None, simd=None):
+def sgd_update(
+    param,
+    grad,
+    velocity=None,
+    *,
+    learning_rate,
+    momentum=0.0,
+    nesterov=False,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+    simd=None,
+):
     """One Keras SGD step in place. ``velocity`` (zeros at the start) is needed iff momentum > 0."""
     op = "sgd_update"
     momentum = _scalar(op, "momentum", momentum, hi=1.0)
-    _update(op, _KINDS["sgd"], param, grad, [("velocity", velocity), ("", None), ("", None)],
-            [f"momentum={momentum}" if momentum != 0 else None, None, None], learning_rate=learning_rate,
-            weight_decay=weight_decay, l2=l2, grad_scale=grad_scale, clipvalue=clipvalue, momentum=momentum,
-            nesterov=nesterov, simd=simd)
+    _update(
+        op,
+        _KINDS["sgd"],
+        param,
+        grad,
+        [("velocity", velocity), ("", None), ("", None)],
+        [f"momentum={momentum}" if momentum != 0 else None, None, None],
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        l2=l2,
+        grad_scale=grad_scale,
+        clipvalue=clipvalue,
+        momentum=momentum,
+        nesterov=nesterov,
+        simd=simd,
+    )
 
 
-def adagrad_update(param, grad, accumulator, *, learning_rate, epsilon=1e-7, weight_decay=0.0, l2=0.0,
-                   grad_scale=1.0, clipvalue=None, simd=None):
+def adagrad_update(
+    param,
+    grad,
+    accumulator,
+    *,
+    learning_rate,
+    epsilon=1e-7,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+    simd=None,
+):
     """One Keras Adagrad step in place; ``accumulator`` starts at initial_accumulator_value (Keras: 0.1)."""
     op = "adagrad_update"
-    _update(op, _KINDS["adagrad"], param, grad, [("accumulator", accumulator), ("", None), ("", None)],
-            ["Adagrad", None, None], learning_rate=learning_rate, weight_decay=weight_decay, l2=l2,
-            grad_scale=grad_scale, clipvalue=clipvalue, epsilon=_scalar(op, "epsilon", epsilon), simd=simd)
+    _update(
+        op,
+        _KINDS["adagrad"],
+        param,
+        grad,
+        [("accumulator", accumulator), ("", None), ("", None)],
+        ["Adagrad", None, None],
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        l2=l2,
+        grad_scale=grad_scale,
+        clipvalue=clipvalue,
+        epsilon=_scalar(op, "epsilon", epsilon),
+        simd=simd,
+    )
 
 
-def adadelta_update(param, grad, accumulated_grad, accumulated_delta, *, learning_rate, rho=0.95, epsilon=1e-7,
-                    weight_decay=0.0, l2=0.0, grad_scale=1.0, clipvalue=None, simd=None):
+def adadelta_update(
+    param,
+    grad,
+    accumulated_grad,
+    accumulated_delta,
+    *,
+    learning_rate,
+    rho=0.95,
+    epsilon=1e-7,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+    simd=None,
+):
     """One Keras Adadelta step in place; both accumulators start at zero."""
     op = "adadelta_update"
-    _update(op, _KINDS["adadelta"], param, grad,
-            [("accumulated_grad", accumulated_grad), ("accumulated_delta", accumulated_delta), ("", None)],
-            ["Adadelta", "Adadelta", None], learning_rate=learning_rate, weight_decay=weight_decay, l2=l2,
-            grad_scale=grad_scale, clipvalue=clipvalue, rho=_scalar(op, "rho", rho, hi=1.0),
-            epsilon=_scalar(op, "epsilon", epsilon), simd=simd)
+    _update(
+        op,
+        _KINDS["adadelta"],
+        param,
+        grad,
+        [("accumulated_grad", accumulated_grad), ("accumulated_delta", accumulated_delta), ("", None)],
+        ["Adadelta", "Adadelta", None],
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        l2=l2,
+        grad_scale=grad_scale,
+        clipvalue=clipvalue,
+        rho=_scalar(op, "rho", rho, hi=1.0),
+        epsilon=_scalar(op, "epsilon", epsilon),
+        simd=simd,
+    )
 
 
-def rmsprop_update(param, grad, velocity, momentum_buffer=None, average_grad=None, *, learning_rate, rho=0.9,
-                   momentum=0.0, epsilon=1e-7, centered=False, weight_decay=0.0, l2=0.0, grad_scale=1.0,
-                   clipvalue=None, simd=None):
+def rmsprop_update(
+    param,
+    grad,
+    velocity,
+    momentum_buffer=None,
+    average_grad=None,
+    *,
+    learning_rate,
+    rho=0.9,
+    momentum=0.0,
+    epsilon=1e-7,
+    centered=False,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+    simd=None,
+):
     """One Keras RMSprop step in place. State, zeros at the start: ``velocity`` always,
     ``momentum_buffer`` iff momentum > 0, ``average_grad`` iff centered."""
     op = "rmsprop_update"
     momentum = _scalar(op, "momentum", momentum, hi=1.0)
-    _update(op, _KINDS["rmsprop"], param, grad,
-            [("velocity", velocity), ("momentum_buffer", momentum_buffer), ("average_grad", average_grad)],
-            ["RMSprop", f"momentum={momentum}" if momentum > 0 else None, "centered=True" if centered else None],
-            learning_rate=learning_rate, weight_decay=weight_decay, l2=l2, grad_scale=grad_scale,
-            clipvalue=clipvalue, rho=_scalar(op, "rho", rho, hi=1.0), momentum=momentum,
-            epsilon=_scalar(op, "epsilon", epsilon), centered=centered, simd=simd)
+    _update(
+        op,
+        _KINDS["rmsprop"],
+        param,
+        grad,
+        [("velocity", velocity), ("momentum_buffer", momentum_buffer), ("average_grad", average_grad)],
+        ["RMSprop", f"momentum={momentum}" if momentum > 0 else None, "centered=True" if centered else None],
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        l2=l2,
+        grad_scale=grad_scale,
+        clipvalue=clipvalue,
+        rho=_scalar(op, "rho", rho, hi=1.0),
+        momentum=momentum,
+        epsilon=_scalar(op, "epsilon", epsilon),
+        centered=centered,
+        simd=simd,
+    )
 
 
-def adam_update(param, grad, m, v, vhat=None, *, learning_rate, step, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                amsgrad=False, weight_decay=0.0, l2=0.0, grad_scale=1.0, clipvalue=None, simd=None):
+def adam_update(
+    param,
+    grad,
+    m,
+    v,
+    vhat=None,
+    *,
+    learning_rate,
+    step,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    amsgrad=False,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+    simd=None,
+):
     """One Keras Adam (AdamW when weight_decay > 0) step in place. ``step`` is t, 1 on the
     first step; ``m``, ``v`` (and ``vhat`` iff amsgrad) start at zero."""
     op = "adam_update"
-    _update(op, _KINDS["adam"], param, grad, [("m", m), ("v", v), ("vhat", vhat)],
-            ["Adam", "Adam", "amsgrad=True" if amsgrad else None], learning_rate=learning_rate,
-            weight_decay=weight_decay, l2=l2, grad_scale=grad_scale, clipvalue=clipvalue,
-            beta_1=_scalar(op, "beta_1", beta_1, hi=1.0, hi_open=True),
-            beta_2=_scalar(op, "beta_2", beta_2, hi=1.0, hi_open=True), epsilon=_scalar(op, "epsilon", epsilon),
-            step=_step(op, step), amsgrad=amsgrad, simd=simd)
+    _update(
+        op,
+        _KINDS["adam"],
+        param,
+        grad,
+        [("m", m), ("v", v), ("vhat", vhat)],
+        ["Adam", "Adam", "amsgrad=True" if amsgrad else None],
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        l2=l2,
+        grad_scale=grad_scale,
+        clipvalue=clipvalue,
+        beta_1=_scalar(op, "beta_1", beta_1, hi=1.0, hi_open=True),
+        beta_2=_scalar(op, "beta_2", beta_2, hi=1.0, hi_open=True),
+        epsilon=_scalar(op, "epsilon", epsilon),
+        step=_step(op, step),
+        amsgrad=amsgrad,
+        simd=simd,
+    )
 
 
 # ------------------------------------------------------------------------ gradient clipping
@@ -258,8 +427,9 @@ def _scale_clip(device, xi, out, oi, scale, clipvalue):
         _cpu.scale_clip(xi.obj, out, scale, clipvalue, 0)
         return out
     with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).scale_clip(int(np.prod(xi.shape)), p["x"], p["out"], scale, clipvalue,
-                                           _device.stream(device))
+        _device.kernels(device).scale_clip(
+            int(np.prod(xi.shape)), p["x"], p["out"], scale, clipvalue, _device.stream(device)
+        )
     return out
 
 
@@ -296,7 +466,8 @@ def clip_by_global_norm(arrays, clipnorm, *, out=None):
     clipnorm = _clipnorm(op, clipnorm)
     for name, value in (("arrays", arrays), ("out", out)):
         if (value is None and name == "arrays") or (
-                value is not None and (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"))):
+            value is not None and (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"))
+        ):
             raise TypeError(f"{op}: `{name}` must be a list of arrays, got {type(value).__name__}.")
     arrays = list(arrays)
     if out is not None and len(out) != len(arrays):

@@ -17,8 +17,7 @@ import math
 
 from .. import _cpu
 from . import _device, _elementwise
-from ._checks import (CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape,
-                      inspect)
+from ._checks import CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
 
 
 def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
@@ -37,8 +36,13 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
         top = max((oh - 1) * sh + kh - h, 0) // 2
         left = max((ow - 1) * sw + kw - w, 0) // 2
-        check_extent(op, "pool_size", pool_size, max((oh - 1) * sh + kh, (ow - 1) * sw + kw),
-                     "(with padding='same') a padded input extent")
+        check_extent(
+            op,
+            "pool_size",
+            pool_size,
+            max((oh - 1) * sh + kh, (ow - 1) * sw + kw),
+            "(with padding='same') a padded input extent",
+        )
     else:
         raise ValueError(f"{op}: `padding` must be 'valid' or 'same', got {padding!r}.")
     check_elements(op, "x", (n, oh, ow, c), "an output")

@@ -46,8 +46,21 @@ class RnnCache:
     """What a sequence op's backward needs: its inputs and the forward's workspace (gate
     activations, states before each step). Opaque; pass it to the matching ``*_backward``."""
 
-    __slots__ = ("op", "cell", "device", "x", "kernel", "recurrent_kernel", "has_bias", "mask", "workspace",
-                 "shape", "go_backwards", "return_sequences", "simd")
+    __slots__ = (
+        "op",
+        "cell",
+        "device",
+        "x",
+        "kernel",
+        "recurrent_kernel",
+        "has_bias",
+        "mask",
+        "workspace",
+        "shape",
+        "go_backwards",
+        "return_sequences",
+        "simd",
+    )
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -69,8 +82,11 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
     go_backwards = as_bool(op, "go_backwards", go_backwards)
     return_sequences = as_bool(op, "return_sequences", return_sequences)
     gates = _GATES[cell]
-    infos = {"x": inspect(op, "x", x), "kernel": inspect(op, "kernel", kernel),
-             "recurrent_kernel": inspect(op, "recurrent_kernel", recurrent_kernel)}
+    infos = {
+        "x": inspect(op, "x", x),
+        "kernel": inspect(op, "kernel", kernel),
+        "recurrent_kernel": inspect(op, "recurrent_kernel", recurrent_kernel),
+    }
     for name, value in (("bias", bias), ("h0", h0), ("c0", c0)):
         if value is not None:
             infos[name] = inspect(op, name, value)
@@ -85,11 +101,12 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
         raise ValueError(f"{op}: `x` needs at least one example, one time step and one feature, got {xi.describe()}.")
     check_float32(op, "kernel", ki, ndim=2)
     if ki.shape[0] != d:
-        raise ValueError(f"{op}: `x` has {d} features but `kernel` expects {ki.shape[0]} (kernel.shape="
-                         f"{ki.shape}, x.shape={xi.shape}; kernel is (features, {gates} * units)).")
+        raise ValueError(
+            f"{op}: `x` has {d} features but `kernel` expects {ki.shape[0]} (kernel.shape="
+            f"{ki.shape}, x.shape={xi.shape}; kernel is (features, {gates} * units))."
+        )
     if ki.shape[1] < gates or ki.shape[1] % gates:
-        raise ValueError(f"{op}: `kernel` must have {gates} * units columns (one block per gate), got "
-                         f"{ki.describe()}.")
+        raise ValueError(f"{op}: `kernel` must have {gates} * units columns (one block per gate), got {ki.describe()}.")
     h = ki.shape[1] // gates
     check_float32(op, "recurrent_kernel", ri, ndim=2)
     check_shape(op, "recurrent_kernel", ri, (h, gates * h), f"(units, {gates} * units) with units = {h} from kernel")
@@ -115,18 +132,43 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
     args = (code, n, t, d, h, go_backwards, return_sequences)
     if device == CPU:
         simd = _cpu_backend.simd_path(simd, op)
-        _cpu.rnn_forward(*args, x, kernel, recurrent_kernel, bias, None if mi is None else mi.obj, h0, c0, y, h_t,
-                         c_t, ws, simd, 0)
+        _cpu.rnn_forward(
+            *args, x, kernel, recurrent_kernel, bias, None if mi is None else mi.obj, h0, c0, y, h_t, c_t, ws, simd, 0
+        )
     else:
         outs = {"y": y, "h_T": h_t, "c_T": c_t, "ws": ws}
         buffers = {**infos, **{k: inspect(op, k, v) for k, v in outs.items() if v is not None}}
         with _device.kernel_addresses(device, buffers, written=("y", "h_T", "c_T", "ws")) as p:
             _device.kernels(device).rnn_forward(
-                *args, p["x"], p["kernel"], p["recurrent_kernel"], p.get("bias", 0), _mask_address(device, mi),
-                p.get("h0", 0), p.get("c0", 0), p["y"], p["h_T"], p.get("c_T", 0), p["ws"], _device.stream(device))
-    cache = RnnCache(op=op, cell=cell, device=device, x=x, kernel=kernel, recurrent_kernel=recurrent_kernel,
-                     has_bias=bias is not None, mask=None if mi is None else mi.obj, workspace=ws, shape=(n, t, d, h),
-                     go_backwards=go_backwards, return_sequences=return_sequences, simd=simd)
+                *args,
+                p["x"],
+                p["kernel"],
+                p["recurrent_kernel"],
+                p.get("bias", 0),
+                _mask_address(device, mi),
+                p.get("h0", 0),
+                p.get("c0", 0),
+                p["y"],
+                p["h_T"],
+                p.get("c_T", 0),
+                p["ws"],
+                _device.stream(device),
+            )
+    cache = RnnCache(
+        op=op,
+        cell=cell,
+        device=device,
+        x=x,
+        kernel=kernel,
+        recurrent_kernel=recurrent_kernel,
+        has_bias=bias is not None,
+        mask=None if mi is None else mi.obj,
+        workspace=ws,
+        shape=(n, t, d, h),
+        go_backwards=go_backwards,
+        return_sequences=return_sequences,
+        simd=simd,
+    )
     return y, h_t, c_t, cache
 
 
@@ -138,9 +180,12 @@ def _mask_address(device, mi):
 
 def _backward(op, cell, cache, dy, dh_t, dc_t):
     if not isinstance(cache, RnnCache) or cache.cell != cell:
-        raise TypeError(f"{op}: `cache` must be the cache returned by the matching forward "
-                        f"({op.removesuffix('_backward')}), got {type(cache).__name__}"
-                        + (f" from {cache.op}" if isinstance(cache, RnnCache) else "") + ".")
+        raise TypeError(
+            f"{op}: `cache` must be the cache returned by the matching forward "
+            f"({op.removesuffix('_backward')}), got {type(cache).__name__}"
+            + (f" from {cache.op}" if isinstance(cache, RnnCache) else "")
+            + "."
+        )
     n, t, d, h = cache.shape
     device = cache.device
     if dy is None:
@@ -154,8 +199,7 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
     if got != device:
         raise TypeError(f"{op}: the gradients (`dy`, `dh_T`, `dc_T`) are on {got} but the forward ran on {device}.")
     check_float32(op, "dy", infos["dy"])
-    check_shape(op, "dy", infos["dy"], (n, t, h) if cache.return_sequences else (n, h),
-                "the shape of the forward's y")
+    check_shape(op, "dy", infos["dy"], (n, t, h) if cache.return_sequences else (n, h), "the shape of the forward's y")
     for name in ("dh_T", "dc_T"):
         if name in infos:
             check_float32(op, name, infos[name])
@@ -169,24 +213,78 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
     scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
     args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
     if device == CPU:
-        _cpu.rnn_backward(*args, cache.x, cache.kernel, cache.recurrent_kernel, cache.mask, cache.workspace, dy,
-                          dh_t, dc_t, dx, dk, drk, db, dh0, dc0, scratch, cache.simd, 0)
+        _cpu.rnn_backward(
+            *args,
+            cache.x,
+            cache.kernel,
+            cache.recurrent_kernel,
+            cache.mask,
+            cache.workspace,
+            dy,
+            dh_t,
+            dc_t,
+            dx,
+            dk,
+            drk,
+            db,
+            dh0,
+            dc0,
+            scratch,
+            cache.simd,
+            0,
+        )
     else:
-        arrays = {"x": cache.x, "kernel": cache.kernel, "recurrent_kernel": cache.recurrent_kernel,
-                  "ws": cache.workspace, "dx": dx, "dk": dk, "drk": drk, "db": db, "dh0": dh0, "dc0": dc0,
-                  "scratch": scratch}
+        arrays = {
+            "x": cache.x,
+            "kernel": cache.kernel,
+            "recurrent_kernel": cache.recurrent_kernel,
+            "ws": cache.workspace,
+            "dx": dx,
+            "dk": dk,
+            "drk": drk,
+            "db": db,
+            "dh0": dh0,
+            "dc0": dc0,
+            "scratch": scratch,
+        }
         buffers = {**infos, **{k: inspect(op, k, v) for k, v in arrays.items() if v is not None}}
         mi = None if cache.mask is None else inspect(op, "mask", cache.mask)
         with _device.kernel_addresses(device, buffers, written=("dx", "dk", "drk", "db", "dh0", "dc0")) as p:
             _device.kernels(device).rnn_backward(
-                *args, p["x"], p["kernel"], p["recurrent_kernel"], _mask_address(device, mi), p["ws"], p["dy"],
-                p.get("dh_T", 0), p.get("dc_T", 0), p["dx"], p["dk"], p["drk"], p.get("db", 0), p["dh0"],
-                p.get("dc0", 0), p["scratch"], _device.stream(device))
+                *args,
+                p["x"],
+                p["kernel"],
+                p["recurrent_kernel"],
+                _mask_address(device, mi),
+                p["ws"],
+                p["dy"],
+                p.get("dh_T", 0),
+                p.get("dc_T", 0),
+                p["dx"],
+                p["dk"],
+                p["drk"],
+                p.get("db", 0),
+                p["dh0"],
+                p.get("dc0", 0),
+                p["scratch"],
+                _device.stream(device),
+            )
     return dx, dk, drk, db, dh0, dc0
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias=None, *, activation="tanh", h0=None, mask=None,
-               go_backwards=False, return_sequences=True, simd=None):
+def simple_rnn(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    activation="tanh",
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    simd=None,
+):
     """Keras's SimpleRNN over a sequence: ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)``.
 
     x (N, T, D), kernel (D, H), recurrent_kernel (H, H), bias (H,) or None, h0 (N, H) or None,
@@ -195,8 +293,20 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, *, activation="tanh", h0=
     """
     if activation not in ("tanh", "relu"):
         raise ValueError(f"simple_rnn: `activation` must be 'tanh' or 'relu', got {activation!r}.")
-    y, h_t, _, cache = _forward("simple_rnn", f"simple_{activation}", x, kernel, recurrent_kernel, bias, h0, None,
-                                mask, go_backwards, return_sequences, simd)
+    y, h_t, _, cache = _forward(
+        "simple_rnn",
+        f"simple_{activation}",
+        x,
+        kernel,
+        recurrent_kernel,
+        bias,
+        h0,
+        None,
+        mask,
+        go_backwards,
+        return_sequences,
+        simd,
+    )
     return y, h_t, cache
 
 
@@ -212,8 +322,19 @@ def simple_rnn_backward(cache, dy, dh_T=None):
     return dx, dk, drk, db, dh0
 
 
-def lstm(x, kernel, recurrent_kernel, bias=None, *, h0=None, c0=None, mask=None, go_backwards=False,
-         return_sequences=True, simd=None):
+def lstm(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    h0=None,
+    c0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    simd=None,
+):
     """Keras's LSTM over a sequence (sigmoid gates, tanh activations, gate order i, f, c, o):
     ``c_t = f c_{t-1} + i g``, ``h_t = o tanh(c_t)``.
 
@@ -222,8 +343,9 @@ def lstm(x, kernel, recurrent_kernel, bias=None, *, h0=None, c0=None, mask=None,
     initializer setting (forget-gate block of the bias starts at 1): set ``bias[H:2H] = 1``.
     Returns ``(y, h_T, c_T, cache)``: y (N, T, H) (or (N, H)), h_T and c_T (N, H).
     """
-    return _forward("lstm", "lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences,
-                    simd)
+    return _forward(
+        "lstm", "lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd
+    )
 
 
 def lstm_backward(cache, dy, dh_T=None, dc_T=None):
@@ -235,8 +357,19 @@ def lstm_backward(cache, dy, dh_T=None, dc_T=None):
     return _backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T)
 
 
-def gru(x, kernel, recurrent_kernel, bias=None, *, reset_after=True, h0=None, mask=None, go_backwards=False,
-        return_sequences=True, simd=None):
+def gru(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    reset_after=True,
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    simd=None,
+):
     """Keras's GRU over a sequence (gate order z, r, h; ``h_t = z h_{t-1} + (1 - z) hh``).
 
     reset_after=True (Keras's default, PyTorch's GRU): ``hh = tanh(x W_h + b_h + r (h U_h + b_rec_h))``,
@@ -246,8 +379,20 @@ def gru(x, kernel, recurrent_kernel, bias=None, *, reset_after=True, h0=None, ma
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H)), h_T (N, H).
     """
     reset_after = as_bool("gru", "reset_after", reset_after)
-    y, h_t, _, cache = _forward("gru", "gru" if reset_after else "gru_reset_before", x, kernel, recurrent_kernel,
-                                bias, h0, None, mask, go_backwards, return_sequences, simd)
+    y, h_t, _, cache = _forward(
+        "gru",
+        "gru" if reset_after else "gru_reset_before",
+        x,
+        kernel,
+        recurrent_kernel,
+        bias,
+        h0,
+        None,
+        mask,
+        go_backwards,
+        return_sequences,
+        simd,
+    )
     return y, h_t, cache
 
 

@@ -48,8 +48,10 @@ def _units(op, gates, rows_name, rows, rec_name, rec_shape, rec_rows_first):
     gh = rec_shape[1] if rec_rows_first else rec_shape[0]
     if gh != gates * h or rows != gh:
         want = "(units, {g} * units)" if rec_rows_first else "({g} * units, units)"
-        raise ValueError(f"{op}: `{rec_name}` must have shape {want.format(g=gates)} with its {gates} * units "
-                         f"matching `{rows_name}`'s {rows}, got {rec_shape}.")
+        raise ValueError(
+            f"{op}: `{rec_name}` must have shape {want.format(g=gates)} with its {gates} * units "
+            f"matching `{rows_name}`'s {rows}, got {rec_shape}."
+        )
     return h
 
 
@@ -102,8 +104,10 @@ def torch_to_keras(cell, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     _units(op, gates, "weight_ih", w_ih.shape[0], "weight_hh", w_hh.shape, False)
     gh = w_ih.shape[0]
     if (bias_ih is None) != (bias_hh is None):
-        raise ValueError(f"{op}: pass both `bias_ih` and `bias_hh` or neither, got only "
-                         f"`{'bias_ih' if bias_hh is None else 'bias_hh'}`.")
+        raise ValueError(
+            f"{op}: pass both `bias_ih` and `bias_hh` or neither, got only "
+            f"`{'bias_ih' if bias_hh is None else 'bias_hh'}`."
+        )
     if bias_ih is not None:
         bias_ih, bias_hh = _matrix(op, "bias_ih", bias_ih, ndim=1), _matrix(op, "bias_hh", bias_hh, ndim=1)
         for name, b in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):

@@ -32,8 +32,9 @@ def _backward(op, dy, y, out, log):
         return out
     buffers = {"y": infos["y"], "dy": infos["dy"], "out": out_info}
     with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).softmax_backward(rows, cols, ptr["y"], ptr["dy"], ptr["out"], log,
-                                                 _device.stream(device))
+        _device.kernels(device).softmax_backward(
+            rows, cols, ptr["y"], ptr["dy"], ptr["out"], log, _device.stream(device)
+        )
     return out
 
 

@@ -27,7 +27,9 @@ def deserialize(config: dict) -> Optimizer:
     name = config.get("class_name") if isinstance(config, dict) else None
     cls = _BY_NAME.get(str(name).lower()) if name is not None else None
     if cls is None:
-        raise ValueError(f"unknown optimizer {name!r} in {config!r}; known: {', '.join(c.__name__ for c in _BY_NAME.values())}")
+        raise ValueError(
+            f"unknown optimizer {name!r} in {config!r}; known: {', '.join(c.__name__ for c in _BY_NAME.values())}"
+        )
     return cls.from_config(dict(config.get("config", {})))
 
 
@@ -43,9 +45,21 @@ def get(identifier) -> Optimizer:
         return cls()
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    raise ValueError(f"could not interpret optimizer identifier {identifier!r} (a name, a config dict or an "
-                     f"Optimizer instance).")
+    raise ValueError(
+        f"could not interpret optimizer identifier {identifier!r} (a name, a config dict or an Optimizer instance)."
+    )
 
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "schedules", "get", "serialize",
-           "deserialize"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "Adadelta",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "schedules",
+    "get",
+    "serialize",
+    "deserialize",
+]

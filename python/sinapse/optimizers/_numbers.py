@@ -23,8 +23,9 @@ def real(owner: str, name: str, value) -> float:
     try:
         return float(value)
     except OverflowError:
-        raise ValueError(f"{owner}: `{name}` must be a finite number, got {str(value)[:40]}... "
-                         f"(beyond a float's range).") from None
+        raise ValueError(
+            f"{owner}: `{name}` must be a finite number, got {str(value)[:40]}... (beyond a float's range)."
+        ) from None
 
 
 def _expected(lo, hi, lo_open, hi_open) -> str:
@@ -33,19 +34,34 @@ def _expected(lo, hi, lo_open, hi_open) -> str:
     return f"a number in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
 
 
-def hyper(owner: str, name: str, value, lo: float = 0.0, hi: float | None = None, *, lo_open: bool = False,
-          hi_open: bool = False, why: str = "") -> float:
+def hyper(
+    owner: str,
+    name: str,
+    value,
+    lo: float = 0.0,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    why: str = "",
+) -> float:
     """A finite float32-representable number in [lo, hi] (open ends as asked), else a TypeError or
     ValueError "<owner>: `<name>` must be ..., got ...". An open lower end also refuses values that
     round to ``lo`` in float32 (epsilon=1e-50 is 0 to the kernel: the 0/0 it exists to prevent)."""
     x = real(owner, name, value)
     top = FLOAT32_MAX if hi is None else hi
-    ok = math.isfinite(x) and abs(x) <= FLOAT32_MAX and (x > lo if lo_open else x >= lo) and \
-        (x < top if hi_open else x <= top)
+    ok = (
+        math.isfinite(x)
+        and abs(x) <= FLOAT32_MAX
+        and (x > lo if lo_open else x >= lo)
+        and (x < top if hi_open else x <= top)
+    )
     if ok and lo_open and float(np.float32(x)) <= lo:
         ok = False
     if not ok:
-        raise ValueError(f"{owner}: `{name}` must be {_expected(lo, hi, lo_open, hi_open)}, got {str(value)[:40]}{why}.")
+        raise ValueError(
+            f"{owner}: `{name}` must be {_expected(lo, hi, lo_open, hi_open)}, got {str(value)[:40]}{why}."
+        )
     return x
 
 

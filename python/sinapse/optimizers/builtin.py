@@ -7,10 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ._numbers import hyper
 from ..ops._checks import as_bool
+from ._numbers import hyper
 from .optimizer import Optimizer
-
 
 # Keras allows epsilon = 0; sinapse refuses it where a denominator starts at 0 (an accumulator
 # or moment initialised to 0): a zero gradient there makes the update 0/0 and the weight NaN.
@@ -30,10 +29,27 @@ def _epsilon(cls, value, *, zero_ok=False):
 class SGD(Optimizer):
     """Gradient descent, with momentum and Nesterov momentum (keras.optimizers.SGD)."""
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name="SGD", **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
-                         global_clipnorm=global_clipnorm, name=name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.01,
+        momentum=0.0,
+        nesterov=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="SGD",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )
         self.momentum = _fraction("SGD", "momentum", momentum)
         self.nesterov = as_bool("SGD", "nesterov", nesterov)
 
@@ -41,12 +57,24 @@ class SGD(Optimizer):
         return [("momentum", 0.0)] if self.momentum != 0 else []
 
     def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.sgd_update(p, g, state.get("momentum"), learning_rate=lr, momentum=self.momentum, nesterov=self.nesterov,
-                       weight_decay=self._decay, grad_scale=grad_scale, clipvalue=clipvalue)
+        ops.sgd_update(
+            p,
+            g,
+            state.get("momentum"),
+            learning_rate=lr,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self._decay,
+            grad_scale=grad_scale,
+            clipvalue=clipvalue,
+        )
 
     def _kernel(self, state):
-        return 0, (state.get("momentum"), None, None), (self.momentum, 0.0, 0.0, 0.0, 0.0, 1, self.nesterov, False,
-                                                          False)
+        return (
+            0,
+            (state.get("momentum"), None, None),
+            (self.momentum, 0.0, 0.0, 0.0, 0.0, 1, self.nesterov, False, False),
+        )
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -55,10 +83,27 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad (keras.optimizers.Adagrad): accumulators start at initial_accumulator_value."""
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="adagrad", **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
-                         global_clipnorm=global_clipnorm, name=name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        initial_accumulator_value=0.1,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adagrad",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )
         self.initial_accumulator_value = hyper("Adagrad", "initial_accumulator_value", initial_accumulator_value)
         # the accumulator only grows from its start: with a start > 0 (in float32) no denominator is 0
         self.epsilon = _epsilon("Adagrad", epsilon, zero_ok=np.float32(self.initial_accumulator_value) > 0)
@@ -67,24 +112,52 @@ class Adagrad(Optimizer):
         return [("accumulator", self.initial_accumulator_value)]
 
     def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.adagrad_update(p, g, state["accumulator"], learning_rate=lr, epsilon=self.epsilon,
-                           weight_decay=self._decay, grad_scale=grad_scale, clipvalue=clipvalue)
+        ops.adagrad_update(
+            p,
+            g,
+            state["accumulator"],
+            learning_rate=lr,
+            epsilon=self.epsilon,
+            weight_decay=self._decay,
+            grad_scale=grad_scale,
+            clipvalue=clipvalue,
+        )
 
     def _kernel(self, state):
         return 1, (state["accumulator"], None, None), (0.0, 0.0, 0.0, 0.0, self.epsilon, 1, False, False, False)
 
     def get_config(self):
-        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
 
 
 class Adadelta(Optimizer):
     """Adadelta (keras.optimizers.Adadelta): rho 0.95, epsilon 1e-7, learning_rate 0.001."""
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, name="adadelta", **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
-                         global_clipnorm=global_clipnorm, name=name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.95,
+        epsilon=1e-7,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adadelta",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )
         self.rho = _fraction("Adadelta", "rho", rho)
         self.epsilon = _epsilon("Adadelta", epsilon)
 
@@ -92,13 +165,25 @@ class Adadelta(Optimizer):
         return [("accumulated_grad", 0.0), ("accumulated_delta_var", 0.0)]
 
     def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.adadelta_update(p, g, state["accumulated_grad"], state["accumulated_delta_var"], learning_rate=lr,
-                            rho=self.rho, epsilon=self.epsilon, weight_decay=self._decay, grad_scale=grad_scale,
-                            clipvalue=clipvalue)
+        ops.adadelta_update(
+            p,
+            g,
+            state["accumulated_grad"],
+            state["accumulated_delta_var"],
+            learning_rate=lr,
+            rho=self.rho,
+            epsilon=self.epsilon,
+            weight_decay=self._decay,
+            grad_scale=grad_scale,
+            clipvalue=clipvalue,
+        )
 
     def _kernel(self, state):
-        return 2, (state["accumulated_grad"], state["accumulated_delta_var"], None), \
-            (0.0, self.rho, 0.0, 0.0, self.epsilon, 1, False, False, False)
+        return (
+            2,
+            (state["accumulated_grad"], state["accumulated_delta_var"], None),
+            (0.0, self.rho, 0.0, 0.0, self.epsilon, 1, False, False, False),
+        )
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -107,41 +192,101 @@ class Adadelta(Optimizer):
 class RMSprop(Optimizer):
     """RMSprop (keras.optimizers.RMSprop), with plain momentum and the centered variant."""
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="rmsprop", **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
-                         global_clipnorm=global_clipnorm, name=name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="rmsprop",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )
         self.rho = _fraction("RMSprop", "rho", rho)
         self.momentum = _fraction("RMSprop", "momentum", momentum)
         self.epsilon = _epsilon("RMSprop", epsilon)
         self.centered = as_bool("RMSprop", "centered", centered)
 
     def _slots(self):
-        return [("velocity", 0.0)] + ([("momentum", 0.0)] if self.momentum > 0 else []) + \
-            ([("average_gradient", 0.0)] if self.centered else [])
+        return (
+            [("velocity", 0.0)]
+            + ([("momentum", 0.0)] if self.momentum > 0 else [])
+            + ([("average_gradient", 0.0)] if self.centered else [])
+        )
 
     def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.rmsprop_update(p, g, state["velocity"], state.get("momentum"), state.get("average_gradient"),
-                           learning_rate=lr, rho=self.rho, momentum=self.momentum, epsilon=self.epsilon,
-                           centered=self.centered, weight_decay=self._decay, grad_scale=grad_scale,
-                           clipvalue=clipvalue)
+        ops.rmsprop_update(
+            p,
+            g,
+            state["velocity"],
+            state.get("momentum"),
+            state.get("average_gradient"),
+            learning_rate=lr,
+            rho=self.rho,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            centered=self.centered,
+            weight_decay=self._decay,
+            grad_scale=grad_scale,
+            clipvalue=clipvalue,
+        )
 
     def _kernel(self, state):
-        return 3, (state["velocity"], state.get("momentum"), state.get("average_gradient")), \
-            (self.momentum, self.rho, 0.0, 0.0, self.epsilon, 1, False, self.centered, False)
+        return (
+            3,
+            (state["velocity"], state.get("momentum"), state.get("average_gradient")),
+            (self.momentum, self.rho, 0.0, 0.0, self.epsilon, 1, False, self.centered, False),
+        )
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 class Adam(Optimizer):
     """Adam (keras.optimizers.Adam), with the AMSGrad variant; epsilon is Keras's "epsilon hat"."""
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adam", **kwargs):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
-                         global_clipnorm=global_clipnorm, name=name, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adam",
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )
         cls = type(self).__name__
         self.beta_1 = _fraction(cls, "beta_1", beta_1, hi_open=True)
         self.beta_2 = _fraction(cls, "beta_2", beta_2, hi_open=True)
@@ -152,26 +297,69 @@ class Adam(Optimizer):
         return [("momentum", 0.0), ("velocity", 0.0)] + ([("velocity_hat", 0.0)] if self.amsgrad else [])
 
     def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.adam_update(p, g, state["momentum"], state["velocity"], state.get("velocity_hat"), learning_rate=lr,
-                        step=self.iterations + 1, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                        amsgrad=self.amsgrad, weight_decay=self._decay, grad_scale=grad_scale, clipvalue=clipvalue)
+        ops.adam_update(
+            p,
+            g,
+            state["momentum"],
+            state["velocity"],
+            state.get("velocity_hat"),
+            learning_rate=lr,
+            step=self.iterations + 1,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            amsgrad=self.amsgrad,
+            weight_decay=self._decay,
+            grad_scale=grad_scale,
+            clipvalue=clipvalue,
+        )
 
     def _kernel(self, state):
-        return 4, (state["momentum"], state["velocity"], state.get("velocity_hat")), \
-            (0.0, 0.0, self.beta_1, self.beta_2, self.epsilon, self.iterations + 1, False, False, self.amsgrad)
+        return (
+            4,
+            (state["momentum"], state["velocity"], state.get("velocity_hat")),
+            (0.0, 0.0, self.beta_1, self.beta_2, self.epsilon, self.iterations + 1, False, False, self.amsgrad),
+        )
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (keras.optimizers.AdamW): weight_decay defaults to 0.004."""
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None, name="adamw", **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name="adamw",
+        **kwargs,
+    ):
         if weight_decay is None:
             raise ValueError("AdamW: `weight_decay` must be a float, got None.")
-        super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
-                         weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
-                         global_clipnorm=global_clipnorm, name=name, **kwargs)
+        super().__init__(
+            learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            weight_decay=weight_decay,
+            clipnorm=clipnorm,
+            clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm,
+            name=name,
+            **kwargs,
+        )

@@ -30,8 +30,13 @@ from ._numbers import FLOAT32_MAX, hyper, name_str, optional_positive
 _F32 = np.dtype(np.float32)
 
 # Keras 3 arguments sinapse accepts only at their defaults (so Keras configs load).
-_UNSUPPORTED_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
-                         "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_UNSUPPORTED_DEFAULTS = {
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
 
 
 def _is_default(value, default) -> bool:
@@ -63,8 +68,17 @@ class Optimizer:
     kind, the three state slots, (momentum, rho, beta_1, beta_2, epsilon, step, nesterov,
     centered, amsgrad))."""
 
-    def __init__(self, learning_rate, *, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate,
+        *,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        name=None,
+        **kwargs,
+    ):
         cls = type(self).__name__
         if "lr" in kwargs:  # Keras 1/2 spelling
             warnings.warn(f"{cls}: `lr` is deprecated, use `learning_rate`.", DeprecationWarning, stacklevel=3)
@@ -104,8 +118,10 @@ class Optimizer:
             self._learning_rate = value
             return
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            raise TypeError(f"{cls}: the learning rate is a schedule ({self._learning_rate!r}), so it cannot be "
-                            f"set; create the optimizer with a float learning_rate to change it during training.")
+            raise TypeError(
+                f"{cls}: the learning rate is a schedule ({self._learning_rate!r}), so it cannot be "
+                f"set; create the optimizer with a float learning_rate to change it during training."
+            )
         self._learning_rate = hyper(cls, "learning_rate", value)
 
     # ------------------------------------------------------------------------- a step
@@ -119,8 +135,10 @@ class Optimizer:
         if self._state is None:
             self._build(params)
         elif len(params) != len(self._state):
-            raise ValueError(f"{cls}.apply: got {len(params)} params, but the optimizer was built for "
-                             f"{len(self._state)} (params are identified by their position in the list).")
+            raise ValueError(
+                f"{cls}.apply: got {len(params)} params, but the optimizer was built for "
+                f"{len(self._state)} (params are identified by their position in the list)."
+            )
         lr = self.learning_rate
         scales, clipvalue = [1.0] * len(grads), None
         if self.clipnorm:
@@ -134,11 +152,20 @@ class Optimizer:
         # array, more than the update of a small layer.
         simd = None if cuda.simulating() else _cpu_backend.simd_path(None)
         for i, (p, g, state, scale) in enumerate(zip(params, grads, self._state, scales)):
-            if (simd is not None and i in self._validated and type(g) is np.ndarray and type(p) is np.ndarray
-                    and g.dtype == _F32 and p.dtype == _F32 and g.shape == p.shape and g.flags.c_contiguous):
+            if (
+                simd is not None
+                and i in self._validated
+                and type(g) is np.ndarray
+                and type(p) is np.ndarray
+                and g.dtype == _F32
+                and p.dtype == _F32
+                and g.shape == p.shape
+                and g.flags.c_contiguous
+            ):
                 kind, slots, hyper = self._kernel(state)
-                _cpu.optimizer_update(kind, p, g, *slots, lr, self._decay, 0.0, scale, clipvalue or 0.0, *hyper,
-                                      simd, 0)
+                _cpu.optimizer_update(
+                    kind, p, g, *slots, lr, self._decay, 0.0, scale, clipvalue or 0.0, *hyper, simd, 0
+                )
             else:
                 self._update(p, g, state, lr, scale, clipvalue)
                 self._validated.add(i)
@@ -172,8 +199,13 @@ class Optimizer:
             for name, arr in slots.items():
                 state[f"{name}/{i}"] = _to_numpy(arr)
         if self._state is None and self._pending:  # restored, not yet applied: still this optimizer's state
-            state.update({k: np.array(v, np.float32) for k, v in self._pending.items()
-                          if k not in ("iterations", "learning_rate")})
+            state.update(
+                {
+                    k: np.array(v, np.float32)
+                    for k, v in self._pending.items()
+                    if k not in ("iterations", "learning_rate")
+                }
+            )
         return state
 
     def check_state(self, state: dict, shapes: list) -> None:
@@ -186,21 +218,28 @@ class Optimizer:
             raise ValueError(f"{cls}: `iterations` must be an integer scalar >= 0, got {state.get('iterations')!r}")
         if "learning_rate" in state:
             lr = np.asarray(state["learning_rate"])
-            if isinstance(self._learning_rate, schedules.LearningRateSchedule) or lr.shape != () or \
-                    lr.dtype not in (_F32, np.float64) or not (np.isfinite(lr) and 0 <= lr <= FLOAT32_MAX):
-                raise ValueError(f"{cls}: `learning_rate` must be a float scalar in [0, {FLOAT32_MAX:.4g}] (and absent when the "
-                                 f"learning rate is a schedule), got {lr!r}")
+            if (
+                isinstance(self._learning_rate, schedules.LearningRateSchedule)
+                or lr.shape != ()
+                or lr.dtype not in (_F32, np.float64)
+                or not (np.isfinite(lr) and 0 <= lr <= FLOAT32_MAX)
+            ):
+                raise ValueError(
+                    f"{cls}: `learning_rate` must be a float scalar in [0, {FLOAT32_MAX:.4g}] (and absent when the "
+                    f"learning rate is a schedule), got {lr!r}"
+                )
         expected = {f"{name}/{i}": tuple(shape) for name, _ in self._slots() for i, shape in enumerate(shapes)}
         given = set(state) - {"iterations", "learning_rate"}
         if given != set(expected) and (given or int(it) > 0):
             missing, extra = sorted(set(expected) - given), sorted(given - set(expected))
-            raise ValueError(f"{cls}: the state does not fit {len(shapes)} parameters: missing "
-                             f"{missing[:4] or 'nothing'}, unexpected {extra[:4] or 'nothing'}")
+            raise ValueError(
+                f"{cls}: the state does not fit {len(shapes)} parameters: missing "
+                f"{missing[:4] or 'nothing'}, unexpected {extra[:4] or 'nothing'}"
+            )
         for key in given:
             a = np.asarray(state[key])
             if a.dtype != _F32 or a.shape != expected[key]:
-                raise ValueError(f"{cls}: `{key}` is {a.dtype} {a.shape}, its parameter needs float32 "
-                                 f"{expected[key]}")
+                raise ValueError(f"{cls}: `{key}` is {a.dtype} {a.shape}, its parameter needs float32 {expected[key]}")
 
     def set_state(self, state: dict) -> None:
         """Restore what get_state returned; the next steps continue bit-identically."""
@@ -210,8 +249,10 @@ class Optimizer:
         expected = {name for name, _ in self._slots()}
         for key in state:
             if key not in ("iterations", "learning_rate") and key.split("/")[0] not in expected:
-                raise ValueError(f"{cls}.set_state: unexpected entry `{key}` (this optimizer's state: "
-                                 f"{', '.join(sorted(expected)) or 'none'}).")
+                raise ValueError(
+                    f"{cls}.set_state: unexpected entry `{key}` (this optimizer's state: "
+                    f"{', '.join(sorted(expected)) or 'none'})."
+                )
         if self._state is None:
             self._pending = dict(state)
         else:
@@ -224,25 +265,31 @@ class Optimizer:
         cls = type(self).__name__
         n_saved = len({key.split("/")[1] for key in state if "/" in key})
         if self._slots() and n_saved != len(self._state):
-            raise ValueError(f"{cls}.set_state: the state is for {n_saved} parameters, the model has "
-                             f"{len(self._state)}.")
+            raise ValueError(
+                f"{cls}.set_state: the state is for {n_saved} parameters, the model has {len(self._state)}."
+            )
         for i, slots in enumerate(self._state):
             for name, arr in slots.items():
                 saved = np.asarray(state[f"{name}/{i}"])
                 if saved.shape != tuple(arr.shape):
-                    raise ValueError(f"{cls}.set_state: `{name}/{i}` has shape {saved.shape}, the parameter "
-                                     f"{tuple(arr.shape)}.")
-                arr[...] = saved.astype(np.float32, copy=False) if isinstance(arr, np.ndarray) else \
-                    _device_array(saved)
+                    raise ValueError(
+                        f"{cls}.set_state: `{name}/{i}` has shape {saved.shape}, the parameter {tuple(arr.shape)}."
+                    )
+                arr[...] = saved.astype(np.float32, copy=False) if isinstance(arr, np.ndarray) else _device_array(saved)
 
     # -------------------------------------------------------------------------- config
 
     def get_config(self) -> dict:
         lr = self._learning_rate
-        return {"name": self.name,
-                "learning_rate": schedules.serialize(lr) if isinstance(lr, schedules.LearningRateSchedule) else lr,
-                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue, **_UNSUPPORTED_DEFAULTS}
+        return {
+            "name": self.name,
+            "learning_rate": schedules.serialize(lr) if isinstance(lr, schedules.LearningRateSchedule) else lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            **_UNSUPPORTED_DEFAULTS,
+        }
 
     @classmethod
     def from_config(cls, config: dict):

@@ -58,7 +58,7 @@ def _pow(base: float, exponent: float) -> float:
     """base ** exponent, inf where it overflows (Python's float ** raises OverflowError; Keras's
     float32 maths gives inf)."""
     try:
-        return base ** exponent
+        return base**exponent
     except OverflowError:
         return math.inf
 
@@ -69,12 +69,16 @@ def learning_rate_at(schedule, step: int, owner: str) -> float:
     lr = schedule(step)
     name = type(schedule).__name__
     if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (numbers.Real, np.integer, np.floating)):
-        raise TypeError(f"{owner}: learning_rate from {name} at step {step} is {lr!r} ({type(lr).__name__}); "
-                        f"a schedule must return a number")
+        raise TypeError(
+            f"{owner}: learning_rate from {name} at step {step} is {lr!r} ({type(lr).__name__}); "
+            f"a schedule must return a number"
+        )
     value = float(lr)
     if not (math.isfinite(value) and 0 <= value <= FLOAT32_MAX):  # the kernels take float32
-        raise ValueError(f"{owner}: learning_rate from {name} at step {step} is {value}; it must be a finite "
-                         f"number >= 0 that fits float32 (<= {FLOAT32_MAX:.4g}). Check the schedule's arguments: {schedule!r}")
+        raise ValueError(
+            f"{owner}: learning_rate from {name} at step {step} is {value}; it must be a finite "
+            f"number >= 0 that fits float32 (<= {FLOAT32_MAX:.4g}). Check the schedule's arguments: {schedule!r}"
+        )
     return value
 
 
@@ -153,8 +157,9 @@ def _numbers_list(cls, name, value) -> list:
 
 def _fraction(cls, name, value):
     if not 0 <= _number(cls, name, value) <= 1:
-        raise ValueError(f"{cls}: `{name}` must be a number in [0, 1] (a fraction of the learning rate), "
-                         f"got {value!r}.")
+        raise ValueError(
+            f"{cls}: `{name}` must be a number in [0, 1] (a fraction of the learning rate), got {value!r}."
+        )
     return _number(cls, name, value)
 
 
@@ -183,8 +188,13 @@ class ExponentialDecay(LearningRateSchedule):
         return self.initial_learning_rate * _pow(self.decay_rate, _progress(self, step))
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
 
 
 class StepDecay(ExponentialDecay):
@@ -202,8 +212,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         cls = type(self).__name__
         boundaries, values = _numbers_list(cls, "boundaries", boundaries), _numbers_list(cls, "values", values)
         if len(values) != len(boundaries) + 1:
-            raise ValueError(f"PiecewiseConstantDecay: `values` must have one more element than `boundaries`, "
-                             f"got {len(values)} values and {len(boundaries)} boundaries.")
+            raise ValueError(
+                f"PiecewiseConstantDecay: `values` must have one more element than `boundaries`, "
+                f"got {len(values)} values and {len(boundaries)} boundaries."
+            )
         # Keras documents "strictly increasing"; a NaN would pass a sorted() check (every comparison is False)
         boundaries = [_number(cls, f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
         if any(b1 >= b2 for b1, b2 in zip(boundaries, boundaries[1:])):
@@ -238,15 +250,27 @@ class InverseTimeDecay(LearningRateSchedule):
         return self.initial_learning_rate / (1.0 + self.decay_rate * _progress(self, step))
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
 
 
 class PolynomialDecay(LearningRateSchedule):
     """From initial_learning_rate to end_learning_rate in decay_steps along (1 - p) ** power."""
 
-    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
-                 name="PolynomialDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        end_learning_rate=0.0001,
+        power=1.0,
+        cycle=False,
+        name="PolynomialDecay",
+    ):
         cls = type(self).__name__
         self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
@@ -261,13 +285,19 @@ class PolynomialDecay(LearningRateSchedule):
             decay_steps *= 1 if step == 0 else _ceil(step / self.decay_steps)
         else:
             step = min(step, decay_steps)
-        return ((self.initial_learning_rate - self.end_learning_rate) * _pow(1.0 - step / decay_steps, self.power)
-                + self.end_learning_rate)
+        return (self.initial_learning_rate - self.end_learning_rate) * _pow(
+            1.0 - step / decay_steps, self.power
+        ) + self.end_learning_rate
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
-                "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
 
 
 def _cosine(step, decay_steps, learning_rate, alpha, m_fac=1.0):
@@ -278,8 +308,9 @@ def _cosine(step, decay_steps, learning_rate, alpha, m_fac=1.0):
 class CosineDecay(LearningRateSchedule):
     """An optional linear warmup to warmup_target, then a cosine decay to alpha times its start."""
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
-                 warmup_steps=0):
+    def __init__(
+        self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None, warmup_steps=0
+    ):
         cls = type(self).__name__
         self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
@@ -288,8 +319,12 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = None if warmup_target is None else _rate(cls, "warmup_target", warmup_target)
         self.warmup_steps = _non_negative(cls, "warmup_steps", warmup_steps)
         if self.warmup_target is None and self.warmup_steps:
-            warnings.warn(f"{cls}: `warmup_steps`={warmup_steps} is ignored without `warmup_target` (as in Keras); "
-                          f"set warmup_target to warm up.", UserWarning, stacklevel=2)
+            warnings.warn(
+                f"{cls}: `warmup_steps`={warmup_steps} is ignored without `warmup_target` (as in Keras); "
+                f"set warmup_target to warm up.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def _value(self, step):
         if self.warmup_target is None:
@@ -301,9 +336,14 @@ class CosineDecay(LearningRateSchedule):
         return _cosine(step - self.warmup_steps, self.decay_steps, self.warmup_target, self.alpha)
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
-                "warmup_steps": self.warmup_steps}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "name": self.name,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
 
 
 class CosineDecayRestarts(LearningRateSchedule):
@@ -350,12 +390,28 @@ class CosineDecayRestarts(LearningRateSchedule):
         return _cosine(fraction, 1.0, self.initial_learning_rate, self.alpha, _pow(self.m_mul, i))
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
-                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
 
 
-_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, StepDecay, PiecewiseConstantDecay, InverseTimeDecay,
-                                            PolynomialDecay, CosineDecay, CosineDecayRestarts)}
+_SCHEDULES = {
+    cls.__name__: cls
+    for cls in (
+        ExponentialDecay,
+        StepDecay,
+        PiecewiseConstantDecay,
+        InverseTimeDecay,
+        PolynomialDecay,
+        CosineDecay,
+        CosineDecayRestarts,
+    )
+}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:

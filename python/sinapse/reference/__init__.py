@@ -7,18 +7,27 @@ function works in float32 and in float64; gradient checks use float64.
 
 from .activations import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
-from .conv2d import conv2d, conv2d_backward
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
+from .conv2d import conv2d, conv2d_backward
 from .dropout import dropout, dropout_mask
+from .embedding import embedding, embedding_backward
 from .gemm import gemm
 from .losses import loss, loss_grad
+from .optimizers import (
+    adadelta_update,
+    adagrad_update,
+    adam_update,
+    clip_by_global_norm,
+    clip_by_norm,
+    clip_by_value,
+    global_norm,
+    rmsprop_update,
+    sgd_update,
+)
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
-from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
-from .embedding import embedding, embedding_backward
-from .optimizers import (adadelta_update, adagrad_update, adam_update, clip_by_global_norm, clip_by_norm,
-                         clip_by_value, global_norm, rmsprop_update, sgd_update)
 from .rnn import gru, lstm, rnn_backward, simple_rnn
+from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
 __all__ = [
     "ACTIVATIONS",

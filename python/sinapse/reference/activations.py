@@ -66,16 +66,23 @@ def _forms(alpha):
         "sigmoid": (sigmoid, lambda x: sigmoid(x) * (1 - sigmoid(x))),
         "tanh": (tanh, lambda x: 1 - np.tanh(x) ** 2),
         "leaky_relu": (lambda x: np.where(x < 0, alpha * x, x), lambda x: np.where(x < 0, alpha, 1).astype(x.dtype)),
-        "elu": (lambda x: np.where(x > 0, x, alpha * np.expm1(neg(x))),
-                lambda x: np.where(x > 0, 1, alpha * np.exp(neg(x))).astype(x.dtype)),
-        "selu": (lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(neg(x))),
-                 lambda x: SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(neg(x))).astype(x.dtype)),
+        "elu": (
+            lambda x: np.where(x > 0, x, alpha * np.expm1(neg(x))),
+            lambda x: np.where(x > 0, 1, alpha * np.exp(neg(x))).astype(x.dtype),
+        ),
+        "selu": (
+            lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(neg(x))),
+            lambda x: SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(neg(x))).astype(x.dtype),
+        ),
         "gelu_tanh": (gelu_tanh, gelu_tanh_d),
-        "gelu": (lambda x: _vanish(x, 0.5 * (1 + _erf(x / math.sqrt(2)))),
-                 lambda x: 0.5 * (1 + _erf(x / math.sqrt(2)))
-                 + _vanish(x, np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi))),
-        "hard_sigmoid": (lambda x: np.clip(x / 6 + 0.5, 0, 1),
-                         lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0).astype(x.dtype)),
+        "gelu": (
+            lambda x: _vanish(x, 0.5 * (1 + _erf(x / math.sqrt(2)))),
+            lambda x: 0.5 * (1 + _erf(x / math.sqrt(2))) + _vanish(x, np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)),
+        ),
+        "hard_sigmoid": (
+            lambda x: np.clip(x / 6 + 0.5, 0, 1),
+            lambda x: np.where((x > -3) & (x < 3), 1 / 6, 0).astype(x.dtype),
+        ),
         "softplus": (lambda x: np.logaddexp(0, x), sigmoid),
         "silu": (lambda x: _vanish(x, sigmoid(x)), silu_d),
     }

@@ -41,4 +41,4 @@ def conv2d_backward(dy, x, w, g):
             rows = np.arange(oh) * sh + i * dh
             cols = np.arange(ow) * sw + j * dwl
             np.add.at(dxp, (slice(None), rows[:, None], cols[None, :], slice(None)), dwin[:, :, :, i, j, :])
-    return dxp[:, top:top + h, left:left + wd, :], dw, db
+    return dxp[:, top : top + h, left : left + wd, :], dw, db

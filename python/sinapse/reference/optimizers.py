@@ -21,8 +21,19 @@ def _prepare(param, grad, learning_rate, weight_decay, l2, grad_scale, clipvalue
     return g, w
 
 
-def sgd_update(param, grad, velocity=None, *, learning_rate, momentum=0.0, nesterov=False, weight_decay=0.0,
-               l2=0.0, grad_scale=1.0, clipvalue=None):
+def sgd_update(
+    param,
+    grad,
+    velocity=None,
+    *,
+    learning_rate,
+    momentum=0.0,
+    nesterov=False,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+):
     g, w = _prepare(param, grad, learning_rate, weight_decay, l2, grad_scale, clipvalue)
     if momentum == 0:
         return w - g * learning_rate, None
@@ -32,15 +43,28 @@ def sgd_update(param, grad, velocity=None, *, learning_rate, momentum=0.0, neste
     return w + velocity, velocity
 
 
-def adagrad_update(param, grad, accumulator, *, learning_rate, epsilon=1e-7, weight_decay=0.0, l2=0.0,
-                   grad_scale=1.0, clipvalue=None):
+def adagrad_update(
+    param, grad, accumulator, *, learning_rate, epsilon=1e-7, weight_decay=0.0, l2=0.0, grad_scale=1.0, clipvalue=None
+):
     g, w = _prepare(param, grad, learning_rate, weight_decay, l2, grad_scale, clipvalue)
     accumulator = accumulator + np.square(g)
     return w - (learning_rate * g) / np.sqrt(accumulator + epsilon), accumulator
 
 
-def adadelta_update(param, grad, accumulated_grad, accumulated_delta, *, learning_rate, rho=0.95, epsilon=1e-7,
-                    weight_decay=0.0, l2=0.0, grad_scale=1.0, clipvalue=None):
+def adadelta_update(
+    param,
+    grad,
+    accumulated_grad,
+    accumulated_delta,
+    *,
+    learning_rate,
+    rho=0.95,
+    epsilon=1e-7,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+):
     g, w = _prepare(param, grad, learning_rate, weight_decay, l2, grad_scale, clipvalue)
 
     def rms(x):
@@ -52,9 +76,23 @@ def adadelta_update(param, grad, accumulated_grad, accumulated_delta, *, learnin
     return w + learning_rate * delta, accumulated_grad, accumulated_delta
 
 
-def rmsprop_update(param, grad, velocity, momentum_buffer=None, average_grad=None, *, learning_rate, rho=0.9,
-                   momentum=0.0, epsilon=1e-7, centered=False, weight_decay=0.0, l2=0.0, grad_scale=1.0,
-                   clipvalue=None):
+def rmsprop_update(
+    param,
+    grad,
+    velocity,
+    momentum_buffer=None,
+    average_grad=None,
+    *,
+    learning_rate,
+    rho=0.9,
+    momentum=0.0,
+    epsilon=1e-7,
+    centered=False,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+):
     g, w = _prepare(param, grad, learning_rate, weight_decay, l2, grad_scale, clipvalue)
     velocity = rho * velocity + (1 - rho) * np.square(g)
     if centered:
@@ -69,8 +107,24 @@ def rmsprop_update(param, grad, velocity, momentum_buffer=None, average_grad=Non
     return w - increment, velocity, momentum_buffer, average_grad
 
 
-def adam_update(param, grad, m, v, vhat=None, *, learning_rate, step, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                amsgrad=False, weight_decay=0.0, l2=0.0, grad_scale=1.0, clipvalue=None):
+def adam_update(
+    param,
+    grad,
+    m,
+    v,
+    vhat=None,
+    *,
+    learning_rate,
+    step,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    amsgrad=False,
+    weight_decay=0.0,
+    l2=0.0,
+    grad_scale=1.0,
+    clipvalue=None,
+):
     g, w = _prepare(param, grad, learning_rate, weight_decay, l2, grad_scale, clipvalue)
     alpha = learning_rate * np.sqrt(1 - beta_2**step) / (1 - beta_1**step)
     m = m + (g - m) * (1 - beta_1)

@@ -50,5 +50,5 @@ def avg_pool2d_backward(dy, x, g):
     dx = np.zeros_like(x)
     for i, j, rows, cols in _windows(g):
         count = (rows.stop - rows.start) * (cols.stop - cols.start)
-        dx[:, rows, cols, :] += dy[:, i:i + 1, j:j + 1, :] / count
+        dx[:, rows, cols, :] += dy[:, i : i + 1, j : j + 1, :] / count
     return dx

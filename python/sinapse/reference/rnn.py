@@ -57,8 +57,10 @@ def _lstm_step_back(dh, dc, saved, kernel, rk, bias, _):
     x, h, c, i, f, g, o, c_new = saved
     tc = np.tanh(c_new)
     dc_total = dc + dh * o * (1 - tc**2)
-    dz = np.concatenate([dc_total * g * i * (1 - i), dc_total * c * f * (1 - f), dc_total * i * (1 - g**2),
-                         dh * tc * o * (1 - o)], axis=-1)
+    dz = np.concatenate(
+        [dc_total * g * i * (1 - i), dc_total * c * f * (1 - f), dc_total * i * (1 - g**2), dh * tc * o * (1 - o)],
+        axis=-1,
+    )
     return _mm(dz, kernel.T), _mm(x.T, dz), _mm(h.T, dz), dz.sum(0), _mm(dz, rk.T), dc_total * f
 
 
@@ -74,8 +76,8 @@ def _gru_step(x, h, c, kernel, rk, bias, reset_after):
     else:
         xz, xr, xh = _split(_mm(x, kernel) + (0 if bias is None else bias), 3)
         z = _sigmoid(xz + _mm(h, rk[:, :hidden]))
-        r = _sigmoid(xr + _mm(h, rk[:, hidden:2 * hidden]))
-        hh = np.tanh(xh + _mm(r * h, rk[:, 2 * hidden:]))
+        r = _sigmoid(xr + _mm(h, rk[:, hidden : 2 * hidden]))
+        hh = np.tanh(xh + _mm(r * h, rk[:, 2 * hidden :]))
         saved = (x, h, z, r, hh, None)
     return z * h + (1 - z) * hh, None, saved
 
@@ -94,17 +96,20 @@ def _gru_step_back(dh, dc, saved, kernel, rk, bias, reset_after):
         drk = _mm(h.T, d_rec)
         dbias = np.stack([d_in.sum(0), d_rec.sum(0)])
     else:
-        d_rh = _mm(dhh, rk[:, 2 * hidden:].T)  # d(r * h)
+        d_rh = _mm(dhh, rk[:, 2 * hidden :].T)  # d(r * h)
         dr = d_rh * h * r * (1 - r)
         d_in = np.concatenate([dz, dr, dhh], axis=-1)
-        dh_prev = dh_prev + d_rh * r + _mm(np.concatenate([dz, dr], -1), rk[:, :2 * hidden].T)
+        dh_prev = dh_prev + d_rh * r + _mm(np.concatenate([dz, dr], -1), rk[:, : 2 * hidden].T)
         drk = np.concatenate([_mm(h.T, np.concatenate([dz, dr], -1)), _mm((r * h).T, dhh)], axis=-1)
         dbias = d_in.sum(0)
     return _mm(d_in, kernel.T), _mm(x.T, d_in), drk, dbias, dh_prev, None
 
 
-_CELLS = {"simple_rnn": (_simple_step, _simple_step_back), "lstm": (_lstm_step, _lstm_step_back),
-          "gru": (_gru_step, _gru_step_back)}
+_CELLS = {
+    "simple_rnn": (_simple_step, _simple_step_back),
+    "lstm": (_lstm_step, _lstm_step_back),
+    "gru": (_gru_step, _gru_step_back),
+}
 
 
 # --------------------------------------------------------------------------- sequences
@@ -120,7 +125,7 @@ def _run(cell, x, kernel, rk, bias, h0, c0, mask, go_backwards, return_sequences
     c = (np.zeros((n, hidden), dtype) if c0 is None else np.asarray(c0, dtype)) if cell == "lstm" else None
     out = np.zeros((n, hidden), dtype)
     outputs, tape = [], []
-    for t in (range(t_len - 1, -1, -1) if go_backwards else range(t_len)):
+    for t in range(t_len - 1, -1, -1) if go_backwards else range(t_len):
         h_new, c_new, saved = step(x[:, t], h, c, kernel, rk, bias, option)
         m = np.ones((n, 1), bool) if mask is None else np.asarray(mask)[:, t].astype(bool)[:, None]
         tape.append((t, m, saved))
@@ -170,36 +175,75 @@ def _backprop(cell, x, kernel, rk, bias, tape, dy, dh_t, dc_t, return_sequences,
     return dx, dkernel, drk, dbias, dh, dc
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias=None, *, activation="tanh", h0=None, mask=None,
-               go_backwards=False, return_sequences=True):
+def simple_rnn(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    activation="tanh",
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+):
     """``(y, h_T)``: ``h = act(x_t W + h U + b)`` over the sequence (act: "tanh" or "relu")."""
-    y, h, _, _ = _run("simple_rnn", x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards,
-                      return_sequences, activation)
+    y, h, _, _ = _run(
+        "simple_rnn", x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, activation
+    )
     return y, h
 
 
-def lstm(x, kernel, recurrent_kernel, bias=None, *, h0=None, c0=None, mask=None, go_backwards=False,
-         return_sequences=True):
+def lstm(
+    x, kernel, recurrent_kernel, bias=None, *, h0=None, c0=None, mask=None, go_backwards=False, return_sequences=True
+):
     """``(y, h_T, c_T)`` of Keras's LSTM (sigmoid gates, tanh cell activation)."""
     y, h, c, _ = _run("lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, None)
     return y, h, c
 
 
-def gru(x, kernel, recurrent_kernel, bias=None, *, reset_after=True, h0=None, mask=None, go_backwards=False,
-        return_sequences=True):
+def gru(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    reset_after=True,
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+):
     """``(y, h_T)`` of Keras's GRU; bias (2, 3H) with reset_after, else (3H,)."""
-    y, h, _, _ = _run("gru", x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences,
-                      reset_after)
+    y, h, _, _ = _run(
+        "gru", x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, reset_after
+    )
     return y, h
 
 
-def rnn_backward(cell, x, kernel, recurrent_kernel, bias=None, *, dy, dh_T=None, dc_T=None, h0=None, c0=None,
-                 mask=None, go_backwards=False, return_sequences=True, activation="tanh", reset_after=True):
+def rnn_backward(
+    cell,
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    dy,
+    dh_T=None,
+    dc_T=None,
+    h0=None,
+    c0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    activation="tanh",
+    reset_after=True,
+):
     """Gradients of ``sum(y * dy) + sum(h_T * dh_T) + sum(c_T * dc_T)`` for cell "simple_rnn",
     "lstm" or "gru": ``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)`` (dbias None without a
     bias, dc0 None except for the LSTM)."""
     option = {"simple_rnn": activation, "lstm": None, "gru": reset_after}[cell]
-    _, _, _, tape = _run(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences,
-                         option)
-    return _backprop(cell, x, kernel, recurrent_kernel, bias, tape, np.asarray(dy), dh_T, dc_T, return_sequences,
-                     option)
+    _, _, _, tape = _run(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, option)
+    return _backprop(
+        cell, x, kernel, recurrent_kernel, bias, tape, np.asarray(dy), dh_T, dc_T, return_sequences, option
+    )
