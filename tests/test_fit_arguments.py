@@ -44,7 +44,7 @@ def _gen():
 FIT_CASES = [
     ({"batch_size": 0}, ValueError, "batch_size", "must be a positive integer, got 0"),
     ({"batch_size": -4}, ValueError, "batch_size", "must be a positive integer, got -4"),
-    ({"batch_size": 2.5}, TypeError, "batch_size", "must be an integer"),
+    ({"batch_size": 2.5}, TypeError, "batch_size", "must be a positive integer or None, got 2.5"),
     ({"batch_size": "32"}, TypeError, "batch_size", "got '32'"),
     ({"batch_size": True}, TypeError, "batch_size", "got True"),
     ({"epochs": -1}, ValueError, "epochs", "must be an integer >= 0, got -1"),
@@ -122,7 +122,7 @@ EVALUATE_CASES = [
 
 PREDICT_CASES = [
     ({"batch_size": 0}, ValueError, "batch_size", "positive integer"),
-    ({"batch_size": 1.0}, TypeError, "batch_size", "must be an integer"),
+    ({"batch_size": 1.0}, TypeError, "batch_size", "must be a positive integer or None, got 1.0"),
     ({"steps": -1}, ValueError, "steps", "positive integer"),
     ({"steps": 3, "batch_size": 16}, ValueError, "steps", "holds only 1 batch"),
     ({"verbose": -1}, ValueError, "verbose", "got -1"),

@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from .ops._checks import as_float, as_int
+
 
 def _is_real(value) -> bool:
     return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
@@ -18,11 +20,7 @@ def _is_real(value) -> bool:
 
 def integer(cls: str, name: str, value, minimum: int = 0) -> int:
     """An int >= minimum (bools too for ``verbose``-like counts would hide a mistake: refused)."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{cls}: `{name}` must be an integer >= {minimum}, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{cls}: `{name}` must be an integer >= {minimum}, got {value}")
-    return int(value)
+    return as_int(cls, name, value, lo=minimum, what=f"an integer >= {minimum}", bounds="")
 
 
 def verbosity(cls: str, value) -> int:
@@ -32,22 +30,32 @@ def verbosity(cls: str, value) -> int:
     return integer(cls, "verbose", value)
 
 
-def number(cls: str, name: str, value, low=-math.inf, high=math.inf, open_low=False, open_high=False, allow_none=False):
+def number(
+    cls: str,
+    name: str,
+    value,
+    low: float = -math.inf,
+    high: float = math.inf,
+    open_low: bool = False,
+    open_high: bool = False,
+    allow_none: bool = False,
+) -> float | None:
     """A finite real number in the interval [low, high] (ends open when asked); None when allowed."""
-    if value is None and allow_none:
-        return None
-    if not _is_real(value):
-        raise TypeError(
-            f"{cls}: `{name}` must be a number{' or None' if allow_none else ''}, got {value!r} "
-            f"({type(value).__name__})"
-        )
-    x = float(value)
-    too_low = x <= low if open_low else x < low
-    too_high = x >= high if open_high else x > high
-    if not math.isfinite(x) or too_low or too_high:  # (NaN fails isfinite: no comparison would catch it)
-        interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
-        raise ValueError(f"{cls}: `{name}` must be a finite number in {interval}, got {value!r}")
-    return x
+    interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+    return as_float(
+        cls,
+        name,
+        value,
+        lo=low,
+        hi=high,
+        lo_open=open_low,
+        hi_open=open_high,
+        finite=True,
+        float32=False,
+        allow_none=allow_none,
+        kind="a number",
+        what=f"a finite number in {interval}",
+    )
 
 
 def string(cls: str, name: str, value) -> str:

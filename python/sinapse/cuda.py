@@ -22,7 +22,9 @@ def _status() -> tuple[bool, str | None]:
     if count == 0:
         return False, f"no usable CUDA device: {reason}"
     try:
-        import cupy  # noqa: F401
+        from .devices import import_cupy
+
+        import_cupy()
     except ImportError:
         return False, "CuPy is not installed (pip install 'sinapse[cuda]')"
     return True, None

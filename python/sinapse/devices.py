@@ -42,9 +42,7 @@ class Device:
 
             if not cuda.is_available():
                 raise RuntimeError(f"device 'cuda' is not usable here: {cuda.why_unavailable()}")
-            import cupy
-
-            self.xp = cupy
+            self.xp = import_cupy()
         else:
             if self._simulate:
                 from . import cuda
@@ -97,6 +95,20 @@ class Device:
                 dst[...] = src
         else:
             np.copyto(dst, src)
+
+
+def import_cupy():
+    """CuPy, imported on first use: the one place sinapse imports it (a CPU-only install never
+    does). ImportError when CuPy is not installed (``pip install 'sinapse[cuda]'``)."""
+    import cupy
+
+    return cupy
+
+
+def array_module(x):
+    """The array module whose functions work on ``x``: NumPy for a NumPy array, else CuPy (the
+    model's device arrays on "cuda"). Keras's ``keras.ops`` dispatch, reduced to two backends."""
+    return np if isinstance(x, np.ndarray) else import_cupy()
 
 
 def to_numpy(x):

@@ -21,19 +21,15 @@ from .ops._checks import FLOAT32_MAX, as_float, as_int
 
 
 def _real(where: str, name: str, value, *, lo: float | None = None, strict: bool = False) -> float:
-    """A finite real number (Python or NumPy; not a bool or a string), optionally >= lo (> lo
-    if ``strict``): a NaN or infinite argument would fill the weights with NaN or Inf."""
-    x = as_float(where, name, value)  # TypeError for "1", [1, 2], True; ValueError beyond float32
-    if not math.isfinite(x):
-        raise ValueError(f"{where}: `{name}` must be a finite number, got {value!r}")
-    if lo is not None and (x < lo or (strict and x == lo)):
-        raise ValueError(f"{where}: `{name}` must be {'>' if strict else '>='} {lo}, got {value!r}")
-    return x
+    """A finite real number (Python or NumPy; not a bool or a string) within float32's range,
+    optionally >= lo (> lo if ``strict``): a NaN or infinite argument would fill the weights with
+    NaN or Inf."""
+    return as_float(where, name, value, lo=lo, lo_open=strict, finite=True)
 
 
 def _seed(where: str, seed):
     """None (the global generator) or an int in [0, 2**63), as NumPy's generators take."""
-    return None if seed is None else as_int(where, "seed", seed, hi=2**63 - 1, what="an int seed")
+    return as_int(where, "seed", seed, hi=2**63 - 1, what="an int seed", allow_none=True)
 
 
 def _shape(where: str, shape, dtype, copies: int = 1) -> tuple:

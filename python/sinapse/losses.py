@@ -145,15 +145,6 @@ def _check_label_range(name, y, classes) -> None:
             )
 
 
-def _xp(a):
-    """The array module of ``a`` (NumPy, or CuPy for the model's device arrays on "cuda")."""
-    if isinstance(a, np.ndarray):
-        return np
-    import cupy
-
-    return cupy
-
-
 def apply_mask(sample_weight, mask, reduction, lead_shape, who="apply_mask"):
     """Keras 3's ``apply_mask`` (keras/src/losses/loss.py): the mask merged into the weights.
 
@@ -171,7 +162,7 @@ def apply_mask(sample_weight, mask, reduction, lead_shape, who="apply_mask"):
             f"{who}: `mask` must have the shape of the outputs without their last axis, "
             f"{lead_shape}, got {tuple(mask.shape)}"
         )
-    xp = _xp(mask)
+    xp = devices.array_module(mask)
     weights = mask.astype(np.float32)
     if _REDUCTIONS.get(reduction, reduction) == "mean":
         valid = float(weights.sum())

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .losses import _xp, apply_mask
+from .devices import array_module as _xp
+from .layers.base import _snake
+from .losses import apply_mask
 
 
 def _samplewise(values, sample_weight, xp):
@@ -92,12 +94,6 @@ class Metric:
 
     def get_config(self):
         return {"name": self.name}
-
-
-def _snake(name):
-    import re
-
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class SparseCategoricalAccuracy(Metric):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from . import ops
+from .devices import array_module
 
 
 class Regularizer:
@@ -58,21 +59,11 @@ class L1L2(Regularizer):
             sign = self._sign.get(key)
             if sign is None or type(sign) is not type(w):
                 sign = self._sign[key] = w.copy()
-            _xp(w).sign(w, out=sign)
+            array_module(w).sign(w, out=sign)
             ops.axpy(self.l1, sign, grad, out=grad)
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
-
-
-def _xp(w):
-    import numpy as np
-
-    if isinstance(w, np.ndarray):
-        return np
-    import cupy
-
-    return cupy
 
 
 class L1(L1L2):

@@ -13,7 +13,8 @@ import os
 
 import numpy as np
 
-from ..ops._checks import MAX_ELEMENTS, MAX_EXTENT
+from ..devices import import_cupy
+from ..ops._checks import MAX_ELEMENTS, MAX_EXTENT, as_int
 
 
 class LayerSizeError(MemoryError, ValueError):
@@ -24,24 +25,15 @@ class LayerSizeError(MemoryError, ValueError):
 def size(where: str, name: str, value, *, lo: int = 1, hi: int = MAX_EXTENT) -> int:
     """A size argument (units, filters, input_dim, padding, ...): a Python/NumPy int in
     [lo, hi], so the shapes derived from it fit the kernels' 64-bit arithmetic."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{where}: `{name}` must be {_what(lo)}, got {value!r} ({type(value).__name__})")
-    if not lo <= int(value) <= hi:
-        raise ValueError(f"{where}: `{name}` must be {_what(lo)} (from {lo} to {hi}), got {value!r}")
-    return int(value)
-
-
-def _what(lo: int) -> str:
-    return "a positive integer" if lo >= 1 else "a non-negative integer"
+    what = "a positive integer" if lo >= 1 else "a non-negative integer"
+    return as_int(where, name, value, lo=lo, hi=hi, what=what, bounds=f" (from {lo} to {hi})")
 
 
 def memory_bytes(device) -> int:
     """The memory of ``device`` (host RAM for "cpu"/"cuda-sim", GPU memory for "cuda"): no
     single array larger than this can be allocated without swapping or being killed."""
     if device.is_cuda:
-        import cupy
-
-        return int(cupy.cuda.Device().mem_info[1])
+        return int(import_cupy().cuda.Device().mem_info[1])
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):  # not POSIX: only the element bound applies

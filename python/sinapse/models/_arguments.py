@@ -8,33 +8,17 @@ Booleans are not integers here (``batch_size=True`` is refused), NumPy integers 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import callbacks as callbacks_mod
-from ..ops._checks import as_bool
+from ..ops._checks import _is_int, as_bool, as_float, as_int
 from ._data import is_iterable_data
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def integer(where, name, value, minimum=1, allow_none=True):
+def integer(where: str, name: str, value, minimum: int = 1, allow_none: bool = True) -> int | None:
     """``value`` as an int >= minimum (None passes through when allowed)."""
-    if value is None and allow_none:
-        return None
-    if not _is_int(value):
-        raise TypeError(
-            f"{where}: `{name}` must be an integer"
-            f"{' >= ' + str(minimum) if minimum else ' >= 0'}{' or None' if allow_none else ''}, "
-            f"got {value!r} ({type(value).__name__})"
-        )
-    if value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{where}: `{name}` must be {kind}, got {value}")
-    return int(value)
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    return as_int(where, name, value, lo=minimum, what=what, bounds="", allow_none=allow_none)
 
 
 def verbose(where, value):
@@ -62,12 +46,6 @@ def callback_list(where, value):
     return list(value)
 
 
-def _number(where, name, value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{where}: `{name}` must be a number, got {value!r} ({type(value).__name__})")
-    return float(value)
-
-
 def class_weight(where, value, output_shape):
     """A {class index: weight} dict with int keys in [0, n_classes) and finite weights >= 0."""
     if value is None:
@@ -91,10 +69,16 @@ def class_weight(where, value, output_shape):
                 f"{where}: `class_weight` key {key} is not a class index of this model's output: "
                 f"expected 0 <= key < {n_classes}"
             )
-        w = _number(where, f"class_weight[{key}]", weight)
-        if not math.isfinite(w) or w < 0:
-            raise ValueError(f"{where}: `class_weight[{key}]` must be a finite number >= 0, got {weight!r}")
-        checked[int(key)] = w
+        checked[int(key)] = as_float(
+            where,
+            f"class_weight[{key}]",
+            weight,
+            lo=0,
+            finite=True,
+            float32=False,
+            kind="a number",
+            what="a finite number >= 0",
+        )
     return checked
 
 
@@ -122,9 +106,7 @@ def sample_weight(where, value, lead, name="sample_weight") -> np.ndarray | None
 
 
 def validation_split(where, value, x, y):
-    split = _number(where, "validation_split", value)
-    if not 0 <= split < 1:
-        raise ValueError(f"{where}: `validation_split` must be in [0, 1), got {value!r}")
+    split = as_float(where, "validation_split", value, lo=0, hi=1, hi_open=True, float32=False, kind="a number")
     if split and is_iterable_data(x):
         raise ValueError(
             f"{where}: `validation_split` needs arrays x and y, not a generator/iterable; pass "

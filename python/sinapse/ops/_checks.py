@@ -291,21 +291,37 @@ MAX_EXTENT = 2**31 - 1
 MAX_ELEMENTS = 2**60 // 8
 
 
-def as_int(op: str, name: str, value: Any, *, lo: int = 0, hi: int = 2**63 - 1, what: str = "an int") -> int:
-    """A Python or NumPy integer in [lo, hi], as a Python int.
+def as_int(
+    op: str,
+    name: str,
+    value: Any,
+    *,
+    lo: int = 0,
+    hi: int = 2**63 - 1,
+    what: str = "an int",
+    bounds: str | None = None,
+    allow_none: bool = False,
+) -> Any:
+    """A Python or NumPy integer in [lo, hi], as a Python int (None too when ``allow_none``).
 
     TypeError for anything else (bool, float, str, ...), ValueError out of range: the
     kernels take fixed-width C++ integers, and a value that does not fit would otherwise
-    fail inside the binding with an unreadable message.
+    fail inside the binding with an unreadable message. Every integer argument of the
+    library is checked here; callers choose only the wording: ``what`` names the expected
+    value ("a positive integer"), ``bounds`` how the range follows it in the ValueError
+    (default " in [lo, hi]"; "" when ``what`` already says it).
     """
+    if value is None and allow_none:
+        return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(
-            f"{op}: `{name}` must be {what} in [{lo}, {_bound(hi)}], got {value!r} "
+            f"{op}: `{name}` must be {what}{' or None' if allow_none else ''}, got {value!r} "
             f"({type(value).__name__}). Pass a Python int, e.g. int(x)."
         )
     value = int(value)
     if not lo <= value <= hi:
-        raise ValueError(f"{op}: `{name}` must be {what} in [{lo}, {_bound(hi)}], got {value}.")
+        shown = f" in [{lo}, {_bound(hi)}]" if bounds is None else bounds
+        raise ValueError(f"{op}: `{name}` must be {what}{shown}, got {value}.")
     return value
 
 
@@ -363,22 +379,68 @@ def as_bool(op: str, name: str, value: Any) -> bool:
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def as_float(op: str, name: str, value: Any) -> float:
-    """A Python or NumPy real scalar as float; TypeError otherwise.
+def as_float(
+    op: str,
+    name: str,
+    value: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    finite: bool = False,
+    float32: bool = True,
+    lo_as_float32: bool = False,
+    allow_none: bool = False,
+    kind: str = "a real number",
+    what: str | None = None,
+    why: str = "",
+) -> Any:
+    """A Python or NumPy real scalar as float (None too when ``allow_none``); TypeError
+    otherwise ("must be ``kind``"). Every real-valued argument of the library is checked here.
 
-    ValueError for a finite value beyond float32's range (the kernels take float32
-    scalars: it would silently become infinite). NaN and ±inf pass (each op decides).
+    ValueError, in this order, for: an int beyond float's range; a NaN or ±inf when
+    ``finite``; with ``float32`` (the kernels take float32 scalars), a finite value beyond
+    float32's range (it would silently become infinite); a value outside
+    [lo, hi] (``lo_open``/``hi_open``: open ends; NaN fails any bound; ``lo_as_float32``: an
+    open lower end is judged on the value rounded to float32, as a kernel sees it: epsilon=1e-50
+    is 0 there, the 0/0 it exists to prevent). Without bounds and
+    ``finite``, NaN and ±inf pass (each op decides). The message says "must be ``what``"
+    (default: the condition that failed) and ends with ``why``.
     """
+    if value is None and allow_none:
+        return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{op}: `{name}` must be a real number, got {value!r} ({type(value).__name__}).")
+        raise TypeError(
+            f"{op}: `{name}` must be {kind}{' or None' if allow_none else ''}, got {value!r} ({type(value).__name__})."
+        )
     try:
         x = float(value)
-        too_big = abs(x) > FLOAT32_MAX and abs(x) != float("inf")  # NaN compares False
     except OverflowError:  # an int beyond float64's range
-        x, too_big = 0.0, True
-    if too_big:
         raise ValueError(
-            f"{op}: `{name}` must fit float32 (|x| <= {FLOAT32_MAX:.4g}), the kernels' precision, "
-            f"got {str(value)[:40]}."
-        )
+            f"{op}: `{name}` must be a finite number, got {str(value)[:40]}... (beyond a float's range)."
+        ) from None
+    failed = _float_failure(x, lo, hi, lo_open, hi_open, finite, float32, lo_as_float32)
+    if failed is not None:
+        raise ValueError(f"{op}: `{name}` must {'be ' + what if what else failed}, got {str(value)[:40]}{why}.")
     return x
+
+
+def _float_failure(x, lo, hi, lo_open, hi_open, finite, float32, lo_as_float32) -> str | None:
+    """as_float's value checks: None if ``x`` passes, else what it must do ("be >= 0")."""
+    inf = float("inf")
+    if finite and not abs(x) < inf:  # NaN compares False
+        return "be a finite number"
+    if float32 and FLOAT32_MAX < abs(x) < inf:
+        return f"fit float32 (|x| <= {FLOAT32_MAX:.4g}), the kernels' precision"
+    low = -inf if lo is None else lo
+    high = inf if hi is None else hi
+    x32 = float(np.float32(x)) if lo_as_float32 and lo_open and abs(x) <= FLOAT32_MAX else x
+    ok = (x32 > low if lo_open else x >= low) and (x < high if hi_open else x <= high)
+    if ok or lo is None and hi is None:
+        return None
+    if hi is None:
+        return f"be {'>' if lo_open else '>='} {lo}"
+    if lo is None:
+        return f"be {'<' if hi_open else '<='} {hi}"
+    return f"be in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"

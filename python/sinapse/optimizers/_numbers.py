@@ -7,25 +7,13 @@ rather than inside the first step's kernel, and the step itself needs no check.
 
 from __future__ import annotations
 
-import math
-import numbers
-
-import numpy as np
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)
+from ..ops._checks import FLOAT32_MAX, as_float
 
 
 def real(owner: str, name: str, value) -> float:
     """``value`` as a float: TypeError unless a real number (bool and str are not), ValueError for
     an int beyond float's range (float() would raise a bare OverflowError)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
-        raise TypeError(f"{owner}: `{name}` must be a real number, got {value!r} ({type(value).__name__}).")
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(
-            f"{owner}: `{name}` must be a finite number, got {str(value)[:40]}... (beyond a float's range)."
-        ) from None
+    return as_float(owner, name, value, float32=False)
 
 
 def _expected(lo, hi, lo_open, hi_open) -> str:
@@ -48,21 +36,20 @@ def hyper(
     """A finite float32-representable number in [lo, hi] (open ends as asked), else a TypeError or
     ValueError "<owner>: `<name>` must be ..., got ...". An open lower end also refuses values that
     round to ``lo`` in float32 (epsilon=1e-50 is 0 to the kernel: the 0/0 it exists to prevent)."""
-    x = real(owner, name, value)
-    top = FLOAT32_MAX if hi is None else hi
-    ok = (
-        math.isfinite(x)
-        and abs(x) <= FLOAT32_MAX
-        and (x > lo if lo_open else x >= lo)
-        and (x < top if hi_open else x <= top)
+    what = _expected(lo, hi, lo_open, hi_open)
+    return as_float(
+        owner,
+        name,
+        value,
+        lo=lo,
+        hi=hi,
+        lo_open=lo_open,
+        hi_open=hi_open,
+        finite=True,
+        lo_as_float32=True,
+        what=what,
+        why=why,
     )
-    if ok and lo_open and float(np.float32(x)) <= lo:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"{owner}: `{name}` must be {_expected(lo, hi, lo_open, hi_open)}, got {str(value)[:40]}{why}."
-        )
-    return x
 
 
 def optional_positive(owner: str, name: str, value) -> float | None:

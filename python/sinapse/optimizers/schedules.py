@@ -51,7 +51,8 @@ import warnings
 
 import numpy as np
 
-from ._numbers import FLOAT32_MAX, name_str, real
+from ..ops._checks import FLOAT32_MAX, as_bool, as_float
+from ._numbers import name_str
 
 
 def _pow(base: float, exponent: float) -> float:
@@ -107,10 +108,8 @@ class LearningRateSchedule:
 
 def _step(cls, step) -> float:
     """A step count: a finite number >= 0, as a float (Keras computes in floats too)."""
-    x = real(cls, "step", step)
-    if not (math.isfinite(x) and x >= 0):
-        raise ValueError(f"{cls}: `step` must be a finite number >= 0 (the optimizer's iterations), got {step!r}.")
-    return x
+    what = "a finite number >= 0 (the optimizer's iterations)"
+    return as_float(cls, "step", step, lo=0, finite=True, float32=False, what=what)
 
 
 def _floor(x: float) -> float:
@@ -122,31 +121,28 @@ def _ceil(x: float) -> float:
     return math.ceil(x) if math.isfinite(x) else x
 
 
-def _number(cls, name, value):
-    if not math.isfinite(real(cls, name, value)):
-        raise ValueError(f"{cls}: `{name}` must be finite, got {value!r}.")
-    return value.item() if hasattr(value, "item") else value  # NumPy scalars -> Python, for the JSON config
+def _number(cls, name, value, *, what="", **bounds):
+    """A finite real number ("must be finite" otherwise), then within ``bounds`` (as_float's; "must
+    be ``what``" otherwise), kept as given: NumPy scalars become Python numbers for the JSON config."""
+    as_float(cls, name, value, finite=True, float32=False, what="finite")
+    if bounds:
+        as_float(cls, name, value, float32=False, what=what, **bounds)
+    return value.item() if hasattr(value, "item") else value
 
 
 def _positive(cls, name, value):
-    if _number(cls, name, value) <= 0:
-        raise ValueError(f"{cls}: `{name}` must be a positive number, got {value!r}.")
-    return _number(cls, name, value)
+    return _number(cls, name, value, lo=0, lo_open=True, what="a positive number")
 
 
 def _non_negative(cls, name, value):
-    if _number(cls, name, value) < 0:
-        raise ValueError(f"{cls}: `{name}` must be a number >= 0, got {value!r}.")
-    return _number(cls, name, value)
+    return _number(cls, name, value, lo=0, what="a number >= 0")
 
 
 def _rate(cls, name, value, positive=False):
     """A learning rate (initial, end, warmup target, a piecewise value): >= 0 (> 0 if ``positive``)
     and within float32's range, the kernels' precision."""
-    x = _positive(cls, name, value) if positive else _non_negative(cls, name, value)
-    if x > FLOAT32_MAX:
-        raise ValueError(f"{cls}: `{name}` must be at most {FLOAT32_MAX:.4g} (float32's range), got {value!r}.")
-    return x
+    what = f"{'a positive number' if positive else 'a number >= 0'} (at most {FLOAT32_MAX:.4g}, float32's range)"
+    return _number(cls, name, value, lo=0, lo_open=positive, hi=FLOAT32_MAX, what=what)
 
 
 def _numbers_list(cls, name, value) -> list:
@@ -156,17 +152,7 @@ def _numbers_list(cls, name, value) -> list:
 
 
 def _fraction(cls, name, value):
-    if not 0 <= _number(cls, name, value) <= 1:
-        raise ValueError(
-            f"{cls}: `{name}` must be a number in [0, 1] (a fraction of the learning rate), got {value!r}."
-        )
-    return _number(cls, name, value)
-
-
-def _flag(cls, name, value):
-    if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
-        raise TypeError(f"{cls}: `{name}` must be True or False, got {value!r}.")
-    return bool(value)
+    return _number(cls, name, value, lo=0, hi=1, what="a number in [0, 1] (a fraction of the learning rate)")
 
 
 def _progress(schedule, step):
@@ -181,7 +167,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate, positive=True)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
         self.decay_rate = _positive(cls, "decay_rate", decay_rate)
-        self.staircase = _flag(cls, "staircase", staircase)
+        self.staircase = as_bool(cls, "staircase", staircase)
         self.name = name_str(cls, name, cls)
 
     def _value(self, step):
@@ -241,7 +227,7 @@ class InverseTimeDecay(LearningRateSchedule):
         self.initial_learning_rate = _rate(cls, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
         self.decay_rate = _non_negative(cls, "decay_rate", decay_rate)
-        self.staircase = _flag(cls, "staircase", staircase)
+        self.staircase = as_bool(cls, "staircase", staircase)
         self.name = name_str(cls, name, cls)
 
     def _value(self, step):
@@ -276,7 +262,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.decay_steps = _positive(cls, "decay_steps", decay_steps)
         self.end_learning_rate = _rate(cls, "end_learning_rate", end_learning_rate)
         self.power = _non_negative(cls, "power", power)  # a negative power would blow up at the end
-        self.cycle = _flag(cls, "cycle", cycle)
+        self.cycle = as_bool(cls, "cycle", cycle)
         self.name = name_str(cls, name, cls)
 
     def _value(self, step):
