@@ -46,12 +46,12 @@ def check(rng, backend, x_shape, w_shape, strides, padding, dilation, variant=No
     w = rng.standard_normal(w_shape).astype(np.float32)
     b = rng.standard_normal(w_shape[3]).astype(np.float32)
     y, dy, (dx, dw, db) = run(backend, x, w, b, 1, strides, padding, dilation, variant=variant)
-    g = geometry("test", x_shape, w_shape, strides, padding, dilation)
     f64 = lambda a: a.astype(np.float64)  # noqa: E731
+    geo = dict(strides=strides, padding=padding, dilation_rate=dilation)
     depth = w_shape[0] * w_shape[1] * w_shape[2]
     tol = 1e-5 * np.sqrt(depth) + 1e-5
-    np.testing.assert_allclose(y, reference.conv2d(f64(x), f64(w), g, f64(b)), rtol=1e-4, atol=tol)
-    rdx, rdw, rdb = reference.conv2d_backward(f64(dy), f64(x), f64(w), g)
+    np.testing.assert_allclose(y, reference.conv2d(f64(x), f64(w), f64(b), **geo), rtol=1e-4, atol=tol)
+    rdx, rdw, rdb = reference.conv2d_backward(f64(dy), f64(x), f64(w), **geo)
     np.testing.assert_allclose(dx, rdx, rtol=1e-4, atol=tol * 4)
     np.testing.assert_allclose(dw, rdw, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size))
     np.testing.assert_allclose(db, rdb, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size))
@@ -142,7 +142,7 @@ def test_mutant_is_caught(rng):
     sinapse._cuda_sim.conv2d_mutant(g, x.ctypes.data, w.ctypes.data, y.ctypes.data, "forward_nopad")
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(
-            y, reference.conv2d(x.astype(np.float64), w.astype(np.float64), g), rtol=1e-4, atol=1e-4
+            y, reference.conv2d(x.astype(np.float64), w.astype(np.float64), padding="same"), rtol=1e-4, atol=1e-4
         )
 
 
@@ -150,16 +150,17 @@ def test_reference_gradient_matches_finite_differences(rng):
     x, w = rng.standard_normal((1, 5, 4, 2)), rng.standard_normal((3, 2, 2, 2))
     g = geometry("test", x.shape, w.shape, (2, 1), "same", (1, 2))
     dy = rng.standard_normal((1, g[13], g[14], 2))
-    dx, dw, _ = reference.conv2d_backward(dy, x, w, g)
+    geo = dict(strides=(2, 1), padding="same", dilation_rate=(1, 2))
+    dx, dw, _ = reference.conv2d_backward(dy, x, w, **geo)
     h = 1e-6
     for arr, grad in ((x, dx), (w, dw)):
         numeric = np.zeros_like(arr)
         for idx in np.ndindex(arr.shape):
             orig = arr[idx]
             arr[idx] = orig + h
-            plus = (reference.conv2d(x, w, g) * dy).sum()
+            plus = (reference.conv2d(x, w, **geo) * dy).sum()
             arr[idx] = orig - h
-            minus = (reference.conv2d(x, w, g) * dy).sum()
+            minus = (reference.conv2d(x, w, **geo) * dy).sum()
             arr[idx] = orig
             numeric[idx] = (plus - minus) / (2 * h)
         np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)

@@ -17,9 +17,7 @@ import pytest
 from conftest import BACKENDS, SIMD_PATHS, on
 from sinapse import ops, reference
 from sinapse.ops.activation import KINDS as ACT_KINDS
-from sinapse.ops.conv2d import geometry as conv_geometry
 from sinapse.ops.losses import KINDS as LOSS_KINDS
-from sinapse.ops.pooling import geometry as pool_geometry
 from sinapse.registry import OPS
 
 SPECIALS = np.array([np.nan, np.inf, -np.inf], np.float32)
@@ -141,14 +139,14 @@ def _conv2d(rng, kw):
     ]:
         x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[3]))
         strides, padding, dilation = geo
-        g = conv_geometry("test", xs, ws, strides, padding, dilation)
         geo = dict(strides=strides, padding=padding, dilation=dilation)
+        ref_geo = dict(strides=strides, padding=padding, dilation_rate=dilation)
         got = ops.conv2d(x, w, b, activation=act, **geo, **kw)
-        ref = reference.activation(act)(reference_of(reference.conv2d, f64(x), f64(w), g, f64(b)))
+        ref = reference.activation(act)(reference_of(reference.conv2d, f64(x), f64(w), f64(b), **ref_geo))
         out.append((f"conv2d {xs} {ws} {geo} {act}", got, ref))
         dy = poison(rng, randn(rng, *got.shape), 0.03)
         dx, dw, db = ops.conv2d_backward(dy, x, w, **geo, **kw)
-        rdx, rdw, rdb = reference_of(reference.conv2d_backward, f64(dy), f64(x), f64(w), g)
+        rdx, rdw, rdb = reference_of(reference.conv2d_backward, f64(dy), f64(x), f64(w), **ref_geo)
         out += [
             (f"conv2d_backward dx {xs}", dx, rdx),
             (f"conv2d_backward dw {xs}", dw, rdw),
@@ -209,7 +207,7 @@ def _dropout(rng, kw):
         (
             "dropout_backward",
             ops.dropout_backward(dy, 0.4, 11, 3),
-            reference_of(reference.dropout, f64(dy), 0.4, 11, 3),
+            reference_of(reference.dropout_backward, f64(dy), 0.4, 11, 3),
         ),
     ]
 
@@ -275,13 +273,19 @@ def _loss(rng, kw):
 def _pooling(rng, kw):
     out = []
     for shape, pool, strides, padding in [((2, 7, 7, 3), 3, 2, "same"), ((1, 4, 6, 19), 2, None, "valid")]:
-        x, g = poison(rng, randn(rng, *shape), 0.06), pool_geometry("test", shape, pool, strides, padding)
+        x = poison(rng, randn(rng, *shape), 0.06)
         for kind in ("max", "avg"):
             y = getattr(ops, f"{kind}_pool2d")(x, pool, strides, padding)
-            out.append((f"{kind}_pool2d {shape}", y, reference_of(getattr(reference, f"{kind}_pool2d"), f64(x), g)))
+            out.append(
+                (
+                    f"{kind}_pool2d {shape}",
+                    y,
+                    reference_of(getattr(reference, f"{kind}_pool2d"), f64(x), pool, strides, padding),
+                )
+            )
             dy = poison(rng, randn(rng, *y.shape), 0.05)
             dx = getattr(ops, f"{kind}_pool2d_backward")(dy, x, pool, strides, padding)
-            rdx = reference_of(getattr(reference, f"{kind}_pool2d_backward"), f64(dy), f64(x), g)
+            rdx = reference_of(getattr(reference, f"{kind}_pool2d_backward"), f64(dy), f64(x), pool, strides, padding)
             out.append((f"{kind}_pool2d_backward {shape}", dx, rdx))
     return out
 
@@ -394,7 +398,7 @@ def _rnn(rng, kw):
         dy[(2, 3, 1) if y.ndim == 3 else (2, 1)] = np.nan  # a NaN gradient reaching the clean row
         got = getattr(ops, f"{cell}_backward")(rest[-1], dy)
         ref = reference_of(
-            reference.rnn_backward, cell, f64(x), f64(kernel), f64(rec), f64(bias), dy=f64(dy), mask=mask, **opts
+            getattr(reference, f"{cell}_backward"), f64(dy), f64(x), f64(kernel), f64(rec), f64(bias), mask=mask, **opts
         )
         out += [
             (f"{what} backward {lbl}", g, r)

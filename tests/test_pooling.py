@@ -36,9 +36,10 @@ def run(kind, backend, x, dy_seed, pool, strides, padding):
 
 def check_against_reference(kind, backend, x, pool, strides, padding):
     y, dy, dx = run(kind, backend, x, 0, pool, strides, padding)
-    g = geometry("test", x.shape, pool, strides, padding)
-    ry = getattr(reference, f"{kind}_pool2d")(x.astype(np.float64), g)
-    rdx = getattr(reference, f"{kind}_pool2d_backward")(dy.astype(np.float64), x.astype(np.float64), g)
+    ry = getattr(reference, f"{kind}_pool2d")(x.astype(np.float64), pool, strides, padding)
+    rdx = getattr(reference, f"{kind}_pool2d_backward")(
+        dy.astype(np.float64), x.astype(np.float64), pool, strides, padding
+    )
     np.testing.assert_allclose(y, ry, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(dx, rdx, rtol=1e-5, atol=1e-6)
 
@@ -81,8 +82,7 @@ def test_ties_resolve_identically_on_both_backends():
     for a, b in zip(cpu, cuda):
         np.testing.assert_array_equal(a, b)
     # ...and the first maximum in row-major order is the one that receives the gradient:
-    g = geometry("test", x.shape, 3, 2, "same")
-    np.testing.assert_array_equal(cpu[2], reference.max_pool2d_backward(cpu[1], x, g))
+    np.testing.assert_array_equal(cpu[2], reference.max_pool2d_backward(cpu[1], x, 3, 2, "same"))
 
 
 def test_same_average_divides_by_real_pixels():
@@ -103,7 +103,7 @@ def test_gradient_matches_finite_differences(rng, kind):
     for idx in np.ndindex(x.shape):
         e = np.zeros_like(x)
         e[idx] = h
-        numeric[idx] = ((f(x + e, g) - f(x - e, g)) * dy).sum() / (2 * h)
+        numeric[idx] = ((f(x + e, 3, 2, "same") - f(x - e, 3, 2, "same")) * dy).sum() / (2 * h)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-5)
 
 

@@ -68,21 +68,11 @@ def run_reference(name, p, **kw):
 
 def reference_backward(name, p, dy, dh, dc, **kw):
     cell, _, opts = CELLS[name]
-    return reference.rnn_backward(
-        cell,
-        p["x"],
-        p["kernel"],
-        p["recurrent_kernel"],
-        p.get("bias"),
-        dy=dy,
-        dh_T=dh,
-        dc_T=dc,
-        h0=p.get("h0"),
-        c0=p.get("c0"),
-        mask=p.get("mask"),
-        **opts,
-        **kw,
-    )
+    args = (dy, p["x"], p["kernel"], p["recurrent_kernel"], p.get("bias"))
+    common = dict(dh_T=dh, h0=p.get("h0"), mask=p.get("mask"), **kw)
+    if cell == "lstm":
+        return reference.lstm_backward(*args, dc_T=dc, c0=p.get("c0"), **common)
+    return (*getattr(reference, f"{cell}_backward")(*args, **opts, **common), None)
 
 
 def f32(p):

@@ -72,7 +72,7 @@ def _dropout(kw, res, after):
 
 @ref("dropout_backward")
 def _dropout_backward(kw, res, after):
-    return [("dx", res, R.dropout(kw["dy"], kw["rate"], kw["seed"], kw.get("offset", 0)))]
+    return [("dx", res, R.dropout_backward(kw["dy"], kw["rate"], kw["seed"], kw.get("offset", 0)))]
 
 
 @ref("bias_add")
@@ -85,22 +85,20 @@ def _bias_grad(kw, res, after):
     return [("db", res, R.bias_grad(kw["dy"]))]
 
 
-def _pool_g(op, kw):
-    from sinapse.ops.pooling import geometry
-
-    return geometry(op, np.shape(kw["x"]), kw.get("pool_size", (2, 2)), kw.get("strides"), kw.get("padding", "valid"))
+def _pool_args(kw):
+    return kw.get("pool_size", (2, 2)), kw.get("strides"), kw.get("padding", "valid")
 
 
 @ref("max_pool2d", "avg_pool2d")
 def _pool(kw, res, after):
     op = after["$op"]
-    return [("y", res, getattr(R, op)(kw["x"], _pool_g(op, kw)))]
+    return [("y", res, getattr(R, op)(kw["x"], *_pool_args(kw)))]
 
 
 @ref("max_pool2d_backward", "avg_pool2d_backward")
 def _pool_backward(kw, res, after):
     op = after["$op"]
-    return [("dx", res, getattr(R, op)(kw["dy"], kw["x"], _pool_g(op, kw)))]
+    return [("dx", res, getattr(R, op)(kw["dy"], kw["x"], *_pool_args(kw)))]
 
 
 @ref("loss")
@@ -122,27 +120,19 @@ def _batch_norm(kw, res, after):
     return [("y", res[0], y), ("running_mean", after["running_mean"], mean), ("running_var", after["running_var"], var)]
 
 
-def _conv_g(kw):
-    from sinapse.ops.conv2d import geometry
-
-    return geometry(
-        "conv2d",
-        np.shape(kw["x"]),
-        np.shape(kw["w"]),
-        kw.get("strides", 1),
-        kw.get("padding", "valid"),
-        kw.get("dilation", 1),
-    )
+def _conv_args(kw):
+    dilation = kw.get("dilation_rate", kw.get("dilation", 1))  # the op's name for it, either spelling
+    return dict(strides=kw.get("strides", 1), padding=kw.get("padding", "valid"), dilation_rate=dilation)
 
 
 @ref("conv2d")
 def _conv2d(kw, res, after):
-    return [("y", res, _act(kw.get("activation"), R.conv2d(kw["x"], kw["w"], _conv_g(kw), kw.get("bias"))))]
+    return [("y", res, _act(kw.get("activation"), R.conv2d(kw["x"], kw["w"], kw.get("bias"), **_conv_args(kw))))]
 
 
 @ref("conv2d_backward")
 def _conv2d_backward(kw, res, after):
-    expected = R.conv2d_backward(kw["dy"], kw["x"], kw["w"], _conv_g(kw))
+    expected = R.conv2d_backward(kw["dy"], kw["x"], kw["w"], **_conv_args(kw))
     wanted = [kw.get("need_dx", True), kw.get("need_dw", True), kw.get("need_db", True)]
     return [(n, r, e) for n, r, e, w in zip(("dx", "dw", "db"), res, expected, wanted) if w]
 
@@ -214,12 +204,11 @@ def _rnn_backward(kw, res, after):
     dy = kw.get("dy")
     if dy is None:  # None means zeros
         dy = np.zeros((n, t, h) if fwd.get("return_sequences", True) else (n, h))
-    expected = R.rnn_backward(
-        cell,
+    expected = getattr(R, f"{cell}_backward")(
+        dy,
         fwd["x"],
         fwd["kernel"],
         fwd["recurrent_kernel"],
-        dy=dy,
         **_opt(kw, "dh_T", "dc_T"),
         **_opt(fwd, *_RNN_ARGS),
     )

@@ -3,14 +3,20 @@
 Written to be read, not to be fast, and independently of the kernels' algorithms (no
 BLAS call, no blocking, no packing), so tests can check the kernels against it. Every
 function works in float32 and in float64; gradient checks use float64.
+
+One module per op family, named as the op (python/sinapse/registry.py), and every function
+takes the op's own public arguments (padding="same", strides, pool_size, ...) and computes
+what follows from them itself, so a reference never inherits a mistake of ``sinapse.ops``.
+Every op has its backward here too (``<op>_backward(dy, ...)``), each checked against central
+differences in float64 (tests/test_reference.py and the op's own tests).
 """
 
-from .activations import ACTIVATIONS, activation, activation_backward
+from .activation import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_grad
 from .conv2d import conv2d, conv2d_backward
-from .dropout import dropout, dropout_mask
+from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
 from .losses import loss, loss_grad
@@ -26,7 +32,7 @@ from .optimizers import (
     sgd_update,
 )
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
-from .rnn import gru, lstm, rnn_backward, simple_rnn
+from .rnn import gru, gru_backward, lstm, lstm_backward, simple_rnn, simple_rnn_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
 __all__ = [
@@ -43,6 +49,7 @@ __all__ = [
     "conv2d",
     "conv2d_backward",
     "dropout",
+    "dropout_backward",
     "dropout_mask",
     "gemm",
     "log_softmax",
@@ -65,7 +72,9 @@ __all__ = [
     "clip_by_norm",
     "clip_by_global_norm",
     "simple_rnn",
+    "simple_rnn_backward",
     "lstm",
+    "lstm_backward",
     "gru",
-    "rnn_backward",
+    "gru_backward",
 ]

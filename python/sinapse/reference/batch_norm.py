@@ -1,4 +1,6 @@
-"""Reference batch normalization over the last axis (Keras's definitions)."""
+"""Reference batch normalization over the last axis (Keras's definitions:
+keras.layers.BatchNormalization, https://keras.io/api/layers/normalization_layers/batch_normalization/,
+after Ioffe & Szegedy, "Batch Normalization", 2015, Algorithm 1), forward and backward."""
 
 from __future__ import annotations
 
@@ -6,7 +8,11 @@ import numpy as np
 
 
 def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3):
-    """Returns (y, new_running_mean, new_running_var); the inputs are not modified."""
+    """Returns (y, new_running_mean, new_running_var); the inputs are not modified.
+
+    x (..., C); gamma, beta, running_mean, running_var (C,). Training normalises with the
+    batch's mean and biased variance over every axis but the last and moves the running
+    statistics by ``momentum``; inference uses the running statistics."""
     axes = tuple(range(x.ndim - 1))
     if training:
         mean, var = x.mean(axis=axes), x.var(axis=axes)  # biased variance, as Keras
@@ -21,7 +27,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
 
 def batch_norm_backward(dy, x, gamma, mean, invstd, *, training):
     """Returns (dx, dgamma, dbeta) given the forward's batch (or running) mean and
-    invstd = 1 / sqrt(var + epsilon). In training the gradient also flows through the batch
+    invstd = 1 / sqrt(var + epsilon), all (C,); dy and x (..., C). In training the gradient also flows through the batch
     statistics: dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)). A NaN or
     inf in x or dy of a channel makes that channel's dgamma and dx NaN (it enters the sums)."""
     axes = tuple(range(x.ndim - 1))

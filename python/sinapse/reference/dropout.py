@@ -48,3 +48,9 @@ def dropout(x, rate, seed, offset=0, training=True):
     x = np.asarray(x)
     mask = dropout_mask(np.shape(x), rate, seed, offset).astype(x.dtype)
     return np.where(mask != 0, x * mask, np.zeros_like(x))
+
+
+def dropout_backward(dy, rate, seed, offset=0):
+    """Gradient of ``dropout(x, rate, seed, offset)`` (training) with respect to x, given dy:
+    the same selection applied to dy (the mask does not depend on x), dy's shape and dtype."""
+    return dropout(dy, rate, seed, offset)

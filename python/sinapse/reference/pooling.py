@@ -1,44 +1,69 @@
 """Reference 2-D pooling over NHWC images: explicit loops over windows, clear rather than fast.
 
-Uses the same window rules as the ops (sinapse.ops.pooling.geometry computes them): padding
-never wins a max, averages divide by the window's real pixels, ties go to the first pixel
-in row-major window order (np.argmax's rule).
+Takes the op's own arguments (``pool_size``, ``strides`` defaulting to the pool size,
+``padding`` "valid" or "same") and computes the windows itself by Keras's rule
+(reference/_geometry.py; keras.layers.MaxPooling2D / AveragePooling2D,
+https://keras.io/api/layers/pooling_layers/max_pooling2d/: output
+``floor((in - pool) / strides) + 1`` for "valid", ``floor((in - 1) / strides) + 1`` for
+"same"). Padding never wins a max, averages divide by the window's real pixels (TF's
+``avg_pool``, which Keras calls), ties go to the first pixel in row-major window order
+(np.argmax's rule).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def _windows(g):
-    n, h, w, c, kh, kw, sh, sw, top, left, oh, ow = g
-    for i in range(oh):
-        for j in range(ow):
-            h0, w0 = i * sh - top, j * sw - left
-            yield i, j, slice(max(h0, 0), min(h0 + kh, h)), slice(max(w0, 0), min(w0 + kw, w))
+from ._geometry import axes
 
 
-def max_pool2d(x, g):
-    y = np.empty((g[0], g[10], g[11], g[3]), x.dtype)
-    for i, j, rows, cols in _windows(g):
-        y[:, i, j, :] = x[:, rows, cols, :].max(axis=(1, 2))
+def _windows(fn, x, pool_size, strides, padding):
+    """(i, j, rows, cols) of every output pixel: the slices of x its window covers."""
+    if np.ndim(x) != 4:
+        raise ValueError(f"reference.{fn}: `x` must be 4-D (N, H, W, C), got shape {np.shape(x)}")
+    rows, cols = axes(fn, np.shape(x)[1:3], pool_size, pool_size if strides is None else strides, padding)
+    for i in range(rows.out):
+        for j in range(cols.out):
+            h0, w0 = i * rows.stride - rows.before, j * cols.stride - cols.before
+            yield (
+                i,
+                j,
+                slice(max(h0, 0), min(h0 + rows.kernel, rows.size)),
+                slice(max(w0, 0), min(w0 + cols.kernel, cols.size)),
+            )
+
+
+def _out_shape(fn, x, pool_size, strides, padding):
+    rows, cols = axes(fn, np.shape(x)[1:3], pool_size, pool_size if strides is None else strides, padding)
+    return (np.shape(x)[0], rows.out, cols.out, np.shape(x)[3])
+
+
+def _pool(fn, reduce, x, pool_size, strides, padding):
+    x = np.asarray(x)
+    y = np.empty(_out_shape(fn, x, pool_size, strides, padding), x.dtype)
+    for i, j, rows, cols in _windows(fn, x, pool_size, strides, padding):
+        y[:, i, j, :] = reduce(x[:, rows, cols, :], axis=(1, 2))
     return y
 
 
-def avg_pool2d(x, g):
-    y = np.empty((g[0], g[10], g[11], g[3]), x.dtype)
-    for i, j, rows, cols in _windows(g):
-        y[:, i, j, :] = x[:, rows, cols, :].mean(axis=(1, 2))
-    return y
+def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """Max over each window of x (N, H, W, C): (N, OH, OW, C), x's dtype."""
+    return _pool("max_pool2d", np.max, x, pool_size, strides, padding)
 
 
-def max_pool2d_backward(dy, x, g):
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """Mean over each window's real pixels of x (N, H, W, C): (N, OH, OW, C), x's dtype."""
+    return _pool("avg_pool2d", np.mean, x, pool_size, strides, padding)
+
+
+def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid"):
+    """dx (x's shape): each window's dy added to its first maximum (row-major)."""
+    x, dy = np.asarray(x), np.asarray(dy)
     dx = np.zeros_like(x)
-    n, c = g[0], g[3]
-    for i, j, rows, cols in _windows(g):
+    n, c = x.shape[0], x.shape[3]
+    for i, j, rows, cols in _windows("max_pool2d_backward", x, pool_size, strides, padding):
         win = x[:, rows, cols, :]
-        flat = win.reshape(n, -1, c)
-        first = flat.argmax(axis=1)  # (n, c): index of the first maximum, row-major
+        first = win.reshape(n, -1, c).argmax(axis=1)  # (n, c): index of the first maximum, row-major
         hh, ww = np.unravel_index(first, win.shape[1:3])
         for b in range(n):
             for ch in range(c):
@@ -46,9 +71,11 @@ def max_pool2d_backward(dy, x, g):
     return dx
 
 
-def avg_pool2d_backward(dy, x, g):
-    dx = np.zeros_like(x)
-    for i, j, rows, cols in _windows(g):
+def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid"):
+    """dx (x's shape; x gives only the shape): each window's dy / count spread over its pixels."""
+    x, dy = np.asarray(x), np.asarray(dy)
+    dx = np.zeros(x.shape, np.result_type(x, dy))
+    for i, j, rows, cols in _windows("avg_pool2d_backward", x, pool_size, strides, padding):
         count = (rows.stop - rows.start) * (cols.stop - cols.start)
         dx[:, rows, cols, :] += dy[:, i : i + 1, j : j + 1, :] / count
     return dx

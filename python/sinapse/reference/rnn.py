@@ -221,14 +221,47 @@ def gru(
     return y, h
 
 
-def rnn_backward(
-    cell,
+def _backward(cell, option, dy, x, kernel, rk, bias, dh_T, dc_T, h0, c0, mask, go_backwards, return_sequences):
+    """Run the forward again (keeping its tape), then BPTT; the six gradients of _backprop."""
+    _, _, _, tape = _run(cell, x, kernel, rk, bias, h0, c0, mask, go_backwards, return_sequences, option)
+    return _backprop(cell, x, kernel, rk, bias, tape, np.asarray(dy), dh_T, dc_T, return_sequences, option)
+
+
+def simple_rnn_backward(
+    dy,
     x,
     kernel,
     recurrent_kernel,
     bias=None,
     *,
+    dh_T=None,
+    activation="tanh",
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+):
+    """BPTT through :func:`simple_rnn` (same arguments, after ``dy``): the gradients of
+    ``sum(y * dy) + sum(h_T * dh_T)`` as ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
+
+    dy has y's shape, (N, T, H) or (N, H); dh_T (N, H) or None (zeros). Shapes follow the
+    arguments: dx (N, T, D), dkernel (D, H), drecurrent_kernel (H, H), dbias (H,) (None
+    without a bias), dh0 (N, H). Derivation: Werbos, "Backpropagation through time" (1990),
+    applied to Keras's SimpleRNNCell; tested against central differences in float64."""
+    dx, dk, drk, db, dh0, _ = _backward(
+        "simple_rnn", activation, dy, x, kernel, recurrent_kernel, bias, dh_T, None, h0, None, mask, go_backwards,
+        return_sequences,
+    )  # fmt: skip
+    return dx, dk, drk, db, dh0
+
+
+def lstm_backward(
     dy,
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
     dh_T=None,
     dc_T=None,
     h0=None,
@@ -236,14 +269,41 @@ def rnn_backward(
     mask=None,
     go_backwards=False,
     return_sequences=True,
-    activation="tanh",
-    reset_after=True,
 ):
-    """Gradients of ``sum(y * dy) + sum(h_T * dh_T) + sum(c_T * dc_T)`` for cell "simple_rnn",
-    "lstm" or "gru": ``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)`` (dbias None without a
-    bias, dc0 None except for the LSTM)."""
-    option = {"simple_rnn": activation, "lstm": None, "gru": reset_after}[cell]
-    _, _, _, tape = _run(cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, option)
-    return _backprop(
-        cell, x, kernel, recurrent_kernel, bias, tape, np.asarray(dy), dh_T, dc_T, return_sequences, option
+    """BPTT through :func:`lstm` (same arguments, after ``dy``): the gradients of
+    ``sum(y * dy) + sum(h_T * dh_T) + sum(c_T * dc_T)`` as
+    ``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``.
+
+    dy has y's shape; dh_T, dc_T (N, H) or None (zeros). dkernel (D, 4H), drecurrent_kernel
+    (H, 4H), dbias (4H,) (None without a bias), dh0 and dc0 (N, H). The cell's derivatives
+    follow Hochreiter & Schmidhuber (1997) with Keras's gate order i, f, c, o."""
+    return _backward(
+        "lstm", None, dy, x, kernel, recurrent_kernel, bias, dh_T, dc_T, h0, c0, mask, go_backwards, return_sequences
     )
+
+
+def gru_backward(
+    dy,
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    dh_T=None,
+    reset_after=True,
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+):
+    """BPTT through :func:`gru` (same arguments, after ``dy``): the gradients of
+    ``sum(y * dy) + sum(h_T * dh_T)`` as ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
+
+    dy has y's shape; dh_T (N, H) or None. dkernel (D, 3H), drecurrent_kernel (H, 3H), dbias
+    like the bias ((2, 3H) with reset_after, else (3H,); None without one), dh0 (N, H). The
+    cell is Cho et al. (2014) as Keras's GRUCell writes it (gate order z, r, h)."""
+    dx, dk, drk, db, dh0, _ = _backward(
+        "gru", reset_after, dy, x, kernel, recurrent_kernel, bias, dh_T, None, h0, None, mask, go_backwards,
+        return_sequences,
+    )  # fmt: skip
+    return dx, dk, drk, db, dh0
