@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 
 
@@ -16,7 +15,3 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def logical_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -164,7 +164,6 @@ class ProgbarLogger(Callback):
             )
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
         if self.interactive:
             print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
         self._start()

@@ -193,7 +193,6 @@ class IterableData:
                         UserWarning,
                         stacklevel=3,
                     )
-                    self.exhausted = True
                 return
             produced += 1
             yield self._to_device(self._split(item))

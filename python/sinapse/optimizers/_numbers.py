@@ -10,12 +10,6 @@ from __future__ import annotations
 from ..ops._checks import FLOAT32_MAX, as_float
 
 
-def real(owner: str, name: str, value) -> float:
-    """``value`` as a float: TypeError unless a real number (bool and str are not), ValueError for
-    an int beyond float's range (float() would raise a bare OverflowError)."""
-    return as_float(owner, name, value, float32=False)
-
-
 def _expected(lo, hi, lo_open, hi_open) -> str:
     if hi is None:  # the kernels take float32 scalars: a larger value would silently become inf
         return f"a finite number {'>' if lo_open else '>='} {lo:g} (at most {FLOAT32_MAX:.4g}, float32's range)"
