@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The style checks .ci/run runs; run them before committing (pip install ".[lint]" first).
+# The style and type checks .ci/run runs; run them before committing (pip install ".[lint]" first).
 #   tools/lint.sh          check only (what CI does)
 #   tools/lint.sh --fix    apply ruff's fixes and both formatters, then check
 set -euo pipefail
@@ -14,4 +14,5 @@ fi
 echo "== ruff check";        ruff check "${py[@]}"
 echo "== ruff format";       ruff format --check "${py[@]}"
 echo "== clang-format";      clang-format --dry-run --Werror "${cpp[@]}"
+echo "== mypy";              mypy  # [tool.mypy] in pyproject.toml: files, Python version, overrides
 echo "== style checks passed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from typing import Any
 
 import numpy as np
 
@@ -38,10 +39,19 @@ def number(
     high: float = math.inf,
     open_low: bool = False,
     open_high: bool = False,
-    allow_none: bool = False,
-) -> float | None:
-    """A finite real number in the interval [low, high] (ends open when asked); None when allowed."""
+) -> float:
+    """A finite real number in the interval [low, high] (ends open when asked)."""
+    return _number(cls, name, value, low, high, open_low, open_high, allow_none=False)
+
+
+def optional_number(cls: str, name: str, value) -> float | None:
+    """None, or a finite real number (baseline, initial_value_threshold)."""
+    return _number(cls, name, value, -math.inf, math.inf, False, False, allow_none=True)
+
+
+def _number(cls, name, value, low, high, open_low, open_high, allow_none) -> Any:
     interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+    what = f"a finite number in {interval}"
     return as_float(
         cls,
         name,
@@ -54,7 +64,7 @@ def number(
         float32=False,
         allow_none=allow_none,
         kind="a number",
-        what=f"a finite number in {interval}",
+        what=what,
     )
 
 

@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+from typing import IO, Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class Callback:
     on_epoch_{begin,end}(epoch, logs), on_{train,test,predict}_batch_{begin,end}(batch, logs)."""
 
     def __init__(self):
-        self.model = None
+        self.model: Any = None  # the Sequential being trained (set_model)
         self.params = {}
 
     def set_model(self, model):
@@ -336,7 +337,7 @@ class EarlyStopping(Callback):
         cls = "EarlyStopping"
         self.monitor, self.mode = monitor, _monitor_op(cls, mode, monitor)
         self.patience, self.verbose = check.integer(cls, "patience", patience), check.verbosity(cls, verbose)
-        self.baseline = check.number(cls, "baseline", baseline, allow_none=True)
+        self.baseline = check.optional_number(cls, "baseline", baseline)
         self.restore_best_weights = as_bool(cls, "restore_best_weights", restore_best_weights)
         self.start_from_epoch = check.integer(cls, "start_from_epoch", start_from_epoch)
         self.min_delta = abs(check.number(cls, "min_delta", min_delta)) * (1 if self.mode == "max" else -1)
@@ -414,7 +415,7 @@ class ModelCheckpoint(Callback):
         self.save_best_only = as_bool(cls, "save_best_only", save_best_only)
         self.save_weights_only = as_bool(cls, "save_weights_only", save_weights_only)
         self.mode = _monitor_op(cls, mode, monitor)
-        threshold = check.number(cls, "initial_value_threshold", initial_value_threshold, allow_none=True)
+        threshold = check.optional_number(cls, "initial_value_threshold", initial_value_threshold)
         self.best = threshold if threshold is not None else (math.inf if self.mode == "min" else -math.inf)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -581,7 +582,8 @@ class CSVLogger(Callback):
             raise TypeError(f"CSVLogger: `separator` must be a 1-character str, got {separator!r}")
         self.filename, self.sep = check.filepath(cls, "filename", filename), separator
         self.append = as_bool(cls, "append", append)
-        self._file = None
+        self._file: IO[str] | None = None
+        self._writer: csv.DictWriter | None = None
 
     def on_train_begin(self, logs=None):
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
@@ -590,7 +592,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if self._keys is None:
+        assert self._file is not None, "CSVLogger: on_train_begin opens the file"
+        if self._writer is None or self._keys is None:
             self._keys = sorted(logs)
             self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *self._keys], delimiter=self.sep)
             if not self._header_done:

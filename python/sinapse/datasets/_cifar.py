@@ -92,7 +92,10 @@ def _archive_reader(archive: Path, needed: tuple[str, ...]):
                 base = member.name.rsplit("/", 1)[-1]
                 if member.isfile() and base in needed and base not in members:
                     _check_size(member.size, f"{archive}: member {member.name}")  # the tar header, before reading
-                    members[base] = tar.extractfile(member).read(batch_bytes())
+                    data = tar.extractfile(member)
+                    if data is None:  # isfile() members always have data; a corrupt archive may not
+                        raise tarfile.TarError(f"member {member.name} has no data")
+                    members[base] = data.read(batch_bytes())
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise ValueError(f"{archive}: corrupt or truncated archive ({exc})") from None
     lacking = [n for n in needed if n not in members]

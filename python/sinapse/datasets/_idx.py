@@ -29,7 +29,7 @@ from ._files import DatasetSpec, locate
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
-_TYPES = {
+_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),

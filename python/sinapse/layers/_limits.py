@@ -87,7 +87,7 @@ def shape(where: str, name: str, value, *, unknown=None, batch: bool = False) ->
     if not isinstance(value, (tuple, list)):
         hint = f"; write ({value},)" if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else ""
         raise TypeError(f"{where}: `{name}` must be {what}, got {value!r} ({type(value).__name__}){hint}")
-    out = []
+    out: list[int | None] = []
     for i, d in enumerate(value):
         if d is None and (unknown is None or batch and i == 0):
             out.append(None)

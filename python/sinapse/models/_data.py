@@ -182,6 +182,7 @@ class IterableData:
                 self._iterator = iter(self.source)
             it = self._iterator
             produced = 0
+        assert it is not None  # set with _first by peek(), or just above
         while self.steps is None or produced < self.steps:
             try:
                 item = next(it)

@@ -44,6 +44,8 @@ class Sequential(TrainingMixin):
     or the first batch given to fit/predict/evaluate.
     """
 
+    _unbuilt_file: tuple[str, int]  # set by load_model on a model it leaves unbuilt (models/saving.py)
+
     def __init__(self, layers=None, name=None):
         self._guard = ModelGuard()  # one thread at a time runs the layers (models/_guard.py)
         self.name = check_name("Sequential", name) if name is not None else unique_name("sequential")
@@ -193,7 +195,7 @@ class Sequential(TrainingMixin):
             raise AttributeError(
                 f"{type(self).__name__}.output_shape: the model is not built yet, so it has no output shape"
             )
-        return (None, *self._layers[-1].output_shape)
+        return (None, *self._last_output_shape())
 
     # ------------------------------------------------------------------ weights
     @property

@@ -10,6 +10,7 @@ trainable layers; no input gradient below the lowest trainable layer), then one
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,6 +49,26 @@ class _Plan:
 
 
 class TrainingMixin:
+    # Set by Sequential (the one class this mixes into): declared here for the type checker.
+    _layers: list[Layer]
+    _input_shape: tuple | None
+    _version: int
+    built: bool
+    device: devices.Device
+    optimizer: Any
+    compiled_loss: Any
+    compiled_metrics: list
+    _plan: _Plan | None
+    history: callbacks_mod.History | None
+    _plan_key: tuple | None
+    _plan_params: list[int] | None
+
+    if TYPE_CHECKING:
+
+        def _ensure_input_shape(self, sample_shape, where=None) -> None: ...
+
+        def _resolve_metrics(self) -> list: ...
+
     def _reset_plans(self):
         self._plan = None
         self._plan_key = None
@@ -64,7 +85,15 @@ class TrainingMixin:
                 if getattr(opt, "iterations", 0):
                     self.optimizer = type(opt).from_config(opt.get_config())
             self._plan, self._plan_key, self._plan_params = plan, key, params
+            return plan
+        assert self._plan is not None  # set with _plan_key
         return self._plan
+
+    def _last_output_shape(self) -> tuple:
+        """The last layer's output shape (no batch axis) of the built model."""
+        shape = self._layers[-1].output_shape
+        assert shape is not None, "the model is built"
+        return shape
 
     def _check_compiled(self, what):
         if self.compiled_loss is None:
@@ -94,6 +123,7 @@ class TrainingMixin:
         loss = self.compiled_loss
         if plan.fuse:
             logits = self._layers[-1].logits
+            assert logits is not None  # the fused head's forward keeps its pre-activation
             if logits.shape != out.shape:
                 logits = logits.reshape(out.shape)
             result = loss.compute(
@@ -154,10 +184,10 @@ class TrainingMixin:
         if len(y) != len(x):
             raise ValueError(f"{where}: `x` has {len(x)} samples but `y` has {len(y)}; they must match")
         try:
-            y = self.compiled_loss.prepare_targets(y, (len(x), *self._layers[-1].output_shape))
+            y = self.compiled_loss.prepare_targets(y, (len(x), *self._last_output_shape()))
         except (TypeError, ValueError) as e:
             raise type(e)(f"{where}: `y` does not fit the loss and the output: {e}") from None
-        lead = (len(x), *self._layers[-1].output_shape[:-1])  # one weight per sample (and time step)
+        lead = (len(x), *self._last_output_shape()[:-1])  # one weight per sample (and time step)
         w = args_mod.sample_weight(where, None if sample_weight is None else devices.to_numpy(sample_weight), lead)
         if class_weight is not None:
             class_weight = args_mod.class_weight(where, class_weight, self._layers[-1].output_shape)
@@ -437,7 +467,7 @@ class TrainingMixin:
                 cbs.on_predict_batch_end(step, {})
             cbs.on_predict_end()
         if result is None:
-            result = np.concatenate(parts) if parts else np.empty((0, *self._layers[-1].output_shape), np.float32)
+            result = np.concatenate(parts) if parts else np.empty((0, *self._last_output_shape()), np.float32)
         return result
 
     def __call__(self, x, training=False):

@@ -9,6 +9,7 @@ a performance bug (and break ``out=`` semantics).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -172,7 +173,10 @@ def check_out(
 
 
 def check_aliasing(
-    op: str, written: dict[str, ArrayInfo], others: dict[str, ArrayInfo | None], allow: tuple[tuple[str, str], ...] = ()
+    op: str,
+    written: dict[str, ArrayInfo],
+    others: Mapping[str, ArrayInfo | None],
+    allow: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """The one aliasing rule: every array an op writes must be writeable and share no memory
     with any other array argument (written or read), partial overlap included.

@@ -15,7 +15,14 @@ from . import schedules
 from .builtin import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from .optimizer import Optimizer
 
-_BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "adadelta": Adadelta, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+_BY_NAME: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "adadelta": Adadelta,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+}
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -42,7 +49,7 @@ def get(identifier) -> Optimizer:
         cls = _BY_NAME.get(identifier.lower())
         if cls is None:
             raise ValueError(f"unknown optimizer {identifier!r}; expected one of {', '.join(_BY_NAME)}")
-        return cls()
+        return cls()  # type: ignore[call-arg]  # every built-in optimizer has a default learning_rate
     if isinstance(identifier, dict):
         return deserialize(identifier)
     raise ValueError(

@@ -59,5 +59,6 @@ def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation_rate=1):
     r, c = _index(rows), _index(cols)
     for i in range(rows.kernel):
         for j in range(cols.kernel):
-            np.add.at(dxp, (slice(None), r[:, i][:, None], c[:, j][None, :], slice(None)), dwin[:, :, :, i, j, :])
+            at = (slice(None), r[:, i][:, None], c[:, j][None, :], slice(None))
+            np.add.at(dxp, at, dwin[:, :, :, i, j, :])  # type: ignore[arg-type]  # NumPy's stubs refuse slices here
     return dxp[:, rows.before : rows.before + rows.size, cols.before : cols.before + cols.size, :], dw, db

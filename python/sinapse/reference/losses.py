@@ -60,12 +60,12 @@ def _inside(p):
 def _grad_per_element(name, y_true, y_pred, from_logits, delta):
     """d(per-sample loss) / d y_pred, for one sample per row (before weights and reduction)."""
     cols = y_pred.shape[-1]
-    d = y_pred - y_true if not name.startswith(("sparse", "categorical")) else None
     if name in ("mse", "mean_squared_error"):
-        return 2 * d / cols
+        return 2 * (y_pred - y_true) / cols
     if name in ("mae", "mean_absolute_error"):
-        return np.sign(d) / cols
+        return np.sign(y_pred - y_true) / cols
     if name == "huber":
+        d = y_pred - y_true
         return np.where(np.abs(d) <= delta, d, delta * np.sign(d)) / cols
     if name == "binary_crossentropy":
         if from_logits:
