@@ -39,6 +39,7 @@ void bind_config(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_axpy(py::module_& m);
 void bind_activation(py::module_& m);
+void bind_softmax(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_bias(py::module_& m);
 void bind_pooling(py::module_& m);

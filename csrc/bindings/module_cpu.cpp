@@ -7,6 +7,7 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_gemm(m);
   sinapse::bindings::bind_axpy(m);
   sinapse::bindings::bind_activation(m);
+  sinapse::bindings::bind_softmax(m);
   sinapse::bindings::bind_dropout(m);
   sinapse::bindings::bind_bias(m);
   sinapse::bindings::bind_pooling(m);
