@@ -1,16 +1,18 @@
 """The benchmark suites, by name. A suite is a module with a docstring and run(args) -> exit code.
 
-Later issues add their suites here (conv2d, pooling, rnn, optimizers, ...).
+An op's suite carries the op family's name (python/sinapse/registry.py; tests/test_op_places.py
+checks each op has one); the others (gemm_blocking, gemm_cuda, torch_baselines, train) measure
+something wider than one op.
 """
 
-from . import conv2d, gemm, gemm_blocking, gemm_cuda, optim, rnn, torch_baselines, train
+from . import conv2d, gemm, gemm_blocking, gemm_cuda, optimizers, rnn, torch_baselines, train
 
 SUITES = {
     "conv2d": conv2d,
     "gemm": gemm,
     "gemm_blocking": gemm_blocking,
     "gemm_cuda": gemm_cuda,
-    "optim": optim,
+    "optimizers": optimizers,
     "rnn": rnn,
     "torch_baselines": torch_baselines,
     "train": train,

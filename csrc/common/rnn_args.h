@@ -1,6 +1,6 @@
 // Recurrent cells (SimpleRNN, LSTM, GRU) shared by the CPU and CUDA sequence kernels: the
 // cell kinds, the workspace layout, and the per-unit equations of every cell, forward and
-// backward, written once (SINAPSE_HD) and compiled for both backends. docs/kernels/lstm.md
+// backward, written once (SINAPSE_HD) and compiled for both backends. docs/kernels/rnn.md
 // tells how the sequence ops are organised around them.
 //
 // Weights are Keras's: kernel (D, G*H), recurrent_kernel (H, G*H), gate blocks of H columns

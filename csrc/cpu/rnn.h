@@ -3,7 +3,7 @@
 // common/rnn_args.h; the time loop, shared with CUDA, in common/rnn_sequence.h: one GEMM
 // for the input projection of all steps, per step one recurrent GEMM (our tuned GEMM,
 // gemm.h) and one fused gate kernel (rnn_cells.cpp), and whole-sequence GEMMs for the
-// weight gradients. docs/kernels/lstm.md tells the story.
+// weight gradients. docs/kernels/rnn.md tells the story.
 #pragma once
 
 #include <cstdint>

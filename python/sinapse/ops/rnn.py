@@ -26,7 +26,7 @@ No argument is written (every result is a new array), so inputs may share memory
 
 NumPy arrays run on the CPU, CuPy arrays on the GPU (and NumPy arrays inside
 ``sinapse.cuda.simulate()`` through the simulated CUDA kernels): the time loop runs in C++
-(csrc/common/rnn_sequence.h), see docs/kernels/lstm.md.
+(csrc/common/rnn_sequence.h), see docs/kernels/rnn.md.
 """
 
 from __future__ import annotations

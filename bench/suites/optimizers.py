@@ -143,7 +143,7 @@ def run(args) -> int:
         f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
         "Medians in ms; GB/s = bytes the step must move (Adam 28 B/param, SGD momentum 20 B/param) / time; "
         "ratio = sinapse / the fastest torch.optim flavour (< 1: sinapse is faster). "
-        "Command: `python -m bench optim`.\n\n"
+        "Command: `python -m bench optimizers`.\n\n"
         + harness.markdown_table(
             [
                 "step",
@@ -159,4 +159,4 @@ def run(args) -> int:
         + "\n\nBandwidth references (same run):\n\n"
         + harness.markdown_table(["kernel", "ms", "GB/s"], ref_table)
     )
-    return harness.publish("optim", args, env, rows + refs, md)
+    return harness.publish("optimizers", args, env, rows + refs, md)
