@@ -59,3 +59,42 @@ def test_cited_tests_exist(doc):
     for path, name in sorted(cited):
         source = _read(path)
         assert re.search(rf"^def {name}\(", source, flags=re.M), f"{doc} cites {path}::{name}, which does not exist"
+
+
+# Top-level folders and files a backticked path in the docs may start with: a token such as
+# `gemm_pack_avx2.cpp` or `sim/selftest.cu` (relative to a folder the text names) is not checked.
+_ROOTS = ("csrc/", "python/", "tests/", "bench/", "docs/", "tools/", "examples/", ".ci/")
+_ROOT_FILES = {"README.md", "CMakeLists.txt", "pyproject.toml", ".clang-format", "DEVELOPERS.md"}
+
+
+def _cited_paths(text: str) -> set[str]:
+    """Every backticked repository path in ``text``, with ``{a,b}`` alternatives expanded and a
+    ``::test`` suffix dropped. Patterns with a placeholder (``<op>``) name a rule, not a file."""
+    paths = set()
+    for token in re.findall(r"`([^`\s]+)`", text):
+        token = token.split("::")[0].rstrip(".,;:")
+        if not (token.startswith(_ROOTS) or token in _ROOT_FILES) or "<" in token:
+            continue
+        braces = re.search(r"\{([^}]*)\}", token)
+        if braces:
+            paths.update(token[: braces.start()] + alt + token[braces.end() :] for alt in braces.group(1).split(","))
+        else:
+            paths.add(token)
+    return paths
+
+
+@pytest.mark.parametrize("doc", ["docs/ARCHITECTURE.md", "docs/CONTRIBUTING.md"])
+def test_cited_paths_exist(doc):
+    """The map and the contributor's guide stay true: every file or folder they cite in
+    backticks exists (a glob must match something)."""
+    missing = []
+    for path in sorted(_cited_paths(_read(doc))):
+        found = any(ROOT.glob(path)) if "*" in path else (ROOT / path).exists()
+        if not found:
+            missing.append(path)
+    assert not missing, f"{doc} cites paths that do not exist: {missing}"
+
+
+def test_cited_path_extraction():
+    text = "`csrc/cpu/gemm.{h,cpp}`, `tests/test_x.py::test_y`, `csrc/bindings/<op>.cpp`, `rnn.h`, `README.md`."
+    assert _cited_paths(text) == {"csrc/cpu/gemm.h", "csrc/cpu/gemm.cpp", "tests/test_x.py", "README.md"}

@@ -178,6 +178,14 @@ def apply_mask(sample_weight, mask, reduction, lead_shape, who="apply_mask"):
 
 
 class MeanSquaredError(Loss):
+    """Mean squared error, Keras's ``losses.MeanSquaredError``: per sample
+    ``mean((y_pred - y_true) ** 2)`` over the last axis, then ``reduction`` over the batch.
+
+    y_true, y_pred: float32 (N, ..., D) of one shape.
+    Raises ValueError at construction for an unknown ``reduction``; ``compute`` raises what
+    ``sinapse.ops.loss`` raises (shapes, dtypes).
+    """
+
     kind = "mse"
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
@@ -188,6 +196,14 @@ class MeanSquaredError(Loss):
 
 
 class MeanAbsoluteError(Loss):
+    """Mean absolute error, Keras's ``losses.MeanAbsoluteError``: per sample
+    ``mean(|y_pred - y_true|)`` over the last axis, then ``reduction`` over the batch.
+
+    y_true, y_pred: float32 (N, ..., D) of one shape.
+    Raises ValueError at construction for an unknown ``reduction``; ``compute`` raises what
+    ``sinapse.ops.loss`` raises (shapes, dtypes).
+    """
+
     kind = "mae"
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
@@ -198,6 +214,15 @@ class MeanAbsoluteError(Loss):
 
 
 class Huber(Loss):
+    """Huber loss, Keras's ``losses.Huber``: with ``d = y_pred - y_true``, ``0.5 d**2`` where
+    ``|d| <= delta`` and ``delta (|d| - 0.5 delta)`` elsewhere, averaged over the last axis
+    (Huber 1964; the formula of the Keras documentation).
+
+    y_true, y_pred: float32 (N, ..., D) of one shape; ``delta`` > 0 (in y's units).
+    Raises ValueError at construction for an unknown ``reduction``; ``compute`` raises what
+    ``sinapse.ops.loss`` raises (shapes, dtypes).
+    """
+
     kind = "huber"
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
@@ -219,6 +244,16 @@ def _no_smoothing(cls, label_smoothing, axis=-1):
 
 
 class BinaryCrossentropy(Loss):
+    """Binary cross-entropy, Keras's ``losses.BinaryCrossentropy``: per element
+    ``-(y log p + (1 - y) log(1 - p))`` with p clipped to [eps, 1 - eps] (eps = 1e-7), or
+    from logits ``max(z, 0) - z y + log(1 + exp(-|z|))``; averaged over the last axis.
+
+    y_true: float32 targets in [0, 1], y_pred: float32 probabilities (or logits with
+    ``from_logits``), both (N, ..., D). A sigmoid output layer fuses with it in training.
+    Raises ValueError for label_smoothing != 0 or axis != -1 (not supported); ``compute``
+    raises what ``sinapse.ops.loss`` raises.
+    """
+
     kind = "binary_crossentropy"
     fusable_activation = "sigmoid"
 
@@ -235,6 +270,16 @@ class BinaryCrossentropy(Loss):
 
 
 class CategoricalCrossentropy(Loss):
+    """Categorical cross-entropy, Keras's ``losses.CategoricalCrossentropy``: per sample
+    ``-sum(y log p)`` over the class (last) axis, p normalised to sum 1 and clipped to
+    [eps, 1 - eps], or ``sum(y (logsumexp(z) - z))`` from logits.
+
+    y_true: float32 one-hot (or soft) targets, y_pred: float32 probabilities or logits, both
+    (N, ..., C). A softmax output layer fuses with it in training.
+    Raises ValueError for label_smoothing != 0 or axis != -1 (not supported); ``compute``
+    raises what ``sinapse.ops.loss`` raises.
+    """
+
     kind = "categorical_crossentropy"
     fusable_activation = "softmax"
 
@@ -251,6 +296,15 @@ class CategoricalCrossentropy(Loss):
 
 
 class SparseCategoricalCrossentropy(Loss):
+    """Sparse categorical cross-entropy, Keras's ``losses.SparseCategoricalCrossentropy``: the
+    categorical cross-entropy of integer class labels, ``-log p[label]``.
+
+    y_true: integer labels (N, ...) (or (N, ..., 1)), converted once to int32 in [0, C);
+    y_pred: float32 (N, ..., C) probabilities or logits. A softmax output layer fuses with it.
+    Raises ValueError for ``ignore_class`` (not supported: use sample_weight 0 or a mask) and,
+    in ``prepare_targets``, for labels of the wrong shape, non-integer or out of range.
+    """
+
     kind = "sparse_categorical_crossentropy"
     fusable_activation = "softmax"
 
@@ -322,4 +376,5 @@ def get(identifier) -> Loss:
 
 
 def serialize(loss: Loss) -> dict:
+    """``{"class_name": ..., "config": loss.get_config()}``, which ``get`` reads back."""
     return {"class_name": type(loss).__name__, "config": loss.get_config()}

@@ -97,6 +97,10 @@ class Metric:
 
 
 class SparseCategoricalAccuracy(Metric):
+    """Keras's ``metrics.SparseCategoricalAccuracy``: the fraction of samples whose argmax over
+    the last axis equals the integer label. y_true: integer labels (N, ...) or (N, ..., 1);
+    y_pred: (N, ..., C) scores. Result in [0, 1]."""
+
     def values(self, y_true, y_pred):
         xp = _xp(y_pred)
         y = y_true.reshape(y_pred.shape[:-1])
@@ -104,12 +108,18 @@ class SparseCategoricalAccuracy(Metric):
 
 
 class CategoricalAccuracy(Metric):
+    """Keras's ``metrics.CategoricalAccuracy``: argmax of y_pred equals argmax of the one-hot
+    y_true, both (N, ..., C). Result in [0, 1]."""
+
     def values(self, y_true, y_pred):
         xp = _xp(y_pred)
         return xp.argmax(y_pred, axis=-1) == xp.argmax(y_true, axis=-1)
 
 
 class BinaryAccuracy(Metric):
+    """Keras's ``metrics.BinaryAccuracy``: element-wise ``y_true == (y_pred > threshold)``,
+    both (N, ..., D) (y_pred: probabilities, ``threshold`` in their units). Result in [0, 1]."""
+
     def __init__(self, name="binary_accuracy", threshold=0.5):
         self.threshold = float(threshold)
         super().__init__(name)
@@ -142,15 +152,24 @@ class TopKCategoricalAccuracy(Metric):
 
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    """Keras's ``metrics.SparseTopKCategoricalAccuracy``: whether the integer label is among the
+    ``k`` highest scores. y_true: (N, ...) labels; y_pred: (N, ..., C). Result in [0, 1]."""
+
     sparse = True
 
 
 class MeanAbsoluteError(Metric):
+    """Keras's ``metrics.MeanAbsoluteError``: ``mean(|y_pred - y_true|)`` over the last axis,
+    averaged over samples; y_true and y_pred of one shape (N, ..., D), result in y's units."""
+
     def values(self, y_true, y_pred):
         return _xp(y_pred).abs(y_pred - y_true.reshape(y_pred.shape)).mean(axis=-1)
 
 
 class MeanSquaredError(Metric):
+    """Keras's ``metrics.MeanSquaredError``: ``mean((y_pred - y_true) ** 2)`` over the last
+    axis, averaged over samples; y_true and y_pred of one shape (N, ..., D)."""
+
     def values(self, y_true, y_pred):
         d = y_pred - y_true.reshape(y_pred.shape)
         return (d * d).mean(axis=-1)
@@ -281,4 +300,5 @@ def check_list(where: str, metrics) -> list:
 
 
 def serialize(metric: Metric) -> dict:
+    """``{"class_name": ..., "config": metric.get_config()}``, which ``get`` reads back."""
     return {"class_name": type(metric).__name__, "config": metric.get_config()}
