@@ -22,6 +22,9 @@
 //   - static shared memory indexed out of its declared bounds, always; and shared-memory
 //     races (two threads, one element, no barrier between, one of them writing) with the
 //     race check on (see SharedView below and docs/ARCHITECTURE.md, "The SIMT simulator").
+//
+// Maths: exact, as in the real build; the approximate intrinsics are models of the GPU's
+// (intrinsics.h). The runtime behind these declarations is described in runtime.h.
 #pragma once
 
 #include <cmath>
