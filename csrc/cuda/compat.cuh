@@ -8,7 +8,10 @@
 //                                            instead of  kernel<<<grid, block, ...>>>(args...)
 //
 // Everything else is plain CUDA C++: threadIdx, blockIdx, blockDim, gridDim, __syncthreads,
-// __syncwarp, __shfl_*_sync, atomicAdd, float4, expf/tanhf/__expf, __restrict__.
+// __syncwarp, __shfl_*_sync, atomicAdd, float4, __restrict__. Maths is exact on both sides
+// (expf, tanhf, x / y: no fast math in either build); an approximate intrinsic (__expf,
+// __fdividef, ...) is called by name where measured to matter, and the simulator models it
+// with the GPU's error (sim/intrinsics.h).
 #pragma once
 
 #if defined(SINAPSE_SIM)

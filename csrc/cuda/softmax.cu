@@ -50,15 +50,20 @@ __global__ void softmax_forward_kernel(int64_t cols, const float* __restrict__ x
   float m = -FLT_MAX;
   for (int64_t j = threadIdx.x; j < cols; j += kThreads) m = m > xr[j] ? m : xr[j];
   m = block_reduce(m, Max{}, slots, total);
+  // __expf, not expf: measured to matter (H200, 64Mi floats in rows of 1024: 0.135 ms with
+  // __expf, 0.144 ms with expf, 0.131 ms with all of --use_fast_math; rows of 128 and 8192 are
+  // limited elsewhere). The argument is <= 0, and the sum is dominated by the terms near 0,
+  // where __expf is within 2 + floor(1.173 |x|) ulp; sim/intrinsics.h models that error, so
+  // the tests hold for it.
   float s = 0.0f;
-  for (int64_t j = threadIdx.x; j < cols; j += kThreads) s += expf(xr[j] - m);
+  for (int64_t j = threadIdx.x; j < cols; j += kThreads) s += __expf(xr[j] - m);
   s = block_reduce(s, Sum{}, slots, total);
   if (log) {  // (x - m) - log(sum): both terms small, no cancellation against a large m
     const float log_sum = logf(s);
     for (int64_t j = threadIdx.x; j < cols; j += kThreads) yr[j] = (xr[j] - m) - log_sum;
   } else {
     const float inv = 1.0f / s;
-    for (int64_t j = threadIdx.x; j < cols; j += kThreads) yr[j] = expf(xr[j] - m) * inv;
+    for (int64_t j = threadIdx.x; j < cols; j += kThreads) yr[j] = __expf(xr[j] - m) * inv;
   }
 }
 

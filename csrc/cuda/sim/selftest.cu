@@ -1,6 +1,7 @@
 // Kernels that exercise the simulator itself (built into sinapse._cuda_sim only, run by
-// tests/test_cuda_sim.py): warp shuffles, atomics, shared memory, vector types, and the
-// errors a GPU would hit. Written as ordinary CUDA, through the same conventions.
+// tests/test_cuda_sim.py and tests/test_cuda_math.py): warp shuffles, atomics, shared memory,
+// vector types, the maths intrinsics, and the errors a GPU would hit. Written as ordinary
+// CUDA, through the same conventions.
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -126,6 +127,20 @@ __global__ void throws(const float*, float*) {
   if (blockIdx.x == 1 && threadIdx.x == 5) throw std::runtime_error("thrown from a kernel");
 }
 
+// The maths intrinsics' models (sim/intrinsics.h), one value per thread: out[i] = f(in[i]),
+// or __fdividef(in[i], in[n + i]) with n the number of threads.
+__device__ int global_thread() { return blockIdx.x * blockDim.x + threadIdx.x; }
+__global__ void intrinsic_expf(const float* in, float* out) { out[global_thread()] = __expf(in[global_thread()]); }
+__global__ void intrinsic_logf(const float* in, float* out) { out[global_thread()] = __logf(in[global_thread()]); }
+__global__ void intrinsic_rsqrtf(const float* in, float* out) { out[global_thread()] = rsqrtf(in[global_thread()]); }
+__global__ void intrinsic_saturatef(const float* in, float* out) {
+  out[global_thread()] = __saturatef(in[global_thread()]);
+}
+__global__ void intrinsic_fdividef(const float* in, float* out) {
+  const int i = global_thread(), n = gridDim.x * blockDim.x;
+  out[i] = __fdividef(in[i], in[n + i]);
+}
+
 using Kernel = void (*)(const float*, float*);
 
 struct Entry {
@@ -153,6 +168,11 @@ const Entry kEntries[] = {
     {"read_past_end", read_past_end, 0},
     {"write_before_start", write_before_start, 0},
     {"stack_overflow", stack_overflow, 0},
+    {"intrinsic_expf", intrinsic_expf, 0},
+    {"intrinsic_logf", intrinsic_logf, 0},
+    {"intrinsic_fdividef", intrinsic_fdividef, 0},
+    {"intrinsic_rsqrtf", intrinsic_rsqrtf, 0},
+    {"intrinsic_saturatef", intrinsic_saturatef, 0},
 };
 
 }  // namespace

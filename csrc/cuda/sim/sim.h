@@ -22,6 +22,9 @@
 //   - static shared memory indexed out of its declared bounds, always; and shared-memory
 //     races (two threads, one element, no barrier between, one of them writing) with the
 //     race check on (see SharedView below and docs/ARCHITECTURE.md, "The SIMT simulator").
+//
+// Maths: exact, as in the real build; the approximate intrinsics are models of the GPU's
+// (intrinsics.h). The runtime behind these declarations is described in runtime.h.
 #pragma once
 
 #include <cmath>
@@ -275,12 +278,10 @@ inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z,
 inline int2 make_int2(int x, int y) { return {x, y}; }
 inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
 
-// Math intrinsics: the fast-math versions map to the accurate ones.
-inline float __expf(float x) { return std::exp(x); }
-inline float __logf(float x) { return std::log(x); }
-inline float __fdividef(float a, float b) { return a / b; }
-inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
-inline float __saturatef(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+// Approximate maths intrinsics (__expf, __logf, __fdividef, ...): models of the GPU's, with its
+// error bounds.
+#include "intrinsics.h"
+
 inline int __float_as_int(float f) {
   int i;
   std::memcpy(&i, &f, 4);
