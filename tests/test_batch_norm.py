@@ -107,6 +107,26 @@ def test_variants_agree(rng, backend, training):
             np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5, err_msg=label)
 
 
+@pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
+def test_variant_reaches_the_cuda_kernel(rng):
+    """Each variant name launches its own kernels (the simulator names the latest launch)."""
+    import sinapse
+
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    g = np.ones(3, np.float32)
+    expected = {"naive": ("train_naive", "infer_naive", "backward_naive"), "tuned": ("apply", "apply", "dx")}
+    for v in VARIANTS:
+        launched = []
+        with on("cuda_sim"):
+            for training in (True, False):
+                _, mean, invstd = ops.batch_norm(x, g, g, g.copy(), g.copy(), training=training, variant=v)
+                launched.append(sinapse._cuda_sim.last_launch())
+            ops.batch_norm_backward(x, x, g, mean, invstd, training=True, variant=v)
+            launched.append(sinapse._cuda_sim.last_launch())
+        for name, launch in zip(expected[v], launched):
+            assert launch.startswith(f"batch_norm_{name}_kernel<<<"), launch
+
+
 def test_variant_from_environment(rng, monkeypatch):
     x = rng.standard_normal((4, 3)).astype(np.float32)
     g = np.ones(3, np.float32)

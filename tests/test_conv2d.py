@@ -87,6 +87,21 @@ def test_pointwise_variants_agree(rng, backend, activation):
         np.testing.assert_allclose(c, a, rtol=1e-5, atol=1e-5, err_msg=label)
 
 
+@pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
+def test_cuda_variant_reaches_the_kernel(rng):
+    """CUDA conv2d honours variant=: a pointwise convolution is one GEMM when tuned, the
+    direct kernel when naive (the simulator names the latest launch)."""
+    import sinapse
+
+    x = rng.standard_normal((1, 4, 4, 3)).astype(np.float32)
+    w = rng.standard_normal((1, 1, 3, 5)).astype(np.float32)
+    for v, kernel in (("naive", "conv2d_forward_kernel"), ("tuned", "gemm_tuned_kernel")):
+        with on("cuda_sim"):
+            ops.conv2d(x, w, variant=v)
+            launch = sinapse._cuda_sim.last_launch()
+        assert launch.startswith(kernel + "<"), launch
+
+
 def test_variant_from_environment(rng, monkeypatch):
     x = rng.standard_normal((1, 6, 6, 3)).astype(np.float32)
     w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)

@@ -74,6 +74,24 @@ def test_variants_agree(backend, kind, shape, pool, strides, padding):
                 np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
+def test_variant_reaches_the_cuda_kernel():
+    """Each variant name launches its own kernels (the simulator names the latest launch)."""
+    import sinapse
+
+    x = np.random.default_rng(0).standard_normal((1, 5, 5, 3)).astype(np.float32)
+    for kind in KINDS:
+        for v in VARIANTS:
+            with on("cuda_sim"):
+                y = getattr(ops, f"{kind}_pool2d")(x, 3, 2, "same", variant=v)
+                forward = sinapse._cuda_sim.last_launch()
+                getattr(ops, f"{kind}_pool2d_backward")(y, x, 3, 2, "same", variant=v)
+                backward = sinapse._cuda_sim.last_launch()
+            suffix = "_naive_kernel" if v == "naive" else "_kernel"
+            assert forward.startswith(f"{kind}_pool_forward{suffix}<<<"), forward
+            assert backward.startswith(f"{kind}_pool_backward{suffix}<<<"), backward
+
+
 def test_variant_from_environment(rng, monkeypatch):
     x = rng.standard_normal((1, 6, 6, 3)).astype(np.float32)
     monkeypatch.setenv("SINAPSE_POOLING", "naive")

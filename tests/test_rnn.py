@@ -179,6 +179,20 @@ def test_lstm_variants_agree(rng, backend):
             np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6, err_msg=label)
 
 
+@pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
+def test_lstm_variant_reaches_the_cuda_kernel(rng):
+    """Each variant name launches its own gate kernel (the forward ends with the last step's)."""
+    import sinapse
+
+    p = f32(make(rng, "lstm", 2, 3, 4, 5))
+    expected = {"naive": "lstm_step_forward_naive_kernel", "tuned": "rnn_step_forward_kernel"}
+    for v in LSTM_VARIANTS:
+        with on("cuda_sim"):
+            ops.lstm(p["x"], p["kernel"], p["recurrent_kernel"], p["bias"], variant=v)
+            launch = sinapse._cuda_sim.last_launch()
+        assert launch.startswith(expected[v] + "<<<"), launch
+
+
 def test_lstm_variant_errors(rng, monkeypatch):
     from sinapse import _cpu
 

@@ -74,6 +74,23 @@ def test_variants_agree(rng, backend, log):
         np.testing.assert_allclose(dx1[:6], dx0[:6], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
+def test_variant_reaches_the_cuda_kernel():
+    """Each variant name launches its own kernels (the simulator names the latest launch)."""
+    import sinapse
+
+    x = np.random.default_rng(0).standard_normal((3, 7)).astype(np.float32)
+    for v in VARIANTS:
+        with on("cuda_sim"):
+            y = ops.log_softmax(x, variant=v)
+            forward = sinapse._cuda_sim.last_launch()
+            ops.log_softmax_backward(x, y, variant=v)
+            backward = sinapse._cuda_sim.last_launch()
+        suffix = "_naive_kernel" if v == "naive" else "_kernel"
+        assert forward.startswith(f"softmax_forward{suffix}<<<"), forward
+        assert backward.startswith(f"softmax_backward{suffix}<<<"), backward
+
+
 def test_variant_from_environment(rng, monkeypatch):
     x = rng.standard_normal((3, 5)).astype(np.float32)
     monkeypatch.setenv("SINAPSE_SOFTMAX", "naive")
