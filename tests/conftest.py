@@ -34,7 +34,7 @@ EPS32 = float(np.finfo(np.float32).eps)
 GEMM_VARIANTS: tuple[str, ...] = OPS["gemm"].variants
 SIMD_PATHS: tuple[str, ...] = tuple(sinapse.cpu.supported_simd_paths())
 ACTIVATIONS: tuple[str | None, ...] = (None, "linear", "relu", "sigmoid", "tanh")
-ENV_VARS = ("SINAPSE_GEMM", "SINAPSE_SIMD")
+ENV_VARS = ("SINAPSE_SIMD",) + tuple(op.env_var for op in OPS.values() if op.env_var)
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -2,13 +2,17 @@
 and the simulated CUDA kernels: forward and backward against the step-by-step reference on
 awkward sizes with every option (mask, go_backwards, return_sequences, initial states), the
 reference's own gradients against finite differences, masking against shorter sequences,
-and bad input."""
+and bad input. The LSTM cell's kernel variants (naive, tuned: the registry's) on every
+backend against the reference and each other."""
 
 import numpy as np
 import pytest
 
 from conftest import BACKENDS, on
 from sinapse import ops, reference
+from sinapse.registry import OPS
+
+LSTM_VARIANTS = OPS["lstm"].variants
 
 # name -> (reference cell, gates, op keyword options)
 CELLS = {
@@ -133,6 +137,72 @@ def test_awkward_sizes_match_reference(rng, backend, name, size):
 @pytest.mark.parametrize("name", CELLS)
 def test_without_bias_and_initial_states(rng, backend, name):
     check(backend, rng, name, 2, 3, 3, 4, bias=False, states=False)
+
+
+@pytest.mark.parametrize("variant", LSTM_VARIANTS)
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("n", [1, 6])  # 1: the CPU's small-batch forward (tuned only), 6: the step kernels
+def test_lstm_variants_match_reference(rng, monkeypatch, backend, variant, go_backwards, return_sequences, n):
+    monkeypatch.setenv("SINAPSE_LSTM", variant)  # ops.lstm resolves it; the backward runs the forward's variant
+    check(backend, rng, "lstm", n, 5, 4, 6, mask=True, go_backwards=go_backwards, return_sequences=return_sequences)
+    check(backend, rng, "lstm", 2, 3, 2, 129, bias=False, states=False)  # more units than a 128-thread block
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_lstm_variants_agree(rng, backend):
+    """naive and tuned LSTM cells (library vs polynomial exp on the CPU) within float32
+    rounding; the backward's variant may differ from the forward's."""
+    p = f32(make(rng, "lstm", 3, 6, 5, 33, mask=True))
+    args = (p["x"], p["kernel"], p["recurrent_kernel"], p["bias"])
+    dy = rng.standard_normal((3, 6, 33)).astype(np.float32)
+    got = {}
+    with on(backend):
+        for fv in LSTM_VARIANTS:
+            y, h_t, c_t, cache = ops.lstm(*args, h0=p["h0"], c0=p["c0"], mask=p["mask"], variant=fv)
+            for bv in LSTM_VARIANTS:
+                got[fv, bv] = (y, h_t, c_t, *ops.lstm_backward(cache, dy, variant=bv))
+    first, *others = got.values()
+    for other in others:
+        for label, a, b in zip(("y", "h_T", "c_T", "dx", "dk", "drk", "db", "dh0", "dc0"), first, other):
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6, err_msg=label)
+
+
+@pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
+def test_lstm_variant_reaches_the_cuda_kernel(rng):
+    """Each variant name launches its own gate kernel (the forward ends with the last step's)."""
+    import sinapse
+
+    p = f32(make(rng, "lstm", 2, 3, 4, 5))
+    expected = {"naive": "lstm_step_forward_naive_kernel", "tuned": "rnn_step_forward_kernel"}
+    for v in LSTM_VARIANTS:
+        with on("cuda_sim"):
+            ops.lstm(p["x"], p["kernel"], p["recurrent_kernel"], p["bias"], variant=v)
+            launch = sinapse._cuda_sim.last_launch()
+        assert launch.startswith(expected[v] + "<<<"), launch
+
+
+def test_lstm_variant_errors(rng, monkeypatch):
+    from sinapse import _cpu
+
+    p = f32(make(rng, "lstm", 2, 3, 4, 5))
+    args = (p["x"], p["kernel"], p["recurrent_kernel"], p["bias"])
+    with pytest.raises(ValueError, match=r"lstm: `variant`='fast' is not a variant of lstm; expected one of naive"):
+        ops.lstm(*args, variant="fast")
+    monkeypatch.setenv("SINAPSE_LSTM", "fastest")
+    with pytest.raises(ValueError, match=r"lstm: \$SINAPSE_LSTM='fastest' is not a variant of lstm"):
+        ops.lstm(*args)
+    monkeypatch.delenv("SINAPSE_LSTM")
+    cache = ops.lstm(*args)[-1]
+    with pytest.raises(ValueError, match=r"lstm_backward: `variant`='slow' is not a variant of lstm"):
+        ops.lstm_backward(cache, None, variant="slow")
+    # The naive cell is the LSTM's: the binding refuses it for another cell.
+    gru = (3, 2, 3, 4, 1, False, True)  # cell code 3 (GRU), N, T, D, H, go_backwards, return_sequences
+    ws = np.zeros(_cpu.rnn_workspace_floats(3, 2, 3, 4, 1, False), np.float32)
+    y, h, k, rk = (np.zeros(s, np.float32) for s in ((2, 3, 1), (2, 1), (4, 3), (1, 3)))
+    with pytest.raises(ValueError, match="rnn: the naive variant exists for the LSTM cell only"):
+        _cpu.rnn_forward(*gru, p["x"], k, rk, None, None, None, None, y, h, None, ws, "naive", "generic")
 
 
 @pytest.mark.parametrize("name", CELLS)

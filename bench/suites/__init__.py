@@ -5,15 +5,18 @@ checks each op has one); the others (gemm_blocking, gemm_cuda, torch_baselines, 
 something wider than one op.
 """
 
-from . import conv2d, gemm, gemm_blocking, gemm_cuda, optimizers, rnn, torch_baselines, train
+from . import batch_norm, conv2d, gemm, gemm_blocking, gemm_cuda, optimizers, pooling, rnn, softmax, torch_baselines, train
 
 SUITES = {
+    "batch_norm": batch_norm,
     "conv2d": conv2d,
     "gemm": gemm,
     "gemm_blocking": gemm_blocking,
     "gemm_cuda": gemm_cuda,
     "optimizers": optimizers,
+    "pooling": pooling,
     "rnn": rnn,
+    "softmax": softmax,
     "torch_baselines": torch_baselines,
     "train": train,
 }

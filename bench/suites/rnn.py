@@ -4,6 +4,11 @@ forward+backward over a whole sequence, plus LSTM inference latency at batch 1.
 Shapes from the issue: batch 64, sequence 50, input 128, hidden 256 (and batch 1). PyTorch
 runs batch_first=True modules in float32 on the same threads; its forward is timed under
 torch.no_grad() (inference), its forward+backward as a training step's autograd pass.
+
+The LSTM rows also time the cell's other kernel variants (registry: naive = the gate
+equations as plain loops, one thread, library exp; the GEMMs are the same), side by side
+with the default one: the column "naive / tuned" is the cell's share of a step
+(docs/kernels/lstm.md, "The cell's variants").
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 
 import sinapse
 from sinapse import ops
+from sinapse.registry import op_info
 
 from .. import harness
 
@@ -38,17 +44,31 @@ def _torch():
     return torch
 
 
-def _sinapse_fns(cell, x, k, rk, b, dy):
+def _sinapse_fns(cell, x, k, rk, b, dy, variant=None):
     forward = {"lstm": ops.lstm, "gru": ops.gru, "simple_rnn": ops.simple_rnn}[cell]
     backward = {"lstm": ops.lstm_backward, "gru": ops.gru_backward, "simple_rnn": ops.simple_rnn_backward}[cell]
+    kw = {"variant": variant} if variant else {}
 
     def fwd():
-        return forward(x, k, rk, b)
+        return forward(x, k, rk, b, **kw)
 
     def both():
-        backward(forward(x, k, rk, b)[-1], dy)
+        backward(forward(x, k, rk, b, **kw)[-1], dy)
 
     return fwd, both
+
+
+def _variant_peers(cell, x, k, rk, b, dy, kind):
+    """The cell's non-default kernel variants, as peers "sinapse <variant>" (LSTM only)."""
+    if cell != "lstm":
+        return {}
+    info = op_info(cell)
+    peers = {}
+    for v in info.variants:
+        if v != info.default_variant:
+            fwd, both = _sinapse_fns(cell, x, k, rk, b, dy, v)
+            peers[f"sinapse {v}"] = fwd if kind == "forward" else both
+    return peers
 
 
 def _torch_fns(torch, cell, x, k, rk, b, dy):
@@ -94,7 +114,7 @@ def run(args) -> int:
         b = rng.standard_normal((2, g * h) if cell == "gru" else (g * h,), dtype=np.float32) * 0.1
         dy = rng.standard_normal((n, t, h), dtype=np.float32)
         fwd, both = _sinapse_fns(cell, x, k, rk, b, dy)
-        fns = {"sinapse": fwd if kind == "forward" else both}
+        fns = {"sinapse": fwd if kind == "forward" else both, **_variant_peers(cell, x, k, rk, b, dy, kind)}
         if torch is not None:
             tf, tb = _torch_fns(torch, cell, x, k, rk, b, dy)
             fns["torch"] = tf if kind == "forward" else tb
@@ -109,12 +129,15 @@ def run(args) -> int:
     for r in rows:
         s = r.timings["sinapse"].median_s
         tt = r.timings["torch"].median_s if "torch" in r.timings else None
+        naive = r.timings["sinapse naive"].median_s if "sinapse naive" in r.timings else None
         table.append(
             [
                 r.label,
                 r.extra["pass"],
                 f"{s * 1e3:.2f}",
                 f"{r.work / s / 1e9:.1f}",
+                f"{naive * 1e3:.2f}" if naive else "-",
+                f"{naive / s:.2f}x" if naive else "-",
                 f"{tt * 1e3:.2f}" if tt else "-",
                 f"{s / tt:.2f}x" if tt else "-",
             ]
@@ -124,9 +147,20 @@ def run(args) -> int:
         f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'} (batch_first=True, "
         f"float32); {env['date']}. Medians in ms; GFLOP/s counts the GEMM flops only; ratio = sinapse time / "
         "PyTorch time (< 1: sinapse is faster). Forward = inference (torch.no_grad()); forward+backward = "
-        "the forward and BPTT for a gradient of every output.\n\n"
+        "the forward and BPTT for a gradient of every output. sinapse runs its default (tuned) kernels; "
+        "naive ms = the LSTM with the naive cell kernel (same GEMMs).\n\n"
         + harness.markdown_table(
-            ["layer", "pass", "sinapse ms", "sinapse GFLOP/s", "torch ms", "sinapse / torch"], table
+            [
+                "layer",
+                "pass",
+                "sinapse ms",
+                "sinapse GFLOP/s",
+                "naive cell ms",
+                "naive / tuned",
+                "torch ms",
+                "sinapse / torch",
+            ],
+            table,
         )
     )
     return harness.publish("rnn", args, env, rows, md)

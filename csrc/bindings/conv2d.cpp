@@ -6,16 +6,11 @@
 #include "../cpu/conv2d.h"
 #include "common.h"
 #include "conv_geometry.h"
+#include "kernel_variant.h"
 
 namespace sinapse::bindings {
 
 namespace {
-cpu::ConvVariant parse_variant(const std::string& name) {
-  if (name == "naive") return cpu::ConvVariant::naive;
-  if (name == "tuned") return cpu::ConvVariant::tuned;
-  throw std::invalid_argument("conv2d: unknown variant '" + name + "' (expected naive or tuned)");
-}
-
 void check_sizes(const ConvArgs& a, const F32Array& x, const F32Array& w, const F32Array& y) {
   require(
       x.size() == a.N * a.H * a.W * a.C && w.size() == a.KH * a.KW * a.C * a.K && y.size() == a.N * a.OH * a.OW * a.K,
@@ -33,7 +28,7 @@ void bind_conv2d(py::module_& m) {
         require(!bias || bias->size() == a.K, "conv2d: bias must have K values");
         require(activation >= 0 && activation <= 3, "conv2d: activation code out of range");
         const SimdPath path = resolve_simd(simd);
-        const cpu::ConvVariant v = parse_variant(variant);
+        const KernelVariant v = parse_kernel_variant("conv2d", variant);
         const float *xp = x.data(), *wp = w.data(), *bp = bias ? bias->data() : nullptr;
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
@@ -53,7 +48,7 @@ void bind_conv2d(py::module_& m) {
         require(!dw || dw->size() == w.size(), "conv2d_backward: dw has the wrong size");
         require(!db || db->size() == a.K, "conv2d_backward: db has the wrong size");
         const SimdPath path = resolve_simd(simd);
-        const cpu::ConvVariant v = parse_variant(variant);
+        const KernelVariant v = parse_kernel_variant("conv2d", variant);
         const float *xp = x.data(), *wp = w.data(), *gp = dy.data();
         float *dxp = dx ? dx->mutable_data() : nullptr, *dwp = dw ? dw->mutable_data() : nullptr,
               *dbp = db ? db->mutable_data() : nullptr;

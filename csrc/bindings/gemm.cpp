@@ -6,7 +6,7 @@
 
 #include "../cpu/gemm_ukernels.h"
 #include "common.h"
-#include "gemm_variant.h"
+#include "kernel_variant.h"
 
 namespace sinapse::bindings {
 

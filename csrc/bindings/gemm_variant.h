@@ -1,19 +1,5 @@
-// The GEMM variant names ("naive", "blocked", "tuned") -> GemmVariant, for the CPU and the
-// CUDA bindings alike (the same three names on every backend).
+// Kept for the includes that name it: the GEMM variant parser lives with the others in
+// kernel_variant.h (one parser for every op's variant names).
 #pragma once
 
-#include <stdexcept>
-#include <string>
-
-#include "../common/gemm_args.h"
-
-namespace sinapse::bindings {
-
-inline GemmVariant parse_gemm_variant(const std::string& name) {
-  if (name == "naive") return GemmVariant::naive;
-  if (name == "blocked") return GemmVariant::blocked;
-  if (name == "tuned") return GemmVariant::tuned;
-  throw std::invalid_argument("gemm: unknown variant '" + name + "' (expected naive, blocked or tuned)");
-}
-
-}  // namespace sinapse::bindings
+#include "kernel_variant.h"

@@ -19,7 +19,7 @@
 #include "../cuda/dropout.h"
 #include "../cuda/check.h"
 #include "conv_geometry.h"
-#include "gemm_variant.h"
+#include "kernel_variant.h"
 #include "pool_geometry.h"
 #include "../cuda/gemm.h"
 #include "../cuda/losses.h"
@@ -228,99 +228,116 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
       py::arg("per_row_ptr"), py::arg("grad_ptr"), py::arg("total_ptr"), py::arg("stream") = 0);
 
   using U = std::uintptr_t;
-  m.def("batch_norm_train", [](int64_t rows, int64_t channels, U x, U gamma, U beta, U running_mean, U running_var,
-                               float momentum, float epsilon, U y, U save_mean, U save_invstd, U stream) {
-    py::gil_scoped_release release;
-    sinapse::cuda::batch_norm_train(rows, channels, as_ptr<const float>(x), as_ptr<const float>(gamma),
-                                    as_ptr<const float>(beta), as_ptr<float>(running_mean), as_ptr<float>(running_var),
-                                    momentum, epsilon, as_ptr<float>(y), as_ptr<float>(save_mean),
-                                    as_ptr<float>(save_invstd), as_stream(stream));
-  });
+  m.def("batch_norm_train",
+        [](int64_t rows, int64_t channels, U x, U gamma, U beta, U running_mean, U running_var, float momentum,
+           float epsilon, U y, U save_mean, U save_invstd, const std::string& variant, U stream) {
+          const auto v = sinapse::bindings::parse_kernel_variant("batch_norm", variant);
+          py::gil_scoped_release release;
+          sinapse::cuda::batch_norm_train(rows, channels, as_ptr<const float>(x), as_ptr<const float>(gamma),
+                                          as_ptr<const float>(beta), as_ptr<float>(running_mean),
+                                          as_ptr<float>(running_var), momentum, epsilon, as_ptr<float>(y),
+                                          as_ptr<float>(save_mean), as_ptr<float>(save_invstd), v, as_stream(stream));
+        });
   m.def("batch_norm_infer", [](int64_t rows, int64_t channels, U x, U gamma, U beta, U running_mean, U running_var,
-                               float epsilon, U y, U save_invstd, U stream) {
+                               float epsilon, U y, U save_invstd, const std::string& variant, U stream) {
+    const auto v = sinapse::bindings::parse_kernel_variant("batch_norm", variant);
     py::gil_scoped_release release;
     sinapse::cuda::batch_norm_infer(rows, channels, as_ptr<const float>(x), as_ptr<const float>(gamma),
                                     as_ptr<const float>(beta), as_ptr<const float>(running_mean),
                                     as_ptr<const float>(running_var), epsilon, as_ptr<float>(y),
-                                    as_ptr<float>(save_invstd), as_stream(stream));
+                                    as_ptr<float>(save_invstd), v, as_stream(stream));
   });
   m.def("batch_norm_backward", [](int64_t rows, int64_t channels, U x, U dy, U gamma, U mean, U invstd, bool training,
-                                  U dx, U dgamma, U dbeta, U stream) {
+                                  U dx, U dgamma, U dbeta, const std::string& variant, U stream) {
+    const auto v = sinapse::bindings::parse_kernel_variant("batch_norm_backward", variant);
     py::gil_scoped_release release;
     sinapse::cuda::batch_norm_backward(rows, channels, as_ptr<const float>(x), as_ptr<const float>(dy),
                                        as_ptr<const float>(gamma), as_ptr<const float>(mean),
                                        as_ptr<const float>(invstd), training, as_ptr<float>(dx), as_ptr<float>(dgamma),
-                                       as_ptr<float>(dbeta), as_stream(stream));
+                                       as_ptr<float>(dbeta), v, as_stream(stream));
   });
 
   m.def("conv2d_forward", [](const sinapse::bindings::ConvGeometry& g, U x, U w, U bias, int activation, U y,
-                             U stream) {
+                             const std::string& variant, U stream) {
     if (activation < 0 || activation > 3) throw std::invalid_argument("conv2d: activation code out of range");
     const sinapse::ConvArgs a = sinapse::bindings::conv_args(g);
+    const auto v = sinapse::bindings::parse_kernel_variant("conv2d", variant);
     py::gil_scoped_release release;
     sinapse::cuda::conv2d_forward(a, as_ptr<const float>(x), as_ptr<const float>(w), as_ptr<const float>(bias),
-                                  static_cast<sinapse::Activation>(activation), as_ptr<float>(y), as_stream(stream));
+                                  static_cast<sinapse::Activation>(activation), as_ptr<float>(y), v, as_stream(stream));
   });
-  m.def("conv2d_backward", [](const sinapse::bindings::ConvGeometry& g, U x, U w, U dy, U dx, U dw, U db, U stream) {
+  m.def("conv2d_backward", [](const sinapse::bindings::ConvGeometry& g, U x, U w, U dy, U dx, U dw, U db,
+                              const std::string& variant, U stream) {
     const sinapse::ConvArgs a = sinapse::bindings::conv_args(g);
+    const auto v = sinapse::bindings::parse_kernel_variant("conv2d", variant);
     py::gil_scoped_release release;
     sinapse::cuda::conv2d_backward(a, as_ptr<const float>(x), as_ptr<const float>(w), as_ptr<const float>(dy),
-                                   as_ptr<float>(dx), as_ptr<float>(dw), as_ptr<float>(db), as_stream(stream));
+                                   as_ptr<float>(dx), as_ptr<float>(dw), as_ptr<float>(db), v, as_stream(stream));
   });
 
   using Geometry = std::array<int64_t, 12>;
   m.def(
       "max_pool_forward",
-      [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {
+      [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, const std::string& variant, std::uintptr_t stream) {
         const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+        const auto v = sinapse::bindings::parse_kernel_variant("pooling", variant);
         py::gil_scoped_release release;
-        sinapse::cuda::max_pool_forward(p, as_ptr<const float>(x), as_ptr<float>(y), as_stream(stream));
+        sinapse::cuda::max_pool_forward(p, as_ptr<const float>(x), as_ptr<float>(y), v, as_stream(stream));
       },
-      py::arg("geometry"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("stream") = 0);
+      py::arg("geometry"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("variant") = "tuned", py::arg("stream") = 0);
   m.def(
       "max_pool_backward",
-      [](const Geometry& g, std::uintptr_t x, std::uintptr_t dy, std::uintptr_t dx, std::uintptr_t stream) {
+      [](const Geometry& g, std::uintptr_t x, std::uintptr_t dy, std::uintptr_t dx, const std::string& variant,
+         std::uintptr_t stream) {
         const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+        const auto v = sinapse::bindings::parse_kernel_variant("pooling", variant);
         py::gil_scoped_release release;
-        sinapse::cuda::max_pool_backward(p, as_ptr<const float>(x), as_ptr<const float>(dy), as_ptr<float>(dx),
+        sinapse::cuda::max_pool_backward(p, as_ptr<const float>(x), as_ptr<const float>(dy), as_ptr<float>(dx), v,
                                          as_stream(stream));
       },
-      py::arg("geometry"), py::arg("x_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("stream") = 0);
+      py::arg("geometry"), py::arg("x_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("variant") = "tuned",
+      py::arg("stream") = 0);
   m.def(
       "avg_pool_forward",
-      [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, std::uintptr_t stream) {
+      [](const Geometry& g, std::uintptr_t x, std::uintptr_t y, const std::string& variant, std::uintptr_t stream) {
         const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+        const auto v = sinapse::bindings::parse_kernel_variant("pooling", variant);
         py::gil_scoped_release release;
-        sinapse::cuda::avg_pool_forward(p, as_ptr<const float>(x), as_ptr<float>(y), as_stream(stream));
+        sinapse::cuda::avg_pool_forward(p, as_ptr<const float>(x), as_ptr<float>(y), v, as_stream(stream));
       },
-      py::arg("geometry"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("stream") = 0);
+      py::arg("geometry"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("variant") = "tuned", py::arg("stream") = 0);
   m.def(
       "avg_pool_backward",
-      [](const Geometry& g, std::uintptr_t dy, std::uintptr_t dx, std::uintptr_t stream) {
+      [](const Geometry& g, std::uintptr_t dy, std::uintptr_t dx, const std::string& variant, std::uintptr_t stream) {
         const sinapse::PoolArgs p = sinapse::bindings::pool_args(g);
+        const auto v = sinapse::bindings::parse_kernel_variant("pooling", variant);
         py::gil_scoped_release release;
-        sinapse::cuda::avg_pool_backward(p, as_ptr<const float>(dy), as_ptr<float>(dx), as_stream(stream));
+        sinapse::cuda::avg_pool_backward(p, as_ptr<const float>(dy), as_ptr<float>(dx), v, as_stream(stream));
       },
-      py::arg("geometry"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("stream") = 0);
+      py::arg("geometry"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("variant") = "tuned", py::arg("stream") = 0);
 
   m.def(
       "softmax_forward",
-      [](int64_t rows, int64_t cols, std::uintptr_t x, std::uintptr_t y, bool log, std::uintptr_t stream) {
+      [](int64_t rows, int64_t cols, std::uintptr_t x, std::uintptr_t y, bool log, const std::string& variant,
+         std::uintptr_t stream) {
+        const auto v = sinapse::bindings::parse_kernel_variant("softmax_forward", variant);
         py::gil_scoped_release release;
-        sinapse::cuda::softmax_forward(rows, cols, as_ptr<const float>(x), as_ptr<float>(y), log, as_stream(stream));
+        sinapse::cuda::softmax_forward(rows, cols, as_ptr<const float>(x), as_ptr<float>(y), log, v, as_stream(stream));
       },
-      py::arg("rows"), py::arg("cols"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("log"), py::arg("stream") = 0);
+      py::arg("rows"), py::arg("cols"), py::arg("x_ptr"), py::arg("y_ptr"), py::arg("log"),
+      py::arg("variant") = "tuned", py::arg("stream") = 0);
 
   m.def(
       "softmax_backward",
       [](int64_t rows, int64_t cols, std::uintptr_t y, std::uintptr_t dy, std::uintptr_t dx, bool log,
-         std::uintptr_t stream) {
+         const std::string& variant, std::uintptr_t stream) {
+        const auto v = sinapse::bindings::parse_kernel_variant("softmax_backward", variant);
         py::gil_scoped_release release;
         sinapse::cuda::softmax_backward(rows, cols, as_ptr<const float>(y), as_ptr<const float>(dy), as_ptr<float>(dx),
-                                        log, as_stream(stream));
+                                        log, v, as_stream(stream));
       },
       py::arg("rows"), py::arg("cols"), py::arg("y_ptr"), py::arg("dy_ptr"), py::arg("dx_ptr"), py::arg("log"),
-      py::arg("stream") = 0);
+      py::arg("variant") = "tuned", py::arg("stream") = 0);
 
   m.def(
       "gemm",
@@ -426,26 +443,28 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
       "rnn_forward", [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences,
                         std::uintptr_t x, std::uintptr_t kernel, std::uintptr_t rkernel, std::uintptr_t bias,
                         std::uintptr_t mask, std::uintptr_t h0, std::uintptr_t c0, std::uintptr_t y, std::uintptr_t hT,
-                        std::uintptr_t cT, std::uintptr_t ws, std::uintptr_t stream) {
+                        std::uintptr_t cT, std::uintptr_t ws, const std::string& variant, std::uintptr_t stream) {
         const sinapse::RnnArgs a = sinapse::bindings::rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+        const auto v = sinapse::bindings::rnn_variant(a, variant);
         py::gil_scoped_release release;
         sinapse::cuda::rnn_forward(a, as_ptr<const float>(x), as_ptr<const float>(kernel), as_ptr<const float>(rkernel),
                                    as_ptr<const float>(bias), as_ptr<const uint8_t>(mask), as_ptr<const float>(h0),
                                    as_ptr<const float>(c0), as_ptr<float>(y), as_ptr<float>(hT), as_ptr<float>(cT),
-                                   as_ptr<float>(ws), as_stream(stream));
+                                   as_ptr<float>(ws), v, as_stream(stream));
       });
   m.def("rnn_backward", [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards,
                            bool return_sequences, std::uintptr_t x, std::uintptr_t kernel, std::uintptr_t rkernel,
                            std::uintptr_t mask, std::uintptr_t ws, std::uintptr_t dy, std::uintptr_t dhT,
                            std::uintptr_t dcT, std::uintptr_t dx, std::uintptr_t dkernel, std::uintptr_t drkernel,
                            std::uintptr_t dbias, std::uintptr_t dh0, std::uintptr_t dc0, std::uintptr_t scratch,
-                           std::uintptr_t stream) {
+                           const std::string& variant, std::uintptr_t stream) {
     const sinapse::RnnArgs a = sinapse::bindings::rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+    const auto v = sinapse::bindings::rnn_variant(a, variant);
     py::gil_scoped_release release;
     sinapse::cuda::rnn_backward(a, as_ptr<const float>(x), as_ptr<const float>(kernel), as_ptr<const float>(rkernel),
                                 as_ptr<const uint8_t>(mask), as_ptr<const float>(ws), as_ptr<const float>(dy),
                                 as_ptr<const float>(dhT), as_ptr<const float>(dcT), as_ptr<float>(dx),
                                 as_ptr<float>(dkernel), as_ptr<float>(drkernel), as_ptr<float>(dbias),
-                                as_ptr<float>(dh0), as_ptr<float>(dc0), as_ptr<float>(scratch), as_stream(stream));
+                                as_ptr<float>(dh0), as_ptr<float>(dc0), as_ptr<float>(scratch), v, as_stream(stream));
   });
 }

@@ -3,6 +3,7 @@
 
 #include "../cpu/pooling.h"
 #include "common.h"
+#include "kernel_variant.h"
 #include "pool_geometry.h"
 
 namespace sinapse::bindings {
@@ -20,54 +21,62 @@ void check_sizes(const PoolArgs& p, const F32Array& in, const F32Array& out, boo
 void bind_pooling(py::module_& m) {
   m.def(
       "max_pool_forward",
-      [](const Geometry& g, const F32Array& x, F32Array& y, int threads) {
+      [](const Geometry& g, const F32Array& x, F32Array& y, const std::string& variant, int threads) {
         const PoolArgs p = pool_args(g);
+        const KernelVariant v = parse_kernel_variant("pooling", variant);
         check_sizes(p, x, y, false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
-        cpu::max_pool_forward(p, xp, yp, resolve_threads(threads));
+        cpu::max_pool_forward(p, xp, yp, v, resolve_threads(threads));
       },
-      py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
+      py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("variant") = "tuned",
+      py::arg("threads") = 0);
 
   m.def(
       "max_pool_backward",
-      [](const Geometry& g, const F32Array& x, const F32Array& dy, F32Array& dx, int threads) {
+      [](const Geometry& g, const F32Array& x, const F32Array& dy, F32Array& dx, const std::string& variant,
+         int threads) {
         const PoolArgs p = pool_args(g);
+        const KernelVariant v = parse_kernel_variant("pooling", variant);
         check_sizes(p, dy, dx, true);
         require(x.size() == dx.size(), "pooling: x and dx must have the same size");
         const float* xp = x.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
         py::gil_scoped_release release;
-        cpu::max_pool_backward(p, xp, gp, dp, resolve_threads(threads));
+        cpu::max_pool_backward(p, xp, gp, dp, v, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
-      py::arg("threads") = 0);
+      py::arg("variant") = "tuned", py::arg("threads") = 0);
 
   m.def(
       "avg_pool_forward",
-      [](const Geometry& g, const F32Array& x, F32Array& y, int threads) {
+      [](const Geometry& g, const F32Array& x, F32Array& y, const std::string& variant, int threads) {
         const PoolArgs p = pool_args(g);
+        const KernelVariant v = parse_kernel_variant("pooling", variant);
         check_sizes(p, x, y, false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
-        cpu::avg_pool_forward(p, xp, yp, resolve_threads(threads));
+        cpu::avg_pool_forward(p, xp, yp, v, resolve_threads(threads));
       },
-      py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
+      py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("variant") = "tuned",
+      py::arg("threads") = 0);
 
   m.def(
       "avg_pool_backward",
-      [](const Geometry& g, const F32Array& dy, F32Array& dx, int threads) {
+      [](const Geometry& g, const F32Array& dy, F32Array& dx, const std::string& variant, int threads) {
         const PoolArgs p = pool_args(g);
+        const KernelVariant v = parse_kernel_variant("pooling", variant);
         check_sizes(p, dy, dx, true);
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
         py::gil_scoped_release release;
-        cpu::avg_pool_backward(p, gp, dp, resolve_threads(threads));
+        cpu::avg_pool_backward(p, gp, dp, v, resolve_threads(threads));
       },
-      py::arg("geometry"), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("threads") = 0);
+      py::arg("geometry"), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("variant") = "tuned",
+      py::arg("threads") = 0);
 }
 
 }  // namespace sinapse::bindings

@@ -40,7 +40,7 @@ void bind_rnn(py::module_& m) {
       [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences,
          const F32Array& x, const F32Array& kernel, const F32Array& rkernel, const OptF32& bias,
          const std::optional<U8Array>& mask, const OptF32& h0, const OptF32& c0, F32Array& y, F32Array& hT, OptF32& cT,
-         F32Array& ws, const std::string& simd, int threads) {
+         F32Array& ws, const std::string& variant, const std::string& simd, int threads) {
         const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
         const int64_t GH = a.gates() * H, NH = N * H;
         require(x.size() == N * T * D && kernel.size() == D * GH && rkernel.size() == H * GH,
@@ -52,27 +52,29 @@ void bind_rnn(py::module_& m) {
         require(y.size() == (return_sequences ? N * T * H : NH) && hT.size() == NH, "rnn: y / h_T have the wrong size");
         require(a.cell != RnnCell::lstm || (cT && cT->size() == NH), "rnn: c_T is missing or has the wrong size");
         require(ws.size() >= rnn_forward_layout(a).total, "rnn: workspace too small");
+        const KernelVariant v = rnn_variant(a, variant);
         const SimdPath path = resolve_simd(simd);
         const float *xp = x.data(), *kp = kernel.data(), *rp = rkernel.data(), *bp = data_or_null(bias);
         const float *h0p = data_or_null(h0), *c0p = data_or_null(c0);
         const uint8_t* mp = data_or_null(mask);
         float *yp = y.mutable_data(), *hTp = hT.mutable_data(), *cTp = mutable_or_null(cT), *wp = ws.mutable_data();
         py::gil_scoped_release release;
-        cpu::rnn_forward(a, xp, kp, rp, bp, mp, h0p, c0p, yp, hTp, cTp, wp, path, resolve_threads(threads));
+        cpu::rnn_forward(a, xp, kp, rp, bp, mp, h0p, c0p, yp, hTp, cTp, wp, v, path, resolve_threads(threads));
       },
       py::arg("cell"), py::arg("N"), py::arg("T"), py::arg("D"), py::arg("H"), py::arg("go_backwards"),
       py::arg("return_sequences"), py::arg("x").noconvert(), py::arg("kernel").noconvert(),
       py::arg("recurrent_kernel").noconvert(), py::arg("bias").noconvert(), py::arg("mask").noconvert(),
       py::arg("h0").noconvert(), py::arg("c0").noconvert(), py::arg("y").noconvert(), py::arg("h_T").noconvert(),
-      py::arg("c_T").noconvert(), py::arg("workspace").noconvert(), py::arg("simd"), py::arg("threads") = 0);
+      py::arg("c_T").noconvert(), py::arg("workspace").noconvert(), py::arg("variant"), py::arg("simd"),
+      py::arg("threads") = 0);
 
   m.def(
       "rnn_backward",
       [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences,
          const F32Array& x, const F32Array& kernel, const F32Array& rkernel, const std::optional<U8Array>& mask,
          const F32Array& ws, const F32Array& dy, const OptF32& dhT, const OptF32& dcT, F32Array& dx, F32Array& dkernel,
-         F32Array& drkernel, OptF32& dbias, F32Array& dh0, OptF32& dc0, F32Array& scratch, const std::string& simd,
-         int threads) {
+         F32Array& drkernel, OptF32& dbias, F32Array& dh0, OptF32& dc0, F32Array& scratch, const std::string& variant,
+         const std::string& simd, int threads) {
         const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
         const int64_t GH = a.gates() * H, NH = N * H;
         require(x.size() == N * T * D && kernel.size() == D * GH && rkernel.size() == H * GH,
@@ -89,6 +91,7 @@ void bind_rnn(py::module_& m) {
         expect(dbias, a.cell == RnnCell::gru ? 2 * GH : GH, "dbias");
         require(a.cell != RnnCell::lstm || (dc0 && dc0->size() == NH),
                 "rnn_backward: dc0 is missing or has the wrong size");
+        const KernelVariant v = rnn_variant(a, variant);
         const SimdPath path = resolve_simd(simd);
         const float *xp = x.data(), *kp = kernel.data(), *rp = rkernel.data(), *wp = ws.data(), *dyp = dy.data();
         const float *dhTp = data_or_null(dhT), *dcTp = data_or_null(dcT);
@@ -97,7 +100,7 @@ void bind_rnn(py::module_& m) {
         float *dbp = mutable_or_null(dbias), *dh0p = dh0.mutable_data(), *dc0p = mutable_or_null(dc0);
         float* sp = scratch.mutable_data();
         py::gil_scoped_release release;
-        cpu::rnn_backward(a, xp, kp, rp, mp, wp, dyp, dhTp, dcTp, dxp, dkp, drp, dbp, dh0p, dc0p, sp, path,
+        cpu::rnn_backward(a, xp, kp, rp, mp, wp, dyp, dhTp, dcTp, dxp, dkp, drp, dbp, dh0p, dc0p, sp, v, path,
                           resolve_threads(threads));
       },
       py::arg("cell"), py::arg("N"), py::arg("T"), py::arg("D"), py::arg("H"), py::arg("go_backwards"),
@@ -105,8 +108,8 @@ void bind_rnn(py::module_& m) {
       py::arg("recurrent_kernel").noconvert(), py::arg("mask").noconvert(), py::arg("workspace").noconvert(),
       py::arg("dy").noconvert(), py::arg("dh_T").noconvert(), py::arg("dc_T").noconvert(), py::arg("dx").noconvert(),
       py::arg("dkernel").noconvert(), py::arg("drecurrent_kernel").noconvert(), py::arg("dbias").noconvert(),
-      py::arg("dh0").noconvert(), py::arg("dc0").noconvert(), py::arg("scratch").noconvert(), py::arg("simd"),
-      py::arg("threads") = 0);
+      py::arg("dh0").noconvert(), py::arg("dc0").noconvert(), py::arg("scratch").noconvert(), py::arg("variant"),
+      py::arg("simd"), py::arg("threads") = 0);
 }
 
 }  // namespace sinapse::bindings

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "../common/rnn_args.h"
+#include "kernel_variant.h"
 
 namespace sinapse::bindings {
 
@@ -27,6 +28,14 @@ inline RnnArgs rnn_args(int cell, int64_t N, int64_t T, int64_t D, int64_t H, bo
   a.go_backwards = go_backwards;
   a.return_sequences = return_sequences;
   return a;
+}
+
+// The cell kernel's variant: naive exists for the LSTM cell only (sinapse.ops.lstm's variant=).
+inline KernelVariant rnn_variant(const RnnArgs& a, const std::string& name) {
+  const KernelVariant v = parse_kernel_variant("rnn", name);
+  if (v == KernelVariant::naive && a.cell != RnnCell::lstm)
+    throw std::invalid_argument("rnn: the naive variant exists for the LSTM cell only");
+  return v;
 }
 
 }  // namespace sinapse::bindings

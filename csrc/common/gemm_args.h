@@ -48,6 +48,29 @@ struct GemmArgs {
   double flops() const { return 2.0 * static_cast<double>(M) * N * K; }
 };
 
+// C (M x N, ldc) = beta C + op(A) op(B) + bias, then act: the GemmArgs of one call, built
+// in one place (the recurrent time loop and CUDA conv2d call it).
+inline GemmArgs make_gemm_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool ta, const float* B,
+                               int64_t ldb, bool tb, float* C, int64_t ldc, float beta, const float* bias = nullptr,
+                               Activation act = Activation::none) {
+  GemmArgs g;
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.A = A;
+  g.lda = lda;
+  g.trans_a = ta;
+  g.B = B;
+  g.ldb = ldb;
+  g.trans_b = tb;
+  g.C = C;
+  g.ldc = ldc;
+  g.beta = beta;
+  g.bias = bias;
+  g.act = act;
+  return g;
+}
+
 // One activation value of the epilogue: the epilogue's codes are ActKind's first four.
 SINAPSE_HD float activate(float x, Activation act) { return act::forward(x, static_cast<ActKind>(act), 0.0f); }
 

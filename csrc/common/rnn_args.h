@@ -211,5 +211,43 @@ SINAPSE_HD void gru_backward_zh(float z, float hh, float h_prev, float dh, float
   dh_prev = dh * z;
 }
 
+// The naive LSTM cell, one (example n, unit j) of a step: the equations above plus the mask
+// rules of RnnStep / RnnStepGrad, with nothing shared between units — the CPU's naive loops
+// (cpu/rnn_naive.cpp) and CUDA's naive thread per example (cuda/rnn.cu) both call these.
+template <class M>
+SINAPSE_HD void lstm_unit_forward(const RnnStep& s, int64_t n, int64_t j) {
+  const int64_t H = s.H;
+  float* g = s.g + n * s.g_ld;
+  const float cp = s.c_prev[n * s.c_prev_ld + j];
+  const bool on = !s.mask || s.mask[n * s.mask_ld];
+  float c = cp, h = s.h_prev[n * s.h_prev_ld + j];  // a masked row keeps its state...
+  if (on) lstm_forward<M>(g[j], g[H + j], g[2 * H + j], g[3 * H + j], cp, c, h);
+  s.c_new[n * s.c_new_ld + j] = c;
+  s.h_new[n * s.h_new_ld + j] = h;
+  // ...and repeats the previous output (zeros before the first step)
+  s.y[n * s.y_ld + j] = on ? h : (s.y_prev ? s.y_prev[n * s.y_prev_ld + j] : 0.0f);
+}
+
+template <class M>
+SINAPSE_HD void lstm_unit_backward(const RnnStepGrad& s, int64_t n, int64_t j) {
+  const int64_t H = s.H, u = n * H + j;  // u: the (N, H) state gradients
+  const float* g = s.g + n * s.g_ld;
+  float* dg = s.dg + n * s.dg_ld;
+  const float dy = s.dy ? s.dy[n * s.dy_ld + j] : 0.0f;
+  if (s.mask && !s.mask[n * s.mask_ld]) {
+    // The output repeated the previous one: its gradient moves there; the state passes through.
+    s.carry[u] += dy;
+    s.dh_next[u] = s.dh[u];
+    for (int q = 0; q < 4; ++q) dg[q * H + j] = 0.0f;
+    return;
+  }
+  // dL/dh_new = state gradient + this output's + what masked later outputs passed back.
+  const float dh = s.dh[u] + s.carry[u] + dy;
+  s.carry[u] = 0.0f;
+  lstm_backward<M>(g[j], g[H + j], g[2 * H + j], g[3 * H + j], s.c_prev[n * s.c_prev_ld + j], dh, s.dc[u], dg[j],
+                   dg[H + j], dg[2 * H + j], dg[3 * H + j]);
+  s.dh_next[u] = 0.0f;  // dL/dh_prev comes only through the recurrent GEMM
+}
+
 }  // namespace rnn
 }  // namespace sinapse

@@ -29,21 +29,7 @@ namespace rnn_detail {
 // C (M x N, ldc) = beta C + op(A) op(B) + bias.
 inline GemmArgs mm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool ta, const float* B, int64_t ldb,
                    bool tb, float* C, int64_t ldc, float beta, const float* bias = nullptr) {
-  GemmArgs g;
-  g.M = M;
-  g.N = N;
-  g.K = K;
-  g.A = A;
-  g.lda = lda;
-  g.trans_a = ta;
-  g.B = B;
-  g.ldb = ldb;
-  g.trans_b = tb;
-  g.C = C;
-  g.ldc = ldc;
-  g.beta = beta;
-  g.bias = bias;
-  return g;
+  return make_gemm_args(M, N, K, A, lda, ta, B, ldb, tb, C, ldc, beta, bias);
 }
 
 }  // namespace rnn_detail

@@ -31,7 +31,10 @@ void batch_norm_apply(int64_t rows, int64_t channels, const float* __restrict x,
 
 void batch_norm_train(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
                       float* running_mean, float* running_var, float momentum, float epsilon, float* y,
-                      float* save_mean, float* save_invstd, int max_threads) {
+                      float* save_mean, float* save_invstd, KernelVariant variant, int max_threads) {
+  if (variant == KernelVariant::naive)
+    return batch_norm_train_naive(rows, channels, x, gamma, beta, running_mean, running_var, momentum, epsilon, y,
+                                  save_mean, save_invstd);
   std::vector<double> sum(channels), sq(channels);
   // Two passes (mean, then squared deviations): no catastrophic cancellation of E[x^2] - E[x]^2.
   column_reduce(
@@ -59,14 +62,18 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
 
 void batch_norm_infer(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
                       const float* running_mean, const float* running_var, float epsilon, float* y, float* save_invstd,
-                      int max_threads) {
+                      KernelVariant variant, int max_threads) {
+  if (variant == KernelVariant::naive)
+    return batch_norm_infer_naive(rows, channels, x, gamma, beta, running_mean, running_var, epsilon, y, save_invstd);
   for (int64_t c = 0; c < channels; ++c) save_invstd[c] = 1.0f / std::sqrt(running_var[c] + epsilon);
   batch_norm_apply(rows, channels, x, gamma, beta, running_mean, save_invstd, y, max_threads);
 }
 
 void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const float* dy, const float* gamma,
                          const float* mean, const float* invstd, bool training, float* dx, float* dgamma, float* dbeta,
-                         int max_threads) {
+                         KernelVariant variant, int max_threads) {
+  if (variant == KernelVariant::naive)
+    return batch_norm_backward_naive(rows, channels, x, dy, gamma, mean, invstd, training, dx, dgamma, dbeta);
   std::vector<double> sum_dy(channels), sum_dy_xhat(channels);
   column_reduce(
       rows, channels, [dy, channels](int64_t r, int64_t c) { return double(dy[r * channels + c]); }, sum_dy.data(),

@@ -15,6 +15,7 @@
 #include "../common/conv_args.h"
 #include "../common/cpu_features.h"
 #include "../common/gemm_args.h"
+#include "../common/kernel_variant.h"
 
 namespace sinapse::cpu {
 
@@ -27,7 +28,7 @@ constexpr int64_t kConvWorkspaceBytes = 4 << 20;
 constexpr int64_t kDirectMaxChannels = 8;
 
 // The variants, simplest first (registry.py: "naive", "tuned"); tuned is the default.
-enum class ConvVariant : int { naive = 0, tuned = 1 };
+using ConvVariant = KernelVariant;
 
 void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
                     ConvVariant variant, SimdPath path, int max_threads);

@@ -30,7 +30,8 @@ const float* pixel(const PoolArgs& p, const float* x, int64_t n, int64_t h, int6
 
 }  // namespace
 
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threads) {
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, int max_threads) {
+  if (variant == KernelVariant::naive) return max_pool_forward_naive(p, x, y);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
@@ -52,7 +53,9 @@ void max_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threa
       });
 }
 
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, int max_threads) {
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
+                       int max_threads) {
+  if (variant == KernelVariant::naive) return max_pool_backward_naive(p, x, dy, dx);
   // Per window: recompute the maximum per channel (the forward's rule), then walk the window's
   // pixels in row-major order and hand dy to the first pixel equal to it ("taken" marks the
   // channels already served) — ties go to the first maximum in row-major order, as in the
@@ -116,7 +119,8 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
   }
 }
 
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threads) {
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, int max_threads) {
+  if (variant == KernelVariant::naive) return avg_pool_forward_naive(p, x, y);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
@@ -138,7 +142,8 @@ void avg_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threa
       });
 }
 
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, int max_threads) {
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, int max_threads) {
+  if (variant == KernelVariant::naive) return avg_pool_backward_naive(p, dy, dx);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)

@@ -21,6 +21,7 @@ namespace {
 struct CpuBackend {
   SimdPath path;
   int max_threads;
+  bool naive_cell = false;  // the naive LSTM gate kernel (rnn_naive.cpp)
   // The time loop multiplies by the same B at every step (U forward, its transpose backward):
   // the second GEMM in a row with the same B packs it once (PackedB) and the later steps skip
   // gemm_tuned's per-call packing of B.
@@ -40,9 +41,11 @@ struct CpuBackend {
     cpu::gemm(g, GemmVariant::tuned, path, max_threads);
   }
   void step_forward(RnnCell cell, const RnnStep& s, int phase) const {
+    if (naive_cell) return lstm_step_forward_naive(s);
     rnn_step_forward(cell, s, phase, path, max_threads);
   }
   void step_backward(RnnCell cell, const RnnStepGrad& s, int phase) const {
+    if (naive_cell) return lstm_step_backward_naive(s);
     rnn_step_backward(cell, s, phase, path, max_threads);
   }
   void copy_rows(int64_t rows, int64_t cols, const float* src, int64_t src_ld, float* dst, int64_t dst_ld) const {
@@ -121,18 +124,18 @@ void forward_small_batch(const CpuBackend& be, const RnnArgs& a, const float* x,
 
 void rnn_forward(const RnnArgs& a, const float* x, const float* kernel, const float* rkernel, const float* bias,
                  const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT, float* cT, float* ws,
-                 SimdPath path, int max_threads) {
-  CpuBackend be{path, std::max(1, max_threads)};
-  if (a.N <= kSmallM && a.cell != RnnCell::gru_reset_before)
+                 KernelVariant variant, SimdPath path, int max_threads) {
+  CpuBackend be{path, std::max(1, max_threads), variant == KernelVariant::naive && a.cell == RnnCell::lstm};
+  if (a.N <= kSmallM && a.cell != RnnCell::gru_reset_before && !be.naive_cell)
     return forward_small_batch(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);
   rnn_forward_sequence(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);
 }
 
 void rnn_backward(const RnnArgs& a, const float* x, const float* kernel, const float* rkernel, const uint8_t* mask,
                   const float* ws, const float* dy, const float* dhT, const float* dcT, float* dx, float* dkernel,
-                  float* drkernel, float* dbias, float* dh0, float* dc0, float* scratch, SimdPath path,
-                  int max_threads) {
-  CpuBackend be{path, std::max(1, max_threads)};
+                  float* drkernel, float* dbias, float* dh0, float* dc0, float* scratch, KernelVariant variant,
+                  SimdPath path, int max_threads) {
+  CpuBackend be{path, std::max(1, max_threads), variant == KernelVariant::naive && a.cell == RnnCell::lstm};
   rnn_backward_sequence(be, a, x, kernel, rkernel, mask, ws, dy, dhT, dcT, dx, dkernel, drkernel, dbias, dh0, dc0,
                         scratch);
 }

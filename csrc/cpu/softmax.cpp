@@ -13,7 +13,9 @@ namespace {
 constexpr double kMinElementsPerThread = 32768;
 }  // namespace
 
-void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, int max_threads) {
+void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, KernelVariant variant,
+                     int max_threads) {
+  if (variant == KernelVariant::naive) return softmax_forward_naive(rows, cols, x, y, log);
   const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * cols, kMinElementsPerThread));
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
@@ -36,7 +38,8 @@ void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool 
 }
 
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
-                      int max_threads) {
+                      KernelVariant variant, int max_threads) {
+  if (variant == KernelVariant::naive) return softmax_backward_naive(rows, cols, y, dy, dx, log);
   const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * cols, kMinElementsPerThread));
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {

@@ -1,6 +1,7 @@
 #include "conv2d.h"
 
 #include "bias.h"
+#include "gemm.h"
 #include "launch.cuh"
 
 namespace sinapse::cuda {
@@ -86,17 +87,39 @@ __global__ void backward_filter_kernel(ConvArgs a, const float* __restrict__ x, 
   }
 }
 
+// 1x1, stride 1, no padding: x (N*H*W x C) is already the cols matrix, y = x @ w a GEMM.
+bool is_pointwise(const ConvArgs& a) {
+  return a.KH == 1 && a.KW == 1 && a.SH == 1 && a.SW == 1 && a.pad_top == 0 && a.pad_left == 0 && a.OH == a.H &&
+         a.OW == a.W;
+}
+
+// C (M x N) = op(A) op(B) (+ bias, act) on the tuned GEMM; all matrices dense.
+void matmul(int64_t M, int64_t N, int64_t K, const float* A, bool ta, const float* B, bool tb, float* C,
+            const float* bias, Activation act, cudaStream_t stream) {
+  gemm(make_gemm_args(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, C, N, 0.0f, bias, act), GemmVariant::tuned,
+       stream);
+}
+
 }  // namespace
 
 void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
-                    cudaStream_t stream) {
+                    KernelVariant variant, cudaStream_t stream) {
+  if (variant == KernelVariant::tuned && is_pointwise(a))
+    return matmul(a.N * a.H * a.W, a.K, a.C, x, false, w, false, y, bias, act, stream);
   const int64_t total = a.N * a.OH * a.OW * a.K;
   launch("conv2d_forward_kernel", forward_kernel<false>, grid_for(total), dim3(kBlock), 0, stream, a, x, w, bias,
          static_cast<int>(act), y);
 }
 
 void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                     float* db, cudaStream_t stream) {
+                     float* db, KernelVariant variant, cudaStream_t stream) {
+  if (variant == KernelVariant::tuned && is_pointwise(a) && a.N * a.H * a.W > 0) {
+    const int64_t rows = a.N * a.H * a.W;
+    if (dx) matmul(rows, a.C, a.K, dy, false, w, true, dx, nullptr, Activation::none, stream);
+    if (dw) matmul(a.C, a.K, rows, x, true, dy, false, dw, nullptr, Activation::none, stream);
+    if (db) bias_grad(rows, a.K, dy, db, stream);
+    return;
+  }
   if (dx)
     launch("conv2d_backward_data_kernel", backward_data_kernel, grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0,
            stream, a, w, dy, dx);

@@ -1,5 +1,11 @@
 // One thread per output element (forward) or input element (backward, a gather: no
 // atomics), channel fastest, so a warp reads 32 consecutive channels of one pixel.
+//
+// Two variants (registry.py). naive: the definition — one thread per element, no loop over
+// the grid, and the backward gathers by testing every output window of the image for
+// whether it covers the pixel (O(OH*OW) per input element). tuned: grid-stride loops over a
+// capped grid, and the backward visits only the windows that cover the pixel
+// (pool_outputs_covering: O(KH/SH * KW/SW)). Both add in increasing (oh, ow): same bits.
 #include "pooling.h"
 
 #include "launch.cuh"
@@ -27,20 +33,34 @@ __device__ __forceinline__ void unflatten(int64_t i, int64_t A, int64_t B, int64
   n = i / A;
 }
 
+// Output element i (flat NHWC index) of max / average pooling: both variants' forward.
+__device__ float window_max(const PoolArgs& p, const float* x, int64_t i) {
+  int64_t n, oh, ow, c, h0, h1, w0, w1;
+  unflatten(i, p.OH, p.OW, p.C, n, oh, ow, c);
+  pool_window(p, oh, ow, h0, h1, w0, w1);
+  float best = x[at(p, n, h0, w0, c)];
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) {
+      const float v = x[at(p, n, h, w, c)];
+      best = (v > best || v != v) ? v : best;  // strict: first of equal maxima wins; NaN is kept
+    }
+  return best;
+}
+
+__device__ float window_mean(const PoolArgs& p, const float* x, int64_t i) {
+  int64_t n, oh, ow, c, h0, h1, w0, w1;
+  unflatten(i, p.OH, p.OW, p.C, n, oh, ow, c);
+  pool_window(p, oh, ow, h0, h1, w0, w1);
+  float sum = 0.0f;
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) sum += x[at(p, n, h, w, c)];
+  return sum * (1.0f / static_cast<float>((h1 - h0) * (w1 - w0)));
+}
+
 __global__ void max_pool_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
   const int64_t total = p.N * p.OH * p.OW * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-    int64_t n, oh, ow, c, h0, h1, w0, w1;
-    unflatten(i, p.OH, p.OW, p.C, n, oh, ow, c);
-    pool_window(p, oh, ow, h0, h1, w0, w1);
-    float best = x[at(p, n, h0, w0, c)];
-    for (int64_t h = h0; h < h1; ++h)
-      for (int64_t w = w0; w < w1; ++w) {
-        const float v = x[at(p, n, h, w, c)];
-        best = (v > best || v != v) ? v : best;  // strict: first of equal maxima wins; NaN is kept
-      }
-    y[i] = best;
-  }
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride)
+    y[i] = window_max(p, x, i);
 }
 
 __device__ bool is_argmax(const PoolArgs& p, const float* x, int64_t n, int64_t oh, int64_t ow, int64_t c, int64_t h,
@@ -79,15 +99,8 @@ __global__ void max_pool_backward_kernel(PoolArgs p, const float* __restrict__ x
 
 __global__ void avg_pool_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
   const int64_t total = p.N * p.OH * p.OW * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
-    int64_t n, oh, ow, c, h0, h1, w0, w1;
-    unflatten(i, p.OH, p.OW, p.C, n, oh, ow, c);
-    pool_window(p, oh, ow, h0, h1, w0, w1);
-    float sum = 0.0f;
-    for (int64_t h = h0; h < h1; ++h)
-      for (int64_t w = w0; w < w1; ++w) sum += x[at(p, n, h, w, c)];
-    y[i] = sum * (1.0f / static_cast<float>((h1 - h0) * (w1 - w0)));
-  }
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride)
+    y[i] = window_mean(p, x, i);
 }
 
 __global__ void avg_pool_backward_kernel(PoolArgs p, const float* __restrict__ dy, float* __restrict__ dx) {
@@ -108,30 +121,93 @@ __global__ void avg_pool_backward_kernel(PoolArgs p, const float* __restrict__ d
   }
 }
 
+// ---- naive: one thread per element, every window tested ----------------------------------
+
+// dx[i] (flat NHWC input index) = the sum, over every output window of its image in (oh, ow)
+// order, of share(n, oh, ow, c, window) for the windows that contain the pixel.
+template <class Share>
+__device__ float gather_all_windows(const PoolArgs& p, int64_t i, Share share) {
+  int64_t n, h, w, c;
+  unflatten(i, p.H, p.W, p.C, n, h, w, c);
+  float acc = 0.0f;
+  for (int64_t oh = 0; oh < p.OH; ++oh)
+    for (int64_t ow = 0; ow < p.OW; ++ow) {
+      int64_t h0, h1, w0, w1;
+      pool_window(p, oh, ow, h0, h1, w0, w1);
+      if (h >= h0 && h < h1 && w >= w0 && w < w1) acc += share(n, oh, ow, c, h, w, (h1 - h0) * (w1 - w0));
+    }
+  return acc;
+}
+
+__global__ void max_pool_forward_naive_kernel(PoolArgs p, const float* x, float* y) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < p.N * p.OH * p.OW * p.C) y[i] = window_max(p, x, i);
+}
+
+__global__ void max_pool_backward_naive_kernel(PoolArgs p, const float* x, const float* dy, float* dx) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= p.N * p.H * p.W * p.C) return;
+  dx[i] = gather_all_windows(p, i, [&](int64_t n, int64_t oh, int64_t ow, int64_t c, int64_t h, int64_t w, int64_t) {
+    return is_argmax(p, x, n, oh, ow, c, h, w) ? dy[out_at(p, n, oh, ow, c)] : 0.0f;
+  });
+}
+
+__global__ void avg_pool_forward_naive_kernel(PoolArgs p, const float* x, float* y) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < p.N * p.OH * p.OW * p.C) y[i] = window_mean(p, x, i);
+}
+
+__global__ void avg_pool_backward_naive_kernel(PoolArgs p, const float* dy, float* dx) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= p.N * p.H * p.W * p.C) return;
+  dx[i] = gather_all_windows(p, i, [&](int64_t n, int64_t oh, int64_t ow, int64_t c, int64_t, int64_t, int64_t count) {
+    return dy[out_at(p, n, oh, ow, c)] * (1.0f / static_cast<float>(count));
+  });
+}
+
 constexpr int kBlock = 256;
 dim3 grid_for(int64_t total) {
   const int64_t blocks = (total + kBlock - 1) / kBlock;
   return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
 }
+// The naive kernels' grid: one thread per element, no grid-stride loop.
+dim3 grid_all(int64_t total) {
+  const int64_t blocks = (total + kBlock - 1) / kBlock;
+  if (blocks > 0x7fffffff) throw std::invalid_argument("pooling (naive): more than 2**31 - 1 blocks");
+  return dim3(static_cast<unsigned>(blocks));
+}
 
 }  // namespace
 
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream) {
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream) {
+  if (variant == KernelVariant::naive)
+    return launch("max_pool_forward_naive_kernel", max_pool_forward_naive_kernel, grid_all(p.N * p.OH * p.OW * p.C),
+                  dim3(kBlock), 0, stream, p, x, y);
   launch("max_pool_forward_kernel", max_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0, stream,
          p, x, y);
 }
 
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, cudaStream_t stream) {
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
+                       cudaStream_t stream) {
+  if (variant == KernelVariant::naive)
+    return launch("max_pool_backward_naive_kernel", max_pool_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
+                  dim3(kBlock), 0, stream, p, x, dy, dx);
   launch("max_pool_backward_kernel", max_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream,
          p, x, dy, dx);
 }
 
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream) {
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream) {
+  if (variant == KernelVariant::naive)
+    return launch("avg_pool_forward_naive_kernel", avg_pool_forward_naive_kernel, grid_all(p.N * p.OH * p.OW * p.C),
+                  dim3(kBlock), 0, stream, p, x, y);
   launch("avg_pool_forward_kernel", avg_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0, stream,
          p, x, y);
 }
 
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, cudaStream_t stream) {
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream) {
+  if (variant == KernelVariant::naive)
+    return launch("avg_pool_backward_naive_kernel", avg_pool_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
+                  dim3(kBlock), 0, stream, p, dy, dx);
   launch("avg_pool_backward_kernel", avg_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream,
          p, dy, dx);
 }

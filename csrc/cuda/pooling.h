@@ -2,14 +2,18 @@
 // window rules, tie-breaking and summation order, so both give the same bits).
 #pragma once
 
+#include "../common/kernel_variant.h"
 #include "../common/pool_args.h"
 #include "check.h"
 
 namespace sinapse::cuda {
 
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream);
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, cudaStream_t stream);
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, cudaStream_t stream);
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, cudaStream_t stream);
+// `variant`: tuned, or naive (the backward scans every window of the image instead of only
+// those covering the pixel; same bits).
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream);
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
+                       cudaStream_t stream);
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream);
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream);
 
 }  // namespace sinapse::cuda

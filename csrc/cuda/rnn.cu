@@ -2,6 +2,11 @@
 // gate kernel launch per step, one thread per (example, unit) doing all of that unit's gates
 // (reads of each gate block are coalesced along the units). The cell equations are
 // common/rnn_args.h's, the same the CPU kernels vectorise.
+//
+// The LSTM cell has a naive variant (registry.py): one thread per example walks all of its
+// units — the CPU loop ported as is. Only N threads per step, and a warp's reads are a row
+// (g_ld floats) apart, so nothing coalesces; the tuned kernel's thread per (example, unit)
+// reads consecutive units.
 #include "rnn.h"
 
 #include "../common/activations.h"
@@ -134,6 +139,20 @@ __global__ void step_backward_kernel(RnnCell cell, RnnStepGrad s, int phase) {
   }
 }
 
+// ---- naive LSTM cell: one thread per example ------------------------------------------------
+
+__global__ void lstm_step_forward_naive_kernel(RnnStep s) {
+  const int64_t n = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (n >= s.N) return;
+  for (int64_t j = 0; j < s.H; ++j) rnn::lstm_unit_forward<M>(s, n, j);
+}
+
+__global__ void lstm_step_backward_naive_kernel(RnnStepGrad s) {
+  const int64_t n = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (n >= s.N) return;
+  for (int64_t j = 0; j < s.H; ++j) rnn::lstm_unit_backward<M>(s, n, j);
+}
+
 __global__ void copy_rows_kernel(int64_t rows, int64_t cols, const float* src, int64_t src_ld, float* dst,
                                  int64_t dst_ld) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -153,13 +172,20 @@ dim3 grid_for(int64_t n) { return dim3(static_cast<unsigned>((n + kBlock - 1) / 
 
 struct CudaBackend {
   cudaStream_t stream;
+  bool naive_cell = false;  // the naive LSTM gate kernels above
 
   void gemm(const GemmArgs& g) const { cuda::gemm(g, GemmVariant::tuned, stream); }
   void step_forward(RnnCell cell, const RnnStep& s, int phase) const {
+    if (naive_cell)
+      return launch("lstm_step_forward_naive_kernel", lstm_step_forward_naive_kernel, grid_for(s.N), dim3(kBlock), 0,
+                    stream, s);
     launch("rnn_step_forward_kernel", step_forward_kernel, grid_for(s.N * s.H), dim3(kBlock), 0, stream, cell, s,
            phase);
   }
   void step_backward(RnnCell cell, const RnnStepGrad& s, int phase) const {
+    if (naive_cell)
+      return launch("lstm_step_backward_naive_kernel", lstm_step_backward_naive_kernel, grid_for(s.N), dim3(kBlock), 0,
+                    stream, s);
     launch("rnn_step_backward_kernel", step_backward_kernel, grid_for(s.N * s.H), dim3(kBlock), 0, stream, cell, s,
            phase);
   }
@@ -180,15 +206,16 @@ struct CudaBackend {
 
 void rnn_forward(const RnnArgs& a, const float* x, const float* kernel, const float* rkernel, const float* bias,
                  const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT, float* cT, float* ws,
-                 cudaStream_t stream) {
-  CudaBackend be{stream};
+                 KernelVariant variant, cudaStream_t stream) {
+  CudaBackend be{stream, variant == KernelVariant::naive && a.cell == RnnCell::lstm};
   rnn_forward_sequence(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);
 }
 
 void rnn_backward(const RnnArgs& a, const float* x, const float* kernel, const float* rkernel, const uint8_t* mask,
                   const float* ws, const float* dy, const float* dhT, const float* dcT, float* dx, float* dkernel,
-                  float* drkernel, float* dbias, float* dh0, float* dc0, float* scratch, cudaStream_t stream) {
-  CudaBackend be{stream};
+                  float* drkernel, float* dbias, float* dh0, float* dc0, float* scratch, KernelVariant variant,
+                  cudaStream_t stream) {
+  CudaBackend be{stream, variant == KernelVariant::naive && a.cell == RnnCell::lstm};
   rnn_backward_sequence(be, a, x, kernel, rkernel, mask, ws, dy, dhT, dcT, dx, dkernel, drkernel, dbias, dh0, dc0,
                         scratch);
 }

@@ -1,6 +1,11 @@
-// softmax / log_softmax: one block of 128 threads per row. Each thread strides over the
-// row; the block then reduces (max, then sum) with warp shuffles and one shared slot per
-// warp — the pattern every row-wise reduction (losses, batch norm) reuses.
+// softmax / log_softmax, two variants (registry.py), as llm.c's dev/cuda/softmax_forward.cu:
+//   naive  one thread per row walks it three times (max, sum of exp, write): no shared
+//          memory, no shuffles — but only `rows` threads, and the reads of a warp are `cols`
+//          floats apart (uncoalesced). One thread per output element is not an option: with
+//          out == x (allowed) a thread would overwrite x[j] while others still sum over it.
+//   tuned  one block of 128 threads per row. Each thread strides over the row; the block
+//          then reduces (max, then sum) with warp shuffles and one shared slot per warp —
+//          the pattern every row-wise reduction (losses, batch norm) reuses.
 #include "softmax.h"
 
 #include <cfloat>
@@ -79,17 +84,53 @@ __global__ void softmax_backward_kernel(int64_t cols, const float* __restrict__ 
     dx[base + j] = log ? dy[base + j] - expf(y[base + j]) * dot : y[base + j] * (dy[base + j] - dot);
 }
 
+// ---- naive: one thread per row --------------------------------------------------------------
+
+__global__ void softmax_forward_naive_kernel(int64_t rows, int64_t cols, const float* x, float* y, bool log) {
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r >= rows) return;
+  const float* xr = x + r * cols;
+  float* yr = y + r * cols;
+  float m = -FLT_MAX;
+  for (int64_t j = 0; j < cols; ++j) m = m > xr[j] ? m : xr[j];
+  float s = 0.0f;
+  for (int64_t j = 0; j < cols; ++j) s += expf(xr[j] - m);
+  const float log_sum = logf(s), inv = 1.0f / s;
+  for (int64_t j = 0; j < cols; ++j) yr[j] = log ? (xr[j] - m) - log_sum : expf(xr[j] - m) * inv;
+}
+
+__global__ void softmax_backward_naive_kernel(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx,
+                                              bool log) {
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r >= rows) return;
+  const int64_t base = r * cols;
+  float dot = 0.0f;
+  for (int64_t j = 0; j < cols; ++j) dot += log ? dy[base + j] : dy[base + j] * y[base + j];
+  for (int64_t j = 0; j < cols; ++j)
+    dx[base + j] = log ? dy[base + j] - expf(y[base + j]) * dot : y[base + j] * (dy[base + j] - dot);
+}
+
+constexpr int kNaiveBlock = 128;
+dim3 naive_grid(int64_t rows) { return dim3(static_cast<unsigned>((rows + kNaiveBlock - 1) / kNaiveBlock)); }
+
 }  // namespace
 
-void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, cudaStream_t stream) {
+void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, KernelVariant variant,
+                     cudaStream_t stream) {
   if (cols == 0) return;
+  if (variant == KernelVariant::naive)
+    return launch("softmax_forward_naive_kernel", softmax_forward_naive_kernel, naive_grid(rows), dim3(kNaiveBlock), 0,
+                  stream, rows, cols, x, y, log);
   launch("softmax_forward_kernel", softmax_forward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream,
          cols, x, y, log);
 }
 
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
-                      cudaStream_t stream) {
+                      KernelVariant variant, cudaStream_t stream) {
   if (cols == 0) return;
+  if (variant == KernelVariant::naive)
+    return launch("softmax_backward_naive_kernel", softmax_backward_naive_kernel, naive_grid(rows), dim3(kNaiveBlock),
+                  0, stream, rows, cols, y, dy, dx, log);
   launch("softmax_backward_kernel", softmax_backward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0,
          stream, cols, y, dy, dx, log);
 }

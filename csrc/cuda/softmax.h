@@ -4,12 +4,16 @@
 
 #include <cstdint>
 
+#include "../common/kernel_variant.h"
 #include "check.h"
 
 namespace sinapse::cuda {
 
-void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, cudaStream_t stream);
+// `variant`: tuned (a block of 128 threads per row, warp-shuffle reductions) or naive (one
+// thread per row, three plain passes: llm.c's softmax kernel 1).
+void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, KernelVariant variant,
+                     cudaStream_t stream);
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
-                      cudaStream_t stream);
+                      KernelVariant variant, cudaStream_t stream);
 
 }  // namespace sinapse::cuda

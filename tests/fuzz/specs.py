@@ -111,6 +111,10 @@ def _activation_backward(draw):
     return kw
 
 
+# The naive / tuned variants of pooling, softmax, batch norm and the LSTM cell (None: the default).
+_VARIANTS = st.sampled_from([None, "naive", "tuned"])
+
+
 def _rows(draw):
     return _shape(draw, 1, 3)[:-1] + [draw(dim(1))]
 
@@ -120,7 +124,8 @@ for _name in ("softmax", "log_softmax"):
     @spec(_name, written=("out",))
     def _softmax(draw):
         s = _rows(draw)
-        return {"x": arr(s), **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+        kw = {"x": arr(s), "variant": draw(_VARIANTS)}
+        return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
 
 for _name in ("softmax_backward", "log_softmax_backward"):
@@ -129,6 +134,7 @@ for _name in ("softmax_backward", "log_softmax_backward"):
     def _softmax_backward(draw, _op=_name):
         s = _rows(draw)
         kw = {"dy": arr(s), "y": {"$call": [_op.removesuffix("_backward"), {"x": arr(s)}, None]}}
+        kw["variant"] = draw(_VARIANTS)
         return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
 
@@ -172,7 +178,7 @@ def _pool_args(draw):
     padding = draw(st.sampled_from(["valid", "same"]))
     if padding == "valid":
         pool = [min(pool[0], h), min(pool[1], w)]
-    return [n, h, w, c], {"pool_size": pool, "strides": strides, "padding": padding}
+    return [n, h, w, c], {"pool_size": pool, "strides": strides, "padding": padding, "variant": draw(_VARIANTS)}
 
 
 def _pool_out(op, shape, kw):
@@ -239,6 +245,7 @@ def _batch_norm(draw):
         "training": draw(st.booleans()),
         "momentum": draw(st.sampled_from([0.0, 0.9, 0.99, 1.0])),
         "epsilon": draw(st.sampled_from([1e-3, 1e-5])),
+        "variant": draw(_VARIANTS),
     }
     return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
@@ -254,6 +261,7 @@ def _batch_norm_backward(draw):
         "mean": arr(c),
         "invstd": arr(c, fill="unit"),
         "training": draw(st.booleans()),
+        "variant": draw(_VARIANTS),
     }
     return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
@@ -423,6 +431,8 @@ def _rnn_kw(draw, cell):
         kw["h0"] = arr([n, h])
     if cell == "lstm" and draw(st.booleans()):
         kw["c0"] = arr([n, h])
+    if cell == "lstm":
+        kw["variant"] = draw(_VARIANTS)
     if draw(st.booleans()):
         kw["mask"] = arr([n, t], "bool", "bool")
     return kw, (n, t, h)

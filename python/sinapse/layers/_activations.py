@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .. import _cpu, ops
 from ..ops.activation import KINDS, _kind_and_alpha
+from ..registry import resolve_variant
 from ._direct import plain_cpu
 
 # Keras names -> kernel names; "gelu" is Keras's default (approximate=False).
@@ -47,7 +48,8 @@ class Act:
         """y = f(z) into ``out`` (only for non-fused activations)."""
         if z.shape == out.shape and z.ndim and plain_cpu(z, out):  # the kernel directly (layers/_direct.py)
             if self.name in ("softmax", "log_softmax"):
-                _cpu.softmax_forward(z, out, z.shape[-1], self.name == "log_softmax", 0)
+                log = self.name == "log_softmax"
+                _cpu.softmax_forward(z, out, z.shape[-1], log, resolve_variant("softmax", None), 0)
             else:
                 kind, alpha = _kind_and_alpha("activation", self.name, None)
                 _cpu.activation_forward(z, out, kind, alpha, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import _cpu, ops
 from ..ops._checks import as_bool
 from ..ops.pooling import geometry
+from ..registry import resolve_variant
 from ._direct import checked_shapes, plain_cpu
 from .base import Layer, keras1_arguments
 from .convolutional import _padding, _pair
@@ -41,7 +42,7 @@ class _Pooling2D(Layer):
         out = self.buffer("y", (x.shape[0], *self.output_shape))
         g = checked_shapes(self).get(x.shape)
         if g is not None and plain_cpu(x, out):  # validated once for this shape: the kernel directly
-            getattr(_cpu, f"{self._kind}_pool_forward")(g, x, out, 0)
+            getattr(_cpu, f"{self._kind}_pool_forward")(g, x, out, resolve_variant("pooling", None), 0)
             return out
         out = self._fwd(x, self.pool_size, self.strides, self.padding, out=out)
         if plain_cpu(x, out):

@@ -4,6 +4,10 @@ Keras's BatchNormalization: momentum 0.99 and epsilon 1e-3 by default; in traini
 batch mean and biased variance normalise x and update the running statistics in place
 (``running = momentum * running + (1 - momentum) * batch``); in inference the running
 statistics normalise x. ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta``.
+
+variant: "naive" (the definition as loops, one channel at a time, one thread; on CUDA one
+thread per channel) or "tuned" (the default, or $SINAPSE_BATCH_NORM).
+docs/kernels/batch_norm.md tells the steps.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import math
 
 from .. import _cpu
+from ..registry import resolve_variant
 from . import _device, _elementwise
 from ._checks import CPU, as_bool, as_float, check_aliasing, check_float32, check_shape, inspect
 
@@ -21,7 +26,9 @@ def _channel_arrays(op, infos, channels, names):
         check_shape(op, name, infos[name], (channels,), "one value per channel (the last axis of x)")
 
 
-def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None):
+def batch_norm(
+    x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None, variant=None
+):
     """Returns ``(y, mean, invstd)``; hand mean and invstd to batch_norm_backward.
 
     training=True: batch statistics, running_mean/running_var updated in place.
@@ -34,6 +41,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     Raises TypeError (dtype, device) and ValueError (shape, layout, aliasing, ranges).
     """
     op = "batch_norm"
+    variant = resolve_variant(op, variant)
     training = as_bool(op, "training", training)
     momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
     if not 0.0 <= momentum <= 1.0:
@@ -60,9 +68,11 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     invstd = _device.empty(op, device, (channels,))
     if device == CPU:
         if training:
-            _cpu.batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, epsilon, out, mean, invstd, 0)
+            _cpu.batch_norm_train(
+                x, gamma, beta, running_mean, running_var, momentum, epsilon, out, mean, invstd, variant, 0
+            )
         else:
-            _cpu.batch_norm_infer(x, gamma, beta, running_mean, running_var, epsilon, out, invstd, 0)
+            _cpu.batch_norm_infer(x, gamma, beta, running_mean, running_var, epsilon, out, invstd, variant, 0)
         return out, mean, invstd
 
     buffers = {**infos, "out": out_info, "mean": inspect(op, "mean", mean), "invstd": inspect(op, "invstd", invstd)}
@@ -83,6 +93,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
                 p["out"],
                 p["mean"],
                 p["invstd"],
+                variant,
                 s,
             )
         else:
@@ -97,17 +108,19 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
                 epsilon,
                 p["out"],
                 p["invstd"],
+                variant,
                 s,
             )
     return out, mean, invstd
 
 
-def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
+def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None, variant=None):
     """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd.
 
     Aliasing: ``out`` (dx) may be ``dy`` itself (in place); no other overlap.
     """
     op = "batch_norm_backward"
+    variant = resolve_variant("batch_norm", variant, op)
     training = as_bool(op, "training", training)
     others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
     device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others, allow=("dy",))
@@ -119,7 +132,7 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
     rows = infos["dy"].obj.size // channels
     dgamma, dbeta = _device.empty(op, device, (channels,)), _device.empty(op, device, (channels,))
     if device == CPU:
-        _cpu.batch_norm_backward(x, dy, gamma, mean, invstd, training, out, dgamma, dbeta, 0)
+        _cpu.batch_norm_backward(x, dy, gamma, mean, invstd, training, out, dgamma, dbeta, variant, 0)
         return out, dgamma, dbeta
 
     buffers = {**infos, "out": out_info, "dgamma": inspect(op, "dgamma", dgamma), "dbeta": inspect(op, "dbeta", dbeta)}
@@ -136,6 +149,7 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
             p["out"],
             p["dgamma"],
             p["dbeta"],
+            variant,
             _device.stream(device),
         )
     return out, dgamma, dbeta

@@ -112,8 +112,9 @@ def conv2d(
     """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
 
     variant: "naive" (the definition as loops, one thread: the coursework baseline) or
-    "tuned" (direct kernels / im2col + GEMM; the default, or $SINAPSE_CONV2D). On CUDA both
-    names run the same direct kernels (there is no tuned CUDA conv2d yet).
+    "tuned" (direct kernels / im2col + GEMM; the default, or $SINAPSE_CONV2D). On CUDA naive
+    runs the direct one-thread-per-output kernels; tuned runs a pointwise (1x1, stride 1,
+    unpadded) convolution as one tuned GEMM and anything else on the direct kernels.
 
     strides, dilation: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
     non-ints). Sizes they imply (dilated kernel, padded input) above 2**31 - 1 are a ValueError
@@ -150,7 +151,7 @@ def conv2d(
         return out
     with _device.kernel_addresses(device, {**arrays, "bias": bi, "out": oi}, written=("out",)) as p:
         _device.kernels(device).conv2d_forward(
-            g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"], _device.stream(device)
+            g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"], variant, _device.stream(device)
         )
     return out
 
@@ -198,6 +199,6 @@ def conv2d_backward(
     }
     with _device.kernel_addresses(device, buffers, written=("dx", "dw", "db")) as p:
         _device.kernels(device).conv2d_backward(
-            g, p["x"], p["w"], p["dy"], p["dx"], p["dw"], p["db"], _device.stream(device)
+            g, p["x"], p["w"], p["dy"], p["dx"], p["dw"], p["db"], variant, _device.stream(device)
         )
     return dx, dw, db

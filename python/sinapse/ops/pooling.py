@@ -9,6 +9,11 @@ backend; the backward gathers per input pixel, so it is deterministic.
 
 pool_size and strides: ints from 1 to 2**31 - 1 (TypeError for non-ints, ValueError out of
 range). Aliasing: ``out`` must share no memory with ``x`` (nor, in the backward, ``dy``).
+
+variant: "naive" (the definition as loops, one thread; on CUDA the backward tests every
+window of the image) or "tuned" (the default, or $SINAPSE_POOLING); max pooling gives the
+same bits in both, averages agree within an ulp.
+docs/kernels/pooling.md tells the steps from one to the other.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import math
 
 from .. import _cpu
+from ..registry import resolve_variant
 from . import _device, _elementwise
 from ._checks import CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
 
@@ -49,7 +55,8 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
     return (n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
 
 
-def _forward(op, kind, x, pool_size, strides, padding, out):
+def _forward(op, kind, x, pool_size, strides, padding, out, variant):
+    variant = resolve_variant("pooling", variant, op)
     xi = inspect(op, "x", x)
     oi = inspect(op, "out", out) if out is not None else None
     device = backend(op, {"x": xi, **({"out": oi} if oi else {})})
@@ -62,49 +69,52 @@ def _forward(op, kind, x, pool_size, strides, padding, out):
     else:
         check_out(op, oi, out_shape, {"x": xi})
     if device == CPU:
-        getattr(_cpu, f"{kind}_pool_forward")(g, x, out, 0)
+        getattr(_cpu, f"{kind}_pool_forward")(g, x, out, variant, 0)
         return out
     with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as ptr:
-        getattr(_device.kernels(device), f"{kind}_pool_forward")(g, ptr["x"], ptr["out"], _device.stream(device))
+        getattr(_device.kernels(device), f"{kind}_pool_forward")(
+            g, ptr["x"], ptr["out"], variant, _device.stream(device)
+        )
     return out
 
 
-def _backward(op, kind, dy, x, pool_size, strides, padding, out):
+def _backward(op, kind, dy, x, pool_size, strides, padding, out, variant):
+    variant = resolve_variant("pooling", variant, op)
     device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, others={"dy": dy})
     g = geometry(op, infos["x"].shape, pool_size, strides, padding)
     check_float32(op, "dy", infos["dy"])
     check_shape(op, "dy", infos["dy"], (g[0], g[10], g[11], g[3]), "the forward's output shape")
     if device == CPU:
         if kind == "max":
-            _cpu.max_pool_backward(g, x, dy, out, 0)
+            _cpu.max_pool_backward(g, x, dy, out, variant, 0)
         else:
-            _cpu.avg_pool_backward(g, dy, out, 0)
+            _cpu.avg_pool_backward(g, dy, out, variant, 0)
         return out
     buffers = {"x": infos["x"], "dy": infos["dy"], "out": out_info}
     with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
         k = _device.kernels(device)
         if kind == "max":
-            k.max_pool_backward(g, ptr["x"], ptr["dy"], ptr["out"], _device.stream(device))
+            k.max_pool_backward(g, ptr["x"], ptr["dy"], ptr["out"], variant, _device.stream(device))
         else:
-            k.avg_pool_backward(g, ptr["dy"], ptr["out"], _device.stream(device))
+            k.avg_pool_backward(g, ptr["dy"], ptr["out"], variant, _device.stream(device))
     return out
 
 
-def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Max over each window of NHWC ``x``: shape (N, OH, OW, C)."""
-    return _forward("max_pool2d", "max", x, pool_size, strides, padding, out)
+    return _forward("max_pool2d", "max", x, pool_size, strides, padding, out, variant)
 
 
-def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Mean over each window's real pixels of NHWC ``x``: shape (N, OH, OW, C)."""
-    return _forward("avg_pool2d", "avg", x, pool_size, strides, padding, out)
+    return _forward("avg_pool2d", "avg", x, pool_size, strides, padding, out, variant)
 
 
-def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Gradient with respect to x: each window's dy goes to its (first) maximum."""
-    return _backward("max_pool2d_backward", "max", dy, x, pool_size, strides, padding, out)
+    return _backward("max_pool2d_backward", "max", dy, x, pool_size, strides, padding, out, variant)
 
 
-def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Gradient with respect to x (x gives the shape): dy / count spread over each window."""
-    return _backward("avg_pool2d_backward", "avg", dy, x, pool_size, strides, padding, out)
+    return _backward("avg_pool2d_backward", "avg", dy, x, pool_size, strides, padding, out, variant)

@@ -27,6 +27,10 @@ No argument is written (every result is a new array), so inputs may share memory
 NumPy arrays run on the CPU, CuPy arrays on the GPU (and NumPy arrays inside
 ``sinapse.cuda.simulate()`` through the simulated CUDA kernels): the time loop runs in C++
 (csrc/common/rnn_sequence.h), see docs/kernels/rnn.md.
+
+``lstm`` takes ``variant``: "naive" (the cell's gate equations as plain loops, one thread,
+library exp; on CUDA one thread per example) or "tuned" (the default, or $SINAPSE_LSTM); the
+GEMMs are the tuned GEMM either way. The backward runs the forward's variant unless told.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import numpy as np
 
 from .. import _cpu
 from .. import cpu as _cpu_backend
+from ..registry import resolve_variant
 from . import _device
 from ._checks import CPU, as_bool, backend, check_elements, check_float32, check_shape, inspect
 
@@ -60,6 +65,7 @@ class RnnCache:
         "go_backwards",
         "return_sequences",
         "simd",
+        "variant",
     )
 
     def __init__(self, **kw):
@@ -78,7 +84,9 @@ def _mask_info(op, mask, n, t):
     return inspect(op, "mask", view)
 
 
-def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd):
+def _forward(
+    op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant="tuned"
+):
     go_backwards = as_bool(op, "go_backwards", go_backwards)
     return_sequences = as_bool(op, "return_sequences", return_sequences)
     gates = _GATES[cell]
@@ -133,7 +141,21 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
     if device == CPU:
         simd = _cpu_backend.simd_path(simd, op)
         _cpu.rnn_forward(
-            *args, x, kernel, recurrent_kernel, bias, None if mi is None else mi.obj, h0, c0, y, h_t, c_t, ws, simd, 0
+            *args,
+            x,
+            kernel,
+            recurrent_kernel,
+            bias,
+            None if mi is None else mi.obj,
+            h0,
+            c0,
+            y,
+            h_t,
+            c_t,
+            ws,
+            variant,
+            simd,
+            0,
         )
     else:
         outs = {"y": y, "h_T": h_t, "c_T": c_t, "ws": ws}
@@ -152,6 +174,7 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
                 p["h_T"],
                 p.get("c_T", 0),
                 p["ws"],
+                variant,
                 _device.stream(device),
             )
     cache = RnnCache(
@@ -168,6 +191,7 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
         go_backwards=go_backwards,
         return_sequences=return_sequences,
         simd=simd,
+        variant=variant,
     )
     return y, h_t, c_t, cache
 
@@ -178,7 +202,7 @@ def _mask_address(device, mi):
     return 0 if mi is None else _device.address(mi)
 
 
-def _backward(op, cell, cache, dy, dh_t, dc_t):
+def _backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
     if not isinstance(cache, RnnCache) or cache.cell != cell:
         raise TypeError(
             f"{op}: `cache` must be the cache returned by the matching forward "
@@ -188,6 +212,7 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
         )
     n, t, d, h = cache.shape
     device = cache.device
+    variant = cache.variant if variant is None else resolve_variant(cell, variant, op)
     if dy is None:
         dy = _device.empty(op, device, (n, t, h) if cache.return_sequences else (n, h))
         dy[...] = 0
@@ -230,6 +255,7 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
             dh0,
             dc0,
             scratch,
+            variant,
             cache.simd,
             0,
         )
@@ -267,6 +293,7 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
                 p["dh0"],
                 p.get("dc0", 0),
                 p["scratch"],
+                variant,
                 _device.stream(device),
             )
     return dx, dk, drk, db, dh0, dc0
@@ -334,6 +361,7 @@ def lstm(
     go_backwards=False,
     return_sequences=True,
     simd=None,
+    variant=None,
 ):
     """Keras's LSTM over a sequence (sigmoid gates, tanh activations, gate order i, f, c, o):
     ``c_t = f c_{t-1} + i g``, ``h_t = o tanh(c_t)``.
@@ -342,19 +370,23 @@ def lstm(
     (N, H) or None, mask (N, T) bool/uint8 or None. ``unit_forget_bias`` is Keras's
     initializer setting (forget-gate block of the bias starts at 1): set ``bias[H:2H] = 1``.
     Returns ``(y, h_T, c_T, cache)``: y (N, T, H) (or (N, H)), h_T and c_T (N, H).
+    variant: the cell kernel, "naive" or "tuned" (default: $SINAPSE_LSTM, else "tuned");
+    ValueError for another name.
     """
+    variant = resolve_variant("lstm", variant)
     return _forward(
-        "lstm", "lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd
+        "lstm", "lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant
     )
 
 
-def lstm_backward(cache, dy, dh_T=None, dc_T=None):
+def lstm_backward(cache, dy, dh_T=None, dc_T=None, *, variant=None):
     """Gradients of an lstm call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``.
 
     dy: the shape of y (None: zeros); dh_T, dc_T (N, H) or None. Shapes: dx (N, T, D), dkernel
     (D, 4H), drecurrent_kernel (H, 4H), dbias (4H,) (None without a bias), dh0 and dc0 (N, H).
+    variant: the cell kernel, "naive" or "tuned" (default: the forward's).
     """
-    return _backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T)
+    return _backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T, variant)
 
 
 def gru(
