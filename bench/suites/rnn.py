@@ -8,7 +8,7 @@ torch.no_grad() (inference), its forward+backward as a training step's autograd 
 The LSTM rows also time the cell's other kernel variants (registry: naive = the gate
 equations as plain loops, one thread, library exp; the GEMMs are the same), side by side
 with the default one: the column "naive / tuned" is the cell's share of a step
-(docs/kernels/lstm.md, "The cell's variants").
+(docs/kernels/rnn.md, "The cell's variants").
 """
 
 from __future__ import annotations

@@ -46,10 +46,10 @@ OPS: dict[str, OpInfo] = {
         ),
         OpInfo("conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_CONV2D", "docs/kernels/conv2d.md", "conv2d"),
         OpInfo("embedding", ("default",), ("cpu", "cuda")),
-        OpInfo("optimizers", ("default",), ("cpu", "cuda"), None, "docs/kernels/optimizers.md", "optim"),
-        OpInfo("simple_rnn", ("default",), ("cpu", "cuda"), None, "docs/kernels/lstm.md", "rnn"),
-        OpInfo("lstm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", "docs/kernels/lstm.md", "rnn"),
-        OpInfo("gru", ("default",), ("cpu", "cuda"), None, "docs/kernels/lstm.md", "rnn"),
+        OpInfo("optimizers", ("default",), ("cpu", "cuda"), None, "docs/kernels/optimizers.md", "optimizers"),
+        OpInfo("simple_rnn", ("default",), ("cpu", "cuda"), None, "docs/kernels/rnn.md", "rnn"),
+        OpInfo("lstm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", "docs/kernels/rnn.md", "rnn"),
+        OpInfo("gru", ("default",), ("cpu", "cuda"), None, "docs/kernels/rnn.md", "rnn"),
     )
 }
 
