@@ -2,15 +2,9 @@
 #include "../cpu/activation.h"
 #include "../cpu/softmax.h"
 #include "common.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
-
-namespace {
-ActKind act_kind(int code) {
-  require(code >= 0 && code < kActKinds, "activation: kind code out of range");
-  return static_cast<ActKind>(code);
-}
-}  // namespace
 
 void bind_activation(py::module_& m) {
   m.def(
@@ -43,9 +37,8 @@ void bind_activation(py::module_& m) {
   m.def(
       "softmax_forward",
       [](const F32Array& x, F32Array& y, int64_t cols, bool log, int threads) {
-        require(cols >= 0 && x.size() == y.size() && (cols == 0 ? x.size() == 0 : x.size() % cols == 0),
-                "softmax_forward: sizes do not match");
-        const int64_t rows = cols ? x.size() / cols : 0;
+        require(x.size() == y.size(), "softmax_forward: sizes do not match");
+        const int64_t rows = rows_of("softmax_forward", x.size(), cols);
         const float* xp = x.data();
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
@@ -56,10 +49,8 @@ void bind_activation(py::module_& m) {
   m.def(
       "softmax_backward",
       [](const F32Array& y, const F32Array& dy, F32Array& dx, int64_t cols, bool log, int threads) {
-        require(cols >= 0 && y.size() == dy.size() && y.size() == dx.size() &&
-                    (cols == 0 ? y.size() == 0 : y.size() % cols == 0),
-                "softmax_backward: sizes do not match");
-        const int64_t rows = cols ? y.size() / cols : 0;
+        require(y.size() == dy.size() && y.size() == dx.size(), "softmax_backward: sizes do not match");
+        const int64_t rows = rows_of("softmax_backward", y.size(), cols);
         const float* yp = y.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();

@@ -2,28 +2,19 @@
 // the sizes that keep memory accesses in bounds are re-checked.
 #include "../cpu/batch_norm.h"
 #include "common.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
-
-namespace {
-void check_channels(int64_t channels, std::initializer_list<const py::array*> arrays) {
-  for (const py::array* a : arrays)
-    require(a->size() == channels, "batch_norm: a per-channel array has the wrong size");
-}
-int64_t rows_of(const F32Array& x, int64_t channels) {
-  require(channels > 0 && x.size() % channels == 0, "batch_norm: x does not match the channel count");
-  return x.size() / channels;
-}
-}  // namespace
 
 void bind_batch_norm(py::module_& m) {
   m.def(
       "batch_norm_train",
       [](const F32Array& x, const F32Array& gamma, const F32Array& beta, F32Array& running_mean, F32Array& running_var,
          float momentum, float epsilon, F32Array& y, F32Array& save_mean, F32Array& save_invstd, int threads) {
-        const int64_t channels = gamma.size(), rows = rows_of(x, channels);
+        const int64_t channels = gamma.size(), rows = batch_norm_rows(x, channels);
         require(y.size() == x.size(), "batch_norm: y has the wrong size");
-        check_channels(channels, {&beta, &running_mean, &running_var, &save_mean, &save_invstd});
+        check_channels(channels,
+                       {beta.size(), running_mean.size(), running_var.size(), save_mean.size(), save_invstd.size()});
         const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data();
         float *rm = running_mean.mutable_data(), *rv = running_var.mutable_data(), *yp = y.mutable_data();
         float *sm = save_mean.mutable_data(), *si = save_invstd.mutable_data();
@@ -40,9 +31,9 @@ void bind_batch_norm(py::module_& m) {
       "batch_norm_infer",
       [](const F32Array& x, const F32Array& gamma, const F32Array& beta, const F32Array& running_mean,
          const F32Array& running_var, float epsilon, F32Array& y, F32Array& save_invstd, int threads) {
-        const int64_t channels = gamma.size(), rows = rows_of(x, channels);
+        const int64_t channels = gamma.size(), rows = batch_norm_rows(x, channels);
         require(y.size() == x.size(), "batch_norm: y has the wrong size");
-        check_channels(channels, {&beta, &running_mean, &running_var, &save_invstd});
+        check_channels(channels, {beta.size(), running_mean.size(), running_var.size(), save_invstd.size()});
         const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data(), *rm = running_mean.data(),
                     *rv = running_var.data();
         float *yp = y.mutable_data(), *si = save_invstd.mutable_data();
@@ -57,9 +48,9 @@ void bind_batch_norm(py::module_& m) {
       "batch_norm_backward",
       [](const F32Array& x, const F32Array& dy, const F32Array& gamma, const F32Array& mean, const F32Array& invstd,
          bool training, F32Array& dx, F32Array& dgamma, F32Array& dbeta, int threads) {
-        const int64_t channels = gamma.size(), rows = rows_of(x, channels);
+        const int64_t channels = gamma.size(), rows = batch_norm_rows(x, channels);
         require(dy.size() == x.size() && dx.size() == x.size(), "batch_norm_backward: dy/dx have the wrong size");
-        check_channels(channels, {&mean, &invstd, &dgamma, &dbeta});
+        check_channels(channels, {mean.size(), invstd.size(), dgamma.size(), dbeta.size()});
         const float *xp = x.data(), *gp = dy.data(), *gm = gamma.data(), *mp = mean.data(), *ip = invstd.data();
         float *dxp = dx.mutable_data(), *dgp = dgamma.mutable_data(), *dbp = dbeta.mutable_data();
         py::gil_scoped_release release;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "../common/conv_args.h"
 #include "checked_size.h"
@@ -33,6 +34,19 @@ inline ConvArgs conv_args(const ConvGeometry& g) {
   // (the sum is < 2**63: each term is bounded by the checks above)
   checked_product("conv2d", {a.KH, a.C, (a.OW + 32) * a.SW + a.KW * a.DW + a.pad_left + a.W});
   return a;
+}
+
+// x, w and y (or dy) sizes match the geometry.
+inline void check_conv_sizes(const ConvArgs& a, int64_t x, int64_t w, int64_t y) {
+  if (x != a.N * a.H * a.W * a.C || w != a.KH * a.KW * a.C * a.K || y != a.N * a.OH * a.OW * a.K)
+    throw std::invalid_argument("conv2d: array sizes do not match the geometry");
+}
+
+// The conv2d variant names, on every backend (CUDA has one kernel set for both, for now).
+inline bool is_conv2d_variant(const std::string& name) { return name == "naive" || name == "tuned"; }
+inline void check_conv2d_variant(const std::string& name) {
+  if (!is_conv2d_variant(name))
+    throw std::invalid_argument("conv2d: unknown variant '" + name + "' (expected naive or tuned)");
 }
 
 }  // namespace sinapse::bindings

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
-from . import _device, _elementwise
-from ._checks import CPU, as_float
+from . import _device, _elementwise, _enums
+from ._checks import as_float
 
-# Names -> kernel codes (csrc/common/activations.h, ActKind). "swish" is "silu".
-KINDS = {
-    "linear": 0,
-    "relu": 1,
-    "sigmoid": 2,
-    "tanh": 3,
-    "leaky_relu": 4,
-    "elu": 5,
-    "selu": 6,
-    "gelu_tanh": 7,
-    "gelu": 8,
-    "hard_sigmoid": 9,
-    "softplus": 10,
-    "silu": 11,
-    "swish": 11,
-}
+# Names -> kernel codes (csrc/common/enums.h, ActKind). "swish" is "silu".
+KINDS = _enums.ACTIVATIONS
 # The activations with a parameter, and its default (Keras's).
 ALPHA_DEFAULTS = {"leaky_relu": 0.2, "elu": 1.0}
 
@@ -56,12 +41,8 @@ def activation(x, name, *, alpha=None, out=None):
     op = "activation"
     kind, alpha = _kind_and_alpha(op, name, alpha)
     device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, allow=("x",))
-    if device == CPU:
-        _cpu.activation_forward(x, out, kind, alpha, 0)
-        return out
-    buffers = {"x": infos["x"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).activation_forward(out.size, ptr["x"], ptr["out"], kind, alpha, _device.stream(device))
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
+        _device.kernels(device).activation_forward(a["x"], a["out"], kind, alpha, **_device.launch_options(device))
     return out
 
 
@@ -73,12 +54,8 @@ def activation_backward(dy, x, name, *, alpha=None, out=None):
     op = "activation_backward"
     kind, alpha = _kind_and_alpha(op, name, alpha)
     device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "x": x}, out, allow=("dy", "x"))
-    if device == CPU:
-        _cpu.activation_backward(x, dy, out, kind, alpha, 0)
-        return out
-    buffers = {"x": infos["x"], "dy": infos["dy"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
+    with _device.kernel_arrays(device, {"x": x, "dy": dy, "out": out}, written=("out",)) as a:
         _device.kernels(device).activation_backward(
-            out.size, ptr["x"], ptr["dy"], ptr["out"], kind, alpha, _device.stream(device)
+            a["x"], a["dy"], a["out"], kind, alpha, **_device.launch_options(device)
         )
     return out

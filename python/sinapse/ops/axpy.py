@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import _cpu
 from . import _device
-from ._checks import CPU, _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
+from ._checks import _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
 
 
 def axpy(alpha, x, y, *, out=None):
@@ -33,10 +30,6 @@ def axpy(alpha, x, y, *, out=None):
         out = y.copy()
     elif not y_is_out:
         _device.copy_into(out, y)
-    if device == CPU:
-        _cpu.axpy(alpha, x, out, 0)
-        return out
-    buffers = {"x": xi, "out": inspect(op, "out", out)}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).axpy(int(np.prod(xi.shape)), alpha, ptr["x"], ptr["out"], _device.stream(device))
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).axpy(alpha, arr["x"], arr["out"], **_device.launch_options(device))
     return out

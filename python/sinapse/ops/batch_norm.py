@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_bool, as_float, check_aliasing, check_float32, check_shape, inspect
+from ._checks import as_bool, as_float, check_aliasing, check_float32, check_shape
 
 
 def _channel_arrays(op, infos, channels, names):
@@ -46,7 +45,6 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     if channels == 0 or infos["x"].obj.size == 0:
         raise ValueError(f"{op}: `x` must hold at least one value per channel, got {infos['x'].describe()}.")
     _channel_arrays(op, infos, channels, others)
-    rows = infos["x"].obj.size // channels
     if training and not (infos["running_mean"].writeable and infos["running_var"].writeable):
         raise ValueError(
             f"{op}: `running_mean` and `running_var` are updated in place in training: they must be "
@@ -58,47 +56,24 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
         check_aliasing(op, stats, {**infos, "out": out_info})
     mean = _device.empty(op, device, (channels,)) if training else running_mean
     invstd = _device.empty(op, device, (channels,))
-    if device == CPU:
-        if training:
-            _cpu.batch_norm_train(x, gamma, beta, running_mean, running_var, momentum, epsilon, out, mean, invstd, 0)
-        else:
-            _cpu.batch_norm_infer(x, gamma, beta, running_mean, running_var, epsilon, out, invstd, 0)
-        return out, mean, invstd
-
-    buffers = {**infos, "out": out_info, "mean": inspect(op, "mean", mean), "invstd": inspect(op, "invstd", invstd)}
+    arrays = {
+        "x": x,
+        "gamma": gamma,
+        "beta": beta,
+        "running_mean": running_mean,
+        "running_var": running_var,
+        "out": out,
+        "mean": mean,
+        "invstd": invstd,
+    }
     written = ("out", "mean", "invstd", "running_mean", "running_var") if training else ("out", "invstd")
-    with _device.kernel_addresses(device, buffers, written=written) as p:
-        k, s = _device.kernels(device), _device.stream(device)
+    with _device.kernel_arrays(device, arrays, written=written) as arr:
+        k, launch = _device.kernels(device), _device.launch_options(device)
+        x_, g_, b_, rm, rv = (arr[n] for n in ("x", "gamma", "beta", "running_mean", "running_var"))
         if training:
-            k.batch_norm_train(
-                rows,
-                channels,
-                p["x"],
-                p["gamma"],
-                p["beta"],
-                p["running_mean"],
-                p["running_var"],
-                momentum,
-                epsilon,
-                p["out"],
-                p["mean"],
-                p["invstd"],
-                s,
-            )
+            k.batch_norm_train(x_, g_, b_, rm, rv, momentum, epsilon, arr["out"], arr["mean"], arr["invstd"], **launch)
         else:
-            k.batch_norm_infer(
-                rows,
-                channels,
-                p["x"],
-                p["gamma"],
-                p["beta"],
-                p["running_mean"],
-                p["running_var"],
-                epsilon,
-                p["out"],
-                p["invstd"],
-                s,
-            )
+            k.batch_norm_infer(x_, g_, b_, rm, rv, epsilon, arr["out"], arr["invstd"], **launch)
     return out, mean, invstd
 
 
@@ -116,26 +91,21 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
     if channels == 0 or infos["dy"].obj.size == 0:
         raise ValueError(f"{op}: `dy` must hold at least one value per channel, got {infos['dy'].describe()}.")
     _channel_arrays(op, infos, channels, ("gamma", "mean", "invstd"))
-    rows = infos["dy"].obj.size // channels
     dgamma, dbeta = _device.empty(op, device, (channels,)), _device.empty(op, device, (channels,))
-    if device == CPU:
-        _cpu.batch_norm_backward(x, dy, gamma, mean, invstd, training, out, dgamma, dbeta, 0)
-        return out, dgamma, dbeta
-
-    buffers = {**infos, "out": out_info, "dgamma": inspect(op, "dgamma", dgamma), "dbeta": inspect(op, "dbeta", dbeta)}
-    with _device.kernel_addresses(device, buffers, written=("out", "dgamma", "dbeta")) as p:
+    arrays = {"x": x, "dy": dy, "gamma": gamma, "mean": mean, "invstd": invstd, "out": out}
+    with _device.kernel_arrays(
+        device, {**arrays, "dgamma": dgamma, "dbeta": dbeta}, written=("out", "dgamma", "dbeta")
+    ) as arr:
         _device.kernels(device).batch_norm_backward(
-            rows,
-            channels,
-            p["x"],
-            p["dy"],
-            p["gamma"],
-            p["mean"],
-            p["invstd"],
+            arr["x"],
+            arr["dy"],
+            arr["gamma"],
+            arr["mean"],
+            arr["invstd"],
             training,
-            p["out"],
-            p["dgamma"],
-            p["dbeta"],
-            _device.stream(device),
+            arr["out"],
+            arr["dgamma"],
+            arr["dbeta"],
+            **_device.launch_options(device),
         )
     return out, dgamma, dbeta

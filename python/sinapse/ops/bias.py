@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, backend, check_float32, check_out, check_shape, inspect
+from ._checks import backend, check_float32, check_out, check_shape, inspect
 
 
 def bias_add(x, bias, *, out=None):
@@ -20,12 +19,8 @@ def bias_add(x, bias, *, out=None):
     check_float32(op, "bias", bi, ndim=1)
     channels = infos["x"].shape[-1]
     check_shape(op, "bias", bi, (channels,), "one value per channel (the last axis of x)")
-    rows = out.size // channels if channels else 0
-    if device == CPU:
-        _cpu.bias_add(x, bias, out, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": infos["x"], "bias": bi, "out": out_info}, written=("out",)) as ptr:
-        _device.kernels(device).bias_add(rows, channels, ptr["x"], ptr["bias"], ptr["out"], _device.stream(device))
+    with _device.kernel_arrays(device, {"x": x, "bias": bias, "out": out}, written=("out",)) as a:
+        _device.kernels(device).bias_add(a["x"], a["bias"], a["out"], **_device.launch_options(device))
     return out
 
 
@@ -48,10 +43,6 @@ def bias_grad(dy, *, out=None):
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, (channels,), {"dy": gi})
-    rows = gi.obj.size // channels if channels else 0
-    if device == CPU:
-        _cpu.bias_grad(dy, out, 0)
-        return out
-    with _device.kernel_addresses(device, {"dy": gi, "out": oi}, written=("out",)) as ptr:
-        _device.kernels(device).bias_grad(rows, channels, ptr["dy"], ptr["out"], _device.stream(device))
+    with _device.kernel_arrays(device, {"dy": dy, "out": out}, written=("out",)) as a:
+        _device.kernels(device).bias_grad(a["dy"], a["out"], **_device.launch_options(device))
     return out

@@ -13,12 +13,9 @@ import math
 
 import numpy as np
 
-from .. import _cpu
-from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
 from . import _device
 from ._checks import (
-    CPU,
     as_bool,
     as_pair,
     backend,
@@ -145,12 +142,17 @@ def conv2d(
         check_out(op, oi, out_shape, arrays)
     if out.size == 0:
         return out
-    if device == CPU:
-        _cpu.conv2d_forward(g, x, w, bias, ACTIVATIONS[activation], out, variant, _cpu_backend.simd_path(simd, op), 0)
-        return out
-    with _device.kernel_addresses(device, {**arrays, "bias": bi, "out": oi}, written=("out",)) as p:
+    with _device.kernel_arrays(device, {"x": x, "w": w, "bias": bias, "out": out}, written=("out",)) as arr:
         _device.kernels(device).conv2d_forward(
-            g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"], _device.stream(device)
+            g,
+            arr["x"],
+            arr["w"],
+            arr["bias"],
+            ACTIVATIONS[activation],
+            arr["out"],
+            variant,
+            _device.simd(device, simd, op),
+            **_device.launch_options(device),
         )
     return out
 
@@ -187,17 +189,18 @@ def conv2d_backward(
     dx = _device.empty(op, device, xi.shape) if need_dx else None
     dw = _device.empty(op, device, wi.shape) if need_dw else None
     db = _device.empty(op, device, (g[6],)) if need_db else None
-    if device == CPU:
-        _cpu.conv2d_backward(g, x, w, dy, dx, dw, db, variant, _cpu_backend.simd_path(simd, op), 0)
-        return dx, dw, db
-    buffers = {
-        "dy": gi,
-        "x": xi,
-        "w": wi,
-        **{n: (inspect(op, n, a) if a is not None else None) for n, a in (("dx", dx), ("dw", dw), ("db", db))},
-    }
-    with _device.kernel_addresses(device, buffers, written=("dx", "dw", "db")) as p:
+    arrays = {"x": x, "w": w, "dy": dy, "dx": dx, "dw": dw, "db": db}
+    with _device.kernel_arrays(device, arrays, written=("dx", "dw", "db")) as arr:
         _device.kernels(device).conv2d_backward(
-            g, p["x"], p["w"], p["dy"], p["dx"], p["dw"], p["db"], _device.stream(device)
+            g,
+            arr["x"],
+            arr["w"],
+            arr["dy"],
+            arr["dx"],
+            arr["dw"],
+            arr["db"],
+            variant,
+            _device.simd(device, simd, op),
+            **_device.launch_options(device),
         )
     return dx, dw, db

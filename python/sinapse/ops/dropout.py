@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_bool, as_float, as_int
+from ._checks import as_bool, as_float, as_int
 
 
 def _check(op, rate, seed, offset):
@@ -27,11 +26,8 @@ def _check(op, rate, seed, offset):
 
 def _run(op, name, x, rate, seed, offset, out):
     device, infos, out, out_info = _elementwise.prepare(op, {name: x}, out, allow=(name,))
-    if device == CPU:
-        _cpu.dropout(x, out, rate, seed, offset, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": infos[name], "out": out_info}, written=("out",)) as ptr:
-        _device.kernels(device).dropout(out.size, ptr["x"], ptr["out"], rate, seed, offset, _device.stream(device))
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).dropout(arr["x"], arr["out"], rate, seed, offset, **_device.launch_options(device))
     return out
 
 

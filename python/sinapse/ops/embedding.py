@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _cpu
 from . import _device
-from ._checks import CPU, MAX_EXTENT, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
+from ._checks import MAX_EXTENT, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
 
 
 def _check_ids(op: str, info: ArrayInfo, vocab: int) -> None:
@@ -52,12 +51,9 @@ def embedding(ids, table, *, out=None):
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, shape, {"ids": ii, "table": ti})
-    if device == CPU:
-        _cpu.embedding_forward(ids, table, out, 0)
-        return out
-    with _device.kernel_addresses(device, {"ids": ii, "table": ti, "out": oi}, written=("out",)) as p:
+    with _device.kernel_arrays(device, {"ids": ids, "table": table, "out": out}, written=("out",)) as arr:
         _device.kernels(device).embedding_forward(
-            ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64, p["table"], p["out"], _device.stream(device)
+            arr["ids"], arr["table"], arr["out"], **_device.launch_options(device)
         )
     return out
 
@@ -86,11 +82,6 @@ def embedding_backward(ids, dy, vocab_size, *, out=None):
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, (vocab, dim), {"ids": ii, "dy": di})
-    if device == CPU:
-        _cpu.embedding_backward(ids, dy, out, 0)
-        return out
-    with _device.kernel_addresses(device, {"ids": ii, "dy": di, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).embedding_backward(
-            ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64, p["dy"], p["out"], _device.stream(device)
-        )
+    with _device.kernel_arrays(device, {"ids": ids, "dy": dy, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).embedding_backward(arr["ids"], arr["dy"], arr["out"], **_device.launch_options(device))
     return out

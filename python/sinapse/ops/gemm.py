@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
-from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
-from . import _device
+from . import _device, _enums
 from ._checks import (
-    CPU,
     _may_overlap,
     as_bool,
     as_float,
@@ -21,7 +18,8 @@ from ._checks import (
     inspect,
 )
 
-ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+# The fused epilogue's names -> codes (csrc/common/enums.h): None/linear, relu, sigmoid, tanh.
+ACTIVATIONS = _enums.EPILOGUES
 
 
 def gemm(
@@ -120,41 +118,20 @@ def gemm(
         out = _device.empty(op, device, (M, N))
     if beta != 0.0 and not c_is_out:
         _device.copy_into(out, c)  # the kernels compute in place: out = alpha*AB + beta*out
-    if device == CPU:
-        _cpu.gemm(
-            a,
-            b,
-            out,
-            bias,
-            trans_a,
-            trans_b,
-            alpha,
-            beta,
-            ACTIVATIONS[activation],
-            variant,
-            _cpu_backend.simd_path(simd, op),
-            0,
-        )
-        return out
-    buffers = {"a": ai, "b": bi, "bias": arrays.get("bias"), "out": inspect(op, "out", out)}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
+    arrays = {"a": a, "b": b, "bias": bias, "out": out}
+    with _device.kernel_arrays(device, arrays, written=("out",)) as arr:
         _device.kernels(device).gemm(
-            M,
-            N,
-            K,
+            arr["a"],
+            arr["b"],
+            arr["out"],
+            arr["bias"],
             trans_a,
             trans_b,
             alpha,
-            ptr["a"],
-            ai.shape[1],
-            ptr["b"],
-            bi.shape[1],
             beta,
-            ptr["out"],
-            N,
-            ptr["bias"],
             ACTIVATIONS[activation],
             variant,
-            _device.stream(device),
+            _device.simd(device, simd, op),
+            **_device.launch_options(device),
         )
     return out

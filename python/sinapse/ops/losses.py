@@ -15,21 +15,13 @@ import math
 
 import numpy as np
 
-from .. import _cpu
-from . import _device
-from ._checks import CPU, as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
+from . import _device, _enums
+from ._checks import as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
 
-KINDS = {
-    "mse": 0,
-    "mean_squared_error": 0,
-    "mae": 1,
-    "mean_absolute_error": 1,
-    "huber": 2,
-    "binary_crossentropy": 3,
-    "categorical_crossentropy": 4,
-    "sparse_categorical_crossentropy": 5,
+KINDS = _enums.LOSSES  # names -> codes (csrc/common/enums.h)
+_LOGIT_KINDS = {
+    KINDS[n] for n in ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
 }
-_LOGIT_KINDS = {3, 4, 5}
 
 
 def loss(
@@ -98,47 +90,21 @@ def loss(
             check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"}, name="grad_out")
     per_row = _device.empty(op, device, (rows,))
     grad_scale = 1.0 / rows if reduction == "mean" else 1.0
-    if device == CPU:
-        total = _cpu.loss(
+    arrays = {"y_true": y_true, "y_pred": y_pred, "weights": sample_weight, "per_row": per_row}
+    arrays["grad"] = grad_out if grad else None
+    with _device.kernel_arrays(device, arrays, written=("per_row", "grad")) as arr:
+        total = _device.kernels(device).loss(
             kind,
             from_logits,
-            None if sparse else y_true,
-            y_true if sparse else None,
-            y_pred,
-            sample_weight,
+            None if sparse else arr["y_true"],
+            arr["y_true"] if sparse else None,
+            arr["y_pred"],
+            arr["weights"],
             delta,
             grad_scale,
-            per_row,
-            grad_out if grad else None,
-            0,
+            arr["per_row"],
+            arr["grad"],
+            **_device.launch_options(device),
         )
-    else:
-        total_buf = _device.empty(op, device, (1,))
-        buffers = {
-            "y_pred": pi,
-            "y_true": ti,
-            "weights": wi,
-            "per_row": inspect(op, "per_row", per_row),
-            "grad": gi if grad else None,
-            "total": inspect(op, "total", total_buf),
-        }
-        with _device.kernel_addresses(device, buffers, written=("per_row", "grad", "total")) as ptr:
-            _device.kernels(device).loss(
-                kind,
-                from_logits,
-                rows,
-                cols,
-                0 if sparse else ptr["y_true"],
-                ptr["y_true"] if sparse else 0,
-                ptr["y_pred"],
-                ptr["weights"],
-                delta,
-                grad_scale,
-                ptr["per_row"],
-                ptr["grad"],
-                ptr["total"],
-                _device.stream(device),
-            )
-        total = float(total_buf[0])
     value = total * grad_scale
     return (value, grad_out) if grad else value

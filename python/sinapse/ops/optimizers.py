@@ -44,12 +44,10 @@ import math
 
 import numpy as np
 
-from .. import _cpu
-from .. import cpu as _cpu_backend
-from . import _device
+from . import _device, _enums
 from ._checks import CPU, as_bool, as_float, as_int, backend, check_aliasing, check_float32, check_shape, inspect
 
-_KINDS = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 3, "adam": 4}
+_KINDS = _enums.OPTIMIZERS  # names -> codes (csrc/common/enums.h)
 
 
 def _scalar(op, name, value, *, lo=0.0, hi=math.inf, hi_open=False):
@@ -144,20 +142,17 @@ def _update(
         centered=as_bool(op, "centered", centered),
         amsgrad=as_bool(op, "amsgrad", amsgrad),
     )
-    if device == CPU:
-        _cpu.optimizer_update(
-            kind, param, grad, *arrays, *scalars.values(), *flags.values(), _cpu_backend.simd_path(simd, op), 0
-        )
-        return
-    names = ("param", "grad") + tuple(name for name, _ in slots)
-    with _device.kernel_addresses(device, infos, written=tuple(n for n in names if n != "grad")) as p:
+    names = ("param", "grad", "s0", "s1", "s2")
+    with _device.kernel_arrays(
+        device, dict(zip(names, (param, grad, *arrays))), written=("param", "s0", "s1", "s2")
+    ) as arr:
         _device.kernels(device).optimizer_update(
             kind,
-            int(np.prod(shape)),
-            *(p.get(n, 0) for n in names),
+            *(arr[n] for n in names),
             *scalars.values(),
             *flags.values(),
-            _device.stream(device),
+            _device.simd(device, simd, op),
+            **_device.launch_options(device),
         )
 
 
@@ -377,9 +372,12 @@ def global_norm(arrays, *, simd=None) -> float:
 
 def _norm(op, device, infos, simd=None) -> float:
     """global_norm of already validated arrays (infos: name -> ArrayInfo, one device)."""
+    kernels, launch = _device.kernels(device), _device.launch_options(device)
     if device == CPU:
-        path = _cpu_backend.simd_path(simd, op)
-        return math.sqrt(sum(_cpu.sum_squares(info.obj, path, 0) for info in infos.values()))
+        path = _device.simd(device, simd, op)
+        return math.sqrt(sum(kernels.sum_squares(info.obj, path, **launch) for info in infos.values()))
+    # CUDA: each array is reduced on the device into its own row of `work` (the sum, then the
+    # partial sums), and the sums come to the host in one copy (sum_squares_into).
     k = len(infos)
     if device == "cuda":
         import cupy
@@ -387,12 +385,10 @@ def _norm(op, device, infos, simd=None) -> float:
         work = cupy.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=cupy.float64)
     else:
         work = np.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=np.float64)
-    buffers = {**infos, "work": inspect(op, "work", work)}
-    with _device.kernel_addresses(device, buffers, written=("work",)) as p:
-        kern, stream = _device.kernels(device), _device.stream(device)
-        for i, (name, info) in enumerate(infos.items()):
-            row = p["work"] + i * work.strides[0]
-            kern.sum_squares(int(np.prod(info.shape)), p[name], row + 8, SUM_SQUARES_PARTIALS, row, stream)
+    arrays = {**{name: info.obj for name, info in infos.items()}, "work": work}
+    with _device.kernel_arrays(device, arrays, written=("work",)) as arr:
+        for i, name in enumerate(infos):
+            kernels.sum_squares_into(arr[name], arr["work"][i], **launch)
     sums = work[:k, 0] if device != "cuda" else work[:k, 0].get()
     return math.sqrt(sum(float(s) for s in sums))
 
@@ -423,13 +419,8 @@ def _clip_prepare(op, x, out, xname="x", outname="out"):
 
 
 def _scale_clip(device, xi, out, oi, scale, clipvalue):
-    if device == CPU:
-        _cpu.scale_clip(xi.obj, out, scale, clipvalue, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).scale_clip(
-            int(np.prod(xi.shape)), p["x"], p["out"], scale, clipvalue, _device.stream(device)
-        )
+    with _device.kernel_arrays(device, {"x": xi.obj, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).scale_clip(arr["x"], arr["out"], scale, clipvalue, **_device.launch_options(device))
     return out
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
+from ._checks import as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
 
 
 def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
@@ -61,11 +60,8 @@ def _forward(op, kind, x, pool_size, strides, padding, out):
         oi = inspect(op, "out", out)
     else:
         check_out(op, oi, out_shape, {"x": xi})
-    if device == CPU:
-        getattr(_cpu, f"{kind}_pool_forward")(g, x, out, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as ptr:
-        getattr(_device.kernels(device), f"{kind}_pool_forward")(g, ptr["x"], ptr["out"], _device.stream(device))
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
+        getattr(_device.kernels(device), f"{kind}_pool_forward")(g, a["x"], a["out"], **_device.launch_options(device))
     return out
 
 
@@ -74,19 +70,12 @@ def _backward(op, kind, dy, x, pool_size, strides, padding, out):
     g = geometry(op, infos["x"].shape, pool_size, strides, padding)
     check_float32(op, "dy", infos["dy"])
     check_shape(op, "dy", infos["dy"], (g[0], g[10], g[11], g[3]), "the forward's output shape")
-    if device == CPU:
+    with _device.kernel_arrays(device, {"x": x, "dy": dy, "out": out}, written=("out",)) as a:
+        k, launch = _device.kernels(device), _device.launch_options(device)
         if kind == "max":
-            _cpu.max_pool_backward(g, x, dy, out, 0)
+            k.max_pool_backward(g, a["x"], a["dy"], a["out"], **launch)
         else:
-            _cpu.avg_pool_backward(g, dy, out, 0)
-        return out
-    buffers = {"x": infos["x"], "dy": infos["dy"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        k = _device.kernels(device)
-        if kind == "max":
-            k.max_pool_backward(g, ptr["x"], ptr["dy"], ptr["out"], _device.stream(device))
-        else:
-            k.avg_pool_backward(g, ptr["dy"], ptr["out"], _device.stream(device))
+            k.avg_pool_backward(g, a["dy"], a["out"], **launch)
     return out
 
 

@@ -34,12 +34,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _cpu
-from .. import cpu as _cpu_backend
-from . import _device
+from . import _device, _enums
 from ._checks import CPU, as_bool, backend, check_elements, check_float32, check_shape, inspect
 
-_CELL_CODES = {"simple_tanh": 0, "simple_relu": 1, "lstm": 2, "gru": 3, "gru_reset_before": 4}
-_GATES = {"simple_tanh": 1, "simple_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
+_CELL_CODES = _enums.RNN_CELLS  # names -> codes (csrc/common/enums.h)
+_GATES = _enums.RNN_GATES
 
 
 class RnnCache:
@@ -130,30 +129,27 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
     check_elements(op, "x", (ws_floats,), f"(with {h} units) a workspace")
     ws = _device.empty(op, device, (ws_floats,))
     args = (code, n, t, d, h, go_backwards, return_sequences)
-    if device == CPU:
-        simd = _cpu_backend.simd_path(simd, op)
-        _cpu.rnn_forward(
-            *args, x, kernel, recurrent_kernel, bias, None if mi is None else mi.obj, h0, c0, y, h_t, c_t, ws, simd, 0
+    simd = _device.simd(device, simd, op)  # kept in the cache for the backward
+    arrays = {
+        "x": x,
+        "kernel": kernel,
+        "recurrent_kernel": recurrent_kernel,
+        "bias": bias,
+        "mask": None if mi is None else mi.obj,
+        "h0": h0,
+        "c0": c0,
+        "y": y,
+        "h_T": h_t,
+        "c_T": c_t,
+        "ws": ws,
+    }
+    with _device.kernel_arrays(device, arrays, written=("y", "h_T", "c_T", "ws")) as arr:
+        _device.kernels(device).rnn_forward(
+            *args,
+            *(arr[n] for n in arrays),
+            simd,
+            **_device.launch_options(device),
         )
-    else:
-        outs = {"y": y, "h_T": h_t, "c_T": c_t, "ws": ws}
-        buffers = {**infos, **{k: inspect(op, k, v) for k, v in outs.items() if v is not None}}
-        with _device.kernel_addresses(device, buffers, written=("y", "h_T", "c_T", "ws")) as p:
-            _device.kernels(device).rnn_forward(
-                *args,
-                p["x"],
-                p["kernel"],
-                p["recurrent_kernel"],
-                p.get("bias", 0),
-                _mask_address(device, mi),
-                p.get("h0", 0),
-                p.get("c0", 0),
-                p["y"],
-                p["h_T"],
-                p.get("c_T", 0),
-                p["ws"],
-                _device.stream(device),
-            )
     cache = RnnCache(
         op=op,
         cell=cell,
@@ -170,12 +166,6 @@ def _forward(op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backw
         simd=simd,
     )
     return y, h_t, c_t, cache
-
-
-def _mask_address(device, mi):
-    # The mask (1-byte elements) is passed as is even in checked simulation, whose guard pages
-    # hold 4-byte elements; every float array around it is still guarded.
-    return 0 if mi is None else _device.address(mi)
 
 
 def _backward(op, cell, cache, dy, dh_t, dc_t):
@@ -212,63 +202,30 @@ def _backward(op, cell, cache, dy, dh_t, dc_t):
     code = _CELL_CODES[cell]
     scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
     args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
-    if device == CPU:
-        _cpu.rnn_backward(
+    arrays = {
+        "x": cache.x,
+        "kernel": cache.kernel,
+        "recurrent_kernel": cache.recurrent_kernel,
+        "mask": cache.mask,
+        "ws": cache.workspace,
+        "dy": dy,
+        "dh_T": dh_t,
+        "dc_T": dc_t,
+        "dx": dx,
+        "dk": dk,
+        "drk": drk,
+        "db": db,
+        "dh0": dh0,
+        "dc0": dc0,
+        "scratch": scratch,
+    }
+    with _device.kernel_arrays(device, arrays, written=("dx", "dk", "drk", "db", "dh0", "dc0")) as arr:
+        _device.kernels(device).rnn_backward(
             *args,
-            cache.x,
-            cache.kernel,
-            cache.recurrent_kernel,
-            cache.mask,
-            cache.workspace,
-            dy,
-            dh_t,
-            dc_t,
-            dx,
-            dk,
-            drk,
-            db,
-            dh0,
-            dc0,
-            scratch,
+            *(arr[n] for n in arrays),
             cache.simd,
-            0,
+            **_device.launch_options(device),
         )
-    else:
-        arrays = {
-            "x": cache.x,
-            "kernel": cache.kernel,
-            "recurrent_kernel": cache.recurrent_kernel,
-            "ws": cache.workspace,
-            "dx": dx,
-            "dk": dk,
-            "drk": drk,
-            "db": db,
-            "dh0": dh0,
-            "dc0": dc0,
-            "scratch": scratch,
-        }
-        buffers = {**infos, **{k: inspect(op, k, v) for k, v in arrays.items() if v is not None}}
-        mi = None if cache.mask is None else inspect(op, "mask", cache.mask)
-        with _device.kernel_addresses(device, buffers, written=("dx", "dk", "drk", "db", "dh0", "dc0")) as p:
-            _device.kernels(device).rnn_backward(
-                *args,
-                p["x"],
-                p["kernel"],
-                p["recurrent_kernel"],
-                _mask_address(device, mi),
-                p["ws"],
-                p["dy"],
-                p.get("dh_T", 0),
-                p.get("dc_T", 0),
-                p["dx"],
-                p["dk"],
-                p["drk"],
-                p.get("db", 0),
-                p["dh0"],
-                p.get("dc0", 0),
-                p["scratch"],
-                _device.stream(device),
-            )
     return dx, dk, drk, db, dh0, dc0
 
 

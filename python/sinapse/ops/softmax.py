@@ -6,35 +6,22 @@ itself (in place); any other overlap is a ValueError.
 
 from __future__ import annotations
 
-from .. import _cpu
 from . import _device, _elementwise
-from ._checks import CPU
 
 
 def _forward(op, x, out, log):
     device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, allow=("x",))
     cols = infos["x"].shape[-1]
-    rows = out.size // cols if cols else 0
-    if device == CPU:
-        _cpu.softmax_forward(x, out, cols, log, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": infos["x"], "out": out_info}, written=("out",)) as ptr:
-        _device.kernels(device).softmax_forward(rows, cols, ptr["x"], ptr["out"], log, _device.stream(device))
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
+        _device.kernels(device).softmax_forward(a["x"], a["out"], cols, log, **_device.launch_options(device))
     return out
 
 
 def _backward(op, dy, y, out, log):
     device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "y": y}, out, min_ndim=1, allow=("dy",))
     cols = infos["y"].shape[-1]
-    rows = out.size // cols if cols else 0
-    if device == CPU:
-        _cpu.softmax_backward(y, dy, out, cols, log, 0)
-        return out
-    buffers = {"y": infos["y"], "dy": infos["dy"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).softmax_backward(
-            rows, cols, ptr["y"], ptr["dy"], ptr["out"], log, _device.stream(device)
-        )
+    with _device.kernel_arrays(device, {"y": y, "dy": dy, "out": out}, written=("out",)) as a:
+        _device.kernels(device).softmax_backward(a["y"], a["dy"], a["out"], cols, log, **_device.launch_options(device))
     return out
 
 
