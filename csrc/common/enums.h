@@ -16,37 +16,69 @@
 #include "optimizers.h"
 #include "rnn_args.h"
 
+// clang-format off  (one entry per line: a table, not code to reflow)
 // Element-wise activations (ActKind); "swish" is "silu".
-#define SINAPSE_ACTIVATIONS(X)                                                                                  \
-  X(linear, linear)                                                                                             \
-  X(relu, relu)                                                                                                 \
-  X(sigmoid, sigmoid) X(tanh, tanh) X(leaky_relu, leaky_relu) X(elu, elu) X(selu, selu) X(gelu_tanh, gelu_tanh) \
-      X(gelu, gelu) X(hard_sigmoid, hard_sigmoid) X(softplus, softplus) X(silu, silu) X(swish, silu)
+#define SINAPSE_ACTIVATIONS(X)  \
+  X(linear, linear)             \
+  X(relu, relu)                 \
+  X(sigmoid, sigmoid)           \
+  X(tanh, tanh)                 \
+  X(leaky_relu, leaky_relu)     \
+  X(elu, elu)                   \
+  X(selu, selu)                 \
+  X(gelu_tanh, gelu_tanh)       \
+  X(gelu, gelu)                 \
+  X(hard_sigmoid, hard_sigmoid) \
+  X(softplus, softplus)         \
+  X(silu, silu)                 \
+  X(swish, silu)
 
 // The GEMM / conv2d fused epilogue (Activation): the first four activations.
-#define SINAPSE_EPILOGUES(X) X(linear, none) X(relu, relu) X(sigmoid, sigmoid) X(tanh, tanh)
+#define SINAPSE_EPILOGUES(X) \
+  X(linear, none)            \
+  X(relu, relu)              \
+  X(sigmoid, sigmoid)        \
+  X(tanh, tanh)
 
 // Losses (LossKind), with Keras's long names beside the short ones.
-#define SINAPSE_LOSSES(X)                                                                             \
-  X(mse, mse)                                                                                         \
-  X(mean_squared_error, mse)                                                                          \
-  X(mae, mae) X(mean_absolute_error, mae) X(huber, huber) X(binary_crossentropy, binary_crossentropy) \
-      X(categorical_crossentropy, categorical_crossentropy)                                           \
-          X(sparse_categorical_crossentropy, sparse_categorical_crossentropy)
+#define SINAPSE_LOSSES(X)                               \
+  X(mse, mse)                                           \
+  X(mean_squared_error, mse)                            \
+  X(mae, mae)                                           \
+  X(mean_absolute_error, mae)                           \
+  X(huber, huber)                                       \
+  X(binary_crossentropy, binary_crossentropy)           \
+  X(categorical_crossentropy, categorical_crossentropy) \
+  X(sparse_categorical_crossentropy, sparse_categorical_crossentropy)
 
 // Fused optimizer updates (OptimizerKind).
-#define SINAPSE_OPTIMIZERS(X) X(sgd, sgd) X(adagrad, adagrad) X(adadelta, adadelta) X(rmsprop, rmsprop) X(adam, adam)
+#define SINAPSE_OPTIMIZERS(X) \
+  X(sgd, sgd)                 \
+  X(adagrad, adagrad)         \
+  X(adadelta, adadelta)       \
+  X(rmsprop, rmsprop)         \
+  X(adam, adam)
 
 // Recurrent cells (RnnCell).
 #define SINAPSE_RNN_CELLS(X)  \
   X(simple_tanh, simple_tanh) \
-  X(simple_relu, simple_relu) X(lstm, lstm) X(gru, gru) X(gru_reset_before, gru_reset_before)
+  X(simple_relu, simple_relu) \
+  X(lstm, lstm)               \
+  X(gru, gru)                 \
+  X(gru_reset_before, gru_reset_before)
 
 // CPU SIMD paths (SimdPath), slowest first.
-#define SINAPSE_SIMD_PATHS(X) X(generic, generic) X(avx2, avx2) X(avx512, avx512)
+#define SINAPSE_SIMD_PATHS(X) \
+  X(generic, generic)         \
+  X(avx2, avx2)               \
+  X(avx512, avx512)
 
 // GEMM kernel variants (GemmVariant), simplest first, on every backend.
-#define SINAPSE_GEMM_VARIANTS(X) X(naive, naive) X(blocked, blocked) X(tuned, tuned)
+#define SINAPSE_GEMM_VARIANTS(X) \
+  X(naive, naive)                \
+  X(blocked, blocked)            \
+  X(tuned, tuned)
+// clang-format on
 
 namespace sinapse::enums {
 
