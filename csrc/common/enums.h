@@ -16,7 +16,8 @@
 #include "optimizers.h"
 #include "rnn_args.h"
 
-// clang-format off  (one entry per line: a table, not code to reflow)
+// One entry per line: these are tables, not code for clang-format to reflow.
+// clang-format off
 // Element-wise activations (ActKind); "swish" is "silu".
 #define SINAPSE_ACTIVATIONS(X)  \
   X(linear, linear)             \
