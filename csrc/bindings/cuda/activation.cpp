@@ -7,7 +7,7 @@ namespace sinapse::bindings::cuda {
 void bind_activation(py::module_& m) {
   m.def(
       "activation_forward",
-      [](py::object x, py::object y, int kind, float alpha, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject y, int kind, float alpha, std::uintptr_t stream) {
         const char* op = "activation_forward";
         const auto xa = array_arg<float>(x, op, "x");
         const auto ya = array_arg<float>(y, op, "y", Access::write);
@@ -20,7 +20,7 @@ void bind_activation(py::module_& m) {
 
   m.def(
       "activation_backward",
-      [](py::object x, py::object dy, py::object dx, int kind, float alpha, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject dy, ArrayObject dx, int kind, float alpha, std::uintptr_t stream) {
         const char* op = "activation_backward";
         const auto xa = array_arg<float>(x, op, "x");
         const auto dya = array_arg<float>(dy, op, "dy");

@@ -7,7 +7,7 @@ namespace sinapse::bindings::cuda {
 void bind_axpy(py::module_& m) {
   m.def(
       "axpy",
-      [](float alpha, py::object x, py::object y, std::uintptr_t stream) {
+      [](float alpha, ArrayObject x, ArrayObject y, std::uintptr_t stream) {
         const auto xa = array_arg<float>(x, "axpy", "x");
         const auto ya = array_arg<float>(y, "axpy", "y", Access::write);
         check(xa.size() == ya.size(), "axpy: x and y must have the same size");

@@ -5,8 +5,8 @@
 namespace sinapse::bindings::cuda {
 
 namespace {
-DeviceArray<float> in(py::object obj, const char* op, const char* name) { return array_arg<float>(obj, op, name); }
-DeviceArray<float> out(py::object obj, const char* op, const char* name) {
+DeviceArray<float> in(ArrayObject obj, const char* op, const char* name) { return array_arg<float>(obj, op, name); }
+DeviceArray<float> out(ArrayObject obj, const char* op, const char* name) {
   return array_arg<float>(obj, op, name, Access::write);
 }
 }  // namespace
@@ -14,8 +14,8 @@ DeviceArray<float> out(py::object obj, const char* op, const char* name) {
 void bind_batch_norm(py::module_& m) {
   m.def(
       "batch_norm_train",
-      [](py::object x, py::object gamma, py::object beta, py::object running_mean, py::object running_var,
-         float momentum, float epsilon, py::object y, py::object save_mean, py::object save_invstd,
+      [](ArrayObject x, ArrayObject gamma, ArrayObject beta, ArrayObject running_mean, ArrayObject running_var,
+         float momentum, float epsilon, ArrayObject y, ArrayObject save_mean, ArrayObject save_invstd,
          std::uintptr_t stream) {
         const char* op = "batch_norm_train";
         const auto xa = in(x, op, "x"), ga = in(gamma, op, "gamma"), ba = in(beta, op, "beta");
@@ -34,8 +34,8 @@ void bind_batch_norm(py::module_& m) {
 
   m.def(
       "batch_norm_infer",
-      [](py::object x, py::object gamma, py::object beta, py::object running_mean, py::object running_var,
-         float epsilon, py::object y, py::object save_invstd, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject gamma, ArrayObject beta, ArrayObject running_mean, ArrayObject running_var,
+         float epsilon, ArrayObject y, ArrayObject save_invstd, std::uintptr_t stream) {
         const char* op = "batch_norm_infer";
         const auto xa = in(x, op, "x"), ga = in(gamma, op, "gamma"), ba = in(beta, op, "beta");
         const auto rm = in(running_mean, op, "running_mean"), rv = in(running_var, op, "running_var");
@@ -52,8 +52,8 @@ void bind_batch_norm(py::module_& m) {
 
   m.def(
       "batch_norm_backward",
-      [](py::object x, py::object dy, py::object gamma, py::object mean, py::object invstd, bool training,
-         py::object dx, py::object dgamma, py::object dbeta, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject dy, ArrayObject gamma, ArrayObject mean, ArrayObject invstd, bool training,
+         ArrayObject dx, ArrayObject dgamma, ArrayObject dbeta, std::uintptr_t stream) {
         const char* op = "batch_norm_backward";
         const auto xa = in(x, op, "x"), dya = in(dy, op, "dy"), ga = in(gamma, op, "gamma");
         const auto ma = in(mean, op, "mean"), ia = in(invstd, op, "invstd");

@@ -7,7 +7,7 @@ namespace sinapse::bindings::cuda {
 void bind_bias(py::module_& m) {
   m.def(
       "bias_add",
-      [](py::object x, py::object bias, py::object y, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject bias, ArrayObject y, std::uintptr_t stream) {
         const auto xa = array_arg<float>(x, "bias_add", "x");
         const auto ba = array_arg<float>(bias, "bias_add", "bias");
         const auto ya = array_arg<float>(y, "bias_add", "y", Access::write);
@@ -21,7 +21,7 @@ void bind_bias(py::module_& m) {
 
   m.def(
       "bias_grad",
-      [](py::object dy, py::object db, std::uintptr_t stream) {
+      [](ArrayObject dy, ArrayObject db, std::uintptr_t stream) {
         const auto dya = array_arg<float>(dy, "bias_grad", "dy");
         const auto dba = array_arg<float>(db, "bias_grad", "db", Access::write);
         const int64_t channels = dba.size(), rows = rows_of("bias_grad", dya.size(), channels);

@@ -11,7 +11,7 @@ namespace sinapse::bindings::cuda {
 void bind_conv2d(py::module_& m) {
   m.def(
       "conv2d_forward",
-      [](const ConvGeometry& g, py::object x, py::object w, py::object bias, int activation, py::object y,
+      [](const ConvGeometry& g, ArrayObject x, ArrayObject w, ArrayObject bias, int activation, ArrayObject y,
          const std::string& variant, const std::string& simd, std::uintptr_t stream) {
         const char* op = "conv2d_forward";
         const ConvArgs a = conv_args(g);
@@ -31,8 +31,8 @@ void bind_conv2d(py::module_& m) {
 
   m.def(
       "conv2d_backward",
-      [](const ConvGeometry& g, py::object x, py::object w, py::object dy, py::object dx, py::object dw, py::object db,
-         const std::string& variant, const std::string& simd, std::uintptr_t stream) {
+      [](const ConvGeometry& g, ArrayObject x, ArrayObject w, ArrayObject dy, ArrayObject dx, ArrayObject dw,
+         ArrayObject db, const std::string& variant, const std::string& simd, std::uintptr_t stream) {
         const char* op = "conv2d_backward";
         const ConvArgs a = conv_args(g);
         const auto xa = array_arg<float>(x, op, "x"), wa = array_arg<float>(w, op, "w");
@@ -56,7 +56,7 @@ void bind_conv2d(py::module_& m) {
 #if defined(SINAPSE_SIM)
   m.def(
       "conv2d_mutant",
-      [](const ConvGeometry& g, py::object x, py::object w, py::object y, const std::string& which) {
+      [](const ConvGeometry& g, ArrayObject x, ArrayObject w, ArrayObject y, const std::string& which) {
         const char* op = "conv2d_mutant";
         const ConvArgs a = conv_args(g);
         const auto xa = array_arg<float>(x, op, "x"), wa = array_arg<float>(w, op, "w");

@@ -19,6 +19,34 @@
 #include "../checked_size.h"
 
 namespace sinapse::bindings::cuda {
+// An array parameter as pybind11 hands it over: any object (None too, for the optional ones),
+// read and checked by array_arg below, so errors name the op and the argument. Its type name
+// is what the signatures in __doc__ show.
+struct ArrayObject {
+  pybind11::object obj;
+};
+}  // namespace sinapse::bindings::cuda
+
+// pybind11 converts any argument to an ArrayObject (the checks follow in array_arg).
+namespace pybind11::detail {
+template <>
+struct type_caster<sinapse::bindings::cuda::ArrayObject> {
+#if defined(SINAPSE_SIM)
+  PYBIND11_TYPE_CASTER(sinapse::bindings::cuda::ArrayObject, const_name("numpy.ndarray"));
+#else
+  PYBIND11_TYPE_CASTER(sinapse::bindings::cuda::ArrayObject, const_name("cupy.ndarray"));
+#endif
+  bool load(handle src, bool) {
+    value.obj = reinterpret_borrow<object>(src);
+    return true;
+  }
+  static handle cast(const sinapse::bindings::cuda::ArrayObject& a, return_value_policy, handle) {
+    return a.obj.inc_ref();
+  }
+};
+}  // namespace pybind11::detail
+
+namespace sinapse::bindings::cuda {
 
 namespace py = pybind11;
 
@@ -142,7 +170,8 @@ class DeviceArray {
 // The array argument `name` of `op`: TypeError for a non-array or the wrong dtype,
 // ValueError when it is not C-contiguous or (written by the kernel) read-only.
 template <class T>
-DeviceArray<T> array_arg(py::handle obj, const char* op, const char* name, Access access = Access::read) {
+DeviceArray<T> array_arg(const ArrayObject& arg, const char* op, const char* name, Access access = Access::read) {
+  const py::handle obj = arg.obj;
   RawArray r = read_array(obj, op, name);
   if (r.dtype != Dtype<T>::code)
     fail_type(op, name, std::string("must be ") + Dtype<T>::name + ", got dtype code '" + r.dtype + "'");
@@ -156,9 +185,10 @@ DeviceArray<T> array_arg(py::handle obj, const char* op, const char* name, Acces
 
 // As array_arg, but None gives an absent array (null pointer, size 0, false).
 template <class T>
-DeviceArray<T> optional_array_arg(py::handle obj, const char* op, const char* name, Access access = Access::read) {
-  if (obj.is_none()) return DeviceArray<T>();
-  return array_arg<T>(obj, op, name, access);
+DeviceArray<T> optional_array_arg(const ArrayObject& arg, const char* op, const char* name,
+                                  Access access = Access::read) {
+  if (arg.obj.is_none()) return DeviceArray<T>();
+  return array_arg<T>(arg, op, name, access);
 }
 
 // A few values the binding itself needs on the device (loss's total, sum_squares' partial sums),

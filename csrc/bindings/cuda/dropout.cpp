@@ -7,7 +7,7 @@ namespace sinapse::bindings::cuda {
 void bind_dropout(py::module_& m) {
   m.def(
       "dropout",
-      [](py::object x, py::object y, float rate, uint64_t seed, uint64_t offset, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject y, float rate, uint64_t seed, uint64_t offset, std::uintptr_t stream) {
         const auto xa = array_arg<float>(x, "dropout", "x");
         const auto ya = array_arg<float>(y, "dropout", "y", Access::write);
         check(xa.size() == ya.size(), "dropout: x and y must have the same size");

@@ -26,8 +26,8 @@ void check_range(const DeviceArray<Id>& ids, int64_t vocab) {
 #endif
 }
 
-Ids read_ids(py::object obj, const char* op, int64_t vocab) {
-  const RawArray r = read_array(obj, op, "ids");
+Ids read_ids(ArrayObject obj, const char* op, int64_t vocab) {
+  const RawArray r = read_array(obj.obj, op, "ids");
   if (r.dtype == Dtype<int64_t>::code) {
     const auto a = array_arg<int64_t>(obj, op, "ids");
     check_range(a, vocab);
@@ -44,7 +44,7 @@ Ids read_ids(py::object obj, const char* op, int64_t vocab) {
 void bind_embedding(py::module_& m) {
   m.def(
       "embedding_forward",
-      [](py::object ids, py::object table, py::object out, std::uintptr_t stream) {
+      [](ArrayObject ids, ArrayObject table, ArrayObject out, std::uintptr_t stream) {
         const char* op = "embedding_forward";
         const auto ta = array_arg<float>(table, op, "table");
         const auto oa = array_arg<float>(out, op, "out", Access::write);
@@ -59,7 +59,7 @@ void bind_embedding(py::module_& m) {
 
   m.def(
       "embedding_backward",
-      [](py::object ids, py::object dy, py::object dtable, std::uintptr_t stream) {
+      [](ArrayObject ids, ArrayObject dy, ArrayObject dtable, std::uintptr_t stream) {
         const char* op = "embedding_backward";
         const auto da = array_arg<float>(dy, op, "dy");
         const auto ta = array_arg<float>(dtable, op, "dtable", Access::write);
@@ -75,7 +75,7 @@ void bind_embedding(py::module_& m) {
 #if defined(SINAPSE_SIM)
   m.def(
       "embedding_backward_mutant",
-      [](py::object ids, py::object dy, py::object dtable, const std::string& which) {
+      [](ArrayObject ids, ArrayObject dy, ArrayObject dtable, const std::string& which) {
         const char* op = "embedding_backward_mutant";
         const auto ia = array_arg<int32_t>(ids, op, "ids");
         const auto da = array_arg<float>(dy, op, "dy");

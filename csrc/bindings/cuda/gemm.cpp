@@ -7,7 +7,7 @@ namespace sinapse::bindings::cuda {
 
 namespace {
 
-GemmArgs read_gemm(const char* op, py::object a, py::object b, py::object out, py::object bias, bool trans_a,
+GemmArgs read_gemm(const char* op, ArrayObject a, ArrayObject b, ArrayObject out, ArrayObject bias, bool trans_a,
                    bool trans_b, float alpha, float beta, int activation) {
   const auto aa = array_arg<float>(a, op, "a"), ba = array_arg<float>(b, op, "b");
   auto oa = array_arg<float>(out, op, "out", Access::write);
@@ -20,7 +20,7 @@ GemmArgs read_gemm(const char* op, py::object a, py::object b, py::object out, p
 void bind_gemm(py::module_& m) {
   m.def(
       "gemm",
-      [](py::object a, py::object b, py::object out, py::object bias, bool trans_a, bool trans_b, float alpha,
+      [](ArrayObject a, ArrayObject b, ArrayObject out, ArrayObject bias, bool trans_a, bool trans_b, float alpha,
          float beta, int activation, const std::string& variant, const std::string& simd, std::uintptr_t stream) {
         const GemmArgs g = read_gemm("gemm", a, b, out, bias, trans_a, trans_b, alpha, beta, activation);
         const GemmVariant v = parse_gemm_variant(variant);
@@ -36,7 +36,7 @@ void bind_gemm(py::module_& m) {
 #if defined(SINAPSE_SIM)
   m.def(
       "gemm_mutant",
-      [](py::object a, py::object b, py::object out, py::object bias, bool trans_a, bool trans_b, float alpha,
+      [](ArrayObject a, ArrayObject b, ArrayObject out, ArrayObject bias, bool trans_a, bool trans_b, float alpha,
          float beta, int activation, const std::string& which) {
         const GemmArgs g = read_gemm("gemm_mutant", a, b, out, bias, trans_a, trans_b, alpha, beta, activation);
         py::gil_scoped_release release;

@@ -8,8 +8,8 @@ namespace sinapse::bindings::cuda {
 void bind_losses(py::module_& m) {
   m.def(
       "loss",
-      [](int kind, bool from_logits, py::object y_true, py::object labels, py::object y_pred, py::object weights,
-         float delta, float grad_scale, py::object per_row, py::object grad, std::uintptr_t stream) {
+      [](int kind, bool from_logits, ArrayObject y_true, ArrayObject labels, ArrayObject y_pred, ArrayObject weights,
+         float delta, float grad_scale, ArrayObject per_row, ArrayObject grad, std::uintptr_t stream) {
         const char* op = "loss";
         const auto ta = optional_array_arg<float>(y_true, op, "y_true");
         const auto la = optional_array_arg<int32_t>(labels, op, "labels");

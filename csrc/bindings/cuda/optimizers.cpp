@@ -8,7 +8,7 @@ namespace sinapse::bindings::cuda {
 namespace {
 
 // An optional state slot: None, or a writeable float32 array of n elements.
-DeviceArray<float> slot(py::object obj, int64_t n, const char* name) {
+DeviceArray<float> slot(ArrayObject obj, int64_t n, const char* name) {
   const auto a = optional_array_arg<float>(obj, "optimizer_update", name, Access::write);
   check(!a || a.size() == n, std::string("optimizer_update: ") + name + " has the wrong size");
   return a;
@@ -22,7 +22,7 @@ constexpr int kSumSquaresPartials = 256;
 void bind_optimizers(py::module_& m) {
   m.def(
       "optimizer_update",
-      [](int kind, py::object param, py::object grad, py::object s0, py::object s1, py::object s2, float lr,
+      [](int kind, ArrayObject param, ArrayObject grad, ArrayObject s0, ArrayObject s1, ArrayObject s2, float lr,
          float weight_decay, float l2, float grad_scale, float clipvalue, float momentum, float rho, float beta_1,
          float beta_2, float epsilon, int64_t step, bool nesterov, bool centered, bool amsgrad, const std::string& simd,
          std::uintptr_t stream) {
@@ -46,7 +46,7 @@ void bind_optimizers(py::module_& m) {
 
   m.def(
       "sum_squares",
-      [](py::object x, const std::string& simd, std::uintptr_t stream) {
+      [](ArrayObject x, const std::string& simd, std::uintptr_t stream) {
         const auto xa = array_arg<float>(x, "sum_squares", "x");
         check_simd_name("sum_squares", simd);
         py::gil_scoped_release release;
@@ -62,7 +62,7 @@ void bind_optimizers(py::module_& m) {
   // copies their sums to the host once.
   m.def(
       "sum_squares_into",
-      [](py::object x, py::object out, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject out, std::uintptr_t stream) {
         const auto xa = array_arg<float>(x, "sum_squares_into", "x");
         const auto oa = array_arg<double>(out, "sum_squares_into", "out", Access::write);
         check(oa.size() >= 2, "sum_squares_into: out needs at least 2 values (the sum, then partial sums)");
@@ -75,7 +75,7 @@ void bind_optimizers(py::module_& m) {
 
   m.def(
       "scale_clip",
-      [](py::object x, py::object y, float scale, float clipvalue, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject y, float scale, float clipvalue, std::uintptr_t stream) {
         const auto xa = array_arg<float>(x, "scale_clip", "x");
         const auto ya = array_arg<float>(y, "scale_clip", "y", Access::write);
         check(xa.size() == ya.size(), "scale_clip: x and y must have the same size");

@@ -14,7 +14,7 @@ using Geometry = std::array<int64_t, 12>;
 void bind_pooling(py::module_& m) {
   m.def(
       "max_pool_forward",
-      [](const Geometry& g, py::object x, py::object y, std::uintptr_t stream) {
+      [](const Geometry& g, ArrayObject x, ArrayObject y, std::uintptr_t stream) {
         const PoolArgs p = pool_args(g);
         const auto xa = array_arg<float>(x, "max_pool_forward", "x");
         const auto ya = array_arg<float>(y, "max_pool_forward", "y", Access::write);
@@ -26,7 +26,7 @@ void bind_pooling(py::module_& m) {
 
   m.def(
       "max_pool_backward",
-      [](const Geometry& g, py::object x, py::object dy, py::object dx, std::uintptr_t stream) {
+      [](const Geometry& g, ArrayObject x, ArrayObject dy, ArrayObject dx, std::uintptr_t stream) {
         const PoolArgs p = pool_args(g);
         const auto xa = array_arg<float>(x, "max_pool_backward", "x");
         const auto dya = array_arg<float>(dy, "max_pool_backward", "dy");
@@ -40,7 +40,7 @@ void bind_pooling(py::module_& m) {
 
   m.def(
       "avg_pool_forward",
-      [](const Geometry& g, py::object x, py::object y, std::uintptr_t stream) {
+      [](const Geometry& g, ArrayObject x, ArrayObject y, std::uintptr_t stream) {
         const PoolArgs p = pool_args(g);
         const auto xa = array_arg<float>(x, "avg_pool_forward", "x");
         const auto ya = array_arg<float>(y, "avg_pool_forward", "y", Access::write);
@@ -52,7 +52,7 @@ void bind_pooling(py::module_& m) {
 
   m.def(
       "avg_pool_backward",
-      [](const Geometry& g, py::object dy, py::object dx, std::uintptr_t stream) {
+      [](const Geometry& g, ArrayObject dy, ArrayObject dx, std::uintptr_t stream) {
         const PoolArgs p = pool_args(g);
         const auto dya = array_arg<float>(dy, "avg_pool_backward", "dy");
         const auto dxa = array_arg<float>(dx, "avg_pool_backward", "dx", Access::write);

@@ -16,10 +16,10 @@ int64_t size_or_absent(const DeviceArray<T>& a) {
 void bind_rnn(py::module_& m) {
   m.def(
       "rnn_forward",
-      [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences, py::object x,
-         py::object kernel, py::object recurrent_kernel, py::object bias, py::object mask, py::object h0, py::object c0,
-         py::object y, py::object h_T, py::object c_T, py::object workspace, const std::string& simd,
-         std::uintptr_t stream) {
+      [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences, ArrayObject x,
+         ArrayObject kernel, ArrayObject recurrent_kernel, ArrayObject bias, ArrayObject mask, ArrayObject h0,
+         ArrayObject c0, ArrayObject y, ArrayObject h_T, ArrayObject c_T, ArrayObject workspace,
+         const std::string& simd, std::uintptr_t stream) {
         const char* op = "rnn_forward";
         const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
         const auto xa = array_arg<float>(x, op, "x"), ka = array_arg<float>(kernel, op, "kernel");
@@ -46,10 +46,10 @@ void bind_rnn(py::module_& m) {
 
   m.def(
       "rnn_backward",
-      [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences, py::object x,
-         py::object kernel, py::object recurrent_kernel, py::object mask, py::object workspace, py::object dy,
-         py::object dh_T, py::object dc_T, py::object dx, py::object dkernel, py::object drecurrent_kernel,
-         py::object dbias, py::object dh0, py::object dc0, py::object scratch, const std::string& simd,
+      [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences, ArrayObject x,
+         ArrayObject kernel, ArrayObject recurrent_kernel, ArrayObject mask, ArrayObject workspace, ArrayObject dy,
+         ArrayObject dh_T, ArrayObject dc_T, ArrayObject dx, ArrayObject dkernel, ArrayObject drecurrent_kernel,
+         ArrayObject dbias, ArrayObject dh0, ArrayObject dc0, ArrayObject scratch, const std::string& simd,
          std::uintptr_t stream) {
         const char* op = "rnn_backward";
         const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);

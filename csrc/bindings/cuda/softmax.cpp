@@ -7,7 +7,7 @@ namespace sinapse::bindings::cuda {
 void bind_softmax(py::module_& m) {
   m.def(
       "softmax_forward",
-      [](py::object x, py::object y, int64_t cols, bool log, std::uintptr_t stream) {
+      [](ArrayObject x, ArrayObject y, int64_t cols, bool log, std::uintptr_t stream) {
         const char* op = "softmax_forward";
         const auto xa = array_arg<float>(x, op, "x");
         const auto ya = array_arg<float>(y, op, "y", Access::write);
@@ -20,7 +20,7 @@ void bind_softmax(py::module_& m) {
 
   m.def(
       "softmax_backward",
-      [](py::object y, py::object dy, py::object dx, int64_t cols, bool log, std::uintptr_t stream) {
+      [](ArrayObject y, ArrayObject dy, ArrayObject dx, int64_t cols, bool log, std::uintptr_t stream) {
         const char* op = "softmax_backward";
         const auto ya = array_arg<float>(y, op, "y");
         const auto dya = array_arg<float>(dy, op, "dy");
