@@ -12,6 +12,7 @@ import math
 
 from . import _device, _elementwise
 from ._checks import as_bool, as_float, check_aliasing, check_float32, check_shape
+from ._plan import descriptor, preparable, run
 
 
 def _channel_arrays(op, infos, channels, names):
@@ -20,18 +21,8 @@ def _channel_arrays(op, infos, channels, names):
         check_shape(op, name, infos[name], (channels,), "one value per channel (the last axis of x)")
 
 
-def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None):
-    """Returns ``(y, mean, invstd)``; hand mean and invstd to batch_norm_backward.
-
-    training=True: batch statistics, running_mean/running_var updated in place.
-    training=False: the running statistics; nothing is updated.
-
-    Shapes: x (..., C) float32; gamma, beta, running_mean, running_var (C,) float32.
-    Aliasing: ``out`` may be ``x`` itself (in place); in training, running_mean and
-    running_var must share no memory with each other or with any other argument (in
-    inference they are only read, and read-only arguments may share memory freely).
-    Raises TypeError (dtype, device) and ValueError (shape, layout, aliasing, ranges).
-    """
+def _describe(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None):
+    """batch_norm's descriptor step (sinapse.ops._plan)."""
     op = "batch_norm"
     training = as_bool(op, "training", training)
     momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
@@ -40,7 +31,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     if not (epsilon > 0 and math.isfinite(epsilon)):
         raise ValueError(f"{op}: `epsilon` must be positive and finite, got {epsilon}.")
     others = {"gamma": gamma, "beta": beta, "running_mean": running_mean, "running_var": running_var}
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others=others, allow=("x",))
+    device, infos, out_info = _elementwise.validate(op, {"x": x}, out, min_ndim=1, others=others, allow=("x",))
     channels = infos["x"].shape[-1]
     if channels == 0 or infos["x"].obj.size == 0:
         raise ValueError(f"{op}: `x` must hold at least one value per channel, got {infos['x'].describe()}.")
@@ -51,9 +42,25 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
             f"writeable (np.array(x) makes a writeable copy)."
         )
     if training:  # the running statistics are written too: no overlap with each other or any input
-        # (out against the inputs was checked by prepare: only the statistics here, ~200 ns a pair)
+        # (out against the inputs was checked by validate: only the statistics here, ~200 ns a pair)
         stats = {name: infos[name] for name in ("running_mean", "running_var")}
-        check_aliasing(op, stats, {**infos, "out": out_info})
+        check_aliasing(op, stats, {**infos, **({"out": out_info} if out_info else {})})
+    in_place = ("running_mean", "running_var") if training else ()
+    return descriptor(
+        op,
+        device,
+        infos,
+        (training, momentum, epsilon, channels),
+        outputs={"out": infos["x"].shape},
+        in_place=in_place,
+        allow=(("out", "x"),),
+    )
+
+
+def _launch(desc, x, gamma, beta, running_mean, running_var, out):
+    training, momentum, epsilon, channels = desc.params
+    op, device = desc.op, desc.device
+    out = desc.output("out", out)
     mean = _device.empty(op, device, (channels,)) if training else running_mean
     invstd = _device.empty(op, device, (channels,))
     arrays = {
@@ -77,20 +84,41 @@ def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=
     return out, mean, invstd
 
 
-def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
-    """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd.
+@preparable(_describe, _launch)
+def batch_norm(x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None):
+    """Returns ``(y, mean, invstd)``; hand mean and invstd to batch_norm_backward.
 
-    Aliasing: ``out`` (dx) may be ``dy`` itself (in place); no other overlap.
+    training=True: batch statistics, running_mean/running_var updated in place.
+    training=False: the running statistics; nothing is updated.
+
+    Shapes: x (..., C) float32; gamma, beta, running_mean, running_var (C,) float32.
+    Aliasing: ``out`` may be ``x`` itself (in place); in training, running_mean and
+    running_var must share no memory with each other or with any other argument (in
+    inference they are only read, and read-only arguments may share memory freely).
+    Raises TypeError (dtype, device) and ValueError (shape, layout, aliasing, ranges).
     """
+    return run(_describe, _launch, locals())
+
+
+def _describe_backward(dy, x, gamma, mean, invstd, *, training, out=None):
+    """batch_norm_backward's descriptor step (sinapse.ops._plan)."""
     op = "batch_norm_backward"
     training = as_bool(op, "training", training)
     others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others, allow=("dy",))
+    device, infos, _ = _elementwise.validate(op, {"dy": dy}, out, min_ndim=1, others=others, allow=("dy",))
     check_shape(op, "x", infos["x"], infos["dy"].shape, "the shape of dy")
     channels = infos["dy"].shape[-1]
     if channels == 0 or infos["dy"].obj.size == 0:
         raise ValueError(f"{op}: `dy` must hold at least one value per channel, got {infos['dy'].describe()}.")
     _channel_arrays(op, infos, channels, ("gamma", "mean", "invstd"))
+    params = (training, channels)
+    return descriptor(op, device, infos, params, outputs={"out": infos["dy"].shape}, allow=(("out", "dy"),))
+
+
+def _launch_backward(desc, dy, x, gamma, mean, invstd, out):
+    training, channels = desc.params
+    op, device = desc.op, desc.device
+    out = desc.output("out", out)
     dgamma, dbeta = _device.empty(op, device, (channels,)), _device.empty(op, device, (channels,))
     arrays = {"x": x, "dy": dy, "gamma": gamma, "mean": mean, "invstd": invstd, "out": out}
     with _device.kernel_arrays(
@@ -109,3 +137,12 @@ def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
             **_device.launch_options(device),
         )
     return out, dgamma, dbeta
+
+
+@preparable(_describe_backward, _launch_backward)
+def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None):
+    """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd.
+
+    Aliasing: ``out`` (dx) may be ``dy`` itself (in place); no other overlap.
+    """
+    return run(_describe_backward, _launch_backward, locals())

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _device, _enums
 from ._checks import as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
+from ._plan import descriptor, preparable
 
 KINDS = _enums.LOSSES  # names -> codes (csrc/common/enums.h)
 _LOGIT_KINDS = {
@@ -24,7 +25,14 @@ _LOGIT_KINDS = {
 }
 
 
-def loss(
+def _check_labels(op, y_true, cols):
+    """Sparse labels in [0, cols): data, not shape, so a plan's launch checks them at every call too."""
+    lo, hi = int(y_true.min()), int(y_true.max())
+    if lo < 0 or hi >= cols:
+        raise ValueError(f"{op}: `y_true` labels must be in [0, {cols}), got values in [{lo}, {hi}].")
+
+
+def _describe(
     name,
     y_true,
     y_pred,
@@ -36,13 +44,7 @@ def loss(
     grad=False,
     grad_out=None,
 ):
-    """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
-
-    y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
-    (...) for sparse_categorical_crossentropy. sample_weight: float32 of shape (...).
-    grad_out: optional preallocated array for the gradient (shape of y_pred); it must share
-    no memory with y_true, y_pred or sample_weight (ValueError).
-    """
+    """loss's descriptor step (sinapse.ops._plan)."""
     op = "loss"
     if not isinstance(name, str) or name not in KINDS:
         raise ValueError(f"{op}: unknown loss {name!r} for `name`; expected one of {', '.join(KINDS)}.")
@@ -70,11 +72,7 @@ def loss(
     if sparse:
         check_int32(op, "y_true", ti)
         check_shape(op, "y_true", ti, lead, "one class label per sample")
-        if int(y_true.min()) < 0 or int(y_true.max()) >= cols:
-            raise ValueError(
-                f"{op}: `y_true` labels must be in [0, {cols}), got values in [{int(y_true.min())}, "
-                f"{int(y_true.max())}]."
-            )
+        _check_labels(op, y_true, cols)
     else:
         check_float32(op, "y_true", ti)
         check_shape(op, "y_true", ti, pi.shape, "the shape of y_pred")
@@ -82,14 +80,22 @@ def loss(
         check_float32(op, "sample_weight", wi)
         check_shape(op, "sample_weight", wi, lead, "one weight per sample")
 
-    if grad:
-        if gi is None:
-            grad_out = _device.empty(op, device, pi.shape)
-            gi = inspect(op, "grad_out", grad_out)
-        else:
-            check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"}, name="grad_out")
-    per_row = _device.empty(op, device, (rows,))
+    if grad and gi is not None:
+        check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"}, name="grad_out")
     grad_scale = 1.0 / rows if reduction == "mean" else 1.0
+    params = (kind, from_logits, sparse, delta, grad_scale, rows, cols, grad)
+    infos = {"y_true": ti, "y_pred": pi, "sample_weight": wi}
+    return descriptor(op, device, infos, params, outputs={"grad_out": tuple(pi.shape)} if grad else None)
+
+
+def _launch(desc, y_true, y_pred, sample_weight, grad_out=None, checked=False):
+    kind, from_logits, sparse, delta, grad_scale, rows, cols, grad = desc.params
+    op, device = desc.op, desc.device
+    if sparse and not checked:
+        _check_labels(op, y_true, cols)
+    if grad:
+        grad_out = desc.output("grad_out", grad_out)
+    per_row = _device.empty(op, device, (rows,))
     arrays = {"y_true": y_true, "y_pred": y_pred, "weights": sample_weight, "per_row": per_row}
     arrays["grad"] = grad_out if grad else None
     with _device.kernel_arrays(device, arrays, written=("per_row", "grad")) as arr:
@@ -108,3 +114,37 @@ def loss(
         )
     value = total * grad_scale
     return (value, grad_out) if grad else value
+
+
+@preparable(_describe, _launch)
+def loss(
+    name,
+    y_true,
+    y_pred,
+    *,
+    from_logits=False,
+    reduction="mean",
+    sample_weight=None,
+    delta=1.0,
+    grad=False,
+    grad_out=None,
+):
+    """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
+
+    y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
+    (...) for sparse_categorical_crossentropy. sample_weight: float32 of shape (...).
+    grad_out: optional preallocated array for the gradient (shape of y_pred); it must share
+    no memory with y_true, y_pred or sample_weight (ValueError).
+    """
+    desc = _describe(
+        name,
+        y_true,
+        y_pred,
+        from_logits=from_logits,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        delta=delta,
+        grad=grad,
+        grad_out=grad_out,
+    )
+    return _launch(desc, y_true, y_pred, sample_weight, grad_out, checked=True)

@@ -17,6 +17,7 @@ import math
 
 from . import _device, _elementwise
 from ._checks import as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
+from ._plan import descriptor, preparable
 
 
 def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
@@ -48,28 +49,39 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
     return (n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
 
 
-def _forward(op, kind, x, pool_size, strides, padding, out):
+def _describe_forward(op, kind, x, pool_size, strides, padding, out):
     xi = inspect(op, "x", x)
     oi = inspect(op, "out", out) if out is not None else None
     device = backend(op, {"x": xi, **({"out": oi} if oi else {})})
     check_float32(op, "x", xi)
     g = geometry(op, xi.shape, pool_size, strides, padding)
     out_shape = (g[0], g[10], g[11], g[3])
-    if oi is None:
-        out = _device.empty(op, device, out_shape)
-        oi = inspect(op, "out", out)
-    else:
+    if oi is not None:
         check_out(op, oi, out_shape, {"x": xi})
+    return descriptor(op, device, {"x": xi}, (kind, g), outputs={"out": out_shape})
+
+
+def _launch_forward(desc, x, out):
+    kind, g = desc.params
+    out = desc.output("out", out)
+    device = desc.device
     with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
         getattr(_device.kernels(device), f"{kind}_pool_forward")(g, a["x"], a["out"], **_device.launch_options(device))
     return out
 
 
-def _backward(op, kind, dy, x, pool_size, strides, padding, out):
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, others={"dy": dy})
+def _describe_backward(op, kind, dy, x, pool_size, strides, padding, out):
+    device, infos, _ = _elementwise.validate(op, {"x": x}, out, others={"dy": dy})
     g = geometry(op, infos["x"].shape, pool_size, strides, padding)
     check_float32(op, "dy", infos["dy"])
     check_shape(op, "dy", infos["dy"], (g[0], g[10], g[11], g[3]), "the forward's output shape")
+    return descriptor(op, device, {"dy": infos["dy"], "x": infos["x"]}, (kind, g), outputs={"out": infos["x"].shape})
+
+
+def _launch_backward(desc, dy, x, out):
+    kind, g = desc.params
+    out = desc.output("out", out)
+    device = desc.device
     with _device.kernel_arrays(device, {"x": x, "dy": dy, "out": out}, written=("out",)) as a:
         k, launch = _device.kernels(device), _device.launch_options(device)
         if kind == "max":
@@ -79,21 +91,41 @@ def _backward(op, kind, dy, x, pool_size, strides, padding, out):
     return out
 
 
+def _ops(name, kind):
+    """The describe/launch pair of one pooling op, with the public op's signature."""
+
+    def describe_forward(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+        return _describe_forward(name, kind, x, pool_size, strides, padding, out)
+
+    def describe_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
+        return _describe_backward(f"{name}_backward", kind, dy, x, pool_size, strides, padding, out)
+
+    return describe_forward, describe_backward
+
+
+_max_fwd, _max_bwd = _ops("max_pool2d", "max")
+_avg_fwd, _avg_bwd = _ops("avg_pool2d", "avg")
+
+
+@preparable(_max_fwd, _launch_forward)
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
     """Max over each window of NHWC ``x``: shape (N, OH, OW, C)."""
-    return _forward("max_pool2d", "max", x, pool_size, strides, padding, out)
+    return _launch_forward(_max_fwd(x, pool_size, strides, padding, out=out), x, out)
 
 
+@preparable(_avg_fwd, _launch_forward)
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
     """Mean over each window's real pixels of NHWC ``x``: shape (N, OH, OW, C)."""
-    return _forward("avg_pool2d", "avg", x, pool_size, strides, padding, out)
+    return _launch_forward(_avg_fwd(x, pool_size, strides, padding, out=out), x, out)
 
 
+@preparable(_max_bwd, _launch_backward)
 def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
     """Gradient with respect to x: each window's dy goes to its (first) maximum."""
-    return _backward("max_pool2d_backward", "max", dy, x, pool_size, strides, padding, out)
+    return _launch_backward(_max_bwd(dy, x, pool_size, strides, padding, out=out), dy, x, out)
 
 
+@preparable(_avg_bwd, _launch_backward)
 def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None):
     """Gradient with respect to x (x gives the shape): dy / count spread over each window."""
-    return _backward("avg_pool2d_backward", "avg", dy, x, pool_size, strides, padding, out)
+    return _launch_backward(_avg_bwd(dy, x, pool_size, strides, padding, out=out), dy, x, out)

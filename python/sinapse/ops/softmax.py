@@ -7,39 +7,70 @@ itself (in place); any other overlap is a ValueError.
 from __future__ import annotations
 
 from . import _device, _elementwise
+from ._plan import descriptor, preparable
 
 
-def _forward(op, x, out, log):
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, allow=("x",))
-    cols = infos["x"].shape[-1]
+def _describe_forward(op, x, out, log):
+    device, infos, _ = _elementwise.validate(op, {"x": x}, out, min_ndim=1, allow=("x",))
+    shape = infos["x"].shape
+    return descriptor(op, device, infos, (log, shape[-1]), outputs={"out": shape}, allow=(("out", "x"),))
+
+
+def _launch_forward(desc, x, out):
+    (log, cols), out, device = desc.params, desc.output("out", out), desc.device
     with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
         _device.kernels(device).softmax_forward(a["x"], a["out"], cols, log, **_device.launch_options(device))
     return out
 
 
-def _backward(op, dy, y, out, log):
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "y": y}, out, min_ndim=1, allow=("dy",))
-    cols = infos["y"].shape[-1]
+def _describe_backward(op, dy, y, out, log):
+    device, infos, _ = _elementwise.validate(op, {"dy": dy, "y": y}, out, min_ndim=1, allow=("dy",))
+    shape = infos["y"].shape
+    return descriptor(op, device, infos, (log, shape[-1]), outputs={"out": shape}, allow=(("out", "dy"),))
+
+
+def _launch_backward(desc, dy, y, out):
+    (log, cols), out, device = desc.params, desc.output("out", out), desc.device
     with _device.kernel_arrays(device, {"y": y, "dy": dy, "out": out}, written=("out",)) as a:
         _device.kernels(device).softmax_backward(a["y"], a["dy"], a["out"], cols, log, **_device.launch_options(device))
     return out
 
 
+def _softmax(x, *, out=None):
+    return _describe_forward("softmax", x, out, log=False)
+
+
+def _log_softmax(x, *, out=None):
+    return _describe_forward("log_softmax", x, out, log=True)
+
+
+def _softmax_backward(dy, y, *, out=None):
+    return _describe_backward("softmax_backward", dy, y, out, log=False)
+
+
+def _log_softmax_backward(dy, y, *, out=None):
+    return _describe_backward("log_softmax_backward", dy, y, out, log=True)
+
+
+@preparable(_softmax, _launch_forward)
 def softmax(x, *, out=None):
     """``exp(x) / sum(exp(x))`` along the last axis (the row max is subtracted first)."""
-    return _forward("softmax", x, out, log=False)
+    return _launch_forward(_softmax(x, out=out), x, out)
 
 
+@preparable(_log_softmax, _launch_forward)
 def log_softmax(x, *, out=None):
     """``x - logsumexp(x)`` along the last axis, without forming softmax (no log of 0)."""
-    return _forward("log_softmax", x, out, log=True)
+    return _launch_forward(_log_softmax(x, out=out), x, out)
 
 
+@preparable(_softmax_backward, _launch_backward)
 def softmax_backward(dy, y, *, out=None):
     """Gradient of softmax given its output y: ``y * (dy - sum(dy * y))`` per row."""
-    return _backward("softmax_backward", dy, y, out, log=False)
+    return _launch_backward(_softmax_backward(dy, y, out=out), dy, y, out)
 
 
+@preparable(_log_softmax_backward, _launch_backward)
 def log_softmax_backward(dy, y, *, out=None):
     """Gradient of log_softmax given its output y: ``dy - exp(y) * sum(dy)`` per row."""
-    return _backward("log_softmax_backward", dy, y, out, log=True)
+    return _launch_backward(_log_softmax_backward(dy, y, out=out), dy, y, out)
