@@ -268,6 +268,24 @@ def test_plans_of_the_other_ops_equal_the_op(rng, backend):
                 np.testing.assert_array_equal(g, w)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sequence_op_plans_equal_the_op(rng, backend):
+    x, k, r, b = f32(rng, 2, 5, 3), f32(rng, 3, 16), f32(rng, 4, 16), f32(rng, 16)
+    mask = np.ones((2, 5), bool)
+    mask[1, 3:] = False
+    with on(backend):
+        plan = ops.lstm.prepare(x, k, r, b, mask=mask, return_sequences=False)
+        for _ in range(2):
+            y, h, c, cache = plan(x, k, r, b, None, None, mask)
+            y2, h2, c2, cache2 = ops.lstm(x, k, r, b, mask=mask, return_sequences=False)
+            for got, want in ((y, y2), (h, h2), (c, c2)):
+                np.testing.assert_array_equal(got, want)
+            for got, want in zip(ops.lstm_backward(cache, y), ops.lstm_backward(cache2, y2)):
+                np.testing.assert_array_equal(got, want)
+        gru = ops.gru.prepare(x, f32(rng, 3, 12), f32(rng, 4, 12))
+        assert len(gru(x, f32(rng, 3, 12), f32(rng, 4, 12))) == 3  # (y, h_T, cache), as ops.gru
+
+
 def test_a_dropout_plan_takes_the_offset_per_call(rng):
     x = f32(rng, 64)
     plan = ops.dropout.prepare(x, 0.5, 11)
