@@ -173,7 +173,7 @@ def test_mutant_is_caught(rng):
     w = rng.standard_normal((3, 3, 2, 2)).astype(np.float32)
     g = geometry("test", x.shape, w.shape, 1, "same", 1)
     y = np.zeros((1, 6, 6, 2), np.float32)
-    sinapse._cuda_sim.conv2d_mutant(g, x.ctypes.data, w.ctypes.data, y.ctypes.data, "forward_nopad")
+    sinapse._cuda_sim.conv2d_mutant(g, x, w, y, "forward_nopad")
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(
             y, reference.conv2d(x.astype(np.float64), w.astype(np.float64), padding="same"), rtol=1e-4, atol=1e-4

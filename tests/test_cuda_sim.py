@@ -143,30 +143,11 @@ def test_checked_ops_catch_an_out_of_bounds_gemm(rng):
     a, b = random_f32(rng, (20, 30)), random_f32(rng, (30, 10))
     with sinapse.cuda.simulate(checked=True):
         from sinapse.ops import _device
-        from sinapse.ops._checks import inspect
 
         out = np.empty((20, 10), np.float32)
-        buffers = {"a": inspect("gemm", "a", a), "b": inspect("gemm", "b", b), "out": inspect("gemm", "out", out)}
         with pytest.raises(RuntimeError, match=r"gemm_naive_kernel<past_end>.*out-of-bounds global memory access"):
-            with _device.kernel_addresses("cuda_sim", buffers, written=("out",)) as ptr:
-                sinapse._cuda_sim.gemm_mutant(
-                    20,
-                    10,
-                    30,
-                    False,
-                    False,
-                    1.0,
-                    ptr["a"],
-                    30,
-                    ptr["b"],
-                    10,
-                    0.0,
-                    ptr["out"],
-                    10,
-                    0,
-                    0,
-                    "naive_past_end",
-                )
+            with _device.kernel_arrays("cuda_sim", {"a": a, "b": b, "out": out}, written=("out",)) as arr:
+                sinapse._cuda_sim.gemm_mutant(arr["a"], arr["b"], arr["out"], which="naive_past_end")
         # the correct kernels run clean in checked mode, and the results come back
         for variant in sinapse.registry.OPS["gemm"].variants:
             got = sinapse.ops.gemm(a, b, variant=variant)

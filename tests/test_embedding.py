@@ -125,9 +125,7 @@ def test_simulated_mutants_are_caught(rng, which):
     bad = good.copy()
     with sinapse.cuda.simulate():
         ops.embedding_backward(ids, dy, 300, out=good)
-        sinapse._cuda_sim.embedding_backward_mutant(
-            ids.size, 300, 2, ids.ctypes.data, dy.ctypes.data, bad.ctypes.data, which
-        )
+        sinapse._cuda_sim.embedding_backward_mutant(ids, dy, bad, which)
     want = reference.embedding_backward(ids, dy, 300)
     np.testing.assert_array_equal(good, want)
     with pytest.raises(AssertionError):

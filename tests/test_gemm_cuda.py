@@ -111,9 +111,7 @@ def test_variant_and_env_variable_pick_the_kernel(rng, monkeypatch):
 def _run_mutant(rng, which, M, N, K):
     op_a, op_b = random_f32(rng, (M, K)), random_f32(rng, (K, N))
     out = np.full((M, N), np.nan, np.float32)
-    sinapse._cuda_sim.gemm_mutant(
-        M, N, K, False, False, 1.0, op_a.ctypes.data, K, op_b.ctypes.data, N, 0.0, out.ctypes.data, N, 0, 0, which
-    )
+    sinapse._cuda_sim.gemm_mutant(op_a, op_b, out, which=which)
     ref = gemm_reference(op_a, op_b, out, alpha=1.0, beta=0.0)
     tol = gemm_tolerance(op_a, op_b, out, 1.0, 0.0, K)
     return out, ref, tol
@@ -132,32 +130,13 @@ def test_racecheck_names_the_missing_barrier(rng):
     out = np.empty((32, 32), np.float32)
     with sinapse.cuda.simulate(racecheck=True):
         with pytest.raises(RuntimeError, match=r"gemm_blocked_kernel<nosync>.*shared-memory race on `(As|Bs)`"):
-            sinapse._cuda_sim.gemm_mutant(
-                32,
-                32,
-                32,
-                False,
-                False,
-                1.0,
-                a.ctypes.data,
-                32,
-                b.ctypes.data,
-                32,
-                0.0,
-                out.ctypes.data,
-                32,
-                0,
-                0,
-                "blocked_nosync",
-            )
+            sinapse._cuda_sim.gemm_mutant(a, b, out, which="blocked_nosync")
 
 
 def test_unknown_mutant_is_refused():
     z = np.zeros((1, 1), np.float32)
     with pytest.raises(ValueError, match="unknown mutant"):
-        sinapse._cuda_sim.gemm_mutant(
-            1, 1, 1, False, False, 1.0, z.ctypes.data, 1, z.ctypes.data, 1, 0.0, z.ctypes.data, 1, 0, 0, "nope"
-        )
+        sinapse._cuda_sim.gemm_mutant(z, z.copy(), z.copy(), which="nope")
 
 
 # ---- CuPy on a real GPU ---------------------------------------------------------------------

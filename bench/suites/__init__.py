@@ -5,7 +5,19 @@ checks each op has one); the others (gemm_blocking, gemm_cuda, torch_baselines, 
 something wider than one op.
 """
 
-from . import batch_norm, conv2d, gemm, gemm_blocking, gemm_cuda, optimizers, pooling, rnn, softmax, torch_baselines, train
+from . import (
+    batch_norm,
+    conv2d,
+    gemm,
+    gemm_blocking,
+    gemm_cuda,
+    optimizers,
+    pooling,
+    rnn,
+    softmax,
+    torch_baselines,
+    train,
+)
 
 SUITES = {
     "batch_norm": batch_norm,

@@ -1,15 +1,9 @@
 // Element-wise activations on the CPU.
 #include "../cpu/activation.h"
 #include "common.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
-
-namespace {
-ActKind act_kind(int code) {
-  require(code >= 0 && code < kActKinds, "activation: kind code out of range");
-  return static_cast<ActKind>(code);
-}
-}  // namespace
 
 void bind_activation(py::module_& m) {
   m.def(

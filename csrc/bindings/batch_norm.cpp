@@ -3,19 +3,9 @@
 #include "../cpu/batch_norm.h"
 #include "common.h"
 #include "kernel_variant.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
-
-namespace {
-void check_channels(int64_t channels, std::initializer_list<const py::array*> arrays) {
-  for (const py::array* a : arrays)
-    require(a->size() == channels, "batch_norm: a per-channel array has the wrong size");
-}
-int64_t rows_of(const F32Array& x, int64_t channels) {
-  require(channels > 0 && x.size() % channels == 0, "batch_norm: x does not match the channel count");
-  return x.size() / channels;
-}
-}  // namespace
 
 void bind_batch_norm(py::module_& m) {
   m.def(
@@ -23,9 +13,10 @@ void bind_batch_norm(py::module_& m) {
       [](const F32Array& x, const F32Array& gamma, const F32Array& beta, F32Array& running_mean, F32Array& running_var,
          float momentum, float epsilon, F32Array& y, F32Array& save_mean, F32Array& save_invstd,
          const std::string& variant, int threads) {
-        const int64_t channels = gamma.size(), rows = rows_of(x, channels);
+        const int64_t channels = gamma.size(), rows = batch_norm_rows(x, channels);
         require(y.size() == x.size(), "batch_norm: y has the wrong size");
-        check_channels(channels, {&beta, &running_mean, &running_var, &save_mean, &save_invstd});
+        check_channels(channels,
+                       {beta.size(), running_mean.size(), running_var.size(), save_mean.size(), save_invstd.size()});
         const KernelVariant v = parse_kernel_variant("batch_norm", variant);
         const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data();
         float *rm = running_mean.mutable_data(), *rv = running_var.mutable_data(), *yp = y.mutable_data();
@@ -44,9 +35,9 @@ void bind_batch_norm(py::module_& m) {
       [](const F32Array& x, const F32Array& gamma, const F32Array& beta, const F32Array& running_mean,
          const F32Array& running_var, float epsilon, F32Array& y, F32Array& save_invstd, const std::string& variant,
          int threads) {
-        const int64_t channels = gamma.size(), rows = rows_of(x, channels);
+        const int64_t channels = gamma.size(), rows = batch_norm_rows(x, channels);
         require(y.size() == x.size(), "batch_norm: y has the wrong size");
-        check_channels(channels, {&beta, &running_mean, &running_var, &save_invstd});
+        check_channels(channels, {beta.size(), running_mean.size(), running_var.size(), save_invstd.size()});
         const KernelVariant v = parse_kernel_variant("batch_norm", variant);
         const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data(), *rm = running_mean.data(),
                     *rv = running_var.data();
@@ -63,9 +54,9 @@ void bind_batch_norm(py::module_& m) {
       "batch_norm_backward",
       [](const F32Array& x, const F32Array& dy, const F32Array& gamma, const F32Array& mean, const F32Array& invstd,
          bool training, F32Array& dx, F32Array& dgamma, F32Array& dbeta, const std::string& variant, int threads) {
-        const int64_t channels = gamma.size(), rows = rows_of(x, channels);
+        const int64_t channels = gamma.size(), rows = batch_norm_rows(x, channels);
         require(dy.size() == x.size() && dx.size() == x.size(), "batch_norm_backward: dy/dx have the wrong size");
-        check_channels(channels, {&mean, &invstd, &dgamma, &dbeta});
+        check_channels(channels, {mean.size(), invstd.size(), dgamma.size(), dbeta.size()});
         const KernelVariant v = parse_kernel_variant("batch_norm_backward", variant);
         const float *xp = x.data(), *gp = dy.data(), *gm = gamma.data(), *mp = mean.data(), *ip = invstd.data();
         float *dxp = dx.mutable_data(), *dgp = dgamma.mutable_data(), *dbp = dbeta.mutable_data();

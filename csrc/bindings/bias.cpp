@@ -1,6 +1,7 @@
 // Bias add and bias gradient on the CPU.
 #include "../cpu/bias.h"
 #include "common.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
 
@@ -9,9 +10,8 @@ void bind_bias(py::module_& m) {
       "bias_add",
       [](const F32Array& x, const F32Array& bias, F32Array& y, int threads) {
         const int64_t channels = bias.size();
-        require(x.size() == y.size() && (channels == 0 ? x.size() == 0 : x.size() % channels == 0),
-                "bias_add: sizes do not match");
-        const int64_t rows = channels ? x.size() / channels : 0;
+        require(x.size() == y.size(), "bias_add: sizes do not match");
+        const int64_t rows = rows_of("bias_add", x.size(), channels);
         const float* xp = x.data();
         const float* bp = bias.data();
         float* yp = y.mutable_data();
@@ -24,8 +24,7 @@ void bind_bias(py::module_& m) {
       "bias_grad",
       [](const F32Array& dy, F32Array& db, int threads) {
         const int64_t channels = db.size();
-        require(channels == 0 ? dy.size() == 0 : dy.size() % channels == 0, "bias_grad: sizes do not match");
-        const int64_t rows = channels ? dy.size() / channels : 0;
+        const int64_t rows = rows_of("bias_grad", dy.size(), channels);
         const float* gp = dy.data();
         float* dp = db.mutable_data();
         py::gil_scoped_release release;

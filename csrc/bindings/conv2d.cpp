@@ -7,16 +7,9 @@
 #include "common.h"
 #include "conv_geometry.h"
 #include "kernel_variant.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
-
-namespace {
-void check_sizes(const ConvArgs& a, const F32Array& x, const F32Array& w, const F32Array& y) {
-  require(
-      x.size() == a.N * a.H * a.W * a.C && w.size() == a.KH * a.KW * a.C * a.K && y.size() == a.N * a.OH * a.OW * a.K,
-      "conv2d: array sizes do not match the geometry");
-}
-}  // namespace
 
 void bind_conv2d(py::module_& m) {
   m.def(
@@ -24,15 +17,15 @@ void bind_conv2d(py::module_& m) {
       [](const ConvGeometry& g, const F32Array& x, const F32Array& w, const std::optional<F32Array>& bias,
          int activation, F32Array& y, const std::string& variant, const std::string& simd, int threads) {
         const ConvArgs a = conv_args(g);
-        check_sizes(a, x, w, y);
+        check_conv_sizes(a, x.size(), w.size(), y.size());
         require(!bias || bias->size() == a.K, "conv2d: bias must have K values");
-        require(activation >= 0 && activation <= 3, "conv2d: activation code out of range");
+        const Activation act = epilogue("conv2d", activation);
         const SimdPath path = resolve_simd(simd);
         const KernelVariant v = parse_kernel_variant("conv2d", variant);
         const float *xp = x.data(), *wp = w.data(), *bp = bias ? bias->data() : nullptr;
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
-        cpu::conv2d_forward(a, xp, wp, bp, static_cast<Activation>(activation), yp, v, path, resolve_threads(threads));
+        cpu::conv2d_forward(a, xp, wp, bp, act, yp, v, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("w").noconvert(), py::arg("bias").noconvert(),
       py::arg("activation"), py::arg("y").noconvert(), py::arg("variant"), py::arg("simd"), py::arg("threads") = 0);
@@ -43,7 +36,7 @@ void bind_conv2d(py::module_& m) {
          std::optional<F32Array>& dw, std::optional<F32Array>& db, const std::string& variant, const std::string& simd,
          int threads) {
         const ConvArgs a = conv_args(g);
-        check_sizes(a, x, w, dy);
+        check_conv_sizes(a, x.size(), w.size(), dy.size());
         require(!dx || dx->size() == x.size(), "conv2d_backward: dx has the wrong size");
         require(!dw || dw->size() == w.size(), "conv2d_backward: dw has the wrong size");
         require(!db || db->size() == a.K, "conv2d_backward: db has the wrong size");

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "../common/conv_args.h"
 #include "checked_size.h"
@@ -33,6 +34,12 @@ inline ConvArgs conv_args(const ConvGeometry& g) {
   // (the sum is < 2**63: each term is bounded by the checks above)
   checked_product("conv2d", {a.KH, a.C, (a.OW + 32) * a.SW + a.KW * a.DW + a.pad_left + a.W});
   return a;
+}
+
+// x, w and y (or dy) sizes match the geometry.
+inline void check_conv_sizes(const ConvArgs& a, int64_t x, int64_t w, int64_t y) {
+  if (x != a.N * a.H * a.W * a.C || w != a.KH * a.KW * a.C * a.K || y != a.N * a.OH * a.OW * a.K)
+    throw std::invalid_argument("conv2d: array sizes do not match the geometry");
 }
 
 }  // namespace sinapse::bindings

@@ -7,6 +7,7 @@
 #include "../cpu/gemm_ukernels.h"
 #include "common.h"
 #include "kernel_variant.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
 
@@ -15,29 +16,7 @@ namespace {
 void run_gemm(const F32Array& a, const F32Array& b, F32Array& out, const std::optional<F32Array>& bias, bool trans_a,
               bool trans_b, float alpha, float beta, int activation, const std::string& variant,
               const std::string& simd, int threads) {
-  require(a.ndim() == 2 && b.ndim() == 2 && out.ndim() == 2, "gemm: a, b and out must be 2-D");
-  require(activation >= 0 && activation <= 3, "gemm: activation code out of range");
-  GemmArgs g;
-  g.trans_a = trans_a;
-  g.trans_b = trans_b;
-  g.M = trans_a ? a.shape(1) : a.shape(0);
-  g.K = trans_a ? a.shape(0) : a.shape(1);
-  g.N = trans_b ? b.shape(0) : b.shape(1);
-  require((trans_b ? b.shape(1) : b.shape(0)) == g.K, "gemm: inner dimensions of a and b differ");
-  require(out.shape(0) == g.M && out.shape(1) == g.N, "gemm: out must have shape (M, N)");
-  g.A = a.data();
-  g.lda = a.shape(1);
-  g.B = b.data();
-  g.ldb = b.shape(1);
-  g.C = out.mutable_data();
-  g.ldc = out.shape(1);
-  g.alpha = alpha;
-  g.beta = beta;
-  g.act = static_cast<Activation>(activation);
-  if (bias) {
-    require(bias->ndim() == 1 && bias->shape(0) == g.N, "gemm: bias must have shape (N,)");
-    g.bias = bias->data();
-  }
+  const GemmArgs g = gemm_args(a, b, out, bias ? &*bias : nullptr, trans_a, trans_b, alpha, beta, activation);
   const GemmVariant v = parse_gemm_variant(variant);
   const SimdPath path = resolve_simd(simd);
   const int nthreads = resolve_threads(threads);

@@ -1,9 +1,11 @@
 // sinapse._cpu: the CPU kernels. One bind_<op>() per op family, each in bindings/<op>.cpp.
 #include "common.h"
+#include "enums.h"
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "sinapse CPU kernels (C++/OpenMP, run-time SIMD dispatch)";
   sinapse::bindings::bind_config(m);
+  sinapse::bindings::bind_enums(m);
   sinapse::bindings::bind_gemm(m);
   sinapse::bindings::bind_axpy(m);
   sinapse::bindings::bind_activation(m);

@@ -2,6 +2,7 @@
 // are validated by sinapse.ops.optimizers; here only what keeps memory accesses in bounds.
 #include "../cpu/optimizers.h"
 #include "common.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
 
@@ -27,13 +28,9 @@ void bind_optimizers(py::module_& m) {
          const py::object& s2, float lr, float weight_decay, float l2, float grad_scale, float clipvalue,
          float momentum, float rho, float beta_1, float beta_2, float epsilon, int64_t step, bool nesterov,
          bool centered, bool amsgrad, const std::string& simd, int threads) {
-        require(kind >= 0 && kind <= 4, "optimizer_update: kind code out of range");
+        const OptimizerArgs a = optimizer_args(kind, lr, weight_decay, l2, grad_scale, clipvalue, momentum, rho, beta_1,
+                                               beta_2, epsilon, step, nesterov, centered, amsgrad);
         require(grad.size() == param.size(), "optimizer_update: grad and param must have the same size");
-        OptimizerArgs a;
-        a.kind = static_cast<OptimizerKind>(kind);
-        a.lr = lr, a.weight_decay = weight_decay, a.l2 = l2, a.grad_scale = grad_scale, a.clipvalue = clipvalue;
-        a.momentum = momentum, a.rho = rho, a.beta_1 = beta_1, a.beta_2 = beta_2, a.epsilon = epsilon, a.step = step;
-        a.nesterov = nesterov, a.centered = centered, a.amsgrad = amsgrad;
         cpu::OptimizerBuffers b;
         b.n = param.size();
         b.param = param.mutable_data();
@@ -41,8 +38,7 @@ void bind_optimizers(py::module_& m) {
         b.s0 = slot(s0, b.n, "s0");
         b.s1 = slot(s1, b.n, "s1");
         b.s2 = slot(s2, b.n, "s2");
-        const char* err = optimizer_slots_error(a, b.s0, b.s1, b.s2);
-        require(err == nullptr, std::string("optimizer_update: ") + (err ? err : ""));
+        check_optimizer_slots(a, b.s0, b.s1, b.s2);
         const SimdPath path = resolve_simd(simd);
         py::gil_scoped_release release;
         cpu::optimizer_update(a, b, path, resolve_threads(threads));

@@ -26,4 +26,11 @@ inline PoolArgs pool_args(const std::array<int64_t, 12>& g) {
   return p;
 }
 
+// The input (x, or dx in the backward) and output (y, or dy) sizes match the geometry.
+inline void check_pool_sizes(const PoolArgs& p, int64_t in, int64_t out, bool backward) {
+  const int64_t in_size = p.N * p.H * p.W * p.C, out_size = p.N * p.OH * p.OW * p.C;
+  if (in != (backward ? out_size : in_size) || out != (backward ? in_size : out_size))
+    throw std::invalid_argument("pooling: array sizes do not match the geometry");
+}
+
 }  // namespace sinapse::bindings

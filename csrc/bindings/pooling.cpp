@@ -10,12 +10,6 @@ namespace sinapse::bindings {
 
 namespace {
 using Geometry = std::array<int64_t, 12>;
-
-void check_sizes(const PoolArgs& p, const F32Array& in, const F32Array& out, bool backward) {
-  const int64_t in_size = p.N * p.H * p.W * p.C, out_size = p.N * p.OH * p.OW * p.C;
-  require(in.size() == (backward ? out_size : in_size) && out.size() == (backward ? in_size : out_size),
-          "pooling: array sizes do not match the geometry");
-}
 }  // namespace
 
 void bind_pooling(py::module_& m) {
@@ -24,7 +18,7 @@ void bind_pooling(py::module_& m) {
       [](const Geometry& g, const F32Array& x, F32Array& y, const std::string& variant, int threads) {
         const PoolArgs p = pool_args(g);
         const KernelVariant v = parse_kernel_variant("pooling", variant);
-        check_sizes(p, x, y, false);
+        check_pool_sizes(p, x.size(), y.size(), false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
@@ -39,7 +33,7 @@ void bind_pooling(py::module_& m) {
          int threads) {
         const PoolArgs p = pool_args(g);
         const KernelVariant v = parse_kernel_variant("pooling", variant);
-        check_sizes(p, dy, dx, true);
+        check_pool_sizes(p, dy.size(), dx.size(), true);
         require(x.size() == dx.size(), "pooling: x and dx must have the same size");
         const float* xp = x.data();
         const float* gp = dy.data();
@@ -55,7 +49,7 @@ void bind_pooling(py::module_& m) {
       [](const Geometry& g, const F32Array& x, F32Array& y, const std::string& variant, int threads) {
         const PoolArgs p = pool_args(g);
         const KernelVariant v = parse_kernel_variant("pooling", variant);
-        check_sizes(p, x, y, false);
+        check_pool_sizes(p, x.size(), y.size(), false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
@@ -69,7 +63,7 @@ void bind_pooling(py::module_& m) {
       [](const Geometry& g, const F32Array& dy, F32Array& dx, const std::string& variant, int threads) {
         const PoolArgs p = pool_args(g);
         const KernelVariant v = parse_kernel_variant("pooling", variant);
-        check_sizes(p, dy, dx, true);
+        check_pool_sizes(p, dy.size(), dx.size(), true);
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
         py::gil_scoped_release release;

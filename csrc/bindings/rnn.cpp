@@ -15,8 +15,8 @@ using U8Array = py::array_t<uint8_t, py::array::c_style>;
 using OptF32 = std::optional<F32Array>;
 
 template <class A>
-void expect(const std::optional<A>& arr, int64_t size, const char* what) {
-  require(!arr || arr->size() == size, std::string("rnn: ") + what + " has the wrong size");
+int64_t size_or_absent(const std::optional<A>& arr) {
+  return arr ? arr->size() : -1;
 }
 template <class A>
 auto data_or_null(const std::optional<A>& arr) -> decltype(arr->data()) {
@@ -42,16 +42,9 @@ void bind_rnn(py::module_& m) {
          const std::optional<U8Array>& mask, const OptF32& h0, const OptF32& c0, F32Array& y, F32Array& hT, OptF32& cT,
          F32Array& ws, const std::string& variant, const std::string& simd, int threads) {
         const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
-        const int64_t GH = a.gates() * H, NH = N * H;
-        require(x.size() == N * T * D && kernel.size() == D * GH && rkernel.size() == H * GH,
-                "rnn: x / kernel / recurrent_kernel sizes do not match");
-        expect(bias, a.cell == RnnCell::gru ? 2 * GH : GH, "bias");
-        expect(mask, N * T, "mask");
-        expect(h0, NH, "h0");
-        expect(c0, NH, "c0");
-        require(y.size() == (return_sequences ? N * T * H : NH) && hT.size() == NH, "rnn: y / h_T have the wrong size");
-        require(a.cell != RnnCell::lstm || (cT && cT->size() == NH), "rnn: c_T is missing or has the wrong size");
-        require(ws.size() >= rnn_forward_layout(a).total, "rnn: workspace too small");
+        check_rnn_forward(
+            a, {x.size(), kernel.size(), rkernel.size(), size_or_absent(bias), size_or_absent(mask), size_or_absent(h0),
+                size_or_absent(c0), y.size(), hT.size(), size_or_absent(cT), ws.size()});
         const KernelVariant v = rnn_variant(a, variant);
         const SimdPath path = resolve_simd(simd);
         const float *xp = x.data(), *kp = kernel.data(), *rp = rkernel.data(), *bp = data_or_null(bias);
@@ -76,21 +69,9 @@ void bind_rnn(py::module_& m) {
          F32Array& drkernel, OptF32& dbias, F32Array& dh0, OptF32& dc0, F32Array& scratch, const std::string& variant,
          const std::string& simd, int threads) {
         const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
-        const int64_t GH = a.gates() * H, NH = N * H;
-        require(x.size() == N * T * D && kernel.size() == D * GH && rkernel.size() == H * GH,
-                "rnn_backward: x / kernel / recurrent_kernel sizes do not match");
-        expect(mask, N * T, "mask");
-        require(ws.size() >= rnn_forward_layout(a).total && scratch.size() >= rnn_backward_layout(a).total,
-                "rnn_backward: workspace or scratch too small");
-        require(dy.size() == (return_sequences ? N * T * H : NH), "rnn_backward: dy has the wrong size");
-        expect(dhT, NH, "dh_T");
-        expect(dcT, NH, "dc_T");
-        require(dx.size() == x.size() && dkernel.size() == kernel.size() && drkernel.size() == rkernel.size() &&
-                    dh0.size() == NH,
-                "rnn_backward: a gradient output has the wrong size");
-        expect(dbias, a.cell == RnnCell::gru ? 2 * GH : GH, "dbias");
-        require(a.cell != RnnCell::lstm || (dc0 && dc0->size() == NH),
-                "rnn_backward: dc0 is missing or has the wrong size");
+        check_rnn_backward(a, {x.size(), kernel.size(), rkernel.size(), size_or_absent(mask), ws.size(), dy.size(),
+                               size_or_absent(dhT), size_or_absent(dcT), dx.size(), dkernel.size(), drkernel.size(),
+                               size_or_absent(dbias), dh0.size(), size_or_absent(dc0), scratch.size()});
         const KernelVariant v = rnn_variant(a, variant);
         const SimdPath path = resolve_simd(simd);
         const float *xp = x.data(), *kp = kernel.data(), *rp = rkernel.data(), *wp = ws.data(), *dyp = dy.data();

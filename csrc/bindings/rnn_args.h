@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 #include "../common/rnn_args.h"
 #include "kernel_variant.h"
@@ -36,6 +37,56 @@ inline KernelVariant rnn_variant(const RnnArgs& a, const std::string& name) {
   if (v == KernelVariant::naive && a.cell != RnnCell::lstm)
     throw std::invalid_argument("rnn: the naive variant exists for the LSTM cell only");
   return v;
+}
+
+// Sizes of the arrays of rnn_forward / rnn_backward; -1 for an absent optional one.
+struct RnnForwardSizes {
+  int64_t x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws;
+};
+struct RnnBackwardSizes {
+  int64_t x, kernel, rkernel, mask, ws, dy, dhT, dcT, dx, dkernel, drkernel, dbias, dh0, dc0, scratch;
+};
+
+namespace rnn_detail {
+inline void require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+inline void expect(int64_t size, int64_t want, const char* what) {
+  require(size < 0 || size == want, std::string("rnn: ") + what + " has the wrong size");
+}
+}  // namespace rnn_detail
+
+inline void check_rnn_forward(const RnnArgs& a, const RnnForwardSizes& s) {
+  using rnn_detail::expect;
+  using rnn_detail::require;
+  const int64_t GH = a.gates() * a.H, NH = a.N * a.H;
+  require(s.x == a.N * a.T * a.D && s.kernel == a.D * GH && s.rkernel == a.H * GH,
+          "rnn: x / kernel / recurrent_kernel sizes do not match");
+  expect(s.bias, a.cell == RnnCell::gru ? 2 * GH : GH, "bias");
+  expect(s.mask, a.N * a.T, "mask");
+  expect(s.h0, NH, "h0");
+  expect(s.c0, NH, "c0");
+  require(s.y == (a.return_sequences ? a.N * a.T * a.H : NH) && s.hT == NH, "rnn: y / h_T have the wrong size");
+  require(a.cell != RnnCell::lstm || s.cT == NH, "rnn: c_T is missing or has the wrong size");
+  require(s.ws >= rnn_forward_layout(a).total, "rnn: workspace too small");
+}
+
+inline void check_rnn_backward(const RnnArgs& a, const RnnBackwardSizes& s) {
+  using rnn_detail::expect;
+  using rnn_detail::require;
+  const int64_t GH = a.gates() * a.H, NH = a.N * a.H;
+  require(s.x == a.N * a.T * a.D && s.kernel == a.D * GH && s.rkernel == a.H * GH,
+          "rnn_backward: x / kernel / recurrent_kernel sizes do not match");
+  expect(s.mask, a.N * a.T, "mask");
+  require(s.ws >= rnn_forward_layout(a).total && s.scratch >= rnn_backward_layout(a).total,
+          "rnn_backward: workspace or scratch too small");
+  require(s.dy == (a.return_sequences ? a.N * a.T * a.H : NH), "rnn_backward: dy has the wrong size");
+  expect(s.dhT, NH, "dh_T");
+  expect(s.dcT, NH, "dc_T");
+  require(s.dx == s.x && s.dkernel == s.kernel && s.drkernel == s.rkernel && s.dh0 == NH,
+          "rnn_backward: a gradient output has the wrong size");
+  expect(s.dbias, a.cell == RnnCell::gru ? 2 * GH : GH, "dbias");
+  require(a.cell != RnnCell::lstm || s.dc0 == NH, "rnn_backward: dc0 is missing or has the wrong size");
 }
 
 }  // namespace sinapse::bindings

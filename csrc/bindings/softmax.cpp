@@ -2,6 +2,7 @@
 #include "../cpu/softmax.h"
 #include "common.h"
 #include "kernel_variant.h"
+#include "shared_checks.h"
 
 namespace sinapse::bindings {
 
@@ -9,9 +10,8 @@ void bind_softmax(py::module_& m) {
   m.def(
       "softmax_forward",
       [](const F32Array& x, F32Array& y, int64_t cols, bool log, const std::string& variant, int threads) {
-        require(cols >= 0 && x.size() == y.size() && (cols == 0 ? x.size() == 0 : x.size() % cols == 0),
-                "softmax_forward: sizes do not match");
-        const int64_t rows = cols ? x.size() / cols : 0;
+        require(x.size() == y.size(), "softmax_forward: sizes do not match");
+        const int64_t rows = rows_of("softmax_forward", x.size(), cols);
         const KernelVariant v = parse_kernel_variant("softmax_forward", variant);
         const float* xp = x.data();
         float* yp = y.mutable_data();
@@ -25,10 +25,8 @@ void bind_softmax(py::module_& m) {
       "softmax_backward",
       [](const F32Array& y, const F32Array& dy, F32Array& dx, int64_t cols, bool log, const std::string& variant,
          int threads) {
-        require(cols >= 0 && y.size() == dy.size() && y.size() == dx.size() &&
-                    (cols == 0 ? y.size() == 0 : y.size() % cols == 0),
-                "softmax_backward: sizes do not match");
-        const int64_t rows = cols ? y.size() / cols : 0;
+        require(y.size() == dy.size() && y.size() == dx.size(), "softmax_backward: sizes do not match");
+        const int64_t rows = rows_of("softmax_backward", y.size(), cols);
         const KernelVariant v = parse_kernel_variant("softmax_backward", variant);
         const float* yp = y.data();
         const float* gp = dy.data();

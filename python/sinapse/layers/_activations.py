@@ -10,10 +10,9 @@ Three cases, chosen once per layer:
 
 from __future__ import annotations
 
-from .. import _cpu, ops
-from ..ops.activation import KINDS, _kind_and_alpha
-from ..registry import resolve_variant
-from ._direct import plain_cpu
+from .. import ops
+from ..ops._plan import PlanCache
+from ..ops.activation import KINDS
 
 # Keras names -> kernel names; "gelu" is Keras's default (approximate=False).
 _ALIASES = {
@@ -29,7 +28,7 @@ NAMES = tuple(k for k in _ALIASES if k is not None)
 class Act:
     """A resolved activation: ``fused`` (the name the GEMM/conv epilogue applies, or None)."""
 
-    __slots__ = ("name", "fused", "identity")
+    __slots__ = ("name", "fused", "identity", "_forward")
 
     def __init__(self, layer_name: str, identifier):
         if identifier is not None and not isinstance(identifier, str):
@@ -43,22 +42,15 @@ class Act:
         self.name = _ALIASES[key]
         self.identity = self.name == "linear"
         self.fused = self.name if self.name in ("linear", "relu") else None
+        # the forward through a plan per shape (ops/_plan.py): a layer calls it on every batch
+        if self.name in ("softmax", "log_softmax"):
+            self._forward = PlanCache(getattr(ops, self.name), ("x", "out"))
+        else:
+            self._forward = PlanCache(ops.activation, ("x", "out"), name=self.name)
 
     def forward(self, z, out):
         """y = f(z) into ``out`` (only for non-fused activations)."""
-        if z.shape == out.shape and z.ndim and plain_cpu(z, out):  # the kernel directly (layers/_direct.py)
-            if self.name in ("softmax", "log_softmax"):
-                log = self.name == "log_softmax"
-                _cpu.softmax_forward(z, out, z.shape[-1], log, resolve_variant("softmax", None), 0)
-            else:
-                kind, alpha = _kind_and_alpha("activation", self.name, None)
-                _cpu.activation_forward(z, out, kind, alpha, 0)
-            return out
-        if self.name == "softmax":
-            return ops.softmax(z, out=out)
-        if self.name == "log_softmax":
-            return ops.log_softmax(z, out=out)
-        return ops.activation(z, self.name, out=out)
+        return self._forward(z.shape, z, out)
 
     def backward(self, dy, z, y, out):
         """dL/dz given dL/dy; z is None for fused activations (relu reads y)."""

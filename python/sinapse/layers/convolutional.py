@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _cpu, initializers, ops, regularizers
-from .. import cpu as _cpu_backend
-from ..ops._checks import MAX_EXTENT, as_bool
+from .. import initializers, ops, regularizers
+from ..ops._checks import MAX_EXTENT, as_bool, as_pair
+from ..ops._plan import PlanCache
 from ..ops.conv2d import geometry
-from ..ops.gemm import ACTIVATIONS
 from ._activations import Act
-from ._direct import checked_shapes, plain_cpu
 from ._limits import size
 from .base import Layer, keras1_arguments
 from .core import _no_constraint
-
-
-def _pair(layer, name, value):
-    pair = (value, value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
-    try:
-        a, b = (int(v) for v in pair)
-    except (TypeError, ValueError):
-        raise layer.error(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    if not (1 <= a <= MAX_EXTENT and 1 <= b <= MAX_EXTENT):
-        raise layer.error(f"`{name}` must be positive and at most {MAX_EXTENT} (2**31 - 1), got {value!r}")
-    return a, b
 
 
 def _padding(layer, padding):
@@ -71,11 +58,22 @@ class Conv2D(Layer):
             bias_constraint=bias_constraint,
         )
         self.filters = int(filters)
-        self.kernel_size = _pair(self, "kernel_size", kernel_size)
-        self.strides = _pair(self, "strides", strides)
-        self.dilation_rate = _pair(self, "dilation_rate", dilation_rate)
+        cls = type(self).__name__
+        self.kernel_size = as_pair(cls, "kernel_size", kernel_size)
+        self.strides = as_pair(cls, "strides", strides)
+        self.dilation_rate = as_pair(cls, "dilation_rate", dilation_rate)
         self.padding = _padding(self, padding)
-        self.act = Act(type(self).__name__, activation)
+        self.act = Act(cls, activation)
+        # the forward through a plan per input shape (ops/_plan.py): at batch 1 validating
+        # every argument costs as much as a small convolution
+        self._conv = PlanCache(
+            ops.conv2d,
+            ("x", "w", "bias", "out"),
+            strides=self.strides,
+            padding=self.padding,
+            dilation=self.dilation_rate,
+            activation=self.act.fused,
+        )
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name == "sigmoid" else None
         self.use_bias = as_bool(type(self).__name__, "use_bias", use_bias)
@@ -120,40 +118,14 @@ class Conv2D(Layer):
     def forward(self, x, training=False, mask=None):
         act, b = self.act, (self.bias.value if self.bias is not None else None)
         out_shape = (x.shape[0], *self.output_shape)
-        kw = dict(strides=self.strides, padding=self.padding, dilation=self.dilation_rate)
         if act.fused is not None:
-            y = self._conv(x, b, act.fused, self.buffer("y", out_shape), kw)
+            y = self._conv(x.shape, x, self.kernel.value, b, self.buffer("y", out_shape))
             z = None
         else:
-            z = self._conv(x, b, None, self.buffer("z", out_shape), kw)
+            z = self._conv(x.shape, x, self.kernel.value, b, self.buffer("z", out_shape))
             y = act.forward(z, self.buffer("y", out_shape))
         self._x, self.logits, self._y = x, z, y
         return y
-
-    def _conv(self, x, b, activation, out, kw):
-        """ops.conv2d, or the kernel directly once ops.conv2d has validated this input shape
-        (layers/_direct.py: the batch-1 inference path)."""
-        w = self.kernel.value
-        g = checked_shapes(self).get(x.shape)
-        if g is not None and plain_cpu(x, w, b, out):
-            _cpu.conv2d_forward(
-                g,
-                x,
-                w,
-                b,
-                ACTIVATIONS[activation],
-                out,
-                ops.conv2d_variant(),
-                _cpu_backend.simd_path(None, "conv2d"),
-                0,
-            )
-            return out
-        out = ops.conv2d(x, w, b, activation=activation, out=out, **kw)
-        if plain_cpu(x, w, b, out):
-            checked_shapes(self)[x.shape] = geometry(
-                self.name, x.shape, w.shape, kw["strides"], kw["padding"], kw["dilation"]
-            )
-        return out
 
     def backward(self, dy, need_dx=True):
         return self.backward_logits(self.act.backward(dy, self.logits, self._y, self.buffer("dz", dy.shape)), need_dx)

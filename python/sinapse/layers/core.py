@@ -6,13 +6,10 @@ import math
 
 import numpy as np
 
-from .. import _cpu, initializers, ops, regularizers, utils
-from .. import cpu as _cpu_backend
+from .. import initializers, ops, regularizers, utils
 from ..ops._checks import as_bool
-from ..ops.gemm import ACTIVATIONS
-from ..registry import resolve_variant
+from ..ops._plan import PlanCache
 from ._activations import Act
-from ._direct import plain_cpu
 from ._limits import shape as _shape
 from ._limits import size
 from .base import Layer, keras1_arguments
@@ -69,6 +66,9 @@ class Dense(Layer):
         )
         self.units = int(units)
         self.act = Act("Dense", activation)
+        self._gemm = PlanCache(
+            ops.gemm, ("a", "b", "c", "bias", "out"), activation=self.act.fused
+        )  # fused: relu/linear, else None
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
         self.use_bias = as_bool("Dense", "use_bias", use_bias)
@@ -97,41 +97,16 @@ class Dense(Layer):
         x2 = x.reshape(-1, shape[-1]) if x.ndim != 2 else x
         n = x2.shape[0]
         act, b = self.act, (self.bias.value if self.bias is not None else None)
+        # ops.gemm through a plan per input shape (ops/_plan.py): at batch 1, validating every
+        # argument would cost more than the product; the plan checks only what can change.
         if act.fused is not None:
-            y = self._gemm(x2, b, act.fused, self.buffer("y", (n, self.units)))
+            y = self._gemm(x2.shape, x2, self.kernel.value, None, b, self.buffer("y", (n, self.units)))
             z = None
         else:
-            z = self._gemm(x2, b, None, self.buffer("z", (n, self.units)))
+            z = self._gemm(x2.shape, x2, self.kernel.value, None, b, self.buffer("z", (n, self.units)))
             y = act.forward(z, self.buffer("y", (n, self.units)))
         self._x, self.logits, self._y, self._in_shape = x2, z, y, shape
         return y if x.ndim == 2 else y.reshape(*shape[:-1], self.units)
-
-    def _gemm(self, x2, b, activation, out):
-        """ops.gemm, or — for NumPy arrays on the CPU once ops.gemm has validated this layer's
-        weights and buffers — the kernel directly: at batch 1 the validation costs more than
-        the product. The binding still checks the memory contract, so a bad call cannot overrun."""
-        w = self.kernel.value
-        if self._validated and plain_cpu(x2, w, b, out):
-            _cpu.gemm(
-                x2,
-                w,
-                out,
-                b,
-                False,
-                False,
-                1.0,
-                0.0,
-                ACTIVATIONS[activation],
-                resolve_variant("gemm", None),
-                _cpu_backend.simd_path(None, "gemm"),
-                0,
-            )
-            return out
-        out = ops.gemm(x2, w, bias=b, activation=activation, out=out)
-        self._validated = type(w) is np.ndarray
-        return out
-
-    _validated = False
 
     def backward(self, dy, need_dx=True):
         dy2 = dy.reshape(-1, self.units) if dy.ndim != 2 else dy

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from .. import _cpu, ops
-from ..ops._checks import as_bool
+from .. import ops
+from ..ops._checks import as_bool, as_pair
+from ..ops._plan import PlanCache
 from ..ops.pooling import geometry
-from ..registry import resolve_variant
-from ._direct import checked_shapes, plain_cpu
 from .base import Layer, keras1_arguments
-from .convolutional import _padding, _pair
+from .convolutional import _padding
 
 
 class _Pooling2D(Layer):
@@ -22,11 +21,14 @@ class _Pooling2D(Layer):
             raise self.arg_error(
                 f"`data_format` must be 'channels_last' (NHWC, the only layout supported), got {data_format!r}"
             )
-        self.pool_size = _pair(self, "pool_size", pool_size)
-        self.strides = self.pool_size if strides is None else _pair(self, "strides", strides)
+        cls = type(self).__name__
+        self.pool_size = as_pair(cls, "pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else as_pair(cls, "strides", strides)
         self.padding = _padding(self, padding)
-        self._fwd = getattr(ops, f"{self._kind}_pool2d")
-        self._bwd = getattr(ops, f"{self._kind}_pool2d_backward")
+        # forward and backward through a plan per input shape (ops/_plan.py)
+        window = dict(pool_size=self.pool_size, strides=self.strides, padding=self.padding)
+        self._fwd = PlanCache(getattr(ops, f"{self._kind}_pool2d"), ("x", "out"), **window)
+        self._bwd = PlanCache(getattr(ops, f"{self._kind}_pool2d_backward"), ("dy", "x", "out"), **window)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -39,20 +41,12 @@ class _Pooling2D(Layer):
 
     def forward(self, x, training=False, mask=None):
         self._x = x
-        out = self.buffer("y", (x.shape[0], *self.output_shape))
-        g = checked_shapes(self).get(x.shape)
-        if g is not None and plain_cpu(x, out):  # validated once for this shape: the kernel directly
-            getattr(_cpu, f"{self._kind}_pool_forward")(g, x, out, resolve_variant("pooling", None), 0)
-            return out
-        out = self._fwd(x, self.pool_size, self.strides, self.padding, out=out)
-        if plain_cpu(x, out):
-            checked_shapes(self)[x.shape] = geometry(self.name, x.shape, self.pool_size, self.strides, self.padding)
-        return out
+        return self._fwd(x.shape, x, self.buffer("y", (x.shape[0], *self.output_shape)))
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
-        return self._bwd(dy, self._x, self.pool_size, self.strides, self.padding, out=self.buffer("dx", self._x.shape))
+        return self._bwd(self._x.shape, dy, self._x, self.buffer("dx", self._x.shape))
 
     def get_config(self):
         return {

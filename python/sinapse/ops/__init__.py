@@ -4,9 +4,15 @@ Every op takes and returns arrays and accepts ``out=`` for a preallocated result
 NumPy arrays run the CPU kernels (sinapse._cpu); arrays with ``__cuda_array_interface__``
 (CuPy) run the CUDA kernels (sinapse._cuda). Arguments are validated in ops/_checks.py:
 float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how to fix it.
+
+Repeated calls on arrays of one shape (a layer's forward, an optimizer's step) can skip the
+validation: ``plan = ops.prepare(ops.gemm, x, w, bias=b)`` (or ``ops.gemm.prepare(...)``)
+checks once, then ``plan(x, w, bias=b, out=y)`` launches after a few cheap checks
+(ops/_plan.py).
 """
 
 from . import rnn_convert
+from ._plan import Plan, prepare  # noqa: F401 (public, outside __all__: not ops)
 from .activation import activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
@@ -31,6 +37,8 @@ from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_bac
 from .rnn import gru, gru_backward, lstm, lstm_backward, simple_rnn, simple_rnn_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
+# The ops, one name each (tests walk this list); ``prepare`` and ``Plan`` are the prepared-call
+# machinery over them, not ops.
 __all__ = [
     "ACTIVATIONS",
     "activation",

@@ -1,5 +1,10 @@
-"""What an op needs to run on each device, in one place: the kernel module, raw addresses,
-allocation, copies and the stream.
+"""What an op needs to run on each device, in one place: the kernel module, the arrays and
+launch options it hands the kernels, allocation and copies.
+
+Every backend is called the same way (the bindings share argument names and order):
+
+    with _device.kernel_arrays(device, infos, written=("out",)) as a:
+        _device.kernels(device).<kernel>(a["x"], a["out"], ..., **_device.launch_options(device))
 
 Devices: "cpu" (NumPy, sinapse._cpu), "cuda" (CuPy or any __cuda_array_interface__ array,
 sinapse._cuda, CuPy's current stream) and "cuda_sim" (NumPy arrays run through the CUDA
@@ -12,11 +17,14 @@ import contextlib
 
 import numpy as np
 
-from ._checks import CUDA, CUDA_SIM, ArrayInfo
+from .. import _cpu
+from ._checks import CPU, CUDA, CUDA_SIM
 
 
 def kernels(device: str):
-    """The extension module holding the CUDA kernels for ``device``."""
+    """The extension module holding the kernels for ``device``: sinapse._cpu, _cuda or _cuda_sim."""
+    if device == CPU:
+        return _cpu
     if device == CUDA:
         from .. import _cuda
 
@@ -26,13 +34,18 @@ def kernels(device: str):
     return _cuda_sim
 
 
-def address(info: ArrayInfo | None) -> int:
-    """The data address of an array (0 for None), as the CUDA bindings take it."""
-    if info is None:
-        return 0
-    if info.device == CUDA:
-        return info.ptr
-    return info.obj.ctypes.data
+_CPU_LAUNCH = {"threads": 0}  # the library's thread setting (sinapse.set_num_threads)
+_SIM_LAUNCH = {"stream": 0}  # the simulator has one (synchronous) stream
+
+
+def launch_options(device: str) -> dict:
+    """The last, keyword argument of every kernel: ``threads`` on the CPU, ``stream`` on CUDA
+    (CuPy's current stream) and the simulator. Do not modify the returned dict."""
+    if device == CPU:
+        return _CPU_LAUNCH
+    if device == CUDA:
+        return {"stream": stream(device)}
+    return _SIM_LAUNCH
 
 
 def empty(op: str, device: str, shape: tuple[int, ...]):
@@ -77,29 +90,58 @@ def stream(device: str) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def kernel_addresses(device: str, arrays: dict[str, ArrayInfo | None], written: tuple[str, ...]):
-    """Addresses to hand a CUDA kernel for each array (0 for None).
+def simd(device: str, simd: str | None, op: str) -> str:
+    """The ``simd`` argument of a kernel: the CPU's SIMD path (sinapse.cpu.simd_path, which
+    checks it); the CUDA kernels take the argument too, for one call shape, and ignore it."""
+    if device == CPU:
+        from .. import cpu
 
-    Under ``sinapse.cuda.simulate(checked=True)`` each array is first copied into a
-    guard-paged buffer (sinapse._cuda_sim.guarded_array) and the ``written`` ones are
-    copied back afterwards, so an out-of-bounds access faults into a clear error.
+        return cpu.simd_path(simd, op)
+    return "generic"
+
+
+class _Plain:
+    """kernel_arrays outside checked simulation: the arrays themselves."""
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, arrays: dict):
+        self.arrays = arrays
+
+    def __enter__(self) -> dict:
+        return self.arrays
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def kernel_arrays(device: str, arrays: dict, written: tuple[str, ...] = ()):
+    """A context manager giving the arrays to hand a kernel: ``arrays`` (name -> array or
+    None) itself, except under ``sinapse.cuda.simulate(checked=True)``.
+
+    There each array is first copied into a guard-paged buffer (sinapse._cuda_sim.guarded_array)
+    and the ``written`` ones are copied back on a clean exit, so an out-of-bounds access
+    faults into a clear error. Arrays of 1-byte elements (the RNN mask) are handed over as
+    they are: the guarded buffers are built from 4-byte elements.
     """
-    from .. import cuda
+    if device == CUDA_SIM:
+        from .. import cuda
 
-    if device != CUDA_SIM or not cuda.simulating_checked():
-        yield {name: address(info) for name, info in arrays.items()}
-        return
+        if cuda.simulating_checked():
+            return _guarded(device, arrays, written)
+    return _Plain(arrays)
+
+
+@contextlib.contextmanager
+def _guarded(device: str, arrays: dict, written: tuple[str, ...]):
     sim = kernels(device)
     guarded = {}
-    for name, info in arrays.items():
-        if info is not None:
-            if info.dtype.itemsize % 4:  # the guarded buffers are built from 4-byte elements
-                raise TypeError(f"checked simulation: `{name}` has {info.dtype.itemsize}-byte elements")
-            g = sim.guarded_array(info.obj.nbytes // 4).view(info.dtype).reshape(info.obj.shape)
-            np.copyto(g, info.obj)
+    for name, arr in arrays.items():
+        if arr is not None and arr.dtype.itemsize % 4 == 0:
+            g = sim.guarded_array(arr.nbytes // 4).view(arr.dtype).reshape(arr.shape)
+            np.copyto(g, arr)
             guarded[name] = g
-    yield {name: (guarded[name].ctypes.data if name in guarded else 0) for name in arrays}
+    yield {name: guarded.get(name, arr) for name, arr in arrays.items()}
     for name, g in guarded.items():
         if not sim.guarded_intact(g.ctypes.data):
             raise RuntimeError(
@@ -107,4 +149,4 @@ def kernel_addresses(device: str, arrays: dict[str, ArrayInfo | None], written: 
             )
     for name in written:
         if name in guarded:
-            np.copyto(arrays[name].obj, guarded[name])
+            np.copyto(arrays[name], guarded[name])

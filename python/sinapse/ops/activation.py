@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
-from . import _device, _elementwise
-from ._checks import CPU, as_float
+from . import _device, _elementwise, _enums
+from ._checks import as_float
+from ._plan import descriptor, preparable
 
-# Names -> kernel codes (csrc/common/activations.h, ActKind). "swish" is "silu".
-KINDS = {
-    "linear": 0,
-    "relu": 1,
-    "sigmoid": 2,
-    "tanh": 3,
-    "leaky_relu": 4,
-    "elu": 5,
-    "selu": 6,
-    "gelu_tanh": 7,
-    "gelu": 8,
-    "hard_sigmoid": 9,
-    "softplus": 10,
-    "silu": 11,
-    "swish": 11,
-}
+# Names -> kernel codes (csrc/common/enums.h, ActKind). "swish" is "silu".
+KINDS = _enums.ACTIVATIONS
 # The activations with a parameter, and its default (Keras's).
 ALPHA_DEFAULTS = {"leaky_relu": 0.2, "elu": 1.0}
 
@@ -43,6 +29,23 @@ def _kind_and_alpha(op: str, name, alpha) -> tuple[int, float]:
     return KINDS[name], alpha
 
 
+def _describe(x, name, *, alpha=None, out=None):
+    """activation's descriptor step (sinapse.ops._plan)."""
+    op = "activation"
+    kind, alpha = _kind_and_alpha(op, name, alpha)
+    device, infos, out_info = _elementwise.validate(op, {"x": x}, out, allow=("x",))
+    return descriptor(op, device, infos, (kind, alpha), outputs={"out": infos["x"].shape}, allow=(("out", "x"),))
+
+
+def _launch(desc, x, out):
+    kind, alpha = desc.params
+    out, device = desc.output("out", out), desc.device
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
+        _device.kernels(device).activation_forward(a["x"], a["out"], kind, alpha, **_device.launch_options(device))
+    return out
+
+
+@preparable(_describe, _launch)
 def activation(x, name, *, alpha=None, out=None):
     """``f(x)`` element-wise, for any shape.
 
@@ -53,32 +56,33 @@ def activation(x, name, *, alpha=None, out=None):
 
     Aliasing: ``out`` may be ``x`` itself (in place); any other overlap is a ValueError.
     """
-    op = "activation"
+    return _launch(_describe(x, name, alpha=alpha, out=out), x, out)
+
+
+def _describe_backward(dy, x, name, *, alpha=None, out=None):
+    """activation_backward's descriptor step (sinapse.ops._plan)."""
+    op = "activation_backward"
     kind, alpha = _kind_and_alpha(op, name, alpha)
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, allow=("x",))
-    if device == CPU:
-        _cpu.activation_forward(x, out, kind, alpha, 0)
-        return out
-    buffers = {"x": infos["x"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).activation_forward(out.size, ptr["x"], ptr["out"], kind, alpha, _device.stream(device))
+    device, infos, out_info = _elementwise.validate(op, {"dy": dy, "x": x}, out, allow=("dy", "x"))
+    return descriptor(
+        op, device, infos, (kind, alpha), outputs={"out": infos["x"].shape}, allow=(("out", "dy"), ("out", "x"))
+    )
+
+
+def _launch_backward(desc, dy, x, out):
+    kind, alpha = desc.params
+    out, device = desc.output("out", out), desc.device
+    with _device.kernel_arrays(device, {"x": x, "dy": dy, "out": out}, written=("out",)) as a:
+        _device.kernels(device).activation_backward(
+            a["x"], a["dy"], a["out"], kind, alpha, **_device.launch_options(device)
+        )
     return out
 
 
+@preparable(_describe_backward, _launch_backward)
 def activation_backward(dy, x, name, *, alpha=None, out=None):
     """The gradient with respect to x: ``dy * f'(x)`` element-wise (x: the forward input).
 
     Aliasing: ``out`` may be ``dy`` or ``x`` itself (in place); any other overlap is a ValueError.
     """
-    op = "activation_backward"
-    kind, alpha = _kind_and_alpha(op, name, alpha)
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "x": x}, out, allow=("dy", "x"))
-    if device == CPU:
-        _cpu.activation_backward(x, dy, out, kind, alpha, 0)
-        return out
-    buffers = {"x": infos["x"], "dy": infos["dy"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).activation_backward(
-            out.size, ptr["x"], ptr["dy"], ptr["out"], kind, alpha, _device.stream(device)
-        )
-    return out
+    return _launch_backward(_describe_backward(dy, x, name, alpha=alpha, out=out), dy, x, out)

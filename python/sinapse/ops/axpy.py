@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from .. import _cpu
 from . import _device
-from ._checks import CPU, _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
+from ._checks import _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
+from ._plan import descriptor, preparable
 
 
-def axpy(alpha, x, y, *, out=None):
-    """Return ``alpha * x + y`` for float32 arrays of one shape, on the CPU or the GPU.
-
-    ``out`` may be ``y`` (in place: the same memory, shape and strides) or a separate array of
-    the same shape; without it a new array is returned. Any other memory ``out`` shares with
-    ``x`` or ``y`` is a ValueError. CuPy arrays run the CUDA kernel on CuPy's current stream (and NumPy
-    arrays do too, on the simulator, inside ``sinapse.cuda.simulate()``).
-    """
+def _describe(alpha, x, y, *, out=None):
+    """axpy's descriptor step (sinapse.ops._plan)."""
     op = "axpy"
     alpha = as_float(op, "alpha", alpha)
     xi, yi = inspect(op, "x", x), inspect(op, "y", y)
@@ -27,16 +19,27 @@ def axpy(alpha, x, y, *, out=None):
     check_shape(op, "y", yi, xi.shape, "the shape of x")
     if oi is not None:
         check_out(op, oi, xi.shape, {"x": xi, "y": yi}, allow=("y",))
-    y_is_out = oi is not None and _may_overlap(oi, yi)  # in place (any other overlap was refused)
+    return descriptor(op, device, {"x": xi, "y": yi}, alpha, outputs={"out": xi.shape}, allow=(("out", "y"),))
 
+
+def _launch(desc, x, y, out):
     if out is None:
         out = y.copy()
-    elif not y_is_out:
-        _device.copy_into(out, y)
-    if device == CPU:
-        _cpu.axpy(alpha, x, out, 0)
-        return out
-    buffers = {"x": xi, "out": inspect(op, "out", out)}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).axpy(int(np.prod(xi.shape)), alpha, ptr["x"], ptr["out"], _device.stream(device))
+    elif out is not y and not _may_overlap(inspect(desc.op, "out", out), inspect(desc.op, "y", y)):
+        _device.copy_into(out, y)  # (an overlap is y itself, in place: any other was refused)
+    device = desc.device
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).axpy(desc.params, arr["x"], arr["out"], **_device.launch_options(device))
     return out
+
+
+@preparable(_describe, _launch)
+def axpy(alpha, x, y, *, out=None):
+    """Return ``alpha * x + y`` for float32 arrays of one shape, on the CPU or the GPU.
+
+    ``out`` may be ``y`` (in place: the same memory, shape and strides) or a separate array of
+    the same shape; without it a new array is returned. Any other memory ``out`` shares with
+    ``x`` or ``y`` is a ValueError. CuPy arrays run the CUDA kernel on CuPy's current stream (and NumPy
+    arrays do too, on the simulator, inside ``sinapse.cuda.simulate()``).
+    """
+    return _launch(_describe(alpha, x, y, out=out), x, y, out)

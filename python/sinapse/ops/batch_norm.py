@@ -6,18 +6,18 @@ batch mean and biased variance normalise x and update the running statistics in 
 statistics normalise x. ``y = gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
 variant: "naive" (the definition as loops, one channel at a time, one thread; on CUDA one
-thread per channel) or "tuned" (the default, or $SINAPSE_BATCH_NORM).
-docs/kernels/batch_norm.md tells the steps.
+thread per channel) or "tuned" (the default, or $SINAPSE_BATCH_NORM), resolved by the
+descriptor step (a plan keeps it). docs/kernels/batch_norm.md tells the steps.
 """
 
 from __future__ import annotations
 
 import math
 
-from .. import _cpu
 from ..registry import resolve_variant
 from . import _device, _elementwise
-from ._checks import CPU, as_bool, as_float, check_aliasing, check_float32, check_shape, inspect
+from ._checks import as_bool, as_float, check_aliasing, check_float32, check_shape
+from ._plan import descriptor, preparable, run
 
 
 def _channel_arrays(op, infos, channels, names):
@@ -26,6 +26,75 @@ def _channel_arrays(op, infos, channels, names):
         check_shape(op, name, infos[name], (channels,), "one value per channel (the last axis of x)")
 
 
+def _describe(
+    x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None, variant=None
+):
+    """batch_norm's descriptor step (sinapse.ops._plan)."""
+    op = "batch_norm"
+    variant = resolve_variant(op, variant)
+    training = as_bool(op, "training", training)
+    momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{op}: `momentum` must be in [0, 1], got {momentum}.")
+    if not (epsilon > 0 and math.isfinite(epsilon)):
+        raise ValueError(f"{op}: `epsilon` must be positive and finite, got {epsilon}.")
+    others = {"gamma": gamma, "beta": beta, "running_mean": running_mean, "running_var": running_var}
+    device, infos, out_info = _elementwise.validate(op, {"x": x}, out, min_ndim=1, others=others, allow=("x",))
+    channels = infos["x"].shape[-1]
+    if channels == 0 or infos["x"].obj.size == 0:
+        raise ValueError(f"{op}: `x` must hold at least one value per channel, got {infos['x'].describe()}.")
+    _channel_arrays(op, infos, channels, others)
+    if training and not (infos["running_mean"].writeable and infos["running_var"].writeable):
+        raise ValueError(
+            f"{op}: `running_mean` and `running_var` are updated in place in training: they must be "
+            f"writeable (np.array(x) makes a writeable copy)."
+        )
+    if training:  # the running statistics are written too: no overlap with each other or any input
+        # (out against the inputs was checked by validate: only the statistics here, ~200 ns a pair)
+        stats = {name: infos[name] for name in ("running_mean", "running_var")}
+        check_aliasing(op, stats, {**infos, **({"out": out_info} if out_info else {})})
+    in_place = ("running_mean", "running_var") if training else ()
+    return descriptor(
+        op,
+        device,
+        infos,
+        (training, momentum, epsilon, channels, variant),
+        outputs={"out": infos["x"].shape},
+        in_place=in_place,
+        allow=(("out", "x"),),
+    )
+
+
+def _launch(desc, x, gamma, beta, running_mean, running_var, out):
+    training, momentum, epsilon, channels, variant = desc.params
+    op, device = desc.op, desc.device
+    out = desc.output("out", out)
+    mean = _device.empty(op, device, (channels,)) if training else running_mean
+    invstd = _device.empty(op, device, (channels,))
+    arrays = {
+        "x": x,
+        "gamma": gamma,
+        "beta": beta,
+        "running_mean": running_mean,
+        "running_var": running_var,
+        "out": out,
+        "mean": mean,
+        "invstd": invstd,
+    }
+    written = ("out", "mean", "invstd", "running_mean", "running_var") if training else ("out", "invstd")
+    with _device.kernel_arrays(device, arrays, written=written) as arr:
+        k, launch = _device.kernels(device), _device.launch_options(device)
+        x_, g_, b_, rm, rv = (arr[n] for n in ("x", "gamma", "beta", "running_mean", "running_var"))
+        if training:
+            k.batch_norm_train(
+                x_, g_, b_, rm, rv, momentum, epsilon, arr["out"], arr["mean"], arr["invstd"], variant, **launch
+            )
+        else:
+            k.batch_norm_infer(x_, g_, b_, rm, rv, epsilon, arr["out"], arr["invstd"], variant, **launch)
+    return out, mean, invstd
+
+
+@preparable(_describe, _launch)
 def batch_norm(
     x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None, variant=None
 ):
@@ -40,116 +109,54 @@ def batch_norm(
     inference they are only read, and read-only arguments may share memory freely).
     Raises TypeError (dtype, device) and ValueError (shape, layout, aliasing, ranges).
     """
-    op = "batch_norm"
-    variant = resolve_variant(op, variant)
-    training = as_bool(op, "training", training)
-    momentum, epsilon = as_float(op, "momentum", momentum), as_float(op, "epsilon", epsilon)
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"{op}: `momentum` must be in [0, 1], got {momentum}.")
-    if not (epsilon > 0 and math.isfinite(epsilon)):
-        raise ValueError(f"{op}: `epsilon` must be positive and finite, got {epsilon}.")
-    others = {"gamma": gamma, "beta": beta, "running_mean": running_mean, "running_var": running_var}
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, others=others, allow=("x",))
-    channels = infos["x"].shape[-1]
-    if channels == 0 or infos["x"].obj.size == 0:
-        raise ValueError(f"{op}: `x` must hold at least one value per channel, got {infos['x'].describe()}.")
-    _channel_arrays(op, infos, channels, others)
-    rows = infos["x"].obj.size // channels
-    if training and not (infos["running_mean"].writeable and infos["running_var"].writeable):
-        raise ValueError(
-            f"{op}: `running_mean` and `running_var` are updated in place in training: they must be "
-            f"writeable (np.array(x) makes a writeable copy)."
-        )
-    if training:  # the running statistics are written too: no overlap with each other or any input
-        # (out against the inputs was checked by prepare: only the statistics here, ~200 ns a pair)
-        stats = {name: infos[name] for name in ("running_mean", "running_var")}
-        check_aliasing(op, stats, {**infos, "out": out_info})
-    mean = _device.empty(op, device, (channels,)) if training else running_mean
-    invstd = _device.empty(op, device, (channels,))
-    if device == CPU:
-        if training:
-            _cpu.batch_norm_train(
-                x, gamma, beta, running_mean, running_var, momentum, epsilon, out, mean, invstd, variant, 0
-            )
-        else:
-            _cpu.batch_norm_infer(x, gamma, beta, running_mean, running_var, epsilon, out, invstd, variant, 0)
-        return out, mean, invstd
-
-    buffers = {**infos, "out": out_info, "mean": inspect(op, "mean", mean), "invstd": inspect(op, "invstd", invstd)}
-    written = ("out", "mean", "invstd", "running_mean", "running_var") if training else ("out", "invstd")
-    with _device.kernel_addresses(device, buffers, written=written) as p:
-        k, s = _device.kernels(device), _device.stream(device)
-        if training:
-            k.batch_norm_train(
-                rows,
-                channels,
-                p["x"],
-                p["gamma"],
-                p["beta"],
-                p["running_mean"],
-                p["running_var"],
-                momentum,
-                epsilon,
-                p["out"],
-                p["mean"],
-                p["invstd"],
-                variant,
-                s,
-            )
-        else:
-            k.batch_norm_infer(
-                rows,
-                channels,
-                p["x"],
-                p["gamma"],
-                p["beta"],
-                p["running_mean"],
-                p["running_var"],
-                epsilon,
-                p["out"],
-                p["invstd"],
-                variant,
-                s,
-            )
-    return out, mean, invstd
+    return run(_describe, _launch, locals())
 
 
-def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None, variant=None):
-    """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd.
-
-    Aliasing: ``out`` (dx) may be ``dy`` itself (in place); no other overlap.
-    """
+def _describe_backward(dy, x, gamma, mean, invstd, *, training, out=None, variant=None):
+    """batch_norm_backward's descriptor step (sinapse.ops._plan)."""
     op = "batch_norm_backward"
     variant = resolve_variant("batch_norm", variant, op)
     training = as_bool(op, "training", training)
     others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy}, out, min_ndim=1, others=others, allow=("dy",))
+    device, infos, _ = _elementwise.validate(op, {"dy": dy}, out, min_ndim=1, others=others, allow=("dy",))
     check_shape(op, "x", infos["x"], infos["dy"].shape, "the shape of dy")
     channels = infos["dy"].shape[-1]
     if channels == 0 or infos["dy"].obj.size == 0:
         raise ValueError(f"{op}: `dy` must hold at least one value per channel, got {infos['dy'].describe()}.")
     _channel_arrays(op, infos, channels, ("gamma", "mean", "invstd"))
-    rows = infos["dy"].obj.size // channels
-    dgamma, dbeta = _device.empty(op, device, (channels,)), _device.empty(op, device, (channels,))
-    if device == CPU:
-        _cpu.batch_norm_backward(x, dy, gamma, mean, invstd, training, out, dgamma, dbeta, variant, 0)
-        return out, dgamma, dbeta
+    params = (training, channels, variant)
+    return descriptor(op, device, infos, params, outputs={"out": infos["dy"].shape}, allow=(("out", "dy"),))
 
-    buffers = {**infos, "out": out_info, "dgamma": inspect(op, "dgamma", dgamma), "dbeta": inspect(op, "dbeta", dbeta)}
-    with _device.kernel_addresses(device, buffers, written=("out", "dgamma", "dbeta")) as p:
+
+def _launch_backward(desc, dy, x, gamma, mean, invstd, out):
+    training, channels, variant = desc.params
+    op, device = desc.op, desc.device
+    out = desc.output("out", out)
+    dgamma, dbeta = _device.empty(op, device, (channels,)), _device.empty(op, device, (channels,))
+    arrays = {"x": x, "dy": dy, "gamma": gamma, "mean": mean, "invstd": invstd, "out": out}
+    with _device.kernel_arrays(
+        device, {**arrays, "dgamma": dgamma, "dbeta": dbeta}, written=("out", "dgamma", "dbeta")
+    ) as arr:
         _device.kernels(device).batch_norm_backward(
-            rows,
-            channels,
-            p["x"],
-            p["dy"],
-            p["gamma"],
-            p["mean"],
-            p["invstd"],
+            arr["x"],
+            arr["dy"],
+            arr["gamma"],
+            arr["mean"],
+            arr["invstd"],
             training,
-            p["out"],
-            p["dgamma"],
-            p["dbeta"],
+            arr["out"],
+            arr["dgamma"],
+            arr["dbeta"],
             variant,
-            _device.stream(device),
+            **_device.launch_options(device),
         )
     return out, dgamma, dbeta
+
+
+@preparable(_describe_backward, _launch_backward)
+def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None, variant=None):
+    """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd.
+
+    Aliasing: ``out`` (dx) may be ``dy`` itself (in place); no other overlap.
+    """
+    return run(_describe_backward, _launch_backward, locals())

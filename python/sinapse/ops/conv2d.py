@@ -13,12 +13,9 @@ import math
 
 import numpy as np
 
-from .. import _cpu
-from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
 from . import _device
 from ._checks import (
-    CPU,
     as_bool,
     as_pair,
     backend,
@@ -29,6 +26,7 @@ from ._checks import (
     check_shape,
     inspect,
 )
+from ._plan import descriptor, preparable
 from .gemm import ACTIVATIONS
 
 
@@ -106,20 +104,10 @@ def conv2d_variant() -> str:
     return resolve_variant("conv2d", None)
 
 
-def conv2d(
+def _describe(
     x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None, simd=None
 ):
-    """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
-
-    variant: "naive" (the definition as loops, one thread: the coursework baseline) or
-    "tuned" (direct kernels / im2col + GEMM; the default, or $SINAPSE_CONV2D). On CUDA naive
-    runs the direct one-thread-per-output kernels; tuned runs a pointwise (1x1, stride 1,
-    unpadded) convolution as one tuned GEMM and anything else on the direct kernels.
-
-    strides, dilation: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
-    non-ints). Sizes they imply (dilated kernel, padded input) above 2**31 - 1 are a ValueError
-    naming the argument. Aliasing: ``out`` must share no memory with ``x``, ``w`` or ``bias``.
-    """
+    """conv2d's descriptor step: every check, the geometry and the kernel's codes (sinapse.ops._plan)."""
     op = "conv2d"
     variant = resolve_variant("conv2d", variant)  # validated on every backend
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
@@ -139,23 +127,120 @@ def conv2d(
         check_float32(op, "bias", bi, ndim=1)
         check_shape(op, "bias", bi, (g[6],), "one value per output channel")
     out_shape = (g[0], g[13], g[14], g[6])
-    if oi is None:
-        out = _device.empty(op, device, out_shape)
-        oi = inspect(op, "out", out)
-    else:
+    if oi is not None:
         check_out(op, oi, out_shape, arrays)
+    # the descriptor fixes the algorithm: variant and SIMD path ($SINAPSE_CONV2D, $SINAPSE_SIMD)
+    simd = _device.simd(device, simd, op) if 0 not in out_shape else None  # an empty output runs nothing
+    params = (g, ACTIVATIONS[activation], variant, simd)
+    return descriptor(op, device, {"x": xi, "w": wi, "bias": bi}, params, outputs={"out": out_shape})
+
+
+def _launch(desc, x, w, bias, out):
+    g, act, variant, simd = desc.params
+    device = desc.device
+    out = desc.output("out", out)
     if out.size == 0:
         return out
-    if device == CPU:
-        _cpu.conv2d_forward(g, x, w, bias, ACTIVATIONS[activation], out, variant, _cpu_backend.simd_path(simd, op), 0)
-        return out
-    with _device.kernel_addresses(device, {**arrays, "bias": bi, "out": oi}, written=("out",)) as p:
+    with _device.kernel_arrays(device, {"x": x, "w": w, "bias": bias, "out": out}, written=("out",)) as arr:
         _device.kernels(device).conv2d_forward(
-            g, p["x"], p["w"], p["bias"], ACTIVATIONS[activation], p["out"], variant, _device.stream(device)
+            g,
+            arr["x"],
+            arr["w"],
+            arr["bias"],
+            act,
+            arr["out"],
+            variant,
+            simd,
+            **_device.launch_options(device),
         )
     return out
 
 
+@preparable(_describe, _launch)
+def conv2d(
+    x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None, simd=None
+):
+    """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
+
+    variant: "naive" (the definition as loops, one thread: the coursework baseline) or
+    "tuned" (direct kernels / im2col + GEMM; the default, or $SINAPSE_CONV2D). On CUDA naive
+    runs the direct one-thread-per-output kernels; tuned runs a pointwise (1x1, stride 1,
+    unpadded) convolution as one tuned GEMM and anything else on the direct kernels.
+
+    strides, dilation: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
+    non-ints). Sizes they imply (dilated kernel, padded input) above 2**31 - 1 are a ValueError
+    naming the argument. Aliasing: ``out`` must share no memory with ``x``, ``w`` or ``bias``.
+    """
+    desc = _describe(
+        x,
+        w,
+        bias,
+        strides=strides,
+        padding=padding,
+        dilation=dilation,
+        activation=activation,
+        out=out,
+        variant=variant,
+        simd=simd,
+    )
+    return _launch(desc, x, w, bias, out)
+
+
+def _describe_backward(
+    dy,
+    x,
+    w,
+    *,
+    strides=1,
+    padding="valid",
+    dilation=1,
+    need_dx=True,
+    need_dw=True,
+    need_db=True,
+    variant=None,
+    simd=None,
+):
+    """conv2d_backward's descriptor step (sinapse.ops._plan)."""
+    op = "conv2d_backward"
+    need_dx, need_dw, need_db = (
+        as_bool(op, n, v) for n, v in (("need_dx", need_dx), ("need_dw", need_dw), ("need_db", need_db))
+    )
+    variant = resolve_variant("conv2d", variant, op)
+    gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
+    device = backend(op, {"dy": gi, "x": xi, "w": wi})
+    for name, info in (("dy", gi), ("x", xi), ("w", wi)):
+        check_float32(op, name, info)
+    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation)
+    check_shape(op, "dy", gi, (g[0], g[13], g[14], g[6]), "the forward's output shape")
+    simd = _device.simd(device, simd, op)
+    params = (g, need_dx, need_dw, need_db, variant, simd, xi.shape, wi.shape)
+    return descriptor(op, device, {"dy": gi, "x": xi, "w": wi}, params)
+
+
+def _launch_backward(desc, dy, x, w):
+    g, need_dx, need_dw, need_db, variant, simd, x_shape, w_shape = desc.params
+    op, device = desc.op, desc.device
+    dx = _device.empty(op, device, x_shape) if need_dx else None
+    dw = _device.empty(op, device, w_shape) if need_dw else None
+    db = _device.empty(op, device, (g[6],)) if need_db else None
+    arrays = {"x": x, "w": w, "dy": dy, "dx": dx, "dw": dw, "db": db}
+    with _device.kernel_arrays(device, arrays, written=("dx", "dw", "db")) as arr:
+        _device.kernels(device).conv2d_backward(
+            g,
+            arr["x"],
+            arr["w"],
+            arr["dy"],
+            arr["dx"],
+            arr["dw"],
+            arr["db"],
+            variant,
+            simd,
+            **_device.launch_options(device),
+        )
+    return dx, dw, db
+
+
+@preparable(_describe_backward, _launch_backward)
 def conv2d_backward(
     dy,
     x,
@@ -174,31 +259,17 @@ def conv2d_backward(
 
     variant: as for conv2d.
     """
-    op = "conv2d_backward"
-    need_dx, need_dw, need_db = (
-        as_bool(op, n, v) for n, v in (("need_dx", need_dx), ("need_dw", need_dw), ("need_db", need_db))
+    desc = _describe_backward(
+        dy,
+        x,
+        w,
+        strides=strides,
+        padding=padding,
+        dilation=dilation,
+        need_dx=need_dx,
+        need_dw=need_dw,
+        need_db=need_db,
+        variant=variant,
+        simd=simd,
     )
-    variant = resolve_variant("conv2d", variant, op)
-    gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
-    device = backend(op, {"dy": gi, "x": xi, "w": wi})
-    for name, info in (("dy", gi), ("x", xi), ("w", wi)):
-        check_float32(op, name, info)
-    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation)
-    check_shape(op, "dy", gi, (g[0], g[13], g[14], g[6]), "the forward's output shape")
-    dx = _device.empty(op, device, xi.shape) if need_dx else None
-    dw = _device.empty(op, device, wi.shape) if need_dw else None
-    db = _device.empty(op, device, (g[6],)) if need_db else None
-    if device == CPU:
-        _cpu.conv2d_backward(g, x, w, dy, dx, dw, db, variant, _cpu_backend.simd_path(simd, op), 0)
-        return dx, dw, db
-    buffers = {
-        "dy": gi,
-        "x": xi,
-        "w": wi,
-        **{n: (inspect(op, n, a) if a is not None else None) for n, a in (("dx", dx), ("dw", dw), ("db", db))},
-    }
-    with _device.kernel_addresses(device, buffers, written=("dx", "dw", "db")) as p:
-        _device.kernels(device).conv2d_backward(
-            g, p["x"], p["w"], p["dy"], p["dx"], p["dw"], p["db"], variant, _device.stream(device)
-        )
-    return dx, dw, db
+    return _launch_backward(desc, dy, x, w)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
 from . import _device, _elementwise
 from ._checks import CPU, as_bool, as_float, as_int
+from ._plan import descriptor, preparable
 
 
 def _check(op, rate, seed, offset):
@@ -25,16 +25,46 @@ def _check(op, rate, seed, offset):
     return rate, seed, offset
 
 
-def _run(op, name, x, rate, seed, offset, out):
-    device, infos, out, out_info = _elementwise.prepare(op, {name: x}, out, allow=(name,))
-    if device == CPU:
-        _cpu.dropout(x, out, rate, seed, offset, 0)
+def _describe(op, name, x, rate, seed, offset, training, out):
+    rate, seed, offset = _check(op, rate, seed, offset)
+    training = as_bool(op, "training", training)
+    if not training and out is None:  # the identity: x itself, whatever it is (as Keras)
+        return descriptor(op, CPU, {name: None}, (rate, seed, offset, training))
+    device, infos, _ = _elementwise.validate(op, {name: x}, out, allow=(name,))
+    return descriptor(
+        op, device, infos, (rate, seed, offset, training), outputs={"out": infos[name].shape}, allow=(("out", name),)
+    )
+
+
+def _rebind(desc, offset=None):
+    """A prepared dropout's per-call ``offset`` (a training loop advances it at every call)."""
+    rate, seed, prepared, _ = desc.params
+    return prepared if offset is None else as_int(desc.op, "offset", offset, hi=2**64 - 1, what="an integer")
+
+
+def _launch(desc, x, out, dynamic=None):
+    rate, seed, offset, training = desc.params
+    if not training:  # the identity, as Keras's Dropout at inference
+        if out is None:
+            return x
+        _device.copy_into(out, x)
         return out
-    with _device.kernel_addresses(device, {"x": infos[name], "out": out_info}, written=("out",)) as ptr:
-        _device.kernels(device).dropout(out.size, ptr["x"], ptr["out"], rate, seed, offset, _device.stream(device))
+    offset = offset if dynamic is None else dynamic
+    out, device = desc.output("out", out), desc.device
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).dropout(arr["x"], arr["out"], rate, seed, offset, **_device.launch_options(device))
     return out
 
 
+def _describe_forward(x, rate, seed, offset=0, *, training=True, out=None):
+    return _describe("dropout", "x", x, rate, seed, offset, training, out)
+
+
+def _describe_backward(dy, rate, seed, offset=0, *, out=None):
+    return _describe("dropout_backward", "dy", dy, rate, seed, offset, True, out)
+
+
+@preparable(_describe_forward, _launch, rebind=_rebind)
 def dropout(x, rate, seed, offset=0, *, training=True, out=None):
     """``x * mask / (1 - rate)``, each element dropped with probability ``rate``.
 
@@ -44,22 +74,13 @@ def dropout(x, rate, seed, offset=0, *, training=True, out=None):
     seed, offset: ints in [0, 2**64) (TypeError for non-ints, ValueError out of range).
     Aliasing: ``out`` may be ``x`` itself (in place); no other overlap.
     """
-    op = "dropout"
-    rate, seed, offset = _check(op, rate, seed, offset)
-    if not as_bool(op, "training", training):
-        if out is None:
-            return x
-        _elementwise.prepare(op, {"x": x}, out, allow=("x",))
-        _device.copy_into(out, x)
-        return out
-    return _run(op, "x", x, rate, seed, offset, out)
+    return _launch(_describe_forward(x, rate, seed, offset, training=training, out=out), x, out)
 
 
+@preparable(_describe_backward, _launch, rebind=_rebind)
 def dropout_backward(dy, rate, seed, offset=0, *, out=None):
     """The gradient: ``dy`` through the same mask and scale as the forward (same seed/offset).
 
     Aliasing: ``out`` may be ``dy`` itself (in place); no other overlap.
     """
-    op = "dropout_backward"
-    rate, seed, offset = _check(op, rate, seed, offset)
-    return _run(op, "dy", dy, rate, seed, offset, out)
+    return _launch(_describe_backward(dy, rate, seed, offset, out=out), dy, out)

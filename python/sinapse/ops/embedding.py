@@ -13,61 +13,70 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _cpu
 from . import _device
-from ._checks import CPU, MAX_EXTENT, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
+from ._checks import MAX_EXTENT, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
+from ._plan import descriptor, preparable
 
 
-def _check_ids(op: str, info: ArrayInfo, vocab: int) -> None:
-    """int32/int64, C-contiguous, every value in [0, vocab): IndexError naming the op otherwise."""
+def _check_ids(op: str, info: ArrayInfo) -> None:
+    """int32/int64 and C-contiguous (their values: _check_id_values, at every launch)."""
     if info.dtype not in (np.int32, np.int64):
         raise TypeError(
             f"{op}: `ids` must be int32 or int64, got {info.describe()}. Convert them once: ids.astype(np.int32)."
         )
     if not info.c_contiguous:
         raise ValueError(f"{op}: `ids` must be C-contiguous, got {info.describe()}. Use np.ascontiguousarray(ids).")
-    if info.obj.size == 0:
+
+
+def _check_id_values(op: str, ids, vocab: int) -> None:
+    """Every id in [0, vocab): IndexError naming the op otherwise. Data, not shape: a plan's
+    launch checks it at every call too."""
+    if ids.size == 0:
         return
-    lo, hi = int(info.obj.min()), int(info.obj.max())  # one reduction each (a sync on CUDA)
+    lo, hi = int(ids.min()), int(ids.max())  # one reduction each (a sync on CUDA)
     if lo < 0 or hi >= vocab:
         raise IndexError(f"{op}: `ids` must lie in [0, {vocab}) (the vocabulary size), got values from {lo} to {hi}.")
 
 
-def embedding(ids, table, *, out=None):
-    """Rows of ``table`` (vocab_size, dim) picked by ``ids``: shape ``ids.shape + (dim,)``.
-
-    ids: int32/int64, any shape, values in [0, vocab_size) (IndexError otherwise).
-    Aliasing: ``out`` must share no memory with ``ids`` or ``table`` (ValueError).
-    """
+def _describe(ids, table, *, out=None):
+    """embedding's descriptor step (sinapse.ops._plan)."""
     op = "embedding"
     ii, ti = inspect(op, "ids", ids), inspect(op, "table", table)
     oi = inspect(op, "out", out) if out is not None else None
     device = backend(op, {"ids": ii, "table": ti, **({"out": oi} if oi else {})})
     check_float32(op, "table", ti, ndim=2)
     vocab, dim = ti.shape
-    _check_ids(op, ii, vocab)
+    _check_ids(op, ii)
+    _check_id_values(op, ids, vocab)
     shape = tuple(ii.shape) + (dim,)
-    if oi is None:
-        out = _device.empty(op, device, shape)
-        oi = inspect(op, "out", out)
-    else:
+    if oi is not None:
         check_out(op, oi, shape, {"ids": ii, "table": ti})
-    if device == CPU:
-        _cpu.embedding_forward(ids, table, out, 0)
-        return out
-    with _device.kernel_addresses(device, {"ids": ii, "table": ti, "out": oi}, written=("out",)) as p:
+    return descriptor(op, device, {"ids": ii, "table": ti}, vocab, outputs={"out": shape})
+
+
+def _launch(desc, ids, table, out, checked=False):
+    if not checked:
+        _check_id_values(desc.op, ids, desc.params)
+    out, device = desc.output("out", out), desc.device
+    with _device.kernel_arrays(device, {"ids": ids, "table": table, "out": out}, written=("out",)) as arr:
         _device.kernels(device).embedding_forward(
-            ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64, p["table"], p["out"], _device.stream(device)
+            arr["ids"], arr["table"], arr["out"], **_device.launch_options(device)
         )
     return out
 
 
-def embedding_backward(ids, dy, vocab_size, *, out=None):
-    """Gradient of ``embedding`` w.r.t. the table: (vocab_size, dim), rows of unused ids zero.
+@preparable(_describe, _launch)
+def embedding(ids, table, *, out=None):
+    """Rows of ``table`` (vocab_size, dim) picked by ``ids``: shape ``ids.shape + (dim,)``.
 
-    vocab_size: a positive int (TypeError for non-ints; ValueError when vocab_size * dim
-    exceeds _checks.MAX_ELEMENTS). Aliasing: ``out`` must share no memory with ``ids`` or ``dy``.
+    ids: int32/int64, any shape, values in [0, vocab_size) (IndexError otherwise).
+    Aliasing: ``out`` must share no memory with ``ids`` or ``table`` (ValueError).
     """
+    return _launch(_describe(ids, table, out=out), ids, table, out, checked=True)
+
+
+def _describe_backward(ids, dy, vocab_size, *, out=None):
+    """embedding_backward's descriptor step (sinapse.ops._plan)."""
     op = "embedding_backward"
     vocab = as_int(op, "vocab_size", vocab_size, lo=1, hi=MAX_EXTENT, what="a positive int")
     ii, di = inspect(op, "ids", ids), inspect(op, "dy", dy)
@@ -78,19 +87,29 @@ def embedding_backward(ids, dy, vocab_size, *, out=None):
         raise ValueError(
             f"{op}: `dy` must have shape ids.shape + (dim,) = {tuple(ii.shape)} + (dim,), got {di.describe()}."
         )
-    _check_ids(op, ii, vocab)
+    _check_ids(op, ii)
+    _check_id_values(op, ids, vocab)
     dim = di.shape[-1]
     check_elements(op, "vocab_size", (vocab, dim), "a gradient table")
-    if oi is None:
-        out = _device.empty(op, device, (vocab, dim))
-        oi = inspect(op, "out", out)
-    else:
+    if oi is not None:
         check_out(op, oi, (vocab, dim), {"ids": ii, "dy": di})
-    if device == CPU:
-        _cpu.embedding_backward(ids, dy, out, 0)
-        return out
-    with _device.kernel_addresses(device, {"ids": ii, "dy": di, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).embedding_backward(
-            ii.obj.size, vocab, dim, p["ids"], ii.dtype == np.int64, p["dy"], p["out"], _device.stream(device)
-        )
+    return descriptor(op, device, {"ids": ii, "dy": di}, vocab, outputs={"out": (vocab, dim)})
+
+
+def _launch_backward(desc, ids, dy, out, checked=False):
+    if not checked:
+        _check_id_values(desc.op, ids, desc.params)
+    out, device = desc.output("out", out), desc.device
+    with _device.kernel_arrays(device, {"ids": ids, "dy": dy, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).embedding_backward(arr["ids"], arr["dy"], arr["out"], **_device.launch_options(device))
     return out
+
+
+@preparable(_describe_backward, _launch_backward)
+def embedding_backward(ids, dy, vocab_size, *, out=None):
+    """Gradient of ``embedding`` w.r.t. the table: (vocab_size, dim), rows of unused ids zero.
+
+    vocab_size: a positive int (TypeError for non-ints; ValueError when vocab_size * dim
+    exceeds _checks.MAX_ELEMENTS). Aliasing: ``out`` must share no memory with ``ids`` or ``dy``.
+    """
+    return _launch_backward(_describe_backward(ids, dy, vocab_size, out=out), ids, dy, out, checked=True)

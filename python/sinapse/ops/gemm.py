@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .. import _cpu
-from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
-from . import _device
+from . import _device, _enums
 from ._checks import (
-    CPU,
     _may_overlap,
     as_bool,
     as_float,
@@ -20,10 +17,107 @@ from ._checks import (
     check_shape,
     inspect,
 )
+from ._plan import descriptor, preparable
 
-ACTIVATIONS = {None: 0, "linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+# The fused epilogue's names -> codes (csrc/common/enums.h): None/linear, relu, sigmoid, tanh.
+ACTIVATIONS = _enums.EPILOGUES
 
 
+def _describe(
+    a,
+    b,
+    c=None,
+    *,
+    alpha=1.0,
+    beta=0.0,
+    trans_a=False,
+    trans_b=False,
+    bias=None,
+    activation=None,
+    out=None,
+    variant=None,
+    simd=None,
+):
+    """gemm's descriptor step: every check, the geometry and the kernel's codes (sinapse.ops._plan)."""
+    op = "gemm"
+    alpha, beta = as_float(op, "alpha", alpha), as_float(op, "beta", beta)
+    if not math.isfinite(alpha):
+        # Where alpha multiplies is the kernel's choice (packed A in the small-M and blocked
+        # paths, each K block's partial sums in the tuned one): with alpha = +-inf a zero
+        # product would be NaN in some variants and not in others. Refused, not ambiguous.
+        raise ValueError(f"{op}: `alpha` must be finite, got {alpha}.")
+    if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"{op}: unknown activation {activation!r} for `activation`; expected one of None, "
+            f"'linear', 'relu', 'sigmoid', 'tanh'."
+        )
+    arrays = {"a": inspect(op, "a", a), "b": inspect(op, "b", b)}
+    if c is not None:
+        arrays["c"] = inspect(op, "c", c)
+    if bias is not None:
+        arrays["bias"] = inspect(op, "bias", bias)
+    out_info = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {**arrays, **({"out": out_info} if out_info else {})})
+
+    ai, bi = arrays["a"], arrays["b"]
+    trans_a, trans_b = as_bool(op, "trans_a", trans_a), as_bool(op, "trans_b", trans_b)
+    check_float32(op, "a", ai, ndim=2)
+    check_float32(op, "b", bi, ndim=2)
+    M, K = (ai.shape[1], ai.shape[0]) if trans_a else ai.shape
+    Kb, N = (bi.shape[1], bi.shape[0]) if trans_b else bi.shape
+    if K != Kb:
+        raise ValueError(
+            f"{op}: inner dimensions differ: op(a) is {M}x{K} (a.shape={ai.shape}, trans_a={trans_a}) "
+            f"but op(b) is {Kb}x{N} (b.shape={bi.shape}, trans_b={trans_b})."
+        )
+    check_elements(op, "b", (M, N), "an op(a) @ op(b) result")  # empty a, b can imply a huge out
+    if "c" in arrays:
+        check_float32(op, "c", arrays["c"], ndim=2)
+        check_shape(op, "c", arrays["c"], (M, N), "the shape of op(a) @ op(b)")
+    elif beta != 0.0:
+        raise ValueError(f"{op}: beta={beta} needs `c` (the matrix it scales); pass c=... or beta=0.")
+    if "bias" in arrays:
+        check_float32(op, "bias", arrays["bias"], ndim=1)
+        check_shape(op, "bias", arrays["bias"], (N,), "one value per output column")
+    # `c` may be `out` itself (the same memory: in place); any other overlap is refused.
+    if out_info is not None:
+        check_out(op, out_info, (M, N), arrays, allow=("c",))
+    # the descriptor fixes the algorithm: variant and SIMD path ($SINAPSE_GEMM, $SINAPSE_SIMD)
+    variant, simd = resolve_variant(op, variant), _device.simd(device, simd, op)
+    params = (M, N, K, trans_a, trans_b, alpha, beta, ACTIVATIONS[activation], variant, simd)
+    infos = {"a": ai, "b": bi, "c": arrays.get("c"), "bias": arrays.get("bias")}
+    return descriptor(op, device, infos, params, outputs={"out": (M, N)}, allow=(("out", "c"),))
+
+
+def _launch(desc, a, b, c, bias, out):
+    M, N, K, trans_a, trans_b, alpha, beta, act, variant, simd = desc.params
+    op, device = desc.op, desc.device
+    if out is None:
+        out = desc.output("out", out)
+    elif c is not None and c is not out and beta != 0.0 and _may_overlap(inspect(op, "out", out), inspect(op, "c", c)):
+        c = out  # the same memory as out (a view of it): already in place
+    if beta != 0.0 and c is not out:
+        _device.copy_into(out, c)  # the kernels compute in place: out = alpha*AB + beta*out
+    arrays = {"a": a, "b": b, "bias": bias, "out": out}
+    with _device.kernel_arrays(device, arrays, written=("out",)) as arr:
+        _device.kernels(device).gemm(
+            arr["a"],
+            arr["b"],
+            arr["out"],
+            arr["bias"],
+            trans_a,
+            trans_b,
+            alpha,
+            beta,
+            act,
+            variant,
+            simd,
+            **_device.launch_options(device),
+        )
+    return out
+
+
+@preparable(_describe, _launch)
 def gemm(
     a,
     b,
@@ -70,91 +164,18 @@ def gemm(
             sharing memory with an input), unknown activation.
         sinapse.CudaUnavailableError: CUDA arrays on a machine where CUDA cannot be used.
     """
-    op = "gemm"
-    alpha, beta = as_float(op, "alpha", alpha), as_float(op, "beta", beta)
-    if not math.isfinite(alpha):
-        # Where alpha multiplies is the kernel's choice (packed A in the small-M and blocked
-        # paths, each K block's partial sums in the tuned one): with alpha = +-inf a zero
-        # product would be NaN in some variants and not in others. Refused, not ambiguous.
-        raise ValueError(f"{op}: `alpha` must be finite, got {alpha}.")
-    if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
-        raise ValueError(
-            f"{op}: unknown activation {activation!r} for `activation`; expected one of None, "
-            f"'linear', 'relu', 'sigmoid', 'tanh'."
-        )
-    arrays = {"a": inspect(op, "a", a), "b": inspect(op, "b", b)}
-    if c is not None:
-        arrays["c"] = inspect(op, "c", c)
-    if bias is not None:
-        arrays["bias"] = inspect(op, "bias", bias)
-    out_info = inspect(op, "out", out) if out is not None else None
-    device = backend(op, {**arrays, **({"out": out_info} if out_info else {})})
-
-    ai, bi = arrays["a"], arrays["b"]
-    trans_a, trans_b = as_bool(op, "trans_a", trans_a), as_bool(op, "trans_b", trans_b)
-    check_float32(op, "a", ai, ndim=2)
-    check_float32(op, "b", bi, ndim=2)
-    M, K = (ai.shape[1], ai.shape[0]) if trans_a else ai.shape
-    Kb, N = (bi.shape[1], bi.shape[0]) if trans_b else bi.shape
-    if K != Kb:
-        raise ValueError(
-            f"{op}: inner dimensions differ: op(a) is {M}x{K} (a.shape={ai.shape}, trans_a={trans_a}) "
-            f"but op(b) is {Kb}x{N} (b.shape={bi.shape}, trans_b={trans_b})."
-        )
-    check_elements(op, "b", (M, N), "an op(a) @ op(b) result")  # empty a, b can imply a huge out
-    if "c" in arrays:
-        check_float32(op, "c", arrays["c"], ndim=2)
-        check_shape(op, "c", arrays["c"], (M, N), "the shape of op(a) @ op(b)")
-    elif beta != 0.0:
-        raise ValueError(f"{op}: beta={beta} needs `c` (the matrix it scales); pass c=... or beta=0.")
-    if "bias" in arrays:
-        check_float32(op, "bias", arrays["bias"], ndim=1)
-        check_shape(op, "bias", arrays["bias"], (N,), "one value per output column")
-    # `c` may be `out` itself (the same memory: in place); any other overlap is refused.
-    if out_info is not None:
-        check_out(op, out_info, (M, N), arrays, allow=("c",))
-    c_is_out = out is not None and c is not None and _may_overlap(out_info, arrays["c"])
-
-    variant = resolve_variant(op, variant)
-    if out is None:
-        out = _device.empty(op, device, (M, N))
-    if beta != 0.0 and not c_is_out:
-        _device.copy_into(out, c)  # the kernels compute in place: out = alpha*AB + beta*out
-    if device == CPU:
-        _cpu.gemm(
-            a,
-            b,
-            out,
-            bias,
-            trans_a,
-            trans_b,
-            alpha,
-            beta,
-            ACTIVATIONS[activation],
-            variant,
-            _cpu_backend.simd_path(simd, op),
-            0,
-        )
-        return out
-    buffers = {"a": ai, "b": bi, "bias": arrays.get("bias"), "out": inspect(op, "out", out)}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        _device.kernels(device).gemm(
-            M,
-            N,
-            K,
-            trans_a,
-            trans_b,
-            alpha,
-            ptr["a"],
-            ai.shape[1],
-            ptr["b"],
-            bi.shape[1],
-            beta,
-            ptr["out"],
-            N,
-            ptr["bias"],
-            ACTIVATIONS[activation],
-            variant,
-            _device.stream(device),
-        )
-    return out
+    desc = _describe(
+        a,
+        b,
+        c,
+        alpha=alpha,
+        beta=beta,
+        trans_a=trans_a,
+        trans_b=trans_b,
+        bias=bias,
+        activation=activation,
+        out=out,
+        variant=variant,
+        simd=simd,
+    )
+    return _launch(desc, a, b, c, bias, out)

@@ -15,24 +15,24 @@ import math
 
 import numpy as np
 
-from .. import _cpu
-from . import _device
-from ._checks import CPU, as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
+from . import _device, _enums
+from ._checks import as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
+from ._plan import descriptor, preparable
 
-KINDS = {
-    "mse": 0,
-    "mean_squared_error": 0,
-    "mae": 1,
-    "mean_absolute_error": 1,
-    "huber": 2,
-    "binary_crossentropy": 3,
-    "categorical_crossentropy": 4,
-    "sparse_categorical_crossentropy": 5,
+KINDS = _enums.LOSSES  # names -> codes (csrc/common/enums.h)
+_LOGIT_KINDS = {
+    KINDS[n] for n in ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
 }
-_LOGIT_KINDS = {3, 4, 5}
 
 
-def loss(
+def _check_labels(op, y_true, cols):
+    """Sparse labels in [0, cols): data, not shape, so a plan's launch checks them at every call too."""
+    lo, hi = int(y_true.min()), int(y_true.max())
+    if lo < 0 or hi >= cols:
+        raise ValueError(f"{op}: `y_true` labels must be in [0, {cols}), got values in [{lo}, {hi}].")
+
+
+def _describe(
     name,
     y_true,
     y_pred,
@@ -44,13 +44,7 @@ def loss(
     grad=False,
     grad_out=None,
 ):
-    """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
-
-    y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
-    (...) for sparse_categorical_crossentropy. sample_weight: float32 of shape (...).
-    grad_out: optional preallocated array for the gradient (shape of y_pred); it must share
-    no memory with y_true, y_pred or sample_weight (ValueError).
-    """
+    """loss's descriptor step (sinapse.ops._plan)."""
     op = "loss"
     if not isinstance(name, str) or name not in KINDS:
         raise ValueError(f"{op}: unknown loss {name!r} for `name`; expected one of {', '.join(KINDS)}.")
@@ -78,11 +72,7 @@ def loss(
     if sparse:
         check_int32(op, "y_true", ti)
         check_shape(op, "y_true", ti, lead, "one class label per sample")
-        if int(y_true.min()) < 0 or int(y_true.max()) >= cols:
-            raise ValueError(
-                f"{op}: `y_true` labels must be in [0, {cols}), got values in [{int(y_true.min())}, "
-                f"{int(y_true.max())}]."
-            )
+        _check_labels(op, y_true, cols)
     else:
         check_float32(op, "y_true", ti)
         check_shape(op, "y_true", ti, pi.shape, "the shape of y_pred")
@@ -90,55 +80,71 @@ def loss(
         check_float32(op, "sample_weight", wi)
         check_shape(op, "sample_weight", wi, lead, "one weight per sample")
 
-    if grad:
-        if gi is None:
-            grad_out = _device.empty(op, device, pi.shape)
-            gi = inspect(op, "grad_out", grad_out)
-        else:
-            check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"}, name="grad_out")
-    per_row = _device.empty(op, device, (rows,))
+    if grad and gi is not None:
+        check_out(op, gi, pi.shape, {k: v for k, v in arrays.items() if k != "grad_out"}, name="grad_out")
     grad_scale = 1.0 / rows if reduction == "mean" else 1.0
-    if device == CPU:
-        total = _cpu.loss(
+    params = (kind, from_logits, sparse, delta, grad_scale, rows, cols, grad)
+    infos = {"y_true": ti, "y_pred": pi, "sample_weight": wi}
+    return descriptor(op, device, infos, params, outputs={"grad_out": tuple(pi.shape)} if grad else None)
+
+
+def _launch(desc, y_true, y_pred, sample_weight, grad_out=None, checked=False):
+    kind, from_logits, sparse, delta, grad_scale, rows, cols, grad = desc.params
+    op, device = desc.op, desc.device
+    if sparse and not checked:
+        _check_labels(op, y_true, cols)
+    if grad:
+        grad_out = desc.output("grad_out", grad_out)
+    per_row = _device.empty(op, device, (rows,))
+    arrays = {"y_true": y_true, "y_pred": y_pred, "weights": sample_weight, "per_row": per_row}
+    arrays["grad"] = grad_out if grad else None
+    with _device.kernel_arrays(device, arrays, written=("per_row", "grad")) as arr:
+        total = _device.kernels(device).loss(
             kind,
             from_logits,
-            None if sparse else y_true,
-            y_true if sparse else None,
-            y_pred,
-            sample_weight,
+            None if sparse else arr["y_true"],
+            arr["y_true"] if sparse else None,
+            arr["y_pred"],
+            arr["weights"],
             delta,
             grad_scale,
-            per_row,
-            grad_out if grad else None,
-            0,
+            arr["per_row"],
+            arr["grad"],
+            **_device.launch_options(device),
         )
-    else:
-        total_buf = _device.empty(op, device, (1,))
-        buffers = {
-            "y_pred": pi,
-            "y_true": ti,
-            "weights": wi,
-            "per_row": inspect(op, "per_row", per_row),
-            "grad": gi if grad else None,
-            "total": inspect(op, "total", total_buf),
-        }
-        with _device.kernel_addresses(device, buffers, written=("per_row", "grad", "total")) as ptr:
-            _device.kernels(device).loss(
-                kind,
-                from_logits,
-                rows,
-                cols,
-                0 if sparse else ptr["y_true"],
-                ptr["y_true"] if sparse else 0,
-                ptr["y_pred"],
-                ptr["weights"],
-                delta,
-                grad_scale,
-                ptr["per_row"],
-                ptr["grad"],
-                ptr["total"],
-                _device.stream(device),
-            )
-        total = float(total_buf[0])
     value = total * grad_scale
     return (value, grad_out) if grad else value
+
+
+@preparable(_describe, _launch)
+def loss(
+    name,
+    y_true,
+    y_pred,
+    *,
+    from_logits=False,
+    reduction="mean",
+    sample_weight=None,
+    delta=1.0,
+    grad=False,
+    grad_out=None,
+):
+    """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
+
+    y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
+    (...) for sparse_categorical_crossentropy. sample_weight: float32 of shape (...).
+    grad_out: optional preallocated array for the gradient (shape of y_pred); it must share
+    no memory with y_true, y_pred or sample_weight (ValueError).
+    """
+    desc = _describe(
+        name,
+        y_true,
+        y_pred,
+        from_logits=from_logits,
+        reduction=reduction,
+        sample_weight=sample_weight,
+        delta=delta,
+        grad=grad,
+        grad_out=grad_out,
+    )
+    return _launch(desc, y_true, y_pred, sample_weight, grad_out, checked=True)

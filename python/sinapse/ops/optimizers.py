@@ -44,12 +44,22 @@ import math
 
 import numpy as np
 
-from .. import _cpu
-from .. import cpu as _cpu_backend
-from . import _device
-from ._checks import CPU, as_bool, as_float, as_int, backend, check_aliasing, check_float32, check_shape, inspect
+from . import _device, _enums
+from ._checks import (
+    CPU,
+    FLOAT32_MAX,
+    as_bool,
+    as_float,
+    as_int,
+    backend,
+    check_aliasing,
+    check_float32,
+    check_shape,
+    inspect,
+)
+from ._plan import descriptor, preparable, run
 
-_KINDS = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 3, "adam": 4}
+_KINDS = _enums.OPTIMIZERS  # names -> codes (csrc/common/enums.h)
 
 
 def _scalar(op, name, value, *, lo=0.0, hi=math.inf, hi_open=False):
@@ -81,7 +91,7 @@ def _step(op, step):
     return as_int(op, "step", step, lo=1, what="an int >= 1 (iterations + 1)")
 
 
-def _update(
+def _describe_update(
     op,
     kind,
     param,
@@ -105,15 +115,13 @@ def _update(
     amsgrad=False,
     simd=None,
 ):
-    """Validate and run one update. ``slots``: three (name, array or None); ``needed``: for
-    each, why it is required, or None when the options leave it unused (it must then be None)."""
-    scalars = dict(
-        lr=_scalar(op, "learning_rate", learning_rate),
-        weight_decay=_scalar(op, "weight_decay", weight_decay),
-        l2=_scalar(op, "l2", l2),
-        grad_scale=_grad_scale(op, grad_scale),
-        clipvalue=_clipvalue(op, clipvalue),
-    )
+    """An update's descriptor step. ``slots``: three (name, array or None), the op's state
+    arguments first (name "" for none); ``needed``: for each, why it is required, or None
+    when the options leave it unused (it must then be None)."""
+    lr = _scalar(op, "learning_rate", learning_rate)
+    fixed = (_scalar(op, "weight_decay", weight_decay), _scalar(op, "l2", l2))
+    dynamic = (lr, _grad_scale(op, grad_scale), _step(op, step))
+    fixed = (*fixed, _clipvalue(op, clipvalue))
     infos = {"param": inspect(op, "param", param), "grad": inspect(op, "grad", grad)}
     for (name, arr), why in zip(slots, needed):
         if why is not None and arr is None:
@@ -132,35 +140,84 @@ def _update(
             check_shape(op, name, info, shape, "the shape of `param`")
     # param and every state slot are written: no memory shared with each other or with grad.
     check_aliasing(op, {n: i for n, i in infos.items() if n != "grad"}, {"grad": infos["grad"]})
-    arrays = [arr for (_, arr) in slots]
-    flags = dict(
-        momentum=float(momentum),
-        rho=float(rho),
-        beta_1=float(beta_1),
-        beta_2=float(beta_2),
-        epsilon=float(epsilon),
-        step=step,
-        nesterov=as_bool(op, "nesterov", nesterov),
-        centered=as_bool(op, "centered", centered),
-        amsgrad=as_bool(op, "amsgrad", amsgrad),
+    rates = (float(momentum), float(rho), float(beta_1), float(beta_2), float(epsilon))
+    tail = (
+        as_bool(op, "nesterov", nesterov),
+        as_bool(op, "centered", centered),
+        as_bool(op, "amsgrad", amsgrad),
+        _device.simd(device, simd, op),  # the descriptor fixes the SIMD path
     )
-    if device == CPU:
-        _cpu.optimizer_update(
-            kind, param, grad, *arrays, *scalars.values(), *flags.values(), _cpu_backend.simd_path(simd, op), 0
-        )
-        return
-    names = ("param", "grad") + tuple(name for name, _ in slots)
-    with _device.kernel_addresses(device, infos, written=tuple(n for n in names if n != "grad")) as p:
+    state = [name for name, _ in slots if name]
+    infos = {"param": infos["param"], "grad": infos["grad"], **{n: infos.get(n) for n in state}}
+    written = ("param", *(n for n in state if infos[n] is not None))
+    params = (kind, fixed, rates, tail, dynamic)
+    return descriptor(op, device, infos, params, in_place=written)
+
+
+def _rebind(desc, learning_rate=None, step=None, grad_scale=None):
+    """The per-call scalars of a prepared update (None: as prepared), checked as the op checks them."""
+    op, (lr, scale, t) = desc.op, desc.params[4]
+    if learning_rate is not None:
+        fast = type(learning_rate) is float and 0.0 <= learning_rate <= FLOAT32_MAX
+        lr = learning_rate if fast else _scalar(op, "learning_rate", learning_rate)
+    if grad_scale is not None:
+        fast = type(grad_scale) is float and 0.0 <= grad_scale <= FLOAT32_MAX
+        scale = grad_scale if fast else _grad_scale(op, grad_scale)
+    if step is not None:
+        t = step if type(step) is int and 1 <= step < 2**63 else _step(op, step)
+    return lr, scale, t
+
+
+_UPDATE_WRITTEN = ("param", "s0", "s1", "s2")
+
+
+def _launch_update(desc, param, grad, s0=None, s1=None, s2=None, dynamic=None):
+    kind, (weight_decay, l2, clipvalue), (momentum, rho, beta_1, beta_2, epsilon), tail, prepared = desc.params
+    lr, grad_scale, step = prepared if dynamic is None else dynamic
+    device = desc.device
+    arrays = {"param": param, "grad": grad, "s0": s0, "s1": s1, "s2": s2}
+    with _device.kernel_arrays(device, arrays, written=_UPDATE_WRITTEN) as arr:
         _device.kernels(device).optimizer_update(
             kind,
-            int(np.prod(shape)),
-            *(p.get(n, 0) for n in names),
-            *scalars.values(),
-            *flags.values(),
-            _device.stream(device),
+            arr["param"],
+            arr["grad"],
+            arr["s0"],
+            arr["s1"],
+            arr["s2"],
+            lr,
+            weight_decay,
+            l2,
+            grad_scale,
+            clipvalue,
+            momentum,
+            rho,
+            beta_1,
+            beta_2,
+            epsilon,
+            step,
+            *tail,  # nesterov, centered, amsgrad, simd
+            **_device.launch_options(device),
         )
 
 
+def _sgd(param, grad, velocity, *, momentum, nesterov, **common):
+    """sgd_update's descriptor step (sinapse.ops._plan)."""
+    op = "sgd_update"
+    momentum = _scalar(op, "momentum", momentum, hi=1.0)
+    return _describe_update(
+        op,
+        _KINDS["sgd"],
+        param,
+        grad,
+        [("velocity", velocity), ("", None), ("", None)],
+        [f"momentum={momentum}" if momentum != 0 else None, None, None],
+        momentum=momentum,
+        nesterov=nesterov,
+        **common,
+    )
+
+
+@preparable(_sgd, _launch_update, rebind=_rebind)
 def sgd_update(
     param,
     grad,
@@ -176,26 +233,25 @@ def sgd_update(
     simd=None,
 ):
     """One Keras SGD step in place. ``velocity`` (zeros at the start) is needed iff momentum > 0."""
-    op = "sgd_update"
-    momentum = _scalar(op, "momentum", momentum, hi=1.0)
-    _update(
+    run(_sgd, _launch_update, locals())
+
+
+def _adagrad(param, grad, accumulator, *, epsilon, **common):
+    """adagrad_update's descriptor step (sinapse.ops._plan)."""
+    op = "adagrad_update"
+    return _describe_update(
         op,
-        _KINDS["sgd"],
+        _KINDS["adagrad"],
         param,
         grad,
-        [("velocity", velocity), ("", None), ("", None)],
-        [f"momentum={momentum}" if momentum != 0 else None, None, None],
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        l2=l2,
-        grad_scale=grad_scale,
-        clipvalue=clipvalue,
-        momentum=momentum,
-        nesterov=nesterov,
-        simd=simd,
+        [("accumulator", accumulator), ("", None), ("", None)],
+        ["Adagrad", None, None],
+        epsilon=_scalar(op, "epsilon", epsilon),
+        **common,
     )
 
 
+@preparable(_adagrad, _launch_update, rebind=_rebind)
 def adagrad_update(
     param,
     grad,
@@ -210,24 +266,26 @@ def adagrad_update(
     simd=None,
 ):
     """One Keras Adagrad step in place; ``accumulator`` starts at initial_accumulator_value (Keras: 0.1)."""
-    op = "adagrad_update"
-    _update(
+    run(_adagrad, _launch_update, locals())
+
+
+def _adadelta(param, grad, accumulated_grad, accumulated_delta, *, rho, epsilon, **common):
+    """adadelta_update's descriptor step (sinapse.ops._plan)."""
+    op = "adadelta_update"
+    return _describe_update(
         op,
-        _KINDS["adagrad"],
+        _KINDS["adadelta"],
         param,
         grad,
-        [("accumulator", accumulator), ("", None), ("", None)],
-        ["Adagrad", None, None],
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        l2=l2,
-        grad_scale=grad_scale,
-        clipvalue=clipvalue,
+        [("accumulated_grad", accumulated_grad), ("accumulated_delta", accumulated_delta), ("", None)],
+        ["Adadelta", "Adadelta", None],
+        rho=_scalar(op, "rho", rho, hi=1.0),
         epsilon=_scalar(op, "epsilon", epsilon),
-        simd=simd,
+        **common,
     )
 
 
+@preparable(_adadelta, _launch_update, rebind=_rebind)
 def adadelta_update(
     param,
     grad,
@@ -244,25 +302,29 @@ def adadelta_update(
     simd=None,
 ):
     """One Keras Adadelta step in place; both accumulators start at zero."""
-    op = "adadelta_update"
-    _update(
+    run(_adadelta, _launch_update, locals())
+
+
+def _rmsprop(param, grad, velocity, momentum_buffer, average_grad, *, rho, momentum, epsilon, centered, **common):
+    """rmsprop_update's descriptor step (sinapse.ops._plan)."""
+    op = "rmsprop_update"
+    momentum = _scalar(op, "momentum", momentum, hi=1.0)
+    return _describe_update(
         op,
-        _KINDS["adadelta"],
+        _KINDS["rmsprop"],
         param,
         grad,
-        [("accumulated_grad", accumulated_grad), ("accumulated_delta", accumulated_delta), ("", None)],
-        ["Adadelta", "Adadelta", None],
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        l2=l2,
-        grad_scale=grad_scale,
-        clipvalue=clipvalue,
+        [("velocity", velocity), ("momentum_buffer", momentum_buffer), ("average_grad", average_grad)],
+        ["RMSprop", f"momentum={momentum}" if momentum > 0 else None, "centered=True" if centered else None],
         rho=_scalar(op, "rho", rho, hi=1.0),
+        momentum=momentum,
         epsilon=_scalar(op, "epsilon", epsilon),
-        simd=simd,
+        centered=centered,
+        **common,
     )
 
 
+@preparable(_rmsprop, _launch_update, rebind=_rebind)
 def rmsprop_update(
     param,
     grad,
@@ -283,28 +345,29 @@ def rmsprop_update(
 ):
     """One Keras RMSprop step in place. State, zeros at the start: ``velocity`` always,
     ``momentum_buffer`` iff momentum > 0, ``average_grad`` iff centered."""
-    op = "rmsprop_update"
-    momentum = _scalar(op, "momentum", momentum, hi=1.0)
-    _update(
+    run(_rmsprop, _launch_update, locals())
+
+
+def _adam(param, grad, m, v, vhat, *, step, beta_1, beta_2, epsilon, amsgrad, **common):
+    """adam_update's descriptor step (sinapse.ops._plan)."""
+    op = "adam_update"
+    return _describe_update(
         op,
-        _KINDS["rmsprop"],
+        _KINDS["adam"],
         param,
         grad,
-        [("velocity", velocity), ("momentum_buffer", momentum_buffer), ("average_grad", average_grad)],
-        ["RMSprop", f"momentum={momentum}" if momentum > 0 else None, "centered=True" if centered else None],
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        l2=l2,
-        grad_scale=grad_scale,
-        clipvalue=clipvalue,
-        rho=_scalar(op, "rho", rho, hi=1.0),
-        momentum=momentum,
+        [("m", m), ("v", v), ("vhat", vhat)],
+        ["Adam", "Adam", "amsgrad=True" if amsgrad else None],
+        beta_1=_scalar(op, "beta_1", beta_1, hi=1.0, hi_open=True),
+        beta_2=_scalar(op, "beta_2", beta_2, hi=1.0, hi_open=True),
         epsilon=_scalar(op, "epsilon", epsilon),
-        centered=centered,
-        simd=simd,
+        step=_step(op, step),
+        amsgrad=amsgrad,
+        **common,
     )
 
 
+@preparable(_adam, _launch_update, rebind=_rebind)
 def adam_update(
     param,
     grad,
@@ -326,26 +389,7 @@ def adam_update(
 ):
     """One Keras Adam (AdamW when weight_decay > 0) step in place. ``step`` is t, 1 on the
     first step; ``m``, ``v`` (and ``vhat`` iff amsgrad) start at zero."""
-    op = "adam_update"
-    _update(
-        op,
-        _KINDS["adam"],
-        param,
-        grad,
-        [("m", m), ("v", v), ("vhat", vhat)],
-        ["Adam", "Adam", "amsgrad=True" if amsgrad else None],
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        l2=l2,
-        grad_scale=grad_scale,
-        clipvalue=clipvalue,
-        beta_1=_scalar(op, "beta_1", beta_1, hi=1.0, hi_open=True),
-        beta_2=_scalar(op, "beta_2", beta_2, hi=1.0, hi_open=True),
-        epsilon=_scalar(op, "epsilon", epsilon),
-        step=_step(op, step),
-        amsgrad=amsgrad,
-        simd=simd,
-    )
+    run(_adam, _launch_update, locals())
 
 
 # ------------------------------------------------------------------------ gradient clipping
@@ -377,9 +421,12 @@ def global_norm(arrays, *, simd=None) -> float:
 
 def _norm(op, device, infos, simd=None) -> float:
     """global_norm of already validated arrays (infos: name -> ArrayInfo, one device)."""
+    kernels, launch = _device.kernels(device), _device.launch_options(device)
     if device == CPU:
-        path = _cpu_backend.simd_path(simd, op)
-        return math.sqrt(sum(_cpu.sum_squares(info.obj, path, 0) for info in infos.values()))
+        path = _device.simd(device, simd, op)
+        return math.sqrt(sum(kernels.sum_squares(info.obj, path, **launch) for info in infos.values()))
+    # CUDA: each array is reduced on the device into its own row of `work` (the sum, then the
+    # partial sums), and the sums come to the host in one copy (sum_squares_into).
     k = len(infos)
     if device == "cuda":
         import cupy
@@ -387,12 +434,10 @@ def _norm(op, device, infos, simd=None) -> float:
         work = cupy.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=cupy.float64)
     else:
         work = np.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=np.float64)
-    buffers = {**infos, "work": inspect(op, "work", work)}
-    with _device.kernel_addresses(device, buffers, written=("work",)) as p:
-        kern, stream = _device.kernels(device), _device.stream(device)
-        for i, (name, info) in enumerate(infos.items()):
-            row = p["work"] + i * work.strides[0]
-            kern.sum_squares(int(np.prod(info.shape)), p[name], row + 8, SUM_SQUARES_PARTIALS, row, stream)
+    arrays = {**{name: info.obj for name, info in infos.items()}, "work": work}
+    with _device.kernel_arrays(device, arrays, written=("work",)) as arr:
+        for i, name in enumerate(infos):
+            kernels.sum_squares_into(arr[name], arr["work"][i], **launch)
     sums = work[:k, 0] if device != "cuda" else work[:k, 0].get()
     return math.sqrt(sum(float(s) for s in sums))
 
@@ -422,14 +467,9 @@ def _clip_prepare(op, x, out, xname="x", outname="out"):
     return device, xi, out, oi
 
 
-def _scale_clip(device, xi, out, oi, scale, clipvalue):
-    if device == CPU:
-        _cpu.scale_clip(xi.obj, out, scale, clipvalue, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as p:
-        _device.kernels(device).scale_clip(
-            int(np.prod(xi.shape)), p["x"], p["out"], scale, clipvalue, _device.stream(device)
-        )
+def _scale_clip(device, x, out, scale, clipvalue):
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
+        _device.kernels(device).scale_clip(arr["x"], arr["out"], scale, clipvalue, **_device.launch_options(device))
     return out
 
 
@@ -440,21 +480,50 @@ def _clipnorm(op, clipnorm):
     return x
 
 
-def clip_by_value(x, clipvalue, *, out=None):
-    """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` itself (in place), no other overlap."""
+def _describe_clip(op, x, out, limit):
+    """clip_by_value's and clip_by_norm's descriptor step (sinapse.ops._plan)."""
+    xi = inspect(op, "x", x)
+    oi = inspect(op, "out", out) if out is not None else None
+    device = backend(op, {"x": xi, **({"out": oi} if oi else {})})
+    check_float32(op, "x", xi)
+    if oi is not None:
+        check_float32(op, "out", oi)
+        check_shape(op, "out", oi, xi.shape, "the shape of `x`")
+        check_aliasing(op, {"out": oi}, {"x": xi}, allow=(("out", "x"),))
+    return descriptor(op, device, {"x": xi}, limit, outputs={"out": xi.shape}, allow=(("out", "x"),))
+
+
+def _describe_clip_by_value(x, clipvalue, *, out=None):
     op = "clip_by_value"
     if clipvalue is None:  # None means "no clipping" to the optimizer updates; here it is a mistake
         raise TypeError(f"{op}: `clipvalue` must be a positive finite number, got None.")
-    clipvalue = _clipvalue(op, clipvalue)
-    return _scale_clip(*_clip_prepare(op, x, out), 1.0, clipvalue)
+    return _describe_clip(op, x, out, _clipvalue(op, clipvalue))
 
 
+def _launch_clip_by_value(desc, x, out):
+    return _scale_clip(desc.device, x, desc.output("out", out), 1.0, desc.params)
+
+
+@preparable(_describe_clip_by_value, _launch_clip_by_value)
+def clip_by_value(x, clipvalue, *, out=None):
+    """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` itself (in place), no other overlap."""
+    return _launch_clip_by_value(_describe_clip_by_value(x, clipvalue, out=out), x, out)
+
+
+def _describe_clip_by_norm(x, clipnorm, *, out=None):
+    op = "clip_by_norm"
+    return _describe_clip(op, x, out, _clipnorm(op, clipnorm))
+
+
+def _launch_clip_by_norm(desc, x, out):
+    norm = _norm(desc.op, desc.device, {"x": inspect(desc.op, "x", x)})  # the data's: at every call
+    return _scale_clip(desc.device, x, desc.output("out", out), clip_scale(norm, desc.params), 0.0)
+
+
+@preparable(_describe_clip_by_norm, _launch_clip_by_norm)
 def clip_by_norm(x, clipnorm, *, out=None):
     """Keras's clipnorm for one array: ``x * clipnorm / max(||x||, clipnorm)``."""
-    op = "clip_by_norm"
-    clipnorm = _clipnorm(op, clipnorm)
-    device, xi, out, oi = _clip_prepare(op, x, out)
-    return _scale_clip(device, xi, out, oi, clip_scale(_norm(op, device, {"x": xi}), clipnorm), 0.0)
+    return _launch_clip_by_norm(_describe_clip_by_norm(x, clipnorm, out=out), x, out)
 
 
 def clip_by_global_norm(arrays, clipnorm, *, out=None):
@@ -481,4 +550,4 @@ def clip_by_global_norm(arrays, clipnorm, *, out=None):
     check_aliasing(op, written, inputs, allow=tuple((f"out[{i}]", f"arrays[{i}]") for i in range(len(arrays))))
     norm = _norm(op, device, inputs)
     scale = clip_scale(norm, clipnorm)
-    return [_scale_clip(*p, scale, 0.0) for p in prepared], norm
+    return [_scale_clip(device, xi.obj, o, scale, 0.0) for _, xi, o, _ in prepared], norm

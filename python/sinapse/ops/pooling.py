@@ -12,18 +12,18 @@ range). Aliasing: ``out`` must share no memory with ``x`` (nor, in the backward,
 
 variant: "naive" (the definition as loops, one thread; on CUDA the backward tests every
 window of the image) or "tuned" (the default, or $SINAPSE_POOLING); max pooling gives the
-same bits in both, averages agree within an ulp.
-docs/kernels/pooling.md tells the steps from one to the other.
+same bits in both, averages agree within an ulp. The descriptor step resolves it, so a plan
+keeps the variant it was prepared with. docs/kernels/pooling.md tells the steps from one to the other.
 """
 
 from __future__ import annotations
 
 import math
 
-from .. import _cpu
 from ..registry import resolve_variant
 from . import _device, _elementwise
-from ._checks import CPU, as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
+from ._checks import as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
+from ._plan import descriptor, preparable
 
 
 def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
@@ -55,7 +55,7 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
     return (n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
 
 
-def _forward(op, kind, x, pool_size, strides, padding, out, variant):
+def _describe_forward(op, kind, x, pool_size, strides, padding, out, variant):
     variant = resolve_variant("pooling", variant, op)
     xi = inspect(op, "x", x)
     oi = inspect(op, "out", out) if out is not None else None
@@ -63,58 +63,81 @@ def _forward(op, kind, x, pool_size, strides, padding, out, variant):
     check_float32(op, "x", xi)
     g = geometry(op, xi.shape, pool_size, strides, padding)
     out_shape = (g[0], g[10], g[11], g[3])
-    if oi is None:
-        out = _device.empty(op, device, out_shape)
-        oi = inspect(op, "out", out)
-    else:
+    if oi is not None:
         check_out(op, oi, out_shape, {"x": xi})
-    if device == CPU:
-        getattr(_cpu, f"{kind}_pool_forward")(g, x, out, variant, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": xi, "out": oi}, written=("out",)) as ptr:
+    return descriptor(op, device, {"x": xi}, (kind, g, variant), outputs={"out": out_shape})
+
+
+def _launch_forward(desc, x, out):
+    kind, g, variant = desc.params
+    out = desc.output("out", out)
+    device = desc.device
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
         getattr(_device.kernels(device), f"{kind}_pool_forward")(
-            g, ptr["x"], ptr["out"], variant, _device.stream(device)
+            g, a["x"], a["out"], variant, **_device.launch_options(device)
         )
     return out
 
 
-def _backward(op, kind, dy, x, pool_size, strides, padding, out, variant):
+def _describe_backward(op, kind, dy, x, pool_size, strides, padding, out, variant):
     variant = resolve_variant("pooling", variant, op)
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, others={"dy": dy})
+    device, infos, _ = _elementwise.validate(op, {"x": x}, out, others={"dy": dy})
     g = geometry(op, infos["x"].shape, pool_size, strides, padding)
     check_float32(op, "dy", infos["dy"])
     check_shape(op, "dy", infos["dy"], (g[0], g[10], g[11], g[3]), "the forward's output shape")
-    if device == CPU:
+    return descriptor(
+        op, device, {"dy": infos["dy"], "x": infos["x"]}, (kind, g, variant), outputs={"out": infos["x"].shape}
+    )
+
+
+def _launch_backward(desc, dy, x, out):
+    kind, g, variant = desc.params
+    out = desc.output("out", out)
+    device = desc.device
+    with _device.kernel_arrays(device, {"x": x, "dy": dy, "out": out}, written=("out",)) as a:
+        k, launch = _device.kernels(device), _device.launch_options(device)
         if kind == "max":
-            _cpu.max_pool_backward(g, x, dy, out, variant, 0)
+            k.max_pool_backward(g, a["x"], a["dy"], a["out"], variant, **launch)
         else:
-            _cpu.avg_pool_backward(g, dy, out, variant, 0)
-        return out
-    buffers = {"x": infos["x"], "dy": infos["dy"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
-        k = _device.kernels(device)
-        if kind == "max":
-            k.max_pool_backward(g, ptr["x"], ptr["dy"], ptr["out"], variant, _device.stream(device))
-        else:
-            k.avg_pool_backward(g, ptr["dy"], ptr["out"], variant, _device.stream(device))
+            k.avg_pool_backward(g, a["dy"], a["out"], variant, **launch)
     return out
 
 
+def _ops(name, kind):
+    """The describe/launch pair of one pooling op, with the public op's signature."""
+
+    def describe_forward(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
+        return _describe_forward(name, kind, x, pool_size, strides, padding, out, variant)
+
+    def describe_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
+        return _describe_backward(f"{name}_backward", kind, dy, x, pool_size, strides, padding, out, variant)
+
+    return describe_forward, describe_backward
+
+
+_max_fwd, _max_bwd = _ops("max_pool2d", "max")
+_avg_fwd, _avg_bwd = _ops("avg_pool2d", "avg")
+
+
+@preparable(_max_fwd, _launch_forward)
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Max over each window of NHWC ``x``: shape (N, OH, OW, C)."""
-    return _forward("max_pool2d", "max", x, pool_size, strides, padding, out, variant)
+    return _launch_forward(_max_fwd(x, pool_size, strides, padding, out=out, variant=variant), x, out)
 
 
+@preparable(_avg_fwd, _launch_forward)
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Mean over each window's real pixels of NHWC ``x``: shape (N, OH, OW, C)."""
-    return _forward("avg_pool2d", "avg", x, pool_size, strides, padding, out, variant)
+    return _launch_forward(_avg_fwd(x, pool_size, strides, padding, out=out, variant=variant), x, out)
 
 
+@preparable(_max_bwd, _launch_backward)
 def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Gradient with respect to x: each window's dy goes to its (first) maximum."""
-    return _backward("max_pool2d_backward", "max", dy, x, pool_size, strides, padding, out, variant)
+    return _launch_backward(_max_bwd(dy, x, pool_size, strides, padding, out=out, variant=variant), dy, x, out)
 
 
+@preparable(_avg_bwd, _launch_backward)
 def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
     """Gradient with respect to x (x gives the shape): dy / count spread over each window."""
-    return _backward("avg_pool2d_backward", "avg", dy, x, pool_size, strides, padding, out, variant)
+    return _launch_backward(_avg_bwd(dy, x, pool_size, strides, padding, out=out, variant=variant), dy, x, out)

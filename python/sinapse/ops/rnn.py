@@ -30,7 +30,8 @@ NumPy arrays run on the CPU, CuPy arrays on the GPU (and NumPy arrays inside
 
 ``lstm`` takes ``variant``: "naive" (the cell's gate equations as plain loops, one thread,
 library exp; on CUDA one thread per example) or "tuned" (the default, or $SINAPSE_LSTM); the
-GEMMs are the tuned GEMM either way. The backward runs the forward's variant unless told.
+GEMMs are the tuned GEMM either way. The descriptor step resolves it (a plan keeps it); the
+backward runs the forward's variant unless told.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _cpu
-from .. import cpu as _cpu_backend
 from ..registry import resolve_variant
-from . import _device
+from . import _device, _enums
 from ._checks import CPU, as_bool, backend, check_elements, check_float32, check_shape, inspect
+from ._plan import descriptor, preparable, run
 
-_CELL_CODES = {"simple_tanh": 0, "simple_relu": 1, "lstm": 2, "gru": 3, "gru_reset_before": 4}
-_GATES = {"simple_tanh": 1, "simple_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
+_CELL_CODES = _enums.RNN_CELLS  # names -> codes (csrc/common/enums.h)
+_GATES = _enums.RNN_GATES
 
 
 class RnnCache:
@@ -73,20 +74,19 @@ class RnnCache:
             setattr(self, k, v)
 
 
-def _mask_info(op, mask, n, t):
+def _check_mask(op, mask, n, t):
     info = inspect(op, "mask", mask)
     if info.dtype not in (np.bool_, np.uint8):
         raise TypeError(f"{op}: `mask` must be bool or uint8 (1 = a real step), got {info.describe()}.")
     if not info.c_contiguous:
         raise ValueError(f"{op}: `mask` must be C-contiguous, got {info.describe()}.")
     check_shape(op, "mask", info, (n, t), "one flag per example and time step of x (N, T)")
-    view = mask.view(np.uint8) if info.device == CPU else mask.view("uint8")
-    return inspect(op, "mask", view)
 
 
-def _forward(
+def _describe_forward(
     op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant="tuned"
 ):
+    """The sequence ops' descriptor step (sinapse.ops._plan); ``c0`` is the LSTM's only."""
     go_backwards = as_bool(op, "go_backwards", go_backwards)
     return_sequences = as_bool(op, "return_sequences", return_sequences)
     gates = _GATES[cell]
@@ -128,55 +128,56 @@ def _forward(
             check_float32(op, name, infos[name])
             check_shape(op, name, infos[name], (n, h), "the initial state, (batch, units)")
     if mi is not None:
-        mi = _mask_info(op, mask, n, t)
+        _check_mask(op, mask, n, t)  # (the launch hands it over as bytes)
 
-    y_shape = (n, t, h) if return_sequences else (n, h)
-    y, h_t = _device.empty(op, device, y_shape), _device.empty(op, device, (n, h))
-    c_t = _device.empty(op, device, (n, h)) if cell == "lstm" else None
     code = _CELL_CODES[cell]
     ws_floats = _cpu.rnn_workspace_floats(code, n, t, d, h, False)
     check_elements(op, "x", (ws_floats,), f"(with {h} units) a workspace")
+    simd = _device.simd(device, simd, op)  # kept in the cache for the backward
+    arrays = {
+        n_: infos.get(n_)
+        for n_ in ("x", "kernel", "recurrent_kernel", "bias", "h0", "c0")
+        if n_ != "c0" or cell == "lstm"
+    }
+    params = (cell, code, (n, t, d, h), go_backwards, return_sequences, simd, ws_floats, variant)
+    return descriptor(op, device, {**arrays, "mask": mi}, params)
+
+
+def _launch_forward(desc, *given):
+    """(y, h_T, c_T, cache) from the arrays in the descriptor's order (c0 only for the LSTM)."""
+    cell, code, (n, t, d, h), go_backwards, return_sequences, simd, ws_floats, variant = desc.params
+    op, device = desc.op, desc.device
+    named = dict(zip(desc.infos, given))
+    mask = named["mask"]
+    if mask is not None:  # handed over as bytes (1 = a real step)
+        mask = mask.view(np.uint8) if device == CPU else mask.view("uint8")
+    y = _device.empty(op, device, (n, t, h) if return_sequences else (n, h))
+    h_t = _device.empty(op, device, (n, h))
+    c_t = _device.empty(op, device, (n, h)) if cell == "lstm" else None
     ws = _device.empty(op, device, (ws_floats,))
     args = (code, n, t, d, h, go_backwards, return_sequences)
-    if device == CPU:
-        simd = _cpu_backend.simd_path(simd, op)
-        _cpu.rnn_forward(
+    x, kernel, recurrent_kernel = named["x"], named["kernel"], named["recurrent_kernel"]
+    arrays = {
+        "x": x,
+        "kernel": kernel,
+        "recurrent_kernel": recurrent_kernel,
+        "bias": named["bias"],
+        "mask": mask,
+        "h0": named["h0"],
+        "c0": named.get("c0"),
+        "y": y,
+        "h_T": h_t,
+        "c_T": c_t,
+        "ws": ws,
+    }
+    with _device.kernel_arrays(device, arrays, written=("y", "h_T", "c_T", "ws")) as arr:
+        _device.kernels(device).rnn_forward(
             *args,
-            x,
-            kernel,
-            recurrent_kernel,
-            bias,
-            None if mi is None else mi.obj,
-            h0,
-            c0,
-            y,
-            h_t,
-            c_t,
-            ws,
+            *(arr[n] for n in arrays),
             variant,
             simd,
-            0,
+            **_device.launch_options(device),
         )
-    else:
-        outs = {"y": y, "h_T": h_t, "c_T": c_t, "ws": ws}
-        buffers = {**infos, **{k: inspect(op, k, v) for k, v in outs.items() if v is not None}}
-        with _device.kernel_addresses(device, buffers, written=("y", "h_T", "c_T", "ws")) as p:
-            _device.kernels(device).rnn_forward(
-                *args,
-                p["x"],
-                p["kernel"],
-                p["recurrent_kernel"],
-                p.get("bias", 0),
-                _mask_address(device, mi),
-                p.get("h0", 0),
-                p.get("c0", 0),
-                p["y"],
-                p["h_T"],
-                p.get("c_T", 0),
-                p["ws"],
-                variant,
-                _device.stream(device),
-            )
     cache = RnnCache(
         op=op,
         cell=cell,
@@ -184,8 +185,8 @@ def _forward(
         x=x,
         kernel=kernel,
         recurrent_kernel=recurrent_kernel,
-        has_bias=bias is not None,
-        mask=None if mi is None else mi.obj,
+        has_bias=named["bias"] is not None,
+        mask=mask,
         workspace=ws,
         shape=(n, t, d, h),
         go_backwards=go_backwards,
@@ -196,13 +197,9 @@ def _forward(
     return y, h_t, c_t, cache
 
 
-def _mask_address(device, mi):
-    # The mask (1-byte elements) is passed as is even in checked simulation, whose guard pages
-    # hold 4-byte elements; every float array around it is still guarded.
-    return 0 if mi is None else _device.address(mi)
-
-
-def _backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
+def _describe_backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
+    """The sequence backwards' descriptor step: ``cache`` (the forward's) is part of the call;
+    ``variant`` None: the forward's (kept in the cache)."""
     if not isinstance(cache, RnnCache) or cache.cell != cell:
         raise TypeError(
             f"{op}: `cache` must be the cache returned by the matching forward "
@@ -213,22 +210,29 @@ def _backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
     n, t, d, h = cache.shape
     device = cache.device
     variant = cache.variant if variant is None else resolve_variant(cell, variant, op)
-    if dy is None:
-        dy = _device.empty(op, device, (n, t, h) if cache.return_sequences else (n, h))
-        dy[...] = 0
-    infos = {"dy": inspect(op, "dy", dy)}
-    for name, value in (("dh_T", dh_t), ("dc_T", dc_t)):
-        if value is not None:
-            infos[name] = inspect(op, name, value)
-    got = backend(op, infos)
+    infos = {name: inspect(op, name, v) for name, v in (("dy", dy), ("dh_T", dh_t), ("dc_T", dc_t)) if v is not None}
+    got = backend(op, infos) if infos else device
     if got != device:
         raise TypeError(f"{op}: the gradients (`dy`, `dh_T`, `dc_T`) are on {got} but the forward ran on {device}.")
-    check_float32(op, "dy", infos["dy"])
-    check_shape(op, "dy", infos["dy"], (n, t, h) if cache.return_sequences else (n, h), "the shape of the forward's y")
+    if "dy" in infos:  # None: zeros (the loss does not depend on y)
+        check_float32(op, "dy", infos["dy"])
+        y_shape = (n, t, h) if cache.return_sequences else (n, h)
+        check_shape(op, "dy", infos["dy"], y_shape, "the shape of the forward's y")
     for name in ("dh_T", "dc_T"):
         if name in infos:
             check_float32(op, name, infos[name])
             check_shape(op, name, infos[name], (n, h), "the shape of the final state")
+    return descriptor(
+        op, device, {"dy": infos.get("dy"), "dh_T": infos.get("dh_T"), "dc_T": infos.get("dc_T")}, (cache, variant)
+    )
+
+
+def _launch_backward(desc, dy, dh_t, dc_t):
+    (cache, variant), op, device = desc.params, desc.op, desc.device
+    cell, (n, t, d, h) = cache.cell, cache.shape
+    if dy is None:
+        dy = _device.empty(op, device, (n, t, h) if cache.return_sequences else (n, h))
+        dy[...] = 0
     gh = _GATES[cell] * h
     e = lambda shape: _device.empty(op, device, shape)  # noqa: E731
     dx, dk, drk, dh0 = e((n, t, d)), e((d, gh)), e((h, gh)), e((n, h))
@@ -237,68 +241,61 @@ def _backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
     code = _CELL_CODES[cell]
     scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
     args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
-    if device == CPU:
-        _cpu.rnn_backward(
+    arrays = {
+        "x": cache.x,
+        "kernel": cache.kernel,
+        "recurrent_kernel": cache.recurrent_kernel,
+        "mask": cache.mask,
+        "ws": cache.workspace,
+        "dy": dy,
+        "dh_T": dh_t,
+        "dc_T": dc_t,
+        "dx": dx,
+        "dk": dk,
+        "drk": drk,
+        "db": db,
+        "dh0": dh0,
+        "dc0": dc0,
+        "scratch": scratch,
+    }
+    with _device.kernel_arrays(device, arrays, written=("dx", "dk", "drk", "db", "dh0", "dc0")) as arr:
+        _device.kernels(device).rnn_backward(
             *args,
-            cache.x,
-            cache.kernel,
-            cache.recurrent_kernel,
-            cache.mask,
-            cache.workspace,
-            dy,
-            dh_t,
-            dc_t,
-            dx,
-            dk,
-            drk,
-            db,
-            dh0,
-            dc0,
-            scratch,
+            *(arr[n] for n in arrays),
             variant,
             cache.simd,
-            0,
+            **_device.launch_options(device),
         )
-    else:
-        arrays = {
-            "x": cache.x,
-            "kernel": cache.kernel,
-            "recurrent_kernel": cache.recurrent_kernel,
-            "ws": cache.workspace,
-            "dx": dx,
-            "dk": dk,
-            "drk": drk,
-            "db": db,
-            "dh0": dh0,
-            "dc0": dc0,
-            "scratch": scratch,
-        }
-        buffers = {**infos, **{k: inspect(op, k, v) for k, v in arrays.items() if v is not None}}
-        mi = None if cache.mask is None else inspect(op, "mask", cache.mask)
-        with _device.kernel_addresses(device, buffers, written=("dx", "dk", "drk", "db", "dh0", "dc0")) as p:
-            _device.kernels(device).rnn_backward(
-                *args,
-                p["x"],
-                p["kernel"],
-                p["recurrent_kernel"],
-                _mask_address(device, mi),
-                p["ws"],
-                p["dy"],
-                p.get("dh_T", 0),
-                p.get("dc_T", 0),
-                p["dx"],
-                p["dk"],
-                p["drk"],
-                p.get("db", 0),
-                p["dh0"],
-                p.get("dc0", 0),
-                p["scratch"],
-                variant,
-                _device.stream(device),
-            )
     return dx, dk, drk, db, dh0, dc0
 
 
+def _simple_rnn(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    activation="tanh",
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    simd=None,
+):
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"simple_rnn: `activation` must be 'tanh' or 'relu', got {activation!r}.")
+    cell = f"simple_{activation}"
+    return _describe_forward(
+        "simple_rnn", cell, x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, simd
+    )
+
+
+def _launch_simple_rnn(desc, *arrays):
+    y, h_t, _, cache = _launch_forward(desc, *arrays)
+    return y, h_t, cache
+
+
+@preparable(_simple_rnn, _launch_simple_rnn)
 def simple_rnn(
     x,
     kernel,
@@ -318,23 +315,7 @@ def simple_rnn(
     mask (N, T) bool/uint8 or None; activation "tanh" or "relu".
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H) without return_sequences), h_T (N, H).
     """
-    if activation not in ("tanh", "relu"):
-        raise ValueError(f"simple_rnn: `activation` must be 'tanh' or 'relu', got {activation!r}.")
-    y, h_t, _, cache = _forward(
-        "simple_rnn",
-        f"simple_{activation}",
-        x,
-        kernel,
-        recurrent_kernel,
-        bias,
-        h0,
-        None,
-        mask,
-        go_backwards,
-        return_sequences,
-        simd,
-    )
-    return y, h_t, cache
+    return run(_simple_rnn, _launch_simple_rnn, locals())
 
 
 def simple_rnn_backward(cache, dy, dh_T=None):
@@ -345,10 +326,31 @@ def simple_rnn_backward(cache, dy, dh_T=None):
     """
     op = "simple_rnn_backward"
     cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("simple_") else "simple_tanh"
-    dx, dk, drk, db, dh0, _ = _backward(op, cell, cache, dy, dh_T, None)
+    desc = _describe_backward(op, cell, cache, dy, dh_T, None)
+    dx, dk, drk, db, dh0, _ = _launch_backward(desc, dy, dh_T, None)
     return dx, dk, drk, db, dh0
 
 
+def _lstm(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    h0=None,
+    c0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    simd=None,
+    variant=None,
+):
+    variant = resolve_variant("lstm", variant)
+    args = (x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant)
+    return _describe_forward("lstm", "lstm", *args)
+
+
+@preparable(_lstm, _launch_forward)
 def lstm(
     x,
     kernel,
@@ -373,10 +375,7 @@ def lstm(
     variant: the cell kernel, "naive" or "tuned" (default: $SINAPSE_LSTM, else "tuned");
     ValueError for another name.
     """
-    variant = resolve_variant("lstm", variant)
-    return _forward(
-        "lstm", "lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant
-    )
+    return run(_lstm, _launch_forward, locals())
 
 
 def lstm_backward(cache, dy, dh_T=None, dc_T=None, *, variant=None):
@@ -386,9 +385,30 @@ def lstm_backward(cache, dy, dh_T=None, dc_T=None, *, variant=None):
     (D, 4H), drecurrent_kernel (H, 4H), dbias (4H,) (None without a bias), dh0 and dc0 (N, H).
     variant: the cell kernel, "naive" or "tuned" (default: the forward's).
     """
-    return _backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T, variant)
+    desc = _describe_backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T, variant)
+    return _launch_backward(desc, dy, dh_T, dc_T)
 
 
+def _gru(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    reset_after=True,
+    h0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    simd=None,
+):
+    cell = "gru" if as_bool("gru", "reset_after", reset_after) else "gru_reset_before"
+    return _describe_forward(
+        "gru", cell, x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, simd
+    )
+
+
+@preparable(_gru, _launch_simple_rnn)
 def gru(
     x,
     kernel,
@@ -410,22 +430,7 @@ def gru(
     x (N, T, D), kernel (D, 3H), recurrent_kernel (H, 3H), h0 (N, H) or None, mask (N, T) or None.
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H)), h_T (N, H).
     """
-    reset_after = as_bool("gru", "reset_after", reset_after)
-    y, h_t, _, cache = _forward(
-        "gru",
-        "gru" if reset_after else "gru_reset_before",
-        x,
-        kernel,
-        recurrent_kernel,
-        bias,
-        h0,
-        None,
-        mask,
-        go_backwards,
-        return_sequences,
-        simd,
-    )
-    return y, h_t, cache
+    return run(_gru, _launch_simple_rnn, locals())
 
 
 def gru_backward(cache, dy, dh_T=None):
@@ -435,5 +440,7 @@ def gru_backward(cache, dy, dh_T=None):
     drecurrent_kernel (H, 3H), dbias (2, 3H) or (3H,) like the forward's bias (None without one), dh0 (N, H).
     """
     cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("gru") else "gru"
-    dx, dk, drk, db, dh0, _ = _backward("gru_backward", cell, cache, dy, dh_T, None)
+    dx, dk, drk, db, dh0, _ = _launch_backward(
+        _describe_backward("gru_backward", cell, cache, dy, dh_T, None), dy, dh_T, None
+    )
     return dx, dk, drk, db, dh0

@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-_GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+from . import _enums
+
+_GATES = {
+    layer: _enums.RNN_GATES[cell] for layer, cell in (("simple_rnn", "simple_tanh"), ("lstm", "lstm"), ("gru", "gru"))
+}
 
 
 def _cell(op, cell):

@@ -4,61 +4,82 @@ Aliasing: the forward's ``out`` may be ``x`` itself, the backward's ``out`` may 
 itself (in place); any other overlap is a ValueError.
 
 variant: "naive" (the definition as loops, one thread, library exp; on CUDA one thread per
-row) or "tuned" (the default, or $SINAPSE_SOFTMAX). docs/kernels/softmax.md tells the steps.
+row) or "tuned" (the default, or $SINAPSE_SOFTMAX), resolved by the descriptor step (a plan
+keeps it). docs/kernels/softmax.md tells the steps.
 """
 
 from __future__ import annotations
 
-from .. import _cpu
 from ..registry import resolve_variant
 from . import _device, _elementwise
-from ._checks import CPU
+from ._plan import descriptor, preparable
 
 
-def _forward(op, x, out, log, variant):
+def _describe_forward(op, x, out, log, variant):
     variant = resolve_variant("softmax", variant, op)
-    device, infos, out, out_info = _elementwise.prepare(op, {"x": x}, out, min_ndim=1, allow=("x",))
-    cols = infos["x"].shape[-1]
-    rows = out.size // cols if cols else 0
-    if device == CPU:
-        _cpu.softmax_forward(x, out, cols, log, variant, 0)
-        return out
-    with _device.kernel_addresses(device, {"x": infos["x"], "out": out_info}, written=("out",)) as ptr:
-        _device.kernels(device).softmax_forward(rows, cols, ptr["x"], ptr["out"], log, variant, _device.stream(device))
+    device, infos, _ = _elementwise.validate(op, {"x": x}, out, min_ndim=1, allow=("x",))
+    shape = infos["x"].shape
+    return descriptor(op, device, infos, (log, shape[-1], variant), outputs={"out": shape}, allow=(("out", "x"),))
+
+
+def _launch_forward(desc, x, out):
+    (log, cols, variant), out, device = desc.params, desc.output("out", out), desc.device
+    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
+        _device.kernels(device).softmax_forward(a["x"], a["out"], cols, log, variant, **_device.launch_options(device))
     return out
 
 
-def _backward(op, dy, y, out, log, variant):
+def _describe_backward(op, dy, y, out, log, variant):
     variant = resolve_variant("softmax", variant, op)
-    device, infos, out, out_info = _elementwise.prepare(op, {"dy": dy, "y": y}, out, min_ndim=1, allow=("dy",))
-    cols = infos["y"].shape[-1]
-    rows = out.size // cols if cols else 0
-    if device == CPU:
-        _cpu.softmax_backward(y, dy, out, cols, log, variant, 0)
-        return out
-    buffers = {"y": infos["y"], "dy": infos["dy"], "out": out_info}
-    with _device.kernel_addresses(device, buffers, written=("out",)) as ptr:
+    device, infos, _ = _elementwise.validate(op, {"dy": dy, "y": y}, out, min_ndim=1, allow=("dy",))
+    shape = infos["y"].shape
+    return descriptor(op, device, infos, (log, shape[-1], variant), outputs={"out": shape}, allow=(("out", "dy"),))
+
+
+def _launch_backward(desc, dy, y, out):
+    (log, cols, variant), out, device = desc.params, desc.output("out", out), desc.device
+    with _device.kernel_arrays(device, {"y": y, "dy": dy, "out": out}, written=("out",)) as a:
         _device.kernels(device).softmax_backward(
-            rows, cols, ptr["y"], ptr["dy"], ptr["out"], log, variant, _device.stream(device)
+            a["y"], a["dy"], a["out"], cols, log, variant, **_device.launch_options(device)
         )
     return out
 
 
+def _softmax(x, *, out=None, variant=None):
+    return _describe_forward("softmax", x, out, log=False, variant=variant)
+
+
+def _log_softmax(x, *, out=None, variant=None):
+    return _describe_forward("log_softmax", x, out, log=True, variant=variant)
+
+
+def _softmax_backward(dy, y, *, out=None, variant=None):
+    return _describe_backward("softmax_backward", dy, y, out, log=False, variant=variant)
+
+
+def _log_softmax_backward(dy, y, *, out=None, variant=None):
+    return _describe_backward("log_softmax_backward", dy, y, out, log=True, variant=variant)
+
+
+@preparable(_softmax, _launch_forward)
 def softmax(x, *, out=None, variant=None):
     """``exp(x) / sum(exp(x))`` along the last axis (the row max is subtracted first)."""
-    return _forward("softmax", x, out, log=False, variant=variant)
+    return _launch_forward(_softmax(x, out=out, variant=variant), x, out)
 
 
+@preparable(_log_softmax, _launch_forward)
 def log_softmax(x, *, out=None, variant=None):
     """``x - logsumexp(x)`` along the last axis, without forming softmax (no log of 0)."""
-    return _forward("log_softmax", x, out, log=True, variant=variant)
+    return _launch_forward(_log_softmax(x, out=out, variant=variant), x, out)
 
 
+@preparable(_softmax_backward, _launch_backward)
 def softmax_backward(dy, y, *, out=None, variant=None):
     """Gradient of softmax given its output y: ``y * (dy - sum(dy * y))`` per row."""
-    return _backward("softmax_backward", dy, y, out, log=False, variant=variant)
+    return _launch_backward(_softmax_backward(dy, y, out=out, variant=variant), dy, y, out)
 
 
+@preparable(_log_softmax_backward, _launch_backward)
 def log_softmax_backward(dy, y, *, out=None, variant=None):
     """Gradient of log_softmax given its output y: ``dy - exp(y) * sum(dy)`` per row."""
-    return _backward("log_softmax_backward", dy, y, out, log=True, variant=variant)
+    return _launch_backward(_log_softmax_backward(dy, y, out=out, variant=variant), dy, y, out)

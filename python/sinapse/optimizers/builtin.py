@@ -56,25 +56,8 @@ class SGD(Optimizer):
     def _slots(self):
         return [("momentum", 0.0)] if self.momentum != 0 else []
 
-    def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.sgd_update(
-            p,
-            g,
-            state.get("momentum"),
-            learning_rate=lr,
-            momentum=self.momentum,
-            nesterov=self.nesterov,
-            weight_decay=self._decay,
-            grad_scale=grad_scale,
-            clipvalue=clipvalue,
-        )
-
-    def _kernel(self, state):
-        return (
-            0,
-            (state.get("momentum"), None, None),
-            (self.momentum, 0.0, 0.0, 0.0, 0.0, 1, self.nesterov, False, False),
-        )
+    def _step_op(self):
+        return ops.sgd_update, ("momentum",), {"momentum": self.momentum, "nesterov": self.nesterov}
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -111,20 +94,8 @@ class Adagrad(Optimizer):
     def _slots(self):
         return [("accumulator", self.initial_accumulator_value)]
 
-    def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.adagrad_update(
-            p,
-            g,
-            state["accumulator"],
-            learning_rate=lr,
-            epsilon=self.epsilon,
-            weight_decay=self._decay,
-            grad_scale=grad_scale,
-            clipvalue=clipvalue,
-        )
-
-    def _kernel(self, state):
-        return 1, (state["accumulator"], None, None), (0.0, 0.0, 0.0, 0.0, self.epsilon, 1, False, False, False)
+    def _step_op(self):
+        return ops.adagrad_update, ("accumulator",), {"epsilon": self.epsilon}
 
     def get_config(self):
         return {
@@ -164,25 +135,11 @@ class Adadelta(Optimizer):
     def _slots(self):
         return [("accumulated_grad", 0.0), ("accumulated_delta_var", 0.0)]
 
-    def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.adadelta_update(
-            p,
-            g,
-            state["accumulated_grad"],
-            state["accumulated_delta_var"],
-            learning_rate=lr,
-            rho=self.rho,
-            epsilon=self.epsilon,
-            weight_decay=self._decay,
-            grad_scale=grad_scale,
-            clipvalue=clipvalue,
-        )
-
-    def _kernel(self, state):
+    def _step_op(self):
         return (
-            2,
-            (state["accumulated_grad"], state["accumulated_delta_var"], None),
-            (0.0, self.rho, 0.0, 0.0, self.epsilon, 1, False, False, False),
+            ops.adadelta_update,
+            ("accumulated_grad", "accumulated_delta_var"),
+            {"rho": self.rho, "epsilon": self.epsilon},
         )
 
     def get_config(self):
@@ -227,29 +184,9 @@ class RMSprop(Optimizer):
             + ([("average_gradient", 0.0)] if self.centered else [])
         )
 
-    def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.rmsprop_update(
-            p,
-            g,
-            state["velocity"],
-            state.get("momentum"),
-            state.get("average_gradient"),
-            learning_rate=lr,
-            rho=self.rho,
-            momentum=self.momentum,
-            epsilon=self.epsilon,
-            centered=self.centered,
-            weight_decay=self._decay,
-            grad_scale=grad_scale,
-            clipvalue=clipvalue,
-        )
-
-    def _kernel(self, state):
-        return (
-            3,
-            (state["velocity"], state.get("momentum"), state.get("average_gradient")),
-            (self.momentum, self.rho, 0.0, 0.0, self.epsilon, 1, False, self.centered, False),
-        )
+    def _step_op(self):
+        options = {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
+        return ops.rmsprop_update, ("velocity", "momentum", "average_gradient"), options
 
     def get_config(self):
         return {
@@ -296,30 +233,11 @@ class Adam(Optimizer):
     def _slots(self):
         return [("momentum", 0.0), ("velocity", 0.0)] + ([("velocity_hat", 0.0)] if self.amsgrad else [])
 
-    def _update(self, p, g, state, lr, grad_scale, clipvalue):
-        ops.adam_update(
-            p,
-            g,
-            state["momentum"],
-            state["velocity"],
-            state.get("velocity_hat"),
-            learning_rate=lr,
-            step=self.iterations + 1,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
-            amsgrad=self.amsgrad,
-            weight_decay=self._decay,
-            grad_scale=grad_scale,
-            clipvalue=clipvalue,
-        )
+    _counts_steps = True  # the bias correction's t
 
-    def _kernel(self, state):
-        return (
-            4,
-            (state["momentum"], state["velocity"], state.get("velocity_hat")),
-            (0.0, 0.0, self.beta_1, self.beta_2, self.epsilon, self.iterations + 1, False, False, self.amsgrad),
-        )
+    def _step_op(self):
+        options = {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return ops.adam_update, ("momentum", "velocity", "velocity_hat"), options
 
     def get_config(self):
         return {

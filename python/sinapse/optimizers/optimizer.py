@@ -21,8 +21,8 @@ import warnings
 
 import numpy as np
 
-from .. import _cpu, cuda, ops
-from .. import cpu as _cpu_backend
+from .. import ops
+from ..ops._plan import MISS
 from ..ops.optimizers import clip_scale
 from . import schedules
 from ._numbers import FLOAT32_MAX, hyper, name_str, optional_positive
@@ -63,10 +63,11 @@ def _to_numpy(x):
 
 class Optimizer:
     """Base class. Subclasses define ``_slots()`` (state names and initial values, from the
-    options), ``_update(param, grad, state, lr, grad_scale, clipvalue)`` (the validated step
-    through sinapse.ops) and ``_kernel(state)`` (the same step as the kernel's arguments:
-    kind, the three state slots, (momentum, rho, beta_1, beta_2, epsilon, step, nesterov,
-    centered, amsgrad))."""
+    options) and ``_step_op()``: the update op (``sinapse.ops.<name>_update``), the state
+    names it takes as its state arrays, in its order, and its options as keyword arguments.
+    ``_counts_steps``: the op takes ``step`` (iterations + 1)."""
+
+    _counts_steps = False
 
     def __init__(
         self,
@@ -100,7 +101,9 @@ class Optimizer:
         self.iterations = 0
         self._state: list[dict] | None = None  # per parameter: slot name -> array
         self._pending: dict | None = None  # set_state before the first apply
-        self._validated: set[int] = set()  # parameters whose first step went through sinapse.ops
+        self._plans: list = []  # per parameter: its update's ops Plan, validated once (ops/_plan.py)
+        self._options: tuple | None = None  # the update op and options the plans were made for
+        self._state_arrays: list = []  # per parameter: its state arrays in the op's order
 
     # ------------------------------------------------------------------ learning rate
 
@@ -147,28 +150,23 @@ class Optimizer:
             scales = [clip_scale(ops.global_norm(grads), self.global_clipnorm)] * len(grads)
         elif self.clipvalue:
             clipvalue = self.clipvalue
-        # After a parameter's first, fully validated step (sinapse.ops), NumPy steps go straight
-        # to the kernel when a few cheap checks pass: the ops' validation costs ~20 us per
-        # array, more than the update of a small layer.
-        simd = None if cuda.simulating() else _cpu_backend.simd_path(None)
-        for i, (p, g, state, scale) in enumerate(zip(params, grads, self._state, scales)):
-            if (
-                simd is not None
-                and i in self._validated
-                and type(g) is np.ndarray
-                and type(p) is np.ndarray
-                and g.dtype == _F32
-                and p.dtype == _F32
-                and g.shape == p.shape
-                and g.flags.c_contiguous
-            ):
-                kind, slots, hyper = self._kernel(state)
-                _cpu.optimizer_update(
-                    kind, p, g, *slots, lr, self._decay, 0.0, scale, clipvalue or 0.0, *hyper, simd, 0
-                )
-            else:
-                self._update(p, g, state, lr, scale, clipvalue)
-                self._validated.add(i)
+        op, names, options = self._step_op()
+        options = {**options, "weight_decay": self._decay, "clipvalue": clipvalue}
+        if (op, options) != self._options or len(self._plans) != len(params):  # new options: new plans
+            self._plans = [None] * len(params)
+            self._options = (op, options)
+            self._state_arrays = [[state.get(n) for n in names] for state in self._state]
+        # Each parameter's update runs through its plan (ops/_plan.py): validated on the first
+        # step, then only the cheap checks (the full validation costs more than a small update).
+        per_step = {"learning_rate": lr, **({"step": self.iterations + 1} if self._counts_steps else {})}
+        plans = self._plans
+        for i, (p, g, slots, scale) in enumerate(zip(params, grads, self._state_arrays, scales)):
+            per_step["grad_scale"] = scale
+            plan, arrays = plans[i], [p, g, *slots]
+            if plan is None or plan.run_if_fits(arrays, per_step) is MISS:
+                plans[i] = op.prepare(*arrays, **options, **per_step)  # the op's errors, if any
+                if plans[i].run_if_fits(arrays, per_step) is MISS:  # arrays a plan cannot take (a subclass)
+                    op(*arrays, **options, **per_step)
         self.iterations += 1
 
     def _build(self, params):
