@@ -177,3 +177,21 @@ def test_racecheck_passes_correct_kernels():
         np.testing.assert_array_equal(
             run("warp_sum_xor", X[:64], 64, 2, 32), np.repeat(X[:64].reshape(2, 32).sum(axis=1), 32)
         )
+
+
+def test_checked_kernels_guard_each_call_and_copy_results_back(rng):
+    # Under checked simulation the ops call _device.kernels(device).<kernel>(arrays...) directly:
+    # the module they get guards each call's arrays itself (no kernel_arrays block needed).
+    from conftest import random_f32
+    from sinapse.ops import _device
+
+    a, b = random_f32(rng, (20, 30)), random_f32(rng, (30, 10))
+    out = np.zeros((20, 10), np.float32)
+    with sinapse.cuda.simulate(checked=True):
+        k = _device.kernels("cuda_sim")
+        with pytest.raises(RuntimeError, match=r"gemm_naive_kernel<past_end>.*out-of-bounds global memory access"):
+            k.gemm_mutant(a, b, out, which="naive_past_end")
+        k.gemm(a, b, out, None, False, False, 1.0, 0.0, 0, "naive", "generic", _device.launch_arg("cuda_sim"))
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+    assert _device.kernels("cuda_sim") is sinapse._cuda_sim  # unchecked: the module itself
+    assert _device._parameter(sinapse._cuda_sim.gemm, 2) == "out"

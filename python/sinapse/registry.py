@@ -61,13 +61,27 @@ def op_info(name: str) -> OpInfo:
         raise ValueError(f"unknown op {name!r}; sinapse has {', '.join(sorted(OPS))}") from None
 
 
+# os.environ's own bytes table on POSIX: every way of setting the environment from Python
+# (os.environ[...] = ..., monkeypatch.setenv, del) updates it, and a lookup in it costs ~40 ns
+# where os.environ.get costs ~0.5 µs (it encodes the key and decodes the value): every op call
+# with variants reads its variable. Elsewhere (Windows), os.environ itself.
+_ENVIRON_BYTES = getattr(os.environ, "_data", None) if os.name == "posix" else None
+
+
+def _getenv(name: str) -> str | None:
+    if _ENVIRON_BYTES is None:
+        return os.environ.get(name)
+    value = _ENVIRON_BYTES.get(name.encode())
+    return None if value is None else os.fsdecode(value)
+
+
 def resolve_variant(op: str, variant: str | None, caller: str | None = None) -> str:
     """The variant an op runs: ``variant`` if given, else the env variable, else the default.
     ``caller``: the public function named in errors (e.g. conv2d_backward for conv2d's variants)."""
     info = op_info(op)
     source = "variant"
     if variant is None and info.env_var:
-        variant = os.environ.get(info.env_var) or None
+        variant = _getenv(info.env_var) or None
         source = info.env_var
     if variant is None:
         return info.default_variant

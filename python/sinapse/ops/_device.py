@@ -1,10 +1,15 @@
-"""What an op needs to run on each device, in one place: the kernel module, the arrays and
-launch options it hands the kernels, allocation and copies.
+"""What an op needs to run on each device, in one place: the kernel module, the launch option
+it hands the kernels, allocation and copies.
 
-Every backend is called the same way (the bindings share argument names and order):
+Every backend is called the same way (the bindings share argument names and order), with
+every argument positional, the launch option last:
 
-    with _device.kernel_arrays(device, infos, written=("out",)) as a:
-        _device.kernels(device).<kernel>(a["x"], a["out"], ..., **_device.launch_options(device))
+    _device.kernels(device).<kernel>(x, out, ..., _device.launch_arg(device))
+
+Positional, because pybind11 matches a keyword argument by name on every call (0.4-1.3 µs a
+call, measured); the arrays are handed over as they are, except under
+``sinapse.cuda.simulate(checked=True)``, where ``kernels`` returns a wrapper that hands each
+kernel guard-paged copies (see ``kernel_arrays``).
 
 Devices: "cpu" (NumPy, sinapse._cpu), "cuda" (CuPy or any __cuda_array_interface__ array,
 sinapse._cuda, CuPy's current stream) and "cuda_sim" (NumPy arrays run through the CUDA
@@ -22,30 +27,31 @@ from ._checks import CPU, CUDA, CUDA_SIM
 
 
 def kernels(device: str):
-    """The extension module holding the kernels for ``device``: sinapse._cpu, _cuda or _cuda_sim."""
+    """The extension module holding the kernels for ``device``: sinapse._cpu, _cuda or
+    _cuda_sim; under checked simulation a wrapper of _cuda_sim whose kernels run on guarded
+    copies of their array arguments (``_Guarded``)."""
     if device == CPU:
         return _cpu
     if device == CUDA:
         from .. import _cuda
 
         return _cuda
-    from .. import _cuda_sim
+    from .. import _cuda_sim, cuda
 
-    return _cuda_sim
+    return _Guarded(_cuda_sim) if cuda.simulating_checked() else _cuda_sim
 
 
-_CPU_LAUNCH = {"threads": 0}  # the library's thread setting (sinapse.set_num_threads)
-_SIM_LAUNCH = {"stream": 0}  # the simulator has one (synchronous) stream
+def launch_arg(device: str) -> int:
+    """The last argument of every kernel, passed positionally: ``threads`` on the CPU (0: the
+    library's setting, sinapse.set_num_threads, as the binding's default), ``stream`` on CUDA
+    (CuPy's current stream) and the simulator (0: its one synchronous stream)."""
+    return stream(device) if device == CUDA else 0
 
 
 def launch_options(device: str) -> dict:
-    """The last, keyword argument of every kernel: ``threads`` on the CPU, ``stream`` on CUDA
-    (CuPy's current stream) and the simulator. Do not modify the returned dict."""
-    if device == CPU:
-        return _CPU_LAUNCH
-    if device == CUDA:
-        return {"stream": stream(device)}
-    return _SIM_LAUNCH
+    """The launch option by name (``threads`` on the CPU, ``stream`` on CUDA and the
+    simulator), for callers outside the hot path; ops pass ``launch_arg`` positionally."""
+    return {"threads": 0} if device == CPU else {"stream": launch_arg(device)}
 
 
 def empty(op: str, device: str, shape: tuple[int, ...]):
@@ -117,7 +123,9 @@ class _Plain:
 
 def kernel_arrays(device: str, arrays: dict, written: tuple[str, ...] = ()):
     """A context manager giving the arrays to hand a kernel: ``arrays`` (name -> array or
-    None) itself, except under ``sinapse.cuda.simulate(checked=True)``.
+    None) itself, except under ``sinapse.cuda.simulate(checked=True)``. (The ops need not
+    use it: ``kernels`` guards each kernel's arrays itself; this is for code that hands the
+    same guarded arrays to several kernels, or inspects them.)
 
     There each array is first copied into a guard-paged buffer (sinapse._cuda_sim.guarded_array)
     and the ``written`` ones are copied back on a clean exit, so an out-of-bounds access
@@ -134,19 +142,84 @@ def kernel_arrays(device: str, arrays: dict, written: tuple[str, ...] = ()):
 
 @contextlib.contextmanager
 def _guarded(device: str, arrays: dict, written: tuple[str, ...]):
-    sim = kernels(device)
-    guarded = {}
-    for name, arr in arrays.items():
-        if arr is not None and arr.dtype.itemsize % 4 == 0:
-            g = sim.guarded_array(arr.nbytes // 4).view(arr.dtype).reshape(arr.shape)
-            np.copyto(g, arr)
-            guarded[name] = g
-    yield {name: guarded.get(name, arr) for name, arr in arrays.items()}
+    from .. import _cuda_sim as sim
+
+    guarded = {name: _guard(sim, arr) for name, arr in arrays.items()}
+    yield guarded
     for name, g in guarded.items():
-        if not sim.guarded_intact(g.ctypes.data):
-            raise RuntimeError(
-                f"CUDA kernel {sim.last_launch()} wrote before the start of `{name}` (simulator, checked mode)"
-            )
+        if g is not arrays[name]:
+            _check_intact(sim, g, name)
     for name in written:
-        if name in guarded:
+        if guarded[name] is not arrays[name]:
             np.copyto(arrays[name], guarded[name])
+
+
+class _Guarded:
+    """sinapse._cuda_sim under ``sinapse.cuda.simulate(checked=True)``: each kernel gets a
+    guard-paged copy of each array argument (``_guard``), so an out-of-bounds access faults
+    into a clear error, and the copies the kernel changed are copied back on success (an
+    input is never changed; an output the kernel left byte-for-byte as it was needs no copy).
+    Array arguments may be positional (as every op passes them) or named."""
+
+    __slots__ = ("_sim",)
+
+    def __init__(self, sim):
+        self._sim = sim
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._sim, name)
+        if not callable(fn):
+            return fn
+        sim = self._sim
+
+        def run(*args, **kwargs):
+            given = [*args, *kwargs.values()]
+            guarded = [_guard(sim, a) for a in given]
+            result = fn(*guarded[: len(args)], **dict(zip(kwargs, guarded[len(args) :])))
+            for i, (a, g) in enumerate(zip(given, guarded)):
+                if g is not a:
+                    _check_intact(sim, g, _parameter(fn, i) if i < len(args) else list(kwargs)[i - len(args)])
+            for a, g in zip(given, guarded):
+                if g is not a and g.tobytes() != a.tobytes():
+                    np.copyto(a, g)
+            return result
+
+        run.__name__ = name
+        return run
+
+
+def _guard(sim, arr):
+    """A guard-paged copy of ``arr``; ``arr`` itself when it is not an array of 4- or 8-byte
+    elements (None, scalars, the RNN mask: the guarded buffers are built from 4-byte elements)."""
+    if not isinstance(arr, np.ndarray) or arr.dtype.itemsize % 4:
+        return arr
+    g = sim.guarded_array(arr.nbytes // 4).view(arr.dtype).reshape(arr.shape)
+    np.copyto(g, arr)
+    return g
+
+
+def _check_intact(sim, g, name: str) -> None:
+    if not sim.guarded_intact(g.ctypes.data):
+        raise RuntimeError(
+            f"CUDA kernel {sim.last_launch()} wrote before the start of `{name}` (simulator, checked mode)"
+        )
+
+
+def _parameter(fn, i: int) -> str:
+    """The name of ``fn``'s i-th parameter, from pybind11's signature line ``f(a: T, b: U) -> R``."""
+    line = (fn.__doc__ or "").splitlines()[0] if fn.__doc__ else ""
+    depth, part, names = 0, "", []
+    for ch in line[line.find("(") + 1 :]:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        if ch == "," and depth == 0:
+            names.append(part.split(":")[0].strip())
+            part = ""
+        else:
+            part += ch
+    names.append(part.split(":")[0].strip())
+    return names[i] if i < len(names) and names[i] else f"argument {i}"

@@ -177,6 +177,21 @@ class Plan:
             kwargs = {k: v for k, v in kwargs.items() if k not in self._known}
         return self._launch(self.desc, *arrays, dynamic=self._rebind(self.desc, **kwargs))
 
+    def rebind(self, **scalars):
+        """The per-call scalars (``dynamic`` ones: an optimizer's learning_rate, step and
+        grad_scale) validated by the op's own checks, for ``run_bound``."""
+        if self._rebind is None:
+            raise TypeError(f"{self.desc.op} plan: the op has no per-call scalars.")
+        return self._rebind(self.desc, **scalars)
+
+    def run_bound(self, arrays: tuple | list, dynamic):
+        """``run_if_fits`` with the arrays positionally and the scalars already validated by
+        ``rebind``: an optimizer validates its step's scalars once for all its parameters
+        (the same op, the same values), then launches each parameter's plan with them."""
+        if len(arrays) != len(self._names) or not self._fits(arrays):
+            return MISS
+        return self._launch(self.desc, *arrays, dynamic=dynamic)
+
     def _arrays(self, args: tuple, kwargs: dict) -> list:
         """The arrays in the descriptor's order, from positional and named ones (popped from kwargs,
         which keeps the per-call scalars)."""
@@ -191,6 +206,11 @@ class Plan:
         on_host = device != CUDA
         if on_host and (CUDA_SIM if cuda.simulating() else CPU) != device:
             return False
+        for a, b in zip(arrays, last):  # the common case (a layer's buffers, an optimizer's
+            if a is not b:  # parameters): the very arrays of the last call, as checked then
+                break
+        else:
+            return True
         shapes, written = self._shapes, self._written
         changed = False
         for i, a in enumerate(arrays):

@@ -40,8 +40,7 @@ def _describe(x, name, *, alpha=None, out=None):
 def _launch(desc, x, out):
     kind, alpha = desc.params
     out, device = desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
-        _device.kernels(device).activation_forward(a["x"], a["out"], kind, alpha, **_device.launch_options(device))
+    _device.kernels(device).activation_forward(x, out, kind, alpha, _device.launch_arg(device))
     return out
 
 
@@ -72,10 +71,7 @@ def _describe_backward(dy, x, name, *, alpha=None, out=None):
 def _launch_backward(desc, dy, x, out):
     kind, alpha = desc.params
     out, device = desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"x": x, "dy": dy, "out": out}, written=("out",)) as a:
-        _device.kernels(device).activation_backward(
-            a["x"], a["dy"], a["out"], kind, alpha, **_device.launch_options(device)
-        )
+    _device.kernels(device).activation_backward(x, dy, out, kind, alpha, _device.launch_arg(device))
     return out
 
 

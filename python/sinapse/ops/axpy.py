@@ -28,8 +28,7 @@ def _launch(desc, x, y, out):
     elif out is not y and not _may_overlap(inspect(desc.op, "out", out), inspect(desc.op, "y", y)):
         _device.copy_into(out, y)  # (an overlap is y itself, in place: any other was refused)
     device = desc.device
-    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
-        _device.kernels(device).axpy(desc.params, arr["x"], arr["out"], **_device.launch_options(device))
+    _device.kernels(device).axpy(desc.params, x, out, _device.launch_arg(device))
     return out
 
 

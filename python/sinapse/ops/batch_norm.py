@@ -71,26 +71,13 @@ def _launch(desc, x, gamma, beta, running_mean, running_var, out):
     out = desc.output("out", out)
     mean = _device.empty(op, device, (channels,)) if training else running_mean
     invstd = _device.empty(op, device, (channels,))
-    arrays = {
-        "x": x,
-        "gamma": gamma,
-        "beta": beta,
-        "running_mean": running_mean,
-        "running_var": running_var,
-        "out": out,
-        "mean": mean,
-        "invstd": invstd,
-    }
-    written = ("out", "mean", "invstd", "running_mean", "running_var") if training else ("out", "invstd")
-    with _device.kernel_arrays(device, arrays, written=written) as arr:
-        k, launch = _device.kernels(device), _device.launch_options(device)
-        x_, g_, b_, rm, rv = (arr[n] for n in ("x", "gamma", "beta", "running_mean", "running_var"))
-        if training:
-            k.batch_norm_train(
-                x_, g_, b_, rm, rv, momentum, epsilon, arr["out"], arr["mean"], arr["invstd"], variant, **launch
-            )
-        else:
-            k.batch_norm_infer(x_, g_, b_, rm, rv, epsilon, arr["out"], arr["invstd"], variant, **launch)
+    k, launch = _device.kernels(device), _device.launch_arg(device)
+    if training:
+        k.batch_norm_train(
+            x, gamma, beta, running_mean, running_var, momentum, epsilon, out, mean, invstd, variant, launch
+        )
+    else:
+        k.batch_norm_infer(x, gamma, beta, running_mean, running_var, epsilon, out, invstd, variant, launch)
     return out, mean, invstd
 
 
@@ -133,23 +120,9 @@ def _launch_backward(desc, dy, x, gamma, mean, invstd, out):
     op, device = desc.op, desc.device
     out = desc.output("out", out)
     dgamma, dbeta = _device.empty(op, device, (channels,)), _device.empty(op, device, (channels,))
-    arrays = {"x": x, "dy": dy, "gamma": gamma, "mean": mean, "invstd": invstd, "out": out}
-    with _device.kernel_arrays(
-        device, {**arrays, "dgamma": dgamma, "dbeta": dbeta}, written=("out", "dgamma", "dbeta")
-    ) as arr:
-        _device.kernels(device).batch_norm_backward(
-            arr["x"],
-            arr["dy"],
-            arr["gamma"],
-            arr["mean"],
-            arr["invstd"],
-            training,
-            arr["out"],
-            arr["dgamma"],
-            arr["dbeta"],
-            variant,
-            **_device.launch_options(device),
-        )
+    _device.kernels(device).batch_norm_backward(
+        x, dy, gamma, mean, invstd, training, out, dgamma, dbeta, variant, _device.launch_arg(device)
+    )
     return out, dgamma, dbeta
 
 

@@ -22,8 +22,7 @@ def _describe_add(x, bias, *, out=None):
 
 def _launch_add(desc, x, bias, out):
     out, device = desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"x": x, "bias": bias, "out": out}, written=("out",)) as a:
-        _device.kernels(device).bias_add(a["x"], a["bias"], a["out"], **_device.launch_options(device))
+    _device.kernels(device).bias_add(x, bias, out, _device.launch_arg(device))
     return out
 
 
@@ -54,8 +53,7 @@ def _describe_grad(dy, *, out=None):
 
 def _launch_grad(desc, dy, out):
     out, device = desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"dy": dy, "out": out}, written=("out",)) as a:
-        _device.kernels(device).bias_grad(a["dy"], a["out"], **_device.launch_options(device))
+    _device.kernels(device).bias_grad(dy, out, _device.launch_arg(device))
     return out
 
 

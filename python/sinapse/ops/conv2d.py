@@ -141,18 +141,17 @@ def _launch(desc, x, w, bias, out):
     out = desc.output("out", out)
     if out.size == 0:
         return out
-    with _device.kernel_arrays(device, {"x": x, "w": w, "bias": bias, "out": out}, written=("out",)) as arr:
-        _device.kernels(device).conv2d_forward(
-            g,
-            arr["x"],
-            arr["w"],
-            arr["bias"],
-            act,
-            arr["out"],
-            variant,
-            simd,
-            **_device.launch_options(device),
-        )
+    _device.kernels(device).conv2d_forward(
+        g,
+        x,
+        w,
+        bias,
+        act,
+        out,
+        variant,
+        simd,
+        _device.launch_arg(device),
+    )
     return out
 
 
@@ -223,20 +222,8 @@ def _launch_backward(desc, dy, x, w):
     dx = _device.empty(op, device, x_shape) if need_dx else None
     dw = _device.empty(op, device, w_shape) if need_dw else None
     db = _device.empty(op, device, (g[6],)) if need_db else None
-    arrays = {"x": x, "w": w, "dy": dy, "dx": dx, "dw": dw, "db": db}
-    with _device.kernel_arrays(device, arrays, written=("dx", "dw", "db")) as arr:
-        _device.kernels(device).conv2d_backward(
-            g,
-            arr["x"],
-            arr["w"],
-            arr["dy"],
-            arr["dx"],
-            arr["dw"],
-            arr["db"],
-            variant,
-            simd,
-            **_device.launch_options(device),
-        )
+    launch = _device.launch_arg(device)
+    _device.kernels(device).conv2d_backward(g, x, w, dy, dx, dw, db, variant, simd, launch)
     return dx, dw, db
 
 

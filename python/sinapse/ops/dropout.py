@@ -51,8 +51,7 @@ def _launch(desc, x, out, dynamic=None):
         return out
     offset = offset if dynamic is None else dynamic
     out, device = desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
-        _device.kernels(device).dropout(arr["x"], arr["out"], rate, seed, offset, **_device.launch_options(device))
+    _device.kernels(device).dropout(x, out, rate, seed, offset, _device.launch_arg(device))
     return out
 
 

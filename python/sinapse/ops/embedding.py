@@ -58,10 +58,7 @@ def _launch(desc, ids, table, out, checked=False):
     if not checked:
         _check_id_values(desc.op, ids, desc.params)
     out, device = desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"ids": ids, "table": table, "out": out}, written=("out",)) as arr:
-        _device.kernels(device).embedding_forward(
-            arr["ids"], arr["table"], arr["out"], **_device.launch_options(device)
-        )
+    _device.kernels(device).embedding_forward(ids, table, out, _device.launch_arg(device))
     return out
 
 
@@ -100,8 +97,7 @@ def _launch_backward(desc, ids, dy, out, checked=False):
     if not checked:
         _check_id_values(desc.op, ids, desc.params)
     out, device = desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"ids": ids, "dy": dy, "out": out}, written=("out",)) as arr:
-        _device.kernels(device).embedding_backward(arr["ids"], arr["dy"], arr["out"], **_device.launch_options(device))
+    _device.kernels(device).embedding_backward(ids, dy, out, _device.launch_arg(device))
     return out
 
 

@@ -98,22 +98,9 @@ def _launch(desc, a, b, c, bias, out):
         c = out  # the same memory as out (a view of it): already in place
     if beta != 0.0 and c is not out:
         _device.copy_into(out, c)  # the kernels compute in place: out = alpha*AB + beta*out
-    arrays = {"a": a, "b": b, "bias": bias, "out": out}
-    with _device.kernel_arrays(device, arrays, written=("out",)) as arr:
-        _device.kernels(device).gemm(
-            arr["a"],
-            arr["b"],
-            arr["out"],
-            arr["bias"],
-            trans_a,
-            trans_b,
-            alpha,
-            beta,
-            act,
-            variant,
-            simd,
-            **_device.launch_options(device),
-        )
+    _device.kernels(device).gemm(
+        a, b, out, bias, trans_a, trans_b, alpha, beta, act, variant, simd, _device.launch_arg(device)
+    )
     return out
 
 

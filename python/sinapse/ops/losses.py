@@ -96,22 +96,19 @@ def _launch(desc, y_true, y_pred, sample_weight, grad_out=None, checked=False):
     if grad:
         grad_out = desc.output("grad_out", grad_out)
     per_row = _device.empty(op, device, (rows,))
-    arrays = {"y_true": y_true, "y_pred": y_pred, "weights": sample_weight, "per_row": per_row}
-    arrays["grad"] = grad_out if grad else None
-    with _device.kernel_arrays(device, arrays, written=("per_row", "grad")) as arr:
-        total = _device.kernels(device).loss(
-            kind,
-            from_logits,
-            None if sparse else arr["y_true"],
-            arr["y_true"] if sparse else None,
-            arr["y_pred"],
-            arr["weights"],
-            delta,
-            grad_scale,
-            arr["per_row"],
-            arr["grad"],
-            **_device.launch_options(device),
-        )
+    total = _device.kernels(device).loss(
+        kind,
+        from_logits,
+        None if sparse else y_true,
+        y_true if sparse else None,
+        y_pred,
+        sample_weight,
+        delta,
+        grad_scale,
+        per_row,
+        grad_out if grad else None,
+        _device.launch_arg(device),
+    )
     value = total * grad_scale
     return (value, grad_out) if grad else value
 

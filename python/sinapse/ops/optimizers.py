@@ -168,36 +168,34 @@ def _rebind(desc, learning_rate=None, step=None, grad_scale=None):
     return lr, scale, t
 
 
-_UPDATE_WRITTEN = ("param", "s0", "s1", "s2")
-
-
 def _launch_update(desc, param, grad, s0=None, s1=None, s2=None, dynamic=None):
     kind, (weight_decay, l2, clipvalue), (momentum, rho, beta_1, beta_2, epsilon), tail, prepared = desc.params
     lr, grad_scale, step = prepared if dynamic is None else dynamic
-    device = desc.device
-    arrays = {"param": param, "grad": grad, "s0": s0, "s1": s1, "s2": s2}
-    with _device.kernel_arrays(device, arrays, written=_UPDATE_WRITTEN) as arr:
-        _device.kernels(device).optimizer_update(
-            kind,
-            arr["param"],
-            arr["grad"],
-            arr["s0"],
-            arr["s1"],
-            arr["s2"],
-            lr,
-            weight_decay,
-            l2,
-            grad_scale,
-            clipvalue,
-            momentum,
-            rho,
-            beta_1,
-            beta_2,
-            epsilon,
-            step,
-            *tail,  # nesterov, centered, amsgrad, simd
-            **_device.launch_options(device),
-        )
+    nesterov, centered, amsgrad, simd = tail
+    _device.kernels(desc.device).optimizer_update(
+        kind,
+        param,
+        grad,
+        s0,
+        s1,
+        s2,
+        lr,
+        weight_decay,
+        l2,
+        grad_scale,
+        clipvalue,
+        momentum,
+        rho,
+        beta_1,
+        beta_2,
+        epsilon,
+        step,
+        nesterov,
+        centered,
+        amsgrad,
+        simd,
+        _device.launch_arg(desc.device),
+    )
 
 
 def _sgd(param, grad, velocity, *, momentum, nesterov, **common):
@@ -421,10 +419,10 @@ def global_norm(arrays, *, simd=None) -> float:
 
 def _norm(op, device, infos, simd=None) -> float:
     """global_norm of already validated arrays (infos: name -> ArrayInfo, one device)."""
-    kernels, launch = _device.kernels(device), _device.launch_options(device)
+    kernels, launch = _device.kernels(device), _device.launch_arg(device)
     if device == CPU:
         path = _device.simd(device, simd, op)
-        return math.sqrt(sum(kernels.sum_squares(info.obj, path, **launch) for info in infos.values()))
+        return math.sqrt(sum(kernels.sum_squares(info.obj, path, launch) for info in infos.values()))
     # CUDA: each array is reduced on the device into its own row of `work` (the sum, then the
     # partial sums), and the sums come to the host in one copy (sum_squares_into).
     k = len(infos)
@@ -434,10 +432,8 @@ def _norm(op, device, infos, simd=None) -> float:
         work = cupy.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=cupy.float64)
     else:
         work = np.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=np.float64)
-    arrays = {**{name: info.obj for name, info in infos.items()}, "work": work}
-    with _device.kernel_arrays(device, arrays, written=("work",)) as arr:
-        for i, name in enumerate(infos):
-            kernels.sum_squares_into(arr[name], arr["work"][i], **launch)
+    for i, info in enumerate(infos.values()):
+        kernels.sum_squares_into(info.obj, work[i], launch)
     sums = work[:k, 0] if device != "cuda" else work[:k, 0].get()
     return math.sqrt(sum(float(s) for s in sums))
 
@@ -468,8 +464,7 @@ def _clip_prepare(op, x, out, xname="x", outname="out"):
 
 
 def _scale_clip(device, x, out, scale, clipvalue):
-    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as arr:
-        _device.kernels(device).scale_clip(arr["x"], arr["out"], scale, clipvalue, **_device.launch_options(device))
+    _device.kernels(device).scale_clip(x, out, scale, clipvalue, _device.launch_arg(device))
     return out
 
 

@@ -65,17 +65,14 @@ def _describe_forward(op, kind, x, pool_size, strides, padding, out, variant):
     out_shape = (g[0], g[10], g[11], g[3])
     if oi is not None:
         check_out(op, oi, out_shape, {"x": xi})
-    return descriptor(op, device, {"x": xi}, (kind, g, variant), outputs={"out": out_shape})
+    return descriptor(op, device, {"x": xi}, (f"{kind}_pool_forward", g, variant), outputs={"out": out_shape})
 
 
 def _launch_forward(desc, x, out):
-    kind, g, variant = desc.params
+    kernel, g, variant = desc.params
     out = desc.output("out", out)
     device = desc.device
-    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
-        getattr(_device.kernels(device), f"{kind}_pool_forward")(
-            g, a["x"], a["out"], variant, **_device.launch_options(device)
-        )
+    getattr(_device.kernels(device), kernel)(g, x, out, variant, _device.launch_arg(device))
     return out
 
 
@@ -94,12 +91,11 @@ def _launch_backward(desc, dy, x, out):
     kind, g, variant = desc.params
     out = desc.output("out", out)
     device = desc.device
-    with _device.kernel_arrays(device, {"x": x, "dy": dy, "out": out}, written=("out",)) as a:
-        k, launch = _device.kernels(device), _device.launch_options(device)
-        if kind == "max":
-            k.max_pool_backward(g, a["x"], a["dy"], a["out"], variant, **launch)
-        else:
-            k.avg_pool_backward(g, a["dy"], a["out"], variant, **launch)
+    k, launch = _device.kernels(device), _device.launch_arg(device)
+    if kind == "max":
+        k.max_pool_backward(g, x, dy, out, variant, launch)
+    else:
+        k.avg_pool_backward(g, dy, out, variant, launch)
     return out
 
 

@@ -157,27 +157,23 @@ def _launch_forward(desc, *given):
     ws = _device.empty(op, device, (ws_floats,))
     args = (code, n, t, d, h, go_backwards, return_sequences)
     x, kernel, recurrent_kernel = named["x"], named["kernel"], named["recurrent_kernel"]
-    arrays = {
-        "x": x,
-        "kernel": kernel,
-        "recurrent_kernel": recurrent_kernel,
-        "bias": named["bias"],
-        "mask": mask,
-        "h0": named["h0"],
-        "c0": named.get("c0"),
-        "y": y,
-        "h_T": h_t,
-        "c_T": c_t,
-        "ws": ws,
-    }
-    with _device.kernel_arrays(device, arrays, written=("y", "h_T", "c_T", "ws")) as arr:
-        _device.kernels(device).rnn_forward(
-            *args,
-            *(arr[n] for n in arrays),
-            variant,
-            simd,
-            **_device.launch_options(device),
-        )
+    _device.kernels(device).rnn_forward(
+        *args,
+        x,
+        kernel,
+        recurrent_kernel,
+        named["bias"],
+        mask,
+        named["h0"],
+        named.get("c0"),
+        y,
+        h_t,
+        c_t,
+        ws,
+        variant,
+        simd,
+        _device.launch_arg(device),
+    )
     cache = RnnCache(
         op=op,
         cell=cell,
@@ -241,31 +237,27 @@ def _launch_backward(desc, dy, dh_t, dc_t):
     code = _CELL_CODES[cell]
     scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
     args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
-    arrays = {
-        "x": cache.x,
-        "kernel": cache.kernel,
-        "recurrent_kernel": cache.recurrent_kernel,
-        "mask": cache.mask,
-        "ws": cache.workspace,
-        "dy": dy,
-        "dh_T": dh_t,
-        "dc_T": dc_t,
-        "dx": dx,
-        "dk": dk,
-        "drk": drk,
-        "db": db,
-        "dh0": dh0,
-        "dc0": dc0,
-        "scratch": scratch,
-    }
-    with _device.kernel_arrays(device, arrays, written=("dx", "dk", "drk", "db", "dh0", "dc0")) as arr:
-        _device.kernels(device).rnn_backward(
-            *args,
-            *(arr[n] for n in arrays),
-            variant,
-            cache.simd,
-            **_device.launch_options(device),
-        )
+    _device.kernels(device).rnn_backward(
+        *args,
+        cache.x,
+        cache.kernel,
+        cache.recurrent_kernel,
+        cache.mask,
+        cache.workspace,
+        dy,
+        dh_t,
+        dc_t,
+        dx,
+        dk,
+        drk,
+        db,
+        dh0,
+        dc0,
+        scratch,
+        variant,
+        cache.simd,
+        _device.launch_arg(device),
+    )
     return dx, dk, drk, db, dh0, dc0
 
 

@@ -24,8 +24,7 @@ def _describe_forward(op, x, out, log, variant):
 
 def _launch_forward(desc, x, out):
     (log, cols, variant), out, device = desc.params, desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"x": x, "out": out}, written=("out",)) as a:
-        _device.kernels(device).softmax_forward(a["x"], a["out"], cols, log, variant, **_device.launch_options(device))
+    _device.kernels(device).softmax_forward(x, out, cols, log, variant, _device.launch_arg(device))
     return out
 
 
@@ -38,10 +37,7 @@ def _describe_backward(op, dy, y, out, log, variant):
 
 def _launch_backward(desc, dy, y, out):
     (log, cols, variant), out, device = desc.params, desc.output("out", out), desc.device
-    with _device.kernel_arrays(device, {"y": y, "dy": dy, "out": out}, written=("out",)) as a:
-        _device.kernels(device).softmax_backward(
-            a["y"], a["dy"], a["out"], cols, log, variant, **_device.launch_options(device)
-        )
+    _device.kernels(device).softmax_backward(y, dy, out, cols, log, variant, _device.launch_arg(device))
     return out
 
 

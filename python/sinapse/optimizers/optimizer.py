@@ -158,15 +158,21 @@ class Optimizer:
             self._state_arrays = [[state.get(n) for n in names] for state in self._state]
         # Each parameter's update runs through its plan (ops/_plan.py): validated on the first
         # step, then only the cheap checks (the full validation costs more than a small update).
+        # The step's scalars are validated once (Plan.rebind) and reused for every parameter
+        # with the same grad_scale: one op, the same values.
         per_step = {"learning_rate": lr, **({"step": self.iterations + 1} if self._counts_steps else {})}
-        plans = self._plans
+        plans, dynamic, bound_scale = self._plans, None, None
         for i, (p, g, slots, scale) in enumerate(zip(params, grads, self._state_arrays, scales)):
             per_step["grad_scale"] = scale
             plan, arrays = plans[i], [p, g, *slots]
-            if plan is None or plan.run_if_fits(arrays, per_step) is MISS:
-                plans[i] = op.prepare(*arrays, **options, **per_step)  # the op's errors, if any
-                if plans[i].run_if_fits(arrays, per_step) is MISS:  # arrays a plan cannot take (a subclass)
-                    op(*arrays, **options, **per_step)
+            if plan is not None:
+                if dynamic is None or scale != bound_scale:
+                    dynamic, bound_scale = plan.rebind(**per_step), scale
+                if plan.run_bound(arrays, dynamic) is not MISS:
+                    continue
+            plans[i] = op.prepare(*arrays, **options, **per_step)  # the op's errors, if any
+            if plans[i].run_if_fits(arrays, per_step) is MISS:  # arrays a plan cannot take (a subclass)
+                op(*arrays, **options, **per_step)
         self.iterations += 1
 
     def _build(self, params):
