@@ -10,7 +10,17 @@ from sinapse import _cpu, registry
 from sinapse import cpu as cpu_backend
 from sinapse.ops import _enums
 
-TABLES = ("ACTIVATIONS", "EPILOGUES", "LOSSES", "OPTIMIZERS", "RNN_CELLS", "RNN_GATES", "SIMD_PATHS", "GEMM_VARIANTS")
+TABLES = (
+    "ACTIVATIONS",
+    "EPILOGUES",
+    "LOSSES",
+    "OPTIMIZERS",
+    "RNN_CELLS",
+    "RNN_GATES",
+    "SIMD_PATHS",
+    "GEMM_VARIANTS",
+    "KERNEL_VARIANTS",
+)
 
 
 def _modules():
@@ -71,3 +81,12 @@ def test_tables_hold_what_python_names():
 def test_simd_paths_and_gemm_variants_match_their_python_lists():
     assert tuple(_enums.SIMD_PATHS) == cpu_backend.SIMD_PATHS
     assert tuple(_enums.GEMM_VARIANTS) == registry.OPS["gemm"].variants
+
+
+def test_every_op_with_variants_names_those_of_a_table():
+    # registry.OPS lists each op's variants for the tests, benchmarks and docs; the names the
+    # bindings parse come from the C++ tables: the two lists agree.
+    for op in registry.OPS.values():
+        if op.variants != ("default",):
+            table = _enums.GEMM_VARIANTS if op.name == "gemm" else _enums.KERNEL_VARIANTS
+            assert op.variants == tuple(table), op.name

@@ -37,6 +37,7 @@ void bind_enums(py::module_& m) {
   m.attr("RNN_GATES") = rnn_gates_dict();
   m.attr("SIMD_PATHS") = as_dict(enums::kSimdPathList);
   m.attr("GEMM_VARIANTS") = as_dict(enums::kGemmVariantList);
+  m.attr("KERNEL_VARIANTS") = as_dict(enums::kKernelVariantList);
 }
 
 }  // namespace sinapse::bindings

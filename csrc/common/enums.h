@@ -12,6 +12,7 @@
 #include "activations.h"
 #include "cpu_features.h"
 #include "gemm_args.h"
+#include "kernel_variant.h"
 #include "losses.h"
 #include "optimizers.h"
 #include "rnn_args.h"
@@ -79,6 +80,12 @@
   X(naive, naive)                \
   X(blocked, blocked)            \
   X(tuned, tuned)
+
+// The variants of the coursework kernels (KernelVariant: pooling, softmax, batch norm, the
+// LSTM cell, conv2d), simplest first, on every backend.
+#define SINAPSE_KERNEL_VARIANTS(X) \
+  X(naive, naive)                  \
+  X(tuned, tuned)
 // clang-format on
 
 namespace sinapse::enums {
@@ -98,6 +105,7 @@ struct Named {
 #define SINAPSE_ENUM_ROW_RnnCell(py, e) {#py, ::sinapse::RnnCell::e},
 #define SINAPSE_ENUM_ROW_SimdPath(py, e) {#py, ::sinapse::SimdPath::e},
 #define SINAPSE_ENUM_ROW_GemmVariant(py, e) {#py, ::sinapse::GemmVariant::e},
+#define SINAPSE_ENUM_ROW_KernelVariant(py, e) {#py, ::sinapse::KernelVariant::e},
 
 SINAPSE_ENUM_TABLE(kActivationList, ActKind, SINAPSE_ACTIVATIONS)
 SINAPSE_ENUM_TABLE(kEpilogueList, Activation, SINAPSE_EPILOGUES)
@@ -106,6 +114,7 @@ SINAPSE_ENUM_TABLE(kOptimizerList, OptimizerKind, SINAPSE_OPTIMIZERS)
 SINAPSE_ENUM_TABLE(kRnnCellList, RnnCell, SINAPSE_RNN_CELLS)
 SINAPSE_ENUM_TABLE(kSimdPathList, SimdPath, SINAPSE_SIMD_PATHS)
 SINAPSE_ENUM_TABLE(kGemmVariantList, GemmVariant, SINAPSE_GEMM_VARIANTS)
+SINAPSE_ENUM_TABLE(kKernelVariantList, KernelVariant, SINAPSE_KERNEL_VARIANTS)
 
 // Whether `code` is the code of some entry of `table` (the range check of a code a
 // binding receives, written once: a new enumerator in a list is accepted everywhere).

@@ -24,3 +24,5 @@ RNN_GATES: dict[str, int] = dict(_cpu.RNN_GATES)
 # CPU SIMD paths, slowest first, and the GEMM variants, simplest first.
 SIMD_PATHS: dict[str, int] = dict(_cpu.SIMD_PATHS)
 GEMM_VARIANTS: dict[str, int] = dict(_cpu.GEMM_VARIANTS)
+# The variants of the coursework kernels (pooling, softmax, batch norm, the LSTM cell, conv2d).
+KERNEL_VARIANTS: dict[str, int] = dict(_cpu.KERNEL_VARIANTS)
