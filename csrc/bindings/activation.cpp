@@ -20,8 +20,9 @@ void bind_activation(py::module_& m) {
         const ActKind k = act_kind(kind);
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("activation_forward");
         py::gil_scoped_release release;
-        cpu::activation_forward(x.size(), xp, yp, k, alpha, resolve_threads(threads));
+        cpu::activation_forward(x.size(), xp, yp, k, alpha, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("kind"), py::arg("alpha"), py::arg("threads") = 0);
 
@@ -34,8 +35,9 @@ void bind_activation(py::module_& m) {
         const float* xp = x.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("activation_backward");
         py::gil_scoped_release release;
-        cpu::activation_backward(x.size(), xp, gp, dp, k, alpha, resolve_threads(threads));
+        cpu::activation_backward(x.size(), xp, gp, dp, k, alpha, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("kind"), py::arg("alpha"),
       py::arg("threads") = 0);
@@ -48,8 +50,9 @@ void bind_activation(py::module_& m) {
         const int64_t rows = cols ? x.size() / cols : 0;
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("softmax_forward");
         py::gil_scoped_release release;
-        cpu::softmax_forward(rows, cols, xp, yp, log, resolve_threads(threads));
+        cpu::softmax_forward(rows, cols, xp, yp, log, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("cols"), py::arg("log"), py::arg("threads") = 0);
 
@@ -63,8 +66,9 @@ void bind_activation(py::module_& m) {
         const float* yp = y.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("softmax_backward");
         py::gil_scoped_release release;
-        cpu::softmax_backward(rows, cols, yp, gp, dp, log, resolve_threads(threads));
+        cpu::softmax_backward(rows, cols, yp, gp, dp, log, path, resolve_threads(threads));
       },
       py::arg("y").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("cols"), py::arg("log"),
       py::arg("threads") = 0);

@@ -17,27 +17,14 @@ void run_gemm(const F32Array& a, const F32Array& b, F32Array& out, const std::op
               const std::string& simd, int threads) {
   require(a.ndim() == 2 && b.ndim() == 2 && out.ndim() == 2, "gemm: a, b and out must be 2-D");
   require(activation >= 0 && activation <= 3, "gemm: activation code out of range");
-  GemmArgs g;
-  g.trans_a = trans_a;
-  g.trans_b = trans_b;
-  g.M = trans_a ? a.shape(1) : a.shape(0);
-  g.K = trans_a ? a.shape(0) : a.shape(1);
-  g.N = trans_b ? b.shape(0) : b.shape(1);
-  require((trans_b ? b.shape(1) : b.shape(0)) == g.K, "gemm: inner dimensions of a and b differ");
-  require(out.shape(0) == g.M && out.shape(1) == g.N, "gemm: out must have shape (M, N)");
-  g.A = a.data();
-  g.lda = a.shape(1);
-  g.B = b.data();
-  g.ldb = b.shape(1);
-  g.C = out.mutable_data();
-  g.ldc = out.shape(1);
-  g.alpha = alpha;
-  g.beta = beta;
-  g.act = static_cast<Activation>(activation);
-  if (bias) {
-    require(bias->ndim() == 1 && bias->shape(0) == g.N, "gemm: bias must have shape (N,)");
-    g.bias = bias->data();
-  }
+  const int64_t M = trans_a ? a.shape(1) : a.shape(0), K = trans_a ? a.shape(0) : a.shape(1);
+  const int64_t N = trans_b ? b.shape(0) : b.shape(1);
+  require((trans_b ? b.shape(1) : b.shape(0)) == K, "gemm: inner dimensions of a and b differ");
+  require(out.shape(0) == M && out.shape(1) == N, "gemm: out must have shape (M, N)");
+  require(!bias || (bias->ndim() == 1 && bias->shape(0) == N), "gemm: bias must have shape (N,)");
+  const GemmArgs g =
+      make_gemm_args(M, N, K, a.data(), a.shape(1), trans_a, b.data(), b.shape(1), trans_b, out.mutable_data(),
+                     out.shape(1), beta, bias ? bias->data() : nullptr, alpha, static_cast<Activation>(activation));
   const GemmVariant v = parse_gemm_variant(variant);
   const SimdPath path = resolve_simd(simd);
   const int nthreads = resolve_threads(threads);
@@ -74,9 +61,7 @@ void bind_gemm(py::module_& m) {
 
   m.def(
       "gemm_threads",
-      [](int64_t M, int64_t N, int64_t K) {
-        return threads_for(2.0 * static_cast<double>(M) * N * K, cpu::kGemmMinFlopsPerThread);
-      },
+      [](int64_t M, int64_t N, int64_t K) { return threads_for(2.0 * static_cast<double>(M) * N * K, grain::kFlops); },
       py::arg("M"), py::arg("N"), py::arg("K"),
       "Threads a GEMM of this shape runs on under the current setting (small ones stay serial).");
 

@@ -39,8 +39,9 @@ void bind_losses(py::module_& m) {
                    grad_scale,
                    per_row.mutable_data(),
                    grad ? grad->mutable_data() : nullptr};
+        const SimdPath path = process_simd("loss");
         py::gil_scoped_release release;
-        return cpu::loss(a, resolve_threads(threads));
+        return cpu::loss(a, path, resolve_threads(threads));
       },
       py::arg("kind"), py::arg("from_logits"), py::arg("y_true").noconvert(), py::arg("labels").noconvert(),
       py::arg("y_pred").noconvert(), py::arg("weights").noconvert(), py::arg("delta"), py::arg("grad_scale"),

@@ -25,8 +25,9 @@ void bind_pooling(py::module_& m) {
         check_sizes(p, x, y, false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("max_pool_forward");
         py::gil_scoped_release release;
-        cpu::max_pool_forward(p, xp, yp, resolve_threads(threads));
+        cpu::max_pool_forward(p, xp, yp, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
 
@@ -39,8 +40,9 @@ void bind_pooling(py::module_& m) {
         const float* xp = x.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("max_pool_backward");
         py::gil_scoped_release release;
-        cpu::max_pool_backward(p, xp, gp, dp, resolve_threads(threads));
+        cpu::max_pool_backward(p, xp, gp, dp, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
       py::arg("threads") = 0);
@@ -52,8 +54,9 @@ void bind_pooling(py::module_& m) {
         check_sizes(p, x, y, false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("avg_pool_forward");
         py::gil_scoped_release release;
-        cpu::avg_pool_forward(p, xp, yp, resolve_threads(threads));
+        cpu::avg_pool_forward(p, xp, yp, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
 
@@ -64,8 +67,9 @@ void bind_pooling(py::module_& m) {
         check_sizes(p, dy, dx, true);
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("avg_pool_backward");
         py::gil_scoped_release release;
-        cpu::avg_pool_backward(p, gp, dp, resolve_threads(threads));
+        cpu::avg_pool_backward(p, gp, dp, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("threads") = 0);
 }

@@ -19,8 +19,8 @@ namespace sinapse::cpu {
 
 // out[c] = sum_r value(r, c) for c < cols; `value` returns a double.
 template <typename Value>
-void column_reduce(int64_t rows, int64_t cols, Value value, double* out, int max_threads) {
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * cols, 32768));
+void column_reduce(int64_t rows, int64_t cols, Value value, double* out, SimdPath path, int max_threads) {
+  const int nthreads = threads_for(static_cast<double>(rows) * cols, grain::kElementwise, max_threads);
   std::vector<double> partial(static_cast<size_t>(nthreads) * cols, 0.0);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
@@ -31,7 +31,7 @@ void column_reduce(int64_t rows, int64_t cols, Value value, double* out, int max
 #endif
     double* acc = partial.data() + static_cast<size_t>(t) * cols;
     const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
-    run_simd([&]() SINAPSE_INLINE {
+    run_simd(path, [&]() SINAPSE_INLINE {
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t c = 0; c < cols; ++c) acc[c] += value(r, c);
     });

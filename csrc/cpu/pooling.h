@@ -9,13 +9,14 @@
 // only pixels inside the image, as Keras). Backward: dy / count spread over the window.
 #pragma once
 
+#include "../common/cpu_features.h"
 #include "../common/pool_args.h"
 
 namespace sinapse::cpu {
 
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threads);
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, int max_threads);
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, int max_threads);
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, int max_threads);
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, SimdPath path, int max_threads);
+void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, SimdPath path, int max_threads);
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, SimdPath path, int max_threads);
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, SimdPath path, int max_threads);
 
 }  // namespace sinapse::cpu

@@ -4,15 +4,17 @@
 
 #include <cstdint>
 
+#include "../common/cpu_features.h"
+
 namespace sinapse::cpu {
 
 // y = softmax(x) (or log_softmax when `log`), per row, subtracting the row max first so exp
 // never overflows.
-void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, int max_threads);
+void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, SimdPath path, int max_threads);
 // dx from the forward output y and the upstream gradient dy:
 //   softmax:     dx = y * (dy - sum(dy * y))
 //   log_softmax: dx = dy - exp(y) * sum(dy)
-void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
+void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log, SimdPath path,
                       int max_threads);
 
 }  // namespace sinapse::cpu
