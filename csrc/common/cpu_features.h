@@ -62,7 +62,7 @@ extern std::atomic<unsigned> paths_run;
 }
 inline void note_simd_path(SimdPath path) {
   const unsigned bit = 1u << static_cast<int>(path);
-  if (!(simd_detail::paths_run.load(std::memory_order_relaxed) & bit))
+  if (__builtin_expect(!(simd_detail::paths_run.load(std::memory_order_relaxed) & bit), 0))
     simd_detail::paths_run.fetch_or(bit, std::memory_order_relaxed);
 }
 // Returns the set and clears it.

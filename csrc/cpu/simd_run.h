@@ -45,8 +45,9 @@ void run_generic(Body& body) {
 }
 }  // namespace simd_detail
 
+// Always inlined: it runs once per row or chunk, inside the kernels' loops.
 template <typename Body>
-inline void run_simd(SimdPath path, Body&& body) {
+[[gnu::always_inline]] inline void run_simd(SimdPath path, Body&& body) {
   note_simd_path(path);
 #if SINAPSE_X86
   switch (path) {
