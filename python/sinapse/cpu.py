@@ -45,7 +45,7 @@ def _check(simd: object, source: str, prefix: str) -> str:
         raise ValueError(
             f"{prefix}{source}={simd!r}: this CPU does not support it; supported here: {', '.join(supported)}"
         )
-    return simd  # type: ignore[return-value]
+    return str(simd)
 
 
 def simd_path(simd: str | None = None, op: str | None = None) -> str:
