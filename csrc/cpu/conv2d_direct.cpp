@@ -89,8 +89,12 @@ SINAPSE_TARGET_AVX2 void row_avx2(const ConvArgs& a, const float* x, const float
                                   Activation act, float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
   direct_row<16>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
 }
-SINAPSE_TARGET_AVX512 void row_avx512(const ConvArgs& a, const float* x, const float* wp, int64_t kp, const float* b,
-                                      Activation act, float* y, int64_t n, int64_t oh, float* rows, int64_t wpad) {
+// Aligned to a cache line: this loop nest is the whole of a small convolution (LeNet C1), and
+// where the linker happens to place it moved that forward by up to 7% between builds with
+// identical instructions.
+SINAPSE_TARGET_AVX512 __attribute__((aligned(64))) void row_avx512(const ConvArgs& a, const float* x, const float* wp,
+                                                                   int64_t kp, const float* b, Activation act, float* y,
+                                                                   int64_t n, int64_t oh, float* rows, int64_t wpad) {
   direct_row<16>(a, x, wp, kp, b, act, y, n, oh, rows, wpad);
 }
 SINAPSE_TARGET_AVX512 void row_avx512_wide(const ConvArgs& a, const float* x, const float* wp, int64_t kp,
