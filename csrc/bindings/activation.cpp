@@ -13,8 +13,9 @@ void bind_activation(py::module_& m) {
         const ActKind k = act_kind(kind);
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("activation_forward");
         py::gil_scoped_release release;
-        cpu::activation_forward(x.size(), xp, yp, k, alpha, resolve_threads(threads));
+        cpu::activation_forward(x.size(), xp, yp, k, alpha, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("kind"), py::arg("alpha"), py::arg("threads") = 0);
 
@@ -27,8 +28,9 @@ void bind_activation(py::module_& m) {
         const float* xp = x.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("activation_backward");
         py::gil_scoped_release release;
-        cpu::activation_backward(x.size(), xp, gp, dp, k, alpha, resolve_threads(threads));
+        cpu::activation_backward(x.size(), xp, gp, dp, k, alpha, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("kind"), py::arg("alpha"),
       py::arg("threads") = 0);

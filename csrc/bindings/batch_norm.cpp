@@ -21,8 +21,9 @@ void bind_batch_norm(py::module_& m) {
         const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data();
         float *rm = running_mean.mutable_data(), *rv = running_var.mutable_data(), *yp = y.mutable_data();
         float *sm = save_mean.mutable_data(), *si = save_invstd.mutable_data();
+        const SimdPath path = process_simd("batch_norm_train");
         py::gil_scoped_release release;
-        cpu::batch_norm_train(rows, channels, xp, gp, bp, rm, rv, momentum, epsilon, yp, sm, si, v,
+        cpu::batch_norm_train(rows, channels, xp, gp, bp, rm, rv, momentum, epsilon, yp, sm, si, v, path,
                               resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("gamma").noconvert(), py::arg("beta").noconvert(),
@@ -42,8 +43,9 @@ void bind_batch_norm(py::module_& m) {
         const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data(), *rm = running_mean.data(),
                     *rv = running_var.data();
         float *yp = y.mutable_data(), *si = save_invstd.mutable_data();
+        const SimdPath path = process_simd("batch_norm_infer");
         py::gil_scoped_release release;
-        cpu::batch_norm_infer(rows, channels, xp, gp, bp, rm, rv, epsilon, yp, si, v, resolve_threads(threads));
+        cpu::batch_norm_infer(rows, channels, xp, gp, bp, rm, rv, epsilon, yp, si, v, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("gamma").noconvert(), py::arg("beta").noconvert(),
       py::arg("running_mean").noconvert(), py::arg("running_var").noconvert(), py::arg("epsilon"),
@@ -60,8 +62,9 @@ void bind_batch_norm(py::module_& m) {
         const KernelVariant v = parse_kernel_variant("batch_norm_backward", variant);
         const float *xp = x.data(), *gp = dy.data(), *gm = gamma.data(), *mp = mean.data(), *ip = invstd.data();
         float *dxp = dx.mutable_data(), *dgp = dgamma.mutable_data(), *dbp = dbeta.mutable_data();
+        const SimdPath path = process_simd("batch_norm_backward");
         py::gil_scoped_release release;
-        cpu::batch_norm_backward(rows, channels, xp, gp, gm, mp, ip, training, dxp, dgp, dbp, v,
+        cpu::batch_norm_backward(rows, channels, xp, gp, gm, mp, ip, training, dxp, dgp, dbp, v, path,
                                  resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("dy").noconvert(), py::arg("gamma").noconvert(), py::arg("mean").noconvert(),

@@ -15,8 +15,9 @@ void bind_bias(py::module_& m) {
         const float* xp = x.data();
         const float* bp = bias.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("bias_add");
         py::gil_scoped_release release;
-        cpu::bias_add(rows, channels, xp, bp, yp, resolve_threads(threads));
+        cpu::bias_add(rows, channels, xp, bp, yp, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("bias").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
 
@@ -27,8 +28,9 @@ void bind_bias(py::module_& m) {
         const int64_t rows = rows_of("bias_grad", dy.size(), channels);
         const float* gp = dy.data();
         float* dp = db.mutable_data();
+        const SimdPath path = process_simd("bias_grad");
         py::gil_scoped_release release;
-        cpu::bias_grad(rows, channels, gp, dp, resolve_threads(threads));
+        cpu::bias_grad(rows, channels, gp, dp, path, resolve_threads(threads));
       },
       py::arg("dy").noconvert(), py::arg("db").noconvert(), py::arg("threads") = 0);
 }

@@ -28,12 +28,14 @@ inline void require(bool ok, const std::string& message) {
 // threads <= 0 means "the library setting" (sinapse.set_num_threads).
 inline int resolve_threads(int threads) { return threads > 0 ? threads : get_num_threads(); }
 
-inline SimdPath resolve_simd(const std::string& name) {
-  SimdPath path;
-  require(parse_simd_path(name, &path), "unknown SIMD path '" + name + "' (expected generic, avx2 or avx512)");
-  require(cpu_supports(path), "SIMD path '" + name + "' is not supported by this CPU");
-  return path;
+// The SIMD path of a call (the one dispatcher: common/cpu_features.h), resolved here, while
+// the GIL is held (SINAPSE_SIMD is read with getenv, which Python's putenv may change), and
+// passed down to the kernel. resolve_simd: an op's simd= argument (validated; ops pass the
+// name sinapse.cpu.simd_path resolved). process_simd: the ops without one.
+inline SimdPath resolve_simd(const std::string& name, const char* op = "sinapse._cpu") {
+  return resolve_simd_path(name.c_str(), op);
 }
+inline SimdPath process_simd(const char* op) { return resolve_simd_path(nullptr, op); }
 
 void bind_config(py::module_& m);
 void bind_gemm(py::module_& m);

@@ -1,6 +1,10 @@
 // Build facts, CPU features, thread control and the FMA peak micro-benchmark.
+#include <pybind11/stl.h>
+
 #include <atomic>
 #include <new>
+#include <optional>
+#include <string>
 
 #include "../common/parallel_errors.h"
 #include "../cpu/fma_peak.h"
@@ -62,6 +66,29 @@ void bind_config(py::module_& m) {
         return out;
       },
       "Every SIMD path this CPU supports, slowest first.");
+  m.def(
+      "simd_request",
+      [](std::optional<std::string> simd) -> py::tuple {
+        const SimdRequest r = simd_request(simd ? simd->c_str() : nullptr);
+        if (!r.name) return py::make_tuple(py::none(), py::none());
+        return py::make_tuple(std::string(r.name), std::string(r.source));
+      },
+      py::arg("simd"),
+      "(name, source) of the SIMD path a call asks for: simd, else the forced path, else $SINAPSE_SIMD; "
+      "(None, None) when nothing is asked (the best path). Not validated: sinapse.cpu.simd_path() does that.");
+  m.def(
+      "force_simd_path", [](std::optional<std::string> simd) { force_simd_path(simd ? simd->c_str() : nullptr); },
+      py::arg("simd"), "Force a SIMD path for the process (None: stop forcing). Use sinapse.cpu.set_simd_path.");
+  m.def(
+      "take_simd_paths_run",
+      [] {
+        const unsigned bits = take_simd_paths_run();
+        py::list out;
+        for (SimdPath p : {SimdPath::generic, SimdPath::avx2, SimdPath::avx512})
+          if (bits & (1u << static_cast<int>(p))) out.append(simd_path_name(p));
+        return out;
+      },
+      "Debug hook: the SIMD paths kernels dispatched to since the last call, slowest first; clears the record.");
 
   // Self-test of the exception carrier (common/parallel_errors.h), in its documented pattern:
   // in a region of `threads` OpenMP threads, thread `failing` throws in the set-up phase

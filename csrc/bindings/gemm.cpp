@@ -53,9 +53,7 @@ void bind_gemm(py::module_& m) {
 
   m.def(
       "gemm_threads",
-      [](int64_t M, int64_t N, int64_t K) {
-        return threads_for(2.0 * static_cast<double>(M) * N * K, cpu::kGemmMinFlopsPerThread);
-      },
+      [](int64_t M, int64_t N, int64_t K) { return threads_for(2.0 * static_cast<double>(M) * N * K, grain::kFlops); },
       py::arg("M"), py::arg("N"), py::arg("K"),
       "Threads a GEMM of this shape runs on under the current setting (small ones stay serial).");
 

@@ -20,8 +20,9 @@ void bind_losses(py::module_& m) {
         const LossArgs a =
             loss_args(kind, from_logits, y_true ? &*y_true : nullptr, labels ? &*labels : nullptr, y_pred,
                       weights ? &*weights : nullptr, delta, grad_scale, per_row, grad ? &*grad : nullptr);
+        const SimdPath path = process_simd("loss");
         py::gil_scoped_release release;
-        return cpu::loss(a, resolve_threads(threads));
+        return cpu::loss(a, path, resolve_threads(threads));
       },
       py::arg("kind"), py::arg("from_logits"), py::arg("y_true").noconvert(), py::arg("labels").noconvert(),
       py::arg("y_pred").noconvert(), py::arg("weights").noconvert(), py::arg("delta"), py::arg("grad_scale"),

@@ -21,8 +21,9 @@ void bind_pooling(py::module_& m) {
         check_pool_sizes(p, x.size(), y.size(), false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("max_pool_forward");
         py::gil_scoped_release release;
-        cpu::max_pool_forward(p, xp, yp, v, resolve_threads(threads));
+        cpu::max_pool_forward(p, xp, yp, v, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("variant") = "tuned",
       py::arg("threads") = 0);
@@ -38,8 +39,9 @@ void bind_pooling(py::module_& m) {
         const float* xp = x.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("max_pool_backward");
         py::gil_scoped_release release;
-        cpu::max_pool_backward(p, xp, gp, dp, v, resolve_threads(threads));
+        cpu::max_pool_backward(p, xp, gp, dp, v, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
       py::arg("variant") = "tuned", py::arg("threads") = 0);
@@ -52,8 +54,9 @@ void bind_pooling(py::module_& m) {
         check_pool_sizes(p, x.size(), y.size(), false);
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("avg_pool_forward");
         py::gil_scoped_release release;
-        cpu::avg_pool_forward(p, xp, yp, v, resolve_threads(threads));
+        cpu::avg_pool_forward(p, xp, yp, v, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("variant") = "tuned",
       py::arg("threads") = 0);
@@ -66,8 +69,9 @@ void bind_pooling(py::module_& m) {
         check_pool_sizes(p, dy.size(), dx.size(), true);
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("avg_pool_backward");
         py::gil_scoped_release release;
-        cpu::avg_pool_backward(p, gp, dp, v, resolve_threads(threads));
+        cpu::avg_pool_backward(p, gp, dp, v, path, resolve_threads(threads));
       },
       py::arg("geometry"), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("variant") = "tuned",
       py::arg("threads") = 0);

@@ -48,28 +48,14 @@ template <class A, class O>
 GemmArgs gemm_args(const A& a, const A& b, O& out, const A* bias, bool trans_a, bool trans_b, float alpha, float beta,
                    int activation) {
   check(a.ndim() == 2 && b.ndim() == 2 && out.ndim() == 2, "gemm: a, b and out must be 2-D");
-  GemmArgs g;
-  g.act = epilogue("gemm", activation);
-  g.trans_a = trans_a;
-  g.trans_b = trans_b;
-  g.M = trans_a ? a.shape(1) : a.shape(0);
-  g.K = trans_a ? a.shape(0) : a.shape(1);
-  g.N = trans_b ? b.shape(0) : b.shape(1);
-  check((trans_b ? b.shape(1) : b.shape(0)) == g.K, "gemm: inner dimensions of a and b differ");
-  check(out.shape(0) == g.M && out.shape(1) == g.N, "gemm: out must have shape (M, N)");
-  g.A = a.data();
-  g.lda = a.shape(1);
-  g.B = b.data();
-  g.ldb = b.shape(1);
-  g.C = out.mutable_data();
-  g.ldc = out.shape(1);
-  g.alpha = alpha;
-  g.beta = beta;
-  if (bias) {
-    check(bias->ndim() == 1 && bias->shape(0) == g.N, "gemm: bias must have shape (N,)");
-    g.bias = bias->data();
-  }
-  return g;
+  const Activation act = epilogue("gemm", activation);
+  const int64_t M = trans_a ? a.shape(1) : a.shape(0), K = trans_a ? a.shape(0) : a.shape(1);
+  const int64_t N = trans_b ? b.shape(0) : b.shape(1);
+  check((trans_b ? b.shape(1) : b.shape(0)) == K, "gemm: inner dimensions of a and b differ");
+  check(out.shape(0) == M && out.shape(1) == N, "gemm: out must have shape (M, N)");
+  check(!bias || (bias->ndim() == 1 && bias->shape(0) == N), "gemm: bias must have shape (N,)");
+  return make_gemm_args(M, N, K, a.data(), a.shape(1), trans_a, b.data(), b.shape(1), trans_b, out.mutable_data(),
+                        out.shape(1), beta, bias ? bias->data() : nullptr, alpha, act);
 }
 
 // ---- element-wise and per-channel ops ----------------------------------------------------------

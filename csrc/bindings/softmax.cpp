@@ -15,8 +15,9 @@ void bind_softmax(py::module_& m) {
         const KernelVariant v = parse_kernel_variant("softmax_forward", variant);
         const float* xp = x.data();
         float* yp = y.mutable_data();
+        const SimdPath path = process_simd("softmax_forward");
         py::gil_scoped_release release;
-        cpu::softmax_forward(rows, cols, xp, yp, log, v, resolve_threads(threads));
+        cpu::softmax_forward(rows, cols, xp, yp, log, v, path, resolve_threads(threads));
       },
       py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("cols"), py::arg("log"), py::arg("variant") = "tuned",
       py::arg("threads") = 0);
@@ -31,8 +32,9 @@ void bind_softmax(py::module_& m) {
         const float* yp = y.data();
         const float* gp = dy.data();
         float* dp = dx.mutable_data();
+        const SimdPath path = process_simd("softmax_backward");
         py::gil_scoped_release release;
-        cpu::softmax_backward(rows, cols, yp, gp, dp, log, v, resolve_threads(threads));
+        cpu::softmax_backward(rows, cols, yp, gp, dp, log, v, path, resolve_threads(threads));
       },
       py::arg("y").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::arg("cols"), py::arg("log"),
       py::arg("variant") = "tuned", py::arg("threads") = 0);

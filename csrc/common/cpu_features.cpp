@@ -1,5 +1,8 @@
 #include "cpu_features.h"
 
+#include <cstdlib>
+#include <stdexcept>
+
 #include "macros.h"
 
 #if SINAPSE_X86
@@ -102,5 +105,49 @@ std::vector<SimdPath> supported_simd_paths() {
     if (cpu_supports(p)) out.push_back(p);
   return out;
 }
+
+namespace simd_detail {
+std::atomic<unsigned> paths_run{0};
+}
+
+namespace {
+// -1: nothing forced. Process-wide, read by the bindings of every thread.
+std::atomic<int> forced_path{-1};
+
+std::string supported_list() {
+  std::string out;
+  for (SimdPath p : supported_simd_paths()) out += std::string(out.empty() ? "" : ", ") + simd_path_name(p);
+  return out;
+}
+}  // namespace
+
+void force_simd_path(const char* name) {
+  SimdPath path;
+  forced_path.store(name && parse_simd_path(name, &path) ? static_cast<int>(path) : -1, std::memory_order_relaxed);
+}
+
+SimdRequest simd_request(const char* requested) {
+  if (requested) return {requested, "simd"};
+  const int forced = forced_path.load(std::memory_order_relaxed);
+  if (forced >= 0) return {simd_path_name(static_cast<SimdPath>(forced)), "forced"};
+  const char* env = std::getenv(kSimdEnv);
+  if (env && *env) return {env, kSimdEnv};
+  return {nullptr, nullptr};
+}
+
+SimdPath resolve_simd_path(const char* requested, const char* op) {
+  const SimdRequest r = simd_request(requested);
+  if (!r.name) return best_simd_path();
+  SimdPath path;
+  const std::string where = std::string(op) + ": " + r.source + ": ";
+  if (!parse_simd_path(r.name, &path))
+    throw std::invalid_argument(where + "unknown SIMD path '" + r.name + "' (expected generic, avx2 or avx512)");
+  if (!cpu_supports(path))
+    throw std::invalid_argument(where + "SIMD path '" + r.name +
+                                "' is not supported by this CPU (supported here: " + supported_list() + ")");
+  return path;
+}
+
+unsigned take_simd_paths_run() { return simd_detail::paths_run.exchange(0, std::memory_order_relaxed); }
 
 }  // namespace sinapse

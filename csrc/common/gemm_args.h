@@ -48,27 +48,35 @@ struct GemmArgs {
   double flops() const { return 2.0 * static_cast<double>(M) * N * K; }
 };
 
-// C (M x N, ldc) = beta C + op(A) op(B) + bias, then act: the GemmArgs of one call, built
-// in one place (the recurrent time loop and CUDA conv2d call it).
-inline GemmArgs make_gemm_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool ta, const float* B,
-                               int64_t ldb, bool tb, float* C, int64_t ldc, float beta, const float* bias = nullptr,
-                               Activation act = Activation::none) {
+// The one way to fill GemmArgs (every caller: the CPU and CUDA bindings, conv2d's im2col
+// products, the RNN time loop). lda, ldb, ldc: row strides of A, B, C as stored.
+inline GemmArgs make_gemm_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a,
+                               const float* B, int64_t ldb, bool trans_b, float* C, int64_t ldc, float beta = 0.0f,
+                               const float* bias = nullptr, float alpha = 1.0f, Activation act = Activation::none) {
   GemmArgs g;
+  g.trans_a = trans_a;
+  g.trans_b = trans_b;
   g.M = M;
   g.N = N;
   g.K = K;
+  g.alpha = alpha;
   g.A = A;
   g.lda = lda;
-  g.trans_a = ta;
   g.B = B;
   g.ldb = ldb;
-  g.trans_b = tb;
+  g.beta = beta;
   g.C = C;
   g.ldc = ldc;
-  g.beta = beta;
   g.bias = bias;
   g.act = act;
   return g;
+}
+
+// The same for densely stored operands: each row stride is the stored width.
+inline GemmArgs make_dense_gemm_args(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B,
+                                     bool trans_b, float* C, float beta = 0.0f, const float* bias = nullptr,
+                                     Activation act = Activation::none) {
+  return make_gemm_args(M, N, K, A, trans_a ? M : K, trans_a, B, trans_b ? K : N, trans_b, C, N, beta, bias, 1.0f, act);
 }
 
 // One activation value of the epilogue: the epilogue's codes are ActKind's first four.

@@ -5,8 +5,13 @@
 // activation functions of the GEMM epilogue), so CPU and CUDA share one definition.
 #if defined(__CUDACC__)
 #define SINAPSE_HD __host__ __device__ __forceinline__
+#define SINAPSE_HD_INLINE __host__ __device__ __forceinline__
 #else
 #define SINAPSE_HD inline
+// SINAPSE_HD that the host compiler must inline as well: for element formulas called inside
+// the CPU kernels' per-SIMD-path loops (cpu/simd_run.h), where an outlined call would run
+// baseline scalar code per element (the RNN gates ran 2-3x slower that way).
+#define SINAPSE_HD_INLINE inline __attribute__((always_inline))
 #endif
 
 // Per-function SIMD targets: code inside such a function may use that instruction set,

@@ -161,17 +161,17 @@ namespace rnn {
 // tanh' = 1 - t^2, relu' = [h > 0]).
 
 template <class M>
-SINAPSE_HD float simple_forward(float pre, bool relu) {
+SINAPSE_HD_INLINE float simple_forward(float pre, bool relu) {
   return relu ? (pre < 0.0f ? 0.0f : pre) : M::tanh(pre);  // a NaN pre stays NaN (np.maximum)
 }
-SINAPSE_HD float simple_backward(float h, float dh, bool relu) {  // dL/d pre
+SINAPSE_HD_INLINE float simple_backward(float h, float dh, bool relu) {  // dL/d pre
   // relu: dh times relu' (a product, not a select: an infinite dh on the flat piece is NaN, as
   // activation_backward and the reference's dh * (h > 0))
   return relu ? dh * (h > 0.0f ? 1.0f : 0.0f) : dh * (1.0f - h * h);
 }
 
 template <class M>
-SINAPSE_HD void lstm_forward(float& i, float& f, float& g, float& o, float c_prev, float& c, float& h) {
+SINAPSE_HD_INLINE void lstm_forward(float& i, float& f, float& g, float& o, float c_prev, float& c, float& h) {
   i = M::sigmoid(i);
   f = M::sigmoid(f);
   g = M::tanh(g);
@@ -182,8 +182,8 @@ SINAPSE_HD void lstm_forward(float& i, float& f, float& g, float& o, float c_pre
 
 // dh, dc: dL/dh_new and dL/dc_new. Writes the pre-activation gradients and dL/dc_prev.
 template <class M>
-SINAPSE_HD void lstm_backward(float i, float f, float g, float o, float c_prev, float dh, float& dc, float& di,
-                              float& df, float& dg, float& d_o) {
+SINAPSE_HD_INLINE void lstm_backward(float i, float f, float g, float o, float c_prev, float dh, float& dc, float& di,
+                                     float& df, float& dg, float& d_o) {
   const float c = f * c_prev + i * g;
   const float tc = M::tanh(c);
   const float dct = dc + dh * o * (1.0f - tc * tc);
@@ -197,7 +197,8 @@ SINAPSE_HD void lstm_backward(float i, float f, float g, float o, float c_prev, 
 // GRU reset_after: z, r, hh arrive as x-side pre-activations (x W + b), rz/rr/rh as the
 // recurrent product (h_prev U + b_rec).
 template <class M>
-SINAPSE_HD void gru_forward(float& z, float& r, float& hh, float rz, float rr, float rh, float h_prev, float& h) {
+SINAPSE_HD_INLINE void gru_forward(float& z, float& r, float& hh, float rz, float rr, float rh, float h_prev,
+                                   float& h) {
   z = M::sigmoid(z + rz);
   r = M::sigmoid(r + rr);
   hh = M::tanh(hh + r * rh);
@@ -205,7 +206,8 @@ SINAPSE_HD void gru_forward(float& z, float& r, float& hh, float rz, float rr, f
 }
 
 // Pre-activation gradients of z and hh, and dL/dh_prev's direct part (dh z).
-SINAPSE_HD void gru_backward_zh(float z, float hh, float h_prev, float dh, float& dz, float& dhh, float& dh_prev) {
+SINAPSE_HD_INLINE void gru_backward_zh(float z, float hh, float h_prev, float dh, float& dz, float& dhh,
+                                       float& dh_prev) {
   dz = dh * (h_prev - hh) * z * (1.0f - z);
   dhh = dh * (1.0f - z) * (1.0f - hh * hh);
   dh_prev = dh * z;

@@ -24,16 +24,6 @@
 
 namespace sinapse {
 
-namespace rnn_detail {
-
-// C (M x N, ldc) = beta C + op(A) op(B) + bias.
-inline GemmArgs mm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool ta, const float* B, int64_t ldb,
-                   bool tb, float* C, int64_t ldc, float beta, const float* bias = nullptr) {
-  return make_gemm_args(M, N, K, A, lda, ta, B, ldb, tb, C, ldc, beta, bias);
-}
-
-}  // namespace rnn_detail
-
 // The operands of forward step s (see RnnStep): where its gates, states and output live.
 inline RnnStep rnn_forward_step(const RnnArgs& a, const RnnForwardLayout& L, float* ws, const uint8_t* mask, float* y,
                                 float* hT, float* cT, int64_t s) {
@@ -79,9 +69,8 @@ inline RnnStep rnn_forward_step(const RnnArgs& a, const RnnForwardLayout& L, flo
 template <class B>
 void rnn_forward_prologue(B& be, const RnnArgs& a, const RnnForwardLayout& L, const float* x, const float* kernel,
                           const float* bias, const float* h0, const float* c0, float* y, float* ws) {
-  using rnn_detail::mm;
   const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H;
-  be.gemm(mm(N * T, GH, a.D, x, a.D, false, kernel, GH, false, ws + L.gates, GH, 0.0f, bias));
+  be.gemm(make_gemm_args(N * T, GH, a.D, x, a.D, false, kernel, GH, false, ws + L.gates, GH, 0.0f, bias));
   const int64_t t0 = a.time_of_step(0);
   be.copy_rows(N, H, h0, H, ws + L.hprev + t0 * H, TH);
   if (a.cell == RnnCell::lstm) be.copy_rows(N, H, c0, H, ws + L.cprev + t0 * H, TH);
@@ -95,22 +84,22 @@ template <class B>
 void rnn_forward_sequence(B& be, const RnnArgs& a, const float* x, const float* kernel, const float* rkernel,
                           const float* bias, const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT,
                           float* cT, float* ws) {
-  using rnn_detail::mm;
   const int64_t N = a.N, H = a.H, GH = a.gates() * H, TH = a.T * H, TGH = a.T * GH;
   const RnnForwardLayout L = rnn_forward_layout(a);
   rnn_forward_prologue(be, a, L, x, kernel, bias, h0, c0, y, ws);
   for (int64_t s = 0; s < a.T; ++s) {
     const RnnStep st = rnn_forward_step(a, L, ws, mask, y, hT, cT, s);
     if (a.cell == RnnCell::gru) {
-      be.gemm(mm(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, ws + L.rec, GH, 0.0f, bias ? bias + GH : nullptr));
+      be.gemm(make_gemm_args(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, ws + L.rec, GH, 0.0f,
+                             bias ? bias + GH : nullptr));
       be.step_forward(a.cell, st, 0);
     } else if (a.cell == RnnCell::gru_reset_before) {
-      be.gemm(mm(N, 2 * H, H, st.h_prev, TH, false, rkernel, GH, false, st.g, TGH, 1.0f));
+      be.gemm(make_gemm_args(N, 2 * H, H, st.h_prev, TH, false, rkernel, GH, false, st.g, TGH, 1.0f));
       be.step_forward(a.cell, st, 0);  // z, r and r * h_prev (into extra)
-      be.gemm(mm(N, H, H, st.extra, TH, false, rkernel + 2 * H, GH, false, st.g + 2 * H, TGH, 1.0f));
+      be.gemm(make_gemm_args(N, H, H, st.extra, TH, false, rkernel + 2 * H, GH, false, st.g + 2 * H, TGH, 1.0f));
       be.step_forward(a.cell, st, 1);
     } else {
-      be.gemm(mm(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, st.g, TGH, 1.0f));
+      be.gemm(make_gemm_args(N, GH, H, st.h_prev, TH, false, rkernel, GH, false, st.g, TGH, 1.0f));
       be.step_forward(a.cell, st, 0);
     }
   }
@@ -124,7 +113,6 @@ void rnn_backward_sequence(B& be, const RnnArgs& a, const float* x, const float*
                            const uint8_t* mask, const float* ws, const float* dy, const float* dhT, const float* dcT,
                            float* dx, float* dkernel, float* drkernel, float* dbias, float* dh0, float* dc0,
                            float* scratch) {
-  using rnn_detail::mm;
   const int64_t N = a.N, T = a.T, H = a.H, GH = a.gates() * H, TH = T * H, TGH = T * GH;
   const RnnForwardLayout L = rnn_forward_layout(a);
   const RnnBackwardLayout BL = rnn_backward_layout(a);
@@ -174,26 +162,27 @@ void rnn_backward_sequence(B& be, const RnnArgs& a, const float* x, const float*
     st.drh = drh;
     if (a.cell == RnnCell::gru_reset_before) {
       be.step_backward(a.cell, st, 0);  // dz, dhh; dh_next = dh z
-      be.gemm(mm(N, H, H, st.dg + 2 * H, TGH, false, ut + 2 * H * H, H, false, drh, H, 0.0f));
+      be.gemm(make_gemm_args(N, H, H, st.dg + 2 * H, TGH, false, ut + 2 * H * H, H, false, drh, H, 0.0f));
       be.step_backward(a.cell, st, 1);  // dr from d(r h_prev); dh_next += r d(r h_prev)
-      be.gemm(mm(N, H, 2 * H, st.dg, TGH, false, ut, H, false, dh_next, H, 1.0f));
+      be.gemm(make_gemm_args(N, H, 2 * H, st.dg, TGH, false, ut, H, false, dh_next, H, 1.0f));
     } else {
       be.step_backward(a.cell, st, 0);
       const float* dgrec = a.cell == RnnCell::gru ? st.dgr : st.dg;
-      be.gemm(mm(N, H, GH, dgrec, TGH, false, ut, H, false, dh_next, H, 1.0f));
+      be.gemm(make_gemm_args(N, H, GH, dgrec, TGH, false, ut, H, false, dh_next, H, 1.0f));
     }
     std::swap(dh, dh_next);
   }
 
   const int64_t rows = N * T;
-  be.gemm(mm(a.D, GH, rows, x, a.D, true, dg, GH, false, dkernel, GH, 0.0f));
+  be.gemm(make_gemm_args(a.D, GH, rows, x, a.D, true, dg, GH, false, dkernel, GH, 0.0f));
   if (a.cell == RnnCell::gru_reset_before) {
-    be.gemm(mm(H, 2 * H, rows, hprev, H, true, dg, GH, false, drkernel, GH, 0.0f));
-    be.gemm(mm(H, H, rows, extra, H, true, dg + 2 * H, GH, false, drkernel + 2 * H, GH, 0.0f));
+    be.gemm(make_gemm_args(H, 2 * H, rows, hprev, H, true, dg, GH, false, drkernel, GH, 0.0f));
+    be.gemm(make_gemm_args(H, H, rows, extra, H, true, dg + 2 * H, GH, false, drkernel + 2 * H, GH, 0.0f));
   } else {
-    be.gemm(mm(H, GH, rows, hprev, H, true, a.cell == RnnCell::gru ? dgr : dg, GH, false, drkernel, GH, 0.0f));
+    be.gemm(
+        make_gemm_args(H, GH, rows, hprev, H, true, a.cell == RnnCell::gru ? dgr : dg, GH, false, drkernel, GH, 0.0f));
   }
-  be.gemm(mm(rows, a.D, GH, dg, GH, false, kernel, GH, true, dx, a.D, 0.0f));
+  be.gemm(make_gemm_args(rows, a.D, GH, dg, GH, false, kernel, GH, true, dx, a.D, 0.0f));
   if (dbias) {
     be.bias_grad(rows, GH, dg, dbias);
     if (a.cell == RnnCell::gru) be.bias_grad(rows, GH, dgr, dbias + GH);

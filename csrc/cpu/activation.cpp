@@ -11,9 +11,6 @@ namespace sinapse::cpu {
 
 namespace {
 
-// Below this many elements one thread finishes first (a few microseconds of work).
-constexpr double kMinElementsPerThread = 32768;
-
 // The kind is a template parameter so each loop body is one straight-line formula the
 // compiler can vectorise (the cheap kinds) instead of a switch per element.
 // The CPU's versions of the exp-based kinds (vec_math.h: no libm call, so the loops vectorise);
@@ -51,12 +48,12 @@ template <ActKind K>
 constexpr int64_t kChunk = 8192;
 
 template <ActKind K>
-void forward_loop(int64_t n, const float* __restrict x, float* __restrict y, float alpha, int nthreads) {
+void forward_loop(int64_t n, const float* __restrict x, float* __restrict y, float alpha, SimdPath path, int nthreads) {
   const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
-    run_simd([&]() SINAPSE_INLINE {
+    run_simd(path, [&]() SINAPSE_INLINE {
       for (int64_t i = begin; i < end; ++i) y[i] = forward_of<K>(x[i], alpha);
     });
   }
@@ -64,12 +61,12 @@ void forward_loop(int64_t n, const float* __restrict x, float* __restrict y, flo
 
 template <ActKind K>
 void backward_loop(int64_t n, const float* __restrict x, const float* __restrict dy, float* __restrict dx, float alpha,
-                   int nthreads) {
+                   SimdPath path, int nthreads) {
   const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
-    run_simd([&]() SINAPSE_INLINE {
+    run_simd(path, [&]() SINAPSE_INLINE {
       for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * derivative_of<K>(x[i], alpha);
     });
   }
@@ -109,15 +106,16 @@ void dispatch(ActKind kind, Fn&& fn) {
 
 }  // namespace
 
-void activation_forward(int64_t n, const float* x, float* y, ActKind kind, float alpha, int max_threads) {
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(n), kMinElementsPerThread));
-  dispatch(kind, [&](auto k) { forward_loop<decltype(k)::value>(n, x, y, alpha, nthreads); });
+void activation_forward(int64_t n, const float* x, float* y, ActKind kind, float alpha, SimdPath path,
+                        int max_threads) {
+  const int nthreads = threads_for(static_cast<double>(n), grain::kElementwise, max_threads);
+  dispatch(kind, [&](auto k) { forward_loop<decltype(k)::value>(n, x, y, alpha, path, nthreads); });
 }
 
 void activation_backward(int64_t n, const float* x, const float* dy, float* dx, ActKind kind, float alpha,
-                         int max_threads) {
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(n), kMinElementsPerThread));
-  dispatch(kind, [&](auto k) { backward_loop<decltype(k)::value>(n, x, dy, dx, alpha, nthreads); });
+                         SimdPath path, int max_threads) {
+  const int nthreads = threads_for(static_cast<double>(n), grain::kElementwise, max_threads);
+  dispatch(kind, [&](auto k) { backward_loop<decltype(k)::value>(n, x, dy, dx, alpha, path, nthreads); });
 }
 
 }  // namespace sinapse::cpu

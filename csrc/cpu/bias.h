@@ -4,12 +4,15 @@
 
 #include <cstdint>
 
+#include "../common/cpu_features.h"
+
 namespace sinapse::cpu {
 
 // y[r, c] = x[r, c] + bias[c].
-void bias_add(int64_t rows, int64_t channels, const float* x, const float* bias, float* y, int max_threads);
+void bias_add(int64_t rows, int64_t channels, const float* x, const float* bias, float* y, SimdPath path,
+              int max_threads);
 // db[c] = sum_r dy[r, c], accumulated in double, in an order that depends only on the shape
 // and the thread count (not on timing): repeated calls give identical bits.
-void bias_grad(int64_t rows, int64_t channels, const float* dy, float* db, int max_threads);
+void bias_grad(int64_t rows, int64_t channels, const float* dy, float* db, SimdPath path, int max_threads);
 
 }  // namespace sinapse::cpu

@@ -34,7 +34,7 @@ bool direct_scratch_ok(const ConvArgs& a) {
 // Rows of the cols matrix for images [n0, n0 + nt): row (n, oh, ow), column (i, j, c).
 void im2col(const ConvArgs& a, const float* x, int64_t n0, int64_t nt, float* cols, int max_threads) {
   const int64_t row_len = a.KH * a.KW * a.C;
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(nt) * a.OH * a.OW * row_len, 65536));
+  const int nthreads = threads_for(static_cast<double>(nt) * a.OH * a.OW * row_len, grain::kCopy, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t n = 0; n < nt; ++n)
     for (int64_t oh = 0; oh < a.OH; ++oh)
@@ -59,8 +59,7 @@ void im2col(const ConvArgs& a, const float* x, int64_t n0, int64_t nt, float* co
 // never share dx, and each image adds in a fixed order (deterministic).
 void col2im(const ConvArgs& a, const float* cols, int64_t n0, int64_t nt, float* dx, int max_threads) {
   const int64_t row_len = a.KH * a.KW * a.C;
-  const int nthreads = std::min<int>(
-      max_threads, std::min<int64_t>(nt, threads_for(static_cast<double>(nt) * a.OH * a.OW * row_len, 65536)));
+  const int nthreads = threads_for(static_cast<double>(nt) * a.OH * a.OW * row_len, grain::kCopy, max_threads, nt);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t n = 0; n < nt; ++n)
     for (int64_t oh = 0; oh < a.OH; ++oh)
@@ -86,24 +85,6 @@ int64_t images_per_tile(const ConvArgs& a) {
   return std::max<int64_t>(1, std::min<int64_t>(a.N, kConvWorkspaceBytes / std::max<int64_t>(per_image, 1)));
 }
 
-GemmArgs gemm_args(int64_t M, int64_t N, int64_t K, const float* A, bool ta, const float* B, bool tb, float* C,
-                   float beta) {
-  GemmArgs g;
-  g.M = M;
-  g.N = N;
-  g.K = K;
-  g.A = A;
-  g.trans_a = ta;
-  g.lda = ta ? M : K;
-  g.B = B;
-  g.trans_b = tb;
-  g.ldb = tb ? K : N;
-  g.C = C;
-  g.ldc = N;
-  g.beta = beta;
-  return g;
-}
-
 }  // namespace
 
 void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
@@ -111,9 +92,7 @@ void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const flo
   if (variant == ConvVariant::naive) return conv2d_forward_naive(a, x, w, bias, act, y);
   const int64_t row_len = a.KH * a.KW * a.C;
   if (is_pointwise(a)) {  // y = x_rows @ w: no im2col
-    GemmArgs g = gemm_args(a.N * a.H * a.W, a.K, a.C, x, false, w, false, y, 0.0f);
-    g.bias = bias;
-    g.act = act;
+    const GemmArgs g = make_dense_gemm_args(a.N * a.H * a.W, a.K, a.C, x, false, w, false, y, 0.0f, bias, act);
     return gemm(g, GemmVariant::tuned, path, max_threads);
   }
   if (a.C <= kDirectMaxChannels && direct_scratch_ok(a))
@@ -124,9 +103,8 @@ void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const flo
   for (int64_t n0 = 0; n0 < a.N; n0 += tile) {
     const int64_t nt = std::min(tile, a.N - n0);
     im2col(a, x, n0, nt, cols, max_threads);
-    GemmArgs g = gemm_args(nt * a.OH * a.OW, a.K, row_len, cols, false, w, false, y + n0 * a.OH * a.OW * a.K, 0.0f);
-    g.bias = bias;
-    g.act = act;
+    const GemmArgs g = make_dense_gemm_args(nt * a.OH * a.OW, a.K, row_len, cols, false, w, false,
+                                            y + n0 * a.OH * a.OW * a.K, 0.0f, bias, act);
     gemm(g, GemmVariant::tuned, path, max_threads);
   }
 }
@@ -141,20 +119,22 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     if (db) std::fill(db, db + a.K, 0.0f);
     return;
   }
-  if (db) bias_grad(a.N * a.OH * a.OW, a.K, dy, db, max_threads);
+  if (db) bias_grad(a.N * a.OH * a.OW, a.K, dy, db, path, max_threads);
   if (is_pointwise(a)) {
     const int64_t rows = a.N * a.H * a.W;
-    if (dw) gemm(gemm_args(a.C, a.K, rows, x, true, dy, false, dw, 0.0f), GemmVariant::tuned, path, max_threads);
-    if (dx) gemm(gemm_args(rows, a.C, a.K, dy, false, w, true, dx, 0.0f), GemmVariant::tuned, path, max_threads);
+    if (dw)
+      gemm(make_dense_gemm_args(a.C, a.K, rows, x, true, dy, false, dw, 0.0f), GemmVariant::tuned, path, max_threads);
+    if (dx)
+      gemm(make_dense_gemm_args(rows, a.C, a.K, dy, false, w, true, dx, 0.0f), GemmVariant::tuned, path, max_threads);
     return;
   }
   const bool direct_ok = direct_scratch_ok(a);
   if (dw && direct_ok && conv2d_filter_direct_applies(a)) {
-    conv2d_backward_filter_direct(a, x, dy, dw, max_threads);
+    conv2d_backward_filter_direct(a, x, dy, dw, path, max_threads);
     dw = nullptr;  // done
   }
   if (dx && direct_ok && a.C <= kDirectMaxChannels) {
-    conv2d_backward_data_direct(a, w, dy, dx, max_threads);
+    conv2d_backward_data_direct(a, w, dy, dx, path, max_threads);
     dx = nullptr;  // done
   }
   if (!dx && !dw) return;
@@ -167,11 +147,12 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     const float* dy_tile = dy + n0 * a.OH * a.OW * a.K;
     if (dw) {  // dw (+)= cols^T @ dy_tile
       im2col(a, x, n0, nt, cols, max_threads);
-      gemm(gemm_args(row_len, a.K, rows, cols, true, dy_tile, false, dw, n0 == 0 ? 0.0f : 1.0f), GemmVariant::tuned,
-           path, max_threads);
+      gemm(make_dense_gemm_args(row_len, a.K, rows, cols, true, dy_tile, false, dw, n0 == 0 ? 0.0f : 1.0f),
+           GemmVariant::tuned, path, max_threads);
     }
     if (dx) {  // dcols = dy_tile @ w^T, then scattered back
-      gemm(gemm_args(rows, row_len, a.K, dy_tile, false, w, true, cols, 0.0f), GemmVariant::tuned, path, max_threads);
+      gemm(make_dense_gemm_args(rows, row_len, a.K, dy_tile, false, w, true, cols, 0.0f), GemmVariant::tuned, path,
+           max_threads);
       col2im(a, cols, n0, nt, dx, max_threads);
     }
   }

@@ -45,10 +45,12 @@ void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, co
 // K-padded dW of at most kFilterDirectMaxBytes (it is accumulated per thread, in cache).
 constexpr int64_t kFilterDirectMaxBytes = 48 << 10;
 bool conv2d_filter_direct_applies(const ConvArgs& a);
-void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const float* dy, float* dw, int max_threads);
+void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path,
+                                   int max_threads);
 // The direct input gradient for few input channels (conv2d_direct_data.cpp), used by
 // conv2d_backward when C <= kDirectMaxChannels.
-void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float* dy, float* dx, int max_threads);
+void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
+                                 int max_threads);
 // Any of dx, dw, db may be null (not wanted).
 void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
                      float* db, ConvVariant variant, SimdPath path, int max_threads);

@@ -89,7 +89,8 @@ struct PaddedImage {
 
 }  // namespace
 
-void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float* dy, float* dx, int max_threads) {
+void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
+                                 int max_threads) {
   const int64_t taps = a.KH * a.KW * a.C, tp = (taps + kLanes - 1) / kLanes * kLanes;
   const PaddedImage pi(a);
   // wt[k][t] = w[t][k] (HWIO rows are taps), taps padded with zeros.
@@ -97,8 +98,7 @@ void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float*
   float* wt = wt_buf.floats(static_cast<size_t>(a.K * tp));
   for (int64_t k = 0; k < a.K; ++k)
     for (int64_t t = 0; t < tp; ++t) wt[k * tp + t] = t < taps ? w[t * a.K + k] : 0.0f;
-  const int nthreads = std::min<int>(std::min<int64_t>(max_threads, std::max<int64_t>(a.N, 1)),
-                                     threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, 3.0e6));
+  const int nthreads = threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, grain::kFlops, max_threads, a.N);
   // All scratch allocated here, outside the parallel region.
   const int64_t img_len = pi.hp * pi.wp * a.C, per_thread = img_len + kQ * a.K + kQ * tp;
   float* base = scratch.floats(static_cast<size_t>(nthreads * per_thread));
@@ -116,7 +116,7 @@ void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float*
       std::fill(img, img + img_len, 0.0f);
       for (int64_t oh = 0; oh < a.OH; ++oh) {
         const float* dy_row = dy + (n * a.OH + oh) * a.OW * a.K;
-        run_simd([&]() SINAPSE_INLINE { data_row(a, dy_row, wt, tp, img, pi.wp, oh, dyb, g); });
+        run_simd(path, [&]() SINAPSE_INLINE { data_row(a, dy_row, wt, tp, img, pi.wp, oh, dyb, g); });
       }
       for (int64_t h = 0; h < a.H; ++h)  // crop: drop the padding's gradient
         std::memcpy(dx + ((n * a.H + h) * a.W) * a.C, img + ((h + a.pad_top) * pi.wp + a.pad_left) * a.C,

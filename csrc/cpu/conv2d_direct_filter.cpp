@@ -83,11 +83,11 @@ bool conv2d_filter_direct_applies(const ConvArgs& a) {
          a.KH * a.KW * a.C * kp * static_cast<int64_t>(sizeof(float)) <= kFilterDirectMaxBytes;
 }
 
-void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const float* dy, float* dw, int max_threads) {
+void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path,
+                                   int max_threads) {
   const int64_t kp = (a.K + kLanes - 1) / kLanes * kLanes, taps = a.KH * a.KW * a.C;
   const int64_t wpad = padded_row_width(a, kQ);
-  const int nthreads = std::min<int>(std::min<int64_t>(max_threads, std::max<int64_t>(a.N, 1)),
-                                     threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, 3.0e6));
+  const int nthreads = threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, grain::kFlops, max_threads, a.N);
   // All scratch is allocated here, outside the parallel region (an exception must not leave it).
   const int64_t rows_len = a.KH * wpad * a.C, per_thread = taps * kp + rows_len + kQ * kp;
   thread_local AlignedBuffer scratch;
@@ -108,7 +108,7 @@ void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const floa
       for (int64_t oh = 0; oh < a.OH; ++oh) {
         fill_padded_rows(a, x, n, oh, rows, wpad);
         const float* dy_row = dy + (n * a.OH + oh) * a.OW * a.K;
-        run_simd([&]() SINAPSE_INLINE { filter_row(a, rows, wpad, dy_row, kp, dyb, acc); });
+        run_simd(path, [&]() SINAPSE_INLINE { filter_row(a, rows, wpad, dy_row, kp, dyb, acc); });
       }
   }
   for (int64_t r = 0; r < taps; ++r)  // drop the K padding, add the threads' parts in order

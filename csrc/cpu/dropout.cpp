@@ -53,18 +53,18 @@ constexpr int64_t kGroups = 256;  // Philox blocks per batch (1024 elements)
 }  // namespace
 
 void dropout(int64_t n, const float* __restrict x, float* __restrict y, float rate, uint64_t seed, uint64_t offset,
-             int max_threads) {
+             SimdPath path, int max_threads) {
   const float scale = 1.0f / (1.0f - rate);
   // Element i uses lane i % 4 of Philox block offset + i / 4 (the CUDA kernel's rule). Blocks
   // are generated kGroups at a time into a small buffer (vectorised across blocks), then applied.
   const int64_t groups = (n + 3) / 4, chunks = (groups + kGroups - 1) / kGroups;
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(n), 16384));
+  const int nthreads = threads_for(static_cast<double>(n), grain::kHeavyElementwise, max_threads);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t g0 = c * kGroups, g1 = std::min(groups, g0 + kGroups);
     const int64_t i0 = 4 * g0, i1 = std::min(n, 4 * g1);
     alignas(64) float u[4 * kGroups];
-    run_simd([&]() SINAPSE_INLINE {
+    run_simd(path, [&]() SINAPSE_INLINE {
       uniform_blocks(seed, offset + static_cast<uint64_t>(g0), g1 - g0, u);
       // Locals, not the lambda's captures: stores through y could alias those, so the compiler
       // would reload them every iteration and give up vectorising (a 5x slower scalar loop).

@@ -5,9 +5,12 @@
 
 #include <cstdint>
 
+#include "../common/cpu_features.h"
+
 namespace sinapse::cpu {
 
 // Element i uses the uniform (i % 4) of Philox counter block offset + i / 4.
-void dropout(int64_t n, const float* x, float* y, float rate, uint64_t seed, uint64_t offset, int max_threads);
+void dropout(int64_t n, const float* x, float* y, float rate, uint64_t seed, uint64_t offset, SimdPath path,
+             int max_threads);
 
 }  // namespace sinapse::cpu

@@ -13,11 +13,9 @@ namespace sinapse::cpu {
 
 namespace {
 
-constexpr double kMinFloatsPerThread = 65536;
-
 template <typename Id>
 void forward(int64_t n, int64_t dim, const Id* ids, const float* table, float* out, int max_threads) {
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(n) * dim, kMinFloatsPerThread));
+  const int nthreads = threads_for(static_cast<double>(n) * dim, grain::kCopy, max_threads);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(out + i * dim, table + static_cast<int64_t>(ids[i]) * dim, sizeof(float) * dim);
@@ -26,7 +24,7 @@ void forward(int64_t n, int64_t dim, const Id* ids, const float* table, float* o
 template <typename Id>
 void backward(int64_t n, int64_t vocab, int64_t dim, const Id* ids, const float* dy, float* dtable, int max_threads) {
   const double work = static_cast<double>(std::max(n, vocab)) * dim;
-  const int nthreads = std::min<int64_t>(vocab, std::min(max_threads, threads_for(work, kMinFloatsPerThread)));
+  const int nthreads = threads_for(work, grain::kCopy, max_threads, vocab);
   const int64_t rows_per_thread = (vocab + std::max(nthreads, 1) - 1) / std::max(nthreads, 1);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int t = 0; t < std::max(nthreads, 1); ++t) {

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "../common/macros.h"
+#include "simd_run.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -87,11 +88,7 @@ int lanes_of(SimdPath path) {
 }
 
 float run(SimdPath path, int64_t iters) {
-#if SINAPSE_X86
-  if (path == SimdPath::avx512) return run_avx512(iters);
-  if (path == SimdPath::avx2) return run_avx2(iters);
-#endif
-  return run_generic(iters);
+  return pick_simd<float (*)(int64_t)>(path, SINAPSE_SIMD_VERSIONS(run_generic, run_avx2, run_avx512))(iters);
 }
 
 }  // namespace

@@ -52,7 +52,4 @@ void gemm_tuned_prepacked(const GemmArgs& g, const PackedB& packed, SimdPath pat
 // Runs after the last product term has been added to those elements.
 void gemm_epilogue(float* C, int64_t ldc, int64_t m, int64_t n, const float* bias, Activation act);
 
-// Flops below which a GEMM runs on one thread, per thread added (see threading.h).
-constexpr double kGemmMinFlopsPerThread = 3.0e6;
-
 }  // namespace sinapse::cpu

@@ -19,7 +19,7 @@ void gemm_blocked(const GemmArgs& g, int max_threads) {
   const int64_t a_rs = g.a_row_stride(), a_cs = g.a_col_stride();
   const int64_t b_rs = g.b_row_stride(), b_cs = g.b_col_stride();
   const int64_t n_blocks = (g.M + MB - 1) / MB;
-  const int nthreads = std::min(max_threads, threads_for(g.flops(), kGemmMinFlopsPerThread));
+  const int nthreads = threads_for(g.flops(), grain::kFlops, max_threads);
 
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t blk = 0; blk < n_blocks; ++blk) {

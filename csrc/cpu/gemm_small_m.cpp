@@ -11,6 +11,7 @@
 #include "../common/macros.h"
 #include "../common/threading.h"
 #include "gemm.h"
+#include "simd_run.h"
 
 namespace sinapse::cpu {
 
@@ -82,13 +83,7 @@ SINAPSE_TARGET_AVX512 void chunk_avx512(const GemmArgs& g, int64_t j0, int64_t j
 using ChunkFn = void (*)(const GemmArgs&, int64_t, int64_t);
 
 ChunkFn chunk_for(SimdPath path) {
-#if SINAPSE_X86
-  if (path == SimdPath::avx512) return chunk_avx512;
-  if (path == SimdPath::avx2) return chunk_avx2;
-#else
-  (void)path;
-#endif
-  return chunk_generic;
+  return pick_simd<ChunkFn>(path, SINAPSE_SIMD_VERSIONS(chunk_generic, chunk_avx2, chunk_avx512));
 }
 
 }  // namespace
@@ -101,7 +96,7 @@ void gemm_small_m_serial(const GemmArgs& g, SimdPath path) {
 
 void gemm_small_m(const GemmArgs& g, SimdPath path, int max_threads) {
   const ChunkFn chunk = chunk_for(path);
-  const int nthreads = std::min(max_threads, threads_for(g.flops(), kGemmMinFlopsPerThread));
+  const int nthreads = threads_for(g.flops(), grain::kFlops, max_threads);
   const int64_t per_thread = ((g.N + nthreads - 1) / nthreads + 63) / 64 * 64;  // whole cache lines
   const int64_t width = std::max<int64_t>(64, std::min(per_thread, kChunkFloats / g.M));
   const int64_t n_chunks = (g.N + width - 1) / width;

@@ -24,6 +24,7 @@
 #include "gemm.h"
 #include "gemm_pack.h"
 #include "gemm_ukernels.h"
+#include "simd_run.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -149,41 +150,83 @@ void gemm_tuned(const GemmArgs& g, SimdPath path, int max_threads) {
 
 namespace {
 
-void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_threads) {
-  const GemmBlocking bk = gemm_blocking(path);  // one snapshot for the whole call
+// Where the loops stand: a packed MC x KC block of A (rows ic.., n_ir micro-panels) against a
+// packed KC x NC panel of B (columns jc.., n_jr micro-panels).
+struct BlockPos {
+  int64_t ic, jc, kc, n_ir, n_jr;
+  float beta;   // beta of the first K block; later ones accumulate (1)
+  bool last_k;  // the last K block: the epilogue (bias, activation) runs after it
+};
+
+// Loops 2 and 1 for one thread: its rows of micro-panels (or, for a block with fewer
+// micro-panels than threads, its columns), jr outer, ir inner.
+void macro_kernel(const GemmArgs& g, const GemmBlocking& bk, const BlockPos& b, const float* Apack, const float* Bpanel,
+                  int tid, int nth) {
   const int64_t MR = bk.MR, NR = bk.NR;
-  const int64_t KC = bk.KC, NC = bk.NC;
-  const int nthreads = std::min(max_threads, threads_for(g.flops(), kGemmMinFlopsPerThread));
+  int64_t q_begin = 0, q_end = b.n_ir, p_begin = 0, p_end = b.n_jr;
+  if (b.n_ir >= nth) {
+    q_begin = b.n_ir * tid / nth;
+    q_end = b.n_ir * (tid + 1) / nth;
+  } else {
+    p_begin = b.n_jr * tid / nth;
+    p_end = b.n_jr * (tid + 1) / nth;
+  }
+  for (int64_t p = p_begin; p < p_end; ++p) {
+    for (int64_t q = q_begin; q < q_end; ++q) {
+      const int64_t i = b.ic + q * MR, j = b.jc + p * NR;
+      const int64_t mr = std::min(MR, g.M - i), nr = std::min(NR, g.N - j);
+      float* c = g.C + i * g.ldc + j;
+      if (q + 1 < q_end)
+        prefetch_tile(g, i + MR, j, MR, NR);
+      else if (p + 1 < p_end)
+        prefetch_tile(g, b.ic + q_begin * MR, j + NR, MR, NR);
+      compute_tile(bk, b.kc, Apack + q * MR * b.kc, Bpanel + p * NR * b.kc, c, g.ldc, mr, nr, g.alpha, b.beta);
+      if (b.last_k && (g.bias || g.act != Activation::none))
+        gemm_epilogue(c, g.ldc, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
+    }
+  }
+}
+
+// The call's thread count, MC, and the packing buffers (the calling thread's: concurrent
+// calls from two Python threads each use their own; the OpenMP team of one call shares them).
+struct TunedSetup {
+  int nthreads;
+  int64_t MC;
+  float* Apack;
+  float* Bpack;
+};
+
+TunedSetup setup(const GemmArgs& g, const GemmBlocking& bk, int max_threads) {
+  const int64_t MR = bk.MR, NR = bk.NR, KC = bk.KC, NC = bk.NC;
+  const int nthreads = threads_for(g.flops(), grain::kFlops, max_threads);
   // Each thread reads only its own rows of the A block, so the L2 budget scales with threads.
   const int64_t m_rounded = (g.M + MR - 1) / MR * MR;
   const bool single_block = m_rounded * std::min<int64_t>(KC, g.K) * 4 <= kSingleBlockBytes * nthreads;
   const int64_t MC = single_block ? m_rounded : bk.MC;
-
   const int64_t kc_max = std::min<int64_t>(KC, g.K);
   const int64_t mc_max = std::min<int64_t>(MC, m_rounded);
   const int64_t nc_max = std::min<int64_t>(NC, (g.N + NR - 1) / NR * NR);
-
-  // Scratch belongs to the calling thread: concurrent calls from two Python threads each
-  // use their own; the OpenMP team of one call shares its caller's.
   thread_local AlignedBuffer a_buffer, b_buffer;
-  float* const Apack = a_buffer.floats(static_cast<size_t>(mc_max * kc_max));
-  float* const Bpack = b_buffer.floats(static_cast<size_t>(nc_max * kc_max));
+  return {nthreads, MC, a_buffer.floats(static_cast<size_t>(mc_max * kc_max)),
+          b_buffer.floats(static_cast<size_t>(nc_max * kc_max))};
+}
 
+void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_threads) {
+  note_simd_path(path);
+  const GemmBlocking bk = gemm_blocking(path);  // one snapshot for the whole call
+  const int64_t MR = bk.MR, NR = bk.NR, KC = bk.KC, NC = bk.NC;
+  const TunedSetup s = setup(g, bk, max_threads);
   const int64_t a_rs = g.a_row_stride(), a_cs = g.a_col_stride();
   const int64_t b_rs = g.b_row_stride(), b_cs = g.b_col_stride();
 
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+#pragma omp parallel num_threads(s.nthreads) if (s.nthreads > 1)
   {
     const int tid = thread_id(), nth = team_size();
     for (int64_t jc = 0; jc < g.N; jc += NC) {  // loop 5
-      const int64_t nc = std::min(NC, g.N - jc);
-      const int64_t n_jr = (nc + NR - 1) / NR;
+      const int64_t n_jr = (std::min(NC, g.N - jc) + NR - 1) / NR;
       for (int64_t pc = 0; pc < g.K; pc += KC) {  // loop 4
         const int64_t kc = std::min(KC, g.K - pc);
-        const float beta = pc == 0 ? g.beta : 1.0f;  // later K blocks accumulate
-        const bool last_k = pc + kc == g.K;
-
-        const float* Bpanel = Bpack;
+        const float* Bpanel = s.Bpack;
         if (prepacked) {  // packed before the call (PackedB): nothing to do, no barrier
           Bpanel = prepacked->data + packed_block_offset(g.K, g.N, KC, NC, NR, jc, pc);
         } else {
@@ -191,44 +234,19 @@ void tuned(const GemmArgs& g, const PackedB* prepacked, SimdPath path, int max_t
           for (int64_t p = 0; p < n_jr; ++p) {  // pack B[pc:pc+kc, jc:jc+nc], NR wide
             const int64_t j = jc + p * NR;
             pack_micro_panel(kc, std::min(NR, g.N - j), static_cast<int>(NR), g.B + pc * b_rs + j * b_cs, b_cs, b_rs,
-                             Bpack + p * NR * kc, path);
+                             s.Bpack + p * NR * kc, path);
           }  // implicit barrier: the B panel is complete
         }
-
-        for (int64_t ic = 0; ic < g.M; ic += MC) {  // loop 3
-          const int64_t mc = std::min(MC, g.M - ic);
-          const int64_t n_ir = (mc + MR - 1) / MR;
-
+        for (int64_t ic = 0; ic < g.M; ic += s.MC) {  // loop 3
+          const int64_t n_ir = (std::min(s.MC, g.M - ic) + MR - 1) / MR;
 #pragma omp for schedule(static)
           for (int64_t q = 0; q < n_ir; ++q) {  // pack A[ic:ic+mc, pc:pc+kc], MR tall
             const int64_t i = ic + q * MR;
             pack_micro_panel(kc, std::min(MR, g.M - i), static_cast<int>(MR), g.A + i * a_rs + pc * a_cs, a_rs, a_cs,
-                             Apack + q * MR * kc, path);
+                             s.Apack + q * MR * kc, path);
           }  // implicit barrier: the A block is complete
-
-          // Loops 2 and 1 over this thread's rows (or, for a short block, columns).
-          int64_t q_begin = 0, q_end = n_ir, p_begin = 0, p_end = n_jr;
-          if (n_ir >= nth) {
-            q_begin = n_ir * tid / nth;
-            q_end = n_ir * (tid + 1) / nth;
-          } else {
-            p_begin = n_jr * tid / nth;
-            p_end = n_jr * (tid + 1) / nth;
-          }
-          for (int64_t p = p_begin; p < p_end; ++p) {
-            for (int64_t q = q_begin; q < q_end; ++q) {
-              const int64_t i = ic + q * MR, j = jc + p * NR;
-              const int64_t mr = std::min(MR, g.M - i), nr = std::min(NR, g.N - j);
-              float* c = g.C + i * g.ldc + j;
-              if (q + 1 < q_end)
-                prefetch_tile(g, i + MR, j, MR, NR);
-              else if (p + 1 < p_end)
-                prefetch_tile(g, ic + q_begin * MR, j + NR, MR, NR);
-              compute_tile(bk, kc, Apack + q * MR * kc, Bpanel + p * NR * kc, c, g.ldc, mr, nr, g.alpha, beta);
-              if (last_k && (g.bias || g.act != Activation::none))
-                gemm_epilogue(c, g.ldc, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
-            }
-          }
+          const BlockPos b{ic, jc, kc, n_ir, n_jr, pc == 0 ? g.beta : 1.0f, pc + kc == g.K};
+          macro_kernel(g, bk, b, s.Apack, Bpanel, tid, nth);
 #pragma omp barrier  // nobody repacks A (or B) while another thread still reads it
         }
       }

@@ -16,14 +16,14 @@ namespace {
 // sparse target handled as one index instead of a per-element comparison. This is the
 // loss every classifier trains with, so it gets its own loop; the other losses use the
 // shared row function.
-void softmax_cross_entropy_row(const LossArgs& a, int64_t i) {
+void softmax_cross_entropy_row(const LossArgs& a, int64_t i, SimdPath path) {
   const int64_t D = a.cols;
   const float* __restrict z = a.y_pred + i * D;
   const float* __restrict t = a.y_true ? a.y_true + i * D : nullptr;
   float* __restrict g = a.grad ? a.grad + i * D : nullptr;
   const float w = a.weights ? a.weights[i] : 1.0f;
   const float gs = w * a.grad_scale;
-  run_simd([&]() SINAPSE_INLINE {
+  run_simd(path, [&]() SINAPSE_INLINE {
     float m = z[0];
 #pragma omp simd reduction(max : m)
     for (int64_t j = 1; j < D; ++j) m = z[j] > m ? z[j] : m;
@@ -53,16 +53,20 @@ void softmax_cross_entropy_row(const LossArgs& a, int64_t i) {
   });
 }
 
+// A loss element costs a log or an exp and a few divisions: about 8 activation elements.
+constexpr double kCostPerElement = 8;
+
 }  // namespace
 
-double loss(const LossArgs& a, int max_threads) {
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(a.rows) * a.cols * 8, 32768));
+double loss(const LossArgs& a, SimdPath path, int max_threads) {
+  const int nthreads =
+      threads_for(static_cast<double>(a.rows) * a.cols * kCostPerElement, grain::kElementwise, max_threads);
   const bool softmax_xent = a.from_logits && (a.kind == LossKind::categorical_crossentropy ||
                                               a.kind == LossKind::sparse_categorical_crossentropy);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t i = 0; i < a.rows; ++i) {
     if (softmax_xent)
-      softmax_cross_entropy_row(a, i);
+      softmax_cross_entropy_row(a, i, path);
     else
       loss_row(a, i);
   }

@@ -10,6 +10,7 @@
 
 #include "../common/macros.h"
 #include "../common/threading.h"
+#include "simd_run.h"
 
 #define SINAPSE_ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -20,9 +21,6 @@ namespace {
 // 16K floats = 64 KiB per array: big enough that a chunk amortises its scheduling, small
 // enough that two threads split a 1M-parameter buffer evenly.
 constexpr int64_t kChunk = int64_t{1} << 14;
-// Streaming loops: below ~64K elements per thread the data is in cache and a second thread
-// costs more to wake than it saves.
-constexpr double kMinElementsPerThread = 65536;
 
 // One loop per update variant V: w and the state are read and written at i only, so the
 // iterations are independent and the restrict-qualified pointers let the compiler vectorise.
@@ -71,27 +69,13 @@ UpdateFn update_for(const OptimizerArgs& a, SimdPath path) {
   UpdateFn fn = nullptr;
   optim::visit_variant(a, [&](auto variant) {
     using V = decltype(variant);
-    fn = update_generic<V>;
-#if SINAPSE_X86
-    if (path == SimdPath::avx512) fn = update_avx512<V>;
-    if (path == SimdPath::avx2) fn = update_avx2<V>;
-#endif
+    fn = pick_simd<UpdateFn>(path, SINAPSE_SIMD_VERSIONS(update_generic<V>, update_avx2<V>, update_avx512<V>));
   });
-  (void)path;
   return fn;
 }
 
 SumFn sum_for(SimdPath path) {
-#if SINAPSE_X86
-  if (path == SimdPath::avx512) return sum_avx512;
-  if (path == SimdPath::avx2) return sum_avx2;
-#endif
-  (void)path;
-  return sum_generic;
-}
-
-int threads_for_elements(int64_t n, int max_threads) {
-  return std::min(max_threads, threads_for(static_cast<double>(n), kMinElementsPerThread));
+  return pick_simd<SumFn>(path, SINAPSE_SIMD_VERSIONS(sum_generic, sum_avx2, sum_avx512));
 }
 
 }  // namespace
@@ -101,7 +85,7 @@ void optimizer_update(const OptimizerArgs& args, const OptimizerBuffers& buffers
   if (a.kind == OptimizerKind::adam) a.alpha = optimizer_alpha(a);
   const UpdateFn fn = update_for(a, path);
   const int64_t n = buffers.n, chunks = (n + kChunk - 1) / kChunk;
-  const int nthreads = threads_for_elements(n, max_threads);
+  const int nthreads = threads_for(static_cast<double>(n), grain::kCopy, max_threads);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) fn(a, buffers, c * kChunk, std::min(n, (c + 1) * kChunk));
 }
@@ -110,7 +94,7 @@ double sum_squares(int64_t n, const float* x, SimdPath path, int max_threads) {
   const SumFn fn = sum_for(path);
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<size_t>(chunks));
-  const int nthreads = threads_for_elements(n, max_threads);
+  const int nthreads = threads_for(static_cast<double>(n), grain::kCopy, max_threads);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) partial[c] = fn(x, c * kChunk, std::min(n, (c + 1) * kChunk));
   double total = 0.0;
@@ -122,7 +106,7 @@ void scale_clip(int64_t n, const float* x, float* y, float scale, float clipvalu
   OptimizerArgs a;
   a.grad_scale = scale;
   a.clipvalue = clipvalue;
-  const int nthreads = threads_for_elements(n, max_threads);
+  const int nthreads = threads_for(static_cast<double>(n), grain::kCopy, max_threads);
 #pragma omp parallel for simd num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t i = 0; i < n; ++i) y[i] = optim::grad_in(a, x[i], 0.0f);
 }

@@ -17,11 +17,8 @@ namespace sinapse::cpu {
 
 namespace {
 
-constexpr double kMinWorkPerThread = 32768;
-
 int threads(const PoolArgs& p, int64_t work_per_elem, int max_threads) {
-  return std::min(max_threads,
-                  threads_for(static_cast<double>(p.N) * p.OH * p.OW * p.C * work_per_elem, kMinWorkPerThread));
+  return threads_for(static_cast<double>(p.N) * p.OH * p.OW * p.C * work_per_elem, grain::kElementwise, max_threads);
 }
 
 const float* pixel(const PoolArgs& p, const float* x, int64_t n, int64_t h, int64_t w) {
@@ -30,13 +27,14 @@ const float* pixel(const PoolArgs& p, const float* x, int64_t n, int64_t h, int6
 
 }  // namespace
 
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, int max_threads) {
+void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
+                      int max_threads) {
   if (variant == KernelVariant::naive) return max_pool_forward_naive(p, x, y);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t oh = 0; oh < p.OH; ++oh)
-      run_simd([&]() SINAPSE_INLINE {
+      run_simd(path, [&]() SINAPSE_INLINE {
         for (int64_t ow = 0; ow < p.OW; ++ow) {
           int64_t h0, h1, w0, w1;
           pool_window(p, oh, ow, h0, h1, w0, w1);
@@ -54,7 +52,7 @@ void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant
 }
 
 void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
-                       int max_threads) {
+                       SimdPath path, int max_threads) {
   if (variant == KernelVariant::naive) return max_pool_backward_naive(p, x, dy, dx);
   // Per window: recompute the maximum per channel (the forward's rule), then walk the window's
   // pixels in row-major order and hand dy to the first pixel equal to it ("taken" marks the
@@ -86,7 +84,7 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
       float* dxn = dx + n * p.H * p.W * p.C;
       if (!tiles) std::fill(dxn, dxn + p.H * p.W * p.C, 0.0f);
       for (int64_t oh = 0; oh < p.OH; ++oh)
-        run_simd([&]() SINAPSE_INLINE {
+        run_simd(path, [&]() SINAPSE_INLINE {
           for (int64_t ow = 0; ow < p.OW; ++ow) {
             int64_t h0, h1, w0, w1;
             pool_window(p, oh, ow, h0, h1, w0, w1);
@@ -119,13 +117,14 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
   }
 }
 
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, int max_threads) {
+void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
+                      int max_threads) {
   if (variant == KernelVariant::naive) return avg_pool_forward_naive(p, x, y);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t oh = 0; oh < p.OH; ++oh)
-      run_simd([&]() SINAPSE_INLINE {
+      run_simd(path, [&]() SINAPSE_INLINE {
         for (int64_t ow = 0; ow < p.OW; ++ow) {
           int64_t h0, h1, w0, w1;
           pool_window(p, oh, ow, h0, h1, w0, w1);
@@ -142,13 +141,14 @@ void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant
       });
 }
 
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, int max_threads) {
+void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, SimdPath path,
+                       int max_threads) {
   if (variant == KernelVariant::naive) return avg_pool_backward_naive(p, dy, dx);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t h = 0; h < p.H; ++h)
-      run_simd([&]() SINAPSE_INLINE {
+      run_simd(path, [&]() SINAPSE_INLINE {
         for (int64_t w = 0; w < p.W; ++w) {
           int64_t oh0, oh1, ow0, ow1;
           pool_outputs_covering(h, p.KH, p.SH, p.pad_top, p.OH, oh0, oh1);

@@ -58,7 +58,7 @@ struct CpuBackend {
     }
   }
   void bias_grad(int64_t rows, int64_t cols, const float* dy, float* db) const {
-    cpu::bias_grad(rows, cols, dy, db, max_threads);
+    cpu::bias_grad(rows, cols, dy, db, path, max_threads);
   }
   void transpose(int64_t rows, int64_t cols, const float* src, float* dst) const {
     constexpr int64_t kTile = 32;  // tiles keep both the reads and the writes in cache lines
@@ -110,7 +110,7 @@ void forward_small_batch(const CpuBackend& be, const RnnArgs& a, const float* x,
         const int64_t col = q * H + j0;
         float* dst = gru ? ws + L.rec + col : st.g + col;
         gemm_small_m_serial(
-            rnn_detail::mm(a.N, width, H, st.h_prev, st.h_prev_ld, false, mine + q * H * width, width, false, dst,
+            make_gemm_args(a.N, width, H, st.h_prev, st.h_prev_ld, false, mine + q * H * width, width, false, dst,
                            gru ? GH : st.g_ld, gru ? 0.0f : 1.0f, rec_bias ? rec_bias + col : nullptr),
             be.path);
       }

@@ -1,16 +1,24 @@
-// Auto-vectorised loops compiled once per SIMD path, for the memory-bound kernels
-// (pooling, softmax, losses, batch norm) that do not deserve hand-written intrinsics.
+// How a kernel runs on the SIMD path the dispatcher chose (common/cpu_features.h): every
+// kernel receives that path as an argument and goes through one of the two helpers below,
+// which also record the dispatch for the tests (note_simd_path).
 //
-// The library is built for baseline x86-64, so a plain loop vectorises only to SSE2. Wrapping
-// the loop in an always-inline lambda and calling it through run_simd() inlines the same body
-// into three functions compiled for AVX-512, AVX2+FMA and the baseline; the best one the CPU
-// supports runs. OpenMP regions must stay OUTSIDE the lambda (GCC outlines a parallel region
-// before inlining, and the outlined function would lose the target): parallelise over rows
-// or chunks, and call run_simd() inside each.
+// run_simd(path, body): auto-vectorised loops compiled once per path, for the kernels that do
+// not deserve hand-written intrinsics (activation, softmax, pooling, losses, batch norm,
+// dropout, the column sums, the RNN gates, the direct convolution rows). The library is built
+// for baseline x86-64, so a plain loop vectorises only to SSE2. Wrapping the loop in an
+// always-inline lambda and calling it through run_simd() inlines the same body into three
+// functions compiled for AVX-512, AVX2+FMA and the baseline; the one for `path` runs. OpenMP
+// regions must stay OUTSIDE the lambda (GCC outlines a parallel region before inlining, and
+// the outlined function would lose the target): parallelise over rows or chunks, and call
+// run_simd() inside each, passing the path the kernel was given (never a global: the worker
+// threads would not see a thread-local one).
 //
 //   #pragma omp parallel for
 //   for (int64_t r = 0; r < rows; ++r)
-//     run_simd([&]() SINAPSE_INLINE { for (int64_t c = 0; c < C; ++c) y[c] = ...; });
+//     run_simd(path, [&]() SINAPSE_INLINE { for (int64_t c = 0; c < C; ++c) y[c] = ...; });
+//
+// pick_simd(path, generic, avx2, avx512): the function of `path` among three written (or
+// instantiated) per path, for kernels that choose once per call (GEMM, optimizers, FMA peak).
 #pragma once
 
 #include "../common/cpu_features.h"
@@ -35,18 +43,14 @@ template <typename Body>
 void run_generic(Body& body) {
   body();
 }
-
-// The path every run_simd() call takes: the fastest this CPU supports, looked up once.
-inline SimdPath active_path() {
-  static const SimdPath path = best_simd_path();
-  return path;
-}
 }  // namespace simd_detail
 
+// Always inlined: it runs once per row or chunk, inside the kernels' loops.
 template <typename Body>
-inline void run_simd(Body&& body) {
+[[gnu::always_inline]] inline void run_simd(SimdPath path, Body&& body) {
+  note_simd_path(path);
 #if SINAPSE_X86
-  switch (simd_detail::active_path()) {
+  switch (path) {
     case SimdPath::avx512:
       return simd_detail::run_avx512(body);
     case SimdPath::avx2:
@@ -56,6 +60,22 @@ inline void run_simd(Body&& body) {
   }
 #endif
   simd_detail::run_generic(body);
+}
+
+// The three versions' names, for pick_simd(); a non-x86 build has only the generic one (and
+// only ever chooses it: cpu_supports).
+#if SINAPSE_X86
+#define SINAPSE_SIMD_VERSIONS(generic, avx2, avx512) generic, avx2, avx512
+#else
+#define SINAPSE_SIMD_VERSIONS(generic, avx2, avx512) generic, generic, generic
+#endif
+
+template <typename Fn>
+inline Fn pick_simd(SimdPath path, Fn generic, Fn avx2, Fn avx512) {
+  note_simd_path(path);
+  if (path == SimdPath::avx512) return avx512;
+  if (path == SimdPath::avx2) return avx2;
+  return generic;
 }
 
 }  // namespace sinapse::cpu

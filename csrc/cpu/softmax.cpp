@@ -9,19 +9,15 @@
 
 namespace sinapse::cpu {
 
-namespace {
-constexpr double kMinElementsPerThread = 32768;
-}  // namespace
-
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, KernelVariant variant,
-                     int max_threads) {
+                     SimdPath path, int max_threads) {
   if (variant == KernelVariant::naive) return softmax_forward_naive(rows, cols, x, y, log);
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * cols, kMinElementsPerThread));
+  const int nthreads = threads_for(static_cast<double>(rows) * cols, grain::kElementwise, max_threads);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* __restrict xr = x + r * cols;
     float* __restrict yr = y + r * cols;
-    run_simd([&]() SINAPSE_INLINE {
+    run_simd(path, [&]() SINAPSE_INLINE {
       float m = -INFINITY;
 #pragma omp simd reduction(max : m)
       for (int64_t j = 0; j < cols; ++j) m = xr[j] > m ? xr[j] : m;
@@ -38,15 +34,15 @@ void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool 
 }
 
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
-                      KernelVariant variant, int max_threads) {
+                      KernelVariant variant, SimdPath path, int max_threads) {
   if (variant == KernelVariant::naive) return softmax_backward_naive(rows, cols, y, dy, dx, log);
-  const int nthreads = std::min(max_threads, threads_for(static_cast<double>(rows) * cols, kMinElementsPerThread));
+  const int nthreads = threads_for(static_cast<double>(rows) * cols, grain::kElementwise, max_threads);
 #pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* __restrict yr = y + r * cols;
     const float* __restrict gr = dy + r * cols;
     float* __restrict dr = dx + r * cols;
-    run_simd([&]() SINAPSE_INLINE {
+    run_simd(path, [&]() SINAPSE_INLINE {
       double dot = 0.0;
       if (log) {
 #pragma omp simd reduction(+ : dot)

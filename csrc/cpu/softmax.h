@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "../common/kernel_variant.h"
+#include "../common/cpu_features.h"
 
 namespace sinapse::cpu {
 
@@ -12,12 +13,12 @@ namespace sinapse::cpu {
 // never overflows. `variant`: tuned (softmax.cpp) or naive (softmax_naive.cpp: the
 // definition as loops, one thread, library expf).
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, KernelVariant variant,
-                     int max_threads);
+                     SimdPath path, int max_threads);
 // dx from the forward output y and the upstream gradient dy:
 //   softmax:     dx = y * (dy - sum(dy * y))
 //   log_softmax: dx = dy - exp(y) * sum(dy)
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
-                      KernelVariant variant, int max_threads);
+                      KernelVariant variant, SimdPath path, int max_threads);
 void softmax_forward_naive(int64_t rows, int64_t cols, const float* x, float* y, bool log);
 void softmax_backward_naive(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log);
 

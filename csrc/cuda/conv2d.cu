@@ -96,8 +96,7 @@ bool is_pointwise(const ConvArgs& a) {
 // C (M x N) = op(A) op(B) (+ bias, act) on the tuned GEMM; all matrices dense.
 void matmul(int64_t M, int64_t N, int64_t K, const float* A, bool ta, const float* B, bool tb, float* C,
             const float* bias, Activation act, cudaStream_t stream) {
-  gemm(make_gemm_args(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, C, N, 0.0f, bias, act), GemmVariant::tuned,
-       stream);
+  gemm(make_dense_gemm_args(M, N, K, A, ta, B, tb, C, 0.0f, bias, act), GemmVariant::tuned, stream);
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ def show_config(file=None) -> None:
         f"  compiler       : {c['compiler']}, {c['build_type']} build",
         f"  CPU            : {c['cpu_model']}",
         f"  SIMD paths     : built {', '.join(c['simd_built'])}; this CPU runs {', '.join(c['simd_supported'])}",
-        f"  SIMD in use    : {c['simd_in_use']}  (override: SINAPSE_SIMD)",
+        f"  SIMD in use    : {c['simd_in_use']}  (override: sinapse.cpu.use_simd(), SINAPSE_SIMD)",
         f"  GEMM           : variant {c['gemm_variant']} (override: SINAPSE_GEMM), micro-kernel "
         f"{bk['ukernel']} (MR={bk['MR']} NR={bk['NR']} KC={bk['KC']} MC={bk['MC']} NC={bk['NC']})",
         f"  OpenMP         : {'yes' if c['openmp'] else 'no'}, {c['num_threads']} threads"

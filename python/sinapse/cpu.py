@@ -1,12 +1,20 @@
 """The CPU backend: which SIMD paths exist, which one the kernels use.
 
-The path in use is, in order: the ``simd=`` argument of an op, the ``SINAPSE_SIMD``
-environment variable (generic | avx2 | avx512), or the fastest one this CPU supports.
+One dispatcher chooses the path of every CPU kernel (csrc/common/cpu_features.h), in order:
+the ``simd=`` argument of an op that takes one (gemm, conv2d, the RNNs, the optimizers); else
+the process setting — a path forced with :func:`set_simd_path` / :func:`use_simd`, else the
+``SINAPSE_SIMD`` environment variable (generic | avx2 | avx512); else the fastest one this CPU
+supports. The forced path is process-wide (every thread, every op), so a test can run any op
+on any path without the op taking a ``simd=`` argument::
+
+    with sinapse.cpu.use_simd("avx2"):
+        y = sinapse.ops.softmax(x)
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+from collections.abc import Iterator
 
 from . import _cpu
 
@@ -29,18 +37,7 @@ def best_simd_path() -> str:
     return _BEST
 
 
-def simd_path(simd: str | None = None, op: str | None = None) -> str:
-    """The SIMD path an op will use, given its ``simd=`` argument (None = default).
-
-    ``op`` names the op in error messages.
-    """
-    prefix = f"{op}: " if op else ""
-    source = "simd"
-    if simd is None:
-        simd = os.environ.get(SIMD_ENV) or None
-        source = SIMD_ENV
-    if simd is None:
-        return best_simd_path()
+def _check(simd: object, source: str, prefix: str) -> str:
     if simd not in SIMD_PATHS:
         raise ValueError(f"{prefix}{source}={simd!r} is not a SIMD path; expected one of {', '.join(SIMD_PATHS)}")
     if simd not in _SUPPORTED:
@@ -48,7 +45,59 @@ def simd_path(simd: str | None = None, op: str | None = None) -> str:
         raise ValueError(
             f"{prefix}{source}={simd!r}: this CPU does not support it; supported here: {', '.join(supported)}"
         )
-    return simd
+    return str(simd)
+
+
+def simd_path(simd: str | None = None, op: str | None = None) -> str:
+    """The SIMD path an op will use, given its ``simd=`` argument (None = the process setting).
+
+    ``op`` names the op in error messages. Raises ValueError for an unknown path, or one this
+    CPU lacks, naming ``simd`` or ``SINAPSE_SIMD`` (whichever asked for it).
+    """
+    prefix = f"{op}: " if op else ""
+    if simd is not None:
+        return _check(simd, "simd", prefix)
+    name, source = _cpu.simd_request(None)  # the forced path, else $SINAPSE_SIMD (the C++ order)
+    if name is None:
+        return best_simd_path()
+    return _check(name, source, prefix)
+
+
+def forced_simd_path() -> str | None:
+    """The path forced with :func:`set_simd_path` / :func:`use_simd`, or None."""
+    name, source = _cpu.simd_request(None)
+    return name if source == "forced" else None
+
+
+def set_simd_path(simd: str | None) -> None:
+    """Force every CPU kernel of this process onto one SIMD path (None: stop forcing).
+
+    An op's own ``simd=`` argument still wins. Raises ValueError for an unknown path or one
+    this CPU lacks.
+    """
+    if simd is not None:
+        _check(simd, "simd", "sinapse.cpu.set_simd_path: ")
+    _cpu.force_simd_path(simd)
+
+
+@contextlib.contextmanager
+def use_simd(simd: str | None) -> Iterator[str]:
+    """``with use_simd("avx2"):`` — :func:`set_simd_path` for the block, then the previous
+    setting back. Process-wide: other threads' kernels see the forced path too. Yields the
+    path now in use."""
+    before = forced_simd_path()
+    set_simd_path(simd)
+    try:
+        yield simd_path()
+    finally:
+        _cpu.force_simd_path(before)
+
+
+def simd_paths_run() -> list[str]:
+    """Debug hook: the SIMD paths CPU kernels dispatched to since the last call (slowest
+    first), and clear the record. Kernels without per-path versions (axpy, embedding, the
+    naive variants) record nothing."""
+    return list(_cpu.take_simd_paths_run())
 
 
 def fma_peak(simd: str | None = None, threads: int | None = None, iterations: int = 50_000_000) -> dict:
