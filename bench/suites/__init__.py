@@ -5,13 +5,34 @@ checks each op has one); the others (gemm_blocking, gemm_cuda, torch_baselines, 
 something wider than one op.
 """
 
-from . import conv2d, gemm, gemm_blocking, gemm_cuda, optimizers, rnn, torch_baselines, train
+from . import (
+    activation,
+    axpy,
+    bias,
+    conv2d,
+    dropout,
+    embedding,
+    gemm,
+    gemm_blocking,
+    gemm_cuda,
+    losses,
+    optimizers,
+    rnn,
+    torch_baselines,
+    train,
+)
 
 SUITES = {
+    "activation": activation,
+    "axpy": axpy,
+    "bias": bias,
     "conv2d": conv2d,
+    "dropout": dropout,
+    "embedding": embedding,
     "gemm": gemm,
     "gemm_blocking": gemm_blocking,
     "gemm_cuda": gemm_cuda,
+    "losses": losses,
     "optimizers": optimizers,
     "rnn": rnn,
     "torch_baselines": torch_baselines,
