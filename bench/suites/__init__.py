@@ -6,11 +6,17 @@ something wider than one op.
 """
 
 from . import (
+    activation,
+    axpy,
     batch_norm,
+    bias,
     conv2d,
+    dropout,
+    embedding,
     gemm,
     gemm_blocking,
     gemm_cuda,
+    losses,
     optimizers,
     pooling,
     rnn,
@@ -20,11 +26,17 @@ from . import (
 )
 
 SUITES = {
+    "activation": activation,
+    "axpy": axpy,
     "batch_norm": batch_norm,
+    "bias": bias,
     "conv2d": conv2d,
+    "dropout": dropout,
+    "embedding": embedding,
     "gemm": gemm,
     "gemm_blocking": gemm_blocking,
     "gemm_cuda": gemm_cuda,
+    "losses": losses,
     "optimizers": optimizers,
     "pooling": pooling,
     "rnn": rnn,

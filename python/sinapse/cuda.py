@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+from collections.abc import Iterator
 
 
 @functools.cache
@@ -83,7 +84,7 @@ def simulating_checked() -> bool:
 
 
 @contextlib.contextmanager
-def simulate(seed: int | None = None, checked: bool = False, racecheck: bool = False):
+def simulate(seed: int | None = None, checked: bool = False, racecheck: bool = False) -> Iterator[None]:
     """Run ops on NumPy arrays through the CUDA kernels, on the CPU, in the SIMT simulator.
 
         with sinapse.cuda.simulate():

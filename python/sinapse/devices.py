@@ -19,6 +19,8 @@ context every kernel call of a step runs in (``scope()``).
 from __future__ import annotations
 
 import contextlib
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +68,7 @@ class Device:
     def is_cuda(self) -> bool:
         return self.name == "cuda"
 
-    def scope(self):
+    def scope(self) -> contextlib.AbstractContextManager:
         """The context the kernels of one step run in (the simulator for "cuda-sim")."""
         if self._simulate:
             from . import cuda
@@ -74,19 +76,21 @@ class Device:
             return cuda.simulate()
         return contextlib.nullcontext()
 
-    def empty(self, shape, dtype=np.float32):
+    def empty(self, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+        """An uninitialised array on this device."""
         return self.xp.empty(shape, dtype=dtype)
 
-    def zeros(self, shape, dtype=np.float32):
+    def zeros(self, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+        """A zero-filled array on this device."""
         return self.xp.zeros(shape, dtype=dtype)
 
-    def asarray(self, x, dtype=np.float32):
+    def asarray(self, x: Any, dtype: Any = np.float32) -> Any:
         """``x`` on this device as a C-contiguous array of ``dtype`` (no copy when it already is)."""
         if self.is_cuda:
             return self.xp.ascontiguousarray(self.xp.asarray(x, dtype=dtype))
         return np.ascontiguousarray(to_numpy(x), dtype=dtype)
 
-    def copy_into(self, dst, src) -> None:
+    def copy_into(self, dst: Any, src: Any) -> None:
         """dst[...] = src, where src may live on the host (a host-to-device copy on CUDA)."""
         if self.is_cuda:
             if isinstance(src, np.ndarray):
@@ -97,7 +101,7 @@ class Device:
             np.copyto(dst, src)
 
 
-def import_cupy():
+def import_cupy() -> ModuleType:
     """CuPy, imported on first use: the one place sinapse imports it (a CPU-only install never
     does). ImportError when CuPy is not installed (``pip install 'sinapse[cuda]'``)."""
     import cupy
@@ -105,13 +109,13 @@ def import_cupy():
     return cupy
 
 
-def array_module(x):
+def array_module(x: Any) -> ModuleType:
     """The array module whose functions work on ``x``: NumPy for a NumPy array, else CuPy (the
     model's device arrays on "cuda"). Keras's ``keras.ops`` dispatch, reduced to two backends."""
     return np if isinstance(x, np.ndarray) else import_cupy()
 
 
-def to_numpy(x):
+def to_numpy(x: Any) -> np.ndarray:
     """A NumPy view/copy of any array (CuPy arrays are copied to the host)."""
     if isinstance(x, np.ndarray):
         return x
@@ -124,7 +128,7 @@ def to_numpy(x):
 _DEFAULT = "cpu"
 
 
-def get_device(device=None, where: str | None = None) -> Device:
+def get_device(device: str | Device | None = None, where: str | None = None) -> Device:
     """A Device from a name ("cpu", "cuda", "cuda:N", "cuda-sim" / "cuda_sim"), a Device, or None
     (the default device). ``where`` (the public call, "Sequential.compile") starts every error,
     which names the argument `device`. "gpu" is refused: Keras 3 has no such device name, and
@@ -153,11 +157,12 @@ def get_device(device=None, where: str | None = None) -> Device:
         raise type(exc)(f"{prefix}={device!r}: {exc}") from None
 
 
-def set_default_device(device) -> None:
+def set_default_device(device: str | Device) -> None:
     """Device for models compiled without ``device=`` from now on ("cpu", "cuda", "cuda-sim")."""
     global _DEFAULT
     _DEFAULT = get_device(device, "set_default_device").name
 
 
 def get_default_device() -> str:
+    """The name of the device models compile to without ``device=`` ("cpu" unless set)."""
     return _DEFAULT

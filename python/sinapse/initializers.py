@@ -12,6 +12,7 @@ from a normal truncated at two standard deviations, as Keras 2 does.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -79,16 +80,22 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    """All zeros (Keras's ``initializers.Zeros``): ``init(shape)`` -> an array of ``shape``."""
+
     def __call__(self, shape, dtype="float32"):
         return np.zeros(_shape("Zeros", shape, dtype), dtype=dtype)
 
 
 class Ones(Initializer):
+    """All ones (Keras's ``initializers.Ones``): ``init(shape)`` -> an array of ``shape``."""
+
     def __call__(self, shape, dtype="float32"):
         return np.ones(_shape("Ones", shape, dtype), dtype=dtype)
 
 
 class Constant(Initializer):
+    """Every element ``value`` (Keras's ``initializers.Constant``); TypeError/ValueError at construction for a non-number or non-finite argument."""
+
     def __init__(self, value=0.0):
         self.value = _real("Constant", "value", value)
 
@@ -123,6 +130,9 @@ def _normal_arguments(where: str, mean, stddev, seed) -> tuple:
 
 
 class RandomNormal(Initializer):
+    """Normal with ``mean`` and ``stddev`` (>= 0), Keras's ``initializers.RandomNormal``; ``seed``:
+    an int in [0, 2**63) or None (the global generator). TypeError/ValueError at construction for a non-number or non-finite argument."""
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = _normal_arguments("RandomNormal", mean, stddev, seed)
 
@@ -145,6 +155,9 @@ def _truncated_standard_normal(rng, shape) -> np.ndarray:
 
 
 class TruncatedNormal(Initializer):
+    """Normal with ``mean`` and ``stddev``, values beyond two standard deviations redrawn
+    (Keras's ``initializers.TruncatedNormal``). TypeError/ValueError at construction for a non-number or non-finite argument."""
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = _normal_arguments("TruncatedNormal", mean, stddev, seed)
 
@@ -240,6 +253,9 @@ class Orthogonal(Initializer):
 
 
 class Identity(Initializer):
+    """``gain`` times the identity matrix, for 2-D shapes (Keras's ``initializers.Identity``);
+    ValueError for any other rank. TypeError/ValueError at construction for a non-number or non-finite argument."""
+
     def __init__(self, gain=1.0):
         self.gain = _real("Identity", "gain", gain)
 
@@ -302,7 +318,7 @@ glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNorm
 lecun_uniform, lecun_normal, orthogonal, identity = LecunUniform, LecunNormal, Orthogonal, Identity
 
 
-def get(identifier):
+def get(identifier: Any) -> Any:
     """An initializer from a name ("he_normal", "HeNormal"), a config dict, an instance or a callable."""
     if identifier is None:
         return None
@@ -331,7 +347,9 @@ def get(identifier):
     )
 
 
-def serialize(initializer) -> dict | None:
+def serialize(initializer: Initializer | None) -> dict | None:
+    """``{"class_name": ..., "config": ...}`` (None for None), which ``get`` reads back; ValueError
+    for a plain callable, which cannot be saved."""
     if initializer is None:
         return None
     if not isinstance(initializer, Initializer):

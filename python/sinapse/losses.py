@@ -349,7 +349,7 @@ MSE = mse = MeanSquaredError
 MAE = mae = MeanAbsoluteError
 
 
-def get(identifier) -> Loss:
+def get(identifier: str | dict | Loss | type[Loss] | None) -> Loss:
     """A Loss from a string, a config dict or an instance."""
     if isinstance(identifier, Loss):
         return identifier

@@ -16,6 +16,8 @@ mask but, as Keras's ``compile(metrics=...)``, no sample or class weights.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .devices import array_module as _xp
@@ -208,7 +210,7 @@ _CLASSES = {
 }
 
 
-def resolve_accuracy(identifier, y_true_shape, y_pred_shape) -> Metric:
+def resolve_accuracy(identifier: str, y_true_shape: tuple, y_pred_shape: tuple) -> Metric:
     """Keras 3's rule for "accuracy"/"acc" (keras/src/trainers/compile_utils.py, ``get_metric``
     and ``is_binary_or_sparse_categorical``), from the shapes alone — the loss plays no part:
 
@@ -230,7 +232,7 @@ def resolve_accuracy(identifier, y_true_shape, y_pred_shape) -> Metric:
     return CategoricalAccuracy(name=identifier)
 
 
-def get(identifier, loss=None, output_shape=None) -> Metric:
+def get(identifier: str | dict | Metric, loss: Any = None, output_shape: tuple | None = None) -> Metric:
     """A Metric from a string, a config dict or an instance.
 
     "accuracy"/"acc" (any case) go through ``resolve_accuracy`` with the model's outputs of
@@ -264,7 +266,7 @@ def get(identifier, loss=None, output_shape=None) -> Metric:
     return cls(name=identifier)
 
 
-def check_list(where: str, metrics) -> list:
+def check_list(where: str, metrics: Any) -> list:
     """compile's ``metrics``: None or a list of names, Metric instances and Metric config dicts,
     each checked here (a dict or None would otherwise fail later as an AttributeError); config
     dicts become Metric instances. Errors start with ``where`` ("Sequential.compile")."""

@@ -1,6 +1,14 @@
 """The one list of ops and kernel variants. The tests, the benchmarks and the docs check
 all read it, so the three can never drift apart.
 
+An op here is an op *family*: one name for everything that implements it, in every place
+(``places``): csrc/cpu/<op>*.cpp, csrc/cuda/<op>.cu, csrc/bindings/<op>.cpp (CPU),
+csrc/bindings/cuda/<op>.cpp (CUDA), python/sinapse/ops/<op>.py,
+python/sinapse/reference/<op>.py, tests/test_<op>.py, the bench suite ``python -m bench <op>``
+(bench/suites/<op>.py) and docs/kernels/<op>.md. tests/test_op_places.py checks every one
+exists. A family's public functions may carry other names (``kernels``: the RNN family's
+simple_rnn, lstm and gru; pooling's max_pool2d and avg_pool2d) — they share its files.
+
 Each op lists its kernel variants from simplest to fastest; the last one is the default
 (overridable per call with ``variant=`` and per process with the op's environment variable).
 """
@@ -10,55 +18,81 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+# Where each place of an op lives, relative to the repository root ({op}: the family's name;
+# a "*" is a glob: a kernel may be split over several files, e.g. gemm_*.cpp).
+PLACES: dict[str, str] = {
+    "cpu kernel": "csrc/cpu/{op}*.cpp",
+    "cuda kernel": "csrc/cuda/{op}.cu",
+    "cpu binding": "csrc/bindings/{op}.cpp",
+    "cuda binding": "csrc/bindings/cuda/{op}.cpp",
+    "op": "python/sinapse/ops/{op}.py",
+    "reference": "python/sinapse/reference/{op}.py",
+    "tests": "tests/test_{op}.py",
+    "bench suite": "bench/suites/{op}.py",
+    "doc": "docs/kernels/{op}.md",
+}
+
 
 @dataclass(frozen=True)
 class OpInfo:
-    name: str
+    name: str  # the family's one name in every place (PLACES)
     variants: tuple[str, ...]  # simplest first; the last is the default
     backends: tuple[str, ...]  # where a kernel exists: "cpu", "cuda"
     env_var: str | None = None  # selects the default variant, e.g. SINAPSE_GEMM=blocked
-    doc: str | None = None  # the kernel's story, relative to the repository root
-    bench_suite: str | None = None  # `python -m bench <suite>`
+    kernels: tuple[str, ...] = ()  # other names the family's ops go by (rnn: simple_rnn, lstm, gru)
 
     @property
     def default_variant(self) -> str:
         return self.variants[-1]
 
+    @property
+    def doc(self) -> str:
+        """The kernel's story, relative to the repository root."""
+        return PLACES["doc"].format(op=self.name)
+
+    @property
+    def bench_suite(self) -> str:
+        """``python -m bench <suite>``."""
+        return self.name
+
+    def places(self) -> dict[str, str]:
+        """Place name -> path (or glob) relative to the repository root; CUDA places only
+        for an op with a CUDA kernel."""
+        return {
+            place: path.format(op=self.name)
+            for place, path in PLACES.items()
+            if "cuda" in self.backends or not place.startswith("cuda")
+        }
+
 
 OPS: dict[str, OpInfo] = {
     op.name: op
     for op in (
-        OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu", "cuda"), "SINAPSE_GEMM", "docs/kernels/gemm.md", "gemm"),
+        OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu", "cuda"), "SINAPSE_GEMM"),
         OpInfo("axpy", ("default",), ("cpu", "cuda")),
         OpInfo("activation", ("default",), ("cpu", "cuda")),
-        OpInfo("softmax", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_SOFTMAX", "docs/kernels/softmax.md", "softmax"),
+        OpInfo("softmax", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_SOFTMAX", kernels=("log_softmax",)),
         OpInfo("dropout", ("default",), ("cpu", "cuda")),
-        OpInfo("bias", ("default",), ("cpu", "cuda")),
-        OpInfo("pooling", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_POOLING", "docs/kernels/pooling.md", "pooling"),
-        OpInfo("losses", ("default",), ("cpu", "cuda")),
-        OpInfo(
-            "batch_norm",
-            ("naive", "tuned"),
-            ("cpu", "cuda"),
-            "SINAPSE_BATCH_NORM",
-            "docs/kernels/batch_norm.md",
-            "batch_norm",
-        ),
-        OpInfo("conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_CONV2D", "docs/kernels/conv2d.md", "conv2d"),
+        OpInfo("bias", ("default",), ("cpu", "cuda"), kernels=("bias_add", "bias_grad")),
+        OpInfo("pooling", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_POOLING", kernels=("max_pool2d", "avg_pool2d")),
+        OpInfo("losses", ("default",), ("cpu", "cuda"), kernels=("loss",)),
+        OpInfo("batch_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_BATCH_NORM"),
+        OpInfo("conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_CONV2D"),
         OpInfo("embedding", ("default",), ("cpu", "cuda")),
-        OpInfo("optimizers", ("default",), ("cpu", "cuda"), None, "docs/kernels/optimizers.md", "optimizers"),
-        OpInfo("simple_rnn", ("default",), ("cpu", "cuda"), None, "docs/kernels/rnn.md", "rnn"),
-        OpInfo("lstm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", "docs/kernels/rnn.md", "rnn"),
-        OpInfo("gru", ("default",), ("cpu", "cuda"), None, "docs/kernels/rnn.md", "rnn"),
+        OpInfo("optimizers", ("default",), ("cpu", "cuda")),
+        # The naive variant is the LSTM cell's (simple_rnn and gru have the tuned cell only).
+        OpInfo("rnn", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", kernels=("simple_rnn", "lstm", "gru")),
     )
 }
+_FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}
 
 
 def op_info(name: str) -> OpInfo:
-    try:
-        return OPS[name]
-    except KeyError:
-        raise ValueError(f"unknown op {name!r}; sinapse has {', '.join(sorted(OPS))}") from None
+    """The family ``name`` belongs to: an op family's name or one of its ``kernels`` (lstm -> rnn)."""
+    info = OPS.get(name) or _FAMILY.get(name)
+    if info is None:
+        raise ValueError(f"unknown op {name!r}; sinapse has {', '.join(sorted(OPS))}")
+    return info
 
 
 # os.environ's own bytes table on POSIX: every way of setting the environment from Python

@@ -39,6 +39,10 @@ def _coefficient(name, value):
 
 
 class L1L2(Regularizer):
+    """Penalty ``l1 * sum(|w|) + l2 * sum(w**2)`` (Keras's ``regularizers.L1L2``); its gradient
+    ``l1 * sign(w) + 2 * l2 * w`` is added to the weight's gradient. ValueError for a negative
+    or non-finite coefficient."""
+
     def __init__(self, l1=0.0, l2=0.0):
         self.l1, self.l2 = _coefficient("l1", l1), _coefficient("l2", l2)
         self._sign = {}
@@ -67,6 +71,8 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
+    """``l1 * sum(|w|)`` (Keras's ``regularizers.L1``)."""
+
     def __init__(self, l1=0.01):
         super().__init__(l1=l1)
 
@@ -75,6 +81,8 @@ class L1(L1L2):
 
 
 class L2(L1L2):
+    """``l2 * sum(w**2)`` (Keras's ``regularizers.L2``)."""
+
     def __init__(self, l2=0.01):
         super().__init__(l2=l2)
 
@@ -86,7 +94,7 @@ l1, l2, l1_l2 = L1, L2, L1L2
 _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
 
 
-def get(identifier):
+def get(identifier: str | dict | Regularizer | None) -> Regularizer | None:
     """A regularizer from None, a name ("l2"), a config dict or an instance."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
@@ -99,7 +107,8 @@ def get(identifier):
     raise TypeError(f"cannot interpret {identifier!r} as a regularizer (use sinapse.regularizers.L2(0.01))")
 
 
-def serialize(regularizer) -> dict | None:
+def serialize(regularizer: Regularizer | None) -> dict | None:
+    """``{"class_name": ..., "config": ...}`` (None for None), which ``get`` reads back."""
     if regularizer is None:
         return None
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}

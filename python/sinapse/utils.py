@@ -13,6 +13,7 @@ each Dropout layer's seed and offset, so a run resumed with ``load_model`` is bi
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ def global_rng() -> np.random.Generator:
     return _rng
 
 
-def training_rng(model) -> np.random.Generator:
+def training_rng(model: Any) -> np.random.Generator:
     """The generator that shuffles ``model``'s batches in fit (created from ``global_rng()`` on
     first use; saved and restored with the model's checkpoints)."""
     rng = getattr(model, "_shuffle_rng", None)
@@ -43,7 +44,7 @@ def set_random_seed(seed: int) -> None:
     np.random.seed(int(seed) % 2**32)
 
 
-def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
+def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
     """One-hot encode integer class labels, as ``keras.utils.to_categorical``.
 
     A trailing axis of size 1 is dropped first (labels shaped (N, 1)); the result has shape
@@ -67,7 +68,7 @@ def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.nda
     return out
 
 
-def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
     """``x`` divided by its L-``order`` norm along ``axis`` (zero norms left as 0)."""
     x = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))

@@ -11,6 +11,10 @@ loose, in cifar-10-batches-bin/, or inside cifar-10-binary.tar.gz); Keras reads 
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
+
 from . import _cifar
 from ._files import DatasetSpec, Download, locate
 
@@ -32,7 +36,9 @@ SPEC = DatasetSpec(
 )
 
 
-def load_data(path=None):
+def load_data(
+    path: str | os.PathLike | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """((x_train, y_train), (x_test, y_test)) as Keras: uint8 (N, 32, 32, 3), uint8 labels (N, 1).
 
     ``path``: a folder holding the six batch files, their cifar-10-batches-bin/ folder, or the archive.
@@ -44,7 +50,7 @@ def load_data(path=None):
     )
 
 
-def load_test_data(path=None):
+def load_test_data(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(x_test, y_test) only; needs only test_batch.bin (not in Keras)."""
     reader = locate(SPEC, path, _cifar.TEST, _cifar.probe_cifar_folder)
     return _cifar.load_batches(reader, _cifar.TEST, _cifar.RECORDS_PER_BATCH)

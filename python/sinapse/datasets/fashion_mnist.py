@@ -11,6 +11,10 @@ are checked only on downloads.
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
+
 from . import _idx
 from ._files import DatasetSpec, Download
 
@@ -37,7 +41,9 @@ SPEC = DatasetSpec(
 )
 
 
-def load_data(path=None):
+def load_data(
+    path: str | os.PathLike | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """((x_train, y_train), (x_test, y_test)) as Keras: uint8 images (N, 28, 28), uint8 labels (N,).
 
     ``path``: a folder holding the four IDX files (gzipped or not); then only that folder is used.
@@ -46,7 +52,7 @@ def load_data(path=None):
     return train, test
 
 
-def load_test_data(path=None):
+def load_test_data(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(x_test, y_test) only; needs only the two t10k files (not in Keras)."""
     (test,) = _idx.load_mnist_like(SPEC, path, (_idx.TEST,))
     return test

@@ -10,6 +10,10 @@ arrays are the same.
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
+
 from . import _idx
 from ._files import DatasetSpec, Download
 
@@ -32,7 +36,9 @@ SPEC = DatasetSpec(
 )
 
 
-def load_data(path=None):
+def load_data(
+    path: str | os.PathLike | None = None,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """((x_train, y_train), (x_test, y_test)) as Keras: uint8 images (N, 28, 28), uint8 labels (N,).
 
     ``path``: a folder holding the four IDX files (gzipped or not); then only that folder is
@@ -42,7 +48,7 @@ def load_data(path=None):
     return train, test
 
 
-def load_test_data(path=None):
+def load_test_data(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(x_test, y_test) only; needs only the two t10k files (not in Keras).
 
     For evaluation-only use where the training images are absent, e.g. a folder holding the

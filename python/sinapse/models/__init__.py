@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .saving import FORMAT_VERSION, ModelFileError, load_model, save_model
 from .sequential import Sequential
 
 
-def clone_model(model, input_tensors=None, clone_function=None):
+def clone_model(model: Sequential, input_tensors: Any = None, clone_function: Any = None) -> Sequential:
     """A new model with the same architecture and *freshly initialised* weights, as Keras's
     clone_model; copy the values with ``clone.set_weights(model.get_weights())``."""
     from ..layers.base import deserialize, serialize

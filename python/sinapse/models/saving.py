@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 from ..ops._checks import as_bool
 from ._file_format import (
@@ -38,6 +39,10 @@ from ._state import (
     rng_tensors,
     weights_from_file,
 )
+
+if TYPE_CHECKING:
+    from ..devices import Device
+    from .sequential import Sequential
 
 __all__ = [
     "FORMAT_MODEL",
@@ -69,7 +74,14 @@ def _metadata(model, fmt) -> dict:
     }
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True, key=None, where="save_model") -> None:
+def save_model(
+    model: Sequential,
+    filepath: str | os.PathLike,
+    overwrite: bool = True,
+    include_optimizer: bool = True,
+    key: str | bytes | None = None,
+    where: str = "save_model",
+) -> None:
     """Architecture, weights and — with ``include_optimizer`` (a checkpoint) — the compile
     config, the optimizer's state and every random generator training uses, so that
     ``load_model`` + ``fit`` continues the run bit for bit. Raises FileExistsError when
@@ -105,7 +117,9 @@ def check_save_format(where: str, save_format) -> None:
         )
 
 
-def save_weights(model, path, overwrite=True, where="save_weights") -> None:
+def save_weights(
+    model: Sequential, path: str | os.PathLike, overwrite: bool = True, where: str = "save_weights"
+) -> None:
     overwrite = as_bool(where, "overwrite", overwrite)
     if not model.built:
         raise ValueError(f"{where}: the model is not built, it has no weights yet")
@@ -247,7 +261,14 @@ def _check_names(path, tensors) -> None:
         )
 
 
-def load_model(filepath, compile=True, device=None, custom_objects=None, safe_mode=True, key=None):
+def load_model(
+    filepath: str | os.PathLike,
+    compile: bool = True,
+    device: str | Device | None = None,
+    custom_objects: dict | None = None,
+    safe_mode: bool = True,
+    key: str | bytes | None = None,
+) -> Sequential:
     """The model saved at ``path`` by ``model.save``: architecture, weights, and (with ``compile``)
     the optimizer with its state, the loss and the metrics, on ``device`` (default: the default
     device); a checkpoint's random generators too. Raises ModelFileError (a ValueError) naming
@@ -306,7 +327,7 @@ def _assign_weights(model, tensors, path) -> None:
         )
 
 
-def load_weights(model, path, where="load_weights") -> None:
+def load_weights(model: Sequential, path: str | os.PathLike, where: str = "load_weights") -> None:
     """Set the model's weights from a file of ``save_weights`` or ``save``. An unbuilt model is
     built for the file's input shape, each weight checked against the file before it is allocated."""
     metadata, tensors = read_file(path, (FORMAT_WEIGHTS, FORMAT_MODEL), where=where)

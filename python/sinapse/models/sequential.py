@@ -6,6 +6,10 @@ The training loops (fit / evaluate / predict and the *_on_batch methods) are in
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import devices
@@ -27,6 +31,10 @@ from ._guard import ModelGuard, guarded, share_guard
 from ._state import bounded_weights
 from .training import TrainingMixin
 
+if TYPE_CHECKING:
+    from ..layers.base import Weight
+    from ..optimizers import Optimizer
+
 
 def _get_optimizer(identifier):
     if hasattr(identifier, "apply") and hasattr(identifier, "learning_rate"):
@@ -46,7 +54,7 @@ class Sequential(TrainingMixin):
 
     _unbuilt_file: tuple[str, int]  # set by load_model on a model it leaves unbuilt (models/saving.py)
 
-    def __init__(self, layers=None, name=None):
+    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None) -> None:
         self._guard = ModelGuard()  # one thread at a time runs the layers (models/_guard.py)
         self.name = check_name("Sequential", name) if name is not None else unique_name("sequential")
         self._layers: list[Layer] = []
@@ -55,10 +63,10 @@ class Sequential(TrainingMixin):
         self.built = False
         self.device = devices.get_device("cpu")
         self.optimizer = None
-        self.loss = None
+        self.loss: Any = None  # as given to compile (a name, a config or a Loss)
         self.compiled_loss = None
         self.compiled_metrics: list = []
-        self._compile_config = None
+        self._compile_config: dict | None = None
         self.stop_training = False
         self.history = None
         self._reset_plans()
@@ -71,7 +79,7 @@ class Sequential(TrainingMixin):
         return list(self._layers)
 
     @guarded(changes=True, structural=True)
-    def add(self, layer) -> None:
+    def add(self, layer: Layer) -> None:
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError(f"{type(self).__name__}.add: an Input/InputLayer can only come first")
@@ -107,7 +115,7 @@ class Sequential(TrainingMixin):
         self._version += 1
         return layer
 
-    def get_layer(self, name=None, index=None) -> Layer:
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None:
             return self._layers[index]
         for layer in self._layers:
@@ -118,7 +126,7 @@ class Sequential(TrainingMixin):
         )
 
     @guarded(changes=True, structural=True)
-    def build(self, input_shape=None) -> None:
+    def build(self, input_shape: tuple | None = None) -> None:
         """Create every layer's weights for inputs of ``input_shape`` (Keras passes (None, ...) : both accepted).
 
         Idempotent: building again with a compatible shape keeps the weights (and their
@@ -186,11 +194,11 @@ class Sequential(TrainingMixin):
             raise ValueError(f"{where}: the model has no layers")
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple | None:
         return None if self._input_shape is None else (None, *self._input_shape)
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> tuple:
         if not self.built:
             raise AttributeError(
                 f"{type(self).__name__}.output_shape: the model is not built yet, so it has no output shape"
@@ -199,15 +207,15 @@ class Sequential(TrainingMixin):
 
     # ------------------------------------------------------------------ weights
     @property
-    def weights(self):
+    def weights(self) -> list[Weight]:
         return [w for layer in self._layers for w in layer.weights]
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> list[Weight]:
         return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> list[Weight]:
         return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     @guarded(changes=False)
@@ -215,7 +223,7 @@ class Sequential(TrainingMixin):
         return [w for layer in self._layers for w in layer.get_weights()]
 
     @guarded(changes=True)
-    def set_weights(self, weights) -> None:
+    def set_weights(self, weights: Sequence[Any]) -> None:
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self._layers)
         if len(weights) != expected:
@@ -233,7 +241,12 @@ class Sequential(TrainingMixin):
         return sum(layer.count_params() for layer in self._layers)
 
     # ------------------------------------------------------------------ summary
-    def summary(self, line_length=65, positions=None, print_fn=None) -> None:
+    def summary(
+        self,
+        line_length: int = 65,
+        positions: Sequence[float] | None = None,
+        print_fn: Callable[[str], Any] | None = None,
+    ) -> None:
         """Keras's table: layer (type), output shape, parameter count, then the totals."""
         if not self.built:
             raise ValueError(
@@ -267,16 +280,16 @@ class Sequential(TrainingMixin):
     @guarded(changes=True, structural=True)
     def compile(
         self,
-        optimizer="rmsprop",
-        loss=None,
-        metrics=None,
-        loss_weights=None,
-        weighted_metrics=None,
-        run_eagerly=None,
-        steps_per_execution=None,
-        jit_compile=None,
-        device=None,
-        **kwargs,
+        optimizer: str | dict | Optimizer = "rmsprop",
+        loss: str | dict | losses_mod.Loss | None = None,
+        metrics: Sequence[str | dict | metrics_mod.Metric] | None = None,
+        loss_weights: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: Any = None,
+        steps_per_execution: Any = None,
+        jit_compile: Any = None,
+        device: str | devices.Device | None = None,
+        **kwargs: Any,
     ) -> None:
         """Choose the optimizer, loss, metrics and device (see sinapse.devices) for training.
 
@@ -352,7 +365,14 @@ class Sequential(TrainingMixin):
         return model
 
     @guarded(changes=False)
-    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, key=None) -> None:
+    def save(
+        self,
+        filepath: str | os.PathLike,
+        overwrite: bool = True,
+        include_optimizer: bool = True,
+        save_format: str | None = None,
+        key: str | bytes | None = None,
+    ) -> None:
         """Architecture, weights and optimizer state in one safetensors file (see models/saving.py;
         ``key``: an HMAC key, docs/model_format.md)."""
         saving.check_save_format(f"{type(self).__name__}.save", save_format)
@@ -366,12 +386,12 @@ class Sequential(TrainingMixin):
         )
 
     @guarded(changes=False)
-    def save_weights(self, filepath, overwrite=True, save_format=None) -> None:
+    def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True, save_format: str | None = None) -> None:
         saving.check_save_format(f"{type(self).__name__}.save_weights", save_format)
         saving.save_weights(self, filepath, overwrite=overwrite, where=f"{type(self).__name__}.save_weights")
 
     @guarded(changes=True)
-    def load_weights(self, filepath) -> None:
+    def load_weights(self, filepath: str | os.PathLike) -> None:
         saving.load_weights(self, filepath, where=f"{type(self).__name__}.load_weights")
 
     def __repr__(self) -> str:

@@ -243,24 +243,24 @@ class TrainingMixin:
     @guarded(changes=True, structural=True, trains=True)
     def fit(
         self,
-        x=None,
-        y=None,
-        batch_size=None,
-        epochs=1,
-        verbose="auto",
-        callbacks=None,
-        validation_split=0.0,
-        validation_data=None,
-        shuffle=True,
-        class_weight=None,
-        sample_weight=None,
-        initial_epoch=0,
-        steps_per_epoch=None,
-        validation_steps=None,
-        validation_batch_size=None,
-        validation_freq=1,
-        **kwargs,
-    ):
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: str | int = "auto",
+        callbacks: list[callbacks_mod.Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: Any = 1,  # an int, or a collection of epochs
+        **kwargs: Any,
+    ) -> callbacks_mod.History:
         """Train for ``epochs`` epochs; returns the History (``history.history``, ``history.epoch``).
 
         Raises RuntimeError when another thread is using the model (predict, evaluate, fit...):
@@ -402,16 +402,16 @@ class TrainingMixin:
     @guarded(changes=False)
     def evaluate(
         self,
-        x=None,
-        y=None,
-        batch_size=None,
-        verbose="auto",
-        sample_weight=None,
-        steps=None,
-        callbacks=None,
-        return_dict=False,
-        **kwargs,
-    ):
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: str | int = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: list[callbacks_mod.Callback] | None = None,
+        return_dict: bool = False,
+        **kwargs: Any,
+    ) -> float | list[float] | dict[str, float]:
         """Loss and metrics over the data: a float (no metrics), a list [loss, *metrics], or a dict.
 
         Raises TypeError / ValueError for a bad argument (models/_arguments.py); thread-safe as predict."""
@@ -437,7 +437,15 @@ class TrainingMixin:
 
     # ------------------------------------------------------------------ predict
     @guarded(changes=False)
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: str | int = 0,
+        steps: int | None = None,
+        callbacks: list[callbacks_mod.Callback] | None = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
         """The model's outputs for x, batch by batch, as one NumPy array (N, *output_shape), float32.
 
         Thread-safe: calls from several threads on one model run one at a time and each gets
@@ -470,7 +478,7 @@ class TrainingMixin:
             result = np.concatenate(parts) if parts else np.empty((0, *self._last_output_shape()), np.float32)
         return result
 
-    def __call__(self, x, training=False):
+    def __call__(self, x: Any, training: bool = False) -> Any:
         """``model(x)``: the forward pass on one batch, as a NumPy array (builds if needed).
 
         Safe to call from several threads (serialised, see models/_guard.py); with
@@ -491,7 +499,7 @@ class TrainingMixin:
             return np.array(devices.to_numpy(self._forward(self.device.asarray(x, x.dtype), True)), copy=True)
 
     @guarded(changes=False)
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: Any) -> np.ndarray:
         """The outputs for one batch x (N, ...) as a float32 NumPy array (N, *output_shape)."""
         return self._predict_batch(x, "predict_on_batch")
 
@@ -504,14 +512,15 @@ class TrainingMixin:
             out = self._forward(self.device.asarray(x, x.dtype) if self.device.is_cuda else x, False)
             return np.array(devices.to_numpy(out), copy=True)
 
-    def predict_classes(self, x, batch_size=32, verbose=0):
+    def predict_classes(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """Class indices (argmax), or 0/1 of shape (N, 1) for a single sigmoid unit (Keras 2's rule: > 0.5)."""
         proba = self.predict(x, batch_size=batch_size, verbose=verbose)
         if proba.shape[-1] > 1:
             return proba.argmax(axis=-1)
         return (proba > 0.5).astype("int32")
 
-    def predict_proba(self, x, batch_size=32, verbose=0):
+    def predict_proba(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        """``predict`` (Keras 2's name for it on probability outputs): (N, ...) float32."""
         return self.predict(x, batch_size=batch_size, verbose=verbose)
 
     # ------------------------------------------------------------------ on_batch
@@ -530,7 +539,15 @@ class TrainingMixin:
         return values[0] if len(values) == 1 else values
 
     @guarded(changes=True, structural=True, trains=True)
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: dict[int, float] | None = None,
+        reset_metrics: bool = True,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
         """One training step on one batch; returns the loss (and metrics) of that batch."""
         self._check_compiled("train_on_batch")
         where = args_mod.on_batch(self, "train_on_batch", x, reset_metrics, return_dict)
@@ -545,7 +562,14 @@ class TrainingMixin:
         return self._batch_logs(loss, metrics, return_dict)
 
     @guarded(changes=False)
-    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+    def test_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        reset_metrics: bool = True,
+        return_dict: bool = False,
+    ) -> float | list[float] | dict[str, float]:
         self._check_compiled("test_on_batch")
         where = args_mod.on_batch(self, "test_on_batch", x, reset_metrics, return_dict)
         with self.device.scope():
@@ -560,6 +584,6 @@ class TrainingMixin:
             self._update_metrics(metrics, y, out, mask)
         return self._batch_logs(loss, metrics, return_dict)
 
-    def reset_metrics(self):
+    def reset_metrics(self) -> None:
         for m in self.compiled_metrics:
             m.reset_state()

@@ -7,8 +7,9 @@ function works in float32 and in float64; gradient checks use float64.
 One module per op family, named as the op (python/sinapse/registry.py), and every function
 takes the op's own public arguments (padding="same", strides, pool_size, ...) and computes
 what follows from them itself, so a reference never inherits a mistake of ``sinapse.ops``.
-Every op has its backward here too (``<op>_backward(dy, ...)``), each checked against central
-differences in float64 (tests/test_reference.py and the op's own tests).
+Every backward op has its reference here under the same name (``<op>_backward``; the loss's
+gradient is ``loss_grad``), each checked against central differences in float64
+(tests/test_reference.py and the op's own tests).
 """
 
 from .activation import ACTIVATIONS, activation, activation_backward
