@@ -7,7 +7,6 @@ reference or binding file carries a name that is not a family's."""
 from __future__ import annotations
 
 import inspect
-import re
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,9 @@ from sinapse import ops, reference
 from sinapse.registry import OPS, op_info
 
 ROOT = Path(__file__).resolve().parent.parent
-CUDA_BINDINGS = ROOT / "csrc" / "bindings" / "cuda"
 
 # Places another branch of this issue is adding (the naive-variant work writes these suites and
 # pages). Strict: when one lands, its xpass fails here, so the entry is removed with the merge.
-PENDING = {
-    ("pooling", "bench suite"),
-    ("pooling", "doc"),
-    ("softmax", "bench suite"),
-    ("softmax", "doc"),
-    ("batch_norm", "bench suite"),
-    ("batch_norm", "doc"),
-}
 NOT_AN_OP = {"conv2d_variant"}  # a query of the configuration, not an op on arrays
 
 
@@ -39,30 +29,13 @@ def _in_repository():
 def _cases():
     for op, info in sorted(OPS.items()):
         for place in info.places():
-            marks = (
-                [pytest.mark.xfail(strict=True, reason="being added by another branch")]
-                if (op, place) in PENDING
-                else []
-            )
-            yield pytest.param(op, place, marks=marks, id=f"{op}-{place.replace(' ', '_')}")
-
-
-def _bound_names(path: Path) -> set[str]:
-    """The function names a binding file defines (``m.def("name", ...)``)."""
-    return set(re.findall(r'm\.def\(\s*"(\w+)"', path.read_text(encoding="utf-8")))
+            yield pytest.param(op, place, id=f"{op}-{place.replace(' ', '_')}")
 
 
 @pytest.mark.parametrize("op,place", list(_cases()))
 def test_every_place_exists(op, place):
     _in_repository()
     path = OPS[op].places()[place]
-    if place == "cuda binding" and not CUDA_BINDINGS.is_dir():
-        # Until the per-op CUDA binding files exist, the one CUDA module must bind the op's
-        # entry points (a name its CPU binding defines). Strict as soon as the folder exists.
-        cpu_names = _bound_names(ROOT / OPS[op].places()["cpu binding"])
-        module = (ROOT / "csrc" / "bindings" / "module_cuda.cpp").read_text(encoding="utf-8")
-        assert any(f'"{name}"' in module for name in cpu_names), f"no CUDA binding of {op} ({sorted(cpu_names)})"
-        return
     assert list(ROOT.glob(path)), f"{op}: {place} {path} does not exist"
 
 
@@ -112,5 +85,4 @@ def test_every_op_suite_is_registered():
     from bench.suites import SUITES
 
     for op, info in OPS.items():
-        if (op, "bench suite") not in PENDING:
-            assert info.bench_suite in SUITES, f"bench/suites/{op}.py is not in bench/suites/__init__.py"
+        assert info.bench_suite in SUITES, f"bench/suites/{op}.py is not in bench/suites/__init__.py"
