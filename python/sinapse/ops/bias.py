@@ -1,4 +1,4 @@
-"""sinapse.ops.bias_add / bias_grad: a per-channel bias over the last axis, and its gradient."""
+"""sinapse.ops.bias_add / bias_backward: a per-channel bias over the last axis, and its gradient."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def bias_add(x, bias, *, out=None):
 
 
 def _describe_grad(dy, *, out=None):
-    """bias_grad's descriptor step (sinapse.ops._plan)."""
-    op = "bias_grad"
+    """bias_backward's descriptor step (sinapse.ops._plan)."""
+    op = "bias_backward"
     gi = inspect(op, "dy", dy)
     oi = inspect(op, "out", out) if out is not None else None
     device = backend(op, {"dy": gi, **({"out": oi} if oi else {})})
@@ -60,7 +60,7 @@ def _launch_grad(desc, dy, out):
 
 
 @preparable(_describe_grad, _launch_grad)
-def bias_grad(dy, *, out=None):
+def bias_backward(dy, *, out=None):
     """``dy`` summed over all axes but the last: the gradient of bias_add's bias, shape (C,).
 
     Deterministic: the same input gives the same bits on every call (no atomics).

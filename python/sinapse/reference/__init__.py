@@ -14,7 +14,7 @@ differences in float64 (tests/test_reference.py and the op's own tests).
 from .activation import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
-from .bias import bias_add, bias_grad
+from .bias import bias_add, bias_backward
 from .conv2d import conv2d, conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
@@ -45,7 +45,7 @@ __all__ = [
     "batch_norm",
     "batch_norm_backward",
     "bias_add",
-    "bias_grad",
+    "bias_backward",
     "conv2d",
     "conv2d_backward",
     "dropout",
