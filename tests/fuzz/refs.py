@@ -81,7 +81,7 @@ def _bias_add(kw, res, after):
 
 
 @ref("bias_backward")
-def _bias_grad(kw, res, after):
+def _bias_backward(kw, res, after):
     return [("db", res, R.bias_backward(kw["dy"]))]
 
 

@@ -166,7 +166,7 @@ def _bias_add(draw):
 
 
 @spec("bias_backward", written=("out",))
-def _bias_grad(draw):
+def _bias_backward(draw):
     s = _rows(draw)
     return {"dy": arr(s), **({"out": arr(s[-1:], fill="zeros")} if draw(st.booleans()) else {})}
 

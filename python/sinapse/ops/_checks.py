@@ -204,10 +204,11 @@ def check_outs(
     with each other (check_aliasing; ``allow``: exact in-place (result, input) pairs)."""
     given = {name: info for name, info in outs.items() if info is not None}
     for name, info in given.items():
-        if shapes[name] is None:
+        shape = shapes[name]
+        if shape is None:
             raise ValueError(f"{op}: `{name}` was given, but this call does not compute it: pass None for it.")
         check_float32(op, name, info)
-        check_shape(op, name, info, shapes[name], "the shape of the result")
+        check_shape(op, name, info, shape, "the shape of the result")
     if given:
         check_aliasing(op, given, inputs, allow=allow)
 
