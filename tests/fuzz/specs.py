@@ -453,7 +453,9 @@ for _cell in _GATES:
 
     @spec(_cell)
     def _rnn(draw, _c=_cell):
-        return _rnn_kw(draw, _c)[0]
+        kw, (n, t, h) = _rnn_kw(draw, _c)
+        shapes = ([n, t, h] if kw["return_sequences"] else [n, h], [n, h], [n, h])[: 3 if _c == "lstm" else 2]
+        return {**kw, **_out_tuple(draw, *shapes)}
 
     @spec(_cell + "_backward")
     def _rnn_backward(draw, _c=_cell):
