@@ -190,6 +190,19 @@ def out_tuple(op: str, out: Any, names: tuple[str, ...]) -> tuple:
     return tuple(out)
 
 
+def inspect_outs(op: str, out: Any, names: tuple[str, ...]) -> dict[str, ArrayInfo | None]:
+    """``out_tuple``'s entries inspected, keyed as errors name them: ``"out[0]"``, ... (None:
+    not given); hand them to ``backend`` (the given ones) and then to ``check_outs``."""
+    return {
+        f"out[{i}]": None if o is None else inspect(op, f"out[{i}]", o) for i, o in enumerate(out_tuple(op, out, names))
+    }
+
+
+def present(infos: Mapping[str, ArrayInfo | None]) -> dict[str, ArrayInfo]:
+    """The entries that are not None."""
+    return {k: v for k, v in infos.items() if v is not None}
+
+
 def check_outs(
     op: str,
     outs: Mapping[str, ArrayInfo | None],

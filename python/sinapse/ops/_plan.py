@@ -117,17 +117,18 @@ def descriptor(
     (allocated when not given), after the inputs; ``in_place``: inputs the kernel updates;
     ``allow``: (written, read) pairs that may be exactly the same memory (in place);
     ``out_tuple``: the results' names in the order of the op's tuple ``out=`` (an output of
-    shape None: a result the call does not compute). Cheap: the public op builds one per call (the plan's layout is computed on demand)."""
+    shape None: a result the call does not compute). Cheap: the public op builds one per call
+    (the plan's layout is computed on demand)."""
     return Descriptor(op, device, params, infos, outputs or _NONE, in_place, allow, out_tuple)
 
 
-def op_arguments(desc: Descriptor, named: dict) -> dict:
+def op_arguments(out_tuple: tuple[str, ...] | None, named: dict) -> dict:
     """The op's keyword arguments from arrays by descriptor name: an op with several results
-    gets its outputs back as the ``out=`` tuple."""
-    if desc.out_tuple is None:
+    (``out_tuple``: their names) gets its outputs back as the ``out=`` tuple."""
+    if out_tuple is None:
         return named
     named = dict(named)
-    out = tuple(named.pop(n, None) for n in desc.out_tuple)
+    out = tuple(named.pop(n, None) for n in out_tuple)
     named["out"] = None if all(o is None for o in out) else out
     return named
 
@@ -189,7 +190,8 @@ class Plan:
         if result is not MISS:
             return result
         arrays = self._arrays(args, kwargs)  # the full op: its result, or its error
-        return self.op(**op_arguments(self.desc, dict(zip(self._names, arrays))), **{**self.fixed, **kwargs})
+        named = op_arguments(self.desc.out_tuple, dict(zip(self._names, arrays)))
+        return self.op(**named, **{**self.fixed, **kwargs})
 
     def run_if_fits(self, args: tuple | list, kwargs: dict):
         """Launch when the arrays fit the descriptor, else return MISS, running nothing.
@@ -321,19 +323,12 @@ class PlanCache:
                 return result
         if len(self._plans) >= 16:  # many shapes (e.g. variable-length batches): forget the old ones
             self._plans.clear()
-        plan = prepare(self.op, **self._op_arguments(arrays), **self.fixed)
+        named = op_arguments(getattr(self.op, "out_tuple", None), dict(zip(self.names, arrays)))
+        plan = prepare(self.op, **named, **self.fixed)
         if plan._names != self.names:
             raise TypeError(f"PlanCache: {self.op.__name__} takes arrays {plan.desc.names}, not {self.names}.")
         self._plans[key] = plan
         return plan(*arrays)
-
-    def _op_arguments(self, arrays) -> dict:
-        named = dict(zip(self.names, arrays))
-        outs = getattr(self.op, "out_tuple", None)  # an op with several results: out=(...)
-        if outs is None:
-            return named
-        out = tuple(named.pop(n, None) for n in outs)
-        return {**named, "out": None if all(o is None for o in out) else out}
 
     def clear(self) -> None:
         """Forget every plan (the op's fixed arguments changed)."""

@@ -16,18 +16,11 @@ import math
 
 from ..registry import resolve_variant
 from . import _device, _elementwise
-from ._checks import as_bool, as_float, check_aliasing, check_float32, check_outs, check_shape, inspect, out_tuple
+from ._checks import as_bool, as_float, check_aliasing, check_float32, check_outs, check_shape, inspect_outs, present
 from ._plan import descriptor, preparable, run
 
 _RESULTS = ("y", "mean", "invstd")  # batch_norm's results: the order of its out=(...) tuple
 _RESULTS_BACKWARD = ("dx", "dgamma", "dbeta")  # batch_norm_backward's
-
-
-def _outs(op, out, names):
-    """The entries of a tuple ``out=`` as ArrayInfos keyed as errors name them (out[i])."""
-    return {
-        f"out[{i}]": None if o is None else inspect(op, f"out[{i}]", o) for i, o in enumerate(out_tuple(op, out, names))
-    }
 
 
 def _channel_arrays(op, infos, channels, names):
@@ -49,10 +42,10 @@ def _describe(
     if not (epsilon > 0 and math.isfinite(epsilon)):
         raise ValueError(f"{op}: `epsilon` must be positive and finite, got {epsilon}.")
     others = {"gamma": gamma, "beta": beta, "running_mean": running_mean, "running_var": running_var}
-    outs = _outs(op, out, _RESULTS)
-    given = {k: v.obj for k, v in outs.items() if v is not None}
-    device, infos, _ = _elementwise.validate(op, {"x": x}, None, min_ndim=1, others={**others, **given})
-    for k in given:
+    outs = inspect_outs(op, out, _RESULTS)
+    outs_given = {k: v.obj for k, v in present(outs).items()}
+    device, infos, _ = _elementwise.validate(op, {"x": x}, None, min_ndim=1, others={**others, **outs_given})
+    for k in outs_given:
         del infos[k]
     channels = infos["x"].shape[-1]
     if channels == 0 or infos["x"].obj.size == 0:
@@ -68,7 +61,7 @@ def _describe(
     if training:  # the running statistics are written too: no overlap with each other or any input
         # (the results against the inputs were checked above: only the statistics here, ~200 ns a pair)
         stats = {name: infos[name] for name in ("running_mean", "running_var")}
-        check_aliasing(op, stats, {**infos, **{k: v for k, v in outs.items() if v is not None}})
+        check_aliasing(op, stats, {**infos, **present(outs)})
     in_place = ("running_mean", "running_var") if training else ()
     return descriptor(
         op,
@@ -141,10 +134,10 @@ def _describe_backward(dy, x, gamma, mean, invstd, *, training, out=None, varian
     variant = resolve_variant("batch_norm", variant, op)
     training = as_bool(op, "training", training)
     others = {"x": x, "gamma": gamma, "mean": mean, "invstd": invstd}
-    outs = _outs(op, out, _RESULTS_BACKWARD)
-    given = {k: v.obj for k, v in outs.items() if v is not None}
-    device, infos, _ = _elementwise.validate(op, {"dy": dy}, None, min_ndim=1, others={**others, **given})
-    for k in given:
+    outs = inspect_outs(op, out, _RESULTS_BACKWARD)
+    outs_given = {k: v.obj for k, v in present(outs).items()}
+    device, infos, _ = _elementwise.validate(op, {"dy": dy}, None, min_ndim=1, others={**others, **outs_given})
+    for k in outs_given:
         del infos[k]
     check_shape(op, "x", infos["x"], infos["dy"].shape, "the shape of dy")
     channels = infos["dy"].shape[-1]

@@ -27,7 +27,9 @@ from ._checks import (
     check_outs,
     check_shape,
     inspect,
+    inspect_outs,
     out_tuple,
+    present,
 )
 from ._plan import descriptor, preparable
 from .gemm import ACTIVATIONS
@@ -241,11 +243,8 @@ def _describe_backward(
     )
     variant = resolve_variant("conv2d", variant, op)
     gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
-    outs = {
-        f"out[{i}]": inspect(op, f"out[{i}]", o) if o is not None else None
-        for i, o in enumerate(out_tuple(op, out, _RESULTS))
-    }
-    device = backend(op, {"dy": gi, "x": xi, "w": wi, **{k: v for k, v in outs.items() if v is not None}})
+    outs = inspect_outs(op, out, _RESULTS)
+    device = backend(op, {"dy": gi, "x": xi, "w": wi, **present(outs)})
     for name, info in (("dy", gi), ("x", xi), ("w", wi)):
         check_float32(op, name, info)
     g = geometry(op, xi.shape, wi.shape, strides, padding, dilation_rate)

@@ -44,7 +44,19 @@ import numpy as np
 from .. import _cpu
 from ..registry import resolve_variant
 from . import _device, _enums
-from ._checks import CPU, as_bool, backend, check_elements, check_float32, check_outs, check_shape, inspect, out_tuple
+from ._checks import (
+    CPU,
+    as_bool,
+    backend,
+    check_elements,
+    check_float32,
+    check_outs,
+    check_shape,
+    inspect,
+    inspect_outs,
+    out_tuple,
+    present,
+)
 from ._plan import descriptor, preparable, run
 
 _CELL_CODES = _enums.RNN_CELLS  # names -> codes (csrc/common/enums.h)
@@ -54,15 +66,6 @@ _GATES = _enums.RNN_GATES
 _FORWARD = {"simple_rnn": ("y", "h_T"), "lstm": ("y", "h_T", "c_T"), "gru": ("y", "h_T")}
 _BACKWARD = ("dx", "dkernel", "drecurrent_kernel", "dbias", "dh0")
 _BACKWARD_LSTM = (*_BACKWARD, "dc0")
-
-
-def _outs(op, out, names, shapes, inputs):
-    """A tuple ``out=``: (name -> given array or None, name -> ArrayInfo) after check_outs
-    (float32, shape, no overlap with ``inputs`` or each other; errors name ``out[i]``)."""
-    given = out_tuple(op, out, names)
-    infos = {f"out[{i}]": None if o is None else inspect(op, f"out[{i}]", o) for i, o in enumerate(given)}
-    check_outs(op, infos, dict(zip(infos, shapes)), inputs)
-    return infos
 
 
 class RnnCache:
@@ -130,8 +133,8 @@ def _describe_forward(
             infos[name] = inspect(op, name, value)
     mi = inspect(op, "mask", mask) if mask is not None else None
     names = _FORWARD[op]
-    given = {f"out[{i}]": inspect(op, f"out[{i}]", o) for i, o in enumerate(out_tuple(op, out, names)) if o is not None}
-    device = backend(op, {**infos, **({"mask": mi} if mi else {}), **given})
+    outs = inspect_outs(op, out, names)
+    device = backend(op, {**infos, **({"mask": mi} if mi else {}), **present(outs)})
     xi, ki, ri = infos["x"], infos["kernel"], infos["recurrent_kernel"]
     check_float32(op, "x", xi)
     if len(xi.shape) != 3:
@@ -172,7 +175,7 @@ def _describe_forward(
         if n_ != "c0" or cell == "lstm"
     }
     shapes = ((n, t, h) if return_sequences else (n, h), (n, h), (n, h))[: len(names)]
-    _outs(op, out, names, shapes, {**infos, "mask": mi})
+    check_outs(op, outs, dict(zip(outs, shapes)), {**infos, "mask": mi})
     params = (cell, code, (n, t, d, h), go_backwards, return_sequences, simd, ws_floats, variant)
     outputs = dict(zip(names, shapes))
     return descriptor(op, device, {**arrays, "mask": mi}, params, outputs=outputs, out_tuple=names)
@@ -246,8 +249,8 @@ def _describe_backward(op, cell, cache, dy, dh_t, dc_t, variant=None, out=None):
     variant = cache.variant if variant is None else resolve_variant(cell, variant, op)
     infos = {name: inspect(op, name, v) for name, v in (("dy", dy), ("dh_T", dh_t), ("dc_T", dc_t)) if v is not None}
     names = _BACKWARD_LSTM if cell == "lstm" else _BACKWARD
-    given = {f"out[{i}]": inspect(op, f"out[{i}]", o) for i, o in enumerate(out_tuple(op, out, names)) if o is not None}
-    got = backend(op, {**infos, **given}) if infos or given else device
+    outs = inspect_outs(op, out, names)
+    got = backend(op, {**infos, **present(outs)}) if infos or present(outs) else device
     if got != device:
         raise TypeError(
             f"{op}: the gradients (`dy`, `dh_T`, `dc_T`) and `out` are on {got} but the forward ran on {device}."
@@ -265,7 +268,7 @@ def _describe_backward(op, cell, cache, dy, dh_t, dc_t, variant=None, out=None):
     if cell == "lstm":
         shapes.append((n, h))
     read = {name: inspect(op, name, getattr(cache, name)) for name in ("x", "kernel", "recurrent_kernel")}
-    _outs(op, out, names, shapes, {**infos, **read})
+    check_outs(op, outs, dict(zip(outs, shapes)), {**infos, **read})
     return descriptor(
         op,
         device,
@@ -283,10 +286,10 @@ def _launch_backward(desc, dy, dh_t, dc_t, *outs):
         dy = _device.empty(op, device, (n, t, h) if cache.return_sequences else (n, h))
         dy[...] = 0
     e = lambda shape: _device.empty(op, device, shape)  # noqa: E731
-    given = dict(zip(desc.out_tuple, outs))  # the out=(...) entries given (None: allocated)
-    dx, dk, drk, dh0 = (desc.output(k, given.get(k)) for k in ("dx", "dkernel", "drecurrent_kernel", "dh0"))
-    db = desc.output("dbias", given.get("dbias")) if cache.has_bias else None
-    dc0 = desc.output("dc0", given.get("dc0")) if cell == "lstm" else None
+    entries = dict(zip(desc.out_tuple, outs))  # the out=(...) entries (None: allocated)
+    dx, dk, drk, dh0 = (desc.output(k, entries.get(k)) for k in ("dx", "dkernel", "drecurrent_kernel", "dh0"))
+    db = desc.output("dbias", entries.get("dbias")) if cache.has_bias else None
+    dc0 = desc.output("dc0", entries.get("dc0")) if cell == "lstm" else None
     code = _CELL_CODES[cell]
     scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
     args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
