@@ -79,7 +79,7 @@ SPECS = {
         ["out"],
         [("out", "x")],
     ),
-    "bias_grad": _spec(lambda a: ops.bias_grad(a["dy"], out=a["out"]), dict(dy=_f(3, 4), out=_f(4)), ["out"]),
+    "bias_backward": _spec(lambda a: ops.bias_backward(a["dy"], out=a["out"]), dict(dy=_f(3, 4), out=_f(4)), ["out"]),
     "dropout": _spec(
         lambda a: ops.dropout(a["x"], 0.5, 7, out=a["out"]), dict(x=_f(4, 6), out=_f(4, 6)), ["out"], [("out", "x")]
     ),
@@ -91,27 +91,63 @@ SPECS = {
     ),
     "batch_norm": _spec(
         lambda a: ops.batch_norm(
-            a["x"], a["gamma"], a["beta"], a["running_mean"], a["running_var"], training=True, out=a["out"]
+            a["x"],
+            a["gamma"],
+            a["beta"],
+            a["running_mean"],
+            a["running_var"],
+            training=True,
+            out=(a["out[0]"], a["out[1]"], None),
         ),
-        dict(x=_f(6, 3), gamma=_f(3), beta=_f(3), running_mean=_f(3), running_var=_f(3), out=_f(6, 3)),
-        ["out", "running_mean", "running_var"],
-        [("out", "x")],
+        dict(
+            x=_f(6, 3),
+            gamma=_f(3),
+            beta=_f(3),
+            running_mean=_f(3),
+            running_var=_f(3),
+            **{"out[0]": _f(6, 3), "out[1]": _f(3)},
+        ),
+        ["out[0]", "out[1]", "running_mean", "running_var"],
+        [("out[0]", "x")],
     ),
     "batch_norm(inference)": _spec(
         lambda a: ops.batch_norm(
-            a["x"], a["gamma"], a["beta"], a["running_mean"], a["running_var"], training=False, out=a["out"]
+            a["x"],
+            a["gamma"],
+            a["beta"],
+            a["running_mean"],
+            a["running_var"],
+            training=False,
+            out=(a["out[0]"], None, a["out[2]"]),
         ),
-        dict(x=_f(6, 3), gamma=_f(3), beta=_f(3), running_mean=_f(3), running_var=_f(3), out=_f(6, 3)),
-        ["out"],
-        [("out", "x")],
+        dict(
+            x=_f(6, 3),
+            gamma=_f(3),
+            beta=_f(3),
+            running_mean=_f(3),
+            running_var=_f(3),
+            **{"out[0]": _f(6, 3), "out[2]": _f(3)},
+        ),
+        ["out[0]", "out[2]"],
+        [("out[0]", "x")],
     ),
     "batch_norm_backward": _spec(
         lambda a: ops.batch_norm_backward(
-            a["dy"], a["x"], a["gamma"], a["mean"], a["invstd"], training=True, out=a["out"]
+            a["dy"], a["x"], a["gamma"], a["mean"], a["invstd"], training=True, out=(a["out[0]"], None, a["out[2]"])
         ),
-        dict(dy=_f(6, 3), x=_f(6, 3), gamma=_f(3), mean=_f(3), invstd=_f(3), out=_f(6, 3)),
-        ["out"],
-        [("out", "dy")],
+        dict(dy=_f(6, 3), x=_f(6, 3), gamma=_f(3), mean=_f(3), invstd=_f(3), **{"out[0]": _f(6, 3), "out[2]": _f(3)}),
+        ["out[0]", "out[2]"],
+        [("out[0]", "dy")],
+    ),
+    "conv2d_backward": _spec(
+        lambda a: ops.conv2d_backward(a["dy"], a["x"], a["w"], out=(a["out[0]"], a["out[1]"], a["out[2]"])),
+        dict(
+            dy=_f(2, 3, 3, 4),
+            x=_f(2, 5, 5, 3),
+            w=_f(3, 3, 3, 4),
+            **{"out[0]": _f(2, 5, 5, 3), "out[1]": _f(3, 3, 3, 4), "out[2]": _f(4)},
+        ),
+        ["out[0]", "out[1]", "out[2]"],
     ),
     "conv2d": _spec(
         lambda a: ops.conv2d(a["x"], a["w"], a["bias"], out=a["out"]),
@@ -140,13 +176,13 @@ SPECS = {
         ["out"],
     ),
     "embedding_backward": _spec(
-        lambda a: ops.embedding_backward(a["ids"], a["dy"], 10, out=a["out"]),
+        lambda a: ops.embedding_backward(a["dy"], a["ids"], 10, out=a["out"]),
         dict(ids=("ids", (16,)), dy=_f(16, 4), out=_f(10, 4)),
         ["out"],
     ),
     "loss": _spec(
         lambda a: ops.loss(
-            "huber", a["y_true"], a["y_pred"], sample_weight=a["sample_weight"], grad=True, grad_out=a["grad_out"]
+            a["y_true"], a["y_pred"], "huber", sample_weight=a["sample_weight"], grad=True, grad_out=a["grad_out"]
         ),
         dict(y_true=_f(4, 3), y_pred=_f(4, 3), sample_weight=_f(4), grad_out=_f(4, 3)),
         ["grad_out"],
@@ -202,6 +238,36 @@ SPECS = {
         [("out[0]", "arrays[0]"), ("out[1]", "arrays[1]")],
     ),
 }
+
+
+def _rnn_specs(op, gates):
+    """The sequence op and its backward: out=(...) entries against the inputs, the forward's
+    ones too for the backward (its cache holds them)."""
+    n, t, d, h = 2, 3, 4, 5
+    arrays = dict(x=_f(n, t, d), kernel=_f(d, gates * h), recurrent_kernel=_f(h, gates * h))
+
+    def forward(a, **kw):
+        return getattr(ops, op)(a["x"], a["kernel"], a["recurrent_kernel"], **kw)
+
+    rest = (None,) * (6 if op == "lstm" else 5)  # the backward's entries, out[0] and out[1] given
+    return {
+        op: _spec(
+            lambda a: forward(a, out=(a["out[0]"], a["out[1]"], *(None,) * (op == "lstm")))[:-1],
+            dict(arrays, **{"out[0]": _f(n, t, h), "out[1]": _f(n, h)}),
+            ["out[0]", "out[1]"],
+        ),
+        f"{op}_backward": _spec(
+            lambda a: getattr(ops, f"{op}_backward")(
+                a["dy"], forward(a)[-1], out=(a["out[0]"], a["out[1]"], *rest[2:])
+            ),
+            dict(arrays, dy=_f(n, t, h), **{"out[0]": _f(n, t, d), "out[1]": _f(d, gates * h)}),
+            ["out[0]", "out[1]"],
+        ),
+    }
+
+
+for _op, _gates in (("simple_rnn", 1), ("lstm", 4), ("gru", 3)):
+    SPECS.update(_rnn_specs(_op, _gates))
 
 
 def _values(rng, kind, shape):

@@ -95,9 +95,11 @@ def test_variants_agree(rng, backend, training):
     with on(backend):
         for v in VARIANTS:
             rm, rv, y = rmean.copy(), rvar.copy(), x.copy()
-            _, mean, invstd = ops.batch_norm(y, gamma, beta, rm, rv, training=training, out=y, variant=v)
+            _, mean, invstd = ops.batch_norm(y, gamma, beta, rm, rv, training=training, out=(y, None, None), variant=v)
             dx = dy.copy()
-            grads = ops.batch_norm_backward(dx, x, gamma, mean, invstd, training=training, out=dx, variant=v)
+            grads = ops.batch_norm_backward(
+                dx, x, gamma, mean, invstd, training=training, out=(dx, None, None), variant=v
+            )
             got[v] = (y, mean, invstd, rm, rv, *grads)
     first, *others = got.values()
     for other in others:

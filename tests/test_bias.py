@@ -1,4 +1,4 @@
-"""bias_add / bias_grad on the CPU and the simulated CUDA kernels vs the reference;
+"""bias_add / bias_backward on the CPU and the simulated CUDA kernels vs the reference;
 determinism of the gradient; shapes from the seed models; bad input."""
 
 import numpy as np
@@ -17,10 +17,10 @@ def test_matches_reference(rng, backend, shape):
     b = rng.standard_normal(shape[-1]).astype(np.float32)
     with on(backend):
         y = ops.bias_add(x, b)
-        db = ops.bias_grad(x)
+        db = ops.bias_backward(x)
     np.testing.assert_array_equal(y, reference.bias_add(x, b))
     rows = max(1, x.size // max(1, shape[-1]))
-    np.testing.assert_allclose(db, reference.bias_grad(x.astype(np.float64)), rtol=1e-6, atol=1e-6 * np.sqrt(rows))
+    np.testing.assert_allclose(db, reference.bias_backward(x.astype(np.float64)), rtol=1e-6, atol=1e-6 * np.sqrt(rows))
     assert db.shape == (shape[-1],)
 
 
@@ -28,9 +28,9 @@ def test_matches_reference(rng, backend, shape):
 def test_gradient_is_deterministic(rng, backend):
     dy = rng.standard_normal((3000, 17)).astype(np.float32)
     with on(backend):
-        first = ops.bias_grad(dy)
+        first = ops.bias_backward(dy)
         for _ in range(3):
-            np.testing.assert_array_equal(ops.bias_grad(dy), first)
+            np.testing.assert_array_equal(ops.bias_backward(dy), first)
 
 
 def test_out_arguments(rng):
@@ -39,7 +39,7 @@ def test_out_arguments(rng):
     out = np.empty_like(x)
     assert ops.bias_add(x, b, out=out) is out
     db = np.empty(3, np.float32)
-    assert ops.bias_grad(x, out=db) is db
+    assert ops.bias_backward(x, out=db) is db
     np.testing.assert_allclose(db, x.sum(axis=0), rtol=1e-6)
 
 
@@ -51,7 +51,7 @@ def test_bad_input():
         ops.bias_add(x, np.ones((1, 3), np.float32))
     with pytest.raises(TypeError, match=r"bias_add: `bias` must be float32"):
         ops.bias_add(x, np.ones(3))
-    with pytest.raises(ValueError, match=r"bias_grad: `out` must have shape \(3,\)"):
-        ops.bias_grad(x, out=np.ones(4, np.float32))
-    with pytest.raises(ValueError, match=r"bias_grad: `dy` must have at least 1 dimension"):
-        ops.bias_grad(np.ones((), np.float32))
+    with pytest.raises(ValueError, match=r"bias_backward: `out` must have shape \(3,\)"):
+        ops.bias_backward(x, out=np.ones(4, np.float32))
+    with pytest.raises(ValueError, match=r"bias_backward: `dy` must have at least 1 dimension"):
+        ops.bias_backward(np.ones((), np.float32))

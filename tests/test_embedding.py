@@ -23,15 +23,15 @@ def test_forward_and_backward_match_reference(rng, backend, ids_shape, vocab, di
     dy = rng.standard_normal(ids_shape + (dim,)).astype(np.float32)
     with on(backend):
         y = ops.embedding(ids, table)
-        dtable = ops.embedding_backward(ids, dy, vocab)
+        dtable = ops.embedding_backward(dy, ids, vocab)
     np.testing.assert_array_equal(y, reference.embedding(ids, table))
     # Same additions in the same (id) order as the reference loop: identical bits.
-    np.testing.assert_array_equal(dtable, reference.embedding_backward(ids, dy, vocab))
+    np.testing.assert_array_equal(dtable, reference.embedding_backward(dy, ids, vocab))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_backward_is_the_adjoint_of_the_forward(rng, backend):
-    """<embedding(ids, T), dy> == <T, embedding_backward(ids, dy)> for every T: an independent
+    """<embedding(ids, T), dy> == <T, embedding_backward(dy, ids)> for every T: an independent
     check of the backward that needs no scatter-add of its own."""
     ids = rng.integers(0, 6, (5, 4)).astype(np.int32)
     ids[0, :] = 2  # repeated ids must accumulate
@@ -39,7 +39,7 @@ def test_backward_is_the_adjoint_of_the_forward(rng, backend):
     dy = rng.standard_normal((5, 4, 3))
     with on(backend):
         y = ops.embedding(ids, table.astype(np.float32))
-        dtable = ops.embedding_backward(ids, dy.astype(np.float32), 6)
+        dtable = ops.embedding_backward(dy.astype(np.float32), ids, 6)
     np.testing.assert_allclose((y * dy).sum(), (table * dtable).sum(), rtol=1e-5)
 
 
@@ -50,7 +50,7 @@ def test_out_argument_and_unused_rows_are_zero(rng):
     assert ops.embedding(ids, table, out=out) is out
     np.testing.assert_array_equal(out, table[ids])
     dtable = np.full((4, 3), np.nan, np.float32)
-    assert ops.embedding_backward(ids, np.ones((2, 2, 3), np.float32), 4, out=dtable) is dtable
+    assert ops.embedding_backward(np.ones((2, 2, 3), np.float32), ids, 4, out=dtable) is dtable
     np.testing.assert_array_equal(dtable, [[1] * 3, [0] * 3, [3] * 3, [0] * 3])
 
 
@@ -60,7 +60,7 @@ def test_backward_same_bits_for_any_thread_count(rng, restore_threads):
     results = []
     for n in (1, 2):
         sinapse.set_num_threads(n)
-        results.append(ops.embedding_backward(ids, dy, 50))
+        results.append(ops.embedding_backward(dy, ids, 50))
     np.testing.assert_array_equal(results[0], results[1])
 
 
@@ -73,7 +73,7 @@ def test_matches_torch(rng):
     ty = torch.nn.functional.embedding(torch.from_numpy(ids), tt)
     ty.backward(torch.from_numpy(dy))
     np.testing.assert_array_equal(ops.embedding(ids, table), ty.detach().numpy())
-    np.testing.assert_allclose(ops.embedding_backward(ids, dy, 11), tt.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ops.embedding_backward(dy, ids, 11), tt.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -83,7 +83,7 @@ def test_bad_input(backend):
         with pytest.raises(IndexError, match=r"embedding: `ids` must lie in \[0, 5\).*from 0 to 5"):
             ops.embedding(np.array([0, 5], np.int32), table)
         with pytest.raises(IndexError, match=r"embedding_backward: `ids` must lie in \[0, 5\).*from -1 to 1"):
-            ops.embedding_backward(np.array([-1, 1], np.int64), np.ones((2, 3), np.float32), 5)
+            ops.embedding_backward(np.ones((2, 3), np.float32), np.array([-1, 1], np.int64), 5)
     with pytest.raises(TypeError, match=r"embedding: `ids` must be int32 or int64"):
         ops.embedding(np.array([0.0, 1.0]), table)
     with pytest.raises(ValueError, match=r"embedding: `ids` must be C-contiguous"):
@@ -93,9 +93,9 @@ def test_bad_input(backend):
     with pytest.raises(TypeError, match=r"embedding: `table` must be float32"):
         ops.embedding(np.array([0], np.int32), np.ones((5, 3)))
     with pytest.raises(ValueError, match=r"embedding_backward: `dy` must have shape ids.shape \+ \(dim,\)"):
-        ops.embedding_backward(np.array([0, 1], np.int32), np.ones((3, 3), np.float32), 5)
+        ops.embedding_backward(np.ones((3, 3), np.float32), np.array([0, 1], np.int32), 5)
     with pytest.raises(ValueError, match=r"embedding_backward: `vocab_size` must be a positive int"):
-        ops.embedding_backward(np.array([0], np.int32), np.ones((1, 3), np.float32), 0)
+        ops.embedding_backward(np.ones((1, 3), np.float32), np.array([0], np.int32), 0)
     with pytest.raises(ValueError, match=r"embedding: `out` must have shape \(2, 3\)"):
         ops.embedding(np.array([0, 1], np.int32), table, out=np.ones((2, 4), np.float32))
 
@@ -109,9 +109,9 @@ def test_cupy_on_the_gpu(rng):
     table = rng.standard_normal((300, 32)).astype(np.float32)
     dy = rng.standard_normal((64, 50, 32)).astype(np.float32)
     y = ops.embedding(cupy.asarray(ids), cupy.asarray(table))
-    dtable = ops.embedding_backward(cupy.asarray(ids), cupy.asarray(dy), 300)
+    dtable = ops.embedding_backward(cupy.asarray(dy), cupy.asarray(ids), 300)
     np.testing.assert_array_equal(cupy.asnumpy(y), table[ids])
-    np.testing.assert_array_equal(cupy.asnumpy(dtable), reference.embedding_backward(ids, dy, 300))
+    np.testing.assert_array_equal(cupy.asnumpy(dtable), reference.embedding_backward(dy, ids, 300))
 
 
 @pytest.mark.skipif(not sinapse.cuda.simulator_built(), reason="needs the CUDA simulator")
@@ -124,9 +124,9 @@ def test_simulated_mutants_are_caught(rng, which):
     good = np.full((300, 2), np.nan, np.float32)
     bad = good.copy()
     with sinapse.cuda.simulate():
-        ops.embedding_backward(ids, dy, 300, out=good)
+        ops.embedding_backward(dy, ids, 300, out=good)
         sinapse._cuda_sim.embedding_backward_mutant(ids, dy, bad, which)
-    want = reference.embedding_backward(ids, dy, 300)
+    want = reference.embedding_backward(dy, ids, 300)
     np.testing.assert_array_equal(good, want)
     with pytest.raises(AssertionError):
         np.testing.assert_array_equal(bad, want)

@@ -53,7 +53,7 @@ def test_conv2d_forward_and_gradients(rng, kw):
         b,
         strides=layer.strides,
         padding=layer.padding,
-        dilation=layer.dilation_rate,
+        dilation_rate=layer.dilation_rate,
         activation=kw.get("activation"),
     )
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)

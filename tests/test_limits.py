@@ -28,21 +28,21 @@ W = np.ones((3, 3, 3, 4), F)
 @pytest.mark.parametrize(
     "call,arg",
     [
-        (lambda: ops.conv2d(X, W, dilation=2**30, padding="same"), "dilation"),  # the issue's example
-        (lambda: ops.conv2d(X, W, dilation=(1, 2**40), padding="valid"), "dilation"),
-        (lambda: ops.conv2d(X, W, dilation=2**63), "dilation"),
+        (lambda: ops.conv2d(X, W, dilation_rate=2**30, padding="same"), "dilation_rate"),  # the issue's example
+        (lambda: ops.conv2d(X, W, dilation_rate=(1, 2**40), padding="valid"), "dilation_rate"),
+        (lambda: ops.conv2d(X, W, dilation_rate=2**63), "dilation_rate"),
         (lambda: ops.conv2d(X, W, strides=2**63), "strides"),
         (lambda: ops.conv2d(X, W, strides=(1, 2**64 + 1)), "strides"),
         (lambda: ops.conv2d(X, W, padding=(0, 2**31, 0, 0)), "padding"),
         (lambda: ops.conv2d(X, W, padding=(0, 0, 2**62, 2**62)), "padding"),
         (lambda: ops.conv2d(X, W, padding=(0, 0, 0, 2**64)), "padding"),
-        (lambda: ops.conv2d_backward(np.ones((1, 3, 3, 4), F), X, W, dilation=2**31), "dilation"),
+        (lambda: ops.conv2d_backward(np.ones((1, 3, 3, 4), F), X, W, dilation_rate=2**31), "dilation_rate"),
         (lambda: ops.max_pool2d(X, 2**31), "pool_size"),
         (lambda: ops.avg_pool2d(X, 2, strides=2**63), "strides"),
         (lambda: ops.avg_pool2d(X, (2**31 - 1, 2), strides=1, padding="same"), "pool_size"),
         (lambda: ops.max_pool2d_backward(np.ones((1, 1, 1, 3), F), X, 2**64, padding="same"), "pool_size"),
-        (lambda: ops.embedding_backward(np.zeros(2, np.int32), np.ones((2, 4), F), 2**62), "vocab_size"),
-        (lambda: ops.embedding_backward(np.zeros(2, np.int32), np.ones((2, 4), F), 2**64), "vocab_size"),
+        (lambda: ops.embedding_backward(np.ones((2, 4), F), np.zeros(2, np.int32), 2**62), "vocab_size"),
+        (lambda: ops.embedding_backward(np.ones((2, 4), F), np.zeros(2, np.int32), 2**64), "vocab_size"),
         (lambda: ops.gemm(np.ones((2**31, 0), F), np.ones((0, 2**31), F)), "b"),
         (lambda: ops.dropout(np.ones(4, F), 0.5, 2**64), "seed"),
         (lambda: ops.dropout(np.ones(4, F), 0.5, 1, offset=-1), "offset"),
@@ -79,9 +79,13 @@ def test_the_largest_accepted_strides_run(backend):
 
 def test_numpy_integers_are_accepted_as_ints():
     x, w = np.ones((1, 5, 5, 3), F), np.ones((3, 3, 3, 2), F)
-    want = ops.conv2d(x, w, strides=2, padding=(1, 1, 1, 1), dilation=1)
+    want = ops.conv2d(x, w, strides=2, padding=(1, 1, 1, 1), dilation_rate=1)
     got = ops.conv2d(
-        x, w, strides=(np.int32(2), np.int64(2)), padding=tuple(np.int64(v) for v in (1, 1, 1, 1)), dilation=np.uint8(1)
+        x,
+        w,
+        strides=(np.int32(2), np.int64(2)),
+        padding=tuple(np.int64(v) for v in (1, 1, 1, 1)),
+        dilation_rate=np.uint8(1),
     )
     np.testing.assert_array_equal(got, want)
     a = ops.dropout(np.ones(8, F), 0.5, np.uint64(2**64 - 1), offset=np.int64(3))
@@ -94,11 +98,11 @@ _CHILD = textwrap.dedent("""
     cases = {
         # the issue's example: std::bad_alloc inside an OpenMP region aborted the interpreter
         "issue": lambda: ops.conv2d(np.ones((1, 5, 5, 3), np.float32), np.ones((3, 3, 3, 4), np.float32),
-                                    dilation=2**30, padding="same"),
+                                    dilation_rate=2**30, padding="same"),
         # legal geometry whose direct-kernel scratch (padded rows, 2**48 bytes) could not be
         # allocated: the im2col path runs instead, and gives the right answer
         "scratch": lambda: ops.conv2d(np.ones((1, 4, 4, 8), np.float32), np.ones((8192, 3, 8, 1), np.float32),
-                                      dilation=(1, 2**29), padding="same"),
+                                      dilation_rate=(1, 2**29), padding="same"),
         # the carrier itself: a thread of an OpenMP region throws; the others skip the loop
         "bad_alloc": lambda: _cpu.parallel_errors_selftest(4, 2, 0),
         "runtime_error": lambda: _cpu.parallel_errors_selftest(3, 0, 1),

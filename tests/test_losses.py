@@ -51,9 +51,9 @@ def test_value_and_gradient(rng, backend, name, from_logits, shape, reduction, w
     w = rng.uniform(0.5, 2.0, shape[:-1]).astype(np.float32) if weighted else None
     kw = dict(from_logits=from_logits, reduction=reduction, sample_weight=w, delta=0.7)
     with on(backend):
-        value, grad = ops.loss(name, y_true, y_pred, grad=True, **kw)
-        assert ops.loss(name, y_true, y_pred, **kw) == pytest.approx(value, rel=1e-6)
-    f = lambda p: reference.loss(name, y_true, p, **kw)  # noqa: E731
+        value, grad = ops.loss(y_true, y_pred, name, grad=True, **kw)
+        assert ops.loss(y_true, y_pred, name, **kw) == pytest.approx(value, rel=1e-6)
+    f = lambda p: reference.loss(y_true, p, name, **kw)  # noqa: E731
     p64 = y_pred.astype(np.float64)
     assert value == pytest.approx(f(p64), rel=1e-5, abs=1e-6)
     h = 1e-6
@@ -69,8 +69,8 @@ def test_value_and_gradient(rng, backend, name, from_logits, shape, reduction, w
 def test_extreme_logits_are_stable(backend):
     z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 0.0]], np.float32)
     with on(backend):
-        ce, g = ops.loss("sparse_categorical_crossentropy", np.array([0, 0], np.int32), z, from_logits=True, grad=True)
-        bce = ops.loss("binary_crossentropy", np.ones_like(z), z, from_logits=True)
+        ce, g = ops.loss(np.array([0, 0], np.int32), z, "sparse_categorical_crossentropy", from_logits=True, grad=True)
+        bce = ops.loss(np.ones_like(z), z, "binary_crossentropy", from_logits=True)
     assert ce == pytest.approx(1000.0, rel=1e-6)  # (0 + 2000) / 2
     np.testing.assert_allclose(g, [[0, 0, 0], [-0.5, 0.5, 0]], atol=1e-6)
     assert np.isfinite(bce)
@@ -78,7 +78,7 @@ def test_extreme_logits_are_stable(backend):
 
 def test_probabilities_are_clipped_as_keras():
     # log(0) would be -inf: Keras clips to 1e-7, so the loss is -log(1e-7) and the gradient 0.
-    value, grad = ops.loss("binary_crossentropy", np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32), grad=True)
+    value, grad = ops.loss(np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32), "binary_crossentropy", grad=True)
     assert value == pytest.approx(-np.log(1e-7), rel=1e-5)
     assert grad[0, 0] == 0.0
 
@@ -115,4 +115,4 @@ def test_bad_input(kwargs, exc, match):
     )
     args.update(kwargs)
     with pytest.raises(exc, match=match):
-        ops.loss(args.pop("name"), args.pop("y_true"), args.pop("y_pred"), **args)
+        ops.loss(args.pop("y_true"), args.pop("y_pred"), args.pop("name"), **args)

@@ -139,8 +139,7 @@ def _conv2d(rng, kw):
     ]:
         x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[3]))
         strides, padding, dilation = geo
-        geo = dict(strides=strides, padding=padding, dilation=dilation)
-        ref_geo = dict(strides=strides, padding=padding, dilation_rate=dilation)
+        geo = ref_geo = dict(strides=strides, padding=padding, dilation_rate=dilation)
         got = ops.conv2d(x, w, b, activation=act, **geo, **kw)
         ref = reference.activation(act)(reference_of(reference.conv2d, f64(x), f64(w), f64(b), **ref_geo))
         out.append((f"conv2d {xs} {ws} {geo} {act}", got, ref))
@@ -155,12 +154,12 @@ def _conv2d(rng, kw):
     return out
 
 
-@case("bias_add", "bias_grad")
+@case("bias_add", "bias_backward")
 def _bias(rng, kw):
     x, b, dy = poison(rng, randn(rng, 9, 7)), poison(rng, randn(rng, 7)), poison(rng, randn(rng, 4, 3, 7), 0.05)
     return [
         ("bias_add", ops.bias_add(x, b), reference_of(reference.bias_add, f64(x), f64(b))),
-        ("bias_grad", ops.bias_grad(dy), reference_of(reference.bias_grad, f64(dy))),
+        ("bias_backward", ops.bias_backward(dy), reference_of(reference.bias_backward, f64(dy))),
     ]
 
 
@@ -250,21 +249,21 @@ def _loss(rng, kw):
                 t = t / t.sum(axis=-1, keepdims=True)
             what = f"loss {name} from_logits={from_logits}"
             for r in range(5):  # row by row: each row's NaN/inf verdict, not just the mean's
-                got, grad = ops.loss(name, t[r : r + 1], p[r : r + 1], from_logits=from_logits, grad=True)
+                got, grad = ops.loss(t[r : r + 1], p[r : r + 1], name, from_logits=from_logits, grad=True)
                 # in float32: Keras's clip to 1 - 1e-7 rounds there as in the kernel
-                ref = reference_of(reference.loss, name, t[r : r + 1], p[r : r + 1], from_logits=from_logits)
-                rgrad = reference_of(reference.loss_grad, name, t[r : r + 1], p[r : r + 1], from_logits=from_logits)
+                ref = reference_of(reference.loss, t[r : r + 1], p[r : r + 1], name, from_logits=from_logits)
+                rgrad = reference_of(reference.loss_grad, t[r : r + 1], p[r : r + 1], name, from_logits=from_logits)
                 out += [(f"{what} row {r}", np.float64(got), np.float64(ref)), (f"{what} grad row {r}", grad, rgrad)]
             w = np.array([np.nan, 2.0], np.float32)  # a NaN weight: that row's loss and gradient only
-            got, grad = ops.loss(name, t[3:], p[3:], from_logits=from_logits, sample_weight=w, grad=True)
+            got, grad = ops.loss(t[3:], p[3:], name, from_logits=from_logits, sample_weight=w, grad=True)
             kw = dict(from_logits=from_logits, sample_weight=w)
             out += [
                 (
                     f"{what} weighted",
                     np.float64(got),
-                    np.float64(reference_of(reference.loss, name, t[3:], p[3:], **kw)),
+                    np.float64(reference_of(reference.loss, t[3:], p[3:], name, **kw)),
                 ),
-                (f"{what} weighted grad", grad, reference_of(reference.loss_grad, name, t[3:], p[3:], **kw)),
+                (f"{what} weighted grad", grad, reference_of(reference.loss_grad, t[3:], p[3:], name, **kw)),
             ]
     return out
 
@@ -298,8 +297,8 @@ def _embedding(rng, kw):
         ("embedding", ops.embedding(ids, table), reference_of(reference.embedding, ids, f64(table))),
         (
             "embedding_backward",
-            ops.embedding_backward(ids, dy, 9),
-            reference_of(reference.embedding_backward, ids, f64(dy), 9),
+            ops.embedding_backward(dy, ids, 9),
+            reference_of(reference.embedding_backward, f64(dy), ids, 9),
         ),
     ]
 
@@ -396,7 +395,7 @@ def _rnn(rng, kw):
         out += [(f"{what} y", y, ry), (f"{what} h_T", h_t, rh)]
         dy = randn(rng, *y.shape)
         dy[(2, 3, 1) if y.ndim == 3 else (2, 1)] = np.nan  # a NaN gradient reaching the clean row
-        got = getattr(ops, f"{cell}_backward")(rest[-1], dy)
+        got = getattr(ops, f"{cell}_backward")(dy, rest[-1])
         ref = reference_of(
             getattr(reference, f"{cell}_backward"), f64(dy), f64(x), f64(kernel), f64(rec), f64(bias), mask=mask, **opts
         )
@@ -602,8 +601,8 @@ def test_loss_of_a_nan_prediction_is_nan(backend, name):
     t = np.array([0, 1, 2], np.int32) if sparse else np.full((3, 4), 0.25, np.float32)
     p[1, 3] = np.nan
     with on(backend):
-        value, grad = ops.loss(name, t, p, grad=True)
-        clipped = ops.loss(name, t, np.where(np.isnan(p), 0, p).astype(np.float32))  # log(0) clipped (eps)
+        value, grad = ops.loss(t, p, name, grad=True)
+        clipped = ops.loss(t, np.where(np.isnan(p), 0, p).astype(np.float32), name)  # log(0) clipped (eps)
     assert np.isnan(value) and np.isnan(grad[1]).any() and np.isfinite(grad[[0, 2]]).all()
     assert np.isfinite(clipped)  # Keras's epsilon: a zero probability never invents inf/NaN
 

@@ -85,7 +85,7 @@ def _cases(rng):
         (ops.softmax, (a,), {}, (f32(rng, 5, 4),)),
         (ops.log_softmax, (a,), {}, (f32(rng, 5, 4),)),
         (ops.bias_add, (a, f32(rng, 4)), {}, (f32(rng, 5, 4), f32(rng, 4))),
-        (ops.bias_grad, (a,), {}, (f32(rng, 5, 4),)),
+        (ops.bias_backward, (a,), {}, (f32(rng, 5, 4),)),
     ]
 
 
@@ -250,9 +250,9 @@ def test_plans_of_the_other_ops_equal_the_op(rng, backend):
         with pytest.raises(IndexError, match=r"^embedding: `ids` must lie in \[0, 5\)"):
             plan(ids + 3, table)  # data, not shape: checked at every call
         labels = rng.integers(0, 4, 6).astype(np.int32)
-        plan = ops.loss.prepare("sparse_categorical_crossentropy", labels, x, from_logits=True, grad=True)
+        plan = ops.loss.prepare(labels, x, "sparse_categorical_crossentropy", from_logits=True, grad=True)
         value, grad = plan(labels, x)
-        want, want_grad = ops.loss("sparse_categorical_crossentropy", labels, x, from_logits=True, grad=True)
+        want, want_grad = ops.loss(labels, x, "sparse_categorical_crossentropy", from_logits=True, grad=True)
         assert value == want
         np.testing.assert_array_equal(grad, want_grad)
         with pytest.raises(ValueError, match=r"^loss: `y_true` labels must be in \[0, 4\)"):
@@ -280,7 +280,7 @@ def test_sequence_op_plans_equal_the_op(rng, backend):
             y2, h2, c2, cache2 = ops.lstm(x, k, r, b, mask=mask, return_sequences=False)
             for got, want in ((y, y2), (h, h2), (c, c2)):
                 np.testing.assert_array_equal(got, want)
-            for got, want in zip(ops.lstm_backward(cache, y), ops.lstm_backward(cache2, y2)):
+            for got, want in zip(ops.lstm_backward(y, cache), ops.lstm_backward(y2, cache2)):
                 np.testing.assert_array_equal(got, want)
         gru = ops.gru.prepare(x, f32(rng, 3, 12), f32(rng, 4, 12))
         assert len(gru(x, f32(rng, 3, 12), f32(rng, 4, 12))) == 3  # (y, h_T, cache), as ops.gru

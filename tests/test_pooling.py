@@ -152,7 +152,7 @@ def test_gradient_matches_finite_differences(rng, kind):
     x = rng.standard_normal((1, 5, 6, 2))  # continuous values: no ties, max is differentiable
     g = geometry("test", x.shape, 3, 2, "same")
     f = getattr(reference, f"{kind}_pool2d")
-    dy = rng.standard_normal((1, g[10], g[11], 2))
+    dy = rng.standard_normal((1, g.OH, g.OW, 2))
     analytic = getattr(ops, f"{kind}_pool2d_backward")(dy.astype(np.float32), x.astype(np.float32), 3, 2, "same")
     h = 1e-6
     numeric = np.zeros_like(x)

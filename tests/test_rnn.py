@@ -57,8 +57,8 @@ def run_op(name, p, **kw):
 def run_backward(name, cache, dy, dh, dc):
     cell = CELLS[name][0]
     if cell == "lstm":
-        return ops.lstm_backward(cache, dy, dh, dc)
-    return (*getattr(ops, f"{cell}_backward")(cache, dy, dh), None)
+        return ops.lstm_backward(dy, cache, dh, dc)
+    return (*getattr(ops, f"{cell}_backward")(dy, cache, dh), None)
 
 
 def run_reference(name, p, **kw):
@@ -162,7 +162,7 @@ def test_lstm_variants_agree(rng, backend):
         for fv in LSTM_VARIANTS:
             y, h_t, c_t, cache = ops.lstm(*args, h0=p["h0"], c0=p["c0"], mask=p["mask"], variant=fv)
             for bv in LSTM_VARIANTS:
-                got[fv, bv] = (y, h_t, c_t, *ops.lstm_backward(cache, dy, variant=bv))
+                got[fv, bv] = (y, h_t, c_t, *ops.lstm_backward(dy, cache, variant=bv))
     first, *others = got.values()
     for other in others:
         for label, a, b in zip(("y", "h_T", "c_T", "dx", "dk", "drk", "db", "dh0", "dc0"), first, other):
@@ -196,7 +196,7 @@ def test_lstm_variant_errors(rng, monkeypatch):
     monkeypatch.delenv("SINAPSE_LSTM")
     cache = ops.lstm(*args)[-1]
     with pytest.raises(ValueError, match=r"lstm_backward: `variant`='slow' is not a variant of lstm"):
-        ops.lstm_backward(cache, None, variant="slow")
+        ops.lstm_backward(None, cache, variant="slow")
     # The naive cell is the LSTM's: the binding refuses it for another cell.
     gru = (3, 2, 3, 4, 1, False, True)  # cell code 3 (GRU), N, T, D, H, go_backwards, return_sequences
     ws = np.zeros(_cpu.rnn_workspace_floats(3, 2, 3, 4, 1, False), np.float32)
@@ -317,6 +317,6 @@ def test_bad_input(rng):
         ops.lstm(x, k, rk, b, go_backwards="yes")
     y, _, _, cache = ops.lstm(x, k, rk, b)
     with pytest.raises(ValueError, match=r"lstm_backward: `dy` must have shape \(2, 3, 5\)"):
-        ops.lstm_backward(cache, c(y[:, 0]))
+        ops.lstm_backward(c(y[:, 0]), cache)
     with pytest.raises(TypeError, match=r"gru_backward: `cache` must be the cache returned by the matching forward"):
-        ops.gru_backward(cache, y)
+        ops.gru_backward(y, cache)

@@ -90,13 +90,13 @@ def test_matches_torch(rng, backend, cell, activation):
     with on(backend):
         if cell == "lstm":
             y, h_t, c_t, cache = ops.lstm(x, k, rk, b, h0=h0, c0=c0)
-            dx, dk, drk, db, dh0, dc0 = ops.lstm_backward(cache, dy)
+            dx, dk, drk, db, dh0, dc0 = ops.lstm_backward(dy, cache)
         elif cell == "gru":
             y, h_t, cache = ops.gru(x, k, rk, b, h0=h0)
-            dx, dk, drk, db, dh0 = ops.gru_backward(cache, dy)
+            dx, dk, drk, db, dh0 = ops.gru_backward(dy, cache)
         else:
             y, h_t, cache = ops.simple_rnn(x, k, rk, b, h0=h0, activation=activation)
-            dx, dk, drk, db, dh0 = ops.simple_rnn_backward(cache, dy)
+            dx, dk, drk, db, dh0 = ops.simple_rnn_backward(dy, cache)
     tol = dict(rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(y, ty.detach().numpy(), **tol)
     t_h = (state[0] if cell == "lstm" else state)[0].detach().numpy()

@@ -459,7 +459,7 @@ def _bad_calls():
             "dy",
         ),
         ("bias_add", lambda: ops.bias_add(f32(2, 3), f32(4)), ValueError, "bias"),
-        ("bias_grad", lambda: ops.bias_grad(f32(2, 3), out=f32(2)), ValueError, "out"),
+        ("bias_backward", lambda: ops.bias_backward(f32(2, 3), out=f32(2)), ValueError, "out"),
         ("dropout", lambda: ops.dropout(f32(3), 0.5, 2**64), ValueError, "seed"),
         ("dropout", lambda: ops.dropout(f32(3), 0.5, 1, offset=1.0), TypeError, "offset"),
         ("dropout_backward", lambda: ops.dropout_backward(f32(3).astype(np.float64), 0.5, 1), TypeError, "dy"),
@@ -478,7 +478,7 @@ def _bad_calls():
         ),
         ("conv2d", lambda: ops.conv2d(x4, w4, strides=2**63), ValueError, "strides"),
         ("conv2d", lambda: ops.conv2d(x4, w4, strides=2.0), TypeError, "strides"),
-        ("conv2d", lambda: ops.conv2d(x4, w4, dilation=(1, -2)), ValueError, "dilation"),
+        ("conv2d", lambda: ops.conv2d(x4, w4, dilation_rate=(1, -2)), ValueError, "dilation_rate"),
         ("conv2d", lambda: ops.conv2d(x4, w4, padding=(0, 0, 0, 2**63)), ValueError, "padding"),
         ("conv2d", lambda: ops.conv2d(x4, w4, padding=(0, 0, 0, 1.0)), TypeError, "padding"),
         ("conv2d_backward", lambda: ops.conv2d_backward(f32(1, 2, 2, 4), x4, w4), ValueError, "dy"),
@@ -489,10 +489,10 @@ def _bad_calls():
         ("avg_pool2d_backward", lambda: ops.avg_pool2d_backward(f32(1, 2, 2, 3), x4, strides=0), ValueError, "strides"),
         ("embedding", lambda: ops.embedding(i32.astype(np.float32), f32(4, 2)), TypeError, "ids"),
         ("embedding", lambda: ops.embedding(i32 + 9, f32(4, 2)), IndexError, "ids"),
-        ("embedding_backward", lambda: ops.embedding_backward(i32, f32(3, 2), 2**63), ValueError, "vocab_size"),
-        ("embedding_backward", lambda: ops.embedding_backward(i32, f32(3, 2), 4.0), TypeError, "vocab_size"),
-        ("loss", lambda: ops.loss("mse", f32(2, 3), f32(2, 3), sample_weight=f32(3)), ValueError, "sample_weight"),
-        ("loss", lambda: ops.loss("mse", f32(2, 3), f32(2, 3), grad=True, grad_out=f32(2, 2)), ValueError, "grad_out"),
+        ("embedding_backward", lambda: ops.embedding_backward(f32(3, 2), i32, 2**63), ValueError, "vocab_size"),
+        ("embedding_backward", lambda: ops.embedding_backward(f32(3, 2), i32, 4.0), TypeError, "vocab_size"),
+        ("loss", lambda: ops.loss(f32(2, 3), f32(2, 3), "mse", sample_weight=f32(3)), ValueError, "sample_weight"),
+        ("loss", lambda: ops.loss(f32(2, 3), f32(2, 3), "mse", grad=True, grad_out=f32(2, 2)), ValueError, "grad_out"),
         ("sgd_update", lambda: ops.sgd_update(p[0], p[1], learning_rate=0.1, momentum=0.9), ValueError, "velocity"),
         (
             "adagrad_update",
@@ -538,19 +538,19 @@ def _bad_calls():
         ("clip_by_value", lambda: ops.clip_by_value(f32(3), None), TypeError, "clipvalue"),
         ("gemm", lambda: ops.gemm(f32(2, 3), f32(3, 2), alpha=float("inf")), ValueError, "alpha"),
         ("simple_rnn", lambda: ops.simple_rnn(f32(2, 3, 4), f32(4, 2), f32(2, 3)), ValueError, "recurrent_kernel"),
-        ("simple_rnn_backward", lambda: ops.simple_rnn_backward(scache, f32(2, 3, 3)), ValueError, "dy"),
+        ("simple_rnn_backward", lambda: ops.simple_rnn_backward(f32(2, 3, 3), scache), ValueError, "dy"),
         ("lstm", lambda: ops.lstm(f32(2, 3, 4), f32(4, 8), f32(2, 8), c0=f32(2, 3)), ValueError, "c0"),
-        ("lstm_backward", lambda: ops.lstm_backward(cache, None, dc_T=f32(2, 3)), ValueError, "dc_T"),
+        ("lstm_backward", lambda: ops.lstm_backward(None, cache, dc_T=f32(2, 3)), ValueError, "dc_T"),
         ("gru", lambda: ops.gru(f32(2, 3, 4), f32(4, 6), f32(2, 6), go_backwards=1), TypeError, "go_backwards"),
-        ("gru_backward", lambda: ops.gru_backward(gcache, None, dh_T=f32(3, 2)), ValueError, "dh_T"),
-        ("gru_backward", lambda: ops.gru_backward(scache, None), TypeError, "cache"),
+        ("gru_backward", lambda: ops.gru_backward(None, gcache, dh_T=f32(3, 2)), ValueError, "dh_T"),
+        ("gru_backward", lambda: ops.gru_backward(None, scache), TypeError, "cache"),
         # flags are True/False only: a string or None read by truthiness would mean the opposite
         ("gemm", lambda: ops.gemm(f32(2, 3), f32(2, 3), trans_a="no"), TypeError, "trans_a"),
         ("dropout", lambda: ops.dropout(f32(3), 0.5, 1, training="no"), TypeError, "training"),
         ("batch_norm", lambda: ops.batch_norm(f32(2, 3), *[f32(3)] * 4, training=None), TypeError, "training"),
         (
             "loss",
-            lambda: ops.loss("binary_crossentropy", f32(2, 3), f32(2, 3), from_logits="yes"),
+            lambda: ops.loss(f32(2, 3), f32(2, 3), "binary_crossentropy", from_logits="yes"),
             TypeError,
             "from_logits",
         ),
@@ -599,7 +599,7 @@ def test_an_allocation_that_cannot_succeed_names_the_op_and_the_shape():
     # below the geometry bounds, but far beyond any machine: NumPy's MemoryError alone
     # would name neither the op nor which of its arrays did not fit
     with pytest.raises(MemoryError, match=r"^embedding_backward: cannot allocate .*\(2147483647, 1048576\)"):
-        ops.embedding_backward(np.zeros(3, np.int32), f32(3, 2**20), 2**31 - 1)
+        ops.embedding_backward(f32(3, 2**20), np.zeros(3, np.int32), 2**31 - 1)
 
 
 # ---------------------------------------------------------------------------- malformed __cuda_array_interface__

@@ -27,13 +27,15 @@ def _shape_cases(name, x, dy) -> list[_variants.Case]:
     _, mean, invstd = ops.batch_norm(x, gamma, beta, rm, rv, training=True)
 
     def train(v):
-        return lambda: ops.batch_norm(x, gamma, beta, rm, rv, training=True, out=y, variant=v)
+        return lambda: ops.batch_norm(x, gamma, beta, rm, rv, training=True, out=(y, None, None), variant=v)
 
     def infer(v):
-        return lambda: ops.batch_norm(x, gamma, beta, rm, rv, training=False, out=y, variant=v)
+        return lambda: ops.batch_norm(x, gamma, beta, rm, rv, training=False, out=(y, None, None), variant=v)
 
     def backward(v):
-        return lambda: ops.batch_norm_backward(dy, x, gamma, mean, invstd, training=True, out=dx, variant=v)
+        return lambda: ops.batch_norm_backward(
+            dy, x, gamma, mean, invstd, training=True, out=(dx, None, None), variant=v
+        )
 
     moved = 8.0 * x.size  # x read (the statistics' passes stay in cache only for small maps), y written
     return [(name, "train forward", moved, train), (name, "infer forward", moved, infer)] + [

@@ -132,7 +132,7 @@ def _other_rows(torch, opts):
         labels = rng.integers(0, c, n).astype(np.int32)
         fns = {
             "sinapse": lambda z=z, labels=labels: ops.loss(
-                "sparse_categorical_crossentropy", labels, z, from_logits=True, grad=True
+                labels, z, "sparse_categorical_crossentropy", from_logits=True, grad=True
             )
         }
         if torch is not None:

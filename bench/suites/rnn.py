@@ -53,7 +53,7 @@ def _sinapse_fns(cell, x, k, rk, b, dy, variant=None):
         return forward(x, k, rk, b, **kw)
 
     def both():
-        backward(forward(x, k, rk, b, **kw)[-1], dy)
+        backward(dy, forward(x, k, rk, b, **kw)[-1])
 
     return fwd, both
 

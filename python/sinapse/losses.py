@@ -59,9 +59,9 @@ class Loss:
         if mask is not None:
             sample_weight = apply_mask(sample_weight, mask, self.reduction, y_pred.shape[:-1], type(self).__name__)
         return ops.loss(
-            self.kind,
             y_true,
             y_pred,
+            self.kind,
             from_logits=self.from_logits if from_logits is None else from_logits,
             reduction=_REDUCTIONS[self.reduction],
             sample_weight=sample_weight,

@@ -80,9 +80,9 @@ def _bias_add(kw, res, after):
     return [("y", res, R.bias_add(kw["x"], kw["bias"]))]
 
 
-@ref("bias_grad")
-def _bias_grad(kw, res, after):
-    return [("db", res, R.bias_grad(kw["dy"]))]
+@ref("bias_backward")
+def _bias_backward(kw, res, after):
+    return [("db", res, R.bias_backward(kw["dy"]))]
 
 
 def _pool_args(kw):
@@ -103,7 +103,7 @@ def _pool_backward(kw, res, after):
 
 @ref("loss")
 def _loss(kw, res, after):
-    e = R.loss(kw["name"], kw["y_true"], kw["y_pred"], **_opt(kw, "from_logits", "reduction", "sample_weight", "delta"))
+    e = R.loss(kw["y_true"], kw["y_pred"], kw["name"], **_opt(kw, "from_logits", "reduction", "sample_weight", "delta"))
     return [("loss", res[0] if kw.get("grad") else res, e)]
 
 
@@ -121,8 +121,9 @@ def _batch_norm(kw, res, after):
 
 
 def _conv_args(kw):
-    dilation = kw.get("dilation_rate", kw.get("dilation", 1))  # the op's name for it, either spelling
-    return dict(strides=kw.get("strides", 1), padding=kw.get("padding", "valid"), dilation_rate=dilation)
+    return dict(
+        strides=kw.get("strides", 1), padding=kw.get("padding", "valid"), dilation_rate=kw.get("dilation_rate", 1)
+    )
 
 
 @ref("conv2d")
@@ -144,7 +145,7 @@ def _embedding(kw, res, after):
 
 @ref("embedding_backward")
 def _embedding_backward(kw, res, after):
-    return [("dtable", res, R.embedding_backward(kw["ids"], kw["dy"], kw["vocab_size"]))]
+    return [("dtable", res, R.embedding_backward(kw["dy"], kw["ids"], kw["vocab_size"]))]
 
 
 _STATE = {

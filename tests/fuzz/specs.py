@@ -165,8 +165,8 @@ def _bias_add(draw):
     return {"x": arr(s), "bias": arr(s[-1:]), **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
 
 
-@spec("bias_grad", written=("out",))
-def _bias_grad(draw):
+@spec("bias_backward", written=("out",))
+def _bias_backward(draw):
     s = _rows(draw)
     return {"dy": arr(s), **({"out": arr(s[-1:], fill="zeros")} if draw(st.booleans()) else {})}
 
@@ -185,7 +185,7 @@ def _pool_out(op, shape, kw):
     from sinapse.ops.pooling import geometry
 
     g = geometry(op, shape, kw["pool_size"], kw["strides"], kw["padding"])
-    return [g[0], g[10], g[11], g[3]]
+    return list(g.out_shape)
 
 
 for _name in ("max_pool2d", "avg_pool2d"):
@@ -232,7 +232,7 @@ def _loss(draw):
     return kw
 
 
-@spec("batch_norm", written=("out", "running_mean", "running_var"), floats=("momentum", "epsilon"))
+@spec("batch_norm", written=("running_mean", "running_var"), floats=("momentum", "epsilon"))
 def _batch_norm(draw):
     s = _rows(draw)
     c = s[-1:]
@@ -247,10 +247,18 @@ def _batch_norm(draw):
         "epsilon": draw(st.sampled_from([1e-3, 1e-5])),
         "variant": draw(_VARIANTS),
     }
-    return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+    return {**kw, **_out_tuple(draw, s, c, c)}
 
 
-@spec("batch_norm_backward", written=("out",))
+def _out_tuple(draw, *shapes):
+    """Sometimes an ``out=`` tuple (one entry per result, each sometimes None) for an op with
+    several results; the aliasing attack targets top-level arrays only."""
+    if not draw(st.booleans()):
+        return {}
+    return {"out": [arr(s, fill="zeros") if draw(st.booleans()) else None for s in shapes]}
+
+
+@spec("batch_norm_backward")
 def _batch_norm_backward(draw):
     s = _rows(draw)
     c = s[-1:]
@@ -263,7 +271,7 @@ def _batch_norm_backward(draw):
         "training": draw(st.booleans()),
         "variant": draw(_VARIANTS),
     }
-    return {**kw, **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+    return {**kw, **_out_tuple(draw, s, c, c)}
 
 
 def _conv_args(draw):
@@ -271,23 +279,23 @@ def _conv_args(draw):
     kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     kw_ = {
         "strides": draw(st.sampled_from([1, 2, [1, 2]])),
-        "dilation": draw(st.sampled_from([1, 2])),
+        "dilation_rate": draw(st.sampled_from([1, 2])),
         "padding": draw(st.sampled_from(["same", "valid", [1, 0, 0, 1]])),
         "variant": draw(st.sampled_from([None, "naive", "tuned"])),
     }
     if kw_["padding"] != "same":  # keep the dilated kernel inside the input
-        kh, kw = min(kh, (h - 1) // kw_["dilation"] + 1), min(kw, (w - 1) // kw_["dilation"] + 1)
+        kh, kw = min(kh, (h - 1) // kw_["dilation_rate"] + 1), min(kw, (w - 1) // kw_["dilation_rate"] + 1)
     return [n, h, w, c], [kh, kw, c, k], kw_
 
 
 def _conv_out(x, w, kw):
     from sinapse.ops.conv2d import geometry
 
-    g = geometry("conv2d", x, w, kw["strides"], kw["padding"], kw["dilation"])
-    return [g[0], g[13], g[14], g[6]]
+    g = geometry("conv2d", x, w, kw["strides"], kw["padding"], kw["dilation_rate"])
+    return list(g.out_shape)
 
 
-@spec("conv2d", ints=("strides", "dilation", "padding"), written=("out",))
+@spec("conv2d", ints=("strides", "dilation_rate", "padding"), written=("out",))
 def _conv2d(draw):
     x, w, kw = _conv_args(draw)
     kw.update(x=arr(x), w=arr(w), activation=draw(st.sampled_from([None, "relu", "tanh"])))
@@ -298,7 +306,7 @@ def _conv2d(draw):
     return kw
 
 
-@spec("conv2d_backward", ints=("strides", "dilation", "padding"))
+@spec("conv2d_backward", ints=("strides", "dilation_rate", "padding"))
 def _conv2d_backward(draw):
     x, w, kw = _conv_args(draw)
     kw.update(
@@ -309,6 +317,9 @@ def _conv2d_backward(draw):
         need_dw=draw(st.booleans()),
         need_db=draw(st.booleans()),
     )
+    if draw(st.booleans()):
+        need = (kw["need_dx"], kw["need_dw"], kw["need_db"])
+        kw["out"] = [arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, w[-1:]), need)]
     return kw
 
 
@@ -442,7 +453,9 @@ for _cell in _GATES:
 
     @spec(_cell)
     def _rnn(draw, _c=_cell):
-        return _rnn_kw(draw, _c)[0]
+        kw, (n, t, h) = _rnn_kw(draw, _c)
+        shapes = ([n, t, h] if kw["return_sequences"] else [n, h], [n, h], [n, h])[: 3 if _c == "lstm" else 2]
+        return {**kw, **_out_tuple(draw, *shapes)}
 
     @spec(_cell + "_backward")
     def _rnn_backward(draw, _c=_cell):

@@ -71,7 +71,7 @@ class Conv2D(Layer):
             ("x", "w", "bias", "out"),
             strides=self.strides,
             padding=self.padding,
-            dilation=self.dilation_rate,
+            dilation_rate=self.dilation_rate,
             activation=self.act.fused,
         )
         self.activation = self.act.name
@@ -113,7 +113,7 @@ class Conv2D(Layer):
 
     def compute_output_shape(self, input_shape):
         g = self._geometry(input_shape)
-        return (g[13], g[14], self.filters)
+        return (g.OH, g.OW, self.filters)
 
     def forward(self, x, training=False, mask=None):
         act, b = self.act, (self.bias.value if self.bias is not None else None)
@@ -140,7 +140,7 @@ class Conv2D(Layer):
             self.kernel.value,
             strides=self.strides,
             padding=self.padding,
-            dilation=self.dilation_rate,
+            dilation_rate=self.dilation_rate,
             need_dx=need_dx,
             need_dw=train,
             need_db=train and self.bias is not None,

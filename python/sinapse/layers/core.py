@@ -120,7 +120,7 @@ class Dense(Layer):
         if self.trainable:
             ops.gemm(self._x, dz, trans_a=True, out=self.kernel.grad)
             if self.bias is not None:
-                ops.bias_grad(dz, out=self.bias.grad)
+                ops.bias_backward(dz, out=self.bias.grad)
             if self.kernel_regularizer is not None or self.bias_regularizer is not None:
                 self.add_regularizer_gradients()
         if not need_dx:

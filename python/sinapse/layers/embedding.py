@@ -123,7 +123,7 @@ class Embedding(Layer):
     def backward(self, dy, need_dx=True):
         if self.trainable:
             ops.embedding_backward(
-                self._ids_now, self.device.xp.ascontiguousarray(dy), self.input_dim, out=self.embeddings.grad
+                self.device.xp.ascontiguousarray(dy), self._ids_now, self.input_dim, out=self.embeddings.grad
             )
             if self.embeddings_regularizer is not None:
                 self.add_regularizer_gradients()

@@ -105,14 +105,20 @@ class BatchNormalization(Layer):
             training=self._training,
             momentum=self.momentum,
             epsilon=self.epsilon,
-            out=self.buffer("y", x.shape),
+            out=(self.buffer("y", x.shape), None, None),
         )
         self._x, self._gamma = x, gamma
         return y
 
     def backward(self, dy, need_dx=True):
         dx, dgamma, dbeta = ops.batch_norm_backward(
-            dy, self._x, self._gamma, self._mean, self._invstd, training=self._training, out=self.buffer("dx", dy.shape)
+            dy,
+            self._x,
+            self._gamma,
+            self._mean,
+            self._invstd,
+            training=self._training,
+            out=(self.buffer("dx", dy.shape), None, None),
         )
         if self.trainable:
             if self.gamma is not None:

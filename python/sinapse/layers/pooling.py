@@ -37,7 +37,7 @@ class _Pooling2D(Layer):
             g = geometry(self.name, (1, *input_shape), self.pool_size, self.strides, self.padding)
         except ValueError as exc:
             raise self.error(f"input shape {(None, *input_shape)}: {exc}") from None
-        return (g[10], g[11], input_shape[2])
+        return (g.OH, g.OW, input_shape[2])
 
     def forward(self, x, training=False, mask=None):
         self._x = x

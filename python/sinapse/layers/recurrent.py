@@ -360,7 +360,7 @@ class SimpleRNN(_Recurrent):
         return y, [h], cache
 
     def _op_backward(self, cache, dy, dstates):
-        dx, dk, drk, db, dh0 = ops.simple_rnn_backward(cache, dy, dh_T=_initial(dstates, 0))
+        dx, dk, drk, db, dh0 = ops.simple_rnn_backward(dy, cache, dh_T=_initial(dstates, 0))
         return dx, dk, drk, db, [dh0]
 
 
@@ -449,7 +449,7 @@ class LSTM(_Recurrent):
         return y, [h, c], cache
 
     def _op_backward(self, cache, dy, dstates):
-        dx, dk, drk, db, dh0, dc0 = ops.lstm_backward(cache, dy, dh_T=_initial(dstates, 0), dc_T=_initial(dstates, 1))
+        dx, dk, drk, db, dh0, dc0 = ops.lstm_backward(dy, cache, dh_T=_initial(dstates, 0), dc_T=_initial(dstates, 1))
         return dx, dk, drk, db, [dh0, dc0]
 
     def get_config(self):
@@ -532,7 +532,7 @@ class GRU(_Recurrent):
         return y, [h], cache
 
     def _op_backward(self, cache, dy, dstates):
-        dx, dk, drk, db, dh0 = ops.gru_backward(cache, dy, dh_T=_initial(dstates, 0))
+        dx, dk, drk, db, dh0 = ops.gru_backward(dy, cache, dh_T=_initial(dstates, 0))
         return dx, dk, drk, db, [dh0]
 
     def get_config(self):

@@ -1,6 +1,9 @@
 """sinapse.ops: the functional API, one function per op.
 
-Every op takes and returns arrays and accepts ``out=`` for a preallocated result.
+Every op takes and returns arrays and accepts ``out=`` for a preallocated result (a tuple with
+one entry per result, each an array or None, for an op with several: the NumPy ufunc
+convention). Arrays come first, then names and options (``activation(x, name)``,
+``loss(y_true, y_pred, name)``); every backward is ``<op>_backward(dy, ...)``.
 NumPy arrays run the CPU kernels (sinapse._cpu); arrays with ``__cuda_array_interface__``
 (CuPy) run the CUDA kernels (sinapse._cuda). Arguments are validated in ops/_checks.py:
 float32 and C-contiguous, or a TypeError/ValueError saying what is wrong and how to fix it.
@@ -16,7 +19,7 @@ from ._plan import Plan, prepare  # noqa: F401 (public, outside __all__: not ops
 from .activation import activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
-from .bias import bias_add, bias_grad
+from .bias import bias_add, bias_backward
 from .conv2d import conv2d, conv2d_backward, conv2d_variant
 from .dropout import dropout, dropout_backward
 from .embedding import embedding, embedding_backward
@@ -49,7 +52,7 @@ __all__ = [
     "batch_norm",
     "batch_norm_backward",
     "bias_add",
-    "bias_grad",
+    "bias_backward",
     "conv2d",
     "conv2d_backward",
     "conv2d_variant",

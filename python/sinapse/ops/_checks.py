@@ -172,6 +172,60 @@ def check_out(
     check_aliasing(op, {name: out}, inputs, allow=tuple((name, other) for other in allow) if allow else ())
 
 
+def out_tuple(op: str, out: Any, names: tuple[str, ...]) -> tuple:
+    """An op's ``out=`` when it has several results (the NumPy ufunc convention): None (all
+    allocated) or a tuple/list with one entry per result, in the order of ``names`` (the
+    results' names), each an array or None (that one allocated). Returns a tuple of
+    ``len(names)`` entries; TypeError for anything else. Each array is then checked by the op
+    (``check_outs``)."""
+    if out is None:
+        return (None,) * len(names)
+    if not isinstance(out, (tuple, list)) or len(out) != len(names):
+        raise TypeError(
+            f"{op}: `out` must be None or a tuple of {len(names)} arrays or None ({', '.join(names)}), "
+            f"one per result, got {type(out).__name__}"
+            + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+            + "."
+        )
+    return tuple(out)
+
+
+def inspect_outs(op: str, out: Any, names: tuple[str, ...]) -> dict[str, ArrayInfo | None]:
+    """``out_tuple``'s entries inspected, keyed as errors name them: ``"out[0]"``, ... (None:
+    not given); hand them to ``backend`` (the given ones) and then to ``check_outs``."""
+    return {
+        f"out[{i}]": None if o is None else inspect(op, f"out[{i}]", o) for i, o in enumerate(out_tuple(op, out, names))
+    }
+
+
+def present(infos: Mapping[str, ArrayInfo | None]) -> dict[str, ArrayInfo]:
+    """The entries that are not None."""
+    return {k: v for k, v in infos.items() if v is not None}
+
+
+def check_outs(
+    op: str,
+    outs: Mapping[str, ArrayInfo | None],
+    shapes: Mapping[str, tuple[int, ...] | None],
+    inputs: Mapping[str, ArrayInfo | None],
+    allow: tuple[tuple[str, str], ...] = (),
+) -> None:
+    """The given entries of a tuple ``out=`` (keyed as errors name them, ``"out[0]"``, ...;
+    None: not given): each
+    float32, contiguous, of its result's shape (``shapes``; None: a result the call does not
+    compute, which must not be given), writeable, and sharing no memory with any input or
+    with each other (check_aliasing; ``allow``: exact in-place (result, input) pairs)."""
+    given = {name: info for name, info in outs.items() if info is not None}
+    for name, info in given.items():
+        shape = shapes[name]
+        if shape is None:
+            raise ValueError(f"{op}: `{name}` was given, but this call does not compute it: pass None for it.")
+        check_float32(op, name, info)
+        check_shape(op, name, info, shape, "the shape of the result")
+    if given:
+        check_aliasing(op, given, inputs, allow=allow)
+
+
 def check_aliasing(
     op: str,
     written: dict[str, ArrayInfo],
@@ -190,7 +244,11 @@ def check_aliasing(
     for i, name in enumerate(names):
         w = written[name]
         if not w.writeable:
-            role = "is read-only" if name == "out" else "is updated in place: it must be writeable, but it is read-only"
+            role = (
+                "is read-only"
+                if name == "out" or name.startswith("out[")
+                else "is updated in place: it must be writeable, but it is read-only"
+            )
             raise ValueError(
                 f"{op}: `{name}` {role} ({w.describe()}). Pass a writeable array (np.array(x) makes a writeable copy)."
             )
@@ -218,7 +276,7 @@ def _overlap(op, name, w, other, info, written, allow) -> None:
         else "Pass separate arrays (a copy: np.array(x))."
     )
     # two results written over each other (`out` always is one), or a result over an input
-    both = other in written or other == "out"
+    both = other in written or other == "out" or other.startswith("out[")
     what = f"`{name}` and `{other}` share memory" if both else f"`{name}` overlaps input `{other}`"
     raise ValueError(
         f"{op}: {what} ({w.describe()} vs {info.describe()}); the kernel would read what it already overwrote. {fix}"

@@ -18,6 +18,10 @@ checks still guard memory).
     plan = ops.max_pool2d.prepare(x, pool_size=2, padding="same")
     y = plan(x, out=y)             # same as ops.max_pool2d(x, 2, padding="same", out=y)
 
+An op with several results takes ``out=`` as a tuple, one entry per result (the NumPy ufunc
+convention); its descriptor names the results (``out_tuple``), and a plan takes them as
+arrays of those names (``plan(dy, x, w, dx=..., dw=..., db=...)``, or ``out=(...)``).
+
 The non-array arguments are fixed in the plan; an op may name a few ``dynamic`` ones that
 change at every call (the optimizer updates' ``learning_rate`` and ``step``), validated per
 call by the op's own checks. The bindings check the memory contract in every case.
@@ -47,12 +51,13 @@ class Descriptor:
     enum codes, scalars), the validated arrays (``infos``: name -> ArrayInfo, None for an absent
     one, in the op's order), the shape of each array the launch allocates when not given
     (``outputs``), the inputs it updates in place, and the (written, read) pairs that may be
-    exactly the same memory. The public op only launches from it; a Plan also reads
-    ``layout()``, the per-array facts its cheap checks compare against."""
+    exactly the same memory; ``out_tuple``: for an op with several results, their names in the
+    order of its ``out=`` tuple (None: a single ``out``). The public op only launches from it;
+    a Plan also reads ``layout()``, the per-array facts its cheap checks compare against."""
 
-    __slots__ = ("op", "device", "params", "infos", "outputs", "in_place", "allow", "_layout")
+    __slots__ = ("op", "device", "params", "infos", "outputs", "in_place", "allow", "out_tuple", "_layout")
 
-    def __init__(self, op, device, params, infos, outputs, in_place, allow):
+    def __init__(self, op, device, params, infos, outputs, in_place, allow, out_tuple=None):
         self.op = op
         self.device = device
         self.params = params
@@ -60,10 +65,14 @@ class Descriptor:
         self.outputs = outputs
         self.in_place = in_place
         self.allow = allow
+        self.out_tuple = out_tuple
         self._layout = None
 
     def output(self, name: str, arr):
-        """Output ``name`` as given, or a new float32 array of its described shape."""
+        """Output ``name`` as given, or a new float32 array of its described shape (None: a
+        result this call does not compute)."""
+        if arr is None and self.outputs[name] is None:
+            return None
         return arr if arr is not None else _device.empty(self.op, self.device, self.outputs[name])
 
     @property
@@ -78,7 +87,9 @@ class Descriptor:
             infos, outputs = self.infos, self.outputs
             names = (*infos, *(n for n in outputs if n not in infos))
             shapes = tuple(
-                tuple(outputs[n]) if n in outputs else (None if infos[n] is None else tuple(infos[n].shape))
+                (None if outputs[n] is None else tuple(outputs[n]))
+                if n in outputs
+                else (None if infos[n] is None else tuple(infos[n].shape))
                 for n in names
             )
             dtypes = tuple(_F32 if n in outputs or infos[n] is None else infos[n].dtype for n in names)
@@ -99,13 +110,40 @@ def descriptor(
     outputs: dict | None = None,
     in_place: tuple[str, ...] = (),
     allow: tuple[tuple[str, str], ...] = (),
+    out_tuple: tuple[str, ...] | None = None,
 ) -> Descriptor:
     """A Descriptor from validated arguments. ``infos``: name -> ArrayInfo (None: absent), in
     the launch's order (the op's); ``outputs``: name -> shape of each array the kernel writes
     (allocated when not given), after the inputs; ``in_place``: inputs the kernel updates;
-    ``allow``: (written, read) pairs that may be exactly the same memory (in place).
-    Cheap: the public op builds one per call (the plan's layout is computed on demand)."""
-    return Descriptor(op, device, params, infos, outputs or _NONE, in_place, allow)
+    ``allow``: (written, read) pairs that may be exactly the same memory (in place);
+    ``out_tuple``: the results' names in the order of the op's tuple ``out=`` (an output of
+    shape None: a result the call does not compute). Cheap: the public op builds one per call
+    (the plan's layout is computed on demand)."""
+    return Descriptor(op, device, params, infos, outputs or _NONE, in_place, allow, out_tuple)
+
+
+def op_arguments(out_tuple: tuple[str, ...] | None, named: dict) -> dict:
+    """The op's keyword arguments from arrays by descriptor name: an op with several results
+    (``out_tuple``: their names) gets its outputs back as the ``out=`` tuple."""
+    if out_tuple is None:
+        return named
+    named = dict(named)
+    out = tuple(named.pop(n, None) for n in out_tuple)
+    named["out"] = None if all(o is None for o in out) else out
+    return named
+
+
+def _expand_out(desc: Descriptor, kwargs: dict) -> dict:
+    """A plan call's ``out=(...)`` as arrays by result name (ops with several results)."""
+    if desc.out_tuple is None or "out" not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    out = kwargs.pop("out")
+    if out is not None:
+        if not isinstance(out, (tuple, list)) or len(out) != len(desc.out_tuple):
+            raise TypeError(f"{desc.op} plan: `out` must be a tuple of {len(desc.out_tuple)} arrays or None.")
+        kwargs.update(zip(desc.out_tuple, out))
+    return kwargs
 
 
 class Plan:
@@ -146,11 +184,14 @@ class Plan:
         return f"<Plan {self.desc.op} on {self.desc.device}: {arrays}>"
 
     def __call__(self, *args, **kwargs):
+        if kwargs:
+            kwargs = _expand_out(self.desc, kwargs)
         result = self.run_if_fits(args, kwargs)
         if result is not MISS:
             return result
         arrays = self._arrays(args, kwargs)  # the full op: its result, or its error
-        return self.op(**dict(zip(self._names, arrays)), **{**self.fixed, **kwargs})
+        named = op_arguments(self.desc.out_tuple, dict(zip(self._names, arrays)))
+        return self.op(**named, **{**self.fixed, **kwargs})
 
     def run_if_fits(self, args: tuple | list, kwargs: dict):
         """Launch when the arrays fit the descriptor, else return MISS, running nothing.
@@ -302,7 +343,7 @@ class PlanCache:
                 return result
         if len(self._plans) >= 16:  # many shapes (e.g. variable-length batches): forget the old ones
             self._plans.clear()
-        named = dict(zip(self.names, arrays))
+        named = op_arguments(getattr(self.op, "out_tuple", None), dict(zip(self.names, arrays)))
         plan = prepare(self.op, **named, **self.fixed)
         if plan._names != self.names:
             raise TypeError(f"PlanCache: {self.op.__name__} takes arrays {plan.desc.names}, not {self.names}.")
@@ -317,9 +358,14 @@ class PlanCache:
 _NO_KWARGS: dict = {}
 
 
-def preparable(describe: Callable, launch: Callable, *, rebind: Callable | None = None):
+def preparable(
+    describe: Callable, launch: Callable, *, rebind: Callable | None = None, out_tuple: tuple[str, ...] | None = None
+):
     """Decorator for a public op ``fn`` whose body is ``launch(describe(<its arguments>), <arrays>)``:
     gives it ``fn.prepare(*args, **kwargs) -> Plan`` (``describe`` takes fn's arguments).
+
+    ``out_tuple``: for an op with several results, their names in the order of its ``out=``
+    tuple (the descriptor's ``out_tuple``; PlanCache reads it as ``fn.out_tuple``).
 
     ``rebind(desc, **dynamic)``: for ops with per-call scalars, validates them (the op's own
     checks) and returns what ``launch(desc, *arrays, dynamic=...)`` takes.
@@ -332,11 +378,13 @@ def preparable(describe: Callable, launch: Callable, *, rebind: Callable | None 
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             desc = describe(*bound.args, **bound.kwargs)
-            fixed = {k: v for k, v in bound.arguments.items() if k not in desc.names}
+            skip = ("out",) if desc.out_tuple is not None else ()  # given as arrays by result name
+            fixed = {k: v for k, v in bound.arguments.items() if k not in desc.names and k not in skip}
             return Plan(fn, desc, fixed, launch, rebind)
 
         prepare.__doc__ = f"A Plan: {fn.__name__} validated once for arrays like these (sinapse.ops._plan)."
         fn.prepare = prepare
+        fn.out_tuple = out_tuple
         return fn
 
     return wrap
@@ -346,6 +394,9 @@ def run(describe: Callable, launch: Callable, arguments: dict):
     """``launch(describe(**arguments), <the arrays among them>)``: the body of an op whose
     arguments are many (``run(_describe, _launch, locals())`` as its first statement)."""
     desc = describe(**arguments)
+    if desc.out_tuple is not None:  # the outputs from the out=(...) tuple
+        out = arguments.get("out")
+        arguments = {**arguments, **dict(zip(desc.out_tuple, (None,) * len(desc.out_tuple) if out is None else out))}
     return launch(
         desc, *(arguments[n] for n in desc.infos), *(arguments[n] for n in desc.outputs if n not in desc.infos)
     )

@@ -1,4 +1,4 @@
-"""sinapse.ops.bias_add / bias_grad: a per-channel bias over the last axis, and its gradient."""
+"""sinapse.ops.bias_add / bias_backward: a per-channel bias over the last axis, and its gradient."""
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ def bias_add(x, bias, *, out=None):
     return _launch_add(_describe_add(x, bias, out=out), x, bias, out)
 
 
-def _describe_grad(dy, *, out=None):
-    """bias_grad's descriptor step (sinapse.ops._plan)."""
-    op = "bias_grad"
+def _describe_backward(dy, *, out=None):
+    """bias_backward's descriptor step (sinapse.ops._plan)."""
+    op = "bias_backward"
     gi = inspect(op, "dy", dy)
     oi = inspect(op, "out", out) if out is not None else None
     device = backend(op, {"dy": gi, **({"out": oi} if oi else {})})
@@ -51,17 +51,19 @@ def _describe_grad(dy, *, out=None):
     return descriptor(op, device, {"dy": gi}, (rows, channels), outputs={"out": (channels,)})
 
 
-def _launch_grad(desc, dy, out):
+def _launch_backward(desc, dy, out):
     out, device = desc.output("out", out), desc.device
     _device.kernels(device).bias_grad(dy, out, _device.launch_arg(device))
     return out
 
 
-@preparable(_describe_grad, _launch_grad)
-def bias_grad(dy, *, out=None):
+@preparable(_describe_backward, _launch_backward)
+def bias_backward(dy, *, out=None):
     """``dy`` summed over all axes but the last: the gradient of bias_add's bias, shape (C,).
 
+    dy: float32 (..., C), at least 1-D (ValueError otherwise; TypeError for another dtype).
+    (Formerly ``bias_grad``: every backward is ``<op>_backward(dy, ...)``.)
     Deterministic: the same input gives the same bits on every call (no atomics).
     Aliasing: ``out`` must not share memory with ``dy``.
     """
-    return _launch_grad(_describe_grad(dy, out=out), dy, out)
+    return _launch_backward(_describe_backward(dy, out=out), dy, out)

@@ -2,14 +2,15 @@
 
 ``padding`` is "valid", "same" (Keras/TensorFlow: output = ceil(in / stride), total padding
 max((out - 1) * stride + (k - 1) * dilation + 1 - in, 0), the extra row/column at the
-bottom/right) or explicit ``(top, bottom, left, right)``. ``strides`` and ``dilation``
-are ints or pairs. The forward can fuse the bias and an activation (linear, relu,
+bottom/right) or explicit ``(top, bottom, left, right)``. ``strides`` and ``dilation_rate``
+(Keras's names, as the Conv2D layer's) are ints or pairs. The forward can fuse the bias and an activation (linear, relu,
 sigmoid, tanh); the backward takes dy of the pre-activation output.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,15 +24,45 @@ from ._checks import (
     check_extent,
     check_float32,
     check_out,
+    check_outs,
     check_shape,
     inspect,
+    inspect_outs,
+    out_tuple,
+    present,
 )
 from ._plan import descriptor, preparable
 from .gemm import ACTIVATIONS
 
 
-def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...]:
-    """(N, H, W, C, KH, KW, K, SH, SW, DH, DW, pad_top, pad_left, OH, OW), all Python ints.
+class ConvGeometry(NamedTuple):
+    """A convolution's geometry, all Python ints; the fields (and their order) of
+    csrc/common/conv_args.h's ConvArgs, to which the bindings take it as a sequence."""
+
+    N: int  # input: images, rows, columns, channels
+    H: int
+    W: int
+    C: int
+    KH: int  # kernel rows, columns, output channels (weights KH x KW x C x K)
+    KW: int
+    K: int
+    SH: int  # strides
+    SW: int
+    DH: int  # dilations
+    DW: int
+    pad_top: int  # zero padding before the first row / column
+    pad_left: int
+    OH: int  # output rows, columns
+    OW: int
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        """The output's shape, (N, OH, OW, K)."""
+        return (self.N, self.OH, self.OW, self.K)
+
+
+def geometry(op, x_shape, w_shape, strides, padding, dilation_rate) -> ConvGeometry:
+    """The :class:`ConvGeometry` of a convolution of an NHWC ``x_shape`` by HWIO ``w_shape``.
 
     Every derived extent (dilated kernel, padded input) is at most _checks.MAX_EXTENT and
     the output below _checks.MAX_ELEMENTS, checked here before anything is allocated: a
@@ -52,10 +83,14 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
     if kh < 1 or kw < 1:
         raise ValueError(f"{op}: `w`: the kernel must be at least 1x1, got w.shape={tuple(w_shape)}.")
     sh, sw = as_pair(op, "strides", strides)
-    dh, dw = as_pair(op, "dilation", dilation)
+    dh, dw = as_pair(op, "dilation_rate", dilation_rate)
     ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1  # the dilated kernel's extent (Python ints: no overflow)
     check_extent(
-        op, "dilation", dilation, max(ekh, ekw), f"a dilated {kh}x{kw} kernel spanning {ekh}x{ekw} pixels, an extent"
+        op,
+        "dilation_rate",
+        dilation_rate,
+        max(ekh, ekw),
+        f"a dilated {kh}x{kw} kernel spanning {ekh}x{ekw} pixels, an extent",
     )
     if isinstance(padding, str) and padding.lower() == "same":
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
@@ -63,8 +98,8 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
         left = max((ow - 1) * sw + ekw - w, 0) // 2
         check_extent(
             op,
-            "dilation",
-            dilation,
+            "dilation_rate",
+            dilation_rate,
             max((oh - 1) * sh + ekh, (ow - 1) * sw + ekw),
             "(with padding='same') a padded input extent",
         )
@@ -83,7 +118,7 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
         if h + top + bottom < ekh or w + left + right < ekw:
             raise ValueError(
                 f"{op}: the kernel ({ekh}x{ekw} with dilation) is larger than the padded input "
-                f"({h + top + bottom}x{w + left + right}); use a smaller `dilation` or kernel (`w`), "
+                f"({h + top + bottom}x{w + left + right}); use a smaller `dilation_rate` or kernel (`w`), "
                 f"or more `padding`."
             )
         oh, ow = (h + top + bottom - ekh) // sh + 1, (w + left + right - ekw) // sw + 1
@@ -92,7 +127,7 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation) -> tuple[int, ...
     # nothing: pass 1, so the kernels' scratch (rows of tiles of strided windows) stays the
     # size of the input however large the argument.
     sh, sw, dh, dw = (1 if oh == 1 else sh), (1 if ow == 1 else sw), (1 if kh == 1 else dh), (1 if kw == 1 else dw)
-    return (n, h, w, c, kh, kw, k, sh, sw, dh, dw, top, left, oh, ow)
+    return ConvGeometry(n, h, w, c, kh, kw, k, sh, sw, dh, dw, top, left, oh, ow)
 
 
 def _is_int(v) -> bool:
@@ -105,7 +140,7 @@ def conv2d_variant() -> str:
 
 
 def _describe(
-    x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None, simd=None
+    x, w, bias=None, *, strides=1, padding="valid", dilation_rate=1, activation=None, out=None, variant=None, simd=None
 ):
     """conv2d's descriptor step: every check, the geometry and the kernel's codes (sinapse.ops._plan)."""
     op = "conv2d"
@@ -122,11 +157,11 @@ def _describe(
     device = backend(op, {**arrays, **({"out": oi} if oi else {})})
     check_float32(op, "x", xi)
     check_float32(op, "w", wi)
-    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation)
+    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation_rate)
     if bi is not None:
         check_float32(op, "bias", bi, ndim=1)
-        check_shape(op, "bias", bi, (g[6],), "one value per output channel")
-    out_shape = (g[0], g[13], g[14], g[6])
+        check_shape(op, "bias", bi, (g.K,), "one value per output channel")
+    out_shape = g.out_shape
     if oi is not None:
         check_out(op, oi, out_shape, arrays)
     # the descriptor fixes the algorithm: variant and SIMD path ($SINAPSE_CONV2D, $SINAPSE_SIMD)
@@ -157,7 +192,7 @@ def _launch(desc, x, w, bias, out):
 
 @preparable(_describe, _launch)
 def conv2d(
-    x, w, bias=None, *, strides=1, padding="valid", dilation=1, activation=None, out=None, variant=None, simd=None
+    x, w, bias=None, *, strides=1, padding="valid", dilation_rate=1, activation=None, out=None, variant=None, simd=None
 ):
     """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
 
@@ -166,7 +201,7 @@ def conv2d(
     runs the direct one-thread-per-output kernels; tuned runs a pointwise (1x1, stride 1,
     unpadded) convolution as one tuned GEMM and anything else on the direct kernels.
 
-    strides, dilation: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
+    strides, dilation_rate: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
     non-ints). Sizes they imply (dilated kernel, padded input) above 2**31 - 1 are a ValueError
     naming the argument. Aliasing: ``out`` must share no memory with ``x``, ``w`` or ``bias``.
     """
@@ -176,7 +211,7 @@ def conv2d(
         bias,
         strides=strides,
         padding=padding,
-        dilation=dilation,
+        dilation_rate=dilation_rate,
         activation=activation,
         out=out,
         variant=variant,
@@ -192,10 +227,11 @@ def _describe_backward(
     *,
     strides=1,
     padding="valid",
-    dilation=1,
+    dilation_rate=1,
     need_dx=True,
     need_dw=True,
     need_db=True,
+    out=None,
     variant=None,
     simd=None,
 ):
@@ -206,28 +242,33 @@ def _describe_backward(
     )
     variant = resolve_variant("conv2d", variant, op)
     gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
-    device = backend(op, {"dy": gi, "x": xi, "w": wi})
+    outs = inspect_outs(op, out, _RESULTS)
+    device = backend(op, {"dy": gi, "x": xi, "w": wi, **present(outs)})
     for name, info in (("dy", gi), ("x", xi), ("w", wi)):
         check_float32(op, name, info)
-    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation)
-    check_shape(op, "dy", gi, (g[0], g[13], g[14], g[6]), "the forward's output shape")
+    g = geometry(op, xi.shape, wi.shape, strides, padding, dilation_rate)
+    check_shape(op, "dy", gi, g.out_shape, "the forward's output shape")
+    shapes = (tuple(xi.shape) if need_dx else None, tuple(wi.shape) if need_dw else None, (g.K,) if need_db else None)
+    inputs = {"dy": gi, "x": xi, "w": wi}
+    check_outs(op, outs, dict(zip(outs, shapes)), inputs)
     simd = _device.simd(device, simd, op)
     params = (g, need_dx, need_dw, need_db, variant, simd, xi.shape, wi.shape)
-    return descriptor(op, device, {"dy": gi, "x": xi, "w": wi}, params)
+    return descriptor(op, device, inputs, params, outputs=dict(zip(_RESULTS, shapes)), out_tuple=_RESULTS)
 
 
-def _launch_backward(desc, dy, x, w):
+_RESULTS = ("dx", "dw", "db")  # conv2d_backward's results: the order of its out=(...) tuple
+
+
+def _launch_backward(desc, dy, x, w, dx=None, dw=None, db=None):
     g, need_dx, need_dw, need_db, variant, simd, x_shape, w_shape = desc.params
-    op, device = desc.op, desc.device
-    dx = _device.empty(op, device, x_shape) if need_dx else None
-    dw = _device.empty(op, device, w_shape) if need_dw else None
-    db = _device.empty(op, device, (g[6],)) if need_db else None
+    device = desc.device
+    dx, dw, db = desc.output("dx", dx), desc.output("dw", dw), desc.output("db", db)  # None: not needed
     launch = _device.launch_arg(device)
     _device.kernels(device).conv2d_backward(g, x, w, dy, dx, dw, db, variant, simd, launch)
     return dx, dw, db
 
 
-@preparable(_describe_backward, _launch_backward)
+@preparable(_describe_backward, _launch_backward, out_tuple=_RESULTS)
 def conv2d_backward(
     dy,
     x,
@@ -235,16 +276,21 @@ def conv2d_backward(
     *,
     strides=1,
     padding="valid",
-    dilation=1,
+    dilation_rate=1,
     need_dx=True,
     need_dw=True,
     need_db=True,
+    out=None,
     variant=None,
     simd=None,
 ):
-    """Returns ``(dx, dw, db)`` (None for the ones not needed), given dy of shape (N, OH, OW, K).
+    """Returns ``(dx, dw, db)`` (None for the ones not needed), given dy of shape (N, OH, OW, K):
+    dx (N, H, W, C), dw (KH, KW, C, K), db (K,), float32.
 
-    variant: as for conv2d.
+    out: None, or a tuple ``(dx, dw, db)`` of preallocated float32 arrays or None (allocated),
+    the NumPy ufunc convention; an entry for a result not needed must be None. Each given one
+    must have its result's shape and share no memory with dy, x, w or another result
+    (TypeError/ValueError naming ``out[i]``). variant: as for conv2d.
     """
     desc = _describe_backward(
         dy,
@@ -252,11 +298,12 @@ def conv2d_backward(
         w,
         strides=strides,
         padding=padding,
-        dilation=dilation,
+        dilation_rate=dilation_rate,
         need_dx=need_dx,
         need_dw=need_dw,
         need_db=need_db,
+        out=out,
         variant=variant,
         simd=simd,
     )
-    return _launch_backward(desc, dy, x, w)
+    return _launch_backward(desc, dy, x, w, *out_tuple(desc.op, out, _RESULTS))

@@ -2,7 +2,7 @@
 its gradient, a deterministic scatter-add (Keras's Embedding layer; ids of any shape).
 
     y = embedding(ids, table)              # y[..., :] = table[ids[...], :], shape ids.shape + (dim,)
-    dtable = embedding_backward(ids, dy, vocab_size)
+    dtable = embedding_backward(dy, ids, vocab_size)
                                            # dtable[v] = sum of dy[i] over i with ids[i] == v, in order
 
 The backward adds the rows of each id in the order of the ids on every backend (no
@@ -72,13 +72,13 @@ def embedding(ids, table, *, out=None):
     return _launch(_describe(ids, table, out=out), ids, table, out, checked=True)
 
 
-def _describe_backward(ids, dy, vocab_size, *, out=None):
+def _describe_backward(dy, ids, vocab_size, *, out=None):
     """embedding_backward's descriptor step (sinapse.ops._plan)."""
     op = "embedding_backward"
     vocab = as_int(op, "vocab_size", vocab_size, lo=1, hi=MAX_EXTENT, what="a positive int")
-    ii, di = inspect(op, "ids", ids), inspect(op, "dy", dy)
+    di, ii = inspect(op, "dy", dy), inspect(op, "ids", ids)
     oi = inspect(op, "out", out) if out is not None else None
-    device = backend(op, {"ids": ii, "dy": di, **({"out": oi} if oi else {})})
+    device = backend(op, {"dy": di, "ids": ii, **({"out": oi} if oi else {})})
     check_float32(op, "dy", di)
     if len(di.shape) != len(ii.shape) + 1 or tuple(di.shape[:-1]) != tuple(ii.shape):
         raise ValueError(
@@ -89,11 +89,11 @@ def _describe_backward(ids, dy, vocab_size, *, out=None):
     dim = di.shape[-1]
     check_elements(op, "vocab_size", (vocab, dim), "a gradient table")
     if oi is not None:
-        check_out(op, oi, (vocab, dim), {"ids": ii, "dy": di})
-    return descriptor(op, device, {"ids": ii, "dy": di}, vocab, outputs={"out": (vocab, dim)})
+        check_out(op, oi, (vocab, dim), {"dy": di, "ids": ii})
+    return descriptor(op, device, {"dy": di, "ids": ii}, vocab, outputs={"out": (vocab, dim)})
 
 
-def _launch_backward(desc, ids, dy, out, checked=False):
+def _launch_backward(desc, dy, ids, out, checked=False):
     if not checked:
         _check_id_values(desc.op, ids, desc.params)
     out, device = desc.output("out", out), desc.device
@@ -102,10 +102,10 @@ def _launch_backward(desc, ids, dy, out, checked=False):
 
 
 @preparable(_describe_backward, _launch_backward)
-def embedding_backward(ids, dy, vocab_size, *, out=None):
+def embedding_backward(dy, ids, vocab_size, *, out=None):
     """Gradient of ``embedding`` w.r.t. the table: (vocab_size, dim), rows of unused ids zero.
 
     vocab_size: a positive int (TypeError for non-ints; ValueError when vocab_size * dim
     exceeds _checks.MAX_ELEMENTS). Aliasing: ``out`` must share no memory with ``ids`` or ``dy``.
     """
-    return _launch_backward(_describe_backward(ids, dy, vocab_size, out=out), ids, dy, out, checked=True)
+    return _launch_backward(_describe_backward(dy, ids, vocab_size, out=out), dy, ids, out, checked=True)

@@ -33,9 +33,9 @@ def _check_labels(op, y_true, cols):
 
 
 def _describe(
-    name,
     y_true,
     y_pred,
+    name,
     *,
     from_logits=False,
     reduction="mean",
@@ -115,9 +115,9 @@ def _launch(desc, y_true, y_pred, sample_weight, grad_out=None, checked=False):
 
 @preparable(_describe, _launch)
 def loss(
-    name,
     y_true,
     y_pred,
+    name,
     *,
     from_logits=False,
     reduction="mean",
@@ -128,15 +128,20 @@ def loss(
 ):
     """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
 
+    The arrays come first and the loss's name after them, as in ``activation(x, name)``.
     y_pred: float32 (..., C). y_true: the same shape (float32), or int32 labels of shape
     (...) for sparse_categorical_crossentropy. sample_weight: float32 of shape (...).
+    name: one of ``KINDS`` (ValueError otherwise).
     grad_out: optional preallocated array for the gradient (shape of y_pred); it must share
-    no memory with y_true, y_pred or sample_weight (ValueError).
+    no memory with y_true, y_pred or sample_weight (ValueError). It stays a single array named
+    ``grad_out`` rather than an ``out=(None, grad)`` tuple: the other result is a Python float,
+    not an array, so a tuple would hold one slot that can never be given; and the gradient
+    exists only with ``grad=True``, which the name says.
     """
     desc = _describe(
-        name,
         y_true,
         y_pred,
+        name,
         from_logits=from_logits,
         reduction=reduction,
         sample_weight=sample_weight,

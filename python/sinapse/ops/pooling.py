@@ -19,6 +19,7 @@ keeps the variant it was prepared with. docs/kernels/pooling.md tells the steps 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from ..registry import resolve_variant
 from . import _device, _elementwise
@@ -26,8 +27,31 @@ from ._checks import as_pair, backend, check_elements, check_extent, check_float
 from ._plan import descriptor, preparable
 
 
-def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
-    """(N, H, W, C, KH, KW, SH, SW, pad_top, pad_left, OH, OW) for an NHWC input ``shape``."""
+class PoolGeometry(NamedTuple):
+    """A pooling's geometry, all Python ints; the fields (and their order) of
+    csrc/common/pool_args.h's PoolArgs, to which the bindings take it as a sequence."""
+
+    N: int  # input: images, rows, columns, channels
+    H: int
+    W: int
+    C: int
+    KH: int  # window rows, columns
+    KW: int
+    SH: int  # strides
+    SW: int
+    pad_top: int  # "same": the extra row/column of padding goes bottom/right
+    pad_left: int
+    OH: int  # output rows, columns
+    OW: int
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        """The output's shape, (N, OH, OW, C)."""
+        return (self.N, self.OH, self.OW, self.C)
+
+
+def geometry(op: str, shape, pool_size, strides, padding) -> PoolGeometry:
+    """The :class:`PoolGeometry` of a pooling over an NHWC input ``shape``."""
     if len(shape) != 4:
         raise ValueError(f"{op}: `x` must be 4-D (N, H, W, C), got shape {tuple(shape)}.")
     n, h, w, c = shape
@@ -52,7 +76,7 @@ def geometry(op: str, shape, pool_size, strides, padding) -> tuple[int, ...]:
     else:
         raise ValueError(f"{op}: `padding` must be 'valid' or 'same', got {padding!r}.")
     check_elements(op, "x", (n, oh, ow, c), "an output")
-    return (n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
+    return PoolGeometry(n, h, w, c, kh, kw, sh, sw, top, left, oh, ow)
 
 
 def _describe_forward(op, kind, x, pool_size, strides, padding, out, variant):
@@ -62,7 +86,7 @@ def _describe_forward(op, kind, x, pool_size, strides, padding, out, variant):
     device = backend(op, {"x": xi, **({"out": oi} if oi else {})})
     check_float32(op, "x", xi)
     g = geometry(op, xi.shape, pool_size, strides, padding)
-    out_shape = (g[0], g[10], g[11], g[3])
+    out_shape = g.out_shape
     if oi is not None:
         check_out(op, oi, out_shape, {"x": xi})
     return descriptor(op, device, {"x": xi}, (f"{kind}_pool_forward", g, variant), outputs={"out": out_shape})
@@ -81,7 +105,7 @@ def _describe_backward(op, kind, dy, x, pool_size, strides, padding, out, varian
     device, infos, _ = _elementwise.validate(op, {"x": x}, out, others={"dy": dy})
     g = geometry(op, infos["x"].shape, pool_size, strides, padding)
     check_float32(op, "dy", infos["dy"])
-    check_shape(op, "dy", infos["dy"], (g[0], g[10], g[11], g[3]), "the forward's output shape")
+    check_shape(op, "dy", infos["dy"], g.out_shape, "the forward's output shape")
     return descriptor(
         op, device, {"dy": infos["dy"], "x": infos["x"]}, (kind, g, variant), outputs={"out": infos["x"].shape}
     )

@@ -22,7 +22,10 @@ It returns y, the final state(s) and a ``cache`` to hand to the matching ``*_bac
 which returns the gradients of the loss given dy (the shape of y; None = zeros) and
 optionally the final states' gradients.
 
-No argument is written (every result is a new array), so inputs may share memory freely.
+Every result is a new array unless ``out=`` gives it: a tuple with one entry per array
+result, in the order they are returned (the cache is not an array and has none), each an
+array or None (allocated), the NumPy ufunc convention. Inputs are only read, so they may
+share memory freely; a given ``out`` entry must share none with any argument or another entry.
 
 NumPy arrays run on the CPU, CuPy arrays on the GPU (and NumPy arrays inside
 ``sinapse.cuda.simulate()`` through the simulated CUDA kernels): the time loop runs in C++
@@ -41,11 +44,28 @@ import numpy as np
 from .. import _cpu
 from ..registry import resolve_variant
 from . import _device, _enums
-from ._checks import CPU, as_bool, backend, check_elements, check_float32, check_shape, inspect
+from ._checks import (
+    CPU,
+    as_bool,
+    backend,
+    check_elements,
+    check_float32,
+    check_outs,
+    check_shape,
+    inspect,
+    inspect_outs,
+    out_tuple,
+    present,
+)
 from ._plan import descriptor, preparable, run
 
 _CELL_CODES = _enums.RNN_CELLS  # names -> codes (csrc/common/enums.h)
 _GATES = _enums.RNN_GATES
+
+# The array results, in the order of each op's out=(...) tuple (the forward's cache has no entry).
+_FORWARD = {"simple_rnn": ("y", "h_T"), "lstm": ("y", "h_T", "c_T"), "gru": ("y", "h_T")}
+_BACKWARD = ("dx", "dkernel", "drecurrent_kernel", "dbias", "dh0")
+_BACKWARD_LSTM = (*_BACKWARD, "dc0")
 
 
 class RnnCache:
@@ -84,7 +104,20 @@ def _check_mask(op, mask, n, t):
 
 
 def _describe_forward(
-    op, cell, x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant="tuned"
+    op,
+    cell,
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0,
+    c0,
+    mask,
+    go_backwards,
+    return_sequences,
+    simd,
+    variant="tuned",
+    out=None,
 ):
     """The sequence ops' descriptor step (sinapse.ops._plan); ``c0`` is the LSTM's only."""
     go_backwards = as_bool(op, "go_backwards", go_backwards)
@@ -99,7 +132,9 @@ def _describe_forward(
         if value is not None:
             infos[name] = inspect(op, name, value)
     mi = inspect(op, "mask", mask) if mask is not None else None
-    device = backend(op, {**infos, **({"mask": mi} if mi else {})})
+    names = _FORWARD[op]
+    outs = inspect_outs(op, out, names)
+    device = backend(op, {**infos, **({"mask": mi} if mi else {}), **present(outs)})
     xi, ki, ri = infos["x"], infos["kernel"], infos["recurrent_kernel"]
     check_float32(op, "x", xi)
     if len(xi.shape) != 3:
@@ -139,21 +174,23 @@ def _describe_forward(
         for n_ in ("x", "kernel", "recurrent_kernel", "bias", "h0", "c0")
         if n_ != "c0" or cell == "lstm"
     }
+    shapes = ((n, t, h) if return_sequences else (n, h), (n, h), (n, h))[: len(names)]
+    check_outs(op, outs, dict(zip(outs, shapes)), {**infos, "mask": mi})
     params = (cell, code, (n, t, d, h), go_backwards, return_sequences, simd, ws_floats, variant)
-    return descriptor(op, device, {**arrays, "mask": mi}, params)
+    outputs = dict(zip(names, shapes))
+    return descriptor(op, device, {**arrays, "mask": mi}, params, outputs=outputs, out_tuple=names)
 
 
 def _launch_forward(desc, *given):
     """(y, h_T, c_T, cache) from the arrays in the descriptor's order (c0 only for the LSTM)."""
     cell, code, (n, t, d, h), go_backwards, return_sequences, simd, ws_floats, variant = desc.params
     op, device = desc.op, desc.device
-    named = dict(zip(desc.infos, given))
+    named = dict(zip((*desc.infos, *desc.outputs), given))  # the inputs, then any given out entries
     mask = named["mask"]
     if mask is not None:  # handed over as bytes (1 = a real step)
         mask = mask.view(np.uint8) if device == CPU else mask.view("uint8")
-    y = _device.empty(op, device, (n, t, h) if return_sequences else (n, h))
-    h_t = _device.empty(op, device, (n, h))
-    c_t = _device.empty(op, device, (n, h)) if cell == "lstm" else None
+    y, h_t = desc.output("y", named.get("y")), desc.output("h_T", named.get("h_T"))
+    c_t = desc.output("c_T", named.get("c_T")) if cell == "lstm" else None
     ws = _device.empty(op, device, (ws_floats,))
     args = (code, n, t, d, h, go_backwards, return_sequences)
     x, kernel, recurrent_kernel = named["x"], named["kernel"], named["recurrent_kernel"]
@@ -193,9 +230,9 @@ def _launch_forward(desc, *given):
     return y, h_t, c_t, cache
 
 
-def _describe_backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
+def _describe_backward(op, cell, cache, dy, dh_t, dc_t, variant=None, out=None):
     """The sequence backwards' descriptor step: ``cache`` (the forward's) is part of the call;
-    ``variant`` None: the forward's (kept in the cache)."""
+    ``variant`` None: the forward's (kept in the cache); ``out``: the op's tuple."""
     if not isinstance(cache, RnnCache) or cache.cell != cell:
         raise TypeError(
             f"{op}: `cache` must be the cache returned by the matching forward "
@@ -207,9 +244,13 @@ def _describe_backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
     device = cache.device
     variant = cache.variant if variant is None else resolve_variant(cell, variant, op)
     infos = {name: inspect(op, name, v) for name, v in (("dy", dy), ("dh_T", dh_t), ("dc_T", dc_t)) if v is not None}
-    got = backend(op, infos) if infos else device
+    names = _BACKWARD_LSTM if cell == "lstm" else _BACKWARD
+    outs = inspect_outs(op, out, names)
+    got = backend(op, {**infos, **present(outs)}) if infos or present(outs) else device
     if got != device:
-        raise TypeError(f"{op}: the gradients (`dy`, `dh_T`, `dc_T`) are on {got} but the forward ran on {device}.")
+        raise TypeError(
+            f"{op}: the gradients (`dy`, `dh_T`, `dc_T`) and `out` are on {got} but the forward ran on {device}."
+        )
     if "dy" in infos:  # None: zeros (the loss does not depend on y)
         check_float32(op, "dy", infos["dy"])
         y_shape = (n, t, h) if cache.return_sequences else (n, h)
@@ -218,22 +259,33 @@ def _describe_backward(op, cell, cache, dy, dh_t, dc_t, variant=None):
         if name in infos:
             check_float32(op, name, infos[name])
             check_shape(op, name, infos[name], (n, h), "the shape of the final state")
+    gh = _GATES[cell] * h
+    shapes = [(n, t, d), (d, gh), (h, gh), ((2, gh) if cell == "gru" else (gh,)) if cache.has_bias else None, (n, h)]
+    if cell == "lstm":
+        shapes.append((n, h))
+    read = {name: inspect(op, name, getattr(cache, name)) for name in ("x", "kernel", "recurrent_kernel")}
+    check_outs(op, outs, dict(zip(outs, shapes)), {**infos, **read})
     return descriptor(
-        op, device, {"dy": infos.get("dy"), "dh_T": infos.get("dh_T"), "dc_T": infos.get("dc_T")}, (cache, variant)
+        op,
+        device,
+        {"dy": infos.get("dy"), "dh_T": infos.get("dh_T"), "dc_T": infos.get("dc_T")},
+        (cache, variant),
+        outputs=dict(zip(names, shapes)),
+        out_tuple=names,
     )
 
 
-def _launch_backward(desc, dy, dh_t, dc_t):
+def _launch_backward(desc, dy, dh_t, dc_t, *outs):
     (cache, variant), op, device = desc.params, desc.op, desc.device
     cell, (n, t, d, h) = cache.cell, cache.shape
     if dy is None:
         dy = _device.empty(op, device, (n, t, h) if cache.return_sequences else (n, h))
         dy[...] = 0
-    gh = _GATES[cell] * h
     e = lambda shape: _device.empty(op, device, shape)  # noqa: E731
-    dx, dk, drk, dh0 = e((n, t, d)), e((d, gh)), e((h, gh)), e((n, h))
-    db = e((2, gh) if cell == "gru" else (gh,)) if cache.has_bias else None
-    dc0 = e((n, h)) if cell == "lstm" else None
+    entries = dict(zip(desc.out_tuple, outs))  # the out=(...) entries (None: allocated)
+    dx, dk, drk, dh0 = (desc.output(k, entries.get(k)) for k in ("dx", "dkernel", "drecurrent_kernel", "dh0"))
+    db = desc.output("dbias", entries.get("dbias")) if cache.has_bias else None
+    dc0 = desc.output("dc0", entries.get("dc0")) if cell == "lstm" else None
     code = _CELL_CODES[cell]
     scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
     args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
@@ -272,13 +324,26 @@ def _simple_rnn(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    out=None,
     simd=None,
 ):
     if activation not in ("tanh", "relu"):
         raise ValueError(f"simple_rnn: `activation` must be 'tanh' or 'relu', got {activation!r}.")
     cell = f"simple_{activation}"
     return _describe_forward(
-        "simple_rnn", cell, x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, simd
+        "simple_rnn",
+        cell,
+        x,
+        kernel,
+        recurrent_kernel,
+        bias,
+        h0,
+        None,
+        mask,
+        go_backwards,
+        return_sequences,
+        simd,
+        out=out,
     )
 
 
@@ -287,7 +352,7 @@ def _launch_simple_rnn(desc, *arrays):
     return y, h_t, cache
 
 
-@preparable(_simple_rnn, _launch_simple_rnn)
+@preparable(_simple_rnn, _launch_simple_rnn, out_tuple=_FORWARD["simple_rnn"])
 def simple_rnn(
     x,
     kernel,
@@ -299,6 +364,7 @@ def simple_rnn(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    out=None,
     simd=None,
 ):
     """Keras's SimpleRNN over a sequence: ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)``.
@@ -306,20 +372,23 @@ def simple_rnn(
     x (N, T, D), kernel (D, H), recurrent_kernel (H, H), bias (H,) or None, h0 (N, H) or None,
     mask (N, T) bool/uint8 or None; activation "tanh" or "relu".
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H) without return_sequences), h_T (N, H).
+    out: None or a tuple ``(y, h_T)`` of preallocated float32 arrays or None (module docstring).
     """
     return run(_simple_rnn, _launch_simple_rnn, locals())
 
 
-def simple_rnn_backward(cache, dy, dh_T=None):
+def simple_rnn_backward(dy, cache, dh_T=None, *, out=None):
     """Gradients of a simple_rnn call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
 
-    dy: the shape of y (None: zeros); dh_T (N, H) or None. dbias is None when the forward had
-    no bias. Shapes: dx (N, T, D), dkernel (D, H), drecurrent_kernel (H, H), dbias (H,), dh0 (N, H).
+    dy: the shape of y (None: zeros); cache: the forward's; dh_T (N, H) or None. dbias is None
+    when the forward had no bias. Shapes: dx (N, T, D), dkernel (D, H), drecurrent_kernel (H, H),
+    dbias (H,), dh0 (N, H). out: None or a tuple of the five, each an array or None (allocated;
+    None for dbias without a bias).
     """
     op = "simple_rnn_backward"
     cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("simple_") else "simple_tanh"
-    desc = _describe_backward(op, cell, cache, dy, dh_T, None)
-    dx, dk, drk, db, dh0, _ = _launch_backward(desc, dy, dh_T, None)
+    desc = _describe_backward(op, cell, cache, dy, dh_T, None, out=out)
+    dx, dk, drk, db, dh0, _ = _launch_backward(desc, dy, dh_T, None, *out_tuple(op, out, _BACKWARD))
     return dx, dk, drk, db, dh0
 
 
@@ -334,15 +403,16 @@ def _lstm(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    out=None,
     simd=None,
     variant=None,
 ):
     variant = resolve_variant("lstm", variant)
     args = (x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant)
-    return _describe_forward("lstm", "lstm", *args)
+    return _describe_forward("lstm", "lstm", *args, out=out)
 
 
-@preparable(_lstm, _launch_forward)
+@preparable(_lstm, _launch_forward, out_tuple=_FORWARD["lstm"])
 def lstm(
     x,
     kernel,
@@ -354,6 +424,7 @@ def lstm(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    out=None,
     simd=None,
     variant=None,
 ):
@@ -364,21 +435,23 @@ def lstm(
     (N, H) or None, mask (N, T) bool/uint8 or None. ``unit_forget_bias`` is Keras's
     initializer setting (forget-gate block of the bias starts at 1): set ``bias[H:2H] = 1``.
     Returns ``(y, h_T, c_T, cache)``: y (N, T, H) (or (N, H)), h_T and c_T (N, H).
+    out: None or a tuple ``(y, h_T, c_T)`` of preallocated float32 arrays or None.
     variant: the cell kernel, "naive" or "tuned" (default: $SINAPSE_LSTM, else "tuned");
     ValueError for another name.
     """
     return run(_lstm, _launch_forward, locals())
 
 
-def lstm_backward(cache, dy, dh_T=None, dc_T=None, *, variant=None):
+def lstm_backward(dy, cache, dh_T=None, dc_T=None, *, out=None, variant=None):
     """Gradients of an lstm call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``.
 
-    dy: the shape of y (None: zeros); dh_T, dc_T (N, H) or None. Shapes: dx (N, T, D), dkernel
-    (D, 4H), drecurrent_kernel (H, 4H), dbias (4H,) (None without a bias), dh0 and dc0 (N, H).
+    dy: the shape of y (None: zeros); cache: the forward's; dh_T, dc_T (N, H) or None. Shapes:
+    dx (N, T, D), dkernel (D, 4H), drecurrent_kernel (H, 4H), dbias (4H,) (None without a bias),
+    dh0 and dc0 (N, H). out: None or a tuple of the six, each an array or None (allocated).
     variant: the cell kernel, "naive" or "tuned" (default: the forward's).
     """
-    desc = _describe_backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T, variant)
-    return _launch_backward(desc, dy, dh_T, dc_T)
+    desc = _describe_backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T, variant, out=out)
+    return _launch_backward(desc, dy, dh_T, dc_T, *out_tuple("lstm_backward", out, _BACKWARD_LSTM))
 
 
 def _gru(
@@ -392,15 +465,16 @@ def _gru(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    out=None,
     simd=None,
 ):
     cell = "gru" if as_bool("gru", "reset_after", reset_after) else "gru_reset_before"
     return _describe_forward(
-        "gru", cell, x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, simd
+        "gru", cell, x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, simd, out=out
     )
 
 
-@preparable(_gru, _launch_simple_rnn)
+@preparable(_gru, _launch_simple_rnn, out_tuple=_FORWARD["gru"])
 def gru(
     x,
     kernel,
@@ -412,6 +486,7 @@ def gru(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    out=None,
     simd=None,
 ):
     """Keras's GRU over a sequence (gate order z, r, h; ``h_t = z h_{t-1} + (1 - z) hh``).
@@ -421,18 +496,20 @@ def gru(
     ``hh = tanh(x W_h + (r h) U_h + b_h)``, bias (3H,).
     x (N, T, D), kernel (D, 3H), recurrent_kernel (H, 3H), h0 (N, H) or None, mask (N, T) or None.
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H)), h_T (N, H).
+    out: None or a tuple ``(y, h_T)`` of preallocated float32 arrays or None.
     """
     return run(_gru, _launch_simple_rnn, locals())
 
 
-def gru_backward(cache, dy, dh_T=None):
+def gru_backward(dy, cache, dh_T=None, *, out=None):
     """Gradients of a gru call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
 
-    dy: the shape of y (None: zeros); dh_T (N, H) or None. Shapes: dx (N, T, D), dkernel (D, 3H),
-    drecurrent_kernel (H, 3H), dbias (2, 3H) or (3H,) like the forward's bias (None without one), dh0 (N, H).
+    dy: the shape of y (None: zeros); cache: the forward's; dh_T (N, H) or None. Shapes: dx
+    (N, T, D), dkernel (D, 3H), drecurrent_kernel (H, 3H), dbias (2, 3H) or (3H,) like the
+    forward's bias (None without one), dh0 (N, H). out: None or a tuple of the five, each an
+    array or None (allocated).
     """
     cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("gru") else "gru"
-    dx, dk, drk, db, dh0, _ = _launch_backward(
-        _describe_backward("gru_backward", cell, cache, dy, dh_T, None), dy, dh_T, None
-    )
+    desc = _describe_backward("gru_backward", cell, cache, dy, dh_T, None, out=out)
+    dx, dk, drk, db, dh0, _ = _launch_backward(desc, dy, dh_T, None, *out_tuple("gru_backward", out, _BACKWARD))
     return dx, dk, drk, db, dh0

@@ -15,7 +15,7 @@ gradient is ``loss_grad``), each checked against central differences in float64
 from .activation import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
-from .bias import bias_add, bias_grad
+from .bias import bias_add, bias_backward
 from .conv2d import conv2d, conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
@@ -46,7 +46,7 @@ __all__ = [
     "batch_norm",
     "batch_norm_backward",
     "bias_add",
-    "bias_grad",
+    "bias_backward",
     "conv2d",
     "conv2d_backward",
     "dropout",

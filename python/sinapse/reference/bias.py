@@ -8,7 +8,7 @@ def bias_add(x, bias):
     return np.asarray(x) + np.asarray(bias)
 
 
-def bias_grad(dy):
+def bias_backward(dy):
     """``dy`` summed over every axis but the last (the gradient of bias_add's bias)."""
     dy = np.asarray(dy)
     return dy.reshape(-1, dy.shape[-1]).sum(axis=0) if dy.shape[-1] else np.zeros(0, dy.dtype)

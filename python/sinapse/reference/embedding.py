@@ -9,7 +9,7 @@ def embedding(ids, table):
     return table[np.asarray(ids)]
 
 
-def embedding_backward(ids, dy, vocab_size):
+def embedding_backward(dy, ids, vocab_size):
     ids = np.asarray(ids).reshape(-1)
     rows = dy.reshape(ids.size, dy.shape[-1])
     dtable = np.zeros((vocab_size, rows.shape[1]), dtype=dy.dtype)

@@ -43,7 +43,7 @@ def _per_sample(name, y_true, y_pred, from_logits, delta):
     raise ValueError(f"unknown loss {name!r}")
 
 
-def loss(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_weight=None, delta=1.0):
+def loss(y_true, y_pred, name, *, from_logits=False, reduction="mean", sample_weight=None, delta=1.0):
     """The reduced loss (float)."""
     per = _per_sample(name, np.asarray(y_true), np.asarray(y_pred), from_logits, delta)
     if sample_weight is not None:
@@ -86,7 +86,7 @@ def _grad_per_element(name, y_true, y_pred, from_logits, delta):
     return (a - (a * q).sum(axis=-1, keepdims=True)) / s
 
 
-def loss_grad(name, y_true, y_pred, *, from_logits=False, reduction="mean", sample_weight=None, delta=1.0):
+def loss_grad(y_true, y_pred, name, *, from_logits=False, reduction="mean", sample_weight=None, delta=1.0):
     """d(reduced loss) / d y_pred (shape of y_pred): the derivative of ``loss``, with Keras's
     clip passing no gradient outside [eps, 1 - eps] (and passing NaN: it is not hidden)."""
     y_pred = np.asarray(y_pred)
