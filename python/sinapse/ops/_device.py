@@ -48,12 +48,6 @@ def launch_arg(device: str) -> int:
     return stream(device) if device == CUDA else 0
 
 
-def launch_options(device: str) -> dict:
-    """The launch option by name (``threads`` on the CPU, ``stream`` on CUDA and the
-    simulator), for callers outside the hot path; ops pass ``launch_arg`` positionally."""
-    return {"threads": 0} if device == CPU else {"stream": launch_arg(device)}
-
-
 def empty(op: str, device: str, shape: tuple[int, ...]):
     """An uninitialised float32 array for op ``op``'s result or workspace.
 
