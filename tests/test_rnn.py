@@ -12,7 +12,7 @@ from conftest import BACKENDS, on
 from sinapse import ops, reference
 from sinapse.registry import OPS
 
-LSTM_VARIANTS = OPS["lstm"].variants
+LSTM_VARIANTS = OPS["rnn"].variants  # the LSTM cell is the RNN family's one with a naive variant
 
 # name -> (reference cell, gates, op keyword options)
 CELLS = {

@@ -73,7 +73,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("activation", ("default",), ("cpu", "cuda")),
         OpInfo("softmax", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_SOFTMAX", kernels=("log_softmax",)),
         OpInfo("dropout", ("default",), ("cpu", "cuda")),
-        OpInfo("bias", ("default",), ("cpu", "cuda"), kernels=("bias_add", "bias_grad")),
+        OpInfo("bias", ("default",), ("cpu", "cuda"), kernels=("bias_add", "bias_backward")),
         OpInfo("pooling", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_POOLING", kernels=("max_pool2d", "avg_pool2d")),
         OpInfo("losses", ("default",), ("cpu", "cuda"), kernels=("loss",)),
         OpInfo("batch_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_BATCH_NORM"),
