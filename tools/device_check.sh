@@ -139,7 +139,7 @@ fi
 step import 30 190 "$OUT/build.log" which_sinapse
 step pytest 120 100 "$OUT/pytest.log" python3 -m pytest -q -p no:cacheprovider --maxfail=25 --durations=10 \
   --junitxml="$OUT/pytest.xml" tests/test_cuda_device.py tests/test_gemm_cuda.py tests/test_embedding.py \
-  tests/test_optimizers_api.py -k "cuda or device"
+  tests/test_optimizers_api.py tests/test_plan.py -k "cuda or device or gpu"
 step memcheck 75 40 "$OUT/sanitizer.log" sanitize memcheck
 step bench 60 0 "$OUT/bench_gemm_cuda.log" python3 -m bench gemm_cuda --quick --out "$OUT/bench"
 for tool in racecheck synccheck initcheck; do
