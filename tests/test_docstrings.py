@@ -2,10 +2,9 @@
 point 10; docs/CONTRIBUTING.md says what one gives: shapes, dtypes, units, the exceptions
 raised, the source of a formula).
 
-``check_ops_docstrings`` holds the stricter rule for ``sinapse.ops`` (each function's
-docstring gives shapes and has a "Raises" part); it is not collected yet: the ops modules
-are being rewritten in another branch, and the check becomes ``test_ops_docstrings`` when
-that lands.
+``test_ops_docstrings`` holds the stricter rule for ``sinapse.ops`` and its weight
+converter ``sinapse.ops.rnn_convert`` (each function's docstring gives shapes and has a
+"Raises" part).
 """
 
 from __future__ import annotations
@@ -50,11 +49,11 @@ def test_public_api_has_docstrings(module_name):
 _SHAPES = re.compile(r"\(\s*[A-Za-z0-9_]+\s*,|\bshapes?\b|\b\d-D\b", re.I)
 
 
-def check_ops_docstrings():
-    """Every public function of ``sinapse.ops`` documents its shapes and what it raises.
-    Rename to ``test_ops_docstrings`` once the ops rewrite (issue 12) has landed."""
+@pytest.mark.parametrize("module_name", ["sinapse.ops", "sinapse.ops.rnn_convert"])
+def test_ops_docstrings(module_name):
+    """Every public function of ``sinapse.ops`` documents its shapes and what it raises."""
     problems = []
-    for name, obj in _public("sinapse.ops"):
+    for name, obj in _public(module_name):
         if not inspect.isfunction(obj):
             continue
         doc = _doc(obj)
@@ -65,7 +64,7 @@ def check_ops_docstrings():
             problems.append(f"{name}: the docstring gives no shapes")
         if not re.search(r"^\s*Raises\b", doc, flags=re.M):
             problems.append(f"{name}: the docstring has no 'Raises' part")
-    assert not problems, "sinapse.ops docstrings:\n" + "\n".join(problems)
+    assert not problems, f"{module_name} docstrings:\n" + "\n".join(problems)
 
 
 def test_the_checks_see_what_they_look_for():

@@ -17,6 +17,10 @@ import numpy as np
 from ..errors import CudaUnavailableError
 
 CPU, CUDA, CUDA_SIM = "cpu", "cuda", "cuda_sim"
+# The array type in the ops' signatures: a NumPy ndarray (the CPU) or an object with
+# ``__cuda_array_interface__`` (a CuPy array); what each op accepts is checked at run time
+# (``inspect``, ``check_float32``), not statically, so for a type checker it is Any.
+Array = Any
 _may_share_memory = np.may_share_memory  # bounds test only (max_work=0): O(1)
 
 

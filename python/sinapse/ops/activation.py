@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from . import _device, _elementwise, _enums
-from ._checks import as_float
+from ._checks import Array, as_float
 from ._plan import descriptor, preparable
 
 # Names -> kernel codes (csrc/common/enums.h, ActKind). "swish" is "silu".
@@ -45,7 +45,7 @@ def _launch(desc, x, out):
 
 
 @preparable(_describe, _launch)
-def activation(x, name, *, alpha=None, out=None):
+def activation(x: Array, name: str, *, alpha: float | None = None, out: Array | None = None) -> Array:
     """``f(x)`` element-wise, for any shape.
 
     name: linear, relu, sigmoid, tanh, leaky_relu (alpha = negative slope, default 0.2),
@@ -54,6 +54,18 @@ def activation(x, name, *, alpha=None, out=None):
     Formulas: csrc/common/activations.h (Keras's definitions).
 
     Aliasing: ``out`` may be ``x`` itself (in place); any other overlap is a ValueError.
+
+    x: float32, any shape (including 0-D); the result has its shape, float32.
+    Sources: Keras 3 ``keras.activations``; gelu Hendrycks & Gimpel 2016, selu Klambauer et al.
+    2017, silu Elfwing et al. 2018.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; a non-number
+            ``alpha``.
+        ValueError: an unknown ``name``; ``alpha`` given for an activation without one, or not finite; a bad
+            ``out`` (shape, read-only, non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return _launch(_describe(x, name, alpha=alpha, out=out), x, out)
 
@@ -76,9 +88,22 @@ def _launch_backward(desc, dy, x, out):
 
 
 @preparable(_describe_backward, _launch_backward)
-def activation_backward(dy, x, name, *, alpha=None, out=None):
+def activation_backward(
+    dy: Array, x: Array, name: str, *, alpha: float | None = None, out: Array | None = None
+) -> Array:
     """The gradient with respect to x: ``dy * f'(x)`` element-wise (x: the forward input).
 
     Aliasing: ``out`` may be ``dy`` or ``x`` itself (in place); any other overlap is a ValueError.
+
+    dy, x: float32 of one shape (any); the result has that shape. Derivatives of the
+    formulas above (csrc/common/activations.h).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; a non-number
+            ``alpha``.
+        ValueError: an unknown ``name``; a bad ``alpha``; dy and x of different shapes; a bad ``out`` (shape,
+            read-only, non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return _launch_backward(_describe_backward(dy, x, name, alpha=alpha, out=out), dy, x, out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import _device
-from ._checks import _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
+from ._checks import Array, _may_overlap, as_float, backend, check_float32, check_out, check_shape, inspect
 from ._plan import descriptor, preparable
 
 
@@ -33,12 +33,22 @@ def _launch(desc, x, y, out):
 
 
 @preparable(_describe, _launch)
-def axpy(alpha, x, y, *, out=None):
+def axpy(alpha: float, x: Array, y: Array, *, out: Array | None = None) -> Array:
     """Return ``alpha * x + y`` for float32 arrays of one shape, on the CPU or the GPU.
 
     ``out`` may be ``y`` (in place: the same memory, shape and strides) or a separate array of
     the same shape; without it a new array is returned. Any other memory ``out`` shares with
     ``x`` or ``y`` is a ValueError. CuPy arrays run the CUDA kernel on CuPy's current stream (and NumPy
     arrays do too, on the simulator, inside ``sinapse.cuda.simulate()``).
+
+    Shapes: x, y, out any one shape, float32; alpha a real number (BLAS saxpy).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; a non-number
+            ``alpha``.
+        ValueError: x and y of different shapes; non-contiguous arrays; a bad ``out`` (shape, read-only,
+            non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return _launch(_describe(alpha, x, y, out=out), x, y, out)

@@ -13,10 +13,21 @@ descriptor step (a plan keeps it). docs/kernels/batch_norm.md tells the steps.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from ..registry import resolve_variant
 from . import _device, _elementwise
-from ._checks import as_bool, as_float, check_aliasing, check_float32, check_outs, check_shape, inspect_outs, present
+from ._checks import (
+    Array,
+    as_bool,
+    as_float,
+    check_aliasing,
+    check_float32,
+    check_outs,
+    check_shape,
+    inspect_outs,
+    present,
+)
 from ._plan import descriptor, preparable, run
 
 _RESULTS = ("y", "mean", "invstd")  # batch_norm's results: the order of its out=(...) tuple
@@ -95,8 +106,18 @@ def _launch(desc, x, gamma, beta, running_mean, running_var, out=None, mean=None
 
 @preparable(_describe, _launch, out_tuple=_RESULTS)
 def batch_norm(
-    x, gamma, beta, running_mean, running_var, *, training, momentum=0.99, epsilon=1e-3, out=None, variant=None
-):
+    x: Array,
+    gamma: Array,
+    beta: Array,
+    running_mean: Array,
+    running_var: Array,
+    *,
+    training: bool,
+    momentum: float = 0.99,
+    epsilon: float = 1e-3,
+    out: Sequence[Array | None] | None = None,
+    variant: str | None = None,
+) -> tuple[Array, Array, Array]:
     """Returns ``(y, mean, invstd)``; hand mean and invstd to batch_norm_backward.
 
     training=True: batch statistics, running_mean/running_var updated in place.
@@ -111,6 +132,18 @@ def batch_norm(
     running_var must share no memory with each other or with any other argument (in
     inference they are only read, and read-only arguments may share memory freely).
     Raises TypeError (dtype, device) and ValueError (shape, layout, aliasing, ranges).
+
+    Source: Ioffe & Szegedy 2015, "Batch Normalization" (Algorithm 1), with Keras's
+    defaults and running-statistics update.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-bool
+            ``training``.
+        ValueError: a wrong shape (the per-channel arrays not (C,), x empty); ``momentum`` outside [0, 1] or
+            ``epsilon`` not positive; read-only running statistics in training; a bad ``out`` (shape,
+            read-only, non-contiguous, forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return run(_describe, _launch, locals())
 
@@ -157,12 +190,33 @@ def _launch_backward(desc, dy, x, gamma, mean, invstd, out=None, dgamma=None, db
 
 
 @preparable(_describe_backward, _launch_backward, out_tuple=_RESULTS_BACKWARD)
-def batch_norm_backward(dy, x, gamma, mean, invstd, *, training, out=None, variant=None):
+def batch_norm_backward(
+    dy: Array,
+    x: Array,
+    gamma: Array,
+    mean: Array,
+    invstd: Array,
+    *,
+    training: bool,
+    out: Sequence[Array | None] | None = None,
+    variant: str | None = None,
+) -> tuple[Array, Array, Array]:
     """Returns ``(dx, dgamma, dbeta)`` given the forward's x, gamma, mean and invstd:
     dx the shape of dy (..., C), dgamma and dbeta (C,), float32.
 
     out: None, or a tuple ``(dx, dgamma, dbeta)`` of preallocated float32 arrays or None
     (allocated), the NumPy ufunc convention.
     Aliasing: ``out[0]`` (dx) may be ``dy`` itself (in place); no other overlap.
+
+    Source: Ioffe & Szegedy 2015 (the backward of Algorithm 1); training=False
+    differentiates the inference formula (mean and invstd constants).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-bool
+            ``training``.
+        ValueError: dy and x of different shapes; gamma, mean or invstd not (C,); a bad ``out`` (shape,
+            read-only, non-contiguous, forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return run(_describe_backward, _launch_backward, locals())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from . import _device, _elementwise
-from ._checks import backend, check_float32, check_out, check_shape, inspect
+from ._checks import Array, backend, check_float32, check_out, check_shape, inspect
 from ._plan import descriptor, preparable
 
 
@@ -27,10 +27,19 @@ def _launch_add(desc, x, bias, out):
 
 
 @preparable(_describe_add, _launch_add)
-def bias_add(x, bias, *, out=None):
+def bias_add(x: Array, bias: Array, *, out: Array | None = None) -> Array:
     """``x + bias`` with bias of shape (C,) and x of shape (..., C) (NHWC, (N, T, D), (N, D)).
 
     Aliasing: ``out`` may be ``x`` itself (in place); no other overlap.
+
+    Shapes: x float32 (..., C), at least 1-D; bias float32 (C,); the result the shape of x.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices.
+        ValueError: x 0-D; bias not (C,); non-contiguous arrays; a bad ``out`` (shape, read-only,
+            non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return _launch_add(_describe_add(x, bias, out=out), x, bias, out)
 
@@ -58,12 +67,19 @@ def _launch_backward(desc, dy, out):
 
 
 @preparable(_describe_backward, _launch_backward)
-def bias_backward(dy, *, out=None):
+def bias_backward(dy: Array, *, out: Array | None = None) -> Array:
     """``dy`` summed over all axes but the last: the gradient of bias_add's bias, shape (C,).
 
     dy: float32 (..., C), at least 1-D (ValueError otherwise; TypeError for another dtype).
     (Formerly ``bias_grad``: every backward is ``<op>_backward(dy, ...)``.)
     Deterministic: the same input gives the same bits on every call (no atomics).
     Aliasing: ``out`` must not share memory with ``dy``.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices.
+        ValueError: dy 0-D; non-contiguous dy; a bad ``out`` (shape, read-only, non-contiguous, forbidden
+            overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return _launch_backward(_describe_backward(dy, out=out), dy, out)

@@ -10,6 +10,7 @@ sigmoid, tanh); the backward takes dy of the pre-activation output.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from ..registry import resolve_variant
 from . import _device
 from ._checks import (
+    Array,
     as_bool,
     as_pair,
     backend,
@@ -68,6 +70,11 @@ def geometry(op, x_shape, w_shape, strides, padding, dilation_rate) -> ConvGeome
     the output below _checks.MAX_ELEMENTS, checked here before anything is allocated: a
     ValueError names the argument and the size it implies (so the C++ int64 arithmetic
     and the kernels' scratch sizes cannot overflow).
+
+    Raises:
+        TypeError: non-int strides, dilation_rate or padding entries.
+        ValueError: shapes not 4-D or channels that differ; a bad padding, stride or dilation; a kernel larger
+            than the padded input; sizes beyond the bounds above.
     """
     if len(x_shape) != 4:
         raise ValueError(f"{op}: `x` must be 4-D (N, H, W, C), got shape {tuple(x_shape)}.")
@@ -135,7 +142,13 @@ def _is_int(v) -> bool:
 
 
 def conv2d_variant() -> str:
-    """The variant conv2d runs now (variant= not given): $SINAPSE_CONV2D or the default."""
+    """The variant conv2d runs now (variant= not given): $SINAPSE_CONV2D or the default.
+
+    Shapes: none (it reads the environment); returns "naive" or "tuned".
+
+    Raises:
+        ValueError: $SINAPSE_CONV2D names no conv2d variant.
+    """
     return resolve_variant("conv2d", None)
 
 
@@ -192,8 +205,18 @@ def _launch(desc, x, w, bias, out):
 
 @preparable(_describe, _launch)
 def conv2d(
-    x, w, bias=None, *, strides=1, padding="valid", dilation_rate=1, activation=None, out=None, variant=None, simd=None
-):
+    x: Array,
+    w: Array,
+    bias: Array | None = None,
+    *,
+    strides: int | tuple[int, int] = 1,
+    padding: str | tuple[int, int, int, int] = "valid",
+    dilation_rate: int | tuple[int, int] = 1,
+    activation: str | None = None,
+    out: Array | None = None,
+    variant: str | None = None,
+    simd: str | None = None,
+) -> Array:
     """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
 
     variant: "naive" (the definition as loops, one thread: the coursework baseline) or
@@ -204,6 +227,18 @@ def conv2d(
     strides, dilation_rate: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
     non-ints). Sizes they imply (dilated kernel, padded input) above 2**31 - 1 are a ValueError
     naming the argument. Aliasing: ``out`` must share no memory with ``x``, ``w`` or ``bias``.
+
+    Shapes: x float32 (N, H, W, C), w float32 (KH, KW, C, K) (HWIO), bias (K,) or None;
+    returns float32 (N, OH, OW, K). The padding rule: Keras's Conv2D (module docstring).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int strides,
+            dilation_rate or padding entries.
+        ValueError: wrong ranks or channels; a bad padding, stride or dilation; a kernel larger than the
+            padded input; sizes beyond 2**31 - 1; an unknown ``activation`` or ``variant``; a bad ``out``
+            (shape, read-only, non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     desc = _describe(
         x,
@@ -270,20 +305,20 @@ def _launch_backward(desc, dy, x, w, dx=None, dw=None, db=None):
 
 @preparable(_describe_backward, _launch_backward, out_tuple=_RESULTS)
 def conv2d_backward(
-    dy,
-    x,
-    w,
+    dy: Array,
+    x: Array,
+    w: Array,
     *,
-    strides=1,
-    padding="valid",
-    dilation_rate=1,
-    need_dx=True,
-    need_dw=True,
-    need_db=True,
-    out=None,
-    variant=None,
-    simd=None,
-):
+    strides: int | tuple[int, int] = 1,
+    padding: str | tuple[int, int, int, int] = "valid",
+    dilation_rate: int | tuple[int, int] = 1,
+    need_dx: bool = True,
+    need_dw: bool = True,
+    need_db: bool = True,
+    out: Sequence[Array | None] | None = None,
+    variant: str | None = None,
+    simd: str | None = None,
+) -> tuple[Array | None, Array | None, Array | None]:
     """Returns ``(dx, dw, db)`` (None for the ones not needed), given dy of shape (N, OH, OW, K):
     dx (N, H, W, C), dw (KH, KW, C, K), db (K,), float32.
 
@@ -291,6 +326,14 @@ def conv2d_backward(
     the NumPy ufunc convention; an entry for a result not needed must be None. Each given one
     must have its result's shape and share no memory with dy, x, w or another result
     (TypeError/ValueError naming ``out[i]``). variant: as for conv2d.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int geometry
+            arguments.
+        ValueError: wrong ranks or channels; dy not the forward's output shape; a bad geometry (as conv2d); an
+            ``out`` entry for a result not needed, or a bad one; an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     desc = _describe_backward(
         dy,

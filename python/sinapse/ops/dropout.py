@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from . import _device, _elementwise
-from ._checks import CPU, as_bool, as_float, as_int
+from ._checks import CPU, Array, as_bool, as_float, as_int
 from ._plan import descriptor, preparable
 
 
@@ -64,7 +64,9 @@ def _describe_backward(dy, rate, seed, offset=0, *, out=None):
 
 
 @preparable(_describe_forward, _launch, rebind=_rebind)
-def dropout(x, rate, seed, offset=0, *, training=True, out=None):
+def dropout(
+    x: Array, rate: float, seed: int, offset: int = 0, *, training: bool = True, out: Array | None = None
+) -> Array:
     """``x * mask / (1 - rate)``, each element dropped with probability ``rate``.
 
     With ``training=False`` it is the identity: ``x`` itself is returned (or copied into
@@ -72,14 +74,36 @@ def dropout(x, rate, seed, offset=0, *, training=True, out=None):
 
     seed, offset: ints in [0, 2**64) (TypeError for non-ints, ValueError out of range).
     Aliasing: ``out`` may be ``x`` itself (in place); no other overlap.
+
+    Shapes: x float32, any shape; the result has its shape. rate: a float in [0, 1).
+    Sources: Srivastava et al. 2014 (dropout; the inverted scaling as Keras's Dropout);
+    Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3" (Philox4x32-10).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int
+            seed/offset; non-bool ``training``.
+        ValueError: ``rate`` outside [0, 1); seed or offset outside [0, 2**64); non-contiguous x; a bad
+            ``out`` (shape, read-only, non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return _launch(_describe_forward(x, rate, seed, offset, training=training, out=out), x, out)
 
 
 @preparable(_describe_backward, _launch, rebind=_rebind)
-def dropout_backward(dy, rate, seed, offset=0, *, out=None):
+def dropout_backward(dy: Array, rate: float, seed: int, offset: int = 0, *, out: Array | None = None) -> Array:
     """The gradient: ``dy`` through the same mask and scale as the forward (same seed/offset).
 
     Aliasing: ``out`` may be ``dy`` itself (in place); no other overlap.
+
+    Shapes: dy float32, any shape; the result has its shape (Srivastava et al. 2014).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int
+            seed/offset.
+        ValueError: ``rate`` outside [0, 1); seed or offset outside [0, 2**64); non-contiguous dy; a bad
+            ``out`` (shape, read-only, non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return _launch(_describe_backward(dy, rate, seed, offset, out=out), dy, out)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _device
-from ._checks import MAX_EXTENT, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
+from ._checks import MAX_EXTENT, Array, ArrayInfo, as_int, backend, check_elements, check_float32, check_out, inspect
 from ._plan import descriptor, preparable
 
 
@@ -63,11 +63,22 @@ def _launch(desc, ids, table, out, checked=False):
 
 
 @preparable(_describe, _launch)
-def embedding(ids, table, *, out=None):
+def embedding(ids: Array, table: Array, *, out: Array | None = None) -> Array:
     """Rows of ``table`` (vocab_size, dim) picked by ``ids``: shape ``ids.shape + (dim,)``.
 
     ids: int32/int64, any shape, values in [0, vocab_size) (IndexError otherwise).
     Aliasing: ``out`` must share no memory with ``ids`` or ``table`` (ValueError).
+
+    table: float32 (vocab_size, dim); the result float32 ids.shape + (dim,).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; ids not
+            int32/int64.
+        ValueError: table not 2-D; non-contiguous arrays; a bad ``out`` (shape, read-only, non-contiguous,
+            forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+        IndexError: an id outside [0, vocab_size).
     """
     return _launch(_describe(ids, table, out=out), ids, table, out, checked=True)
 
@@ -102,10 +113,21 @@ def _launch_backward(desc, dy, ids, out, checked=False):
 
 
 @preparable(_describe_backward, _launch_backward)
-def embedding_backward(dy, ids, vocab_size, *, out=None):
+def embedding_backward(dy: Array, ids: Array, vocab_size: int, *, out: Array | None = None) -> Array:
     """Gradient of ``embedding`` w.r.t. the table: (vocab_size, dim), rows of unused ids zero.
 
     vocab_size: a positive int (TypeError for non-ints; ValueError when vocab_size * dim
     exceeds _checks.MAX_ELEMENTS). Aliasing: ``out`` must share no memory with ``ids`` or ``dy``.
+
+    Shapes: dy float32 ids.shape + (dim,); ids int32/int64; the result float32 (vocab_size, dim).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; ids not
+            int32/int64; a non-int vocab_size.
+        ValueError: dy not ids.shape + (dim,); vocab_size < 1 or too large; a bad ``out`` (shape, read-only,
+            non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+        IndexError: an id outside [0, vocab_size).
     """
     return _launch_backward(_describe_backward(dy, ids, vocab_size, out=out), dy, ids, out, checked=True)

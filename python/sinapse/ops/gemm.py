@@ -7,6 +7,7 @@ import math
 from ..registry import resolve_variant
 from . import _device, _enums
 from ._checks import (
+    Array,
     _may_overlap,
     as_bool,
     as_float,
@@ -106,20 +107,20 @@ def _launch(desc, a, b, c, bias, out):
 
 @preparable(_describe, _launch)
 def gemm(
-    a,
-    b,
-    c=None,
+    a: Array,
+    b: Array,
+    c: Array | None = None,
     *,
-    alpha=1.0,
-    beta=0.0,
-    trans_a=False,
-    trans_b=False,
-    bias=None,
-    activation=None,
-    out=None,
-    variant=None,
-    simd=None,
-):
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    bias: Array | None = None,
+    activation: str | None = None,
+    out: Array | None = None,
+    variant: str | None = None,
+    simd: str | None = None,
+) -> Array:
     """``act(alpha * op(a) @ op(b) + beta * c + bias)``, with op(x) = x or x.T.
 
     Args:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from . import _device, _enums
-from ._checks import as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
+from ._checks import Array, as_bool, as_float, backend, check_float32, check_int32, check_out, check_shape, inspect
 from ._plan import descriptor, preparable
 
 KINDS = _enums.LOSSES  # names -> codes (csrc/common/enums.h)
@@ -115,17 +115,17 @@ def _launch(desc, y_true, y_pred, sample_weight, grad_out=None, checked=False):
 
 @preparable(_describe, _launch)
 def loss(
-    y_true,
-    y_pred,
-    name,
+    y_true: Array,
+    y_pred: Array,
+    name: str,
     *,
-    from_logits=False,
-    reduction="mean",
-    sample_weight=None,
-    delta=1.0,
-    grad=False,
-    grad_out=None,
-):
+    from_logits: bool = False,
+    reduction: str = "mean",
+    sample_weight: Array | None = None,
+    delta: float = 1.0,
+    grad: bool = False,
+    grad_out: Array | None = None,
+) -> float | tuple[float, Array]:
     """The reduced loss as a Python float — or ``(loss, dloss/dy_pred)`` with ``grad=True``.
 
     The arrays come first and the loss's name after them, as in ``activation(x, name)``.
@@ -137,6 +137,16 @@ def loss(
     ``grad_out`` rather than an ``out=(None, grad)`` tuple: the other result is a Python float,
     not an array, so a tuple would hold one slot that can never be given; and the gradient
     exists only with ``grad=True``, which the name says.
+
+    Source: Keras 3 ``keras.losses`` (huber: Huber 1964, as Keras's Huber).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; y_true not int32
+            for the sparse kind; non-bool from_logits/grad.
+        ValueError: an unknown ``name`` or ``reduction``; from_logits for a non-cross-entropy; ``delta`` not
+            positive; mismatched shapes; empty y_pred; sparse labels outside [0, C); a bad ``grad_out``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     desc = _describe(
         y_true,

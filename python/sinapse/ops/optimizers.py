@@ -41,6 +41,7 @@ must all be separate memory (ValueError naming the pair otherwise). The clipping
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -48,6 +49,7 @@ from . import _device, _enums
 from ._checks import (
     CPU,
     FLOAT32_MAX,
+    Array,
     as_bool,
     as_float,
     as_int,
@@ -217,20 +219,33 @@ def _sgd(param, grad, velocity, *, momentum, nesterov, **common):
 
 @preparable(_sgd, _launch_update, rebind=_rebind)
 def sgd_update(
-    param,
-    grad,
-    velocity=None,
+    param: Array,
+    grad: Array,
+    velocity: Array | None = None,
     *,
-    learning_rate,
-    momentum=0.0,
-    nesterov=False,
-    weight_decay=0.0,
-    l2=0.0,
-    grad_scale=1.0,
-    clipvalue=None,
-    simd=None,
-):
-    """One Keras SGD step in place. ``velocity`` (zeros at the start) is needed iff momentum > 0."""
+    learning_rate: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    l2: float = 0.0,
+    grad_scale: float = 1.0,
+    clipvalue: float | None = None,
+    simd: str | None = None,
+) -> None:
+    """One Keras SGD step in place. ``velocity`` (zeros at the start) is needed iff momentum > 0.
+
+    Source: Keras 3 ``keras.optimizers.SGD`` (Nesterov: Sutskever et al. 2013).
+    Shapes: param, grad and every state array float32, one shape (any), C-contiguous;
+    returns None (param and the state are updated in place).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-number
+            scalars; non-bool flags.
+        ValueError: a scalar out of range (learning_rate, weight_decay, l2, grad_scale < 0, clipvalue <= 0,
+            momentum outside [0, 1]); a state array missing for the options, or given when unused; mismatched
+            shapes; param, grad and the state sharing memory.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     run(_sgd, _launch_update, locals())
 
 
@@ -251,19 +266,32 @@ def _adagrad(param, grad, accumulator, *, epsilon, **common):
 
 @preparable(_adagrad, _launch_update, rebind=_rebind)
 def adagrad_update(
-    param,
-    grad,
-    accumulator,
+    param: Array,
+    grad: Array,
+    accumulator: Array,
     *,
-    learning_rate,
-    epsilon=1e-7,
-    weight_decay=0.0,
-    l2=0.0,
-    grad_scale=1.0,
-    clipvalue=None,
-    simd=None,
-):
-    """One Keras Adagrad step in place; ``accumulator`` starts at initial_accumulator_value (Keras: 0.1)."""
+    learning_rate: float,
+    epsilon: float = 1e-7,
+    weight_decay: float = 0.0,
+    l2: float = 0.0,
+    grad_scale: float = 1.0,
+    clipvalue: float | None = None,
+    simd: str | None = None,
+) -> None:
+    """One Keras Adagrad step in place; ``accumulator`` starts at initial_accumulator_value (Keras: 0.1).
+
+    Source: Duchi et al. 2011, in Keras 3's ``keras.optimizers.Adagrad`` form.
+    Shapes: param, grad and every state array float32, one shape (any), C-contiguous;
+    returns None (param and the state are updated in place).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-number
+            scalars; non-bool flags.
+        ValueError: a scalar out of range (learning_rate, weight_decay, l2, grad_scale < 0, clipvalue <= 0,
+            epsilon < 0); a state array missing for the options, or given when unused; mismatched shapes;
+            param, grad and the state sharing memory.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     run(_adagrad, _launch_update, locals())
 
 
@@ -285,21 +313,34 @@ def _adadelta(param, grad, accumulated_grad, accumulated_delta, *, rho, epsilon,
 
 @preparable(_adadelta, _launch_update, rebind=_rebind)
 def adadelta_update(
-    param,
-    grad,
-    accumulated_grad,
-    accumulated_delta,
+    param: Array,
+    grad: Array,
+    accumulated_grad: Array,
+    accumulated_delta: Array,
     *,
-    learning_rate,
-    rho=0.95,
-    epsilon=1e-7,
-    weight_decay=0.0,
-    l2=0.0,
-    grad_scale=1.0,
-    clipvalue=None,
-    simd=None,
-):
-    """One Keras Adadelta step in place; both accumulators start at zero."""
+    learning_rate: float,
+    rho: float = 0.95,
+    epsilon: float = 1e-7,
+    weight_decay: float = 0.0,
+    l2: float = 0.0,
+    grad_scale: float = 1.0,
+    clipvalue: float | None = None,
+    simd: str | None = None,
+) -> None:
+    """One Keras Adadelta step in place; both accumulators start at zero.
+
+    Source: Zeiler 2012, in Keras 3's ``keras.optimizers.Adadelta`` form.
+    Shapes: param, grad and every state array float32, one shape (any), C-contiguous;
+    returns None (param and the state are updated in place).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-number
+            scalars; non-bool flags.
+        ValueError: a scalar out of range (learning_rate, weight_decay, l2, grad_scale < 0, clipvalue <= 0,
+            rho outside [0, 1]); a state array missing for the options, or given when unused; mismatched
+            shapes; param, grad and the state sharing memory.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     run(_adadelta, _launch_update, locals())
 
 
@@ -324,25 +365,38 @@ def _rmsprop(param, grad, velocity, momentum_buffer, average_grad, *, rho, momen
 
 @preparable(_rmsprop, _launch_update, rebind=_rebind)
 def rmsprop_update(
-    param,
-    grad,
-    velocity,
-    momentum_buffer=None,
-    average_grad=None,
+    param: Array,
+    grad: Array,
+    velocity: Array,
+    momentum_buffer: Array | None = None,
+    average_grad: Array | None = None,
     *,
-    learning_rate,
-    rho=0.9,
-    momentum=0.0,
-    epsilon=1e-7,
-    centered=False,
-    weight_decay=0.0,
-    l2=0.0,
-    grad_scale=1.0,
-    clipvalue=None,
-    simd=None,
-):
+    learning_rate: float,
+    rho: float = 0.9,
+    momentum: float = 0.0,
+    epsilon: float = 1e-7,
+    centered: bool = False,
+    weight_decay: float = 0.0,
+    l2: float = 0.0,
+    grad_scale: float = 1.0,
+    clipvalue: float | None = None,
+    simd: str | None = None,
+) -> None:
     """One Keras RMSprop step in place. State, zeros at the start: ``velocity`` always,
-    ``momentum_buffer`` iff momentum > 0, ``average_grad`` iff centered."""
+    ``momentum_buffer`` iff momentum > 0, ``average_grad`` iff centered.
+
+    Source: Hinton's lecture 6e (2012), in Keras 3's ``keras.optimizers.RMSprop`` form.
+    Shapes: param, grad and every state array float32, one shape (any), C-contiguous;
+    returns None (param and the state are updated in place).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-number
+            scalars; non-bool flags.
+        ValueError: a scalar out of range (learning_rate, weight_decay, l2, grad_scale < 0, clipvalue <= 0,
+            rho or momentum outside [0, 1]); a state array missing for the options, or given when unused;
+            mismatched shapes; param, grad and the state sharing memory.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     run(_rmsprop, _launch_update, locals())
 
 
@@ -367,26 +421,40 @@ def _adam(param, grad, m, v, vhat, *, step, beta_1, beta_2, epsilon, amsgrad, **
 
 @preparable(_adam, _launch_update, rebind=_rebind)
 def adam_update(
-    param,
-    grad,
-    m,
-    v,
-    vhat=None,
+    param: Array,
+    grad: Array,
+    m: Array,
+    v: Array,
+    vhat: Array | None = None,
     *,
-    learning_rate,
-    step,
-    beta_1=0.9,
-    beta_2=0.999,
-    epsilon=1e-7,
-    amsgrad=False,
-    weight_decay=0.0,
-    l2=0.0,
-    grad_scale=1.0,
-    clipvalue=None,
-    simd=None,
-):
+    learning_rate: float,
+    step: int,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-7,
+    amsgrad: bool = False,
+    weight_decay: float = 0.0,
+    l2: float = 0.0,
+    grad_scale: float = 1.0,
+    clipvalue: float | None = None,
+    simd: str | None = None,
+) -> None:
     """One Keras Adam (AdamW when weight_decay > 0) step in place. ``step`` is t, 1 on the
-    first step; ``m``, ``v`` (and ``vhat`` iff amsgrad) start at zero."""
+    first step; ``m``, ``v`` (and ``vhat`` iff amsgrad) start at zero.
+
+    Source: Kingma & Ba 2015 (Algorithm 1, the epsilon-hat form), Keras 3's
+    ``keras.optimizers.Adam``; AMSGrad: Reddi et al. 2018; AdamW: Loshchilov & Hutter 2019.
+    Shapes: param, grad and every state array float32, one shape (any), C-contiguous;
+    returns None (param and the state are updated in place).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-number
+            scalars; a non-int ``step``; non-bool flags.
+        ValueError: a scalar out of range (learning_rate, weight_decay, l2, grad_scale < 0, clipvalue <= 0,
+            beta_1/beta_2 outside [0, 1), step < 1); a state array missing for the options, or given when
+            unused; mismatched shapes; param, grad and the state sharing memory.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     run(_adam, _launch_update, locals())
 
 
@@ -405,12 +473,19 @@ def _float32_arrays(op, arrays):
     return device, infos
 
 
-def global_norm(arrays, *, simd=None) -> float:
+def global_norm(arrays: Sequence[Array], *, simd: str | None = None) -> float:
     """sqrt(sum of x**2 over every element of every array), as a Python float.
 
     Each array is reduced by its own kernel into a float64 sum (fixed-size blocks combined in
     a fixed order: the same bits for any thread count or launch), and the per-array sums are
     added in list order. On CUDA this is one device-to-host copy of len(arrays) doubles.
+
+    arrays: a list of float32 arrays of any shapes, on one device.
+
+    Raises:
+        TypeError: ``arrays`` not a list of float32 arrays, or arrays on different devices.
+        ValueError: a non-contiguous array.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     op = "global_norm"
     device, infos = _float32_arrays(op, arrays)
@@ -500,8 +575,19 @@ def _launch_clip_by_value(desc, x, out):
 
 
 @preparable(_describe_clip_by_value, _launch_clip_by_value)
-def clip_by_value(x, clipvalue, *, out=None):
-    """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` itself (in place), no other overlap."""
+def clip_by_value(x: Array, clipvalue: float, *, out: Array | None = None) -> Array:
+    """``clip(x, -clipvalue, clipvalue)``; ``out`` may be ``x`` itself (in place), no other overlap.
+
+    Shapes: x float32, any shape; the result has its shape (Keras's ``clipvalue``).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; clipvalue None
+            or not a number.
+        ValueError: clipvalue not positive and finite; non-contiguous x; a bad ``out`` (shape, read-only,
+            non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_clip_by_value(_describe_clip_by_value(x, clipvalue, out=out), x, out)
 
 
@@ -516,15 +602,39 @@ def _launch_clip_by_norm(desc, x, out):
 
 
 @preparable(_describe_clip_by_norm, _launch_clip_by_norm)
-def clip_by_norm(x, clipnorm, *, out=None):
-    """Keras's clipnorm for one array: ``x * clipnorm / max(||x||, clipnorm)``."""
+def clip_by_norm(x: Array, clipnorm: float, *, out: Array | None = None) -> Array:
+    """Keras's clipnorm for one array: ``x * clipnorm / max(||x||, clipnorm)``.
+
+    Shapes: x float32, any shape; the result has its shape. ||x||: the L2 norm over all of x.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; clipnorm not a
+            number.
+        ValueError: clipnorm not positive and finite; non-contiguous x; a bad ``out`` (shape, read-only,
+            non-contiguous, forbidden overlap).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_clip_by_norm(_describe_clip_by_norm(x, clipnorm, out=out), x, out)
 
 
-def clip_by_global_norm(arrays, clipnorm, *, out=None):
+def clip_by_global_norm(
+    arrays: Sequence[Array], clipnorm: float, *, out: Sequence[Array] | None = None
+) -> tuple[list[Array], float]:
     """Keras's global_clipnorm: every array times ``clip_scale(global_norm(arrays), clipnorm)``.
 
     Returns ``(clipped arrays, global norm)``; ``out`` is a list of arrays (may be ``arrays``).
+
+    Shapes: arrays float32, any shapes, one device; each result the shape of its input.
+    Source: Pascanu et al. 2013; Keras 3's ``global_clipnorm``.
+
+    Raises:
+        TypeError: ``arrays``/``out`` not lists of float32 arrays, arrays on different devices; clipnorm not a
+            number.
+        ValueError: clipnorm not positive and finite; ``out`` of another length; a bad ``out[i]`` (shape,
+            overlap other than with arrays[i]).
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     op = "clip_by_global_norm"
     clipnorm = _clipnorm(op, clipnorm)

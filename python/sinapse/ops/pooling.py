@@ -23,7 +23,17 @@ from typing import NamedTuple
 
 from ..registry import resolve_variant
 from . import _device, _elementwise
-from ._checks import as_pair, backend, check_elements, check_extent, check_float32, check_out, check_shape, inspect
+from ._checks import (
+    Array,
+    as_pair,
+    backend,
+    check_elements,
+    check_extent,
+    check_float32,
+    check_out,
+    check_shape,
+    inspect,
+)
 from ._plan import descriptor, preparable
 
 
@@ -51,7 +61,14 @@ class PoolGeometry(NamedTuple):
 
 
 def geometry(op: str, shape, pool_size, strides, padding) -> PoolGeometry:
-    """The :class:`PoolGeometry` of a pooling over an NHWC input ``shape``."""
+    """The :class:`PoolGeometry` of a pooling over an NHWC input ``shape`` (N, H, W, C), by
+    Keras's padding rule (module docstring).
+
+    Raises:
+        TypeError: non-int pool_size or strides.
+        ValueError: a shape not 4-D; pool_size/strides outside [1, 2**31 - 1]; a bad padding; a window larger
+            than the input with 'valid'; an output beyond _checks.MAX_ELEMENTS.
+    """
     if len(shape) != 4:
         raise ValueError(f"{op}: `x` must be 4-D (N, H, W, C), got shape {tuple(shape)}.")
     n, h, w, c = shape
@@ -140,24 +157,107 @@ _avg_fwd, _avg_bwd = _ops("avg_pool2d", "avg")
 
 
 @preparable(_max_fwd, _launch_forward)
-def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
-    """Max over each window of NHWC ``x``: shape (N, OH, OW, C)."""
+def max_pool2d(
+    x: Array,
+    pool_size: int | tuple[int, int] = (2, 2),
+    strides: int | tuple[int, int] | None = None,
+    padding: str = "valid",
+    *,
+    out: Array | None = None,
+    variant: str | None = None,
+) -> Array:
+    """Max over each window of NHWC ``x``: shape (N, OH, OW, C).
+
+    x float32 (N, H, W, C); returns float32 (N, OH, OW, C). Padding rule and defaults:
+    Keras's MaxPooling2D (module docstring).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int
+            pool_size or strides.
+        ValueError: x not 4-D or non-contiguous; pool_size/strides outside [1, 2**31 - 1]; a bad padding; a
+            window larger than the input with 'valid'; a bad ``out`` (shape, read-only, non-contiguous,
+            forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_forward(_max_fwd(x, pool_size, strides, padding, out=out, variant=variant), x, out)
 
 
 @preparable(_avg_fwd, _launch_forward)
-def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
-    """Mean over each window's real pixels of NHWC ``x``: shape (N, OH, OW, C)."""
+def avg_pool2d(
+    x: Array,
+    pool_size: int | tuple[int, int] = (2, 2),
+    strides: int | tuple[int, int] | None = None,
+    padding: str = "valid",
+    *,
+    out: Array | None = None,
+    variant: str | None = None,
+) -> Array:
+    """Mean over each window's real pixels of NHWC ``x``: shape (N, OH, OW, C).
+
+    x float32 (N, H, W, C); returns float32 (N, OH, OW, C). Padding rule and defaults:
+    Keras's AveragePooling2D (module docstring).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int
+            pool_size or strides.
+        ValueError: x not 4-D or non-contiguous; pool_size/strides outside [1, 2**31 - 1]; a bad padding; a
+            window larger than the input with 'valid'; a bad ``out`` (shape, read-only, non-contiguous,
+            forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_forward(_avg_fwd(x, pool_size, strides, padding, out=out, variant=variant), x, out)
 
 
 @preparable(_max_bwd, _launch_backward)
-def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
-    """Gradient with respect to x: each window's dy goes to its (first) maximum."""
+def max_pool2d_backward(
+    dy: Array,
+    x: Array,
+    pool_size: int | tuple[int, int] = (2, 2),
+    strides: int | tuple[int, int] | None = None,
+    padding: str = "valid",
+    *,
+    out: Array | None = None,
+    variant: str | None = None,
+) -> Array:
+    """Gradient with respect to x: each window's dy goes to its (first) maximum.
+
+    Shapes: dy float32 (N, OH, OW, C), x float32 (N, H, W, C); returns the shape of x.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int
+            pool_size or strides.
+        ValueError: dy not the forward's output shape; a bad geometry (as max_pool2d); a bad ``out`` (shape,
+            read-only, non-contiguous, forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_backward(_max_bwd(dy, x, pool_size, strides, padding, out=out, variant=variant), dy, x, out)
 
 
 @preparable(_avg_bwd, _launch_backward)
-def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid", *, out=None, variant=None):
-    """Gradient with respect to x (x gives the shape): dy / count spread over each window."""
+def avg_pool2d_backward(
+    dy: Array,
+    x: Array,
+    pool_size: int | tuple[int, int] = (2, 2),
+    strides: int | tuple[int, int] | None = None,
+    padding: str = "valid",
+    *,
+    out: Array | None = None,
+    variant: str | None = None,
+) -> Array:
+    """Gradient with respect to x (x gives the shape): dy / count spread over each window.
+
+    Shapes: dy float32 (N, OH, OW, C), x float32 (N, H, W, C) (read for its shape);
+    returns the shape of x.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int
+            pool_size or strides.
+        ValueError: dy not the forward's output shape; a bad geometry (as avg_pool2d); a bad ``out`` (shape,
+            read-only, non-contiguous, forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_backward(_avg_bwd(dy, x, pool_size, strides, padding, out=out, variant=variant), dy, x, out)

@@ -39,6 +39,8 @@ backward runs the forward's variant unless told.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .. import _cpu
@@ -46,6 +48,7 @@ from ..registry import resolve_variant
 from . import _device, _enums
 from ._checks import (
     CPU,
+    Array,
     as_bool,
     backend,
     check_elements,
@@ -354,36 +357,57 @@ def _launch_simple_rnn(desc, *arrays):
 
 @preparable(_simple_rnn, _launch_simple_rnn, out_tuple=_FORWARD["simple_rnn"])
 def simple_rnn(
-    x,
-    kernel,
-    recurrent_kernel,
-    bias=None,
+    x: Array,
+    kernel: Array,
+    recurrent_kernel: Array,
+    bias: Array | None = None,
     *,
-    activation="tanh",
-    h0=None,
-    mask=None,
-    go_backwards=False,
-    return_sequences=True,
-    out=None,
-    simd=None,
-):
+    activation: str = "tanh",
+    h0: Array | None = None,
+    mask: Array | None = None,
+    go_backwards: bool = False,
+    return_sequences: bool = True,
+    out: Sequence[Array | None] | None = None,
+    simd: str | None = None,
+) -> tuple[Array, Array, RnnCache]:
     """Keras's SimpleRNN over a sequence: ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)``.
 
     x (N, T, D), kernel (D, H), recurrent_kernel (H, H), bias (H,) or None, h0 (N, H) or None,
     mask (N, T) bool/uint8 or None; activation "tanh" or "relu".
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H) without return_sequences), h_T (N, H).
     out: None or a tuple ``(y, h_T)`` of preallocated float32 arrays or None (module docstring).
+
+    Source: Keras 3 ``keras.layers.SimpleRNN`` (Elman 1990).
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; mask not
+            bool/uint8; non-bool flags.
+        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, mask of the wrong shape;
+            non-contiguous arrays; a bad ``out`` entry; activation not 'tanh' or 'relu'.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return run(_simple_rnn, _launch_simple_rnn, locals())
 
 
-def simple_rnn_backward(dy, cache, dh_T=None, *, out=None):
+def simple_rnn_backward(
+    dy: Array | None, cache: RnnCache, dh_T: Array | None = None, *, out: Sequence[Array | None] | None = None
+) -> tuple[Array, Array, Array, Array | None, Array]:
     """Gradients of a simple_rnn call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
 
     dy: the shape of y (None: zeros); cache: the forward's; dh_T (N, H) or None. dbias is None
     when the forward had no bias. Shapes: dx (N, T, D), dkernel (D, H), drecurrent_kernel (H, H),
     dbias (H,), dh0 (N, H). out: None or a tuple of the five, each an array or None (allocated;
     None for dbias without a bias).
+
+    Backpropagation through time (Werbos 1990) of simple_rnn.
+
+    Raises:
+        TypeError: ``cache`` not the matching forward's; gradients not float32 or on another device than the
+            forward.
+        ValueError: dy or the final-state gradients of the wrong shape; a bad ``out`` entry.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     op = "simple_rnn_backward"
     cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("simple_") else "simple_tanh"
@@ -414,20 +438,20 @@ def _lstm(
 
 @preparable(_lstm, _launch_forward, out_tuple=_FORWARD["lstm"])
 def lstm(
-    x,
-    kernel,
-    recurrent_kernel,
-    bias=None,
+    x: Array,
+    kernel: Array,
+    recurrent_kernel: Array,
+    bias: Array | None = None,
     *,
-    h0=None,
-    c0=None,
-    mask=None,
-    go_backwards=False,
-    return_sequences=True,
-    out=None,
-    simd=None,
-    variant=None,
-):
+    h0: Array | None = None,
+    c0: Array | None = None,
+    mask: Array | None = None,
+    go_backwards: bool = False,
+    return_sequences: bool = True,
+    out: Sequence[Array | None] | None = None,
+    simd: str | None = None,
+    variant: str | None = None,
+) -> tuple[Array, Array, Array, RnnCache]:
     """Keras's LSTM over a sequence (sigmoid gates, tanh activations, gate order i, f, c, o):
     ``c_t = f c_{t-1} + i g``, ``h_t = o tanh(c_t)``.
 
@@ -438,17 +462,46 @@ def lstm(
     out: None or a tuple ``(y, h_T, c_T)`` of preallocated float32 arrays or None.
     variant: the cell kernel, "naive" or "tuned" (default: $SINAPSE_LSTM, else "tuned");
     ValueError for another name.
+
+    Source: Hochreiter & Schmidhuber 1997 with the forget gate of Gers et al. 2000, as
+    Keras 3's ``keras.layers.LSTM``.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; mask not
+            bool/uint8; non-bool flags.
+        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, c0, mask of the wrong shape;
+            non-contiguous arrays; a bad ``out`` entry; an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return run(_lstm, _launch_forward, locals())
 
 
-def lstm_backward(dy, cache, dh_T=None, dc_T=None, *, out=None, variant=None):
+def lstm_backward(
+    dy: Array | None,
+    cache: RnnCache,
+    dh_T: Array | None = None,
+    dc_T: Array | None = None,
+    *,
+    out: Sequence[Array | None] | None = None,
+    variant: str | None = None,
+) -> tuple[Array, Array, Array, Array | None, Array, Array]:
     """Gradients of an lstm call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``.
 
     dy: the shape of y (None: zeros); cache: the forward's; dh_T, dc_T (N, H) or None. Shapes:
     dx (N, T, D), dkernel (D, 4H), drecurrent_kernel (H, 4H), dbias (4H,) (None without a bias),
     dh0 and dc0 (N, H). out: None or a tuple of the six, each an array or None (allocated).
     variant: the cell kernel, "naive" or "tuned" (default: the forward's).
+
+    Backpropagation through time of lstm (Hochreiter & Schmidhuber 1997; Keras's cell).
+
+    Raises:
+        TypeError: ``cache`` not the matching forward's; gradients not float32 or on another device than the
+            forward.
+        ValueError: dy or the final-state gradients of the wrong shape; a bad ``out`` entry; an unknown
+            ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     desc = _describe_backward("lstm_backward", "lstm", cache, dy, dh_T, dc_T, variant, out=out)
     return _launch_backward(desc, dy, dh_T, dc_T, *out_tuple("lstm_backward", out, _BACKWARD_LSTM))
@@ -476,19 +529,19 @@ def _gru(
 
 @preparable(_gru, _launch_simple_rnn, out_tuple=_FORWARD["gru"])
 def gru(
-    x,
-    kernel,
-    recurrent_kernel,
-    bias=None,
+    x: Array,
+    kernel: Array,
+    recurrent_kernel: Array,
+    bias: Array | None = None,
     *,
-    reset_after=True,
-    h0=None,
-    mask=None,
-    go_backwards=False,
-    return_sequences=True,
-    out=None,
-    simd=None,
-):
+    reset_after: bool = True,
+    h0: Array | None = None,
+    mask: Array | None = None,
+    go_backwards: bool = False,
+    return_sequences: bool = True,
+    out: Sequence[Array | None] | None = None,
+    simd: str | None = None,
+) -> tuple[Array, Array, RnnCache]:
     """Keras's GRU over a sequence (gate order z, r, h; ``h_t = z h_{t-1} + (1 - z) hh``).
 
     reset_after=True (Keras's default, PyTorch's GRU): ``hh = tanh(x W_h + b_h + r (h U_h + b_rec_h))``,
@@ -497,17 +550,38 @@ def gru(
     x (N, T, D), kernel (D, 3H), recurrent_kernel (H, 3H), h0 (N, H) or None, mask (N, T) or None.
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H)), h_T (N, H).
     out: None or a tuple ``(y, h_T)`` of preallocated float32 arrays or None.
+
+    Source: Cho et al. 2014, as Keras 3's ``keras.layers.GRU``.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices; mask not
+            bool/uint8; non-bool flags.
+        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, mask of the wrong shape;
+            non-contiguous arrays; a bad ``out`` entry.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     return run(_gru, _launch_simple_rnn, locals())
 
 
-def gru_backward(dy, cache, dh_T=None, *, out=None):
+def gru_backward(
+    dy: Array | None, cache: RnnCache, dh_T: Array | None = None, *, out: Sequence[Array | None] | None = None
+) -> tuple[Array, Array, Array, Array | None, Array]:
     """Gradients of a gru call: ``(dx, dkernel, drecurrent_kernel, dbias, dh0)``.
 
     dy: the shape of y (None: zeros); cache: the forward's; dh_T (N, H) or None. Shapes: dx
     (N, T, D), dkernel (D, 3H), drecurrent_kernel (H, 3H), dbias (2, 3H) or (3H,) like the
     forward's bias (None without one), dh0 (N, H). out: None or a tuple of the five, each an
     array or None (allocated).
+
+    Backpropagation through time of gru (Cho et al. 2014; Keras's cell).
+
+    Raises:
+        TypeError: ``cache`` not the matching forward's; gradients not float32 or on another device than the
+            forward.
+        ValueError: dy or the final-state gradients of the wrong shape; a bad ``out`` entry.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
     cell = cache.cell if isinstance(cache, RnnCache) and cache.cell.startswith("gru") else "gru"
     desc = _describe_backward("gru_backward", cell, cache, dy, dh_T, None, out=out)

@@ -19,6 +19,8 @@ Plain NumPy, any float dtype; the results are new C-contiguous arrays.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import _enums
@@ -65,11 +67,15 @@ def _gru_swap_zr(a, axis):
     return np.ascontiguousarray(np.concatenate([r, z, h], axis=axis))
 
 
-def keras_to_torch(cell, kernel, recurrent_kernel, bias=None):
+def keras_to_torch(cell: str, kernel: Any, recurrent_kernel: Any, bias: Any | None = None) -> dict[str, np.ndarray]:
     """``{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}`` (bias entries only with a bias).
 
     kernel (D, G*H), recurrent_kernel (H, G*H), bias (G*H,) or, for a GRU, (2, 3H); any float
-    dtype. TypeError / ValueError naming the argument for anything else.
+    dtype. The results are NumPy arrays of the input dtype (PyTorch's nn.LSTM/nn.GRU/nn.RNN layout).
+
+    Raises:
+        TypeError: an argument that is not a NumPy array (or list) of real floats.
+        ValueError: an unknown ``cell``; wrong ranks, or gate blocks not H wide.
     """
     op = "keras_to_torch"
     gates = _cell(op, cell)
@@ -96,11 +102,21 @@ def keras_to_torch(cell, kernel, recurrent_kernel, bias=None):
     return out
 
 
-def torch_to_keras(cell, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+def torch_to_keras(
+    cell: str,
+    weight_ih: Any,
+    weight_hh: Any,
+    bias_ih: Any | None = None,
+    bias_hh: Any | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(kernel, recurrent_kernel, bias)`` in Keras's layout (bias None when PyTorch has none).
 
     weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,) each, both or neither;
-    any float dtype. TypeError / ValueError naming the argument for anything else.
+    any float dtype. The results are NumPy arrays of the input dtype.
+
+    Raises:
+        TypeError: an argument that is not a NumPy array (or list) of real floats.
+        ValueError: an unknown ``cell``; wrong ranks, gate blocks not H wide, or only one of the two biases.
     """
     op = "torch_to_keras"
     gates = _cell(op, cell)

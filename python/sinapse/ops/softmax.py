@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..registry import resolve_variant
 from . import _device, _elementwise
+from ._checks import Array
 from ._plan import descriptor, preparable
 
 
@@ -58,24 +59,64 @@ def _log_softmax_backward(dy, y, *, out=None, variant=None):
 
 
 @preparable(_softmax, _launch_forward)
-def softmax(x, *, out=None, variant=None):
-    """``exp(x) / sum(exp(x))`` along the last axis (the row max is subtracted first)."""
+def softmax(x: Array, *, out: Array | None = None, variant: str | None = None) -> Array:
+    """``exp(x) / sum(exp(x))`` along the last axis (the row max is subtracted first).
+
+    Shapes: x float32 (..., C), at least 1-D; the result the shape of x.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices.
+        ValueError: x 0-D or non-contiguous; a bad ``out`` (shape, read-only, non-contiguous, forbidden
+            overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_forward(_softmax(x, out=out, variant=variant), x, out)
 
 
 @preparable(_log_softmax, _launch_forward)
-def log_softmax(x, *, out=None, variant=None):
-    """``x - logsumexp(x)`` along the last axis, without forming softmax (no log of 0)."""
+def log_softmax(x: Array, *, out: Array | None = None, variant: str | None = None) -> Array:
+    """``x - logsumexp(x)`` along the last axis, without forming softmax (no log of 0).
+
+    Shapes: x float32 (..., C), at least 1-D; the result the shape of x.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices.
+        ValueError: x 0-D or non-contiguous; a bad ``out`` (shape, read-only, non-contiguous, forbidden
+            overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_forward(_log_softmax(x, out=out, variant=variant), x, out)
 
 
 @preparable(_softmax_backward, _launch_backward)
-def softmax_backward(dy, y, *, out=None, variant=None):
-    """Gradient of softmax given its output y: ``y * (dy - sum(dy * y))`` per row."""
+def softmax_backward(dy: Array, y: Array, *, out: Array | None = None, variant: str | None = None) -> Array:
+    """Gradient of softmax given its output y: ``y * (dy - sum(dy * y))`` per row.
+
+    Shapes: dy and y float32 (..., C), one shape; the result that shape.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices.
+        ValueError: dy and y of different shapes, 0-D or non-contiguous; a bad ``out`` (shape, read-only,
+            non-contiguous, forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_backward(_softmax_backward(dy, y, out=out, variant=variant), dy, y, out)
 
 
 @preparable(_log_softmax_backward, _launch_backward)
-def log_softmax_backward(dy, y, *, out=None, variant=None):
-    """Gradient of log_softmax given its output y: ``dy - exp(y) * sum(dy)`` per row."""
+def log_softmax_backward(dy: Array, y: Array, *, out: Array | None = None, variant: str | None = None) -> Array:
+    """Gradient of log_softmax given its output y: ``dy - exp(y) * sum(dy)`` per row.
+
+    Shapes: dy and y float32 (..., C), one shape; the result that shape.
+
+    Raises:
+        TypeError: a non-array or non-float32 array argument, or arrays on different devices.
+        ValueError: dy and y of different shapes, 0-D or non-contiguous; a bad ``out`` (shape, read-only,
+            non-contiguous, forbidden overlap); an unknown ``variant``.
+        MemoryError: a result cannot be allocated.
+        sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
+    """
     return _launch_backward(_log_softmax_backward(dy, y, out=out, variant=variant), dy, y, out)
