@@ -15,7 +15,7 @@ from ..ops._plan import PlanCache
 from ..ops.activation import KINDS
 
 # Keras names -> kernel names; "gelu" is Keras's default (approximate=False).
-_ALIASES = {
+_ALIASES: dict[str | None, str] = {
     None: "linear",
     "linear": "linear",
     "softmax": "softmax",

@@ -49,6 +49,7 @@ import contextlib
 import re
 import threading
 import warnings
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -58,7 +59,7 @@ from ..ops._checks import as_bool
 from ._limits import allocate, check_alloc, size
 from ._limits import shape as _shape
 
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[Layer]] = {}
 _NAME_COUNTS: dict[str, int] = {}
 
 
@@ -168,9 +169,10 @@ def _public_build(create_weights):
             )
         self.ensure_built(shape[1:])
 
-    build._create_weights = create_weights
-    build.__doc__ = _public_build.__doc__
-    return build
+    public: Any = build  # a function carrying an attribute (which a type checker does not model)
+    public._create_weights = create_weights
+    public.__doc__ = _public_build.__doc__
+    return public
 
 
 class Layer:
@@ -179,6 +181,9 @@ class Layer:
     supports_masking = False
     output_activation: str | None = None  # "softmax"/"sigmoid" when the output can fuse into the loss
     _trainable_version = 0  # bumped whenever any layer's trainable flag changes (models re-plan)
+    # The public build(input_shape): _public_build around a subclass's own build (set by
+    # __init_subclass__) or, for Layer itself, below the class; it carries ``_create_weights``.
+    build: ClassVar[Any]
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -313,7 +318,7 @@ class Layer:
                 raise self.error(
                     f"was built for inputs of shape {_fmt(self.input_shape)} but receives {_fmt(input_shape)}"
                 )
-            return self.output_shape
+            return self._output_shape()
         if self._declared_input_shape is not None and not _compatible(self._declared_input_shape, input_shape):
             raise self.error(
                 f"declared input_shape={_fmt(self._declared_input_shape)} but receives {_fmt(input_shape)}"
@@ -327,6 +332,16 @@ class Layer:
         self.output_shape = tuple(self.compute_output_shape(input_shape))
         self.built = True
         return self.output_shape
+
+    def _output_shape(self) -> tuple:
+        """The output shape of a built layer (set by ensure_built together with ``built``)."""
+        assert self.output_shape is not None, "a built layer has an output shape"
+        return self.output_shape
+
+    def _input_shape(self) -> tuple:
+        """The input shape of a built layer, without the batch axis (set by ensure_built)."""
+        assert self.input_shape is not None, "a built layer has an input shape"
+        return self.input_shape
 
     def to_device(self, device) -> None:
         """Move the weights (and forget the buffers) to ``device``."""
@@ -500,7 +515,9 @@ class InputLayer(Layer):
 
     @property
     def shape(self) -> tuple:
-        return self._declared_input_shape
+        shape = self._declared_input_shape
+        assert shape is not None, "InputLayer.__init__ requires a shape"
+        return shape
 
     def forward(self, x, training=False, mask=None):
         return x
@@ -525,7 +542,7 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
     return InputLayer(input_shape=shape, batch_input_shape=batch_shape, batch_size=batch_size, name=name, **kwargs)
 
 
-def get_layer_class(name: str) -> type:
+def get_layer_class(name: str) -> type[Layer]:
     """The public layer class called ``name`` (built in, or a user's Layer subclass)."""
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:

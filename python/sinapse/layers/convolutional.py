@@ -117,7 +117,7 @@ class Conv2D(Layer):
 
     def forward(self, x, training=False, mask=None):
         act, b = self.act, (self.bias.value if self.bias is not None else None)
-        out_shape = (x.shape[0], *self.output_shape)
+        out_shape = (x.shape[0], *self._output_shape())
         if act.fused is not None:
             y = self._conv(x.shape, x, self.kernel.value, b, self.buffer("y", out_shape))
             z = None
@@ -235,12 +235,12 @@ class ZeroPadding2D(Layer):
             else:
                 (t, b), (l, r) = padding
                 pads = ((t, b), (l, r))
-            pads = tuple(tuple(int(v) for v in p) for p in pads)
+            pairs = tuple(tuple(int(v) for v in p) for p in pads)
         except (TypeError, ValueError):
             raise self.arg_error(
                 f"`padding` must be an int, (rows, cols) or ((top, bottom), (left, right)), got {padding!r}"
             ) from None
-        self.padding = tuple(tuple(size("ZeroPadding2D", "padding", v, lo=0) for v in p) for p in pads)
+        self.padding = tuple(tuple(size("ZeroPadding2D", "padding", v, lo=0) for v in p) for p in pairs)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -257,7 +257,7 @@ class ZeroPadding2D(Layer):
 
     def forward(self, x, training=False, mask=None):
         (t, _), (l, _) = self.padding
-        out = self.buffer("y", (x.shape[0], *self.output_shape))
+        out = self.buffer("y", (x.shape[0], *self._output_shape()))
         zeroed = self.__dict__.setdefault("_zeroed", {})
         if zeroed.get(out.shape) is not out:  # the border stays zero: write it once per buffer
             out[...] = 0
@@ -269,7 +269,7 @@ class ZeroPadding2D(Layer):
         if not need_dx:
             return None
         (t, _), (l, _) = self.padding
-        h, w, c = self.input_shape
+        h, w, c = self._input_shape()
         dx = self.buffer("dx", (dy.shape[0], h, w, c))
         dx[...] = dy[:, t : t + h, l : l + w, :]
         return dx

@@ -301,7 +301,7 @@ class Reshape(Layer):
 
     def forward(self, x, training=False, mask=None):
         self._shape = x.shape
-        return x.reshape(x.shape[0], *self.output_shape)
+        return x.reshape(x.shape[0], *self._output_shape())
 
     def backward(self, dy, need_dx=True):
         return dy.reshape(self._shape) if need_dx else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import initializers, ops, regularizers
@@ -167,7 +169,7 @@ class Masking(Layer):
         if isinstance(mask_value, bool) or not isinstance(mask_value, (int, float, np.integer, np.floating)):
             raise self.arg_error(f"`mask_value` must be a number, got {mask_value!r}")
         self.mask_value = float(mask_value)
-        self._keep = None
+        self._keep: Any = None  # the forward's keep mask, an (N, T) bool array of the device
 
     def build(self, input_shape):
         if len(input_shape) < 1:

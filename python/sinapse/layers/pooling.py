@@ -41,7 +41,7 @@ class _Pooling2D(Layer):
 
     def forward(self, x, training=False, mask=None):
         self._x = x
-        return self._fwd(x.shape, x, self.buffer("y", (x.shape[0], *self.output_shape)))
+        return self._fwd(x.shape, x, self.buffer("y", (x.shape[0], *self._output_shape())))
 
     def backward(self, dy, need_dx=True):
         if not need_dx:

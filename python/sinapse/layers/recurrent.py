@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import devices, initializers, ops, regularizers
 from ..ops._checks import MAX_EXTENT, as_bool
+from ..ops.rnn import RnnCache
 from ._limits import size
 from .base import Layer
 from .core import _no_constraint
@@ -130,7 +131,7 @@ class _Recurrent(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.unroll = bool(unroll)  # accepted for Keras compatibility: the loop runs in C++ either way
-        self._cache = None
+        self._cache: RnnCache | None = None  # the forward's, for backward
         self.initial_state_grads: list | None = None
 
     def _check_choice(self, arg, value, allowed):
@@ -209,14 +210,15 @@ class _Recurrent(Layer):
     def backward(self, dy, need_dx=True, dstates=None):
         """As every layer's; ``dstates`` (direct calls with return_state): gradients of the final
         states, [dh] or [dh, dc]. The initial states' gradients land in ``initial_state_grads``."""
-        if self._cache is None:
+        cache = self._cache
+        if cache is None:
             raise self.error("backward called before forward")
         xp = self.device.xp
         if dstates is not None:
-            dstates = self._states_list(dstates, "dstates", self._cache_batch())
+            dstates = self._states_list(dstates, "dstates", int(cache.shape[0]))
         if dy is not None:
             dy = xp.ascontiguousarray(dy, dtype=np.float32)
-        dx, dk, drk, db, dinit = self._op_backward(self._cache, dy, dstates)
+        dx, dk, drk, db, dinit = self._op_backward(cache, dy, dstates)
         self.initial_state_grads = dinit
         if self.trainable:
             self.kernel.grad, self.recurrent_kernel.grad = dk, drk
@@ -224,9 +226,6 @@ class _Recurrent(Layer):
                 self.bias.grad = db
             self.add_regularizer_gradients()
         return dx if need_dx else None
-
-    def _cache_batch(self) -> int:
-        return int(self._cache.shape[0])
 
     def _states_list(self, states, what, n):
         """A list of ``_n_states`` float32 (n, units) arrays on the layer's device."""

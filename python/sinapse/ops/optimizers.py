@@ -121,9 +121,9 @@ def _describe_update(
     arguments first (name "" for none); ``needed``: for each, why it is required, or None
     when the options leave it unused (it must then be None)."""
     lr = _scalar(op, "learning_rate", learning_rate)
-    fixed = (_scalar(op, "weight_decay", weight_decay), _scalar(op, "l2", l2))
+    decay = (_scalar(op, "weight_decay", weight_decay), _scalar(op, "l2", l2))
     dynamic = (lr, _grad_scale(op, grad_scale), _step(op, step))
-    fixed = (*fixed, _clipvalue(op, clipvalue))
+    fixed = (*decay, _clipvalue(op, clipvalue))
     infos = {"param": inspect(op, "param", param), "grad": inspect(op, "grad", grad)}
     for (name, arr), why in zip(slots, needed):
         if why is not None and arr is None:
@@ -150,10 +150,11 @@ def _describe_update(
         _device.simd(device, simd, op),  # the descriptor fixes the SIMD path
     )
     state = [name for name, _ in slots if name]
-    infos = {"param": infos["param"], "grad": infos["grad"], **{n: infos.get(n) for n in state}}
-    written = ("param", *(n for n in state if infos[n] is not None))
+    # the arrays in the op's order, an absent state slot as None
+    arrays = {"param": infos["param"], "grad": infos["grad"], **{n: infos.get(n) for n in state}}
+    written = ("param", *(n for n in state if arrays[n] is not None))
     params = (kind, fixed, rates, tail, dynamic)
-    return descriptor(op, device, infos, params, in_place=written)
+    return descriptor(op, device, arrays, params, in_place=written)
 
 
 def _rebind(desc, learning_rate=None, step=None, grad_scale=None):

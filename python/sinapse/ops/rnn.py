@@ -40,6 +40,7 @@ backward runs the forward's variant unless told.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -91,8 +92,23 @@ class RnnCache:
         "simd",
         "variant",
     )
+    # The attributes (typed for the type checker; set by the forward through __init__'s keywords).
+    op: str  # the forward op's name ("simple_rnn", "lstm", "gru")
+    cell: str  # its cell kind ("simple_tanh", "simple_relu", "lstm", "gru", "gru_reset_before")
+    device: str  # where the forward ran: "cpu", "cuda" or "cuda_sim"
+    x: Array  # the forward's inputs, read by the backward
+    kernel: Array
+    recurrent_kernel: Array
+    has_bias: bool
+    mask: Array | None  # as bytes (uint8), or None
+    workspace: Array  # float32 (rnn_workspace_floats,): gate activations, states before each step
+    shape: tuple[int, int, int, int]  # (N, T, D, H)
+    go_backwards: bool
+    return_sequences: bool
+    simd: str
+    variant: str
 
-    def __init__(self, **kw):
+    def __init__(self, **kw: Any) -> None:
         for k, v in kw.items():
             setattr(self, k, v)
 

@@ -18,6 +18,7 @@ schedule from ``sinapse.optimizers.schedules``, called with ``iterations``.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,16 @@ class Optimizer:
 
     _counts_steps = False
 
+    # ------------------------------------------------------------------ subclass interface
+
+    def _slots(self) -> list[tuple[str, float]]:
+        """The state arrays: (name, initial value) for each, from the options."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _slots")
+
+    def _step_op(self) -> tuple[Any, tuple[str, ...], dict[str, Any]]:
+        """(the update op, the state names it takes in its order, its options as keyword arguments)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _step_op")
+
     def __init__(
         self,
         learning_rate,
@@ -96,7 +107,7 @@ class Optimizer:
         self.clipnorm = optional_positive(cls, "clipnorm", clipnorm)
         self.clipvalue = optional_positive(cls, "clipvalue", clipvalue)
         self.global_clipnorm = optional_positive(cls, "global_clipnorm", global_clipnorm)
-        self._learning_rate = None
+        self._learning_rate: float | schedules.LearningRateSchedule | None = None  # set just below
         self.learning_rate = learning_rate
         self.iterations = 0
         self._state: list[dict] | None = None  # per parameter: slot name -> array
@@ -110,9 +121,11 @@ class Optimizer:
     @property
     def learning_rate(self) -> float:
         """The learning rate of the next step (a schedule's value at ``iterations``)."""
-        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            return schedules.learning_rate_at(self._learning_rate, self.iterations, type(self).__name__)
-        return self._learning_rate
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            return schedules.learning_rate_at(lr, self.iterations, type(self).__name__)
+        assert lr is not None, "__init__ sets the learning rate"
+        return lr
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -135,12 +148,13 @@ class Optimizer:
         params, grads = list(params), list(grads)
         if len(params) != len(grads):
             raise ValueError(f"{cls}.apply: got {len(params)} params and {len(grads)} grads; they pair up one to one.")
-        if self._state is None:
-            self._build(params)
-        elif len(params) != len(self._state):
+        state = self._state
+        if state is None:
+            state = self._build(params)
+        elif len(params) != len(state):
             raise ValueError(
                 f"{cls}.apply: got {len(params)} params, but the optimizer was built for "
-                f"{len(self._state)} (params are identified by their position in the list)."
+                f"{len(state)} (params are identified by their position in the list)."
             )
         lr = self.learning_rate
         scales, clipvalue = [1.0] * len(grads), None
@@ -155,7 +169,7 @@ class Optimizer:
         if (op, options) != self._options or len(self._plans) != len(params):  # new options: new plans
             self._plans = [None] * len(params)
             self._options = (op, options)
-            self._state_arrays = [[state.get(n) for n in names] for state in self._state]
+            self._state_arrays = [[slots.get(n) for n in names] for slots in state]
         # Each parameter's update runs through its plan (ops/_plan.py): validated on the first
         # step, then only the cheap checks (the full validation costs more than a small update).
         # The step's scalars are validated once (Plan.rebind) and reused for every parameter
@@ -175,7 +189,8 @@ class Optimizer:
                 op(*arrays, **options, **per_step)
         self.iterations += 1
 
-    def _build(self, params):
+    def _build(self, params) -> list[dict]:
+        """The state for ``params`` (zeros, or the pending set_state), kept as ``_state``."""
         slots = self._slots()
         state = [{name: _zeros_like(p, init) for name, init in slots} for p in params]
         self._state = state
@@ -186,6 +201,7 @@ class Optimizer:
             except Exception:
                 self._state = None
                 raise
+        return state
 
     @property
     def _decay(self) -> float:
@@ -268,11 +284,10 @@ class Optimizer:
     def _copy_state_in(self, state):
         cls = type(self).__name__
         n_saved = len({key.split("/")[1] for key in state if "/" in key})
-        if self._slots() and n_saved != len(self._state):
-            raise ValueError(
-                f"{cls}.set_state: the state is for {n_saved} parameters, the model has {len(self._state)}."
-            )
-        for i, slots in enumerate(self._state):
+        current = self._state or []  # (set before this is called)
+        if self._slots() and n_saved != len(current):
+            raise ValueError(f"{cls}.set_state: the state is for {n_saved} parameters, the model has {len(current)}.")
+        for i, slots in enumerate(current):
             for name, arr in slots.items():
                 saved = np.asarray(state[f"{name}/{i}"])
                 if saved.shape != tuple(arr.shape):
