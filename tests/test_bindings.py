@@ -20,11 +20,11 @@ KERNELS = {
     "softmax_backward",
     "dropout",
     "bias_add",
-    "bias_grad",
-    "max_pool_forward",
-    "max_pool_backward",
-    "avg_pool_forward",
-    "avg_pool_backward",
+    "bias_backward",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
     "loss",
     "batch_norm_train",
     "batch_norm_infer",
@@ -122,7 +122,7 @@ def test_sizes_are_checked_against_the_geometry():
 
     g = geometry("test", (1, 4, 4, 2), 2, None, "valid")
     with pytest.raises(ValueError, match="pooling: array sizes do not match the geometry"):
-        _sim().max_pool_forward(g, np.zeros((1, 4, 4, 2), np.float32), np.zeros((1, 2, 2, 3), np.float32))
+        _sim().max_pool2d_forward(g, np.zeros((1, 4, 4, 2), np.float32), np.zeros((1, 2, 2, 3), np.float32))
     with pytest.raises(ValueError, match="gemm: inner dimensions of a and b differ"):
         a, b = np.zeros((2, 3), np.float32), np.zeros((4, 5), np.float32)
         _sim().gemm(a, b, np.zeros((2, 5), np.float32))

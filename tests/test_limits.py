@@ -146,6 +146,6 @@ def test_bindings_refuse_sizes_that_overflow_int64():
             (1, 1, 1, 1, 1, 1, 1, 2**40, 1, 1, 1, 0, 0, 1, 1), tiny, tiny, None, 0, tiny, "tuned", "generic", 0
         )
     with pytest.raises(ValueError, match="pooling: a size overflows int64"):
-        _cpu.max_pool_forward((big, big, big, big, 1, 1, 1, 1, 0, 0, big, big), tiny, tiny, "tuned", 0)
+        _cpu.max_pool2d_forward((big, big, big, big, 1, 1, 1, 1, 0, 0, big, big), tiny, tiny, "tuned", 0)
     with pytest.raises(ValueError, match="rnn: N, T, D and H imply sizes beyond 2\\*\\*60"):
         _cpu.rnn_workspace_floats(2, 2**40, 2**40, 1, 1, False)

@@ -89,8 +89,8 @@ def test_variant_reaches_the_cuda_kernel():
                 getattr(ops, f"{kind}_pool2d_backward")(y, x, 3, 2, "same", variant=v)
                 backward = sinapse._cuda_sim.last_launch()
             suffix = "_naive_kernel" if v == "naive" else "_kernel"
-            assert forward.startswith(f"{kind}_pool_forward{suffix}<<<"), forward
-            assert backward.startswith(f"{kind}_pool_backward{suffix}<<<"), backward
+            assert forward.startswith(f"{kind}_pool2d_forward{suffix}<<<"), forward
+            assert backward.startswith(f"{kind}_pool2d_backward{suffix}<<<"), backward
 
 
 def test_variant_from_environment(rng, monkeypatch):

@@ -308,3 +308,52 @@ def test_invalid_environment_fails_ops_without_simd_argument(rng, monkeypatch):
     monkeypatch.setenv("SINAPSE_SIMD", "sse9")
     with pytest.raises(ValueError, match=r"softmax_forward: SINAPSE_SIMD: unknown SIMD path 'sse9'"):
         ops.softmax(normal(rng, 2, 3))
+
+
+# --------------------------------------------------------------------------- prepared plans
+
+
+def _prepared(rng):
+    """name -> (plan, run): a plan of each op whose kernels take ``simd=``, prepared outside any
+    use_simd, and a call running it (layers cache such plans: Dense's gemm, Conv2D's conv2d)."""
+    a, b = normal(rng, 40, 70), normal(rng, 70, 37)
+    x, w = normal(rng, 2, 9, 10, 3), normal(rng, 3, 3, 3, 8)
+    p, g = normal(rng, 300), normal(rng, 300)
+    m, v = np.zeros_like(p), np.zeros_like(p)
+    xs, k, r, bias = normal(rng, 3, 4, 6), normal(rng, 6, 32), normal(rng, 8, 32), normal(rng, 32)
+    dense, conv = sinapse.layers.Dense(5), sinapse.layers.Conv2D(4, 3, padding="same")
+    dense(a), conv(x)  # build, and cache the plans
+    plans = {
+        "gemm": ops.gemm.prepare(a, b),
+        "conv2d": ops.conv2d.prepare(x, w, padding="same"),
+        "adam_update": ops.adam_update.prepare(p, g, m, v, learning_rate=0.01, step=1),
+        "lstm": ops.lstm.prepare(xs, k, r, bias),
+    }
+    return {
+        "gemm": lambda: plans["gemm"](a, b),
+        "conv2d": lambda: plans["conv2d"](x, w),
+        "adam_update": lambda: plans["adam_update"](p, g, m, v, learning_rate=0.01, step=2),
+        "lstm": lambda: plans["lstm"](xs, k, r, bias),
+        "Dense": lambda: dense(a),
+        "Conv2D": lambda: conv(x),
+    }
+
+
+@pytest.mark.parametrize("path", SIMD_PATHS)
+def test_prepared_plans_follow_the_path_forced_at_each_call(rng, path):
+    # A plan made without simd= fixes no path: the kernel reads the process rule at each call.
+    runs = _prepared(rng)
+    for name, run in runs.items():
+        sinapse.cpu.simd_paths_run()
+        with sinapse.cpu.use_simd(path):
+            run()
+        assert sinapse.cpu.simd_paths_run() == [path], name
+
+
+def test_a_plan_with_simd_argument_keeps_its_path(rng):
+    a, b = normal(rng, 40, 70), normal(rng, 70, 37)
+    plan = ops.gemm.prepare(a, b, simd=SIMD_PATHS[0])
+    sinapse.cpu.simd_paths_run()
+    with sinapse.cpu.use_simd(SIMD_PATHS[-1]):
+        plan(a, b)
+    assert sinapse.cpu.simd_paths_run() == [SIMD_PATHS[0]]

@@ -27,12 +27,16 @@ class Case:
     torch: Callable[[], object] | None = None  # the same work in PyTorch, when it is installed
 
 
-def torch_or_none():
-    """PyTorch, or None when it is not installed (the suites then time sinapse alone)."""
+def use_threads(threads: int):
+    """Run sinapse, and PyTorch when it is installed, on ``threads`` threads. Returns torch, or
+    None when it is not installed (the suites then time sinapse alone). Every suite comparing
+    with PyTorch starts with it."""
+    sinapse.set_num_threads(threads)
     try:
         import torch
     except ImportError:
         return None
+    torch.set_num_threads(threads)
     return torch
 
 
@@ -40,10 +44,7 @@ def run(suite: str, title: str, args, make_cases: Callable[[object, bool], list[
     """Time ``make_cases(torch_or_None, quick)`` on ``args.threads`` threads, print and save
     the table (bench/results/<suite>.md and .json); returns the exit code 0."""
     threads = args.threads
-    sinapse.set_num_threads(threads)
-    torch = torch_or_none()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    torch = use_threads(threads)
     opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=10, min_seconds=0.5)
     rows = []
     for case in make_cases(torch, args.quick):

@@ -1,8 +1,8 @@
-"""bias_add (``x + bias`` over the last axis) and bias_grad (``dy`` summed over every axis
+"""bias_add (``x + bias`` over the last axis) and bias_backward (``dy`` summed over every axis
 but the last), vs torch.add(x, b, out=...) and dy.sum(0), on a dense layer's output
 (N 128 x 4096) and a convolution's (N 32 x 56 x 56 x 64, flattened to rows).
 
-Memory-bound: bias_add reads x and writes y (8 bytes per element); bias_grad reads dy once
+Memory-bound: bias_add reads x and writes y (8 bytes per element); bias_backward reads dy once
 (4 bytes per element) and writes C values.
 """
 
@@ -39,10 +39,10 @@ def cases(torch, quick):
         )
         out.append(
             _single.Case(
-                f"bias_grad {label}",
+                f"bias_backward {label}",
                 "backward",
                 4.0 * x.size,
-                lambda x=x: ops.bias_grad(x),
+                lambda x=x: ops.bias_backward(x),
                 (lambda t2=t2: t2.sum(0)) if torch else None,
             )
         )

@@ -11,10 +11,10 @@ import sys
 
 import numpy as np
 
-import sinapse
 from sinapse import ops
 
 from .. import harness
+from ._single import use_threads
 
 # (label, N, H, W, C, K, kernel, strides, padding)
 CONVS = [
@@ -34,14 +34,6 @@ POOLS = [
     ("max 3x3 s2", "max", 32, 55, 55, 96, 3, 2),
     ("avg 2x2 s2", "avg", 128, 28, 28, 6, 2, 2),
 ]
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def _conv_rows(torch, threads, opts, quick):
@@ -183,10 +175,7 @@ def _other_rows(torch, opts):
 
 def run(args) -> int:
     threads = args.threads
-    sinapse.set_num_threads(threads)
-    torch = _torch()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    torch = use_threads(threads)
     opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=7, min_seconds=0.5)
     rows = _conv_rows(torch, threads, opts, args.quick) + _pool_rows(torch, opts) + _other_rows(torch, opts)
     env = harness.environment(threads)

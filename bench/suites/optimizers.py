@@ -13,21 +13,13 @@ import sys
 
 import numpy as np
 
-import sinapse
 from sinapse import ops, optimizers
 
 from .. import harness
+from ._single import use_threads
 
 SIZES = [1_000_000, 10_000_000]
 MLP = [(784, 300), (300,), (300, 100), (100,), (100, 10), (10,)]
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def _torch_variants(torch, make, params):
@@ -115,10 +107,7 @@ def _bandwidth_rows(opts):
 
 def run(args) -> int:
     threads = args.threads
-    sinapse.set_num_threads(threads)
-    torch = _torch()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    torch = use_threads(threads)
     opts = dict(min_repeats=5, min_seconds=0.2) if args.quick else dict(min_repeats=20, min_seconds=1.0)
     rows = _rows(torch, opts, args.quick)
     refs = _bandwidth_rows(opts)

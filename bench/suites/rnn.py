@@ -17,11 +17,11 @@ import sys
 
 import numpy as np
 
-import sinapse
 from sinapse import ops
 from sinapse.registry import op_info
 
 from .. import harness
+from ._single import use_threads
 
 # (label, cell, N, T, D, H, pass)
 ROWS = [
@@ -34,14 +34,6 @@ ROWS = [
     ("LSTM batch 1", "lstm", 1, 50, 128, 256, "forward"),
 ]
 GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def _sinapse_fns(cell, x, k, rk, b, dy, variant=None):
@@ -99,10 +91,7 @@ def _flops(cell, n, t, d, h, kind):
 
 def run(args) -> int:
     threads = args.threads
-    sinapse.set_num_threads(threads)
-    torch = _torch()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    torch = use_threads(threads)
     opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=10, min_seconds=1.0)
     rng = np.random.default_rng(0)
     rows = []

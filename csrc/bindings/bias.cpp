@@ -22,15 +22,15 @@ void bind_bias(py::module_& m) {
       py::arg("x").noconvert(), py::arg("bias").noconvert(), py::arg("y").noconvert(), py::arg("threads") = 0);
 
   m.def(
-      "bias_grad",
+      "bias_backward",
       [](const F32Array& dy, F32Array& db, int threads) {
         const int64_t channels = db.size();
-        const int64_t rows = rows_of("bias_grad", dy.size(), channels);
+        const int64_t rows = rows_of("bias_backward", dy.size(), channels);
         const float* gp = dy.data();
         float* dp = db.mutable_data();
-        const SimdPath path = process_simd("bias_grad");
+        const SimdPath path = process_simd("bias_backward");
         py::gil_scoped_release release;
-        cpu::bias_grad(rows, channels, gp, dp, path, resolve_threads(threads));
+        cpu::bias_backward(rows, channels, gp, dp, path, resolve_threads(threads));
       },
       py::arg("dy").noconvert(), py::arg("db").noconvert(), py::arg("threads") = 0);
 }

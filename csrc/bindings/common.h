@@ -30,10 +30,11 @@ inline int resolve_threads(int threads) { return threads > 0 ? threads : get_num
 
 // The SIMD path of a call (the one dispatcher: common/cpu_features.h), resolved here, while
 // the GIL is held (SINAPSE_SIMD is read with getenv, which Python's putenv may change), and
-// passed down to the kernel. resolve_simd: an op's simd= argument (validated; ops pass the
-// name sinapse.cpu.simd_path resolved). process_simd: the ops without one.
+// passed down to the kernel. resolve_simd: an op's simd= argument (validated), or "" for the
+// process rule (forced > $SINAPSE_SIMD > best) read at this call, so a prepared plan follows
+// a path forced after it was described. process_simd: the ops without a simd= argument.
 inline SimdPath resolve_simd(const std::string& name, const char* op = "sinapse._cpu") {
-  return resolve_simd_path(name.c_str(), op);
+  return resolve_simd_path(name.empty() ? nullptr : name.c_str(), op);
 }
 inline SimdPath process_simd(const char* op) { return resolve_simd_path(nullptr, op); }
 

@@ -4,7 +4,7 @@
 //   step_forward(cell, RnnStep, phase)  the fused gate kernel of one step
 //   step_backward(cell, RnnStepGrad, phase)
 //   copy_rows(rows, cols, src, src_ld, dst, dst_ld)   src == nullptr: zeros
-//   bias_grad(rows, cols, dy, db)       deterministic column sums
+//   bias_backward(rows, cols, dy, db)       deterministic column sums
 //   transpose(rows, cols, src, dst)     dst (cols x rows) = src^T
 // The host code below only does pointer arithmetic and calls those, in stream order, so on
 // CUDA the whole sequence is a chain of launches on one stream and on the CPU a chain of
@@ -184,8 +184,8 @@ void rnn_backward_sequence(B& be, const RnnArgs& a, const float* x, const float*
   }
   be.gemm(make_gemm_args(rows, a.D, GH, dg, GH, false, kernel, GH, true, dx, a.D, 0.0f));
   if (dbias) {
-    be.bias_grad(rows, GH, dg, dbias);
-    if (a.cell == RnnCell::gru) be.bias_grad(rows, GH, dgr, dbias + GH);
+    be.bias_backward(rows, GH, dg, dbias);
+    if (a.cell == RnnCell::gru) be.bias_backward(rows, GH, dgr, dbias + GH);
   }
   be.copy_rows(N, H, dh, H, dh0, H);
   if (lstm) be.copy_rows(N, H, dc, H, dc0, H);

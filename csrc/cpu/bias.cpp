@@ -32,8 +32,8 @@ void bias_add(int64_t rows, int64_t channels, const float* __restrict x, const f
   }
 }
 
-void bias_grad(int64_t rows, int64_t channels, const float* __restrict dy, float* __restrict db, SimdPath path,
-               int max_threads) {
+void bias_backward(int64_t rows, int64_t channels, const float* __restrict dy, float* __restrict db, SimdPath path,
+                   int max_threads) {
   std::vector<double> sums(static_cast<size_t>(channels));
   column_reduce(
       rows, channels, [dy, channels](int64_t r, int64_t c) { return double(dy[r * channels + c]); }, sums.data(), path,

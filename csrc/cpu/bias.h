@@ -13,6 +13,6 @@ void bias_add(int64_t rows, int64_t channels, const float* x, const float* bias,
               int max_threads);
 // db[c] = sum_r dy[r, c], accumulated in double, in an order that depends only on the shape
 // and the thread count (not on timing): repeated calls give identical bits.
-void bias_grad(int64_t rows, int64_t channels, const float* dy, float* db, SimdPath path, int max_threads);
+void bias_backward(int64_t rows, int64_t channels, const float* dy, float* db, SimdPath path, int max_threads);
 
 }  // namespace sinapse::cpu

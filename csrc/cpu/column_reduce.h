@@ -1,5 +1,5 @@
 // Per-column sums over a rows x cols matrix (the channel sums of NHWC tensors), used by
-// bias_grad and batch norm. Deterministic: each thread sums a fixed, contiguous range of
+// bias_backward and batch norm. Deterministic: each thread sums a fixed, contiguous range of
 // rows into its own partial row, in double; the partials are added in thread order. The
 // result depends only on the shape, the data and the thread count — never on timing.
 #pragma once

@@ -119,7 +119,7 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     if (db) std::fill(db, db + a.K, 0.0f);
     return;
   }
-  if (db) bias_grad(a.N * a.OH * a.OW, a.K, dy, db, path, max_threads);
+  if (db) bias_backward(a.N * a.OH * a.OW, a.K, dy, db, path, max_threads);
   if (is_pointwise(a)) {
     const int64_t rows = a.N * a.H * a.W;
     if (dw)

@@ -27,9 +27,9 @@ const float* pixel(const PoolArgs& p, const float* x, int64_t n, int64_t h, int6
 
 }  // namespace
 
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
-                      int max_threads) {
-  if (variant == KernelVariant::naive) return max_pool_forward_naive(p, x, y);
+void max_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
+                        int max_threads) {
+  if (variant == KernelVariant::naive) return max_pool2d_forward_naive(p, x, y);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
@@ -51,9 +51,9 @@ void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant
       });
 }
 
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
-                       SimdPath path, int max_threads) {
-  if (variant == KernelVariant::naive) return max_pool_backward_naive(p, x, dy, dx);
+void max_pool2d_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
+                         SimdPath path, int max_threads) {
+  if (variant == KernelVariant::naive) return max_pool2d_backward_naive(p, x, dy, dx);
   // Per window: recompute the maximum per channel (the forward's rule), then walk the window's
   // pixels in row-major order and hand dy to the first pixel equal to it ("taken" marks the
   // channels already served) — ties go to the first maximum in row-major order, as in the
@@ -117,9 +117,9 @@ void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float
   }
 }
 
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
-                      int max_threads) {
-  if (variant == KernelVariant::naive) return avg_pool_forward_naive(p, x, y);
+void avg_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
+                        int max_threads) {
+  if (variant == KernelVariant::naive) return avg_pool2d_forward_naive(p, x, y);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
@@ -141,9 +141,9 @@ void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant
       });
 }
 
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, SimdPath path,
-                       int max_threads) {
-  if (variant == KernelVariant::naive) return avg_pool_backward_naive(p, dy, dx);
+void avg_pool2d_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, SimdPath path,
+                         int max_threads) {
+  if (variant == KernelVariant::naive) return avg_pool2d_backward_naive(p, dy, dx);
   const int nt = threads(p, p.KH * p.KW, max_threads);
 #pragma omp parallel for collapse(2) num_threads(nt) if (nt > 1) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)

@@ -16,17 +16,17 @@
 namespace sinapse::cpu {
 
 // `variant`: tuned (these files), or naive (pooling_naive.cpp: the definition as loops, one thread).
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
-                      int max_threads);
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
-                       SimdPath path, int max_threads);
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
-                      int max_threads);
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, SimdPath path,
-                       int max_threads);
-void max_pool_forward_naive(const PoolArgs& p, const float* x, float* y);
-void max_pool_backward_naive(const PoolArgs& p, const float* x, const float* dy, float* dx);
-void avg_pool_forward_naive(const PoolArgs& p, const float* x, float* y);
-void avg_pool_backward_naive(const PoolArgs& p, const float* dy, float* dx);
+void max_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
+                        int max_threads);
+void max_pool2d_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
+                         SimdPath path, int max_threads);
+void avg_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, SimdPath path,
+                        int max_threads);
+void avg_pool2d_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, SimdPath path,
+                         int max_threads);
+void max_pool2d_forward_naive(const PoolArgs& p, const float* x, float* y);
+void max_pool2d_backward_naive(const PoolArgs& p, const float* x, const float* dy, float* dx);
+void avg_pool2d_forward_naive(const PoolArgs& p, const float* x, float* y);
+void avg_pool2d_backward_naive(const PoolArgs& p, const float* dy, float* dx);
 
 }  // namespace sinapse::cpu

@@ -33,7 +33,7 @@ void each_output(const PoolArgs& p, F f) {
 }
 }  // namespace
 
-void max_pool_forward_naive(const PoolArgs& p, const float* x, float* y) {
+void max_pool2d_forward_naive(const PoolArgs& p, const float* x, float* y) {
   each_output(p, [&](int64_t n, int64_t c, int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t o) {
     float best = x[in_at(p, n, h0, w0, c)];
     for (int64_t h = h0; h < h1; ++h)
@@ -45,7 +45,7 @@ void max_pool_forward_naive(const PoolArgs& p, const float* x, float* y) {
   });
 }
 
-void max_pool_backward_naive(const PoolArgs& p, const float* x, const float* dy, float* dx) {
+void max_pool2d_backward_naive(const PoolArgs& p, const float* x, const float* dy, float* dx) {
   std::fill(dx, dx + p.N * p.H * p.W * p.C, 0.0f);
   each_output(p, [&](int64_t n, int64_t c, int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t o) {
     int64_t arg = in_at(p, n, h0, w0, c);  // the window's first maximum (or first NaN)
@@ -58,7 +58,7 @@ void max_pool_backward_naive(const PoolArgs& p, const float* x, const float* dy,
   });
 }
 
-void avg_pool_forward_naive(const PoolArgs& p, const float* x, float* y) {
+void avg_pool2d_forward_naive(const PoolArgs& p, const float* x, float* y) {
   each_output(p, [&](int64_t n, int64_t c, int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t o) {
     float sum = 0.0f;
     for (int64_t h = h0; h < h1; ++h)
@@ -67,7 +67,7 @@ void avg_pool_forward_naive(const PoolArgs& p, const float* x, float* y) {
   });
 }
 
-void avg_pool_backward_naive(const PoolArgs& p, const float* dy, float* dx) {
+void avg_pool2d_backward_naive(const PoolArgs& p, const float* dy, float* dx) {
   std::fill(dx, dx + p.N * p.H * p.W * p.C, 0.0f);
   each_output(p, [&](int64_t n, int64_t c, int64_t h0, int64_t h1, int64_t w0, int64_t w1, int64_t o) {
     const float share = dy[o] * (1.0f / static_cast<float>((h1 - h0) * (w1 - w0)));

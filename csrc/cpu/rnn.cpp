@@ -57,8 +57,8 @@ struct CpuBackend {
       }
     }
   }
-  void bias_grad(int64_t rows, int64_t cols, const float* dy, float* db) const {
-    cpu::bias_grad(rows, cols, dy, db, path, max_threads);
+  void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) const {
+    cpu::bias_backward(rows, cols, dy, db, path, max_threads);
   }
   void transpose(int64_t rows, int64_t cols, const float* src, float* dst) const {
     constexpr int64_t kTile = 32;  // tiles keep both the reads and the writes in cache lines

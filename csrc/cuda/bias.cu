@@ -15,7 +15,8 @@ __global__ void bias_add_kernel(int64_t total, int64_t channels, const float* __
 
 // One thread per channel walks the rows in order: consecutive threads read consecutive
 // channels of a row (coalesced), and the sum's order never changes (bit-reproducible).
-__global__ void bias_grad_kernel(int64_t rows, int64_t channels, const float* __restrict__ dy, float* __restrict__ db) {
+__global__ void bias_backward_kernel(int64_t rows, int64_t channels, const float* __restrict__ dy,
+                                     float* __restrict__ db) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= channels) return;
   double s = 0.0;
@@ -34,8 +35,8 @@ void bias_add(int64_t rows, int64_t channels, const float* x, const float* bias,
          0, stream, total, channels, x, bias, y);
 }
 
-void bias_grad(int64_t rows, int64_t channels, const float* dy, float* db, cudaStream_t stream) {
-  launch("bias_grad_kernel", bias_grad_kernel, dim3(static_cast<unsigned>((channels + kBlock - 1) / kBlock)),
+void bias_backward(int64_t rows, int64_t channels, const float* dy, float* db, cudaStream_t stream) {
+  launch("bias_backward_kernel", bias_backward_kernel, dim3(static_cast<unsigned>((channels + kBlock - 1) / kBlock)),
          dim3(kBlock), 0, stream, rows, channels, dy, db);
 }
 

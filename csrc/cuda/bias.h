@@ -9,6 +9,6 @@ namespace sinapse::cuda {
 
 void bias_add(int64_t rows, int64_t channels, const float* x, const float* bias, float* y, cudaStream_t stream);
 // Deterministic: each channel's sum is one thread's loop over rows in order (no atomics).
-void bias_grad(int64_t rows, int64_t channels, const float* dy, float* db, cudaStream_t stream);
+void bias_backward(int64_t rows, int64_t channels, const float* dy, float* db, cudaStream_t stream);
 
 }  // namespace sinapse::cuda

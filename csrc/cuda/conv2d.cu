@@ -116,7 +116,7 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     const int64_t rows = a.N * a.H * a.W;
     if (dx) matmul(rows, a.C, a.K, dy, false, w, true, dx, nullptr, Activation::none, stream);
     if (dw) matmul(a.C, a.K, rows, x, true, dy, false, dw, nullptr, Activation::none, stream);
-    if (db) bias_grad(rows, a.K, dy, db, stream);
+    if (db) bias_backward(rows, a.K, dy, db, stream);
     return;
   }
   if (dx)
@@ -125,7 +125,7 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
   if (dw)
     launch("conv2d_backward_filter_kernel", backward_filter_kernel, grid_for(a.KH * a.KW * a.C * a.K), dim3(kBlock), 0,
            stream, a, x, dy, dw);
-  if (db) bias_grad(a.N * a.OH * a.OW, a.K, dy, db, stream);
+  if (db) bias_backward(a.N * a.OH * a.OW, a.K, dy, db, stream);
 }
 
 #if defined(SINAPSE_SIM)

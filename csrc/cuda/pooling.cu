@@ -57,7 +57,7 @@ __device__ float window_mean(const PoolArgs& p, const float* x, int64_t i) {
   return sum * (1.0f / static_cast<float>((h1 - h0) * (w1 - w0)));
 }
 
-__global__ void max_pool_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
+__global__ void max_pool2d_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
   const int64_t total = p.N * p.OH * p.OW * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride)
     y[i] = window_max(p, x, i);
@@ -81,8 +81,8 @@ __device__ bool is_argmax(const PoolArgs& p, const float* x, int64_t n, int64_t 
   return best_h == h && best_w == w;
 }
 
-__global__ void max_pool_backward_kernel(PoolArgs p, const float* __restrict__ x, const float* __restrict__ dy,
-                                         float* __restrict__ dx) {
+__global__ void max_pool2d_backward_kernel(PoolArgs p, const float* __restrict__ x, const float* __restrict__ dy,
+                                           float* __restrict__ dx) {
   const int64_t total = p.N * p.H * p.W * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
     int64_t n, h, w, c, oh0, oh1, ow0, ow1;
@@ -97,13 +97,13 @@ __global__ void max_pool_backward_kernel(PoolArgs p, const float* __restrict__ x
   }
 }
 
-__global__ void avg_pool_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
+__global__ void avg_pool2d_forward_kernel(PoolArgs p, const float* __restrict__ x, float* __restrict__ y) {
   const int64_t total = p.N * p.OH * p.OW * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride)
     y[i] = window_mean(p, x, i);
 }
 
-__global__ void avg_pool_backward_kernel(PoolArgs p, const float* __restrict__ dy, float* __restrict__ dx) {
+__global__ void avg_pool2d_backward_kernel(PoolArgs p, const float* __restrict__ dy, float* __restrict__ dx) {
   const int64_t total = p.N * p.H * p.W * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
     int64_t n, h, w, c, oh0, oh1, ow0, ow1;
@@ -139,12 +139,12 @@ __device__ float gather_all_windows(const PoolArgs& p, int64_t i, Share share) {
   return acc;
 }
 
-__global__ void max_pool_forward_naive_kernel(PoolArgs p, const float* x, float* y) {
+__global__ void max_pool2d_forward_naive_kernel(PoolArgs p, const float* x, float* y) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < p.N * p.OH * p.OW * p.C) y[i] = window_max(p, x, i);
 }
 
-__global__ void max_pool_backward_naive_kernel(PoolArgs p, const float* x, const float* dy, float* dx) {
+__global__ void max_pool2d_backward_naive_kernel(PoolArgs p, const float* x, const float* dy, float* dx) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= p.N * p.H * p.W * p.C) return;
   dx[i] = gather_all_windows(p, i, [&](int64_t n, int64_t oh, int64_t ow, int64_t c, int64_t h, int64_t w, int64_t) {
@@ -152,12 +152,12 @@ __global__ void max_pool_backward_naive_kernel(PoolArgs p, const float* x, const
   });
 }
 
-__global__ void avg_pool_forward_naive_kernel(PoolArgs p, const float* x, float* y) {
+__global__ void avg_pool2d_forward_naive_kernel(PoolArgs p, const float* x, float* y) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < p.N * p.OH * p.OW * p.C) y[i] = window_mean(p, x, i);
 }
 
-__global__ void avg_pool_backward_naive_kernel(PoolArgs p, const float* dy, float* dx) {
+__global__ void avg_pool2d_backward_naive_kernel(PoolArgs p, const float* dy, float* dx) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= p.N * p.H * p.W * p.C) return;
   dx[i] = gather_all_windows(p, i, [&](int64_t n, int64_t oh, int64_t ow, int64_t c, int64_t, int64_t, int64_t count) {
@@ -179,37 +179,37 @@ dim3 grid_all(int64_t total) {
 
 }  // namespace
 
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream) {
+void max_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream) {
   if (variant == KernelVariant::naive)
-    return launch("max_pool_forward_naive_kernel", max_pool_forward_naive_kernel, grid_all(p.N * p.OH * p.OW * p.C),
+    return launch("max_pool2d_forward_naive_kernel", max_pool2d_forward_naive_kernel, grid_all(p.N * p.OH * p.OW * p.C),
                   dim3(kBlock), 0, stream, p, x, y);
-  launch("max_pool_forward_kernel", max_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0, stream,
-         p, x, y);
+  launch("max_pool2d_forward_kernel", max_pool2d_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0,
+         stream, p, x, y);
 }
 
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
-                       cudaStream_t stream) {
+void max_pool2d_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
+                         cudaStream_t stream) {
   if (variant == KernelVariant::naive)
-    return launch("max_pool_backward_naive_kernel", max_pool_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
+    return launch("max_pool2d_backward_naive_kernel", max_pool2d_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
                   dim3(kBlock), 0, stream, p, x, dy, dx);
-  launch("max_pool_backward_kernel", max_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream,
-         p, x, dy, dx);
+  launch("max_pool2d_backward_kernel", max_pool2d_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
+         stream, p, x, dy, dx);
 }
 
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream) {
+void avg_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream) {
   if (variant == KernelVariant::naive)
-    return launch("avg_pool_forward_naive_kernel", avg_pool_forward_naive_kernel, grid_all(p.N * p.OH * p.OW * p.C),
+    return launch("avg_pool2d_forward_naive_kernel", avg_pool2d_forward_naive_kernel, grid_all(p.N * p.OH * p.OW * p.C),
                   dim3(kBlock), 0, stream, p, x, y);
-  launch("avg_pool_forward_kernel", avg_pool_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0, stream,
-         p, x, y);
+  launch("avg_pool2d_forward_kernel", avg_pool2d_forward_kernel, grid_for(p.N * p.OH * p.OW * p.C), dim3(kBlock), 0,
+         stream, p, x, y);
 }
 
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream) {
+void avg_pool2d_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream) {
   if (variant == KernelVariant::naive)
-    return launch("avg_pool_backward_naive_kernel", avg_pool_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
+    return launch("avg_pool2d_backward_naive_kernel", avg_pool2d_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
                   dim3(kBlock), 0, stream, p, dy, dx);
-  launch("avg_pool_backward_kernel", avg_pool_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream,
-         p, dy, dx);
+  launch("avg_pool2d_backward_kernel", avg_pool2d_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
+         stream, p, dy, dx);
 }
 
 }  // namespace sinapse::cuda

@@ -10,10 +10,10 @@ namespace sinapse::cuda {
 
 // `variant`: tuned, or naive (the backward scans every window of the image instead of only
 // those covering the pixel; same bits).
-void max_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream);
-void max_pool_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
-                       cudaStream_t stream);
-void avg_pool_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream);
-void avg_pool_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream);
+void max_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream);
+void max_pool2d_backward(const PoolArgs& p, const float* x, const float* dy, float* dx, KernelVariant variant,
+                         cudaStream_t stream);
+void avg_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream);
+void avg_pool2d_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream);
 
 }  // namespace sinapse::cuda

@@ -193,8 +193,8 @@ struct CudaBackend {
     launch("rnn_copy_rows_kernel", copy_rows_kernel, grid_for(rows * cols), dim3(kBlock), 0, stream, rows, cols, src,
            src_ld, dst, dst_ld);
   }
-  void bias_grad(int64_t rows, int64_t cols, const float* dy, float* db) const {
-    cuda::bias_grad(rows, cols, dy, db, stream);
+  void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) const {
+    cuda::bias_backward(rows, cols, dy, db, stream);
   }
   void transpose(int64_t rows, int64_t cols, const float* src, float* dst) const {
     launch("rnn_transpose_kernel", transpose_kernel, grid_for(rows * cols), dim3(kBlock), 0, stream, rows, cols, src,

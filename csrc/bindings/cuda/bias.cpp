@@ -20,13 +20,13 @@ void bind_bias(py::module_& m) {
       py::arg("x"), py::arg("bias"), py::arg("y"), py::arg("stream") = 0);
 
   m.def(
-      "bias_grad",
+      "bias_backward",
       [](ArrayObject dy, ArrayObject db, std::uintptr_t stream) {
-        const auto dya = array_arg<float>(dy, "bias_grad", "dy");
-        const auto dba = array_arg<float>(db, "bias_grad", "db", Access::write);
-        const int64_t channels = dba.size(), rows = rows_of("bias_grad", dya.size(), channels);
+        const auto dya = array_arg<float>(dy, "bias_backward", "dy");
+        const auto dba = array_arg<float>(db, "bias_backward", "db", Access::write);
+        const int64_t channels = dba.size(), rows = rows_of("bias_backward", dya.size(), channels);
         py::gil_scoped_release release;
-        sinapse::cuda::bias_grad(rows, channels, dya.data(), dba.data(), as_stream(stream));
+        sinapse::cuda::bias_backward(rows, channels, dya.data(), dba.data(), as_stream(stream));
       },
       py::arg("dy"), py::arg("db"), py::arg("stream") = 0);
 }

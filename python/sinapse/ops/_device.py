@@ -23,6 +23,7 @@ import contextlib
 import numpy as np
 
 from .. import _cpu
+from ..devices import import_cupy
 from ._checks import CPU, CUDA, CUDA_SIM
 
 
@@ -56,8 +57,7 @@ def empty(op: str, device: str, shape: tuple[int, ...]):
     """
     try:
         if device == CUDA:
-            import cupy
-
+            cupy = import_cupy()
             return cupy.empty(shape, dtype=cupy.float32)
         return np.empty(shape, dtype=np.float32)
     except (MemoryError, ValueError) as e:  # CuPy's OutOfMemoryError subclasses MemoryError; NumPy
@@ -84,19 +84,21 @@ def copy_into(dst, src) -> None:
 def stream(device: str) -> int:
     """The stream CUDA kernels launch on: CuPy's current one (0 under the simulator)."""
     if device == CUDA:
-        import cupy
-
-        return cupy.cuda.get_current_stream().ptr
+        return import_cupy().cuda.get_current_stream().ptr
     return 0
 
 
 def simd(device: str, simd: str | None, op: str) -> str:
-    """The ``simd`` argument of a kernel: the CPU's SIMD path (sinapse.cpu.simd_path, which
-    checks it); the CUDA kernels take the argument too, for one call shape, and ignore it."""
+    """The ``simd`` argument of a kernel: the CPU's SIMD path the caller asked for (checked by
+    sinapse.cpu.simd_path), or "" when they asked for none: the kernel then applies the process
+    rule (use_simd / set_simd_path, $SINAPSE_SIMD, the best path) at each call, so a plan
+    prepared earlier follows a path forced later. The CUDA kernels take the argument too, for
+    one call shape, and ignore it."""
     if device == CPU:
         from .. import cpu
 
-        return cpu.simd_path(simd, op)
+        path = cpu.simd_path(simd, op)  # checks the process setting now too, for a clear error
+        return path if simd is not None else ""
     return "generic"
 
 

@@ -62,7 +62,7 @@ def _describe_backward(dy, *, out=None):
 
 def _launch_backward(desc, dy, out):
     out, device = desc.output("out", out), desc.device
-    _device.kernels(device).bias_grad(dy, out, _device.launch_arg(device))
+    _device.kernels(device).bias_backward(dy, out, _device.launch_arg(device))
     return out
 
 

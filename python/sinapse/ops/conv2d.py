@@ -177,7 +177,7 @@ def _describe(
     out_shape = g.out_shape
     if oi is not None:
         check_out(op, oi, out_shape, arrays)
-    # the descriptor fixes the algorithm: variant and SIMD path ($SINAPSE_CONV2D, $SINAPSE_SIMD)
+    # the descriptor fixes the variant ($SINAPSE_CONV2D); the SIMD path only when simd= is given
     simd = _device.simd(device, simd, op) if 0 not in out_shape else None  # an empty output runs nothing
     params = (g, ACTIVATIONS[activation], variant, simd)
     return descriptor(op, device, {"x": xi, "w": wi, "bias": bi}, params, outputs={"out": out_shape})

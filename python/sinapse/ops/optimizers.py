@@ -147,7 +147,7 @@ def _describe_update(
         as_bool(op, "nesterov", nesterov),
         as_bool(op, "centered", centered),
         as_bool(op, "amsgrad", amsgrad),
-        _device.simd(device, simd, op),  # the descriptor fixes the SIMD path
+        _device.simd(device, simd, op),  # "" (no simd=): the process setting at each call
     )
     state = [name for name, _ in slots if name]
     # the arrays in the op's order, an absent state slot as None
@@ -503,9 +503,9 @@ def _norm(op, device, infos, simd=None) -> float:
     # partial sums), and the sums come to the host in one copy (sum_squares_into).
     k = len(infos)
     if device == "cuda":
-        import cupy
+        from ..devices import import_cupy
 
-        work = cupy.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=cupy.float64)
+        work = import_cupy().empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=np.float64)
     else:
         work = np.empty((max(k, 1), SUM_SQUARES_PARTIALS + 1), dtype=np.float64)
     for i, info in enumerate(infos.values()):

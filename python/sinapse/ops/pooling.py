@@ -106,7 +106,7 @@ def _describe_forward(op, kind, x, pool_size, strides, padding, out, variant):
     out_shape = g.out_shape
     if oi is not None:
         check_out(op, oi, out_shape, {"x": xi})
-    return descriptor(op, device, {"x": xi}, (f"{kind}_pool_forward", g, variant), outputs={"out": out_shape})
+    return descriptor(op, device, {"x": xi}, (f"{kind}_pool2d_forward", g, variant), outputs={"out": out_shape})
 
 
 def _launch_forward(desc, x, out):
@@ -134,9 +134,9 @@ def _launch_backward(desc, dy, x, out):
     device = desc.device
     k, launch = _device.kernels(device), _device.launch_arg(device)
     if kind == "max":
-        k.max_pool_backward(g, x, dy, out, variant, launch)
+        k.max_pool2d_backward(g, x, dy, out, variant, launch)
     else:
-        k.avg_pool_backward(g, dy, out, variant, launch)
+        k.avg_pool2d_backward(g, dy, out, variant, launch)
     return out
 
 

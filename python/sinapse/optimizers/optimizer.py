@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..devices import array_module, import_cupy, to_numpy
 from ..ops._plan import MISS
 from ..ops.optimizers import clip_scale
 from . import schedules
@@ -51,15 +52,7 @@ def _is_default(value, default) -> bool:
 
 def _zeros_like(param, value=0.0):
     """A float32 array of param's shape filled with ``value``, on param's device."""
-    if isinstance(param, np.ndarray):
-        return np.full(param.shape, value, np.float32)
-    import cupy
-
-    return cupy.full(param.shape, value, dtype=cupy.float32)
-
-
-def _to_numpy(x):
-    return x.copy() if isinstance(x, np.ndarray) else x.get()
+    return array_module(param).full(param.shape, value, dtype=np.float32)
 
 
 class Optimizer:
@@ -217,7 +210,7 @@ class Optimizer:
             state["learning_rate"] = np.array(self._learning_rate, np.float64)  # exact: the config holds it too
         for i, slots in enumerate(self._state or []):
             for name, arr in slots.items():
-                state[f"{name}/{i}"] = _to_numpy(arr)
+                state[f"{name}/{i}"] = np.array(to_numpy(arr))  # a snapshot, never a view
         if self._state is None and self._pending:  # restored, not yet applied: still this optimizer's state
             state.update(
                 {
@@ -322,6 +315,4 @@ class Optimizer:
 
 
 def _device_array(saved):
-    import cupy
-
-    return cupy.asarray(saved, dtype=cupy.float32)
+    return import_cupy().asarray(saved, dtype=np.float32)
