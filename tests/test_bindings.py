@@ -8,6 +8,7 @@ import pytest
 
 import sinapse
 from sinapse import _cpu
+from sinapse.ops import _device
 
 pytestmark = pytest.mark.skipif(not sinapse.cuda.simulator_built(), reason="built without the CUDA simulator")
 
@@ -41,25 +42,7 @@ KERNELS = {
 }
 
 
-def parameters(fn) -> list[str]:
-    """Parameter names from a pybind11 docstring's first line: ``name(a: T, b: U = 0) -> R``."""
-    line = fn.__doc__.splitlines()[0]
-    start = line.index("(") + 1
-    depth, part, parts = 0, "", []
-    for ch in line[start:]:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            if depth == 0:
-                break
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(part)
-            part = ""
-        else:
-            part += ch
-    parts.append(part)
-    return [p.split(":")[0].split("=")[0].strip() for p in parts if p.strip()]
+parameters = _device.binding_parameters  # the one pybind11 signature reader
 
 
 def _twins():

@@ -201,10 +201,11 @@ def _check_intact(sim, g, name: str) -> None:
         )
 
 
-def _parameter(fn, i: int) -> str:
-    """The name of ``fn``'s i-th parameter, from pybind11's signature line ``f(a: T, b: U) -> R``."""
-    line = (fn.__doc__ or "").splitlines()[0] if fn.__doc__ else ""
-    depth, part, names = 0, "", []
+def binding_parameters(fn) -> list[str]:
+    """A binding's parameter names, from pybind11's signature line ``f(a: T, b: U = 0) -> R``
+    (the checked simulator names a damaged array with it; tests compare the CPU/CUDA twins)."""
+    line = fn.__doc__.splitlines()[0] if fn.__doc__ else ""
+    depth, part, parts = 0, "", []
     for ch in line[line.find("(") + 1 :]:
         if ch in "([{":
             depth += 1
@@ -213,9 +214,14 @@ def _parameter(fn, i: int) -> str:
                 break
             depth -= 1
         if ch == "," and depth == 0:
-            names.append(part.split(":")[0].strip())
+            parts.append(part)
             part = ""
         else:
             part += ch
-    names.append(part.split(":")[0].strip())
-    return names[i] if i < len(names) and names[i] else f"argument {i}"
+    parts.append(part)
+    return [p.split(":")[0].split("=")[0].strip() for p in parts if p.strip()]
+
+
+def _parameter(fn, i: int) -> str:
+    names = binding_parameters(fn)
+    return names[i] if i < len(names) else f"argument {i}"
