@@ -20,6 +20,7 @@ TABLES = (
     "SIMD_PATHS",
     "GEMM_VARIANTS",
     "KERNEL_VARIANTS",
+    "CONV_VARIANTS",
 )
 
 
@@ -88,5 +89,8 @@ def test_every_op_with_variants_names_those_of_a_table():
     # bindings parse come from the C++ tables: the two lists agree.
     for op in registry.OPS.values():
         if op.variants != ("default",):
-            table = _enums.GEMM_VARIANTS if op.name == "gemm" else _enums.KERNEL_VARIANTS
+            table = {"gemm": _enums.GEMM_VARIANTS, "conv2d": _enums.CONV_VARIANTS}.get(op.name, _enums.KERNEL_VARIANTS)
             assert op.variants == tuple(table), op.name
+            # the CUDA kernels take KernelVariant's names (conv2d's CPU-only ones are refused there)
+            if op.name == "conv2d":
+                assert op.variants_on("cuda") == tuple(_enums.KERNEL_VARIANTS)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sinapse
 from conftest import BACKENDS, SIMD_PATHS, on
 from sinapse import ops, reference
 from sinapse.ops.activation import KINDS as ACT_KINDS
+from sinapse.ops.conv2d import geometry
 from sinapse.ops.losses import KINDS as LOSS_KINDS
 from sinapse.registry import OPS
 
@@ -137,8 +139,12 @@ def _conv2d(rng, kw):
         ((2, 9, 7, 2), (2, 3, 2, 17), (2, "same", 1), "relu"),
         ((1, 8, 8, 9), (3, 2, 9, 3), (1, "valid", 2), None),
     ]:
-        x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[3]))
         strides, padding, dilation = geo
+        if kw.get("variant") == "direct" and sinapse._cpu.conv2d_variant_refusal(
+            geometry("test", xs, ws, strides, padding, dilation), "direct"
+        ):
+            continue  # outside the direct kernels' domain (a ValueError, tests/test_conv2d_variants.py)
+        x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[3]))
         geo = ref_geo = dict(strides=strides, padding=padding, dilation_rate=dilation)
         got = ops.conv2d(x, w, b, activation=act, **geo, **kw)
         ref = reference.activation(act)(reference_of(reference.conv2d, f64(x), f64(w), f64(b), **ref_geo))
@@ -416,7 +422,11 @@ def _paths(name, backend):
     if backend != "cpu":
         keys = tuple(k for k in keys if k != "simd")  # the CUDA kernels have no SIMD paths
     registry_name = {"conv2d_backward": "conv2d"}.get(name, name)
-    variants = OPS[registry_name].variants if "variant" in keys else (None,)
+    variants = OPS[registry_name].variants_on(backend) if "variant" in keys else (None,)
+    # Winograd mixes a 6x6 input tile into all 16 outputs of its tile, so a NaN or Inf reaches
+    # outputs whose receptive field does not hold it (docs/kernels/conv2d.md; its own NaN test
+    # is in tests/test_conv2d_variants.py): it cannot match the reference element for element.
+    variants = tuple(v for v in variants if (registry_name, v) != ("conv2d", "winograd"))
     simds = SIMD_PATHS if "simd" in keys else (None,)
     return [{k: v for k, v in (("variant", var), ("simd", sp)) if v is not None} for var in variants for sp in simds]
 

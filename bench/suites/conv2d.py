@@ -3,6 +3,11 @@ forward+backward, on the seed models' layer shapes.
 
 PyTorch runs each op in NCHW and in channels_last; the faster of the two is the reference
 ("torch best"). sinapse works in NHWC. 2 threads for both.
+
+Each conv2d layer is also timed in each CPU algorithm variant that applies to it (im2col,
+direct, winograd; naive is left out: seconds per call at these sizes) beside the default
+tuned one (the cost model's choice per pass, csrc/cpu/conv2d_select.cpp), all in the same
+side-by-side run, so coursework can compare the algorithms with each other and with PyTorch.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ import sys
 
 import numpy as np
 
+import sinapse
 from sinapse import ops
+from sinapse.ops.conv2d import geometry
 
 from .. import harness
 from ._single import use_threads
@@ -28,6 +35,8 @@ CONVS = [
     ("alexnet conv1", 32, 227, 227, 3, 96, 11, 4, "valid"),
     ("alexnet conv3", 32, 13, 13, 256, 384, 3, 1, "same"),
 ]
+# The CPU algorithms timed beside the default (tuned) one, where they apply.
+ALGORITHMS = ("im2col", "direct", "winograd")
 # (label, kind, N, H, W, C, pool, strides)
 POOLS = [
     ("max 2x2 s2", "max", 128, 26, 26, 32, 2, 2),
@@ -46,13 +55,21 @@ def _conv_rows(torch, threads, opts, quick):
         y = ops.conv2d(x, wt, b, strides=s, padding=pad)
         dy = rng.standard_normal(y.shape, dtype=np.float32)
         flops = 2.0 * y.size * ks * ks * c
-        fwd = {"sinapse": lambda: ops.conv2d(x, wt, b, strides=s, padding=pad, out=y)}
-        both = {
-            "sinapse": lambda: (
-                ops.conv2d(x, wt, b, strides=s, padding=pad, out=y),
-                ops.conv2d_backward(dy, x, wt, strides=s, padding=pad),
-            )
-        }
+        fwd, both = {}, {}
+        g = geometry("bench", x.shape, wt.shape, s, pad, 1)
+        for v in (None, *ALGORITHMS):
+            if v is not None and sinapse._cpu.conv2d_variant_refusal(g, v):
+                continue  # outside the variant's domain
+
+            def f(v=v):
+                return ops.conv2d(x, wt, b, strides=s, padding=pad, out=y, variant=v)
+
+            def fb(v=v):
+                ops.conv2d(x, wt, b, strides=s, padding=pad, out=y, variant=v)
+                ops.conv2d_backward(dy, x, wt, strides=s, padding=pad, variant=v)
+
+            name = "sinapse" if v is None else f"sinapse {v}"
+            fwd[name], both[name] = f, fb
         if torch is not None:
             F = torch.nn.functional
             tpad = pad if pad == "valid" else ("same" if s == 1 else ks // 2)
@@ -187,17 +204,22 @@ def run(args) -> int:
         table.append(
             [r.label, r.extra["pass"], f"{s * 1e3:.2f}"]
             + [
-                f"{r.timings[f'torch {f}'].median_s * 1e3:.2f}" if f"torch {f}" in r.timings else "-"
-                for f in ("NCHW", "NHWC")
+                f"{r.timings[name].median_s * 1e3:.2f}" if name in r.timings else "-"
+                for name in [f"sinapse {v}" for v in ALGORITHMS] + ["torch NCHW", "torch NHWC"]
             ]
             + [f"{s / best:.2f}x" if best else "-"]
         )
     md = (
         f"# CNN ops — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
         f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
-        "Medians in ms; ratio = sinapse time / the faster PyTorch layout (< 1: sinapse is faster).\n\n"
+        "Medians in ms; ratio = sinapse time (the default, tuned) / the faster PyTorch layout (< 1: sinapse "
+        "is faster). The im2col, direct and winograd columns force that conv2d algorithm (- where it does not "
+        "apply).\n\n"
         + harness.markdown_table(
-            ["layer", "pass", "sinapse ms", "torch NCHW ms", "torch NHWC ms", "sinapse / torch best"], table
+            ["layer", "pass", "sinapse ms"]
+            + [f"{v} ms" for v in ALGORITHMS]
+            + ["torch NCHW ms", "torch NHWC ms", "sinapse / torch best"],
+            table,
         )
     )
     return harness.publish("conv2d", args, env, rows, md)

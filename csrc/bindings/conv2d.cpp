@@ -1,5 +1,7 @@
 // conv2d on the CPU.
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 #include <pybind11/stl.h>
 
@@ -11,6 +13,32 @@
 
 namespace sinapse::bindings {
 
+namespace {
+
+// The variant's enum (common/enums.h: SINAPSE_CONV_VARIANTS), refused when the layer is outside
+// its domain (direct, winograd; sinapse.ops raises the same ValueError first, with the shapes).
+ConvVariant conv_variant(const ConvArgs& a, const std::string& name) {
+  const ConvVariant v = parse_variant("conv2d", name, enums::kConvVariantList);
+  const std::string why = cpu::conv2d_variant_refusal(a, v);
+  require(why.empty(), "conv2d: " + why);
+  return v;
+}
+
+cpu::ConvPass conv_pass(const std::string& name) {
+  if (name == "forward") return cpu::ConvPass::forward;
+  if (name == "dx") return cpu::ConvPass::data;
+  if (name == "dw") return cpu::ConvPass::filter;
+  throw std::invalid_argument("conv2d_select: unknown pass '" + name + "' (expected forward, dx or dw)");
+}
+
+std::string conv_variant_name(ConvVariant v) {
+  for (const auto& row : enums::kConvVariantList)
+    if (row.value == v) return row.name;
+  return "?";
+}
+
+}  // namespace
+
 void bind_conv2d(py::module_& m) {
   m.def(
       "conv2d_forward",
@@ -21,7 +49,7 @@ void bind_conv2d(py::module_& m) {
         require(!bias || bias->size() == a.K, "conv2d: bias must have K values");
         const Activation act = epilogue("conv2d", activation);
         const SimdPath path = resolve_simd(simd);
-        const KernelVariant v = parse_kernel_variant("conv2d", variant);
+        const ConvVariant v = conv_variant(a, variant);
         const float *xp = x.data(), *wp = w.data(), *bp = bias ? bias->data() : nullptr;
         float* yp = y.mutable_data();
         py::gil_scoped_release release;
@@ -41,7 +69,7 @@ void bind_conv2d(py::module_& m) {
         require(!dw || dw->size() == w.size(), "conv2d_backward: dw has the wrong size");
         require(!db || db->size() == a.K, "conv2d_backward: db has the wrong size");
         const SimdPath path = resolve_simd(simd);
-        const KernelVariant v = parse_kernel_variant("conv2d", variant);
+        const ConvVariant v = conv_variant(a, variant);
         const float *xp = x.data(), *wp = w.data(), *gp = dy.data();
         float *dxp = dx ? dx->mutable_data() : nullptr, *dwp = dw ? dw->mutable_data() : nullptr,
               *dbp = db ? db->mutable_data() : nullptr;
@@ -51,6 +79,28 @@ void bind_conv2d(py::module_& m) {
       py::arg("geometry"), py::arg("x").noconvert(), py::arg("w").noconvert(), py::arg("dy").noconvert(),
       py::arg("dx").noconvert(), py::arg("dw").noconvert(), py::arg("db").noconvert(), py::arg("variant"),
       py::arg("simd"), py::arg("threads") = 0);
+
+  m.def(
+      "conv2d_select",
+      [](const ConvGeometry& g, const std::string& pass) {
+        return conv_variant_name(cpu::conv2d_select(conv_args(g), conv_pass(pass)));
+      },
+      py::arg("geometry"), py::arg("pass"),
+      "The algorithm conv2d's tuned variant runs for one pass (forward, dx, dw) of a layer.");
+  m.def(
+      "conv2d_cost",
+      [](const ConvGeometry& g, const std::string& pass, const std::string& variant) {
+        return cpu::conv2d_cost(conv_args(g), conv_pass(pass),
+                                parse_variant("conv2d", variant, enums::kConvVariantList));
+      },
+      py::arg("geometry"), py::arg("pass"), py::arg("variant"),
+      "The cost model's time for one algorithm and pass (GEMM flops at full speed; inf: not applicable).");
+  m.def(
+      "conv2d_variant_refusal",
+      [](const ConvGeometry& g, const std::string& variant) {
+        return cpu::conv2d_variant_refusal(conv_args(g), parse_variant("conv2d", variant, enums::kConvVariantList));
+      },
+      py::arg("geometry"), py::arg("variant"), "Why `variant` cannot run this layer; '' when it can.");
 }
 
 }  // namespace sinapse::bindings

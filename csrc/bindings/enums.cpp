@@ -38,6 +38,7 @@ void bind_enums(py::module_& m) {
   m.attr("SIMD_PATHS") = as_dict(enums::kSimdPathList);
   m.attr("GEMM_VARIANTS") = as_dict(enums::kGemmVariantList);
   m.attr("KERNEL_VARIANTS") = as_dict(enums::kKernelVariantList);
+  m.attr("CONV_VARIANTS") = as_dict(enums::kConvVariantList);
 }
 
 }  // namespace sinapse::bindings

@@ -82,9 +82,17 @@
   X(tuned, tuned)
 
 // The variants of the coursework kernels (KernelVariant: pooling, softmax, batch norm, the
-// LSTM cell, conv2d), simplest first, on every backend.
+// LSTM cell, conv2d on CUDA), simplest first, on every backend.
 #define SINAPSE_KERNEL_VARIANTS(X) \
   X(naive, naive)                  \
+  X(tuned, tuned)
+
+// conv2d's variants on the CPU (ConvVariant), simplest first; "tuned" selects per layer.
+#define SINAPSE_CONV_VARIANTS(X) \
+  X(naive, naive)                \
+  X(im2col, im2col)              \
+  X(direct, direct)              \
+  X(winograd, winograd)          \
   X(tuned, tuned)
 // clang-format on
 
@@ -106,6 +114,7 @@ struct Named {
 #define SINAPSE_ENUM_ROW_SimdPath(py, e) {#py, ::sinapse::SimdPath::e},
 #define SINAPSE_ENUM_ROW_GemmVariant(py, e) {#py, ::sinapse::GemmVariant::e},
 #define SINAPSE_ENUM_ROW_KernelVariant(py, e) {#py, ::sinapse::KernelVariant::e},
+#define SINAPSE_ENUM_ROW_ConvVariant(py, e) {#py, ::sinapse::ConvVariant::e},
 
 SINAPSE_ENUM_TABLE(kActivationList, ActKind, SINAPSE_ACTIVATIONS)
 SINAPSE_ENUM_TABLE(kEpilogueList, Activation, SINAPSE_EPILOGUES)
@@ -115,6 +124,7 @@ SINAPSE_ENUM_TABLE(kRnnCellList, RnnCell, SINAPSE_RNN_CELLS)
 SINAPSE_ENUM_TABLE(kSimdPathList, SimdPath, SINAPSE_SIMD_PATHS)
 SINAPSE_ENUM_TABLE(kGemmVariantList, GemmVariant, SINAPSE_GEMM_VARIANTS)
 SINAPSE_ENUM_TABLE(kKernelVariantList, KernelVariant, SINAPSE_KERNEL_VARIANTS)
+SINAPSE_ENUM_TABLE(kConvVariantList, ConvVariant, SINAPSE_CONV_VARIANTS)
 
 // Whether `code` is the code of some entry of `table` (the range check of a code a
 // binding receives, written once: a new enumerator in a list is accepted everywhere).

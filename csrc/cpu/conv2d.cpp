@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
 #include "bias.h"
-#include "conv2d_rows.h"
 #include "gemm.h"
 
 namespace sinapse::cpu {
@@ -17,18 +18,6 @@ namespace {
 bool is_pointwise(const ConvArgs& a) {  // 1x1, stride 1, no padding: x is already the cols matrix
   return a.KH == 1 && a.KW == 1 && a.SH == 1 && a.SW == 1 && a.pad_top == 0 && a.pad_left == 0 && a.OH == a.H &&
          a.OW == a.W;
-}
-
-// The direct kernels keep padded input rows (for dx: a whole padded image) per thread, whose
-// size grows with the padding and strides, not with the data: a legal geometry with huge
-// padding or strides (an extent up to 2**31 - 1) would need terabytes. Past a few times the
-// image (plus 64 MiB) the im2col path runs instead, whose workspace follows the output.
-// Sizes in double: the products may exceed int64.
-bool direct_scratch_ok(const ConvArgs& a) {
-  const double wpad = static_cast<double>(padded_row_width(a, 32));  // the widest tile any direct kernel uses
-  const double hp = std::max<double>((a.OH - 1) * a.SH + (a.KH - 1) * a.DH + 1, a.pad_top + a.H);
-  const double limit = 4.0 * a.H * a.W * a.C + static_cast<double>(1 << 24);
-  return hp * wpad * a.C <= limit && a.KH * wpad * a.C <= limit;
 }
 
 // Rows of the cols matrix for images [n0, n0 + nt): row (n, oh, ow), column (i, j, c).
@@ -85,18 +74,14 @@ int64_t images_per_tile(const ConvArgs& a) {
   return std::max<int64_t>(1, std::min<int64_t>(a.N, kConvWorkspaceBytes / std::max<int64_t>(per_image, 1)));
 }
 
-}  // namespace
-
-void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
-                    ConvVariant variant, SimdPath path, int max_threads) {
-  if (variant == ConvVariant::naive) return conv2d_forward_naive(a, x, w, bias, act, y);
+// The im2col forward: y = im2col(x) @ w per tile of images (a pointwise layer: x @ w).
+void forward_im2col(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
+                    SimdPath path, int max_threads) {
   const int64_t row_len = a.KH * a.KW * a.C;
   if (is_pointwise(a)) {  // y = x_rows @ w: no im2col
     const GemmArgs g = make_dense_gemm_args(a.N * a.H * a.W, a.K, a.C, x, false, w, false, y, 0.0f, bias, act);
     return gemm(g, GemmVariant::tuned, path, max_threads);
   }
-  if (a.C <= kDirectMaxChannels && direct_scratch_ok(a))
-    return conv2d_forward_direct(a, x, w, bias, act, y, path, max_threads);
   const int64_t tile = images_per_tile(a);
   thread_local AlignedBuffer workspace;
   float* cols = workspace.floats(static_cast<size_t>(tile * a.OH * a.OW * row_len));
@@ -109,17 +94,10 @@ void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const flo
   }
 }
 
-void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                     float* db, ConvVariant variant, SimdPath path, int max_threads) {
-  if (variant == ConvVariant::naive) return conv2d_backward_naive(a, x, w, dy, dx, dw, db);
+// The im2col backward of whichever of dx, dw are not null (db is done by the caller).
+void backward_im2col(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     SimdPath path, int max_threads) {
   const int64_t row_len = a.KH * a.KW * a.C;
-  if (a.N == 0 || a.OH == 0 || a.OW == 0) {  // no output: every gradient is zero
-    if (dx) std::fill(dx, dx + a.N * a.H * a.W * a.C, 0.0f);
-    if (dw) std::fill(dw, dw + row_len * a.K, 0.0f);
-    if (db) std::fill(db, db + a.K, 0.0f);
-    return;
-  }
-  if (db) bias_backward(a.N * a.OH * a.OW, a.K, dy, db, path, max_threads);
   if (is_pointwise(a)) {
     const int64_t rows = a.N * a.H * a.W;
     if (dw)
@@ -128,16 +106,6 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
       gemm(make_dense_gemm_args(rows, a.C, a.K, dy, false, w, true, dx, 0.0f), GemmVariant::tuned, path, max_threads);
     return;
   }
-  const bool direct_ok = direct_scratch_ok(a);
-  if (dw && direct_ok && conv2d_filter_direct_applies(a)) {
-    conv2d_backward_filter_direct(a, x, dy, dw, path, max_threads);
-    dw = nullptr;  // done
-  }
-  if (dx && direct_ok && a.C <= kDirectMaxChannels) {
-    conv2d_backward_data_direct(a, w, dy, dx, path, max_threads);
-    dx = nullptr;  // done
-  }
-  if (!dx && !dw) return;
   if (dx) std::fill(dx, dx + a.N * a.H * a.W * a.C, 0.0f);
   const int64_t tile = images_per_tile(a);
   thread_local AlignedBuffer workspace;
@@ -156,6 +124,62 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
       col2im(a, cols, n0, nt, dx, max_threads);
     }
   }
+}
+
+// The algorithm a pass runs: tuned's selection, or the requested variant where it has a
+// kernel for that pass (winograd has none for dw, direct none for a dw past its size limit:
+// those take tuned's choice among the others).
+ConvVariant algorithm(const ConvArgs& a, ConvPass pass, ConvVariant variant) {
+  if (variant == ConvVariant::winograd && pass != ConvPass::filter) return variant;
+  if (variant == ConvVariant::direct && conv2d_direct_applies(a, pass)) return variant;
+  if (variant == ConvVariant::im2col) return variant;
+  const ConvVariant best = conv2d_select(a, pass);
+  return best == ConvVariant::winograd && pass == ConvPass::filter ? ConvVariant::im2col : best;
+}
+
+void check_domain(const ConvArgs& a, ConvVariant variant) {
+  const std::string why = conv2d_variant_refusal(a, variant);
+  if (!why.empty()) throw std::invalid_argument("conv2d: " + why);
+}
+
+}  // namespace
+
+void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
+                    ConvVariant variant, SimdPath path, int max_threads) {
+  if (variant == ConvVariant::naive) return conv2d_forward_naive(a, x, w, bias, act, y);
+  check_domain(a, variant);
+  switch (algorithm(a, ConvPass::forward, variant)) {
+    case ConvVariant::direct:
+      return conv2d_forward_direct(a, x, w, bias, act, y, path, max_threads);
+    case ConvVariant::winograd:
+      return conv2d_forward_winograd(a, x, w, bias, act, y, path, max_threads);
+    default:
+      return forward_im2col(a, x, w, bias, act, y, path, max_threads);
+  }
+}
+
+void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* db, ConvVariant variant, SimdPath path, int max_threads) {
+  if (variant == ConvVariant::naive) return conv2d_backward_naive(a, x, w, dy, dx, dw, db);
+  check_domain(a, variant);
+  if (a.N == 0 || a.OH == 0 || a.OW == 0) {  // no output: every gradient is zero
+    if (dx) std::fill(dx, dx + a.N * a.H * a.W * a.C, 0.0f);
+    if (dw) std::fill(dw, dw + a.KH * a.KW * a.C * a.K, 0.0f);
+    if (db) std::fill(db, db + a.K, 0.0f);
+    return;
+  }
+  if (db) bias_backward(a.N * a.OH * a.OW, a.K, dy, db, path, max_threads);
+  if (dw && algorithm(a, ConvPass::filter, variant) == ConvVariant::direct) {
+    conv2d_backward_filter_direct(a, x, dy, dw, path, max_threads);
+    dw = nullptr;  // done
+  }
+  if (dx) {
+    const ConvVariant alg = algorithm(a, ConvPass::data, variant);
+    if (alg == ConvVariant::direct) conv2d_backward_data_direct(a, w, dy, dx, path, max_threads);
+    if (alg == ConvVariant::winograd) conv2d_backward_data_winograd(a, w, dy, dx, path, max_threads);
+    if (alg != ConvVariant::im2col) dx = nullptr;  // done
+  }
+  if (dx || dw) backward_im2col(a, x, w, dy, dx, dw, path, max_threads);
 }
 
 }  // namespace sinapse::cpu

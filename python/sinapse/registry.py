@@ -11,6 +11,8 @@ simple_rnn, lstm and gru; pooling's max_pool2d and avg_pool2d) — they share it
 
 Each op lists its kernel variants from simplest to fastest; the last one is the default
 (overridable per call with ``variant=`` and per process with the op's environment variable).
+Some variants exist on the CPU only (``cpu_only_variants``: conv2d's im2col, direct and
+winograd); ``variants_on(backend)`` lists those of one backend.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ class OpInfo:
     backends: tuple[str, ...]  # where a kernel exists: "cpu", "cuda"
     env_var: str | None = None  # selects the default variant, e.g. SINAPSE_GEMM=blocked
     kernels: tuple[str, ...] = ()  # other names the family's ops go by (rnn: simple_rnn, lstm, gru)
+    cpu_only_variants: tuple[str, ...] = ()  # variants with no CUDA kernel (conv2d: im2col, direct, winograd)
+
+    def variants_on(self, backend: str) -> tuple[str, ...]:
+        """The variants that run on ``backend`` ("cpu", or "cuda" / "cuda_sim": the CUDA kernels)."""
+        if backend == "cpu":
+            return self.variants
+        return tuple(v for v in self.variants if v not in self.cpu_only_variants)
 
     @property
     def default_variant(self) -> str:
@@ -77,7 +86,14 @@ OPS: dict[str, OpInfo] = {
         OpInfo("pooling", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_POOLING", kernels=("max_pool2d", "avg_pool2d")),
         OpInfo("losses", ("default",), ("cpu", "cuda"), kernels=("loss",)),
         OpInfo("batch_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_BATCH_NORM"),
-        OpInfo("conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_CONV2D"),
+        # tuned picks im2col, direct or winograd per layer and pass (csrc/cpu/conv2d_select.cpp)
+        OpInfo(
+            "conv2d",
+            ("naive", "im2col", "direct", "winograd", "tuned"),
+            ("cpu", "cuda"),
+            "SINAPSE_CONV2D",
+            cpu_only_variants=("im2col", "direct", "winograd"),
+        ),
         OpInfo("embedding", ("default",), ("cpu", "cuda")),
         OpInfo("optimizers", ("default",), ("cpu", "cuda")),
         # The naive variant is the LSTM cell's (simple_rnn and gru have the tuned cell only).
@@ -109,9 +125,11 @@ def _getenv(name: str) -> str | None:
     return None if value is None else os.fsdecode(value)
 
 
-def resolve_variant(op: str, variant: str | None, caller: str | None = None) -> str:
+def resolve_variant(op: str, variant: str | None, caller: str | None = None, device: str | None = None) -> str:
     """The variant an op runs: ``variant`` if given, else the env variable, else the default.
-    ``caller``: the public function named in errors (e.g. conv2d_backward for conv2d's variants)."""
+    ``caller``: the public function named in errors (e.g. conv2d_backward for conv2d's variants).
+    ``device`` ("cpu", "cuda", "cuda_sim"; None: not checked): a variant the device lacks
+    (``cpu_only_variants`` on CUDA) is a ValueError naming the op, the variant and the device."""
     info = op_info(op)
     source = "variant"
     if variant is None and info.env_var:
@@ -123,5 +141,11 @@ def resolve_variant(op: str, variant: str | None, caller: str | None = None) -> 
         where = f"`{source}`" if source == "variant" else f"${source}"
         raise ValueError(
             f"{caller or op}: {where}={variant!r} is not a variant of {op}; expected one of {', '.join(info.variants)}"
+        )
+    if device is not None and variant not in info.variants_on(device):
+        where = "`variant`" if source == "variant" else f"${source}"
+        raise ValueError(
+            f"{caller or op}: {where}={variant!r} runs on the CPU only; on the {device} device {op} has "
+            f"{', '.join(info.variants_on(device))}"
         )
     return variant

@@ -2,12 +2,27 @@
 // kernels as on the CPU (cuda/conv2d.h: tuned runs a pointwise convolution as one GEMM).
 #include <pybind11/stl.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "../../cuda/conv2d.h"
 #include "../conv_geometry.h"
 #include "../kernel_variant.h"
 #include "module.h"
 
 namespace sinapse::bindings::cuda {
+
+namespace {
+// CUDA has conv2d's naive and tuned variants only (im2col, direct and winograd are CPU
+// algorithms): the names come from the CPU's table, so a CPU-only one gets its own message.
+KernelVariant cuda_conv_variant(const std::string& name) {
+  ConvVariant v;
+  if (enums::parse(enums::kConvVariantList, name, &v) && v != ConvVariant::naive && v != ConvVariant::tuned)
+    throw std::invalid_argument("conv2d: variant '" + name +
+                                "' runs on the CPU only; on a CUDA device conv2d has naive or tuned");
+  return parse_kernel_variant("conv2d", name);
+}
+}  // namespace
 
 void bind_conv2d(py::module_& m) {
   m.def(
@@ -22,7 +37,7 @@ void bind_conv2d(py::module_& m) {
         check_conv_sizes(a, xa.size(), wa.size(), ya.size());
         check(!ba || ba.size() == a.K, "conv2d: bias must have K values");
         const Activation act = epilogue("conv2d", activation);
-        const KernelVariant v = parse_kernel_variant("conv2d", variant);
+        const KernelVariant v = cuda_conv_variant(variant);
         check_simd_name(op, simd);
         py::gil_scoped_release release;
         sinapse::cuda::conv2d_forward(a, xa.data(), wa.data(), ba.data(), act, ya.data(), v, as_stream(stream));
@@ -45,7 +60,7 @@ void bind_conv2d(py::module_& m) {
         check(!dxa || dxa.size() == xa.size(), "conv2d_backward: dx has the wrong size");
         check(!dwa || dwa.size() == wa.size(), "conv2d_backward: dw has the wrong size");
         check(!dba || dba.size() == a.K, "conv2d_backward: db has the wrong size");
-        const KernelVariant v = parse_kernel_variant("conv2d", variant);
+        const KernelVariant v = cuda_conv_variant(variant);
         check_simd_name(op, simd);
         py::gil_scoped_release release;
         sinapse::cuda::conv2d_backward(a, xa.data(), wa.data(), dya.data(), dxa.data(), dwa.data(), dba.data(), v,

@@ -26,3 +26,5 @@ SIMD_PATHS: dict[str, int] = dict(_cpu.SIMD_PATHS)
 GEMM_VARIANTS: dict[str, int] = dict(_cpu.GEMM_VARIANTS)
 # The variants of the coursework kernels (pooling, softmax, batch norm, the LSTM cell, conv2d).
 KERNEL_VARIANTS: dict[str, int] = dict(_cpu.KERNEL_VARIANTS)
+# conv2d's variants on the CPU (naive, im2col, direct, winograd, tuned); CUDA has naive and tuned.
+CONV_VARIANTS: dict[str, int] = dict(_cpu.CONV_VARIANTS)

@@ -15,9 +15,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _cpu
 from ..registry import resolve_variant
 from . import _device
 from ._checks import (
+    CPU,
     Array,
     as_bool,
     as_pair,
@@ -144,7 +146,8 @@ def _is_int(v) -> bool:
 def conv2d_variant() -> str:
     """The variant conv2d runs now (variant= not given): $SINAPSE_CONV2D or the default.
 
-    Shapes: none (it reads the environment); returns "naive" or "tuned".
+    Shapes: none (it reads the environment); returns "naive", "im2col", "direct", "winograd"
+    or "tuned".
 
     Raises:
         ValueError: $SINAPSE_CONV2D names no conv2d variant.
@@ -152,12 +155,43 @@ def conv2d_variant() -> str:
     return resolve_variant("conv2d", None)
 
 
+_PASSES = ("forward", "dx", "dw")
+
+
+def conv2d_algorithm(x_shape, w_shape, *, strides=1, padding="valid", dilation_rate=1, pass_="forward") -> str:
+    """The algorithm the CPU's tuned variant runs for one pass of a layer: "im2col", "direct"
+    or "winograd", chosen by the cost model of csrc/cpu/conv2d_select.cpp (docs/kernels/conv2d.md).
+
+    Shapes: x_shape (N, H, W, C), w_shape (KH, KW, C, K) (HWIO), as ints; pass_ is "forward",
+    "dx" or "dw". Raises ValueError for a bad geometry (as conv2d) or an unknown ``pass_``.
+    """
+    if pass_ not in _PASSES:
+        raise ValueError(f"conv2d_algorithm: `pass_`={pass_!r}; expected one of {', '.join(_PASSES)}")
+    g = geometry("conv2d_algorithm", x_shape, w_shape, strides, padding, dilation_rate)
+    return _cpu.conv2d_select(g, pass_)
+
+
+def _check_variant(op, variant_arg, variant, device, g, xi, wi) -> None:
+    """A variant the device lacks (CUDA: naive, tuned only), or direct / winograd on a layer
+    outside their domain: a ValueError naming the op, the variant and the shapes."""
+    resolve_variant("conv2d", variant_arg, op, device)
+    if device != CPU or variant not in ("direct", "winograd"):
+        return
+    why = _cpu.conv2d_variant_refusal(g, variant)
+    if why:
+        raise ValueError(
+            f"{op}: variant={variant!r} cannot run this layer: {why} (x.shape={tuple(xi.shape)}, "
+            f"w.shape={tuple(wi.shape)}, strides={(g.SH, g.SW)}, dilation_rate={(g.DH, g.DW)}); "
+            f"use variant='tuned' or 'im2col'."
+        )
+
+
 def _describe(
     x, w, bias=None, *, strides=1, padding="valid", dilation_rate=1, activation=None, out=None, variant=None, simd=None
 ):
     """conv2d's descriptor step: every check, the geometry and the kernel's codes (sinapse.ops._plan)."""
     op = "conv2d"
-    variant = resolve_variant("conv2d", variant)  # validated on every backend
+    variant_arg, variant = variant, resolve_variant("conv2d", variant)  # validated on every backend
     if not (activation is None or isinstance(activation, str)) or activation not in ACTIVATIONS:
         raise ValueError(
             f"{op}: unknown activation {activation!r} for `activation`; expected None, 'linear', "
@@ -171,6 +205,7 @@ def _describe(
     check_float32(op, "x", xi)
     check_float32(op, "w", wi)
     g = geometry(op, xi.shape, wi.shape, strides, padding, dilation_rate)
+    _check_variant(op, variant_arg, variant, device, g, xi, wi)
     if bi is not None:
         check_float32(op, "bias", bi, ndim=1)
         check_shape(op, "bias", bi, (g.K,), "one value per output channel")
@@ -219,10 +254,14 @@ def conv2d(
 ) -> Array:
     """``act(conv(x, w) + bias)``: x (N, H, W, C), w (KH, KW, C, K) -> (N, OH, OW, K).
 
-    variant: "naive" (the definition as loops, one thread: the coursework baseline) or
-    "tuned" (direct kernels / im2col + GEMM; the default, or $SINAPSE_CONV2D). On CUDA naive
-    runs the direct one-thread-per-output kernels; tuned runs a pointwise (1x1, stride 1,
-    unpadded) convolution as one tuned GEMM and anything else on the direct kernels.
+    variant (the default: $SINAPSE_CONV2D, else "tuned"): on the CPU "naive" (the definition
+    as loops, one thread: the coursework baseline), "im2col" (im2col + the tuned GEMM; a 1x1
+    stride-1 unpadded layer is one GEMM), "direct" (the direct kernels: few input channels),
+    "winograd" (Winograd F(4x4, 3x3): 3x3 kernels, stride 1, dilation 1; its dw runs tuned's
+    choice among the others) or "tuned" (one of the three per layer and pass, by the cost
+    model: :func:`conv2d_algorithm`). On CUDA "naive" runs the direct one-thread-per-output
+    kernels and "tuned" runs a pointwise convolution as one tuned GEMM and anything else on
+    the direct kernels; the CPU-only variants are a ValueError there.
 
     strides, dilation_rate: ints or pairs from 1 to 2**31 - 1; padding ints >= 0 (TypeError for
     non-ints). Sizes they imply (dilated kernel, padded input) above 2**31 - 1 are a ValueError
@@ -235,7 +274,8 @@ def conv2d(
         TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int strides,
             dilation_rate or padding entries.
         ValueError: wrong ranks or channels; a bad padding, stride or dilation; a kernel larger than the
-            padded input; sizes beyond 2**31 - 1; an unknown ``activation`` or ``variant``; a bad ``out``
+            padded input; sizes beyond 2**31 - 1; an unknown ``activation`` or ``variant``; a variant
+            the device lacks or ("direct", "winograd") a layer outside its domain; a bad ``out``
             (shape, read-only, non-contiguous, forbidden overlap).
         MemoryError: a result cannot be allocated.
         sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
@@ -275,13 +315,14 @@ def _describe_backward(
     need_dx, need_dw, need_db = (
         as_bool(op, n, v) for n, v in (("need_dx", need_dx), ("need_dw", need_dw), ("need_db", need_db))
     )
-    variant = resolve_variant("conv2d", variant, op)
+    variant_arg, variant = variant, resolve_variant("conv2d", variant, op)
     gi, xi, wi = inspect(op, "dy", dy), inspect(op, "x", x), inspect(op, "w", w)
     outs = inspect_outs(op, out, _RESULTS)
     device = backend(op, {"dy": gi, "x": xi, "w": wi, **present(outs)})
     for name, info in (("dy", gi), ("x", xi), ("w", wi)):
         check_float32(op, name, info)
     g = geometry(op, xi.shape, wi.shape, strides, padding, dilation_rate)
+    _check_variant(op, variant_arg, variant, device, g, xi, wi)
     check_shape(op, "dy", gi, g.out_shape, "the forward's output shape")
     shapes = (tuple(xi.shape) if need_dx else None, tuple(wi.shape) if need_dw else None, (g.K,) if need_db else None)
     inputs = {"dy": gi, "x": xi, "w": wi}
@@ -331,7 +372,8 @@ def conv2d_backward(
         TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int geometry
             arguments.
         ValueError: wrong ranks or channels; dy not the forward's output shape; a bad geometry (as conv2d); an
-            ``out`` entry for a result not needed, or a bad one; an unknown ``variant``.
+            ``out`` entry for a result not needed, or a bad one; an unknown ``variant``, or one the
+            device or layer cannot run (as conv2d).
         MemoryError: a result cannot be allocated.
         sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """

@@ -1,0 +1,76 @@
+// The Winograd F(4x4, 3x3) driver (conv2d_winograd.h): the forward and the input gradient
+// as one routine on a WinogradShape, over chunks of tiles.
+#include <algorithm>
+#include <cstring>
+
+#include "../common/aligned_buffer.h"
+#include "conv2d.h"
+#include "conv2d_winograd.h"
+#include "gemm.h"
+
+namespace sinapse::cpu {
+
+namespace {
+
+// Tiles per chunk: V (36 x tiles x C) and M (36 x tiles x K) of one chunk take at most this
+// many bytes, so the input transform's V is still in L2/L3 when the GEMMs pack it, and M when
+// the output transform reads it (the cols tile of im2col, conv2d.cpp, has the same budget).
+constexpr int64_t kWinogradWorkspaceBytes = 4 << 20;
+
+int64_t tiles_per_chunk(const WinogradShape& s) {
+  const int64_t per_tile = kWinoPoints * (s.C + s.K) * static_cast<int64_t>(sizeof(float));
+  // At least 16 rows per GEMM, so its micro-kernel tiles are full even for huge C + K.
+  return std::max<int64_t>(16, std::min<int64_t>(s.tiles(), kWinogradWorkspaceBytes / per_tile));
+}
+
+// out = act(winograd(in, U) + bias), U already transformed (36 x C x K).
+void winograd_run(const WinogradShape& s, const float* in, const float* U, const float* bias, Activation act,
+                  float* out, SimdPath path, int max_threads) {
+  const int64_t chunk = tiles_per_chunk(s), total = s.tiles();
+  thread_local AlignedBuffer work;
+  const int64_t v_floats = kWinoPoints * chunk * s.C, m_floats = kWinoPoints * chunk * s.K;
+  float* V = work.floats(static_cast<size_t>(v_floats + m_floats + s.C));
+  float* M = V + v_floats;
+  float* zeros = M + m_floats;
+  std::fill(zeros, zeros + s.C, 0.0f);
+  // Loop 1: chunks of tiles (over images and tile rows alike), each through the three steps.
+  for (int64_t t0 = 0; t0 < total; t0 += chunk) {
+    const int64_t nt = std::min(chunk, total - t0);
+    winograd_input_transform(s, in, t0, nt, zeros, V, path, max_threads);
+    // Loop 2: the 36 independent products M[e] = V[e] @ U[e] (nt x C times C x K).
+    for (int e = 0; e < kWinoPoints; ++e) {
+      const GemmArgs g =
+          make_dense_gemm_args(nt, s.K, s.C, V + e * nt * s.C, false, U + e * s.C * s.K, false, M + e * nt * s.K);
+      gemm(g, GemmVariant::tuned, path, max_threads);
+    }
+    winograd_output_transform(s, M, t0, nt, bias, act, out, path, max_threads);
+  }
+}
+
+}  // namespace
+
+void conv2d_forward_winograd(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act,
+                             float* y, SimdPath path, int max_threads) {
+  const WinogradShape s{a.N, a.H, a.W, a.C, a.K, a.OH, a.OW, a.pad_top, a.pad_left};
+  if (s.tiles() == 0 || a.K == 0) return;
+  thread_local AlignedBuffer ubuf;
+  float* U = ubuf.floats(static_cast<size_t>(kWinoPoints * a.C * a.K));
+  // g(i, j, c, k) = w[i, j, c, k] (HWIO)
+  winograd_filter_transform(w, 3 * a.C * a.K, a.C * a.K, a.K, 1, a.C, a.K, U, path);
+  winograd_run(s, x, U, bias, act, y, path, max_threads);
+}
+
+void conv2d_backward_data_winograd(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
+                                   int max_threads) {
+  // dx = the stride-1 convolution of dy (K channels) with the filter rotated by 180 degrees
+  // and transposed, g'(i, j, k, c) = w[2 - i, 2 - j, c, k], padded by 2 - pad (negative: cropped).
+  const WinogradShape s{a.N, a.OH, a.OW, a.K, a.C, a.H, a.W, 2 - a.pad_top, 2 - a.pad_left};
+  if (s.tiles() == 0 || a.C == 0) return;
+  thread_local AlignedBuffer ubuf;
+  float* U = ubuf.floats(static_cast<size_t>(kWinoPoints * a.C * a.K));
+  const int64_t si = 3 * a.C * a.K, sj = a.C * a.K;
+  winograd_filter_transform(w + 2 * si + 2 * sj, -si, -sj, 1, a.K, a.K, a.C, U, path);
+  winograd_run(s, dy, U, nullptr, Activation::none, dx, path, max_threads);
+}
+
+}  // namespace sinapse::cpu
