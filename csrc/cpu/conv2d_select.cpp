@@ -2,6 +2,7 @@
 // algorithms and the cost model that picks among im2col + GEMM, direct and Winograd for each
 // pass (forward, input gradient, filter gradient). docs/kernels/conv2d.md, "Selection".
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -25,21 +26,35 @@ bool direct_scratch_ok(const ConvArgs& a) {
   return hp * wpad * a.C <= limit && a.KH * wpad * a.C <= limit;
 }
 
-// The model's constants, measured on Zen 4 (1 thread, AVX-512; docs/kernels/conv2d.md).
-// Time is counted in GEMM flops at the micro-kernel's full speed.
+// The model (docs/kernels/conv2d.md, "Selection"): an algorithm's time for one pass is
+//   its multiply-adds x 2 / (the fraction of the FMA peak its inner loop reaches)
+//   + the elements it copies or transforms outside that loop x a cost per element,
+// counted in GEMM flops at the micro-kernel's full speed (so only ratios matter). The
+// constants were fitted to one-thread times on Zen 4 (AVX-512, 1 MiB L2) of the bench layers
+// and two more (16 -> 16 and 16 -> 32 channels): model units per measured ms stay within 68-176
+// (a factor 1.6 either side of 110) for every algorithm that applies, and the model ranks the
+// algorithms as measured for every pass of every one of those layers.
 constexpr double kGemmEff = 0.85;     // the tuned GEMM's best fraction of the FMA peak
-constexpr double kDepthHalf = 24;     // inner dimension at which the GEMM runs at half that
-constexpr double kColsHalf = 8;       // output columns (K) at which it runs at half that
-constexpr double kDirectEff = 0.45;   // the direct kernels' fraction of the peak at full 16-lane tiles
-constexpr double kCopyCost = 2.0;     // im2col / col2im: one float written and read back (packing)
+constexpr double kDepthHalf = 24;     // its inner dimension at which it runs at half that
+constexpr double kRowsHalf = 4;       // its rows (M) at which it runs at half that
+constexpr double kDirectEff = 0.45;   // the direct kernels' fraction of the peak with full 16-lane tiles
+constexpr double kCopyCost = 2.0;     // im2col / col2im: one float written, then read back by packing
+constexpr double kTapCost = 250;      // im2col / col2im: one (pixel, tap) copy call (~2.5 ns: C = 1 layers)
 constexpr double kTransformCost = 8;  // Winograd: one element of V or M through its transform
-constexpr double kFilterCost = 16;    // Winograd: one (c, k) filter through its transform, per point
+constexpr double kFilterCost = 16;    // Winograd: one (c, k) filter through its transform and packing, per point
+// Winograd needs at least this many input and output channels: below it, its 36 GEMMs are too
+// thin to beat im2col or the direct kernels by the model's margin of error, and its rounding
+// error (about 7x im2col's; tests/test_conv2d_variants.py) would buy nothing.
+constexpr int64_t kWinogradMinChannels = 16;
 
-// The tuned GEMM's efficiency for an inner dimension `depth` and `cols` output columns: it
-// packs A's panels once per KC x NC block, so a short depth pays the packing and the C tile
-// loads per few FMAs, and fewer columns than the micro-kernel's width leave lanes idle.
-double gemm_eff(double depth, double cols) {
-  return kGemmEff * depth / (depth + kDepthHalf) * cols / (cols + kColsHalf);
+double round16(double n) { return std::ceil(n / 16) * 16; }
+
+// The tuned GEMM's efficiency for `rows` x `cols` outputs over an inner dimension `depth`: a
+// short depth pays packing and the C tile's loads per few FMAs, few rows leave the packed B
+// panel reused little, and columns fill 16-lane micro-tiles (the AVX-512 kernel's 32-wide
+// tile has a 16-wide half).
+double gemm_eff(double rows, double depth, double cols) {
+  return kGemmEff * depth / (depth + kDepthHalf) * rows / (rows + kRowsHalf) * cols / round16(cols);
 }
 
 bool is_pointwise(const ConvArgs& a) {
@@ -48,16 +63,17 @@ bool is_pointwise(const ConvArgs& a) {
 }
 
 double im2col_cost(const ConvArgs& a, ConvPass pass) {
-  const double pixels = static_cast<double>(a.N) * a.OH * a.OW, depth = static_cast<double>(a.KH) * a.KW * a.C;
-  const double flops = 2.0 * pixels * depth * a.K;
-  const double copies = is_pointwise(a) ? 0.0 : pixels * depth;  // the cols matrix, once per pass
+  const double pixels = static_cast<double>(a.N) * a.OH * a.OW, taps = static_cast<double>(a.KH) * a.KW;
+  const double depth = taps * a.C, flops = 2.0 * pixels * depth * a.K;
+  // The cols matrix (im2col for y and dw, col2im for dx), copied one (pixel, tap) run at a time.
+  const double copies = is_pointwise(a) ? 0.0 : kCopyCost * pixels * depth + kTapCost * pixels * taps;
   switch (pass) {
     case ConvPass::forward:  // (pixels x depth) @ (depth x K)
-      return flops / gemm_eff(depth, a.K) + kCopyCost * copies;
+      return flops / gemm_eff(pixels, depth, a.K) + copies;
     case ConvPass::data:  // (pixels x K) @ (K x depth), then col2im adds each row back into dx
-      return flops / gemm_eff(a.K, depth) + 1.5 * kCopyCost * copies;
+      return flops / gemm_eff(pixels, a.K, depth) + copies;
     case ConvPass::filter:  // (depth x pixels) @ (pixels x K)
-      return flops / gemm_eff(pixels, a.K) + kCopyCost * copies;
+      return flops / gemm_eff(depth, pixels, a.K) + copies;
   }
   return std::numeric_limits<double>::infinity();
 }
@@ -65,9 +81,11 @@ double im2col_cost(const ConvArgs& a, ConvPass pass) {
 double direct_cost(const ConvArgs& a, ConvPass pass) {
   if (!conv2d_direct_applies(a, pass)) return std::numeric_limits<double>::infinity();
   const double flops = 2.0 * a.N * a.OH * a.OW * a.KH * a.KW * a.C * static_cast<double>(a.K);
-  // The register tiles run 16 lanes of K (forward, dw) or of C (dx): a partial tile idles the rest.
-  const double lanes = static_cast<double>(pass == ConvPass::data ? a.C : a.K);
-  return flops / (kDirectEff * lanes / (static_cast<double>((static_cast<int64_t>(lanes) + 15) / 16) * 16));
+  const double k = static_cast<double>(a.K);
+  // Forward and dw hold 16-lane tiles of K; dx reduces over K, so few K means few FMAs per
+  // stored tile (measured: K = 6 at 0.13 of the peak, K = 64 at 0.5).
+  const double eff = pass == ConvPass::data ? kDirectEff * k / (k + 8) : kDirectEff * k / round16(k);
+  return flops / eff;
 }
 
 double winograd_cost(const ConvArgs& a, ConvPass pass) {
@@ -75,10 +93,11 @@ double winograd_cost(const ConvArgs& a, ConvPass pass) {
   // dx is a Winograd forward from dy (K channels) to dx (C channels, H x W outputs).
   const bool fwd = pass == ConvPass::forward;
   const double cin = static_cast<double>(fwd ? a.C : a.K), cout = static_cast<double>(fwd ? a.K : a.C);
-  const double tiles = static_cast<double>(a.N) * ((fwd ? a.OH : a.H) + 3) / 4 * ((fwd ? a.OW : a.W) + 3) / 4;
-  const double points = kWinoPoints;
-  return 2.0 * points * tiles * cin * cout / gemm_eff(cin, cout) + kTransformCost * points * tiles * (cin + cout) +
-         kFilterCost * points * cin * cout;
+  const WinogradShape s{a.N, 0, 0, 0, 0, fwd ? a.OH : a.H, fwd ? a.OW : a.W, 0, 0};
+  const double tiles = static_cast<double>(s.tiles()), points = kWinoPoints;
+  const double rows = std::min(tiles, static_cast<double>(winograd_tiles_per_chunk(a.C, a.K)));
+  return 2.0 * points * tiles * cin * cout / gemm_eff(rows, cin, cout) +
+         kTransformCost * points * tiles * (cin + cout) + kFilterCost * points * cin * cout;
 }
 
 }  // namespace
@@ -86,6 +105,10 @@ double winograd_cost(const ConvArgs& a, ConvPass pass) {
 bool winograd_applies(const ConvArgs& a) {
   return a.KH == 3 && a.KW == 3 && a.SH == 1 && a.SW == 1 && a.DH == 1 && a.DW == 1;
 }
+
+namespace {
+bool winograd_worth_it(const ConvArgs& a) { return std::min(a.C, a.K) >= kWinogradMinChannels; }
+}  // namespace
 
 // The one predicate of the direct kernels' domain (another branch widens it past 8 channels).
 bool conv2d_direct_applies(const ConvArgs& a, ConvPass pass) {
@@ -120,6 +143,7 @@ ConvVariant conv2d_select(const ConvArgs& a, ConvPass pass) {
   ConvVariant best = ConvVariant::im2col;
   double best_cost = im2col_cost(a, pass);
   for (ConvVariant v : {ConvVariant::direct, ConvVariant::winograd}) {
+    if (v == ConvVariant::winograd && !winograd_worth_it(a)) continue;
     const double c = conv2d_cost(a, pass, v);
     if (c < best_cost) best = v, best_cost = c;
   }

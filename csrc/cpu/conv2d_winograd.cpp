@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "../common/aligned_buffer.h"
+#include "../common/threading.h"
 #include "conv2d.h"
 #include "conv2d_winograd.h"
 #include "gemm.h"
@@ -15,19 +16,29 @@ namespace {
 // Tiles per chunk: V (36 x tiles x C) and M (36 x tiles x K) of one chunk take at most this
 // many bytes, so the input transform's V is still in L2/L3 when the GEMMs pack it, and M when
 // the output transform reads it (the cols tile of im2col, conv2d.cpp, has the same budget).
-constexpr int64_t kWinogradWorkspaceBytes = 4 << 20;
+constexpr int64_t kWinogradWorkspaceBytes = 2 << 20;
 
-int64_t tiles_per_chunk(const WinogradShape& s) {
-  const int64_t per_tile = kWinoPoints * (s.C + s.K) * static_cast<int64_t>(sizeof(float));
-  // At least 16 rows per GEMM, so its micro-kernel tiles are full even for huge C + K.
-  return std::max<int64_t>(16, std::min<int64_t>(s.tiles(), kWinogradWorkspaceBytes / per_tile));
+int64_t tiles_per_chunk(const WinogradShape& s) { return std::min(s.tiles(), winograd_tiles_per_chunk(s.C, s.K)); }
+
+// The GEMM of transform point e for a chunk of nt tiles: M[e] (nt x K) = V[e] (nt x C) @ U[e] (C x K).
+GemmArgs point_gemm(const WinogradShape& s, int64_t nt, int e, const float* V, const float* U, float* M) {
+  return make_dense_gemm_args(nt, s.K, s.C, V + e * nt * s.C, false, U + e * s.C * s.K, false, M + e * nt * s.K);
 }
 
 // out = act(winograd(in, U) + bias), U already transformed (36 x C x K).
 void winograd_run(const WinogradShape& s, const float* in, const float* U, const float* bias, Activation act,
                   float* out, SimdPath path, int max_threads) {
   const int64_t chunk = tiles_per_chunk(s), total = s.tiles();
-  thread_local AlignedBuffer work;
+  // U[e] packed once for every chunk (PackedB, the GEMM's own panel layout): repacked per
+  // chunk, a 256 x 384 layer's 36 x 98K floats would cost as much as the chunk's products.
+  PackedB packed[kWinoPoints];
+  const int64_t packed_floats = gemm_packed_b_floats(point_gemm(s, chunk, 0, nullptr, U, nullptr), path);
+  thread_local AlignedBuffer work, pack_buf;
+  float* pk = pack_buf.floats(static_cast<size_t>(kWinoPoints * packed_floats));
+  const int pack_threads = threads_for(static_cast<double>(kWinoPoints) * s.C * s.K, grain::kCopy, max_threads);
+#pragma omp parallel for num_threads(pack_threads) if (pack_threads > 1) schedule(static)
+  for (int e = 0; e < kWinoPoints; ++e)
+    gemm_pack_b(point_gemm(s, chunk, e, nullptr, U, nullptr), path, pk + e * packed_floats, packed[e]);
   const int64_t v_floats = kWinoPoints * chunk * s.C, m_floats = kWinoPoints * chunk * s.K;
   float* V = work.floats(static_cast<size_t>(v_floats + m_floats + s.C));
   float* M = V + v_floats;
@@ -39,15 +50,24 @@ void winograd_run(const WinogradShape& s, const float* in, const float* U, const
     winograd_input_transform(s, in, t0, nt, zeros, V, path, max_threads);
     // Loop 2: the 36 independent products M[e] = V[e] @ U[e] (nt x C times C x K).
     for (int e = 0; e < kWinoPoints; ++e) {
-      const GemmArgs g =
-          make_dense_gemm_args(nt, s.K, s.C, V + e * nt * s.C, false, U + e * s.C * s.K, false, M + e * nt * s.K);
-      gemm(g, GemmVariant::tuned, path, max_threads);
+      const GemmArgs g = point_gemm(s, nt, e, V, U, M);
+      if (g.M > kSmallM && packed[e].valid_for(g, path)) {
+        gemm_tuned_prepacked(g, packed[e], path, max_threads);
+      } else {
+        gemm(g, GemmVariant::tuned, path, max_threads);
+      }
     }
     winograd_output_transform(s, M, t0, nt, bias, act, out, path, max_threads);
   }
 }
 
 }  // namespace
+
+int64_t winograd_tiles_per_chunk(int64_t cin, int64_t cout) {
+  const int64_t per_tile = kWinoPoints * (cin + cout) * static_cast<int64_t>(sizeof(float));
+  // At least 16 rows per GEMM, so its micro-kernel tiles are full even for huge C + K.
+  return std::max<int64_t>(16, kWinogradWorkspaceBytes / per_tile);
+}
 
 void conv2d_forward_winograd(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act,
                              float* y, SimdPath path, int max_threads) {

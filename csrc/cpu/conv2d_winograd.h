@@ -32,6 +32,9 @@ struct WinogradShape {
 constexpr int kWinoAlpha = 6;                         // input tile side: m + r - 1 = 4 + 3 - 1
 constexpr int kWinoPoints = kWinoAlpha * kWinoAlpha;  // 36 transform points, one GEMM each
 
+// Tiles per chunk for cin input and cout output channels: V and M of a chunk stay in L2/L3
+// (conv2d_winograd.cpp); the rows of each of its GEMMs.
+int64_t winograd_tiles_per_chunk(int64_t cin, int64_t cout);
 // The filter transform U[e][ci][co] = (G g G^T)[e] of the 3x3 filter g(i, j, ci, co) read at
 // g0 + i*si + j*sj + ci*sci + co*sco (HWIO forward, or rotated and transposed for dx).
 void winograd_filter_transform(const float* g0, int64_t si, int64_t sj, int64_t sci, int64_t sco, int64_t cin,

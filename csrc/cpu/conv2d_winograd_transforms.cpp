@@ -1,6 +1,9 @@
 // The three transforms of Winograd F(4x4, 3x3) (conv2d_winograd.h), vectorised along the
 // channels: every formula below runs on a block of up to kLanes consecutive channels at once,
-// in plain loops that run_simd() compiles for AVX-512, AVX2+FMA and the baseline.
+// in plain loops that run_simd() compiles for AVX-512, AVX2+FMA and the baseline. The lane
+// loops read and write through arrays of row pointers, which the compiler cannot prove
+// disjoint: `omp simd` tells it they are (they always are: inputs, temporaries and V / M / y
+// never overlap), or it would keep them scalar.
 //
 // The matrices (Lavin & Gray 2016, section 4.1; points 0, 1, -1, 2, -2, infinity):
 //   B^T = [4  0 -5  0  1  0]    G = [ 1/4     0     0 ]    A^T = [1  1  1  1  1  0]
@@ -25,6 +28,7 @@ constexpr int kLanes = 64;  // channels per block: the 6x6 block of temporaries 
 
 // out[0..5] = B^T d for six rows d[0..5] of n lanes each; strides in floats.
 [[gnu::always_inline]] inline void bt_1d(const float* const d[6], float* const out[6], int n) {
+#pragma omp simd
   for (int l = 0; l < n; ++l) {
     const float d0 = d[0][l], d1 = d[1][l], d2 = d[2][l], d3 = d[3][l], d4 = d[4][l], d5 = d[5][l];
     out[0][l] = 4.0f * d0 - 5.0f * d2 + d4;
@@ -38,6 +42,7 @@ constexpr int kLanes = 64;  // channels per block: the 6x6 block of temporaries 
 
 // out[0..3] = A^T m for six rows m[0..5] of n lanes each.
 [[gnu::always_inline]] inline void at_1d(const float* const m[6], float* const out[4], int n) {
+#pragma omp simd
   for (int l = 0; l < n; ++l) {
     const float m0 = m[0][l], m1 = m[1][l], m2 = m[2][l], m3 = m[3][l], m4 = m[4][l], m5 = m[5][l];
     const float s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
@@ -89,11 +94,14 @@ constexpr int kLanes = 64;  // channels per block: the 6x6 block of temporaries 
       dst += k0;
       const float* v = y[i][j];
       if (bias) {
+#pragma omp simd
         for (int l = 0; l < n; ++l) y[i][j][l] += bias[k0 + l];
       }
       if (act == Activation::none) {
+#pragma omp simd
         for (int l = 0; l < n; ++l) dst[l] = v[l];
       } else if (act == Activation::relu) {
+#pragma omp simd
         for (int l = 0; l < n; ++l) dst[l] = v[l] < 0.0f ? 0.0f : v[l];
       } else {
         for (int l = 0; l < n; ++l) dst[l] = activate(v[l], act);
@@ -118,7 +126,8 @@ void winograd_filter_transform(const float* g0, int64_t si, int64_t sj, int64_t 
   const int64_t plane = cin * cout;  // one transform point's C x K matrix
   for (int64_t ci = 0; ci < cin; ++ci)
     run_simd(path, [&]() SINAPSE_INLINE {
-      // Along the output channels: the 3x3 taps of (ci, co), then G g (rows), then (G g) G^T.
+  // Along the output channels: the 3x3 taps of (ci, co), then G g (rows), then (G g) G^T.
+#pragma omp simd
       for (int64_t co = 0; co < cout; ++co) {
         const float* g = g0 + ci * sci + co * sco;
         float gg[6][3];  // G g: 6 x 3
