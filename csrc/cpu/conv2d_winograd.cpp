@@ -2,6 +2,7 @@
 // as one routine on a WinogradShape, over chunks of tiles.
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
@@ -48,15 +49,27 @@ void winograd_run(const WinogradShape& s, const float* in, const float* U, const
   for (int64_t t0 = 0; t0 < total; t0 += chunk) {
     const int64_t nt = std::min(chunk, total - t0);
     winograd_input_transform(s, in, t0, nt, zeros, V, path, max_threads);
-    // Loop 2: the 36 independent products M[e] = V[e] @ U[e] (nt x C times C x K).
+    // Loop 2: the 36 independent products M[e] = V[e] @ U[e] (nt x C times C x K), one per
+    // thread at a time: each is too thin (a few MFLOP) to split between threads.
+    // Each GEMM sizes its packing buffer on its thread (grow-only): a failed allocation is
+    // caught here and rethrown after the region (an exception escaping it would terminate).
+    const int gemm_threads = threads_for(2.0 * kWinoPoints * nt * s.C * s.K, grain::kFlops, max_threads);
+    std::exception_ptr failure;
+#pragma omp parallel for num_threads(gemm_threads) if (gemm_threads > 1) schedule(dynamic)
     for (int e = 0; e < kWinoPoints; ++e) {
-      const GemmArgs g = point_gemm(s, nt, e, V, U, M);
-      if (g.M > kSmallM && packed[e].valid_for(g, path)) {
-        gemm_tuned_prepacked(g, packed[e], path, max_threads);
-      } else {
-        gemm(g, GemmVariant::tuned, path, max_threads);
+      try {
+        const GemmArgs g = point_gemm(s, nt, e, V, U, M);
+        if (g.M > kSmallM && packed[e].valid_for(g, path)) {
+          gemm_tuned_prepacked(g, packed[e], path, 1);
+        } else {
+          gemm(g, GemmVariant::tuned, path, 1);
+        }
+      } catch (...) {
+#pragma omp critical(sinapse_winograd_failure)
+        failure = std::current_exception();
       }
     }
+    if (failure) std::rethrow_exception(failure);
     winograd_output_transform(s, M, t0, nt, bias, act, out, path, max_threads);
   }
 }
