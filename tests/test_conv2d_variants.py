@@ -235,6 +235,10 @@ def test_variant_from_environment(rng, monkeypatch):
         ((64, 28, 28, 64), (1, 1, 64, 32), 1, "valid", "dx", "im2col"),
         ((128, 28, 28, 1), (3, 3, 1, 32), 1, "valid", "forward", "direct"),  # 1 channel
         ((128, 32, 32, 1), (5, 5, 1, 6), 1, "valid", "forward", "direct"),  # LeNet C1
+        ((128, 32, 32, 1), (5, 5, 1, 6), 1, "valid", "dx", "direct"),
+        ((32, 227, 227, 3), (11, 11, 3, 96), 4, "valid", "forward", "direct"),  # AlexNet conv1
+        ((32, 227, 227, 3), (11, 11, 3, 96), 4, "valid", "dw", "im2col"),  # dW too big for the direct dw
+        ((128, 16, 16, 16), (3, 3, 16, 8), 1, "same", "forward", "im2col"),  # K < 16: no winograd
     ],
 )
 def test_selection(x_shape, w_shape, strides, padding, pass_, want):

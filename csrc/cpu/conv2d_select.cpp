@@ -31,17 +31,20 @@ bool direct_scratch_ok(const ConvArgs& a) {
 //   + the elements it copies or transforms outside that loop x a cost per element,
 // counted in GEMM flops at the micro-kernel's full speed (so only ratios matter). The
 // constants were fitted to one-thread times on Zen 4 (AVX-512, 1 MiB L2) of the bench layers
-// and two more (16 -> 16 and 16 -> 32 channels): model units per measured ms stay within 68-176
-// (a factor 1.6 either side of 110) for every algorithm that applies, and the model ranks the
-// algorithms as measured for every pass of every one of those layers.
-constexpr double kGemmEff = 0.85;     // the tuned GEMM's best fraction of the FMA peak
-constexpr double kDepthHalf = 24;     // its inner dimension at which it runs at half that
-constexpr double kRowsHalf = 4;       // its rows (M) at which it runs at half that
-constexpr double kDirectEff = 0.45;   // the direct kernels' fraction of the peak with full 16-lane tiles
-constexpr double kCopyCost = 2.0;     // im2col / col2im: one float written, then read back by packing
-constexpr double kTapCost = 250;      // im2col / col2im: one (pixel, tap) copy call (~2.5 ns: C = 1 layers)
-constexpr double kTransformCost = 8;  // Winograd: one element of V or M through its transform
-constexpr double kFilterCost = 16;    // Winograd: one (c, k) filter through its transform and packing, per point
+// and two more (16 -> 16 and 16 -> 32 channels): the measured ms per 100 model units stay within
+// 0.65-1.55 for every algorithm and pass that applies, and the model ranks the algorithms as
+// measured for every pass of every one of those layers.
+constexpr double kGemmEff = 0.85;         // the tuned GEMM's best fraction of the FMA peak
+constexpr double kDepthHalf = 24;         // its inner dimension at which it runs at half that
+constexpr double kRowsHalf = 4;           // its rows (M) at which it runs at half that
+constexpr double kDirectEff = 0.9;        // the direct forward / dx: best fraction of the peak (AVX-512, K >= 32)
+constexpr double kDirectFilterEff = 0.5;  // the direct dw: the same (per-thread dW accumulators)
+constexpr double kDirectDepthHalf = 12;   // taps x C per output at which they run at half that
+constexpr double kDirectKHalf = 16;       // dx: output channels (its reduction) at which it runs at half that
+constexpr double kCopyCost = 2.0;         // im2col / col2im: one float written, then read back by packing
+constexpr double kTapCost = 250;          // im2col / col2im: one (pixel, tap) copy call (~2.5 ns: C = 1 layers)
+constexpr double kTransformCost = 8;      // Winograd: one element of V or M through its transform
+constexpr double kFilterCost = 16;        // Winograd: one (c, k) filter through its transform and packing, per point
 // Winograd needs at least this many input and output channels: below it, its 36 GEMMs are too
 // thin to beat im2col or the direct kernels by the model's margin of error, and its rounding
 // error (about 7x im2col's; tests/test_conv2d_variants.py) would buy nothing.
@@ -80,12 +83,15 @@ double im2col_cost(const ConvArgs& a, ConvPass pass) {
 
 double direct_cost(const ConvArgs& a, ConvPass pass) {
   if (!conv2d_direct_applies(a, pass)) return std::numeric_limits<double>::infinity();
-  const double flops = 2.0 * a.N * a.OH * a.OW * a.KH * a.KW * a.C * static_cast<double>(a.K);
-  const double k = static_cast<double>(a.K);
-  // Forward and dw hold 16-lane tiles of K; dx reduces over K, so few K means few FMAs per
-  // stored tile (measured: K = 6 at 0.13 of the peak, K = 64 at 0.5).
-  const double eff = pass == ConvPass::data ? kDirectEff * k / (k + 8) : kDirectEff * k / round16(k);
-  return flops / eff;
+  const double depth = static_cast<double>(a.KH) * a.KW * a.C, k = static_cast<double>(a.K);
+  const double flops = 2.0 * a.N * a.OH * a.OW * depth * k;
+  // A short reduction (taps x C: 9 for a 3x3 1-channel layer) pays the tile's bias, store and
+  // padded-row setup per few FMAs. Forward and dw hold 16-lane tiles of K (K = 6 fills 6);
+  // dx reduces over K, so few K means few FMAs per stored tile. Measured (1 thread): forward
+  // 0.39 of the peak at depth 9, 0.72 at 49, 0.87 at 363 (AlexNet conv1, 96 channels).
+  const double fill = pass == ConvPass::data ? k / (k + kDirectKHalf) : k / round16(k);
+  const double eff = (pass == ConvPass::filter ? kDirectFilterEff : kDirectEff) * depth / (depth + kDirectDepthHalf);
+  return flops / (eff * fill);
 }
 
 double winograd_cost(const ConvArgs& a, ConvPass pass) {
