@@ -53,6 +53,13 @@ def tile_scale(scale):
     return np.repeat(np.repeat(m, 4, axis=1), 4, axis=2)[:, :h, :w]
 
 
+def filter_scale(dy, x, w, geo):
+    """dw's scale: sum |x| |dy| per weight, the largest over the 3x3 taps of each (c, k) (the
+    inverse transform mixes the 36 points into all nine taps)."""
+    scale = reference.conv2d_backward(np.abs(f64(dy)), np.abs(f64(x)), np.abs(f64(w)), **geo)[1]
+    return scale.max(axis=(0, 1), keepdims=True)
+
+
 def applies(variant, x_shape, w_shape, strides, padding, dilation):
     g = geometry("test", x_shape, w_shape, strides, padding, dilation)
     return variant not in ("direct", "winograd") or not sinapse._cpu.conv2d_variant_refusal(g, variant)
@@ -63,7 +70,7 @@ def f64(a):
 
 
 def check(rng, x_shape, w_shape, strides, padding, dilation, variant, activation=None):
-    """y, dx, dw, db of ``variant`` against the float64 reference. Winograd's y and dx (and
+    """y, dx, dw, db of ``variant`` against the float64 reference. Winograd's y, dx and dw (and
     tuned's, which may run it) are held to WINOGRAD_BOUND relative to sum |x||w| per output,
     the others to the plain fp32 tolerances of tests/test_conv2d.py."""
     x = rng.standard_normal(x_shape).astype(np.float32)
@@ -84,10 +91,11 @@ def check(rng, x_shape, w_shape, strides, padding, dilation, variant, activation
         scale_dx = reference.conv2d_backward(np.abs(f64(dy)), np.abs(f64(x)), np.abs(f64(w)), **geo)[0]
         assert np.all(np.abs(y - ref) <= WINOGRAD_BOUND * tile_scale(scale_y)), f"y {variant}"
         assert np.all(np.abs(dx - rdx) <= WINOGRAD_BOUND * tile_scale(scale_dx)), f"dx {variant}"
+        assert np.all(np.abs(dw - rdw) <= WINOGRAD_BOUND * filter_scale(dy, x, w, geo)), f"dw {variant}"
     else:
         np.testing.assert_allclose(y, ref, rtol=1e-4, atol=tol, err_msg=f"y {variant}")
         np.testing.assert_allclose(dx, rdx, rtol=1e-4, atol=tol * 4, err_msg=f"dx {variant}")
-    np.testing.assert_allclose(dw, rdw, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size), err_msg=f"dw {variant}")
+        np.testing.assert_allclose(dw, rdw, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size), err_msg=f"dw {variant}")
     np.testing.assert_allclose(db, rdb, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size), err_msg=f"db {variant}")
 
 
@@ -138,11 +146,13 @@ def test_winograd_error_bound(rng, simd, relu_like):
         err_w = normalised_error(x, w, ops.conv2d(x, w, padding="same", variant="winograd"))
         err_i = normalised_error(x, w, ops.conv2d(x, w, padding="same", variant="im2col"), tiles=False)
         dy = x  # the input gradient: a Winograd forward of dy with the rotated filter
-        dx = ops.conv2d_backward(dy, x, w, padding="same", need_dw=False, need_db=False, variant="winograd")[0]
+        dx, dw, _ = ops.conv2d_backward(dy, x, w, padding="same", need_db=False, variant="winograd")
     assert err_w < WINOGRAD_BOUND, err_w
     assert err_i < IM2COL_BOUND, err_i
     w_rot = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
     assert normalised_error(dy, w_rot, dx) < WINOGRAD_BOUND
+    rdw = reference.conv2d_backward(f64(dy), f64(x), f64(w), padding="same")[1]
+    assert np.max(np.abs(dw - rdw) / filter_scale(dy, x, w, dict(padding="same"))) < WINOGRAD_BOUND
 
 
 # ---- variant errors
@@ -226,7 +236,7 @@ def test_variant_from_environment(rng, monkeypatch):
     [
         ((128, 14, 14, 64), (3, 3, 64, 128), 1, "same", "forward", "winograd"),
         ((128, 14, 14, 64), (3, 3, 64, 128), 1, "same", "dx", "winograd"),
-        ((128, 14, 14, 64), (3, 3, 64, 128), 1, "same", "dw", "im2col"),
+        ((128, 14, 14, 64), (3, 3, 64, 128), 1, "same", "dw", "winograd"),
         ((128, 7, 7, 128), (3, 3, 128, 256), 1, "same", "forward", "winograd"),
         ((128, 13, 13, 32), (3, 3, 32, 64), 1, "valid", "forward", "winograd"),
         ((32, 27, 27, 96), (5, 5, 96, 256), 1, "same", "forward", "im2col"),  # 5x5
@@ -257,7 +267,6 @@ def test_selection_never_picks_outside_the_domain():
             assert got in ("im2col", "direct", "winograd")
             if got != "im2col":
                 assert sinapse._cpu.conv2d_variant_refusal(g, got) == "", (x_shape, w_shape, s, pass_, got)
-            assert not (got == "winograd" and pass_ == "dw")
 
 
 def test_cost_model_is_infinite_outside_the_domain():

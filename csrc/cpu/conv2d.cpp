@@ -127,14 +127,12 @@ void backward_im2col(const ConvArgs& a, const float* x, const float* w, const fl
 }
 
 // The algorithm a pass runs: tuned's selection, or the requested variant where it has a
-// kernel for that pass (winograd has none for dw, direct none for a dw past its size limit:
-// those take tuned's choice among the others).
+// kernel for that pass (direct has none for a dw past its size limit: that takes tuned's
+// choice among the others).
 ConvVariant algorithm(const ConvArgs& a, ConvPass pass, ConvVariant variant) {
-  if (variant == ConvVariant::winograd && pass != ConvPass::filter) return variant;
+  if (variant == ConvVariant::winograd || variant == ConvVariant::im2col) return variant;
   if (variant == ConvVariant::direct && conv2d_direct_applies(a, pass)) return variant;
-  if (variant == ConvVariant::im2col) return variant;
-  const ConvVariant best = conv2d_select(a, pass);
-  return best == ConvVariant::winograd && pass == ConvPass::filter ? ConvVariant::im2col : best;
+  return conv2d_select(a, pass);
 }
 
 void check_domain(const ConvArgs& a, ConvVariant variant) {
@@ -169,9 +167,11 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     return;
   }
   if (db) bias_backward(a.N * a.OH * a.OW, a.K, dy, db, path, max_threads);
-  if (dw && algorithm(a, ConvPass::filter, variant) == ConvVariant::direct) {
-    conv2d_backward_filter_direct(a, x, dy, dw, path, max_threads);
-    dw = nullptr;  // done
+  if (dw) {
+    const ConvVariant alg = algorithm(a, ConvPass::filter, variant);
+    if (alg == ConvVariant::direct) conv2d_backward_filter_direct(a, x, dy, dw, path, max_threads);
+    if (alg == ConvVariant::winograd) conv2d_backward_filter_winograd(a, x, dy, dw, path, max_threads);
+    if (alg != ConvVariant::im2col) dw = nullptr;  // done
   }
   if (dx) {
     const ConvVariant alg = algorithm(a, ConvPass::data, variant);

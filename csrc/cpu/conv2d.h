@@ -12,8 +12,8 @@
 //             same machinery: dW = cols^T @ dy, dcols = dy @ w^T scattered back by col2im.
 //   direct    register-blocked kernels reading the (padded) input rows, no im2col buffer
 //             (conv2d_direct*.cpp); where conv2d_direct_applies().
-//   winograd  F(4x4, 3x3) (conv2d_winograd*.cpp): forward and dx for 3x3 stride-1 layers; its
-//             dw runs what tuned picks for dw among the other two.
+//   winograd  F(4x4, 3x3) (conv2d_winograd*.cpp) for the forward and dx, F(3x3, 4x4) for dw, of
+//             3x3 stride-1 dilation-1 layers.
 #pragma once
 
 #include <string>
@@ -74,6 +74,8 @@ void conv2d_forward_winograd(const ConvArgs& a, const float* x, const float* w, 
                              float* y, SimdPath path, int max_threads);
 void conv2d_backward_data_winograd(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
                                    int max_threads);
+void conv2d_backward_filter_winograd(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path,
+                                     int max_threads);
 // Any of dx, dw, db may be null (not wanted). Throws std::invalid_argument when `variant` is
 // direct or winograd and the layer is outside its domain (conv2d_variant_refusal).
 void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,

@@ -95,7 +95,14 @@ double direct_cost(const ConvArgs& a, ConvPass pass) {
 }
 
 double winograd_cost(const ConvArgs& a, ConvPass pass) {
-  if (!winograd_applies(a) || pass == ConvPass::filter) return std::numeric_limits<double>::infinity();
+  if (!winograd_applies(a)) return std::numeric_limits<double>::infinity();
+  if (pass == ConvPass::filter) {  // 36 products (C x tiles) @ (tiles x K), a chunk of tiles deep
+    const WinogradShape s{a.N, 0, 0, 0, 0, a.OH, a.OW, 0, 0};
+    const double tiles = static_cast<double>(s.tiles()), c = static_cast<double>(a.C), k = static_cast<double>(a.K);
+    const double depth = std::min(tiles, static_cast<double>(winograd_tiles_per_chunk(a.C, a.K)));
+    return 2.0 * kWinoPoints * tiles * c * k / gemm_eff(c, depth, k) + kTransformCost * kWinoPoints * tiles * (c + k) +
+           kFilterCost * kWinoPoints * c * k;
+  }
   // dx is a Winograd forward from dy (K channels) to dx (C channels, H x W outputs).
   const bool fwd = pass == ConvPass::forward;
   const double cin = static_cast<double>(fwd ? a.C : a.K), cout = static_cast<double>(fwd ? a.K : a.C);

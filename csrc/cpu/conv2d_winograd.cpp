@@ -106,4 +106,40 @@ void conv2d_backward_data_winograd(const ConvArgs& a, const float* w, const floa
   winograd_run(s, dy, U, nullptr, Activation::none, dx, path, max_threads);
 }
 
+void conv2d_backward_filter_winograd(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path,
+                                     int max_threads) {
+  const WinogradShape s{a.N, a.H, a.W, a.C, a.K, a.OH, a.OW, a.pad_top, a.pad_left};
+  const int64_t chunk = tiles_per_chunk(s), total = s.tiles();
+  thread_local AlignedBuffer work;
+  const int64_t v_floats = kWinoPoints * chunk * s.C, d_floats = kWinoPoints * chunk * s.K;
+  const int64_t m_floats = kWinoPoints * s.C * s.K;
+  float* V = work.floats(static_cast<size_t>(v_floats + d_floats + m_floats + s.C + s.K));
+  float* D = V + v_floats;
+  float* M = D + d_floats;
+  float* zeros = M + m_floats;
+  std::fill(zeros, zeros + s.C + s.K, 0.0f);
+  // Loop 1: chunks of tiles; each adds its 36 products M[e] (C x K) += V[e]^T @ D[e].
+  for (int64_t t0 = 0; t0 < total; t0 += chunk) {
+    const int64_t nt = std::min(chunk, total - t0);
+    winograd_input_transform(s, x, t0, nt, zeros, V, path, max_threads);
+    winograd_dy_transform(s, dy, t0, nt, zeros, D, path, max_threads);
+    // Loop 2: the 36 products, one per thread at a time (as in winograd_run).
+    const int gemm_threads = threads_for(2.0 * kWinoPoints * nt * s.C * s.K, grain::kFlops, max_threads);
+    std::exception_ptr failure;
+#pragma omp parallel for num_threads(gemm_threads) if (gemm_threads > 1) schedule(dynamic)
+    for (int e = 0; e < kWinoPoints; ++e) {
+      try {
+        gemm(make_dense_gemm_args(s.C, s.K, nt, V + e * nt * s.C, true, D + e * nt * s.K, false, M + e * s.C * s.K,
+                                  t0 == 0 ? 0.0f : 1.0f),
+             GemmVariant::tuned, path, 1);
+      } catch (...) {
+#pragma omp critical(sinapse_winograd_failure)
+        failure = std::current_exception();
+      }
+    }
+    if (failure) std::rethrow_exception(failure);
+  }
+  winograd_filter_inverse(M, s.C, s.K, dw, path);
+}
+
 }  // namespace sinapse::cpu

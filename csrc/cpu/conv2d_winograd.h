@@ -47,4 +47,12 @@ void winograd_input_transform(const WinogradShape& s, const float* in, int64_t t
 void winograd_output_transform(const WinogradShape& s, const float* M, int64_t t0, int64_t nt, const float* bias,
                                Activation act, float* out, SimdPath path, int max_threads);
 
+// The filter gradient, F(3x3, 4x4) (the forward's transforms transposed): a 4x4 block of dy
+// g and the 6x6 input tile d under it add G^T [(A g A^T) .* (B^T d B)] G to dw. D[e][t - t0][k]
+// = (A g A^T)[e] for tiles [t0, t0 + nt) of the forward's shape `s`; `zeros` holds s.K zeros.
+void winograd_dy_transform(const WinogradShape& s, const float* dy, int64_t t0, int64_t nt, const float* zeros,
+                           float* D, SimdPath path, int max_threads);
+// dw[i, j, c, k] = (G^T M G)[i, j] of M[e][c][k] (36 x C x K, summed over every tile).
+void winograd_filter_inverse(const float* M, int64_t C, int64_t K, float* dw, SimdPath path);
+
 }  // namespace sinapse::cpu

@@ -53,6 +53,33 @@ constexpr int kLanes = 64;  // channels per block: the 6x6 block of temporaries 
   }
 }
 
+// out[0..5] = A g for four rows g[0..3] of n lanes each (A = (A^T)^T, 6 x 4): the filter
+// gradient's transform of a 4x4 block of dy.
+[[gnu::always_inline]] inline void a_1d(const float* const g[4], float* const out[6], int n) {
+#pragma omp simd
+  for (int l = 0; l < n; ++l) {
+    const float g0 = g[0][l], g1 = g[1][l], g2 = g[2][l], g3 = g[3][l];
+    const float s02 = g0 + g2, s13 = g1 + g3, t02 = g0 + 4.0f * g2, t13 = 2.0f * g1 + 8.0f * g3;
+    out[0][l] = g0;
+    out[1][l] = s02 + s13;
+    out[2][l] = s02 - s13;
+    out[3][l] = t02 + t13;
+    out[4][l] = t02 - t13;
+    out[5][l] = g3;
+  }
+}
+
+// out[0..2] = G^T m for six rows m[0..5] of n lanes each: the filter gradient's inverse transform.
+[[gnu::always_inline]] inline void gt_1d(const float* const m[6], float* const out[3], int n) {
+#pragma omp simd
+  for (int l = 0; l < n; ++l) {
+    const float m0 = m[0][l], m1 = m[1][l], m2 = m[2][l], m3 = m[3][l], m4 = m[4][l], m5 = m[5][l];
+    out[0][l] = 0.25f * m0 - (m1 + m2) / 6.0f + (m3 + m4) / 24.0f;
+    out[1][l] = (m2 - m1) / 6.0f + (m3 - m4) / 12.0f;
+    out[2][l] = (m3 + m4 - m1 - m2) / 6.0f + m5;
+  }
+}
+
 // One tile's V for channels [c0, c0 + n): px[r][s] points at input pixel (r, s) of the tile
 // (or at zeros), V[e] at row t of the e-th matrix.
 [[gnu::always_inline]] inline void input_tile(const float* const px[6][6], int64_t c0, int n, float* V, int64_t ldv) {
@@ -197,6 +224,63 @@ void winograd_output_transform(const WinogradShape& s, const float* M, int64_t t
         output_tile(m, ldm, k0, static_cast<int>(std::min<int64_t>(kLanes, s.K - k0)), bias, act, dst);
     });
   }
+}
+
+void winograd_dy_transform(const WinogradShape& s, const float* dy, int64_t t0, int64_t nt, const float* zeros,
+                           float* D, SimdPath path, int max_threads) {
+  const int64_t ldd = nt * s.K;
+  const int nthreads = threads_for(static_cast<double>(nt) * 36 * s.K, grain::kCopy, max_threads);
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int64_t t = 0; t < nt; ++t) {
+    const TilePos p = tile_pos(s, t0 + t);
+    const float* g[4][4];  // the tile's 16 dy pixels, zeros past the edge
+    for (int i = 0; i < 4; ++i)
+      for (int j = 0; j < 4; ++j) {
+        const int64_t oh = p.oh0 + i, ow = p.ow0 + j;
+        g[i][j] = oh < s.OH && ow < s.OW ? dy + ((p.n * s.OH + oh) * s.OW + ow) * s.K : zeros;
+      }
+    float* d = D + t * s.K;
+    run_simd(path, [&]() SINAPSE_INLINE {
+      for (int64_t k0 = 0; k0 < s.K; k0 += kLanes) {
+        const int n = static_cast<int>(std::min<int64_t>(kLanes, s.K - k0));
+        alignas(64) float tmp[6][4][kLanes];  // tmp[e][j] = (A g)[e][j], along the rows
+        for (int j = 0; j < 4; ++j) {
+          const float* col[4] = {g[0][j] + k0, g[1][j] + k0, g[2][j] + k0, g[3][j] + k0};
+          float* out[6] = {tmp[0][j], tmp[1][j], tmp[2][j], tmp[3][j], tmp[4][j], tmp[5][j]};
+          a_1d(col, out, n);
+        }
+        for (int e = 0; e < 6; ++e) {  // D[e][f] = (tmp A^T)[e][f], along the columns
+          const float* row[4] = {tmp[e][0], tmp[e][1], tmp[e][2], tmp[e][3]};
+          float* out[6];
+          for (int f = 0; f < 6; ++f) out[f] = d + (e * 6 + f) * ldd + k0;
+          a_1d(row, out, n);
+        }
+      }
+    });
+  }
+}
+
+void winograd_filter_inverse(const float* M, int64_t C, int64_t K, float* dw, SimdPath path) {
+  const int64_t plane = C * K;
+  for (int64_t c = 0; c < C; ++c)
+    run_simd(path, [&]() SINAPSE_INLINE {
+      for (int64_t k0 = 0; k0 < K; k0 += kLanes) {
+        const int n = static_cast<int>(std::min<int64_t>(kLanes, K - k0));
+        alignas(64) float tmp[3][6][kLanes];  // tmp[i][f] = (G^T M)[i][f]
+        for (int f = 0; f < 6; ++f) {
+          const float* m[6];
+          for (int e = 0; e < 6; ++e) m[e] = M + (e * 6 + f) * plane + c * K + k0;
+          float* out[3] = {tmp[0][f], tmp[1][f], tmp[2][f]};
+          gt_1d(m, out, n);
+        }
+        for (int i = 0; i < 3; ++i) {  // dw[i][j][c][k] = (tmp G)[i][j]
+          const float* m[6] = {tmp[i][0], tmp[i][1], tmp[i][2], tmp[i][3], tmp[i][4], tmp[i][5]};
+          float* out[3];
+          for (int j = 0; j < 3; ++j) out[j] = dw + ((i * 3 + j) * C + c) * K + k0;
+          gt_1d(m, out, n);
+        }
+      }
+    });
 }
 
 }  // namespace sinapse::cpu

@@ -257,8 +257,8 @@ def conv2d(
     variant (the default: $SINAPSE_CONV2D, else "tuned"): on the CPU "naive" (the definition
     as loops, one thread: the coursework baseline), "im2col" (im2col + the tuned GEMM; a 1x1
     stride-1 unpadded layer is one GEMM), "direct" (the direct kernels: few input channels),
-    "winograd" (Winograd F(4x4, 3x3): 3x3 kernels, stride 1, dilation 1; its dw runs tuned's
-    choice among the others) or "tuned" (one of the three per layer and pass, by the cost
+    "winograd" (Winograd F(4x4, 3x3), F(3x3, 4x4) for dw: 3x3 kernels, stride 1, dilation 1)
+    or "tuned" (one of the three per layer and pass, by the cost
     model: :func:`conv2d_algorithm`). On CUDA "naive" runs the direct one-thread-per-output
     kernels and "tuned" runs a pointwise convolution as one tuned GEMM and anything else on
     the direct kernels; the CPU-only variants are a ValueError there.
