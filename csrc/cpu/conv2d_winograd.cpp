@@ -21,6 +21,26 @@ constexpr int64_t kWinogradWorkspaceBytes = 2 << 20;
 
 int64_t tiles_per_chunk(const WinogradShape& s) { return std::min(s.tiles(), winograd_tiles_per_chunk(s.C, s.K)); }
 
+// body(e) for the 36 transform points, one GEMM per thread at a time: each is too thin (a few
+// MFLOP) to split between threads. Each GEMM sizes its packing buffer on its thread
+// (grow-only): a failed allocation is caught and rethrown after the region (an exception
+// escaping an OpenMP region would terminate the process).
+template <class Body>
+void for_each_point(double flops, int max_threads, Body body) {
+  const int nthreads = threads_for(flops, grain::kFlops, max_threads);
+  std::exception_ptr failure;
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(dynamic)
+  for (int e = 0; e < kWinoPoints; ++e) {
+    try {
+      body(e);
+    } catch (...) {
+#pragma omp critical(sinapse_winograd_failure)
+      failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
 // The GEMM of transform point e for a chunk of nt tiles: M[e] (nt x K) = V[e] (nt x C) @ U[e] (C x K).
 GemmArgs point_gemm(const WinogradShape& s, int64_t nt, int e, const float* V, const float* U, float* M) {
   return make_dense_gemm_args(nt, s.K, s.C, V + e * nt * s.C, false, U + e * s.C * s.K, false, M + e * nt * s.K);
@@ -49,27 +69,15 @@ void winograd_run(const WinogradShape& s, const float* in, const float* U, const
   for (int64_t t0 = 0; t0 < total; t0 += chunk) {
     const int64_t nt = std::min(chunk, total - t0);
     winograd_input_transform(s, in, t0, nt, zeros, V, path, max_threads);
-    // Loop 2: the 36 independent products M[e] = V[e] @ U[e] (nt x C times C x K), one per
-    // thread at a time: each is too thin (a few MFLOP) to split between threads.
-    // Each GEMM sizes its packing buffer on its thread (grow-only): a failed allocation is
-    // caught here and rethrown after the region (an exception escaping it would terminate).
-    const int gemm_threads = threads_for(2.0 * kWinoPoints * nt * s.C * s.K, grain::kFlops, max_threads);
-    std::exception_ptr failure;
-#pragma omp parallel for num_threads(gemm_threads) if (gemm_threads > 1) schedule(dynamic)
-    for (int e = 0; e < kWinoPoints; ++e) {
-      try {
-        const GemmArgs g = point_gemm(s, nt, e, V, U, M);
-        if (g.M > kSmallM && packed[e].valid_for(g, path)) {
-          gemm_tuned_prepacked(g, packed[e], path, 1);
-        } else {
-          gemm(g, GemmVariant::tuned, path, 1);
-        }
-      } catch (...) {
-#pragma omp critical(sinapse_winograd_failure)
-        failure = std::current_exception();
+    // Loop 2: the 36 independent products M[e] = V[e] @ U[e] (nt x C times C x K).
+    for_each_point(2.0 * kWinoPoints * nt * s.C * s.K, max_threads, [&](int e) {
+      const GemmArgs g = point_gemm(s, nt, e, V, U, M);
+      if (g.M > kSmallM && packed[e].valid_for(g, path)) {
+        gemm_tuned_prepacked(g, packed[e], path, 1);
+      } else {
+        gemm(g, GemmVariant::tuned, path, 1);
       }
-    }
-    if (failure) std::rethrow_exception(failure);
+    });
     winograd_output_transform(s, M, t0, nt, bias, act, out, path, max_threads);
   }
 }
@@ -123,21 +131,12 @@ void conv2d_backward_filter_winograd(const ConvArgs& a, const float* x, const fl
     const int64_t nt = std::min(chunk, total - t0);
     winograd_input_transform(s, x, t0, nt, zeros, V, path, max_threads);
     winograd_dy_transform(s, dy, t0, nt, zeros, D, path, max_threads);
-    // Loop 2: the 36 products, one per thread at a time (as in winograd_run).
-    const int gemm_threads = threads_for(2.0 * kWinoPoints * nt * s.C * s.K, grain::kFlops, max_threads);
-    std::exception_ptr failure;
-#pragma omp parallel for num_threads(gemm_threads) if (gemm_threads > 1) schedule(dynamic)
-    for (int e = 0; e < kWinoPoints; ++e) {
-      try {
-        gemm(make_dense_gemm_args(s.C, s.K, nt, V + e * nt * s.C, true, D + e * nt * s.K, false, M + e * s.C * s.K,
-                                  t0 == 0 ? 0.0f : 1.0f),
-             GemmVariant::tuned, path, 1);
-      } catch (...) {
-#pragma omp critical(sinapse_winograd_failure)
-        failure = std::current_exception();
-      }
-    }
-    if (failure) std::rethrow_exception(failure);
+    // Loop 2: the 36 products, summed over the chunks (beta = 1 after the first).
+    for_each_point(2.0 * kWinoPoints * nt * s.C * s.K, max_threads, [&](int e) {
+      gemm(make_dense_gemm_args(s.C, s.K, nt, V + e * nt * s.C, true, D + e * nt * s.K, false, M + e * s.C * s.K,
+                                t0 == 0 ? 0.0f : 1.0f),
+           GemmVariant::tuned, path, 1);
+    });
   }
   winograd_filter_inverse(M, s.C, s.K, dw, path);
 }
