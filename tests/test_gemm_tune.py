@@ -217,8 +217,8 @@ def test_prepacked_b_every_shape(rng, simd, shape, restore_blocking):
     sinapse.cpu.set_gemm_blocking(simd, ukernel=shape, KC=16)
     n, t, d, h = 9, 4, 13, 37
     x = random_f32(rng, (n, t, d))
-    k = random_f32(rng, (d, 4 * h)) / np.sqrt(d)
-    rk = random_f32(rng, (h, 4 * h)) / np.sqrt(h)
+    k = (random_f32(rng, (d, 4 * h)) / np.sqrt(d)).astype(np.float32)
+    rk = (random_f32(rng, (h, 4 * h)) / np.sqrt(h)).astype(np.float32)
     b = random_f32(rng, (4 * h,))
     with sinapse.cpu.use_simd(simd):
         y, h_t, c_t, _ = ops.lstm(x, k, rk, b)
