@@ -282,7 +282,7 @@ def _seeds(simd: str, current: dict) -> list[dict]:
     return seeds
 
 
-def _neighbours(c: dict) -> list[dict]:
+def _neighbours(c: dict, threads: int) -> list[dict]:
     """One blocksize changed at a time: KC, MC and NC halved/doubled and by a quarter, then the split."""
     mr, nr = (int(x) for x in c["ukernel"].split("x"))
     out = []
@@ -292,7 +292,8 @@ def _neighbours(c: dict) -> list[dict]:
         out.append(c | {"MC": _round(c["MC"] * f, mr, mr, 4096)})
     for f in (0.5, 2.0):
         out.append(c | {"NC": _round(c["NC"] * f, nr, nr, 16384)})
-    out.append(c | {"split": "cols" if c["split"] == "rows" else "rows"})
+    if threads > 1:  # one thread: the split rule changes nothing
+        out.append(c | {"split": "cols" if c["split"] == "rows" else "rows"})
     return out
 
 
@@ -311,7 +312,7 @@ def _search(tuner: _Tuner, seeds: list[dict], log: Callable[[str], None]) -> flo
             best, best_score, improved = start, tuner.seen[_ident(start)][0], True
             while improved:
                 improved = False
-                for cand in _neighbours(best):
+                for cand in _neighbours(best, tuner.threads):
                     s = tuner.score(cand)
                     if s > best_score * 1.01:
                         best, best_score, improved = cand, s, True
@@ -327,7 +328,7 @@ def tune(
     shapes: Sequence[tuple[int, int, int]] | None = None,
     threads: int | None = None,
     repeats: int = 5,
-    clock: str = "cpu",
+    clock: str = "auto",
     path: str | os.PathLike | None = None,
     write: bool = True,
     verbose: bool = False,
@@ -338,8 +339,9 @@ def tune(
     it runs out is dropped). simd: the path (default: the one in use). shapes: (M, K, N) tuples
     timed per candidate (default: DEFAULT_SHAPES). threads: GEMM threads (default: the current
     setting). repeats: timed calls per shape (the median counts). clock: "cpu" times each call by
-    the process's CPU time over the threads it used (robust on a shared machine: time spent
-    descheduled does not count) or "wall" by elapsed time. path: the cache file (default:
+    the process's CPU time (robust on a shared machine: time spent descheduled does not count;
+    exact for one thread only, as Linux accounts other threads' time at scheduler ticks), "wall"
+    by elapsed time, "auto" (default) picks cpu for one thread and wall otherwise. path: the cache file (default:
     cache_path()). write: False searches and applies without writing.
 
     Returns {'simd', 'config', 'gflops', 'baseline', 'baseline_gflops', 'candidates',
@@ -363,11 +365,13 @@ def tune(
         raise ValueError(f"sinapse.cpu.tune: the tune cache is disabled ({CACHE_ENV}=off); pass path= or write=False")
     if threads is not None and (not isinstance(threads, int) or threads < 0):
         raise ValueError(f"sinapse.cpu.tune: threads={threads!r} must be a positive integer (or None)")
-    if clock not in ("cpu", "wall"):
-        raise ValueError(f"sinapse.cpu.tune: clock={clock!r} must be 'cpu' or 'wall'")
+    if clock not in ("auto", "cpu", "wall"):
+        raise ValueError(f"sinapse.cpu.tune: clock={clock!r} must be 'auto', 'cpu' or 'wall'")
     log = print if verbose else (lambda _msg: None)
     threads_before = _cpu.get_num_threads()
     nthreads = int(threads or threads_before)
+    if clock == "auto":  # other threads' CPU time is only accounted at scheduler ticks
+        clock = "cpu" if nthreads == 1 else "wall"
     before = dict(_cpu.gemm_blocking(simd))
     _cpu.set_num_threads(nthreads)  # gemm_threads() then says how many each shape uses
     tuner = _Tuner(simd, shapes, nthreads, start + budget_s, max(1, int(repeats)), clock, log)
