@@ -124,9 +124,14 @@ const GemmTableRow kTable[] = {
     {"sapphire_rapids", SimdPath::avx2, "6x16", 512, 894, 896, GemmSplit::rows, "model (not measured)"},
     // AMD.
     {"zen3", SimdPath::avx2, "6x16", 320, 306, 3072, GemmSplit::rows, "model (not measured)"},
+    // Zen 4 rows: 1 thread, CPU time, 5-12 alternating rounds (docs/kernels/gemm.md). AVX-512:
+    // 12x32 with KC 1024 was best or within 2% everywhere; 8x48 won 128x9216x4096 by 9% but
+    // lost 7% at 128x300x100 (its 48-wide panels waste more on N = 100), so it is left to the
+    // tuner. AVX2: 4x24 matched 6x16 on squares and won 4% at 128x784x300 and 9% at
+    // 128x9216x4096 (4 broadcasts per 12 FMAs instead of 6).
     {"zen4", SimdPath::avx512, "12x32", 1024, 96, 3072, GemmSplit::rows,
      "measured on Zen 4 (AMD EPYC, family 25 model 17)"},
-    {"zen4", SimdPath::avx2, "6x16", 512, 96, 3072, GemmSplit::rows,
+    {"zen4", SimdPath::avx2, "4x24", 512, 96, 3072, GemmSplit::rows,
      "measured on Zen 4 (AMD EPYC, family 25 model 17)"},
     {"zen5", SimdPath::avx512, "12x32", 1024, 96, 3072, GemmSplit::rows, "measured on Zen 5 (AMD EPYC 9B45)"},
     {"zen5", SimdPath::avx2, "6x16", 512, 96, 3072, GemmSplit::rows, "measured on Zen 5 (AMD EPYC 9B45)"},
