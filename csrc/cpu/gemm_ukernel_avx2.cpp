@@ -88,22 +88,10 @@ SINAPSE_TARGET_AVX2 inline void ukernel(int64_t kc, const float* __restrict Ap, 
 
 }  // namespace
 
-void sgemm_ukernel_avx2_6x16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                             float beta) {
-  ukernel<6, 2, 16>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx2_6x16_left8(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                   float beta) {
-  ukernel<6, 2, 8>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx2_4x24(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                             float beta) {
-  ukernel<4, 3, 24>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx2_4x24_left12(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                    float beta) {
-  ukernel<4, 3, 12>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx2_6x16, ukernel<6, 2, 16>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx2_6x16_left8, ukernel<6, 2, 8>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx2_4x24, ukernel<4, 3, 24>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx2_4x24_left12, ukernel<4, 3, 12>)
 
 }  // namespace sinapse::cpu
 #endif

@@ -94,30 +94,12 @@ SINAPSE_TARGET_AVX512 inline void ukernel(int64_t kc, const float* __restrict Ap
 
 }  // namespace
 
-void sgemm_ukernel_avx512_12x32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                float beta) {
-  ukernel<12, 2, 32>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx512_12x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                       float beta) {
-  ukernel<12, 2, 16>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx512_14x32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                float beta) {
-  ukernel<14, 2, 32>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx512_14x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                       float beta) {
-  ukernel<14, 2, 16>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx512_8x48(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                               float beta) {
-  ukernel<8, 3, 48>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
-void sgemm_ukernel_avx512_8x48_left24(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                      float beta) {
-  ukernel<8, 3, 24>(kc, Ap, Bp, C, ldc, alpha, beta);
-}
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx512_12x32, ukernel<12, 2, 32>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx512_12x32_left16, ukernel<12, 2, 16>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx512_14x32, ukernel<14, 2, 32>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx512_14x32_left16, ukernel<14, 2, 16>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx512_8x48, ukernel<8, 3, 48>)
+SINAPSE_DEFINE_UKERNEL(sgemm_ukernel_avx512_8x48_left24, ukernel<8, 3, 24>)
 
 }  // namespace sinapse::cpu
 #endif

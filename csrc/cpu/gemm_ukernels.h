@@ -29,32 +29,28 @@ namespace sinapse::cpu {
 using GemmUkernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
                              float beta);
 
-void sgemm_ukernel_generic_6x8(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                               float beta);
+// Declares (and, in a kernel's .cpp, defines as a call of `...`) one micro-kernel with the
+// GemmUkernel signature: named functions, so profilers and objdump show the shape.
+#define SINAPSE_UKERNEL_SIGNATURE(name) \
+  void name(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha, float beta)
+#define SINAPSE_DEFINE_UKERNEL(name, ...) \
+  SINAPSE_UKERNEL_SIGNATURE(name) { __VA_ARGS__(kc, Ap, Bp, C, ldc, alpha, beta); }
+
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_generic_6x8);
 #if defined(__x86_64__)
 // Edge kernels (*_leftN): the same contract on the same packed panels (rows NR floats
 // apart), but only the left N = NR/2 columns are computed and written (for the last column
 // panel when N % NR <= NR/2).
-void sgemm_ukernel_avx2_6x16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                             float beta);
-void sgemm_ukernel_avx2_6x16_left8(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                   float beta);
-void sgemm_ukernel_avx2_4x24(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                             float beta);
-void sgemm_ukernel_avx2_4x24_left12(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                    float beta);
-void sgemm_ukernel_avx512_12x32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                float beta);
-void sgemm_ukernel_avx512_12x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                       float beta);
-void sgemm_ukernel_avx512_14x32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                float beta);
-void sgemm_ukernel_avx512_14x32_left16(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                       float beta);
-void sgemm_ukernel_avx512_8x48(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                               float beta);
-void sgemm_ukernel_avx512_8x48_left24(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float alpha,
-                                      float beta);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx2_6x16);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx2_6x16_left8);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx2_4x24);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx2_4x24_left12);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx512_12x32);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx512_12x32_left16);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx512_14x32);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx512_14x32_left16);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx512_8x48);
+SINAPSE_UKERNEL_SIGNATURE(sgemm_ukernel_avx512_8x48_left24);
 #endif
 
 // One compiled micro-kernel shape of a SIMD path (gemm_blocking.cpp lists them all).
