@@ -151,10 +151,11 @@ def test_builtin_source(simd, restore_blocking):
 # ---- every micro-kernel shape, alone and inside the GEMM
 
 
+@pytest.mark.parametrize("alpha,beta", [(1.5, -0.5), (1.0, 0.0)])
 @pytest.mark.parametrize("left_half", [False, True])
 @pytest.mark.parametrize("kc", [0, 1, 5, 64])
 @pytest.mark.parametrize("simd,shape", SHAPES)
-def test_ukernel_shape(rng, simd, shape, kc, left_half):
+def test_ukernel_shape(rng, simd, shape, kc, left_half, alpha, beta):
     mr, nr = (int(x) for x in shape.split("x"))
     u = next(u for u in sinapse.cpu.gemm_ukernels(simd) if (u["MR"], u["NR"]) == (mr, nr))
     if left_half and not u["has_left_half"]:
@@ -162,11 +163,14 @@ def test_ukernel_shape(rng, simd, shape, kc, left_half):
     ldc = nr + 3
     ap, bp = random_f32(rng, (kc, mr)), random_f32(rng, (kc, nr))
     c = random_f32(rng, (mr, ldc))
-    c0 = c.copy()
-    _cpu.gemm_ukernel(simd, ap, bp, c, 1.5, -0.5, left_half, shape)
     cols = nr // 2 if left_half else nr
-    ref = 1.5 * (ap.astype(np.float64).T @ bp[:, :cols].astype(np.float64)) - 0.5 * c0[:, :cols]
-    tol = 4 * (kc + 2) * EPS32 * (1.5 * np.abs(ap.T) @ np.abs(bp[:, :cols]) + 0.5 * np.abs(c0[:, :cols])) + 1e-6
+    if beta == 0:
+        c[:, :cols] = np.nan  # beta == 0: C is not read
+    c0 = c.copy()
+    _cpu.gemm_ukernel(simd, ap, bp, c, alpha, beta, left_half, shape)
+    c_term = beta * c0[:, :cols].astype(np.float64) if beta else 0.0
+    ref = alpha * (ap.astype(np.float64).T @ bp[:, :cols].astype(np.float64)) + c_term
+    tol = 4 * (kc + 2) * EPS32 * (abs(alpha) * np.abs(ap.T) @ np.abs(bp[:, :cols]) + np.abs(c_term)) + 1e-6
     assert_within(np.ascontiguousarray(c[:, :cols]), ref, tol, f"{simd} {shape} left={left_half}")
     np.testing.assert_array_equal(c[:, cols:], c0[:, cols:], err_msg="columns beyond the tile were written")
 
@@ -200,6 +204,16 @@ def test_gemm_every_shape(rng, simd, shape, trans_a, trans_b, alpha, beta, bias,
             variant="tuned",
             simd=simd,
         )
+
+
+@pytest.mark.parametrize("simd,shape", SHAPES)
+def test_forced_path_runs_every_shape(rng, simd, shape, restore_blocking):
+    """The process-wide forced path (no simd= argument) reaches the configured shape."""
+    sinapse.cpu.set_gemm_blocking(simd, ukernel=shape)
+    sinapse.cpu.simd_paths_run()
+    with sinapse.cpu.use_simd(simd):
+        check_gemm(rng, 70, 90, 150, alpha=-1.0, beta=1.0, variant="tuned")
+    assert simd in sinapse.cpu.simd_paths_run()
 
 
 @pytest.mark.parametrize("split", ["rows", "cols"])
