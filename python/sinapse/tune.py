@@ -91,11 +91,11 @@ def load_cache(path: Path | None = None) -> list[str]:
     """Apply the cache entries that match this CPU (called at import). Returns the SIMD paths
     configured from it. Never raises: a bad file or entry is skipped with a RuntimeWarning."""
     path = cache_path() if path is None else path
-    if path is None or not path.exists():
-        return []
     try:
+        if path is None or not path.exists():
+            return []
         data = _read(path)
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:  # OSError: a folder we may not look into
         warnings.warn(f"sinapse: ignoring the GEMM tune cache {path}: {exc}", RuntimeWarning, stacklevel=2)
         return []
     applied = []
@@ -348,7 +348,8 @@ def tune(
     'elapsed_s', 'cache'}: the winner (ukernel shape, KC, MC, NC, split), its score (geometric
     mean over the shapes of the median GFLOP/s), the configuration in use before and its score.
     Raises ValueError for a bad budget, shape or SIMD path, or when writing is asked for but the
-    cache is disabled (SINAPSE_TUNE_CACHE=off) and no path is given.
+    cache is disabled (SINAPSE_TUNE_CACHE=off) and no path is given; OSError when the cache file
+    cannot be written (the winner is then not applied either).
     """
     from . import cpu
 
