@@ -16,7 +16,7 @@
 
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
-#include "conv2d.h"
+#include "conv2d_direct.h"
 #include "conv2d_rows.h"
 #include "simd_run.h"
 
@@ -89,8 +89,8 @@ struct PaddedImage {
 
 }  // namespace
 
-void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
-                                 int max_threads) {
+void direct_detail::backward_data_few(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
+                                      int max_threads) {
   const int64_t taps = a.KH * a.KW * a.C, tp = (taps + kLanes - 1) / kLanes * kLanes;
   const PaddedImage pi(a);
   // wt[k][t] = w[t][k] (HWIO rows are taps), taps padded with zeros.

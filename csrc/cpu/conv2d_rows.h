@@ -30,4 +30,13 @@ inline int64_t padded_row_width(const ConvArgs& a, int64_t tile) {
   return std::max<int64_t>((ow_tiles - 1) * a.SW + (a.KW - 1) * a.DW + 1, a.pad_left + a.W);
 }
 
+// Whether `floats` of scratch is acceptable for a direct kernel: the scratch (padded rows or
+// images) grows with the padding and strides, not with the data, and a legal geometry with
+// huge padding (an extent up to 2**31 - 1) would need terabytes. Allowed: a few times the input
+// and output plus 64 MiB; past that the caller takes im2col, whose workspace follows the output.
+// Sizes in double: the products may exceed int64.
+inline bool direct_scratch_within(const ConvArgs& a, double floats) {
+  return floats <= 4.0 * a.N * a.H * a.W * a.C + 4.0 * a.N * a.OH * a.OW * a.K + static_cast<double>(1 << 24);
+}
+
 }  // namespace sinapse::cpu
