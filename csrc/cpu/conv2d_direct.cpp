@@ -51,7 +51,7 @@ struct RowJob {
 // One P x KB tile of y: output pixels [ow0, ow0 + np) of row (n, oh), channels [k0, k0 + KB).
 template <int P, int KB>
 [[gnu::always_inline]] inline void fwd_tile(const RowJob& jb, const float* __restrict rows, const float* __restrict wb,
-                                            int64_t n, int64_t oh, int64_t ow0, int64_t k0) {
+                                            int64_t n, int64_t oh, int64_t ow0, int64_t k0, int64_t i0, int64_t i1) {
   const ConvArgs& a = *jb.a;
   float acc[P][KB];
 #pragma GCC unroll 16
@@ -62,7 +62,7 @@ template <int P, int KB>
   // With no dilation along W, a kernel row's taps (j, c) are KW*C consecutive floats of the
   // padded input row and consecutive rows of the packed weights: one flat loop.
   const int64_t run = a.DW == 1 ? a.KW * a.C : a.C, runs = a.DW == 1 ? 1 : a.KW;
-  for (int64_t i = 0; i < a.KH; ++i)
+  for (int64_t i = i0; i < i1; ++i)  // the kernel rows that read input rows (not padding)
     for (int64_t j = 0; j < runs; ++j) {
       const float* __restrict xs = rows + (i * jb.wpad + ow0 * a.SW + j * a.DW) * a.C;
       const float* __restrict wv = wb + (i * a.KW + j) * a.C * KB;
@@ -94,8 +94,8 @@ template <int P, int KB>
 template <int KB, int... Ps>
 [[gnu::always_inline]] inline void tile_of(int np, std::integer_sequence<int, Ps...>, const RowJob& jb,
                                            const float* rows, const float* wb, int64_t n, int64_t oh, int64_t ow0,
-                                           int64_t k0) {
-  (void)((np == Ps + 1 ? (fwd_tile<Ps + 1, KB>(jb, rows, wb, n, oh, ow0, k0), true) : false) || ...);
+                                           int64_t k0, int64_t i0, int64_t i1) {
+  (void)((np == Ps + 1 ? (fwd_tile<Ps + 1, KB>(jb, rows, wb, n, oh, ow0, k0, i0, i1), true) : false) || ...);
 }
 
 template <int KB, int kMaxP>
@@ -103,10 +103,16 @@ template <int KB, int kMaxP>
   const ConvArgs& a = *jb.a;
   fill_padded_rows(a, jb.x, n, oh, rows, jb.wpad);
   const int64_t taps = a.KH * a.KW * a.C;
+  // Kernel rows [i0, i1) read rows of the image; the others read zero padding and add nothing
+  // (the top and bottom rows of a "same" layer, and most of dx's "full" convolution of a
+  // "valid" layer: conv2d_direct.h).
+  int64_t i0 = 0, i1 = a.KH;
+  while (i0 < a.KH && oh * a.SH - a.pad_top + i0 * a.DH < 0) ++i0;
+  while (i1 > i0 && oh * a.SH - a.pad_top + (i1 - 1) * a.DH >= a.H) --i1;
   for (int64_t ow0 = 0; ow0 < a.OW; ow0 += jb.p) {
     const int np = static_cast<int>(std::min<int64_t>(jb.p, a.OW - ow0));
     for (int64_t k0 = 0; k0 < a.K; k0 += KB)
-      tile_of<KB>(np, std::make_integer_sequence<int, kMaxP>(), jb, rows, jb.wp + k0 * taps, n, oh, ow0, k0);
+      tile_of<KB>(np, std::make_integer_sequence<int, kMaxP>(), jb, rows, jb.wp + k0 * taps, n, oh, ow0, k0, i0, i1);
   }
 }
 

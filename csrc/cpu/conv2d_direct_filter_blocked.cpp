@@ -43,9 +43,9 @@ struct Padded {
 
 struct ImageJob {
   const ConvArgs* a;
-  const float* img;  // the image, zero-padded: hp x wp x C
-  int64_t wp;
-  const float* dyi;  // the image's dy: OH*OW rows of dstride floats (K, or K padded to kb)
+  const float* img;  // nimg images, zero-padded: hp x wp x C each (img_len floats)
+  int64_t wp, img_len, nimg;
+  const float* dyi;  // their dy: OH*OW rows of dstride floats (K, or K padded to kb) each
   int64_t dstride;
   float* part;  // this thread's dW part, [kblocks][taps][KB]
   int cb;       // input channels per tile
@@ -63,18 +63,19 @@ template <int CB, int KB>
 #pragma omp simd
     for (int t = 0; t < KB; ++t) acc[r][t] = out[r * KB + t];
   const int64_t step = a.SW * a.C;
-  for (int64_t oh = 0; oh < a.OH; ++oh) {
-    const float* __restrict xs = jb.img + ((oh * a.SH + i * a.DH) * jb.wp + j * a.DW) * a.C + c0;
-    const float* __restrict ds = jb.dyi + oh * a.OW * jb.dstride + b * KB;
-    for (int64_t ow = 0; ow < a.OW; ++ow, xs += step, ds += jb.dstride) {
+  for (int64_t m = 0; m < jb.nimg; ++m)
+    for (int64_t oh = 0; oh < a.OH; ++oh) {
+      const float* __restrict xs = jb.img + m * jb.img_len + ((oh * a.SH + i * a.DH) * jb.wp + j * a.DW) * a.C + c0;
+      const float* __restrict ds = jb.dyi + (m * a.OH + oh) * a.OW * jb.dstride + b * KB;
+      for (int64_t ow = 0; ow < a.OW; ++ow, xs += step, ds += jb.dstride) {
 #pragma GCC unroll 16
-      for (int r = 0; r < CB; ++r) {
-        const float xv = xs[r];
+        for (int r = 0; r < CB; ++r) {
+          const float xv = xs[r];
 #pragma omp simd
-        for (int t = 0; t < KB; ++t) acc[r][t] += xv * ds[t];
+          for (int t = 0; t < KB; ++t) acc[r][t] += xv * ds[t];
+        }
       }
     }
-  }
 #pragma GCC unroll 16
   for (int r = 0; r < CB; ++r)
 #pragma omp simd
@@ -122,12 +123,19 @@ PathTile path_tile(SimdPath path, int64_t K) {
   return {image_generic, 16, 3};
 }
 
+// Images per tile pass: at least ~256 pixels, so loading and storing a tile of the dW part
+// is amortised (Fashion conv3's 7x7 images: 6 at a time).
+int64_t images_per_pass(const ConvArgs& a) {
+  return std::max<int64_t>(
+      1, std::min(a.N, std::clamp<int64_t>((256 + a.OH * a.OW - 1) / std::max<int64_t>(a.OH * a.OW, 1), 1, 8)));
+}
+
 }  // namespace
 
 bool direct_detail::filter_blocked_fits(const ConvArgs& a) {
   const Padded pd(a);
   const double kp = static_cast<double>(a.K + 31);
-  return direct_scratch_within(a, static_cast<double>(pd.hp) * pd.wp * a.C + a.OH * a.OW * kp) &&
+  return direct_scratch_within(a, images_per_pass(a) * (static_cast<double>(pd.hp) * pd.wp * a.C + a.OH * a.OW * kp)) &&
          direct_scratch_within(a, a.KH * a.KW * a.C * kp);
 }
 
@@ -137,13 +145,16 @@ void direct_detail::backward_filter_blocked(const ConvArgs& a, const float* x, c
   const int64_t kb = pt.kb, kp = (a.K + kb - 1) / kb * kb, taps = a.KH * a.KW * a.C;
   const Padded pd(a);
   const bool copy_dy = kp != a.K;  // a partial last k-block reads a zero-padded copy of dy
-  const int nthreads = threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, grain::kFlops, max_threads, a.N);
+  const int64_t group = images_per_pass(a);
+  const int64_t groups = (a.N + group - 1) / group;
+  const int nthreads = threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, grain::kFlops, max_threads, groups);
   // All scratch allocated here, outside the parallel region; slices rounded to 16 floats.
   const int64_t img_len = pd.hp * pd.wp * a.C, dy_len = copy_dy ? a.OH * a.OW * kp : 0;
-  const int64_t per_thread = (taps * kp + img_len + dy_len + 15) / 16 * 16;
+  const int64_t per_thread = (taps * kp + group * (img_len + dy_len) + 15) / 16 * 16;
   thread_local AlignedBuffer scratch;
   float* base = scratch.floats(static_cast<size_t>(nthreads * per_thread));
-  const int cb = static_cast<int>((a.C + (a.C + pt.max_cb - 1) / pt.max_cb - 1) / ((a.C + pt.max_cb - 1) / pt.max_cb));
+  const int64_t cblocks = (a.C + pt.max_cb - 1) / pt.max_cb;
+  const int cb = static_cast<int>((a.C + cblocks - 1) / cblocks);  // equal blocks of at most max_cb
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
 #ifdef _OPENMP
@@ -153,23 +164,25 @@ void direct_detail::backward_filter_blocked(const ConvArgs& a, const float* x, c
 #endif
     float* part = base + t * per_thread;
     float* img = part + taps * kp;
-    float* dyb = img + img_len;
+    float* dyb = img + group * img_len;
     std::fill(part, part + taps * kp, 0.0f);
 #pragma omp for schedule(static)
-    for (int64_t n = 0; n < a.N; ++n) {
-      std::fill(img, img + img_len, 0.0f);  // the image, zero-padded
-      for (int64_t h = 0; h < a.H; ++h)
-        std::memcpy(img + ((h + a.pad_top) * pd.wp + a.pad_left) * a.C, x + (n * a.H + h) * a.W * a.C,
-                    sizeof(float) * a.W * a.C);
-      const float* dyi = dy + n * a.OH * a.OW * a.K;
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t n0 = g * group, nimg = std::min(group, a.N - n0);
+      std::fill(img, img + nimg * img_len, 0.0f);  // the images, zero-padded
+      for (int64_t m = 0; m < nimg; ++m)
+        for (int64_t h = 0; h < a.H; ++h)
+          std::memcpy(img + m * img_len + ((h + a.pad_top) * pd.wp + a.pad_left) * a.C,
+                      x + ((n0 + m) * a.H + h) * a.W * a.C, sizeof(float) * a.W * a.C);
+      const float* dyi = dy + n0 * a.OH * a.OW * a.K;
       if (copy_dy) {
-        for (int64_t p = 0; p < a.OH * a.OW; ++p) {
+        for (int64_t p = 0; p < nimg * a.OH * a.OW; ++p) {
           std::memcpy(dyb + p * kp, dyi + p * a.K, sizeof(float) * a.K);
           std::fill(dyb + p * kp + a.K, dyb + (p + 1) * kp, 0.0f);
         }
         dyi = dyb;
       }
-      const ImageJob jb{&a, img, pd.wp, dyi, copy_dy ? kp : a.K, part, cb};
+      const ImageJob jb{&a, img, pd.wp, img_len, nimg, dyi, copy_dy ? kp : a.K, part, cb};
       pt.image(jb);
     }
   }
