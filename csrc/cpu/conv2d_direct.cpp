@@ -46,14 +46,16 @@ struct RowJob {
   const float* bp;  // bias padded to kblocks * KB (zeros without a bias)
   Activation act;
   float* y;
-  int64_t wpad;  // padded row width (pixels)
-  int p;         // pixels per block (<= the path's kMaxP)
+  int64_t wpad;   // padded row width (pixels)
+  int p;          // pixels per block (<= the path's kMaxP)
+  bool in_place;  // read x's rows in place (no column reads padding)
 };
 
 // One P x KB tile of y: output pixels [ow0, ow0 + np) of row (n, oh), channels [k0, k0 + KB).
 template <int P, int KB>
-[[gnu::always_inline]] inline void fwd_tile(const RowJob& jb, const float* __restrict rows, const float* __restrict wb,
-                                            int64_t n, int64_t oh, int64_t ow0, int64_t k0, int64_t i0, int64_t i1) {
+[[gnu::always_inline]] inline void fwd_tile(const RowJob& jb, const float* __restrict rows, int64_t irow,
+                                            const float* __restrict wb, int64_t n, int64_t oh, int64_t ow0, int64_t k0,
+                                            int64_t i0, int64_t i1) {
   const ConvArgs& a = *jb.a;
   float acc[P][KB];
 #pragma GCC unroll 16
@@ -66,7 +68,7 @@ template <int P, int KB>
   const int64_t run = a.DW == 1 ? a.KW * a.C : a.C, runs = a.DW == 1 ? 1 : a.KW;
   for (int64_t i = i0; i < i1; ++i)  // the kernel rows that read input rows (not padding)
     for (int64_t j = 0; j < runs; ++j) {
-      const float* __restrict xs = rows + (i * jb.wpad + ow0 * a.SW + j * a.DW) * a.C;
+      const float* __restrict xs = rows + i * irow + (ow0 * a.SW + j * a.DW) * a.C;
       const float* __restrict wv = wb + (i * a.KW + j) * a.C * KB;
       for (int64_t e = 0; e < run; ++e, wv += KB) {
 #pragma GCC unroll 16
@@ -95,15 +97,25 @@ template <int P, int KB>
 // keeps its tile in registers (the last block of a row may be shorter).
 template <int KB, int... Ps>
 [[gnu::always_inline]] inline void tile_of(int np, std::integer_sequence<int, Ps...>, const RowJob& jb,
-                                           const float* rows, const float* wb, int64_t n, int64_t oh, int64_t ow0,
-                                           int64_t k0, int64_t i0, int64_t i1) {
-  (void)((np == Ps + 1 ? (fwd_tile<Ps + 1, KB>(jb, rows, wb, n, oh, ow0, k0, i0, i1), true) : false) || ...);
+                                           const float* rows, int64_t irow, const float* wb, int64_t n, int64_t oh,
+                                           int64_t ow0, int64_t k0, int64_t i0, int64_t i1) {
+  (void)((np == Ps + 1 ? (fwd_tile<Ps + 1, KB>(jb, rows, irow, wb, n, oh, ow0, k0, i0, i1), true) : false) || ...);
 }
 
 template <int KB, int kMaxP>
 [[gnu::always_inline]] inline void fwd_row(const RowJob& jb, int64_t n, int64_t oh, float* __restrict rows) {
   const ConvArgs& a = *jb.a;
-  fill_padded_rows(a, jb.x, n, oh, rows, jb.wpad);
+  // Kernel row i's input: the padded copy, or, when no column reads padding (pad_left 0, the
+  // last tap inside the row: "valid" layers), x itself (1 thread: LeNet C3 forward
+  // 0.72 -> 0.64 ms, MNIST conv2 6.3 -> 5.7).
+  const float* in = rows;
+  int64_t irow = jb.wpad * a.C;
+  if (jb.in_place) {
+    in = jb.x + (n * a.H + oh * a.SH - a.pad_top) * a.W * a.C;  // row 0 may lie outside; never read
+    irow = a.DH * a.W * a.C;
+  } else {
+    fill_padded_rows(a, jb.x, n, oh, rows, jb.wpad);
+  }
   const int64_t taps = a.KH * a.KW * a.C;
   // Kernel rows [i0, i1) read rows of the image; the others read zero padding and add nothing
   // (the top and bottom rows of a "same" layer, and most of dx's "full" convolution of a
@@ -114,7 +126,8 @@ template <int KB, int kMaxP>
   for (int64_t ow0 = 0; ow0 < a.OW; ow0 += jb.p) {
     const int np = static_cast<int>(std::min<int64_t>(jb.p, a.OW - ow0));
     for (int64_t k0 = 0; k0 < a.K; k0 += KB)
-      tile_of<KB>(np, std::make_integer_sequence<int, kMaxP>(), jb, rows, jb.wp + k0 * taps, n, oh, ow0, k0, i0, i1);
+      tile_of<KB>(np, std::make_integer_sequence<int, kMaxP>(), jb, in, irow, jb.wp + k0 * taps, n, oh, ow0, k0, i0,
+                  i1);
   }
 }
 
@@ -204,7 +217,8 @@ void run_forward(const ConvArgs& a, const float* x, const float* w, bool rotated
   for (int64_t k = 0; k < kblocks * kb; ++k) bp[k] = bias && k < a.K ? bias[k] : 0.0f;
   const int nthreads = threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, grain::kFlops, max_threads);
   const int p = pixels_per_block(a.OW, pt.max_p);
-  const RowJob jb{&a, x, wp, bp, act, y, padded_row_width(a, p), p};
+  const bool in_place = a.pad_left == 0 && (a.OW - 1) * a.SW + (a.KW - 1) * a.DW < a.W;
+  const RowJob jb{&a, x, wp, bp, act, y, padded_row_width(a, p), p, in_place};
   // Each OpenMP thread's padded input rows, allocated here on the calling thread (grow-only):
   // a failed allocation throws here, where pybind11 turns it into MemoryError, never inside
   // the parallel region. Slices rounded to 16 floats keep every thread's rows 64-byte aligned.
