@@ -20,6 +20,7 @@
 // taps are one contiguous stream. The plain loops are compiled once per SIMD path (target
 // attributes) and vectorised by the compiler along KB.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -48,7 +49,8 @@ struct RowJob {
   float* y;
   int64_t wpad;   // padded row width (pixels)
   int p;          // pixels per block (<= the path's kMaxP)
-  bool in_place;  // read x's rows in place (no column reads padding)
+  bool skip;      // skip kernel rows that read only padding (all weights finite)
+  bool in_place;  // read x's rows in place (no column reads padding; requires skip)
 };
 
 // One P x KB tile of y: output pixels [ow0, ow0 + np) of row (n, oh), channels [k0, k0 + KB).
@@ -120,9 +122,11 @@ template <int KB, int kMaxP>
   // Kernel rows [i0, i1) read rows of the image; the others read zero padding and add nothing
   // (the top and bottom rows of a "same" layer, and most of dx's "full" convolution of a
   // "valid" layer: conv2d_direct.h).
+  // Skipped only when every weight is finite: the definition (and im2col) multiplies the
+  // padding's zeros by each weight, and 0 * inf or 0 * NaN is NaN (tests/test_nan.py).
   int64_t i0 = 0, i1 = a.KH;
-  while (i0 < a.KH && oh * a.SH - a.pad_top + i0 * a.DH < 0) ++i0;
-  while (i1 > i0 && oh * a.SH - a.pad_top + (i1 - 1) * a.DH >= a.H) --i1;
+  while (jb.skip && i0 < a.KH && oh * a.SH - a.pad_top + i0 * a.DH < 0) ++i0;
+  while (jb.skip && i1 > i0 && oh * a.SH - a.pad_top + (i1 - 1) * a.DH >= a.H) --i1;
   for (int64_t ow0 = 0; ow0 < a.OW; ow0 += jb.p) {
     const int np = static_cast<int>(std::min<int64_t>(jb.p, a.OW - ow0));
     for (int64_t k0 = 0; k0 < a.K; k0 += KB)
@@ -217,8 +221,9 @@ void run_forward(const ConvArgs& a, const float* x, const float* w, bool rotated
   for (int64_t k = 0; k < kblocks * kb; ++k) bp[k] = bias && k < a.K ? bias[k] : 0.0f;
   const int nthreads = threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, grain::kFlops, max_threads);
   const int p = pixels_per_block(a.OW, pt.max_p);
-  const bool in_place = a.pad_left == 0 && (a.OW - 1) * a.SW + (a.KW - 1) * a.DW < a.W;
-  const RowJob jb{&a, x, wp, bp, act, y, padded_row_width(a, p), p, in_place};
+  const bool skip = std::all_of(w, w + taps * a.K, [](float v) { return std::isfinite(v); });
+  const bool in_place = skip && a.pad_left == 0 && (a.OW - 1) * a.SW + (a.KW - 1) * a.DW < a.W;
+  const RowJob jb{&a, x, wp, bp, act, y, padded_row_width(a, p), p, skip, in_place};
   // Each OpenMP thread's padded input rows, allocated here on the calling thread (grow-only):
   // a failed allocation throws here, where pybind11 turns it into MemoryError, never inside
   // the parallel region. Slices rounded to 16 floats keep every thread's rows 64-byte aligned.
@@ -267,8 +272,11 @@ void conv2d_forward_direct(const ConvArgs& a, const float* x, const float* w, co
 
 void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
                                  int max_threads) {
+  // Non-finite weights: the scatter kernel, which (as the definition) multiplies them by the
+  // real dy only; the "full" convolution would also multiply them by its padding's zeros.
   ConvArgs t{};
-  if (a.C <= kDirectMaxChannels || !data_as_forward_args(a, &t))
+  const bool finite = std::all_of(w, w + a.KH * a.KW * a.C * a.K, [](float v) { return std::isfinite(v); });
+  if (a.C <= kDirectMaxChannels || !finite || !data_as_forward_args(a, &t))
     return direct_detail::backward_data_few(a, w, dy, dx, path, max_threads);
   run_forward(t, dy, w, true, nullptr, Activation::none, dx, path, max_threads);
 }
