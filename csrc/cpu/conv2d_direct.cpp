@@ -256,8 +256,11 @@ bool conv2d_direct_applies(const ConvArgs& a, ConvPass pass) {
   if (pass == ConvPass::filter) {
     if (filter_few(a)) return forward_fits(a);  // the small-dW kernel's rows
     // The blocked kernel from 4 input channels: with CB = 3 its 3 broadcasts and KB/16 loads
-    // feed only 3*KB/16 FMAs (AlexNet conv1, C = 3: 38.5 ms against im2col's 32.5).
-    return a.C >= 4 && direct_detail::filter_blocked_fits(a);
+    // feed only 3*KB/16 FMAs (AlexNet conv1, C = 3: 38.5 ms against im2col's 32.5), ...
+    // and while the per-thread dW part stays within a few MB of cache: 7x7x512 -> 512 (9.4 MB)
+    // took 43.8 ms against im2col's 41.2, AlexNet conv3 (3.5 MB) 97.3 against 107.7.
+    const double part_bytes = 4.0 * a.KH * a.KW * a.C * (a.K + 31);
+    return a.C >= 4 && part_bytes <= (6 << 20) && direct_detail::filter_blocked_fits(a);
   }
   if (a.C <= kDirectMaxChannels) {  // a padded image per thread (conv2d_direct_data.cpp)
     const double hp = std::max<double>((a.OH - 1) * a.SH + (a.KH - 1) * a.DH + 1, a.pad_top + a.H);
