@@ -24,10 +24,6 @@
 #include <cstring>
 #include <utility>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "../common/aligned_buffer.h"
 #include "../common/macros.h"
 #include "../common/threading.h"
@@ -232,11 +228,7 @@ void run_forward(const ConvArgs& a, const float* x, const float* w, bool rotated
   float* rows_all = rows_buf.floats(static_cast<size_t>(nthreads * per_thread));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    float* rows = rows_all + omp_get_thread_num() * per_thread;
-#else
-    float* rows = rows_all;
-#endif
+    float* rows = rows_all + team_index() * per_thread;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t n = 0; n < a.N; ++n)
       for (int64_t oh = 0; oh < a.OH; ++oh) pt.row(jb, n, oh, rows);

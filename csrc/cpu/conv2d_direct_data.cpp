@@ -20,10 +20,6 @@
 #include "conv2d_rows.h"
 #include "simd_run.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace sinapse::cpu {
 
 namespace {
@@ -104,11 +100,7 @@ void direct_detail::backward_data_few(const ConvArgs& a, const float* w, const f
   float* base = scratch.floats(static_cast<size_t>(nthreads * per_thread));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    float* img = base + omp_get_thread_num() * per_thread;
-#else
-    float* img = base;
-#endif
+    float* img = base + team_index() * per_thread;
     float* dyb = img + img_len;
     float* g = dyb + kQ * a.K;
 #pragma omp for schedule(static)

@@ -17,10 +17,6 @@
 #include "conv2d_rows.h"
 #include "simd_run.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace sinapse::cpu {
 
 namespace {
@@ -94,11 +90,7 @@ void direct_detail::backward_filter_few(const ConvArgs& a, const float* x, const
   float* base = scratch.floats(static_cast<size_t>(nthreads * per_thread));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num();
-#else
-    const int t = 0;
-#endif
+    const int t = team_index();
     float* acc = base + t * per_thread;
     float* rows = acc + taps * kp;
     float* dyb = rows + rows_len;

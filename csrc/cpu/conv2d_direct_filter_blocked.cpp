@@ -18,10 +18,6 @@
 #include <cstring>
 #include <utility>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "../common/aligned_buffer.h"
 #include "../common/macros.h"
 #include "../common/threading.h"
@@ -157,11 +153,7 @@ void direct_detail::backward_filter_blocked(const ConvArgs& a, const float* x, c
   const int cb = static_cast<int>((a.C + cblocks - 1) / cblocks);  // equal blocks of at most max_cb
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num();
-#else
-    const int t = 0;
-#endif
+    const int t = team_index();
     float* part = base + t * per_thread;
     float* img = part + taps * kp;
     float* dyb = img + group * img_len;
