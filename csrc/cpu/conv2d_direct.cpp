@@ -172,7 +172,7 @@ PathTile path_tile(SimdPath path, int64_t K) {
 
 // Pixels per block: the fewest blocks of at most max_p, made equal (13 -> 7 + 6 for max 12).
 int pixels_per_block(int64_t OW, int max_p) {
-  const int64_t blocks = (OW + max_p - 1) / max_p;
+  const int64_t blocks = std::max<int64_t>((OW + max_p - 1) / max_p, 1);
   return static_cast<int>((OW + blocks - 1) / blocks);
 }
 

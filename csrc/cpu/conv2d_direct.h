@@ -8,10 +8,11 @@
 //   data (dx) C <= kDirectMaxChannels: conv2d_direct_data.cpp (taps vectorised, any stride).
 //             Otherwise, stride 1: the forward kernel run on dy with the rotated, transposed
 //             filter (a "full" convolution), so no scatter at all.
-//   filter    C <= kDirectMaxChannels with a small dW: conv2d_direct_filter.cpp. Otherwise
-//             conv2d_direct_filter_blocked.cpp: a CB-input-channel x KB-output-channel tile of dW
-//             in registers while one image's pixels stream through; per-thread dW parts added
-//             in thread order (deterministic for a thread count).
+//   filter    C <= 2 with a small dW: conv2d_direct_filter.cpp. C >= 4 with a per-thread dW
+//             part <= 6 MB: conv2d_direct_filter_blocked.cpp, a CB-input-channel x
+//             KB-output-channel tile of dW in registers while a group of images' pixels stream
+//             through; per-thread dW parts added in thread order (deterministic for a thread
+//             count). Otherwise (C = 3, larger dW) im2col + GEMM was faster.
 #pragma once
 
 #include "conv2d.h"
@@ -21,8 +22,9 @@ namespace sinapse::cpu {
 enum class ConvPass { forward, data, filter };
 
 // Whether the direct kernel of `pass` handles this geometry: the strides, dilations and
-// paddings it supports, and scratch (padded rows or images, per-thread dW parts) bounded by a
-// few times the data. False: the caller takes im2col + GEMM.
+// paddings it supports, scratch (padded rows or images, per-thread dW parts) bounded by a few
+// times the data, and for dW the two measured limits above. False: the caller takes im2col +
+// GEMM. Where direct is faster than im2col: docs/kernels/conv2d.md, "Direct kernels".
 bool conv2d_direct_applies(const ConvArgs& a, ConvPass pass);
 
 // Each requires conv2d_direct_applies(a, its pass). Threads: at most max_threads.
@@ -43,8 +45,6 @@ void backward_filter_few(const ConvArgs& a, const float* x, const float* dy, flo
 bool filter_blocked_fits(const ConvArgs& a);
 void backward_filter_blocked(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path,
                              int max_threads);
-// The forward kernel with an explicit weight layout: wp[kb][tap][KB] blocks (see
-// conv2d_direct.cpp's pack_weights), used by the forward and by dx.
 }  // namespace direct_detail
 
 }  // namespace sinapse::cpu
