@@ -7,6 +7,7 @@
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
 #include "bias.h"
+#include "conv2d_direct.h"
 #include "conv2d_rows.h"
 #include "gemm.h"
 
@@ -24,7 +25,7 @@ bool is_pointwise(const ConvArgs& a) {  // 1x1, stride 1, no padding: x is alrea
 // padding or strides (an extent up to 2**31 - 1) would need terabytes. Past a few times the
 // image (plus 64 MiB) the im2col path runs instead, whose workspace follows the output.
 // Sizes in double: the products may exceed int64.
-bool direct_scratch_ok(const ConvArgs& a) {
+[[maybe_unused]] bool direct_scratch_ok(const ConvArgs& a) {
   const double wpad = static_cast<double>(padded_row_width(a, 32));  // the widest tile any direct kernel uses
   const double hp = std::max<double>((a.OH - 1) * a.SH + (a.KH - 1) * a.DH + 1, a.pad_top + a.H);
   const double limit = 4.0 * a.H * a.W * a.C + static_cast<double>(1 << 24);
@@ -95,7 +96,7 @@ void conv2d_forward(const ConvArgs& a, const float* x, const float* w, const flo
     const GemmArgs g = make_dense_gemm_args(a.N * a.H * a.W, a.K, a.C, x, false, w, false, y, 0.0f, bias, act);
     return gemm(g, GemmVariant::tuned, path, max_threads);
   }
-  if (a.C <= kDirectMaxChannels && direct_scratch_ok(a))
+  if (conv2d_direct_applies(a, ConvPass::forward))
     return conv2d_forward_direct(a, x, w, bias, act, y, path, max_threads);
   const int64_t tile = images_per_tile(a);
   thread_local AlignedBuffer workspace;
@@ -128,12 +129,11 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
       gemm(make_dense_gemm_args(rows, a.C, a.K, dy, false, w, true, dx, 0.0f), GemmVariant::tuned, path, max_threads);
     return;
   }
-  const bool direct_ok = direct_scratch_ok(a);
-  if (dw && direct_ok && conv2d_filter_direct_applies(a)) {
+  if (dw && conv2d_direct_applies(a, ConvPass::filter)) {
     conv2d_backward_filter_direct(a, x, dy, dw, path, max_threads);
     dw = nullptr;  // done
   }
-  if (dx && direct_ok && a.C <= kDirectMaxChannels) {
+  if (dx && conv2d_direct_applies(a, ConvPass::data)) {
     conv2d_backward_data_direct(a, w, dy, dx, path, max_threads);
     dx = nullptr;  // done
   }
