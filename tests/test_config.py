@@ -17,6 +17,8 @@ CONFIG_KEYS = {
     "simd_in_use",
     "gemm_variant",
     "gemm_blocking",
+    "gemm_configs",
+    "microarchitecture",
     "openmp",
     "num_threads",
     "omp_num_threads_env",

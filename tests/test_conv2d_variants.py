@@ -181,11 +181,13 @@ def test_variant_outside_its_domain(backward):
         r"with stride 1 and dilation 1 \(x.shape=\(1, 8, 8, 16\), w.shape=\(5, 5, 16, 4\)",
     ):
         call("winograd")
+    # the direct kernels refuse only geometries whose padded rows would dwarf the data: refused
+    # before anything is allocated (the output would be 20 million pixels)
+    x1, w1, pad = np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 1, 1), np.float32), (0, 0, 0, 20_000_000)
     with pytest.raises(
-        ValueError,
-        match=rf"{op}: variant='direct' cannot run this layer: the direct variant needs at most 8 input channels",
+        ValueError, match=r"conv2d: variant='direct' cannot run this layer: the direct variant needs its"
     ):
-        call("direct")
+        ops.conv2d(x1, w1, padding=pad, variant="direct")
 
 
 def test_binding_refuses_a_variant_outside_its_domain():
@@ -221,8 +223,6 @@ def test_variant_from_environment(rng, monkeypatch):
     w = rng.standard_normal((3, 3, 16, 16)).astype(np.float32)
     want = ops.conv2d(x, w, variant="im2col")
     for variant in CPU_VARIANTS:
-        if variant == "direct":
-            continue  # 16 channels: outside its domain
         monkeypatch.setenv("SINAPSE_CONV2D", variant)
         assert ops.conv2d_variant() == variant
         np.testing.assert_allclose(ops.conv2d(x, w), want, rtol=1e-4, atol=1e-4)
@@ -239,8 +239,9 @@ def test_variant_from_environment(rng, monkeypatch):
         ((128, 14, 14, 64), (3, 3, 64, 128), 1, "same", "dw", "winograd"),
         ((128, 7, 7, 128), (3, 3, 128, 256), 1, "same", "forward", "winograd"),
         ((128, 13, 13, 32), (3, 3, 32, 64), 1, "valid", "forward", "winograd"),
-        ((32, 27, 27, 96), (5, 5, 96, 256), 1, "same", "forward", "im2col"),  # 5x5
-        ((32, 55, 55, 64), (3, 3, 64, 64), 2, "same", "forward", "im2col"),  # stride 2
+        ((32, 27, 27, 96), (5, 5, 96, 256), 1, "same", "forward", "direct"),  # 5x5: no winograd
+        ((32, 55, 55, 64), (3, 3, 64, 64), 2, "same", "forward", "direct"),  # stride 2: no winograd
+        ((32, 55, 55, 3), (3, 3, 3, 64), 2, "same", "dw", "im2col"),  # C = 3: no direct dW
         ((64, 28, 28, 64), (1, 1, 64, 32), 1, "valid", "forward", "im2col"),  # pointwise: one GEMM
         ((64, 28, 28, 64), (1, 1, 64, 32), 1, "valid", "dx", "im2col"),
         ((128, 28, 28, 1), (3, 3, 1, 32), 1, "valid", "forward", "direct"),  # 1 channel
@@ -248,7 +249,7 @@ def test_variant_from_environment(rng, monkeypatch):
         ((128, 32, 32, 1), (5, 5, 1, 6), 1, "valid", "dx", "direct"),
         ((32, 227, 227, 3), (11, 11, 3, 96), 4, "valid", "forward", "direct"),  # AlexNet conv1
         ((32, 227, 227, 3), (11, 11, 3, 96), 4, "valid", "dw", "im2col"),  # dW too big for the direct dw
-        ((128, 16, 16, 16), (3, 3, 16, 8), 1, "same", "forward", "im2col"),  # K < 16: no winograd
+        ((128, 16, 16, 16), (3, 3, 16, 8), 1, "same", "forward", "direct"),  # K < 16: no winograd
     ],
 )
 def test_selection(x_shape, w_shape, strides, padding, pass_, want):
@@ -272,8 +273,10 @@ def test_selection_never_picks_outside_the_domain():
 def test_cost_model_is_infinite_outside_the_domain():
     g = geometry("test", (1, 8, 8, 32), (5, 5, 32, 32), 1, "same", 1)
     assert sinapse._cpu.conv2d_cost(g, "forward", "winograd") == float("inf")
-    assert sinapse._cpu.conv2d_cost(g, "forward", "direct") == float("inf")
     assert 0 < sinapse._cpu.conv2d_cost(g, "forward", "im2col") < float("inf")
+    huge = geometry("test", (1, 1, 1, 1), (1, 1, 1, 1), 1, (0, 0, 0, 20_000_000), 1)
+    assert sinapse._cpu.conv2d_cost(huge, "forward", "direct") == float("inf")
+    assert conv2d_algorithm((1, 1, 1, 1), (1, 1, 1, 1), padding=(0, 0, 0, 20_000_000)) == "im2col"
 
 
 def test_conv2d_algorithm_bad_pass():

@@ -129,12 +129,21 @@ def _gflops(row, peer):
     return row.work / row.timings[peer].median_s / 1e9
 
 
+def _gemm_config(cfg) -> str:
+    """'sgemm_ukernel_avx512_12x32 KC=1024 MC=96 NC=3072, table: zen4 on zen4' (older records: the name)."""
+    bk = cfg["gemm_blocking"]
+    if "source" not in bk:
+        return bk["ukernel"]
+    arch = cfg.get("microarchitecture", {}).get("name", "?")
+    return f"{bk['ukernel']} KC={bk['KC']} MC={bk['MC']} NC={bk['NC']}, {bk['source']}, CPU {arch}"
+
+
 def _markdown(rows, env, peaks, simd) -> str:
     cfg = env["sinapse"]
     head = [
         f"# GEMM benchmark — {cfg['cpu_model']}, {env['threads']} threads",
         "",
-        f"sinapse {cfg['version']} (SIMD path {simd}, {cfg['gemm_blocking']['ukernel']}), NumPy {env['numpy']} "
+        f"sinapse {cfg['version']} (SIMD path {simd}, {_gemm_config(cfg)}), NumPy {env['numpy']} "
         f"({env['numpy_blas']}), PyTorch {env['torch'] or 'not installed'}; {env['date']}.",
         f"{env['fma_peak_method']}: " + ", ".join(f"{p} {g:.0f} GFLOP/s" for p, g in peaks.items()) + ".",
         "Times are medians (min-max) in ms; ratio = peer time / sinapse time (> 1: sinapse is faster).",

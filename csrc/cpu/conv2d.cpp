@@ -9,6 +9,7 @@
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
 #include "bias.h"
+#include "conv2d_direct.h"
 #include "gemm.h"
 
 namespace sinapse::cpu {

@@ -11,7 +11,7 @@
 //             convolution is a plain GEMM on x itself: no copy at all. The backward reuses the
 //             same machinery: dW = cols^T @ dy, dcols = dy @ w^T scattered back by col2im.
 //   direct    register-blocked kernels reading the (padded) input rows, no im2col buffer
-//             (conv2d_direct*.cpp); where conv2d_direct_applies().
+//             (conv2d_direct*.cpp); where conv2d_direct_applies() (conv2d_direct.h).
 //   winograd  F(4x4, 3x3) (conv2d_winograd*.cpp) for the forward and dx, F(3x3, 4x4) for dw, of
 //             3x3 stride-1 dilation-1 layers.
 #pragma once
@@ -33,12 +33,11 @@ constexpr int64_t kConvWorkspaceBytes = 4 << 20;
 // Inputs with at most this many channels can take the direct kernels (conv2d_direct.cpp).
 constexpr int64_t kDirectMaxChannels = 8;
 
-// The passes the selection chooses an algorithm for.
-enum class ConvPass : int { forward = 0, data = 1, filter = 2 };
+// The passes the selection chooses an algorithm for (and conv2d_direct.h's predicate takes).
+enum class ConvPass { forward, data, filter };
 
-// Whether the direct kernels / Winograd can run layer `a` (pass: some passes of direct have
-// narrower limits); "" when `variant` applies, else why not (the ValueError's reason).
-bool conv2d_direct_applies(const ConvArgs& a, ConvPass pass);
+// Whether Winograd can run layer `a` (the direct kernels: conv2d_direct_applies, conv2d_direct.h);
+// conv2d_variant_refusal: "" when `variant` applies, else why not (the ValueError's reason).
 bool winograd_applies(const ConvArgs& a);
 std::string conv2d_variant_refusal(const ConvArgs& a, ConvVariant variant);
 // The cost model (conv2d_select.cpp): the modelled time of `variant` (im2col, direct or winograd)

@@ -16,13 +16,9 @@
 
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
-#include "conv2d.h"
+#include "conv2d_direct.h"
 #include "conv2d_rows.h"
 #include "simd_run.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace sinapse::cpu {
 
@@ -89,8 +85,8 @@ struct PaddedImage {
 
 }  // namespace
 
-void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
-                                 int max_threads) {
+void direct_detail::backward_data_few(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
+                                      int max_threads) {
   const int64_t taps = a.KH * a.KW * a.C, tp = (taps + kLanes - 1) / kLanes * kLanes;
   const PaddedImage pi(a);
   // wt[k][t] = w[t][k] (HWIO rows are taps), taps padded with zeros.
@@ -104,11 +100,7 @@ void conv2d_backward_data_direct(const ConvArgs& a, const float* w, const float*
   float* base = scratch.floats(static_cast<size_t>(nthreads * per_thread));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    float* img = base + omp_get_thread_num() * per_thread;
-#else
-    float* img = base;
-#endif
+    float* img = base + team_index() * per_thread;
     float* dyb = img + img_len;
     float* g = dyb + kQ * a.K;
 #pragma omp for schedule(static)

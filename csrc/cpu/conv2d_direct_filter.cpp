@@ -13,13 +13,9 @@
 
 #include "../common/aligned_buffer.h"
 #include "../common/threading.h"
-#include "conv2d.h"
+#include "conv2d_direct.h"
 #include "conv2d_rows.h"
 #include "simd_run.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace sinapse::cpu {
 
@@ -83,8 +79,8 @@ bool conv2d_filter_direct_applies(const ConvArgs& a) {
          a.KH * a.KW * a.C * kp * static_cast<int64_t>(sizeof(float)) <= kFilterDirectMaxBytes;
 }
 
-void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path,
-                                   int max_threads) {
+void direct_detail::backward_filter_few(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path,
+                                        int max_threads) {
   const int64_t kp = (a.K + kLanes - 1) / kLanes * kLanes, taps = a.KH * a.KW * a.C;
   const int64_t wpad = padded_row_width(a, kQ);
   const int nthreads = threads_for(2.0 * a.N * a.OH * a.OW * a.K * taps, grain::kFlops, max_threads, a.N);
@@ -94,11 +90,7 @@ void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const floa
   float* base = scratch.floats(static_cast<size_t>(nthreads * per_thread));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    const int t = omp_get_thread_num();
-#else
-    const int t = 0;
-#endif
+    const int t = team_index();
     float* acc = base + t * per_thread;
     float* rows = acc + taps * kp;
     float* dyb = rows + rows_len;

@@ -8,6 +8,10 @@
 
 #include "../common/conv_args.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace sinapse::cpu {
 
 [[gnu::always_inline]] inline void fill_padded_rows(const ConvArgs& a, const float* __restrict x, int64_t n, int64_t oh,
@@ -28,6 +32,25 @@ namespace sinapse::cpu {
 inline int64_t padded_row_width(const ConvArgs& a, int64_t tile) {
   const int64_t ow_tiles = (a.OW + tile - 1) / tile * tile;
   return std::max<int64_t>((ow_tiles - 1) * a.SW + (a.KW - 1) * a.DW + 1, a.pad_left + a.W);
+}
+
+// Whether `floats` of scratch is acceptable for a direct kernel: the scratch (padded rows or
+// images) grows with the padding and strides, not with the data, and a legal geometry with
+// huge padding (an extent up to 2**31 - 1) would need terabytes. Allowed: a few times the input
+// and output plus 64 MiB; past that the caller takes im2col, whose workspace follows the output.
+// Sizes in double: the products may exceed int64.
+// This thread's index in the enclosing OpenMP team (0 without OpenMP): which slice of the
+// per-thread scratch, allocated before the parallel region, it uses.
+inline int team_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+inline bool direct_scratch_within(const ConvArgs& a, double floats) {
+  return floats <= 4.0 * a.N * a.H * a.W * a.C + 4.0 * a.N * a.OH * a.OW * a.K + static_cast<double>(1 << 24);
 }
 
 }  // namespace sinapse::cpu

@@ -7,10 +7,10 @@
 //   loop 1  ir: MC in steps of MR  - the micro-kernel updates one MR x NR tile of C
 //
 // Threads: all threads pack the B panel and the A block together (split by micro-panel),
-// then split the tiles of the block by rows (ir) — each thread owns whole rows of C, so two
-// threads never write the same cache line (a split by columns would share a line on every
-// row whenever a row's length is not a multiple of 64 bytes) — or, when the block has
-// fewer MR-row panels than threads (short-wide shapes, M = 1..MR), by columns (jr).
+// then split the tiles of the block by rows (ir; GemmSplit::rows, the default) — each thread owns whole rows of C, so
+// two threads never write the same cache line (a split by columns would share a line on every row whenever a row's
+// length is not a multiple of 64 bytes) — or, when the block has fewer MR-row panels than threads (short-wide shapes, M
+// = 1..MR), by columns (jr). A configuration with GemmSplit::cols splits by columns whenever there are enough of them.
 // Within a thread the order stays jr outer, ir inner, so its B micro-panel is reused
 // across its rows.
 //
@@ -83,10 +83,6 @@ void prefetch_tile(const GemmArgs& g, int64_t i, int64_t j, int64_t MR, int64_t 
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t col = 0; col < cols; col += 16) __builtin_prefetch(g.C + (i + r) * g.ldc + j + col, 1, 3);
 }
-
-// Budget per thread for packing all of A's rows as one block (see the header comment):
-// half of a 1 MiB L2, leaving room for the B micro-panels and C.
-constexpr int64_t kSingleBlockBytes = 512 * 1024;
 
 }  // namespace
 
@@ -164,7 +160,7 @@ void macro_kernel(const GemmArgs& g, const GemmBlocking& bk, const BlockPos& b, 
                   int tid, int nth) {
   const int64_t MR = bk.MR, NR = bk.NR;
   int64_t q_begin = 0, q_end = b.n_ir, p_begin = 0, p_end = b.n_jr;
-  if (b.n_ir >= nth) {
+  if (b.n_ir >= nth && !(bk.split == GemmSplit::cols && b.n_jr >= nth)) {
     q_begin = b.n_ir * tid / nth;
     q_end = b.n_ir * (tid + 1) / nth;
   } else {
@@ -200,8 +196,10 @@ TunedSetup setup(const GemmArgs& g, const GemmBlocking& bk, int max_threads) {
   const int64_t MR = bk.MR, NR = bk.NR, KC = bk.KC, NC = bk.NC;
   const int nthreads = threads_for(g.flops(), grain::kFlops, max_threads);
   // Each thread reads only its own rows of the A block, so the L2 budget scales with threads.
+  // The budget per thread (half this core's L2, leaving room for the B micro-panels and C)
+  // comes with the configuration (gemm_config.cpp).
   const int64_t m_rounded = (g.M + MR - 1) / MR * MR;
-  const bool single_block = m_rounded * std::min<int64_t>(KC, g.K) * 4 <= kSingleBlockBytes * nthreads;
+  const bool single_block = m_rounded * std::min<int64_t>(KC, g.K) * 4 <= bk.l2_bytes * nthreads;
   const int64_t MC = single_block ? m_rounded : bk.MC;
   const int64_t kc_max = std::min<int64_t>(KC, g.K);
   const int64_t mc_max = std::min<int64_t>(MC, m_rounded);

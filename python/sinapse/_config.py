@@ -26,6 +26,8 @@ def config() -> dict:
         "simd_in_use": simd,
         "gemm_variant": resolve_variant("gemm", None),
         "gemm_blocking": dict(_cpu.gemm_blocking(simd)),
+        "microarchitecture": _cpu_backend.microarchitecture(),
+        "gemm_configs": {p: dict(_cpu.gemm_blocking(p)) for p in _cpu_backend.supported_simd_paths()},
         "openmp": bool(_cpu.openmp),
         "num_threads": _cpu.get_num_threads(),
         "omp_num_threads_env": os.environ.get("OMP_NUM_THREADS"),
@@ -53,8 +55,14 @@ def show_config(file=None) -> None:
         f"  CPU            : {c['cpu_model']}",
         f"  SIMD paths     : built {', '.join(c['simd_built'])}; this CPU runs {', '.join(c['simd_supported'])}",
         f"  SIMD in use    : {c['simd_in_use']}  (override: sinapse.cpu.use_simd(), SINAPSE_SIMD)",
+        f"  CPU arch       : {_sysinfo.describe_arch(c['microarchitecture'])}",
         f"  GEMM           : variant {c['gemm_variant']} (override: SINAPSE_GEMM), micro-kernel "
         f"{bk['ukernel']} (MR={bk['MR']} NR={bk['NR']} KC={bk['KC']} MC={bk['MC']} NC={bk['NC']})",
+        *(
+            f"  GEMM {p:<10}: {g['MR']}x{g['NR']} KC={g['KC']} MC={g['MC']} NC={g['NC']} split={g['split']}"
+            f" ({g['ukernel']}); source: {g['source']}"
+            for p, g in c["gemm_configs"].items()
+        ),
         f"  OpenMP         : {'yes' if c['openmp'] else 'no'}, {c['num_threads']} threads"
         f"{f' (OMP_NUM_THREADS={env})' if env else ''}",
         f"  CUDA           : {cuda_line}",

@@ -15,3 +15,17 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n // 1024} KiB"
+
+
+def describe_arch(arch: dict) -> str:
+    """One line for sinapse.cpu.microarchitecture(): 'zen4 (amd family 25 model 17; L1d 32 KiB ...)'."""
+    c = arch["caches"]
+    l3 = f", L3 {_size(c['l3']['size'])} shared by {c['l3']['shared_by']}" if c["l3"]["size"] else ""
+    return (
+        f"{arch['name']} ({arch['vendor']} family {arch['family']} model {arch['model']}; "
+        f"L1d {_size(c['l1d']['size'])}, L2 {_size(c['l2']['size'])}{l3}; caches from {c['source']})"
+    )

@@ -4,6 +4,7 @@
     python -m sinapse train --model lenet5 --epochs 5 --device cpu
     python -m sinapse evaluate keras_mnist_cnn_fashion_mnist.safetensors
     python -m sinapse info
+    python -m sinapse tune --budget 60           # auto-tune the GEMM on this machine, cache the winner
 
 A bad argument or a missing dataset prints one line (``sinapse: error: ...``) and exits
 with status 2 (usage) or 1 (anything else), never a traceback.
@@ -46,13 +47,23 @@ def _positive_int(text):
     return value
 
 
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sinapse",
         description="sinapse: train and evaluate the seed models "
         "(hand-written C++/CUDA kernels behind a Keras-style API).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,info}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,info,tune}", parser_class=_Parser)
     train = sub.add_parser(
         "train",
         help="train a seed model on a dataset, report test accuracy and wall time, save it",
@@ -74,7 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", choices=DATASETS, default="fashion_mnist", help="default: fashion_mnist")
     evaluate.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="default: cpu")
     info = sub.add_parser("info", help="show the build and machine configuration (sinapse.show_config())")
-    parser.set_defaults(subparsers={"train": train, "evaluate": evaluate, "info": info})
+    tune = sub.add_parser(
+        "tune",
+        help="auto-tune the GEMM on this machine and cache the winner (sinapse.cpu.tune())",
+        description="Search micro-kernel shapes and blocksizes (KC, MC, NC) of the tuned GEMM "
+        "within a time budget, check each candidate against a float64 reference, and cache the "
+        "fastest for this CPU (SINAPSE_TUNE_CACHE overrides the cache file; off disables it).",
+    )
+    tune.add_argument("--budget", type=_positive_float, default=120.0, help="seconds, a hard bound (default 120)")
+    tune.add_argument("--simd", choices=("generic", "avx2", "avx512"), help="default: the path in use")
+    tune.add_argument("--threads", type=_positive_int, help="GEMM threads (default: the current setting)")
+    tune.add_argument("--cache", help="the cache file (default: $SINAPSE_TUNE_CACHE or ~/.cache/sinapse/)")
+    tune.add_argument("--quick", action="store_true", help="small shapes (a smoke test, not a tuning)")
+    tune.add_argument("--quiet", action="store_true", help="print only the result")
+    parser.set_defaults(subparsers={"train": train, "evaluate": evaluate, "info": info, "tune": tune})
     return parser
 
 
@@ -205,6 +229,27 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _tune(args) -> int:
+    from . import cpu
+
+    shapes = ((96, 128, 160), (128, 196, 100)) if args.quick else None
+    r = cpu.tune(
+        args.budget,
+        args.simd,
+        shapes=shapes,
+        threads=args.threads,
+        path=args.cache,
+        verbose=not args.quiet,
+    )
+    c = r["config"]
+    print(
+        f"{r['simd']}: {c['ukernel']} KC={c['KC']} MC={c['MC']} NC={c['NC']} split={c['split']}, "
+        f"{r['gflops']:.1f} GFLOP/s (before: {r['baseline_gflops']:.1f}), {r['candidates']} candidates "
+        f"in {r['elapsed_s']:.1f} s; cache: {r['cache']}"
+    )
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = _parse(parser, argv)
@@ -217,6 +262,8 @@ def main(argv=None) -> int:
 
             show_config()
             return 0
+        if args.command == "tune":
+            return _tune(args)
         return _train(args) if args.command == "train" else _evaluate(args)
     except KeyboardInterrupt:
         print("sinapse: interrupted", file=sys.stderr)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import numpy as np
+
 from . import _cpu
 
 SIMD_PATHS = ("generic", "avx2", "avx512")
@@ -105,24 +107,72 @@ def fma_peak(simd: str | None = None, threads: int | None = None, iterations: in
     return dict(_cpu.fma_peak(simd_path(simd), threads or 0, iterations))
 
 
+def microarchitecture() -> dict:
+    """The detected CPU: {'name', 'vendor', 'family', 'model', 'model_name', 'caches'}.
+
+    name: skylake_x | icelake_server | sapphire_rapids (incl. Emerald Rapids) | zen3 | zen4 |
+    zen5 | generic_avx512 | generic_avx2 | generic, from the CPUID vendor and display
+    family/model. caches: {'l1d'|'l2'|'l3': {'size' (bytes), 'ways', 'line', 'shared_by'
+    (logical CPUs)}, 'source': 'cpuid' | 'sysfs' | 'default'} from CPUID leaf 4 (Intel) /
+    0x8000001D (AMD), else /sys/devices/system/cpu/cpu0/cache.
+    """
+    return dict(_cpu.microarchitecture())
+
+
+def gemm_ukernels(simd: str | None = None) -> list[dict]:
+    """The micro-kernel shapes compiled for a SIMD path: [{'name', 'MR', 'NR', ...}]."""
+    return [dict(u) for u in _cpu.gemm_ukernels(simd_path(simd))]
+
+
 def gemm_blocking(simd: str | None = None) -> dict:
-    """The GEMM blocksizes (MR, NR, KC, MC, NC) and micro-kernel name of a SIMD path."""
+    """The GEMM configuration of a SIMD path: micro-kernel name, MR, NR, KC, MC, NC, the
+    threading split ('rows' | 'cols'), and its source ('table: zen4', 'model', 'tuned cache
+    <path>', 'set_gemm_blocking')."""
     return dict(_cpu.gemm_blocking(simd_path(simd)))
 
 
 def set_gemm_blocking(
-    simd: str | None = None, *, KC: int | None = None, MC: int | None = None, NC: int | None = None
+    simd: str | None = None,
+    *,
+    KC: int | None = None,
+    MC: int | None = None,
+    NC: int | None = None,
+    ukernel: str | None = None,
+    split: str | None = None,
 ) -> None:
-    """Override KC/MC/NC of a path's tuned GEMM, for experiments (no rebuild needed).
+    """Override a path's tuned-GEMM configuration, for experiments (no rebuild needed).
 
-    MC must be a multiple of MR and NC of NR (see gemm_blocking()); reset_gemm_blocking()
-    restores the built-in values. bench/suites/gemm_blocking.py sweeps these.
+    ukernel: a shape of gemm_ukernels() ('12x32' or its full name); MC and NC not given are
+    then rounded to its MR and NR. MC must be a multiple of MR and NC of NR (see
+    gemm_blocking()); split: 'rows' or 'cols'. reset_gemm_blocking() restores the default.
+    bench/suites/gemm_blocking.py sweeps these. Raises ValueError naming the bad argument.
     """
-    path = simd_path(simd)
-    cur = _cpu.gemm_blocking(path)
-    _cpu.set_gemm_blocking(path, KC or cur["KC"], MC or cur["MC"], NC or cur["NC"])
+    path = simd_path(simd, op="sinapse.cpu.set_gemm_blocking")
+    for name, value in (("KC", KC), ("MC", MC), ("NC", NC)):
+        if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"sinapse.cpu.set_gemm_blocking: {name}={value!r} must be a positive integer")
+    if split not in (None, "rows", "cols"):
+        raise ValueError(f"sinapse.cpu.set_gemm_blocking: split={split!r} must be 'rows' or 'cols'")
+    _cpu.set_gemm_blocking(path, int(KC or 0), int(MC or 0), int(NC or 0), ukernel or "", split or "")
 
 
-def reset_gemm_blocking(simd: str | None = None) -> None:
-    """Restore the built-in blocksizes of a SIMD path."""
-    _cpu.reset_gemm_blocking(simd_path(simd))
+def reset_gemm_blocking(simd: str | None = None, builtin: bool = False) -> None:
+    """Restore a SIMD path's default configuration: the tuned cache loaded at import if any,
+    else the per-architecture table / model row (builtin=True: the table/model row always)."""
+    _cpu.reset_gemm_blocking(simd_path(simd), builtin)
+
+
+def tune(budget_s: float = 120.0, simd: str | None = None, **kwargs) -> dict:
+    """Auto-tune the GEMM of a SIMD path on this machine and cache the winner (sinapse.tune.tune)."""
+    from . import tune as _tune
+
+    return _tune.tune(budget_s, simd, **kwargs)
+
+
+def _load_tune_cache() -> None:
+    from . import tune as _tune
+
+    _tune.load_cache()
+
+
+_load_tune_cache()
