@@ -126,6 +126,11 @@ void rnn_forward(const RnnArgs& a, const float* x, const float* kernel, const fl
                  const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT, float* cT, float* ws,
                  KernelVariant variant, SimdPath path, int max_threads) {
   CpuBackend be{path, std::max(1, max_threads), variant == KernelVariant::naive && a.cell == RnnCell::lstm};
+  if (a.cell == RnnCell::lstm && !be.naive_cell) {  // the recurrent product and the gates fused
+    const RnnForwardLayout L = rnn_forward_layout(a);
+    rnn_forward_prologue(be, a, L, x, kernel, bias, h0, c0, y, ws);
+    return lstm_recurrence_fused(a, L, rkernel, mask, y, hT, cT, ws, path, be.max_threads);
+  }
   if (a.N <= kSmallM && a.cell != RnnCell::gru_reset_before && !be.naive_cell)
     return forward_small_batch(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);
   rnn_forward_sequence(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);
