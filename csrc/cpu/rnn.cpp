@@ -5,10 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "../common/rnn_sequence.h"
 #include "bias.h"
 #include "../common/aligned_buffer.h"
@@ -92,11 +88,8 @@ void forward_small_batch(const CpuBackend& be, const RnnArgs& a, const float* x,
   float* const slices = u_slices.floats(static_cast<size_t>(H * GH));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-    const int tid = 0, team = 1;
-#endif
+    const RnnTeam t;
+    const int tid = t.tid, team = t.size;
     const int64_t j0 = H * tid / team / kUnitAlign * kUnitAlign;
     const int64_t j1 = tid + 1 == team ? H : H * (tid + 1) / team / kUnitAlign * kUnitAlign;
     const int64_t width = j1 - j0;

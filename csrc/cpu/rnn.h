@@ -8,11 +8,25 @@
 
 #include <cstdint>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "../common/cpu_features.h"
 #include "../common/kernel_variant.h"
 #include "../common/rnn_args.h"
 
 namespace sinapse::cpu {
+
+// This thread's index and the team's size inside a parallel region (0 and 1 without OpenMP):
+// the RNN time loops that run in one region give each thread a fixed slice of the units.
+struct RnnTeam {
+#ifdef _OPENMP
+  int tid = omp_get_thread_num(), size = omp_get_num_threads();
+#else
+  int tid = 0, size = 1;
+#endif
+};
 
 // See rnn_forward_sequence in common/rnn_sequence.h for the arguments; `ws` holds
 // rnn_forward_layout(a).total floats and is what the backward needs. `variant` selects the

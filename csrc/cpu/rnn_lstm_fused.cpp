@@ -25,10 +25,6 @@
 #include <algorithm>
 #include <cstring>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "../common/aligned_buffer.h"
 #include "../common/macros.h"
 #include "../common/rnn_sequence.h"
@@ -73,15 +69,19 @@ void pack_block(const float* u, int64_t H, int V, int64_t b, float* panel) {
     }
 }
 
-// Lanes [0, nv) of a row's gate epilogue (units j0 + l).
+// Lanes [0, nv) of row n's gates (units j0 + l), the recurrent product already added to g.
 template <int V>
-SINAPSE_FUSED void gate_lanes(const RnnStep& s, float* __restrict g, const float* __restrict cp, float* __restrict cn,
-                              float* __restrict hn, float* y, int64_t j0, int64_t nv, const float (&t)[4][V]) {
+SINAPSE_FUSED void gate_lanes(const RnnStep& s, int64_t n, int64_t j0, int64_t nv) {
   const int64_t H = s.H;
+  float* __restrict g = s.g + n * s.g_ld;
+  const float* __restrict cp = s.c_prev + n * s.c_prev_ld;
+  float* __restrict cn = s.c_new + n * s.c_new_ld;
+  float* __restrict hn = s.h_new + n * s.h_new_ld;
+  float* y = s.y + n * s.y_ld;
 #pragma omp simd
   for (int64_t l = 0; l < nv; ++l) {
     const int64_t j = j0 + l;
-    float i = g[j] + t[0][l], f = g[H + j] + t[1][l], gg = g[2 * H + j] + t[2][l], o = g[3 * H + j] + t[3][l], c, h;
+    float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j], c, h;
     rnn::lstm_forward<M>(i, f, gg, o, cp[j], c, h);
     g[j] = i;
     g[H + j] = f;
@@ -93,28 +93,34 @@ SINAPSE_FUSED void gate_lanes(const RnnStep& s, float* __restrict g, const float
   }
 }
 
-// The gate equations for row n, units [j0, j0 + nv), given the recurrent products t[q][l]:
-// the x W + b part is read from g, the activations written back (the backward's input).
-template <int V>
-SINAPSE_FUSED void gate_epilogue(const RnnStep& s, int64_t n, int64_t j0, int64_t nv, const float (&t)[4][V]) {
-  const int64_t H = s.H;
-  float* __restrict g = s.g + n * s.g_ld;
-  const float* __restrict cp = s.c_prev + n * s.c_prev_ld;
-  float* __restrict cn = s.c_new + n * s.c_new_ld;
-  float* __restrict hn = s.h_new + n * s.h_new_ld;
-  float* y = s.y + n * s.y_ld;
-  if (s.mask && !s.mask[n * s.mask_ld]) {  // a masked row keeps its state, repeats its output
-    const float* hp = s.h_prev + n * s.h_prev_ld;
-    const float* yp = s.y_prev ? s.y_prev + n * s.y_prev_ld : nullptr;
-    for (int64_t j = j0; j < j0 + nv; ++j) {
-      hn[j] = hp[j];
-      cn[j] = cp[j];
-      y[j] = yp ? yp[j] : 0.0f;  // y may be y_prev itself (only the last output kept)
-    }
-    return;
+// A masked row keeps its state and repeats its output (y may be y_prev itself: only the last
+// output kept).
+SINAPSE_FUSED void masked_lanes(const RnnStep& s, int64_t n, int64_t j0, int64_t nv) {
+  const float* hp = s.h_prev + n * s.h_prev_ld;
+  const float* cp = s.c_prev + n * s.c_prev_ld;
+  float *cn = s.c_new + n * s.c_new_ld, *hn = s.h_new + n * s.h_new_ld, *y = s.y + n * s.y_ld;
+  const float* yp = s.y_prev ? s.y_prev + n * s.y_prev_ld : nullptr;
+  for (int64_t j = j0; j < j0 + nv; ++j) {
+    hn[j] = hp[j];
+    cn[j] = cp[j];
+    y[j] = yp ? yp[j] : 0.0f;
   }
-  if (nv == V) return gate_lanes<V>(s, g, cp, cn, hn, y, j0, V, t);  // a constant trip count: no remainder
-  gate_lanes<V>(s, g, cp, cn, hn, y, j0, nv, t);
+}
+
+// The gate equations of rows [n0, n0 + R), units [j0, j0 + nv): one plain loop over the rows
+// (not unrolled, so the polynomial constants are loaded once per tile, not once per row),
+// each a vector loop of V lanes (a constant trip count for whole blocks).
+template <int V>
+SINAPSE_FUSED void gate_epilogue(const RnnStep& s, int64_t n0, int R, int64_t j0, int64_t nv) {
+  for (int64_t n = n0; n < n0 + R; ++n) {
+    if (s.mask && !s.mask[n * s.mask_ld]) {
+      masked_lanes(s, n, j0, nv);
+    } else if (nv == V) {
+      gate_lanes<V>(s, n, j0, V);
+    } else {
+      gate_lanes<V>(s, n, j0, nv);
+    }
+  }
 }
 
 // One tile: rows [n0, n0 + R) x unit block `panel` (units [j0, j0 + nv)), the K loop over
@@ -157,12 +163,25 @@ SINAPSE_FUSED void tile(const RnnStep& s, int64_t n0, const float* __restrict pa
       }
     }
   }
+  // The products join x W + b in the tile's part of g (L1, read back at once by the gates).
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    alignas(64) float t[4][V];
-    std::memcpy(t, acc[r], sizeof t);
-    gate_epilogue<V>(s, n0 + r, j0, nv, t);
+    float* g = s.g + (n0 + r) * s.g_ld + j0;
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      vf pre;
+      if (nv == V) {
+        std::memcpy(&pre, g + q * H, sizeof pre);
+        pre += acc[r][q];
+        std::memcpy(g + q * H, &pre, sizeof pre);
+      } else {
+        alignas(64) float t[V];
+        std::memcpy(t, &acc[r][q], sizeof t);
+        for (int64_t l = 0; l < nv; ++l) g[q * H + l] += t[l];
+      }
+    }
   }
+  gate_epilogue<V>(s, n0, R, j0, nv);
 }
 
 // Rows [n0, n1) of unit block `panel`: tiles of R rows, then the remainder with smaller ones.
@@ -229,12 +248,8 @@ void lstm_recurrence_fused(const RnnArgs& a, const RnnForwardLayout& L, const fl
   float* const packed = packed_buf.floats(static_cast<size_t>(blocks * panel_floats));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-    const int tid = 0, team = 1;
-#endif
-    const int64_t b0 = blocks * tid / team, b1 = blocks * (tid + 1) / team;
+    const RnnTeam team;
+    const int64_t b0 = blocks * team.tid / team.size, b1 = blocks * (team.tid + 1) / team.size;
     for (int64_t b = b0; b < b1; ++b) pack_block(rkernel, H, V, b, packed + b * panel_floats);
     for (int64_t s = 0; s < a.T; ++s) {
       step(rnn_forward_step(a, L, ws, mask, y, hT, cT, s), packed, b0, b1);
