@@ -59,14 +59,34 @@ struct Shape<4> {  // SSE2 baseline
 int64_t unit_blocks(int64_t H, int V) { return (H + V - 1) / V; }
 
 // Block b of the packed U: panel[k * 4V + q * V + l] = U[k, q * H + b * V + l] (0 past H).
-void pack_block(const float* u, int64_t H, int V, int64_t b, float* panel) {
+template <int V>
+void pack_block(const float* u, int64_t H, int64_t b, float* panel) {
   const int64_t j0 = b * V, nv = std::min<int64_t>(V, H - j0);
   for (int64_t k = 0; k < H; ++k)
     for (int q = 0; q < 4; ++q) {
       float* dst = panel + (k * 4 + q) * V;
-      std::memcpy(dst, u + k * 4 * H + q * H + j0, sizeof(float) * nv);
-      std::fill(dst + nv, dst + V, 0.0f);
+      const float* src = u + k * 4 * H + q * H + j0;
+      if (nv == V) {
+        std::memcpy(dst, src, sizeof(float) * V);  // a constant size: inlined vector moves, no call
+      } else {
+        std::memcpy(dst, src, sizeof(float) * nv);
+        std::fill(dst + nv, dst + V, 0.0f);
+      }
     }
+}
+
+// Blocks [b0, b1) of the packed U for V lanes.
+void pack_blocks(const float* u, int64_t H, int V, int64_t b0, int64_t b1, float* packed) {
+  for (int64_t b = b0; b < b1; ++b) {
+    float* panel = packed + b * H * 4 * V;
+    if (V == 16) {
+      pack_block<16>(u, H, b, panel);
+    } else if (V == 8) {
+      pack_block<8>(u, H, b, panel);
+    } else {
+      pack_block<4>(u, H, b, panel);
+    }
+  }
 }
 
 // Lanes [0, nv) of row n's gates (units j0 + l), the recurrent product already added to g.
@@ -250,7 +270,7 @@ void lstm_recurrence_fused(const RnnArgs& a, const RnnForwardLayout& L, const fl
   {
     const RnnTeam team;
     const int64_t b0 = blocks * team.tid / team.size, b1 = blocks * (team.tid + 1) / team.size;
-    for (int64_t b = b0; b < b1; ++b) pack_block(rkernel, H, V, b, packed + b * panel_floats);
+    pack_blocks(rkernel, H, V, b0, b1, packed);
     for (int64_t s = 0; s < a.T; ++s) {
       step(rnn_forward_step(a, L, ws, mask, y, hT, cT, s), packed, b0, b1);
 #pragma omp barrier
