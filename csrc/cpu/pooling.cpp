@@ -1,5 +1,5 @@
 // Loops run over output (or input) rows in parallel; the innermost loop walks the channels,
-// contiguous in NHWC, so it vectorises. One window walker (reduce_window) serves the max
+// contiguous in NHWC, so it vectorises. One window walker (walk_window) serves the max
 // forward, the max backward's recomputed maximum and the average forward. Fewer than 16
 // channels fill too few lanes: the average kernels then vectorise over pixels instead
 // (pooling_small_c.cpp).
@@ -28,29 +28,28 @@ const float* pixel(const PoolArgs& p, const float* x, int64_t n, int64_t h, int6
   return x + ((n * p.H + h) * p.W + w) * p.C;
 }
 
-// The one window walker of the channel-vector kernels: acc (C floats) = the window of output
-// (n, oh, ow) reduced over its pixels in row-major order, starting from its first pixel:
-// acc = first, then acc[c] = combine(acc[c], v[c]) for every pixel v of the window (the first
-// too when `again`; an average's sum starts from zeros). Returns the window's pixel count.
-// Inlined into run_simd bodies, so the channel loop is vectorised per path.
-template <class Combine>
-[[gnu::always_inline]] inline int64_t reduce_window(const PoolArgs& p, const float* x, int64_t n, int64_t oh,
-                                                    int64_t ow, float* __restrict acc, bool from_zero,
-                                                    Combine combine) {
-  int64_t h0, h1, w0, w1;
-  pool_window(p, oh, ow, h0, h1, w0, w1);
-  const float* __restrict first = pixel(p, x, n, h0, w0);
-  for (int64_t c = 0; c < p.C; ++c) acc[c] = from_zero ? 0.0f : first[c];
-  for (int64_t h = h0; h < h1; ++h)
-    for (int64_t w = w0; w < w1; ++w) {
-      const float* __restrict v = pixel(p, x, n, h, w);
-      for (int64_t c = 0; c < p.C; ++c) acc[c] = combine(acc[c], v[c]);
-    }
-  return (h1 - h0) * (w1 - w0);
-}
-
 // strict: first of equal maxima wins; a NaN is taken and kept (torch.max_pool2d)
 [[gnu::always_inline]] inline float max_step(float best, float v) { return (v > best || v != v) ? v : best; }
+
+// The one window walker of the channel-vector kernels: visit(h, w, v) for every pixel (h, w)
+// of the window rows [h0, h1) x columns [w0, w1) of image n, in row-major order, v its C
+// channels. Each kernel's channel loop is the visitor; inlined into run_simd bodies, so it
+// is vectorised per path. The max forward, both passes of the max backward and the average
+// forward walk their windows with it.
+template <class Visit>
+[[gnu::always_inline]] inline void walk_window(const PoolArgs& p, const float* x, int64_t n, int64_t h0, int64_t h1,
+                                               int64_t w0, int64_t w1, Visit visit) {
+  for (int64_t h = h0; h < h1; ++h)
+    for (int64_t w = w0; w < w1; ++w) visit(h, w, pixel(p, x, n, h, w));
+}
+
+// out = the window maximum per channel, starting from the first pixel.
+[[gnu::always_inline]] inline void window_max(const PoolArgs& p, const float* x, int64_t n, int64_t h0, int64_t h1,
+                                              int64_t w0, int64_t w1, float* __restrict out) {
+  walk_window(p, x, n, h0, h1, w0, w1, [&](int64_t, int64_t, const float* __restrict v) SINAPSE_INLINE {
+    for (int64_t c = 0; c < p.C; ++c) out[c] = max_step(out[c], v[c]);
+  });
+}
 
 // Every output row (n, oh) in parallel, body(n, oh) compiled for `path`.
 template <class Body>
@@ -69,8 +68,14 @@ void max_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVaria
                         int max_threads) {
   if (variant == KernelVariant::naive) return max_pool2d_forward_naive(p, x, y);
   over_output_rows(p, threads(p, p.KH * p.KW, max_threads), path, [&](int64_t n, int64_t oh) SINAPSE_INLINE {
-    for (int64_t ow = 0; ow < p.OW; ++ow)
-      reduce_window(p, x, n, oh, ow, y + ((n * p.OH + oh) * p.OW + ow) * p.C, false, max_step);
+    for (int64_t ow = 0; ow < p.OW; ++ow) {
+      int64_t h0, h1, w0, w1;
+      pool_window(p, oh, ow, h0, h1, w0, w1);
+      float* __restrict out = y + ((n * p.OH + oh) * p.OW + ow) * p.C;
+      const float* __restrict first = pixel(p, x, n, h0, w0);
+      for (int64_t c = 0; c < p.C; ++c) out[c] = first[c];
+      window_max(p, x, n, h0, h1, w0, w1, out);
+    }
   });
 }
 
@@ -109,23 +114,25 @@ void max_pool2d_backward(const PoolArgs& p, const float* x, const float* dy, flo
       for (int64_t oh = 0; oh < p.OH; ++oh)
         run_simd(path, [&]() SINAPSE_INLINE {
           for (int64_t ow = 0; ow < p.OW; ++ow) {
-            reduce_window(p, x, n, oh, ow, best, false, max_step);
-            for (int64_t c = 0; c < p.C; ++c) taken[c] = 0.0f;
             int64_t h0, h1, w0, w1;
             pool_window(p, oh, ow, h0, h1, w0, w1);
+            const float* __restrict first = pixel(p, x, n, h0, w0);
+            for (int64_t c = 0; c < p.C; ++c) {
+              best[c] = first[c];
+              taken[c] = 0.0f;
+            }
+            window_max(p, x, n, h0, h1, w0, w1, best);
             const float* __restrict d = dy + ((n * p.OH + oh) * p.OW + ow) * p.C;
-            for (int64_t h = h0; h < h1; ++h)
-              for (int64_t w = w0; w < w1; ++w) {
-                const float* __restrict v = pixel(p, x, n, h, w);
-                float* __restrict g = dxn + (h * p.W + w) * p.C;
-                for (int64_t c = 0; c < p.C; ++c) {  // branch-free: every load unconditional
-                  const float vc = v[c], bc = best[c], dc = d[c], tc = taken[c];
-                  const bool hit = (tc == 0.0f) & ((vc == bc) | (vc != vc));  // NaN max: the first NaN
-                  const float add = hit ? dc : 0.0f;
-                  g[c] = tiles ? add : g[c] + add;
-                  taken[c] = hit ? 1.0f : tc;
-                }
+            walk_window(p, x, n, h0, h1, w0, w1, [&](int64_t h, int64_t w, const float* __restrict v) SINAPSE_INLINE {
+              float* __restrict g = dxn + (h * p.W + w) * p.C;
+              for (int64_t c = 0; c < p.C; ++c) {  // branch-free: every load unconditional
+                const float vc = v[c], bc = best[c], dc = d[c], tc = taken[c];
+                const bool hit = (tc == 0.0f) & ((vc == bc) | (vc != vc));  // NaN max: the first NaN
+                const float add = hit ? dc : 0.0f;
+                g[c] = tiles ? add : g[c] + add;
+                taken[c] = hit ? 1.0f : tc;
               }
+            });
           }
         });
     }
@@ -138,9 +145,14 @@ void avg_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVaria
   if (p.C < kSmallChannels) return avg_pool2d_forward_small_c(p, x, y, path, max_threads);
   over_output_rows(p, threads(p, p.KH * p.KW, max_threads), path, [&](int64_t n, int64_t oh) SINAPSE_INLINE {
     for (int64_t ow = 0; ow < p.OW; ++ow) {
+      int64_t h0, h1, w0, w1;
+      pool_window(p, oh, ow, h0, h1, w0, w1);
       float* __restrict out = y + ((n * p.OH + oh) * p.OW + ow) * p.C;
-      const float inv =
-          1.0f / static_cast<float>(reduce_window(p, x, n, oh, ow, out, true, [](float a, float v) { return a + v; }));
+      for (int64_t c = 0; c < p.C; ++c) out[c] = 0.0f;
+      walk_window(p, x, n, h0, h1, w0, w1, [&](int64_t, int64_t, const float* __restrict v) SINAPSE_INLINE {
+        for (int64_t c = 0; c < p.C; ++c) out[c] += v[c];
+      });
+      const float inv = 1.0f / static_cast<float>((h1 - h0) * (w1 - w0));
       for (int64_t c = 0; c < p.C; ++c) out[c] *= inv;
     }
   });
