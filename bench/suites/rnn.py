@@ -5,10 +5,12 @@ Shapes from the issue: batch 64, sequence 50, input 128, hidden 256 (and batch 1
 runs batch_first=True modules in float32 on the same threads; its forward is timed under
 torch.no_grad() (inference), its forward+backward as a training step's autograd pass.
 
-The LSTM rows also time the cell's other kernel variants (registry: naive = the gate
-equations as plain loops, one thread, library exp; the GEMMs are the same), side by side
-with the default one: the column "naive / tuned" is the cell's share of a step
-(docs/kernels/rnn.md, "The cell's variants").
+The LSTM rows also time the cell's other kernel variants (registry: naive = each step's
+recurrent GEMM, then the gate equations as plain loops, one thread, library exp; the tuned
+forward fuses the recurrent product and the gates in one kernel, the other GEMMs are the
+same), side by side with the default one: the column "naive / tuned" is the cell's share of
+a step plus, in the forward, the fusion (docs/kernels/rnn.md, "The LSTM cell's variants" and
+"The fused recurrent step").
 """
 
 from __future__ import annotations

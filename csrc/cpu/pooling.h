@@ -24,6 +24,10 @@ void avg_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVaria
                         int max_threads);
 void avg_pool2d_backward(const PoolArgs& p, const float* dy, float* dx, KernelVariant variant, SimdPath path,
                          int max_threads);
+// Average pooling vectorised over pixels, for few channels (pooling_small_c.cpp); the tuned
+// kernels call these below 16 channels.
+void avg_pool2d_forward_small_c(const PoolArgs& p, const float* x, float* y, SimdPath path, int max_threads);
+void avg_pool2d_backward_small_c(const PoolArgs& p, const float* dy, float* dx, SimdPath path, int max_threads);
 void max_pool2d_forward_naive(const PoolArgs& p, const float* x, float* y);
 void max_pool2d_backward_naive(const PoolArgs& p, const float* x, const float* dy, float* dx);
 void avg_pool2d_forward_naive(const PoolArgs& p, const float* x, float* y);

@@ -5,10 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "../common/rnn_sequence.h"
 #include "bias.h"
 #include "../common/aligned_buffer.h"
@@ -92,11 +88,8 @@ void forward_small_batch(const CpuBackend& be, const RnnArgs& a, const float* x,
   float* const slices = u_slices.floats(static_cast<size_t>(H * GH));
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-    const int tid = 0, team = 1;
-#endif
+    const RnnTeam t;
+    const int tid = t.tid, team = t.size;
     const int64_t j0 = H * tid / team / kUnitAlign * kUnitAlign;
     const int64_t j1 = tid + 1 == team ? H : H * (tid + 1) / team / kUnitAlign * kUnitAlign;
     const int64_t width = j1 - j0;
@@ -126,6 +119,11 @@ void rnn_forward(const RnnArgs& a, const float* x, const float* kernel, const fl
                  const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT, float* cT, float* ws,
                  KernelVariant variant, SimdPath path, int max_threads) {
   CpuBackend be{path, std::max(1, max_threads), variant == KernelVariant::naive && a.cell == RnnCell::lstm};
+  if (a.cell == RnnCell::lstm && !be.naive_cell) {  // the recurrent product and the gates fused
+    const RnnForwardLayout L = rnn_forward_layout(a);
+    rnn_forward_prologue(be, a, L, x, kernel, bias, h0, c0, y, ws);
+    return lstm_recurrence_fused(a, L, rkernel, mask, y, hT, cT, ws, path, be.max_threads);
+  }
   if (a.N <= kSmallM && a.cell != RnnCell::gru_reset_before && !be.naive_cell)
     return forward_small_batch(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);
   rnn_forward_sequence(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);

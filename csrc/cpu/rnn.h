@@ -8,11 +8,25 @@
 
 #include <cstdint>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "../common/cpu_features.h"
 #include "../common/kernel_variant.h"
 #include "../common/rnn_args.h"
 
 namespace sinapse::cpu {
+
+// This thread's index and the team's size inside a parallel region (0 and 1 without OpenMP):
+// the RNN time loops that run in one region give each thread a fixed slice of the units.
+struct RnnTeam {
+#ifdef _OPENMP
+  int tid = omp_get_thread_num(), size = omp_get_num_threads();
+#else
+  int tid = 0, size = 1;
+#endif
+};
 
 // See rnn_forward_sequence in common/rnn_sequence.h for the arguments; `ws` holds
 // rnn_forward_layout(a).total floats and is what the backward needs. `variant` selects the
@@ -34,6 +48,11 @@ void rnn_step_forward(RnnCell cell, const RnnStep& s, int phase, SimdPath path, 
 void rnn_step_backward(RnnCell cell, const RnnStepGrad& s, int phase, SimdPath path, int max_threads);
 // Units [j0, j1) of every row of a step, on the calling thread (phase 0 only).
 void rnn_step_forward_units(RnnCell cell, const RnnStep& s, int64_t j0, int64_t j1, SimdPath path);
+// The tuned LSTM forward's time loop (rnn_lstm_fused.cpp), after the prologue of
+// rnn_forward_sequence (x W + b in the gate buffer, the initial state): each step's recurrent
+// product and gate equations in one kernel, U repacked once per call into unit blocks.
+void lstm_recurrence_fused(const RnnArgs& a, const RnnForwardLayout& L, const float* rkernel, const uint8_t* mask,
+                           float* y, float* hT, float* cT, float* ws, SimdPath path, int max_threads);
 // The naive LSTM cell (rnn_naive.cpp): the equations as loops, library expf/tanhf, one thread.
 void lstm_step_forward_naive(const RnnStep& s);
 void lstm_step_backward_naive(const RnnStepGrad& s);

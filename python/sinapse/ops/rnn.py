@@ -32,8 +32,10 @@ NumPy arrays run on the CPU, CuPy arrays on the GPU (and NumPy arrays inside
 (csrc/common/rnn_sequence.h), see docs/kernels/rnn.md.
 
 ``lstm`` takes ``variant``: "naive" (the cell's gate equations as plain loops, one thread,
-library exp; on CUDA one thread per example) or "tuned" (the default, or $SINAPSE_LSTM); the
-GEMMs are the tuned GEMM either way. The descriptor step resolves it (a plan keeps it); the
+library exp, after each step's recurrent GEMM; on CUDA one thread per example) or "tuned" (the
+default, or $SINAPSE_LSTM; on the CPU its forward fuses each step's recurrent product and gate
+equations in one register-tiled kernel, csrc/cpu/rnn_lstm_fused.cpp); the other GEMMs are the
+tuned GEMM either way. The descriptor step resolves it (a plan keeps it); the
 backward runs the forward's variant unless told.
 """
 
