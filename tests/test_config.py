@@ -12,6 +12,7 @@ CONFIG_KEYS = {
     "compiler",
     "build_type",
     "cpu_model",
+    "cpu",
     "simd_built",
     "simd_supported",
     "simd_in_use",

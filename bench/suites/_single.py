@@ -75,7 +75,7 @@ def _markdown(suite: str, title: str, env: dict, threads: int, rows: list[harnes
         )
     torch = env["torch"] or "not installed: sinapse alone"
     return (
-        f"# {title} — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+        f"# {title} — {env['sinapse']['cpu']}, {threads} threads\n\n"
         f"sinapse {env['sinapse']['version']}, PyTorch {torch}; {env['date']}. Medians in µs; GB/s = the "
         "bytes one call must move (inputs read once, outputs written once) / time; ratio = sinapse time / "
         f"PyTorch time (< 1: sinapse is faster). Load average (1, 5, 15 min) at the end: "

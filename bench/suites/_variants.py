@@ -58,7 +58,7 @@ def run(suite: str, op: str, args, cases: list[Case], about: str) -> int:
     rows = time_cases(op, cases, opts)
     env = harness.environment(args.threads)
     md = (
-        f"# {op} kernel variants — {env['sinapse']['cpu_model']}, {args.threads} threads\n\n"
+        f"# {op} kernel variants — {env['sinapse']['cpu']}, {args.threads} threads\n\n"
         f"sinapse {env['sinapse']['version']}; {env['date']}. {about} Medians in ms; GB/s = the bytes the "
         "op must move (inputs read once, outputs written once) / the default variant's time.\n\n" + table(op, rows)
     )

@@ -210,7 +210,7 @@ def run(args) -> int:
             + [f"{s / best:.2f}x" if best else "-"]
         )
     md = (
-        f"# CNN ops — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+        f"# CNN ops — {env['sinapse']['cpu']}, {threads} threads\n\n"
         f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
         "Medians in ms; ratio = sinapse time (the default, tuned) / the faster PyTorch layout (< 1: sinapse "
         "is faster). The im2col, direct and winograd columns force that conv2d algorithm (- where it does not "

@@ -141,7 +141,7 @@ def _gemm_config(cfg) -> str:
 def _markdown(rows, env, peaks, simd) -> str:
     cfg = env["sinapse"]
     head = [
-        f"# GEMM benchmark — {cfg['cpu_model']}, {env['threads']} threads",
+        f"# GEMM benchmark — {cfg['cpu']}, {env['threads']} threads",
         "",
         f"sinapse {cfg['version']} (SIMD path {simd}, {_gemm_config(cfg)}), NumPy {env['numpy']} "
         f"({env['numpy_blas']}), PyTorch {env['torch'] or 'not installed'}; {env['date']}.",

@@ -83,7 +83,7 @@ def run(args) -> int:
             ]
         )
     md = (
-        f"# GEMM blocksize sweep — {env['sinapse']['cpu_model']}, {threads} threads, {builtin['ukernel']}\n\n"
+        f"# GEMM blocksize sweep — {env['sinapse']['cpu']}, {threads} threads, {builtin['ukernel']}\n\n"
         f"{env['fma_peak_method']}: {peaks[simd]:.0f} GFLOP/s on {simd}. "
         f"* = the configuration in use ({builtin['source']}). {env['date']}.\n\n"
         + harness.markdown_table(["M x K x N", "ukernel", "KC", "MC", "NC", "median ms", "GFLOP/s", "% peak"], table)

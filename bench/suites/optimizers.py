@@ -128,7 +128,7 @@ def run(args) -> int:
         for r in refs
     ]
     md = (
-        f"# Optimizer steps — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+        f"# Optimizer steps — {env['sinapse']['cpu']}, {threads} threads\n\n"
         f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
         "Medians in ms; GB/s = bytes the step must move (Adam 28 B/param, SGD momentum 20 B/param) / time; "
         "ratio = sinapse / the fastest torch.optim flavour (< 1: sinapse is faster). "

@@ -134,7 +134,7 @@ def run(args) -> int:
             ]
         )
     md = (
-        f"# Recurrent layers — {env['sinapse']['cpu_model']}, {threads} threads\n\n"
+        f"# Recurrent layers — {env['sinapse']['cpu']}, {threads} threads\n\n"
         f"sinapse {env['sinapse']['version']}, PyTorch {env['torch'] or 'not installed'} (batch_first=True, "
         f"float32); {env['date']}. Medians in ms; GFLOP/s counts the GEMM flops only; ratio = sinapse time / "
         "PyTorch time (< 1: sinapse is faster). Forward = inference (torch.no_grad()); forward+backward = "

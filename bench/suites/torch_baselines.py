@@ -80,7 +80,7 @@ def run(args) -> int:
             ]
         )
     md = (
-        f"# PyTorch baselines of the seed models — {env['sinapse']['cpu_model']}, {args.threads} threads\n\n"
+        f"# PyTorch baselines of the seed models — {env['sinapse']['cpu']}, {args.threads} threads\n\n"
         f"PyTorch {env['torch']}; {env['date']}. `python -m bench torch_baselines`. Median ms per call "
         "(train step: forward, loss, backward, optimizer update on one synthetic batch; predict: "
         "softmax probabilities, no autograd); min/max and repeats of the faster layout; samples/s of "

@@ -107,7 +107,7 @@ def run(args) -> int:
             ]
         )
     md = (
-        f"# End-to-end training steps and inference — {env['sinapse']['cpu_model']}, {args.threads} threads\n\n"
+        f"# End-to-end training steps and inference — {env['sinapse']['cpu']}, {args.threads} threads\n\n"
         f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
         "`python -m bench train`. Median ms per call; ratio = sinapse / the faster PyTorch layout "
         "(< 1: sinapse is faster). Models and recipes: docs/seed_models.md.\n\n"

@@ -21,6 +21,7 @@ def config() -> dict:
         "compiler": _cpu.compiler,
         "build_type": _cpu.build_type,
         "cpu_model": _sysinfo.cpu_model(),
+        "cpu": _sysinfo.cpu_title(_cpu_backend.microarchitecture()),
         "simd_built": list(_cpu.built_simd_paths()),
         "simd_supported": _cpu_backend.supported_simd_paths(),
         "simd_in_use": simd,

@@ -17,6 +17,13 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_title(arch: dict) -> str:
+    """The CPU as every benchmark title names it: the OS's model name and the detected
+    microarchitecture, e.g. 'AMD EPYC (zen4, family 25 model 17)' — cloud VMs often report
+    only a family name, and a number means little without the core it ran on."""
+    return f"{cpu_model()} ({arch['name']}, family {arch['family']} model {arch['model']})"
+
+
 def _size(n: int) -> str:
     return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n // 1024} KiB"
 
