@@ -14,12 +14,12 @@
 
 namespace sinapse::cpu {
 
-namespace {
-
-bool is_pointwise(const ConvArgs& a) {  // 1x1, stride 1, no padding: x is already the cols matrix
+bool conv2d_is_pointwise(const ConvArgs& a) {
   return a.KH == 1 && a.KW == 1 && a.SH == 1 && a.SW == 1 && a.pad_top == 0 && a.pad_left == 0 && a.OH == a.H &&
          a.OW == a.W;
 }
+
+namespace {
 
 // Rows of the cols matrix for images [n0, n0 + nt): row (n, oh, ow), column (i, j, c).
 void im2col(const ConvArgs& a, const float* x, int64_t n0, int64_t nt, float* cols, int max_threads) {
@@ -79,7 +79,7 @@ int64_t images_per_tile(const ConvArgs& a) {
 void forward_im2col(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act, float* y,
                     SimdPath path, int max_threads) {
   const int64_t row_len = a.KH * a.KW * a.C;
-  if (is_pointwise(a)) {  // y = x_rows @ w: no im2col
+  if (conv2d_is_pointwise(a)) {  // y = x_rows @ w: no im2col
     const GemmArgs g = make_dense_gemm_args(a.N * a.H * a.W, a.K, a.C, x, false, w, false, y, 0.0f, bias, act);
     return gemm(g, GemmVariant::tuned, path, max_threads);
   }
@@ -99,7 +99,7 @@ void forward_im2col(const ConvArgs& a, const float* x, const float* w, const flo
 void backward_im2col(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
                      SimdPath path, int max_threads) {
   const int64_t row_len = a.KH * a.KW * a.C;
-  if (is_pointwise(a)) {
+  if (conv2d_is_pointwise(a)) {
     const int64_t rows = a.N * a.H * a.W;
     if (dw)
       gemm(make_dense_gemm_args(a.C, a.K, rows, x, true, dy, false, dw, 0.0f), GemmVariant::tuned, path, max_threads);

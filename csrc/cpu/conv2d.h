@@ -36,6 +36,9 @@ constexpr int64_t kDirectMaxChannels = 8;
 // The passes the selection chooses an algorithm for (and conv2d_direct.h's predicate takes).
 enum class ConvPass { forward, data, filter };
 
+// A 1x1, stride-1, unpadded layer: x is already the cols matrix, so every pass is one GEMM.
+bool conv2d_is_pointwise(const ConvArgs& a);
+
 // Whether Winograd can run layer `a` (the direct kernels: conv2d_direct_applies, conv2d_direct.h);
 // conv2d_variant_refusal: "" when `variant` applies, else why not (the ValueError's reason).
 bool winograd_applies(const ConvArgs& a);

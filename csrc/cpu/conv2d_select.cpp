@@ -48,16 +48,11 @@ double gemm_eff(double rows, double depth, double cols) {
   return kGemmEff * depth / (depth + kDepthHalf) * rows / (rows + kRowsHalf) * cols / round16(cols);
 }
 
-bool is_pointwise(const ConvArgs& a) {
-  return a.KH == 1 && a.KW == 1 && a.SH == 1 && a.SW == 1 && a.pad_top == 0 && a.pad_left == 0 && a.OH == a.H &&
-         a.OW == a.W;
-}
-
 double im2col_cost(const ConvArgs& a, ConvPass pass) {
   const double pixels = static_cast<double>(a.N) * a.OH * a.OW, taps = static_cast<double>(a.KH) * a.KW;
   const double depth = taps * a.C, flops = 2.0 * pixels * depth * a.K;
   // The cols matrix (im2col for y and dw, col2im for dx), copied one (pixel, tap) run at a time.
-  const double copies = is_pointwise(a) ? 0.0 : kCopyCost * pixels * depth + kTapCost * pixels * taps;
+  const double copies = conv2d_is_pointwise(a) ? 0.0 : kCopyCost * pixels * depth + kTapCost * pixels * taps;
   switch (pass) {
     case ConvPass::forward:  // (pixels x depth) @ (depth x K)
       return flops / gemm_eff(pixels, depth, a.K) + copies;
@@ -137,7 +132,7 @@ double conv2d_cost(const ConvArgs& a, ConvPass pass, ConvVariant variant) {
 }
 
 ConvVariant conv2d_select(const ConvArgs& a, ConvPass pass) {
-  if (is_pointwise(a)) return ConvVariant::im2col;  // one GEMM on x itself: nothing is cheaper
+  if (conv2d_is_pointwise(a)) return ConvVariant::im2col;  // one GEMM on x itself: nothing is cheaper
   ConvVariant best = ConvVariant::im2col;
   double best_cost = im2col_cost(a, pass);
   for (ConvVariant v : {ConvVariant::direct, ConvVariant::winograd}) {
