@@ -116,37 +116,63 @@ def run_torch(seed: int, args, data, log: Path | None) -> None:
     )
 
 
-def summary(log: Path) -> str:
-    """A Markdown table per side: epochs to target per seed, accuracy curve marks, median epoch time."""
+def _runs(logs: list[Path]) -> dict[tuple[str, int], list[dict]]:
     runs: dict[tuple[str, int], list[dict]] = {}
-    for line in log.read_text().splitlines():
-        row = json.loads(line)
-        runs.setdefault((row["side"], row["seed"]), []).append(row)
+    for log in logs:
+        for line in log.read_text().splitlines():
+            row = json.loads(line)
+            runs.setdefault((row["side"], row["seed"]), []).append(row)
+    for rows in runs.values():
+        rows.sort(key=lambda r: r["epoch"])
+    return runs
+
+
+def summary(logs: list[Path], max_epochs: int) -> str:
+    """Markdown: per run, the epoch the target was first reached (or how far an unfinished run
+    got), test accuracy at epochs 5/10/15/20/25, median epoch seconds; then per side the
+    distribution, and the mean test accuracy per epoch over the seeds still running there."""
+    runs = _runs(logs)
+    marks = (5, 10, 15, 20, 25)
     out = [
-        "| side | seed | epochs run | epoch to target | acc @10 | acc @15 | acc @20 | acc @25 | best | "
-        "median epoch s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| side | seed | epochs run | first epoch >= target | "
+        + " | ".join(f"acc @{e}" for e in marks)
+        + " | best | median epoch s |",
+        "|---|---|---|---|" + "---|" * len(marks) + "---|---|",
     ]
     reached: dict[str, list] = {}
     for (side, seed), rows in sorted(runs.items()):
-        rows.sort(key=lambda r: r["epoch"])
         acc = {r["epoch"]: r["test_accuracy"] for r in rows}
         hit = next((r["epoch"] for r in rows if r["test_accuracy"] >= TARGET), None)
-        reached.setdefault(side, []).append(hit)
-        marks = [f"{acc[e]:.4f}" if e in acc else "–" for e in (10, 15, 20, 25)]
+        done = hit is not None or len(rows) >= max_epochs
+        reached.setdefault(side, []).append((hit, len(rows), done))
+        what = str(hit) if hit else (f"not by {len(rows)}" if done else f"running ({len(rows)} so far)")
+        cells = [f"{acc[e]:.4f}" if e in acc else "–" for e in marks]
         secs = statistics.median(r["epoch_seconds"] for r in rows)
         out.append(
-            f"| {side} | {seed} | {len(rows)} | {hit or 'not reached'} | {' | '.join(marks)} | "
-            f"{max(acc.values()):.4f} | {secs:.1f} |"
+            f"| {side} | {seed} | {len(rows)} | {what} | {' | '.join(cells)} | {max(acc.values()):.4f} | {secs:.0f} |"
         )
     out.append("")
     for side, hits in sorted(reached.items()):
-        got = sorted(h for h in hits if h)
-        text = f"{side}: {len(hits)} seeds, epochs to target {got}"
+        got = sorted(h for h, _, _ in hits if h)
+        text = f"- {side}: {len(hits)} seeds; reached at epochs {got}"
         if got:
-            text += f", median {statistics.median(got)}, mean {statistics.mean(got):.1f}"
-        missing = len(hits) - len(got)
-        out.append(text + (f", {missing} not reached within the epochs run" if missing else ""))
+            text += f" (median {statistics.median(got)}, mean {statistics.mean(got):.1f})"
+        lower = sorted(n for h, n, done in hits if not h and done)
+        running = sorted(n for h, n, done in hits if not h and not done)
+        text += f"; not reached within {lower} epochs" if lower else ""
+        out.append(text + (f"; still running at {running} epochs" if running else ""))
+    out.append("")
+    out.append("Mean test accuracy over the seeds that ran the epoch (n seeds):")
+    out.append("")
+    out.append("| epoch | " + " | ".join(sorted(reached)) + " |")
+    out.append("|---|" + "---|" * len(reached) + "")
+    top = max(len(rows) for rows in runs.values())
+    for e in range(1, top + 1):
+        cells = []
+        for side in sorted(reached):
+            vals = [r["test_accuracy"] for (sd, _), rows in runs.items() if sd == side for r in rows if r["epoch"] == e]
+            cells.append(f"{statistics.mean(vals):.4f} ({len(vals)})" if vals else "–")
+        out.append(f"| {e} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -166,13 +192,14 @@ def main(argv=None) -> int:
         action="store_true",
         help="torch side: torch's own Adam epsilon placement (side 'torch-eps'), not Keras's",
     )
-    parser.add_argument("--log", type=Path, help="append one JSON line per epoch here")
+    parser.add_argument("--log", type=Path, nargs="+", help="append one JSON line per epoch here (summary: read all)")
     args = parser.parse_args(argv)
     TARGET = args.target
+    log = args.log[0] if args.log else None
     if args.side == "summary":
         if args.log is None:
             parser.error("summary needs --log")
-        print(summary(args.log), end="")
+        print(summary(args.log, args.max_epochs), end="")
         return 0
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import sinapse
@@ -184,14 +211,14 @@ def main(argv=None) -> int:
 
         data = _image_data("fashion_mnist")  # float32 / 255, NHWC, int labels: what the CLI trains on
         for seed in args.seeds:
-            run_sinapse(seed, args, data, args.log)
+            run_sinapse(seed, args, data, log)
     else:
         import torch
 
         torch.set_num_threads(args.threads)
         data = fashion_mnist.load_data()  # torch_models scales and splits it as the recipe says
         for seed in args.seeds:
-            run_torch(seed, args, data, args.log)
+            run_torch(seed, args, data, log)
     return 0
 
 
