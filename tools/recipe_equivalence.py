@@ -5,14 +5,18 @@ feeds both the same Fashion-MNIST batches in the same order, and compares the lo
 step and the weights at the end. Dropout is the only random part of a step and the two
 libraries draw different masks, so it runs with dropout off (rate 0 on the sinapse layer,
 eval-mode Dropout in torch; everything else trains as the recipe says). If the losses agree
-to float32 round-off for many Adam steps, then forward, loss, backward, Adam (its epsilon
+to float32 round-off for the first Adam steps, then forward, loss, backward, Adam (its epsilon
 placement included) and the initial weights' layout are the same recipe, and any difference
 in epochs-to-accuracy comes from the random streams (initial weights, masks, batch order).
 
-    python tools/recipe_equivalence.py [--steps 200] [--threads 1]
+    python tools/recipe_equivalence.py [--steps 100] [--threads 1] [--torch-epsilon]
 
-Prints the largest relative loss difference and the weights' relative difference after the
-steps; exits 1 if they differ by more than round-off allows (--tol).
+Prints the relative loss differences and the weights' relative difference after the steps;
+exits 1 if the first --check-steps (10) losses differ by more than round-off allows (--tol
+1e-5). After a few tens of steps any two float32 runs drift apart (a ReLU or a max-pool winner
+flips on a last-bit difference), so only the first steps can be held to round-off.
+--torch-epsilon steps torch's Adam with its own epsilon placement: it fails the check (3e-5 at
+step 2).
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def compare(steps: int, seed: int = 0, batch: int = 128, keras_epsilon: bool = T
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
@@ -101,7 +105,8 @@ def main(argv=None) -> int:
         action="store_true",
         help="torch's Adam with its own epsilon placement instead of Keras's (make_optimizer's)",
     )
-    parser.add_argument("--tol", type=float, default=1e-2, help="largest relative loss difference accepted")
+    parser.add_argument("--check-steps", type=int, default=10, help="steps that must agree to --tol (default 10)")
+    parser.add_argument("--tol", type=float, default=1e-5, help="largest relative loss difference accepted there")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
@@ -118,11 +123,13 @@ def main(argv=None) -> int:
                 f"step {i + 1:4d}: loss sinapse {r['sinapse_losses'][i]:.6f} torch {r['torch_losses'][i]:.6f} "
                 f"rel diff {rel[i]:.2e}"
             )
+    first = rel[: args.check_steps].max()
     print(
-        f"largest relative loss difference over {args.steps} steps: {rel.max():.2e} (step {rel.argmax() + 1}); "
-        f"weights after: relative difference {r['weights_rel']:.2e}"
+        f"largest relative loss difference: {first:.2e} over the first {args.check_steps} steps (round-off: ~1e-7), "
+        f"{rel.max():.2e} over all {args.steps} (step {rel.argmax() + 1}); weights after: relative difference "
+        f"{r['weights_rel']:.2e}"
     )
-    return 0 if rel.max() <= args.tol else 1
+    return 0 if first <= args.tol else 1
 
 
 if __name__ == "__main__":
