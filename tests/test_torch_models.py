@@ -128,3 +128,31 @@ def test_char_windows_and_entropy():
     assert "".join(vocab[i] for i in windows[2]) == ("abcab" * 50)[14:25]
     p = np.array([0.4, 0.4, 0.2])
     assert tm.unigram_entropy("abcab") == pytest.approx(float(-(p * np.log(p)).sum()))
+
+
+def test_adam_steps_as_keras():
+    """make_optimizer's Adam follows Keras's formula (epsilon added before v's bias correction:
+    sinapse.reference.optimizers.adam_update), not torch's own, which differs measurably for
+    gradients near epsilon / sqrt(1 - beta_2^t) in the first steps."""
+    from sinapse.reference.optimizers import adam_update
+
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal(64).astype(np.float32)
+    scales = np.where(np.arange(64) % 2, 1e-6, 1e-2)  # half the gradients near Keras's step-1 epsilon 3.2e-6
+    grads = [(rng.standard_normal(64) * scales).astype(np.float32) for _ in range(5)]
+    layer = torch.nn.Linear(64, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(w0[None]))
+    opt = tm.make_optimizer("keras_mnist_cnn", layer)
+    ref, m, v = w0.astype(np.float64), np.zeros(64), np.zeros(64)
+    for t, g in enumerate(grads, 1):
+        layer.weight.grad = torch.from_numpy(g[None].copy())
+        opt.step()
+        ref, m, v, _ = adam_update(ref, g.astype(np.float64), m, v, learning_rate=1e-3, step=t, epsilon=1e-7)
+        np.testing.assert_allclose(layer.weight.detach().numpy()[0], ref, rtol=1e-6, atol=1e-7)  # float32 w
+    plain = torch.nn.Parameter(torch.from_numpy(w0.copy()))  # torch's placement: another first step
+    plain.grad = torch.from_numpy(grads[0].copy())
+    torch_step = torch.optim.Adam([plain], lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+    torch_step.step()
+    keras_first = -1e-3 * grads[0] / (np.abs(grads[0]) + 1e-7 / np.sqrt(1 - 0.999))
+    assert np.abs(plain.detach().numpy() - w0 - keras_first).max() > 1e-4
