@@ -139,8 +139,9 @@ class Recipe:
 RECIPES = {
     "mlp": Recipe(optimizer="sgd", batch_size=32, epochs=30),
     # The seed trains 15 epochs; on Fashion-MNIST that reaches 90.0% (sinapse and PyTorch
-    # alike): 91% first comes at epoch 29 here (seed 0), epoch 25 in PyTorch, so 30 is the
-    # default. LeNet-5 reaches its 89% at epoch 16 (bench/results/seed_models.md).
+    # alike): 91% first comes at epochs 26-31 here and 25-26 in PyTorch over seeds (1 thread,
+    # bench/results/time_to_accuracy.md), so 30 is the default. LeNet-5 reaches its 89% at
+    # epoch 16 (bench/results/seed_models.md).
     "keras_mnist_cnn": Recipe(optimizer="adam", batch_size=128, epochs=30, validation_split=0.1),
     "lenet5": Recipe(optimizer="adam", batch_size=128, epochs=20, validation_split=0.1),
     "geron_cnn": Recipe(optimizer="adam", batch_size=128, epochs=10, validation_split=5000 / 60000),
