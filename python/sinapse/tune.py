@@ -31,9 +31,13 @@ from . import _cpu
 
 CACHE_ENV = "SINAPSE_TUNE_CACHE"
 CACHE_FORMAT = 1
-# Representative shapes (M, K, N): a square one, the MLP's first layer at batch 128, and a
-# tall-skinny fully connected layer (AlexNet's 9216x4096, scaled so one call stays ~10 ms).
-DEFAULT_SHAPES = ((768, 768, 768), (128, 784, 300), (128, 2304, 2048))
+# Representative shapes (M, K, N): a square one, the MLP's first and second layers at batch
+# 128, and a tall-skinny fully connected layer (AlexNet's 9216x4096, scaled so one call stays
+# ~10 ms). The small 128x300x100 is there because a winner scored on large shapes alone can
+# lose badly on it: on Zen 4 at 2 threads the tuner once picked 8x48 / KC 2048 / split cols,
+# +5% on the three large shapes and 26% slower at 128x300x100 (48-wide panels pad N = 100
+# to 144 and split by columns leaves one thread two panels, the other one).
+DEFAULT_SHAPES = ((768, 768, 768), (128, 784, 300), (128, 300, 100), (128, 2304, 2048))
 _VALIDATE_SHAPE = (61, 203, 149)  # edge tiles in every dimension, K not a multiple of KC's
 _OFF = ("off", "0", "none", "false", "no")
 
