@@ -393,3 +393,14 @@ def test_show_config_reports_every_path():
     assert set(c["gemm_configs"]) == set(SIMD_PATHS)
     for g in c["gemm_configs"].values():
         assert g["source"]
+
+
+@pytest.mark.parametrize("multiple", [4, 6, 8, 12, 14, 16, 24, 32, 48])
+def test_tuner_rounding_keeps_multiples_within_bounds(multiple):
+    # Clamping after rounding once gave MC = 4096 for MR = 14 (not a multiple): the tuner's
+    # candidate was refused by set_gemm_blocking and the search stopped with a ValueError.
+    from sinapse.tune import _round
+
+    for x in (1, multiple - 1, 100.4, 4095, 4096, 4100, 1e9):
+        v = _round(x, multiple, multiple, 4096)
+        assert v % multiple == 0 and multiple <= v <= 4096, (x, v)

@@ -259,7 +259,12 @@ def _describe(c: dict) -> str:
 
 
 def _round(x: float, multiple: int, lo: int, hi: int) -> int:
-    return int(min(hi, max(lo, round(x / multiple) * multiple)))
+    """x rounded to a multiple of ``multiple`` within [lo, hi] (lo a multiple; hi need not be:
+    clamping after rounding gave MC = 4096 for MR = 14, which set_gemm_blocking refuses)."""
+    v = round(min(hi, max(lo, x)) / multiple) * multiple
+    if v > hi:
+        v -= multiple
+    return int(max(lo, v))
 
 
 def _seeds(simd: str, current: dict) -> list[dict]:
