@@ -250,6 +250,9 @@ def test_variant_from_environment(rng, monkeypatch):
         ((32, 227, 227, 3), (11, 11, 3, 96), 4, "valid", "forward", "direct"),  # AlexNet conv1
         ((32, 227, 227, 3), (11, 11, 3, 96), 4, "valid", "dw", "im2col"),  # dW too big for the direct dw
         ((128, 16, 16, 16), (3, 3, 16, 8), 1, "same", "forward", "direct"),  # K < 16: no winograd
+        ((128, 28, 28, 16), (3, 3, 16, 16), 1, "same", "dw", "direct"),  # dW: winograd from 32 channels
+        ((128, 28, 28, 16), (3, 3, 16, 32), 1, "same", "dw", "direct"),
+        ((128, 13, 13, 32), (3, 3, 32, 64), 1, "valid", "dw", "winograd"),
     ],
 )
 def test_selection(x_shape, w_shape, strides, padding, pass_, want):
