@@ -57,11 +57,7 @@ void conv2d_forward_naive(const ConvArgs& a, const float* x, const float* w, con
                           float* y);
 void conv2d_backward_naive(const ConvArgs& a, const float* x, const float* w, const float* dy, float* dx, float* dw,
                            float* db);
-// The direct kernels: conv2d_direct.h. The small-dW kernel's limit (conv2d_direct_filter.cpp):
-// C <= kDirectMaxChannels and a K-padded dW of at most kFilterDirectMaxBytes (it is
-// accumulated per thread, in cache).
-constexpr int64_t kFilterDirectMaxBytes = 48 << 10;
-bool conv2d_filter_direct_applies(const ConvArgs& a);
+// The direct kernels: conv2d_direct.h.
 // Winograd (conv2d_winograd.cpp): F(4x4, 3x3) for y and dx, F(3x3, 4x4) for dw; needs winograd_applies(a).
 void conv2d_forward_winograd(const ConvArgs& a, const float* x, const float* w, const float* bias, Activation act,
                              float* y, SimdPath path, int max_threads);

@@ -239,7 +239,7 @@ void run_forward(const ConvArgs& a, const float* x, const float* w, bool rotated
 // over K with KH*KW*C accumulator rows). With more, the blocked kernel's C x K register tile
 // wins (1 thread, CPU time: LeNet C1 (C = 1) small 2.2 ms, blocked 3.45; LeNet C3 (C = 6)
 // small 1.79, blocked 0.62).
-bool filter_few(const ConvArgs& a) { return a.C <= 2 && conv2d_filter_direct_applies(a); }
+bool filter_few(const ConvArgs& a) { return a.C <= 2 && direct_detail::filter_few_fits(a); }
 
 }  // namespace
 

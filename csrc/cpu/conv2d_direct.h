@@ -39,7 +39,10 @@ void conv2d_backward_filter_direct(const ConvArgs& a, const float* x, const floa
 namespace direct_detail {
 // dx for C <= kDirectMaxChannels, any stride (conv2d_direct_data.cpp).
 void backward_data_few(const ConvArgs& a, const float* w, const float* dy, float* dx, SimdPath path, int max_threads);
-// dW for C <= kDirectMaxChannels and a small dW (conv2d_direct_filter.cpp).
+// dW for C <= kDirectMaxChannels and a small dW (conv2d_direct_filter.cpp): its limit is a
+// K-padded dW of at most kFilterDirectMaxBytes (it is accumulated per thread, in cache).
+constexpr int64_t kFilterDirectMaxBytes = 48 << 10;
+bool filter_few_fits(const ConvArgs& a);
 void backward_filter_few(const ConvArgs& a, const float* x, const float* dy, float* dw, SimdPath path, int max_threads);
 // dW for any C (conv2d_direct_filter_blocked.cpp) and its scratch bound.
 bool filter_blocked_fits(const ConvArgs& a);

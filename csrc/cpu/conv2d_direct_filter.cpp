@@ -73,7 +73,7 @@ constexpr int kLanes = 16;
 
 }  // namespace
 
-bool conv2d_filter_direct_applies(const ConvArgs& a) {
+bool direct_detail::filter_few_fits(const ConvArgs& a) {
   const int64_t kp = (a.K + kLanes - 1) / kLanes * kLanes;
   return a.C <= kDirectMaxChannels &&
          a.KH * a.KW * a.C * kp * static_cast<int64_t>(sizeof(float)) <= kFilterDirectMaxBytes;
