@@ -1,0 +1,199 @@
+#include "merge.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "../common/threading.h"
+#include "simd_run.h"
+
+namespace sinapse::cpu {
+
+namespace {
+
+// Elements per run_simd() call: small enough that a chunk of every input and of the per-chunk
+// scratch (suffix products, winners: 16 KiB on the stack) stays in L1/L2 while the inputs are
+// folded one after another, large enough that the call and the loop set-up are noise.
+constexpr int64_t kChunk = 2048;
+
+// out[0, len) = x0 (op) x1 (op) ... for one chunk; `op` is one of merge_step's cases, written
+// as its own loop so that every loop is a straight vectorisable body.
+template <class Op>
+SINAPSE_INLINE inline void fold(int64_t c0, int64_t len, int64_t count, const float* const* in, float* out, Op op) {
+  float* __restrict o = out + c0;
+  const float* __restrict x0 = in[0] + c0;
+  if (count == 1) {
+    for (int64_t i = 0; i < len; ++i) o[i] = x0[i];
+    return;
+  }
+  const float* __restrict x1 = in[1] + c0;
+  for (int64_t i = 0; i < len; ++i) o[i] = op(x0[i], x1[i]);
+  for (int64_t k = 2; k < count; ++k) {
+    const float* __restrict xk = in[k] + c0;
+    for (int64_t i = 0; i < len; ++i) o[i] = op(o[i], xk[i]);
+  }
+}
+
+SINAPSE_INLINE inline void forward_chunk(MergeMode mode, int64_t c0, int64_t len, int64_t count, const float* const* in,
+                                         float* out) {
+  switch (mode) {
+    case MergeMode::subtract:
+      return fold(c0, len, count, in, out, [](float a, float b) SINAPSE_INLINE { return a - b; });
+    case MergeMode::multiply:
+      return fold(c0, len, count, in, out, [](float a, float b) SINAPSE_INLINE { return a * b; });
+    case MergeMode::maximum:
+      return fold(c0, len, count, in, out, [](float a, float b) SINAPSE_INLINE { return max_keep_nan(a, b); });
+    case MergeMode::minimum:
+      return fold(c0, len, count, in, out, [](float a, float b) SINAPSE_INLINE { return min_keep_nan(a, b); });
+    case MergeMode::average: {
+      fold(c0, len, count, in, out, [](float a, float b) SINAPSE_INLINE { return a + b; });
+      const float n = static_cast<float>(count);
+      float* __restrict o = out + c0;
+      for (int64_t i = 0; i < len; ++i) o[i] = o[i] / n;  // a division, as Keras's output / len(inputs)
+      return;
+    }
+    default:
+      return fold(c0, len, count, in, out, [](float a, float b) SINAPSE_INLINE { return a + b; });
+  }
+}
+
+// dx_k = dy * (product of the inputs before k) * (product of those after k): a prefix pass
+// writes the first factor into each dx_k, a suffix pass multiplies the second in. 2(n-1)
+// multiplies per element and input, no division (so zeros and infinities give what the
+// product of the others gives).
+SINAPSE_INLINE inline void multiply_backward_chunk(int64_t c0, int64_t len, int64_t count, const float* dy,
+                                                   const float* const* in, float* const* dx) {
+  float suffix[kChunk];
+  {
+    float* __restrict d0 = dx[0] + c0;
+    const float* __restrict g = dy + c0;
+    for (int64_t i = 0; i < len; ++i) d0[i] = g[i];
+  }
+  for (int64_t k = 1; k < count; ++k) {
+    float* __restrict dk = dx[k] + c0;
+    const float* __restrict prev = dx[k - 1] + c0;
+    const float* __restrict xp = in[k - 1] + c0;
+    for (int64_t i = 0; i < len; ++i) dk[i] = prev[i] * xp[i];
+  }
+  float* __restrict s = suffix;
+  for (int64_t i = 0; i < len; ++i) s[i] = 1.0f;
+  for (int64_t k = count - 1; k >= 0; --k) {
+    float* __restrict dk = dx[k] + c0;
+    const float* __restrict xk = in[k] + c0;
+    for (int64_t i = 0; i < len; ++i) dk[i] *= s[i];
+    if (k > 0)
+      for (int64_t i = 0; i < len; ++i) s[i] *= xk[i];
+  }
+}
+
+// dy to the first input that attains the maximum / minimum (merge_takes_over), 0 elsewhere.
+SINAPSE_INLINE inline void extremum_backward_chunk(MergeMode mode, int64_t c0, int64_t len, int64_t count,
+                                                   const float* dy, const float* const* in, float* const* dx) {
+  float best[kChunk];
+  int32_t winner[kChunk];
+  float* __restrict b = best;
+  int32_t* __restrict w = winner;
+  const float* __restrict x0 = in[0] + c0;
+  for (int64_t i = 0; i < len; ++i) {
+    b[i] = x0[i];
+    w[i] = 0;
+  }
+  const bool is_max = mode == MergeMode::maximum;
+  for (int64_t k = 1; k < count; ++k) {
+    const float* __restrict xk = in[k] + c0;
+    const int32_t kk = static_cast<int32_t>(k);
+    for (int64_t i = 0; i < len; ++i) {
+      const float x = xk[i], cur = b[i];
+      const bool take = (is_max ? x > cur : x < cur) || (x != x && cur == cur);
+      b[i] = take ? x : cur;
+      w[i] = take ? kk : w[i];
+    }
+  }
+  const float* __restrict g = dy + c0;
+  for (int64_t k = 0; k < count; ++k) {
+    float* __restrict dk = dx[k] + c0;
+    const int32_t kk = static_cast<int32_t>(k);
+    for (int64_t i = 0; i < len; ++i) dk[i] = w[i] == kk ? g[i] : 0.0f;
+  }
+}
+
+SINAPSE_INLINE inline void backward_chunk(MergeMode mode, int64_t c0, int64_t len, int64_t count, const float* dy,
+                                          const float* const* in, float* const* dx) {
+  if (mode == MergeMode::multiply) return multiply_backward_chunk(c0, len, count, dy, in, dx);
+  if (mode == MergeMode::maximum || mode == MergeMode::minimum)
+    return extremum_backward_chunk(mode, c0, len, count, dy, in, dx);
+  const float* __restrict g = dy + c0;
+  for (int64_t k = 0; k < count; ++k) {
+    float* __restrict dk = dx[k] + c0;
+    if (mode == MergeMode::average) {
+      const float n = static_cast<float>(count);
+      for (int64_t i = 0; i < len; ++i) dk[i] = g[i] / n;
+    } else if (mode == MergeMode::subtract && k == 1) {
+      for (int64_t i = 0; i < len; ++i) dk[i] = -g[i];
+    } else {
+      for (int64_t i = 0; i < len; ++i) dk[i] = g[i];
+    }
+  }
+}
+
+int64_t chunks_of(int64_t n) { return (n + kChunk - 1) / kChunk; }
+
+}  // namespace
+
+void merge_forward(int64_t n, int64_t count, const float* const* inputs, float* out, MergeMode mode, SimdPath path,
+                   int max_threads) {
+  const int64_t chunks = chunks_of(n);
+  // Work: every input read and the output written once per element.
+  const int nthreads = threads_for(static_cast<double>(n) * (count + 1), grain::kCopy, max_threads, chunks);
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t c0 = c * kChunk, len = std::min(kChunk, n - c0);
+    run_simd(path, [&]() SINAPSE_INLINE { forward_chunk(mode, c0, len, count, inputs, out); });
+  }
+}
+
+void merge_backward(int64_t n, int64_t count, const float* dy, const float* const* inputs, float* const* dx,
+                    MergeMode mode, SimdPath path, int max_threads) {
+  const int64_t chunks = chunks_of(n);
+  const int nthreads = threads_for(static_cast<double>(n) * (2 * count + 1), grain::kCopy, max_threads, chunks);
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t c0 = c * kChunk, len = std::min(kChunk, n - c0);
+    run_simd(path, [&]() SINAPSE_INLINE { backward_chunk(mode, c0, len, count, dy, inputs, dx); });
+  }
+}
+
+void concat_copy(int64_t outer, int64_t count, const int64_t* inner, float* const* parts, float* whole, bool split,
+                 int max_threads) {
+  std::vector<int64_t> off(static_cast<size_t>(count) + 1, 0);  // where each input starts in a row
+  for (int64_t k = 0; k < count; ++k) off[k + 1] = off[k] + inner[k];
+  const int64_t width = off[count], total = outer * width;
+  if (total == 0) return;
+  // The flat result cut into one range per thread, whatever the axis (outer may be 1 or the
+  // rows may be short): each range is walked as runs of contiguous floats, one memcpy each.
+  const int nthreads = threads_for(static_cast<double>(total), grain::kCopy, max_threads);
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int t = 0; t < nthreads; ++t) {
+    const int64_t end = total / nthreads * (t + 1) + (t + 1 == nthreads ? total % nthreads : 0);
+    int64_t p = total / nthreads * t, row = p / width, col = p % width, k = 0;
+    while (p < end) {
+      while (off[k + 1] <= col) ++k;  // the input owning column col (skips empty ones)
+      const int64_t len = std::min(end - p, off[k + 1] - col);
+      float* w = whole + row * width + col;
+      float* part = parts[k] + row * inner[k] + (col - off[k]);
+      if (split)
+        std::memcpy(part, w, static_cast<size_t>(len) * sizeof(float));
+      else
+        std::memcpy(w, part, static_cast<size_t>(len) * sizeof(float));
+      p += len;
+      col += len;
+      if (col == width) {
+        col = 0;
+        k = 0;
+        ++row;
+      }
+    }
+  }
+}
+
+}  // namespace sinapse::cpu

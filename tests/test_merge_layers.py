@@ -1,0 +1,164 @@
+"""The merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate) through the
+multi-input interface (ensure_built with a list of shapes, forward on a list, backward to a
+list) on the CPU and the simulated CUDA kernels, vs the reference; Keras's shape errors, masks
+and configs."""
+
+import numpy as np
+import pytest
+
+from conftest import BACKENDS, on
+from sinapse import layers, reference
+
+ELEMENTWISE = {
+    layers.Add: "add",
+    layers.Subtract: "subtract",
+    layers.Multiply: "multiply",
+    layers.Average: "average",
+    layers.Maximum: "maximum",
+    layers.Minimum: "minimum",
+}
+
+
+def f32(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def f64(a):
+    return np.asarray(a, np.float64)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("cls", list(ELEMENTWISE), ids=lambda c: c.__name__)
+def test_elementwise_layers_match_reference(rng, backend, cls):
+    mode = ELEMENTWISE[cls]
+    n = 2 if mode == "subtract" else 3
+    layer = cls()
+    assert layer.multi_input and layer.supports_masking
+    assert layer.ensure_built([(5, 4)] * n) == (5, 4)
+    for batch in (2, 7, 2):  # a new batch size, then the first one again (its buffers)
+        xs = [f32(rng, batch, 5, 4) for _ in range(n)]
+        dy = f32(rng, batch, 5, 4)
+        with on(backend):
+            y = layer.forward(xs)
+            np.testing.assert_allclose(y, reference.merge([f64(x) for x in xs], mode), rtol=1e-5, atol=1e-6)
+            dx = layer.backward(dy)
+        assert len(dx) == n
+        for g, r in zip(dx, reference.merge_backward(f64(dy), [f64(x) for x in xs], mode)):
+            np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6)
+        assert layer.backward(dy, need_dx=False) is None
+
+
+def test_steps_reuse_their_buffers(rng):
+    layer = layers.Add()
+    layer.ensure_built([(3,), (3,)])
+    xs = [f32(rng, 4, 3), f32(rng, 4, 3)]
+    y1, dx1 = layer.forward(xs), layer.backward(xs[0])
+    y2, dx2 = layer.forward(xs), layer.backward(xs[0])
+    assert y1 is y2 and all(a is b for a, b in zip(dx1, dx2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "axis,shapes",
+    [(-1, [(3, 4), (3, 2), (3, 1)]), (1, [(2, 4), (5, 4)]), (2, [(3, 4), (3, 6)]), (-2, [(1, 5), (2, 5)])],
+)
+def test_concatenate_layer_matches_reference(rng, backend, axis, shapes):
+    layer = layers.Concatenate(axis=axis)
+    out_shape = layer.ensure_built(shapes)
+    xs = [f32(rng, 6, *s) for s in shapes]
+    want = np.concatenate(xs, axis=axis)
+    assert out_shape == want.shape[1:]
+    dy = f32(rng, *want.shape)
+    with on(backend):
+        y = layer.forward(xs)
+        np.testing.assert_array_equal(y, want)
+        dx = layer.backward(dy)
+    for g, r in zip(dx, reference.concatenate_backward(dy, [x.shape for x in xs], axis)):
+        np.testing.assert_array_equal(g, r)
+
+
+def test_build_errors_are_keras_like():
+    with pytest.raises(
+        ValueError, match=r"inputs have incompatible shapes. Received shapes \(None, 4, 5\) and \(None, 4, 3\)"
+    ):
+        layers.Add().ensure_built([(4, 5), (4, 3)])
+    with pytest.raises(ValueError, match=r"A `Subtract` layer should be called on exactly 2 inputs"):
+        layers.Subtract().ensure_built([(3,), (3,), (3,)])
+    with pytest.raises(ValueError, match=r"A `Add` layer should be called on a list of inputs"):
+        layers.Add().ensure_built((3, 4))
+    with pytest.raises(ValueError, match=r"A `Concatenate` layer requires inputs with matching shapes except for the"):
+        layers.Concatenate(axis=-1).ensure_built([(3, 4), (2, 4)])
+    with pytest.raises(ValueError, match=r"Concatenate: `axis` must not be 0"):
+        layers.Concatenate(axis=0)
+    with pytest.raises(ValueError, match=r"`axis`=3 is not an axis of inputs of rank 3"):
+        layers.Concatenate(axis=3).ensure_built([(3, 4), (3, 4)])
+    with pytest.raises(TypeError, match=r"Concatenate: `axis` must be an int"):
+        layers.Concatenate(axis="last")
+
+
+def test_unknown_dimensions():
+    assert layers.Add().ensure_built([(None, 4), (3, 4)]) == (3, 4)
+    assert layers.Concatenate(axis=1).ensure_built([(None, 4), (3, 4)]) == (None, 4)
+    assert layers.Concatenate().ensure_built([(None, 4), (None, 2)]) == (None, 6)
+
+
+def test_masks_follow_keras():
+    m1 = np.array([[True, False, False], [True, True, False]])
+    m2 = np.array([[False, False, True], [True, False, False]])
+    add = layers.Add()
+    assert add.compute_mask(None, None) is None
+    assert add.compute_mask([None, None], [m1, None]) is None
+    np.testing.assert_array_equal(add.compute_mask([None, None], [m1, m2]), m1 | m2)
+    x = np.zeros((2, 3, 4), np.float32)
+    last = layers.Concatenate(axis=-1)
+    assert last.compute_mask([x, x], [None, None]) is None
+    np.testing.assert_array_equal(last.compute_mask([x, x], [m1, m2]), m1 | m2)
+    np.testing.assert_array_equal(last.compute_mask([x, x], [m1, None]), np.ones((2, 3), bool))
+    time = layers.Concatenate(axis=1)
+    np.testing.assert_array_equal(time.compute_mask([x, x], [m1, None]), np.concatenate([m1, np.ones((2, 3), bool)], 1))
+
+
+def test_masked_forward():
+    m = np.array([[True, False]])
+    xs = [np.ones((1, 2, 3), np.float32), np.ones((1, 2, 3), np.float32)]
+    add = layers.Add()
+    add.ensure_built([(2, 3), (2, 3)])
+    np.testing.assert_array_equal(add.forward(xs, mask=[m, m]), np.full((1, 2, 3), 2, np.float32))
+    mx = layers.Maximum()
+    mx.ensure_built([(2, 3), (2, 3)])
+    with pytest.raises(ValueError, match=r"masked inputs are not supported yet"):
+        mx.forward(xs, mask=[m, None])
+    np.testing.assert_array_equal(mx.forward(xs, mask=[None, None]), xs[0])
+
+
+def test_configs_use_keras_names():
+    c = layers.Concatenate(axis=2, name="cat")
+    config = c.get_config()
+    assert config["axis"] == 2 and config["name"] == "cat"
+    again = layers.Concatenate.from_config(config)
+    assert again.axis == 2 and again.name == "cat"
+    for cls in ELEMENTWISE:
+        config = cls(name=f"m_{cls.__name__}").get_config()
+        assert set(config) == {"name", "trainable", "dtype"}
+        assert cls.from_config(config).name == config["name"]
+    assert layers.deserialize({"class_name": "Maximum", "config": {"name": "mx"}}).name == "mx"
+
+
+def test_functional_forms_build_the_layer(monkeypatch):
+    """add(inputs, **kwargs) is Add(**kwargs)(inputs): the kwargs reach the layer, the call its inputs."""
+    calls = []
+    forms = {
+        layers.add: layers.Add,
+        layers.subtract: layers.Subtract,
+        layers.multiply: layers.Multiply,
+        layers.average: layers.Average,
+        layers.maximum: layers.Maximum,
+        layers.minimum: layers.Minimum,
+        layers.concatenate: layers.Concatenate,
+    }
+    for cls in forms.values():
+        monkeypatch.setattr(cls, "__call__", lambda self, inputs, training=False: calls.append((self, inputs)) or self)
+    for fn, cls in forms.items():
+        layer = fn(["a", "b"], name=f"f_{cls.__name__}")
+        assert type(layer) is cls and layer.name == f"f_{cls.__name__}" and calls[-1] == (layer, ["a", "b"])
+    assert layers.concatenate(["a"], axis=1).axis == 1
