@@ -6,6 +6,7 @@ and configs."""
 import numpy as np
 import pytest
 
+import sinapse
 from conftest import BACKENDS, on
 from sinapse import layers, reference
 
@@ -85,7 +86,7 @@ def test_build_errors_are_keras_like():
     with pytest.raises(ValueError, match=r"A `Subtract` layer should be called on exactly 2 inputs"):
         layers.Subtract().ensure_built([(3,), (3,), (3,)])
     with pytest.raises(ValueError, match=r"A `Add` layer should be called on a list of inputs"):
-        layers.Add().ensure_built((3, 4))
+        layers.Add().compute_output_shape((3, 4))
     with pytest.raises(ValueError, match=r"A `Concatenate` layer requires inputs with matching shapes except for the"):
         layers.Concatenate(axis=-1).ensure_built([(3, 4), (2, 4)])
     with pytest.raises(ValueError, match=r"Concatenate: `axis` must not be 0"):
@@ -162,3 +163,81 @@ def test_functional_forms_build_the_layer(monkeypatch):
         layer = fn(["a", "b"], name=f"f_{cls.__name__}")
         assert type(layer) is cls and layer.name == f"f_{cls.__name__}" and calls[-1] == (layer, ["a", "b"])
     assert layers.concatenate(["a"], axis=1).axis == 1
+
+
+# ------------------------------------------------------------------ eager calls and the functional API
+
+
+def test_eager_call_on_a_list(rng):
+    a, b, c = f32(rng, 4, 3), f32(rng, 4, 3), f32(rng, 4, 2)
+    np.testing.assert_allclose(layers.Add()([a, b]), a + b, rtol=1e-6)
+    np.testing.assert_allclose(layers.average([a, b]), (a + b) / 2, rtol=1e-6)
+    np.testing.assert_array_equal(layers.subtract([a, b]), a - b)
+    np.testing.assert_array_equal(layers.maximum([a, b]), np.maximum(a, b))
+    np.testing.assert_array_equal(layers.concatenate([a, c]), np.concatenate([a, c], axis=-1))
+    with pytest.raises(TypeError, match=r"Add.__call__: layer 'add\w*' takes a list of arrays"):
+        layers.Add()(a)
+
+
+def _residual_model():
+    """Two inputs, a residual Add, a Concatenate and a Dense head (weights set by the caller)."""
+    x1, x2 = sinapse.Input(shape=(4,), name="x1"), sinapse.Input(shape=(4,), name="x2")
+    h1 = layers.Dense(4, activation="tanh", name="d1")(x1)
+    h2 = layers.Dense(4, name="d2")(x2)
+    s = layers.add([h1, h2, x1], name="sum")
+    m = layers.Multiply(name="mul")([s, h2])
+    c = layers.concatenate([m, x2], name="cat")
+    out = layers.Dense(1, name="head")(c)
+    return sinapse.Model([x1, x2], out)
+
+
+def _numpy_forward(weights, a, b):
+    k1, b1, k2, b2, kh, bh = (np.asarray(w, np.float64) for w in weights)
+    h1 = np.tanh(a @ k1 + b1)
+    h2 = b @ k2 + b2
+    m = (h1 + h2 + a) * h2
+    return np.concatenate([m, b], axis=1) @ kh + bh
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_model_with_merge_layers_predicts_and_trains(rng, backend):
+    model = _residual_model()
+    assert [type(lay).__name__ for lay in model.layers if lay.name in ("sum", "mul", "cat")] == [
+        "Add",
+        "Multiply",
+        "Concatenate",
+    ]
+    a, b, y = f32(rng, 8, 4), f32(rng, 8, 4), f32(rng, 8, 1)
+    weights = model.get_weights()
+    np.testing.assert_allclose(model.predict([a, b], verbose=0), _numpy_forward(weights, a, b), rtol=1e-4, atol=1e-5)
+
+    def loss(ws):
+        return float(np.mean((_numpy_forward(ws, f64(a), f64(b)) - y) ** 2))
+
+    # one SGD step with learning rate 1 moves each weight by minus its gradient: compare with
+    # central differences of the loss in float64
+    model.compile(sinapse.optimizers.SGD(1.0), "mse")
+    with on(backend):
+        model.fit([a, b], y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    stepped = model.get_weights()
+    h = 1e-6
+    for i, w in enumerate(weights):
+        grad = np.zeros(w.shape)
+        for idx in np.ndindex(w.shape):
+            plus = [f64(v).copy() for v in weights]
+            minus = [f64(v).copy() for v in weights]
+            plus[i][idx] += h
+            minus[i][idx] -= h
+            grad[idx] = (loss(plus) - loss(minus)) / (2 * h)
+        np.testing.assert_allclose(f64(w) - f64(stepped[i]), grad, rtol=1e-3, atol=1e-5, err_msg=model.weights[i].name)
+
+
+def test_model_config_round_trip_keeps_the_merge_layers(rng):
+    model = _residual_model()
+    config = model.get_config()
+    cat = next(layer for layer in config["layers"] if layer["class_name"] == "Concatenate")
+    assert cat["config"]["axis"] == -1 and len(cat["inbound_nodes"]) == 1
+    again = sinapse.Model.from_config(config)
+    again.set_weights(model.get_weights())
+    a, b = f32(rng, 3, 4), f32(rng, 3, 4)
+    np.testing.assert_array_equal(again.predict([a, b], verbose=0), model.predict([a, b], verbose=0))
