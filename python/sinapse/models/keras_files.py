@@ -204,6 +204,11 @@ def _legacy_h5_bytes(model, h5py, with_config: bool) -> bytes:
                 {"class_name": entry["class_name"], "config": entry["config"]}
             ).encode()
             f.attrs["backend"], f.attrs["keras_version"] = b"sinapse", KERAS_VERSION.encode()
+            compiled = compile_entry(model)
+            if compiled is not None:  # legacy_h5_format's training_config: the optimizer as optimizer_config
+                opt = compiled.pop("optimizer")
+                compiled["optimizer_config"] = {"class_name": opt["class_name"], "config": opt["config"]}
+                f.attrs["training_config"] = json.dumps(compiled).encode()
             _write_legacy(f.create_group("model_weights"), model)
         else:
             _write_legacy(f, model)
