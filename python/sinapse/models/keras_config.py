@@ -127,7 +127,7 @@ def layer_entry(layer, where: str) -> dict:
         )
     if name == "InputLayer":
         return input_layer_entry(layer.shape, layer.name)
-    entry = {"module": "keras.layers", "class_name": name, "config": _keras_layer_config(layer, where)}
+    entry: dict[str, Any] = {"module": "keras.layers", "class_name": name, "config": _keras_layer_config(layer, where)}
     entry["registered_name"] = None
     if layer.built and layer.input_shape is not None and not getattr(layer, "multi_input", False):
         entry["build_config"] = {"input_shape": [None, *layer.input_shape]}

@@ -115,7 +115,8 @@ def _own_order(layer) -> list:
 
 def keras3_entries(model, prefix: str = "") -> list:
     """[(vars group path, layer, [weights])] of a model in Keras 3's layout, nested models flattened."""
-    entries, used = [], {}
+    entries: list = []
+    used: dict = {}
     for layer in model.layers:
         path = f"{prefix}layers/{_unique(_snake(keras_class_name(layer)), used)}"
         if is_model(layer):
@@ -298,7 +299,8 @@ class _Plan:
     """The (weight, array) pairs a load assigns, collected and checked before any is assigned."""
 
     def __init__(self, path: str, skip_mismatch: bool):
-        self.path, self.skip, self.pairs = path, skip_mismatch, []
+        self.path, self.skip = path, skip_mismatch
+        self.pairs: list = []
 
     def mismatch(self, message: str, skippable: bool = True) -> None:
         if self.skip and skippable:

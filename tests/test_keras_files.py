@@ -1,0 +1,477 @@
+"""Keras weight and model files (sinapse.models.keras_files): golden files written by real Keras 3.15.1
+(tools/make_keras_golden.py, tests/data/keras/), round trips, by_name / skip_mismatch, bad files and
+atomic writes. Skipped without h5py."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import sinapse
+from sinapse import layers as L
+from sinapse.models import ModelFileError
+from sinapse.models import keras_files as kf
+from sinapse.models.keras_config import KerasConfigError
+
+h5py = pytest.importorskip("h5py")
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "keras")
+RTOL, ATOL = 1e-5, 1e-6
+
+
+# The sinapse twins of tools/make_keras_golden.py's models (same layers, same order).
+def mlp():
+    return sinapse.Sequential(
+        [
+            L.Input((8,)),
+            L.Dense(16, activation="relu", name="hidden"),
+            L.Dropout(0.2),
+            L.Activation("tanh"),
+            L.Reshape((4, 4)),
+            L.Flatten(),
+            L.Dense(4, activation="softmax", name="probs"),
+        ]
+    )
+
+
+def cnn():
+    return sinapse.Sequential(
+        [
+            L.Input((12, 12, 2)),
+            L.Conv2D(4, 3, padding="same", activation="relu"),
+            L.BatchNormalization(),
+            L.MaxPooling2D(),
+            L.ZeroPadding2D(1),
+            L.Conv2D(3, 3, strides=2),
+            L.BatchNormalization(scale=False),
+            L.AveragePooling2D(2, padding="same"),
+            L.GlobalMaxPooling2D(),
+            L.Dense(3),
+        ]
+    )
+
+
+def rnn():
+    return sinapse.Sequential(
+        [
+            L.Input((7,)),
+            L.Embedding(20, 5),
+            L.LSTM(4, return_sequences=True),
+            L.GRU(3, return_sequences=True),
+            L.SimpleRNN(3),
+            L.Dense(2),
+        ]
+    )
+
+
+MODELS = {"mlp": mlp, "cnn": cnn, "rnn": rnn}
+
+
+def golden(name):
+    with np.load(os.path.join(DATA, name + ".npz")) as data:
+        return dict(data), os.path.join(DATA, name)
+
+
+def close(got, want):
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
+
+
+def _read(path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def randomize(model, seed=0):
+    rng = np.random.default_rng(seed)
+    model.set_weights(
+        [
+            np.abs(rng.normal(size=w.shape)) + 0.5 if w.name == "moving_variance" else rng.normal(size=w.shape)
+            for w in model.weights
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------- golden files
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".keras", ".h5"])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_keras_file_loads_into_the_sinapse_twin(name, suffix):
+    data, base = golden(name)
+    model = MODELS[name]()
+    randomize(model)
+    kf.load_weights(model, base + suffix)
+    close(model.predict(data["x"].astype(np.float32), verbose=0), data["y"])
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_load_model_builds_from_the_keras_config(name, suffix):
+    data, base = golden(name)
+    model = kf.load_model(base + suffix)
+    assert [type(layer).__name__ for layer in model.layers] == [type(layer).__name__ for layer in MODELS[name]().layers]
+    close(model.predict(data["x"].astype(np.float32), verbose=0), data["y"])
+    assert type(model.optimizer).__name__ == "Adam" and model.loss == "mse"  # compile_config / training_config
+    assert kf.load_model(base + suffix, compile=False).optimizer is None
+
+
+def test_weight_order_matches_keras():
+    """Each layer's weights in Keras's order: kernel, bias; BN gamma, beta, moving mean, variance; RNN
+    kernel, recurrent_kernel, bias (read from the Keras 3 file's datasets 0, 1, 2, ...)."""
+    model = cnn()
+    kf.load_weights(model, os.path.join(DATA, "cnn.weights.h5"))
+    with h5py.File(os.path.join(DATA, "cnn.weights.h5")) as f:
+        bn = f["layers/batch_normalization/vars"]
+        np.testing.assert_array_equal(model.layers[1].get_weights()[3], bn["3"][()])  # moving_variance
+        assert [w.name for w in model.layers[1].weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    model = rnn()
+    kf.load_weights(model, os.path.join(DATA, "rnn.weights.h5"))
+    with h5py.File(os.path.join(DATA, "rnn.weights.h5")) as f:
+        for i in range(3):
+            np.testing.assert_array_equal(model.layers[1].get_weights()[i], f[f"layers/lstm/cell/vars/{i}"][()])
+        assert f["layers/gru/cell/vars/2"].shape == (2, 9)  # GRU reset_after: input and recurrent biases
+
+
+def _datasets(path, root=""):
+    out = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda n, o: out.setdefault(n, o.shape) if isinstance(o, h5py.Dataset) else None)
+    return {k: v for k, v in out.items() if k.startswith(root)}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_sinapse_writes_keras_3_layout(tmp_path, name):
+    """The same datasets at the same paths with the same shapes as Keras's own file (optimizer aside)."""
+    model = MODELS[name]()
+    path = str(tmp_path / "m.weights.h5")
+    kf.save_weights(model, path)
+    assert _datasets(path) == _datasets(os.path.join(DATA, name + ".weights.h5"), "layers/")
+    with h5py.File(path) as f:
+        assert f["vars"].attrs["name"] == model.name
+        assert (
+            f[f"layers/{dict(mlp='dense', cnn='conv2d', rnn='embedding')[name]}/vars"].attrs["name"]
+            == model.layers[0].name
+        )
+    legacy = str(tmp_path / "m.h5")
+    kf.save_weights(model, legacy)
+    with h5py.File(legacy) as f, h5py.File(os.path.join(DATA, name + ".h5")) as g:
+        mine = [len(f[n].attrs["weight_names"]) for n in kf._names(f.attrs, "layer_names")]
+        keras = [
+            len(g["model_weights"][n].attrs["weight_names"]) for n in kf._names(g["model_weights"].attrs, "layer_names")
+        ]
+        assert mine == keras
+
+
+# ---------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_weights_round_trip(tmp_path, name, suffix):
+    model, other = MODELS[name](), MODELS[name]()
+    randomize(model, 1)
+    randomize(other, 2)
+    kf.save_weights(model, str(tmp_path / ("w" + suffix)))
+    kf.load_weights(other, str(tmp_path / ("w" + suffix)))
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_round_trip(tmp_path, name, suffix):
+    data, _ = golden(name)
+    model = MODELS[name]()
+    randomize(model, 3)
+    model.compile("sgd", "mse", metrics=["mae"])
+    path = str(tmp_path / ("m" + suffix))
+    kf.save_model(model, path)
+    loaded = kf.load_model(path)
+    x = data["x"].astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert type(loaded.optimizer).__name__ == "SGD" and loaded.loss == "mse"
+
+
+def test_keras_zip_members_and_config(tmp_path):
+    model = mlp()
+    path = str(tmp_path / "m.keras")
+    kf.save_model(model, path)
+    with zipfile.ZipFile(path) as z:
+        assert sorted(z.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+        config = json.loads(z.read("config.json"))
+        assert json.loads(z.read("metadata.json"))["keras_version"] == kf.KERAS_VERSION
+    assert config["class_name"] == "Sequential" and config["module"] == "keras"
+    first, dense = config["config"]["layers"][:2]
+    assert first["class_name"] == "InputLayer" and first["config"]["batch_shape"] == [None, 8]
+    assert dense["config"]["dtype"]["class_name"] == "DTypePolicy"
+    assert dense["config"]["kernel_initializer"]["module"] == "keras.initializers"
+    assert dense["build_config"] == {"input_shape": [None, 8]}
+
+
+# ---------------------------------------------------------------------------- by_name, skip_mismatch
+
+
+def _named(names_units, input_dim=4):
+    return sinapse.Sequential([L.Input((input_dim,))] + [L.Dense(u, name=n) for n, u in names_units])
+
+
+def test_by_name_loads_matching_layers_only(tmp_path):
+    src = _named([("a", 3), ("b", 5), ("c", 2)])
+    randomize(src, 4)
+    path = str(tmp_path / "src.h5")
+    kf.save_weights(src, path)
+    dst = _named([("x", 3), ("b", 5)], input_dim=4)
+    before = dst.layers[0].get_weights()
+    kf.load_weights(dst, path, by_name=True)
+    for a, b in zip(dst.layers[1].get_weights(), src.layers[1].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(dst.layers[0].get_weights(), before):
+        np.testing.assert_array_equal(a, b)  # no layer "x" in the file: left as it was
+
+
+def test_by_name_count_and_shape_mismatch(tmp_path):
+    src = _named([("a", 3), ("b", 5)])
+    path = str(tmp_path / "src.h5")
+    kf.save_weights(src, path)
+    dst = sinapse.Sequential([L.Input((4,)), L.Dense(3, name="a", use_bias=False), L.Dense(6, name="b")])
+    with pytest.raises(ModelFileError, match=r"layer 'a' \(Dense\) has 1 weights"):
+        kf.load_weights(dst, path, by_name=True)
+    before = dst.get_weights()
+    with pytest.warns(UserWarning, match="skipped") as record:
+        kf.load_weights(dst, path, by_name=True, skip_mismatch=True)
+    assert len(record) == 3  # a's count; b's kernel (3, 6) vs (3, 5) and bias (6,) vs (5,), weight by weight
+    for a, b in zip(dst.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    kf.save_weights(src, str(tmp_path / "x.weights.h5"))
+    with pytest.raises(ValueError, match="by_name=True is for legacy .h5 files"):
+        kf.load_weights(dst, str(tmp_path / "x.weights.h5"), by_name=True)
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".keras", ".h5"])
+def test_shape_mismatch_names_path_layer_and_shapes(suffix):
+    _, base = golden("mlp")
+    other = sinapse.Sequential(  # the twin with a wider head
+        [
+            L.Input((8,)),
+            L.Dense(16, activation="relu", name="hidden"),
+            L.Dropout(0.2),
+            L.Activation("tanh"),
+            L.Reshape((4, 4)),
+            L.Flatten(),
+            L.Dense(5, name="wide"),
+        ]
+    )
+    before = other.get_weights()
+    with pytest.raises(ModelFileError) as info:
+        kf.load_weights(other, base + suffix)
+    message = str(info.value)
+    assert base + suffix in message and "'wide'" in message and "(16, 5)" in message and "(16, 4)" in message
+    for a, b in zip(other.get_weights(), before):  # a failed load assigns nothing, not even the first layer
+        np.testing.assert_array_equal(a, b)
+    with pytest.warns(UserWarning, match="wide"):
+        kf.load_weights(other, base + suffix, skip_mismatch=True)
+    model = mlp()
+    kf.load_weights(model, base + suffix)
+    np.testing.assert_array_equal(other.layers[0].get_weights()[0], model.layers[0].get_weights()[0])
+    np.testing.assert_array_equal(other.layers[-1].get_weights()[0], before[-2])  # skipped: unchanged
+
+
+def test_missing_and_extra_layers():
+    _, base = golden("mlp")
+    short = sinapse.Sequential([L.Input((8,)), L.Dense(16)])
+    with pytest.raises(ModelFileError, match="does not have: layers/dense_1/vars"):
+        kf.load_weights(short, base + ".weights.h5")
+    with pytest.raises(ModelFileError, match="holds weights for 2 layers"):
+        kf.load_weights(short, base + ".h5")
+    long = sinapse.Sequential([L.Input((8,)), L.Dense(16), L.Dense(4), L.Dense(2)])
+    with pytest.raises(ModelFileError, match="layers/dense_2/vars holds 0 .*no such group"):
+        kf.load_weights(long, base + ".weights.h5")
+
+
+def test_keras2_save_weights_layout(tmp_path):
+    """Keras 2's save_weights: layer_names on the file's root, weight names such as dense/kernel:0."""
+    data, base = golden("mlp")
+    twin = mlp()
+    kf.load_weights(twin, base + ".weights.h5")
+    path = str(tmp_path / "k2.h5")
+    with h5py.File(path, "w") as f:
+        with_weights = [layer for layer in twin.layers if layer.weights]
+        f.attrs["layer_names"] = np.asarray([b"dense", b"dropout", b"dense_1"])
+        f.attrs["keras_version"], f.attrs["backend"] = b"2.13.1", b"tensorflow"
+        f.create_group("dropout").attrs["weight_names"] = np.asarray([])
+        for name, layer in zip(["dense", "dense_1"], with_weights):
+            g = f.create_group(name)
+            g.attrs["weight_names"] = np.asarray([f"{name}/{w.name}:0".encode() for w in layer.weights])
+            for w in layer.weights:
+                g.create_dataset(f"{name}/{w.name}:0", data=w.numpy())
+    model = mlp()
+    kf.load_weights(model, path)
+    close(model.predict(data["x"], verbose=0), data["y"])
+
+
+# ---------------------------------------------------------------------------- bad files, writes
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".keras", ".h5"])
+def test_truncated_and_foreign_files(tmp_path, suffix):
+    _, base = golden("mlp")
+    raw = _read(base + suffix)
+    path = str(tmp_path / ("cut" + suffix))
+    with open(path, "wb") as f:
+        f.write(raw[: len(raw) // 2])
+    with pytest.raises(ModelFileError, match="cut"):
+        kf.load_weights(mlp(), path)
+    with open(path, "wb") as f:
+        f.write(b"not a keras file at all")
+    with pytest.raises(ModelFileError, match="neither"):
+        kf.load_weights(mlp(), path)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        kf.load_weights(mlp(), str(tmp_path / ("none" + suffix)))
+
+
+def test_bad_keras_zips(tmp_path):
+    _, base = golden("mlp")
+    with zipfile.ZipFile(base + ".keras") as z:
+        members = {n: z.read(n) for n in z.namelist()}
+
+    def write(name, **changes):
+        path = str(tmp_path / name)
+        with zipfile.ZipFile(path, "w") as z:
+            for n, data in {**members, **changes}.items():
+                if data is not None:
+                    z.writestr(n, data)
+        return path
+
+    with pytest.raises(ModelFileError, match="no model.weights.h5"):
+        kf.load_model(write("a.keras", **{"model.weights.h5": None}))
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][1]["class_name"] = "Conv1D"
+    with pytest.raises(ModelFileError, match="'hidden' is a Keras Conv1D, which sinapse does not have"):
+        kf.load_model(write("b.keras", **{"config.json": json.dumps(config)}))
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][1]["config"]["lora_rank"] = 4
+    with pytest.raises(ModelFileError, match="`lora_rank`=4 is a Keras option sinapse does not support"):
+        kf.load_model(write("c.keras", **{"config.json": json.dumps(config)}))
+    with pytest.raises(ModelFileError, match="config.json is not valid JSON"):
+        kf.load_model(write("d.keras", **{"config.json": "{"}))
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".h5", ".keras"])
+def test_overwrite_false_and_atomic_write(tmp_path, monkeypatch, suffix):
+    model = mlp()
+    path = str(tmp_path / ("m" + suffix))
+    save = kf.save_model if suffix == ".keras" else kf.save_weights
+    save(model, path)
+    old = _read(path)
+    randomize(model, 5)
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        save(model, path, overwrite=False)
+    assert _read(path) == old
+
+    def broken(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save(model, path)
+    assert _read(path) == old and os.listdir(tmp_path) == [os.path.basename(path)]
+
+
+def test_errors_for_models_and_paths(tmp_path):
+    with pytest.raises(ValueError, match="not built"):
+        kf.save_weights(sinapse.Sequential([L.Dense(2)]), str(tmp_path / "a.weights.h5"))
+    with pytest.raises(ValueError, match="end in .weights.h5 or .h5"):
+        kf.save_weights(mlp(), str(tmp_path / "a.bin"))
+    with pytest.raises(ValueError, match="not built"):
+        kf.load_weights(sinapse.Sequential([L.Dense(2)]), os.path.join(DATA, "mlp.weights.h5"))
+
+    class Custom(L.Layer):
+        pass
+
+    model = sinapse.Sequential([L.Input((3,)), Custom(name="mine")])
+    with pytest.raises(KerasConfigError, match="'mine' \\(Custom\\) has no Keras 3 built-in"):
+        kf.save_model(model, str(tmp_path / "c.keras"))
+    assert not os.path.exists(tmp_path / "c.keras")
+    with pytest.raises(ModelFileError, match="weights only"):
+        kf.load_model(os.path.join(DATA, "..", "keras", "mlp.weights.h5"))
+
+
+def test_paths_and_kinds():
+    assert kf.is_keras_path("a/b.weights.h5") == "weights.h5"
+    assert kf.is_keras_path("b.H5") == "h5" and kf.is_keras_path("b.hdf5") == "h5"
+    assert kf.is_keras_path("b.keras") == "keras"
+    assert kf.is_keras_path("b.safetensors") is None and kf.is_keras_path(3) is None
+    assert kf.file_kind(os.path.join(DATA, "mlp.keras")) == "keras"
+    assert kf.file_kind(os.path.join(DATA, "mlp.h5")) == "hdf5"
+    assert kf.file_kind(os.path.join(DATA, "mlp.npz")) == "keras"  # (npz is a zip too: content, not name)
+    assert kf.file_kind("/nonexistent") is None
+
+
+def test_bfloat16_datasets(tmp_path):
+    """Keras stores bfloat16 variables as uint16 with attrs dtype="bfloat16"."""
+    model = sinapse.Sequential([L.Input((2,)), L.Dense(2)])
+    kernel = np.array([[1.5, -2.0], [0.25, 3.0]], np.float32)
+    path = str(tmp_path / "b.weights.h5")
+    with h5py.File(path, "w") as f:
+        g = f.create_group("layers/dense/vars")
+        g.create_dataset("0", data=(kernel.view(np.uint32) >> 16).astype(np.uint16)).attrs["dtype"] = "bfloat16"
+        g.create_dataset("1", data=np.zeros(2, np.float32))
+    kf.load_weights(model, path)
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0], kernel)
+
+
+# ---------------------------------------------------------------------------- Keras 3 configs
+
+
+def test_keras3_layer_configs_deserialize():
+    policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+    init = {
+        "module": "keras.initializers",
+        "class_name": "GlorotUniform",
+        "config": {"seed": None, "input_axes": None, "output_axes": None},
+        "registered_name": None,
+    }
+    dense = L.Dense.from_config(
+        {"name": "d", "units": 3, "dtype": policy, "kernel_initializer": init, "quantization_config": None}
+    )
+    assert dense.units == 3
+    with pytest.raises(ValueError, match="Dense.from_config: `lora_rank`=2"):
+        L.Dense.from_config({"units": 3, "lora_rank": 2})
+    with pytest.raises(ValueError, match="`renorm`=True"):
+        L.BatchNormalization.from_config({"renorm": True})
+    with pytest.raises(ValueError, match="float32"):
+        L.Dense.from_config({"units": 3, "dtype": {**policy, "config": {"name": "mixed_float16"}}})
+    layer = L.InputLayer.from_config({"batch_shape": [None, 4], "dtype": "int32", "sparse": False, "name": "i"})
+    assert layer.shape == (4,)
+    with pytest.raises(ValueError, match="`sparse`=True"):
+        L.InputLayer.from_config({"batch_shape": [None, 4], "sparse": True})
+    lstm = L.LSTM.from_config({"units": 2, "seed": 7, "dtype": policy})  # seeds dropout only (0 here)
+    assert lstm.units == 2
+    with pytest.raises(TypeError, match="unknown argument `bogus`"):
+        sinapse.initializers.GlorotUniform.from_config({"bogus": 1})
+
+
+def test_functional_golden():
+    """A two-input, two-output Keras model with Add and Concatenate (needs sinapse.Model)."""
+    if not hasattr(sinapse, "Model") or not hasattr(L, "Add"):
+        pytest.skip("the functional API and merge layers are not in this sinapse yet")
+    data, base = golden("func")
+    xs = [data["x0"], data["x1"]]
+    for suffix in (".keras", ".h5"):
+        model = kf.load_model(base + suffix)
+        for got, want in zip(model.predict(xs, verbose=0), [data["y0"], data["y1"]]):
+            close(got, want)
+    a, b = sinapse.Input((6,), name="a"), sinapse.Input((4,), name="b")
+    da, db = L.Dense(5, activation="relu", name="da")(a), L.Dense(5, name="db")(b)
+    out1 = L.Dense(3, name="out1")(L.Add(name="add")([da, db]))
+    out2 = L.Dense(2, activation="sigmoid", name="out2")(L.BatchNormalization(name="bn")(L.Concatenate()([da, db])))
+    model = sinapse.Model([a, b], [out1, out2])
+    for suffix in (".weights.h5", ".keras", ".h5"):
+        randomize(model, 6)
+        kf.load_weights(model, base + suffix)
+        for got, want in zip(model.predict(xs, verbose=0), [data["y0"], data["y1"]]):
+            close(got, want)
