@@ -216,22 +216,26 @@ def _legacy_h5_bytes(model, h5py, with_config: bool) -> bytes:
     return buf.getvalue()
 
 
-def _check_built(model, where: str) -> None:
+def _save_arguments(model, path, overwrite, kinds: tuple, where: str) -> tuple:
+    """(path, overwrite, kind, h5py) of a save, every argument checked before anything is written."""
+    path = check_filepath(where, path)
+    overwrite = as_bool(where, "overwrite", overwrite)
+    kind = is_keras_path(path)
+    if kind not in kinds:
+        raise ValueError(
+            f"{where}: Keras files of this kind end in {' or '.join('.' + k for k in kinds)}, got {path!r}"
+        )
+    h5py = _h5py(where)
     if not getattr(model, "built", True) or not model.layers:
         raise ValueError(f"{where}: the model is not built, it has no weights yet")
+    return path, overwrite, kind, h5py
 
 
 def save_weights(model, path, overwrite: bool = True, where: str = "save_weights") -> None:
     """The model's weights as a Keras 3 ``.weights.h5`` file, or a legacy Keras 2 ``.h5`` file
     for any other ``.h5``/``.hdf5`` name, written atomically. FileExistsError when ``path``
     exists and ``overwrite`` is False; ValueError for another extension or an unbuilt model."""
-    path = check_filepath(where, path)
-    overwrite = as_bool(where, "overwrite", overwrite)
-    kind = is_keras_path(path)
-    if kind not in ("weights.h5", "h5"):
-        raise ValueError(f"{where}: Keras weight files end in .weights.h5 or .h5, got {path!r}")
-    h5py = _h5py(where)
-    _check_built(model, where)
+    path, overwrite, kind, h5py = _save_arguments(model, path, overwrite, ("weights.h5", "h5"), where)
     data = _keras3_h5_bytes(model, h5py) if kind == "weights.h5" else _legacy_h5_bytes(model, h5py, False)
     atomic_write(path, lambda f: f.write(data), overwrite, where)
 
@@ -241,13 +245,7 @@ def save_model(model, path, overwrite: bool = True, where: str = "save_model") -
     Keras 3 loads with ``keras.models.load_model``, or as a legacy ``.h5`` (architecture in the
     ``model_config`` attribute, weights in ``model_weights``); written atomically.
     KerasConfigError (a ValueError) for a layer Keras has no built-in class for."""
-    path = check_filepath(where, path)
-    overwrite = as_bool(where, "overwrite", overwrite)
-    kind = is_keras_path(path)
-    if kind not in ("keras", "h5"):
-        raise ValueError(f"{where}: Keras model files end in .keras or .h5, got {path!r}")
-    h5py = _h5py(where)
-    _check_built(model, where)
+    path, overwrite, kind, h5py = _save_arguments(model, path, overwrite, ("keras", "h5"), where)
     if kind == "h5":
         data = _legacy_h5_bytes(model, h5py, True)
         atomic_write(path, lambda f: f.write(data), overwrite, where)
