@@ -465,3 +465,31 @@ def test_functional_golden():
         kf.load_weights(model, base + suffix)
         for got, want in zip(model.predict(xs, verbose=0), [data["y0"], data["y1"]]):
             close(got, want)
+
+
+class _TwoWeights(L.Layer):
+    """A non-trainable weight created before a trainable one: Keras files list the trainable first."""
+
+    def build(self, input_shape):
+        self.add_weight("frozen", (2,), "zeros", trainable=False)
+        self.add_weight("kernel", (input_shape[-1], 2), "ones")
+
+    def forward(self, x, training=False, mask=None):
+        return x
+
+
+def test_trainable_weights_first_and_frozen_legacy_order(tmp_path):
+    model = sinapse.Sequential([L.Input((3,)), _TwoWeights(name="two")])
+    kf.save_weights(model, str(tmp_path / "w.weights.h5"))
+    kf.save_weights(model, str(tmp_path / "w.h5"))
+    with h5py.File(tmp_path / "w.weights.h5") as f:
+        assert [f["layers/__two_weights/vars"][k].shape for k in "01"] == [(3, 2), (2,)]
+    with h5py.File(tmp_path / "w.h5") as f:
+        assert kf._names(f["two"].attrs, "weight_names") == ["two/kernel", "two/frozen"]
+    model.layers[0].trainable = False  # legacy_h5_format._legacy_weights: a frozen layer's weights as created
+    kf.save_weights(model, str(tmp_path / "f.h5"))
+    with h5py.File(tmp_path / "f.h5") as f:
+        assert kf._names(f["two"].attrs, "weight_names") == ["two/frozen", "two/kernel"]
+    kf.load_weights(model, str(tmp_path / "f.h5"))
+    with pytest.raises(ModelFileError, match="`frozen` has shape \\(2,\\), the file's /two/two/kernel has \\(3, 2\\)"):
+        kf.load_weights(model, str(tmp_path / "w.h5"))  # saved unfrozen: Keras refuses it as well
