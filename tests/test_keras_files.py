@@ -493,3 +493,41 @@ def test_trainable_weights_first_and_frozen_legacy_order(tmp_path):
     kf.load_weights(model, str(tmp_path / "f.h5"))
     with pytest.raises(ModelFileError, match="`frozen` has shape \\(2,\\), the file's /two/two/kernel has \\(3, 2\\)"):
         kf.load_weights(model, str(tmp_path / "w.h5"))  # saved unfrozen: Keras refuses it as well
+
+
+class _FakeFunctional:
+    """What keras_files needs of a functional model (name, built, layers in Keras's order), so
+    the functional golden file's weight map is tested before sinapse.Model exists."""
+
+    def __init__(self, layers):
+        self.name, self.built, self.layers = "func", True, layers
+
+    @property
+    def weights(self):
+        return [w for layer in self.layers for w in layer.weights]
+
+
+def _func_layers():
+    shapes = {"da": 6, "db": 4, "bn": 10, "out1": 5, "out2": 10}
+    made = [L.InputLayer(shape=(6,), name="a"), L.InputLayer(shape=(4,), name="b")]
+    made += [L.Dense(5, name="da"), L.Dense(5, name="db"), L.BatchNormalization(name="bn")]
+    made += [L.Dense(3, name="out1"), L.Dense(2, name="out2")]
+    for layer in made[2:]:
+        layer.build((None, shapes[layer.name]))
+    return made
+
+
+def test_functional_golden_weight_map():
+    """Keras's functional layer order is a, b, da, db, cat, add, bn, out1, out2: the Dense layers are
+    layers/dense .. dense_3 by position; the legacy file names them. Both layouts must agree."""
+    _, base = golden("func")
+    by_position, by_name = _FakeFunctional(_func_layers()), _FakeFunctional(_func_layers())
+    kf.load_weights(by_position, base + ".weights.h5")
+    kf.load_weights(by_name, base + ".h5", by_name=True)
+    for a, b in zip(by_position.weights, by_name.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with h5py.File(base + ".h5") as f:
+        np.testing.assert_array_equal(by_position.layers[5].weights[0].numpy(), f["model_weights/out1/out1/kernel"][()])
+        np.testing.assert_array_equal(
+            by_position.layers[4].weights[3].numpy(), f["model_weights/bn/bn/moving_variance"][()]
+        )

@@ -155,8 +155,15 @@ def _functional_config(model, where: str) -> dict:
     entries = []
     by_name = {layer.name: layer for layer in model.layers}
     for entry in config["layers"]:
-        layer = by_name[entry["name"]]
-        converted = layer_entry(layer, where)
+        layer = by_name.get(entry["name"])
+        if layer is None and entry.get("class_name") == "InputLayer":  # inputs not listed in model.layers
+            inner = entry.get("config", {})
+            shape = inner.get("batch_shape") or inner.get("batch_input_shape")
+            converted = input_layer_entry(shape[1:], entry["name"])
+        elif layer is None:
+            raise KerasConfigError(f"{where}: the model's config names a layer {entry['name']!r} it does not have")
+        else:
+            converted = layer_entry(layer, where)
         entries.append({**converted, "name": entry["name"], "inbound_nodes": entry.get("inbound_nodes", [])})
     config["layers"] = entries
     return config
