@@ -531,3 +531,53 @@ def test_functional_golden_weight_map():
         np.testing.assert_array_equal(
             by_position.layers[4].weights[3].numpy(), f["model_weights/bn/bn/moving_variance"][()]
         )
+
+
+def _init(name):
+    return {"class_name": name, "config": {"seed": None} if name == "GlorotUniform" else {}}
+
+
+def test_keras2_model_file(tmp_path):
+    """A tf.keras 2 model.save(".h5"): Keras 2 configs (batch_input_shape, BatchNormalization's axis
+    as [3], initializers without "module") and weight names such as conv2d/kernel:0."""
+    twin = sinapse.Sequential(
+        [L.Input((6, 6, 2)), L.Conv2D(3, 3), L.BatchNormalization(), L.Flatten(), L.Dense(2, activation="softmax")]
+    )
+    randomize(twin, 8)
+    names = ["conv2d", "batch_normalization", "flatten", "dense"]
+    common = {"trainable": True, "dtype": "float32"}
+    layers = [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 6, 6, 2], "dtype": "float32",
+                                                "sparse": False, "ragged": False, "name": "conv2d_input"}},
+        {"class_name": "Conv2D", "config": {**common, "name": "conv2d", "batch_input_shape": [None, 6, 6, 2],
+         "filters": 3, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid", "data_format": "channels_last",
+         "dilation_rate": [1, 1], "groups": 1, "activation": "linear", "use_bias": True,
+         "kernel_initializer": _init("GlorotUniform"), "bias_initializer": _init("Zeros"), "kernel_regularizer": None,
+         "bias_regularizer": None, "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}},
+        {"class_name": "BatchNormalization", "config": {**common, "name": "batch_normalization", "axis": [3],
+         "momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True, "beta_initializer": _init("Zeros"),
+         "gamma_initializer": _init("Ones"), "moving_mean_initializer": _init("Zeros"),
+         "moving_variance_initializer": _init("Ones"), "beta_regularizer": None, "gamma_regularizer": None,
+         "beta_constraint": None, "gamma_constraint": None}},
+        {"class_name": "Flatten", "config": {**common, "name": "flatten", "data_format": "channels_last"}},
+        {"class_name": "Dense", "config": {**common, "name": "dense", "units": 2, "activation": "softmax",
+         "use_bias": True, "kernel_initializer": _init("GlorotUniform"), "bias_initializer": _init("Zeros"),
+         "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+         "kernel_constraint": None, "bias_constraint": None}},
+    ]  # fmt: skip
+    config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+    path = str(tmp_path / "k2model.h5")
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config).encode()
+        f.attrs["keras_version"], f.attrs["backend"] = b"2.13.1", b"tensorflow"
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = np.asarray([n.encode() for n in names])
+        for name, layer in zip(names, twin.layers):
+            group = g.create_group(name)
+            group.attrs["weight_names"] = np.asarray([f"{name}/{w.name}:0".encode() for w in layer.weights] or [])
+            for w in layer.weights:
+                group.create_dataset(f"{name}/{w.name}:0", data=w.numpy())
+    model = kf.load_model(path)
+    x = np.random.default_rng(9).normal(size=(3, 6, 6, 2)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), twin.predict(x, verbose=0))
+    assert model.optimizer is None  # no training_config: uncompiled, as Keras

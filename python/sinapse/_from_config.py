@@ -63,6 +63,9 @@ def keras_values(cls: type, config: dict) -> dict:
         # take any numeric array, so the input's dtype is not part of the model.
         if cls.__name__ == "InputLayer" and out["dtype"] in _INTEGER_DTYPES:
             del out["dtype"]
+    axis = out.get("axis")
+    if isinstance(axis, list) and len(axis) == 1:  # Keras 2's BatchNormalization writes its built axis as [3]
+        out["axis"] = axis[0]
     if "batch_shape" in out and "batch_shape" not in params and "batch_input_shape" in params:
         out["batch_input_shape"] = out.pop("batch_shape")  # Keras 3's InputLayer
     for key in list(out):
