@@ -581,3 +581,47 @@ def test_keras2_model_file(tmp_path):
     x = np.random.default_rng(9).normal(size=(3, 6, 6, 2)).astype(np.float32)
     np.testing.assert_array_equal(model.predict(x, verbose=0), twin.predict(x, verbose=0))
     assert model.optimizer is None  # no training_config: uncompiled, as Keras
+
+
+def test_write_for_keras_check(tmp_path):
+    """Files for real Keras to load (SINAPSE_KERAS_CHECK_DIR=DIR, then in a Keras venv
+    ``tools/make_keras_golden.py --check DIR``): every layer kind sinapse writes, with its predictions."""
+    out = os.environ.get("SINAPSE_KERAS_CHECK_DIR") or str(tmp_path)
+    rng = np.random.default_rng(0)
+    models = {
+        "s_mlp": (
+            sinapse.Sequential(
+                [L.Input((8,)), L.Dense(16, activation="relu", kernel_regularizer="l2"), L.Dropout(0.2)]
+                + [L.Activation("tanh"), L.Reshape((4, 4)), L.Flatten(), L.Dense(4, activation="softmax")]
+            ),
+            rng.normal(size=(5, 8)),
+        ),
+        "s_cnn": (
+            sinapse.Sequential(
+                [L.Conv2D(4, 3, padding="same", activation="relu", input_shape=(12, 12, 2)), L.BatchNormalization()]
+                + [L.MaxPooling2D(), L.ZeroPadding2D(((1, 0), (2, 1))), L.Conv2D(3, 3, strides=2, use_bias=False)]
+                + [L.BatchNormalization(center=False), L.AveragePooling2D(2, padding="same")]
+                + [L.GlobalAveragePooling2D(), L.Dense(3)]
+            ),
+            rng.normal(size=(4, 12, 12, 2)),
+        ),
+        "s_rnn": (
+            sinapse.Sequential(
+                [L.Input((7,)), L.Embedding(20, 5), L.LSTM(4, return_sequences=True), L.GRU(3, return_sequences=True)]
+                + [L.GRU(3, return_sequences=True, reset_after=False), L.SimpleRNN(3, activation="relu"), L.Dense(2)]
+            ),
+            rng.integers(0, 20, size=(4, 7)),
+        ),
+    }
+    for name, (model, x) in models.items():
+        randomize(model, 7)
+        model.compile("adam", "mse", metrics=["mae"])
+        x = x.astype(np.float32)
+        y = model.predict(x, verbose=0)
+        base = os.path.join(out, name)
+        np.savez(base + ".npz", x=x, y=y)
+        kf.save_model(model, base + ".keras")
+        kf.save_model(model, base + ".h5")
+        kf.save_weights(model, base + ".weights.h5")
+        for suffix in (".keras", ".h5"):
+            np.testing.assert_array_equal(kf.load_model(base + suffix).predict(x, verbose=0), y)
