@@ -625,3 +625,11 @@ def test_write_for_keras_check(tmp_path):
         kf.save_weights(model, base + ".weights.h5")
         for suffix in (".keras", ".h5"):
             np.testing.assert_array_equal(kf.load_model(base + suffix).predict(x, verbose=0), y)
+
+
+def test_not_regular_files(tmp_path):
+    os.mkfifo(tmp_path / "pipe.h5")  # opening it to read would block
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        kf.load_weights(mlp(), str(tmp_path / "pipe.h5"))
+    with pytest.raises(ModelFileError, match="not a regular file"):
+        kf.load_model(str(tmp_path))

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import stat
 import warnings
 import zipfile
 
@@ -474,10 +475,8 @@ def load_weights(model, path, by_name: bool = False, skip_mismatch: bool = False
     path = check_filepath(where, path)
     by_name, skip_mismatch = as_bool(where, "by_name", by_name), as_bool(where, "skip_mismatch", skip_mismatch)
     h5py = _h5py(where)
-    kind = file_kind(path) if os.path.exists(path) else None
+    kind = _existing_kind(path, where)
     if kind is None:
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"{where}: no such file: {path}")
         raise ModelFileError(f"{path}: neither an HDF5 nor a zip (.keras) file, so not a Keras weights file")
     kind = "keras" if kind == "keras" else "weights.h5" if is_keras_path(path) == "weights.h5" else "h5"
     if by_name and kind != "h5":
@@ -490,6 +489,17 @@ def load_weights(model, path, by_name: bool = False, skip_mismatch: bool = False
     plan = _Plan(path, skip_mismatch)
     _plan_for(model, path, kind, plan, by_name, h5py)
     plan.assign()
+
+
+def _existing_kind(path: str, where: str) -> str | None:
+    """file_kind of an existing regular file (never opens a FIFO or device, which could block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}: no such file: {path}") from None
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(f"{path}: is not a regular file (a directory, FIFO or device), not a Keras file")
+    return file_kind(path)
 
 
 def _compile_from(model, config, path: str) -> None:
@@ -534,9 +544,7 @@ def load_model(path, compile: bool = True, where: str = "load_model"):
     path = check_filepath(where, path)
     compile = as_bool(where, "compile", compile)
     h5py = _h5py(where)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{where}: no such file: {path}")
-    kind, training = file_kind(path), None
+    kind, training = _existing_kind(path, where), None
     if kind == "keras":
         with _open_zip(path) as z:
             entry = _json(_zip_member(z, "config.json", MAX_JSON_BYTES, path), path, "config.json")
