@@ -3,10 +3,10 @@
 Run in a separate venv with Keras (never installed with sinapse):
 
     python3 -m venv /work/kenv && /work/kenv/bin/pip install keras==3.15.1 "jax[cpu]" h5py
-    KERAS_BACKEND=jax /work/kenv/bin/python tools/make_keras_golden.py            # writes tests/data/keras/
+    KERAS_BACKEND=jax /work/kenv/bin/python tools/make_keras_golden.py [NAME ...] # writes tests/data/keras/
     KERAS_BACKEND=jax /work/kenv/bin/python tools/make_keras_golden.py --check DIR # Keras loads sinapse's files
 
-For each small model (mlp, cnn, rnn, func) it writes <name>.weights.h5, <name>.keras, the
+For each small model (mlp, cnn, rnn, func, nest) it writes <name>.weights.h5, <name>.keras, the
 legacy <name>.h5 and <name>.npz (the input batch ``x`` or ``x0``, ``x1``, ... and Keras's
 predictions ``y`` or ``y0``, ``y1``, ...). Weights are random (seeded), BatchNormalization's
 moving statistics non-trivial, and the models are compiled and trained one step so the files
@@ -95,6 +95,19 @@ def func():
     return m, [rng.normal(size=(5, 6)).astype("float32"), rng.normal(size=(5, 4)).astype("float32")]
 
 
+def nest():
+    """One input, two outputs, a nested Sequential (weights under layers/sequential/layers/...)."""
+    x = keras.Input((6,), name="x")
+    h = layers.Dense(5, activation="relu", name="h")(x)
+    inner = keras.Sequential(
+        [keras.Input((5,)), layers.Dense(4, name="in1"), layers.BatchNormalization(name="in_bn")], name="inner"
+    )
+    out1 = layers.Dense(3, name="out1")(inner(h))
+    out2 = layers.Dense(2, name="out2")(layers.BatchNormalization(name="bn")(h))
+    m = keras.Model(x, [out1, out2], name="nest")
+    return m, [np.random.default_rng(5).normal(size=(5, 6)).astype("float32")]
+
+
 def randomize(model, seed):
     """Random weights (BatchNormalization's variance positive) so a misplaced array shows."""
     rng = np.random.default_rng(seed)
@@ -167,5 +180,7 @@ if __name__ == "__main__":
         sys.exit(check(sys.argv[2]))
     keras.utils.set_random_seed(0)
     os.makedirs(OUT, exist_ok=True)
-    for i, (name, make) in enumerate([("mlp", mlp), ("cnn", cnn), ("rnn", rnn), ("func", func)]):
-        write(name, make, 10 + i)
+    only = sys.argv[1:]  # e.g. `make_keras_golden.py nest`: only those models
+    for i, (name, make) in enumerate([("mlp", mlp), ("cnn", cnn), ("rnn", rnn), ("func", func), ("nest", nest)]):
+        if not only or name in only:
+            write(name, make, 10 + i)
