@@ -241,3 +241,22 @@ def test_model_config_round_trip_keeps_the_merge_layers(rng):
     again.set_weights(model.get_weights())
     a, b = f32(rng, 3, 4), f32(rng, 3, 4)
     np.testing.assert_array_equal(again.predict([a, b], verbose=0), model.predict([a, b], verbose=0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_keras_file_with_every_merge_layer_predicts_as_keras(backend):
+    """merge_layers.keras was written by Keras 3.15.1 (tools/make_merge_golden.py): Add of 3
+    inputs, Multiply, Maximum, Minimum, Average, Subtract, Concatenate on two axes."""
+    import os
+
+    from sinapse.models import keras_files
+
+    data = os.path.join(os.path.dirname(__file__), "data", "keras")
+    model = keras_files.load_model(os.path.join(data, "merge_layers.keras"))
+    names = {type(layer).__name__ for layer in model.layers}
+    assert {"Add", "Multiply", "Maximum", "Minimum", "Average", "Subtract", "Concatenate"} <= names
+    with np.load(os.path.join(data, "merge_layers.npz")) as golden:
+        a, b, y = golden["a"], golden["b"], golden["y"]
+    with on(backend):
+        got = model.predict([a, b], verbose=0)
+    np.testing.assert_allclose(got, y, rtol=1e-5, atol=1e-5)
