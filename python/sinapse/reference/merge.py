@@ -3,7 +3,7 @@ Minimum; keras/src/layers/merging/*.py) and concatenation, forward and backward.
 
 Every function keeps its inputs' dtype (float32 or float64). The maximum/minimum gradient goes
 to the FIRST input that attains the result (a NaN input wins over numbers: the result is NaN,
-np.maximum's rule), 0 to the others; PyTorch instead splits it over ties.
+np.maximum's rule), 0 to the others (TensorFlow's rule for a left fold; PyTorch and JAX split a tie evenly).
 """
 
 import numpy as np
