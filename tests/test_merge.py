@@ -125,6 +125,78 @@ def test_many_inputs_and_in_place(rng, backend):
     np.testing.assert_array_equal(out, np.maximum(first, xs[1]))
 
 
+MASKED = ["multiply", "maximum", "minimum"]
+
+
+def _masks(rng, pattern, rows_shape, n):
+    masks = [rng.random(rows_shape) > 0.4 for _ in range(n)]
+    for m in masks:
+        m.reshape(-1)[0] = False  # a row no input marks
+    if pattern == "some" and n > 1:
+        masks[1] = None  # an input without a mask: it always takes part
+    if pattern == "uint8":
+        masks = [m.astype(np.uint8) for m in masks]
+    return masks
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("mode", MASKED)
+@pytest.mark.parametrize("pattern", ["all", "some", "uint8"])
+@pytest.mark.parametrize("shape,rows", [((3, 4, 5), (3, 4)), ((6, 7), (6,)), ((5, 2), (5, 2)), ((2, 3, 2100), (2, 3))])
+def test_masked_merge_matches_keras_reference(rng, backend, mode, pattern, shape, rows):
+    """Keras's masked Multiply / Maximum / Minimum (reference.merge follows Keras's code)."""
+    for n in (1, 2, 3):
+        xs = [f32(rng, *shape) for _ in range(n)]
+        dy = f32(rng, *shape)
+        masks = _masks(rng, pattern, rows, n)
+        with on(backend):
+            y = ops.merge(xs, mode, masks=masks)
+            dx = ops.merge_backward(dy, xs, mode, masks=masks)
+        ref = [f64(x) for x in xs]
+        np.testing.assert_allclose(y, reference.merge(ref, mode, masks), rtol=1e-5, atol=1e-6, err_msg=f"n={n}")
+        for k, (g, r) in enumerate(zip(dx, reference.merge_backward(f64(dy), ref, mode, masks))):
+            np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6, err_msg=f"{mode} n={n} dx[{k}]")
+
+
+@pytest.mark.parametrize("mode", MASKED)
+def test_masked_backward_matches_finite_differences(rng, mode):
+    xs = [rng.standard_normal((3, 4, 2)) for _ in range(3)]
+    dy = rng.standard_normal((3, 4, 2))
+    masks = [rng.random((3, 4)) > 0.4 for _ in range(3)]
+    masks[0][0, 0] = masks[1][0, 0] = masks[2][0, 0] = False
+    dx = reference.merge_backward(dy, xs, mode, masks)
+    h = 1e-6
+    for k in range(3):
+        num = np.zeros_like(xs[k])
+        for idx in np.ndindex(xs[k].shape):
+            plus, minus = [x.copy() for x in xs], [x.copy() for x in xs]
+            plus[k][idx] += h
+            minus[k][idx] -= h
+            diff = reference.merge(plus, mode, masks) - reference.merge(minus, mode, masks)
+            num[idx] = np.sum(dy * diff) / (2 * h)
+        np.testing.assert_allclose(dx[k], num, rtol=1e-5, atol=1e-6, err_msg=f"{mode} dx[{k}]")
+
+
+def test_bad_masks():
+    a = np.ones((4, 3), np.float32)
+    m = np.ones(4, bool)
+    with pytest.raises(ValueError, match=r"^merge: `masks` apply to multiply, maximum and minimum only"):
+        ops.merge([a, a], "add", masks=[m, m])
+    with pytest.raises(ValueError, match=r"^merge: `masks` must hold one entry \(a mask or None\) per input: 2, got 1"):
+        ops.merge([a, a], "maximum", masks=[m])
+    with pytest.raises(TypeError, match=r"^merge: `masks` must be None or a list"):
+        ops.merge([a, a], "maximum", masks=m)
+    with pytest.raises(
+        ValueError,
+        match=r"^merge: `masks\[1\]` has shape \(3,\), expected a leading part of the inputs' shape \(4, 3\)",
+    ):
+        ops.merge([a, a], "maximum", masks=[m, np.ones(3, bool)])
+    with pytest.raises(ValueError, match=r"^merge_backward: `masks\[1\]` has shape \(4, 3\), expected \(4,\)"):
+        ops.merge_backward(a, [a, a], "multiply", masks=[m, np.ones((4, 3), bool)])
+    with pytest.raises(TypeError, match=r"^merge: `masks\[0\]` must be bool or uint8"):
+        ops.merge([a, a], "minimum", masks=[m.astype(np.float32), None])
+
+
 CONCAT_CASES = [
     ([(2, 3, 4), (2, 5, 4)], 1),
     ([(2, 3, 4), (2, 3, 1), (2, 3, 7)], -1),

@@ -119,17 +119,28 @@ def test_masks_follow_keras():
     np.testing.assert_array_equal(time.compute_mask([x, x], [m1, None]), np.concatenate([m1, np.ones((2, 3), bool)], 1))
 
 
-def test_masked_forward():
-    m = np.array([[True, False]])
-    xs = [np.ones((1, 2, 3), np.float32), np.ones((1, 2, 3), np.float32)]
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_masked_forward_and_backward(rng, backend):
+    """Add ignores masks (Keras); Maximum / Multiply merge only the unmasked steps (Keras)."""
+    m1 = np.array([[True, False, False], [True, True, False]])
+    m2 = np.array([[False, True, False], [True, False, True]])
+    xs = [f32(rng, 2, 3, 4), f32(rng, 2, 3, 4)]
+    dy = f32(rng, 2, 3, 4)
     add = layers.Add()
-    add.ensure_built([(2, 3), (2, 3)])
-    np.testing.assert_array_equal(add.forward(xs, mask=[m, m]), np.full((1, 2, 3), 2, np.float32))
-    mx = layers.Maximum()
-    mx.ensure_built([(2, 3), (2, 3)])
-    with pytest.raises(ValueError, match=r"masked inputs are not supported yet"):
-        mx.forward(xs, mask=[m, None])
-    np.testing.assert_array_equal(mx.forward(xs, mask=[None, None]), xs[0])
+    add.ensure_built([(3, 4), (3, 4)])
+    for cls in (layers.Maximum, layers.Multiply, layers.Minimum):
+        layer = cls()
+        layer.ensure_built([(3, 4), (3, 4)])
+        with on(backend):
+            np.testing.assert_allclose(add.forward(xs, mask=[m1, m2]), xs[0] + xs[1], rtol=1e-6)
+            y = layer.forward(xs, mask=[m1, m2])
+            dx = layer.backward(dy)
+        ref = [f64(x) for x in xs]
+        np.testing.assert_allclose(y, reference.merge(ref, layer.mode, [m1, m2]), rtol=1e-6, atol=1e-7)
+        for g, r in zip(dx, reference.merge_backward(f64(dy), ref, layer.mode, [m1, m2])):
+            np.testing.assert_allclose(g, r, rtol=1e-6, atol=1e-7)
+        # no masks: the plain merge again (the layer forgets the last call's masks)
+        np.testing.assert_allclose(layer.forward(xs), reference.merge(ref, layer.mode), rtol=1e-6, atol=1e-7)
 
 
 def test_configs_use_keras_names():
@@ -241,6 +252,26 @@ def test_model_config_round_trip_keeps_the_merge_layers(rng):
     again.set_weights(model.get_weights())
     a, b = f32(rng, 3, 4), f32(rng, 3, 4)
     np.testing.assert_array_equal(again.predict([a, b], verbose=0), model.predict([a, b], verbose=0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_keras_file_with_masked_merges_predicts_as_keras(backend):
+    """merge_masked.keras (Keras 3.15.1, tools/make_merge_golden.py): Embedding(mask_zero=True)
+    inputs into Multiply, Maximum and Minimum, whose forward Keras masks; steps masked in both
+    inputs and a Multiply with one unmasked input included."""
+    import os
+
+    from sinapse.models import keras_files
+
+    data = os.path.join(os.path.dirname(__file__), "data", "keras")
+    model = keras_files.load_model(os.path.join(data, "merge_masked.keras"))
+    with np.load(os.path.join(data, "merge_masked.npz")) as golden:
+        ids, want = [golden["a"], golden["b"]], [golden[f"y{i}"] for i in range(4)]
+    with on(backend):
+        got = model.predict(ids, verbose=0)
+    assert (ids[0] == 0).any() and ((ids[0] == 0) & (ids[1] == 0)).any()
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

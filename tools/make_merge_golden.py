@@ -5,6 +5,9 @@
 A two-input functional model using every merge layer (Add of 3 inputs, Multiply, Maximum, Minimum,
 Average, Subtract, Concatenate on the time and the feature axis, the functional forms too):
 merge_layers.keras and merge_layers.npz (inputs ``a``, ``b`` and Keras's predictions ``y``).
+And merge_masked.keras / .npz: two Embedding(mask_zero=True) inputs into Multiply, Maximum and
+Minimum (Keras's masked forward), plus a third Multiply with one unmasked input (ids ``a``, ``b``;
+predictions ``y0``, ``y1``, ``y2``, ``y3``).
 """
 
 from __future__ import annotations
@@ -42,5 +45,28 @@ def main() -> None:
     model.save(os.path.join(DATA, "merge_layers.keras"))
 
 
+def masked() -> None:
+    keras.utils.set_random_seed(1)
+    i1, i2 = keras.Input((6,), dtype="int32", name="ids1"), keras.Input((6,), dtype="int32", name="ids2")
+    e1 = layers.Embedding(10, 3, mask_zero=True)(i1)
+    e2 = layers.Embedding(10, 3, mask_zero=True)(i2)
+    plain = layers.Dense(3)(layers.Embedding(10, 3)(i2))  # no mask
+    outs = [
+        layers.Multiply()([e1, e2]),
+        layers.Maximum()([e1, e2]),
+        layers.minimum([e1, e2]),
+        layers.multiply([e1, plain]),
+    ]
+    model = keras.Model([i1, i2], outs)
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 4, (4, 6)).astype("int32")  # many zeros: masked steps, some on both inputs
+    b = rng.integers(0, 4, (4, 6)).astype("int32")
+    a[0, :2] = b[0, :2] = 0
+    ys = model.predict([a, b], verbose=0)
+    np.savez_compressed(os.path.join(DATA, "merge_masked.npz"), a=a, b=b, **{f"y{i}": y for i, y in enumerate(ys)})
+    model.save(os.path.join(DATA, "merge_masked.keras"))
+
+
 if __name__ == "__main__":
     main()
+    masked()

@@ -26,6 +26,18 @@ void check_same_sizes(const char* op, const std::vector<A>& arrays, int64_t size
   for (const A& a : arrays) check(a.size() == size, std::string(op) + ": the arrays' sizes differ");
 }
 
+// Keras's row masks of a merge (cpu/merge.h): present only for multiply, maximum and minimum,
+// every given mask with the same number of flags (rows), which divides n; returns the floats per
+// flag (inner).
+inline int64_t mask_inner(const char* op, MergeMode mode, int64_t n, const std::vector<int64_t>& mask_sizes) {
+  check(mode == MergeMode::multiply || mode == MergeMode::maximum || mode == MergeMode::minimum,
+        std::string(op) + ": masks apply to multiply, maximum and minimum only");
+  const int64_t rows = mask_sizes.front();
+  for (int64_t r : mask_sizes) check(r == rows, std::string(op) + ": the masks' sizes differ");
+  check(rows > 0 ? n % rows == 0 : n == 0, std::string(op) + ": the masks do not divide the arrays into rows");
+  return rows > 0 ? n / rows : 1;
+}
+
 // The (outer, inner_k) view of a concatenation along `axis` (0 <= axis < ndim): parts[k]'s
 // shape equals whole's except on axis, whose extents add up to whole's; returns outer and
 // fills inner.

@@ -189,6 +189,85 @@ void merge_backward(int64_t n, int64_t count, const float* dy, const float* cons
   }
 }
 
+namespace {
+
+// The rows [r0, r1) of thread t of nthreads (equal shares).
+inline void row_range(int64_t rows, int t, int nthreads, int64_t* r0, int64_t* r1) {
+  *r0 = rows * t / nthreads;
+  *r1 = rows * (t + 1) / nthreads;
+}
+
+// Input k takes part in row r: it has no mask, or its mask marks the row.
+inline bool valid(const uint8_t* const* masks, int64_t k, int64_t r) { return masks[k] == nullptr || masks[k][r]; }
+
+}  // namespace
+
+void merge_forward_masked(int64_t rows, int64_t inner, int64_t count, const float* const* inputs,
+                          const uint8_t* const* masks, float* out, MergeMode mode, SimdPath path, int max_threads) {
+  const int nthreads = threads_for(static_cast<double>(rows) * inner * (count + 1), grain::kCopy, max_threads,
+                                   std::max<int64_t>(rows, 1));
+  std::vector<const float*> scratch(static_cast<size_t>(nthreads * count));  // each thread's valid inputs
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int t = 0; t < nthreads; ++t) {
+    int64_t r0, r1;
+    row_range(rows, t, nthreads, &r0, &r1);
+    const float** vin = scratch.data() + t * count;
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t nv = 0;
+      for (int64_t k = 0; k < count; ++k)
+        if (valid(masks, k, r)) vin[nv++] = inputs[k] + r * inner;
+      float* o = out + r * inner;
+      if (nv == 0) {  // no input marks the row: maximum / minimum give inputs[0], multiply 0
+        if (mode == MergeMode::multiply)
+          std::fill(o, o + inner, 0.0f);
+        else
+          std::copy(inputs[0] + r * inner, inputs[0] + (r + 1) * inner, o);
+        continue;
+      }
+      for (int64_t c0 = 0; c0 < inner; c0 += kChunk) {
+        const int64_t len = std::min(kChunk, inner - c0);
+        run_simd(path, [&]() SINAPSE_INLINE { forward_chunk(mode, c0, len, nv, vin, o); });
+      }
+    }
+  }
+}
+
+void merge_backward_masked(int64_t rows, int64_t inner, int64_t count, const float* dy, const float* const* inputs,
+                           const uint8_t* const* masks, float* const* dx, MergeMode mode, SimdPath path,
+                           int max_threads) {
+  const int nthreads = threads_for(static_cast<double>(rows) * inner * (2 * count + 1), grain::kCopy, max_threads,
+                                   std::max<int64_t>(rows, 1));
+  std::vector<const float*> scratch_in(static_cast<size_t>(nthreads * count));
+  std::vector<float*> scratch_dx(static_cast<size_t>(nthreads * count));
+#pragma omp parallel for num_threads(nthreads) if (nthreads > 1) schedule(static)
+  for (int t = 0; t < nthreads; ++t) {
+    int64_t r0, r1;
+    row_range(rows, t, nthreads, &r0, &r1);
+    const float** vin = scratch_in.data() + t * count;
+    float** vdx = scratch_dx.data() + t * count;
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t nv = 0;
+      for (int64_t k = 0; k < count; ++k) {
+        if (valid(masks, k, r)) {
+          vin[nv] = inputs[k] + r * inner;
+          vdx[nv++] = dx[k] + r * inner;
+        } else {
+          std::fill(dx[k] + r * inner, dx[k] + (r + 1) * inner, 0.0f);  // a masked input: no gradient
+        }
+      }
+      const float* g = dy + r * inner;
+      if (nv == 0) {  // maximum / minimum passed inputs[0] on; multiply's 0 has no gradient
+        if (mode != MergeMode::multiply) std::copy(g, g + inner, dx[0] + r * inner);
+        continue;
+      }
+      for (int64_t c0 = 0; c0 < inner; c0 += kBackwardChunk) {
+        const int64_t len = std::min(kBackwardChunk, inner - c0);
+        run_simd(path, [&]() SINAPSE_INLINE { backward_chunk(mode, c0, len, nv, g, vin, vdx); });
+      }
+    }
+  }
+}
+
 void concat_copy(int64_t outer, int64_t count, const int64_t* inner, float* const* parts, float* whole, bool split,
                  int max_threads) {
   std::vector<int64_t> off(static_cast<size_t>(count) + 1, 0);  // where each input starts in a row

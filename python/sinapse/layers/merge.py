@@ -11,9 +11,10 @@ Masks (the boolean (N, T) masks of Embedding(mask_zero=True) / Masking): as Kera
 ``Merge.compute_mask``, the output mask is None when any input has none, else the logical OR
 of the masks; Concatenate's is Keras's too (the masks concatenated along the axis, inputs
 without a mask counting as all True, then reduced with any over the last axis). The forward of
-Add, Subtract and Average ignores masks, as Keras's does; Keras's Maximum, Minimum and Multiply
-replace masked steps in their forward, which sinapse does not do yet (ValueError when a mask
-reaches them).
+Add, Subtract and Average ignores masks, as Keras's does; Multiply, Maximum and Minimum merge
+only the inputs whose mask marks a step, as Keras's do (``ops.merge``'s ``masks``: a masked
+input counts as 1 in a product and is skipped by a maximum; a step no input marks is 0 for
+Multiply when every input has a mask, inputs[0] for Maximum / Minimum).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def _shape_list(layer: Layer, input_shape) -> list[tuple]:
     if len(input_shape) < 1:
         raise ValueError(f"A `{where}` layer should be called on a list of at least 1 input. Received 0 inputs.")
     return [tuple(s) for s in input_shape]
+
+
+_MASKED = ("multiply", "maximum", "minimum")  # the modes whose forward Keras masks
 
 
 def _batch(shape: tuple) -> tuple:
@@ -65,20 +69,18 @@ class _Merge(Layer):
 
     def forward(self, inputs, training=False, mask=None):
         xs = list(inputs)
-        if mask is not None and self.mode in ("multiply", "maximum", "minimum") and any(m is not None for m in mask):
-            raise self.error(
-                "masked inputs are not supported yet: Keras's Maximum, Minimum and Multiply replace masked "
-                "steps in their forward (Add, Subtract, Average and Concatenate take masks)"
-            )
-        self._xs = xs
-        return ops.merge(xs, self.mode, out=self.buffer("y", tuple(xs[0].shape)))
+        # Keras's Multiply, Maximum and Minimum merge only the unmasked steps (ops.merge's masks);
+        # Add, Subtract and Average ignore masks, as Keras's do
+        masked = mask is not None and self.mode in _MASKED and any(m is not None for m in mask)
+        self._xs, self._masks = xs, (list(mask) if masked else None)
+        return ops.merge(xs, self.mode, masks=self._masks, out=self.buffer("y", tuple(xs[0].shape)))
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
         shape = tuple(dy.shape)
         out = [self.buffer(f"dx{k}", shape) for k in range(len(self._xs))]
-        return ops.merge_backward(dy, self._xs, self.mode, out=out)
+        return ops.merge_backward(dy, self._xs, self.mode, masks=self._masks, out=out)
 
     def compute_mask(self, inputs, masks):
         """Keras's Merge.compute_mask: None when any input has no mask, else their logical OR."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from . import _device
 from ._checks import (
     Array,
@@ -75,7 +77,48 @@ def _count(op: str, device: str, mode: str, count: int) -> None:
         )
 
 
-def merge(inputs: Sequence[Array], mode: str, *, out: Array | None = None) -> Array:
+MASKED_MODES = ("multiply", "maximum", "minimum")
+
+
+def _inspect_masks(op: str, masks, count: int) -> dict[str, ArrayInfo]:
+    """The given entries of ``masks`` (None, or one entry per input, each None or an array)."""
+    if masks is None:
+        return {}
+    if not isinstance(masks, (list, tuple)):
+        raise TypeError(f"{op}: `masks` must be None or a list with one entry (a mask or None) per input.")
+    if len(masks) != count:
+        raise ValueError(f"{op}: `masks` must hold one entry (a mask or None) per input: {count}, got {len(masks)}.")
+    return {f"masks[{i}]": inspect(op, f"masks[{i}]", m) for i, m in enumerate(masks) if m is not None}
+
+
+def _masks(op: str, masks, minfos: dict[str, ArrayInfo], mode: str, shape: tuple[int, ...], device: str):
+    """Keras's masks as the kernels take them (bytes, None for an input without), or None."""
+    if not minfos:
+        return None
+    if mode not in MASKED_MODES:
+        raise ValueError(
+            f"{op}: `masks` apply to multiply, maximum and minimum only (Keras's Add, Subtract and Average "
+            f"ignore masks), got mode {mode!r}."
+        )
+    first = None
+    for name, info in minfos.items():
+        if info.dtype not in (np.bool_, np.uint8):
+            raise TypeError(f"{op}: `{name}` must be bool or uint8 (1 = a real row), got {info.describe()}.")
+        if not info.c_contiguous:
+            raise ValueError(f"{op}: `{name}` must be C-contiguous, got {info.describe()}.")
+        m = tuple(info.shape)
+        if not m or shape[: len(m)] != m:
+            raise ValueError(
+                f"{op}: `{name}` has shape {m}, expected a leading part of the inputs' shape {shape} "
+                f"(one flag per row, e.g. (N, T) for (N, T, D) inputs)."
+            )
+        if first is not None and m != first:
+            raise ValueError(f"{op}: `{name}` has shape {m}, expected {first} (the shape of the first mask).")
+        first = m
+    return [None if m is None else (m.view(np.uint8) if device == "cpu" else m.view("uint8")) for m in masks]
+
+
+def merge(inputs: Sequence[Array], mode: str, *, masks=None, out: Array | None = None) -> Array:
     """Merge same-shape float32 arrays element-wise: ``inputs[0] (mode) inputs[1] (mode) ...``.
 
     Modes (Keras's merge layers): ``add`` (the sum), ``subtract`` (``inputs[0] - inputs[1]``,
@@ -84,6 +127,13 @@ def merge(inputs: Sequence[Array], mode: str, *, out: Array | None = None) -> Ar
 
     Shapes: ``inputs`` a list of at least 1 float32 array, all of one shape (any rank); the result
     that shape. ``out`` may be ``inputs[0]`` itself (in place); no other overlap with an input.
+
+    ``masks`` (multiply, maximum, minimum only; Keras's masked Multiply / Maximum / Minimum,
+    keras/src/layers/merging/base_merge.py and multiply.py): None, or one entry per input, each None
+    (the input always takes part) or a bool/uint8 array of a leading part of the inputs' shape
+    ((N, T) for (N, T, D) inputs), all of one shape: at each row only the inputs whose flag is set
+    are merged (multiply counts a masked input as 1, maximum / minimum skip it); a row no input
+    marks is 0 for multiply and inputs[0] for maximum / minimum.
     One kernel reads every input once (CPU: OpenMP over chunks, vectorised; CUDA: at most 64
     inputs per call).
 
@@ -100,18 +150,20 @@ def merge(inputs: Sequence[Array], mode: str, *, out: Array | None = None) -> Ar
     mode = _mode(op, mode)
     infos = _arrays(op, "inputs", inputs)
     named = _named("inputs", infos)
+    minfos = _inspect_masks(op, masks, len(infos))
     oi = inspect(op, "out", out) if out is not None else None
-    device = backend(op, {**named, **({"out": oi} if oi else {})})
+    device = backend(op, {**named, **minfos, **({"out": oi} if oi else {})})
     shape = _same_shapes(op, "inputs", infos)
     _count(op, device, mode, len(infos))
+    kmasks = _masks(op, masks, minfos, mode, shape, device)
     if oi is not None:
-        check_outs(op, {"out": oi}, {"out": shape}, named, allow=(("out", "inputs[0]"),))
+        check_outs(op, {"out": oi}, {"out": shape}, {**named, **minfos}, allow=(("out", "inputs[0]"),))
     result = out if out is not None else _device.empty(op, device, shape)
-    _device.kernels(device).merge(list(inputs), result, MODES[mode], _device.launch_arg(device))
+    _device.kernels(device).merge(list(inputs), result, MODES[mode], kmasks, _device.launch_arg(device))
     return result
 
 
-def merge_backward(dy: Array, inputs: Sequence[Array], mode: str, *, out=None) -> list:
+def merge_backward(dy: Array, inputs: Sequence[Array], mode: str, *, masks=None, out=None) -> list:
     """The gradient of ``merge(inputs, mode)`` for each input, from ``dy`` (dL/d(result)).
 
     ``add``: dy for every input; ``subtract``: dy, -dy; ``average``: dy / n; ``multiply``: dy
@@ -119,6 +171,8 @@ def merge_backward(dy: Array, inputs: Sequence[Array], mode: str, *, out=None) -
     ``maximum`` / ``minimum``: dy to the FIRST input that attains the result at each element
     (ties go to the earliest input; where an input is NaN, to the first NaN input), 0 to the
     others (PyTorch splits a tie evenly instead). Each gradient is computed by the kernel.
+    ``masks`` as merge's: a masked input gets 0 where its flag is off, the others the gradient of
+    the merge of the inputs taking part.
 
     Shapes: dy and every input float32 of one shape. Returns a list of len(inputs) arrays of that
     shape. ``out``: None or a list/tuple with one entry per input (an array, or None: allocated),
@@ -135,17 +189,19 @@ def merge_backward(dy: Array, inputs: Sequence[Array], mode: str, *, out=None) -
     gi = inspect(op, "dy", dy)
     infos = _arrays(op, "inputs", inputs)
     named = _named("inputs", infos)
+    minfos = _inspect_masks(op, masks, len(infos))
     outs = inspect_outs(op, out, tuple(f"dx{i}" for i in range(len(infos))))
-    device = backend(op, {"dy": gi, **named, **present(outs)})
+    device = backend(op, {"dy": gi, **named, **minfos, **present(outs)})
     shape = _same_shapes(op, "inputs", infos)
     check_float32(op, "dy", gi)
     if tuple(gi.shape) != shape:
         raise ValueError(f"{op}: `dy` has shape {tuple(gi.shape)}, expected {shape} (the shape of inputs[0]).")
     _count(op, device, mode, len(infos))
-    check_outs(op, outs, dict.fromkeys(outs, shape), {"dy": gi, **named})
+    kmasks = _masks(op, masks, minfos, mode, shape, device)
+    check_outs(op, outs, dict.fromkeys(outs, shape), {"dy": gi, **named, **minfos})
     given = list(out) if out is not None else [None] * len(infos)
     dx = [g if g is not None else _device.empty(op, device, shape) for g in given]
-    _device.kernels(device).merge_backward(dy, list(inputs), dx, MODES[mode], _device.launch_arg(device))
+    _device.kernels(device).merge_backward(dy, list(inputs), dx, MODES[mode], kmasks, _device.launch_arg(device))
     return dx
 
 
