@@ -177,6 +177,20 @@ def test_masked_backward_matches_finite_differences(rng, mode):
         np.testing.assert_allclose(dx[k], num, rtol=1e-5, atol=1e-6, err_msg=f"{mode} dx[{k}]")
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_masked_rows_split_over_threads(rng, restore_threads, threads):
+    sinapse.set_num_threads(threads)
+    xs = [f32(rng, 700, 9, 16) for _ in range(3)]
+    masks = [rng.random((700, 9)) > 0.3, None, rng.random((700, 9)) > 0.6]
+    dy = f32(rng, 700, 9, 16)
+    for mode in MASKED:
+        ref = [f64(x) for x in xs]
+        np.testing.assert_allclose(ops.merge(xs, mode, masks=masks), reference.merge(ref, mode, masks), rtol=1e-5)
+        got = ops.merge_backward(dy, xs, mode, masks=masks)
+        for g, r in zip(got, reference.merge_backward(f64(dy), ref, mode, masks)):
+            np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6)
+
+
 def test_bad_masks():
     a = np.ones((4, 3), np.float32)
     m = np.ones(4, bool)
