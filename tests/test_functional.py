@@ -307,3 +307,33 @@ def test_sequential_accepts_a_model_as_a_layer():
     seq.fit(X, Y, epochs=1, verbose=0)
     assert not np.array_equal(w0, block.get_weights()[0])
     assert seq.count_params() == 6 * 5 + 5 + 5 * 3 + 3
+
+
+def _residual_model():
+    inp = sinapse.Input(shape=(4,))
+    h = layers.Dense(4, activation="tanh", name="h")(inp)
+    res = layers.Add(name="res")([inp, h])  # inp fans out: to h and to the sum
+    cat = layers.Concatenate(name="cat")([res, layers.Dense(2, name="side")(inp)])
+    return sinapse.Model(inp, layers.Dense(2, name="out")(cat))
+
+
+def test_gradients_through_merge_layers_with_fan_in_and_fan_out():
+    m = _residual_model()
+    m.compile("sgd", "mse")
+    x, y = X[:8, :4], RNG.standard_normal((8, 2)).astype(np.float32)
+    _, analytic = _grads(m, x, y)
+    for a, n in zip(analytic, _numeric_grads(m, x, y)):
+        np.testing.assert_allclose(a, n, rtol=3e-2, atol=3e-3)
+
+
+def test_graph_trains_the_same_on_the_cuda_simulator():
+    cpu, sim = _residual_model(), _residual_model()
+    sim.set_weights(cpu.get_weights())
+    cpu.compile("adam", "mse")
+    sim.compile("adam", "mse", device="cuda-sim")
+    y = RNG.standard_normal((48, 2)).astype(np.float32)
+    hc = cpu.fit(X[:, :4], y, epochs=2, verbose=0, shuffle=False)
+    hs = sim.fit(X[:, :4], y, epochs=2, verbose=0, shuffle=False)
+    np.testing.assert_allclose(hc.history["loss"], hs.history["loss"], rtol=1e-5)
+    for a, b in zip(cpu.get_weights(), sim.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

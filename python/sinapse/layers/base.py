@@ -155,6 +155,15 @@ def _public_build(create_weights):
         if self.__dict__.get("_building"):  # super().build(shape) inside a subclass's build
             return create_weights(self, input_shape)
         where = f"{type(self).__name__}.build"
+        if (
+            self.multi_input
+            and isinstance(input_shape, (list, tuple))
+            and input_shape
+            and all(isinstance(s, (list, tuple)) for s in input_shape)
+        ):  # Keras's merge_layer.build([(None, 4), (None, 4)])
+            shapes = [_shape(where, f"input_shape[{i}]", s, batch=True)[1:] for i, s in enumerate(input_shape)]
+            self.ensure_built(shapes)
+            return
         if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__"):
             raise TypeError(
                 f"{where}: `input_shape` must be a tuple with the batch axis first, e.g. (None, 4); got {input_shape!r}"
