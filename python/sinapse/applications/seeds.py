@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import layers
-from .models import Sequential
+from .. import layers
+from ..models import Sequential
 
 
 def mlp(input_shape=(28, 28, 1), classes=10):
