@@ -265,22 +265,35 @@ def test_obtain_input_shape_follows_keras():
 # ------------------------------------------------------------------------ against Keras
 
 
-def _check_layers(model, spec):
+def _rows(model, spec):
+    """(sinapse's rows, Keras's rows) of [name, class, output shape, [[weight, shape], ...]] per layer,
+    in model.layers order; the InputLayer's rows apart (a model.layers may leave it out)."""
     got = [
         [layer.name, type(layer).__name__, list(layer.output_shape), [[w.name, list(w.shape)] for w in layer.weights]]
         for layer in model.layers
+        if type(layer).__name__ != "InputLayer"
     ]
-    want = spec["layers"]
-    if got and got[0][1] == "InputLayer":
-        assert got[0][0] == want[0][0] and got[0][2] == want[0][2]
-        got, want = got[1:], want[1:]
-    else:  # a model.layers without its InputLayer: compare the rest
-        want = want[1:]
-    names = [row[0] for row in got]
-    assert sorted(names) == sorted(row[0] for row in want), "not the same layer names as Keras"
-    assert names == [row[0] for row in want], "the same layers as Keras, in another order"
-    for g, w in zip(got, want):
-        assert g == w, f"layer {g[0]!r}: sinapse {g[1:]}, Keras {w[1:]}"
+    return got, [row for row in spec["layers"] if row[1] != "InputLayer"]
+
+
+def _check_layers(model, spec):
+    """Every Keras layer is here under its name with its class, output shape and weights."""
+    got, want = _rows(model, spec)
+    by_name = {row[0]: row for row in got}
+    assert len(by_name) == len(got) and sorted(by_name) == sorted(row[0] for row in want), "not Keras's layer names"
+    for row in want:
+        assert by_name[row[0]] == row, f"layer {row[0]!r}: sinapse {by_name[row[0]][1:]}, Keras {row[1:]}"
+
+
+def _check_order(model, spec):
+    """model.layers in Keras's order (by depth from the outputs, then creation: keras/src/ops/function.py
+    map_graph), which is get_weights's order and the order a legacy .h5 file's layers load in."""
+    got, want = _rows(model, spec)
+    names, keras_names = [row[0] for row in got], [row[0] for row in want]
+    first = next((i for i, (a, b) in enumerate(zip(names, keras_names)) if a != b), None)
+    assert names == keras_names, (
+        f"layer {first}: sinapse {names[first : first + 4]}, Keras {keras_names[first : first + 4]}"
+    )
 
 
 # every recorded layer list but the VGGs with their 0.5 GB top
@@ -299,6 +312,12 @@ def test_layers_names_shapes_and_weights_match_keras(name):
 
 
 @needs_engine
+@pytest.mark.parametrize("name", CHEAP_SPECS)
+def test_layer_and_weight_order_is_kerass(name):
+    _check_order(_model(name), SPECS[name])
+
+
+@needs_engine
 @pytest.mark.parametrize("name", ["ResNet101", "ResNet152", "ResNet20_28x28x1", "VGG19_notop_48"])
 def test_parameter_counts_match_keras(name):
     model = _build(name)
@@ -314,6 +333,7 @@ def test_vgg_with_the_top_matches_keras(name):
     model = _build(name)
     assert model.count_params() == SPECS[name]["params"]
     _check_layers(model, SPECS[name])
+    _check_order(model, SPECS[name])
     del model
 
 
