@@ -140,3 +140,27 @@ def finish(img_input, input_tensor, outputs, name, weights_path):
 def weights_file(stem: str, include_top: bool) -> str:
     """The name of Keras's published ImageNet weights file (tf kernels, channels last)."""
     return f"{stem}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+
+
+def keras_builder(where: str, default_name: str, build, doc: str, module: str, default_classes: int = 1000):
+    """A public builder with Keras 3's application signature (the same for every architecture),
+    calling ``build(where, include_top, weights, input_tensor, input_shape, pooling, classes,
+    classifier_activation, name)``; ``where`` is its name in error messages and ``__name__``."""
+
+    def builder(
+        include_top=True,
+        weights=None,
+        input_tensor=None,
+        input_shape=None,
+        pooling=None,
+        classes=default_classes,
+        classifier_activation="softmax",
+        name=default_name,
+    ):
+        return build(
+            where, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
+        )
+
+    builder.__name__ = builder.__qualname__ = where
+    builder.__doc__, builder.__module__ = doc, module
+    return builder

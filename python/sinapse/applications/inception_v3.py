@@ -104,28 +104,7 @@ def _reduce_17(b, x):
     return b.concat([branch3x3, branch7x7x3, b.max_pool(x)], "mixed8")
 
 
-def InceptionV3(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="inception_v3",
-):
-    """InceptionV3: a 5-convolution stem with two 3x3/2 max poolings, mixed0-2 (35x35),
-    mixed3 (reduction), mixed4-7 (17x17), mixed8 (reduction), mixed9-10 (8x8), ``avg_pool``
-    and ``predictions``. Every convolution is Conv2D (no bias) + BatchNormalization (no gamma) + relu.
-
-    Arguments as Keras 3's ``keras.applications.InceptionV3``, except that ``weights`` defaults
-    to None (nothing can be downloaded): a path loads a weights file with ``model.load_weights``;
-    "imagenet" loads ``inception_v3_weights_tf_dim_ordering_tf_kernels[_notop].h5`` from Keras's
-    cache folder (``~/.keras/models``) or raises ValueError saying where to get it.
-    Output: (batch, classes) with the top; (batch, h, w, 2048) or (batch, 2048) without
-    (h = w = 8 at 299x299, 1 at 75x75). 23,851,784 parameters with the top (21,802,784 without).
-    """
-    where, act = "InceptionV3", classifier_activation
+def _inception_v3(where, include_top, weights, input_tensor, input_shape, pooling, classes, act, name):
     _common.check_arguments(where, weights, include_top, classes, pooling, act)
     path = _common.imagenet_file(where, weights, _common.weights_file("inception_v3", include_top), "inception_v3")
     shape = imagenet_utils.obtain_input_shape(
@@ -150,6 +129,27 @@ def InceptionV3(
         x = _block_8(b, x, i)
     x = _common.head(x, include_top, pooling, classes, act, b.names, "avg_pool")
     return _common.finish(img_input, input_tensor, x, name, path)
+
+
+InceptionV3 = _common.keras_builder(
+    "InceptionV3",
+    "inception_v3",
+    _inception_v3,
+    """InceptionV3: a 5-convolution stem with two 3x3/2 max poolings, mixed0-2 (35x35),
+    mixed3 (reduction), mixed4-7 (17x17), mixed8 (reduction), mixed9-10 (8x8), ``avg_pool``
+    and ``predictions``. Every convolution is Conv2D (no bias) + BatchNormalization (no gamma) + relu.
+
+    ``InceptionV3(include_top=True, weights=None, input_tensor=None, input_shape=None,
+    pooling=None, classes=1000, classifier_activation="softmax", name="inception_v3")``:
+    Keras 3's ``keras.applications.InceptionV3``, except that ``weights`` defaults
+    to None (nothing can be downloaded): a path loads a weights file with ``model.load_weights``;
+    "imagenet" loads ``inception_v3_weights_tf_dim_ordering_tf_kernels[_notop].h5`` from Keras's
+    cache folder (``~/.keras/models``) or raises ValueError saying where to get it.
+    Output: (batch, classes) with the top; (batch, h, w, 2048) or (batch, 2048) without
+    (h = w = 8 at 299x299, 1 at 75x75). 23,851,784 parameters with the top (21,802,784 without).
+    """,
+    __name__,
+)
 
 
 def preprocess_input(x, data_format=None):

@@ -18,6 +18,8 @@ give 0.27M too (271,098 with these layers) but needs a channel padding layer sin
 
 from __future__ import annotations
 
+from functools import partial
+
 from .. import layers
 from . import _common, imagenet_utils
 
@@ -50,7 +52,7 @@ def _stack(x, filters, blocks, stride1=2, name=None):
     return x
 
 
-def _resnet_v1(blocks, where, stem, include_top, weights, input_tensor, input_shape, pooling, classes, act, name):
+def _resnet_v1(blocks, stem, where, include_top, weights, input_tensor, input_shape, pooling, classes, act, name):
     _common.check_arguments(where, weights, include_top, classes, pooling, act)
     path = _common.imagenet_file(where, weights, _common.weights_file(stem, include_top), "resnet")
     shape = imagenet_utils.obtain_input_shape(
@@ -80,65 +82,44 @@ def _resnet_head(x, include_top, pooling, classes, act):
     return x
 
 
-def ResNet50(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet50",
-):
+ResNet50 = _common.keras_builder(
+    "ResNet50",
+    "resnet50",
+    partial(_resnet_v1, (3, 4, 6, 3), "resnet50"),
     """ResNet50 (v1): conv1 (7x7/2) and 3x3/2 max pooling, then 3, 4, 6, 3 bottleneck blocks
     (64, 128, 256, 512 filters, 4x wide outputs), ``avg_pool`` and ``predictions``.
 
-    Arguments as Keras 3's ``keras.applications.ResNet50``, except that ``weights`` defaults to
-    None (nothing can be downloaded): a path loads a weights file with ``model.load_weights``;
-    "imagenet" loads ``resnet50_weights_tf_dim_ordering_tf_kernels[_notop].h5`` from Keras's cache
-    folder (``~/.keras/models``) or raises ValueError saying where to get it. Inputs: 224x224x3
-    with the top, at least 32x32 without, preprocessed by ``preprocess_input`` ("caffe").
+    ``ResNet50(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name="resnet50")``: Keras 3's
+    ``keras.applications.ResNet50``, except that ``weights`` defaults to None (nothing can be
+    downloaded): a path loads a weights file with ``model.load_weights``; "imagenet" loads
+    ``resnet50_weights_tf_dim_ordering_tf_kernels[_notop].h5`` from Keras's cache folder
+    (``~/.keras/models``) or raises ValueError saying where to get it. Inputs: 224x224x3 with
+    the top, at least 32x32 without, preprocessed by ``preprocess_input`` ("caffe").
     Output: (batch, classes) with the top; (batch, H/32, W/32, 2048) or (batch, 2048) without.
-    25,636,712 parameters with the top (23,587,712 without).
-    """
-    return _resnet_v1(
-        (3, 4, 6, 3), "ResNet50", "resnet50", include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name,
-    )  # fmt: skip
+    25,636,712 parameters with the top (23,587,712 without). Raises ValueError for bad
+    arguments (docs/applications.md), before anything is built.
+    """,
+    __name__,
+)
 
+ResNet101 = _common.keras_builder(
+    "ResNet101",
+    "resnet101",
+    partial(_resnet_v1, (3, 4, 23, 3), "resnet101"),
+    """ResNet101: ResNet50 (same arguments, ``name="resnet101"``) with 23 blocks in stage 4
+    (44,707,176 parameters with the top).""",
+    __name__,
+)
 
-def ResNet101(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet101",
-):
-    """ResNet101: ResNet50 with 23 blocks in stage 4 (44,707,176 parameters with the top)."""
-    return _resnet_v1(
-        (3, 4, 23, 3), "ResNet101", "resnet101", include_top, weights, input_tensor, input_shape, pooling,
-        classes, classifier_activation, name,
-    )  # fmt: skip
-
-
-def ResNet152(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet152",
-):
-    """ResNet152: ResNet50 with 8 blocks in stage 3 and 36 in stage 4 (60,419,944 parameters with the top)."""
-    return _resnet_v1(
-        (3, 8, 36, 3), "ResNet152", "resnet152", include_top, weights, input_tensor, input_shape, pooling,
-        classes, classifier_activation, name,
-    )  # fmt: skip
+ResNet152 = _common.keras_builder(
+    "ResNet152",
+    "resnet152",
+    partial(_resnet_v1, (3, 8, 36, 3), "resnet152"),
+    """ResNet152: ResNet50 (same arguments, ``name="resnet152"``) with 8 blocks in stage 3 and 36
+    in stage 4 (60,419,944 parameters with the top).""",
+    __name__,
+)
 
 
 def _conv_bn(x, filters, stride, name, relu=True):
@@ -182,12 +163,12 @@ def resnet_cifar(
     Output: (batch, classes) with the top; (batch, H/4, W/4, 64) or (batch, 64) without.
     """
     return _resnet_cifar(
-        f"resnet_cifar(depth={depth!r})", depth, include_top, weights, input_tensor, input_shape, pooling, classes,
+        depth, f"resnet_cifar(depth={depth!r})", include_top, weights, input_tensor, input_shape, pooling, classes,
         classifier_activation, name,
     )  # fmt: skip
 
 
-def _resnet_cifar(where, depth, include_top, weights, input_tensor, input_shape, pooling, classes, act, name):
+def _resnet_cifar(depth, where, include_top, weights, input_tensor, input_shape, pooling, classes, act, name):
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
         raise ValueError(f"{where}: `depth` must be 6n + 2 with n >= 1 (8, 14, 20, 32, 56, 110, ...), got {depth!r}")
     if weights == "imagenet":
@@ -207,21 +188,18 @@ def _resnet_cifar(where, depth, include_top, weights, input_tensor, input_shape,
     return _common.finish(img_input, input_tensor, x, name or f"resnet{depth}", weights)
 
 
-def ResNet20(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=10,
-    classifier_activation="softmax",
-    name="resnet20",
-):
+ResNet20 = _common.keras_builder(
+    "ResNet20",
+    "resnet20",
+    partial(_resnet_cifar, 20),
     """``resnet_cifar(20, ...)``: 3 stages x 3 basic blocks, 16/32/64 filters; 274,442 parameters
-    for 32x32x3 inputs and 10 classes (projection shortcuts, see the module docstring)."""
-    return _resnet_cifar(
-        "ResNet20", 20, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
-    )
+    for 32x32x3 inputs and 10 classes (projection shortcuts, see the module docstring).
+
+    ``ResNet20(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=10, classifier_activation="softmax", name="resnet20")``.""",
+    __name__,
+    default_classes=10,
+)
 
 
 def preprocess_input(x, data_format=None):

@@ -8,6 +8,8 @@ mean-subtracted), 224x224x3 with the top, at least 32x32 without.
 
 from __future__ import annotations
 
+from functools import partial
+
 from .. import layers
 from . import _common, imagenet_utils
 
@@ -15,7 +17,7 @@ from . import _common, imagenet_utils
 _FILTERS = (64, 128, 256, 512, 512)
 
 
-def _vgg(convs, where, stem, include_top, weights, input_tensor, input_shape, pooling, classes, act, name):
+def _vgg(convs, stem, where, include_top, weights, input_tensor, input_shape, pooling, classes, act, name):
     _common.check_arguments(where, weights, include_top, classes, pooling, act)
     path = _common.imagenet_file(where, weights, _common.weights_file(stem, include_top), stem)
     shape = imagenet_utils.obtain_input_shape(
@@ -35,49 +37,35 @@ def _vgg(convs, where, stem, include_top, weights, input_tensor, input_shape, po
     return _common.finish(img_input, input_tensor, x, name, path)
 
 
-def VGG16(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="vgg16",
-):
+VGG16 = _common.keras_builder(
+    "VGG16",
+    "vgg16",
+    partial(_vgg, (2, 2, 3, 3, 3), "vgg16"),
     """VGG16: 13 3x3 convolutions in 5 blocks, each block ending in 2x2 max pooling, then
     Flatten, fc1 and fc2 (4096, relu) and ``predictions`` (``classes``).
 
-    Arguments as Keras 3's ``keras.applications.VGG16``, except that ``weights`` defaults to
-    None (random initialisation; nothing can be downloaded): a path loads a weights file with
+    ``VGG16(include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
+    classes=1000, classifier_activation="softmax", name="vgg16")``: Keras 3's
+    ``keras.applications.VGG16``, except that ``weights`` defaults to None (random
+    initialisation; nothing can be downloaded): a path loads a weights file with
     ``model.load_weights``; "imagenet" loads Keras's published file from Keras's cache folder
     (``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels[_notop].h5``) or raises
     ValueError saying where to get it. ``pooling`` ("avg" / "max") applies without the top.
     Output: (batch, classes) with the top; (batch, H/32, W/32, 512) or (batch, 512) without.
-    138,357,544 parameters with the top (14,714,688 without).
-    """
-    return _vgg(
-        (2, 2, 3, 3, 3), "VGG16", "vgg16", include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name,
-    )  # fmt: skip
+    138,357,544 parameters with the top (14,714,688 without). Raises ValueError for bad
+    arguments (docs/applications.md), before anything is built.
+    """,
+    __name__,
+)
 
-
-def VGG19(
-    include_top=True,
-    weights=None,
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="vgg19",
-):
-    """VGG19: as VGG16 (same arguments) with 16 convolutions, 4 in each of blocks 3-5
-    (``block3_conv4`` ...). 143,667,240 parameters with the top (20,024,384 without)."""
-    return _vgg(
-        (2, 2, 4, 4, 4), "VGG19", "vgg19", include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name,
-    )  # fmt: skip
+VGG19 = _common.keras_builder(
+    "VGG19",
+    "vgg19",
+    partial(_vgg, (2, 2, 4, 4, 4), "vgg19"),
+    """VGG19: as VGG16 (same arguments, ``name="vgg19"``) with 16 convolutions, 4 in each of
+    blocks 3-5 (``block3_conv4`` ...). 143,667,240 parameters with the top (20,024,384 without).""",
+    __name__,
+)
 
 
 def preprocess_input(x, data_format=None):
