@@ -1,9 +1,10 @@
-"""sinapse.models: Sequential, load_model, save_model, clone_model (keras.models)."""
+"""sinapse.models: Model, Sequential, load_model, save_model, clone_model (keras.models)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .functional import Model
 from .saving import FORMAT_VERSION, ModelFileError, load_model, save_model
 from .sequential import Sequential
 
@@ -32,4 +33,4 @@ def clone_model(model: Sequential, input_tensors: Any = None, clone_function: An
     return clone
 
 
-__all__ = ["FORMAT_VERSION", "ModelFileError", "Sequential", "clone_model", "load_model", "save_model"]
+__all__ = ["FORMAT_VERSION", "Model", "ModelFileError", "Sequential", "clone_model", "load_model", "save_model"]
