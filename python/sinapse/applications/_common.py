@@ -61,10 +61,20 @@ def check_arguments(where: str, weights, include_top, classes, pooling, classifi
         imagenet_utils.validate_activation(classifier_activation, weights, where)
 
 
-def image_input(where: str, input_tensor, input_shape):
+def image_input(where: str, input_tensor, input_shape, default_size: int):
     """The model's image input: a new ``Input(input_shape)`` named as Keras names it, or the
-    caller's symbolic ``input_tensor`` (which Keras uses as is, whatever ``input_shape`` says)."""
+    caller's symbolic ``input_tensor`` (which Keras uses as is, whatever ``input_shape`` says).
+
+    Keras builds a model without its top for any image size, (None, None, 3); sinapse's
+    convolution and pooling layers need the size when the model is built, so that case
+    raises ValueError asking for ``input_shape``."""
     if input_tensor is None:
+        if None in input_shape:
+            raise ValueError(
+                f"{where}: sinapse builds a model for one image size; without the top give "
+                f"`input_shape`, e.g. input_shape=({default_size}, {default_size}, 3) or the size of "
+                f"your images (got input_shape={input_shape})"
+            )
         return layers.Input(shape=input_shape, name="input_layer")
     if not hasattr(input_tensor, "_history"):
         raise TypeError(
@@ -80,9 +90,8 @@ def source_inputs(tensor) -> list:
     layer, node_index, _ = tensor._history
     if isinstance(layer, layers.InputLayer):
         return [tensor]
-    node = layer._inbound_nodes[node_index]
     found: list = []
-    for parent in node.input_tensors:
+    for parent in layer._inbound_nodes[node_index].inputs:
         for t in source_inputs(parent):
             if not any(t is f for f in found):
                 found.append(t)

@@ -110,7 +110,7 @@ def _inception_v3(where, include_top, weights, input_tensor, input_shape, poolin
     shape = imagenet_utils.obtain_input_shape(
         input_shape, default_size=299, min_size=75, require_flatten=include_top, weights=weights, where=where
     )
-    img_input = _common.image_input(where, input_tensor, shape)
+    img_input = _common.image_input(where, input_tensor, shape, 299)
     b = _Builder()
     x = b.conv_bn(img_input, 32, 3, 3, strides=(2, 2), padding="valid")
     x = b.conv_bn(x, 32, 3, 3, padding="valid")

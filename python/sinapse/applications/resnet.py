@@ -58,7 +58,7 @@ def _resnet_v1(blocks, stem, where, include_top, weights, input_tensor, input_sh
     shape = imagenet_utils.obtain_input_shape(
         input_shape, default_size=224, min_size=32, require_flatten=include_top, weights=weights, where=where
     )
-    img_input = _common.image_input(where, input_tensor, shape)
+    img_input = _common.image_input(where, input_tensor, shape, 224)
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
     x = layers.BatchNormalization(epsilon=_EPS, name="conv1_bn")(x)
@@ -178,7 +178,7 @@ def _resnet_cifar(depth, where, include_top, weights, input_tensor, input_shape,
     _common.check_arguments(where, weights, include_top, classes, pooling, act)
     default = (32, 32, 3) if input_shape is None and input_tensor is None else input_shape
     shape = imagenet_utils.obtain_input_shape(default, 32, min_size=4, require_flatten=include_top, where=where)
-    img_input = _common.image_input(where, input_tensor, shape)
+    img_input = _common.image_input(where, input_tensor, shape, 32)
     x = _conv_bn(img_input, 16, 1, "conv1")
     for stage, filters in enumerate((16, 32, 64), start=2):
         for block in range(1, (depth - 2) // 6 + 1):

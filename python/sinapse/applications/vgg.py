@@ -23,7 +23,7 @@ def _vgg(convs, stem, where, include_top, weights, input_tensor, input_shape, po
     shape = imagenet_utils.obtain_input_shape(
         input_shape, default_size=224, min_size=32, require_flatten=include_top, weights=weights, where=where
     )
-    img_input = _common.image_input(where, input_tensor, shape)
+    img_input = _common.image_input(where, input_tensor, shape, 224)
     x = img_input
     for block, (filters, n) in enumerate(zip(_FILTERS, convs), start=1):
         for i in range(1, n + 1):
