@@ -248,6 +248,8 @@ def test_builder_argument_errors(tmp_path):
         applications.ResNet20(classes=0)
     with pytest.raises(ValueError, match=r"resnet_cifar\(depth=21\): `depth` must be 6n \+ 2"):
         applications.resnet_cifar(21)
+    with pytest.raises(TypeError, match="ResNet20: `input_tensor` must be a symbolic tensor .* got ndarray"):
+        applications.ResNet20(input_tensor=np.zeros((1, 32, 32, 3)))
     with pytest.raises(ValueError, match="ResNet20: there are no published ImageNet weights"):
         applications.ResNet20(weights="imagenet")
 

@@ -8,10 +8,12 @@ The flow is Keras 3's (keras/src/applications/vgg16.py and friends): check ``wei
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 
 from .. import layers
+from ..layers.symbolic import KerasTensor
 from . import imagenet_utils
 
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -46,7 +48,7 @@ def check_weights(where: str, weights, include_top: bool, classes) -> None:
                 f"{where}: `weights` must be None, 'imagenet' or the path of an existing weights file; "
                 f"no file at weights={str(weights)!r}"
             )
-    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or classes < 1:
         raise ValueError(f"{where}: `classes` must be a positive int, got classes={classes!r}")
     if weights == "imagenet" and include_top and classes != 1000:
         raise ValueError(f"{where}: with weights='imagenet' and include_top=True `classes` must be 1000, got {classes}")
@@ -76,7 +78,7 @@ def image_input(where: str, input_tensor, input_shape, default_size: int):
                 f"your images (got input_shape={input_shape})"
             )
         return layers.Input(shape=input_shape, name="input_layer")
-    if not hasattr(input_tensor, "_history"):
+    if not isinstance(input_tensor, KerasTensor):
         raise TypeError(
             f"{where}: `input_tensor` must be a symbolic tensor from sinapse.Input(...) or a layer called on "
             f"one, got {type(input_tensor).__name__}"
