@@ -12,7 +12,7 @@ from typing import Any
 
 from ..layers.base import InputLayer, Layer, deserialize, serialize
 from ..layers.symbolic import KerasTensor, Node
-from .graph import Graph, Step
+from .graph import Graph, Step, mark_backward
 
 
 def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor], where: str):
@@ -97,6 +97,7 @@ def compile_graph(model) -> Graph:
         steps,
         masking=any(_makes_mask(s.layer) for s in steps),
     )
+    mark_backward(graph)
     return graph
 
 
@@ -107,7 +108,9 @@ def chain_graph(layers: list, device) -> Graph:
         if layer.device != device:
             layer.to_device(device)
         steps.append(Step(layer, (i,), i + 1, False))
-    return Graph(len(layers) + 1, (0,), (len(layers),), steps, masking=any(_makes_mask(x) for x in layers))
+    graph = Graph(len(layers) + 1, (0,), (len(layers),), steps, masking=any(_makes_mask(x) for x in layers))
+    mark_backward(graph)
+    return graph
 
 
 def _makes_mask(layer) -> bool:

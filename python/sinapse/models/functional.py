@@ -141,11 +141,10 @@ class Model(ModelBase):
 
     # ------------------------------------------------------------------ training hooks (models/training.py)
     def _n_inputs(self) -> int:
-        self._require_graph("fit")
-        return len(self._input_tensors)
+        return len(self._input_tensors) if getattr(self, "_traced", True) else 1  # (untraced: one until traced)
 
     def _input_names(self) -> list[str]:
-        return list(self.input_names)
+        return list(self.input_names) if getattr(self, "_traced", True) else ["input"]
 
     def _input_readers(self) -> list:
         """Per input, the first layer that reads it (its dtype rule: Embedding takes ids)."""
@@ -164,10 +163,6 @@ class Model(ModelBase):
             if len(e) != len(g) or any(a is not None and a != b for a, b in zip(e, g)):
                 label = f"`x`[{self.input_names[i]!r}]" if len(expected) > 1 else "`x`"
                 raise ValueError(f"{where}: the model expects {label} of shape {_fmt(e)}, got shape {_fmt(tuple(g))}")
-
-    def _require_graph(self, what: str) -> None:
-        if not getattr(self, "_traced", True):
-            self._n_inputs_hint = what
 
     def _connections(self) -> dict | None:
         """Layer id -> its nodes' inputs as "name[node][tensor]" strings (Keras's Connected to)."""

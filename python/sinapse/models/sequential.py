@@ -170,7 +170,7 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ the graph and the training hooks
     def _graph(self) -> Graph:
-        key = (self._version, self.device.name)
+        key = (self._version, Layer._trainable_version, self.device.name)
         if self._graph_key != key:
             self._compiled_graph = _graph_build.chain_graph(self._layers, self.device)
             self._graph_key = key

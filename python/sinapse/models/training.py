@@ -155,15 +155,19 @@ class TrainingMixin:
                 assert pred is not None  # the fused head's forward keeps its pre-activation
                 if pred.shape != out.shape:
                     pred = pred.reshape(out.shape)
-            buf = head.step.layer.buffer("dloss", out.shape) if grad and head.step is not None else None
+            muted = head.weight == 0.0  # reported, but neither in the total nor in the gradient
+            g = grad and not muted
+            buf = head.step.layer.buffer("dloss", out.shape) if g and head.step is not None else None
             result = head.loss.compute(
-                ys[k], pred, ws[k], from_logits=True if head.fused else None, grad=grad, mask=mask, grad_out=buf
+                ys[k], pred, ws[k], from_logits=True if head.fused else None, grad=g, mask=mask, grad_out=buf
             )
-            value = result[0] if grad else result
-            self._head_losses[k] = value
-            total += head.weight * value if head.weight != 1.0 else value
+            value = result[0] if g else result
+            # The loss weight is folded into the per-sample weights (_sample_weights), so ``value``
+            # is already weighted; History reports each output's loss unweighted, as Keras does.
+            self._head_losses[k] = value / head.weight if not muted and head.weight != 1.0 else value
+            total += 0.0 if muted else value
             if grad:
-                grads.append(result[1])
+                grads.append(None if muted else result[1])
         if plan.regularized:
             total += sum(w.regularizer(w.value) for w in plan.regularized)
         return (total, grads) if grad else total
@@ -325,7 +329,7 @@ class TrainingMixin:
         if w is not None and w.shape != lead:
             w = np.broadcast_to(w.reshape(-1, *([1] * (len(lead) - 1))), lead)
         scale = self.loss_weights[k] if self.loss_weights else 1.0
-        if scale != 1.0:  # Keras: total = sum(loss_weight * loss); folded into the per-sample weights
+        if scale not in (0.0, 1.0):  # Keras: total = sum(loss_weight * loss); folded into the per-sample weights
             w = np.full(lead, scale, np.float32) if w is None else w * np.float32(scale)
         return None if w is None else np.ascontiguousarray(w, dtype=np.float32)
 
