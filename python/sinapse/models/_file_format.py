@@ -135,11 +135,27 @@ def check_filepath(where: str, path) -> str:
 
 
 def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, where: str = "save_model") -> None:
-    """Write atomically: a temporary file in the same directory, fsync'ed, renamed over ``path``;
-    on any failure the temporary file is removed and an existing ``path`` is untouched.
-    ``where`` (the public method) starts every error, which names the user's path, never the temporary one."""
+    """Write a sinapse file atomically (``atomic_write``). ``where`` (the public method) starts
+    every error, which names the user's path, never the temporary one."""
     given = check_filepath(where, path)
     key = None if key is None else _key_bytes(key, where)  # before anything is written
+    tensors = {k: _little_endian(v) for k, v in tensors.items()}
+    metadata = {**metadata, "checksum": checksum(metadata, tensors, key)}
+
+    def write(f):
+        f.write(_header_bytes(tensors, metadata))
+        for name in sorted(tensors):
+            f.write(tensors[name].reshape(-1).view(np.uint8))
+
+    atomic_write(given, write, overwrite, where)
+
+
+def atomic_write(path, write, overwrite: bool, where: str) -> None:
+    """``write(f)`` into a temporary file in ``path``'s folder (a binary file object), fsync'ed,
+    then renamed over ``path``: on any failure the temporary file is removed and an existing
+    ``path`` is untouched. FileExistsError when ``path`` exists and ``overwrite`` is False;
+    ValueError when it is not a regular file. Errors name ``path`` as the user gave it."""
+    given = check_filepath(where, path)
     path = os.path.realpath(given)  # through a symlink: replace the file it points to
     if os.path.exists(path):
         if not overwrite:
@@ -149,8 +165,6 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, w
                 f"{where}: {given} exists and is not a regular file "
                 f"({_kind(os.stat(path).st_mode)}); save to a file path"
             )
-    tensors = {k: _little_endian(v) for k, v in tensors.items()}
-    metadata = {**metadata, "checksum": checksum(metadata, tensors, key)}
     directory = os.path.dirname(os.path.abspath(path))
     mode = _file_mode(path)
     try:
@@ -163,9 +177,7 @@ def write_file(path, tensors: dict, metadata: dict, overwrite: bool, key=None, w
     try:
         os.fchmod(fd, mode)  # mkstemp makes it 0600; a saved model gets the usual permissions
         with os.fdopen(fd, "wb") as f:
-            f.write(_header_bytes(tensors, metadata))
-            for name in sorted(tensors):
-                f.write(tensors[name].reshape(-1).view(np.uint8))
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
