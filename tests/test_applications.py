@@ -433,3 +433,64 @@ def test_the_inception_names_do_not_depend_on_what_was_built_before():
         "activation",
         "conv2d_2",
     ]
+
+
+# ------------------------------------------------------------------------ Keras's published files
+
+
+def _keras2_name(name: str) -> str:
+    """Keras 2.0's automatic names counted from 1 (conv2d_1 for Keras 3's conv2d, conv2d_2 for
+    conv2d_1): the names in the InceptionV3 file Keras publishes, which Keras loads by order."""
+    base, _, k = name.rpartition("_")
+    if base in ("conv2d", "batch_normalization", "activation", "max_pooling2d", "average_pooling2d", "concatenate"):
+        return f"{base}_{int(k) + 1}"
+    if name in ("conv2d", "batch_normalization", "activation", "max_pooling2d", "average_pooling2d", "concatenate"):
+        return f"{name}_1"
+    return name
+
+
+def _needs_keras_h5(tmp_path):
+    """Skip unless model.save_weights / load_weights speak Keras's HDF5 (h5py, models/keras_files.py)."""
+    h5py = pytest.importorskip("h5py")
+    probe = sinapse.Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+    probe.save_weights(str(tmp_path / "probe.h5"))
+    if not h5py.is_hdf5(tmp_path / "probe.h5"):
+        pytest.skip("model.load_weights does not read Keras .h5 files yet")
+
+
+def _write_keras2_h5(path, spec_rows, rename):
+    """A Keras 2 weights file as Keras published its ImageNet ones (root layer_names, one group
+    per layer with weight_names "<layer>/<weight>:0"), the fingerprint values of Keras's layers."""
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array([rename(row[0]).encode() for row in spec_rows])
+        f.attrs["backend"], f.attrs["keras_version"] = b"tensorflow", b"2.0.8"
+        for name, _, _, weights in spec_rows:
+            group = f.create_group(rename(name))
+            names = [f"{rename(name)}/{w}:0" for w, _ in weights]
+            group.attrs["weight_names"] = np.array([n.encode() for n in names])
+            for i, ((w, shape), n) in enumerate(zip(weights, names)):
+                group.create_dataset(n, data=TOOL.fingerprint_weight(name, i, w, shape))
+
+
+@pytest.mark.parametrize(
+    "fingerprint, layers_of",
+    [("ResNet20_logits_32", "ResNet20"), ("InceptionV3_logits_75", "InceptionV3_notop_avg_75")],
+)
+def test_a_keras2_weights_file_loads_by_layer_order(fingerprint, layers_of, tmp_path):
+    """weights=path: a file in the layout of Keras's published ImageNet weights (InceptionV3's with
+    Keras 2.0's names) loads by layer order and predicts Keras's numbers."""
+    spec = SPECS[fingerprint + "@fingerprint"]
+    _needs(spec["builder"])
+    _needs_keras_h5(tmp_path)
+    kwargs = {k: tuple(v) if k == "input_shape" else v for k, v in spec["kwargs"].items()}
+    rows = [row for row in SPECS[layers_of]["layers"] if row[3]]
+    if spec["builder"] == "InceptionV3":  # the 10-class top of the fingerprint, after the shared layers
+        rows.append(["predictions", "Dense", [10], [["kernel", [2048, 10]], ["bias", [10]]]])
+    path = tmp_path / "weights.h5"
+    _write_keras2_h5(path, rows, _keras2_name)
+    model = getattr(applications, spec["builder"])(weights=str(path), **kwargs)
+    x = TOOL.fingerprint_input(tuple(model.inputs[0].shape[1:]), spec["batch"], spec["seed"])
+    want = np.load(DATA / "applications_fingerprints.npz")[fingerprint]
+    got = np.asarray(model.predict(x, batch_size=spec["batch"], verbose=0))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
