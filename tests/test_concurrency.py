@@ -369,7 +369,7 @@ def test_save_and_get_weights_never_see_half_a_set_weights(tmp_path):
                 snapshots.append(m.layers[0].get_weights())
                 snapshots.append(m.get_weights()[:2])
                 if len(saved) < 5:
-                    path = tmp_path / f"m{len(saved)}.keras"
+                    path = tmp_path / f"m{len(saved)}.sinapse"
                     m.save(path)
                     saved.append(path)
             except RuntimeError as exc:  # met the set_weights: refused, not torn

@@ -411,9 +411,6 @@ def test_functional_round_trip(tmp_path, suffix):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.xfail(
-    raises=TypeError, reason="Model.get_config() cannot serialize a nested model yet (layers.base.serialize)"
-)
 def test_save_nested_functional(tmp_path):
     model = _nest()
     kf.save_model(model, str(tmp_path / "n.keras"))

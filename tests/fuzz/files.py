@@ -153,7 +153,7 @@ def base_file():
         atexit.register(shutil.rmtree, tmp, True)
         model = small_model()
         model.fit(X, np.arange(10, dtype=np.int32) % 3, epochs=1, batch_size=4, verbose=0)
-        path = os.path.join(tmp, "base.keras")
+        path = os.path.join(tmp, "base.sinapse")
         model.save(path)
         with open(path, "rb") as f:
             _STATE.update(tmp=tmp, model=model, path=path, data=f.read(), n=0)
@@ -206,7 +206,7 @@ def _crafted(state, craft):
     elif craft == "version_future":
         meta["format_version"] = "99"
     meta["config"] = meta["config"] if craft == "config_not_json" else json.dumps(config)
-    path = os.path.join(state["tmp"], "crafted.keras")
+    path = os.path.join(state["tmp"], "crafted.sinapse")
     write_file(path, tensors, meta, True)
     with open(path, "rb") as f:
         return f.read()
@@ -251,7 +251,7 @@ def run_file_case(case, check_error):
         path = _special(state, case["special"])
     else:
         state["n"] += 1
-        path = os.path.join(state["tmp"], f"case{state['n']}.keras")
+        path = os.path.join(state["tmp"], f"case{state['n']}.sinapse")
         with open(path, "wb") as f:
             f.write(_mutated(state, case))
     try:

@@ -342,7 +342,7 @@ class Layer:
 
     def _ensure_built_multi(self, shapes: list) -> tuple:
         if self.built:
-            old = self.input_shape or []
+            old: list = list(self.input_shape or [])
             if len(old) != len(shapes) or not all(_compatible(a, b) for a, b in zip(old, shapes)):
                 raise self.error(f"was built for inputs of shapes {old} but receives {shapes}")
             return self._output_shape()
@@ -352,7 +352,7 @@ class Layer:
         finally:
             self.__dict__["_building"] = False
         self.output_shape = tuple(self.compute_output_shape(shapes))
-        self.input_shape = shapes  # type: ignore[assignment]  (a list for a multi-input layer)
+        self.input_shape = shapes  # type: ignore[assignment]  # a list for a multi-input layer
         self.built = True
         return self.output_shape
 
@@ -614,14 +614,28 @@ def get_layer_class(name: str) -> type[Layer]:
 
 
 def serialize(layer: Layer) -> dict:
+    """{"class_name", "config"} of a layer, or of a model used as a layer (a functional model's
+    class name is Keras 3's "Functional")."""
+    from ..models.functional import Model
+
+    if isinstance(layer, Model):
+        from ..models.sequential import Sequential
+
+        name = "Sequential" if isinstance(layer, Sequential) else "Functional"
+        return {"class_name": name, "config": layer.get_config()}
     if not isinstance(layer, Layer):
         raise TypeError(f"serialize: `layer` must be a Layer, got {layer!r} ({type(layer).__name__})")
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-def deserialize(config: dict) -> Layer:
+def deserialize(config: dict) -> Any:
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             f"deserialize: `config` must be a dict {{'class_name': ..., 'config': {{...}}}}, got {config!r}"
         )
+    if config["class_name"] in ("Functional", "Model", "Sequential"):  # a model used as a layer
+        from ..models import Model, Sequential
+
+        cls = Sequential if config["class_name"] == "Sequential" else Model
+        return cls.from_config(config.get("config", {}))
     return get_layer_class(config["class_name"]).from_config(config.get("config", {}))

@@ -17,7 +17,7 @@ def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = N
 
     if not isinstance(model, Model):
         raise TypeError(
-            f"clone_model: `model` must be a sinapse model (Sequential or Model), got {model!r}"[:200]
+            f"clone_model: `model` must be a sinapse Sequential model or functional Model, got {model!r}"[:200]
             + f" ({type(model).__name__})"
         )
     if input_tensors is not None:

@@ -76,7 +76,8 @@ def compile_graph(model) -> Graph:
     slot: dict[int, int] = {}
     for t in model._input_tensors:
         slot[id(t)] = len(slot)
-    steps, seen = [], {}
+    steps: list[Step] = []
+    seen: dict[int, int] = {}
     cache = model.__dict__.setdefault("_replicas", {})
     for node in model._nodes:
         layer = node.layer
@@ -204,7 +205,7 @@ def graph_from_config(config: dict, where: str):
     if not isinstance(config, dict) or "layers" not in config:
         raise TypeError(f"{where}: `config` must be a dict such as Model.get_config() returns, got {config!r}"[:300])
     created: dict[str, Any] = {}
-    pending = []
+    pending: list = []
     for entry in config["layers"]:
         if not isinstance(entry, dict) or "class_name" not in entry:
             raise ValueError(f"{where}: each layer entry must hold class_name and config, got {entry!r}"[:300])

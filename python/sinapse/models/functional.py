@@ -78,7 +78,7 @@ class Model(ModelBase):
         self._input_tensors, self._output_tensors = in_list, out_list
         self._nodes, self._graph_layers = nodes, layers
         self.input_names = in_names or [t._history[0].name for t in in_list]
-        self.output_names = out_names or [t._history[0].name for t in out_list]
+        self._output_names = out_names or [t._history[0].name for t in out_list]
         for layer in layers:
             share_guard(self, layer)
         self._version += 1
@@ -139,6 +139,14 @@ class Model(ModelBase):
     def output(self):
         return _structure(self._outputs_struct, self._output_tensors, self.output_names)
 
+    @property
+    def output_names(self) -> list[str]:
+        """The outputs' names: the dict keys they were given with, else their layers' names (Keras 3)."""
+        return self._names_of_outputs()
+
+    def _names_of_outputs(self) -> list[str]:
+        return list(getattr(self, "_output_names", []))
+
     # ------------------------------------------------------------------ training hooks (models/training.py)
     def _n_inputs(self) -> int:
         return len(self._input_tensors) if getattr(self, "_traced", True) else 1  # (untraced: one until traced)
@@ -169,7 +177,7 @@ class Model(ModelBase):
         node_ids = {id(n) for n in self._nodes}
         out: dict = {}
         for layer in self.layers:
-            links = []
+            links: list[str] = []
             for n in layer._inbound_nodes:
                 if id(n) in node_ids:
                     links.extend(f"{t._history[0].name}[{t._history[1]}][{t._history[2]}]" for t in n.inputs)

@@ -39,6 +39,13 @@ class ModelBase(TrainingMixin):
 
     _inbound_nodes: list
 
+    if TYPE_CHECKING:
+
+        @property
+        def layers(self) -> list: ...
+
+        def build(self, input_shape=None) -> None: ...
+
     def _init_state(self, name: str | None, default_name: str) -> None:
         self._guard = ModelGuard()  # one thread at a time runs the layers (models/_guard.py)
         self.name = check_name(type(self).__name__, name) if name is not None else unique_name(default_name)

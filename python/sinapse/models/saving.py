@@ -42,7 +42,7 @@ from ._state import (
 
 if TYPE_CHECKING:
     from ..devices import Device
-    from .sequential import Sequential
+    from .model_base import ModelBase
 
 __all__ = [
     "FORMAT_MODEL",
@@ -78,7 +78,7 @@ def _metadata(model, fmt) -> dict:
 
 
 def save_model(
-    model: Sequential,
+    model: ModelBase,
     filepath: str | os.PathLike,
     overwrite: bool = True,
     include_optimizer: bool = True,
@@ -92,6 +92,13 @@ def save_model(
     With ``key`` (bytes or str, >= 16 bytes) the checksum is an HMAC: only holders of the key can
     write a file that ``load_model(path, key=key)`` accepts (docs/model_format.md)."""
     path = filepath  # (Keras's name for the argument, which errors name)
+    if _keras_kind(path) in ("keras", "h5"):  # Keras's own formats, by extension (models/keras_files.py)
+        if key is not None:
+            raise ValueError(f"{where}: `key` (an HMAC) applies to sinapse files; {os.fspath(path)!r} is a Keras file")
+        from . import keras_files
+
+        keras_files.save_model(model, path, overwrite=overwrite, where=where)
+        return
     # flags are True/False only: overwrite="no" would otherwise replace the file (truthiness)
     overwrite, include_optimizer = (
         as_bool(where, "overwrite", overwrite),
@@ -121,12 +128,41 @@ def check_save_format(where: str, save_format) -> None:
 
 
 def save_weights(
-    model: Sequential, path: str | os.PathLike, overwrite: bool = True, where: str = "save_weights"
+    model: ModelBase, path: str | os.PathLike, overwrite: bool = True, where: str = "save_weights"
 ) -> None:
+    kind = _keras_kind(path)
+    if kind == "keras":
+        raise ValueError(f"{where}: a .keras file holds a whole model: use model.save({os.fspath(path)!r})")
+    if kind is not None:  # .weights.h5 (Keras 3) or .h5 (Keras 2's layout)
+        from . import keras_files
+
+        keras_files.save_weights(model, path, overwrite=overwrite, where=where)
+        return
     overwrite = as_bool(where, "overwrite", overwrite)
     if not model.built:
         raise ValueError(f"{where}: the model is not built, it has no weights yet")
     write_file(path, _weights_tensors(model), _metadata(model, FORMAT_WEIGHTS), overwrite, where=where)
+
+
+def _keras_kind(path) -> str | None:
+    """ "keras" / "h5" / "weights.h5" for a path a Keras user names so, else None (sinapse's format)."""
+    from .keras_files import is_keras_path
+
+    return is_keras_path(path)
+
+
+def _keras_content(path) -> str | None:
+    """ "keras" (a zip) or "hdf5" for an existing Keras file, by its first bytes; None otherwise."""
+    import stat
+
+    from .keras_files import file_kind
+
+    try:  # never open a FIFO or a device to sniff it (an open can block): the sinapse reader refuses those
+        if not isinstance(path, (str, os.PathLike)) or not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except (OSError, ValueError):
+        return None
+    return file_kind(path)
 
 
 # ---------------------------------------------------------------------------- checking a config
@@ -295,7 +331,7 @@ def load_model(
     custom_objects: dict | None = None,
     safe_mode: bool = True,
     key: str | bytes | None = None,
-) -> Sequential:
+) -> ModelBase:
     """The model saved at ``path`` by ``model.save``: architecture, weights, and (with ``compile``)
     the optimizer with its state, the loss and the metrics, on ``device`` (default: the default
     device); a checkpoint's random generators too. Raises ModelFileError (a ValueError) naming
@@ -311,6 +347,17 @@ def load_model(
     device = devices.get_device(device, "load_model") if device is not None else None
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise TypeError(f"load_model: `custom_objects` must be None or a dict, got {custom_objects!r}"[:200])
+    if _keras_content(path) is not None:  # a Keras .keras / .h5 file (models/keras_files.py)
+        if key is not None:
+            raise ValueError(
+                f"load_model: `key` (an HMAC) applies to sinapse files; {os.fspath(path)!r} is a Keras file"
+            )
+        from . import keras_files
+
+        model = keras_files.load_model(path, compile=compile)
+        if device is not None:
+            model.to_device(device)
+        return model
     metadata, tensors = read_file(path, (FORMAT_MODEL,), safe_mode, key)
     path = os.fspath(path)
     _check_names(path, tensors)
@@ -357,7 +404,7 @@ def _assign_weights(model, tensors, path) -> None:
 
 
 def load_weights(
-    model: Sequential,
+    model: ModelBase,
     path: str | os.PathLike,
     where: str = "load_weights",
     by_name: bool = False,
@@ -367,6 +414,11 @@ def load_weights(
     built for the file's input shape, each weight checked against the file before it is allocated.
     ``by_name`` / ``skip_mismatch`` are Keras's options for its HDF5 files only."""
     by_name, skip_mismatch = as_bool(where, "by_name", by_name), as_bool(where, "skip_mismatch", skip_mismatch)
+    if _keras_content(path) is not None:  # Keras .weights.h5 / .keras / .h5 (models/keras_files.py)
+        from . import keras_files
+
+        keras_files.load_weights(model, path, by_name=by_name, skip_mismatch=skip_mismatch, where=where)
+        return
     if by_name or skip_mismatch:
         raise ValueError(
             f"{where}: `by_name` and `skip_mismatch` apply to Keras .h5 weight files only; "

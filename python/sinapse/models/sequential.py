@@ -8,6 +8,7 @@ Weights, summary, compile and files are models/model_base.py's; the training loo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ..layers.base import (
     InputLayer,
@@ -36,7 +37,7 @@ class Sequential(Model):
 
     _unbuilt_file: tuple[str, int]  # set by load_model on a model it leaves unbuilt (models/saving.py)
 
-    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None, trainable: bool = True) -> None:
+    def __init__(self, layers: Iterable[Any] | None = None, name: str | None = None, trainable: bool = True) -> None:
         self._init_state(name, "sequential")
         self._trainable = bool(trainable)
         self._layers: list[Layer] = []
@@ -198,8 +199,7 @@ class Sequential(Model):
         assert shape is not None, "the model is built"
         return shape if not isinstance(self._layers[-1], Model) else tuple(shape[1:])
 
-    @property
-    def output_names(self) -> list[str]:
+    def _names_of_outputs(self) -> list[str]:
         return [self._layers[-1].name] if self._layers else ["output"]
 
     # -------------------------------------------------------------- used as a layer of another model
@@ -208,7 +208,7 @@ class Sequential(Model):
         return self._last_output_shape()
 
     @property
-    def multi_input(self) -> bool:  # type: ignore[override]
+    def multi_input(self) -> bool:
         return False
 
     def _connections(self) -> dict | None:
@@ -223,7 +223,7 @@ class Sequential(Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> Sequential:
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Sequential:
         where = f"{cls.__name__}.from_config"
         if not isinstance(config, dict):
             raise TypeError(

@@ -22,7 +22,7 @@ from ..ops._checks import as_bool
 from . import _arguments as args_mod
 from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
 from ._guard import guarded
-from .graph import mark_backward
+from .graph import Graph, mark_backward
 
 
 class _Head:
@@ -77,15 +77,19 @@ class _Plan:
 
 
 class TrainingMixin:
-    # Set by Sequential (the one class this mixes into): declared here for the type checker.
-    _layers: list[Layer]
+    # Set by ModelBase / Model / Sequential (the classes this mixes into): declared here for the type checker.
     _input_shape: tuple | None
     _version: int
     built: bool
     device: devices.Device
     optimizer: Any
     compiled_loss: Any
+    compiled_losses: list
+    loss_weights: list[float]
     compiled_metrics: list
+    _metric_ids: list
+    _metric_outputs: list[int]
+    _head_losses: list[float]
     _plan: _Plan | None
     history: callbacks_mod.History | None
     _plan_key: tuple | None
@@ -93,9 +97,26 @@ class TrainingMixin:
 
     if TYPE_CHECKING:
 
-        def _ensure_input_shape(self, sample_shape, where=None) -> None: ...
+        def _graph(self) -> Graph: ...
 
-        def _resolve_metrics(self) -> list: ...
+        def _n_inputs(self) -> int: ...
+
+        def _input_names(self) -> list[str]: ...
+
+        def _input_readers(self) -> list: ...
+
+        def _check_input_shapes(self, shapes, where) -> None: ...
+
+        def _output_shapes(self) -> list[tuple]: ...
+
+        @property
+        def output_names(self) -> list[str]: ...
+
+        @property
+        def trainable_weights(self) -> list: ...
+
+        @property
+        def weights(self) -> list: ...
 
     def _reset_plans(self):
         self._plan = None
@@ -143,7 +164,8 @@ class TrainingMixin:
 
     def _loss_and_grad(self, plan, outs, ys, ws, grad, masks=None):
         """The total loss ``sum(weight_k * loss_k) + penalties`` and, with ``grad``, dL/dy per output."""
-        total, grads = 0.0, []
+        total = 0.0
+        grads: list = []
         for k, head in enumerate(plan.heads):
             if head.loss is None:
                 grads.append(None)
@@ -300,7 +322,8 @@ class TrainingMixin:
         if class_weight is not None and multi:
             raise ValueError(f"{where}: `class_weight` is only supported for models with one output")
         swl = self._y_list(sample_weight, where) if multi and isinstance(sample_weight, (list, tuple, dict)) else None
-        ys, ws = [], []
+        ys: list = []
+        ws: list = []
         for k, (yk, shape) in enumerate(zip(ylist, outputs)):
             loss = self.compiled_losses[k] if self.compiled_losses else self.compiled_loss
             label = f"`y`[{self._output_labels()[k]!r}]" if multi else "`y`"
@@ -752,7 +775,7 @@ class TrainingMixin:
             out = [None if a is None else a[sl] for a in items]
             return out[0] if len(out) == 1 else out
 
-        val = (part(xs, slice(split, None)), part(ys, slice(split, None)))
+        val: tuple = (part(xs, slice(split, None)), part(ys, slice(split, None)))
         if sample_weight is not None:
             val += (sample_weight[split:],)
         train = (part(xs, slice(None, split)), part(ys, slice(None, split)))
