@@ -73,6 +73,29 @@ SPECS = {
         ["out"],
         [("out", "dy")],
     ),
+    "merge": _spec(
+        lambda a: ops.merge([a["inputs[0]"], a["inputs[1]"]], "multiply", out=a["out"]),
+        {"inputs[0]": _f(3, 4), "inputs[1]": _f(3, 4), "out": _f(3, 4)},
+        ["out"],
+        [("out", "inputs[0]")],
+    ),
+    "merge_backward": _spec(
+        lambda a: ops.merge_backward(
+            a["dy"], [a["inputs[0]"], a["inputs[1]"]], "multiply", out=(a["out[0]"], a["out[1]"])
+        ),
+        {"dy": _f(3, 4), "inputs[0]": _f(3, 4), "inputs[1]": _f(3, 4), "out[0]": _f(3, 4), "out[1]": _f(3, 4)},
+        ["out[0]", "out[1]"],
+    ),
+    "concatenate": _spec(
+        lambda a: ops.concatenate([a["inputs[0]"], a["inputs[1]"]], axis=1, out=a["out"]),
+        {"inputs[0]": _f(3, 2), "inputs[1]": _f(3, 4), "out": _f(3, 6)},
+        ["out"],
+    ),
+    "concatenate_backward": _spec(
+        lambda a: ops.concatenate_backward(a["dy"], [(3, 2), (3, 4)], axis=1, out=(a["out[0]"], a["out[1]"])),
+        {"dy": _f(3, 6), "out[0]": _f(3, 2), "out[1]": _f(3, 4)},
+        ["out[0]", "out[1]"],
+    ),
     "bias_add": _spec(
         lambda a: ops.bias_add(a["x"], a["bias"], out=a["out"]),
         dict(x=_f(3, 4), bias=_f(4), out=_f(3, 4)),

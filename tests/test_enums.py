@@ -21,6 +21,7 @@ TABLES = (
     "GEMM_VARIANTS",
     "KERNEL_VARIANTS",
     "CONV_VARIANTS",
+    "MERGE_MODES",
 )
 
 

@@ -106,6 +106,26 @@ def _axpy(rng, kw):
     return [("axpy", ops.axpy(1.5, x, y), reference_of(reference.axpy, 1.5, f64(x), f64(y)))]
 
 
+@case("merge", "merge_backward", "concatenate", "concatenate_backward")
+def _merge(rng, kw):
+    out = []
+    xs = [poison(rng, randn(rng, 4, 75)) for _ in range(3)]
+    xs[1][0, :3] = SPECIALS  # inf - inf, inf * 0 and NaN against every special of the others
+    dy = poison(rng, randn(rng, 4, 75), 0.05)
+    ref = [f64(x) for x in xs]
+    for mode in ("add", "subtract", "multiply", "average", "maximum", "minimum"):
+        use, use_ref = (xs[:2], ref[:2]) if mode == "subtract" else (xs, ref)
+        out.append((f"merge {mode}", ops.merge(use, mode), reference_of(reference.merge, use_ref, mode)))
+        got = ops.merge_backward(dy, use, mode)
+        want = reference_of(reference.merge_backward, f64(dy), use_ref, mode)
+        out += [(f"merge_backward {mode} {k}", g, w) for k, (g, w) in enumerate(zip(got, want))]
+    cat = ops.concatenate(xs, axis=0)
+    out.append(("concatenate", cat, reference.concatenate(ref, axis=0)))
+    parts = ops.concatenate_backward(cat, xs, axis=0)
+    out += [(f"concatenate_backward {k}", g, w) for k, (g, w) in enumerate(zip(parts, ref))]
+    return out
+
+
 @case("gemm", paths=("variant", "simd"))
 def _gemm(rng, kw):
     out = []
@@ -640,3 +660,20 @@ def test_document_table_names_every_op_and_an_existing_test():
     module = sys.modules[__name__]
     for cited in set(re.findall(r"`(test_\w+)`", section)):
         assert callable(getattr(module, cited, None)), f"docs/reliability.md cites {cited}, not in tests/test_nan.py"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_merge_maximum_gradient_goes_to_the_first_nan(backend):
+    """max(1, NaN, NaN) is NaN and its gradient goes to input 1 (the first NaN: the NaN's source);
+    a tie goes to the first input; -inf loses to any number, +inf wins."""
+    a = np.array([1.0, 2.0, -INF, INF], np.float32)
+    b = np.array([np.nan, 2.0, 0.0, 1.0], np.float32)
+    c = np.array([np.nan, 1.0, -INF, INF], np.float32)
+    dy = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    with on(backend):
+        y = ops.merge([a, b, c], "maximum")
+        da, db, dc = ops.merge_backward(dy, [a, b, c], "maximum")
+    same(y, [np.nan, 2.0, 0.0, INF], "maximum")
+    np.testing.assert_array_equal(da, [0.0, 2.0, 0.0, 4.0])
+    np.testing.assert_array_equal(db, [1.0, 0.0, 3.0, 0.0])
+    np.testing.assert_array_equal(dc, [0.0, 0.0, 0.0, 0.0])

@@ -189,6 +189,19 @@ def _rnn_cell(cell, rng):
     return [(cell, y, ref_y)] + [(f"{cell} backward {i}", gi, ri) for i, (gi, ri) in enumerate(zip(got, ref))]
 
 
+def _merge(rng):
+    xs, dy = [normal(rng, 5000) for _ in range(3)], normal(rng, 5000)
+    out = []
+    for mode in ("add", "multiply", "average", "maximum", "minimum"):
+        ref = [f64(x) for x in xs]
+        out.append((f"merge {mode}", ops.merge(xs, mode), reference.merge(ref, mode)))
+        got = ops.merge_backward(dy, xs, mode)
+        want = reference.merge_backward(f64(dy), ref, mode)
+        out += [(f"merge_backward {mode} {k}", g, w) for k, (g, w) in enumerate(zip(got, want))]
+    cat = ops.concatenate([xs[0].reshape(50, 100), xs[1].reshape(50, 100)], axis=1)  # copies: no SIMD path
+    return out + [("concatenate", cat, np.concatenate([xs[0].reshape(50, 100), xs[1].reshape(50, 100)], 1))]
+
+
 CASES = {
     "gemm": _gemm,
     "axpy": _axpy,
@@ -203,6 +216,7 @@ CASES = {
     "embedding": _embedding,
     "optimizers": _optimizers,
     "rnn": _rnn,
+    "merge": _merge,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.
 SINGLE_VERSION = {"axpy", "embedding"}

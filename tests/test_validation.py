@@ -441,6 +441,10 @@ def _bad_calls():
         ("gemm", lambda: ops.gemm(f32(2, 3), f32(3, 2), alpha=1e39), ValueError, "alpha"),  # inf as float32
         ("sgd_update", lambda: ops.sgd_update(p[0], p[1], learning_rate=10**400), ValueError, "learning_rate"),
         ("axpy", lambda: ops.axpy(1.0, f32(3), f32(4)), ValueError, "y"),
+        ("merge", lambda: ops.merge([f32(3), f32(4)], "add"), ValueError, "inputs[1]"),
+        ("merge_backward", lambda: ops.merge_backward(f32(4), [f32(3), f32(3)], "add"), ValueError, "dy"),
+        ("concatenate", lambda: ops.concatenate([f32(2, 3), f32(3, 3)], axis=1), ValueError, "inputs[1]"),
+        ("concatenate_backward", lambda: ops.concatenate_backward(f32(2, 5), [(2, 3), (2, 3)]), ValueError, "dy"),
         ("activation", lambda: ops.activation(f32(3), "elu", alpha="x"), TypeError, "alpha"),
         ("activation", lambda: ops.activation(f32(3), "mish"), ValueError, "name"),
         (

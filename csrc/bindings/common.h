@@ -52,5 +52,6 @@ void bind_conv2d(py::module_& m);
 void bind_embedding(py::module_& m);
 void bind_optimizers(py::module_& m);
 void bind_rnn(py::module_& m);
+void bind_merge(py::module_& m);
 
 }  // namespace sinapse::bindings

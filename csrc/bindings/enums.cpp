@@ -39,6 +39,7 @@ void bind_enums(py::module_& m) {
   m.attr("GEMM_VARIANTS") = as_dict(enums::kGemmVariantList);
   m.attr("KERNEL_VARIANTS") = as_dict(enums::kKernelVariantList);
   m.attr("CONV_VARIANTS") = as_dict(enums::kConvVariantList);
+  m.attr("MERGE_MODES") = as_dict(enums::kMergeModeList);
 }
 
 }  // namespace sinapse::bindings

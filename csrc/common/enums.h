@@ -14,6 +14,7 @@
 #include "gemm_args.h"
 #include "kernel_variant.h"
 #include "losses.h"
+#include "merge_mode.h"
 #include "optimizers.h"
 #include "rnn_args.h"
 
@@ -94,6 +95,15 @@
   X(direct, direct)              \
   X(winograd, winograd)          \
   X(tuned, tuned)
+
+// Element-wise merges of several arrays (MergeMode: ops.merge, the Keras merge layers).
+#define SINAPSE_MERGE_MODES(X) \
+  X(add, add)                  \
+  X(subtract, subtract)        \
+  X(multiply, multiply)        \
+  X(average, average)          \
+  X(maximum, maximum)          \
+  X(minimum, minimum)
 // clang-format on
 
 namespace sinapse::enums {
@@ -115,6 +125,7 @@ struct Named {
 #define SINAPSE_ENUM_ROW_GemmVariant(py, e) {#py, ::sinapse::GemmVariant::e},
 #define SINAPSE_ENUM_ROW_KernelVariant(py, e) {#py, ::sinapse::KernelVariant::e},
 #define SINAPSE_ENUM_ROW_ConvVariant(py, e) {#py, ::sinapse::ConvVariant::e},
+#define SINAPSE_ENUM_ROW_MergeMode(py, e) {#py, ::sinapse::MergeMode::e},
 
 SINAPSE_ENUM_TABLE(kActivationList, ActKind, SINAPSE_ACTIVATIONS)
 SINAPSE_ENUM_TABLE(kEpilogueList, Activation, SINAPSE_EPILOGUES)
@@ -125,6 +136,7 @@ SINAPSE_ENUM_TABLE(kSimdPathList, SimdPath, SINAPSE_SIMD_PATHS)
 SINAPSE_ENUM_TABLE(kGemmVariantList, GemmVariant, SINAPSE_GEMM_VARIANTS)
 SINAPSE_ENUM_TABLE(kKernelVariantList, KernelVariant, SINAPSE_KERNEL_VARIANTS)
 SINAPSE_ENUM_TABLE(kConvVariantList, ConvVariant, SINAPSE_CONV_VARIANTS)
+SINAPSE_ENUM_TABLE(kMergeModeList, MergeMode, SINAPSE_MERGE_MODES)
 
 // Whether `code` is the code of some entry of `table` (the range check of a code a
 // binding receives, written once: a new enumerator in a list is accepted everywhere).
@@ -157,5 +169,6 @@ std::string names(const Named<E> (&table)[N]) {
 // Each C++ enum and its list agree on how many codes there are.
 static_assert(valid_code(kActivationList, kActKinds - 1) && !valid_code(kActivationList, kActKinds));
 static_assert(valid_code(kRnnCellList, kRnnCells - 1) && !valid_code(kRnnCellList, kRnnCells));
+static_assert(valid_code(kMergeModeList, kMergeModes - 1) && !valid_code(kMergeModeList, kMergeModes));
 
 }  // namespace sinapse::enums

@@ -14,6 +14,8 @@ SINAPSE_HD float clamp_keep_nan(float x, float lo, float hi) { return x < lo ? l
 
 // max(a, b) that is NaN when either is, like np.maximum / torch.maximum.
 SINAPSE_HD float max_keep_nan(float a, float b) { return (a > b || a != a) ? a : b; }
+// min(a, b) that is NaN when either is, like np.minimum / torch.minimum.
+SINAPSE_HD float min_keep_nan(float a, float b) { return (a < b || a != a) ? a : b; }
 
 // x * s where s -> 0 faster than |x| -> inf (x * sigmoid(x), x * Phi(x), z * (1 - y)): the
 // limit is 0, so s == 0 gives 0 even for x = +-inf (IEEE would say inf * 0 = NaN). A NaN x

@@ -98,6 +98,8 @@ OPS: dict[str, OpInfo] = {
         OpInfo("optimizers", ("default",), ("cpu", "cuda")),
         # The naive variant is the LSTM cell's (simple_rnn and gru have the tuned cell only).
         OpInfo("rnn", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", kernels=("simple_rnn", "lstm", "gru")),
+        # element-wise merges of several arrays (Keras's Add, ..., Minimum) and concatenation
+        OpInfo("merge", ("default",), ("cpu", "cuda"), kernels=("concatenate",)),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}

@@ -75,6 +75,28 @@ def _dropout_backward(kw, res, after):
     return [("dx", res, R.dropout_backward(kw["dy"], kw["rate"], kw["seed"], kw.get("offset", 0)))]
 
 
+@ref("merge")
+def _merge(kw, res, after):
+    return [("y", res, R.merge(kw["inputs"], kw["mode"]))]
+
+
+@ref("merge_backward")
+def _merge_backward(kw, res, after):
+    want = R.merge_backward(kw["dy"], kw["inputs"], kw["mode"])
+    return [(f"dx{k}", g, w) for k, (g, w) in enumerate(zip(res, want))]
+
+
+@ref("concatenate")
+def _concatenate(kw, res, after):
+    return [("y", res, R.concatenate(kw["inputs"], kw["axis"]))]
+
+
+@ref("concatenate_backward")
+def _concatenate_backward(kw, res, after):
+    want = R.concatenate_backward(kw["dy"], kw["inputs"], kw["axis"])
+    return [(f"dx{k}", g, w) for k, (g, w) in enumerate(zip(res, want))]
+
+
 @ref("bias_add")
 def _bias_add(kw, res, after):
     return [("y", res, R.bias_add(kw["x"], kw["bias"]))]

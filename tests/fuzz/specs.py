@@ -159,6 +159,52 @@ def _dropout_backward(draw):
     return kw
 
 
+_MERGE_MODES = ["add", "subtract", "multiply", "average", "maximum", "minimum"]
+
+
+@spec("merge", written=("out",))
+def _merge(draw):
+    s, mode = _shape(draw), draw(st.sampled_from(_MERGE_MODES))
+    n = 2 if mode == "subtract" else draw(st.integers(1, 4))
+    kw = {"inputs": [arr(s) for _ in range(n)], "mode": mode}
+    if draw(st.booleans()):
+        kw["out"] = arr(s, fill="zeros")
+    return kw
+
+
+@spec("merge_backward")
+def _merge_backward(draw):
+    kw = _merge(draw)
+    kw.pop("out", None)
+    kw["dy"] = arr(kw["inputs"][0]["$a"][0])
+    return kw
+
+
+def _concat_shapes(draw):
+    s = _shape(draw)
+    axis = draw(st.integers(-len(s), len(s) - 1))
+    shapes = []
+    for _ in range(draw(st.integers(1, 3))):
+        t = list(s)
+        t[axis] = draw(dim(0))
+        shapes.append(t)
+    return shapes, axis
+
+
+@spec("concatenate", ints=("axis",), written=("out",))
+def _concatenate(draw):
+    shapes, axis = _concat_shapes(draw)
+    return {"inputs": [arr(t) for t in shapes], "axis": axis}
+
+
+@spec("concatenate_backward", ints=("axis",))
+def _concatenate_backward(draw):
+    shapes, axis = _concat_shapes(draw)
+    total = list(shapes[0])
+    total[axis] = sum(t[axis] for t in shapes)
+    return {"dy": arr(total), "inputs": [tuple(t) for t in shapes], "axis": axis}
+
+
 @spec("bias_add", written=("out",))
 def _bias_add(draw):
     s = _rows(draw)

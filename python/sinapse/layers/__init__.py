@@ -8,6 +8,22 @@ from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Reshape
 from .embedding import Embedding, Masking
+from .merge import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling2D,
@@ -50,4 +66,18 @@ __all__ = [
     "SimpleRNN",
     "LSTM",
     "GRU",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "add",
+    "subtract",
+    "multiply",
+    "average",
+    "maximum",
+    "minimum",
+    "concatenate",
 ]

@@ -25,6 +25,7 @@ from .dropout import dropout, dropout_backward
 from .embedding import embedding, embedding_backward
 from .gemm import ACTIVATIONS, gemm
 from .losses import loss
+from .merge import concatenate, concatenate_backward, merge, merge_backward
 from .optimizers import (
     adadelta_update,
     adagrad_update,
@@ -64,6 +65,10 @@ __all__ = [
     "loss",
     "max_pool2d",
     "max_pool2d_backward",
+    "merge",
+    "merge_backward",
+    "concatenate",
+    "concatenate_backward",
     "softmax",
     "softmax_backward",
     "embedding",

@@ -155,7 +155,8 @@ class _Guarded:
     guard-paged copy of each array argument (``_guard``), so an out-of-bounds access faults
     into a clear error, and the copies the kernel changed are copied back on success (an
     input is never changed; an output the kernel left byte-for-byte as it was needs no copy).
-    Array arguments may be positional (as every op passes them) or named."""
+    Array arguments may be positional (as every op passes them) or named, alone or in a list
+    (each array of a list argument guarded on its own)."""
 
     __slots__ = ("_sim",)
 
@@ -170,12 +171,20 @@ class _Guarded:
 
         def run(*args, **kwargs):
             given = [*args, *kwargs.values()]
-            guarded = [_guard(sim, a) for a in given]
+            # a list argument (the merge ops' inputs) is guarded array by array
+            guarded = [[_guard(sim, x) for x in a] if isinstance(a, list) else _guard(sim, a) for a in given]
             result = fn(*guarded[: len(args)], **dict(zip(kwargs, guarded[len(args) :])))
+            pairs = []  # (given array, its guarded copy, the argument's name)
             for i, (a, g) in enumerate(zip(given, guarded)):
+                name = _parameter(fn, i) if i < len(args) else list(kwargs)[i - len(args)]
+                if isinstance(a, list):
+                    pairs += [(x, gx, f"{name}[{j}]") for j, (x, gx) in enumerate(zip(a, g))]
+                else:
+                    pairs.append((a, g, name))
+            for a, g, name in pairs:
                 if g is not a:
-                    _check_intact(sim, g, _parameter(fn, i) if i < len(args) else list(kwargs)[i - len(args)])
-            for a, g in zip(given, guarded):
+                    _check_intact(sim, g, name)
+            for a, g, _ in pairs:
                 if g is not a and g.tobytes() != a.tobytes():
                     np.copyto(a, g)
             return result

@@ -28,3 +28,5 @@ GEMM_VARIANTS: dict[str, int] = dict(_cpu.GEMM_VARIANTS)
 KERNEL_VARIANTS: dict[str, int] = dict(_cpu.KERNEL_VARIANTS)
 # conv2d's variants on the CPU (naive, im2col, direct, winograd, tuned); CUDA has naive and tuned.
 CONV_VARIANTS: dict[str, int] = dict(_cpu.CONV_VARIANTS)
+# Element-wise merges of several arrays (ops.merge): add, subtract, multiply, average, maximum, minimum.
+MERGE_MODES: dict[str, int] = dict(_cpu.MERGE_MODES)

@@ -21,6 +21,7 @@ from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
 from .losses import loss, loss_grad
+from .merge import concatenate, concatenate_backward, merge, merge_backward
 from .optimizers import (
     adadelta_update,
     adagrad_update,
@@ -47,6 +48,8 @@ __all__ = [
     "batch_norm_backward",
     "bias_add",
     "bias_backward",
+    "concatenate",
+    "concatenate_backward",
     "conv2d",
     "conv2d_backward",
     "dropout",
@@ -58,6 +61,8 @@ __all__ = [
     "loss",
     "loss_grad",
     "max_pool2d",
+    "merge",
+    "merge_backward",
     "max_pool2d_backward",
     "softmax",
     "softmax_backward",
