@@ -494,3 +494,21 @@ def test_a_keras2_weights_file_loads_by_layer_order(fingerprint, layers_of, tmp_
     want = np.load(DATA / "applications_fingerprints.npz")[fingerprint]
     got = np.asarray(model.predict(x, batch_size=spec["batch"], verbose=0))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(np.abs(want).max()))
+
+
+@needs_engine
+def test_a_frozen_application_as_the_base_of_a_new_model(rng):
+    """Keras's transfer-learning pattern: the application as a layer, frozen, under a new head."""
+    base = applications.ResNet20(include_top=False, pooling="avg", input_shape=(32, 32, 3))
+    base.trainable = False
+    inputs = sinapse.Input(shape=(32, 32, 3))
+    outputs = layers.Dense(3, activation="softmax", name="head")(base(inputs))
+    model = sinapse.Model(inputs, outputs)
+    assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    frozen = [np.array(w) for w in base.get_weights()]
+    head = [np.array(w) for w in model.get_layer("head").get_weights()]
+    model.train_on_batch(rng.standard_normal((4, 32, 32, 3)).astype(np.float32), np.array([0, 1, 2, 0]))
+    for a, b in zip(frozen, base.get_weights()):  # moving statistics too: a frozen BatchNormalization infers
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(head[0], model.get_layer("head").get_weights()[0])
