@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import layers
-from .models import Sequential
+from .. import layers
+from ..models import Sequential
 
 
 def mlp(input_shape=(28, 28, 1), classes=10):
@@ -51,7 +51,7 @@ def keras_mnist_cnn(input_shape=(28, 28, 1), classes=10):
 def lenet5(input_shape=(28, 28, 1), classes=10):
     """LeNet-5 as seed 000/002's table: 28x28 zero-padded to 32x32, tanh, average pooling."""
     pad = (32 - input_shape[0]) // 2
-    stack = [layers.Input(shape=input_shape)]
+    stack: list = [layers.Input(shape=input_shape)]  # the input tensor, then layers
     if pad > 0:
         stack.append(layers.ZeroPadding2D(padding=pad))
     stack += [
