@@ -86,6 +86,7 @@ __all__ = [
     "get_default_device",
     "set_default_device",
     "optimizers",
+    "applications",
     "datasets",
     "viz",
 ]
@@ -93,6 +94,7 @@ __all__ = [
 # Last, because they import the package's own modules above (datasets: NumPy only; viz: matplotlib
 # only when a plot is drawn).
 from . import (  # noqa: E402
+    applications,
     datasets,
     viz,
 )
