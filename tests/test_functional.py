@@ -337,3 +337,30 @@ def test_graph_trains_the_same_on_the_cuda_simulator():
     np.testing.assert_allclose(hc.history["loss"], hs.history["loss"], rtol=1e-5)
     for a, b in zip(cpu.get_weights(), sim.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_multi_io_validation_split_data_and_generators():
+    a_in, b_in = sinapse.Input(shape=(3,), name="a"), sinapse.Input(shape=(5,), name="b")
+    merged = layers.Concatenate()([layers.Dense(4)(a_in), layers.Dense(4)(b_in)])
+    m = sinapse.Model(
+        [a_in, b_in], [layers.Dense(3, activation="softmax", name="c")(merged), layers.Dense(1, name="r")(merged)]
+    )
+    m.compile("adam", loss={"c": "sparse_categorical_crossentropy", "r": "mse"}, metrics={"c": ["accuracy"]})
+    xa, xb = X[:, :3], RNG.standard_normal((48, 5)).astype(np.float32)
+    yr = RNG.standard_normal((48, 1)).astype(np.float32)
+    h = m.fit([xa, xb], [Y, yr], validation_split=0.25, epochs=1, verbose=0)
+    assert {"val_loss", "val_c_loss", "val_r_loss", "val_c_accuracy"} <= set(h.history)
+    h = m.fit({"a": xa, "b": xb}, {"c": Y, "r": yr}, validation_data=([xa, xb], [Y, yr]), epochs=1, verbose=0)
+    np.testing.assert_allclose(
+        h.history["val_loss"][0], m.evaluate([xa, xb], [Y, yr], verbose=0, return_dict=True)["loss"], rtol=1e-6
+    )
+
+    def batches():
+        for i in range(0, 48, 16):
+            yield [xa[i : i + 16], xb[i : i + 16]], [Y[i : i + 16], yr[i : i + 16]]
+
+    h = m.fit(batches(), epochs=1, verbose=0)
+    assert np.isfinite(h.history["loss"][0])
+    logs = m.train_on_batch([xa[:8], xb[:8]], [Y[:8], yr[:8]], return_dict=True)
+    assert set(logs) == {"loss", "c_loss", "r_loss", "c_accuracy"}
+    assert m.metrics_names == ["loss", "c_loss", "r_loss", "c_accuracy"]
