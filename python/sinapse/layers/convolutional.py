@@ -134,6 +134,14 @@ class Conv2D(Layer):
         train = self.trainable
         if not (train or need_dx):
             return None
+        need_db = train and self.bias is not None
+        # dw, db into the weights' gradient arrays; dx freshly allocated: it is dead once the layer
+        # below has used it, so a model's peak memory holds one or two of them, not one per layer.
+        out = (
+            None,
+            self.kernel.grad if train else None,
+            self.bias.grad if need_db and self.bias is not None else None,
+        )
         dx, dw, db = ops.conv2d_backward(
             dz,
             self._x,
@@ -143,7 +151,8 @@ class Conv2D(Layer):
             dilation_rate=self.dilation_rate,
             need_dx=need_dx,
             need_dw=train,
-            need_db=train and self.bias is not None,
+            need_db=need_db,
+            out=out,
         )
         if train:
             self.kernel.grad = dw

@@ -16,7 +16,7 @@ Backward (``Graph.backward``)
     whose output received a gradient calls ``layer.backward(dy, need_dx)`` (or
     ``backward_logits`` for a softmax/sigmoid head fused with its cross-entropy), and adds
     each input gradient into its input slot. Where a tensor fans out to several consumers
-    the gradients are *summed* (``ops.axpy`` into a buffer the graph owns). The walk stops
+    the gradients are *summed* (``ops.merge`` / ``ops.axpy`` into a buffer the graph owns). The walk stops
     below the lowest step with trainable weights: a step computes dx only when some step
     upstream of it trains (``need_dx``).
 
@@ -148,7 +148,7 @@ class Graph:
                 acc = self._acc[key] = d.copy()
                 ops.axpy(1.0, g[s], acc, out=acc)
             else:
-                ops.axpy(1.0, g[s], d, out=acc)
+                ops.merge([g[s], d], "add", out=acc)  # one pass: acc = g[s] + d
             g[s], owned[s] = acc, True
         else:
             ops.axpy(1.0, d, g[s], out=g[s])
