@@ -52,6 +52,18 @@ class Act:
         """y = f(z) into ``out`` (only for non-fused activations)."""
         return self._forward(z.shape, z, out)
 
+    def dz_out(self, layer, dy, key):
+        """Where the backward writes dL/dz: nowhere for "linear" (dz is dy); dy itself (in place)
+        inside the graph executor's backward for the element-wise activations (layers/base.py:
+        dy_is_scratch); else the layer's buffer ``key``."""
+        from .base import dy_is_scratch
+
+        if self.identity:
+            return None
+        if self.name not in ("softmax", "log_softmax") and dy_is_scratch():
+            return dy
+        return layer.buffer(key, dy.shape)
+
     def backward(self, dy, z, y, out):
         """dL/dz given dL/dy; z is None for fused activations (relu reads y)."""
         if self.identity:

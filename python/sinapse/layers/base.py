@@ -61,6 +61,28 @@ from ._limits import shape as _shape
 from .symbolic import KerasTensor, Node, call_symbolic, is_symbolic
 
 _REGISTRY: dict[str, type[Layer]] = {}
+_EXECUTOR = threading.local()  # .backward: the graph executor (models/graph.py) is running a backward
+
+
+def dy_is_scratch() -> bool:
+    """True while the graph executor runs a backward: the ``dy`` a layer's backward receives is
+    then dead after the call (nothing reads it again), so the layer may write its dx into it
+    (in place) instead of a buffer of its own — one activation-sized array less per layer. A
+    direct ``layer.backward(dy)`` call never has its dy overwritten."""
+    return getattr(_EXECUTOR, "backward", False)
+
+
+@contextlib.contextmanager
+def executor_backward():
+    """What models/graph.py holds around a backward walk (see dy_is_scratch)."""
+    previous = getattr(_EXECUTOR, "backward", False)
+    _EXECUTOR.backward = True
+    try:
+        yield
+    finally:
+        _EXECUTOR.backward = previous
+
+
 _NAME_COUNTS: dict[str, int] = {}
 
 

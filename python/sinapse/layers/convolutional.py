@@ -128,7 +128,9 @@ class Conv2D(Layer):
         return y
 
     def backward(self, dy, need_dx=True):
-        return self.backward_logits(self.act.backward(dy, self.logits, self._y, self.buffer("dz", dy.shape)), need_dx)
+        return self.backward_logits(
+            self.act.backward(dy, self.logits, self._y, self.act.dz_out(self, dy, "dz")), need_dx
+        )
 
     def backward_logits(self, dz, need_dx=True):
         train = self.trainable

@@ -110,7 +110,7 @@ class Dense(Layer):
 
     def backward(self, dy, need_dx=True):
         dy2 = dy.reshape(-1, self.units) if dy.ndim != 2 else dy
-        dz = self.act.backward(dy2, self.logits, self._y, self.buffer("dz", dy2.shape))
+        dz = self.act.backward(dy2, self.logits, self._y, self.act.dz_out(self, dy2, "dz"))
         return self.backward_logits(dz, need_dx)
 
     def backward_logits(self, dz, need_dx=True):
@@ -164,7 +164,7 @@ class Activation(Layer):
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
-        return self.act.backward(dy, self._x, self._y, self.buffer("dx", dy.shape))
+        return self.act.backward(dy, self._x, self._y, self.act.dz_out(self, dy, "dx"))
 
     def backward_logits(self, dz, need_dx=True):
         return dz if need_dx else None

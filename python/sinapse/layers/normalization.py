@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import initializers, ops, regularizers
 from ..ops._checks import as_bool, as_float
-from .base import Layer
+from .base import Layer, dy_is_scratch
 
 
 class BatchNormalization(Layer):
@@ -118,7 +118,8 @@ class BatchNormalization(Layer):
             self._mean,
             self._invstd,
             training=self._training,
-            out=(self.buffer("dx", dy.shape), None, None),
+            # dx in place into dy inside the graph executor (layers/base.py: dy_is_scratch)
+            out=(dy if dy_is_scratch() else self.buffer("dx", dy.shape), None, None),
         )
         if self.trainable:
             if self.gamma is not None:

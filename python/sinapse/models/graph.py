@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ops
+from ..layers.base import executor_backward
 
 
 @dataclass(eq=False)
@@ -109,7 +110,15 @@ class Graph:
     # ------------------------------------------------------------------ backward
     def backward(self, grads, need_input_grads: bool = False):
         """``grads``: dL/dy per output (None: that output has no loss). Fills every trainable
-        weight's ``grad``; returns dL/dx per input when ``need_input_grads`` (nested models)."""
+        weight's ``grad``; returns dL/dx per input when ``need_input_grads`` (nested models).
+
+        Each step's dy is dead after its backward (its slot is cleared first and no layer returns
+        one array for two inputs), so layers may write dx into it in place (layers/base.py:
+        dy_is_scratch) — the executor holds one gradient per live slot, not one per layer."""
+        with executor_backward():
+            return self._backward(grads, need_input_grads)
+
+    def _backward(self, grads, need_input_grads):
         g: list[Any] = [None] * self.n_slots
         owned = [False] * self.n_slots  # the slot's gradient is an accumulator the graph owns
         for s, d in zip(self.outputs, grads):
