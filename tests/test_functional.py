@@ -364,3 +364,36 @@ def test_multi_io_validation_split_data_and_generators():
     logs = m.train_on_batch([xa[:8], xb[:8]], [Y[:8], yr[:8]], return_dict=True)
     assert set(logs) == {"loss", "c_loss", "r_loss", "c_accuracy"}
     assert m.metrics_names == ["loss", "c_loss", "r_loss", "c_accuracy"]
+
+
+def _bn_residual_model():
+    inp = sinapse.Input(shape=(6, 6, 3))
+    x = layers.Conv2D(4, 3, padding="same", name="c1")(inp)
+    x = layers.Activation("relu")(layers.BatchNormalization(name="bn1")(x))  # bn1's output: transient
+    y = layers.BatchNormalization(name="bn2")(layers.Conv2D(4, 3, padding="same", name="c2")(x))
+    x = layers.Activation("relu")(layers.Add(name="add")([x, y]))  # add's output: transient
+    y = layers.BatchNormalization(name="bn3")(layers.Conv2D(4, 3, padding="same", name="c3")(x))
+    x = layers.Activation("relu")(layers.Add(name="add2")([x, y]))
+    return sinapse.Model(inp, layers.Dense(3, activation="softmax")(layers.GlobalAveragePooling2D()(x)))
+
+
+def test_transient_activations_share_pooled_arrays_and_change_nothing():
+    pooled, plain = _bn_residual_model(), _bn_residual_model()
+    plain.set_weights(pooled.get_weights())
+    for m in (pooled, plain):
+        m.compile("adam", "sparse_categorical_crossentropy")
+    steps = {s.layer.name: s for s in pooled._graph().steps}
+    assert steps["bn1"].transient and steps["add"].transient and steps["bn2"].transient
+    assert not steps["c1"].transient and not steps["c2"].transient  # BatchNormalization reads its input
+    for s in plain._graph().steps:
+        s.transient = False
+    plain._graph().releases.clear()
+    x = RNG.standard_normal((16, 6, 6, 3)).astype(np.float32)
+    y = RNG.integers(0, 3, 16)
+    for _ in range(3):
+        assert pooled.train_on_batch(x, y) == plain.train_on_batch(x, y)
+    for a, b in zip(pooled.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(pooled.predict(x), plain.predict(x))
+    pool = pooled._graph().pool
+    assert not pool.lent and sum(len(v) for v in pool.free.values()) < sum(s.transient for s in steps.values())

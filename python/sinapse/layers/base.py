@@ -211,6 +211,11 @@ class Layer:
     """Base class of every layer (see the module docstring for how to write one)."""
 
     supports_masking = False
+    # What the backward reads (the graph executor releases an activation no backward reads,
+    # models/graph.py): its input(s) x, its own output y. Conservative defaults; layers that
+    # read less say so.
+    backward_reads_input = True
+    backward_reads_output = True
     multi_input = False  # True: forward takes a list of inputs, backward returns a list (merge layers)
     output_activation: str | None = None  # "softmax"/"sigmoid" when the output can fuse into the loss
     _trainable_version = 0  # bumped whenever any layer's trainable flag changes (models re-plan)
@@ -328,6 +333,9 @@ class Layer:
     def buffer(self, key: str, shape: tuple, dtype=np.float32):
         """An array of ``shape`` (float32 unless ``dtype``) on the layer's device, reused for every
         call with that shape; bounded by the device's memory before it is allocated."""
+        pool = self.__dict__.get("_output_pool")
+        if pool is not None and key == "y":  # a transient activation (models/graph.py: TransientPool)
+            return pool.take(shape, dtype, self.device)
         k = (key, shape) if dtype is np.float32 else (key, shape, np.dtype(dtype).str)
         b = self._buffers.get(k)
         if b is None:

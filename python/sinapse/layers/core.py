@@ -150,6 +150,9 @@ class Activation(Layer):
         super().__init__(**kwargs)
         self.act = Act("Activation", activation)
         self.activation = self.act.name
+        # relu and softmax differentiate from their output, the others from their input
+        self.backward_reads_output = self.act.name in ("relu", "softmax", "log_softmax")
+        self.backward_reads_input = not (self.act.identity or self.backward_reads_output)
         self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
 
     def forward(self, x, training=False, mask=None):

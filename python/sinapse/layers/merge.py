@@ -50,6 +50,12 @@ class _Merge(Layer):
 
     multi_input = True
     supports_masking = True
+    backward_reads_output = False
+
+    @property
+    def backward_reads_input(self) -> bool:  # type: ignore[override]
+        return self.mode not in ("add", "subtract", "average")
+
     mode = "add"
 
     def build(self, input_shape):
@@ -141,6 +147,9 @@ class Concatenate(Layer):
     """A list of inputs joined along ``axis`` (keras.layers.Concatenate; axis counts the batch
     axis, as in Keras: -1 is the last axis, 1 the first after the batch). Inputs have one rank
     and equal extents off the axis. The batch axis itself (0) is refused."""
+
+    backward_reads_input = False  # the backward splits dy by the inputs' shapes
+    backward_reads_output = False
 
     multi_input = True
     supports_masking = True

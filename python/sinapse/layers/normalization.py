@@ -15,6 +15,8 @@ class BatchNormalization(Layer):
     ``trainable = False`` runs in inference mode even during ``fit`` (fine-tuning).
     """
 
+    backward_reads_output = False  # the backward reads x, gamma and the batch statistics
+
     supports_masking = True
 
     def __init__(

@@ -33,6 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .. import ops
 from ..layers.base import executor_backward
 
@@ -49,6 +51,7 @@ class Step:
     need_dx: bool = False  # some step upstream trains: compute the input gradient(s)
     backward: bool = False  # run this step's backward at all (trains or need_dx)
     fused: bool = False  # its output is a softmax/sigmoid head fused into the loss: backward_logits
+    transient: bool = False  # no backward reads its output: written into a pooled array (Graph)
     primary: Any = None  # for a replica: the shared layer whose weights it uses
 
 
@@ -63,6 +66,8 @@ class Graph:
     masking: bool = False  # some layer makes a mask (Embedding(mask_zero=True), Masking)
     last_use: dict[int, int] = field(default_factory=dict)  # slot -> index of the last step reading it
     _acc: dict = field(default_factory=dict)  # (slot, shape) -> gradient accumulator owned by the graph
+    pool: TransientPool = field(default_factory=lambda: TransientPool())
+    releases: dict[int, tuple[int, ...]] = field(default_factory=dict)  # step index -> transient slots it ends
 
     def __post_init__(self) -> None:
         for i, step in enumerate(self.steps):
@@ -70,6 +75,25 @@ class Graph:
                 self.last_use[s] = i
         for s in self.outputs:
             self.last_use[s] = len(self.steps)  # outputs live to the end
+        # A transient activation: no backward reads it (its producer differentiates without
+        # its output, every reader without its input) and it is no output — its array goes
+        # back to the pool once its last reader has run, for a later one of the same shape.
+        readers: dict[int, list[Step]] = {}
+        for step in self.steps:
+            for s in step.ins:
+                readers.setdefault(s, []).append(step)
+        ends: dict[int, list[int]] = {}
+        for step in self.steps:
+            s = step.out
+            step.transient = (
+                s in readers
+                and s not in self.outputs
+                and not getattr(step.layer, "backward_reads_output", True)
+                and not any(getattr(r.layer, "backward_reads_input", True) for r in readers[s])
+            )
+            if step.transient:
+                ends.setdefault(self.last_use[s], []).append(s)
+        self.releases = {i: tuple(v) for i, v in ends.items()}
 
     # ------------------------------------------------------------------ forward
     def forward(self, xs, training: bool, input_masks=None, keep: bool = True):
@@ -78,10 +102,14 @@ class Graph:
         vals: list[Any] = [None] * self.n_slots
         for s, x in zip(self.inputs, xs):
             vals[s] = x
+        pool, releases = self.pool, self.releases
         if not self.masking and input_masks is None:
             for i, step in enumerate(self.steps):
                 x = [vals[s] for s in step.ins] if step.multi else vals[step.ins[0]]
-                vals[step.out] = step.layer.forward(x, training, None)
+                vals[step.out] = self._run(step, x, training, None)
+                if i in releases:
+                    for s in releases[i]:
+                        pool.release(vals[s])
                 if not keep:
                     self._release(vals, step, i)
             return [vals[s] for s in self.outputs], None
@@ -96,11 +124,25 @@ class Graph:
                     m = None
             else:
                 x, m = vals[step.ins[0]], masks[step.ins[0]]
-            vals[step.out] = step.layer.forward(x, training, m)
+            vals[step.out] = self._run(step, x, training, m)
             masks[step.out] = step.layer.compute_mask(x, m)
+            if i in releases:
+                for s in releases[i]:
+                    pool.release(vals[s])
             if not keep:
                 self._release(vals, step, i)
         return [vals[s] for s in self.outputs], [masks[s] for s in self.outputs]
+
+    def _run(self, step, x, training, mask):
+        """One step's forward; a transient output is written into an array from the pool."""
+        if not step.transient:
+            return step.layer.forward(x, training, mask)
+        layer = step.layer
+        layer._output_pool = self.pool  # Layer.buffer("y", ...) takes from it (layers/base.py)
+        try:
+            return layer.forward(x, training, mask)
+        finally:
+            del layer._output_pool
 
     def _release(self, vals, step, i) -> None:
         for s in step.ins:
@@ -170,6 +212,27 @@ class Graph:
             for rw, pw in zip(step.layer.trainable_weights, step.primary.trainable_weights):
                 if rw.grad is not None and pw.grad is not None:
                     ops.axpy(1.0, rw.grad, pw.grad, out=pw.grad)
+
+
+class TransientPool:
+    """Arrays for transient activations, by shape: taken by a step's forward, given back after
+    the last reader's forward, kept between steps (so a step allocates nothing)."""
+
+    def __init__(self) -> None:
+        self.free: dict[tuple, list] = {}
+        self.lent: dict[int, tuple] = {}
+
+    def take(self, shape, dtype, device):
+        key = (tuple(shape), np.dtype(dtype).str, device.name)
+        stack = self.free.get(key)
+        arr = stack.pop() if stack else device.empty(tuple(shape), dtype)
+        self.lent[id(arr)] = key
+        return arr
+
+    def release(self, arr) -> None:
+        key = self.lent.pop(id(arr), None)
+        if key is not None:  # (an output that is a view of its input was never lent)
+            self.free.setdefault(key, []).append(arr)
 
 
 def mark_backward(graph: Graph) -> None:
