@@ -37,6 +37,13 @@ axis: a Dense layer on MNIST images flattened to 784 values sees ``input_shape =
     ``Layer.from_config(config)`` calls ``cls(**config)``, and the class is found by its
     name, so any subclass is registered automatically for ``load_model``.
 
+Memory (the graph executor, models/graph.py): inside its backward a layer may write dx into
+``dy`` when ``dy_is_scratch()`` is True (dy is dead after the call). A layer whose backward
+does not read its output sets ``backward_reads_output = False``, one that does not read its
+input ``backward_reads_input = False``: an activation read by no backward is then written
+into a pooled array (its ``buffer("y", ...)``) that later layers reuse. Multi-input layers
+(``multi_input = True``) get and return lists (the merge layers).
+
 A layer whose output applies softmax or sigmoid can set ``output_activation`` and keep its
 pre-activation in ``self.logits`` and implement ``backward_logits(dz, need_dx)``: the model
 then fuses the activation into a cross-entropy loss (the stable (p - y) gradient), as Keras
