@@ -1,0 +1,257 @@
+"""A small ResNet trained on Fashion-MNIST to >= 93% test accuracy, in sinapse and in PyTorch with
+the same recipe; per-epoch time and accuracy, results in bench/results/resnet_fashion.{md,jsonl}.
+
+    python tools/train_resnet_fashion.py --framework sinapse     # one framework per command
+    python tools/train_resnet_fashion.py --framework torch
+    python tools/train_resnet_fashion.py --framework torch --blocks 1 --widths 16,32,64 --epochs 3 --no-save
+
+The recipe (the same in both; RECIPE below, found by the search recorded in resnet_fashion.md):
+- Model: He et al.'s CIFAR ResNet on 28x28x1 (bench/suites/torch_apps.cifar_resnet and
+  build_sinapse here): 3x3 stem + BN + ReLU, 3 stages of ``blocks`` basic blocks with the given
+  widths, stride 2 and a 1x1 conv + BN projection where the shape changes, global average
+  pooling, Dense(10). Keras initialisation (glorot_uniform, zero biases; BN momentum 0.99,
+  eps 1e-3) in both.
+- Adam (Keras's: epsilon 1e-7 added before v's bias correction; torch via keras_epsilon),
+  learning rate a per-step cosine decay from ``lr`` to 0 over all steps (Keras CosineDecay).
+- Batch 128, shuffled each epoch, inputs x / 255, no augmentation, no validation split.
+- The test accuracy after each epoch is measured apart from the epoch's training time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # bench/
+
+RECIPE = dict(widths=(16, 32, 64), blocks=1, epochs=10, batch_size=128, lr=2e-3, seed=0, target=0.93)
+RESULTS = ROOT / "bench" / "results"
+
+
+def cosine_lr(step: int, total_steps: int, lr: float) -> float:
+    """Keras CosineDecay(lr, decay_steps=total_steps, alpha=0) at optimizer step ``step`` (0-based)."""
+    return lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
+def load(path=None):
+    """Fashion-MNIST as float32 NHWC in [0, 1] and int labels: (x, y), (x_test, y_test)."""
+    from sinapse.datasets import fashion_mnist
+
+    (x, y), (xt, yt) = fashion_mnist.load_data(path)
+    return ((x[..., None] / np.float32(255)).astype(np.float32), y.astype(np.int64)), (
+        (xt[..., None] / np.float32(255)).astype(np.float32),
+        yt.astype(np.int64),
+    )
+
+
+def build_sinapse(input_shape=(28, 28, 1), classes=10, widths=(16, 32, 64), blocks=1):
+    """The sinapse (functional API) twin of torch_apps.cifar_resnet: same layers, same creation order."""
+    import sinapse
+    from sinapse import layers
+
+    inputs = sinapse.Input(shape=input_shape)
+    x = layers.Conv2D(widths[0], 3, padding="same", name="stem")(inputs)
+    x = layers.Activation("relu")(layers.BatchNormalization(name="stem_bn")(x))
+    cin = widths[0]
+    for s, w in enumerate(widths):
+        for b in range(blocks):
+            p, stride = f"stage{s + 1}_block{b + 1}", 2 if (s > 0 and b == 0) else 1
+            shortcut = x
+            if stride != 1 or cin != w:
+                shortcut = layers.Conv2D(w, 1, strides=stride, name=p + "_0_conv")(x)
+                shortcut = layers.BatchNormalization(name=p + "_0_bn")(shortcut)
+            y = layers.Conv2D(w, 3, strides=stride, padding="same", name=p + "_1_conv")(x)
+            y = layers.Activation("relu")(layers.BatchNormalization(name=p + "_1_bn")(y))
+            y = layers.Conv2D(w, 3, padding="same", name=p + "_2_conv")(y)
+            y = layers.BatchNormalization(name=p + "_2_bn")(y)
+            x = layers.Activation("relu")(layers.Add()([shortcut, y]))
+            cin = w
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
+    return sinapse.Model(inputs, outputs, name="fashion_resnet")
+
+
+def _batches(rng, n, batch_size):
+    order = rng.permutation(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def train_torch(data, r, threads, log=print):
+    import torch
+
+    from bench.suites import torch_apps, torch_models
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(r["seed"])
+    (x, y), (xt, yt) = data
+    x, xt = np.ascontiguousarray(x.transpose(0, 3, 1, 2)), np.ascontiguousarray(xt.transpose(0, 3, 1, 2))
+    cl = torch.channels_last  # the faster layout here (NCHW shape, NHWC memory)
+    model = torch_apps.cifar_resnet((28, 28, 1), 10, r["widths"], r["blocks"]).to(memory_format=cl)
+    opt = torch_models.keras_epsilon(torch.optim.Adam(model.parameters(), lr=r["lr"], eps=1e-7))
+    steps = math.ceil(len(x) / r["batch_size"]) * r["epochs"]
+    rng, step, F = np.random.default_rng(r["seed"]), 0, torch.nn.functional
+
+    def evaluate():
+        model.eval()
+        with torch.inference_mode():
+            pred = [
+                model(torch.from_numpy(xt[i : i + 1000]).to(memory_format=cl)).argmax(1)
+                for i in range(0, len(xt), 1000)
+            ]
+        model.train()
+        return float((torch.cat(pred).numpy() == yt).mean())
+
+    def epoch():
+        nonlocal step
+        for idx in _batches(rng, len(x), r["batch_size"]):
+            for group in opt.param_groups:
+                group["lr"] = cosine_lr(step, steps, r["lr"])
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(torch.from_numpy(x[idx]).to(memory_format=cl)), torch.from_numpy(y[idx]))
+            loss.backward()
+            opt.step()
+            step += 1
+        return float(loss)
+
+    return _loop(epoch, evaluate, r, log)
+
+
+def train_sinapse(data, r, threads, log=print):
+    import sinapse
+
+    sinapse.set_num_threads(threads)
+    sinapse.utils.set_random_seed(r["seed"]) if hasattr(sinapse.utils, "set_random_seed") else None
+    (x, y), (xt, yt) = data
+    model = build_sinapse((28, 28, 1), 10, r["widths"], r["blocks"])
+    steps = math.ceil(len(x) / r["batch_size"]) * r["epochs"]
+    schedule = sinapse.optimizers.schedules.CosineDecay(r["lr"], steps)
+    model.compile(
+        optimizer=sinapse.optimizers.Adam(learning_rate=schedule, epsilon=1e-7),
+        loss="sparse_categorical_crossentropy",
+    )
+    rng = np.random.default_rng(r["seed"])
+    y32, xt_, yt_ = y.astype(np.int32), xt, yt
+
+    def epoch():
+        for idx in _batches(rng, len(x), r["batch_size"]):
+            loss = model.train_on_batch(x[idx], y32[idx])
+        return float(np.asarray(loss).ravel()[0])
+
+    def evaluate():
+        return float((model.predict(xt_, batch_size=1000, verbose=0).argmax(1) == yt_).mean())
+
+    return _loop(epoch, evaluate, r, log)
+
+
+def _loop(epoch, evaluate, r, log):
+    history, total = [], 0.0
+    for e in range(1, r["epochs"] + 1):
+        t0 = time.perf_counter()
+        loss = epoch()
+        dt = time.perf_counter() - t0
+        total += dt
+        acc = evaluate()
+        history.append(dict(epoch=e, loss=loss, test_accuracy=acc, epoch_seconds=dt, train_seconds=total))
+        log(
+            f"epoch {e}/{r['epochs']}: last-batch loss {loss:.4f}  test acc {acc:.4f}  {dt:.1f} s (total {total:.1f} s)"
+        )
+    return history
+
+
+def _cpu() -> str:
+    try:
+        from sinapse import _sysinfo
+
+        return _sysinfo.cpu_name()
+    except Exception:  # the title only
+        return platform.processor() or platform.machine()
+
+
+def save(framework, r, threads, history):
+    """Append the run to resnet_fashion.jsonl and rewrite resnet_fashion.md from every line."""
+    reached = next((h for h in history if h["test_accuracy"] >= r["target"]), None)
+    entry = dict(
+        framework=framework,
+        recipe={k: list(v) if isinstance(v, tuple) else v for k, v in r.items()},
+        threads=threads,
+        cpu=_cpu(),
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        history=history,
+        final_test_accuracy=history[-1]["test_accuracy"],
+        best_test_accuracy=max(h["test_accuracy"] for h in history),
+        train_seconds=history[-1]["train_seconds"],
+        epoch_to_target=reached and reached["epoch"],
+        seconds_to_target=reached and reached["train_seconds"],
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "resnet_fashion.jsonl", "a") as f:
+        f.write(json.dumps(entry) + "\n")
+    runs = [json.loads(line) for line in open(RESULTS / "resnet_fashion.jsonl") if line.strip()]
+    (RESULTS / "resnet_fashion.md").write_text(markdown(runs))
+    return entry
+
+
+def markdown(runs) -> str:
+    notes = RESULTS / "resnet_fashion_search.md"
+    lines = [
+        "# A small ResNet on Fashion-MNIST to 93% — sinapse and PyTorch, the same recipe\n",
+        "`python tools/train_resnet_fashion.py --framework sinapse|torch` (tools/train_resnet_fashion.py's "
+        "docstring gives the recipe). Epoch time excludes the test evaluation.\n",
+        "| framework | date | CPU, threads | model | epochs | train s | final test acc | best | epoch (s) to 93% |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in runs:
+        r = e["recipe"]
+        to = f"{e['epoch_to_target']} ({e['seconds_to_target']:.0f} s)" if e["epoch_to_target"] else "not reached"
+        lines.append(
+            f"| {e['framework']} | {e['date']} | {e['cpu']}, {e['threads']} | widths {r['widths']}, "
+            f"{r['blocks']} block(s)/stage, Adam {r['lr']:g} cosine, batch {r['batch_size']} | {r['epochs']} | "
+            f"{e['train_seconds']:.0f} | {e['final_test_accuracy']:.4f} | {e['best_test_accuracy']:.4f} | {to} |"
+        )
+    for e in runs:
+        lines.append(f"\n{e['framework']} ({e['date']}), per epoch: test accuracy / seconds\n")
+        lines.append(", ".join(f"{h['test_accuracy']:.4f} / {h['epoch_seconds']:.0f}" for h in e["history"]))
+    if notes.exists():
+        lines.append("\n" + notes.read_text())
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--framework", choices=("sinapse", "torch"), required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=RECIPE["epochs"])
+    p.add_argument("--lr", type=float, default=RECIPE["lr"])
+    p.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    p.add_argument("--blocks", type=int, default=RECIPE["blocks"])
+    p.add_argument("--widths", default=",".join(map(str, RECIPE["widths"])))
+    p.add_argument("--seed", type=int, default=RECIPE["seed"])
+    p.add_argument("--data", default=os.environ.get("FASHION_MNIST"), help="folder of the IDX files")
+    p.add_argument("--no-save", action="store_true", help="print only (exploring recipes)")
+    a = p.parse_args(argv)
+    widths = tuple(int(w) for w in a.widths.split(","))
+    if len(widths) != 3:
+        p.error(f"--widths: three stage widths, got {a.widths!r}")
+    r = dict(RECIPE, widths=widths, blocks=a.blocks, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed)
+    print(f"{a.framework}, {a.threads} threads, recipe {r}", flush=True)
+    train = train_torch if a.framework == "torch" else train_sinapse
+    history = train(load(a.data), r, a.threads, log=lambda s: print(s, flush=True))
+    if not a.no_save:
+        e = save(a.framework, r, a.threads, history)
+        print(
+            f"final {e['final_test_accuracy']:.4f}, 93% at epoch {e['epoch_to_target']}; {RESULTS / 'resnet_fashion.md'}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
