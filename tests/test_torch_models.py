@@ -250,3 +250,38 @@ def test_app_train_step_and_inference():
     assert p.shape == (2, 10)
     with pytest.raises(ValueError, match="build_app: unknown application 'vgg16'"):
         ta.build_app("vgg16")
+
+
+def _functional_api():
+    import sinapse
+
+    if not hasattr(sinapse, "Model") or not hasattr(sinapse.layers, "Add"):
+        pytest.skip("sinapse has no functional API / merge layers yet")
+    return sinapse
+
+
+def test_fashion_resnet_twins_compute_the_same_function():
+    """tools/train_resnet_fashion.py's sinapse model and its torch twin (same recipe in both)."""
+    _functional_api()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import train_resnet_fashion as trf
+
+    model = trf.build_sinapse((12, 12, 1), 10, widths=(4, 8, 8), blocks=2)
+    _same_function(model, ta.cifar_resnet((12, 12, 1), 10, widths=(4, 8, 8), blocks=2), (12, 12, 1))
+
+
+@pytest.mark.parametrize(
+    "name, builder, shape",
+    [
+        ("resnet20", "ResNet20", (16, 16, 3)),
+        ("resnet50", "ResNet50", (32, 32, 3)),
+        ("inception_v3", "InceptionV3", (75, 75, 3)),
+    ],
+)
+def test_applications_twins_compute_the_same_function(name, builder, shape):
+    """sinapse.applications' model and the twin agree once the weights are copied (small inputs, 7 classes)."""
+    sinapse = _functional_api()
+    if not hasattr(sinapse.applications, builder):
+        pytest.skip(f"sinapse.applications has no {builder} yet")
+    model = getattr(sinapse.applications, builder)(weights=None, input_shape=shape, classes=7)
+    _same_function(model, ta.build_app(name, shape, 7), shape, atol=2e-4)
