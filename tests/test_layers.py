@@ -402,9 +402,10 @@ def test_shape_arguments_refuse_non_int_and_non_positive_entries(make, err, mess
 
 
 def test_valid_shape_arguments_still_work():
-    assert layers.Input((None, np.int64(4))).shape == (None, 4)
-    assert layers.Input([28, 28, 1], batch_size=np.int32(8)).shape == (28, 28, 1)
-    assert layers.Input(batch_shape=(32, 4)).shape == (4,)
+    # Input returns Keras's symbolic tensor: its shape has the batch axis first (issue 14)
+    assert layers.Input((None, np.int64(4))).shape == (None, None, 4)
+    assert layers.Input([28, 28, 1], batch_size=np.int32(8)).shape == (8, 28, 28, 1)
+    assert layers.Input(batch_shape=(32, 4)).shape == (32, 4)
     assert layers.Dense(3, input_dim=np.int64(4))._declared_input_shape == (4,)
     assert layers.Reshape([np.int64(-1), 2]).target_shape == (-1, 2)
 

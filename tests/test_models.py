@@ -221,7 +221,7 @@ def _unnamed_messages():
         "set_weights": (lambda: model.set_weights([]), ValueError),
         "summary": (lambda: Sequential([layers.Dense(2)], name="mine").summary(), ValueError),
         "compile": (lambda: model.compile("sgd", "mse", lr=0.1), TypeError),
-        "compile2": (lambda: model.compile("sgd", "mse", loss_weights=[1]), ValueError),
+        "compile2": (lambda: model.compile("sgd", "mse", loss_weights=[1, 2]), ValueError),  # 2 weights, 1 output
         "evaluate": (lambda: model.evaluate(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
         "fit": (lambda: model.fit(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),
         "train_on_batch": (lambda: model.train_on_batch(np.zeros((2, 3)), np.zeros((2, 2))), RuntimeError),

@@ -55,7 +55,8 @@ from . import (  # noqa: E402  (need _cpu first)  # noqa: E402
 )
 from .devices import get_default_device, set_default_device  # noqa: E402
 from .layers import Input  # noqa: E402  (keras.Input)
-from .models import Sequential  # noqa: E402
+from .layers.symbolic import KerasTensor  # noqa: E402
+from .models import Model, Sequential  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -79,6 +80,8 @@ __all__ = [
     "regularizers",
     "utils",
     "Input",
+    "KerasTensor",
+    "Model",
     "Sequential",
     "get_default_device",
     "set_default_device",

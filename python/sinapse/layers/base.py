@@ -58,6 +58,7 @@ from .._from_config import arguments
 from ..ops._checks import as_bool
 from ._limits import allocate, check_alloc, size
 from ._limits import shape as _shape
+from .symbolic import KerasTensor, Node, call_symbolic, is_symbolic
 
 _REGISTRY: dict[str, type[Layer]] = {}
 _NAME_COUNTS: dict[str, int] = {}
@@ -179,6 +180,7 @@ class Layer:
     """Base class of every layer (see the module docstring for how to write one)."""
 
     supports_masking = False
+    multi_input = False  # True: forward takes a list of inputs, backward returns a list (merge layers)
     output_activation: str | None = None  # "softmax"/"sigmoid" when the output can fuse into the loss
     _trainable_version = 0  # bumped whenever any layer's trainable flag changes (models re-plan)
     # The public build(input_shape): _public_build around a subclass's own build (set by
@@ -225,6 +227,7 @@ class Layer:
         self.input_shape: tuple | None = None  # set by build, without the batch axis
         self.output_shape: tuple | None = None
         self.logits = None
+        self._inbound_nodes: list[Node] = []  # one per call on symbolic tensors (layers/symbolic.py)
         self._declared_input_shape = _declared_shape(cls, input_shape, batch_input_shape, input_dim, batch_size)
 
     # ------------------------------------------------------------------ subclass interface
@@ -311,7 +314,11 @@ class Layer:
 
     # ------------------------------------------------------------------ used by models
     def ensure_built(self, input_shape) -> tuple:
-        """Build for ``input_shape`` (once); returns the output shape. Clear error on a mismatch."""
+        """Build for ``input_shape`` (once); returns the output shape. Clear error on a mismatch.
+
+        A multi-input layer receives a list of shapes."""
+        if self.multi_input:
+            return self._ensure_built_multi([tuple(s) for s in input_shape])
         input_shape = tuple(input_shape)
         if self.built:
             if self.input_shape is not None and not _compatible(self.input_shape, input_shape):
@@ -330,6 +337,22 @@ class Layer:
             self.__dict__["_building"] = False
         self.input_shape = input_shape
         self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.built = True
+        return self.output_shape
+
+    def _ensure_built_multi(self, shapes: list) -> tuple:
+        if self.built:
+            old = self.input_shape or []
+            if len(old) != len(shapes) or not all(_compatible(a, b) for a, b in zip(old, shapes)):
+                raise self.error(f"was built for inputs of shapes {old} but receives {shapes}")
+            return self._output_shape()
+        self.__dict__["_building"] = True
+        try:
+            type(self).build._create_weights(self, shapes)
+        finally:
+            self.__dict__["_building"] = False
+        self.output_shape = tuple(self.compute_output_shape(shapes))
+        self.input_shape = shapes  # type: ignore[assignment]  (a list for a multi-input layer)
         self.built = True
         return self.output_shape
 
@@ -369,7 +392,18 @@ class Layer:
 
         Thread-safe: concurrent calls on one layer run one at a time."""
         where = f"{type(self).__name__}.__call__"
+        if is_symbolic(x):  # functional API: record a node (layers/symbolic.py)
+            return call_symbolic(self, x, where)
         training = as_bool(where, "training", training)
+        if self.multi_input:
+            if not isinstance(x, (list, tuple)) or not x:
+                raise TypeError(f"{where}: layer {self.name!r} takes a list of arrays, got {type(x).__name__}")
+            xs = [self._as_input(xi, where) for xi in x]
+            with self._direct_call_lock():
+                self.ensure_built([tuple(xi.shape[1:]) for xi in xs])
+                with self.device.scope():
+                    y = self.forward(xs, training=training)
+                return np.array(devices.to_numpy(y), copy=True)
         x = self._as_input(x, where)
         with self._direct_call_lock():
             self.ensure_built(tuple(x.shape[1:]))
@@ -504,7 +538,22 @@ def _fmt(shape) -> str:
 class InputLayer(Layer):
     """The input of a model: its shape without the batch axis. ``Input(shape)`` makes one."""
 
-    def __init__(self, input_shape=None, batch_size=None, name=None, batch_input_shape=None, shape=None, **kwargs):
+    def __init__(
+        self,
+        input_shape=None,
+        batch_size=None,
+        name=None,
+        batch_input_shape=None,
+        shape=None,
+        batch_shape=None,
+        sparse=False,
+        ragged=False,
+        **kwargs,
+    ):
+        if sparse or ragged:
+            raise ValueError("InputLayer: sparse and ragged inputs are not supported (sinapse arrays are dense)")
+        if batch_shape is not None:  # Keras 3's config key
+            batch_input_shape = batch_shape
         if shape is not None:
             input_shape = _shape("InputLayer", "shape", shape)
         if input_shape is None and batch_input_shape is None:
@@ -512,6 +561,17 @@ class InputLayer(Layer):
         super().__init__(
             name=name, input_shape=input_shape, batch_input_shape=batch_input_shape, batch_size=batch_size, **kwargs
         )
+        if batch_size is None and batch_input_shape is not None:
+            batch_size = batch_input_shape[0]
+        self._batch_size = None if batch_size is None else int(batch_size)
+        self.built = True
+        self.input_shape = self.output_shape = self.shape
+        node = Node(self, [], False)  # Keras: an InputLayer owns the node its output tensor comes from
+        self.output = KerasTensor((self._batch_size, *self.shape), (self, 0, 0), name=self.name)
+        node.outputs.append(self.output)
+
+    def get_config(self) -> dict:
+        return {"batch_shape": [self._batch_size, *self.shape], "dtype": "float32", "sparse": False, "name": self.name}
 
     @property
     def shape(self) -> tuple:
@@ -526,8 +586,10 @@ class InputLayer(Layer):
         return dy
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, **kwargs):
-    """``keras.Input(shape=(28, 28, 1))``: in sinapse, an InputLayer for a Sequential model."""
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, **kwargs) -> KerasTensor:
+    """``keras.Input(shape=(28, 28, 1))``: a symbolic tensor of shape (batch_size, 28, 28, 1) (batch_size None
+    unless given), the start of a functional model (``sinapse.Model(inputs, outputs)``) or the first
+    entry of a Sequential. Raises ValueError for a bad shape or a dtype other than float32."""
     if dtype not in (None, "float32", np.float32):
         raise ValueError(f"Input: sinapse models compute in float32, got dtype={dtype!r}")
     # Checked here so that errors name Input's own arguments (`shape`, not InputLayer's `input_shape`).
@@ -539,7 +601,8 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
         size("Input", "batch_size", batch_size)
     if shape is None and batch_shape is None:
         raise ValueError("Input: give `shape` (without the batch axis), e.g. Input(shape=(28, 28, 1))")
-    return InputLayer(input_shape=shape, batch_input_shape=batch_shape, batch_size=batch_size, name=name, **kwargs)
+    layer = InputLayer(input_shape=shape, batch_input_shape=batch_shape, batch_size=batch_size, name=name, **kwargs)
+    return layer.output
 
 
 def get_layer_class(name: str) -> type[Layer]:

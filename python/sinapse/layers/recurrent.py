@@ -30,6 +30,7 @@ from ..ops.rnn import RnnCache
 from ._limits import size
 from .base import Layer
 from .core import _no_constraint
+from .symbolic import call_symbolic, is_symbolic
 
 
 class _Recurrent(Layer):
@@ -248,7 +249,16 @@ class _Recurrent(Layer):
         """Keras's ``layer(x)`` on a NumPy batch: y, or ``[y, *final states]`` with return_state.
 
         ``mask`` (N, T) booleans, ``initial_state`` [h0] / [h0, c0] (each (N, units)); returns copies.
+        On a symbolic tensor (functional API) it records a node; ``initial_state`` and
+        ``return_state`` are not supported there (a graph node has one output), a TypeError.
         """
+        if is_symbolic(x):
+            if initial_state is not None or mask is not None or self.return_state:
+                raise TypeError(
+                    f"{type(self).__name__} layer {self.name!r}: in a functional model, initial_state=, mask= and "
+                    f"return_state=True are not supported (a graph node has one input and one output)"
+                )
+            return call_symbolic(self, x, f"{type(self).__name__}.__call__")
         x = self.device.asarray(x)
         if x.ndim != 3:
             raise self.error(f"expects a batch of sequences (batch, time, features), got shape {tuple(x.shape)}")

@@ -35,7 +35,7 @@ def as_inputs(x, what="x", dtype=np.float32) -> np.ndarray:
 
 def is_iterable_data(x) -> bool:
     return (
-        not isinstance(x, (np.ndarray, list, tuple))
+        not isinstance(x, (np.ndarray, list, tuple, dict))
         and not hasattr(x, "__array__")
         and (hasattr(x, "__iter__") or hasattr(x, "__next__"))
     )
@@ -53,12 +53,13 @@ def class_weights_for(y: np.ndarray, class_weight: dict, sparse: bool) -> np.nda
 
 
 class ArrayData:
-    """Batches of in-memory arrays: x (float32), optional y (prepared) and per-sample weights."""
+    """Batches of in-memory arrays: lists (one entry per model input / output) of x (float32),
+    optional y (prepared) and per-sample weights (None entries: an output without a loss)."""
 
     def __init__(self, x, y, weights, batch_size, shuffle, device, rng=None):
         self.x, self.y, self.w = x, y, weights
         self.rng = rng  # the shuffling generator (the model's: utils.training_rng); None: the global one
-        self.n = len(x)
+        self.n = len(x[0])
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.device = device
@@ -97,26 +98,28 @@ class ArrayData:
         return dev
 
     def batches(self):
-        """Yields (x, y, w) device arrays (y, w may be None); shuffles with ``rng``."""
+        """Yields (xs, ys, ws): lists of device arrays (ys, ws None without targets; entries None for
+        an output without a loss); shuffles with ``rng``."""
         rng = self.rng if self.rng is not None else utils.global_rng()
         order = rng.permutation(self.n) if self.shuffle else None
-        arrays = (("x", self.x), ("y", self.y), ("w", self.w))
+        groups = (("x", self.x), ("y", self.y), ("w", self.w))
         for start in range(0, min(self.n, self.steps * self.batch_size), self.batch_size):
             stop = min(start + self.batch_size, self.n)
-            out = []
-            if order is None:
-                for key, a in arrays:
-                    out.append(None if a is None else self._move(key, a[start:stop]))
-            else:
-                idx = order[start:stop]
-                for key, a in arrays:
-                    if a is None:
-                        out.append(None)
-                        continue
-                    host = self._buffer(self._host, key, a, stop - start, None)
-                    np.take(a, idx, axis=0, out=host)
-                    out.append(self._move(key, host))
-            yield tuple(out)
+            idx = None if order is None else order[start:stop]
+            yield tuple(
+                None if arrays is None else [self._rows((key, i), a, start, stop, idx) for i, a in enumerate(arrays)]
+                for key, arrays in groups
+            )
+
+    def _rows(self, key, a, start, stop, idx):
+        """Rows start:stop of ``a`` (a view), or gathered at ``idx`` into a reused buffer; on the device."""
+        if a is None:
+            return None
+        if idx is None:
+            return self._move(key, a[start:stop])
+        host = self._buffer(self._host, key, a, stop - start, None)
+        np.take(a, idx, axis=0, out=host)
+        return self._move(key, host)
 
 
 def _describe(item) -> str:
@@ -199,6 +202,9 @@ class IterableData:
             yield self._to_device(self._split(item))
 
     def _to_device(self, batch):
-        x, y, w = self.prepare(*batch)
+        groups = self.prepare(*batch)  # lists per input / output (models/training.py)
         d = self.device
-        return tuple(None if a is None else (d.asarray(a, a.dtype) if d.is_cuda else a) for a in (x, y, w))
+        return tuple(
+            None if g is None else [None if a is None else (d.asarray(a, a.dtype) if d.is_cuda else a) for a in g]
+            for g in groups
+        )

@@ -65,12 +65,15 @@ def _weights_tensors(model) -> dict:
 
 def _metadata(model, fmt) -> dict:
     from .. import __version__
+    from .sequential import Sequential
 
+    # A functional or traced subclassed model is saved as its graph ("Functional", Keras 3's name).
+    class_name = "Sequential" if isinstance(model, Sequential) else "Functional"
     return {
         "format": fmt,
         "format_version": str(FORMAT_VERSION),
         "sinapse_version": __version__,
-        "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()}),
+        "config": json.dumps({"class_name": class_name, "config": model.get_config()}),
     }
 
 
@@ -154,8 +157,12 @@ def _architecture(metadata, path) -> tuple:
     config = parse_json(metadata["config"], path, "its architecture (config)")
     if not isinstance(config, dict) or set(config) != {"class_name", "config"}:
         raise _bad(path, "the architecture must be {'class_name': ..., 'config': ...}", config)
+    if config["class_name"] in ("Functional", "Model"):
+        return None, config["config"], None  # a graph: rebuilt by Model.from_config (_assemble)
     if config["class_name"] != "Sequential":
-        raise ModelFileError(f"{path}: holds a {config['class_name']!r} model; sinapse loads Sequential models")
+        raise ModelFileError(
+            f"{path}: holds a {config['class_name']!r} model; sinapse loads Sequential and Functional models"
+        )
     inner = config["config"]
     if not isinstance(inner, dict) or not set(inner) <= {"name", "layers", "build_input_shape"}:
         raise _bad(path, "the Sequential config must hold name, layers and build_input_shape only", inner)
@@ -204,6 +211,8 @@ def _assemble(path, metadata, tensors):
     from .sequential import Sequential
 
     name, layer_configs, shape = _architecture(metadata, path)
+    if name is None and isinstance(layer_configs, dict):
+        return _assemble_graph(path, layer_configs, tensors)
     layers = [_make_layer(path, i, lc) for i, lc in enumerate(layer_configs)]
     with weights_from_file(layers, tensors, path) as used:
         try:
@@ -226,12 +235,24 @@ def _assemble(path, metadata, tensors):
     return model
 
 
+def _assemble_graph(path, config, tensors):
+    """A functional model from its config (Model.from_config), its weights set from the file."""
+    from .functional import Model
+
+    try:
+        model = Model.from_config(config)
+    except Exception as exc:  # noqa: BLE001  (any layer's or the graph's refusal, named with the file)
+        raise ModelFileError(f"{path}: the Functional architecture cannot be built: {exc}") from None
+    _assign_weights(model, tensors, path)
+    return model
+
+
 def _compile(model, metadata, path, device) -> None:
     from .. import optimizers
 
     cc = parse_json(metadata["compile"], path, "its compile config")
-    if not isinstance(cc, dict) or "loss" not in cc or not set(cc) <= {"loss", "metrics", "optimizer"}:
-        raise _bad(path, "the compile config must hold loss, metrics and optimizer only", cc)
+    if not isinstance(cc, dict) or "loss" not in cc or not set(cc) <= {"loss", "metrics", "optimizer", "loss_weights"}:
+        raise _bad(path, "the compile config must hold loss, metrics, loss_weights and optimizer only", cc)
     opt = cc.get("optimizer")
     if opt is not None and not (
         isinstance(opt, dict)
@@ -244,7 +265,13 @@ def _compile(model, metadata, path, device) -> None:
         raise _bad(path, "metrics must be a list", cc["metrics"])
     try:
         optimizer = optimizers.get(opt) if opt is not None else "rmsprop"
-        model.compile(optimizer=optimizer, loss=cc["loss"], metrics=cc.get("metrics") or None, device=device)
+        model.compile(
+            optimizer=optimizer,
+            loss=cc["loss"],
+            metrics=cc.get("metrics") or None,
+            loss_weights=cc.get("loss_weights"),
+            device=device,
+        )
     except Exception as exc:  # noqa: BLE001
         raise ModelFileError(f"{path}: its compile config (optimizer, loss, metrics) is invalid: {exc}") from None
 
@@ -295,8 +322,10 @@ def load_model(
         restore_optimizer(model, tensors, path)
     elif device is not None:
         model.device = device
-        if model._input_shape is not None:  # (an unbuilt model's layers move when they are built)
+        if getattr(model, "_input_shape", None) is not None:  # (an unbuilt model's layers move when built)
             model._build_layers()
+        elif not hasattr(model, "_input_shape"):
+            model.to_device(device)
     restore_rng(model, tensors, path)
     return model
 
@@ -327,9 +356,22 @@ def _assign_weights(model, tensors, path) -> None:
         )
 
 
-def load_weights(model: Sequential, path: str | os.PathLike, where: str = "load_weights") -> None:
+def load_weights(
+    model: Sequential,
+    path: str | os.PathLike,
+    where: str = "load_weights",
+    by_name: bool = False,
+    skip_mismatch: bool = False,
+) -> None:
     """Set the model's weights from a file of ``save_weights`` or ``save``. An unbuilt model is
-    built for the file's input shape, each weight checked against the file before it is allocated."""
+    built for the file's input shape, each weight checked against the file before it is allocated.
+    ``by_name`` / ``skip_mismatch`` are Keras's options for its HDF5 files only."""
+    by_name, skip_mismatch = as_bool(where, "by_name", by_name), as_bool(where, "skip_mismatch", skip_mismatch)
+    if by_name or skip_mismatch:
+        raise ValueError(
+            f"{where}: `by_name` and `skip_mismatch` apply to Keras .h5 weight files only; "
+            f"{os.fspath(path)!r} is read as a sinapse file (weights in layer order)"
+        )
     metadata, tensors = read_file(path, (FORMAT_WEIGHTS, FORMAT_MODEL), where=where)
     path = os.fspath(path)
     if not model.built:

@@ -1,50 +1,32 @@
-"""Sequential: a stack of layers — structure, building, summary, compile, inference call.
+"""Sequential: a stack of layers — structure and building. It is a ``Model`` whose graph is a
+chain (slot i -> layer i -> slot i + 1), run by the same executor (models/graph.py).
 
-The training loops (fit / evaluate / predict and the *_on_batch methods) are in
-``training.py``; saving and loading in ``saving.py``.
+Weights, summary, compile and files are models/model_base.py's; the training loops
+(fit / evaluate / predict and the *_on_batch methods) models/training.py's.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
 
-import numpy as np
-
-from .. import devices
-from .. import losses as losses_mod
-from .. import metrics as metrics_mod
 from ..layers.base import (
     InputLayer,
     Layer,
     _compatible,
     _fmt,
     _shape_tuple,
-    check_name,
     deserialize,
     serialize,
-    unique_name,
 )
-from . import saving
-from ._guard import ModelGuard, guarded, share_guard
+from ..layers.symbolic import KerasTensor
+from . import _graph_build
+from ._guard import guarded, share_guard
 from ._state import bounded_weights
-from .training import TrainingMixin
-
-if TYPE_CHECKING:
-    from ..layers.base import Weight
-    from ..optimizers import Optimizer
+from .functional import Model
+from .graph import Graph
 
 
-def _get_optimizer(identifier):
-    if hasattr(identifier, "apply") and hasattr(identifier, "learning_rate"):
-        return identifier  # an optimizer object (any class with the optimizers' interface)
-    from .. import optimizers
-
-    return optimizers.get(identifier)
-
-
-class Sequential(TrainingMixin):
+class Sequential(Model):
     """A linear stack of layers: ``Sequential([Flatten(input_shape=(28, 28)), Dense(10, activation="softmax")])``.
 
     The model is built (weights created) as soon as its input shape is known: from
@@ -54,22 +36,11 @@ class Sequential(TrainingMixin):
 
     _unbuilt_file: tuple[str, int]  # set by load_model on a model it leaves unbuilt (models/saving.py)
 
-    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None) -> None:
-        self._guard = ModelGuard()  # one thread at a time runs the layers (models/_guard.py)
-        self.name = check_name("Sequential", name) if name is not None else unique_name("sequential")
+    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None, trainable: bool = True) -> None:
+        self._init_state(name, "sequential")
+        self._trainable = bool(trainable)
         self._layers: list[Layer] = []
         self._input_shape: tuple | None = None
-        self._version = 0  # bumped when layers change: the training plan is rebuilt
-        self.built = False
-        self.device = devices.get_device("cpu")
-        self.optimizer = None
-        self.loss: Any = None  # as given to compile (a name, a config or a Loss)
-        self.compiled_loss = None
-        self.compiled_metrics: list = []
-        self._compile_config: dict | None = None
-        self.stop_training = False
-        self.history = None
-        self._reset_plans()
         for layer in layers or []:
             self.add(layer)
 
@@ -80,12 +51,14 @@ class Sequential(TrainingMixin):
 
     @guarded(changes=True, structural=True)
     def add(self, layer: Layer) -> None:
+        if isinstance(layer, KerasTensor) and isinstance(layer._history[0], InputLayer):
+            layer = layer._history[0]  # Sequential([Input(shape), ...])
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError(f"{type(self).__name__}.add: an Input/InputLayer can only come first")
             self._input_shape = layer.shape
             return
-        if not isinstance(layer, Layer):
+        if not isinstance(layer, (Layer, Model)):
             raise TypeError(
                 f"{type(self).__name__}.add: expects a sinapse layer, got {layer!r} ({type(layer).__name__})"
             )
@@ -114,16 +87,6 @@ class Sequential(TrainingMixin):
         layer = self._layers.pop()
         self._version += 1
         return layer
-
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        if index is not None:
-            return self._layers[index]
-        for layer in self._layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(
-            f"{type(self).__name__}.get_layer: no layer named {name!r}; layers: {[l.name for l in self._layers]}"
-        )
 
     @guarded(changes=True, structural=True)
     def build(self, input_shape: tuple | None = None) -> None:
@@ -205,137 +168,51 @@ class Sequential(TrainingMixin):
             )
         return (None, *self._last_output_shape())
 
-    # ------------------------------------------------------------------ weights
-    @property
-    def weights(self) -> list[Weight]:
-        return [w for layer in self._layers for w in layer.weights]
+    # ------------------------------------------------------------------ the graph and the training hooks
+    def _graph(self) -> Graph:
+        key = (self._version, Layer._trainable_version, self.device.name)
+        if self._graph_key != key:
+            self._compiled_graph = _graph_build.chain_graph(self._layers, self.device)
+            self._graph_key = key
+        return self._compiled_graph
+
+    def _n_inputs(self) -> int:
+        return 1
+
+    def _input_names(self) -> list[str]:
+        return ["input"]
+
+    def _input_readers(self) -> list:
+        first = next((layer for layer in self._layers if not isinstance(layer, InputLayer)), None)
+        return [first]
+
+    def _check_input_shapes(self, shapes, where) -> None:
+        if not self.built or tuple(shapes[0]) != self._input_shape:
+            self._ensure_input_shape(shapes[0], where)
+
+    def _output_shapes(self) -> list[tuple]:
+        return [self._last_output_shape()]
+
+    def _last_output_shape(self) -> tuple:
+        shape = self._layers[-1].output_shape
+        assert shape is not None, "the model is built"
+        return shape if not isinstance(self._layers[-1], Model) else tuple(shape[1:])
 
     @property
-    def trainable_weights(self) -> list[Weight]:
-        return [w for layer in self._layers for w in layer.trainable_weights]
+    def output_names(self) -> list[str]:
+        return [self._layers[-1].name] if self._layers else ["output"]
+
+    # -------------------------------------------------------------- used as a layer of another model
+    def ensure_built(self, input_shape) -> tuple:
+        self._ensure_input_shape(tuple(input_shape), f"{type(self).__name__} {self.name!r}")
+        return self._last_output_shape()
 
     @property
-    def non_trainable_weights(self) -> list[Weight]:
-        return [w for layer in self._layers for w in layer.non_trainable_weights]
+    def multi_input(self) -> bool:  # type: ignore[override]
+        return False
 
-    @guarded(changes=False)
-    def get_weights(self) -> list[np.ndarray]:
-        return [w for layer in self._layers for w in layer.get_weights()]
-
-    @guarded(changes=True)
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        weights = list(weights)
-        expected = sum(len(layer.weights) for layer in self._layers)
-        if len(weights) != expected:
-            raise ValueError(
-                f"{type(self).__name__}.set_weights: expected {expected} arrays (the model's weights in layer "
-                f"order), got {len(weights)}"
-            )
-        i = 0
-        for layer in self._layers:
-            k = len(layer.weights)
-            layer.set_weights(weights[i : i + k])
-            i += k
-
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self._layers)
-
-    # ------------------------------------------------------------------ summary
-    def summary(
-        self,
-        line_length: int = 65,
-        positions: Sequence[float] | None = None,
-        print_fn: Callable[[str], Any] | None = None,
-    ) -> None:
-        """Keras's table: layer (type), output shape, parameter count, then the totals."""
-        if not self.built:
-            raise ValueError(
-                f"{type(self).__name__}.summary: this model has not yet been built. Build it by calling build(input_shape), "
-                f"by giving the first layer input_shape=..., or by fitting it on data"
-            )
-        print_fn = print_fn or print
-        cols = [int(line_length * p) for p in (positions or (0.45, 0.85, 1.0))]
-
-        def row(fields):
-            line = ""
-            for text, end in zip(fields, cols):
-                line = (line + " " + str(text))[: end - 1].ljust(end)
-            return line.rstrip()
-
-        print_fn(f'Model: "{self.name}"')
-        print_fn("_" * line_length)
-        print_fn(row(["Layer (type)", "Output Shape", "Param #"]))
-        print_fn("=" * line_length)
-        for i, layer in enumerate(self._layers):
-            print_fn(row([f"{layer.name} ({type(layer).__name__})", _fmt(layer.output_shape), layer.count_params()]))
-            print_fn("=" * line_length if i == len(self._layers) - 1 else "")
-        trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)
-        total = self.count_params()
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {total - trainable:,}")
-        print_fn("_" * line_length)
-
-    # ------------------------------------------------------------------ compile
-    @guarded(changes=True, structural=True)
-    def compile(
-        self,
-        optimizer: str | dict | Optimizer = "rmsprop",
-        loss: str | dict | losses_mod.Loss | None = None,
-        metrics: Sequence[str | dict | metrics_mod.Metric] | None = None,
-        loss_weights: Any = None,
-        weighted_metrics: Any = None,
-        run_eagerly: Any = None,
-        steps_per_execution: Any = None,
-        jit_compile: Any = None,
-        device: str | devices.Device | None = None,
-        **kwargs: Any,
-    ) -> None:
-        """Choose the optimizer, loss, metrics and device (see sinapse.devices) for training.
-
-        ``run_eagerly``, ``steps_per_execution`` and ``jit_compile`` are accepted and ignored
-        (there is no graph to compile); ``loss_weights`` and ``weighted_metrics`` (multi-output
-        models) are not supported.
-        """
-        if kwargs:
-            raise TypeError(
-                f"{type(self).__name__}.compile: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}"
-                + (
-                    " (the learning rate is an optimizer argument: optimizer=SGD(learning_rate=0.1))"
-                    if any("lr" in k or "learning" in k for k in kwargs)
-                    else ""
-                )
-            )
-        if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError(
-                f"{type(self).__name__}.compile: loss_weights and weighted_metrics are not supported "
-                f"(Sequential models have one output)"
-            )
-        metric_ids = metrics_mod.check_list(f"{type(self).__name__}.compile", metrics)  # before anything changes
-        device = devices.get_device(device, f"{type(self).__name__}.compile")
-        self.optimizer = _get_optimizer(optimizer)
-        self.loss = loss
-        self.compiled_loss = losses_mod.get(loss)
-        self._metric_ids = metric_ids
-        self.compiled_metrics = []
-        self._compile_config = {
-            "loss": loss if isinstance(loss, str) else losses_mod.serialize(self.compiled_loss),
-            "metrics": [m if isinstance(m, str) else metrics_mod.serialize(m) for m in self._metric_ids],
-        }
-        self.device = device
-        for layer in self._layers:
-            layer.to_device(self.device)
-        self._reset_plans()
-
-    def _resolve_metrics(self) -> list:
-        if not self.compiled_metrics and self._metric_ids:
-            out_shape = self._layers[-1].output_shape
-            self.compiled_metrics = [metrics_mod.get(m, self.compiled_loss, out_shape) for m in self._metric_ids]
-        return self.compiled_metrics
-
-    @property
-    def metrics_names(self) -> list[str]:
-        return ["loss", *(m.name for m in self._resolve_metrics())] if self.built else ["loss"]
+    def _connections(self) -> dict | None:
+        return None  # a stack: Keras's summary has no "Connected to" column
 
     # ------------------------------------------------------------------ config and copies
     def get_config(self) -> dict:
@@ -363,36 +240,6 @@ class Sequential(TrainingMixin):
         for layer_config in layer_configs:
             model.add(deserialize(layer_config))
         return model
-
-    @guarded(changes=False)
-    def save(
-        self,
-        filepath: str | os.PathLike,
-        overwrite: bool = True,
-        include_optimizer: bool = True,
-        save_format: str | None = None,
-        key: str | bytes | None = None,
-    ) -> None:
-        """Architecture, weights and optimizer state in one safetensors file (see models/saving.py;
-        ``key``: an HMAC key, docs/model_format.md)."""
-        saving.check_save_format(f"{type(self).__name__}.save", save_format)
-        saving.save_model(
-            self,
-            filepath,
-            overwrite=overwrite,
-            include_optimizer=include_optimizer,
-            key=key,
-            where=f"{type(self).__name__}.save",
-        )
-
-    @guarded(changes=False)
-    def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True, save_format: str | None = None) -> None:
-        saving.check_save_format(f"{type(self).__name__}.save_weights", save_format)
-        saving.save_weights(self, filepath, overwrite=overwrite, where=f"{type(self).__name__}.save_weights")
-
-    @guarded(changes=True)
-    def load_weights(self, filepath: str | os.PathLike) -> None:
-        saving.load_weights(self, filepath, where=f"{type(self).__name__}.load_weights")
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self._layers)}>"

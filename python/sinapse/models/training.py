@@ -16,36 +16,64 @@ import numpy as np
 
 from .. import callbacks as callbacks_mod
 from .. import devices, utils
+from .. import metrics as metrics_mod
 from ..layers.base import Layer
 from ..ops._checks import as_bool
 from . import _arguments as args_mod
 from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
 from ._guard import guarded
+from .graph import mark_backward
+
+
+class _Head:
+    """One output's loss: which Loss, its weight, and whether its softmax/sigmoid fuses into it."""
+
+    __slots__ = ("loss", "weight", "step", "fused", "name")
+
+    def __init__(self, loss, weight, step, fused, name):
+        self.loss, self.weight, self.step, self.fused, self.name = loss, weight, step, fused, name
 
 
 class _Plan:
-    """What a training step needs, computed once per (model structure, trainable flags)."""
+    """What a training step needs, computed once per (model structure, trainable flags, losses)."""
 
-    __slots__ = ("layers", "weights", "need_dx", "lowest", "fuse", "regularized", "masking")
+    __slots__ = ("graph", "weights", "heads", "regularized", "masking", "lowest")
 
     def __init__(self, model):
-        layers = model._layers
-        self.layers = tuple(layers)
-        self.weights = tuple(w for layer in layers for w in layer.trainable_weights)
-        lowest = next((i for i, layer in enumerate(layers) if layer.trainable_weights), len(layers))
-        self.lowest = lowest  # the backward stops at the lowest layer with trainable weights
-        self.need_dx = tuple(i > lowest for i in range(len(layers)))
-        loss, head = model.compiled_loss, layers[-1]
-        self.fuse = (
-            loss is not None
-            and not loss.from_logits
-            and loss.fusable_activation is not None
-            and head.output_activation == loss.fusable_activation
-            and hasattr(head, "backward_logits")
-        )
-        self.regularized = tuple(w for layer in layers for w in layer.weights if w.regularizer is not None)
-        # Masks only flow when some layer makes one (Embedding(mask_zero=True), Masking).
-        self.masking = any(type(layer).compute_mask is not Layer.compute_mask for layer in layers)
+        graph = model._graph()
+        mark_backward(graph)
+        self.graph = graph
+        self.weights = tuple(model.trainable_weights)
+        producer = {step.out: step for step in graph.steps}
+        readers = {s for step in graph.steps for s in step.ins}
+        losses = model.compiled_losses or [None] * len(graph.outputs)
+        weights = model.loss_weights or [1.0] * len(graph.outputs)
+        names = model._output_labels()
+        self.heads = []
+        for k, slot in enumerate(graph.outputs):
+            loss, step = losses[k], producer.get(slot)
+            head = step.layer if step is not None else None
+            fused = (
+                loss is not None
+                and step is not None
+                and slot not in readers  # a fused head's output feeds nothing else
+                and graph.outputs.count(slot) == 1
+                and not loss.from_logits
+                and loss.fusable_activation is not None
+                and getattr(head, "output_activation", None) == loss.fusable_activation
+                and hasattr(head, "backward_logits")
+            )
+            if step is not None:
+                step.fused = fused
+            self.heads.append(_Head(loss, weights[k], step, fused, names[k]))
+        self.regularized = tuple(w for w in model.weights if w.regularizer is not None)
+        self.masking = graph.masking
+        self.lowest = next((i for i, step in enumerate(graph.steps) if step.trains), len(graph.steps))
+
+    @property
+    def fuse(self) -> bool:
+        """The (first) output's activation is fused into its loss."""
+        return bool(self.heads) and self.heads[0].fused
 
 
 class TrainingMixin:
@@ -75,9 +103,10 @@ class TrainingMixin:
         self._plan_params = None
 
     def _training_plan(self) -> _Plan:
-        key = (self._version, Layer._trainable_version, id(self.compiled_loss))
+        key = self._training_plan_key()
         if self._plan_key != key:
             plan = _Plan(self)
+            self._head_losses = [0.0] * len(plan.heads)
             params = [id(w) for w in plan.weights]
             if self._plan_params is not None and params != self._plan_params and self.optimizer is not None:
                 # The trainable set changed: the optimizer's slots (keyed by position) no longer fit.
@@ -89,113 +118,220 @@ class TrainingMixin:
         assert self._plan is not None  # set with _plan_key
         return self._plan
 
+    def _training_plan_key(self):
+        return (self._version, Layer._trainable_version, id(self.compiled_loss), self.device.name)
+
     def _last_output_shape(self) -> tuple:
-        """The last layer's output shape (no batch axis) of the built model."""
-        shape = self._layers[-1].output_shape
-        assert shape is not None, "the model is built"
-        return shape
+        """The (first) output's shape without the batch axis, of the built model."""
+        return tuple(self._output_shapes()[0])
+
+    def _output_labels(self) -> list[str]:
+        """How History names each output's entries: "" for a single output, else its name."""
+        names = list(getattr(self, "output_names", None) or ["output"])
+        return [""] if len(names) == 1 else names
 
     def _check_compiled(self, what):
-        if self.compiled_loss is None:
+        if self.compiled_loss is None and not any(lo is not None for lo in self.compiled_losses):
             raise RuntimeError(f"{type(self).__name__}.{what}: call compile(optimizer, loss, metrics) first")
 
     # ------------------------------------------------------------------ one step
-    def _forward(self, x, training, plan=None, with_mask=False):
-        """The output; with ``with_mask``, (output, its mask or None) for the loss and metrics."""
-        mask = None
-        layers = plan.layers if plan is not None else self._layers
-        masking = (
-            plan.masking
-            if plan is not None
-            else any(type(layer).compute_mask is not Layer.compute_mask for layer in layers)
-        )
-        if masking:  # predict and model(x) too: a padded sequence must predict as in fit/evaluate
-            for layer in layers:
-                y = layer.forward(x, training, mask)
-                mask = layer.compute_mask(x, mask)
-                x = y
-            return (x, mask) if with_mask else x
-        for layer in layers:
-            x = layer.forward(x, training, mask)
-        return (x, None) if with_mask else x
+    def _forward(self, xs, training, plan=None, with_mask=False):
+        """The outputs (a list) for the inputs ``xs`` (a list); with ``with_mask``, (outputs, their masks)."""
+        graph = plan.graph if plan is not None else self._graph()
+        outs, masks = graph.forward(xs, training, keep=with_mask or training)
+        return (outs, masks) if with_mask else outs
 
-    def _loss_and_grad(self, plan, out, y, w, grad, mask=None):
-        loss = self.compiled_loss
-        if plan.fuse:
-            logits = self._layers[-1].logits
-            assert logits is not None  # the fused head's forward keeps its pre-activation
-            if logits.shape != out.shape:
-                logits = logits.reshape(out.shape)
-            result = loss.compute(
-                y,
-                logits,
-                w,
-                from_logits=True,
-                grad=grad,
-                mask=mask,
-                grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None,
+    def _loss_and_grad(self, plan, outs, ys, ws, grad, masks=None):
+        """The total loss ``sum(weight_k * loss_k) + penalties`` and, with ``grad``, dL/dy per output."""
+        total, grads = 0.0, []
+        for k, head in enumerate(plan.heads):
+            if head.loss is None:
+                grads.append(None)
+                continue
+            out, mask = outs[k], None if masks is None else masks[k]
+            pred = out
+            if head.fused:
+                pred = head.step.layer.logits
+                assert pred is not None  # the fused head's forward keeps its pre-activation
+                if pred.shape != out.shape:
+                    pred = pred.reshape(out.shape)
+            muted = head.weight == 0.0  # reported, but neither in the total nor in the gradient
+            g = grad and not muted
+            buf = head.step.layer.buffer("dloss", out.shape) if g and head.step is not None else None
+            result = head.loss.compute(
+                ys[k], pred, ws[k], from_logits=True if head.fused else None, grad=g, mask=mask, grad_out=buf
             )
-        else:
-            result = loss.compute(
-                y, out, w, grad=grad, mask=mask, grad_out=self._layers[-1].buffer("dloss", out.shape) if grad else None
-            )
-        if plan.regularized:
-            penalty = sum(w.regularizer(w.value) for w in plan.regularized)
+            value = result[0] if g else result
+            # The loss weight is folded into the per-sample weights (_sample_weights), so ``value``
+            # is already weighted; History reports each output's loss unweighted, as Keras does.
+            self._head_losses[k] = value / head.weight if not muted and head.weight != 1.0 else value
+            total += 0.0 if muted else value
             if grad:
-                return result[0] + penalty, result[1]
-            return result + penalty
-        return result
+                grads.append(None if muted else result[1])
+        if plan.regularized:
+            total += sum(w.regularizer(w.value) for w in plan.regularized)
+        return (total, grads) if grad else total
 
-    def _train_step(self, x, y, w):
+    def _train_step(self, xs, ys, ws):
+        """One step on one batch (lists, one entry per input / output): forward, loss, backward, update."""
         plan = self._training_plan()
-        out, mask = self._forward(x, True, plan, with_mask=True)  # Keras leaves masked steps out of the loss
-        loss, g = self._loss_and_grad(plan, out, y, w, grad=True, mask=mask)
-        layers, need_dx = plan.layers, plan.need_dx
-        i = len(layers) - 1
-        if plan.lowest <= i:
-            g = layers[i].backward_logits(g, need_dx[i]) if plan.fuse else layers[i].backward(g, need_dx[i])
-            for j in range(i - 1, plan.lowest - 1, -1):
-                g = layers[j].backward(g, need_dx[j])
+        outs, masks = self._forward(xs, True, plan, with_mask=True)  # Keras leaves masked steps out of the loss
+        loss, grads = self._loss_and_grad(plan, outs, ys, ws, grad=True, masks=masks)
+        if plan.weights:
+            plan.graph.backward(grads)
+            plan.graph.reduce_shared_gradients()
             self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
-        return loss, out, mask
+        return loss, outs, masks
 
-    def _update_metrics(self, metrics, y, out, mask=None):
-        for m in metrics:
-            m.update_state(y, out, mask=mask)
+    def _update_metrics(self, metrics, ys, outs, masks=None):
+        for k, m in zip(self._metric_outputs, metrics):
+            m.update_state(ys[k], outs[k], mask=None if masks is None else masks[k])
+
+    def _resolve_metrics(self) -> list:
+        """The compiled Metric objects, created on first use (they need the output shapes);
+        ``self._metric_outputs`` holds the output index of each."""
+        if not self.compiled_metrics:
+            self._metric_outputs = []
+            per_output = getattr(self, "_metric_ids_per_output", None) or [self._metric_ids]
+            labels = self._output_labels()
+            shapes = self._output_shapes()
+            for k, ids in enumerate(per_output):
+                for mid in ids or []:
+                    loss = self.compiled_losses[k] if self.compiled_losses else self.compiled_loss
+                    m = metrics_mod.get(mid, loss, shapes[k])
+                    if labels[k]:
+                        m.name = f"{labels[k]}_{m.name}"
+                    self.compiled_metrics.append(m)
+                    self._metric_outputs.append(k)
+        return self.compiled_metrics
+
+    def _log_names(self, metrics) -> list[str]:
+        labels = self._output_labels()
+        heads = [f"{labels[k]}_loss" for k, lo in enumerate(self.compiled_losses) if labels[k] and lo is not None]
+        return ["loss", *heads, *(m.name for m in metrics)]
+
+    def _logs(self, total, seen, head_totals, metrics) -> dict:
+        logs = {"loss": total / seen}
+        labels = self._output_labels()
+        for k, lo in enumerate(self.compiled_losses):
+            if labels[k] and lo is not None:
+                logs[f"{labels[k]}_loss"] = head_totals[k] / seen
+        logs.update({m.name: m.result() for m in metrics})
+        return logs
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return self._log_names(self._resolve_metrics()) if self.built else ["loss"]
 
     # ------------------------------------------------------------------ data
+    def _x_dtypes(self) -> list:
+        """Per input: None (keep x's dtype) when the layers reading it take integer ids (Embedding:
+        ids above 2**24 must not go through float32), else float32."""
+        return [None if getattr(first, "takes_ids", False) else np.float32 for first in self._input_readers()]
+
     def _x_dtype(self):
-        """None (keep x's dtype) when the first layer takes integer ids (Embedding: ids above 2**24
-        must not go through float32), else float32."""
-        first = next((layer for layer in self._layers if type(layer).__name__ != "InputLayer"), None)
-        return None if getattr(first, "takes_ids", False) else np.float32
+        return self._x_dtypes()[0]
+
+    def _x_list(self, x, where: str, dtypes=None) -> list:
+        """``x`` as one array per model input: an array, a list/tuple (input order) or a dict (input names)."""
+        n = self._n_inputs()
+        dtypes = dtypes or self._x_dtypes()
+        if isinstance(x, dict):
+            names = self._input_names()
+            missing = [k for k in names if k not in x]
+            if missing or len(x) != len(names):
+                raise ValueError(
+                    f"{where}: `x` is a dict with keys {sorted(map(str, x))}; the model's inputs are {names}"
+                )
+            x = [x[k] for k in names]
+        elif n > 1 or (isinstance(x, (list, tuple)) and len(x) == 1 and hasattr(x[0], "shape")):
+            if not isinstance(x, (list, tuple)) or len(x) != n:
+                got = f"a {type(x).__name__} of {len(x)}" if isinstance(x, (list, tuple)) else type(x).__name__
+                raise ValueError(
+                    f"{where}: the model has {n} inputs {self._input_names()}: pass a list or dict of {n} arrays as `x`, got {got}"
+                )
+        else:
+            x = [x]
+        xs = [
+            as_inputs(xi, f"{where}: `x`" + (f"[{i}]" if n > 1 else ""), dtype=d)
+            for i, (xi, d) in enumerate(zip(x, dtypes))
+        ]
+        if n > 1 and len({len(xi) for xi in xs}) > 1:
+            raise ValueError(f"{where}: the inputs hold different numbers of samples: {[len(xi) for xi in xs]}")
+        return xs
+
+    def _y_list(self, y, where: str) -> list:
+        """``y`` as one entry per output (None where the output has no loss)."""
+        names = self._output_labels()
+        n = len(names)
+        if n == 1:
+            if isinstance(y, (list, tuple)) and len(y) == 1 and hasattr(y[0], "shape"):
+                y = y[0]
+            elif isinstance(y, dict) and len(y) == 1:
+                y = next(iter(y.values()))
+            return [y]
+        if isinstance(y, dict):
+            unknown = [k for k in y if k not in names]
+            if unknown:
+                raise ValueError(f"{where}: `y` names unknown output(s) {unknown}; the outputs are {names}")
+            return [y.get(k) for k in names]
+        if not isinstance(y, (list, tuple)) or len(y) != n:
+            got = f"a {type(y).__name__} of {len(y)}" if isinstance(y, (list, tuple)) else type(y).__name__
+            raise ValueError(
+                f"{where}: the model has {n} outputs {names}: pass `y` as a list or dict of {n} arrays, got {got}"
+            )
+        return list(y)
 
     def _prepare_arrays(self, x, y, sample_weight, class_weight, need_targets, where):
-        """x, y, per-sample weights in the kernels' form; ``where`` ("Sequential.fit") starts every error."""
-        x = as_inputs(x, f"{where}: `x`", dtype=self._x_dtype())
-        self._ensure_input_shape(x.shape[1:], where)
-        if need_targets and not len(x):
-            raise ValueError(f"{where}: `x` holds no samples (shape {x.shape})")
+        """Lists (per input / output) of arrays in the kernels' form; ``where`` starts every error.
+        Loss weights are folded into the per-sample weights here, once per call."""
+        xs = self._x_list(x, where)
+        self._check_input_shapes([xi.shape[1:] for xi in xs], where)
+        n = len(xs[0])
+        if need_targets and not n:
+            raise ValueError(f"{where}: `x` holds no samples (shape {xs[0].shape})")
         if y is None:
             if need_targets:
                 raise ValueError(f"{where}: `y` (the targets) is needed to train or evaluate; got y=None")
-            return x, None, None
-        y = as_inputs(y, f"{where}: `y`", dtype=None)
-        if len(y) != len(x):
-            raise ValueError(f"{where}: `x` has {len(x)} samples but `y` has {len(y)}; they must match")
-        try:
-            y = self.compiled_loss.prepare_targets(y, (len(x), *self._last_output_shape()))
-        except (TypeError, ValueError) as e:
-            raise type(e)(f"{where}: `y` does not fit the loss and the output: {e}") from None
-        lead = (len(x), *self._last_output_shape()[:-1])  # one weight per sample (and time step)
+            return xs, None, None
+        ylist = self._y_list(y, where)
+        outputs = self._output_shapes()
+        multi = len(outputs) > 1
+        if class_weight is not None and multi:
+            raise ValueError(f"{where}: `class_weight` is only supported for models with one output")
+        swl = self._y_list(sample_weight, where) if multi and isinstance(sample_weight, (list, tuple, dict)) else None
+        ys, ws = [], []
+        for k, (yk, shape) in enumerate(zip(ylist, outputs)):
+            loss = self.compiled_losses[k] if self.compiled_losses else self.compiled_loss
+            label = f"`y`[{self._output_labels()[k]!r}]" if multi else "`y`"
+            if yk is None or loss is None:
+                ys.append(None)
+                ws.append(None)
+                continue
+            yk = as_inputs(yk, f"{where}: {label}", dtype=None)
+            if len(yk) != n:
+                raise ValueError(f"{where}: `x` has {n} samples but {label} has {len(yk)}; they must match")
+            try:
+                yk = loss.prepare_targets(yk, (n, *shape))
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"{where}: {label} does not fit the loss and the output: {e}") from None
+            swk = swl[k] if swl is not None else sample_weight
+            ys.append(yk)
+            ws.append(self._sample_weights(where, swk, class_weight, yk, loss, (n, *shape[:-1]), k))
+        return xs, ys, ws
+
+    def _sample_weights(self, where, sample_weight, class_weight, y, loss, lead, k):
         w = args_mod.sample_weight(where, None if sample_weight is None else devices.to_numpy(sample_weight), lead)
         if class_weight is not None:
-            class_weight = args_mod.class_weight(where, class_weight, self._layers[-1].output_shape)
-            cw = class_weights_for(y, class_weight, self.compiled_loss.sparse)
+            class_weight = args_mod.class_weight(where, class_weight, tuple(self._output_shapes()[k]))
+            cw = class_weights_for(y, class_weight, loss.sparse)
             w = cw if w is None else w * cw.reshape(-1, *([1] * (w.ndim - 1)))
         if w is not None and w.shape != lead:
             w = np.broadcast_to(w.reshape(-1, *([1] * (len(lead) - 1))), lead)
-        return x, y, (None if w is None else np.ascontiguousarray(w, dtype=np.float32))
+        scale = self.loss_weights[k] if self.loss_weights else 1.0
+        if scale not in (0.0, 1.0):  # Keras: total = sum(loss_weight * loss); folded into the per-sample weights
+            w = np.full(lead, scale, np.float32) if w is None else w * np.float32(scale)
+        return None if w is None else np.ascontiguousarray(w, dtype=np.float32)
 
     def _make_data(self, x, y, sample_weight, class_weight, batch_size, shuffle, steps, need_targets, where):
         if is_iterable_data(x):
@@ -210,7 +346,7 @@ class TrainingMixin:
 
             data = IterableData(x, steps, prepare, self.device, need_targets, where)
             first = data.peek()
-            self._ensure_input_shape(as_inputs(first[0], f"{where}: `x`").shape[1:], where)
+            self._check_input_shapes([xi.shape[1:] for xi in self._x_list(first[0], where)], where)
             return data
         if x is None:
             raise ValueError(f"{where}: no input data: pass `x`")
@@ -302,19 +438,9 @@ class TrainingMixin:
             a["validation_freq"],
         )
         if a["validation_split"] and validation_data is None:
-            x, y = as_inputs(x, f"{where}: `x`", dtype=self._x_dtype()), as_inputs(y, f"{where}: `y`", dtype=None)
-            n = len(x)
-            if sample_weight is not None:  # checked whole here: it is split with x before _make_data sees it
-                sample_weight = args_mod.sample_weight(where, devices.to_numpy(sample_weight), (n,) + y.shape[1:2])
-            split = int(n * (1.0 - validation_split))
-            if split == 0 or split == n:
-                raise ValueError(
-                    f"{where}: `validation_split`={validation_split} of {n} samples leaves an "
-                    f"empty training or validation set"
-                )
-            validation_data = (x[split:], y[split:]) + ((sample_weight[split:],) if sample_weight is not None else ())
-            x, y = x[:split], y[:split]
-            sample_weight = sample_weight[:split] if sample_weight is not None else None
+            x, y, sample_weight, validation_data = self._split_validation(
+                x, y, sample_weight, a["validation_split"], where
+            )
         with self.device.scope():
             data = self._make_data(
                 x, y, sample_weight, class_weight, batch_size, a["shuffle"], steps_per_epoch, True, where
@@ -338,14 +464,17 @@ class TrainingMixin:
                     m.reset_state()
                 cbs.on_epoch_begin(epoch)
                 total, seen, step = 0.0, 0, 0
+                head_totals = [0.0] * len(self._output_labels())
                 for step, (xb, yb, wb) in enumerate(data.batches()):
                     cbs.on_train_batch_begin(step)
                     loss, out, mask = self._train_step(xb, yb, wb)
-                    n = len(xb)
+                    n = len(xb[0])
                     total += loss * n
                     seen += n
+                    for k, v in enumerate(self._head_losses):
+                        head_totals[k] += v * n
                     self._update_metrics(metrics, yb, out, mask)
-                    logs = {"loss": total / seen, **{m.name: m.result() for m in metrics}}
+                    logs = self._logs(total, seen, head_totals, metrics)
                     cbs.on_train_batch_end(step, logs)
                     if self.stop_training:
                         break
@@ -381,18 +510,22 @@ class TrainingMixin:
     # ------------------------------------------------------------------ evaluate
     def _run_evaluation(self, data, cbs) -> dict:
         plan = self._training_plan()
-        metrics = [type(m)(**m.get_config()) for m in self._resolve_metrics()]
+        metrics = [_fresh_metric(m) for m in self._resolve_metrics()]
         total, seen = 0.0, 0
+        head_totals = [0.0] * len(plan.heads)
         logs = {}
         for step, (xb, yb, wb) in enumerate(data.batches()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
             out, mask = self._forward(xb, False, plan, with_mask=True)
-            loss = self._loss_and_grad(plan, out, yb, wb, grad=False, mask=mask)
-            total += loss * len(xb)
-            seen += len(xb)
+            loss = self._loss_and_grad(plan, out, yb, wb, grad=False, masks=mask)
+            n = len(xb[0])
+            total += loss * n
+            seen += n
+            for k, v in enumerate(self._head_losses):
+                head_totals[k] += v * n
             self._update_metrics(metrics, yb, out, mask)
-            logs = {"loss": total / seen, **{m.name: m.result() for m in metrics}}
+            logs = self._logs(total, seen, head_totals, metrics)
             if cbs is not None:
                 cbs.on_test_batch_end(step, logs)
         if not seen:
@@ -461,22 +594,36 @@ class TrainingMixin:
                 callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="predict"
             )
             cbs.on_predict_begin()
-            result, parts, start = None, [], 0
+            n_out = len(self._output_shapes())
+            results: list = [None] * n_out
+            parts: list = [[] for _ in range(n_out)]
+            start = 0
             for step, (xb, _, _) in enumerate(data.batches()):
                 cbs.on_predict_batch_begin(step)
-                out = devices.to_numpy(self._forward(xb, False))
-                if isinstance(data, ArrayData):
-                    if result is None:
-                        result = np.empty((min(data.n, len(data) * data.batch_size), *out.shape[1:]), np.float32)
-                    result[start : start + len(out)] = out
-                    start += len(out)
-                else:
-                    parts.append(np.array(out, copy=True))
+                outs = [devices.to_numpy(o) for o in self._forward(xb, False)]
+                for k, out in enumerate(outs):
+                    if isinstance(data, ArrayData):
+                        if results[k] is None:
+                            rows = min(data.n, len(data) * data.batch_size)
+                            results[k] = np.empty((rows, *out.shape[1:]), np.float32)
+                        results[k][start : start + len(out)] = out
+                    else:
+                        parts[k].append(np.array(out, copy=True))
+                start += len(outs[0])
                 cbs.on_predict_batch_end(step, {})
             cbs.on_predict_end()
-        if result is None:
-            result = np.concatenate(parts) if parts else np.empty((0, *self._last_output_shape()), np.float32)
-        return result
+        for k, shape in enumerate(self._output_shapes()):
+            if results[k] is None:
+                results[k] = np.concatenate(parts[k]) if parts[k] else np.empty((0, *shape), np.float32)
+        return self._output_structure(results)
+
+    def _output_structure(self, arrays: list):
+        """One array for a single output; else a list, or a dict when the outputs were given as one."""
+        if len(arrays) == 1:
+            return arrays[0]
+        if getattr(self, "_outputs_struct", "list") == "dict":
+            return dict(zip(self.output_names, arrays))
+        return list(arrays)
 
     def __call__(self, x: Any, training: bool = False) -> Any:
         """``model(x)``: the forward pass on one batch, as a NumPy array (builds if needed).
@@ -493,24 +640,22 @@ class TrainingMixin:
 
     @guarded(changes=True, name="__call__")
     def _call_training(self, x):
-        x = as_inputs(x, f"{type(self).__name__}.__call__: `x`", dtype=self._x_dtype())
-        self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.__call__")
-        with self.device.scope():
-            return np.array(devices.to_numpy(self._forward(self.device.asarray(x, x.dtype), True)), copy=True)
+        return self._predict_batch(x, "__call__", training=True)
 
     @guarded(changes=False)
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """The outputs for one batch x (N, ...) as a float32 NumPy array (N, *output_shape)."""
         return self._predict_batch(x, "predict_on_batch")
 
-    def _predict_batch(self, x, where):
+    def _predict_batch(self, x, where, training=False):
         """predict_on_batch and model(x); ``where`` names the public method in errors."""
-        x = as_inputs(x, f"{type(self).__name__}.{where}: `x`", dtype=self._x_dtype())
-        if not self.built or x.shape[1:] != self._input_shape:
-            self._ensure_input_shape(x.shape[1:], f"{type(self).__name__}.{where}")
+        where = f"{type(self).__name__}.{where}"
+        xs = self._x_list(x, f"{where}")
+        self._check_input_shapes([xi.shape[1:] for xi in xs], where)
         with self.device.scope():
-            out = self._forward(self.device.asarray(x, x.dtype) if self.device.is_cuda else x, False)
-            return np.array(devices.to_numpy(out), copy=True)
+            d = self.device
+            outs = self._forward([d.asarray(xi, xi.dtype) for xi in xs] if d.is_cuda else xs, training)
+            return self._output_structure([np.array(devices.to_numpy(o), copy=True) for o in outs])
 
     def predict_classes(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """Class indices (argmax), or 0/1 of shape (N, 1) for a single sigmoid unit (Keras 2's rule: > 0.5)."""
@@ -528,11 +673,11 @@ class TrainingMixin:
         x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, True, where)
         d = self.device
         if d.is_cuda:
-            x, y, w = (None if a is None else d.asarray(a, a.dtype) for a in (x, y, w))
+            x, y, w = ([None if a is None else d.asarray(a, a.dtype) for a in group] for group in (x, y, w))
         return x, y, w
 
     def _batch_logs(self, loss, metrics, return_dict):
-        logs = {"loss": loss, **{m.name: m.result() for m in metrics}}
+        logs = self._logs(loss, 1, list(self._head_losses), metrics)
         if return_dict:
             return logs
         values = list(logs.values())
@@ -576,7 +721,7 @@ class TrainingMixin:
             x, y, w = self._one_batch(x, y, sample_weight, None, where)
             plan = self._training_plan()
             out, mask = self._forward(x, False, plan, with_mask=True)
-            loss = self._loss_and_grad(plan, out, y, w, grad=False, mask=mask)
+            loss = self._loss_and_grad(plan, out, y, w, grad=False, masks=mask)
             metrics = self._resolve_metrics()
             if reset_metrics:
                 for m in metrics:
@@ -587,3 +732,35 @@ class TrainingMixin:
     def reset_metrics(self) -> None:
         for m in self.compiled_metrics:
             m.reset_state()
+
+    def _split_validation(self, x, y, sample_weight, fraction, where):
+        """Keras's validation_split: the *last* fraction of the samples (before any shuffling)."""
+        xs = self._x_list(x, where)
+        ys = self._y_list(y, where)
+        n = len(xs[0])
+        split = int(n * (1.0 - fraction))
+        if split == 0 or split == n:
+            raise ValueError(
+                f"{where}: `validation_split`={fraction} of {n} samples leaves an empty training or validation set"
+            )
+        if sample_weight is not None:  # checked whole here: it is split with x before _make_data sees it
+            ys0 = as_inputs(ys[0], f"{where}: `y`", dtype=None)
+            sample_weight = args_mod.sample_weight(where, devices.to_numpy(sample_weight), (n,) + ys0.shape[1:2])
+        ys = [None if yk is None else as_inputs(yk, f"{where}: `y`", dtype=None) for yk in ys]
+
+        def part(items, sl):
+            out = [None if a is None else a[sl] for a in items]
+            return out[0] if len(out) == 1 else out
+
+        val = (part(xs, slice(split, None)), part(ys, slice(split, None)))
+        if sample_weight is not None:
+            val += (sample_weight[split:],)
+        train = (part(xs, slice(None, split)), part(ys, slice(None, split)))
+        return (*train, None if sample_weight is None else sample_weight[:split], val)
+
+
+def _fresh_metric(m):
+    """A new metric of the same kind and name (evaluate must not disturb fit's running state)."""
+    fresh = type(m)(**m.get_config())
+    fresh.name = m.name
+    return fresh

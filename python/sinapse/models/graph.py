@@ -1,0 +1,174 @@
+"""The graph executor: every model (Sequential, functional, subclassed) runs one training step here.
+
+A model is compiled into a ``Graph``: numbered tensor *slots* and a list of *steps* in
+topological order, each step one layer call (a node) reading the slots of its inputs and
+writing the slot of its output. Sequential is the special case of a chain (slot i -> layer
+i -> slot i + 1); a functional model is any DAG.
+
+Forward (``Graph.forward``)
+    Put the batch in the input slots; run each step's ``layer.forward`` (kernels writing into
+    the layer's reused buffers); propagate masks along the edges (``compute_mask``). A slot
+    is dropped as soon as its last reader has run when nothing needs it for the backward
+    (inference), so predict holds only the live activations' references.
+
+Backward (``Graph.backward``)
+    Seed the output slots with dL/dy from the loss; walk the steps in reverse; each step
+    whose output received a gradient calls ``layer.backward(dy, need_dx)`` (or
+    ``backward_logits`` for a softmax/sigmoid head fused with its cross-entropy), and adds
+    each input gradient into its input slot. Where a tensor fans out to several consumers
+    the gradients are *summed* (``ops.axpy`` into a buffer the graph owns). The walk stops
+    below the lowest step with trainable weights: a step computes dx only when some step
+    upstream of it trains (``need_dx``).
+
+Shared layers (one layer called at several nodes) keep one set of weights: the first node
+runs the layer itself, each other node a *replica* (same class and config, the weight
+*values* are the same arrays, own buffers and own gradient arrays — a layer keeps its
+forward state on ``self``, so two calls cannot share one object). After the backward the
+replicas' gradients are added into the layer's (``reduce_shared_gradients``): the summed
+gradient of a shared weight, as Keras computes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import ops
+
+
+@dataclass(eq=False)
+class Step:
+    """One node to run: ``layer`` reads slots ``ins``, writes slot ``out``."""
+
+    layer: Any  # a Layer, or a Model used as a layer (same forward/backward interface)
+    ins: tuple[int, ...]
+    out: int
+    multi: bool  # the layer takes a list of inputs (merge layers, multi-input models)
+    trains: bool = False  # the layer has trainable weights
+    need_dx: bool = False  # some step upstream trains: compute the input gradient(s)
+    backward: bool = False  # run this step's backward at all (trains or need_dx)
+    fused: bool = False  # its output is a softmax/sigmoid head fused into the loss: backward_logits
+    primary: Any = None  # for a replica: the shared layer whose weights it uses
+
+
+@dataclass(eq=False)
+class Graph:
+    """Slots, steps in topological order, and which slots are the model's inputs and outputs."""
+
+    n_slots: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    steps: list[Step]
+    masking: bool = False  # some layer makes a mask (Embedding(mask_zero=True), Masking)
+    last_use: dict[int, int] = field(default_factory=dict)  # slot -> index of the last step reading it
+    _acc: dict = field(default_factory=dict)  # (slot, shape) -> gradient accumulator owned by the graph
+
+    def __post_init__(self) -> None:
+        for i, step in enumerate(self.steps):
+            for s in step.ins:
+                self.last_use[s] = i
+        for s in self.outputs:
+            self.last_use[s] = len(self.steps)  # outputs live to the end
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, xs, training: bool, input_masks=None, keep: bool = True):
+        """Run every step; returns (outputs, their masks or None). ``keep=False`` (inference)
+        releases each slot after its last reader."""
+        vals: list[Any] = [None] * self.n_slots
+        for s, x in zip(self.inputs, xs):
+            vals[s] = x
+        if not self.masking and input_masks is None:
+            for i, step in enumerate(self.steps):
+                x = [vals[s] for s in step.ins] if step.multi else vals[step.ins[0]]
+                vals[step.out] = step.layer.forward(x, training, None)
+                if not keep:
+                    self._release(vals, step, i)
+            return [vals[s] for s in self.outputs], None
+        masks: list[Any] = [None] * self.n_slots
+        if input_masks is not None:
+            for s, m in zip(self.inputs, input_masks):
+                masks[s] = m
+        for i, step in enumerate(self.steps):
+            if step.multi:
+                x, m = [vals[s] for s in step.ins], [masks[s] for s in step.ins]
+                if all(mi is None for mi in m):
+                    m = None
+            else:
+                x, m = vals[step.ins[0]], masks[step.ins[0]]
+            vals[step.out] = step.layer.forward(x, training, m)
+            masks[step.out] = step.layer.compute_mask(x, m)
+            if not keep:
+                self._release(vals, step, i)
+        return [vals[s] for s in self.outputs], [masks[s] for s in self.outputs]
+
+    def _release(self, vals, step, i) -> None:
+        for s in step.ins:
+            if self.last_use.get(s) == i:
+                vals[s] = None
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, grads, need_input_grads: bool = False):
+        """``grads``: dL/dy per output (None: that output has no loss). Fills every trainable
+        weight's ``grad``; returns dL/dx per input when ``need_input_grads`` (nested models)."""
+        g: list[Any] = [None] * self.n_slots
+        owned = [False] * self.n_slots  # the slot's gradient is an accumulator the graph owns
+        for s, d in zip(self.outputs, grads):
+            if d is not None:
+                self._add(g, owned, s, d)
+        for step in reversed(self.steps):
+            if not step.backward and not need_input_grads:
+                continue
+            dy = g[step.out]
+            if dy is None:
+                continue  # no loss depends on this step
+            g[step.out] = None
+            need_dx = step.need_dx or need_input_grads
+            layer = step.layer
+            dx = layer.backward_logits(dy, need_dx) if step.fused else layer.backward(dy, need_dx)
+            if not need_dx or dx is None:
+                continue
+            if step.multi:
+                for s, d in zip(step.ins, dx):
+                    if d is not None:
+                        self._add(g, owned, s, d)
+            else:
+                self._add(g, owned, step.ins[0], dx)
+        return [g[s] for s in self.inputs] if need_input_grads else None
+
+    def _add(self, g, owned, s, d) -> None:
+        """g[s] += d; the first gradient is kept by reference, the sum goes to a graph buffer
+        (a layer's dx buffer, or dy passed through, must not be written by another step)."""
+        if g[s] is None:
+            g[s] = d
+            return
+        if not owned[s]:
+            key = (s, tuple(d.shape))
+            acc = self._acc.get(key)
+            if acc is None or type(acc) is not type(d):
+                acc = self._acc[key] = d.copy()
+                ops.axpy(1.0, g[s], acc, out=acc)
+            else:
+                ops.axpy(1.0, g[s], d, out=acc)
+            g[s], owned[s] = acc, True
+        else:
+            ops.axpy(1.0, d, g[s], out=g[s])
+
+    def reduce_shared_gradients(self) -> None:
+        """Add each replica's weight gradients into its shared layer's (summed gradient)."""
+        for step in self.steps:
+            if step.primary is None or not step.trains:
+                continue
+            for rw, pw in zip(step.layer.trainable_weights, step.primary.trainable_weights):
+                if rw.grad is not None and pw.grad is not None:
+                    ops.axpy(1.0, rw.grad, pw.grad, out=pw.grad)
+
+
+def mark_backward(graph: Graph) -> None:
+    """Set ``trains`` / ``need_dx`` / ``backward`` of every step: dx only above a trainable step."""
+    upstream_trains = [False] * graph.n_slots  # some step that produced this slot (or above) trains
+    for step in graph.steps:
+        step.trains = bool(step.layer.trainable_weights)
+        above = any(upstream_trains[s] for s in step.ins)
+        step.need_dx = above
+        step.backward = above or step.trains
+        upstream_trains[step.out] = above or step.trains
