@@ -8,9 +8,10 @@ the same recipe; per-epoch time and accuracy, results in bench/results/resnet_fa
 The recipe (the same in both; RECIPE below, found by the search recorded in resnet_fashion.md):
 - Model: He et al.'s CIFAR ResNet on 28x28x1 (bench/suites/torch_apps.cifar_resnet and
   build_sinapse here): 3x3 stem + BN + ReLU, 3 stages of ``blocks`` basic blocks with the given
-  widths, stride 2 and a 1x1 conv + BN projection where the shape changes, global average
-  pooling, Dense(10). Keras initialisation (glorot_uniform, zero biases; BN momentum 0.99,
-  eps 1e-3) in both.
+  widths, stride 2 and a biased 1x1 conv projection (no BN) where the shape changes, global
+  average pooling, Dense(10): sinapse.applications.resnet_cifar's structure. Keras
+  initialisation (he_normal conv kernels, glorot_uniform Dense, zero biases; BN momentum
+  0.99, eps 1e-3) in both.
 - Adam (Keras's: epsilon 1e-7 added before v's bias correction; torch via keras_epsilon),
   learning rate a per-step cosine decay from ``lr`` to 0 over all steps (Keras CosineDecay).
 - Batch 128, shuffled each epoch, inputs x / 255, no augmentation, no validation split.
@@ -53,27 +54,29 @@ def load(path=None):
 
 
 def build_sinapse(input_shape=(28, 28, 1), classes=10, widths=(16, 32, 64), blocks=1):
-    """The sinapse (functional API) twin of torch_apps.cifar_resnet: same layers, same creation order."""
+    """The sinapse twin of torch_apps.cifar_resnet (functional API): the layers, names and
+    initialisers of sinapse.applications.resnet_cifar, with any stage widths. With widths
+    (16, 32, 64) it is ``applications.resnet_cifar(6 * blocks + 2, input_shape=..., classes=...)``."""
     import sinapse
     from sinapse import layers
 
+    def conv_bn(x, filters, stride, name, relu=True):
+        x = layers.Conv2D(
+            filters, 3, strides=stride, padding="same", kernel_initializer="he_normal", name=name + "_conv"
+        )(x)
+        x = layers.BatchNormalization(name=name + "_bn")(x)
+        return layers.Activation("relu")(x) if relu else x
+
     inputs = sinapse.Input(shape=input_shape)
-    x = layers.Conv2D(widths[0], 3, padding="same", name="stem")(inputs)
-    x = layers.Activation("relu")(layers.BatchNormalization(name="stem_bn")(x))
-    cin = widths[0]
+    x = conv_bn(inputs, widths[0], 1, "conv1")
     for s, w in enumerate(widths):
         for b in range(blocks):
-            p, stride = f"stage{s + 1}_block{b + 1}", 2 if (s > 0 and b == 0) else 1
+            p, stride = f"conv{s + 2}_block{b + 1}", 2 if (s > 0 and b == 0) else 1
             shortcut = x
-            if stride != 1 or cin != w:
-                shortcut = layers.Conv2D(w, 1, strides=stride, name=p + "_0_conv")(x)
-                shortcut = layers.BatchNormalization(name=p + "_0_bn")(shortcut)
-            y = layers.Conv2D(w, 3, strides=stride, padding="same", name=p + "_1_conv")(x)
-            y = layers.Activation("relu")(layers.BatchNormalization(name=p + "_1_bn")(y))
-            y = layers.Conv2D(w, 3, padding="same", name=p + "_2_conv")(y)
-            y = layers.BatchNormalization(name=p + "_2_bn")(y)
+            if stride != 1 or x.shape[-1] != w:
+                shortcut = layers.Conv2D(w, 1, strides=stride, kernel_initializer="he_normal", name=p + "_0_conv")(x)
+            y = conv_bn(conv_bn(x, w, stride, p + "_1"), w, 1, p + "_2", relu=False)
             x = layers.Activation("relu")(layers.Add()([shortcut, y]))
-            cin = w
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
     return sinapse.Model(inputs, outputs, name="fashion_resnet")

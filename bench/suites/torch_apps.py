@@ -8,13 +8,16 @@ function once the weights are copied (copy_weights):
   1x1 conv of each stage and on its 1x1 projection shortcut, conv biases on, BN eps 1.001e-5.
 - InceptionV3: keras/src/applications/inception_v3.py (``conv2d_bn``: conv without bias, BN with
   scale=False, eps 1e-3), no aux head, GlobalAveragePooling then Dense.
-- ResNet-20: He et al. 2016, section 4.2 (CIFAR): a 3x3 16-filter stem, 3 stages of 3 basic
-  blocks with 16/32/64 filters, the first block of stages 2 and 3 striding by 2; the shortcut
-  is a 1x1 conv with stride 2 and BN where the shape changes (Keras-style "option B"; the paper
-  uses zero-padding, option A, for CIFAR). ``cifar_resnet`` builds any depth and width of it.
+- ResNet-20: He et al. 2016, section 4.2 (CIFAR), as sinapse.applications.ResNet20 builds it
+  (Keras's cifar10_resnet.py example): a 3x3 16-filter stem, 3 stages of 3 basic blocks with
+  16/32/64 filters, the first block of stages 2 and 3 striding by 2; the shortcut is a biased
+  1x1 conv with stride 2, no BN, where the shape changes ("option B"; the paper uses
+  zero-padding, option A, for CIFAR); he_normal conv kernels. ``cifar_resnet`` builds any depth
+  and width of it.
 - Keras's "same" padding: TF's rule (the extra row/column of an odd total pad goes to the
   bottom/right), which differs from torch's symmetric padding for strided convs.
-- Keras initialisation (glorot_uniform kernels, zero biases), BN momentum 0.99 (torch 0.01).
+- Keras initialisation (glorot_uniform kernels, zero biases; he_normal for the CIFAR ResNets'
+  convs), BN momentum 0.99 (torch 0.01).
 - The twins return logits (the sinapse models end in softmax; cross_entropy fuses the two).
 
 Each twin keeps ``model.keras_layers``: (name, module) of its Conv2D / BatchNormalization /
@@ -23,6 +26,7 @@ Dense layers in creation order, named as Keras names them in a fresh session.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -124,48 +128,54 @@ def _keras_init(torch, model) -> None:
 
 
 def cifar_resnet(input_shape=(32, 32, 3), classes=10, widths=(16, 32, 64), blocks=3, bn_eps=1e-3):
-    """He et al.'s CIFAR ResNet (6n+2 layers for ``blocks`` = n): stem conv 3x3 + BN + ReLU, then
-    per stage ``blocks`` basic blocks (conv 3x3, BN, ReLU, conv 3x3, BN, add, ReLU), the first
-    block of every stage after the first striding by 2 with a 1x1 conv + BN shortcut; global
-    average pooling, Dense(classes). NCHW input (N, C, H, W); logits (N, classes)."""
+    """He et al.'s CIFAR ResNet (6n+2 layers for ``blocks`` = n), as sinapse.applications.resnet_cifar
+    builds it (Keras's cifar10_resnet.py example, v1): stem conv 3x3 + BN + ReLU, then per stage
+    ``blocks`` basic blocks (conv 3x3, BN, ReLU, conv 3x3, BN, add, ReLU), the first block of
+    every stage after the first striding by 2; the shortcut is a biased 1x1 conv (stride 2, no BN)
+    where the shape changes; global average pooling, Dense(classes). Conv kernels he_normal
+    (Keras's: truncated normal), Dense glorot_uniform. Layer names as resnet_cifar's:
+    conv1_conv/bn, conv{2,3,4}_block{i}_{0,1,2}_conv/bn, predictions.
+    NCHW input (N, C, H, W); logits (N, classes)."""
     torch = _torch()
     nn, F, Conv, Graph = _modules()
-    plan = []  # (stage, block, stride, cin, cout)
+    plan = []  # (name prefix, stride, cin, cout)
     cin = widths[0]
     for s, w in enumerate(widths):
         for b in range(blocks):
-            plan.append((s, b, 2 if (s > 0 and b == 0) else 1, cin, w))
+            plan.append((f"conv{s + 2}_block{b + 1}", 2 if (s > 0 and b == 0) else 1, cin, w))
             cin = w
 
     def forward(g, x):
-        x = F.relu(g.stem_bn(g.stem(x)))
-        for s, b, stride, ci, co in plan:
-            p = f"stage{s + 1}_block{b + 1}"
+        x = F.relu(g.conv1_bn(g.conv1_conv(x)))
+        for p, stride, ci, co in plan:
             y = F.relu(getattr(g, p + "_1_bn")(getattr(g, p + "_1_conv")(x)))
             y = getattr(g, p + "_2_bn")(getattr(g, p + "_2_conv")(y))
-            sc = getattr(g, p + "_0_bn")(getattr(g, p + "_0_conv")(x)) if (stride != 1 or ci != co) else x
-            x = F.relu(sc + y)
+            x = F.relu((getattr(g, p + "_0_conv")(x) if (stride != 1 or ci != co) else x) + y)
         return g.predictions(x.mean((2, 3)))
 
     g = Graph(forward)
-    g.conv("stem", input_shape[-1], widths[0], 3, padding="same")
-    g.bn("stem_bn", widths[0], bn_eps)
-    for s, b, stride, ci, co in plan:
-        p = f"stage{s + 1}_block{b + 1}"
+    g.conv("conv1_conv", input_shape[-1], widths[0], 3, padding="same")
+    g.bn("conv1_bn", widths[0], bn_eps)
+    for p, stride, ci, co in plan:
         if stride != 1 or ci != co:
             g.conv(p + "_0_conv", ci, co, 1, stride)
-            g.bn(p + "_0_bn", co, bn_eps)
         g.conv(p + "_1_conv", ci, co, 3, stride, padding="same")
         g.bn(p + "_1_bn", co, bn_eps)
         g.conv(p + "_2_conv", co, co, 3, padding="same")
         g.bn(p + "_2_bn", co, bn_eps)
     g.add("predictions", nn.Linear(cin, classes))  # cin: the last block's width (the stem's with no blocks)
     _keras_init(torch, g)
+    with torch.no_grad():
+        for m in g.modules():
+            if isinstance(m, nn.Conv2d):  # Keras he_normal: N(0, 2 / fan_in) truncated at 2 sigma, rescaled
+                std = math.sqrt(2.0 / (m.weight[0].numel())) / 0.87962566103423978
+                nn.init.trunc_normal_(m.weight, std=std, a=-2 * std, b=2 * std)
     return g.train()
 
 
 def resnet20(input_shape=(32, 32, 3), classes=10):
-    """ResNet-20: cifar_resnet with 16/32/64 filters, 3 blocks per stage (0.27 M parameters)."""
+    """ResNet-20: cifar_resnet with 16/32/64 filters, 3 blocks per stage: 274,442 parameters as Keras
+    counts them (32x32x3, 10 classes), sinapse.applications.ResNet20's count."""
     return cifar_resnet(input_shape, classes, (16, 32, 64), 3)
 
 
