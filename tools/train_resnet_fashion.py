@@ -122,7 +122,7 @@ def train_torch(data, r, threads, log=print):
             loss.backward()
             opt.step()
             step += 1
-        return float(loss)
+        return float(loss.detach())
 
     return _loop(epoch, evaluate, r, log)
 
@@ -236,6 +236,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=RECIPE["seed"])
     p.add_argument("--data", default=os.environ.get("FASHION_MNIST"), help="folder of the IDX files")
     p.add_argument("--no-save", action="store_true", help="print only (exploring recipes)")
+    p.add_argument(
+        "--limit", type=int, default=0, help="train on the first N images only (a smoke test; implies --no-save)"
+    )
     a = p.parse_args(argv)
     widths = tuple(int(w) for w in a.widths.split(","))
     if len(widths) != 3:
@@ -243,7 +246,10 @@ def main(argv=None) -> int:
     r = dict(RECIPE, widths=widths, blocks=a.blocks, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed)
     print(f"{a.framework}, {a.threads} threads, recipe {r}", flush=True)
     train = train_torch if a.framework == "torch" else train_sinapse
-    history = train(load(a.data), r, a.threads, log=lambda s: print(s, flush=True))
+    (x, y), test = load(a.data)
+    if a.limit:
+        x, y, a.no_save = x[: a.limit], y[: a.limit], True
+    history = train(((x, y), test), r, a.threads, log=lambda s: print(s, flush=True))
     if not a.no_save:
         e = save(a.framework, r, a.threads, history)
         print(
