@@ -13,7 +13,7 @@ with sinapse's functional API, on Fashion-MNIST:
 The test accuracies on classes 5-9 (5,000 test images) are printed and written to
 bench/results/transfer_learning.md. Several seeds (``--seeds``), since B's subset is small.
 
-    python tools/transfer_learning.py                    # ~3-5 minutes on 2 cores
+    python tools/transfer_learning.py                    # ~4-5 minutes on 2 quiet cores
     python tools/transfer_learning.py --per-class 100 --seeds 1 --no-save
 """
 
@@ -75,14 +75,13 @@ def accuracy(model, x, y) -> float:
     return float((model.predict(x, batch_size=1000, verbose=0).argmax(1) == y).mean())
 
 
-def run_seed(sinapse, layers, a, data, seed, log=print) -> dict:
-    """One seed of the experiment: returns the test accuracies on classes 5-9 (and A's on 0-4)."""
+def run_seed(sinapse, layers, a, data, seed, log=print) -> list[dict]:
+    """One seed of the experiment: model A once, then task B at every --per-class size; returns
+    one dict per size with the test accuracies on classes 5-9 (and A's on 0-4)."""
     (train, test), timings = data, {}
     sinapse.utils.set_random_seed(seed)
     xa, ya = split(train, range(5), seed=seed)
     xat, yat = split(test, range(5))
-    xb, yb = split(train, range(5, 10), a.per_class, seed=seed)
-    xbt, ybt = split(test, range(5, 10))
 
     t0 = time.perf_counter()
     base_a = make_base(sinapse, layers, "base_a")
@@ -92,7 +91,14 @@ def run_seed(sinapse, layers, a, data, seed, log=print) -> dict:
     timings["A"] = time.perf_counter() - t0
     acc_a = accuracy(model_a, xat, yat)
     log(f"seed {seed}: model A on classes 0-4: test accuracy {acc_a:.4f} ({timings['A']:.0f} s)")
+    return [dict(task_b(sinapse, layers, a, data, base_a, n, seed, log), a=acc_a) for n in a.per_class]
 
+
+def task_b(sinapse, layers, a, data, base_a, per_class, seed, log) -> dict:
+    """Classes 5-9 with ``per_class`` training images each: B on A (frozen, then fine-tuned) and from scratch."""
+    train, test = data
+    xb, yb = split(train, range(5, 10), per_class, seed=seed)
+    xbt, ybt = split(test, range(5, 10))
     # B on A: a copy of A's base (A itself stays as trained, as Géron's clone_model), frozen.
     base_b = make_base(sinapse, layers, "base_b")
     base_b.set_weights(base_a.get_weights())
@@ -111,54 +117,61 @@ def run_seed(sinapse, layers, a, data, seed, log=print) -> dict:
     scratch.fit(xb, yb, batch_size=32, epochs=a.epochs_frozen + a.epochs_fine, verbose=0)
     acc_scratch = accuracy(scratch, xbt, ybt)
     log(
-        f"seed {seed}: classes 5-9 ({a.per_class}/class): frozen base + new head {acc_frozen:.4f}, "
+        f"seed {seed}: classes 5-9 ({per_class}/class): frozen base + new head {acc_frozen:.4f}, "
         f"fine-tuned {acc_fine:.4f}, from scratch {acc_scratch:.4f}"
     )
-    return dict(seed=seed, a=acc_a, frozen=acc_frozen, fine_tuned=acc_fine, scratch=acc_scratch)
+    return dict(seed=seed, per_class=per_class, frozen=acc_frozen, fine_tuned=acc_fine, scratch=acc_scratch)
 
 
 def markdown(rows, a) -> str:
-    def mean(k):
-        return np.mean([r[k] for r in rows])
-
+    sizes = ",".join(map(str, a.per_class))
     lines = [
         "# Transfer learning on Fashion-MNIST (seed 000, Géron ch. 11) with sinapse's functional API\n",
-        f"`python tools/transfer_learning.py --per-class {a.per_class} --seeds {a.seeds}`. Model A: a CNN "
+        f"`python tools/transfer_learning.py --per-class {sizes} --seeds {a.seeds}`. Model A: a CNN "
         "(conv 32, pool, conv 64, pool, dense 128: the base) + softmax head, trained on classes 0-4 "
         f"(T-shirt/top, Trouser, Pullover, Dress, Coat; 30,000 images, {a.epochs_a} epochs, Adam 1e-3). "
-        f"B: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), {a.per_class} training images per class. "
-        f"B on A: A's base frozen (trainable=False) + a new head, {a.epochs_frozen} epochs at Adam 1e-3; then "
-        f"unfrozen, {a.epochs_fine} epochs at 1e-4. From scratch: the same model, random weights, "
-        f"{a.epochs_frozen + a.epochs_fine} epochs at 1e-3. Test accuracy on the 5,000 test images of "
-        "classes 5-9 (model A: on the 5,000 of classes 0-4).\n",
-        "| seed | A (0-4) | B on A, frozen base | B on A, fine-tuned | B from scratch |",
-        "|---|---|---|---|---|",
+        "B: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), a few training images per class. "
+        f"B on A: a copy of A's base, frozen (trainable=False), + a new head, {a.epochs_frozen} epochs at "
+        f"Adam 1e-3, batch 32; then unfrozen, {a.epochs_fine} epochs at 1e-4. From scratch: the same model, "
+        f"random weights, {a.epochs_frozen + a.epochs_fine} epochs at 1e-3. Test accuracy on the 5,000 test "
+        "images of classes 5-9 (model A: on the 5,000 of classes 0-4).\n",
+        "| images per class (B) | seed | A (0-4) | B on A, frozen base | B on A, fine-tuned | B from scratch |",
+        "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['seed']} | {r['a']:.4f} | {r['frozen']:.4f} | {r['fine_tuned']:.4f} | {r['scratch']:.4f} |")
-    lines.append(
-        f"| mean | {mean('a'):.4f} | {mean('frozen'):.4f} | {mean('fine_tuned'):.4f} | {mean('scratch'):.4f} |"
-    )
-    err = {k: 1 - mean(k) for k in ("fine_tuned", "scratch")}
-    lines.append(
-        f"\nError rate on classes 5-9: {err['fine_tuned']:.2%} with transfer (fine-tuned) against "
-        f"{err['scratch']:.2%} from scratch.\n"
-    )
-    return "\n".join(lines)
+        lines.append(
+            f"| {r['per_class']} | {r['seed']} | {r['a']:.4f} | {r['frozen']:.4f} | {r['fine_tuned']:.4f} | "
+            f"{r['scratch']:.4f} |"
+        )
+    for n in a.per_class:
+        m = {k: np.mean([r[k] for r in rows if r["per_class"] == n]) for k in ("a", "frozen", "fine_tuned", "scratch")}
+        lines.append(f"| {n} | mean | {m['a']:.4f} | {m['frozen']:.4f} | {m['fine_tuned']:.4f} | {m['scratch']:.4f} |")
+    for n in a.per_class:
+        m = {k: 1 - np.mean([r[k] for r in rows if r["per_class"] == n]) for k in ("fine_tuned", "scratch")}
+        lines.append(
+            f"\n{n} images per class: error rate on classes 5-9 {m['fine_tuned']:.2%} with transfer "
+            f"(fine-tuned) against {m['scratch']:.2%} from scratch."
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Seed 000's transfer-learning experiment with sinapse's functional API.")
-    p.add_argument("--per-class", type=int, default=200, help="training images per class of task B")
+    p.add_argument("--per-class", default="10,50,200", help="training images per class of task B (comma-separated sizes)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs-a", type=int, default=3)
-    p.add_argument("--epochs-frozen", type=int, default=5)
+    p.add_argument("--epochs-frozen", type=int, default=20)
     p.add_argument("--epochs-fine", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-save", action="store_true")
     a = p.parse_args(argv)
-    if not 1 <= a.per_class <= 6000:
-        p.error(f"--per-class must be in [1, 6000], got {a.per_class}")
+    try:
+        sizes = [int(n) for n in a.per_class.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or not all(1 <= n <= 6000 for n in sizes):
+        p.error(f"--per-class: comma-separated sizes in [1, 6000], got {a.per_class!r}")
+    a.per_class = sizes
     import sinapse
     from sinapse import layers
     from sinapse.datasets import fashion_mnist
@@ -168,7 +181,7 @@ def main(argv=None) -> int:
         return 1
     sinapse.set_num_threads(a.threads)
     data = fashion_mnist.load_data()
-    rows = [run_seed(sinapse, layers, a, data, seed) for seed in range(a.seeds)]
+    rows = [row for seed in range(a.seeds) for row in run_seed(sinapse, layers, a, data, seed)]
     md = markdown(rows, a)
     print(md)
     if not a.no_save:
