@@ -3,7 +3,8 @@ optimizer update) and predict() of the seed models (docs/seed_models.md), 2 thre
 
 Image models run in NCHW and in channels_last; the faster is the reference a sinapse row is
 compared with ("torch best"). Synthetic data (the time does not depend on the values).
-Models and recipes: bench/suites/torch_models.py.
+Models and recipes: bench/suites/torch_models.py; issue 14's applications (ResNet-20,
+ResNet50, InceptionV3): bench/suites/torch_apps.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ the seed models in sinapse vs the same model and recipe in PyTorch, side by side
 sinapse runs the Keras-style model (`sinapse.applications`, NHWC) through `train_on_batch`
 / `predict_on_batch`; PyTorch runs bench/suites/torch_models.py's twin in NCHW and in
 channels_last, and the faster is the reference. Synthetic data (the time does not depend
-on the values). Targets (issue 7): <= 0.8x PyTorch for the MLP, the Keras MNIST convnet and
+on the values). Issue 14's applications (sinapse.applications.ResNet20 / ResNet50 /
+InceptionV3 against bench/suites/torch_apps.py's Keras-structured twins) train with SGD,
+momentum 0.9, lr 0.1. Targets (issue 7): <= 0.8x PyTorch for the MLP, the Keras MNIST convnet and
 LeNet-5 steps, <= 1.0x for the rest, <= 0.5x for batch-1 inference.
 """
 
