@@ -1,9 +1,10 @@
 """Peak memory of a ResNet50 training step, sinapse vs PyTorch: each framework in its own
 subprocess (2 threads); peak RSS (VmHWM) minus the RSS before the model is built (framework
 imported, input batch allocated), so the delta counts weights, gradients, optimizer state,
-activations and workspaces. Prints a markdown table. About 1-2 minutes on 2 Zen 4 cores.
+activations and workspaces. Prints a markdown table. About 10 minutes measured on the shared,
+loaded 2-vCPU Zen 4 machine (sinapse 170-190 s per step, PyTorch 40-57 s); less when quiet.
 
-    python tools/peak_memory.py                     # ResNet50, batch 32, 224x224x3, 3 steps each
+    python tools/peak_memory.py                     # ResNet50, batch 32, 224x224x3, 2 steps each
     python tools/peak_memory.py --batch 8 --steps 2
     python tools/peak_memory.py --child torch       # one measurement, JSON on stdout (used by the parent)
 
@@ -117,7 +118,7 @@ def table(results, a) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Peak memory of a ResNet50 training step, sinapse vs PyTorch.")
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--steps", type=int, default=3)
+    p.add_argument("--steps", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS), help=f"comma-separated subset of {FRAMEWORKS}")
     p.add_argument("--child", choices=FRAMEWORKS, help=argparse.SUPPRESS)
