@@ -104,7 +104,7 @@ def task_b(sinapse, layers, a, data, base_a, per_class, seed, log) -> dict:
     base_b.set_weights(base_a.get_weights())
     base_b.trainable = False
     model_b = with_head(sinapse, layers, base_b, name="model_b_on_a")
-    compile_(sinapse, model_b, 1e-3)
+    compile_(sinapse, model_b, a.lr_frozen)
     model_b.fit(xb, yb, batch_size=32, epochs=a.epochs_frozen, verbose=0)
     acc_frozen = accuracy(model_b, xbt, ybt)
     base_b.trainable = True
@@ -127,12 +127,12 @@ def markdown(rows, a) -> str:
     sizes = ",".join(map(str, a.per_class))
     lines = [
         "# Transfer learning on Fashion-MNIST (seed 000, Géron ch. 11) with sinapse's functional API\n",
-        f"`python tools/transfer_learning.py --per-class {sizes} --seeds {a.seeds}`. Model A: a CNN "
+        f"`python tools/transfer_learning.py --per-class {sizes} --seeds {a.seeds} --lr-frozen {a.lr_frozen:g}`. Model A: a CNN "
         "(conv 32, pool, conv 64, pool, dense 128: the base) + softmax head, trained on classes 0-4 "
         f"(T-shirt/top, Trouser, Pullover, Dress, Coat; 30,000 images, {a.epochs_a} epochs, Adam 1e-3). "
         "B: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot), a few training images per class. "
         f"B on A: a copy of A's base, frozen (trainable=False), + a new head, {a.epochs_frozen} epochs at "
-        f"Adam 1e-3, batch 32; then unfrozen, {a.epochs_fine} epochs at 1e-4. From scratch: the same model, "
+        f"Adam {a.lr_frozen:g}, batch 32; then unfrozen, {a.epochs_fine} epochs at 1e-4. From scratch: the same model, "
         f"random weights, {a.epochs_frozen + a.epochs_fine} epochs at 1e-3. Test accuracy on the 5,000 test "
         "images of classes 5-9 (model A: on the 5,000 of classes 0-4).\n",
         "| images per class (B) | seed | A (0-4) | B on A, frozen base | B on A, fine-tuned | B from scratch |",
@@ -157,11 +157,14 @@ def markdown(rows, a) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Seed 000's transfer-learning experiment with sinapse's functional API.")
-    p.add_argument("--per-class", default="10,50,200", help="training images per class of task B (comma-separated sizes)")
+    p.add_argument(
+        "--per-class", default="10,50,200", help="training images per class of task B (comma-separated sizes)"
+    )
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs-a", type=int, default=3)
     p.add_argument("--epochs-frozen", type=int, default=20)
     p.add_argument("--epochs-fine", type=int, default=10)
+    p.add_argument("--lr-frozen", type=float, default=1e-3, help="Adam's learning rate while the base is frozen")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-save", action="store_true")
     a = p.parse_args(argv)

@@ -31,6 +31,8 @@ import re
 
 import numpy as np
 
+from .torch_models import make_inference, make_step
+
 INPUT_SHAPES = {"resnet20": (32, 32, 3), "resnet50": (224, 224, 3), "inception_v3": (299, 299, 3)}
 APPS = tuple(INPUT_SHAPES)
 
@@ -490,27 +492,11 @@ def app_train_step(name: str, batch: int, channels_last: bool = False):
     model = _prepared(name, channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=BENCH_LR, momentum=BENCH_MOMENTUM)
     x, labels = synthetic_batch(name, batch, channels_last)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(x), labels)
-        loss.backward()
-        opt.step()
-        return loss
-
-    step.model, step.optimizer = model, opt
-    return step
+    return make_step(model, opt, x, labels)
 
 
 def app_inference(name: str, batch: int, channels_last: bool = False):
     """A callable doing one predict() of the twin of ``name`` (eval mode): softmax probabilities."""
-    torch = _torch()
     model = _prepared(name, channels_last).eval()
     x, _ = synthetic_batch(name, batch, channels_last)
-
-    def infer():
-        with torch.inference_mode():
-            return torch.softmax(model(x), dim=-1)
-
-    infer.model = model
-    return infer
+    return make_inference(model, x)
