@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench/
 
-RECIPE = dict(widths=(16, 32, 64), blocks=1, epochs=10, batch_size=128, lr=2e-3, seed=0, target=0.93)
+RECIPE = dict(widths=(16, 32, 64), blocks=2, epochs=10, batch_size=128, lr=2e-3, augment="", seed=0, target=0.93)
 RESULTS = ROOT / "bench" / "results"
 
 # How RECIPE was found: PyTorch runs (tools/train_resnet_fashion.py --framework torch --threads 1
@@ -94,6 +94,24 @@ def build_sinapse(input_shape=(28, 28, 1), classes=10, widths=(16, 32, 64), bloc
     return sinapse.Model(inputs, outputs, name="fashion_resnet")
 
 
+def augment(xb, rng, kind: str):
+    """``kind`` "flip": each image mirrored left-right with probability 1/2; "flip+shift": also
+    shifted by up to 2 pixels each way (zero padding), both drawn from ``rng`` (NHWC batches; the
+    same draws in both frameworks, since the seeds and the call order are the same)."""
+    if not kind:
+        return xb
+    flip = rng.random(len(xb)) < 0.5
+    xb = np.where(flip[:, None, None, None], xb[:, :, ::-1], xb)
+    if kind == "flip+shift":
+        n, h, w, _ = xb.shape
+        padded = np.pad(xb, ((0, 0), (2, 2), (2, 2), (0, 0)))
+        dy, dx = rng.integers(0, 5, n), rng.integers(0, 5, n)
+        rows = dy[:, None] + np.arange(h)
+        cols = dx[:, None] + np.arange(w)
+        xb = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return np.ascontiguousarray(xb, dtype=np.float32)
+
+
 def _batches(rng, n, batch_size):
     order = rng.permutation(n)
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
@@ -107,7 +125,7 @@ def train_torch(data, r, threads, log=print):
     torch.set_num_threads(threads)
     torch.manual_seed(r["seed"])
     (x, y), (xt, yt) = data
-    x, xt = np.ascontiguousarray(x.transpose(0, 3, 1, 2)), np.ascontiguousarray(xt.transpose(0, 3, 1, 2))
+    xt = np.ascontiguousarray(xt.transpose(0, 3, 1, 2))
     cl = torch.channels_last  # the faster layout here (NCHW shape, NHWC memory)
     model = torch_apps.cifar_resnet((28, 28, 1), 10, r["widths"], r["blocks"]).to(memory_format=cl)
     opt = torch_models.keras_epsilon(torch.optim.Adam(model.parameters(), lr=r["lr"], eps=1e-7))
@@ -130,7 +148,8 @@ def train_torch(data, r, threads, log=print):
             for group in opt.param_groups:
                 group["lr"] = cosine_lr(step, steps, r["lr"])
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(torch.from_numpy(x[idx]).to(memory_format=cl)), torch.from_numpy(y[idx]))
+            xb = torch.from_numpy(augment(x[idx], rng, r["augment"])).permute(0, 3, 1, 2)  # NHWC memory
+            loss = F.cross_entropy(model(xb.contiguous(memory_format=cl)), torch.from_numpy(y[idx]))
             loss.backward()
             opt.step()
             step += 1
@@ -157,7 +176,7 @@ def train_sinapse(data, r, threads, log=print):
 
     def epoch():
         for idx in _batches(rng, len(x), r["batch_size"]):
-            loss = model.train_on_batch(x[idx], y32[idx])
+            loss = model.train_on_batch(augment(x[idx], rng, r["augment"]), y32[idx])
         return float(np.asarray(loss).ravel()[0])
 
     def evaluate():
@@ -245,6 +264,7 @@ def main(argv=None) -> int:
     p.add_argument("--blocks", type=int, default=RECIPE["blocks"])
     p.add_argument("--widths", default=",".join(map(str, RECIPE["widths"])))
     p.add_argument("--seed", type=int, default=RECIPE["seed"])
+    p.add_argument("--augment", choices=("", "flip", "flip+shift"), default=RECIPE["augment"])
     p.add_argument("--data", default=os.environ.get("FASHION_MNIST"), help="folder of the IDX files")
     p.add_argument("--no-save", action="store_true", help="print only (exploring recipes)")
     p.add_argument(
@@ -255,6 +275,7 @@ def main(argv=None) -> int:
     if len(widths) != 3:
         p.error(f"--widths: three stage widths, got {a.widths!r}")
     r = dict(RECIPE, widths=widths, blocks=a.blocks, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, seed=a.seed)
+    r["augment"] = a.augment
     print(f"{a.framework}, {a.threads} threads, recipe {r}", flush=True)
     train = train_torch if a.framework == "torch" else train_sinapse
     (x, y), test = load(a.data)
