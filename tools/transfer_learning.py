@@ -164,7 +164,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs-a", type=int, default=3)
     p.add_argument("--epochs-frozen", type=int, default=20)
     p.add_argument("--epochs-fine", type=int, default=10)
-    p.add_argument("--lr-frozen", type=float, default=1e-3, help="Adam's learning rate while the base is frozen")
+    p.add_argument("--lr-frozen", type=float, default=1e-2, help="Adam's learning rate while the base is frozen")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-save", action="store_true")
     a = p.parse_args(argv)
