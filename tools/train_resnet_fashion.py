@@ -59,8 +59,9 @@ SEARCH_ROWS = [
     "| t4 | ResNet-20 (16/32/64, 3 blocks/stage), augmentation none | as above | stopped in epoch 1 | - | - |",
 ]
 SEARCH_NOTES = """
-Quiet-machine cost before the search (1 thread, PyTorch channels_last, batch 128, one train step): ResNet-8
-108 ms (51 s per 469-step epoch), ResNet-14 about 2x that, ResNet-20 331 ms (155 s per epoch); widths
+Cost measured before the search (1 thread, load average ~3, PyTorch channels_last, batch 128, one train
+step): ResNet-8 108 ms (51 s per 469-step epoch), ResNet-20 331 ms (155 s per epoch; ResNet-14, not
+measured, lies between); widths
 32/64/128 with 1 block 382 ms; channels_last was 1.2-1.3x faster than NCHW for all. ResNet-14 without
 augmentation (t2) is the cheapest run that reached 93% (epoch 9: 0.9310, epoch 10: 0.9312); ResNet-8
 stays at 92.0%; flips + 2-pixel shifts (t5, t6) had not caught up when stopped to free the machine
