@@ -31,7 +31,7 @@ import re
 
 import numpy as np
 
-from .torch_models import make_inference, make_step
+from .torch_models import _keras_init, make_inference, make_step
 
 INPUT_SHAPES = {"resnet20": (32, 32, 3), "resnet50": (224, 224, 3), "inception_v3": (299, 299, 3)}
 APPS = tuple(INPUT_SHAPES)
@@ -114,16 +114,6 @@ def _modules():
             return self.fn(self, x)
 
     return nn, F, Conv, Graph
-
-
-def _keras_init(torch, model) -> None:
-    nn = torch.nn
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                nn.init.xavier_uniform_(m.weight)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
 
 
 # --------------------------------------------------------------------------- ResNet-20 (CIFAR) and kin

@@ -203,7 +203,8 @@ def _keras_init(torch, model) -> None:
         for m in model.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):
                 nn.init.xavier_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:  # the application twins' BN-followed convs have none
+                    nn.init.zeros_(m.bias)
             elif isinstance(m, nn.LSTM):
                 h = m.hidden_size
                 nn.init.xavier_uniform_(m.weight_ih_l0)  # (4h, in): fans in, 4h as Keras's (in, 4h) kernel
