@@ -44,7 +44,7 @@ RESULTS = ROOT / "bench" / "results"
 # --no-save ...), nice -n 19 on the shared 2-vCPU machine (4-6 other jobs), so the seconds are
 # inflated 1.5-3x; accuracies are the test accuracy after each epoch.
 SEARCH = """\
-## How the recipe was found (PyTorch, 1 thread, shared machine)
+## How the recipe was found (shared, loaded machine; PyTorch on 1 thread unless the row says)
 
 | run | model | schedule | test accuracy by epoch | best | s/epoch (loaded) |
 |---|---|---|---|---|---|
@@ -55,6 +55,8 @@ SEARCH_ROWS = [
     "| t2 | ResNet-14 (16/32/64, 2 blocks/stage; BN on the projection, glorot kernels), augmentation none | Adam 2e-3, cosine to 0 over 10 epochs, batch 128 | 0.5835, 0.8864, 0.8299, 0.9091, 0.9072, 0.9173, 0.9236, 0.9258, 0.9310, 0.9312 | 0.9312 | 156-387 |",
     "| t6 | ResNet-8 (16/32/64, 1 block/stage), augmentation flip+shift | Adam 2e-3, cosine to 0 over 10 epochs, batch 128 | 0.7735, 0.8239, 0.8112, 0.8827, 0.7989, 0.8897, 0.8971, 0.9091 (stopped after 8) | 0.9091 | 53-237 |",
     "| t5 | ResNet-14 (16/32/64, 2 blocks/stage), augmentation flip+shift | Adam 2e-3, cosine to 0 over 10 epochs, batch 128 | 0.7887, 0.8275, 0.8784, 0.8995 (stopped after 4) | 0.8995 | 191-338 |",
+    "| v2 | RECIPE as committed (sinapse with wt-merge's Add and wt-apps, 1 thread): ResNet-14, resnet_cifar structure, augmentation none | Adam 2e-3, cosine to 0 over 10 epochs, batch 128 | 0.7822, 0.8682, 0.8909, 0.8919, 0.9120, 0.9241, 0.9218, 0.9287, 0.9302, 0.9315 | 0.9315 | 143-319 |",
+    "| v1 | RECIPE as committed (PyTorch, 2 threads): ResNet-14, resnet_cifar structure, augmentation none | Adam 2e-3, cosine to 0 over 10 epochs, batch 128 | 0.7619, 0.8911, 0.8928, 0.9071, 0.8939, 0.9243, 0.9212, 0.9266, 0.9270 (epoch 9 of 10 at the report deadline) | 0.9270 | 51-656 |",
     "| t3 | ResNet-8, widths 24/48/96, augmentation none | as above | stopped in epoch 1 (machine too loaded) | - | - |",
     "| t4 | ResNet-20 (16/32/64, 3 blocks/stage), augmentation none | as above | stopped in epoch 1 | - | - |",
 ]
