@@ -156,3 +156,140 @@ def test_adam_steps_as_keras():
     torch_step.step()
     keras_first = -1e-3 * grads[0] / (np.abs(grads[0]) + 1e-7 / np.sqrt(1 - 0.999))
     assert np.abs(plain.detach().numpy() - w0 - keras_first).max() > 1e-4
+
+
+# --------------------------------------------------------------------------- issue 14's application twins
+
+from bench.suites import torch_apps as ta  # noqa: E402
+
+
+def _random_weights(model, seed=0):
+    """Random weights for every layer, so a wrong copy shows: kernels N(0, 1 / fan_in) (the
+    activations keep their scale through deep nets), vectors N(0, 0.3), moving variances in [0.5, 1.5]."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            new = [
+                rng.uniform(0.5, 1.5, w.shape)
+                if "variance" in v.name
+                else rng.normal(0, 1 / np.sqrt(np.prod(w.shape[:-1])) if w.ndim > 1 else 0.3, w.shape)
+                for w, v in zip(ws, layer.weights)
+            ]
+            layer.set_weights([a.astype(np.float32) for a in new])
+
+
+def _same_function(sinapse_model, twin, shape, logits=False):
+    """Copy the sinapse weights into the twin and compare the eval-mode outputs on one batch
+    (probabilities, or logits when the sinapse model has no softmax), to 1e-4 of their scale."""
+    _random_weights(sinapse_model)
+    assert ta.copy_weights(sinapse_model, twin, to="torch") == len(twin.keras_layers)
+    x = np.random.default_rng(1).standard_normal((2, *shape), dtype=np.float32)
+    ours = sinapse_model.predict_on_batch(x)
+    with torch.no_grad():
+        theirs = twin.eval()(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()))
+        theirs = (theirs if logits else torch.softmax(theirs, -1)).numpy()
+    assert 0.02 < np.abs(theirs).max() < 1e3 and (logits or theirs.max() < 0.999)  # not saturated
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("name, params", [("resnet50", 25_636_712), ("inception_v3", 23_851_784)])
+def test_app_twin_parameter_counts_are_keras(name, params):
+    """Keras's model.count_params() for ResNet50 and InceptionV3 at 1000 classes (no aux head)."""
+    assert ta.param_count(ta.build_app(name)) == params
+
+
+@pytest.mark.parametrize("size, kernel", [(7, (3, 3)), (8, (3, 3)), (9, (1, 7)), (8, (5, 5))])
+def test_twin_same_padding_is_keras(size, kernel):
+    """A strided "same" conv pads as TF/Keras (the extra row at the bottom), not as torch."""
+    import sinapse
+
+    conv = sinapse.layers.Conv2D(4, kernel, strides=2, padding="same")
+    x = np.random.default_rng(0).standard_normal((1, size, size, 3), dtype=np.float32)
+    ours = conv(x)
+    nn, _, Conv, _ = ta._modules()
+    twin = Conv(3, 4, kernel, 2, padding="same")
+    k, b = conv.get_weights()
+    with torch.no_grad():
+        twin.conv.weight.copy_(torch.from_numpy(k.transpose(3, 2, 0, 1).copy()))
+        twin.conv.bias.copy_(torch.from_numpy(b))
+        theirs = twin(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_copy_weights_stand_in():
+    """A stand-in for the applications (Sequential, no merge layer): cifar_resnet with 0 blocks is
+    stem conv, BN, ReLU, global average pooling, Dense; the copy makes the two compute the same."""
+    import sinapse
+    from sinapse import layers
+
+    model = sinapse.Sequential(
+        [
+            layers.Input(shape=(9, 9, 3)),
+            layers.Conv2D(6, 3, padding="same"),
+            layers.BatchNormalization(),
+            layers.Activation("relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(5, activation="softmax"),
+        ]
+    )
+    twin = ta.cifar_resnet((9, 9, 3), 5, widths=(6, 12, 24), blocks=0)
+    _same_function(model, twin, (9, 9, 3))
+    before = [w.copy() for w in model.get_weights()]
+    _random_weights(model, seed=5)
+    ta.copy_weights(model, twin, to="sinapse")  # back: the first weights again
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="copy_weights: sinapse layer"):
+        ta.copy_weights(model, ta.cifar_resnet((9, 9, 3), 5, widths=(7, 12, 24), blocks=0))
+    with pytest.raises(ValueError, match="pair_layers: the sinapse model has 3"):
+        ta.copy_weights(model, ta.cifar_resnet((9, 9, 3), 5, blocks=1))
+
+
+def test_app_train_step_and_inference():
+    step = ta.app_train_step("resnet20", batch=4, channels_last=True)
+    first = float(step().detach())
+    for _ in range(5):
+        last = float(step().detach())
+    assert last < first
+    p = ta.app_inference("resnet20", batch=2)()
+    assert p.shape == (2, 10)
+    with pytest.raises(ValueError, match="build_app: unknown application 'vgg16'"):
+        ta.build_app("vgg16")
+
+
+def _functional_api():
+    import sinapse
+
+    if not hasattr(sinapse, "Model") or not hasattr(sinapse.layers, "Add"):
+        pytest.skip("sinapse has no functional API / merge layers yet")
+    return sinapse
+
+
+def test_fashion_resnet_twins_compute_the_same_function():
+    """tools/train_resnet_fashion.py's sinapse model and its torch twin (same recipe in both)."""
+    _functional_api()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    import train_resnet_fashion as trf
+
+    model = trf.build_sinapse((12, 12, 1), 10, widths=(4, 8, 8), blocks=2)
+    _same_function(model, ta.cifar_resnet((12, 12, 1), 10, widths=(4, 8, 8), blocks=2), (12, 12, 1))
+
+
+@pytest.mark.parametrize(
+    "name, builder, shape",
+    [
+        ("resnet20", "ResNet20", (16, 16, 3)),
+        ("resnet50", "ResNet50", (32, 32, 3)),
+        ("inception_v3", "InceptionV3", (75, 75, 3)),
+    ],
+)
+def test_applications_twins_compute_the_same_function(name, builder, shape):
+    """sinapse.applications' model and the twin agree once the weights are copied (small inputs, 7 classes)."""
+    _functional_api()
+    from sinapse import applications
+
+    if not hasattr(applications, builder):
+        pytest.skip(f"sinapse.applications has no {builder} yet")
+    model = getattr(applications, builder)(weights=None, input_shape=shape, classes=7, classifier_activation=None)
+    _same_function(model, ta.build_app(name, shape, 7), shape, logits=True)

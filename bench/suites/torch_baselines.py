@@ -3,7 +3,8 @@ optimizer update) and predict() of the seed models (docs/seed_models.md), 2 thre
 
 Image models run in NCHW and in channels_last; the faster is the reference a sinapse row is
 compared with ("torch best"). Synthetic data (the time does not depend on the values).
-Models and recipes: bench/suites/torch_models.py.
+Models and recipes: bench/suites/torch_models.py; issue 14's applications (ResNet-20,
+ResNet50, InceptionV3): bench/suites/torch_apps.py.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from .. import harness
+from . import torch_apps as ta
 from . import torch_models as tm
 
 # (model, pass, batch): the rows issue 7 asks for, plus AlexNet at the batch that fits a 2-core budget.
@@ -23,14 +25,23 @@ ROWS = [
     ("keras_mnist_cnn", "predict", 1),
     ("keras_mnist_cnn", "predict", 128),
     ("alexnet", "train step", 32),
+    # issue 14's applications (bench/suites/torch_apps.py): batch 8 keeps a quick run short on 2 cores
+    ("resnet20", "train step", 128),
+    ("resnet50", "predict", 8),
+    ("resnet50", "train step", 8),
+    ("inception_v3", "predict", 8),
 ]
+HEAVY = ("resnet50", "inception_v3")  # fewer repeats; kept in --quick runs
 
 
 def torch_peers(name: str, kind: str, batch: int) -> dict:
     """{"torch NCHW": fn, "torch NHWC": fn} (NHWC = channels_last, image models only)."""
-    make = tm.torch_train_step if kind == "train step" else tm.torch_inference
+    if name in ta.APPS:
+        make = ta.app_train_step if kind == "train step" else ta.app_inference
+    else:
+        make = tm.torch_train_step if kind == "train step" else tm.torch_inference
     peers = {"torch NCHW": make(name, batch, channels_last=False)}
-    if name in tm.IMAGE_MODELS:
+    if name in tm.IMAGE_MODELS or name in ta.APPS:
         peers["torch NHWC"] = make(name, batch, channels_last=True)
     return peers
 
@@ -43,10 +54,11 @@ def time_model_rows(args, peers, slow=("alexnet", "geron_cnn")) -> list:
         if args.quick and name in slow:
             continue
         print(f"  {name} {kind} batch {batch} ...", file=sys.stderr)
+        heavy = name in slow or name in HEAVY
         opts = (
             dict(min_repeats=3, min_seconds=0.1, warmup=1)
             if args.quick
-            else dict(min_repeats=5 if name in slow else 9, min_seconds=1.0 if name in slow else 0.5, warmup=2)
+            else dict(min_repeats=5 if heavy else 9, min_seconds=1.0 if heavy else 0.5, warmup=2)
         )
         row = harness.Row(
             f"{name} {kind} batch {batch}", float(batch), extra={"model": name, "pass": kind, "batch": batch}

@@ -203,7 +203,8 @@ def _keras_init(torch, model) -> None:
         for m in model.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):
                 nn.init.xavier_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:  # the application twins' BN-followed convs have none
+                    nn.init.zeros_(m.bias)
             elif isinstance(m, nn.LSTM):
                 h = m.hidden_size
                 nn.init.xavier_uniform_(m.weight_ih_l0)  # (4h, in): fans in, 4h as Keras's (in, 4h) kernel
@@ -288,11 +289,16 @@ def torch_train_step(name: str, batch: int | None = None, channels_last: bool = 
     the loss tensor.
     """
     _check(name, channels_last)
-    torch = _torch()
     model = _prepare(name, channels_last)
     opt = make_optimizer(name, model)
     x, labels = synthetic_batch(name, batch or RECIPES[name].bench_batch, channels_last)
-    F = torch.nn.functional
+    return make_step(model, opt, x, labels)
+
+
+def make_step(model, opt, x, labels) -> Callable[[], object]:
+    """The training-step callable on one fixed batch: zero_grad, forward, cross-entropy (over every
+    position of a sequence output), backward, optimizer step; returns the loss. Has .model, .optimizer."""
+    F = _torch().nn.functional
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -309,9 +315,14 @@ def torch_train_step(name: str, batch: int | None = None, channels_last: bool = 
 def torch_inference(name: str, batch: int = 1, channels_last: bool = False) -> Callable[[], object]:
     """A callable doing one predict() of model ``name`` on ``batch`` synthetic samples: softmax probabilities."""
     _check(name, channels_last)
-    torch = _torch()
     model = _prepare(name, channels_last).eval()
     x, _ = synthetic_batch(name, batch, channels_last)
+    return make_inference(model, x)
+
+
+def make_inference(model, x) -> Callable[[], object]:
+    """The predict() callable on one fixed batch: softmax probabilities, no autograd. Has .model."""
+    torch = _torch()
 
     def infer():
         with torch.inference_mode():

@@ -4,7 +4,9 @@ the seed models in sinapse vs the same model and recipe in PyTorch, side by side
 sinapse runs the Keras-style model (`sinapse.applications`, NHWC) through `train_on_batch`
 / `predict_on_batch`; PyTorch runs bench/suites/torch_models.py's twin in NCHW and in
 channels_last, and the faster is the reference. Synthetic data (the time does not depend
-on the values). Targets (issue 7): <= 0.8x PyTorch for the MLP, the Keras MNIST convnet and
+on the values). Issue 14's applications (sinapse.applications.ResNet20 / ResNet50 /
+InceptionV3 against bench/suites/torch_apps.py's Keras-structured twins) train with SGD,
+momentum 0.9, lr 0.1. Targets (issue 7): <= 0.8x PyTorch for the MLP, the Keras MNIST convnet and
 LeNet-5 steps, <= 1.0x for the rest, <= 0.5x for batch-1 inference.
 """
 
@@ -15,6 +17,7 @@ import numpy as np
 import sinapse
 
 from .. import harness
+from . import torch_apps as ta
 from . import torch_models as tm
 from .torch_baselines import time_model_rows, torch_peers
 
@@ -30,6 +33,8 @@ def sinapse_model(name: str):
     """The compiled sinapse model of ``name`` with its recipe (None when sinapse has no builder for it)."""
     from sinapse import applications
 
+    if name in ta.APPS:
+        return _sinapse_app(name)
     if name == "char_lstm":
         try:
             from sinapse import char_model
@@ -48,18 +53,40 @@ def sinapse_model(name: str):
     return model
 
 
+APP_BUILDERS = {"resnet20": "ResNet20", "resnet50": "ResNet50", "inception_v3": "InceptionV3"}
+
+
+def _sinapse_app(name: str):
+    """sinapse.applications' ResNet20 / ResNet50 / InceptionV3 (random weights), compiled with the
+    twins' benchmark optimizer (SGD lr 0.1, momentum 0.9); None until sinapse has the builder."""
+    from sinapse import applications
+
+    builder = getattr(applications, APP_BUILDERS[name], None)
+    if builder is None:
+        return None
+    classes = 10 if name == "resnet20" else 1000
+    model = builder(weights=None, input_shape=ta.INPUT_SHAPES[name], classes=classes)
+    optimizer = sinapse.optimizers.SGD(learning_rate=ta.BENCH_LR, momentum=ta.BENCH_MOMENTUM)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _input_shape(name: str):
+    return ta.INPUT_SHAPES[name] if name in ta.APPS else tm.INPUT_SHAPES[name]
+
+
 def sinapse_call(name: str, kind: str, batch: int):
     """A callable doing one train_on_batch / predict_on_batch of the sinapse model, or None."""
     model = sinapse_model(name)
     if model is None:
         return None
     rng = np.random.default_rng(0)
-    classes = tm.NUM_CLASSES.get(name, 10)
+    classes = 1000 if name in ("resnet50", "inception_v3") else tm.NUM_CLASSES.get(name, 10)
     if name == "char_lstm":  # one-hot characters in, the next character's id at every step out
         x = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, (batch, tm.CHAR_SEQ))]
         y = rng.integers(0, classes, (batch, tm.CHAR_SEQ)).astype(np.int32)
     else:
-        x = rng.standard_normal((batch, *tm.INPUT_SHAPES[name]), dtype=np.float32)
+        x = rng.standard_normal((batch, *_input_shape(name)), dtype=np.float32)
         y = rng.integers(0, classes, batch).astype(np.int32)
     if kind == "train step":
         model.train_on_batch(x, y)  # builds, allocates the buffers
