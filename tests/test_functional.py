@@ -397,3 +397,29 @@ def test_transient_activations_share_pooled_arrays_and_change_nothing():
     np.testing.assert_array_equal(pooled.predict(x), plain.predict(x))
     pool = pooled._graph().pool
     assert not pool.lent and sum(len(v) for v in pool.free.values()) < sum(s.transient for s in steps.values())
+
+
+def test_an_identity_reader_keeps_a_transient_activation_alive():
+    """Activation("linear") returns its input array itself: the BatchNormalization output it reads
+    must not go back to the pool while the identity's output is still to be read (a regression:
+    bnb's pooled output overwrote it before the Add)."""
+
+    def make():
+        inp = sinapse.Input(shape=(5,))
+        a = layers.Activation("linear", name="lin")(layers.BatchNormalization(name="bna")(layers.Dense(4)(inp)))
+        b = layers.BatchNormalization(name="bnb")(layers.Dense(4)(inp))
+        return sinapse.Model(inp, layers.Dense(2)(layers.Add()([a, b])))
+
+    pooled, plain = make(), make()
+    plain.set_weights(pooled.get_weights())
+    steps = {s.layer.name: s for s in pooled._graph().steps}
+    assert not steps["bna"].transient and not steps["lin"].transient and steps["bnb"].transient
+    for s in plain._graph().steps:
+        s.transient = False
+    plain._graph().releases.clear()
+    x = RNG.standard_normal((8, 5)).astype(np.float32)
+    np.testing.assert_array_equal(pooled.predict(x), plain.predict(x))
+    for m in (pooled, plain):
+        m.compile("sgd", "mse")
+    y = np.zeros((8, 2), np.float32)
+    assert pooled.train_on_batch(x, y) == plain.train_on_batch(x, y)

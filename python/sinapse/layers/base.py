@@ -223,6 +223,9 @@ class Layer:
     # read less say so.
     backward_reads_input = True
     backward_reads_output = True
+    # The forward may return its input itself (an identity): the graph then keeps the input's
+    # array alive as long as the output, so neither can be a pooled transient activation.
+    output_aliases_input = False
     multi_input = False  # True: forward takes a list of inputs, backward returns a list (merge layers)
     output_activation: str | None = None  # "softmax"/"sigmoid" when the output can fuse into the loss
     _trainable_version = 0  # bumped whenever any layer's trainable flag changes (models re-plan)

@@ -153,6 +153,7 @@ class Activation(Layer):
         # relu and softmax differentiate from their output, the others from their input
         self.backward_reads_output = self.act.name in ("relu", "softmax", "log_softmax")
         self.backward_reads_input = not (self.act.identity or self.backward_reads_output)
+        self.output_aliases_input = self.act.identity  # "linear" returns x itself
         self.output_activation = self.act.name if self.act.name in ("softmax", "sigmoid") else None
 
     def forward(self, x, training=False, mask=None):

@@ -89,7 +89,11 @@ class Graph:
                 s in readers
                 and s not in self.outputs
                 and not getattr(step.layer, "backward_reads_output", True)
-                and not any(getattr(r.layer, "backward_reads_input", True) for r in readers[s])
+                and not getattr(step.layer, "output_aliases_input", False)  # its output is another slot's array
+                and not any(
+                    getattr(r.layer, "backward_reads_input", True) or getattr(r.layer, "output_aliases_input", False)
+                    for r in readers[s]
+                )  # a reader that returns its input keeps the array alive past its own forward
             )
             if step.transient:
                 ends.setdefault(self.last_use[s], []).append(s)
@@ -102,16 +106,11 @@ class Graph:
         vals: list[Any] = [None] * self.n_slots
         for s, x in zip(self.inputs, xs):
             vals[s] = x
-        pool, releases = self.pool, self.releases
         if not self.masking and input_masks is None:
             for i, step in enumerate(self.steps):
                 x = [vals[s] for s in step.ins] if step.multi else vals[step.ins[0]]
                 vals[step.out] = self._run(step, x, training, None)
-                if i in releases:
-                    for s in releases[i]:
-                        pool.release(vals[s])
-                if not keep:
-                    self._release(vals, step, i)
+                self._end_of_step(vals, step, i, keep)
             return [vals[s] for s in self.outputs], None
         masks: list[Any] = [None] * self.n_slots
         if input_masks is not None:
@@ -126,11 +125,7 @@ class Graph:
                 x, m = vals[step.ins[0]], masks[step.ins[0]]
             vals[step.out] = self._run(step, x, training, m)
             masks[step.out] = step.layer.compute_mask(x, m)
-            if i in releases:
-                for s in releases[i]:
-                    pool.release(vals[s])
-            if not keep:
-                self._release(vals, step, i)
+            self._end_of_step(vals, step, i, keep)
         return [vals[s] for s in self.outputs], [masks[s] for s in self.outputs]
 
     def _run(self, step, x, training, mask):
@@ -144,10 +139,15 @@ class Graph:
         finally:
             del layer._output_pool
 
-    def _release(self, vals, step, i) -> None:
-        for s in step.ins:
-            if self.last_use.get(s) == i:
-                vals[s] = None
+    def _end_of_step(self, vals, step, i, keep) -> None:
+        """After step i's forward: transient activations it read last go back to the pool;
+        without ``keep`` (inference) every slot it read last is dropped."""
+        for s in self.releases.get(i, ()):
+            self.pool.release(vals[s])
+        if not keep:
+            for s in step.ins:
+                if self.last_use.get(s) == i:
+                    vals[s] = None
 
     # ------------------------------------------------------------------ backward
     def backward(self, grads, need_input_grads: bool = False):
