@@ -116,7 +116,7 @@ def chain_graph(layers: list, device) -> Graph:
 
 def _makes_mask(layer) -> bool:
     if not isinstance(layer, Layer):  # a nested model: its own graph says
-        return bool(getattr(layer, "_graph", None) and layer._graph().masking)
+        return layer._graph().masking
     return type(layer).compute_mask is not Layer.compute_mask
 
 
@@ -128,13 +128,11 @@ def _replica(cache: dict, layer, k: int, node: Node):
     hit = cache.get(key)
     if hit is not None and hit[0] == values and hit[1].trainable == layer.trainable:
         return hit[1]
-    rep = deserialize(serialize(layer)) if isinstance(layer, Layer) else type(layer).from_config(layer.get_config())
+    rep = deserialize(serialize(layer))  # a layer, or a model used as a layer (rebuilt from its graph config)
+    rep.to_device(layer.device)
     if isinstance(rep, Layer):
-        rep.to_device(layer.device)
         shapes = [t.shape[1:] for t in node.inputs]
         rep.ensure_built(shapes if node.multi else shapes[0])
-    else:
-        rep.to_device(layer.device)
     for rw, pw in zip(rep.weights, layer.weights):
         rw.value = pw.value
         rw.regularizer = None  # the penalty and its gradient count once, on the shared layer
@@ -210,7 +208,7 @@ def graph_from_config(config: dict, where: str):
         if not isinstance(entry, dict) or "class_name" not in entry:
             raise ValueError(f"{where}: each layer entry must hold class_name and config, got {entry!r}"[:300])
         name = entry.get("name") or entry.get("config", {}).get("name")
-        layer = _layer_from_entry(entry, where)
+        layer = deserialize({"class_name": entry["class_name"], "config": entry.get("config", {})})  # models too
         created[name] = layer
         pending.extend((name, k, node) for k, node in enumerate(entry.get("inbound_nodes", [])))
     # Replay the calls: a node can run once the nodes it reads have run (Keras's process_node loop).
@@ -249,15 +247,6 @@ def graph_from_config(config: dict, where: str):
         return outputs_of[key]
 
     return resolve(config["input_layers"]), resolve(config["output_layers"]), config.get("name")
-
-
-def _layer_from_entry(entry: dict, where: str):
-    if entry["class_name"] in ("Functional", "Model", "Sequential"):
-        from . import Model, Sequential
-
-        cls = Sequential if entry["class_name"] == "Sequential" else Model
-        return cls.from_config(entry["config"])
-    return deserialize({"class_name": entry["class_name"], "config": entry.get("config", {})})
 
 
 def _node_args(node) -> list:

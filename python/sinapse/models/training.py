@@ -1,10 +1,12 @@
-"""fit / evaluate / predict and the *_on_batch methods of Sequential (a mixin).
+"""fit / evaluate / predict and the *_on_batch methods of every model (a mixin of ModelBase).
 
-One training step (``_train_step``): each layer's forward (kernels into reused buffers),
-the loss and its gradient (``ops.loss``; softmax/sigmoid heads fused with a cross-entropy
-into the (p - y) gradient), each layer's backward in reverse (weight gradients of
-trainable layers; no input gradient below the lowest trainable layer), then one
-``optimizer.apply(params, grads)`` over the trainable weights in a fixed order.
+One training step (``_train_step``): the graph's forward (models/graph.py: each layer's kernels
+into reused buffers), each output's loss and its gradient (``ops.loss``; softmax/sigmoid heads
+fused with a cross-entropy into the (p - y) gradient; loss weights folded into the per-sample
+weights), the graph's backward in reverse (weight gradients of trainable layers, fan-out
+gradients summed, no input gradient below the lowest trainable layer), then one
+``optimizer.apply(params, grads)`` over the trainable weights in a fixed order. Data are lists,
+one array per model input / output.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class _Head:
 class _Plan:
     """What a training step needs, computed once per (model structure, trainable flags, losses)."""
 
-    __slots__ = ("graph", "weights", "heads", "regularized", "masking", "lowest")
+    __slots__ = ("graph", "weights", "heads", "regularized", "masking")
 
     def __init__(self, model):
         graph = model._graph()
@@ -68,7 +70,6 @@ class _Plan:
             self.heads.append(_Head(loss, weights[k], step, fused, names[k]))
         self.regularized = tuple(w for w in model.weights if w.regularizer is not None)
         self.masking = graph.masking
-        self.lowest = next((i for i, step in enumerate(graph.steps) if step.trains), len(graph.steps))
 
     @property
     def fuse(self) -> bool:
@@ -250,9 +251,6 @@ class TrainingMixin:
         """Per input: None (keep x's dtype) when the layers reading it take integer ids (Embedding:
         ids above 2**24 must not go through float32), else float32."""
         return [None if getattr(first, "takes_ids", False) else np.float32 for first in self._input_readers()]
-
-    def _x_dtype(self):
-        return self._x_dtypes()[0]
 
     def _x_list(self, x, where: str, dtypes=None) -> list:
         """``x`` as one array per model input: an array, a list/tuple (input order) or a dict (input names)."""
