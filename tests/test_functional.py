@@ -278,6 +278,10 @@ def test_graph_errors_are_clear():
     m = sinapse.Model([a, b], [layers.Dense(1)(a), out])
     with pytest.raises(ValueError, match="has 2 inputs"):
         m.predict(X[:, :3])
+    with pytest.raises(ValueError, match=r"`loss` has 3 entries but the model has 2 outputs"):
+        m.compile("sgd", loss=["mse"] * 3)
+    with pytest.raises(ValueError, match=r"`loss_weights` names unknown output\(s\) \['nope'\]"):
+        m.compile("sgd", loss="mse", loss_weights={"nope": 1.0})
     with pytest.raises(ValueError, match=r"expects `x`\['in_b'\] of shape \(None, 3\), got shape \(None, 4\)"):
         m.predict([X[:, :3], X[:, :4]])
 

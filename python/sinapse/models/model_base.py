@@ -203,14 +203,14 @@ class ModelBase(TrainingMixin):
         if weighted_metrics is not None:
             raise ValueError(f"{where}: weighted_metrics is not supported")
         names = self._compile_output_names()
-        loss_list = _per_output(where, "loss", loss, names, broadcast=True)
-        weight_list = _per_output(where, "loss_weights", loss_weights, names, broadcast=False, default=1.0)
+        loss_list = _per_output(where, "loss", loss, names)
+        weight_list = _per_output(where, "loss_weights", loss_weights, names, default=1.0)
         weight_list = [1.0 if w is None else _weight(where, w) for w in weight_list]
         per_output = isinstance(metrics, dict) or (
             isinstance(metrics, (list, tuple)) and len(names) > 1 and any(isinstance(m, (list, tuple)) for m in metrics)
         )
         if per_output:  # one entry per output: a name or a list of names each
-            metric_lists = _per_output(where, "metrics", metrics, names, broadcast=False, default=None)
+            metric_lists = _per_output(where, "metrics", metrics, names)
             metric_lists = [m if m is None or isinstance(m, (list, tuple)) else [m] for m in metric_lists]
         else:
             metric_lists = [metrics] * len(names)
@@ -310,22 +310,18 @@ def _weight(where, w) -> float:
     return float(w)
 
 
-def _per_output(where: str, what: str, value, names: list[str], broadcast: bool, default=None) -> list:
-    """One entry per output from a single value (``broadcast``), a list (output order) or a dict (output names)."""
+def _per_output(where: str, what: str, value, names: list[str], default=None) -> list:
+    """One entry per output from a single value (every output), a list (output order) or a dict
+    (output names; a missing output gets ``default``). ValueError for a list of another length or
+    an unknown name."""
     n = len(names)
     if isinstance(value, dict):
         unknown = [k for k in value if k not in names]
         if unknown:
             raise ValueError(f"{where}: `{what}` names unknown output(s) {unknown}; the outputs are {names}")
         return [value.get(k, default) for k in names]
-    if isinstance(value, (list, tuple)) and (n > 1 or not broadcast):
-        if n == 1 and what == "loss_weights" and len(value) == 1:
-            return list(value)
+    if isinstance(value, (list, tuple)):
         if len(value) != n:
             raise ValueError(f"{where}: `{what}` has {len(value)} entries but the model has {n} outputs ({names})")
         return list(value)
-    if value is None and not broadcast:
-        return [default] * n
-    if not broadcast and what == "loss_weights":
-        return [value] * n
-    return [value] * n
+    return [default if value is None else value] * n
