@@ -29,7 +29,13 @@ from .ops._checks import as_bool
 
 class Callback:
     """Base class: every hook does nothing. Hooks: on_{train,test,predict}_{begin,end}(logs),
-    on_epoch_{begin,end}(epoch, logs), on_{train,test,predict}_batch_{begin,end}(batch, logs)."""
+    on_epoch_{begin,end}(epoch, logs), on_{train,test,predict}_batch_{begin,end}(batch, logs).
+
+    In distributed training (``compile(distribute=...)``) every rank runs the callbacks with the
+    same logs (summed over ranks), except those whose ``main_process_only`` is True (they print
+    or write files): only rank 0 runs those."""
+
+    main_process_only = False
 
     def __init__(self):
         self.model: Any = None  # the Sequential being trained (set_model)
@@ -109,6 +115,8 @@ class ProgbarLogger(Callback):
     running loss and metrics, closed with the epoch's final values (validation included).
     When stdout is not a terminal (a log file, CI) or with verbose=2: one plain line per epoch.
     """
+
+    main_process_only = True  # rank 0 only in distributed training
 
     def __init__(self, count_mode: str = "steps", stateful_metrics: Any = None, mode: str = "train") -> None:
         super().__init__()
@@ -396,6 +404,8 @@ class ModelCheckpoint(Callback):
     (epoch counts from 1, as Keras).
     """
 
+    main_process_only = True  # rank 0 only in distributed training
+
     def __init__(
         self,
         filepath: str | os.PathLike,
@@ -575,6 +585,8 @@ def _scheduled_rate(lr, epoch) -> float:
 
 class CSVLogger(Callback):
     """Append each epoch's logs as a CSV row (header: epoch and the log keys)."""
+
+    main_process_only = True  # rank 0 only in distributed training
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
         super().__init__()

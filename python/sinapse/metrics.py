@@ -79,7 +79,12 @@ class Metric:
         self._count += count
 
     def result(self) -> float:
-        return self._total / self._count if self._count else 0.0
+        return self.result_of(self._total, self._count)
+
+    @staticmethod
+    def result_of(total: float, count: float) -> float:
+        """The metric's value from its (total, count) state (also of state summed over processes)."""
+        return total / count if count else 0.0
 
     def reset_state(self) -> None:
         self._total, self._count = 0.0, 0.0

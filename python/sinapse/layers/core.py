@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import initializers, ops, regularizers, utils
+from ..distributed.strategy import current_shard
 from ..ops._checks import as_bool
 from ..ops._plan import PlanCache
 from ._activations import Act
@@ -205,6 +206,7 @@ class Dropout(Layer):
         self.seed = None if seed is None else size("Dropout", "seed", seed, lo=0, hi=_MAX_SEED)
         self._philox_seed = None
         self._offset = 0
+        self._lane = 0
 
     def build(self, input_shape):
         self._philox_seed = self.seed if self.seed is not None else int(utils.global_rng().integers(0, 2**63))
@@ -214,24 +216,43 @@ class Dropout(Layer):
         self._active = training and self.rate > 0
         if not self._active:
             return x
-        self._call_offset = self._offset
-        step = math.ceil(x.size / 4)
+        # Element i of the batch uses lane i % 4 of Philox block offset + i // 4. In distributed
+        # training this rank holds rows [start, start + rows) of the global batch: it draws the
+        # blocks of its own elements, so N processes drop exactly what one process would.
+        first, total = 0, x.size
+        shard = current_shard()
+        if shard is not None and shard.rows:
+            per_row = x.size // shard.rows
+            first, total = shard.start * per_row, shard.total * per_row
+        self._call_offset, self._lane = self._offset + first // 4, first % 4
+        step = math.ceil(total / 4)
         if self._offset + step > _MAX_OFFSET:  # wrapping would repeat earlier masks
             raise self.error(
                 f"the Philox counter offset {self._offset} + {step} passes {_MAX_OFFSET} (2**63): "
                 f"restore a smaller offset with set_rng_state, or rebuild the layer"
             )
         self._offset += step
-        return ops.dropout(x, self.rate, self._philox_seed, self._call_offset, out=self.buffer("y", x.shape))
+        return self._masked(ops.dropout, x, "y")
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
         if not self._active:
             return dy
-        return ops.dropout_backward(
-            dy, self.rate, self._philox_seed, self._call_offset, out=self.buffer("dx", dy.shape)
-        )
+        return self._masked(ops.dropout_backward, dy, "dx")
+
+    def _masked(self, op, a, name):
+        """``op`` (dropout or its backward) on ``a`` with this call's Philox offset; a first element
+        that is not lane 0 of its block (a distributed shard) goes through a copy shifted by the lane."""
+        if not self._lane:
+            return op(a, self.rate, self._philox_seed, self._call_offset, out=self.buffer(name, a.shape))
+        shifted = self.buffer("shifted", (a.size + self._lane,))
+        shifted[self._lane :] = a.reshape(-1)
+        shifted[: self._lane] = 0
+        op(shifted, self.rate, self._philox_seed, self._call_offset, out=shifted)
+        out = self.buffer(name, a.shape)
+        out[...] = shifted[self._lane :].reshape(a.shape)
+        return out
 
     def get_rng_state(self) -> dict:
         """{"seed", "offset"}: the Philox key and the next counter offset, uint64 scalars."""

