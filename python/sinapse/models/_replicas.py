@@ -150,14 +150,14 @@ class Replicas:
 
 @contextlib.contextmanager
 def scope(model):
-    """``model._replicas`` is a Replicas while the block runs (None for one process)."""
+    """``model._replica_set`` is a Replicas while the block runs (None for one process)."""
     reps = make(model)
-    previous = model._replicas
-    model._replicas = reps
+    previous = model._replica_set
+    model._replica_set = reps
     try:
         yield reps
     finally:
-        model._replicas = previous
+        model._replica_set = previous
 
 
 def make(model):

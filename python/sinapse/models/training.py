@@ -97,7 +97,7 @@ class TrainingMixin:
     history: callbacks_mod.History | None
     _plan_key: tuple | None
     _plan_params: list[int] | None
-    _replicas: _replicas.Replicas | None = None  # during a distributed fit / evaluate / predict
+    _replica_set: _replicas.Replicas | None = None  # during a distributed fit / evaluate / predict
 
     if TYPE_CHECKING:
 
@@ -201,7 +201,7 @@ class TrainingMixin:
     def _train_step(self, xs, ys, ws):
         """One step on one batch (lists, one entry per input / output): forward, loss, backward, update."""
         plan = self._training_plan()
-        reducer = None if self._replicas is None or not plan.weights else self._replicas.reducer(plan)
+        reducer = None if self._replica_set is None or not plan.weights else self._replica_set.reducer(plan)
         if reducer is not None and not len(xs[0]):  # this rank has no rows of a short last batch:
             reducer.begin(0.0)  # it adds zeros to the other ranks' gradients and steps with them
             reducer.finish()
@@ -249,9 +249,9 @@ class TrainingMixin:
     def _logs(self, total, seen, head_totals, metrics) -> dict:
         """The running logs; in a distributed call, of every rank's rows (one small allreduce)."""
         sums = [(m._total, m._count) for m in metrics]
-        if self._replicas is not None:
+        if self._replica_set is not None:
             k = len(head_totals)
-            flat = self._replicas.sums([total, seen, *head_totals, *(v for pair in sums for v in pair)])
+            flat = self._replica_set.sums([total, seen, *head_totals, *(v for pair in sums for v in pair)])
             total, seen, head_totals, rest = flat[0], flat[1], flat[2 : 2 + k], flat[2 + k :]
             sums = list(zip(rest[::2], rest[1::2]))
         logs = {"loss": total / seen if seen else 0.0}
@@ -386,7 +386,7 @@ class TrainingMixin:
                 return self._prepare_arrays(xb, yb, wb, class_weight, need_targets, where)
 
             data = IterableData(x, steps, prepare, self.device, need_targets, where)
-            data.replicas = self._replicas.shard_spec() if self._replicas is not None else None
+            data.replicas = self._replica_set.shard_spec() if self._replica_set is not None else None
             first = data.peek()
             self._check_input_shapes([xi.shape[1:] for xi in self._x_list(first[0], where)], where)
             return data
@@ -394,8 +394,8 @@ class TrainingMixin:
             raise ValueError(f"{where}: no input data: pass `x`")
         x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, need_targets, where)
         data = self._array_data(x, y, w, batch_size, shuffle)
-        if self._replicas is not None:
-            data.replicas = self._replicas.shard_spec()
+        if self._replica_set is not None:
+            data.replicas = self._replica_set.shard_spec()
         if steps is not None:
             data.limit_steps(
                 steps,
@@ -795,13 +795,13 @@ class TrainingMixin:
         return self._batch_logs(loss, metrics, return_dict)
 
     def _distributed_call(self):
-        """A context: ``self._replicas`` is set for a distributed model run by several processes."""
+        """A context: ``self._replica_set`` is set for a distributed model run by several processes."""
         return _replicas.scope(self)
 
     def _stops(self) -> bool:
         """``stop_training``, agreed by every rank (any rank's request stops them all at once)."""
-        if self._replicas is not None:
-            self.stop_training = self._replicas.any(bool(self.stop_training))
+        if self._replica_set is not None:
+            self.stop_training = self._replica_set.any(bool(self.stop_training))
         return bool(self.stop_training)
 
     def reset_metrics(self) -> None:
