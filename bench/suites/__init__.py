@@ -1,8 +1,8 @@
 """The benchmark suites, by name. A suite is a module with a docstring and run(args) -> exit code.
 
 An op's suite carries the op family's name (python/sinapse/registry.py; tests/test_op_places.py
-checks each op has one); the others (gemm_blocking, gemm_cuda, torch_baselines, train) measure
-something wider than one op.
+checks each op has one); the others (distributed, gemm_blocking, gemm_cuda, torch_baselines, train)
+measure something wider than one op.
 """
 
 from . import (
@@ -11,6 +11,7 @@ from . import (
     batch_norm,
     bias,
     conv2d,
+    distributed,
     dropout,
     embedding,
     gemm,
@@ -32,6 +33,7 @@ SUITES = {
     "batch_norm": batch_norm,
     "bias": bias,
     "conv2d": conv2d,
+    "distributed": distributed,
     "dropout": dropout,
     "embedding": embedding,
     "gemm": gemm,
