@@ -7,11 +7,13 @@ rank imports only NumPy, sinapse and mpi4py.
 
 ``train``: times ``fit`` steps (synthetic data) of MODEL for each variant, in blocks alternating
 their order from round to round (ABC, CBA, ...), all ranks running the same fixed sequence so the
-collectives match. A step's time is the time between two consecutive ``on_train_batch_begin``
+collectives match; the ranks compute with 1 thread each. A step's time is the time between two consecutive ``on_train_batch_begin``
 calls: everything ``fit`` does per step (slicing, forward, loss, backward, the gradient
 allreduce, optimizer, metrics, the logs and stop-flag allreduces). Variants:
 
-- ``single``: no ``distribute``; the whole global batch on this process;
+- ``single``: no ``distribute``; the whole global batch on one process with ``--threads`` threads
+  (in an MPI job: on rank 0, while the other ranks sleep; mpirun must not bind rank 0 to one
+  core, which ``--oversubscribe`` ensures);
 - ``ddp:CAP``: ``compile(distribute=DataParallel(bucket_cap_mb=CAP))``;
 - ``nograd:CAP``: the same with the gradient allreduce stubbed out (its buckets are still packed
   and unpacked; the logs allreduces still run);
@@ -177,23 +179,52 @@ class Variant:
         }
 
 
+def idle_barrier(comm) -> None:
+    """A barrier that sleeps instead of spinning (MPI's blocking Barrier busy-polls a core, which
+    the rank running the 1-process variant with every thread needs)."""
+    request = comm.Ibarrier()
+    while not request.Test():
+        time.sleep(0.002)
+
+
+def run_block(spec: str, v: Variant | None, a, comm) -> None:
+    """One block of variant ``spec`` after a pause (the thread pools of the previous block go to
+    sleep). In an MPI job the 1-process variant runs on rank 0 with ``a.threads`` threads while the
+    other ranks sleep (``v`` is None there)."""
+    import sinapse
+
+    if comm is not None:
+        idle_barrier(comm)
+    time.sleep(a.settle)
+    if spec != "single" or comm is None:
+        assert v is not None
+        v.block(a.warmup)
+        return
+    if v is not None:
+        sinapse.set_num_threads(a.threads)
+        try:
+            v.block(a.warmup)
+        finally:
+            sinapse.set_num_threads(1)
+    idle_barrier(comm)
+
+
 def run_train(a, comm) -> dict:
     import sinapse
 
-    sinapse.set_num_threads(a.threads)
-    size = 1 if comm is None else comm.Get_size()
-    instrument() if comm is not None else None
+    size, rank = (1, 0) if comm is None else (comm.Get_size(), comm.Get_rank())
+    sinapse.set_num_threads(a.threads if comm is None else 1)
+    if comm is not None:
+        instrument()
     steps = a.warmup + a.reps + 1
-    variants = [Variant(s, a.model, a.batch, size, steps) for s in a.variants.split(",")]
-    for v in variants:  # first fits: plans, buffers, thread pools (not counted)
+    specs = a.variants.split(",")
+    variants = {s: Variant(s, a.model, a.batch, size, steps) for s in specs if s != "single" or rank == 0}
+    for v in variants.values():  # first fits: plans, buffers, thread pools (not counted)
         v.model.fit(v.x[: 2 * v.batch], v.y[: 2 * v.batch], batch_size=v.batch, epochs=1, verbose=0)
     for r in range(a.rounds):
-        for v in variants if r % 2 == 0 else reversed(variants):
-            if comm is not None:
-                comm.Barrier()
-            time.sleep(a.settle)
-            v.block(a.warmup)
-    mine = {v.spec: v.summary() for v in variants}
+        for spec in specs if r % 2 == 0 else reversed(specs):
+            run_block(spec, variants.get(spec), a, comm)
+    mine = {spec: v.summary() for spec, v in variants.items()}
     ranks = [mine] if comm is None else comm.gather(mine, root=0)
     return {"mode": "train", "model": a.model, "batch": a.batch, "size": size, "threads": a.threads, "ranks": ranks}
 
@@ -322,11 +353,11 @@ def main(argv: list[str]) -> int:
     t.add_argument("model")
     t.add_argument("--batch", type=int, default=128, help="global batch size")
     t.add_argument("--variants", default="single")
-    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--threads", type=int, default=2, help="threads of the 1-process variant (the ranks: 1)")
     t.add_argument("--warmup", type=int, default=2)
     t.add_argument("--reps", type=int, default=10)
     t.add_argument("--rounds", type=int, default=2)
-    t.add_argument("--settle", type=float, default=0.3)
+    t.add_argument("--settle", type=float, default=0.5)
     r = sub.add_parser("allreduce")
     r.add_argument("--models", default="keras_mnist_cnn,resnet20")
     r.add_argument("--caps", default="0.25,1,4,25")

@@ -2,9 +2,8 @@
 x 2 threads and the share spent communicating, the gradient allreduce's bandwidth (bucketed vs one
 plain Allreduce vs one per tensor), a bucket-size sweep, and a model of scaling to N machines.
 
-Launches ``mpirun -np 2`` (and single processes) on bench/suites/_distributed_worker.py, which
-times ``fit`` steps of the seed Keras MNIST convnet and ResNet-20 on synthetic data, and allreduces
-of their gradients' shapes; the scaling model is bench/suites/_distributed_scaling.py. Needs
+Launches ``mpirun -np 2`` on bench/suites/_distributed_worker.py, which times ``fit`` steps of the
+seed Keras MNIST convnet and ResNet-20 on synthetic data, and allreduces of their gradients' shapes; the scaling model is bench/suites/_distributed_scaling.py. Needs
 mpi4py and an MPI launcher (``pip install 'sinapse[mpi]'``). Targets (issue 15): communication
 <= 10% of the convnet's step at 2 processes; bucketing >= 1.5x faster than one allreduce per
 tensor for a model with many small tensors (ResNet-20).
@@ -33,19 +32,20 @@ CAPS = (0.25, 1.0, 4.0, 25.0)  # bucket_cap_mb values swept on ResNet-20's train
 
 
 def settings(model: str, quick: bool) -> dict:
-    """Global batch, warm-up steps, timed steps per block, rounds (blocks per variant)."""
+    """Global batch, warm-up steps, timed steps per block, rounds (blocks per variant). Many short
+    blocks: a slow phase of a shared machine then hits every variant alike."""
     if quick:
         return {"batch": 128 if model == "keras_mnist_cnn" else 32, "warmup": 1, "reps": 3, "rounds": 1}
     if model == "keras_mnist_cnn":
-        return {"batch": 128, "warmup": 3, "reps": 40, "rounds": 2}
-    return {"batch": 128, "warmup": 2, "reps": 8, "rounds": 2}
+        return {"batch": 128, "warmup": 3, "reps": 15, "rounds": 6}
+    return {"batch": 128, "warmup": 2, "reps": 6, "rounds": 3}
 
 
 def variants(model: str, default_cap: float) -> list[str]:
     """The 2-process variants (see _distributed_worker.py): the bucket sweep on ResNet-20 only (the
     convnet's 139 kB of gradients fit one bucket at every cap swept)."""
     caps = CAPS if model == "resnet20" else (default_cap,)
-    return [f"ddp:{c:g}" for c in caps] + [f"nograd:{default_cap:g}", f"nocomm:{default_cap:g}", "local"]
+    return ["single", *(f"ddp:{c:g}" for c in caps), f"nograd:{default_cap:g}", f"nocomm:{default_cap:g}", "local"]
 
 
 # ---------------------------------------------------------------------------------- launching
@@ -112,23 +112,16 @@ def launch(prefix: list[str], worker_args: list[str], threads: int, timeout: flo
 
 # ---------------------------------------------------------------------------------- measuring
 def measure_training(model: str, prefix: list[str], threads: int, quick: bool, default_cap: float) -> dict:
-    """variant -> {"median_s", "min_s", "max_s", "repeats", "parts_s", "buckets"}: "single" from one
-    process x ``threads`` (launched before and, in a full run, after the 2-process job, so a slow
-    phase of the machine hits both), the rest from ``mpirun -np 2`` at 1 thread each."""
+    """variant -> {"median_s", "min_s", "max_s", "repeats", "parts_s", "buckets"}, from one
+    ``mpirun -np 2`` job running every variant in alternating blocks ("single": rank 0 alone with
+    ``threads`` threads; the others: both ranks, 1 thread each)."""
     s = settings(model, quick)
-    common = ["train", model, "--batch", str(s["batch"]), "--warmup", str(s["warmup"]), "--reps", str(s["reps"])]
-    timeout = 240 if quick else 600
-    single_args = [*common, "--variants", "single", "--threads", str(threads), "--rounds", "1"]
-    mpi_args = [*common, "--variants", ",".join(variants(model, default_cap)), "--threads", "1"]
-    mpi_args += ["--rounds", str(s["rounds"]), "--mpi"]
-    singles = [launch([], single_args, threads, timeout)]
-    job = launch(prefix, mpi_args, 1, timeout)
-    if not quick:
-        singles.append(launch([], single_args, threads, timeout))
-    samples = [x for r in singles for x in r["ranks"][0]["single"]["samples_s"]]
-    result = {"single": _stats(samples, {}, None)}
+    args = ["train", model, "--batch", str(s["batch"]), "--warmup", str(s["warmup"]), "--reps", str(s["reps"])]
+    args += ["--rounds", str(s["rounds"]), "--variants", ",".join(variants(model, default_cap))]
+    job = launch(prefix, [*args, "--threads", str(threads), "--mpi"], 1, 240 if quick else 600)
+    result = {}
     for spec in job["ranks"][0]:
-        per_rank = [r[spec] for r in job["ranks"]]
+        per_rank = [r[spec] for r in job["ranks"] if spec in r]
         slowest = max(per_rank, key=lambda v: v["median_s"])  # the job goes at its slower rank's pace
         parts = {k: statistics.mean(v["parts_median_s"][k] for v in per_rank) for k in per_rank[0]["parts_median_s"]}
         result[spec] = _stats(slowest["samples_s"], parts, per_rank[0].get("buckets"))
