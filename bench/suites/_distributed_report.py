@@ -65,12 +65,50 @@ def markdown(env: dict, args, training: dict, allreduce: dict, cap: float) -> st
         "on 2 vCPUs), so every figure here is noisy, communication ones most (a rank that loses its core "
         "for a time slice stalls its peer): the lead re-measures on a quiet machine.\n"
     )
-    parts = [head, _training_section(training, args.threads, cap), _breakdown_section(training, cap)]
+    parts = [head, _summary_section(training, allreduce, args.threads, cap)]
+    parts += [_training_section(training, args.threads, cap), _breakdown_section(training, cap)]
     if "ddp:0.25" in training.get("resnet20", {}):
         parts.append(_sweep_section(training["resnet20"], cap))
     parts += [_allreduce_section(allreduce, cap), _sizes_section(allreduce)]
     parts.append(_scaling_section(training, allreduce, args.threads, cap))
     return "\n".join(parts)
+
+
+def _summary_section(training: dict, allreduce: dict, threads: int, cap: float) -> str:
+    lines = ["## Summary\n"]
+    for model, t in training.items():
+        single, ddp, nocomm = t["single"], _ddp(t, cap), t[f"nocomm:{cap:g}"]
+        share = (ddp["median_s"] - nocomm["median_s"]) / ddp["median_s"]
+        share_min = (ddp["min_s"] - nocomm["min_s"]) / ddp["min_s"]
+        lines.append(
+            f"- {LABELS[model]}, global batch {t['_batch']}: {_ms(ddp['median_s'])} ms per step at 2 processes x 1 "
+            f"thread vs {_ms(single['median_s'])} ms at 1 process x {threads} threads "
+            f"({single['median_s'] / ddp['median_s']:.2f}x); communication {_pct(share)} of the 2-process step "
+            f"({_pct(share_min)} from the fastest steps)"
+            + (f", target <= {CONVNET_TARGET:.0%}." if model == "keras_mnist_cnn" else ".")
+        )
+    if "resnet20" in allreduce["models"]:
+        ops = allreduce["models"]["resnet20"]["ops"]
+        b, pt = ops[f"bucketed {cap:g}"]["median_s"], ops["per tensor"]["median_s"]
+        lines.append(
+            f"- ResNet-20's gradient allreduce (1.09 MB in 82 tensors), 2 processes: bucketed (cap {cap:g} MB) "
+            f"{_us(b)} us, one blocking allreduce per tensor {_us(pt)} us ({pt / b:.2f}x, target >= "
+            f"{BUCKET_TARGET}x), one plain allreduce of all bytes {_us(ops['plain']['median_s'])} us; the "
+            f"bucket's packing and unpacking alone {_us(ops['pack + unpack only']['median_s'])} us, the bucketed "
+            f"path waited with MPI Wait instead of sinapse's polling {_us(ops['bucketed, MPI Wait']['median_s'])} us."
+        )
+    if "ddp:0.25" in training.get("resnet20", {}):
+        lines.append(f"- Bucket cap, ResNet-20 training step: fastest median at {best_cap(training['resnet20']):g} MB.")
+    link = scaling.fit_link(allreduce["sizes"], "loopback")
+    lines.append(
+        f"- Loopback (shared memory) allreduce: latency {link.latency * 1e6:.2f} us, bandwidth "
+        f"{link.bandwidth / 1e9:.2f} GB/s."
+    )
+    for model, t in training.items():
+        w = workload(t, allreduce["models"][model], cap)
+        effs = ", ".join(f"{k.name} {_pct(scaling.prediction(w, [NS[-1]], k)[0][3])}" for k in scaling.assumed_links())
+        lines.append(f"- Scaling model, {LABELS[model]} at N = {NS[-1]} machines: efficiency {effs}.")
+    return "\n".join(lines) + "\n"
 
 
 def _training_section(training: dict, threads: int, cap: float) -> str:
