@@ -195,7 +195,7 @@ def barrier() -> None:
 def _host_array(where: str, name: str, array) -> np.ndarray:
     from .. import devices
 
-    a = devices.to_numpy(array)
+    a = devices.to_numpy(array) if hasattr(array, "__cuda_array_interface__") else array
     if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiu":
         raise TypeError(f"{where}: `{name}` must be a numeric array, got {type(array).__name__}")
     return np.ascontiguousarray(a)
@@ -214,7 +214,7 @@ def allreduce(array, op: str = "mean"):
         raise ValueError(f"{where}: `op` must be one of {_OPS}, got {op!r}")
     from .. import devices
 
-    on_device = devices.array_module(array) is not np
+    on_device = hasattr(array, "__cuda_array_interface__")  # a CuPy array (CuPy is not imported otherwise)
     host = _host_array(where, "array", array)
     out = host.copy()
     g = group()
@@ -237,7 +237,7 @@ def broadcast(array, root: int = 0):
         raise ValueError(f"{where}: `root` must be a process index in [0, {n}), got {root!r}")
     from .. import devices
 
-    on_device = devices.array_module(array) is not np
+    on_device = hasattr(array, "__cuda_array_interface__")
     host = _host_array(where, "array", array)
     in_place = isinstance(array, np.ndarray) and host is array and array.flags.writeable
     buf = host if in_place else host.copy()
@@ -277,3 +277,21 @@ def _check_same(g: _Group, where: str, name: str, a: np.ndarray) -> None:
             f"{where}: every process must pass `{name}` with the same shape and dtype; rank {g.rank} "
             f"passed {a.dtype} {a.shape} and another rank something else"
         )
+
+
+def allgather(array: np.ndarray, what: str) -> np.ndarray:
+    """(size, *array.shape): every rank's ``array`` (same shape and dtype on all), in rank order."""
+    g = _group
+    assert g is not None
+    a = np.ascontiguousarray(array)
+    out = np.empty((g.size, *a.shape), a.dtype)
+    wait(g.comm.Iallgather(a, out), what)
+    return out
+
+
+def sum_over_ranks(array: np.ndarray, what: str) -> np.ndarray:
+    """The element-wise sum over ranks of a small host array (in place; returned)."""
+    g = _group
+    assert g is not None
+    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, array, op=g.MPI.SUM), what)
+    return array
