@@ -89,7 +89,8 @@ def test_bucket_size_does_not_change_the_result(tmp_path):
 
 def test_batch_norm_per_replica_by_default(tmp_path):
     """Without sync_batch_norm each rank normalises its own rows (a different model from one process's),
-    yet the averaged gradients keep every rank's trainable weights identical."""
+    yet the averaged gradients keep the trainable weights identical, and the moving statistics are
+    averaged at the end of each epoch: every rank ends with the same model."""
     one = _train(tmp_path, "convnet", 1)
     two = _train(tmp_path, "convnet", 2)
     assert two["meta"]["identical"]

@@ -55,9 +55,10 @@ evaluation = model.evaluate(x, y, batch_size=25, verbose=0, return_dict=True)
 pred = model.predict(x, batch_size=19)
 pred = pred if isinstance(pred, list) else [pred]
 
-# Every rank must hold the same trainable weights (the same averaged gradients, the same steps).
+# Every rank must hold the same weights: the same averaged gradients and steps for the trainable
+# ones, the moving statistics synchronised (sync_batch_norm) or averaged at the end of each epoch.
 identical = True
-for w in model.trainable_weights:
+for w in model.weights:
     v = sinapse.devices.to_numpy(w.value).astype(np.float64)
     identical &= bool(np.array_equal(dist.allreduce(v, "max"), dist.allreduce(v, "min")))
 

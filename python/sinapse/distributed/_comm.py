@@ -102,6 +102,22 @@ def init(timeout: float | None = None) -> None:
         _install_abort_hook()
 
 
+_gpu_chosen = False
+
+
+def use_local_gpu(cupy) -> None:
+    """In a job an MPI launcher started, make GPU ``local_rank() % device count`` CuPy's current
+    device (once, when the process first uses device="cuda"): one process per GPU, as NCCL
+    expects. A single process keeps CuPy's choice (CUDA_VISIBLE_DEVICES, else GPU 0)."""
+    global _gpu_chosen
+    if _gpu_chosen or not (launched_by_mpi() or _group is not None):
+        return
+    _gpu_chosen = True
+    count = cupy.cuda.runtime.getDeviceCount()
+    if count > 1:
+        cupy.cuda.Device(local_rank() % count).use()
+
+
 def group(where: str = "sinapse.distributed") -> _Group | None:
     """The process group; initialised on first use inside an MPI launcher, None outside one."""
     if _group is None and launched_by_mpi():
@@ -141,13 +157,13 @@ def wait(request, what: str, timeout: float | None = None):
     g = _group
     assert g is not None
     limit = g.timeout if timeout is None else timeout
-    deadline = time.monotonic() + limit
-    spins = 0
+    start = time.monotonic()
+    deadline = start + limit
     while not request.Test():
-        spins += 1
-        if spins > 2000:  # after ~the first milliseconds, poll gently instead of spinning
-            time.sleep(2e-4)
-            if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now - start > 0.005:  # spin the first milliseconds (a collective's latency), then poll gently
+            time.sleep(2e-4 if now - start > 0.1 else 0)
+            if now > deadline:
                 abort(
                     f"waited {limit:g} s in {what}: another rank is not responding (it died, hangs, or "
                     f"runs different code). Stopping all {g.size} processes. Raise the limit with "

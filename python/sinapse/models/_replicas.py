@@ -104,6 +104,28 @@ class Replicas:
         if gen is not None and theirs["shuffle"] is not None:
             gen.bit_generator.state = theirs["shuffle"]  # in place: the data objects hold this generator
 
+    def average_moving_statistics(self) -> None:
+        """Per-replica BatchNormalization moves each rank's moving mean and variance with its own
+        rows; at the end of every epoch they are replaced by their mean over the ranks (as
+        tf.distribute's MEAN aggregation of non-trainable variables), so every rank then holds
+        the same model and rank 0 saves statistics of the whole data. (With sync_batch_norm they
+        are already identical and left alone.)"""
+        if self.strategy.sync_batch_norm:
+            return
+        trainable = {id(w) for w in self.model.trainable_weights}
+        moving = [w for w in self.model.weights if id(w) not in trainable]
+        if not moving:
+            return
+        flat = np.concatenate([devices.to_numpy(w.value).astype(np.float64).ravel() for w in moving])
+        _comm.sum_over_ranks(flat, "the allreduce of the moving statistics")
+        flat /= self.size
+        offset = 0
+        for w in moving:
+            n = w.value.size
+            part = flat[offset : offset + n].reshape(w.value.shape).astype(np.float32)
+            w.value[...] = part if isinstance(w.value, np.ndarray) else self.model.device.asarray(part)
+            offset += n
+
     # ------------------------------------------------------------------ gradients
     def reducer(self, plan) -> GradientReducer:
         r = self._reducers.get(id(plan))

@@ -537,6 +537,8 @@ class TrainingMixin:
                     )
                     break
                 epoch_logs = dict(logs)
+                if reps is not None:
+                    reps.average_moving_statistics()
                 if val is not None and (
                     epoch + 1 in validation_freq
                     if isinstance(validation_freq, frozenset)
