@@ -71,6 +71,15 @@ def test_generator_data_is_cut_the_same_way(tmp_path):
     _close(one, two, atol=2e-6)
 
 
+def test_a_last_batch_smaller_than_the_process_count(tmp_path):
+    """193 samples in batches of 32: the last batch has 1 row, so two of three ranks have none of it
+    (they add zero gradients and predict nothing for it)."""
+    one = _train(tmp_path, "mlp", 1, "--samples", "193")
+    three = _train(tmp_path, "mlp", 3, "--samples", "193")
+    assert three["meta"]["identical"]
+    _close(one, three, atol=2e-6)
+
+
 def test_bit_identical_run_to_run(tmp_path):
     """A fixed process count reduces in a fixed order: two runs give the same bits."""
     first = _train(tmp_path, "convnet", 3, "--sync-bn")

@@ -29,10 +29,13 @@ p.add_argument("--device", default="cpu")
 # (a bias followed by BatchNormalization) into full-size steps: compare with SGD by default.
 p.add_argument("--optimizer", default="sgd")
 p.add_argument("--generator", action="store_true", help="fit on a generator of global batches")
+p.add_argument("--samples", type=int, default=None, help="keep only the first SAMPLES samples")
 args = p.parse_args()
 
 sinapse.utils.set_random_seed(1234)
 model, x, y, kwargs = build(args.model)
+if args.samples is not None:
+    x, y = x[: args.samples], [t[: args.samples] for t in y] if isinstance(y, list) else y[: args.samples]
 strategy = dist.DataParallel(bucket_cap_mb=args.bucket_mb, sync_batch_norm=args.sync_bn)
 optimizer = sinapse.optimizers.Adam(0.01) if args.optimizer == "adam" else sinapse.optimizers.SGD(0.05, momentum=0.9)
 model.compile(optimizer, distribute=strategy, device=args.device, **kwargs)

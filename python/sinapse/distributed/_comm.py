@@ -9,7 +9,7 @@ nothing catches does the same (``sys.excepthook``), so one failing rank never le
 others blocked in a collective.
 
 Single-process use needs no MPI: outside a launcher ``rank()`` is 0 and ``size()`` 1 and
-mpi4py is never imported.
+mpi4py is not imported (unless ``init()`` is called, which starts a one-process MPI group).
 """
 
 from __future__ import annotations
@@ -190,6 +190,12 @@ def local_rank() -> int:
     """This process's index among the processes on its machine (the GPU it should use)."""
     g = group()
     return g.local_rank if g is not None else 0
+
+
+def local_size() -> int:
+    """The number of processes on this machine (the cores or GPUs they share); 1 in a single process."""
+    g = group()
+    return g.local_size if g is not None else 1
 
 
 def is_main() -> bool:

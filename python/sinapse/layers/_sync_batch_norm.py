@@ -26,15 +26,21 @@ from .. import devices, ops
 from ..distributed import _comm
 
 
-def forward(layer, x, gamma, beta, y):
-    """y (written) for the global batch's statistics; returns (y, mean, invstd) as ops.batch_norm."""
-    c = x.shape[-1]
-    scratch = layer.buffer("sync_running", (2, c))  # the local call must not move the moving statistics
+def scratch_statistics(layer, c):
+    """Zeroed (C,) running mean and variance for a training call that must not move the layer's."""
+    scratch = layer.buffer("scratch_running", (2, c))
     scratch[...] = 0
+    return scratch[0], scratch[1]
+
+
+def forward(layer, x, gamma, beta, y, counts=True):
+    """y (written) for the global batch's statistics; returns (y, mean, invstd) as ops.batch_norm.
+    ``counts=False``: x is a stand-in row (models/_data.py) that adds nothing to the statistics."""
+    c = x.shape[-1]
     _, mean_r, invstd_r = ops.batch_norm(
-        x, gamma, beta, scratch[0], scratch[1], training=True, epsilon=layer.epsilon, out=(y, None, None)
+        x, gamma, beta, *scratch_statistics(layer, c), training=True, epsilon=layer.epsilon, out=(y, None, None)
     )
-    rows = x.size // c
+    rows = x.size // c if counts else 0
     inv = devices.to_numpy(invstd_r).astype(np.float64)
     mine = np.concatenate([[rows], devices.to_numpy(mean_r), 1.0 / (inv * inv) - layer.epsilon])
     every = _comm.allgather(mine, f"the statistics of BatchNormalization layer {layer.name!r}")
@@ -63,6 +69,9 @@ def forward(layer, x, gamma, beta, y):
 def backward(layer, dy, x, gamma, mean, invstd, dx, fraction):
     """(dx, dgamma, dbeta): dx for the global batch's statistics, dgamma/dbeta this rank's sums."""
     dx, dgamma, dbeta = ops.batch_norm_backward(dy, x, gamma, mean, invstd, training=True, out=(dx, None, None))
+    if fraction == 0.0:  # a stand-in row: it still joins the allreduce, its gradients count for nothing
+        _comm.sum_over_ranks(np.zeros(2 * x.shape[-1]), f"the gradient sums of BatchNormalization {layer.name!r}")
+        return dx, dgamma, dbeta
     c = x.shape[-1]
     rows = x.size // c
     s_r, t_r = devices.to_numpy(dbeta).astype(np.float64), devices.to_numpy(dgamma).astype(np.float64)

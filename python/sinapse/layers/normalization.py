@@ -104,15 +104,19 @@ class BatchNormalization(Layer):
         self._sync = bool(self._training and shard is not None and shard.sync_batch_norm)
         if shard is not None and self._sync:  # DataParallel(sync_batch_norm=True): the global batch's statistics
             self._fraction = shard.fraction
-            y, self._mean, self._invstd = _sync_batch_norm.forward(self, x, gamma, beta, self.buffer("y", x.shape))
+            y, self._mean, self._invstd = _sync_batch_norm.forward(
+                self, x, gamma, beta, self.buffer("y", x.shape), counts=bool(shard.rows)
+            )
             self._x, self._gamma = x, gamma
             return y
+        moving = (self.moving_mean.value, self.moving_variance.value)
+        if shard is not None and not shard.rows and self._training:  # a stand-in row (models/_data.py)
+            moving = tuple(_sync_batch_norm.scratch_statistics(self, x.shape[-1]))  # moves nothing
         y, self._mean, self._invstd = ops.batch_norm(
             x,
             gamma,
             beta,
-            self.moving_mean.value,
-            self.moving_variance.value,
+            *moving,
             training=self._training,
             momentum=self.momentum,
             epsilon=self.epsilon,

@@ -51,23 +51,8 @@ class Replicas:
         return [cb for cb in callbacks or [] if not getattr(cb, "main_process_only", False)], 0
 
     # ------------------------------------------------------------------ start
-    def start(self, data, where: str) -> None:
-        """Check the data can be cut across the ranks, then make every replica identical to rank 0's
-        (weights, optimizer state, random states)."""
-        n = getattr(data, "n", None)
-        if n is not None and n < self.size:
-            raise ValueError(
-                f"{where}: {n} training sample(s) cannot be shared by {self.size} processes; every process "
-                f"needs at least one row of the first batch"
-            )
-        if self.strategy.sync_batch_norm and n is not None:
-            last = n % data.batch_size
-            if 0 < min(data.batch_size, last or data.batch_size) < self.size:
-                raise ValueError(
-                    f"{where}: with sync_batch_norm every process needs rows of every batch, but the last "
-                    f"batch holds {last} sample(s) for {self.size} processes; choose a batch_size that leaves "
-                    f"a last batch of at least {self.size} (or none), or pass steps_per_epoch"
-                )
+    def start(self) -> None:
+        """Make every replica identical to rank 0's (weights, optimizer state, random states)."""
         self._sync_from_main()
 
     def _sync_from_main(self) -> None:
