@@ -131,3 +131,25 @@ def test_threads_share_the_cores_among_local_processes(monkeypatch):
     assert cli._threads_per_process(2, env={"OMP_NUM_THREADS": "3"}) is None  # the user's choice stands
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # bound to one core
     assert cli._threads_per_process(1, env={}) == 1
+
+
+def test_each_local_process_takes_its_own_gpu(monkeypatch):
+    """Process i of a machine uses GPU i mod the GPUs it sees (a stand-in CuPy: no GPU here)."""
+    from types import SimpleNamespace
+
+    import sinapse
+
+    used = []
+
+    class Device:
+        def __init__(self, index):
+            self.index = index
+
+        def use(self):
+            used.append(self.index)
+
+    fake = SimpleNamespace(cuda=SimpleNamespace(runtime=SimpleNamespace(getDeviceCount=lambda: 2), Device=Device))
+    monkeypatch.setattr(sinapse.devices, "import_cupy", lambda: fake)
+    monkeypatch.setattr(sinapse.distributed, "local_rank", lambda: 3)
+    cli._use_local_gpu()
+    assert used == [1]
