@@ -134,10 +134,10 @@ def test_threads_share_the_cores_among_local_processes(monkeypatch):
 
 
 def test_each_local_process_takes_its_own_gpu(monkeypatch):
-    """Process i of a machine uses GPU i mod the GPUs it sees (a stand-in CuPy: no GPU here)."""
+    """Under a launcher, process i of a machine uses GPU i mod the GPUs it sees (a stand-in CuPy: no GPU here)."""
     from types import SimpleNamespace
 
-    import sinapse
+    from sinapse.distributed import _comm
 
     used = []
 
@@ -149,7 +149,15 @@ def test_each_local_process_takes_its_own_gpu(monkeypatch):
             used.append(self.index)
 
     fake = SimpleNamespace(cuda=SimpleNamespace(runtime=SimpleNamespace(getDeviceCount=lambda: 2), Device=Device))
-    monkeypatch.setattr(sinapse.devices, "import_cupy", lambda: fake)
-    monkeypatch.setattr(sinapse.distributed, "local_rank", lambda: 3)
-    cli._use_local_gpu()
+    monkeypatch.setattr(_comm, "_gpu_chosen", False)
+    monkeypatch.setattr(_comm, "local_rank", lambda: 3)
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "3")
+    _comm.use_local_gpu(fake)
+    _comm.use_local_gpu(fake)  # once per process
+    assert used == [1]
+    monkeypatch.setattr(_comm, "_gpu_chosen", False)
+    for var in _comm._LAUNCHER_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(_comm, "_group", None)
+    _comm.use_local_gpu(fake)  # one process without a launcher: CuPy's own choice stands
     assert used == [1]

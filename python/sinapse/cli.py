@@ -208,36 +208,15 @@ def _start_distributed(args) -> None:
         distributed.init()
     except ImportError as exc:  # mpi4py missing: N copies would each train alone and write the same file
         raise CliError(f"--distributed: {exc}") from None
-    from .distributed import _comm
-
-    group = _comm.group()
-    threads = _threads_per_process(group.local_size if group is not None else 1)
+    threads = _threads_per_process(distributed.local_size())
     if threads is not None:
         set_num_threads(threads)
-    if args.device == "cuda":
-        _use_local_gpu()
+    # (with --device cuda each process takes GPU local_rank % count: sinapse.devices does it)
     if distributed.is_main():
         from . import get_num_threads
 
         n, threads = distributed.size(), get_num_threads()
         print(f"distributed: {n} process{'es' if n > 1 else ''}, {threads} thread{'s' if threads > 1 else ''} each")
-
-
-def _use_local_gpu() -> None:
-    """One process per GPU: the i-th process of a machine takes its GPU i (modulo the GPUs it
-    sees), before any CUDA array exists. Untested on real GPUs in this project so far."""
-    from . import devices, distributed
-
-    try:
-        cupy = devices.import_cupy()
-    except ImportError as exc:
-        raise CliError(
-            f"--distributed --device cuda: CuPy is not installed ({exc}); pip install 'sinapse[cuda]'"
-        ) from None
-    count = cupy.cuda.runtime.getDeviceCount()
-    if count < 1:
-        raise CliError("--distributed --device cuda: no GPU is visible to this process")
-    cupy.cuda.Device(distributed.local_rank() % count).use()
 
 
 def _warn_if_launched_without_distributed(args) -> None:
