@@ -86,5 +86,7 @@ def run_mpi(worker: str, np: int, *args, timeout: float = 180, env: dict | None 
 
 
 def check(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"{' '.join(result.args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"{' '.join(result.args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    )
     return result

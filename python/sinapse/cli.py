@@ -2,6 +2,7 @@
 
     python -m sinapse train                      # Keras MNIST convnet on Fashion-MNIST, saved to keras_mnist_cnn_fashion_mnist.safetensors
     python -m sinapse train --model lenet5 --epochs 5 --device cpu
+    mpirun -np 2 python -m sinapse train --distributed   # data-parallel on 2 processes (docs/distributed.md)
     python -m sinapse evaluate keras_mnist_cnn_fashion_mnist.safetensors
     python -m sinapse info
     python -m sinapse tune --budget 60           # auto-tune the GEMM on this machine, cache the winner
@@ -13,6 +14,7 @@ with status 2 (usage) or 1 (anything else), never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -80,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=_positive_int, help="use only the first N training images (quick runs)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras verbosity (default 1)")
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training on the processes an MPI launcher started "
+        "(mpirun -np 2 python -m sinapse train --distributed): --batch-size is the global batch, "
+        "rank 0 prints and saves (docs/distributed.md)",
+    )
+    train.add_argument(
+        "--sync-batch-norm",
+        action="store_true",
+        help="with --distributed: BatchNormalization normalises with the statistics of the whole global "
+        "batch instead of each process's rows",
+    )
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on a dataset's test set")
     evaluate.add_argument("model_file")
     evaluate.add_argument("--dataset", choices=DATASETS, default="fashion_mnist", help="default: fashion_mnist")
@@ -162,11 +177,88 @@ def _image_data(dataset, limit=None):
     )
 
 
+def _threads_per_process(local_size: int, env=os.environ) -> int | None:
+    """Threads for each of ``local_size`` processes sharing this machine: its cores divided among
+    them (at least 1, at most the cores the launcher bound this process to), so that N processes
+    do not each start a thread per core. None when OMP_NUM_THREADS says how many (the user's choice)."""
+    if env.get("OMP_NUM_THREADS"):
+        return None
+    cores = os.cpu_count() or 1
+    try:
+        bound = len(os.sched_getaffinity(0))  # mpirun / srun may bind each process to some cores
+    except AttributeError:  # not on Linux
+        bound = cores
+    return max(1, min(bound, cores // max(1, local_size)))
+
+
+def _start_distributed(args) -> None:
+    """``train --distributed``: join the process group the launcher started and share the cores.
+    Outside a launcher, train as one process after one warning (the same command then works on a
+    laptop and on a cluster)."""
+    from . import distributed, set_num_threads
+
+    if not distributed.launched_by_mpi():
+        print(
+            "sinapse: warning: --distributed but no MPI launcher started this process: training as 1 process "
+            "(for N processes: mpirun -np N python -m sinapse train --distributed ...)",
+            file=sys.stderr,
+        )
+        return
+    try:
+        distributed.init()
+    except ImportError as exc:  # mpi4py missing: N copies would each train alone and write the same file
+        raise CliError(f"--distributed: {exc}") from None
+    threads = _threads_per_process(distributed.local_size())
+    if threads is not None:
+        set_num_threads(threads)
+    # (with --device cuda each process takes GPU local_rank % count: sinapse.devices does it)
+    if distributed.is_main():
+        from . import get_num_threads
+
+        n, threads = distributed.size(), get_num_threads()
+        print(f"distributed: {n} process{'es' if n > 1 else ''}, {threads} thread{'s' if threads > 1 else ''} each")
+
+
+def _warn_if_launched_without_distributed(args) -> None:
+    """``mpirun -np 2 python -m sinapse train`` without --distributed trains N unrelated copies
+    that overwrite one file: say so (the launcher's own variables, no MPI import)."""
+    n = os.environ.get("OMPI_COMM_WORLD_SIZE") or os.environ.get("PMI_SIZE")
+    if not args.distributed and n and n.isdigit() and int(n) > 1:
+        print(
+            f"sinapse: warning: started as one of {n} MPI processes without --distributed: each trains "
+            "its own model; add --distributed for data-parallel training",
+            file=sys.stderr,
+        )
+
+
+def _local_first(load):
+    """``load()`` on every process, the first process of each machine before the others, so that a
+    dataset missing from the cache is downloaded once per machine rather than once per process."""
+    from . import distributed
+
+    if not distributed.is_initialized() or distributed.size() == 1:
+        return load()
+    if distributed.local_rank() == 0:
+        data = load()
+        distributed.barrier()
+        return data
+    distributed.barrier()
+    return load()
+
+
 def _train(args) -> int:
-    from . import applications, utils
+    from . import applications, distributed, utils
 
     utils.set_random_seed(args.seed)
-    if args.out:  # checked before training, which may take minutes
+    _warn_if_launched_without_distributed(args)
+    if args.sync_batch_norm and not args.distributed:
+        raise CliError("--sync-batch-norm: only with --distributed")
+    if args.distributed:
+        if args.model == "char_lstm":
+            raise CliError("--distributed: char_lstm is not supported; choose another --model")
+        _start_distributed(args)
+    main_rank = distributed.is_main() if args.distributed else True  # rank 0 prints and saves; all train
+    if args.out and main_rank:  # checked before training, which may take minutes
         _check_out(args.out)
     if args.model == "char_lstm":
         from . import char_model
@@ -175,24 +267,25 @@ def _train(args) -> int:
     out = args.out or f"{args.model}_{args.dataset if args.model != 'alexnet' else 'synthetic'}.safetensors"
     recipe = applications.RECIPES[args.model]
     epochs = args.epochs or recipe.epochs
-    batch_size = args.batch_size or recipe.batch_size
+    batch_size = args.batch_size or recipe.batch_size  # with --distributed: the global batch
     if args.model == "alexnet":  # no 227x227 dataset on these machines: the seed's shapes on a synthetic batch
         rng = np.random.default_rng(args.seed)
         x_train = rng.random((2 * batch_size, 227, 227, 3), dtype=np.float32)
         y_train = rng.integers(0, 1000, len(x_train)).astype(np.int32)
         x_test, y_test, dataset = x_train, y_train, "synthetic"
     else:
-        (x_train, y_train), (x_test, y_test) = _image_data(args.dataset, args.limit)
+        (x_train, y_train), (x_test, y_test) = _local_first(lambda: _image_data(args.dataset, args.limit))
         dataset = args.dataset
     classes = int(max(y_train.max(), y_test.max())) + 1
     model = applications.build(
         args.model, input_shape=x_train.shape[1:], classes=classes if args.model != "alexnet" else None
     )
-    model.compile(**recipe.compile_args(), device=args.device)
-    if args.verbose:
+    distribute = distributed.DataParallel(sync_batch_norm=args.sync_batch_norm) if args.distributed else None
+    model.compile(**recipe.compile_args(), device=args.device, distribute=distribute)
+    if args.verbose and main_rank:
         model.summary()
     start = time.perf_counter()
-    model.fit(
+    model.fit(  # prints on rank 0 only (the model is distributed)
         x_train,
         y_train,
         epochs=epochs,
@@ -201,11 +294,15 @@ def _train(args) -> int:
         verbose=args.verbose,
     )
     train_s = time.perf_counter() - start
-    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)[:2]
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)[:2]  # every rank: sharded
+    if not main_rank:
+        return 0
     out = _save(model, out, f"{args.model}_{dataset}.safetensors")
+    n = distributed.size() if args.distributed else 1
+    processes = f", {n} process{'es' if n > 1 else ''}" if args.distributed else ""
     print(
         f"{args.model} on {dataset}: test accuracy {accuracy:.4f}, test loss {loss:.4f}, "
-        f"{epochs} epochs in {train_s:.1f} s ({args.device}); saved to {out}"
+        f"{epochs} epochs in {train_s:.1f} s ({args.device}{processes}); saved to {out}"
     )
     return 0
 
@@ -269,5 +366,15 @@ def main(argv=None) -> int:
         print("sinapse: interrupted", file=sys.stderr)
         return 130
     except (OSError, ValueError, TypeError, RuntimeError, CliError) as exc:  # missing data, no CUDA, bad files
-        print(f"sinapse: error: {exc}", file=sys.stderr)
-        return 1
+        return _error(f"sinapse: error: {exc}")
+
+
+def _error(message: str) -> int:
+    """Report ``message`` and return status 1; in a job of several processes, end them all
+    (MPI_Abort), since the others would otherwise wait for this one in a collective."""
+    from . import distributed
+
+    if distributed.is_initialized() and distributed.size() > 1:
+        distributed.abort(message)
+    print(message, file=sys.stderr)
+    return 1

@@ -45,6 +45,9 @@ class Device:
             if not cuda.is_available():
                 raise RuntimeError(f"device 'cuda' is not usable here: {cuda.why_unavailable()}")
             self.xp = import_cupy()
+            from .distributed import _comm
+
+            _comm.use_local_gpu(self.xp)  # under an MPI launcher: one process per GPU
         else:
             if self._simulate:
                 from . import cuda

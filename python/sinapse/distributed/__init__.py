@@ -17,7 +17,9 @@ collectives on arrays: ``allreduce(array, op)``, ``broadcast(array, root)``. Eve
 collective waits at most ``timeout`` seconds (``init(timeout=...)``, ``SINAPSE_DIST_TIMEOUT``,
 default 600) and an exception nothing catches on any rank ends every rank (MPI_Abort): a
 failing process never leaves the others blocked. Outside an MPI launcher everything works
-as one process (rank 0 of 1) and mpi4py is not imported. docs/distributed.md tells the model
+as one process (rank 0 of 1) and mpi4py is not imported unless ``init()`` is called (it then
+starts a one-process MPI group). Under a launcher, ``device="cuda"`` takes GPU
+``local_rank() % device count`` (one process per GPU). docs/distributed.md tells the model
 (what is averaged, when), the launch on one machine, on several (hostfile) and under Slurm.
 """
 
@@ -31,6 +33,7 @@ from ._comm import (
     is_main,
     launched_by_mpi,
     local_rank,
+    local_size,
     rank,
     size,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "is_main",
     "launched_by_mpi",
     "local_rank",
+    "local_size",
     "rank",
     "size",
 ]

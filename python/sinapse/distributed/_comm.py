@@ -9,7 +9,7 @@ nothing catches does the same (``sys.excepthook``), so one failing rank never le
 others blocked in a collective.
 
 Single-process use needs no MPI: outside a launcher ``rank()`` is 0 and ``size()`` 1 and
-mpi4py is never imported.
+mpi4py is not imported (unless ``init()`` is called, which starts a one-process MPI group).
 """
 
 from __future__ import annotations
@@ -102,6 +102,22 @@ def init(timeout: float | None = None) -> None:
         _install_abort_hook()
 
 
+_gpu_chosen = False
+
+
+def use_local_gpu(cupy) -> None:
+    """In a job an MPI launcher started, make GPU ``local_rank() % device count`` CuPy's current
+    device (once, when the process first uses device="cuda"): one process per GPU, as NCCL
+    expects. A single process keeps CuPy's choice (CUDA_VISIBLE_DEVICES, else GPU 0)."""
+    global _gpu_chosen
+    if _gpu_chosen or not (launched_by_mpi() or _group is not None):
+        return
+    _gpu_chosen = True
+    count = cupy.cuda.runtime.getDeviceCount()
+    if count > 1:
+        cupy.cuda.Device(local_rank() % count).use()
+
+
 def group(where: str = "sinapse.distributed") -> _Group | None:
     """The process group; initialised on first use inside an MPI launcher, None outside one."""
     if _group is None and launched_by_mpi():
@@ -141,13 +157,13 @@ def wait(request, what: str, timeout: float | None = None):
     g = _group
     assert g is not None
     limit = g.timeout if timeout is None else timeout
-    deadline = time.monotonic() + limit
-    spins = 0
+    start = time.monotonic()
+    deadline = start + limit
     while not request.Test():
-        spins += 1
-        if spins > 2000:  # after ~the first milliseconds, poll gently instead of spinning
-            time.sleep(2e-4)
-            if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now - start > 0.005:  # spin the first milliseconds (a collective's latency), then poll gently
+            time.sleep(2e-4 if now - start > 0.1 else 0)
+            if now > deadline:
                 abort(
                     f"waited {limit:g} s in {what}: another rank is not responding (it died, hangs, or "
                     f"runs different code). Stopping all {g.size} processes. Raise the limit with "
@@ -176,6 +192,12 @@ def local_rank() -> int:
     return g.local_rank if g is not None else 0
 
 
+def local_size() -> int:
+    """The number of processes on this machine (the cores or GPUs they share); 1 in a single process."""
+    g = group()
+    return g.local_size if g is not None else 1
+
+
 def is_main() -> bool:
     """Whether this is rank 0: the process that prints progress and writes files."""
     return rank() == 0
@@ -195,7 +217,7 @@ def barrier() -> None:
 def _host_array(where: str, name: str, array) -> np.ndarray:
     from .. import devices
 
-    a = devices.to_numpy(array)
+    a = devices.to_numpy(array) if hasattr(array, "__cuda_array_interface__") else array
     if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiu":
         raise TypeError(f"{where}: `{name}` must be a numeric array, got {type(array).__name__}")
     return np.ascontiguousarray(a)
@@ -214,7 +236,7 @@ def allreduce(array, op: str = "mean"):
         raise ValueError(f"{where}: `op` must be one of {_OPS}, got {op!r}")
     from .. import devices
 
-    on_device = devices.array_module(array) is not np
+    on_device = hasattr(array, "__cuda_array_interface__")  # a CuPy array (CuPy is not imported otherwise)
     host = _host_array(where, "array", array)
     out = host.copy()
     g = group()
@@ -237,7 +259,7 @@ def broadcast(array, root: int = 0):
         raise ValueError(f"{where}: `root` must be a process index in [0, {n}), got {root!r}")
     from .. import devices
 
-    on_device = devices.array_module(array) is not np
+    on_device = hasattr(array, "__cuda_array_interface__")
     host = _host_array(where, "array", array)
     in_place = isinstance(array, np.ndarray) and host is array and array.flags.writeable
     buf = host if in_place else host.copy()
@@ -277,3 +299,21 @@ def _check_same(g: _Group, where: str, name: str, a: np.ndarray) -> None:
             f"{where}: every process must pass `{name}` with the same shape and dtype; rank {g.rank} "
             f"passed {a.dtype} {a.shape} and another rank something else"
         )
+
+
+def allgather(array: np.ndarray, what: str) -> np.ndarray:
+    """(size, *array.shape): every rank's ``array`` (same shape and dtype on all), in rank order."""
+    g = _group
+    assert g is not None
+    a = np.ascontiguousarray(array)
+    out = np.empty((g.size, *a.shape), a.dtype)
+    wait(g.comm.Iallgather(a, out), what)
+    return out
+
+
+def sum_over_ranks(array: np.ndarray, what: str) -> np.ndarray:
+    """The element-wise sum over ranks of a small host array (in place; returned)."""
+    g = _group
+    assert g is not None
+    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, array, op=g.MPI.SUM), what)
+    return array

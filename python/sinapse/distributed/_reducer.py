@@ -117,8 +117,8 @@ class GradientReducer:
             b.buffer = xp.empty(b.size, np.float32)
         for w, off in zip(b.weights, b.offsets):
             part = b.buffer[off : off + int(np.prod(w.value.shape))]
-            if w.grad is None:
-                part[...] = 0  # (same on every rank: the model is the same)
+            if w.grad is None or self.scale == 0.0:  # (0 * inf would be NaN)
+                part[...] = 0  # (a weight without a gradient is one on every rank: the model is the same)
             else:
                 xp.multiply(w.grad.reshape(-1), np.float32(self.scale), out=part)
         b.request = self.transport.start(b.buffer)

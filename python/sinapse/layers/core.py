@@ -221,8 +221,8 @@ class Dropout(Layer):
         # blocks of its own elements, so N processes drop exactly what one process would.
         first, total = 0, x.size
         shard = current_shard()
-        if shard is not None and shard.rows:
-            per_row = x.size // shard.rows
+        if shard is not None and len(x):
+            per_row = x.size // len(x)
             first, total = shard.start * per_row, shard.total * per_row
         self._call_offset, self._lane = self._offset + first // 4, first % 4
         step = math.ceil(total / 4)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .. import initializers, ops, regularizers
+from ..distributed.strategy import current_shard
 from ..ops._checks import as_bool, as_float
+from . import _sync_batch_norm
 from .base import Layer, dy_is_scratch
 
 
@@ -98,12 +100,23 @@ class BatchNormalization(Layer):
     def forward(self, x, training=False, mask=None):
         self._training = bool(training) and self.trainable
         gamma, beta = self._gamma_beta()
+        shard = current_shard()
+        self._sync = bool(self._training and shard is not None and shard.sync_batch_norm)
+        if shard is not None and self._sync:  # DataParallel(sync_batch_norm=True): the global batch's statistics
+            self._fraction = shard.fraction
+            y, self._mean, self._invstd = _sync_batch_norm.forward(
+                self, x, gamma, beta, self.buffer("y", x.shape), counts=bool(shard.rows)
+            )
+            self._x, self._gamma = x, gamma
+            return y
+        moving = (self.moving_mean.value, self.moving_variance.value)
+        if shard is not None and not shard.rows and self._training:  # a stand-in row (models/_data.py)
+            moving = tuple(_sync_batch_norm.scratch_statistics(self, x.shape[-1]))  # moves nothing
         y, self._mean, self._invstd = ops.batch_norm(
             x,
             gamma,
             beta,
-            self.moving_mean.value,
-            self.moving_variance.value,
+            *moving,
             training=self._training,
             momentum=self.momentum,
             epsilon=self.epsilon,
@@ -113,16 +126,16 @@ class BatchNormalization(Layer):
         return y
 
     def backward(self, dy, need_dx=True):
-        dx, dgamma, dbeta = ops.batch_norm_backward(
-            dy,
-            self._x,
-            self._gamma,
-            self._mean,
-            self._invstd,
-            training=self._training,
-            # dx in place into dy inside the graph executor (layers/base.py: dy_is_scratch)
-            out=(dy if dy_is_scratch() else self.buffer("dx", dy.shape), None, None),
-        )
+        # dx in place into dy inside the graph executor (layers/base.py: dy_is_scratch)
+        dx_out = dy if dy_is_scratch() else self.buffer("dx", dy.shape)
+        if getattr(self, "_sync", False):
+            dx, dgamma, dbeta = _sync_batch_norm.backward(
+                self, dy, self._x, self._gamma, self._mean, self._invstd, dx_out, self._fraction
+            )
+        else:
+            dx, dgamma, dbeta = ops.batch_norm_backward(
+                dy, self._x, self._gamma, self._mean, self._invstd, training=self._training, out=(dx_out, None, None)
+            )
         if self.trainable:
             if self.gamma is not None:
                 self.gamma.grad = dgamma

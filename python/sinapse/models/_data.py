@@ -53,6 +53,19 @@ def class_weights_for(y: np.ndarray, class_weight: dict, sparse: bool) -> np.nda
     return table[labels]
 
 
+def shard_rows(total: int, replicas: tuple[int, int, bool]) -> tuple[Shard, tuple[int, int]]:
+    """This rank's Shard of a global batch of ``total`` rows, and the rows [lo, hi) it computes.
+
+    A rank whose part is empty (a last batch with fewer rows than processes) still runs the step,
+    on the batch's last row as a stand-in (``Shard.rows`` 0: its loss, metrics, gradient and
+    BatchNormalization statistics count for nothing), so every rank takes part in every
+    collective of the step and draws the same dropout counters."""
+    rank, size, sync = replicas
+    lo, rows = split(total, rank, size)
+    shard = Shard(lo, rows, total, sync)
+    return shard, ((lo, lo + rows) if rows else (total - 1, total))
+
+
 class ArrayData:
     """Batches of in-memory arrays: lists (one entry per model input / output) of x (float32),
     optional y (prepared) and per-sample weights (None entries: an output without a loss)."""
@@ -109,10 +122,8 @@ class ArrayData:
         for start in range(0, min(self.n, self.steps * self.batch_size), self.batch_size):
             stop = min(start + self.batch_size, self.n)
             if self.replicas is not None:  # this rank's contiguous part of the global batch
-                rank, size, sync = self.replicas
-                lo, rows = split(stop - start, rank, size)
-                self.batch_shard = Shard(lo, rows, stop - start, sync)
-                start, stop = start + lo, start + lo + rows
+                self.batch_shard, (lo, hi) = shard_rows(stop - start, self.replicas)
+                start, stop = start + lo, start + hi
             idx = None if order is None else order[start:stop]
             yield tuple(
                 None if arrays is None else [self._rows((key, i), a, start, stop, idx) for i, a in enumerate(arrays)]
@@ -214,11 +225,8 @@ class IterableData:
     def _to_device(self, batch):
         groups = self.prepare(*batch)  # lists per input / output (models/training.py)
         if self.replicas is not None:
-            rank, size, sync = self.replicas
-            total = len(groups[0][0])
-            lo, rows = split(total, rank, size)
-            self.batch_shard = Shard(lo, rows, total, sync)
-            groups = tuple(None if g is None else [None if a is None else a[lo : lo + rows] for a in g] for g in groups)
+            self.batch_shard, (lo, hi) = shard_rows(len(groups[0][0]), self.replicas)
+            groups = tuple(None if g is None else [None if a is None else a[lo:hi] for a in g] for g in groups)
         d = self.device
         return tuple(
             None if g is None else [None if a is None else (d.asarray(a, a.dtype) if d.is_cuda else a) for a in g]

@@ -51,23 +51,8 @@ class Replicas:
         return [cb for cb in callbacks or [] if not getattr(cb, "main_process_only", False)], 0
 
     # ------------------------------------------------------------------ start
-    def start(self, data, where: str) -> None:
-        """Check the data can be cut across the ranks, then make every replica identical to rank 0's
-        (weights, optimizer state, random states)."""
-        n = getattr(data, "n", None)
-        if n is not None and n < self.size:
-            raise ValueError(
-                f"{where}: {n} training sample(s) cannot be shared by {self.size} processes; every process "
-                f"needs at least one row of the first batch"
-            )
-        if self.strategy.sync_batch_norm and n is not None:
-            last = n % data.batch_size
-            if 0 < min(data.batch_size, last or data.batch_size) < self.size:
-                raise ValueError(
-                    f"{where}: with sync_batch_norm every process needs rows of every batch, but the last "
-                    f"batch holds {last} sample(s) for {self.size} processes; choose a batch_size that leaves "
-                    f"a last batch of at least {self.size} (or none), or pass steps_per_epoch"
-                )
+    def start(self) -> None:
+        """Make every replica identical to rank 0's (weights, optimizer state, random states)."""
         self._sync_from_main()
 
     def _sync_from_main(self) -> None:
@@ -103,6 +88,28 @@ class Replicas:
         _state.restore_rng(model, theirs["rng"], "(rank 0's random state)")
         if gen is not None and theirs["shuffle"] is not None:
             gen.bit_generator.state = theirs["shuffle"]  # in place: the data objects hold this generator
+
+    def average_moving_statistics(self) -> None:
+        """Per-replica BatchNormalization moves each rank's moving mean and variance with its own
+        rows; at the end of every epoch they are replaced by their mean over the ranks (as
+        tf.distribute's MEAN aggregation of non-trainable variables), so every rank then holds
+        the same model and rank 0 saves statistics of the whole data. (With sync_batch_norm they
+        are already identical and left alone.)"""
+        if self.strategy.sync_batch_norm:
+            return
+        trainable = {id(w) for w in self.model.trainable_weights}
+        moving = [w for w in self.model.weights if id(w) not in trainable]
+        if not moving:
+            return
+        flat = np.concatenate([devices.to_numpy(w.value).astype(np.float64).ravel() for w in moving])
+        _comm.sum_over_ranks(flat, "the allreduce of the moving statistics")
+        flat /= self.size
+        offset = 0
+        for w in moving:
+            n = w.value.size
+            part = flat[offset : offset + n].reshape(w.value.shape).astype(np.float32)
+            w.value[...] = part if isinstance(w.value, np.ndarray) else self.model.device.asarray(part)
+            offset += n
 
     # ------------------------------------------------------------------ gradients
     def reducer(self, plan) -> GradientReducer:

@@ -202,11 +202,6 @@ class TrainingMixin:
         """One step on one batch (lists, one entry per input / output): forward, loss, backward, update."""
         plan = self._training_plan()
         reducer = None if self._replica_set is None or not plan.weights else self._replica_set.reducer(plan)
-        if reducer is not None and not len(xs[0]):  # this rank has no rows of a short last batch:
-            reducer.begin(0.0)  # it adds zeros to the other ranks' gradients and steps with them
-            reducer.finish()
-            self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
-            return 0.0, None, None
         outs, masks = self._forward(xs, True, plan, with_mask=True)  # Keras leaves masked steps out of the loss
         loss, grads = self._loss_and_grad(plan, outs, ys, ws, grad=True, masks=masks)
         if plan.weights:
@@ -496,7 +491,7 @@ class TrainingMixin:
                 )
             metrics = self._resolve_metrics()
             if reps is not None:
-                reps.start(data, where)  # rank 0's weights, optimizer and random states on every rank
+                reps.start()  # rank 0's weights, optimizer and random states on every rank
                 callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             history = callbacks_mod.History()
             cbs = callbacks_mod.CallbackList(
@@ -516,7 +511,7 @@ class TrainingMixin:
                     cbs.on_train_batch_begin(step)
                     with shard_scope(data.batch_shard):
                         loss, out, mask = self._train_step(xb, yb, wb)
-                    n = len(xb[0])
+                    n = _rows(data, xb)
                     batches += 1
                     if n:
                         total += loss * n
@@ -537,6 +532,8 @@ class TrainingMixin:
                     )
                     break
                 epoch_logs = dict(logs)
+                if reps is not None:
+                    reps.average_moving_statistics()
                 if val is not None and (
                     epoch + 1 in validation_freq
                     if isinstance(validation_freq, frozenset)
@@ -567,10 +564,10 @@ class TrainingMixin:
         for step, (xb, yb, wb) in enumerate(data.batches()):
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
-            n = len(xb[0])
+            with shard_scope(data.batch_shard):
+                out, mask = self._forward(xb, False, plan, with_mask=True)
+            n = _rows(data, xb)
             if n:  # (a rank of a distributed call may hold no rows of a short last batch)
-                with shard_scope(data.batch_shard):
-                    out, mask = self._forward(xb, False, plan, with_mask=True)
                 loss = self._loss_and_grad(plan, out, yb, wb, grad=False, masks=mask)
                 total += loss * n
                 seen += n
@@ -657,11 +654,10 @@ class TrainingMixin:
             for step, (xb, _, _) in enumerate(data.batches()):
                 cbs.on_predict_batch_begin(step)
                 shard = data.batch_shard
-                if shard is not None and not shard.rows:
-                    outs = [np.empty((0, *shape), np.float32) for shape in self._output_shapes()]
-                else:
-                    with shard_scope(shard):
-                        outs = [devices.to_numpy(o) for o in self._forward(xb, False)]
+                with shard_scope(shard):
+                    outs = [devices.to_numpy(o) for o in self._forward(xb, False)]
+                if shard is not None:
+                    outs = [o[: shard.rows] for o in outs]  # (none of a stand-in row: models/_data.py)
                 rows = len(outs[0]) if shard is None else shard.total  # this call's rows of the batch
                 for k, out in enumerate(outs):
                     if isinstance(data, ArrayData):
@@ -832,6 +828,12 @@ class TrainingMixin:
             val += (sample_weight[split:],)
         train = (part(xs, slice(None, split)), part(ys, slice(None, split)))
         return (*train, None if sample_weight is None else sample_weight[:split], val)
+
+
+def _rows(data, xb) -> int:
+    """The rows of a batch that count: this rank's (0 for a stand-in row, models/_data.py)."""
+    shard = data.batch_shard
+    return len(xb[0]) if shard is None else shard.rows
 
 
 def _fresh_metric(m):
