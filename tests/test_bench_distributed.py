@@ -31,6 +31,16 @@ def test_ring_allreduce_formula():
     assert scaling.small_allreduce_s(5, link) == pytest.approx(3e-5)  # ceil(log2 5) = 3
 
 
+def test_per_tensor_takes_the_cheaper_algorithm():
+    link = scaling.Link("test", bandwidth=1e9, latency=1e-5, source="assumed")
+    assert scaling.per_tensor_allreduce_s([100, 100], 1, link) == 0.0
+    # 8 processes, 100 bytes: recursive doubling 3 x (10 us + 0.1 us) beats the ring's 14 latencies
+    assert scaling.per_tensor_allreduce_s([100], 8, link) == pytest.approx(3 * (1e-5 + 1e-7))
+    # 8 processes, 100 MB: the ring (1.75 x 0.1 s + 14 latencies) beats 3 x 0.1 s
+    big = scaling.per_tensor_allreduce_s([10**8], 8, link)
+    assert big == pytest.approx(scaling.ring_allreduce_s(1e8, 8, link)) and big < 0.3
+
+
 def test_prediction_speedup_and_efficiency():
     link = scaling.Link("test", bandwidth=1e9, latency=0.0, source="assumed")
     w = scaling.Workload(t_compute=0.1, nbytes=1e7, buckets=1, t_extra=0.0, small=2)

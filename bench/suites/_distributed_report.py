@@ -63,7 +63,8 @@ def markdown(env: dict, args, training: dict, allreduce: dict, cap: float) -> st
         "synthetic data, medians of `fit` steps timed side by side in alternating blocks.\n\n"
         f"**This machine was shared with other jobs during the run** (load average {load[0]:.2f} at the end, "
         "on 2 vCPUs), so every figure here is noisy, communication ones most (a rank that loses its core "
-        "for a time slice stalls its peer): the lead re-measures on a quiet machine.\n"
+        "for a time slice stalls its peer; so does the 1-process x 2-threads step, whose two threads "
+        "wait for each other at every parallel region): the lead re-measures on a quiet machine.\n"
     )
     parts = [head, _summary_section(training, allreduce, args.threads, cap)]
     parts += [_training_section(training, args.threads, cap), _breakdown_section(training, cap)]
@@ -310,6 +311,30 @@ def workload(t: dict, m: dict, cap: float) -> scaling.Workload:
     return scaling.Workload(t["single"]["median_s"], m["bytes"], _ddp(t, cap)["buckets"] or 1, extra)
 
 
+def _fusion_table(allreduce: dict, links: list, training: dict, cap: float) -> str:
+    """The gradient allreduce alone, predicted: one per tensor vs the buckets (what fusion buys where a
+    message's latency is not the loopback's ~1 us)."""
+    if "resnet20" not in allreduce["models"]:
+        return ""
+    m = allreduce["models"]["resnet20"]
+    buckets = _ddp(training["resnet20"], cap)["buckets"] or 1
+    table = []
+    for k in links:
+        row = [k.name]
+        for n in (2, 8, 32):
+            per = scaling.per_tensor_allreduce_s(m["tensor_bytes"], n, k)
+            fused = scaling.ring_allreduce_s(m["bytes"], n, k, buckets)
+            row.append(f"{per * 1e3:.2f} / {fused * 1e3:.2f} / {per / fused:.1f}x")
+        table.append(row)
+    return (
+        f"### Bucketing, predicted: ResNet-20's gradient allreduce ({m['tensors']} tensors) per tensor vs in "
+        f"{buckets} bucket(s)\n\n"
+        "Each tensor by the cheaper of the ring and recursive doubling (ceil(log2 N) x (latency + bytes / "
+        "bandwidth)); the buckets by the ring. The packing measured above is left out. ms per tensor / ms "
+        "bucketed / ratio:\n\n" + harness.markdown_table(["link", "N = 2", "N = 8", "N = 32"], table) + "\n"
+    )
+
+
 def _scaling_section(training: dict, allreduce: dict, threads: int, cap: float) -> str:
     loop = scaling.fit_link(allreduce["sizes"], "this machine's loopback (shared memory)")
     links = [loop, *scaling.assumed_links()]
@@ -336,6 +361,7 @@ def _scaling_section(training: dict, allreduce: dict, threads: int, cap: float) 
         "and typical MPI latencies):\n",
         harness.markdown_table(["link", "bandwidth GB/s", "latency us", "source"], link_table) + "\n",
     ]
+    out.append(_fusion_table(allreduce, links, training, cap))
     for model, t in training.items():
         m = allreduce["models"][model]
         w = workload(t, m, cap)

@@ -59,6 +59,15 @@ def ring_allreduce_s(nbytes: float, n: int, link: Link, buckets: int = 1) -> flo
     return 2 * (n - 1) / n * nbytes / link.bandwidth + buckets * 2 * (n - 1) * link.latency
 
 
+def per_tensor_allreduce_s(tensor_bytes: list[int], n: int, link: Link) -> float:
+    """Seconds for one allreduce per tensor, each by the cheaper of the ring and recursive doubling
+    (ceil(log2 N) exchanges of the whole tensor: what MPI libraries pick for small messages)."""
+    if n < 2:
+        return 0.0
+    steps = math.ceil(math.log2(n))
+    return sum(min(ring_allreduce_s(b, n, link), steps * (link.latency + b / link.bandwidth)) for b in tensor_bytes)
+
+
 def small_allreduce_s(n: int, link: Link) -> float:
     return 0.0 if n < 2 else math.ceil(math.log2(n)) * link.latency
 

@@ -332,6 +332,7 @@ def run_allreduce(a, comm) -> dict:
         out["models"][name] = {
             "bytes": 4 * sum(int(np.prod(s)) for s in shapes),
             "tensors": len(shapes),
+            "tensor_bytes": [4 * int(np.prod(s)) for s in shapes],
             "ops": {
                 k: {**meta, "median_s": statistics.median(samples[k]), "min_s": min(samples[k])}
                 for k, (_, meta) in ops.items()

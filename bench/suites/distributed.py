@@ -37,8 +37,8 @@ def settings(model: str, quick: bool) -> dict:
     if quick:
         return {"batch": 128 if model == "keras_mnist_cnn" else 32, "warmup": 1, "reps": 3, "rounds": 1}
     if model == "keras_mnist_cnn":
-        return {"batch": 128, "warmup": 3, "reps": 15, "rounds": 6}
-    return {"batch": 128, "warmup": 2, "reps": 6, "rounds": 3}
+        return {"batch": 128, "warmup": 3, "reps": 12, "rounds": 10}
+    return {"batch": 128, "warmup": 2, "reps": 5, "rounds": 4}
 
 
 def variants(model: str, default_cap: float) -> list[str]:
