@@ -86,7 +86,11 @@ def _summary_section(training: dict, allreduce: dict, threads: int, cap: float) 
             f"thread vs {_ms(single['median_s'])} ms at 1 process x {threads} threads "
             f"({single['median_s'] / ddp['median_s']:.2f}x); communication {_pct(share)} of the 2-process step "
             f"({_pct(share_min)} from the fastest steps)"
-            + (f", target <= {CONVNET_TARGET:.0%}." if model == "keras_mnist_cnn" else ".")
+            + (
+                f", target <= {CONVNET_TARGET:.0%}: {'met' if share <= CONVNET_TARGET else 'missed'}."
+                if model == "keras_mnist_cnn"
+                else "."
+            )
         )
     if "resnet20" in allreduce["models"]:
         ops = allreduce["models"]["resnet20"]["ops"]
@@ -94,7 +98,7 @@ def _summary_section(training: dict, allreduce: dict, threads: int, cap: float) 
         lines.append(
             f"- ResNet-20's gradient allreduce (1.09 MB in 82 tensors), 2 processes: bucketed (cap {cap:g} MB) "
             f"{_us(b)} us, one blocking allreduce per tensor {_us(pt)} us ({pt / b:.2f}x, target >= "
-            f"{BUCKET_TARGET}x), one plain allreduce of all bytes {_us(ops['plain']['median_s'])} us; the "
+            f"{BUCKET_TARGET}x: {'met' if pt / b >= BUCKET_TARGET else 'missed'}), one plain allreduce of all bytes {_us(ops['plain']['median_s'])} us; the "
             f"bucket's packing and unpacking alone {_us(ops['pack + unpack only']['median_s'])} us, the bucketed "
             f"path waited with MPI Wait instead of sinapse's polling {_us(ops['bucketed, MPI Wait']['median_s'])} us."
         )
