@@ -186,7 +186,9 @@ def _breakdown_section(training: dict, cap: float) -> str:
         )
     return (
         "## Where the 2-process step's time goes\n\n"
-        "ms per step. The first three columns are differences of medians (noisy, can be negative); the "
+        "ms per step. The first three columns are differences of medians (noisy, can be negative; the "
+        "wait for the slower rank lands in whichever collective comes first, so without the gradient "
+        "allreduce it moves to the small ones); the "
         "last three are timers wrapped, inside the worker, around `GradientReducer.step_done` (packing "
         "and starting buckets during the backward, testing open requests), `GradientReducer.finish` "
         "(waiting for the buckets and for the slower rank, unpacking) and `Replicas.sums` (the per-step "
