@@ -128,9 +128,9 @@ def _training_section(training: dict, threads: int, cap: float) -> str:
         table.append(
             [
                 f"{LABELS[model]} (batch {t['_batch']})",
-                _ms(single["median_s"]),
-                _ms(ddp["median_s"]),
-                f"{single['median_s'] / ddp['median_s']:.2f}x",
+                f"{_ms(single['median_s'])} ({_ms(single['min_s'])})",
+                f"{_ms(ddp['median_s'])} ({_ms(ddp['min_s'])})",
+                f"{single['median_s'] / ddp['median_s']:.2f}x ({single['min_s'] / ddp['min_s']:.2f}x)",
                 _ms(nocomm["median_s"]),
                 _ms(local["median_s"]),
                 _pct(share),
@@ -141,7 +141,7 @@ def _training_section(training: dict, threads: int, cap: float) -> str:
         )
     return (
         f"## Training step: 2 processes x 1 thread vs 1 process x {threads} threads\n\n"
-        f"ms per step (global batch; each of the 2 processes computes half of it). Bucket cap {cap:g} MB "
+        f"ms per step, median (and fastest step) (global batch; each of the 2 processes computes half of it). Bucket cap {cap:g} MB "
         "(the default). *no comm*: the same 2-process job with the gradient allreduce and the "
         "loss/metric/stop-flag allreduces stubbed out inside the worker (the buckets are still packed); "
         "*one replica alone*: a model without `distribute` on half the batch, on each process. "
@@ -151,9 +151,9 @@ def _training_section(training: dict, threads: int, cap: float) -> str:
         + harness.markdown_table(
             [
                 "model",
-                f"1 x {threads} thr ms",
-                "2 x 1 thr ms",
-                "speed-up",
+                f"1 x {threads} thr ms (fastest)",
+                "2 x 1 thr ms (fastest)",
+                "speed-up (fastest)",
                 "2 procs, no comm ms",
                 "one replica alone ms",
                 "communication share",
