@@ -3,8 +3,6 @@ the JSON file and the Markdown of bench/results/distributed.md, the scaling mode
 
 from __future__ import annotations
 
-import os
-
 from .. import harness
 from . import _distributed_scaling as scaling
 
@@ -53,7 +51,7 @@ def rows(training: dict, allreduce: dict) -> list[harness.Row]:
 
 
 def markdown(env: dict, args, training: dict, allreduce: dict, cap: float) -> str:
-    cpu, load = env["sinapse"]["cpu"], os.getloadavg()
+    cpu, load = env["sinapse"]["cpu"], env["load_average"]
     head = (
         f"# Data-parallel training over MPI — {cpu}\n\n"
         f"sinapse {env['sinapse']['version']}, {env['mpi'].get('version', 'MPI')}; {env['date']}. "
@@ -61,7 +59,7 @@ def markdown(env: dict, args, training: dict, allreduce: dict, cap: float) -> st
         f"{env['mpi']['processes']} processes x 1 thread (`{env['mpi']['command']}`, OMP_NUM_THREADS=1, "
         f"`compile(distribute=DataParallel(...))`) vs 1 process x {args.threads} threads (no distribute), "
         "synthetic data, medians of `fit` steps timed side by side in alternating blocks.\n\n"
-        f"**This machine was shared with other jobs during the run** (load average {load[0]:.2f} at the end, "
+        f"**This machine was shared with other jobs during the run** (1-minute load average {load['start']:.2f} at the start, {load['end']:.2f} at the end, "
         "on 2 vCPUs), so every figure here is noisy, communication ones most (a rank that loses its core "
         "for a time slice stalls its peer; so does the 1-process x 2-threads step, whose two threads "
         "wait for each other at every parallel region): the lead re-measures on a quiet machine.\n"

@@ -157,6 +157,7 @@ def run(args) -> int:
     from sinapse.distributed import DataParallel
 
     default_cap = DataParallel().bucket_cap_mb
+    load_start = os.getloadavg()[0]
     prefix = mpi_prefix(exe, PROCS)
     training = {}
     for model in MODELS:
@@ -165,6 +166,7 @@ def run(args) -> int:
     print(f"  gradient allreduce and plain allreduce by size, {PROCS} processes ...", file=sys.stderr)
     allreduce = measure_allreduce(prefix, args.quick)
     env = harness.environment(args.threads)
+    env["load_average"] = {"start": load_start, "end": os.getloadavg()[0]}
     env["mpi"] = {"launcher": exe, "version": mpi_version(exe), "command": " ".join(prefix), "processes": PROCS}
     rows = report.rows(training, allreduce)
     md = report.markdown(env, args, training, allreduce, default_cap)
