@@ -48,7 +48,7 @@ if args.on_batch:  # the batch passed is the global batch: every rank computes i
         history: dict = {"loss": []}
 
     history = _History()
-    for epoch in range(args.epochs):
+    for _epoch in range(args.epochs):
         for i in range(0, len(x), args.batch):
             part = [t[i : i + args.batch] for t in y] if isinstance(y, list) else y[i : i + args.batch]
             logs = model.train_on_batch(x[i : i + args.batch], part, return_dict=True)
