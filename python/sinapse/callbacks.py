@@ -27,6 +27,14 @@ from . import _callback_arguments as check
 from .ops._checks import as_bool
 
 
+def _say(message: str) -> None:
+    """A callback's message (verbose=1): printed once, by rank 0, in distributed training."""
+    from .distributed import _comm
+
+    if _comm.initialized_rank() == 0:
+        print(message)
+
+
 class Callback:
     """Base class: every hook does nothing. Hooks: on_{train,test,predict}_{begin,end}(logs),
     on_epoch_{begin,end}(epoch, logs), on_{train,test,predict}_batch_{begin,end}(batch, logs).
@@ -390,10 +398,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            _say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                _say(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
 
@@ -471,7 +479,7 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            _say(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
 
 
@@ -534,7 +542,7 @@ class ReduceLROnPlateau(Callback):
                     new = max(old * self.factor, self.min_lr)
                     opt.learning_rate = new
                     if self.verbose:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
+                        _say(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.")
                     self.cooldown_counter, self.wait = self.cooldown, 0
 
 
@@ -559,7 +567,7 @@ class LearningRateScheduler(Callback):
         lr = _scheduled_rate(lr, epoch)
         opt.learning_rate = lr
         if self.verbose:
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+            _say(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:

@@ -56,4 +56,23 @@ def build(name: str):
             "metrics": {"cls": ["accuracy"], "reg": ["mae"]},
         }
         return model, x, y, kwargs
+    if name == "masked_sequence":  # per-step loss over masked steps: each rank's mean has its own count
+        x = rng.integers(1, 20, size=(40, 7))
+        for i, n in enumerate(rng.integers(1, 8, size=40)):
+            x[i, n:] = 0  # padding, masked by Embedding(mask_zero=True)
+        y = rng.integers(0, 3, size=(40, 7))
+        model = sinapse.Sequential(
+            [
+                layers.Input((7,)),
+                layers.Embedding(20, 6, mask_zero=True),
+                layers.LSTM(8, return_sequences=True),
+                layers.Dense(3, activation="softmax"),
+            ]
+        )
+        return model, x, y, {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+    if name == "sum_loss":  # reduction="sum": the ranks' sums add up
+        x = rng.normal(size=(61, 5)).astype(np.float32)
+        y = rng.normal(size=(61, 2)).astype(np.float32)
+        model = sinapse.Sequential([layers.Input((5,)), layers.Dense(6, activation="tanh"), layers.Dense(2)])
+        return model, x, y, {"loss": sinapse.losses.MeanSquaredError(reduction="sum")}
     raise ValueError(f"unknown model {name!r}")

@@ -30,9 +30,11 @@ p.add_argument("--device", default="cpu")
 p.add_argument("--optimizer", default="sgd")
 p.add_argument("--generator", action="store_true", help="fit on a generator of global batches")
 p.add_argument("--samples", type=int, default=None, help="keep only the first SAMPLES samples")
+p.add_argument("--on-batch", action="store_true", help="train_on_batch / test_on_batch on global batches")
+p.add_argument("--unsynced", action="store_true", help="each rank starts from its own weights (seed = rank)")
 args = p.parse_args()
 
-sinapse.utils.set_random_seed(1234)
+sinapse.utils.set_random_seed(1234 + (dist.rank() if args.unsynced else 0))
 model, x, y, kwargs = build(args.model)
 if args.samples is not None:
     x, y = x[: args.samples], [t[: args.samples] for t in y] if isinstance(y, list) else y[: args.samples]
@@ -40,7 +42,19 @@ strategy = dist.DataParallel(bucket_cap_mb=args.bucket_mb, sync_batch_norm=args.
 optimizer = sinapse.optimizers.Adam(0.01) if args.optimizer == "adam" else sinapse.optimizers.SGD(0.05, momentum=0.9)
 model.compile(optimizer, distribute=strategy, device=args.device, **kwargs)
 val = (x[:40], [t[:40] for t in y] if isinstance(y, list) else y[:40])
-if args.generator:  # every rank runs the same generator and keeps its rows of each batch
+if args.on_batch:  # the batch passed is the global batch: every rank computes its rows of it
+
+    class _History:
+        history: dict = {"loss": []}
+
+    history = _History()
+    for _epoch in range(args.epochs):
+        for i in range(0, len(x), args.batch):
+            part = [t[i : i + args.batch] for t in y] if isinstance(y, list) else y[i : i + args.batch]
+            logs = model.train_on_batch(x[i : i + args.batch], part, return_dict=True)
+        history.history["loss"].append(logs["loss"])
+        history.history["test_loss"] = [model.test_on_batch(*val, return_dict=True)["loss"]]
+elif args.generator:  # every rank runs the same generator and keeps its rows of each batch
 
     def batches():
         while True:

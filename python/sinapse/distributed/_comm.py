@@ -69,15 +69,15 @@ def _import_mpi(where: str):
 
 
 def _timeout_from_env(where: str) -> float:
-    raw = os.environ.get("SINAPSE_DIST_TIMEOUT")
-    if raw is None:
+    raw = os.environ.get("SINAPSE_DIST_TIMEOUT", "").strip()
+    if not raw:
         return DEFAULT_TIMEOUT
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise ValueError(f"{where}: SINAPSE_DIST_TIMEOUT must be a number of seconds > 0, got {raw!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{where}: SINAPSE_DIST_TIMEOUT must be a finite number of seconds > 0, got {raw!r}")
     return value
 
 
@@ -89,8 +89,10 @@ def init(timeout: float | None = None) -> None:
     package, when mpi4py is missing; ValueError for a timeout that is not > 0.
     """
     global _group
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
-        raise ValueError(f"sinapse.distributed.init: `timeout` must be a number of seconds > 0, got {timeout!r}")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf")
+    ):
+        raise ValueError(f"sinapse.distributed.init: `timeout` must be a finite number of seconds > 0, got {timeout!r}")
     if _group is not None:
         if timeout is not None:
             _group.timeout = float(timeout)
@@ -160,14 +162,21 @@ def wait(request, what: str, timeout: float | None = None):
     start = time.monotonic()
     deadline = start + limit
     while not request.Test():
+        # Test is what moves MPI's progress engine: call it back to back, giving the core away
+        # (sched_yield) only to another runnable process — sleeping here made a 1 MB allreduce
+        # take 8 ms instead of 0.8 on a busy machine (bench/results/distributed.md). After 2 s
+        # of waiting (a slower peer, not a transfer), poll every 0.2 ms.
         now = time.monotonic()
-        if now - start > 0.005:  # spin the first milliseconds (a collective's latency), then poll gently
-            time.sleep(2e-4 if now - start > 0.1 else 0)
+        if now - start < 2.0:
+            os.sched_yield()
+        else:
+            time.sleep(2e-4)
             if now > deadline:
                 abort(
                     f"waited {limit:g} s in {what}: another rank is not responding (it died, hangs, or "
-                    f"runs different code). Stopping all {g.size} processes. Raise the limit with "
-                    f"SINAPSE_DIST_TIMEOUT or sinapse.distributed.init(timeout=...)."
+                    f"runs different code: fit / evaluate / predict of a model compiled with distribute= must "
+                    f"run on every process, not only under is_main()). Stopping all {g.size} processes. "
+                    f"Raise the limit with SINAPSE_DIST_TIMEOUT or sinapse.distributed.init(timeout=...)."
                 )
 
 
@@ -203,6 +212,11 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def initialized_rank() -> int:
+    """This process's rank if the group is initialised, else 0 (never initialises it)."""
+    return _group.rank if _group is not None else 0
+
+
 def is_initialized() -> bool:
     return _group is not None
 
@@ -215,21 +229,28 @@ def barrier() -> None:
 
 
 def _host_array(where: str, name: str, array) -> np.ndarray:
+    """A C-contiguous, native-byte-order NumPy copy or view of ``array`` (its shape kept, 0-d too)."""
     from .. import devices
 
     a = devices.to_numpy(array) if hasattr(array, "__cuda_array_interface__") else array
-    if not isinstance(a, np.ndarray) or a.dtype.kind not in "fiu":
-        raise TypeError(f"{where}: `{name}` must be a numeric array, got {type(array).__name__}")
-    return np.ascontiguousarray(a)
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{where}: `{name}` must be a NumPy or CuPy array, got {type(array).__name__}")
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"{where}: `{name}` must hold integers or floats, got dtype {a.dtype}")
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(a.shape)
 
 
 def allreduce(array, op: str = "mean"):
-    """The element-wise reduction of ``array`` over all processes, as a new array.
+    """The element-wise reduction of ``array`` over all processes, as a new array of its shape.
 
     op: "sum", "mean" (Horovod's default: sum / size()), "max" or "min". Every process must
-    pass an array of the same shape and dtype. NumPy arrays go through MPI; CuPy arrays
-    through NCCL when the group has it (distributed/_nccl.py), else through the host.
-    Raises ValueError for an unknown op, TypeError for a non-numeric array.
+    pass an array of the same shape and dtype (ValueError on every rank otherwise). The
+    result has the array's dtype, except "mean" of integers: float64. Integer sums wrap
+    around as MPI's do. Through MPI; a CuPy array is copied through the host and the result
+    is a CuPy array (the gradient buckets of a CUDA model use NCCL: distributed/_nccl.py).
+    Raises ValueError for an unknown op, TypeError for a non-array or a non-numeric dtype.
     """
     where = "sinapse.distributed.allreduce"
     if op not in _OPS:
@@ -246,6 +267,8 @@ def allreduce(array, op: str = "mean"):
         wait(g.comm.Iallreduce(g.MPI.IN_PLACE, out, op=mpi_op), f"allreduce({op!r}) of {host.dtype} {host.shape}")
         if op == "mean":
             out = (out / g.size).astype(host.dtype, copy=False) if host.dtype.kind == "f" else out / g.size
+    elif op == "mean" and host.dtype.kind != "f":
+        out = out.astype(np.float64)  # the same dtype whatever the number of processes
     return devices.get_device("cuda").asarray(out) if on_device else out
 
 

@@ -32,7 +32,7 @@ _END = -1  # "final only after the whole backward"
 
 
 class _Bucket:
-    __slots__ = ("weights", "offsets", "size", "ready_after", "buffer", "request")
+    __slots__ = ("weights", "offsets", "size", "ready_after", "buffer", "views", "request")
 
     def __init__(self):
         self.weights: list = []
@@ -40,6 +40,7 @@ class _Bucket:
         self.size = 0
         self.ready_after: int = _END  # the step index after whose backward every gradient in it is final
         self.buffer: Any = None
+        self.views: list = []  # each weight's gradient: a view of ``buffer``
         self.request: Any = None
 
 
@@ -98,29 +99,40 @@ class GradientReducer:
             self.transport.test(b.request)  # (testing is what moves MPI's progress engine)
 
     def finish(self) -> None:
-        """Start what is left, wait for every bucket, and write the averages into the gradients."""
+        """Start what is left and wait for every bucket: the gradients (views of the buckets) then
+        hold the averages."""
         while self.next < len(self.buckets):
             self._start(self.buckets[self.next])
             self.next += 1
         for k, b in enumerate(self.buckets):
             self.transport.wait(b.request, f"the allreduce of gradient bucket {k + 1}/{len(self.buckets)}")
             b.request = None
-            for w, off in zip(b.weights, b.offsets):
-                if w.grad is not None:
-                    n = w.grad.size
-                    w.grad[...] = b.buffer[off : off + n].reshape(w.grad.shape)
 
     def _start(self, b: _Bucket) -> None:
+        """Gather the bucket's gradients into its buffer, scale it, start its allreduce.
+
+        The gradients *are* views of the buffer (PyTorch DDP's gradient_as_bucket_view): a layer
+        that writes its gradient in place (Dense, Conv2D) writes straight into the bucket, so the
+        usual step copies nothing; a layer that hands back a new array (BatchNormalization's
+        kernel outputs, the RNNs) has it copied in once and its ``grad`` re-pointed to the view.
+        One multiply then scales the whole bucket (one Python call, not one per weight)."""
         first = b.weights[0].grad if b.weights[0].grad is not None else b.weights[0].value
         xp = self.transport.xp(first)
         if b.buffer is None or self.transport.xp(b.buffer) is not xp:
             b.buffer = xp.empty(b.size, np.float32)
-        for w, off in zip(b.weights, b.offsets):
-            part = b.buffer[off : off + int(np.prod(w.value.shape))]
-            if w.grad is None or self.scale == 0.0:  # (0 * inf would be NaN)
-                part[...] = 0  # (a weight without a gradient is one on every rank: the model is the same)
-            else:
-                xp.multiply(w.grad.reshape(-1), np.float32(self.scale), out=part)
+            b.views = [
+                b.buffer[off : off + w.value.size].reshape(w.value.shape) for w, off in zip(b.weights, b.offsets)
+            ]
+        for w, view in zip(b.weights, b.views):
+            if w.grad is None:
+                view[...] = 0  # (a weight without a gradient has none on every rank: the model is the same)
+            elif w.grad is not view:
+                view[...] = w.grad
+                w.grad = view
+        if self.scale == 0.0:  # a stand-in row (models/_data.py); 0 * inf would be NaN
+            b.buffer[...] = 0
+        elif self.scale != 1.0:
+            xp.multiply(b.buffer, np.float32(self.scale), out=b.buffer)
         b.request = self.transport.start(b.buffer)
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import _comm
 
 _BACKENDS = ("auto", "mpi", "nccl")
@@ -45,8 +47,14 @@ class DataParallel:
 
     def __init__(self, bucket_cap_mb: float = 4.0, sync_batch_norm: bool = False, backend: str = "auto"):
         where = "DataParallel"
-        if isinstance(bucket_cap_mb, bool) or not isinstance(bucket_cap_mb, (int, float)) or not bucket_cap_mb > 0:
-            raise ValueError(f"{where}: `bucket_cap_mb` must be a number > 0, got {bucket_cap_mb!r}")
+        if (
+            isinstance(bucket_cap_mb, bool)
+            or not isinstance(bucket_cap_mb, (int, float))
+            or not 0 < bucket_cap_mb <= 2**20  # 1 TiB: a bucket is one allocation
+        ):
+            raise ValueError(f"{where}: `bucket_cap_mb` must be a number in (0, 1048576], got {bucket_cap_mb!r}")
+        if isinstance(sync_batch_norm, np.bool_):
+            sync_batch_norm = bool(sync_batch_norm)
         if not isinstance(sync_batch_norm, bool):
             raise ValueError(f"{where}: `sync_batch_norm` must be True or False, got {sync_batch_norm!r}")
         if backend not in _BACKENDS:
@@ -68,6 +76,9 @@ class DataParallel:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, DataParallel) and other.get_config() == self.get_config()
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.get_config().items())))
 
 
 def get(value, where: str) -> DataParallel | None:

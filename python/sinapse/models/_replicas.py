@@ -20,6 +20,9 @@ uses them:
 from __future__ import annotations
 
 import contextlib
+import json
+import traceback
+import zlib
 
 import numpy as np
 
@@ -54,6 +57,50 @@ class Replicas:
     def start(self) -> None:
         """Make every replica identical to rank 0's (weights, optimizer state, random states)."""
         self._sync_from_main()
+
+    def ensure_same_state(self) -> None:
+        """Before evaluate / predict / *_on_batch: if the ranks' weights differ (a rank loaded other
+        weights, an unseeded model never fitted), take rank 0's, as fit does — checked by a CRC of
+        every weight, so an identical model costs one small allreduce and no copy."""
+        crc = 0
+        for w in self.model.weights:
+            crc = zlib.crc32(np.ascontiguousarray(devices.to_numpy(w.value)).data, crc)
+        if len(set(self.extremes([float(crc)])[0])) > 1:
+            self._sync_from_main()
+
+    def extremes(self, values: list[float]) -> list[tuple[float, float]]:
+        """(min, max) over ranks of each value (one allreduce of [v, -v] with MAX)."""
+        g = self.group
+        buf = np.array([*values, *(-v for v in values)], np.float64)
+        _comm.wait(g.comm.Iallreduce(g.MPI.IN_PLACE, buf, op=g.MPI.MAX), "the comparison of the ranks' calls")
+        n = len(values)
+        return [(-buf[n + i], buf[i]) for i in range(n)]
+
+    def check_same_call(self, where: str, data, val, arguments: dict) -> None:
+        """Every rank must call fit / evaluate / predict with the same arguments and the same data
+        (the global data: sinapse cuts each batch itself). Compared by CRCs in one allreduce;
+        differences raise ValueError on every rank, naming what differs, instead of a collective
+        that waits for ever or ranks that silently train different models."""
+        items: dict[str, object] = {"the model's weights (shapes)": [tuple(w.value.shape) for w in self.model.weights]}
+        items.update({f"`{k}`": v for k, v in sorted(arguments.items()) if k in _COMPARED})
+        items["`x` (shape and sampled rows)"] = _data_signature(getattr(data, "x", None), data)
+        items["`y` (shape and sampled rows)"] = _data_signature(getattr(data, "y", None), data)
+        items["`validation_data`"] = None if val is None else _data_signature(getattr(val, "x", None), val)
+        opt = self.model.optimizer
+        items["the optimizer"] = (
+            None if opt is None else (type(opt).__name__, json.dumps(opt.get_config(), default=str))
+        )
+        items["the loss and metrics (compile)"] = json.dumps(getattr(self.model, "_compile_config", None), default=str)
+        crcs = [float(zlib.crc32(repr(v).encode())) for v in items.values()]
+        differ = [name for name, (lo, hi) in zip(items, self.extremes(crcs)) if lo != hi]
+        if differ:
+            error = ValueError(
+                f"{where}: {', '.join(differ)} differ between the {self.size} processes. With distribute=, every "
+                f"process runs the same call with the same whole data set: sinapse gives each process its rows "
+                f"of every global batch (do not shard the data yourself)"
+            )
+            setattr(error, "all_ranks", True)  # raised on every rank alike: nobody is left in a collective  # noqa: B010
+            raise error
 
     def _sync_from_main(self) -> None:
         from . import _state
@@ -121,6 +168,73 @@ class Replicas:
             )
         return r
 
+    # ------------------------------------------------------------------ losses
+    def loss_shares(self, plan, outs, masks) -> list[float] | None:
+        """Per output, this rank's share of the global batch's loss, or None when every loss is the
+        mean over rows (the share is then this rank's fraction of the rows, which the gradient
+        buckets apply: no collective is needed).
+
+        A loss reduced by "sum_over_batch_size" divides by its entries (rows x steps), and with a
+        mask by the valid ones (losses.apply_mask): the global loss divides by the sum over ranks,
+        so rank r's share is D_r / sum(D) — one small allreduce per step. A "sum" loss adds the
+        ranks' sums: share 1. A stand-in row (models/_data.py) has share 0."""
+        from .. import losses
+
+        def is_sum(head):
+            return losses._REDUCTIONS.get(head.loss.reduction, head.loss.reduction) == "sum"
+
+        if not any(
+            head.loss is not None and (is_sum(head) or (masks is not None and masks[k] is not None))
+            for k, head in enumerate(plan.heads)
+        ):
+            return None
+        shard = current_shard()
+        real = shard is None or shard.rows > 0
+        counts = []
+        for k, head in enumerate(plan.heads):
+            mask = None if masks is None else masks[k]
+            if head.loss is None or not real:
+                counts.append(0.0)
+            elif mask is not None:
+                counts.append(float(mask.sum()))
+            else:
+                counts.append(float(np.prod(outs[k].shape[:-1])))
+        totals = self.sums(counts)
+        return [
+            0.0
+            if head.loss is None or not real
+            else 1.0
+            if is_sum(head)
+            else (counts[k] / totals[k] if totals[k] else 0.0)
+            for k, head in enumerate(plan.heads)
+        ]
+
+    @staticmethod
+    def rescale_head_gradients(grads, shares) -> None:
+        """Make each output's loss gradient count for its share: the buckets multiply every gradient
+        by the rank's row fraction f (right for the regularization gradients, which every rank adds),
+        so a head's dL/dy is multiplied by share / f here."""
+        shard = current_shard()
+        if shares is None or shard is None or not shard.rows:
+            return
+        f = shard.fraction
+        for g, share in zip(grads, shares):
+            if g is not None and share != f:
+                g *= np.float32(share / f)
+
+    @staticmethod
+    def batch_terms(plan, loss, penalty, head_losses, shares, shard) -> tuple[float, list[float]]:
+        """This rank's part of (global batch loss x global rows) and of each output's: summed over
+        ranks, the running sums one process keeps (loss x rows per batch)."""
+        if shares is None:  # every loss a mean over rows: this rank's part is its rows' mean x rows
+            return loss * shard.rows, [v * shard.rows for v in head_losses]
+        rows = shard.total
+        part = shard.fraction * penalty
+        for head, share, value in zip(plan.heads, shares, head_losses):
+            if head.loss is not None and head.weight != 0.0:
+                part += share * head.weight * value
+        return part * rows, [share * value * rows for share, value in zip(shares, head_losses)]
+
     # ------------------------------------------------------------------ logs
     def sums(self, values: list[float]) -> list[float]:
         """The element-wise sums over ranks of a few float64 numbers (one small allreduce)."""
@@ -155,23 +269,71 @@ class Replicas:
         return result
 
 
+_COMPARED = {
+    "batch_size",
+    "epochs",
+    "initial_epoch",
+    "shuffle",
+    "steps",
+    "steps_per_epoch",
+    "validation_freq",
+    "validation_steps",
+}
+
+
+def _data_signature(arrays, data):
+    """Shapes, dtypes and three sampled rows of each array (a CRC of all would read the whole data
+    set): enough to tell the same data set from per-rank shards or another split."""
+    if arrays is None:
+        first = getattr(data, "_first", None)  # a generator: its first batch
+        return None if first is None else repr(first)[:4096]
+    out: list = []
+    for a in arrays:
+        if a is None:
+            out.append(None)
+            continue
+        n = len(a)
+        rows = [a[i] for i in sorted({0, n // 2, n - 1})] if n else []
+        out.append((a.shape, a.dtype.str, [zlib.crc32(np.ascontiguousarray(r).data) for r in rows]))
+    return out
+
+
 @contextlib.contextmanager
-def scope(model):
-    """``model._replica_set`` is a Replicas while the block runs (None for one process)."""
-    reps = make(model)
+def scope(model, where: str):
+    """``model._replica_set`` is a Replicas while the block runs (None for one process).
+
+    An exception that leaves a distributed call on one rank (an error in a callback, sys.exit,
+    KeyboardInterrupt, an error in a thread running fit) would leave the other ranks waiting in
+    the step's collectives: it ends every rank at once (MPI_Abort) with its traceback — unless it
+    is raised on every rank alike (``all_ranks``: the argument checks)."""
+    reps = make(model, where)
     previous = model._replica_set
     model._replica_set = reps
     try:
         yield reps
+    except BaseException as e:
+        if reps is not None and not getattr(e, "all_ranks", False):
+            code = e.code if isinstance(e, SystemExit) and isinstance(e.code, int) and e.code else 1
+            _comm.abort(
+                f"{where} stopped on this rank with {type(e).__name__}: {e}; the other ranks would wait for "
+                f"it in the step's collectives. Stopping all {reps.size} processes.\n{traceback.format_exc()}",
+                code,
+            )
+        raise
     finally:
         model._replica_set = previous
 
 
-def make(model):
+def make(model, where: str):
     """A Replicas for ``model`` when it was compiled with ``distribute=`` and more than one process runs."""
     strategy = getattr(model, "_distribute", None)
     if strategy is None:
         return None
+    if strategy.backend == "nccl" and not model.device.is_cuda:
+        raise ValueError(
+            f"{where}: distribute='nccl' reduces CuPy arrays on GPUs, but the model is on device "
+            f"{model.device.name!r}: compile with device='cuda', or distribute='mpi'"
+        )
     g = _comm.group()
     if g is None or g.size == 1:
         return None

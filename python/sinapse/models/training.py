@@ -24,7 +24,7 @@ from ..layers.base import Layer
 from ..ops._checks import as_bool
 from . import _arguments as args_mod
 from . import _replicas
-from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data
+from ._data import ArrayData, IterableData, as_inputs, class_weights_for, is_iterable_data, shard_rows
 from ._guard import guarded
 from .graph import Graph, mark_backward
 
@@ -98,6 +98,8 @@ class TrainingMixin:
     _plan_key: tuple | None
     _plan_params: list[int] | None
     _replica_set: _replicas.Replicas | None = None  # during a distributed fit / evaluate / predict
+    _shares: list[float] | None = None  # per head, this rank's share of the global batch's loss (ibid.)
+    _penalty: float = 0.0  # the regularization penalty in the last loss
 
     if TYPE_CHECKING:
 
@@ -194,8 +196,8 @@ class TrainingMixin:
             total += 0.0 if muted else value
             if grad:
                 grads.append(None if muted else result[1])
-        if plan.regularized:
-            total += sum(w.regularizer(w.value) for w in plan.regularized)
+        self._penalty = sum(w.regularizer(w.value) for w in plan.regularized) if plan.regularized else 0.0
+        total += self._penalty
         return (total, grads) if grad else total
 
     def _train_step(self, xs, ys, ws):
@@ -204,6 +206,9 @@ class TrainingMixin:
         reducer = None if self._replica_set is None or not plan.weights else self._replica_set.reducer(plan)
         outs, masks = self._forward(xs, True, plan, with_mask=True)  # Keras leaves masked steps out of the loss
         loss, grads = self._loss_and_grad(plan, outs, ys, ws, grad=True, masks=masks)
+        if self._replica_set is not None:  # a head that is not a mean over rows: its gradient's share
+            self._shares = self._replica_set.loss_shares(plan, outs, masks)
+            self._replica_set.rescale_head_gradients(grads, self._shares)
         if plan.weights:
             if reducer is not None:  # this rank's gradients count for its share of the global batch
                 reducer.begin(_replicas.Replicas.shard_fraction())
@@ -480,7 +485,7 @@ class TrainingMixin:
             x, y, sample_weight, validation_data = self._split_validation(
                 x, y, sample_weight, a["validation_split"], where
             )
-        with self.device.scope(), self._distributed_call() as reps:
+        with self.device.scope(), self._distributed_call(where) as reps:
             data = self._make_data(
                 x, y, sample_weight, class_weight, batch_size, a["shuffle"], steps_per_epoch, True, where
             )
@@ -491,6 +496,7 @@ class TrainingMixin:
                 )
             metrics = self._resolve_metrics()
             if reps is not None:
+                reps.check_same_call(where, data, val, a)  # a clear error, not a hang, for differing arguments
                 reps.start()  # rank 0's weights, optimizer and random states on every rank
                 callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             history = callbacks_mod.History()
@@ -513,11 +519,12 @@ class TrainingMixin:
                         loss, out, mask = self._train_step(xb, yb, wb)
                     n = _rows(data, xb)
                     batches += 1
+                    term, head_terms = self._batch_terms(loss, n, data.batch_shard)
+                    total += term
+                    seen += n
+                    for k, v in enumerate(head_terms):
+                        head_totals[k] += v
                     if n:
-                        total += loss * n
-                        seen += n
-                        for k, v in enumerate(self._head_losses):
-                            head_totals[k] += v * n
                         self._update_metrics(metrics, yb, out, mask)
                     logs = self._logs(total, seen, head_totals, metrics)
                     cbs.on_train_batch_end(step, logs)
@@ -567,12 +574,16 @@ class TrainingMixin:
             with shard_scope(data.batch_shard):
                 out, mask = self._forward(xb, False, plan, with_mask=True)
             n = _rows(data, xb)
+            loss = self._loss_and_grad(plan, out, yb, wb, grad=False, masks=mask)
+            if self._replica_set is not None:
+                with shard_scope(data.batch_shard):
+                    self._shares = self._replica_set.loss_shares(plan, out, mask)
+            term, head_terms = self._batch_terms(loss, n, data.batch_shard)
+            total += term
+            seen += n
+            for k, v in enumerate(head_terms):
+                head_totals[k] += v
             if n:  # (a rank of a distributed call may hold no rows of a short last batch)
-                loss = self._loss_and_grad(plan, out, yb, wb, grad=False, masks=mask)
-                total += loss * n
-                seen += n
-                for k, v in enumerate(self._head_losses):
-                    head_totals[k] += v * n
                 self._update_metrics(metrics, yb, out, mask)
             logs = self._logs(total, seen, head_totals, metrics)
             if cbs is not None:
@@ -604,9 +615,11 @@ class TrainingMixin:
         batch_size, verbose, steps, callbacks = args_mod.evaluate(
             self, batch_size, verbose, steps, callbacks, return_dict
         )
-        with self.device.scope(), self._distributed_call() as reps:
+        with self.device.scope(), self._distributed_call(where) as reps:
             data = self._make_data(x, y, sample_weight, None, batch_size, False, steps, True, where)
             if reps is not None:
+                reps.check_same_call(where, data, None, {"batch_size": batch_size, "steps": steps})
+                reps.ensure_same_state()
                 callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             cbs = callbacks_mod.CallbackList(
                 callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="test"
@@ -639,9 +652,11 @@ class TrainingMixin:
         if kwargs:
             raise TypeError(f"{where}: unexpected keyword argument(s) {', '.join(map(repr, kwargs))}")
         batch_size, verbose, steps, callbacks = args_mod.predict(self, x, batch_size, verbose, steps, callbacks)
-        with self.device.scope(), self._distributed_call() as reps:
+        with self.device.scope(), self._distributed_call(where) as reps:
             data = self._make_data(x, None, None, None, batch_size, False, steps, False, where)
             if reps is not None:
+                reps.check_same_call(where, data, None, {"batch_size": batch_size, "steps": steps})
+                reps.ensure_same_state()
                 callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             cbs = callbacks_mod.CallbackList(
                 callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="predict"
@@ -731,14 +746,23 @@ class TrainingMixin:
 
     # ------------------------------------------------------------------ on_batch
     def _one_batch(self, x, y, sample_weight, class_weight, where):
+        """The batch in the kernels' form; in a distributed call, this rank's rows of it (the batch
+        is the global one, as fit's batch_size) and their Shard (else None)."""
         x, y, w = self._prepare_arrays(x, y, sample_weight, class_weight, True, where)
+        shard = None
+        reps = self._replica_set
+        if reps is not None:
+            reps.ensure_same_state()
+            shard, (lo, hi) = shard_rows(len(x[0]), reps.shard_spec())
+            x, y, w = ([None if a is None else a[lo:hi] for a in group] for group in (x, y, w))
         d = self.device
         if d.is_cuda:
             x, y, w = ([None if a is None else d.asarray(a, a.dtype) for a in group] for group in (x, y, w))
-        return x, y, w
+        return x, y, w, shard
 
-    def _batch_logs(self, loss, metrics, return_dict):
-        logs = self._logs(loss, 1, list(self._head_losses), metrics)
+    def _batch_logs(self, loss, metrics, return_dict, n, shard):
+        term, head_terms = self._batch_terms(loss, n, shard)
+        logs = self._logs(term, n, head_terms, metrics)
         if return_dict:
             return logs
         values = list(logs.values())
@@ -757,15 +781,18 @@ class TrainingMixin:
         """One training step on one batch; returns the loss (and metrics) of that batch."""
         self._check_compiled("train_on_batch")
         where = args_mod.on_batch(self, "train_on_batch", x, reset_metrics, return_dict)
-        with self.device.scope():
-            x, y, w = self._one_batch(x, y, sample_weight, class_weight, where)
-            loss, out, mask = self._train_step(x, y, w)
+        with self.device.scope(), self._distributed_call(where):
+            x, y, w, shard = self._one_batch(x, y, sample_weight, class_weight, where)
+            with shard_scope(shard):
+                loss, out, mask = self._train_step(x, y, w)
             metrics = self._resolve_metrics()
             if reset_metrics:
                 for m in metrics:
                     m.reset_state()
-            self._update_metrics(metrics, y, out, mask)
-        return self._batch_logs(loss, metrics, return_dict)
+            n = len(x[0]) if shard is None else shard.rows
+            if n:
+                self._update_metrics(metrics, y, out, mask)
+            return self._batch_logs(loss, metrics, return_dict, n, shard)
 
     @guarded(changes=False)
     def test_on_batch(
@@ -778,21 +805,34 @@ class TrainingMixin:
     ) -> float | list[float] | dict[str, float]:
         self._check_compiled("test_on_batch")
         where = args_mod.on_batch(self, "test_on_batch", x, reset_metrics, return_dict)
-        with self.device.scope():
-            x, y, w = self._one_batch(x, y, sample_weight, None, where)
+        with self.device.scope(), self._distributed_call(where) as reps:
+            x, y, w, shard = self._one_batch(x, y, sample_weight, None, where)
             plan = self._training_plan()
-            out, mask = self._forward(x, False, plan, with_mask=True)
-            loss = self._loss_and_grad(plan, out, y, w, grad=False, masks=mask)
+            with shard_scope(shard):
+                out, mask = self._forward(x, False, plan, with_mask=True)
+                loss = self._loss_and_grad(plan, out, y, w, grad=False, masks=mask)
+                if reps is not None:
+                    self._shares = reps.loss_shares(plan, out, mask)
             metrics = self._resolve_metrics()
             if reset_metrics:
                 for m in metrics:
                     m.reset_state()
-            self._update_metrics(metrics, y, out, mask)
-        return self._batch_logs(loss, metrics, return_dict)
+            n = len(x[0]) if shard is None else shard.rows
+            if n:
+                self._update_metrics(metrics, y, out, mask)
+            return self._batch_logs(loss, metrics, return_dict, n, shard)
 
-    def _distributed_call(self):
+    def _batch_terms(self, loss, n, shard) -> tuple[float, list[float]]:
+        """What a batch adds to the running loss sums: loss * rows (Keras's loss tracker weights each
+        batch's mean by its rows); in a distributed call, this rank's part of that for the global
+        batch (models/_replicas.py: batch_terms)."""
+        if self._replica_set is None or shard is None:
+            return loss * n, [v * n for v in self._head_losses]
+        return self._replica_set.batch_terms(self._plan, loss, self._penalty, self._head_losses, self._shares, shard)
+
+    def _distributed_call(self, where: str):
         """A context: ``self._replica_set`` is set for a distributed model run by several processes."""
-        return _replicas.scope(self)
+        return _replicas.scope(self, where)
 
     def _stops(self) -> bool:
         """``stop_training``, agreed by every rank (any rank's request stops them all at once)."""
