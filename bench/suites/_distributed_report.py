@@ -97,8 +97,8 @@ def _summary_section(training: dict, allreduce: dict, threads: int, cap: float) 
             f"- ResNet-20's gradient allreduce (1.09 MB in 82 tensors), 2 processes: bucketed (cap {cap:g} MB) "
             f"{_us(b)} us, one blocking allreduce per tensor {_us(pt)} us ({pt / b:.2f}x, target >= "
             f"{BUCKET_TARGET}x: {'met' if pt / b >= BUCKET_TARGET else 'missed'}), one plain allreduce of all bytes {_us(ops['plain']['median_s'])} us; the "
-            f"bucket's packing and unpacking alone {_us(ops['pack + unpack only']['median_s'])} us, the bucketed "
-            f"path waited with MPI Wait instead of sinapse's polling {_us(ops['bucketed, MPI Wait']['median_s'])} us."
+            f"buckets' preparation alone {_us(ops['prepare only']['median_s'])} us, the bucketed "
+            f"path waited with MPI Wait instead of sinapse's `_comm.wait` {_us(ops['bucketed, MPI Wait']['median_s'])} us."
         )
     if "ddp:0.25" in training.get("resnet20", {}):
         lines.append(f"- Bucket cap, ResNet-20 training step: fastest median at {best_cap(training['resnet20']):g} MB.")
@@ -141,11 +141,11 @@ def _training_section(training: dict, threads: int, cap: float) -> str:
         f"## Training step: 2 processes x 1 thread vs 1 process x {threads} threads\n\n"
         f"ms per step, median (and fastest step) (global batch; each of the 2 processes computes half of it). Bucket cap {cap:g} MB "
         "(the default). *no comm*: the same 2-process job with the gradient allreduce and the "
-        "loss/metric/stop-flag allreduces stubbed out inside the worker (the buckets are still packed); "
+        "loss/metric/stop-flag allreduces stubbed out inside the worker (the buckets are still prepared); "
         "*one replica alone*: a model without `distribute` on half the batch, on each process. "
         "Communication share = (2 procs - no comm) / 2 procs, from the medians and from the fastest "
         "step of each (the least disturbed by other jobs); distributed overhead = (2 procs - one "
-        "replica alone) / 2 procs (adds the distributed code path's own work: packing, cutting batches).\n\n"
+        "replica alone) / 2 procs (adds the distributed code path's own work: preparing buckets, cutting batches).\n\n"
         + harness.markdown_table(
             [
                 "model",
@@ -187,9 +187,9 @@ def _breakdown_section(training: dict, cap: float) -> str:
         "ms per step. The first three columns are differences of medians (noisy, can be negative; the "
         "wait for the slower rank lands in whichever collective comes first, so without the gradient "
         "allreduce it moves to the small ones); the "
-        "last three are timers wrapped, inside the worker, around `GradientReducer.step_done` (packing "
+        "last three are timers wrapped, inside the worker, around `GradientReducer.step_done` (preparing "
         "and starting buckets during the backward, testing open requests), `GradientReducer.finish` "
-        "(waiting for the buckets and for the slower rank, unpacking) and `Replicas.sums` (the per-step "
+        "(starting what is left, waiting for the buckets and for the slower rank) and `Replicas.sums` (the per-step "
         "loss/metric allreduce and the stop-flag allreduce), medians over steps, mean of the 2 ranks.\n\n"
         + harness.markdown_table(
             [
@@ -244,8 +244,8 @@ def _sweep_section(t: dict, cap: float) -> str:
 _OP_NAMES = {
     "bucketed": "bucketed, cap {cap_mb:g} MB (sinapse's path)",
     "bucketed, MPI Wait": "bucketed, cap {cap_mb:g} MB, waited with MPI Wait",
-    "pack + unpack only": "pack + unpack only, cap {cap_mb:g} MB (no allreduce)",
-    "Iallreduce polled": "one Iallreduce of all bytes, polled (`_comm.wait`)",
+    "prepare only": "bucket preparation only, cap {cap_mb:g} MB (no allreduce)",
+    "Iallreduce polled": "one Iallreduce of all bytes, `_comm.wait`",
     "Iallreduce Wait": "one Iallreduce of all bytes, MPI Wait",
     "plain": "one plain `Allreduce` of all bytes",
     "per tensor": "one blocking `Allreduce` per tensor",
@@ -260,7 +260,8 @@ def _allreduce_section(allreduce: dict, cap: float) -> str:
         "bucket starts at once (no backward to overlap). Each sample starts after a barrier and takes "
         "the slower rank's time. GB/s = gradient bytes / median time (at 2 processes the ring's bus "
         "bandwidth equals it). *bucketed* is `GradientReducer` + `MpiTransport` (`begin`, `finish`: "
-        "scale-and-copy into the bucket buffer, `Iallreduce`, sinapse's polling wait, copy back).\n",
+        "each bucket prepared (the gradients are views of it after the first call, as in training; "
+        "one multiply scales it), `Iallreduce`, sinapse's `_comm.wait`).\n",
     ]
     for model, m in allreduce["models"].items():
         ops = m["ops"]
@@ -334,7 +335,7 @@ def _fusion_table(allreduce: dict, links: list, training: dict, cap: float) -> s
         f"### Bucketing, predicted: ResNet-20's gradient allreduce ({m['tensors']} tensors) per tensor vs in "
         f"{buckets} bucket(s)\n\n"
         "Each tensor by the cheaper of the ring and recursive doubling (ceil(log2 N) x (latency + bytes / "
-        "bandwidth)); the buckets by the ring. The packing measured above is left out. ms per tensor / ms "
+        "bandwidth)); the buckets by the ring. The preparation measured above is left out. ms per tensor / ms "
         "bucketed / ratio:\n\n" + harness.markdown_table(["link", "N = 2", "N = 8", "N = 32"], table) + "\n"
     )
 
@@ -385,7 +386,7 @@ def _scaling_section(training: dict, allreduce: dict, threads: int, cap: float) 
             f"{m['bytes'] / 1e6:.3f} MB of gradients in {w.buckets} bucket(s), T_extra {_ms(w.t_extra)} ms\n\n"
             f"Check at N = 2 on the loopback: the model's communication {_ms(predicted)} ms per step; measured "
             f"(2 procs - no comm) {_ms(measured)} ms. Overlap: in training, `finish` (the wait for the "
-            f"buckets and for the slower rank, and the unpacking) took {_ms(_ddp(t, cap)['parts_s'].get('finish', 0.0))} "
+            f"buckets and for the slower rank) took {_ms(_ddp(t, cap)['parts_s'].get('finish', 0.0))} "
             f"ms per step; the same bucketed allreduce alone takes {_ms(m['ops'][f'bucketed {cap:g}']['median_s'])} ms.\n\n"
             "Step ms / speed-up / efficiency:\n\n"
             + harness.markdown_table(["N", *(k.name for k in links)], table)

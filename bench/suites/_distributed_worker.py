@@ -15,21 +15,23 @@ allreduce, optimizer, metrics, the logs and stop-flag allreduces). Variants:
   (in an MPI job: on rank 0, while the other ranks sleep; mpirun must not bind rank 0 to one
   core, which ``--oversubscribe`` ensures);
 - ``ddp:CAP``: ``compile(distribute=DataParallel(bucket_cap_mb=CAP))``;
-- ``nograd:CAP``: the same with the gradient allreduce stubbed out (its buckets are still packed
-  and unpacked; the logs allreduces still run);
+- ``nograd:CAP``: the same with the gradient allreduce stubbed out (its buckets are still
+  prepared: gradients gathered where a layer did not write into its bucket, scaled; the logs
+  allreduces still run);
 - ``nocomm:CAP``: the same with the logs and stop-flag allreduces stubbed out too (each rank
   keeps its own logs): the distributed code path without any communication;
 - ``local``: no ``distribute``; this rank's share of the global batch, alone (the compute of one
   replica, with no communication and no waiting for the other rank).
 
-Inside this process only (sinapse's code is untouched), ``GradientReducer.step_done`` (packing
+Inside this process only (sinapse's code is untouched), ``GradientReducer.step_done`` (preparing
 and starting buckets during the backward, testing open requests), ``GradientReducer.finish``
-(waiting for the buckets, unpacking) and ``Replicas.sums`` (the logs and the stop-flag
+(starting what is left, waiting for the buckets) and ``Replicas.sums`` (the logs and the stop-flag
 allreduces) are wrapped with timers.
 
 ``allreduce``: at the job's size, times the gradient allreduce of a model's gradients through
-GradientReducer + MpiTransport (``begin`` then ``finish``: pack, Iallreduce per bucket, wait,
-unpack) for several bucket caps, against one blocking ``MPI.Allreduce`` of the same bytes and one
+GradientReducer + MpiTransport (``begin`` then ``finish``: prepare and Iallreduce each bucket,
+wait; the gradients are views of the buckets from the first call on, as in training) for several
+bucket caps, against one blocking ``MPI.Allreduce`` of the same bytes and one
 allreduce per tensor (blocking, and all started non-blocking then waited); then plain
 ``Allreduce`` over a range of sizes (latency and bandwidth). Every sample starts after a barrier;
 its time is the slower rank's.
@@ -283,7 +285,7 @@ def gradient_ops(group, shapes: list[tuple], caps: list[float]) -> dict:
 
 def _diagnostic_ops(group, weights, send, recv) -> dict:
     """Where the bucketed path's time goes (default bucket cap): the same path waiting with MPI's own
-    blocking ``Wait`` instead of sinapse's polling ``_comm.wait``; the packing and unpacking alone
+    blocking ``Wait`` instead of sinapse's ``_comm.wait``; the buckets' preparation alone
     (no allreduce); one ``Iallreduce`` of all the bytes waited by ``_comm.wait`` and by ``Wait``."""
     from sinapse.distributed import _comm
     from sinapse.distributed._reducer import GradientReducer, MpiTransport
@@ -293,10 +295,10 @@ def _diagnostic_ops(group, weights, send, recv) -> dict:
     cap = DataParallel().bucket_bytes
     blocking = MpiTransport(group)
     blocking.wait = lambda req, what: req.Wait()
-    packing = MpiTransport(group)
-    packing.start, packing.test, packing.wait = (lambda buf: None), (lambda req: True), (lambda req, what: None)
+    preparing = MpiTransport(group)
+    preparing.start, preparing.test, preparing.wait = (lambda buf: None), (lambda req: True), (lambda req, what: None)
     ops = {}
-    for key, transport in (("bucketed, MPI Wait", blocking), ("pack + unpack only", packing)):
+    for key, transport in (("bucketed, MPI Wait", blocking), ("prepare only", preparing)):
         red = GradientReducer(types.SimpleNamespace(steps=[]), weights, transport, cap)
 
         def bucketed(red=red):
