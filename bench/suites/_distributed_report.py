@@ -7,7 +7,11 @@ from .. import harness
 from . import _distributed_scaling as scaling
 
 NS = (1, 2, 4, 8, 16, 32)
-LABELS = {"keras_mnist_cnn": "Keras MNIST convnet", "resnet20": "ResNet-20"}
+LABELS = {
+    "keras_mnist_cnn": "Keras MNIST convnet",
+    "resnet20": "ResNet-20",
+    "deep_mlp": "MLP of 100 Dense(32) layers (many small tensors)",
+}
 CONVNET_TARGET = 0.10  # communication share of the convnet's step at 2 processes (issue 15)
 BUCKET_TARGET = 1.5  # per-tensor time / bucketed time, for a model with many small tensors
 
@@ -90,11 +94,11 @@ def _summary_section(training: dict, allreduce: dict, threads: int, cap: float) 
                 else "."
             )
         )
-    if "resnet20" in allreduce["models"]:
-        ops = allreduce["models"]["resnet20"]["ops"]
+    for name, m in allreduce["models"].items():
+        ops = m["ops"]
         b, pt = ops[f"bucketed {cap:g}"]["median_s"], ops["per tensor"]["median_s"]
         lines.append(
-            f"- ResNet-20's gradient allreduce (1.09 MB in 82 tensors), 2 processes: bucketed (cap {cap:g} MB) "
+            f"- {LABELS[name]}: gradient allreduce ({m['bytes'] / 1e6:.2f} MB in {m['tensors']} tensors), 2 processes: bucketed (cap {cap:g} MB) "
             f"{_us(b)} us, one blocking allreduce per tensor {_us(pt)} us ({pt / b:.2f}x, target >= "
             f"{BUCKET_TARGET}x: {'met' if pt / b >= BUCKET_TARGET else 'missed'}), one plain allreduce of all bytes {_us(ops['plain']['median_s'])} us; the "
             f"buckets' preparation alone {_us(ops['prepare only']['median_s'])} us, the bucketed "
