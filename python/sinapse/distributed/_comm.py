@@ -302,11 +302,18 @@ def broadcast_object(obj: Any, root: int = 0) -> Any:
         return obj
     import pickle
 
-    data = np.frombuffer(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), np.uint8) if g.rank == root else None
+    data = (
+        np.frombuffer(bytearray(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)), np.uint8)
+        if g.rank == root
+        else None
+    )
     n = np.array([0 if data is None else data.size], np.int64)
     wait(g.comm.Ibcast(n, root=root), "broadcast of an object's size")
-    buf = data.copy() if data is not None else np.empty(int(n[0]), np.uint8)
-    wait(g.comm.Ibcast(buf, root=root), f"broadcast of an object ({int(n[0])} bytes)")
+    buf = data if data is not None else np.empty(int(n[0]), np.uint8)
+    chunk = 1 << 30  # MPI counts are C ints: a model over 2 GiB goes in pieces
+    for start in range(0, buf.size, chunk):
+        part = buf[start : start + chunk]
+        wait(g.comm.Ibcast(part, root=root), f"broadcast of an object ({int(n[0])} bytes)")
     return obj if g.rank == root else pickle.loads(buf.tobytes())
 
 
