@@ -2,7 +2,8 @@
 
 The structure (which layers, how they connect) is the subclass's: ``Model`` (models/functional.py)
 for graphs, ``Sequential`` (models/sequential.py) for stacks. Both run on one executor
-(models/graph.py) through the training loops of ``TrainingMixin`` (models/training.py).
+(models/graph.py) through the training loops of ``TrainingMixin`` (models/training.py), with evaluate / predict
+(models/_evaluation.py) and the *_on_batch methods (models/_on_batch.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from .. import metrics as metrics_mod
 from ..distributed import strategy as distribute_mod
 from ..layers.base import _fmt, check_name, unique_name
 from . import saving
+from ._evaluation import EvaluationMixin
 from ._guard import ModelGuard, guarded
+from ._on_batch import OnBatchMixin
 from .training import TrainingMixin
 
 if TYPE_CHECKING:
@@ -35,7 +38,7 @@ def _get_optimizer(identifier):
     return optimizers.get(identifier)
 
 
-class ModelBase(TrainingMixin):
+class ModelBase(EvaluationMixin, OnBatchMixin, TrainingMixin):
     """State, weights, summary, compile and files of a model (see the module docstring)."""
 
     _inbound_nodes: list
