@@ -81,9 +81,7 @@ class EvaluationMixin(_Base):
         with self.device.scope(), self._distributed_call(where) as reps:
             data = self._make_data(x, y, sample_weight, None, batch_size, False, steps, True, where)
             if reps is not None:
-                reps.check_same_call(where, data, None, {"batch_size": batch_size, "steps": steps})
-                reps.ensure_same_state()
-                callbacks, verbose = reps.local_callbacks(callbacks, verbose)
+                callbacks, verbose = reps.begin_inference(where, data, batch_size, steps, callbacks, verbose)
             cbs = callbacks_mod.CallbackList(
                 callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="test"
             )
@@ -118,9 +116,7 @@ class EvaluationMixin(_Base):
         with self.device.scope(), self._distributed_call(where) as reps:
             data = self._make_data(x, None, None, None, batch_size, False, steps, False, where)
             if reps is not None:
-                reps.check_same_call(where, data, None, {"batch_size": batch_size, "steps": steps})
-                reps.ensure_same_state()
-                callbacks, verbose = reps.local_callbacks(callbacks, verbose)
+                callbacks, verbose = reps.begin_inference(where, data, batch_size, steps, callbacks, verbose)
             cbs = callbacks_mod.CallbackList(
                 callbacks, model=self, verbose=verbose, steps=len(data) or None, mode="predict"
             )

@@ -33,7 +33,17 @@ class OnBatchMixin(_Base):
             x, y, w = ([None if a is None else d.asarray(a, a.dtype) for a in group] for group in (x, y, w))
         return x, y, w, shard
 
-    def _batch_logs(self, loss, metrics, return_dict, n, shard):
+    def _batch_logs(self, loss, batch, reset_metrics, return_dict, shard):
+        """The logs of one batch (x, y, outputs, masks): its metrics, after a reset if asked; in a
+        distributed call, of every rank's rows."""
+        x, y, out, mask = batch
+        metrics = self._resolve_metrics()
+        if reset_metrics:
+            for m in metrics:
+                m.reset_state()
+        n = len(x[0]) if shard is None else shard.rows
+        if n:
+            self._update_metrics(metrics, y, out, mask)
         term, head_terms = self._batch_terms(loss, n, shard)
         logs = self._logs(term, n, head_terms, metrics)
         if return_dict:
@@ -58,14 +68,7 @@ class OnBatchMixin(_Base):
             x, y, w, shard = self._one_batch(x, y, sample_weight, class_weight, where)
             with shard_scope(shard):
                 loss, out, mask = self._train_step(x, y, w)
-            metrics = self._resolve_metrics()
-            if reset_metrics:
-                for m in metrics:
-                    m.reset_state()
-            n = len(x[0]) if shard is None else shard.rows
-            if n:
-                self._update_metrics(metrics, y, out, mask)
-            return self._batch_logs(loss, metrics, return_dict, n, shard)
+            return self._batch_logs(loss, (x, y, out, mask), reset_metrics, return_dict, shard)
 
     @guarded(changes=False)
     def test_on_batch(
@@ -86,11 +89,4 @@ class OnBatchMixin(_Base):
                 loss = self._loss_and_grad(plan, out, y, w, grad=False, masks=mask)
                 if reps is not None:
                     self._shares = reps.loss_shares(plan, out, mask)
-            metrics = self._resolve_metrics()
-            if reset_metrics:
-                for m in metrics:
-                    m.reset_state()
-            n = len(x[0]) if shard is None else shard.rows
-            if n:
-                self._update_metrics(metrics, y, out, mask)
-            return self._batch_logs(loss, metrics, return_dict, n, shard)
+            return self._batch_logs(loss, (x, y, out, mask), reset_metrics, return_dict, shard)

@@ -58,6 +58,13 @@ class Replicas:
         """Make every replica identical to rank 0's (weights, optimizer state, random states)."""
         self._sync_from_main()
 
+    def begin_inference(self, where, data, batch_size, steps, callbacks, verbose):
+        """evaluate / predict: the same call on every rank, rank 0's weights, rank-0-only printing;
+        returns this rank's (callbacks, verbose)."""
+        self.check_same_call(where, data, None, {"batch_size": batch_size, "steps": steps})
+        self.ensure_same_state()
+        return self.local_callbacks(callbacks, verbose)
+
     def ensure_same_state(self) -> None:
         """Before evaluate / predict / *_on_batch: if the ranks' weights differ (a rank loaded other
         weights, an unseeded model never fitted), take rank 0's, as fit does — checked by a CRC of
