@@ -38,6 +38,7 @@ def set_num_threads(n: int) -> None:
 
 from . import (  # noqa: E402  (need _cpu first)  # noqa: E402
     callbacks,
+    constraints,
     cpu,
     cuda,
     devices,
@@ -71,6 +72,7 @@ __all__ = [
     "reference",
     "registry",
     "callbacks",
+    "constraints",
     "devices",
     "initializers",
     "layers",

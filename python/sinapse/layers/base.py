@@ -10,7 +10,7 @@ axis: a Dense layer on MNIST images flattened to 784 values sees ``input_shape =
     ``super().__init__``, which refuses unknown keyword arguments by name.
 ``build(self, input_shape)``
     Create every weight with ``self.add_weight(name, shape, initializer, regularizer,
-    trainable)`` — as many as the layer needs (an LSTM: kernel, recurrent_kernel, bias),
+    trainable, constraint)`` — as many as the layer needs (an LSTM: kernel, recurrent_kernel, bias),
     in a fixed order: that order is the order of ``get_weights``/``set_weights``, of the
     saved file and of the optimizer's parameter list. Raise ``self.error(...)`` for an
     input shape the layer cannot take.
@@ -136,12 +136,15 @@ def keras1_arguments(layer: str, kwargs: dict, renames: dict) -> dict:
 
 
 class Weight:
-    """One weight of a layer: its ``value`` (an array on the model's device) and ``grad``."""
+    """One weight of a layer: its ``value`` (an array on the model's device) and ``grad``; its
+    ``regularizer`` and ``constraint`` (sinapse.constraints: applied after each optimizer update)
+    or None."""
 
-    __slots__ = ("name", "value", "grad", "trainable", "regularizer", "layer")
+    __slots__ = ("name", "value", "grad", "trainable", "regularizer", "constraint", "layer")
 
-    def __init__(self, name, value, trainable, regularizer, layer):
+    def __init__(self, name, value, trainable, regularizer, layer, constraint=None):
         self.name, self.value, self.trainable, self.regularizer, self.layer = name, value, trainable, regularizer, layer
+        self.constraint = constraint
         self.grad = None
 
     @property
@@ -311,11 +314,17 @@ class Layer:
         """A ValueError about a constructor argument, in the house form "Dropout: `rate` must be ..."."""
         return ValueError(f"{type(self).__name__}: {message}")
 
-    def add_weight(self, name, shape, initializer, regularizer=None, trainable=True) -> Weight:
-        from .. import initializers
+    def add_weight(self, name, shape, initializer, regularizer=None, trainable=True, constraint=None) -> Weight:
+        from .. import constraints, initializers
 
         init = initializers.get(initializer)
         shape, where, what = tuple(int(d) for d in shape), f"{type(self).__name__}.build", f"`{name}`"
+        constraint = constraints.get(constraint)
+        if constraint is not None:
+            try:
+                constraint.check_weight(shape)
+            except ValueError as exc:
+                raise self.error(f"the constraint of `{name}`: {exc}") from None
         # Bounded before the initializer runs: it allocates the full array (and temporaries).
         check_alloc(where, what, shape, np.float32, self.device)
         value = allocate(where, what, shape, np.float32, self.device, lambda: np.asarray(init(shape), dtype=np.float32))
@@ -327,6 +336,7 @@ class Layer:
             bool(trainable),
             regularizer,
             self,
+            constraint,
         )
         if trainable:
             w.grad = allocate(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers, ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from ..ops._checks import MAX_EXTENT, as_bool, as_pair
 from ..ops._plan import PlanCache
 from ..ops.conv2d import geometry
 from ._activations import Act
 from ._limits import size
 from .base import Layer, keras1_arguments
-from .core import _no_constraint
+from .core import _no_activity_regularizer
 
 
 def _padding(layer, padding):
@@ -51,12 +51,7 @@ class Conv2D(Layer):
             )
         if groups != 1:
             raise self.arg_error(f"`groups` must be 1 (grouped convolutions are not supported), got {groups!r}")
-        _no_constraint(
-            type(self).__name__,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-        )
+        _no_activity_regularizer(type(self).__name__, activity_regularizer)
         self.filters = int(filters)
         cls = type(self).__name__
         self.kernel_size = as_pair(cls, "kernel_size", kernel_size)
@@ -81,6 +76,8 @@ class Conv2D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.for_argument(type(self).__name__, "kernel_constraint", kernel_constraint)
+        self.bias_constraint = constraints.for_argument(type(self).__name__, "bias_constraint", bias_constraint)
 
     def _geometry(self, input_shape):
         if len(input_shape) != 3:
@@ -104,9 +101,12 @@ class Conv2D(Layer):
             (*self.kernel_size, input_shape[2], self.filters),
             self.kernel_initializer,
             self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = (
-            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
+            self.add_weight(
+                "bias", (self.filters,), self.bias_initializer, self.bias_regularizer, constraint=self.bias_constraint
+            )
             if self.use_bias
             else None
         )
@@ -179,6 +179,8 @@ class Conv2D(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -200,6 +202,8 @@ class Convolution2D(Conv2D):
                 "subsample": "strides",
                 "W_regularizer": "kernel_regularizer",
                 "b_regularizer": "bias_regularizer",
+                "W_constraint": "kernel_constraint",
+                "b_constraint": "bias_constraint",
                 "bias": "use_bias",
             },
         )

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import initializers, ops, regularizers, utils
+from .. import constraints, initializers, ops, regularizers, utils
 from ..distributed.strategy import current_shard
 from ..ops._checks import as_bool
 from ..ops._plan import PlanCache
@@ -16,10 +16,9 @@ from ._limits import size
 from .base import Layer, keras1_arguments
 
 
-def _no_constraint(layer, **constraints):
-    for name, value in constraints.items():
-        if value is not None:
-            raise ValueError(f"{layer}: `{name}` is not supported by sinapse (weight constraints); remove it")
+def _no_activity_regularizer(layer: str, activity_regularizer) -> None:
+    if activity_regularizer is not None:
+        raise ValueError(f"{layer}: `activity_regularizer` is not supported by sinapse; remove it")
 
 
 class Dense(Layer):
@@ -49,22 +48,21 @@ class Dense(Layer):
                 "output_dim": "units",
                 "W_regularizer": "kernel_regularizer",
                 "b_regularizer": "bias_regularizer",
+                "W_constraint": "kernel_constraint",
+                "b_constraint": "bias_constraint",
                 "bias": "use_bias",
             },
         )
         kernel_initializer = kwargs.pop("kernel_initializer", kernel_initializer)
+        kernel_constraint = kwargs.pop("kernel_constraint", kernel_constraint)
+        bias_constraint = kwargs.pop("bias_constraint", bias_constraint)
         kernel_regularizer = kwargs.pop("kernel_regularizer", kernel_regularizer)
         bias_regularizer = kwargs.pop("bias_regularizer", bias_regularizer)
         use_bias = kwargs.pop("use_bias", use_bias)
         units = kwargs.pop("units", units)
         super().__init__(**kwargs)
         units = size("Dense", "units", units)
-        _no_constraint(
-            type(self).__name__,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-        )
+        _no_activity_regularizer("Dense", activity_regularizer)
         self.units = int(units)
         self.act = Act("Dense", activation)
         self._gemm = PlanCache(
@@ -77,15 +75,23 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.for_argument(type(self).__name__, "kernel_constraint", kernel_constraint)
+        self.bias_constraint = constraints.for_argument(type(self).__name__, "bias_constraint", bias_constraint)
 
     def build(self, input_shape):
         if len(input_shape) < 1 or input_shape[-1] is None:
             raise self.error(f"needs inputs with a known last axis, got shape {(None, *input_shape)}")
         self.kernel = self.add_weight(
-            "kernel", (input_shape[-1], self.units), self.kernel_initializer, self.kernel_regularizer
+            "kernel",
+            (input_shape[-1], self.units),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = (
-            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.add_weight(
+                "bias", (self.units,), self.bias_initializer, self.bias_regularizer, constraint=self.bias_constraint
+            )
             if self.use_bias
             else None
         )
@@ -139,6 +145,8 @@ class Dense(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import initializers, ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from ..ops._checks import as_bool
 from ._limits import size
 from .base import Layer, _numeric
-from .core import _no_constraint
+from .core import _no_activity_regularizer
 
 
 class Embedding(Layer):
@@ -47,12 +47,13 @@ class Embedding(Layer):
         input_dim = size("Embedding", "input_dim", input_dim, hi=2**63 - 1)
         output_dim = size("Embedding", "output_dim", output_dim)
         mask_zero = as_bool("Embedding", "mask_zero", mask_zero)
-        _no_constraint(
-            self.name, activity_regularizer=activity_regularizer, embeddings_constraint=embeddings_constraint
-        )
+        _no_activity_regularizer("Embedding", activity_regularizer)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.for_argument(
+            type(self).__name__, "embeddings_constraint", embeddings_constraint
+        )
         self.mask_zero = bool(mask_zero)
         self.input_length = None if input_length is None else int(input_length)
         self.supports_masking = self.mask_zero
@@ -61,7 +62,11 @@ class Embedding(Layer):
         if len(input_shape) < 1:
             raise self.error(f"expects integer ids of shape (batch, ...), got inputs of shape {(None, *input_shape)}")
         self.embeddings = self.add_weight(
-            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer, self.embeddings_regularizer
+            "embeddings",
+            (self.input_dim, self.output_dim),
+            self.embeddings_initializer,
+            self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
         )
 
     def compute_output_shape(self, input_shape):
@@ -148,6 +153,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "input_length": self.input_length,
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import initializers, ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from ..distributed.strategy import current_shard
 from ..ops._checks import as_bool, as_float
 from . import _sync_batch_norm
@@ -41,11 +41,6 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         if axis not in (-1, [-1], (-1,)) and not isinstance(axis, int):
             raise self.arg_error(f"`axis` must be an int, got {axis!r}")
-        if beta_constraint is not None or gamma_constraint is not None:
-            raise self.arg_error(
-                "`beta_constraint` and `gamma_constraint` must be None (weight constraints are not "
-                f"supported), got {beta_constraint!r}, {gamma_constraint!r}"
-            )
         self.axis = axis if isinstance(axis, int) else -1
         # as_float: TypeError for "0.9" or None (float() would take the string)
         self.momentum, self.epsilon = (
@@ -64,6 +59,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.for_argument(type(self).__name__, "beta_constraint", beta_constraint)
+        self.gamma_constraint = constraints.for_argument(type(self).__name__, "gamma_constraint", gamma_constraint)
 
     def build(self, input_shape):
         if self.axis not in (-1, len(input_shape)):
@@ -73,9 +70,17 @@ class BatchNormalization(Layer):
             )
         c = input_shape[-1]
         self.gamma = (
-            self.add_weight("gamma", (c,), self.gamma_initializer, self.gamma_regularizer) if self.scale else None
+            self.add_weight(
+                "gamma", (c,), self.gamma_initializer, self.gamma_regularizer, constraint=self.gamma_constraint
+            )
+            if self.scale
+            else None
         )
-        self.beta = self.add_weight("beta", (c,), self.beta_initializer, self.beta_regularizer) if self.center else None
+        self.beta = (
+            self.add_weight("beta", (c,), self.beta_initializer, self.beta_regularizer, constraint=self.beta_constraint)
+            if self.center
+            else None
+        )
         self.moving_mean = self.add_weight("moving_mean", (c,), self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight(
             "moving_variance", (c,), self.moving_variance_initializer, trainable=False
@@ -159,4 +164,6 @@ class BatchNormalization(Layer):
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import devices, initializers, ops, regularizers
+from .. import constraints, devices, initializers, ops, regularizers
 from ..ops._checks import MAX_EXTENT, as_bool
 from ..ops.rnn import RnnCache
 from ._limits import size
 from .base import Layer
-from .core import _no_constraint
+from .core import _no_activity_regularizer
 from .symbolic import call_symbolic, is_symbolic
 
 
@@ -92,13 +92,7 @@ class _Recurrent(Layer):
             ("time_major", time_major),
         ):
             as_bool(cls, arg, value)
-        _no_constraint(
-            type(self).__name__,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-        )
+        _no_activity_regularizer(cls, activity_regularizer)
         self.activation = self._check_choice("activation", activation, self._activations)
         self.recurrent_activation = (
             None
@@ -128,6 +122,11 @@ class _Recurrent(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.for_argument(type(self).__name__, "kernel_constraint", kernel_constraint)
+        self.recurrent_constraint = constraints.for_argument(
+            type(self).__name__, "recurrent_constraint", recurrent_constraint
+        )
+        self.bias_constraint = constraints.for_argument(type(self).__name__, "bias_constraint", bias_constraint)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -158,12 +157,28 @@ class _Recurrent(Layer):
                 f"got inputs of shape {(None, *input_shape)}"
             )
         gh = self._gates * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], gh), self.kernel_initializer, self.kernel_regularizer)
+        self.kernel = self.add_weight(
+            "kernel",
+            (input_shape[-1], gh),
+            self.kernel_initializer,
+            self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
         self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, gh), self.recurrent_initializer, self.recurrent_regularizer
+            "recurrent_kernel",
+            (self.units, gh),
+            self.recurrent_initializer,
+            self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
         )
         self.bias = (
-            self.add_weight("bias", self._bias_shape(), self._bias_initializer(), self.bias_regularizer)
+            self.add_weight(
+                "bias",
+                self._bias_shape(),
+                self._bias_initializer(),
+                self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
             if self.use_bias
             else None
         )
@@ -287,6 +302,9 @@ class _Recurrent(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": 0.0,
             "recurrent_dropout": 0.0,
             "return_sequences": self.return_sequences,

@@ -7,7 +7,7 @@ Keras-only default arguments sinapse's). A ``Sequential`` config is rebuilt here
 ``Functional`` one by ``sinapse.Model.from_config``, which reads Keras 3's functional format.
 
 sinapse -> Keras 3: each layer's ``get_config()`` with the dtype as a ``DTypePolicy`` dict,
-initializers and regularizers as ``{"module", "class_name", "config", "registered_name"}``
+initializers, regularizers and constraints as ``{"module", "class_name", "config", "registered_name"}``
 and the model wrapped as ``keras.saving.serialize_keras_object`` writes it
 (keras/src/saving/serialization_lib.py; the layout is checked against files Keras 3.15.1
 writes, tools/make_keras_golden.py).
@@ -78,7 +78,7 @@ def is_model(layer) -> bool:
 
 
 def _keras_object(value, module: str):
-    """A sinapse ``{"class_name", "config"}`` (initializer, regularizer) as Keras 3 serialises it."""
+    """A sinapse ``{"class_name", "config"}`` (initializer, regularizer, constraint) as Keras 3 serialises it."""
     if isinstance(value, dict) and "class_name" in value and "module" not in value:
         return {
             "module": module,
@@ -100,6 +100,8 @@ def _keras_layer_config(layer, where: str) -> dict:
             config[key] = _keras_object(value, "keras.initializers")
         elif key.endswith("_regularizer"):
             config[key] = _keras_object(value, "keras.regularizers")
+        elif key.endswith("_constraint"):
+            config[key] = _keras_object(value, "keras.constraints")
     return config
 
 

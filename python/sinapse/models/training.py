@@ -40,7 +40,7 @@ class _Head:
 class _Plan:
     """What a training step needs, computed once per (model structure, trainable flags, losses)."""
 
-    __slots__ = ("graph", "weights", "heads", "regularized", "masking")
+    __slots__ = ("graph", "weights", "heads", "regularized", "constrained", "masking")
 
     def __init__(self, model):
         graph = model._graph()
@@ -70,6 +70,7 @@ class _Plan:
                 step.fused = fused
             self.heads.append(_Head(loss, weights[k], step, fused, names[k]))
         self.regularized = tuple(w for w in model.weights if w.regularizer is not None)
+        self.constrained = tuple(w for w in self.weights if w.constraint is not None)  # projected after each update
         self.masking = graph.masking
 
     @property
@@ -218,6 +219,8 @@ class TrainingMixin:
             if reducer is not None:
                 reducer.finish()
             self.optimizer.apply([w.value for w in plan.weights], [w.grad for w in plan.weights])
+            for w in plan.constrained:  # Keras's BaseOptimizer.apply: the constraints after the update
+                w.constraint.apply_in_place(w.value)
         return loss, outs, masks
 
     def _update_metrics(self, metrics, ys, outs, masks=None):
