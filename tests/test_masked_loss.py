@@ -268,9 +268,9 @@ def test_issue_example_binary_crossentropy_with_several_sigmoids_is_categorical(
         (lambda: losses.get("CE"), ValueError, r"losses.get: unknown loss `CE`"),
         (lambda: losses.get(3), TypeError, r"losses.get: cannot interpret `identifier`=3 as a loss"),
         (
-            lambda: losses.BinaryCrossentropy(label_smoothing=0.1),
+            lambda: losses.BinaryCrossentropy(label_smoothing=1.1),
             ValueError,
-            r"BinaryCrossentropy: `label_smoothing` must be 0 .*got 0.1",
+            r"BinaryCrossentropy: `label_smoothing` must be in \[0, 1\], got 1.1",
         ),
         (
             lambda: losses.CategoricalCrossentropy(axis=1),
@@ -283,9 +283,9 @@ def test_issue_example_binary_crossentropy_with_several_sigmoids_is_categorical(
             r"SparseCategoricalCrossentropy: `ignore_class` must be None .*got 0",
         ),
         (
-            lambda: losses.MeanSquaredError(reduction="none"),
+            lambda: losses.MeanSquaredError(reduction="mean_with_sample_weight"),
             ValueError,
-            r"MeanSquaredError: `reduction` must be .*got 'none'",
+            r"MeanSquaredError: `reduction` must be .*got 'mean_with_sample_weight'",
         ),
     ],
 )

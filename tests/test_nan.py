@@ -540,6 +540,9 @@ LIMITS = {
     "softplus": (INF, 0, 1, 0),
     "silu": (INF, 0, 1, 0),
     "swish": (INF, 0, 1, 0),
+    "softsign": (1, -1, 0, 0),
+    "exponential": (INF, 0, INF, 0),
+    "relu6": (6, 0, 0, 0),
 }
 
 

@@ -29,8 +29,11 @@ enum class ActKind : int {
   hard_sigmoid = 9,
   softplus = 10,
   silu = 11,  // = swish
+  softsign = 12,
+  exponential = 13,
+  relu6 = 14,
 };
-constexpr int kActKinds = 12;
+constexpr int kActKinds = 15;
 
 namespace act {
 
@@ -71,6 +74,12 @@ SINAPSE_HD float forward(float x, ActKind kind, float alpha) {
       return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));  // NaN: the log1p term is NaN
     case ActKind::silu:
       return times_vanishing(x, sigmoid(x));
+    case ActKind::softsign:  // x / (1 + |x|); +-inf gives its limit +-1, not inf / inf
+      return fabsf(x) == INFINITY ? copysignf(1.0f, x) : x / (1.0f + fabsf(x));
+    case ActKind::exponential:
+      return expf(x);
+    case ActKind::relu6:  // min(max(x, 0), 6); NaN stays NaN
+      return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
     default:
       return x;
   }
@@ -112,6 +121,14 @@ SINAPSE_HD float slope(float x, ActKind kind, float alpha) {
       const float s = sigmoid(x);
       return s + times_vanishing(x, s * (1.0f - s));
     }
+    case ActKind::softsign: {
+      const float d = 1.0f + fabsf(x);
+      return 1.0f / (d * d);
+    }
+    case ActKind::exponential:
+      return expf(x);
+    case ActKind::relu6:  // 1 inside (0, 6), as TensorFlow's / PyTorch's relu6 gradients
+      return (x > 0.0f && x < 6.0f) ? 1.0f : 0.0f;
     default:
       return 1.0f;
   }

@@ -34,6 +34,9 @@
   X(hard_sigmoid, hard_sigmoid) \
   X(softplus, softplus)         \
   X(silu, silu)                 \
+  X(softsign, softsign)         \
+  X(exponential, exponential)   \
+  X(relu6, relu6)               \
   X(swish, silu)
 
 // The GEMM / conv2d fused epilogue (Activation): the first four activations.

@@ -101,6 +101,12 @@ void dispatch(ActKind kind, Fn&& fn) {
       return fn(std::integral_constant<K, K::softplus>{});
     case K::silu:
       return fn(std::integral_constant<K, K::silu>{});
+    case K::softsign:
+      return fn(std::integral_constant<K, K::softsign>{});
+    case K::exponential:
+      return fn(std::integral_constant<K, K::exponential>{});
+    case K::relu6:
+      return fn(std::integral_constant<K, K::relu6>{});
   }
 }
 

@@ -4,7 +4,20 @@ Classes: MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
 CategoricalCrossentropy, SparseCategoricalCrossentropy — and their strings ("mse",
 "mean_squared_error", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
 "sparse_categorical_crossentropy"). ``reduction`` is "sum_over_batch_size" (= "auto", the
-default: weighted sum / number of samples) or "sum".
+default: weighted sum / number of samples), "sum", or "none" (= None): ``loss(y_true, y_pred)``
+then returns the per-sample values, shape (N,) or (N, T) for sequences, as Keras 3. The
+kernels (``sinapse.ops.loss``) return only a reduced value, so those per-sample values come from
+the NumPy reference formulas (``sinapse.reference.losses``), on the host, for that one-off call
+only. In ``compile``/``fit``/``evaluate`` a "none" loss is reduced as "sum_over_batch_size" (the
+mean, masks included): Keras 3's ``evaluate`` reports that mean; its ``fit`` is backend-dependent
+(JAX and torch refuse a non-scalar loss, TensorFlow differentiates the sum but reports the mean),
+and sinapse takes the mean for both the gradient and the reported loss, so the two agree.
+
+``label_smoothing`` (BinaryCrossentropy, CategoricalCrossentropy; Keras 3,
+keras/src/losses/losses.py): the targets become ``y * (1 - ls) + ls / C`` (categorical, C
+classes) or ``y * (1 - ls) + 0.5 * ls`` (binary) in ``compute``, on each batch, so metrics and
+class weights still see the caller's labels, as in Keras. The kernels' fused gradient
+``(p - y) / n`` holds for such soft targets.
 
 When a model's last layer ends in softmax (sigmoid) and its loss is a categorical
 (binary) cross-entropy with ``from_logits=False``, the model hands the loss the layer's
@@ -25,8 +38,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import devices, ops
+from .reference import losses as reference_losses
 
-_REDUCTIONS = {"auto": "mean", "sum_over_batch_size": "mean", "mean": "mean", "sum": "sum"}
+# Loss reductions -> the kernels' ("mean" or "sum"). "none" (or None) is reduced as the mean wherever
+# one value is needed (training, evaluate, distributed loss shares); only ``Loss.__call__`` returns
+# per-sample values for it.
+_REDUCTIONS: dict[str | None, str] = {
+    "auto": "mean",
+    "sum_over_batch_size": "mean",
+    "mean": "mean",
+    "sum": "sum",
+    "none": "mean",
+    None: "mean",
+}
+_PER_SAMPLE = ("none", None)
 
 
 class Loss:
@@ -34,12 +59,13 @@ class Loss:
 
     kind = ""  # the ops.loss kind
     fusable_activation: str | None = None  # the output activation this loss can absorb
+    label_smoothing = 0.0  # set by the cross-entropies that take it (see _smooth)
 
     def __init__(self, reduction="sum_over_batch_size", name=None, from_logits=False):
         if reduction not in _REDUCTIONS:
             raise ValueError(
-                f"{type(self).__name__}: `reduction` must be 'sum_over_batch_size' (or 'auto', 'mean') or "
-                f"'sum', got {reduction!r} (per-sample losses, reduction='none', are not supported)"
+                f"{type(self).__name__}: `reduction` must be 'sum_over_batch_size' (or 'auto', 'mean'), "
+                f"'sum' or 'none' (or None), got {reduction!r}"
             )
         self.reduction = reduction
         self.name = name or self.kind
@@ -58,6 +84,8 @@ class Loss:
         """
         if mask is not None:
             sample_weight = apply_mask(sample_weight, mask, self.reduction, y_pred.shape[:-1], type(self).__name__)
+        if self.label_smoothing:
+            y_true = self._smooth(y_true)
         return ops.loss(
             y_true,
             y_pred,
@@ -72,6 +100,37 @@ class Loss:
 
     def _extra(self) -> dict:
         return {}
+
+    def _smooth(self, y_true):
+        """Keras 3's label smoothing of float targets (N, ..., C): ``y * (1 - ls) + offset``, with
+        the offset of ``_smoothing_offset``; a new float32 array on y_true's device. Done per batch
+        (one pass over the targets) rather than once in prepare_targets, because the metrics and
+        the class weights read the prepared targets and must see the caller's labels."""
+        xp = devices.array_module(y_true)
+        y = y_true * np.float32(1.0 - self.label_smoothing)
+        y += np.float32(self._smoothing_offset(y_true.shape[-1]))
+        return xp.ascontiguousarray(y, dtype=np.float32)
+
+    def _smoothing_offset(self, classes: int) -> float:
+        return 0.0
+
+    def _per_sample(self, y_true, y_pred, sample_weight, mask) -> np.ndarray:
+        """reduction="none": float32 values of y_pred's shape without its last axis, times the
+        weights (and the mask, unscaled, as Keras's apply_mask for "none"). NumPy in, NumPy out."""
+        lead = y_pred.shape[:-1]
+        who = type(self).__name__
+        if mask is not None:
+            sample_weight = apply_mask(sample_weight, mask, "sum", lead, who)
+        elif sample_weight is not None and sample_weight.shape != lead:
+            raise ValueError(
+                f"{who}: `sample_weight` must have shape {lead} (one weight per sample of y_pred "
+                f"{y_pred.shape}), got {sample_weight.shape}"
+            )
+        y = self._smooth(y_true) if self.label_smoothing else y_true
+        values = reference_losses._per_sample(
+            self.kind, y, y_pred, self.from_logits, self._extra().get("delta", 1.0)
+        ).astype(np.float32)
+        return values if sample_weight is None else values * sample_weight
 
     def prepare_targets(self, y, output_shape) -> np.ndarray:
         """Targets as the kernels take them, converted once: int32 labels for the sparse loss,
@@ -115,13 +174,19 @@ class Loss:
             y = y.reshape(want)
         return np.ascontiguousarray(y, dtype=np.float32)
 
-    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> float:
-        """The reduced loss. ``mask`` (bool, y_pred's shape without the last axis) stands for
-        Keras's ``y_pred._keras_mask``: masked entries are left out (see ``apply_mask``)."""
+    def __call__(self, y_true, y_pred, sample_weight=None, mask=None) -> float | np.ndarray:
+        """The reduced loss (float), or with ``reduction="none"`` the per-sample values (float32
+        NumPy array of y_pred's shape without its last axis: (N,), or (N, T) for sequences).
+        ``mask`` (bool, y_pred's shape without the last axis) stands for Keras's
+        ``y_pred._keras_mask``: masked entries are left out (see ``apply_mask``; with "none" they
+        are 0). Raises ValueError for targets, weights or mask of the wrong shape."""
         y_pred = np.ascontiguousarray(devices.to_numpy(y_pred), dtype=np.float32)
         y_true = self.prepare_targets(y_true, y_pred.shape)
-        w = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float32)
-        return self.compute(y_true, y_pred, w, mask=None if mask is None else devices.to_numpy(mask))
+        w = None if sample_weight is None else np.ascontiguousarray(devices.to_numpy(sample_weight), dtype=np.float32)
+        mask = None if mask is None else devices.to_numpy(mask)
+        if self.reduction in _PER_SAMPLE:
+            return self._per_sample(y_true, y_pred, w, mask)
+        return self.compute(y_true, y_pred, w, mask=mask)
 
     def get_config(self) -> dict:
         return {"reduction": self.reduction, "name": self.name, "from_logits": self.from_logits}
@@ -236,22 +301,45 @@ class Huber(Loss):
         return {"delta": self.delta, "reduction": self.reduction, "name": self.name}
 
 
-def _no_smoothing(cls, label_smoothing, axis=-1):
-    if label_smoothing:
-        raise ValueError(f"{cls}: `label_smoothing` must be 0 (smoothing is not supported), got {label_smoothing!r}")
+def _check_axis(cls, axis) -> None:
     if axis != -1:
         raise ValueError(f"{cls}: `axis` must be -1 (the class axis is the last), got {axis!r}")
 
 
-class BinaryCrossentropy(Loss):
+def _check_smoothing(cls, label_smoothing) -> float:
+    """``label_smoothing`` as a float in [0, 1]: TypeError for a non-number, ValueError outside."""
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, (int, float, np.number)):
+        raise TypeError(f"{cls}: `label_smoothing` must be a number in [0, 1], got {label_smoothing!r}")
+    value = float(label_smoothing)
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ValueError(f"{cls}: `label_smoothing` must be in [0, 1], got {label_smoothing!r}")
+    return value
+
+
+class _SmoothedCrossentropy(Loss):
+    """The arguments BinaryCrossentropy and CategoricalCrossentropy share with Keras 3."""
+
+    def __init__(self, from_logits, label_smoothing, axis, reduction, name):
+        cls = type(self).__name__
+        _check_axis(cls, axis)
+        self.label_smoothing = _check_smoothing(cls, label_smoothing)
+        self.axis = -1
+        super().__init__(reduction, name, from_logits)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """Binary cross-entropy, Keras's ``losses.BinaryCrossentropy``: per element
     ``-(y log p + (1 - y) log(1 - p))`` with p clipped to [eps, 1 - eps] (eps = 1e-7), or
     from logits ``max(z, 0) - z y + log(1 + exp(-|z|))``; averaged over the last axis.
+    ``label_smoothing`` = ls in [0, 1] uses the targets ``y * (1 - ls) + 0.5 * ls``.
 
     y_true: float32 targets in [0, 1], y_pred: float32 probabilities (or logits with
     ``from_logits``), both (N, ..., D). A sigmoid output layer fuses with it in training.
-    Raises ValueError for label_smoothing != 0 or axis != -1 (not supported); ``compute``
-    raises what ``sinapse.ops.loss`` raises.
+    Raises ValueError for ``label_smoothing`` outside [0, 1] (TypeError: not a number) or
+    axis != -1 (not supported); ``compute`` raises what ``sinapse.ops.loss`` raises.
     """
 
     kind = "binary_crossentropy"
@@ -265,19 +353,22 @@ class BinaryCrossentropy(Loss):
         reduction="sum_over_batch_size",
         name="binary_crossentropy",
     ):
-        _no_smoothing("BinaryCrossentropy", label_smoothing, axis)
-        super().__init__(reduction, name, from_logits)
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
+
+    def _smoothing_offset(self, classes):
+        return 0.5 * self.label_smoothing
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_SmoothedCrossentropy):
     """Categorical cross-entropy, Keras's ``losses.CategoricalCrossentropy``: per sample
     ``-sum(y log p)`` over the class (last) axis, p normalised to sum 1 and clipped to
-    [eps, 1 - eps], or ``sum(y (logsumexp(z) - z))`` from logits.
+    [eps, 1 - eps], or ``sum(y (logsumexp(z) - z))`` from logits. ``label_smoothing`` = ls in
+    [0, 1] uses the targets ``y * (1 - ls) + ls / C`` (C classes).
 
     y_true: float32 one-hot (or soft) targets, y_pred: float32 probabilities or logits, both
     (N, ..., C). A softmax output layer fuses with it in training.
-    Raises ValueError for label_smoothing != 0 or axis != -1 (not supported); ``compute``
-    raises what ``sinapse.ops.loss`` raises.
+    Raises ValueError for ``label_smoothing`` outside [0, 1] (TypeError: not a number) or
+    axis != -1 (not supported); ``compute`` raises what ``sinapse.ops.loss`` raises.
     """
 
     kind = "categorical_crossentropy"
@@ -291,8 +382,10 @@ class CategoricalCrossentropy(Loss):
         reduction="sum_over_batch_size",
         name="categorical_crossentropy",
     ):
-        _no_smoothing("CategoricalCrossentropy", label_smoothing, axis)
-        super().__init__(reduction, name, from_logits)
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
+
+    def _smoothing_offset(self, classes):
+        return self.label_smoothing / classes
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -302,7 +395,9 @@ class SparseCategoricalCrossentropy(Loss):
     y_true: integer labels (N, ...) (or (N, ..., 1)), converted once to int32 in [0, C);
     y_pred: float32 (N, ..., C) probabilities or logits. A softmax output layer fuses with it.
     Raises ValueError for ``ignore_class`` (not supported: use sample_weight 0 or a mask) and,
-    in ``prepare_targets``, for labels of the wrong shape, non-integer or out of range.
+    in ``prepare_targets``, for labels of the wrong shape, non-integer or out of range. Takes no
+    ``label_smoothing`` (TypeError), as Keras 3's: smooth one-hot targets with
+    CategoricalCrossentropy instead.
     """
 
     kind = "sparse_categorical_crossentropy"

@@ -55,6 +55,9 @@ ACTS = [
     "softplus",
     "silu",
     "swish",
+    "softsign",
+    "exponential",
+    "relu6",
 ]
 
 

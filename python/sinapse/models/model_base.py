@@ -214,7 +214,8 @@ class ModelBase(EvaluationMixin, OnBatchMixin, TrainingMixin):
         if weighted_metrics is not None:
             raise ValueError(f"{where}: weighted_metrics is not supported")
         names = self._compile_output_names()
-        loss_list = _per_output(where, "loss", loss, names)
+        saved = len(names) == 1 and isinstance(loss, dict) and "class_name" in loss and names != ["class_name"]
+        loss_list = [loss] if saved else _per_output(where, "loss", loss, names)  # saved: a serialized Loss
         weight_list = _per_output(where, "loss_weights", loss_weights, names, default=1.0)
         weight_list = [1.0 if w is None else _weight(where, w) for w in weight_list]
         per_output = isinstance(metrics, dict) or (

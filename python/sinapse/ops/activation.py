@@ -50,7 +50,8 @@ def activation(x: Array, name: str, *, alpha: float | None = None, out: Array | 
 
     name: linear, relu, sigmoid, tanh, leaky_relu (alpha = negative slope, default 0.2),
     elu (alpha, default 1.0), selu, gelu (exact, x * Phi(x)), gelu_tanh (the tanh
-    approximation), hard_sigmoid (clip(x / 6 + 0.5, 0, 1)), softplus, silu / swish.
+    approximation), hard_sigmoid (clip(x / 6 + 0.5, 0, 1)), softplus, silu / swish, softsign
+    (x / (1 + |x|)), exponential (exp(x)), relu6 (min(max(x, 0), 6)).
     Formulas: csrc/common/activations.h (Keras's definitions).
 
     Aliasing: ``out`` may be ``x`` itself (in place); any other overlap is a ValueError.

@@ -44,6 +44,12 @@ def tanh(x):
     return np.tanh(x)
 
 
+def softsign(x):
+    """x / (1 + |x|) (Keras's softsign), with its limits +-1 at +-inf."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isinf(x), np.sign(x), x / (1 + np.abs(x)))
+
+
 def _forms(alpha):
     """name -> (f, f') with the parameter bound."""
     c = math.sqrt(2 / math.pi)
@@ -85,6 +91,9 @@ def _forms(alpha):
         ),
         "softplus": (lambda x: np.logaddexp(0, x), sigmoid),
         "silu": (lambda x: _vanish(x, sigmoid(x)), silu_d),
+        "softsign": (softsign, lambda x: 1 / (1 + np.abs(x)) ** 2),
+        "exponential": (np.exp, np.exp),
+        "relu6": (lambda x: np.clip(x, 0, 6), lambda x: ((x > 0) & (x < 6)).astype(x.dtype)),
     }
 
 
