@@ -81,7 +81,12 @@ def test_configs_are_keras_configs():
         constraint, entry, _ = case(name)
         ours = C.serialize(constraint)
         assert ours["class_name"] == entry["class_name"]
-        assert ours["config"] == pytest.approx(entry["config"])
+        assert ours["config"].keys() == entry["config"].keys()
+        for key, value in entry["config"].items():  # (approx cannot hold a list inside a dict: pytest >= 9)
+            if isinstance(value, (list, tuple)):
+                assert list(ours["config"][key]) == list(value), key
+            else:
+                assert ours["config"][key] == pytest.approx(value), key
         assert type(C.get(ours)) is type(constraint) and C.get(ours).get_config() == constraint.get_config()
 
 
