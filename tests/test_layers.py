@@ -252,6 +252,10 @@ def _ids(rng, shape):
 BUILD_CASES = {
     layers.Dense: (lambda: layers.Dense(3, bias_initializer="random_normal"), (None, 4)),
     layers.Activation: (lambda: layers.Activation("tanh"), (None, 4)),
+    layers.LeakyReLU: (lambda: layers.LeakyReLU(0.1), (None, 4)),
+    layers.ELU: (lambda: layers.ELU(), (None, 4)),
+    layers.ReLU: (lambda: layers.ReLU(max_value=6), (None, 4)),
+    layers.Softmax: (lambda: layers.Softmax(), (None, 4)),
     layers.Dropout: (lambda: layers.Dropout(0.3, seed=2), (None, 4)),
     layers.Flatten: (lambda: layers.Flatten(), (None, 2, 3)),
     layers.Reshape: (lambda: layers.Reshape((3, -1)), (None, 6)),

@@ -4,6 +4,7 @@ Every layer computes with ``sinapse.ops`` kernels; see ``sinapse.layers.base`` (
 docstring) for the forward/backward interface a new layer implements.
 """
 
+from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Reshape
@@ -38,6 +39,7 @@ from .pooling import (
 from .recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
+    "ELU",
     "Activation",
     "AveragePooling2D",
     "AvgPool2D",
@@ -54,8 +56,10 @@ __all__ = [
     "Input",
     "InputLayer",
     "Layer",
+    "LeakyReLU",
     "MaxPool2D",
     "MaxPooling2D",
+    "ReLU",
     "Reshape",
     "Weight",
     "ZeroPadding2D",
@@ -64,6 +68,7 @@ __all__ = [
     "Embedding",
     "Masking",
     "SimpleRNN",
+    "Softmax",
     "LSTM",
     "GRU",
     "Add",

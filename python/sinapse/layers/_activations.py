@@ -28,9 +28,10 @@ NAMES = tuple(k for k in _ALIASES if k is not None)
 class Act:
     """A resolved activation: ``fused`` (the name the GEMM/conv epilogue applies, or None)."""
 
-    __slots__ = ("name", "fused", "identity", "_forward")
+    __slots__ = ("name", "fused", "identity", "alpha", "_forward")
 
-    def __init__(self, layer_name: str, identifier):
+    def __init__(self, layer_name: str, identifier, alpha: float | None = None):
+        """``alpha``: leaky_relu's negative slope or elu's scale (None: the op's Keras default)."""
         if identifier is not None and not isinstance(identifier, str):
             raise ValueError(
                 f"{layer_name}: `activation` must be a name ({', '.join(NAMES)}), got {identifier!r}; "
@@ -40,13 +41,14 @@ class Act:
         if key not in _ALIASES:
             raise ValueError(f"{layer_name}: `activation` must be one of {', '.join(NAMES)}, got {identifier!r}")
         self.name = _ALIASES[key]
+        self.alpha = alpha
         self.identity = self.name == "linear"
         self.fused = self.name if self.name in ("linear", "relu") else None
         # the forward through a plan per shape (ops/_plan.py): a layer calls it on every batch
         if self.name in ("softmax", "log_softmax"):
             self._forward = PlanCache(getattr(ops, self.name), ("x", "out"))
         else:
-            self._forward = PlanCache(ops.activation, ("x", "out"), name=self.name)
+            self._forward = PlanCache(ops.activation, ("x", "out"), name=self.name, alpha=alpha)
 
     def forward(self, z, out):
         """y = f(z) into ``out`` (only for non-fused activations)."""
@@ -74,4 +76,4 @@ class Act:
             return ops.softmax_backward(dy, y, out=out)
         if self.name == "log_softmax":
             return ops.log_softmax_backward(dy, y, out=out)
-        return ops.activation_backward(dy, z, self.name, out=out)
+        return ops.activation_backward(dy, z, self.name, alpha=self.alpha, out=out)

@@ -156,8 +156,9 @@ class Activation(Layer):
     supports_masking = True
 
     def __init__(self, activation, **kwargs):
+        alpha = kwargs.pop("_alpha", None)  # (the parametrised subclasses: layers/activation_layers.py)
         super().__init__(**kwargs)
-        self.act = Act("Activation", activation)
+        self.act = Act(type(self).__name__, activation, alpha)
         self.activation = self.act.name
         # relu and softmax differentiate from their output, the others from their input
         self.backward_reads_output = self.act.name in ("relu", "softmax", "log_softmax")

@@ -1,0 +1,100 @@
+"""Keras's activation layers with parameters: LeakyReLU, ELU, ReLU, Softmax.
+
+Each is an ``Activation`` on the kernels of ``ops.activation`` / ``ops.softmax`` with its
+parameter passed to the kernel (leaky_relu's negative slope, elu's alpha); the arguments,
+defaults and configs are Keras 3's (keras/src/layers/activations/*.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .base import keras1_arguments
+from .core import Activation
+
+
+def _number(layer: str, name: str, value, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{layer}: `{name}` must be a finite number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+class LeakyReLU(Activation):
+    """``x`` for x >= 0, ``negative_slope * x`` below (Maas et al. 2013; Keras 3's default slope 0.3;
+    Keras 2's ``alpha`` is accepted with a DeprecationWarning)."""
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        kwargs = keras1_arguments("LeakyReLU", kwargs, {"alpha": "negative_slope"})
+        self.negative_slope = _number("LeakyReLU", "negative_slope", kwargs.pop("negative_slope", negative_slope))
+        super().__init__("leaky_relu", _alpha=self.negative_slope, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "negative_slope": self.negative_slope}
+
+
+class ELU(Activation):
+    """``x`` for x > 0, ``alpha * (exp(x) - 1)`` below (Clevert et al. 2016)."""
+
+    def __init__(self, alpha=1.0, **kwargs):
+        self.alpha = _number("ELU", "alpha", alpha)
+        super().__init__("elu", _alpha=self.alpha, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "alpha": self.alpha}
+
+
+class ReLU(Activation):
+    """Keras's ReLU layer: ``min(max(x, 0), max_value)`` with ``negative_slope * x`` below 0.
+
+    The kernels cover the combinations people use: the defaults (relu), ``max_value=6``
+    (relu6) and a ``negative_slope`` without ``max_value`` (leaky_relu); a ``threshold``
+    other than 0, or a ``max_value`` other than 6, raises ValueError (use ``Activation``).
+    """
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        if max_value is not None:
+            max_value = _number("ReLU", "max_value", max_value)
+        self.max_value = max_value
+        self.negative_slope = _number("ReLU", "negative_slope", negative_slope)
+        self.threshold = _number("ReLU", "threshold", threshold, minimum=-math.inf)
+        if self.threshold != 0.0 or (max_value is not None and (max_value != 6.0 or self.negative_slope)):
+            raise ValueError(
+                f"ReLU: max_value={max_value!r}, negative_slope={negative_slope!r}, threshold={threshold!r} is "
+                f"not supported; supported: the defaults (relu), max_value=6 (relu6), or a negative_slope "
+                f"with max_value=None (leaky_relu)"
+            )
+        if max_value is not None:
+            super().__init__("relu6", **kwargs)
+        elif self.negative_slope:
+            super().__init__("leaky_relu", _alpha=self.negative_slope, **kwargs)
+        else:
+            super().__init__("relu", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return {
+            **config,
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
+
+
+class Softmax(Activation):
+    """Softmax over the last axis (Keras's ``axis=-1``; other axes raise ValueError)."""
+
+    def __init__(self, axis=-1, **kwargs):
+        if axis != -1:
+            raise ValueError(f"Softmax: only `axis=-1` (the last axis) is supported, got axis={axis!r}")
+        self.axis = -1
+        super().__init__("softmax", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "axis": self.axis}
