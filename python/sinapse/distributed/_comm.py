@@ -263,8 +263,7 @@ def allreduce(array, op: str = "mean"):
     g = group()
     if g is not None and g.size > 1:
         _check_same(g, where, "array", host)
-        mpi_op = {"sum": g.MPI.SUM, "mean": g.MPI.SUM, "max": g.MPI.MAX, "min": g.MPI.MIN}[op]
-        wait(g.comm.Iallreduce(g.MPI.IN_PLACE, out, op=mpi_op), f"allreduce({op!r}) of {host.dtype} {host.shape}")
+        reduce_in_place(out, "sum" if op == "mean" else op, f"allreduce({op!r}) of {host.dtype} {host.shape}")
         if op == "mean":
             out = (out / g.size).astype(host.dtype, copy=False) if host.dtype.kind == "f" else out / g.size
     elif op == "mean" and host.dtype.kind != "f":
@@ -320,11 +319,7 @@ def broadcast_object(obj: Any, root: int = 0) -> Any:
 def _check_same(g: _Group, where: str, name: str, a: np.ndarray) -> None:
     """Every rank passes the same shape and dtype (else MPI would read past a buffer or mix types)."""
     # crc32, not hash(): str hashes differ between processes (PYTHONHASHSEED)
-    sig = np.array([zlib.crc32(repr((a.dtype.str, a.shape)).encode())], np.int64)
-    lo, hi = sig.copy(), sig.copy()
-    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, lo, op=g.MPI.MIN), f"{where}: checking shapes")
-    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, hi, op=g.MPI.MAX), f"{where}: checking shapes")
-    if lo[0] != hi[0]:
+    if differ([zlib.crc32(repr((a.dtype.str, a.shape)).encode())], f"{where}: checking shapes")[0]:
         raise ValueError(
             f"{where}: every process must pass `{name}` with the same shape and dtype; rank {g.rank} "
             f"passed {a.dtype} {a.shape} and another rank something else"
@@ -341,9 +336,20 @@ def allgather(array: np.ndarray, what: str) -> np.ndarray:
     return out
 
 
-def sum_over_ranks(array: np.ndarray, what: str) -> np.ndarray:
-    """The element-wise sum over ranks of a small host array (in place; returned)."""
+def reduce_in_place(array: np.ndarray, op: str, what: str) -> np.ndarray:
+    """The element-wise "sum", "max" or "min" over ranks of a host array, in place (returned):
+    every in-place allreduce of the group's communicator goes through here."""
     g = _group
     assert g is not None
-    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, array, op=g.MPI.SUM), what)
+    mpi_op = {"sum": g.MPI.SUM, "max": g.MPI.MAX, "min": g.MPI.MIN}[op]
+    wait(g.comm.Iallreduce(g.MPI.IN_PLACE, array, op=mpi_op), what)
     return array
+
+
+def differ(values, what: str) -> list[bool]:
+    """Per value (float64-exact numbers: CRCs, counts), whether the ranks hold different ones:
+    one allreduce of [v, -v] with MAX gives every value's maximum and minimum."""
+    buf = np.array([*values, *(-float(v) for v in values)], np.float64)
+    reduce_in_place(buf, "max", what)
+    n = len(buf) // 2
+    return [bool(buf[i] != -buf[n + i]) for i in range(n)]

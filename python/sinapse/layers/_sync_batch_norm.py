@@ -70,13 +70,17 @@ def backward(layer, dy, x, gamma, mean, invstd, dx, fraction):
     """(dx, dgamma, dbeta): dx for the global batch's statistics, dgamma/dbeta this rank's sums."""
     dx, dgamma, dbeta = ops.batch_norm_backward(dy, x, gamma, mean, invstd, training=True, out=(dx, None, None))
     if fraction == 0.0:  # a stand-in row: it still joins the allreduce, its gradients count for nothing
-        _comm.sum_over_ranks(np.zeros(2 * x.shape[-1]), f"the gradient sums of BatchNormalization {layer.name!r}")
+        _comm.reduce_in_place(
+            np.zeros(2 * x.shape[-1]), "sum", f"the gradient sums of BatchNormalization {layer.name!r}"
+        )
         return dx, dgamma, dbeta
     c = x.shape[-1]
     rows = x.size // c
     s_r, t_r = devices.to_numpy(dbeta).astype(np.float64), devices.to_numpy(dgamma).astype(np.float64)
-    sums = _comm.sum_over_ranks(
-        np.concatenate([fraction * s_r, fraction * t_r]), f"the gradient sums of BatchNormalization {layer.name!r}"
+    sums = _comm.reduce_in_place(
+        np.concatenate([fraction * s_r, fraction * t_r]),
+        "sum",
+        f"the gradient sums of BatchNormalization {layer.name!r}",
     )
     scale = 1.0 / (fraction * layer._sync_rows)  # back to this rank's units, over the global rows
     g_i = devices.to_numpy(gamma).astype(np.float64) * devices.to_numpy(invstd).astype(np.float64)

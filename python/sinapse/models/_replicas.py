@@ -72,16 +72,8 @@ class Replicas:
         crc = 0
         for w in self.model.weights:
             crc = zlib.crc32(np.ascontiguousarray(devices.to_numpy(w.value)).data, crc)
-        if len(set(self.extremes([float(crc)])[0])) > 1:
+        if _comm.differ([crc], "the comparison of the ranks' weights")[0]:
             self._sync_from_main()
-
-    def extremes(self, values: list[float]) -> list[tuple[float, float]]:
-        """(min, max) over ranks of each value (one allreduce of [v, -v] with MAX)."""
-        g = self.group
-        buf = np.array([*values, *(-v for v in values)], np.float64)
-        _comm.wait(g.comm.Iallreduce(g.MPI.IN_PLACE, buf, op=g.MPI.MAX), "the comparison of the ranks' calls")
-        n = len(values)
-        return [(-buf[n + i], buf[i]) for i in range(n)]
 
     def check_same_call(self, where: str, data, val, arguments: dict) -> None:
         """Every rank must call fit / evaluate / predict with the same arguments and the same data
@@ -99,7 +91,7 @@ class Replicas:
         )
         items["the loss and metrics (compile)"] = json.dumps(getattr(self.model, "_compile_config", None), default=str)
         crcs = [float(zlib.crc32(repr(v).encode())) for v in items.values()]
-        differ = [name for name, (lo, hi) in zip(items, self.extremes(crcs)) if lo != hi]
+        differ = [name for name, d in zip(items, _comm.differ(crcs, "the comparison of the ranks' calls")) if d]
         if differ:
             error = ValueError(
                 f"{where}: {', '.join(differ)} differ between the {self.size} processes. With distribute=, every "
@@ -156,7 +148,7 @@ class Replicas:
         if not moving:
             return
         flat = np.concatenate([devices.to_numpy(w.value).astype(np.float64).ravel() for w in moving])
-        _comm.sum_over_ranks(flat, "the allreduce of the moving statistics")
+        _comm.reduce_in_place(flat, "sum", "the allreduce of the moving statistics")
         flat /= self.size
         offset = 0
         for w in moving:
@@ -245,10 +237,9 @@ class Replicas:
     # ------------------------------------------------------------------ logs
     def sums(self, values: list[float]) -> list[float]:
         """The element-wise sums over ranks of a few float64 numbers (one small allreduce)."""
-        g = self.group
-        buf = np.array(values, np.float64)
-        _comm.wait(g.comm.Iallreduce(g.MPI.IN_PLACE, buf, op=g.MPI.SUM), "the allreduce of the loss and metrics")
-        return buf.tolist()
+        return _comm.reduce_in_place(
+            np.array(values, np.float64), "sum", "the allreduce of the loss and metrics"
+        ).tolist()
 
     def any(self, flag: bool) -> bool:
         return self.sums([1.0 if flag else 0.0])[0] > 0
