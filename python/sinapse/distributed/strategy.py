@@ -25,8 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _comm
-
 _BACKENDS = ("auto", "mpi", "nccl")
 
 
@@ -139,9 +137,3 @@ class shard_scope:
 
     def __exit__(self, *exc):
         _local.shard = self.previous
-
-
-def group_or_single():
-    """The process group, or None for one process."""
-    g = _comm.group()
-    return g if g is not None and g.size > 1 else None
