@@ -54,10 +54,6 @@ class Replicas:
         return [cb for cb in callbacks or [] if not getattr(cb, "main_process_only", False)], 0
 
     # ------------------------------------------------------------------ start
-    def start(self) -> None:
-        """Make every replica identical to rank 0's (weights, optimizer state, random states)."""
-        self._sync_from_main()
-
     def begin_inference(self, where, data, batch_size, steps, callbacks, verbose):
         """evaluate / predict: the same call on every rank, rank 0's weights, rank-0-only printing;
         returns this rank's (callbacks, verbose)."""
@@ -73,7 +69,7 @@ class Replicas:
         for w in self.model.weights:
             crc = zlib.crc32(np.ascontiguousarray(devices.to_numpy(w.value)).data, crc)
         if _comm.differ([crc], "the comparison of the ranks' weights")[0]:
-            self._sync_from_main()
+            self.take_rank0_state()
 
     def check_same_call(self, where: str, data, val, arguments: dict) -> None:
         """Every rank must call fit / evaluate / predict with the same arguments and the same data
@@ -101,7 +97,9 @@ class Replicas:
             setattr(error, "all_ranks", True)  # raised on every rank alike: nobody is left in a collective  # noqa: B010
             raise error
 
-    def _sync_from_main(self) -> None:
+    def take_rank0_state(self) -> None:
+        """Make every replica identical to rank 0's: weights (trainable and not), optimizer state,
+        random states (Dropout's Philox key and offset, the shuffling generator)."""
         from . import _state
 
         model = self.model
@@ -118,13 +116,13 @@ class Replicas:
             return
         if len(theirs["weights"]) != len(model.weights):
             raise RuntimeError(
-                f"{type(model).__name__}.fit: rank 0's model has {len(theirs['weights'])} weights and rank "
+                f"{type(model).__name__}: rank 0's model has {len(theirs['weights'])} weights and rank "
                 f"{self.rank}'s {len(model.weights)}: every process must build the same model"
             )
         for w, value in zip(model.weights, theirs["weights"]):
             if tuple(value.shape) != tuple(w.value.shape):
                 raise RuntimeError(
-                    f"{type(model).__name__}.fit: weight {w.name!r} is {tuple(value.shape)} on rank 0 and "
+                    f"{type(model).__name__}: weight {w.name!r} is {tuple(value.shape)} on rank 0 and "
                     f"{tuple(w.value.shape)} on rank {self.rank}: every process must build the same model"
                 )
             w.value[...] = value if isinstance(w.value, np.ndarray) else model.device.asarray(value)

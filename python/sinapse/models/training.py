@@ -501,7 +501,7 @@ class TrainingMixin:
             metrics = self._resolve_metrics()
             if reps is not None:
                 reps.check_same_call(where, data, val, a)  # a clear error, not a hang, for differing arguments
-                reps.start()  # rank 0's weights, optimizer and random states on every rank
+                reps.take_rank0_state()  # rank 0's weights, optimizer and random states on every rank
                 callbacks, verbose = reps.local_callbacks(callbacks, verbose)
             history = callbacks_mod.History()
             cbs = callbacks_mod.CallbackList(
