@@ -4,14 +4,18 @@
 (models/training.py makes it; one process never builds one). Its parts, in the order a step
 uses them:
 
-- ``start``: rank 0's weights (trainable and not), optimizer state and random states
+- ``check_same_call``: the ranks' arguments and sampled data are compared (a ValueError naming
+  what differs, on every rank);
+- ``take_rank0_state``: rank 0's weights (trainable and not), optimizer state and random states
   (Dropout's Philox key and offset, the shuffling generator) are broadcast, so every replica
-  starts identical and draws the same shuffles;
+  starts identical and draws the same shuffles (fit always; evaluate / predict / *_on_batch
+  when ``ensure_same_state`` finds the weights differ);
 - the data objects (models/_data.py) cut each global batch into this rank's rows
   (``strategy.split``) and expose the batch's ``Shard``, which the training loop makes
   current (``strategy.shard_scope``) for the layers that need it;
 - ``reducer``: the gradient buckets of the current training plan (distributed/_reducer.py);
-- ``logs``: the running loss, per-output losses and metric sums, summed over ranks before any
+- ``loss_shares``: each output's share of the global loss when it is not a mean over rows;
+- ``sums``: the running loss, per-output losses and metric sums, summed over ranks before any
   callback sees them (so EarlyStopping and friends decide the same on every rank);
 - ``any``: a flag raised on any rank (``stop_training``) stops every rank at the same step;
 - ``gather``: this rank's predicted rows into every rank's copy of the whole output.
