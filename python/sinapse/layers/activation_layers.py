@@ -19,7 +19,19 @@ def _number(layer: str, name: str, value, minimum: float = 0.0) -> float:
     return float(value)
 
 
-class LeakyReLU(Activation):
+class _ActivationLayer(Activation):
+    """An Activation whose config is its own arguments (Keras's), not ``activation``."""
+
+    def arguments(self) -> dict:
+        raise NotImplementedError
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return {**config, **self.arguments()}
+
+
+class LeakyReLU(_ActivationLayer):
     """``x`` for x >= 0, ``negative_slope * x`` below (Maas et al. 2013; Keras 3's default slope 0.3;
     Keras 2's ``alpha`` is accepted with a DeprecationWarning)."""
 
@@ -28,26 +40,22 @@ class LeakyReLU(Activation):
         self.negative_slope = _number("LeakyReLU", "negative_slope", kwargs.pop("negative_slope", negative_slope))
         super().__init__("leaky_relu", _alpha=self.negative_slope, **kwargs)
 
-    def get_config(self):
-        config = super().get_config()
-        del config["activation"]
-        return {**config, "negative_slope": self.negative_slope}
+    def arguments(self) -> dict:
+        return {"negative_slope": self.negative_slope}
 
 
-class ELU(Activation):
+class ELU(_ActivationLayer):
     """``x`` for x > 0, ``alpha * (exp(x) - 1)`` below (Clevert et al. 2016)."""
 
     def __init__(self, alpha=1.0, **kwargs):
         self.alpha = _number("ELU", "alpha", alpha)
         super().__init__("elu", _alpha=self.alpha, **kwargs)
 
-    def get_config(self):
-        config = super().get_config()
-        del config["activation"]
-        return {**config, "alpha": self.alpha}
+    def arguments(self) -> dict:
+        return {"alpha": self.alpha}
 
 
-class ReLU(Activation):
+class ReLU(_ActivationLayer):
     """Keras's ReLU layer: ``min(max(x, 0), max_value)`` with ``negative_slope * x`` below 0.
 
     The kernels cover the combinations people use: the defaults (relu), ``max_value=6``
@@ -74,18 +82,11 @@ class ReLU(Activation):
         else:
             super().__init__("relu", **kwargs)
 
-    def get_config(self):
-        config = super().get_config()
-        del config["activation"]
-        return {
-            **config,
-            "max_value": self.max_value,
-            "negative_slope": self.negative_slope,
-            "threshold": self.threshold,
-        }
+    def arguments(self) -> dict:
+        return {"max_value": self.max_value, "negative_slope": self.negative_slope, "threshold": self.threshold}
 
 
-class Softmax(Activation):
+class Softmax(_ActivationLayer):
     """Softmax over the last axis (Keras's ``axis=-1``; other axes raise ValueError)."""
 
     def __init__(self, axis=-1, **kwargs):
@@ -94,7 +95,5 @@ class Softmax(Activation):
         self.axis = -1
         super().__init__("softmax", **kwargs)
 
-    def get_config(self):
-        config = super().get_config()
-        del config["activation"]
-        return {**config, "axis": self.axis}
+    def arguments(self) -> dict:
+        return {"axis": self.axis}
