@@ -273,6 +273,10 @@ BUILD_CASES = {
     layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
     layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
     layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+    layers.Conv2DTranspose: (
+        lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same", bias_initializer="random_normal"),
+        (None, 3, 3, 2),
+    ),
 }
 
 

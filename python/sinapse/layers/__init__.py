@@ -7,6 +7,7 @@ docstring) for the forward/backward interface a new layer implements.
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
+from .convolutional_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Reshape
 from .embedding import Embedding, Masking
 from .merge import (
@@ -85,4 +86,5 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "Conv2DTranspose",
 ]

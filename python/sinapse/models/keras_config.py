@@ -49,6 +49,7 @@ KERAS_LAYERS = frozenset(
         "Maximum",
         "Minimum",
         "Concatenate",
+        "Conv2DTranspose",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

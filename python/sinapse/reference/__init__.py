@@ -16,7 +16,7 @@ from .activation import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
-from .conv2d import conv2d, conv2d_backward
+from .conv2d import conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
@@ -83,4 +83,6 @@ __all__ = [
     "lstm_backward",
     "gru",
     "gru_backward",
+    "conv2d_transpose",
+    "conv2d_transpose_backward",
 ]
