@@ -277,6 +277,7 @@ BUILD_CASES = {
         lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same", bias_initializer="random_normal"),
         (None, 3, 3, 2),
     ),
+    layers.Conv1D: (lambda: layers.Conv1D(2, 3, padding="causal", bias_initializer="random_normal"), (None, 6, 2)),
 }
 
 

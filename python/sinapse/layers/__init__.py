@@ -6,6 +6,7 @@ docstring) for the forward/backward interface a new layer implements.
 
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
+from .conv1d import Conv1D
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .convolutional_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Reshape
@@ -87,4 +88,5 @@ __all__ = [
     "minimum",
     "concatenate",
     "Conv2DTranspose",
+    "Conv1D",
 ]

@@ -50,6 +50,7 @@ KERAS_LAYERS = frozenset(
         "Minimum",
         "Concatenate",
         "Conv2DTranspose",
+        "Conv1D",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).
