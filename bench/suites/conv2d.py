@@ -196,6 +196,20 @@ def run(args) -> int:
     opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=7, min_seconds=0.5)
     rows = _conv_rows(torch, threads, opts, args.quick) + _pool_rows(torch, opts) + _other_rows(torch, opts)
     env = harness.environment(threads)
+    md = (
+        f"# CNN ops — {env['sinapse']['cpu']}, {threads} threads\n\n"
+        f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
+        "Medians in ms; ratio = sinapse time (the default, tuned) / the faster PyTorch layout (< 1: sinapse "
+        "is faster). The im2col, direct and winograd columns force that conv2d algorithm (- where it does not "
+        "apply).\n\n" + algorithm_table(rows, ALGORITHMS)
+    )
+    return harness.publish("conv2d", args, env, rows, md)
+
+
+def algorithm_table(rows, algorithms) -> str:
+    """The markdown table of rows timed as sinapse (tuned), "sinapse <algorithm>" and "torch
+    NCHW"/"torch NHWC": medians in ms and sinapse / the faster PyTorch layout (also
+    bench/suites/conv2d_transpose.py's)."""
     table = []
     for r in rows:
         s = r.timings["sinapse"].median_s
@@ -205,21 +219,13 @@ def run(args) -> int:
             [r.label, r.extra["pass"], f"{s * 1e3:.2f}"]
             + [
                 f"{r.timings[name].median_s * 1e3:.2f}" if name in r.timings else "-"
-                for name in [f"sinapse {v}" for v in ALGORITHMS] + ["torch NCHW", "torch NHWC"]
+                for name in [f"sinapse {v}" for v in algorithms] + ["torch NCHW", "torch NHWC"]
             ]
             + [f"{s / best:.2f}x" if best else "-"]
         )
-    md = (
-        f"# CNN ops — {env['sinapse']['cpu']}, {threads} threads\n\n"
-        f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
-        "Medians in ms; ratio = sinapse time (the default, tuned) / the faster PyTorch layout (< 1: sinapse "
-        "is faster). The im2col, direct and winograd columns force that conv2d algorithm (- where it does not "
-        "apply).\n\n"
-        + harness.markdown_table(
-            ["layer", "pass", "sinapse ms"]
-            + [f"{v} ms" for v in ALGORITHMS]
-            + ["torch NCHW ms", "torch NHWC ms", "sinapse / torch best"],
-            table,
-        )
+    return harness.markdown_table(
+        ["layer", "pass", "sinapse ms"]
+        + [f"{v} ms" for v in algorithms]
+        + ["torch NCHW ms", "torch NHWC ms", "sinapse / torch best"],
+        table,
     )
-    return harness.publish("conv2d", args, env, rows, md)

@@ -25,6 +25,7 @@ from sinapse.ops._conv2d_transpose import transpose_geometry
 
 from .. import harness
 from ._single import use_threads
+from .conv2d import algorithm_table
 
 # (label, N, H, W, C, F, kernel, strides, padding): the autoencoder's two decoder layers, and
 # a larger one (a 64-filter decoder layer at 28x28)
@@ -111,29 +112,12 @@ def run(args) -> int:
     timed = rows(torch, opts, args.quick)
     env = harness.environment(threads)
     env["load_average"] = list(os.getloadavg())  # how busy the shared machine was
-    table = []
-    for r in timed:
-        s = r.timings["sinapse"].median_s
-        best = min((t.median_s for name, t in r.timings.items() if name.startswith("torch")), default=None)
-        table.append(
-            [r.label, r.extra["pass"], f"{s * 1e3:.2f}"]
-            + [
-                f"{r.timings[name].median_s * 1e3:.2f}" if name in r.timings else "-"
-                for name in [f"sinapse {v}" for v in ALGORITHMS] + ["torch NCHW", "torch NHWC"]
-            ]
-            + [f"{s / best:.2f}x" if best else "-"]
-        )
     md = (
         f"# Conv2DTranspose — {env['sinapse']['cpu']}, {threads} threads\n\n"
         f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}; "
         f"load average {env['load_average'][0]:.2f} (a shared machine: other jobs ran during this). Medians in ms; "
         "ratio = sinapse time (the default, tuned) / the faster PyTorch layout (< 1: sinapse is faster). The "
         "im2col and direct columns force that conv2d algorithm for every pass (- where it does not apply).\n\n"
-        + harness.markdown_table(
-            ["layer", "pass", "sinapse ms"]
-            + [f"{v} ms" for v in ALGORITHMS]
-            + ["torch NCHW ms", "torch NHWC ms", "sinapse / torch best"],
-            table,
-        )
+        + algorithm_table(timed, ALGORITHMS)
     )
     return harness.publish("conv2d_transpose", args, env, timed, md)
