@@ -19,13 +19,12 @@ import sys
 
 import numpy as np
 
-import sinapse
 from sinapse import ops
 from sinapse.ops._conv2d_transpose import transpose_geometry
 
 from .. import harness
 from ._single import use_threads
-from .conv2d import algorithm_table
+from .conv2d import algorithm_table, variant_fns
 
 # (label, N, H, W, C, F, kernel, strides, padding): the autoencoder's two decoder layers, and
 # a larger one (a 64-filter decoder layer at 28x28)
@@ -38,23 +37,13 @@ ALGORITHMS = ("im2col", "direct")
 
 
 def _sinapse_fns(x, wt, b, dy, s, pad):
-    fwd, both = {}, {}
     y = ops.conv2d_transpose(x, wt, b, strides=s, padding=pad)
-    g = transpose_geometry("bench", x.shape, wt.shape, s, pad, None, 1)
-    for v in (None, *ALGORITHMS):
-        if v is not None and sinapse._cpu.conv2d_variant_refusal(g, v):
-            continue
-
-        def f(v=v):
-            return ops.conv2d_transpose(x, wt, b, strides=s, padding=pad, out=y, variant=v)
-
-        def fb(v=v):
-            ops.conv2d_transpose(x, wt, b, strides=s, padding=pad, out=y, variant=v)
-            ops.conv2d_transpose_backward(dy, x, wt, strides=s, padding=pad, variant=v)
-
-        name = "sinapse" if v is None else f"sinapse {v}"
-        fwd[name], both[name] = f, fb
-    return fwd, both
+    return variant_fns(
+        transpose_geometry("bench", x.shape, wt.shape, s, pad, None, 1),
+        ALGORITHMS,
+        lambda v: ops.conv2d_transpose(x, wt, b, strides=s, padding=pad, out=y, variant=v),
+        lambda v: ops.conv2d_transpose_backward(dy, x, wt, strides=s, padding=pad, variant=v),
+    )
 
 
 def _torch_fns(torch, x, wt, b, dy, k, s):
