@@ -175,6 +175,69 @@ def test_kernels_match_finite_differences(rng):
             assert abs((plus - minus) / (2 * h) - grad[idx]) < 2e-2
 
 
+CUDA = pytest.mark.skipif("cuda_sim" not in BACKENDS, reason="built without the CUDA simulator")
+
+
+@CUDA
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_plain_simulation_matches_reference(rng, variant):
+    """The CUDA kernels under the plain simulator (no guard pages, no race check), around the
+    tuned tile's edges: 4 x 8 output tiles, 32-channel blocks (40 channels: one tail block)."""
+    import sinapse
+
+    x, w = inputs(rng, (2, 9, 17, 40), (3, 3, 40, 1))
+    geo = dict(strides=1, padding="same")
+    with sinapse.cuda.simulate():
+        y = ops.depthwise_conv2d(x, w, variant=variant, **geo)
+        dx, dw, db = ops.depthwise_conv2d_backward(y, x, w, variant=variant, **geo)
+    f64 = [a.astype(np.float64) for a in (x, w, y)]
+    np.testing.assert_allclose(y, reference.depthwise_conv2d(f64[0], f64[1], **geo), rtol=1e-5, atol=1e-5)
+    for got, want in zip((dx, dw, db), reference.depthwise_conv2d_backward(f64[2], f64[0], f64[1], **geo)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+@CUDA
+def test_variant_reaches_the_cuda_kernel(rng):
+    """tuned runs the shared-memory tile kernel and the block reductions; naive its own kernels;
+    a layer whose tile does not fit (dilation 40) runs the naive forward under tuned too."""
+    import sinapse
+
+    x, w = inputs(rng, (1, 6, 90, 4), (3, 3, 4, 1))
+    launched = {}
+    for v in VARIANTS:
+        with on("cuda_sim"):
+            y = ops.depthwise_conv2d(x, w, padding="same", variant=v)
+            launched[v, "forward"] = sinapse._cuda_sim.last_launch()
+            ops.depthwise_conv2d_backward(y, x, w, padding="same", variant=v, need_dx=False, need_db=False)
+            launched[v, "dw"] = sinapse._cuda_sim.last_launch()
+            ops.depthwise_conv2d(x, w, padding="same", dilation_rate=(1, 40), variant=v)
+            launched[v, "wide"] = sinapse._cuda_sim.last_launch()
+    assert launched["tuned", "forward"].startswith("depthwise_conv2d_forward_tiled_kernel<<<")
+    assert launched["naive", "forward"].startswith("depthwise_conv2d_forward_naive_kernel<<<")
+    assert launched["tuned", "dw"].startswith("depthwise_conv2d_dw_tuned_kernel<<<")
+    assert launched["naive", "dw"].startswith("depthwise_conv2d_dw_naive_kernel<<<")
+    assert launched["tuned", "wide"].startswith("depthwise_conv2d_forward_naive_kernel<<<")
+
+
+@CUDA
+def test_mutant_is_caught(rng):
+    """The tiled forward without its barrier between loading the tile and reading it: the race
+    check names the race, and the plain simulator's result is wrong (the tests would fail)."""
+    import sinapse
+    from sinapse.ops.depthwise_conv2d import geometry
+
+    x, w = inputs(rng, (1, 6, 9, 8), (3, 3, 8, 1))
+    g = geometry("test", x.shape, w.shape, 1, "same", 1, None)
+    y = np.zeros(g.out_shape, np.float32)
+    with sinapse.cuda.simulate(racecheck=True):
+        with pytest.raises(RuntimeError, match=r"shared-memory race on `tile`"):
+            sinapse._cuda_sim.depthwise_conv2d_mutant(g, x, w, y, "nosync")
+    with sinapse.cuda.simulate():
+        sinapse._cuda_sim.depthwise_conv2d_mutant(g, x, w, y, "nosync")
+    want = reference.depthwise_conv2d(x.astype(np.float64), w.astype(np.float64), padding="same")
+    assert not np.allclose(y, want, rtol=1e-4, atol=1e-4)
+
+
 BAD = [
     (dict(x=(5, 5, 3)), ValueError, r"depthwise_conv2d: `x` must be 4-D"),
     (dict(w=(3, 3, 3)), ValueError, r"`w` must be 4-D \(KH, KW, C, depth_multiplier\)"),
