@@ -26,24 +26,17 @@ void valid_taps(const ConvArgs& a, int64_t oh, int64_t& kh0, int64_t& kh1) {
   valid_outputs(a.pad_top - oh * a.SH, 0, a.DH, a.H, a.KH, kh0, kh1);
 }
 
-// Output columns [lo, hi) all of whose kw taps are inside the input row.
-void interior_columns(const ConvArgs& a, int64_t& lo, int64_t& hi) {
-  valid_outputs(a.pad_left, 0, a.SW, a.W, a.OW, lo, hi);
-  for (int64_t kw = 1; kw < a.KW; ++kw) {
-    int64_t l, h;
-    valid_outputs(a.pad_left, kw * a.DW, a.SW, a.W, a.OW, l, h);
-    lo = std::max(lo, l);
-    hi = std::min(hi, h);
-  }
-  if (lo > hi) lo = hi;
-}
-
 // `cols` (1..kCols) output columns from ow of channels [c0, c0 + cb) of one output row;
-// `checked`: test each tap's column (the border). Inlined with constant cols / cb in the hot path.
+// `checked`: test each tap's column (the border). kKW > 0: a kernel kKW wide with stride and
+// dilation 1 along the row, known at compile time, so the loads of one input vector by
+// adjacent columns' taps are one load (the compiler sees equal addresses). Inlined with
+// constant cols / cb in the hot path.
+template <int64_t kKW>
 [[gnu::always_inline]] inline void channelwise_columns(const ConvArgs& a, const float* __restrict x_img,
                                                        const float* __restrict w, const float* __restrict bias,
                                                        float* __restrict y_row, int64_t oh, int64_t ow, int64_t c0,
                                                        int64_t cb, int64_t cols, bool checked) {
+  const int64_t KW = kKW > 0 ? kKW : a.KW, SW = kKW > 0 ? 1 : a.SW, DW = kKW > 0 ? 1 : a.DW;
   float acc[kCols][kVec];
   for (int64_t r = 0; r < cols; ++r)
     for (int64_t c = 0; c < cb; ++c) acc[r][c] = bias ? bias[c0 + c] : 0.0f;
@@ -51,10 +44,10 @@ void interior_columns(const ConvArgs& a, int64_t& lo, int64_t& hi) {
   valid_taps(a, oh, kh0, kh1);
   for (int64_t kh = kh0; kh < kh1; ++kh) {
     const float* __restrict x_row = x_img + (oh * a.SH - a.pad_top + kh * a.DH) * a.W * a.C + c0;
-    for (int64_t kw = 0; kw < a.KW; ++kw) {
-      const float* __restrict wv = w + (kh * a.KW + kw) * a.K + c0;
+    for (int64_t kw = 0; kw < KW; ++kw) {
+      const float* __restrict wv = w + (kh * KW + kw) * a.K + c0;
       for (int64_t r = 0; r < cols; ++r) {
-        const int64_t iw = (ow + r) * a.SW - a.pad_left + kw * a.DW;
+        const int64_t iw = (ow + r) * SW - a.pad_left + kw * DW;
         if (checked && (iw < 0 || iw >= a.W)) continue;
         const float* __restrict xv = x_row + iw * a.C;
         for (int64_t c = 0; c < cb; ++c) acc[r][c] += xv[c] * wv[c];
@@ -65,23 +58,29 @@ void interior_columns(const ConvArgs& a, int64_t& lo, int64_t& hi) {
     for (int64_t c = 0; c < cb; ++c) y_row[(ow + r) * a.K + c0 + c] = acc[r][c];
 }
 
+// One output row, channel-wise. Columns outer, channel blocks inner: the taps of a column
+// block read whole input pixels (C contiguous floats) in order, which the prefetcher follows;
+// channel blocks outer would stride through the rows C floats at a time.
 [[gnu::always_inline]] inline void channelwise_row(const ConvArgs& a, const float* x_img, const float* w,
                                                    const float* bias, float* y_row, int64_t oh, int64_t in_lo,
                                                    int64_t in_hi) {
-  for (int64_t c0 = 0; c0 < a.K; c0 += kVec) {
-    const int64_t cb = std::min(kVec, a.K - c0);
-    auto columns = [&](int64_t ow, int64_t cols, bool checked) SINAPSE_INLINE {
-      if (cb == kVec && cols == kCols && !checked)  // the hot path: every trip count a constant
-        channelwise_columns(a, x_img, w, bias, y_row, oh, ow, c0, kVec, kCols, false);
+  const bool three = a.KW == 3 && a.SW == 1 && a.DW == 1;  // MobileNet's 3x3 stride-1 rows
+  auto columns = [&](int64_t ow, int64_t cols, bool checked) SINAPSE_INLINE {
+    for (int64_t c0 = 0; c0 < a.K; c0 += kVec) {
+      const int64_t cb = std::min(kVec, a.K - c0);
+      if (cb == kVec && cols == kCols && !checked && three)  // the hot path: every trip count a constant
+        channelwise_columns<3>(a, x_img, w, bias, y_row, oh, ow, c0, kVec, kCols, false);
+      else if (cb == kVec && cols == kCols && !checked)
+        channelwise_columns<0>(a, x_img, w, bias, y_row, oh, ow, c0, kVec, kCols, false);
       else
-        channelwise_columns(a, x_img, w, bias, y_row, oh, ow, c0, cb, cols, checked);
-    };
-    int64_t ow = 0;
-    for (; ow < in_lo; ++ow) columns(ow, 1, true);
-    for (; ow + kCols <= in_hi; ow += kCols) columns(ow, kCols, false);
-    for (; ow < in_hi; ++ow) columns(ow, 1, false);
-    for (; ow < a.OW; ++ow) columns(ow, 1, true);
-  }
+        channelwise_columns<0>(a, x_img, w, bias, y_row, oh, ow, c0, cb, cols, checked);
+    }
+  };
+  int64_t ow = 0;
+  for (; ow < in_lo; ++ow) columns(ow, 1, true);
+  for (; ow + kCols <= in_hi; ow += kCols) columns(ow, kCols, false);
+  for (; ow < in_hi; ++ow) columns(ow, 1, false);
+  for (; ow < a.OW; ++ow) columns(ow, 1, true);
 }
 
 [[gnu::always_inline]] inline void grouped_row(const DepthwiseArgs& d, const float* __restrict x_img,

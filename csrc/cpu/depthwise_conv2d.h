@@ -46,4 +46,16 @@ inline void valid_outputs(int64_t pad, int64_t tap, int64_t stride, int64_t size
   if (lo > hi) lo = hi;
 }
 
+// Output columns [lo, hi) all of whose kw taps are inside the input row.
+inline void interior_columns(const ConvArgs& a, int64_t& lo, int64_t& hi) {
+  valid_outputs(a.pad_left, 0, a.SW, a.W, a.OW, lo, hi);
+  for (int64_t kw = 1; kw < a.KW; ++kw) {
+    int64_t l, h;
+    valid_outputs(a.pad_left, kw * a.DW, a.SW, a.W, a.OW, l, h);
+    lo = lo > l ? lo : l;
+    hi = hi < h ? hi : h;
+  }
+  if (lo > hi) lo = hi;
+}
+
 }  // namespace sinapse::cpu
