@@ -104,6 +104,18 @@ def test_train_save_and_load(tmp_path, rng):
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
+def test_keras_file_loads_and_saves_back(tmp_path):
+    """A .keras file written by Keras 3.15.1 with the three layers: sinapse's predictions match
+    Keras's, and a file sinapse writes loads back the same (the config round trip)."""
+    pytest.importorskip("h5py")
+    model = sinapse.models.load_model(Path(__file__).parent / "golden" / "keras_depthwise_model.keras")
+    x = GOLDEN["model/x"]
+    np.testing.assert_allclose(model.predict(x, verbose=0), GOLDEN["model/y"], rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "again.keras")
+    again = sinapse.models.load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), GOLDEN["model/y"], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "make,match",
     [

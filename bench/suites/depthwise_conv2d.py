@@ -113,7 +113,8 @@ def run(args) -> int:
     md = (
         f"# depthwise_conv2d — {env['sinapse']['cpu']}, {args.threads} threads\n\n"
         f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
-        "Batch 32, 3x3, stride 1, 'same', bias. Medians in ms; backward = dx, dW and db from dy; "
+        f"{'Batch 8 (--quick)' if args.quick else 'Batch 32'}, 3x3, stride 1, 'same', bias. Medians in ms; "
+        "backward = dx, dW and db from dy; "
         "torch NCHW = contiguous, NHWC = channels_last; GFLOP/s of sinapse (2 flops per multiply-add, "
         "the backward twice the forward); ratio = sinapse / the faster PyTorch layout (< 1: sinapse is "
         "faster).\n\n"

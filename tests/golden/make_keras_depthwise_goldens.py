@@ -11,7 +11,10 @@ Stored per case of CASES (tests/test_depthwise_layers.py reads them): ``<case>/x
 ``<case>/w0``, ``<case>/w1``, ... (the layer's weights in Keras's order, float32 from a fixed
 NumPy seed), ``<case>/dy``, ``<case>/y`` (the layer's output), ``<case>/dx`` and ``<case>/dw0``,
 ... (the gradients of sum(y * dy), by jax.grad through ``layer.stateless_call``); ``configs``: a
-JSON string of each layer's ``get_config()``.
+JSON string of each layer's ``get_config()``. Also keras_depthwise_model.keras: a Sequential
+of the three layers (DepthwiseConv2D strides 2 depth_multiplier 2, SeparableConv2D, Conv2D
+groups=2, pooling, Dense) saved by Keras, with its input ``model/x`` and Keras's predictions
+``model/y`` in the npz.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_depthwise.npz")
+MODEL = os.path.join(os.path.dirname(OUT), "keras_depthwise_model.keras")
 
 # case -> (class name, constructor arguments, input shape)
 CASES = {
@@ -68,6 +72,20 @@ def main() -> None:
             out[f"{case}/w{i}"], out[f"{case}/dw{i}"] = w, np.asarray(dw)
         configs[case] = layer.get_config()
     out["configs"] = np.array(json.dumps(configs, sort_keys=True, default=list))
+    model = keras.Sequential(
+        [
+            keras.Input((9, 9, 4)),
+            keras.layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, activation="relu"),
+            keras.layers.SeparableConv2D(6, 3, padding="same", depth_multiplier=2, activation="tanh"),
+            keras.layers.Conv2D(4, 3, groups=2, padding="same"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.set_weights([(rng.standard_normal(w.shape) * 0.5).astype(np.float32) for w in model.get_weights()])
+    out["model/x"] = rng.standard_normal((5, 9, 9, 4)).astype(np.float32)
+    out["model/y"] = model.predict(out["model/x"], verbose=0)
+    model.save(MODEL)
     out["keras_version"] = np.array(keras.__version__)
     np.savez_compressed(OUT, **out)
     print(f"wrote {OUT} (Keras {keras.__version__})")
