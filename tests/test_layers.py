@@ -273,6 +273,11 @@ BUILD_CASES = {
     layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
     layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
     layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+    layers.DepthwiseConv2D: (
+        lambda: layers.DepthwiseConv2D(3, depth_multiplier=2, bias_initializer="random_normal"),
+        (None, 6, 6, 2),
+    ),
+    layers.SeparableConv2D: (lambda: layers.SeparableConv2D(3, 3, bias_initializer="random_normal"), (None, 6, 6, 2)),
 }
 
 
@@ -496,7 +501,7 @@ def test_name_refused_when_loading_a_layer_config():
         (lambda: layers.Dropout(0.5, noise_shape=(1, 2)), ValueError, r"^Dropout: `noise_shape` is not supported"),
         (lambda: layers.Flatten(data_format="channels_first"), ValueError, r"^Flatten: `data_format` must be"),
         (lambda: layers.Conv2D(2, 3, data_format="channels_first"), ValueError, r"^Conv2D: `data_format` must be"),
-        (lambda: layers.Conv2D(2, 3, groups=2), ValueError, r"^Conv2D: `groups` must be 1 .*got 2"),
+        (lambda: layers.Conv2D(3, 3, groups=2), ValueError, r"^Conv2D: `groups`=2 must divide `filters`=3"),
         (lambda: layers.MaxPooling2D(data_format="x"), ValueError, r"^MaxPooling2D: `data_format` must be"),
         (
             lambda: layers.GlobalAveragePooling2D(data_format="x"),

@@ -202,6 +202,22 @@ def _merge(rng):
     return out + [("concatenate", cat, np.concatenate([xs[0].reshape(50, 100), xs[1].reshape(50, 100)], 1))]
 
 
+def _depthwise_conv2d(rng):
+    x = normal(rng, 2, 9, 11, 20)
+    out = []
+    for w, groups in ((normal(rng, 3, 3, 20, 1), None), (normal(rng, 3, 3, 5, 8), 4)):
+        geo = dict(strides=1, padding="same", groups=groups)
+        y = ops.depthwise_conv2d(x, w, **geo)
+        dy = normal(rng, *y.shape)
+        out.append((f"depthwise_conv2d groups={groups}", y, reference.depthwise_conv2d(f64(x), f64(w), **geo)))
+        got, want = (
+            ops.depthwise_conv2d_backward(dy, x, w, **geo),
+            reference.depthwise_conv2d_backward(f64(dy), f64(x), f64(w), **geo),
+        )
+        out += [(f"depthwise_conv2d_backward groups={groups} {k}", g, r) for k, (g, r) in enumerate(zip(got, want))]
+    return out
+
+
 CASES = {
     "gemm": _gemm,
     "axpy": _axpy,
@@ -217,6 +233,7 @@ CASES = {
     "optimizers": _optimizers,
     "rnn": _rnn,
     "merge": _merge,
+    "depthwise_conv2d": _depthwise_conv2d,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.
 SINGLE_VERSION = {"axpy", "embedding"}

@@ -11,6 +11,7 @@ from . import (
     batch_norm,
     bias,
     conv2d,
+    depthwise_conv2d,
     distributed,
     dropout,
     embedding,
@@ -47,4 +48,5 @@ SUITES = {
     "softmax": softmax,
     "torch_baselines": torch_baselines,
     "train": train,
+    "depthwise_conv2d": depthwise_conv2d,
 }

@@ -106,6 +106,10 @@ void bind_utilities(py::module_& m) {
 
 }  // namespace
 
+namespace sinapse::bindings::cuda {
+void bind_depthwise_conv2d(py::module_& m);  // bindings/cuda/depthwise_conv2d.cpp
+}
+
 PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   namespace cb = sinapse::bindings::cuda;
   bind_utilities(m);
@@ -124,4 +128,5 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   cb::bind_optimizers(m);
   cb::bind_rnn(m);
   cb::bind_merge(m);
+  cb::bind_depthwise_conv2d(m);
 }

@@ -100,6 +100,7 @@ OPS: dict[str, OpInfo] = {
         OpInfo("rnn", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", kernels=("simple_rnn", "lstm", "gru")),
         # element-wise merges of several arrays (Keras's Add, ..., Minimum) and concatenation
         OpInfo("merge", ("default",), ("cpu", "cuda"), kernels=("concatenate",)),
+        OpInfo("depthwise_conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_DEPTHWISE_CONV2D"),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}

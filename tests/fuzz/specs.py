@@ -536,3 +536,48 @@ def _torch_to_keras(draw):
     if draw(st.booleans()):
         kw.update(bias_ih=arr([g]), bias_hh=arr([g]))
     return kw
+
+
+def _depthwise_args(draw):
+    x, w, kw = _conv_args(draw)
+    c, groups = x[3], draw(st.sampled_from([None, 1, 2]))
+    if groups == 2 and c % 2:
+        groups = None
+    kw["groups"] = groups
+    m = draw(dim(1, 3))
+    w = [w[0], w[1], c, m] if groups is None else [w[0], w[1], c // groups, groups * m]
+    return x, w, kw
+
+
+def _depthwise_out(x, w, kw):
+    from sinapse.ops.depthwise_conv2d import geometry
+
+    return list(
+        geometry("depthwise_conv2d", x, w, kw["strides"], kw["padding"], kw["dilation_rate"], kw["groups"]).out_shape
+    )
+
+
+@spec("depthwise_conv2d", ints=("strides", "dilation_rate", "padding", "groups"), written=("out",))
+def _depthwise_conv2d(draw):
+    x, w, kw = _depthwise_args(draw)
+    out = _depthwise_out(x, w, kw)
+    kw.update(x=arr(x), w=arr(w))
+    if draw(st.booleans()):
+        kw["bias"] = arr(out[-1:])
+    if draw(st.booleans()):
+        kw["out"] = arr(out, fill="zeros")
+    return kw
+
+
+@spec("depthwise_conv2d_backward", ints=("strides", "dilation_rate", "padding", "groups"))
+def _depthwise_conv2d_backward(draw):
+    x, w, kw = _depthwise_args(draw)
+    out = _depthwise_out(x, w, kw)
+    kw.update(dy=arr(out), x=arr(x), w=arr(w), need_dx=draw(st.booleans()), need_dw=draw(st.booleans()))
+    kw["need_db"] = draw(st.booleans())
+    if draw(st.booleans()):
+        need = (kw["need_dx"], kw["need_dw"], kw["need_db"])
+        kw["out"] = [
+            arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, out[-1:]), need)
+        ]
+    return kw

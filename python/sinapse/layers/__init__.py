@@ -8,6 +8,7 @@ from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Reshape
+from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .embedding import Embedding, Masking
 from .merge import (
     Add,
@@ -85,4 +86,6 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
 ]

@@ -49,6 +49,8 @@ KERAS_LAYERS = frozenset(
         "Maximum",
         "Minimum",
         "Concatenate",
+        "DepthwiseConv2D",
+        "SeparableConv2D",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

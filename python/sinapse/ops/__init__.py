@@ -21,6 +21,7 @@ from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
 from .conv2d import conv2d, conv2d_backward, conv2d_variant
+from .depthwise_conv2d import depthwise_conv2d, depthwise_conv2d_backward
 from .dropout import dropout, dropout_backward
 from .embedding import embedding, embedding_backward
 from .gemm import ACTIVATIONS, gemm
@@ -89,4 +90,6 @@ __all__ = [
     "gru",
     "gru_backward",
     "rnn_convert",
+    "depthwise_conv2d",
+    "depthwise_conv2d_backward",
 ]

@@ -17,6 +17,7 @@ from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
 from .conv2d import conv2d, conv2d_backward
+from .depthwise_conv2d import depthwise_conv2d, depthwise_conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
@@ -83,4 +84,6 @@ __all__ = [
     "lstm_backward",
     "gru",
     "gru_backward",
+    "depthwise_conv2d",
+    "depthwise_conv2d_backward",
 ]
