@@ -278,6 +278,11 @@ BUILD_CASES = {
         (None, 6, 6, 2),
     ),
     layers.SeparableConv2D: (lambda: layers.SeparableConv2D(3, 3, bias_initializer="random_normal"), (None, 6, 6, 2)),
+    layers.Conv2DTranspose: (
+        lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same", bias_initializer="random_normal"),
+        (None, 3, 3, 2),
+    ),
+    layers.Conv1D: (lambda: layers.Conv1D(2, 3, padding="causal", bias_initializer="random_normal"), (None, 6, 2)),
 }
 
 

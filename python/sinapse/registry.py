@@ -93,6 +93,7 @@ OPS: dict[str, OpInfo] = {
             ("cpu", "cuda"),
             "SINAPSE_CONV2D",
             cpu_only_variants=("im2col", "direct", "winograd"),
+            kernels=("conv2d_transpose",),  # conv2d's dx kernels run forward (ops/conv2d_transpose.py)
         ),
         OpInfo("embedding", ("default",), ("cpu", "cuda")),
         OpInfo("optimizers", ("default",), ("cpu", "cuda")),

@@ -372,6 +372,56 @@ def _conv2d_backward(draw):
     return kw
 
 
+def _tconv_args(draw):
+    n, h, w, c, f = draw(dim(0)), draw(dim(1, 5)), draw(dim(1, 5)), draw(dim(0, 6)), draw(dim(0))
+    kw_ = {
+        "strides": draw(st.sampled_from([1, 2, [1, 2]])),
+        "dilation_rate": draw(st.sampled_from([1, 2])),
+        "padding": draw(st.sampled_from(["same", "valid"])),
+        "output_padding": draw(st.sampled_from([None, 0, 1])),
+        "variant": draw(st.sampled_from([None, "naive", "tuned"])),
+    }
+    return [n, h, w, c], [draw(st.integers(1, 3)), draw(st.integers(1, 3)), f, c], kw_
+
+
+def _tconv_out(x, w, kw):
+    from sinapse.ops._conv2d_transpose import transpose_geometry
+
+    try:
+        g = transpose_geometry("t", x, w, kw["strides"], kw["padding"], kw["output_padding"], kw["dilation_rate"])
+    except ValueError:  # a refused geometry: any dy shape, the op raises first
+        return [x[0], 1, 1, w[2]]
+    return [g.N, g.H, g.W, g.C]
+
+
+@spec("conv2d_transpose", ints=("strides", "dilation_rate"), written=("out",))
+def _conv2d_transpose(draw):
+    x, w, kw = _tconv_args(draw)
+    kw.update(x=arr(x), w=arr(w))
+    if draw(st.booleans()):
+        kw["bias"] = arr(w[2:3])
+    if draw(st.booleans()):
+        kw["out"] = arr(_tconv_out(x, w, kw), fill="zeros")
+    return kw
+
+
+@spec("conv2d_transpose_backward", ints=("strides", "dilation_rate"))
+def _conv2d_transpose_backward(draw):
+    x, w, kw = _tconv_args(draw)
+    kw.update(
+        dy=arr(_tconv_out(x, w, kw)),
+        x=arr(x),
+        w=arr(w),
+        need_dx=draw(st.booleans()),
+        need_dw=draw(st.booleans()),
+        need_db=draw(st.booleans()),
+    )
+    if draw(st.booleans()):
+        need = (kw["need_dx"], kw["need_dw"], kw["need_db"])
+        kw["out"] = [arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, w[2:3]), need)]
+    return kw
+
+
 @spec("conv2d_variant")
 def _conv2d_variant(draw):
     return draw(st.just({}))  # no arguments: only the wrong-type attack (an unexpected one) applies

@@ -6,7 +6,9 @@ docstring) for the forward/backward interface a new layer implements.
 
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
+from .conv1d import Conv1D
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
+from .convolutional_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Reshape
 from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .embedding import Embedding, Masking
@@ -88,4 +90,6 @@ __all__ = [
     "concatenate",
     "DepthwiseConv2D",
     "SeparableConv2D",
+    "Conv2DTranspose",
+    "Conv1D",
 ]

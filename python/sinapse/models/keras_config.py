@@ -51,6 +51,8 @@ KERAS_LAYERS = frozenset(
         "Concatenate",
         "DepthwiseConv2D",
         "SeparableConv2D",
+        "Conv2DTranspose",
+        "Conv1D",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

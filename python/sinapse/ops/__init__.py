@@ -20,7 +20,7 @@ from .activation import activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
-from .conv2d import conv2d, conv2d_backward, conv2d_variant
+from .conv2d import conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward, conv2d_variant
 from .depthwise_conv2d import depthwise_conv2d, depthwise_conv2d_backward
 from .dropout import dropout, dropout_backward
 from .embedding import embedding, embedding_backward
@@ -92,4 +92,6 @@ __all__ = [
     "rnn_convert",
     "depthwise_conv2d",
     "depthwise_conv2d_backward",
+    "conv2d_transpose",
+    "conv2d_transpose_backward",
 ]

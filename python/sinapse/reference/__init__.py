@@ -16,7 +16,7 @@ from .activation import ACTIVATIONS, activation, activation_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
-from .conv2d import conv2d, conv2d_backward
+from .conv2d import conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward
 from .depthwise_conv2d import depthwise_conv2d, depthwise_conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
@@ -86,4 +86,6 @@ __all__ = [
     "gru_backward",
     "depthwise_conv2d",
     "depthwise_conv2d_backward",
+    "conv2d_transpose",
+    "conv2d_transpose_backward",
 ]
