@@ -273,6 +273,8 @@ BUILD_CASES = {
     layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
     layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
     layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+    layers.LayerNormalization: (lambda: layers.LayerNormalization(axis=[1, 2]), (None, 3, 4)),
+    layers.GroupNormalization: (lambda: layers.GroupNormalization(groups=2), (None, 3, 3, 4)),
 }
 
 

@@ -202,6 +202,15 @@ def _merge(rng):
     return out + [("concatenate", cat, np.concatenate([xs[0].reshape(50, 100), xs[1].reshape(50, 100)], 1))]
 
 
+def _layer_norm(rng):
+    x, dy, g, b = normal(rng, 33, 300, scale=3.0), normal(rng, 33, 300), normal(rng, 300), normal(rng, 300)
+    y, mean, inv = ops.layer_norm(x, g, b)
+    ry, rmean, rinv = reference.layer_norm(f64(x), f64(g), f64(b))
+    grads = ops.layer_norm_backward(dy, x, g, mean, inv)
+    want = reference.layer_norm_backward(f64(dy), f64(x), f64(g), rmean, rinv)
+    return [("layer_norm", y, ry)] + [(f"layer_norm backward {i}", a, w) for i, (a, w) in enumerate(zip(grads, want))]
+
+
 CASES = {
     "gemm": _gemm,
     "axpy": _axpy,
@@ -217,6 +226,7 @@ CASES = {
     "optimizers": _optimizers,
     "rnn": _rnn,
     "merge": _merge,
+    "layer_norm": _layer_norm,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.
 SINGLE_VERSION = {"axpy", "embedding"}

@@ -2,6 +2,8 @@
 #include "common.h"
 #include "enums.h"
 
+namespace sinapse::bindings { void bind_layer_norm(py::module_& m); }  // bindings/layer_norm.cpp
+
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "sinapse CPU kernels (C++/OpenMP, run-time SIMD dispatch)";
   sinapse::bindings::bind_config(m);
@@ -20,4 +22,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_optimizers(m);
   sinapse::bindings::bind_rnn(m);
   sinapse::bindings::bind_merge(m);
+  sinapse::bindings::bind_layer_norm(m);
 }

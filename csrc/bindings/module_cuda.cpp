@@ -106,6 +106,8 @@ void bind_utilities(py::module_& m) {
 
 }  // namespace
 
+namespace sinapse::bindings::cuda { void bind_layer_norm(py::module_& m); }  // bindings/cuda/layer_norm.cpp
+
 PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   namespace cb = sinapse::bindings::cuda;
   bind_utilities(m);
@@ -124,4 +126,5 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   cb::bind_optimizers(m);
   cb::bind_rnn(m);
   cb::bind_merge(m);
+  cb::bind_layer_norm(m);
 }

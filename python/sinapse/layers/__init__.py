@@ -9,6 +9,7 @@ from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Reshape
 from .embedding import Embedding, Masking
+from .layer_normalization import GroupNormalization, LayerNormalization
 from .merge import (
     Add,
     Average,
@@ -85,4 +86,6 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "LayerNormalization",
+    "GroupNormalization",
 ]

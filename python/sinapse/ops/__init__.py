@@ -24,6 +24,7 @@ from .conv2d import conv2d, conv2d_backward, conv2d_variant
 from .dropout import dropout, dropout_backward
 from .embedding import embedding, embedding_backward
 from .gemm import ACTIVATIONS, gemm
+from .layer_norm import group_norm, group_norm_backward, layer_norm, layer_norm_backward
 from .losses import loss
 from .merge import concatenate, concatenate_backward, merge, merge_backward
 from .optimizers import (
@@ -89,4 +90,8 @@ __all__ = [
     "gru",
     "gru_backward",
     "rnn_convert",
+    "layer_norm",
+    "layer_norm_backward",
+    "group_norm",
+    "group_norm_backward",
 ]

@@ -20,6 +20,7 @@ from .conv2d import conv2d, conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
+from .layer_norm import group_norm, group_norm_backward, layer_norm, layer_norm_backward
 from .losses import loss, loss_grad
 from .merge import concatenate, concatenate_backward, merge, merge_backward
 from .optimizers import (
@@ -83,4 +84,8 @@ __all__ = [
     "lstm_backward",
     "gru",
     "gru_backward",
+    "layer_norm",
+    "layer_norm_backward",
+    "group_norm",
+    "group_norm_backward",
 ]
