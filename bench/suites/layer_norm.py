@@ -5,7 +5,9 @@ BERT-base activation (128 tokens x 768 features) and a sequence batch (64 x 50 x
 PyTorch: torch.nn.functional.layer_norm (its fused native_layer_norm, allocating y, mean and
 rstd) for the forward; torch.ops.aten.native_layer_norm_backward (the kernel autograd runs,
 from the forward's saved mean and rstd) for the backward. sinapse writes into preallocated
-arrays (out=), as a layer does. group_norm: torch.nn.functional.group_norm on the same values
+arrays (out=), as a layer does, timed both as a plain op call (the full argument validation
+every call) and as a prepared plan (``op.prepare``: validated once, a few cheap checks per call,
+what the LayerNormalization layer runs). group_norm: torch.nn.functional.group_norm on the same values
 in PyTorch's NCHW layout (its only layout), forward only.
 
 Memory-bound: the forward reads x and writes y (8 bytes per element), the backward reads x
@@ -45,7 +47,13 @@ def _layer_cases(torch, rng, label, shape):
         def t_bwd():
             return torch.ops.aten.native_layer_norm_backward(tdy, tx, [f], tmean, trstd, tg, tb, [True, True, True])
 
+    fwd_plan = ops.layer_norm.prepare(x, g, b, epsilon=EPS, out=outs)
+    bwd_plan = ops.layer_norm_backward.prepare(dy, x, g, mean, inv, out=grads)
     return [
+        _single.Case(f"{label} (prepared)", "forward", 8.0 * x.size, lambda: fwd_plan(x, g, b, out=outs), t_fwd),
+        _single.Case(
+            f"{label} (prepared)", "backward", 12.0 * x.size, lambda: bwd_plan(dy, x, g, mean, inv, out=grads), t_bwd
+        ),
         _single.Case(label, "forward", 8.0 * x.size, lambda: ops.layer_norm(x, g, b, epsilon=EPS, out=outs), t_fwd),
         _single.Case(
             label, "backward", 12.0 * x.size, lambda: ops.layer_norm_backward(dy, x, g, mean, inv, out=grads), t_bwd

@@ -13,7 +13,12 @@ from typing import Any
 
 from .. import constraints, initializers, ops, regularizers
 from ..ops._checks import as_bool, as_float, as_int
+from ..ops._plan import PlanCache
 from .base import Layer, dy_is_scratch
+
+# The arrays each prepared call passes, in the ops' descriptor order.
+_FORWARD_ARRAYS = ("x", "gamma", "beta", "y", "mean", "inv_std")
+_BACKWARD_ARRAYS = ("dy", "x", "gamma", "mean", "inv_std", "dx", "dgamma", "dbeta")
 
 
 class _Normalization(Layer):
@@ -50,6 +55,7 @@ class _Normalization(Layer):
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
         self.beta_constraint = constraints.for_argument(cls, "beta_constraint", beta_constraint)
         self.gamma_constraint = constraints.for_argument(cls, "gamma_constraint", gamma_constraint)
+        self._plans: tuple[PlanCache, PlanCache] | None = None
 
     _forward_op: Any  # ops.layer_norm or ops.group_norm
     _backward_op: Any
@@ -77,19 +83,30 @@ class _Normalization(Layer):
             else None
         )
 
+    def _prepared(self) -> tuple[PlanCache, PlanCache]:
+        """The forward's and backward's prepared calls (the op's full validation once per
+        input shape, then a few cheap checks per call: ops/_plan.py)."""
+        if self._plans is None:
+            options = self._op_options()
+            self._plans = (
+                PlanCache(self._forward_op, _FORWARD_ARRAYS, **options, epsilon=self.epsilon),
+                PlanCache(self._backward_op, _BACKWARD_ARRAYS, **options),
+            )
+        return self._plans
+
     def forward(self, x, training=False, mask=None):
         gamma = self.gamma.value if self.gamma is not None else None
         beta = self.beta.value if self.beta is not None else None
-        y, self._mean, self._inv_std = self._forward_op(
-            x, gamma, beta, **self._op_options(), epsilon=self.epsilon, out=(self.buffer("y", x.shape), None, None)
+        y, self._mean, self._inv_std = self._prepared()[0](
+            x.shape, x, gamma, beta, self.buffer("y", x.shape), None, None
         )
         self._x, self._gamma = x, gamma
         return y
 
     def backward(self, dy, need_dx=True):
         dx_out = dy if dy_is_scratch() else self.buffer("dx", dy.shape)  # in place inside the graph executor
-        dx, dgamma, dbeta = self._backward_op(
-            dy, self._x, self._gamma, self._mean, self._inv_std, **self._op_options(), out=(dx_out, None, None)
+        dx, dgamma, dbeta = self._prepared()[1](
+            dy.shape, dy, self._x, self._gamma, self._mean, self._inv_std, dx_out, None, None
         )
         if self.trainable:
             if self.gamma is not None:
