@@ -283,6 +283,8 @@ BUILD_CASES = {
         (None, 3, 3, 2),
     ),
     layers.Conv1D: (lambda: layers.Conv1D(2, 3, padding="causal", bias_initializer="random_normal"), (None, 6, 2)),
+    layers.LayerNormalization: (lambda: layers.LayerNormalization(axis=[1, 2]), (None, 3, 4)),
+    layers.GroupNormalization: (lambda: layers.GroupNormalization(groups=2), (None, 3, 3, 4)),
 }
 
 

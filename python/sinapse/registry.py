@@ -102,6 +102,8 @@ OPS: dict[str, OpInfo] = {
         # element-wise merges of several arrays (Keras's Add, ..., Minimum) and concatenation
         OpInfo("merge", ("default",), ("cpu", "cuda"), kernels=("concatenate",)),
         OpInfo("depthwise_conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_DEPTHWISE_CONV2D"),
+        # layer and group normalization: one fused kernel per row (group norm: strided runs)
+        OpInfo("layer_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LAYER_NORM", kernels=("group_norm",)),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}

@@ -631,3 +631,38 @@ def _depthwise_conv2d_backward(draw):
             arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, out[-1:]), need)
         ]
     return kw
+
+
+@spec("layer_norm", written=("out",), floats=("epsilon",))
+def _layer_norm(draw):
+    s = _rows(draw)
+    k = draw(st.integers(1, len(s)))  # the trailing axes normalised
+    axis = list(range(len(s) - k, len(s))) if draw(st.booleans()) else -1
+    f = s[-k:] if axis != -1 else s[-1:]
+    kw = {"x": arr(s), "axis": axis, "epsilon": draw(st.sampled_from([1e-3, 1e-5])), "variant": draw(_VARIANTS)}
+    kw.update({name: arr(f) for name in ("gamma", "beta") if draw(st.booleans())})
+    stats = s[: len(s) - len(f)]
+    return {**kw, **_out_tuple(draw, s, stats, stats)}
+
+
+@spec("group_norm", written=("out",), floats=("epsilon",))
+def _group_norm(draw):
+    s = [draw(dim(0)), draw(dim(1)), draw(dim(1, 3))]
+    groups = draw(st.sampled_from([1, 2, 3]))
+    s.append(groups * draw(dim(1, 3)))
+    kw = {"x": arr(s), "groups": groups, "variant": draw(_VARIANTS)}
+    kw.update({name: arr(s[-1:]) for name in ("gamma", "beta") if draw(st.booleans())})
+    return {**kw, **_out_tuple(draw, s, [s[0], groups], [s[0], groups])}
+
+
+for _name in ("layer_norm_backward", "group_norm_backward"):
+
+    @spec(_name)
+    def _norm_backward(draw, _op=_name):
+        fwd = (_layer_norm if _op.startswith("layer") else _group_norm)(draw)
+        fwd.pop("out", None)
+        kw = {"dy": fwd["x"], "x": fwd["x"], "gamma": fwd.get("gamma")}
+        opts = {k: fwd[k] for k in ("axis", "groups", "variant") if k in fwd}
+        fwd_op = _op.removesuffix("_backward")
+        kw.update(mean={"$call": [fwd_op, fwd, 1]}, inv_std={"$call": [fwd_op, fwd, 2]}, **opts)
+        return kw

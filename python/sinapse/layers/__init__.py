@@ -12,6 +12,7 @@ from .convolutional_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Reshape
 from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .embedding import Embedding, Masking
+from .layer_normalization import GroupNormalization, LayerNormalization
 from .merge import (
     Add,
     Average,
@@ -92,4 +93,6 @@ __all__ = [
     "SeparableConv2D",
     "Conv2DTranspose",
     "Conv1D",
+    "LayerNormalization",
+    "GroupNormalization",
 ]

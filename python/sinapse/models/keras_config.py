@@ -53,6 +53,8 @@ KERAS_LAYERS = frozenset(
         "SeparableConv2D",
         "Conv2DTranspose",
         "Conv1D",
+        "LayerNormalization",
+        "GroupNormalization",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

@@ -21,6 +21,7 @@ from .depthwise_conv2d import depthwise_conv2d, depthwise_conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
+from .layer_norm import group_norm, group_norm_backward, layer_norm, layer_norm_backward
 from .losses import loss, loss_grad
 from .merge import concatenate, concatenate_backward, merge, merge_backward
 from .optimizers import (
@@ -88,4 +89,8 @@ __all__ = [
     "depthwise_conv2d_backward",
     "conv2d_transpose",
     "conv2d_transpose_backward",
+    "layer_norm",
+    "layer_norm_backward",
+    "group_norm",
+    "group_norm_backward",
 ]
