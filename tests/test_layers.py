@@ -273,6 +273,11 @@ BUILD_CASES = {
     layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
     layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
     layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+    layers.UpSampling2D: (lambda: layers.UpSampling2D(2, interpolation="bilinear"), (None, 3, 4, 2)),
+    layers.Cropping2D: (lambda: layers.Cropping2D(((1, 0), (0, 2))), (None, 4, 5, 2)),
+    layers.Resizing: (lambda: layers.Resizing(5, 3), (None, 4, 4, 2)),
+    layers.CenterCrop: (lambda: layers.CenterCrop(2, 3), (None, 4, 4, 2)),
+    layers.Rescaling: (lambda: layers.Rescaling(1 / 255, offset=-0.5), (None, 4, 4, 2)),
 }
 
 

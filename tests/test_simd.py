@@ -202,6 +202,18 @@ def _merge(rng):
     return out + [("concatenate", cat, np.concatenate([xs[0].reshape(50, 100), xs[1].reshape(50, 100)], 1))]
 
 
+def _resize(rng):
+    x, dy = normal(rng, 2, 5, 7, 19), normal(rng, 2, 11, 4, 19)
+    out = []
+    for mode in ("nearest", "bilinear"):
+        out.append(
+            (f"resize {mode}", ops.resize(x, (11, 4), interpolation=mode), reference.resize(f64(x), (11, 4), mode))
+        )
+        got = ops.resize_backward(dy, (5, 7), interpolation=mode)
+        out.append((f"resize_backward {mode}", got, reference.resize_backward(f64(dy), (5, 7), mode)))
+    return out + [("crop", ops.crop(x, 1, 2, 3, 4), reference.crop(x, 1, 2, 3, 4))]  # copies: no SIMD path
+
+
 CASES = {
     "gemm": _gemm,
     "axpy": _axpy,
@@ -217,6 +229,7 @@ CASES = {
     "optimizers": _optimizers,
     "rnn": _rnn,
     "merge": _merge,
+    "resize": _resize,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.
 SINGLE_VERSION = {"axpy", "embedding"}

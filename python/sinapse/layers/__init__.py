@@ -37,6 +37,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
+from .reshaping import CenterCrop, Cropping2D, Rescaling, Resizing, UpSampling2D
 
 __all__ = [
     "ELU",
@@ -85,4 +86,9 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "UpSampling2D",
+    "Cropping2D",
+    "Resizing",
+    "CenterCrop",
+    "Rescaling",
 ]

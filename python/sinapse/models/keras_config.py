@@ -49,6 +49,11 @@ KERAS_LAYERS = frozenset(
         "Maximum",
         "Minimum",
         "Concatenate",
+        "UpSampling2D",
+        "Cropping2D",
+        "Resizing",
+        "CenterCrop",
+        "Rescaling",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).
