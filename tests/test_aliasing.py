@@ -308,6 +308,24 @@ def _rnn_specs(op, gates):
 
 for _op, _gates in (("simple_rnn", 1), ("lstm", 4), ("gru", 3)):
     SPECS.update(_rnn_specs(_op, _gates))
+SPECS.update(
+    resize=_spec(
+        lambda a: ops.resize(a["x"], (5, 3), out=a["out"]), dict(x=_f(1, 4, 4, 2), out=_f(1, 5, 3, 2)), ["out"]
+    ),
+    resize_backward=_spec(
+        lambda a: ops.resize_backward(a["dy"], (4, 4), interpolation="nearest", out=a["out"]),
+        dict(dy=_f(1, 5, 3, 2), out=_f(1, 4, 4, 2)),
+        ["out"],
+    ),
+    crop=_spec(
+        lambda a: ops.crop(a["x"], 1, 0, 2, 3, out=a["out"]), dict(x=_f(1, 4, 4, 2), out=_f(1, 2, 3, 2)), ["out"]
+    ),
+    crop_backward=_spec(
+        lambda a: ops.crop_backward(a["dy"], (4, 4), 1, 0, out=a["out"]),
+        dict(dy=_f(1, 2, 3, 2), out=_f(1, 4, 4, 2)),
+        ["out"],
+    ),
+)
 
 
 def _values(rng, kind, shape):

@@ -227,6 +227,18 @@ def _layer_norm(rng):
     return [("layer_norm", y, ry)] + [(f"layer_norm backward {i}", a, w) for i, (a, w) in enumerate(zip(grads, want))]
 
 
+def _resize(rng):
+    x, dy = normal(rng, 2, 5, 7, 19), normal(rng, 2, 11, 4, 19)
+    out = []
+    for mode in ("nearest", "bilinear"):
+        out.append(
+            (f"resize {mode}", ops.resize(x, (11, 4), interpolation=mode), reference.resize(f64(x), (11, 4), mode))
+        )
+        got = ops.resize_backward(dy, (5, 7), interpolation=mode)
+        out.append((f"resize_backward {mode}", got, reference.resize_backward(f64(dy), (5, 7), mode)))
+    return out + [("crop", ops.crop(x, 1, 2, 3, 4), reference.crop(x, 1, 2, 3, 4))]  # copies: no SIMD path
+
+
 CASES = {
     "gemm": _gemm,
     "axpy": _axpy,
@@ -244,6 +256,7 @@ CASES = {
     "merge": _merge,
     "depthwise_conv2d": _depthwise_conv2d,
     "layer_norm": _layer_norm,
+    "resize": _resize,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.
 SINGLE_VERSION = {"axpy", "embedding"}

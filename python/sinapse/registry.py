@@ -104,6 +104,8 @@ OPS: dict[str, OpInfo] = {
         OpInfo("depthwise_conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_DEPTHWISE_CONV2D"),
         # layer and group normalization: one fused kernel per row (group norm: strided runs)
         OpInfo("layer_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LAYER_NORM", kernels=("group_norm",)),
+        # nearest / bilinear image resize (Keras 3 sampling) and crop, NHWC
+        OpInfo("resize", ("default",), ("cpu", "cuda"), kernels=("crop",)),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}

@@ -666,3 +666,46 @@ for _name in ("layer_norm_backward", "group_norm_backward"):
         fwd_op = _op.removesuffix("_backward")
         kw.update(mean={"$call": [fwd_op, fwd, 1]}, inv_std={"$call": [fwd_op, fwd, 2]}, **opts)
         return kw
+
+
+_INTERPOLATION = st.sampled_from(["nearest", "bilinear"])
+
+
+@spec("resize", ints=("size",), written=("out",))
+def _resize(draw):
+    n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
+    oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
+    kw = {"x": arr([n, h, w, c]), "size": [oh, ow], "interpolation": draw(_INTERPOLATION)}
+    return {**kw, **({"out": arr([n, oh, ow, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("resize_backward", ints=("input_size",), written=("out",))
+def _resize_backward(draw):
+    n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
+    oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
+    kw = {"dy": arr([n, oh, ow, c]), "input_size": [h, w], "interpolation": draw(_INTERPOLATION)}
+    return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+def _window(draw):
+    h, w = draw(dim(1, 6)), draw(dim(1, 6))
+    oh, ow = draw(st.integers(1, h)), draw(st.integers(1, w))
+    return h, w, oh, ow, draw(st.integers(0, h - oh)), draw(st.integers(0, w - ow))
+
+
+@spec("crop", ints=("top", "left", "height", "width"), written=("out",))
+def _crop(draw):
+    n, c = draw(dim(0)), draw(dim(0))
+    h, w, oh, ow, top, left = _window(draw)
+    kw = {"x": arr([n, h, w, c]), "top": top, "left": left, "height": oh, "width": ow}
+    return {**kw, **({"out": arr([n, oh, ow, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("crop_backward", ints=("input_size", "top", "left"), written=("out",), floats=("fill_value",))
+def _crop_backward(draw):
+    n, c = draw(dim(0)), draw(dim(0))
+    h, w, oh, ow, top, left = _window(draw)
+    kw = {"dy": arr([n, oh, ow, c]), "input_size": [h, w], "top": top, "left": left}
+    if draw(st.booleans()):
+        kw["fill_value"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
+    return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}

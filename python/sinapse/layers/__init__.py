@@ -41,6 +41,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
+from .reshaping import CenterCrop, Cropping2D, Rescaling, Resizing, UpSampling2D
 
 __all__ = [
     "ELU",
@@ -95,4 +96,9 @@ __all__ = [
     "Conv1D",
     "LayerNormalization",
     "GroupNormalization",
+    "UpSampling2D",
+    "Cropping2D",
+    "Resizing",
+    "CenterCrop",
+    "Rescaling",
 ]

@@ -55,6 +55,11 @@ KERAS_LAYERS = frozenset(
         "Conv1D",
         "LayerNormalization",
         "GroupNormalization",
+        "UpSampling2D",
+        "Cropping2D",
+        "Resizing",
+        "CenterCrop",
+        "Rescaling",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

@@ -36,6 +36,7 @@ from .optimizers import (
     sgd_update,
 )
 from .pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from .resize import crop, crop_backward, resize, resize_backward
 from .rnn import gru, gru_backward, lstm, lstm_backward, simple_rnn, simple_rnn_backward
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
@@ -93,4 +94,8 @@ __all__ = [
     "layer_norm_backward",
     "group_norm",
     "group_norm_backward",
+    "resize",
+    "resize_backward",
+    "crop",
+    "crop_backward",
 ]
