@@ -273,6 +273,8 @@ BUILD_CASES = {
     layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
     layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
     layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+    layers.Bidirectional: (lambda: layers.Bidirectional(layers.LSTM(3, return_sequences=True)), (None, 5, 3)),
+    layers.TimeDistributed: (lambda: layers.TimeDistributed(layers.Dense(3)), (None, 5, 3)),
 }
 
 

@@ -37,6 +37,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
+from .wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "ELU",
@@ -85,4 +86,6 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "Bidirectional",
+    "TimeDistributed",
 ]

@@ -47,6 +47,7 @@ from .keras_config import (
     keras_class_name,
     model_entry,
     model_from_entry,
+    nested_layers,
 )
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose layouts these files follow
@@ -123,12 +124,23 @@ def keras3_entries(model, prefix: str = "") -> list:
         if is_model(layer):
             entries.append((f"{path}/vars", layer, []))
             entries.extend(keras3_entries(layer, path + "/"))
-        elif keras_class_name(layer) in _RECURRENT:
-            entries.append((f"{path}/vars", layer, []))
-            entries.append((f"{path}/cell/vars", layer, _own_order(layer)))
         else:
-            entries.append((f"{path}/vars", layer, _own_order(layer)))
+            entries.extend(_layer_entries(layer, path))
     return entries
+
+
+def _layer_entries(layer, path: str) -> list:
+    """One layer's entries; a wrapper's layers under their Keras attribute names
+    (``layers/bidirectional/forward_layer/cell/vars``, ``layers/time_distributed/layer/vars``)."""
+    nested = nested_layers(layer)
+    if nested:
+        entries: list = [(f"{path}/vars", layer, [])]
+        for attr, _, inner in nested:
+            entries.extend(_layer_entries(inner, f"{path}/{attr}"))
+        return entries
+    if keras_class_name(layer) in _RECURRENT:
+        return [(f"{path}/vars", layer, []), (f"{path}/cell/vars", layer, _own_order(layer))]
+    return [(f"{path}/vars", layer, _own_order(layer))]
 
 
 def _legacy_order(layer) -> list:
