@@ -78,33 +78,6 @@ def test_time_distributed_matches_keras(case):
     assert layer.compute_output_shape(x.shape[1:]) == want.shape[1:]
 
 
-def check_gradients_with_mask(layer, x, mask, rng, eps=1e-2, rtol=3e-2, atol=3e-3, samples=8):
-    """Finite differences (float64 loss) of L = sum(layer(x, mask) * r) for x and every weight."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    layer.ensure_built(x.shape[1:])
-
-    def loss():
-        return float(np.sum(layer.forward(x, False, mask).astype(np.float64) * r))
-
-    r = rng.standard_normal(layer.forward(x, False, mask).shape)
-    dx = np.array(layer.backward(r.astype(np.float32)), copy=True)
-    grads = [np.array(w.grad, copy=True) for w in layer.trainable_weights]
-    for name, array, analytic in [("x", x, dx)] + [
-        (w.name, w.value, g) for w, g in zip(layer.trainable_weights, grads)
-    ]:
-        flat = array.reshape(-1)
-        for i in rng.choice(flat.size, size=min(samples, flat.size), replace=False):
-            old = flat[i]
-            flat[i] = old + eps
-            up = loss()
-            flat[i] = old - eps
-            down = loss()
-            flat[i] = old
-            numeric = (up - down) / (2 * eps)
-            got = analytic.reshape(-1)[i]
-            assert abs(numeric - got) <= atol + rtol * abs(numeric), f"d{name}[{i}]: {got} vs {numeric}"
-
-
 @pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("merge", ["concat", "sum", "mul", "ave"])
 @pytest.mark.parametrize("seq", [False, True])
@@ -115,7 +88,7 @@ def test_bidirectional_gradients_match_finite_differences(rng, cell, merge, seq)
     layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) * 0.5 for w in layer.weights])
     check_layer_gradients(layer, x, rng)
     mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [0, 1, 0, 1, 1]], bool)
-    check_gradients_with_mask(layer, x, mask, rng)
+    check_layer_gradients(layer, x, rng, mask=mask)
 
 
 def test_time_distributed_gradients_match_finite_differences(rng):

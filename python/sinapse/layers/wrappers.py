@@ -98,6 +98,20 @@ class _Wrapper(Layer):
             config[key] = serialize(inner)
         return config
 
+    @classmethod
+    def from_config(cls, config: dict):
+        """The wrapped layers' configs (``layer``, ``backward_layer``) become layers first."""
+        where = f"{cls.__name__}.from_config"
+        if not isinstance(config, dict):
+            raise TypeError(f"{where}: `config` must be a dict, got {config!r}")
+        if "layer" not in config:
+            raise TypeError(f"{where}: missing the required argument `layer`")
+        config = dict(config)
+        for key in ("layer", "backward_layer"):
+            if config.get(key) is not None:
+                config[key] = _inner(where, key, config[key])
+        return super().from_config(config)
+
 
 def _inner(where: str, arg: str, entry) -> Layer:
     """A wrapped layer from a config entry (a sinapse or Keras 3 ``{"class_name", "config"}``)."""
@@ -358,18 +372,6 @@ class Bidirectional(_Wrapper):
     def get_config(self) -> dict:
         return {**super().get_config(), "merge_mode": self.merge_mode}
 
-    @classmethod
-    def from_config(cls, config: dict):
-        if not isinstance(config, dict):
-            raise TypeError(f"Bidirectional.from_config: `config` must be a dict, got {config!r}")
-        config = dict(config)
-        if "layer" not in config:
-            raise TypeError("Bidirectional.from_config: missing the required argument `layer`")
-        config["layer"] = _inner("Bidirectional.from_config", "layer", config["layer"])
-        if config.get("backward_layer") is not None:
-            config["backward_layer"] = _inner("Bidirectional.from_config", "backward_layer", config["backward_layer"])
-        return super().from_config(config)
-
 
 class TimeDistributed(_Wrapper):
     """Keras's TimeDistributed: one layer applied to every time step (keras.layers.TimeDistributed).
@@ -436,13 +438,3 @@ class TimeDistributed(_Wrapper):
         dy = self.device.xp.ascontiguousarray(dy)
         dx = self.layer.backward(dy.reshape(n * t, *dy.shape[2:]), need_dx)
         return None if dx is None else dx.reshape(n, t, *dx.shape[1:])
-
-    @classmethod
-    def from_config(cls, config: dict):
-        if not isinstance(config, dict):
-            raise TypeError(f"TimeDistributed.from_config: `config` must be a dict, got {config!r}")
-        config = dict(config)
-        if "layer" not in config:
-            raise TypeError("TimeDistributed.from_config: missing the required argument `layer`")
-        config["layer"] = _inner("TimeDistributed.from_config", "layer", config["layer"])
-        return super().from_config(config)
