@@ -147,7 +147,7 @@ def report(results, task, args, data) -> str:
         f"## Task {task}: {title} (--task {task})",
         "",
         f"{platform.processor() or platform.machine()}, AMD EPYC Zen 4, 2 vCPUs shared with other jobs "
-        f"(times are indicative only); sinapse {sinapse.__version__}. {len(x)} training and {len(xt)} test "
+        f"(times are indicative only); sinapse {sinapse.__version__}, {sinapse.get_num_threads()} thread(s). {len(x)} training and {len(xt)} test "
         f"windows of {SEQ_LEN} characters ({SPLITS[task]}), "
         f"vocabulary {vocab - 1} characters; H = {args.hidden}, {args.epochs} epochs, Adam(0.005), batch 32, "
         f"seeds {', '.join(map(str, range(args.seeds)))}.",
