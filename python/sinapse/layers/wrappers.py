@@ -120,9 +120,10 @@ def _inner(where: str, arg: str, entry) -> Layer:
     if not isinstance(entry, dict) or "class_name" not in entry:
         raise TypeError(f"{where}: `{arg}` must be a layer config {{'class_name': ..., 'config': ...}}, got {entry!r}")
     entry = {"class_name": entry["class_name"], "config": dict(entry.get("config") or {})}
-    # Keras's Bidirectional writes zero_output_for_mask = return_sequences into its layers' configs
-    # (it forces that value itself, so it is not an argument of the layer: see _zero_masked_steps).
-    if entry["config"].get("zero_output_for_mask") == entry["config"].get("return_sequences", False):
+    # Keras's Bidirectional writes zero_output_for_mask = return_sequences into its layers' configs:
+    # it forces that value itself, as Bidirectional._merge does, so it is no argument of the layer.
+    forced = entry["config"].get("zero_output_for_mask") == entry["config"].get("return_sequences", False)
+    if where.startswith("Bidirectional") and forced:
         entry["config"].pop("zero_output_for_mask", None)
     layer = deserialize(entry)
     if not isinstance(layer, Layer):
