@@ -9,6 +9,8 @@ legacy_h5_format.py of Keras 3.15.1, and checked on files it writes; docs/keras_
   order (``layers/dense``, ``layers/dense_1``, ``layers/batch_normalization``): weights are
   matched by position and class, not by layer name. Recurrent layers keep theirs in
   ``layers/lstm/cell/vars``; a nested model's layers are under ``layers/<its key>/layers/``;
+  a wrapper's layers under their Keras attribute names (``layers/bidirectional/forward_layer/
+  cell/vars``, ``.../backward_layer/cell/vars``, ``layers/time_distributed/layer/vars``);
   a layer's trainable weights come first, then the others (its ``add_weight`` order within
   each). ``optimizer/vars`` (Keras's optimizer state) is neither read nor written.
 * ``.keras``: a zip of ``metadata.json``, ``config.json`` (the model's
