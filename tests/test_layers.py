@@ -290,6 +290,8 @@ BUILD_CASES = {
     layers.Resizing: (lambda: layers.Resizing(5, 3), (None, 4, 4, 2)),
     layers.CenterCrop: (lambda: layers.CenterCrop(2, 3), (None, 4, 4, 2)),
     layers.Rescaling: (lambda: layers.Rescaling(1 / 255, offset=-0.5), (None, 4, 4, 2)),
+    layers.Bidirectional: (lambda: layers.Bidirectional(layers.LSTM(3, return_sequences=True)), (None, 5, 3)),
+    layers.TimeDistributed: (lambda: layers.TimeDistributed(layers.Dense(3)), (None, 5, 3)),
 }
 
 

@@ -42,6 +42,7 @@ from .pooling import (
 )
 from .recurrent import GRU, LSTM, SimpleRNN
 from .reshaping import CenterCrop, Cropping2D, Rescaling, Resizing, UpSampling2D
+from .wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "ELU",
@@ -101,4 +102,6 @@ __all__ = [
     "Resizing",
     "CenterCrop",
     "Rescaling",
+    "Bidirectional",
+    "TimeDistributed",
 ]
