@@ -273,6 +273,12 @@ BUILD_CASES = {
     layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
     layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
     layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+    layers.MaxPooling1D: (lambda: layers.MaxPooling1D(), (None, 6, 2)),
+    layers.AveragePooling1D: (lambda: layers.AveragePooling1D(3, 2, "same"), (None, 6, 2)),
+    layers.GlobalAveragePooling1D: (lambda: layers.GlobalAveragePooling1D(), (None, 6, 2)),
+    layers.GlobalMaxPooling1D: (lambda: layers.GlobalMaxPooling1D(keepdims=True), (None, 6, 2)),
+    layers.Permute: (lambda: layers.Permute((2, 1)), (None, 6, 2)),
+    layers.RepeatVector: (lambda: layers.RepeatVector(3), (None, 4)),
 }
 
 

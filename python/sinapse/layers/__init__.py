@@ -37,6 +37,17 @@ from .pooling import (
     MaxPooling2D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
+from .pooling1d import (
+    AveragePooling1D,
+    AvgPool1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+)
+from .reshaping_misc import Permute, RepeatVector
 
 __all__ = [
     "ELU",
@@ -85,4 +96,14 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+    "MaxPool1D",
+    "AvgPool1D",
+    "GlobalAvgPool1D",
+    "GlobalMaxPool1D",
+    "Permute",
+    "RepeatVector",
 ]
