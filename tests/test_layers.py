@@ -532,9 +532,9 @@ def test_name_refused_when_loading_a_layer_config():
         (lambda: layers.LSTM(2, implementation=3), ValueError, r"^LSTM: `implementation` must be 1 or 2, got 3"),
         (lambda: layers.GRU(2, time_major=True), ValueError, r"^GRU: `time_major` must be False"),
         (
-            lambda: layers.Dense(2, activity_regularizer="l2"),
+            lambda: layers.Dense(2, activity_regularizer="l3"),  # supported since issue 16; a bad one is refused
             ValueError,
-            r"^Dense: `activity_regularizer` is not supported",
+            r"^Dense: `activity_regularizer`: unknown regularizer 'l3'",
         ),
         (
             lambda: layers.Dense(2, kernel_constraint=5),
