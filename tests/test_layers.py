@@ -279,6 +279,11 @@ BUILD_CASES = {
     layers.GlobalMaxPooling1D: (lambda: layers.GlobalMaxPooling1D(keepdims=True), (None, 6, 2)),
     layers.Permute: (lambda: layers.Permute((2, 1)), (None, 6, 2)),
     layers.RepeatVector: (lambda: layers.RepeatVector(3), (None, 4)),
+    layers.PReLU: (lambda: layers.PReLU(shared_axes=[1]), (None, 3, 4)),
+    layers.SpatialDropout1D: (lambda: layers.SpatialDropout1D(0.3, seed=1), (None, 5, 3)),
+    layers.SpatialDropout2D: (lambda: layers.SpatialDropout2D(0.3, seed=1), (None, 4, 4, 3)),
+    layers.SpatialDropout3D: (lambda: layers.SpatialDropout3D(0.3, seed=1), (None, 2, 4, 4, 3)),
+    layers.GaussianNoise: (lambda: layers.GaussianNoise(0.1, seed=1), (None, 4)),
 }
 
 

@@ -4,7 +4,7 @@ Every layer computes with ``sinapse.ops`` kernels; see ``sinapse.layers.base`` (
 docstring) for the forward/backward interface a new layer implements.
 """
 
-from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
+from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Reshape
@@ -25,6 +25,7 @@ from .merge import (
     multiply,
     subtract,
 )
+from .noise import GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling2D,
@@ -36,7 +37,6 @@ from .pooling import (
     MaxPool2D,
     MaxPooling2D,
 )
-from .recurrent import GRU, LSTM, SimpleRNN
 from .pooling1d import (
     AveragePooling1D,
     AvgPool1D,
@@ -47,6 +47,7 @@ from .pooling1d import (
     MaxPool1D,
     MaxPooling1D,
 )
+from .recurrent import GRU, LSTM, SimpleRNN
 from .reshaping_misc import Permute, RepeatVector
 
 __all__ = [
@@ -106,4 +107,9 @@ __all__ = [
     "GlobalMaxPool1D",
     "Permute",
     "RepeatVector",
+    "PReLU",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
 ]

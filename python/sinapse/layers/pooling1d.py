@@ -15,11 +15,12 @@ import contextlib
 import numpy as np
 
 from .. import ops
-from ..ops._checks import as_bool, as_int
+from ..ops._checks import as_int
 from ..ops._plan import PlanCache
 from ..ops.pooling import geometry
 from .base import Layer
 from .convolutional import _padding
+from .pooling import _GlobalPooling2D
 
 
 def _data_format(layer: Layer, data_format) -> None:
@@ -109,16 +110,10 @@ MaxPool1D = MaxPooling1D
 AvgPool1D = AveragePooling1D
 
 
-class _GlobalPooling1D(Layer):
-    _kind = ""
+class _GlobalPooling1D(_GlobalPooling2D):
+    """The 2-D global pooling's arguments and config (data_format, keepdims) over sequences."""
 
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(**kwargs)
-        _data_format(self, data_format)
-        self.keepdims = as_bool(type(self).__name__, "keepdims", keepdims)
-        self._fwd = getattr(ops, f"{self._kind}_pool2d")
-        self._bwd = getattr(ops, f"{self._kind}_pool2d_backward")
-        self._weights_t = None  # the masked mean's per-step weights (N, T), else None
+    _weights_t = None  # the masked mean's per-step weights (N, T), else None
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
@@ -147,9 +142,6 @@ class _GlobalPooling1D(Layer):
             dy.reshape(n, 1, 1, c), _as_images(self._x), (1, t), (1, t), "valid", out=self.buffer("dx", (n, 1, t, c))
         )
         return dx.reshape(n, t, c)
-
-    def get_config(self):
-        return {**super().get_config(), "data_format": "channels_last", "keepdims": self.keepdims}
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D):

@@ -55,6 +55,11 @@ KERAS_LAYERS = frozenset(
         "GlobalMaxPooling1D",
         "Permute",
         "RepeatVector",
+        "PReLU",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianNoise",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

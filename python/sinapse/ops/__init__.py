@@ -16,12 +16,12 @@ checks once, then ``plan(x, w, bias=b, out=y)`` launches after a few cheap check
 
 from . import rnn_convert
 from ._plan import Plan, prepare  # noqa: F401 (public, outside __all__: not ops)
-from .activation import activation, activation_backward
+from .activation import activation, activation_backward, prelu, prelu_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
 from .conv2d import conv2d, conv2d_backward, conv2d_variant
-from .dropout import dropout, dropout_backward
+from .dropout import dropout, dropout_backward, gaussian_noise, spatial_dropout, spatial_dropout_backward
 from .embedding import embedding, embedding_backward
 from .gemm import ACTIVATIONS, gemm
 from .losses import loss
@@ -89,4 +89,9 @@ __all__ = [
     "gru",
     "gru_backward",
     "rnn_convert",
+    "prelu",
+    "prelu_backward",
+    "spatial_dropout",
+    "spatial_dropout_backward",
+    "gaussian_noise",
 ]
