@@ -155,6 +155,7 @@ def test_configs_match_keras(cls):
         if key not in ("dtype", "name"):
             assert ours[key] == value, key
     assert layers.deserialize(layers.serialize(layer)).get_config() == ours
+    assert set(ours) == set(keras)  # Keras's SpatialDropout*D takes no `trainable`: a .keras file must not hold one
 
 
 def test_train_save_and_resume(tmp_path, rng):

@@ -101,7 +101,14 @@ class _SpatialDropout(_Random):
         )
 
     def get_config(self):
-        return {**super().get_config(), "data_format": "channels_last"}
+        # Keras's SpatialDropout*D.get_config: these keys only (its __init__ takes no `trainable`)
+        return {
+            "name": self.name,
+            "dtype": "float32",
+            "rate": self.rate,
+            "seed": self.seed,
+            "data_format": "channels_last",
+        }
 
 
 class SpatialDropout1D(_SpatialDropout):
