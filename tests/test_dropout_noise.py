@@ -210,3 +210,26 @@ def test_layer_argument_errors(make, error, message):
 def test_spatial_dropout_shape_error():
     with pytest.raises(ValueError, match=r"expects inputs with 2 spatial axes"):
         layers.SpatialDropout2D(0.5).compute_output_shape((4, 3))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: layers.SpatialDropout2D(0.5, seed=4), lambda: layers.GaussianNoise(0.5, seed=4)],
+    ids=["SpatialDropout2D", "GaussianNoise"],
+)
+def test_distributed_shards_draw_what_one_process_draws(rng, make):
+    """Rows [start, start + rows) of a global batch on one rank (distributed.strategy.Shard) get the
+    draws of those rows in a single-process call, also when a shard starts inside a Philox block."""
+    from sinapse.distributed.strategy import Shard, shard_scope
+
+    x = rng.standard_normal((7, 2, 3, 3)).astype(np.float32)  # 3 channels, 18 values a row: odd lanes
+    whole = make()
+    whole.ensure_built(x.shape[1:])
+    want = whole.forward(x, training=True).copy()
+    for start, rows in ((0, 3), (3, 2), (5, 2)):
+        part = make()
+        part.ensure_built(x.shape[1:])
+        with shard_scope(Shard(start, rows, 7)):
+            got = part.forward(x[start : start + rows], training=True)
+        np.testing.assert_array_equal(got, want[start : start + rows])
+        assert part.get_rng_state()["offset"] == whole.get_rng_state()["offset"]
