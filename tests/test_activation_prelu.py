@@ -29,6 +29,8 @@ SHAPES = [
     ((5, 3, 2), (1, 1)),
     ((1, 1, 6), (1, 6)),
     ((0, 3), (3,)),
+    ((2, 0, 3), (0, 3)),
+    ((3, 2, 600), (2, 600)),  # more entries along the last dim than the CPU sums together (256)
 ]
 
 

@@ -119,3 +119,26 @@ def test_nested_model_penalty_counts_in_the_outer_loss(rng):
     assert outer.train_on_batch(x, y) == pytest.approx(twin.train_on_batch(x, y), rel=1e-6)
     for a, b in zip(outer.get_weights(), twin.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_activity_regularization_layer_matches_keras():
+    key = "act/layer"
+    model = sinapse.Sequential(
+        [layers.Input((5,)), layers.Dense(3), layers.ActivityRegularization(l1=0.01, l2=0.05), layers.Dense(1)]
+    )
+    model.set_weights([GOLDEN[f"{key}/w{i}"] for i in range(4)])
+    model.compile(optimizer=sinapse.optimizers.SGD(0.1), loss="mse")
+    x, y = GOLDEN[f"{key}/x"], GOLDEN[f"{key}/y"]
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(float(GOLDEN[f"{key}/loss0"]), rel=1e-5)
+    assert model.train_on_batch(x, y) == pytest.approx(float(GOLDEN[f"{key}/loss"]), rel=1e-5)
+    for i, got in enumerate(model.get_weights()):
+        np.testing.assert_allclose(got, GOLDEN[f"{key}/after{i}"], rtol=1e-4, atol=1e-6)
+    layer = model.layers[1]
+    keras_config = CONFIGS["ActivityRegularization"]
+    assert {k: v for k, v in layer.get_config().items() if k not in ("name", "dtype")} == {
+        k: v for k, v in keras_config.items() if k not in ("name", "dtype")
+    }
+    clone = layers.deserialize({"class_name": "ActivityRegularization", "config": keras_config})
+    assert (clone.l1, clone.l2) == (0.01, 0.05)
+    with pytest.raises(ValueError, match=r"^ActivityRegularization: regularizer: l1 must be a non-negative"):
+        layers.ActivityRegularization(l1=-1)

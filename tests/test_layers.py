@@ -284,6 +284,7 @@ BUILD_CASES = {
     layers.SpatialDropout2D: (lambda: layers.SpatialDropout2D(0.3, seed=1), (None, 4, 4, 3)),
     layers.SpatialDropout3D: (lambda: layers.SpatialDropout3D(0.3, seed=1), (None, 2, 4, 4, 3)),
     layers.GaussianNoise: (lambda: layers.GaussianNoise(0.1, seed=1), (None, 4)),
+    layers.ActivityRegularization: (lambda: layers.ActivityRegularization(l2=0.1), (None, 4)),
 }
 
 

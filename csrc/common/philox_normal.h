@@ -17,9 +17,13 @@ namespace sinapse::philox {
 // ln(k * 2**-24) for an integer k in [1, 2**24]: k = m * 2**e with m in [sqrt(1/2), sqrt(2)),
 // ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172 (series to s**11: error < 1e-10).
 SINAPSE_HD float log_unit(uint32_t k) {
-  int e = 0;
-  while ((k >> e) > 1u) ++e;                           // floor(log2 k), at most 24 steps
-  float m = static_cast<float>(k) * ldexpf(1.0f, -e);  // exact: k has at most 24 bits
+#if defined(__CUDA_ARCH__)
+  int e = 31 - __clz(k);  // floor(log2 k), k >= 1
+#else
+  int e = 31 - __builtin_clz(k);
+#endif
+  // exact: k has at most 25 bits, and 1 / 2**e is a power of 2
+  float m = static_cast<float>(k) * (1.0f / static_cast<float>(1u << e));
   if (m > 1.41421356f) {
     m *= 0.5f;
     ++e;

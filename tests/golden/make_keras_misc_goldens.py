@@ -12,7 +12,7 @@ Stored (tests/test_misc_layers.py and tests/test_activity_regularizer.py read th
   (built from the config stored in ``configs``), and ``layer/<case>/w<i>`` its weights.
 - ``gap_mask/*``: Embedding(mask_zero=True) -> GlobalAveragePooling1D on ids with padding zeros
   (and one all-padding row: Keras's 0 / 0), the embeddings and the output.
-- ``prelu_step/*``, ``act/<model>/*``: small models given fixed weights (``w<i>``), their
+- ``prelu_step/*``, ``act/<model>/*`` (``act/layer``: an ActivityRegularization layer): small models given fixed weights (``w<i>``), their
   ``evaluate`` loss on (x, y) before the step (``loss0``), the loss ``train_on_batch`` reports,
   and the weights after one SGD step (``after<i>``).
 - ``configs``: a JSON string: each layer's ``get_config()`` and the configs of SpatialDropout2D /
@@ -127,6 +127,13 @@ def _models(rng, out, configs) -> None:
         [keras.Input((4, 3)), layers.Dense(3), layers.PReLU(alpha_initializer="random_normal", shared_axes=[1])]
     )
     _step(out, "prelu_step", prelu, seq, rng.standard_normal((5, 4, 3)).astype(np.float32), "mse")
+
+    keras.utils.set_random_seed(5)
+    act = keras.Sequential(
+        [keras.Input((5,)), layers.Dense(3), layers.ActivityRegularization(l1=0.01, l2=0.05), layers.Dense(1)]
+    )
+    _step(out, "act/layer", act, x, rng.standard_normal((6, 1)).astype(np.float32), "mse")
+    configs["ActivityRegularization"] = act.layers[1].get_config()
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from .merge import (
     multiply,
     subtract,
 )
-from .noise import GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
+from .noise import ActivityRegularization, GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling2D,
@@ -112,4 +112,5 @@ __all__ = [
     "SpatialDropout2D",
     "SpatialDropout3D",
     "GaussianNoise",
+    "ActivityRegularization",
 ]

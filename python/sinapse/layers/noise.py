@@ -1,5 +1,6 @@
-"""SpatialDropout1D/2D/3D and GaussianNoise: random layers active only in training, on the Philox
-draws of the dropout kernels (``ops.spatial_dropout``, ``ops.gaussian_noise``).
+"""Keras's regularization layers: SpatialDropout1D/2D/3D and GaussianNoise (random, active only in
+training, on the Philox draws of the dropout kernels: ``ops.spatial_dropout``,
+``ops.gaussian_noise``), and ActivityRegularization (the identity with an activity_regularizer).
 
 Like ``Dropout`` (layers/core.py, whose seed, counter and ``get_rng_state`` they share), the
 Philox key is ``seed`` or drawn when the layer is built, each training call advances the counter
@@ -15,7 +16,7 @@ import math
 
 import numpy as np
 
-from .. import ops
+from .. import ops, regularizers
 from ..distributed.strategy import current_shard
 from ..ops._checks import as_float
 from ._limits import size
@@ -166,3 +167,34 @@ class GaussianNoise(_Random):
 
     def get_config(self):
         return {**Layer.get_config(self), "stddev": self.stddev, "seed": self.seed}
+
+
+class ActivityRegularization(Layer):
+    """The identity, with the penalty ``l1 * sum|x| + l2 * sum(x**2)`` (/ batch size) on its output
+    added to the loss (Keras's ActivityRegularization: an ``activity_regularizer=L1L2(l1, l2)``,
+    layers/_activity.py). Raises ValueError for a negative or non-finite coefficient."""
+
+    supports_masking = True
+    backward_reads_input = False
+    backward_reads_output = False
+    output_aliases_input = True
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        kwargs.pop("activity_regularizer", None)  # Keras's config never holds it; the l1/l2 make it
+        try:
+            reg = regularizers.L1L2(l1=l1, l2=l2)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"ActivityRegularization: {exc}") from None
+        super().__init__(activity_regularizer=reg, **kwargs)
+        self.l1, self.l2 = reg.l1, reg.l2
+
+    def forward(self, x, training=False, mask=None):
+        return x
+
+    def backward(self, dy, need_dx=True):
+        return dy if need_dx else None
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activity_regularizer", None)  # as Keras: l1 and l2 say it
+        return {**config, "l1": self.l1, "l2": self.l2}

@@ -26,7 +26,6 @@ class Permute(Layer):
 
     backward_reads_input = False
     backward_reads_output = False
-    supports_masking = True  # Keras passes the mask on unchanged
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)

@@ -60,6 +60,7 @@ KERAS_LAYERS = frozenset(
         "SpatialDropout2D",
         "SpatialDropout3D",
         "GaussianNoise",
+        "ActivityRegularization",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).
