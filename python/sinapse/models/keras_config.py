@@ -62,6 +62,18 @@ KERAS_LAYERS = frozenset(
         "Rescaling",
         "Bidirectional",
         "TimeDistributed",
+        "MaxPooling1D",
+        "AveragePooling1D",
+        "GlobalAveragePooling1D",
+        "GlobalMaxPooling1D",
+        "Permute",
+        "RepeatVector",
+        "PReLU",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianNoise",
+        "ActivityRegularization",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).
