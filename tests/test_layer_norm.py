@@ -67,6 +67,21 @@ def test_huge_offset_keeps_the_signal(rng, backend, variant, features):
     _check_layer(rng, backend, variant, (3, features), -1, offset=1e4, atol=3e-3)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outlier_first_element(rng, backend, variant):
+    """The row's first element (the tuned kernels' shift) far from the rest: 1e4 + 100 among
+    1e4 + N(0, 1) (the CPU's one-read statistics would cancel: it reads the row again)."""
+    x = (1e4 + rng.standard_normal((3, 768))).astype(np.float32)
+    x[:, 0] += 100
+    with on(backend):
+        y, mean, inv_std = ops.layer_norm(x, variant=variant)
+    ry, rmean, rinv = reference.layer_norm(f64(x))
+    np.testing.assert_allclose(mean, rmean, rtol=1e-7)
+    np.testing.assert_allclose(inv_std, rinv, rtol=1e-4)
+    np.testing.assert_allclose(y, ry, rtol=1e-4, atol=3e-3)
+
+
 def _check_group(rng, backend, variant, shape, groups, affine=True):
     x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     gamma, beta = _params(rng, (shape[-1],), affine)
