@@ -223,6 +223,31 @@ def _batch_norm(rng, kw):
     return out
 
 
+@case("layer_norm", "layer_norm_backward", "group_norm", "group_norm_backward", paths=("variant",))
+def _layer_norm(rng, kw):
+    """A NaN or +-inf poisons its whole row (layer norm) or (sample, group) (group norm): the
+    row's mean or variance is NaN / inf there, as in the reference; in the backward dgamma /
+    dbeta of the channels it reaches."""
+    out = []
+    for name, shape, opts, param in (
+        ("layer_norm", (6, 40), {}, (40,)),
+        ("layer_norm", (3, 4, 5), {"axis": [1, 2]}, (4, 5)),
+        ("group_norm", (3, 5, 8), {"groups": 2}, (8,)),
+    ):
+        fwd, bwd = getattr(ops, name), getattr(ops, f"{name}_backward")
+        rfwd, rbwd = getattr(reference, name), getattr(reference, f"{name}_backward")
+        x, gamma, beta = poison(rng, randn(rng, *shape), 0.03), randn(rng, *param), randn(rng, *param)
+        y, _, _ = fwd(x, gamma, beta, **opts, **kw)
+        out.append((f"{name} y {shape}", y, reference_of(rfwd, f64(x), f64(gamma), f64(beta), **opts)[0]))
+        xc = randn(rng, *shape)  # the backward: statistics of clean x, then poisoned x and dy
+        _, mean, inv_std = fwd(xc, gamma, beta, **opts)
+        xb, dy = poison(rng, xc, 0.03), poison(rng, randn(rng, *shape), 0.03)
+        got = bwd(dy, xb, gamma, mean, inv_std, **opts, **kw)
+        ref = reference_of(rbwd, f64(dy), f64(xb), f64(gamma), f64(mean), f64(inv_std), **opts)
+        out += [(f"{name}_backward {lbl} {shape}", a, r) for lbl, a, r in zip(("dx", "dgamma", "dbeta"), got, ref)]
+    return out
+
+
 @case("dropout", "dropout_backward")
 def _dropout(rng, kw):
     x, dy = poison(rng, randn(rng, 257), 0.3), poison(rng, randn(rng, 257), 0.3)
