@@ -6,9 +6,13 @@ docstring) for the forward/backward interface a new layer implements.
 
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
+from .conv1d import Conv1D
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
+from .convolutional_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Reshape
+from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .embedding import Embedding, Masking
+from .layer_normalization import GroupNormalization, LayerNormalization
 from .merge import (
     Add,
     Average,
@@ -48,7 +52,9 @@ from .pooling1d import (
     MaxPooling1D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
+from .reshaping import CenterCrop, Cropping2D, Rescaling, Resizing, UpSampling2D
 from .reshaping_misc import Permute, RepeatVector
+from .wrappers import Bidirectional, TimeDistributed
 
 __all__ = [
     "ELU",
@@ -97,6 +103,19 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "Conv2DTranspose",
+    "Conv1D",
+    "LayerNormalization",
+    "GroupNormalization",
+    "UpSampling2D",
+    "Cropping2D",
+    "Resizing",
+    "CenterCrop",
+    "Rescaling",
+    "Bidirectional",
+    "TimeDistributed",
     "MaxPooling1D",
     "AveragePooling1D",
     "GlobalAveragePooling1D",
