@@ -248,6 +248,42 @@ def _layer_norm(rng, kw):
     return out
 
 
+@case("spatial_dropout", "spatial_dropout_backward", "gaussian_noise")
+def _noise(rng, kw):
+    x, dy = poison(rng, randn(rng, 9, 5, 7), 0.3), poison(rng, randn(rng, 9, 5, 7), 0.3)
+    return [
+        (
+            "spatial_dropout",
+            ops.spatial_dropout(x, 0.4, 11, 3),
+            reference_of(reference.spatial_dropout, f64(x), 0.4, 11, 3),
+        ),
+        (
+            "spatial_dropout_backward",
+            ops.spatial_dropout_backward(dy, 0.4, 11, 3, lane=2),
+            reference_of(reference.spatial_dropout_backward, f64(dy), 0.4, 11, 3, 2),
+        ),
+        (
+            "gaussian_noise",
+            ops.gaussian_noise(x, 0.5, 11, 3),
+            reference_of(reference.gaussian_noise, f64(x), 0.5, 11, 3),
+        ),
+    ]
+
+
+@case("prelu", "prelu_backward")
+def _prelu(rng, kw):
+    x, dy = poison(rng, randn(rng, 6, 4, 5), 0.3), poison(rng, randn(rng, 6, 4, 5), 0.1)
+    x.reshape(-1)[::11] = 0.0
+    alpha = poison(rng, randn(rng, 1, 5), 0.2)
+    dx, dalpha = ops.prelu_backward(dy, x, alpha)
+    want_dx, want_dalpha = reference_of(reference.prelu_backward, f64(dy), f64(x), f64(alpha))
+    return [
+        ("prelu", ops.prelu(x, alpha), reference_of(reference.prelu, f64(x), f64(alpha))),
+        ("prelu_backward dx", dx, want_dx),
+        ("prelu_backward dalpha", dalpha, want_dalpha),
+    ]
+
+
 @case("dropout", "dropout_backward")
 def _dropout(rng, kw):
     x, dy = poison(rng, randn(rng, 257), 0.3), poison(rng, randn(rng, 257), 0.3)

@@ -468,6 +468,11 @@ def _bad_calls():
         ("dropout", lambda: ops.dropout(f32(3), 0.5, 1, offset=1.0), TypeError, "offset"),
         ("dropout_backward", lambda: ops.dropout_backward(f32(3).astype(np.float64), 0.5, 1), TypeError, "dy"),
         ("dropout_backward", lambda: ops.dropout_backward(f32(3), 0.5, 1, out=f32(4)), ValueError, "out"),
+        ("spatial_dropout", lambda: ops.spatial_dropout(f32(2, 3), 0.5, 1, lane=7), ValueError, "lane"),
+        ("spatial_dropout_backward", lambda: ops.spatial_dropout_backward(f32(3), 0.5, 1), ValueError, "dy"),
+        ("gaussian_noise", lambda: ops.gaussian_noise(f32(3), float("inf"), 1), ValueError, "stddev"),
+        ("prelu", lambda: ops.prelu(f32(2, 3), f32(4)), ValueError, "alpha"),
+        ("prelu_backward", lambda: ops.prelu_backward(f32(2, 3), f32(2, 4), f32(3)), ValueError, "x"),
         (
             "batch_norm",
             lambda: ops.batch_norm(f32(2, 3), f32(3), f32(3), f32(3), f32(3), training=True, momentum=2),
