@@ -17,6 +17,7 @@ import pytest
 import sinapse
 from conftest import BACKENDS, SIMD_PATHS, on
 from sinapse import ops, reference
+from sinapse.ops._conv2d_transpose import transpose_geometry
 from sinapse.ops.activation import KINDS as ACT_KINDS
 from sinapse.ops.conv2d import geometry
 from sinapse.ops.losses import KINDS as LOSS_KINDS
@@ -177,6 +178,35 @@ def _conv2d(rng, kw):
             (f"conv2d_backward dw {xs}", dw, rdw),
             (f"conv2d_backward db {xs}", db, rdb),
         ]
+    return out
+
+
+@case("conv2d_transpose", "conv2d_transpose_backward", paths=("variant", "simd"))
+def _conv2d_transpose(rng, kw):
+    """On conv2d's dx (forward), forward (dx) and dW kernels: every padding zero is multiplied, so a
+    NaN or inf spreads exactly as the scatter reference's does."""
+    out = []
+    for xs, ws, geo in [
+        ((2, 4, 4, 3), (3, 3, 2, 3), dict(strides=2, padding="same")),
+        ((1, 3, 4, 10), (3, 3, 6, 10), dict(strides=2, padding="valid", output_padding=1)),
+        ((1, 5, 5, 4), (3, 3, 4, 4), dict(strides=1, padding="same")),
+    ]:
+        g = transpose_geometry("test", xs, ws, geo["strides"], geo["padding"], geo.get("output_padding"), 1)
+        if kw.get("variant") in ("direct", "winograd") and sinapse._cpu.conv2d_variant_refusal(g, kw["variant"]):
+            continue
+        x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[2]))
+        got = ops.conv2d_transpose(x, w, b, **geo, **kw)
+        out.append(
+            (
+                f"conv2d_transpose {xs} {ws} {geo}",
+                got,
+                reference_of(reference.conv2d_transpose, f64(x), f64(w), f64(b), **geo),
+            )
+        )
+        dy = poison(rng, randn(rng, *got.shape), 0.03)
+        grads = ops.conv2d_transpose_backward(dy, x, w, **geo, **kw)
+        refs = reference_of(reference.conv2d_transpose_backward, f64(dy), f64(x), f64(w), **geo)
+        out += [(f"conv2d_transpose_backward {n} {xs}", a, r) for n, a, r in zip(("dx", "dw", "db"), grads, refs)]
     return out
 
 
@@ -502,7 +532,7 @@ def _paths(name, backend):
     keys = CASES[name][1]
     if backend != "cpu":
         keys = tuple(k for k in keys if k != "simd")  # the CUDA kernels have no SIMD paths
-    registry_name = {"conv2d_backward": "conv2d"}.get(name, name)
+    registry_name = {"conv2d_backward": "conv2d", "conv2d_transpose": "conv2d"}.get(name, name)
     variants = OPS[registry_name].variants_on(backend) if "variant" in keys else (None,)
     # Winograd mixes a 6x6 input tile into all 16 outputs of its tile, so a NaN or Inf reaches
     # outputs whose receptive field does not hold it (docs/kernels/conv2d.md; its own NaN test
