@@ -273,6 +273,13 @@ BUILD_CASES = {
     layers.LSTM: (lambda: layers.LSTM(4), (None, 5, 3)),
     layers.GRU: (lambda: layers.GRU(4), (None, 5, 3)),
     layers.InputLayer: (lambda: layers.InputLayer(input_shape=(4,)), (None, 4)),
+    layers.RandomFlip: (lambda: layers.RandomFlip(seed=1), (None, 5, 4, 2)),
+    layers.RandomCrop: (lambda: layers.RandomCrop(3, 2, seed=1), (None, 5, 4, 2)),
+    layers.RandomTranslation: (lambda: layers.RandomTranslation(0.2, 0.1, seed=1), (None, 5, 4, 2)),
+    layers.RandomRotation: (lambda: layers.RandomRotation(0.1, seed=1), (None, 5, 4, 2)),
+    layers.RandomZoom: (lambda: layers.RandomZoom(0.2, seed=1), (None, 5, 4, 2)),
+    layers.RandomContrast: (lambda: layers.RandomContrast(0.3, value_range=(0, 1), seed=1), (None, 5, 4, 2)),
+    layers.RandomBrightness: (lambda: layers.RandomBrightness(0.2, value_range=(0, 1), seed=1), (None, 5, 4, 2)),
 }
 
 

@@ -7,6 +7,7 @@ measure something wider than one op.
 
 from . import (
     activation,
+    augment,
     axpy,
     batch_norm,
     bias,
@@ -47,4 +48,5 @@ SUITES = {
     "softmax": softmax,
     "torch_baselines": torch_baselines,
     "train": train,
+    "augment": augment,
 }

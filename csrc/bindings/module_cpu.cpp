@@ -20,4 +20,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_optimizers(m);
   sinapse::bindings::bind_rnn(m);
   sinapse::bindings::bind_merge(m);
+  sinapse::bindings::bind_augment(m);
 }

@@ -124,4 +124,5 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   cb::bind_optimizers(m);
   cb::bind_rnn(m);
   cb::bind_merge(m);
+  cb::bind_augment(m);
 }

@@ -100,6 +100,13 @@ OPS: dict[str, OpInfo] = {
         OpInfo("rnn", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", kernels=("simple_rnn", "lstm", "gru")),
         # element-wise merges of several arrays (Keras's Add, ..., Minimum) and concatenation
         OpInfo("merge", ("default",), ("cpu", "cuda"), kernels=("concatenate",)),
+        # data augmentation over NHWC batches with per-image parameters (layers/augmentation.py)
+        OpInfo(
+            "augment",
+            ("default",),
+            ("cpu", "cuda"),
+            kernels=("affine_transform", "flip", "adjust_contrast", "adjust_brightness"),
+        ),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}

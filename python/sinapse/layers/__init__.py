@@ -5,6 +5,15 @@ docstring) for the forward/backward interface a new layer implements.
 """
 
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
+from .augmentation import (
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Reshape
@@ -85,4 +94,11 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
 ]

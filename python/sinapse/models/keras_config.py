@@ -49,6 +49,13 @@ KERAS_LAYERS = frozenset(
         "Maximum",
         "Minimum",
         "Concatenate",
+        "RandomBrightness",
+        "RandomContrast",
+        "RandomCrop",
+        "RandomFlip",
+        "RandomRotation",
+        "RandomTranslation",
+        "RandomZoom",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).
