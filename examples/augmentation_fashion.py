@@ -39,15 +39,24 @@ def main(argv=None) -> dict:
     parser.add_argument("--train-size", type=int, default=20000, help="first N training images (60000: all)")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help="1 epoch on 5,000 images")
+    parser.add_argument("--threads", type=int, default=0, help="sinapse threads (0: the library default)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.train_size = 1, 5000
+    if args.threads:
+        sinapse.set_num_threads(args.threads)
     (x, y), (xt, yt) = datasets.fashion_mnist.load_data()
     x = (x[: args.train_size].astype(np.float32) / 255.0)[..., None]
     y = y[: args.train_size].astype(np.int32)
     xt, yt = (xt.astype(np.float32) / 255.0)[..., None], yt.astype(np.int32)
-    results = {"epochs": args.epochs, "train_size": len(x), "seed": args.seed, "runs": {}}
+    results = {
+        "epochs": args.epochs,
+        "train_size": len(x),
+        "seed": args.seed,
+        "threads": sinapse.get_num_threads(),
+        "runs": {},
+    }
     for augment in (False, True):
         model = build(augment, args.seed)
         start = time.perf_counter()

@@ -35,14 +35,14 @@ struct AffineTaps {
 
 // Coordinates are clamped to +-2**30 (NaN to the low end) before becoming integers, so any
 // transform gives valid indices.
-SINAPSE_HD float clamp_coordinate(float s) {
+SINAPSE_HD_INLINE float clamp_coordinate(float s) {
   constexpr float kLimit = 1073741824.0f;
   return s >= -kLimit ? (s <= kLimit ? s : kLimit) : -kLimit;  // NaN fails the first test
 }
 
 // Tap index `i` of an axis of `size` pixels after fill_mode (JAX's index fixers); -1 for a
 // "constant" tap outside the image.
-SINAPSE_HD int64_t fix_index(int64_t i, int64_t size, AugmentFill mode) {
+SINAPSE_HD_INLINE int64_t fix_index(int64_t i, int64_t size, AugmentFill mode) {
   if (i >= 0 && i < size) return i;  // most taps: no division
   switch (mode) {
     case AugmentFill::constant:
@@ -62,7 +62,7 @@ SINAPSE_HD int64_t fix_index(int64_t i, int64_t size, AugmentFill mode) {
 }
 
 // The taps of output pixel (ox, oy) under transform t[0..7].
-SINAPSE_HD void affine_taps(const AffineArgs& a, const float* t, int64_t ox, int64_t oy, AffineTaps& taps) {
+SINAPSE_HD_INLINE void affine_taps(const AffineArgs& a, const float* t, int64_t ox, int64_t oy, AffineTaps& taps) {
   const float x = static_cast<float>(ox), y = static_cast<float>(oy);
   const float k = t[6] * x + t[7] * y + 1.0f;
   const float sx = clamp_coordinate((t[0] * x + t[1] * y + t[2]) / k);

@@ -22,7 +22,7 @@ struct RowTaps {
   std::vector<float> weight;
   int count = 4;
 
-  void compute(const AffineArgs& a, const float* t, int64_t oy) {
+  [[gnu::always_inline]] inline void compute(const AffineArgs& a, const float* t, int64_t oy) {
     offset.resize(4 * a.OW);
     weight.resize(4 * a.OW);
     AffineTaps taps;
@@ -92,10 +92,10 @@ void affine_transform(const AffineArgs& a, const float* x, const float* transfor
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n = r / a.OH, oy = r % a.OH;
-      rt.compute(a, transforms + 8 * n, oy);
       const float* img = x + n * a.H * a.W * a.C;
       float* out = y + r * a.OW * a.C;
       run_simd(path, [&]() SINAPSE_INLINE {
+        rt.compute(a, transforms + 8 * n, oy);  // here: floorf/roundf become single instructions
         if (a.C == 1)
           row_single_channel(a, rt, img, out);
         else

@@ -22,6 +22,7 @@ import numpy as np
 from .. import ops, utils
 from ._limits import size
 from .base import Layer
+from .core import Dropout
 
 _MAX_SEED = 2**63 - 1
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -83,23 +84,23 @@ class _RandomImageLayer(Layer):
         if data_format not in (None, "channels_last"):
             raise self.arg_error(f"`data_format` must be 'channels_last' (NHWC), got {data_format!r}")
         self.seed = None if seed is None else size(where, "seed", seed, lo=0, hi=_MAX_SEED)
-        self._key = None
-        self._step = 0
+        self._philox_seed = None
+        self._offset = 0
         self._active = False
 
     def build(self, input_shape):
         if len(input_shape) != 3:
             raise self.error(f"takes images (H, W, C), got input shape {(None, *input_shape)}")
-        self._key = self.seed if self.seed is not None else int(utils.global_rng().integers(0, 2**63))
-        self._step = 0
+        self._philox_seed = self.seed if self.seed is not None else int(utils.global_rng().integers(0, 2**63))
+        self._offset = 0
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def _generator(self) -> np.random.Generator:
         """This step's generator (Philox keyed by the seed, counter block = step), then the next step."""
-        gen = np.random.Generator(np.random.Philox(key=self._key, counter=[0, 0, self._step, 0]))
-        self._step += 1
+        gen = np.random.Generator(np.random.Philox(key=self._philox_seed, counter=[0, 0, self._offset, 0]))
+        self._offset += 1
         return gen
 
     def _device_array(self, values, dtype=np.float32):
@@ -115,21 +116,10 @@ class _RandomImageLayer(Layer):
         """The training output for batch ``x`` with parameters drawn from ``gen`` (each layer's own)."""
         raise NotImplementedError
 
-    def get_rng_state(self) -> dict:
-        """{"seed", "offset"}: the Philox key and the next step, uint64 scalars (as Dropout's)."""
-        return {"seed": np.array(self._key, np.uint64), "offset": np.array(self._step, np.uint64)}
-
-    def set_rng_state(self, state: dict) -> None:
-        """Restore ``get_rng_state()`` (after build); ValueError for other names, dtypes or shapes."""
-        if set(state) != {"seed", "offset"}:
-            raise self.error(f"set_rng_state needs exactly 'seed' and 'offset', got {sorted(state)}")
-        for key, value in state.items():
-            value = np.asarray(value)
-            if value.dtype != np.uint64 or value.shape != ():
-                raise self.error(f"set_rng_state: {key!r} must be a uint64 scalar, got {value.dtype} {value.shape}")
-        if int(state["seed"]) > _MAX_SEED or int(state["offset"]) >= 2**63:
-            raise self.error("set_rng_state: seed and offset must be < 2**63")
-        self._key, self._step = int(state["seed"]), int(state["offset"])
+    # The random state is Dropout's: the Philox key and the next counter (here the step), uint64
+    # scalars saved in checkpoints (models/_state.py), with Dropout's checks on restore.
+    get_rng_state = Dropout.get_rng_state
+    set_rng_state = Dropout.set_rng_state
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed, "data_format": "channels_last"}
