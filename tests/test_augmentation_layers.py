@@ -196,3 +196,55 @@ def test_a_model_trains_through_the_layers_and_saves(tmp_path):
         "RandomTranslation",
         "RandomRotation",
     ]
+
+
+@pytest.mark.skipif(not sinapse.cuda.simulator_built(), reason="needs the CUDA simulator")
+def test_the_same_training_on_the_simulated_gpu():
+    """Same seeds, same draws: training through every augmentation layer on the simulated CUDA
+    kernels follows the CPU's losses."""
+
+    def build():
+        return models.Sequential(
+            [
+                layers.Input((6, 6, 1)),
+                layers.RandomFlip(seed=1),
+                layers.RandomTranslation(0.2, 0.2, seed=2),
+                layers.RandomRotation(0.1, seed=3),
+                layers.RandomZoom(0.2, seed=4),
+                layers.RandomContrast(0.3, value_range=(0, 1), seed=5),
+                layers.RandomBrightness(0.1, value_range=(0, 1), seed=6),
+                layers.RandomCrop(5, 5, seed=7),
+                layers.Conv2D(2, 3),
+                layers.Flatten(),
+                layers.Dense(1),
+            ]
+        )
+
+    x = np.random.default_rng(0).uniform(0, 1, (8, 6, 6, 1)).astype(np.float32)
+    y = np.random.default_rng(1).standard_normal((8, 1)).astype(np.float32)
+    cpu, sim = build(), build()
+    sim.set_weights(cpu.get_weights())
+    cpu.compile("sgd", "mse")
+    sim.compile("sgd", "mse", device="cuda-sim")
+    hc = cpu.fit(x, y, epochs=2, batch_size=4, verbose=0, shuffle=False)
+    hs = sim.fit(x, y, epochs=2, batch_size=4, verbose=0, shuffle=False)
+    np.testing.assert_allclose(hc.history["loss"], hs.history["loss"], rtol=1e-4)
+    np.testing.assert_allclose(cpu.predict(x, verbose=0), sim.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+
+def test_random_crop_paths_match_keras():
+    small = GOLDEN["crop/small"]
+    np.testing.assert_array_equal(layers.RandomCrop(8, 6, seed=1)(small, training=True), GOLDEN["crop/small_training"])
+    got = layers.RandomCrop(4, 3, seed=9)(GOLDEN["images"], training=False)
+    np.testing.assert_allclose(got, GOLDEN["crop/centre_resize"], atol=1e-6)
+
+
+def test_random_crop_of_a_small_input_in_training_slices_then_resizes(rng):
+    """Keras's path for an input not larger than the crop: the target's size sliced from the
+    centred corner of the aspect-ratio crop (what is left of it), then resized."""
+    x = rng.uniform(0, 1, (2, 7, 9, 1)).astype(np.float32)
+    got = layers.RandomCrop(8, 6, seed=1)(x, training=True)
+    crop = x[:, 0:7, 2:8].astype(np.float64)  # corner (0, 2): centred 7 x 5 region; 7 x 6 left of it
+    t = np.tile([1.0, 0, 0, 0, 7 / 8, 0.5 * 7 / 8 - 0.5, 0, 0], (2, 1))
+    want = reference.affine_transform(crop, t, fill_mode="nearest", output_shape=(8, 6))
+    np.testing.assert_allclose(got, want, atol=1e-6)

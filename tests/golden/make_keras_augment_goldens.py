@@ -18,6 +18,10 @@ Stored (tests/test_augment.py and tests/test_augmentation_layers.py read them):
 - ``flip/flags`` and ``flip/<mode>``: RandomFlip's transform_images for each mode.
 - ``contrast/factors``, ``contrast/out``: RandomContrast(value_range=(0, 1)) transform_images.
 - ``brightness/deltas``, ``brightness/out``: RandomBrightness(value_range=(0, 1)) transform_images.
+- ``crop/small_training``: RandomCrop(8, 6) in training of ``crop/small`` (2, 7, 9, 1) (the input
+  is not larger than the crop: Keras slices from the centred corner, then resizes);
+  ``crop/centre_resize``: Resizing(4, 3, crop_to_aspect_ratio=True) of ``images``, the centre crop
+  and resize RandomCrop(4, 3) documents for inference.
 - ``configs``: a JSON string of each layer's get_config (RandomCrop(4, 3) too).
 """
 
@@ -110,6 +114,11 @@ configs["RandomBrightness"] = brightness.get_config()
 
 crop = layers.RandomCrop(4, 3, seed=9)
 configs["RandomCrop"] = crop.get_config()
+small = rng.random((2, 7, 9, 1)).astype(np.float32)  # not larger than an 8 x 6 crop: Keras's fallback
+out["crop/small"] = small
+out["crop/small_training"] = np.asarray(layers.RandomCrop(8, 6, seed=1)(small, training=True))
+# RandomCrop's documented inference path: Resizing(crop_to_aspect_ratio=True) of the images
+out["crop/centre_resize"] = np.asarray(layers.Resizing(4, 3, crop_to_aspect_ratio=True)(images))
 
 out["configs"] = np.array(json.dumps(configs, default=list))
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_augment.npz")

@@ -329,10 +329,12 @@ class RandomCrop(_AffineLayer):
     """Crops a random (height, width) window (Keras 3's RandomCrop; one window per batch, as Keras).
 
     Training with an input larger than the crop on both axes: the window's corner is drawn
-    uniformly. Otherwise (inference, or a smaller input): the centre region with the target's
-    aspect ratio is cropped and resized to (height, width) bilinearly (half-pixel centres, edge
-    pixels repeated: keras.ops.image.resize without antialiasing). Input (N, H, W, C) float32;
-    output (N, height, width, C).
+    uniformly. At inference the centre region with the target's aspect ratio is cropped and
+    resized to (height, width) bilinearly (half-pixel centres, edge pixels repeated): Keras's
+    documented path, equal to Keras 3.15.1's Resizing(height, width, crop_to_aspect_ratio=True)
+    within 1e-6. In training with an input not larger than the crop, Keras's own fallback
+    (the target's size sliced from that centred corner, then resized; bit-equal to Keras 3.15.1).
+    Input (N, H, W, C) float32; output (N, height, width, C).
     """
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
