@@ -152,8 +152,9 @@ def test_unsupported_arguments_are_refused_clearly():
     assert layers.GRU(4, implementation=1, zero_output_for_mask=False).units == 4
     with pytest.raises(TypeError, match="'dropout_W'"):
         layers.LSTM(4, dropout_W=0.1)
-    with pytest.raises(NotImplementedError, match=r"^SimpleRNN: `stateful` must be False"):
-        layers.SimpleRNN(4, stateful=True)
+    # stateful=True is supported (tests/test_recurrent_stateful.py); a bad batch size is refused
+    with pytest.raises(ValueError, match=r"^SimpleRNN: `batch_size` must be a positive integer"):
+        layers.SimpleRNN(4, stateful=True, batch_size=0)
     with pytest.raises(ValueError, match="`units` must be a positive integer"):
         layers.LSTM(0)
     with pytest.raises(

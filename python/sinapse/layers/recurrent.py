@@ -29,12 +29,13 @@ from ..ops._checks import MAX_EXTENT, as_bool
 from ..ops.rnn import RnnCache
 from ._limits import size
 from ._rnn_dropout import RecurrentDropout
+from ._rnn_state import RecurrentState
 from .base import Layer
 from .core import _no_activity_regularizer
 from .symbolic import call_symbolic, is_symbolic
 
 
-class _Recurrent(RecurrentDropout, Layer):
+class _Recurrent(RecurrentDropout, RecurrentState, Layer):
     """What SimpleRNN, LSTM and GRU share: arguments, weights, masks, states, forward/backward."""
 
     supports_masking = True
@@ -103,11 +104,7 @@ class _Recurrent(RecurrentDropout, Layer):
             else self._check_choice("recurrent_activation", recurrent_activation, ("sigmoid",))
         )
         self._init_dropout(dropout, recurrent_dropout, seed, implementation)
-        if stateful:
-            raise NotImplementedError(
-                f"{type(self).__name__}: `stateful` must be False (True is not supported); "
-                f"pass the previous call's states as initial_state= in a direct call instead"
-            )
+        self._init_state(stateful, kwargs)
         if time_major:
             raise self.arg_error(
                 "`time_major` must be False (True is not supported): sequences are batch-first (N, T, D)"
@@ -209,9 +206,16 @@ class _Recurrent(RecurrentDropout, Layer):
         options = {"mask": mask, "go_backwards": self.go_backwards, "return_sequences": self.return_sequences}
         if training and any(self._dropout_active()):  # Keras's per-sequence masks, training only
             options["dropout_mask"], options["recurrent_dropout_mask"] = self._dropout_masks(xp, *x.shape[::2])
+        carried = self.stateful and initial_state is None
+        if carried:  # stateful=True: continue from the previous call's final states (row by row)
+            initial_state = self._carried_states(len(x))
         y, states, self._cache = self._op(
             xp.ascontiguousarray(x), None if self.bias is None else self.bias.value, initial_state, options
         )
+        if self.stateful:
+            if not carried:
+                self._carried_states(len(x))
+            self._keep_states(states)
         return y, states
 
     def forward(self, x, training=False, mask=None):
@@ -312,6 +316,7 @@ class _Recurrent(RecurrentDropout, Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
             "unroll": self.unroll,
         }
 
