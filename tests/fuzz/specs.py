@@ -545,6 +545,10 @@ def _rnn_kw(draw, cell):
         kw["variant"] = draw(_VARIANTS)
     if draw(st.booleans()):
         kw["mask"] = arr([n, t], "bool", "bool")
+    if draw(st.booleans()):  # Keras's dropout multipliers: one input mask for all gates, or one per gate
+        kw["dropout_mask"] = arr([n, d] if draw(st.booleans()) else [n, g, d])
+    if draw(st.booleans()):
+        kw["recurrent_dropout_mask"] = arr([n, g, h])
     return kw, (n, t, h)
 
 
