@@ -9,7 +9,6 @@
 // - grouped (anything else): each output pixel accumulates, per tap and input channel of a
 //   group, a row of the group's output channels (vectorised over them).
 #include <algorithm>
-#include <cstring>
 
 #include "../common/threading.h"
 #include "depthwise_conv2d.h"
@@ -52,20 +51,6 @@ void valid_taps(const ConvArgs& a, int64_t oh, int64_t& kh0, int64_t& kh1) {
   for (int64_t r = 0; r < cols; ++r)
     for (int64_t c = 0; c < cb; ++c) y_row[(ow + r) * a.K + c0 + c] = acc[r][c];
 }
-
-// 16 floats as one value (GCC's vector extension): an accumulator the compiler keeps in
-// registers (one zmm on AVX-512, two ymm on AVX2) however the loops around it are shaped; the
-// float arrays above stayed on the stack whenever the kernel-row loop was not unrolled (perf:
-// every tap a store and a reload). Loads and stores through memcpy: no alignment assumed.
-typedef float Vec16 __attribute__((vector_size(64)));
-static_assert(sizeof(Vec16) == kVec * sizeof(float), "one Vec16 is one channel block");
-
-[[gnu::always_inline]] inline Vec16 load16(const float* p) {
-  Vec16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-[[gnu::always_inline]] inline void store16(float* p, Vec16 v) { std::memcpy(p, &v, sizeof v); }
 
 // The hot path of channelwise_columns: 16 channels x 4 interior columns, four Vec16
 // accumulators, rows [kh0, kh1). kKW > 0: kKW wide, stride and dilation 1 along the row.

@@ -10,11 +10,26 @@
 // any thread count).
 #pragma once
 
+#include <cstring>
+
 #include "../common/cpu_features.h"
 #include "../common/depthwise_conv2d_args.h"
 #include "../common/kernel_variant.h"
 
 namespace sinapse::cpu {
+
+// 16 floats as one value (GCC's vector extension): an accumulator the compiler keeps in
+// registers (one zmm on AVX-512, two ymm on AVX2) however the loops around it are shaped; the
+// float arrays of the forward stayed on the stack whenever the kernel-row loop was not unrolled (perf:
+// every tap a store and a reload). Loads and stores through memcpy: no alignment assumed.
+typedef float Vec16 __attribute__((vector_size(64)));
+
+[[gnu::always_inline]] inline Vec16 load16(const float* p) {
+  Vec16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void store16(float* p, Vec16 v) { std::memcpy(p, &v, sizeof v); }
 
 // y (N, OH, OW, K) = conv(x, w) + bias (bias may be null).
 void depthwise_conv2d_forward(const DepthwiseArgs& a, const float* x, const float* w, const float* bias, float* y,
