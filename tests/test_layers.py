@@ -278,6 +278,18 @@ BUILD_CASES = {
         (None, 6, 6, 2),
     ),
     layers.SeparableConv2D: (lambda: layers.SeparableConv2D(3, 3, bias_initializer="random_normal"), (None, 6, 6, 2)),
+    layers.Conv2DTranspose: (
+        lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same", bias_initializer="random_normal"),
+        (None, 3, 3, 2),
+    ),
+    layers.Conv1D: (lambda: layers.Conv1D(2, 3, padding="causal", bias_initializer="random_normal"), (None, 6, 2)),
+    layers.LayerNormalization: (lambda: layers.LayerNormalization(axis=[1, 2]), (None, 3, 4)),
+    layers.GroupNormalization: (lambda: layers.GroupNormalization(groups=2), (None, 3, 3, 4)),
+    layers.UpSampling2D: (lambda: layers.UpSampling2D(2, interpolation="bilinear"), (None, 3, 4, 2)),
+    layers.Cropping2D: (lambda: layers.Cropping2D(((1, 0), (0, 2))), (None, 4, 5, 2)),
+    layers.Resizing: (lambda: layers.Resizing(5, 3), (None, 4, 4, 2)),
+    layers.CenterCrop: (lambda: layers.CenterCrop(2, 3), (None, 4, 4, 2)),
+    layers.Rescaling: (lambda: layers.Rescaling(1 / 255, offset=-0.5), (None, 4, 4, 2)),
 }
 
 

@@ -218,6 +218,27 @@ def _depthwise_conv2d(rng):
     return out
 
 
+def _layer_norm(rng):
+    x, dy, g, b = normal(rng, 33, 300, scale=3.0), normal(rng, 33, 300), normal(rng, 300), normal(rng, 300)
+    y, mean, inv = ops.layer_norm(x, g, b)
+    ry, rmean, rinv = reference.layer_norm(f64(x), f64(g), f64(b))
+    grads = ops.layer_norm_backward(dy, x, g, mean, inv)
+    want = reference.layer_norm_backward(f64(dy), f64(x), f64(g), rmean, rinv)
+    return [("layer_norm", y, ry)] + [(f"layer_norm backward {i}", a, w) for i, (a, w) in enumerate(zip(grads, want))]
+
+
+def _resize(rng):
+    x, dy = normal(rng, 2, 5, 7, 19), normal(rng, 2, 11, 4, 19)
+    out = []
+    for mode in ("nearest", "bilinear"):
+        out.append(
+            (f"resize {mode}", ops.resize(x, (11, 4), interpolation=mode), reference.resize(f64(x), (11, 4), mode))
+        )
+        got = ops.resize_backward(dy, (5, 7), interpolation=mode)
+        out.append((f"resize_backward {mode}", got, reference.resize_backward(f64(dy), (5, 7), mode)))
+    return out + [("crop", ops.crop(x, 1, 2, 3, 4), reference.crop(x, 1, 2, 3, 4))]  # copies: no SIMD path
+
+
 CASES = {
     "gemm": _gemm,
     "axpy": _axpy,
@@ -234,6 +255,8 @@ CASES = {
     "rnn": _rnn,
     "merge": _merge,
     "depthwise_conv2d": _depthwise_conv2d,
+    "layer_norm": _layer_norm,
+    "resize": _resize,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.
 SINGLE_VERSION = {"axpy", "embedding"}

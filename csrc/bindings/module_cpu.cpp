@@ -5,6 +5,9 @@
 namespace sinapse::bindings {
 void bind_depthwise_conv2d(py::module_& m);  // bindings/depthwise_conv2d.cpp
 }
+namespace sinapse::bindings {
+void bind_layer_norm(py::module_& m);
+}  // namespace sinapse::bindings
 
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "sinapse CPU kernels (C++/OpenMP, run-time SIMD dispatch)";
@@ -25,4 +28,6 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_rnn(m);
   sinapse::bindings::bind_merge(m);
   sinapse::bindings::bind_depthwise_conv2d(m);
+  sinapse::bindings::bind_layer_norm(m);
+  sinapse::bindings::bind_resize(m);
 }

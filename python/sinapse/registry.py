@@ -93,6 +93,7 @@ OPS: dict[str, OpInfo] = {
             ("cpu", "cuda"),
             "SINAPSE_CONV2D",
             cpu_only_variants=("im2col", "direct", "winograd"),
+            kernels=("conv2d_transpose",),  # conv2d's dx kernels run forward (ops/conv2d_transpose.py)
         ),
         OpInfo("embedding", ("default",), ("cpu", "cuda")),
         OpInfo("optimizers", ("default",), ("cpu", "cuda")),
@@ -101,6 +102,10 @@ OPS: dict[str, OpInfo] = {
         # element-wise merges of several arrays (Keras's Add, ..., Minimum) and concatenation
         OpInfo("merge", ("default",), ("cpu", "cuda"), kernels=("concatenate",)),
         OpInfo("depthwise_conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_DEPTHWISE_CONV2D"),
+        # layer and group normalization: one fused kernel per row (group norm: strided runs)
+        OpInfo("layer_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LAYER_NORM", kernels=("group_norm",)),
+        # nearest / bilinear image resize (Keras 3 sampling) and crop, NHWC
+        OpInfo("resize", ("default",), ("cpu", "cuda"), kernels=("crop",)),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}

@@ -372,6 +372,56 @@ def _conv2d_backward(draw):
     return kw
 
 
+def _tconv_args(draw):
+    n, h, w, c, f = draw(dim(0)), draw(dim(1, 5)), draw(dim(1, 5)), draw(dim(0, 6)), draw(dim(0))
+    kw_ = {
+        "strides": draw(st.sampled_from([1, 2, [1, 2]])),
+        "dilation_rate": draw(st.sampled_from([1, 2])),
+        "padding": draw(st.sampled_from(["same", "valid"])),
+        "output_padding": draw(st.sampled_from([None, 0, 1])),
+        "variant": draw(st.sampled_from([None, "naive", "tuned"])),
+    }
+    return [n, h, w, c], [draw(st.integers(1, 3)), draw(st.integers(1, 3)), f, c], kw_
+
+
+def _tconv_out(x, w, kw):
+    from sinapse.ops._conv2d_transpose import transpose_geometry
+
+    try:
+        g = transpose_geometry("t", x, w, kw["strides"], kw["padding"], kw["output_padding"], kw["dilation_rate"])
+    except ValueError:  # a refused geometry: any dy shape, the op raises first
+        return [x[0], 1, 1, w[2]]
+    return [g.N, g.H, g.W, g.C]
+
+
+@spec("conv2d_transpose", ints=("strides", "dilation_rate"), written=("out",))
+def _conv2d_transpose(draw):
+    x, w, kw = _tconv_args(draw)
+    kw.update(x=arr(x), w=arr(w))
+    if draw(st.booleans()):
+        kw["bias"] = arr(w[2:3])
+    if draw(st.booleans()):
+        kw["out"] = arr(_tconv_out(x, w, kw), fill="zeros")
+    return kw
+
+
+@spec("conv2d_transpose_backward", ints=("strides", "dilation_rate"))
+def _conv2d_transpose_backward(draw):
+    x, w, kw = _tconv_args(draw)
+    kw.update(
+        dy=arr(_tconv_out(x, w, kw)),
+        x=arr(x),
+        w=arr(w),
+        need_dx=draw(st.booleans()),
+        need_dw=draw(st.booleans()),
+        need_db=draw(st.booleans()),
+    )
+    if draw(st.booleans()):
+        need = (kw["need_dx"], kw["need_dw"], kw["need_db"])
+        kw["out"] = [arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, w[2:3]), need)]
+    return kw
+
+
 @spec("conv2d_variant")
 def _conv2d_variant(draw):
     return draw(st.just({}))  # no arguments: only the wrong-type attack (an unexpected one) applies
@@ -581,3 +631,81 @@ def _depthwise_conv2d_backward(draw):
             arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, out[-1:]), need)
         ]
     return kw
+
+
+@spec("layer_norm", written=("out",), floats=("epsilon",))
+def _layer_norm(draw):
+    s = _rows(draw)
+    k = draw(st.integers(1, len(s)))  # the trailing axes normalised
+    axis = list(range(len(s) - k, len(s))) if draw(st.booleans()) else -1
+    f = s[-k:] if axis != -1 else s[-1:]
+    kw = {"x": arr(s), "axis": axis, "epsilon": draw(st.sampled_from([1e-3, 1e-5])), "variant": draw(_VARIANTS)}
+    kw.update({name: arr(f) for name in ("gamma", "beta") if draw(st.booleans())})
+    stats = s[: len(s) - len(f)]
+    return {**kw, **_out_tuple(draw, s, stats, stats)}
+
+
+@spec("group_norm", written=("out",), floats=("epsilon",))
+def _group_norm(draw):
+    s = [draw(dim(0)), draw(dim(1)), draw(dim(1, 3))]
+    groups = draw(st.sampled_from([1, 2, 3]))
+    s.append(groups * draw(dim(1, 3)))
+    kw = {"x": arr(s), "groups": groups, "variant": draw(_VARIANTS)}
+    kw.update({name: arr(s[-1:]) for name in ("gamma", "beta") if draw(st.booleans())})
+    return {**kw, **_out_tuple(draw, s, [s[0], groups], [s[0], groups])}
+
+
+for _name in ("layer_norm_backward", "group_norm_backward"):
+
+    @spec(_name)
+    def _norm_backward(draw, _op=_name):
+        fwd = (_layer_norm if _op.startswith("layer") else _group_norm)(draw)
+        fwd.pop("out", None)
+        kw = {"dy": fwd["x"], "x": fwd["x"], "gamma": fwd.get("gamma")}
+        opts = {k: fwd[k] for k in ("axis", "groups", "variant") if k in fwd}
+        fwd_op = _op.removesuffix("_backward")
+        kw.update(mean={"$call": [fwd_op, fwd, 1]}, inv_std={"$call": [fwd_op, fwd, 2]}, **opts)
+        return kw
+
+
+_INTERPOLATION = st.sampled_from(["nearest", "bilinear"])
+
+
+@spec("resize", ints=("size",), written=("out",))
+def _resize(draw):
+    n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
+    oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
+    kw = {"x": arr([n, h, w, c]), "size": [oh, ow], "interpolation": draw(_INTERPOLATION)}
+    return {**kw, **({"out": arr([n, oh, ow, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("resize_backward", ints=("input_size",), written=("out",))
+def _resize_backward(draw):
+    n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
+    oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
+    kw = {"dy": arr([n, oh, ow, c]), "input_size": [h, w], "interpolation": draw(_INTERPOLATION)}
+    return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+def _window(draw):
+    h, w = draw(dim(1, 6)), draw(dim(1, 6))
+    oh, ow = draw(st.integers(1, h)), draw(st.integers(1, w))
+    return h, w, oh, ow, draw(st.integers(0, h - oh)), draw(st.integers(0, w - ow))
+
+
+@spec("crop", ints=("top", "left", "height", "width"), written=("out",))
+def _crop(draw):
+    n, c = draw(dim(0)), draw(dim(0))
+    h, w, oh, ow, top, left = _window(draw)
+    kw = {"x": arr([n, h, w, c]), "top": top, "left": left, "height": oh, "width": ow}
+    return {**kw, **({"out": arr([n, oh, ow, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("crop_backward", ints=("input_size", "top", "left"), written=("out",), floats=("fill_value",))
+def _crop_backward(draw):
+    n, c = draw(dim(0)), draw(dim(0))
+    h, w, oh, ow, top, left = _window(draw)
+    kw = {"dy": arr([n, oh, ow, c]), "input_size": [h, w], "top": top, "left": left}
+    if draw(st.booleans()):
+        kw["fill_value"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
+    return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}

@@ -6,10 +6,13 @@ docstring) for the forward/backward interface a new layer implements.
 
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
+from .conv1d import Conv1D
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
+from .convolutional_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Reshape
 from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .embedding import Embedding, Masking
+from .layer_normalization import GroupNormalization, LayerNormalization
 from .merge import (
     Add,
     Average,
@@ -38,6 +41,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .recurrent import GRU, LSTM, SimpleRNN
+from .reshaping import CenterCrop, Cropping2D, Rescaling, Resizing, UpSampling2D
 
 __all__ = [
     "ELU",
@@ -88,4 +92,13 @@ __all__ = [
     "concatenate",
     "DepthwiseConv2D",
     "SeparableConv2D",
+    "Conv2DTranspose",
+    "Conv1D",
+    "LayerNormalization",
+    "GroupNormalization",
+    "UpSampling2D",
+    "Cropping2D",
+    "Resizing",
+    "CenterCrop",
+    "Rescaling",
 ]

@@ -51,6 +51,15 @@ KERAS_LAYERS = frozenset(
         "Concatenate",
         "DepthwiseConv2D",
         "SeparableConv2D",
+        "Conv2DTranspose",
+        "Conv1D",
+        "LayerNormalization",
+        "GroupNormalization",
+        "UpSampling2D",
+        "Cropping2D",
+        "Resizing",
+        "CenterCrop",
+        "Rescaling",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

@@ -509,7 +509,10 @@ class TrainingMixin:
             )
             self.stop_training = False
             self.history = history
+            self._initial_epoch = None
             cbs.on_train_begin()
+            if self._initial_epoch is not None:  # a callback restored a backup (callbacks.BackupAndRestore)
+                initial_epoch, self._initial_epoch = min(self._initial_epoch, epochs), None
             logs = {}
             for epoch in range(initial_epoch, epochs):
                 for m in metrics:
