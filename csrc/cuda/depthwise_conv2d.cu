@@ -126,7 +126,8 @@ __host__ __device__ inline int64_t tile_cols(const ConvArgs& a) { return (kCols 
 // rows. blockIdx.x picks the 32 channels, blockIdx.y strides over (image, tile) pairs. The 32
 // channels read at most 32 input channels (k / KG), loaded once per tile into shared memory
 // (zeros outside the image), then each tap reads the tile instead of global memory.
-template <bool kSync>
+// kTurned: read the kernel turned 180 degrees (dx of a unit-stride layer, below).
+template <bool kSync, bool kTurned>
 __global__ void forward_tiled_kernel(DepthwiseArgs d, const float* __restrict__ x, const float* __restrict__ w,
                                      const float* __restrict__ bias, float* __restrict__ y) {
   SINAPSE_SHARED(float, tile, [kTile]);
@@ -159,7 +160,8 @@ __global__ void forward_tiled_kernel(DepthwiseArgs d, const float* __restrict__ 
           for (int64_t kw = 0; kw < a.KW; ++kw) {
             const int64_t tc = threadIdx.y * a.SW + kw * a.DW, iw = iw0 + tc;
             if (iw < 0 || iw >= a.W) continue;
-            acc += tile[(tr * cols + tc) * kLanes + ch] * w[(kh * a.KW + kw) * a.K + k];
+            const int64_t tap = kTurned ? (a.KH - 1 - kh) * a.KW + (a.KW - 1 - kw) : kh * a.KW + kw;
+            acc += tile[(tr * cols + tc) * kLanes + ch] * w[tap * a.K + k];
           }
         }
         y[((n * a.OH + oh) * a.OW + ow) * a.K + k] = acc;
@@ -204,15 +206,29 @@ __global__ void reduce_tuned_kernel(DepthwiseArgs d, const float* __restrict__ x
 
 bool tiled(const DepthwiseArgs& d) { return d.CG == 1 && tile_rows(d.c) * tile_cols(d.c) <= kTilePixels; }
 
-template <bool kSync>
+template <bool kSync, bool kTurned = false>
 void launch_tiled(const char* name, const DepthwiseArgs& d, const float* x, const float* w, const float* bias, float* y,
                   cudaStream_t stream) {
   const ConvArgs& a = d.c;
   const int64_t tiles = ((a.OW + kCols - 1) / kCols) * ((a.OH + kRows - 1) / kRows);
   const int64_t chunks = (a.K + kLanes - 1) / kLanes;
   if (chunks > 0x7fffffff) throw std::invalid_argument("depthwise_conv2d: more than 2**31 - 1 channel blocks");
-  launch(name, forward_tiled_kernel<kSync>, dim3(static_cast<unsigned>(chunks), capped(a.N * tiles)),
+  launch(name, forward_tiled_kernel<kSync, kTurned>, dim3(static_cast<unsigned>(chunks), capped(a.N * tiles)),
          dim3(kLanes, kCols), 0, stream, d, x, w, bias, y);
+}
+
+// dx of a channel-wise unit-stride layer as a forward of dy (the CPU does the same,
+// cpu/depthwise_conv2d_backward.cpp): dx[ih] = sum_kh dy[ih - pad' + kh DH] w[KH - 1 - kh] with
+// pad' = (KH - 1) DH - pad, so the tiled kernel runs on dy with the kernel read turned.
+DepthwiseArgs turned(const DepthwiseArgs& d) {
+  DepthwiseArgs t = d;
+  t.c.H = d.c.OH;
+  t.c.W = d.c.OW;
+  t.c.OH = d.c.H;
+  t.c.OW = d.c.W;
+  t.c.pad_top = (d.c.KH - 1) * d.c.DH - d.c.pad_top;
+  t.c.pad_left = (d.c.KW - 1) * d.c.DW - d.c.pad_left;
+  return t;
 }
 
 }  // namespace
@@ -230,9 +246,12 @@ void depthwise_conv2d_forward(const DepthwiseArgs& d, const float* x, const floa
 void depthwise_conv2d_backward(const DepthwiseArgs& d, const float* x, const float* w, const float* dy, float* dx,
                                float* dw, float* db, KernelVariant variant, cudaStream_t stream) {
   const ConvArgs& a = d.c;
-  if (dx)
+  if (dx && variant == KernelVariant::tuned && d.CG == 1 && d.KG == 1 && a.SH == 1 && a.SW == 1 && tiled(turned(d))) {
+    launch_tiled<true, true>("depthwise_conv2d_dx_tiled_kernel", turned(d), dy, w, nullptr, dx, stream);
+  } else if (dx) {
     launch("depthwise_conv2d_dx_kernel", dx_kernel, grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0, stream, d, w, dy,
            dx);
+  }
   const int64_t wsize = a.KH * a.KW * d.CG * a.K;
   if (variant == KernelVariant::naive) {
     if (dw)
