@@ -141,6 +141,14 @@ void depthwise_conv2d_forward(const DepthwiseArgs& d, const float* x, const floa
   const ConvArgs& a = d.c;
   if (a.N * a.OH * a.OW * a.K == 0) return;
   if (variant == KernelVariant::naive) return depthwise_conv2d_forward_naive(d, x, w, bias, y);
+  depthwise_conv2d_forward_tuned(d, x, w, bias, y, path, max_threads);
+  if (!all_finite(w, a.KH * a.KW * d.CG * a.K)) depthwise_padding_forward(d, w, y);
+}
+
+void depthwise_conv2d_forward_tuned(const DepthwiseArgs& d, const float* x, const float* w, const float* bias, float* y,
+                                    SimdPath path, int max_threads) {
+  const ConvArgs& a = d.c;
+  if (a.N * a.OH * a.OW * a.K == 0) return;
   const double flops = 2.0 * a.N * a.OH * a.OW * a.K * a.KH * a.KW * d.CG;
   const int nt = threads_for(flops, grain::kFlops, max_threads, a.N * a.OH);
   const bool channelwise = d.CG == 1 && d.KG == 1;
@@ -165,6 +173,14 @@ void depthwise_conv2d_backward(const DepthwiseArgs& d, const float* x, const flo
   if (variant == KernelVariant::naive) return depthwise_conv2d_backward_naive(d, x, w, dy, dx, dw, db);
   if (dx) depthwise_conv2d_dx(d, w, dy, dx, path, max_threads);
   if (dw || db) depthwise_conv2d_dw(d, x, dy, dw, db, path, max_threads);
+  // A non-finite dy makes its channel's dW non-finite through a tap inside the image (x * inf,
+  // or 0 * inf), so a finite dW proves dy finite and the padding terms zero, without a pass over
+  // dy (which cost 1.3x on 112x112x32's dW) -- when every window meets the image.
+  if (!dw) return;
+  const ConvArgs& a = d.c;
+  const bool suspect =
+      windows_meet_image(a) ? !all_finite(dw, a.KH * a.KW * d.CG * a.K) : !all_finite(dy, a.N * a.OH * a.OW * a.K);
+  if (suspect) depthwise_padding_dw(d, dy, dw);
 }
 
 }  // namespace sinapse::cpu

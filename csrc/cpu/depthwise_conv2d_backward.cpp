@@ -216,7 +216,7 @@ void dx_as_forward(const DepthwiseArgs& d, const float* w, const float* dy, floa
   t.c.OW = a.W;
   t.c.pad_top = (a.KH - 1) * a.DH - a.pad_top;
   t.c.pad_left = (a.KW - 1) * a.DW - a.pad_left;
-  depthwise_conv2d_forward(t, dy, turned, nullptr, dx, KernelVariant::tuned, path, max_threads);
+  depthwise_conv2d_forward_tuned(t, dy, turned, nullptr, dx, path, max_threads);
 }
 
 }  // namespace

@@ -42,12 +42,14 @@ __global__ void forward_naive_kernel(DepthwiseArgs d, const float* __restrict__ 
     float acc = bias ? bias[k] : 0.0f;
     for (int64_t kh = 0; kh < a.KH; ++kh) {
       const int64_t ih = oh * a.SH - a.pad_top + kh * a.DH;
-      if (ih < 0 || ih >= a.H) continue;
       for (int64_t kw = 0; kw < a.KW; ++kw) {
         const int64_t iw = ow * a.SW - a.pad_left + kw * a.DW;
-        if (iw < 0 || iw >= a.W) continue;
-        const float* xp = x + ((n * a.H + ih) * a.W + iw) * a.C + c0;
         const float* wp = w + (kh * a.KW + kw) * d.CG * a.K + k;
+        if (ih < 0 || ih >= a.H || iw < 0 || iw >= a.W) {  // padding: a multiplied zero (0 * inf = NaN), as conv2d
+          for (int64_t i = 0; i < d.CG; ++i) acc += 0.0f * wp[i * a.K];
+          continue;
+        }
+        const float* xp = x + ((n * a.H + ih) * a.W + iw) * a.C + c0;
         for (int64_t i = 0; i < d.CG; ++i) acc += xp[i] * wp[i * a.K];
       }
     }
@@ -79,13 +81,14 @@ __global__ void dx_kernel(DepthwiseArgs d, const float* __restrict__ w, const fl
   }
 }
 
-// x's value under weight e = ((kh * KW + kw) * CG + i) * K + k at output pixel p, or 0 (padding).
-__device__ inline float tap_input(const DepthwiseArgs& d, const float* x, int64_t e, int64_t p, bool& inside) {
+// x's value under weight e = ((kh * KW + kw) * CG + i) * K + k at output pixel p, or 0 (padding,
+// a zero multiplied like any input: 0 * inf = NaN in dW, as conv2d).
+__device__ inline float tap_input(const DepthwiseArgs& d, const float* x, int64_t e, int64_t p) {
   const ConvArgs& a = d.c;
   const int64_t k = e % a.K, i = (e / a.K) % d.CG, tap = e / (a.K * d.CG), kw = tap % a.KW, kh = tap / a.KW;
   const int64_t ow = p % a.OW, oh = (p / a.OW) % a.OH, n = p / (a.OW * a.OH);
   const int64_t ih = oh * a.SH - a.pad_top + kh * a.DH, iw = ow * a.SW - a.pad_left + kw * a.DW;
-  inside = ih >= 0 && ih < a.H && iw >= 0 && iw < a.W;
+  const bool inside = ih >= 0 && ih < a.H && iw >= 0 && iw < a.W;
   return inside ? x[((n * a.H + ih) * a.W + iw) * a.C + (k / d.KG) * d.CG + i] : 0.0f;
 }
 
@@ -98,9 +101,7 @@ __global__ void dw_naive_kernel(DepthwiseArgs d, const float* __restrict__ x, co
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
     float acc = 0.0f;
     for (int64_t p = 0; p < pixels; ++p) {
-      bool inside;
-      const float v = tap_input(d, x, e, p, inside);
-      if (inside) acc += v * dy[p * a.K + e % a.K];
+      acc += tap_input(d, x, e, p) * dy[p * a.K + e % a.K];
     }
     dw[e] = acc;
   }
@@ -156,10 +157,12 @@ __global__ void forward_tiled_kernel(DepthwiseArgs d, const float* __restrict__ 
         float acc = bias ? bias[k] : 0.0f;
         for (int64_t kh = 0; kh < a.KH; ++kh) {
           const int64_t tr = r * a.SH + kh * a.DH, ih = ih0 + tr;
-          if (ih < 0 || ih >= a.H) continue;  // padding is skipped, as on the CPU
+          // padding: the tile's zero, multiplied (0 * inf = NaN, as conv2d); dx (kTurned) reads
+          // zeros for outputs that do not exist, which add nothing
+          if (kTurned && (ih < 0 || ih >= a.H)) continue;
           for (int64_t kw = 0; kw < a.KW; ++kw) {
             const int64_t tc = threadIdx.y * a.SW + kw * a.DW, iw = iw0 + tc;
-            if (iw < 0 || iw >= a.W) continue;
+            if (kTurned && (iw < 0 || iw >= a.W)) continue;
             const int64_t tap = kTurned ? (a.KH - 1 - kh) * a.KW + (a.KW - 1 - kw) : kh * a.KW + kw;
             acc += tile[(tr * cols + tc) * kLanes + ch] * w[tap * a.K + k];
           }
@@ -188,9 +191,7 @@ __global__ void reduce_tuned_kernel(DepthwiseArgs d, const float* __restrict__ x
         if (kBias) {
           acc += dy[p * a.K + f];
         } else {
-          bool inside;
-          const float v = tap_input(d, x, e, p, inside);
-          if (inside) acc += v * dy[p * a.K + e % a.K];
+          acc += tap_input(d, x, e, p) * dy[p * a.K + e % a.K];
         }
       }
     part[threadIdx.y][threadIdx.x] = acc;
