@@ -81,6 +81,25 @@ template <int64_t kKW>
   store16(out + 3 * a.K, a3);
 }
 
+// One column of 16 channels with each tap's column tested: the image's left and right edges
+// and the interior's leftover columns, in one Vec16 accumulator (the float-array path kept them
+// in memory: on 14-pixel rows the 2 edge columns of 14 took about a third of the time).
+[[gnu::always_inline]] inline void channelwise_edge(const ConvArgs& a, const float* __restrict x_img,
+                                                    const float* __restrict w, const float* __restrict bias,
+                                                    float* __restrict y_row, int64_t oh, int64_t kh0, int64_t kh1,
+                                                    int64_t ow, int64_t c0) {
+  Vec16 acc = bias ? load16(bias + c0) : Vec16{};
+  for (int64_t kh = kh0; kh < kh1; ++kh) {
+    const float* __restrict x_row = x_img + (oh * a.SH - a.pad_top + kh * a.DH) * a.W * a.C + c0;
+    for (int64_t kw = 0; kw < a.KW; ++kw) {
+      const int64_t iw = ow * a.SW - a.pad_left + kw * a.DW;
+      if (iw < 0 || iw >= a.W) continue;
+      acc += load16(x_row + iw * a.C) * load16(w + (kh * a.KW + kw) * a.K + c0);
+    }
+  }
+  store16(y_row + ow * a.K + c0, acc);
+}
+
 // One output row, channel-wise. Columns outer, channel blocks inner: the taps of a column
 // block read whole input pixels (C contiguous floats) in order, which the prefetcher follows;
 // channel blocks outer would stride through the rows C floats at a time.
@@ -97,6 +116,8 @@ template <int64_t kKW>
         channelwise_block<3>(a, x_img, w, bias, y_row, oh, kh0, kh1, ow, c0);
       else if (cb == kVec && cols == kCols && !checked)
         channelwise_block<0>(a, x_img, w, bias, y_row, oh, kh0, kh1, ow, c0);
+      else if (cb == kVec && cols == 1)
+        channelwise_edge(a, x_img, w, bias, y_row, oh, kh0, kh1, ow, c0);
       else
         channelwise_columns(a, x_img, w, bias, y_row, oh, kh0, kh1, ow, c0, cb, cols, checked);
     }
