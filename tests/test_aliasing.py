@@ -277,6 +277,36 @@ SPECS = {
         ),
         ["out[0]", "out[1]", "out[2]"],
     ),
+    "prelu": _spec(
+        lambda a: ops.prelu(a["x"], a["alpha"], out=a["out"]),
+        dict(x=_f(3, 4, 2), alpha=_f(1, 2), out=_f(3, 4, 2)),
+        ["out"],
+        [("out", "x")],
+    ),
+    "prelu_backward": _spec(
+        lambda a: ops.prelu_backward(a["dy"], a["x"], a["alpha"], out=(a["out[0]"], a["out[1]"])),
+        dict(dy=_f(3, 4, 2), x=_f(3, 4, 2), alpha=_f(1, 2), **{"out[0]": _f(3, 4, 2), "out[1]": _f(1, 2)}),
+        ["out[0]", "out[1]"],
+        [("out[0]", "dy")],
+    ),
+    "spatial_dropout": _spec(
+        lambda a: ops.spatial_dropout(a["x"], 0.5, 7, out=a["out"]),
+        dict(x=_f(4, 3, 6), out=_f(4, 3, 6)),
+        ["out"],
+        [("out", "x")],
+    ),
+    "spatial_dropout_backward": _spec(
+        lambda a: ops.spatial_dropout_backward(a["dy"], 0.5, 7, out=a["out"]),
+        dict(dy=_f(4, 3, 6), out=_f(4, 3, 6)),
+        ["out"],
+        [("out", "dy")],
+    ),
+    "gaussian_noise": _spec(
+        lambda a: ops.gaussian_noise(a["x"], 0.5, 7, out=a["out"]),
+        dict(x=_f(4, 6), out=_f(4, 6)),
+        ["out"],
+        [("out", "x")],
+    ),
 }
 
 

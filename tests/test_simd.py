@@ -58,7 +58,10 @@ def _activation(rng):
                 reference.activation_backward(f64(dy), f64(x), name),
             )
         )
-    return out
+    xp, alpha, dyp = x.reshape(50, 20, 20), normal(rng, 1, 20), dy.reshape(50, 20, 20)  # PReLU, one slope per channel
+    out.append(("prelu", ops.prelu(xp, alpha), reference.prelu(f64(xp), f64(alpha))))
+    got, want = ops.prelu_backward(dyp, xp, alpha), reference.prelu_backward(f64(dyp), f64(xp), f64(alpha))
+    return out + [(f"prelu_backward {k}", g, w) for k, (g, w) in enumerate(zip(got, want))]
 
 
 def _softmax(rng):
@@ -74,9 +77,12 @@ def _softmax(rng):
 
 def _dropout(rng):
     x = normal(rng, 9001)
+    xs = x[:9000].reshape(9, 20, 50)  # spatial dropout: 50 channels
     return [
         ("dropout", ops.dropout(x, 0.3, 1234, 5), reference.dropout(x, 0.3, 1234, 5)),
         ("dropout backward", ops.dropout_backward(x, 0.3, 1234, 5), reference.dropout(x, 0.3, 1234, 5)),
+        ("spatial_dropout", ops.spatial_dropout(xs, 0.3, 12, 5), reference.spatial_dropout(xs, 0.3, 12, 5)),
+        ("gaussian_noise", ops.gaussian_noise(x, 0.5, 1234, 5, lane=1), reference.gaussian_noise(x, 0.5, 1234, 5, 1)),
     ]
 
 

@@ -79,9 +79,9 @@ OPS: dict[str, OpInfo] = {
     for op in (
         OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu", "cuda"), "SINAPSE_GEMM"),
         OpInfo("axpy", ("default",), ("cpu", "cuda")),
-        OpInfo("activation", ("default",), ("cpu", "cuda")),
+        OpInfo("activation", ("default",), ("cpu", "cuda"), kernels=("prelu",)),
         OpInfo("softmax", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_SOFTMAX", kernels=("log_softmax",)),
-        OpInfo("dropout", ("default",), ("cpu", "cuda")),
+        OpInfo("dropout", ("default",), ("cpu", "cuda"), kernels=("spatial_dropout", "gaussian_noise")),
         OpInfo("bias", ("default",), ("cpu", "cuda"), kernels=("bias_add", "bias_backward")),
         OpInfo("pooling", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_POOLING", kernels=("max_pool2d", "avg_pool2d")),
         OpInfo("losses", ("default",), ("cpu", "cuda"), kernels=("loss",)),

@@ -709,3 +709,52 @@ def _crop_backward(draw):
     if draw(st.booleans()):
         kw["fill_value"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
     return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+def _prelu_shapes(draw):
+    x = _shape(draw, 2, 4)
+    return x, [d if draw(st.booleans()) else 1 for d in x[1:]]
+
+
+@spec("prelu", written=("out",))
+def _prelu(draw):
+    s, a = _prelu_shapes(draw)
+    return {"x": arr(s), "alpha": arr(a), **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("prelu_backward", written=("out",))
+def _prelu_backward(draw):
+    s, a = _prelu_shapes(draw)
+    kw = {"dy": arr(s), "x": arr(s), "alpha": arr(a)}
+    return {**kw, **({"out": [arr(s, fill="zeros"), arr(a, fill="zeros")]} if draw(st.booleans()) else {})}
+
+
+def _philox_kw(draw, s):
+    return {
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "offset": draw(st.integers(0, 100)),
+        "lane": draw(st.integers(0, 3)),
+        **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {}),
+    }
+
+
+@spec("spatial_dropout", ints=("seed", "offset", "lane"), written=("out",), floats=("rate",))
+def _spatial_dropout(draw):
+    s = _shape(draw, 2, 4)
+    kw = {"x": arr(s), "rate": draw(st.sampled_from([0.0, 0.25, 0.5, 0.9])), "training": draw(st.booleans())}
+    return {**kw, **_philox_kw(draw, s)}
+
+
+@spec("spatial_dropout_backward", ints=("seed", "offset", "lane"), written=("out",), floats=("rate",))
+def _spatial_dropout_backward(draw):
+    kw = _spatial_dropout(draw)
+    kw["dy"] = kw.pop("x")
+    kw.pop("training")
+    return kw
+
+
+@spec("gaussian_noise", ints=("seed", "offset", "lane"), written=("out",), floats=("stddev",))
+def _gaussian_noise(draw):
+    s = _shape(draw)
+    kw = {"x": arr(s), "stddev": draw(st.sampled_from([0.0, 0.1, 1.0, 3.0])), "training": draw(st.booleans())}
+    return {**kw, **_philox_kw(draw, s)}

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from .. import constraints, initializers, regularizers
 from ..ops._checks import as_bool
+from . import _activity
 from ._activations import Act
 from ._limits import size
 from .base import Layer, Weight
-from .core import _no_activity_regularizer
 
 
 class ConvLayer(Layer):
@@ -42,7 +42,7 @@ def set_arguments(
     layer.filters = int(size(cls, "filters", filters))
     if data_format not in (None, "channels_last"):
         raise layer.arg_error(f"`data_format` must be 'channels_last' (the only layout supported), got {data_format!r}")
-    _no_activity_regularizer(cls, activity_regularizer)
+    layer.activity_regularizer = _activity.get(cls, activity_regularizer)
     layer.act = Act(cls, activation)
     layer.activation = layer.act.name
     layer.output_activation = layer.act.name if layer.act.name == "sigmoid" else None

@@ -8,10 +8,10 @@ from .. import constraints, initializers, ops, regularizers
 from ..ops._checks import MAX_EXTENT, as_bool, as_pair
 from ..ops._plan import PlanCache
 from ..ops.conv2d import geometry
+from . import _activity
 from ._activations import Act
 from ._limits import size
 from .base import Layer, keras1_arguments
-from .core import _no_activity_regularizer
 
 
 def _padding(layer, padding):
@@ -52,7 +52,7 @@ class Conv2D(Layer):
         from .depthwise import conv_groups, grouped_plan  # (depthwise.py imports this module)
 
         self.groups = conv_groups(type(self).__name__, groups, filters)  # > 1: the grouped kernels
-        _no_activity_regularizer(type(self).__name__, activity_regularizer)
+        self.activity_regularizer = _activity.get(type(self).__name__, activity_regularizer)
         self.filters = int(filters)
         cls = type(self).__name__
         self.kernel_size = as_pair(cls, "kernel_size", kernel_size)

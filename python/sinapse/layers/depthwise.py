@@ -20,11 +20,11 @@ from .. import constraints, initializers, ops, regularizers
 from ..ops._checks import as_bool, as_pair
 from ..ops._plan import PlanCache
 from ..ops.depthwise_conv2d import geometry
+from . import _activity
 from ._activations import Act
 from ._limits import size
 from .base import Layer
 from .convolutional import _padding
-from .core import _no_activity_regularizer
 
 
 def conv_groups(layer: str, groups, filters: int) -> int:
@@ -158,7 +158,7 @@ class DepthwiseConv2D(_DepthwiseBase):
     ):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        _no_activity_regularizer(cls, activity_regularizer)
+        self.activity_regularizer = _activity.get(cls, activity_regularizer)
         self._depthwise_setup(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, activation)
         self.use_bias = as_bool(cls, "use_bias", use_bias)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
@@ -254,7 +254,7 @@ class SeparableConv2D(_DepthwiseBase):
     ):
         super().__init__(**kwargs)
         cls = type(self).__name__
-        _no_activity_regularizer(cls, activity_regularizer)
+        self.activity_regularizer = _activity.get(cls, activity_regularizer)
         self.filters = size(cls, "filters", filters)
         self._depthwise_setup(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, activation)
         self._pointwise = PlanCache(ops.conv2d, ("x", "w", "bias", "out"), activation=self.act.fused)

@@ -12,13 +12,21 @@ gradient is ``loss_grad``), each checked against central differences in float64
 (tests/test_reference.py and the op's own tests).
 """
 
-from .activation import ACTIVATIONS, activation, activation_backward
+from .activation import ACTIVATIONS, activation, activation_backward, prelu, prelu_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
 from .conv2d import conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward
 from .depthwise_conv2d import depthwise_conv2d, depthwise_conv2d_backward
-from .dropout import dropout, dropout_backward, dropout_mask
+from .dropout import (
+    dropout,
+    dropout_backward,
+    dropout_mask,
+    gaussian_noise,
+    normals,
+    spatial_dropout,
+    spatial_dropout_backward,
+)
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
 from .layer_norm import group_norm, group_norm_backward, layer_norm, layer_norm_backward
@@ -98,4 +106,10 @@ __all__ = [
     "resize_backward",
     "crop",
     "crop_backward",
+    "prelu",
+    "prelu_backward",
+    "spatial_dropout",
+    "spatial_dropout_backward",
+    "gaussian_noise",
+    "normals",
 ]
