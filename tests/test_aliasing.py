@@ -177,6 +177,21 @@ SPECS = {
         dict(x=_f(1, 5, 5, 2), w=_f(3, 3, 2, 4), bias=_f(4), out=_f(1, 3, 3, 4)),
         ["out"],
     ),
+    "depthwise_conv2d": _spec(
+        lambda a: ops.depthwise_conv2d(a["x"], a["w"], a["bias"], out=a["out"]),
+        dict(x=_f(1, 5, 5, 2), w=_f(3, 3, 2, 2), bias=_f(4), out=_f(1, 3, 3, 4)),
+        ["out"],
+    ),
+    "depthwise_conv2d_backward": _spec(
+        lambda a: ops.depthwise_conv2d_backward(a["dy"], a["x"], a["w"], out=(a["out[0]"], a["out[1]"], a["out[2]"])),
+        dict(
+            dy=_f(2, 3, 3, 6),
+            x=_f(2, 5, 5, 3),
+            w=_f(3, 3, 3, 2),
+            **{"out[0]": _f(2, 5, 5, 3), "out[1]": _f(3, 3, 3, 2), "out[2]": _f(6)},
+        ),
+        ["out[0]", "out[1]", "out[2]"],
+    ),
     "max_pool2d": _spec(
         lambda a: ops.max_pool2d(a["x"], 2, out=a["out"]), dict(x=_f(1, 4, 4, 2), out=_f(1, 2, 2, 2)), ["out"]
     ),

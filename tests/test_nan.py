@@ -180,6 +180,32 @@ def _conv2d(rng, kw):
     return out
 
 
+@case("depthwise_conv2d", "depthwise_conv2d_backward", paths=("variant", "simd"))
+def _depthwise_conv2d(rng, kw):
+    """Depthwise (16-channel blocks + a tail, multiplier 2) and grouped; padding multiplies as conv2d's."""
+    out = []
+    for xs, ws, groups, geo in [
+        ((2, 6, 7, 20), (3, 3, 20, 1), None, (1, "same", 1)),
+        ((1, 5, 6, 3), (3, 2, 3, 2), None, (2, "same", 1)),
+        ((1, 6, 6, 4), (3, 3, 2, 4), 2, (1, "same", (1, 2))),
+        ((1, 3, 3, 4), (1, 1, 4, 1), None, (1, (2, 2, 2, 2), 1)),  # outputs whose window is all padding
+    ]:
+        x, w = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.05)
+        strides, padding, dilation = geo
+        args = dict(strides=strides, padding=padding, dilation_rate=dilation, groups=groups)
+        got = ops.depthwise_conv2d(x, w, **args, **kw)
+        ref = reference_of(reference.depthwise_conv2d, f64(x), f64(w), **args)
+        out.append((f"depthwise_conv2d {xs} {ws} groups={groups}", got, ref))
+        dy = poison(rng, randn(rng, *got.shape), 0.03)
+        dx, dw, db = ops.depthwise_conv2d_backward(dy, x, w, **args, **kw)
+        rdx, rdw, rdb = reference_of(reference.depthwise_conv2d_backward, f64(dy), f64(x), f64(w), **args)
+        out += [
+            (f"depthwise_conv2d_backward {n} {xs}", g, r)
+            for n, g, r in (("dx", dx, rdx), ("dw", dw, rdw), ("db", db, rdb))
+        ]
+    return out
+
+
 @case("bias_add", "bias_backward")
 def _bias(rng, kw):
     x, b, dy = poison(rng, randn(rng, 9, 7)), poison(rng, randn(rng, 7)), poison(rng, randn(rng, 4, 3, 7), 0.05)
