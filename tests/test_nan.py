@@ -767,3 +767,47 @@ def test_merge_maximum_gradient_goes_to_the_first_nan(backend):
     np.testing.assert_array_equal(da, [0.0, 2.0, 0.0, 4.0])
     np.testing.assert_array_equal(db, [1.0, 0.0, 3.0, 0.0])
     np.testing.assert_array_equal(dc, [0.0, 0.0, 0.0, 0.0])
+
+
+@case(
+    "affine_transform",
+    "affine_transform_backward",
+    "flip",
+    "flip_backward",
+    "adjust_contrast",
+    "adjust_contrast_backward",
+    "adjust_brightness",
+    "adjust_brightness_backward",
+)
+def _augment(rng, kw):
+    x, dy = poison(rng, randn(rng, 2, 5, 6, 3)), poison(rng, randn(rng, 2, 5, 6, 3))
+    t = np.tile(np.array([0.9, -0.2, 1.1, 0.2, 0.9, -0.6, 0, 0], np.float32), (2, 1))
+    h, v = np.array([True, False]), np.array([True, True])
+    p = np.array([0.5, 1.5], np.float32)
+    vr = (-1.0, 1.0)
+    return [
+        ("affine_transform", ops.affine_transform(x, t), reference_of(reference.affine_transform, f64(x), f64(t))),
+        (
+            "affine_transform_backward",
+            ops.affine_transform_backward(dy, t, x.shape),
+            reference_of(reference.affine_transform_backward, f64(dy), f64(t), x.shape),
+        ),
+        ("flip", ops.flip(x, h, v), reference.flip(x, h, v)),
+        ("flip_backward", ops.flip_backward(dy, h, v), reference.flip_backward(dy, h, v)),
+        ("adjust_contrast", ops.adjust_contrast(x, p, vr), reference_of(reference.adjust_contrast, f64(x), p, vr)),
+        (
+            "adjust_contrast_backward",
+            ops.adjust_contrast_backward(dy, x, p, vr),
+            reference_of(reference.adjust_contrast_backward, f64(dy), f64(x), p, vr),
+        ),
+        (
+            "adjust_brightness",
+            ops.adjust_brightness(x, p, vr),
+            reference_of(reference.adjust_brightness, f64(x), p, vr),
+        ),
+        (
+            "adjust_brightness_backward",
+            ops.adjust_brightness_backward(dy, x, p, vr),
+            reference_of(reference.adjust_brightness_backward, f64(dy), f64(x), p, vr),
+        ),
+    ]

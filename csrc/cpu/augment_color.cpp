@@ -14,11 +14,21 @@ namespace {
 
 SINAPSE_HD_INLINE float clip(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// The mean of each channel of one image (HW rows of C), accumulated in double.
+// The mean of each channel of one image (HW rows of C), accumulated in double. One channel
+// (Fashion-MNIST) sums 8 interleaved partial sums, so the loop is not one serial chain of adds.
 void channel_means(int64_t HW, int64_t C, const float* x, double* mean) {
   std::fill(mean, mean + C, 0.0);
-  for (int64_t p = 0; p < HW; ++p)
-    for (int64_t c = 0; c < C; ++c) mean[c] += x[p * C + c];
+  if (C == 1) {
+    double part[8] = {};
+    int64_t p = 0;
+    for (; p + 8 <= HW; p += 8)
+      for (int k = 0; k < 8; ++k) part[k] += x[p + k];
+    for (; p < HW; ++p) part[0] += x[p];
+    for (int k = 0; k < 8; ++k) mean[0] += part[k];
+  } else {
+    for (int64_t p = 0; p < HW; ++p)
+      for (int64_t c = 0; c < C; ++c) mean[c] += x[p * C + c];
+  }
   for (int64_t c = 0; c < C; ++c) mean[c] /= static_cast<double>(HW);
 }
 
@@ -63,8 +73,13 @@ void adjust_contrast(int64_t N, int64_t HW, int64_t C, const float* x, const flo
     const float f = factors[n];
     const float* __restrict mp = m.data();
     run_simd(path, [&]() SINAPSE_INLINE {
-      for (int64_t p = 0; p < HW; ++p)
-        for (int64_t c = 0; c < C; ++c) ys[p * C + c] = clip((xs[p * C + c] - mp[c]) * f + mp[c], lo, hi);
+      if (C == 1) {  // one loop over the pixels (vectorised)
+        const float m0 = mp[0];
+        for (int64_t p = 0; p < HW; ++p) ys[p] = clip((xs[p] - m0) * f + m0, lo, hi);
+      } else {
+        for (int64_t p = 0; p < HW; ++p)
+          for (int64_t c = 0; c < C; ++c) ys[p * C + c] = clip((xs[p * C + c] - mp[c]) * f + mp[c], lo, hi);
+      }
     });
   }
 }
