@@ -116,7 +116,9 @@ void bilinear_forward(const ResizeArgs& a, const std::vector<ResizeTap>& ty, con
 
 }  // namespace
 
-void resize_forward(const ResizeArgs& a, const float* x, float* y, SimdPath path, int max_threads) {
+void resize_forward(const ResizeArgs& a, const float* x, float* y, KernelVariant variant, SimdPath path,
+                    int max_threads) {
+  if (variant == KernelVariant::naive) return resize_forward_naive(a, x, y);
   const bool bilinear = a.bilinear != 0;
   const std::vector<ResizeTap> ty = taps(a.H, a.OH, bilinear), tx = taps(a.W, a.OW, bilinear);
   const int64_t rows = a.N * a.OH;
@@ -128,7 +130,9 @@ void resize_forward(const ResizeArgs& a, const float* x, float* y, SimdPath path
 // The gather, separably: per input row i, the output rows reading it summed (weighted) into
 // one (OW x C) row, then each input pixel sums its reading output columns of that row. Each
 // dx element has one writer and a fixed order: no atomics, the same bits for any thread count.
-void resize_backward(const ResizeArgs& a, const float* dy, float* dx, SimdPath path, int max_threads) {
+void resize_backward(const ResizeArgs& a, const float* dy, float* dx, KernelVariant variant, SimdPath path,
+                     int max_threads) {
+  if (variant == KernelVariant::naive) return resize_backward_naive(a, dy, dx);
   const bool bilinear = a.bilinear != 0;
   const Readers ry = readers(a.H, a.OH, bilinear), rx = readers(a.W, a.OW, bilinear);
   const int64_t rows = a.N * a.H, C = a.C, OWC = a.OW * a.C;

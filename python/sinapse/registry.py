@@ -101,7 +101,7 @@ OPS: dict[str, OpInfo] = {
         # element-wise merges of several arrays (Keras's Add, ..., Minimum) and concatenation
         OpInfo("merge", ("default",), ("cpu", "cuda"), kernels=("concatenate",)),
         # nearest / bilinear image resize (Keras 3 sampling) and crop, NHWC
-        OpInfo("resize", ("default",), ("cpu", "cuda"), kernels=("crop",)),
+        OpInfo("resize", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_RESIZE", kernels=("crop",)),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}
