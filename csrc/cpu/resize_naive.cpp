@@ -17,9 +17,9 @@ void resize_forward_naive(const ResizeArgs& a, const float* x, float* y) {
         const float* x1 = x + (n * a.H + ty.i1) * a.W * a.C;
         float* yp = y + ((n * a.OH + o) * a.OW + p) * a.C;
         for (int64_t c = 0; c < a.C; ++c) {
-          const float top = (1.0f - tx.w1) * x0[tx.i0 * a.C + c] + tx.w1 * x0[tx.i1 * a.C + c];
-          const float bottom = (1.0f - tx.w1) * x1[tx.i0 * a.C + c] + tx.w1 * x1[tx.i1 * a.C + c];
-          yp[c] = (1.0f - ty.w1) * top + ty.w1 * bottom;
+          const float top = resize_lerp(x0[tx.i0 * a.C + c], x0[tx.i1 * a.C + c], tx.w1);
+          const float bottom = resize_lerp(x1[tx.i0 * a.C + c], x1[tx.i1 * a.C + c], tx.w1);
+          yp[c] = resize_lerp(top, bottom, ty.w1);
         }
       }
     }

@@ -36,9 +36,8 @@ __global__ void resize_forward_kernel(ResizeArgs a, const float* __restrict__ x,
     const ResizeTap ty = resize_tap(o, a.H, a.OH, bilinear), tx = resize_tap(p, a.W, a.OW, bilinear);
     const float* x0 = x + (n * a.H + ty.i0) * a.W * a.C + c;
     const float* x1 = x + (n * a.H + ty.i1) * a.W * a.C + c;
-    const float wx1 = tx.w1, wx0 = 1.0f - tx.w1;
-    y[e] = (1.0f - ty.w1) * (wx0 * x0[tx.i0 * a.C] + wx1 * x0[tx.i1 * a.C]) +
-           ty.w1 * (wx0 * x1[tx.i0 * a.C] + wx1 * x1[tx.i1 * a.C]);
+    const float top = resize_lerp(x0[tx.i0 * a.C], x0[tx.i1 * a.C], tx.w1);
+    y[e] = ty.w1 == 0.0f ? top : resize_lerp(top, resize_lerp(x1[tx.i0 * a.C], x1[tx.i1 * a.C], tx.w1), ty.w1);
   }
 }
 
