@@ -13,15 +13,19 @@ def blobs(n, d, classes, rng, spread=0.5):
     return x.astype(np.float32), y
 
 
-def check_layer_gradients(layer, x, rng, *, training=False, eps=1e-3, rtol=2e-2, atol=2e-3, samples=12):
-    """Finite differences of L = sum(layer(x) * r) against the layer's backward, for x and every trainable weight."""
+def check_layer_gradients(layer, x, rng, *, training=False, eps=1e-3, rtol=2e-2, atol=2e-3, samples=12, mask=None):
+    """Finite differences of L = sum(layer(x) * r) against the layer's backward, for x and every trainable weight
+    (``mask``: the (N, T) mask given to every forward)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     layer.ensure_built(x.shape[1:])
 
-    def loss():
-        return float(np.sum(layer.forward(x, training).astype(np.float64) * r))
+    def forward():
+        return layer.forward(x, training) if mask is None else layer.forward(x, training, mask)
 
-    y = layer.forward(x, training)
+    def loss():
+        return float(np.sum(forward().astype(np.float64) * r))
+
+    y = forward()
     r = rng.standard_normal(y.shape)
     dx = np.array(layer.backward(r.astype(np.float32), need_dx=True), copy=True)
     grads = [np.array(w.grad, copy=True) for w in layer.trainable_weights]

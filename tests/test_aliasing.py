@@ -260,6 +260,53 @@ SPECS = {
         ["out[0]", "out[1]"],
         [("out[0]", "arrays[0]"), ("out[1]", "arrays[1]")],
     ),
+    "conv2d_transpose": _spec(
+        lambda a: ops.conv2d_transpose(a["x"], a["w"], a["bias"], strides=2, padding="same", out=a["out"]),
+        dict(x=_f(1, 3, 3, 2), w=_f(3, 3, 4, 2), bias=_f(4), out=_f(1, 6, 6, 4)),
+        ["out"],
+    ),
+    "conv2d_transpose_backward": _spec(
+        lambda a: ops.conv2d_transpose_backward(
+            a["dy"], a["x"], a["w"], strides=2, padding="same", out=(a["out[0]"], a["out[1]"], a["out[2]"])
+        ),
+        dict(
+            dy=_f(2, 6, 6, 4),
+            x=_f(2, 3, 3, 3),
+            w=_f(3, 3, 4, 3),
+            **{"out[0]": _f(2, 3, 3, 3), "out[1]": _f(3, 3, 4, 3), "out[2]": _f(4)},
+        ),
+        ["out[0]", "out[1]", "out[2]"],
+    ),
+    "prelu": _spec(
+        lambda a: ops.prelu(a["x"], a["alpha"], out=a["out"]),
+        dict(x=_f(3, 4, 2), alpha=_f(1, 2), out=_f(3, 4, 2)),
+        ["out"],
+        [("out", "x")],
+    ),
+    "prelu_backward": _spec(
+        lambda a: ops.prelu_backward(a["dy"], a["x"], a["alpha"], out=(a["out[0]"], a["out[1]"])),
+        dict(dy=_f(3, 4, 2), x=_f(3, 4, 2), alpha=_f(1, 2), **{"out[0]": _f(3, 4, 2), "out[1]": _f(1, 2)}),
+        ["out[0]", "out[1]"],
+        [("out[0]", "dy")],
+    ),
+    "spatial_dropout": _spec(
+        lambda a: ops.spatial_dropout(a["x"], 0.5, 7, out=a["out"]),
+        dict(x=_f(4, 3, 6), out=_f(4, 3, 6)),
+        ["out"],
+        [("out", "x")],
+    ),
+    "spatial_dropout_backward": _spec(
+        lambda a: ops.spatial_dropout_backward(a["dy"], 0.5, 7, out=a["out"]),
+        dict(dy=_f(4, 3, 6), out=_f(4, 3, 6)),
+        ["out"],
+        [("out", "dy")],
+    ),
+    "gaussian_noise": _spec(
+        lambda a: ops.gaussian_noise(a["x"], 0.5, 7, out=a["out"]),
+        dict(x=_f(4, 6), out=_f(4, 6)),
+        ["out"],
+        [("out", "x")],
+    ),
 }
 
 

@@ -357,7 +357,10 @@ def _set_fingerprint_weights(model):
             layer.set_weights([TOOL.fingerprint_weight(layer.name, i, w.name, w.shape) for i, w in enumerate(ws)])
 
 
-@pytest.mark.parametrize("name", ["VGG16_notop_32", "ResNet50_notop_64", "InceptionV3_logits_75", "ResNet20_logits_32"])
+@pytest.mark.parametrize(
+    "name",
+    ["VGG16_notop_32", "ResNet50_notop_64", "InceptionV3_logits_75", "ResNet20_logits_32", "MobileNet_a025_logits_64"],
+)
 def test_predictions_match_keras(name):
     """Same weights (by layer name) and the same seeded batch: Keras's predictions to 1e-4."""
     spec = SPECS[name + "@fingerprint"]
@@ -512,3 +515,48 @@ def test_a_frozen_application_as_the_base_of_a_new_model(rng):
     for a, b in zip(frozen, base.get_weights()):  # moving statistics too: a frozen BatchNormalization infers
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(head[0], model.get_layer("head").get_weights()[0])
+
+
+# ------------------------------------------------------------------------ MobileNet
+
+
+def test_mobilenet_argument_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(ValueError, match=r"MobileNet: `alpha` must be a number in \(0, 16\], got alpha=0"):
+        applications.MobileNet(alpha=0)
+    with pytest.raises(
+        ValueError, match="MobileNet: `depth_multiplier` must be a positive int, got depth_multiplier=1.5"
+    ):
+        applications.MobileNet(depth_multiplier=1.5)
+    with pytest.raises(ValueError, match=r"MobileNet: `dropout` must be a number in \[0, 1\)"):
+        applications.MobileNet(dropout=1.0)
+    with pytest.raises(ValueError, match="MobileNet: with weights='imagenet' `depth_multiplier` must be 1, got 2"):
+        applications.MobileNet(weights="imagenet", depth_multiplier=2)
+    with pytest.raises(ValueError, match="MobileNet: with weights='imagenet' `alpha` must be 0.25, 0.5, 0.75 or 1.0"):
+        applications.MobileNet(weights="imagenet", alpha=0.3)
+    if not Path("/tmp/.keras/models/mobilenet_5_0_160_tf_no_top.h5").exists():
+        with pytest.raises(ValueError, match="MobileNet: weights='imagenet' cannot be downloaded") as info:
+            applications.MobileNet(weights="imagenet", alpha=0.5, include_top=False, input_shape=(160, 160, 3))
+        assert "keras-applications/mobilenet/mobilenet_5_0_160_tf_no_top.h5" in str(info.value)
+
+
+def test_mobilenet_preprocessing_and_default_name():
+    x = np.array([[[[0.0, 127.5, 255.0]]]], np.float32)
+    np.testing.assert_allclose(applications.mobilenet.preprocess_input(x.copy()), [[[[-1.0, 0.0, 1.0]]]])
+    model = applications.MobileNet(alpha=0.25, input_shape=(128, 128, 3), include_top=False, pooling="max")
+    assert model.name == "mobilenet_0.25_128"
+    assert model.outputs[0].shape[1:] == (256,)
+
+
+@needs_engine
+def test_mobilenet_trains(rng):
+    """A small MobileNet takes a few SGD steps: the depthwise, BatchNormalization and ReLU(6) backward passes."""
+    model = applications.MobileNet(alpha=0.25, input_shape=(32, 32, 3), classes=4, dropout=0.0)
+    model.compile(sinapse.optimizers.SGD(0.05, momentum=0.9), "sparse_categorical_crossentropy")
+    x = rng.standard_normal((16, 32, 32, 3)).astype(np.float32)
+    y = np.arange(16) % 4
+    first = model.train_on_batch(x, y)
+    for _ in range(15):
+        last = model.train_on_batch(x, y)
+    assert np.isfinite(last) and last < first

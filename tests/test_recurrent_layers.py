@@ -159,8 +159,8 @@ def test_unsupported_arguments_are_refused_clearly():
         ValueError, match=r"^LSTM: `recurrent_constraint`: constraints.get: unknown constraint 'nonneg'"
     ):
         layers.LSTM(2, recurrent_constraint="nonneg")
-    with pytest.raises(ValueError, match=r"^LSTM: `activity_regularizer` is not supported"):
-        layers.LSTM(2, activity_regularizer="l2")
+    with pytest.raises(ValueError, match=r"^LSTM: `activity_regularizer`: unknown regularizer 'l3'"):
+        layers.LSTM(2, activity_regularizer="l3")  # supported since issue 16 (tests/test_activity_regularizer.py)
     with pytest.raises(ValueError, match=r"lstm_x.*\(batch, time, features\).*\(None, 5\)"):
         layers.LSTM(2, name="lstm_x").ensure_built((5,))
     with pytest.raises(ValueError, match=r"the mask has shape \(2, 3\).*\(2, 4\)"):

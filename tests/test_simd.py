@@ -58,7 +58,10 @@ def _activation(rng):
                 reference.activation_backward(f64(dy), f64(x), name),
             )
         )
-    return out
+    xp, alpha, dyp = x.reshape(50, 20, 20), normal(rng, 1, 20), dy.reshape(50, 20, 20)  # PReLU, one slope per channel
+    out.append(("prelu", ops.prelu(xp, alpha), reference.prelu(f64(xp), f64(alpha))))
+    got, want = ops.prelu_backward(dyp, xp, alpha), reference.prelu_backward(f64(dyp), f64(xp), f64(alpha))
+    return out + [(f"prelu_backward {k}", g, w) for k, (g, w) in enumerate(zip(got, want))]
 
 
 def _softmax(rng):
@@ -74,9 +77,12 @@ def _softmax(rng):
 
 def _dropout(rng):
     x = normal(rng, 9001)
+    xs = x[:9000].reshape(9, 20, 50)  # spatial dropout: 50 channels
     return [
         ("dropout", ops.dropout(x, 0.3, 1234, 5), reference.dropout(x, 0.3, 1234, 5)),
         ("dropout backward", ops.dropout_backward(x, 0.3, 1234, 5), reference.dropout(x, 0.3, 1234, 5)),
+        ("spatial_dropout", ops.spatial_dropout(xs, 0.3, 12, 5), reference.spatial_dropout(xs, 0.3, 12, 5)),
+        ("gaussian_noise", ops.gaussian_noise(x, 0.5, 1234, 5, lane=1), reference.gaussian_noise(x, 0.5, 1234, 5, 1)),
     ]
 
 
@@ -202,6 +208,31 @@ def _merge(rng):
     return out + [("concatenate", cat, np.concatenate([xs[0].reshape(50, 100), xs[1].reshape(50, 100)], 1))]
 
 
+def _depthwise_conv2d(rng):
+    x = normal(rng, 2, 9, 11, 20)
+    out = []
+    for w, groups in ((normal(rng, 3, 3, 20, 1), None), (normal(rng, 3, 3, 5, 8), 4)):
+        geo = dict(strides=1, padding="same", groups=groups)
+        y = ops.depthwise_conv2d(x, w, **geo)
+        dy = normal(rng, *y.shape)
+        out.append((f"depthwise_conv2d groups={groups}", y, reference.depthwise_conv2d(f64(x), f64(w), **geo)))
+        got, want = (
+            ops.depthwise_conv2d_backward(dy, x, w, **geo),
+            reference.depthwise_conv2d_backward(f64(dy), f64(x), f64(w), **geo),
+        )
+        out += [(f"depthwise_conv2d_backward groups={groups} {k}", g, r) for k, (g, r) in enumerate(zip(got, want))]
+    return out
+
+
+def _layer_norm(rng):
+    x, dy, g, b = normal(rng, 33, 300, scale=3.0), normal(rng, 33, 300), normal(rng, 300), normal(rng, 300)
+    y, mean, inv = ops.layer_norm(x, g, b)
+    ry, rmean, rinv = reference.layer_norm(f64(x), f64(g), f64(b))
+    grads = ops.layer_norm_backward(dy, x, g, mean, inv)
+    want = reference.layer_norm_backward(f64(dy), f64(x), f64(g), rmean, rinv)
+    return [("layer_norm", y, ry)] + [(f"layer_norm backward {i}", a, w) for i, (a, w) in enumerate(zip(grads, want))]
+
+
 def _resize(rng):
     x, dy = normal(rng, 2, 5, 7, 19), normal(rng, 2, 11, 4, 19)
     out = []
@@ -229,6 +260,8 @@ CASES = {
     "optimizers": _optimizers,
     "rnn": _rnn,
     "merge": _merge,
+    "depthwise_conv2d": _depthwise_conv2d,
+    "layer_norm": _layer_norm,
     "resize": _resize,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.

@@ -2,7 +2,7 @@
 
 Run once, in a venv with Keras (nothing of sinapse is imported):
 
-    KERAS_BACKEND=jax /work/kenv/bin/python tools/keras_application_specs.py
+    KERAS_BACKEND=jax /work/kenv/bin/python tools/keras_application_specs.py [--only NAME ...]
 
 writes
 - tests/data/keras/applications_specs.json: for each application (weights=None), its parameter
@@ -50,6 +50,12 @@ SPECS = {
     ),
     "ResNet20": ("ResNet20", {}, True),
     "ResNet20_28x28x1": ("ResNet20", {"input_shape": (28, 28, 1)}, False),
+    "MobileNet": ("MobileNet", {}, True),
+    "MobileNet_notop_avg_a050_dm2_96": (
+        "MobileNet",
+        {"include_top": False, "alpha": 0.5, "depth_multiplier": 2, "input_shape": (96, 96, 3), "pooling": "avg"},
+        True,
+    ),
 }
 
 # name -> (builder, keyword arguments, batch size); inputs from np.random.default_rng(SEED)
@@ -62,6 +68,11 @@ FINGERPRINTS = {
         2,
     ),
     "ResNet20_logits_32": ("ResNet20", {"classifier_activation": None}, 2),
+    "MobileNet_a025_logits_64": (
+        "MobileNet",
+        {"alpha": 0.25, "input_shape": (64, 64, 3), "classes": 10, "classifier_activation": None},
+        2,
+    ),
 }
 
 
@@ -147,14 +158,22 @@ def _spec(model, every_layer):
 
 
 def main() -> int:
+    """``--only NAME ...`` records those entries and keeps the others from the existing files."""
     import keras
 
-    specs = {}
+    only = set(sys.argv[sys.argv.index("--only") + 1 :]) if "--only" in sys.argv else None
+    specs, prints = {}, {}
+    if only is not None:
+        specs = json.loads((OUT / "applications_specs.json").read_text())["models"]
+        prints = dict(np.load(OUT / "applications_fingerprints.npz"))
     for name, (builder, kwargs, every_layer) in SPECS.items():
+        if only is not None and name not in only:
+            continue
         specs[name] = {"builder": builder, "kwargs": kwargs, **_spec(_build(keras, builder, kwargs), every_layer)}
         print(name, specs[name]["params"], file=sys.stderr)
-    prints = {}
     for name, (builder, kwargs, batch) in FINGERPRINTS.items():
+        if only is not None and name not in only:
+            continue
         model = _build(keras, builder, kwargs)
         for layer in model.layers:
             layer.set_weights([fingerprint_weight(layer.name, i, w.name, w.shape) for i, w in enumerate(layer.weights)])

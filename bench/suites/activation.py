@@ -51,7 +51,44 @@ def cases(torch, quick):
 
         out.append(_single.Case(label, "forward", 8.0 * N, forward, torch_forward if torch else None))
         out.append(_single.Case(label, "forward+backward", 20.0 * N, both, torch_both if torch else None))
-    return out
+    return out + _prelu_cases(torch, rng)
+
+
+def _prelu_cases(torch, rng):
+    """PReLU with one slope per channel over NHWC (128, 28, 28, 32) vs F.prelu over the same values
+    in PyTorch's NCHW (its weight is per channel there); the backward includes alpha's gradient."""
+    shape = (128, 28, 28, 32)
+    x, dy = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
+    alpha = np.full((1, 1, 32), 0.25, np.float32)
+    y, dx, da = np.empty_like(x), np.empty_like(x), np.empty_like(alpha)
+    n = x.size
+
+    def forward():
+        ops.prelu(x, alpha, out=y)
+
+    def both():
+        ops.prelu(x, alpha, out=y)
+        ops.prelu_backward(dy, x, alpha, out=(dx, da))
+
+    torch_forward = torch_both = None
+    if torch:
+        tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).requires_grad_()
+        tdy = torch.from_numpy(dy.transpose(0, 3, 1, 2).copy())
+        tw = torch.full((32,), 0.25, requires_grad=True)
+
+        def torch_forward():
+            with torch.no_grad():
+                return torch.nn.functional.prelu(tx, tw)
+
+        def torch_both():
+            tx.grad = tw.grad = None
+            torch.nn.functional.prelu(tx, tw).backward(tdy)
+
+    label = "prelu per channel 128x28x28x32"
+    return [
+        _single.Case(label, "forward", 8.0 * n, forward, torch_forward),
+        _single.Case(label, "forward+backward", 20.0 * n, both, torch_both),
+    ]
 
 
 def run(args) -> int:

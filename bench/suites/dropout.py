@@ -50,7 +50,45 @@ def cases(torch, quick):
             )
         )
         out.append(_single.Case(label, "forward+backward", 16.0 * n, both, torch_both if torch else None))
-    return out
+    return out + ([] if quick else _noise_cases(torch, rng))
+
+
+def _noise_cases(torch, rng):
+    """Spatial dropout over NHWC (128, 28, 28, 32) vs F.dropout2d on the same values in NCHW, and
+    Gaussian noise over 4M values vs ``x + stddev * torch.randn_like(x)`` (forward only: its
+    gradient is dy)."""
+    x = rng.standard_normal((128, 28, 28, 32), dtype=np.float32)
+    y = np.empty_like(x)
+    flat, flat_y = x.reshape(-1), y.reshape(-1)
+    torch_spatial = torch_noise = None
+    if torch:
+        tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+        tflat = torch.from_numpy(flat.copy())
+
+        def torch_spatial():
+            with torch.no_grad():
+                return torch.nn.functional.dropout2d(tx, 0.5, training=True)
+
+        def torch_noise():
+            with torch.no_grad():
+                return tflat + 0.1 * torch.randn_like(tflat)
+
+    return [
+        _single.Case(
+            "spatial dropout 0.5 128x28x28x32",
+            "forward",
+            8.0 * x.size,
+            lambda: ops.spatial_dropout(x, 0.5, 7, 0, out=y),
+            torch_spatial,
+        ),
+        _single.Case(
+            "gaussian noise 3.2M",
+            "forward",
+            8.0 * x.size,
+            lambda: ops.gaussian_noise(flat, 0.1, 7, 0, out=flat_y),
+            torch_noise,
+        ),
+    ]
 
 
 def run(args) -> int:

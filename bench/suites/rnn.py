@@ -1,5 +1,6 @@
 """Recurrent layers: LSTM, GRU and SimpleRNN (tanh) vs torch.nn.LSTM/GRU/RNN, forward and
-forward+backward over a whole sequence, plus LSTM inference latency at batch 1.
+forward+backward over a whole sequence, plus LSTM inference latency at batch 1, and
+Bidirectional(LSTM) vs torch.nn.LSTM(bidirectional=True) (_rnn_bidirectional.py).
 
 Shapes from the issue: batch 64, sequence 50, input 128, hidden 256 (and batch 1). PyTorch
 runs batch_first=True modules in float32 on the same threads; its forward is timed under
@@ -23,6 +24,7 @@ from sinapse import ops
 from sinapse.registry import op_info
 
 from .. import harness
+from . import _rnn_bidirectional
 from ._single import use_threads
 
 # (label, cell, N, T, D, H, pass)
@@ -115,6 +117,7 @@ def run(args) -> int:
         )
         row.timings = harness.time_side_by_side(fns, **opts)
         rows.append(row)
+    bidirectional = _rnn_bidirectional.rows(torch, opts)
     env = harness.environment(threads)
     table = []
     for r in rows:
@@ -153,5 +156,6 @@ def run(args) -> int:
             ],
             table,
         )
+        + _rnn_bidirectional.markdown(bidirectional)
     )
-    return harness.publish("rnn", args, env, rows, md)
+    return harness.publish("rnn", args, env, rows + bidirectional, md)

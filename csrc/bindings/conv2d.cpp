@@ -60,17 +60,20 @@ void bind_conv2d(py::module_& m) {
 
   m.def(
       "conv2d_backward",
-      [](const ConvGeometry& g, const F32Array& x, const F32Array& w, const F32Array& dy, std::optional<F32Array>& dx,
-         std::optional<F32Array>& dw, std::optional<F32Array>& db, const std::string& variant, const std::string& simd,
-         int threads) {
+      [](const ConvGeometry& g, const std::optional<F32Array>& x, const F32Array& w, const F32Array& dy,
+         std::optional<F32Array>& dx, std::optional<F32Array>& dw, std::optional<F32Array>& db,
+         const std::string& variant, const std::string& simd, int threads) {
         const ConvArgs a = conv_args(g);
-        check_conv_sizes(a, x.size(), w.size(), dy.size());
-        require(!dx || dx->size() == x.size(), "conv2d_backward: dx has the wrong size");
+        // x is read for dw only: None when dw is not asked for (conv2d_transpose's forward has no x)
+        require(x || !dw, "conv2d_backward: dw needs x");
+        const int64_t x_size = a.N * a.H * a.W * a.C;
+        check_conv_sizes(a, x ? x->size() : x_size, w.size(), dy.size());
+        require(!dx || dx->size() == x_size, "conv2d_backward: dx has the wrong size");
         require(!dw || dw->size() == w.size(), "conv2d_backward: dw has the wrong size");
         require(!db || db->size() == a.K, "conv2d_backward: db has the wrong size");
         const SimdPath path = resolve_simd(simd);
         const ConvVariant v = conv_variant(a, variant);
-        const float *xp = x.data(), *wp = w.data(), *gp = dy.data();
+        const float *xp = x ? x->data() : nullptr, *wp = w.data(), *gp = dy.data();
         float *dxp = dx ? dx->mutable_data() : nullptr, *dwp = dw ? dw->mutable_data() : nullptr,
               *dbp = db ? db->mutable_data() : nullptr;
         py::gil_scoped_release release;

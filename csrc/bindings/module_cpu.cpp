@@ -2,6 +2,13 @@
 #include "common.h"
 #include "enums.h"
 
+namespace sinapse::bindings {
+void bind_depthwise_conv2d(py::module_& m);  // bindings/depthwise_conv2d.cpp
+}
+namespace sinapse::bindings {
+void bind_layer_norm(py::module_& m);
+}  // namespace sinapse::bindings
+
 PYBIND11_MODULE(_cpu, m) {
   m.doc() = "sinapse CPU kernels (C++/OpenMP, run-time SIMD dispatch)";
   sinapse::bindings::bind_config(m);
@@ -20,5 +27,7 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_optimizers(m);
   sinapse::bindings::bind_rnn(m);
   sinapse::bindings::bind_merge(m);
+  sinapse::bindings::bind_depthwise_conv2d(m);
+  sinapse::bindings::bind_layer_norm(m);
   sinapse::bindings::bind_resize(m);
 }

@@ -106,6 +106,13 @@ void bind_utilities(py::module_& m) {
 
 }  // namespace
 
+namespace sinapse::bindings::cuda {
+void bind_depthwise_conv2d(py::module_& m);  // bindings/cuda/depthwise_conv2d.cpp
+}
+namespace sinapse::bindings::cuda {
+void bind_layer_norm(py::module_& m);
+}  // namespace sinapse::bindings::cuda
+
 PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   namespace cb = sinapse::bindings::cuda;
   bind_utilities(m);
@@ -124,5 +131,7 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   cb::bind_optimizers(m);
   cb::bind_rnn(m);
   cb::bind_merge(m);
+  cb::bind_depthwise_conv2d(m);
+  cb::bind_layer_norm(m);
   cb::bind_resize(m);
 }

@@ -13,4 +13,13 @@ namespace sinapse::cpu {
 void dropout(int64_t n, const float* x, float* y, float rate, uint64_t seed, uint64_t offset, SimdPath path,
              int max_threads);
 
+// dropout_noise.cpp. Channel-wise dropout (Keras's SpatialDropout): x is (rows, inner, channels);
+// element (r, p, c) uses the uniform of draw lane + r * channels + c (one per row and channel,
+// shared by the `inner` positions), draw d being lane d % 4 of block offset + d / 4.
+void dropout_channels(int64_t rows, int64_t inner, int64_t channels, const float* x, float* y, float rate,
+                      uint64_t seed, uint64_t offset, uint64_t lane, SimdPath path, int max_threads);
+// y = x + stddev * z, z the standard normal of draw lane + i (common/philox_normal.h).
+void gaussian_noise(int64_t n, const float* x, float* y, float stddev, uint64_t seed, uint64_t offset, uint64_t lane,
+                    SimdPath path, int max_threads);
+
 }  // namespace sinapse::cpu

@@ -655,4 +655,10 @@ __all__ = [
     "CSVLogger",
     "LambdaCallback",
     "ProgbarLogger",
+    "TensorBoard",
+    "BackupAndRestore",
 ]
+
+# at the end: both modules subclass Callback from this one
+from ._backup_and_restore import BackupAndRestore  # noqa: E402
+from ._tensorboard import TensorBoard  # noqa: E402

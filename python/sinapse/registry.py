@@ -79,9 +79,9 @@ OPS: dict[str, OpInfo] = {
     for op in (
         OpInfo("gemm", ("naive", "blocked", "tuned"), ("cpu", "cuda"), "SINAPSE_GEMM"),
         OpInfo("axpy", ("default",), ("cpu", "cuda")),
-        OpInfo("activation", ("default",), ("cpu", "cuda")),
+        OpInfo("activation", ("default",), ("cpu", "cuda"), kernels=("prelu",)),
         OpInfo("softmax", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_SOFTMAX", kernels=("log_softmax",)),
-        OpInfo("dropout", ("default",), ("cpu", "cuda")),
+        OpInfo("dropout", ("default",), ("cpu", "cuda"), kernels=("spatial_dropout", "gaussian_noise")),
         OpInfo("bias", ("default",), ("cpu", "cuda"), kernels=("bias_add", "bias_backward")),
         OpInfo("pooling", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_POOLING", kernels=("max_pool2d", "avg_pool2d")),
         OpInfo("losses", ("default",), ("cpu", "cuda"), kernels=("loss",)),
@@ -93,6 +93,7 @@ OPS: dict[str, OpInfo] = {
             ("cpu", "cuda"),
             "SINAPSE_CONV2D",
             cpu_only_variants=("im2col", "direct", "winograd"),
+            kernels=("conv2d_transpose",),  # conv2d's dx kernels run forward (ops/conv2d_transpose.py)
         ),
         OpInfo("embedding", ("default",), ("cpu", "cuda")),
         OpInfo("optimizers", ("default",), ("cpu", "cuda")),
@@ -100,6 +101,9 @@ OPS: dict[str, OpInfo] = {
         OpInfo("rnn", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LSTM", kernels=("simple_rnn", "lstm", "gru")),
         # element-wise merges of several arrays (Keras's Add, ..., Minimum) and concatenation
         OpInfo("merge", ("default",), ("cpu", "cuda"), kernels=("concatenate",)),
+        OpInfo("depthwise_conv2d", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_DEPTHWISE_CONV2D"),
+        # layer and group normalization: one fused kernel per row (group norm: strided runs)
+        OpInfo("layer_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LAYER_NORM", kernels=("group_norm",)),
         # nearest / bilinear image resize (Keras 3 sampling) and crop, NHWC
         OpInfo("resize", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_RESIZE", kernels=("crop",)),
     )

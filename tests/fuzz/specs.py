@@ -372,6 +372,56 @@ def _conv2d_backward(draw):
     return kw
 
 
+def _tconv_args(draw):
+    n, h, w, c, f = draw(dim(0)), draw(dim(1, 5)), draw(dim(1, 5)), draw(dim(0, 6)), draw(dim(0))
+    kw_ = {
+        "strides": draw(st.sampled_from([1, 2, [1, 2]])),
+        "dilation_rate": draw(st.sampled_from([1, 2])),
+        "padding": draw(st.sampled_from(["same", "valid"])),
+        "output_padding": draw(st.sampled_from([None, 0, 1])),
+        "variant": draw(st.sampled_from([None, "naive", "tuned"])),
+    }
+    return [n, h, w, c], [draw(st.integers(1, 3)), draw(st.integers(1, 3)), f, c], kw_
+
+
+def _tconv_out(x, w, kw):
+    from sinapse.ops._conv2d_transpose import transpose_geometry
+
+    try:
+        g = transpose_geometry("t", x, w, kw["strides"], kw["padding"], kw["output_padding"], kw["dilation_rate"])
+    except ValueError:  # a refused geometry: any dy shape, the op raises first
+        return [x[0], 1, 1, w[2]]
+    return [g.N, g.H, g.W, g.C]
+
+
+@spec("conv2d_transpose", ints=("strides", "dilation_rate"), written=("out",))
+def _conv2d_transpose(draw):
+    x, w, kw = _tconv_args(draw)
+    kw.update(x=arr(x), w=arr(w))
+    if draw(st.booleans()):
+        kw["bias"] = arr(w[2:3])
+    if draw(st.booleans()):
+        kw["out"] = arr(_tconv_out(x, w, kw), fill="zeros")
+    return kw
+
+
+@spec("conv2d_transpose_backward", ints=("strides", "dilation_rate"))
+def _conv2d_transpose_backward(draw):
+    x, w, kw = _tconv_args(draw)
+    kw.update(
+        dy=arr(_tconv_out(x, w, kw)),
+        x=arr(x),
+        w=arr(w),
+        need_dx=draw(st.booleans()),
+        need_dw=draw(st.booleans()),
+        need_db=draw(st.booleans()),
+    )
+    if draw(st.booleans()):
+        need = (kw["need_dx"], kw["need_dw"], kw["need_db"])
+        kw["out"] = [arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, w[2:3]), need)]
+    return kw
+
+
 @spec("conv2d_variant")
 def _conv2d_variant(draw):
     return draw(st.just({}))  # no arguments: only the wrong-type attack (an unexpected one) applies
@@ -538,6 +588,86 @@ def _torch_to_keras(draw):
     return kw
 
 
+def _depthwise_args(draw):
+    x, w, kw = _conv_args(draw)
+    c, groups = x[3], draw(st.sampled_from([None, 1, 2]))
+    if groups == 2 and c % 2:
+        groups = None
+    kw["groups"] = groups
+    m = draw(dim(1, 3))
+    w = [w[0], w[1], c, m] if groups is None else [w[0], w[1], c // groups, groups * m]
+    return x, w, kw
+
+
+def _depthwise_out(x, w, kw):
+    from sinapse.ops.depthwise_conv2d import geometry
+
+    return list(
+        geometry("depthwise_conv2d", x, w, kw["strides"], kw["padding"], kw["dilation_rate"], kw["groups"]).out_shape
+    )
+
+
+@spec("depthwise_conv2d", ints=("strides", "dilation_rate", "padding", "groups"), written=("out",))
+def _depthwise_conv2d(draw):
+    x, w, kw = _depthwise_args(draw)
+    out = _depthwise_out(x, w, kw)
+    kw.update(x=arr(x), w=arr(w))
+    if draw(st.booleans()):
+        kw["bias"] = arr(out[-1:])
+    if draw(st.booleans()):
+        kw["out"] = arr(out, fill="zeros")
+    return kw
+
+
+@spec("depthwise_conv2d_backward", ints=("strides", "dilation_rate", "padding", "groups"))
+def _depthwise_conv2d_backward(draw):
+    x, w, kw = _depthwise_args(draw)
+    out = _depthwise_out(x, w, kw)
+    kw.update(dy=arr(out), x=arr(x), w=arr(w), need_dx=draw(st.booleans()), need_dw=draw(st.booleans()))
+    kw["need_db"] = draw(st.booleans())
+    if draw(st.booleans()):
+        need = (kw["need_dx"], kw["need_dw"], kw["need_db"])
+        kw["out"] = [
+            arr(s, fill="zeros") if n and draw(st.booleans()) else None for s, n in zip((x, w, out[-1:]), need)
+        ]
+    return kw
+
+
+@spec("layer_norm", written=("out",), floats=("epsilon",))
+def _layer_norm(draw):
+    s = _rows(draw)
+    k = draw(st.integers(1, len(s)))  # the trailing axes normalised
+    axis = list(range(len(s) - k, len(s))) if draw(st.booleans()) else -1
+    f = s[-k:] if axis != -1 else s[-1:]
+    kw = {"x": arr(s), "axis": axis, "epsilon": draw(st.sampled_from([1e-3, 1e-5])), "variant": draw(_VARIANTS)}
+    kw.update({name: arr(f) for name in ("gamma", "beta") if draw(st.booleans())})
+    stats = s[: len(s) - len(f)]
+    return {**kw, **_out_tuple(draw, s, stats, stats)}
+
+
+@spec("group_norm", written=("out",), floats=("epsilon",))
+def _group_norm(draw):
+    s = [draw(dim(0)), draw(dim(1)), draw(dim(1, 3))]
+    groups = draw(st.sampled_from([1, 2, 3]))
+    s.append(groups * draw(dim(1, 3)))
+    kw = {"x": arr(s), "groups": groups, "variant": draw(_VARIANTS)}
+    kw.update({name: arr(s[-1:]) for name in ("gamma", "beta") if draw(st.booleans())})
+    return {**kw, **_out_tuple(draw, s, [s[0], groups], [s[0], groups])}
+
+
+for _name in ("layer_norm_backward", "group_norm_backward"):
+
+    @spec(_name)
+    def _norm_backward(draw, _op=_name):
+        fwd = (_layer_norm if _op.startswith("layer") else _group_norm)(draw)
+        fwd.pop("out", None)
+        kw = {"dy": fwd["x"], "x": fwd["x"], "gamma": fwd.get("gamma")}
+        opts = {k: fwd[k] for k in ("axis", "groups", "variant") if k in fwd}
+        fwd_op = _op.removesuffix("_backward")
+        kw.update(mean={"$call": [fwd_op, fwd, 1]}, inv_std={"$call": [fwd_op, fwd, 2]}, **opts)
+        return kw
+
+
 _INTERPOLATION = st.sampled_from(["nearest", "bilinear"])
 
 
@@ -580,3 +710,52 @@ def _crop_backward(draw):
     if draw(st.booleans()):
         kw["fill_value"] = draw(st.sampled_from([0.0, 0.5, -1.0]))
     return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}
+
+
+def _prelu_shapes(draw):
+    x = _shape(draw, 2, 4)
+    return x, [d if draw(st.booleans()) else 1 for d in x[1:]]
+
+
+@spec("prelu", written=("out",))
+def _prelu(draw):
+    s, a = _prelu_shapes(draw)
+    return {"x": arr(s), "alpha": arr(a), **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {})}
+
+
+@spec("prelu_backward", written=("out",))
+def _prelu_backward(draw):
+    s, a = _prelu_shapes(draw)
+    kw = {"dy": arr(s), "x": arr(s), "alpha": arr(a)}
+    return {**kw, **({"out": [arr(s, fill="zeros"), arr(a, fill="zeros")]} if draw(st.booleans()) else {})}
+
+
+def _philox_kw(draw, s):
+    return {
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "offset": draw(st.integers(0, 100)),
+        "lane": draw(st.integers(0, 3)),
+        **({"out": arr(s, fill="zeros")} if draw(st.booleans()) else {}),
+    }
+
+
+@spec("spatial_dropout", ints=("seed", "offset", "lane"), written=("out",), floats=("rate",))
+def _spatial_dropout(draw):
+    s = _shape(draw, 2, 4)
+    kw = {"x": arr(s), "rate": draw(st.sampled_from([0.0, 0.25, 0.5, 0.9])), "training": draw(st.booleans())}
+    return {**kw, **_philox_kw(draw, s)}
+
+
+@spec("spatial_dropout_backward", ints=("seed", "offset", "lane"), written=("out",), floats=("rate",))
+def _spatial_dropout_backward(draw):
+    kw = _spatial_dropout(draw)
+    kw["dy"] = kw.pop("x")
+    kw.pop("training")
+    return kw
+
+
+@spec("gaussian_noise", ints=("seed", "offset", "lane"), written=("out",), floats=("stddev",))
+def _gaussian_noise(draw):
+    s = _shape(draw)
+    kw = {"x": arr(s), "stddev": draw(st.sampled_from([0.0, 0.1, 1.0, 3.0])), "training": draw(st.booleans())}
+    return {**kw, **_philox_kw(draw, s)}

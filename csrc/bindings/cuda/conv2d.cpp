@@ -51,13 +51,16 @@ void bind_conv2d(py::module_& m) {
          ArrayObject db, const std::string& variant, const std::string& simd, std::uintptr_t stream) {
         const char* op = "conv2d_backward";
         const ConvArgs a = conv_args(g);
-        const auto xa = array_arg<float>(x, op, "x"), wa = array_arg<float>(w, op, "w");
+        // x is read for dw only: None when dw is not asked for (conv2d_transpose's forward has no x)
+        const auto xa = optional_array_arg<float>(x, op, "x"), wa = array_arg<float>(w, op, "w");
         const auto dya = array_arg<float>(dy, op, "dy");
         const auto dxa = optional_array_arg<float>(dx, op, "dx", Access::write);
         const auto dwa = optional_array_arg<float>(dw, op, "dw", Access::write);
         const auto dba = optional_array_arg<float>(db, op, "db", Access::write);
-        check_conv_sizes(a, xa.size(), wa.size(), dya.size());
-        check(!dxa || dxa.size() == xa.size(), "conv2d_backward: dx has the wrong size");
+        check(xa || !dwa, "conv2d_backward: dw needs x");
+        const int64_t x_size = a.N * a.H * a.W * a.C;
+        check_conv_sizes(a, xa ? xa.size() : x_size, wa.size(), dya.size());
+        check(!dxa || dxa.size() == x_size, "conv2d_backward: dx has the wrong size");
         check(!dwa || dwa.size() == wa.size(), "conv2d_backward: dw has the wrong size");
         check(!dba || dba.size() == a.K, "conv2d_backward: db has the wrong size");
         const KernelVariant v = cuda_conv_variant(variant);

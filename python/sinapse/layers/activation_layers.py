@@ -1,4 +1,5 @@
-"""Keras's activation layers with parameters: LeakyReLU, ELU, ReLU, Softmax.
+"""Keras's activation layers with parameters: LeakyReLU, ELU, ReLU, Softmax, and PReLU (a
+learned slope: a weight, the ``ops.prelu`` kernels).
 
 Each is an ``Activation`` on the kernels of ``ops.activation`` / ``ops.softmax`` with its
 parameter passed to the kernel (leaky_relu's negative slope, elu's alpha); the arguments,
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import math
 
-from .base import keras1_arguments
+from .. import constraints, initializers, ops, regularizers
+from ..ops._checks import as_int
+from .base import Layer, keras1_arguments
 from .core import Activation
 
 
@@ -97,3 +100,66 @@ class Softmax(_ActivationLayer):
 
     def arguments(self) -> dict:
         return {"axis": self.axis}
+
+
+class PReLU(Layer):
+    """Parametric ReLU with a learned slope: ``x`` for x > 0, ``alpha * x`` below (He et al. 2015,
+    "Delving deep into rectifiers"; Keras 3's PReLU, ``relu(x) - alpha * relu(-x)``).
+
+    ``alpha`` has the input's shape without the batch axis, with 1 along ``shared_axes`` (1-based
+    axes, as Keras: ``shared_axes=[1, 2]`` for one slope per channel of NHWC images). Forward and
+    backward are the ``ops.prelu`` kernels; alpha's gradient is summed in a fixed order (the same
+    bits for any thread count). Raises ValueError for a shared axis outside the input's axes."""
+
+    supports_masking = True
+    backward_reads_output = False
+
+    def __init__(
+        self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.for_argument("PReLU", "alpha_constraint", alpha_constraint)
+        if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
+            shared_axes = [shared_axes]
+        self.shared_axes = (
+            None if shared_axes is None else [as_int("PReLU", "shared_axes", a, lo=1) for a in shared_axes]
+        )
+
+    def build(self, input_shape):
+        shape = list(input_shape)
+        for axis in self.shared_axes or []:
+            if axis > len(shape):
+                raise self.error(
+                    f"`shared_axes` {self.shared_axes} names axis {axis}, inputs are {(None, *input_shape)}"
+                )
+            shape[axis - 1] = 1
+        if not shape or any(d is None for d in shape):
+            raise self.error(f"needs inputs with known non-batch axes, got {(None, *input_shape)}")
+        self.alpha = self.add_weight(
+            "alpha", tuple(shape), self.alpha_initializer, self.alpha_regularizer, constraint=self.alpha_constraint
+        )
+
+    def forward(self, x, training=False, mask=None):
+        self._x = x
+        return ops.prelu(x, self.alpha.value, out=self.buffer("y", x.shape))
+
+    def backward(self, dy, need_dx=True):
+        train = self.trainable and self.alpha.grad is not None
+        if not (train or need_dx):
+            return None
+        dalpha = self.alpha.grad if train else self.buffer("dalpha", self.alpha.shape)
+        dx, _ = ops.prelu_backward(dy, self._x, self.alpha.value, out=(self.buffer("dx", dy.shape), dalpha))
+        if train:
+            self.add_regularizer_gradients()
+        return dx if need_dx else None
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "alpha_initializer": initializers.serialize(self.alpha_initializer),
+            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
+            "shared_axes": self.shared_axes,
+        }

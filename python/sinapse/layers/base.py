@@ -60,9 +60,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import devices
+from .. import devices, regularizers
 from .._from_config import arguments
 from ..ops._checks import as_bool
+from . import _activity
 from ._limits import allocate, check_alloc, size
 from ._limits import shape as _shape
 from .symbolic import KerasTensor, Node, call_symbolic, is_symbolic
@@ -257,6 +258,7 @@ class Layer:
         input_dim=None,
         batch_size=None,
         dtype=None,
+        activity_regularizer=None,
         **kwargs,
     ):
         cls = type(self).__name__
@@ -266,6 +268,8 @@ class Layer:
             raise ValueError(f"{cls}: sinapse layers compute in float32, got dtype={dtype!r}")
         self.name = check_name(cls, name) if name is not None else unique_name(_snake(cls))
         self._trainable = as_bool(cls, "trainable", trainable)
+        # A penalty on the output added to the loss (layers/_activity.py; every Keras 3 layer takes it).
+        self.activity_regularizer = _activity.get(cls, activity_regularizer)
         self.built = False
         self._weights: list[Weight] = []
         self._buffers: dict = {}
@@ -299,6 +303,8 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = [None, *self._declared_input_shape]
+        if self.activity_regularizer is not None:  # as Keras 3's Layer.get_config
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod

@@ -8,10 +8,10 @@ from .. import constraints, initializers, ops, regularizers
 from ..ops._checks import MAX_EXTENT, as_bool, as_pair
 from ..ops._plan import PlanCache
 from ..ops.conv2d import geometry
+from . import _activity
 from ._activations import Act
 from ._limits import size
 from .base import Layer, keras1_arguments
-from .core import _no_activity_regularizer
 
 
 def _padding(layer, padding):
@@ -49,9 +49,10 @@ class Conv2D(Layer):
             raise self.arg_error(
                 f"`data_format` must be 'channels_last' (NHWC, the only layout supported), got {data_format!r}"
             )
-        if groups != 1:
-            raise self.arg_error(f"`groups` must be 1 (grouped convolutions are not supported), got {groups!r}")
-        _no_activity_regularizer(type(self).__name__, activity_regularizer)
+        from .depthwise import conv_groups, grouped_plan  # (depthwise.py imports this module)
+
+        self.groups = conv_groups(type(self).__name__, groups, filters)  # > 1: the grouped kernels
+        self.activity_regularizer = _activity.get(type(self).__name__, activity_regularizer)
         self.filters = int(filters)
         cls = type(self).__name__
         self.kernel_size = as_pair(cls, "kernel_size", kernel_size)
@@ -69,6 +70,8 @@ class Conv2D(Layer):
             dilation_rate=self.dilation_rate,
             activation=self.act.fused,
         )
+        if self.groups > 1:  # ops.depthwise_conv2d(groups=...): no fused activation
+            self._conv, self.act.fused = grouped_plan(self), None
         self.activation = self.act.name
         self.output_activation = self.act.name if self.act.name == "sigmoid" else None
         self.use_bias = as_bool(type(self).__name__, "use_bias", use_bias)
@@ -82,6 +85,8 @@ class Conv2D(Layer):
     def _geometry(self, input_shape):
         if len(input_shape) != 3:
             raise self.error(f"expects images (batch, height, width, channels), got input shape {(None, *input_shape)}")
+        if input_shape[2] % self.groups:
+            raise self.error(f"`groups`={self.groups} must divide the input channels, got input shape {input_shape}")
         try:
             return geometry(
                 self.name,
@@ -98,7 +103,7 @@ class Conv2D(Layer):
         self._geometry(input_shape)
         self.kernel = self.add_weight(
             "kernel",
-            (*self.kernel_size, input_shape[2], self.filters),
+            (*self.kernel_size, input_shape[2] // self.groups, self.filters),
             self.kernel_initializer,
             self.kernel_regularizer,
             constraint=self.kernel_constraint,
@@ -144,7 +149,8 @@ class Conv2D(Layer):
             self.kernel.grad if train else None,
             self.bias.grad if need_db and self.bias is not None else None,
         )
-        dx, dw, db = ops.conv2d_backward(
+        grouped = {"groups": self.groups} if self.groups > 1 else {}
+        dx, dw, db = (ops.depthwise_conv2d_backward if grouped else ops.conv2d_backward)(
             dz,
             self._x,
             self.kernel.value,
@@ -155,6 +161,7 @@ class Conv2D(Layer):
             need_dw=train,
             need_db=need_db,
             out=out,
+            **grouped,
         )
         if train:
             self.kernel.grad = dw
@@ -173,6 +180,7 @@ class Conv2D(Layer):
             "padding": self.padding,
             "data_format": "channels_last",
             "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
             "activation": self.activation,
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),

@@ -10,15 +10,11 @@ from .. import constraints, initializers, ops, regularizers, utils
 from ..distributed.strategy import current_shard
 from ..ops._checks import as_bool
 from ..ops._plan import PlanCache
+from . import _activity
 from ._activations import Act
 from ._limits import shape as _shape
 from ._limits import size
 from .base import Layer, keras1_arguments
-
-
-def _no_activity_regularizer(layer: str, activity_regularizer) -> None:
-    if activity_regularizer is not None:
-        raise ValueError(f"{layer}: `activity_regularizer` is not supported by sinapse; remove it")
 
 
 class Dense(Layer):
@@ -62,7 +58,7 @@ class Dense(Layer):
         units = kwargs.pop("units", units)
         super().__init__(**kwargs)
         units = size("Dense", "units", units)
-        _no_activity_regularizer("Dense", activity_regularizer)
+        self.activity_regularizer = _activity.get("Dense", activity_regularizer)
         self.units = int(units)
         self.act = Act("Dense", activation)
         self._gemm = PlanCache(

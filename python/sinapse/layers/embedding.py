@@ -8,9 +8,9 @@ import numpy as np
 
 from .. import constraints, initializers, ops, regularizers
 from ..ops._checks import as_bool
+from . import _activity
 from ._limits import size
 from .base import Layer, _numeric
-from .core import _no_activity_regularizer
 
 
 class Embedding(Layer):
@@ -47,7 +47,7 @@ class Embedding(Layer):
         input_dim = size("Embedding", "input_dim", input_dim, hi=2**63 - 1)
         output_dim = size("Embedding", "output_dim", output_dim)
         mask_zero = as_bool("Embedding", "mask_zero", mask_zero)
-        _no_activity_regularizer("Embedding", activity_regularizer)
+        self.activity_regularizer = _activity.get("Embedding", activity_regularizer)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)

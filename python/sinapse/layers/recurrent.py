@@ -27,9 +27,9 @@ import numpy as np
 from .. import constraints, devices, initializers, ops, regularizers
 from ..ops._checks import MAX_EXTENT, as_bool
 from ..ops.rnn import RnnCache
+from . import _activity
 from ._limits import size
 from .base import Layer
-from .core import _no_activity_regularizer
 from .symbolic import call_symbolic, is_symbolic
 
 
@@ -92,7 +92,7 @@ class _Recurrent(Layer):
             ("time_major", time_major),
         ):
             as_bool(cls, arg, value)
-        _no_activity_regularizer(cls, activity_regularizer)
+        self.activity_regularizer = _activity.get(cls, activity_regularizer)
         self.activation = self._check_choice("activation", activation, self._activations)
         self.recurrent_activation = (
             None

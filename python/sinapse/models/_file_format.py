@@ -31,7 +31,8 @@ FORMAT_MODEL, FORMAT_WEIGHTS = "sinapse.model", "sinapse.weights"
 FORMAT_VERSION = 2
 MAX_HEADER_BYTES = 16 * 2**20  # the JSON header (config + tensor index); a 1,000-layer model needs < 1 MiB
 MAX_NDIM = 8
-METADATA_KEYS = {"format", "format_version", "sinapse_version", "config", "compile", "checksum"}
+# "training": BackupAndRestore's progress ({"epoch", "batch"} as JSON; callbacks.BackupAndRestore)
+METADATA_KEYS = {"format", "format_version", "sinapse_version", "config", "compile", "checksum", "training"}
 _DTYPES: dict[str, np.dtype] = {
     "F32": np.dtype("<f4"),
     "F64": np.dtype("<f8"),

@@ -197,4 +197,9 @@ def restore_rng(model, tensors: dict, path: str) -> None:
                 f"{path}: the random state of layer {i} ({model.layers[i].name!r}) is invalid ({exc})"
             ) from None
     if SHUFFLE in tensors:
-        model._shuffle_rng = _generator_from(tensors[SHUFFLE], path)
+        restored = _generator_from(tensors[SHUFFLE], path)
+        gen = getattr(model, "_shuffle_rng", None)
+        if gen is None:
+            model._shuffle_rng = restored
+        else:  # in place: a fit already running (BackupAndRestore) holds this generator
+            gen.bit_generator.state = restored.bit_generator.state

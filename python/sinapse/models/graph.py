@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..layers.base import executor_backward
+from ..layers import _activity
+from ..layers.base import dy_is_scratch, executor_backward
 
 
 @dataclass(eq=False)
@@ -68,6 +69,7 @@ class Graph:
     _acc: dict = field(default_factory=dict)  # (slot, shape) -> gradient accumulator owned by the graph
     pool: TransientPool = field(default_factory=lambda: TransientPool())
     releases: dict[int, tuple[int, ...]] = field(default_factory=dict)  # step index -> transient slots it ends
+    activity_penalty: float = 0.0  # the last forward's activity_regularizer penalties (layers/_activity.py)
 
     def __post_init__(self) -> None:
         for i, step in enumerate(self.steps):
@@ -104,6 +106,7 @@ class Graph:
         """Run every step; returns (outputs, their masks or None). ``keep=False`` (inference)
         releases each slot after its last reader."""
         vals: list[Any] = [None] * self.n_slots
+        self.activity_penalty = 0.0
         for s, x in zip(self.inputs, xs):
             vals[s] = x
         if not self.masking and input_masks is None:
@@ -129,7 +132,17 @@ class Graph:
         return [vals[s] for s in self.outputs], [masks[s] for s in self.outputs]
 
     def _run(self, step, x, training, mask):
-        """One step's forward; a transient output is written into an array from the pool."""
+        """One step's forward (and its activity_regularizer's penalty); a transient output is
+        written into an array from the pool."""
+        y = self._forward_step(step, x, training, mask)
+        if getattr(step.layer, "activity_regularizer", None) is not None:
+            self.activity_penalty += _activity.penalty(step.layer, y, training)
+        nested = getattr(step.layer, "_graph", None)  # a model used as a layer: its layers' penalties
+        if nested is not None:
+            self.activity_penalty += nested().activity_penalty
+        return y
+
+    def _forward_step(self, step, x, training, mask):
         if not step.transient:
             return step.layer.forward(x, training, mask)
         layer = step.layer
@@ -183,6 +196,8 @@ class Graph:
         g[step.out] = None
         need_dx = step.need_dx or need_input_grads
         layer = step.layer
+        if getattr(layer, "activity_regularizer", None) is not None:  # dL/dy of its penalty joins dy
+            dy = _activity.add_gradient(layer, dy, dy_is_scratch())
         dx = layer.backward_logits(dy, need_dx) if step.fused else layer.backward(dy, need_dx)
         if not need_dx or dx is None:
             return

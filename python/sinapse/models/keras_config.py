@@ -49,11 +49,31 @@ KERAS_LAYERS = frozenset(
         "Maximum",
         "Minimum",
         "Concatenate",
+        "DepthwiseConv2D",
+        "SeparableConv2D",
+        "Conv2DTranspose",
+        "Conv1D",
+        "LayerNormalization",
+        "GroupNormalization",
         "UpSampling2D",
         "Cropping2D",
         "Resizing",
         "CenterCrop",
         "Rescaling",
+        "Bidirectional",
+        "TimeDistributed",
+        "MaxPooling1D",
+        "AveragePooling1D",
+        "GlobalAveragePooling1D",
+        "GlobalMaxPooling1D",
+        "Permute",
+        "RepeatVector",
+        "PReLU",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianNoise",
+        "ActivityRegularization",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).
@@ -76,6 +96,13 @@ def keras_class_name(layer) -> str:
     if is_model(layer):
         return "Sequential" if name == "Sequential" else "Functional"
     return _KERAS_NAME.get(name, name)
+
+
+def nested_layers(layer) -> list:
+    """``(Keras attribute, config key, layer)`` of the layers a wrapper layer owns (Bidirectional,
+    TimeDistributed: layers/wrappers.py), else []."""
+    nested = getattr(layer, "nested_layers", None)
+    return nested() if callable(nested) and not is_model(layer) else []
 
 
 def is_model(layer) -> bool:
@@ -111,6 +138,8 @@ def _keras_layer_config(layer, where: str) -> dict:
             config[key] = _keras_object(value, "keras.regularizers")
         elif key.endswith("_constraint"):
             config[key] = _keras_object(value, "keras.constraints")
+    for _, key, inner in nested_layers(layer):  # Bidirectional / TimeDistributed: Keras entries
+        config[key] = layer_entry(inner, where)
     return config
 
 

@@ -9,6 +9,8 @@ legacy_h5_format.py of Keras 3.15.1, and checked on files it writes; docs/keras_
   order (``layers/dense``, ``layers/dense_1``, ``layers/batch_normalization``): weights are
   matched by position and class, not by layer name. Recurrent layers keep theirs in
   ``layers/lstm/cell/vars``; a nested model's layers are under ``layers/<its key>/layers/``;
+  a wrapper's layers under their Keras attribute names (``layers/bidirectional/forward_layer/
+  cell/vars``, ``.../backward_layer/cell/vars``, ``layers/time_distributed/layer/vars``);
   a layer's trainable weights come first, then the others (its ``add_weight`` order within
   each). ``optimizer/vars`` (Keras's optimizer state) is neither read nor written.
 * ``.keras``: a zip of ``metadata.json``, ``config.json`` (the model's
@@ -47,6 +49,7 @@ from .keras_config import (
     keras_class_name,
     model_entry,
     model_from_entry,
+    nested_layers,
 )
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose layouts these files follow
@@ -123,12 +126,23 @@ def keras3_entries(model, prefix: str = "") -> list:
         if is_model(layer):
             entries.append((f"{path}/vars", layer, []))
             entries.extend(keras3_entries(layer, path + "/"))
-        elif keras_class_name(layer) in _RECURRENT:
-            entries.append((f"{path}/vars", layer, []))
-            entries.append((f"{path}/cell/vars", layer, _own_order(layer)))
         else:
-            entries.append((f"{path}/vars", layer, _own_order(layer)))
+            entries.extend(_layer_entries(layer, path))
     return entries
+
+
+def _layer_entries(layer, path: str) -> list:
+    """One layer's entries; a wrapper's layers under their Keras attribute names
+    (``layers/bidirectional/forward_layer/cell/vars``, ``layers/time_distributed/layer/vars``)."""
+    nested = nested_layers(layer)
+    if nested:
+        entries: list = [(f"{path}/vars", layer, [])]
+        for attr, _, inner in nested:
+            entries.extend(_layer_entries(inner, f"{path}/{attr}"))
+        return entries
+    if keras_class_name(layer) in _RECURRENT:
+        return [(f"{path}/vars", layer, []), (f"{path}/cell/vars", layer, _own_order(layer))]
+    return [(f"{path}/vars", layer, _own_order(layer))]
 
 
 def _legacy_order(layer) -> list:

@@ -84,6 +84,7 @@ def save_model(
     include_optimizer: bool = True,
     key: str | bytes | None = None,
     where: str = "save_model",
+    training: dict | None = None,
 ) -> None:
     """Architecture, weights and — with ``include_optimizer`` (a checkpoint) — the compile
     config, the optimizer's state and every random generator training uses, so that
@@ -115,6 +116,8 @@ def save_model(
         metadata["compile"] = json.dumps(compile_config)
     if include_optimizer:
         tensors.update(rng_tensors(model))
+    if training is not None:
+        metadata["training"] = json.dumps(training)
     write_file(path, tensors, metadata, overwrite, key, where)
 
 
@@ -375,6 +378,24 @@ def load_model(
             model.to_device(device)
     restore_rng(model, tensors, path)
     return model
+
+
+def restore_training_state(model: ModelBase, path: str | os.PathLike, where: str) -> dict:
+    """Put a checkpoint written by ``save_model(..., training=...)`` back into ``model`` in place:
+    weights (each checked against the model's: count and shapes), optimizer state and random
+    generators (bit-identical resume). Returns the file's ``training`` progress dict.
+    Raises ModelFileError naming the file when it is damaged or from another model."""
+    metadata, tensors = read_file(path, (FORMAT_MODEL,), where=where)
+    path = os.fspath(path)
+    _check_names(path, tensors)
+    training = parse_json(metadata.get("training", "null"), path, "training")
+    if not isinstance(training, dict) or not isinstance(training.get("epoch"), int) or training["epoch"] < 0:
+        raise ModelFileError(f"{path}: has no valid training progress (metadata `training`: {training!r})")
+    _assign_weights(model, tensors, path)
+    if model.optimizer is not None:
+        restore_optimizer(model, tensors, path)
+    restore_rng(model, tensors, path)
+    return training
 
 
 def _assign_weights(model, tensors, path) -> None:

@@ -65,6 +65,7 @@ class _Plan:
                 and loss.fusable_activation is not None
                 and getattr(head, "output_activation", None) == loss.fusable_activation
                 and hasattr(head, "backward_logits")
+                and getattr(head, "activity_regularizer", None) is None  # its penalty's gradient needs dy
             )
             if step is not None:
                 step.fused = fused
@@ -199,6 +200,7 @@ class TrainingMixin:
             if grad:
                 grads.append(None if muted else result[1])
         self._penalty = sum(w.regularizer(w.value) for w in plan.regularized) if plan.regularized else 0.0
+        self._penalty += plan.graph.activity_penalty  # the outputs' activity_regularizer penalties (Keras 3)
         total += self._penalty
         return (total, grads) if grad else total
 
@@ -509,7 +511,10 @@ class TrainingMixin:
             )
             self.stop_training = False
             self.history = history
+            self._initial_epoch = None
             cbs.on_train_begin()
+            if self._initial_epoch is not None:  # a callback restored a backup (callbacks.BackupAndRestore)
+                initial_epoch, self._initial_epoch = min(self._initial_epoch, epochs), None
             logs = {}
             for epoch in range(initial_epoch, epochs):
                 for m in metrics:

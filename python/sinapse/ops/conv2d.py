@@ -392,3 +392,11 @@ def conv2d_backward(
         simd=simd,
     )
     return _launch_backward(desc, dy, x, w, *out_tuple(desc.op, out, _RESULTS))
+
+
+# The transposed convolution is this family's too: it runs conv2d's kernels (its forward on the dx
+# kernels), in ops/_conv2d_transpose.py; its public home is this module (as NumPy's set_module).
+from ._conv2d_transpose import conv2d_transpose, conv2d_transpose_backward  # noqa: E402
+
+for _op in (conv2d_transpose, conv2d_transpose_backward):
+    _op.__module__ = __name__

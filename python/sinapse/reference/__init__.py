@@ -12,14 +12,24 @@ gradient is ``loss_grad``), each checked against central differences in float64
 (tests/test_reference.py and the op's own tests).
 """
 
-from .activation import ACTIVATIONS, activation, activation_backward
+from .activation import ACTIVATIONS, activation, activation_backward, prelu, prelu_backward
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
-from .conv2d import conv2d, conv2d_backward
-from .dropout import dropout, dropout_backward, dropout_mask
+from .conv2d import conv2d, conv2d_backward, conv2d_transpose, conv2d_transpose_backward
+from .depthwise_conv2d import depthwise_conv2d, depthwise_conv2d_backward
+from .dropout import (
+    dropout,
+    dropout_backward,
+    dropout_mask,
+    gaussian_noise,
+    normals,
+    spatial_dropout,
+    spatial_dropout_backward,
+)
 from .embedding import embedding, embedding_backward
 from .gemm import gemm
+from .layer_norm import group_norm, group_norm_backward, layer_norm, layer_norm_backward
 from .losses import loss, loss_grad
 from .merge import concatenate, concatenate_backward, merge, merge_backward
 from .optimizers import (
@@ -84,8 +94,22 @@ __all__ = [
     "lstm_backward",
     "gru",
     "gru_backward",
+    "depthwise_conv2d",
+    "depthwise_conv2d_backward",
+    "conv2d_transpose",
+    "conv2d_transpose_backward",
+    "layer_norm",
+    "layer_norm_backward",
+    "group_norm",
+    "group_norm_backward",
     "resize",
     "resize_backward",
     "crop",
     "crop_backward",
+    "prelu",
+    "prelu_backward",
+    "spatial_dropout",
+    "spatial_dropout_backward",
+    "gaussian_noise",
+    "normals",
 ]

@@ -122,3 +122,23 @@ def activation_backward(dy, x, name, alpha=None):
     """``dy * f'(x)``, with f'(NaN) = NaN (relu's flat piece would otherwise hide a NaN input)."""
     d = _lookup(name, alpha)[1](x)
     return dy * np.where(np.isnan(x), x, d)
+
+
+def prelu(x, alpha):
+    """Keras 3's PReLU, ``relu(x) - alpha * relu(-x)``: x where x > 0, alpha * x where x < 0, 0 at
+    0 (He et al. 2015). alpha broadcasts over x's non-batch axes (1 along shared ones)."""
+    x = np.asarray(x)
+    a = np.asarray(alpha, dtype=x.dtype)[None]
+    return np.where(x > 0, x, np.where(x < 0, a * x, x * 0))  # NaN stays NaN, as relu(NaN) in Keras
+
+
+def prelu_backward(dy, x, alpha):
+    """(dx, dalpha) of ``prelu``: dx = dy where x > 0, alpha * dy where x < 0, 0 at 0 (relu'(0) = 0,
+    as JAX); dalpha = the sum of dy * x (x < 0) over the batch and the shared axes, alpha's shape."""
+    dy, x = np.asarray(dy), np.asarray(x)
+    alpha = np.asarray(alpha, dtype=x.dtype)
+    a = alpha[None]
+    dx = np.where(x > 0, dy, np.where(x < 0, a * dy, np.zeros_like(dy)))
+    term = np.where(x < 0, dy * x, np.zeros_like(x))
+    shared = (0,) + tuple(d + 1 for d in range(alpha.ndim) if alpha.shape[d] == 1 and x.shape[d + 1] != 1)
+    return dx, term.sum(axis=shared, keepdims=True).reshape(alpha.shape).astype(x.dtype)

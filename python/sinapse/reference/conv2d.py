@@ -62,3 +62,11 @@ def conv2d_backward(dy, x, w, *, strides=1, padding="valid", dilation_rate=1):
             at = (slice(None), r[:, i][:, None], c[:, j][None, :], slice(None))
             np.add.at(dxp, at, dwin[:, :, :, i, j, :])  # type: ignore[arg-type]  # NumPy's stubs refuse slices here
     return dxp[:, rows.before : rows.before + rows.size, cols.before : cols.before + cols.size, :], dw, db
+
+
+# The transposed convolution's reference (reference/_conv2d_transpose.py: a scatter, independent of
+# conv2d's), public here with the rest of its op family.
+from ._conv2d_transpose import conv2d_transpose, conv2d_transpose_backward  # noqa: E402
+
+for _fn in (conv2d_transpose, conv2d_transpose_backward):
+    _fn.__module__ = __name__
