@@ -46,3 +46,15 @@ def check_layer_gradients(layer, x, rng, *, training=False, eps=1e-3, rtol=2e-2,
             assert abs(numeric - got) <= atol + rtol * abs(numeric), (
                 f"{layer.name}: d{name}[{i}] backward {got} vs finite difference {numeric}"
             )
+
+
+def check_keras_file_round_trip(path, x, y, tmp_path, *, rtol=1e-5, atol=1e-6):
+    """A .keras file written by Keras (``path``) loads in sinapse and predicts ``y`` (Keras's
+    predictions on ``x``), and the file sinapse saves from it loads back with the same."""
+    import sinapse
+
+    model = sinapse.models.load_model(path)
+    np.testing.assert_allclose(model.predict(x, verbose=0), y, rtol=rtol, atol=atol)
+    model.save(tmp_path / "again.keras")
+    again = sinapse.models.load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), y, rtol=rtol, atol=atol)

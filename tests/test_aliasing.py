@@ -356,6 +356,50 @@ SPECS.update(
         ["out"],
     ),
 )
+SPECS.update(
+    layer_norm=_spec(
+        lambda a: ops.layer_norm(a["x"], a["gamma"], a["beta"], out=(a["out[0]"], a["out[1]"], a["out[2]"])),
+        dict(x=_f(4, 6), gamma=_f(6), beta=_f(6), **{"out[0]": _f(4, 6), "out[1]": _f(4), "out[2]": _f(4)}),
+        ["out[0]", "out[1]", "out[2]"],
+        [("out[0]", "x")],
+    ),
+    layer_norm_backward=_spec(
+        lambda a: ops.layer_norm_backward(
+            a["dy"], a["x"], a["gamma"], a["mean"], a["inv_std"], out=(a["out[0]"], a["out[1]"], a["out[2]"])
+        ),
+        dict(
+            dy=_f(4, 6),
+            x=_f(4, 6),
+            gamma=_f(6),
+            mean=_f(4),
+            inv_std=_f(4),
+            **{"out[0]": _f(4, 6), "out[1]": _f(6), "out[2]": _f(6)},
+        ),
+        ["out[0]", "out[1]", "out[2]"],
+        [("out[0]", "dy")],
+    ),
+    group_norm=_spec(
+        lambda a: ops.group_norm(a["x"], a["gamma"], a["beta"], groups=2, out=(a["out[0]"], None, a["out[2]"])),
+        dict(x=_f(2, 3, 4), gamma=_f(4), beta=_f(4), **{"out[0]": _f(2, 3, 4), "out[2]": _f(2, 2)}),
+        ["out[0]", "out[2]"],
+        [("out[0]", "x")],
+    ),
+    group_norm_backward=_spec(
+        lambda a: ops.group_norm_backward(
+            a["dy"], a["x"], a["gamma"], a["mean"], a["inv_std"], groups=2, out=(a["out[0]"], a["out[1]"], None)
+        ),
+        dict(
+            dy=_f(2, 3, 4),
+            x=_f(2, 3, 4),
+            gamma=_f(4),
+            mean=_f(2, 2),
+            inv_std=_f(2, 2),
+            **{"out[0]": _f(2, 3, 4), "out[1]": _f(4)},
+        ),
+        ["out[0]", "out[1]"],
+        [("out[0]", "dy")],
+    ),
+)
 
 
 def _values(rng, kind, shape):

@@ -140,8 +140,8 @@ def test_bad_keras_zips(tmp_path):
     with pytest.raises(ModelFileError, match="no model.weights.h5"):
         kf.load_model(write("a.keras", **{"model.weights.h5": None}))
     config = json.loads(members["config.json"])
-    config["config"]["layers"][1]["class_name"] = "Conv1D"
-    with pytest.raises(ModelFileError, match="'hidden' is a Keras Conv1D, which sinapse does not have"):
+    config["config"]["layers"][1]["class_name"] = "Conv3D"
+    with pytest.raises(ModelFileError, match="'hidden' is a Keras Conv3D, which sinapse does not have"):
         kf.load_model(write("b.keras", **{"config.json": json.dumps(config)}))
     config = json.loads(members["config.json"])
     config["config"]["layers"][1]["config"]["lora_rank"] = 4

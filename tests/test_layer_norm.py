@@ -67,6 +67,37 @@ def test_huge_offset_keeps_the_signal(rng, backend, variant, features):
     _check_layer(rng, backend, variant, (3, features), -1, offset=1e4, atol=3e-3)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outlier_first_element(rng, backend, variant):
+    """The row's first element (the tuned kernels' shift) far from the rest: 1e4 + 362 among
+    8191 values 1e4 + N(0, 1), (mean - x0)^2 / var about 7700 (the CPU's one-read statistics
+    would cancel 13 bits: it reads the row again around the mean)."""
+    x = (1e4 + rng.standard_normal((3, 8192))).astype(np.float32)
+    x[:, 0] += 362
+    with on(backend):
+        y, mean, inv_std = ops.layer_norm(x, variant=variant)
+    ry, rmean, rinv = reference.layer_norm(f64(x))
+    np.testing.assert_allclose(mean, rmean, rtol=1e-7)
+    np.testing.assert_allclose(inv_std, rinv, rtol=1e-4)
+    np.testing.assert_allclose(y, ry, rtol=1e-4, atol=3e-3)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_group_norm_outlier_first_element(rng, backend, variant):
+    """As test_outlier_first_element for group norm over positions: each group's first
+    element (the shift) far from the rest, and a common offset of 1e4."""
+    x = (1e4 + rng.standard_normal((2, 1024, 8))).astype(np.float32)
+    x[:, 0, ::4] += 256
+    with on(backend):
+        y, mean, inv_std = ops.group_norm(x, groups=2, variant=variant)
+    ry, rmean, rinv = reference.group_norm(f64(x), groups=2)
+    np.testing.assert_allclose(mean, rmean, rtol=1e-7)
+    np.testing.assert_allclose(inv_std, rinv, rtol=1e-4)
+    np.testing.assert_allclose(y, ry, rtol=1e-4, atol=3e-3)
+
+
 def _check_group(rng, backend, variant, shape, groups, affine=True):
     x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     gamma, beta = _params(rng, (shape[-1],), affine)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import sinapse
+from keras_helpers import check_keras_file_round_trip
 from sinapse import layers
 
 GOLDEN = np.load(Path(__file__).parent / "golden" / "keras_layer_norm.npz")
@@ -50,6 +51,14 @@ def test_get_config_is_keras(case):
     ours = {k: _plain(v) for k, v in layer.get_config().items() if k not in _OWN}
     theirs = {k: _plain(v) for k, v in CONFIGS[case].items() if k not in _OWN}
     assert ours == theirs
+
+
+def test_keras_file_loads_and_saves_back(tmp_path):
+    """A .keras file written by Keras 3.15.1 with both layers (three axis settings): sinapse's
+    predictions match Keras's, and a file sinapse writes loads back the same."""
+    pytest.importorskip("h5py")
+    path = Path(__file__).parent / "golden" / "keras_layer_norm_model.keras"
+    check_keras_file_round_trip(path, GOLDEN["model/x"], GOLDEN["model/y"], tmp_path, atol=1e-5)
 
 
 def test_no_center_no_scale_and_fit():

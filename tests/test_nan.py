@@ -223,6 +223,67 @@ def _batch_norm(rng, kw):
     return out
 
 
+@case("layer_norm", "layer_norm_backward", "group_norm", "group_norm_backward", paths=("variant",))
+def _layer_norm(rng, kw):
+    """A NaN or +-inf poisons its whole row (layer norm) or (sample, group) (group norm): the
+    row's mean or variance is NaN / inf there, as in the reference; in the backward dgamma /
+    dbeta of the channels it reaches."""
+    out = []
+    for name, shape, opts, param in (
+        ("layer_norm", (6, 40), {}, (40,)),
+        ("layer_norm", (3, 4, 5), {"axis": [1, 2]}, (4, 5)),
+        ("group_norm", (3, 5, 8), {"groups": 2}, (8,)),
+    ):
+        fwd, bwd = getattr(ops, name), getattr(ops, f"{name}_backward")
+        rfwd, rbwd = getattr(reference, name), getattr(reference, f"{name}_backward")
+        x, gamma, beta = poison(rng, randn(rng, *shape), 0.03), randn(rng, *param), randn(rng, *param)
+        y, _, _ = fwd(x, gamma, beta, **opts, **kw)
+        out.append((f"{name} y {shape}", y, reference_of(rfwd, f64(x), f64(gamma), f64(beta), **opts)[0]))
+        xc = randn(rng, *shape)  # the backward: statistics of clean x, then poisoned x and dy
+        _, mean, inv_std = fwd(xc, gamma, beta, **opts)
+        xb, dy = poison(rng, xc, 0.03), poison(rng, randn(rng, *shape), 0.03)
+        got = bwd(dy, xb, gamma, mean, inv_std, **opts, **kw)
+        ref = reference_of(rbwd, f64(dy), f64(xb), f64(gamma), f64(mean), f64(inv_std), **opts)
+        out += [(f"{name}_backward {lbl} {shape}", a, r) for lbl, a, r in zip(("dx", "dgamma", "dbeta"), got, ref)]
+    return out
+
+
+@case("spatial_dropout", "spatial_dropout_backward", "gaussian_noise")
+def _noise(rng, kw):
+    x, dy = poison(rng, randn(rng, 9, 5, 7), 0.3), poison(rng, randn(rng, 9, 5, 7), 0.3)
+    return [
+        (
+            "spatial_dropout",
+            ops.spatial_dropout(x, 0.4, 11, 3),
+            reference_of(reference.spatial_dropout, f64(x), 0.4, 11, 3),
+        ),
+        (
+            "spatial_dropout_backward",
+            ops.spatial_dropout_backward(dy, 0.4, 11, 3, lane=2),
+            reference_of(reference.spatial_dropout_backward, f64(dy), 0.4, 11, 3, 2),
+        ),
+        (
+            "gaussian_noise",
+            ops.gaussian_noise(x, 0.5, 11, 3),
+            reference_of(reference.gaussian_noise, f64(x), 0.5, 11, 3),
+        ),
+    ]
+
+
+@case("prelu", "prelu_backward")
+def _prelu(rng, kw):
+    x, dy = poison(rng, randn(rng, 6, 4, 5), 0.3), poison(rng, randn(rng, 6, 4, 5), 0.1)
+    x.reshape(-1)[::11] = 0.0
+    alpha = poison(rng, randn(rng, 1, 5), 0.2)
+    dx, dalpha = ops.prelu_backward(dy, x, alpha)
+    want_dx, want_dalpha = reference_of(reference.prelu_backward, f64(dy), f64(x), f64(alpha))
+    return [
+        ("prelu", ops.prelu(x, alpha), reference_of(reference.prelu, f64(x), f64(alpha))),
+        ("prelu_backward dx", dx, want_dx),
+        ("prelu_backward dalpha", dalpha, want_dalpha),
+    ]
+
+
 @case("dropout", "dropout_backward")
 def _dropout(rng, kw):
     x, dy = poison(rng, randn(rng, 257), 0.3), poison(rng, randn(rng, 257), 0.3)

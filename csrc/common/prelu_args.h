@@ -49,9 +49,11 @@ SINAPSE_HD int64_t prelu_element(const PreluArgs& p, int64_t a, int64_t s) {
 }
 
 // Keras's PReLU, relu(x) - alpha * relu(-x), and its derivatives (JAX's relu'(0) = 0, so at
-// x = 0 both dy/dx and dy/dalpha are 0).
+// x = 0 both dy/dx and dy/dalpha are 0). A NaN x gives NaN in all three (docs/reliability.md).
 SINAPSE_HD float prelu_value(float x, float a) { return x > 0.0f ? x : (x < 0.0f ? a * x : 0.0f * x); }
-SINAPSE_HD float prelu_dx(float x, float a, float dy) { return x > 0.0f ? dy : (x < 0.0f ? a * dy : 0.0f); }
-SINAPSE_HD float prelu_dalpha_term(float x, float dy) { return x < 0.0f ? dy * x : 0.0f; }
+SINAPSE_HD float prelu_dx(float x, float a, float dy) {
+  return x > 0.0f ? dy : (x < 0.0f ? a * dy : (x == 0.0f ? 0.0f : x));
+}
+SINAPSE_HD float prelu_dalpha_term(float x, float dy) { return x < 0.0f ? dy * x : (x >= 0.0f ? 0.0f : x); }
 
 }  // namespace sinapse

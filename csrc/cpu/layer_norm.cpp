@@ -3,17 +3,19 @@
 // in L1 between them. Group norm over positions (runs C floats apart) takes the per-sample
 // path of layer_norm_groups.cpp instead.
 //
-// Forward, per row (three reads from L1, one write):
-//   1. s = sum(x - x0), x0 = the row's first element: the shift takes a large common offset
-//      (x = 1e4 + small) out of the float32 sum, so mean = x0 + s / n keeps the signal.
-//   2. the corrected two-pass variance (Chan, Golub & LeVeque 1983): with t = x - mean,
-//      var = sum(t^2) / n - (sum(t) / n)^2; the second term removes the rounding left in mean.
-//   3. y = (x - mean) * inv_std * gamma + beta.
+// Forward, per row (one read for the statistics, one read and write for y):
+//   1. sums of t = x - x0 and t^2, x0 = the row's first element: the shift takes a large
+//      common offset (x = 1e4 + small) out of the float32 sums, so mean = x0 + sum(t) / n and
+//      var = sum(t^2) / n - (mean - x0)^2 keep the signal. When x0 lies more than 8 standard
+//      deviations from the mean (the subtraction would cancel bits), the sums again around
+//      the mean: the corrected two-pass variance (Chan, Golub & LeVeque 1983).
+//   2. y = (x - mean) * inv_std * gamma + beta.
 // The sums run in kLanes independent float lanes (several vector accumulators: a single one
 // would wait on the add latency every vector), added at the end.
-// Backward, per row: one pass sums g = dy * gamma and g * xhat, and adds dy * xhat and dy into
-// the thread's own per-channel partial dgamma / dbeta (float over up to kFlushRows rows, then
-// into double); a second writes dx. The partials are added in thread order afterwards:
+// Backward, per block of kBlockRows rows: a pass per row sums g = dy * gamma and g * xhat;
+// one pass over the block writes dx and adds dy * xhat and dy into the thread's own
+// per-channel partial dgamma / dbeta (float over about kFlushRows rows, then into double),
+// loaded and stored once per block. The partials are added in thread order afterwards:
 // deterministic for a given thread count, no atomics.
 #include <algorithm>
 #include <cmath>
@@ -32,37 +34,45 @@ struct Stats {
   float mean, inv_std;
 };
 
-// Passes 1 and 2 over a contiguous row (inlined into each SIMD path's body).
-[[gnu::always_inline]] inline Stats row_stats(const float* __restrict xr, int64_t L, float epsilon) {
-  const float n = static_cast<float>(L), shift = xr[0];
-  float acc[kLanes] = {};
+struct Moments {
+  float sum, sum_sq;  // of x - c
+};
+
+// sum(x - c) and sum((x - c)^2) over a contiguous row, in kLanes independent lanes.
+[[gnu::always_inline]] inline Moments shifted_moments(const float* __restrict xr, int64_t L, float c) {
+  float as[kLanes] = {}, aq[kLanes] = {};
   int64_t k = 0;
   for (; k + kLanes <= L; k += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += xr[k + j] - shift;
-  float s = 0.0f;
-  for (; k < L; ++k) s += xr[k] - shift;
-  for (int j = 0; j < kLanes; ++j) s += acc[j];
-  const float m = shift + s / n;
-  float ad[kLanes] = {}, aq[kLanes] = {};
-  for (k = 0; k + kLanes <= L; k += kLanes)
     for (int j = 0; j < kLanes; ++j) {
-      const float t = xr[k + j] - m;
-      ad[j] += t;
+      const float t = xr[k + j] - c;
+      as[j] += t;
       aq[j] += t * t;
     }
-  float d = 0.0f, q = 0.0f;
+  float s = 0.0f, q = 0.0f;
   for (; k < L; ++k) {
-    const float t = xr[k] - m;
-    d += t;
+    const float t = xr[k] - c;
+    s += t;
     q += t * t;
   }
-  for (int j = 0; j < kLanes; ++j) {
-    d += ad[j];
-    q += aq[j];
+  return {s + lane_sum(as), q + lane_sum(aq)};
+}
+
+// A row's statistics from one read, shifted by its first element x0 (inlined into each SIMD
+// path's body). var = sum((x - x0)^2) / n - d^2, d = mean - x0, cancels log2(1 + d^2 / var)
+// bits; past 8 standard deviations (x0 an outlier, possible in rows of over 64) a second read
+// shifted by the mean itself gives the corrected two-pass variance (Chan, Golub & LeVeque).
+[[gnu::always_inline]] inline Stats row_stats(const float* __restrict xr, int64_t L, float epsilon) {
+  const float n = static_cast<float>(L);
+  float c = xr[0];
+  Moments mo = shifted_moments(xr, L, c);
+  float d = mo.sum / n, var = mo.sum_sq / n - d * d;
+  if (!(d * d <= 64.0f * var)) {  // NaN too: the careful path costs nothing extra there
+    c += d;
+    mo = shifted_moments(xr, L, c);
+    d = mo.sum / n;
+    var = mo.sum_sq / n - d * d;
   }
-  d /= n;
-  const float var = std::max(q / n - d * d, 0.0f);
-  return {m + d, 1.0f / std::sqrt(var + epsilon)};
+  return {c + d, 1.0f / std::sqrt(std::max(var, 0.0f) + epsilon)};
 }
 
 // Pass 3 (yr may be xr). gamma / beta (offset to the row's first channel) may be null.
@@ -79,39 +89,57 @@ struct Stats {
     for (int64_t k = 0; k < L; ++k) yr[k] = (xr[k] - m) * inv;
 }
 
-// Row r of dx (dxr may be dyr), with dy * xhat and dy added to pg / pb (this thread's float
-// partials, offset to the row's first channel). gam may be null.
-[[gnu::always_inline]] inline void backward_row(int64_t L, const float* __restrict xr, const float* dyr,
-                                                const float* __restrict gam, float m, float inv, float* dxr,
-                                                float* __restrict pg, float* __restrict pb) {
+// sum(g) and sum(g * xhat) over a row, g = dy * gamma (kGamma: else g = dy; gam unused), in
+// kLanes lanes. kGamma is a template argument: a run-time "gam ? gam[k] : 1" kept loops scalar.
+template <bool kGamma>
+[[gnu::always_inline]] inline Moments grad_sums(int64_t L, const float* __restrict xr, const float* __restrict dyr,
+                                                const float* __restrict gam, float m, float inv) {
   float ag[kLanes] = {}, ax[kLanes] = {};
   int64_t k = 0;
   for (; k + kLanes <= L; k += kLanes)
     for (int j = 0; j < kLanes; ++j) {
-      const int64_t i = k + j;
-      const float xh = (xr[i] - m) * inv, g = dyr[i] * (gam ? gam[i] : 1.0f);
+      const float g = dyr[k + j] * (kGamma ? gam[k + j] : 1.0f);
       ag[j] += g;
-      ax[j] += g * xh;
-      pg[i] += dyr[i] * xh;
-      pb[i] += dyr[i];
+      ax[j] += g * ((xr[k + j] - m) * inv);
     }
   float sg = 0.0f, sgx = 0.0f;
   for (; k < L; ++k) {
-    const float xh = (xr[k] - m) * inv, g = dyr[k] * (gam ? gam[k] : 1.0f);
+    const float g = dyr[k] * (kGamma ? gam[k] : 1.0f);
     sg += g;
-    sgx += g * xh;
-    pg[k] += dyr[k] * xh;
-    pb[k] += dyr[k];
+    sgx += g * ((xr[k] - m) * inv);
   }
-  for (int j = 0; j < kLanes; ++j) {
-    sg += ag[j];
-    sgx += ax[j];
+  return {sg + lane_sum(ag), sgx + lane_sum(ax)};
+}
+
+// R consecutive rows sharing their channels (L apart; x, dy, dx at the first): each row's
+// sums, then one pass over the channels writing the R rows' dx and adding their dy * xhat and
+// dy to pg / pb (this thread's float partials) — loaded and stored once per R rows.
+// dx may be dy (each element is read before it is written: __restrict as softmax.cpp).
+template <int R, bool kGamma>
+[[gnu::always_inline]] inline void backward_block(int64_t L, const float* __restrict x, const float* __restrict dy,
+                                                  const float* __restrict gam, const float* mean, const float* inv_std,
+                                                  float* __restrict dx, float* __restrict pg, float* __restrict pb) {
+  float m[R], inv[R], mg[R], mgx[R];
+  const float n = static_cast<float>(L);
+  for (int i = 0; i < R; ++i) {
+    m[i] = mean[i];
+    inv[i] = inv_std[i];
+    const Moments s = grad_sums<kGamma>(L, x + i * L, dy + i * L, gam, m[i], inv[i]);
+    mg[i] = s.sum / n;
+    mgx[i] = s.sum_sq / n;
   }
-  const float n = static_cast<float>(L), mg = sg / n, mgx = sgx / n;
-  if (gam)
-    for (k = 0; k < L; ++k) dxr[k] = inv * (dyr[k] * gam[k] - mg - (xr[k] - m) * inv * mgx);
-  else
-    for (k = 0; k < L; ++k) dxr[k] = inv * (dyr[k] - mg - (xr[k] - m) * inv * mgx);
+  for (int64_t k = 0; k < L; ++k) {
+    const float gk = kGamma ? gam[k] : 1.0f;
+    float sg = pg[k], sb = pb[k];
+    for (int i = 0; i < R; ++i) {
+      const float xh = (x[i * L + k] - m[i]) * inv[i], d = dy[i * L + k];
+      sg += d * xh;
+      sb += d;
+      dx[i * L + k] = inv[i] * (d * gk - mg[i] - xh * mgx[i]);
+    }
+    pg[k] = sg;
+    pb[k] = sb;
+  }
 }
 
 void forward_rows(const LayerNormArgs& a, const float* x, const float* gamma, const float* beta, float* y, float* mean,
@@ -139,13 +167,31 @@ void backward_rows(const LayerNormArgs& a, const float* x, const float* dy, cons
   {
     const ThreadShare mine = thread_share(a.rows());
     ChannelPartials::Thread acc = partials.thread(mine.thread);
-    for (int64_t r = mine.begin; r < mine.end; ++r) {
-      const int64_t c0 = r % a.groups * L;
+    // Blocks of kBlockRows rows when they share their channels (groups == 1), else single rows.
+    const int64_t step = a.groups == 1 ? kBlockRows : 1;
+    int64_t since_flush = 0;
+    for (int64_t r = mine.begin; r < mine.end;) {
+      const int64_t c0 = r % a.groups * L, i = r * L;
+      const float* gam = gamma ? gamma + c0 : nullptr;
+      const bool block = step > 1 && r + step <= mine.end;
       run_simd(path, [&]() SINAPSE_INLINE {
-        backward_row(L, x + r * L, dy + r * L, gamma ? gamma + c0 : nullptr, mean[r], inv_std[r], dx + r * L,
-                     acc.g + c0, acc.b + c0);
+        const float *xi = x + i, *di = dy + i, *mi = mean + r, *si = inv_std + r;
+        float *dxi = dx + i, *pg = acc.g + c0, *pb = acc.b + c0;
+        if (block && gam)
+          backward_block<kBlockRows, true>(L, xi, di, gam, mi, si, dxi, pg, pb);
+        else if (block)
+          backward_block<kBlockRows, false>(L, xi, di, gam, mi, si, dxi, pg, pb);
+        else if (gam)
+          backward_block<1, true>(L, xi, di, gam, mi, si, dxi, pg, pb);
+        else
+          backward_block<1, false>(L, xi, di, gam, mi, si, dxi, pg, pb);
       });
-      if ((r - mine.begin + 1) % kFlushRows == 0) acc.flush(path);
+      const int64_t done = block ? step : 1;
+      r += done;
+      if ((since_flush += done) >= kFlushRows) {
+        acc.flush(path);
+        since_flush = 0;
+      }
     }
     acc.flush(path);
   }

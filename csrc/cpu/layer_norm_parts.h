@@ -16,12 +16,25 @@
 
 namespace sinapse::cpu {
 
-// Independent float accumulators per blocked sum: 4 AVX-512 vectors (8 AVX2, 16 SSE), so
-// consecutive adds do not wait on each other's latency.
-inline constexpr int kLanes = 64;
+// Independent float accumulators per blocked sum: 2 AVX-512 vectors (4 AVX2, 8 SSE), so
+// consecutive adds do not wait on each other's latency. Measured (1 thread, CPU time, AMD EPYC
+// Zen 4, loaded): 16 lanes ran 3-4x slower than 32 (one AVX-512 chain), 64 lanes slower than
+// 32 on rows of 256 (the lane sums cost more than they save).
+inline constexpr int kLanes = 32;
 // Rows (or samples' positions) a thread adds into its float partials before moving them into
 // double: float speed, and no long float sums.
 inline constexpr int64_t kFlushRows = 32;
+// Rows whose dgamma / dbeta contributions one pass adds together (layer_norm.cpp's backward):
+// 2 and 4 measured alike, 8 ran 2.5-3x slower (too many streams for the vectoriser).
+inline constexpr int kBlockRows = 4;
+
+// The sum of kLanes accumulators, by halving (independent vector adds): a sequential loop
+// would be kLanes dependent scalar adds, more than the row's own sum for rows of a few hundred.
+[[gnu::always_inline]] inline float lane_sum(float* acc) {
+  for (int w = kLanes / 2; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
 
 struct ThreadShare {
   int thread;

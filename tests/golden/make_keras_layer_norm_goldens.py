@@ -10,7 +10,10 @@ Run it in a separate virtual environment (the tests never import Keras):
 Stored, per case of CASES (tests/test_layer_normalization.py reads them): ``<case>/x``, ``/dy``,
 ``/gamma``, ``/beta`` (float32 from a fixed NumPy seed), Keras's output ``/y`` and the gradients
 ``/dx``, ``/dgamma``, ``/dbeta`` (jax.grad through ``layer.stateless_call``); ``configs``: a JSON
-string of each built layer's get_config().
+string of each built layer's get_config(). Also keras_layer_norm_model.keras: a Sequential
+(Dense, LayerNormalization, GroupNormalization over (T, C), LayerNormalization over axes [1, 2],
+Dense) with random weights, saved by Keras, with its input ``model/x`` and Keras's predictions
+``model/y`` in the npz.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_layer_norm.npz")
+MODEL = os.path.join(os.path.dirname(OUT), "keras_layer_norm_model.keras")
 
 # case -> (class name, config, input shape)
 CASES = {
@@ -63,6 +67,20 @@ def main() -> None:
     for name, (cls, config, shape) in CASES.items():
         arrays, configs[name] = run_case(rng, cls, config, shape)
         out.update({f"{name}/{k}": v for k, v in arrays.items()})
+    model = keras.Sequential(
+        [
+            keras.Input((6, 8)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.LayerNormalization(),
+            keras.layers.GroupNormalization(groups=4, epsilon=1e-2),
+            keras.layers.LayerNormalization(axis=[1, 2], center=False),
+            keras.layers.Dense(3),
+        ]
+    )
+    model.set_weights([(rng.standard_normal(w.shape) * 0.5 + 0.2).astype(np.float32) for w in model.get_weights()])
+    out["model/x"] = rng.standard_normal((5, 6, 8)).astype(np.float32)
+    out["model/y"] = model.predict(out["model/x"], verbose=0)
+    model.save(MODEL)
     out["configs"] = np.array(json.dumps(configs, sort_keys=True))
     out["keras_version"] = np.array(keras.__version__)
     np.savez_compressed(OUT, **out)

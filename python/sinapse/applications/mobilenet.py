@@ -56,13 +56,13 @@ def _block(x, filters, alpha, depth_multiplier, stride, block_id):
 
 
 def _check(where, alpha, depth_multiplier, dropout, weights):
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha <= 16:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < float(alpha) <= 16:
         raise ValueError(f"{where}: `alpha` must be a number in (0, 16], got alpha={alpha!r}")
     if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, numbers.Integral) or depth_multiplier < 1:
         raise ValueError(
             f"{where}: `depth_multiplier` must be a positive int, got depth_multiplier={depth_multiplier!r}"
         )
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= float(dropout) < 1:
         raise ValueError(f"{where}: `dropout` must be a number in [0, 1), got dropout={dropout!r}")
     if weights == "imagenet":
         if depth_multiplier != 1:

@@ -134,11 +134,12 @@ def prelu(x, alpha):
 
 def prelu_backward(dy, x, alpha):
     """(dx, dalpha) of ``prelu``: dx = dy where x > 0, alpha * dy where x < 0, 0 at 0 (relu'(0) = 0,
-    as JAX); dalpha = the sum of dy * x (x < 0) over the batch and the shared axes, alpha's shape."""
+    as JAX); dalpha = the sum of dy * x (x < 0) over the batch and the shared axes, alpha's shape.
+    A NaN x gives NaN in dx and in its alpha entry's sum."""
     dy, x = np.asarray(dy), np.asarray(x)
     alpha = np.asarray(alpha, dtype=x.dtype)
     a = alpha[None]
-    dx = np.where(x > 0, dy, np.where(x < 0, a * dy, np.zeros_like(dy)))
-    term = np.where(x < 0, dy * x, np.zeros_like(x))
+    dx = np.where(x > 0, dy, np.where(x < 0, a * dy, np.where(x == 0, 0, x)))  # NaN x: NaN
+    term = np.where(x < 0, dy * x, np.where(x >= 0, 0, x))
     shared = (0,) + tuple(d + 1 for d in range(alpha.ndim) if alpha.shape[d] == 1 and x.shape[d + 1] != 1)
     return dx, term.sum(axis=shared, keepdims=True).reshape(alpha.shape).astype(x.dtype)
