@@ -402,6 +402,27 @@ def _pooling(rng, kw):
     return out
 
 
+@case("resize", "resize_backward", "crop", "crop_backward", paths=("variant",))
+def _resize(rng, kw):
+    """Up (3 -> 5 samples one pixel exactly), down, identity: a NaN or Inf reaches exactly the
+    outputs that weigh it, never a neighbour read with weight 0."""
+    out = []
+    for shape, size in [((2, 3, 5, 2), (5, 9)), ((1, 6, 8, 3), (3, 4)), ((1, 4, 4, 2), (4, 4))]:
+        x = poison(rng, randn(rng, *shape), 0.1)
+        dy = poison(rng, randn(rng, shape[0], *size, shape[3]), 0.05)
+        for mode in ("nearest", "bilinear"):
+            got = ops.resize(x, size, interpolation=mode, **kw)
+            out.append((f"resize {mode} {shape}", got, reference_of(reference.resize, f64(x), size, mode)))
+            got = ops.resize_backward(dy, shape[1:3], interpolation=mode, **kw)
+            want = reference_of(reference.resize_backward, f64(dy), shape[1:3], mode)
+            out.append((f"resize_backward {mode} {shape}", got, want))
+    x = poison(rng, randn(rng, 2, 5, 6, 3))
+    out.append(("crop", ops.crop(x, 1, 2, 3, 3), reference.crop(f64(x), 1, 2, 3, 3)))
+    dy = poison(rng, randn(rng, 2, 3, 3, 3))
+    out.append(("crop_backward", ops.crop_backward(dy, (5, 6), 1, 2), reference.crop_backward(f64(dy), (5, 6), 1, 2)))
+    return out
+
+
 @case("embedding", "embedding_backward")
 def _embedding(rng, kw):
     ids = rng.integers(0, 9, (4, 5)).astype(np.int32)

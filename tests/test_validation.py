@@ -626,6 +626,12 @@ def _bad_calls():
             TypeError,
             "nesterov",
         ),
+        ("resize", lambda: ops.resize(x4, (2**31, 2)), ValueError, "size"),
+        ("resize", lambda: ops.resize(x4, (2, 2), interpolation="area"), ValueError, "interpolation"),
+        ("resize_backward", lambda: ops.resize_backward(y4, (2.0, 2)), TypeError, "input_size"),
+        ("crop", lambda: ops.crop(x4, 0, 0, 2**63, 1), ValueError, "height"),
+        ("crop", lambda: ops.crop(x4, 1.0, 0, 2, 2), TypeError, "top"),
+        ("crop_backward", lambda: ops.crop_backward(y4, (5, 5), 0, 0, fill_value="0"), TypeError, "fill_value"),
     ]
 
 

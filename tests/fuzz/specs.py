@@ -679,7 +679,7 @@ _INTERPOLATION = st.sampled_from(["nearest", "bilinear"])
 def _resize(draw):
     n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
     oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
-    kw = {"x": arr([n, h, w, c]), "size": [oh, ow], "interpolation": draw(_INTERPOLATION)}
+    kw = {"x": arr([n, h, w, c]), "size": [oh, ow], "interpolation": draw(_INTERPOLATION), "variant": draw(_VARIANTS)}
     return {**kw, **({"out": arr([n, oh, ow, c], fill="zeros")} if draw(st.booleans()) else {})}
 
 
@@ -688,6 +688,7 @@ def _resize_backward(draw):
     n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
     oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
     kw = {"dy": arr([n, oh, ow, c]), "input_size": [h, w], "interpolation": draw(_INTERPOLATION)}
+    kw["variant"] = draw(_VARIANTS)
     return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}
 
 
