@@ -441,6 +441,34 @@ def _bad_calls():
         ("gemm", lambda: ops.gemm(f32(2, 3), f32(3, 2), alpha=1e39), ValueError, "alpha"),  # inf as float32
         ("sgd_update", lambda: ops.sgd_update(p[0], p[1], learning_rate=10**400), ValueError, "learning_rate"),
         ("axpy", lambda: ops.axpy(1.0, f32(3), f32(4)), ValueError, "y"),
+        ("affine_transform", lambda: ops.affine_transform(x4, f32(1, 6)), ValueError, "transforms"),
+        (
+            "affine_transform_backward",
+            lambda: ops.affine_transform_backward(x4, f32(1, 8), (1, 5)),
+            ValueError,
+            "images_shape",
+        ),
+        ("flip", lambda: ops.flip(x4, np.ones(2, bool), np.ones(1, bool)), TypeError, "horizontal_flags"),
+        (
+            "flip_backward",
+            lambda: ops.flip_backward(x4, np.ones(1, bool), np.ones(1, np.int32)),
+            TypeError,
+            "vertical_flags",
+        ),
+        ("adjust_contrast", lambda: ops.adjust_contrast(x4, f32(1), (1, 0)), ValueError, "value_range"),
+        (
+            "adjust_contrast_backward",
+            lambda: ops.adjust_contrast_backward(f32(1, 5, 5, 2), x4, f32(1)),
+            ValueError,
+            "dy",
+        ),
+        ("adjust_brightness", lambda: ops.adjust_brightness(x4, f32(2)), ValueError, "deltas"),
+        (
+            "adjust_brightness_backward",
+            lambda: ops.adjust_brightness_backward(x4, x4, f32(1), 3),
+            ValueError,
+            "value_range",
+        ),
         ("merge", lambda: ops.merge([f32(3), f32(4)], "add"), ValueError, "inputs[1]"),
         ("merge_backward", lambda: ops.merge_backward(f32(4), [f32(3), f32(3)], "add"), ValueError, "dy"),
         ("concatenate", lambda: ops.concatenate([f32(2, 3), f32(3, 3)], axis=1), ValueError, "inputs[1]"),
@@ -505,6 +533,14 @@ def _bad_calls():
         ("conv2d", lambda: ops.conv2d(x4, w4, dilation_rate=(1, -2)), ValueError, "dilation_rate"),
         ("conv2d", lambda: ops.conv2d(x4, w4, padding=(0, 0, 0, 2**63)), ValueError, "padding"),
         ("conv2d", lambda: ops.conv2d(x4, w4, padding=(0, 0, 0, 1.0)), TypeError, "padding"),
+        ("depthwise_conv2d", lambda: ops.depthwise_conv2d(x4, w4, groups=2**63), ValueError, "groups"),
+        ("depthwise_conv2d", lambda: ops.depthwise_conv2d(x4, f32(3, 3, 3, 1), strides=2.0), TypeError, "strides"),
+        (
+            "depthwise_conv2d_backward",
+            lambda: ops.depthwise_conv2d_backward(f32(1, 2, 2, 4), x4, f32(3, 3, 3, 1)),
+            ValueError,
+            "dy",
+        ),
         ("conv2d_backward", lambda: ops.conv2d_backward(f32(1, 2, 2, 4), x4, w4), ValueError, "dy"),
         ("conv2d_backward", lambda: ops.conv2d_backward(y4, x4, w4, strides=(1, 2**64)), ValueError, "strides"),
         ("conv2d_transpose", lambda: ops.conv2d_transpose(y4, w4, strides=2**63), ValueError, "strides"),
@@ -598,6 +634,12 @@ def _bad_calls():
             TypeError,
             "nesterov",
         ),
+        ("resize", lambda: ops.resize(x4, (2**31, 2)), ValueError, "size"),
+        ("resize", lambda: ops.resize(x4, (2, 2), interpolation="area"), ValueError, "interpolation"),
+        ("resize_backward", lambda: ops.resize_backward(y4, (2.0, 2)), TypeError, "input_size"),
+        ("crop", lambda: ops.crop(x4, 0, 0, 2**63, 1), ValueError, "height"),
+        ("crop", lambda: ops.crop(x4, 1.0, 0, 2, 2), TypeError, "top"),
+        ("crop_backward", lambda: ops.crop_backward(y4, (5, 5), 0, 0, fill_value="0"), TypeError, "fill_value"),
     ]
 
 

@@ -7,6 +7,7 @@ measure something wider than one op.
 
 from . import (
     activation,
+    augment,
     axpy,
     batch_norm,
     bias,
@@ -55,4 +56,5 @@ SUITES = {
     "torch_baselines": torch_baselines,
     "train": train,
     "depthwise_conv2d": depthwise_conv2d,
+    "augment": augment,
 }
