@@ -43,7 +43,9 @@ def test_config_is_keras(case):
     layer = _layer(case)
     ours = {k: v for k, v in layer.get_config().items() if k not in BASE_KEYS}
     theirs = {k: v for k, v in CONFIGS[case].items() if k not in BASE_KEYS}
-    assert ours == pytest.approx(theirs)
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():  # key by key: pytest 9's approx refuses nested lists in a dict
+        assert ours[key] == (pytest.approx(value) if isinstance(value, float) else value), key
     again = type(layer).from_config(layer.get_config())
     assert again.get_config() == layer.get_config()
 
