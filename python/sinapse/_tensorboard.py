@@ -6,7 +6,9 @@ own protobufs that needs no TensorFlow), so the real ``tensorboard`` server read
 
 - ``<log_dir>/train``: ``epoch_<name>`` per epoch (loss, metrics, ``learning_rate``),
   ``batch_<name>`` every ``update_freq`` batches when ``update_freq`` is "batch" or an int,
-  ``<layer>/<weight>/histogram`` every ``histogram_freq`` epochs, and with ``write_images`` each
+  ``<layer>/<weight>/histogram`` every ``histogram_freq`` epochs (Keras's weight path: an RNN's
+  cell and a wrapper's sub-layer in between, ``bidirectional/forward_lstm/lstm_cell/kernel``;
+  a weight holding NaN or inf is skipped with a RuntimeWarning), and with ``write_images`` each
   weight as an image (``<layer>/<weight>/image``, Keras's reshaping) plus one grid of the first
   convolution's filters (``<layer>/<weight>/filters``);
 - ``<log_dir>/validation``: ``epoch_<name>`` of the ``val_*`` logs, and
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,6 +30,7 @@ import numpy as np
 from . import _callback_arguments as check
 from . import devices
 from .callbacks import Callback
+from .models.keras_files import _legacy_name
 from .ops._checks import as_bool
 
 
@@ -202,7 +206,15 @@ class TensorBoard(Callback):
         for layer in self.model.layers:
             for weight in layer.weights:
                 value = np.asarray(devices.to_numpy(weight.value), np.float64)
-                tag = f"{layer.name}/{weight.name}"
+                tag = _legacy_name(layer, weight)  # Keras's weight.path: bidirectional/forward_lstm/lstm_cell/kernel
+                if not np.isfinite(value).all():  # tensorboardX cannot bin NaN/inf: it raised inside fit
+                    warnings.warn(
+                        f"TensorBoard: weight {tag!r} holds NaN or inf at epoch {epoch}; "
+                        f"its histogram and images are not written",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                    continue
                 writer.add_histogram(f"{tag}/histogram", value, epoch)
                 if not self.write_images:
                     continue

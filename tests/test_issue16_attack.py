@@ -1,0 +1,65 @@
+"""Issue 16's new layers and callbacks attacked as a new Keras user would: each test is one
+finding (a wrong answer, an unclear crash or a Keras difference) fixed with it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sinapse
+from sinapse import callbacks
+from sinapse import layers as L
+
+
+def _sequence_data(n=16):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 5, 4)).astype(np.float32), rng.integers(0, 2, n)
+
+
+def _bilstm():
+    sinapse.utils.set_random_seed(0)
+    model = sinapse.Sequential(
+        [L.Input((5, 4)), L.Bidirectional(L.LSTM(3)), L.Dense(2, activation="softmax", name="head")]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def _tags(folder):
+    acc = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    reader = acc.EventAccumulator(str(folder), size_guidance={"histograms": 0, "images": 0})
+    reader.Reload()
+    return reader
+
+
+def test_tensorboard_histograms_of_bidirectional_use_keras_weight_paths(tmp_path):
+    # The forward and backward LSTM both have a `kernel`: they were written under one tag,
+    # bidirectional/kernel/histogram, twice per epoch. Keras tags each by its weight path.
+    pytest.importorskip("tensorboardX")
+    x, y = _sequence_data()
+    board = callbacks.TensorBoard(tmp_path, histogram_freq=1, write_images=True)
+    _bilstm().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[board])
+    reader = _tags(tmp_path / "train")
+    hist = set(reader.Tags()["histograms"])
+    assert "bidirectional/forward_lstm/lstm_cell/kernel/histogram" in hist
+    assert "bidirectional/backward_lstm/lstm_cell/kernel/histogram" in hist
+    assert "head/kernel/histogram" in hist
+    for tag in hist:
+        assert [e.step for e in reader.Histograms(tag)] == [0, 1], tag
+
+
+def test_tensorboard_skips_weights_holding_nan_instead_of_failing_fit(tmp_path):
+    # tensorboardX raised "The histogram is empty, please file a bug report" inside fit.
+    pytest.importorskip("tensorboardX")
+    x, y = _sequence_data()
+    model = _bilstm()
+    model.build((None, 5, 4))
+    model.layers[-1].set_weights([np.full((6, 2), np.nan, np.float32), np.zeros(2, np.float32)])
+    board = callbacks.TensorBoard(tmp_path, histogram_freq=1, write_images=True)
+    # the NaN spreads to every weight in the first step: no histogram can be written, fit still ends
+    with pytest.warns(RuntimeWarning, match=r"TensorBoard: weight '[^']+' holds NaN or inf at epoch 0"):
+        history = model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[board])
+    assert np.isnan(history.history["loss"][0])
+    reader = _tags(tmp_path / "train")
+    assert reader.Tags()["histograms"] == []
+    assert "epoch_loss" in reader.Tags()["scalars"]
