@@ -63,3 +63,15 @@ def test_tensorboard_skips_weights_holding_nan_instead_of_failing_fit(tmp_path):
     reader = _tags(tmp_path / "train")
     assert reader.Tags()["histograms"] == []
     assert "epoch_loss" in reader.Tags()["scalars"]
+
+
+def test_group_normalization_groups_minus_one_is_one_group_per_channel():
+    # Keras 3 accepts groups=-1 (set to the channel count at build); sinapse refused it.
+    x = np.random.default_rng(1).standard_normal((2, 5, 5, 4)).astype(np.float32)
+    minus_one, per_channel = L.GroupNormalization(groups=-1), L.GroupNormalization(groups=4)
+    assert minus_one.get_config()["groups"] == -1  # before build, as Keras
+    np.testing.assert_array_equal(np.asarray(minus_one(x)), np.asarray(per_channel(x)))
+    assert minus_one.get_config()["groups"] == 4  # resolved at build, as Keras
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match=r"GroupNormalization: `groups` must be a positive integer or -1"):
+            L.GroupNormalization(groups=bad)
