@@ -75,3 +75,17 @@ def test_group_normalization_groups_minus_one_is_one_group_per_channel():
     for bad in (0, -2):
         with pytest.raises(ValueError, match=r"GroupNormalization: `groups` must be a positive integer or -1"):
             L.GroupNormalization(groups=bad)
+
+
+def test_backup_and_restore_refuses_a_file_as_backup_dir_before_training(tmp_path):
+    # os.makedirs raised a bare "[Errno 17] File exists" at the end of the first epoch.
+    path = tmp_path / "not_a_folder"
+    path.write_text("the user's file")
+    x, y = _sequence_data()
+    model = _bilstm()
+    weights = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"BackupAndRestore: `backup_dir` must be a folder, got .*not_a_folder"):
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.BackupAndRestore(path)])
+    assert path.read_text() == "the user's file"
+    for before, after in zip(weights, model.get_weights()):  # refused before the first step
+        np.testing.assert_array_equal(before, after)
