@@ -20,6 +20,7 @@ embeddings are not available (``profile_batch`` and ``embeddings_freq`` must be 
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import warnings
@@ -32,6 +33,8 @@ from . import devices
 from .callbacks import Callback
 from .models.keras_files import _legacy_name
 from .ops._checks import as_bool
+
+_WRITER_IDS = itertools.count()  # event file names unique within the process (see TensorBoard._writer)
 
 
 def _writer_class():
@@ -137,10 +140,14 @@ class TensorBoard(Callback):
         self._writers: dict[str, Any] = {}
         self._global_train_batch = 0
         self._clock: dict[str, float] = {}
+        self._fitting = False
 
     def _writer(self, which: str):
         if which not in self._writers:
-            self._writers[which] = _writer_class()(os.path.join(self.log_dir, which))
+            # tensorboardX names a file by the second and host only: a second writer within the same
+            # second (an evaluate right after fit) truncated the first one's file
+            suffix = f".{os.getpid()}.{next(_WRITER_IDS)}"
+            self._writers[which] = _writer_class()(os.path.join(self.log_dir, which), filename_suffix=suffix)
         return self._writers[which]
 
     def _iterations(self) -> int:
@@ -148,12 +155,18 @@ class TensorBoard(Callback):
         return int(getattr(opt, "iterations", 0) or 0)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        if os.path.exists(self.log_dir) and not os.path.isdir(self.log_dir):  # else a bare error after epoch 1
+            raise ValueError(
+                f"TensorBoard: `log_dir` must be a folder, got {self.log_dir!r}, which is an existing file"
+            )
         self._global_train_batch = 0
+        self._fitting = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
         for w in self._writers.values():
             w.close()
         self._writers = {}
+        self._fitting = False
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._clock["epoch"], self._clock["iterations"] = time.perf_counter(), self._iterations()
@@ -178,7 +191,10 @@ class TensorBoard(Callback):
         writer = self._writer("validation")
         for name, value in logs.items():
             writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), self._iterations())
-        writer.flush()
+        if self._fitting:
+            writer.flush()
+        else:  # a standalone evaluate: tensorboardX's flush leaves queued events unwritten, close does not
+            self._writers.pop("validation").close()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
