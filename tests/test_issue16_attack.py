@@ -120,3 +120,40 @@ def test_tensorboard_refuses_a_file_as_log_dir_before_training(tmp_path):
     with pytest.raises(ValueError, match=r"TensorBoard: `log_dir` must be a folder, got .*not_a_folder"):
         _bilstm().fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.TensorBoard(path)])
     assert path.read_text() == "the user's file"
+
+
+@pytest.mark.parametrize(
+    "shape, make",
+    [
+        ((None, 4), lambda: L.Conv1D(3, 3)),
+        ((None, 4), lambda: L.MaxPooling1D()),
+        ((None, None, 2), lambda: L.Conv2DTranspose(2, 3)),
+        ((None, None, 2), lambda: L.DepthwiseConv2D(3)),
+        ((None, None, 2), lambda: L.SeparableConv2D(2, 3)),
+        ((None, None, 2), lambda: L.UpSampling2D()),
+        ((None, None, 2), lambda: L.Cropping2D(1)),
+        ((None, None, 2), lambda: L.Resizing(3, 3)),
+        ((None, None, 2), lambda: L.CenterCrop(3, 3)),
+        ((None, None, 2), lambda: L.Conv2D(2, 3)),
+    ],
+)
+def test_unknown_sizes_are_a_clear_error_naming_the_layer(shape, make):
+    # Each did arithmetic on None while building: a bare TypeError ("unsupported operand type(s)
+    # for +: 'NoneType' and 'int'") that named neither the layer nor the shape.
+    layer = make()
+    with pytest.raises(ValueError, match=rf"^{type(layer).__name__} layer '.*': needs a known size .*got \(None, None"):
+        sinapse.Sequential([L.Input(shape), layer])
+
+
+def test_permute_takes_a_variable_number_of_steps_as_keras():
+    # Permute built with (None, 3) allocated its output with the build-time shape: a TypeError.
+    sinapse.utils.set_random_seed(0)
+    model = sinapse.Sequential([L.Input((None, 3)), L.Permute((2, 1)), L.Permute((2, 1)), L.LSTM(2), L.Dense(1)])
+    model.compile("sgd", "mse")
+    assert model.output_shape == (None, 1)
+    for steps in (5, 8):
+        x = np.random.default_rng(steps).random((2, steps, 3)).astype(np.float32)
+        model.fit(x, np.zeros((2, 1), np.float32), verbose=0)
+        assert model.predict(x, verbose=0).shape == (2, 1)
+    y = np.asarray(L.Permute((2, 1))(x))
+    np.testing.assert_array_equal(y, x.transpose(0, 2, 1))
