@@ -177,6 +177,21 @@ SPECS = {
         dict(x=_f(1, 5, 5, 2), w=_f(3, 3, 2, 4), bias=_f(4), out=_f(1, 3, 3, 4)),
         ["out"],
     ),
+    "depthwise_conv2d": _spec(
+        lambda a: ops.depthwise_conv2d(a["x"], a["w"], a["bias"], out=a["out"]),
+        dict(x=_f(1, 5, 5, 2), w=_f(3, 3, 2, 2), bias=_f(4), out=_f(1, 3, 3, 4)),
+        ["out"],
+    ),
+    "depthwise_conv2d_backward": _spec(
+        lambda a: ops.depthwise_conv2d_backward(a["dy"], a["x"], a["w"], out=(a["out[0]"], a["out[1]"], a["out[2]"])),
+        dict(
+            dy=_f(2, 3, 3, 6),
+            x=_f(2, 5, 5, 3),
+            w=_f(3, 3, 3, 2),
+            **{"out[0]": _f(2, 5, 5, 3), "out[1]": _f(3, 3, 3, 2), "out[2]": _f(6)},
+        ),
+        ["out[0]", "out[1]", "out[2]"],
+    ),
     "max_pool2d": _spec(
         lambda a: ops.max_pool2d(a["x"], 2, out=a["out"]), dict(x=_f(1, 4, 4, 2), out=_f(1, 2, 2, 2)), ["out"]
     ),
@@ -307,6 +322,51 @@ SPECS = {
         ["out"],
         [("out", "x")],
     ),
+    # the augment family (flags: bool arrays, 8 of them so that a 4-byte offset still overlaps)
+    "affine_transform": _spec(
+        lambda a: ops.affine_transform(a["images"], a["transforms"], out=a["out"]),
+        dict(images=_f(2, 4, 5, 3), transforms=_f(2, 8), out=_f(2, 4, 5, 3)),
+        ["out"],
+    ),
+    "affine_transform_backward": _spec(
+        lambda a: ops.affine_transform_backward(a["dy"], a["transforms"], (2, 4, 5, 3), out=a["out"]),
+        dict(dy=_f(2, 4, 5, 3), transforms=_f(2, 8), out=_f(2, 4, 5, 3)),
+        ["out"],
+    ),
+    "flip": _spec(
+        lambda a: ops.flip(a["images"], a["horizontal_flags"], a["vertical_flags"], out=a["out"]),
+        dict(
+            images=_f(8, 2, 3, 1), horizontal_flags=("flags", (8,)), vertical_flags=("flags", (8,)), out=_f(8, 2, 3, 1)
+        ),
+        ["out"],
+    ),
+    "flip_backward": _spec(
+        lambda a: ops.flip_backward(a["dy"], a["horizontal_flags"], a["vertical_flags"], out=a["out"]),
+        dict(dy=_f(8, 2, 3, 1), horizontal_flags=("flags", (8,)), vertical_flags=("flags", (8,)), out=_f(8, 2, 3, 1)),
+        ["out"],
+    ),
+    "adjust_contrast": _spec(
+        lambda a: ops.adjust_contrast(a["images"], a["factors"], out=a["out"]),
+        dict(images=_f(2, 3, 4, 2), factors=_f(2), out=_f(2, 3, 4, 2)),
+        ["out"],
+        [("out", "images")],
+    ),
+    "adjust_contrast_backward": _spec(
+        lambda a: ops.adjust_contrast_backward(a["dy"], a["images"], a["factors"], out=a["out"]),
+        dict(dy=_f(2, 3, 4, 2), images=_f(2, 3, 4, 2), factors=_f(2), out=_f(2, 3, 4, 2)),
+        ["out"],
+    ),
+    "adjust_brightness": _spec(
+        lambda a: ops.adjust_brightness(a["images"], a["deltas"], out=a["out"]),
+        dict(images=_f(2, 3, 4, 2), deltas=_f(2), out=_f(2, 3, 4, 2)),
+        ["out"],
+        [("out", "images")],
+    ),
+    "adjust_brightness_backward": _spec(
+        lambda a: ops.adjust_brightness_backward(a["dy"], a["images"], a["deltas"], out=a["out"]),
+        dict(dy=_f(2, 3, 4, 2), images=_f(2, 3, 4, 2), deltas=_f(2), out=_f(2, 3, 4, 2)),
+        ["out"],
+    ),
 }
 
 
@@ -405,6 +465,8 @@ SPECS.update(
 def _values(rng, kind, shape):
     if kind == "ids":
         return rng.integers(0, 10, size=shape).astype(np.int32)
+    if kind == "flags":
+        return rng.random(shape) < 0.5
     return (np.abs(rng.standard_normal(shape)) + 0.5).astype(F)  # positive: valid variances too
 
 

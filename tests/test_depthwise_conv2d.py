@@ -198,8 +198,9 @@ def test_plain_simulation_matches_reference(rng, variant):
 
 @CUDA
 def test_variant_reaches_the_cuda_kernel(rng):
-    """tuned runs the shared-memory tile kernel and the block reductions; naive its own kernels;
-    a layer whose tile does not fit (dilation 40) runs the naive forward under tuned too."""
+    """tuned runs the shared-memory tile kernel (the forward, and dx of unit-stride layers) and the
+    block reductions; naive its own kernels; a layer whose tile does not fit (dilation 40) runs the
+    naive forward under tuned too, and a strided layer's dx the gather."""
     import sinapse
 
     x, w = inputs(rng, (1, 6, 90, 4), (3, 3, 4, 1))
@@ -210,6 +211,19 @@ def test_variant_reaches_the_cuda_kernel(rng):
             launched[v, "forward"] = sinapse._cuda_sim.last_launch()
             ops.depthwise_conv2d_backward(y, x, w, padding="same", variant=v, need_dx=False, need_db=False)
             launched[v, "dw"] = sinapse._cuda_sim.last_launch()
+            ops.depthwise_conv2d_backward(y, x, w, padding="same", variant=v, need_dw=False, need_db=False)
+            launched[v, "dx"] = sinapse._cuda_sim.last_launch()
+            ops.depthwise_conv2d_backward(
+                np.ascontiguousarray(y[:, ::2]),
+                x,
+                w,
+                strides=(2, 1),
+                padding="same",
+                variant=v,
+                need_dw=False,
+                need_db=False,
+            )
+            launched[v, "dx strided"] = sinapse._cuda_sim.last_launch()
             ops.depthwise_conv2d(x, w, padding="same", dilation_rate=(1, 40), variant=v)
             launched[v, "wide"] = sinapse._cuda_sim.last_launch()
     assert launched["tuned", "forward"].startswith("depthwise_conv2d_forward_tiled_kernel<<<")
@@ -217,6 +231,9 @@ def test_variant_reaches_the_cuda_kernel(rng):
     assert launched["tuned", "dw"].startswith("depthwise_conv2d_dw_tuned_kernel<<<")
     assert launched["naive", "dw"].startswith("depthwise_conv2d_dw_naive_kernel<<<")
     assert launched["tuned", "wide"].startswith("depthwise_conv2d_forward_naive_kernel<<<")
+    assert launched["tuned", "dx"].startswith("depthwise_conv2d_dx_tiled_kernel<<<")
+    assert launched["naive", "dx"].startswith("depthwise_conv2d_dx_kernel<<<")
+    assert launched["tuned", "dx strided"].startswith("depthwise_conv2d_dx_kernel<<<")
 
 
 @CUDA

@@ -304,6 +304,13 @@ BUILD_CASES = {
     layers.SpatialDropout3D: (lambda: layers.SpatialDropout3D(0.3, seed=1), (None, 2, 4, 4, 3)),
     layers.GaussianNoise: (lambda: layers.GaussianNoise(0.1, seed=1), (None, 4)),
     layers.ActivityRegularization: (lambda: layers.ActivityRegularization(l2=0.1), (None, 4)),
+    layers.RandomFlip: (lambda: layers.RandomFlip(seed=1), (None, 5, 4, 2)),
+    layers.RandomCrop: (lambda: layers.RandomCrop(3, 2, seed=1), (None, 5, 4, 2)),
+    layers.RandomTranslation: (lambda: layers.RandomTranslation(0.2, 0.1, seed=1), (None, 5, 4, 2)),
+    layers.RandomRotation: (lambda: layers.RandomRotation(0.1, seed=1), (None, 5, 4, 2)),
+    layers.RandomZoom: (lambda: layers.RandomZoom(0.2, seed=1), (None, 5, 4, 2)),
+    layers.RandomContrast: (lambda: layers.RandomContrast(0.3, value_range=(0, 1), seed=1), (None, 5, 4, 2)),
+    layers.RandomBrightness: (lambda: layers.RandomBrightness(0.2, value_range=(0, 1), seed=1), (None, 5, 4, 2)),
 }
 
 

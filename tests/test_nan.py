@@ -17,6 +17,7 @@ import pytest
 import sinapse
 from conftest import BACKENDS, SIMD_PATHS, on
 from sinapse import ops, reference
+from sinapse.ops._conv2d_transpose import transpose_geometry
 from sinapse.ops.activation import KINDS as ACT_KINDS
 from sinapse.ops.conv2d import geometry
 from sinapse.ops.losses import KINDS as LOSS_KINDS
@@ -176,6 +177,61 @@ def _conv2d(rng, kw):
             (f"conv2d_backward dx {xs}", dx, rdx),
             (f"conv2d_backward dw {xs}", dw, rdw),
             (f"conv2d_backward db {xs}", db, rdb),
+        ]
+    return out
+
+
+@case("conv2d_transpose", "conv2d_transpose_backward", paths=("variant", "simd"))
+def _conv2d_transpose(rng, kw):
+    """On conv2d's dx (forward), forward (dx) and dW kernels: every padding zero is multiplied, so a
+    NaN or inf spreads exactly as the scatter reference's does."""
+    out = []
+    for xs, ws, geo in [
+        ((2, 4, 4, 3), (3, 3, 2, 3), dict(strides=2, padding="same")),
+        ((1, 3, 4, 10), (3, 3, 6, 10), dict(strides=2, padding="valid", output_padding=1)),
+        ((1, 5, 5, 4), (3, 3, 4, 4), dict(strides=1, padding="same")),
+    ]:
+        g = transpose_geometry("test", xs, ws, geo["strides"], geo["padding"], geo.get("output_padding"), 1)
+        if kw.get("variant") in ("direct", "winograd") and sinapse._cpu.conv2d_variant_refusal(g, kw["variant"]):
+            continue
+        x, w, b = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.03), poison(rng, randn(rng, ws[2]))
+        got = ops.conv2d_transpose(x, w, b, **geo, **kw)
+        out.append(
+            (
+                f"conv2d_transpose {xs} {ws} {geo}",
+                got,
+                reference_of(reference.conv2d_transpose, f64(x), f64(w), f64(b), **geo),
+            )
+        )
+        dy = poison(rng, randn(rng, *got.shape), 0.03)
+        grads = ops.conv2d_transpose_backward(dy, x, w, **geo, **kw)
+        refs = reference_of(reference.conv2d_transpose_backward, f64(dy), f64(x), f64(w), **geo)
+        out += [(f"conv2d_transpose_backward {n} {xs}", a, r) for n, a, r in zip(("dx", "dw", "db"), grads, refs)]
+    return out
+
+
+@case("depthwise_conv2d", "depthwise_conv2d_backward", paths=("variant", "simd"))
+def _depthwise_conv2d(rng, kw):
+    """Depthwise (16-channel blocks + a tail, multiplier 2) and grouped; padding multiplies as conv2d's."""
+    out = []
+    for xs, ws, groups, geo in [
+        ((2, 6, 7, 20), (3, 3, 20, 1), None, (1, "same", 1)),
+        ((1, 5, 6, 3), (3, 2, 3, 2), None, (2, "same", 1)),
+        ((1, 6, 6, 4), (3, 3, 2, 4), 2, (1, "same", (1, 2))),
+        ((1, 3, 3, 4), (1, 1, 4, 1), None, (1, (2, 2, 2, 2), 1)),  # outputs whose window is all padding
+    ]:
+        x, w = poison(rng, randn(rng, *xs), 0.03), poison(rng, randn(rng, *ws), 0.05)
+        strides, padding, dilation = geo
+        args = dict(strides=strides, padding=padding, dilation_rate=dilation, groups=groups)
+        got = ops.depthwise_conv2d(x, w, **args, **kw)
+        ref = reference_of(reference.depthwise_conv2d, f64(x), f64(w), **args)
+        out.append((f"depthwise_conv2d {xs} {ws} groups={groups}", got, ref))
+        dy = poison(rng, randn(rng, *got.shape), 0.03)
+        dx, dw, db = ops.depthwise_conv2d_backward(dy, x, w, **args, **kw)
+        rdx, rdw, rdb = reference_of(reference.depthwise_conv2d_backward, f64(dy), f64(x), f64(w), **args)
+        out += [
+            (f"depthwise_conv2d_backward {n} {xs}", g, r)
+            for n, g, r in (("dx", dx, rdx), ("dw", dw, rdw), ("db", db, rdb))
         ]
     return out
 
@@ -376,6 +432,27 @@ def _pooling(rng, kw):
     return out
 
 
+@case("resize", "resize_backward", "crop", "crop_backward", paths=("variant",))
+def _resize(rng, kw):
+    """Up (3 -> 5 samples one pixel exactly), down, identity: a NaN or Inf reaches exactly the
+    outputs that weigh it, never a neighbour read with weight 0."""
+    out = []
+    for shape, size in [((2, 3, 5, 2), (5, 9)), ((1, 6, 8, 3), (3, 4)), ((1, 4, 4, 2), (4, 4))]:
+        x = poison(rng, randn(rng, *shape), 0.1)
+        dy = poison(rng, randn(rng, shape[0], *size, shape[3]), 0.05)
+        for mode in ("nearest", "bilinear"):
+            got = ops.resize(x, size, interpolation=mode, **kw)
+            out.append((f"resize {mode} {shape}", got, reference_of(reference.resize, f64(x), size, mode)))
+            got = ops.resize_backward(dy, shape[1:3], interpolation=mode, **kw)
+            want = reference_of(reference.resize_backward, f64(dy), shape[1:3], mode)
+            out.append((f"resize_backward {mode} {shape}", got, want))
+    x = poison(rng, randn(rng, 2, 5, 6, 3))
+    out.append(("crop", ops.crop(x, 1, 2, 3, 3), reference.crop(f64(x), 1, 2, 3, 3)))
+    dy = poison(rng, randn(rng, 2, 3, 3, 3))
+    out.append(("crop_backward", ops.crop_backward(dy, (5, 6), 1, 2), reference.crop_backward(f64(dy), (5, 6), 1, 2)))
+    return out
+
+
 @case("embedding", "embedding_backward")
 def _embedding(rng, kw):
     ids = rng.integers(0, 9, (4, 5)).astype(np.int32)
@@ -502,7 +579,7 @@ def _paths(name, backend):
     keys = CASES[name][1]
     if backend != "cpu":
         keys = tuple(k for k in keys if k != "simd")  # the CUDA kernels have no SIMD paths
-    registry_name = {"conv2d_backward": "conv2d"}.get(name, name)
+    registry_name = {"conv2d_backward": "conv2d", "conv2d_transpose": "conv2d"}.get(name, name)
     variants = OPS[registry_name].variants_on(backend) if "variant" in keys else (None,)
     # Winograd mixes a 6x6 input tile into all 16 outputs of its tile, so a NaN or Inf reaches
     # outputs whose receptive field does not hold it (docs/kernels/conv2d.md; its own NaN test
@@ -741,3 +818,47 @@ def test_merge_maximum_gradient_goes_to_the_first_nan(backend):
     np.testing.assert_array_equal(da, [0.0, 2.0, 0.0, 4.0])
     np.testing.assert_array_equal(db, [1.0, 0.0, 3.0, 0.0])
     np.testing.assert_array_equal(dc, [0.0, 0.0, 0.0, 0.0])
+
+
+@case(
+    "affine_transform",
+    "affine_transform_backward",
+    "flip",
+    "flip_backward",
+    "adjust_contrast",
+    "adjust_contrast_backward",
+    "adjust_brightness",
+    "adjust_brightness_backward",
+)
+def _augment(rng, kw):
+    x, dy = poison(rng, randn(rng, 2, 5, 6, 3)), poison(rng, randn(rng, 2, 5, 6, 3))
+    t = np.tile(np.array([0.9, -0.2, 1.1, 0.2, 0.9, -0.6, 0, 0], np.float32), (2, 1))
+    h, v = np.array([True, False]), np.array([True, True])
+    p = np.array([0.5, 1.5], np.float32)
+    vr = (-1.0, 1.0)
+    return [
+        ("affine_transform", ops.affine_transform(x, t), reference_of(reference.affine_transform, f64(x), f64(t))),
+        (
+            "affine_transform_backward",
+            ops.affine_transform_backward(dy, t, x.shape),
+            reference_of(reference.affine_transform_backward, f64(dy), f64(t), x.shape),
+        ),
+        ("flip", ops.flip(x, h, v), reference.flip(x, h, v)),
+        ("flip_backward", ops.flip_backward(dy, h, v), reference.flip_backward(dy, h, v)),
+        ("adjust_contrast", ops.adjust_contrast(x, p, vr), reference_of(reference.adjust_contrast, f64(x), p, vr)),
+        (
+            "adjust_contrast_backward",
+            ops.adjust_contrast_backward(dy, x, p, vr),
+            reference_of(reference.adjust_contrast_backward, f64(dy), f64(x), p, vr),
+        ),
+        (
+            "adjust_brightness",
+            ops.adjust_brightness(x, p, vr),
+            reference_of(reference.adjust_brightness, f64(x), p, vr),
+        ),
+        (
+            "adjust_brightness_backward",
+            ops.adjust_brightness_backward(dy, x, p, vr),
+            reference_of(reference.adjust_brightness_backward, f64(dy), f64(x), p, vr),
+        ),
+    ]

@@ -136,10 +136,11 @@ def test_keras_names_and_defaults():
 
 
 def test_unsupported_arguments_are_refused_clearly():
-    with pytest.raises(NotImplementedError, match=r"^LSTM: `dropout` must be 0, got 0.2"):
-        layers.LSTM(4, dropout=0.2)
-    with pytest.raises(NotImplementedError, match="`recurrent_dropout`"):
-        layers.GRU(4, recurrent_dropout=0.1)
+    # dropout / recurrent_dropout are supported (tests/test_recurrent_dropout.py); bad values are refused
+    with pytest.raises(ValueError, match=r"^LSTM: `dropout` must be a number in \[0, 1\], got 'x'"):
+        layers.LSTM(4, dropout="x")
+    with pytest.raises(ValueError, match="`recurrent_dropout`"):
+        layers.GRU(4, recurrent_dropout=float("nan"))
     with pytest.raises(ValueError, match=r"^LSTM: `recurrent_activation` must be 'sigmoid' .*got 'hard_sigmoid'"):
         layers.LSTM(4, recurrent_activation="hard_sigmoid")
     with pytest.raises(ValueError, match=r"^GRU: `activation` must be 'tanh' .*got 'relu'"):
@@ -151,8 +152,9 @@ def test_unsupported_arguments_are_refused_clearly():
     assert layers.GRU(4, implementation=1, zero_output_for_mask=False).units == 4
     with pytest.raises(TypeError, match="'dropout_W'"):
         layers.LSTM(4, dropout_W=0.1)
-    with pytest.raises(NotImplementedError, match=r"^SimpleRNN: `stateful` must be False"):
-        layers.SimpleRNN(4, stateful=True)
+    # stateful=True is supported (tests/test_recurrent_stateful.py); a bad batch size is refused
+    with pytest.raises(ValueError, match=r"^SimpleRNN: `batch_size` must be a positive integer"):
+        layers.SimpleRNN(4, stateful=True, batch_size=0)
     with pytest.raises(ValueError, match="`units` must be a positive integer"):
         layers.LSTM(0)
     with pytest.raises(

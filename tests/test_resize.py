@@ -36,12 +36,13 @@ def normal(rng, shape):
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("shape, size", CASES)
 @pytest.mark.parametrize("interpolation", MODES)
-def test_resize_matches_reference(rng, backend, shape, size, interpolation):
+@pytest.mark.parametrize("variant", ["naive", "tuned"])
+def test_resize_matches_reference(rng, backend, shape, size, interpolation, variant):
     x = normal(rng, shape)
     dy = normal(rng, (shape[0], *size, shape[3]))
     with on(backend):
-        y = ops.resize(x, size, interpolation=interpolation)
-        dx = ops.resize_backward(dy, shape[1:3], interpolation=interpolation)
+        y = ops.resize(x, size, interpolation=interpolation, variant=variant)
+        dx = ops.resize_backward(dy, shape[1:3], interpolation=interpolation, variant=variant)
     want = reference.resize(x.astype(np.float64), size, interpolation)
     np.testing.assert_allclose(y, want, rtol=RTOL, atol=ATOL)
     want_dx = reference.resize_backward(dy.astype(np.float64), shape[1:3], interpolation)
@@ -172,6 +173,10 @@ def test_bad_input(backend):
             ops.crop_backward(x, (5, 5), 0, 0, fill_value=float("nan"))
         with pytest.raises(ValueError, match=r"resize: `out` must have shape \(1, 2, 2, 2\)"):
             ops.resize(x, (2, 2), out=np.ones((1, 2, 3, 2), np.float32))
+    with pytest.raises(
+        ValueError, match=r"resize: `variant`='fast' is not a variant of resize; expected one of naive, tuned"
+    ):
+        ops.resize(x, (2, 2), variant="fast")
     with pytest.raises(TypeError, match=r"resize: `x` must be float32"):
         ops.resize(np.ones((1, 2, 2, 1)), (2, 2))
 
@@ -191,3 +196,25 @@ def test_simulated_mutants_are_caught(rng, which):
     np.testing.assert_allclose(good, want, rtol=RTOL, atol=1e-5)
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(bad, want, rtol=RTOL, atol=1e-5)
+
+
+@pytest.mark.skipif(not sinapse.cuda.simulator_built(), reason="needs the CUDA simulator")
+@pytest.mark.parametrize("interpolation", MODES)
+def test_simulator_plain_mode(rng, interpolation):
+    """The plain simulator (no guard pages, no race check) gives the checked mode's results."""
+    x, dy = normal(rng, (2, 5, 6, 3)), normal(rng, (2, 9, 4, 3))
+    results = []
+    for mode in ({}, {"checked": True, "racecheck": True}):
+        with sinapse.cuda.simulate(**mode):
+            results.append(
+                (
+                    ops.resize(x, (9, 4), interpolation=interpolation),
+                    ops.resize_backward(dy, (5, 6), interpolation=interpolation),
+                    ops.crop_backward(ops.crop(x, 1, 2, 3, 3), (5, 6), 1, 2),
+                )
+            )
+    for plain, checked in zip(*results):
+        np.testing.assert_array_equal(plain, checked)
+    np.testing.assert_allclose(
+        results[0][0], reference.resize(x.astype(np.float64), (9, 4), interpolation), rtol=RTOL, atol=ATOL
+    )

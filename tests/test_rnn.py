@@ -202,7 +202,7 @@ def test_lstm_variant_errors(rng, monkeypatch):
     ws = np.zeros(_cpu.rnn_workspace_floats(3, 2, 3, 4, 1, False), np.float32)
     y, h, k, rk = (np.zeros(s, np.float32) for s in ((2, 3, 1), (2, 1), (4, 3), (1, 3)))
     with pytest.raises(ValueError, match="rnn: the naive variant exists for the LSTM cell only"):
-        _cpu.rnn_forward(*gru, p["x"], k, rk, None, None, None, None, y, h, None, ws, "naive", "generic")
+        _cpu.rnn_forward(*gru, p["x"], k, rk, None, None, None, None, y, h, None, ws, None, None, "naive", "generic")
 
 
 @pytest.mark.parametrize("name", CELLS)

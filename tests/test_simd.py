@@ -245,6 +245,47 @@ def _resize(rng):
     return out + [("crop", ops.crop(x, 1, 2, 3, 4), reference.crop(x, 1, 2, 3, 4))]  # copies: no SIMD path
 
 
+def _augment(rng):
+    x = normal(rng, 4, 9, 7, 3)
+    gray = normal(rng, 4, 9, 7, 1)
+    t = np.tile(np.array([0.9, -0.3, 1.2, 0.3, 0.9, -0.8, 0, 0], np.float32), (4, 1))
+    flags = np.array([True, False, True, True])
+    f = np.array([0.5, 1.0, 1.5, 2.0], np.float32)
+    out = []
+    for name, img in (("rgb", x), ("gray", gray)):
+        out.append(
+            (
+                f"affine_transform {name}",
+                ops.affine_transform(img, t, fill_mode="reflect"),
+                reference.affine_transform(f64(img), f64(t), fill_mode="reflect"),
+            )
+        )
+        out.append(
+            (
+                f"affine_transform_backward {name}",
+                ops.affine_transform_backward(img, t, img.shape),
+                reference.affine_transform_backward(f64(img), f64(t), img.shape),
+            )
+        )
+    out.append(("flip", ops.flip(x, flags, ~flags), reference.flip(x, flags, ~flags)))
+    out.append(("adjust_contrast", ops.adjust_contrast(x, f, (-1, 1)), reference.adjust_contrast(f64(x), f, (-1, 1))))
+    out.append(
+        (
+            "adjust_contrast_backward",
+            ops.adjust_contrast_backward(x, x, f, (-1, 1)),
+            reference.adjust_contrast_backward(f64(x), f64(x), f, (-1, 1)),
+        )
+    )
+    out.append(
+        (
+            "adjust_brightness",
+            ops.adjust_brightness(x, f - 1, (-1, 1)),
+            reference.adjust_brightness(f64(x), f - 1, (-1, 1)),
+        )
+    )
+    return out
+
+
 CASES = {
     "gemm": _gemm,
     "axpy": _axpy,
@@ -263,6 +304,7 @@ CASES = {
     "depthwise_conv2d": _depthwise_conv2d,
     "layer_norm": _layer_norm,
     "resize": _resize,
+    "augment": _augment,
 }
 # Kernels with a single version (plain loops compiled for the baseline): they dispatch nothing.
 SINGLE_VERSION = {"axpy", "embedding"}

@@ -44,3 +44,14 @@ def test_first_layer_filters(small_cnn, tmp_path):
     dense_only.build((None, 28, 28, 1))
     with pytest.raises(ValueError, match="no built Conv2D"):
         sinapse.viz.plot_filters(dense_only, tmp_path / "none.png")
+
+
+def test_reconstructions_two_rows(rng, tmp_path):
+    x = rng.random((6, 28, 28, 1), dtype=np.float32)
+    path = sinapse.viz.plot_reconstructions(x, x * 0.5, tmp_path / "r.png", title="t")
+    assert path.read_bytes().startswith(PNG)
+    assert sinapse.viz.plot_reconstructions(x[..., 0], x[..., 0], tmp_path / "g.png").read_bytes().startswith(PNG)
+    with pytest.raises(ValueError, match=r"plot_reconstructions: `inputs` \(6, 28, 28, 1\) and `reconstructions`"):
+        sinapse.viz.plot_reconstructions(x, x[:3], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match=r"plot_reconstructions: `reconstructions` must be images"):
+        sinapse.viz.plot_reconstructions(x, x.reshape(6, -1), tmp_path / "bad.png")

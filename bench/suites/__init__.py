@@ -7,10 +7,12 @@ measure something wider than one op.
 
 from . import (
     activation,
+    augment,
     axpy,
     batch_norm,
     bias,
     conv2d,
+    conv2d_transpose,
     depthwise_conv2d,
     distributed,
     dropout,
@@ -36,6 +38,7 @@ SUITES = {
     "batch_norm": batch_norm,
     "bias": bias,
     "conv2d": conv2d,
+    "conv2d_transpose": conv2d_transpose,
     "distributed": distributed,
     "dropout": dropout,
     "embedding": embedding,
@@ -53,4 +56,5 @@ SUITES = {
     "torch_baselines": torch_baselines,
     "train": train,
     "depthwise_conv2d": depthwise_conv2d,
+    "augment": augment,
 }

@@ -43,6 +43,13 @@ def use_threads(threads: int):
 def run(suite: str, title: str, args, make_cases: Callable[[object, bool], list[Case]]) -> int:
     """Time ``make_cases(torch_or_None, quick)`` on ``args.threads`` threads, print and save
     the table (bench/results/<suite>.md and .json); returns the exit code 0."""
+    rows, env = time_cases(args, make_cases)
+    return harness.publish(suite, args, env, rows, _markdown(suite, title, env, args.threads, rows))
+
+
+def time_cases(args, make_cases: Callable[[object, bool], list[Case]]) -> tuple[list[harness.Row], dict]:
+    """(rows, environment): each case of ``make_cases(torch_or_None, quick)`` timed side by side on
+    ``args.threads`` threads (what ``run`` tabulates; suites adding rows of their own call it)."""
     threads = args.threads
     torch = use_threads(threads)
     opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=10, min_seconds=0.5)
@@ -55,7 +62,7 @@ def run(suite: str, title: str, args, make_cases: Callable[[object, bool], list[
         rows.append(row)
     env = harness.environment(threads)
     env["load_average"] = list(os.getloadavg())  # 1, 5, 15 min: how busy a shared machine was
-    return harness.publish(suite, args, env, rows, _markdown(suite, title, env, threads, rows))
+    return rows, env
 
 
 def _markdown(suite: str, title: str, env: dict, threads: int, rows: list[harness.Row]) -> str:

@@ -55,21 +55,16 @@ def _conv_rows(torch, threads, opts, quick):
         y = ops.conv2d(x, wt, b, strides=s, padding=pad)
         dy = rng.standard_normal(y.shape, dtype=np.float32)
         flops = 2.0 * y.size * ks * ks * c
-        fwd, both = {}, {}
-        g = geometry("bench", x.shape, wt.shape, s, pad, 1)
-        for v in (None, *ALGORITHMS):
-            if v is not None and sinapse._cpu.conv2d_variant_refusal(g, v):
-                continue  # outside the variant's domain
-
-            def f(v=v):
-                return ops.conv2d(x, wt, b, strides=s, padding=pad, out=y, variant=v)
-
-            def fb(v=v):
-                ops.conv2d(x, wt, b, strides=s, padding=pad, out=y, variant=v)
-                ops.conv2d_backward(dy, x, wt, strides=s, padding=pad, variant=v)
-
-            name = "sinapse" if v is None else f"sinapse {v}"
-            fwd[name], both[name] = f, fb
+        fwd, both = variant_fns(
+            geometry("bench", x.shape, wt.shape, s, pad, 1),
+            ALGORITHMS,
+            lambda v, x=x, wt=wt, b=b, s=s, pad=pad, y=y: ops.conv2d(
+                x, wt, b, strides=s, padding=pad, out=y, variant=v
+            ),
+            lambda v, x=x, wt=wt, s=s, pad=pad, dy=dy: ops.conv2d_backward(
+                dy, x, wt, strides=s, padding=pad, variant=v
+            ),
+        )
         if torch is not None:
             F = torch.nn.functional
             tpad = pad if pad == "valid" else ("same" if s == 1 else ks // 2)
@@ -96,6 +91,20 @@ def _conv_rows(torch, threads, opts, quick):
             row.timings = harness.time_side_by_side(fns, **opts)
             rows.append(row)
     return rows
+
+
+def variant_fns(g, algorithms, forward, backward) -> tuple[dict, dict]:
+    """({name: forward call}, {name: forward+backward call}) for the default variant ("sinapse")
+    and each of ``algorithms`` that can run geometry ``g`` ("sinapse <algorithm>");
+    ``forward(v)`` / ``backward(v)`` run one pass with variant v (None: the default)."""
+    fwd, both = {}, {}
+    for v in (None, *algorithms):
+        if v is not None and sinapse._cpu.conv2d_variant_refusal(g, v):
+            continue  # outside the variant's domain
+        name = "sinapse" if v is None else f"sinapse {v}"
+        fwd[name] = lambda v=v: forward(v)
+        both[name] = lambda v=v: (forward(v), backward(v))
+    return fwd, both
 
 
 def _pool_rows(torch, opts):
@@ -196,6 +205,20 @@ def run(args) -> int:
     opts = dict(min_repeats=3, min_seconds=0.1) if args.quick else dict(min_repeats=7, min_seconds=0.5)
     rows = _conv_rows(torch, threads, opts, args.quick) + _pool_rows(torch, opts) + _other_rows(torch, opts)
     env = harness.environment(threads)
+    md = (
+        f"# CNN ops — {env['sinapse']['cpu']}, {threads} threads\n\n"
+        f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
+        "Medians in ms; ratio = sinapse time (the default, tuned) / the faster PyTorch layout (< 1: sinapse "
+        "is faster). The im2col, direct and winograd columns force that conv2d algorithm (- where it does not "
+        "apply).\n\n" + algorithm_table(rows, ALGORITHMS)
+    )
+    return harness.publish("conv2d", args, env, rows, md)
+
+
+def algorithm_table(rows, algorithms) -> str:
+    """The markdown table of rows timed as sinapse (tuned), "sinapse <algorithm>" and "torch
+    NCHW"/"torch NHWC": medians in ms and sinapse / the faster PyTorch layout (also
+    bench/suites/conv2d_transpose.py's)."""
     table = []
     for r in rows:
         s = r.timings["sinapse"].median_s
@@ -205,21 +228,13 @@ def run(args) -> int:
             [r.label, r.extra["pass"], f"{s * 1e3:.2f}"]
             + [
                 f"{r.timings[name].median_s * 1e3:.2f}" if name in r.timings else "-"
-                for name in [f"sinapse {v}" for v in ALGORITHMS] + ["torch NCHW", "torch NHWC"]
+                for name in [f"sinapse {v}" for v in algorithms] + ["torch NCHW", "torch NHWC"]
             ]
             + [f"{s / best:.2f}x" if best else "-"]
         )
-    md = (
-        f"# CNN ops — {env['sinapse']['cpu']}, {threads} threads\n\n"
-        f"sinapse {env['sinapse']['version']} (NHWC), PyTorch {env['torch'] or 'not installed'}; {env['date']}. "
-        "Medians in ms; ratio = sinapse time (the default, tuned) / the faster PyTorch layout (< 1: sinapse "
-        "is faster). The im2col, direct and winograd columns force that conv2d algorithm (- where it does not "
-        "apply).\n\n"
-        + harness.markdown_table(
-            ["layer", "pass", "sinapse ms"]
-            + [f"{v} ms" for v in ALGORITHMS]
-            + ["torch NCHW ms", "torch NHWC ms", "sinapse / torch best"],
-            table,
-        )
+    return harness.markdown_table(
+        ["layer", "pass", "sinapse ms"]
+        + [f"{v} ms" for v in algorithms]
+        + ["torch NCHW ms", "torch NHWC ms", "sinapse / torch best"],
+        table,
     )
-    return harness.publish("conv2d", args, env, rows, md)

@@ -30,4 +30,5 @@ PYBIND11_MODULE(_cpu, m) {
   sinapse::bindings::bind_depthwise_conv2d(m);
   sinapse::bindings::bind_layer_norm(m);
   sinapse::bindings::bind_resize(m);
+  sinapse::bindings::bind_augment(m);
 }

@@ -134,4 +134,5 @@ PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   cb::bind_depthwise_conv2d(m);
   cb::bind_layer_norm(m);
   cb::bind_resize(m);
+  cb::bind_augment(m);
 }

@@ -28,20 +28,28 @@ float* mutable_or_null(OptF32& arr) { return arr ? arr->mutable_data() : nullptr
 void bind_rnn(py::module_& m) {
   m.def(
       "rnn_workspace_floats",
-      [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool backward) {
-        const RnnArgs a = rnn_args(cell, N, T, D, H, false, true);
+      [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool backward, int64_t in_masks, bool rec_masks) {
+        RnnArgs a = rnn_args(cell, N, T, D, H, false, true);
+        if (in_masks < 0 || in_masks > a.gates()) throw std::invalid_argument("rnn: in_masks out of range");
+        a.in_masks = in_masks;
+        a.rec_masks = rec_masks ? a.gates() : 0;
         return backward ? rnn_backward_layout(a).total : rnn_forward_layout(a).total;
       },
       py::arg("cell"), py::arg("N"), py::arg("T"), py::arg("D"), py::arg("H"), py::arg("backward"),
-      "Floats of the forward workspace (backward=False) or the backward scratch (both backends).");
+      py::arg("in_masks") = 0, py::arg("rec_masks") = false,
+      "Floats of the forward workspace (backward=False) or the backward scratch (both backends), with "
+      "in_masks input dropout mask blocks and recurrent dropout masks or not.");
 
   m.def(
       "rnn_forward",
       [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences,
          const F32Array& x, const F32Array& kernel, const F32Array& rkernel, const OptF32& bias,
          const std::optional<U8Array>& mask, const OptF32& h0, const OptF32& c0, F32Array& y, F32Array& hT, OptF32& cT,
-         F32Array& ws, const std::string& variant, const std::string& simd, int threads) {
-        const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+         F32Array& ws, const OptF32& dropout_mask, const OptF32& recurrent_dropout_mask, const std::string& variant,
+         const std::string& simd, int threads) {
+        RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+        set_rnn_dropout(a, size_or_absent(dropout_mask), data_or_null(dropout_mask),
+                        size_or_absent(recurrent_dropout_mask), data_or_null(recurrent_dropout_mask));
         check_rnn_forward(
             a, {x.size(), kernel.size(), rkernel.size(), size_or_absent(bias), size_or_absent(mask), size_or_absent(h0),
                 size_or_absent(c0), y.size(), hT.size(), size_or_absent(cT), ws.size()});
@@ -58,17 +66,19 @@ void bind_rnn(py::module_& m) {
       py::arg("return_sequences"), py::arg("x").noconvert(), py::arg("kernel").noconvert(),
       py::arg("recurrent_kernel").noconvert(), py::arg("bias").noconvert(), py::arg("mask").noconvert(),
       py::arg("h0").noconvert(), py::arg("c0").noconvert(), py::arg("y").noconvert(), py::arg("h_T").noconvert(),
-      py::arg("c_T").noconvert(), py::arg("workspace").noconvert(), py::arg("variant"), py::arg("simd"),
-      py::arg("threads") = 0);
+      py::arg("c_T").noconvert(), py::arg("workspace").noconvert(), py::arg("dropout_mask").noconvert(),
+      py::arg("recurrent_dropout_mask").noconvert(), py::arg("variant"), py::arg("simd"), py::arg("threads") = 0);
 
   m.def(
       "rnn_backward",
       [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences,
          const F32Array& x, const F32Array& kernel, const F32Array& rkernel, const std::optional<U8Array>& mask,
          const F32Array& ws, const F32Array& dy, const OptF32& dhT, const OptF32& dcT, F32Array& dx, F32Array& dkernel,
-         F32Array& drkernel, OptF32& dbias, F32Array& dh0, OptF32& dc0, F32Array& scratch, const std::string& variant,
-         const std::string& simd, int threads) {
-        const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+         F32Array& drkernel, OptF32& dbias, F32Array& dh0, OptF32& dc0, F32Array& scratch, const OptF32& dropout_mask,
+         const OptF32& recurrent_dropout_mask, const std::string& variant, const std::string& simd, int threads) {
+        RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+        set_rnn_dropout(a, size_or_absent(dropout_mask), data_or_null(dropout_mask),
+                        size_or_absent(recurrent_dropout_mask), data_or_null(recurrent_dropout_mask));
         check_rnn_backward(a, {x.size(), kernel.size(), rkernel.size(), size_or_absent(mask), ws.size(), dy.size(),
                                size_or_absent(dhT), size_or_absent(dcT), dx.size(), dkernel.size(), drkernel.size(),
                                size_or_absent(dbias), dh0.size(), size_or_absent(dc0), scratch.size()});
@@ -89,7 +99,8 @@ void bind_rnn(py::module_& m) {
       py::arg("recurrent_kernel").noconvert(), py::arg("mask").noconvert(), py::arg("workspace").noconvert(),
       py::arg("dy").noconvert(), py::arg("dh_T").noconvert(), py::arg("dc_T").noconvert(), py::arg("dx").noconvert(),
       py::arg("dkernel").noconvert(), py::arg("drecurrent_kernel").noconvert(), py::arg("dbias").noconvert(),
-      py::arg("dh0").noconvert(), py::arg("dc0").noconvert(), py::arg("scratch").noconvert(), py::arg("variant"),
+      py::arg("dh0").noconvert(), py::arg("dc0").noconvert(), py::arg("scratch").noconvert(),
+      py::arg("dropout_mask").noconvert(), py::arg("recurrent_dropout_mask").noconvert(), py::arg("variant"),
       py::arg("simd"), py::arg("threads") = 0);
 }
 

@@ -39,6 +39,25 @@ inline KernelVariant rnn_variant(const RnnArgs& a, const std::string& name) {
   return v;
 }
 
+// The dropout masks (RnnArgs): `in_size` floats of input masks (-1: none) must be N * D (one
+// mask for every gate) or N * G * D (one per gate block); `rec_size` N * G * H (-1: none).
+inline void set_rnn_dropout(RnnArgs& a, int64_t in_size, const float* in_mask, int64_t rec_size,
+                            const float* rec_mask) {
+  const int64_t G = a.gates();
+  if (in_size >= 0) {
+    if (in_size != a.N * a.D && in_size != a.N * G * a.D)
+      throw std::invalid_argument("rnn: dropout_mask must hold N * D or N * gates * D floats");
+    a.in_masks = in_size / (a.N * a.D);
+    a.in_mask = in_mask;
+  }
+  if (rec_size >= 0) {
+    if (rec_size != a.N * G * a.H)
+      throw std::invalid_argument("rnn: recurrent_dropout_mask must hold N * gates * H floats");
+    a.rec_masks = G;
+    a.rec_mask = rec_mask;
+  }
+}
+
 // Sizes of the arrays of rnn_forward / rnn_backward; -1 for an absent optional one.
 struct RnnForwardSizes {
   int64_t x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws;

@@ -8,7 +8,10 @@
 //             (jax's _resize_nearest; for an integer factor f this is o / f, Keras's repeat).
 //   bilinear: the triangle kernel on the two pixels around src, the weights renormalised to 1
 //             (jax's compute_weight_mat): a src below 0 reads pixel 0 alone, one at or past
-//             in - 1 reads pixel in - 1 alone (PyTorch's align_corners=False rule too).
+//             in - 1 reads pixel in - 1 alone (PyTorch's align_corners=False rule too), an
+//             integer src that pixel alone. Only pixels of nonzero weight are read, so a NaN
+//             or Inf reaches exactly the outputs that weigh it (jax's dense weight matrices
+//             would spread it along the whole axis: 0 * NaN).
 #pragma once
 
 #include <cstdint>
@@ -41,12 +44,20 @@ SINAPSE_HD ResizeTap resize_tap(int64_t o, int64_t in, int64_t out, bool bilinea
     const int64_t i = ((2 * o + 1) * in) / (2 * out);
     return {i, i, 0.0f};
   }
-  const float src = (static_cast<float>(o) + 0.5f) * (static_cast<float>(in) / static_cast<float>(out)) - 0.5f;
+  // ((2o + 1) * in) / (2 * out) - 0.5 from exact integers: a sample that falls exactly on a
+  // pixel comes out exact (an integer), as in the reference.
+  const float src = static_cast<float>((2 * o + 1) * in) / static_cast<float>(2 * out) - 0.5f;
   if (src <= 0.0f) return {0, 0, 0.0f};
   const int64_t i0 = static_cast<int64_t>(src);  // floor: src > 0
   if (i0 >= in - 1) return {in - 1, in - 1, 0.0f};
-  return {i0, i0 + 1, src - static_cast<float>(i0)};
+  const float w1 = src - static_cast<float>(i0);  // exact, and < 1
+  // A sample exactly on a pixel reads that pixel alone: a NaN or Inf next to it, weighed 0,
+  // must not reach the output (0 * inf is NaN; docs/reliability.md, "NaN and Inf").
+  return w1 == 0.0f ? ResizeTap{i0, i0, 0.0f} : ResizeTap{i0, i0 + 1, w1};
 }
+
+// (1 - w) * a + w * b, but a itself where w == 0 (b, weighed 0, never multiplies: see above).
+SINAPSE_HD float resize_lerp(float a, float b, float w) { return w == 0.0f ? a : (1.0f - w) * a + w * b; }
 
 // How much output tap t reads of source pixel i (0 when it does not read it).
 SINAPSE_HD float resize_tap_weight(const ResizeTap& t, int64_t i) {

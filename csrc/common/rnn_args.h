@@ -34,11 +34,21 @@ SINAPSE_HD bool rnn_is_gru(RnnCell cell) { return cell == RnnCell::gru || cell =
 // One sequence op's sizes and options. Time index t is the input's (x[:, t], mask[:, t]);
 // step s is the order of processing: t = s, or T - 1 - s with go_backwards. Outputs y and
 // dy are indexed by s (Keras returns a go_backwards sequence in processing order).
+//
+// Dropout (Keras's `dropout` / `recurrent_dropout`, one mask per sequence): `in_mask` holds
+// in_masks multipliers per example (N, in_masks, D) — 0, or one mask shared by every gate, or
+// one per gate block (in_masks == G: gate block q projects x * in_mask[:, q]); `rec_mask`
+// (N, G, H), rec_masks == G or 0: gate block q's recurrent product uses h_prev * rec_mask[:, q]
+// (Keras 3's implementation=1 cells, the only ones with recurrent dropout). The multipliers
+// are the dropout masks themselves (0 or 1 / (1 - rate)); the state h itself is not masked.
 struct RnnArgs {
   RnnCell cell = RnnCell::lstm;
   int64_t N = 0, T = 0, D = 0, H = 0;
   bool go_backwards = false;
   bool return_sequences = true;
+  int64_t in_masks = 0, rec_masks = 0;
+  const float* in_mask = nullptr;
+  const float* rec_mask = nullptr;
   int64_t gates() const { return rnn_gates(cell); }
   int64_t time_of_step(int64_t s) const { return go_backwards ? T - 1 - s : s; }
 };
@@ -50,8 +60,10 @@ struct RnnArgs {
 //   cprev (N, T, H)    LSTM: the cell state before input t
 //   extra (N, T, H)    GRU reset_after: h_prev U_h + b_rec_h; reset_before: r * h_prev
 //   rec   (N, 3H)      GRU reset_after: this step's recurrent product (scratch)
+//   xm    (N, T, D)    input dropout: x times one gate block's mask (scratch)
+//   hm    (N, H)       recurrent dropout: h_prev times one gate block's mask (scratch)
 struct RnnForwardLayout {
-  int64_t gates = 0, hprev = 0, cprev = 0, extra = 0, rec = 0, total = 0;
+  int64_t gates = 0, hprev = 0, cprev = 0, extra = 0, rec = 0, xm = 0, hm = 0, total = 0;
 };
 inline RnnForwardLayout rnn_forward_layout(const RnnArgs& a) {
   RnnForwardLayout l;
@@ -65,6 +77,10 @@ inline RnnForwardLayout rnn_forward_layout(const RnnArgs& a) {
   if (rnn_is_gru(a.cell)) at += rows * a.H;
   l.rec = at;
   if (a.cell == RnnCell::gru) at += a.N * 3 * a.H;
+  l.xm = at;
+  if (a.in_masks) at += rows * a.D;
+  l.hm = at;
+  if (a.rec_masks) at += a.N * a.H;
   l.total = at;
   return l;
 }
@@ -76,8 +92,10 @@ inline RnnForwardLayout rnn_forward_layout(const RnnArgs& a) {
 //   output gradient carried across masked steps, GRU reset_before's d(r * h_prev)
 //   ut   (G*H, H)     recurrent_kernel transposed, so the per-step GEMM dG U^T reads B
 //                     row by row (the fast GEMV at batch 1) instead of as dot products
+//   hm, tmp (N, H)    recurrent dropout: masked h_prev, one gate block's part of dL/dh_prev
+//   seq  (N, T, max(D, H))  dropout: x or H_prev times one block's mask, or dx's part
 struct RnnBackwardLayout {
-  int64_t dg = 0, dgr = 0, dh = 0, dh_next = 0, dc = 0, carry = 0, drh = 0, ut = 0, total = 0;
+  int64_t dg = 0, dgr = 0, dh = 0, dh_next = 0, dc = 0, carry = 0, drh = 0, ut = 0, hm = 0, tmp = 0, seq = 0, total = 0;
 };
 inline RnnBackwardLayout rnn_backward_layout(const RnnArgs& a) {
   RnnBackwardLayout l;
@@ -91,7 +109,11 @@ inline RnnBackwardLayout rnn_backward_layout(const RnnArgs& a) {
   l.carry = l.dc + nh;
   l.drh = l.carry + nh;
   l.ut = l.drh + nh;
-  l.total = l.ut + gh * a.H;
+  l.hm = l.ut + gh * a.H;
+  l.tmp = l.hm + (a.rec_masks ? nh : 0);
+  l.seq = l.tmp + (a.rec_masks ? nh : 0);
+  const int64_t xd = a.in_masks ? a.D : 0, hd = a.rec_masks ? a.H : 0, seq_cols = xd > hd ? xd : hd;
+  l.total = l.seq + rows * seq_cols;
   return l;
 }
 

@@ -10,11 +10,31 @@
 // any thread count).
 #pragma once
 
+#include <cstring>
+
 #include "../common/cpu_features.h"
 #include "../common/depthwise_conv2d_args.h"
 #include "../common/kernel_variant.h"
 
 namespace sinapse::cpu {
+
+// 16 floats as one value (GCC's vector extension): an accumulator the compiler keeps in
+// registers (one zmm on AVX-512, two ymm on AVX2) however the loops around it are shaped; the
+// float arrays of the forward stayed on the stack whenever the kernel-row loop was not unrolled (perf:
+// every tap a store and a reload). Loads and stores through memcpy: no alignment assumed.
+typedef float Vec16 __attribute__((vector_size(64)));
+// Vec16 values cross no call boundary (every helper is always inlined), so GCC's note that
+// passing them changes the ABI without AVX-512 (-Wpsabi) does not apply.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+[[gnu::always_inline]] inline Vec16 load16(const float* p) {
+  Vec16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+[[gnu::always_inline]] inline void store16(float* p, Vec16 v) { std::memcpy(p, &v, sizeof v); }
+#pragma GCC diagnostic pop
 
 // y (N, OH, OW, K) = conv(x, w) + bias (bias may be null).
 void depthwise_conv2d_forward(const DepthwiseArgs& a, const float* x, const float* w, const float* bias, float* y,
@@ -28,6 +48,16 @@ void depthwise_conv2d_forward_naive(const DepthwiseArgs& a, const float* x, cons
                                     float* y);
 void depthwise_conv2d_backward_naive(const DepthwiseArgs& a, const float* x, const float* w, const float* dy, float* dx,
                                      float* dw, float* db);
+// The tuned forward without the padding terms (dx of a unit-stride layer runs it on dy, where
+// the "padding" is outputs that do not exist and adds nothing).
+void depthwise_conv2d_forward_tuned(const DepthwiseArgs& a, const float* x, const float* w, const float* bias, float* y,
+                                    SimdPath path, int max_threads);
+// Padding as a multiplied zero (depthwise_conv2d_padding.cpp): the kernels skip padding taps;
+// these add their 0 * w to y and 0 * dy to dW, which matters only for a non-finite w or dy.
+bool all_finite(const float* p, int64_t n);
+bool windows_meet_image(const ConvArgs& a);
+void depthwise_padding_forward(const DepthwiseArgs& a, const float* w, float* y);
+void depthwise_padding_dw(const DepthwiseArgs& a, const float* dy, float* dw);
 // The tuned backward (depthwise_conv2d_backward.cpp).
 void depthwise_conv2d_dx(const DepthwiseArgs& a, const float* w, const float* dy, float* dx, SimdPath path,
                          int max_threads);

@@ -86,35 +86,28 @@ constexpr int64_t kVec = 16;  // channels per register block
 [[gnu::always_inline]] inline void dw_three_taps(const ConvArgs& a, const float* __restrict x_row,
                                                  const float* __restrict dy_row, float* __restrict out, int64_t in_lo,
                                                  int64_t in_hi) {
-  float acc0[kVec] = {}, acc1[kVec] = {}, acc2[kVec] = {};
+  Vec16 acc0{}, acc1{}, acc2{};
   auto border = [&](int64_t ow) SINAPSE_INLINE {
-    const float* __restrict g = dy_row + ow * a.K;
+    const Vec16 g = load16(dy_row + ow * a.K);
     const int64_t iw = ow - a.pad_left;
     const float* __restrict xv = x_row + iw * a.C;
-    if (iw >= 0 && iw < a.W)
-      for (int64_t c = 0; c < kVec; ++c) acc0[c] += xv[c] * g[c];
-    if (iw + 1 >= 0 && iw + 1 < a.W)
-      for (int64_t c = 0; c < kVec; ++c) acc1[c] += xv[a.C + c] * g[c];
-    if (iw + 2 >= 0 && iw + 2 < a.W)
-      for (int64_t c = 0; c < kVec; ++c) acc2[c] += xv[2 * a.C + c] * g[c];
+    if (iw >= 0 && iw < a.W) acc0 += load16(xv) * g;
+    if (iw + 1 >= 0 && iw + 1 < a.W) acc1 += load16(xv + a.C) * g;
+    if (iw + 2 >= 0 && iw + 2 < a.W) acc2 += load16(xv + 2 * a.C) * g;
   };
   int64_t ow = 0;
   for (; ow < in_lo; ++ow) border(ow);
   for (; ow < in_hi; ++ow) {
-    const float* __restrict g = dy_row + ow * a.K;
+    const Vec16 g = load16(dy_row + ow * a.K);
     const float* __restrict xv = x_row + (ow - a.pad_left) * a.C;
-    for (int64_t c = 0; c < kVec; ++c) {
-      acc0[c] += xv[c] * g[c];
-      acc1[c] += xv[a.C + c] * g[c];
-      acc2[c] += xv[2 * a.C + c] * g[c];
-    }
+    acc0 += load16(xv) * g;
+    acc1 += load16(xv + a.C) * g;
+    acc2 += load16(xv + 2 * a.C) * g;
   }
   for (; ow < a.OW; ++ow) border(ow);
-  for (int64_t c = 0; c < kVec; ++c) {
-    out[c] += acc0[c];
-    out[a.K + c] += acc1[c];
-    out[2 * a.K + c] += acc2[c];
-  }
+  store16(out, load16(out) + acc0);
+  store16(out + a.K, load16(out + a.K) + acc1);
+  store16(out + 2 * a.K, load16(out + 2 * a.K) + acc2);
 }
 
 // Adds output row (n, oh)'s contribution to dW (`pw`, may be null) and db (`pb`, may be
@@ -122,9 +115,7 @@ constexpr int64_t kVec = 16;  // channels per register block
 [[gnu::always_inline]] inline void dw_channelwise_row(const ConvArgs& a, const float* __restrict x_img,
                                                       const float* __restrict dy_row, float* __restrict pw,
                                                       float* __restrict pb, int64_t oh) {
-  // MobileNet's 3x3 stride-1 rows, when long: on short rows (14 x 512 channels: 0.91 -> 1.5 ms
-  // measured) the walks are too short for the three accumulators to pay for their border tests
-  const bool three = a.KW == 3 && a.SW == 1 && a.DW == 1 && a.OW >= 32;
+  const bool three = a.KW == 3 && a.SW == 1 && a.DW == 1;  // MobileNet's 3x3 stride-1 rows
   int64_t in_lo, in_hi;
   interior_columns(a, in_lo, in_hi);
   for (int64_t c0 = 0; c0 < a.K; c0 += kVec) {
@@ -225,7 +216,7 @@ void dx_as_forward(const DepthwiseArgs& d, const float* w, const float* dy, floa
   t.c.OW = a.W;
   t.c.pad_top = (a.KH - 1) * a.DH - a.pad_top;
   t.c.pad_left = (a.KW - 1) * a.DW - a.pad_left;
-  depthwise_conv2d_forward(t, dy, turned, nullptr, dx, KernelVariant::tuned, path, max_threads);
+  depthwise_conv2d_forward_tuned(t, dy, turned, nullptr, dx, path, max_threads);
 }
 
 }  // namespace

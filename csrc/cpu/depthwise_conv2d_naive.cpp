@@ -38,6 +38,7 @@ void depthwise_conv2d_forward_naive(const DepthwiseArgs& d, const float* x, cons
   for (int64_t p = 0; p < pixels; ++p)
     for (int64_t k = 0; k < a.K; ++k) y[p * a.K + k] = bias ? bias[k] : 0.0f;
   each_tap(d, [&](int64_t xi, int64_t wi, int64_t yi) { y[yi] += x[xi] * w[wi]; });
+  depthwise_padding_forward(d, w, y);  // padding taps: 0 * w
 }
 
 void depthwise_conv2d_backward_naive(const DepthwiseArgs& d, const float* x, const float* w, const float* dy, float* dx,
@@ -50,6 +51,7 @@ void depthwise_conv2d_backward_naive(const DepthwiseArgs& d, const float* x, con
       if (dx) dx[xi] += dy[yi] * w[wi];
       if (dw) dw[wi] += x[xi] * dy[yi];
     });
+  if (dw) depthwise_padding_dw(d, dy, dw);  // padding taps: 0 * dy
   if (db) {
     std::fill(db, db + a.K, 0.0f);
     const int64_t pixels = a.N * a.OH * a.OW;

@@ -101,13 +101,20 @@ void bilinear_forward(const ResizeArgs& a, const std::vector<ResizeTap>& ty, con
       const float* __restrict x1 = x + (n * a.H + ty[o].i1) * WC;
       float* yr = y + r * a.OW * C;
       const float wy1 = ty[o].w1, wy0 = 1.0f - ty[o].w1;
+      // A zero weight is never multiplied (resize_lerp's rule: 0 * inf would be NaN).
       run_simd(path, [&]() SINAPSE_INLINE {
-        for (int64_t k = 0; k < WC; ++k) t[k] = wy0 * x0[k] + wy1 * x1[k];
+        if (wy1 == 0.0f)
+          for (int64_t k = 0; k < WC; ++k) t[k] = x0[k];
+        else
+          for (int64_t k = 0; k < WC; ++k) t[k] = wy0 * x0[k] + wy1 * x1[k];
         for (int64_t p = 0; p < a.OW; ++p) {
           const float wx1 = tx[p].w1, wx0 = 1.0f - tx[p].w1;
           const float* __restrict a0 = t + tx[p].i0 * C, * __restrict a1 = t + tx[p].i1 * C;
           float* __restrict yp = yr + p * C;
-          for (int64_t c = 0; c < C; ++c) yp[c] = wx0 * a0[c] + wx1 * a1[c];
+          if (wx1 == 0.0f)
+            for (int64_t c = 0; c < C; ++c) yp[c] = a0[c];
+          else
+            for (int64_t c = 0; c < C; ++c) yp[c] = wx0 * a0[c] + wx1 * a1[c];
         }
       });
     }
@@ -116,7 +123,9 @@ void bilinear_forward(const ResizeArgs& a, const std::vector<ResizeTap>& ty, con
 
 }  // namespace
 
-void resize_forward(const ResizeArgs& a, const float* x, float* y, SimdPath path, int max_threads) {
+void resize_forward(const ResizeArgs& a, const float* x, float* y, KernelVariant variant, SimdPath path,
+                    int max_threads) {
+  if (variant == KernelVariant::naive) return resize_forward_naive(a, x, y);
   const bool bilinear = a.bilinear != 0;
   const std::vector<ResizeTap> ty = taps(a.H, a.OH, bilinear), tx = taps(a.W, a.OW, bilinear);
   const int64_t rows = a.N * a.OH;
@@ -128,7 +137,9 @@ void resize_forward(const ResizeArgs& a, const float* x, float* y, SimdPath path
 // The gather, separably: per input row i, the output rows reading it summed (weighted) into
 // one (OW x C) row, then each input pixel sums its reading output columns of that row. Each
 // dx element has one writer and a fixed order: no atomics, the same bits for any thread count.
-void resize_backward(const ResizeArgs& a, const float* dy, float* dx, SimdPath path, int max_threads) {
+void resize_backward(const ResizeArgs& a, const float* dy, float* dx, KernelVariant variant, SimdPath path,
+                     int max_threads) {
+  if (variant == KernelVariant::naive) return resize_backward_naive(a, dy, dx);
   const bool bilinear = a.bilinear != 0;
   const Readers ry = readers(a.H, a.OH, bilinear), rx = readers(a.W, a.OW, bilinear);
   const int64_t rows = a.N * a.H, C = a.C, OWC = a.OW * a.C;

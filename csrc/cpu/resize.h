@@ -11,12 +11,19 @@
 #pragma once
 
 #include "../common/cpu_features.h"
+#include "../common/kernel_variant.h"
 #include "../common/resize_args.h"
 
 namespace sinapse::cpu {
 
-void resize_forward(const ResizeArgs& a, const float* x, float* y, SimdPath path, int max_threads);
-void resize_backward(const ResizeArgs& a, const float* dy, float* dx, SimdPath path, int max_threads);
+// `variant`: tuned (resize.cpp: threads over rows, separable passes vectorised over W x C), or
+// naive (resize_naive.cpp: the definition as loops, one thread).
+void resize_forward(const ResizeArgs& a, const float* x, float* y, KernelVariant variant, SimdPath path,
+                    int max_threads);
+void resize_backward(const ResizeArgs& a, const float* dy, float* dx, KernelVariant variant, SimdPath path,
+                     int max_threads);
+void resize_forward_naive(const ResizeArgs& a, const float* x, float* y);
+void resize_backward_naive(const ResizeArgs& a, const float* dy, float* dx);
 void crop_forward(const CropArgs& a, const float* x, float* y, int max_threads);
 void crop_backward(const CropArgs& a, const float* dy, float* dx, float fill, int max_threads);
 

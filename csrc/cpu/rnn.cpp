@@ -56,6 +56,21 @@ struct CpuBackend {
   void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) const {
     cpu::bias_backward(rows, cols, dy, db, path, max_threads);
   }
+  void scale_rows(int64_t rows, int64_t cols, const float* src, int64_t src_ld, const float* m, int64_t m_ld,
+                  int64_t per, float* dst, int64_t dst_ld, bool acc) const {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* __restrict s = src + r * src_ld;
+      const float* __restrict mr = m + r / per * m_ld;
+      float* __restrict d = dst + r * dst_ld;
+      if (acc) {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) d[c] += s[c] * mr[c];
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) d[c] = s[c] * mr[c];
+      }
+    }
+  }
   void transpose(int64_t rows, int64_t cols, const float* src, float* dst) const {
     constexpr int64_t kTile = 32;  // tiles keep both the reads and the writes in cache lines
     for (int64_t r0 = 0; r0 < rows; r0 += kTile)
@@ -119,6 +134,9 @@ void rnn_forward(const RnnArgs& a, const float* x, const float* kernel, const fl
                  const uint8_t* mask, const float* h0, const float* c0, float* y, float* hT, float* cT, float* ws,
                  KernelVariant variant, SimdPath path, int max_threads) {
   CpuBackend be{path, std::max(1, max_threads), variant == KernelVariant::naive && a.cell == RnnCell::lstm};
+  // Recurrent dropout masks h_prev per gate block: one GEMM per block, so the fused and
+  // small-batch loops (one product for all gates) step aside for the shared loop.
+  if (a.rec_masks) return rnn_forward_sequence(be, a, x, kernel, rkernel, bias, mask, h0, c0, y, hT, cT, ws);
   if (a.cell == RnnCell::lstm && !be.naive_cell) {  // the recurrent product and the gates fused
     const RnnForwardLayout L = rnn_forward_layout(a);
     rnn_forward_prologue(be, a, L, x, kernel, bias, h0, c0, y, ws);

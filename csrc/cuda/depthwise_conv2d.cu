@@ -42,12 +42,14 @@ __global__ void forward_naive_kernel(DepthwiseArgs d, const float* __restrict__ 
     float acc = bias ? bias[k] : 0.0f;
     for (int64_t kh = 0; kh < a.KH; ++kh) {
       const int64_t ih = oh * a.SH - a.pad_top + kh * a.DH;
-      if (ih < 0 || ih >= a.H) continue;
       for (int64_t kw = 0; kw < a.KW; ++kw) {
         const int64_t iw = ow * a.SW - a.pad_left + kw * a.DW;
-        if (iw < 0 || iw >= a.W) continue;
-        const float* xp = x + ((n * a.H + ih) * a.W + iw) * a.C + c0;
         const float* wp = w + (kh * a.KW + kw) * d.CG * a.K + k;
+        if (ih < 0 || ih >= a.H || iw < 0 || iw >= a.W) {  // padding: a multiplied zero (0 * inf = NaN), as conv2d
+          for (int64_t i = 0; i < d.CG; ++i) acc += 0.0f * wp[i * a.K];
+          continue;
+        }
+        const float* xp = x + ((n * a.H + ih) * a.W + iw) * a.C + c0;
         for (int64_t i = 0; i < d.CG; ++i) acc += xp[i] * wp[i * a.K];
       }
     }
@@ -79,13 +81,14 @@ __global__ void dx_kernel(DepthwiseArgs d, const float* __restrict__ w, const fl
   }
 }
 
-// x's value under weight e = ((kh * KW + kw) * CG + i) * K + k at output pixel p, or 0 (padding).
-__device__ inline float tap_input(const DepthwiseArgs& d, const float* x, int64_t e, int64_t p, bool& inside) {
+// x's value under weight e = ((kh * KW + kw) * CG + i) * K + k at output pixel p, or 0 (padding,
+// a zero multiplied like any input: 0 * inf = NaN in dW, as conv2d).
+__device__ inline float tap_input(const DepthwiseArgs& d, const float* x, int64_t e, int64_t p) {
   const ConvArgs& a = d.c;
   const int64_t k = e % a.K, i = (e / a.K) % d.CG, tap = e / (a.K * d.CG), kw = tap % a.KW, kh = tap / a.KW;
   const int64_t ow = p % a.OW, oh = (p / a.OW) % a.OH, n = p / (a.OW * a.OH);
   const int64_t ih = oh * a.SH - a.pad_top + kh * a.DH, iw = ow * a.SW - a.pad_left + kw * a.DW;
-  inside = ih >= 0 && ih < a.H && iw >= 0 && iw < a.W;
+  const bool inside = ih >= 0 && ih < a.H && iw >= 0 && iw < a.W;
   return inside ? x[((n * a.H + ih) * a.W + iw) * a.C + (k / d.KG) * d.CG + i] : 0.0f;
 }
 
@@ -98,9 +101,7 @@ __global__ void dw_naive_kernel(DepthwiseArgs d, const float* __restrict__ x, co
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
     float acc = 0.0f;
     for (int64_t p = 0; p < pixels; ++p) {
-      bool inside;
-      const float v = tap_input(d, x, e, p, inside);
-      if (inside) acc += v * dy[p * a.K + e % a.K];
+      acc += tap_input(d, x, e, p) * dy[p * a.K + e % a.K];
     }
     dw[e] = acc;
   }
@@ -126,7 +127,8 @@ __host__ __device__ inline int64_t tile_cols(const ConvArgs& a) { return (kCols 
 // rows. blockIdx.x picks the 32 channels, blockIdx.y strides over (image, tile) pairs. The 32
 // channels read at most 32 input channels (k / KG), loaded once per tile into shared memory
 // (zeros outside the image), then each tap reads the tile instead of global memory.
-template <bool kSync>
+// kTurned: read the kernel turned 180 degrees (dx of a unit-stride layer, below).
+template <bool kSync, bool kTurned>
 __global__ void forward_tiled_kernel(DepthwiseArgs d, const float* __restrict__ x, const float* __restrict__ w,
                                      const float* __restrict__ bias, float* __restrict__ y) {
   SINAPSE_SHARED(float, tile, [kTile]);
@@ -155,11 +157,14 @@ __global__ void forward_tiled_kernel(DepthwiseArgs d, const float* __restrict__ 
         float acc = bias ? bias[k] : 0.0f;
         for (int64_t kh = 0; kh < a.KH; ++kh) {
           const int64_t tr = r * a.SH + kh * a.DH, ih = ih0 + tr;
-          if (ih < 0 || ih >= a.H) continue;  // padding is skipped, as on the CPU
+          // padding: the tile's zero, multiplied (0 * inf = NaN, as conv2d); dx (kTurned) reads
+          // zeros for outputs that do not exist, which add nothing
+          if (kTurned && (ih < 0 || ih >= a.H)) continue;
           for (int64_t kw = 0; kw < a.KW; ++kw) {
             const int64_t tc = threadIdx.y * a.SW + kw * a.DW, iw = iw0 + tc;
-            if (iw < 0 || iw >= a.W) continue;
-            acc += tile[(tr * cols + tc) * kLanes + ch] * w[(kh * a.KW + kw) * a.K + k];
+            if (kTurned && (iw < 0 || iw >= a.W)) continue;
+            const int64_t tap = kTurned ? (a.KH - 1 - kh) * a.KW + (a.KW - 1 - kw) : kh * a.KW + kw;
+            acc += tile[(tr * cols + tc) * kLanes + ch] * w[tap * a.K + k];
           }
         }
         y[((n * a.OH + oh) * a.OW + ow) * a.K + k] = acc;
@@ -186,9 +191,7 @@ __global__ void reduce_tuned_kernel(DepthwiseArgs d, const float* __restrict__ x
         if (kBias) {
           acc += dy[p * a.K + f];
         } else {
-          bool inside;
-          const float v = tap_input(d, x, e, p, inside);
-          if (inside) acc += v * dy[p * a.K + e % a.K];
+          acc += tap_input(d, x, e, p) * dy[p * a.K + e % a.K];
         }
       }
     part[threadIdx.y][threadIdx.x] = acc;
@@ -204,15 +207,29 @@ __global__ void reduce_tuned_kernel(DepthwiseArgs d, const float* __restrict__ x
 
 bool tiled(const DepthwiseArgs& d) { return d.CG == 1 && tile_rows(d.c) * tile_cols(d.c) <= kTilePixels; }
 
-template <bool kSync>
+template <bool kSync, bool kTurned = false>
 void launch_tiled(const char* name, const DepthwiseArgs& d, const float* x, const float* w, const float* bias, float* y,
                   cudaStream_t stream) {
   const ConvArgs& a = d.c;
   const int64_t tiles = ((a.OW + kCols - 1) / kCols) * ((a.OH + kRows - 1) / kRows);
   const int64_t chunks = (a.K + kLanes - 1) / kLanes;
   if (chunks > 0x7fffffff) throw std::invalid_argument("depthwise_conv2d: more than 2**31 - 1 channel blocks");
-  launch(name, forward_tiled_kernel<kSync>, dim3(static_cast<unsigned>(chunks), capped(a.N * tiles)),
+  launch(name, forward_tiled_kernel<kSync, kTurned>, dim3(static_cast<unsigned>(chunks), capped(a.N * tiles)),
          dim3(kLanes, kCols), 0, stream, d, x, w, bias, y);
+}
+
+// dx of a channel-wise unit-stride layer as a forward of dy (the CPU does the same,
+// cpu/depthwise_conv2d_backward.cpp): dx[ih] = sum_kh dy[ih - pad' + kh DH] w[KH - 1 - kh] with
+// pad' = (KH - 1) DH - pad, so the tiled kernel runs on dy with the kernel read turned.
+DepthwiseArgs turned(const DepthwiseArgs& d) {
+  DepthwiseArgs t = d;
+  t.c.H = d.c.OH;
+  t.c.W = d.c.OW;
+  t.c.OH = d.c.H;
+  t.c.OW = d.c.W;
+  t.c.pad_top = (d.c.KH - 1) * d.c.DH - d.c.pad_top;
+  t.c.pad_left = (d.c.KW - 1) * d.c.DW - d.c.pad_left;
+  return t;
 }
 
 }  // namespace
@@ -230,9 +247,12 @@ void depthwise_conv2d_forward(const DepthwiseArgs& d, const float* x, const floa
 void depthwise_conv2d_backward(const DepthwiseArgs& d, const float* x, const float* w, const float* dy, float* dx,
                                float* dw, float* db, KernelVariant variant, cudaStream_t stream) {
   const ConvArgs& a = d.c;
-  if (dx)
+  if (dx && variant == KernelVariant::tuned && d.CG == 1 && d.KG == 1 && a.SH == 1 && a.SW == 1 && tiled(turned(d))) {
+    launch_tiled<true, true>("depthwise_conv2d_dx_tiled_kernel", turned(d), dy, w, nullptr, dx, stream);
+  } else if (dx) {
     launch("depthwise_conv2d_dx_kernel", dx_kernel, grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0, stream, d, w, dy,
            dx);
+  }
   const int64_t wsize = a.KH * a.KW * d.CG * a.K;
   if (variant == KernelVariant::naive) {
     if (dw)

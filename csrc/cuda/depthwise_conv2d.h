@@ -5,8 +5,9 @@
 //   tuned  forward: a block computes a tile of 4 x 8 output pixels x 32 channels, its input
 //          tile (with the halo) loaded once into shared memory and read by every tap, when
 //          each output channel reads one input channel (depthwise) and the tile fits; other
-//          layers (groups with several input channels) run the naive forward. dx: the naive
-//          gather (coalesced over channels already). dW and db: a block per 32 weights, 8
+//          layers (groups with several input channels) run the naive forward. dx of a depthwise
+//          unit-stride layer: the same tiled kernel on dy with the kernel turned 180 degrees
+//          (a forward convolution); other layers the naive gather. dW and db: a block per 32 weights, 8
 //          threads each summing a strided share of the output pixels, the 8 partials added
 //          in a fixed tree in shared memory.
 // Every reduction has a fixed order: the same bits on every run (no atomics).

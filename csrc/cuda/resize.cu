@@ -36,15 +36,15 @@ __global__ void resize_forward_kernel(ResizeArgs a, const float* __restrict__ x,
     const ResizeTap ty = resize_tap(o, a.H, a.OH, bilinear), tx = resize_tap(p, a.W, a.OW, bilinear);
     const float* x0 = x + (n * a.H + ty.i0) * a.W * a.C + c;
     const float* x1 = x + (n * a.H + ty.i1) * a.W * a.C + c;
-    const float wx1 = tx.w1, wx0 = 1.0f - tx.w1;
-    y[e] = (1.0f - ty.w1) * (wx0 * x0[tx.i0 * a.C] + wx1 * x0[tx.i1 * a.C]) +
-           ty.w1 * (wx0 * x1[tx.i0 * a.C] + wx1 * x1[tx.i1 * a.C]);
+    const float top = resize_lerp(x0[tx.i0 * a.C], x0[tx.i1 * a.C], tx.w1);
+    y[e] = ty.w1 == 0.0f ? top : resize_lerp(top, resize_lerp(x1[tx.i0 * a.C], x1[tx.i1 * a.C], tx.w1), ty.w1);
   }
 }
 
 // Mutants (simulator tests only): 1 keeps only the first output reading each pixel per axis,
-// 2 drops the bilinear weight of the last input row.
-template <int kMutant = 0>
+// 2 drops the bilinear weight of the last input row. kNaive: every output row and column is
+// tested (O(OH + OW · rows reading) per element) instead of resize_outputs_reading's range.
+template <int kMutant = 0, bool kNaive = false>
 __global__ void resize_backward_kernel(ResizeArgs a, const float* __restrict__ dy, float* __restrict__ dx) {
   const int64_t total = a.N * a.H * a.W * a.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const bool bilinear = a.bilinear != 0;
@@ -56,8 +56,14 @@ __global__ void resize_backward_kernel(ResizeArgs a, const float* __restrict__ d
     i /= a.W;
     const int64_t h = i % a.H, n = i / a.H;
     int64_t o0, o1, p0, p1;
-    resize_outputs_reading(h, a.H, a.OH, o0, o1);
-    resize_outputs_reading(j, a.W, a.OW, p0, p1);
+    if constexpr (kNaive) {
+      o0 = p0 = 0;
+      o1 = a.OH;
+      p1 = a.OW;
+    } else {
+      resize_outputs_reading(h, a.H, a.OH, o0, o1);
+      resize_outputs_reading(j, a.W, a.OW, p0, p1);
+    }
     float sum = 0.0f;
     for (int64_t o = o0; o < o1; ++o) {
       float wy = resize_tap_weight(resize_tap(o, a.H, a.OH, bilinear), h);
@@ -105,21 +111,24 @@ __global__ void crop_backward_kernel(CropArgs a, const float* __restrict__ dy, f
   }
 }
 
-template <int kMutant = 0>
+template <int kMutant = 0, bool kNaive = false>
 void backward(const ResizeArgs& a, const float* dy, float* dx, cudaStream_t stream) {
-  launch("resize_backward_kernel", resize_backward_kernel<kMutant>, grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0,
-         stream, a, dy, dx);
+  launch("resize_backward_kernel", resize_backward_kernel<kMutant, kNaive>, grid_for(a.N * a.H * a.W * a.C),
+         dim3(kBlock), 0, stream, a, dy, dx);
 }
 
 }  // namespace
 
-void resize_forward(const ResizeArgs& a, const float* x, float* y, cudaStream_t stream) {
+void resize_forward(const ResizeArgs& a, const float* x, float* y, KernelVariant, cudaStream_t stream) {
   launch("resize_forward_kernel", resize_forward_kernel, grid_for(a.N * a.OH * a.OW * a.C), dim3(kBlock), 0, stream, a,
          x, y);
 }
 
-void resize_backward(const ResizeArgs& a, const float* dy, float* dx, cudaStream_t stream) {
-  backward(a, dy, dx, stream);
+void resize_backward(const ResizeArgs& a, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream) {
+  if (variant == KernelVariant::naive)
+    backward<0, true>(a, dy, dx, stream);
+  else
+    backward(a, dy, dx, stream);
 }
 
 void crop_forward(const CropArgs& a, const float* x, float* y, cudaStream_t stream) {

@@ -5,14 +5,17 @@
 
 #include <string>
 
+#include "../common/kernel_variant.h"
 #include "../common/resize_args.h"
 #include "check.h"
 
 namespace sinapse::cuda {
 
-void resize_forward(const ResizeArgs& a, const float* x, float* y, cudaStream_t stream);
-// A gather per input element over the outputs reading it: deterministic, no atomics.
-void resize_backward(const ResizeArgs& a, const float* dy, float* dx, cudaStream_t stream);
+// The forward is one kernel for both variants. The backward is a gather per input element
+// (deterministic, no atomics): tuned visits the short range of outputs that can read it
+// (resize_outputs_reading), naive tests every output row and column of the image.
+void resize_forward(const ResizeArgs& a, const float* x, float* y, KernelVariant variant, cudaStream_t stream);
+void resize_backward(const ResizeArgs& a, const float* dy, float* dx, KernelVariant variant, cudaStream_t stream);
 void crop_forward(const CropArgs& a, const float* x, float* y, cudaStream_t stream);
 // dx = fill outside the window, dy inside it.
 void crop_backward(const CropArgs& a, const float* dy, float* dx, float fill, cudaStream_t stream);

@@ -168,6 +168,16 @@ __global__ void transpose_kernel(int64_t rows, int64_t cols, const float* src, f
   dst[c * rows + r] = src[r * cols + c];
 }
 
+__global__ void scale_rows_kernel(int64_t rows, int64_t cols, const float* src, int64_t src_ld, const float* m,
+                                  int64_t m_ld, int64_t per, float* dst, int64_t dst_ld, bool acc) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows * cols) return;
+  const int64_t r = i / cols, c = i % cols;
+  const float v = src[r * src_ld + c] * m[r / per * m_ld + c];
+  float* d = dst + r * dst_ld + c;
+  *d = acc ? *d + v : v;
+}
+
 dim3 grid_for(int64_t n) { return dim3(static_cast<unsigned>((n + kBlock - 1) / kBlock)); }
 
 struct CudaBackend {
@@ -195,6 +205,11 @@ struct CudaBackend {
   }
   void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) const {
     cuda::bias_backward(rows, cols, dy, db, stream);
+  }
+  void scale_rows(int64_t rows, int64_t cols, const float* src, int64_t src_ld, const float* m, int64_t m_ld,
+                  int64_t per, float* dst, int64_t dst_ld, bool acc) const {
+    launch("rnn_scale_rows_kernel", scale_rows_kernel, grid_for(rows * cols), dim3(kBlock), 0, stream, rows, cols, src,
+           src_ld, m, m_ld, per, dst, dst_ld, acc);
   }
   void transpose(int64_t rows, int64_t cols, const float* src, float* dst) const {
     launch("rnn_transpose_kernel", transpose_kernel, grid_for(rows * cols), dim3(kBlock), 0, stream, rows, cols, src,

@@ -105,7 +105,14 @@ OPS: dict[str, OpInfo] = {
         # layer and group normalization: one fused kernel per row (group norm: strided runs)
         OpInfo("layer_norm", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_LAYER_NORM", kernels=("group_norm",)),
         # nearest / bilinear image resize (Keras 3 sampling) and crop, NHWC
-        OpInfo("resize", ("default",), ("cpu", "cuda"), kernels=("crop",)),
+        OpInfo("resize", ("naive", "tuned"), ("cpu", "cuda"), "SINAPSE_RESIZE", kernels=("crop",)),
+        # data augmentation over NHWC batches with per-image parameters (layers/augmentation.py)
+        OpInfo(
+            "augment",
+            ("default",),
+            ("cpu", "cuda"),
+            kernels=("affine_transform", "flip", "adjust_contrast", "adjust_brightness"),
+        ),
     )
 }
 _FAMILY = {kernel: info for info in OPS.values() for kernel in info.kernels}

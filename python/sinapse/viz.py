@@ -1,5 +1,6 @@
 """Pictures of training, as seed 001 looks at them: the training curves of a History, the
-feature maps each layer produces for one input, and the first convolution's filters.
+feature maps each layer produces for one input, and the first convolution's filters; and, for
+seed 002's autoencoders, inputs beside their reconstructions.
 
 Needs matplotlib (``pip install "sinapse[viz]"``); every function writes PNG files (with the
 non-interactive Agg backend, so it works without a display) and returns their paths.
@@ -8,6 +9,7 @@ non-interactive Agg backend, so it works without a display) and returns their pa
     sinapse.viz.plot_history(history, "curves.png")
     sinapse.viz.plot_feature_maps(model, x[:1], "maps/")        # maps/00_input.png, maps/01_conv2d.png, ...
     sinapse.viz.plot_filters(model, "filters.png")
+    sinapse.viz.plot_reconstructions(x_test[:10], autoencoder.predict(x_test[:10]), "recon.png")
 """
 
 from __future__ import annotations
@@ -136,4 +138,44 @@ def plot_filters(model_or_layer, path) -> Path:
         f = (f - f.min()) / (f.max() - f.min() + 1e-12)
         ax.imshow(f if c == 3 else f[..., 0], cmap=None if c == 3 else "gray", interpolation="nearest")
     fig.suptitle(f"{conv.name}: {k} filters {kh}x{kw}x{c}")
+    return _save(fig, path)
+
+
+def _images(name, a) -> np.ndarray:
+    """(N, H, W), (N, H, W, 1) or (N, H, W, 3) images as (N, H, W) or (N, H, W, 3) floats."""
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim == 4 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim not in (3, 4) or (a.ndim == 4 and a.shape[-1] != 3) or len(a) == 0:
+        raise ValueError(
+            f"plot_reconstructions: `{name}` must be images (N, H, W), (N, H, W, 1) or (N, H, W, 3) with N >= 1, "
+            f"got shape {a.shape}"
+        )
+    return a
+
+
+def plot_reconstructions(inputs, reconstructions, path, title: str | None = None) -> Path:
+    """An autoencoder's inputs (top row) above their reconstructions (bottom row), one column per image.
+
+    ``inputs`` and ``reconstructions``: arrays of the same shape, (N, H, W), (N, H, W, 1) (drawn in
+    grey) or (N, H, W, 3) (RGB), values in [0, 1] as the model sees them. Raises ValueError for
+    other shapes or shapes that differ.
+    """
+    a, b = _images("inputs", inputs), _images("reconstructions", reconstructions)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"plot_reconstructions: `inputs` {np.shape(inputs)} and `reconstructions` {np.shape(reconstructions)} "
+            "must have the same shape"
+        )
+    plt = _pyplot()
+    n = len(a)
+    fig, axes = plt.subplots(2, n, figsize=(1.1 * n, 2.6 if title else 2.3), squeeze=False)
+    for row, images, label in ((0, a, "input"), (1, b, "output")):
+        for i, ax in enumerate(axes[row]):
+            ax.imshow(np.clip(images[i], 0.0, 1.0), cmap="gray" if images.ndim == 3 else None, vmin=0.0, vmax=1.0)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[row][0].set_ylabel(label)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return _save(fig, path)

@@ -215,7 +215,8 @@ _RNN_ARGS = ("bias", "h0", "c0", "mask", "go_backwards", "return_sequences", "ac
 @ref("simple_rnn", "lstm", "gru")
 def _rnn(kw, res, after):
     op = after["$op"]
-    expected = getattr(R, op)(kw["x"], kw["kernel"], kw["recurrent_kernel"], **_opt(kw, *_RNN_ARGS))
+    masks = _opt(kw, "dropout_mask", "recurrent_dropout_mask")  # the reference's forward takes them too
+    expected = getattr(R, op)(kw["x"], kw["kernel"], kw["recurrent_kernel"], **_opt(kw, *_RNN_ARGS), **masks)
     return [(n, r, e) for n, r, e in zip(("y", "h_T", "c_T"), res, expected)]
 
 
@@ -223,6 +224,8 @@ def _rnn(kw, res, after):
 def _rnn_backward(kw, res, after):
     cell = after["$op"].replace("_backward", "")
     fwd = after["$call"]  # the forward call's arguments, copied before it ran
+    if _opt(fwd, "dropout_mask", "recurrent_dropout_mask"):
+        return []  # no reference backward with dropout masks: tests/test_rnn_dropout.py checks it by finite differences
     (n, t), h = np.shape(fwd["x"])[:2], np.shape(fwd["recurrent_kernel"])[0]
     dy = kw.get("dy")
     if dy is None:  # None means zeros

@@ -545,6 +545,10 @@ def _rnn_kw(draw, cell):
         kw["variant"] = draw(_VARIANTS)
     if draw(st.booleans()):
         kw["mask"] = arr([n, t], "bool", "bool")
+    if draw(st.booleans()):  # Keras's dropout multipliers: one input mask for all gates, or one per gate
+        kw["dropout_mask"] = arr([n, d] if draw(st.booleans()) else [n, g, d])
+    if draw(st.booleans()):
+        kw["recurrent_dropout_mask"] = arr([n, g, h])
     return kw, (n, t, h)
 
 
@@ -675,7 +679,7 @@ _INTERPOLATION = st.sampled_from(["nearest", "bilinear"])
 def _resize(draw):
     n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
     oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
-    kw = {"x": arr([n, h, w, c]), "size": [oh, ow], "interpolation": draw(_INTERPOLATION)}
+    kw = {"x": arr([n, h, w, c]), "size": [oh, ow], "interpolation": draw(_INTERPOLATION), "variant": draw(_VARIANTS)}
     return {**kw, **({"out": arr([n, oh, ow, c], fill="zeros")} if draw(st.booleans()) else {})}
 
 
@@ -684,6 +688,7 @@ def _resize_backward(draw):
     n, h, w, c = draw(dim(0)), draw(dim(1, 6)), draw(dim(1, 6)), draw(dim(0))
     oh, ow = draw(dim(1, 7)), draw(dim(1, 7))
     kw = {"dy": arr([n, oh, ow, c]), "input_size": [h, w], "interpolation": draw(_INTERPOLATION)}
+    kw["variant"] = draw(_VARIANTS)
     return {**kw, **({"out": arr([n, h, w, c], fill="zeros")} if draw(st.booleans()) else {})}
 
 
@@ -758,3 +763,55 @@ def _gaussian_noise(draw):
     s = _shape(draw)
     kw = {"x": arr(s), "stddev": draw(st.sampled_from([0.0, 0.1, 1.0, 3.0])), "training": draw(st.booleans())}
     return {**kw, **_philox_kw(draw, s)}
+
+
+# ---- the augment family: NHWC batches with per-image parameters (H, W >= 1 for the affine)
+def _images(draw, lo_hw=0):
+    return [draw(dim(0)), draw(dim(lo_hw)), draw(dim(lo_hw)), draw(dim(0))]
+
+
+def _affine_kw(draw):
+    return {
+        "interpolation": draw(st.sampled_from(["bilinear", "nearest"])),
+        "fill_mode": draw(st.sampled_from(["constant", "reflect", "wrap", "nearest"])),
+    }
+
+
+@spec("affine_transform", written=("out",), floats=("fill_value",))
+def _affine_transform(draw):
+    s = _images(draw, 1)
+    kw = {"images": arr(s), "transforms": arr([s[0], 8]), **_affine_kw(draw), "fill_value": 0.5}
+    if draw(st.booleans()):
+        kw["output_shape"] = (draw(dim(0)), draw(dim(0)))
+    return kw
+
+
+@spec("affine_transform_backward", written=("out",))
+def _affine_transform_backward(draw):
+    s = _images(draw, 1)
+    return {"dy": arr(s), "transforms": arr([s[0], 8]), "images_shape": tuple(s), **_affine_kw(draw)}
+
+
+for _name, _first in (("flip", "images"), ("flip_backward", "dy")):
+
+    @spec(_name, written=("out",))
+    def _flip(draw, _first=_first):
+        s = _images(draw)
+        return {
+            _first: arr(s),
+            "horizontal_flags": arr([s[0]], "bool", "bool"),
+            "vertical_flags": arr([s[0]], "bool", "bool"),
+        }
+
+
+for _name, _param in (("adjust_contrast", "factors"), ("adjust_brightness", "deltas")):
+
+    @spec(_name, written=("out",))
+    def _color(draw, _param=_param):
+        s = _images(draw)
+        return {"images": arr(s), _param: arr([s[0]]), "value_range": (-1.0, 1.0)}
+
+    @spec(f"{_name}_backward", written=("out",))
+    def _color_backward(draw, _param=_param):
+        s = _images(draw)
+        return {"dy": arr(s), "images": arr(s), _param: arr([s[0]]), "value_range": (-1.0, 1.0)}

@@ -41,5 +41,6 @@ void bind_optimizers(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_merge(py::module_& m);
 void bind_resize(py::module_& m);
+void bind_augment(py::module_& m);
 
 }  // namespace sinapse::bindings::cuda

@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include "../../cuda/resize.h"
+#include "../kernel_variant.h"
 #include "../resize_geometry.h"
 #include "module.h"
 
@@ -10,27 +11,31 @@ namespace sinapse::bindings::cuda {
 void bind_resize(py::module_& m) {
   m.def(
       "resize_forward",
-      [](const std::array<int64_t, 7>& g, ArrayObject x, ArrayObject y, std::uintptr_t stream) {
+      [](const std::array<int64_t, 7>& g, ArrayObject x, ArrayObject y, const std::string& variant,
+         std::uintptr_t stream) {
         const ResizeArgs a = resize_args(g);
+        const KernelVariant v = parse_kernel_variant("resize", variant);
         const auto xa = array_arg<float>(x, "resize", "x");
         const auto ya = array_arg<float>(y, "resize", "y", Access::write);
         check_sizes("resize", xa.size(), ya.size(), input_size(a), output_size(a));
         py::gil_scoped_release release;
-        sinapse::cuda::resize_forward(a, xa.data(), ya.data(), as_stream(stream));
+        sinapse::cuda::resize_forward(a, xa.data(), ya.data(), v, as_stream(stream));
       },
-      py::arg("geometry"), py::arg("x"), py::arg("y"), py::arg("stream") = 0);
+      py::arg("geometry"), py::arg("x"), py::arg("y"), py::arg("variant") = "tuned", py::arg("stream") = 0);
 
   m.def(
       "resize_backward",
-      [](const std::array<int64_t, 7>& g, ArrayObject dy, ArrayObject dx, std::uintptr_t stream) {
+      [](const std::array<int64_t, 7>& g, ArrayObject dy, ArrayObject dx, const std::string& variant,
+         std::uintptr_t stream) {
         const ResizeArgs a = resize_args(g);
+        const KernelVariant v = parse_kernel_variant("resize_backward", variant);
         const auto ga = array_arg<float>(dy, "resize_backward", "dy");
         const auto da = array_arg<float>(dx, "resize_backward", "dx", Access::write);
         check_sizes("resize_backward", da.size(), ga.size(), input_size(a), output_size(a));
         py::gil_scoped_release release;
-        sinapse::cuda::resize_backward(a, ga.data(), da.data(), as_stream(stream));
+        sinapse::cuda::resize_backward(a, ga.data(), da.data(), v, as_stream(stream));
       },
-      py::arg("geometry"), py::arg("dy"), py::arg("dx"), py::arg("stream") = 0);
+      py::arg("geometry"), py::arg("dy"), py::arg("dx"), py::arg("variant") = "tuned", py::arg("stream") = 0);
 
   m.def(
       "crop_forward",

@@ -19,9 +19,13 @@ void bind_rnn(py::module_& m) {
       [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences, ArrayObject x,
          ArrayObject kernel, ArrayObject recurrent_kernel, ArrayObject bias, ArrayObject mask, ArrayObject h0,
          ArrayObject c0, ArrayObject y, ArrayObject h_T, ArrayObject c_T, ArrayObject workspace,
-         const std::string& variant, const std::string& simd, std::uintptr_t stream) {
+         ArrayObject dropout_mask, ArrayObject recurrent_dropout_mask, const std::string& variant,
+         const std::string& simd, std::uintptr_t stream) {
         const char* op = "rnn_forward";
-        const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+        RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+        const auto dma = optional_array_arg<float>(dropout_mask, op, "dropout_mask");
+        const auto rma = optional_array_arg<float>(recurrent_dropout_mask, op, "recurrent_dropout_mask");
+        set_rnn_dropout(a, size_or_absent(dma), dma.data(), size_or_absent(rma), rma.data());
         const auto xa = array_arg<float>(x, op, "x"), ka = array_arg<float>(kernel, op, "kernel");
         const auto ra = array_arg<float>(recurrent_kernel, op, "recurrent_kernel");
         const auto ba = optional_array_arg<float>(bias, op, "bias");
@@ -43,17 +47,22 @@ void bind_rnn(py::module_& m) {
       py::arg("cell"), py::arg("N"), py::arg("T"), py::arg("D"), py::arg("H"), py::arg("go_backwards"),
       py::arg("return_sequences"), py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
       py::arg("mask"), py::arg("h0"), py::arg("c0"), py::arg("y"), py::arg("h_T"), py::arg("c_T"), py::arg("workspace"),
-      py::arg("variant"), py::arg("simd"), py::arg("stream") = 0);
+      py::arg("dropout_mask"), py::arg("recurrent_dropout_mask"), py::arg("variant"), py::arg("simd"),
+      py::arg("stream") = 0);
 
   m.def(
       "rnn_backward",
       [](int cell, int64_t N, int64_t T, int64_t D, int64_t H, bool go_backwards, bool return_sequences, ArrayObject x,
          ArrayObject kernel, ArrayObject recurrent_kernel, ArrayObject mask, ArrayObject workspace, ArrayObject dy,
          ArrayObject dh_T, ArrayObject dc_T, ArrayObject dx, ArrayObject dkernel, ArrayObject drecurrent_kernel,
-         ArrayObject dbias, ArrayObject dh0, ArrayObject dc0, ArrayObject scratch, const std::string& variant,
-         const std::string& simd, std::uintptr_t stream) {
+         ArrayObject dbias, ArrayObject dh0, ArrayObject dc0, ArrayObject scratch, ArrayObject dropout_mask,
+         ArrayObject recurrent_dropout_mask, const std::string& variant, const std::string& simd,
+         std::uintptr_t stream) {
         const char* op = "rnn_backward";
-        const RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+        RnnArgs a = rnn_args(cell, N, T, D, H, go_backwards, return_sequences);
+        const auto dma = optional_array_arg<float>(dropout_mask, op, "dropout_mask");
+        const auto rma = optional_array_arg<float>(recurrent_dropout_mask, op, "recurrent_dropout_mask");
+        set_rnn_dropout(a, size_or_absent(dma), dma.data(), size_or_absent(rma), rma.data());
         const auto xa = array_arg<float>(x, op, "x"), ka = array_arg<float>(kernel, op, "kernel");
         const auto ra = array_arg<float>(recurrent_kernel, op, "recurrent_kernel");
         const auto ma = optional_array_arg<uint8_t>(mask, op, "mask");
@@ -81,7 +90,8 @@ void bind_rnn(py::module_& m) {
       py::arg("return_sequences"), py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("mask"),
       py::arg("workspace"), py::arg("dy"), py::arg("dh_T"), py::arg("dc_T"), py::arg("dx"), py::arg("dkernel"),
       py::arg("drecurrent_kernel"), py::arg("dbias"), py::arg("dh0"), py::arg("dc0"), py::arg("scratch"),
-      py::arg("variant"), py::arg("simd"), py::arg("stream") = 0);
+      py::arg("dropout_mask"), py::arg("recurrent_dropout_mask"), py::arg("variant"), py::arg("simd"),
+      py::arg("stream") = 0);
 }
 
 }  // namespace sinapse::bindings::cuda

@@ -5,6 +5,15 @@ docstring) for the forward/backward interface a new layer implements.
 """
 
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .augmentation import (
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from .base import Input, InputLayer, Layer, Weight, deserialize, serialize
 from .conv1d import Conv1D
 from .convolutional import Conv2D, Convolution2D, ZeroPadding2D
@@ -132,4 +141,11 @@ __all__ = [
     "SpatialDropout3D",
     "GaussianNoise",
     "ActivityRegularization",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
 ]

@@ -29,11 +29,13 @@ from ..ops._checks import MAX_EXTENT, as_bool
 from ..ops.rnn import RnnCache
 from . import _activity
 from ._limits import size
+from ._rnn_dropout import RecurrentDropout
+from ._rnn_state import RecurrentState
 from .base import Layer
 from .symbolic import call_symbolic, is_symbolic
 
 
-class _Recurrent(Layer):
+class _Recurrent(RecurrentDropout, RecurrentState, Layer):
     """What SimpleRNN, LSTM and GRU share: arguments, weights, masks, states, forward/backward."""
 
     supports_masking = True
@@ -67,10 +69,12 @@ class _Recurrent(Layer):
         time_major,
         **kwargs,
     ):
-        # Keras arguments that change nothing here: `implementation` (1 or 2: how Keras splits
-        # its matrix products; one result) and zero_output_for_mask=False (the default rule).
+        # `implementation` (1 or 2: how Keras splits its matrix products) only decides how many
+        # input dropout masks the LSTM/GRU draw (_rnn_dropout.py); zero_output_for_mask=False
+        # is the default rule. `seed`: the dropout masks' Philox key (Keras's `seed`).
         implementation = kwargs.pop("implementation", 2)
         zero_output_for_mask = kwargs.pop("zero_output_for_mask", False)
+        seed = kwargs.pop("seed", None)
         super().__init__(**kwargs)
         if implementation not in (1, 2):
             raise self.arg_error(f"`implementation` must be 1 or 2, got {implementation!r}")
@@ -99,18 +103,8 @@ class _Recurrent(Layer):
             if recurrent_activation is None
             else self._check_choice("recurrent_activation", recurrent_activation, ("sigmoid",))
         )
-        for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if value != 0:
-                raise NotImplementedError(
-                    f"{type(self).__name__}: `{arg}` must be 0, got {value!r}: it is not "
-                    f"supported (the sequence kernels have no dropout); use {arg}=0, or a "
-                    f"Dropout layer before or after the recurrent layer"
-                )
-        if stateful:
-            raise NotImplementedError(
-                f"{type(self).__name__}: `stateful` must be False (True is not supported); "
-                f"pass the previous call's states as initial_state= in a direct call instead"
-            )
+        self._init_dropout(dropout, recurrent_dropout, seed, implementation)
+        self._init_state(stateful, kwargs)
         if time_major:
             raise self.arg_error(
                 "`time_major` must be False (True is not supported): sequences are batch-first (N, T, D)"
@@ -182,6 +176,7 @@ class _Recurrent(Layer):
             if self.use_bias
             else None
         )
+        self._build_dropout()
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units) if self.return_sequences else (self.units,)
@@ -199,7 +194,7 @@ class _Recurrent(Layer):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ forward / backward
-    def _run(self, x, mask, initial_state):
+    def _run(self, x, mask, initial_state, training=False):
         xp = self.device.xp
         if mask is not None:
             mask = xp.ascontiguousarray(mask, dtype=bool)
@@ -209,9 +204,18 @@ class _Recurrent(Layer):
                     f"{tuple(x.shape)}: it must be (batch, time) = {tuple(x.shape[:2])}"
                 )
         options = {"mask": mask, "go_backwards": self.go_backwards, "return_sequences": self.return_sequences}
+        if training and any(self._dropout_active()):  # Keras's per-sequence masks, training only
+            options["dropout_mask"], options["recurrent_dropout_mask"] = self._dropout_masks(xp, *x.shape[::2])
+        carried = self.stateful and initial_state is None
+        if carried:  # stateful=True: continue from the previous call's final states (row by row)
+            initial_state = self._carried_states(len(x))
         y, states, self._cache = self._op(
             xp.ascontiguousarray(x), None if self.bias is None else self.bias.value, initial_state, options
         )
+        if self.stateful:
+            if not carried:
+                self._carried_states(len(x))
+            self._keep_states(states)
         return y, states
 
     def forward(self, x, training=False, mask=None):
@@ -221,7 +225,7 @@ class _Recurrent(Layer):
                 "model cannot pass to its next layer (Keras's Sequential cannot either); call the layer "
                 "directly, layer(x) -> [y, *states], or use return_state=False"
             )
-        return self._run(x, mask, None)[0]
+        return self._run(x, mask, None, training)[0]
 
     def backward(self, dy, need_dx=True, dstates=None):
         """As every layer's; ``dstates`` (direct calls with return_state): gradients of the final
@@ -264,6 +268,7 @@ class _Recurrent(Layer):
         """Keras's ``layer(x)`` on a NumPy batch: y, or ``[y, *final states]`` with return_state.
 
         ``mask`` (N, T) booleans, ``initial_state`` [h0] / [h0, c0] (each (N, units)); returns copies.
+        ``training=True`` applies ``dropout`` / ``recurrent_dropout`` (fresh masks each call).
         On a symbolic tensor (functional API) it records a node; ``initial_state`` and
         ``return_state`` are not supported there (a graph node has one output), a TypeError.
         """
@@ -284,7 +289,7 @@ class _Recurrent(Layer):
                     initial_state = self._states_list(initial_state, "initial_state", x.shape[0])
                 if mask is not None:
                     mask = self.device.asarray(mask, dtype=bool)
-                y, states = self._run(x, mask, initial_state)
+                y, states = self._run(x, mask, initial_state, training)
             outputs = [np.array(devices.to_numpy(a), copy=True) for a in (y, *states)]
         return outputs if self.return_state else outputs[0]
 
@@ -305,11 +310,13 @@ class _Recurrent(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "dropout": 0.0,
-            "recurrent_dropout": 0.0,
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
             "unroll": self.unroll,
         }
 
@@ -346,6 +353,7 @@ class SimpleRNN(_Recurrent):
         stateful=False,
         unroll=False,
         time_major=False,
+        seed=None,
         **kwargs,
     ):
         super().__init__(
@@ -371,6 +379,7 @@ class SimpleRNN(_Recurrent):
             stateful,
             unroll,
             time_major,
+            seed=seed,
             **kwargs,
         )
 
@@ -424,6 +433,7 @@ class LSTM(_Recurrent):
         stateful=False,
         time_major=False,
         unroll=False,
+        seed=None,
         **kwargs,
     ):
         super().__init__(
@@ -449,6 +459,7 @@ class LSTM(_Recurrent):
             stateful,
             unroll,
             time_major,
+            seed=seed,
             **kwargs,
         )
         self.unit_forget_bias = as_bool("LSTM", "unit_forget_bias", unit_forget_bias)
@@ -514,6 +525,7 @@ class GRU(_Recurrent):
         unroll=False,
         time_major=False,
         reset_after=True,
+        seed=None,
         **kwargs,
     ):
         super().__init__(
@@ -539,6 +551,7 @@ class GRU(_Recurrent):
             stateful,
             unroll,
             time_major,
+            seed=seed,
             **kwargs,
         )
         self.reset_after = as_bool("GRU", "reset_after", reset_after)

@@ -74,6 +74,13 @@ KERAS_LAYERS = frozenset(
         "SpatialDropout3D",
         "GaussianNoise",
         "ActivityRegularization",
+        "RandomBrightness",
+        "RandomContrast",
+        "RandomCrop",
+        "RandomFlip",
+        "RandomRotation",
+        "RandomTranslation",
+        "RandomZoom",
     }
 )
 # sinapse classes Keras names otherwise (Keras 3 has Convolution2D only as an alias of Conv2D).

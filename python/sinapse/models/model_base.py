@@ -88,6 +88,13 @@ class ModelBase(EvaluationMixin, OnBatchMixin, TrainingMixin):
     def get_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.get_weights()]
 
+    def reset_states(self) -> None:
+        """Zero the carried states of every ``stateful=True`` recurrent layer (Keras 2's
+        ``Model.reset_states``; Keras 3 has the layers' ``reset_state()`` only)."""
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     @guarded(changes=True)
     def set_weights(self, weights: Sequence[Any]) -> None:
         weights = list(weights)

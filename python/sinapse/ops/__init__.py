@@ -17,6 +17,16 @@ checks once, then ``plan(x, w, bias=b, out=y)`` launches after a few cheap check
 from . import rnn_convert
 from ._plan import Plan, prepare  # noqa: F401 (public, outside __all__: not ops)
 from .activation import activation, activation_backward, prelu, prelu_backward
+from .augment import (
+    adjust_brightness,
+    adjust_brightness_backward,
+    adjust_contrast,
+    adjust_contrast_backward,
+    affine_transform,
+    affine_transform_backward,
+    flip,
+    flip_backward,
+)
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
@@ -109,4 +119,12 @@ __all__ = [
     "spatial_dropout",
     "spatial_dropout_backward",
     "gaussian_noise",
+    "affine_transform",
+    "affine_transform_backward",
+    "flip",
+    "flip_backward",
+    "adjust_contrast",
+    "adjust_contrast_backward",
+    "adjust_brightness",
+    "adjust_brightness_backward",
 ]

@@ -17,7 +17,9 @@ Two weight layouts, chosen by ``groups``:
 The two are one computation: depthwise weights (KH, KW, C, M) are, byte for byte, grouped
 weights (KH, KW, 1, C * M) with g = C, and that is how the kernels receive them
 (csrc/common/depthwise_conv2d_args.h). ``strides``, ``padding`` and ``dilation_rate`` follow
-conv2d (Keras's "valid" / "same" rule, or explicit (top, bottom, left, right)).
+conv2d (Keras's "valid" / "same" rule, or explicit (top, bottom, left, right)), and so does
+the non-finite rule: padding is a zero that is multiplied (an inf weight makes border outputs
+NaN, as TF and PyTorch; docs/reliability.md).
 """
 
 from __future__ import annotations

@@ -16,7 +16,12 @@ pixels sits at source coordinate ``(o + 0.5) * in / out - 0.5``.
     dx = crop_backward(dy, (H, W), top, left)                    # dy placed in zeros (or fill_value)
 
 The backward gathers per input pixel over the outputs reading it (no atomics): the same bits
-run after run, for any thread count. Aliasing: ``out`` must share no memory with the input.
+run after run, for any thread count.
+
+variant (resize and resize_backward): "naive" (the definition as loops, one thread; on CUDA
+the backward tests every output row and column) or "tuned" (the default, or
+$SINAPSE_RESIZE: threads over rows, separable passes vectorised over the channels); the two
+agree to rounding. docs/kernels/resize.md tells the steps from one to the other. Aliasing: ``out`` must share no memory with the input.
 Sizes: ints from 1 to 2**31 - 1 (TypeError for non-ints, ValueError out of range).
 """
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..registry import resolve_variant
 from . import _device
 from ._checks import MAX_EXTENT, Array, as_float, as_int, as_pair, backend, check_elements, check_float32, check_out
 from ._checks import inspect as _inspect
@@ -99,9 +105,10 @@ def _io(op: str, arrays: dict, out):
     return device, infos, oi
 
 
-def _describe_resize(x, size, *, interpolation="bilinear", out=None):
+def _describe_resize(x, size, *, interpolation="bilinear", out=None, variant=None):
     """resize's descriptor step (sinapse.ops._plan)."""
     op = "resize"
+    variant = resolve_variant("resize", variant, op)
     device, infos, oi = _io(op, {"x": x}, out)
     bilinear = _interpolation(op, interpolation)
     n, h, w, c = _image(op, "x", infos["x"])
@@ -110,36 +117,40 @@ def _describe_resize(x, size, *, interpolation="bilinear", out=None):
     check_elements(op, "size", g.out_shape, "an output")
     if oi is not None:
         check_out(op, oi, g.out_shape, infos)
-    return descriptor(op, device, infos, g, outputs={"out": g.out_shape})
+    return descriptor(op, device, infos, (g, variant), outputs={"out": g.out_shape})
 
 
 def _launch_resize(desc, x, out):
-    out, device = desc.output("out", out), desc.device
-    _device.kernels(device).resize_forward(desc.params, x, out, _device.launch_arg(device))
+    (g, variant), out, device = desc.params, desc.output("out", out), desc.device
+    _device.kernels(device).resize_forward(g, x, out, variant, _device.launch_arg(device))
     return out
 
 
 @preparable(_describe_resize, _launch_resize)
-def resize(x: Array, size, *, interpolation: str = "bilinear", out: Array | None = None) -> Array:
+def resize(
+    x: Array, size, *, interpolation: str = "bilinear", out: Array | None = None, variant: str | None = None
+) -> Array:
     """NHWC ``x`` resized to ``size`` = (height, width): (N, height, width, C), float32.
 
     Sampling: keras.ops.image.resize(x, size, interpolation, antialias=False) (module docstring);
-    interpolation "nearest" or "bilinear" (Keras's default).
+    interpolation "nearest" or "bilinear" (Keras's default). variant: module docstring.
 
     Raises:
         TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int sizes.
         ValueError: x not 4-D, without rows or columns, or non-contiguous; size not a pair of ints in
             [1, 2**31 - 1]; an unknown interpolation; a bad ``out`` (shape, read-only, non-contiguous,
-            forbidden overlap).
+            forbidden overlap); an unknown ``variant``.
         MemoryError: a result cannot be allocated.
         sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
-    return _launch_resize(_describe_resize(x, size, interpolation=interpolation, out=out), x, out)
+    desc = _describe_resize(x, size, interpolation=interpolation, out=out, variant=variant)
+    return _launch_resize(desc, x, out)
 
 
-def _describe_resize_backward(dy, input_size, *, interpolation="bilinear", out=None):
+def _describe_resize_backward(dy, input_size, *, interpolation="bilinear", out=None, variant=None):
     """resize_backward's descriptor step (sinapse.ops._plan)."""
     op = "resize_backward"
+    variant = resolve_variant("resize", variant, op)
     device, infos, oi = _io(op, {"dy": dy}, out)
     bilinear = _interpolation(op, interpolation)
     n, oh, ow, c = _image(op, "dy", infos["dy"])
@@ -148,17 +159,19 @@ def _describe_resize_backward(dy, input_size, *, interpolation="bilinear", out=N
     check_elements(op, "input_size", g.in_shape, "a gradient")
     if oi is not None:
         check_out(op, oi, g.in_shape, infos)
-    return descriptor(op, device, infos, g, outputs={"out": g.in_shape})
+    return descriptor(op, device, infos, (g, variant), outputs={"out": g.in_shape})
 
 
 def _launch_resize_backward(desc, dy, out):
-    out, device = desc.output("out", out), desc.device
-    _device.kernels(device).resize_backward(desc.params, dy, out, _device.launch_arg(device))
+    (g, variant), out, device = desc.params, desc.output("out", out), desc.device
+    _device.kernels(device).resize_backward(g, dy, out, variant, _device.launch_arg(device))
     return out
 
 
 @preparable(_describe_resize_backward, _launch_resize_backward)
-def resize_backward(dy: Array, input_size, *, interpolation: str = "bilinear", out: Array | None = None) -> Array:
+def resize_backward(
+    dy: Array, input_size, *, interpolation: str = "bilinear", out: Array | None = None, variant: str | None = None
+) -> Array:
     """Gradient of ``resize`` w.r.t. x: (N, H, W, C) for ``input_size`` = (H, W), float32.
 
     dy: float32 (N, OH, OW, C), the gradient of resize's output. Each input pixel sums
@@ -168,11 +181,11 @@ def resize_backward(dy: Array, input_size, *, interpolation: str = "bilinear", o
         TypeError: a non-array or non-float32 array argument, or arrays on different devices; non-int sizes.
         ValueError: dy not 4-D, without rows or columns, or non-contiguous; input_size not a pair of ints
             in [1, 2**31 - 1]; an unknown interpolation; a bad ``out`` (shape, read-only, non-contiguous,
-            forbidden overlap).
+            forbidden overlap); an unknown ``variant``.
         MemoryError: a result cannot be allocated.
         sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
     """
-    desc = _describe_resize_backward(dy, input_size, interpolation=interpolation, out=out)
+    desc = _describe_resize_backward(dy, input_size, interpolation=interpolation, out=out, variant=variant)
     return _launch_resize_backward(desc, dy, out)
 
 

@@ -18,6 +18,14 @@ Every forward takes ``h0`` (and ``c0`` for the LSTM), (N, H), zeros when omitted
 keeps the state and repeats the previous output, zeros before the first real step);
 ``go_backwards`` (process the reversed sequence; outputs come back in processing order, as
 Keras returns them); ``return_sequences`` (y is (N, T, H), else the last output (N, H)).
+``dropout_mask`` and ``recurrent_dropout_mask`` (float32 or None) are Keras's per-sequence
+dropout masks, the multipliers themselves (0 or 1 / (1 - rate)), the same at every step:
+``dropout_mask`` (N, D) multiplies x_t before every gate's input product, or (N, G, D) one
+mask per gate block (Keras 3's implementation=1 cells: block q projects x_t * m[:, q]);
+``recurrent_dropout_mask`` (N, G, H) ((N, H) accepted for SimpleRNN) multiplies h_{t-1}
+before gate block q's recurrent product (GRU reset_after: before U_h as well, inside r (.);
+reset_after=False: r * (h_{t-1} m[:, 2])), inside the time loop, forward and backward. The
+state itself (LSTM's c, GRU's z h_{t-1}) is not masked, as in Keras's cells.
 It returns y, the final state(s) and a ``cache`` to hand to the matching ``*_backward``,
 which returns the gradients of the loss given dy (the shape of y; None = zeros) and
 optionally the final states' gradients.
@@ -93,6 +101,8 @@ class RnnCache:
         "return_sequences",
         "simd",
         "variant",
+        "dropout_mask",
+        "recurrent_dropout_mask",
     )
     # The attributes (typed for the type checker; set by the forward through __init__'s keywords).
     op: str  # the forward op's name ("simple_rnn", "lstm", "gru")
@@ -109,6 +119,8 @@ class RnnCache:
     return_sequences: bool
     simd: str
     variant: str
+    dropout_mask: Array | None  # the forward's dropout multipliers, or None
+    recurrent_dropout_mask: Array | None
 
     def __init__(self, **kw: Any) -> None:
         for k, v in kw.items():
@@ -122,6 +134,31 @@ def _check_mask(op, mask, n, t):
     if not info.c_contiguous:
         raise ValueError(f"{op}: `mask` must be C-contiguous, got {info.describe()}.")
     check_shape(op, "mask", info, (n, t), "one flag per example and time step of x (N, T)")
+
+
+def _check_dropout_masks(op, gates, n, d, h, dropout_mask, recurrent_dropout_mask):
+    """The dropout masks' infos ({} when none) and their block counts (in_masks, rec_masks)."""
+    infos, in_masks = {}, 0
+    for name, value, shapes, why in (
+        ("dropout_mask", dropout_mask, ((n, d), (n, gates, d)), "(batch, features) or (batch, gates, features)"),
+        (
+            "recurrent_dropout_mask",
+            recurrent_dropout_mask,
+            ((n, gates, h), (n, h)) if gates == 1 else ((n, gates, h),),
+            "(batch, gates, units)" + (" or (batch, units)" if gates == 1 else ""),
+        ),
+    ):
+        if value is None:
+            continue
+        info = infos[name] = inspect(op, name, value)
+        check_float32(op, name, info)
+        if tuple(info.shape) not in shapes:
+            raise ValueError(
+                f"{op}: `{name}` must have shape {why} = {' or '.join(map(str, shapes))}, got {info.describe()}."
+            )
+        if name == "dropout_mask":
+            in_masks = 1 if len(info.shape) == 2 else gates
+    return infos, in_masks, "recurrent_dropout_mask" in infos
 
 
 def _describe_forward(
@@ -139,6 +176,8 @@ def _describe_forward(
     simd,
     variant="tuned",
     out=None,
+    dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
     """The sequence ops' descriptor step (sinapse.ops._plan); ``c0`` is the LSTM's only."""
     go_backwards = as_bool(op, "go_backwards", go_backwards)
@@ -185,9 +224,12 @@ def _describe_forward(
             check_shape(op, name, infos[name], (n, h), "the initial state, (batch, units)")
     if mi is not None:
         _check_mask(op, mask, n, t)  # (the launch hands it over as bytes)
+    drop, in_masks, rec_masks = _check_dropout_masks(op, gates, n, d, h, dropout_mask, recurrent_dropout_mask)
+    if drop:
+        backend(op, {**infos, **drop})  # on the inputs' device
 
     code = _CELL_CODES[cell]
-    ws_floats = _cpu.rnn_workspace_floats(code, n, t, d, h, False)
+    ws_floats = _cpu.rnn_workspace_floats(code, n, t, d, h, False, in_masks, rec_masks)
     check_elements(op, "x", (ws_floats,), f"(with {h} units) a workspace")
     simd = _device.simd(device, simd, op)  # kept in the cache for the backward
     arrays = {
@@ -196,10 +238,12 @@ def _describe_forward(
         if n_ != "c0" or cell == "lstm"
     }
     shapes = ((n, t, h) if return_sequences else (n, h), (n, h), (n, h))[: len(names)]
-    check_outs(op, outs, dict(zip(outs, shapes)), {**infos, "mask": mi})
+    check_outs(op, outs, dict(zip(outs, shapes)), {**infos, "mask": mi, **drop})
     params = (cell, code, (n, t, d, h), go_backwards, return_sequences, simd, ws_floats, variant)
     outputs = dict(zip(names, shapes))
-    return descriptor(op, device, {**arrays, "mask": mi}, params, outputs=outputs, out_tuple=names)
+    arrays = {**arrays, "mask": mi, "dropout_mask": drop.get("dropout_mask")}
+    arrays["recurrent_dropout_mask"] = drop.get("recurrent_dropout_mask")
+    return descriptor(op, device, arrays, params, outputs=outputs, out_tuple=names)
 
 
 def _launch_forward(desc, *given):
@@ -228,6 +272,8 @@ def _launch_forward(desc, *given):
         h_t,
         c_t,
         ws,
+        named["dropout_mask"],
+        named["recurrent_dropout_mask"],
         variant,
         simd,
         _device.launch_arg(device),
@@ -247,6 +293,8 @@ def _launch_forward(desc, *given):
         return_sequences=return_sequences,
         simd=simd,
         variant=variant,
+        dropout_mask=named["dropout_mask"],
+        recurrent_dropout_mask=named["recurrent_dropout_mask"],
     )
     return y, h_t, c_t, cache
 
@@ -308,7 +356,9 @@ def _launch_backward(desc, dy, dh_t, dc_t, *outs):
     db = desc.output("dbias", entries.get("dbias")) if cache.has_bias else None
     dc0 = desc.output("dc0", entries.get("dc0")) if cell == "lstm" else None
     code = _CELL_CODES[cell]
-    scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True),))
+    dm, rdm = cache.dropout_mask, cache.recurrent_dropout_mask
+    in_masks = 0 if dm is None else (1 if dm.ndim == 2 else _GATES[cell])
+    scratch = e((_cpu.rnn_workspace_floats(code, n, t, d, h, True, in_masks, rdm is not None),))
     args = (code, n, t, d, h, cache.go_backwards, cache.return_sequences)
     _device.kernels(device).rnn_backward(
         *args,
@@ -327,6 +377,8 @@ def _launch_backward(desc, dy, dh_t, dc_t, *outs):
         dh0,
         dc0,
         scratch,
+        dm,
+        rdm,
         variant,
         cache.simd,
         _device.launch_arg(device),
@@ -347,6 +399,8 @@ def _simple_rnn(
     return_sequences=True,
     out=None,
     simd=None,
+    dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
     if activation not in ("tanh", "relu"):
         raise ValueError(f"simple_rnn: `activation` must be 'tanh' or 'relu', got {activation!r}.")
@@ -365,6 +419,8 @@ def _simple_rnn(
         return_sequences,
         simd,
         out=out,
+        dropout_mask=dropout_mask,
+        recurrent_dropout_mask=recurrent_dropout_mask,
     )
 
 
@@ -387,11 +443,15 @@ def simple_rnn(
     return_sequences: bool = True,
     out: Sequence[Array | None] | None = None,
     simd: str | None = None,
+    dropout_mask: Array | None = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> tuple[Array, Array, RnnCache]:
     """Keras's SimpleRNN over a sequence: ``h_t = act(x_t kernel + h_{t-1} recurrent_kernel + bias)``.
 
     x (N, T, D), kernel (D, H), recurrent_kernel (H, H), bias (H,) or None, h0 (N, H) or None,
-    mask (N, T) bool/uint8 or None; activation "tanh" or "relu".
+    mask (N, T) bool/uint8 or None; activation "tanh" or "relu"; dropout_mask (N, D) and
+    recurrent_dropout_mask (N, H) or (N, 1, H) float32 or None: Keras's per-sequence dropout
+    multipliers on x_t and on h_{t-1} (module docstring).
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H) without return_sequences), h_T (N, H).
     out: None or a tuple ``(y, h_T)`` of preallocated float32 arrays or None (module docstring).
 
@@ -400,7 +460,7 @@ def simple_rnn(
     Raises:
         TypeError: a non-array or non-float32 array argument, or arrays on different devices; mask not
             bool/uint8; non-bool flags.
-        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, mask of the wrong shape;
+        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, mask, dropout masks of the wrong shape;
             non-contiguous arrays; a bad ``out`` entry; activation not 'tanh' or 'relu'.
         MemoryError: a result cannot be allocated.
         sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
@@ -448,10 +508,13 @@ def _lstm(
     out=None,
     simd=None,
     variant=None,
+    dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
     variant = resolve_variant("lstm", variant)
     args = (x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, simd, variant)
-    return _describe_forward("lstm", "lstm", *args, out=out)
+    drop = {"dropout_mask": dropout_mask, "recurrent_dropout_mask": recurrent_dropout_mask}
+    return _describe_forward("lstm", "lstm", *args, out=out, **drop)
 
 
 @preparable(_lstm, _launch_forward, out_tuple=_FORWARD["lstm"])
@@ -469,12 +532,16 @@ def lstm(
     out: Sequence[Array | None] | None = None,
     simd: str | None = None,
     variant: str | None = None,
+    dropout_mask: Array | None = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> tuple[Array, Array, Array, RnnCache]:
     """Keras's LSTM over a sequence (sigmoid gates, tanh activations, gate order i, f, c, o):
     ``c_t = f c_{t-1} + i g``, ``h_t = o tanh(c_t)``.
 
     x (N, T, D), kernel (D, 4H), recurrent_kernel (H, 4H), bias (4H,) or None, h0 and c0
-    (N, H) or None, mask (N, T) bool/uint8 or None. ``unit_forget_bias`` is Keras's
+    (N, H) or None, mask (N, T) bool/uint8 or None; dropout_mask (N, D) or (N, 4, D) and
+    recurrent_dropout_mask (N, 4, H) or None: Keras's per-sequence dropout multipliers, per
+    gate block i, f, c, o (module docstring). ``unit_forget_bias`` is Keras's
     initializer setting (forget-gate block of the bias starts at 1): set ``bias[H:2H] = 1``.
     Returns ``(y, h_T, c_T, cache)``: y (N, T, H) (or (N, H)), h_T and c_T (N, H).
     out: None or a tuple ``(y, h_T, c_T)`` of preallocated float32 arrays or None.
@@ -487,7 +554,8 @@ def lstm(
     Raises:
         TypeError: a non-array or non-float32 array argument, or arrays on different devices; mask not
             bool/uint8; non-bool flags.
-        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, c0, mask of the wrong shape;
+        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, c0, mask, dropout masks of the
+            wrong shape;
             non-contiguous arrays; a bad ``out`` entry; an unknown ``variant``.
         MemoryError: a result cannot be allocated.
         sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.
@@ -538,11 +606,13 @@ def _gru(
     return_sequences=True,
     out=None,
     simd=None,
+    dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
     cell = "gru" if as_bool("gru", "reset_after", reset_after) else "gru_reset_before"
-    return _describe_forward(
-        "gru", cell, x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, simd, out=out
-    )
+    args = (x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, simd)
+    drop = {"dropout_mask": dropout_mask, "recurrent_dropout_mask": recurrent_dropout_mask}
+    return _describe_forward("gru", cell, *args, out=out, **drop)
 
 
 @preparable(_gru, _launch_simple_rnn, out_tuple=_FORWARD["gru"])
@@ -559,13 +629,17 @@ def gru(
     return_sequences: bool = True,
     out: Sequence[Array | None] | None = None,
     simd: str | None = None,
+    dropout_mask: Array | None = None,
+    recurrent_dropout_mask: Array | None = None,
 ) -> tuple[Array, Array, RnnCache]:
     """Keras's GRU over a sequence (gate order z, r, h; ``h_t = z h_{t-1} + (1 - z) hh``).
 
     reset_after=True (Keras's default, PyTorch's GRU): ``hh = tanh(x W_h + b_h + r (h U_h + b_rec_h))``,
     bias (2, 3H) = (input bias, recurrent bias). reset_after=False (the original GRU):
     ``hh = tanh(x W_h + (r h) U_h + b_h)``, bias (3H,).
-    x (N, T, D), kernel (D, 3H), recurrent_kernel (H, 3H), h0 (N, H) or None, mask (N, T) or None.
+    x (N, T, D), kernel (D, 3H), recurrent_kernel (H, 3H), h0 (N, H) or None, mask (N, T) or None;
+    dropout_mask (N, D) or (N, 3, D) and recurrent_dropout_mask (N, 3, H) or None: Keras's
+    per-sequence dropout multipliers, per gate block z, r, h (module docstring).
     Returns ``(y, h_T, cache)``: y (N, T, H) (or (N, H)), h_T (N, H).
     out: None or a tuple ``(y, h_T)`` of preallocated float32 arrays or None.
 
@@ -574,7 +648,7 @@ def gru(
     Raises:
         TypeError: a non-array or non-float32 array argument, or arrays on different devices; mask not
             bool/uint8; non-bool flags.
-        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, mask of the wrong shape;
+        ValueError: x not 3-D or empty; kernel, recurrent_kernel, bias, h0, mask, dropout masks of the wrong shape;
             non-contiguous arrays; a bad ``out`` entry.
         MemoryError: a result cannot be allocated.
         sinapse.CudaUnavailableError: CUDA arrays where CUDA cannot be used.

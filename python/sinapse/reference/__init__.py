@@ -13,6 +13,16 @@ gradient is ``loss_grad``), each checked against central differences in float64
 """
 
 from .activation import ACTIVATIONS, activation, activation_backward, prelu, prelu_backward
+from .augment import (
+    adjust_brightness,
+    adjust_brightness_backward,
+    adjust_contrast,
+    adjust_contrast_backward,
+    affine_transform,
+    affine_transform_backward,
+    flip,
+    flip_backward,
+)
 from .axpy import axpy
 from .batch_norm import batch_norm, batch_norm_backward
 from .bias import bias_add, bias_backward
@@ -112,4 +122,12 @@ __all__ = [
     "spatial_dropout_backward",
     "gaussian_noise",
     "normals",
+    "affine_transform",
+    "affine_transform_backward",
+    "flip",
+    "flip_backward",
+    "adjust_contrast",
+    "adjust_contrast_backward",
+    "adjust_brightness",
+    "adjust_brightness_backward",
 ]

@@ -12,6 +12,8 @@ precision of the inputs (float64 for gradient checks).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -105,6 +107,48 @@ def _gru_step_back(dh, dc, saved, kernel, rk, bias, reset_after):
     return _mm(d_in, kernel.T), _mm(x.T, d_in), drk, dbias, dh_prev, None
 
 
+def _dropout_step(cell, drop, x, h, c, kernel, rk, bias, option):
+    """One step with Keras 3's per-gate dropout masks (its implementation=1 cells, written
+    out per gate block): block q projects ``x * dm[q]`` and ``h * rm[q]``; forward only."""
+    dm, rm = drop
+    g = kernel.shape[1] // rk.shape[0]
+    xs = _split(kernel, g)
+    us = _split(rk, g)
+    if cell == "gru" and option:
+        b_in, b_rec = (np.zeros(kernel.shape[1]), np.zeros(kernel.shape[1])) if bias is None else (bias[0], bias[1])
+    else:
+        b_in, b_rec = (np.zeros(kernel.shape[1]) if bias is None else bias), np.zeros(kernel.shape[1])
+    b_in, b_rec = _split(b_in, g), _split(b_rec, g)
+    xw = [_mm(x * dm[q], xs[q]) + b_in[q] for q in range(g)]
+    hu = [_mm(h * rm[q], us[q]) + b_rec[q] for q in range(g)]
+    if cell == "simple_rnn":
+        pre = xw[0] + hu[0]
+        return (np.tanh(pre) if option == "tanh" else np.maximum(pre, 0)), None, None
+    if cell == "lstm":
+        i, f = _sigmoid(xw[0] + hu[0]), _sigmoid(xw[1] + hu[1])
+        gg, o = np.tanh(xw[2] + hu[2]), _sigmoid(xw[3] + hu[3])
+        c_new = f * c + i * gg
+        return o * np.tanh(c_new), c_new, None
+    z, r = _sigmoid(xw[0] + hu[0]), _sigmoid(xw[1] + hu[1])
+    hh = np.tanh(xw[2] + r * hu[2]) if option else np.tanh(xw[2] + _mm(r * (h * rm[2]), us[2]))
+    return z * h + (1 - z) * hh, None, None
+
+
+def _dropout_lists(cell, kernel, rk, dropout_mask, recurrent_dropout_mask, n):
+    """Per-gate-block mask lists ([G] of (N, D), [G] of (N, H)) from the ops' mask shapes
+    (None: ones; an (N, D) input mask is shared by every gate; SimpleRNN's (N, H) is one block)."""
+    hidden, d = rk.shape[0], kernel.shape[0]
+    g = kernel.shape[1] // hidden
+    dm_all = np.ones((n, 1, d)) if dropout_mask is None else np.asarray(dropout_mask).reshape(n, -1, d)
+    rm_all = (
+        np.ones((n, g, hidden))
+        if recurrent_dropout_mask is None
+        else np.asarray(recurrent_dropout_mask).reshape(n, g, hidden)
+    )
+    dm = [dm_all[:, q if dm_all.shape[1] > 1 else 0] for q in range(g)]
+    return dm, [rm_all[:, q] for q in range(g)]
+
+
 _CELLS = {
     "simple_rnn": (_simple_step, _simple_step_back),
     "lstm": (_lstm_step, _lstm_step_back),
@@ -115,10 +159,13 @@ _CELLS = {
 # --------------------------------------------------------------------------- sequences
 
 
-def _run(cell, x, kernel, rk, bias, h0, c0, mask, go_backwards, return_sequences, option):
+def _run(cell, x, kernel, rk, bias, h0, c0, mask, go_backwards, return_sequences, option, drop=None):
     step = _CELLS[cell][0]
     x = np.asarray(x)
     n, t_len, _ = x.shape
+    if drop is not None and (drop[0] is not None or drop[1] is not None):
+        step = functools.partial(_dropout_step, cell, _dropout_lists(cell, kernel, rk, drop[0], drop[1], n))
+
     hidden = rk.shape[0]
     dtype = np.result_type(x, kernel, rk)
     h = np.zeros((n, hidden), dtype) if h0 is None else np.asarray(h0, dtype)
@@ -186,19 +233,51 @@ def simple_rnn(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
-    """``(y, h_T)``: ``h = act(x_t W + h U + b)`` over the sequence (act: "tanh" or "relu")."""
+    """``(y, h_T)``: ``h = act(x_t W + h U + b)`` over the sequence (act: "tanh" or "relu").
+
+    ``dropout_mask`` / ``recurrent_dropout_mask``: the per-sequence dropout multipliers of
+    ``sinapse.ops.simple_rnn`` (Keras's cell: ``act((x_t m) W + (h m_r) U + b)``)."""
+    drop = (dropout_mask, recurrent_dropout_mask)
     y, h, _, _ = _run(
-        "simple_rnn", x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, activation
+        "simple_rnn",
+        x,
+        kernel,
+        recurrent_kernel,
+        bias,
+        h0,
+        None,
+        mask,
+        go_backwards,
+        return_sequences,
+        activation,
+        drop,
     )
     return y, h
 
 
 def lstm(
-    x, kernel, recurrent_kernel, bias=None, *, h0=None, c0=None, mask=None, go_backwards=False, return_sequences=True
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    h0=None,
+    c0=None,
+    mask=None,
+    go_backwards=False,
+    return_sequences=True,
+    dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
-    """``(y, h_T, c_T)`` of Keras's LSTM (sigmoid gates, tanh cell activation)."""
-    y, h, c, _ = _run("lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, None)
+    """``(y, h_T, c_T)`` of Keras's LSTM (sigmoid gates, tanh cell activation); the dropout
+    masks as ``sinapse.ops.lstm``'s (Keras 3's implementation=1 cell, one mask per gate block)."""
+    drop = (dropout_mask, recurrent_dropout_mask)
+    y, h, c, _ = _run(
+        "lstm", x, kernel, recurrent_kernel, bias, h0, c0, mask, go_backwards, return_sequences, None, drop
+    )
     return y, h, c
 
 
@@ -213,10 +292,14 @@ def gru(
     mask=None,
     go_backwards=False,
     return_sequences=True,
+    dropout_mask=None,
+    recurrent_dropout_mask=None,
 ):
-    """``(y, h_T)`` of Keras's GRU; bias (2, 3H) with reset_after, else (3H,)."""
+    """``(y, h_T)`` of Keras's GRU; bias (2, 3H) with reset_after, else (3H,); the dropout
+    masks as ``sinapse.ops.gru``'s (Keras 3's implementation=1 cell, one mask per gate block)."""
+    drop = (dropout_mask, recurrent_dropout_mask)
     y, h, _, _ = _run(
-        "gru", x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, reset_after
+        "gru", x, kernel, recurrent_kernel, bias, h0, None, mask, go_backwards, return_sequences, reset_after, drop
     )
     return y, h
 
