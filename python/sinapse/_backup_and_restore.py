@@ -71,6 +71,12 @@ class BackupAndRestore(Callback):
         if not self.model.built:  # fit builds the model from its data before on_train_begin
             raise RuntimeError(f"BackupAndRestore: the model {self.model.name!r} is not built at the start of fit")
         self._epoch, self._batches_since_save = 0, 0
+        if os.path.exists(self.backup_dir) and not os.path.isdir(
+            self.backup_dir
+        ):  # else os.makedirs fails an epoch later
+            raise ValueError(
+                f"BackupAndRestore: `backup_dir` must be a folder, got {self.backup_dir!r}, which is an existing file"
+            )
         if not os.path.exists(self._latest):
             return
         try:

@@ -6,7 +6,9 @@ own protobufs that needs no TensorFlow), so the real ``tensorboard`` server read
 
 - ``<log_dir>/train``: ``epoch_<name>`` per epoch (loss, metrics, ``learning_rate``),
   ``batch_<name>`` every ``update_freq`` batches when ``update_freq`` is "batch" or an int,
-  ``<layer>/<weight>/histogram`` every ``histogram_freq`` epochs, and with ``write_images`` each
+  ``<layer>/<weight>/histogram`` every ``histogram_freq`` epochs (Keras's weight path: an RNN's
+  cell and a wrapper's sub-layer in between, ``bidirectional/forward_lstm/lstm_cell/kernel``;
+  a weight holding NaN or inf is skipped with a RuntimeWarning), and with ``write_images`` each
   weight as an image (``<layer>/<weight>/image``, Keras's reshaping) plus one grid of the first
   convolution's filters (``<layer>/<weight>/filters``);
 - ``<log_dir>/validation``: ``epoch_<name>`` of the ``val_*`` logs, and
@@ -18,8 +20,10 @@ embeddings are not available (``profile_batch`` and ``embeddings_freq`` must be 
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,7 +31,10 @@ import numpy as np
 from . import _callback_arguments as check
 from . import devices
 from .callbacks import Callback
+from .models.keras_files import _legacy_name
 from .ops._checks import as_bool
+
+_WRITER_IDS = itertools.count()  # event file names unique within the process (see TensorBoard._writer)
 
 
 def _writer_class():
@@ -133,10 +140,14 @@ class TensorBoard(Callback):
         self._writers: dict[str, Any] = {}
         self._global_train_batch = 0
         self._clock: dict[str, float] = {}
+        self._fitting = False
 
     def _writer(self, which: str):
         if which not in self._writers:
-            self._writers[which] = _writer_class()(os.path.join(self.log_dir, which))
+            # tensorboardX names a file by the second and host only: a second writer within the same
+            # second (an evaluate right after fit) truncated the first one's file
+            suffix = f".{os.getpid()}.{next(_WRITER_IDS)}"
+            self._writers[which] = _writer_class()(os.path.join(self.log_dir, which), filename_suffix=suffix)
         return self._writers[which]
 
     def _iterations(self) -> int:
@@ -144,12 +155,18 @@ class TensorBoard(Callback):
         return int(getattr(opt, "iterations", 0) or 0)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        if os.path.exists(self.log_dir) and not os.path.isdir(self.log_dir):  # else a bare error after epoch 1
+            raise ValueError(
+                f"TensorBoard: `log_dir` must be a folder, got {self.log_dir!r}, which is an existing file"
+            )
         self._global_train_batch = 0
+        self._fitting = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
         for w in self._writers.values():
             w.close()
         self._writers = {}
+        self._fitting = False
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._clock["epoch"], self._clock["iterations"] = time.perf_counter(), self._iterations()
@@ -174,7 +191,10 @@ class TensorBoard(Callback):
         writer = self._writer("validation")
         for name, value in logs.items():
             writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), self._iterations())
-        writer.flush()
+        if self._fitting:
+            writer.flush()
+        else:  # a standalone evaluate: tensorboardX's flush leaves queued events unwritten, close does not
+            self._writers.pop("validation").close()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
@@ -202,7 +222,15 @@ class TensorBoard(Callback):
         for layer in self.model.layers:
             for weight in layer.weights:
                 value = np.asarray(devices.to_numpy(weight.value), np.float64)
-                tag = f"{layer.name}/{weight.name}"
+                tag = _legacy_name(layer, weight)  # Keras's weight.path: bidirectional/forward_lstm/lstm_cell/kernel
+                if not np.isfinite(value).all():  # tensorboardX cannot bin NaN/inf: it raised inside fit
+                    warnings.warn(
+                        f"TensorBoard: weight {tag!r} holds NaN or inf at epoch {epoch}; "
+                        f"its histogram and images are not written",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                    continue
                 writer.add_histogram(f"{tag}/histogram", value, epoch)
                 if not self.write_images:
                     continue

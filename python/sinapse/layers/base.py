@@ -398,10 +398,20 @@ class Layer:
         self.__dict__["_building"] = True  # a subclass's super().build(shape) runs its parent's weights code
         try:
             type(self).build._create_weights(self, input_shape)
+            output_shape = tuple(self.compute_output_shape(input_shape))
+        except TypeError:
+            if None not in input_shape:
+                raise
+            # a layer whose sizes must be known (a convolution's or pooling's steps/height/width,
+            # a resize's input size) did arithmetic on None: a bare TypeError, not naming the layer
+            raise self.error(
+                f"needs a known size on every non-batch axis of its inputs, got {_fmt(input_shape)}; give the "
+                f"sizes in Input(shape=...) (None, a variable size, is not supported by this layer)"
+            ) from None
         finally:
             self.__dict__["_building"] = False
         self.input_shape = input_shape
-        self.output_shape = tuple(self.compute_output_shape(input_shape))
+        self.output_shape = output_shape
         self.built = True
         return self.output_shape
 

@@ -217,7 +217,7 @@ class GroupNormalization(_Normalization):
     ``groups`` groups of C / groups; each sample's group is normalised over every position and
     its channels; gamma and beta are per channel (C,). ``groups`` must divide C (ValueError).
     groups=1 is LayerNormalization over all non-batch axes with per-channel weights; groups=C
-    is instance normalization.
+    (or -1, which becomes C at build, as Keras) is instance normalization.
     """
 
     _forward_op = staticmethod(ops.group_norm)
@@ -238,7 +238,10 @@ class GroupNormalization(_Normalization):
         gamma_constraint=None,
         **kwargs,
     ):
-        self.groups = as_int("GroupNormalization", "groups", groups, lo=1, what="a positive integer", bounds="")
+        # -1: one group per channel (instance normalization), resolved at build as Keras does
+        self.groups = as_int("GroupNormalization", "groups", groups, lo=-1, what="a positive integer or -1", bounds="")
+        if self.groups == 0:
+            raise ValueError("GroupNormalization: `groups` must be a positive integer or -1 (one per channel), got 0.")
         self.axis = as_int("GroupNormalization", "axis", axis, lo=-(2**31), hi=2**31 - 1, what="an int")
         super().__init__(
             epsilon,
@@ -261,6 +264,8 @@ class GroupNormalization(_Normalization):
                 f"{(None, *input_shape)}"
             )
         c = input_shape[-1]
+        if self.groups == -1:
+            self.groups = c
         if c % self.groups:
             raise self.error(
                 f"`groups`={self.groups} must divide the number of channels ({c}, the last axis of inputs of shape "

@@ -49,14 +49,14 @@ class Permute(Layer):
         return tuple(input_shape[d - 1] for d in self.dims)
 
     def forward(self, x, training=False, mask=None):
-        out = self.buffer("y", (x.shape[0], *self._output_shape()))
+        out = self.buffer("y", tuple(x.shape[a] for a in self._axes))  # the actual sizes: an axis may be None
         _device.copy_into(out, x.transpose(self._axes))
         return out
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
-        dx = self.buffer("dx", (dy.shape[0], *self._input_shape()))
+        dx = self.buffer("dx", tuple(dy.shape[a] for a in self._inverse))
         _device.copy_into(dx, dy.transpose(self._inverse))
         return dx
 
