@@ -19,7 +19,11 @@ def _sequence_data(n=16):
 def _bilstm():
     sinapse.utils.set_random_seed(0)
     model = sinapse.Sequential(
-        [L.Input((5, 4)), L.Bidirectional(L.LSTM(3)), L.Dense(2, activation="softmax", name="head")]
+        [
+            L.Input((5, 4)),
+            L.Bidirectional(L.LSTM(3, name="lstm"), name="bidirectional"),
+            L.Dense(2, activation="softmax", name="head"),
+        ]
     )
     model.compile("adam", "sparse_categorical_crossentropy")
     return model
