@@ -427,3 +427,22 @@ def test_an_identity_reader_keeps_a_transient_activation_alive():
         m.compile("sgd", "mse")
     y = np.zeros((8, 2), np.float32)
     assert pooled.train_on_batch(x, y) == plain.train_on_batch(x, y)
+
+
+def test_a_nested_model_as_the_last_step_trains_like_its_flat_twin():
+    """A model whose output comes from a nested Sequential: fit used to look for the loss
+    gradient's buffer on that Sequential (it has none) and raised AttributeError."""
+    from sinapse import layers as L
+
+    inp = sinapse.Input((4,))
+    head = sinapse.Sequential([L.Input((3,)), L.Dense(2, activation="softmax")])
+    nested = sinapse.Model(inp, head(L.Dense(3)(inp)))
+    flat_in = sinapse.Input((4,))
+    flat = sinapse.Model(flat_in, L.Dense(2, activation="softmax")(L.Dense(3)(flat_in)))
+    flat.set_weights(nested.get_weights())
+    x, y = np.random.default_rng(0).random((8, 4), np.float32), np.arange(8) % 2
+    for model in (nested, flat):
+        model.compile(sinapse.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(nested.get_weights(), flat.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
