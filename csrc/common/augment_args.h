@@ -65,8 +65,13 @@ SINAPSE_HD_INLINE int64_t fix_index(int64_t i, int64_t size, AugmentFill mode) {
 SINAPSE_HD_INLINE void affine_taps(const AffineArgs& a, const float* t, int64_t ox, int64_t oy, AffineTaps& taps) {
   const float x = static_cast<float>(ox), y = static_cast<float>(oy);
   const float k = t[6] * x + t[7] * y + 1.0f;
-  const float sx = clamp_coordinate((t[0] * x + t[1] * y + t[2]) / k);
-  const float sy = clamp_coordinate((t[3] * x + t[4] * y + t[5]) / k);
+  float px = t[0] * x + t[1] * y + t[2], py = t[3] * x + t[4] * y + t[5];
+  if (k != 1.0f) {  // projective only: the layers' affine transforms have k = 1 (and p / 1 == p exactly)
+    px /= k;
+    py /= k;
+  }
+  const float sx = clamp_coordinate(px);
+  const float sy = clamp_coordinate(py);
   if (a.interpolation == AugmentInterpolation::nearest) {
     const int64_t r = fix_index(static_cast<int64_t>(roundf(sy)), a.H, a.fill_mode);  // halves away from 0
     const int64_t c = fix_index(static_cast<int64_t>(roundf(sx)), a.W, a.fill_mode);
