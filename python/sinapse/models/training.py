@@ -189,7 +189,7 @@ class TrainingMixin:
             muted = head.weight == 0.0  # reported, but neither in the total nor in the gradient
             g = grad and not muted
             owner = head.step.layer if head.step is not None else None  # a nested model has no buffers
-            buf = owner.buffer("dloss", out.shape) if g and hasattr(owner, "buffer") else None
+            buf = owner.buffer("dloss", out.shape) if g and owner is not None and hasattr(owner, "buffer") else None
             result = head.loss.compute(
                 ys[k], pred, ws[k], from_logits=True if head.fused else None, grad=g, mask=mask, grad_out=buf
             )
