@@ -10,6 +10,7 @@ from ..ops._plan import PlanCache
 from ..ops.conv2d import geometry
 from . import _activity
 from ._activations import Act
+from ._conv_arguments import create_weights
 from ._limits import size
 from .base import Layer, keras1_arguments
 
@@ -101,20 +102,7 @@ class Conv2D(Layer):
 
     def build(self, input_shape):
         self._geometry(input_shape)
-        self.kernel = self.add_weight(
-            "kernel",
-            (*self.kernel_size, input_shape[2] // self.groups, self.filters),
-            self.kernel_initializer,
-            self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.bias = (
-            self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, self.bias_regularizer, constraint=self.bias_constraint
-            )
-            if self.use_bias
-            else None
-        )
+        create_weights(self, (*self.kernel_size, input_shape[2] // self.groups, self.filters))
 
     def compute_output_shape(self, input_shape):
         g = self._geometry(input_shape)
