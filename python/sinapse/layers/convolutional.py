@@ -12,7 +12,7 @@ from . import _activity
 from ._activations import Act
 from ._conv_arguments import create_weights
 from ._limits import size
-from .base import Layer, keras1_arguments
+from .base import Layer, Weight, keras1_arguments
 
 
 def _padding(layer, padding):
@@ -23,6 +23,9 @@ def _padding(layer, padding):
 
 class Conv2D(Layer):
     """2-D convolution over NHWC images with HWIO kernels, Keras's arguments and defaults."""
+
+    kernel: Weight  # set by build (_conv_arguments.create_weights)
+    bias: Weight | None
 
     def __init__(
         self,
