@@ -5,9 +5,13 @@
 // CUDA arrays (_cuda) or NumPy arrays (_cuda_sim) and kernels run on the caller's stream.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <tuple>
 
 #include "../common/threading.h"
 #include "../cuda/check.h"
@@ -17,7 +21,9 @@
 #if defined(SINAPSE_SIM)
 namespace sinapse::cuda::selftest {
 void run(const std::string& name, const float* in, float* out, unsigned blocks, unsigned threads);
-}
+void launch_shape(const std::string& name, const float* in, float* out, dim3 grid, dim3 block, size_t dynamic,
+                  int64_t opt_in);
+}  // namespace sinapse::cuda::selftest
 #endif
 
 #ifndef SINAPSE_CUDA_MODULE
@@ -76,6 +82,33 @@ void bind_utilities(py::module_& m) {
       py::arg("name"), py::arg("in_ptr"), py::arg("out_ptr"), py::arg("blocks"), py::arg("threads"),
       "Run one of the simulator's self-test kernels (csrc/cuda/sim/selftest.cu) on host buffers.");
 }
+
+using Dims = std::tuple<unsigned, unsigned, unsigned>;
+
+// The launch limits' settings and test hooks (csrc/cuda/sim/scheduler.cpp, check_launch).
+void bind_launch_limits(py::module_& m) {
+  m.def("set_kernel_registers", &sinapse::sim::set_kernel_registers, py::arg("registers"),
+        "Registers per thread of each kernel, by launch name (nvcc's resource table): a launch whose block "
+        "needs more than 65536 registers (256-register units per warp) is refused. Replaces the table.");
+  m.def("kernel_registers", &sinapse::sim::kernel_registers, "The registers table set_kernel_registers gave.");
+  m.def("set_grid_chunk", &sinapse::sim::set_grid_chunk, py::arg("extent"),
+        "Test hook: launchers that split work over several launches use at most `extent` blocks along the "
+        "split dimension (0: the real limits).");
+  m.def(
+      "selftest_launch",
+      [](const std::string& name, std::uintptr_t in, std::uintptr_t out, Dims grid, Dims block, size_t dynamic_shared,
+         int64_t opt_in) {
+        py::gil_scoped_release release;
+        sinapse::cuda::selftest::launch_shape(name, as_ptr<const float>(in), as_ptr<float>(out),
+                                              dim3(std::get<0>(grid), std::get<1>(grid), std::get<2>(grid)),
+                                              dim3(std::get<0>(block), std::get<1>(block), std::get<2>(block)),
+                                              dynamic_shared, opt_in);
+      },
+      py::arg("name"), py::arg("in_ptr"), py::arg("out_ptr"), py::arg("grid"), py::arg("block"),
+      py::arg("dynamic_shared") = 0, py::arg("opt_in") = -1,
+      "Launch a launch-limit self-test kernel (noop, static_shared_16k/48k/over_48k, dynamic_shared_copy) with any "
+      "shape; opt_in >= 0 first sets its MaxDynamicSharedMemorySize (0: the default).");
+}
 #else
 // The device, driver and runtime.
 void bind_utilities(py::module_& m) {
@@ -104,6 +137,19 @@ void bind_utilities(py::module_& m) {
 }
 #endif
 
+// SINAPSE_CUDA_SYNC (csrc/cuda/check.h): both modules, so sinapse.cuda.set_sync_launches reaches either.
+void bind_sync_launches(py::module_& m) {
+  m.def(
+      "set_sync_launches",
+      [](std::optional<bool> enabled) { sinapse::cuda::set_sync_launches(enabled ? int(*enabled) : -1); },
+      py::arg("enabled"),
+      "Synchronise and check after every kernel launch (True/False); None re-reads SINAPSE_CUDA_SYNC "
+      "(ValueError for a value it cannot parse).");
+  m.def(
+      "sync_launches", [] { return sinapse::cuda::sync_launches(); },
+      "Whether every launch is followed by a synchronisation and an error check.");
+}
+
 }  // namespace
 
 namespace sinapse::bindings::cuda {
@@ -116,6 +162,10 @@ void bind_layer_norm(py::module_& m);
 PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   namespace cb = sinapse::bindings::cuda;
   bind_utilities(m);
+  bind_sync_launches(m);
+#if defined(SINAPSE_SIM)
+  bind_launch_limits(m);
+#endif
   sinapse::bindings::bind_enums(m);
   cb::bind_gemm(m);
   cb::bind_axpy(m);

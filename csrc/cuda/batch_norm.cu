@@ -69,6 +69,11 @@ dim3 grid_for(int64_t n) {
   return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
 }
 
+// The one-thread-per-channel kernels have no grid-stride loop: every channel needs its own
+// thread, so the grid is not capped (channels / 256 blocks stays far below grid.x's 2^31 - 1;
+// capped at 65,535 blocks, channels past 16,776,960 were left unwritten).
+dim3 grid_per_channel(int64_t channels) { return dim3(static_cast<unsigned>((channels + kBlock - 1) / kBlock)); }
+
 // ---- naive: one thread per channel, the whole column ---------------------------------------
 
 __global__ void train_naive_kernel(int64_t rows, int64_t channels, const float* x, const float* gamma,
@@ -117,11 +122,11 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
                       float* running_mean, float* running_var, float momentum, float epsilon, float* y,
                       float* save_mean, float* save_invstd, KernelVariant variant, cudaStream_t stream) {
   if (variant == KernelVariant::naive)
-    return launch("batch_norm_train_naive_kernel", train_naive_kernel, grid_for(channels), dim3(kBlock), 0, stream,
-                  rows, channels, x, gamma, beta, running_mean, running_var, momentum, epsilon, y, save_mean,
+    return launch("batch_norm_train_naive_kernel", train_naive_kernel, grid_per_channel(channels), dim3(kBlock), 0,
+                  stream, rows, channels, x, gamma, beta, running_mean, running_var, momentum, epsilon, y, save_mean,
                   save_invstd);
-  launch("batch_norm_stats_kernel", stats_kernel, grid_for(channels), dim3(kBlock), 0, stream, rows, channels, x,
-         running_mean, running_var, momentum, epsilon, save_mean, save_invstd);
+  launch("batch_norm_stats_kernel", stats_kernel, grid_per_channel(channels), dim3(kBlock), 0, stream, rows, channels,
+         x, running_mean, running_var, momentum, epsilon, save_mean, save_invstd);
   batch_norm_apply(rows, channels, x, gamma, beta, save_mean, save_invstd, y, stream);
 }
 
@@ -129,10 +134,10 @@ void batch_norm_infer(int64_t rows, int64_t channels, const float* x, const floa
                       const float* running_mean, const float* running_var, float epsilon, float* y, float* save_invstd,
                       KernelVariant variant, cudaStream_t stream) {
   if (variant == KernelVariant::naive)
-    return launch("batch_norm_infer_naive_kernel", infer_naive_kernel, grid_for(channels), dim3(kBlock), 0, stream,
-                  rows, channels, x, gamma, beta, running_mean, running_var, epsilon, y, save_invstd);
-  launch("batch_norm_invstd_kernel", invstd_kernel, grid_for(channels), dim3(kBlock), 0, stream, channels, running_var,
-         epsilon, save_invstd);
+    return launch("batch_norm_infer_naive_kernel", infer_naive_kernel, grid_per_channel(channels), dim3(kBlock), 0,
+                  stream, rows, channels, x, gamma, beta, running_mean, running_var, epsilon, y, save_invstd);
+  launch("batch_norm_invstd_kernel", invstd_kernel, grid_per_channel(channels), dim3(kBlock), 0, stream, channels,
+         running_var, epsilon, save_invstd);
   batch_norm_apply(rows, channels, x, gamma, beta, running_mean, save_invstd, y, stream);
 }
 
@@ -140,10 +145,10 @@ void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const f
                          const float* mean, const float* invstd, bool training, float* dx, float* dgamma, float* dbeta,
                          KernelVariant variant, cudaStream_t stream) {
   if (variant == KernelVariant::naive)
-    return launch("batch_norm_backward_naive_kernel", backward_naive_kernel, grid_for(channels), dim3(kBlock), 0,
-                  stream, rows, channels, x, dy, gamma, mean, invstd, training, dx, dgamma, dbeta);
-  launch("batch_norm_grad_sums_kernel", grad_sums_kernel, grid_for(channels), dim3(kBlock), 0, stream, rows, channels,
-         x, dy, mean, invstd, dgamma, dbeta);
+    return launch("batch_norm_backward_naive_kernel", backward_naive_kernel, grid_per_channel(channels), dim3(kBlock),
+                  0, stream, rows, channels, x, dy, gamma, mean, invstd, training, dx, dgamma, dbeta);
+  launch("batch_norm_grad_sums_kernel", grad_sums_kernel, grid_per_channel(channels), dim3(kBlock), 0, stream, rows,
+         channels, x, dy, mean, invstd, dgamma, dbeta);
   launch("batch_norm_dx_kernel", dx_kernel, grid_for(rows * channels), dim3(kBlock), 0, stream, rows * channels, rows,
          channels, x, dy, gamma, mean, invstd, dgamma, dbeta, training, dx);
 }

@@ -1,5 +1,5 @@
 // Forward: one thread per output element (consecutive threads, consecutive columns of a row:
-// coalesced). Backward without atomics: blockIdx.x owns a range of table rows, and the
+// coalesced). Backward without atomics: blockIdx.y owns a range of table rows, and the
 // thread for column c of that range zeroes dtable[rows, c], then walks all ids in order and
 // adds dy[i, c] for the ids in its range. Each dtable element has exactly one writer that
 // adds in id order, so the result is the same bits on every run and equals the CPU's. The
@@ -34,8 +34,8 @@ __global__ void forward_kernel(int64_t n, int64_t dim, const Id* __restrict__ id
 template <typename Id, int kMutant = 0>
 __global__ void backward_kernel(int64_t n, int64_t vocab, int64_t dim, int64_t rows_per_range,
                                 const Id* __restrict__ ids, const float* __restrict__ dy, float* __restrict__ dtable) {
-  const int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
-  const int64_t lo = static_cast<int64_t>(blockIdx.x) * rows_per_range;
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t lo = static_cast<int64_t>(blockIdx.y) * rows_per_range;
   int64_t hi = lo + rows_per_range < vocab ? lo + rows_per_range : vocab;
   if constexpr (kMutant == 2) hi -= 1;
   if (c >= dim) return;
@@ -60,7 +60,8 @@ void backward(int64_t n, int64_t vocab, int64_t dim, const Id* ids, const float*
   const int64_t ranges = std::min(vocab, kRowRanges);
   const int64_t rows_per_range = ranges > 0 ? (vocab + ranges - 1) / ranges : 0;
   const int64_t used_ranges = rows_per_range > 0 ? (vocab + rows_per_range - 1) / rows_per_range : 0;
-  const dim3 grid(static_cast<unsigned>(used_ranges), static_cast<unsigned>((dim + threads - 1) / threads));
+  // Columns on x (up to 2^31 - 1 blocks), row ranges on y (at most kRowRanges <= 65,535).
+  const dim3 grid(static_cast<unsigned>((dim + threads - 1) / threads), static_cast<unsigned>(used_ranges));
   launch("embedding_backward_kernel", backward_kernel<Id, kMutant>, grid, dim3(threads), 0, stream, n, vocab, dim,
          rows_per_range, ids, dy, dtable);
 }

@@ -205,6 +205,21 @@ __global__ void gemm_tuned_kernel(GemmParams p) {
 
 unsigned blocks(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
+// M tiles go on grid.y, at most 65,535 of them per launch (sm_90): a taller C runs as several
+// launches over bands of rows, A and C offset to the band's first row, each a complete GEMM of
+// its rows (B, the bias and the columns are the same). Bands start at multiples of tile_m
+// rows, so A's float4 alignment (tuned) is that of the whole matrix.
+void launch_row_bands(const char* name, void (*kernel)(GemmParams), const GemmParams& p, int64_t tile_m, int64_t tile_n,
+                      dim3 block, cudaStream_t stream) {
+  for_each_chunk(p.M, grid_chunk(sm90::kMaxGridYZ) * tile_m, [&](int64_t first_row, int64_t rows) {
+    GemmParams band = p;
+    band.M = rows;
+    band.A = p.A + first_row * p.a_rs;
+    band.C = p.C + first_row * p.ldc;
+    launch(name, kernel, dim3(blocks(p.N, tile_n), blocks(rows, tile_m)), block, 0, stream, band);
+  });
+}
+
 }  // namespace
 
 void gemm(const GemmArgs& g, GemmVariant variant, cudaStream_t stream) {
@@ -212,14 +227,12 @@ void gemm(const GemmArgs& g, GemmVariant variant, cudaStream_t stream) {
   const GemmParams p = make_params(g);
   switch (variant) {
     case GemmVariant::naive:
-      return launch("gemm_naive_kernel", gemm_naive_kernel<0>, dim3(blocks(g.N, 16), blocks(g.M, 16)), dim3(16, 16), 0,
-                    stream, p);
+      return launch_row_bands("gemm_naive_kernel", gemm_naive_kernel<0>, p, 16, 16, dim3(16, 16), stream);
     case GemmVariant::blocked:
-      return launch("gemm_blocked_kernel", gemm_blocked_kernel<true>, dim3(blocks(g.N, kTile), blocks(g.M, kTile)),
-                    dim3(kTile, kTile), 0, stream, p);
+      return launch_row_bands("gemm_blocked_kernel", gemm_blocked_kernel<true>, p, kTile, kTile, dim3(kTile, kTile),
+                              stream);
     case GemmVariant::tuned:
-      return launch("gemm_tuned_kernel", gemm_tuned_kernel, dim3(blocks(g.N, kBN), blocks(g.M, kBM)), dim3(kThreads), 0,
-                    stream, p);
+      return launch_row_bands("gemm_tuned_kernel", gemm_tuned_kernel, p, kBM, kBN, dim3(kThreads), stream);
   }
 }
 
@@ -228,14 +241,12 @@ void gemm_mutant(const GemmArgs& g, const std::string& which, cudaStream_t strea
   if (g.M == 0 || g.N == 0) return;
   const GemmParams p = make_params(g);
   if (which == "blocked_nosync")
-    return launch("gemm_blocked_kernel<nosync>", gemm_blocked_kernel<false>,
-                  dim3(blocks(g.N, kTile), blocks(g.M, kTile)), dim3(kTile, kTile), 0, stream, p);
+    return launch_row_bands("gemm_blocked_kernel<nosync>", gemm_blocked_kernel<false>, p, kTile, kTile,
+                            dim3(kTile, kTile), stream);
   if (which == "naive_offbyone")
-    return launch("gemm_naive_kernel<offbyone>", gemm_naive_kernel<-1>, dim3(blocks(g.N, 16), blocks(g.M, 16)),
-                  dim3(16, 16), 0, stream, p);
+    return launch_row_bands("gemm_naive_kernel<offbyone>", gemm_naive_kernel<-1>, p, 16, 16, dim3(16, 16), stream);
   if (which == "naive_past_end")
-    return launch("gemm_naive_kernel<past_end>", gemm_naive_kernel<+1>, dim3(blocks(g.N, 16), blocks(g.M, 16)),
-                  dim3(16, 16), 0, stream, p);
+    return launch_row_bands("gemm_naive_kernel<past_end>", gemm_naive_kernel<+1>, p, 16, 16, dim3(16, 16), stream);
   throw std::invalid_argument("gemm_mutant: unknown mutant '" + which + "'");
 }
 #endif

@@ -113,6 +113,14 @@ __global__ void softmax_backward_naive_kernel(int64_t rows, int64_t cols, const 
 constexpr int kNaiveBlock = 128;
 dim3 naive_grid(int64_t rows) { return dim3(static_cast<unsigned>((rows + kNaiveBlock - 1) / kNaiveBlock)); }
 
+// The tuned kernels' grid is one block per row, and grid.x holds at most 2^31 - 1 blocks
+// (sm_90): more rows (a reachable 8 GiB with one column) run as several launches, the
+// pointers offset to each chunk's first row.
+template <typename Go>
+void for_each_row_chunk(int64_t rows, Go&& go) {
+  for_each_chunk(rows, grid_chunk(sm90::kMaxGridX), go);
+}
+
 }  // namespace
 
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool log, KernelVariant variant,
@@ -121,8 +129,10 @@ void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool 
   if (variant == KernelVariant::naive)
     return launch("softmax_forward_naive_kernel", softmax_forward_naive_kernel, naive_grid(rows), dim3(kNaiveBlock), 0,
                   stream, rows, cols, x, y, log);
-  launch("softmax_forward_kernel", softmax_forward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream,
-         cols, x, y, log);
+  for_each_row_chunk(rows, [&](int64_t first, int64_t count) {
+    launch("softmax_forward_kernel", softmax_forward_kernel, dim3(static_cast<unsigned>(count)), dim3(kThreads), 0,
+           stream, cols, x + first * cols, y + first * cols, log);
+  });
 }
 
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,
@@ -131,8 +141,10 @@ void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* d
   if (variant == KernelVariant::naive)
     return launch("softmax_backward_naive_kernel", softmax_backward_naive_kernel, naive_grid(rows), dim3(kNaiveBlock),
                   0, stream, rows, cols, y, dy, dx, log);
-  launch("softmax_backward_kernel", softmax_backward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0,
-         stream, cols, y, dy, dx, log);
+  for_each_row_chunk(rows, [&](int64_t first, int64_t count) {
+    launch("softmax_backward_kernel", softmax_backward_kernel, dim3(static_cast<unsigned>(count)), dim3(kThreads), 0,
+           stream, cols, y + first * cols, dy + first * cols, dx + first * cols, log);
+  });
 }
 
 }  // namespace sinapse::cuda

@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import importlib
 from collections.abc import Iterator
+
+from . import _cuda_limits
 
 
 @functools.cache
@@ -60,6 +63,36 @@ def build_info() -> dict:
     return {"archs": _cuda.archs, "runtime": f"{rt // 1000}.{rt % 1000 // 10}"}
 
 
+def set_sync_launches(enabled: bool | None) -> None:
+    """Debug mode: wait for every CUDA kernel and check it before the launch returns.
+
+    Kernels run asynchronously, so an error raised while one runs (an illegal address, a
+    misaligned access) is otherwise reported by a later, unrelated CUDA call. With it on, the
+    launch itself raises ``RuntimeError: CUDA kernel name<<<grid=..., block=..., shared=...>>>
+    failed while running (SINAPSE_CUDA_SYNC=1): cudaErrorIllegalAddress: ...``. Slower: every
+    launch waits for the GPU.
+
+    The environment variable ``SINAPSE_CUDA_SYNC`` (1/true/yes/on or 0/false/no/off, any
+    case) sets it at the first launch; ``enabled`` True or False overrides it, None re-reads
+    the variable now. Applies to the CUDA module and the simulator (whose launches are
+    synchronous already: there it is accepted and has no other effect).
+
+    Raises:
+        TypeError: ``enabled`` is not True, False or None.
+        ValueError: ``enabled`` is None and SINAPSE_CUDA_SYNC holds anything else.
+    """
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(
+            f"sinapse.cuda.set_sync_launches: enabled must be True, False or None, got {type(enabled).__name__}"
+        )
+    for name in ("_cuda", "_cuda_sim"):
+        try:
+            module = importlib.import_module(f"sinapse.{name}")
+        except ImportError:
+            continue
+        module.set_sync_launches(enabled)
+
+
 _SIMULATING = contextvars.ContextVar("sinapse_cuda_simulating", default=False)
 _CHECKED = contextvars.ContextVar("sinapse_cuda_sim_checked", default=False)
 
@@ -107,6 +140,7 @@ def simulate(seed: int | None = None, checked: bool = False, racecheck: bool = F
         from . import _cuda_sim
     except ImportError as exc:
         raise RuntimeError(f"sinapse was built without the CUDA simulator (SINAPSE_CUDA_SIM=OFF): {exc}") from None
+    _cuda_limits.configure_simulator(_cuda_sim)  # the registers table, once
     if seed is not None or racecheck:
         _cuda_sim.configure(int(seed) if seed is not None else 12345, racecheck=bool(racecheck))
     token, checked_token = _SIMULATING.set(True), _CHECKED.set(bool(checked))

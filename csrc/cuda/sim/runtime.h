@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "../check.h"
 #include "sim.h"
 
 // sinapse_sim_switch(&save_sp, new_sp) (fiber.cpp): saves this context's callee-saved state on
@@ -37,7 +38,7 @@ struct KernelError : std::runtime_error {
 [[noreturn]] void fail(const std::string& what);
 std::string where(const ThreadState& t);  // "block (x, y, z) thread (x, y, z)"
 
-constexpr size_t kStaticSharedLimit = 48 * 1024;  // CUDA's static __shared__ limit per block
+constexpr size_t kStaticSharedLimit = ::sinapse::cuda::sm90::kStaticSharedLimit;  // static __shared__ per block
 inline size_t page_size() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
 // A fiber stack: mmap'd, with one PROT_NONE guard page below it, so an overflow faults at
@@ -88,6 +89,10 @@ struct Block {
   // from it in order of first use, keyed by the address of a per-declaration static.
   std::vector<unsigned char> arena;
   size_t dynamic_bytes = 0, used = 0;
+  // The static shared memory this launch allows (check_launch): 48 KiB less the dynamic
+  // shared memory without an opt-in; with one, at most 227 KiB less the opted-in maximum.
+  size_t static_budget = kStaticSharedLimit;
+  std::string static_rule;  // which limit static_budget comes from, for the error
   std::vector<std::pair<const void*, size_t>> statics;
   // Race check shadow, one cell per 4 bytes of the arena (only with the race check on).
   struct Shadow {

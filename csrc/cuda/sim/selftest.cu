@@ -141,6 +141,28 @@ __global__ void intrinsic_fdividef(const float* in, float* out) {
   out[i] = __fdividef(in[i], in[n + i]);
 }
 
+// Launch-limit kernels (tests/test_cuda_launch_limits.py): nothing, or one float per thread
+// through `kFloats` floats of static shared memory (48 KiB = 12288 floats).
+__global__ void noop(const float*, float*) {}
+
+template <int kFloats>
+__global__ void static_shared(const float* in, float* out) {
+  SINAPSE_SHARED(float, buf, [kFloats]);
+  const int t = threadIdx.x;
+  buf[t % kFloats] = in[t];
+  __syncthreads();
+  out[t] = buf[t % kFloats];
+}
+
+// One float per thread through dynamic shared memory (needs 4 bytes per thread of it).
+__global__ void dynamic_shared_copy(const float* in, float* out) {
+  SINAPSE_DYNAMIC_SHARED(float, buf);
+  const int t = threadIdx.x;
+  buf[t] = in[t];
+  __syncthreads();
+  out[t] = buf[t];
+}
+
 using Kernel = void (*)(const float*, float*);
 
 struct Entry {
@@ -175,7 +197,28 @@ const Entry kEntries[] = {
     {"intrinsic_saturatef", intrinsic_saturatef, 0},
 };
 
+const Entry kShapeEntries[] = {
+    {"noop", noop, 0},
+    {"static_shared_16k", static_shared<4096>, 0},
+    {"static_shared_48k", static_shared<12288>, 0},
+    {"static_shared_over_48k", static_shared<12289>, 0},
+    {"dynamic_shared_copy", dynamic_shared_copy, 0},
+};
+
 }  // namespace
+
+// A launch of any shape, for the launch-limit tests: grid (gx, gy, gz), block (bx, by, bz),
+// `dynamic` bytes of dynamic shared memory; opt_in >= 0 first sets the kernel's
+// MaxDynamicSharedMemorySize (launch.cuh, allow_dynamic_shared; 0 = back to the default).
+void launch_shape(const std::string& name, const float* in, float* out, dim3 grid, dim3 block, size_t dynamic,
+                  int64_t opt_in) {
+  for (const Entry& e : kShapeEntries)
+    if (name == e.name) {
+      if (opt_in >= 0) allow_dynamic_shared(e.kernel, static_cast<size_t>(opt_in));
+      return launch(e.name, e.kernel, grid, block, dynamic, nullptr, in, out);
+    }
+  throw std::invalid_argument("selftest: unknown launch-shape kernel '" + name + "'");
+}
 
 void run(const std::string& name, const float* in, float* out, unsigned blocks, unsigned threads) {
   for (const Entry& e : kEntries)

@@ -59,8 +59,9 @@ void* shared_static_bytes(const void* key, size_t bytes, size_t align) {
   for (const auto& [k, offset] : b.statics)
     if (k == key) return b.arena.data() + offset;
   size_t offset = (b.used + align - 1) / align * align;
-  if (offset + bytes > b.arena.size())
-    fail("static shared memory of the block exceeds " + std::to_string(kStaticSharedLimit) + " bytes");
+  if (offset + bytes - b.dynamic_bytes > b.static_budget)  // never past the arena: the budget is <= 48 KiB
+    fail("static shared memory of the block (" + std::to_string(offset + bytes - b.dynamic_bytes) + " B) exceeds " +
+         std::to_string(b.static_budget) + " B: " + b.static_rule);
   b.statics.emplace_back(key, offset);
   b.used = offset + bytes;
   return b.arena.data() + offset;

@@ -15,7 +15,10 @@
 //     or awaited while other threads of the block have exited;
 //   - a warp operation whose calling lane is not in its mask, whose source lane is outside
 //     the mask, or whose lanes disagree on the mask; a deadlock of any kind;
-//   - shared memory beyond what the block declared; block shapes CUDA would refuse.
+//   - shared memory beyond what the block declared; every launch limit of sm_90 (grid and
+//     block shape, registers per block from nvcc's table, dynamic shared memory above 48 KiB
+//     without the kernel's opt-in, static shared memory above 48 KiB or above what the
+//     dynamic part leaves), as a GPU refuses such a launch (check_launch in scheduler.cpp).
 //   - in checked mode, global-memory accesses past the end of the launch's buffers (guard
 //     pages) and writes before their start (canary bytes), see guarded_alloc; and any
 //     fault inside a kernel, including a fiber stack overflow.
@@ -32,6 +35,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -89,15 +93,19 @@ A* shared_static(const void* key) {
   return static_cast<A*>(shared_static_bytes(key, sizeof(A), alignof(A) < 16 ? 16 : alignof(A)));
 }
 
-// Runs `body` for every thread of every block (see the header comment); throws on error.
+// Runs `body` for every thread of every block (see the header comment); throws on error,
+// and for a launch past a limit of sm_90 (check_launch in scheduler.cpp). `kernel` identifies
+// the kernel for its dynamic shared-memory opt-in (set_max_dynamic_shared).
 void run_grid(const std::string& launch, dim3 grid, dim3 block, size_t dynamic_shared,
-              const std::function<void()>& body);
+              const std::function<void()>& body, const void* kernel = nullptr);
 
 template <typename... KernelArgs, typename... Args>
 void launch(const std::string& launch_desc, void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t dynamic_shared,
             Args&&... args) {
   std::tuple<KernelArgs...> bound(std::forward<Args>(args)...);
-  run_grid(launch_desc, grid, block, dynamic_shared, [&] { std::apply(kernel, bound); });
+  run_grid(
+      launch_desc, grid, block, dynamic_shared, [&] { std::apply(kernel, bound); },
+      reinterpret_cast<const void*>(kernel));
 }
 
 // The launch description (kernel<<<grid, block, shared>>>) of the most recent launch from
@@ -120,6 +128,20 @@ void guarded_free(void* p);
 void set_seed(uint64_t seed);
 void set_stack_bytes(size_t bytes);
 void set_racecheck(bool on);
+
+// Launch limits (scheduler.cpp, check_launch). Registers per thread of each kernel, by launch
+// name (the first argument of launch()), from nvcc's resource table
+// (sinapse/data/cuda_resources_sm90.json, loaded by sinapse.cuda); a kernel missing from the
+// table is not checked for registers.
+void set_kernel_registers(const std::map<std::string, int>& registers);
+std::map<std::string, int> kernel_registers();
+// cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes), as
+// launch.cuh's allow_dynamic_shared calls it; 0 puts the kernel back to CUDA's default.
+void set_max_dynamic_shared(const void* kernel, size_t bytes);
+// Test hook: launchers that split work over several launches (launch.cuh, grid_chunk) put at
+// most min(limit, extent) blocks along a dimension; 0 = the real limits.
+void set_grid_chunk(int64_t extent);
+int64_t grid_chunk(int64_t limit);
 
 // ---- checked views of static shared memory --------------------------------------------------
 // SINAPSE_SHARED(float, tile, [16][17]) gives a SharedView<float[16][17]>: it indexes like
