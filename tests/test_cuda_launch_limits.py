@@ -249,6 +249,27 @@ def test_softmax_rows_in_chunks_of_blocks(sim, log):
     np.testing.assert_array_equal(dx, dx_whole)
 
 
+@pytest.mark.parametrize(("shape", "team"), [((4, 7, 3), "warp"), ((5, 1100), "block")])
+def test_layer_norm_rows_in_chunks_of_blocks(sim, shape, team):
+    # A team (warp or block) per row on grid.x: rows of one float in warp teams reach 2^31 - 1
+    # blocks at 8.6e9 rows, so the rows run in launches of at most that many blocks.
+    rng = np.random.default_rng(7)
+    x, dy = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
+    gamma = rng.standard_normal(shape[-1], dtype=np.float32)
+    beta = rng.standard_normal(shape[-1], dtype=np.float32)
+    results = []
+    with sinapse.cuda.simulate():
+        for chunk in (0, 2):  # 2 blocks per launch: 8 rows (warp teams) or 2 rows (block teams)
+            sim.set_grid_chunk(chunk)
+            y, mean, inv_std = ops.layer_norm(x, gamma, beta, variant="tuned")
+            assert f"layer_norm_forward_kernel<{team}><<<grid=(" in sim.last_launch()
+            grads = ops.layer_norm_backward(dy, x, gamma, mean, inv_std, variant="tuned")
+            results.append((y, mean, inv_std, *grads))
+    assert sim.last_launch().startswith(f"layer_norm_dx_kernel<{team}><<<grid=(1, 1, 1)")  # 28 = 8+8+8+4; 5 = 2+2+1
+    for chunked, whole in zip(results[1], results[0], strict=True):
+        np.testing.assert_array_equal(chunked, whole)
+
+
 def test_embedding_backward_wider_than_65535_blocks(sim):
     # Columns were on grid.y (65,535 blocks of 256): now on grid.x, the row ranges on y.
     dim = 65535 * 256 + 1
@@ -319,9 +340,12 @@ def test_sync_launches_rejects_what_it_cannot_parse(sim, monkeypatch):
 
 
 def test_sync_launches_is_read_from_the_environment_at_the_first_launch():
+    # ...and cached: changing the variable afterwards changes nothing until set_sync_launches(None).
     code = (
-        "import numpy as np, sinapse\n"
+        "import os, numpy as np, sinapse\n"
         "with sinapse.cuda.simulate():\n"
+        "    sinapse.ops.softmax(np.ones((2, 3), np.float32))\n"
+        "    os.environ['SINAPSE_CUDA_SYNC'] = 'maybe'\n"
         "    sinapse.ops.softmax(np.ones((2, 3), np.float32))\n"
         "print(sinapse._cuda_sim.sync_launches())\n"
     )
@@ -330,6 +354,10 @@ def test_sync_launches_is_read_from_the_environment_at_the_first_launch():
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == want
+    env = dict(os.environ, SINAPSE_CUDA_SYNC="maybe")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "ValueError: SINAPSE_CUDA_SYNC='maybe': expected 1/true/yes/on" in done.stderr
 
 
 def test_a_failing_kernel_names_its_launch_with_sync_on(sim):

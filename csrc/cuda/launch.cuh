@@ -54,6 +54,9 @@ void launch(const char* name, void (*kernel)(KernelArgs...), dim3 grid, dim3 blo
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;
 #if defined(SINAPSE_SIM)
   (void)stream;
+  // Launches here are synchronous already; the setting is still read at the first launch, as
+  // on a GPU, so a SINAPSE_CUDA_SYNC the GPU build would refuse is refused here too.
+  (void)sync_launches();
   ::sinapse::sim::launch(launch_string(name, grid, block, shared_bytes), kernel, grid, block, shared_bytes,
                          static_cast<KernelArgs>(args)...);
 #else

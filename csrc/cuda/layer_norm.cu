@@ -62,27 +62,27 @@ __device__ Pair team_sum(float a, float b, Slots&& slots) {
 }
 
 // The row this thread's team owns and the thread's index in it; false: no row (the last
-// block of the warp teams).
+// block of the warp teams). row0: the launch's first row (launch_rows).
 template <int kTeam>
-__device__ bool my_row(const LayerNormArgs& a, int64_t& r, int& t) {
+__device__ bool my_row(const LayerNormArgs& a, int64_t row0, int64_t& r, int& t) {
   if constexpr (kTeam == 32) {
-    r = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
+    r = row0 + static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.x / 32;
     t = threadIdx.x & 31;
   } else {
-    r = blockIdx.x;
+    r = row0 + blockIdx.x;
     t = threadIdx.x;
   }
   return r < a.rows();
 }
 
 template <int kTeam, int kMutant>
-__global__ void forward_kernel(LayerNormArgs a, const float* x, const float* __restrict__ gamma,
+__global__ void forward_kernel(LayerNormArgs a, int64_t row0, const float* x, const float* __restrict__ gamma,
                                const float* __restrict__ beta, float* y, float* __restrict__ mean,
                                float* __restrict__ inv_std) {
   SINAPSE_SHARED(float, slots, [kWarps][2]);
   int64_t r;
   int t;
-  if (!my_row<kTeam>(a, r, t)) return;  // warp teams only: the whole warp leaves together
+  if (!my_row<kTeam>(a, row0, r, t)) return;  // warp teams only: the whole warp leaves together
   const int64_t n = a.row_size() - (kMutant == kShortRow ? 1 : 0), base = a.run_start(r, 0);
   const int64_t c0 = r % a.groups * a.length;
   const float shift = x[base], count = static_cast<float>(a.row_size());
@@ -109,13 +109,13 @@ __global__ void forward_kernel(LayerNormArgs a, const float* x, const float* __r
 }
 
 template <int kTeam>
-__global__ void dx_kernel(LayerNormArgs a, const float* __restrict__ x, const float* dy,
+__global__ void dx_kernel(LayerNormArgs a, int64_t row0, const float* __restrict__ x, const float* dy,
                           const float* __restrict__ gamma, const float* __restrict__ mean,
                           const float* __restrict__ inv_std, float* dx) {
   SINAPSE_SHARED(float, slots, [kWarps][2]);
   int64_t r;
   int t;
-  if (!my_row<kTeam>(a, r, t)) return;
+  if (!my_row<kTeam>(a, row0, r, t)) return;
   const int64_t n = a.row_size(), base = a.run_start(r, 0), c0 = r % a.groups * a.length;
   const float m = mean[r], inv = inv_std[r];
   float sg = 0.0f, sgx = 0.0f;
@@ -159,14 +159,25 @@ __global__ void dx_naive_kernel(LayerNormArgs a, const float* x, const float* dy
 dim3 blocks_for(int64_t threads) { return dim3(static_cast<unsigned>((threads + kBlock - 1) / kBlock)); }
 bool warp_rows(const LayerNormArgs& a) { return a.row_size() <= kWarpRowMax; }
 
+// A team kernel over every row: kWarps rows per block (warp teams) or one, on grid.x, in
+// launches of at most 2^31 - 1 blocks (sm_90) — warp teams over rows of one float reach that
+// at 8.6e9 rows. Each launch's rows end on a block boundary, so no row is done twice.
+template <int kTeam, typename... KernelArgs, typename... Args>
+void launch_rows(const char* name, void (*kernel)(LayerNormArgs, int64_t, KernelArgs...), const LayerNormArgs& a,
+                 cudaStream_t stream, Args... args) {
+  const int64_t rows_per_block = kTeam == 32 ? kWarps : 1;
+  for_each_chunk(a.rows(), grid_chunk(sm90::kMaxGridX) * rows_per_block, [&](int64_t first, int64_t rows) {
+    launch(name, kernel, dim3(static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block)), dim3(kBlock), 0,
+           stream, a, first, args...);
+  });
+}
+
 template <int kMutant>
 void forward(const LayerNormArgs& a, const float* x, const float* gamma, const float* beta, float* y, float* mean,
              float* inv_std, cudaStream_t stream, const char* warp_name, const char* block_name) {
   if (warp_rows(a))
-    return launch(warp_name, forward_kernel<32, kMutant>, blocks_for(a.rows() * 32), dim3(kBlock), 0, stream, a, x,
-                  gamma, beta, y, mean, inv_std);
-  launch(block_name, forward_kernel<kBlock, kMutant>, dim3(static_cast<unsigned>(a.rows())), dim3(kBlock), 0, stream, a,
-         x, gamma, beta, y, mean, inv_std);
+    return launch_rows<32>(warp_name, forward_kernel<32, kMutant>, a, stream, x, gamma, beta, y, mean, inv_std);
+  launch_rows<kBlock>(block_name, forward_kernel<kBlock, kMutant>, a, stream, x, gamma, beta, y, mean, inv_std);
 }
 
 }  // namespace
@@ -192,10 +203,8 @@ void layer_norm_backward(const LayerNormArgs& a, const float* x, const float* dy
     return launch("layer_norm_dx_naive_kernel", dx_naive_kernel, blocks_for(a.rows()), dim3(kBlock), 0, stream, a, x,
                   dy, gamma, mean, inv_std, dx);
   if (warp_rows(a))
-    return launch("layer_norm_dx_kernel<warp>", dx_kernel<32>, blocks_for(a.rows() * 32), dim3(kBlock), 0, stream, a, x,
-                  dy, gamma, mean, inv_std, dx);
-  launch("layer_norm_dx_kernel<block>", dx_kernel<kBlock>, dim3(static_cast<unsigned>(a.rows())), dim3(kBlock), 0,
-         stream, a, x, dy, gamma, mean, inv_std, dx);
+    return launch_rows<32>("layer_norm_dx_kernel<warp>", dx_kernel<32>, a, stream, x, dy, gamma, mean, inv_std, dx);
+  launch_rows<kBlock>("layer_norm_dx_kernel<block>", dx_kernel<kBlock>, a, stream, x, dy, gamma, mean, inv_std, dx);
 }
 
 #if defined(SINAPSE_SIM)
