@@ -85,16 +85,23 @@ void bind_utilities(py::module_& m) {
   m.attr("archs") = SINAPSE_CUDA_ARCHS;
 #endif
   m.attr("runtime_version") = CUDART_VERSION;
-  // (number of devices, "" or the reason there are none). Never raises: it is how
-  // sinapse.cuda.why_unavailable() explains a machine without a GPU or driver.
+  // (number of devices, "" or the reason there are none, (major, minor) compute capability of
+  // the current device or None). Never raises: it is how sinapse.cuda.why_unavailable()
+  // explains a machine without a GPU or driver, or a GPU this build has no kernels for.
   m.def("device_status", []() -> py::tuple {
-    int count = 0;
-    const cudaError_t err = cudaGetDeviceCount(&count);
+    int count = 0, device = 0, major = 0, minor = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err == cudaSuccess && count > 0) err = cudaGetDevice(&device);
+    if (err == cudaSuccess && count > 0)
+      err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+    if (err == cudaSuccess && count > 0)
+      err = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
     if (err != cudaSuccess) {
       cudaGetLastError();  // clear it, so later calls do not inherit it
-      return py::make_tuple(0, sinapse::cuda::describe(err));
+      return py::make_tuple(0, sinapse::cuda::describe(err), py::none());
     }
-    return py::make_tuple(count, count > 0 ? std::string() : std::string("no CUDA device found"));
+    if (count == 0) return py::make_tuple(0, std::string("no CUDA device found"), py::none());
+    return py::make_tuple(count, std::string(), py::make_tuple(major, minor));
   });
   m.def("driver_version", [] {
     int v = 0;
