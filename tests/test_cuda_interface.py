@@ -86,10 +86,12 @@ class FakeCupy(types.ModuleType):
 
         self.ndarray = ndarray
         self.float32 = np.float32
+        self.capabilities = {0: "90", 1: "90"}  # cupy.cuda.Device(n).compute_capability
         self.cuda = types.SimpleNamespace(
             runtime=self.runtime,
             Event=Event,
             get_current_stream=lambda: types.SimpleNamespace(ptr=self.current_stream),
+            Device=lambda n: types.SimpleNamespace(compute_capability=self.capabilities[n]),
         )
 
     def reset(self) -> None:
@@ -126,8 +128,10 @@ def gpu(monkeypatch):
     monkeypatch.setattr(cuda, "is_available", lambda: True)
     kernels = types.ModuleType("sinapse._cuda")
     kernels.axpy = lambda *args: cupy.log.append(("kernel", "axpy", args[-1]))
+    kernels.archs = "80-real,90"  # the default build
     monkeypatch.setitem(sys.modules, "sinapse._cuda", kernels)
     monkeypatch.setattr(sinapse, "_cuda", kernels, raising=False)
+    monkeypatch.setattr(_device, "_RUNNABLE", set())  # no GPU checked yet
     yield cupy
     _device._PRODUCERS.pending = None  # nothing of the fake outlives the test
 
@@ -291,6 +295,20 @@ def test_a_plan_checks_the_current_device_at_every_call(gpu):
     gpu.runtime.device = 1
     with pytest.raises(ValueError, match=r"^axpy: the arguments are on cuda:0 .* current device is cuda:1"):
         plan(x, y, out=y)
+
+
+def test_a_gpu_the_build_cannot_run_on_is_refused_when_first_used(gpu):
+    gpu.capabilities[1] = "75"  # a T4 beside an H100
+    x, y = gpu.ndarray(ptr=0x1000), gpu.ndarray(ptr=0x2000)
+    ops.axpy(2.0, x, y, out=y)
+    gpu.runtime.device = 1
+    a, b = gpu.ndarray(ptr=0x3000, device=1), gpu.ndarray(ptr=0x4000, device=1)
+    with pytest.raises(sinapse.CudaUnavailableError, match=r"^axpy: cuda:1: .*compute capability 7\.5.* cannot run"):
+        ops.axpy(2.0, a, b, out=b)
+    assert _device._RUNNABLE == {0}
+    gpu.capabilities[0] = "75"  # checked once per GPU: not asked again
+    gpu.runtime.device = 0
+    ops.axpy(2.0, x, y, out=y)
 
 
 def test_memory_on_no_single_gpu_is_not_placed(gpu):

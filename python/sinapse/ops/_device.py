@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .. import _cpu, devices
+from ..errors import CudaUnavailableError
 from ._checks import CPU, CUDA, CUDA_SIM, ArrayInfo, inspect
 
 
@@ -126,7 +127,8 @@ def consume(op: str, arrays: Mapping[str, ArrayInfo]) -> None:
     (``arrays``: name -> ArrayInfo, as validated), before any kernel of the call is enqueued.
 
     1. One device: every array on one GPU, the current one (ValueError naming the op, the
-       arguments and the devices otherwise). A CuPy array's device is its ``data.device_id``;
+       arguments and the devices otherwise), whose compute capability can run the build's
+       kernels (CudaUnavailableError otherwise; checked once per GPU). A CuPy array's device is its ``data.device_id``;
        any other's is ``cudaPointerGetAttributes`` of its pointer. Memory that is not on one
        device (managed, pinned host, empty arrays) is not checked. Arrays on another GPU are
        refused, not copied or reached over peer access: the kernels launch on the current
@@ -182,8 +184,11 @@ def _consume(op: str, items: Iterable[tuple]) -> None:
             placed[name] = device
         if stream is not None:
             producers[stream] = None
+    current = runtime.getDevice()
     if placed:
-        _check_devices(op, placed, runtime.getDevice())
+        _check_devices(op, placed, current)
+    if current not in _RUNNABLE:
+        _check_arch(op, cupy, current)
     if not producers:
         return
     ours = cupy.cuda.get_current_stream().ptr
@@ -223,6 +228,22 @@ def _check_devices(op: str, placed: dict[str, int], current: int) -> None:
             f"{op}: the arguments are on cuda:{device} ({where}) but the current device is cuda:{current}, "
             f"whose stream the kernels would launch on. Call it under `with cupy.cuda.Device({device}):`."
         )
+
+
+_RUNNABLE: set[int] = set()  # GPUs whose compute capability was found to run the build's kernels
+
+
+def _check_arch(op: str, cupy, device: int) -> None:
+    """CudaUnavailableError when GPU ``device`` can run neither the SASS nor the PTX sinapse._cuda
+    embeds (``sinapse.cuda._arch_supported``): is_available() checked the GPU current when it was
+    first asked; this is every other one, once, the first time a call runs on it."""
+    from .. import _cuda, cuda
+
+    cc = cupy.cuda.Device(device).compute_capability  # "86" for 8.6
+    runs, why = cuda._arch_supported((int(cc[:-1]), int(cc[-1])), *cuda._embedded(_cuda.archs))
+    if not runs:
+        raise CudaUnavailableError(f"{op}: cuda:{device}: {why}")
+    _RUNNABLE.add(device)
 
 
 class _ThenRelease:
