@@ -107,8 +107,8 @@ class FakeCupy(types.ModuleType):
 class FakeArray:
     """Another library's CUDA array (PyTorch, Numba): a v3 interface with a producer stream."""
 
-    def __init__(self, shape=(2, 3), ptr=0x1000, stream=THEIRS, **extra):
-        self.shape, self.ptr, self.stream, self.extra, self.reads = shape, ptr, stream, extra, 0
+    def __init__(self, shape=(2, 3), ptr=0x1000, stream=THEIRS):
+        self.shape, self.ptr, self.stream, self.reads = shape, ptr, stream, 0
 
     @property
     def __cuda_array_interface__(self):
@@ -116,7 +116,7 @@ class FakeArray:
         cai = {"shape": self.shape, "typestr": "<f4", "data": (self.ptr, False), "version": 3, "strides": None}
         if self.stream is not None:
             cai["stream"] = self.stream
-        return {**cai, **self.extra}
+        return cai
 
 
 @pytest.fixture
