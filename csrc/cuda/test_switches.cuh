@@ -1,0 +1,87 @@
+// Test-only switches of the simulator build (SINAPSE_SIM); the nvcc build compiles none of them.
+//
+// Mutants: deliberately broken kernels the tests must catch (tests/test_cuda_mutants.py). A launch
+// site names its kernel as SINAPSE_MUTANT("name", kernel<0>, kernel<kBroken>): the broken instance
+// while sinapse._cuda_sim.set_mutant("name") is on, the correct one otherwise. Outside SINAPSE_SIM
+// the macro is its second argument alone, so nvcc never instantiates a broken kernel.
+//
+// The grid-stride cap: the most blocks a grid-stride kernel is launched with (65535, grid-stride
+// loops cover the rest). On the GPU a second pass of those loops needs 65535 x 256 = 16.8M
+// elements, far beyond what the simulator runs in a test; tests lower the cap
+// (sinapse._cuda_sim.set_grid_stride_cap) so that small tensors take a second pass too
+// (tests/test_cuda_grid_passes.py). Only grid-stride kernels may read it.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#if defined(SINAPSE_SIM)
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace sinapse::sim {
+
+// Every mutant a kernel file defines (set_mutant refuses other names: a typo in a test would
+// otherwise run the correct kernel and "catch" nothing).
+inline constexpr const char* kMutants[] = {
+    "gemm_tuned_nosync",      "gemm_tuned_edge",        "gemm_tuned_swap",          "conv2d_dx_nopad",
+    "conv2d_dw_short_batch",  "max_pool2d_dx_short",    "avg_pool2d_dx_count_pad",  "bias_backward_skip_row",
+    "batch_norm_stats_short", "batch_norm_sums_short",  "softmax_max_unreduced",    "softmax_sum_warp_only",
+    "loss_total_short_tree",  "sum_squares_short_tree", "sum_squares_finish_short",
+};
+
+struct TestSwitches {
+  std::mutex mutex;
+  std::string mutant;  // "" = none
+  std::atomic<int64_t> grid_stride_cap{65535};
+};
+
+inline TestSwitches& test_switches() {
+  static TestSwitches s;
+  return s;
+}
+
+inline void set_mutant(const std::string& name) {
+  bool known = name.empty();
+  for (const char* m : kMutants) known = known || name == m;
+  if (!known) throw std::invalid_argument("set_mutant: unknown mutant '" + name + "'");
+  std::lock_guard<std::mutex> lock(test_switches().mutex);
+  test_switches().mutant = name;
+}
+
+inline std::string mutant() {
+  std::lock_guard<std::mutex> lock(test_switches().mutex);
+  return test_switches().mutant;
+}
+
+inline bool mutant_is(const char* name) { return mutant() == name; }
+
+inline void set_grid_stride_cap(int64_t blocks) {
+  if (blocks < 1 || blocks > 65535)
+    throw std::invalid_argument("set_grid_stride_cap: blocks must be in [1, 65535], got " + std::to_string(blocks));
+  test_switches().grid_stride_cap = blocks;
+}
+
+inline int64_t grid_stride_cap() { return test_switches().grid_stride_cap; }
+
+}  // namespace sinapse::sim
+
+#define SINAPSE_MUTANT(name, normal, broken) (::sinapse::sim::mutant_is(name) ? (broken) : (normal))
+#else
+#define SINAPSE_MUTANT(name, normal, broken) (normal)
+#endif
+
+namespace sinapse::cuda {
+
+// The most blocks of a grid-stride kernel's grid (see above).
+inline int64_t grid_stride_cap() {
+#if defined(SINAPSE_SIM)
+  return ::sinapse::sim::grid_stride_cap();
+#else
+  return 65535;
+#endif
+}
+
+}  // namespace sinapse::cuda
