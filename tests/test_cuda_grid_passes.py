@@ -10,6 +10,10 @@ third, on a grid of more than one block. Most cases call an op's own test with s
 the comparison is the one that file makes; every op runs under simulate(checked=True,
 racecheck=True) (conftest.on("cuda_sim")), the GEMM cases in its "checked" mode too.
 
+That each case really runs its kernels' second pass is tested too: with the pass skipped
+(sinapse._cuda_sim.set_skipped_pass: the named kernel sees a gridDim twice its grid, so its
+loop strides over the second pass) the same case must fail, kernel by kernel.
+
 Loops not driven by the cap: the per-row team loops of softmax (128 threads), layer_norm (a
 warp, or 128 threads past 1024 features) and the losses' total (256 threads) take more passes
 with longer rows; sum_squares' partial kernel strides over its n whenever n > 256 x its blocks
@@ -106,51 +110,62 @@ def test_axpy_kernel_nd_and_sgd_step(rng):
     np.testing.assert_allclose(w, want, rtol=1e-6, atol=1e-6)
 
 
-# ---- element-wise and per-channel grid-stride kernels -----------------------------------------
-@pytest.mark.parametrize("name", ["relu", "tanh"])
-def test_activation_passes(rng, name):
-    assert name in test_activation.NAMES
-    test_activation.test_forward_and_backward_match_reference(rng, "cuda_sim", name, 1300)
+# ---- every grid-stride kernel: a case that runs its second pass --------------------------------
+# Each case calls the ops (mostly through their own tests) at sizes past two passes of the capped
+# grid; GRID_STRIDE_KERNELS names the kernels (by launch name) whose second pass it runs: every
+# kernel of csrc/cuda/*.cu with a loop over gridDim (`grep -n gridDim csrc/cuda/*.cu`).
+def _activation(rng):
+    for name in ("relu", "tanh"):
+        assert name in test_activation.NAMES
+        test_activation.test_forward_and_backward_match_reference(rng, "cuda_sim", name, 1300)
 
 
-def test_prelu(rng):
+def _prelu(rng):
     # forward and dx: 1200 elements; dalpha: one thread per alpha entry, 1100 of them.
     test_activation_prelu.test_matches_reference(rng, "cuda_sim", (2, 2, 300), (2, 300))
     test_activation_prelu.test_matches_reference(rng, "cuda_sim", (2, 1100), (1100,))
 
 
-def test_bias_add(rng):
+def _axpy(rng):
+    x, y = rng.standard_normal(1300).astype(np.float32), rng.standard_normal(1300).astype(np.float32)
+    with on("cuda_sim"):
+        got = ops.axpy(2.5, x, y)
+    np.testing.assert_allclose(
+        got, reference.axpy(2.5, x.astype(np.float64), y.astype(np.float64)), rtol=1e-6, atol=1e-6
+    )
+
+
+def _bias_add(rng):
     test_bias.test_matches_reference(rng, "cuda_sim", (40, 33))
 
 
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm_apply_and_dx(rng, training):
-    test_batch_norm.test_forward_matches_reference(rng, "cuda_sim", (40, 33), training, "tuned")
-    x = rng.standard_normal((40, 33)).astype(np.float32)
-    gamma, beta, rmean, rvar = test_batch_norm.params(rng, 33)
-    dy = rng.standard_normal(x.shape).astype(np.float32)
-    with on("cuda_sim"):
-        _, mean, invstd = ops.batch_norm(x, gamma, beta, rmean, rvar, training=training, variant="tuned")
-        dx, dgamma, dbeta = ops.batch_norm_backward(dy, x, gamma, mean, invstd, training=training, variant="tuned")
-    f64 = lambda a: a.astype(np.float64)  # noqa: E731
-    want = reference.batch_norm_backward(f64(dy), f64(x), f64(gamma), f64(mean), f64(invstd), training=training)
-    for got, ref in zip((dx, dgamma, dbeta), want):
-        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+def _batch_norm(rng):
+    for training in (True, False):
+        test_batch_norm.test_forward_matches_reference(rng, "cuda_sim", (40, 33), training, "tuned")
+        x = rng.standard_normal((40, 33)).astype(np.float32)
+        gamma, beta, rmean, rvar = test_batch_norm.params(rng, 33)
+        dy = rng.standard_normal(x.shape).astype(np.float32)
+        with on("cuda_sim"):
+            _, mean, invstd = ops.batch_norm(x, gamma, beta, rmean, rvar, training=training, variant="tuned")
+            grads = ops.batch_norm_backward(dy, x, gamma, mean, invstd, training=training, variant="tuned")
+        f64 = [a.astype(np.float64) for a in (dy, x, gamma, mean, invstd)]
+        for got, want in zip(grads, reference.batch_norm_backward(*f64, training=training)):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_dropout_passes(rng):
+def _dropout(rng):
     test_dropout.test_matches_reference_bit_for_bit(rng, "cuda_sim", 4 * 1300 + 3, 0.25)  # 4 draws a thread
     test_dropout_noise.test_spatial_dropout_matches_reference_bit_for_bit(rng, "cuda_sim", (2, 7, 100), 3)
     test_dropout_noise.test_gaussian_noise_matches_reference(rng, "cuda_sim", 4 * 1300 + 5, 1)
 
 
-def test_embedding_forward(rng):
+def _embedding(rng):
     test_embedding.test_forward_and_backward_match_reference(rng, "cuda_sim", (40,), 9, 33, np.int32)
 
 
-@pytest.mark.parametrize("mode", ["add", "maximum"])
-def test_merge_and_concatenate(rng, mode):
-    test_merge.test_merge_matches_reference(rng, "cuda_sim", mode, (4, 330))
+def _merge(rng):
+    for mode in ("add", "maximum"):
+        test_merge.test_merge_matches_reference(rng, "cuda_sim", mode, (4, 330))
     xs = [rng.standard_normal((20, k)).astype(np.float32) for k in (60, 7)]
     dy = rng.standard_normal((20, 67)).astype(np.float32)
     with on("cuda_sim"):
@@ -161,57 +176,62 @@ def test_merge_and_concatenate(rng, mode):
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("case", [test_optimizers.CASES[1], test_optimizers.CASES[-3]], ids=["sgd", "adam"])
-def test_optimizer_update_and_clipping(rng, case):
-    kind, opts, slots = case
-    (w, state), (ref_w, ref_state) = test_optimizers._run(kind, opts, slots, (40, 33), rng, "cuda_sim")
-    np.testing.assert_allclose(w, ref_w, rtol=2e-5, atol=2e-6)
-    for name in state:
-        np.testing.assert_allclose(state[name], ref_state[name], rtol=2e-5, atol=2e-6, err_msg=name)
-    # scale_clip (clip_by_value, clip_by_global_norm) and sum_squares on 2000 elements
+def _optimizers(rng):
+    first = {}  # the first case of each optimizer
+    for case in test_optimizers.CASES:
+        first.setdefault(case[0], case)
+    for kind, opts, slots in first.values():
+        (w, state), (ref_w, ref_state) = test_optimizers._run(kind, opts, slots, (40, 33), rng, "cuda_sim")
+        np.testing.assert_allclose(w, ref_w, rtol=2e-5, atol=2e-6, err_msg=kind)
+        for name in state:
+            np.testing.assert_allclose(state[name], ref_state[name], rtol=2e-5, atol=2e-6, err_msg=f"{kind} {name}")
+    # scale_clip (clip_by_value, clip_by_global_norm) on 1300 and 2000 elements, sum_squares on 2000
     test_optimizers.test_global_norm_and_clipping_match_reference(rng, "cuda_sim", [1300, 2000])
 
 
-# ---- image kernels: grid-stride over pixels, planes or elements -------------------------------
-def test_affine_transform(rng):
+def _affine(rng):
     # forward: one thread per output pixel (2 x 24 x 24); backward: one per (image, channel) plane (2 x 520)
     test_augment.test_affine_matches_reference(rng, "cuda_sim", (2, 24, 24, 1), "bilinear", "reflect")
     test_augment.test_affine_matches_reference(rng, "cuda_sim", (2, 2, 2, 520), "nearest", "constant")
 
 
-def test_flip_contrast_brightness(rng):
+def _flip_contrast_brightness(rng):
     test_augment.test_flip_contrast_brightness_match_reference(rng, "cuda_sim", (2, 24, 24, 1))  # flip, brightness
     test_augment.test_flip_contrast_brightness_match_reference(rng, "cuda_sim", (2, 2, 2, 520))  # contrast
 
 
-def test_conv2d_direct_kernels(rng):
-    # forward 2 x 12 x 12 x 8 outputs, dx 1 x 12 x 12 x 8 inputs, dW 3 x 3 x 8 x 16 weights
+def _conv2d(rng):
+    # forward 12 x 12 x 16 outputs, dx 12 x 12 x 8 inputs, dW 3 x 3 x 8 x 16 weights
     test_conv2d.check(rng, "cuda_sim", (1, 12, 12, 8), (3, 3, 8, 16), 1, "same", 1, variant="naive")
 
 
-@pytest.mark.parametrize("variant", ["naive", "tuned"])
-def test_depthwise_conv2d_passes(rng, variant):
-    # naive: forward, dx, dW (3 x 3 x 1 x 130) and db (130 channels x 9 ... x 2) grid-stride over elements;
-    # tuned: the tiled forward / dx walk N x tiles jobs on grid.y, the dW reduction 9 kernel rows.
+def _depthwise_naive(rng):
+    # forward, dx, dW (3 x 3 x 65 x 1) over elements; db over 1100 output channels (second call)
+    geo = (None, 1, "same", 1)
+    test_depthwise_conv2d.test_matches_reference(rng, "cuda_sim", "naive", (2, 9, 17, 65), (3, 3, 65, 1), *geo)
+    test_depthwise_conv2d.test_matches_reference(rng, "cuda_sim", "naive", (1, 1, 2, 550), (1, 1, 550, 2), *geo)
+
+
+def _depthwise_tuned(rng):
+    # the tiled forward and dx walk N x tiles = 2 x 9 jobs on grid.y, the dW reduction 9 kernel rows
     test_depthwise_conv2d.test_matches_reference(
-        rng, "cuda_sim", variant, (2, 9, 17, 65), (3, 3, 65, 1), None, 1, "same", 1
+        rng, "cuda_sim", "tuned", (2, 9, 17, 65), (3, 3, 65, 1), None, 1, "same", 1
     )
-    if variant == "naive":  # db_naive: one thread per output channel, 1100 of them
-        test_depthwise_conv2d.test_matches_reference(
-            rng, "cuda_sim", variant, (1, 1, 2, 550), (1, 1, 550, 2), None, 1, "valid", 1
-        )
 
 
-@pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pooling_passes(rng, kind):
+def _pooling(rng):
     x = rng.standard_normal((2, 16, 16, 6)).astype(np.float32)  # in 3072, out 768 (2 x 2 windows)
-    test_pooling.check_against_reference(kind, "cuda_sim", x, 2, None, "valid", "tuned")
-    test_pooling.check_against_reference(kind, "cuda_sim", x, 3, 2, "same", "tuned")
+    for kind in ("max", "avg"):
+        test_pooling.check_against_reference(kind, "cuda_sim", x, 2, None, "valid", "tuned")
+        test_pooling.check_against_reference(kind, "cuda_sim", x, 3, 2, "same", "tuned")
 
 
-@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
-def test_resize_and_crop(rng, interpolation):
-    test_resize.test_resize_matches_reference(rng, "cuda_sim", (2, 10, 12, 6), (13, 9), interpolation, "tuned")
+def _resize(rng):
+    for interpolation in ("nearest", "bilinear"):
+        test_resize.test_resize_matches_reference(rng, "cuda_sim", (2, 10, 12, 6), (13, 9), interpolation, "tuned")
+
+
+def _crop(rng):
     x = rng.standard_normal((2, 20, 21, 3)).astype(np.float32)
     dy = rng.standard_normal((2, 15, 13, 3)).astype(np.float32)
     with on("cuda_sim"):
@@ -219,6 +239,73 @@ def test_resize_and_crop(rng, interpolation):
         dx = ops.crop_backward(dy, (20, 21), 2, 5, fill_value=-1.5)
     np.testing.assert_array_equal(y, reference.crop(x, 2, 5, 15, 13))
     np.testing.assert_array_equal(dx, reference.crop_backward(dy, (20, 21), 2, 5, fill_value=-1.5))
+
+
+GRID_STRIDE_KERNELS = {
+    _activation: ["activation_forward_kernel", "activation_backward_kernel"],
+    _prelu: ["prelu_forward_kernel", "prelu_dx_kernel", "prelu_dalpha_kernel"],
+    _axpy: ["axpy_kernel"],
+    _bias_add: ["bias_add_kernel"],
+    _batch_norm: ["batch_norm_apply_kernel", "batch_norm_dx_kernel"],
+    _dropout: ["dropout_kernel", "dropout_channels_kernel", "gaussian_noise_kernel"],
+    _embedding: ["embedding_forward_kernel"],
+    _merge: ["merge_forward_kernel", "merge_backward_kernel", "concat_part_kernel"],
+    _optimizers: [
+        "sgd_update_kernel",
+        "adagrad_update_kernel",
+        "adadelta_update_kernel",
+        "rmsprop_update_kernel",
+        "adam_update_kernel",
+        "scale_clip_kernel",
+        "sum_squares_partial_kernel",
+    ],
+    _affine: ["affine_forward_kernel", "affine_backward_kernel"],
+    _flip_contrast_brightness: [
+        "flip_kernel",
+        "contrast_kernel",
+        "contrast_backward_kernel",
+        "brightness_kernel",
+        "brightness_backward_kernel",
+    ],
+    _conv2d: ["conv2d_forward_kernel", "conv2d_backward_data_kernel", "conv2d_backward_filter_kernel"],
+    _depthwise_naive: [
+        "depthwise_conv2d_forward_naive_kernel",
+        "depthwise_conv2d_dx_kernel",
+        "depthwise_conv2d_dw_naive_kernel",
+        "depthwise_conv2d_db_naive_kernel",
+    ],
+    _depthwise_tuned: [
+        "depthwise_conv2d_forward_tiled_kernel",
+        "depthwise_conv2d_dx_tiled_kernel",
+        "depthwise_conv2d_dw_tuned_kernel",
+    ],
+    _pooling: [
+        "max_pool2d_forward_kernel",
+        "max_pool2d_backward_kernel",
+        "avg_pool2d_forward_kernel",
+        "avg_pool2d_backward_kernel",
+    ],
+    _resize: ["resize_forward_kernel", "resize_backward_kernel"],
+    _crop: ["crop_forward_kernel", "crop_backward_kernel"],
+}
+PAIRS = [(case, kernel) for case, kernels in GRID_STRIDE_KERNELS.items() for kernel in kernels]
+
+
+@pytest.mark.parametrize("case", GRID_STRIDE_KERNELS, ids=lambda c: c.__name__[1:])
+def test_grid_stride_loops_take_a_second_pass(rng, case):
+    case(rng)
+
+
+@pytest.mark.parametrize(("case", "kernel"), PAIRS, ids=[kernel for _, kernel in PAIRS])
+def test_a_skipped_second_pass_is_caught(rng, case, kernel):
+    """The case above reaches `kernel`'s second pass: with that pass skipped (the kernel sees a
+    gridDim twice its grid, so its loop strides over the second pass) the same case fails."""
+    sinapse._cuda_sim.set_skipped_pass(kernel)
+    try:
+        with pytest.raises(AssertionError):
+            case(rng)
+    finally:
+        sinapse._cuda_sim.set_skipped_pass("")
 
 
 # ---- row and team loops ------------------------------------------------------------------------

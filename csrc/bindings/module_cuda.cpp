@@ -58,6 +58,9 @@ void bind_utilities(py::module_& m) {
         "The most blocks a grid-stride kernel is launched with (1 to 65535, the GPU's setting): lower, "
         "small tensors make every grid-stride loop take a second pass (tests only).");
   m.def("grid_stride_cap", &sinapse::sim::grid_stride_cap, "The current grid-stride cap (65535 unless lowered).");
+  m.def("set_skipped_pass", &sinapse::sim::set_skipped_pass, py::arg("kernel"),
+        "Make the kernel launched as `kernel` skip the second pass of its grid-stride loops ('' = none; "
+        "tests only: the grid-pass tests must then fail).");
   m.def(
       "set_num_threads", [](int n) { sinapse::set_num_threads(n); }, py::arg("n"),
       "OS threads that run blocks in parallel.");

@@ -9,7 +9,8 @@
 // loops cover the rest). On the GPU a second pass of those loops needs 65535 x 256 = 16.8M
 // elements, far beyond what the simulator runs in a test; tests lower the cap
 // (sinapse._cuda_sim.set_grid_stride_cap) so that small tensors take a second pass too
-// (tests/test_cuda_grid_passes.py). Only grid-stride kernels may read it.
+// (tests/test_cuda_grid_passes.py). Only grid-stride kernels may read it. The skipped pass
+// (set_skipped_pass) proves those tests reach each kernel's second pass: see below.
 #pragma once
 
 #include <algorithm>
@@ -34,7 +35,8 @@ inline constexpr const char* kMutants[] = {
 
 struct TestSwitches {
   std::mutex mutex;
-  std::string mutant;  // "" = none
+  std::string mutant;        // "" = none
+  std::string skipped_pass;  // a kernel's launch name, "" = none
   std::atomic<int64_t> grid_stride_cap{65535};
 };
 
@@ -57,6 +59,20 @@ inline std::string mutant() {
 }
 
 inline bool mutant_is(const char* name) { return mutant() == name; }
+
+// The skipped pass: the kernel launched as `kernel` sees a gridDim twice its grid (x and y), so
+// each of its grid-stride loops jumps over the elements of its second pass. A test that claims
+// to run a kernel's second pass must then fail (tests/test_cuda_grid_passes.py).
+inline void set_skipped_pass(const std::string& kernel) {
+  std::lock_guard<std::mutex> lock(test_switches().mutex);
+  test_switches().skipped_pass = kernel;
+}
+
+inline bool skips_pass(const std::string& launch_desc) {  // launch_desc: "kernel<<<grid, ..."
+  std::lock_guard<std::mutex> lock(test_switches().mutex);
+  const std::string& k = test_switches().skipped_pass;
+  return !k.empty() && launch_desc.compare(0, k.size() + 3, k + "<<<") == 0;
+}
 
 inline void set_grid_stride_cap(int64_t blocks) {
   if (blocks < 1 || blocks > 65535)
