@@ -131,7 +131,7 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
     return launch("batch_norm_train_naive_kernel", train_naive_kernel, grid_for(channels), dim3(kBlock), 0, stream,
                   rows, channels, x, gamma, beta, running_mean, running_var, momentum, epsilon, y, save_mean,
                   save_invstd);
-  launch("batch_norm_stats_kernel", SINAPSE_MUTANT("batch_norm_stats_short", stats_kernel<false>, stats_kernel<true>),
+  launch("batch_norm_stats_kernel", SINAPSE_MUTANT(stats_kernel<false>, "batch_norm_stats_short", stats_kernel<true>),
          grid_for(channels), dim3(kBlock), 0, stream, rows, channels, x, running_mean, running_var, momentum, epsilon,
          save_mean, save_invstd);
   batch_norm_apply(rows, channels, x, gamma, beta, save_mean, save_invstd, y, stream);
@@ -155,7 +155,7 @@ void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const f
     return launch("batch_norm_backward_naive_kernel", backward_naive_kernel, grid_for(channels), dim3(kBlock), 0,
                   stream, rows, channels, x, dy, gamma, mean, invstd, training, dx, dgamma, dbeta);
   launch("batch_norm_grad_sums_kernel",
-         SINAPSE_MUTANT("batch_norm_sums_short", grad_sums_kernel<false>, grad_sums_kernel<true>), grid_for(channels),
+         SINAPSE_MUTANT(grad_sums_kernel<false>, "batch_norm_sums_short", grad_sums_kernel<true>), grid_for(channels),
          dim3(kBlock), 0, stream, rows, channels, x, dy, mean, invstd, dgamma, dbeta);
   launch("batch_norm_dx_kernel", dx_kernel, grid_stride_for(rows * channels), dim3(kBlock), 0, stream, rows * channels,
          rows, channels, x, dy, gamma, mean, invstd, dgamma, dbeta, training, dx);

@@ -40,7 +40,7 @@ void bias_add(int64_t rows, int64_t channels, const float* x, const float* bias,
 
 void bias_backward(int64_t rows, int64_t channels, const float* dy, float* db, cudaStream_t stream) {
   launch("bias_backward_kernel",
-         SINAPSE_MUTANT("bias_backward_skip_row", bias_backward_kernel<false>, bias_backward_kernel<true>),
+         SINAPSE_MUTANT(bias_backward_kernel<false>, "bias_backward_skip_row", bias_backward_kernel<true>),
          dim3(static_cast<unsigned>((channels + kBlock - 1) / kBlock)), dim3(kBlock), 0, stream, rows, channels, dy,
          db);
 }

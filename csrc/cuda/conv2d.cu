@@ -126,11 +126,11 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
   }
   if (dx)
     launch("conv2d_backward_data_kernel",
-           SINAPSE_MUTANT("conv2d_dx_nopad", backward_data_kernel<false>, backward_data_kernel<true>),
+           SINAPSE_MUTANT(backward_data_kernel<false>, "conv2d_dx_nopad", backward_data_kernel<true>),
            grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0, stream, a, w, dy, dx);
   if (dw)
     launch("conv2d_backward_filter_kernel",
-           SINAPSE_MUTANT("conv2d_dw_short_batch", backward_filter_kernel<false>, backward_filter_kernel<true>),
+           SINAPSE_MUTANT(backward_filter_kernel<false>, "conv2d_dw_short_batch", backward_filter_kernel<true>),
            grid_for(a.KH * a.KW * a.C * a.K), dim3(kBlock), 0, stream, a, x, dy, dw);
   if (db) bias_backward(a.N * a.OH * a.OW, a.K, dy, db, stream);
 }

@@ -209,16 +209,6 @@ __global__ void gemm_tuned_kernel(GemmParams p) {
   }
 }
 
-// The tuned kernel, or one of its mutants while a test switches it on (SINAPSE_SIM only).
-auto tuned_kernel() {
-#if defined(SINAPSE_SIM)
-  if (sim::mutant_is("gemm_tuned_nosync")) return gemm_tuned_kernel<kTunedNoSync>;
-  if (sim::mutant_is("gemm_tuned_edge")) return gemm_tuned_kernel<kTunedEdge>;
-  if (sim::mutant_is("gemm_tuned_swap")) return gemm_tuned_kernel<kTunedSwap>;
-#endif
-  return gemm_tuned_kernel<0>;
-}
-
 unsigned blocks(int64_t n, int64_t per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
 }  // namespace
@@ -234,8 +224,11 @@ void gemm(const GemmArgs& g, GemmVariant variant, cudaStream_t stream) {
       return launch("gemm_blocked_kernel", gemm_blocked_kernel<true>, dim3(blocks(g.N, kTile), blocks(g.M, kTile)),
                     dim3(kTile, kTile), 0, stream, p);
     case GemmVariant::tuned:
-      return launch("gemm_tuned_kernel", tuned_kernel(), dim3(blocks(g.N, kBN), blocks(g.M, kBM)), dim3(kThreads), 0,
-                    stream, p);
+      return launch(
+          "gemm_tuned_kernel",
+          SINAPSE_MUTANT(gemm_tuned_kernel<0>, "gemm_tuned_nosync", gemm_tuned_kernel<kTunedNoSync>, "gemm_tuned_edge",
+                         gemm_tuned_kernel<kTunedEdge>, "gemm_tuned_swap", gemm_tuned_kernel<kTunedSwap>),
+          dim3(blocks(g.N, kBN), blocks(g.M, kBM)), dim3(kThreads), 0, stream, p);
   }
 }
 

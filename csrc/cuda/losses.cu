@@ -38,7 +38,7 @@ void loss(const LossArgs& a, float* total, cudaStream_t stream) {
   constexpr int kBlock = 128;
   launch("loss_rows_kernel", loss_rows_kernel, dim3(static_cast<unsigned>((a.rows + kBlock - 1) / kBlock)),
          dim3(kBlock), 0, stream, a);
-  launch("sum_kernel", SINAPSE_MUTANT("loss_total_short_tree", sum_kernel<false>, sum_kernel<true>), dim3(1),
+  launch("sum_kernel", SINAPSE_MUTANT(sum_kernel<false>, "loss_total_short_tree", sum_kernel<true>), dim3(1),
          dim3(kReduceThreads), 0, stream, a.rows, a.per_row, total);
 }
 

@@ -103,10 +103,10 @@ void sum_squares(int64_t n, const float* x, double* partial, int max_partials, d
   const int64_t wanted = (n + kBlock * 8 - 1) / (kBlock * 8);
   const int blocks = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(wanted, max_partials)));
   launch("sum_squares_partial_kernel",
-         SINAPSE_MUTANT("sum_squares_short_tree", sum_squares_partial_kernel<false>, sum_squares_partial_kernel<true>),
+         SINAPSE_MUTANT(sum_squares_partial_kernel<false>, "sum_squares_short_tree", sum_squares_partial_kernel<true>),
          dim3(blocks), dim3(kBlock), 0, stream, n, x, partial);
   launch("sum_squares_finish_kernel",
-         SINAPSE_MUTANT("sum_squares_finish_short", sum_squares_finish_kernel<false>, sum_squares_finish_kernel<true>),
+         SINAPSE_MUTANT(sum_squares_finish_kernel<false>, "sum_squares_finish_short", sum_squares_finish_kernel<true>),
          dim3(1), dim3(kBlock), 0, stream, blocks, partial, out);
 }
 

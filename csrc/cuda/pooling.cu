@@ -199,7 +199,7 @@ void max_pool2d_backward(const PoolArgs& p, const float* x, const float* dy, flo
     return launch("max_pool2d_backward_naive_kernel", max_pool2d_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
                   dim3(kBlock), 0, stream, p, x, dy, dx);
   launch("max_pool2d_backward_kernel",
-         SINAPSE_MUTANT("max_pool2d_dx_short", max_pool2d_backward_kernel<false>, max_pool2d_backward_kernel<true>),
+         SINAPSE_MUTANT(max_pool2d_backward_kernel<false>, "max_pool2d_dx_short", max_pool2d_backward_kernel<true>),
          grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream, p, x, dy, dx);
 }
 
@@ -216,7 +216,7 @@ void avg_pool2d_backward(const PoolArgs& p, const float* dy, float* dx, KernelVa
     return launch("avg_pool2d_backward_naive_kernel", avg_pool2d_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
                   dim3(kBlock), 0, stream, p, dy, dx);
   launch("avg_pool2d_backward_kernel",
-         SINAPSE_MUTANT("avg_pool2d_dx_count_pad", avg_pool2d_backward_kernel<false>, avg_pool2d_backward_kernel<true>),
+         SINAPSE_MUTANT(avg_pool2d_backward_kernel<false>, "avg_pool2d_dx_count_pad", avg_pool2d_backward_kernel<true>),
          grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream, p, dy, dx);
 }
 

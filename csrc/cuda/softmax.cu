@@ -117,15 +117,6 @@ __global__ void softmax_backward_naive_kernel(int64_t rows, int64_t cols, const 
     dx[base + j] = log ? dy[base + j] - expf(y[base + j]) * dot : y[base + j] * (dy[base + j] - dot);
 }
 
-// The tuned forward kernel, or one of its mutants while a test switches it on (SINAPSE_SIM only).
-auto forward_kernel() {
-#if defined(SINAPSE_SIM)
-  if (sim::mutant_is("softmax_max_unreduced")) return softmax_forward_kernel<kMaxUnreduced>;
-  if (sim::mutant_is("softmax_sum_warp_only")) return softmax_forward_kernel<kSumWarpOnly>;
-#endif
-  return softmax_forward_kernel<0>;
-}
-
 constexpr int kNaiveBlock = 128;
 dim3 naive_grid(int64_t rows) { return dim3(static_cast<unsigned>((rows + kNaiveBlock - 1) / kNaiveBlock)); }
 
@@ -137,8 +128,10 @@ void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool 
   if (variant == KernelVariant::naive)
     return launch("softmax_forward_naive_kernel", softmax_forward_naive_kernel, naive_grid(rows), dim3(kNaiveBlock), 0,
                   stream, rows, cols, x, y, log);
-  launch("softmax_forward_kernel", forward_kernel(), dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream, cols,
-         x, y, log);
+  launch("softmax_forward_kernel",
+         SINAPSE_MUTANT(softmax_forward_kernel<0>, "softmax_max_unreduced", softmax_forward_kernel<kMaxUnreduced>,
+                        "softmax_sum_warp_only", softmax_forward_kernel<kSumWarpOnly>),
+         dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream, cols, x, y, log);
 }
 
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,

@@ -1,9 +1,10 @@
 // Test-only switches of the simulator build (SINAPSE_SIM); the nvcc build compiles none of them.
 //
 // Mutants: deliberately broken kernels the tests must catch (tests/test_cuda_mutants.py). A launch
-// site names its kernel as SINAPSE_MUTANT("name", kernel<0>, kernel<kBroken>): the broken instance
-// while sinapse._cuda_sim.set_mutant("name") is on, the correct one otherwise. Outside SINAPSE_SIM
-// the macro is its second argument alone, so nvcc never instantiates a broken kernel.
+// site names its kernel as SINAPSE_MUTANT(kernel<0>, "name", kernel<kBroken>, ...more pairs): the
+// broken instance while sinapse._cuda_sim.set_mutant("name") is on, the correct one otherwise.
+// Outside SINAPSE_SIM the macro is its first argument alone (`kernel<0>`, what the launch reads as
+// without the mutants, tools/cuda_resources.py too), so nvcc never instantiates a broken kernel.
 //
 // The grid-stride cap: the most blocks a grid-stride kernel is launched with (65535, grid-stride
 // loops cover the rest). On the GPU a second pass of those loops needs 65535 x 256 = 16.8M
@@ -82,11 +83,21 @@ inline void set_grid_stride_cap(int64_t blocks) {
 
 inline int64_t grid_stride_cap() { return test_switches().grid_stride_cap; }
 
+// The kernel to launch: `normal`, or the `broken` one of the pair whose name is switched on.
+template <typename Kernel>
+Kernel pick_mutant(Kernel normal) {
+  return normal;
+}
+template <typename Kernel, typename... Rest>
+Kernel pick_mutant(Kernel normal, const char* name, Kernel broken, Rest... rest) {
+  return mutant_is(name) ? broken : pick_mutant(normal, rest...);
+}
+
 }  // namespace sinapse::sim
 
-#define SINAPSE_MUTANT(name, normal, broken) (::sinapse::sim::mutant_is(name) ? (broken) : (normal))
+#define SINAPSE_MUTANT(normal, ...) ::sinapse::sim::pick_mutant(normal, __VA_ARGS__)
 #else
-#define SINAPSE_MUTANT(name, normal, broken) (normal)
+#define SINAPSE_MUTANT(normal, ...) normal
 #endif
 
 namespace sinapse::cuda {
