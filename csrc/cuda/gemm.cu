@@ -16,6 +16,7 @@
 
 #include "compat.cuh"
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -162,6 +163,11 @@ __device__ __forceinline__ void store_stage(const GemmParams& p, int t, const St
   store_operand(Bs, p.b_rs == 1, t, s.b);
 }
 
+// kMutant: 0 = correct; the mutants (SINAPSE_SIM only, test_switches.cuh) drop the barrier
+// between K stages (kTunedNoSync), put the store's edge guard one row short (kTunedEdge:
+// C's last row is never written) or accumulate into the transposed register tile (kTunedSwap).
+enum { kTunedNoSync = 1, kTunedEdge, kTunedSwap };
+template <int kMutant>
 __global__ void gemm_tuned_kernel(GemmParams p) {
   // Two stages of A (stored k-major: As[k][m]) and B (Bs[k][n]).
   SINAPSE_SHARED(float, As, [2][kBK][kBM + kPad]);
@@ -187,15 +193,15 @@ __global__ void gemm_tuned_kernel(GemmParams p) {
       for (int r = 0; r < kTM; ++r) a[r] = As[cur][kk][ty * kTM + r];
       for (int c = 0; c < kTN; ++c) b[c] = Bs[cur][kk][tx * kTN + c];
       for (int r = 0; r < kTM; ++r)
-        for (int c = 0; c < kTN; ++c) acc[r][c] += a[r] * b[c];
+        for (int c = 0; c < kTN; ++c) (kMutant == kTunedSwap ? acc[c][r] : acc[r][c]) += a[r] * b[c];
     }
     // The other buffer was last read in the previous stage, before the last barrier.
     if (more) store_stage(p, t, s, As[cur ^ 1], Bs[cur ^ 1]);
-    __syncthreads();
+    if (kMutant != kTunedNoSync) __syncthreads();
   }
   for (int r = 0; r < kTM; ++r) {
     const int64_t i = m0 + ty * kTM + r;
-    if (i >= p.M) break;
+    if (i >= p.M - (kMutant == kTunedEdge ? 1 : 0)) break;
     for (int c = 0; c < kTN; ++c) {
       const int64_t j = n0 + tx * kTN + c;
       if (j < p.N) store_output(p, i, j, acc[r][c]);
@@ -208,15 +214,15 @@ unsigned blocks(int64_t n, int64_t per_block) { return static_cast<unsigned>((n 
 // M tiles go on grid.y, at most 65,535 of them per launch (sm_90): a taller C runs as several
 // launches over bands of rows, A and C offset to the band's first row, each a complete GEMM of
 // its rows (B, the bias and the columns are the same). Bands start at multiples of tile_m
-// rows, so A's float4 alignment (tuned) is that of the whole matrix.
-void launch_row_bands(const char* name, void (*kernel)(GemmParams), const GemmParams& p, int64_t tile_m, int64_t tile_n,
-                      dim3 block, cudaStream_t stream) {
+// rows, so A's float4 alignment (tuned) is that of the whole matrix. go(band, grid) launches.
+template <typename Go>
+void for_each_row_band(const GemmParams& p, int64_t tile_m, int64_t tile_n, Go&& go) {
   for_each_chunk(p.M, grid_chunk(sm90::kMaxGridYZ) * tile_m, [&](int64_t first_row, int64_t rows) {
     GemmParams band = p;
     band.M = rows;
     band.A = p.A + first_row * p.a_rs;
     band.C = p.C + first_row * p.ldc;
-    launch(name, kernel, dim3(blocks(p.N, tile_n), blocks(rows, tile_m)), block, 0, stream, band);
+    go(band, dim3(blocks(p.N, tile_n), blocks(rows, tile_m)));
   });
 }
 
@@ -227,12 +233,21 @@ void gemm(const GemmArgs& g, GemmVariant variant, cudaStream_t stream) {
   const GemmParams p = make_params(g);
   switch (variant) {
     case GemmVariant::naive:
-      return launch_row_bands("gemm_naive_kernel", gemm_naive_kernel<0>, p, 16, 16, dim3(16, 16), stream);
+      return for_each_row_band(p, 16, 16, [&](const GemmParams& band, dim3 grid) {
+        launch("gemm_naive_kernel", gemm_naive_kernel<0>, grid, dim3(16, 16), 0, stream, band);
+      });
     case GemmVariant::blocked:
-      return launch_row_bands("gemm_blocked_kernel", gemm_blocked_kernel<true>, p, kTile, kTile, dim3(kTile, kTile),
-                              stream);
+      return for_each_row_band(p, kTile, kTile, [&](const GemmParams& band, dim3 grid) {
+        launch("gemm_blocked_kernel", gemm_blocked_kernel<true>, grid, dim3(kTile, kTile), 0, stream, band);
+      });
     case GemmVariant::tuned:
-      return launch_row_bands("gemm_tuned_kernel", gemm_tuned_kernel, p, kBM, kBN, dim3(kThreads), stream);
+      return for_each_row_band(p, kBM, kBN, [&](const GemmParams& band, dim3 grid) {
+        launch("gemm_tuned_kernel",
+               SINAPSE_MUTANT(gemm_tuned_kernel<0>, "gemm_tuned_nosync", gemm_tuned_kernel<kTunedNoSync>,
+                              "gemm_tuned_edge", gemm_tuned_kernel<kTunedEdge>, "gemm_tuned_swap",
+                              gemm_tuned_kernel<kTunedSwap>),
+               grid, dim3(kThreads), 0, stream, band);
+      });
   }
 }
 
@@ -241,12 +256,17 @@ void gemm_mutant(const GemmArgs& g, const std::string& which, cudaStream_t strea
   if (g.M == 0 || g.N == 0) return;
   const GemmParams p = make_params(g);
   if (which == "blocked_nosync")
-    return launch_row_bands("gemm_blocked_kernel<nosync>", gemm_blocked_kernel<false>, p, kTile, kTile,
-                            dim3(kTile, kTile), stream);
+    return for_each_row_band(p, kTile, kTile, [&](const GemmParams& band, dim3 grid) {
+      launch("gemm_blocked_kernel<nosync>", gemm_blocked_kernel<false>, grid, dim3(kTile, kTile), 0, stream, band);
+    });
   if (which == "naive_offbyone")
-    return launch_row_bands("gemm_naive_kernel<offbyone>", gemm_naive_kernel<-1>, p, 16, 16, dim3(16, 16), stream);
+    return for_each_row_band(p, 16, 16, [&](const GemmParams& band, dim3 grid) {
+      launch("gemm_naive_kernel<offbyone>", gemm_naive_kernel<-1>, grid, dim3(16, 16), 0, stream, band);
+    });
   if (which == "naive_past_end")
-    return launch_row_bands("gemm_naive_kernel<past_end>", gemm_naive_kernel<+1>, p, 16, 16, dim3(16, 16), stream);
+    return for_each_row_band(p, 16, 16, [&](const GemmParams& band, dim3 grid) {
+      launch("gemm_naive_kernel<past_end>", gemm_naive_kernel<+1>, grid, dim3(16, 16), 0, stream, band);
+    });
   throw std::invalid_argument("gemm_mutant: unknown mutant '" + which + "'");
 }
 #endif

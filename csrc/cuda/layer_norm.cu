@@ -62,7 +62,7 @@ __device__ Pair team_sum(float a, float b, Slots&& slots) {
 }
 
 // The row this thread's team owns and the thread's index in it; false: no row (the last
-// block of the warp teams). row0: the launch's first row (launch_rows).
+// block of the warp teams). row0: the launch's first row (for_each_row_launch).
 template <int kTeam>
 __device__ bool my_row(const LayerNormArgs& a, int64_t row0, int64_t& r, int& t) {
   if constexpr (kTeam == 32) {
@@ -159,16 +159,15 @@ __global__ void dx_naive_kernel(LayerNormArgs a, const float* x, const float* dy
 dim3 blocks_for(int64_t threads) { return dim3(static_cast<unsigned>((threads + kBlock - 1) / kBlock)); }
 bool warp_rows(const LayerNormArgs& a) { return a.row_size() <= kWarpRowMax; }
 
-// A team kernel over every row: kWarps rows per block (warp teams) or one, on grid.x, in
-// launches of at most 2^31 - 1 blocks (sm_90) — warp teams over rows of one float reach that
-// at 8.6e9 rows. Each launch's rows end on a block boundary, so no row is done twice.
-template <int kTeam, typename... KernelArgs, typename... Args>
-void launch_rows(const char* name, void (*kernel)(LayerNormArgs, int64_t, KernelArgs...), const LayerNormArgs& a,
-                 cudaStream_t stream, Args... args) {
+// A team per row — kWarps rows per block (warp teams) or one (block teams) — on grid.x, in
+// launches of at most 2^31 - 1 blocks (sm_90): warp teams over rows of one float reach that at
+// 8.6e9 rows. go(first_row, grid) launches; each launch's rows end on a block boundary, so no
+// row is done twice.
+template <int kTeam, typename Go>
+void for_each_row_launch(const LayerNormArgs& a, Go&& go) {
   const int64_t rows_per_block = kTeam == 32 ? kWarps : 1;
   for_each_chunk(a.rows(), grid_chunk(sm90::kMaxGridX) * rows_per_block, [&](int64_t first, int64_t rows) {
-    launch(name, kernel, dim3(static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block)), dim3(kBlock), 0,
-           stream, a, first, args...);
+    go(first, dim3(static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block)));
   });
 }
 
@@ -176,8 +175,14 @@ template <int kMutant>
 void forward(const LayerNormArgs& a, const float* x, const float* gamma, const float* beta, float* y, float* mean,
              float* inv_std, cudaStream_t stream, const char* warp_name, const char* block_name) {
   if (warp_rows(a))
-    return launch_rows<32>(warp_name, forward_kernel<32, kMutant>, a, stream, x, gamma, beta, y, mean, inv_std);
-  launch_rows<kBlock>(block_name, forward_kernel<kBlock, kMutant>, a, stream, x, gamma, beta, y, mean, inv_std);
+    return for_each_row_launch<32>(a, [&](int64_t first, dim3 grid) {
+      launch(warp_name, forward_kernel<32, kMutant>, grid, dim3(kBlock), 0, stream, a, first, x, gamma, beta, y, mean,
+             inv_std);
+    });
+  for_each_row_launch<kBlock>(a, [&](int64_t first, dim3 grid) {
+    launch(block_name, forward_kernel<kBlock, kMutant>, grid, dim3(kBlock), 0, stream, a, first, x, gamma, beta, y,
+           mean, inv_std);
+  });
 }
 
 }  // namespace
@@ -203,8 +208,14 @@ void layer_norm_backward(const LayerNormArgs& a, const float* x, const float* dy
     return launch("layer_norm_dx_naive_kernel", dx_naive_kernel, blocks_for(a.rows()), dim3(kBlock), 0, stream, a, x,
                   dy, gamma, mean, inv_std, dx);
   if (warp_rows(a))
-    return launch_rows<32>("layer_norm_dx_kernel<warp>", dx_kernel<32>, a, stream, x, dy, gamma, mean, inv_std, dx);
-  launch_rows<kBlock>("layer_norm_dx_kernel<block>", dx_kernel<kBlock>, a, stream, x, dy, gamma, mean, inv_std, dx);
+    return for_each_row_launch<32>(a, [&](int64_t first, dim3 grid) {
+      launch("layer_norm_dx_kernel<warp>", dx_kernel<32>, grid, dim3(kBlock), 0, stream, a, first, x, dy, gamma, mean,
+             inv_std, dx);
+    });
+  for_each_row_launch<kBlock>(a, [&](int64_t first, dim3 grid) {
+    launch("layer_norm_dx_kernel<block>", dx_kernel<kBlock>, grid, dim3(kBlock), 0, stream, a, first, x, dy, gamma,
+           mean, inv_std, dx);
+  });
 }
 
 #if defined(SINAPSE_SIM)
