@@ -150,3 +150,111 @@ def test_mutant_is_reported_as_simulator_only():
     assert "gemm_naive_kernel<offbyone>" in sim_only
     with pytest.raises(KeyError, match="simulator-only"):
         resources.kernel_resources("gemm_naive_kernel<offbyone>")
+
+
+# ---- tools/cuda_resources.py: its parsers (no nvcc needed), and the table against today's sources ----------
+def _tool():
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "cuda_resources.py")
+    spec = importlib.util.spec_from_file_location("cuda_resources_tool", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PTXAS_REPORT = """\
+ptxas info    : 0 bytes gmem
+ptxas info    : Compiling entry function '_Z1kILi1EEvPf' for 'sm_90'
+ptxas info    : Function properties for _Z1kILi1EEvPf
+    24 bytes stack frame, 8 bytes spill stores, 12 bytes spill loads
+ptxas info    : Used 255 registers, used 1 barriers, 17408 bytes smem, 400 bytes cmem[0]
+ptxas info    : Compiling entry function '_Z1gv' for 'sm_90'
+ptxas info    : Function properties for _Z1gv
+    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 16 registers, used 0 barriers
+"""
+
+
+def test_tool_reads_ptxas_reports():
+    kernels = _tool().parse_ptxas(PTXAS_REPORT)
+    assert kernels["_Z1kILi1EEvPf"] == {
+        "local_bytes": 24,
+        "spill_store_bytes": 8,
+        "spill_load_bytes": 12,
+        "registers": 255,
+        "barriers": 1,
+        "static_shared_bytes": 17408,
+    }
+    assert kernels["_Z1gv"]["registers"] == 16 and kernels["_Z1gv"]["static_shared_bytes"] == 0
+
+
+SOURCE = """
+constexpr int kBlock = 128, kHalf = kBlock / 2;
+enum class Kind : int { plain = 0, fancy = 1 };
+template <int kMode> __global__ void k(float* y) {}
+template <bool kSync, bool kTurned = false> __global__ void tiled(float* y) {}
+template <class V> __global__ void update(float* y) {}
+template <bool kSync, bool kTurned = false>
+void launch_tiled(const char* name, float* y) {
+  launch(name, tiled<kSync, kTurned>, dim3(1), dim3(32, 8), 0, nullptr, y);
+}
+const char* kernel_name(Kind kind) {
+  switch (kind) {
+    case Kind::plain: return "plain_update_kernel";
+    case Kind::fancy: return "fancy_update_kernel";
+  }
+  return "update_kernel";
+}
+void run(float* y, Kind kind, int threads) {
+  launch("k_kernel", k<0>, dim3(1), dim3(kHalf), 0, nullptr, y);
+  launch("k_kernel<mutant>", k<-1>, dim3(1), dim3(threads), 0, nullptr, y);
+  launch_tiled<true>("tiled_kernel", y);
+  launch_tiled<true, true>("tiled_turned_kernel", y);
+  launch(kernel_name(kind), update<V>, dim3(1), dim3(kBlock), 0, nullptr, y);
+}
+"""
+
+
+def test_tool_finds_launch_names_and_their_instantiations():
+    tool = _tool()
+    sites = tool.launch_sites(SOURCE, tool.enum_values(SOURCE))
+    by_name = {name: (base, targs, required, block) for name, base, targs, required, block in sites}
+    assert by_name["k_kernel"] == ("k", ["0"], "", [64, 1, 1])
+    assert by_name["k_kernel<mutant>"] == ("k", ["-1"], "", None)  # block set at run time
+    assert by_name["tiled_kernel"] == ("tiled", ["true", "false"], "", [32, 8, 1])  # the default bound
+    assert by_name["tiled_turned_kernel"] == ("tiled", ["true", "true"], "", [32, 8, 1])
+    assert by_name["fancy_update_kernel"] == ("update", [None], "Kind)1", [128, 1, 1])
+    assert "update_kernel" not in by_name  # the unreachable fallback of the name function
+
+
+def test_tool_matches_demangled_instantiations():
+    tool = _tool()
+    fancy = tool.demangled_parts(
+        "void ns::(anonymous namespace)::update<ns::Variant<(ns::Kind)1, true, false>>(float*)"
+    )
+    assert fancy == ("update", ["ns::Variant<(ns::Kind)1,true,false>"])
+    assert tool.matches(fancy, "update", [None], "Kind)1")
+    assert not tool.matches(fancy, "update", [None], "Kind)0")
+    tiled = tool.demangled_parts("void ns::(anonymous namespace)::tiled<true, false>(float*)")
+    assert tool.matches(tiled, "tiled", ["true", "false"], "")
+    assert not tool.matches(tiled, "tiled", ["true", "true"], "")
+    assert tool.demangled_parts("ns::(anonymous namespace)::axpy_kernel(long, float)") == ("axpy_kernel", [])
+
+
+def test_table_covers_every_launch_in_csrc_cuda():
+    """The shipped table is current: the launch names in csrc/cuda/*.cu are the table's (else rerun the tool)."""
+    import os
+
+    tool = _tool()
+    cuda = os.path.join(tool.ROOT, "csrc", "cuda")
+    names, simulator_only = set(), set()
+    for f in sorted(os.listdir(cuda)):
+        if f.endswith(".cu"):
+            path = os.path.join(cuda, f)
+            real = {site[0] for site in tool.file_launch_sites(path, simulator=False)}
+            names |= real
+            simulator_only |= {site[0] for site in tool.file_launch_sites(path, simulator=True)} - real
+    assert names == set(resources.kernel_names()), f"regenerate with `{resources.REGENERATE}`"
+    assert simulator_only == set(resources.table()["simulator_only"])

@@ -423,6 +423,12 @@ def launch_sites(text: str, enums: dict[str, str]) -> list[Site]:
     return sites
 
 
+def file_launch_sites(path: str, simulator: bool) -> list[Site]:
+    """launch_sites of one .cu file as nvcc (simulator=False) or the simulator build sees it."""
+    text = preprocess(path, simulator)
+    return launch_sites(text, enum_values(preprocess_text(local_headers_text(path), simulator) + text))
+
+
 def demangled_parts(demangled: str) -> tuple[str, list[str]]:
     """'void ns::(anonymous namespace)::k<true, 1>(Args)' -> ('k', ['true', '1'])."""
     text = demangled.replace("(anonymous namespace)", "anon")
@@ -494,8 +500,7 @@ def build_table(sources: list[str], commands: dict[str, str]) -> dict:
         print(f"cuda_resources: compiling {os.path.relpath(path, ROOT)}", file=sys.stderr, flush=True)
         compiled = file_kernels(path, commands[path])
         parts = {s: demangled_parts(k["demangled"]) for s, k in compiled.items()}
-        enums = enum_values(preprocess_text(local_headers_text(path), False) + preprocess(path, simulator=False))
-        sites = launch_sites(preprocess(path, simulator=False), enums)
+        sites = file_launch_sites(path, simulator=False)
         reached: set[str] = set()
         for name, base, targs, required, block in sites:
             if blocks.setdefault(name, block) != block:
@@ -515,7 +520,7 @@ def build_table(sources: list[str], commands: dict[str, str]) -> dict:
             reached |= set(symbols)
         not_launched += sorted(k["demangled"] for s, k in compiled.items() if s not in reached)
         real = {site[0] for site in sites}
-        simulator_only |= {site[0] for site in launch_sites(preprocess(path, simulator=True), enums)} - real
+        simulator_only |= {site[0] for site in file_launch_sites(path, simulator=True)} - real
     kernels = {n: table_entry(kernels_by_name[n], files[n]) for n in sorted(kernels_by_name)}
     for name, entry in kernels.items():
         entry["launch_block"] = blocks[name]  # None: chosen at run time (or several shapes)
