@@ -223,10 +223,9 @@ def computed_names(text: str, call: str, enums: dict[str, str]) -> list[tuple[st
     return pairs
 
 
-def split_top(text: str, sep: str = ",", angles: bool = False) -> list[str]:
-    """`text` split at `sep` outside brackets and string literals (and <...> when `angles`)."""
-    parts, depth, start, quote, i = [], 0, 0, None, 0
-    opening, closing = "([{" + ("<" if angles else ""), ")]}" + (">" if angles else "")
+def unquoted(text: str, start: int = 0, opening: str = "([{", closing: str = ")]}"):
+    """(index, character, bracket depth after it) of each character of `text` outside string literals."""
+    depth, quote, i = 0, None, start
     while i < len(text):
         c = text[i]
         if quote:
@@ -234,35 +233,31 @@ def split_top(text: str, sep: str = ",", angles: bool = False) -> list[str]:
             quote = None if c == quote else quote
         elif c in "\"'":
             quote = c
-        elif c in opening:
-            depth += 1
-        elif c in closing:
-            depth -= 1
-        elif c == sep and depth == 0:
+        else:
+            depth += (c in opening) - (c in closing)
+            yield i, c, depth
+        i += 1
+
+
+def split_top(text: str, sep: str = ",", angles: bool = False) -> list[str]:
+    """`text` split at `sep` outside brackets and string literals (and <...> when `angles`)."""
+    parts, start = [], 0
+    opening, closing = "([{" + ("<" if angles else ""), ")]}" + (">" if angles else "")
+    for i, c, depth in unquoted(text, 0, opening, closing):
+        if c == sep and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
-        i += 1
     parts.append(text[start:].strip())
     return parts
 
 
 def call_arguments(text: str, open_paren: int) -> list[str]:
     """The arguments of the call whose '(' is at `open_paren` (brackets and strings balanced)."""
-    depth, quote, i = 0, None, open_paren
-    while True:
-        c = text[i]
-        if quote:
-            i += 1 if c == "\\" else 0
-            quote = None if c == quote else quote
-        elif c in "\"'":
-            quote = c
-        elif c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-            if depth == 0:
-                return split_top(text[open_paren + 1 : i])
-        i += 1
+    for i, _, depth in unquoted(text, open_paren):
+        if depth == 0:
+            return split_top(text[open_paren + 1 : i])
+    fail(f"unbalanced call at: {text[open_paren : open_paren + 80]!r}")
+    raise AssertionError  # unreachable: fail exits
 
 
 def template_split(expr: str) -> tuple[str, list[str]]:
