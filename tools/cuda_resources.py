@@ -41,7 +41,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_OUT = os.path.join(ROOT, "python", "sinapse", "data", "cuda_resources_sm90.json")
+TABLE_PATH = ("python", "sinapse", "data", "cuda_resources_sm90.json")  # under the checkout
 RESOURCE_KEYS = (
     "registers",
     "static_shared_bytes",
@@ -158,15 +158,27 @@ def demangle(symbols: list[str]) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------------------- launch names
 def preprocess(path: str, simulator: bool) -> str:
-    """The file's own text after the C preprocessor (no #includes, comments gone, SINAPSE_SIM set or not)."""
+    """The file's own text after the C preprocessor: comments gone, SINAPSE_SIM set or not, the macros of its
+    quoted headers expanded (e.g. SINAPSE_MUTANT(name, kernel, broken) -> (kernel) for nvcc), no #includes."""
     with open(path) as f:
-        return preprocess_text(f.read(), simulator)
+        return preprocess_text(header_macros(path, simulator) + f.read(), simulator)
+
+
+def _cpp(text: str, simulator: bool, *flags: str) -> str:
+    text = "".join(line for line in text.splitlines(True) if not line.lstrip().startswith("#include"))
+    args = ["g++", "-E", *flags, "-x", "c++", "-std=c++17", "-"] + (["-DSINAPSE_SIM"] if simulator else [])
+    return subprocess.run(args, input=text, capture_output=True, text=True, check=True).stdout
 
 
 def preprocess_text(source: str, simulator: bool) -> str:
-    text = "".join(line for line in source.splitlines(True) if not line.lstrip().startswith("#include"))
-    args = ["g++", "-E", "-P", "-x", "c++", "-std=c++17", "-"] + (["-DSINAPSE_SIM"] if simulator else [])
-    return subprocess.run(args, input=text, capture_output=True, text=True, check=True).stdout
+    return _cpp(source, simulator, "-P")
+
+
+def header_macros(path: str, simulator: bool) -> str:
+    """The #defines the file's quoted headers leave active (the compiler's own predefined macros left out)."""
+    builtin = set(_cpp("", simulator, "-dM").splitlines())
+    defined = _cpp(local_headers_text(path), simulator, "-dM").splitlines()
+    return "".join(line + "\n" for line in defined if line not in builtin)
 
 
 def local_headers_text(path: str, seen: set[str] | None = None) -> str:
@@ -263,6 +275,8 @@ def call_arguments(text: str, open_paren: int) -> list[str]:
 def template_split(expr: str) -> tuple[str, list[str]]:
     """'ns::kernel<a, b<c>>' -> ('kernel', ['a', 'b<c>']); no template arguments -> []."""
     expr = expr.strip().lstrip("&").strip()
+    while expr.startswith("(") and call_arguments(expr, 0) == [expr[1:-1].strip()] and expr.endswith(")"):
+        expr = expr[1:-1].strip().lstrip("&").strip()  # (kernel<1>), as a macro leaves it
     if "<" not in expr:
         return expr.split("::")[-1], []
     head = expr[: expr.index("<")]
@@ -375,8 +389,10 @@ def bindings(params: list[tuple[str, str | None]], targs: list[str]) -> dict[str
 Site = tuple  # (name, kernel base name, template arguments (None: any), text they must contain or "", block)
 
 
-def launch_sites(text: str, enums: dict[str, str]) -> list[Site]:
-    """(launch name, kernel base name, template arguments with None for 'any', required text) of each launch()."""
+def launch_sites(text: str, enums: dict[str, str], names_only: bool = False) -> list[Site]:
+    """(launch name, kernel base name, template arguments with None for 'any', required text, block) of each
+    launch(); `names_only`: the names alone are wanted (the simulator build's kernel expressions, which pick
+    mutants at run time, are not read)."""
     constants = file_constants(text)
     sites: list[Site] = []
     for m in re.finditer(r"(?<![\w.:>])launch\s*\(", text):
@@ -386,7 +402,7 @@ def launch_sites(text: str, enums: dict[str, str]) -> list[Site]:
         kernel = args[1]
         while kernel.count("<") > kernel.count(">") and len(args) > 2:
             kernel += "," + args.pop(2)
-        base, targs = template_split(kernel)
+        base, targs = ("", []) if names_only else template_split(kernel)
         block = block_size(args[3], constants) if len(args) > 3 else None
         fdef = enclosing_function(text, m.start())
         params = template_params(fdef)
@@ -421,7 +437,7 @@ def launch_sites(text: str, enums: dict[str, str]) -> list[Site]:
 def file_launch_sites(path: str, simulator: bool) -> list[Site]:
     """launch_sites of one .cu file as nvcc (simulator=False) or the simulator build sees it."""
     text = preprocess(path, simulator)
-    return launch_sites(text, enum_values(preprocess_text(local_headers_text(path), simulator) + text))
+    return launch_sites(text, enum_values(preprocess_text(local_headers_text(path), simulator) + text), simulator)
 
 
 def demangled_parts(demangled: str) -> tuple[str, list[str]]:
@@ -531,11 +547,22 @@ def nvcc_version() -> str:
     return out.strip().splitlines()[-2].strip()  # "Cuda compilation tools, release 13.0, V13.0.88"
 
 
+def set_root(root: str) -> None:
+    """Compile another checkout (e.g. a branch's worktree) with this tool."""
+    global ROOT
+    ROOT = os.path.realpath(root)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=DEFAULT_OUT, help="where to write the JSON table")
+    parser.add_argument(
+        "--out", help="where to write the JSON table (default: the checkout's " + "/".join(TABLE_PATH) + ")"
+    )
     parser.add_argument("files", nargs="*", help="csrc/cuda/*.cu files (default: all)")
+    parser.add_argument("--root", default=ROOT, help="the checkout to compile (default: this one)")
     args = parser.parse_args(argv)
+    set_root(args.root)
+    args.out = args.out or os.path.join(ROOT, *TABLE_PATH)
     cuda = os.path.join(ROOT, "csrc", "cuda")
     sources = [os.path.realpath(f) for f in args.files] or sorted(
         os.path.join(cuda, f) for f in os.listdir(cuda) if f.endswith(".cu")
