@@ -207,7 +207,11 @@ const char* kernel_name(Kind kind) {
   }
   return "update_kernel";
 }
+void launch_rows(const char* name, void (*kernel)(float*), int64_t rows, dim3 block, float* y) {
+  launch(name, kernel, dim3(rows), block, 0, nullptr, y);
+}
 void run(float* y, Kind kind, int threads) {
+  launch_rows("rows_kernel", k<3>, 7, dim3(kBlock, 2), y);
   launch("k_kernel", k<0>, dim3(1), dim3(kHalf), 0, nullptr, y);
   launch("k_kernel<mutant>", k<-1>, dim3(1), dim3(threads), 0, nullptr, y);
   launch_tiled<true>("tiled_kernel", y);
@@ -227,6 +231,8 @@ def test_tool_finds_launch_names_and_their_instantiations():
     assert by_name["tiled_turned_kernel"] == ("tiled", ["true", "true"], "", [32, 8, 1])
     assert by_name["fancy_update_kernel"] == ("update", [None], "Kind)1", [128, 1, 1])
     assert "update_kernel" not in by_name  # the unreachable fallback of the name function
+    # name, kernel and block passed through a helper's parameters
+    assert by_name["rows_kernel"] == ("k", ["3"], "", [128, 2, 1])
 
 
 def test_tool_matches_demangled_instantiations():

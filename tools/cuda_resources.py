@@ -19,7 +19,10 @@ How (nothing here needs a GPU; cuobjdump is not required):
    (`forward_kernel<false>`); an argument that is a template parameter of the enclosing function is bound
    from that function's call sites in the file (explicit arguments, then defaults) or, when deduced, matches
    every compiled instantiation. A name passed through a helper (`launch(name, ...)` inside
-   `launch_tiled(const char* name, ...)`) is taken from the helper's call sites.
+   `launch_tiled(const char* name, ...)`) is taken from the helper's call sites; a name computed by a
+   function (`kernel_name(a.kind)`: `case Kind::adam: return "adam_update_kernel";`) maps each case to the
+   instantiations whose template arguments carry that enumerator. The macros the file's own headers define
+   are expanded first (SINAPSE_MUTANT(name, kernel, broken) is `(kernel)` for nvcc).
 
 The tool fails (exit status 1, the launch named) when a launch matches no compiled kernel. One launch name
 may reach several instantiations (e.g. an int32 and an int64 index variant): its entry then lists them in
@@ -389,6 +392,14 @@ def bindings(params: list[tuple[str, str | None]], targs: list[str]) -> dict[str
 Site = tuple  # (name, kernel base name, template arguments (None: any), text they must contain or "", block)
 
 
+def merge_angles(args: list[str], i: int) -> list[str]:
+    """`args` with args[i] rejoined to the pieces a top-level comma inside <...> split off it."""
+    args = list(args)
+    while i < len(args) and args[i].count("<") > args[i].count(">") and len(args) > i + 1:
+        args[i] += "," + args.pop(i + 1)
+    return args
+
+
 def launch_sites(text: str, enums: dict[str, str], names_only: bool = False) -> list[Site]:
     """(launch name, kernel base name, template arguments with None for 'any', required text, block) of each
     launch(); `names_only`: the names alone are wanted (the simulator build's kernel expressions, which pick
@@ -396,41 +407,64 @@ def launch_sites(text: str, enums: dict[str, str], names_only: bool = False) -> 
     constants = file_constants(text)
     sites: list[Site] = []
     for m in re.finditer(r"(?<![\w.:>])launch\s*\(", text):
-        args = call_arguments(text, m.end() - 1)
-        if len(args) < 2:
-            continue  # the declaration of launch itself is not in a .cu file; anything else is not a launch
-        kernel = args[1]
-        while kernel.count("<") > kernel.count(">") and len(args) > 2:
-            kernel += "," + args.pop(2)
-        base, targs = ("", []) if names_only else template_split(kernel)
-        block = block_size(args[3], constants) if len(args) > 3 else None
+        args = merge_angles(call_arguments(text, m.end() - 1), 1)
+        if len(args) < 4:
+            continue  # not a call of launch(name, kernel, grid, block, ...)
         fdef = enclosing_function(text, m.start())
-        params = template_params(fdef)
-        names = {p for p, _ in params}
-        literal = re.fullmatch(r'"([^"]*)"', args[0])
         if re.fullmatch(r"[A-Za-z_]\w*\s*\(.*\)", args[0], re.S):
+            base, targs = ("", []) if names_only else template_split(args[1])
+            block = block_size(args[3], constants)
             for name, required in computed_names(text, args[0], enums):
                 sites.append((name, base, [None for _ in targs], required, block))
             continue
-        dependent = literal is None or any(t in names for t in targs)
-        if not dependent:
-            sites.append((literal.group(1), base, [normal_targ(t, constants) for t in targs], "", block))
-            continue
-        function_params = [p.split("=")[0].split()[-1] for p in call_arguments(text, fdef.end() - 1) if p]
-        found = call_sites(text, fdef)
-        if not found and literal is None:
-            fail(f"'{fdef.group('name')}' passes the launch name '{args[0]}' but is never called")
-        for call_targs, call_args in found or [([], [])]:
-            bound = bindings(params, call_targs)
-            resolved = [bound.get(t, t) if t in names else t for t in targs]
-            if literal is not None:
-                name = literal.group(1)
-            else:
-                value = call_args[function_params.index(args[0])]
-                if not re.fullmatch(r'"[^"]*"', value):
-                    fail(f"the launch name reaching '{fdef.group('name')}' is not a string literal: {value}")
-                name = value[1:-1]
-            sites.append((name, base, [None if t is None else normal_targ(t, constants) for t in resolved], "", block))
+        sites += bound_sites(text, fdef, args, constants, names_only)
+    return sites
+
+
+def parameter_positions(text: str, fdef: re.Match) -> dict[str, int]:
+    """A function's parameter names -> positions (`const char* name`, `void (*kernel)(P)`, `dim3 block`)."""
+    positions = {}
+    for i, p in enumerate(a for a in call_arguments(text, fdef.end() - 1) if a):
+        m = re.search(r"\(\s*\*\s*(\w+)\s*\)\s*\(", p) or re.search(r"(\w+)\s*(?:=.*)?$", p.strip(), re.S)
+        if m:
+            positions[m.group(1)] = i
+    return positions
+
+
+def bound_sites(text: str, fdef: re.Match, args: list[str], constants: dict[str, str], names_only: bool) -> list[Site]:
+    """The sites of one launch(name, kernel, grid, block, ...) call. Inside a function template or a helper,
+    one per call of that function: its template parameters bound (explicit arguments, then defaults; deduced
+    ones match any instantiation), and the name, kernel or block the launch takes from the function's
+    parameters (`launch(name, kernel, grid, block, ...)` in `launch_rows(const char* name, void (*kernel)(P),
+    ..., dim3 block)`) taken from each call's arguments."""
+    params = template_params(fdef)
+    tnames = {p for p, _ in params}
+    positions = parameter_positions(text, fdef)
+    taken = [positions.get(a.strip()) for a in (args[0], args[1], args[3])]  # name, kernel, block
+    kernel_targs = [] if names_only or taken[1] is not None else template_split(args[1])[1]
+    helper = any(i is not None for i in taken)
+    if taken[0] is None and not re.fullmatch(r'"[^"]*"', args[0]):
+        fail(f"the launch name '{args[0]}' is neither a string literal nor a parameter of '{fdef.group('name')}'")
+    calls = call_sites(text, fdef) if helper or any(t in tnames for t in kernel_targs) else []
+    if helper and not calls:
+        fail(f"'{fdef.group('name')}' passes its launch a name, kernel or block but is never called")
+    sites: list[Site] = []
+    for call_targs, call_args in calls or [(None, None)]:
+        values = [args[0], args[1], args[3]]
+        if call_args is not None:
+            call_args = merge_angles(call_args, taken[1]) if taken[1] is not None else call_args
+            for k, i in enumerate(taken):
+                if i is not None and i >= len(call_args):
+                    fail(f"a call of '{fdef.group('name')}' passes no argument {i}: {call_args}")
+                values[k] = call_args[i] if i is not None else values[k]
+        name, kernel, block = values
+        if not re.fullmatch(r'"[^"]*"', name):
+            fail(f"the launch name reaching '{fdef.group('name')}' is not a string literal: {name}")
+        base, targs = ("", []) if names_only else template_split(kernel)
+        bound = bindings(params, call_targs) if call_targs is not None else {}
+        resolved = [bound.get(t) if t in tnames else t for t in targs]  # unbound (deduced): None, any
+        shape = [None if t is None else normal_targ(t, constants) for t in resolved]
+        sites.append((name[1:-1], base, shape, "", block_size(block, constants)))
     return sites
 
 
