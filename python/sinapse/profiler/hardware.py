@@ -64,10 +64,10 @@ class GPU:
 
 SHARED_BANKS = 32  # [WP] / CUDA C++ Best Practices Guide "Shared Memory": 32 banks of 4 bytes
 SHARED_BANK_BYTES = 4
-# Short kernels launched back to back in one stream take a few microseconds each whatever they do: NVIDIA's
-# "Getting Started with CUDA Graphs" (A. Gray, NVIDIA Technical Blog, 2019) measures 3.8 us per launch of a
-# kernel that itself runs 2.9 us (V100). We take 3 us as the floor of any kernel's time (measured literature
-# value, not a specification; CUDA Graphs lower it).
+# Short kernels launched back to back in one stream take a few microseconds each whatever they do (NVIDIA's
+# "Getting Started with CUDA Graphs", A. Gray, NVIDIA Technical Blog, 2019: per-kernel launch overhead of a
+# few microseconds on a V100, the reason CUDA Graphs exist). We take 3 us as the floor of any kernel's time:
+# an order-of-magnitude literature value, not a specification and not measured here (CUDA Graphs lower it).
 LAUNCH_OVERHEAD_S = 3e-6
 # L2 bandwidth: NVIDIA publishes none for Hopper. Estimate: 9.0 TB/s, the H100 "L2 cache bandwidth" of
 # 8,986 GB/s in Table 3 of Ultrasonics Sonochemistry 99:106546 (2023, doi:10.1016/j.ultsonch.2023.106546;

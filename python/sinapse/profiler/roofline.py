@@ -160,12 +160,13 @@ def estimate(record: dict, resources: dict | None = None, gpu: GPU = H200) -> di
 # ASSUMPTIONS stated with their grounds, not H200 measurements; a measured number replaces them when a GPU run
 # records one (docs/kernels/cuda_profiler_model.md).
 # - cuBLAS SGEMM (FP32 on the SIMT lanes): S. Boehm, "How to Optimize a CUDA Matmul Kernel for cuBLAS-like
-#   Performance" (2022) measures cuBLAS at about 23 of the RTX A6000's 38.7 TFLOP/s (60%) at 4096^3; the A6000's
+#   Performance" (2022) measures cuBLAS at about 23.2 of the RTX A6000's 38.7 TFLOP/s (60%) at 4096^3; the A6000's
 #   GA102 SM has Hopper's 128 FP32 lanes. We take 0.70 for the H200 (data-center SMs have twice the registers
 #   and shared memory per lane of a GA102, which a GEMM uses to hide latency).
 # - TF32 on tensor cores (cuBLAS with CUBLAS_COMPUTE_32F_FAST_TF32, cuDNN's default for FP32 convolutions on
-#   Hopper in PyTorch): 0.70 of the dense TF32 peak (cuBLASLt reaches 97% of the dense FP16 peak on an H100 in
-#   published runs; TF32 GEMMs are held back by operand bandwidth; 0.70 is a conservative round figure).
+#   Hopper in PyTorch): 0.70 of the dense TF32 peak (a published cuBLASLt benchmark, 189505.xyz/?p=618, reaches
+#   965.8 of the H100's 989.5 dense FP16 TFLOP/s, 97.6%; TF32 GEMMs are held back by operand bandwidth; 0.70 is
+#   a conservative round figure).
 # - cuDNN FP32 convolution (implicit GEMM without tensor cores): 0.60, below cuBLAS's GEMM for the im2col
 #   address arithmetic.
 REFERENCE_EFFICIENCY = {
