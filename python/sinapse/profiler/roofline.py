@@ -161,8 +161,8 @@ def estimate(record: dict, resources: dict | None = None, gpu: GPU = H200) -> di
 # records one (docs/kernels/cuda_profiler_model.md).
 # - cuBLAS SGEMM (FP32 on the SIMT lanes): S. Boehm, "How to Optimize a CUDA Matmul Kernel for cuBLAS-like
 #   Performance" (2022) measures cuBLAS at about 23.2 of the RTX A6000's 38.7 TFLOP/s (60%) at 4096^3; the A6000's
-#   GA102 SM has Hopper's 128 FP32 lanes. We take 0.70 for the H200 (data-center SMs have twice the registers
-#   and shared memory per lane of a GA102, which a GEMM uses to hide latency).
+#   GA102 SM has Hopper's 128 FP32 lanes and 64K registers. We take 0.70 for the H200 (its SM has 2.3 times the
+#   shared memory of a GA102's, 228 vs 100 KB, which a GEMM uses for deeper tiles; a judgement, not a measurement).
 # - TF32 on tensor cores (cuBLAS with CUBLAS_COMPUTE_32F_FAST_TF32, cuDNN's default for FP32 convolutions on
 #   Hopper in PyTorch): 0.70 of the dense TF32 peak (a published cuBLASLt benchmark, 189505.xyz/?p=618, reaches
 #   965.8 of the H100's 989.5 dense FP16 TFLOP/s, 97.6%; TF32 GEMMs are held back by operand bandwidth; 0.70 is
