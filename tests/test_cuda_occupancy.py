@@ -153,12 +153,13 @@ def test_mutant_is_reported_as_simulator_only():
 
 
 # ---- tools/cuda_resources.py: its parsers (no nvcc needed), and the table against today's sources ----------
-def _tool():
+def _tool(name="cuda_resources"):
+    """tools/<name>.py as a module (tools/ is not a package; cuda_resources imports cuda_launches beside it)."""
     import importlib.util
     import os
 
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "cuda_resources.py")
-    spec = importlib.util.spec_from_file_location("cuda_resources_tool", path)
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_tool", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -222,7 +223,7 @@ void run(float* y, Kind kind, int threads) {
 
 
 def test_tool_finds_launch_names_and_their_instantiations():
-    tool = _tool()
+    tool = _tool("cuda_launches")
     sites = tool.launch_sites(SOURCE, tool.enum_values(SOURCE))
     by_name = {name: (base, targs, required, block) for name, base, targs, required, block in sites}
     assert by_name["k_kernel"] == ("k", ["0"], "", [64, 1, 1])
@@ -236,7 +237,7 @@ def test_tool_finds_launch_names_and_their_instantiations():
 
 
 def test_tool_matches_demangled_instantiations():
-    tool = _tool()
+    tool = _tool("cuda_launches")
     fancy = tool.demangled_parts(
         "void ns::(anonymous namespace)::update<ns::Variant<(ns::Kind)1, true, false>>(float*)"
     )
@@ -253,8 +254,8 @@ def test_table_covers_every_launch_in_csrc_cuda():
     """The shipped table is current: the launch names in csrc/cuda/*.cu are the table's (else rerun the tool)."""
     import os
 
-    tool = _tool()
-    cuda = os.path.join(tool.ROOT, "csrc", "cuda")
+    tool = _tool("cuda_launches")
+    cuda = os.path.join(_tool().ROOT, "csrc", "cuda")
     names, simulator_only = set(), set()
     for f in sorted(os.listdir(cuda)):
         if f.endswith(".cu"):
