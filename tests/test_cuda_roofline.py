@@ -12,7 +12,7 @@ from sinapse.profiler.roofline import estimate, flops_of, reference_time
 
 
 def record(**counts):
-    """A launch record (docs/kernels/cuda_profiler.md keys) with every counter 0 unless given."""
+    """A launch record (the keys of simulate(profile=True)'s records) with every counter 0 unless given."""
     base = {
         "name": "synthetic_kernel",
         "grid": (1, 1, 1),

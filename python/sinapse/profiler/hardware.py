@@ -11,7 +11,7 @@ Sources (each number below names its own):
 The datasheets' tensor-core figures are "with sparsity"; the dense rate (what a GEMM without 2:4 structured
 sparsity reaches) is half of it, which is what this table stores. The issue's "H200's 60 MB L2" is the full
 die's size [WP]; the H200 uses the GH100 in the same 132-SM configuration as the H100 SXM5 and its
-datasheet lists no L2 size, so 50 MB is used for both (an assumption, stated in docs/kernels/cuda_profiler_model.md).
+datasheet lists no L2 size, so 50 MB is used for both (an assumption, stated in docs/cuda_profiler_model.md).
 """
 
 from __future__ import annotations

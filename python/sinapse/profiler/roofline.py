@@ -1,6 +1,6 @@
 """Roofline time of one profiled kernel launch on an H100/H200, and the library's time for the same work.
 
-The model (docs/kernels/cuda_profiler_model.md; the record's keys are docs/kernels/cuda_profiler.md's):
+The model (docs/cuda_profiler_model.md; the record's keys are the profiler's, docs of sinapse.cuda.simulate(profile=True)):
 
     time = max(compute, dram, l2, shared) + launch overhead
 
@@ -67,7 +67,7 @@ def flops_of(record: dict) -> int:
 def _check_record(record: dict) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
-        raise KeyError(f"estimate: the profiler record lacks {missing} (keys: docs/kernels/cuda_profiler.md)")
+        raise KeyError(f"estimate: the profiler record lacks {missing} (the keys of simulate(profile=True)'s records)")
     if record["blocks"] < 1:
         raise ValueError(f"estimate: record['blocks'] must be >= 1, got {record['blocks']} for {record['name']}")
     if not 0.0 < record["active_lane_fraction"] <= 1.0 and record["warp_instructions"] > 0:
@@ -93,7 +93,7 @@ def estimate(record: dict, resources: dict | None = None, gpu: GPU = H200) -> di
     """Roofline time of one kernel launch from its profiler record.
 
     Args:
-        record: one launch's profiler record (docs/kernels/cuda_profiler.md: name, block, blocks,
+        record: one launch's profiler record (simulate(profile=True)'s keys: name, block, blocks,
             dynamic_shared_bytes, the global/shared/DRAM counters, fp32_* counts, special,
             warp_instructions, active_lane_fraction).
         resources: the kernel's sm_90 resources (resources.kernel_resources(name)) for occupancy, or None.
@@ -158,7 +158,7 @@ def estimate(record: dict, resources: dict | None = None, gpu: GPU = H200) -> di
 
 # What the vendor libraries would reach for the same work: peak x an efficiency. These efficiencies are
 # ASSUMPTIONS stated with their grounds, not H200 measurements; a measured number replaces them when a GPU run
-# records one (docs/kernels/cuda_profiler_model.md).
+# records one (docs/cuda_profiler_model.md).
 # - cuBLAS SGEMM (FP32 on the SIMT lanes): S. Boehm, "How to Optimize a CUDA Matmul Kernel for cuBLAS-like
 #   Performance" (2022) measures cuBLAS at about 23.2 of the RTX A6000's 38.7 TFLOP/s (60%) at 4096^3; the A6000's
 #   GA102 SM has Hopper's 128 FP32 lanes and 64K registers. We take 0.70 for the H200 (its SM has 2.3 times the
