@@ -34,7 +34,7 @@ def fail(message: str) -> None:
 
 def preprocess(path: str, simulator: bool) -> str:
     """The file's own text after the C preprocessor: comments gone, SINAPSE_SIM set or not, the macros of its
-    quoted headers expanded (e.g. SINAPSE_MUTANT(name, kernel, broken) -> (kernel) for nvcc), no #includes."""
+    quoted headers expanded (e.g. SINAPSE_MUTANT(kernel, "name", broken) -> kernel for nvcc), no #includes."""
     with open(path) as f:
         return preprocess_text(header_macros(path, simulator) + f.read(), simulator)
 

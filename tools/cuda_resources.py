@@ -22,7 +22,7 @@ How (nothing here needs a GPU; cuobjdump is not required):
    `launch_tiled(const char* name, ...)`) is taken from the helper's call sites; a name computed by a
    function (`kernel_name(a.kind)`: `case Kind::adam: return "adam_update_kernel";`) maps each case to the
    instantiations whose template arguments carry that enumerator. The macros the file's own headers define
-   are expanded first (SINAPSE_MUTANT(name, kernel, broken) is `(kernel)` for nvcc).
+   are expanded first (SINAPSE_MUTANT(kernel, "name", broken, ...) is `kernel` for nvcc).
 
 The tool fails (exit status 1, the launch named) when a launch matches no compiled kernel. One launch name
 may reach several instantiations (e.g. an int32 and an int64 index variant): its entry then lists them in
