@@ -15,6 +15,7 @@
 
 #include "../../common/parallel_errors.h"
 #include "../../common/threading.h"
+#include "profiler.h"
 #include "runtime.h"
 
 namespace sinapse::sim {
@@ -164,7 +165,7 @@ void set_racecheck(bool on) { g_racecheck = on; }
 void set_stack_bytes(size_t bytes) { g_stack_bytes = std::max<size_t>(bytes, 64 * 1024); }
 
 void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dynamic_shared,
-              const std::function<void()>& body) {
+              const std::function<void()>& body, ParamRange params) {
   check_launch(launch_desc, block, dynamic_shared);
   {
     std::lock_guard<std::mutex> lock(g_last_mutex);
@@ -176,6 +177,7 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
   std::atomic<bool> stop{false};
   const int nthreads = threads_for(static_cast<double>(n_blocks) * block.x * block.y * block.z, 4096);
   ParallelErrors errors;
+  profile::begin_launch(launch_desc, grid, block, dynamic_shared, params.lo, params.hi);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     Block b;
@@ -185,7 +187,11 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
       tls.rng = (seed ^ (0x9E3779B97F4A7C15ULL * (id + 1))) | 1;  // per block: reproducible with any threads
       // Setting up a block allocates (fiber stacks, shared memory): a std::bad_alloc there
       // must not escape the OpenMP region, so it is carried out and rethrown below.
-      if (!errors.run([&] { run_block(grid, block, block_index(id, grid), dynamic_shared, body, b); })) {
+      if (!errors.run([&] {
+            profile::begin_block(static_cast<int>(block.x * block.y * block.z));
+            run_block(grid, block, block_index(id, grid), dynamic_shared, body, b);
+            profile::end_block(b.failed);
+          })) {
         stop = true;
         continue;
       }
@@ -195,7 +201,9 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
         stop = true;
       }
     }
+    profile::flush_thread();  // this OS thread's counts into the launch's
   }
+  profile::end_launch(!errors.failed() && first_error.empty());
   errors.rethrow();
   if (!first_error.empty())
     throw std::runtime_error("CUDA kernel " + launch_desc + " failed in the simulator: " + first_error);

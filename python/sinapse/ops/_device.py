@@ -29,7 +29,7 @@ from ._checks import CPU, CUDA, CUDA_SIM
 
 def kernels(device: str):
     """The extension module holding the kernels for ``device``: sinapse._cpu, _cuda or
-    _cuda_sim; under checked simulation a wrapper of _cuda_sim whose kernels run on guarded
+    _cuda_sim (_cuda_prof, its instrumented twin, under ``simulate(profile=True)``); under checked simulation a wrapper of _cuda_sim whose kernels run on guarded
     copies of their array arguments (``_Guarded``)."""
     if device == CPU:
         return _cpu
@@ -37,9 +37,13 @@ def kernels(device: str):
         from .. import _cuda
 
         return _cuda
-    from .. import _cuda_sim, cuda
+    from .. import cuda
 
-    return _Guarded(_cuda_sim) if cuda.simulating_checked() else _cuda_sim
+    if cuda.simulating_profiled():
+        from .. import _cuda_prof as module
+    else:
+        from .. import _cuda_sim as module
+    return _Guarded(module) if cuda.simulating_checked() else module
 
 
 def launch_arg(device: str) -> int:

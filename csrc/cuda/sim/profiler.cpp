@@ -1,0 +1,226 @@
+// The profiler's recording (see profiler.h): the global buffers ops hand kernels, the
+// launch being recorded, each OS thread's traces and totals, and the finished launches.
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+
+#include "profiler_internal.h"
+#include "runtime.h"
+
+namespace sinapse::sim {
+
+namespace profile {
+
+namespace {
+
+using internal::Event;
+using internal::FiberTrace;
+using internal::Kind;
+using internal::Totals;
+using Range = std::pair<uintptr_t, uintptr_t>;  // [lo, hi)
+
+std::atomic<bool> g_on{false};
+bool g_recording = false;  // a launch is being recorded (set before its blocks start)
+std::mutex g_mutex;        // the buffers, the launch's totals and the records
+std::vector<Range> g_buffers;
+std::vector<LaunchRecord> g_records;
+
+struct Launch {
+  LaunchRecord record;
+  Totals totals;
+  std::vector<Range> buffers;  // g_buffers merged into disjoint ranges, sorted
+  uintptr_t params_lo = 0, params_hi = 0;
+  bool failed = false;
+} g_launch;
+
+struct ThreadTrace {
+  std::vector<FiberTrace> fibers;
+  int threads = 0;
+  Totals totals;
+  bool dirty = false;
+};
+thread_local ThreadTrace t_trace;
+
+// The address as the GPU would see it, or 0 outside every buffer: each buffer (the union of
+// the arrays registered over it: views share their allocation) starts on its own 256-byte
+// boundary, as cudaMalloc's do (NumPy's are only 16-byte aligned, which would shift sectors),
+// at 2^40 times its index (so that distinct buffers never share a sector).
+uintptr_t device_address(uintptr_t a) {
+  const auto& b = g_launch.buffers;
+  auto it = std::upper_bound(b.begin(), b.end(), Range{a, ~uintptr_t(0)});
+  if (it == b.begin() || a >= std::prev(it)->second) return 0;
+  --it;
+  return (static_cast<uintptr_t>(it - b.begin() + 1) << 40) + (a - it->first);
+}
+
+std::vector<Range> merged(std::vector<Range> r) {
+  std::sort(r.begin(), r.end());
+  std::vector<Range> out;
+  for (const Range& x : r) {
+    if (!out.empty() && x.first <= out.back().second)
+      out.back().second = std::max(out.back().second, x.second);
+    else
+      out.push_back(x);
+  }
+  return out;
+}
+
+uintptr_t module_base() {
+  static const uintptr_t base = [] {
+    Dl_info info{};
+    dladdr(reinterpret_cast<void*>(&start), &info);
+    return reinterpret_cast<uintptr_t>(info.dli_fbase);
+  }();
+  return base;
+}
+
+void push(Kind kind, uintptr_t pc, uintptr_t addr, unsigned size) {
+  FiberTrace& f = t_trace.fibers[sim::internal::tls.fiber->t.linear];
+  f.events.push_back({pc, addr, f.occ, static_cast<uint8_t>(size > 255 ? 255 : size), kind});
+}
+
+// Where an access by the running CUDA thread goes; pushes it when it is global or shared memory.
+void classify(uintptr_t a, unsigned size, Kind global_kind, Kind shared_kind, uintptr_t pc, bool write) {
+  using namespace sim::internal;
+  const Fiber& f = *tls.fiber;
+  const Block& b = *tls.block;
+  const Stack& s = *tls.stacks[f.t.linear];
+  Counts& c = t_trace.totals.counts;
+  if (a - reinterpret_cast<uintptr_t>(s.base) < s.bytes) {
+    ++(write ? c.local_stores : c.local_loads);
+  } else if (a - reinterpret_cast<uintptr_t>(b.arena.data()) < b.arena.size()) {
+    push(shared_kind, pc, a - reinterpret_cast<uintptr_t>(b.arena.data()), size);
+  } else if (a - reinterpret_cast<uintptr_t>(b.fibers.data()) < b.fibers.size() * sizeof(Fiber)) {
+    // threadIdx, blockIdx, ...: special registers on a GPU
+  } else if (a - g_launch.params_lo < g_launch.params_hi - g_launch.params_lo) {
+    // the kernel's arguments: the constant bank on a GPU
+  } else if (const uintptr_t d = device_address(a)) {
+    push(global_kind, pc, d, size);
+  } else {
+    ++(write ? c.unclassified_stores : c.unclassified_loads);
+  }
+}
+
+bool recording_here() { return g_recording && sim::internal::tls.fiber != nullptr; }
+
+}  // namespace
+
+void Counts::add(const Counts& o) {
+  const auto* src = reinterpret_cast<const uint64_t*>(&o);
+  auto* dst = reinterpret_cast<uint64_t*>(this);
+  static_assert(sizeof(Counts) % sizeof(uint64_t) == 0, "Counts holds uint64_t counters only");
+  for (size_t i = 0; i < sizeof(Counts) / sizeof(uint64_t); ++i) dst[i] += src[i];
+}
+
+bool active() { return g_on.load(); }
+
+void start() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_buffers.clear();
+  g_records.clear();
+  g_on = true;
+}
+
+std::vector<LaunchRecord> stop() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_on = false;
+  g_buffers.clear();
+  return std::move(g_records);
+}
+
+void begin_launch(const std::string& desc, dim3 grid, dim3 block, size_t dynamic_shared, const void* params_lo,
+                  const void* params_hi) {
+  if (!g_on) return;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_launch.record = LaunchRecord();
+  g_launch.record.launch = desc;
+  g_launch.record.grid = grid;
+  g_launch.record.block = block;
+  g_launch.record.dynamic_shared = dynamic_shared;
+  g_launch.totals.clear();
+  g_launch.buffers = merged(g_buffers);
+  g_launch.params_lo = reinterpret_cast<uintptr_t>(params_lo);
+  g_launch.params_hi = reinterpret_cast<uintptr_t>(params_hi);
+  g_launch.failed = false;
+  g_recording = true;
+}
+
+void begin_block(int threads) {
+  if (!g_recording) return;
+  ThreadTrace& t = t_trace;
+  if (static_cast<int>(t.fibers.size()) < threads) t.fibers.resize(threads);
+  for (int i = 0; i < threads; ++i) t.fibers[i].clear();
+  t.threads = threads;
+  t.dirty = true;
+}
+
+void end_block(bool failed) {
+  if (!g_recording || failed) return;
+  ThreadTrace& t = t_trace;
+  for (int first = 0; first < t.threads; first += 32)
+    internal::count_warp(t.fibers, first, std::min(32, t.threads - first), t.totals);
+}
+
+void flush_thread() {
+  ThreadTrace& t = t_trace;
+  if (!g_recording || !t.dirty) return;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  Totals& g = g_launch.totals;
+  g.counts.add(t.totals.counts);
+  g.load_sectors.insert(t.totals.load_sectors.begin(), t.totals.load_sectors.end());
+  g.store_sectors.insert(t.totals.store_sectors.begin(), t.totals.store_sectors.end());
+  for (const auto& [pc, e] : t.totals.blocks) {
+    BlockExecutions& d = g.blocks[pc];
+    d.warp += e.warp;
+    d.lane += e.lane;
+  }
+  t.totals.clear();
+  t.dirty = false;
+}
+
+void end_launch(bool ok) {
+  if (!g_recording) return;
+  flush_thread();  // the launching thread (a serial launch runs every block on it)
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_recording = false;
+  if (!ok) return;
+  LaunchRecord& r = g_launch.record;
+  r.counts = g_launch.totals.counts;
+  r.distinct_load_sectors = g_launch.totals.load_sectors.size();
+  r.distinct_store_sectors = g_launch.totals.store_sectors.size();
+  const uintptr_t base = module_base();
+  for (const auto& [pc, e] : g_launch.totals.blocks) r.basic_blocks[pc - base] = e;
+  g_records.push_back(std::move(r));
+  g_launch.totals.clear();
+}
+
+void access(const void* addr, unsigned size, bool write, uintptr_t pc) {
+  if (!recording_here()) return;
+  classify(reinterpret_cast<uintptr_t>(addr), size, write ? Kind::global_store : Kind::global_load,
+           write ? Kind::shared_store : Kind::shared_load, pc, write);
+}
+
+void atomic_access(const void* addr, unsigned size, uintptr_t pc) {
+  if (!recording_here()) return;
+  classify(reinterpret_cast<uintptr_t>(addr), size, Kind::global_atomic, Kind::shared_atomic, pc, true);
+}
+
+void basic_block(uintptr_t pc) {
+  if (!recording_here()) return;
+  FiberTrace& f = t_trace.fibers[sim::internal::tls.fiber->t.linear];
+  f.occ = f.block_count[pc]++;
+  f.events.push_back({pc, 0, f.occ, 0, Kind::block});
+}
+
+}  // namespace profile
+
+void profile_register_global(const void* data, size_t bytes) {
+  if (!profile::g_on || bytes == 0) return;
+  std::lock_guard<std::mutex> lock(profile::g_mutex);
+  const auto lo = reinterpret_cast<uintptr_t>(data);
+  profile::g_buffers.emplace_back(lo, lo + bytes);
+}
+
+}  // namespace sinapse::sim
