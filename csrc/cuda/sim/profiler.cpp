@@ -43,6 +43,15 @@ struct ThreadTrace {
 };
 thread_local ThreadTrace t_trace;
 
+// The running CUDA thread's trace and the address ranges that classify its accesses, set at
+// every switch to a fiber (on_switch): the hooks then read plain thread-locals, not the
+// runtime's (whose access goes through a TLS wrapper call every time).
+struct Current {
+  FiberTrace* trace = nullptr;
+  uintptr_t stack_lo = 0, stack_bytes = 0, arena_lo = 0, arena_bytes = 0, state_lo = 0, state_bytes = 0;
+};
+thread_local Current t_current;
+
 // The address as the GPU would see it, or 0 outside every buffer: each buffer (the union of
 // the arrays registered over it: views share their allocation) starts on its own 256-byte
 // boundary, as cudaMalloc's do (NumPy's are only 16-byte aligned, which would shift sectors),
@@ -77,22 +86,19 @@ uintptr_t module_base() {
 }
 
 void push(Kind kind, uintptr_t pc, uintptr_t addr, unsigned size) {
-  FiberTrace& f = t_trace.fibers[sim::internal::tls.fiber->t.linear];
+  FiberTrace& f = *t_current.trace;
   f.events.push_back({pc, addr, f.occ, static_cast<uint8_t>(size > 255 ? 255 : size), kind});
 }
 
 // Where an access by the running CUDA thread goes; pushes it when it is global or shared memory.
 void classify(uintptr_t a, unsigned size, Kind global_kind, Kind shared_kind, uintptr_t pc, bool write) {
-  using namespace sim::internal;
-  const Fiber& f = *tls.fiber;
-  const Block& b = *tls.block;
-  const Stack& s = *tls.stacks[f.t.linear];
+  const Current& cur = t_current;
   Counts& c = t_trace.totals.counts;
-  if (a - reinterpret_cast<uintptr_t>(s.base) < s.bytes) {
+  if (a - cur.stack_lo < cur.stack_bytes) {
     ++(write ? c.local_stores : c.local_loads);
-  } else if (a - reinterpret_cast<uintptr_t>(b.arena.data()) < b.arena.size()) {
-    push(shared_kind, pc, a - reinterpret_cast<uintptr_t>(b.arena.data()), size);
-  } else if (a - reinterpret_cast<uintptr_t>(b.fibers.data()) < b.fibers.size() * sizeof(Fiber)) {
+  } else if (a - cur.arena_lo < cur.arena_bytes) {
+    push(shared_kind, pc, a - cur.arena_lo, size);
+  } else if (a - cur.state_lo < cur.state_bytes) {
     // threadIdx, blockIdx, ...: special registers on a GPU
   } else if (a - g_launch.params_lo < g_launch.params_hi - g_launch.params_lo) {
     // the kernel's arguments: the constant bank on a GPU
@@ -103,7 +109,7 @@ void classify(uintptr_t a, unsigned size, Kind global_kind, Kind shared_kind, ui
   }
 }
 
-bool recording_here() { return g_recording && sim::internal::tls.fiber != nullptr; }
+bool recording_here() { return t_current.trace != nullptr && g_recording; }
 
 }  // namespace
 
@@ -146,6 +152,26 @@ void begin_launch(const std::string& desc, dim3 grid, dim3 block, size_t dynamic
   g_launch.failed = false;
   g_recording = true;
 }
+
+void on_switch(int linear) {
+  if (!g_recording) {
+    t_current.trace = nullptr;
+    return;
+  }
+  using namespace sim::internal;
+  const Block& b = *tls.block;
+  const Stack& s = *tls.stacks[linear];
+  Current& cur = t_current;
+  cur.trace = &t_trace.fibers[linear];
+  cur.stack_lo = reinterpret_cast<uintptr_t>(s.base);
+  cur.stack_bytes = s.bytes;
+  cur.arena_lo = reinterpret_cast<uintptr_t>(b.arena.data());
+  cur.arena_bytes = b.arena.size();
+  cur.state_lo = reinterpret_cast<uintptr_t>(b.fibers.data());
+  cur.state_bytes = b.fibers.size() * sizeof(Fiber);
+}
+
+void off_fiber() { t_current.trace = nullptr; }
 
 void begin_block(int threads) {
   if (!g_recording) return;
@@ -209,8 +235,8 @@ void atomic_access(const void* addr, unsigned size, uintptr_t pc) {
 
 void basic_block(uintptr_t pc) {
   if (!recording_here()) return;
-  FiberTrace& f = t_trace.fibers[sim::internal::tls.fiber->t.linear];
-  f.occ = f.block_count[pc]++;
+  FiberTrace& f = *t_current.trace;
+  f.occ = f.block_count.next(pc);
   f.events.push_back({pc, 0, f.occ, 0, Kind::block});
 }
 

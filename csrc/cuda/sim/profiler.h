@@ -74,6 +74,8 @@ bool active();
 void begin_launch(const std::string& desc, dim3 grid, dim3 block, size_t dynamic_shared, const void* params_lo,
                   const void* params_hi);
 void begin_block(int threads);
+void on_switch(int linear);  // the block's OS thread resumes fiber `linear`
+void off_fiber();            // ... and is back in the scheduler
 void end_block(bool failed);
 void flush_thread();  // at the end of the launch's parallel region, on each OS thread
 void end_launch(bool ok);

@@ -2,6 +2,7 @@
 // turns a block's traces into counts). Not included by kernels.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 #include <unordered_set>
@@ -24,10 +25,45 @@ struct Event {
   Kind kind;
 };
 
+// Executions so far of each basic block (by address): an open-addressing table, since it is
+// looked up at every basic block a thread enters (std::unordered_map was most of the cost).
+class BlockCounter {
+ public:
+  uint32_t next(uintptr_t pc) {  // the execution number of this entry into `pc` (0, 1, ...)
+    if (2 * (used_ + 1) > slots_.size()) grow();
+    size_t i = slot(pc);
+    if (slots_[i].first != pc) {
+      slots_[i] = {pc, 0};
+      ++used_;
+    }
+    return slots_[i].second++;
+  }
+  void clear() {
+    if (used_) std::fill(slots_.begin(), slots_.end(), std::pair<uintptr_t, uint32_t>{0, 0});
+    used_ = 0;
+  }
+
+ private:
+  size_t slot(uintptr_t pc) const {
+    const size_t mask = slots_.size() - 1;
+    size_t i = (pc * 0x9E3779B97F4A7C15ULL >> 20) & mask;
+    while (slots_[i].first != 0 && slots_[i].first != pc) i = (i + 1) & mask;
+    return i;
+  }
+  void grow() {
+    std::vector<std::pair<uintptr_t, uint32_t>> old(slots_.empty() ? 64 : slots_.size() * 2, {0, 0});
+    old.swap(slots_);
+    for (const auto& e : old)
+      if (e.first) slots_[slot(e.first)] = e;
+  }
+  std::vector<std::pair<uintptr_t, uint32_t>> slots_;
+  size_t used_ = 0;
+};
+
 struct FiberTrace {
   std::vector<Event> events;
-  std::unordered_map<uintptr_t, uint32_t> block_count;  // basic block -> executions so far
-  uint32_t occ = 0;                                      // of the basic block being executed
+  BlockCounter block_count;
+  uint32_t occ = 0;  // of the basic block being executed
   void clear() {
     events.clear();
     block_count.clear();

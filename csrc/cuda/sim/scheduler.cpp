@@ -58,7 +58,9 @@ void run_round(Block& b, std::vector<int>& order) {
     if (f.state == FiberState::at_barrier || f.state == FiberState::done) continue;
     tls.fiber = &f;
     tls.in_fiber = 1;
+    profile::on_switch(idx);
     sinapse_sim_switch(&tls.scheduler_sp, f.sp);
+    profile::off_fiber();
     tls.in_fiber = 0;
     if (b.failed) return;
   }
