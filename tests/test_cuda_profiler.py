@@ -169,3 +169,25 @@ def test_profile_is_empty_outside_and_none_without_profile():
     with sinapse.cuda.simulate(profile=True) as prof:
         pass
     assert prof.records == []
+
+
+def test_sampled_blocks_scale_to_the_grid():
+    """Tracing 4 of 64 blocks of a uniform kernel gives the exact counts of all 64."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((512, 64), dtype=np.float32)
+    b = rng.standard_normal((64, 512), dtype=np.float32)
+    with sinapse.cuda.simulate(profile=True) as full:
+        sinapse.ops.gemm(a, b, variant="tuned")
+    with sinapse.cuda.simulate(profile=True, sample_blocks=4) as sampled:
+        sinapse.ops.gemm(a, b, variant="tuned")
+    (f,), (s,) = full.records, sampled.records
+    assert s["sampled_blocks"] == 4 and f["sampled_blocks"] == f["blocks"] == 64
+    for key in ("fp32_fma", "global_load_requests", "global_load_sectors", "shared_load_wavefronts", "instructions"):
+        assert s[key] == f[key], key
+    assert s["dram_read_bytes"] == f["dram_read_bytes"]  # distinct sectors: every block
+
+
+def test_sample_blocks_is_checked():
+    with pytest.raises(ValueError, match="sample_blocks"):
+        with sinapse.cuda.simulate(profile=True, sample_blocks=0):
+            pass

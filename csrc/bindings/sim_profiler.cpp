@@ -60,6 +60,7 @@ py::dict record_dict(const prof::LaunchRecord& r) {
   d["dynamic_shared_bytes"] = r.dynamic_shared;
   d["distinct_load_sectors"] = r.distinct_load_sectors;
   d["distinct_store_sectors"] = r.distinct_store_sectors;
+  d["sampled_blocks"] = r.sampled_blocks;
   py::array_t<uint64_t> bbs({static_cast<py::ssize_t>(r.basic_blocks.size()), py::ssize_t(3)});
   auto v = bbs.mutable_unchecked<2>();
   py::ssize_t i = 0;
@@ -77,7 +78,10 @@ py::dict record_dict(const prof::LaunchRecord& r) {
 
 void bind_profiler(py::module_& m) {
   m.attr("is_profiler") = true;
-  m.def("profile_start", &prof::start, "Start recording every launch (clears earlier records).");
+  m.def(
+      "profile_start", [](uint64_t max_blocks) { prof::start(max_blocks); }, py::arg("max_blocks") = 0,
+      "Start recording every launch (clears earlier records); max_blocks > 0 traces at most that "
+      "many blocks of each launch (evenly spread, the last included).");
   m.def(
       "profile_stop",
       [] {

@@ -106,9 +106,19 @@ def _profiler_module():
     return _cuda_prof
 
 
+def _checked_sample(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"simulate: sample_blocks must be a positive integer or None, got {n!r}")
+    return n
+
+
 @contextlib.contextmanager
 def simulate(
-    seed: int | None = None, checked: bool = False, racecheck: bool = False, profile: bool = False
+    seed: int | None = None,
+    checked: bool = False,
+    racecheck: bool = False,
+    profile: bool = False,
+    sample_blocks: int | None = None,
 ) -> Iterator[Any]:
     """Run ops on NumPy arrays through the CUDA kernels, on the CPU, in the SIMT simulator.
 
@@ -137,7 +147,10 @@ def simulate(
             sinapse.ops.gemm(a, b)
         print(prof.table())
 
-    Without ``profile`` the context yields None.
+    ``sample_blocks=S`` traces at most S blocks of each launch (spread evenly, the grid's last
+    block among them) and scales their counts to the grid, for large launches; every block still
+    runs and the distinct sectors (DRAM bytes) are counted over all of them. Without ``profile``
+    the context yields None.
     """
     try:
         from . import _cuda_sim
@@ -152,7 +165,7 @@ def simulate(
         from .profiler import Profile
 
         result = Profile()
-        modules[1].profile_start()
+        modules[1].profile_start(0 if sample_blocks is None else _checked_sample(sample_blocks))
     tokens = _SIMULATING.set(True), _CHECKED.set(bool(checked)), _PROFILING.set(bool(profile))
     try:
         yield result

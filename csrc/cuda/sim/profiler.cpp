@@ -32,12 +32,15 @@ struct Launch {
   Totals totals;
   std::vector<Range> buffers;  // g_buffers merged into disjoint ranges, sorted
   uintptr_t params_lo = 0, params_hi = 0;
-  bool failed = false;
+  int64_t blocks = 0;           // in the grid
+  uint64_t sampled_blocks = 0;  // traced (all, unless start() was given a maximum)
 } g_launch;
+uint64_t g_max_blocks = 0;  // 0: trace every block
 
 struct ThreadTrace {
   std::vector<FiberTrace> fibers;
   int threads = 0;
+  bool sampled = true;
   Totals totals;
   bool dirty = false;
 };
@@ -48,6 +51,7 @@ thread_local ThreadTrace t_trace;
 // runtime's (whose access goes through a TLS wrapper call every time).
 struct Current {
   FiberTrace* trace = nullptr;
+  bool sampled = true;  // this block's warps are traced (else only its distinct sectors are marked)
   uintptr_t stack_lo = 0, stack_bytes = 0, arena_lo = 0, arena_bytes = 0, state_lo = 0, state_bytes = 0;
 };
 thread_local Current t_current;
@@ -95,17 +99,20 @@ void classify(uintptr_t a, unsigned size, Kind global_kind, Kind shared_kind, ui
   const Current& cur = t_current;
   Counts& c = t_trace.totals.counts;
   if (a - cur.stack_lo < cur.stack_bytes) {
-    ++(write ? c.local_stores : c.local_loads);
+    if (cur.sampled) ++(write ? c.local_stores : c.local_loads);
   } else if (a - cur.arena_lo < cur.arena_bytes) {
-    push(shared_kind, pc, a - cur.arena_lo, size);
+    if (cur.sampled) push(shared_kind, pc, a - cur.arena_lo, size);
   } else if (a - cur.state_lo < cur.state_bytes) {
     // threadIdx, blockIdx, ...: special registers on a GPU
   } else if (a - g_launch.params_lo < g_launch.params_hi - g_launch.params_lo) {
     // the kernel's arguments: the constant bank on a GPU
   } else if (const uintptr_t d = device_address(a)) {
-    push(global_kind, pc, d, size);
+    Totals& t = t_trace.totals;
+    if (global_kind != Kind::global_store) t.load_sectors.mark(d, size);
+    if (global_kind != Kind::global_load) t.store_sectors.mark(d, size);
+    if (cur.sampled) push(global_kind, pc, d, size);
   } else {
-    ++(write ? c.unclassified_stores : c.unclassified_loads);
+    if (cur.sampled) ++(write ? c.unclassified_stores : c.unclassified_loads);
   }
 }
 
@@ -122,8 +129,9 @@ void Counts::add(const Counts& o) {
 
 bool active() { return g_on.load(); }
 
-void start() {
+void start(uint64_t max_blocks) {
   std::lock_guard<std::mutex> lock(g_mutex);
+  g_max_blocks = max_blocks;
   g_buffers.clear();
   g_records.clear();
   g_on = true;
@@ -149,7 +157,8 @@ void begin_launch(const std::string& desc, dim3 grid, dim3 block, size_t dynamic
   g_launch.buffers = merged(g_buffers);
   g_launch.params_lo = reinterpret_cast<uintptr_t>(params_lo);
   g_launch.params_hi = reinterpret_cast<uintptr_t>(params_hi);
-  g_launch.failed = false;
+  g_launch.blocks = int64_t(grid.x) * grid.y * grid.z;
+  g_launch.sampled_blocks = 0;
   g_recording = true;
 }
 
@@ -163,6 +172,7 @@ void on_switch(int linear) {
   const Stack& s = *tls.stacks[linear];
   Current& cur = t_current;
   cur.trace = &t_trace.fibers[linear];
+  cur.sampled = t_trace.sampled;
   cur.stack_lo = reinterpret_cast<uintptr_t>(s.base);
   cur.stack_bytes = s.bytes;
   cur.arena_lo = reinterpret_cast<uintptr_t>(b.arena.data());
@@ -173,9 +183,17 @@ void on_switch(int linear) {
 
 void off_fiber() { t_current.trace = nullptr; }
 
-void begin_block(int threads) {
+void begin_block(int threads, int64_t id) {
   if (!g_recording) return;
   ThreadTrace& t = t_trace;
+  // With a maximum of S traced blocks out of n, block `id` is traced when id * S / n steps:
+  // S blocks evenly spread, the grid's last (its partial tiles in every dimension) among them.
+  const int64_t n = g_launch.blocks, s = static_cast<int64_t>(g_max_blocks);
+  t.sampled = s == 0 || s >= n || (id * s) / n != ((id + 1) * s) / n;
+  if (t.sampled) {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    ++g_launch.sampled_blocks;
+  }
   if (static_cast<int>(t.fibers.size()) < threads) t.fibers.resize(threads);
   for (int i = 0; i < threads; ++i) t.fibers[i].clear();
   t.threads = threads;
@@ -183,7 +201,7 @@ void begin_block(int threads) {
 }
 
 void end_block(bool failed) {
-  if (!g_recording || failed) return;
+  if (!g_recording || failed || !t_trace.sampled) return;
   ThreadTrace& t = t_trace;
   for (int first = 0; first < t.threads; first += 32)
     internal::count_warp(t.fibers, first, std::min(32, t.threads - first), t.totals);
@@ -195,8 +213,8 @@ void flush_thread() {
   std::lock_guard<std::mutex> lock(g_mutex);
   Totals& g = g_launch.totals;
   g.counts.add(t.totals.counts);
-  g.load_sectors.insert(t.totals.load_sectors.begin(), t.totals.load_sectors.end());
-  g.store_sectors.insert(t.totals.store_sectors.begin(), t.totals.store_sectors.end());
+  g.load_sectors.merge(t.totals.load_sectors);
+  g.store_sectors.merge(t.totals.store_sectors);
   for (const auto& [pc, e] : t.totals.blocks) {
     BlockExecutions& d = g.blocks[pc];
     d.warp += e.warp;
@@ -214,8 +232,9 @@ void end_launch(bool ok) {
   if (!ok) return;
   LaunchRecord& r = g_launch.record;
   r.counts = g_launch.totals.counts;
-  r.distinct_load_sectors = g_launch.totals.load_sectors.size();
-  r.distinct_store_sectors = g_launch.totals.store_sectors.size();
+  r.distinct_load_sectors = g_launch.totals.load_sectors.count();
+  r.distinct_store_sectors = g_launch.totals.store_sectors.count();
+  r.sampled_blocks = g_launch.sampled_blocks;
   const uintptr_t base = module_base();
   for (const auto& [pc, e] : g_launch.totals.blocks) r.basic_blocks[pc - base] = e;
   g_records.push_back(std::move(r));
@@ -234,7 +253,7 @@ void atomic_access(const void* addr, unsigned size, uintptr_t pc) {
 }
 
 void basic_block(uintptr_t pc) {
-  if (!recording_here()) return;
+  if (!recording_here() || !t_current.sampled) return;
   FiberTrace& f = *t_current.trace;
   f.occ = f.block_count.next(pc);
   f.events.push_back({pc, 0, f.occ, 0, Kind::block});

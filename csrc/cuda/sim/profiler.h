@@ -62,18 +62,21 @@ struct LaunchRecord {
   size_t dynamic_shared = 0;
   Counts counts;
   uint64_t distinct_load_sectors = 0, distinct_store_sectors = 0;  // over the whole launch
+  uint64_t sampled_blocks = 0;  // the blocks whose warps were traced (the counts are theirs)
   std::unordered_map<uintptr_t, BlockExecutions> basic_blocks;     // key: offset in the module
 };
 
 // Python's side (bindings): start recording, then stop and take the launches recorded since.
-void start();
+// With max_blocks > 0, at most that many blocks of each launch are traced (spread evenly over
+// the grid, its last block included); every block still runs, and marks the sectors it touches.
+void start(uint64_t max_blocks = 0);
 std::vector<LaunchRecord> stop();
 bool active();
 
 // The scheduler's hooks (all return at once when not recording).
 void begin_launch(const std::string& desc, dim3 grid, dim3 block, size_t dynamic_shared, const void* params_lo,
                   const void* params_hi);
-void begin_block(int threads);
+void begin_block(int threads, int64_t id);
 void on_switch(int linear);  // the block's OS thread resumes fiber `linear`
 void off_fiber();            // ... and is back in the scheduler
 void end_block(bool failed);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "profiler.h"
@@ -71,10 +70,44 @@ struct FiberTrace {
   }
 };
 
+// The distinct 32-byte sectors a launch touched: a bitmap per buffer. Addresses are device
+// addresses as profiler.cpp translates them: buffer index + 1 above bit 40, offset below.
+class SectorSet {
+ public:
+  void mark(uintptr_t device_addr, unsigned bytes) {
+    const size_t buffer = (device_addr >> 40) - 1;
+    if (buffer >= bits_.size()) bits_.resize(buffer + 1);
+    auto& b = bits_[buffer];
+    const uint64_t offset = device_addr & ((uint64_t(1) << 40) - 1);
+    for (uint64_t s = offset >> 5; s <= (offset + bytes - 1) >> 5; ++s) {
+      if (s / 64 >= b.size()) b.resize(std::max<size_t>(s / 64 + 1, 2 * b.size()), 0);
+      b[s / 64] |= uint64_t(1) << (s % 64);
+    }
+  }
+  void merge(const SectorSet& o) {
+    if (o.bits_.size() > bits_.size()) bits_.resize(o.bits_.size());
+    for (size_t i = 0; i < o.bits_.size(); ++i) {
+      auto& b = bits_[i];
+      if (o.bits_[i].size() > b.size()) b.resize(o.bits_[i].size(), 0);
+      for (size_t w = 0; w < o.bits_[i].size(); ++w) b[w] |= o.bits_[i][w];
+    }
+  }
+  uint64_t count() const {
+    uint64_t n = 0;
+    for (const auto& b : bits_)
+      for (uint64_t w : b) n += static_cast<uint64_t>(__builtin_popcountll(w));
+    return n;
+  }
+  void clear() { bits_.clear(); }
+
+ private:
+  std::vector<std::vector<uint64_t>> bits_;
+};
+
 // What one OS thread accumulates over the blocks it runs in a launch.
 struct Totals {
   Counts counts;
-  std::unordered_set<uint64_t> load_sectors, store_sectors;  // distinct 32-byte sectors
+  SectorSet load_sectors, store_sectors;  // distinct 32-byte sectors, every block (sampled or not)
   std::unordered_map<uintptr_t, BlockExecutions> blocks;     // key: absolute address
   void clear() {
     counts = Counts();

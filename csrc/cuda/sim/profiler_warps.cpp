@@ -3,7 +3,7 @@
 // A warp instruction is every lane's n-th execution of one instruction (profiler.h). Lanes that
 // ran in step — the common case — are grouped in one pass over their traces; from the first
 // point where they differ (divergence, different trip counts), the rest of the warp's events are
-// sorted by (instruction, occurrence, lane) and grouped from that order.
+// grouped by hashing (instruction, occurrence).
 //
 // Costs, per warp instruction (the model Nsight Compute reports, docs/kernels/cuda_profiler.md):
 //   global: the distinct 32-byte sectors the active lanes' bytes touch (a request's "sectors"),
@@ -68,18 +68,14 @@ void count_global(Kind kind, const Lane* l, int n, Totals& t) {
     c.global_load_sectors += sectors.size();
     c.global_load_ideal_sectors += ideal;
     c.global_load_bytes += bytes;
-    t.load_sectors.insert(sectors.begin(), sectors.end());
   } else if (kind == Kind::global_store) {
     ++c.global_store_requests;
     c.global_store_sectors += sectors.size();
     c.global_store_ideal_sectors += ideal;
     c.global_store_bytes += bytes;
-    t.store_sectors.insert(sectors.begin(), sectors.end());
-  } else {  // an atomic reads and writes its sector (performed in L2 on a GPU)
+  } else {  // an atomic (performed in L2 on a GPU)
     ++c.global_atomic_requests;
     c.global_atomic_sectors += sectors.size();
-    t.load_sectors.insert(sectors.begin(), sectors.end());
-    t.store_sectors.insert(sectors.begin(), sectors.end());
   }
 }
 
@@ -130,37 +126,59 @@ void count_instruction(Kind kind, uintptr_t pc, const Lane* l, int n, Totals& t)
   }
 }
 
-struct Tagged {  // an event with its lane, for the sorted (divergent) part of a warp
+struct Tagged {  // an event with its lane, for the diverged part of a warp
   Event e;
   int lane;
-  bool operator<(const Tagged& o) const {
-    if (e.pc != o.e.pc) return e.pc < o.e.pc;
-    if (e.occ != o.e.occ) return e.occ < o.e.occ;
-    if (e.kind != o.e.kind) return e.kind < o.e.kind;
-    return lane < o.lane;
-  }
-  bool same_instruction(const Tagged& o) const { return e.pc == o.e.pc && e.occ == o.e.occ && e.kind == o.e.kind; }
 };
 
-// The lanes' events from position idx[lane] on, grouped by sorting.
+// A hash of (pc, occurrence, kind): the identity of a warp instruction.
+uint64_t instruction_hash(const Event& e) {
+  return (e.pc * 0x9E3779B97F4A7C15ULL) ^ ((static_cast<uint64_t>(e.occ) << 8 | static_cast<uint8_t>(e.kind)) *
+                                           0xC2B2AE3D27D4EB4FULL);
+}
+bool same_instruction(const Event& a, const Event& b) { return a.pc == b.pc && a.occ == b.occ && a.kind == b.kind; }
+
+// The lanes' events from position idx[lane] on, grouped into warp instructions in linear time:
+// each event gets its instruction's group number (an open-addressing table over the first event
+// of each group), then a counting sort by group — stable, so each group's lanes stay in order.
 void count_diverged(std::vector<FiberTrace>& fibers, int first, int lanes, const size_t* idx, Totals& t) {
-  static thread_local std::vector<Tagged> rest;
+  static thread_local std::vector<Tagged> rest, sorted;
+  static thread_local std::vector<uint32_t> group_of, size_of, slots;
+  static thread_local std::vector<size_t> heads;  // index in `rest` of each group's first event
   rest.clear();
   for (int l = 0; l < lanes; ++l) {
     const auto& ev = fibers[first + l].events;
     for (size_t i = idx[l]; i < ev.size(); ++i) rest.push_back({ev[i], l});
   }
-  std::sort(rest.begin(), rest.end());
-  static thread_local std::vector<Lane> group;
-  for (size_t i = 0; i < rest.size();) {
-    size_t j = i;
-    group.clear();
-    while (j < rest.size() && rest[j].same_instruction(rest[i])) {
-      group.push_back({rest[j].lane, rest[j].e.addr, rest[j].e.size});
-      ++j;
+  if (rest.empty()) return;
+  size_t capacity = 64;
+  while (capacity < 2 * rest.size()) capacity *= 2;
+  slots.assign(capacity, UINT32_MAX);
+  group_of.resize(rest.size());
+  size_of.clear();
+  heads.clear();
+  for (size_t i = 0; i < rest.size(); ++i) {
+    size_t s = instruction_hash(rest[i].e) & (capacity - 1);
+    while (slots[s] != UINT32_MAX && !same_instruction(rest[heads[slots[s]]].e, rest[i].e)) s = (s + 1) & (capacity - 1);
+    if (slots[s] == UINT32_MAX) {
+      slots[s] = static_cast<uint32_t>(heads.size());
+      heads.push_back(i);
+      size_of.push_back(0);
     }
-    count_instruction(rest[i].e.kind, rest[i].e.pc, group.data(), static_cast<int>(group.size()), t);
-    i = j;
+    group_of[i] = slots[s];
+    ++size_of[slots[s]];
+  }
+  std::vector<size_t> start(size_of.size() + 1, 0);
+  for (size_t g = 0; g < size_of.size(); ++g) start[g + 1] = start[g] + size_of[g];
+  sorted.resize(rest.size());
+  std::vector<size_t> fill(start.begin(), start.end() - 1);
+  for (size_t i = 0; i < rest.size(); ++i) sorted[fill[group_of[i]]++] = rest[i];
+  static thread_local std::vector<Lane> group;
+  for (size_t g = 0; g < size_of.size(); ++g) {
+    group.clear();
+    for (size_t k = start[g]; k < start[g + 1]; ++k) group.push_back({sorted[k].lane, sorted[k].e.addr, sorted[k].e.size});
+    const Event& e = sorted[start[g]].e;
+    count_instruction(e.kind, e.pc, group.data(), static_cast<int>(group.size()), t);
   }
 }
 

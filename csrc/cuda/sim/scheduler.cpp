@@ -190,7 +190,7 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
       // Setting up a block allocates (fiber stacks, shared memory): a std::bad_alloc there
       // must not escape the OpenMP region, so it is carried out and rethrown below.
       if (!errors.run([&] {
-            profile::begin_block(static_cast<int>(block.x * block.y * block.z));
+            profile::begin_block(static_cast<int>(block.x * block.y * block.z), id);
             run_block(grid, block, block_index(id, grid), dynamic_shared, body, b);
             profile::end_block(b.failed);
           })) {

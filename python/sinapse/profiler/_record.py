@@ -80,10 +80,17 @@ def _compute(raw: dict, module_path: str | None) -> dict:
 def build(raw: dict, module_path: str | None, l2_bytes: int = DEFAULT_L2_BYTES) -> dict:
     """The record of one launch (``module_path``: the profiling module, for the static counts;
     None skips them)."""
-    rec = {k: raw[k] for k in _SUMMED}
     gx, gy, gz = raw["grid"]
     bx, by, bz = raw["block"]
     blocks, per_block = gx * gy * gz, bx * by * bz
+    # Traced blocks stand for the whole grid (distinct sectors are counted over every block).
+    sampled = raw.get("sampled_blocks", blocks) or blocks
+    scale = blocks / sampled
+    rec = {k: round(raw[k] * scale) for k in _SUMMED}
+    if scale != 1:
+        raw = dict(raw, basic_blocks=np.rint(raw["basic_blocks"] * np.array([1, scale, scale])).astype(np.uint64))
+        raw.update({k: rec[k] for k in _SUMMED})
+    rec["sampled_blocks"] = sampled
     rec.update(
         name=raw["name"],
         launch=raw["launch"],
