@@ -81,7 +81,7 @@ class Profile:
                     acc[k] += v
         for acc in out.values():
             wi = acc["warp_instructions"]
-            acc["active_lane_fraction"] = acc["instructions"] / (32 * wi) if wi else 1.0
+            acc["active_lane_fraction"] = min(1.0, acc["instructions"] / (32 * wi)) if wi else 1.0
         return list(out.values())
 
     def table(self) -> str:

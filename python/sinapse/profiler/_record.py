@@ -62,17 +62,18 @@ def _compute(raw: dict, module_path: str | None) -> dict:
     if module_path is None or len(bbs) == 0:
         return out
     keys, values = _instructions.block_table(module_path)
-    idx = np.searchsorted(keys, bbs[:, 0])
-    found = (idx < len(keys)) & (keys[np.minimum(idx, len(keys) - 1)] == bbs[:, 0])
+    offsets = bbs[:, 0].astype(np.uint64)
+    idx = np.searchsorted(keys, offsets)
+    found = (idx < len(keys)) & (keys[np.minimum(idx, len(keys) - 1)] == offsets)
     static = np.zeros((len(bbs), len(_instructions.COLUMNS)), dtype=np.int64)
     static[found] = values[idx[found]]
-    warp = bbs[:, 1].astype(np.int64)
-    lane = bbs[:, 2].astype(np.int64)
+    warp = bbs[:, 1].astype(np.float64)
+    lane = bbs[:, 2].astype(np.float64)
     totals = lane @ static
     for i, name in enumerate(_instructions.COLUMNS):
-        out[name] = int(totals[i])
-    out["warp_instructions"] = int(warp @ static[:, 0])
-    out["fp32_warp_instructions"] = int(warp @ static[:, 1:7].sum(axis=1))
+        out[name] = int(round(totals[i]))
+    out["warp_instructions"] = int(round(warp @ static[:, 0]))
+    out["fp32_warp_instructions"] = int(round(warp @ static[:, 1:7].sum(axis=1)))
     out["unknown_blocks"] = int((~found).sum())
     return out
 
@@ -88,7 +89,8 @@ def build(raw: dict, module_path: str | None, l2_bytes: int = DEFAULT_L2_BYTES) 
     scale = blocks / sampled
     rec = {k: round(raw[k] * scale) for k in _SUMMED}
     if scale != 1:
-        raw = dict(raw, basic_blocks=np.rint(raw["basic_blocks"] * np.array([1, scale, scale])).astype(np.uint64))
+        # block executions stay fractional until summed (rounding each could break lanes <= 32 x warps)
+        raw = dict(raw, basic_blocks=raw["basic_blocks"] * np.array([1.0, scale, scale]))
         raw.update({k: rec[k] for k in _SUMMED})
     rec["sampled_blocks"] = sampled
     rec.update(
@@ -103,7 +105,8 @@ def build(raw: dict, module_path: str | None, l2_bytes: int = DEFAULT_L2_BYTES) 
     rec["dram_read_bytes"], rec["dram_write_bytes"] = _dram(raw, l2_bytes)
     rec.update(_compute(raw, module_path))
     rec["flops"] = 2 * rec["fp32_fma"] + rec["fp32_add"] + rec["fp32_mul"] + rec["fp32_div"] + rec["fp32_sqrt"]
-    rec["active_lane_fraction"] = rec["instructions"] / (32 * rec["warp_instructions"]) if rec["warp_instructions"] else 1.0
+    wi = rec["warp_instructions"]
+    rec["active_lane_fraction"] = min(1.0, rec["instructions"] / (32 * wi)) if wi else 1.0
     return rec
 
 
