@@ -119,8 +119,8 @@ def test_launch_bound_tiny_kernel():
     assert r["bound"] == "launch"
     # issue (reported, not in the bound): 2 / (4 x 1.98e9 x 1 SM x 1/16 latency factor: one warp) = 4.04 ns
     assert r["issue_s"] == pytest.approx(2 / (4 * 1.98e9 / 16))
-    # the largest term is the L2's: 4 sectors x 32 B / 9.0e12 B/s = 14.2 ps
-    assert r["time_s"] == pytest.approx(3e-6 + 128 / 9.0e12)
+    # the largest other term is DRAM's: 256 B / 4.8e12 B/s = 53.3 ps
+    assert r["time_s"] == pytest.approx(3e-6 + 256 / 4.8e12)
 
 
 def test_issue_is_not_in_the_bound():
