@@ -144,13 +144,13 @@ def run(args) -> int:
     sample = 4 if args.quick else SAMPLE_BLOCKS
     workloads = work.WORKLOADS[:2] if args.quick else work.WORKLOADS
     sections, rows, seen = [], [], set()
-    for naive in (False, True):
+    for suffix, variants, names in work.PASSES:
         for name, about, build in workloads:
-            if naive and name not in work.NAIVE_WORKLOADS:
+            if names is not None and name not in names:
                 continue
-            label = f"{name} (naive variants)" if naive else name
+            label = name + suffix
             start = time.perf_counter()
-            with work.naive_variants() if naive else _nothing():
+            with variants():
                 prof = _profile(build, sample)
             kernel_rows = _kernel_rows(prof)
             seen.update(r["name"] for r in kernel_rows)
@@ -171,11 +171,3 @@ def run(args) -> int:
         "",
     ]
     return harness.publish("cuda_profile", args, env, rows, "\n".join(head + sections))
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return None
