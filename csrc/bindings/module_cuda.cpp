@@ -11,6 +11,7 @@
 
 #include "../common/threading.h"
 #include "../cuda/check.h"
+#include "../cuda/test_switches.cuh"
 #include "cuda/module.h"
 #include "enums.h"
 
@@ -49,6 +50,17 @@ void bind_utilities(py::module_& m) {
       py::arg("seed"), py::arg("stack_kib") = 0, py::arg("racecheck") = false,
       "Seed of the fiber schedule (a different seed, a different interleaving), fiber stack size, "
       "and the shared-memory race check.");
+  // Test-only switches (csrc/cuda/test_switches.cuh): mutants and the grid-stride cap.
+  m.def("set_mutant", &sinapse::sim::set_mutant, py::arg("name"),
+        "Run the deliberately broken kernel `name` in place of the correct one ('' = none; tests only).");
+  m.def("mutant", &sinapse::sim::mutant, "The mutant switched on ('' = none).");
+  m.def("set_grid_stride_cap", &sinapse::sim::set_grid_stride_cap, py::arg("blocks"),
+        "The most blocks a grid-stride kernel is launched with (1 to 65535, the GPU's setting): lower, "
+        "small tensors make every grid-stride loop take a second pass (tests only).");
+  m.def("grid_stride_cap", &sinapse::sim::grid_stride_cap, "The current grid-stride cap (65535 unless lowered).");
+  m.def("set_skipped_pass", &sinapse::sim::set_skipped_pass, py::arg("kernel"),
+        "Make the kernel launched as `kernel` skip the second pass of its grid-stride loops ('' = none; "
+        "tests only: the grid-pass tests must then fail).");
   m.def(
       "set_num_threads", [](int n) { sinapse::set_num_threads(n); }, py::arg("n"),
       "OS threads that run blocks in parallel.");
@@ -85,16 +97,23 @@ void bind_utilities(py::module_& m) {
   m.attr("archs") = SINAPSE_CUDA_ARCHS;
 #endif
   m.attr("runtime_version") = CUDART_VERSION;
-  // (number of devices, "" or the reason there are none). Never raises: it is how
-  // sinapse.cuda.why_unavailable() explains a machine without a GPU or driver.
+  // (number of devices, "" or the reason there are none, (major, minor) compute capability of
+  // the current device or None). Never raises: it is how sinapse.cuda.why_unavailable()
+  // explains a machine without a GPU or driver, or a GPU this build has no kernels for.
   m.def("device_status", []() -> py::tuple {
-    int count = 0;
-    const cudaError_t err = cudaGetDeviceCount(&count);
+    int count = 0, device = 0, major = 0, minor = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err == cudaSuccess && count > 0) err = cudaGetDevice(&device);
+    if (err == cudaSuccess && count > 0)
+      err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+    if (err == cudaSuccess && count > 0)
+      err = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
     if (err != cudaSuccess) {
       cudaGetLastError();  // clear it, so later calls do not inherit it
-      return py::make_tuple(0, sinapse::cuda::describe(err));
+      return py::make_tuple(0, sinapse::cuda::describe(err), py::none());
     }
-    return py::make_tuple(count, count > 0 ? std::string() : std::string("no CUDA device found"));
+    if (count == 0) return py::make_tuple(0, std::string("no CUDA device found"), py::none());
+    return py::make_tuple(count, std::string(), py::make_tuple(major, minor));
   });
   m.def("driver_version", [] {
     int v = 0;

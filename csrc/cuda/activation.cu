@@ -3,6 +3,7 @@
 #include "activation.h"
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -56,7 +57,7 @@ __global__ void prelu_dalpha_kernel(PreluArgs p, const float* __restrict__ x, co
 constexpr int kBlock = 256;
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // one thread per output pixel / element; contrast one thread per (image, channel).
 #include "augment.h"
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -14,7 +15,7 @@ namespace {
 constexpr int kBlock = 256;
 dim3 grid_for(int64_t total) {
   const int64_t blocks = (total + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 __device__ __forceinline__ int64_t first_index() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }

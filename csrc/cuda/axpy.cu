@@ -1,5 +1,6 @@
 #include "axpy.h"
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -15,7 +16,7 @@ __global__ void axpy_kernel(int64_t n, float alpha, const float* __restrict__ x,
 
 void axpy(int64_t n, float alpha, const float* x, float* y, cudaStream_t stream) {
   constexpr int kBlock = 256;
-  constexpr int64_t kMaxBlocks = 65535;
+  const int64_t kMaxBlocks = grid_stride_cap();  // 65535 (test_switches.cuh)
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   const dim3 grid(static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks));
   launch("axpy_kernel", axpy_kernel, grid, dim3(kBlock), 0, stream, n, alpha, x, y);

@@ -11,6 +11,7 @@
 
 #include "../common/batch_norm_column.h"
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -18,11 +19,14 @@ namespace {
 
 constexpr int kBlock = 256;
 
+// kShort: a mutant (SINAPSE_SIM only, test_switches.cuh) whose sums stop one row short.
+template <bool kShort>
 __global__ void stats_kernel(int64_t rows, int64_t channels, const float* __restrict__ x, float* running_mean,
                              float* running_var, float momentum, float epsilon, float* save_mean, float* save_invstd) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c < channels)
-    batch_norm_column_stats(rows, channels, c, x, running_mean, running_var, momentum, epsilon, save_mean, save_invstd);
+    batch_norm_column_stats(rows - (kShort ? 1 : 0), channels, c, x, running_mean, running_var, momentum, epsilon,
+                            save_mean, save_invstd);
 }
 
 __global__ void apply_kernel(int64_t total, int64_t channels, const float* __restrict__ x,
@@ -36,11 +40,13 @@ __global__ void apply_kernel(int64_t total, int64_t channels, const float* __res
   }
 }
 
+template <bool kShort>
 __global__ void grad_sums_kernel(int64_t rows, int64_t channels, const float* __restrict__ x,
                                  const float* __restrict__ dy, const float* __restrict__ mean,
                                  const float* __restrict__ invstd, float* dgamma, float* dbeta) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (c < channels) batch_norm_column_grad_sums(rows, channels, c, x, dy, mean, invstd, dgamma, dbeta);
+  if (c < channels)
+    batch_norm_column_grad_sums(rows - (kShort ? 1 : 0), channels, c, x, dy, mean, invstd, dgamma, dbeta);
 }
 
 __global__ void dx_kernel(int64_t total, int64_t rows, int64_t channels, const float* __restrict__ x,
@@ -67,6 +73,11 @@ __global__ void invstd_kernel(int64_t channels, const float* __restrict__ runnin
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+}
+// The grid of the grid-stride kernels (apply, dx): the per-channel ones above need one thread per channel.
+dim3 grid_stride_for(int64_t n) {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 // ---- naive: one thread per channel, the whole column ---------------------------------------
@@ -109,8 +120,8 @@ __global__ void backward_naive_kernel(int64_t rows, int64_t channels, const floa
 
 void batch_norm_apply(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
                       const float* mean, const float* invstd, float* y, cudaStream_t stream) {
-  launch("batch_norm_apply_kernel", apply_kernel, grid_for(rows * channels), dim3(kBlock), 0, stream, rows * channels,
-         channels, x, gamma, beta, mean, invstd, y);
+  launch("batch_norm_apply_kernel", apply_kernel, grid_stride_for(rows * channels), dim3(kBlock), 0, stream,
+         rows * channels, channels, x, gamma, beta, mean, invstd, y);
 }
 
 void batch_norm_train(int64_t rows, int64_t channels, const float* x, const float* gamma, const float* beta,
@@ -120,8 +131,9 @@ void batch_norm_train(int64_t rows, int64_t channels, const float* x, const floa
     return launch("batch_norm_train_naive_kernel", train_naive_kernel, grid_for(channels), dim3(kBlock), 0, stream,
                   rows, channels, x, gamma, beta, running_mean, running_var, momentum, epsilon, y, save_mean,
                   save_invstd);
-  launch("batch_norm_stats_kernel", stats_kernel, grid_for(channels), dim3(kBlock), 0, stream, rows, channels, x,
-         running_mean, running_var, momentum, epsilon, save_mean, save_invstd);
+  launch("batch_norm_stats_kernel", SINAPSE_MUTANT(stats_kernel<false>, "batch_norm_stats_short", stats_kernel<true>),
+         grid_for(channels), dim3(kBlock), 0, stream, rows, channels, x, running_mean, running_var, momentum, epsilon,
+         save_mean, save_invstd);
   batch_norm_apply(rows, channels, x, gamma, beta, save_mean, save_invstd, y, stream);
 }
 
@@ -142,10 +154,11 @@ void batch_norm_backward(int64_t rows, int64_t channels, const float* x, const f
   if (variant == KernelVariant::naive)
     return launch("batch_norm_backward_naive_kernel", backward_naive_kernel, grid_for(channels), dim3(kBlock), 0,
                   stream, rows, channels, x, dy, gamma, mean, invstd, training, dx, dgamma, dbeta);
-  launch("batch_norm_grad_sums_kernel", grad_sums_kernel, grid_for(channels), dim3(kBlock), 0, stream, rows, channels,
-         x, dy, mean, invstd, dgamma, dbeta);
-  launch("batch_norm_dx_kernel", dx_kernel, grid_for(rows * channels), dim3(kBlock), 0, stream, rows * channels, rows,
-         channels, x, dy, gamma, mean, invstd, dgamma, dbeta, training, dx);
+  launch("batch_norm_grad_sums_kernel",
+         SINAPSE_MUTANT(grad_sums_kernel<false>, "batch_norm_sums_short", grad_sums_kernel<true>), grid_for(channels),
+         dim3(kBlock), 0, stream, rows, channels, x, dy, mean, invstd, dgamma, dbeta);
+  launch("batch_norm_dx_kernel", dx_kernel, grid_stride_for(rows * channels), dim3(kBlock), 0, stream, rows * channels,
+         rows, channels, x, dy, gamma, mean, invstd, dgamma, dbeta, training, dx);
 }
 
 }  // namespace sinapse::cuda

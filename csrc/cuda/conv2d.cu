@@ -3,6 +3,7 @@
 #include "bias.h"
 #include "gemm.h"
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -12,7 +13,7 @@ constexpr int kBlock = 256;
 
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 // One thread per output element (n, oh, ow, k), k fastest: a warp reads the same input
@@ -44,6 +45,8 @@ __global__ void forward_kernel(ConvArgs a, const float* __restrict__ x, const fl
 }
 
 // dx: one thread per input element (n, h, w, c) gathers from the outputs that read it.
+// kIgnoreTopPad: a mutant (SINAPSE_SIM only, test_switches.cuh) that forgets the top padding.
+template <bool kIgnoreTopPad>
 __global__ void backward_data_kernel(ConvArgs a, const float* __restrict__ w, const float* __restrict__ dy,
                                      float* __restrict__ dx) {
   const int64_t total = a.N * a.H * a.W * a.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -51,7 +54,7 @@ __global__ void backward_data_kernel(ConvArgs a, const float* __restrict__ w, co
     const int64_t c = e % a.C, wc = (e / a.C) % a.W, h = (e / (a.C * a.W)) % a.H, n = e / (a.C * a.W * a.H);
     float acc = 0.0f;
     for (int64_t i = 0; i < a.KH; ++i) {
-      const int64_t th = h + a.pad_top - i * a.DH;  // = oh * SH
+      const int64_t th = h + (kIgnoreTopPad ? 0 : a.pad_top) - i * a.DH;  // = oh * SH
       if (th < 0 || th % a.SH != 0 || th / a.SH >= a.OH) continue;
       const int64_t oh = th / a.SH;
       for (int64_t j = 0; j < a.KW; ++j) {
@@ -68,13 +71,15 @@ __global__ void backward_data_kernel(ConvArgs a, const float* __restrict__ w, co
 }
 
 // dw: one thread per weight (i, j, c, k) sums over every output position.
+// kShortBatch: a mutant (SINAPSE_SIM only) whose sum stops one image short.
+template <bool kShortBatch>
 __global__ void backward_filter_kernel(ConvArgs a, const float* __restrict__ x, const float* __restrict__ dy,
                                        float* __restrict__ dw) {
   const int64_t total = a.KH * a.KW * a.C * a.K, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
     const int64_t k = e % a.K, c = (e / a.K) % a.C, j = (e / (a.K * a.C)) % a.KW, i = e / (a.K * a.C * a.KW);
     float acc = 0.0f;
-    for (int64_t n = 0; n < a.N; ++n)
+    for (int64_t n = 0; n < a.N - (kShortBatch ? 1 : 0); ++n)
       for (int64_t oh = 0; oh < a.OH; ++oh) {
         const int64_t h = oh * a.SH - a.pad_top + i * a.DH;
         for (int64_t ow = 0; ow < a.OW; ++ow) {
@@ -120,11 +125,13 @@ void conv2d_backward(const ConvArgs& a, const float* x, const float* w, const fl
     return;
   }
   if (dx)
-    launch("conv2d_backward_data_kernel", backward_data_kernel, grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0,
-           stream, a, w, dy, dx);
+    launch("conv2d_backward_data_kernel",
+           SINAPSE_MUTANT(backward_data_kernel<false>, "conv2d_dx_nopad", backward_data_kernel<true>),
+           grid_for(a.N * a.H * a.W * a.C), dim3(kBlock), 0, stream, a, w, dy, dx);
   if (dw)
-    launch("conv2d_backward_filter_kernel", backward_filter_kernel, grid_for(a.KH * a.KW * a.C * a.K), dim3(kBlock), 0,
-           stream, a, x, dy, dw);
+    launch("conv2d_backward_filter_kernel",
+           SINAPSE_MUTANT(backward_filter_kernel<false>, "conv2d_dw_short_batch", backward_filter_kernel<true>),
+           grid_for(a.KH * a.KW * a.C * a.K), dim3(kBlock), 0, stream, a, x, dy, dw);
   if (db) bias_backward(a.N * a.OH * a.OW, a.K, dy, db, stream);
 }
 

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -18,10 +19,10 @@ constexpr int kParts = kBlock / kLanes;  // dW / db: threads sharing one weight'
 
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
-unsigned capped(int64_t n) { return static_cast<unsigned>(n < 65535 ? (n > 0 ? n : 1) : 65535); }
+unsigned capped(int64_t n) { return static_cast<unsigned>(std::clamp<int64_t>(n, 1, grid_stride_cap())); }
 
 // The output index o with o * stride + tap == i + pad, or -1 when there is none in [0, out).
 __device__ inline int64_t source(int64_t i, int64_t pad, int64_t tap, int64_t stride, int64_t out) {

@@ -5,6 +5,7 @@
 #include "../common/philox.h"
 #include "../common/philox_normal.h"
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -57,7 +58,7 @@ __global__ void gaussian_noise_kernel(int64_t n, const float* __restrict__ x, fl
 dim3 grid_for(int64_t work) {
   constexpr int kBlock = 256;
   const int64_t blocks = (work + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535));
+  return dim3(static_cast<unsigned>(std::clamp<int64_t>(blocks, 1, grid_stride_cap())));
 }
 
 }  // namespace
@@ -81,8 +82,8 @@ void dropout(int64_t n, const float* x, float* y, float rate, uint64_t seed, uin
   constexpr int kBlock = 256;
   const int64_t groups = (n + 3) / 4;
   const int64_t blocks = (groups + kBlock - 1) / kBlock;
-  launch("dropout_kernel", dropout_kernel, dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535)), dim3(kBlock),
-         0, stream, n, x, y, rate, 1.0f / (1.0f - rate), seed, offset);
+  launch("dropout_kernel", dropout_kernel, dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap()))),
+         dim3(kBlock), 0, stream, n, x, y, rate, 1.0f / (1.0f - rate), seed, offset);
 }
 
 }  // namespace sinapse::cuda

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -49,7 +50,7 @@ __global__ void backward_kernel(int64_t n, int64_t vocab, int64_t dim, int64_t r
 
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(std::min<int64_t>(blocks, 65535)));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 template <typename Id, int kMutant = 0>

@@ -16,6 +16,7 @@
 
 #include "compat.cuh"
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -162,6 +163,11 @@ __device__ __forceinline__ void store_stage(const GemmParams& p, int t, const St
   store_operand(Bs, p.b_rs == 1, t, s.b);
 }
 
+// kMutant: 0 = correct; the mutants (SINAPSE_SIM only, test_switches.cuh) drop the barrier
+// between K stages (kTunedNoSync), put the store's edge guard one row short (kTunedEdge:
+// C's last row is never written) or accumulate into the transposed register tile (kTunedSwap).
+enum { kTunedNoSync = 1, kTunedEdge, kTunedSwap };
+template <int kMutant>
 __global__ void gemm_tuned_kernel(GemmParams p) {
   // Two stages of A (stored k-major: As[k][m]) and B (Bs[k][n]).
   SINAPSE_SHARED(float, As, [2][kBK][kBM + kPad]);
@@ -187,15 +193,15 @@ __global__ void gemm_tuned_kernel(GemmParams p) {
       for (int r = 0; r < kTM; ++r) a[r] = As[cur][kk][ty * kTM + r];
       for (int c = 0; c < kTN; ++c) b[c] = Bs[cur][kk][tx * kTN + c];
       for (int r = 0; r < kTM; ++r)
-        for (int c = 0; c < kTN; ++c) acc[r][c] += a[r] * b[c];
+        for (int c = 0; c < kTN; ++c) (kMutant == kTunedSwap ? acc[c][r] : acc[r][c]) += a[r] * b[c];
     }
     // The other buffer was last read in the previous stage, before the last barrier.
     if (more) store_stage(p, t, s, As[cur ^ 1], Bs[cur ^ 1]);
-    __syncthreads();
+    if (kMutant != kTunedNoSync) __syncthreads();
   }
   for (int r = 0; r < kTM; ++r) {
     const int64_t i = m0 + ty * kTM + r;
-    if (i >= p.M) break;
+    if (i >= p.M - (kMutant == kTunedEdge ? 1 : 0)) break;
     for (int c = 0; c < kTN; ++c) {
       const int64_t j = n0 + tx * kTN + c;
       if (j < p.N) store_output(p, i, j, acc[r][c]);
@@ -218,8 +224,11 @@ void gemm(const GemmArgs& g, GemmVariant variant, cudaStream_t stream) {
       return launch("gemm_blocked_kernel", gemm_blocked_kernel<true>, dim3(blocks(g.N, kTile), blocks(g.M, kTile)),
                     dim3(kTile, kTile), 0, stream, p);
     case GemmVariant::tuned:
-      return launch("gemm_tuned_kernel", gemm_tuned_kernel, dim3(blocks(g.N, kBN), blocks(g.M, kBM)), dim3(kThreads), 0,
-                    stream, p);
+      return launch(
+          "gemm_tuned_kernel",
+          SINAPSE_MUTANT(gemm_tuned_kernel<0>, "gemm_tuned_nosync", gemm_tuned_kernel<kTunedNoSync>, "gemm_tuned_edge",
+                         gemm_tuned_kernel<kTunedEdge>, "gemm_tuned_swap", gemm_tuned_kernel<kTunedSwap>),
+          dim3(blocks(g.N, kBN), blocks(g.M, kBM)), dim3(kThreads), 0, stream, p);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -24,11 +25,10 @@ __device__ bool takes_part(const MergeArrays& a, int k, int64_t i) {
 }
 
 constexpr int kBlock = 256;
-constexpr int64_t kMaxBlocks = 65535;
 
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 // Grid-stride loops: consecutive threads touch consecutive floats of every array (coalesced).

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -23,10 +24,11 @@ __global__ void update_kernel(OptimizerArgs a, int64_t n, float* __restrict__ w,
 }
 
 // Sums the block's kBlock values of `partial` by a fixed tree; thread 0 gets the total.
-template <typename Shared>
+// kShortTree: a mutant (SINAPSE_SIM only, test_switches.cuh): the tree stops one step early.
+template <bool kShortTree = false, typename Shared>
 __device__ double block_sum(Shared& partial) {
   __syncthreads();
-  for (int width = kBlock / 2; width > 0; width /= 2) {
+  for (int width = kBlock / 2; width > (kShortTree ? 1 : 0); width /= 2) {
     if (static_cast<int>(threadIdx.x) < width)
       partial[threadIdx.x] = partial[threadIdx.x] + partial[threadIdx.x + width];
     __syncthreads();
@@ -34,6 +36,7 @@ __device__ double block_sum(Shared& partial) {
   return partial[0];
 }
 
+template <bool kShortTree>
 __global__ void sum_squares_partial_kernel(int64_t n, const float* __restrict__ x, double* __restrict__ partial) {
   SINAPSE_SHARED(double, sums, [kBlock]);
   double s = 0.0;
@@ -41,14 +44,16 @@ __global__ void sum_squares_partial_kernel(int64_t n, const float* __restrict__ 
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
     s += static_cast<double>(x[i]) * x[i];
   sums[threadIdx.x] = s;
-  const double total = block_sum(sums);
+  const double total = block_sum<kShortTree>(sums);
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
+// kShort: a mutant (SINAPSE_SIM only) that leaves out the last block's partial sum.
+template <bool kShort>
 __global__ void sum_squares_finish_kernel(int count, const double* __restrict__ partial, double* __restrict__ out) {
   SINAPSE_SHARED(double, sums, [kBlock]);
   double s = 0.0;
-  for (int i = threadIdx.x; i < count; i += kBlock) s += partial[i];
+  for (int i = threadIdx.x; i < count - (kShort ? 1 : 0); i += kBlock) s += partial[i];
   sums[threadIdx.x] = s;
   const double total = block_sum(sums);
   if (threadIdx.x == 0) out[0] = total;
@@ -62,7 +67,7 @@ __global__ void scale_clip_kernel(int64_t n, const float* x, float* y, Optimizer
 
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(std::min<int64_t>(blocks, 65535)));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 const char* kernel_name(OptimizerKind kind) {
@@ -97,10 +102,12 @@ void sum_squares(int64_t n, const float* x, double* partial, int max_partials, d
   // Enough blocks to fill a GPU with 8 elements per thread, at most max_partials.
   const int64_t wanted = (n + kBlock * 8 - 1) / (kBlock * 8);
   const int blocks = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(wanted, max_partials)));
-  launch("sum_squares_partial_kernel", sum_squares_partial_kernel, dim3(blocks), dim3(kBlock), 0, stream, n, x,
-         partial);
-  launch("sum_squares_finish_kernel", sum_squares_finish_kernel, dim3(1), dim3(kBlock), 0, stream, blocks, partial,
-         out);
+  launch("sum_squares_partial_kernel",
+         SINAPSE_MUTANT(sum_squares_partial_kernel<false>, "sum_squares_short_tree", sum_squares_partial_kernel<true>),
+         dim3(blocks), dim3(kBlock), 0, stream, n, x, partial);
+  launch("sum_squares_finish_kernel",
+         SINAPSE_MUTANT(sum_squares_finish_kernel<false>, "sum_squares_finish_short", sum_squares_finish_kernel<true>),
+         dim3(1), dim3(kBlock), 0, stream, blocks, partial, out);
 }
 
 void scale_clip(int64_t n, const float* x, float* y, float scale, float clipvalue, cudaStream_t stream) {

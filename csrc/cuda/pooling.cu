@@ -9,6 +9,7 @@
 #include "pooling.h"
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -81,6 +82,8 @@ __device__ bool is_argmax(const PoolArgs& p, const float* x, int64_t n, int64_t 
   return best_h == h && best_w == w;
 }
 
+// kShort: a mutant (SINAPSE_SIM only, test_switches.cuh): the windows' loop stops one row short.
+template <bool kShort>
 __global__ void max_pool2d_backward_kernel(PoolArgs p, const float* __restrict__ x, const float* __restrict__ dy,
                                            float* __restrict__ dx) {
   const int64_t total = p.N * p.H * p.W * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -90,7 +93,7 @@ __global__ void max_pool2d_backward_kernel(PoolArgs p, const float* __restrict__
     pool_outputs_covering(h, p.KH, p.SH, p.pad_top, p.OH, oh0, oh1);
     pool_outputs_covering(w, p.KW, p.SW, p.pad_left, p.OW, ow0, ow1);
     float acc = 0.0f;
-    for (int64_t oh = oh0; oh < oh1; ++oh)
+    for (int64_t oh = oh0; oh < oh1 - (kShort ? 1 : 0); ++oh)
       for (int64_t ow = ow0; ow < ow1; ++ow)
         if (is_argmax(p, x, n, oh, ow, c, h, w)) acc += dy[out_at(p, n, oh, ow, c)];
     dx[i] = acc;
@@ -103,6 +106,8 @@ __global__ void avg_pool2d_forward_kernel(PoolArgs p, const float* __restrict__ 
     y[i] = window_mean(p, x, i);
 }
 
+// kCountPad: a mutant (SINAPSE_SIM only): divides by the whole window, padding included (Keras does not).
+template <bool kCountPad>
 __global__ void avg_pool2d_backward_kernel(PoolArgs p, const float* __restrict__ dy, float* __restrict__ dx) {
   const int64_t total = p.N * p.H * p.W * p.C, stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
@@ -115,7 +120,8 @@ __global__ void avg_pool2d_backward_kernel(PoolArgs p, const float* __restrict__
       for (int64_t ow = ow0; ow < ow1; ++ow) {
         int64_t h0, h1, w0, w1;
         pool_window(p, oh, ow, h0, h1, w0, w1);
-        acc += dy[out_at(p, n, oh, ow, c)] * (1.0f / static_cast<float>((h1 - h0) * (w1 - w0)));
+        const int64_t count = kCountPad ? p.KH * p.KW : (h1 - h0) * (w1 - w0);
+        acc += dy[out_at(p, n, oh, ow, c)] * (1.0f / static_cast<float>(count));
       }
     dx[i] = acc;
   }
@@ -168,7 +174,7 @@ __global__ void avg_pool2d_backward_naive_kernel(PoolArgs p, const float* dy, fl
 constexpr int kBlock = 256;
 dim3 grid_for(int64_t total) {
   const int64_t blocks = (total + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(blocks < 65535 ? blocks : 65535));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 // The naive kernels' grid: one thread per element, no grid-stride loop.
 dim3 grid_all(int64_t total) {
@@ -192,8 +198,9 @@ void max_pool2d_backward(const PoolArgs& p, const float* x, const float* dy, flo
   if (variant == KernelVariant::naive)
     return launch("max_pool2d_backward_naive_kernel", max_pool2d_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
                   dim3(kBlock), 0, stream, p, x, dy, dx);
-  launch("max_pool2d_backward_kernel", max_pool2d_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
-         stream, p, x, dy, dx);
+  launch("max_pool2d_backward_kernel",
+         SINAPSE_MUTANT(max_pool2d_backward_kernel<false>, "max_pool2d_dx_short", max_pool2d_backward_kernel<true>),
+         grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream, p, x, dy, dx);
 }
 
 void avg_pool2d_forward(const PoolArgs& p, const float* x, float* y, KernelVariant variant, cudaStream_t stream) {
@@ -208,8 +215,9 @@ void avg_pool2d_backward(const PoolArgs& p, const float* dy, float* dx, KernelVa
   if (variant == KernelVariant::naive)
     return launch("avg_pool2d_backward_naive_kernel", avg_pool2d_backward_naive_kernel, grid_all(p.N * p.H * p.W * p.C),
                   dim3(kBlock), 0, stream, p, dy, dx);
-  launch("avg_pool2d_backward_kernel", avg_pool2d_backward_kernel, grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0,
-         stream, p, dy, dx);
+  launch("avg_pool2d_backward_kernel",
+         SINAPSE_MUTANT(avg_pool2d_backward_kernel<false>, "avg_pool2d_dx_count_pad", avg_pool2d_backward_kernel<true>),
+         grid_for(p.N * p.H * p.W * p.C), dim3(kBlock), 0, stream, p, dy, dx);
 }
 
 }  // namespace sinapse::cuda

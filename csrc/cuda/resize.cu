@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -20,7 +21,7 @@ constexpr int kBlock = 256;
 
 dim3 grid_for(int64_t n) {
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-  return dim3(static_cast<unsigned>(std::min<int64_t>(blocks, 65535)));
+  return dim3(static_cast<unsigned>(std::min(blocks, grid_stride_cap())));
 }
 
 __global__ void resize_forward_kernel(ResizeArgs a, const float* __restrict__ x, float* __restrict__ y) {

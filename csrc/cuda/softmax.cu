@@ -11,6 +11,7 @@
 #include <cfloat>
 
 #include "launch.cuh"
+#include "test_switches.cuh"
 
 namespace sinapse::cuda {
 
@@ -29,10 +30,12 @@ struct Sum {
 };
 
 // Reduces v over the block; every thread gets the result. Ends with a barrier, so the
-// shared slots can be reused by the next call.
-template <typename Op, typename Slots, typename Total>
+// shared slots can be reused by the next call. kWarpOnly: a mutant (SINAPSE_SIM only,
+// test_switches.cuh) that stops at the warp: each warp gets its own partial result.
+template <bool kWarpOnly = false, typename Op, typename Slots, typename Total>
 __device__ float block_reduce(float v, Op op, Slots&& slots, Total&& total) {
   for (int m = 16; m > 0; m /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, m));
+  if (kWarpOnly) return v;
   const int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
   if (lane == 0) slots[warp] = v;
   __syncthreads();
@@ -47,6 +50,10 @@ __device__ float block_reduce(float v, Op op, Slots&& slots, Total&& total) {
   return result;
 }
 
+// kMutant: 0 = correct; the mutants (SINAPSE_SIM only) leave each thread its own row maximum
+// (kMaxUnreduced) or each warp its own sum (kSumWarpOnly).
+enum { kMaxUnreduced = 1, kSumWarpOnly };
+template <int kMutant>
 __global__ void softmax_forward_kernel(int64_t cols, const float* __restrict__ x, float* __restrict__ y, bool log) {
   SINAPSE_SHARED(float, slots, [kWarps]);
   SINAPSE_SHARED(float, total, [1]);
@@ -54,7 +61,7 @@ __global__ void softmax_forward_kernel(int64_t cols, const float* __restrict__ x
   float* yr = y + static_cast<int64_t>(blockIdx.x) * cols;
   float m = -FLT_MAX;
   for (int64_t j = threadIdx.x; j < cols; j += kThreads) m = m > xr[j] ? m : xr[j];
-  m = block_reduce(m, Max{}, slots, total);
+  if (kMutant != kMaxUnreduced) m = block_reduce(m, Max{}, slots, total);
   // __expf, not expf: measured to matter (H200, 64Mi floats in rows of 1024: 0.135 ms with
   // __expf, 0.144 ms with expf, 0.131 ms with all of --use_fast_math; rows of 128 and 8192 are
   // limited elsewhere). The argument is <= 0, and the sum is dominated by the terms near 0,
@@ -62,7 +69,7 @@ __global__ void softmax_forward_kernel(int64_t cols, const float* __restrict__ x
   // the tests hold for it.
   float s = 0.0f;
   for (int64_t j = threadIdx.x; j < cols; j += kThreads) s += __expf(xr[j] - m);
-  s = block_reduce(s, Sum{}, slots, total);
+  s = block_reduce < kMutant == kSumWarpOnly > (s, Sum{}, slots, total);
   if (log) {  // (x - m) - log(sum): both terms small, no cancellation against a large m
     const float log_sum = logf(s);
     for (int64_t j = threadIdx.x; j < cols; j += kThreads) yr[j] = (xr[j] - m) - log_sum;
@@ -121,8 +128,10 @@ void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, bool 
   if (variant == KernelVariant::naive)
     return launch("softmax_forward_naive_kernel", softmax_forward_naive_kernel, naive_grid(rows), dim3(kNaiveBlock), 0,
                   stream, rows, cols, x, y, log);
-  launch("softmax_forward_kernel", softmax_forward_kernel, dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream,
-         cols, x, y, log);
+  launch("softmax_forward_kernel",
+         SINAPSE_MUTANT(softmax_forward_kernel<0>, "softmax_max_unreduced", softmax_forward_kernel<kMaxUnreduced>,
+                        "softmax_sum_warp_only", softmax_forward_kernel<kSumWarpOnly>),
+         dim3(static_cast<unsigned>(rows)), dim3(kThreads), 0, stream, cols, x, y, log);
 }
 
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx, bool log,

@@ -48,7 +48,8 @@ def show_config(file=None) -> None:
     if c["cuda_built"]:
         b = c["cuda_build"]
         usable = "yes" if c["cuda_available"] else f"no ({c['cuda_why_unavailable']})"
-        cuda_line = f"built for sm {b['archs']}, runtime {b['runtime']}; usable: {usable}"
+        kernels = f"SASS {', '.join(b['sass']) or 'none'}, PTX {', '.join(b['ptx']) or 'none'}"
+        cuda_line = f"built with {kernels}, runtime {b['runtime']}; usable: {usable}"
     env = c["omp_num_threads_env"]
     lines = [
         f"sinapse {c['version']} (Python {c['python']})",

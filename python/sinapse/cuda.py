@@ -1,8 +1,9 @@
 """The CUDA backend: whether it can be used here and, if not, why.
 
 sinapse imports on any machine. CUDA ops need three things: sinapse built with CUDA
-(nvcc present at install time), a GPU with a working driver, and CuPy (``pip install
-sinapse[cuda]``) for the arrays.
+(nvcc present at install time), a GPU with a working driver whose compute capability the
+build has kernels for (``build_info()``), and CuPy (``pip install sinapse[cuda]``) for the
+arrays.
 """
 
 from __future__ import annotations
@@ -20,9 +21,14 @@ def _status() -> tuple[bool, str | None]:
         from . import _cuda
     except ImportError as exc:
         return False, f"sinapse was built without CUDA (no nvcc at install time, or SINAPSE_CUDA=OFF): {exc}"
-    count, reason = _cuda.device_status()
+    status = _cuda.device_status()  # (count, reason, (major, minor) of the current device or None)
+    count, reason = status[0], status[1]
     if count == 0:
         return False, f"no usable CUDA device: {reason}"
+    sass, ptx = _embedded(_cuda.archs)
+    runs, how = _arch_supported(tuple(status[2]), sass, ptx)
+    if not runs:
+        return False, how
     try:
         from .devices import import_cupy
 
@@ -30,6 +36,57 @@ def _status() -> tuple[bool, str | None]:
     except ImportError:
         return False, "CuPy is not installed (pip install 'sinapse[cuda]')"
     return True, None
+
+
+def _embedded(archs: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The (SASS, PTX) compute capabilities in sinapse._cuda, from its ``archs``: the
+    CUDA_ARCHITECTURES it was built with, comma-separated, in CMake's syntax ("80" = sm_80
+    SASS + compute_80 PTX, "80-real" = SASS only, "80-virtual" = PTX only; "120" is 12.0).
+    CMakeLists.txt builds SASS for each of SINAPSE_CUDA_ARCHS and PTX for the newest only."""
+    sass, ptx = [], []
+    for entry in filter(None, (e.strip() for e in archs.split(","))):
+        number, _, kind = entry.partition("-")
+        cc = (int(number) // 10, int(number) % 10)
+        if kind in ("", "real"):
+            sass.append(cc)
+        if kind in ("", "virtual"):
+            ptx.append(cc)
+    return sass, ptx
+
+
+def _arch_supported(cc: tuple[int, int], sass: list[tuple[int, int]], ptx: list[tuple[int, int]]) -> tuple[bool, str]:
+    """Whether a GPU of compute capability ``cc`` (major, minor) can run kernels built as
+    ``sass`` (machine code) and ``ptx`` (virtual ISA) for those compute capabilities, and how
+    (or why not), by CUDA's compatibility rules (CUDA C++ Programming Guide, "Binary
+    Compatibility" and "PTX Compatibility"; the driver prefers SASS to PTX):
+
+    - SASS for X.Y runs on X.Z for Z >= Y only (sm_80 runs on 8.0, 8.6, 8.9; not on 7.5 or 9.0);
+    - PTX for X.Y is JIT-compiled by the driver for any compute capability >= X.Y (compute_90
+      on 10.0 and 12.0), at the first launch of each kernel (then cached).
+
+    A V100 (7.0) or T4 (7.5) has no kernel image in the default build (SASS 8.0, 9.0, PTX 9.0).
+    """
+
+    def names(kind: str, ccs: list[tuple[int, int]]) -> str:
+        return ", ".join(f"{kind}_{a}{b}" for a, b in ccs) or "none"
+
+    device = f"compute capability {cc[0]}.{cc[1]}"
+    for a, b in sass:
+        if cc[0] == a and cc[1] >= b:
+            return True, f"{device} runs the sm_{a}{b} SASS"
+    usable = [p for p in ptx if cc >= p]
+    if usable:
+        a, b = max(usable)
+        return (
+            True,
+            f"{device} JIT-compiles the compute_{a}{b} PTX (at each kernel's first launch; the driver caches it)",
+        )
+    return False, (
+        f"the current CUDA device ({device}) cannot run this build's kernels: SASS {names('sm', sass)} runs "
+        f"only on the same major version (minor >= the built one), PTX {names('compute', ptx)} only on a "
+        f"compute capability >= its own. Rebuild with the device's architecture, e.g. "
+        f'SINAPSE_CUDA_ARCHS="{cc[0]}{cc[1]};80;90" (CUDA 13 builds compute capability 7.5 and newer).'
+    )
 
 
 def built() -> bool:
@@ -42,7 +99,10 @@ def built() -> bool:
 
 
 def is_available() -> bool:
-    """True when CUDA ops can run: CUDA built, a device and driver present, CuPy installed."""
+    """True when CUDA ops can run: CUDA built, a device and driver present, the current
+    device's compute capability among those the build has kernels for (``build_info``: its
+    SASS, or a PTX the driver can JIT-compile), CuPy installed. Decided once, for the device
+    current at the first call (device 0 unless another was selected)."""
     return _status()[0]
 
 
@@ -52,13 +112,21 @@ def why_unavailable() -> str | None:
 
 
 def build_info() -> dict:
-    """CUDA build facts: architectures compiled for and the runtime version (empty if not built)."""
+    """CUDA build facts (empty if not built): ``archs``, the CUDA architectures compiled for
+    (CMake's syntax, "80-real,90"); ``sass`` and ``ptx``, the machine-code and PTX targets
+    they embed (["sm_80", "sm_90"], ["compute_90"]); ``runtime``, the CUDA runtime version."""
     try:
         from . import _cuda
     except ImportError:
         return {}
     rt = _cuda.runtime_version
-    return {"archs": _cuda.archs, "runtime": f"{rt // 1000}.{rt % 1000 // 10}"}
+    sass, ptx = _embedded(_cuda.archs)
+    return {
+        "archs": _cuda.archs,
+        "sass": [f"sm_{a}{b}" for a, b in sass],
+        "ptx": [f"compute_{a}{b}" for a, b in ptx],
+        "runtime": f"{rt // 1000}.{rt % 1000 // 10}",
+    }
 
 
 _SIMULATING = contextvars.ContextVar("sinapse_cuda_simulating", default=False)

@@ -31,9 +31,9 @@ class ArrayInfo:
     small ops (a dataclass costs about twice as much).
     """
 
-    __slots__ = ("obj", "device", "dtype", "shape", "strides", "c_contiguous", "writeable", "ptr")
+    __slots__ = ("obj", "device", "dtype", "shape", "strides", "c_contiguous", "writeable", "ptr", "stream")
 
-    def __init__(self, obj, device, dtype, shape, strides, c_contiguous, writeable, ptr):
+    def __init__(self, obj, device, dtype, shape, strides, c_contiguous, writeable, ptr, stream=None):
         self.obj = obj
         self.device = device  # "cpu" (NumPy) or "cuda" (anything with __cuda_array_interface__)
         self.dtype = dtype
@@ -42,6 +42,9 @@ class ArrayInfo:
         self.c_contiguous = c_contiguous
         self.writeable = writeable
         self.ptr = ptr  # device address of a CUDA array's data (0 for NumPy arrays: not needed)
+        # a CUDA array's producer stream (the interface's "stream": None, 1 = legacy default,
+        # 2 = per-thread default, else a cudaStream_t); _device.consume orders the launch after it
+        self.stream = stream
 
     def describe(self) -> str:
         where = "NumPy array" if self.device == CPU else "CUDA array"
@@ -107,13 +110,20 @@ def _cuda_info(op: str, name: str, x: Any) -> ArrayInfo:
         raise bad(f"the data pointer must be non-negative, got {ptr}")
     if cai.get("mask") is not None:
         raise bad("a 'mask' is not supported (masked arrays): pass an array without one")
+    stream = cai.get("stream")
+    if stream is not None and not (_is_int(stream) and stream > 0):
+        # v3: None (nothing to wait for), 1 (legacy default), 2 (per-thread default) or a
+        # cudaStream_t; 0 is disallowed by the spec (ambiguous between those)
+        raise bad(f"'stream' must be None or a positive int (1, 2 or a cudaStream_t; 0 is not allowed), got {stream!r}")
     c_strides = _c_strides(shape, dtype.itemsize)
     strides = c_strides if cai.get("strides") is None else _cai_ints(cai["strides"], "strides", bad)
     if len(strides) != len(shape):
         raise bad(f"'strides' {strides} must have one entry per dimension of 'shape' {shape}")
     # Dimensions of size 1 (or an empty array) make any stride value contiguous.
     contiguous = all(s == c or n <= 1 for s, c, n in zip(strides, c_strides, shape)) or 0 in shape
-    return ArrayInfo(x, CUDA, dtype, shape, strides, contiguous, not readonly, ptr)
+    return ArrayInfo(
+        x, CUDA, dtype, shape, strides, contiguous, not readonly, ptr, None if stream is None else int(stream)
+    )
 
 
 def _is_int(v: Any) -> bool:
@@ -326,7 +336,11 @@ def _may_overlap(x: ArrayInfo, y: ArrayInfo) -> bool:
 
 
 def backend(op: str, arrays: dict[str, ArrayInfo]) -> str:
-    """The one device all array arguments live on; errors for a mix, or for CUDA without CUDA."""
+    """The one device all array arguments live on; errors for a mix, or for CUDA without CUDA.
+
+    For CUDA arrays it also runs ``_device.consume``: every array on the current GPU (else a
+    ValueError naming the devices) and the launch stream ordered after each array's producer
+    stream (the CUDA Array Interface's ``stream``). Every op's descriptor step calls this."""
     devices = {info.device for info in arrays.values()}
     if len(devices) > 1:
         where = ", ".join(f"`{n}` on {i.device}" for n, i in arrays.items())
@@ -345,6 +359,9 @@ def backend(op: str, arrays: dict[str, ArrayInfo]) -> str:
 
         if not cuda.is_available():
             raise CudaUnavailableError(f"{op}: got CUDA arrays, but CUDA cannot be used here: {cuda.why_unavailable()}")
+        from . import _device  # (imported here: _device imports this module)
+
+        _device.consume(op, arrays)
     return device
 
 

@@ -12,31 +12,38 @@ call, measured); the arrays are handed over as they are, except under
 kernel guard-paged copies (see ``kernel_arrays``).
 
 Devices: "cpu" (NumPy, sinapse._cpu), "cuda" (CuPy or any __cuda_array_interface__ array,
-sinapse._cuda, CuPy's current stream) and "cuda_sim" (NumPy arrays run through the CUDA
-kernels by the SIMT simulator, sinapse._cuda_sim, inside ``sinapse.cuda.simulate()``).
+sinapse._cuda, CuPy's current stream and device) and "cuda_sim" (NumPy arrays run through the
+CUDA kernels by the SIMT simulator, sinapse._cuda_sim, inside ``sinapse.cuda.simulate()``).
+On "cuda", every call first passes ``consume``: its arrays on the current GPU, and the launch
+stream ordered after the streams their producers exported (CUDA Array Interface v3).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .. import _cpu
-from ..devices import import_cupy
-from ._checks import CPU, CUDA, CUDA_SIM
+from .. import _cpu, devices
+from ..errors import CudaUnavailableError
+from ._checks import CPU, CUDA, CUDA_SIM, ArrayInfo, inspect
 
 
 def kernels(device: str):
     """The extension module holding the kernels for ``device``: sinapse._cpu, _cuda or
-    _cuda_sim (_cuda_prof, its instrumented twin, under ``simulate(profile=True)``); under checked simulation a wrapper of _cuda_sim whose kernels run on guarded
-    copies of their array arguments (``_Guarded``)."""
+    _cuda_sim (_cuda_prof, its instrumented twin, under ``simulate(profile=True)``); under
+    checked simulation a wrapper of it whose kernels run on guarded copies of their array
+    arguments (``_Guarded``); on CUDA, when this call's ``consume`` waited on producer streams,
+    a wrapper of _cuda that releases them after each kernel (``_ThenRelease``)."""
     if device == CPU:
         return _cpu
     if device == CUDA:
         from .. import _cuda
 
-        return _cuda
+        pending = _PRODUCERS.pending
+        return _cuda if pending is None else _ThenRelease(_cuda, *pending)
     from .. import cuda
 
     if cuda.simulating_profiled():
@@ -61,7 +68,7 @@ def empty(op: str, device: str, shape: tuple[int, ...]):
     """
     try:
         if device == CUDA:
-            cupy = import_cupy()
+            cupy = devices.import_cupy()
             return cupy.empty(shape, dtype=cupy.float32)
         return np.empty(shape, dtype=np.float32)
     except (MemoryError, ValueError) as e:  # CuPy's OutOfMemoryError subclasses MemoryError; NumPy
@@ -88,8 +95,187 @@ def copy_into(dst, src) -> None:
 def stream(device: str) -> int:
     """The stream CUDA kernels launch on: CuPy's current one (0 under the simulator)."""
     if device == CUDA:
-        return import_cupy().cuda.get_current_stream().ptr
+        return devices.import_cupy().cuda.get_current_stream().ptr
     return 0
+
+
+# ------------------------------------------------------------- CUDA Array Interface (v3)
+#
+# The interface's rule (numba-cuda docs, "CUDA Array Interface (Version 3)", Synchronization):
+# a producer exports in "stream" the stream its pending work on the data is ordered on (None
+# or absent: nothing pending; 0 is disallowed; 1 = the legacy default stream; 2 = the
+# per-thread default stream; else a cudaStream_t). A consumer working on another stream must
+# (1) synchronise on that stream before it touches the data and (2) keep the producer's
+# stream from running ahead of its own work on the data, e.g. by having it wait on an event
+# recorded after that work. sinapse does both without blocking the host: (1) an event
+# recorded on each producer stream, waited on by the launch stream before the kernels
+# (``consume``), and (2) an event recorded on the launch stream after each kernel, waited on
+# by each producer stream (``_ThenRelease``). (CuPy, importing such an array, blocks the host
+# in cudaStreamSynchronize on the producer stream instead: the same order, with a stall.)
+
+_MEMORY_TYPE_DEVICE = 2  # cudaMemoryTypeDevice: memory that lives on one GPU
+
+
+class _Producers(threading.local):
+    """Per thread, what the op being launched must release after its kernels: None, or
+    (cupy, the launch stream, the producer streams); ``consume`` sets it at every CUDA call."""
+
+    pending: tuple | None = None
+
+
+_PRODUCERS = _Producers()
+
+
+def consume(op: str, arrays: Mapping[str, ArrayInfo]) -> None:
+    """The CUDA Array Interface consumer's duties for one call of ``op`` on CUDA arrays
+    (``arrays``: name -> ArrayInfo, as validated), before any kernel of the call is enqueued.
+
+    1. One device: every array on one GPU, the current one (ValueError naming the op, the
+       arguments and the devices otherwise), whose compute capability can run the build's
+       kernels (CudaUnavailableError otherwise; checked once per GPU). A CuPy array's device is its ``data.device_id``;
+       any other's is ``cudaPointerGetAttributes`` of its pointer. Memory that is not on one
+       device (managed, pinned host, empty arrays) is not checked. Arrays on another GPU are
+       refused, not copied or reached over peer access: the kernels launch on the current
+       device's stream and allocate results there, so the call would be slow at best; run it
+       under ``with cupy.cuda.Device(n):`` instead. (CuPy's own kernels enable peer access
+       when they can, with a PerformanceWarning, and raise ValueError when they cannot.)
+    2. Producer streams: each distinct ``stream`` of the arrays' interfaces that is not the
+       launch stream (CuPy's current stream; CuPy's null stream, 0, is the legacy default
+       stream, 1) gets an event recorded on it, and the launch stream waits on it; the op's
+       kernels then release those streams (``kernels``). CuPy arrays are skipped: CuPy
+       exports its current stream, which is the launch stream.
+
+    Called by ``_checks.backend`` (every op) and, for each call of a prepared plan, through
+    ``consume_arrays``. Never called for NumPy arrays (the CPU and the simulator).
+    """
+    _consume(op, [(name, i.obj, i.ptr, i.stream) for name, i in arrays.items() if i.device == CUDA])
+
+
+def consume_arrays(op: str, names: Sequence[str], arrays: Sequence) -> None:
+    """``consume`` for a call of a prepared CUDA plan: ``arrays`` by ``names`` (None: absent).
+    A CuPy array needs no interface read (its device is an attribute, its stream the launch
+    stream); any other array's interface is read again, since its producer may have moved to
+    another stream since the plan's previous call."""
+    ndarray = devices.import_cupy().ndarray
+    items = []
+    for name, a in zip(names, arrays):
+        if a is None:
+            continue
+        if type(a) is ndarray:
+            items.append((name, a, 0, None))
+        else:
+            info = inspect(op, name, a)
+            items.append((name, a, info.ptr, info.stream))
+    _consume(op, items)
+
+
+def _consume(op: str, items: Iterable[tuple]) -> None:
+    """``consume`` on (name, array, data pointer, interface stream) items."""
+    _PRODUCERS.pending = None  # whatever an earlier call left: this call's own only
+    cupy = devices.import_cupy()
+    runtime, ndarray = cupy.cuda.runtime, cupy.ndarray
+    placed: dict[str, int] = {}  # name -> device ordinal
+    producers: dict[int, None] = {}  # distinct producer streams, in order of first sight
+    pointers: dict[int, int | None] = {}  # data pointer -> its device: one query each (out=x)
+    for name, obj, ptr, stream in items:
+        if type(obj) is ndarray:
+            placed[name] = obj.data.device_id
+            continue
+        if ptr not in pointers:
+            pointers[ptr] = _pointer_device(op, name, runtime, ptr)
+        device = pointers[ptr]
+        if device is not None:
+            placed[name] = device
+        if stream is not None:
+            producers[stream] = None
+    current = runtime.getDevice()
+    if placed:
+        _check_devices(op, placed, current)
+    if current not in _RUNNABLE:
+        _check_arch(op, cupy, current)
+    if not producers:
+        return
+    ours = cupy.cuda.get_current_stream().ptr
+    foreign = tuple(s for s in producers if s != (ours or 1))  # CuPy's null stream (0) is the legacy one (1)
+    for s in foreign:
+        event = cupy.cuda.Event(disable_timing=True)
+        runtime.eventRecord(event.ptr, s)
+        runtime.streamWaitEvent(ours, event.ptr)
+    if foreign:
+        _PRODUCERS.pending = (cupy, ours, foreign)
+
+
+def _pointer_device(op: str, name: str, runtime, ptr: int) -> int | None:
+    """The GPU holding the memory at ``ptr``; None when it is on none in particular (0: an empty
+    array; managed, pinned host or system memory)."""
+    if not ptr:
+        return None
+    try:
+        attrs = runtime.pointerGetAttributes(ptr)
+    except runtime.CUDARuntimeError as exc:
+        raise ValueError(f"{op}: `{name}` has a data pointer ({ptr:#x}) CUDA does not know: {exc}") from None
+    return attrs.device if attrs.type == _MEMORY_TYPE_DEVICE else None
+
+
+def _check_devices(op: str, placed: dict[str, int], current: int) -> None:
+    """All arrays on one GPU, the current one: ValueError otherwise (see ``consume``)."""
+    where = ", ".join(f"`{n}` on cuda:{d}" for n, d in placed.items())
+    found = set(placed.values())
+    if len(found) > 1:
+        raise ValueError(
+            f"{op}: arguments are on different CUDA devices ({where}); its kernels run on one. "
+            f"Copy them to one device first: with cupy.cuda.Device(n): x = cupy.asarray(x)."
+        )
+    (device,) = found
+    if device != current:
+        raise ValueError(
+            f"{op}: the arguments are on cuda:{device} ({where}) but the current device is cuda:{current}, "
+            f"whose stream the kernels would launch on. Call it under `with cupy.cuda.Device({device}):`."
+        )
+
+
+_RUNNABLE: set[int] = set()  # GPUs whose compute capability was found to run the build's kernels
+
+
+def _check_arch(op: str, cupy, device: int) -> None:
+    """CudaUnavailableError when GPU ``device`` can run neither the SASS nor the PTX sinapse._cuda
+    embeds (``sinapse.cuda._arch_supported``): is_available() checked the GPU current when it was
+    first asked; this is every other one, once, the first time a call runs on it."""
+    from .. import _cuda, cuda
+
+    cc = cupy.cuda.Device(device).compute_capability  # "86" for 8.6
+    runs, why = cuda._arch_supported((int(cc[:-1]), int(cc[-1])), *cuda._embedded(_cuda.archs))
+    if not runs:
+        raise CudaUnavailableError(f"{op}: cuda:{device}: {why}")
+    _RUNNABLE.add(device)
+
+
+class _ThenRelease:
+    """sinapse._cuda for an op whose arrays came with producer streams (``consume``): after
+    each kernel, an event recorded on the launch stream, waited on by each producer stream,
+    so the producer neither reuses an input nor reads an output before the kernel is done."""
+
+    __slots__ = ("_mod", "_cupy", "_ours", "_producers")
+
+    def __init__(self, mod, cupy, ours: int, producers: tuple[int, ...]):
+        self._mod, self._cupy, self._ours, self._producers = mod, cupy, ours, producers
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._mod, name)
+        if not callable(fn):
+            return fn
+
+        def run(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            runtime = self._cupy.cuda.runtime
+            event = self._cupy.cuda.Event(disable_timing=True)
+            runtime.eventRecord(event.ptr, self._ours)
+            for s in self._producers:
+                runtime.streamWaitEvent(s, event.ptr)
+            return result
+
+        run.__name__ = name
+        return run
 
 
 def simd(device: str, simd: str | None, op: str) -> str:

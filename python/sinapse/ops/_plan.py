@@ -10,7 +10,8 @@ example arrays and returns a :class:`Plan`. Calling the plan with arrays launche
 after the few cheap checks of what can change between calls — each array's type, dtype, shape,
 contiguity (and writeability of those written), the device (CPU, CUDA, or the simulator,
 which ``sinapse.cuda.simulate()`` switches on and off), and a bounds test that no written
-array overlaps another argument. Anything that differs falls back to the full op, so the error
+array overlaps another argument; on CUDA, at every call, the GPU and the producer streams
+(``_device.consume``). Anything that differs falls back to the full op, so the error
 is the op's own. Arrays identical (``is``) to the previous call's are not checked again (the plan
 keeps them alive; an in-place ``a.shape = ...`` between calls is not seen, the bindings' size
 checks still guard memory).
@@ -251,7 +252,7 @@ class Plan:
             if a is not b:  # parameters): the very arrays of the last call, as checked then
                 break
         else:
-            return True
+            return on_host or self._consume(arrays)
         shapes, written = self._shapes, self._written
         changed = False
         for i, a in enumerate(arrays):
@@ -279,6 +280,13 @@ class Plan:
             if not self._separate(arrays):
                 return False
             self._last = tuple(arrays)
+        return on_host or self._consume(arrays)
+
+    def _consume(self, arrays) -> bool:
+        """CUDA, at every call, even with the very arrays of the last one: the arrays on the
+        current GPU, and the launch stream ordered after their producers' streams (the CUDA
+        Array Interface's ``stream``, _device.consume). True, or the op's ValueError."""
+        _device.consume_arrays(self.desc.op, self._names, arrays)
         return True
 
     def _fits_cuda(self, i: int, a) -> bool:
