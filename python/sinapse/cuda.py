@@ -217,8 +217,9 @@ def simulate(
 
     ``sample_blocks=S`` traces at most S blocks of each launch (spread evenly, the grid's last
     block among them) and scales their counts to the grid, for large launches; every block still
-    runs and the distinct sectors (DRAM bytes) are counted over all of them. Without ``profile``
-    the context yields None.
+    runs (results are complete), the others unobserved; DRAM bytes come from each buffer's
+    distinct sectors in the traced blocks, scaled and capped at the buffer's size. Without
+    ``profile`` the context yields None.
     """
     try:
         from . import _cuda_sim

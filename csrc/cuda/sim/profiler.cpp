@@ -50,8 +50,7 @@ thread_local ThreadTrace t_trace;
 // every switch to a fiber (on_switch): the hooks then read plain thread-locals, not the
 // runtime's (whose access goes through a TLS wrapper call every time).
 struct Current {
-  FiberTrace* trace = nullptr;
-  bool sampled = true;  // this block's warps are traced (else only its distinct sectors are marked)
+  FiberTrace* trace = nullptr;  // null outside a fiber, and in blocks the sampling leaves out
   uintptr_t stack_lo = 0, stack_bytes = 0, arena_lo = 0, arena_bytes = 0, state_lo = 0, state_bytes = 0;
 };
 thread_local Current t_current;
@@ -99,9 +98,9 @@ void classify(uintptr_t a, unsigned size, Kind global_kind, Kind shared_kind, ui
   const Current& cur = t_current;
   Counts& c = t_trace.totals.counts;
   if (a - cur.stack_lo < cur.stack_bytes) {
-    if (cur.sampled) ++(write ? c.local_stores : c.local_loads);
+    ++(write ? c.local_stores : c.local_loads);
   } else if (a - cur.arena_lo < cur.arena_bytes) {
-    if (cur.sampled) push(shared_kind, pc, a - cur.arena_lo, size);
+    push(shared_kind, pc, a - cur.arena_lo, size);
   } else if (a - cur.state_lo < cur.state_bytes) {
     // threadIdx, blockIdx, ...: special registers on a GPU
   } else if (a - g_launch.params_lo < g_launch.params_hi - g_launch.params_lo) {
@@ -110,9 +109,9 @@ void classify(uintptr_t a, unsigned size, Kind global_kind, Kind shared_kind, ui
     Totals& t = t_trace.totals;
     if (global_kind != Kind::global_store) t.load_sectors.mark(d, size);
     if (global_kind != Kind::global_load) t.store_sectors.mark(d, size);
-    if (cur.sampled) push(global_kind, pc, d, size);
+    push(global_kind, pc, d, size);
   } else {
-    if (cur.sampled) ++(write ? c.unclassified_stores : c.unclassified_loads);
+    ++(write ? c.unclassified_stores : c.unclassified_loads);
   }
 }
 
@@ -171,8 +170,7 @@ void on_switch(int linear) {
   const Block& b = *tls.block;
   const Stack& s = *tls.stacks[linear];
   Current& cur = t_current;
-  cur.trace = &t_trace.fibers[linear];
-  cur.sampled = t_trace.sampled;
+  cur.trace = t_trace.sampled ? &t_trace.fibers[linear] : nullptr;  // an unsampled block is not observed
   cur.stack_lo = reinterpret_cast<uintptr_t>(s.base);
   cur.stack_bytes = s.bytes;
   cur.arena_lo = reinterpret_cast<uintptr_t>(b.arena.data());
@@ -232,8 +230,13 @@ void end_launch(bool ok) {
   if (!ok) return;
   LaunchRecord& r = g_launch.record;
   r.counts = g_launch.totals.counts;
-  r.distinct_load_sectors = g_launch.totals.load_sectors.count();
-  r.distinct_store_sectors = g_launch.totals.store_sectors.count();
+  // Sampled launches: each buffer's distinct sectors scaled to the grid, at most the buffer's own
+  // (a buffer every block reads, weights, stays whole; one the blocks split, activations, scales).
+  const double scale = g_launch.sampled_blocks ? double(g_launch.blocks) / double(g_launch.sampled_blocks) : 1.0;
+  std::vector<uint64_t> sizes;
+  for (const Range& b : g_launch.buffers) sizes.push_back((b.second - b.first + 31) / 32);
+  r.distinct_load_sectors = g_launch.totals.load_sectors.count(scale, sizes);
+  r.distinct_store_sectors = g_launch.totals.store_sectors.count(scale, sizes);
   r.sampled_blocks = g_launch.sampled_blocks;
   const uintptr_t base = module_base();
   for (const auto& [pc, e] : g_launch.totals.blocks) r.basic_blocks[pc - base] = e;
@@ -253,7 +256,7 @@ void atomic_access(const void* addr, unsigned size, uintptr_t pc) {
 }
 
 void basic_block(uintptr_t pc) {
-  if (!recording_here() || !t_current.sampled) return;
+  if (!recording_here()) return;
   FiberTrace& f = *t_current.trace;
   f.occ = f.block_count.next(pc);
   f.events.push_back({pc, 0, f.occ, 0, Kind::block});

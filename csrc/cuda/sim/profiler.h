@@ -68,7 +68,8 @@ struct LaunchRecord {
 
 // Python's side (bindings): start recording, then stop and take the launches recorded since.
 // With max_blocks > 0, at most that many blocks of each launch are traced (spread evenly over
-// the grid, its last block included); every block still runs, and marks the sectors it touches.
+// the grid, its last block included); every block still runs (unobserved, at nearly the plain
+// simulator's speed), and the traced blocks' counts are scaled to the grid.
 void start(uint64_t max_blocks = 0);
 std::vector<LaunchRecord> stop();
 bool active();

@@ -85,6 +85,8 @@ void __tsan_write_range(void* p, size_t n) {
     __atomic_compare_exchange_n(a, &expected, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                 \
     return expected;                                                                                         \
   }
+SINAPSE_TSAN_ATOMICS(8, int8_t)
+SINAPSE_TSAN_ATOMICS(16, int16_t)
 SINAPSE_TSAN_ATOMICS(32, int32_t)
 SINAPSE_TSAN_ATOMICS(64, int64_t)
 #undef SINAPSE_TSAN_ATOMICS

@@ -92,10 +92,15 @@ class SectorSet {
       for (size_t w = 0; w < o.bits_[i].size(); ++w) b[w] |= o.bits_[i][w];
     }
   }
-  uint64_t count() const {
+  // Distinct sectors, each buffer's count times `scale` (rounded) and at most its sector count.
+  uint64_t count(double scale = 1.0, const std::vector<uint64_t>& buffer_sectors = {}) const {
     uint64_t n = 0;
-    for (const auto& b : bits_)
-      for (uint64_t w : b) n += static_cast<uint64_t>(__builtin_popcountll(w));
+    for (size_t i = 0; i < bits_.size(); ++i) {
+      uint64_t m = 0;
+      for (uint64_t w : bits_[i]) m += static_cast<uint64_t>(__builtin_popcountll(w));
+      m = static_cast<uint64_t>(static_cast<double>(m) * scale + 0.5);
+      n += i < buffer_sectors.size() ? std::min(m, buffer_sectors[i]) : m;
+    }
     return n;
   }
   void clear() { bits_.clear(); }
@@ -107,7 +112,7 @@ class SectorSet {
 // What one OS thread accumulates over the blocks it runs in a launch.
 struct Totals {
   Counts counts;
-  SectorSet load_sectors, store_sectors;  // distinct 32-byte sectors, every block (sampled or not)
+  SectorSet load_sectors, store_sectors;  // distinct 32-byte sectors of the traced blocks
   std::unordered_map<uintptr_t, BlockExecutions> blocks;     // key: absolute address
   void clear() {
     counts = Counts();

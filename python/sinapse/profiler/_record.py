@@ -84,7 +84,7 @@ def build(raw: dict, module_path: str | None, l2_bytes: int = DEFAULT_L2_BYTES) 
     gx, gy, gz = raw["grid"]
     bx, by, bz = raw["block"]
     blocks, per_block = gx * gy * gz, bx * by * bz
-    # Traced blocks stand for the whole grid (distinct sectors are counted over every block).
+    # Traced blocks stand for the whole grid (the C++ side already scaled the distinct sectors).
     sampled = raw.get("sampled_blocks", blocks) or blocks
     scale = blocks / sampled
     rec = {k: round(raw[k] * scale) for k in _SUMMED}
