@@ -117,9 +117,16 @@ def test_launch_bound_tiny_kernel():
         record(block=(32, 1, 1), dram_read_bytes=128, dram_write_bytes=128, global_load_sectors=4, warp_instructions=2)
     )
     assert r["bound"] == "launch"
-    # issue: 2 / (4 x 1.98e9 x 1 SM x 1/16 latency factor: one warp resident) = 4.04 ns
+    # issue (reported, not in the bound): 2 / (4 x 1.98e9 x 1 SM x 1/16 latency factor: one warp) = 4.04 ns
     assert r["issue_s"] == pytest.approx(2 / (4 * 1.98e9 / 16))
-    assert r["time_s"] == pytest.approx(3e-6 + 2 / (4 * 1.98e9 / 16))
+    # the largest other term is DRAM's: 256 B / 4.8e12 B/s = 53.3 ps
+    assert r["time_s"] == pytest.approx(3e-6 + 256 / 4.8e12)
+
+
+def test_issue_is_not_in_the_bound():
+    """The x86 build's instruction count is reported, never the bound (docs in roofline.py)."""
+    r = estimate(record(blocks=132, warp_instructions=10**9))
+    assert r["issue_s"] > 1e-4 and r["bound"] == "launch"
 
 
 def test_h100_is_slower_on_dram():

@@ -1,7 +1,7 @@
 """The benchmark suites, by name. A suite is a module with a docstring and run(args) -> exit code.
 
 An op's suite carries the op family's name (python/sinapse/registry.py; tests/test_op_places.py
-checks each op has one); the others (distributed, gemm_blocking, gemm_cuda, torch_baselines, train)
+checks each op has one); the others (cuda_profile, distributed, gemm_blocking, gemm_cuda, torch_baselines, train)
 measure something wider than one op.
 """
 
@@ -13,6 +13,7 @@ from . import (
     bias,
     conv2d,
     conv2d_transpose,
+    cuda_profile,
     depthwise_conv2d,
     distributed,
     dropout,
@@ -39,6 +40,7 @@ SUITES = {
     "bias": bias,
     "conv2d": conv2d,
     "conv2d_transpose": conv2d_transpose,
+    "cuda_profile": cuda_profile,
     "distributed": distributed,
     "dropout": dropout,
     "embedding": embedding,

@@ -28,7 +28,7 @@ void launch_shape(const std::string& name, const float* in, float* out, dim3 gri
 #endif
 
 #ifndef SINAPSE_CUDA_MODULE
-#error "SINAPSE_CUDA_MODULE must name the module (_cuda or _cuda_sim)"
+#error "SINAPSE_CUDA_MODULE must name the module (_cuda, _cuda_sim or _cuda_prof)"
 #endif
 
 namespace py = pybind11;
@@ -178,12 +178,21 @@ namespace sinapse::bindings::cuda {
 void bind_layer_norm(py::module_& m);
 }  // namespace sinapse::bindings::cuda
 
+#if defined(SINAPSE_PROFILE)
+namespace sinapse::bindings::cuda {
+void bind_profiler(py::module_& m);  // bindings/sim_profiler.cpp (sinapse._cuda_prof only)
+}  // namespace sinapse::bindings::cuda
+#endif
+
 PYBIND11_MODULE(SINAPSE_CUDA_MODULE, m) {
   namespace cb = sinapse::bindings::cuda;
   bind_utilities(m);
   bind_sync_launches(m);
 #if defined(SINAPSE_SIM)
   bind_launch_limits(m);
+#endif
+#if defined(SINAPSE_PROFILE)
+  cb::bind_profiler(m);
 #endif
   sinapse::bindings::bind_enums(m);
   cb::bind_gemm(m);

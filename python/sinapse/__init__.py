@@ -29,11 +29,13 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= _MAX_THREADS:
         raise ValueError(f"set_num_threads: n must be an integer from 1 to {_MAX_THREADS}, got {n!r}")
     _cpu.set_num_threads(n)
-    try:  # the simulator runs CUDA blocks on the same number of OS threads
-        from . import _cuda_sim
-    except ImportError:
-        return
-    _cuda_sim.set_num_threads(n)
+    import importlib
+
+    for name in ("_cuda_sim", "_cuda_prof"):  # the simulators run CUDA blocks on as many OS threads
+        try:
+            importlib.import_module(f"{__name__}.{name}").set_num_threads(n)
+        except ImportError:
+            pass
 
 
 from . import (  # noqa: E402  (need _cpu first)  # noqa: E402

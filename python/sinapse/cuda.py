@@ -13,6 +13,7 @@ import contextvars
 import functools
 import importlib
 from collections.abc import Iterator
+from typing import Any
 
 from . import _cuda_limits
 
@@ -163,6 +164,7 @@ def set_sync_launches(enabled: bool | None) -> None:
 
 _SIMULATING = contextvars.ContextVar("sinapse_cuda_simulating", default=False)
 _CHECKED = contextvars.ContextVar("sinapse_cuda_sim_checked", default=False)
+_PROFILING = contextvars.ContextVar("sinapse_cuda_sim_profiling", default=False)
 
 
 def simulator_built() -> bool:
@@ -184,8 +186,41 @@ def simulating_checked() -> bool:
     return _SIMULATING.get() and _CHECKED.get()
 
 
+def simulating_profiled() -> bool:
+    """True inside ``with sinapse.cuda.simulate(profile=True):``."""
+    return _SIMULATING.get() and _PROFILING.get()
+
+
+def _profiler_module():
+    """sinapse._cuda_prof, the simulator with instrumented kernels; RuntimeError saying why not."""
+    try:
+        from . import _cuda_prof
+    except ImportError as exc:
+        raise RuntimeError(
+            "simulate(profile=True): sinapse was built without the profiler (SINAPSE_CUDA_PROFILER=OFF, "
+            f"a compiler other than GCC, or a sanitizer build): {exc}"
+        ) from None
+    from . import cpu
+
+    if "avx2" not in cpu.supported_simd_paths():  # the module is compiled with -mfma
+        raise RuntimeError("simulate(profile=True): the profiler needs an x86-64 CPU with AVX2 and FMA")
+    return _cuda_prof
+
+
+def _checked_sample(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"simulate: sample_blocks must be a positive integer or None, got {n!r}")
+    return n
+
+
 @contextlib.contextmanager
-def simulate(seed: int | None = None, checked: bool = False, racecheck: bool = False) -> Iterator[None]:
+def simulate(
+    seed: int | None = None,
+    checked: bool = False,
+    racecheck: bool = False,
+    profile: bool = False,
+    sample_blocks: int | None = None,
+) -> Iterator[Any]:
     """Run ops on NumPy arrays through the CUDA kernels, on the CPU, in the SIMT simulator.
 
         with sinapse.cuda.simulate():
@@ -203,19 +238,47 @@ def simulate(seed: int | None = None, checked: bool = False, racecheck: bool = F
     and readers since the last __syncthreads, and fails on a read-after-write,
     write-after-read or write-after-write between two threads with no barrier in between.
     (Shared-memory indices are always bounds-checked.)
+
+    ``profile=True`` runs the kernels compiled with load/store and basic-block
+    instrumentation (sinapse._cuda_prof) and yields a ``sinapse.profiler.Profile`` whose
+    ``records`` (one dict per launch: sectors per request, bank conflicts, FLOPs, DRAM bytes,
+    divergence) are filled when the block exits — see docs/cuda_profiler.md:
+
+        with sinapse.cuda.simulate(profile=True) as prof:
+            sinapse.ops.gemm(a, b)
+        print(prof.table())
+
+    ``sample_blocks=S`` traces at most S blocks of each launch (spread evenly, the grid's last
+    block among them) and scales their counts to the grid, for large launches; every block still
+    runs (results are complete), the others unobserved; DRAM bytes come from each buffer's
+    distinct sectors in the traced blocks, scaled and capped at the buffer's size. Without
+    ``profile`` the context yields None.
     """
     try:
         from . import _cuda_sim
     except ImportError as exc:
         raise RuntimeError(f"sinapse was built without the CUDA simulator (SINAPSE_CUDA_SIM=OFF): {exc}") from None
-    _cuda_limits.configure_simulator(_cuda_sim)  # the registers table, once
+    modules = [_cuda_sim, _profiler_module()] if profile else [_cuda_sim]
+    for m in modules:
+        _cuda_limits.configure_simulator(m)  # the registers table, once per module
     if seed is not None or racecheck:
-        _cuda_sim.configure(int(seed) if seed is not None else 12345, racecheck=bool(racecheck))
-    token, checked_token = _SIMULATING.set(True), _CHECKED.set(bool(checked))
+        for m in modules:
+            m.configure(int(seed) if seed is not None else 12345, racecheck=bool(racecheck))
+    result = None
+    if profile:
+        from .profiler import Profile
+
+        result = Profile()
+        modules[1].profile_start(0 if sample_blocks is None else _checked_sample(sample_blocks))
+    tokens = _SIMULATING.set(True), _CHECKED.set(bool(checked)), _PROFILING.set(bool(profile))
     try:
-        yield
+        yield result
     finally:
-        _SIMULATING.reset(token)
-        _CHECKED.reset(checked_token)
+        _SIMULATING.reset(tokens[0])
+        _CHECKED.reset(tokens[1])
+        _PROFILING.reset(tokens[2])
+        if profile:
+            result._fill(modules[1].profile_stop(), modules[1].__file__)
         if seed is not None or racecheck:
-            _cuda_sim.configure(12345, racecheck=False)
+            for m in modules:
+                m.configure(12345, racecheck=False)

@@ -180,6 +180,9 @@ DeviceArray<T> array_arg(const ArrayObject& arg, const char* op, const char* nam
   for (int64_t n : r.shape) size = checked_product(op, {size, n});
   DeviceArray<T> a(static_cast<T*>(r.data), std::move(r.shape), size);
   a.mark_present();
+#if defined(SINAPSE_SIM)
+  ::sinapse::sim::profile_register_global(a.data(), static_cast<size_t>(size) * sizeof(T));  // global memory
+#endif
   return a;
 }
 
@@ -201,6 +204,7 @@ class DeviceScratch {
 #if defined(SINAPSE_SIM)
     host_.assign(n, T());
     data_ = host_.data();
+    ::sinapse::sim::profile_register_global(data_, n * sizeof(T));
 #else
     SINAPSE_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&data_), n * sizeof(T), stream_));
 #endif

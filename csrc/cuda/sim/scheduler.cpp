@@ -19,6 +19,7 @@
 #include "../../common/threading.h"
 #include "../check.h"
 #include "../test_switches.cuh"
+#include "profiler.h"
 #include "runtime.h"
 
 namespace sinapse::sim {
@@ -63,7 +64,9 @@ void run_round(Block& b, std::vector<int>& order) {
     if (f.state == FiberState::at_barrier || f.state == FiberState::done) continue;
     tls.fiber = &f;
     tls.in_fiber = 1;
+    profile::on_switch(idx);
     sinapse_sim_switch(&tls.scheduler_sp, f.sp);
+    profile::off_fiber();
     tls.in_fiber = 0;
     if (b.failed) return;
   }
@@ -286,7 +289,7 @@ int64_t grid_chunk(int64_t limit) {
 }
 
 void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dynamic_shared,
-              const std::function<void()>& body, const void* kernel) {
+              const std::function<void()>& body, const void* kernel, ParamRange params) {
   const SharedPlan shared = check_launch(launch_desc, grid, block, dynamic_shared, kernel);
   {
     std::lock_guard<std::mutex> lock(g_last_mutex);
@@ -301,6 +304,7 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
   std::atomic<bool> stop{false};
   const int nthreads = threads_for(static_cast<double>(n_blocks) * block.x * block.y * block.z, 4096);
   ParallelErrors errors;
+  profile::begin_launch(launch_desc, grid, block, dynamic_shared, params.lo, params.hi);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     Block b;
@@ -310,7 +314,11 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
       tls.rng = (seed ^ (0x9E3779B97F4A7C15ULL * (id + 1))) | 1;  // per block: reproducible with any threads
       // Setting up a block allocates (fiber stacks, shared memory): a std::bad_alloc there
       // must not escape the OpenMP region, so it is carried out and rethrown below.
-      if (!errors.run([&] { run_block(seen_grid, block, block_index(id, grid), shared, body, b); })) {
+      if (!errors.run([&] {
+            profile::begin_block(static_cast<int>(block.x * block.y * block.z), id);
+            run_block(seen_grid, block, block_index(id, grid), shared, body, b);
+            profile::end_block(b.failed);
+          })) {
         stop = true;
         continue;
       }
@@ -320,7 +328,9 @@ void run_grid(const std::string& launch_desc, dim3 grid, dim3 block, size_t dyna
         stop = true;
       }
     }
+    profile::flush_thread();  // this OS thread's counts into the launch's
   }
+  profile::end_launch(!errors.failed() && first_error.empty());
   errors.rethrow();
   if (!first_error.empty())
     throw std::runtime_error("CUDA kernel " + launch_desc + " failed in the simulator: " + first_error);

@@ -30,7 +30,9 @@
 // (intrinsics.h). The runtime behind these declarations is described in runtime.h.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -93,19 +95,35 @@ A* shared_static(const void* key) {
   return static_cast<A*>(shared_static_bytes(key, sizeof(A), alignof(A) < 16 ? 16 : alignof(A)));
 }
 
+// Where a launch keeps its kernel's arguments (what a GPU holds in its constant bank): the
+// profiler does not count the kernel's reads of them as memory traffic.
+struct ParamRange {
+  const void* lo = nullptr;
+  const void* hi = nullptr;
+};
+
 // Runs `body` for every thread of every block (see the header comment); throws on error,
 // and for a launch past a limit of sm_90 (check_launch in scheduler.cpp). `kernel` identifies
 // the kernel for its dynamic shared-memory opt-in (set_max_dynamic_shared).
 void run_grid(const std::string& launch, dim3 grid, dim3 block, size_t dynamic_shared,
-              const std::function<void()>& body, const void* kernel = nullptr);
+              const std::function<void()>& body, const void* kernel = nullptr, ParamRange params = {});
+
+// The profiler (simulate(profile=True), profiler.h): a buffer an op hands its kernels, whose
+// accesses count as global memory. A no-op when not profiling.
+void profile_register_global(const void* data, size_t bytes);
 
 template <typename... KernelArgs, typename... Args>
 void launch(const std::string& launch_desc, void (*kernel)(KernelArgs...), dim3 grid, dim3 block, size_t dynamic_shared,
             Args&&... args) {
   std::tuple<KernelArgs...> bound(std::forward<Args>(args)...);
-  run_grid(
-      launch_desc, grid, block, dynamic_shared, [&] { std::apply(kernel, bound); },
-      reinterpret_cast<const void*>(kernel));
+  const std::function<void()> body = [&] { std::apply(kernel, bound); };
+  // The arguments, the kernel pointer and the body reaching them, all in this frame.
+  const char* ends[] = {reinterpret_cast<const char*>(&kernel), reinterpret_cast<const char*>(&kernel + 1),
+                        reinterpret_cast<const char*>(&bound), reinterpret_cast<const char*>(&bound + 1),
+                        reinterpret_cast<const char*>(&body), reinterpret_cast<const char*>(&body + 1)};
+  const auto [lo, hi] = std::minmax_element(std::begin(ends), std::end(ends));
+  run_grid(launch_desc, grid, block, dynamic_shared, body, reinterpret_cast<const void*>(kernel),
+           ParamRange{*lo, *hi});
 }
 
 // The launch description (kernel<<<grid, block, shared>>>) of the most recent launch from

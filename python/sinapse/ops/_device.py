@@ -33,10 +33,10 @@ from ._checks import CPU, CUDA, CUDA_SIM, ArrayInfo, inspect
 
 def kernels(device: str):
     """The extension module holding the kernels for ``device``: sinapse._cpu, _cuda or
-    _cuda_sim; under checked simulation a wrapper of _cuda_sim whose kernels run on guarded
-    copies of their array arguments (``_Guarded``); on CUDA, when this call's ``consume``
-    waited on producer streams, a wrapper of _cuda that releases them after each kernel
-    (``_ThenRelease``)."""
+    _cuda_sim (_cuda_prof, its instrumented twin, under ``simulate(profile=True)``); under
+    checked simulation a wrapper of it whose kernels run on guarded copies of their array
+    arguments (``_Guarded``); on CUDA, when this call's ``consume`` waited on producer streams,
+    a wrapper of _cuda that releases them after each kernel (``_ThenRelease``)."""
     if device == CPU:
         return _cpu
     if device == CUDA:
@@ -44,9 +44,13 @@ def kernels(device: str):
 
         pending = _PRODUCERS.pending
         return _cuda if pending is None else _ThenRelease(_cuda, *pending)
-    from .. import _cuda_sim, cuda
+    from .. import cuda
 
-    return _Guarded(_cuda_sim) if cuda.simulating_checked() else _cuda_sim
+    if cuda.simulating_profiled():
+        from .. import _cuda_prof as module
+    else:
+        from .. import _cuda_sim as module
+    return _Guarded(module) if cuda.simulating_checked() else module
 
 
 def launch_arg(device: str) -> int:

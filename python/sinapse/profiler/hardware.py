@@ -69,10 +69,10 @@ SHARED_BANK_BYTES = 4
 # few microseconds on a V100, the reason CUDA Graphs exist). We take 3 us as the floor of any kernel's time:
 # an order-of-magnitude literature value, not a specification and not measured here (CUDA Graphs lower it).
 LAUNCH_OVERHEAD_S = 3e-6
-# L2 bandwidth: NVIDIA publishes none for Hopper. Estimate: 9.0 TB/s, the H100 "L2 cache bandwidth" of
-# 8,986 GB/s in Table 3 of Ultrasonics Sonochemistry 99:106546 (2023, doi:10.1016/j.ultsonch.2023.106546;
-# a table for the full 144-SM die at 1,755 MHz), rounded: a literature estimate, not a measurement of ours.
-# Used for both GPUs (same L2).
+# L2 bandwidth: NVIDIA publishes none for Hopper. 9.0 TB/s is an ASSUMPTION: a round figure of the order that
+# public microbenchmarks report for H100's L2 (e.g. Chips and Cheese, "Nvidia's H100: Funny L2, and Tons of
+# Bandwidth", 2023, measured on an H100 PCIe); no source was checked for this exact value, and none of it was
+# measured here. Kernels whose bound is "l2" in the profile tables depend on it. Used for both GPUs (same L2).
 L2_BYTES_PER_S_ESTIMATE = 9.0e12
 
 H100_SXM = GPU(
