@@ -128,7 +128,11 @@ def test_gemm_fma_count_and_result(variant, shape):
     # what each kernel multiplies (csrc/cuda/gemm.cu): naive, the product; blocked, 16 x 16 tiles
     # of C over 16-deep K tiles, zero-padded; tuned, 64 x 64 tiles of C over 16-deep K stages
     up = lambda n, t: -(-n // t) * t  # noqa: E731
-    expected = {"naive": M * N * K, "blocked": up(M, 16) * up(N, 16) * up(K, 16), "tuned": up(M, 64) * up(N, 64) * up(K, 16)}
+    expected = {
+        "naive": M * N * K,
+        "blocked": up(M, 16) * up(N, 16) * up(K, 16),
+        "tuned": up(M, 64) * up(N, 64) * up(K, 16),
+    }
     assert rec["fp32_fma"] == expected[variant]
     assert rec["unclassified_loads"] == rec["unclassified_stores"] == rec["duplicate_lane_events"] == 0
     # every element of A, B and C moves at least once; the L2 model moves each sector once

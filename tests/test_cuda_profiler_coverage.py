@@ -18,7 +18,6 @@ import sinapse._cuda_prof  # noqa: E402,F401
 from bench.suites import _cuda_workloads as work  # noqa: E402
 from sinapse.profiler import resources  # noqa: E402
 
-
 # The big seed models launch no kernel the smaller workloads do not (the bench runs them all).
 SKIPPED = {"geron_cnn", "keras_mnist_cnn", "char_lstm"}
 

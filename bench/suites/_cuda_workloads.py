@@ -67,7 +67,9 @@ def text_classifier():
         b = layers.SimpleRNN(64, return_sequences=True)(e)
         h = layers.Add()([a, b])
         h = layers.LayerNormalization()(h)
-        h = layers.Concatenate()([layers.GlobalAveragePooling1D()(h), layers.LSTM(16, dropout=0.2, recurrent_dropout=0.2)(h)])
+        h = layers.Concatenate()(
+            [layers.GlobalAveragePooling1D()(h), layers.LSTM(16, dropout=0.2, recurrent_dropout=0.2)(h)]
+        )
         out = layers.Dense(2, activation="softmax")(h)
         model = sinapse.Model(tokens, out)
         rng = np.random.default_rng(0)
@@ -188,12 +190,24 @@ WORKLOADS = [
     ("text_classifier", "Embedding + BiGRU + SimpleRNN + LayerNorm + LSTM, batch 32, RMSprop", text_classifier()),
     ("mobilenet_block", "augmentation + depthwise-separable block + GroupNorm, batch 32, Adadelta", mobilenet_block()),
     ("adagrad_mlp", "MLP + LayerNorm + BatchNorm (train and inference) + Softmax, batch 32, Adagrad", adagrad_mlp()),
-    ("gradient_clipping", "clip_by_value / clip_by_norm / clip_by_global_norm on the MLP's gradients", gradient_clipping()),
+    (
+        "gradient_clipping",
+        "clip_by_value / clip_by_norm / clip_by_global_norm on the MLP's gradients",
+        gradient_clipping(),
+    ),
 ]
 
 # The other variants (the lab's starting points) run some workloads again: every family's naive variant, and the
 # blocked GEMM.
-NAIVE_WORKLOADS = ("mlp", "lenet5", "char_lstm", "mobilenet_block", "text_classifier", "adagrad_mlp", "conv_autoencoder")
+NAIVE_WORKLOADS = (
+    "mlp",
+    "lenet5",
+    "char_lstm",
+    "mobilenet_block",
+    "text_classifier",
+    "adagrad_mlp",
+    "conv_autoencoder",
+)
 BLOCKED_WORKLOADS = ("mlp",)
 _VARIANT_ENV = tuple(info.env_var for info in OPS.values() if info.env_var and "naive" in info.variants)
 

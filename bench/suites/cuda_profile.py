@@ -125,15 +125,19 @@ def _workload_section(name, about, rows, seconds) -> tuple[str, harness.Row]:
         "",
         f"Estimated H200 step: **{total * 1e6:,.0f} µs** over {sum(r['launches'] for r in rows)} launches; "
         f"GEMM + convolution kernels {ours * 1e6:,.0f} µs vs {lib * 1e6:,.0f} µs for cuBLAS/cuDNN doing the "
-        f"same FLOPs ({ours / lib:.1f}x)." if lib else f"Estimated H200 step: **{total * 1e6:,.0f} µs**.",
+        f"same FLOPs ({ours / lib:.1f}x)."
+        if lib
+        else f"Estimated H200 step: **{total * 1e6:,.0f} µs**.",
         f"(profiled in {seconds:.0f} s on this CPU)",
         "",
         harness.markdown_table(HEADERS, [_table_row(r) for r in sorted(rows, key=lambda r: -r["est_s"])]),
         "",
     ]
-    row = harness.Row(name, sum(r["flops"] for r in rows), extra={"about": about, "estimated_step_s": total,
-                                                                  "gemm_conv_s": ours, "library_s": lib,
-                                                                  "kernels": rows})
+    row = harness.Row(
+        name,
+        sum(r["flops"] for r in rows),
+        extra={"about": about, "estimated_step_s": total, "gemm_conv_s": ours, "library_s": lib, "kernels": rows},
+    )
     return "\n".join(lines), row
 
 
@@ -167,7 +171,9 @@ def run(args) -> int:
         f"CPU that ran the simulator: {env.get('cpu', '?')}. GPU model: {H200.name} "
         f"({H200.fp32_flops / 1e12:.1f} TFLOP/s FP32, {H200.dram_bytes_per_s / 1e12:.1f} TB/s HBM3e). "
         f"Blocks traced per launch: at most {sample}.",
-        "Kernels of the resource table not run by these workloads: " + (", ".join(f"`{m}`" for m in missing) or "none") + ".",
+        "Kernels of the resource table not run by these workloads: "
+        + (", ".join(f"`{m}`" for m in missing) or "none")
+        + ".",
         "",
     ]
     return harness.publish("cuda_profile", args, env, rows, "\n".join(head + sections))

@@ -277,7 +277,7 @@ def simulate(
         _SIMULATING.reset(tokens[0])
         _CHECKED.reset(tokens[1])
         _PROFILING.reset(tokens[2])
-        if profile:
+        if result is not None:
             result._fill(modules[1].profile_stop(), modules[1].__file__)
         if seed is not None or racecheck:
             for m in modules:

@@ -39,8 +39,7 @@ namespace sinapse::sim::profile {
 // Every counter of one launch (summed over its blocks). Requests are warp-level instructions.
 struct Counts {
   uint64_t global_load_requests = 0, global_load_sectors = 0, global_load_ideal_sectors = 0, global_load_bytes = 0;
-  uint64_t global_store_requests = 0, global_store_sectors = 0, global_store_ideal_sectors = 0,
-           global_store_bytes = 0;
+  uint64_t global_store_requests = 0, global_store_sectors = 0, global_store_ideal_sectors = 0, global_store_bytes = 0;
   uint64_t global_atomic_requests = 0, global_atomic_sectors = 0;
   uint64_t shared_load_requests = 0, shared_load_wavefronts = 0, shared_load_ideal_wavefronts = 0;
   uint64_t shared_store_requests = 0, shared_store_wavefronts = 0, shared_store_ideal_wavefronts = 0;
@@ -63,7 +62,7 @@ struct LaunchRecord {
   Counts counts;
   uint64_t distinct_load_sectors = 0, distinct_store_sectors = 0;  // over the whole launch
   uint64_t sampled_blocks = 0;  // the blocks whose warps were traced (the counts are theirs)
-  std::unordered_map<uintptr_t, BlockExecutions> basic_blocks;     // key: offset in the module
+  std::unordered_map<uintptr_t, BlockExecutions> basic_blocks;  // key: offset in the module
 };
 
 // Python's side (bindings): start recording, then stop and take the launches recorded since.

@@ -23,14 +23,14 @@ void __tsan_vptr_update(void**, void*) {}
 void __tsan_vptr_read(void**) {}
 
 // Plain, unaligned and volatile accesses of 1, 2, 4, 8 and 16 bytes.
-#define SINAPSE_TSAN_ACCESS(N)                                                                      \
-  void __tsan_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); }                           \
-  void __tsan_write##N(void* p) { prof::access(p, N, true, SINAPSE_PC); }                           \
-  void __tsan_unaligned_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); }                 \
-  void __tsan_unaligned_write##N(void* p) { prof::access(p, N, true, SINAPSE_PC); }                 \
-  void __tsan_volatile_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); }                  \
-  void __tsan_volatile_write##N(void* p) { prof::access(p, N, true, SINAPSE_PC); }                  \
-  void __tsan_unaligned_volatile_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); }        \
+#define SINAPSE_TSAN_ACCESS(N)                                                               \
+  void __tsan_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); }                    \
+  void __tsan_write##N(void* p) { prof::access(p, N, true, SINAPSE_PC); }                    \
+  void __tsan_unaligned_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); }          \
+  void __tsan_unaligned_write##N(void* p) { prof::access(p, N, true, SINAPSE_PC); }          \
+  void __tsan_volatile_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); }           \
+  void __tsan_volatile_write##N(void* p) { prof::access(p, N, true, SINAPSE_PC); }           \
+  void __tsan_unaligned_volatile_read##N(void* p) { prof::access(p, N, false, SINAPSE_PC); } \
   void __tsan_unaligned_volatile_write##N(void* p) { prof::access(p, N, true, SINAPSE_PC); }
 SINAPSE_TSAN_ACCESS(1)
 SINAPSE_TSAN_ACCESS(2)
@@ -51,39 +51,39 @@ void __tsan_write_range(void* p, size_t n) {
 
 // Atomics (the memory-order arguments use TSan's encoding; relaxed is all sim.h uses, and a
 // stronger order is always correct here).
-#define SINAPSE_TSAN_ATOMICS(BITS, T)                                                                        \
-  T __tsan_atomic##BITS##_load(const volatile T* a, int) {                                                   \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                                             \
-  }                                                                                                          \
-  void __tsan_atomic##BITS##_store(volatile T* a, T v, int) {                                                \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    __atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                                                \
-  }                                                                                                          \
-  T __tsan_atomic##BITS##_exchange(volatile T* a, T v, int) {                                                \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST);                                                      \
-  }                                                                                                          \
-  T __tsan_atomic##BITS##_fetch_add(volatile T* a, T v, int) {                                               \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST);                                                       \
-  }                                                                                                          \
-  T __tsan_atomic##BITS##_fetch_sub(volatile T* a, T v, int) {                                               \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST);                                                       \
-  }                                                                                                          \
-  int __tsan_atomic##BITS##_compare_exchange_strong(volatile T* a, T* expected, T v, int, int) {             \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    return __atomic_compare_exchange_n(a, expected, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);           \
-  }                                                                                                          \
-  int __tsan_atomic##BITS##_compare_exchange_weak(volatile T* a, T* expected, T v, int, int) {               \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    return __atomic_compare_exchange_n(a, expected, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);           \
-  }                                                                                                          \
-  T __tsan_atomic##BITS##_compare_exchange_val(volatile T* a, T expected, T v, int, int) {                   \
-    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                           \
-    __atomic_compare_exchange_n(a, &expected, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                 \
-    return expected;                                                                                         \
+#define SINAPSE_TSAN_ATOMICS(BITS, T)                                                              \
+  T __tsan_atomic##BITS##_load(const volatile T* a, int) {                                         \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                                   \
+  }                                                                                                \
+  void __tsan_atomic##BITS##_store(volatile T* a, T v, int) {                                      \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    __atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                                      \
+  }                                                                                                \
+  T __tsan_atomic##BITS##_exchange(volatile T* a, T v, int) {                                      \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST);                                            \
+  }                                                                                                \
+  T __tsan_atomic##BITS##_fetch_add(volatile T* a, T v, int) {                                     \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST);                                             \
+  }                                                                                                \
+  T __tsan_atomic##BITS##_fetch_sub(volatile T* a, T v, int) {                                     \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST);                                             \
+  }                                                                                                \
+  int __tsan_atomic##BITS##_compare_exchange_strong(volatile T* a, T* expected, T v, int, int) {   \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    return __atomic_compare_exchange_n(a, expected, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
+  }                                                                                                \
+  int __tsan_atomic##BITS##_compare_exchange_weak(volatile T* a, T* expected, T v, int, int) {     \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    return __atomic_compare_exchange_n(a, expected, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
+  }                                                                                                \
+  T __tsan_atomic##BITS##_compare_exchange_val(volatile T* a, T expected, T v, int, int) {         \
+    prof::atomic_access(const_cast<T*>(a), sizeof(T), SINAPSE_PC);                                 \
+    __atomic_compare_exchange_n(a, &expected, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);       \
+    return expected;                                                                               \
   }
 SINAPSE_TSAN_ATOMICS(8, int8_t)
 SINAPSE_TSAN_ATOMICS(16, int16_t)

@@ -112,8 +112,8 @@ class SectorSet {
 // What one OS thread accumulates over the blocks it runs in a launch.
 struct Totals {
   Counts counts;
-  SectorSet load_sectors, store_sectors;  // distinct 32-byte sectors of the traced blocks
-  std::unordered_map<uintptr_t, BlockExecutions> blocks;     // key: absolute address
+  SectorSet load_sectors, store_sectors;                  // distinct 32-byte sectors of the traced blocks
+  std::unordered_map<uintptr_t, BlockExecutions> blocks;  // key: absolute address
   void clear() {
     counts = Counts();
     load_sectors.clear();

@@ -133,8 +133,8 @@ struct Tagged {  // an event with its lane, for the diverged part of a warp
 
 // A hash of (pc, occurrence, kind): the identity of a warp instruction.
 uint64_t instruction_hash(const Event& e) {
-  return (e.pc * 0x9E3779B97F4A7C15ULL) ^ ((static_cast<uint64_t>(e.occ) << 8 | static_cast<uint8_t>(e.kind)) *
-                                           0xC2B2AE3D27D4EB4FULL);
+  return (e.pc * 0x9E3779B97F4A7C15ULL) ^
+         ((static_cast<uint64_t>(e.occ) << 8 | static_cast<uint8_t>(e.kind)) * 0xC2B2AE3D27D4EB4FULL);
 }
 bool same_instruction(const Event& a, const Event& b) { return a.pc == b.pc && a.occ == b.occ && a.kind == b.kind; }
 
@@ -159,7 +159,8 @@ void count_diverged(std::vector<FiberTrace>& fibers, int first, int lanes, const
   heads.clear();
   for (size_t i = 0; i < rest.size(); ++i) {
     size_t s = instruction_hash(rest[i].e) & (capacity - 1);
-    while (slots[s] != UINT32_MAX && !same_instruction(rest[heads[slots[s]]].e, rest[i].e)) s = (s + 1) & (capacity - 1);
+    while (slots[s] != UINT32_MAX && !same_instruction(rest[heads[slots[s]]].e, rest[i].e))
+      s = (s + 1) & (capacity - 1);
     if (slots[s] == UINT32_MAX) {
       slots[s] = static_cast<uint32_t>(heads.size());
       heads.push_back(i);
@@ -176,7 +177,8 @@ void count_diverged(std::vector<FiberTrace>& fibers, int first, int lanes, const
   static thread_local std::vector<Lane> group;
   for (size_t g = 0; g < size_of.size(); ++g) {
     group.clear();
-    for (size_t k = start[g]; k < start[g + 1]; ++k) group.push_back({sorted[k].lane, sorted[k].e.addr, sorted[k].e.size});
+    for (size_t k = start[g]; k < start[g + 1]; ++k)
+      group.push_back({sorted[k].lane, sorted[k].e.addr, sorted[k].e.size});
     const Event& e = sorted[start[g]].e;
     count_instruction(e.kind, e.pc, group.data(), static_cast<int>(group.size()), t);
   }

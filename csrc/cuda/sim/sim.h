@@ -119,11 +119,10 @@ void launch(const std::string& launch_desc, void (*kernel)(KernelArgs...), dim3 
   const std::function<void()> body = [&] { std::apply(kernel, bound); };
   // The arguments, the kernel pointer and the body reaching them, all in this frame.
   const char* ends[] = {reinterpret_cast<const char*>(&kernel), reinterpret_cast<const char*>(&kernel + 1),
-                        reinterpret_cast<const char*>(&bound), reinterpret_cast<const char*>(&bound + 1),
-                        reinterpret_cast<const char*>(&body), reinterpret_cast<const char*>(&body + 1)};
+                        reinterpret_cast<const char*>(&bound),  reinterpret_cast<const char*>(&bound + 1),
+                        reinterpret_cast<const char*>(&body),   reinterpret_cast<const char*>(&body + 1)};
   const auto [lo, hi] = std::minmax_element(std::begin(ends), std::end(ends));
-  run_grid(launch_desc, grid, block, dynamic_shared, body, reinterpret_cast<const void*>(kernel),
-           ParamRange{*lo, *hi});
+  run_grid(launch_desc, grid, block, dynamic_shared, body, reinterpret_cast<const void*>(kernel), ParamRange{*lo, *hi});
 }
 
 // The launch description (kernel<<<grid, block, shared>>>) of the most recent launch from

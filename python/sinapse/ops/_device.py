@@ -44,12 +44,11 @@ def kernels(device: str):
 
         pending = _PRODUCERS.pending
         return _cuda if pending is None else _ThenRelease(_cuda, *pending)
+    import importlib
+
     from .. import cuda
 
-    if cuda.simulating_profiled():
-        from .. import _cuda_prof as module
-    else:
-        from .. import _cuda_sim as module
+    module = importlib.import_module("sinapse._cuda_prof" if cuda.simulating_profiled() else "sinapse._cuda_sim")
     return _Guarded(module) if cuda.simulating_checked() else module
 
 

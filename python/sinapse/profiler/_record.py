@@ -125,11 +125,7 @@ def derived(rec: dict) -> dict:
     return {
         "load_sectors_per_request": ratio(gl, rec["global_load_requests"]),
         "store_sectors_per_request": ratio(gs, rec["global_store_requests"]),
-        "coalescing_efficiency": ratio(
-            rec["global_load_ideal_sectors"] + rec["global_store_ideal_sectors"], gl + gs
-        ),
+        "coalescing_efficiency": ratio(rec["global_load_ideal_sectors"] + rec["global_store_ideal_sectors"], gl + gs),
         "bank_conflict_degree": ratio(shared_w, shared_ideal),
-        "wavefronts_per_shared_request": ratio(
-            shared_w, rec["shared_load_requests"] + rec["shared_store_requests"]
-        ),
+        "wavefronts_per_shared_request": ratio(shared_w, rec["shared_load_requests"] + rec["shared_store_requests"]),
     }
