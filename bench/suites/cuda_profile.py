@@ -53,17 +53,56 @@ def _profile(build, sample: int):
     return prof
 
 
+# What the results keep of each kernel's summed record (the table's inputs).
+KEPT = (
+    "name", "launches", "grid", "block", "blocks", "threads", "sampled_blocks",
+    "global_load_requests", "global_load_sectors", "global_store_requests", "global_store_sectors",
+    "shared_load_requests", "shared_load_wavefronts", "shared_store_requests", "shared_store_wavefronts",
+    "dram_read_bytes", "dram_write_bytes", "flops", "fp32_fma", "special", "active_lane_fraction",
+    "local_loads", "local_stores",
+)  # fmt: skip
+
+
 def _kernel_rows(prof) -> list[dict]:
+    """One row per kernel: its records summed, the ratios, and the estimate summed over its launches
+    (bound and occupancy: those of its longest launch)."""
     rows = []
     for k in prof.kernels():
-        est_total, occ = 0.0, None
+        est_total, longest = 0.0, None
         for r in (rec for rec in prof.records if rec["name"] == k["name"]):
             e = roofline.estimate(r, _resources(r["name"]), H200)
             est_total += e["time_s"]
-            occ = occ or e["occupancy"]
-            bound = e["bound"]
-        rows.append(dict(k, **derived(k), est_s=est_total, occupancy=occ and occ["occupancy"], bound=bound))
+            if longest is None or e["time_s"] > longest["time_s"]:
+                longest = e
+        occ = longest["occupancy"]
+        kept = {key: k[key] for key in KEPT}
+        rows.append(
+            dict(kept, **derived(k), est_s=est_total, occupancy=occ and occ["occupancy"], bound=longest["bound"])
+        )
     return rows
+
+
+def _summary(rows) -> str:
+    """One line per workload: the step's estimate, the kernel that dominates it, GEMM/conv vs the libraries."""
+    table = []
+    for row in rows:
+        e = row.extra
+        kernels = sorted(e["kernels"], key=lambda r: -r["est_s"])
+        top = kernels[0]
+        step = e["estimated_step_s"]
+        lib = e["library_s"]
+        table.append(
+            [
+                row.label,
+                f"{step * 1e6:,.0f}",
+                str(sum(k["launches"] for k in kernels)),
+                f"`{top['name']}` {top['est_s'] / step:.0%} ({top['bound']})",
+                f"{e['gemm_conv_s'] / lib:.1f}x" if lib else "—",
+                f"{row.work / step / H200.fp32_flops:.2%}" if step else "—",
+            ]
+        )
+    headers = ["workload", "est. H200 µs", "launches", "largest kernel (share, bound)"]
+    return harness.markdown_table(headers + ["GEMM+conv vs cuBLAS/cuDNN", "step % FP32 peak"], table)
 
 
 def _reference_s(rows) -> tuple[float, float]:
@@ -162,18 +201,25 @@ def run(args) -> int:
             sections.append(text)
             rows.append(row)
             print(f"profiled {label}: {len(prof.records)} launches", file=sys.stderr, flush=True)
+    summary = _summary(rows)
     missing = sorted(set(resources.kernel_names()) - seen)
     env = harness.environment(threads=args.threads)
     env.update(gpu_model=H200.name, sample_blocks=sample, kernels_not_run=missing)
     head = [
         "# CUDA kernels profiled in the simulator, estimated on an H200",
         "",
-        f"CPU that ran the simulator: {env.get('cpu', '?')}. GPU model: {H200.name} "
+        f"CPU that ran the simulator: {env['sinapse'].get('cpu', '?')}, {args.threads} threads. GPU model: {H200.name} "
         f"({H200.fp32_flops / 1e12:.1f} TFLOP/s FP32, {H200.dram_bytes_per_s / 1e12:.1f} TB/s HBM3e). "
         f"Blocks traced per launch: at most {sample}.",
         "Kernels of the resource table not run by these workloads: "
         + (", ".join(f"`{m}`" for m in missing) or "none")
         + ".",
+        "",
+        "## What the profile says (one training step each)",
+        "",
+        summary,
+        "",
+        "## Per workload, per kernel",
         "",
     ]
     return harness.publish("cuda_profile", args, env, rows, "\n".join(head + sections))
