@@ -8,6 +8,7 @@ past the old limit (or, where that is too slow for the simulator, with the split
 small by the set_grid_chunk test hook). Also the SINAPSE_CUDA_SYNC debug switch.
 """
 
+import importlib.resources
 import os
 import subprocess
 import sys
@@ -182,7 +183,7 @@ def test_simulate_hands_the_packaged_registers_table_to_the_simulator(sim):
 
 def test_registers_table_is_read_from_the_package_data(monkeypatch, tmp_path):
     (tmp_path / "data").mkdir()
-    monkeypatch.setattr(_cuda_limits.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr(importlib.resources, "files", lambda package: tmp_path)
     read = _cuda_limits.kernel_registers.__wrapped__
     assert read() == {}  # no table yet: nothing to check against
     table = tmp_path / "data" / _cuda_limits.RESOURCE_TABLE

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
 from types import ModuleType
 
-RESOURCE_TABLE = "cuda_resources_sm90.json"
+from .profiler import resources as _table
+
+RESOURCE_TABLE = _table.TABLE
 
 
 @functools.cache
@@ -25,7 +26,7 @@ def kernel_registers() -> dict[str, int]:
     Returns an empty dict when the table is not there. Raises ValueError naming the file when
     it exists but is not a table for sm_90 (a broken file must not silently disable the check).
     """
-    path = resources.files("sinapse") / "data" / RESOURCE_TABLE
+    path = _table.table_path()  # the profiler's reader knows where the package keeps it
     if not path.is_file():
         return {}
     try:

@@ -17,11 +17,15 @@ TABLE = "cuda_resources_sm90.json"
 REGENERATE = "nice -n 19 python3 tools/cuda_resources.py"
 
 
+def table_path():
+    """Where the package keeps the table (an importlib.resources Traversable; it may not exist)."""
+    return _resources.files("sinapse").joinpath("data").joinpath(TABLE)
+
+
 @functools.cache
 def table() -> dict:
     """The whole table: {"arch", "nvcc", "generated_by", "kernels": {launch name: entry}, "simulator_only"}."""
-    text = _resources.files("sinapse").joinpath("data").joinpath(TABLE).read_text(encoding="utf-8")
-    return json.loads(text)
+    return json.loads(table_path().read_text(encoding="utf-8"))
 
 
 def kernel_names() -> list[str]:
